@@ -1,0 +1,88 @@
+import { Command, CommanderError } from '@commander-js/extra-typings';
+import { isHbrError } from '../errors.ts';
+import { commands } from './commands/index.ts';
+import type { CliContext } from './context.ts';
+import { ExitCode, exitCodeFor } from './exit-codes.ts';
+
+/**
+ * Runs one hbr command line and returns the exit code. The only place that parses argv and
+ * turns errors into exit codes; `bin/hbr.js` calls it with the real process, tests with their own
+ * streams.
+ */
+export async function main(argv: string[], context?: Partial<CliContext>): Promise<number> {
+  const controller = new AbortController();
+  const ctx: CliContext = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+    signal: controller.signal,
+    isTTY: Boolean(process.stderr.isTTY),
+    ...context,
+  };
+  const onSignal = (): void => controller.abort(new Error('interrupted'));
+  const ownProcess = context === undefined;
+  if (ownProcess) {
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    // `hbr backups --json | head -1` closes stdout early: that is not an error.
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') process.exit(0);
+    });
+  }
+
+  let exitCode: number = ExitCode.ok;
+  const program = new Command('hbr')
+    .description('Hartonomous Backup & Recovery')
+    .option('-r, --repo <location>', 'repository location (else HBR_REPOSITORY, else the config)')
+    .option('-c, --config <file>', 'config file (else HBR_CONFIG, else ./hbr.yaml)')
+    .option('--password-file <file>', 'file holding the repository password (else HBR_PASSWORD_FILE)')
+    .option('--key-file <file>', 'key file instead of a password (else HBR_KEY_FILE)')
+    .option('--json', 'machine-readable output on stdout')
+    .option('--no-progress', 'no progress display')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => ctx.stdout.write(text),
+      writeErr: (text) => ctx.stderr.write(text),
+    })
+    .showHelpAfterError();
+  for (const register of commands) {
+    register(program, ctx, (code) => {
+      exitCode = code;
+    });
+  }
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version "errors" are normal exits.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    exitCode = ctx.signal.aborted ? ExitCode.interrupted : exitCodeFor(error);
+    reportError(ctx, error, exitCode, Boolean(program.opts().json));
+  } finally {
+    if (ownProcess) {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  }
+  return exitCode;
+}
+
+// --- internal ---
+
+function reportError(ctx: CliContext, error: unknown, code: number, json: boolean): void {
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) {
+    const reason = isHbrError(error) ? error.code : 'ERROR';
+    ctx.stderr.write(
+      `${JSON.stringify({ messageType: 'exitError', code, error: { code: reason, message } })}\n`,
+    );
+  } else {
+    ctx.stderr.write(`hbr: ${message}\n`);
+  }
+  if (!isHbrError(error) && error instanceof Error && ctx.env.HBR_DEBUG) {
+    ctx.stderr.write(`${error.stack ?? ''}\n`);
+  }
+}

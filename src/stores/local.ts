@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { DeleteForbiddenError, StoreError } from '../errors.ts';
+import type { GetOptions, ObjectInfo, PutOptions, Store } from './types.ts';
+
+/** Options of {@link createLocalStore}. */
+export interface LocalStoreOptions {
+  /** Absolute or relative path of the repository folder. */
+  readonly path: string;
+}
+
+/**
+ * A store in a local folder. Writes go to a temporary file in the same folder, are fsynced,
+ * then renamed into place, so a crash never leaves a partial object under its real name.
+ */
+export function createLocalStore(options: LocalStoreOptions): Store {
+  const root = options.path;
+  const name = `local:${root}`;
+  const pathOf = (key: string): string => join(root, ...key.split('/'));
+  const fail = (op: string, key: string, error: unknown): StoreError => {
+    const code = (error as NodeJS.ErrnoException).code;
+    const status = code === 'ENOENT' ? 404 : code === 'EACCES' || code === 'EPERM' ? 403 : undefined;
+    // Missing objects, permission and space problems will not fix themselves on retry.
+    const permanent =
+      status !== undefined || code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS';
+    const reason = code === 'ENOSPC' ? 'no space left on device' : (error as Error).message;
+    return new StoreError(`[store:${name}] ${op} ${key}: ${reason}`, {
+      permanent,
+      status,
+      cause: error,
+    });
+  };
+
+  return {
+    name,
+    properties: { connections: 4, supportsRetention: false },
+
+    async get(key: string, opts: GetOptions = {}): Promise<Buffer> {
+      let handle;
+      try {
+        handle = await open(pathOf(key), constants.O_RDONLY);
+        const size = (await handle.stat()).size;
+        const offset = opts.range?.offset ?? 0;
+        const length = opts.range?.length ?? size - offset;
+        if (offset < 0 || length < 0 || offset + length > size) {
+          throw new StoreError(
+            `[store:${name}] get ${key}: range ${offset}+${length} is outside the object (${size} bytes)`,
+            { permanent: true, status: 416 },
+          );
+        }
+        const buffer = Buffer.allocUnsafe(length);
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
+          if (bytesRead === 0) break;
+          done += bytesRead;
+        }
+        if (done !== length) {
+          throw new StoreError(`[store:${name}] get ${key}: object shrank while reading`, {
+            permanent: false,
+          });
+        }
+        return buffer;
+      } catch (error) {
+        if (error instanceof StoreError) throw error;
+        throw fail('get', key, error);
+      } finally {
+        await handle?.close();
+      }
+    },
+
+    async put(key: string, data: Uint8Array, _opts: PutOptions = {}): Promise<void> {
+      const target = pathOf(key);
+      const temp = join(dirname(target), `.tmp-${randomBytes(8).toString('hex')}`);
+      try {
+        await mkdir(dirname(target), { recursive: true });
+        const handle = await open(temp, 'wx', 0o600);
+        try {
+          await handle.writeFile(data);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await rename(temp, target);
+        await _syncDirectory(dirname(target));
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw fail('put', key, error);
+      }
+    },
+
+    async head(key: string): Promise<ObjectInfo | undefined> {
+      try {
+        const info = await stat(pathOf(key));
+        return info.isFile() ? { key, size: info.size } : undefined;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw fail('head', key, error);
+      }
+    },
+
+    async *list(prefix: string): AsyncIterable<ObjectInfo> {
+      // Walk only the folder the prefix names, then filter by the rest of the prefix.
+      const slash = prefix.lastIndexOf('/');
+      const folder = slash >= 0 ? prefix.slice(0, slash) : '';
+      yield* _walk(root, folder, prefix, fail);
+    },
+
+    async delete(key: string): Promise<void> {
+      try {
+        await unlink(pathOf(key));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') return;
+        if (code === 'EACCES' || code === 'EPERM') {
+          throw new DeleteForbiddenError(
+            `[store:${name}] delete ${key}: this credential cannot delete (${code})`,
+            { cause: error },
+          );
+        }
+        throw fail('delete', key, error);
+      }
+    },
+  };
+}
+
+// --- internal ---
+
+async function* _walk(
+  root: string,
+  folder: string,
+  prefix: string,
+  fail: (op: string, key: string, error: unknown) => StoreError,
+): AsyncIterable<ObjectInfo> {
+  let entries;
+  try {
+    entries = await readdir(join(root, ...folder.split('/').filter(Boolean)), {
+      withFileTypes: true,
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw fail('list', prefix, error);
+  }
+  for (const entry of entries) {
+    if (entry.name.startsWith('.tmp-')) continue;
+    const key = folder ? `${folder}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) {
+      if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* _walk(root, key, prefix, fail);
+    } else if (entry.isFile() && key.startsWith(prefix)) {
+      const info = await stat(join(root, ...key.split('/'))).catch(() => undefined);
+      if (info) yield { key, size: info.size };
+    }
+  }
+}
+
+async function _syncDirectory(path: string): Promise<void> {
+  // A rename is durable only once its directory entry is flushed.
+  const handle = await open(path, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+

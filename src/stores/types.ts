@@ -1,0 +1,66 @@
+/**
+ * The Store interface: where a repository's bytes live (local folder, Azure Blob, S3).
+ * Keys are slash-separated relative paths such as `data/ab/ab12…`, `index/…`, `snapshots/…`,
+ * `keys/…`, `locks/…` and `config`. Stores know nothing of the repository format.
+ * @module
+ */
+
+/** What a store can do; callers branch on these, never on `instanceof`. */
+export interface StoreProperties {
+  /** Parallel requests this store handles well (restic: local 2, remote 5+). */
+  readonly connections: number;
+  /** The store can set a retain-until date on written objects (S3 Object Lock, Azure immutability). */
+  readonly supportsRetention: boolean;
+}
+
+/** A byte range of an object: `length` bytes starting at `offset`. */
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** One object as listed or headed. */
+export interface ObjectInfo {
+  readonly key: string;
+  readonly size: number;
+}
+
+export interface GetOptions {
+  /** Read only this range. A range past the end of the object is an error. */
+  readonly range?: ByteRange;
+  readonly signal?: AbortSignal;
+}
+
+export interface PutOptions {
+  /** Keep the object undeletable until this time, where `properties.supportsRetention`. */
+  readonly retainUntil?: Date;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A place to keep objects. Contract, checked by `test/contracts/store.ts` for every store:
+ * - `put` is atomic: readers see the whole object or none of it, never a prefix, even if the
+ *   process dies mid-write. Putting a key that already exists must not corrupt it: hbr only ever
+ *   re-puts identical bytes (names are hashes), so a store may skip or replace.
+ * - `get` of a missing key throws `StoreError` with `permanent: true` and `status: 404`.
+ * - `head` of a missing key returns `undefined`.
+ * - `list(prefix)` yields every object whose key starts with `prefix`, in no particular order.
+ * - `delete` of a missing key succeeds (deletes are idempotent); a credential that may not
+ *   delete throws `DeleteForbiddenError`.
+ * - Every error is a `StoreError` naming the store and the key; `permanent` says whether a
+ *   retry could help.
+ */
+export interface Store {
+  /** For messages and logs, without secrets: `local:/srv/repo`, `azure:acct/container/prefix`. */
+  readonly name: string;
+  readonly properties: StoreProperties;
+  get(key: string, options?: GetOptions): Promise<Buffer>;
+  put(key: string, data: Uint8Array, options?: PutOptions): Promise<void>;
+  head(key: string, options?: { signal?: AbortSignal }): Promise<ObjectInfo | undefined>;
+  list(prefix: string, options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo>;
+  delete(key: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Extends the retention of an existing object (no-op where retention is unsupported). */
+  extendRetention?(key: string, retainUntil: Date, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Releases clients and sockets. */
+  close?(): Promise<void>;
+}
