@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# An S3-compatible server for hbr's tests: s3proxy (org.gaul:s3proxy from Maven Central) with the
+# jclouds filesystem backend, on 127.0.0.1 with fixed test credentials.
+#
+# Usage: scripts/services/s3.sh start|stop|kill|status|env|clean [INSTANCE]
+#   start   fetch the jar once (mvn dependency:get into ~/.m2), start the server on a free port
+#           (kept for restarts) unless already running, wait until it answers, print `env`
+#   stop    stop it (SIGTERM); data stays      kill    SIGKILL; data stays
+#   status  exit 0 and print "running PORT" if it answers, else print "stopped" and exit 1
+#   env     print KEY='value' lines (source-able): endpoint, region and credentials
+#   clean   stop it and remove its data
+# S3PROXY_VERSION overrides the version (4.1.0 is built for Java 17 and runs on this JDK 17).
+# State lives in $HBR_SERVICES_DIR (default: <repo>/.cache/services)/s3proxy-INSTANCE.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+INSTANCE="${2:-default}"
+[[ "$INSTANCE" =~ ^[A-Za-z0-9_-]+$ ]] || { echo "s3.sh: bad instance name '$INSTANCE'" >&2; exit 2; }
+STATE="${HBR_SERVICES_DIR:-$ROOT/.cache/services}/s3proxy-$INSTANCE"
+VERSION="${S3PROXY_VERSION:-4.1.0}"
+M2="${HBR_M2_REPOSITORY:-$HOME/.m2/repository}"
+JAR="$M2/org/gaul/s3proxy/$VERSION/s3proxy-$VERSION-jar-with-dependencies.jar"
+# Test-only credentials; the server listens on loopback only.
+IDENTITY=hbr-test
+SECRET=hbr-test-secret-key
+REGION=us-east-1
+
+mkdir -p "$STATE"
+
+pid_alive() { [[ -f "$STATE/pid" ]] && kill -0 "$(cat "$STATE/pid")" 2>/dev/null; }
+
+answers() {
+  local port
+  port="$(cat "$STATE/port" 2>/dev/null)" || return 1
+  # Any HTTP status (403 without credentials) means the server is up.
+  curl -s -o /dev/null -m 2 "http://127.0.0.1:$port/"
+}
+
+free_port() {
+  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
+}
+
+port_free() {
+  node -e "const s=require('net').createServer();s.once('error',()=>process.exit(1));s.listen(+process.argv[1],'127.0.0.1',()=>s.close())" "$1"
+}
+
+print_env() {
+  local port
+  port="$(cat "$STATE/port")"
+  cat <<EOF
+S3PROXY_PORT='$port'
+HBR_S3_ENDPOINT='http://127.0.0.1:$port'
+AWS_ACCESS_KEY_ID='$IDENTITY'
+AWS_SECRET_ACCESS_KEY='$SECRET'
+AWS_REGION='$REGION'
+EOF
+}
+
+stop_with() {
+  local signal="$1"
+  if pid_alive; then
+    local pid
+    pid="$(cat "$STATE/pid")"
+    kill "-$signal" -- "-$pid" 2>/dev/null || kill "-$signal" "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$STATE/pid"
+}
+
+fetch_jar() {
+  [[ -s "$JAR" ]] && return 0
+  command -v mvn >/dev/null || { echo "s3.sh: mvn not found (apt-get install maven)" >&2; exit 1; }
+  mvn -q -B dependency:get "-Dartifact=org.gaul:s3proxy:$VERSION:jar:jar-with-dependencies" \
+    -Dtransitive=false "-Dmaven.repo.local=$M2" >&2
+  [[ -s "$JAR" ]] || { echo "s3.sh: $JAR missing after mvn dependency:get" >&2; exit 1; }
+}
+
+start() {
+  if pid_alive && answers; then print_env; return 0; fi
+  stop_with TERM
+  command -v java >/dev/null || { echo "s3.sh: java not found (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+  fetch_jar
+  if [[ ! -f "$STATE/port" ]] || ! port_free "$(cat "$STATE/port")"; then free_port >"$STATE/port"; fi
+  local port
+  port="$(cat "$STATE/port")"
+  mkdir -p "$STATE/data"
+  cat >"$STATE/s3proxy.conf" <<EOF
+s3proxy.endpoint=http://127.0.0.1:$port
+s3proxy.authorization=aws-v2-or-v4
+s3proxy.identity=$IDENTITY
+s3proxy.credential=$SECRET
+jclouds.provider=filesystem
+jclouds.filesystem.basedir=$STATE/data
+EOF
+  # Small heap and C1 only: a test server on a 2-core machine should start fast and stay small.
+  setsid nohup java -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$JAR" \
+    --properties "$STATE/s3proxy.conf" >"$STATE/log" 2>&1 </dev/null 9>&- &
+  echo $! >"$STATE/pid"
+  for _ in $(seq 1 300); do
+    if answers; then print_env; return 0; fi
+    pid_alive || break
+    sleep 0.1
+  done
+  echo "s3.sh: s3proxy did not start on 127.0.0.1:$port; last log lines:" >&2
+  tail -n 20 "$STATE/log" >&2 || true
+  stop_with KILL
+  exit 1
+}
+
+exec 9>"$STATE/lock"
+flock 9
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop_with TERM ;;
+  kill) stop_with KILL ;;
+  status)
+    if pid_alive && answers; then echo "running $(cat "$STATE/port")"; else echo stopped; exit 1; fi ;;
+  env)
+    if pid_alive && answers; then print_env; else echo "s3.sh: not running" >&2; exit 1; fi ;;
+  clean) stop_with TERM; rm -rf "$STATE/data" "$STATE/log" "$STATE/port" ;;
+  *) echo "usage: $0 start|stop|kill|status|env|clean [INSTANCE]" >&2; exit 2 ;;
+esac
