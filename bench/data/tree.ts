@@ -14,7 +14,7 @@ import pLimit from 'p-limit';
 export interface TreeSummary {
   readonly files: number;
   readonly bytes: number;
-  /** SHA-256 (hex) per file path relative to the root, or empty when not asked for. */
+  /** SHA-256 (hex) per file path relative to the root, in path order; empty unless asked for. */
   readonly digests: ReadonlyMap<string, string>;
 }
 
@@ -34,17 +34,17 @@ export async function listFiles(root: string): Promise<string[]> {
 export async function summarizeTree(root: string, withDigests = false): Promise<TreeSummary> {
   const files = await listFiles(root);
   const limit = pLimit(READ_CONCURRENCY);
-  const digests = new Map<string, string>();
-  const sizes = await Promise.all(
+  const results = await Promise.all(
     files.map((file) =>
       limit(async () => {
         const path = join(root, file);
-        if (withDigests) digests.set(file, await digestFile(path));
-        return (await stat(path)).size;
+        const digest = withDigests ? await digestFile(path) : '';
+        return { file, digest, size: (await stat(path)).size };
       }),
     ),
   );
-  return { files: files.length, bytes: sizes.reduce((a, b) => a + b, 0), digests };
+  const digests = new Map(withDigests ? results.map((r) => [r.file, r.digest] as const) : []);
+  return { files: files.length, bytes: results.reduce((a, r) => a + r.size, 0), digests };
 }
 
 /** Paths whose digest differs between two summaries, or which only one of them has. */
