@@ -1,0 +1,200 @@
+/**
+ * Content-defined chunking, FastCDC style (Xia et al., USENIX ATC 2016): a 32-bit Gear rolling
+ * hash `h = 2h + gear[byte] (mod 2^32)` over a keyed table (see `gear.ts`), no hashing of the first
+ * `min` bytes of a chunk, and normalized chunking level 2 (a mask of `log2(avg) + 2` bits before
+ * `avg`, of `log2(avg) - 2` bits after it). Masks take the top bits of the hash: bit k of a
+ * shift-add hash depends only on the last k + 1 bytes, so the top bits see the widest window
+ * (32 bytes).
+ *
+ * Exact rule, part of the repository format: a chunk starting at `s` ends after byte `s + k` for
+ * the smallest `k` in `[min, max)` with `h_k & mask(k) = 0`, where `h_k` is the hash of bytes
+ * `s + min .. s + k` starting from 0 and `mask(k)` is the strict mask for `k < avg`, the loose one
+ * after; otherwise after `max` bytes, or at the end of the stream.
+ * @module
+ */
+
+/** Chunk size limits in bytes. `avg` is a power of two; `min <= avg <= max`. */
+export interface ChunkerParams {
+  readonly min: number;
+  readonly avg: number;
+  readonly max: number;
+}
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * The chunking profiles. Frozen forever: the golden vectors in `testdata/chunker-golden.json`
+ * fail if any cut point moves.
+ * - `db`: database backup streams and dumps (1 MiB average, restic's; a 4 MiB max bounds memory
+ *   per blob in flight and the read amplification of point restores).
+ * - `model`: large files, the default for the files driver (2 MiB average: half the blobs and
+ *   index entries of `db` for multi-GB weights, while a changed 1 MiB region still rewrites only
+ *   about 3 MiB, as restic's 1 MiB-average Rabin chunker does with its wide size spread).
+ */
+export const CHUNKER_PROFILES = {
+  db: { min: 256 * KiB, avg: 1 * MiB, max: 4 * MiB },
+  model: { min: 512 * KiB, avg: 2 * MiB, max: 8 * MiB },
+} as const satisfies Record<string, ChunkerParams>;
+
+/** Name of a chunking profile. */
+export type ChunkerProfile = keyof typeof CHUNKER_PROFILES;
+
+/** A streaming chunker for one byte stream at a time. */
+export interface Chunker {
+  readonly params: ChunkerParams;
+  /**
+   * Feeds the next bytes of the stream (any size, including 0) and returns the chunks they
+   * complete, in order. A chunk lying inside `data` is a view of it (no copy): it stays valid
+   * as long as the caller leaves `data` untouched. A chunk that spans feeds is a fresh buffer.
+   * The chunker keeps no reference to `data`: the caller may reuse it as soon as it is done with
+   * the returned chunks. Cut points do not depend on how the stream is split into feeds.
+   */
+  push(data: Uint8Array): Buffer[];
+  /**
+   * Ends the stream and returns its last chunk (shorter than `min` if the stream was), or
+   * `undefined` when no bytes are pending. The chunker is then reset for a new stream.
+   */
+  finish(): Buffer | undefined;
+}
+
+/**
+ * Checks chunker parameters.
+ * @throws RangeError when they are not integers with `0 <= min <= avg <= max <= 1 GiB` and
+ * `avg` a power of two in `[64 B, 256 MiB]`.
+ */
+export function validateChunkerParams(params: ChunkerParams): void {
+  const { min, avg, max } = params;
+  const ok =
+    Number.isInteger(min) &&
+    Number.isInteger(max) &&
+    Number.isInteger(avg) &&
+    avg >= 64 &&
+    avg <= 256 * MiB &&
+    (avg & (avg - 1)) === 0 &&
+    min >= 0 &&
+    min <= avg &&
+    avg <= max &&
+    max <= 1024 * MiB;
+  if (!ok) throw new RangeError(`[chunker] invalid parameters ${JSON.stringify(params)}`);
+}
+
+/**
+ * Creates a streaming chunker.
+ * @param gear - the keyed table from `createGearTable(chunkerKey)`.
+ * @param params - a profile from {@link CHUNKER_PROFILES} (or custom limits, for tests).
+ * @throws RangeError on invalid parameters or a table that is not 256 entries.
+ * @example
+ * const chunker = createChunker(createGearTable(keys.chunkerKey), CHUNKER_PROFILES.model);
+ * for await (const buf of file) for (const chunk of chunker.push(buf)) await store(chunk);
+ * const last = chunker.finish();
+ * if (last) await store(last);
+ */
+export function createChunker(gear: Int32Array, params: ChunkerParams): Chunker {
+  validateChunkerParams(params);
+  if (gear.length !== 256) throw new RangeError('[chunker] gear table must have 256 entries');
+  const bits = Math.log2(params.avg);
+  const state: _ScanState = {
+    gear,
+    min: params.min,
+    avg: params.avg,
+    max: params.max,
+    maskS: _topBits(bits + 2),
+    maskL: _topBits(bits - 2),
+    h: 0,
+    len: 0,
+  };
+  // Bytes of the current, unfinished chunk, copied out of earlier feeds.
+  let carry: Buffer | undefined;
+  return {
+    params: { min: params.min, avg: params.avg, max: params.max },
+    push(data) {
+      const buf = Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      const chunks: Buffer[] = [];
+      let start = 0;
+      for (let cut = _scan(state, buf, 0); cut >= 0; cut = _scan(state, buf, cut)) {
+        if (state.len > 0 && carry !== undefined) {
+          const chunk = Buffer.allocUnsafe(state.len + cut - start);
+          carry.copy(chunk, 0, 0, state.len);
+          buf.copy(chunk, state.len, start, cut);
+          chunks.push(chunk);
+        } else {
+          chunks.push(buf.subarray(start, cut));
+        }
+        state.h = 0;
+        state.len = 0;
+        start = cut;
+      }
+      // _scan counted the tail into state.len; copy it so the caller may reuse `buf`.
+      if (state.len > 0) {
+        const held = state.len - (buf.length - start);
+        if (carry === undefined || carry.length < state.len) {
+          const grown = Buffer.allocUnsafe(Math.min(params.max, Math.max(state.len, 2 * held)));
+          if (carry !== undefined) carry.copy(grown, 0, 0, held);
+          carry = grown;
+        }
+        buf.copy(carry, held, start);
+      }
+      return chunks;
+    },
+    finish() {
+      const last = state.len > 0 && carry !== undefined ? carry.subarray(0, state.len) : undefined;
+      carry = undefined;
+      state.h = 0;
+      state.len = 0;
+      return last;
+    },
+  };
+}
+
+// --- internal ---
+
+interface _ScanState {
+  readonly gear: Int32Array;
+  readonly min: number;
+  readonly avg: number;
+  readonly max: number;
+  readonly maskS: number;
+  readonly maskL: number;
+  /** Hash so far of the current chunk. */
+  h: number;
+  /** Bytes of the current chunk before the scan position. */
+  len: number;
+}
+
+/** An int32 mask of the top `n` bits (1 <= n <= 31). */
+function _topBits(n: number): number {
+  return (-1 << (32 - n)) | 0;
+}
+
+/**
+ * Scans `d` from `from` for the end of the current chunk. Returns the index one past the chunk's
+ * last byte, or -1 when `d` ends first (then `state` holds the hash and length so far).
+ * The hot loop of the whole backup path: locals only, one loop per mask.
+ */
+function _scan(state: _ScanState, d: Buffer, from: number): number {
+  const end = d.length;
+  const base = from - state.len; // where the chunk starts, in d's coordinates (may be < 0)
+  const g = state.gear;
+  let h = state.h;
+  let i = Math.max(from, base + state.min);
+  let stop = Math.min(base + state.avg, end);
+  const maskS = state.maskS;
+  for (; i < stop; i++) {
+    h = ((h << 1) + g[d[i]!]!) | 0;
+    if ((h & maskS) === 0) return i + 1;
+  }
+  const maxAt = base + state.max;
+  stop = Math.min(maxAt, end);
+  const maskL = state.maskL;
+  for (; i < stop; i++) {
+    h = ((h << 1) + g[d[i]!]!) | 0;
+    if ((h & maskL) === 0) return i + 1;
+  }
+  if (maxAt <= end) return maxAt;
+  state.h = h;
+  state.len = end - base;
+  return -1;
+}
