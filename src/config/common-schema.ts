@@ -1,0 +1,105 @@
+/**
+ * Pieces shared by several parts of the config schema: file references, locations,
+ * durations, cron expressions and keep rules.
+ * @module
+ */
+import { z } from 'zod';
+
+/** URL schemes a repository or replica `url:` may use. */
+export const REPOSITORY_URL_SCHEMES = ['azure', 's3', 'file'] as const;
+
+/** A path to a file or folder; relative paths are resolved against the config file's folder. */
+export const fileSchema = z.string().min(1, 'expected a path, got an empty string');
+
+/**
+ * A duration such as `7d`, `12h`, `1y6mo` or `90m`: one or more number+unit pairs with units
+ * `y` (year), `mo` (month), `w`, `d`, `h`, `m` (minute), `s`.
+ */
+export const durationSchema = z
+  .string()
+  .regex(
+    /^(\d+(y|mo|w|d|h|m|s))+$/,
+    'expected a duration such as 7d, 12h or 1y6mo (units y, mo, w, d, h, m, s)',
+  );
+
+/**
+ * A cron expression: 5 fields (minute hour day month weekday), 6 with seconds first, or a
+ * nickname such as `@daily`. Only the shape is checked here; the scheduler parses it fully.
+ */
+export const cronSchema = z
+  .string()
+  .refine(
+    (text) =>
+      /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(text.trim()) ||
+      [5, 6].includes(text.trim().split(/\s+/).length),
+    'expected a cron expression with 5 fields ("0 2 * * *") or a nickname such as @daily',
+  );
+
+/** Keep rules applied by `hbr forget` to a source's backups (like restic's --keep-*). */
+export const retentionSchema = z.strictObject({
+  /** Keep the newest N backups. */
+  keepLast: z.int().min(0).optional(),
+  keepHourly: z.int().min(0).optional(),
+  keepDaily: z.int().min(0).optional(),
+  keepWeekly: z.int().min(0).optional(),
+  keepMonthly: z.int().min(0).optional(),
+  keepYearly: z.int().min(0).optional(),
+  /** Keep every backup younger than this duration, e.g. `7d`. */
+  keepWithin: durationSchema.optional(),
+});
+
+/** Fields of a place a repository can live: a local `path` or a `url`, plus its credential. */
+export const locationFields = {
+  /** A local folder (relative to the config file's folder). */
+  path: fileSchema.optional(),
+  /** A remote location such as `azure://account/container/prefix` or `s3://bucket/prefix`. */
+  url: z.string().min(1).optional(),
+  /** File holding the repository password (first line, trailing newline ignored). */
+  passwordFile: fileSchema.optional(),
+  /** Key file to open the repository with instead of a password. */
+  keyFile: fileSchema.optional(),
+};
+
+/** Checks a location: exactly one of path/url, at most one credential, a known URL scheme. */
+export function checkLocation(
+  value: {
+    path?: string | undefined;
+    url?: string | undefined;
+    passwordFile?: string | undefined;
+    keyFile?: string | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (value.path === undefined && value.url === undefined) {
+    ctx.addIssue({ code: 'custom', path: [], message: 'needs either path or url' });
+  }
+  if (value.path !== undefined && value.url !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: 'give either path or url, not both' });
+  }
+  if (value.passwordFile !== undefined && value.keyFile !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['keyFile'],
+      message: 'give either passwordFile or keyFile, not both',
+    });
+  }
+  if (value.url !== undefined) {
+    const match = /^([a-z][a-z0-9+.-]*):\/\/([^/]*)/i.exec(value.url);
+    const scheme = match?.[1]?.toLowerCase();
+    if (!scheme || !(REPOSITORY_URL_SCHEMES as readonly string[]).includes(scheme)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `expected a URL starting with ${REPOSITORY_URL_SCHEMES.map((s) => `${s}://`).join(', ')}`,
+      });
+    } else if (match?.[2]?.includes('@')) {
+      // A user:secret@ part would put a credential in the config and in every log line.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message:
+          "credentials are never written in the URL; use passwordFile or the store's environment variables",
+      });
+    }
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The `sources:` entries of `hbr.yaml`: what to back up (a file tree, a SQL Server database or
+ * a Neo4j database), when, and how long to keep it.
+ * @module
+ */
+import { z } from 'zod';
+import { cronSchema, fileSchema, retentionSchema } from './common-schema.ts';
+
+/** A tree of files and folders. */
+export const filesSourceSchema = z.strictObject({
+  /** Folders or files to back up (relative to the config file's folder). */
+  paths: z.array(fileSchema).min(1, 'list at least one path'),
+  /** Glob patterns to leave out, as with `--exclude`. */
+  exclude: z.array(z.string().min(1)).optional(),
+});
+
+/** A SQL Server database, backed up with native BACKUP DATABASE / BACKUP LOG. */
+export const sqlServerSourceSchema = z.strictObject({
+  server: z.string().min(1),
+  /** @default 1433 */
+  port: z.int().min(1).max(65535).optional(),
+  database: z.string().min(1),
+  /** File holding the login (user and password); never inline. */
+  credentialFile: fileSchema,
+  encrypt: z.boolean().optional(),
+  trustServerCertificate: z.boolean().optional(),
+  /** `url`: BACKUP TO URL streams to hbr; `disk`: SQL Server writes files to `stagingPath`. */
+  transport: z.enum(['url', 'disk']).optional(),
+  /** Folder SQL Server writes backup files to with `transport: disk`, as the server sees it. */
+  stagingPath: z.string().min(1).optional(),
+  /** Native backup compression (WITH COMPRESSION). */
+  compression: z.boolean().optional(),
+  /** WITH CHECKSUM. @default true */
+  checksum: z.boolean().default(true),
+  /** Native backup encryption with a server certificate. */
+  encryption: z
+    .strictObject({
+      algorithm: z.enum(['AES_128', 'AES_192', 'AES_256', 'TRIPLE_DES_3KEY']),
+      /** Name of the certificate in the server's master database. */
+      certificate: z.string().min(1),
+    })
+    .optional(),
+  copyOnly: z.boolean().optional(),
+  /** Bytes per transfer, a multiple of 64 KiB up to 4 MiB. */
+  maxTransferSize: z
+    .int()
+    .min(65536)
+    .max(4194304)
+    .refine((n) => n % 65536 === 0, 'must be a multiple of 65536 (64 KiB)')
+    .optional(),
+  bufferCount: z.int().min(1).optional(),
+  /** Number of backup stripes (parallel streams). */
+  stripes: z.int().min(1).max(64).optional(),
+  /** RESTORE VERIFYONLY after each backup. @default true */
+  verify: z.boolean().default(true),
+});
+
+/** A Neo4j database. */
+export const neo4jSourceSchema = z.strictObject({
+  /** NEO4J_HOME of the server (relative to the config file's folder). */
+  home: fileSchema,
+  /** Bolt URL, e.g. `bolt://localhost:7687`. */
+  bolt: z
+    .string()
+    .regex(
+      /^(bolt|neo4j)(\+s|\+ssc)?:\/\/[^@]+$/,
+      'expected a bolt:// or neo4j:// URL without credentials',
+    ),
+  database: z.string().min(1),
+  credentialFile: fileSchema.optional(),
+  /** `dump` (neo4j-admin, offline), `logical` (Cypher export, online), `enterprise` (online backup). */
+  mode: z.enum(['dump', 'logical', 'enterprise']).optional(),
+  /** Shell command that stops the database before an offline dump. */
+  stopCommand: z.string().min(1).optional(),
+  /** Shell command that starts it again afterwards. */
+  startCommand: z.string().min(1).optional(),
+});
+
+/** When to take backups of each kind; each value is a cron expression. */
+export const scheduleSchema = z.strictObject({
+  full: cronSchema.optional(),
+  diff: cronSchema.optional(),
+  log: cronSchema.optional(),
+  snapshot: cronSchema.optional(),
+});
+
+const KINDS = ['files', 'sqlserver', 'neo4j'] as const;
+
+const rawSourceSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-" (no spaces)'),
+  files: filesSourceSchema.optional(),
+  sqlserver: sqlServerSourceSchema.optional(),
+  neo4j: neo4jSourceSchema.optional(),
+  schedule: scheduleSchema.optional(),
+  retention: retentionSchema.optional(),
+});
+
+type RawSource = z.infer<typeof rawSourceSchema>;
+type Common = Pick<RawSource, 'name' | 'schedule' | 'retention'>;
+
+/**
+ * One source. Exactly one of `files`, `sqlserver`, `neo4j`; the parsed value carries a `kind`
+ * so code can switch on it.
+ */
+export const sourceSchema = rawSourceSchema
+  .superRefine((source, ctx) => {
+    const present = KINDS.filter((kind) => source[kind] !== undefined);
+    if (present.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: present.length > 1 ? [present[1] as string] : [],
+        message:
+          present.length === 0
+            ? `needs one of ${KINDS.join(', ')}`
+            : `give exactly one of ${KINDS.join(', ')} (found ${present.join(' and ')})`,
+      });
+      return;
+    }
+    // File trees have one kind of backup (a snapshot); databases have full/diff/log.
+    const schedule = source.schedule ?? {};
+    const wrong =
+      present[0] === 'files'
+        ? (['full', 'diff', 'log'] as const).filter((k) => schedule[k] !== undefined)
+        : schedule.snapshot !== undefined
+          ? (['snapshot'] as const)
+          : [];
+    for (const key of wrong) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['schedule', key],
+        message:
+          present[0] === 'files'
+            ? `a files source is scheduled with "snapshot", not "${key}"`
+            : `a database source is scheduled with full, diff or log, not "snapshot"`,
+      });
+    }
+  })
+  .transform((source) => toTagged(source));
+
+// --- internal ---
+
+type Tagged =
+  | (Common & { kind: 'files'; files: NonNullable<RawSource['files']> })
+  | (Common & { kind: 'sqlserver'; sqlserver: NonNullable<RawSource['sqlserver']> })
+  | (Common & { kind: 'neo4j'; neo4j: NonNullable<RawSource['neo4j']> });
+
+function toTagged(source: RawSource): Tagged {
+  const { name, schedule, retention } = source;
+  const common: Common = { name };
+  if (schedule !== undefined) common.schedule = schedule;
+  if (retention !== undefined) common.retention = retention;
+  // superRefine guaranteed exactly one of the three.
+  if (source.files) return { ...common, kind: 'files', files: source.files };
+  if (source.sqlserver) return { ...common, kind: 'sqlserver', sqlserver: source.sqlserver };
+  return { ...common, kind: 'neo4j', neo4j: source.neo4j as NonNullable<RawSource['neo4j']> };
+}
