@@ -1,0 +1,122 @@
+/**
+ * The log walk: from a restore base, the contiguous log backups up to the target.
+ * @module
+ */
+import { PlanError } from '../../errors.ts';
+import { isEmptyLog, type BackupSetRecord } from './backup-set.ts';
+import { sameFork } from './chain-base.ts';
+import { compareLsn, formatLsn } from './lsn.ts';
+import type { RestoreTarget } from './plan.ts';
+
+/** The logs to apply after the base, and what the planner should tell the user. */
+export interface LogWalk {
+  readonly logs: BackupSetRecord[];
+  /** True when the target is covered only by empty log backups after the last applied log. */
+  readonly coveredByEmptyLogs: boolean;
+}
+
+/**
+ * Walks the log backups from `anchor` (the full, or the differential on it). A log applies when
+ * `FirstLSN <= current < LastLSN` (overlaps are fine; a log ending at or before `current` adds
+ * nothing) and it starts on the current recovery fork; among several the one reaching furthest is
+ * taken. Empty logs (`FirstLSN = LastLSN`) are never applied.
+ * @throws PlanError `LSN_GAP` (both LSNs in the message) when later logs exist but none continues
+ * the chain and the target lies beyond; `FORK_MISMATCH` when the only continuing logs are on
+ * another fork; `TAIL_LOG_NEEDED` when the target lies after the last log.
+ */
+export function walkLogs(
+  records: readonly BackupSetRecord[],
+  anchor: BackupSetRecord,
+  target: RestoreTarget,
+): LogWalk {
+  const logs = records
+    .filter((r) => r.type === 'log' && !isEmptyLog(r))
+    .sort((a, b) => compareLsn(a.lastLsn, b.lastLsn) || compareLsn(a.firstLsn, b.firstLsn));
+  const chosen: BackupSetRecord[] = [];
+  let tip = anchor;
+  let fork = anchor.recoveryForkId;
+  while (!reached(tip, target)) {
+    const lsn = tip.lastLsn;
+    const continuing = logs.filter((l) => l.firstLsn <= lsn && lsn < l.lastLsn);
+    const onFork = continuing.filter((l) => sameFork(fork, l.firstRecoveryForkId));
+    const next = onFork.reduce<BackupSetRecord | null>((best, l) => pickFurther(best, l), null);
+    if (next === null) {
+      if (continuing.length > 0) throw forkMismatch(tip, continuing[0]!, fork);
+      const later = logs.find((l) => l.lastLsn > lsn && sameFork(fork, l.firstRecoveryForkId));
+      if (later) throw gap(tip, later);
+      if (target.kind === 'latest') break;
+      if (target.kind === 'time' && emptyLogsCover(records, tip, fork, target.at)) {
+        return { logs: chosen, coveredByEmptyLogs: true };
+      }
+      throw tailLogNeeded(tip, target);
+    }
+    chosen.push(next);
+    tip = next;
+    fork = next.recoveryForkId ?? fork;
+  }
+  return { logs: chosen, coveredByEmptyLogs: false };
+}
+
+// --- internal ---
+
+function reached(tip: BackupSetRecord, target: RestoreTarget): boolean {
+  if (target.kind === 'time') return tip.finish.getTime() >= target.at.getTime();
+  // The set holds records below LastLSN, so it contains the target LSN only when LastLSN > target.
+  if (target.kind === 'lsn') return tip.lastLsn > target.lsn;
+  return false;
+}
+
+function pickFurther(best: BackupSetRecord | null, l: BackupSetRecord): BackupSetRecord {
+  if (best === null || l.lastLsn > best.lastLsn) return l;
+  if (l.lastLsn === best.lastLsn && l.finish > best.finish) return l;
+  return best;
+}
+
+/** Empty log backups starting where the chain ends prove nothing changed up to their finish. */
+function emptyLogsCover(
+  records: readonly BackupSetRecord[],
+  tip: BackupSetRecord,
+  fork: string | null,
+  at: Date,
+): boolean {
+  return records.some(
+    (r) =>
+      isEmptyLog(r) &&
+      r.firstLsn === tip.lastLsn &&
+      sameFork(fork, r.firstRecoveryForkId) &&
+      r.finish.getTime() >= at.getTime(),
+  );
+}
+
+function describe(r: BackupSetRecord): string {
+  return `${r.type} ${r.backupSetGuid} (LSN ${formatLsn(r.firstLsn)}–${formatLsn(r.lastLsn)}, finished ${r.finish.toISOString()})`;
+}
+
+function gap(tip: BackupSetRecord, later: BackupSetRecord): PlanError {
+  return new PlanError(
+    'LSN_GAP',
+    `[sqlserver:plan] ${tip.database}: gap in the log chain between LSN ${formatLsn(tip.lastLsn)} ` +
+      `(end of ${describe(tip)}) and LSN ${formatLsn(later.firstLsn)} (start of ${describe(later)}): ` +
+      `a log backup is missing; the latest reachable point is ${tip.finish.toISOString()}`,
+  );
+}
+
+function forkMismatch(tip: BackupSetRecord, log: BackupSetRecord, fork: string | null): PlanError {
+  return new PlanError(
+    'FORK_MISMATCH',
+    `[sqlserver:plan] ${tip.database}: the log continuing LSN ${formatLsn(tip.lastLsn)} is ${describe(log)} ` +
+      `on recovery fork ${log.firstRecoveryForkId ?? '?'}, but the chain is on fork ${fork ?? '?'}`,
+  );
+}
+
+function tailLogNeeded(tip: BackupSetRecord, target: RestoreTarget): PlanError {
+  const wanted =
+    target.kind === 'time'
+      ? `time ${target.at.toISOString()}`
+      : `LSN ${formatLsn((target as { lsn: bigint }).lsn)}`;
+  return new PlanError(
+    'TAIL_LOG_NEEDED',
+    `[sqlserver:plan] ${tip.database}: the target ${wanted} is after the last log backup ` +
+      `(${describe(tip)}): take a tail-log backup first, or choose an earlier target`,
+  );
+}

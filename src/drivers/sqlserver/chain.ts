@@ -1,0 +1,128 @@
+/**
+ * The SQL Server restore-chain planner (pure): backup-set records and a target in, the ordered
+ * restore steps or a precise {@link PlanError} out. Rules as SQL Server applies them; see
+ * `research/sqlserver.md` §1.4, §1.5, §1.13 and §4.
+ * @module
+ */
+import { PlanError } from '../../errors.ts';
+import type { BackupSetRecord } from './backup-set.ts';
+import { bestDifferential, candidateFulls } from './chain-base.ts';
+import { walkLogs } from './chain-logs.ts';
+import { formatLsn } from './lsn.ts';
+import type { RestorePlan, RestoreTarget } from './plan.ts';
+
+/** Options of {@link planRestore}. */
+export interface PlanOptions {
+  /**
+   * The database to plan for; required when the history holds several. Compared as SQL Server
+   * does by default: case-insensitive, trailing spaces ignored.
+   */
+  readonly database?: string;
+}
+
+/**
+ * Plans the restore of one database to `target`.
+ *
+ * Base: the full with the highest LastLSN that ends before the target (copy-only fulls allowed);
+ * then the latest differential based on it that ends before the target; then the log backups
+ * contiguous by LSN from that base, on the same recovery fork, empty ones dropped, up to and
+ * including the first that ends at or after the target time (or contains the target LSN).
+ * Backups from several servers (availability-group replicas) are one database. When the
+ * preferred full cannot reach the target, older fulls are tried and a warning says so.
+ * @throws PlanError with reason `NO_BACKUPS`, `DATABASE_AMBIGUOUS`, `NO_FULL_BEFORE_TARGET`,
+ * `LSN_GAP`, `FORK_MISMATCH` or `TAIL_LOG_NEEDED`.
+ */
+export function planRestore(
+  records: readonly BackupSetRecord[],
+  target: RestoreTarget,
+  options: PlanOptions = {},
+): RestorePlan {
+  const { name, sets } = selectDatabase(records, options.database);
+  const usable = sets.filter((r) => !r.isDamaged);
+  const fulls = candidateFulls(usable, target);
+  if (fulls.length === 0) throw noFull(name, usable, target);
+  const warnings: string[] = [];
+  let firstError: PlanError | null = null;
+  for (const full of fulls) {
+    try {
+      const diff = bestDifferential(usable, full, target);
+      const walk = walkLogs(usable, diff ?? full, target);
+      const steps = [full, ...(diff ? [diff] : []), ...walk.logs];
+      if (walk.coveredByEmptyLogs) {
+        warnings.push(
+          `the target is after the last log record; empty log backups show the database did not change after ${steps.at(-1)!.finish.toISOString()}`,
+        );
+      }
+      const lastIsLog = walk.logs.length > 0 && !walk.coveredByEmptyLogs;
+      return {
+        database: name,
+        target,
+        steps,
+        stopAt: target.kind === 'time' && lastIsLog ? target.at : null,
+        stopAtLsn: target.kind === 'lsn' && walk.logs.length > 0 ? target.lsn : null,
+        warnings,
+      };
+    } catch (error) {
+      if (!(error instanceof PlanError)) throw error;
+      firstError ??= error;
+      warnings.push(`full ${full.backupSetGuid} cannot reach the target: ${error.message}`);
+    }
+  }
+  throw firstError!;
+}
+
+/** Database names as SQL Server compares them by default. */
+export function sameDatabaseName(a: string, b: string): boolean {
+  return a.trimEnd().toLowerCase() === b.trimEnd().toLowerCase();
+}
+
+// --- internal ---
+
+function selectDatabase(
+  records: readonly BackupSetRecord[],
+  wanted: string | undefined,
+): { name: string; sets: BackupSetRecord[] } {
+  const names = [
+    ...new Map(records.map((r) => [r.database.trimEnd().toLowerCase(), r.database])).values(),
+  ];
+  if (wanted !== undefined) {
+    const sets = records.filter((r) => sameDatabaseName(r.database, wanted));
+    if (sets.length === 0) {
+      throw new PlanError(
+        'NO_BACKUPS',
+        `[sqlserver:plan] no backups of database ${JSON.stringify(wanted)} in the history` +
+          (names.length > 0 ? ` (it has: ${names.map((n) => JSON.stringify(n)).join(', ')})` : ''),
+      );
+    }
+    return { name: sets[0]!.database, sets };
+  }
+  if (names.length === 0)
+    throw new PlanError('NO_BACKUPS', '[sqlserver:plan] the history holds no backups');
+  if (names.length > 1) {
+    throw new PlanError(
+      'DATABASE_AMBIGUOUS',
+      `[sqlserver:plan] the history holds ${names.length} databases (${names.map((n) => JSON.stringify(n)).join(', ')}): name one with --database`,
+    );
+  }
+  return { name: names[0]!, sets: [...records] };
+}
+
+function noFull(name: string, sets: readonly BackupSetRecord[], target: RestoreTarget): PlanError {
+  const fulls = sets.filter((r) => r.type === 'full');
+  if (fulls.length === 0) {
+    return new PlanError(
+      'NO_FULL_BEFORE_TARGET',
+      `[sqlserver:plan] ${name}: the history holds no full backup`,
+    );
+  }
+  const earliest = fulls.reduce((a, b) => (b.finish < a.finish ? b : a));
+  const wanted =
+    target.kind === 'time'
+      ? `time ${target.at.toISOString()}`
+      : `LSN ${target.kind === 'lsn' ? formatLsn(target.lsn) : ''}`;
+  return new PlanError(
+    'NO_FULL_BEFORE_TARGET',
+    `[sqlserver:plan] ${name}: no full backup ends before ${wanted}; the earliest full ` +
+      `${earliest.backupSetGuid} ends at ${earliest.finish.toISOString()} (LastLSN ${formatLsn(earliest.lastLsn)})`,
+  );
+}

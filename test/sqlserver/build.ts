@@ -1,0 +1,45 @@
+/** Builders of synthetic backup-set records for planner tests. */
+import type { BackupSetRecord, BackupSetType } from '../../src/drivers/sqlserver/backup-set.ts';
+
+let counter = 0;
+
+/** A record with sensible defaults; times are minutes after 2026-01-01T00:00Z. */
+export function rec(
+  type: BackupSetType,
+  firstLsn: bigint,
+  lastLsn: bigint,
+  finishMinute: number,
+  over: Partial<BackupSetRecord> = {},
+): BackupSetRecord {
+  counter += 1;
+  const guid = `00000000-0000-4000-8000-${counter.toString(16).padStart(12, '0')}`;
+  return {
+    backupSetGuid: guid,
+    type,
+    firstLsn,
+    lastLsn,
+    checkpointLsn: type === 'log' ? null : firstLsn,
+    databaseBackupLsn: null,
+    differentialBaseLsn: null,
+    differentialBaseGuid: null,
+    recoveryForkId: null,
+    firstRecoveryForkId: null,
+    familyGuid: null,
+    isCopyOnly: false,
+    isDamaged: false,
+    hasBulkLoggedData: false,
+    start: minute(finishMinute - 1),
+    finish: minute(finishMinute),
+    files: [`${type}-${counter}.bak`],
+    position: 1,
+    server: 'sql1',
+    database: 'Sales',
+    availabilityGroup: null,
+    ...over,
+  };
+}
+
+/** 2026-01-01T00:00Z plus `m` minutes. */
+export function minute(m: number): Date {
+  return new Date(Date.UTC(2026, 0, 1) + m * 60_000);
+}

@@ -1,0 +1,136 @@
+/** The planner's rules on small synthetic histories, one rule per test. */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { PlanError } from '../../src/errors.ts';
+import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
+import type { RestoreTarget } from '../../src/drivers/sqlserver/plan.ts';
+import { minute, rec } from './build.ts';
+
+const latest: RestoreTarget = { kind: 'latest' };
+const reason = (r: string) => (e: unknown) => e instanceof PlanError && e.reason === r;
+
+void it('uses a copy-only full as the base but never as a differential base', () => {
+  const full = rec('full', 100n, 200n, 10);
+  const diff = rec('diff', 400n, 450n, 40, { databaseBackupLsn: 100n });
+  const copy = rec('full', 500n, 600n, 50, { isCopyOnly: true, databaseBackupLsn: 100n });
+  const log = rec('log', 550n, 700n, 60, { databaseBackupLsn: 100n });
+  const plan = planRestore([full, diff, copy, log], latest);
+  assert.deepEqual(plan.steps, [copy, log]);
+});
+
+void it('takes a differential only when its base GUID names the chosen full', () => {
+  const full = rec('full', 100n, 200n, 10);
+  const other = '11111111-1111-4111-8111-111111111111';
+  const foreignDiff = rec('diff', 300n, 350n, 20, {
+    differentialBaseGuid: other,
+    databaseBackupLsn: 100n,
+  });
+  const log = rec('log', 150n, 400n, 30);
+  assert.deepEqual(planRestore([full, foreignDiff, log], latest).steps, [full, log]);
+  const ownDiff = { ...foreignDiff, differentialBaseGuid: full.backupSetGuid };
+  const log2 = rec('log', 150n, 400n, 30);
+  assert.deepEqual(planRestore([full, ownDiff, log2], latest).steps, [full, ownDiff, log2]);
+});
+
+void it('takes the latest matching differential that ended before the target', () => {
+  const full = rec('full', 100n, 200n, 10);
+  const d1 = rec('diff', 300n, 350n, 20, { databaseBackupLsn: 100n });
+  const d2 = rec('diff', 500n, 550n, 40, { databaseBackupLsn: 100n });
+  const l1 = rec('log', 150n, 400n, 30);
+  const l2 = rec('log', 400n, 600n, 50);
+  const at30: RestoreTarget = { kind: 'time', at: minute(30) };
+  assert.deepEqual(planRestore([full, d1, d2, l1, l2], at30).steps, [full, d1, l1]);
+  assert.deepEqual(planRestore([full, d1, d2, l1, l2], latest).steps, [full, d2, l2]);
+});
+
+void it('chooses among overlapping logs the one reaching furthest', () => {
+  const full = rec('full', 100n, 200n, 10);
+  const l1 = rec('log', 150n, 300n, 20);
+  const copyOnly = rec('log', 300n, 350n, 25, { isCopyOnly: true });
+  const l2 = rec('log', 300n, 400n, 30);
+  assert.deepEqual(planRestore([full, l1, copyOnly, l2], latest).steps, [full, l1, l2]);
+});
+
+void it('never uses a log that ends exactly at the base LastLSN', () => {
+  const full = rec('full', 100n, 200n, 10);
+  const during = rec('log', 50n, 200n, 9);
+  const l1 = rec('log', 200n, 300n, 20);
+  assert.deepEqual(planRestore([full, during, l1], latest).steps, [full, l1]);
+});
+
+void it('follows recovery forks and reports a log on another fork', () => {
+  const a = 'aaaaaaaa-0000-4000-8000-000000000000';
+  const b = 'bbbbbbbb-0000-4000-8000-000000000000';
+  const full = rec('full', 100n, 200n, 10, { recoveryForkId: a, firstRecoveryForkId: a });
+  const crossing = rec('log', 150n, 300n, 20, { firstRecoveryForkId: a, recoveryForkId: b });
+  const onB = rec('log', 300n, 400n, 30, { firstRecoveryForkId: b, recoveryForkId: b });
+  assert.deepEqual(planRestore([full, crossing, onB], latest).steps, [full, crossing, onB]);
+  const onA = rec('log', 300n, 400n, 30, { firstRecoveryForkId: a, recoveryForkId: a });
+  assert.throws(() => planRestore([full, crossing, onA], latest), reason('FORK_MISMATCH'));
+});
+
+void it('stops at the log containing a target LSN and asks for STOPATMARK', () => {
+  const full = rec('full', 100n, 200n, 10);
+  const l1 = rec('log', 150n, 300n, 20);
+  const l2 = rec('log', 300n, 400n, 30);
+  const plan = planRestore([full, l1, l2], { kind: 'lsn', lsn: 300n });
+  assert.deepEqual(plan.steps, [full, l1, l2]);
+  assert.equal(plan.stopAtLsn, 300n);
+  assert.deepEqual(planRestore([full, l1, l2], { kind: 'lsn', lsn: 299n }).steps, [full, l1]);
+  assert.throws(
+    () => planRestore([full, l1, l2], { kind: 'lsn', lsn: 400n }),
+    reason('TAIL_LOG_NEEDED'),
+  );
+  assert.throws(
+    () => planRestore([full, l1], { kind: 'lsn', lsn: 150n }),
+    reason('NO_FULL_BEFORE_TARGET'),
+  );
+});
+
+void it('restores a full alone when the target is its finish time', () => {
+  const full = rec('full', 100n, 200n, 10);
+  const l1 = rec('log', 150n, 300n, 20);
+  const plan = planRestore([full, l1], { kind: 'time', at: minute(10) });
+  assert.deepEqual(plan.steps, [full]);
+  assert.equal(plan.stopAt, null);
+});
+
+void it('falls back to an older full when the newest cannot reach the target, and says so', () => {
+  const f1 = rec('full', 100n, 200n, 10);
+  const l1 = rec('log', 150n, 300n, 20);
+  const l2 = rec('log', 300n, 400n, 30);
+  // A full of another lineage restored under the same name, with no logs of its own.
+  const stray = rec('full', 900n, 950n, 25, {
+    recoveryForkId: 'cccccccc-0000-4000-8000-000000000000',
+  });
+  const l3 = rec('log', 400n, 1000n, 40, {
+    firstRecoveryForkId: 'dddddddd-0000-4000-8000-000000000000',
+  });
+  const plan = planRestore([f1, l1, l2, stray, l3], { kind: 'time', at: minute(28) });
+  assert.deepEqual(plan.steps, [f1, l1, l2]);
+  assert.match(plan.warnings.join(), new RegExp(stray.backupSetGuid));
+});
+
+void it('ignores damaged backup sets', () => {
+  const full = rec('full', 100n, 200n, 10);
+  const bad = rec('full', 300n, 400n, 20, { isDamaged: true });
+  const l1 = rec('log', 150n, 500n, 30);
+  assert.deepEqual(planRestore([full, bad, l1], latest).steps, [full, l1]);
+});
+
+void it('asks for --database when the history holds several, and names them', () => {
+  const a = rec('full', 1n, 2n, 1);
+  const b = rec('full', 1n, 2n, 1, { database: 'HR' });
+  assert.throws(
+    () => planRestore([a, b], latest),
+    (e: unknown) => reason('DATABASE_AMBIGUOUS')(e) && /"Sales", "HR"/.test((e as Error).message),
+  );
+  assert.deepEqual(planRestore([a, b], latest, { database: 'hr' }).steps, [b]);
+  assert.throws(() => planRestore([a, b], latest, { database: 'Nope' }), reason('NO_BACKUPS'));
+  assert.throws(() => planRestore([], latest), reason('NO_BACKUPS'));
+});
+
+void it('refuses a history with logs but no full', () => {
+  const l1 = rec('log', 150n, 300n, 20);
+  assert.throws(() => planRestore([l1], latest), reason('NO_FULL_BEFORE_TARGET'));
+});
