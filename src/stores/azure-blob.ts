@@ -1,0 +1,305 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type {
+  BlobImmutabilityPolicy,
+  BlockBlobClient,
+  ContainerClient,
+  StoragePipelineOptions,
+} from '@azure/storage-blob';
+import pLimit from 'p-limit';
+import { DeleteForbiddenError, StoreError, UsageError } from '../errors.ts';
+import type { AzureCredential } from './azure-credential.ts';
+import { toStoreError } from './store-error.ts';
+import type { GetOptions, ObjectInfo, PutOptions, Store } from './types.ts';
+
+/** An Azure access tier for block blobs. */
+export type AzureAccessTier = 'Hot' | 'Cool' | 'Cold' | 'Archive';
+
+/** Options of {@link createAzureBlobStore}. */
+export interface AzureBlobStoreOptions {
+  /** Storage account name. */
+  readonly account: string;
+  /** Container; created on the first put if it does not exist (needs the right to create). */
+  readonly container: string;
+  /** Folder inside the container, e.g. `hbr/prod`. @default '' */
+  readonly prefix?: string;
+  /** Blob service URL, e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite.
+   *  @default the connection string's BlobEndpoint, else `https://ACCOUNT.blob.core.windows.net` */
+  readonly endpoint?: string | undefined;
+  readonly credential: AzureCredential;
+  /** Access tier per object class (a key's first segment: `data`, `index`, …) or `default`.
+   *  @default the account's default tier */
+  readonly tiers?: Readonly<Record<string, AzureAccessTier>>;
+  /** With this set, `put` with `retainUntil` and `extendRetention` set a version-level
+   *  immutability policy in this mode (the container must support version-level immutability).
+   *  @default undefined: retention unsupported */
+  readonly immutability?: 'Unlocked' | 'Locked' | undefined;
+  /** @default 5 */
+  readonly connections?: number;
+  /** Objects larger than this are uploaded as blocks. @default 8 MiB */
+  readonly maxSingleShotSize?: number;
+  /** @default 4 MiB */
+  readonly blockSize?: number;
+  /** Per-request timeout. @default 120000 */
+  readonly requestTimeoutMs?: number;
+}
+
+/**
+ * A store in an Azure Blob Storage container. Small objects are one Put Blob; larger ones are
+ * staged as blocks and become visible only when the block list is committed, so readers never see
+ * a partial object. The SDK's own retries are off: retrying is the job of `withRetry`.
+ * @throws UsageError when `@azure/storage-blob` is not installed or the endpoint is invalid.
+ */
+export async function createAzureBlobStore(options: AzureBlobStoreOptions): Promise<Store> {
+  const sdk = await import('@azure/storage-blob').catch((error: unknown) => {
+    throw new UsageError(
+      '[store:azure] Azure support needs @azure/storage-blob: npm install @azure/storage-blob',
+      { cause: error },
+    );
+  });
+  const prefix = _folder(options.prefix ?? '');
+  const name = `azure:${options.account}/${options.container}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
+  const maxSingleShot = options.maxSingleShotSize ?? 8 * 1024 * 1024;
+  const blockSize = options.blockSize ?? 4 * 1024 * 1024;
+  const connections = options.connections ?? 5;
+  const pipeline: StoragePipelineOptions = {
+    retryOptions: { maxTries: 1, tryTimeoutInMs: options.requestTimeoutMs ?? 120_000 },
+  };
+  const cred = options.credential;
+  const endpoint = (options.endpoint ?? `https://${options.account}.blob.core.windows.net`).replace(
+    /\/+$/,
+    '',
+  );
+  let container: ContainerClient;
+  try {
+    const service =
+      cred.kind === 'connection-string' && options.endpoint === undefined
+        ? sdk.BlobServiceClient.fromConnectionString(cred.connectionString, pipeline)
+        : cred.kind === 'sas'
+          ? new sdk.BlobServiceClient(
+              `${endpoint}?${cred.token}`,
+              new sdk.AnonymousCredential(),
+              pipeline,
+            )
+          : new sdk.BlobServiceClient(
+              endpoint,
+              new sdk.StorageSharedKeyCredential(options.account, _key(cred)),
+              pipeline,
+            );
+    container = service.getContainerClient(options.container);
+  } catch (error) {
+    throw new UsageError(
+      `[store:${name}] bad endpoint or credential: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+
+  const blob = (key: string): BlockBlobClient => container.getBlockBlobClient(prefix + key);
+  const fail = (op: string, key: string, error: unknown, signal?: AbortSignal): Error =>
+    toStoreError(name, op, key, error, _facts(error), signal);
+  const policy = (until: Date | undefined): BlobImmutabilityPolicy | undefined =>
+    until && options.immutability
+      ? { expiriesOn: until, policyMode: options.immutability }
+      : undefined;
+  const tierOf = (key: string): AzureAccessTier | undefined =>
+    options.tiers?.[key.split('/')[0] ?? ''] ?? options.tiers?.default;
+
+  const upload = async (key: string, data: Uint8Array, opts: PutOptions): Promise<void> => {
+    const target = blob(key);
+    const common = {
+      tier: tierOf(key),
+      immutabilityPolicy: policy(opts.retainUntil),
+      abortSignal: opts.signal,
+    };
+    if (data.byteLength <= maxSingleShot) {
+      await target.upload(data, data.byteLength, common);
+      return;
+    }
+    // Staged blocks stay invisible until committed; a random id per upload keeps two
+    // concurrent uploads of one key from committing each other's blocks.
+    const upload = randomBytes(6).toString('hex');
+    const ids: string[] = [];
+    for (let offset = 0; offset < data.byteLength; offset += blockSize) {
+      ids.push(Buffer.from(`${upload}-${String(ids.length).padStart(6, '0')}`).toString('base64'));
+    }
+    const limit = pLimit(Math.min(4, connections));
+    await Promise.all(
+      ids.map((id, index) =>
+        limit(async () => {
+          const part = data.subarray(index * blockSize, (index + 1) * blockSize);
+          await target.stageBlock(id, part, part.byteLength, { abortSignal: opts.signal });
+        }),
+      ),
+    );
+    await target.commitBlockList(ids, common);
+  };
+
+  return {
+    name,
+    properties: { connections, supportsRetention: options.immutability !== undefined },
+
+    async get(key: string, opts: GetOptions = {}): Promise<Buffer> {
+      const { range, signal } = opts;
+      try {
+        if (range?.length === 0) {
+          // A zero count means "to the end" to the service, so check the bounds with a HEAD.
+          const size = (await blob(key).getProperties({ abortSignal: signal })).contentLength ?? 0;
+          if (range.offset > size) throw _outside(name, key, range.offset, 0, size);
+          return Buffer.alloc(0);
+        }
+        const response = await blob(key).download(range?.offset ?? 0, range?.length, {
+          abortSignal: signal,
+        });
+        const body = await _collect(response.readableStreamBody);
+        if (range && body.byteLength !== range.length) {
+          throw _outside(name, key, range.offset, range.length, undefined);
+        }
+        return body;
+      } catch (error) {
+        if (error instanceof StoreError) throw error;
+        if (_facts(error).status === 416 && range) {
+          throw _outside(name, key, range.offset, range.length, undefined, error);
+        }
+        throw fail('get', key, error, signal);
+      }
+    },
+
+    async put(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<void> {
+      try {
+        try {
+          await upload(key, data, opts);
+        } catch (error) {
+          if (_facts(error).code !== 'ContainerNotFound') throw error;
+          await container.createIfNotExists({ abortSignal: opts.signal });
+          await upload(key, data, opts);
+        }
+      } catch (error) {
+        throw fail('put', key, error, opts.signal);
+      }
+    },
+
+    async head(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo | undefined> {
+      try {
+        const props = await blob(key).getProperties({ abortSignal: opts.signal });
+        return { key, size: props.contentLength ?? 0 };
+      } catch (error) {
+        if (_facts(error).status === 404) return undefined;
+        throw fail('head', key, error, opts.signal);
+      }
+    },
+
+    async *list(
+      listPrefix: string,
+      opts: { signal?: AbortSignal } = {},
+    ): AsyncIterable<ObjectInfo> {
+      try {
+        const pages = container
+          .listBlobsFlat({ prefix: prefix + listPrefix, abortSignal: opts.signal })
+          .byPage({ maxPageSize: 5000 });
+        for await (const page of pages) {
+          for (const item of page.segment.blobItems) {
+            yield { key: item.name.slice(prefix.length), size: item.properties.contentLength ?? 0 };
+          }
+        }
+      } catch (error) {
+        // A missing container holds no objects.
+        if (_facts(error).code === 'ContainerNotFound') return;
+        throw fail('list', listPrefix, error, opts.signal);
+      }
+    },
+
+    async delete(key: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+      try {
+        await blob(key).deleteIfExists({ abortSignal: opts.signal });
+      } catch (error) {
+        const { status, code } = _facts(error);
+        if (
+          status === 403 ||
+          code === 'BlobImmutableDueToPolicy' ||
+          code === 'BlobImmutableDueToLegalHold'
+        ) {
+          const why =
+            status === 403
+              ? 'this credential cannot delete'
+              : 'the object is retained and cannot be deleted yet';
+          throw new DeleteForbiddenError(
+            `[store:${name}] delete ${key}: ${why} (${status ?? ''} ${code ?? ''})`,
+            { cause: error },
+          );
+        }
+        if (code === 'ContainerNotFound') return;
+        throw fail('delete', key, error, opts.signal);
+      }
+    },
+
+    async extendRetention(
+      key: string,
+      retainUntil: Date,
+      opts: { signal?: AbortSignal } = {},
+    ): Promise<void> {
+      const wanted = policy(retainUntil);
+      if (!wanted) return;
+      try {
+        await blob(key).setImmutabilityPolicy(wanted, { abortSignal: opts.signal });
+      } catch (error) {
+        throw fail('extend retention of', key, error, opts.signal);
+      }
+    },
+  };
+}
+
+// --- internal ---
+
+function _folder(prefix: string): string {
+  const trimmed = prefix.replace(/^\/+|\/+$/g, '');
+  return trimmed ? `${trimmed}/` : '';
+}
+
+function _key(cred: AzureCredential): string {
+  if (cred.kind === 'shared-key') return cred.accountKey;
+  // A connection string with an explicit endpoint: use its key against that endpoint.
+  const key =
+    cred.kind === 'connection-string'
+      ? /(?:^|;)\s*AccountKey=([^;]+)/i.exec(cred.connectionString)?.[1]
+      : undefined;
+  if (!key)
+    throw new UsageError(
+      '[store:azure] the connection string has no AccountKey to use with an explicit endpoint',
+    );
+  return key;
+}
+
+function _facts(error: unknown): { status: number | undefined; code: string | undefined } {
+  const e = error as { statusCode?: unknown; code?: unknown; details?: { errorCode?: unknown } };
+  const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
+  // Azure puts the service's error code in details.errorCode; socket errors set `code`.
+  const code =
+    typeof e.details?.errorCode === 'string'
+      ? e.details.errorCode
+      : typeof e.code === 'string'
+        ? e.code
+        : undefined;
+  return { status, code };
+}
+
+function _outside(
+  name: string,
+  key: string,
+  offset: number,
+  length: number,
+  size: number | undefined,
+  cause?: unknown,
+): StoreError {
+  const of = size === undefined ? '' : ` (${size} bytes)`;
+  return new StoreError(
+    `[store:${name}] get ${key}: range ${offset}+${length} is outside the object${of}`,
+    { permanent: true, status: 416, cause },
+  );
+}
+
+async function _collect(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
+  if (!stream) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as Readable) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}

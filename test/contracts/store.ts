@@ -1,0 +1,230 @@
+/**
+ * The Store contract (see `src/stores/types.ts`), as one suite run against every store.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, describe, it } from 'node:test';
+import { StoreError } from '../../src/errors.ts';
+import type { Store } from '../../src/stores/types.ts';
+
+/** Opens a store whose keys live under `namespace`, isolated from every other namespace. */
+export type StoreFactory = (namespace: string) => Promise<Store>;
+
+/** Options of {@link describeStoreContract}. */
+export interface ContractOptions {
+  /** Size of the "large object" case; it must take the store's multipart/block path. */
+  readonly largeSize?: number;
+}
+
+/**
+ * Registers the contract tests for one store implementation. Each test opens its own namespace
+ * through `open`, so tests neither see nor disturb each other's objects.
+ */
+export function describeStoreContract(
+  label: string,
+  open: StoreFactory,
+  options: ContractOptions = {},
+): void {
+  const largeSize = options.largeSize ?? 9 * 1024 * 1024 + 123;
+  const opened: Store[] = [];
+  let counter = 0;
+  const fresh = async (): Promise<Store> => {
+    const store = await open(`contract-${process.pid}-${Date.now().toString(36)}-${counter++}`);
+    opened.push(store);
+    return store;
+  };
+
+  void describe(`Store contract: ${label}`, () => {
+    after(async () => {
+      for (const store of opened) {
+        for (const { key } of await collect(store.list(''))) await store.delete(key);
+        await store.close?.();
+      }
+    });
+
+    void it('returns the bytes that were put, and head reports their size', async () => {
+      const store = await fresh();
+      const data = randomBytes(1000);
+      await store.put('data/ab/abcdef', data);
+      assert.deepEqual(await store.get('data/ab/abcdef'), data);
+      assert.deepEqual(await store.head('data/ab/abcdef'), { key: 'data/ab/abcdef', size: 1000 });
+    });
+
+    void it('keeps empty objects', async () => {
+      const store = await fresh();
+      await store.put('keys/empty', new Uint8Array(0));
+      assert.equal((await store.get('keys/empty')).byteLength, 0);
+      assert.deepEqual(await store.head('keys/empty'), { key: 'keys/empty', size: 0 });
+    });
+
+    void it('reads exactly the requested byte range', async () => {
+      const store = await fresh();
+      const data = randomBytes(5000);
+      await store.put('data/00/range', data);
+      assert.deepEqual(
+        await store.get('data/00/range', { range: { offset: 10, length: 90 } }),
+        data.subarray(10, 100),
+      );
+      assert.deepEqual(
+        await store.get('data/00/range', { range: { offset: 4000, length: 1000 } }),
+        data.subarray(4000),
+      );
+      assert.deepEqual(
+        await store.get('data/00/range', { range: { offset: 0, length: 1 } }),
+        data.subarray(0, 1),
+      );
+      assert.equal(
+        (await store.get('data/00/range', { range: { offset: 5000, length: 0 } })).byteLength,
+        0,
+      );
+    });
+
+    void it('refuses a range that reaches past the end of the object, permanently', async () => {
+      const store = await fresh();
+      await store.put('data/00/short', randomBytes(100));
+      for (const range of [
+        { offset: 50, length: 51 },
+        { offset: 200, length: 10 },
+      ]) {
+        await assert.rejects(store.get('data/00/short', { range }), (error: unknown) => {
+          assert.ok(error instanceof StoreError, String(error));
+          assert.equal(error.permanent, true);
+          assert.match(error.message, /data\/00\/short/);
+          return true;
+        });
+      }
+    });
+
+    void it('fails a get of a missing key with a permanent 404 naming the store and the key', async () => {
+      const store = await fresh();
+      await assert.rejects(store.get('snapshots/missing'), (error: unknown) => {
+        assert.ok(error instanceof StoreError, String(error));
+        assert.equal(error.permanent, true);
+        assert.equal(error.status, 404);
+        assert.ok(error.message.includes(store.name), error.message);
+        assert.ok(error.message.includes('snapshots/missing'), error.message);
+        return true;
+      });
+      assert.equal(await store.head('snapshots/missing'), undefined);
+    });
+
+    void it('lists exactly the objects whose keys start with the prefix', async () => {
+      const store = await fresh();
+      const keys = ['data/aa/1', 'data/ab/2', 'data/b0/3', 'dataX', 'index/4', 'config'];
+      for (const [i, key] of keys.entries()) await store.put(key, randomBytes(i + 1));
+      const listed = async (prefix: string): Promise<string[]> =>
+        (await collect(store.list(prefix))).map((info) => `${info.key}:${info.size}`).sort();
+      assert.deepEqual(await listed('data/'), ['data/aa/1:1', 'data/ab/2:2', 'data/b0/3:3']);
+      assert.deepEqual(await listed('data/a'), ['data/aa/1:1', 'data/ab/2:2']);
+      assert.deepEqual(await listed('data'), [
+        'data/aa/1:1',
+        'data/ab/2:2',
+        'data/b0/3:3',
+        'dataX:4',
+      ]);
+      assert.deepEqual(await listed('index/4'), ['index/4:5']);
+      assert.deepEqual(await listed('locks/'), []);
+      assert.equal((await listed('')).length, keys.length);
+    });
+
+    void it('deletes objects, and deleting a missing object succeeds', async () => {
+      const store = await fresh();
+      await store.put('locks/one', randomBytes(10));
+      await store.delete('locks/one');
+      assert.equal(await store.head('locks/one'), undefined);
+      assert.deepEqual(await collect(store.list('locks/')), []);
+      await store.delete('locks/one');
+      await store.delete('locks/never-existed');
+    });
+
+    void it('keeps an object intact when the same bytes are put again', async () => {
+      const store = await fresh();
+      const data = randomBytes(2048);
+      await store.put('data/cd/same', data);
+      await store.put('data/cd/same', data);
+      assert.deepEqual(await store.get('data/cd/same'), data);
+    });
+
+    void it('round-trips a large object through the multipart/block path, ranges included', async () => {
+      const store = await fresh();
+      const data = randomBytes(largeSize);
+      await store.put('data/ef/large', data);
+      assert.deepEqual(await store.head('data/ef/large'), {
+        key: 'data/ef/large',
+        size: largeSize,
+      });
+      assert.ok((await store.get('data/ef/large')).equals(data), 'large object differs');
+      // A range spanning the boundary between two blocks/parts.
+      const offset = 4 * 1024 * 1024 - 17;
+      const ranged = await store.get('data/ef/large', {
+        range: { offset, length: 5 * 1024 * 1024 },
+      });
+      assert.ok(ranged.equals(data.subarray(offset, offset + 5 * 1024 * 1024)), 'range differs');
+    });
+
+    void it('handles concurrent puts of different keys and of the same key', async () => {
+      const store = await fresh();
+      const items = Array.from({ length: 16 }, (_, i) => ({
+        key: `data/${i.toString(16).padStart(2, '0')}/obj`,
+        data: randomBytes(1000 + i * 100),
+      }));
+      const same = randomBytes(3000);
+      await Promise.all([
+        ...items.map(({ key, data }) => store.put(key, data)),
+        ...Array.from({ length: 4 }, () => store.put('index/shared', same)),
+      ]);
+      for (const { key, data } of items) assert.deepEqual(await store.get(key), data, key);
+      assert.deepEqual(await store.get('index/shared'), same);
+      assert.equal((await collect(store.list('data/'))).length, 16);
+    });
+
+    void it('never shows a partially written object to readers', async () => {
+      const store = await fresh();
+      const data = randomBytes(largeSize);
+      const observed: string[] = [];
+      let writing = true;
+      const watch = (async () => {
+        while (writing) {
+          const info = await store.head('data/99/atomic');
+          if (info) {
+            observed.push(`head:${info.size}`);
+            const body = await store.get('data/99/atomic');
+            observed.push(body.equals(data) ? 'whole' : `partial:${body.byteLength}`);
+          } else observed.push('absent');
+        }
+      })();
+      await store.put('data/99/atomic', data).finally(() => (writing = false));
+      await watch;
+      assert.ok(observed.length > 0);
+      for (const seen of observed)
+        assert.ok(['absent', `head:${largeSize}`, 'whole'].includes(seen), `saw ${seen}`);
+    });
+
+    void it('leaves nothing or the whole object when a put is aborted', async () => {
+      const store = await fresh();
+      const data = randomBytes(largeSize);
+      const controller = new AbortController();
+      const putting = store.put('data/98/aborted', data, { signal: controller.signal });
+      setImmediate(() => controller.abort());
+      const outcome = await putting.then(
+        () => 'completed',
+        (error: unknown) => error,
+      );
+      const info = await store.head('data/98/aborted');
+      if (outcome !== 'completed') assert.ok(outcome instanceof Error, String(outcome));
+      if (info)
+        assert.ok(
+          (await store.get('data/98/aborted')).equals(data),
+          `partial object after ${String(outcome)}`,
+        );
+    });
+  });
+}
+
+/** Collects an async iterable into an array. */
+export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { createAzureBlobStore } from '../../src/stores/azure-blob.ts';
+import { describeStoreContract } from '../contracts/store.ts';
+import { startService } from './services.ts';
+
+const container = `hbr-test-${randomBytes(4).toString('hex')}`;
+let env: Record<string, string> = {};
+let service: BlobServiceClient | undefined;
+
+before(async () => {
+  env = await startService('azurite');
+  service = BlobServiceClient.fromConnectionString(env.AZURE_STORAGE_CONNECTION_STRING ?? '');
+});
+after(async () => {
+  await service?.getContainerClient(container).deleteIfExists();
+});
+
+const open = (prefix: string) =>
+  createAzureBlobStore({
+    account: env.AZURE_STORAGE_ACCOUNT ?? '',
+    container,
+    prefix,
+    credential: {
+      kind: 'connection-string',
+      connectionString: env.AZURE_STORAGE_CONNECTION_STRING ?? '',
+    },
+  });
+
+describeStoreContract('Azure Blob Storage (Azurite)', open);
+
+void describe('Azure Blob store', () => {
+  void it('uploads objects above the single-shot size as several committed blocks', async () => {
+    const store = await open('blocks');
+    const data = randomBytes(9 * 1024 * 1024);
+    await store.put('data/aa/big', data);
+    const blob = service?.getContainerClient(container).getBlockBlobClient('blocks/data/aa/big');
+    const list = await blob?.getBlockList('committed');
+    assert.equal(list?.committedBlocks?.length, 3);
+    assert.ok((await store.get('data/aa/big')).equals(data));
+  });
+
+  void it('writes each object class in its configured access tier', async () => {
+    const store = await createAzureBlobStore({
+      account: env.AZURE_STORAGE_ACCOUNT ?? '',
+      container,
+      prefix: 'tiers',
+      credential: {
+        kind: 'connection-string',
+        connectionString: env.AZURE_STORAGE_CONNECTION_STRING ?? '',
+      },
+      tiers: { data: 'Cool', default: 'Hot' },
+    });
+    await store.put('data/00/pack', randomBytes(100));
+    await store.put('index/00', randomBytes(100));
+    const tier = async (name: string) =>
+      (await service?.getContainerClient(container).getBlobClient(name).getProperties())
+        ?.accessTier;
+    assert.equal(await tier('tiers/data/00/pack'), 'Cool');
+    assert.equal(await tier('tiers/index/00'), 'Hot');
+  });
+});

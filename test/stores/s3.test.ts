@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { HeadObjectCommand, S3Client, StorageClass } from '@aws-sdk/client-s3';
+import { createS3Store, type S3StoreOptions } from '../../src/stores/s3.ts';
+import { collect, describeStoreContract } from '../contracts/store.ts';
+import { startService } from './services.ts';
+
+const bucket = `hbr-test-${randomBytes(4).toString('hex')}`;
+let env: Record<string, string> = {};
+let client: S3Client | undefined;
+
+const options = (prefix: string): S3StoreOptions => ({
+  bucket,
+  prefix,
+  endpoint: env.HBR_S3_ENDPOINT,
+  region: env.AWS_REGION,
+  pathStyle: true,
+  credentials: {
+    accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
+  },
+});
+
+before(async () => {
+  env = await startService('s3');
+  const { endpoint, region, credentials } = options('');
+  client = new S3Client({ endpoint, region, credentials, forcePathStyle: true });
+});
+after(async () => {
+  // Remove what the tests left, then the bucket itself.
+  const store = await createS3Store(options(''));
+  for (const { key } of await collect(store.list(''))) await store.delete(key);
+  await client
+    ?.send(new (await import('@aws-sdk/client-s3')).DeleteBucketCommand({ Bucket: bucket }))
+    .catch(() => undefined);
+  await store.close?.();
+  client?.destroy();
+});
+
+describeStoreContract('S3 (s3proxy, filesystem backend)', (prefix) =>
+  createS3Store(options(prefix)),
+);
+
+void describe('S3 store', () => {
+  void it('uploads objects above the part size as a multipart upload', async () => {
+    const store = await createS3Store(options('multipart'));
+    const data = randomBytes(17 * 1024 * 1024);
+    await store.put('data/aa/big', data);
+    const head = await client?.send(
+      new HeadObjectCommand({ Bucket: bucket, Key: 'multipart/data/aa/big' }),
+    );
+    // A multipart ETag ends in "-<number of parts>".
+    assert.match(head?.ETag ?? '', /-3"$/);
+    assert.ok((await store.get('data/aa/big')).equals(data));
+    await store.close?.();
+  });
+
+  void it('writes each object class in its configured storage class', async () => {
+    const store = await createS3Store({
+      ...options('classes'),
+      storageClasses: { data: StorageClass.STANDARD_IA },
+    });
+    await store.put('data/00/pack', randomBytes(100));
+    await store.put('index/00', randomBytes(100));
+    const storageClass = async (key: string) =>
+      (await client?.send(new HeadObjectCommand({ Bucket: bucket, Key: key })))?.StorageClass;
+    assert.equal(await storageClass('classes/data/00/pack'), 'STANDARD_IA');
+    assert.notEqual(await storageClass('classes/index/00'), 'STANDARD_IA');
+    await store.close?.();
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * Starting the local Azurite and s3proxy servers from tests, through the project's scripts.
+ * @module
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const SCRIPTS = fileURLToPath(new URL('../../scripts/services/', import.meta.url));
+
+/** The two object-store servers `scripts/services/` can run. */
+export type StoreService = 'azurite' | 's3';
+
+/**
+ * Runs `scripts/services/<service>.sh <command> [instance]` and returns the variables it prints
+ * (`KEY='value'` lines). Throws, failing the calling test, when the script fails.
+ */
+export async function serviceCommand(
+  service: StoreService,
+  command: 'start' | 'stop' | 'kill' | 'env' | 'clean',
+  instance = 'default',
+): Promise<Record<string, string>> {
+  const script = `${SCRIPTS}${service}.sh`;
+  const { stdout } = await run(script, [command, instance], { timeout: 180_000 }).catch(
+    (error: unknown) => {
+      const stderr = (error as { stderr?: string }).stderr ?? '';
+      throw new Error(
+        `${service}.sh ${command} ${instance} failed: ${(error as Error).message}\n${stderr}`,
+        { cause: error },
+      );
+    },
+  );
+  const vars: Record<string, string> = {};
+  for (const line of stdout.split('\n')) {
+    const match = /^([A-Z0-9_]+)='(.*)'$/.exec(line);
+    if (match?.[1] !== undefined && match[2] !== undefined) vars[match[1]] = match[2];
+  }
+  return vars;
+}
+
+/** Starts (or finds running) a service instance and returns its connection variables. */
+export function startService(
+  service: StoreService,
+  instance = 'default',
+): Promise<Record<string, string>> {
+  return serviceCommand(service, 'start', instance);
+}
