@@ -1,0 +1,256 @@
+/**
+ * Where the repository is, which config file applies and how to open the repository: each
+ * decided from flags, then environment variables, then the config file. Pure functions of
+ * their inputs (the environment is passed in), apart from reading the files they name.
+ * @module
+ */
+import { constants } from 'node:fs';
+import { access, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, REPOSITORY_URL_SCHEMES, type HbrConfig } from '../config/index.ts';
+import { ConfigError, MissingPasswordError, UsageError } from '../errors.ts';
+
+/** A repository on a local path or behind a URL (`azure://…`, `s3://…`). */
+export type RepositoryLocation =
+  | { readonly kind: 'path'; readonly path: string }
+  | { readonly kind: 'url'; readonly url: string; readonly scheme: 'azure' | 's3' };
+
+/** The repository location and where it came from. */
+export interface ResolvedRepository {
+  readonly location: RepositoryLocation;
+  /** Which input named it: `--repo`, `HBR_REPOSITORY` or the config file. */
+  readonly from: 'flag' | 'env' | 'config';
+  /** The loaded config and its file, when the location came from it. */
+  readonly config?: HbrConfig;
+  readonly configFile?: string;
+}
+
+/** Inputs shared by the resolvers: flag values, the environment and the working directory. */
+export interface ResolveInputs {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+}
+
+/**
+ * The config file to use: `--config FILE`, else `HBR_CONFIG`, else `./hbr.yaml` if it exists,
+ * else `undefined`. `explicit` is true when the file was named (a named file that is missing is
+ * an error when loaded; a missing `./hbr.yaml` just means there is no config).
+ */
+export async function resolveConfigFile(
+  inputs: ResolveInputs & { readonly flag?: string | undefined },
+): Promise<{ file: string; explicit: boolean } | undefined> {
+  const named = nonEmpty(inputs.flag) ?? nonEmpty(inputs.env.HBR_CONFIG);
+  if (named !== undefined) return { file: path.resolve(inputs.cwd, named), explicit: true };
+  const fallback = path.join(inputs.cwd, 'hbr.yaml');
+  return (await exists(fallback)) ? { file: fallback, explicit: false } : undefined;
+}
+
+/**
+ * Loads the config file {@link resolveConfigFile} picks, for commands that need one
+ * (`backup --source NAME`, the daemon).
+ *
+ * @throws {UsageError} when no config file is named and `./hbr.yaml` does not exist.
+ * @throws {ConfigError} when the file is missing, unreadable or invalid.
+ */
+export async function requireConfig(
+  inputs: ResolveInputs & { readonly flag?: string | undefined },
+): Promise<{ file: string; config: HbrConfig }> {
+  const found = await resolveConfigFile(inputs);
+  if (!found) {
+    throw new UsageError(
+      'no config file: pass --config FILE, set HBR_CONFIG, or create hbr.yaml in the current folder',
+    );
+  }
+  return { file: found.file, config: await loadConfig(found.file) };
+}
+
+/**
+ * Finds the repository. Precedence, first match wins:
+ * 1. `--repo LOCATION` (`flag`);
+ * 2. the `HBR_REPOSITORY` environment variable;
+ * 3. `repository:` in the config file (`configFile` = `--config`, else `HBR_CONFIG`, else
+ *    `./hbr.yaml` if it exists).
+ * A location is a local path (relative to `cwd`; `file://` URLs too) or an `azure://` or
+ * `s3://` URL. Empty values count as unset.
+ *
+ * @throws {UsageError} when none of them names a repository, or a URL's scheme is unknown.
+ * @throws {ConfigError} when the config file is needed and is missing or invalid.
+ */
+export async function resolveRepositoryLocation(
+  inputs: ResolveInputs & {
+    readonly flag?: string | undefined;
+    readonly configFile?: string | undefined;
+  },
+): Promise<ResolvedRepository> {
+  const flag = nonEmpty(inputs.flag);
+  if (flag !== undefined)
+    return { location: parseLocation(flag, inputs.cwd, '--repo'), from: 'flag' };
+  const env = nonEmpty(inputs.env.HBR_REPOSITORY);
+  if (env !== undefined) {
+    return { location: parseLocation(env, inputs.cwd, 'HBR_REPOSITORY'), from: 'env' };
+  }
+  const found = await resolveConfigFile({ ...inputs, flag: inputs.configFile });
+  if (found) {
+    const config = await loadConfig(found.file);
+    const repository = config.repository;
+    if (repository?.path !== undefined) {
+      return {
+        location: { kind: 'path', path: repository.path },
+        from: 'config',
+        config,
+        configFile: found.file,
+      };
+    }
+    if (repository?.url !== undefined) {
+      const location = parseLocation(repository.url, path.dirname(found.file), 'repository.url');
+      return { location, from: 'config', config, configFile: found.file };
+    }
+    throw new ConfigError(
+      `${found.file}: no "repository:" in the config; add one, or pass --repo or set HBR_REPOSITORY`,
+      { file: found.file, key: 'repository' },
+    );
+  }
+  throw new UsageError(
+    'no repository given: pass --repo LOCATION, set HBR_REPOSITORY, or put "repository:" in hbr.yaml (--config FILE or HBR_CONFIG)',
+  );
+}
+
+/**
+ * Parses a repository location as typed by a user: a URL with a known scheme, a `file://`
+ * URL, or a path (resolved against `cwd`). `origin` names the input in messages.
+ *
+ * @throws {UsageError} for an unknown URL scheme.
+ */
+export function parseLocation(text: string, cwd: string, origin: string): RepositoryLocation {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
+  if (scheme === undefined) return { kind: 'path', path: path.resolve(cwd, text) };
+  if (scheme === 'file') return { kind: 'path', path: fileURLToPath(text) };
+  if (scheme === 'azure' || scheme === 's3') return { kind: 'url', url: text, scheme };
+  throw new UsageError(
+    `${origin}: unknown repository URL scheme "${scheme}://" (expected a path or ${REPOSITORY_URL_SCHEMES.map((s) => `${s}://`).join(', ')})`,
+  );
+}
+
+/** How to open the repository: a password, or a key file's bytes. */
+export type Credentials =
+  | { readonly kind: 'password'; readonly password: string; readonly from: string }
+  | {
+      readonly kind: 'keyFile';
+      readonly path: string;
+      readonly key: Buffer;
+      readonly from: string;
+    };
+
+/**
+ * Finds the credential that opens the repository. Precedence, first match wins:
+ * 1. `--password-file FILE` or `--key-file FILE` (giving both is a usage error);
+ * 2. `HBR_PASSWORD` (the password itself, for CI secrets), then `HBR_PASSWORD_FILE`, then
+ *    `HBR_KEY_FILE`;
+ * 3. the config's `repository.passwordFile` or `repository.keyFile` (pass `config` only when
+ *    the repository itself came from the config, so one repository's secret is never tried on
+ *    another).
+ * A password file's trailing line break is dropped; the password is never taken from a
+ * command-line argument. Empty environment variables count as unset. Relative paths from flags
+ * and the environment resolve against `cwd`; the config's are already absolute.
+ *
+ * @throws {MissingPasswordError} when no input names a credential, or the password (or key
+ * file) is empty.
+ * @throws {UsageError} when both flags are given, or a file named by a flag or variable cannot
+ * be read.
+ * @throws {ConfigError} when a file named by the config cannot be read.
+ */
+export async function resolveCredentials(
+  inputs: ResolveInputs & {
+    readonly passwordFile?: string | undefined;
+    readonly keyFile?: string | undefined;
+    readonly config?: {
+      readonly passwordFile?: string | undefined;
+      readonly keyFile?: string | undefined;
+    };
+    /** The config file, for messages about its credential files. */
+    readonly configFile?: string | undefined;
+  },
+): Promise<Credentials> {
+  const { env, cwd } = inputs;
+  const passwordFlag = nonEmpty(inputs.passwordFile);
+  const keyFlag = nonEmpty(inputs.keyFile);
+  if (passwordFlag !== undefined && keyFlag !== undefined) {
+    throw new UsageError('give either --password-file or --key-file, not both');
+  }
+  if (passwordFlag !== undefined)
+    return passwordFrom(path.resolve(cwd, passwordFlag), '--password-file');
+  if (keyFlag !== undefined) return keyFrom(path.resolve(cwd, keyFlag), '--key-file');
+
+  const envPassword = nonEmpty(env.HBR_PASSWORD);
+  if (envPassword !== undefined)
+    return { kind: 'password', password: envPassword, from: 'HBR_PASSWORD' };
+  const envPasswordFile = nonEmpty(env.HBR_PASSWORD_FILE);
+  if (envPasswordFile !== undefined)
+    return passwordFrom(path.resolve(cwd, envPasswordFile), 'HBR_PASSWORD_FILE');
+  const envKeyFile = nonEmpty(env.HBR_KEY_FILE);
+  if (envKeyFile !== undefined) return keyFrom(path.resolve(cwd, envKeyFile), 'HBR_KEY_FILE');
+
+  const { config, configFile } = inputs;
+  const where = configFile ?? 'the config file';
+  if (config?.passwordFile !== undefined) {
+    return passwordFrom(config.passwordFile, `repository.passwordFile in ${where}`, configFile);
+  }
+  if (config?.keyFile !== undefined)
+    return keyFrom(config.keyFile, `repository.keyFile in ${where}`, configFile);
+
+  throw new MissingPasswordError(
+    'no repository password: set HBR_PASSWORD or HBR_PASSWORD_FILE, pass --password-file FILE or --key-file FILE, or set repository.passwordFile in hbr.yaml',
+  );
+}
+
+// --- internal ---
+
+async function passwordFrom(file: string, from: string, configFile?: string): Promise<Credentials> {
+  const text = (await readSecret(file, 'password', from, configFile)).toString('utf8');
+  // `echo secret > file` adds a line break that is not part of the password.
+  const password = text.replace(/(\r?\n)+$/, '');
+  if (password === '')
+    throw new MissingPasswordError(`the password file ${file} (from ${from}) is empty`);
+  return { kind: 'password', password, from };
+}
+
+async function keyFrom(file: string, from: string, configFile?: string): Promise<Credentials> {
+  const key = await readSecret(file, 'key', from, configFile);
+  if (key.length === 0)
+    throw new MissingPasswordError(`the key file ${file} (from ${from}) is empty`);
+  return { kind: 'keyFile', path: file, key, from };
+}
+
+async function readSecret(
+  file: string,
+  what: string,
+  from: string,
+  configFile?: string,
+): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(error);
+    const message = `cannot read the ${what} file ${file} (from ${from}): ${reason}`;
+    if (configFile !== undefined)
+      throw new ConfigError(`${configFile}: ${message}`, { file: configFile, cause: error });
+    throw new UsageError(message, { cause: error });
+  }
+}
+
+/** `undefined` for missing and empty values: `HBR_REPOSITORY=` means unset, as in most tools. */
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === '' ? undefined : value;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await access(file, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
