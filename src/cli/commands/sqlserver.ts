@@ -1,0 +1,84 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { planRestore } from '../../drivers/sqlserver/chain.ts';
+import { parseIsoInstant } from '../../drivers/sqlserver/dates.ts';
+import { parseHistoryJson } from '../../drivers/sqlserver/history.ts';
+import { parseLsn } from '../../drivers/sqlserver/lsn.ts';
+import { planToJson } from '../../drivers/sqlserver/plan-json.ts';
+import { formatPlanText } from '../../drivers/sqlserver/plan-text.ts';
+import type { RestoreTarget } from '../../drivers/sqlserver/plan.ts';
+import { isHbrError, NotFoundError, PlanError, UsageError } from '../../errors.ts';
+import { globalsOf, type CliContext } from '../context.ts';
+import { exitCodeFor } from '../exit-codes.ts';
+import type { RegisterCommand } from './index.ts';
+
+interface PlanFlags {
+  history: string;
+  database?: string;
+  at?: string;
+  lsn?: string;
+}
+
+/**
+ * `hbr sqlserver plan --history FILE [--database NAME] [--at TIME | --lsn N] [--json]`: plans a
+ * restore offline from a backup-history JSON file (dbatools export shape).
+ * With `--json`, failures that are hbr errors print `{"error":{"code","message"}}` on stdout
+ * (`code` is the plan reason such as `LSN_GAP`) and set a non-zero exit code.
+ */
+export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) => {
+  const sqlserver = program.command('sqlserver').description('SQL Server tools');
+  sqlserver
+    .command('plan')
+    .description('plan a restore chain from a backup-history JSON file (dbatools export shape)')
+    .requiredOption('--history <file>', 'backup history JSON (Get-DbaBackupHistory export)')
+    .option('--database <name>', 'database to plan for (required when the history has several)')
+    .option('--at <time>', 'ISO 8601 point in time; without an offset it is UTC')
+    .option('--lsn <lsn>', 'log sequence number to stop at (decimal)')
+    .action(async (flags: PlanFlags) => {
+      const json = Boolean(globalsOf(program).json);
+      try {
+        const plan = await runPlan(flags, ctx);
+        ctx.stdout.write(json ? `${JSON.stringify(planToJson(plan))}\n` : formatPlanText(plan));
+      } catch (error) {
+        if (!json || !isHbrError(error)) throw error;
+        const code = error instanceof PlanError ? error.reason : error.code;
+        ctx.stdout.write(`${JSON.stringify({ error: { code, message: error.message } })}\n`);
+        setExitCode(exitCodeFor(error));
+      }
+    });
+};
+
+// --- internal ---
+
+async function runPlan(flags: PlanFlags, ctx: CliContext): Promise<ReturnType<typeof planRestore>> {
+  const target = parseTarget(flags);
+  const path = resolve(ctx.cwd, flags.history);
+  let text: string;
+  try {
+    text = await readFile(path, { encoding: 'utf8', signal: ctx.signal });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new NotFoundError(`[sqlserver:plan] history file ${path} does not exist`, {
+        cause: error,
+      });
+    }
+    throw new UsageError(`[sqlserver:plan] cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const { records } = parseHistoryJson(text, flags.history);
+  return planRestore(records, target, { database: flags.database });
+}
+
+function parseTarget(flags: PlanFlags): RestoreTarget {
+  if (flags.at !== undefined && flags.lsn !== undefined) {
+    throw new UsageError('[sqlserver:plan] give --at or --lsn, not both');
+  }
+  try {
+    if (flags.at !== undefined) return { kind: 'time', at: parseIsoInstant(flags.at) };
+    if (flags.lsn !== undefined) return { kind: 'lsn', lsn: parseLsn(flags.lsn) };
+  } catch (error) {
+    throw new UsageError(`[sqlserver:plan] ${(error as Error).message}`, { cause: error });
+  }
+  return { kind: 'latest' };
+}

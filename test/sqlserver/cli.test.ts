@@ -1,0 +1,207 @@
+/** End-to-end tests of `hbr sqlserver plan`: in-process through main(), and once as a process. */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { after, before, it } from 'node:test';
+import { parse, stringify } from 'lossless-json';
+import { main } from '../../src/cli/main.ts';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const fixtures = join(root, '../shared/fixtures/sqlserver/dbatools');
+let scratch = '';
+
+before(async () => {
+  scratch = await mkdtemp(join(tmpdir(), 'hbr-sqlserver-cli-'));
+});
+after(async () => {
+  await rm(scratch, { recursive: true, force: true });
+});
+
+async function run(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  stdout.on('data', (b: Buffer) => out.push(b));
+  stderr.on('data', (b: Buffer) => err.push(b));
+  const code = await main(argv, {
+    stdout,
+    stderr,
+    env: {},
+    cwd: fixtures,
+    signal: new AbortController().signal,
+    isTTY: false,
+  });
+  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}
+
+interface PlanOut {
+  steps: { type: string; firstLsn: string; lastLsn: string; files: string[] }[];
+  stopAt: string | null;
+}
+
+void it('prints the plan as JSON with LSNs as exact strings', async () => {
+  const r = await run('sqlserver', 'plan', '--history', 'EmptyTLogData.json', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const plan = JSON.parse(r.stdout) as PlanOut;
+  // F2 then LB (see fixtures.test.ts): LSNs beyond 2^64 survive digit for digit.
+  assert.deepEqual(
+    plan.steps.map((s) => [s.type, s.firstLsn, s.lastLsn]),
+    [
+      ['full', '14975000000270800036', '14975000000272400001'],
+      ['log', '14975000000270600001', '14975000000273200001'],
+    ],
+  );
+  assert.equal(plan.stopAt, null);
+});
+
+void it('reads --at without an offset as UTC and reports STOPAT', async () => {
+  const r = await run(
+    '--json',
+    'sqlserver',
+    'plan',
+    '--history',
+    'DiffRestore.json',
+    '--at',
+    '2017-05-04T07:46',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const plan = JSON.parse(r.stdout) as PlanOut;
+  assert.equal(plan.stopAt, '2017-05-04T07:46:00.000Z');
+  assert.deepEqual(
+    plan.steps.map((s) => s.files[0]?.split('\\').pop()),
+    ['RestoreTimeDiff.bak', 'RestoreTimeDiff_1.trn', 'RestoreTimeDiff_2.trn'],
+  );
+  const offset = await run(
+    '--json',
+    'sqlserver',
+    'plan',
+    '--history',
+    'DiffRestore.json',
+    '--at',
+    '2017-05-04T09:46+02:00',
+  );
+  assert.equal((JSON.parse(offset.stdout) as PlanOut).stopAt, '2017-05-04T07:46:00.000Z');
+});
+
+void it('prints an impossible target as a JSON error on stdout and exits non-zero', async () => {
+  const r = await run(
+    'sqlserver',
+    'plan',
+    '--history',
+    'DiffRestore.json',
+    '--at',
+    '2017-05-04T07:00:00Z',
+    '--json',
+  );
+  assert.notEqual(r.code, 0);
+  const out = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+  assert.equal(out.error.code, 'NO_FULL_BEFORE_TARGET');
+  assert.match(out.error.message, /earliest full .* ends at 2017-05-04T07:42:17/);
+});
+
+void it('reports a missing log as LSN_GAP with both LSNs', async () => {
+  // Drop _22.trn from the history, keeping every LSN digit (lossless-json round trip).
+  const items = parse(await readFile(join(fixtures, 'DiffRestore.json'), 'utf8')) as {
+    BackupPath: string;
+  }[];
+  const file = join(scratch, 'gap.json');
+  await writeFile(file, stringify(items.filter((i) => !i.BackupPath.endsWith('_22.trn'))) ?? '');
+  const r = await run('sqlserver', 'plan', '--history', file, '--json');
+  assert.notEqual(r.code, 0);
+  const out = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+  assert.equal(out.error.code, 'LSN_GAP');
+  assert.match(out.error.message, /34000000023200001.*34000000024800001/);
+});
+
+void it('prints a readable table without --json', async () => {
+  const r = await run(
+    'sqlserver',
+    'plan',
+    '--history',
+    'RestoreCommaIssues.json',
+    '--at',
+    '2017-05-04T07:53:00Z',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Restore plan for database "Test, command and conquer "/);
+  assert.match(
+    r.stdout,
+    /^4\s+log\s+2017-05-04 07:54:48Z\s+34000000023200001\s+34000000024800001/m,
+  );
+  assert.match(r.stdout, /Stop at 2017-05-04T07:53:00.000Z/);
+});
+
+void it('refuses --at and --lsn together, and a malformed time, as usage errors', async () => {
+  const both = await run(
+    'sqlserver',
+    'plan',
+    '--history',
+    'DiffRestore.json',
+    '--at',
+    '2017-05-04',
+    '--lsn',
+    '1',
+  );
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /--at or --lsn, not both/);
+  const bad = await run(
+    'sqlserver',
+    'plan',
+    '--history',
+    'DiffRestore.json',
+    '--at',
+    '04/05/2017',
+    '--json',
+  );
+  assert.equal(bad.code, 2);
+  assert.equal((JSON.parse(bad.stdout) as { error: { code: string } }).error.code, 'USAGE');
+});
+
+void it('runs as a real process through bin/hbr.js', async () => {
+  const exec = promisify(execFile);
+  const { stdout } = await exec(
+    process.execPath,
+    [
+      join(root, 'bin/hbr.js'),
+      'sqlserver',
+      'plan',
+      '--history',
+      join(fixtures, 'AgDiffRestore.json'),
+      '--lsn',
+      '34000000025000000',
+      '--json',
+    ],
+    { cwd: root },
+  );
+  const plan = JSON.parse(stdout) as PlanOut & { stopAtLsn: string };
+  assert.equal(plan.stopAtLsn, '34000000025000000');
+  // LSN 25000000 lies in _23 (24800001–26400001): full, diff, _21, _22, _23.
+  assert.deepEqual(
+    plan.steps.map((s) => s.files[0]?.split('\\').pop()),
+    [
+      'RestoreTimeDiff.bak',
+      'RestoreTimeDiff2.bak',
+      'RestoreTimeDiff_21.trn',
+      'RestoreTimeDiff_22.trn',
+      'RestoreTimeDiff_23.trn',
+    ],
+  );
+  const failed = await exec(process.execPath, [
+    join(root, 'bin/hbr.js'),
+    'sqlserver',
+    'plan',
+    '--history',
+    join(fixtures, 'DiffRestore.json'),
+    '--at',
+    '2030-01-01',
+    '--json',
+  ]).catch((e: { code: number; stdout: string }) => e);
+  assert.equal((failed as { code: number }).code, 1);
+  assert.match((failed as { stdout: string }).stdout, /"code":"TAIL_LOG_NEEDED"/);
+});
