@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from 'zod';
+import { isDuration } from './duration.ts';
 
 /** URL schemes a repository or replica `url:` may use. */
 export const REPOSITORY_URL_SCHEMES = ['azure', 's3', 'file'] as const;
@@ -17,10 +18,7 @@ export const fileSchema = z.string().min(1, 'expected a path, got an empty strin
  */
 export const durationSchema = z
   .string()
-  .regex(
-    /^(\d+(y|mo|w|d|h|m|s))+$/,
-    'expected a duration such as 7d, 12h or 1y6mo (units y, mo, w, d, h, m, s)',
-  );
+  .refine(isDuration, 'expected a duration such as 7d, 12h or 1y6mo (units y, mo, w, d, h, m, s)');
 
 /**
  * A cron expression: 5 fields (minute hour day month weekday), 6 with seconds first, or a

@@ -12,3 +12,4 @@ export type {
   SourceConfig,
   RetentionConfig,
 } from './schema.ts';
+export { isDuration, parseDuration, subtractDuration, type DurationParts } from './duration.ts';

@@ -1,0 +1,70 @@
+/**
+ * Durations as written in the config and on the command line (`7d`, `12h`, `1y6mo`), used by
+ * keep rules (`keepWithin`, `--keep-within`) and alert thresholds.
+ * @module
+ */
+import { UsageError } from '../errors.ts';
+
+/** The parts of a duration; calendar units (years, months) are kept apart from fixed ones. */
+export interface DurationParts {
+  readonly years: number;
+  readonly months: number;
+  /** Weeks, days, hours, minutes and seconds, summed in milliseconds. */
+  readonly ms: number;
+}
+
+const PATTERN = /^(\d+(y|mo|w|d|h|m|s))+$/;
+const UNIT_MS: Record<string, number> = {
+  w: 604_800_000,
+  d: 86_400_000,
+  h: 3_600_000,
+  m: 60_000,
+  s: 1000,
+};
+
+/** Whether `text` is a duration such as `7d`, `12h`, `1y6mo` or `90m`. */
+export function isDuration(text: string): boolean {
+  return PATTERN.test(text);
+}
+
+/**
+ * Parses a duration: number+unit pairs with units `y`, `mo` (month), `w`, `d`, `h`, `m`
+ * (minute), `s`.
+ *
+ * @throws {UsageError} when `text` is not a duration.
+ */
+export function parseDuration(text: string): DurationParts {
+  if (!isDuration(text)) {
+    throw new UsageError(
+      `"${text}" is not a duration such as 7d, 12h or 1y6mo (units y, mo, w, d, h, m, s)`,
+    );
+  }
+  let years = 0;
+  let months = 0;
+  let ms = 0;
+  for (const [, digits, unit] of text.matchAll(/(\d+)(y|mo|w|d|h|m|s)/g)) {
+    const n = Number(digits);
+    if (unit === 'y') years += n;
+    else if (unit === 'mo') months += n;
+    else ms += n * (UNIT_MS[unit ?? 's'] ?? 0);
+  }
+  return { years, months, ms };
+}
+
+/**
+ * The moment `duration` before `date`, counting years and months on the UTC calendar (one month
+ * before 31 March is 28 or 29 February, as restic's --keep-within does).
+ */
+export function subtractDuration(date: Date, duration: DurationParts): Date {
+  const result = new Date(date.getTime());
+  if (duration.years !== 0 || duration.months !== 0) {
+    const day = result.getUTCDate();
+    result.setUTCDate(1);
+    result.setUTCMonth(result.getUTCMonth() - duration.months - 12 * duration.years);
+    const lastDay = new Date(
+      Date.UTC(result.getUTCFullYear(), result.getUTCMonth() + 1, 0),
+    ).getUTCDate();
+    result.setUTCDate(Math.min(day, lastDay));
+  }
+  return new Date(result.getTime() - duration.ms);
+}
