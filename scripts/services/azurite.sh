@@ -25,7 +25,9 @@ KEY='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/K
 
 mkdir -p "$STATE"
 
-pid_alive() { [[ -f "$STATE/pid" ]] && kill -0 "$(cat "$STATE/pid")" 2>/dev/null; }
+# Alive and not a zombie: a killed server lingers as a zombie until init reaps it.
+alive() { kill -0 "$1" 2>/dev/null && [[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]]; }
+pid_alive() { [[ -f "$STATE/pid" ]] && alive "$(cat "$STATE/pid")"; }
 
 answers() {
   local port
@@ -63,7 +65,7 @@ stop_with() {
     pid="$(cat "$STATE/pid")"
     # The server runs in its own session: signal the whole group (node wrapper and children).
     kill "-$signal" -- "-$pid" 2>/dev/null || kill "-$signal" "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
   fi
   rm -f "$STATE/pid"
 }

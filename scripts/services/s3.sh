@@ -27,7 +27,9 @@ REGION=us-east-1
 
 mkdir -p "$STATE"
 
-pid_alive() { [[ -f "$STATE/pid" ]] && kill -0 "$(cat "$STATE/pid")" 2>/dev/null; }
+# Alive and not a zombie: a killed server lingers as a zombie until init reaps it.
+alive() { kill -0 "$1" 2>/dev/null && [[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]]; }
+pid_alive() { [[ -f "$STATE/pid" ]] && alive "$(cat "$STATE/pid")"; }
 
 answers() {
   local port
@@ -62,7 +64,7 @@ stop_with() {
     local pid
     pid="$(cat "$STATE/pid")"
     kill "-$signal" -- "-$pid" 2>/dev/null || kill "-$signal" "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
   fi
   rm -f "$STATE/pid"
 }

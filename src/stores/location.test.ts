@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { UsageError } from '../errors.ts';
+import { openStore, parseLocation } from './location.ts';
+
+void describe('parseLocation', () => {
+  void it('reads paths and file URLs as local folders', () => {
+    assert.deepEqual(parseLocation('/srv/backups/hbr'), {
+      kind: 'local',
+      path: '/srv/backups/hbr',
+    });
+    assert.deepEqual(parseLocation('./repo'), { kind: 'local', path: resolve('repo') });
+    assert.deepEqual(parseLocation('file:///srv/backups/my%20repo'), {
+      kind: 'local',
+      path: '/srv/backups/my repo',
+    });
+  });
+
+  void it('reads an Azure location with prefix, endpoint, tiers and immutability', () => {
+    assert.deepEqual(
+      parseLocation(
+        'azure://sahartonomous/hbr/prod/site-a?endpoint=http://127.0.0.1:10000/sahartonomous/&tier=hot&dataTier=Cool&immutability=Locked&connections=8',
+      ),
+      {
+        kind: 'azure',
+        account: 'sahartonomous',
+        container: 'hbr',
+        prefix: 'prod/site-a',
+        endpoint: 'http://127.0.0.1:10000/sahartonomous',
+        tiers: { default: 'Hot', data: 'Cool' },
+        immutability: 'Locked',
+        connections: 8,
+      },
+    );
+    assert.equal(parseLocation('azure://acct/container').kind, 'azure');
+  });
+
+  void it('reads an S3 location with endpoint, region, path style, storage classes and object lock', () => {
+    assert.deepEqual(
+      parseLocation(
+        's3://my-backups/hbr?endpoint=https://s3.example.net&region=eu-west-1&pathStyle=true&dataStorageClass=STANDARD_IA&objectLock=COMPLIANCE',
+      ),
+      {
+        kind: 's3',
+        bucket: 'my-backups',
+        prefix: 'hbr',
+        endpoint: 'https://s3.example.net',
+        region: 'eu-west-1',
+        pathStyle: true,
+        storageClasses: { data: 'STANDARD_IA' },
+        objectLock: 'COMPLIANCE',
+        connections: undefined,
+      },
+    );
+  });
+
+  void it('rejects unknown schemes, bad names, unknown parameters and credentials in the URL', () => {
+    const cases: [string, RegExp][] = [
+      ['sftp://host/path', /unknown repository location/],
+      ['gs:bucket', /unknown repository location/],
+      ['azure://acct', /CONTAINER/],
+      ['azure://Bad_Account/c0n', /account name/],
+      ['azure://acct/ab', /container name/],
+      ['s3://x/prefix', /bucket name/],
+      ['s3://bucket/p?endpont=http://x', /unknown parameter 'endpont'.*allowed: endpoint/],
+      ['azure://acct/cont?tier=Frozen', /tier must be one of Hot, Cool, Cold, Archive/],
+      ['s3://key:secret@bucket/p', /credentials/],
+      ['s3://bucket/p?endpoint=http://key:secret@host', /credentials/],
+      ['azure://acct/cont?endpoint=ftp://host', /http\(s\)/],
+      ['s3://bucket/p?connections=0', /connections must be an integer/],
+      ['   ', /empty/],
+    ];
+    for (const [text, message] of cases) {
+      assert.throws(
+        () => parseLocation(text),
+        (error: unknown) => error instanceof UsageError && message.test(error.message),
+        text,
+      );
+    }
+  });
+});
+
+void describe('openStore', () => {
+  void it('fails with a UsageError listing the variables when an Azure location has no credential', async () => {
+    await assert.rejects(openStore('azure://acct/container', { env: {} }), (error: unknown) => {
+      assert.ok(error instanceof UsageError, String(error));
+      assert.match(error.message, /AZURE_STORAGE_CONNECTION_STRING/);
+      assert.match(error.message, /HBR_AZURE_SAS_FILE/);
+      return true;
+    });
+  });
+
+  void it('refuses an Azure key that the environment says belongs to another account', async () => {
+    const env = { AZURE_STORAGE_ACCOUNT: 'other', AZURE_STORAGE_KEY: 'a2V5a2V5a2V5a2V5a2V5a2V5' };
+    await assert.rejects(
+      openStore('azure://acct/container', { env }),
+      /for account other, not acct/,
+    );
+  });
+
+  void it('refuses half of an S3 key pair', async () => {
+    await assert.rejects(
+      openStore('s3://bucket/p', { env: { AWS_ACCESS_KEY_ID: 'x' } }),
+      /both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
+    );
+  });
+});
