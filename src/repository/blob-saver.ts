@@ -1,0 +1,126 @@
+/**
+ * The write path for blobs: deduplicate against the index and this session, encode, gather into
+ * packs, upload packs with bounded concurrency, and write an index object every few packs so an
+ * interrupted backup's uploads are found and reused by the next one.
+ * @module
+ */
+import pLimit from 'p-limit';
+import type { Store } from '../stores/types.ts';
+import { encodeBlob, type BlobType, type CompressionPolicy } from './blob-codec.ts';
+import { blobId, type RepositoryKeys } from './crypto.ts';
+import { encodeIndex, type IndexedPack } from './index-file.ts';
+import { idKey, type MasterIndex } from './master-index.ts';
+import { createPackBuilder, packKey, type PackBuilder } from './pack.ts';
+
+/** Totals of what a saver stored. */
+export interface SaverStats {
+  /** Blobs that were new to the repository. */
+  newBlobs: number;
+  /** Blobs found already stored (deduplicated). */
+  knownBlobs: number;
+  /** Plaintext bytes of new blobs. */
+  newRawBytes: number;
+  /** Encoded bytes added to the repository: packs including headers, and index objects. */
+  addedBytes: number;
+}
+
+/** Stores blobs for one backup session. Not reusable after `flush`. */
+export interface BlobSaver {
+  readonly stats: Readonly<SaverStats>;
+  /** Stores a blob unless it is already stored; resolves with its id once it is safe to refer to it in a tree. */
+  save(type: BlobType, plaintext: Buffer, signal?: AbortSignal): Promise<Buffer>;
+  /** Uploads the last packs and writes the index for everything saved. */
+  flush(signal?: AbortSignal): Promise<void>;
+}
+
+/** Options of {@link createBlobSaver}. */
+export interface BlobSaverOptions {
+  readonly store: Store;
+  readonly keys: RepositoryKeys;
+  readonly index: MasterIndex;
+  readonly packSize: number;
+  readonly compression: CompressionPolicy;
+  /** Packs to upload at once. @default store.properties.connections */
+  readonly uploads?: number;
+  /** Write an index object after this many packs. @default 16 */
+  readonly indexEvery?: number;
+}
+
+/** Creates a blob saver. */
+export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
+  const { store, keys, index } = options;
+  const uploads = options.uploads ?? store.properties.connections;
+  const uploadLimit = pLimit(uploads);
+  const indexEvery = options.indexEvery ?? 16;
+  const stats: SaverStats = { newBlobs: 0, knownBlobs: 0, newRawBytes: 0, addedBytes: 0 };
+  const builders: Record<BlobType, PackBuilder> = {
+    data: createPackBuilder(keys),
+    tree: createPackBuilder(keys),
+  };
+  /** Blobs saved in this session but not yet in an uploaded pack. */
+  const pending = new Set<string>();
+  let unindexed: IndexedPack[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+
+  const writeIndex = async (signal?: AbortSignal): Promise<void> => {
+    if (unindexed.length === 0) return;
+    const packs = unindexed;
+    unindexed = [];
+    const { id, bytes } = await encodeIndex(keys, packs);
+    await store.put(`index/${id}`, bytes, { signal });
+    stats.addedBytes += bytes.length;
+  };
+
+  const sealPack = (type: BlobType, signal?: AbortSignal): void => {
+    const pack = builders[type].finish();
+    const upload = uploadLimit(async () => {
+      await store.put(packKey(pack.id), pack.bytes, { signal });
+      stats.addedBytes += pack.bytes.length;
+      index.addPack(pack.id, pack.entries);
+      for (const e of pack.entries) pending.delete(idKey(e.id));
+      unindexed.push({ packId: pack.id, entries: pack.entries });
+      if (unindexed.length >= indexEvery) await writeIndex(signal);
+    });
+    const tracked = upload.then(
+      () => void inFlight.delete(tracked),
+      (error: unknown) => {
+        inFlight.delete(tracked);
+        failure ??= error;
+      },
+    );
+    inFlight.add(tracked);
+  };
+
+  return {
+    stats,
+    async save(type, plaintext, signal) {
+      if (failure) throw failure;
+      const id = blobId(keys, plaintext);
+      const key = idKey(id);
+      if (pending.has(key) || index.has(id)) {
+        stats.knownBlobs++;
+        return id;
+      }
+      pending.add(key);
+      const blob = await encodeBlob(keys, type, id, plaintext, options.compression);
+      stats.newBlobs++;
+      stats.newRawBytes += plaintext.length;
+      builders[type].add(blob);
+      if (builders[type].size >= options.packSize) {
+        sealPack(type, signal);
+        // Back-pressure: hold producers while the upload queue is full, bounding memory.
+        while (inFlight.size > uploads) await Promise.race(inFlight);
+      }
+      return id;
+    },
+    async flush(signal) {
+      for (const type of ['data', 'tree'] as const) {
+        if (builders[type].count > 0) sealPack(type, signal);
+      }
+      while (inFlight.size > 0) await Promise.race(inFlight);
+      if (failure) throw failure;
+      await writeIndex(signal);
+    },
+  };
+}

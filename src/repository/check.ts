@@ -1,0 +1,286 @@
+/**
+ * `hbr check`: proves the repository is whole. The structural pass opens every index, manifest
+ * and tree and checks that every blob a backup needs is indexed and its pack exists at a
+ * plausible size. With `readData`, packs (all, or a random subset) are read, hashed against
+ * their names, and every blob is decrypted and re-hashed. Damage is reported precisely: which
+ * pack, which blobs, and which backups and files depend on them.
+ * @module
+ */
+import { isHbrError } from '../errors.ts';
+import { decodeBlob } from './blob-codec.ts';
+import { sha256Hex } from './crypto.ts';
+import { decodeIndex } from './index-file.ts';
+import { decodeManifest } from './manifest.ts';
+import { createMasterIndex, idKey } from './master-index.ts';
+import { packKey, parsePack, type PackEntry } from './pack.ts';
+import type { OpenRepository } from './repository.ts';
+import type { TreeNode } from './tree.ts';
+import type { BackupRecord } from './types.ts';
+
+/** One thing found wrong. `severity: 'warning'` does not fail the check. */
+export interface CheckProblem {
+  readonly kind:
+    | 'damaged-index'
+    | 'damaged-manifest'
+    | 'missing-pack'
+    | 'truncated-pack'
+    | 'damaged-pack'
+    | 'missing-blob'
+    | 'damaged-blob'
+    | 'damaged-tree'
+    | 'unindexed-pack';
+  readonly severity: 'error' | 'warning';
+  readonly message: string;
+  readonly pack?: string;
+  readonly blobs?: readonly string[];
+}
+
+/** A backup and the paths in it that cannot be restored intact. */
+export interface AffectedBackup {
+  readonly backup: string;
+  readonly source: string;
+  readonly paths: readonly string[];
+}
+
+export interface CheckReport {
+  readonly ok: boolean;
+  readonly problems: readonly CheckProblem[];
+  readonly affected: readonly AffectedBackup[];
+  readonly stats: {
+    backups: number;
+    packs: number;
+    blobs: number;
+    packsRead: number;
+    bytesRead: number;
+  };
+}
+
+export interface CheckOptions {
+  readonly readData?: boolean;
+  /** With `readData`: read this percentage of packs, chosen at random. @default 100 */
+  readonly subsetPercent?: number;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (done: number, total: number, bytes: number) => void;
+}
+
+/** Checks a repository; never throws for damage it finds, only for failures to look. */
+export async function checkRepository(
+  repo: OpenRepository,
+  options: CheckOptions = {},
+): Promise<CheckReport> {
+  const { store, keys } = repo;
+  const problems: CheckProblem[] = [];
+  const damaged = new Set<string>(); // blob keys that cannot be read intact
+  const stats = { backups: 0, packs: 0, blobs: 0, packsRead: 0, bytesRead: 0 };
+
+  // Indexes, one by one, so one damaged index does not hide the others.
+  const index = createMasterIndex();
+  for (const id of await repo.indexIds()) {
+    try {
+      for (const p of await decodeIndex(keys, id, await store.get(`index/${id}`))) {
+        index.addPack(p.packId, p.entries);
+      }
+    } catch (error) {
+      if (!isHbrError(error)) throw error;
+      problems.push({ kind: 'damaged-index', severity: 'error', message: error.message });
+    }
+  }
+  stats.packs = index.packs().size;
+  stats.blobs = index.size;
+
+  // Packs present in the store, against those the index names.
+  const stored = new Map<string, number>();
+  for await (const { key, size } of store.list('data/'))
+    stored.set(key.slice(key.lastIndexOf('/') + 1), size);
+  for (const [packId, entries] of index.packs()) {
+    const size = stored.get(packId);
+    const end = Math.max(0, ...entries.map((e) => e.offset + e.length));
+    if (size === undefined) {
+      problems.push({
+        kind: 'missing-pack',
+        severity: 'error',
+        pack: packId,
+        message: `pack ${packId} is missing from the store`,
+        blobs: _hex(entries),
+      });
+      for (const e of entries) damaged.add(idKey(e.id));
+    } else if (size < end + 4) {
+      problems.push({
+        kind: 'truncated-pack',
+        severity: 'error',
+        pack: packId,
+        message: `pack ${packId} is truncated: ${size} bytes, at least ${end + 4} expected`,
+        blobs: _hex(entries.filter((e) => e.offset + e.length > size)),
+      });
+      for (const e of entries) if (e.offset + e.length > size) damaged.add(idKey(e.id));
+    }
+  }
+  for (const packId of stored.keys()) {
+    if (!index.packs().has(packId)) {
+      problems.push({
+        kind: 'unindexed-pack',
+        severity: 'warning',
+        pack: packId,
+        message: `pack ${packId} is in no index (left by an interrupted backup; prune removes it)`,
+      });
+    }
+  }
+
+  const backups = await _readManifests(repo, problems);
+  stats.backups = backups.length;
+
+  if (options.readData) {
+    await _readData(repo, index, stored, damaged, problems, stats, options);
+  }
+
+  // Walk every backup: blobs it needs must be indexed and intact.
+  const affected: AffectedBackup[] = [];
+  for (const backup of backups) {
+    const paths: string[] = [];
+    await _walk(repo, backup.tree, '', async (path, node, treeError) => {
+      if (treeError) {
+        paths.push(`${path}/ (directory unreadable)`);
+        problems.push({
+          kind: 'damaged-tree',
+          severity: 'error',
+          message: `backup ${backup.shortId}: ${path || '/'}: ${treeError}`,
+        });
+        return;
+      }
+      if (!node) return;
+      let bad = false;
+      for (const hex of node.content ?? []) {
+        const id = Buffer.from(hex, 'hex');
+        if (!index.has(id)) {
+          bad = true;
+          problems.push({
+            kind: 'missing-blob',
+            severity: 'error',
+            blobs: [hex],
+            message: `backup ${backup.shortId}: ${path}: blob ${hex.slice(0, 16)} is in no index`,
+          });
+        } else if (damaged.has(idKey(id))) bad = true;
+      }
+      if (bad) paths.push(path);
+    });
+    if (paths.length > 0) affected.push({ backup: backup.shortId, source: backup.source, paths });
+  }
+  const ok = !problems.some((p) => p.severity === 'error');
+  return { ok, problems, affected, stats };
+}
+
+// --- internal ---
+
+function _hex(entries: readonly PackEntry[]): string[] {
+  return entries.map((e) => e.id.toString('hex'));
+}
+
+async function _readManifests(
+  repo: OpenRepository,
+  problems: CheckProblem[],
+): Promise<BackupRecord[]> {
+  const backups: BackupRecord[] = [];
+  for await (const { key } of repo.store.list('snapshots/')) {
+    const id = key.slice('snapshots/'.length);
+    try {
+      backups.push(decodeManifest(repo.keys, id, await repo.store.get(key)));
+    } catch (error) {
+      if (!isHbrError(error)) throw error;
+      problems.push({ kind: 'damaged-manifest', severity: 'error', message: error.message });
+    }
+  }
+  return backups;
+}
+
+async function _readData(
+  repo: OpenRepository,
+  index: ReturnType<typeof createMasterIndex>,
+  stored: Map<string, number>,
+  damaged: Set<string>,
+  problems: CheckProblem[],
+  stats: CheckReport['stats'],
+  options: CheckOptions,
+): Promise<void> {
+  let packs = [...index.packs().keys()].filter((p) => stored.has(p));
+  const percent = options.subsetPercent ?? 100;
+  if (percent < 100) {
+    const want = Math.max(1, Math.ceil((packs.length * percent) / 100));
+    packs = packs
+      .map((p) => ({ p, r: Math.random() }))
+      .sort((a, b) => a.r - b.r)
+      .slice(0, want)
+      .map((x) => x.p);
+  }
+  let done = 0;
+  for (const packId of packs) {
+    options.signal?.throwIfAborted();
+    const bytes = await repo.store.get(packKey(packId), { signal: options.signal });
+    stats.packsRead++;
+    stats.bytesRead += bytes.length;
+    const entries = index.packs().get(packId) ?? [];
+    const hashOk = sha256Hex(bytes) === packId;
+    const badBlobs: string[] = [];
+    for (const e of entries) {
+      const what = `${e.type} blob ${e.id.toString('hex').slice(0, 16)} in pack ${packId}`;
+      try {
+        if (e.offset + e.length > bytes.length) throw new Error('beyond the end of the pack');
+        await decodeBlob(
+          repo.keys,
+          e.type,
+          e.id,
+          bytes.subarray(e.offset, e.offset + e.length),
+          e.rawLength,
+          what,
+        );
+      } catch {
+        badBlobs.push(e.id.toString('hex'));
+        damaged.add(idKey(e.id));
+      }
+    }
+    let headerOk = true;
+    try {
+      parsePack(repo.keys, packId, bytes);
+    } catch {
+      headerOk = false;
+    }
+    if (!hashOk || badBlobs.length > 0 || !headerOk) {
+      const parts = [
+        !hashOk ? 'content does not match its name' : '',
+        badBlobs.length > 0
+          ? `${badBlobs.length} of ${entries.length} blobs fail verification`
+          : '',
+        !headerOk ? 'header unreadable' : '',
+      ].filter(Boolean);
+      problems.push({
+        kind: badBlobs.length > 0 ? 'damaged-blob' : 'damaged-pack',
+        severity: 'error',
+        pack: packId,
+        blobs: badBlobs,
+        message: `pack ${packId}: ${parts.join('; ')}`,
+      });
+    }
+    options.onProgress?.(++done, packs.length, stats.bytesRead);
+  }
+}
+
+type Visit = (path: string, node: TreeNode | undefined, treeError?: string) => Promise<void>;
+
+async function _walk(
+  repo: OpenRepository,
+  tree: string,
+  prefix: string,
+  visit: Visit,
+): Promise<void> {
+  let nodes: TreeNode[];
+  try {
+    nodes = await repo.readTree(tree);
+  } catch (error) {
+    await visit(prefix, undefined, error instanceof Error ? error.message : String(error));
+    return;
+  }
+  for (const node of nodes) {
+    const path = `${prefix}/${node.name}`;
+    if (node.type === 'dir' && node.subtree) await _walk(repo, node.subtree, path, visit);
+    else await visit(path, node);
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * Repository locks: objects under `locks/`. Backups take shared locks (any number at once);
+ * prune takes an exclusive one. A lock is stale when its holder has not refreshed it for
+ * {@link STALE_AFTER_MS}, or when it was taken on this host by a process that no longer runs.
+ * Locks are the only objects hbr deletes outside prune and forget.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { RepositoryLockedError } from '../errors.ts';
+import type { Store } from '../stores/types.ts';
+import { openObject, sealObject, type RepositoryKeys } from './crypto.ts';
+
+/** A lock not refreshed for this long is stale (restic: 30 minutes). */
+export const STALE_AFTER_MS = 30 * 60_000;
+/** Holders rewrite their lock this often. */
+export const REFRESH_EVERY_MS = 5 * 60_000;
+
+const LockSchema = z.object({
+  exclusive: z.boolean(),
+  host: z.string(),
+  pid: z.number(),
+  time: z.string(),
+  operation: z.string(),
+});
+export type LockInfo = z.infer<typeof LockSchema> & { readonly key: string; stale: boolean };
+
+/** A held lock. `release` is idempotent. */
+export interface RepositoryLock {
+  readonly exclusive: boolean;
+  release(): Promise<void>;
+}
+
+/** Environment of lock decisions, injectable for tests. */
+export interface LockClock {
+  now(): number;
+  /** Whether a process of this host is alive. */
+  isAlive(pid: number): boolean;
+}
+
+const systemClock: LockClock = { now: () => Date.now(), isAlive: _isAlive };
+
+/**
+ * Takes a lock. Throws `RepositoryLockedError` naming the holder when a live conflicting lock
+ * exists: any lock for an exclusive request, an exclusive one for a shared request.
+ */
+export async function acquireLock(
+  store: Store,
+  keys: RepositoryKeys,
+  options: { exclusive: boolean; operation: string; clock?: LockClock },
+): Promise<RepositoryLock> {
+  const clock = options.clock ?? systemClock;
+  const conflicts = async (ownKey?: string): Promise<LockInfo[]> =>
+    (await listLocks(store, keys, clock)).filter(
+      (l) => l.key !== ownKey && !l.stale && (options.exclusive || l.exclusive),
+    );
+  const before = await conflicts();
+  if (before[0]) throw _lockedError(store, before[0]);
+
+  let key = await _write(store, keys, options, clock);
+  // Two processes may have passed the check at once; the second look settles it (restic's way).
+  const after = await conflicts(key);
+  if (after[0]) {
+    await store.delete(key);
+    throw _lockedError(store, after[0]);
+  }
+  let released = false;
+  let chain: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    chain = chain
+      .then(async () => {
+        if (released) return;
+        const fresh = await _write(store, keys, options, clock);
+        const old = key;
+        key = fresh;
+        await store.delete(old);
+      })
+      .catch(() => undefined); // A failed refresh is retried at the next tick.
+  }, REFRESH_EVERY_MS);
+  timer.unref();
+  return {
+    exclusive: options.exclusive,
+    async release() {
+      if (released) return;
+      released = true;
+      clearInterval(timer);
+      await chain;
+      await store.delete(key);
+    },
+  };
+}
+
+/** Every lock in the repository, with its staleness judged now. */
+export async function listLocks(
+  store: Store,
+  keys: RepositoryKeys,
+  clock: LockClock = systemClock,
+): Promise<LockInfo[]> {
+  const locks: LockInfo[] = [];
+  const host = hostname();
+  for await (const { key } of store.list('locks/')) {
+    let info: z.infer<typeof LockSchema>;
+    try {
+      const bytes = await store.get(key);
+      info = LockSchema.parse(JSON.parse(openObject(keys, 'lock', bytes, key).toString('utf8')));
+    } catch {
+      // Vanished (released meanwhile) or unreadable: an unreadable lock is treated as stale.
+      const still = await store.head(key);
+      if (still)
+        locks.push({
+          key,
+          exclusive: true,
+          host: '?',
+          pid: 0,
+          time: '',
+          operation: '?',
+          stale: true,
+        });
+      continue;
+    }
+    const age = clock.now() - Date.parse(info.time);
+    const stale = age > STALE_AFTER_MS || (info.host === host && !clock.isAlive(info.pid));
+    locks.push({ ...info, key, stale });
+  }
+  return locks;
+}
+
+/** Removes stale locks (or all locks with `all`); returns what was removed. */
+export async function removeLocks(
+  store: Store,
+  keys: RepositoryKeys,
+  options: { all?: boolean; clock?: LockClock } = {},
+): Promise<LockInfo[]> {
+  const removed: LockInfo[] = [];
+  for (const lock of await listLocks(store, keys, options.clock)) {
+    if (options.all || lock.stale) {
+      await store.delete(lock.key);
+      removed.push(lock);
+    }
+  }
+  return removed;
+}
+
+// --- internal ---
+
+async function _write(
+  store: Store,
+  keys: RepositoryKeys,
+  options: { exclusive: boolean; operation: string },
+  clock: LockClock,
+): Promise<string> {
+  const key = `locks/${randomBytes(16).toString('hex')}`;
+  const info = {
+    exclusive: options.exclusive,
+    host: hostname(),
+    pid: process.pid,
+    time: new Date(clock.now()).toISOString(),
+    operation: options.operation,
+  };
+  await store.put(key, sealObject(keys, 'lock', Buffer.from(JSON.stringify(info))));
+  return key;
+}
+
+function _lockedError(store: Store, lock: LockInfo): RepositoryLockedError {
+  const kind = lock.exclusive ? 'an exclusive' : 'a shared';
+  return new RepositoryLockedError(
+    `[repository:${store.name}] locked: ${kind} lock for ${lock.operation} is held by pid ${lock.pid} on ${lock.host} since ${lock.time}; if that process is gone, run \`hbr unlock\``,
+  );
+}
+
+function _isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * `hbr prune`: frees the space of blobs no backup needs. Under an exclusive lock (so no backup
+ * is running and none can start), it marks every blob reachable from a manifest, deletes packs
+ * with no live blob, repacks partly-used packs while more than `maxUnusedPercent` of the data is
+ * dead (copying sealed blobs as they are: no re-encryption), writes a fresh index, and only then
+ * deletes the old index objects and packs. A crash at any step leaves a valid repository: at
+ * worst some packs stay behind until the next prune.
+ * @module
+ */
+import { UsageError } from '../errors.ts';
+import type { BlobType } from './blob-codec.ts';
+import { encodeIndex, type IndexedPack } from './index-file.ts';
+import { acquireLock } from './locks.ts';
+import { idKey } from './master-index.ts';
+import { createPackBuilder, packKey, parsePack, readPack, type PackBuilder } from './pack.ts';
+import type { OpenRepository } from './repository.ts';
+
+export interface PruneOptions {
+  /** Tolerated dead data, as a percentage of live data, before packs are repacked. @default 5 */
+  readonly maxUnusedPercent?: number;
+  /** Report what would be done, change nothing. */
+  readonly dryRun?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onStep?: (step: string) => void;
+}
+
+export interface PruneReport {
+  readonly dryRun: boolean;
+  readonly liveBlobs: number;
+  readonly packsDeleted: number;
+  readonly packsRepacked: number;
+  readonly packsWritten: number;
+  readonly unindexedPacksDeleted: number;
+  readonly indexesReplaced: number;
+  readonly bytesFreed: number;
+  readonly unusedBytesAfter: number;
+}
+
+/** Prunes a repository. @throws RepositoryLockedError while any backup holds a lock. */
+export async function pruneRepository(
+  repo: OpenRepository,
+  options: PruneOptions = {},
+): Promise<PruneReport> {
+  const maxUnused = options.maxUnusedPercent ?? 5;
+  if (!(maxUnused >= 0 && maxUnused <= 100))
+    throw new UsageError('--max-unused must be between 0 and 100');
+  const step = options.onStep ?? ((): void => undefined);
+  const lock = await acquireLock(repo.store, repo.keys, { exclusive: true, operation: 'prune' });
+  try {
+    const { store, keys } = repo;
+    step('loading index');
+    const index = await repo.index({ reload: true });
+    const oldIndexIds = await repo.indexIds();
+    const storedPacks = new Map<string, number>();
+    for await (const { key, size } of store.list('data/'))
+      storedPacks.set(key.slice(key.lastIndexOf('/') + 1), size);
+
+    step('finding live blobs');
+    const live = new Set<string>();
+    const markTree = async (tree: string): Promise<void> => {
+      if (live.has(idKey(Buffer.from(tree, 'hex')))) return; // shared subtrees are walked once
+      live.add(idKey(Buffer.from(tree, 'hex')));
+      for (const node of await repo.readTree(tree)) {
+        for (const hex of node.content ?? []) live.add(idKey(Buffer.from(hex, 'hex')));
+        if (node.subtree) await markTree(node.subtree);
+      }
+    };
+    for (const backup of await repo.backups()) await markTree(backup.tree);
+
+    // A blob counts as used only at the location the index resolves it to; other copies are dead.
+    const usage = [...index.packs()].map(([packId, entries]) => {
+      let used = 0;
+      let unused = 0;
+      for (const e of entries) {
+        const isLive = live.has(idKey(e.id)) && index.get(e.id)?.packId === packId;
+        if (isLive) used += e.length;
+        else unused += e.length;
+      }
+      return { packId, entries, used, unused };
+    });
+    const toDelete = usage.filter((u) => u.used === 0);
+    const partly = usage
+      .filter((u) => u.used > 0 && u.unused > 0)
+      .sort((a, b) => b.unused / (b.used + b.unused) - a.unused / (a.used + a.unused));
+    const totalUsed = usage.reduce((s, u) => s + u.used, 0);
+    let unusedLeft = partly.reduce((s, u) => s + u.unused, 0);
+    const toRepack: typeof partly = [];
+    for (const u of partly) {
+      if (unusedLeft <= (totalUsed * maxUnused) / 100) break;
+      toRepack.push(u);
+      unusedLeft -= u.unused;
+    }
+    const unindexed = [...storedPacks.keys()].filter((p) => !index.packs().has(p));
+    const gone = new Set([...toDelete, ...toRepack].map((u) => u.packId));
+    const bytesFreed =
+      [...gone].reduce((s, p) => s + (storedPacks.get(p) ?? 0), 0) +
+      unindexed.reduce((s, p) => s + (storedPacks.get(p) ?? 0), 0);
+
+    const report = {
+      dryRun: Boolean(options.dryRun),
+      liveBlobs: live.size,
+      packsDeleted: toDelete.length,
+      packsRepacked: toRepack.length,
+      packsWritten: 0,
+      unindexedPacksDeleted: unindexed.length,
+      indexesReplaced: oldIndexIds.length,
+      bytesFreed,
+      unusedBytesAfter: unusedLeft,
+    };
+    if (options.dryRun || (gone.size === 0 && unindexed.length === 0)) {
+      return { ...report, indexesReplaced: 0 };
+    }
+
+    step(`repacking ${toRepack.length} packs`);
+    const newPacks: IndexedPack[] = [];
+    const builders: Record<BlobType, PackBuilder> = {
+      data: createPackBuilder(keys),
+      tree: createPackBuilder(keys),
+    };
+    const flushPack = async (type: BlobType): Promise<void> => {
+      if (builders[type].count === 0) return;
+      const pack = builders[type].finish();
+      await store.put(packKey(pack.id), pack.bytes, { signal: options.signal });
+      newPacks.push({ packId: pack.id, entries: pack.entries });
+    };
+    for (const u of toRepack) {
+      options.signal?.throwIfAborted();
+      const bytes = await readPack(store, u.packId, options.signal);
+      parsePack(keys, u.packId, bytes); // refuse to copy from a pack whose header is damaged
+      for (const e of u.entries) {
+        if (!live.has(idKey(e.id)) || index.get(e.id)?.packId !== u.packId) continue;
+        builders[e.type].add({
+          id: e.id,
+          type: e.type,
+          encoded: bytes.subarray(e.offset, e.offset + e.length),
+          rawLength: e.rawLength,
+        });
+        if (builders[e.type].size >= repo.config.packSize) await flushPack(e.type);
+      }
+    }
+    await flushPack('data');
+    await flushPack('tree');
+
+    step('writing the new index');
+    const kept: IndexedPack[] = [...index.packs()]
+      .filter(([packId]) => !gone.has(packId))
+      .map(([packId, entries]) => ({ packId, entries }));
+    const all = [...kept, ...newPacks];
+    const newIndexIds = new Set<string>();
+    for (let i = 0; i < all.length || i === 0; i += 4096) {
+      const { id, bytes } = await encodeIndex(keys, all.slice(i, i + 4096));
+      await store.put(`index/${id}`, bytes, { signal: options.signal });
+      newIndexIds.add(id);
+    }
+
+    step('deleting old index objects and packs');
+    for (const id of oldIndexIds)
+      if (!newIndexIds.has(id)) await store.delete(`index/${id}`, { signal: options.signal });
+    for (const packId of [...gone, ...unindexed])
+      await store.delete(packKey(packId), { signal: options.signal });
+    await repo.index({ reload: true });
+    return { ...report, packsWritten: newPacks.length };
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Deletes backups' manifests (`hbr forget`). Their data stays until `prune`.
+ * Takes a shared lock: safe beside running backups, excluded while prune runs.
+ */
+export async function forgetBackups(repo: OpenRepository, ids: readonly string[]): Promise<void> {
+  const lock = await acquireLock(repo.store, repo.keys, { exclusive: false, operation: 'forget' });
+  try {
+    for (const id of ids) await repo.store.delete(`snapshots/${id}`);
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Finding packs that an interrupted backup uploaded but never indexed, so the next backup
+ * reuses their blobs instead of uploading them again.
+ * @module
+ */
+import { isHbrError } from '../errors.ts';
+import { encodeIndex, type IndexedPack } from './index-file.ts';
+import type { MasterIndex } from './master-index.ts';
+import { readPackHeader } from './pack.ts';
+import type { OpenRepository } from './repository.ts';
+
+/**
+ * Indexes every complete pack that no index names; damaged ones are left for `check` and
+ * `prune`. Returns how many packs were recovered. Cheap when there are none: one listing.
+ */
+export async function recoverUnindexedPacks(
+  repo: OpenRepository,
+  index: MasterIndex,
+  signal?: AbortSignal,
+): Promise<number> {
+  const recovered: IndexedPack[] = [];
+  for await (const { key, size } of repo.store.list('data/', { signal })) {
+    const packId = key.slice(key.lastIndexOf('/') + 1);
+    if (index.packs().has(packId)) continue;
+    try {
+      const entries = await readPackHeader(repo.store, repo.keys, packId, size);
+      recovered.push({ packId, entries });
+    } catch (error) {
+      if (!isHbrError(error)) throw error;
+    }
+  }
+  if (recovered.length === 0) return 0;
+  const { id, bytes } = await encodeIndex(repo.keys, recovered);
+  await repo.store.put(`index/${id}`, bytes, { signal });
+  for (const p of recovered) index.addPack(p.packId, p.entries);
+  return recovered.length;
+}

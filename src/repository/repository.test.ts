@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { pseudoRandomBytes, tempDir, textBytes } from '../../test/helpers/temp.ts';
+import { createLocalStore } from '../stores/local.ts';
+import type { Store } from '../stores/types.ts';
+import { artifactRepository } from './artifacts.ts';
+import { checkRepository } from './check.ts';
+import type { Credential } from './keys.ts';
+import { initRepository, openRepository } from './repository.ts';
+
+const fast = { scryptParams: { N: 1024, r: 8, p: 1 }, packSize: 4 * 1024 * 1024 };
+const password: Credential = { kind: 'password', password: 'correct horse' };
+
+describe('repository', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let store: Store;
+  beforeEach(async () => {
+    dir = await tempDir();
+    store = createLocalStore({ path: dir.path });
+  });
+  afterEach(async () => dir.remove());
+
+  it('opens with the password it was created with and refuses a wrong one', async () => {
+    const created = await initRepository(store, password, fast);
+    const opened = await openRepository(store, password);
+    assert.equal(opened.config.id, created.config.id);
+    await assert.rejects(openRepository(store, { kind: 'password', password: 'wrong' }), {
+      name: 'WrongPasswordError',
+    });
+  });
+
+  it('refuses to create a second repository in the same place', async () => {
+    await initRepository(store, password, fast);
+    await assert.rejects(initRepository(store, password, fast), { name: 'UsageError' });
+  });
+
+  it('says there is no repository where there is none', async () => {
+    await assert.rejects(openRepository(store, password), { name: 'RepositoryNotFoundError' });
+  });
+
+  it('opens with a key file as well as a password once the key is added', async () => {
+    const repo = await initRepository(
+      store,
+      { kind: 'keyFile', secret: pseudoRandomBytes(32, 7) },
+      fast,
+    );
+    const { addKey } = await import('./keys.ts');
+    await addKey(store, repo.masterKey, password, { scryptParams: fast.scryptParams });
+    const viaPassword = await openRepository(store, password);
+    const viaKey = await openRepository(store, {
+      kind: 'keyFile',
+      secret: pseudoRandomBytes(32, 7),
+    });
+    assert.equal(viaPassword.config.id, viaKey.config.id);
+    await assert.rejects(
+      openRepository(store, { kind: 'keyFile', secret: pseudoRandomBytes(32, 8) }),
+      { name: 'WrongPasswordError' },
+    );
+  });
+
+  it('stores artifacts, lists them and streams them back byte for byte, ranges too', async () => {
+    const repo = await initRepository(store, password, fast);
+    const artifacts = artifactRepository(repo);
+    const random = pseudoRandomBytes(9 * 1024 * 1024, 3);
+    const text = textBytes(3 * 1024 * 1024, 4);
+    const session = await artifacts.startBackup();
+    await session.addArtifact(
+      'weights.bin',
+      Readable.from([random.subarray(0, 5_000_000), random.subarray(5_000_000)]),
+    );
+    await session.addArtifact('log.txt', Readable.from([text]));
+    const record = await session.commit({
+      source: 'db',
+      kind: 'test',
+      type: 'full',
+      startedAt: new Date(),
+    });
+
+    const [listed] = await artifacts.listBackups();
+    assert.equal(listed?.id, record.id);
+    assert.deepEqual(
+      (await artifacts.listArtifacts(record.id)).map((a) => [a.path, a.size]).sort(),
+      [
+        ['log.txt', text.length],
+        ['weights.bin', random.length],
+      ],
+    );
+    assert.ok((await buffer(artifacts.openArtifact(record.shortId, 'weights.bin'))).equals(random));
+    assert.ok((await buffer(artifacts.openArtifact('latest', 'log.txt'))).equals(text));
+    const range = await artifacts.readArtifactRange(record.id, 'weights.bin', 4_000_000, 3_000_000);
+    assert.ok(range.equals(random.subarray(4_000_000, 7_000_000)));
+    // Compressible data is stored smaller than it is.
+    assert.ok(record.summary.addedBytes < random.length + text.length * 0.7);
+  });
+
+  it('deduplicates: a second backup of the same bytes adds almost nothing', async () => {
+    const repo = await initRepository(store, password, fast);
+    const artifacts = artifactRepository(repo);
+    const data = pseudoRandomBytes(8 * 1024 * 1024, 5);
+    const first = await artifacts.startBackup();
+    await first.addArtifact('a.bak', Readable.from([data]));
+    const one = await first.commit({
+      source: 'db',
+      kind: 'test',
+      type: 'full',
+      startedAt: new Date(),
+    });
+    const second = await artifacts.startBackup();
+    await second.addArtifact('a.bak', Readable.from([data]));
+    const two = await second.commit({
+      source: 'db',
+      kind: 'test',
+      type: 'full',
+      startedAt: new Date(),
+    });
+    assert.ok(one.summary.addedBytes > data.length * 0.99);
+    assert.ok(two.summary.addedBytes < 4096, `second backup added ${two.summary.addedBytes} bytes`);
+  });
+
+  it('leaves no backup when a session is abandoned, and the next one reuses its uploads', async () => {
+    const repo = await initRepository(store, password, fast);
+    const artifacts = artifactRepository(repo);
+    const data = pseudoRandomBytes(12 * 1024 * 1024, 6);
+    const dying = await artifacts.startBackup();
+    await dying.addArtifact('a.bak', Readable.from([data])); // packs of 4 MiB get uploaded
+    await dying.abort(); // as if the process died before commit: no index of the last packs, no manifest
+    assert.equal((await artifacts.listBackups()).length, 0);
+    assert.ok((await checkRepository(repo)).ok);
+
+    const reopened = artifactRepository(await openRepository(store, password));
+    const next = await reopened.startBackup();
+    await next.addArtifact('a.bak', Readable.from([data]));
+    const record = await next.commit({
+      source: 'db',
+      kind: 'test',
+      type: 'full',
+      startedAt: new Date(),
+    });
+    assert.ok(
+      record.summary.addedBytes < data.length / 2,
+      `added ${record.summary.addedBytes} of ${data.length}`,
+    );
+    assert.ok((await buffer(reopened.openArtifact(record.id, 'a.bak'))).equals(data));
+  });
+
+  it('refuses to hand out bytes of a damaged blob and names the artifact', async () => {
+    const repo = await initRepository(store, password, fast);
+    const artifacts = artifactRepository(repo);
+    const session = await artifacts.startBackup();
+    await session.addArtifact('a.bak', Readable.from([pseudoRandomBytes(2 * 1024 * 1024, 9)]));
+    const record = await session.commit({
+      source: 'db',
+      kind: 'test',
+      type: 'full',
+      startedAt: new Date(),
+    });
+    const dataDir = join(dir.path, 'data');
+    const [sub] = await readdir(dataDir);
+    for (const name of await readdir(join(dataDir, sub ?? ''))) {
+      const file = join(dataDir, sub ?? '', name);
+      const bytes = await readFile(file);
+      bytes[100] = (bytes[100] ?? 0) ^ 0xff;
+      await writeFile(file, bytes);
+    }
+    const fresh = artifactRepository(await openRepository(store, password));
+    await assert.rejects(buffer(fresh.openArtifact(record.id, 'a.bak')), {
+      name: 'IntegrityError',
+    });
+  });
+});

@@ -1,0 +1,205 @@
+/**
+ * Opening and creating repositories, and reading what they hold: index, blobs, trees, backups.
+ * Writing goes through a backup session (`session.ts`).
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import pLimit from 'p-limit';
+import { NotFoundError, RepositoryNotFoundError, UsageError } from '../errors.ts';
+import type { Store } from '../stores/types.ts';
+import { decodeBlob, type BlobType } from './blob-codec.ts';
+import { CHUNKER_PROFILES } from './chunker.ts';
+import { deriveKeys, type RepositoryKeys } from './crypto.ts';
+import { decodeIndex } from './index-file.ts';
+import { addKey, unlockMasterKey, type Credential } from './keys.ts';
+import { decodeManifest } from './manifest.ts';
+import { createMasterIndex, type MasterIndex } from './master-index.ts';
+import { packKey } from './pack.ts';
+import { decodeRepoConfig, encodeRepoConfig, type RepoConfig } from './repo-config.ts';
+import { decodeTree, type TreeNode } from './tree.ts';
+import type { BackupRecord } from './types.ts';
+
+/** An open repository: its store, keys and config, and readers over its contents. */
+export interface OpenRepository {
+  readonly store: Store;
+  readonly keys: RepositoryKeys;
+  readonly masterKey: Buffer;
+  readonly keyId: string;
+  readonly config: RepoConfig;
+  /** The union of all index objects, loaded on first use. */
+  index(options?: { reload?: boolean; signal?: AbortSignal }): Promise<MasterIndex>;
+  /** Ids of all index objects. */
+  indexIds(): Promise<string[]>;
+  /** Reads and verifies one blob. @throws NotFoundError, IntegrityError, StoreError */
+  readBlob(type: BlobType, id: Buffer, signal?: AbortSignal): Promise<Buffer>;
+  /** Reads and parses one tree blob (hex id). */
+  readTree(id: string, signal?: AbortSignal): Promise<TreeNode[]>;
+  /** Every backup, oldest first. */
+  backups(signal?: AbortSignal): Promise<BackupRecord[]>;
+  /** A backup by id, unique prefix, or `latest` (of `source`, if given). */
+  findBackup(ref: string, options?: { source?: string }): Promise<BackupRecord>;
+}
+
+/** Options of {@link initRepository}. */
+export interface InitOptions {
+  /** @default 32 MiB */
+  readonly packSize?: number;
+  /** zstd level. @default 3 */
+  readonly compressionLevel?: number;
+  /** Lower scrypt cost, for tests only. */
+  readonly scryptParams?: { N: number; r: number; p: number };
+}
+
+/**
+ * Creates a repository in an empty location: a random master key wrapped under `credential`,
+ * then the config. The config is written last, so a failed init leaves no repository.
+ * @throws UsageError when a repository already exists there.
+ */
+export async function initRepository(
+  store: Store,
+  credential: Credential,
+  options: InitOptions = {},
+): Promise<OpenRepository> {
+  if (await store.head('config')) {
+    throw new UsageError(`[repository:${store.name}] a repository already exists here`);
+  }
+  const masterKey = randomBytes(64);
+  const keys = deriveKeys(masterKey);
+  const keyId = await addKey(store, masterKey, credential, { scryptParams: options.scryptParams });
+  const config: RepoConfig = {
+    version: 1,
+    id: randomBytes(16).toString('hex'),
+    created: new Date().toISOString(),
+    chunkers: { ...CHUNKER_PROFILES },
+    packSize: options.packSize ?? 32 * 1024 * 1024,
+    compressionLevel: options.compressionLevel ?? 3,
+  };
+  await store.put('config', encodeRepoConfig(keys, config));
+  return _open(store, masterKey, keyId, config);
+}
+
+/**
+ * Opens an existing repository with a password or key file.
+ * @throws RepositoryNotFoundError when there is no repository; WrongPasswordError.
+ */
+export async function openRepository(
+  store: Store,
+  credential: Credential,
+): Promise<OpenRepository> {
+  if (!(await store.head('config'))) {
+    throw new RepositoryNotFoundError(
+      `[repository:${store.name}] no repository here (no config object); create one with \`hbr init\``,
+    );
+  }
+  const { masterKey, keyId } = await unlockMasterKey(store, credential);
+  const keys = deriveKeys(masterKey);
+  const config = decodeRepoConfig(keys, await store.get('config'));
+  return _open(store, masterKey, keyId, config);
+}
+
+// --- internal ---
+
+function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfig): OpenRepository {
+  const keys = deriveKeys(masterKey);
+  let loaded: Promise<MasterIndex> | undefined;
+  const treeCache = new Map<string, TreeNode[]>();
+  const limit = pLimit(store.properties.connections);
+
+  const indexIds = async (): Promise<string[]> => {
+    const ids: string[] = [];
+    for await (const { key } of store.list('index/')) ids.push(key.slice('index/'.length));
+    return ids.sort();
+  };
+  const loadIndex = async (signal?: AbortSignal): Promise<MasterIndex> => {
+    const ids = await indexIds();
+    const decoded = await Promise.all(
+      ids.map((id) =>
+        limit(async () => decodeIndex(keys, id, await store.get(`index/${id}`, { signal }))),
+      ),
+    );
+    return createMasterIndex(decoded);
+  };
+
+  const repo: OpenRepository = {
+    store,
+    keys,
+    masterKey,
+    keyId,
+    config,
+    index(options = {}) {
+      if (!loaded || options.reload) {
+        loaded = loadIndex(options.signal);
+        loaded.catch(() => (loaded = undefined));
+      }
+      return loaded;
+    },
+    indexIds,
+    async readBlob(type, id, signal) {
+      const where = (await repo.index()).get(id);
+      const what = `${type} blob ${id.toString('hex').slice(0, 16)}`;
+      if (!where) throw new NotFoundError(`${what}: not in the index`);
+      const encoded = await store.get(packKey(where.packId), {
+        range: { offset: where.offset, length: where.length },
+        signal,
+      });
+      return decodeBlob(
+        keys,
+        type,
+        id,
+        encoded,
+        where.rawLength,
+        `${what} in pack ${where.packId}`,
+      );
+    },
+    async readTree(id, signal) {
+      const cached = treeCache.get(id);
+      if (cached) return cached;
+      const nodes = decodeTree(
+        await repo.readBlob('tree', Buffer.from(id, 'hex'), signal),
+        `tree ${id}`,
+      );
+      if (treeCache.size > 1024) treeCache.clear();
+      treeCache.set(id, nodes);
+      return nodes;
+    },
+    async backups(signal) {
+      const keysList: string[] = [];
+      for await (const { key } of store.list('snapshots/', { signal })) keysList.push(key);
+      const records = await Promise.all(
+        keysList.map((key) =>
+          limit(async () => {
+            const id = key.slice('snapshots/'.length);
+            return decodeManifest(keys, id, await store.get(key, { signal }));
+          }),
+        ),
+      );
+      return records.sort(
+        (a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id),
+      );
+    },
+    async findBackup(ref, options = {}) {
+      const all = (await repo.backups()).filter(
+        (b) => !options.source || b.source === options.source,
+      );
+      if (ref === 'latest') {
+        const last = all.at(-1);
+        if (!last) {
+          const of = options.source ? ` of source ${options.source}` : '';
+          throw new NotFoundError(`no backups${of} in the repository`);
+        }
+        return last;
+      }
+      if (!/^[0-9a-f]{4,64}$/.test(ref)) {
+        throw new UsageError(
+          `"${ref}" is not a backup id (hex, at least 4 characters) or "latest"`,
+        );
+      }
+      const matches = all.filter((b) => b.id.startsWith(ref));
+      if (matches.length > 1) throw new UsageError(`backup id prefix ${ref} is ambiguous`);
+      const found = matches[0];
+      if (!found) throw new NotFoundError(`no backup ${ref} in the repository`);
+      return found;
+    },
+  };
+  return repo;
+}

@@ -1,0 +1,144 @@
+/**
+ * Backup sessions: the one way data enters the repository. A session holds a shared lock,
+ * saves content and trees through a blob saver, and commits by flushing packs, then the index,
+ * then the manifest — so a crash at any point leaves no manifest that points at missing data.
+ * @module
+ */
+import { hostname } from 'node:os';
+import { UsageError } from '../errors.ts';
+import { createBlobSaver, type BlobSaver, type SaverStats } from './blob-saver.ts';
+import { createChunker, type ChunkerProfile } from './chunker.ts';
+import { saveContent, type StoredContent } from './content.ts';
+import { createGearTable } from './gear.ts';
+import { acquireLock, type RepositoryLock } from './locks.ts';
+import { encodeManifest, manifestKey, type Manifest } from './manifest.ts';
+import { recoverUnindexedPacks } from './recover.ts';
+import type { OpenRepository } from './repository.ts';
+import { encodeTree, type TreeNode } from './tree.ts';
+import type { ArtifactInfo, BackupRecord, BackupSession, CommitInfo } from './types.ts';
+
+/** A session with the lower-level calls the files driver needs. */
+export interface RepositorySession extends BackupSession {
+  readonly stats: Readonly<SaverStats>;
+  /** Stores a byte stream as content (no tree entry). */
+  saveContent(
+    source: AsyncIterable<Uint8Array>,
+    options?: { profile?: ChunkerProfile; signal?: AbortSignal; onBytes?: (n: number) => void },
+  ): Promise<StoredContent>;
+  /** Stores one directory's nodes; returns the tree id (hex). */
+  saveTree(nodes: readonly TreeNode[], signal?: AbortSignal): Promise<string>;
+  /** Commits with a ready root tree and totals instead of the session's artifacts. */
+  commitTree(
+    tree: string,
+    info: CommitInfo,
+    totals: { files: number; bytes: number },
+  ): Promise<BackupRecord>;
+}
+
+/** Starts a backup session on an open repository. */
+export async function startSession(
+  repo: OpenRepository,
+  options: { signal?: AbortSignal; operation?: string } = {},
+): Promise<RepositorySession> {
+  const lock: RepositoryLock = await acquireLock(repo.store, repo.keys, {
+    exclusive: false,
+    operation: options.operation ?? 'backup',
+  });
+  let saver: BlobSaver;
+  try {
+    const index = await repo.index({ reload: true, signal: options.signal });
+    await recoverUnindexedPacks(repo, index, options.signal);
+    saver = createBlobSaver({
+      store: repo.store,
+      keys: repo.keys,
+      index,
+      packSize: repo.config.packSize,
+      compression: { level: repo.config.compressionLevel },
+    });
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+  const gear = createGearTable(repo.keys.chunkerKey);
+  const startedMs = Date.now();
+  const artifacts: TreeNode[] = [];
+  let closed = false;
+
+  const session: RepositorySession = {
+    stats: saver.stats,
+    saveContent(source, opts = {}) {
+      const params = repo.config.chunkers[opts.profile ?? 'model'];
+      if (!params) throw new UsageError(`unknown chunking profile ${String(opts.profile)}`);
+      return saveContent(saver, createChunker(gear, params), source, opts);
+    },
+    async saveTree(nodes, signal) {
+      const id = await saver.save('tree', encodeTree(nodes), signal);
+      return id.toString('hex');
+    },
+    async addArtifact(path, data, opts = {}): Promise<ArtifactInfo> {
+      if (!path || path.includes('/') || path === '.' || path === '..') {
+        throw new UsageError(`artifact name "${path}" must be a plain file name`);
+      }
+      if (artifacts.some((a) => a.name === path)) {
+        throw new UsageError(`artifact ${path} was already added to this backup`);
+      }
+      const stored = await session.saveContent(data, { profile: 'db', signal: opts.signal });
+      artifacts.push({
+        name: path,
+        type: 'file',
+        mode: 0o600,
+        mtime: `${BigInt(Date.now()) * 1_000_000n}`,
+        size: stored.size,
+        content: stored.content,
+        sha256: stored.sha256,
+      });
+      return { path, size: stored.size, sha256: stored.sha256 };
+    },
+    async commit(info) {
+      const tree = await session.saveTree(artifacts);
+      const bytes = artifacts.reduce((sum, a) => sum + (a.size ?? 0), 0);
+      return session.commitTree(tree, info, { files: artifacts.length, bytes });
+    },
+    async commitTree(tree, info, totals) {
+      if (closed) throw new UsageError('backup session already closed');
+      try {
+        await saver.flush();
+        const manifest: Manifest = {
+          version: 1,
+          source: info.source,
+          kind: info.kind,
+          type: info.type,
+          startedAt: info.startedAt.toISOString(),
+          finishedAt: new Date().toISOString(),
+          host: hostname(),
+          paths: [...(info.paths ?? [])],
+          tags: [...(info.tags ?? [])],
+          ...(info.parent ? { parent: info.parent } : {}),
+          tree,
+          summary: {
+            files: totals.files,
+            bytes: totals.bytes,
+            addedBytes: 0,
+            durationMs: Date.now() - startedMs,
+          },
+          meta: { ...(info.meta ?? {}) },
+        };
+        // Packs and index objects; the manifest itself (under a KiB) is not counted.
+        manifest.summary.addedBytes = saver.stats.addedBytes;
+        const { id, bytes } = encodeManifest(repo.keys, manifest);
+        await repo.store.put(manifestKey(id), bytes);
+        const { version: _v, ...record } = manifest;
+        return { id, shortId: id.slice(0, 8), ...record };
+      } finally {
+        closed = true;
+        await lock.release();
+      }
+    },
+    async abort() {
+      if (closed) return;
+      closed = true;
+      await lock.release();
+    },
+  };
+  return session;
+}
