@@ -1,0 +1,116 @@
+/**
+ * Reading a backup's tree without restoring it: `hbr ls` and `hbr diff`.
+ * @module
+ */
+import { NotFoundError } from '../../errors.ts';
+import type { OpenRepository, TreeNode } from '../../repository/index.ts';
+
+/** A tree node with its full path in the backup. */
+export interface ListedNode {
+  readonly path: string;
+  readonly type: TreeNode['type'];
+  readonly mode: number;
+  readonly size?: number;
+  /** ISO 8601 (millisecond precision). */
+  readonly mtime: string;
+  readonly linkTarget?: string;
+}
+
+/**
+ * Lists every node of a tree at or below `path` (the whole tree when omitted), depth first.
+ * @throws NotFoundError when `path` is not in the tree.
+ */
+export async function listTree(
+  repo: OpenRepository,
+  tree: string,
+  path = '/',
+): Promise<ListedNode[]> {
+  const parts = path.split('/').filter(Boolean);
+  let nodes = await repo.readTree(tree);
+  let prefix = '';
+  let start: TreeNode | undefined;
+  for (const [i, part] of parts.entries()) {
+    start = nodes.find((n) => n.name === part);
+    if (!start) throw new NotFoundError(`${path}: not in this backup`);
+    prefix += `/${part}`;
+    if (i < parts.length - 1) {
+      if (start.type !== 'dir' || !start.subtree)
+        throw new NotFoundError(`${path}: not in this backup`);
+      nodes = await repo.readTree(start.subtree);
+    }
+  }
+  const out: ListedNode[] = [];
+  const walk = async (list: readonly TreeNode[], at: string): Promise<void> => {
+    for (const node of list) {
+      const p = `${at}/${node.name}`;
+      out.push(_listed(p, node));
+      if (node.type === 'dir' && node.subtree) await walk(await repo.readTree(node.subtree), p);
+    }
+  };
+  if (start) {
+    out.push(_listed(prefix, start));
+    if (start.type === 'dir' && start.subtree)
+      await walk(await repo.readTree(start.subtree), prefix);
+  } else {
+    await walk(nodes, '');
+  }
+  return out;
+}
+
+/** One difference between two backups. */
+export interface TreeChange {
+  readonly path: string;
+  /** `+` added, `-` removed, `M` content changed, `T` type changed, `U` metadata only. */
+  readonly change: '+' | '-' | 'M' | 'T' | 'U';
+}
+
+/** Compares two trees; identical subtrees (same id) are skipped without reading them. */
+export async function diffTrees(repo: OpenRepository, a: string, b: string): Promise<TreeChange[]> {
+  const changes: TreeChange[] = [];
+  const all = async (tree: string | undefined, at: string, change: '+' | '-'): Promise<void> => {
+    if (!tree) return;
+    for (const node of await repo.readTree(tree)) {
+      changes.push({ path: `${at}/${node.name}`, change });
+      if (node.type === 'dir') await all(node.subtree, `${at}/${node.name}`, change);
+    }
+  };
+  const compare = async (ta: string, tb: string, at: string): Promise<void> => {
+    if (ta === tb) return;
+    const left = new Map((await repo.readTree(ta)).map((n) => [n.name, n]));
+    const right = new Map((await repo.readTree(tb)).map((n) => [n.name, n]));
+    const names = [...new Set([...left.keys(), ...right.keys()])].sort();
+    for (const name of names) {
+      const x = left.get(name);
+      const y = right.get(name);
+      const path = `${at}/${name}`;
+      if (!x && y) {
+        changes.push({ path, change: '+' });
+        if (y.type === 'dir') await all(y.subtree, path, '+');
+      } else if (x && !y) {
+        changes.push({ path, change: '-' });
+        if (x.type === 'dir') await all(x.subtree, path, '-');
+      } else if (x && y) {
+        if (x.type !== y.type) changes.push({ path, change: 'T' });
+        else if (x.type === 'dir') await compare(x.subtree ?? '', y.subtree ?? '', path);
+        else if (x.sha256 !== y.sha256 || x.linkTarget !== y.linkTarget || x.size !== y.size)
+          changes.push({ path, change: 'M' });
+        else if (x.mode !== y.mode || x.mtime !== y.mtime) changes.push({ path, change: 'U' });
+      }
+    }
+  };
+  await compare(a, b, '');
+  return changes;
+}
+
+// --- internal ---
+
+function _listed(path: string, node: TreeNode): ListedNode {
+  return {
+    path,
+    type: node.type,
+    mode: node.mode,
+    ...(node.size !== undefined ? { size: node.size } : {}),
+    mtime: new Date(Number(BigInt(node.mtime) / 1_000_000n)).toISOString(),
+    ...(node.linkTarget !== undefined ? { linkTarget: node.linkTarget } : {}),
+  };
+}

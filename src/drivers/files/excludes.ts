@@ -1,0 +1,57 @@
+/**
+ * Exclusion of paths from a file backup: `--exclude` globs (a pattern without a slash matches a
+ * name anywhere; with a slash, the absolute path) and `.hbrignore` files, which follow
+ * `.gitignore` rules relative to their folder and apply to everything below it.
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+import picomatch from 'picomatch';
+
+/** The name of per-folder ignore files. */
+export const IGNORE_FILE = '.hbrignore';
+
+/** Decides whether a path is excluded; `enter` returns the matcher for a subfolder. */
+export interface Excluder {
+  excludes(absolutePath: string, isDirectory: boolean): boolean;
+  /** The excluder for entries of `folder` (reads its `.hbrignore`, if any). */
+  enter(folder: string): Promise<Excluder>;
+}
+
+/** Creates the top-level excluder from `--exclude` globs. */
+export function createExcluder(globs: readonly string[]): Excluder {
+  const match =
+    globs.length > 0 ? picomatch([...globs], { dot: true, basename: true }) : () => false;
+  return _excluder(match, []);
+}
+
+// --- internal ---
+
+interface IgnoreScope {
+  readonly base: string;
+  readonly rules: Ignore;
+}
+
+function _excluder(match: (path: string) => boolean, scopes: readonly IgnoreScope[]): Excluder {
+  return {
+    excludes(path, isDirectory) {
+      if (match(path)) return true;
+      for (const { base, rules } of scopes) {
+        const rel = relative(base, path);
+        if (rel && !rel.startsWith('..') && rules.ignores(isDirectory ? `${rel}/` : rel))
+          return true;
+      }
+      return false;
+    },
+    async enter(folder) {
+      let text: string;
+      try {
+        text = await readFile(join(folder, IGNORE_FILE), 'utf8');
+      } catch {
+        return this;
+      }
+      return _excluder(match, [...scopes, { base: folder, rules: ignore().add(text) }]);
+    },
+  };
+}
