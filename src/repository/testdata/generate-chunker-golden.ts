@@ -12,7 +12,13 @@ import { GOLDEN_KEY, goldenInput } from './inputs.ts';
 
 const gear = createGearTable(GOLDEN_KEY);
 const vectors = [];
-for (const input of ['random-16MiB', 'random-16MiB-insert', 'text-8MiB', 'zeros-20MiB']) {
+for (const input of [
+  'random-16MiB',
+  'random-16MiB-insert',
+  'text-8MiB',
+  'zeros-20MiB',
+  'sparse-16MiB',
+]) {
   const data = goldenInput(input);
   const sha256 = createHash('sha256').update(data).digest('hex');
   for (const profile of Object.keys(CHUNKER_PROFILES) as ChunkerProfile[]) {

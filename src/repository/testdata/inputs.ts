@@ -88,6 +88,11 @@ export function goldenInput(name: string): Buffer {
       return textLikeBytes(0x6862_7202, 8 * 1024 * 1024);
     case 'zeros-20MiB':
       return Buffer.alloc(20 * 1024 * 1024);
+    case 'sparse-16MiB': {
+      // Random data around a zero-filled hole, as in preallocated database or model files.
+      const data = pseudoRandomBytes(0x6862_7203, 16 * 1024 * 1024);
+      return data.fill(0, 3 * 1024 * 1024 + 12_345, 13 * 1024 * 1024);
+    }
     case 'random-16MiB-insert':
       return withInsertion(goldenInput('random-16MiB'), 100_000, Buffer.from('hbr-insertion'));
     default:
