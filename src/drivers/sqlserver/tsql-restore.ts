@@ -1,0 +1,119 @@
+/**
+ * The T-SQL of a restore, from a {@link RestorePlan}: optional tail-log backup, every step WITH
+ * NORECOVERY, STOPAT/STOPATMARK on the last log, a separate RECOVERY, the ONLINE check, MULTI_USER.
+ * @module
+ */
+import { UsageError } from '../../errors.ts';
+import type { BackupSetRecord } from './backup-set.ts';
+import { formatServerLocal } from './dates.ts';
+import { deviceList, deviceOf, type BackupDevice } from './device.ts';
+import { formatLsn } from './lsn.ts';
+import type { FileMove } from './move.ts';
+import type { RestorePlan } from './plan.ts';
+import { quoteName, quoteString } from './quote.ts';
+
+/** One statement of a restore script and what it is for. */
+export interface RestoreStatement {
+  readonly kind: 'single-user' | 'tail-log' | 'restore' | 'recover' | 'check-online' | 'multi-user';
+  readonly sql: string;
+  /** The backup set a `restore` statement applies. */
+  readonly step?: BackupSetRecord;
+}
+
+/** How to restore. */
+export interface RestoreScriptOptions {
+  /** The name to restore as. @default plan.database */
+  readonly targetDatabase?: string;
+  /** Whether a database of that name exists on the target server now. */
+  readonly targetExists: boolean;
+  /** Overwrite the existing database (required when it exists). */
+  readonly replace?: boolean;
+  /** Back up the tail of the log of the existing database first (in-place restores). */
+  readonly tailLogDevice?: BackupDevice;
+  /** MOVE for every logical file; required when restoring under another name. */
+  readonly moves?: readonly FileMove[];
+  /** The server's UTC offset in minutes (STOPAT is server-local time). */
+  readonly serverUtcOffsetMinutes: number;
+  /** Where each backup file is read from. @default {@link deviceOf} of the recorded path */
+  readonly deviceFor?: (path: string, step: BackupSetRecord) => BackupDevice;
+  /** Finish with `STANDBY = file` (read-only between log restores) instead of RECOVERY. */
+  readonly standbyFile?: string;
+  /** `false` leaves the database RESTORING for more logs. @default true */
+  readonly recover?: boolean;
+  /** @default true */
+  readonly checksum?: boolean;
+  /** @default 10 */
+  readonly stats?: number;
+}
+
+/**
+ * Builds the restore script.
+ * @throws UsageError when the target exists and `replace` is not set, when restoring under another
+ * name without MOVE targets, or when a tail-log backup is asked for a restore that is not in place.
+ */
+export function buildRestoreScript(plan: RestorePlan, o: RestoreScriptOptions): RestoreStatement[] {
+  const target = o.targetDatabase ?? plan.database;
+  const db = quoteName(target);
+  const inPlace = target.trimEnd().toLowerCase() === plan.database.trimEnd().toLowerCase();
+  const fail = (why: string): never => {
+    throw new UsageError(`[sqlserver:restore] ${target}: ${why}`);
+  };
+  if (o.targetExists && !o.replace) fail('the database exists; pass --replace to overwrite it');
+  if (!inPlace && (o.moves ?? []).length === 0)
+    fail('restoring under a new name needs MOVE targets for every file');
+  if (o.tailLogDevice && !(inPlace && o.targetExists))
+    fail('a tail-log backup needs an in-place restore over an existing database');
+
+  const out: RestoreStatement[] = [];
+  if (o.targetExists) {
+    out.push({
+      kind: 'single-user',
+      sql: `ALTER DATABASE ${db} SET SINGLE_USER WITH ROLLBACK IMMEDIATE;`,
+    });
+  }
+  if (o.tailLogDevice) {
+    out.push({
+      kind: 'tail-log',
+      sql: `BACKUP LOG ${db} TO ${deviceList([o.tailLogDevice])} WITH NO_TRUNCATE, NORECOVERY, CHECKSUM, FORMAT, INIT, STATS = ${o.stats ?? 10};`,
+    });
+  }
+  const common = [...(o.checksum === false ? [] : ['CHECKSUM']), `STATS = ${o.stats ?? 10}`];
+  const moves = (o.moves ?? []).map(
+    (m) => `MOVE ${quoteString(m.logicalName)} TO ${quoteString(m.physicalName)}`,
+  );
+  plan.steps.forEach((step, i) => {
+    const devices = step.files.map((file) => (o.deviceFor ?? deviceOf)(file, step));
+    if (devices.length === 0) fail(`backup set ${step.backupSetGuid} has no files`);
+    const opts = [`FILE = ${step.position}`, 'NORECOVERY', ...common];
+    if (step.type !== 'log') opts.push(...moves);
+    if (i === 0 && o.targetExists) opts.push('REPLACE');
+    const last = i === plan.steps.length - 1 && step.type === 'log';
+    if (last && plan.stopAt)
+      opts.push(
+        `STOPAT = ${quoteString(formatServerLocal(plan.stopAt, o.serverUtcOffsetMinutes))}`,
+      );
+    if (last && plan.stopAtLsn !== null)
+      opts.push(`STOPATMARK = ${quoteString(`lsn:${formatLsn(plan.stopAtLsn)}`)}`);
+    const what = step.type === 'log' ? 'LOG' : 'DATABASE';
+    out.push({
+      kind: 'restore',
+      step,
+      sql: `RESTORE ${what} ${db} FROM ${deviceList(devices)} WITH ${opts.join(', ')};`,
+    });
+  });
+  if (o.tailLogDevice && plan.target.kind === 'latest') {
+    out.push({
+      kind: 'restore',
+      sql: `RESTORE LOG ${db} FROM ${deviceList([o.tailLogDevice])} WITH FILE = 1, NORECOVERY, ${common.join(', ')};`,
+    });
+  }
+  if (o.recover === false) return out;
+  const finish = o.standbyFile ? `STANDBY = ${quoteString(o.standbyFile)}` : 'RECOVERY';
+  out.push({ kind: 'recover', sql: `RESTORE DATABASE ${db} WITH ${finish};` });
+  out.push({
+    kind: 'check-online',
+    sql: `SELECT state_desc FROM sys.databases WHERE name = ${quoteString(target)};`,
+  });
+  if (!o.standbyFile) out.push({ kind: 'multi-user', sql: `ALTER DATABASE ${db} SET MULTI_USER;` });
+  return out;
+}

@@ -1,0 +1,170 @@
+/**
+ * Restore scripts generated from plans of the real RestoreCommaIssues.json history, whose server,
+ * database and file names hold commas and spaces; the target names add brackets and quotes.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { it } from 'node:test';
+import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
+import { parseHistoryJson } from '../../src/drivers/sqlserver/history.ts';
+import { computeMoves } from '../../src/drivers/sqlserver/move.ts';
+import { buildRestoreScript } from '../../src/drivers/sqlserver/tsql-restore.ts';
+
+const file = new URL(
+  '../../../shared/fixtures/sqlserver/dbatools/RestoreCommaIssues.json',
+  import.meta.url,
+);
+const { records } = parseHistoryJson(readFileSync(file, 'utf8'), 'RestoreCommaIssues.json');
+const dir = 'C:\\dbatools\\Test, command and conquer\\';
+const source = 'Test, command and conquer ';
+
+void it('restores side by side under a bracketed, quoted name at a time between two logs', () => {
+  // 07:53Z is between _21 (07:52:18) and _22 (07:54:48): full, diff, _21, _22 with STOPAT.
+  const plan = planRestore(records, { kind: 'time', at: new Date('2017-05-04T07:53:00Z') });
+  const target = "Test]], 'before' drop";
+  const moves = computeMoves(
+    [
+      {
+        logicalName: 'RestoreTimeDiff',
+        physicalName: 'C:\\data\\RestoreTimeDiff.mdf',
+        type: 'D',
+        fileGroupName: 'PRIMARY',
+        fileId: 1,
+        sizeBytes: null,
+        isPresent: true,
+      },
+      {
+        logicalName: 'RestoreTimeDiff_log',
+        physicalName: 'C:\\log\\RestoreTimeDiff_log.ldf',
+        type: 'L',
+        fileGroupName: null,
+        fileId: 2,
+        sizeBytes: null,
+        isPresent: true,
+      },
+    ],
+    {
+      sourceDatabase: source,
+      targetDatabase: target,
+      dataDirectory: 'E:\\data, new',
+      logDirectory: "E:\\log's",
+    },
+  );
+  const script = buildRestoreScript(plan, {
+    targetDatabase: target,
+    targetExists: false,
+    moves,
+    serverUtcOffsetMinutes: 60,
+  });
+  const q = "[Test]]]], 'before' drop]";
+  const move =
+    "MOVE N'RestoreTimeDiff' TO N'E:\\data, new\\Test]], ''before'' drop_RestoreTimeDiff.mdf', " +
+    "MOVE N'RestoreTimeDiff_log' TO N'E:\\log''s\\Test]], ''before'' drop_RestoreTimeDiff_log.ldf'";
+  assert.deepEqual(
+    script.map((s) => s.sql),
+    [
+      `RESTORE DATABASE ${q} FROM DISK = N'${dir}RestoreTimeDiff.bak' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10, ${move};`,
+      `RESTORE DATABASE ${q} FROM DISK = N'${dir}RestoreTimeDiff2.bak' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10, ${move};`,
+      `RESTORE LOG ${q} FROM DISK = N'${dir}RestoreTimeDiff_21.trn' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10;`,
+      // STOPAT is server-local: 07:53Z at UTC+1 is 08:53.
+      `RESTORE LOG ${q} FROM DISK = N'${dir}RestoreTimeDiff_22.trn' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10, STOPAT = N'2017-05-04T08:53:00.000';`,
+      `RESTORE DATABASE ${q} WITH RECOVERY;`,
+      `SELECT state_desc FROM sys.databases WHERE name = N'Test]], ''before'' drop';`,
+      `ALTER DATABASE ${q} SET MULTI_USER;`,
+    ],
+  );
+});
+
+void it('restores in place over the existing database after a tail-log backup', () => {
+  const plan = planRestore(records, { kind: 'latest' });
+  const script = buildRestoreScript(plan, {
+    targetExists: true,
+    replace: true,
+    tailLogDevice: { kind: 'disk', path: `${dir}tail, 1.trn` },
+    serverUtcOffsetMinutes: 0,
+  });
+  const q = '[Test, command and conquer ]';
+  assert.deepEqual(
+    script.map((s) => s.kind),
+    [
+      'single-user',
+      'tail-log',
+      'restore',
+      'restore',
+      'restore',
+      'restore',
+      'restore',
+      'restore',
+      'restore',
+      'restore',
+      'recover',
+      'check-online',
+      'multi-user',
+    ],
+  );
+  assert.equal(script[0]!.sql, `ALTER DATABASE ${q} SET SINGLE_USER WITH ROLLBACK IMMEDIATE;`);
+  assert.equal(
+    script[1]!.sql,
+    `BACKUP LOG ${q} TO DISK = N'${dir}tail, 1.trn' WITH NO_TRUNCATE, NORECOVERY, CHECKSUM, FORMAT, INIT, STATS = 10;`,
+  );
+  assert.match(
+    script[2]!.sql,
+    /RestoreTimeDiff\.bak' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10, REPLACE;$/,
+  );
+  // Latest: the tail log is applied after the last log backup, no STOPAT anywhere.
+  assert.match(
+    script[9]!.sql,
+    /^RESTORE LOG .* FROM DISK = N'.*tail, 1\.trn' WITH FILE = 1, NORECOVERY/,
+  );
+  assert.ok(script.every((s) => !s.sql.includes('STOPAT')));
+  assert.ok(script.filter((s) => s.kind === 'restore').every((s) => s.sql.includes('NORECOVERY')));
+});
+
+void it('stops at an LSN with STOPATMARK and can leave the database restoring or in standby', () => {
+  const plan = planRestore(records, { kind: 'lsn', lsn: 34000000025000000n });
+  const restoring = buildRestoreScript(plan, {
+    targetExists: false,
+    serverUtcOffsetMinutes: 0,
+    recover: false,
+  });
+  assert.equal(restoring.at(-1)!.kind, 'restore');
+  assert.match(restoring.at(-1)!.sql, /_23\.trn' WITH .*STOPATMARK = N'lsn:34000000025000000';$/);
+  const standby = buildRestoreScript(plan, {
+    targetExists: false,
+    serverUtcOffsetMinutes: 0,
+    standbyFile: 'C:\\undo it.tuf',
+  });
+  assert.deepEqual(
+    standby.slice(-2).map((s) => s.sql),
+    [
+      `RESTORE DATABASE [Test, command and conquer ] WITH STANDBY = N'C:\\undo it.tuf';`,
+      `SELECT state_desc FROM sys.databases WHERE name = N'Test, command and conquer ';`,
+    ],
+  );
+});
+
+void it('refuses to overwrite without --replace, to rename without MOVE, and a tail log when not in place', () => {
+  const plan = planRestore(records, { kind: 'latest' });
+  assert.throws(
+    () => buildRestoreScript(plan, { targetExists: true, serverUtcOffsetMinutes: 0 }),
+    /pass --replace/,
+  );
+  assert.throws(
+    () =>
+      buildRestoreScript(plan, {
+        targetDatabase: 'Copy',
+        targetExists: false,
+        serverUtcOffsetMinutes: 0,
+      }),
+    /needs MOVE/,
+  );
+  assert.throws(
+    () =>
+      buildRestoreScript(plan, {
+        targetExists: false,
+        tailLogDevice: { kind: 'disk', path: 't.trn' },
+        serverUtcOffsetMinutes: 0,
+      }),
+    /tail-log backup needs an in-place restore/,
+  );
+});
