@@ -63,7 +63,7 @@ export interface ReporterOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Milliseconds clock. @default Date.now */
   readonly now?: (() => number) | undefined;
-  /** Terminal width. @default stderr.columns, else 80 */
+  /** Terminal width. @default stderr.columns at each redraw, else 80 */
   readonly columns?: number | undefined;
   /** Milliseconds between progress lines in plain mode. @default 10000 */
   readonly plainIntervalMs?: number | undefined;
@@ -87,7 +87,8 @@ export function createReporter(options: ReporterOptions): Reporter {
     env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
   const color = force || (options.isTTY && !dumb && !env.NO_COLOR);
   if (showProgress && options.isTTY && !dumb) {
-    const columns = options.columns ?? (stderr as { columns?: number }).columns ?? 80;
+    const fixed = options.columns;
+    const columns = (): number => fixed ?? (stderr as { columns?: number }).columns ?? 80;
     return createTtyReporter({ stdout, stderr, now, color, columns });
   }
   return createPlainReporter({

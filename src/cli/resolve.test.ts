@@ -117,6 +117,17 @@ void describe('resolveRepositoryLocation', () => {
     assert.match(error.message, /missing\.yaml: cannot read the config file: no such file/);
   });
 
+  void it('names an invalid ./hbr.yaml as the user sees it, with line and key', async () => {
+    const bad = path.join(dir, 'bad');
+    await mkdir(bad);
+    await writeFile(path.join(bad, 'hbr.yaml'), 'repository:\n  path: r\n  compresion: 3\n');
+    const error = await rejects(resolveRepositoryLocation({ env: {}, cwd: bad }), ConfigError);
+    assert.equal(
+      error.message,
+      'hbr.yaml:3:3: repository.compresion: unknown key "compresion" (did you mean "compression"?)',
+    );
+  });
+
   void it('fails with a ConfigError when the config has no repository', async () => {
     const error = await rejects(
       resolveRepositoryLocation({ configFile: '../no-repo.yaml', env: {}, cwd: empty }),

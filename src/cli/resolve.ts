@@ -62,7 +62,7 @@ export async function requireConfig(
       'no config file: pass --config FILE, set HBR_CONFIG, or create hbr.yaml in the current folder',
     );
   }
-  return { file: found.file, config: await loadConfig(found.file) };
+  return { file: found.file, config: await loadConfigShown(found.file, inputs.cwd) };
 }
 
 /**
@@ -92,7 +92,7 @@ export async function resolveRepositoryLocation(
   }
   const found = await resolveConfigFile({ ...inputs, flag: inputs.configFile });
   if (found) {
-    const config = await loadConfig(found.file);
+    const config = await loadConfigShown(found.file, inputs.cwd);
     const repository = config.repository;
     if (repository?.path !== undefined) {
       return {
@@ -205,6 +205,14 @@ export async function resolveCredentials(
 }
 
 // --- internal ---
+
+/** Loads `file`, naming it in messages as the user would: relative to `cwd` when inside it. */
+async function loadConfigShown(file: string, cwd: string): Promise<HbrConfig> {
+  const relative = path.relative(cwd, file);
+  const shown =
+    relative === '' || relative.startsWith('..') || path.isAbsolute(relative) ? file : relative;
+  return loadConfig(shown, { cwd });
+}
 
 async function passwordFrom(file: string, from: string, configFile?: string): Promise<Credentials> {
   const text = (await readSecret(file, 'password', from, configFile)).toString('utf8');

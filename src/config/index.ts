@@ -7,6 +7,7 @@ export { configSchema } from './schema.ts';
 export { REPOSITORY_URL_SCHEMES } from './common-schema.ts';
 export type {
   HbrConfig,
+  HbrConfigInput,
   RepositoryConfig,
   ReplicaConfig,
   SourceConfig,

@@ -78,6 +78,8 @@ export const configSchema = z
 
 /** A validated `hbr.yaml`, relative paths already resolved by {@link loadConfig}. */
 export type HbrConfig = z.infer<typeof configSchema>;
+/** What a config may contain before defaults and transforms (for building one in code). */
+export type HbrConfigInput = z.input<typeof configSchema>;
 /** The `repository:` block. */
 export type RepositoryConfig = z.infer<typeof repositorySchema>;
 /** One entry of `replicas:`. */

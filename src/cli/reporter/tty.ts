@@ -18,8 +18,8 @@ export interface TtyReporterOptions {
   readonly stderr: Writable;
   readonly now: () => number;
   readonly color: boolean;
-  /** Terminal width; the line is kept shorter so it never wraps. */
-  readonly columns: number;
+  /** Terminal width, read at each redraw so a resize is followed; the line never wraps. */
+  readonly columns: () => number;
 }
 
 /** A reporter for a human at a terminal. */
@@ -36,7 +36,7 @@ export function createTtyReporter(options: TtyReporterOptions): Reporter {
     shown = false;
   };
   const draw = (): void => {
-    stderr.write(`${CLEAR_LINE}${progressLine(tracker.snapshot(), columns - 1)}`);
+    stderr.write(`${CLEAR_LINE}${progressLine(tracker.snapshot(), columns() - 1)}`);
     shown = true;
     lastDraw = now();
   };
