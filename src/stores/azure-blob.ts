@@ -95,8 +95,20 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
   }
 
   const blob = (key: string): BlockBlobClient => container.getBlockBlobClient(prefix + key);
-  const fail = (op: string, key: string, error: unknown, signal?: AbortSignal): Error =>
-    toStoreError(name, op, key, error, _facts(error), signal);
+  const fail = (
+    op: string,
+    key: string,
+    error: unknown,
+    signal?: AbortSignal,
+    locking = false,
+  ): Error => {
+    const facts = _facts(error);
+    const hint =
+      locking && facts.status === 501
+        ? 'this service does not support immutability policies'
+        : undefined;
+    return toStoreError(name, op, key, error, facts, signal, hint);
+  };
   const policy = (until: Date | undefined): BlobImmutabilityPolicy | undefined =>
     until && options.immutability
       ? { expiriesOn: until, policyMode: options.immutability }
@@ -134,6 +146,25 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
     await target.commitBlockList(ids, common);
   };
 
+  // Azurite (and possibly other emulators) accepts the immutability headers on upload and
+  // silently ignores them, so check that the policy really applies before reporting success.
+  const verifyRetention = async (key: string, until: Date, signal?: AbortSignal): Promise<void> => {
+    let applied: Date | undefined;
+    try {
+      applied = (await blob(key).getProperties({ abortSignal: signal }))
+        .immutabilityPolicyExpiresOn;
+    } catch (error) {
+      throw fail('verify retention of', key, error, signal);
+    }
+    // The service stores whole seconds.
+    if (!applied || applied.getTime() < until.getTime() - 1000) {
+      throw new StoreError(
+        `[store:${name}] put ${key}: the service stored the object but did not apply its immutability policy, so it is NOT protected (Azurite ignores these policies; on Azure the container needs version-level immutability support)`,
+        { permanent: true, status: 501 },
+      );
+    }
+  };
+
   return {
     name,
     properties: { connections, supportsRetention: options.immutability !== undefined },
@@ -169,13 +200,28 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
         try {
           await upload(key, data, opts);
         } catch (error) {
-          if (_facts(error).code !== 'ContainerNotFound') throw error;
+          const { code } = _facts(error);
+          // An immutable blob cannot be overwritten; hbr only re-puts identical bytes under a
+          // key (names are hashes), so an existing object of the same size is this object.
+          if (code === 'BlobImmutableDueToPolicy' || code === 'BlobImmutableDueToLegalHold') {
+            const props = await blob(key).getProperties({ abortSignal: opts.signal });
+            if (props.contentLength !== data.byteLength) throw error;
+            const wanted = policy(opts.retainUntil);
+            const until = props.immutabilityPolicyExpiresOn;
+            if (wanted && (!until || until < (wanted.expiriesOn as Date))) {
+              await blob(key).setImmutabilityPolicy(wanted, { abortSignal: opts.signal });
+            }
+            return;
+          }
+          if (code !== 'ContainerNotFound') throw error;
           await container.createIfNotExists({ abortSignal: opts.signal });
           await upload(key, data, opts);
         }
       } catch (error) {
-        throw fail('put', key, error, opts.signal);
+        throw fail('put', key, error, opts.signal, policy(opts.retainUntil) !== undefined);
       }
+      const wanted = policy(opts.retainUntil);
+      if (wanted) await verifyRetention(key, wanted.expiriesOn as Date, opts.signal);
     },
 
     async head(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo | undefined> {
@@ -242,7 +288,7 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
       try {
         await blob(key).setImmutabilityPolicy(wanted, { abortSignal: opts.signal });
       } catch (error) {
-        throw fail('extend retention of', key, error, opts.signal);
+        throw fail('extend retention of', key, error, opts.signal, true);
       }
     },
   };

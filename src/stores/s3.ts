@@ -69,8 +69,19 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
     },
   };
   const client: S3Client = new s3.S3Client(config);
-  const fail = (op: string, key: string, error: unknown, signal?: AbortSignal): Error =>
-    toStoreError(name, op, key, error, _facts(error), signal);
+  const fail = (
+    op: string,
+    key: string,
+    error: unknown,
+    signal?: AbortSignal,
+    locking = false,
+  ): Error => {
+    const facts = _facts(error);
+    // s3proxy and other S3-compatible servers answer Object Lock requests with 501.
+    const hint =
+      locking && facts.status === 501 ? 'this server does not support S3 Object Lock' : undefined;
+    return toStoreError(name, op, key, error, facts, signal, hint);
+  };
   const classOf = (key: string): StorageClass | undefined =>
     options.storageClasses?.[key.split('/')[0] ?? ''] ?? options.storageClasses?.default;
   const lock = (until: Date | undefined) =>
@@ -162,7 +173,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
           await upload(key, data, opts);
         }
       } catch (error) {
-        throw fail('put', key, error, opts.signal);
+        throw fail('put', key, error, opts.signal, options.objectLock !== undefined);
       }
     },
 
@@ -235,7 +246,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
           { abortSignal: opts.signal },
         );
       } catch (error) {
-        throw fail('extend retention of', key, error, opts.signal);
+        throw fail('extend retention of', key, error, opts.signal, true);
       }
     },
 

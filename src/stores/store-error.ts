@@ -56,6 +56,7 @@ export function isTransient(facts: FailureFacts): boolean {
 /**
  * Builds the `StoreError` for a failed operation, or an `InterruptedError` when `signal` was
  * aborted (an abort is the caller's decision, not a store failure, and must not be retried).
+ * `hint`, when given, is appended in parentheses to tell the user what the failure means.
  */
 export function toStoreError(
   store: string,
@@ -64,6 +65,7 @@ export function toStoreError(
   error: unknown,
   facts: FailureFacts,
   signal?: AbortSignal,
+  hint?: string,
 ): StoreError | InterruptedError {
   if (signal?.aborted) {
     return new InterruptedError(`[store:${store}] ${op} ${key}: cancelled`, { cause: error });
@@ -71,7 +73,8 @@ export function toStoreError(
   const detail = [facts.status, facts.code].filter((part) => part !== undefined).join(' ');
   const message = _firstLine(error);
   const reason = detail && !message.includes(detail) ? `${detail}: ${message}` : message || detail;
-  return new StoreError(`[store:${store}] ${op} ${key}: ${reason}`, {
+  const suffix = hint ? ` (${hint})` : '';
+  return new StoreError(`[store:${store}] ${op} ${key}: ${reason}${suffix}`, {
     permanent: !isTransient(facts),
     status: facts.status,
     cause: error,
