@@ -51,6 +51,7 @@ export function renderMarkdown(r: BenchResults, jsonName: string): string {
   const { scale, rssScale } = r.options;
   const hasHbr = r.runs.some((run) => run.tool === 'hbr' && run.steps.length > 0);
   const hbrTried = r.runs.some((run) => run.tool === 'hbr');
+  const loads = r.runs.flatMap((run) => run.steps.map((s) => s.loadBefore));
   const lines = [
     '# Benchmarks',
     '',
@@ -65,6 +66,7 @@ export function renderMarkdown(r: BenchResults, jsonName: string): string {
     `- Command: \`${r.command}\``,
     `- Runs: ${r.options.runs} per tool and cache mode (${r.options.cache.join(', ')}); seed ${r.options.seed}; started ${r.startedAt}`,
     `- Cold cache: ${r.coldCache}`,
+    `- 1-minute load average before the steps: median ${num(median(loads))}, max ${num(Math.max(...loads))} (on ${r.machine.cores} cores, more than ~0.5 means other work shared the machine and skews wall times)`,
     '',
     '| tool | configuration | version |',
     '| --- | --- | --- |',

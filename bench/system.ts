@@ -94,6 +94,14 @@ export async function warmTree(dir: string): Promise<void> {
   await run('sh', ['-c', 'find "$1" -type f -print0 | xargs -0 -r cat > /dev/null', 'sh', dir]);
 }
 
+/**
+ * The 1-minute load average, to show whether other work shared the machine during a step.
+ */
+export async function loadAverage(): Promise<number> {
+  const text = await readFile('/proc/loadavg', 'utf8').catch(() => '');
+  return Number(text.split(' ')[0]) || 0;
+}
+
 /** Apparent size in bytes of everything under `dir` (`du -sb`), 0 when it does not exist. */
 export async function diskUsage(dir: string): Promise<number> {
   const text = await output('du', ['-sb', dir]);
