@@ -23,3 +23,8 @@ export interface GlobalOptions {
   json?: boolean;
   progress?: boolean;
 }
+
+/** The global options (`--repo`, `--json`, …) as seen from inside a subcommand's action. */
+export function globalsOf(command: { optsWithGlobals(): object }): GlobalOptions {
+  return command.optsWithGlobals() as GlobalOptions;
+}

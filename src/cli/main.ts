@@ -36,7 +36,10 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
     .description('Hartonomous Backup & Recovery')
     .option('-r, --repo <location>', 'repository location (else HBR_REPOSITORY, else the config)')
     .option('-c, --config <file>', 'config file (else HBR_CONFIG, else ./hbr.yaml)')
-    .option('--password-file <file>', 'file holding the repository password (else HBR_PASSWORD_FILE)')
+    .option(
+      '--password-file <file>',
+      'file holding the repository password (else HBR_PASSWORD_FILE)',
+    )
     .option('--key-file <file>', 'key file instead of a password (else HBR_KEY_FILE)')
     .option('--json', 'machine-readable output on stdout')
     .option('--no-progress', 'no progress display')
@@ -47,7 +50,7 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
     })
     .showHelpAfterError();
   for (const register of commands) {
-    register(program, ctx, (code) => {
+    register(program as unknown as Command, ctx, (code) => {
       exitCode = code;
     });
   }

@@ -5,7 +5,7 @@
  * any rule keeps it. Periods are UTC calendar periods (ISO weeks).
  * @module
  */
-import { UsageError } from '../errors.ts';
+import { parseDuration, subtractDuration } from '../config/duration.ts';
 
 /** The rules; an absent rule keeps nothing by itself. */
 export interface KeepRules {
@@ -15,7 +15,7 @@ export interface KeepRules {
   readonly weekly?: number;
   readonly monthly?: number;
   readonly yearly?: number;
-  /** A duration such as `36h`, `7d`, `2w`, `6m`, `1y`, or combinations like `1y6m`. */
+  /** A duration such as `36h`, `7d`, `2w`, `6mo`, `1y`, or combinations like `1y6mo`. */
   readonly within?: string;
 }
 
@@ -67,30 +67,13 @@ export function applyKeepRules<T>(
   }
   if (rules.within !== undefined && sorted[0]) {
     const newest = time(sorted[0]);
-    const cutoff = subtractDuration(newest, rules.within);
+    const cutoff = subtractDuration(newest, parseDuration(rules.within));
     for (const item of sorted) if (time(item) >= cutoff) add(item, 'within');
   }
   return sorted.map((item) => {
     const r = reasons.get(item) ?? [];
     return { item, keep: r.length > 0, reasons: r };
   });
-}
-
-/**
- * Subtracts a duration like `1y2m3w4d5h` from a date (calendar months and years).
- * @throws UsageError when the duration is malformed.
- */
-export function subtractDuration(from: Date, duration: string): Date {
-  const match = /^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?$/.exec(duration);
-  if (!match || duration === '') {
-    throw new UsageError(`"${duration}" is not a duration (examples: 36h, 7d, 2w, 6m, 1y, 1y6m)`);
-  }
-  const [, y, mo, w, d, h] = match.map((v) => Number(v ?? 0));
-  const date = new Date(from);
-  date.setUTCFullYear(date.getUTCFullYear() - (y ?? 0), date.getUTCMonth() - (mo ?? 0));
-  date.setUTCDate(date.getUTCDate() - 7 * (w ?? 0) - (d ?? 0));
-  date.setUTCHours(date.getUTCHours() - (h ?? 0));
-  return date;
 }
 
 // --- internal ---

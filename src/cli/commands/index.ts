@@ -1,5 +1,14 @@
 import type { Command } from '@commander-js/extra-typings';
 import type { CliContext } from '../context.ts';
+import { registerBackup } from './backup.ts';
+import { registerBackups } from './backups.ts';
+import { registerBrowse } from './browse.ts';
+import { registerCheck } from './check.ts';
+import { registerDemo } from './demo.ts';
+import { registerInit } from './init.ts';
+import { registerKey } from './key.ts';
+import { registerMaintenance } from './maintenance.ts';
+import { registerRestore } from './restore.ts';
 import { registerSqlserver } from './sqlserver.ts';
 
 /**
@@ -13,4 +22,15 @@ export type RegisterCommand = (
 ) => void;
 
 /** Every command of the CLI, one file each under this folder. Add new ones here. */
-export const commands: RegisterCommand[] = [registerSqlserver];
+export const commands: RegisterCommand[] = [
+  registerInit,
+  registerBackup,
+  registerBackups,
+  registerBrowse,
+  registerRestore,
+  registerCheck,
+  registerMaintenance,
+  registerKey,
+  registerDemo,
+  registerSqlserver,
+];

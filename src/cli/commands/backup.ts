@@ -1,0 +1,139 @@
+import { resolve } from 'node:path';
+import { requireConfig } from '../resolve.ts';
+import { backupFiles } from '../../drivers/files/index.ts';
+import { NotFoundError, UsageError } from '../../errors.ts';
+import { startSession, type BackupRecord } from '../../repository/index.ts';
+import { globalsOf } from '../context.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { accessRepository, reporterFor } from '../repository-access.ts';
+import { formatBytes, formatDuration } from '../reporter.ts';
+import type { RegisterCommand } from './index.ts';
+
+/** `hbr backup PATH...` or `hbr backup --source NAME`. */
+export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
+  program
+    .command('backup')
+    .description('back up paths, or a source named in the config')
+    .argument('[paths...]', 'files or folders to back up')
+    .option('-s, --source <name>', 'a source from the config file')
+    .option(
+      '-e, --exclude <glob...>',
+      'leave out matching paths (a name pattern, or an absolute-path pattern)',
+    )
+    .option('--tag <tag...>', 'tags to record with the backup')
+    .action(async (paths: string[], flags, command) => {
+      const globals = globalsOf(command);
+      let source = 'files';
+      let targets = paths.map((p) => resolve(ctx.cwd, p));
+      let exclude = flags.exclude ?? [];
+      if (flags.source) {
+        if (paths.length > 0) throw new UsageError('give paths or --source, not both');
+        const { config, file } = await requireConfig({
+          env: ctx.env,
+          cwd: ctx.cwd,
+          flag: globals.config,
+        });
+        const found = config.sources?.find((s) => s.name === flags.source);
+        if (!found) throw new NotFoundError(`no source named "${flags.source}" in ${file}`);
+        if (!('files' in found) || !found.files) {
+          throw new UsageError(
+            `source ${found.name} is not a files source; database backups are run by their driver commands`,
+          );
+        }
+        source = found.name;
+        targets = [...found.files.paths];
+        exclude = [...exclude, ...(found.files.exclude ?? [])];
+      }
+      if (targets.length === 0)
+        throw new UsageError('nothing to back up: give one or more paths, or --source NAME');
+
+      const { repo } = await accessRepository(ctx, globals);
+      const reporter = reporterFor(ctx, globals);
+      const samePaths = (b: BackupRecord): boolean =>
+        b.source === source && [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
+      const parent = (await repo.backups()).filter(samePaths).at(-1);
+      const startedAt = new Date();
+      const session = await startSession(repo, { signal: ctx.signal });
+      reporter.start('backup');
+      try {
+        const result = await backupFiles({
+          session,
+          repo,
+          paths: targets,
+          exclude,
+          ...(parent ? { parentTree: parent.tree } : {}),
+          signal: ctx.signal,
+          onProgress: (p) =>
+            reporter.progress({ files: p.files, bytes: p.bytesRead, currentPath: p.currentPath }),
+          onFileError: (path, message) => reporter.fileError(path, new Error(message)),
+        });
+        for (const path of result.changedWhileReading) {
+          reporter.warn(
+            `${path}: changed while it was being read; the stored copy may be inconsistent`,
+            { path },
+          );
+        }
+        const record = await session.commitTree(
+          result.tree,
+          {
+            source,
+            kind: 'files',
+            type: 'snapshot',
+            startedAt,
+            paths: targets,
+            tags: flags.tag ?? [],
+            ...(parent ? { parent: parent.id } : {}),
+            meta: {
+              errors: result.errors.length,
+              changedWhileReading: result.changedWhileReading,
+              newFiles: result.stats.newFiles,
+              changedFiles: result.stats.changedFiles,
+              unchangedFiles: result.stats.unchangedFiles,
+              bytesRead: result.stats.bytesRead,
+            },
+          },
+          { files: result.stats.files, bytes: result.stats.bytes },
+        );
+        const s = result.stats;
+        const partial = result.errors.length > 0 || result.changedWhileReading.length > 0;
+        reporter.summary(
+          {
+            backupId: record.id,
+            shortId: record.shortId,
+            source,
+            parent: parent?.id ?? null,
+            newFiles: s.newFiles,
+            changedFiles: s.changedFiles,
+            unchangedFiles: s.unchangedFiles,
+            dirs: s.dirs,
+            totalFiles: s.files,
+            totalBytes: s.bytes,
+            bytesRead: s.bytesRead,
+            addedBytes: record.summary.addedBytes,
+            durationMs: record.summary.durationMs,
+            errors: result.errors,
+            changedWhileReading: result.changedWhileReading,
+            partial,
+          },
+          [
+            `Files:    ${s.newFiles} new, ${s.changedFiles} changed, ${s.unchangedFiles} unchanged (${s.dirs} folders)`,
+            `Read:     ${formatBytes(s.bytesRead)} of ${formatBytes(s.bytes)}`,
+            `Added:    ${formatBytes(record.summary.addedBytes)} to the repository (after dedup and compression)`,
+            `Duration: ${formatDuration(record.summary.durationMs)}`,
+            ...(partial
+              ? [
+                  `Warning:  ${result.errors.length} unreadable, ${result.changedWhileReading.length} changed while read (see above)`,
+                ]
+              : []),
+            `backup ${record.shortId} saved${parent ? ` (parent ${parent.shortId})` : ''}`,
+          ],
+        );
+        if (partial) setExitCode(ExitCode.partial);
+      } catch (error) {
+        await session.abort();
+        throw error;
+      } finally {
+        reporter.done();
+      }
+    });
+};

@@ -1,0 +1,107 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { NotFoundError, UsageError } from '../../errors.ts';
+import type { Credential } from '../../repository/index.ts';
+import { addKey, listKeys } from '../../repository/keys.ts';
+import { globalsOf, type CliContext } from '../context.ts';
+import { accessRepository, reporterFor } from '../repository-access.ts';
+import { formatTable } from '../table.ts';
+import type { RegisterCommand } from './index.ts';
+
+/** `hbr key add|list|remove`: several passwords or key files can open one repository. */
+export const registerKey: RegisterCommand = (program, ctx) => {
+  const key = program
+    .command('key')
+    .description('manage the passwords and key files that open the repository');
+  key
+    .command('add')
+    .description(
+      'add a password (--new-password-file or HBR_NEW_PASSWORD) or key file (--new-key-file)',
+    )
+    .option('--new-password-file <file>', 'file holding the new password')
+    .option(
+      '--new-key-file <file>',
+      'key file (32+ random bytes, e.g. head -c 32 /dev/urandom > key)',
+    )
+    .option('--label <text>', 'a note shown by key list')
+    .action(async (flags, command) => {
+      const globals = globalsOf(command);
+      const { repo } = await accessRepository(ctx, globals);
+      const credential = await _newCredential(ctx, flags);
+      const id = await addKey(repo.store, repo.masterKey, credential, { label: flags.label });
+      reporterFor(ctx, globals).result({ id }, `added key ${id.slice(0, 8)}\n`);
+    });
+  key
+    .command('list')
+    .description('list keys')
+    .action(async (_flags, command) => {
+      const globals = globalsOf(command);
+      const { repo } = await accessRepository(ctx, globals);
+      const keys = await listKeys(repo.store, repo.keyId);
+      const rows = keys.map((k) => [
+        `${k.current ? '*' : ' '}${k.id.slice(0, 8)}`,
+        k.kdf === 'scrypt' ? 'password' : 'key file',
+        k.created.slice(0, 19).replace('T', ' '),
+        `${k.username}@${k.host}`,
+        k.label ?? '',
+      ]);
+      reporterFor(ctx, globals).result(
+        keys,
+        formatTable([' ID', 'Kind', 'Created', 'By', 'Label'], rows),
+      );
+    });
+  key
+    .command('remove')
+    .description('remove a key (not the one in use, not the last one)')
+    .argument('<id>', 'key id or unique prefix')
+    .action(async (id: string, _flags, command) => {
+      const globals = globalsOf(command);
+      const { repo } = await accessRepository(ctx, globals);
+      const keys = await listKeys(repo.store, repo.keyId);
+      const matches = keys.filter((k) => k.id.startsWith(id));
+      const found = matches[0];
+      if (!found) throw new NotFoundError(`no key ${id}`);
+      if (matches.length > 1) throw new UsageError(`key id prefix ${id} is ambiguous`);
+      if (found.current)
+        throw new UsageError(
+          'refusing to remove the key that opened the repository; open it with another key first',
+        );
+      await repo.store.delete(`keys/${found.id}`);
+      reporterFor(ctx, globals).result(
+        { removed: found.id },
+        `removed key ${found.id.slice(0, 8)}\n`,
+      );
+    });
+};
+
+// --- internal ---
+
+async function _newCredential(
+  ctx: CliContext,
+  flags: { newPasswordFile?: string; newKeyFile?: string },
+): Promise<Credential> {
+  if (flags.newPasswordFile && flags.newKeyFile)
+    throw new UsageError('give --new-password-file or --new-key-file, not both');
+  if (flags.newKeyFile) {
+    const secret = await readFile(resolve(ctx.cwd, flags.newKeyFile)).catch((error: unknown) => {
+      throw new UsageError(
+        `cannot read --new-key-file ${flags.newKeyFile}: ${(error as Error).message}`,
+      );
+    });
+    if (secret.length < 32)
+      throw new UsageError(
+        'a key file must hold at least 32 bytes (head -c 32 /dev/urandom > key)',
+      );
+    return { kind: 'keyFile', secret };
+  }
+  let password = ctx.env.HBR_NEW_PASSWORD;
+  if (flags.newPasswordFile) {
+    password = (await readFile(resolve(ctx.cwd, flags.newPasswordFile), 'utf8')).replace(
+      /(\r?\n)+$/,
+      '',
+    );
+  }
+  if (!password)
+    throw new UsageError('no new password: pass --new-password-file FILE or set HBR_NEW_PASSWORD');
+  return { kind: 'password', password };
+}

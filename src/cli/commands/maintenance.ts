@@ -1,0 +1,140 @@
+import { UsageError } from '../../errors.ts';
+import { applyKeepRules, hasRules, type KeepRules } from '../../policy/keep-rules.ts';
+import { removeLocks } from '../../repository/locks.ts';
+import { forgetBackups, pruneRepository } from '../../repository/prune.ts';
+import { globalsOf } from '../context.ts';
+import { accessRepository, parseCount, reporterFor } from '../repository-access.ts';
+import { formatBytes } from '../reporter.ts';
+import type { RegisterCommand } from './index.ts';
+
+/** `hbr forget`, `hbr prune` and `hbr unlock`. */
+export const registerMaintenance: RegisterCommand = (program, ctx) => {
+  program
+    .command('forget')
+    .description(
+      'remove backups by id, or all but those the --keep rules keep (per source); data is freed by prune',
+    )
+    .argument('[ids...]', 'backup ids to remove')
+    .option('--keep-last <n>', 'keep the n newest backups')
+    .option('--keep-hourly <n>', 'keep the newest backup of each of the last n hours that have one')
+    .option('--keep-daily <n>', '… days')
+    .option('--keep-weekly <n>', '… ISO weeks')
+    .option('--keep-monthly <n>', '… months')
+    .option('--keep-yearly <n>', '… years')
+    .option(
+      '--keep-within <duration>',
+      'keep every backup within this long of the newest (e.g. 7d, 2w, 6mo, 1y)',
+    )
+    .option('-s, --source <name>', 'only consider backups of this source')
+    .option('--prune', 'run prune afterwards')
+    .option('-n, --dry-run', 'show what would be removed')
+    .action(async (ids: string[], flags, command) => {
+      const globals = globalsOf(command);
+      const n = (v: string | undefined, name: string): number | undefined =>
+        v === undefined ? undefined : parseCount(v, name);
+      const rules: KeepRules = {
+        last: n(flags.keepLast, '--keep-last'),
+        hourly: n(flags.keepHourly, '--keep-hourly'),
+        daily: n(flags.keepDaily, '--keep-daily'),
+        weekly: n(flags.keepWeekly, '--keep-weekly'),
+        monthly: n(flags.keepMonthly, '--keep-monthly'),
+        yearly: n(flags.keepYearly, '--keep-yearly'),
+        within: flags.keepWithin,
+      };
+      if (ids.length > 0 && hasRules(rules))
+        throw new UsageError('give backup ids or --keep rules, not both');
+      if (ids.length === 0 && !hasRules(rules))
+        throw new UsageError(
+          'give backup ids to remove, or --keep rules (forget never removes everything by default)',
+        );
+      const { repo } = await accessRepository(ctx, globals);
+      const all = (await repo.backups()).filter((b) => !flags.source || b.source === flags.source);
+      const decisions = [];
+      if (ids.length > 0) {
+        for (const id of ids)
+          decisions.push({ item: await repo.findBackup(id), keep: false, reasons: ['named'] });
+      } else {
+        for (const source of new Set(all.map((b) => b.source))) {
+          decisions.push(
+            ...applyKeepRules(
+              all.filter((b) => b.source === source),
+              (b) => new Date(b.startedAt),
+              rules,
+            ),
+          );
+        }
+      }
+      const remove = decisions.filter((d) => !d.keep).map((d) => d.item);
+      if (!flags.dryRun)
+        await forgetBackups(
+          repo,
+          remove.map((b) => b.id),
+        );
+      const lines = decisions.map(
+        (d) =>
+          `${d.keep ? 'keep  ' : 'remove'}  ${d.item.shortId}  ${d.item.startedAt.slice(0, 19)}  ${d.item.source}  ${d.reasons.join(',')}`,
+      );
+      const verb = flags.dryRun ? 'would remove' : 'removed';
+      const reporter = reporterFor(ctx, globals);
+      let pruned: Awaited<ReturnType<typeof pruneRepository>> | undefined;
+      if (flags.prune && !flags.dryRun)
+        pruned = await pruneRepository(repo, { signal: ctx.signal });
+      reporter.result(
+        {
+          dryRun: Boolean(flags.dryRun),
+          keep: decisions.filter((d) => d.keep).map((d) => ({ id: d.item.id, reasons: d.reasons })),
+          remove: remove.map((b) => b.id),
+          ...(pruned ? { prune: pruned } : {}),
+        },
+        `${lines.join('\n')}\n${verb} ${remove.length} backup(s)\n${pruned ? `prune: freed ${formatBytes(pruned.bytesFreed)}\n` : ''}`,
+      );
+    });
+  program
+    .command('prune')
+    .description('free the space of data no backup needs (takes an exclusive lock)')
+    .option(
+      '--max-unused <percent>',
+      'tolerated unused space before partly-used packs are repacked',
+      '5',
+    )
+    .option('-n, --dry-run', 'show what would be done')
+    .action(async (flags, command) => {
+      const globals = globalsOf(command);
+      const maxUnusedPercent = Number(flags.maxUnused.replace(/%$/, ''));
+      const { repo } = await accessRepository(ctx, globals);
+      const reporter = reporterFor(ctx, globals);
+      const report = await pruneRepository(repo, {
+        maxUnusedPercent,
+        dryRun: Boolean(flags.dryRun),
+        signal: ctx.signal,
+        onStep: (s) => reporter.info(s),
+      });
+      reporter.result(
+        report,
+        `${report.dryRun ? 'would delete' : 'deleted'} ${report.packsDeleted} unused and ${report.unindexedPacksDeleted} unindexed packs, repacked ${report.packsRepacked}; ${report.dryRun ? 'would free' : 'freed'} ${formatBytes(report.bytesFreed)}\n`,
+      );
+    });
+  program
+    .command('unlock')
+    .description('remove stale locks (left by processes that died), or all locks with --remove-all')
+    .option(
+      '--remove-all',
+      'remove every lock, even live ones: only when you know no hbr process runs',
+    )
+    .action(async (flags, command) => {
+      const globals = globalsOf(command);
+      const { repo } = await accessRepository(ctx, globals);
+      const removed = await removeLocks(repo.store, repo.keys, { all: Boolean(flags.removeAll) });
+      reporterFor(ctx, globals).result(
+        {
+          removed: removed.map((l) => ({
+            operation: l.operation,
+            host: l.host,
+            pid: l.pid,
+            time: l.time,
+          })),
+        },
+        `removed ${removed.length} lock(s)\n${removed.map((l) => `  ${l.operation} by pid ${l.pid} on ${l.host} since ${l.time}`).join('\n')}${removed.length ? '\n' : ''}`,
+      );
+    });
+};

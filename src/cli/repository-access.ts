@@ -1,0 +1,104 @@
+/**
+ * From command-line flags, environment and config to an open repository: the glue every
+ * repository command shares.
+ * @module
+ */
+import type { HbrConfig } from '../config/index.ts';
+import { UsageError } from '../errors.ts';
+import {
+  initRepository,
+  openRepository,
+  type Credential,
+  type OpenRepository,
+} from '../repository/index.ts';
+import { createLocalStore } from '../stores/local.ts';
+import type { Store } from '../stores/types.ts';
+import type { CliContext, GlobalOptions } from './context.ts';
+import { createReporter, type Reporter } from './reporter.ts';
+import {
+  resolveCredentials,
+  resolveRepositoryLocation,
+  type RepositoryLocation,
+} from './resolve.ts';
+
+/** An opened repository and what the CLI resolved on the way. */
+export interface RepositoryAccess {
+  readonly repo: OpenRepository;
+  readonly store: Store;
+  readonly config?: HbrConfig;
+  readonly configFile?: string;
+}
+
+/** Opens the store a location names. */
+export async function openStoreAt(
+  location: RepositoryLocation,
+  env: NodeJS.ProcessEnv,
+): Promise<Store> {
+  if (location.kind === 'path') return createLocalStore({ path: location.path });
+  const { openStore } = await import('../stores/location.ts');
+  return openStore(location.url, { env });
+}
+
+/** Resolves the credential the flags, environment or config name. */
+export async function credentialFor(
+  ctx: CliContext,
+  globals: GlobalOptions,
+  config?: { passwordFile?: string; keyFile?: string },
+  configFile?: string,
+): Promise<Credential> {
+  const credentials = await resolveCredentials({
+    env: ctx.env,
+    cwd: ctx.cwd,
+    passwordFile: globals.passwordFile,
+    keyFile: globals.keyFile,
+    config,
+    configFile,
+  });
+  return credentials.kind === 'password'
+    ? { kind: 'password', password: credentials.password }
+    : { kind: 'keyFile', secret: credentials.key };
+}
+
+/** Resolves, opens and unlocks the repository for a command. */
+export async function accessRepository(
+  ctx: CliContext,
+  globals: GlobalOptions,
+  options: { create?: boolean; initOptions?: Parameters<typeof initRepository>[2] } = {},
+): Promise<RepositoryAccess> {
+  const resolved = await resolveRepositoryLocation({
+    env: ctx.env,
+    cwd: ctx.cwd,
+    flag: globals.repo,
+    configFile: globals.config,
+  });
+  const store = await openStoreAt(resolved.location, ctx.env);
+  const fromConfig = resolved.from === 'config' ? resolved.config?.repository : undefined;
+  const credential = await credentialFor(ctx, globals, fromConfig, resolved.configFile);
+  const repo = options.create
+    ? await initRepository(store, credential, options.initOptions)
+    : await openRepository(store, credential);
+  return {
+    repo,
+    store,
+    ...(resolved.config ? { config: resolved.config } : {}),
+    ...(resolved.configFile ? { configFile: resolved.configFile } : {}),
+  };
+}
+
+/** Parses a non-negative integer flag. @throws UsageError */
+export function parseCount(value: string, flag: string): number {
+  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} takes a whole number, not "${value}"`);
+  return Number(value);
+}
+
+/** The reporter for a command, from the global flags and the context. */
+export function reporterFor(ctx: CliContext, globals: GlobalOptions): Reporter {
+  return createReporter({
+    json: globals.json,
+    progress: globals.progress,
+    isTTY: ctx.isTTY,
+    stdout: ctx.stdout,
+    stderr: ctx.stderr,
+    env: ctx.env,
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * zstd for blob payloads. Uses `node:zlib` where it has zstd (Node >= 22.15), else
+ * `@mongodb-js/zstd` 1.2 (prebuilt napi-rs binary from npm). Both run on the libuv thread pool,
+ * so several calls in flight use several cores. Both write plain zstd frames, so either reads what
+ * the other wrote.
+ * @module
+ */
+import { createRequire } from 'node:module';
+import zlib from 'node:zlib';
+import { IntegrityError } from '../errors.ts';
+
+/** Which zstd implementation {@link compress} and {@link decompress} use. */
+export type ZstdBackend = 'node:zlib' | '@mongodb-js/zstd';
+
+/**
+ * Keep a compressed payload only when it is smaller than this fraction of its input: below a 3 %
+ * gain, storing raw saves the decompression on every read.
+ */
+export const KEEP_COMPRESSED_RATIO = 0.97;
+
+/** Bytes of a chunk that {@link worthCompressing} compresses to decide. */
+export const COMPRESSION_SAMPLE_SIZE = 64 * 1024;
+
+/** The backend in use on this Node.js. */
+export function zstdBackend(): ZstdBackend {
+  return _nodeZstd() ? 'node:zlib' : '@mongodb-js/zstd';
+}
+
+/**
+ * Compresses `data` into one zstd frame.
+ * @param level - zstd level: 1 (fast) to 19 (strong), negative for faster still; 3 is zstd's default.
+ * @throws RangeError when `level` is not an integer in [-131072, 22].
+ */
+export async function compress(data: Uint8Array, level: number): Promise<Buffer> {
+  if (!Number.isInteger(level) || level < -131072 || level > 22) {
+    throw new RangeError(`[zstd] invalid compression level ${level}`);
+  }
+  const node = _nodeZstd();
+  if (node) {
+    const params = { [node.constants.ZSTD_c_compressionLevel]: level };
+    return _call((cb) => node.zstdCompress(data, { params }, cb));
+  }
+  return _mongo().compress(_buffer(data), level);
+}
+
+/**
+ * Decompresses one zstd frame, refusing output larger than `maxSize` bytes, truncated frames and
+ * trailing bytes. With `node:zlib` the
+ * limit holds while decoding; with `@mongodb-js/zstd` it is checked against the size the frame
+ * header declares (when it does) and on the result, so memory is only bounded for authenticated
+ * input (the blob codec decrypts and verifies before it decompresses).
+ * @throws IntegrityError when `data` is not a valid zstd frame or decodes to more than `maxSize`.
+ */
+export async function decompress(data: Uint8Array, maxSize: number): Promise<Buffer> {
+  const declared = _checkFrame(data);
+  if (declared !== undefined && declared > maxSize) {
+    throw new IntegrityError(`[zstd] frame declares ${declared} bytes, over the limit ${maxSize}`);
+  }
+  let out: Buffer;
+  try {
+    const node = _nodeZstd();
+    if (node) {
+      const maxOutputLength = Math.max(1, maxSize);
+      out = await _call((cb) => node.zstdDecompress(data, { maxOutputLength }, cb));
+    } else {
+      out = await _mongo().decompress(_buffer(data));
+    }
+  } catch (error) {
+    const tooLarge = (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
+    const what = tooLarge ? `output over the limit ${maxSize}` : 'corrupt or truncated frame';
+    throw new IntegrityError(`[zstd] cannot decompress: ${what}`, { cause: error });
+  }
+  if (out.length > maxSize) {
+    throw new IntegrityError(`[zstd] output of ${out.length} bytes over the limit ${maxSize}`);
+  }
+  return out;
+}
+
+/**
+ * Decides whether compressing a chunk is worth trying, by compressing its first
+ * {@link COMPRESSION_SAMPLE_SIZE} bytes at level 1: false when that saves less than
+ * {@link KEEP_COMPRESSED_RATIO} (float32 weights, encrypted or already compressed data).
+ * Costs about 0.1 ms; see `bench/micro/compression.ts` for when it pays.
+ */
+export async function worthCompressing(chunk: Uint8Array): Promise<boolean> {
+  const sample = chunk.subarray(0, COMPRESSION_SAMPLE_SIZE);
+  if (sample.length < 64) return false;
+  const compressed = await compress(sample, 1);
+  return compressed.length < sample.length * KEEP_COMPRESSED_RATIO;
+}
+
+// --- internal ---
+
+type _Callback = (error: Error | null, result: Buffer) => void;
+
+interface _NodeZstd {
+  zstdCompress(data: Uint8Array, options: { params: Record<number, number> }, cb: _Callback): void;
+  zstdDecompress(data: Uint8Array, options: { maxOutputLength: number }, cb: _Callback): void;
+  constants: { ZSTD_c_compressionLevel: number };
+}
+
+interface _Mongo {
+  readonly compress: (data: Buffer, level: number) => Promise<Buffer>;
+  readonly decompress: (data: Buffer) => Promise<Buffer>;
+}
+
+/** `node:zlib`'s zstd functions when this Node.js has them (not in @types/node 20). */
+function _nodeZstd(): _NodeZstd | undefined {
+  const z = zlib as unknown as Partial<_NodeZstd>;
+  return typeof z.zstdCompress === 'function' ? (z as _NodeZstd) : undefined;
+}
+
+let mongo: _Mongo | undefined;
+
+/**
+ * The napi bindings of `@mongodb-js/zstd`, loaded on first use. Its `index.js` wrapper drops the
+ * level argument (1.2.2 always compresses at level 3), so we call the bindings directly.
+ */
+function _mongo(): _Mongo {
+  mongo ??= createRequire(import.meta.url)('@mongodb-js/zstd/bindings.js') as _Mongo;
+  return mongo;
+}
+
+function _call(run: (cb: _Callback) => void): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    run((error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+function _buffer(data: Uint8Array): Buffer {
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+const _MAGIC = 0xfd2fb528;
+
+/**
+ * Checks that `data` is exactly one complete zstd frame (header, blocks up to the last one,
+ * optional checksum, nothing after) and returns the content size its header declares, if any.
+ * `node:zlib` returns what it could decode from a truncated frame without an error; this walk
+ * catches that, and costs one step per 128 KiB block.
+ * @throws IntegrityError when it is not.
+ */
+function _checkFrame(data: Uint8Array): number | undefined {
+  const fail = (what: string): never => {
+    throw new IntegrityError(`[zstd] cannot decompress: ${what}`);
+  };
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if (data.length < 6 || view.getUint32(0, true) !== _MAGIC) fail('not a zstd frame');
+  const descriptor = data[4]!;
+  const singleSegment = (descriptor >> 5) & 1;
+  const sizeBytes = [singleSegment, 2, 4, 8][descriptor >> 6]!;
+  const sizeAt = 5 + (1 - singleSegment) + [0, 1, 2, 4][descriptor & 3]!;
+  let at = sizeAt + sizeBytes;
+  for (let last = 0; !last;) {
+    if (at + 3 > data.length) fail('truncated frame');
+    const header = view.getUint16(at, true) | (data[at + 2]! << 16);
+    last = header & 1;
+    at += 3 + (((header >> 1) & 3) === 1 ? 1 : header >>> 3);
+  }
+  if (at + ((descriptor >> 2) & 1) * 4 !== data.length) fail('truncated frame or trailing bytes');
+  if (sizeBytes === 1) return view.getUint8(sizeAt);
+  if (sizeBytes === 2) return view.getUint16(sizeAt, true) + 256;
+  if (sizeBytes === 4) return view.getUint32(sizeAt, true);
+  if (sizeBytes === 8) return Number(view.getBigUint64(sizeAt, true));
+  return undefined;
+}

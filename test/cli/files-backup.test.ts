@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  readFile,
+  readlink,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hbr, summaryOf } from '../helpers/cli.ts';
+import { pseudoRandomBytes, tempDir, textBytes } from '../helpers/temp.ts';
+
+describe('hbr backup and restore of file trees', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let env: NodeJS.ProcessEnv;
+  let src: string;
+  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+
+  before(async () => {
+    dir = await tempDir();
+    src = join(dir.path, 'storage');
+    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'secret words' };
+    await mkdir(join(src, 'models', 'deep', 'er'), { recursive: true });
+    await writeFile(join(src, 'models', 'weights.bin'), pseudoRandomBytes(6 * 1024 * 1024, 1));
+    await writeFile(join(src, 'models', 'deep', 'er', 'notes.json'), textBytes(100_000, 2));
+    await writeFile(join(src, 'empty'), '');
+    await writeFile(join(src, 'ünïcødé ✓ name.txt'), 'unicode\n');
+    await writeFile(join(src, 'script.sh'), '#!/bin/sh\n');
+    await chmod(join(src, 'script.sh'), 0o750);
+    await utimes(
+      join(src, 'empty'),
+      new Date('2020-01-02T03:04:05.678Z'),
+      new Date('2020-01-02T03:04:05.678Z'),
+    );
+    await symlink('models/weights.bin', join(src, 'link'));
+    await writeFile(join(src, 'scratch.tmp'), 'leave me out');
+    await mkdir(join(src, 'cache'));
+    await writeFile(join(src, 'cache', 'x'), 'leave me out');
+    await writeFile(join(src, '.hbrignore'), 'cache/\n');
+    assert.equal((await run('init')).code, 0);
+  });
+  after(async () => dir.remove());
+
+  it('restores every kind of entry with content, mode, mtime and link target, and honours excludes', async () => {
+    const backup = await run('backup', 'storage', '--exclude', '*.tmp', '--json');
+    assert.equal(backup.code, 0, backup.stderr);
+    const summary = summaryOf(backup);
+    assert.equal(summary.newFiles, 6); // weights, notes, empty, unicode, script, .hbrignore
+    const restored = await run('restore', 'latest', '--target', 'out');
+    assert.equal(restored.code, 0, restored.stderr);
+    const back = join(dir.path, 'out', src);
+    assert.ok(
+      (await readFile(join(back, 'models', 'weights.bin'))).equals(
+        await readFile(join(src, 'models', 'weights.bin')),
+      ),
+    );
+    assert.ok(
+      (await readFile(join(back, 'models', 'deep', 'er', 'notes.json'))).equals(
+        await readFile(join(src, 'models', 'deep', 'er', 'notes.json')),
+      ),
+    );
+    assert.equal(await readFile(join(back, 'ünïcødé ✓ name.txt'), 'utf8'), 'unicode\n');
+    assert.equal((await stat(join(back, 'empty'))).size, 0);
+    assert.equal((await stat(join(back, 'empty'))).mtime.toISOString(), '2020-01-02T03:04:05.678Z');
+    assert.equal((await stat(join(back, 'script.sh'))).mode & 0o777, 0o750);
+    assert.equal(await readlink(join(back, 'link')), 'models/weights.bin');
+    assert.ok((await lstat(join(back, 'link'))).isSymbolicLink());
+    await assert.rejects(lstat(join(back, 'scratch.tmp')), { code: 'ENOENT' });
+    await assert.rejects(lstat(join(back, 'cache')), { code: 'ENOENT' });
+  });
+
+  it('does not read unchanged files again, and stores only what changed', async () => {
+    const again = summaryOf(await run('backup', 'storage', '--exclude', '*.tmp', '--json'));
+    assert.equal(again.bytesRead, 0);
+    assert.equal(again.newFiles, 0);
+    assert.equal(again.changedFiles, 0);
+    assert.ok(Number(again.addedBytes) < 2048, `added ${String(again.addedBytes)}`);
+
+    await writeFile(join(src, 'models', 'deep', 'er', 'notes.json'), textBytes(100_000, 3));
+    const changed = summaryOf(await run('backup', 'storage', '--exclude', '*.tmp', '--json'));
+    assert.equal(changed.changedFiles, 1);
+    assert.equal(changed.bytesRead, 100_000);
+
+    const diff = await run('diff', String(again.shortId), String(changed.shortId));
+    assert.match(diff.stdout, /^M {2}.*notes\.json$/m);
+    assert.match(diff.stdout, /1 modified/);
+  });
+
+  it('lists backups and files, as text and JSON', async () => {
+    const list = await run('backups', '--json');
+    const backups = JSON.parse(list.stdout) as { id: string; source: string; paths: string[] }[];
+    assert.equal(backups.length, 3);
+    assert.deepEqual(backups[0]?.paths, [src]);
+    const ls = await run('ls', backups[0]?.id.slice(0, 8) ?? '', join(src, 'models'));
+    assert.match(ls.stdout, /weights\.bin/);
+    assert.doesNotMatch(ls.stdout, /empty/);
+    const human = await run('backups');
+    assert.match(human.stdout, /3 backups/);
+  });
+
+  it('restores only the included paths, refuses to overwrite, and overwrites when asked', async () => {
+    const notes = join(src, 'models', 'deep', 'er', 'notes.json');
+    const part = await run(
+      'restore',
+      'latest',
+      '--target',
+      'part',
+      '--include',
+      join(src, 'models', 'deep'),
+    );
+    assert.equal(part.code, 0, part.stderr);
+    assert.ok((await readFile(join(dir.path, 'part', notes))).equals(await readFile(notes)));
+    await assert.rejects(lstat(join(dir.path, 'part', src, 'empty')), { code: 'ENOENT' });
+
+    await writeFile(join(dir.path, 'part', notes), 'local edit');
+    const refused = await run(
+      'restore',
+      'latest',
+      '--target',
+      'part',
+      '--include',
+      join(src, 'models', 'deep'),
+    );
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /refusing to overwrite 1 existing file.*notes\.json.*--overwrite/);
+    assert.equal(await readFile(join(dir.path, 'part', notes), 'utf8'), 'local edit');
+
+    const forced = await run(
+      'restore',
+      'latest',
+      '--target',
+      'part',
+      '--include',
+      join(src, 'models', 'deep'),
+      '--overwrite',
+    );
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.ok((await readFile(join(dir.path, 'part', notes))).equals(await readFile(notes)));
+
+    const missing = await run(
+      'restore',
+      'latest',
+      '--target',
+      'part',
+      '--include',
+      '/no/such/path',
+    );
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /not in backup .*\/no\/such\/path/);
+  });
+
+  it('backs up a source named in hbr.yaml', async () => {
+    await writeFile(
+      join(dir.path, 'hbr.yaml'),
+      `repository:\n  path: repo\n  passwordFile: pw\nsources:\n  - name: models\n    files:\n      paths: [storage/models]\n`,
+    );
+    await writeFile(join(dir.path, 'pw'), 'secret words\n');
+    const cfgEnv = { PATH: process.env.PATH };
+    const result = await hbr(['backup', '--source', 'models', '--json'], {
+      env: cfgEnv,
+      cwd: dir.path,
+    });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(summaryOf(result).source, 'models');
+    const listed = JSON.parse(
+      (await hbr(['backups', '--source', 'models', '--json'], { env: cfgEnv, cwd: dir.path }))
+        .stdout,
+    ) as { paths: string[] }[];
+    assert.deepEqual(
+      listed.map((b) => b.paths),
+      [[join(src, 'models')]],
+    );
+  });
+});

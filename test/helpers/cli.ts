@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { main } from '../../src/cli/main.ts';
+
+/** The hbr entry point, for tests that need a real process (signals, kills, other users). */
+export const HBR_BIN = fileURLToPath(new URL('../../bin/hbr.js', import.meta.url));
+
+/** What a command printed and how it ended. */
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs one hbr command line in-process, with its own streams and environment. */
+export async function hbr(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const collect = (append: (s: string) => void): Writable =>
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        append(chunk.toString('utf8'));
+        done();
+      },
+    });
+  const code = await main(args, {
+    stdout: collect((s) => (stdout += s)),
+    stderr: collect((s) => (stderr += s)),
+    env: { PATH: process.env.PATH, ...options.env },
+    cwd: options.cwd ?? process.cwd(),
+    signal: new AbortController().signal,
+    isTTY: false,
+  });
+  return { code, stdout, stderr };
+}
+
+/** Runs hbr as a child process; `uid`/`gid` run it as another user (when the test runs as root). */
+export function hbrProcess(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number } = {},
+): { child: ReturnType<typeof spawn>; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [HBR_BIN, ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+    cwd: options.cwd,
+    ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }),
+    );
+  });
+  return { child, done };
+}
+
+/** Parses the JSON lines of a `--json` run and returns the one with `messageType: summary`. */
+export function summaryOf(result: CliResult): Record<string, unknown> {
+  const lines = result.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const summary = lines.find((l) => l.messageType === 'summary');
+  if (!summary) throw new Error(`no summary in output:\n${result.stdout}\n${result.stderr}`);
+  return summary;
+}
