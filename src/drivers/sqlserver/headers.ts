@@ -70,7 +70,12 @@ export function parseHeaderRows(
       BackupFinishDate: local('BackupFinishDate'),
       BackupPath: [...files],
     };
-    const history = normaliseHistory([input], files.join(', '));
+    let history: ReturnType<typeof normaliseHistory>;
+    try {
+      history = normaliseHistory([input], files.join(', '));
+    } catch (error) {
+      throw new SourceError(`[sqlserver:headers] ${(error as Error).message}`, { cause: error });
+    }
     const record = history.records[0];
     if (!record)
       throw new SourceError(
