@@ -1,13 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import type {
-  BlobImmutabilityPolicy,
-  BlockBlobClient,
-  ContainerClient,
-  StoragePipelineOptions,
-} from '@azure/storage-blob';
-import pLimit from 'p-limit';
-import { DeleteForbiddenError, StoreError, UsageError } from '../errors.ts';
+import type { BlobImmutabilityPolicy, BlockBlobClient } from '@azure/storage-blob';
+import { DeleteForbiddenError, StoreError } from '../errors.ts';
+import { azureFacts as _facts, openAzureContainer, uploadBlockBlob } from './azure-client.ts';
 import type { AzureCredential } from './azure-credential.ts';
 import { toStoreError } from './store-error.ts';
 import type { GetOptions, ObjectInfo, PutOptions, Store } from './types.ts';
@@ -51,48 +45,12 @@ export interface AzureBlobStoreOptions {
  * @throws UsageError when `@azure/storage-blob` is not installed or the endpoint is invalid.
  */
 export async function createAzureBlobStore(options: AzureBlobStoreOptions): Promise<Store> {
-  const sdk = await import('@azure/storage-blob').catch((error: unknown) => {
-    throw new UsageError(
-      '[store:azure] Azure support needs @azure/storage-blob: npm install @azure/storage-blob',
-      { cause: error },
-    );
-  });
+  const container = await openAzureContainer(options);
   const prefix = _folder(options.prefix ?? '');
   const name = `azure:${options.account}/${options.container}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
   const maxSingleShot = options.maxSingleShotSize ?? 8 * 1024 * 1024;
   const blockSize = options.blockSize ?? 4 * 1024 * 1024;
   const connections = options.connections ?? 5;
-  const pipeline: StoragePipelineOptions = {
-    retryOptions: { maxTries: 1, tryTimeoutInMs: options.requestTimeoutMs ?? 120_000 },
-  };
-  const cred = options.credential;
-  const endpoint = (options.endpoint ?? `https://${options.account}.blob.core.windows.net`).replace(
-    /\/+$/,
-    '',
-  );
-  let container: ContainerClient;
-  try {
-    const service =
-      cred.kind === 'connection-string' && options.endpoint === undefined
-        ? sdk.BlobServiceClient.fromConnectionString(cred.connectionString, pipeline)
-        : cred.kind === 'sas'
-          ? new sdk.BlobServiceClient(
-              `${endpoint}?${cred.token}`,
-              new sdk.AnonymousCredential(),
-              pipeline,
-            )
-          : new sdk.BlobServiceClient(
-              endpoint,
-              new sdk.StorageSharedKeyCredential(options.account, _key(cred)),
-              pipeline,
-            );
-    container = service.getContainerClient(options.container);
-  } catch (error) {
-    throw new UsageError(
-      `[store:${name}] bad endpoint or credential: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
 
   const blob = (key: string): BlockBlobClient => container.getBlockBlobClient(prefix + key);
   const fail = (
@@ -116,35 +74,15 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
   const tierOf = (key: string): AzureAccessTier | undefined =>
     options.tiers?.[key.split('/')[0] ?? ''] ?? options.tiers?.default;
 
-  const upload = async (key: string, data: Uint8Array, opts: PutOptions): Promise<void> => {
-    const target = blob(key);
-    const common = {
+  const upload = (key: string, data: Uint8Array, opts: PutOptions): Promise<void> =>
+    uploadBlockBlob(blob(key), data, {
+      maxSingleShot,
+      blockSize,
+      concurrency: Math.min(4, connections),
       tier: tierOf(key),
       immutabilityPolicy: policy(opts.retainUntil),
-      abortSignal: opts.signal,
-    };
-    if (data.byteLength <= maxSingleShot) {
-      await target.upload(data, data.byteLength, common);
-      return;
-    }
-    // Staged blocks stay invisible until committed; a random id per upload keeps two
-    // concurrent uploads of one key from committing each other's blocks.
-    const upload = randomBytes(6).toString('hex');
-    const ids: string[] = [];
-    for (let offset = 0; offset < data.byteLength; offset += blockSize) {
-      ids.push(Buffer.from(`${upload}-${String(ids.length).padStart(6, '0')}`).toString('base64'));
-    }
-    const limit = pLimit(Math.min(4, connections));
-    await Promise.all(
-      ids.map((id, index) =>
-        limit(async () => {
-          const part = data.subarray(index * blockSize, (index + 1) * blockSize);
-          await target.stageBlock(id, part, part.byteLength, { abortSignal: opts.signal });
-        }),
-      ),
-    );
-    await target.commitBlockList(ids, common);
-  };
+      signal: opts.signal,
+    });
 
   // Azurite (and possibly other emulators) accepts the immutability headers on upload and
   // silently ignores them, so check that the policy really applies before reporting success.
@@ -299,33 +237,6 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
 function _folder(prefix: string): string {
   const trimmed = prefix.replace(/^\/+|\/+$/g, '');
   return trimmed ? `${trimmed}/` : '';
-}
-
-function _key(cred: AzureCredential): string {
-  if (cred.kind === 'shared-key') return cred.accountKey;
-  // A connection string with an explicit endpoint: use its key against that endpoint.
-  const key =
-    cred.kind === 'connection-string'
-      ? /(?:^|;)\s*AccountKey=([^;]+)/i.exec(cred.connectionString)?.[1]
-      : undefined;
-  if (!key)
-    throw new UsageError(
-      '[store:azure] the connection string has no AccountKey to use with an explicit endpoint',
-    );
-  return key;
-}
-
-function _facts(error: unknown): { status: number | undefined; code: string | undefined } {
-  const e = error as { statusCode?: unknown; code?: unknown; details?: { errorCode?: unknown } };
-  const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
-  // Azure puts the service's error code in details.errorCode; socket errors set `code`.
-  const code =
-    typeof e.details?.errorCode === 'string'
-      ? e.details.errorCode
-      : typeof e.code === 'string'
-        ? e.code
-        : undefined;
-  return { status, code };
 }
 
 function _outside(
