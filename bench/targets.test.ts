@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { RunResult, StepName, StepResult } from './sequence.ts';
+import { median, stepMedians } from './stats.ts';
+import { evaluateTargets } from './targets.ts';
+
+const MB = 1e6;
+
+function step(
+  name: StepName,
+  wallSeconds: number,
+  repoBytes: number,
+  peakRssBytes = 100 * MB,
+): StepResult {
+  const dataBytes = 1000 * MB;
+  return {
+    step: name,
+    wallSeconds,
+    userSeconds: 1,
+    systemSeconds: 0,
+    peakRssBytes,
+    repoBytes,
+    dataBytes,
+    loadBefore: 0,
+  };
+}
+
+/** A run whose steps take `scale` times the base wall times; repo growth `growth`. */
+function run(tool: string, runNo: number, scale: number, growth: number, rss?: number): RunResult {
+  return {
+    tool,
+    cache: 'warm',
+    scale: 1,
+    run: runNo,
+    steps: [
+      step('backup-1', 10 * scale, 900 * MB, rss),
+      step('backup-unchanged', 2 * scale, 900 * MB, rss),
+      step('backup-2', 4 * scale, 900 * MB + growth, rss),
+      step('restore', 8 * scale, 900 * MB + growth, rss),
+      step('check', 6 * scale, 900 * MB + growth, rss),
+    ],
+    restoreVerified: true,
+  };
+}
+
+void describe('benchmark statistics and targets', () => {
+  void it('takes the median of odd and even counts', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    assert.ok(Number.isNaN(median([])));
+  });
+
+  void it('reports medians per tool and step over the runs', () => {
+    const rows = stepMedians([
+      run('restic', 1, 1, MB),
+      run('restic', 2, 2, MB),
+      run('restic', 3, 3, MB),
+    ]);
+    const first = rows.find((r) => r.step === 'backup-1');
+    assert.equal(first?.runs, 3);
+    assert.equal(first?.wallSeconds, 20);
+    assert.equal(first?.throughputMBps, 50);
+  });
+
+  void it('pairs runs by number and meets a target only when the median ratio is within bounds', () => {
+    // hbr twice as fast as restic in runs 1 and 3, slower in run 2: median ratio 2.
+    const runs = [
+      run('restic', 1, 1, 50 * MB),
+      run('restic', 2, 1, 50 * MB),
+      run('restic', 3, 1, 50 * MB),
+      run('hbr', 1, 0.5, 40 * MB),
+      run('hbr', 2, 1.25, 40 * MB),
+      run('hbr', 3, 0.5, 40 * MB),
+    ];
+    const targets = evaluateTargets(runs, 1, undefined);
+    const first = targets.find(
+      (t) => t.text.startsWith('first backup') && t.text.endsWith('restic'),
+    );
+    assert.deepEqual(first?.values, [2, 0.8, 2]);
+    assert.equal(first?.met, true);
+    const rebackup = targets.find((t) => t.text.startsWith('re-backup'));
+    assert.equal(rebackup?.value, 0.5);
+    assert.equal(rebackup?.met, true);
+    const growth = targets.find((t) => t.text.includes('growth'));
+    assert.equal(growth?.value, 0.8);
+    assert.equal(targets.find((t) => t.text.includes('borg'))?.met, undefined);
+  });
+
+  void it('fails the memory targets when peak RSS exceeds 256 MB or grows with the data', () => {
+    const big = [
+      run('hbr', 1, 1, MB, 300 * MB),
+      { ...run('hbr', 1, 1, MB, 100 * MB), scale: 0.25 },
+    ];
+    const targets = evaluateTargets(big, 1, 0.25);
+    assert.equal(targets.find((t) => t.text.startsWith('peak RSS ≤'))?.met, false);
+    assert.equal(targets.find((t) => t.text.startsWith('peak RSS flat'))?.met, false);
+    const flat = [
+      run('hbr', 1, 1, MB, 110 * MB),
+      { ...run('hbr', 1, 1, MB, 100 * MB), scale: 0.25 },
+    ];
+    const ok = evaluateTargets(flat, 1, 0.25);
+    assert.equal(ok.find((t) => t.text.startsWith('peak RSS ≤'))?.met, true);
+    assert.equal(ok.find((t) => t.text.startsWith('peak RSS flat'))?.met, true);
+  });
+});
