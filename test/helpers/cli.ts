@@ -38,15 +38,15 @@ export async function hbr(
   return { code, stdout, stderr };
 }
 
-/** Runs hbr as a child process; `uid`/`gid` run it as another user (when the test runs as root). */
+/** Runs hbr as a child process; `prefix` runs it under another command (`setpriv …`, `unshare …`). */
 export function hbrProcess(
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; cwd?: string; uid?: number; gid?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; cwd?: string; prefix?: readonly string[] } = {},
 ): { child: ReturnType<typeof spawn>; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [HBR_BIN, ...args], {
+  const [command, ...rest] = [...(options.prefix ?? []), process.execPath, HBR_BIN, ...args];
+  const child = spawn(command ?? process.execPath, rest, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
     cwd: options.cwd,
-    ...(options.uid !== undefined ? { uid: options.uid, gid: options.gid ?? options.uid } : {}),
   });
   let stdout = '';
   let stderr = '';

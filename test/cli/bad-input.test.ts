@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+describe('hbr on bad input', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let env: NodeJS.ProcessEnv;
+  const run = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+    hbr(args, { env: { ...env, ...extra }, cwd: dir.path });
+
+  before(async () => {
+    dir = await tempDir();
+    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'right' };
+    await mkdir(join(dir.path, 'data'));
+    await writeFile(join(dir.path, 'data', 'a.txt'), 'alpha');
+    assert.equal((await run(['init'])).code, 0);
+  });
+  after(async () => dir.remove());
+
+  it('exits 12 on a wrong password and says so', async () => {
+    const result = await run(['backups'], { HBR_PASSWORD: 'wrong' });
+    assert.equal(result.code, 12);
+    assert.match(result.stderr, /wrong password/);
+  });
+
+  it('exits 12 with directions when no password is given', async () => {
+    const result = await hbr(['backups'], {
+      env: { HBR_REPOSITORY: env.HBR_REPOSITORY },
+      cwd: dir.path,
+    });
+    assert.equal(result.code, 12);
+    assert.match(result.stderr, /HBR_PASSWORD/);
+  });
+
+  it('exits 10 for a missing path and for a folder that is no repository', async () => {
+    const missing = await run(['backups'], { HBR_REPOSITORY: join(dir.path, 'nowhere') });
+    assert.equal(missing.code, 10);
+    assert.match(missing.stderr, /no repository here/);
+    const notRepo = await run(['backups'], { HBR_REPOSITORY: join(dir.path, 'data') });
+    assert.equal(notRepo.code, 10);
+  });
+
+  it('exits 2 on an unknown flag, and when no repository is named at all', async () => {
+    assert.equal((await run(['backup', '--no-such-flag'])).code, 2);
+    const none = await hbr(['backups'], { env: { HBR_PASSWORD: 'right' }, cwd: dir.path });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /--repo/);
+  });
+
+  it('exits 78 on a config with an unknown key or a bad value, naming file, line and key', async () => {
+    const file = join(dir.path, 'bad.yaml');
+    await writeFile(file, 'repository:\n  path: repo\n  pasword: x\n');
+    const unknown = await run(['backups', '--config', file], { HBR_REPOSITORY: '' });
+    assert.equal(unknown.code, 78);
+    assert.match(unknown.stderr, /bad\.yaml:3:\d+: repository\.pasword: unknown key/);
+    await writeFile(
+      file,
+      'repository:\n  path: repo\nsources:\n  - name: m\n    files: { paths: [data] }\n    retention: { keepDaily: seven }\n',
+    );
+    const badValue = await run(['backups', '--config', file], { HBR_REPOSITORY: '' });
+    assert.equal(badValue.code, 78);
+    assert.match(badValue.stderr, /bad\.yaml:6:\d+: sources\[0\]\.retention\.keepDaily/);
+  });
+
+  it('fails clearly when a source path does not exist, and stores nothing', async () => {
+    const result = await run(['backup', 'no-such-dir']);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /no-such-dir: does not exist/);
+    assert.equal(JSON.parse((await run(['backups', '--json'])).stdout).length, 0);
+  });
+
+  it('reports an unreadable file, backs up the rest, and exits 3 (partial)', async () => {
+    const secret = join(dir.path, 'data', 'locked.txt');
+    await writeFile(secret, 'no access');
+    await chmod(secret, 0o000);
+    // As root, files are readable whatever their mode: drop the capabilities that allow it.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) await chown(secret, 65534, 65534);
+    const { done } = hbrProcess(['backup', 'data', '--json'], {
+      env,
+      cwd: dir.path,
+      prefix: asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [],
+    });
+    const result = await done;
+    assert.equal(result.code, 3, result.stderr);
+    const summary = summaryOf(result);
+    assert.deepEqual(
+      (summary.errors as { path: string }[]).map((e) => e.path),
+      [secret],
+    );
+    assert.match(result.stdout, /"messageType":"error".*locked\.txt/);
+    const restored = await run(['restore', 'latest', '--target', 'out']);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(await readFile(join(dir.path, 'out', dir.path, 'data', 'a.txt'), 'utf8'), 'alpha');
+    await chmod(secret, 0o600);
+  });
+
+  it('adds and removes keys: a new password opens the repository, a removed one no longer does', async () => {
+    await writeFile(join(dir.path, 'new-pw'), 'second password\n');
+    const added = await run(['key', 'add', '--new-password-file', 'new-pw', '--json']);
+    assert.equal(added.code, 0, added.stderr);
+    const newId = (JSON.parse(added.stdout) as { id: string }).id;
+    const keys = JSON.parse(
+      (await run(['key', 'list', '--json'], { HBR_PASSWORD: 'second password' })).stdout,
+    ) as { id: string; current: boolean }[];
+    assert.equal(keys.length, 2);
+    assert.equal(keys.find((k) => k.current)?.id, newId);
+    const oldId = keys.find((k) => !k.current)?.id ?? '';
+    const self = await run(['key', 'remove', newId.slice(0, 8)], {
+      HBR_PASSWORD: 'second password',
+    });
+    assert.equal(self.code, 2);
+    assert.match(self.stderr, /refusing to remove the key that opened/);
+    assert.equal(
+      (await run(['key', 'remove', oldId.slice(0, 8)], { HBR_PASSWORD: 'second password' })).code,
+      0,
+    );
+    assert.equal((await run(['backups'])).code, 12);
+    assert.equal((await run(['backups'], { HBR_PASSWORD: 'second password' })).code, 0);
+    env.HBR_PASSWORD = 'second password';
+  });
+});
