@@ -1,0 +1,104 @@
+import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Readable } from 'node:stream';
+import { createLocalStore } from '../../src/stores/local.ts';
+import { openRepository, startSession } from '../../src/repository/index.ts';
+import { acquireLock, listLocks } from '../../src/repository/locks.ts';
+import { hbr, summaryOf } from '../helpers/cli.ts';
+import { pseudoRandomBytes, tempDir } from '../helpers/temp.ts';
+
+describe('hbr locks, forget and prune', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let env: NodeJS.ProcessEnv;
+  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+  const open = () =>
+    openRepository(createLocalStore({ path: join(dir.path, 'repo') }), {
+      kind: 'password',
+      password: 'pw',
+    });
+
+  before(async () => {
+    dir = await tempDir();
+    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
+    await mkdir(join(dir.path, 'src'));
+    assert.equal((await run('init', '--pack-size', '1')).code, 0);
+  });
+  after(async () => dir.remove());
+
+  it('lets backups run side by side but keeps prune out while one runs', async () => {
+    const repo = await open();
+    const running = await startSession(repo);
+    await running.addArtifact('x.bin', Readable.from([pseudoRandomBytes(100_000, 1)]));
+    await writeFile(join(dir.path, 'src', 'a.txt'), 'a');
+    const concurrent = await run('backup', 'src');
+    assert.equal(concurrent.code, 0, concurrent.stderr);
+    const prune = await run('prune');
+    assert.equal(prune.code, 11);
+    assert.match(prune.stderr, /locked: a shared lock for backup is held by pid \d+/);
+    await running.commit({ source: 'side', kind: 'test', type: 'full', startedAt: new Date() });
+    assert.equal((await run('prune')).code, 0);
+    assert.equal((await run('check', '--read-data')).code, 0);
+  });
+
+  it('treats a dead process as stale: unlock removes its lock and prune can run', async () => {
+    const repo = await open();
+    const lock = await acquireLock(repo.store, repo.keys, { exclusive: true, operation: 'prune' });
+    const clock = { now: () => Date.now(), isAlive: () => true };
+    assert.equal((await listLocks(repo.store, repo.keys, clock)).filter((l) => !l.stale).length, 1);
+    assert.equal((await run('backup', 'src')).code, 11, 'a live exclusive lock blocks backups');
+    // The same lock, judged an hour later: stale even if its process still looked alive.
+    const later = { now: () => Date.now() + 3_600_000, isAlive: () => true };
+    assert.equal((await listLocks(repo.store, repo.keys, later)).filter((l) => l.stale).length, 1);
+    const dead = { now: () => Date.now(), isAlive: () => false };
+    assert.equal((await listLocks(repo.store, repo.keys, dead)).filter((l) => l.stale).length, 1);
+    void lock; // never released: as if its process had died
+    const unlock = await run('unlock', '--remove-all', '--json');
+    assert.equal((JSON.parse(unlock.stdout) as { removed: unknown[] }).removed.length, 1);
+    assert.equal((await run('backup', 'src')).code, 0);
+  });
+
+  it('forgets by keep rules per source and prune frees the space while keeping what is kept', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      await writeFile(
+        join(dir.path, 'src', 'big.bin'),
+        pseudoRandomBytes(2 * 1024 * 1024, 100 + i),
+      );
+      ids.push(String(summaryOf(await run('backup', 'src', '--json')).backupId));
+    }
+    const dry = await run('forget', '--keep-last', '2', '--source', 'files', '--dry-run', '--json');
+    const plan = JSON.parse(dry.stdout) as {
+      remove: string[];
+      keep: { id: string; reasons: string[] }[];
+    };
+    assert.equal(plan.keep.length, 2);
+    assert.deepEqual(plan.keep.map((k) => k.id).sort(), ids.slice(2).sort());
+    assert.equal((await run('forget', '--keep-last', '2', '--source', 'files')).code, 0);
+    const before = JSON.parse(
+      (await run('check', '--json')).stdout.trim().split('\n').at(-1) ?? '{}',
+    ) as { stats: { packs: number } };
+    const pruned = JSON.parse((await run('prune', '--json')).stdout) as {
+      bytesFreed: number;
+      packsDeleted: number;
+    };
+    assert.ok(pruned.bytesFreed > 3 * 1024 * 1024, `freed ${pruned.bytesFreed}`);
+    const afterCheck = await run('check', '--read-data', '--json');
+    assert.equal(afterCheck.code, 0);
+    const after = summaryOf(afterCheck) as { stats: { packs: number } };
+    assert.ok(after.stats.packs < before.stats.packs);
+    for (const id of ids.slice(2)) {
+      const restored = await run('restore', id, '--target', join('out', id));
+      assert.equal(restored.code, 0, restored.stderr);
+    }
+    assert.equal((await run('forget')).code, 2, 'forget without ids or rules removes nothing');
+  });
+
+  it('runs the demo end to end', async () => {
+    const demo = await run('demo', '--dir', join(dir.path, 'demo'));
+    assert.equal(demo.code, 0, demo.stderr);
+    assert.match(demo.stdout, /compared all \d+ restored files with the source: identical/);
+    assert.match(demo.stdout, /backup 2: .* unchanged files/);
+  });
+});
