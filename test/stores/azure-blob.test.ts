@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { createAzureBlobStore } from '../../src/stores/azure-blob.ts';
 import { describeStoreContract } from '../contracts/store.ts';
-import { startService } from './services.ts';
+import { removeAzureContainer, startService } from './services.ts';
 
 const container = `hbr-test-${randomBytes(4).toString('hex')}`;
 let env: Record<string, string> = {};
@@ -15,7 +15,7 @@ before(async () => {
   service = BlobServiceClient.fromConnectionString(env.AZURE_STORAGE_CONNECTION_STRING ?? '');
 });
 after(async () => {
-  await service?.getContainerClient(container).deleteIfExists();
+  await removeAzureContainer(env, container);
 });
 
 const open = (prefix: string) =>

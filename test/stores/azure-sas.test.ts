@@ -13,7 +13,7 @@ import {
 import { DeleteForbiddenError } from '../../src/errors.ts';
 import { openStore } from '../../src/stores/location.ts';
 import { collect } from '../contracts/store.ts';
-import { startService } from './services.ts';
+import { removeAzureContainer, startService } from './services.ts';
 
 const container = `hbr-sas-${randomBytes(4).toString('hex')}`;
 let env: Record<string, string> = {};
@@ -46,9 +46,7 @@ before(async () => {
     .create();
 });
 after(async () => {
-  await BlobServiceClient.fromConnectionString(env.AZURE_STORAGE_CONNECTION_STRING ?? '')
-    .getContainerClient(container)
-    .deleteIfExists();
+  await removeAzureContainer(env, container);
   await rm(dir, { recursive: true, force: true });
 });
 

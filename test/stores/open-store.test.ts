@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { openStore } from '../../src/stores/location.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { collect } from '../contracts/store.ts';
-import { startService } from './services.ts';
+import { removeAzureContainer, removeS3Bucket, startService } from './services.ts';
 
 let azurite: Record<string, string> = {};
 let s3: Record<string, string> = {};
@@ -20,10 +20,9 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'hbr-open-'));
 });
 after(async () => {
-  for (const store of opened) {
-    for (const { key } of await collect(store.list(''))) await store.delete(key);
-    await store.close?.();
-  }
+  for (const store of opened) await store.close?.();
+  await removeAzureContainer(azurite, `hbr-open-${id}`);
+  await removeS3Bucket(s3, `hbr-open-${id}`);
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -6,13 +6,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { BlobServiceClient } from '@azure/storage-blob';
 import { StoreError } from '../../src/errors.ts';
 import { createAzureBlobStore, type AzureBlobStoreOptions } from '../../src/stores/azure-blob.ts';
 import { createS3Store, type S3StoreOptions } from '../../src/stores/s3.ts';
 import type { Store } from '../../src/stores/types.ts';
-import { collect } from '../contracts/store.ts';
-import { startService } from './services.ts';
+import { removeAzureContainer, removeS3Bucket, startService } from './services.ts';
 
 const id = randomBytes(4).toString('hex');
 const tomorrow = (): Date => new Date(Date.now() + 86_400_000);
@@ -24,13 +22,10 @@ before(async () => {
   [azurite, s3] = await Promise.all([startService('azurite'), startService('s3')]);
 });
 after(async () => {
-  for (const store of opened) {
-    for (const { key } of await collect(store.list(''))) await store.delete(key);
-    await store.close?.();
-  }
-  await BlobServiceClient.fromConnectionString(azurite.AZURE_STORAGE_CONNECTION_STRING ?? '')
-    .getContainerClient(`hbr-ret-${id}`)
-    .deleteIfExists();
+  for (const store of opened) await store.close?.();
+  await removeAzureContainer(azurite, `hbr-ret-${id}`);
+  await removeS3Bucket(s3, `hbr-lock-${id}`);
+  await removeS3Bucket(s3, `hbr-nolock-${id}`);
 });
 
 async function azure(extra: Partial<AzureBlobStoreOptions> = {}): Promise<Store> {

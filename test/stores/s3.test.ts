@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand, S3Client, StorageClass } from '@aws-sdk/client-s3';
 import { createS3Store, type S3StoreOptions } from '../../src/stores/s3.ts';
-import { collect, describeStoreContract } from '../contracts/store.ts';
-import { startService } from './services.ts';
+import { describeStoreContract } from '../contracts/store.ts';
+import { removeS3Bucket, startService } from './services.ts';
 
 const bucket = `hbr-test-${randomBytes(4).toString('hex')}`;
 let env: Record<string, string> = {};
@@ -28,14 +28,8 @@ before(async () => {
   client = new S3Client({ endpoint, region, credentials, forcePathStyle: true });
 });
 after(async () => {
-  // Remove what the tests left, then the bucket itself.
-  const store = await createS3Store(options(''));
-  for (const { key } of await collect(store.list(''))) await store.delete(key);
-  await client
-    ?.send(new (await import('@aws-sdk/client-s3')).DeleteBucketCommand({ Bucket: bucket }))
-    .catch(() => undefined);
-  await store.close?.();
   client?.destroy();
+  await removeS3Bucket(env, bucket);
 });
 
 describeStoreContract('S3 (s3proxy, filesystem backend)', (prefix) =>

@@ -46,3 +46,43 @@ export function startService(
 ): Promise<Record<string, string>> {
   return serviceCommand(service, 'start', instance);
 }
+
+/** Deletes an Azurite container and everything in it (test clean-up; missing is fine). */
+export async function removeAzureContainer(
+  env: Record<string, string>,
+  name: string,
+): Promise<void> {
+  const { BlobServiceClient } = await import('@azure/storage-blob');
+  await BlobServiceClient.fromConnectionString(env.AZURE_STORAGE_CONNECTION_STRING ?? '')
+    .getContainerClient(name)
+    .deleteIfExists();
+}
+
+/** Deletes an s3proxy bucket and everything in it (test clean-up; missing is fine). */
+export async function removeS3Bucket(env: Record<string, string>, name: string): Promise<void> {
+  const s3 = await import('@aws-sdk/client-s3');
+  const client = new s3.S3Client({
+    endpoint: env.HBR_S3_ENDPOINT,
+    region: env.AWS_REGION,
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
+    },
+  });
+  try {
+    for (;;) {
+      const page = await client.send(new s3.ListObjectsV2Command({ Bucket: name }));
+      const keys = (page.Contents ?? []).flatMap((item) =>
+        item.Key === undefined ? [] : [item.Key],
+      );
+      for (const Key of keys) await client.send(new s3.DeleteObjectCommand({ Bucket: name, Key }));
+      if (!page.IsTruncated) break;
+    }
+    await client.send(new s3.DeleteBucketCommand({ Bucket: name }));
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'NoSuchBucket') throw error;
+  } finally {
+    client.destroy();
+  }
+}
