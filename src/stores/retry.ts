@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pRetry from 'p-retry';
-import { isHbrError, type StoreError } from '../errors.ts';
+import { InterruptedError, isHbrError, type StoreError } from '../errors.ts';
 import type { GetOptions, ObjectInfo, PutOptions, Store } from './types.ts';
 
 /** One failed attempt that is about to be retried. */
@@ -44,6 +44,16 @@ export function withRetry(store: Store, options: RetryOptions = {}): Store {
   const minDelay = options.minDelayMs ?? 500;
   const maxDelay = options.maxDelayMs ?? 30_000;
   const factor = options.factor ?? 2;
+  // An abort during a backoff pause surfaces as the signal's reason; report it as hbr's own.
+  const cancelled = (
+    op: string,
+    key: string,
+    signal: AbortSignal | undefined,
+    error: unknown,
+  ): unknown =>
+    signal?.aborted && !isHbrError(error)
+      ? new InterruptedError(`[store:${store.name}] ${op} ${key}: cancelled`, { cause: error })
+      : error;
   const retried = <T>(
     op: RetryEvent['op'],
     key: string,
@@ -63,6 +73,8 @@ export function withRetry(store: Store, options: RetryOptions = {}): Store {
           options.onRetry?.({ store: store.name, op, key, attempt: attemptNumber, error });
         }
       },
+    }).catch((error: unknown) => {
+      throw cancelled(op, key, signal, error);
     });
 
   const wrapped: Store = {
@@ -94,7 +106,9 @@ export function withRetry(store: Store, options: RetryOptions = {}): Store {
             minDelay * factor ** (attempt - 1) * (1 + Math.random()),
             maxDelay,
           );
-          await sleep(delay, undefined, { signal: opts.signal });
+          await sleep(delay, undefined, { signal: opts.signal }).catch((abort: unknown) => {
+            throw cancelled('list', prefix, opts.signal, abort);
+          });
         }
       }
     },

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { StoreError } from '../../src/errors.ts';
+import { InterruptedError, StoreError } from '../../src/errors.ts';
 import { createAzureBlobStore } from '../../src/stores/azure-blob.ts';
 import { withRetry, type RetryEvent } from '../../src/stores/retry.ts';
 import type { Store } from '../../src/stores/types.ts';
@@ -86,6 +86,24 @@ void describe('retry wrapper', () => {
     );
     assert.equal(calls.get, 1);
     assert.equal(events.length, 0);
+  });
+
+  void it('stops retrying at once when the caller cancels', async () => {
+    const store = withRetry(await azure('cancel'), { retries: 100, minDelayMs: 60_000 });
+    await serviceCommand('azurite', 'kill', INSTANCE);
+    try {
+      const controller = new AbortController();
+      const putting = store.put('index/y', randomBytes(10), { signal: controller.signal });
+      // The first attempt fails at once against the dead port; the wrapper then waits a minute.
+      setTimeout(() => controller.abort(), 200);
+      await assert.rejects(
+        putting,
+        (error: unknown) =>
+          error instanceof InterruptedError && /put index\/y: cancelled/.test(error.message),
+      );
+    } finally {
+      await startService('azurite', INSTANCE);
+    }
   });
 
   void it('gives up after its retries with the transient error naming the store and key', async () => {
