@@ -66,6 +66,7 @@ void describe('parseLocation', () => {
       ['s3://bucket/p?endpont=http://x', /unknown parameter 'endpont'.*allowed: endpoint/],
       ['azure://acct/cont?tier=Frozen', /tier must be one of Hot, Cool, Cold, Archive/],
       ['s3://key:secret@bucket/p', /credentials/],
+      ['azure://acct/cont/p?sv=2024-01-01&sp=rl&sig=abc', /HBR_AZURE_SAS_FILE/],
       ['s3://bucket/p?endpoint=http://key:secret@host', /credentials/],
       ['azure://acct/cont?endpoint=ftp://host', /http\(s\)/],
       ['s3://bucket/p?connections=0', /connections must be an integer/],

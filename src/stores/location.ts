@@ -226,6 +226,11 @@ function _unknown(text: string): UsageError {
 
 function _query(url: URL, allowed: readonly string[], text: string): URLSearchParams {
   for (const key of url.searchParams.keys()) {
+    if (['sig', 'sv', 'se', 'sp', 'X-Amz-Signature', 'X-Amz-Credential'].includes(key)) {
+      throw new UsageError(
+        `[store] ${url.protocol}// location with a signature or token in it: put it in HBR_AZURE_SAS_FILE, AZURE_STORAGE_SAS_TOKEN or a credential file`,
+      );
+    }
     if (!allowed.includes(key)) {
       throw new UsageError(
         `[store] unknown parameter '${key}' in ${text}; allowed: ${allowed.join(', ')}`,
