@@ -33,15 +33,18 @@ export interface Measurement {
 export const GNU_TIME = '/usr/bin/time';
 
 /**
- * Runs `command` with stdout and stderr appended to `logPath` and returns its cost.
- * Throws {@link SourceError} when it exits non-zero or dies by a signal (the message quotes the
- * end of the log); aborting `signal` kills it.
+ * Runs `command` with stdout and stderr appended to `logPath` and returns its cost. A non-zero
+ * `nice` runs it through `nice -n` (negative values need root: they shield the measurement from
+ * other work on a shared machine). Throws {@link SourceError} when it exits non-zero or dies by
+ * a signal (the message quotes the end of the log); aborting `signal` kills it.
  */
 export async function measure(
   command: CommandSpec,
   logPath: string,
   signal: AbortSignal,
+  nice = 0,
 ): Promise<Measurement> {
+  const niced = nice === 0 ? [] : ['nice', '-n', String(nice)];
   const statsPath = `${logPath}.time`;
   const log = await open(logPath, 'a');
   const started = performance.now();
@@ -51,7 +54,7 @@ export async function measure(
     code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn(
         GNU_TIME,
-        ['-f', '%e %U %S %M', '-o', statsPath, command.file, ...command.args],
+        ['-f', '%e %U %S %M', '-o', statsPath, ...niced, command.file, ...command.args],
         {
           cwd: command.cwd,
           env: { ...process.env, ...command.env },

@@ -24,6 +24,8 @@ export interface BenchOptions {
   readonly seed: number;
   /** Folder of benchmarks.md and benchmarks.json. @default docs */
   readonly out: string;
+  /** Niceness of the measured tools; negative (root only) favours them on a shared machine. @default 0 */
+  readonly nice: number;
 }
 
 /** Short names accepted in `--tools` for several adapters. */
@@ -45,6 +47,7 @@ export function parseOptions(argv: string[], known: readonly string[]): BenchOpt
       cache: { type: 'string', default: 'both' },
       seed: { type: 'string', default: '1' },
       out: { type: 'string', default: 'docs' },
+      nice: { type: 'string', default: '0' },
     },
   });
   const scale = positive('--scale', values.scale);
@@ -67,6 +70,7 @@ export function parseOptions(argv: string[], known: readonly string[]): BenchOpt
     cache: cache as CacheMode[],
     seed: Math.round(Number(values.seed)),
     out: resolve(values.out),
+    nice: Math.round(Number(values.nice)) || 0,
   };
 }
 

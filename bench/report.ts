@@ -22,6 +22,7 @@ export interface BenchResults {
     readonly seed: number;
     readonly tools: readonly string[];
     readonly cache: readonly CacheMode[];
+    readonly nice: number;
   };
   readonly machine: MachineInfo;
   /** Configuration and version per tool id. */
@@ -64,7 +65,7 @@ export function renderMarkdown(r: BenchResults, jsonName: string): string {
     '',
     `- CPU: ${r.machine.cpuModel}, ${r.machine.cores} cores; RAM ${gb(r.machine.ramBytes)} GB; ${r.machine.os}, Linux ${r.machine.kernel}; Node ${r.machine.node}`,
     `- Command: \`${r.command}\``,
-    `- Runs: ${r.options.runs} per tool and cache mode (${r.options.cache.join(', ')}); seed ${r.options.seed}; started ${r.startedAt}`,
+    `- Runs: ${r.options.runs} per tool and cache mode (${r.options.cache.join(', ')}); seed ${r.options.seed}; tools run at nice ${r.options.nice}; started ${r.startedAt}`,
     `- Cold cache: ${r.coldCache}`,
     `- 1-minute load average before the steps: median ${num(median(loads))}, max ${num(Math.max(...loads))} (on ${r.machine.cores} cores, more than ~0.5 means other work shared the machine and skews wall times)`,
     '',

@@ -88,6 +88,7 @@ async function main(): Promise<void> {
             logDir: join(options.work, 'logs'),
             cache,
             run,
+            nice: options.nice,
             onStep: (step) => log(`  ${describe(step)}`),
             signal: controller.signal,
           });

@@ -67,6 +67,8 @@ export interface SequenceOptions {
   readonly logDir: string;
   readonly cache: CacheMode;
   readonly run: number;
+  /** Niceness of the measured commands (see `measure`). */
+  readonly nice: number;
   readonly onStep: (result: StepResult) => void;
   readonly signal: AbortSignal;
 }
@@ -95,7 +97,7 @@ export async function runSequence(options: SequenceOptions): Promise<RunResult> 
     if (cache === 'cold') await dropCaches();
     else if (name === 'backup-1') await warmTree(dataset.root);
     const loadBefore = await loadAverage();
-    const measured = await measure(command, `${prefix}-${name}.log`, signal);
+    const measured = await measure(command, `${prefix}-${name}.log`, signal, options.nice);
     const repoBytes = await diskUsage(ctx.repo);
     const done = { step: name, ...measured, repoBytes, dataBytes, loadBefore };
     result.steps.push(done);
