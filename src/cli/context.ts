@@ -26,5 +26,5 @@ export interface GlobalOptions {
 
 /** The global options (`--repo`, `--json`, …) as seen from inside a subcommand's action. */
 export function globalsOf(command: { optsWithGlobals(): object }): GlobalOptions {
-  return command.optsWithGlobals() as GlobalOptions;
+  return command.optsWithGlobals();
 }

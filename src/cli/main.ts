@@ -50,7 +50,7 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
     })
     .showHelpAfterError();
   for (const register of commands) {
-    register(program as unknown as Command, ctx, (code) => {
+    register(program, ctx, (code) => {
       exitCode = code;
     });
   }

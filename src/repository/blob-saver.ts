@@ -61,7 +61,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
   const pending = new Set<string>();
   let unindexed: IndexedPack[] = [];
   const inFlight = new Set<Promise<void>>();
-  let failure: unknown;
+  let failure: Error | undefined;
 
   const writeIndex = async (signal?: AbortSignal): Promise<void> => {
     if (unindexed.length === 0) return;
@@ -86,7 +86,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       () => void inFlight.delete(tracked),
       (error: unknown) => {
         inFlight.delete(tracked);
-        failure ??= error;
+        failure ??= error instanceof Error ? error : new Error(String(error));
       },
     );
     inFlight.add(tracked);

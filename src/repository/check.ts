@@ -137,7 +137,7 @@ export async function checkRepository(
   const affected: AffectedBackup[] = [];
   for (const backup of backups) {
     const paths: string[] = [];
-    await _walk(repo, backup.tree, '', async (path, node, treeError) => {
+    await _walk(repo, backup.tree, '', (path, node, treeError) => {
       if (treeError) {
         paths.push(`${path}/ (directory unreadable)`);
         problems.push({
@@ -263,7 +263,7 @@ async function _readData(
   }
 }
 
-type Visit = (path: string, node: TreeNode | undefined, treeError?: string) => Promise<void>;
+type Visit = (path: string, node: TreeNode | undefined, treeError?: string) => void;
 
 async function _walk(
   repo: OpenRepository,
@@ -275,12 +275,12 @@ async function _walk(
   try {
     nodes = await repo.readTree(tree);
   } catch (error) {
-    await visit(prefix, undefined, error instanceof Error ? error.message : String(error));
+    visit(prefix, undefined, error instanceof Error ? error.message : String(error));
     return;
   }
   for (const node of nodes) {
     const path = `${prefix}/${node.name}`;
     if (node.type === 'dir' && node.subtree) await _walk(repo, node.subtree, path, visit);
-    else await visit(path, node);
+    else visit(path, node);
   }
 }

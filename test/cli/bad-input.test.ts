@@ -69,7 +69,7 @@ describe('hbr on bad input', () => {
     const result = await run(['backup', 'no-such-dir']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /no-such-dir: does not exist/);
-    assert.equal(JSON.parse((await run(['backups', '--json'])).stdout).length, 0);
+    assert.deepEqual(JSON.parse((await run(['backups', '--json'])).stdout), []);
   });
 
   it('reports an unreadable file, backs up the rest, and exits 3 (partial)', async () => {

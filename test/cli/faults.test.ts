@@ -55,7 +55,7 @@ describe('hbr under faults', () => {
       result.stdout
         .trim()
         .split('\n')
-        .map((l) => l.split('=')),
+        .map((l) => l.split('=') as [string, string]),
     );
     assert.deepEqual(
       rc,
