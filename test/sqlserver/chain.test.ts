@@ -134,3 +134,14 @@ void it('refuses a history with logs but no full', () => {
   const l1 = rec('log', 150n, 300n, 20);
   assert.throws(() => planRestore([l1], latest), reason('NO_FULL_BEFORE_TARGET'));
 });
+
+void it('never mixes backups of two lineages of one name (FamilyGUID), even when LSNs line up', () => {
+  const oldDb = 'eeeeeeee-0000-4000-8000-000000000001';
+  const newDb = 'eeeeeeee-0000-4000-8000-000000000002';
+  const full = rec('full', 100n, 200n, 10, { familyGuid: newDb });
+  const own = rec('log', 150n, 250n, 20, { familyGuid: newDb });
+  // A log of the dropped database whose LSNs happen to continue the new one's chain.
+  const stray = rec('log', 250n, 900n, 30, { familyGuid: oldDb });
+  const plan = planRestore([full, own, stray], latest);
+  assert.deepEqual(plan.steps, [full, own]);
+});

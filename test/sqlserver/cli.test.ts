@@ -205,3 +205,68 @@ void it('runs as a real process through bin/hbr.js', async () => {
   assert.equal((failed as { code: number }).code, 1);
   assert.match((failed as { stdout: string }).stdout, /"code":"TAIL_LOG_NEEDED"/);
 });
+
+void it('prints the restore T-SQL of a plan with --script, names and paths quoted', async () => {
+  const r = await run(
+    'sqlserver',
+    'plan',
+    '--history',
+    'RestoreCommaIssues.json',
+    '--at',
+    '2017-05-04T07:53:00Z',
+    '--script',
+    '--as',
+    "Copy]'x",
+    '--move',
+    "RestoreTimeDiff=E:\\d, 1\\it's.mdf",
+    '--move',
+    'RestoreTimeDiff_log=E:\\l\\c.ldf',
+    '--server-utc-offset',
+    '120',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const statements = r.stdout.split('\nGO\n').filter(Boolean);
+  assert.equal(statements.length, 7);
+  assert.match(
+    statements[0]!,
+    /^RESTORE DATABASE \[Copy\]\]'x\] FROM DISK = N'C:\\dbatools\\Test, command and conquer\\RestoreTimeDiff\.bak'/,
+  );
+  assert.match(statements[0]!, /MOVE N'RestoreTimeDiff' TO N'E:\\d, 1\\it''s\.mdf'/);
+  // 07:53Z on a server at UTC+2.
+  assert.match(statements[3]!, /RestoreTimeDiff_22\.trn' .*STOPAT = N'2017-05-04T09:53:00\.000';$/);
+  assert.equal(statements[4], "RESTORE DATABASE [Copy]]'x] WITH RECOVERY;");
+});
+
+void it('adds the script to the JSON plan, and refuses a rename without MOVE', async () => {
+  const r = await run(
+    '--json',
+    'sqlserver',
+    'plan',
+    '--history',
+    'DiffRestore.json',
+    '--script',
+    '--replace',
+    '--tail-log',
+    'T:\\tail.trn',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { steps: unknown[]; script: { kind: string; sql: string }[] };
+  assert.equal(out.steps.length, 7);
+  assert.deepEqual(
+    out.script.slice(0, 2).map((s) => s.kind),
+    ['single-user', 'tail-log'],
+  );
+  assert.match(out.script[2]!.sql, /, REPLACE;$/);
+  const bad = await run(
+    '--json',
+    'sqlserver',
+    'plan',
+    '--history',
+    'DiffRestore.json',
+    '--script',
+    '--as',
+    'Other',
+  );
+  assert.equal(bad.code, 2);
+  assert.match(bad.stdout, /needs MOVE targets/);
+});

@@ -3,10 +3,15 @@ import { resolve } from 'node:path';
 import { planRestore } from '../../drivers/sqlserver/chain.ts';
 import { parseIsoInstant } from '../../drivers/sqlserver/dates.ts';
 import { parseHistoryJson } from '../../drivers/sqlserver/history.ts';
+import { deviceOf } from '../../drivers/sqlserver/device.ts';
 import { parseLsn } from '../../drivers/sqlserver/lsn.ts';
 import { planToJson } from '../../drivers/sqlserver/plan-json.ts';
 import { formatPlanText } from '../../drivers/sqlserver/plan-text.ts';
 import type { RestoreTarget } from '../../drivers/sqlserver/plan.ts';
+import {
+  buildRestoreScript,
+  type RestoreScriptOptions,
+} from '../../drivers/sqlserver/tsql-restore.ts';
 import { isHbrError, NotFoundError, PlanError, UsageError } from '../../errors.ts';
 import { globalsOf, type CliContext } from '../context.ts';
 import { exitCodeFor } from '../exit-codes.ts';
@@ -17,11 +22,20 @@ interface PlanFlags {
   database?: string;
   at?: string;
   lsn?: string;
+  script?: boolean;
+  as?: string;
+  move: string[];
+  replace?: boolean;
+  tailLog?: string;
+  standby?: string;
+  recovery: boolean;
+  serverUtcOffset: string;
 }
 
 /**
  * `hbr sqlserver plan --history FILE [--database NAME] [--at TIME | --lsn N] [--json]`: plans a
- * restore offline from a backup-history JSON file (dbatools export shape).
+ * restore offline from a backup-history JSON file (dbatools export shape). `--script` prints the
+ * restore T-SQL of the plan instead (a dry run; JSON adds `script: [{kind, sql}]`).
  * With `--json`, failures that are hbr errors print `{"error":{"code","message"}}` on stdout
  * (`code` is the plan reason such as `LSN_GAP`) and set a non-zero exit code.
  */
@@ -34,11 +48,29 @@ export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) =>
     .option('--database <name>', 'database to plan for (required when the history has several)')
     .option('--at <time>', 'ISO 8601 point in time; without an offset it is UTC')
     .option('--lsn <lsn>', 'log sequence number to stop at (decimal)')
+    .option('--script', 'print the restore T-SQL (a dry run) instead of the table')
+    .option('--as <name>', 'with --script: restore under this name (needs --move for every file)')
+    .option('--move <logical=path>', 'with --script: MOVE target, repeatable', collect, [])
+    .option('--replace', 'with --script: the target database exists and is overwritten')
+    .option('--tail-log <path>', 'with --script: back up the tail of the log here first')
+    .option('--standby <undo-file>', 'with --script: finish in STANDBY instead of RECOVERY')
+    .option('--no-recovery', 'with --script: leave the database RESTORING')
+    .option('--server-utc-offset <minutes>', 'with --script: server clock offset for STOPAT', '0')
     .action(async (flags: PlanFlags) => {
       const json = Boolean(globalsOf(program).json);
       try {
         const plan = await runPlan(flags, ctx);
-        ctx.stdout.write(json ? `${JSON.stringify(planToJson(plan))}\n` : formatPlanText(plan));
+        const script = flags.script ? buildRestoreScript(plan, scriptOptions(flags)) : null;
+        if (json) {
+          const out = script ? { ...planToJson(plan), script } : planToJson(plan);
+          ctx.stdout.write(
+            `${JSON.stringify(out, (k, v: unknown) => (k === 'step' ? undefined : v))}\n`,
+          );
+        } else {
+          ctx.stdout.write(
+            script ? script.map((st) => `${st.sql}\nGO\n`).join('') : formatPlanText(plan),
+          );
+        }
       } catch (error) {
         if (!json || !isHbrError(error)) throw error;
         const code = error instanceof PlanError ? error.reason : error.code;
@@ -68,6 +100,37 @@ async function runPlan(flags: PlanFlags, ctx: CliContext): Promise<ReturnType<ty
   }
   const { records } = parseHistoryJson(text, flags.history);
   return planRestore(records, target, { database: flags.database });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function scriptOptions(flags: PlanFlags): RestoreScriptOptions {
+  const offset = Number(flags.serverUtcOffset);
+  if (!Number.isInteger(offset) || Math.abs(offset) > 14 * 60) {
+    throw new UsageError(
+      '[sqlserver:plan] --server-utc-offset takes minutes east of UTC, e.g. 60 or -300',
+    );
+  }
+  const moves = flags.move.map((text) => {
+    const eq = text.indexOf('=');
+    if (eq <= 0)
+      throw new UsageError(
+        `[sqlserver:plan] --move takes LOGICAL=PATH, got ${JSON.stringify(text)}`,
+      );
+    return { logicalName: text.slice(0, eq), physicalName: text.slice(eq + 1) };
+  });
+  return {
+    ...(flags.as !== undefined ? { targetDatabase: flags.as } : {}),
+    targetExists: Boolean(flags.replace),
+    replace: Boolean(flags.replace),
+    moves,
+    ...(flags.tailLog !== undefined ? { tailLogDevice: deviceOf(flags.tailLog) } : {}),
+    ...(flags.standby !== undefined ? { standbyFile: flags.standby } : {}),
+    recover: flags.recovery,
+    serverUtcOffsetMinutes: offset,
+  };
 }
 
 function parseTarget(flags: PlanFlags): RestoreTarget {

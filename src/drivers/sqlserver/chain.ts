@@ -45,8 +45,10 @@ export function planRestore(
   let firstError: PlanError | null = null;
   for (const full of fulls) {
     try {
-      const diff = bestDifferential(usable, full, target);
-      const walk = walkLogs(usable, diff ?? full, target);
+      // A database dropped and re-created under the same name has a new LSN space: never mix lineages.
+      const lineage = usable.filter((r) => sameLineage(r, full));
+      const diff = bestDifferential(lineage, full, target);
+      const walk = walkLogs(lineage, diff ?? full, target);
       const steps = [full, ...(diff ? [diff] : []), ...walk.logs];
       if (walk.coveredByEmptyLogs) {
         warnings.push(
@@ -77,6 +79,10 @@ export function sameDatabaseName(a: string, b: string): boolean {
 }
 
 // --- internal ---
+
+function sameLineage(a: BackupSetRecord, b: BackupSetRecord): boolean {
+  return a.familyGuid === null || b.familyGuid === null || a.familyGuid === b.familyGuid;
+}
 
 function selectDatabase(
   records: readonly BackupSetRecord[],
