@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { RepositoryLockedError } from '../errors.ts';
+import { DeleteForbiddenError, RepositoryLockedError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import { openObject, sealObject, type RepositoryKeys } from './crypto.ts';
 
@@ -62,7 +62,7 @@ export async function acquireLock(
   // Two processes may have passed the check at once; the second look settles it (restic's way).
   const after = await conflicts(key);
   if (after[0]) {
-    await store.delete(key);
+    await _deleteLock(store, key);
     throw _lockedError(store, after[0]);
   }
   let released = false;
@@ -86,7 +86,7 @@ export async function acquireLock(
       released = true;
       clearInterval(timer);
       await chain;
-      await store.delete(key);
+      await _deleteLock(store, key);
     },
   };
 }
@@ -143,6 +143,19 @@ export async function removeLocks(
 }
 
 // --- internal ---
+
+/**
+ * Deletes a lock. An append-only credential (no delete right) cannot: the lock is left to go
+ * stale (at once for this host once the process ends; after {@link STALE_AFTER_MS} elsewhere),
+ * so backups and replication still work with such credentials.
+ */
+async function _deleteLock(store: Store, key: string): Promise<void> {
+  try {
+    await store.delete(key);
+  } catch (error) {
+    if (!(error instanceof DeleteForbiddenError)) throw error;
+  }
+}
 
 async function _write(
   store: Store,
