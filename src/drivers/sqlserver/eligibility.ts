@@ -1,0 +1,121 @@
+/**
+ * Whether a database can have the backup type asked for, before running BACKUP (Ola Hallengren's
+ * checks, research §2.2): a log backup needs FULL/BULK_LOGGED recovery and an existing log chain;
+ * a differential needs a differential base. Optionally promote LOG → DIFF → FULL instead of failing.
+ * Plus the advice hbr gives about options that defeat repository deduplication.
+ * @module
+ */
+import { SourceError } from '../../errors.ts';
+import type { BackupSetType } from './backup-set.ts';
+import * as f from './history-fields.ts';
+import { quoteString } from './quote.ts';
+import type { BackupOptions } from './tsql-backup.ts';
+
+/** The database state the decision needs. */
+export interface DatabaseState {
+  readonly name: string;
+  readonly stateDesc: string;
+  readonly recoveryModel: string;
+  readonly isInStandby: boolean;
+  /** `sys.database_recovery_status.last_log_backup_lsn`: null means no log chain yet. */
+  readonly hasLogChain: boolean;
+  /** `sys.master_files.differential_base_lsn` of file 1: null means no differential base. */
+  readonly hasDifferentialBase: boolean;
+  /** Transparent data encryption is on. */
+  readonly isEncrypted: boolean;
+}
+
+/** The query for {@link parseDatabaseState}. */
+export function databaseStateQuery(database: string): string {
+  return [
+    'SELECT d.name, d.state_desc, d.recovery_model_desc, d.is_in_standby, d.is_encrypted,',
+    '  CONVERT(varchar(40), drs.last_log_backup_lsn) AS last_log_backup_lsn,',
+    '  CONVERT(varchar(40), mf.differential_base_lsn) AS differential_base_lsn',
+    'FROM sys.databases AS d',
+    'JOIN sys.database_recovery_status AS drs ON drs.database_id = d.database_id',
+    'LEFT JOIN sys.master_files AS mf ON mf.database_id = d.database_id AND mf.file_id = 1',
+    `WHERE d.name = ${quoteString(database)};`,
+  ].join('\n');
+}
+
+/** Reads the row of {@link databaseStateQuery}. @throws SourceError when the database is missing */
+export function parseDatabaseState(
+  database: string,
+  rows: readonly Record<string, unknown>[],
+): DatabaseState {
+  const raw = rows[0];
+  if (!raw)
+    throw new SourceError(`[sqlserver:backup] database ${JSON.stringify(database)} does not exist`);
+  const row = f.toRow(raw);
+  return {
+    name: f.textField(row, 'name') ?? database,
+    stateDesc: f.textField(row, 'state_desc') ?? 'UNKNOWN',
+    recoveryModel: f.textField(row, 'recovery_model_desc') ?? 'UNKNOWN',
+    isInStandby: f.flagField(row, 'is_in_standby'),
+    hasLogChain: f.textField(row, 'last_log_backup_lsn') !== null,
+    hasDifferentialBase: f.textField(row, 'differential_base_lsn') !== null,
+    isEncrypted: f.flagField(row, 'is_encrypted'),
+  };
+}
+
+/**
+ * The backup type to run for `requested`. With `promote`, an impossible LOG becomes DIFF (or
+ * FULL) and an impossible DIFF becomes FULL, and `reason` says why.
+ * @throws SourceError when the database cannot be backed up as asked (the message says what to do).
+ */
+export function decideBackupType(
+  requested: BackupSetType,
+  s: DatabaseState,
+  promote = false,
+): { type: BackupSetType; reason: string | null } {
+  const fail = (why: string): never => {
+    throw new SourceError(`[sqlserver:backup] ${s.name}: ${why}`);
+  };
+  if (s.stateDesc !== 'ONLINE' || s.isInStandby)
+    fail(`the database is ${s.isInStandby ? 'in STANDBY' : s.stateDesc}, not ONLINE`);
+  if (requested !== 'full' && s.name.toLowerCase() === 'master')
+    fail('master takes full backups only');
+  if (requested === 'log') {
+    if (s.recoveryModel === 'SIMPLE')
+      fail('the SIMPLE recovery model has no log backups; switch to FULL and take a full backup');
+    if (!s.hasLogChain) {
+      if (!promote)
+        fail(
+          'no log chain yet (no full backup since the database was created or switched to FULL recovery): take a full backup first',
+        );
+      const type = s.hasDifferentialBase ? 'diff' : 'full';
+      return {
+        type,
+        reason: `no log chain yet, so a ${type} backup was taken instead of a log backup`,
+      };
+    }
+  }
+  if (requested === 'diff' && !s.hasDifferentialBase) {
+    if (!promote) fail('no differential base (no full backup yet): take a full backup first');
+    return { type: 'full', reason: 'no differential base, so a full backup was taken instead' };
+  }
+  return { type: requested, reason: null };
+}
+
+/** Warnings about options that work against the repository (deduplication) or the server. */
+export function backupAdvice(o: BackupOptions, s: DatabaseState): string[] {
+  const advice: string[] = [];
+  if (o.compression)
+    advice.push(
+      'native COMPRESSION makes every backup stream unique: the repository cannot deduplicate successive backups (hbr compresses itself)',
+    );
+  if (o.encryption)
+    advice.push(
+      'native ENCRYPTION makes every backup stream unique: the repository cannot deduplicate successive backups (hbr encrypts itself); keep the certificate and its private key backed up separately',
+    );
+  if (s.isEncrypted)
+    advice.push(
+      'the database uses TDE: its pages are encrypted, so backups deduplicate poorly; keep the TDE certificate and private key backed up separately',
+    );
+  if (o.compression && s.isEncrypted && (o.maxTransferSize ?? 0) <= 65536) {
+    advice.push(
+      'COMPRESSION of a TDE database needs MAXTRANSFERSIZE above 65536 before SQL Server 2019 CU5',
+    );
+  }
+  return advice;
+}
