@@ -1,0 +1,247 @@
+/**
+ * Replication: keeping a second repository (the off-site replica) as a byte-identical copy of
+ * the first. Objects are copied as they are (no re-encryption: same keys, chunker and ids), in
+ * the order that keeps the replica valid at every moment — packs, then index objects, then
+ * manifests — so an interrupted run leaves at worst unindexed packs, which the format tolerates
+ * and the next run completes. Nothing is ever deleted on the replica, and `locks/` is not copied.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
+import { StoreError, UsageError } from '../errors.ts';
+import type { ObjectInfo, Store } from '../stores/types.ts';
+import type { RepositoryKeys } from './crypto.ts';
+import { acquireLock } from './locks.ts';
+
+/** The object classes replication copies, in the order of {@link REPLICATION_ORDER}. */
+export type ReplicatedKind = 'keys' | 'config' | 'data' | 'index' | 'snapshots';
+
+/** Copy order: a replica's config and keys first, then data before index before manifests. */
+export const REPLICATION_ORDER: readonly ReplicatedKind[] = [
+  'keys',
+  'config',
+  'data',
+  'index',
+  'snapshots',
+];
+
+/** What happened to one class of objects. */
+export interface KindReport {
+  /** Objects copied in this run and their bytes. */
+  copied: number;
+  copiedBytes: number;
+  /** Objects the replica already held (same size): not read, not written. */
+  present: number;
+  /** Objects not copied: damaged on the source (see `errors`) or gone from it meanwhile. */
+  failed: number;
+  vanished: number;
+}
+
+/** One object that could not be copied. */
+export interface ReplicationProblem {
+  readonly key: string;
+  readonly kind: ReplicatedKind;
+  /** `integrity`: the source's bytes do not hash to the object's name. */
+  readonly reason: 'integrity';
+  readonly message: string;
+}
+
+/** The result of {@link replicateRepository} (`hbr replicate --json`). */
+export interface ReplicationReport {
+  readonly source: string;
+  readonly target: string;
+  /** The target held no repository before this run. */
+  readonly newReplica: boolean;
+  readonly kinds: Record<ReplicatedKind, KindReport>;
+  readonly copiedObjects: number;
+  readonly copiedBytes: number;
+  readonly errors: ReplicationProblem[];
+  readonly ok: boolean;
+  readonly durationMs: number;
+}
+
+/** Cumulative progress, reported after every object. */
+export interface ReplicationProgress {
+  readonly kind: ReplicatedKind;
+  readonly objectsDone: number;
+  readonly objectsTotal: number;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+}
+
+/** Options of {@link replicateRepository}. */
+export interface ReplicateOptions {
+  /**
+   * The source repository's keys: lock objects are sealed, so the shared lock that keeps
+   * `prune` away from the source while objects are copied needs them.
+   */
+  readonly keys: RepositoryKeys;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: ReplicationProgress) => void;
+  /** Objects copied at once. @default the smaller `connections` of the two stores */
+  readonly concurrency?: number;
+  /** Retain-until for written objects, where the target supports retention. */
+  readonly retainUntil?: Date;
+}
+
+/**
+ * Copies every object of `source` that `target` lacks (or holds with another size), byte for
+ * byte. Each content-named object (`keys/`, `data/`, `index/`, `snapshots/`) is re-hashed
+ * against its name before it is written; a damaged one is not copied and is listed in
+ * `errors` (`ok: false`) after everything else has been copied.
+ *
+ * Listing goes manifests → index → packs, so every object a listed manifest needs was written
+ * before it was listed, even while backups run; a shared lock keeps prune out meanwhile.
+ * @throws UsageError when `target` holds a different repository; RepositoryLockedError when an
+ *   exclusive lock (prune) is held on the source; StoreError when a store fails after retries;
+ *   InterruptedError/AbortError when `signal` aborts (the target stays valid; run again).
+ * @example const report = await replicateRepository(repo.store, replica, { keys: repo.keys });
+ */
+export async function replicateRepository(
+  source: Store,
+  target: Store,
+  options: ReplicateOptions,
+): Promise<ReplicationReport> {
+  const started = Date.now();
+  const { signal } = options;
+  const lock = await acquireLock(source, options.keys, {
+    exclusive: false,
+    operation: 'replicate',
+  });
+  try {
+    const sourceConfig = await source.get('config', { signal });
+    const newReplica = await _checkTarget(source, target, sourceConfig, signal);
+    const listed = new Map<ReplicatedKind, ObjectInfo[]>();
+    for (const kind of ['snapshots', 'index', 'data', 'keys'] as const)
+      listed.set(kind, await _list(source, `${kind}/`, signal));
+    listed.set('config', [{ key: 'config', size: sourceConfig.length }]);
+
+    const kinds = Object.fromEntries(
+      REPLICATION_ORDER.map((k) => [
+        k,
+        { copied: 0, copiedBytes: 0, present: 0, failed: 0, vanished: 0 },
+      ]),
+    ) as Record<ReplicatedKind, KindReport>;
+    const errors: ReplicationProblem[] = [];
+    const limit = pLimit(
+      options.concurrency ??
+        Math.max(1, Math.min(source.properties.connections, target.properties.connections)),
+    );
+    const retain = target.properties.supportsRetention ? options.retainUntil : undefined;
+
+    for (const kind of REPLICATION_ORDER) {
+      const have = new Map<string, number>();
+      if (kind === 'config') {
+        if (!newReplica) have.set('config', sourceConfig.length);
+      } else {
+        for (const o of await _list(target, `${kind}/`, signal)) have.set(o.key, o.size);
+      }
+      const report = kinds[kind];
+      const todo: ObjectInfo[] = [];
+      for (const o of listed.get(kind) ?? []) {
+        if (have.get(o.key) === o.size) report.present++;
+        else todo.push(o);
+      }
+      const total = { objects: todo.length, bytes: todo.reduce((n, o) => n + o.size, 0) };
+      let done = 0;
+      let doneBytes = 0;
+      const copyOne = async (o: ObjectInfo): Promise<void> => {
+        signal?.throwIfAborted();
+        const bytes = o.key === 'config' ? sourceConfig : await _get(source, o.key, signal);
+        if (bytes === undefined) {
+          report.vanished++; // deleted on the source since it was listed
+        } else if (o.key !== 'config' && !_matchesName(o.key, bytes)) {
+          report.failed++;
+          errors.push({
+            key: o.key,
+            kind,
+            reason: 'integrity',
+            message: `[replicate:${source.name}] ${o.key}: content does not match its name (SHA-256 ${_sha256(bytes).slice(0, 16)}…); damaged on the source, not copied`,
+          });
+        } else {
+          await target.put(o.key, bytes, { signal, ...(retain ? { retainUntil: retain } : {}) });
+          report.copied++;
+          report.copiedBytes += bytes.length;
+        }
+        done++;
+        doneBytes += o.size;
+        options.onProgress?.({
+          kind,
+          objectsDone: done,
+          objectsTotal: total.objects,
+          bytesDone: doneBytes,
+          bytesTotal: total.bytes,
+        });
+      };
+      // Every object of a class lands before the next class starts (index after its packs).
+      await Promise.all(todo.map((o) => limit(() => copyOne(o)))).catch((error: unknown) => {
+        limit.clearQueue();
+        throw error;
+      });
+    }
+    const all = Object.values(kinds);
+    return {
+      source: source.name,
+      target: target.name,
+      newReplica,
+      kinds,
+      copiedObjects: all.reduce((n, k) => n + k.copied, 0),
+      copiedBytes: all.reduce((n, k) => n + k.copiedBytes, 0),
+      errors,
+      ok: errors.length === 0,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    await lock.release();
+  }
+}
+
+// --- internal ---
+
+/** Returns whether the target is new; refuses a target that holds another repository. */
+async function _checkTarget(
+  source: Store,
+  target: Store,
+  sourceConfig: Buffer,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  if (!(await target.head('config', { signal }))) return true;
+  const targetConfig = await target.get('config', { signal });
+  if (!targetConfig.equals(sourceConfig)) {
+    throw new UsageError(
+      `[replicate] ${target.name} holds a different repository than ${source.name} (their config objects differ); replicate into an empty location or the same repository's replica`,
+    );
+  }
+  return false;
+}
+
+async function _list(store: Store, prefix: string, signal?: AbortSignal): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const o of store.list(prefix, { signal })) {
+    // Temporary or foreign files are not repository objects.
+    if (/^[0-9a-f]{64}$/.test(o.key.slice(o.key.lastIndexOf('/') + 1))) out.push(o);
+  }
+  return out;
+}
+
+async function _get(store: Store, key: string, signal?: AbortSignal): Promise<Buffer | undefined> {
+  try {
+    return await store.get(key, { signal });
+  } catch (error) {
+    // Forget and `key remove` may delete manifests and key files while replication runs.
+    const deletable = key.startsWith('snapshots/') || key.startsWith('keys/');
+    if (error instanceof StoreError && error.status === 404 && deletable) return undefined;
+    throw error;
+  }
+}
+
+function _sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Whether the bytes hash to the object's name (and a pack sits in its `data/xx/` folder). */
+function _matchesName(key: string, bytes: Buffer): boolean {
+  const name = key.slice(key.lastIndexOf('/') + 1);
+  if (key.startsWith('data/') && key !== `data/${name.slice(0, 2)}/${name}`) return false;
+  return _sha256(bytes) === name;
+}
