@@ -20,6 +20,7 @@ import { connectSqlServer, type SqlExecutor } from '../../src/drivers/sqlserver/
 import { msdbHistoryQuery, parseMsdbRows } from '../../src/drivers/sqlserver/msdb.ts';
 import { computeMoves } from '../../src/drivers/sqlserver/move.ts';
 import * as ops from '../../src/drivers/sqlserver/operations.ts';
+import { clrStateQuery, parseClrState } from '../../src/drivers/sqlserver/post-restore.ts';
 import { quoteName, quoteString } from '../../src/drivers/sqlserver/quote.ts';
 import { buildRestoreScript } from '../../src/drivers/sqlserver/tsql-restore.ts';
 
@@ -150,6 +151,21 @@ void describe(
       assert.equal(check.ok, true, JSON.stringify(check.errors));
       assert.equal(await ops.countRows(exec, copy, items), 185n); // 100 + 50 + 25 + 10
       assert.equal(await ops.countRows(exec, source, items), 195n);
+    });
+
+    void it('restores in place to latest after a tail-log backup, keeping rows written since the last log backup', async () => {
+      await insert('tail', 2);
+      const plan = planRestore(records, { kind: 'latest' });
+      const script = buildRestoreScript(plan, {
+        targetExists: true,
+        replace: true,
+        tailLogDevice: device('tail.trn'),
+        serverUtcOffsetMinutes: info.utcOffsetMinutes,
+      });
+      await ops.runRestoreScript(exec, script);
+      assert.equal(await ops.countRows(exec, source, items), 197n); // 195 + 2 only in the tail log
+      const clr = parseClrState((await exec.run(clrStateQuery(source))).recordsets);
+      assert.deepEqual(clr.problems, []);
     });
   },
 );
