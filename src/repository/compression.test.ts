@@ -83,4 +83,9 @@ void describe('compression', () => {
     assert.equal(await worthCompressing(pseudoRandomBytes(3, 1 << 20)), false);
     assert.equal(await worthCompressing(Buffer.alloc(10)), false);
   });
+
+  void it('judges a chunk that turns into zeros after its start worth compressing', async () => {
+    const chunk = pseudoRandomBytes(6, 1 << 20).fill(0, 400_000);
+    assert.equal(await worthCompressing(chunk), true);
+  });
 });
