@@ -3,8 +3,9 @@
  * repository command shares.
  * @module
  */
-import type { HbrConfig } from '../config/index.ts';
-import { UsageError } from '../errors.ts';
+import { dirname } from 'node:path';
+import type { HbrConfig, ReplicaConfig } from '../config/index.ts';
+import { NotFoundError, UsageError } from '../errors.ts';
 import {
   initRepository,
   openRepository,
@@ -16,6 +17,7 @@ import type { Store } from '../stores/types.ts';
 import type { CliContext, GlobalOptions } from './context.ts';
 import { createReporter, type Reporter } from './reporter.ts';
 import {
+  parseLocation,
   resolveCredentials,
   resolveRepositoryLocation,
   type RepositoryLocation,
@@ -37,6 +39,30 @@ export async function openStoreAt(
   if (location.kind === 'path') return createLocalStore({ path: location.path });
   const { openStore } = await import('../stores/location.ts');
   return openStore(location.url, { env });
+}
+
+/**
+ * Opens the store of the replica `name` from the config's `replicas:` (its `path`, or its `url`
+ * relative to the config file's folder). Store credentials come from `env`, as for the
+ * repository.
+ * @throws NotFoundError when the config names no such replica; UsageError for a bad location.
+ */
+export async function openReplicaStore(
+  env: NodeJS.ProcessEnv,
+  config: HbrConfig,
+  configFile: string,
+  name: string,
+): Promise<{ store: Store; replica: ReplicaConfig }> {
+  const replica = config.replicas?.find((r) => r.name === name);
+  if (!replica) {
+    const known = (config.replicas ?? []).map((r) => r.name).join(', ') || 'none';
+    throw new NotFoundError(`no replica named "${name}" in ${configFile} (replicas: ${known})`);
+  }
+  const location: RepositoryLocation =
+    replica.path !== undefined
+      ? { kind: 'path', path: replica.path }
+      : parseLocation(replica.url ?? '', dirname(configFile), `replicas.${name}.url`);
+  return { store: await openStoreAt(location, env), replica };
 }
 
 /** Resolves the credential the flags, environment or config name. */

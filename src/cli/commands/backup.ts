@@ -8,6 +8,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import type { RegisterCommand } from './index.ts';
+import { replicateAfterBackup } from './replicate.ts';
 
 /** `hbr backup PATH...` or `hbr backup --source NAME`. */
 export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
@@ -47,7 +48,8 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       if (targets.length === 0)
         throw new UsageError('nothing to back up: give one or more paths, or --source NAME');
 
-      const { repo } = await accessRepository(ctx, globals);
+      const access = await accessRepository(ctx, globals);
+      const { repo } = access;
       const reporter = reporterFor(ctx, globals);
       const samePaths = (b: BackupRecord): boolean =>
         b.source === source && [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
@@ -95,7 +97,16 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           { files: result.stats.files, bytes: result.stats.bytes },
         );
         const s = result.stats;
-        const partial = result.errors.length > 0 || result.changedWhileReading.length > 0;
+        // The backup is committed: a replica that fails now is a warning, not a lost backup.
+        const replicas = await replicateAfterBackup(ctx, access, reporter);
+        for (const r of replicas.filter((x) => !x.ok))
+          reporter.warn(`replication to ${r.replica} failed: ${r.error ?? ''}`, {
+            replica: r.replica,
+          });
+        const partial =
+          result.errors.length > 0 ||
+          result.changedWhileReading.length > 0 ||
+          replicas.some((r) => !r.ok);
         reporter.summary(
           {
             backupId: record.id,
@@ -113,6 +124,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
             durationMs: record.summary.durationMs,
             errors: result.errors,
             changedWhileReading: result.changedWhileReading,
+            replicas,
             partial,
           },
           [
@@ -125,6 +137,11 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
                   `Warning:  ${result.errors.length} unreadable, ${result.changedWhileReading.length} changed while read (see above)`,
                 ]
               : []),
+            ...replicas.map((r) =>
+              r.ok
+                ? `Replica:  ${r.replica}: copied ${r.copiedObjects ?? 0} objects (${formatBytes(r.copiedBytes ?? 0)})`
+                : `Warning:  replication to ${r.replica} failed (the backup is saved; run \`hbr replicate --to ${r.replica}\`)`,
+            ),
             `backup ${record.shortId} saved${parent ? ` (parent ${parent.shortId})` : ''}`,
           ],
         );

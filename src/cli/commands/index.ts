@@ -8,6 +8,7 @@ import { registerDemo } from './demo.ts';
 import { registerInit } from './init.ts';
 import { registerKey } from './key.ts';
 import { registerMaintenance } from './maintenance.ts';
+import { registerReplicate } from './replicate.ts';
 import { registerRestore } from './restore.ts';
 import { registerSqlserver } from './sqlserver.ts';
 
@@ -30,6 +31,7 @@ export const commands: RegisterCommand[] = [
   registerRestore,
   registerCheck,
   registerMaintenance,
+  registerReplicate,
   registerKey,
   registerDemo,
   registerSqlserver,

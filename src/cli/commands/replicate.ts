@@ -1,0 +1,148 @@
+import { IntegrityError, UsageError } from '../../errors.ts';
+import type { OpenRepository } from '../../repository/index.ts';
+import {
+  replicateRepository,
+  type ReplicatedKind,
+  type ReplicationReport,
+} from '../../repository/replicate.ts';
+import type { Store } from '../../stores/types.ts';
+import { globalsOf, type CliContext } from '../context.ts';
+import {
+  accessRepository,
+  openReplicaStore,
+  openStoreAt,
+  reporterFor,
+  type RepositoryAccess,
+} from '../repository-access.ts';
+import { formatBytes, formatDuration, type Reporter } from '../reporter.ts';
+import { parseLocation, requireConfig } from '../resolve.ts';
+import type { RegisterCommand } from './index.ts';
+
+/** `hbr replicate --to NAME` or `hbr replicate --to-repo LOCATION`. */
+export const registerReplicate: RegisterCommand = (program, ctx) => {
+  program
+    .command('replicate')
+    .description(
+      'copy every object the replica lacks (packs, then index, then backups), byte for byte',
+    )
+    .option('--to <name>', 'a replica named in the config (replicas:)')
+    .option('--to-repo <location>', 'a replica at this location (path, azure://…, s3://…)')
+    .action(async (flags, command) => {
+      const globals = globalsOf(command);
+      if (Boolean(flags.to) === Boolean(flags.toRepo))
+        throw new UsageError('give the replica: --to NAME (from the config) or --to-repo LOCATION');
+      const access = await accessRepository(ctx, globals);
+      let target: Store;
+      let label: string;
+      if (flags.to) {
+        const { config, file } =
+          access.config && access.configFile
+            ? { config: access.config, file: access.configFile }
+            : await requireConfig({ env: ctx.env, cwd: ctx.cwd, flag: globals.config });
+        target = (await openReplicaStore(ctx.env, config, file, flags.to)).store;
+        label = flags.to;
+      } else {
+        const location = parseLocation(flags.toRepo ?? '', ctx.cwd, '--to-repo');
+        target = await openStoreAt(location, ctx.env);
+        label = target.name;
+      }
+      const reporter = reporterFor(ctx, globals);
+      try {
+        const report = await _run(ctx, access.repo, target, reporter);
+        reporter.summary({ replica: label, ...report }, _lines(label, report));
+        if (!report.ok) {
+          throw new IntegrityError(
+            `replication to ${label} incomplete: ${report.errors.length} damaged object(s) on the source were not copied: ${report.errors.map((e) => e.key).join(', ')}; run \`hbr check --read-data\` on the source`,
+          );
+        }
+      } finally {
+        reporter.done();
+        await target.close?.();
+      }
+    });
+};
+
+/** The outcome of replicating to one replica right after a backup. */
+export interface AfterBackupReplication {
+  readonly replica: string;
+  readonly ok: boolean;
+  readonly copiedObjects?: number;
+  readonly copiedBytes?: number;
+  readonly error?: string;
+}
+
+/**
+ * Replicates to every replica of the config marked `afterBackup: true`, when the repository came
+ * from that config. Never throws: a failure is returned (the backup itself is already safe).
+ */
+export async function replicateAfterBackup(
+  ctx: CliContext,
+  access: RepositoryAccess,
+  reporter: Reporter,
+): Promise<AfterBackupReplication[]> {
+  const { config, configFile } = access;
+  if (!config || !configFile) return [];
+  const results: AfterBackupReplication[] = [];
+  for (const replica of (config.replicas ?? []).filter((r) => r.afterBackup)) {
+    let target: Store | undefined;
+    try {
+      target = (await openReplicaStore(ctx.env, config, configFile, replica.name)).store;
+      const report = await _run(ctx, access.repo, target, reporter);
+      const { copiedObjects, copiedBytes } = report;
+      const damaged = report.errors.map((e) => e.key).join(', ');
+      results.push({
+        replica: replica.name,
+        ok: report.ok,
+        copiedObjects,
+        copiedBytes,
+        ...(report.ok ? {} : { error: `damaged objects on the source not copied: ${damaged}` }),
+      });
+    } catch (error) {
+      results.push({
+        replica: replica.name,
+        ok: false,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    } finally {
+      await target?.close?.().catch(() => undefined);
+    }
+  }
+  return results;
+}
+
+// --- internal ---
+
+async function _run(
+  ctx: CliContext,
+  repo: OpenRepository,
+  target: Store,
+  reporter: Reporter,
+): Promise<ReplicationReport> {
+  let phase: ReplicatedKind | undefined;
+  return replicateRepository(repo.store, target, {
+    keys: repo.keys,
+    signal: ctx.signal,
+    onProgress: (p) => {
+      if (p.kind !== phase) {
+        phase = p.kind;
+        reporter.start(`replicate ${p.kind}`, { files: p.objectsTotal, bytes: p.bytesTotal });
+      }
+      reporter.progress({ files: p.objectsDone, bytes: p.bytesDone, currentPath: p.kind });
+    },
+  });
+}
+
+function _lines(label: string, report: ReplicationReport): string[] {
+  const k = report.kinds;
+  const present = Object.values(k).reduce((n, r) => n + r.present, 0);
+  const copied = (['data', 'index', 'snapshots', 'keys', 'config'] as const)
+    .filter((kind) => k[kind].copied > 0)
+    .map((kind) => `${k[kind].copied} ${kind} (${formatBytes(k[kind].copiedBytes)})`);
+  return [
+    `Replica:  ${label} (${report.target})${report.newReplica ? ', new' : ''}`,
+    `Copied:   ${copied.length ? copied.join(', ') : 'nothing (the replica was up to date)'}`,
+    `Present:  ${present} objects already on the replica`,
+    ...report.errors.map((e) => `ERROR:    ${e.message}`),
+    `replicated ${report.copiedObjects} objects (${formatBytes(report.copiedBytes)}) in ${formatDuration(report.durationMs)}`,
+  ];
+}
