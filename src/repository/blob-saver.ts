@@ -24,12 +24,12 @@ export interface SaverStats {
   addedBytes: number;
 }
 
-/** Stores blobs for one backup session. Not reusable after `flush`. */
+/** Stores blobs for one backup session. */
 export interface BlobSaver {
   readonly stats: Readonly<SaverStats>;
   /** Stores a blob unless it is already stored; resolves with its id once it is safe to refer to it in a tree. */
   save(type: BlobType, plaintext: Buffer, signal?: AbortSignal): Promise<Buffer>;
-  /** Uploads the last packs and writes the index for everything saved. */
+  /** Uploads the open packs and writes the index for everything saved so far; saving may go on after. */
   flush(signal?: AbortSignal): Promise<void>;
 }
 

@@ -25,6 +25,20 @@ export interface RepositorySession extends BackupSession {
     source: AsyncIterable<Uint8Array>,
     options?: { profile?: ChunkerProfile; signal?: AbortSignal; onBytes?: (n: number) => void },
   ): Promise<StoredContent>;
+  /**
+   * Adds an artifact from content already stored with `saveContent` (e.g. assembled from
+   * blocks). `sha256` may be omitted when the bytes never passed through in order; every blob
+   * is still authenticated and re-hashed on read.
+   */
+  addStoredArtifact(
+    path: string,
+    stored: { content: readonly string[]; size: number; sha256?: string },
+  ): ArtifactInfo;
+  /**
+   * Uploads everything saved so far (packs and index) so it can be read back before the commit,
+   * e.g. to verify a database backup. Nothing becomes a backup until `commit`.
+   */
+  flush(signal?: AbortSignal): Promise<void>;
   /** Stores one directory's nodes; returns the tree id (hex). */
   saveTree(nodes: readonly TreeNode[], signal?: AbortSignal): Promise<string>;
   /** Commits with a ready root tree and totals instead of the session's artifacts. */
@@ -76,24 +90,24 @@ export async function startSession(
       return id.toString('hex');
     },
     async addArtifact(path, data, opts = {}): Promise<ArtifactInfo> {
-      if (!path || path.includes('/') || path === '.' || path === '..') {
-        throw new UsageError(`artifact name "${path}" must be a plain file name`);
-      }
-      if (artifacts.some((a) => a.name === path)) {
-        throw new UsageError(`artifact ${path} was already added to this backup`);
-      }
+      _checkArtifactName(path, artifacts);
       const stored = await session.saveContent(data, { profile: 'db', signal: opts.signal });
+      return session.addStoredArtifact(path, stored);
+    },
+    addStoredArtifact(path, stored) {
+      _checkArtifactName(path, artifacts);
       artifacts.push({
         name: path,
         type: 'file',
         mode: 0o600,
         mtime: `${BigInt(Date.now()) * 1_000_000n}`,
         size: stored.size,
-        content: stored.content,
-        sha256: stored.sha256,
+        content: [...stored.content],
+        ...(stored.sha256 ? { sha256: stored.sha256 } : {}),
       });
-      return { path, size: stored.size, sha256: stored.sha256 };
+      return { path, size: stored.size, sha256: stored.sha256 ?? '' };
     },
+    flush: (signal) => saver.flush(signal),
     async commit(info) {
       const tree = await session.saveTree(artifacts);
       const bytes = artifacts.reduce((sum, a) => sum + (a.size ?? 0), 0);
@@ -141,4 +155,15 @@ export async function startSession(
     },
   };
   return session;
+}
+
+// --- internal ---
+
+function _checkArtifactName(path: string, artifacts: readonly TreeNode[]): void {
+  if (!path || path.includes('/') || path === '.' || path === '..') {
+    throw new UsageError(`artifact name "${path}" must be a plain file name`);
+  }
+  if (artifacts.some((a) => a.name === path)) {
+    throw new UsageError(`artifact ${path} was already added to this backup`);
+  }
 }

@@ -52,7 +52,11 @@ export interface BackupSummary {
 export interface ArtifactInfo {
   readonly path: string;
   readonly size: number;
-  /** SHA-256 (hex) of the artifact's plaintext, checked again on every read. */
+  /**
+   * SHA-256 (hex) of the artifact's plaintext, checked again on every read; empty when the
+   * artifact was assembled from blocks that never passed through in order (every blob is still
+   * authenticated and re-hashed).
+   */
   readonly sha256: string;
 }
 
