@@ -1,0 +1,220 @@
+/**
+ * The blobs SQL Server writes to and reads from hbr's blob endpoint. Each block is chunked and
+ * stored in the backup session as it arrives, so no backup file ever exists on disk, blocks may
+ * come in any order and be re-sent, and a block list commits the order. Reads are served from
+ * the repository: blocks of this session once flushed, or artifacts of committed backups.
+ * @module
+ */
+import { Readable } from 'node:stream';
+import { NotFoundError, UsageError } from '../../../errors.ts';
+import {
+  artifactRepository,
+  type OpenRepository,
+  type RepositorySession,
+} from '../../../repository/index.ts';
+import type { BlockSource } from './block-list-xml.ts';
+
+/** One stored block: its content blob ids and plaintext size. */
+interface StoredBlock {
+  readonly content: readonly string[];
+  readonly size: number;
+}
+
+/** A blob: staged (uncommitted) blocks and the committed block sequence. */
+interface BlobState {
+  readonly staged: Map<string, StoredBlock>;
+  committed: { id: string; block: StoredBlock }[];
+  version: number;
+}
+
+/** A committed blob as an artifact: its content in order. */
+export interface CommittedBlob {
+  readonly name: string;
+  readonly content: string[];
+  readonly size: number;
+}
+
+/** The endpoint's storage. Keys are `container/blob`. */
+export interface BlobTable {
+  putBlock(key: string, blockId: string, body: Buffer, signal?: AbortSignal): Promise<void>;
+  /** Put Blob: the whole blob in one request (SQL Server uses it to create empty blobs). */
+  putBlob(key: string, body: Buffer, signal?: AbortSignal): Promise<void>;
+  putBlockList(key: string, blocks: readonly { id: string; source: BlockSource }[]): void;
+  blockLists(key: string): {
+    committed: { id: string; size: number }[];
+    uncommitted: { id: string; size: number }[];
+  };
+  /** Changes whenever the blob's committed content changes (for ETags). */
+  version(key: string): string;
+  /** Size of a committed blob, or `undefined` when there is none. */
+  size(key: string): Promise<number | undefined>;
+  read(key: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
+  delete(key: string): void;
+  /** Every committed blob under a container (for adding them to the backup as artifacts). */
+  committed(container: string): CommittedBlob[];
+}
+
+/** Options of {@link createBlobTable}. */
+export interface BlobTableOptions {
+  /** Where written blocks go; without it the table is read-only. */
+  readonly session?: RepositorySession;
+  readonly repo: OpenRepository;
+  /**
+   * Blobs of committed backups to serve for RESTORE: `container/blob` → backup id and artifact.
+   */
+  readonly published?: ReadonlyMap<string, { backupId: string; artifact: string }>;
+}
+
+/** Creates the table. */
+export function createBlobTable(options: BlobTableOptions): BlobTable {
+  const blobs = new Map<string, BlobState>();
+  // Blocks stored since the last flush: a read of them (RESTORE VERIFYONLY right after the
+  // BACKUP) first makes them readable.
+  let unflushed = false;
+  const state = (key: string): BlobState => {
+    let blob = blobs.get(key);
+    if (!blob) {
+      blob = { staged: new Map(), committed: [], version: 0 };
+      blobs.set(key, blob);
+    }
+    return blob;
+  };
+  const store = async (body: Buffer, signal?: AbortSignal): Promise<StoredBlock> => {
+    if (!options.session) throw new UsageError('this endpoint only serves reads');
+    const stored = await options.session.saveContent(Readable.from([body]), {
+      profile: 'db',
+      signal,
+    });
+    unflushed = true;
+    return { content: stored.content, size: stored.size };
+  };
+  const published = async (
+    key: string,
+  ): Promise<{ backupId: string; artifact: string; size: number } | undefined> => {
+    const entry = options.published?.get(key);
+    if (!entry) return undefined;
+    const backup = await options.repo.findBackup(entry.backupId);
+    const node = (await options.repo.readTree(backup.tree)).find((n) => n.name === entry.artifact);
+    if (!node)
+      throw new NotFoundError(`backup ${backup.shortId} has no artifact ${entry.artifact}`);
+    return { ...entry, size: node.size ?? 0 };
+  };
+
+  return {
+    async putBlock(key, blockId, body, signal) {
+      state(key).staged.set(blockId, await store(body, signal));
+    },
+    async putBlob(key, body, signal) {
+      const block = await store(body, signal);
+      const blob = state(key);
+      blob.committed = [{ id: '', block }];
+      blob.version++;
+    },
+    putBlockList(key, list) {
+      const blob = state(key);
+      const committed = new Map(blob.committed.map((c) => [c.id, c.block]));
+      blob.committed = list.map(({ id, source }) => {
+        const block =
+          source === 'Committed'
+            ? committed.get(id)
+            : source === 'Uncommitted'
+              ? blob.staged.get(id)
+              : (blob.staged.get(id) ?? committed.get(id));
+        if (!block) throw new UsageError(`block list names block ${id}, which was not uploaded`);
+        return { id, block };
+      });
+      blob.staged.clear(); // Azure discards uncommitted blocks on commit
+      blob.version++;
+    },
+    blockLists(key) {
+      const blob = blobs.get(key);
+      return {
+        committed: (blob?.committed ?? []).map((c) => ({ id: c.id, size: c.block.size })),
+        uncommitted: [...(blob?.staged ?? [])].map(([id, b]) => ({ id, size: b.size })),
+      };
+    },
+    version(key) {
+      const blob = blobs.get(key);
+      return blob ? `${blob.version}` : `published-${options.published?.get(key)?.backupId ?? ''}`;
+    },
+    async size(key) {
+      const blob = blobs.get(key);
+      if (blob && (blob.committed.length > 0 || blob.staged.size === 0))
+        return blob.committed.reduce((s, c) => s + c.block.size, 0);
+      return (await published(key))?.size;
+    },
+    async read(key, offset, length, signal) {
+      const blob = blobs.get(key);
+      if (!blob) {
+        const entry = await published(key);
+        if (!entry) throw new NotFoundError(`no blob ${key}`);
+        return artifactRepository(options.repo).readArtifactRange(
+          entry.backupId,
+          entry.artifact,
+          offset,
+          length,
+          { signal },
+        );
+      }
+      if (unflushed && options.session) {
+        unflushed = false;
+        await options.session.flush(signal);
+      }
+      return _readBlocks(options.repo, blob.committed, offset, length, signal);
+    },
+    delete(key) {
+      blobs.delete(key);
+    },
+    committed(container) {
+      return [...blobs]
+        .filter(([key, blob]) => key.startsWith(`${container}/`) && blob.committed.length > 0)
+        .map(([key, blob]) => ({
+          name: key.slice(container.length + 1),
+          content: blob.committed.flatMap((c) => [...c.block.content]),
+          size: blob.committed.reduce((s, c) => s + c.block.size, 0),
+        }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    },
+  };
+}
+
+// --- internal ---
+
+async function _readBlocks(
+  repo: OpenRepository,
+  blocks: readonly { block: StoredBlock }[],
+  offset: number,
+  length: number,
+  signal?: AbortSignal,
+): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let at = 0;
+  const index = await repo.index();
+  for (const { block } of blocks) {
+    if (at >= offset + length) break;
+    if (at + block.size > offset) {
+      let blobAt = at;
+      for (const hex of block.content) {
+        const id = Buffer.from(hex, 'hex');
+        const rawLength = index.get(id)?.rawLength;
+        if (rawLength === undefined)
+          throw new NotFoundError(`blob ${hex.slice(0, 16)} is not in the index`);
+        if (blobAt + rawLength > offset && blobAt < offset + length) {
+          const data = await repo.readBlob('data', id, signal);
+          parts.push(
+            data.subarray(
+              Math.max(0, offset - blobAt),
+              Math.min(rawLength, offset + length - blobAt),
+            ),
+          );
+        }
+        blobAt += rawLength;
+      }
+    }
+    at += block.size;
+  }
+  const out = Buffer.concat(parts);
+  if (out.length !== length)
+    throw new UsageError(`range ${offset}+${length} is outside the blob (${at} bytes)`);
+  return out;
+}

@@ -1,0 +1,247 @@
+/**
+ * hbr's Azure-Blob-compatible endpoint for SQL Server's `BACKUP … TO URL` and
+ * `RESTORE … FROM URL`: the calls SQL Server makes (Put Block, Put Block List, Put Blob, Get
+ * Blob with ranges, Get Blob Properties, Get Block List, leases, Delete Blob) answered from a
+ * {@link BlobTable}, so backup streams go straight into the repository and come back out of it.
+ * Requests must carry the configured SAS signature (`sig`), which is what SQL Server's
+ * `CREATE CREDENTIAL … SECRET` holds. SQL Server requires HTTPS on port 443 with a trusted
+ * certificate; pass `tls` for that (tests use plain HTTP).
+ * @module
+ */
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { isHbrError } from '../../../errors.ts';
+import { blockListXml, parseBlockList } from './block-list-xml.ts';
+import type { BlobTable } from './blob-table.ts';
+
+/** Options of {@link startBlobEndpoint}. */
+export interface BlobEndpointOptions {
+  readonly table: BlobTable;
+  /** The SAS signature every request must carry (the `sig` query parameter). */
+  readonly signature: string;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** @default 0 (any free port) */
+  readonly port?: number;
+  /** PEM certificate and key: serve HTTPS, as SQL Server requires. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** Largest request body accepted (a block). @default 100 MiB, Azure's block limit */
+  readonly maxBody?: number;
+  readonly signal?: AbortSignal;
+  /** Sees every request that failed on hbr's side (the client gets a 4xx/5xx). */
+  readonly onError?: (error: unknown, request: string) => void;
+}
+
+/** A running endpoint. */
+export interface BlobEndpoint {
+  /** Base URL, e.g. `http://127.0.0.1:41234`; blob URLs are `${url}/container/blob`. */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts the endpoint. */
+export async function startBlobEndpoint(options: BlobEndpointOptions): Promise<BlobEndpoint> {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    _handle(options, req, res).catch((error: unknown) => {
+      options.onError?.(error, `${req.method ?? '?'} ${req.url ?? ''}`);
+      _fail(res, error);
+    });
+  };
+  const server: Server = options.tls
+    ? createHttpsServer(options.tls, handler)
+    : createHttpServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  const close = (): Promise<void> =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  options.signal?.addEventListener('abort', () => void close(), { once: true });
+  return {
+    url: `${options.tls ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${port}`,
+    close,
+  };
+}
+
+// --- internal ---
+
+const leases = new WeakMap<BlobTable, Map<string, string>>();
+
+async function _handle(
+  options: BlobEndpointOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://endpoint');
+  res.setHeader('x-ms-version', '2020-10-02');
+  res.setHeader('x-ms-request-id', String(req.headers['x-ms-client-request-id'] ?? randomUUID()));
+  res.setHeader('x-ms-blob-type', 'BlockBlob');
+  res.setHeader('Accept-Ranges', 'bytes');
+  if (!_authorised(url.searchParams.get('sig'), options.signature)) {
+    return _send(res, 403, 'AuthenticationFailed');
+  }
+  const key = decodeURIComponent(url.pathname.slice(1));
+  if (!key.includes('/')) return _send(res, 400, 'InvalidUri'); // container-level calls are not used by SQL Server
+  const { table } = options;
+  const comp = url.searchParams.get('comp');
+  const method = req.method ?? 'GET';
+
+  if (comp === 'block' && method === 'PUT') {
+    const id = url.searchParams.get('blockid');
+    if (!id) return _send(res, 400, 'InvalidQueryParameterValue');
+    await table.putBlock(key, id, await _body(req, options.maxBody), options.signal);
+    return _send(res, 201);
+  }
+  if (comp === 'blocklist' && method === 'PUT') {
+    table.putBlockList(key, parseBlockList((await _body(req, options.maxBody)).toString('utf8')));
+    return _send(res, 201);
+  }
+  if (comp === 'blocklist' && method === 'GET') {
+    const lists = table.blockLists(key);
+    const xml = Buffer.from(blockListXml(lists.committed, lists.uncommitted));
+    res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': xml.length });
+    res.end(xml);
+    return;
+  }
+  if (comp === 'lease') return _lease(table, key, req, res);
+  if (comp !== null) return _send(res, 400, 'UnsupportedQueryParameter');
+
+  if (method === 'PUT') {
+    await table.putBlob(key, await _body(req, options.maxBody), options.signal);
+    return _send(res, 201);
+  }
+  if (method === 'DELETE') {
+    table.delete(key);
+    return _send(res, 202);
+  }
+  const size = await table.size(key);
+  if (size === undefined) return _send(res, 404, 'BlobNotFound');
+  // The SDK insists on an ETag; one per blob version is all RESTORE needs.
+  res.setHeader('ETag', `"${table.version(key)}"`);
+  res.setHeader('Last-Modified', new Date().toUTCString());
+  if (method === 'HEAD') {
+    res.writeHead(200, {
+      'Content-Length': size,
+      'Content-Type': 'application/octet-stream',
+      'x-ms-lease-state': 'available',
+    });
+    res.end();
+    return;
+  }
+  if (method !== 'GET') return _send(res, 405, 'UnsupportedHttpVerb');
+  const range = _range(String(req.headers['x-ms-range'] ?? req.headers.range ?? ''), size);
+  if (range === 'invalid') {
+    res.setHeader('Content-Range', `bytes */${size}`);
+    return _send(res, 416, 'InvalidRange');
+  }
+  const [start, end] = range ?? [0, size - 1];
+  const data =
+    size === 0 ? Buffer.alloc(0) : await table.read(key, start, end - start + 1, options.signal);
+  res.writeHead(range ? 206 : 200, {
+    'Content-Length': data.length,
+    'Content-Type': 'application/octet-stream',
+    ...(range ? { 'Content-Range': `bytes ${start}-${end}/${size}` } : {}),
+  });
+  res.end(data);
+}
+
+function _lease(table: BlobTable, key: string, req: IncomingMessage, res: ServerResponse): void {
+  let held = leases.get(table);
+  if (!held) leases.set(table, (held = new Map()));
+  const action = String(req.headers['x-ms-lease-action'] ?? '').toLowerCase();
+  const current = held.get(key);
+  const given = req.headers['x-ms-lease-id'] as string | undefined;
+  if (action === 'acquire') {
+    const id = String(req.headers['x-ms-proposed-lease-id'] ?? randomUUID());
+    if (current && current !== id) return _send(res, 409, 'LeaseAlreadyPresent');
+    held.set(key, id);
+    res.setHeader('x-ms-lease-id', id);
+    return _send(res, 201);
+  }
+  if (action === 'break') {
+    held.delete(key);
+    res.setHeader('x-ms-lease-time', '0');
+    return _send(res, 202);
+  }
+  if (!current || current !== given) return _send(res, 409, 'LeaseIdMismatchWithLeaseOperation');
+  if (action === 'release') held.delete(key);
+  else if (action === 'change')
+    held.set(key, String(req.headers['x-ms-proposed-lease-id'] ?? current));
+  else if (action !== 'renew') return _send(res, 400, 'InvalidHeaderValue');
+  res.setHeader('x-ms-lease-id', held.get(key) ?? current);
+  return _send(res, 200);
+}
+
+function _authorised(given: string | null, expected: string): boolean {
+  if (given === null) return false;
+  const [a, b] = [Buffer.from(given), Buffer.from(expected)];
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function _body(req: IncomingMessage, max = 100 * 1024 * 1024): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const part of req as AsyncIterable<Buffer>) {
+    size += part.length;
+    if (size > max) throw Object.assign(new Error('request body too large'), { status: 413 });
+    parts.push(part);
+  }
+  return Buffer.concat(parts, size);
+}
+
+/** `bytes=a-b` / `bytes=a-` → inclusive [a, b]; undefined without a range; 'invalid' past the end. */
+function _range(header: string, size: number): [number, number] | undefined | 'invalid' {
+  const match = /^bytes=(\d+)-(\d*)$/.exec(header.trim());
+  if (!match) return undefined;
+  const start = Number(match[1]);
+  const end = match[2] ? Math.min(Number(match[2]), size - 1) : size - 1;
+  return start >= size || end < start ? 'invalid' : [start, end];
+}
+
+function _send(res: ServerResponse, status: number, code?: string): void {
+  if (code) res.setHeader('x-ms-error-code', code);
+  const body = code
+    ? `<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code></Error>`
+    : '';
+  res.writeHead(status, {
+    'Content-Length': Buffer.byteLength(body),
+    ...(code ? { 'Content-Type': 'application/xml' } : {}),
+  });
+  res.end(body);
+}
+
+function _fail(res: ServerResponse, error: unknown): void {
+  const status =
+    (error as { status?: number }).status ??
+    (isHbrError(error) && error.code === 'NOT_FOUND'
+      ? 404
+      : isHbrError(error) && error.code === 'USAGE'
+        ? 400
+        : 500);
+  if (res.headersSent) {
+    res.destroy(error instanceof Error ? error : undefined);
+    return;
+  }
+  _send(
+    res,
+    status,
+    status === 404
+      ? 'BlobNotFound'
+      : status === 400
+        ? 'InvalidInput'
+        : status === 413
+          ? 'RequestBodyTooLarge'
+          : 'InternalError',
+  );
+}
