@@ -48,8 +48,9 @@ export interface BlobEndpoint {
 
 /** Starts the endpoint. */
 export async function startBlobEndpoint(options: BlobEndpointOptions): Promise<BlobEndpoint> {
+  const leases = new Map<string, string>();
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    _handle(options, req, res).catch((error: unknown) => {
+    _handle(options, leases, req, res).catch((error: unknown) => {
       options.onError?.(error, `${req.method ?? '?'} ${req.url ?? ''}`);
       _fail(res, error);
     });
@@ -75,8 +76,6 @@ export async function startBlobEndpoint(options: BlobEndpointOptions): Promise<B
 }
 
 // --- internal ---
-
-const leases = new WeakMap<BlobTable, Map<string, string>>();
 
 async function _handle(
   options: BlobEndpointOptions,
@@ -114,7 +113,7 @@ async function _handle(
     res.end(xml);
     return;
   }
-  if (comp === 'lease') return _lease(table, key, req, res);
+  if (comp === 'lease') return _lease(leases, key, req, res);
   if (comp !== null) return _send(res, 400, 'UnsupportedQueryParameter');
 
   if (method === 'PUT') {
@@ -156,9 +155,13 @@ async function _handle(
   res.end(data);
 }
 
-function _lease(table: BlobTable, key: string, req: IncomingMessage, res: ServerResponse): void {
-  let held = leases.get(table);
-  if (!held) leases.set(table, (held = new Map()));
+/** Leases are only bookkeeping: SQL Server takes them to lock its blobs; nothing else writes here. */
+function _lease(
+  held: Map<string, string>,
+  key: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   const action = String(req.headers['x-ms-lease-action'] ?? '').toLowerCase();
   const current = held.get(key);
   const given = req.headers['x-ms-lease-id'] as string | undefined;
