@@ -79,6 +79,7 @@ export async function startBlobEndpoint(options: BlobEndpointOptions): Promise<B
 
 async function _handle(
   options: BlobEndpointOptions,
+  leases: Map<string, string>,
   req: IncomingMessage,
   res: ServerResponse,
 ): Promise<void> {
