@@ -55,7 +55,12 @@ void test('a manifest that is not a SQL Server backup is refused with the backup
     /backup abcd1234: not a SQL Server backup manifest/,
   );
   assert.throws(
-    () => recordFromMeta('abcd1234', { sqlserver: 1, set: { BackupSetGUID: 'x', Type: 'L' }, artifacts: [] }),
+    () =>
+      recordFromMeta('abcd1234', {
+        sqlserver: 1,
+        set: { BackupSetGUID: 'x', Type: 'L' },
+        artifacts: [],
+      }),
     /backup abcd1234: .*missing/,
   );
 });
