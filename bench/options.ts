@@ -36,20 +36,22 @@ const ALIASES: Readonly<Record<string, readonly string[]>> = {
 
 /** Parses argv; throws {@link UsageError} on a bad value or an unknown tool. */
 export function parseOptions(argv: string[], known: readonly string[]): BenchOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      scale: { type: 'string', default: '1' },
-      'rss-scale': { type: 'string' },
-      runs: { type: 'string', default: '3' },
-      tools: { type: 'string', default: known.join(',') },
-      work: { type: 'string', default: 'bench/.work' },
-      cache: { type: 'string', default: 'both' },
-      seed: { type: 'string', default: '1' },
-      out: { type: 'string', default: 'docs' },
-      nice: { type: 'string', default: '0' },
-    },
-  });
+  const { values } = usage(() =>
+    parseArgs({
+      args: argv,
+      options: {
+        scale: { type: 'string', default: '1' },
+        'rss-scale': { type: 'string' },
+        runs: { type: 'string', default: '3' },
+        tools: { type: 'string', default: known.join(',') },
+        work: { type: 'string', default: 'bench/.work' },
+        cache: { type: 'string', default: 'both' },
+        seed: { type: 'string', default: '1' },
+        out: { type: 'string', default: 'docs' },
+        nice: { type: 'string', default: '0' },
+      },
+    }),
+  );
   const scale = positive('--scale', values.scale);
   const rss = values['rss-scale'] === undefined ? scale / 4 : Number(values['rss-scale']);
   const tools = values.tools.split(',').flatMap((t) => ALIASES[t.trim()] ?? [t.trim()]);
@@ -72,6 +74,16 @@ export function parseOptions(argv: string[], known: readonly string[]): BenchOpt
     out: resolve(values.out),
     nice: Math.round(Number(values.nice)) || 0,
   };
+}
+
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    throw new UsageError(`[bench] ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
 }
 
 function positive(flag: string, text: string): number {

@@ -6,6 +6,7 @@
  */
 import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UsageError } from '../src/errors.ts';
 import { summarizeTree } from './data/tree.ts';
 import { applyVersion, generateDataset } from './generate.ts';
 import { GNU_TIME } from './measure.ts';
@@ -161,4 +162,10 @@ function log(message: string): void {
   console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  // A usage mistake or a failed install: one line, not a stack trace.
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exitCode = error instanceof UsageError ? 2 : 1;
+}
