@@ -270,3 +270,21 @@ void it('adds the script to the JSON plan, and refuses a rename without MOVE', a
   assert.equal(bad.code, 2);
   assert.match(bad.stdout, /needs MOVE targets/);
 });
+
+void it('history needs a server URL and names the server it cannot reach', async () => {
+  const none = await run('sqlserver', 'history');
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /give --url or set HBR_SQLSERVER_URL/);
+  const badDays = await run(
+    'sqlserver',
+    'history',
+    '--url',
+    'mssql://u:p@127.0.0.1:1',
+    '--days',
+    'x',
+  );
+  assert.equal(badDays.code, 2);
+  const down = await run('sqlserver', 'history', '--url', 'mssql://u:p@127.0.0.1:1?encrypt=false');
+  assert.equal(down.code, 1);
+  assert.match(down.stderr, /\[sqlserver:127\.0\.0\.1:1\] cannot connect/);
+});

@@ -9,8 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
+import { main } from '../../src/cli/main.ts';
 import type { BackupSetRecord } from '../../src/drivers/sqlserver/backup-set.ts';
 import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
 import { parseConnectionUrl } from '../../src/drivers/sqlserver/connection.ts';
@@ -26,6 +31,22 @@ import { buildRestoreScript } from '../../src/drivers/sqlserver/tsql-restore.ts'
 
 const url = process.env.HBR_TEST_MSSQL_URL;
 
+async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const stdout = new PassThrough().on('data', (b: Buffer) => out.push(b));
+  const stderr = new PassThrough().on('data', (b: Buffer) => err.push(b));
+  const code = await main(argv, {
+    stdout,
+    stderr,
+    env: {},
+    cwd: process.cwd(),
+    isTTY: false,
+    signal: new AbortController().signal,
+  });
+  return { code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+}
+
 void describe(
   'SQL Server integration',
   { skip: url ? false : 'HBR_TEST_MSSQL_URL is not set' },
@@ -39,6 +60,7 @@ void describe(
     const items = { schema: 'dbo', name: 'Items' };
     const records: BackupSetRecord[] = [];
     let stopAt = new Date(0);
+    let scratch = '';
 
     const sep = (): string => (folder.includes('\\') ? '\\' : '/');
     const device = (suffix: string): BackupDevice =>
@@ -91,6 +113,7 @@ void describe(
         }
       }
       await exec?.close();
+      if (scratch) await rm(scratch, { recursive: true, force: true });
     });
 
     void it('backs up full, diff and logs with CHECKSUM, verified, with STATS progress', async () => {
@@ -123,6 +146,27 @@ void describe(
       const latest = (rs: readonly BackupSetRecord[]) =>
         planRestore(rs, { kind: 'latest' }).steps.map((s) => s.backupSetGuid);
       assert.deepEqual(latest(fromMsdb), latest(records));
+      // The same through the CLI: `hbr sqlserver history` output planned by `hbr sqlserver plan`.
+      const history = await cli('sqlserver', 'history', '--url', url!, '--database', source);
+      assert.equal(history.code, 0, history.stderr);
+      scratch = await mkdtemp(join(tmpdir(), 'hbr-mssql-'));
+      const file = join(scratch, 'history.json');
+      await writeFile(file, history.stdout);
+      const planned = await cli(
+        '--json',
+        'sqlserver',
+        'plan',
+        '--history',
+        file,
+        '--database',
+        source,
+      );
+      assert.equal(planned.code, 0, planned.stdout);
+      const steps = (JSON.parse(planned.stdout) as { steps: { backupSetGuid: string }[] }).steps;
+      assert.deepEqual(
+        steps.map((s) => s.backupSetGuid),
+        latest(records),
+      );
     });
 
     void it('restores side by side to a moment between two logs, passes CHECKDB, and has the rows of that moment', async () => {

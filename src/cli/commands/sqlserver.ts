@@ -5,7 +5,10 @@ import { parseIsoInstant } from '../../drivers/sqlserver/dates.ts';
 import { parseHistoryJson } from '../../drivers/sqlserver/history.ts';
 import { deviceOf } from '../../drivers/sqlserver/device.ts';
 import { parseLsn } from '../../drivers/sqlserver/lsn.ts';
-import { planToJson } from '../../drivers/sqlserver/plan-json.ts';
+import { planToJson, recordToJson } from '../../drivers/sqlserver/plan-json.ts';
+import { parseConnectionUrl } from '../../drivers/sqlserver/connection.ts';
+import { connectSqlServer } from '../../drivers/sqlserver/executor.ts';
+import { msdbHistoryQuery, parseMsdbRows } from '../../drivers/sqlserver/msdb.ts';
 import { formatPlanText } from '../../drivers/sqlserver/plan-text.ts';
 import type { RestoreTarget } from '../../drivers/sqlserver/plan.ts';
 import {
@@ -76,6 +79,32 @@ export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) =>
         const code = error instanceof PlanError ? error.reason : error.code;
         ctx.stdout.write(`${JSON.stringify({ error: { code, message: error.message } })}\n`);
         setExitCode(exitCodeFor(error));
+      }
+    });
+  sqlserver
+    .command('history')
+    .description('print the backup history of a server (msdb) as JSON that `plan --history` reads')
+    .option(
+      '--url <url>',
+      'mssql://user:password@host:port?trustServerCertificate=true (else HBR_SQLSERVER_URL)',
+    )
+    .option('--database <name>', 'one database (else all)')
+    .option('--days <n>', 'only backups finished in the last n days')
+    .action(async (flags: { url?: string; database?: string; days?: string }) => {
+      const url = flags.url ?? ctx.env.HBR_SQLSERVER_URL;
+      if (!url) throw new UsageError('[sqlserver:history] give --url or set HBR_SQLSERVER_URL');
+      const days = flags.days === undefined ? undefined : Number(flags.days);
+      if (days !== undefined && !(Number.isInteger(days) && days > 0)) {
+        throw new UsageError('[sqlserver:history] --days takes a positive whole number');
+      }
+      const exec = await connectSqlServer(parseConnectionUrl(url));
+      try {
+        const query = msdbHistoryQuery({ database: flags.database, days });
+        const rows = await exec.query(query, { signal: ctx.signal, timeoutMs: 0 });
+        const { records } = parseMsdbRows(rows, parseConnectionUrl(url).server);
+        ctx.stdout.write(`${JSON.stringify(records.map(recordToJson), null, 2)}\n`);
+      } finally {
+        await exec.close();
       }
     });
 };
