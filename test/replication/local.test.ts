@@ -192,6 +192,18 @@ describe('hbr replicate between local repositories', () => {
     await onReplica(target, ['check', '--read-data']);
   });
 
+  it('maintain says a local store has no object retention and changes nothing', async () => {
+    const result = await run(['maintain', '--retain-for', '30d', '--json']);
+    const summary = summaryOf(result) as { supported: boolean; extended: { data: number } };
+    assert.equal(summary.supported, false);
+    assert.equal(summary.extended.data, 0);
+    assert.match(
+      (await run(['maintain', '--retain-for', '30d'])).stdout,
+      /does not support object retention/,
+    );
+    await run(['maintain', '--retain-for', 'soon'], 2);
+  });
+
   it('resumes after the replicating process is killed part way', async () => {
     const target = path('killed');
     const { child, done } = hbrProcess(['replicate', '--to-repo', target], {

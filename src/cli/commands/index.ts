@@ -7,6 +7,7 @@ import { registerCheck } from './check.ts';
 import { registerDemo } from './demo.ts';
 import { registerInit } from './init.ts';
 import { registerKey } from './key.ts';
+import { registerMaintain } from './maintain.ts';
 import { registerMaintenance } from './maintenance.ts';
 import { registerReplicate } from './replicate.ts';
 import { registerRestore } from './restore.ts';
@@ -32,6 +33,7 @@ export const commands: RegisterCommand[] = [
   registerCheck,
   registerMaintenance,
   registerReplicate,
+  registerMaintain,
   registerKey,
   registerDemo,
   registerSqlserver,
