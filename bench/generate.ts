@@ -43,17 +43,14 @@ export async function generateDataset(
  */
 export async function applyVersion(root: string, spec: DatasetSpec, version: 1 | 2): Promise<void> {
   const { changed, added, model, regions } = spec.v2;
+  // The model first: the files changed last are the newest, and borg does not remember the
+  // newest files in its files cache (race protection), so they should be small ones.
+  const filler = createRegionFiller(spec.seed);
+  await rewriteRegions(join(root, model.path), model, regions, version, filler);
   await writeArtifacts(root, spec, changed, version);
   const addedIndices = Array.from({ length: added }, (_, i) => spec.artifacts + i);
   if (version === 2) await writeArtifacts(root, spec, addedIndices, 2);
   else await Promise.all(addedIndices.map((i) => rm(join(root, artifactPath(i)), { force: true })));
-  await rewriteRegions(
-    join(root, model.path),
-    model,
-    regions,
-    version,
-    createRegionFiller(spec.seed),
-  );
 }
 
 // --- internal ---
