@@ -163,6 +163,28 @@ describe('replicateRepository', () => {
     assert.deepEqual(await target.get(pack), await source.get(pack));
   });
 
+  it('sets the retain-until on copied objects where the target supports retention', async () => {
+    const until = new Date('2031-05-01T00:00:00Z');
+    const retained: (Date | undefined)[] = [];
+    const withRetention = (supportsRetention: boolean): Store => ({
+      ...target,
+      properties: { ...target.properties, supportsRetention },
+      put: async (key, data, options) => {
+        retained.push(options?.retainUntil);
+        await target.put(key, data, options);
+      },
+    });
+    await replicateRepository(source, withRetention(false), {
+      keys: repo.keys,
+      retainUntil: until,
+    });
+    assert.ok(retained.length > 0 && retained.every((d) => d === undefined));
+    retained.length = 0;
+    await backup(repo, 9, 100_000);
+    await replicateRepository(source, withRetention(true), { keys: repo.keys, retainUntil: until });
+    assert.ok(retained.length > 0 && retained.every((d) => d?.getTime() === until.getTime()));
+  });
+
   it('copies packs before index objects and index objects before manifests', async () => {
     const order: string[] = [];
     const recording: Store = {

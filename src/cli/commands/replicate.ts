@@ -1,3 +1,4 @@
+import { parseDuration, subtractDuration } from '../../config/index.ts';
 import { IntegrityError, UsageError } from '../../errors.ts';
 import type { OpenRepository } from '../../repository/index.ts';
 import {
@@ -27,10 +28,23 @@ export const registerReplicate: RegisterCommand = (program, ctx) => {
     )
     .option('--to <name>', 'a replica named in the config (replicas:)')
     .option('--to-repo <location>', 'a replica at this location (path, azure://…, s3://…)')
+    .option(
+      '--retain-for <duration>',
+      'where the replica supports retention: hold copied objects undeletable this long (e.g. 90d)',
+    )
     .action(async (flags, command) => {
       const globals = globalsOf(command);
       if (Boolean(flags.to) === Boolean(flags.toRepo))
         throw new UsageError('give the replica: --to NAME (from the config) or --to-repo LOCATION');
+      const period = flags.retainFor === undefined ? undefined : parseDuration(flags.retainFor);
+      // Adding a duration is subtracting its negation (keeps calendar months right).
+      const retainUntil = period
+        ? subtractDuration(new Date(), {
+            years: -period.years,
+            months: -period.months,
+            ms: -period.ms,
+          })
+        : undefined;
       const access = await accessRepository(ctx, globals);
       let target: Store;
       let label: string;
@@ -48,7 +62,7 @@ export const registerReplicate: RegisterCommand = (program, ctx) => {
       }
       const reporter = reporterFor(ctx, globals);
       try {
-        const report = await _run(ctx, access.repo, target, reporter);
+        const report = await _run(ctx, access.repo, target, reporter, retainUntil);
         reporter.summary({ replica: label, ...report }, _lines(label, report));
         if (!report.ok) {
           throw new IntegrityError(
@@ -117,10 +131,12 @@ async function _run(
   repo: OpenRepository,
   target: Store,
   reporter: Reporter,
+  retainUntil?: Date,
 ): Promise<ReplicationReport> {
   let phase: ReplicatedKind | undefined;
   return replicateRepository(repo.store, target, {
     keys: repo.keys,
+    ...(retainUntil ? { retainUntil } : {}),
     signal: ctx.signal,
     onProgress: (p) => {
       if (p.kind !== phase) {
