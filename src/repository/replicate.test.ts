@@ -157,7 +157,8 @@ describe('replicateRepository', () => {
     await replicateRepository(source, target, { keys: repo.keys });
     const pack = (await keysOf(target, 'data/'))[0] ?? '';
     const path = join(dir.path, 'target', pack);
-    await writeFile(path, (await readFile(path)).subarray(0, 1000));
+    const whole = await readFile(path);
+    await writeFile(path, whole.subarray(0, whole.length >> 1));
     const report = await replicateRepository(source, target, { keys: repo.keys });
     assert.equal(report.kinds.data.copied, 1);
     assert.deepEqual(await target.get(pack), await source.get(pack));
@@ -182,7 +183,7 @@ describe('replicateRepository', () => {
     retained.length = 0;
     await backup(repo, 9, 100_000);
     await replicateRepository(source, withRetention(true), { keys: repo.keys, retainUntil: until });
-    assert.ok(retained.length > 0 && retained.every((d) => d?.getTime() === until.getTime()));
+    assert.ok(retained.length > 0 && retained.every((d) => d === until));
   });
 
   it('copies packs before index objects and index objects before manifests', async () => {
