@@ -3,7 +3,8 @@
  * of float32 weights (barely compressible), text-like data and random bytes, at levels 1 and 3,
  * with 1 and 4 calls in flight; plus what the 64 KiB `worthCompressing` sample costs and how
  * often it agrees with compressing the whole chunk.
- * Each figure is the median of 3 runs (by wall-clock rate).
+ * Each figure is the median of 3 runs (by wall-clock rate). `cpu` is bytes per CPU-second of the
+ * whole process (libuv threads included): the per-core rate, steadier on a busy machine.
  * `node --import tsx bench/micro/compression.ts [MiB per kind]`
  * @module
  */
@@ -30,7 +31,7 @@ const kinds = {
 };
 
 console.log(`zstd backend ${zstdBackend()}, ${total / MiB} MiB per kind in 1 MiB chunks`);
-console.log('| data | level | in flight | compress MB/s (cpu MB/s) | ratio | decompress MB/s |');
+console.log('| data | level | in flight | compress MB/s (cpu) | ratio | decompress MB/s (cpu) |');
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const [kind, data] of Object.entries(kinds)) {
   const chunks = Array.from({ length: total / MiB }, (_, i) =>
@@ -48,7 +49,7 @@ for (const [kind, data] of Object.entries(kinds)) {
       );
       console.log(
         `| ${kind} | ${level} | ${inFlight} | ${packed.wall.toFixed(0)} (${packed.cpu.toFixed(0)})` +
-          ` | ${(size / total).toFixed(3)} | ${unpacked.wall.toFixed(0)} |`,
+          ` | ${(size / total).toFixed(3)} | ${unpacked.wall.toFixed(0)} (${unpacked.cpu.toFixed(0)}) |`,
       );
     }
   }
@@ -96,13 +97,16 @@ function _median<T>(runs: _Timing<T>[]): _Timing<T> {
   return [...runs].sort((a, b) => a.wall - b.wall)[Math.floor(runs.length / 2)]!;
 }
 
-/** Runs `fn` over `items` with `inFlight` calls at a time; rates in MB/s of the items' bytes. */
+/**
+ * Runs `fn` over `items` with `inFlight` calls at a time; rates in MB/s of `bytes` (the
+ * uncompressed size, for compression and decompression alike).
+ */
 async function _timed<T>(
   items: Buffer[],
   inFlight: number,
   fn: (item: Buffer) => Promise<T>,
+  bytes = total,
 ): Promise<_Timing<T>> {
-  const bytes = items.reduce((sum, item) => sum + item.length, 0);
   const limit = pLimit(inFlight);
   const started = process.hrtime.bigint();
   const cpu = process.cpuUsage();
