@@ -92,9 +92,11 @@ export async function pruneRepository(
     }
     const unindexed = [...storedPacks.keys()].filter((p) => !index.packs().has(p));
     const gone = new Set([...toDelete, ...toRepack].map((u) => u.packId));
+    // Net of the live blobs that repacking writes again.
     const bytesFreed =
       [...gone].reduce((s, p) => s + (storedPacks.get(p) ?? 0), 0) +
-      unindexed.reduce((s, p) => s + (storedPacks.get(p) ?? 0), 0);
+      unindexed.reduce((s, p) => s + (storedPacks.get(p) ?? 0), 0) -
+      toRepack.reduce((s, u) => s + u.used, 0);
 
     const report = {
       dryRun: Boolean(options.dryRun),

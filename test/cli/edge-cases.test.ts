@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { after, before, describe, it } from 'node:test';
+import { artifactRepository, openRepository } from '../../src/repository/index.ts';
+import { pruneRepository, forgetBackups } from '../../src/repository/prune.ts';
+import { createLocalStore } from '../../src/stores/local.ts';
+import { hbr, summaryOf } from '../helpers/cli.ts';
+import { pseudoRandomBytes, tempDir } from '../helpers/temp.ts';
+
+describe('hbr edge cases', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let env: NodeJS.ProcessEnv;
+  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+  before(async () => {
+    dir = await tempDir();
+    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
+    assert.equal((await run('init', '--pack-size', '1')).code, 0);
+  });
+  after(async () => dir.remove());
+
+  it('marks and reports a file that changes while it is read, and exits 3', async () => {
+    await mkdir(join(dir.path, 'live'));
+    const file = join(dir.path, 'live', 'growing.log');
+    await writeFile(file, pseudoRandomBytes(48 * 1024 * 1024, 5));
+    // Another writer appends while the backup reads (the backup's reads yield to the event loop).
+    let writing = true;
+    const writer = (async () => {
+      while (writing) {
+        await appendFile(file, 'more\n');
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    })();
+    const result = await run('backup', 'live', '--json');
+    writing = false;
+    await writer;
+    assert.equal(result.code, 3, result.stderr);
+    const summary = summaryOf(result);
+    assert.deepEqual(summary.changedWhileReading, [file]);
+    assert.match(result.stderr, /growing\.log: changed while it was being read/);
+    // The next backup reads it again instead of trusting the torn copy.
+    const again = summaryOf(await run('backup', 'live', '--json'));
+    assert.equal(again.changedFiles, 1);
+  });
+
+  it('reads only the requested share of packs with check --read-data --subset', async () => {
+    await mkdir(join(dir.path, 'many'));
+    for (let i = 0; i < 10; i++)
+      await writeFile(
+        join(dir.path, 'many', `f${i}`),
+        pseudoRandomBytes(1024 * 1024 + 1000, 60 + i),
+      );
+    assert.equal((await run('backup', 'many')).code, 0);
+    const all = summaryOf(await run('check', '--read-data', '--json')) as {
+      stats: { packs: number; packsRead: number };
+    };
+    assert.equal(all.stats.packsRead, all.stats.packs);
+    const part = summaryOf(await run('check', '--read-data', '--subset', '20%', '--json')) as {
+      stats: { packs: number; packsRead: number };
+    };
+    assert.equal(part.stats.packsRead, Math.ceil(all.stats.packs * 0.2));
+    assert.equal((await run('check', '--subset', '20%')).code, 2, '--subset needs --read-data');
+    assert.equal((await run('check', '--read-data', '--subset', '0%')).code, 2);
+  });
+
+  it('repacks partly-used packs, freeing the dead part and keeping the live blobs readable', async () => {
+    const repo = await openRepository(createLocalStore({ path: join(dir.path, 'repo') }), {
+      kind: 'password',
+      password: 'pw',
+    });
+    const artifacts = artifactRepository(repo);
+    // One backup stores both artifacts in one pack; a second keeps only one (deduplicated).
+    // Forgetting the first leaves that pack half dead.
+    const keep = pseudoRandomBytes(300_000, 90);
+    const drop = pseudoRandomBytes(300_000, 91);
+    const first = await artifacts.startBackup();
+    await first.addArtifact('keep.bin', Readable.from([keep]));
+    await first.addArtifact('drop.bin', Readable.from([drop]));
+    const both = await first.commit({
+      source: 'pair',
+      kind: 'test',
+      type: 'full',
+      startedAt: new Date(),
+    });
+    const second = await artifacts.startBackup();
+    await second.addArtifact('keep.bin', Readable.from([keep]));
+    const kept = await second.commit({
+      source: 'pair',
+      kind: 'test',
+      type: 'full',
+      startedAt: new Date(),
+    });
+    await forgetBackups(repo, [both.id]);
+    const report = await pruneRepository(repo, { maxUnusedPercent: 0 });
+    assert.ok(report.packsRepacked >= 1 && report.packsWritten >= 1, JSON.stringify(report));
+    assert.ok(report.bytesFreed >= drop.length, JSON.stringify(report));
+    assert.equal(report.unusedBytesAfter, 0);
+    assert.ok((await buffer(artifacts.openArtifact(kept.id, 'keep.bin'))).equals(keep));
+    assert.equal((await run('check', '--read-data')).code, 0);
+  });
+});
