@@ -1,6 +1,6 @@
 /**
  * Chunker throughput: 256 MiB of pseudo-random data fed in 8 MiB buffers, as a file read is.
- * `node --import tsx bench/micro/chunker.ts [MiB] [runs]`. Throughput counts every input byte,
+ * `node --import tsx bench/micro/chunker.ts [MiB] [runs] [feed KiB]`. Throughput counts every input byte,
  * including the `min` bytes per chunk that FastCDC skips without hashing. Reports wall-clock and
  * CPU-time rates: on a busy shared VM the CPU-time rate is the steadier measure of the loop.
  * @module
@@ -16,7 +16,7 @@ import { GOLDEN_KEY, pseudoRandomBytes } from '../../src/repository/testdata/inp
 const MiB = 1024 * 1024;
 const total = Number(process.argv[2] ?? 256) * MiB;
 const runs = Number(process.argv[3] ?? 5);
-const feed = 8 * MiB;
+const feed = Number(process.argv[4] ?? 8192) * 1024;
 const data = pseudoRandomBytes(1, total);
 const gear = createGearTable(GOLDEN_KEY);
 
@@ -38,7 +38,7 @@ for (const profile of Object.keys(CHUNKER_PROFILES) as ChunkerProfile[]) {
     cpuRates.push(total / (user + system));
   }
   console.log(
-    `chunker ${profile}: ${(total / MiB).toFixed(0)} MiB in ${feed / MiB} MiB feeds, ${chunks} chunks` +
+    `chunker ${profile}: ${(total / MiB).toFixed(0)} MiB in ${feed / 1024} KiB feeds, ${chunks} chunks` +
       ` (mean ${(total / chunks / MiB).toFixed(2)} MiB), ${runs} runs: wall ${_summary(rates)},` +
       ` cpu ${_summary(cpuRates)} MB/s`,
   );
