@@ -47,10 +47,10 @@ export async function compress(data: Uint8Array, level: number): Promise<Buffer>
 
 /**
  * Decompresses one zstd frame, refusing output larger than `maxSize` bytes, truncated frames and
- * trailing bytes. With `node:zlib` the
- * limit holds while decoding; with `@mongodb-js/zstd` it is checked against the size the frame
- * header declares (when it does) and on the result, so memory is only bounded for authenticated
- * input (the blob codec decrypts and verifies before it decompresses).
+ * trailing bytes. Pass the exact size when it is known (the blob codec does): `node:zlib` sizes its
+ * output buffer from it and enforces the limit while decoding. `@mongodb-js/zstd` can only check
+ * the size a frame header declares (ours declare none) and the result, so there memory is bounded
+ * only for authenticated input (the blob codec decrypts and verifies before it decompresses).
  * @throws IntegrityError when `data` is not a valid zstd frame or decodes to more than `maxSize`.
  */
 export async function decompress(data: Uint8Array, maxSize: number): Promise<Buffer> {
