@@ -1,0 +1,203 @@
+/**
+ * Imports a logical export (`logical-export.ts`) into an empty database over Bolt, in batches.
+ *
+ * Element ids are not stable across databases, so nodes are created with a temporary label and
+ * id property under a uniqueness constraint (`:__HbrImport {__hbrId}`), relationships are matched
+ * through it, and the temporary label, property and constraint are removed at the end. The
+ * export's schema is created after the data: faster, and constraints then validate the data.
+ * @module
+ */
+import type { Driver } from 'neo4j-driver';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import { SourceError } from '../../errors.ts';
+import { boltError, toNumber, type BoltOptions } from './bolt.ts';
+import { quoteName } from './facts.ts';
+import { LOGICAL_FORMAT } from './logical-export.ts';
+import { decodeProps, type JsonValue } from './value-codec.ts';
+
+/** Options of {@link importGraph}. */
+export interface LogicalImportOptions {
+  /** @default 'neo4j' */
+  readonly database?: string;
+  /** Rows per write transaction. @default 5000 */
+  readonly batchSize?: number;
+  /** Import into a database that already holds nodes. @default false */
+  readonly allowNonEmpty?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** What an import created. */
+export interface LogicalImportResult {
+  readonly nodes: number;
+  readonly relationships: number;
+  readonly schema: number;
+}
+
+type Row = {
+  id: string;
+  labels?: string[];
+  rel?: string;
+  start?: string;
+  end?: string;
+  props: Record<string, JsonValue>;
+};
+
+const TEMP_LABEL = '__HbrImport';
+const TEMP_KEY = '__hbrId';
+const TEMP_CONSTRAINT = 'hbr_import_id';
+
+/**
+ * Reads the JSON lines and recreates the graph.
+ * @throws SourceError when the target is not empty, the input is not a complete export
+ *   (no header, or no end line), counts disagree, or Bolt fails.
+ */
+export async function importGraph(
+  driver: Driver,
+  bolt: BoltOptions,
+  input: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable,
+  options: LogicalImportOptions = {},
+): Promise<LogicalImportResult> {
+  const database = options.database ?? 'neo4j';
+  const batchSize = options.batchSize ?? 5000;
+  const run = async (query: string, params: Record<string, unknown> = {}) => {
+    options.signal?.throwIfAborted();
+    try {
+      return (await driver.executeQuery(query, params, { database, bookmarkManager: null }))
+        .records;
+    } catch (error) {
+      throw boltError(bolt, `import into ${database}`, error);
+    }
+  };
+  if (options.allowNonEmpty !== true) {
+    const [r] = await run('MATCH (n) RETURN count(n) AS c');
+    if (r && toNumber(r.get('c')) > 0) {
+      throw new SourceError(
+        `[neo4j] import into ${database}: the database is not empty; import needs an empty database`,
+      );
+    }
+  }
+  await run(
+    `CREATE CONSTRAINT ${TEMP_CONSTRAINT} IF NOT EXISTS FOR (n:${TEMP_LABEL}) REQUIRE n.${TEMP_KEY} IS UNIQUE`,
+  );
+
+  const schema: Record<string, JsonValue>[] = [];
+  const done = { nodes: 0, relationships: 0 };
+  let nodes: Row[] = [];
+  let rels: Row[] = [];
+  let header = false;
+  let end: Record<string, JsonValue> | undefined;
+
+  const flushNodes = async () => {
+    for (const [key, rows] of groupBy(nodes, (r) => (r.labels ?? []).map(quoteName).join(':'))) {
+      const labels = key === '' ? '' : `:${key}`;
+      await run(
+        `UNWIND $rows AS row CREATE (n:${TEMP_LABEL}${labels} {${TEMP_KEY}: row.id}) SET n += row.props`,
+        {
+          rows: rows.map((r) => ({ id: r.id, props: decodeProps(r.props) })),
+        },
+      );
+    }
+    done.nodes += nodes.length;
+    nodes = [];
+  };
+  const flushRels = async () => {
+    for (const [type, rows] of groupBy(rels, (r) => r.rel ?? '')) {
+      const created = await run(
+        `UNWIND $rows AS row MATCH (a:${TEMP_LABEL} {${TEMP_KEY}: row.s}) MATCH (b:${TEMP_LABEL} {${TEMP_KEY}: row.e})
+         CREATE (a)-[r:${quoteName(type)}]->(b) SET r += row.props RETURN count(r) AS c`,
+        { rows: rows.map((r) => ({ s: r.start, e: r.end, props: decodeProps(r.props) })) },
+      );
+      const c = created[0] ? toNumber(created[0].get('c')) : 0;
+      if (c !== rows.length) {
+        throw new SourceError(
+          `[neo4j] import into ${database}: ${rows.length - c} relationship(s) of type ${type} reference nodes missing from the export`,
+        );
+      }
+    }
+    done.relationships += rels.length;
+    rels = [];
+  };
+
+  const lines = createInterface({
+    input: Readable.from(input, { objectMode: false }),
+    crlfDelay: Infinity,
+  });
+  for await (const text of lines) {
+    if (text === '') continue;
+    const item = JSON.parse(text) as Record<string, JsonValue>;
+    if (!header) {
+      if (item.type !== 'header' || item.format !== LOGICAL_FORMAT) {
+        throw new SourceError(`[neo4j] import: input is not an ${LOGICAL_FORMAT} export`);
+      }
+      header = true;
+    } else if (item.type === 'node') {
+      nodes.push(item as unknown as Row);
+      if (nodes.length >= batchSize) await flushNodes();
+    } else if (item.type === 'rel') {
+      if (nodes.length > 0) await flushNodes();
+      rels.push(item as unknown as Row);
+      if (rels.length >= batchSize) await flushRels();
+    } else if (item.type === 'schema') schema.push(item);
+    else if (item.type === 'end') end = item;
+  }
+  await flushNodes();
+  await flushRels();
+  if (end === undefined)
+    throw new SourceError(`[neo4j] import into ${database}: the export is truncated (no end line)`);
+  if (end.nodes !== done.nodes || end.relationships !== done.relationships) {
+    throw new SourceError(
+      `[neo4j] import into ${database}: export says ${JSON.stringify(end.nodes)} nodes/` +
+        `${JSON.stringify(end.relationships)} relationships, read ${done.nodes}/${done.relationships}`,
+    );
+  }
+
+  for (;;) {
+    const [r] = await run(
+      `MATCH (n:${TEMP_LABEL}) WITH n LIMIT $n REMOVE n:${TEMP_LABEL}, n.${TEMP_KEY} RETURN count(*) AS c`,
+      { n: batchSize * 2 },
+    );
+    if (!r || toNumber(r.get('c')) === 0) break;
+  }
+  await run(`DROP CONSTRAINT ${TEMP_CONSTRAINT} IF EXISTS`);
+  const created = await applySchema(run, schema);
+  await run('CALL db.awaitIndexes(600)');
+  return { ...done, schema: created };
+}
+
+// --- internal ---
+
+async function applySchema(
+  run: (q: string) => Promise<{ get(key: string): unknown }[]>,
+  schema: Record<string, JsonValue>[],
+): Promise<number> {
+  const lookups = new Set(
+    (await run("SHOW INDEXES YIELD type, entityType WHERE type = 'LOOKUP' RETURN entityType")).map(
+      (r) => JSON.stringify(r.get('entityType')),
+    ),
+  );
+  let created = 0;
+  // Constraints first: they create their own indexes.
+  for (const item of [...schema].sort((a, b) =>
+    a.kind === b.kind ? 0 : a.kind === 'constraint' ? -1 : 1,
+  )) {
+    // A database has at most one lookup index per entity type; an empty one already has both.
+    if (item.schemaType === 'LOOKUP' && lookups.has(JSON.stringify(item.entityType))) continue;
+    if (typeof item.create !== 'string')
+      throw new SourceError('[neo4j] import: schema line without createStatement');
+    await run(item.create);
+    created++;
+  }
+  return created;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}

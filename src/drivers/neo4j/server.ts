@@ -1,0 +1,181 @@
+/**
+ * Controls one Neo4j server process: is it running, stop it cleanly, start it, wait until Bolt
+ * answers. Stopping never uses SIGKILL: a killed server leaves a store that needs recovery, which
+ * `dump` refuses (research §1.2, §1.10). A server that will not stop is an error for a human.
+ * @module
+ */
+import { execa } from 'execa';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SourceError } from '../../errors.ts';
+import { boltError, isAuthError, openBolt, type BoltOptions } from './bolt.ts';
+
+/** How to control a server. */
+export interface Neo4jServerOptions {
+  /** NEO4J_HOME. */
+  readonly home: string;
+  /** @default `<home>/conf` */
+  readonly conf?: string;
+  readonly bolt: BoltOptions;
+  /** Database that must answer before the server counts as ready. @default 'neo4j' */
+  readonly database?: string;
+  /** Starts the server in the background. @default [`<home>/bin/neo4j`, 'start'] */
+  readonly startCommand?: readonly string[];
+  /**
+   * Stops the server and returns once it is down. When absent, SIGTERM goes to the pid in
+   * `pidFile` (the process `neo4j start` launched) and we wait for it to exit.
+   */
+  readonly stopCommand?: readonly string[];
+  /** @default `<home>/run/neo4j.pid` */
+  readonly pidFile?: string;
+  /** How long a clean stop may take. @default 120000 (Neo4j's own NEO4J_SHUTDOWN_TIMEOUT) */
+  readonly stopTimeoutMs?: number;
+  /** How long start may take until Bolt answers. @default 180000 */
+  readonly startTimeoutMs?: number;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** One server's controls. */
+export interface Neo4jServer {
+  /** The pid of the running server, or undefined. */
+  pid(): Promise<number | undefined>;
+  /**
+   * Stops the server cleanly; a no-op when it is not running.
+   * @throws SourceError when it is still running after `stopTimeoutMs` (never escalates to SIGKILL).
+   */
+  stop(options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Starts the server (a no-op when running) and waits for Bolt.
+   * @throws SourceError when the start command fails, the server exits, or Bolt stays silent.
+   */
+  start(options?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Waits until `RETURN 1` succeeds on the database over Bolt.
+   * @throws SourceError at once on rejected credentials; after the timeout otherwise.
+   */
+  waitForBolt(options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>;
+  /** The server's version from `dbms.components()` (the server must be running). */
+  version(): Promise<{ version: string; edition: string }>;
+}
+
+/** Creates the controls; touches nothing until called. */
+export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
+  const home = options.home;
+  const env = { ...options.env, NEO4J_HOME: home, NEO4J_CONF: options.conf ?? join(home, 'conf') };
+  const pidFile = options.pidFile ?? join(home, 'run', 'neo4j.pid');
+  const database = options.database ?? 'neo4j';
+
+  const pid = async (): Promise<number | undefined> => {
+    const text = await readFile(pidFile, 'utf8').catch(() => '');
+    const n = Number.parseInt(text.trim(), 10);
+    return Number.isInteger(n) && n > 0 && isAlive(n) ? n : undefined;
+  };
+
+  const waitForBolt = async (o: { signal?: AbortSignal; timeoutMs?: number } = {}) => {
+    const deadline = Date.now() + (o.timeoutMs ?? options.startTimeoutMs ?? 180_000);
+    const driver = openBolt(options.bolt);
+    try {
+      for (;;) {
+        o.signal?.throwIfAborted();
+        try {
+          await driver.executeQuery('RETURN 1', {}, { database });
+          return;
+        } catch (error) {
+          if (isAuthError(error)) throw boltError(options.bolt, 'connect', error);
+          if (Date.now() > deadline)
+            throw boltError(options.bolt, 'no answer before timeout', error);
+        }
+        await sleep(500, undefined, { signal: o.signal });
+      }
+    } finally {
+      await driver.close();
+    }
+  };
+
+  return {
+    pid,
+    waitForBolt,
+    async stop(o = {}) {
+      const running = await pid();
+      if (running === undefined) return;
+      if (options.stopCommand !== undefined) {
+        await runCommand(options.stopCommand, env, o.signal, 'stop');
+      } else {
+        process.kill(running, 'SIGTERM');
+      }
+      const deadline = Date.now() + (options.stopTimeoutMs ?? 120_000);
+      while (isAlive(running)) {
+        if (Date.now() > deadline) {
+          throw new SourceError(
+            `[neo4j] server pid ${running} (${home}) did not stop within ` +
+              `${Math.round((options.stopTimeoutMs ?? 120_000) / 1000)} s after SIGTERM; not killing it ` +
+              '(a killed server leaves a store that needs recovery): investigate logs/debug.log',
+          );
+        }
+        await sleep(200, undefined, { signal: o.signal });
+      }
+    },
+    async start(o = {}) {
+      if ((await pid()) === undefined) {
+        await runCommand(
+          options.startCommand ?? [join(home, 'bin', 'neo4j'), 'start'],
+          env,
+          o.signal,
+          'start',
+        );
+      }
+      await waitForBolt(o);
+    },
+    async version() {
+      const driver = openBolt(options.bolt);
+      try {
+        const { records } = await driver.executeQuery(
+          'CALL dbms.components() YIELD versions, edition RETURN versions[0] AS v, edition',
+          {},
+          { database: 'system' },
+        );
+        const r = records[0];
+        if (!r)
+          throw new SourceError(`[neo4j] ${options.bolt.url}: dbms.components() returned nothing`);
+        return { version: String(r.get('v')), edition: String(r.get('edition')) };
+      } catch (error) {
+        throw error instanceof SourceError ? error : boltError(options.bolt, 'read version', error);
+      } finally {
+        await driver.close();
+      }
+    },
+  };
+}
+
+// --- internal ---
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive but owned by someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function runCommand(
+  argv: readonly string[],
+  env: Record<string, string>,
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<void> {
+  const [file, ...args] = argv;
+  if (file === undefined) throw new SourceError(`[neo4j] empty ${what} command`);
+  try {
+    await execa(file, args, { env, stdin: 'ignore', ...(signal ? { cancelSignal: signal } : {}) });
+  } catch (error) {
+    const e = error as { code?: string; stderr?: string; stdout?: string; exitCode?: number };
+    const detail =
+      e.code === 'ENOENT'
+        ? 'command not found'
+        : `exit ${e.exitCode ?? '?'}: ${(e.stderr || e.stdout || '').trim().split('\n').slice(-5).join('\n')}`;
+    throw new SourceError(`[neo4j] ${what} (${argv.join(' ')}): ${detail}`, { cause: error });
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Online logical export/import over Bolt against a real Neo4j Community server, plus Bolt
+ * authentication failures.
+ */
+import assert from 'node:assert/strict';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { after, before, describe, test } from 'node:test';
+import { SourceError } from '../../src/errors.ts';
+import { openBolt, toNumber } from '../../src/drivers/neo4j/bolt.ts';
+import { readGraphFacts, type GraphFacts } from '../../src/drivers/neo4j/facts.ts';
+import { exportGraph } from '../../src/drivers/neo4j/logical-export.ts';
+import { importGraph } from '../../src/drivers/neo4j/logical-import.ts';
+import { createNeo4jServer } from '../../src/drivers/neo4j/server.ts';
+import {
+  createProvenanceGraph,
+  sampleAtoms,
+  schemaNames,
+  startNeo4j,
+  wipeGraph,
+  type Neo4jTestInstance,
+} from './helpers.ts';
+
+const ATOMS = 10_000;
+const SAMPLE = [0, 17, 5000, ATOMS - 1];
+/** Every property type Neo4j stores, on one node, read back as text for comparison. */
+const TYPES_QUERY = `MATCH (t:Types) RETURN [k IN keys(t) | k + '=' + toString(t[k]) + ':' + valueType(t[k])] AS v`;
+
+describe('neo4j logical export and import (real server)', () => {
+  let neo: Neo4jTestInstance;
+  let dir: string;
+  let facts: GraphFacts;
+  let sample: unknown[];
+  let schema: { indexes: string[]; constraints: string[] };
+  let types: unknown;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hbr-neo4j-logical-'));
+    neo = await startNeo4j('test-logical');
+    await wipeGraph(neo.driver);
+    await createProvenanceGraph(neo.driver, ATOMS);
+    await neo.driver.executeQuery(
+      `CREATE (:Types {i: 42, big: 9007199254740993, f: 1.0, f2: 2.5, s: 'ünïcode "q"', b: true,
+         ints: [1, 2, 3], floats: [1.5, 2.0], strs: ['a', 'b'], bools: [true, false],
+         d: date('2024-02-29'), dt: datetime('2024-03-01T12:34:56.789123456+02:00'),
+         dtz: datetime('2024-03-01T12:34:56[Europe/Berlin]'), ldt: localdatetime('2024-03-01T01:02:03'),
+         t: time('10:11:12+01:00'), lt: localtime('10:11:12.5'), dur: duration('P1Y2M3DT4H5M6.7S'),
+         p: point({x: 1.5, y: 2.5}), p3: point({longitude: 13.4, latitude: 52.5, height: 30})})-[:SELF {w: 0.5}]->(:Lonely)`,
+    );
+    facts = await readGraphFacts(neo.driver, neo.bolt, 'neo4j');
+    sample = await sampleAtoms(neo.driver, SAMPLE);
+    schema = await schemaNames(neo.driver);
+    types = (await neo.driver.executeQuery(TYPES_QUERY)).records[0]?.get('v');
+  });
+
+  after(async () => {
+    await neo?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('an export imported into an emptied database gives back the same graph, properties, types and schema', async () => {
+    const file = join(dir, 'graph.jsonl');
+    await pipeline(exportGraph(neo.driver, neo.bolt), createWriteStream(file));
+    const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');
+    assert.equal((JSON.parse(lines[0]!) as { type: string }).type, 'header');
+    assert.deepEqual(JSON.parse(lines.at(-1)!), {
+      type: 'end',
+      nodes: facts.nodes,
+      relationships: facts.relationships,
+    });
+
+    await wipeGraph(neo.driver);
+    assert.equal((await readGraphFacts(neo.driver, neo.bolt, 'neo4j')).nodes, 0);
+    const result = await importGraph(neo.driver, neo.bolt, createReadStream(file), {
+      batchSize: 2000,
+    });
+    assert.equal(result.nodes, facts.nodes);
+    assert.equal(result.relationships, facts.relationships);
+
+    const imported = await readGraphFacts(neo.driver, neo.bolt, 'neo4j');
+    assert.deepEqual(
+      { ...imported, lastCommittedTxId: null },
+      { ...facts, lastCommittedTxId: null },
+    );
+    assert.deepEqual(await sampleAtoms(neo.driver, SAMPLE), sample);
+    assert.deepEqual(await schemaNames(neo.driver), schema);
+    assert.deepEqual((await neo.driver.executeQuery(TYPES_QUERY)).records[0]?.get('v'), types);
+    const { records } = await neo.driver.executeQuery('MATCH (n:__HbrImport) RETURN count(n) AS c');
+    assert.equal(toNumber(records[0]?.get('c')), 0, 'temporary import label removed');
+  });
+
+  test('import refuses a database that is not empty', async () => {
+    await assert.rejects(
+      importGraph(neo.driver, neo.bolt, [
+        Buffer.from('{"type":"header","format":"hbr-neo4j-logical"}\n'),
+      ]),
+      (error: unknown) => error instanceof SourceError && /not empty/.test(error.message),
+    );
+  });
+
+  test('import of a truncated export fails and says so', async () => {
+    await wipeGraph(neo.driver);
+    const truncated =
+      '{"type":"header","format":"hbr-neo4j-logical","version":1}\n{"type":"node","id":"x","labels":["A"],"props":{}}\n';
+    await assert.rejects(
+      importGraph(neo.driver, neo.bolt, [Buffer.from(truncated)]),
+      (error: unknown) => error instanceof SourceError && /truncated/.test(error.message),
+    );
+  });
+
+  test('a wrong password fails clearly, at once, naming the user', async () => {
+    const bolt = { ...neo.bolt, password: 'not-the-password' };
+    const driver = openBolt(bolt);
+    try {
+      await assert.rejects(
+        readGraphFacts(driver, bolt, 'neo4j'),
+        (error: unknown) =>
+          error instanceof SourceError &&
+          /authentication failed for user 'neo4j'/.test(error.message),
+      );
+      const server = createNeo4jServer({ home: neo.home, bolt });
+      await assert.rejects(
+        server.waitForBolt({ timeoutMs: 60_000 }),
+        (error: unknown) => error instanceof SourceError && /wrong password/.test(error.message),
+      );
+    } finally {
+      await driver.close();
+    }
+  });
+});
