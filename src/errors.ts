@@ -98,10 +98,7 @@ export class StoreError extends HbrError {
   override readonly code = 'STORE' as const;
   readonly permanent: boolean;
   readonly status: number | undefined;
-  constructor(
-    message: string,
-    details: { permanent: boolean; status?: number; cause?: unknown },
-  ) {
+  constructor(message: string, details: { permanent: boolean; status?: number; cause?: unknown }) {
     super(message, { cause: details.cause });
     this.permanent = details.permanent;
     this.status = details.status;

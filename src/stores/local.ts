@@ -21,7 +21,8 @@ export function createLocalStore(options: LocalStoreOptions): Store {
   const pathOf = (key: string): string => join(root, ...key.split('/'));
   const fail = (op: string, key: string, error: unknown): StoreError => {
     const code = (error as NodeJS.ErrnoException).code;
-    const status = code === 'ENOENT' ? 404 : code === 'EACCES' || code === 'EPERM' ? 403 : undefined;
+    const status =
+      code === 'ENOENT' ? 404 : code === 'EACCES' || code === 'EPERM' ? 403 : undefined;
     // Missing objects, permission and space problems will not fix themselves on retry.
     const permanent =
       status !== undefined || code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS';
@@ -147,7 +148,8 @@ async function* _walk(
     if (entry.name.startsWith('.tmp-')) continue;
     const key = folder ? `${folder}/${entry.name}` : entry.name;
     if (entry.isDirectory()) {
-      if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) yield* _walk(root, key, prefix, fail);
+      if (key.startsWith(prefix) || prefix.startsWith(`${key}/`))
+        yield* _walk(root, key, prefix, fail);
     } else if (entry.isFile() && key.startsWith(prefix)) {
       const info = await stat(join(root, ...key.split('/'))).catch(() => undefined);
       if (info) yield { key, size: info.size };
@@ -164,4 +166,3 @@ async function _syncDirectory(path: string): Promise<void> {
     await handle.close();
   }
 }
-

@@ -60,7 +60,11 @@ export interface Store {
   list(prefix: string, options?: { signal?: AbortSignal }): AsyncIterable<ObjectInfo>;
   delete(key: string, options?: { signal?: AbortSignal }): Promise<void>;
   /** Extends the retention of an existing object (no-op where retention is unsupported). */
-  extendRetention?(key: string, retainUntil: Date, options?: { signal?: AbortSignal }): Promise<void>;
+  extendRetention?(
+    key: string,
+    retainUntil: Date,
+    options?: { signal?: AbortSignal },
+  ): Promise<void>;
   /** Releases clients and sockets. */
   close?(): Promise<void>;
 }
