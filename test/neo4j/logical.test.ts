@@ -27,7 +27,8 @@ import {
 const ATOMS = 10_000;
 const SAMPLE = [0, 17, 5000, ATOMS - 1];
 /** Every property type Neo4j stores, on one node, read back as text for comparison. */
-const TYPES_QUERY = `MATCH (t:Types) RETURN [k IN keys(t) | k + '=' + toString(t[k]) + ':' + valueType(t[k])] AS v`;
+const TYPES_QUERY = `MATCH (t:Types) WITH t, keys(t) AS ks UNWIND ks AS k WITH t, k ORDER BY k
+  WITH t, collect([k, valueType(t[k])]) AS kinds RETURN kinds + [properties(t)] AS v`;
 
 describe('neo4j logical export and import (real server)', () => {
   let neo: Neo4jTestInstance;

@@ -7,7 +7,7 @@
  * export's schema is created after the data: faster, and constraints then validate the data.
  * @module
  */
-import type { Driver } from 'neo4j-driver';
+import neo4j, { type Driver } from 'neo4j-driver';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { SourceError } from '../../errors.ts';
@@ -155,7 +155,7 @@ export async function importGraph(
   for (;;) {
     const [r] = await run(
       `MATCH (n:${TEMP_LABEL}) WITH n LIMIT $n REMOVE n:${TEMP_LABEL}, n.${TEMP_KEY} RETURN count(*) AS c`,
-      { n: batchSize * 2 },
+      { n: neo4j.int(batchSize * 2) },
     );
     if (!r || toNumber(r.get('c')) === 0) break;
   }
