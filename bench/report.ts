@@ -15,6 +15,8 @@ export interface BenchResults {
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly command: string;
+  /** `git describe --always --dirty` of the checkout that ran (harness and hbr). */
+  readonly commit: string;
   readonly options: {
     readonly scale: number;
     readonly rssScale: number | undefined;
@@ -64,7 +66,7 @@ export function renderMarkdown(r: BenchResults, jsonName: string): string {
     '## Machine and command',
     '',
     `- CPU: ${r.machine.cpuModel}, ${r.machine.cores} cores; RAM ${gb(r.machine.ramBytes)} GB; ${r.machine.os}, Linux ${r.machine.kernel}; Node ${r.machine.node}`,
-    `- Command: \`${r.command}\``,
+    `- Command: \`${r.command}\` at commit ${r.commit}`,
     `- Runs: ${r.options.runs} per tool and cache mode (${r.options.cache.join(', ')}); seed ${r.options.seed}; tools run at nice ${r.options.nice}; started ${r.startedAt}`,
     `- Cold cache: ${r.coldCache}`,
     `- 1-minute load average before the steps: median ${num(median(loads))}, max ${num(Math.max(...loads))} (on ${r.machine.cores} cores, more than ~0.5 means other work shared the machine and skews wall times)`,

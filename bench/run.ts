@@ -106,6 +106,7 @@ async function main(): Promise<void> {
     startedAt,
     finishedAt: new Date().toISOString(),
     command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
+    commit: (await output('git', ['describe', '--always', '--dirty'])).trim(),
     options: { ...options, tools: options.tools, cache: modes },
     machine: await machineInfo(),
     tools: versions,
