@@ -56,7 +56,7 @@ export { DUMP_METADATA_LENGTH };
  *   compressed data surfaces as an error of `content`.
  */
 export async function unwrapDump(
-  dump: AsyncIterable<Uint8Array>,
+  dump: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: DumpStreamOptions = {},
 ): Promise<{ format: DumpFormat; content: Readable }> {
   const { head, rest } = await readHead(dump, 4);
@@ -87,7 +87,7 @@ export async function unwrapDump(
  * @throws SourceError when the zstd CLI is missing.
  */
 export async function wrapDump(
-  content: AsyncIterable<Uint8Array>,
+  content: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   format: DumpFormat,
   options: DumpStreamOptions = {},
 ): Promise<Readable> {
@@ -120,10 +120,12 @@ export function parseDumpMetadata(content: Uint8Array): DumpMetadata {
 
 /** Reads at least `n` bytes (fewer only at end of stream); returns them and the iterator's rest. */
 async function readHead(
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   n: number,
 ): Promise<{ head: Buffer; rest: AsyncIterator<Uint8Array> }> {
-  const it = source[Symbol.asyncIterator]();
+  const it = (Readable.from(source, { objectMode: false }) as AsyncIterable<Uint8Array>)[
+    Symbol.asyncIterator
+  ]();
   const parts: Buffer[] = [];
   let length = 0;
   while (length < n) {
