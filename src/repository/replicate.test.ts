@@ -8,6 +8,7 @@ import { createLocalStore } from '../stores/local.ts';
 import type { ObjectInfo, Store } from '../stores/types.ts';
 import { checkRepository } from './check.ts';
 import type { Credential } from './keys.ts';
+import { acquireLock } from './locks.ts';
 import { replicateRepository } from './replicate.ts';
 import { initRepository, openRepository, type OpenRepository } from './repository.ts';
 import { startSession } from './session.ts';
@@ -27,14 +28,14 @@ async function backup(repo: OpenRepository, seed: number, size = 5 * 1024 * 1024
   await session.commit({ source: 'db', kind: 'test', type: 'full', startedAt: new Date() });
 }
 
-/** A store that aborts `controller` after `after` puts have completed. */
+/** A store that aborts `controller` after `after` puts of repository objects have completed. */
 function abortingAfter(store: Store, after: number, controller: AbortController): Store {
   let puts = 0;
   return {
     ...store,
     async put(key, data, options) {
       await store.put(key, data, options);
-      if (++puts === after) controller.abort(new Error('test abort'));
+      if (!key.startsWith('locks/') && ++puts === after) controller.abort(new Error('test abort'));
     },
   };
 }
@@ -97,6 +98,21 @@ describe('replicateRepository', () => {
     assert.deepEqual(await keysOf(target), before, 'nothing was written');
   });
 
+  it('waits for no prune: refuses while the replica is locked exclusively', async () => {
+    await replicateRepository(source, target, { keys: repo.keys });
+    const pruning = await acquireLock(target, repo.keys, { exclusive: true, operation: 'prune' });
+    try {
+      await assert.rejects(replicateRepository(source, target, { keys: repo.keys }), {
+        name: 'RepositoryLockedError',
+      });
+    } finally {
+      await pruning.release();
+    }
+    const locks: string[] = [];
+    for await (const o of source.list('locks/')) locks.push(o.key);
+    assert.deepEqual(locks, [], 'the source lock was released');
+  });
+
   it('does not copy a damaged source object, copies everything else and names it', async () => {
     const packs = await keysOf(source, 'data/');
     const damaged = packs[0] ?? '';
@@ -142,7 +158,10 @@ describe('replicateRepository', () => {
     const copies: string[] = [];
     const recording: Store = {
       ...target,
-      put: async (key, data, options) => (copies.push(key), target.put(key, data, options)),
+      put: async (key, data, options) => {
+        if (!key.startsWith('locks/')) copies.push(key);
+        await target.put(key, data, options);
+      },
     };
     const report = await replicateRepository(source, recording, { keys: repo.keys });
     assert.equal(report.ok, true);
@@ -171,7 +190,7 @@ describe('replicateRepository', () => {
       ...target,
       properties: { ...target.properties, supportsRetention },
       put: async (key, data, options) => {
-        retained.push(options?.retainUntil);
+        if (!key.startsWith('locks/')) retained.push(options?.retainUntil);
         await target.put(key, data, options);
       },
     });
@@ -191,7 +210,7 @@ describe('replicateRepository', () => {
     const recording: Store = {
       ...target,
       put: async (key, data, options) => {
-        order.push(key.split('/')[0] ?? key);
+        if (!key.startsWith('locks/')) order.push(key.split('/')[0] ?? key);
         await target.put(key, data, options);
       },
       list: (prefix, options): AsyncIterable<ObjectInfo> => target.list(prefix, options),

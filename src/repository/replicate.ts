@@ -11,7 +11,7 @@ import pLimit from 'p-limit';
 import { StoreError, UsageError } from '../errors.ts';
 import type { ObjectInfo, Store } from '../stores/types.ts';
 import type { RepositoryKeys } from './crypto.ts';
-import { acquireLock } from './locks.ts';
+import { acquireLock, type RepositoryLock } from './locks.ts';
 
 /** The object classes replication copies, in the order of {@link REPLICATION_ORDER}. */
 export type ReplicatedKind = 'keys' | 'config' | 'data' | 'index' | 'snapshots';
@@ -91,9 +91,10 @@ export interface ReplicateOptions {
  * `errors` (`ok: false`) after everything else has been copied.
  *
  * Listing goes manifests → index → packs, so every object a listed manifest needs was written
- * before it was listed, even while backups run; a shared lock keeps prune out meanwhile.
+ * before it was listed, even while backups run. Shared locks on both repositories keep prune
+ * out of either meanwhile.
  * @throws UsageError when `target` holds a different repository; RepositoryLockedError when an
- *   exclusive lock (prune) is held on the source; StoreError when a store fails after retries;
+ *   exclusive lock (prune) is held on the source or the target; StoreError when a store fails after retries;
  *   InterruptedError/AbortError when `signal` aborts (the target stays valid; run again).
  * @example const report = await replicateRepository(repo.store, replica, { keys: repo.keys });
  */
@@ -108,9 +109,16 @@ export async function replicateRepository(
     exclusive: false,
     operation: 'replicate',
   });
+  let targetLock: RepositoryLock | undefined;
   try {
     const sourceConfig = await source.get('config', { signal });
     const newReplica = await _checkTarget(source, target, sourceConfig, signal);
+    // The replica is the same repository (same keys): a shared lock there keeps a prune of the
+    // replica from deleting packs copied here before their index objects arrive.
+    targetLock = await acquireLock(target, options.keys, {
+      exclusive: false,
+      operation: 'replicate',
+    });
     const listed = new Map<ReplicatedKind, ObjectInfo[]>();
     for (const kind of ['snapshots', 'index', 'data', 'keys'] as const)
       listed.set(kind, await _list(source, `${kind}/`, signal));
@@ -192,6 +200,7 @@ export async function replicateRepository(
       durationMs: Date.now() - started,
     };
   } finally {
+    await targetLock?.release();
     await lock.release();
   }
 }
