@@ -25,6 +25,9 @@ export const REPLICATION_ORDER: readonly ReplicatedKind[] = [
   'snapshots',
 ];
 
+/** Bytes of objects held in memory at once while copying (at least one object). */
+const MEMORY_BUDGET = 256 * 1024 * 1024;
+
 /** What happened to one class of objects. */
 export interface KindReport {
   /** Objects copied in this run and their bytes. */
@@ -131,10 +134,10 @@ export async function replicateRepository(
       ]),
     ) as Record<ReplicatedKind, KindReport>;
     const errors: ReplicationProblem[] = [];
-    const limit = pLimit(
+    const concurrency =
       options.concurrency ??
-        Math.max(1, Math.min(source.properties.connections, target.properties.connections)),
-    );
+      Math.max(1, Math.min(source.properties.connections, target.properties.connections));
+    const limit = pLimit(concurrency);
     const retain = target.properties.supportsRetention ? options.retainUntil : undefined;
 
     for (const kind of REPLICATION_ORDER) {
@@ -181,6 +184,13 @@ export async function replicateRepository(
           bytesTotal: total.bytes,
         });
       };
+      // Objects are held whole in memory while copied: big packs (packSize goes up to 1 GiB)
+      // lower the concurrency so that about MEMORY_BUDGET bytes are in flight at most.
+      const largest = todo.reduce((n, o) => Math.max(n, o.size), 0);
+      limit.concurrency = Math.max(
+        1,
+        Math.min(concurrency, Math.floor(MEMORY_BUDGET / Math.max(1, largest))),
+      );
       // Every object of a class lands before the next class starts (index after its packs).
       await Promise.all(todo.map((o) => limit(() => copyOne(o)))).catch((error: unknown) => {
         limit.clearQueue();
