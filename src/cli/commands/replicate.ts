@@ -133,7 +133,11 @@ async function _run(
   reporter: Reporter,
   retainUntil?: Date,
 ): Promise<ReplicationReport> {
+  // One task for the whole run; counts add up across object classes.
   let phase: ReplicatedKind | undefined;
+  const base = { objects: 0, bytes: 0 };
+  const last = { objects: 0, bytes: 0 };
+  reporter.start('replicate');
   return replicateRepository(repo.store, target, {
     keys: repo.keys,
     ...(retainUntil ? { retainUntil } : {}),
@@ -141,9 +145,16 @@ async function _run(
     onProgress: (p) => {
       if (p.kind !== phase) {
         phase = p.kind;
-        reporter.start(`replicate ${p.kind}`, { files: p.objectsTotal, bytes: p.bytesTotal });
+        base.objects += last.objects;
+        base.bytes += last.bytes;
       }
-      reporter.progress({ files: p.objectsDone, bytes: p.bytesDone, currentPath: p.kind });
+      last.objects = p.objectsDone;
+      last.bytes = p.bytesDone;
+      reporter.progress({
+        files: base.objects + p.objectsDone,
+        bytes: base.bytes + p.bytesDone,
+        currentPath: p.kind,
+      });
     },
   });
 }
