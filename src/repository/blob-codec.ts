@@ -6,7 +6,8 @@
  */
 import { IntegrityError } from '../errors.ts';
 import { compress, decompress } from './compression.ts';
-import { blobId, blobKey, open, seal, type RepositoryKeys } from './crypto.ts';
+import { blobIdAsync, openBlobAsync, sealBlobAsync } from './async-crypto.ts';
+import type { RepositoryKeys } from './crypto.ts';
 
 /** Blob types. Data and tree blobs go to different packs (trees are small and read often). */
 export type BlobType = 'data' | 'tree';
@@ -51,10 +52,9 @@ export async function encodeBlob(
       payload = compressed;
     }
   }
-  const sealed = seal(blobKey(keys, id), payload, _aad(type, codec, id));
-  const encoded = Buffer.allocUnsafe(1 + sealed.length);
+  // Sealed on the thread pool, into a buffer with room for the codec byte (no copy after).
+  const encoded = await sealBlobAsync(keys, id, payload, _aad(type, codec, id), 1);
   encoded[0] = codec;
-  sealed.copy(encoded, 1);
   return { id, type, encoded, rawLength: plaintext.length };
 }
 
@@ -76,7 +76,7 @@ export async function decodeBlob(
   if (codec !== CODEC_RAW && codec !== CODEC_ZSTD) {
     throw new IntegrityError(`${what}: unknown codec ${String(codec)}`);
   }
-  const payload = open(blobKey(keys, id), encoded.subarray(1), _aad(type, codec, id), what);
+  const payload = await openBlobAsync(keys, id, encoded.subarray(1), _aad(type, codec, id), what);
   let plaintext = payload;
   if (codec === CODEC_ZSTD) {
     try {
@@ -88,7 +88,7 @@ export async function decodeBlob(
   if (plaintext.length !== rawLength) {
     throw new IntegrityError(`${what}: length ${plaintext.length}, expected ${rawLength}`);
   }
-  if (!blobId(keys, plaintext).equals(id)) {
+  if (!(await blobIdAsync(keys, plaintext)).equals(id)) {
     throw new IntegrityError(`${what}: content does not hash to its id`);
   }
   return plaintext;

@@ -7,7 +7,8 @@
 import pLimit from 'p-limit';
 import type { Store } from '../stores/types.ts';
 import { encodeBlob, type BlobType, type CompressionPolicy } from './blob-codec.ts';
-import { blobId, type RepositoryKeys } from './crypto.ts';
+import { blobIdAsync } from './async-crypto.ts';
+import type { RepositoryKeys } from './crypto.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import { idKey, type MasterIndex } from './master-index.ts';
 import { createPackBuilder, packKey, type PackBuilder } from './pack.ts';
@@ -40,7 +41,11 @@ export interface BlobSaverOptions {
   readonly index: MasterIndex;
   readonly packSize: number;
   readonly compression: CompressionPolicy;
-  /** Packs to upload at once. @default store.properties.connections */
+  /**
+   * Finished packs held in memory at once, uploading or waiting to (besides the one being
+   * filled): the saver's memory is about `(uploads + 1) × packSize`.
+   * @default min(store.properties.connections, 2)
+   */
   readonly uploads?: number;
   /** Write an index object after this many packs. @default 16 */
   readonly indexEvery?: number;
@@ -49,12 +54,14 @@ export interface BlobSaverOptions {
 /** Creates a blob saver. */
 export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
   const { store, keys, index } = options;
-  const uploads = options.uploads ?? store.properties.connections;
+  // Two packs in flight overlap one upload's write and fsync with the next; more only adds memory.
+  const uploads = Math.max(1, options.uploads ?? Math.min(store.properties.connections, 1));
   const uploadLimit = pLimit(uploads);
   const indexEvery = options.indexEvery ?? 16;
   const stats: SaverStats = { newBlobs: 0, knownBlobs: 0, newRawBytes: 0, addedBytes: 0 };
   const builders: Record<BlobType, PackBuilder> = {
-    data: createPackBuilder(keys),
+    // Room for a full pack and its header, so a data pack is never copied to grow.
+    data: createPackBuilder(keys, { capacity: options.packSize + 256 * 1024 }),
     tree: createPackBuilder(keys),
   };
   /** Blobs saved in this session but not yet in an uploaded pack. */
@@ -77,6 +84,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     const upload = uploadLimit(async () => {
       await store.put(packKey(pack.id), pack.bytes, { signal });
       stats.addedBytes += pack.bytes.length;
+      pack.release();
       index.addPack(pack.id, pack.entries);
       for (const e of pack.entries) pending.delete(idKey(e.id));
       unindexed.push({ packId: pack.id, entries: pack.entries });
@@ -96,7 +104,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     stats,
     async save(type, plaintext, signal) {
       if (failure) throw failure;
-      const id = blobId(keys, plaintext);
+      const id = await blobIdAsync(keys, plaintext);
       const key = idKey(id);
       if (pending.has(key) || index.has(id)) {
         stats.knownBlobs++;
@@ -106,12 +114,15 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       const blob = await encodeBlob(keys, type, id, plaintext, options.compression);
       stats.newBlobs++;
       stats.newRawBytes += plaintext.length;
-      builders[type].add(blob);
-      if (builders[type].size >= options.packSize) {
+      const builder = builders[type];
+      // Seal before a blob would push the pack past its target size, so packs fit their buffer.
+      if (builder.count > 0 && builder.size + blob.encoded.length > options.packSize) {
         sealPack(type, signal);
-        // Back-pressure: hold producers while the upload queue is full, bounding memory.
-        while (inFlight.size > uploads) await Promise.race(inFlight);
       }
+      builder.add(blob);
+      if (builder.size >= options.packSize) sealPack(type, signal);
+      // Back-pressure: hold producers while the packs in flight fill the budget, bounding memory.
+      while (inFlight.size >= uploads) await Promise.race(inFlight);
       return id;
     },
     async flush(signal) {

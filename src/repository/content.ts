@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { IntegrityError } from '../errors.ts';
 import type { BlobSaver } from './blob-saver.ts';
+import type { ByteBudget } from './byte-budget.ts';
 import type { Chunker } from './chunker.ts';
 import type { OpenRepository } from './repository.ts';
 
@@ -19,8 +20,12 @@ export interface StoredContent {
   readonly sha256: string;
 }
 
-/** Chunk saves in flight per stream: enough to keep zstd busy on the thread pool. */
-const SAVES_IN_FLIGHT = 8;
+/**
+ * Plaintext bytes of chunk saves in flight per stream (at least one chunk): about four average
+ * chunks keep both cores busy with hashing, zstd and AES-GCM on the thread pool; each chunk in
+ * flight costs about four times its size in buffers, so more only adds memory.
+ */
+const BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 
 /**
  * Chunks, deduplicates and stores a stream. Chunks are views into the stream's buffers, so
@@ -34,13 +39,20 @@ export async function saveContent(
 ): Promise<StoredContent> {
   const hash = createHash('sha256');
   const ids: Promise<Buffer>[] = [];
+  const sizes: number[] = [];
   let size = 0;
   let oldest = 0;
+  let inFlight = 0;
   const save = async (chunk: Buffer): Promise<void> => {
     const saved = saver.save('data', chunk, options.signal);
     saved.catch(() => undefined); // awaited below, in order; this only avoids an early unhandled rejection
     ids.push(saved);
-    while (ids.length - oldest > SAVES_IN_FLIGHT) await ids[oldest++];
+    sizes.push(chunk.length);
+    inFlight += chunk.length;
+    while (inFlight > BYTES_IN_FLIGHT && oldest < ids.length - 1) {
+      await ids[oldest];
+      inFlight -= sizes[oldest++] ?? 0;
+    }
   };
   for await (const data of source) {
     options.signal?.throwIfAborted();
@@ -100,4 +112,70 @@ export function readContent(
     }
   }
   return Readable.from(blobs(), { objectMode: false, highWaterMark: 1 });
+}
+
+/** A positional writer: where {@link writeContent} puts verified bytes (e.g. a `FileHandle`). */
+export interface PositionalWriter {
+  write(buffer: Buffer, offset: number, length: number, position: number): Promise<unknown>;
+}
+
+/** Blob reads in flight per stream in {@link writeContent}, whatever the budget allows. */
+const WRITE_AHEAD = 8;
+
+/**
+ * Writes stored content to `out` with positional writes, reading blobs ahead while `budget`
+ * (plaintext bytes, shared by every stream being written) allows. Each blob is verified before
+ * it is written, and the whole stream is hashed in order and checked against `sha256` and `size`
+ * before this resolves, so the caller can rename the result into place only once it is intact.
+ * @throws IntegrityError naming `what` on any mismatch; store and write errors as they come.
+ */
+export async function writeContent(
+  repo: OpenRepository,
+  stored: { content: readonly string[]; sha256?: string; size?: number },
+  out: PositionalWriter,
+  options: { budget: ByteBudget; signal?: AbortSignal; what: string },
+): Promise<number> {
+  const { budget, signal } = options;
+  const index = await repo.index({ signal });
+  const hash = createHash('sha256');
+  const queue: { read: Promise<Buffer>; bytes: number }[] = [];
+  let position = 0;
+  const writeHead = async (): Promise<void> => {
+    const head = queue.shift();
+    if (!head) return;
+    try {
+      const blob = await head.read;
+      hash.update(blob);
+      await out.write(blob, 0, blob.length, position);
+      position += blob.length;
+    } finally {
+      budget.release(head.bytes);
+    }
+  };
+  try {
+    for (const hex of stored.content) {
+      signal?.throwIfAborted();
+      const id = Buffer.from(hex, 'hex');
+      const bytes = index.get(id)?.rawLength ?? 0;
+      while (queue.length > 0 && (queue.length >= WRITE_AHEAD || !budget.tryAcquire(bytes))) {
+        await writeHead();
+      }
+      // Holding nothing now, so waiting cannot deadlock: other streams release as they write.
+      if (queue.length === 0) await budget.acquire(bytes);
+      const read = repo.readBlob('data', id, signal);
+      read.catch(() => undefined); // awaited in order by writeHead
+      queue.push({ read, bytes });
+    }
+    while (queue.length > 0) await writeHead();
+  } finally {
+    // On failure, give back what the reads still queued hold.
+    for (const q of queue.splice(0)) budget.release(q.bytes);
+  }
+  if (stored.size !== undefined && position !== stored.size) {
+    throw new IntegrityError(`${options.what}: ${position} bytes read, ${stored.size} expected`);
+  }
+  if (stored.sha256 !== undefined && hash.digest('hex') !== stored.sha256) {
+    throw new IntegrityError(`${options.what}: content does not match its SHA-256`);
+  }
+  return position;
 }

@@ -5,6 +5,7 @@
  * bytes and stored under `data/<first two hex>/<name>`.
  * @module
  */
+import { createHash } from 'node:crypto';
 import { IntegrityError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import { BLOB_TYPE_CODE, type BlobType, type EncodedBlob } from './blob-codec.ts';
@@ -26,6 +27,11 @@ export interface FinishedPack {
   readonly id: string;
   readonly bytes: Buffer;
   readonly entries: readonly PackEntry[];
+  /**
+   * Hands `bytes` back to the builder for its next pack; call it once the bytes are stored and
+   * not before (optional: a pack never released is simply garbage-collected).
+   */
+  release(): void;
 }
 
 const ENTRY_SIZE = 1 + 32 + 4 + 4;
@@ -39,15 +45,41 @@ export function packKey(packId: string): string {
 export interface PackBuilder {
   readonly size: number;
   readonly count: number;
+  /** Copies the blob's bytes into the pack: the caller may drop or reuse `blob.encoded` after. */
   add(blob: EncodedBlob): void;
   finish(): FinishedPack;
 }
 
-/** Starts an empty pack. */
-export function createPackBuilder(keys: RepositoryKeys): PackBuilder {
-  let parts: Buffer[] = [];
+/**
+ * Starts an empty pack. Blobs are copied into one growing buffer and hashed as they arrive, so
+ * finishing needs no second copy of the pack and no second pass to name it; buffers handed back
+ * with `release` are reused, since fresh memory is slow on first touch.
+ * @param capacity - bytes to allocate up front (e.g. the target pack size plus one blob).
+ */
+export function createPackBuilder(
+  keys: RepositoryKeys,
+  options: { capacity?: number } = {},
+): PackBuilder {
+  const initial = options.capacity ?? 1024 * 1024;
+  const spare: Buffer[] = [];
+  let buffer: Buffer | undefined;
+  let hash = createHash('sha256');
   let entries: PackEntry[] = [];
   let size = 0;
+  const reserve = (more: number): Buffer => {
+    buffer ??= spare.pop() ?? Buffer.allocUnsafe(Math.max(initial, more));
+    if (size + more > buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(size + more, buffer.length * 2));
+      buffer.copy(grown, 0, 0, size);
+      buffer = grown;
+    }
+    return buffer;
+  };
+  const append = (bytes: Uint8Array): void => {
+    reserve(bytes.length).set(bytes, size);
+    hash.update(bytes);
+    size += bytes.length;
+  };
   return {
     get size() {
       return size;
@@ -63,8 +95,7 @@ export function createPackBuilder(keys: RepositoryKeys): PackBuilder {
         length: blob.encoded.length,
         rawLength: blob.rawLength,
       });
-      parts.push(blob.encoded);
-      size += blob.encoded.length;
+      append(blob.encoded);
     },
     finish() {
       const header = Buffer.alloc(4 + entries.length * ENTRY_SIZE);
@@ -80,9 +111,23 @@ export function createPackBuilder(keys: RepositoryKeys): PackBuilder {
       const sealed = sealObject(keys, 'pack-header', header);
       const length = Buffer.alloc(4);
       length.writeUInt32LE(sealed.length, 0);
-      const bytes = Buffer.concat([...parts, sealed, length]);
-      const finished = { id: sha256Hex(bytes), bytes, entries };
-      parts = [];
+      append(sealed);
+      append(length);
+      const whole = reserve(0);
+      const bytes = whole.subarray(0, size);
+      let released = false;
+      const finished: FinishedPack = {
+        id: hash.digest('hex'),
+        bytes,
+        entries,
+        release: () => {
+          if (released) return;
+          released = true;
+          if (whole.length <= initial * 2) spare.push(whole);
+        },
+      };
+      buffer = undefined;
+      hash = createHash('sha256');
       entries = [];
       size = 0;
       return finished;

@@ -6,9 +6,8 @@
  * being read are stored but marked.
  * @module
  */
-import { createReadStream } from 'node:fs';
 import type { BigIntStats } from 'node:fs';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
 import { join, parse, sep } from 'node:path';
 import pLimit from 'p-limit';
 import { SourceError } from '../../errors.ts';
@@ -126,12 +125,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       const handle = await open(path, 'r');
       try {
         const before = await handle.stat({ bigint: true });
-        const stream = createReadStream('', {
-          fd: handle,
-          autoClose: false,
-          highWaterMark: 4 * 1024 * 1024,
-        });
-        const stored = await session.saveContent(stream, {
+        const stored = await session.saveContent(_readFile(handle, Number(before.size)), {
           profile: 'model',
           signal,
           onBytes: (n) => {
@@ -286,6 +280,26 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
 }
 
 // --- internal ---
+
+/** Bytes per read of a large file: a few chunks, so most chunks are views, not copies. */
+const READ_SIZE = 4 * 1024 * 1024;
+
+/**
+ * Reads a file to its end in fresh buffers (the chunker's chunks are views into them), sized to
+ * what `fstat` said is left: a small file costs one exactly-sized buffer, not a 4 MiB stream
+ * buffer. Reads on past the expected size, so a file that grows while read is stored whole.
+ */
+async function* _readFile(handle: FileHandle, expected: number): AsyncGenerator<Buffer> {
+  let position = 0;
+  for (;;) {
+    const want = Math.min(READ_SIZE, Math.max(expected - position, 64 * 1024));
+    const buffer = Buffer.allocUnsafe(want);
+    const { bytesRead } = await handle.read(buffer, 0, want, position);
+    if (bytesRead === 0) return;
+    position += bytesRead;
+    yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+  }
+}
 
 /** Drops paths inside other given paths: they are backed up once, as part of the outer one. */
 function _withoutNested(paths: readonly string[]): string[] {

@@ -6,15 +6,15 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, lstat, lutimes, mkdir, rename, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, lstat, lutimes, mkdir, open, rename, rm, symlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import { UsageError } from '../../errors.ts';
 import {
-  readContent,
+  createByteBudget,
+  writeContent,
   type BackupRecord,
+  type ByteBudget,
   type OpenRepository,
   type TreeNode,
 } from '../../repository/index.ts';
@@ -105,13 +105,18 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
     totalBytes: files.reduce((s, p) => s + (p.node.size ?? 0), 0),
   };
   const errors: { path: string; message: string }[] = [];
-  const limit = pLimit(4);
+  // Files at once: enough to hide per-file system calls; the byte budget bounds their memory.
+  const limit = pLimit(8);
+  const budget = createByteBudget(RESTORE_BUDGET);
+  const made = new Set([target, ...dirs.map((d) => join(target, d.path))]);
   await Promise.all(
     files.map((p) =>
       limit(async () => {
         signal?.throwIfAborted();
         try {
-          await _restoreEntry(repo, p, join(target, p.path), Boolean(options.overwrite), signal);
+          const path = join(target, p.path);
+          if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
+          await _restoreEntry(repo, p, path, Boolean(options.overwrite), budget, signal);
           totals.files++;
           totals.bytes += p.node.size ?? 0;
           options.onProgress?.(totals);
@@ -134,14 +139,17 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
 
 // --- internal ---
 
+/** Plaintext bytes of blobs read ahead across all files being restored. */
+const RESTORE_BUDGET = 24 * 1024 * 1024;
+
 async function _restoreEntry(
   repo: OpenRepository,
   p: Planned,
   path: string,
   overwrite: boolean,
+  budget: ByteBudget,
   signal?: AbortSignal,
 ): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const time = _time(p.node.mtime);
   if (overwrite) await rm(path, { force: true });
   if (p.node.type === 'symlink') {
@@ -151,15 +159,18 @@ async function _restoreEntry(
   }
   const temp = join(dirname(path), `.${randomBytes(6).toString('hex')}.hbr-restore`);
   try {
-    await pipeline(
-      readContent(
+    const handle = await open(temp, 'wx', 0o600);
+    try {
+      // Verified blob by blob, and against the file's SHA-256, before the rename below.
+      await writeContent(
         repo,
         { content: p.node.content ?? [], sha256: p.node.sha256, size: p.node.size },
-        { signal, what: p.path },
-      ),
-      createWriteStream(temp, { mode: 0o600 }),
-      { signal },
-    );
+        handle,
+        { budget, signal, what: p.path },
+      );
+    } finally {
+      await handle.close();
+    }
     await chmod(temp, p.node.mode);
     await utimes(temp, time, time);
     await rename(temp, path);
