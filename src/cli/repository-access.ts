@@ -12,7 +12,9 @@ import {
   type Credential,
   type OpenRepository,
 } from '../repository/index.ts';
+import { addDuration, parseDuration } from '../config/duration.ts';
 import { createLocalStore } from '../stores/local.ts';
+import { withRetention } from '../stores/retention.ts';
 import type { Store } from '../stores/types.ts';
 import type { CliContext, GlobalOptions } from './context.ts';
 import { createReporter, type Reporter } from './reporter.ts';
@@ -31,14 +33,24 @@ export interface RepositoryAccess {
   readonly configFile?: string;
 }
 
-/** Opens the store a location names. */
+/** Opens the store a location names, with its own credential file and retention period. */
 export async function openStoreAt(
   location: RepositoryLocation,
   env: NodeJS.ProcessEnv,
+  options: { credentialFile?: string; retainFor?: string } = {},
 ): Promise<Store> {
-  if (location.kind === 'path') return createLocalStore({ path: location.path });
-  const { openStore } = await import('../stores/location.ts');
-  return openStore(location.url, { env });
+  const store =
+    location.kind === 'path'
+      ? createLocalStore({ path: location.path })
+      : await (
+          await import('../stores/location.ts')
+        ).openStore(location.url, {
+          env,
+          ...(options.credentialFile ? { credentialFile: options.credentialFile } : {}),
+        });
+  const { retainFor } = options;
+  if (!retainFor) return store;
+  return withRetention(store, (now) => addDuration(now, parseDuration(retainFor)));
 }
 
 /**
@@ -62,7 +74,7 @@ export async function openReplicaStore(
     replica.path !== undefined
       ? { kind: 'path', path: replica.path }
       : parseLocation(replica.url ?? '', dirname(configFile), `replicas.${name}.url`);
-  return { store: await openStoreAt(location, env), replica };
+  return { store: await openStoreAt(location, env, _storeOptions(replica)), replica };
 }
 
 /** Resolves the credential the flags, environment or config name. */
@@ -97,8 +109,8 @@ export async function accessRepository(
     flag: globals.repo,
     configFile: globals.config,
   });
-  const store = await openStoreAt(resolved.location, ctx.env);
   const fromConfig = resolved.from === 'config' ? resolved.config?.repository : undefined;
+  const store = await openStoreAt(resolved.location, ctx.env, _storeOptions(fromConfig));
   const credential = await credentialFor(ctx, globals, fromConfig, resolved.configFile);
   const repo = options.create
     ? await initRepository(store, credential, options.initOptions)
@@ -127,4 +139,16 @@ export function reporterFor(ctx: CliContext, globals: GlobalOptions): Reporter {
     stderr: ctx.stderr,
     env: ctx.env,
   });
+}
+
+// --- internal ---
+
+function _storeOptions(location?: { credentialFile?: string; retainFor?: string }): {
+  credentialFile?: string;
+  retainFor?: string;
+} {
+  return {
+    ...(location?.credentialFile ? { credentialFile: location.credentialFile } : {}),
+    ...(location?.retainFor ? { retainFor: location.retainFor } : {}),
+  };
 }

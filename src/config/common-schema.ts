@@ -56,6 +56,17 @@ export const locationFields = {
   passwordFile: fileSchema.optional(),
   /** Key file to open the repository with instead of a password. */
   keyFile: fileSchema.optional(),
+  /**
+   * File holding the store's credential (Azure connection string, SAS or account key; S3
+   * `KEY=VALUE` lines or an AWS credentials file), so a replica can use its own account.
+   * @default the store's environment variables
+   */
+  credentialFile: fileSchema.optional(),
+  /**
+   * Keep every object hbr writes undeletable for this long, where the store supports object
+   * retention (S3 Object Lock, Azure immutability); `hbr maintain` extends it for kept backups.
+   */
+  retainFor: durationSchema.optional(),
 };
 
 /** Checks a location: exactly one of path/url, at most one credential, a known URL scheme. */

@@ -56,15 +56,26 @@ export function parseDuration(text: string): DurationParts {
  * before 31 March is 28 or 29 February, as restic's --keep-within does).
  */
 export function subtractDuration(date: Date, duration: DurationParts): Date {
+  return _shift(date, duration, -1);
+}
+
+/** The moment `duration` after `date` (retention periods: `retainFor: 90d`). */
+export function addDuration(date: Date, duration: DurationParts): Date {
+  return _shift(date, duration, 1);
+}
+
+// --- internal ---
+
+function _shift(date: Date, duration: DurationParts, sign: 1 | -1): Date {
   const result = new Date(date.getTime());
   if (duration.years !== 0 || duration.months !== 0) {
     const day = result.getUTCDate();
     result.setUTCDate(1);
-    result.setUTCMonth(result.getUTCMonth() - duration.months - 12 * duration.years);
+    result.setUTCMonth(result.getUTCMonth() + sign * (duration.months + 12 * duration.years));
     const lastDay = new Date(
       Date.UTC(result.getUTCFullYear(), result.getUTCMonth() + 1, 0),
     ).getUTCDate();
     result.setUTCDate(Math.min(day, lastDay));
   }
-  return new Date(result.getTime() - duration.ms);
+  return new Date(result.getTime() + sign * duration.ms);
 }

@@ -8,7 +8,7 @@ import type { HbrConfig } from './schema.ts';
 
 /**
  * A copy of `config` with every local path made absolute against `baseDir`: the repository's
- * and replicas' `path`, `passwordFile` and `keyFile`; files sources' `paths`; SQL Server and
+ * and replicas' `path`, `passwordFile`, `keyFile` and `credentialFile`; files sources' `paths`; SQL Server and
  * Neo4j `credentialFile`; Neo4j `home`. Left alone: URLs, exclude globs, and SQL Server's
  * `stagingPath` (a path on the database server, which may be another machine).
  */
@@ -20,6 +20,7 @@ export function resolveConfigPaths(config: HbrConfig, baseDir: string): HbrConfi
       path?: string | undefined;
       passwordFile?: string | undefined;
       keyFile?: string | undefined;
+      credentialFile?: string | undefined;
     },
   >(
     value: T,
@@ -28,6 +29,7 @@ export function resolveConfigPaths(config: HbrConfig, baseDir: string): HbrConfi
       path: opt(value.path),
       passwordFile: opt(value.passwordFile),
       keyFile: opt(value.keyFile),
+      credentialFile: opt(value.credentialFile),
     });
 
   return withDefined(config, {

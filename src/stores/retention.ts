@@ -1,0 +1,22 @@
+/**
+ * A store decorator that gives every object hbr writes a retain-until date, where the store
+ * supports object retention (S3 Object Lock, Azure immutability): the "set a retain-until on
+ * written objects" half of immutability; `hbr maintain` extends it for what kept backups need.
+ * @module
+ */
+import type { Store } from './types.ts';
+
+/**
+ * Wraps `store` so that `put` passes `retainUntil = retainUntilOf(now)` for every object but
+ * locks (which must stay deletable). Stores without retention support are returned unchanged.
+ */
+export function withRetention(store: Store, retainUntilOf: (now: Date) => Date): Store {
+  if (!store.properties.supportsRetention) return store;
+  return {
+    ...store,
+    put(key, data, options = {}) {
+      if (key.startsWith('locks/') || options.retainUntil) return store.put(key, data, options);
+      return store.put(key, data, { ...options, retainUntil: retainUntilOf(new Date()) });
+    },
+  };
+}
