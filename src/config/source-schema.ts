@@ -53,6 +53,51 @@ export const sqlServerSourceSchema = z.strictObject({
   stripes: z.int().min(1).max(64).optional(),
   /** RESTORE VERIFYONLY after each backup. @default true */
   verify: z.boolean().default(true),
+  /** Named instance (`SQL1\\INST`), when no port is given. */
+  instanceName: z.string().min(1).optional(),
+  /** `stagingPath` as hbr sees it (a mount of the same folder). @default stagingPath */
+  stagingLocalPath: fileSchema.optional(),
+  /** `transport: url`: hbr's blob endpoint that BACKUP TO URL / RESTORE FROM URL reach. */
+  url: z
+    .strictObject({
+      /** The base URL SQL Server uses, e.g. `https://hbrbackup.blob.core.windows.net` (hosts entry → hbr). */
+      publicUrl: z.string().regex(/^https?:\/\/[^/?#]+\/?$/, 'expected https://host[:port]'),
+      /** Container in blob URLs; the SQL credential is named `<publicUrl>/<container>`. @default hbr */
+      container: z
+        .string()
+        .regex(/^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$/, 'expected an Azure container name')
+        .optional(),
+      /** Address to listen on. @default 0.0.0.0 */
+      listenHost: z.string().min(1).optional(),
+      /** @default 443 */
+      listenPort: z.int().min(0).max(65535).optional(),
+      /** PEM certificate and key for HTTPS (SQL Server must trust the certificate). */
+      certFile: fileSchema.optional(),
+      keyFile: fileSchema.optional(),
+      /** File holding the SAS token of the SQL credential's SECRET (its `sig` is checked). */
+      sasFile: fileSchema,
+    })
+    .optional(),
+  /** LOG → DIFF → FULL when the asked type is impossible (with a warning). @default true */
+  promote: z.boolean().optional(),
+  /** Import backups made outside hbr from msdb (last n days) with each backup. @default 30 */
+  importHistoryDays: z.int().min(0).optional(),
+  /** Checks after a restore. */
+  checks: z
+    .strictObject({
+      /** DBCC CHECKDB. @default true */
+      checkdb: z.boolean().optional(),
+      physicalOnly: z.boolean().optional(),
+      /** Critical tables to count (`schema.table`), with an optional minimum. */
+      rowCounts: z
+        .array(z.strictObject({ table: z.string().min(1), min: z.int().min(0).optional() }))
+        .optional(),
+      /** Queries that must run without error in the restored database (e.g. `SELECT dbo.fn_ProjectTo3D(1)`). */
+      smokeQueries: z
+        .array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1) }))
+        .optional(),
+    })
+    .optional(),
 });
 
 /** A Neo4j database. */

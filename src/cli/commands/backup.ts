@@ -8,6 +8,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import type { RegisterCommand } from './index.ts';
+import { runSqlServerBackup } from './backup-sqlserver.ts';
 import { replicateAfterBackup } from './replicate.ts';
 
 /** `hbr backup PATH...` or `hbr backup --source NAME`. */
@@ -22,6 +23,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       'leave out matching paths (a name pattern, or an absolute-path pattern)',
     )
     .option('--tag <tag...>', 'tags to record with the backup')
+    .option('--type <type>', 'database sources: full, diff or log (default full)')
     .action(async (paths: string[], flags, command) => {
       const globals = globalsOf(command);
       let source = 'files';
@@ -36,6 +38,10 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         });
         const found = config.sources?.find((s) => s.name === flags.source);
         if (!found) throw new NotFoundError(`no source named "${flags.source}" in ${file}`);
+        if (found.kind === 'sqlserver') {
+          await runSqlServerBackup(ctx, globals, found, file, flags);
+          return;
+        }
         if (!('files' in found) || !found.files) {
           throw new UsageError(
             `source ${found.name} is not a files source; database backups are run by their driver commands`,

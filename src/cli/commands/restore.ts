@@ -6,22 +6,43 @@ import { ExitCode } from '../exit-codes.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import type { RegisterCommand } from './index.ts';
+import { collectRepeated, runSqlServerRestore } from './restore-sqlserver.ts';
+import { sqlServerSourceNamed } from './sqlserver-settings.ts';
 
 /** `hbr restore ID|latest --target DIR [--include PATH]`. */
 export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
   program
     .command('restore')
-    .description('restore a files backup (all of it, or --include paths) into a folder')
-    .argument('<backup>', 'backup id, unique prefix, or "latest"')
-    .requiredOption('-t, --target <dir>', 'folder to restore into')
+    .description(
+      'restore a files backup into a folder, or a SQL Server source (--source NAME) to a point in time',
+    )
+    .argument('[backup]', 'backup id, unique prefix, or "latest"')
+    .option('-t, --target <dir>', 'folder to restore into (files backups)')
     .option(
       '-i, --include <path...>',
       'restore only these paths of the backup (as hbr ls shows them)',
     )
     .option('-s, --source <name>', 'with "latest": the latest backup of this source')
     .option('--overwrite', 'replace files that already exist in the target')
-    .action(async (ref: string, flags, command) => {
+    .option('--at <time>', 'SQL Server: ISO 8601 point in time (UTC without an offset)')
+    .option('--lsn <lsn>', 'SQL Server: log sequence number to stop at')
+    .option('--as <name>', 'SQL Server: restore under this database name (MOVE computed)')
+    .option('--move <logical=path>', 'SQL Server: MOVE target, repeatable', collectRepeated, [])
+    .option('--replace', 'SQL Server: overwrite the existing database')
+    .option('--standby <undo-file>', 'SQL Server: finish in STANDBY instead of RECOVERY')
+    .option('--no-tail-log', 'SQL Server: no tail-log backup before an in-place restore')
+    .option('--dry-run', 'SQL Server: print the T-SQL, run nothing')
+    .action(async (ref: string | undefined, flags, command) => {
       const globals = globalsOf(command);
+      if (flags.source) {
+        const sql = await sqlServerSourceNamed(ctx, globals, flags.source);
+        if (sql) {
+          await runSqlServerRestore(ctx, globals, sql.source, sql.file, ref, flags, setExitCode);
+          return;
+        }
+      }
+      if (ref === undefined) throw new UsageError('give a backup id, unique prefix, or "latest"');
+      if (flags.target === undefined) throw new UsageError('give --target DIR to restore into');
       const { repo } = await accessRepository(ctx, globals);
       const backup = await repo.findBackup(ref, flags.source ? { source: flags.source } : {});
       if (backup.kind !== 'files') {

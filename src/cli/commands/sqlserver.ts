@@ -16,12 +16,16 @@ import {
   type RestoreScriptOptions,
 } from '../../drivers/sqlserver/tsql-restore.ts';
 import { isHbrError, NotFoundError, PlanError, UsageError } from '../../errors.ts';
-import { globalsOf, type CliContext } from '../context.ts';
+import { buildCatalog } from '../../drivers/sqlserver/catalog.ts';
+import { globalsOf, type CliContext, type GlobalOptions } from '../context.ts';
+import { accessRepository } from '../repository-access.ts';
+import { sqlServerSourceNamed } from './sqlserver-settings.ts';
 import { exitCodeFor } from '../exit-codes.ts';
 import type { RegisterCommand } from './index.ts';
 
 interface PlanFlags {
-  history: string;
+  history?: string;
+  source?: string;
   database?: string;
   at?: string;
   lsn?: string;
@@ -47,7 +51,8 @@ export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) =>
   sqlserver
     .command('plan')
     .description('plan a restore chain from a backup-history JSON file (dbatools export shape)')
-    .requiredOption('--history <file>', 'backup history JSON (Get-DbaBackupHistory export)')
+    .option('--history <file>', 'backup history JSON (Get-DbaBackupHistory export)')
+    .option('--source <name>', 'plan from the repository: hbr backups of this sqlserver source')
     .option('--database <name>', 'database to plan for (required when the history has several)')
     .option('--at <time>', 'ISO 8601 point in time; without an offset it is UTC')
     .option('--lsn <lsn>', 'log sequence number to stop at (decimal)')
@@ -62,7 +67,7 @@ export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) =>
     .action(async (flags: PlanFlags) => {
       const json = Boolean(globalsOf(program).json);
       try {
-        const plan = await runPlan(flags, ctx);
+        const plan = await runPlan(flags, ctx, globalsOf(program));
         const script = flags.script ? buildRestoreScript(plan, scriptOptions(flags)) : null;
         if (json) {
           const out = script ? { ...planToJson(plan), script } : planToJson(plan);
@@ -111,9 +116,27 @@ export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) =>
 
 // --- internal ---
 
-async function runPlan(flags: PlanFlags, ctx: CliContext): Promise<ReturnType<typeof planRestore>> {
+async function runPlan(
+  flags: PlanFlags,
+  ctx: CliContext,
+  globals: GlobalOptions,
+): Promise<ReturnType<typeof planRestore>> {
   const target = parseTarget(flags);
-  const path = resolve(ctx.cwd, flags.history);
+  if ((flags.history === undefined) === (flags.source === undefined))
+    throw new UsageError('[sqlserver:plan] give --history FILE or --source NAME');
+  if (flags.source !== undefined) {
+    const found = await sqlServerSourceNamed(ctx, globals, flags.source);
+    if (!found)
+      throw new NotFoundError(
+        `[sqlserver:plan] no sqlserver source named "${flags.source}" in the config`,
+      );
+    const { repo } = await accessRepository(ctx, globals);
+    const catalog = buildCatalog(await repo.backups(ctx.signal), flags.source);
+    return planRestore(catalog.records, target, {
+      database: flags.database ?? found.source.sqlserver.database,
+    });
+  }
+  const path = resolve(ctx.cwd, flags.history!);
   let text: string;
   try {
     text = await readFile(path, { encoding: 'utf8', signal: ctx.signal });
@@ -127,7 +150,7 @@ async function runPlan(flags: PlanFlags, ctx: CliContext): Promise<ReturnType<ty
       cause: error,
     });
   }
-  const { records } = parseHistoryJson(text, flags.history);
+  const { records } = parseHistoryJson(text, flags.history!);
   return planRestore(records, target, { database: flags.database });
 }
 

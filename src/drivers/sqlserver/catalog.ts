@@ -1,0 +1,86 @@
+/**
+ * The planner's input for one SQL Server source, rebuilt from the repository alone: every backup
+ * hbr committed for the source (its manifest `meta`, see `manifest-meta.ts`) plus the backups taken
+ * outside hbr that msdb showed at the time of each hbr backup (`meta.foreign`, see
+ * `backup-source.ts`). Foreign sets are planned like any other so a DBA's manual full or log is
+ * never silently skipped; their bytes are not in the repository and are read from the path msdb
+ * recorded.
+ * @module
+ */
+import { SourceError } from '../../errors.ts';
+import type { BackupRecord } from '../../repository/types.ts';
+import type { BackupSetRecord } from './backup-set.ts';
+import { normaliseHistory } from './history.ts';
+import { recordFromMeta } from './manifest-meta.ts';
+
+/** One backup set the planner may use. */
+export interface CatalogEntry {
+  readonly record: BackupSetRecord;
+  /** The hbr backup holding its bytes, or `null` for a set taken outside hbr. */
+  readonly backupId: string | null;
+}
+
+/** The catalog of one source. */
+export interface SqlServerCatalog {
+  readonly entries: readonly CatalogEntry[];
+  readonly records: readonly BackupSetRecord[];
+  /** The entry of a backup set. @throws SourceError when the plan names an unknown set */
+  entryOf(record: BackupSetRecord): CatalogEntry;
+}
+
+/**
+ * Builds the catalog of `source` from the repository's backup list. Foreign sets are merged by
+ * BackupSetGUID (the newest report wins) and dropped when hbr holds the same set.
+ * @throws SourceError naming the backup when a SQL Server manifest cannot be read.
+ */
+export function buildCatalog(backups: readonly BackupRecord[], source: string): SqlServerCatalog {
+  const own = backups.filter((b) => b.source === source && b.kind === 'sqlserver');
+  const entries = new Map<string, CatalogEntry>();
+  for (const b of own) {
+    const record = recordFromMeta(b.id, b.meta);
+    entries.set(record.backupSetGuid, { record, backupId: b.id });
+  }
+  const foreign = new Map<string, BackupSetRecord>();
+  for (const b of own) {
+    for (const record of foreignRecords(b)) {
+      if (!entries.has(record.backupSetGuid)) foreign.set(record.backupSetGuid, record);
+    }
+  }
+  for (const record of foreign.values())
+    entries.set(record.backupSetGuid, { record, backupId: null });
+  const list = [...entries.values()].sort((a, b) =>
+    a.record.lastLsn < b.record.lastLsn ? -1 : a.record.lastLsn > b.record.lastLsn ? 1 : 0,
+  );
+  return {
+    entries: list,
+    records: list.map((e) => e.record),
+    entryOf(record) {
+      const entry = entries.get(record.backupSetGuid);
+      if (!entry)
+        throw new SourceError(
+          `[sqlserver:catalog] ${source}: no backup set ${record.backupSetGuid}`,
+        );
+      return entry;
+    },
+  };
+}
+
+/** The sets a backup's meta reports as taken outside hbr. @throws SourceError */
+export function foreignRecords(backup: BackupRecord): BackupSetRecord[] {
+  const rows = backup.meta.foreign;
+  if (rows === undefined) return [];
+  if (!Array.isArray(rows))
+    throw new SourceError(
+      `[sqlserver:catalog] backup ${backup.shortId}: meta.foreign is not a list`,
+    );
+  try {
+    return normaliseHistory(rows, `backup ${backup.shortId} meta.foreign`).records;
+  } catch (error) {
+    throw new SourceError(
+      `[sqlserver:catalog] backup ${backup.shortId}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}

@@ -1,0 +1,295 @@
+/**
+ * A restore of a configured SQL Server source from the repository: catalog → plan → (tail-log
+ * backup when restoring in place over a reachable database) → the restore script, run over the
+ * URL endpoint or staged files → ONLINE, MULTI_USER → post-restore checks. With `dryRun`, nothing
+ * runs: the exact T-SQL comes back.
+ * @module
+ */
+import { PlanError, UsageError } from '../../errors.ts';
+import { artifactRepository, type OpenRepository } from '../../repository/index.ts';
+import type { BackupRecord } from '../../repository/types.ts';
+import type { BackupSetRecord } from './backup-set.ts';
+import { backupSqlServerSource, type SqlServerSourceSettings } from './backup-source.ts';
+import { buildCatalog, type SqlServerCatalog } from './catalog.ts';
+import { planRestore, sameDatabaseName } from './chain.ts';
+import { deviceOf, type BackupDevice } from './device.ts';
+import { stageForRestore } from './disk-transport.ts';
+import { databaseStateQuery, parseDatabaseState } from './eligibility.ts';
+import type { ExecOptions, SqlExecutor } from './executor.ts';
+import type { BackupFileEntry } from './headers.ts';
+import { computeMoves, type FileMove } from './move.ts';
+import { databaseExists, readServerInfo, runRestoreScript, type ServerInfo } from './operations.ts';
+import type { RestorePlan, RestoreTarget } from './plan.ts';
+import {
+  runPostRestoreChecks,
+  type PostRestoreChecks,
+  type PostRestoreResults,
+} from './restore-checks.ts';
+import { buildRestoreScript, type RestoreStatement } from './tsql-restore.ts';
+import { quoteName as quote } from './quote.ts';
+import { serveForRestore } from './url-transport.ts';
+
+/** What to restore and how. */
+export interface SqlServerRestoreRequest {
+  readonly target: RestoreTarget;
+  /** Restore exactly to the end of this hbr backup (its chain), instead of `target`. */
+  readonly backupId?: string;
+  /** Restore under this name (MOVE targets computed for every file). */
+  readonly as?: string;
+  /** Explicit MOVE targets by logical name. */
+  readonly moves?: Readonly<Record<string, string>>;
+  readonly replace?: boolean;
+  readonly standbyFile?: string;
+  readonly dryRun?: boolean;
+  /** Back up the tail of the log first when restoring in place over a reachable database. @default true */
+  readonly tailLog?: boolean;
+  readonly checks?: PostRestoreChecks;
+}
+
+/** What happened (or, with `dryRun`, would happen). */
+export interface SqlServerRestoreResult {
+  readonly plan: RestorePlan;
+  readonly targetDatabase: string;
+  readonly script: readonly RestoreStatement[];
+  /** Plan steps taken outside hbr (read from their msdb paths). */
+  readonly foreignSteps: number;
+  readonly tailLogBackup: BackupRecord | null;
+  readonly checks: PostRestoreResults | null;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Plans and (unless `dryRun`) runs the restore.
+ * @throws PlanError (`NO_FULL_BEFORE_TARGET`, `LSN_GAP`, `TAIL_LOG_NEEDED`, …) before anything runs;
+ * UsageError when the target exists without `replace`; SourceError from the server.
+ */
+export async function restoreSqlServerSource(
+  exec: SqlExecutor,
+  repo: OpenRepository,
+  settings: SqlServerSourceSettings,
+  request: SqlServerRestoreRequest,
+  opts: ExecOptions & {
+    onStep?: (index: number, total: number, statement: RestoreStatement) => void;
+  } = {},
+): Promise<SqlServerRestoreResult> {
+  const info = await readServerInfo(exec, opts);
+  const targetDatabase = request.as ?? settings.database;
+  const inPlace = sameDatabaseName(targetDatabase, settings.database);
+  const exists = await databaseExists(exec, targetDatabase, opts);
+  if (exists && !request.replace) {
+    throw new UsageError(
+      `[sqlserver:restore] ${targetDatabase}: the database exists; pass --replace to overwrite it${inPlace ? '' : ', or --as another name'}`,
+    );
+  }
+  const warnings: string[] = [];
+  const tail =
+    inPlace && exists && request.tailLog !== false && !request.backupId
+      ? await tailLogPossible(exec, settings.database, warnings, opts)
+      : false;
+
+  let backups = await repo.backups(opts.signal);
+  let catalog = buildCatalog(backups, settings.source);
+  // Validate before touching the database; only a target after the last log may wait for the
+  // tail-log backup about to be taken.
+  let plan = planBeforeTail(catalog, request, settings.source, tail && !request.dryRun);
+
+  let tailLogBackup: BackupRecord | null = null;
+  if (tail && !request.dryRun) {
+    await exec.run(singleUser(targetDatabase), opts);
+    try {
+      tailLogBackup = (
+        await backupSqlServerSource(exec, repo, { ...settings, promote: false }, 'log', {
+          ...opts,
+          tailLog: true,
+        })
+      ).record;
+    } catch (error) {
+      await exec.run(`ALTER DATABASE ${quote(targetDatabase)} SET MULTI_USER;`, opts);
+      throw error;
+    }
+    backups = await repo.backups(opts.signal);
+    catalog = buildCatalog(backups, settings.source);
+    plan = planFor(catalog, request, settings.source);
+  }
+  if (plan === null) plan = planFor(catalog, request, settings.source);
+  warnings.push(...plan.warnings);
+  const steps = plan.steps.map((record) => catalog.entryOf(record));
+  const foreignSteps = steps.filter((s) => s.backupId === null).length;
+  if (foreignSteps > 0)
+    warnings.push(
+      `${foreignSteps} step(s) were taken outside hbr and are read from the paths msdb recorded: ${steps
+        .filter((s) => s.backupId === null)
+        .map((s) => s.record.files.join(', '))
+        .join('; ')}`,
+    );
+  const moves = movesFor(plan, steps[0]!.backupId, backups, info, targetDatabase, request);
+
+  const build = (
+    deviceFor: (path: string, step: BackupSetRecord) => BackupDevice,
+  ): RestoreStatement[] => {
+    const script = buildRestoreScript(plan, {
+      targetDatabase,
+      targetExists: exists,
+      replace: Boolean(request.replace),
+      moves,
+      serverUtcOffsetMinutes: info.utcOffsetMinutes,
+      deviceFor,
+      ...(request.standbyFile !== undefined ? { standbyFile: request.standbyFile } : {}),
+      ...(tail && request.dryRun ? { tailLogDevice: tailDevice(settings, info) } : {}),
+    });
+    // After a tail-log backup the database is RESTORING: SINGLE_USER already ran.
+    return tailLogBackup ? script.filter((s) => s.kind !== 'single-user') : script;
+  };
+  const execute = async (
+    deviceFor: (path: string, step: BackupSetRecord) => BackupDevice,
+  ): Promise<RestoreStatement[]> => {
+    const script = build(deviceFor);
+    if (!request.dryRun) await runRestoreScript(exec, script, opts);
+    return script;
+  };
+
+  let script: RestoreStatement[];
+  const t = settings.transport;
+  if (t.kind === 'url') {
+    script = await serveForRestore(repo, steps, t.url, opts.signal, execute);
+  } else if (request.dryRun) {
+    script = build((path, step) => {
+      const id = catalog.entryOf(step).backupId;
+      return id === null ? deviceOf(path) : deviceOf(stagedPath(t.staging.serverPath, id, path));
+    });
+  } else {
+    const own = steps.filter(
+      (s): s is { backupId: string; record: BackupSetRecord } => s.backupId !== null,
+    );
+    const staged = await stageForRestore(artifactRepository(repo), own, t.staging, opts);
+    try {
+      script = await execute(staged.deviceFor);
+    } finally {
+      await staged.cleanup();
+    }
+  }
+  const checks =
+    request.dryRun || request.standbyFile !== undefined
+      ? null
+      : await runPostRestoreChecks(exec, targetDatabase, request.checks ?? {}, opts);
+  return { plan, targetDatabase, script, foreignSteps, tailLogBackup, checks, warnings };
+}
+
+/** The plan from the catalog: to `target`, or exactly to the end of one hbr backup. */
+export function planFor(
+  catalog: SqlServerCatalog,
+  request: Pick<SqlServerRestoreRequest, 'target' | 'backupId'>,
+  source: string,
+): RestorePlan {
+  if (request.backupId === undefined) return planRestore(catalog.records, request.target);
+  const wanted = catalog.entries.find((e) => e.backupId === request.backupId);
+  if (!wanted)
+    throw new UsageError(
+      `[sqlserver:restore] backup ${request.backupId} is not a backup of ${source}`,
+    );
+  const upTo = catalog.records.filter((r) => r.lastLsn <= wanted.record.lastLsn);
+  const plan = planRestore(upTo, { kind: 'latest' });
+  if (plan.steps.at(-1)?.backupSetGuid !== wanted.record.backupSetGuid) {
+    throw new UsageError(
+      `[sqlserver:restore] backup ${request.backupId.slice(0, 8)} is not the end of a restorable chain (a later base supersedes it); restore with --at ${wanted.record.finish.toISOString()}`,
+    );
+  }
+  return plan;
+}
+
+// --- internal ---
+
+/** The plan, or `null` when only a tail-log backup (about to be taken) can reach the target. */
+function planBeforeTail(
+  catalog: SqlServerCatalog,
+  request: SqlServerRestoreRequest,
+  source: string,
+  tailComing: boolean,
+): RestorePlan | null {
+  try {
+    return planFor(catalog, request, source);
+  } catch (error) {
+    if (tailComing && error instanceof PlanError && error.reason === 'TAIL_LOG_NEEDED') return null;
+    throw error;
+  }
+}
+
+function singleUser(database: string): string {
+  return `ALTER DATABASE ${quote(database)} SET SINGLE_USER WITH ROLLBACK IMMEDIATE;`;
+}
+
+async function tailLogPossible(
+  exec: SqlExecutor,
+  database: string,
+  warnings: string[],
+  opts: ExecOptions,
+): Promise<boolean> {
+  const state = parseDatabaseState(database, await exec.query(databaseStateQuery(database), opts));
+  if (state.stateDesc !== 'ONLINE') {
+    warnings.push(
+      `${database} is ${state.stateDesc}: no tail-log backup; changes after the last log backup are lost`,
+    );
+    return false;
+  }
+  if (state.recoveryModel === 'SIMPLE' || !state.hasLogChain) {
+    warnings.push(
+      `${database} has no log chain (${state.recoveryModel} recovery): no tail-log backup`,
+    );
+    return false;
+  }
+  return true;
+}
+
+function movesFor(
+  plan: RestorePlan,
+  fullBackupId: string | null,
+  backups: readonly BackupRecord[],
+  info: ServerInfo,
+  targetDatabase: string,
+  request: SqlServerRestoreRequest,
+): FileMove[] {
+  const overrides = request.moves ?? {};
+  const inPlace = sameDatabaseName(targetDatabase, plan.database);
+  if (inPlace && Object.keys(overrides).length === 0) return [];
+  const meta = backups.find((b) => b.id === fullBackupId)?.meta;
+  const files = Array.isArray(meta?.files) ? (meta.files as BackupFileEntry[]) : null;
+  if (files === null) {
+    if (inPlace || Object.keys(overrides).length > 0)
+      return Object.entries(overrides).map(([logicalName, physicalName]) => ({
+        logicalName,
+        physicalName,
+      }));
+    throw new UsageError(
+      `[sqlserver:restore] the full ${plan.steps[0]?.backupSetGuid ?? ''} was taken outside hbr, so its file list is unknown: give --move LOGICAL=PATH for every file`,
+    );
+  }
+  const moves = computeMoves(files, {
+    sourceDatabase: plan.database,
+    targetDatabase,
+    dataDirectory: info.dataPath,
+    logDirectory: info.logPath,
+    overrides,
+  });
+  return inPlace ? moves.filter((m) => m.logicalName.toLowerCase() in lower(overrides)) : moves;
+}
+
+function lower(o: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** Where `stageForRestore` puts an artifact, as the server sees it. */
+function stagedPath(serverPath: string, backupId: string, artifact: string): string {
+  const sep = serverPath.includes('\\') && !serverPath.includes('/') ? '\\' : '/';
+  const dir = serverPath.endsWith(sep) ? serverPath : serverPath + sep;
+  return `${dir}${backupId.slice(0, 16)}${sep}${artifact.split('/').pop() ?? artifact}`;
+}
+
+/** Where a dry run says the tail-log backup would go. */
+function tailDevice(settings: SqlServerSourceSettings, info: ServerInfo): BackupDevice {
+  void info;
+  const name = `${settings.database.replace(/[^A-Za-z0-9_.-]+/g, '_')}_log_tail.bak`;
+  const t = settings.transport;
+  if (t.kind === 'disk') return deviceOf(stagedPath(t.staging.serverPath, 'tail-log', name));
+  const base = (t.url.publicUrl ?? 'https://hbr-endpoint').replace(/\/+$/, '');
+  return { kind: 'url', path: `${base}/${t.url.container ?? 'hbr'}/${name}` };
+}

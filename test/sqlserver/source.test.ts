@@ -1,0 +1,352 @@
+/**
+ * The SQL Server source end to end without a server: the real repository, the real blob endpoint,
+ * and a stand-in session (`stand-in-server.ts`) that answers the T-SQL as SQL Server documents it
+ * and writes BACKUP TO URL streams through the Azure SDK client.
+ */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { buffer } from 'node:stream/consumers';
+import {
+  backupSqlServerSource,
+  type SqlServerSourceSettings,
+} from '../../src/drivers/sqlserver/backup-source.ts';
+import { buildCatalog } from '../../src/drivers/sqlserver/catalog.ts';
+import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
+import { restoreSqlServerSource } from '../../src/drivers/sqlserver/restore-source.ts';
+import { PlanError, SourceError, UsageError } from '../../src/errors.ts';
+import {
+  artifactRepository,
+  initRepository,
+  type BackupRecord,
+  type OpenRepository,
+} from '../../src/repository/index.ts';
+import { createLocalStore } from '../../src/stores/local.ts';
+import { tempDir } from '../helpers/temp.ts';
+import { createStandInServer, type StandInServer } from './stand-in-server.ts';
+
+const SAS = 'sv=2022-11-02&ss=b&srt=co&sp=rwdl&se=2030-01-01&sig=c2VjcmV0LXNpZw%3D%3D';
+const DB = 'Hartonomous';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+async function newRepo(path: string): Promise<OpenRepository> {
+  return initRepository(
+    createLocalStore({ path }),
+    { kind: 'password', password: 'pw' },
+    { scryptParams: { N: 1024, r: 8, p: 1 }, packSize: 8 * 1024 * 1024 },
+  );
+}
+
+describe('a SQL Server source backed up and restored through the URL endpoint', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let repo: OpenRepository;
+  let sql: StandInServer;
+  let settings: SqlServerSourceSettings;
+  let base = '';
+  const taken: { type: string; record: BackupRecord; finish: Date; guid: string }[] = [];
+
+  before(async () => {
+    dir = await tempDir();
+    repo = await newRepo(dir.path);
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    settings = {
+      source: 'core-sql',
+      database: DB,
+      transport: {
+        kind: 'url',
+        url: { publicUrl: base, signature: 'c2VjcmV0LXNpZw==', host: '127.0.0.1', port },
+      },
+    };
+    sql = createStandInServer({ sas: SAS });
+    sql.createDatabase(DB);
+    // full → work → diff → work → log → work → log
+    for (const type of ['full', 'diff', 'log', 'log'] as const) {
+      const { record } = await backupSqlServerSource(sql, repo, settings, type);
+      taken.push({
+        type,
+        record,
+        finish: new Date(sql.now.getTime() - 1000),
+        guid: sql.lastBackupGuid(),
+      });
+      sql.write(DB, 10);
+      sql.now = new Date(sql.now.getTime() + 15 * 60_000);
+    }
+  });
+  after(async () => {
+    await dir.remove();
+  });
+
+  it('records the type, the header facts and the file list of each backup in its manifest', () => {
+    assert.deepEqual(
+      taken.map((t) => t.record.type),
+      ['full', 'diff', 'log', 'log'],
+    );
+    const headers = sql.statements.filter((s) => s.includes('RESTORE HEADERONLY'));
+    assert.equal(headers.length, 4);
+    for (const t of taken) {
+      const meta = t.record.meta;
+      const set = meta.set as Record<string, unknown>;
+      assert.equal(set.BackupSetGUID, t.guid);
+      assert.equal(typeof set.FirstLSN, 'string');
+      assert.match(String(set.LastLSN), /^340000000\d+$/);
+      assert.equal(meta.verified, true);
+      assert.equal(meta.hasBackupChecksums, true);
+      assert.deepEqual(
+        (meta.files as { logicalName: string }[]).map((f) => f.logicalName),
+        [DB, `${DB}_log`],
+      );
+      assert.equal(t.record.summary.files, 1);
+    }
+    // The diff names its base full; the first log starts where the full's log chain begins.
+    const full = taken[0]!.record.meta.set as Record<string, string>;
+    const diff = taken[1]!.record.meta.set as Record<string, string>;
+    assert.equal(diff.DifferentialBaseGUID, full.BackupSetGUID);
+    assert.equal(diff.DifferentialBaseLSN, full.CheckpointLSN);
+    const log1 = taken[2]!.record.meta.set as Record<string, string>;
+    const log2 = taken[3]!.record.meta.set as Record<string, string>;
+    assert.equal(log2.FirstLSN, log1.LastLSN);
+    // Every statement: CHECKSUM on, no native compression (hbr dedups), VERIFYONLY after each.
+    const backups = sql.statements.filter((s) => s.startsWith('BACKUP '));
+    assert.ok(backups.every((s) => s.includes('CHECKSUM') && s.includes(`URL = N'${base}/hbr/`)));
+    assert.equal(sql.statements.filter((s) => s.startsWith('RESTORE VERIFYONLY')).length, 4);
+  });
+
+  it('stores exactly the stream SQL Server wrote, and the next full adds little', async () => {
+    const artifacts = artifactRepository(repo);
+    const [artifact] = await artifacts.listArtifacts(taken[0]!.record.id);
+    assert.ok(artifact);
+    const bytes = await buffer(artifacts.openArtifact(taken[0]!.record.id, artifact.path));
+    assert.equal(bytes.length, 700 * 8192);
+    const second = await backupSqlServerSource(sql, repo, settings, 'full');
+    assert.ok(
+      second.record.summary.addedBytes < second.record.summary.bytes / 2,
+      `a second full of an unchanged database added ${second.record.summary.addedBytes} bytes`,
+    );
+    void createHash;
+  });
+
+  it('plans from the manifests alone: full, diff and both logs, STOPAT between the logs', () => {
+    const catalog = buildCatalog(
+      taken.map((t) => t.record),
+      'core-sql',
+    );
+    const at = new Date(taken[2]!.finish.getTime() + 5 * 60_000);
+    const plan = planRestore(catalog.records, { kind: 'time', at });
+    assert.deepEqual(
+      plan.steps.map((s) => s.backupSetGuid),
+      taken.map((t) => t.guid),
+    );
+    assert.equal(plan.stopAt?.toISOString(), at.toISOString());
+  });
+
+  it('--dry-run prints the exact T-SQL of a point-in-time restore under a new name, with MOVE for every file', async () => {
+    const at = new Date(taken[2]!.finish.getTime() + 5 * 60_000);
+    const before = sql.statements.length;
+    const result = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'time', at },
+      as: "Hart [pit], 'copy'",
+      dryRun: true,
+    });
+    const url = (t: (typeof taken)[number]): string =>
+      `${base}/hbr/${t.record.id.slice(0, 16)}-${String((t.record.meta.artifacts as string[])[0])}`;
+    const n = "[Hart [pit]], 'copy']";
+    const move =
+      "MOVE N'Hartonomous' TO N'/var/opt/mssql/data/Hart [pit], ''copy''.mdf', " +
+      "MOVE N'Hartonomous_log' TO N'/var/opt/mssql/log/Hart [pit], ''copy''_log.ldf'";
+    const stopAt = at.toISOString().slice(0, 23).replace('T', 'T');
+    assert.deepEqual(
+      result.script.map((s) => s.sql),
+      [
+        `RESTORE DATABASE ${n} FROM URL = N'${url(taken[0]!)}' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10, ${move};`,
+        `RESTORE DATABASE ${n} FROM URL = N'${url(taken[1]!)}' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10, ${move};`,
+        `RESTORE LOG ${n} FROM URL = N'${url(taken[2]!)}' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10;`,
+        `RESTORE LOG ${n} FROM URL = N'${url(taken[3]!)}' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10, STOPAT = N'${stopAt}';`,
+        `RESTORE DATABASE ${n} WITH RECOVERY;`,
+        `SELECT state_desc FROM sys.databases WHERE name = N'Hart [pit], ''copy''';`,
+        `ALTER DATABASE ${n} SET MULTI_USER;`,
+      ],
+    );
+    // A dry run only reads: server facts and whether the target exists.
+    assert.ok(sql.statements.slice(before).every((s) => s.startsWith('SELECT')));
+    assert.equal(result.checks, null);
+  });
+
+  it('runs the restore from the repository through the endpoint, then CHECKDB, row counts, CLR and smoke queries', async () => {
+    const at = new Date(taken[2]!.finish.getTime() + 5 * 60_000);
+    const result = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'time', at },
+      as: 'Hart_pit',
+      checks: {
+        rowCounts: [{ table: 'dbo.Atom', min: 1 }],
+        smokeQueries: [{ name: 'projection', sql: 'SELECT dbo.fn_ProjectTo3D(1);' }],
+      },
+    });
+    // The stand-in accepted each RESTORE only because the bytes served were the bytes written.
+    assert.deepEqual(
+      sql.restored.get('Hart_pit'),
+      taken.map((t) => t.guid),
+    );
+    assert.ok(result.checks?.ok);
+    assert.equal(result.checks.checkdb?.ok, true);
+    assert.equal(result.checks.rowCounts[0]?.table, 'dbo.Atom');
+    assert.deepEqual(result.checks.smokeQueries, [{ name: 'projection', ok: true, error: null }]);
+    const kinds = result.script.map((s) => s.kind);
+    assert.deepEqual(kinds, [
+      'restore',
+      'restore',
+      'restore',
+      'restore',
+      'recover',
+      'check-online',
+      'multi-user',
+    ]);
+    assert.ok(
+      sql.statements.some((s) => s.startsWith('DBCC CHECKDB ([Hart_pit]) WITH NO_INFOMSGS')),
+    );
+  });
+
+  it('refuses to overwrite an existing database without --replace', async () => {
+    await assert.rejects(
+      restoreSqlServerSource(sql, repo, settings, { target: { kind: 'latest' }, dryRun: true }),
+      (e: unknown) =>
+        e instanceof UsageError &&
+        /Hartonomous: the database exists; pass --replace/.test(e.message),
+    );
+  });
+
+  it('fails precisely: no full before the target, and a target after the last log needs a tail-log backup', async () => {
+    await assert.rejects(
+      restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'time', at: new Date('2026-10-01T00:00:00Z') },
+        as: 'early',
+        dryRun: true,
+      }),
+      (e: unknown) => e instanceof PlanError && e.reason === 'NO_FULL_BEFORE_TARGET',
+    );
+    await assert.rejects(
+      restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'time', at: new Date(sql.now.getTime() + 3_600_000) },
+        as: 'late',
+        dryRun: true,
+      }),
+      (e: unknown) => e instanceof PlanError && e.reason === 'TAIL_LOG_NEEDED',
+    );
+  });
+
+  it('restores in place with --replace: SINGLE_USER, then a tail-log backup into the repository, then the chain including it', async () => {
+    sql.write(DB, 3);
+    const before = sql.statements.length;
+    const result = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'latest' },
+      replace: true,
+    });
+    const ran = sql.statements.slice(before);
+    const single = ran.findIndex((s) =>
+      s.startsWith('ALTER DATABASE [Hartonomous] SET SINGLE_USER'),
+    );
+    const tail = ran.findIndex((s) => s.startsWith('BACKUP LOG [Hartonomous]'));
+    assert.ok(single >= 0 && tail > single, 'SINGLE_USER comes before the tail-log backup');
+    assert.match(ran[tail]!, /NORECOVERY, NO_TRUNCATE/);
+    const tailBackup = result.tailLogBackup;
+    assert.ok(tailBackup);
+    assert.ok(tailBackup.tags.includes('tail-log'));
+    assert.equal(
+      result.plan.steps.at(-1)?.backupSetGuid,
+      (tailBackup.meta.set as Record<string, string>).BackupSetGUID,
+    );
+    assert.equal(result.script.filter((s) => s.kind === 'single-user').length, 0);
+    assert.match(result.script[0]!.sql, /REPLACE/);
+  });
+});
+
+describe('backups taken outside hbr, promotion and gaps', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  after(async () => dir?.remove());
+
+  it("promotes a first log backup to a full, and sees a DBA's manual log backup so the chain has no gap", async () => {
+    dir = await tempDir();
+    const port = await freePort();
+    const staging = { serverPath: '/var/opt/mssql/backup', localPath: dir.path + '/staging' };
+    const sql = createStandInServer({ sas: SAS, disk: staging });
+    sql.createDatabase('Ops');
+    const settings = (source: string, importHistoryDays: number): SqlServerSourceSettings => ({
+      source,
+      database: 'Ops',
+      importHistoryDays,
+      transport: {
+        kind: 'url',
+        url: { publicUrl: `http://127.0.0.1:${port}`, signature: 'c2VjcmV0LXNpZw==', port },
+      },
+    });
+    const withImport = await newRepo(dir.path + '/a');
+    const without = await newRepo(dir.path + '/b');
+    const first = await backupSqlServerSource(sql, withImport, settings('ops', 30), 'log');
+    assert.equal(first.type, 'full');
+    assert.match(first.warnings.join('\n'), /no log chain yet, so a full backup was taken/);
+    // The same full in the second repository (its own copy).
+    await backupSqlServerSource(sql, without, settings('ops', 0), 'full');
+    sql.write('Ops', 5);
+    await sql.manualBackup('Ops', 'log', '/var/opt/mssql/backup/dba-manual.trn');
+    sql.write('Ops', 5);
+    const log = await backupSqlServerSource(sql, withImport, settings('ops', 30), 'log');
+    await backupSqlServerSource(sql, without, settings('ops', 0), 'log');
+    assert.ok(log.foreign >= 1);
+
+    const seen = buildCatalog(await withImport.backups(), 'ops');
+    const plan = planRestore(seen.records, { kind: 'latest' });
+    const manual = plan.steps.find((s) => s.files.includes('/var/opt/mssql/backup/dba-manual.trn'));
+    assert.ok(manual, "the DBA's log backup is a step of the plan");
+    assert.equal(seen.entryOf(manual).backupId, null);
+
+    const blind = buildCatalog(await without.backups(), 'ops');
+    assert.throws(
+      () => planRestore(blind.records, { kind: 'latest' }),
+      (e: unknown) => e instanceof PlanError && e.reason === 'LSN_GAP',
+    );
+
+    // The restore reads the DBA's file where msdb says it is, and the rest from the repository.
+    const result = await restoreSqlServerSource(sql, withImport, settings('ops', 30), {
+      target: { kind: 'latest' },
+      as: 'Ops_copy',
+      dryRun: true,
+    });
+    assert.equal(result.foreignSteps, 1);
+    assert.ok(
+      result.script.some((s) => s.sql.includes("DISK = N'/var/opt/mssql/backup/dba-manual.trn'")),
+    );
+  });
+
+  it('refuses a log backup of a SIMPLE-recovery database, naming the database', async () => {
+    const sql = createStandInServer({ sas: SAS });
+    sql.createDatabase('Scratch', 'SIMPLE');
+    const d = await tempDir();
+    try {
+      await assert.rejects(
+        backupSqlServerSource(
+          sql,
+          await newRepo(d.path),
+          {
+            source: 's',
+            database: 'Scratch',
+            transport: { kind: 'url', url: { signature: 'x' } },
+          },
+          'log',
+        ),
+        (e: unknown) =>
+          e instanceof SourceError &&
+          /Scratch: the SIMPLE recovery model has no log backups/.test(e.message),
+      );
+    } finally {
+      await d.remove();
+    }
+  });
+});

@@ -1,0 +1,409 @@
+/**
+ * A stand-in for one SQL Server session (`SqlExecutor`) for tests without a server. It answers the
+ * T-SQL hbr sends the way Microsoft documents SQL Server answering it: BACKUP writes a stream (to
+ * disk, or for `TO URL` through the real Azure SDK client to hbr's blob endpoint, 4 MiB blocks, the
+ * first block re-sent, then the block list) and updates the LSNs, log chain and differential base;
+ * RESTORE HEADERONLY / FILELISTONLY / VERIFYONLY read the media back; RESTORE reads the streams
+ * back and checks they are the bytes written; msdb holds every backup, including "manual" ones a
+ * DBA takes. It records every statement. It is a test double, not a SQL Server: it checks what the
+ * statements say, not what the engine would do with pages.
+ * @module
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { BlockBlobClient } from '@azure/storage-blob';
+import type { ExecResult, SqlExecutor } from '../../src/drivers/sqlserver/executor.ts';
+import { pseudoRandomBytes } from '../helpers/temp.ts';
+
+const MiB = 1024 * 1024;
+
+interface Db {
+  name: string;
+  state: 'ONLINE' | 'RESTORING';
+  recovery: 'FULL' | 'SIMPLE';
+  lsn: bigint;
+  familyGuid: string;
+  forkGuid: string;
+  lastLogBackupLsn: bigint | null;
+  diffBase: { lsn: bigint; guid: string } | null;
+  lastFullCheckpoint: bigint;
+  /** Counts the changes so streams differ. */
+  version: number;
+}
+
+interface Media {
+  readonly header: Record<string, unknown>;
+  readonly files: Record<string, unknown>[];
+  readonly sha256: string;
+}
+
+/** Options of {@link createStandInServer}. */
+export interface StandInOptions {
+  /** The SAS token SQL Server's credential holds (appended to every URL request). */
+  readonly sas: string;
+  /** Server path prefix → local folder, for `DISK =` devices. */
+  readonly disk?: { readonly serverPath: string; readonly localPath: string };
+  /** Backup stream size in 8 KiB pages. @default 700 (~5.5 MiB: two blocks) */
+  readonly pages?: number;
+}
+
+/** The stand-in and the handles tests use to drive and inspect it. */
+export interface StandInServer extends SqlExecutor {
+  readonly statements: string[];
+  /** Server clock (UTC; the server's offset is 0). Backups start at it and finish 1 s later. */
+  now: Date;
+  createDatabase(name: string, recovery?: 'FULL' | 'SIMPLE'): void;
+  /** Work in the database: moves its LSN on. */
+  write(name: string, transactions: number): void;
+  /** Databases restored, with the backup set GUIDs they were restored from, in order. */
+  readonly restored: Map<string, string[]>;
+  /** Backup set GUID of the last BACKUP. */
+  lastBackupGuid(): string;
+  /** A backup a DBA takes by hand to a disk path (recorded in msdb, not in hbr). */
+  manualBackup(database: string, type: 'full' | 'diff' | 'log', path: string): Promise<void>;
+  exists(name: string): boolean;
+}
+
+/** Creates the stand-in. */
+export function createStandInServer(o: StandInOptions): StandInServer {
+  const dbs = new Map<string, Db>();
+  const media = new Map<string, Media>();
+  const bySha = new Map<string, string>(); // content sha → backup set guid
+  const msdb: Record<string, unknown>[] = [];
+  const statements: string[] = [];
+  const restored = new Map<string, string[]>();
+  let lastGuid = '';
+  const key = (n: string): string => n.trimEnd().toLowerCase();
+  const db = (name: string): Db => {
+    const found = dbs.get(key(name));
+    if (!found) throw new Error(`Msg 911, Level 16: Database '${name}' does not exist.`);
+    return found;
+  };
+
+  const server: StandInServer = {
+    statements,
+    now: new Date('2026-11-01T00:00:00Z'),
+    restored,
+    createDatabase(name, recovery = 'FULL') {
+      dbs.set(key(name), {
+        name,
+        state: 'ONLINE',
+        recovery,
+        lsn: 34_000_000_010_000_001n,
+        familyGuid: randomUUID(),
+        forkGuid: randomUUID(),
+        lastLogBackupLsn: null,
+        diffBase: null,
+        lastFullCheckpoint: 0n,
+        version: 0,
+      });
+    },
+    write(name, transactions) {
+      const d = db(name);
+      d.lsn += BigInt(transactions) * 100_000n;
+      d.version += transactions;
+    },
+    lastBackupGuid: () => lastGuid,
+    exists: (name) => dbs.has(key(name)),
+    async manualBackup(database, type, path) {
+      const what = type === 'log' ? 'LOG' : 'DATABASE';
+      const opts = type === 'diff' ? 'DIFFERENTIAL, ' : '';
+      await server.run(
+        `BACKUP ${what} ${name(database)} TO DISK = N'${path}' WITH ${opts}CHECKSUM, FORMAT, INIT;`,
+      );
+    },
+    async query(sql, options) {
+      return (await server.run(sql, options)).recordsets[0] ?? [];
+    },
+    async close() {},
+    async run(sql): Promise<ExecResult> {
+      statements.push(sql);
+      const sets = (...s: Record<string, unknown>[][]): ExecResult => ({
+        recordsets: s,
+        messages: [],
+      });
+      if (sql.includes('SELECT @@SERVERNAME'))
+        return sets([
+          {
+            n: 'STANDIN',
+            v: '16.0.4135.4',
+            o: 0,
+            d: '/var/opt/mssql/data/',
+            l: '/var/opt/mssql/log/',
+          },
+        ]);
+      if (sql.includes('FROM sys.databases AS d')) {
+        const d = dbs.get(key(strings(sql)[0] ?? ''));
+        return sets(
+          d
+            ? [
+                {
+                  name: d.name,
+                  state_desc: d.state,
+                  recovery_model_desc: d.recovery,
+                  is_in_standby: false,
+                  is_encrypted: false,
+                  last_log_backup_lsn: d.lastLogBackupLsn?.toString() ?? null,
+                  differential_base_lsn: d.diffBase?.lsn.toString() ?? null,
+                },
+              ]
+            : [],
+        );
+      }
+      if (sql.startsWith('SELECT 1 AS x FROM sys.databases'))
+        return sets(server.exists(strings(sql)[0] ?? '') ? [{ x: 1 }] : []);
+      if (sql.startsWith('SELECT state_desc FROM sys.databases')) {
+        const d = dbs.get(key(strings(sql)[0] ?? ''));
+        return sets(d ? [{ state_desc: d.state }] : []);
+      }
+      if (sql.startsWith('BACKUP ')) return sets(...(await backup(sql)));
+      if (sql.includes('RESTORE HEADERONLY'))
+        return sets(
+          devices(inner(sql))
+            .slice(0, 1)
+            .map((p) => medium(p).header),
+        );
+      if (sql.includes('RESTORE FILELISTONLY')) return sets(medium(devices(inner(sql))[0]!).files);
+      if (sql.startsWith('RESTORE VERIFYONLY')) {
+        await readBack(devices(sql));
+        return sets();
+      }
+      if (sql.startsWith('RESTORE ')) return sets(...(await restore(sql)));
+      if (sql.includes('FROM msdb.dbo.backupset')) {
+        const wanted = strings(sql)[0];
+        return sets(
+          msdb.filter((r) => wanted === undefined || key(String(r.DatabaseName)) === key(wanted)),
+        );
+      }
+      if (/^ALTER DATABASE \[.*\] SET (SINGLE_USER|MULTI_USER)/s.test(sql)) {
+        db(names(sql)[0]!);
+        return sets();
+      }
+      if (sql.startsWith('DBCC CHECKDB')) return sets([]);
+      if (sql.includes('COUNT_BIG(*)')) return sets([{ n: String(db(names(sql)[0]!).version) }]);
+      if (sql.includes('.sys.assemblies'))
+        return sets([], [{ is_trustworthy_on: false }], [{ clr_enabled: 0 }]);
+      if (sql.startsWith('USE ')) return sets();
+      throw new Error(`stand-in: unhandled T-SQL: ${sql}`);
+    },
+  };
+
+  /** BACKUP DATABASE|LOG: new LSNs, the stream written to every device, msdb rows. */
+  async function backup(sql: string): Promise<Record<string, unknown>[][]> {
+    const d = db(names(sql)[0]!);
+    const log = sql.startsWith('BACKUP LOG');
+    const diff = / DIFFERENTIAL/.test(sql);
+    const copyOnly = / COPY_ONLY/.test(sql);
+    if (log && (d.recovery === 'SIMPLE' || d.lastLogBackupLsn === null))
+      throw new Error(
+        `Msg 4214, Level 16: BACKUP LOG cannot be performed because there is no current database backup.`,
+      );
+    if (diff && d.diffBase === null)
+      throw new Error(
+        'Msg 3035, Level 16: Cannot perform a differential backup, no current database backup.',
+      );
+    const guid = randomUUID();
+    const start = new Date(server.now);
+    const finish = new Date(server.now.getTime() + 1000);
+    d.lsn += 100_000n; // the backup's own checkpoint
+    const checkpoint = d.lsn;
+    const last = d.lsn + 1n;
+    const first = log ? d.lastLogBackupLsn! : checkpoint - 50_000n;
+    const header: Record<string, unknown> = {
+      BackupName: null,
+      BackupType: log ? 2 : diff ? 5 : 1,
+      Position: 1,
+      DatabaseName: d.name,
+      ServerName: 'STANDIN',
+      FirstLSN: first.toString(),
+      LastLSN: last.toString(),
+      CheckpointLSN: checkpoint.toString(),
+      DatabaseBackupLSN: d.lastFullCheckpoint.toString(),
+      DifferentialBaseLSN: diff ? d.diffBase!.lsn.toString() : null,
+      DifferentialBaseGUID: diff ? d.diffBase!.guid : null,
+      BackupSetGUID: guid,
+      FamilyGUID: d.familyGuid,
+      RecoveryForkID: d.forkGuid,
+      FirstRecoveryForkID: d.forkGuid,
+      IsCopyOnly: copyOnly,
+      IsDamaged: false,
+      HasBulkLoggedData: false,
+      HasBackupChecksums: / CHECKSUM/.test(sql) && !/NO_CHECKSUM/.test(sql),
+      Compressed: / COMPRESSION/.test(sql),
+      RecoveryModel: d.recovery,
+      DatabaseVersion: 957,
+      BackupStartDate: local(start),
+      BackupFinishDate: local(finish),
+      ServerUtcOffsetMinutes: 0,
+    };
+    if (log) d.lastLogBackupLsn = last;
+    if (!log && !diff && !copyOnly) {
+      d.diffBase = { lsn: checkpoint, guid };
+      d.lastFullCheckpoint = checkpoint;
+      // The first full starts the log chain (FULL recovery).
+      if (d.recovery === 'FULL' && d.lastLogBackupLsn === null) d.lastLogBackupLsn = first;
+    }
+    if (log && / NORECOVERY/.test(sql)) d.state = 'RESTORING';
+    const files = [
+      {
+        LogicalName: d.name,
+        PhysicalName: `/var/opt/mssql/data/${d.name}.mdf`,
+        Type: 'D',
+        FileGroupName: 'PRIMARY',
+        FileID: 1,
+        Size: '8388608',
+        IsPresent: 1,
+      },
+      {
+        LogicalName: `${d.name}_log`,
+        PhysicalName: `/var/opt/mssql/log/${d.name}_log.ldf`,
+        Type: 'L',
+        FileGroupName: null,
+        FileID: 2,
+        Size: '8388608',
+        IsPresent: 1,
+      },
+    ];
+    const stream = pseudoRandomBytes((o.pages ?? 700) * 8192, 1);
+    // The pages that changed since the last backup differ; the rest repeats (dedup material).
+    pseudoRandomBytes(8192, d.version + (log ? 7000 : diff ? 5000 : 3000)).copy(stream, 8192 * 3);
+    const paths = devices(sql);
+    const stripe = Math.ceil(stream.length / paths.length);
+    for (const [i, path] of paths.entries()) {
+      const part = stream.subarray(i * stripe, (i + 1) * stripe);
+      await writeDevice(path, part);
+      const sha = createHash('sha256').update(part).digest('hex');
+      media.set(path, { header, files, sha256: sha });
+      bySha.set(sha, guid);
+      msdb.push({
+        ...header,
+        Type: log ? 'L' : diff ? 'I' : 'D',
+        BackupType: undefined,
+        BackupPath: path,
+        FamilySequence: i + 1,
+      });
+    }
+    lastGuid = guid;
+    server.now = new Date(finish.getTime() + 1000);
+    return [];
+  }
+
+  /** RESTORE … FROM devices: the bytes must be a stream this server wrote. */
+  async function restore(sql: string): Promise<Record<string, unknown>[][]> {
+    const target = names(sql)[0]!;
+    if (/ WITH (RECOVERY|STANDBY)/.test(sql) && !sql.includes(' FROM ')) {
+      db(target).state = 'ONLINE';
+      return [];
+    }
+    const guids = new Set<string>();
+    for (const part of await readBack(devices(sql))) {
+      const guid = bySha.get(createHash('sha256').update(part).digest('hex'));
+      if (!guid) throw new Error('Msg 3241, Level 16: The media family is incorrectly formed.');
+      guids.add(guid);
+    }
+    if (sql.startsWith('RESTORE DATABASE')) {
+      const existing = dbs.get(key(target));
+      if (existing && !/ REPLACE/.test(sql) && existing.state === 'ONLINE')
+        throw new Error(
+          `Msg 3159, Level 16: The tail of the log for the database "${target}" has not been backed up.`,
+        );
+      if (existing?.state !== 'RESTORING') restored.set(target, []);
+      dbs.set(key(target), {
+        ...(existing ?? db([...dbs.values()][0]!.name)),
+        name: target,
+        state: 'RESTORING',
+      });
+    }
+    restored.get(target)?.push(...guids);
+    return [];
+  }
+
+  async function writeDevice(path: string, data: Buffer): Promise<void> {
+    if (/^https?:/.test(path)) {
+      const client = new BlockBlobClient(`${path}?${o.sas}`);
+      const ids: string[] = [];
+      for (let at = 0, i = 0; at < data.length || i === 0; at += 4 * MiB, i++) {
+        const id = Buffer.from(`blk-${String(i).padStart(8, '0')}`).toString('base64');
+        ids.push(id);
+        const block = data.subarray(at, Math.min(at + 4 * MiB, data.length));
+        await client.stageBlock(id, block, block.length);
+      }
+      // SQL Server finishes by rewriting the media header at the start of the stream.
+      const head = data.subarray(0, Math.min(4 * MiB, data.length));
+      await client.stageBlock(ids[0]!, head, head.length);
+      await client.commitBlockList(ids);
+      return;
+    }
+    const local = diskPath(path);
+    await mkdir(dirname(local), { recursive: true });
+    await writeFile(local, data);
+  }
+
+  async function readBack(paths: readonly string[]): Promise<Buffer[]> {
+    const parts: Buffer[] = [];
+    for (const path of paths) {
+      if (/^https?:/.test(path)) {
+        const client = new BlockBlobClient(`${path}?${o.sas}`);
+        const size = (await client.getProperties()).contentLength ?? 0;
+        const chunks: Buffer[] = [];
+        for (let at = 0; at < size; at += 4 * MiB)
+          chunks.push(await client.downloadToBuffer(at, Math.min(4 * MiB, size - at)));
+        parts.push(Buffer.concat(chunks));
+      } else parts.push(await readFile(diskPath(path)));
+    }
+    return parts;
+  }
+
+  function medium(path: string): Media {
+    const m = media.get(path);
+    if (!m) throw new Error(`Msg 3201, Level 16: Cannot open backup device '${path}'.`);
+    return m;
+  }
+
+  function diskPath(path: string): string {
+    if (!o.disk || !path.startsWith(o.disk.serverPath))
+      throw new Error(
+        `Msg 3201, Level 16: Cannot open backup device '${path}'. Operating system error 2.`,
+      );
+    return o.disk.localPath + path.slice(o.disk.serverPath.length);
+  }
+
+  return server;
+}
+
+// --- internal ---
+
+/** `[name]` → name (`]]` → `]`), in order. */
+function names(sql: string): string[] {
+  return [...sql.matchAll(/\[((?:[^\]]|\]\])*)\]/g)].map((m) => m[1]!.replaceAll(']]', ']'));
+}
+
+/** The statement inside `INSERT … EXEC (N'…')` (how hbr captures RESTORE …ONLY rows). */
+function inner(sql: string): string {
+  const m = /EXEC \(N'((?:[^']|'')*)'\)/.exec(sql);
+  if (!m) throw new Error(`stand-in: expected INSERT … EXEC (N'…'): ${sql}`);
+  return m[1]!.replaceAll("''", "'");
+}
+
+/** `N'text'` → text (`''` → `'`), in order. */
+function strings(sql: string): string[] {
+  return [...sql.matchAll(/N'((?:[^']|'')*)'/g)].map((m) => m[1]!.replaceAll("''", "'"));
+}
+
+/** The `DISK = N'…'` / `URL = N'…'` devices of a statement. */
+function devices(sql: string): string[] {
+  return [...sql.matchAll(/(?:DISK|URL) = N'((?:[^']|'')*)'/g)].map((m) =>
+    m[1]!.replaceAll("''", "'"),
+  );
+}
+
+/** Server-local time as HEADERONLY's CONVERT(varchar(23), …, 126) prints it (offset 0). */
+function local(d: Date): string {
+  return d.toISOString().slice(0, 23);
+}
+
+/** A quoted name, for the manual backups. */
+function name(n: string): string {
+  return `[${n.replaceAll(']', ']]')}]`;
+}
