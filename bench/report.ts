@@ -54,7 +54,12 @@ export function renderMarkdown(r: BenchResults, jsonName: string): string {
   const { scale, rssScale } = r.options;
   const hasHbr = r.runs.some((run) => run.tool === 'hbr' && run.steps.length > 0);
   const hbrTried = r.runs.some((run) => run.tool === 'hbr');
-  const loads = r.runs.flatMap((run) => run.steps.map((s) => s.loadBefore));
+  const steps = r.runs.flatMap((run) => run.steps);
+  const sum = (pick: (s: (typeof steps)[number]) => number): number =>
+    steps.reduce((total, s) => total + pick(s), 0);
+  // Weighted by wall time: short steps are dominated by /proc/stat's 10 ms resolution.
+  const othersShare =
+    (100 * sum((s) => s.othersCpuSeconds)) / (sum((s) => s.wallSeconds) * r.machine.cores);
   const lines = [
     '# Benchmarks',
     '',
@@ -69,7 +74,7 @@ export function renderMarkdown(r: BenchResults, jsonName: string): string {
     `- Command: \`${r.command}\` at commit ${r.commit}`,
     `- Runs: ${r.options.runs} per tool and cache mode (${r.options.cache.join(', ')}); seed ${r.options.seed}; tools run at nice ${r.options.nice}; started ${r.startedAt}`,
     `- Cold cache: ${r.coldCache}`,
-    `- 1-minute load average before the steps: median ${num(median(loads))}, max ${num(Math.max(...loads))} (on ${r.machine.cores} cores, more than ~0.5 means other work shared the machine and skews wall times)`,
+    `- Other processes used ${num(othersShare, 0)} % of the machine's CPU over the measured steps (per step in the tables): above a few % the machine was shared and wall times are skewed; CPU seconds are the steadier figure`,
     '',
     '| tool | configuration | version |',
     '| --- | --- | --- |',
@@ -88,7 +93,8 @@ export function renderMarkdown(r: BenchResults, jsonName: string): string {
     '(`wait4` rusage of the tool and its children; peak RSS is the largest single process). MB/s',
     'is data set bytes (version 1 for the first two backups, version 2 after) per wall second; the',
     'repository size is `du -sb` after the step. Cold: `sync` and `drop_caches` before every step;',
-    'warm: `sync` before every step and the source read once before the first backup.',
+    'warm: `sync` before every step and the source read once before the first backup. "others, cores"',
+    'is the CPU other processes took during the step (from /proc/stat; 1 = one core of contention).',
     '',
     ...r.options.cache.flatMap((cache) => medianTable(r, cache, scale)),
     ...targetTable(r, scale, rssScale),
@@ -111,11 +117,11 @@ function medianTable(r: BenchResults, cache: CacheMode, scale: number): string[]
   return [
     `## Medians, ${cache} cache, scale ${scale}`,
     '',
-    '| tool | step | runs | wall s | MB/s | CPU s | peak RSS MB | repo MB after |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| tool | step | runs | wall s | MB/s | CPU s | peak RSS MB | repo MB after | others, cores |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (m) =>
-        `| ${m.tool} | ${m.step} | ${m.runs} | ${num(m.wallSeconds)} | ${m.step === 'init' ? '' : num(m.throughputMBps, 1)} | ${num(m.cpuSeconds)} | ${mb(m.peakRssBytes)} | ${mb(m.repoBytes)} |`,
+        `| ${m.tool} | ${m.step} | ${m.runs} | ${num(m.wallSeconds)} | ${m.step === 'init' ? '' : num(m.throughputMBps, 1)} | ${num(m.cpuSeconds)} | ${mb(m.peakRssBytes)} | ${mb(m.repoBytes)} | ${num(m.othersCores, 1)} |`,
     ),
     '',
   ];

@@ -10,7 +10,7 @@ import type { DatasetSpec } from './data/spec.ts';
 import { diffTrees, summarizeTree, type TreeSummary } from './data/tree.ts';
 import { applyVersion } from './generate.ts';
 import { measure, type Measurement } from './measure.ts';
-import { diskUsage, dropCaches, loadAverage, syncDisks, warmTree } from './system.ts';
+import { diskUsage, dropCaches, machineBusySeconds, syncDisks, warmTree } from './system.ts';
 import type { ToolAdapter, ToolContext } from './tools/index.ts';
 
 /** The measured steps, in order. */
@@ -32,8 +32,8 @@ export interface StepResult extends Measurement {
   readonly repoBytes: number;
   /** Bytes of the data set the step is about (version 1 or 2), for throughput. */
   readonly dataBytes: number;
-  /** 1-minute load average just before the step (other work on the machine skews it). */
-  readonly loadBefore: number;
+  /** CPU seconds other processes used during the step (contention skews wall times). */
+  readonly othersCpuSeconds: number;
 }
 
 /** One run of one tool. */
@@ -96,10 +96,12 @@ export async function runSequence(options: SequenceOptions): Promise<RunResult> 
     await syncDisks();
     if (cache === 'cold') await dropCaches();
     else if (name === 'backup-1') await warmTree(dataset.root);
-    const loadBefore = await loadAverage();
+    const busyBefore = await machineBusySeconds();
     const measured = await measure(command, `${prefix}-${name}.log`, signal, options.nice);
+    const busy = (await machineBusySeconds()) - busyBefore;
+    const othersCpuSeconds = Math.max(0, busy - measured.userSeconds - measured.systemSeconds);
     const repoBytes = await diskUsage(ctx.repo);
-    const done = { step: name, ...measured, repoBytes, dataBytes, loadBefore };
+    const done = { step: name, ...measured, repoBytes, dataBytes, othersCpuSeconds };
     result.steps.push(done);
     options.onStep(done);
   };

@@ -27,6 +27,8 @@ export interface StepMedian {
   readonly repoBytes: number;
   /** Data set bytes per wall second, in MB/s (10^6). */
   readonly throughputMBps: number;
+  /** CPU seconds other processes took during the step, per wall second (1 = one core). */
+  readonly othersCores: number;
 }
 
 /** Throughput of a step in MB/s (data set bytes per wall second). */
@@ -55,6 +57,7 @@ export function stepMedians(runs: readonly RunResult[]): StepMedian[] {
       peakRssBytes: of((s) => s.peakRssBytes),
       repoBytes: of((s) => s.repoBytes),
       throughputMBps: of(throughput),
+      othersCores: of((s) => s.othersCpuSeconds / s.wallSeconds),
     };
   });
 }

@@ -95,11 +95,16 @@ export async function warmTree(dir: string): Promise<void> {
 }
 
 /**
- * The 1-minute load average, to show whether other work shared the machine during a step.
+ * CPU seconds the whole machine has spent busy since boot (all cores; `/proc/stat`, idle and
+ * I/O wait excluded). The difference over a step, minus the step's own CPU time, is what other
+ * work took from it.
  */
-export async function loadAverage(): Promise<number> {
-  const text = await readFile('/proc/loadavg', 'utf8').catch(() => '');
-  return Number(text.split(' ')[0]) || 0;
+export async function machineBusySeconds(): Promise<number> {
+  const text = await readFile('/proc/stat', 'utf8').catch(() => '');
+  const fields = (text.split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  // USER_HZ is 100 on every Linux architecture Node runs on.
+  return (user + nice + system + irq + softirq + steal) / 100;
 }
 
 /** Apparent size in bytes of everything under `dir` (`du -sb`), 0 when it does not exist. */

@@ -21,7 +21,7 @@ function step(
     peakRssBytes,
     repoBytes,
     dataBytes,
-    loadBefore: 0,
+    othersCpuSeconds: 0,
   };
 }
 
