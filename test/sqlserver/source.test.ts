@@ -4,7 +4,7 @@
  * and writes BACKUP TO URL streams through the Azure SDK client.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { mkdir, readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { buffer } from 'node:stream/consumers';
@@ -131,7 +131,6 @@ describe('a SQL Server source backed up and restored through the URL endpoint', 
       second.record.summary.addedBytes < second.record.summary.bytes / 2,
       `a second full of an unchanged database added ${second.record.summary.addedBytes} bytes`,
     );
-    void createHash;
   });
 
   it('plans from the manifests alone: full, diff and both logs, STOPAT between the logs', () => {
@@ -350,3 +349,47 @@ describe('backups taken outside hbr, promotion and gaps', () => {
     }
   });
 });
+
+describe('the disk transport', () => {
+  it('backs up through the staging folder, restores from staged copies, and leaves the folder empty', async () => {
+    const d = await tempDir();
+    try {
+      const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
+      await mkdir(staging.localPath, { recursive: true });
+      const sql = createStandInServer({ sas: SAS, disk: staging });
+      sql.createDatabase('Ledger');
+      const repo = await newRepo(`${d.path}/repo`);
+      const settings: SqlServerSourceSettings = {
+        source: 'ledger',
+        database: 'Ledger',
+        transport: { kind: 'disk', staging },
+        stripes: 2,
+      };
+      const full = await backupSqlServerSource(sql, repo, settings, 'full');
+      sql.write('Ledger', 3);
+      await backupSqlServerSource(sql, repo, settings, 'log');
+      const artifacts = full.record.meta.artifacts as string[];
+      assert.equal(artifacts.length, 2);
+      assert.match(artifacts[0]!, /^Ledger_full_\d{8}T\d{6}Z_1of2\.bak$/);
+      assert.match(artifacts[1]!, /^Ledger_full_\d{8}T\d{6}Z_2of2\.bak$/);
+      assert.match(
+        sql.statements.find((s) => s.startsWith('BACKUP DATABASE'))!,
+        /TO DISK = N'\/var\/opt\/mssql\/backup\/hbr\/Ledger_full_\S+_1of2\.bak', DISK = N'\/var\/opt\/mssql\/backup\/hbr\/Ledger_full_\S+_2of2\.bak'/,
+      );
+      const result = await restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'latest' },
+        as: 'Ledger_check',
+      });
+      assert.equal(sql.restored.get('Ledger_check')?.length, 2);
+      assert.ok(result.checks?.ok);
+      assert.deepEqual(await readdirDeep(staging.localPath), []);
+    } finally {
+      await d.remove();
+    }
+  });
+});
+
+async function readdirDeep(path: string): Promise<string[]> {
+  const entries = await readdir(path, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => e.name);
+}

@@ -271,7 +271,9 @@ export function createStandInServer(o: StandInOptions): StandInServer {
     const paths = devices(sql);
     const stripe = Math.ceil(stream.length / paths.length);
     for (const [i, path] of paths.entries()) {
-      const part = stream.subarray(i * stripe, (i + 1) * stripe);
+      // Each media family starts with a header naming its backup set and family number.
+      const part = Buffer.from(stream.subarray(i * stripe, (i + 1) * stripe));
+      Buffer.from(`${guid}/${i + 1}`).copy(part, 0);
       await writeDevice(path, part);
       const sha = createHash('sha256').update(part).digest('hex');
       media.set(path, { header, files, sha256: sha });
