@@ -82,7 +82,7 @@ describe('neo4j failure cases', () => {
     });
     const exited = once(child, 'exit');
     await server.stop();
-    const [, signal] = await exited;
+    const [, signal] = (await exited) as [number | null, NodeJS.Signals | null];
     assert.equal(signal, 'SIGTERM');
     assert.equal(await server.pid(), undefined);
   });

@@ -1,0 +1,183 @@
+/**
+ * Neo4j backups into an artifact repository.
+ *
+ * `offline` (Community's only physical backup): read the graph facts, stop the server cleanly,
+ * refuse an unclean store or a neo4j-admin of another version, stream `database dump` of each
+ * database (user databases and `system`, which holds users and roles) through
+ * {@link unwrapDump} into the repository, and start the server again, even when the dump fails.
+ * The unwrapped content is stored, not the compressed dump, so unchanged store files deduplicate.
+ *
+ * `logical`: no downtime; each user database is exported over Bolt (`logical-export.ts`). Reads
+ * are read-committed, so the export is a point in time only when writers are stopped.
+ * @module
+ */
+import type { ArtifactRepository, BackupRecord } from '../../repository/types.ts';
+import { SourceError } from '../../errors.ts';
+import type { Neo4jAdmin } from './admin.ts';
+import { openBolt, type BoltOptions } from './bolt.ts';
+import { unwrapDump, type DumpFormat } from './dump-format.ts';
+import { dumpDatabase } from './dump-stream.ts';
+import { readGraphFacts, type GraphFacts } from './facts.ts';
+import { exportGraph } from './logical-export.ts';
+import type { Neo4jServer } from './server.ts';
+import { assertStoreCleanlyStopped, assertVersionsMatch } from './store-state.ts';
+
+/** How a Neo4j source is backed up. */
+export type Neo4jBackupMode = 'offline' | 'logical';
+
+/** Inputs of {@link backupNeo4j}. */
+export interface Neo4jBackupOptions {
+  readonly repo: ArtifactRepository;
+  /** Source name from the config. */
+  readonly source: string;
+  readonly mode: Neo4jBackupMode;
+  readonly server: Neo4jServer;
+  readonly admin: Neo4jAdmin;
+  readonly bolt: BoltOptions;
+  /** User databases. @default ['neo4j'] */
+  readonly databases?: readonly string[];
+  /** Offline mode: also dump `system` (users, roles). @default true */
+  readonly includeSystem?: boolean;
+  readonly tags?: readonly string[];
+  /** @default () => new Date() */
+  readonly clock?: () => Date;
+  readonly signal?: AbortSignal;
+}
+
+/** Per-database record in the backup's `meta.neo4j.databases`. */
+export interface Neo4jDatabaseRecord {
+  /** Artifact path in the backup. */
+  readonly artifact: string;
+  /** `dump-content`: unwrapped dump (rebuild with `format`); `logical`: JSON lines. */
+  readonly kind: 'dump-content' | 'logical';
+  readonly format?: DumpFormat;
+  readonly storeFormat?: string;
+  readonly lastCommittedTxId?: string;
+}
+
+/** What `meta.neo4j` of a Neo4j backup holds. */
+export interface Neo4jBackupMeta {
+  readonly mode: Neo4jBackupMode;
+  readonly version: string;
+  readonly edition: string;
+  /** Milliseconds between the stop request and Bolt answering again (offline mode). */
+  readonly downtimeMs?: number;
+  readonly databases: Readonly<Record<string, Neo4jDatabaseRecord>>;
+  /** Facts of each user database at backup time (counts are compared after a restore). */
+  readonly facts: Readonly<Record<string, GraphFacts>>;
+}
+
+/**
+ * Runs one backup and commits it.
+ * @throws SourceError when Neo4j refuses (unclean store, version mismatch, Bolt errors); the
+ *   session is aborted and, in offline mode, the server is started again before the error surfaces.
+ */
+export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRecord> {
+  const clock = options.clock ?? (() => new Date());
+  const signal = options.signal;
+  const databases = options.databases ?? ['neo4j'];
+  const startedAt = clock();
+  const driver = openBolt(options.bolt);
+  const facts: Record<string, GraphFacts> = {};
+  try {
+    for (const db of databases)
+      facts[db] = await readGraphFacts(driver, options.bolt, db, { signal });
+  } finally {
+    await driver.close();
+  }
+  const { version, edition } = await options.server.version();
+  const session = await options.repo.startBackup({ signal });
+  try {
+    const records: Record<string, Neo4jDatabaseRecord> = {};
+    let downtimeMs: number | undefined;
+    if (options.mode === 'logical') {
+      const exporter = openBolt(options.bolt);
+      try {
+        for (const db of databases) {
+          const artifact = `${db}.jsonl`;
+          const lines = exportGraph(exporter, options.bolt, { database: db, signal });
+          await session.addArtifact(artifact, lines, { signal });
+          records[db] = { artifact, kind: 'logical' };
+        }
+      } finally {
+        await exporter.close();
+      }
+    } else {
+      assertVersionsMatch(await options.admin.version({ signal }), version);
+      const all = options.includeSystem === false ? databases : [...databases, 'system'];
+      const stopAt = Date.now();
+      await options.server.stop({ signal });
+      try {
+        for (const db of all) records[db] = await dumpOne(options, session, db);
+      } finally {
+        await options.server.start({ signal });
+        downtimeMs = Date.now() - stopAt;
+      }
+      for (const db of databases) {
+        const lastTx = records[db]?.lastCommittedTxId;
+        if (lastTx !== undefined && facts[db])
+          facts[db] = { ...facts[db], lastCommittedTxId: lastTx };
+      }
+    }
+    const meta: Neo4jBackupMeta = {
+      mode: options.mode,
+      version,
+      edition,
+      downtimeMs,
+      databases: records,
+      facts,
+    };
+    return await session.commit({
+      source: options.source,
+      kind: 'neo4j',
+      type: 'full',
+      startedAt,
+      paths: databases,
+      tags: options.tags,
+      meta: { neo4j: meta },
+    });
+  } catch (error) {
+    await session.abort();
+    throw error;
+  }
+}
+
+/**
+ * Reads `meta.neo4j` of a backup record.
+ * @throws SourceError when the backup is not a Neo4j backup.
+ */
+export function neo4jMeta(record: BackupRecord): Neo4jBackupMeta {
+  const meta = record.meta.neo4j as Neo4jBackupMeta | undefined;
+  if (record.kind !== 'neo4j' || meta === undefined || typeof meta.databases !== 'object') {
+    throw new SourceError(
+      `[neo4j] backup ${record.shortId} is not a Neo4j backup (kind ${record.kind})`,
+    );
+  }
+  return meta;
+}
+
+// --- internal ---
+
+async function dumpOne(
+  options: Neo4jBackupOptions,
+  session: Awaited<ReturnType<ArtifactRepository['startBackup']>>,
+  db: string,
+): Promise<Neo4jDatabaseRecord> {
+  const info = await options.admin.info(db, { signal: options.signal });
+  assertStoreCleanlyStopped(info);
+  const { format, content } = await unwrapDump(
+    dumpDatabase(options.admin, db, { signal: options.signal }),
+    {
+      signal: options.signal,
+    },
+  );
+  const artifact = `${db}.dump-content`;
+  await session.addArtifact(artifact, content, { signal: options.signal });
+  return {
+    artifact,
+    kind: 'dump-content',
+    format,
+    storeFormat: info.storeFormat,
+    lastCommittedTxId: info.lastCommittedTransaction,
+  };
+}
