@@ -28,6 +28,7 @@ import * as ops from '../../src/drivers/sqlserver/operations.ts';
 import { clrStateQuery, parseClrState } from '../../src/drivers/sqlserver/post-restore.ts';
 import { quoteName, quoteString } from '../../src/drivers/sqlserver/quote.ts';
 import { buildRestoreScript } from '../../src/drivers/sqlserver/tsql-restore.ts';
+import { hbr, summaryOf, type CliResult } from '../helpers/cli.ts';
 
 const url = process.env.HBR_TEST_MSSQL_URL;
 
@@ -211,5 +212,168 @@ void describe(
       const clr = parseClrState((await exec.run(clrStateQuery(source))).recordsets);
       assert.deepEqual(clr.problems, []);
     });
+  },
+);
+
+/**
+ * The same story through the CLI as an operator runs it, per transport: `hbr backup --source`
+ * full → diff → logs, `hbr sqlserver plan --source`, `hbr restore --source --at … --as … --dry-run`,
+ * the restore with its post-restore checks, and an in-place `--replace` restore after a tail-log
+ * backup. The disk transport needs the staging folder on both sides:
+ *   HBR_TEST_MSSQL_STAGING        folder as SQL Server sees it (default: HBR_TEST_MSSQL_BACKUP_DIR,
+ *                                 else the server's default backup folder)
+ *   HBR_TEST_MSSQL_STAGING_LOCAL  the same folder as this machine sees it (default: the same path)
+ * The URL transport runs too when these are set (see the README: certificate, hosts entry, SAS
+ * credential on the server):
+ *   HBR_TEST_MSSQL_BLOB_URL       https://<name>.blob.core.windows.net (resolves to this machine)
+ *   HBR_TEST_MSSQL_BLOB_SAS       file holding the SAS token of the server's CREDENTIAL
+ *   HBR_TEST_MSSQL_BLOB_CERT / HBR_TEST_MSSQL_BLOB_KEY  PEM files; HBR_TEST_MSSQL_BLOB_PORT (443)
+ */
+void describe(
+  'SQL Server source through the CLI',
+  { skip: url ? false : 'HBR_TEST_MSSQL_URL is not set' },
+  () => {
+    const transports = ['disk', ...(process.env.HBR_TEST_MSSQL_BLOB_URL ? ['url'] : [])];
+    for (const transport of transports) {
+      void it(`backs up and restores through hbr backup/restore --source (${transport} transport)`, async () => {
+        const exec = await connectSqlServer(parseConnectionUrl(url!));
+        const dir = await mkdtemp(join(tmpdir(), 'hbr-mssql-cli-'));
+        const db = `hbr_cli ${randomBytes(3).toString('hex')} [z], 'q'`;
+        const copy = `${db} copy`;
+        try {
+          const info = await ops.readServerInfo(exec);
+          const [row] = await exec.query(
+            "SELECT CONVERT(nvarchar(260), SERVERPROPERTY('InstanceDefaultBackupPath')) AS b;",
+          );
+          const serverStaging =
+            process.env.HBR_TEST_MSSQL_STAGING ??
+            process.env.HBR_TEST_MSSQL_BACKUP_DIR ??
+            (typeof row?.b === 'string' && row.b ? row.b : info.dataPath);
+          const conn = parseConnectionUrl(url!);
+          await writeFile(
+            join(dir, 'sql.cred'),
+            JSON.stringify({ user: conn.user, password: conn.password }),
+          );
+          const e = process.env;
+          const transportYaml =
+            transport === 'disk'
+              ? [
+                  '      transport: disk',
+                  `      stagingPath: ${JSON.stringify(serverStaging)}`,
+                  `      stagingLocalPath: ${JSON.stringify(e.HBR_TEST_MSSQL_STAGING_LOCAL ?? serverStaging)}`,
+                ]
+              : [
+                  '      transport: url',
+                  '      url:',
+                  `        publicUrl: ${JSON.stringify(e.HBR_TEST_MSSQL_BLOB_URL)}`,
+                  `        sasFile: ${JSON.stringify(e.HBR_TEST_MSSQL_BLOB_SAS)}`,
+                  `        certFile: ${JSON.stringify(e.HBR_TEST_MSSQL_BLOB_CERT)}`,
+                  `        keyFile: ${JSON.stringify(e.HBR_TEST_MSSQL_BLOB_KEY)}`,
+                  `        listenPort: ${Number(e.HBR_TEST_MSSQL_BLOB_PORT ?? 443)}`,
+                ];
+          const config = join(dir, 'hbr.yaml');
+          await writeFile(
+            config,
+            [
+              'repository:',
+              `  path: ${JSON.stringify(join(dir, 'repo'))}`,
+              'sources:',
+              '  - name: it',
+              '    sqlserver:',
+              `      server: ${JSON.stringify(conn.server)}`,
+              ...(conn.port ? [`      port: ${conn.port}`] : []),
+              `      database: ${JSON.stringify(db)}`,
+              '      credentialFile: sql.cred',
+              `      trustServerCertificate: ${String(conn.trustServerCertificate ?? false)}`,
+              ...transportYaml,
+              '      checks:',
+              '        rowCounts: [{ table: dbo.Items, min: 1 }]',
+              '        smokeQueries: [{ name: items readable, sql: "SELECT TOP (1) id FROM dbo.Items;" }]',
+              '',
+            ].join('\n'),
+          );
+          const run = async (...argv: string[]): Promise<CliResult> =>
+            hbr(['--config', config, ...argv], { cwd: dir, env: { HBR_PASSWORD: 'it-pw' } });
+          const ok = (r: CliResult): CliResult => {
+            assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+            return r;
+          };
+          const insert = (phase: string, n: number): Promise<unknown> =>
+            exec.run(
+              `INSERT INTO ${quoteName(db)}.dbo.Items (phase) SELECT TOP (${n}) ${quoteString(phase)} FROM sys.all_objects;`,
+            );
+          await exec.run(
+            `CREATE DATABASE ${quoteName(db)}; ALTER DATABASE ${quoteName(db)} SET RECOVERY FULL;`,
+          );
+          await exec.run(
+            `CREATE TABLE ${quoteName(db)}.dbo.Items (id int IDENTITY PRIMARY KEY, phase varchar(10) NOT NULL);`,
+          );
+          ok(await run('init'));
+
+          await insert('full', 100);
+          const full = summaryOf(
+            ok(await run('--json', 'backup', '--source', 'it', '--type', 'full')),
+          );
+          assert.equal(full.type, 'full');
+          assert.equal(full.verified, true);
+          await insert('diff', 50);
+          ok(await run('backup', '--source', 'it', '--type', 'diff'));
+          await insert('log1', 25);
+          ok(await run('backup', '--source', 'it', '--type', 'log'));
+          await insert('before', 10);
+          await sleep(1500);
+          const [now] = await exec.query(
+            'SELECT CONVERT(varchar(27), SYSUTCDATETIME(), 126) AS t;',
+          );
+          const at = parseIsoInstant(String(now?.t)).toISOString();
+          await sleep(1500);
+          await insert('after', 7);
+          ok(await run('backup', '--source', 'it', '--type', 'log'));
+
+          const plan = JSON.parse(
+            ok(await run('--json', 'sqlserver', 'plan', '--source', 'it', '--at', at)).stdout,
+          ) as { steps: { type: string }[] };
+          assert.deepEqual(
+            plan.steps.map((s) => s.type),
+            ['full', 'diff', 'log', 'log'],
+          );
+          const dry = ok(
+            await run('restore', '--source', 'it', '--at', at, '--as', copy, '--dry-run'),
+          );
+          assert.match(dry.stdout, /STOPAT = N'/);
+          assert.match(dry.stdout, /MOVE N'/);
+          assert.equal(await ops.databaseExists(exec, copy), false, 'a dry run restores nothing');
+
+          const restored = summaryOf(
+            ok(await run('--json', 'restore', '--source', 'it', '--at', at, '--as', copy)),
+          );
+          const checks = restored.checks as {
+            ok: boolean;
+            checkdb: { ok: boolean };
+            rowCounts: { rows: string }[];
+          };
+          assert.equal(checks.checkdb.ok, true);
+          assert.equal(checks.rowCounts[0]?.rows, '185'); // 100 + 50 + 25 + 10
+          assert.equal(checks.ok, true);
+
+          await insert('tail', 2);
+          const inPlace = summaryOf(
+            ok(await run('--json', 'restore', '--source', 'it', '--replace')),
+          );
+          assert.notEqual(inPlace.tailLogBackup, null);
+          assert.equal(await ops.countRows(exec, db, { schema: 'dbo', name: 'Items' }), 194n); // 192 + 2 in the tail
+        } finally {
+          for (const name of [copy, db]) {
+            if (await ops.databaseExists(exec, name)) {
+              await exec.run(
+                `ALTER DATABASE ${quoteName(name)} SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE ${quoteName(name)};`,
+              );
+            }
+          }
+          await exec.close();
+          await rm(dir, { recursive: true, force: true });
+        }
+      });
+    }
   },
 );
