@@ -42,9 +42,9 @@ export interface BlobSaverOptions {
   readonly packSize: number;
   readonly compression: CompressionPolicy;
   /**
-   * Finished packs held in memory at once, uploading or waiting to (besides the one being
-   * filled): the saver's memory is about `(uploads + 1) × packSize`.
-   * @default min(store.properties.connections, 2)
+   * Packs uploading at once (besides the one being filled): the saver's memory is about
+   * `(uploads + 1) × packSize`.
+   * @default min(store.properties.connections, 1)
    */
   readonly uploads?: number;
   /** Write an index object after this many packs. @default 16 */
@@ -54,7 +54,7 @@ export interface BlobSaverOptions {
 /** Creates a blob saver. */
 export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
   const { store, keys, index } = options;
-  // Two packs in flight overlap one upload's write and fsync with the next; more only adds memory.
+  // One upload overlaps its write and fsync with filling the next pack; more only adds memory.
   const uploads = Math.max(1, options.uploads ?? Math.min(store.properties.connections, 1));
   const uploadLimit = pLimit(uploads);
   const indexEvery = options.indexEvery ?? 16;
@@ -115,14 +115,15 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       stats.newBlobs++;
       stats.newRawBytes += plaintext.length;
       const builder = builders[type];
-      // Seal before a blob would push the pack past its target size, so packs fit their buffer.
-      if (builder.count > 0 && builder.size + blob.encoded.length > options.packSize) {
-        sealPack(type, signal);
+      // A pack is sealed when the next blob would not fit, and only when an upload slot is
+      // free: memory stays at one pack being filled plus `uploads` packs being stored.
+      while (builder.count > 0 && builder.size + blob.encoded.length > options.packSize) {
+        if (inFlight.size < uploads) sealPack(type, signal);
+        else await Promise.race(inFlight);
+
+        if (failure) throw failure;
       }
       builder.add(blob);
-      if (builder.size >= options.packSize) sealPack(type, signal);
-      // Back-pressure: hold producers while the packs in flight fill the budget, bounding memory.
-      while (inFlight.size >= uploads) await Promise.race(inFlight);
       return id;
     },
     async flush(signal) {
