@@ -324,6 +324,31 @@ describe('backups taken outside hbr, promotion and gaps', () => {
     );
   });
 
+  it('writes no backup when SQL Server cannot write to the endpoint (a credential with another signature)', async () => {
+    const sql = createStandInServer({ sas: 'sv=2022-11-02&sp=rwdl&sig=d3Jvbmc%3D' });
+    sql.createDatabase('Ops2');
+    const d = await tempDir();
+    try {
+      const repo = await newRepo(d.path);
+      await assert.rejects(
+        backupSqlServerSource(
+          sql,
+          repo,
+          {
+            source: 'o',
+            database: 'Ops2',
+            transport: { kind: 'url', url: { signature: 'c2VjcmV0LXNpZw==' } },
+          },
+          'full',
+        ),
+        (e: unknown) => (e as { statusCode?: number }).statusCode === 403,
+      );
+      assert.deepEqual(await repo.backups(), []);
+    } finally {
+      await d.remove();
+    }
+  });
+
   it('refuses a log backup of a SIMPLE-recovery database, naming the database', async () => {
     const sql = createStandInServer({ sas: SAS });
     sql.createDatabase('Scratch', 'SIMPLE');

@@ -9,6 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ArtifactInfo, ArtifactRepository, BackupSession } from '../../repository/types.ts';
+import { backupFileNames } from './backup-names.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import { deviceOf, type BackupDevice } from './device.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
@@ -51,14 +52,11 @@ export async function backupViaDisk(
   request: DiskBackupRequest,
   opts: ExecOptions & { now?: Date } = {},
 ): Promise<DiskBackupResult> {
-  const stamp = (opts.now ?? new Date())
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
-  const n = request.stripes ?? 1;
-  const base = `${safeName(request.database)}_${request.type}_${stamp}`;
-  const names = Array.from({ length: n }, (_, i) =>
-    n === 1 ? `${base}.bak` : `${base}_${i + 1}of${n}.bak`,
+  const names = backupFileNames(
+    request.database,
+    request.type,
+    request.stripes ?? 1,
+    opts.now ?? new Date(),
   );
   const devices: BackupDevice[] = names.map((name) =>
     deviceOf(serverJoin(staging.serverPath, name)),
@@ -129,15 +127,6 @@ export async function stageForRestore(
 }
 
 // --- internal ---
-
-/** File-name-safe form of a database name (names may hold brackets, quotes, commas, spaces). */
-function safeName(name: string): string {
-  const safe = name
-    .trim()
-    .replace(/[^A-Za-z0-9_.-]+/g, '_')
-    .replace(/^_+|_+$/g, '');
-  return safe.slice(0, 80) || 'db';
-}
 
 /** Joins with the separator the server path uses (Windows engines `\`, Linux `/`). */
 function serverJoin(dir: string, name: string): string {

@@ -9,7 +9,7 @@
  * carry the token's `sig`.
  * @module
  */
-import { UsageError } from '../../errors.ts';
+import { SourceError, UsageError } from '../../errors.ts';
 import type { OpenRepository, RepositorySession } from '../../repository/index.ts';
 import type { ArtifactInfo } from '../../repository/types.ts';
 import type { BackupSetRecord } from './backup-set.ts';
@@ -133,9 +133,15 @@ async function withEndpoint<T>(
   signal: AbortSignal | undefined,
   run: (devicesFor: (names: readonly string[]) => BackupDevice[]) => Promise<T>,
 ): Promise<T> {
+  // What SQL Server hears back is a bare HTTP status; keep hbr's side of a failed request so the
+  // error the user sees says why (a store failure, a wrong signature, a missing blob).
+  const seen: string[] = [];
   const endpoint = await startBlobEndpoint({
     table,
     signature: transport.signature,
+    onError: (error, request) => {
+      if (seen.length < 5) seen.push(`${request}: ${(error as Error).message}`);
+    },
     host: transport.host ?? '127.0.0.1',
     port: transport.port ?? 0,
     ...(transport.tls ? { tls: transport.tls } : {}),
@@ -146,6 +152,11 @@ async function withEndpoint<T>(
     return await run((names) =>
       names.map((name) => ({ kind: 'url', path: `${base}/${containerOf(transport)}/${name}` })),
     );
+  } catch (error) {
+    if (seen.length === 0 || !(error instanceof Error)) throw error;
+    throw new SourceError(`${error.message}; hbr's blob endpoint reported: ${seen.join('; ')}`, {
+      cause: error,
+    });
   } finally {
     await endpoint.close();
   }
