@@ -100,10 +100,14 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     inFlight.add(tracked);
   };
 
+  const throwIfFailed = (): void => {
+    if (failure) throw failure;
+  };
+
   return {
     stats,
     async save(type, plaintext, signal) {
-      if (failure) throw failure;
+      throwIfFailed();
       const id = await blobIdAsync(keys, plaintext);
       const key = idKey(id);
       if (pending.has(key) || index.has(id)) {
@@ -120,8 +124,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       while (builder.count > 0 && builder.size + blob.encoded.length > options.packSize) {
         if (inFlight.size < uploads) sealPack(type, signal);
         else await Promise.race(inFlight);
-
-        if (failure) throw failure;
+        throwIfFailed();
       }
       builder.add(blob);
       return id;
