@@ -16,9 +16,7 @@ import { deviceOf, type BackupDevice } from './device.ts';
 import { stageForRestore } from './disk-transport.ts';
 import { databaseStateQuery, parseDatabaseState } from './eligibility.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
-import type { BackupFileEntry } from './headers.ts';
-import { computeMoves, type FileMove } from './move.ts';
-import { databaseExists, readServerInfo, runRestoreScript, type ServerInfo } from './operations.ts';
+import { databaseExists, readServerInfo, runRestoreScript } from './operations.ts';
 import type { RestorePlan, RestoreTarget } from './plan.ts';
 import {
   runPostRestoreChecks,
@@ -27,6 +25,7 @@ import {
 } from './restore-checks.ts';
 import { buildRestoreScript, type RestoreStatement } from './tsql-restore.ts';
 import { quoteName as quote } from './quote.ts';
+import { movesFor, stagedPath, tailDevice } from './restore-layout.ts';
 import { serveForRestore } from './url-transport.ts';
 
 /** What to restore and how. */
@@ -238,58 +237,4 @@ async function tailLogPossible(
     return false;
   }
   return true;
-}
-
-function movesFor(
-  plan: RestorePlan,
-  fullBackupId: string | null,
-  backups: readonly BackupRecord[],
-  info: ServerInfo,
-  targetDatabase: string,
-  request: SqlServerRestoreRequest,
-): FileMove[] {
-  const overrides = request.moves ?? {};
-  const inPlace = sameDatabaseName(targetDatabase, plan.database);
-  if (inPlace && Object.keys(overrides).length === 0) return [];
-  const meta = backups.find((b) => b.id === fullBackupId)?.meta;
-  const files = Array.isArray(meta?.files) ? (meta.files as BackupFileEntry[]) : null;
-  if (files === null) {
-    if (inPlace || Object.keys(overrides).length > 0)
-      return Object.entries(overrides).map(([logicalName, physicalName]) => ({
-        logicalName,
-        physicalName,
-      }));
-    throw new UsageError(
-      `[sqlserver:restore] the full ${plan.steps[0]?.backupSetGuid ?? ''} was taken outside hbr, so its file list is unknown: give --move LOGICAL=PATH for every file`,
-    );
-  }
-  const moves = computeMoves(files, {
-    sourceDatabase: plan.database,
-    targetDatabase,
-    dataDirectory: info.dataPath,
-    logDirectory: info.logPath,
-    overrides,
-  });
-  return inPlace ? moves.filter((m) => m.logicalName.toLowerCase() in lower(overrides)) : moves;
-}
-
-function lower(o: Readonly<Record<string, string>>): Record<string, string> {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k.toLowerCase(), v]));
-}
-
-/** Where `stageForRestore` puts an artifact, as the server sees it. */
-function stagedPath(serverPath: string, backupId: string, artifact: string): string {
-  const sep = serverPath.includes('\\') && !serverPath.includes('/') ? '\\' : '/';
-  const dir = serverPath.endsWith(sep) ? serverPath : serverPath + sep;
-  return `${dir}${backupId.slice(0, 16)}${sep}${artifact.split('/').pop() ?? artifact}`;
-}
-
-/** Where a dry run says the tail-log backup would go. */
-function tailDevice(settings: SqlServerSourceSettings, info: ServerInfo): BackupDevice {
-  void info;
-  const name = `${settings.database.replace(/[^A-Za-z0-9_.-]+/g, '_')}_log_tail.bak`;
-  const t = settings.transport;
-  if (t.kind === 'disk') return deviceOf(stagedPath(t.staging.serverPath, 'tail-log', name));
-  const base = (t.url.publicUrl ?? 'https://hbr-endpoint').replace(/\/+$/, '');
-  return { kind: 'url', path: `${base}/${t.url.container ?? 'hbr'}/${name}` };
 }
