@@ -1,3 +1,4 @@
+import { tmpdir } from 'node:os';
 /**
  * Runs `neo4j-admin` of one Neo4j installation: version, `database info`, `database check`, and
  * the raw process runner the dump/load streams build on. Every command runs with the
@@ -127,7 +128,8 @@ export function createNeo4jAdmin(options: Neo4jAdminOptions): Neo4jAdmin {
       );
       if (o.fromPath !== undefined) args.push(`--from-path=${o.fromPath}`);
       if (o.tempPath !== undefined) args.push(`--temp-path=${o.tempPath}`);
-      if (o.reportPath !== undefined) args.push(`--report-path=${o.reportPath}`);
+      // neo4j-admin writes its inconsistency report into the working directory unless told.
+      args.push(`--report-path=${o.reportPath ?? o.tempPath ?? tmpdir()}`);
       const r = await execa(command, args, {
         env,
         stdin: 'ignore',
