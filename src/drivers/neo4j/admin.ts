@@ -1,4 +1,3 @@
-import { tmpdir } from 'node:os';
 /**
  * Runs `neo4j-admin` of one Neo4j installation: version, `database info`, `database check`, and
  * the raw process runner the dump/load streams build on. Every command runs with the
@@ -6,6 +5,7 @@ import { tmpdir } from 'node:os';
  * must act on the same store as the server (research §1.11, §7 step 12).
  * @module
  */
+import { tmpdir } from 'node:os';
 import { execa, type ResultPromise } from 'execa';
 import { join } from 'node:path';
 import { SourceError } from '../../errors.ts';
