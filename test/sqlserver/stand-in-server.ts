@@ -192,6 +192,11 @@ export function createStandInServer(o: StandInOptions): StandInServer {
   /** BACKUP DATABASE|LOG: new LSNs, the stream written to every device, msdb rows. */
   async function backup(sql: string): Promise<Record<string, unknown>[][]> {
     const d = db(names(sql)[0]!);
+    // Backup to URL appends nothing to a blob: INIT/NOINIT are not supported, FORMAT overwrites.
+    if (sql.includes(' URL = ') && /[ ,](NO)?INIT\b/.test(sql))
+      throw new Error(
+        'Msg 3032, Level 16: One or more of the options (init) are not supported for this statement.',
+      );
     const log = sql.startsWith('BACKUP LOG');
     const diff = / DIFFERENTIAL/.test(sql);
     const copyOnly = / COPY_ONLY/.test(sql);
@@ -298,6 +303,10 @@ export function createStandInServer(o: StandInOptions): StandInServer {
       db(target).state = 'ONLINE';
       return [];
     }
+    if (sql.includes(' URL = ') && / FILE = /.test(sql))
+      throw new Error(
+        'Msg 3032, Level 16: One or more of the options (file) are not supported for this statement.',
+      );
     const guids = new Set<string>();
     for (const part of await readBack(devices(sql))) {
       const guid = bySha.get(createHash('sha256').update(part).digest('hex'));

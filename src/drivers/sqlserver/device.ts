@@ -16,6 +16,15 @@ export function deviceOf(path: string): BackupDevice {
   return { kind: /^(https?|s3):\/\//i.test(path) ? 'url' : 'disk', path };
 }
 
+/**
+ * `FILE = n`, the backup set's position on its media, as a list of zero or one option. Left out
+ * for URL media at position 1: hbr's URL backups are one set per blob (FORMAT) and the backup-to-URL
+ * documentation lists FILE among the RESTORE options it does not support.
+ */
+export function fileOption(devices: readonly BackupDevice[], position: number): string[] {
+  return position === 1 && devices.some((d) => d.kind === 'url') ? [] : [`FILE = ${position}`];
+}
+
 /** `DISK = N'…', URL = N'…'` for a list of stripes. */
 export function deviceList(devices: readonly BackupDevice[]): string {
   return devices

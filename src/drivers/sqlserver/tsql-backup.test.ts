@@ -30,7 +30,7 @@ void test('every option appears in the documented form and order', () => {
   assert.equal(
     sql,
     "BACKUP DATABASE [Sales] TO URL = N'https://h/c/s1.bak', URL = N'https://h/c/s2.bak' WITH CHECKSUM, " +
-      'COMPRESSION (ALGORITHM = ZSTD), DIFFERENTIAL, FORMAT, INIT, BLOCKSIZE = 65536, BUFFERCOUNT = 50, ' +
+      'COMPRESSION (ALGORITHM = ZSTD), DIFFERENTIAL, FORMAT, BLOCKSIZE = 65536, BUFFERCOUNT = 50, ' +
       "MAXTRANSFERSIZE = 4194304, NAME = N'Sales diff''s', DESCRIPTION = N'nightly', STATS = 5, " +
       'ENCRYPTION (ALGORITHM = AES_256, SERVER CERTIFICATE = [Backup]]Cert]);',
   );

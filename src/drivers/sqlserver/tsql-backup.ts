@@ -63,7 +63,8 @@ export function buildBackup(o: BackupOptions): string {
   if (o.copyOnly) opts.push('COPY_ONLY');
   if (o.noRecovery) opts.push('NORECOVERY');
   if (o.noTruncate) opts.push('NO_TRUNCATE');
-  if (o.format !== false) opts.push('FORMAT', 'INIT');
+  // Backup to URL supports no INIT/NOINIT (no appending to blobs): FORMAT alone overwrites.
+  if (o.format !== false) opts.push(...(toUrl(o) ? ['FORMAT'] : ['FORMAT', 'INIT']));
   if (o.blockSize !== undefined) opts.push(`BLOCKSIZE = ${o.blockSize}`);
   if (o.bufferCount !== undefined) opts.push(`BUFFERCOUNT = ${o.bufferCount}`);
   if (o.maxTransferSize !== undefined) opts.push(`MAXTRANSFERSIZE = ${o.maxTransferSize}`);
@@ -79,6 +80,10 @@ export function buildBackup(o: BackupOptions): string {
 }
 
 // --- internal ---
+
+function toUrl(o: BackupOptions): boolean {
+  return o.devices.some((d) => d.kind === 'url');
+}
 
 const ALGORITHMS = new Set(['MS_XPRESS', 'QAT_DEFLATE', 'ZSTD']);
 

@@ -4,7 +4,7 @@
  * would turn `numeric(25,0)` into a lossy `number`) and dates with the server's UTC offset.
  * @module
  */
-import { deviceList, type BackupDevice } from './device.ts';
+import { deviceList, fileOption, type BackupDevice } from './device.ts';
 import { quoteString } from './quote.ts';
 
 /** `RESTORE HEADERONLY`: one row per backup set on the media. */
@@ -14,7 +14,8 @@ export function restoreHeaderOnly(devices: readonly BackupDevice[]): string {
 
 /** `RESTORE FILELISTONLY … WITH FILE = n`: the database files in one backup set. */
 export function restoreFileListOnly(devices: readonly BackupDevice[], position = 1): string {
-  return `RESTORE FILELISTONLY FROM ${deviceList(devices)} WITH FILE = ${position};`;
+  const file = fileOption(devices, position);
+  return `RESTORE FILELISTONLY FROM ${deviceList(devices)}${file.length ? ` WITH ${file[0]}` : ''};`;
 }
 
 /**
@@ -27,7 +28,8 @@ export function restoreVerifyOnly(
   options: { checksum?: boolean; stats?: number } = {},
 ): string {
   const checksum = options.checksum === false ? 'NO_CHECKSUM' : 'CHECKSUM';
-  return `RESTORE VERIFYONLY FROM ${deviceList(devices)} WITH FILE = ${position}, ${checksum}, STATS = ${options.stats ?? 10};`;
+  const opts = [...fileOption(devices, position), checksum, `STATS = ${options.stats ?? 10}`];
+  return `RESTORE VERIFYONLY FROM ${deviceList(devices)} WITH ${opts.join(', ')};`;
 }
 
 /** The query returning RESTORE HEADERONLY rows with LSNs as text; columns for `majorVersion`. */

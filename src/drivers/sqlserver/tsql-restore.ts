@@ -6,7 +6,7 @@
 import { UsageError } from '../../errors.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import { formatServerLocal } from './dates.ts';
-import { deviceList, deviceOf, type BackupDevice } from './device.ts';
+import { deviceList, deviceOf, fileOption, type BackupDevice } from './device.ts';
 import { formatLsn } from './lsn.ts';
 import type { FileMove } from './move.ts';
 import type { RestorePlan } from './plan.ts';
@@ -84,7 +84,7 @@ export function buildRestoreScript(plan: RestorePlan, o: RestoreScriptOptions): 
   plan.steps.forEach((step, i) => {
     const devices = step.files.map((file) => (o.deviceFor ?? deviceOf)(file, step));
     if (devices.length === 0) fail(`backup set ${step.backupSetGuid} has no files`);
-    const opts = [`FILE = ${step.position}`, 'NORECOVERY', ...common];
+    const opts = [...fileOption(devices, step.position), 'NORECOVERY', ...common];
     if (step.type !== 'log') opts.push(...moves);
     if (i === 0 && o.targetExists) opts.push('REPLACE');
     const last = i === plan.steps.length - 1 && step.type === 'log';
@@ -104,7 +104,7 @@ export function buildRestoreScript(plan: RestorePlan, o: RestoreScriptOptions): 
   if (o.tailLogDevice && plan.target.kind === 'latest') {
     out.push({
       kind: 'restore',
-      sql: `RESTORE LOG ${db} FROM ${deviceList([o.tailLogDevice])} WITH FILE = 1, NORECOVERY, ${common.join(', ')};`,
+      sql: `RESTORE LOG ${db} FROM ${deviceList([o.tailLogDevice])} WITH ${[...fileOption([o.tailLogDevice], 1), 'NORECOVERY', ...common].join(', ')};`,
     });
   }
   if (o.recover === false) return out;
