@@ -267,6 +267,52 @@ describe('a SQL Server source backed up and restored through the URL endpoint', 
   });
 });
 
+describe('a restore that fails after the tail-log backup', () => {
+  it('says the database is RESTORING and where its tail is, and a second run restores including the tail', async () => {
+    const d = await tempDir();
+    try {
+      const repo = await newRepo(d.path);
+      const sql = createStandInServer({ sas: SAS });
+      sql.createDatabase('Orders');
+      const settings: SqlServerSourceSettings = {
+        source: 'orders',
+        database: 'Orders',
+        transport: { kind: 'url', url: { signature: 'c2VjcmV0LXNpZw==' } },
+      };
+      await backupSqlServerSource(sql, repo, settings, 'full');
+      sql.write('Orders', 2);
+      await backupSqlServerSource(sql, repo, settings, 'log');
+      sql.write('Orders', 2);
+      sql.failNext(
+        /^RESTORE LOG/,
+        'Msg 3203, Level 16: Read on "…" failed: 1117 (I/O device error)',
+      );
+      await assert.rejects(
+        restoreSqlServerSource(sql, repo, settings, { target: { kind: 'latest' }, replace: true }),
+        (e: unknown) =>
+          e instanceof SourceError &&
+          /I\/O device error.*Orders is left RESTORING; its tail-log backup is hbr backup [0-9a-f]{8}/.test(
+            e.message,
+          ),
+      );
+      const again = await restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'latest' },
+        replace: true,
+      });
+      assert.equal(again.tailLogBackup, null, 'a RESTORING database has no tail to back up');
+      const tail = (await repo.backups()).find((b) => b.tags.includes('tail-log'));
+      assert.ok(tail);
+      assert.equal(
+        again.plan.steps.at(-1)?.backupSetGuid,
+        (tail.meta.set as Record<string, string>).BackupSetGUID,
+      );
+      assert.equal(sql.restored.get('Orders')?.length, 3);
+    } finally {
+      await d.remove();
+    }
+  });
+});
+
 describe('backups taken outside hbr, promotion and gaps', () => {
   let dir: { path: string; remove: () => Promise<void> };
   after(async () => dir?.remove());

@@ -63,6 +63,8 @@ export interface StandInServer extends SqlExecutor {
   /** A backup a DBA takes by hand to a disk path (recorded in msdb, not in hbr). */
   manualBackup(database: string, type: 'full' | 'diff' | 'log', path: string): Promise<void>;
   exists(name: string): boolean;
+  /** The next statement matching `pattern` fails (a full disk, a lost connection). */
+  failNext(pattern: RegExp, message: string): void;
 }
 
 /** Creates the stand-in. */
@@ -74,6 +76,7 @@ export function createStandInServer(o: StandInOptions): StandInServer {
   const statements: string[] = [];
   const restored = new Map<string, string[]>();
   let lastGuid = '';
+  let failure: { pattern: RegExp; message: string } | null = null;
   const key = (n: string): string => n.trimEnd().toLowerCase();
   const db = (name: string): Db => {
     const found = dbs.get(key(name));
@@ -106,6 +109,9 @@ export function createStandInServer(o: StandInOptions): StandInServer {
     },
     lastBackupGuid: () => lastGuid,
     exists: (name) => dbs.has(key(name)),
+    failNext(pattern, message) {
+      failure = { pattern, message };
+    },
     async manualBackup(database, type, path) {
       const what = type === 'log' ? 'LOG' : 'DATABASE';
       const opts = type === 'diff' ? 'DIFFERENTIAL, ' : '';
@@ -119,6 +125,11 @@ export function createStandInServer(o: StandInOptions): StandInServer {
     async close() {},
     async run(sql): Promise<ExecResult> {
       statements.push(sql);
+      if (failure?.pattern.test(sql)) {
+        const { message } = failure;
+        failure = null;
+        throw new Error(message);
+      }
       const sets = (...s: Record<string, unknown>[][]): ExecResult => ({
         recordsets: s,
         messages: [],
@@ -319,7 +330,8 @@ export function createStandInServer(o: StandInOptions): StandInServer {
         throw new Error(
           `Msg 3159, Level 16: The tail of the log for the database "${target}" has not been backed up.`,
         );
-      if (existing?.state !== 'RESTORING') restored.set(target, []);
+      // A restore sequence starts with a database that is new, or replaced.
+      if (!restored.has(target) || / REPLACE/.test(sql)) restored.set(target, []);
       dbs.set(key(target), {
         ...(existing ?? db([...dbs.values()][0]!.name)),
         name: target,

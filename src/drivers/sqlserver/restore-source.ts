@@ -5,7 +5,7 @@
  * runs: the exact T-SQL comes back.
  * @module
  */
-import { PlanError, UsageError } from '../../errors.ts';
+import { PlanError, SourceError, UsageError } from '../../errors.ts';
 import { artifactRepository, type OpenRepository } from '../../repository/index.ts';
 import type { BackupRecord } from '../../repository/types.ts';
 import type { BackupSetRecord } from './backup-set.ts';
@@ -143,7 +143,17 @@ export async function restoreSqlServerSource(
     deviceFor: (path: string, step: BackupSetRecord) => BackupDevice,
   ): Promise<RestoreStatement[]> => {
     const script = build(deviceFor);
-    if (!request.dryRun) await runRestoreScript(exec, script, opts);
+    if (request.dryRun) return script;
+    try {
+      await runRestoreScript(exec, script, opts);
+    } catch (error) {
+      if (!tailLogBackup || !(error instanceof Error)) throw error;
+      // The database is RESTORING now; the tail is safe in the repository and in the next plan.
+      throw new SourceError(
+        `${error.message} (${targetDatabase} is left RESTORING; its tail-log backup is hbr backup ${tailLogBackup.shortId}: fix the cause and run the restore again with --replace)`,
+        { cause: error },
+      );
+    }
     return script;
   };
 
