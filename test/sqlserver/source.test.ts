@@ -460,6 +460,41 @@ describe('the disk transport', () => {
   });
 });
 
+describe('a backup hbr took whose commit failed', () => {
+  it("is not planned as someone else's backup, and the next backup warns of the gap", async () => {
+    const d = await tempDir();
+    try {
+      const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
+      const sql = createStandInServer({ sas: SAS, disk: staging });
+      sql.createDatabase('Lost');
+      const repo = await newRepo(`${d.path}/repo`);
+      const settings: SqlServerSourceSettings = {
+        source: 'lost',
+        database: 'Lost',
+        transport: { kind: 'disk', staging },
+      };
+      await backupSqlServerSource(sql, repo, settings, 'full');
+      sql.write('Lost', 2);
+      // As if hbr's BACKUP LOG ran and the repository then failed: msdb has it, hbr does not.
+      await sql.manualBackup('Lost', 'log', '/var/opt/mssql/backup/hbr/Lost_log_x.bak');
+      sql.write('Lost', 2);
+      const next = await backupSqlServerSource(sql, repo, settings, 'log');
+      assert.equal(next.foreign, 0);
+      assert.match(
+        next.warnings.join('\n'),
+        /msdb shows a log backup hbr took at .* that is not in the repository: the log chain has a gap/,
+      );
+      const catalog = buildCatalog(await repo.backups(), 'lost');
+      assert.throws(
+        () => planRestore(catalog.records, { kind: 'latest' }),
+        (e: unknown) => e instanceof PlanError && e.reason === 'LSN_GAP',
+      );
+    } finally {
+      await d.remove();
+    }
+  });
+});
+
 async function readdirDeep(path: string): Promise<string[]> {
   const entries = await readdir(path, { recursive: true, withFileTypes: true });
   return entries.filter((e) => e.isFile()).map((e) => e.name);

@@ -125,6 +125,10 @@ async function runPlan(
   if ((flags.history === undefined) === (flags.source === undefined))
     throw new UsageError('[sqlserver:plan] give --history FILE or --source NAME');
   if (flags.source !== undefined) {
+    if (flags.script)
+      throw new UsageError(
+        '[sqlserver:plan] --script with --source: use hbr restore --source NAME --dry-run, which knows where each backup is served from',
+      );
     const found = await sqlServerSourceNamed(ctx, globals, flags.source);
     if (!found)
       throw new NotFoundError(

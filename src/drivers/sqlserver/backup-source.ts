@@ -6,7 +6,7 @@
  */
 import { startSession, type OpenRepository } from '../../repository/index.ts';
 import type { BackupRecord } from '../../repository/types.ts';
-import type { BackupSetType } from './backup-set.ts';
+import type { BackupSetRecord, BackupSetType } from './backup-set.ts';
 import { buildCatalog } from './catalog.ts';
 import { backupViaDisk, type DiskStaging } from './disk-transport.ts';
 import {
@@ -165,10 +165,18 @@ async function importForeign(
   own.add(currentGuid.toLowerCase());
   const prefix = ownPrefix(settings.transport);
   const { records } = parseMsdbRows(rows, server);
-  return records
-    .filter((r) => !own.has(r.backupSetGuid))
-    .filter((r) => prefix === null || !r.files.every((f) => f.startsWith(prefix)))
-    .map(recordToJson);
+  const ours = (r: BackupSetRecord): boolean =>
+    prefix !== null && r.files.every((f) => f.startsWith(prefix));
+  for (const lost of records.filter((r) => ours(r) && !own.has(r.backupSetGuid))) {
+    // BACKUP ran but its commit failed: SQL Server moved its chain on without the repository.
+    warnings.push(
+      `msdb shows a ${lost.type} backup hbr took at ${lost.finish.toISOString()} (${lost.backupSetGuid}) that is not in the repository: ` +
+        (lost.type === 'log'
+          ? 'the log chain has a gap there until the next full or differential backup; take one now'
+          : 'later differentials are based on it; take a full backup now'),
+    );
+  }
+  return records.filter((r) => !own.has(r.backupSetGuid) && !ours(r)).map(recordToJson);
 }
 
 /** Paths of hbr's own devices: sets there whose commit failed are not a DBA's backups. */
