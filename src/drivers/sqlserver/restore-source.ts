@@ -143,39 +143,38 @@ export async function restoreSqlServerSource(
     deviceFor: (path: string, step: BackupSetRecord) => BackupDevice,
   ): Promise<RestoreStatement[]> => {
     const script = build(deviceFor);
-    if (request.dryRun) return script;
-    try {
-      await runRestoreScript(exec, script, opts);
-    } catch (error) {
-      if (!tailLogBackup || !(error instanceof Error)) throw error;
-      // The database is RESTORING now; the tail is safe in the repository and in the next plan.
-      throw new SourceError(
-        `${error.message} (${targetDatabase} is left RESTORING; its tail-log backup is hbr backup ${tailLogBackup.shortId}: fix the cause and run the restore again with --replace)`,
-        { cause: error },
-      );
-    }
+    if (!request.dryRun) await runRestoreScript(exec, script, opts);
     return script;
   };
 
-  let script: RestoreStatement[];
+  let script: RestoreStatement[] = [];
   const t = settings.transport;
-  if (t.kind === 'url') {
-    script = await serveForRestore(repo, steps, t.url, opts.signal, execute);
-  } else if (request.dryRun) {
-    script = build((path, step) => {
-      const id = catalog.entryOf(step).backupId;
-      return id === null ? deviceOf(path) : deviceOf(stagedPath(t.staging.serverPath, id, path));
-    });
-  } else {
-    const own = steps.filter(
-      (s): s is { backupId: string; record: BackupSetRecord } => s.backupId !== null,
-    );
-    const staged = await stageForRestore(artifactRepository(repo), own, t.staging, opts);
-    try {
-      script = await execute(staged.deviceFor);
-    } finally {
-      await staged.cleanup();
+  try {
+    if (t.kind === 'url') {
+      script = await serveForRestore(repo, steps, t.url, opts.signal, execute);
+    } else if (request.dryRun) {
+      script = build((path, step) => {
+        const id = catalog.entryOf(step).backupId;
+        return id === null ? deviceOf(path) : deviceOf(stagedPath(t.staging.serverPath, id, path));
+      });
+    } else {
+      const own = steps.filter(
+        (s): s is { backupId: string; record: BackupSetRecord } => s.backupId !== null,
+      );
+      const staged = await stageForRestore(artifactRepository(repo), own, t.staging, opts);
+      try {
+        script = await execute(staged.deviceFor);
+      } finally {
+        await staged.cleanup();
+      }
     }
+  } catch (error) {
+    if (!tailLogBackup || !(error instanceof Error)) throw error;
+    // The database is RESTORING now; the tail is safe in the repository and in the next plan.
+    throw new SourceError(
+      `${error.message} (${targetDatabase} is left RESTORING; its tail-log backup is hbr backup ${tailLogBackup.shortId}: fix the cause and run the restore again with --replace)`,
+      { cause: error },
+    );
   }
   const checks =
     request.dryRun || request.standbyFile !== undefined
