@@ -53,7 +53,7 @@ describe('neo4j backups in the repository (real server)', () => {
     backupNeo4j({
       repo,
       source: 'graph',
-      mode: 'offline',
+      mode: 'dump',
       server: neo.server,
       admin: neo.admin,
       bolt: neo.bolt,
@@ -66,7 +66,7 @@ describe('neo4j backups in the repository (real server)', () => {
   test('an offline backup records facts and downtime; a second one of the unchanged graph adds only a few chunks', async () => {
     first = await offline();
     const meta = neo4jMeta(first);
-    assert.equal(meta.mode, 'offline');
+    assert.equal(meta.mode, 'dump');
     assert.equal(meta.version, neo.version);
     assert.equal(meta.facts.neo4j?.labels.Atom, ATOMS);
     assert.match(meta.facts.neo4j?.lastCommittedTxId ?? '', /^\d+$/);

@@ -145,6 +145,7 @@ describe('neo4j offline dump and load (real server)', () => {
     await writeDump(bad, await wrapDump(createReadStream(join(dir, 'bad.inner')), format));
     const result = await neo.admin.check('neo4j', { fromPath: bad, tempPath: dir });
     assert.equal(result.consistent, false, result.output);
+    assert.match(result.reportPath ?? '', /inconsistencies-.*\.report$/);
   });
 
   test('load refuses a dump whose compressed stream is corrupted, and the store stays loadable', async () => {

@@ -32,8 +32,10 @@ export interface AdminResult {
 /** Result of `neo4j-admin database check`. */
 export interface CheckResult {
   readonly consistent: boolean;
-  /** The checker's console output (the report file's path is in it when inconsistent). */
+  /** The checker's console output. */
   readonly output: string;
+  /** The inconsistency report the checker wrote (inconsistent stores only). */
+  readonly reportPath?: string;
 }
 
 /** One installation's neo4j-admin. */
@@ -137,15 +139,13 @@ export function createNeo4jAdmin(options: Neo4jAdminOptions): Neo4jAdmin {
         all: true,
         ...cancel(o.signal),
       });
-      if (r.failed && (r.exitCode === undefined || r.isCanceled))
-        throw adminError(command, args, r);
       const output = r.all ?? '';
-      // Exit 1 with an inconsistency report means "inconsistent"; any other failure is an error.
-      const inconsistent = /inconsisten/i.test(output) && r.exitCode !== 0;
-      if (r.exitCode !== 0 && !inconsistent && !/corrupt|not a valid|failed/i.test(output)) {
-        throw adminError(command, args, r);
-      }
-      return { consistent: r.exitCode === 0, output };
+      if (r.exitCode === 0) return { consistent: true, output };
+      // Exit 1 with "Inconsistencies found. See '<report>'" is a result; anything else (missing
+      // tool, database in use, unreadable dump, cancel) is an error.
+      const report = /Inconsistencies found\. See '([^']+)'/.exec(output);
+      if (r.exitCode !== 1 || report === null) throw adminError(command, args, r);
+      return { consistent: false, output, reportPath: report[1] };
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Neo4j backups into an artifact repository.
  *
- * `offline` (Community's only physical backup): read the graph facts, stop the server cleanly,
+ * `dump` (offline; Community's only physical backup): read the graph facts, stop the server cleanly,
  * refuse an unclean store or a neo4j-admin of another version, stream `database dump` of each
  * database (user databases and `system`, which holds users and roles) through
  * {@link unwrapDump} into the repository, and start the server again, even when the dump fails.
@@ -23,7 +23,7 @@ import type { Neo4jServer } from './server.ts';
 import { assertStoreCleanlyStopped, assertVersionsMatch } from './store-state.ts';
 
 /** How a Neo4j source is backed up. */
-export type Neo4jBackupMode = 'offline' | 'logical';
+export type Neo4jBackupMode = 'dump' | 'logical';
 
 /** Inputs of {@link backupNeo4j}. */
 export interface Neo4jBackupOptions {
@@ -36,7 +36,7 @@ export interface Neo4jBackupOptions {
   readonly bolt: BoltOptions;
   /** User databases. @default ['neo4j'] */
   readonly databases?: readonly string[];
-  /** Offline mode: also dump `system` (users, roles). @default true */
+  /** Dump mode: also dump `system` (users, roles). @default true */
   readonly includeSystem?: boolean;
   readonly tags?: readonly string[];
   /** @default () => new Date() */
@@ -60,7 +60,7 @@ export interface Neo4jBackupMeta {
   readonly mode: Neo4jBackupMode;
   readonly version: string;
   readonly edition: string;
-  /** Milliseconds between the stop request and Bolt answering again (offline mode). */
+  /** Milliseconds between the stop request and Bolt answering again (dump mode). */
   readonly downtimeMs?: number;
   readonly databases: Readonly<Record<string, Neo4jDatabaseRecord>>;
   /** Facts of each user database at backup time (counts are compared after a restore). */
@@ -70,7 +70,7 @@ export interface Neo4jBackupMeta {
 /**
  * Runs one backup and commits it.
  * @throws SourceError when Neo4j refuses (unclean store, version mismatch, Bolt errors); the
- *   session is aborted and, in offline mode, the server is started again before the error surfaces.
+ *   session is aborted and, in dump mode, the server is started again before the error surfaces.
  */
 export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRecord> {
   const clock = options.clock ?? (() => new Date());

@@ -1,7 +1,7 @@
 /**
  * Restores and verifies Neo4j backups made by `backup.ts`.
  *
- * Offline backups: stop the server, rebuild each dump from its stored content and stream it into
+ * Dump-mode backups: stop the server, rebuild each dump from its stored content and stream it into
  * `database load --from-stdin --overwrite-destination=true`, start the server, then compare the
  * counts per label and type with the facts recorded at backup time. Logical backups are imported
  * over Bolt into an empty database. Verification rebuilds each dump into a scratch directory and
@@ -54,7 +54,7 @@ export async function restoreNeo4j(options: Neo4jRestoreOptions): Promise<Neo4jR
   const entries = Object.entries(meta.databases).filter(
     ([db]) => db !== 'system' || options.includeSystem === true,
   );
-  if (meta.mode === 'offline') {
+  if (meta.mode === 'dump') {
     await options.server.stop({ signal });
     try {
       for (const [db, r] of entries) {
@@ -90,7 +90,7 @@ export async function restoreNeo4j(options: Neo4jRestoreOptions): Promise<Neo4jR
 }
 
 /**
- * Rebuilds each dump of an offline backup under `scratch` and runs `database check` on it.
+ * Rebuilds each dump of a dump-mode backup under `scratch` and runs `database check` on it.
  * @returns the check result per database (`system` included when present).
  */
 export async function verifyNeo4jBackup(options: {
