@@ -7,7 +7,13 @@
  */
 import { randomBytes, webcrypto, type webcrypto as WebCrypto } from 'node:crypto';
 import { IntegrityError } from '../errors.ts';
-import { SEAL_OVERHEAD, type RepositoryKeys } from './crypto.ts';
+import { SEAL_OVERHEAD, blobId, blobKey, open, seal, type RepositoryKeys } from './crypto.ts';
+
+/**
+ * Below this many bytes the thread pool's per-call cost (job setup, key import, copies: tens of
+ * microseconds) exceeds the work, so small blobs are hashed and sealed on the calling thread.
+ */
+const POOL_MIN = 128 * 1024;
 
 const { subtle } = webcrypto;
 const NONCE = 12;
@@ -44,6 +50,7 @@ async function _blobCipherKey(keys: RepositoryKeys, id: Uint8Array): Promise<Web
 
 /** Same as `blobId` in `crypto.ts`, on the thread pool. */
 export function blobIdAsync(keys: RepositoryKeys, plaintext: Uint8Array): Promise<Buffer> {
+  if (plaintext.length < POOL_MIN) return Promise.resolve(blobId(keys, plaintext));
   return _hmac(_keys(keys).id, plaintext);
 }
 
@@ -59,6 +66,13 @@ export async function sealBlobAsync(
   aad: Uint8Array,
   prefix: number,
 ): Promise<Buffer> {
+  if (payload.length < POOL_MIN) {
+    const sealed = seal(blobKey(keys, id), payload, aad);
+    if (prefix === 0) return sealed;
+    const out = Buffer.allocUnsafe(prefix + sealed.length);
+    sealed.copy(out, prefix);
+    return out;
+  }
   const key = await _blobCipherKey(keys, id);
   const nonce = randomBytes(NONCE);
   const body = await subtle.encrypt(
@@ -87,6 +101,7 @@ export async function openBlobAsync(
   if (sealed.length < SEAL_OVERHEAD) {
     throw new IntegrityError(`${what}: too short to be encrypted data (${sealed.length} bytes)`);
   }
+  if (sealed.length < POOL_MIN) return open(blobKey(keys, id), sealed, aad, what);
   const key = await _blobCipherKey(keys, id);
   try {
     const plain = await subtle.decrypt(

@@ -51,6 +51,13 @@ export interface BlobSaverOptions {
   readonly indexEvery?: number;
 }
 
+/**
+ * Tree packs are sealed at this size (or the pack size, if smaller): a backup of many small
+ * folders makes tree packs grow while data packs come and go, and smaller tree packs bound
+ * that memory; tree blobs are read one by one, so small packs cost nothing on reads.
+ */
+const TREE_PACK_SIZE = 4 * 1024 * 1024;
+
 /** Creates a blob saver. */
 export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
   const { store, keys, index } = options;
@@ -62,7 +69,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
   const builders: Record<BlobType, PackBuilder> = {
     // Room for a full pack and its header, so a data pack is never copied to grow.
     data: createPackBuilder(keys, { capacity: options.packSize + 256 * 1024 }),
-    tree: createPackBuilder(keys),
+    tree: createPackBuilder(keys, { capacity: TREE_PACK_SIZE + 256 * 1024 }),
   };
   /** Blobs saved in this session but not yet in an uploaded pack. */
   const pending = new Set<string>();
@@ -121,7 +128,9 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       const builder = builders[type];
       // A pack is sealed when the next blob would not fit, and only when an upload slot is
       // free: memory stays at one pack being filled plus `uploads` packs being stored.
-      while (builder.count > 0 && builder.size + blob.encoded.length > options.packSize) {
+      const target =
+        type === 'tree' ? Math.min(options.packSize, TREE_PACK_SIZE) : options.packSize;
+      while (builder.count > 0 && builder.size + blob.encoded.length > target) {
         if (inFlight.size < uploads) sealPack(type, signal);
         else await Promise.race(inFlight);
         throwIfFailed();

@@ -6,7 +6,7 @@
  * being read are stored but marked.
  * @module
  */
-import type { BigIntStats } from 'node:fs';
+import type { BigIntStats, Dirent } from 'node:fs';
 import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
 import { join, parse, sep } from 'node:path';
 import pLimit from 'p-limit';
@@ -208,9 +208,12 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     excluder: Excluder,
     parentTree: string | undefined,
   ): Promise<string | undefined> => {
-    let names: string[];
+    let entries: Dirent[];
     try {
-      names = (await readdir(path)).sort();
+      // File types come with the listing (no lstat per entry just to apply excludes).
+      entries = (await readdir(path, { withFileTypes: true })).sort((a, b) =>
+        a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+      );
     } catch (error) {
       fail(path, error);
       return undefined;
@@ -218,13 +221,10 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     stats.dirs++;
     const previous = await parentNodes(parentTree);
     const nodes = await Promise.all(
-      names.map(async (name) => {
+      entries.map(async (entry) => {
+        const name = entry.name;
         const child = join(path, name);
-        const isDir = await lstat(child).then(
-          (s) => s.isDirectory(),
-          () => false,
-        );
-        if (excluder.excludes(child, isDir)) return undefined;
+        if (excluder.excludes(child, entry.isDirectory())) return undefined;
         return entryNode(child, name, excluder, previous.get(name));
       }),
     );
