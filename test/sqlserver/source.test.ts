@@ -370,6 +370,46 @@ describe('backups taken outside hbr, promotion and gaps', () => {
     );
   });
 
+  it("plans a restore with a DBA's log backup taken after hbr's last one, read from msdb at restore time", async () => {
+    const d = await tempDir();
+    try {
+      // The server's backup folder; hbr stages in a subfolder of it, the DBA writes beside it.
+      const disk = { serverPath: '/var/opt/mssql/backup', localPath: `${d.path}/backup` };
+      const staging = {
+        serverPath: '/var/opt/mssql/backup/hbr',
+        localPath: `${d.path}/backup/hbr`,
+      };
+      const sql = createStandInServer({ sas: SAS, disk });
+      sql.createDatabase('Late');
+      const repo = await newRepo(`${d.path}/repo`);
+      const settings: SqlServerSourceSettings = {
+        source: 'late',
+        database: 'Late',
+        transport: { kind: 'disk', staging },
+      };
+      await backupSqlServerSource(sql, repo, settings, 'full');
+      sql.write('Late', 2);
+      await backupSqlServerSource(sql, repo, settings, 'log');
+      sql.write('Late', 2);
+      await sql.manualBackup('Late', 'log', '/var/opt/mssql/backup/manual/Late_after.trn');
+      const result = await restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'latest' },
+        as: 'Late_copy',
+        dryRun: true,
+      });
+      assert.equal(result.plan.steps.length, 3);
+      assert.deepEqual(result.plan.steps.at(-1)?.files, [
+        '/var/opt/mssql/backup/manual/Late_after.trn',
+      ]);
+      assert.match(
+        result.script[2]!.sql,
+        /^RESTORE LOG \[Late_copy\] FROM DISK = N'\/var\/opt\/mssql\/backup\/manual\/Late_after\.trn'/,
+      );
+    } finally {
+      await d.remove();
+    }
+  });
+
   it('writes no backup when SQL Server cannot write to the endpoint (a credential with another signature)', async () => {
     const sql = createStandInServer({ sas: 'sv=2022-11-02&sp=rwdl&sig=d3Jvbmc%3D' });
     sql.createDatabase('Ops2');

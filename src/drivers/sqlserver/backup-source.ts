@@ -6,8 +6,7 @@
  */
 import { startSession, type OpenRepository } from '../../repository/index.ts';
 import type { BackupRecord } from '../../repository/types.ts';
-import type { BackupSetRecord, BackupSetType } from './backup-set.ts';
-import { buildCatalog } from './catalog.ts';
+import type { BackupSetType } from './backup-set.ts';
 import { backupViaDisk, type DiskStaging } from './disk-transport.ts';
 import {
   backupAdvice,
@@ -16,7 +15,7 @@ import {
   parseDatabaseState,
 } from './eligibility.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
-import { msdbHistoryQuery, parseMsdbRows } from './msdb.ts';
+import { readForeignHistory } from './foreign-history.ts';
 import { readServerInfo } from './operations.ts';
 import { recordToJson } from './plan-json.ts';
 import type { BackupOptions } from './tsql-backup.ts';
@@ -95,15 +94,13 @@ export async function backupSqlServerSource(
         ? await backupViaUrl(exec, info, session, repo, settings.transport.url, request, opts)
         : await backupViaDisk(exec, info, session, settings.transport.staging, request, opts);
     const guid = typeof meta.set.BackupSetGUID === 'string' ? meta.set.BackupSetGUID : '';
-    const foreign = await importForeign(
-      exec,
-      repo,
-      settings,
-      info.serverName,
-      guid,
-      warnings,
-      opts,
-    );
+    const foreign = (
+      await readForeignHistory(exec, await repo.backups(opts.signal), settings, info.serverName, {
+        ...opts,
+        exclude: guid,
+        warnings,
+      })
+    ).map(recordToJson);
     const record = await session.commit({
       source: settings.source,
       kind: 'sqlserver',
@@ -126,63 +123,4 @@ export async function backupSqlServerSource(
     await session.abort();
     throw error;
   }
-}
-
-// --- internal ---
-
-/**
- * msdb's sets of the database that hbr does not hold, as `recordToJson` rows. A failing msdb read
- * (no permission on msdb) is a warning: the backup itself is good.
- */
-async function importForeign(
-  exec: SqlExecutor,
-  repo: OpenRepository,
-  settings: SqlServerSourceSettings,
-  server: string,
-  currentGuid: string,
-  warnings: string[],
-  opts: ExecOptions,
-): Promise<Record<string, unknown>[]> {
-  const days = settings.importHistoryDays ?? 30;
-  if (days === 0) return [];
-  let rows: Record<string, unknown>[];
-  try {
-    rows = await exec.query(msdbHistoryQuery({ database: settings.database, days }), {
-      ...opts,
-      timeoutMs: 0,
-    });
-  } catch (error) {
-    warnings.push(
-      `msdb history not imported (backups taken outside hbr stay unseen): ${(error as Error).message}`,
-    );
-    return [];
-  }
-  const own = new Set(
-    buildCatalog(await repo.backups(opts.signal), settings.source)
-      .entries.filter((e) => e.backupId !== null)
-      .map((e) => e.record.backupSetGuid),
-  );
-  own.add(currentGuid.toLowerCase());
-  const prefix = ownPrefix(settings.transport);
-  const { records } = parseMsdbRows(rows, server);
-  const ours = (r: BackupSetRecord): boolean =>
-    prefix !== null && r.files.every((f) => f.startsWith(prefix));
-  for (const lost of records.filter((r) => ours(r) && !own.has(r.backupSetGuid))) {
-    // BACKUP ran but its commit failed: SQL Server moved its chain on without the repository.
-    warnings.push(
-      `msdb shows a ${lost.type} backup hbr took at ${lost.finish.toISOString()} (${lost.backupSetGuid}) that is not in the repository: ` +
-        (lost.type === 'log'
-          ? 'the log chain has a gap there until the next full or differential backup; take one now'
-          : 'later differentials are based on it; take a full backup now'),
-    );
-  }
-  return records.filter((r) => !own.has(r.backupSetGuid) && !ours(r)).map(recordToJson);
-}
-
-/** Paths of hbr's own devices: sets there whose commit failed are not a DBA's backups. */
-function ownPrefix(t: SqlServerTransport): string | null {
-  if (t.kind === 'disk') return t.staging.serverPath;
-  return t.url.publicUrl
-    ? `${t.url.publicUrl.replace(/\/+$/, '')}/${t.url.container ?? 'hbr'}/`
-    : null;
 }

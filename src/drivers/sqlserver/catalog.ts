@@ -29,11 +29,17 @@ export interface SqlServerCatalog {
 }
 
 /**
- * Builds the catalog of `source` from the repository's backup list. Foreign sets are merged by
+ * Builds the catalog of `source` from the repository's backup list (and, optionally, msdb's
+ * history read just now). Foreign sets are merged by
  * BackupSetGUID (the newest report wins) and dropped when hbr holds the same set.
  * @throws SourceError naming the backup when a SQL Server manifest cannot be read.
  */
-export function buildCatalog(backups: readonly BackupRecord[], source: string): SqlServerCatalog {
+export function buildCatalog(
+  backups: readonly BackupRecord[],
+  source: string,
+  /** Sets taken outside hbr read just now (msdb), newer than any manifest's report. */
+  live: readonly BackupSetRecord[] = [],
+): SqlServerCatalog {
   const own = backups.filter((b) => b.source === source && b.kind === 'sqlserver');
   const entries = new Map<string, CatalogEntry>();
   for (const b of own) {
@@ -45,6 +51,9 @@ export function buildCatalog(backups: readonly BackupRecord[], source: string): 
     for (const record of foreignRecords(b)) {
       if (!entries.has(record.backupSetGuid)) foreign.set(record.backupSetGuid, record);
     }
+  }
+  for (const record of live) {
+    if (!entries.has(record.backupSetGuid)) foreign.set(record.backupSetGuid, record);
   }
   for (const record of foreign.values())
     entries.set(record.backupSetGuid, { record, backupId: null });

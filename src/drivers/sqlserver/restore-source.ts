@@ -15,6 +15,7 @@ import { planRestore, sameDatabaseName } from './chain.ts';
 import { deviceOf, type BackupDevice } from './device.ts';
 import { stageForRestore } from './disk-transport.ts';
 import { databaseStateQuery, parseDatabaseState } from './eligibility.ts';
+import { readForeignHistory } from './foreign-history.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import { databaseExists, readServerInfo, runRestoreScript } from './operations.ts';
 import type { RestorePlan, RestoreTarget } from './plan.ts';
@@ -87,7 +88,12 @@ export async function restoreSqlServerSource(
       : false;
 
   let backups = await repo.backups(opts.signal);
-  let catalog = buildCatalog(backups, settings.source);
+  // msdb now: a DBA's backup since hbr's last one is part of the chain.
+  const live = await readForeignHistory(exec, backups, settings, info.serverName, {
+    ...opts,
+    warnings,
+  });
+  let catalog = buildCatalog(backups, settings.source, live);
   // Validate before touching the database; only a target after the last log may wait for the
   // tail-log backup about to be taken.
   let plan = planBeforeTail(catalog, request, settings.source, tail && !request.dryRun);
@@ -107,7 +113,7 @@ export async function restoreSqlServerSource(
       throw error;
     }
     backups = await repo.backups(opts.signal);
-    catalog = buildCatalog(backups, settings.source);
+    catalog = buildCatalog(backups, settings.source, live);
     plan = planFor(catalog, request, settings.source);
   }
   if (plan === null) plan = planFor(catalog, request, settings.source);

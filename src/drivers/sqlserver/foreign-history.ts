@@ -1,0 +1,76 @@
+/**
+ * Backups of a source's database that hbr did not take, read from msdb: a DBA's manual full or
+ * log backup, another tool's. Recorded with every hbr backup (`meta.foreign`) and read again live
+ * before a restore, so the planner uses them (or says where the chain breaks) instead of silently
+ * planning across a hole. Sets on hbr's own devices that the repository lacks are backups whose
+ * commit failed: they are reported as gaps, never taken for someone else's.
+ * @module
+ */
+import type { BackupRecord } from '../../repository/types.ts';
+import type { BackupSetRecord } from './backup-set.ts';
+import type { SqlServerSourceSettings, SqlServerTransport } from './backup-source.ts';
+import { buildCatalog } from './catalog.ts';
+import type { ExecOptions, SqlExecutor } from './executor.ts';
+import { msdbHistoryQuery, parseMsdbRows } from './msdb.ts';
+
+/**
+ * msdb's sets of the database (last `importHistoryDays` days) that the repository does not hold.
+ * A failing msdb read (no permission on msdb) adds a warning and returns none.
+ * @throws SourceError when msdb returns malformed rows.
+ */
+export async function readForeignHistory(
+  exec: SqlExecutor,
+  backups: readonly BackupRecord[],
+  settings: SqlServerSourceSettings,
+  server: string,
+  opts: ExecOptions & {
+    /** A set hbr holds but has not committed yet (the backup being taken). */
+    exclude?: string;
+    warnings: string[];
+  },
+): Promise<BackupSetRecord[]> {
+  const days = settings.importHistoryDays ?? 30;
+  if (days === 0) return [];
+  let rows: Record<string, unknown>[];
+  try {
+    rows = await exec.query(msdbHistoryQuery({ database: settings.database, days }), {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      timeoutMs: 0,
+    });
+  } catch (error) {
+    opts.warnings.push(
+      `msdb history not read (backups taken outside hbr stay unseen): ${(error as Error).message}`,
+    );
+    return [];
+  }
+  const own = new Set(
+    buildCatalog(backups, settings.source)
+      .entries.filter((e) => e.backupId !== null)
+      .map((e) => e.record.backupSetGuid),
+  );
+  if (opts.exclude) own.add(opts.exclude.toLowerCase());
+  const prefix = ownPrefix(settings.transport);
+  const ours = (r: BackupSetRecord): boolean =>
+    prefix !== null && r.files.every((f) => f.startsWith(prefix));
+  const { records } = parseMsdbRows(rows, server);
+  for (const lost of records.filter((r) => ours(r) && !own.has(r.backupSetGuid))) {
+    // BACKUP ran but its commit failed: SQL Server moved its chain on without the repository.
+    opts.warnings.push(
+      `msdb shows a ${lost.type} backup hbr took at ${lost.finish.toISOString()} (${lost.backupSetGuid}) that is not in the repository: ` +
+        (lost.type === 'log'
+          ? 'the log chain has a gap there until the next full or differential backup; take one now'
+          : 'later differentials are based on it; take a full backup now'),
+    );
+  }
+  return records.filter((r) => !own.has(r.backupSetGuid) && !ours(r));
+}
+
+// --- internal ---
+
+/** Where hbr's own devices live, when it is known. */
+function ownPrefix(t: SqlServerTransport): string | null {
+  if (t.kind === 'disk') return t.staging.serverPath;
+  return t.url.publicUrl
+    ? `${t.url.publicUrl.replace(/\/+$/, '')}/${t.url.container ?? 'hbr'}/`
+    : null;
+}
