@@ -67,9 +67,9 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
   const indexEvery = options.indexEvery ?? 16;
   const stats: SaverStats = { newBlobs: 0, knownBlobs: 0, newRawBytes: 0, addedBytes: 0 };
   const builders: Record<BlobType, PackBuilder> = {
-    // Room for a full pack and its header, so a data pack is never copied to grow.
-    data: createPackBuilder(keys, { capacity: options.packSize + 256 * 1024 }),
-    tree: createPackBuilder(keys, { capacity: TREE_PACK_SIZE + 256 * 1024 }),
+    // Room for a full pack and its header (see `fits`), so a pack is never copied to grow.
+    data: createPackBuilder(keys, { capacity: options.packSize + 64 * 1024 }),
+    tree: createPackBuilder(keys, { capacity: TREE_PACK_SIZE + 64 * 1024 }),
   };
   /** Blobs saved in this session but not yet in an uploaded pack. */
   const pending = new Set<string>();
@@ -130,7 +130,10 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       // free: memory stays at one pack being filled plus `uploads` packs being stored.
       const target =
         type === 'tree' ? Math.min(options.packSize, TREE_PACK_SIZE) : options.packSize;
-      while (builder.count > 0 && builder.size + blob.encoded.length > target) {
+      // The header (41 bytes a blob, sealed) counts too, so a pack never outgrows its buffer.
+      const fits = (): boolean =>
+        builder.size + blob.encoded.length + (builder.count + 1) * 41 + 64 <= target;
+      while (builder.count > 0 && !fits()) {
         if (inFlight.size < uploads) sealPack(type, signal);
         else await Promise.race(inFlight);
         throwIfFailed();

@@ -69,6 +69,7 @@ export function createPackBuilder(
   const reserve = (more: number): Buffer => {
     buffer ??= spare.pop() ?? Buffer.allocUnsafe(Math.max(initial, more));
     if (size + more > buffer.length) {
+      // Past the capacity (prune's small start, or one blob larger than a pack): double.
       const grown = Buffer.allocUnsafe(Math.max(size + more, buffer.length * 2));
       buffer.copy(grown, 0, 0, size);
       buffer = grown;

@@ -220,14 +220,12 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     }
     stats.dirs++;
     const previous = await parentNodes(parentTree);
-    const nodes = await Promise.all(
-      entries.map(async (entry) => {
-        const name = entry.name;
-        const child = join(path, name);
-        if (excluder.excludes(child, entry.isDirectory())) return undefined;
-        return entryNode(child, name, excluder, previous.get(name));
-      }),
-    );
+    const nodes = await _mapWindow(entries, ENTRIES_IN_FLIGHT, async (entry) => {
+      const name = entry.name;
+      const child = join(path, name);
+      if (excluder.excludes(child, entry.isDirectory())) return undefined;
+      return entryNode(child, name, excluder, previous.get(name));
+    });
     return session.saveTree(
       nodes.filter((n): n is TreeNode => n !== undefined),
       signal,
@@ -281,6 +279,31 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
 
 // --- internal ---
 
+/**
+ * Entries of one folder processed at once. Folders nest, so this multiplies with depth; it
+ * bounds how much of a large tree is in flight (the heap of a 20,000-file walk) while file reads
+ * stay bounded by their own limits.
+ */
+const ENTRIES_IN_FLIGHT = 16;
+
+/** `Promise.all(items.map(fn))` with at most `width` calls running; results in order. */
+async function _mapWindow<T, R>(
+  items: readonly T[],
+  width: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+  return results;
+}
+
 /** Bytes per read of a large file: a few chunks, so most chunks are views, not copies. */
 const READ_SIZE = 4 * 1024 * 1024;
 
@@ -291,11 +314,16 @@ const READ_SIZE = 4 * 1024 * 1024;
  */
 async function* _readFile(handle: FileHandle, expected: number): AsyncGenerator<Buffer> {
   let position = 0;
+  let grew = false;
   for (;;) {
-    const want = Math.min(READ_SIZE, Math.max(expected - position, 64 * 1024));
+    const left = expected - position;
+    // At the expected end, a 1-byte read (from Node's small-buffer pool) proves the end; only a
+    // file that grew is read on in larger buffers.
+    const want = left > 0 ? Math.min(READ_SIZE, left) : grew ? 64 * 1024 : 1;
     const buffer = Buffer.allocUnsafe(want);
     const { bytesRead } = await handle.read(buffer, 0, want, position);
     if (bytesRead === 0) return;
+    if (left <= 0) grew = true;
     position += bytesRead;
     yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
   }
