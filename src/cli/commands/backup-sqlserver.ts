@@ -6,6 +6,7 @@
 import type { BackupSetType } from '../../drivers/sqlserver/backup-set.ts';
 import { backupSqlServerSource } from '../../drivers/sqlserver/backup-source.ts';
 import { connectSqlServer } from '../../drivers/sqlserver/executor.ts';
+import { withProgressFallback } from '../../drivers/sqlserver/progress-fallback.ts';
 import { UsageError } from '../../errors.ts';
 import type { CliContext, GlobalOptions } from '../context.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
@@ -32,7 +33,10 @@ export async function runSqlServerBackup(
   const { connection, settings } = await resolveSqlServerSource(source, configFile, ctx.env);
   const access = await accessRepository(ctx, globals);
   const reporter = reporterFor(ctx, globals);
-  const exec = await connectSqlServer(connection);
+  // Progress from STATS messages, else from polling percent_complete on a second session.
+  const exec = withProgressFallback(await connectSqlServer(connection), () =>
+    connectSqlServer(connection),
+  );
   reporter.start('backup');
   try {
     const result = await backupSqlServerSource(exec, access.repo, settings, type, {

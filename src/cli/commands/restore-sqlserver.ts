@@ -6,6 +6,7 @@
  */
 import { parseIsoInstant } from '../../drivers/sqlserver/dates.ts';
 import { connectSqlServer } from '../../drivers/sqlserver/executor.ts';
+import { withProgressFallback } from '../../drivers/sqlserver/progress-fallback.ts';
 import { parseLsn } from '../../drivers/sqlserver/lsn.ts';
 import { planToJson } from '../../drivers/sqlserver/plan-json.ts';
 import type { RestoreTarget } from '../../drivers/sqlserver/plan.ts';
@@ -67,7 +68,10 @@ export async function runSqlServerRestore(
       ? undefined
       : (await repo.findBackup(ref, { source: source.name })).id;
   const reporter = reporterFor(ctx, globals);
-  const exec = await connectSqlServer(connection);
+  // Progress from STATS messages, else from polling percent_complete on a second session.
+  const exec = withProgressFallback(await connectSqlServer(connection), () =>
+    connectSqlServer(connection),
+  );
   reporter.start(flags.dryRun ? 'plan' : 'restore');
   try {
     const result = await restoreSqlServerSource(
