@@ -18,6 +18,7 @@ function session(ms: number, stats: number[], spid = 57): SqlExecutor & { querie
       return { recordsets: [], messages: [] };
     },
     async query(sql: string) {
+      await Promise.resolve(); // a query is a round trip, however short
       queries.push(sql);
       if (sql.includes('@@SPID')) return [{ spid }];
       if (sql.includes('sys.dm_exec_requests')) {
