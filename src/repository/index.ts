@@ -4,6 +4,8 @@ export type { InitOptions, OpenRepository } from './repository.ts';
 export { startSession } from './session.ts';
 export type { RepositorySession } from './session.ts';
 export { readContent, writeContent } from './content.ts';
+export { addNote, listNotes } from './notes.ts';
+export type { Note } from './notes.ts';
 export { createByteBudget } from './byte-budget.ts';
 export type { ByteBudget } from './byte-budget.ts';
 export type { Credential } from './keys.ts';

@@ -11,6 +11,7 @@ import { UsageError } from '../errors.ts';
 import type { BlobType } from './blob-codec.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import { acquireLock } from './locks.ts';
+import { notesPrefix } from './notes.ts';
 import { idKey } from './master-index.ts';
 import { createPackBuilder, packKey, parsePack, readPack, type PackBuilder } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
@@ -174,7 +175,10 @@ export async function pruneRepository(
 export async function forgetBackups(repo: OpenRepository, ids: readonly string[]): Promise<void> {
   const lock = await acquireLock(repo.store, repo.keys, { exclusive: false, operation: 'forget' });
   try {
-    for (const id of ids) await repo.store.delete(`snapshots/${id}`);
+    for (const id of ids) {
+      await repo.store.delete(`snapshots/${id}`);
+      for await (const { key } of repo.store.list(notesPrefix(id))) await repo.store.delete(key);
+    }
   } finally {
     await lock.release();
   }

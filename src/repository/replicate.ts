@@ -14,15 +14,16 @@ import type { RepositoryKeys } from './crypto.ts';
 import { acquireLock, type RepositoryLock } from './locks.ts';
 
 /** The object classes replication copies, in the order of {@link REPLICATION_ORDER}. */
-export type ReplicatedKind = 'keys' | 'config' | 'data' | 'index' | 'snapshots';
+export type ReplicatedKind = 'keys' | 'config' | 'data' | 'index' | 'snapshots' | 'notes';
 
-/** Copy order: a replica's config and keys first, then data before index before manifests. */
+/** Copy order: a replica's config and keys first, then data before index before manifests, then notes. */
 export const REPLICATION_ORDER: readonly ReplicatedKind[] = [
   'keys',
   'config',
   'data',
   'index',
   'snapshots',
+  'notes',
 ];
 
 /** Bytes of objects held in memory at once while copying (at least one object). */
@@ -123,7 +124,7 @@ export async function replicateRepository(
       operation: 'replicate',
     });
     const listed = new Map<ReplicatedKind, ObjectInfo[]>();
-    for (const kind of ['snapshots', 'index', 'data', 'keys'] as const)
+    for (const kind of ['notes', 'snapshots', 'index', 'data', 'keys'] as const)
       listed.set(kind, await _list(source, `${kind}/`, signal));
     listed.set('config', [{ key: 'config', size: sourceConfig.length }]);
 
@@ -248,7 +249,8 @@ async function _get(store: Store, key: string, signal?: AbortSignal): Promise<Bu
     return await store.get(key, { signal });
   } catch (error) {
     // Forget and `key remove` may delete manifests and key files while replication runs.
-    const deletable = key.startsWith('snapshots/') || key.startsWith('keys/');
+    const deletable =
+      key.startsWith('snapshots/') || key.startsWith('keys/') || key.startsWith('notes/');
     if (error instanceof StoreError && error.status === 404 && deletable) return undefined;
     throw error;
   }
