@@ -8,6 +8,8 @@ export { addNote, listNotes } from './notes.ts';
 export type { Note } from './notes.ts';
 export { createByteBudget } from './byte-budget.ts';
 export type { ByteBudget } from './byte-budget.ts';
+export { planBatches, readBatch } from './blob-batch.ts';
+export type { BatchBlob } from './blob-batch.ts';
 export type { Credential } from './keys.ts';
 export type { TreeNode } from './tree.ts';
 export type * from './types.ts';

@@ -5,14 +5,28 @@
  * `overwrite`. Metadata (mode, mtime) is set after content; folders last, deepest first.
  * @module
  */
-import { randomBytes } from 'node:crypto';
-import { chmod, lstat, lutimes, mkdir, open, rename, rm, symlink, utimes } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmod,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  rename,
+  rm,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
-import { UsageError } from '../../errors.ts';
+import { IntegrityError, UsageError } from '../../errors.ts';
 import {
   createByteBudget,
+  planBatches,
+  readBatch,
   writeContent,
+  type BatchBlob,
   type BackupRecord,
   type ByteBudget,
   type OpenRepository,
@@ -109,24 +123,73 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const limit = pLimit(8);
   const budget = createByteBudget(RESTORE_BUDGET);
   const made = new Set([target, ...dirs.map((d) => join(target, d.path))]);
-  await Promise.all(
-    files.map((p) =>
+  const restored = (p: Planned): void => {
+    totals.files++;
+    totals.bytes += p.node.size ?? 0;
+    options.onProgress?.(totals);
+  };
+  const failed = (p: Planned, error: unknown): void => {
+    if (signal?.aborted) throw error;
+    errors.push({ path: p.path, message: (error as Error).message });
+  };
+  // Files of one blob are restored in pack order, many per ranged read; the rest file by file.
+  const index = await repo.index({ signal });
+  const single = new Map<string, { blob: BatchBlob; files: Planned[] }>();
+  const others: Planned[] = [];
+  for (const p of files) {
+    const hex = p.node.type === 'file' && p.node.content?.length === 1 ? p.node.content[0] : '';
+    const id = Buffer.from(hex ?? '', 'hex');
+    const where = hex ? index.get(id) : undefined;
+    if (!hex || !where) {
+      others.push(p);
+      continue;
+    }
+    const group = single.get(hex) ?? { blob: { id, where }, files: [] };
+    group.files.push(p);
+    single.set(hex, group);
+  }
+  const batchLimit = pLimit(BATCHES_IN_FLIGHT);
+  const batches = planBatches(
+    [...single.values()].map((g) => g.blob),
+    BATCH_SPAN,
+  ).map((batch) =>
+    batchLimit(async () => {
+      signal?.throwIfAborted();
+      const blobs = await readBatch(repo, batch, signal);
+      await Promise.all(
+        batch.flatMap((b, i) =>
+          (single.get(b.id.toString('hex'))?.files ?? []).map(async (p) => {
+            try {
+              const blob = blobs[i];
+              if (!blob || blob instanceof Error) throw blob ?? new Error('blob not read');
+              const path = join(target, p.path);
+              if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
+              await _restoreSmall(p, path, blob, Boolean(options.overwrite));
+              restored(p);
+            } catch (error) {
+              failed(p, error);
+            }
+          }),
+        ),
+      );
+    }),
+  );
+  await Promise.all([
+    ...batches,
+    ...others.map((p) =>
       limit(async () => {
         signal?.throwIfAborted();
         try {
           const path = join(target, p.path);
           if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
           await _restoreEntry(repo, p, path, Boolean(options.overwrite), budget, signal);
-          totals.files++;
-          totals.bytes += p.node.size ?? 0;
-          options.onProgress?.(totals);
+          restored(p);
         } catch (error) {
-          if (signal?.aborted) throw error;
-          errors.push({ path: p.path, message: (error as Error).message });
+          failed(p, error);
         }
       }),
     ),
-  );
+  ]);
   // Folder metadata last, deepest first, since writing into a folder changes its mtime.
   for (const d of [...dirs].reverse()) {
     const path = join(target, d.path);
@@ -139,8 +202,44 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
 
 // --- internal ---
 
+/** Bytes one ranged read covers when restoring single-blob files in pack order. */
+const BATCH_SPAN = 1024 * 1024;
+/** Such ranged reads in flight (each holds its bytes and their plaintexts). */
+const BATCHES_IN_FLIGHT = 2;
+
+/**
+ * Writes a file whose whole content is one verified blob: checked against the file's size and
+ * SHA-256, written under a temporary name, then renamed into place.
+ * @throws IntegrityError when the content does not match the file's record.
+ */
+async function _restoreSmall(
+  p: Planned,
+  path: string,
+  content: Buffer,
+  overwrite: boolean,
+): Promise<void> {
+  if (p.node.size !== undefined && content.length !== p.node.size) {
+    throw new IntegrityError(`${p.path}: ${content.length} bytes read, ${p.node.size} expected`);
+  }
+  if (p.node.sha256 !== undefined && sha256Hex(content) !== p.node.sha256) {
+    throw new IntegrityError(`${p.path}: content does not match its SHA-256`);
+  }
+  if (overwrite) await rm(path, { force: true });
+  const temp = join(dirname(path), `.${randomBytes(6).toString('hex')}.hbr-restore`);
+  try {
+    await writeFile(temp, content, { mode: 0o600, flag: 'wx' });
+    await chmod(temp, p.node.mode);
+    const time = _time(p.node.mtime);
+    await utimes(temp, time, time);
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
 /** Plaintext bytes of blobs read ahead across all files being restored. */
-const RESTORE_BUDGET = 24 * 1024 * 1024;
+const RESTORE_BUDGET = 8 * 1024 * 1024;
 
 async function _restoreEntry(
   repo: OpenRepository,
@@ -178,6 +277,10 @@ async function _restoreEntry(
     await rm(temp, { force: true });
     throw error;
   }
+}
+
+function sha256Hex(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
 }
 
 /** Nanoseconds since the epoch (string) → seconds with fraction, as utimes takes. */
