@@ -216,21 +216,13 @@ async function _readData(
       .map((x) => x.p);
   }
   let done = 0;
-  // The next pack is read while this one is verified; a pack's blobs are decoded a few at a
-  // time, so decryption, decompression and hashing run on both cores of the thread pool.
-  const read = (packId: string | undefined): Promise<Buffer> | undefined => {
-    if (packId === undefined) return undefined;
-    const bytes = repo.store.get(packKey(packId), { signal: options.signal });
-    bytes.catch(() => undefined); // awaited in turn below
-    return bytes;
-  };
+  // One pack in memory at a time (reading ahead cost a pack of memory and gained nothing on a
+  // local disk); its blobs are decoded a few at a time, so decryption, decompression and
+  // hashing run on both cores of the thread pool.
   const decodeLimit = pLimit(DECODES_IN_FLIGHT);
-  let next = read(packs[0]);
-  for (let p = 0; p < packs.length; p++) {
-    const packId = packs[p] as string;
+  for (const packId of packs) {
     options.signal?.throwIfAborted();
-    const bytes = await (next as Promise<Buffer>);
-    next = read(packs[p + 1]);
+    const bytes = await repo.store.get(packKey(packId), { signal: options.signal });
     stats.packsRead++;
     stats.bytesRead += bytes.length;
     const entries = index.packs().get(packId) ?? [];
