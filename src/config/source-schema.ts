@@ -119,6 +119,18 @@ export const neo4jSourceSchema = z.strictObject({
   stopCommand: z.string().min(1).optional(),
   /** Shell command that starts it again afterwards. */
   startCommand: z.string().min(1).optional(),
+  /** The neo4j-admin executable. @default `<home>/bin/neo4j-admin` */
+  adminCommand: fileSchema.optional(),
+  /** Cypher checks run after a restore; `expect` (when given) must equal the first column of the first row. */
+  checks: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        cypher: z.string().min(1),
+        expect: z.union([z.string(), z.number(), z.boolean(), z.null()]).optional(),
+      }),
+    )
+    .optional(),
 });
 
 /** When to take backups of each kind; each value is a cron expression. */

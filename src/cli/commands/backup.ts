@@ -8,6 +8,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import type { RegisterCommand } from './index.ts';
+import { runNeo4jBackup } from './backup-neo4j.ts';
 import { runSqlServerBackup } from './backup-sqlserver.ts';
 import { replicateAfterBackup } from './replicate.ts';
 
@@ -40,6 +41,10 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         if (!found) throw new NotFoundError(`no source named "${flags.source}" in ${file}`);
         if (found.kind === 'sqlserver') {
           await runSqlServerBackup(ctx, globals, found, file, flags);
+          return;
+        }
+        if (found.kind === 'neo4j') {
+          await runNeo4jBackup(ctx, globals, found, file, flags, setExitCode);
           return;
         }
         if (!('files' in found) || !found.files) {

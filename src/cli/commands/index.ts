@@ -12,6 +12,7 @@ import { registerMaintenance } from './maintenance.ts';
 import { registerReplicate } from './replicate.ts';
 import { registerRestore } from './restore.ts';
 import { registerSqlserver } from './sqlserver.ts';
+import { registerVerify } from './verify.ts';
 
 /**
  * Adds one command to the program. `setExitCode` lets a command finish with a non-error code
@@ -37,4 +38,5 @@ export const commands: RegisterCommand[] = [
   registerKey,
   registerDemo,
   registerSqlserver,
+  registerVerify,
 ];

@@ -6,6 +6,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import type { RegisterCommand } from './index.ts';
+import { neo4jSourceNamed, runNeo4jRestore } from './restore-neo4j.ts';
 import { collectRepeated, runSqlServerRestore } from './restore-sqlserver.ts';
 import { sqlServerSourceNamed } from './sqlserver-settings.ts';
 
@@ -31,10 +32,18 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
     .option('--replace', 'SQL Server: overwrite the existing database')
     .option('--standby <undo-file>', 'SQL Server: finish in STANDBY instead of RECOVERY')
     .option('--no-tail-log', 'SQL Server: no tail-log backup before an in-place restore')
-    .option('--dry-run', 'SQL Server: print the T-SQL, run nothing')
+    .option('--dry-run', 'SQL Server: print the T-SQL, run nothing; Neo4j: print the steps')
+    .option('--include-system', 'Neo4j: also load the system database (users, roles)')
+    .option('--home <dir>', 'Neo4j: restore into this scratch NEO4J_HOME (a drill)')
+    .option('--bolt <url>', 'Neo4j: Bolt URL of the --home server (default: from its neo4j.conf)')
     .action(async (ref: string | undefined, flags, command) => {
       const globals = globalsOf(command);
       if (flags.source) {
+        const neo = await neo4jSourceNamed(ctx, globals, flags.source);
+        if (neo) {
+          await runNeo4jRestore(ctx, globals, neo.source, neo.file, ref, flags, setExitCode);
+          return;
+        }
         const sql = await sqlServerSourceNamed(ctx, globals, flags.source);
         if (sql) {
           await runSqlServerRestore(ctx, globals, sql.source, sql.file, ref, flags, setExitCode);

@@ -1,0 +1,101 @@
+/**
+ * `hbr backup --source NAME` for a `neo4j:` source: an offline dump (stop, dump each database
+ * and `system`, start) or an online logical export, as the source's `mode` says; prints downtime,
+ * sizes and the counts recorded with the backup, then replicates like every backup.
+ * @module
+ */
+import type { SourceConfig } from '../../config/index.ts';
+import { backupNeo4j, neo4jMeta } from '../../drivers/neo4j/backup.ts';
+import { resolveNeo4jSource } from '../../drivers/neo4j/source-config.ts';
+import { UsageError } from '../../errors.ts';
+import { artifactRepository } from '../../repository/index.ts';
+import type { CliContext, GlobalOptions } from '../context.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { accessRepository, reporterFor } from '../repository-access.ts';
+import { formatBytes, formatDuration } from '../reporter.ts';
+import { replicateAfterBackup } from './replicate.ts';
+
+/** A `neo4j:` source of the config. */
+export type Neo4jSourceConfig = Extract<SourceConfig, { kind: 'neo4j' }>;
+
+/**
+ * Runs one backup of a Neo4j source.
+ * @throws SourceError (unclean store, version mismatch, wrong password, server that will not
+ *   stop), ConfigError (credential file), StoreError from below.
+ */
+export async function runNeo4jBackup(
+  ctx: CliContext,
+  globals: GlobalOptions,
+  source: Neo4jSourceConfig,
+  configFile: string,
+  flags: { type?: string; tag?: string[] },
+  setExitCode: (code: number) => void,
+): Promise<void> {
+  if (flags.type !== undefined && flags.type !== 'full') {
+    throw new UsageError(`a Neo4j source takes only full backups, not --type ${flags.type}`);
+  }
+  const neo = await resolveNeo4jSource(source.name, source.neo4j, configFile, ctx.env);
+  const access = await accessRepository(ctx, globals);
+  const reporter = reporterFor(ctx, globals);
+  reporter.start('backup');
+  try {
+    if (neo.mode === 'dump')
+      reporter.info(`stopping Neo4j (${neo.commands.stop}) for an offline dump`);
+    const record = await backupNeo4j({
+      repo: artifactRepository(access.repo),
+      source: source.name,
+      mode: neo.mode,
+      server: neo.server,
+      admin: neo.admin,
+      bolt: neo.bolt,
+      databases: neo.databases,
+      tags: flags.tag ?? [],
+      signal: ctx.signal,
+    });
+    const meta = neo4jMeta(record);
+    const replicas = await replicateAfterBackup(ctx, access, reporter);
+    for (const r of replicas.filter((x) => !x.ok))
+      reporter.warn(`replication to ${r.replica} failed: ${r.error ?? ''}`, {
+        replica: r.replica,
+      });
+    const facts = Object.values(meta.facts);
+    reporter.summary(
+      {
+        backupId: record.id,
+        shortId: record.shortId,
+        source: record.source,
+        mode: meta.mode,
+        version: meta.version,
+        edition: meta.edition,
+        downtimeMs: meta.downtimeMs ?? null,
+        databases: Object.keys(meta.databases),
+        facts: meta.facts,
+        bytes: record.summary.bytes,
+        addedBytes: record.summary.addedBytes,
+        durationMs: record.summary.durationMs,
+        replicas,
+      },
+      [
+        `Backup:   ${meta.mode} of ${Object.keys(meta.databases).join(', ')} (Neo4j ${meta.version} ${meta.edition})`,
+        meta.downtimeMs === undefined
+          ? 'Downtime: none (online export; read-committed, not a snapshot while writers run)'
+          : `Downtime: ${formatDuration(meta.downtimeMs)}`,
+        ...facts.map(
+          (f) =>
+            `Graph:    ${f.database}: ${f.nodes} nodes, ${f.relationships} relationships` +
+            (f.lastCommittedTxId ? `, last tx ${f.lastCommittedTxId}` : ''),
+        ),
+        `Stored:   ${formatBytes(record.summary.bytes)}, added ${formatBytes(record.summary.addedBytes)} to the repository in ${formatDuration(record.summary.durationMs)}`,
+        ...replicas.map((r) =>
+          r.ok
+            ? `Replica:  ${r.replica}: copied ${r.copiedObjects ?? 0} objects (${formatBytes(r.copiedBytes ?? 0)})`
+            : `Warning:  replication to ${r.replica} failed (the backup is saved; run \`hbr replicate --to ${r.replica}\`)`,
+        ),
+        `backup ${record.shortId} saved`,
+      ],
+    );
+    if (replicas.some((r) => !r.ok)) setExitCode(ExitCode.partial);
+  } finally {
+    reporter.done();
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Neo4j through the hbr command line against real Neo4j Community servers (two instances from
+ * scripts/services/neo4j.sh: the live one and a scratch one for drills): backup, restore to the
+ * backup moment, dry run, drill into the scratch home, verify, damaged backups, wrong password.
+ */
+import assert from 'node:assert/strict';
+import { readdir, readFile, rm, stat, writeFile, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { toNumber } from '../../src/drivers/neo4j/bolt.ts';
+import { hbr, summaryOf } from '../helpers/cli.ts';
+import {
+  createProvenanceGraph,
+  sampleAtoms,
+  schemaNames,
+  startNeo4j,
+  wipeGraph,
+  type Neo4jTestInstance,
+} from './helpers.ts';
+
+const ATOMS = 3_000;
+const SAMPLE = [0, 17, 1_500, ATOMS - 1];
+const SCHEMA = { indexes: ['atom_id', 'atom_kind'], constraints: ['atom_id'] };
+
+describe('hbr with a neo4j source (real servers)', () => {
+  let live: Neo4jTestInstance;
+  let drill: Neo4jTestInstance;
+  let dir: string;
+  let env: NodeJS.ProcessEnv;
+  let sample: unknown[];
+  let backupId: string;
+  const run = (...args: string[]) => hbr(args, { env, cwd: dir });
+
+  const atomCount = async (neo: Neo4jTestInstance) => {
+    await neo.reconnect();
+    const { records } = await neo.driver.executeQuery('MATCH (a:Atom) RETURN count(a) AS c');
+    return toNumber(records[0]?.get('c'));
+  };
+  const markers = async (neo: Neo4jTestInstance) => {
+    const { records } = await neo.driver.executeQuery('MATCH (m:Marker) RETURN count(m) AS c');
+    return toNumber(records[0]?.get('c'));
+  };
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hbr-neo4j-cli-'));
+    [live, drill] = await Promise.all([startNeo4j('test-cli'), startNeo4j('test-cli-drill')]);
+    await wipeGraph(live.driver);
+    await createProvenanceGraph(live.driver, ATOMS);
+    sample = await sampleAtoms(live.driver, SAMPLE);
+    await wipeGraph(drill.driver);
+    await writeFile(join(dir, 'cred'), `${live.bolt.user}\n${live.bolt.password}\n`);
+    await writeFile(join(dir, 'bad-cred'), `${live.bolt.user}\nnot-the-password\n`);
+    const source = (name: string, cred: string) => `
+  - name: ${name}
+    neo4j:
+      home: ${live.home}
+      bolt: ${live.bolt.url}
+      database: neo4j
+      credentialFile: ${cred}
+      checks:
+        - name: first atom
+          cypher: "MATCH (a:Atom {atomId: 0}) RETURN a.hash"
+          expect: h0
+        - name: atoms
+          cypher: "MATCH (a:Atom) RETURN count(a)"
+          expect: ${ATOMS}`;
+    await writeFile(
+      join(dir, 'hbr.yaml'),
+      `repository:\n  path: ${join(dir, 'repo')}\nsources:${source('graph', './cred')}${source('graph-bad', './bad-cred')}\n`,
+    );
+    env = { HBR_CONFIG: join(dir, 'hbr.yaml'), HBR_PASSWORD: 'neo4j cli test' };
+    assert.equal((await run('init')).code, 0);
+  });
+
+  after(async () => {
+    await Promise.all([live?.close(), drill?.close()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('backup --source stops, dumps and restarts Neo4j, and reports downtime and counts', async () => {
+    const result = await run('--json', 'backup', '--source', 'graph');
+    assert.equal(result.code, 0, result.stderr);
+    const s = summaryOf(result);
+    backupId = String(s.backupId);
+    assert.equal(s.mode, 'dump');
+    assert.deepEqual(s.databases, ['neo4j', 'system']);
+    assert.ok(Number(s.downtimeMs) > 0);
+    assert.ok(Number(s.addedBytes) > 0);
+    const facts = s.facts as Record<string, { labels: Record<string, number> }>;
+    assert.equal(facts.neo4j?.labels.Atom, ATOMS);
+    assert.equal(await atomCount(live), ATOMS, 'the server answers again after the dump');
+  });
+
+  test('a wrong password fails clearly and leaves the server running', async () => {
+    const result = await run('backup', '--source', 'graph-bad');
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /authentication failed for user 'neo4j'/);
+    assert.ok((await live.server.pid()) !== undefined);
+  });
+
+  test('restore --dry-run prints the steps and changes nothing', async () => {
+    await live.driver.executeQuery('MATCH (a:Atom) WHERE a.atomId >= 1000 DETACH DELETE a');
+    await live.driver.executeQuery("MATCH (a:Atom) WHERE a.atomId < 10 SET a.hash = 'changed'");
+    await live.driver.executeQuery('DROP INDEX atom_kind');
+    const pid = await live.server.pid();
+    const result = await run('restore', '--source', 'graph', '--dry-run');
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, new RegExp(`Would restore backup ${backupId.slice(0, 8)}`));
+    assert.match(result.stdout, /database load neo4j --from-stdin --overwrite-destination=true/);
+    assert.match(result.stdout, /Cypher check first atom/);
+    assert.equal(await live.server.pid(), pid);
+    assert.equal(await atomCount(live), 1000);
+  });
+
+  test('restore --at brings back the graph of the backup moment and records the checks', async () => {
+    const at = new Date(Date.now() + 1000).toISOString();
+    const result = await run('--json', 'restore', '--source', 'graph', '--at', at);
+    assert.equal(result.code, 0, result.stderr);
+    const s = summaryOf(result);
+    assert.equal(s.backupId, backupId);
+    assert.equal(s.countsOk, true);
+    assert.equal(s.ok, true);
+    assert.deepEqual(
+      (s.checks as { name: string; ok: boolean }[]).map((c) => [c.name, c.ok]),
+      [
+        ['first atom', true],
+        ['atoms', true],
+      ],
+    );
+    assert.equal(await atomCount(live), ATOMS);
+    assert.deepEqual(await sampleAtoms(live.driver, SAMPLE), sample);
+    assert.deepEqual(await schemaNames(live.driver), SCHEMA);
+
+    const shown = await run('--json', 'verify', backupId, '--show');
+    const notes = (JSON.parse(shown.stdout) as { notes: { kind: string; data: { ok: boolean } }[] })
+      .notes;
+    assert.deepEqual(
+      notes.map((n) => [n.kind, n.data.ok]),
+      [['restore-check', true]],
+    );
+  });
+
+  test('restore --at before any backup finds nothing', async () => {
+    const result = await run('restore', '--source', 'graph', '--at', '2000-01-01T00:00:00Z');
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /no Neo4j backup of source graph finished at or before/);
+  });
+
+  test('a drill restore into a scratch home fills it and leaves the live server untouched', async () => {
+    await live.driver.executeQuery('CREATE (:Marker {at: datetime()})');
+    const pid = await live.server.pid();
+    const result = await run('restore', '--source', 'graph', 'latest', '--home', drill.home);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /\(drill\)/);
+    assert.match(result.stdout, /All post-restore checks passed/);
+    assert.equal(await atomCount(drill), ATOMS);
+    assert.deepEqual(await sampleAtoms(drill.driver, SAMPLE), sample);
+    assert.deepEqual(await schemaNames(drill.driver), SCHEMA);
+    assert.equal(await live.server.pid(), pid, 'the live server was not restarted');
+    assert.equal(await markers(live), 1, 'the live graph kept its change');
+  });
+
+  test('verify checks the rebuilt dumps and stores a passing result', async () => {
+    const result = await run('--json', 'verify', backupId);
+    assert.equal(result.code, 0, result.stderr);
+    const s = summaryOf(result);
+    assert.equal(s.ok, true);
+    assert.deepEqual(
+      (s.databases as { database: string; ok: boolean; method: string }[]).map((d) => [
+        d.database,
+        d.method,
+        d.ok,
+      ]),
+      [
+        ['neo4j', 'consistency-check', true],
+        ['system', 'consistency-check', true],
+      ],
+    );
+    const shown = await run('verify', backupId, '--show');
+    assert.match(shown.stdout, /verification {2}passed/);
+  });
+
+  test('a damaged pack makes verify fail and restore refuse before stopping the server', async () => {
+    const pack = await largestPack(join(dir, 'repo', 'data'));
+    const bytes = await readFile(pack);
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
+    await writeFile(pack, bytes);
+
+    const verify = await run('--json', 'verify', backupId);
+    assert.equal(verify.code, 4, verify.stderr);
+    assert.equal(summaryOf(verify).ok, false);
+
+    const pid = await live.server.pid();
+    const restore = await run('restore', '--source', 'graph', backupId, '--include-system');
+    assert.equal(restore.code, 4, restore.stdout);
+    assert.match(restore.stderr, /refusing to restore/);
+    assert.equal(await live.server.pid(), pid);
+    assert.equal(await markers(live), 1);
+  });
+});
+
+async function largestPack(root: string): Promise<string> {
+  let best = { path: '', size: -1 };
+  for (const sub of await readdir(root)) {
+    for (const name of await readdir(join(root, sub))) {
+      const path = join(root, sub, name);
+      const { size } = await stat(path);
+      if (size > best.size) best = { path, size };
+    }
+  }
+  return best.path;
+}
