@@ -65,9 +65,10 @@ describe('hbr with a neo4j source (real servers)', () => {
         - name: atoms
           cypher: "MATCH (a:Atom) RETURN count(a)"
           expect: ${ATOMS}`;
+    const logical = `${source('graph-logical', './cred')}\n      mode: logical`;
     await writeFile(
       join(dir, 'hbr.yaml'),
-      `repository:\n  path: ${join(dir, 'repo')}\nsources:${source('graph', './cred')}${source('graph-bad', './bad-cred')}\n`,
+      `repository:\n  path: ${join(dir, 'repo')}\nsources:${source('graph', './cred')}${source('graph-bad', './bad-cred')}${logical}\n`,
     );
     env = { HBR_CONFIG: join(dir, 'hbr.yaml'), HBR_PASSWORD: 'neo4j cli test' };
     assert.equal((await run('init')).code, 0);
@@ -161,8 +162,8 @@ describe('hbr with a neo4j source (real servers)', () => {
     assert.equal(await markers(live), 1, 'the live graph kept its change');
   });
 
-  test('verify checks the rebuilt dumps and stores a passing result', async () => {
-    const result = await run('--json', 'verify', backupId);
+  test('verify checks the rebuilt dumps, compares counts in a scratch server and stores a passing result', async () => {
+    const result = await run('--json', 'verify', backupId, '--home', drill.home);
     assert.equal(result.code, 0, result.stderr);
     const s = summaryOf(result);
     assert.equal(s.ok, true);
@@ -177,8 +178,32 @@ describe('hbr with a neo4j source (real servers)', () => {
         ['system', 'consistency-check', true],
       ],
     );
+    const d = s.drill as { countsOk: boolean; checks: { ok: boolean }[] };
+    assert.equal(d.countsOk, true);
+    assert.deepEqual(
+      d.checks.map((c) => c.ok),
+      [true, true],
+    );
     const shown = await run('verify', backupId, '--show');
     assert.match(shown.stdout, /verification {2}passed/);
+  });
+
+  test('a logical backup has no downtime, and verify counts its export against the record', async () => {
+    const pid = await live.server.pid();
+    const backup = await run('--json', 'backup', '--source', 'graph-logical');
+    assert.equal(backup.code, 0, backup.stderr);
+    const s = summaryOf(backup);
+    assert.equal(s.mode, 'logical');
+    assert.equal(s.downtimeMs, null);
+    assert.equal(await live.server.pid(), pid, 'the server kept running');
+    const verify = await run('--json', 'verify', String(s.backupId));
+    assert.equal(verify.code, 0, verify.stderr);
+    const v = summaryOf(verify);
+    assert.equal(v.ok, true);
+    assert.deepEqual(
+      (v.databases as { method: string; ok: boolean }[]).map((d) => [d.method, d.ok]),
+      [['export-counts', true]],
+    );
   });
 
   test('a damaged pack makes verify fail and restore refuse before stopping the server', async () => {

@@ -1,6 +1,7 @@
 /**
- * `hbr verify ID [--scratch DIR]`: proves a Neo4j backup restorable without touching the live
- * server (artifacts read back, dumps rebuilt and consistency-checked, logical exports counted) and
+ * `hbr verify ID [--scratch DIR] [--home DIR]`: proves a Neo4j backup restorable without touching
+ * the live server (artifacts read back, dumps rebuilt and consistency-checked, logical exports counted;
+ * with `--home`, also restored into a scratch server whose counts and Cypher checks must pass) and
  * stores the verdict with the backup as a `verification` note. `hbr verify ID --show` prints the
  * notes stored with a backup (verifications and restore checks).
  * @module
@@ -9,6 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createNeo4jAdmin } from '../../drivers/neo4j/admin.ts';
+import { restoreNeo4jSource } from '../../drivers/neo4j/restore-source.ts';
+import { resolveNeo4jSource } from '../../drivers/neo4j/source-config.ts';
 import { verifyNeo4jSourceBackup } from '../../drivers/neo4j/verify-source.ts';
 import { UsageError } from '../../errors.ts';
 import { addNote, artifactRepository, listNotes } from '../../repository/index.ts';
@@ -29,6 +32,11 @@ export const registerVerify: RegisterCommand = (program, ctx, setExitCode) => {
     .argument('<backup>', 'backup id, unique prefix, or "latest" (with --source)')
     .option('-s, --source <name>', 'with "latest": the latest backup of this source')
     .option('--scratch <dir>', 'where dumps are rebuilt and checked (default: a temp folder)')
+    .option(
+      '--home <dir>',
+      'also restore into this scratch NEO4J_HOME and compare counts and Cypher checks',
+    )
+    .option('--bolt <url>', 'Bolt URL of the --home server (default: from its neo4j.conf)')
     .option('--show', 'print the results stored with the backup; verify nothing')
     .action(async (ref: string, flags, command) => {
       const globals = globalsOf(command);
@@ -72,13 +80,31 @@ export const registerVerify: RegisterCommand = (program, ctx, setExitCode) => {
           : await mkdtemp(path.join(tmpdir(), 'hbr-verify-'));
       reporter.start('verify');
       try {
-        const result = await verifyNeo4jSourceBackup({
+        const checked = await verifyNeo4jSourceBackup({
           repo: artifactRepository(repo),
           backup,
           admin,
           scratch,
           signal: ctx.signal,
         });
+        // The consistency check proves the store sound; a drill into a scratch server also proves
+        // the counts per label and type and the configured Cypher checks.
+        const drill =
+          flags.home !== undefined && checked.ok
+            ? await restoreNeo4jSource(
+                artifactRepository(repo),
+                await resolveNeo4jSource(source.name, source.neo4j, file, ctx.env, {
+                  scratchHome: path.resolve(ctx.cwd, flags.home),
+                  ...(flags.bolt !== undefined ? { scratchBolt: flags.bolt } : {}),
+                }),
+                backup,
+                { drill: true, signal: ctx.signal },
+              )
+            : undefined;
+        const result = {
+          ...checked,
+          ...(drill ? { drill, ok: checked.ok && drill.ok } : {}),
+        };
         await addNote(repo, backup.id, 'verification', { ...result });
         reporter.summary({ shortId: backup.shortId, source: backup.source, ...result }, [
           ...(result.error !== undefined ? [`FAILED:   ${result.error}`] : []),
@@ -86,6 +112,15 @@ export const registerVerify: RegisterCommand = (program, ctx, setExitCode) => {
             (d) =>
               `${d.ok ? 'OK' : 'FAILED'}:${d.ok ? '       ' : '   '}${d.database}: ${d.method}: ${d.detail}`,
           ),
+          ...(drill
+            ? [
+                `${drill.countsOk ? 'OK' : 'FAILED'}:${drill.countsOk ? '       ' : '   '}counts in the scratch server at ${drill.home}${drill.countsOk ? ' equal the backup' : `: ${drill.countsError ?? ''}`}`,
+                ...drill.checks.map(
+                  (c) =>
+                    `${c.ok ? 'OK' : 'FAILED'}:${c.ok ? '       ' : '   '}Cypher check ${c.name}${c.ok ? '' : `: ${c.error ?? ''}`}`,
+                ),
+              ]
+            : []),
           `backup ${backup.shortId} ${result.ok ? 'verified' : 'FAILED verification'} in ${formatDuration(result.durationMs)} (recorded with the backup)`,
         ]);
         if (!result.ok) setExitCode(ExitCode.integrity);
