@@ -124,15 +124,16 @@ async function readCredentials(
   const file = path.resolve(base, block.credentialFile);
   let text: string;
   try {
-    text = (await readFile(file, 'utf8')).trim();
+    // Only line breaks are trimmed: spaces may belong to the password.
+    text = (await readFile(file, 'utf8')).replace(/^(\r?\n)+|(\r?\n)+$/g, '');
   } catch (error) {
     throw new ConfigError(
       `${configFile}: ${key}.credentialFile: cannot read ${file}: ${(error as Error).message}`,
       { file: configFile, key: `${key}.credentialFile`, cause: error },
     );
   }
-  if (text.startsWith('{')) {
-    const data = JSON.parse(text) as { user?: unknown; password?: unknown };
+  if (text.trimStart().startsWith('{')) {
+    const data = parseJson(text);
     if (typeof data.user === 'string' && typeof data.password === 'string')
       return { user: data.user, password: data.password };
   } else {
@@ -143,6 +144,15 @@ async function readCredentials(
     `${configFile}: ${key}.credentialFile: ${file} must hold a user and a password (two lines, or JSON {"user","password"})`,
     { file: configFile, key: `${key}.credentialFile` },
   );
+}
+
+function parseJson(text: string): { user?: unknown; password?: unknown } {
+  try {
+    return JSON.parse(text) as { user?: unknown; password?: unknown };
+  } catch {
+    // Reported below as a file that does not hold a user and a password.
+    return {};
+  }
 }
 
 async function boltFromConf(home: string): Promise<string> {
