@@ -15,7 +15,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
   program
     .command('restore')
     .description(
-      'restore a files backup into a folder, or a SQL Server source (--source NAME) to a point in time',
+      'restore a files backup into a folder, a SQL Server source (--source NAME) to a point in time, or a Neo4j source',
     )
     .argument('[backup]', 'backup id, unique prefix, or "latest"')
     .option('-t, --target <dir>', 'folder to restore into (files backups)')
@@ -25,7 +25,10 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
     )
     .option('-s, --source <name>', 'with "latest": the latest backup of this source')
     .option('--overwrite', 'replace files that already exist in the target')
-    .option('--at <time>', 'SQL Server: ISO 8601 point in time (UTC without an offset)')
+    .option(
+      '--at <time>',
+      'SQL Server: ISO 8601 point in time (UTC without an offset); Neo4j: the latest backup finished by then',
+    )
     .option('--lsn <lsn>', 'SQL Server: log sequence number to stop at')
     .option('--as <name>', 'SQL Server: restore under this database name (MOVE computed)')
     .option('--move <logical=path>', 'SQL Server: MOVE target, repeatable', collectRepeated, [])
