@@ -134,6 +134,17 @@ ${rows.join('\n')}
 | repository growth, second full after 1% change / raw dump size | ${pct(t.changedGrowth)} | (reported; a raw dump costs 100%) |
 | repository growth, full of an unchanged graph / raw dump size (< 1%) | ${pct(t.unchangedGrowth)} | ${verdict(t.unchangedGrowth < 0.01)} |
 
+## Where hbr's extra time goes
+
+- Before the stop (no downtime): ${med(r, (run) => run.hbr1.wallSeconds - run.hbr1.downtimeSeconds).toFixed(1)} s (median, first full):
+  Node and tsx starting \`bin/hbr.js\`, opening the repository (scrypt), reading the graph's counts
+  over Bolt, \`neo4j-admin --version\` (one JVM) and the server version.
+- During the stop: ${med(r, (run) => run.hbr1.downtimeSeconds - run.raw1.downtimeSeconds).toFixed(1)} s more downtime than the raw dump (first full;
+  ${med(r, (run) => run.hbr2.downtimeSeconds - run.raw2.downtimeSeconds).toFixed(1)} s after the 1% change): one \`neo4j-admin database info\` JVM per
+  database (the clean-shutdown check), and unwrapping each dump and chunking, compressing and
+  encrypting its uncompressed content, where the raw dump only writes its compressed file.
+- CPU: ${x(med(r, (run) => run.hbr1.cpuSeconds / run.raw1.cpuSeconds))} the raw dump's (first full).
+
 Raw numbers per run: \`docs/benchmarks-neo4j.json\`.
 `;
 }

@@ -4,13 +4,14 @@
  *
  *   node --import tsx bench/neo4j/run.ts [--atoms N] [--runs N] [--payload-uuids N]
  *                                        [--work DIR] [--out DIR] [--regenerate] [--keep-running]
+ *   node --import tsx bench/neo4j/run.ts --report-from docs/benchmarks-neo4j.json   (Markdown only)
  *
  * Runs its own instance (`HBR_NEO4J_INSTANCE=bench` of scripts/services/neo4j.sh) and reuses its
  * graph when a previous run generated one of the same shape; stops it at the end.
  * @module
  */
 import { execa } from 'execa';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
       out: { type: 'string', default: join(ROOT, 'docs') },
       regenerate: { type: 'boolean', default: false },
       'keep-running': { type: 'boolean', default: false },
+      'report-from': { type: 'string' },
     },
   });
   const int = (name: string, v: string): number => {
@@ -53,6 +55,12 @@ async function main(): Promise<void> {
     payloadUuids: int('payload-uuids', values['payload-uuids']),
   };
   const runs = int('runs', values.runs);
+  if (values['report-from'] !== undefined) {
+    // Re-renders the Markdown from a results file (after a change to report.ts).
+    const saved = JSON.parse(await readFile(values['report-from'], 'utf8')) as NeoResults;
+    await writeFile(join(values.out, 'benchmarks-neo4j.md'), renderMarkdown(saved));
+    return;
+  }
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort(new Error('interrupted')));
   const signal = controller.signal;
