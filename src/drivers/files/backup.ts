@@ -6,7 +6,7 @@
  * being read are stored but marked.
  * @module
  */
-import type { BigIntStats, Dirent } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type BigIntStats, type Dirent } from 'node:fs';
 import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
 import { join, parse, sep } from 'node:path';
 import pLimit from 'p-limit';
@@ -118,8 +118,45 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         ...(previous.sha256 ? { sha256: previous.sha256 } : {}),
       };
     }
-    const limit = base.size < SMALL_FILE ? smallLimit : largeLimit;
-    return limit(async () => {
+    const onBytes = (n: number): void => {
+      stats.bytesRead += n;
+      report();
+    };
+    const node = (
+      before: BigIntStats,
+      after: BigIntStats,
+      stored: { size: number; content: string[]; sha256: string },
+    ): TreeNode => {
+      const torn =
+        after.mtimeNs !== before.mtimeNs ||
+        after.size !== before.size ||
+        BigInt(stored.size) !== before.size;
+      if (previous) stats.changedFiles++;
+      else stats.newFiles++;
+      if (torn) changed.push(path);
+      return {
+        ...base,
+        mtime: `${before.mtimeNs}`,
+        size: stored.size,
+        content: stored.content,
+        sha256: stored.sha256,
+        ...(torn ? { changedWhileReading: true as const } : {}),
+      };
+    };
+    if (base.size < SMALL_FILE) {
+      return smallLimit(async () => {
+        signal?.throwIfAborted();
+        stats.currentPath = path;
+        const { before, data, after } = _readSmallFile(path);
+        const stored = await session.saveContent(_once(data), {
+          profile: 'model',
+          signal,
+          onBytes,
+        });
+        return node(before, after, stored);
+      });
+    }
+    return largeLimit(async () => {
       signal?.throwIfAborted();
       stats.currentPath = path;
       const handle = await open(path, 'r');
@@ -128,27 +165,9 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         const stored = await session.saveContent(_readFile(handle, Number(before.size)), {
           profile: 'model',
           signal,
-          onBytes: (n) => {
-            stats.bytesRead += n;
-            report();
-          },
+          onBytes,
         });
-        const after = await handle.stat({ bigint: true });
-        const torn =
-          after.mtimeNs !== before.mtimeNs ||
-          after.size !== before.size ||
-          BigInt(stored.size) !== before.size;
-        if (previous) stats.changedFiles++;
-        else stats.newFiles++;
-        if (torn) changed.push(path);
-        return {
-          ...base,
-          mtime: `${before.mtimeNs}`,
-          size: stored.size,
-          content: stored.content,
-          sha256: stored.sha256,
-          ...(torn ? { changedWhileReading: true as const } : {}),
-        };
+        return node(before, await handle.stat({ bigint: true }), stored);
       } finally {
         await handle.close();
       }
@@ -302,6 +321,50 @@ async function _mapWindow<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
   return results;
+}
+
+/**
+ * Reads a small file whole with synchronous calls (open, fstat, read, fstat, close): each is a
+ * few microseconds from the page cache, less than a thread-pool round trip. Reads past the size
+ * `fstat` gave, so a file that grew while read is stored whole (and marked by the caller).
+ */
+function _readSmallFile(path: string): { before: BigIntStats; data: Buffer; after: BigIntStats } {
+  const fd = openSync(path, 'r');
+  try {
+    const before = fstatSync(fd, { bigint: true });
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (let want = Number(before.size) + 1; ; want = 64 * 1024) {
+      const buffer = Buffer.allocUnsafe(want);
+      const n = readSync(fd, buffer, 0, want, total);
+      if (n > 0) parts.push(n === want ? buffer : buffer.subarray(0, n));
+      total += n;
+      // The first read asks one byte more than fstat said: a short read is the end of the file.
+      // A small file growing without end is cut at 64 MiB (stored marked as changed while read).
+      if (n < want || total >= 64 * 1024 * 1024) break;
+    }
+    const after = fstatSync(fd, { bigint: true });
+    const data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
+    return { before, data, after };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** One buffer as a byte stream. */
+function _once(data: Buffer): AsyncIterable<Buffer> {
+  return {
+    [Symbol.asyncIterator]() {
+      let done = data.length === 0;
+      return {
+        next(): Promise<IteratorResult<Buffer>> {
+          if (done) return Promise.resolve({ done: true, value: undefined });
+          done = true;
+          return Promise.resolve({ done: false, value: data });
+        },
+      };
+    },
+  };
 }
 
 /** Bytes per read of a large file: a few chunks, so most chunks are views, not copies. */
