@@ -51,6 +51,16 @@ describe('hbr backup and restore of file trees', () => {
     assert.equal(backup.code, 0, backup.stderr);
     const summary = summaryOf(backup);
     assert.equal(summary.newFiles, 6); // weights, notes, empty, unicode, script, .hbrignore
+    // Progress knows the totals (from a scan beside the backup), so it can show % and an ETA.
+    const statuses = backup.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.messageType === 'status');
+    const last = statuses.at(-1);
+    assert.equal(last?.totalFiles, summary.totalFiles);
+    assert.equal(last?.totalBytes, summary.totalBytes);
+    assert.equal(last?.percentDone, 1);
     const restored = await run('restore', 'latest', '--target', 'out');
     assert.equal(restored.code, 0, restored.stderr);
     const back = join(dir.path, 'out', src);

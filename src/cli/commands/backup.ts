@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { requireConfig } from '../resolve.ts';
 import { backupFiles } from '../../drivers/files/index.ts';
+import { scanFiles, type ScanTotals } from '../../drivers/files/scan.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import { startSession, type BackupRecord } from '../../repository/index.ts';
 import { globalsOf } from '../context.ts';
@@ -68,6 +69,14 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       const startedAt = new Date();
       const session = await startSession(repo, { signal: ctx.signal });
       reporter.start('backup');
+      // Totals for a percentage and an ETA come from a metadata-only scan beside the backup;
+      // they are used once complete, since partial totals would overstate the progress.
+      const scanning = new AbortController();
+      let totals: ScanTotals | undefined;
+      const scan = scanFiles(targets, exclude, () => undefined, scanning.signal).then(
+        (done) => void (totals = done),
+        () => undefined, // the backup itself reports unreadable paths
+      );
       try {
         const result = await backupFiles({
           session,
@@ -77,7 +86,13 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           ...(parent ? { parentTree: parent.tree } : {}),
           signal: ctx.signal,
           onProgress: (p) =>
-            reporter.progress({ files: p.files, bytes: p.bytesRead, currentPath: p.currentPath }),
+            reporter.progress({
+              files: p.files,
+              bytes: p.bytesRead + p.bytesUnchanged,
+              totalFiles: totals?.files,
+              totalBytes: totals?.bytes,
+              currentPath: p.currentPath,
+            }),
           onFileError: (path, message) => reporter.fileError(path, new Error(message)),
         });
         for (const path of result.changedWhileReading) {
@@ -161,6 +176,8 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         await session.abort();
         throw error;
       } finally {
+        scanning.abort();
+        await scan;
         reporter.done();
       }
     });

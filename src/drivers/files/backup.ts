@@ -38,6 +38,8 @@ export interface FilesProgress {
   bytes: number;
   /** Bytes actually read (new and changed files). */
   bytesRead: number;
+  /** Bytes of unchanged files, taken from the parent backup without reading. */
+  bytesUnchanged: number;
   currentPath?: string;
 }
 
@@ -72,6 +74,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     unchangedFiles: 0,
     bytes: 0,
     bytesRead: 0,
+    bytesUnchanged: 0,
   };
   const errors: { path: string; message: string }[] = [];
   const changed: string[] = [];
@@ -112,6 +115,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       !previous.changedWhileReading
     ) {
       stats.unchangedFiles++;
+      stats.bytesUnchanged += base.size;
       return {
         ...base,
         content: previous.content,
