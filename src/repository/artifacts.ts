@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { NotFoundError, UsageError } from '../errors.ts';
-import { readContent } from './content.ts';
+import { readContent, readContentRange } from './content.ts';
 import type { OpenRepository } from './repository.ts';
 import { startSession } from './session.ts';
 import type { TreeNode } from './tree.ts';
@@ -49,24 +49,10 @@ export function artifactRepository(repo: OpenRepository): ArtifactRepository {
       if (offset < 0 || length < 0 || offset + length > size) {
         throw new UsageError(`range ${offset}+${length} is outside ${path} (${size} bytes)`);
       }
-      const index = await repo.index();
-      const parts: Buffer[] = [];
-      let at = 0;
-      for (const hex of node.content ?? []) {
-        if (at >= offset + length) break;
-        const id = Buffer.from(hex, 'hex');
-        const rawLength = index.get(id)?.rawLength;
-        if (rawLength === undefined)
-          throw new NotFoundError(`blob ${hex.slice(0, 16)} of ${path} is not in the index`);
-        if (at + rawLength > offset) {
-          const blob = await repo.readBlob('data', id, options.signal);
-          parts.push(
-            blob.subarray(Math.max(0, offset - at), Math.min(rawLength, offset + length - at)),
-          );
-        }
-        at += rawLength;
-      }
-      return Buffer.concat(parts, length);
+      return readContentRange(repo, node.content ?? [], offset, length, {
+        what: `artifact ${path}`,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { IntegrityError } from '../errors.ts';
+import { IntegrityError, NotFoundError, UsageError } from '../errors.ts';
 import type { BlobSaver } from './blob-saver.ts';
 import type { ByteBudget } from './byte-budget.ts';
 import type { Chunker } from './chunker.ts';
@@ -72,6 +72,44 @@ export async function saveContent(
 
 /** Blobs read ahead of the consumer when streaming content back. */
 const READ_AHEAD = 6;
+
+/**
+ * Reads `length` bytes at `offset` of stored content (ranged reads: RESTORE FROM URL). Only the
+ * blobs that overlap the range are read, each verified.
+ * @throws NotFoundError when a blob is not in the index; UsageError when the range runs past the
+ * end of the content.
+ */
+export async function readContentRange(
+  repo: OpenRepository,
+  content: readonly string[],
+  offset: number,
+  length: number,
+  options: { signal?: AbortSignal; what: string },
+): Promise<Buffer> {
+  const index = await repo.index();
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (const hex of content) {
+    if (at >= offset + length) break;
+    const id = Buffer.from(hex, 'hex');
+    const rawLength = index.get(id)?.rawLength;
+    if (rawLength === undefined) {
+      throw new NotFoundError(`blob ${hex.slice(0, 16)} of ${options.what} is not in the index`);
+    }
+    if (at + rawLength > offset) {
+      const blob = await repo.readBlob('data', id, options.signal);
+      parts.push(
+        blob.subarray(Math.max(0, offset - at), Math.min(rawLength, offset + length - at)),
+      );
+    }
+    at += rawLength;
+  }
+  const out = Buffer.concat(parts);
+  if (out.length !== length) {
+    throw new UsageError(`range ${offset}+${length} is outside ${options.what}`);
+  }
+  return out;
+}
 
 /**
  * Streams stored content back in order, each blob verified before it is emitted, and the whole

@@ -3,7 +3,7 @@ export { initRepository, openRepository } from './repository.ts';
 export type { InitOptions, OpenRepository } from './repository.ts';
 export { startSession } from './session.ts';
 export type { RepositorySession } from './session.ts';
-export { readContent, writeContent } from './content.ts';
+export { readContent, readContentRange, writeContent } from './content.ts';
 export { addNote, listNotes } from './notes.ts';
 export type { Note } from './notes.ts';
 export { createByteBudget } from './byte-budget.ts';

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { NotFoundError, UsageError } from '../../../errors.ts';
 import {
   artifactRepository,
+  readContentRange,
   type OpenRepository,
   type RepositorySession,
 } from '../../../repository/index.ts';
@@ -160,7 +161,11 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
         unflushed = false;
         await options.session.flush(signal);
       }
-      return _readBlocks(options.repo, blob.committed, offset, length, signal);
+      const content = blob.committed.flatMap((c) => [...c.block.content]);
+      return readContentRange(options.repo, content, offset, length, {
+        what: `blob ${key}`,
+        ...(signal ? { signal } : {}),
+      });
     },
     delete(key) {
       blobs.delete(key);
@@ -176,45 +181,4 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
         .sort((a, b) => a.name.localeCompare(b.name));
     },
   };
-}
-
-// --- internal ---
-
-async function _readBlocks(
-  repo: OpenRepository,
-  blocks: readonly { block: StoredBlock }[],
-  offset: number,
-  length: number,
-  signal?: AbortSignal,
-): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let at = 0;
-  const index = await repo.index();
-  for (const { block } of blocks) {
-    if (at >= offset + length) break;
-    if (at + block.size > offset) {
-      let blobAt = at;
-      for (const hex of block.content) {
-        const id = Buffer.from(hex, 'hex');
-        const rawLength = index.get(id)?.rawLength;
-        if (rawLength === undefined)
-          throw new NotFoundError(`blob ${hex.slice(0, 16)} is not in the index`);
-        if (blobAt + rawLength > offset && blobAt < offset + length) {
-          const data = await repo.readBlob('data', id, signal);
-          parts.push(
-            data.subarray(
-              Math.max(0, offset - blobAt),
-              Math.min(rawLength, offset + length - blobAt),
-            ),
-          );
-        }
-        blobAt += rawLength;
-      }
-    }
-    at += block.size;
-  }
-  const out = Buffer.concat(parts);
-  if (out.length !== length)
-    throw new UsageError(`range ${offset}+${length} is outside the blob (${at} bytes)`);
-  return out;
 }
