@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { DeleteForbiddenError, RepositoryLockedError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import { openObject, sealObject, type RepositoryKeys } from './crypto.ts';
+import { isProcessAlive } from '../util/process.ts';
 
 /** A lock not refreshed for this long is stale (restic: 30 minutes). */
 export const STALE_AFTER_MS = 30 * 60_000;
@@ -39,7 +40,7 @@ export interface LockClock {
   isAlive(pid: number): boolean;
 }
 
-const systemClock: LockClock = { now: () => Date.now(), isAlive: _isAlive };
+const systemClock: LockClock = { now: () => Date.now(), isAlive: isProcessAlive };
 
 /**
  * Takes a lock. Throws `RepositoryLockedError` naming the holder when a live conflicting lock
@@ -180,13 +181,4 @@ function _lockedError(store: Store, lock: LockInfo): RepositoryLockedError {
   return new RepositoryLockedError(
     `[repository:${store.name}] locked: ${kind} lock for ${lock.operation} is held by pid ${lock.pid} on ${lock.host} since ${lock.time}; if that process is gone, run \`hbr unlock\``,
   );
-}
-
-function _isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../../errors.ts';
 import { boltError, isAuthError, openBolt, type BoltOptions } from './bolt.ts';
+import { isProcessAlive } from '../../util/process.ts';
 
 /** How to control a server. */
 export interface Neo4jServerOptions {
@@ -69,7 +70,7 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
   const pid = async (): Promise<number | undefined> => {
     const text = await readFile(pidFile, 'utf8').catch(() => '');
     const n = Number.parseInt(text.trim(), 10);
-    return Number.isInteger(n) && n > 0 && isAlive(n) ? n : undefined;
+    return Number.isInteger(n) && n > 0 && isProcessAlive(n) ? n : undefined;
   };
 
   const waitForBolt = async (o: { signal?: AbortSignal; timeoutMs?: number } = {}) => {
@@ -105,7 +106,7 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
         process.kill(running, 'SIGTERM');
       }
       const deadline = Date.now() + (options.stopTimeoutMs ?? 120_000);
-      while (isAlive(running)) {
+      while (isProcessAlive(running)) {
         if (Date.now() > deadline) {
           throw new SourceError(
             `[neo4j] server pid ${running} (${home}) did not stop within ` +
@@ -149,16 +150,6 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
 }
 
 // --- internal ---
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive but owned by someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function runCommand(
   argv: readonly string[],
