@@ -13,6 +13,8 @@
 # State lives in $HBR_SERVICES_DIR (default: <repo>/.cache/services)/s3proxy-INSTANCE.
 set -euo pipefail
 
+NAME=s3.sh
+SERVER=s3proxy
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 INSTANCE="${2:-default}"
 [[ "$INSTANCE" =~ ^[A-Za-z0-9_-]+$ ]] || { echo "s3.sh: bad instance name '$INSTANCE'" >&2; exit 2; }
@@ -25,25 +27,13 @@ IDENTITY=hbr-test
 SECRET=hbr-test-secret-key
 REGION=us-east-1
 
-mkdir -p "$STATE"
-
-# Alive and not a zombie: a killed server lingers as a zombie until init reaps it.
-alive() { kill -0 "$1" 2>/dev/null && [[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1)" != Z ]]; }
-pid_alive() { [[ -f "$STATE/pid" ]] && alive "$(cat "$STATE/pid")"; }
+source "$ROOT/scripts/services/lib.sh"
 
 answers() {
   local port
   port="$(cat "$STATE/port" 2>/dev/null)" || return 1
   # Any HTTP status (403 without credentials) means the server is up.
   curl -s -o /dev/null -m 2 "http://127.0.0.1:$port/"
-}
-
-free_port() {
-  node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"
-}
-
-port_free() {
-  node -e "const s=require('net').createServer();s.once('error',()=>process.exit(1));s.listen(+process.argv[1],'127.0.0.1',()=>s.close())" "$1"
 }
 
 print_env() {
@@ -58,17 +48,6 @@ AWS_REGION='$REGION'
 EOF
 }
 
-stop_with() {
-  local signal="$1"
-  if pid_alive; then
-    local pid
-    pid="$(cat "$STATE/pid")"
-    kill "-$signal" -- "-$pid" 2>/dev/null || kill "-$signal" "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
-  fi
-  rm -f "$STATE/pid"
-}
-
 fetch_jar() {
   [[ -s "$JAR" ]] && return 0
   command -v mvn >/dev/null || { echo "s3.sh: mvn not found (apt-get install maven)" >&2; exit 1; }
@@ -77,12 +56,12 @@ fetch_jar() {
   [[ -s "$JAR" ]] || { echo "s3.sh: $JAR missing after mvn dependency:get" >&2; exit 1; }
 }
 
-start() {
-  if pid_alive && answers; then print_env; return 0; fi
-  stop_with TERM
+prepare() {
   command -v java >/dev/null || { echo "s3.sh: java not found (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
   fetch_jar
-  if [[ ! -f "$STATE/port" ]] || ! port_free "$(cat "$STATE/port")"; then free_port >"$STATE/port"; fi
+}
+
+launch() {
   local port
   port="$(cat "$STATE/port")"
   mkdir -p "$STATE/data"
@@ -98,28 +77,6 @@ EOF
   setsid nohup java -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -jar "$JAR" \
     --properties "$STATE/s3proxy.conf" >"$STATE/log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE/pid"
-  for _ in $(seq 1 300); do
-    if answers; then print_env; return 0; fi
-    pid_alive || break
-    sleep 0.1
-  done
-  echo "s3.sh: s3proxy did not start on 127.0.0.1:$port; last log lines:" >&2
-  tail -n 20 "$STATE/log" >&2 || true
-  stop_with KILL
-  exit 1
 }
 
-exec 9>"$STATE/lock"
-flock 9
-
-case "${1:-}" in
-  start) start ;;
-  stop) stop_with TERM ;;
-  kill) stop_with KILL ;;
-  status)
-    if pid_alive && answers; then echo "running $(cat "$STATE/port")"; else echo stopped; exit 1; fi ;;
-  env)
-    if pid_alive && answers; then print_env; else echo "s3.sh: not running" >&2; exit 1; fi ;;
-  clean) stop_with TERM; rm -rf "$STATE/data" "$STATE/log" "$STATE/port" ;;
-  *) echo "usage: $0 start|stop|kill|status|env|clean [INSTANCE]" >&2; exit 2 ;;
-esac
+service_main "$@"
