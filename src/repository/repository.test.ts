@@ -91,6 +91,10 @@ describe('repository', () => {
     );
     assert.ok((await buffer(artifacts.openArtifact(record.shortId, 'weights.bin'))).equals(random));
     assert.ok((await buffer(artifacts.openArtifact('latest', 'log.txt'))).equals(text));
+    await assert.rejects(artifacts.findBackup('0'.repeat(64)), { name: 'NotFoundError' });
+    await assert.rejects(artifacts.findBackup(record.id, { source: 'other' }), {
+      name: 'NotFoundError',
+    });
     const range = await artifacts.readArtifactRange(record.id, 'weights.bin', 4_000_000, 3_000_000);
     assert.ok(range.equals(random.subarray(4_000_000, 7_000_000)));
     // Compressible data is stored smaller than it is.

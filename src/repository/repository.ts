@@ -12,7 +12,7 @@ import { CHUNKER_PROFILES } from './chunker.ts';
 import { deriveKeys, type RepositoryKeys } from './crypto.ts';
 import { decodeIndex } from './index-file.ts';
 import { addKey, unlockMasterKey, type Credential } from './keys.ts';
-import { decodeManifest } from './manifest.ts';
+import { decodeManifest, manifestKey } from './manifest.ts';
 import { createMasterIndex, type MasterIndex } from './master-index.ts';
 import { packKey } from './pack.ts';
 import { decodeRepoConfig, encodeRepoConfig, type RepoConfig } from './repo-config.ts';
@@ -178,6 +178,16 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
       );
     },
     async findBackup(ref, options = {}) {
+      // A full id names its manifest object: one read, not a listing of every backup (ranged
+      // reads during RESTORE FROM URL look their backup up once per request).
+      if (/^[0-9a-f]{64}$/.test(ref)) {
+        const head = await store.head(manifestKey(ref));
+        if (head) {
+          const found = decodeManifest(keys, ref, await store.get(manifestKey(ref)));
+          if (!options.source || found.source === options.source) return found;
+        }
+        throw new NotFoundError(`no backup ${ref.slice(0, 8)} in the repository`);
+      }
       const all = (await repo.backups()).filter(
         (b) => !options.source || b.source === options.source,
       );
