@@ -8,7 +8,7 @@
  */
 import pLimit from 'p-limit';
 import { isHbrError } from '../errors.ts';
-import { decodeBlob } from './blob-codec.ts';
+import { leaseDecodedBlob } from './codec-pool.ts';
 import { sha256Hex } from './crypto.ts';
 import { decodeIndex } from './index-file.ts';
 import { decodeManifest } from './manifest.ts';
@@ -226,15 +226,14 @@ async function _readData(
     stats.packsRead++;
     stats.bytesRead += bytes.length;
     const entries = index.packs().get(packId) ?? [];
-    const hashOk = sha256Hex(bytes) === packId;
     const bad = new Set<PackEntry>();
-    await Promise.all(
+    const decoded = Promise.all(
       entries.map((e) =>
         decodeLimit(async () => {
           const what = `${e.type} blob ${e.id.toString('hex').slice(0, 16)} in pack ${packId}`;
           try {
             if (e.offset + e.length > bytes.length) throw new Error('beyond the end of the pack');
-            await decodeBlob(
+            const lease = await leaseDecodedBlob(
               repo.keys,
               e.type,
               e.id,
@@ -242,6 +241,7 @@ async function _readData(
               e.rawLength,
               what,
             );
+            lease.release();
           } catch {
             bad.add(e);
             damaged.add(idKey(e.id));
@@ -249,6 +249,9 @@ async function _readData(
         }),
       ),
     );
+    // Hashed here while the codec workers decode the blobs.
+    const hashOk = sha256Hex(bytes) === packId;
+    await decoded;
     const badBlobs = _hex(entries.filter((e) => bad.has(e))); // in pack order
     let headerOk = true;
     try {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { IntegrityError, NotFoundError, UsageError } from '../errors.ts';
 import type { BlobSaver } from './blob-saver.ts';
+import type { BlobLease } from './codec-pool.ts';
 import type { ByteBudget } from './byte-budget.ts';
 import type { Chunker } from './chunker.ts';
 import type { OpenRepository } from './repository.ts';
@@ -176,16 +177,21 @@ export async function writeContent(
   const { budget, signal } = options;
   const index = await repo.index({ signal });
   const hash = createHash('sha256');
-  const queue: { read: Promise<Buffer>; bytes: number }[] = [];
+  const queue: { read: Promise<BlobLease>; bytes: number }[] = [];
   let position = 0;
   const writeHead = async (): Promise<void> => {
     const head = queue.shift();
     if (!head) return;
     try {
-      const blob = await head.read;
-      hash.update(blob);
-      await out.write(blob, 0, blob.length, position);
-      position += blob.length;
+      const lease = await head.read;
+      try {
+        const blob = lease.bytes;
+        hash.update(blob);
+        await out.write(blob, 0, blob.length, position);
+        position += blob.length;
+      } finally {
+        lease.release();
+      }
     } finally {
       budget.release(head.bytes);
     }
@@ -200,14 +206,20 @@ export async function writeContent(
       }
       // Holding nothing now, so waiting cannot deadlock: other streams release as they write.
       if (queue.length === 0) await budget.acquire(bytes);
-      const read = repo.readBlob('data', id, signal);
+      const read = repo.leaseBlob('data', id, signal);
       read.catch(() => undefined); // awaited in order by writeHead
       queue.push({ read, bytes });
     }
     while (queue.length > 0) await writeHead();
   } finally {
     // On failure, give back what the reads still queued hold.
-    for (const q of queue.splice(0)) budget.release(q.bytes);
+    for (const q of queue.splice(0)) {
+      budget.release(q.bytes);
+      q.read.then(
+        (lease) => lease.release(),
+        () => undefined,
+      );
+    }
   }
   if (stored.size !== undefined && position !== stored.size) {
     throw new IntegrityError(`${options.what}: ${position} bytes read, ${stored.size} expected`);

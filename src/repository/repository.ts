@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { NotFoundError, RepositoryNotFoundError, UsageError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
-import { decodeBlob, type BlobType } from './blob-codec.ts';
+import type { BlobType } from './blob-codec.ts';
+import { keepLease, leaseDecodedBlob, type BlobLease } from './codec-pool.ts';
 import { CHUNKER_PROFILES } from './chunker.ts';
 import { deriveKeys, type RepositoryKeys } from './crypto.ts';
 import { decodeIndex } from './index-file.ts';
@@ -32,6 +33,12 @@ export interface OpenRepository {
   indexIds(): Promise<string[]>;
   /** Reads and verifies one blob. @throws NotFoundError, IntegrityError, StoreError */
   readBlob(type: BlobType, id: Buffer, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * Reads and verifies one blob into shared memory, valid until released: for readers that only
+   * pass the bytes on (write them, check them), saving a copy per blob.
+   * @throws NotFoundError, IntegrityError, StoreError
+   */
+  leaseBlob(type: BlobType, id: Buffer, signal?: AbortSignal): Promise<BlobLease>;
   /** Reads and parses one tree blob (hex id). */
   readTree(id: string, signal?: AbortSignal): Promise<TreeNode[]>;
   /** Every backup, oldest first. */
@@ -135,6 +142,9 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     },
     indexIds,
     async readBlob(type, id, signal) {
+      return keepLease(await repo.leaseBlob(type, id, signal));
+    },
+    async leaseBlob(type, id, signal) {
       const where = (await repo.index()).get(id);
       const what = `${type} blob ${id.toString('hex').slice(0, 16)}`;
       if (!where) throw new NotFoundError(`${what}: not in the index`);
@@ -142,14 +152,8 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
         range: { offset: where.offset, length: where.length },
         signal,
       });
-      return decodeBlob(
-        keys,
-        type,
-        id,
-        encoded,
-        where.rawLength,
-        `${what} in pack ${where.packId}`,
-      );
+      const context = `${what} in pack ${where.packId}`;
+      return leaseDecodedBlob(keys, type, id, encoded, where.rawLength, context);
     },
     async readTree(id, signal) {
       const cached = treeCache.get(id);
