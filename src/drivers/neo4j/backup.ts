@@ -9,11 +9,16 @@
  *
  * `logical`: no downtime; each user database is exported over Bolt (`logical-export.ts`). Reads
  * are read-committed, so the export is a point in time only when writers are stopped.
+ *
+ * `enterprise`: no downtime; `neo4j-admin database backup` artifacts, full or differential
+ * (`enterprise-backup.ts`).
  * @module
  */
 import type { ArtifactRepository, BackupRecord } from '../../repository/types.ts';
 import { SourceError } from '../../errors.ts';
 import type { Neo4jAdmin } from './admin.ts';
+import { backupNeo4jEnterprise } from './enterprise-backup.ts';
+import type { EnterpriseSettings } from './enterprise-config.ts';
 import { openBolt, type BoltOptions } from './bolt.ts';
 import { unwrapDump, type DumpFormat } from './dump-format.ts';
 import { dumpDatabase } from './dump-stream.ts';
@@ -23,7 +28,7 @@ import type { Neo4jServer } from './server.ts';
 import { assertStoreCleanlyStopped, assertVersionsMatch } from './store-state.ts';
 
 /** How a Neo4j source is backed up. */
-export type Neo4jBackupMode = 'dump' | 'logical';
+export type Neo4jBackupMode = 'dump' | 'logical' | 'enterprise';
 
 /** Inputs of {@link backupNeo4j}. */
 export interface Neo4jBackupOptions {
@@ -38,6 +43,8 @@ export interface Neo4jBackupOptions {
   readonly databases?: readonly string[];
   /** Dump mode: also dump `system` (users, roles). @default true */
   readonly includeSystem?: boolean;
+  /** Enterprise mode: its settings (`enterprise-backup.ts`). */
+  readonly enterprise?: EnterpriseSettings;
   readonly tags?: readonly string[];
   /** @default () => new Date() */
   readonly clock?: () => Date;
@@ -48,8 +55,17 @@ export interface Neo4jBackupOptions {
 export interface Neo4jDatabaseRecord {
   /** Artifact path in the backup. */
   readonly artifact: string;
-  /** `dump-content`: unwrapped dump (rebuild with `format`); `logical`: JSON lines. */
-  readonly kind: 'dump-content' | 'logical';
+  /**
+   * `dump-content`: unwrapped dump (rebuild with `format`); `logical`: JSON lines;
+   * `backup-artifact`: a neo4j-admin backup artifact (enterprise, see `enterprise-chain.ts`).
+   */
+  readonly kind: 'dump-content' | 'logical' | 'backup-artifact';
+  /** Enterprise: full or differential artifact. */
+  readonly backupType?: 'full' | 'diff';
+  /** Enterprise: earlier artifacts of the chain (full first), stored in the same backup. */
+  readonly chain?: readonly string[];
+  /** Enterprise: counts did not move while the online backup ran, so a restore can compare them. */
+  readonly countsStable?: boolean;
   readonly format?: DumpFormat;
   readonly storeFormat?: string;
   readonly lastCommittedTxId?: string;
@@ -73,6 +89,7 @@ export interface Neo4jBackupMeta {
  *   session is aborted and, in dump mode, the server is started again before the error surfaces.
  */
 export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRecord> {
+  if (options.mode === 'enterprise') return backupNeo4jEnterprise(options);
   const clock = options.clock ?? (() => new Date());
   const signal = options.signal;
   const databases = options.databases ?? ['neo4j'];
