@@ -6,7 +6,8 @@
  * contract. The stand-in refuses a DIFF when no earlier artifact of the database is in --to-path,
  * refuses a restore while the server runs, and follows the chain from the --from-path artifact
  * back to its full through the files beside it, so these tests fail if hbr does not materialise
- * the chain or stops nothing. Against real Enterprise: enterprise-server.test.ts.
+ * the chain or stops nothing; its consistency check reads only a lone full artifact, so `hbr verify`
+ * must aggregate a chain first. Against real Enterprise: enterprise-server.test.ts.
  */
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -175,6 +176,25 @@ describe('hbr with an enterprise neo4j source (Community server, stand-in neo4j-
     assert.deepEqual(await readdir(join(dir, 'work')), []);
   });
 
+  test('verify aggregates each chain into one full artifact and runs the consistency check on it', async () => {
+    const result = await run('--json', 'verify', String(backups[2]!.backupId));
+    assert.equal(result.code, 0, result.stderr);
+    const s = summaryOf(result);
+    assert.equal(s.ok, true);
+    const dbs = s.databases as { database: string; method: string; ok: boolean }[];
+    assert.deepEqual(
+      dbs.map((d) => [d.database, d.method, d.ok]),
+      [
+        ['neo4j', 'consistency-check', true],
+        ['system', 'consistency-check', true],
+      ],
+    );
+    const lines = await log();
+    assert.ok(lines.includes('AGGREGATED neo4j 3'), lines.join('\n'));
+    assert.ok(lines.includes('AGGREGATED system 3'));
+    assert.ok(lines.includes('CHECKED neo4j') && lines.includes('CHECKED system'));
+  });
+
   test('a restore of an older backup materialises only its chain, and the count check reports the difference', async () => {
     // The stand-in restores no data, so the live graph keeps the later atoms: the counts recorded
     // with the first differential must not match, and the restore says so (exit 4).
@@ -204,9 +224,9 @@ set -euo pipefail
 LOG=${join(dir, 'admin.log')}
 echo "$*" >>"$LOG"
 if [[ "\${1:-}" == "--version" ]]; then echo "${version}"; exit 0; fi
-cmd="\${1:-} \${2:-}"
-[[ $cmd == "database backup" || $cmd == "database restore" ]] || { echo "stand-in: unsupported: $*" >&2; exit 2; }
-sub=$2; shift 2
+[[ "\${1:-}" == database ]] || { echo "stand-in: unsupported: $*" >&2; exit 2; }
+sub=\${2:-}; shift 2
+case $sub in backup|restore|aggregate-backup|check) ;; *) echo "stand-in: unsupported: $sub" >&2; exit 2;; esac
 if [[ "\${1:-}" == "--help" ]]; then echo "Usage: neo4j-admin database $sub [-h] [options]"; exit 0; fi
 to=; type=; from=; db=; overwrite=false
 for a in "$@"; do
@@ -215,30 +235,53 @@ for a in "$@"; do
     --overwrite-destination=true) overwrite=true;; --*) ;; *) db=$a;;
   esac
 done
-if [[ $sub == backup ]]; then
+full() { echo "FULL $1"; cat ${join(dir, 'store')}; }
+# The chain ending at artifact $1: file names, full first, all in $1's folder.
+chain_of() {
+  local f=$1 kind name base; chain=()
+  while :; do
+    [[ -f $f ]] || { echo "stand-in: chain broken: $f is missing" >&2; exit 1; }
+    read -r kind name base <"$f"
+    chain=("$(basename "$f")" "\${chain[@]}")
+    [[ $kind == FULL ]] && break
+    f="$(dirname "$1")/$base"
+  done
+  chaindb=$name
+}
+stamp() { date -u +%Y-%m-%dT%H-%M-%S.%N; }
+case $sub in
+backup)
   prev=$(cd "$to" && ls -1 -- "$db"-*.backup 2>/dev/null | sort | tail -n 1 || true)
-  out="$to/$db-$(date -u +%Y-%m-%dT%H-%M-%S.%N).backup"
+  out="$to/$db-$(stamp).backup"
   case $type in
-    FULL) { echo "FULL $db"; cat ${join(dir, 'store')}; } >"$out";;
+    FULL) full "$db" >"$out";;
     DIFF) [[ -n $prev ]] || { echo "stand-in: no backup of $db in $to to take a differential from" >&2; exit 1; }
           { echo "DIFF $db $prev"; head -c 3000 /dev/urandom | base64; } >"$out";;
     *) echo "stand-in: --type=$type" >&2; exit 1;;
-  esac
-  exit 0
-fi
-pidfile="$NEO4J_HOME/run/neo4j.pid"
-if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-  echo "stand-in: database $db is in use: stop the server first" >&2; exit 1
-fi
-[[ $overwrite == true ]] || { echo "stand-in: $db exists; give --overwrite-destination=true" >&2; exit 1; }
-chain=(); f=$from
-while :; do
-  [[ -f $f ]] || { echo "stand-in: chain broken: $f is missing" >&2; exit 1; }
-  read -r kind _name base <"$f"
-  chain=("$(basename "$f")" "\${chain[@]}")
-  [[ $kind == FULL ]] && break
-  f="$(dirname "$from")/$base"
-done
-echo "RESTORED $db \${chain[*]}" >>"$LOG"
+  esac;;
+restore)
+  pidfile="$NEO4J_HOME/run/neo4j.pid"
+  if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    echo "stand-in: database $db is in use: stop the server first" >&2; exit 1
+  fi
+  [[ $overwrite == true ]] || { echo "stand-in: $db exists; give --overwrite-destination=true" >&2; exit 1; }
+  chain_of "$from"
+  echo "RESTORED $db \${chain[*]}" >>"$LOG";;
+aggregate-backup)
+  [[ -z $db ]] || { echo "stand-in: no database name with a file --from-path" >&2; exit 1; }
+  chain_of "$from"
+  folder=$(dirname "$from")
+  out="$folder/$chaindb-$(stamp).backup"
+  full "$chaindb" >"$out.tmp"
+  for f in "\${chain[@]}"; do rm -- "$folder/$f"; done
+  mv "$out.tmp" "$out"
+  echo "AGGREGATED $chaindb \${#chain[@]}" >>"$LOG";;
+check)
+  arts=("$from/$db"-*.backup)
+  [[ \${#arts[@]} == 1 && -f \${arts[0]} ]] || { echo "stand-in: expected one artifact of $db in $from" >&2; exit 2; }
+  read -r kind _rest <"\${arts[0]}"
+  [[ $kind == FULL ]] || { echo "stand-in: the checker cannot read a differential" >&2; exit 2; }
+  echo "CHECKED $db" >>"$LOG";;
+esac
 `;
 }
