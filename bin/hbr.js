@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Starts the compiled CLI (dist/, built by `npm install`/`npm run build`) when it matches the
+// Starts the bundled CLI (dist/, built by `npm install`/`npm run build`) when it matches the
 // sources, else runs the TypeScript sources through tsx: a fresh clone needs only `npm install`,
 // and an edited source never runs as stale compiled code.
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const root = fileURLToPath(new URL('..', import.meta.url));
 let entry;
 if (process.env.HBR_FROM_SOURCE !== '1' && isBuildFresh(root)) {
-  entry = '../dist/cli/main.js';
+  // Stack traces (HBR_DEBUG) name the TypeScript sources, not the bundle.
+  if (process.env.HBR_DEBUG) process.setSourceMapsEnabled(true);
+  entry = '../dist/main.js';
 } else {
   const { register } = await import('tsx/esm/api');
   register();

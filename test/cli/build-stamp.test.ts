@@ -16,7 +16,14 @@ describe('whether bin/hbr.js may run the compiled CLI', () => {
     dir = await tempDir();
     await mkdir(join(dir.path, 'src', 'cli'), { recursive: true });
     await mkdir(join(dir.path, 'dist'));
-    const files = ['tsconfig.json', 'tsconfig.build.json', 'src/cli/main.ts', 'src/a.test.ts'];
+    await mkdir(join(dir.path, 'node_modules'));
+    const files = [
+      'tsconfig.json',
+      'tsconfig.build.json',
+      'node_modules/.package-lock.json',
+      'src/cli/main.ts',
+      'src/a.test.ts',
+    ];
     for (const file of files) await writeFile(join(dir.path, file), '');
     for (const path of [...files, 'src/cli', 'src']) await at(path, before);
     await writeFile(
@@ -47,6 +54,11 @@ describe('whether bin/hbr.js may run the compiled CLI', () => {
 
   it('does not use a build older than a tsconfig', async () => {
     await at('tsconfig.build.json', later);
+    assert.equal(isBuildFresh(dir.path), false);
+  });
+
+  it('does not use a build older than the installed packages (bundled into it)', async () => {
+    await at('node_modules/.package-lock.json', later);
     assert.equal(isBuildFresh(dir.path), false);
   });
 
