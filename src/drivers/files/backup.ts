@@ -317,14 +317,16 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
 
 /**
  * Whether two sorted node lists are the same tree: same names in the same order, every field
- * equal. `encodeTree` keeps only schema fields and sorts by name, so equal lists encode to the
+ * equal. `encodeTree` keeps only known fields and sorts by name, so equal lists encode to the
  * same bytes, hence the same tree id.
  */
 function _sameNodes(nodes: readonly TreeNode[], parent: readonly TreeNode[]): boolean {
   if (nodes.length !== parent.length) return false;
   for (let i = 0; i < nodes.length; i++) {
-    const a = nodes[i] as Record<string, unknown>;
-    const b = parent[i] as Record<string, unknown>;
+    // Field by field over whatever keys the nodes have, so a field added to TreeNode later is
+    // compared too.
+    const a = nodes[i] as unknown as Record<string, unknown>;
+    const b = parent[i] as unknown as Record<string, unknown>;
     const keys = Object.keys(a).filter((key) => a[key] !== undefined);
     if (keys.length !== Object.keys(b).filter((key) => b[key] !== undefined).length) return false;
     for (const key of keys) {
