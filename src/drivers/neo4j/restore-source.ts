@@ -138,18 +138,30 @@ export async function readThrough(
 ): Promise<void> {
   const meta = neo4jMeta(backup);
   for (const db of databases) {
-    const artifact = meta.databases[db]?.artifact;
-    if (artifact === undefined) continue;
-    try {
-      for await (const chunk of repo.openArtifact(backup.id, artifact, signal ? { signal } : {}))
-        void chunk;
-    } catch (error) {
-      if (!isHbrError(error) || error.code !== 'INTEGRITY') throw error;
-      const why = error instanceof Error ? error.message : String(error);
-      throw new IntegrityError(
-        `[neo4j] backup ${backup.shortId}: artifact ${artifact} cannot be read back (${why}); refusing to restore it`,
-        { cause: error },
-      );
-    }
+    const record = meta.databases[db];
+    // An enterprise backup restores its whole chain (full first), all stored in this backup.
+    for (const artifact of record ? [...(record.chain ?? []), record.artifact] : [])
+      await readOne(repo, backup, artifact, signal);
+  }
+}
+
+// --- internal ---
+
+async function readOne(
+  repo: ArtifactRepository,
+  backup: BackupRecord,
+  artifact: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  try {
+    for await (const chunk of repo.openArtifact(backup.id, artifact, signal ? { signal } : {}))
+      void chunk;
+  } catch (error) {
+    if (!isHbrError(error) || error.code !== 'INTEGRITY') throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new IntegrityError(
+      `[neo4j] backup ${backup.shortId}: artifact ${artifact} cannot be read back (${why}); refusing to restore it`,
+      { cause: error },
+    );
   }
 }
