@@ -133,6 +133,8 @@ export const neo4jSourceSchema = z.strictObject({
       workDir: fileSchema,
       /** `auto`: differential when the repository holds a chain for the source, else full. @default auto */
       type: z.enum(['full', 'diff', 'auto']).optional(),
+      /** `auto` takes a full once the chain holds this many differentials. @default 6 */
+      maxDifferentials: z.int().min(0).optional(),
       /** Also back up `system` (users, roles, database metadata). @default true */
       includeSystem: z.boolean().optional(),
       /** neo4j-admin's own compression; off by default so unchanged store pages deduplicate. @default false */

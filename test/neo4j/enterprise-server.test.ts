@@ -88,6 +88,7 @@ describe(
         from: [`127.0.0.1:${backupPort}`],
         workDir: join(dir, 'work'),
         type: 'auto',
+        maxDifferentials: 6,
         includeSystem: true,
         compress: false,
       };

@@ -57,6 +57,7 @@ export async function backupNeo4jEnterprise(options: Neo4jBackupOptions): Promis
     options.source,
     all,
     settings.type,
+    settings.maxDifferentials,
   );
   await mkdir(settings.workDir, { recursive: true });
   const runDir = await mkdtemp(join(settings.workDir, 'hbr-run-'));

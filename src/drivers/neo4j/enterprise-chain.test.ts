@@ -86,6 +86,16 @@ describe('planEnterpriseBackup', () => {
     });
   });
 
+  test('auto takes a full once the chain holds maxDifferentials differentials; diff still extends it', () => {
+    // d1's chain is full + 1 differential.
+    assert.equal(planEnterpriseBackup([f1, d1], 'graph', ['neo4j'], 'auto', 2).type, 'diff');
+    assert.equal(planEnterpriseBackup([f1, d1], 'graph', ['neo4j'], 'auto', 1).type, 'full');
+    assert.equal(planEnterpriseBackup([f1], 'graph', ['neo4j'], 'auto', 0).type, 'full');
+    const forced = planEnterpriseBackup([f1, d1], 'graph', ['neo4j'], 'diff', 1);
+    assert.equal(forced.type, 'diff');
+    assert.equal(forced.base?.id, d1.id);
+  });
+
   test('full ignores existing chains', () => {
     const plan = planEnterpriseBackup([f1, d1], 'graph', ['neo4j'], 'full');
     assert.equal(plan.type, 'full');

@@ -36,7 +36,8 @@ export interface EnterpriseBackupPlan {
 
 /**
  * Chooses full or differential. The base of a differential is the newest enterprise backup of
- * the source that holds every database to back up; `auto` takes a full when there is none.
+ * the source that holds every database to back up; `auto` takes a full when there is none, or
+ * when the base's chain already holds `maxDifferentials` differentials.
  * @param backups committed backups (any order, any source).
  * @throws UsageError when `diff` is asked for and no backup can be extended.
  */
@@ -45,6 +46,7 @@ export function planEnterpriseBackup(
   source: string,
   databases: readonly string[],
   requested: EnterpriseBackupType,
+  maxDifferentials = Number.POSITIVE_INFINITY,
 ): EnterpriseBackupPlan {
   const full: EnterpriseBackupPlan = { type: 'full', chains: {} };
   if (requested === 'full') return full;
@@ -69,6 +71,9 @@ export function planEnterpriseBackup(
   const meta = base.meta.neo4j as Neo4jBackupMeta;
   const chains: Record<string, readonly string[]> = {};
   for (const db of databases) chains[db] = chainOf(enterpriseRecord(meta, db)!);
+  // A chain is one full and its differentials; the longest chain decides.
+  const diffs = Math.max(...Object.values(chains).map((c) => c.length - 1));
+  if (requested === 'auto' && diffs >= maxDifferentials) return full;
   return { type: 'diff', base, chains };
 }
 

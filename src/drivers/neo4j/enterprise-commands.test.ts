@@ -10,11 +10,13 @@ import {
   enterpriseBackupArgs,
   enterpriseRestoreArgs,
 } from './enterprise-commands.ts';
+import { enterpriseAggregateArgs } from './enterprise-verify.ts';
 
 const settings: EnterpriseSettings = {
   from: ['127.0.0.1:6362', '10.0.0.2:6362'],
   workDir: '/work',
   type: 'auto',
+  maxDifferentials: 6,
   includeSystem: true,
   compress: false,
 };
@@ -62,6 +64,15 @@ describe('enterprise neo4j-admin command lines', () => {
       'neo4j',
     ]);
   });
+});
+
+test('aggregation gets the last artifact of the chain and no database name (neo4j-admin wants none with a file)', () => {
+  assert.deepEqual(enterpriseAggregateArgs('/s/neo4j-2.backup'), [
+    'database',
+    'aggregate-backup',
+    '--from-path=/s/neo4j-2.backup',
+    '--keep-old-backup=false',
+  ]);
 });
 
 describe('assertEnterpriseAdmin', () => {

@@ -92,6 +92,7 @@ describe('enterprise config: resolution', () => {
       from: ['127.0.0.1:6362'],
       workDir: join(dir, 'work'),
       type: 'auto',
+      maxDifferentials: 6,
       includeSystem: true,
       compress: false,
     });

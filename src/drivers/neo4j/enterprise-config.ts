@@ -12,6 +12,7 @@ export interface Neo4jEnterpriseBlock {
   readonly from: readonly string[];
   readonly workDir: string;
   readonly type?: EnterpriseBackupType | undefined;
+  readonly maxDifferentials?: number | undefined;
   readonly includeSystem?: boolean | undefined;
   readonly compress?: boolean | undefined;
   readonly includeMetadata?: 'none' | 'all' | 'users' | 'roles' | undefined;
@@ -29,6 +30,11 @@ export interface EnterpriseSettings {
   readonly workDir: string;
   /** @default 'auto' */
   readonly type: EnterpriseBackupType;
+  /**
+   * `auto` takes a full once the chain holds this many differentials: a restore replays every
+   * differential of its chain, so a bounded chain bounds the restore time. @default 6
+   */
+  readonly maxDifferentials: number;
   /** @default true */
   readonly includeSystem: boolean;
   /**
@@ -73,6 +79,7 @@ export function resolveEnterpriseSettings(
     from: [...block.from],
     workDir: path.resolve(path.dirname(configFile), block.workDir),
     type: block.type ?? 'auto',
+    maxDifferentials: block.maxDifferentials ?? 6,
     includeSystem: block.includeSystem ?? true,
     compress: block.compress ?? false,
     ...(block.includeMetadata !== undefined ? { includeMetadata: block.includeMetadata } : {}),
