@@ -124,6 +124,14 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     ) {
       stats.unchangedFiles++;
       stats.bytesUnchanged += base.size;
+      // Usually nothing at all changed: the parent's node itself, one object less per file,
+      // and the folder's comparison with its parent tree is an identity check.
+      if (
+        previous.mode === base.mode &&
+        previous.subtree === undefined &&
+        previous.linkTarget === undefined
+      )
+        return previous;
       return {
         ...base,
         content: previous.content,
@@ -327,6 +335,7 @@ function _sameNodes(nodes: readonly TreeNode[], parent: readonly TreeNode[]): bo
     // compared too.
     const a = nodes[i] as unknown as Record<string, unknown>;
     const b = parent[i] as unknown as Record<string, unknown>;
+    if (a === b) continue;
     const keys = Object.keys(a).filter((key) => a[key] !== undefined);
     if (keys.length !== Object.keys(b).filter((key) => b[key] !== undefined).length) return false;
     for (const key of keys) {
