@@ -1,10 +1,24 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so a fresh clone needs only `npm install`.
-import { register } from 'tsx/esm/api';
+// Starts the bundled CLI (dist/, built by `npm install`/`npm run build`) when it matches the
+// sources, else runs the TypeScript sources through tsx: a fresh clone needs only `npm install`,
+// and an edited source never runs as stale compiled code.
+import { fileURLToPath } from 'node:url';
+import { isBuildFresh } from './build-stamp.js';
 
 // The AWS SDK warns once per process that Node 20 is past its support window; hbr supports it.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const root = fileURLToPath(new URL('..', import.meta.url));
+let entry;
+if (process.env.HBR_FROM_SOURCE !== '1' && isBuildFresh(root)) {
+  // Stack traces (HBR_DEBUG) name the TypeScript sources, not the bundle.
+  if (process.env.HBR_DEBUG) process.setSourceMapsEnabled(true);
+  entry = '../dist/main.js';
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  entry = '../src/cli/main.ts';
+}
+/** @type {{ main: (argv: string[]) => Promise<number> }} */
+const { main } = await import(entry);
 process.exitCode = await main(process.argv.slice(2));

@@ -49,13 +49,17 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
       writeErr: (text) => ctx.stderr.write(text),
     })
     .showHelpAfterError();
-  for (const register of commands) {
-    register(program, ctx, (code) => {
-      exitCode = code;
-    });
-  }
 
   try {
+    // Only the command being run is loaded; help, a typo or no command loads them all.
+    const name = _commandName(program, argv);
+    const wanted = commands.filter((entry) => name !== undefined && entry.names.includes(name));
+    const chosen = wanted.length > 0 ? wanted : commands;
+    for (const register of await Promise.all(chosen.map((entry) => entry.load()))) {
+      register(program, ctx, (code) => {
+        exitCode = code;
+      });
+    }
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -74,6 +78,22 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
 }
 
 // --- internal ---
+
+/** The first operand of `argv` (the command name), skipping global options and their values. */
+function _commandName(program: Command, argv: readonly string[]): string | undefined {
+  const takesValue = new Set(
+    program.options
+      .filter((option) => option.required || option.optional)
+      .flatMap((option) => [option.short, option.long]),
+  );
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === undefined || arg === '--') return argv[i + 1];
+    if (!arg.startsWith('-')) return arg;
+    if (takesValue.has(arg)) i++;
+  }
+  return undefined;
+}
 
 function reportError(ctx: CliContext, error: unknown, code: number, json: boolean): void {
   const message = error instanceof Error ? error.message : String(error);

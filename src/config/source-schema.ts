@@ -115,6 +115,39 @@ export const neo4jSourceSchema = z.strictObject({
   credentialFile: fileSchema.optional(),
   /** `dump` (neo4j-admin, offline), `logical` (Cypher export, online), `enterprise` (online backup). */
   mode: z.enum(['dump', 'logical', 'enterprise']).optional(),
+  /** Settings of `mode: enterprise` (online `neo4j-admin database backup`). */
+  enterprise: z
+    .strictObject({
+      /** Backup listen addresses of the server (`server.backup.listen_address`), tried in order. */
+      from: z
+        .array(
+          z
+            .string()
+            .regex(
+              /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):([1-9][0-9]{0,4})$/,
+              "expected host:port of the server's backup listener, e.g. 127.0.0.1:6362",
+            ),
+        )
+        .min(1, 'list at least one backup address, e.g. 127.0.0.1:6362'),
+      /** Folder where neo4j-admin writes its artifacts before hbr stores them (emptied after). */
+      workDir: fileSchema,
+      /** `auto`: differential when the repository holds a chain for the source, else full. @default auto */
+      type: z.enum(['full', 'diff', 'auto']).optional(),
+      /** `auto` takes a full once the chain holds this many differentials. @default 6 */
+      maxDifferentials: z.int().min(0).optional(),
+      /** Also back up `system` (users, roles, database metadata). @default true */
+      includeSystem: z.boolean().optional(),
+      /** neo4j-admin's own compression; off by default so unchanged store pages deduplicate. @default false */
+      compress: z.boolean().optional(),
+      /** `--include-metadata` (users and roles as Cypher in the artifact). */
+      includeMetadata: z.enum(['none', 'all', 'users', 'roles']).optional(),
+      /** `--pagecache` of the backup client, e.g. `512m`. */
+      pagecache: z
+        .string()
+        .regex(/^[0-9]+[kKmMgG]?$/, 'expected a size such as 512m or 2g')
+        .optional(),
+    })
+    .optional(),
   /** Shell command that stops the database before an offline dump. */
   stopCommand: z.string().min(1).optional(),
   /** Shell command that starts it again afterwards. */

@@ -4,42 +4,47 @@
  * are the file nodes of a backup's top-level tree.
  * @module
  */
-import { z } from 'zod';
 import { IntegrityError } from '../errors.ts';
 
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
-
 /** One entry of a directory. */
-export const NodeSchema = z.object({
-  name: z.string().min(1),
-  type: z.enum(['file', 'dir', 'symlink']),
+export interface TreeNode {
+  name: string;
+  type: 'file' | 'dir' | 'symlink';
   /** Permission bits (mode & 0o7777). */
-  mode: z.number().int().nonnegative(),
+  mode: number;
   /** Modification time, nanoseconds since the epoch, as a decimal string. */
-  mtime: z.string().regex(/^-?\d+$/),
+  mtime: string;
   /** File: size in bytes. */
-  size: z.number().int().nonnegative().optional(),
+  size?: number | undefined;
   /** File: inode and device as decimal strings, to detect unchanged files. */
-  inode: z.string().optional(),
+  inode?: string | undefined;
   /** File: blob ids of the content, in order. */
-  content: z.array(hex64).optional(),
+  content?: string[] | undefined;
   /** File: SHA-256 of the whole content, checked on restore. */
-  sha256: hex64.optional(),
+  sha256?: string | undefined;
   /** File: the content changed while it was being read; stored bytes may be torn. */
-  changedWhileReading: z.literal(true).optional(),
+  changedWhileReading?: true | undefined;
   /** Directory: its tree blob id. */
-  subtree: hex64.optional(),
+  subtree?: string | undefined;
   /** Symlink: the link's target, as stored in the link. */
-  linkTarget: z.string().optional(),
-});
-export type TreeNode = z.infer<typeof NodeSchema>;
+  linkTarget?: string | undefined;
+}
 
-const TreeSchema = z.object({ nodes: z.array(NodeSchema) });
-
-/** Serialises a directory deterministically (sorted nodes, fixed key order from the schema). */
+/**
+ * Serialises a directory deterministically (sorted nodes, fixed key order, unknown keys left out).
+ * @throws IntegrityError when a node is malformed (a bug in the caller).
+ */
 export function encodeTree(nodes: readonly TreeNode[]): Buffer {
   const sorted = [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return Buffer.from(JSON.stringify({ nodes: sorted.map((n) => NodeSchema.parse(n)) }));
+  return Buffer.from(
+    JSON.stringify({
+      nodes: sorted.map((n) => {
+        const node = _node(n);
+        if (!node) throw new IntegrityError(`tree node ${JSON.stringify(n.name)}: malformed`);
+        return node;
+      }),
+    }),
+  );
 }
 
 /**
@@ -53,7 +58,72 @@ export function decodeTree(bytes: Buffer, what: string): TreeNode[] {
   } catch (error) {
     throw new IntegrityError(`${what}: not a tree`, { cause: error });
   }
-  const parsed = TreeSchema.safeParse(json);
-  if (!parsed.success) throw new IntegrityError(`${what}: malformed tree`);
-  return parsed.data.nodes;
+  const list = _isObject(json) ? json.nodes : undefined;
+  if (!Array.isArray(list)) throw new IntegrityError(`${what}: malformed tree`);
+  const nodes: TreeNode[] = new Array<TreeNode>(list.length);
+  for (let i = 0; i < list.length; i++) {
+    const node = _node(list[i]);
+    if (!node) throw new IntegrityError(`${what}: malformed tree`);
+    nodes[i] = node;
+  }
+  return nodes;
+}
+
+// --- internal ---
+
+// Checked by hand rather than with a schema library: a re-backup decodes every tree of the
+// parent backup (20,000 nodes for 20,000 files), and this is several times faster.
+const HEX64 = /^[0-9a-f]{64}$/;
+const INTEGER = /^-?\d+$/;
+const TYPES: ReadonlySet<unknown> = new Set(['file', 'dir', 'symlink']);
+
+/** The node with its fields in the fixed order and nothing else, or undefined when malformed. */
+function _node(value: unknown): TreeNode | undefined {
+  if (!_isObject(value)) return undefined;
+  const { name, type, mode, mtime, size, inode, content, sha256 } = value;
+  const { changedWhileReading, subtree, linkTarget } = value;
+  if (typeof name !== 'string' || name.length === 0 || !TYPES.has(type)) return undefined;
+  if (!_count(mode) || typeof mtime !== 'string' || !INTEGER.test(mtime)) return undefined;
+  const node = { name, type, mode, mtime } as TreeNode;
+  if (size !== undefined) {
+    if (!_count(size)) return undefined;
+    node.size = size;
+  }
+  if (inode !== undefined) {
+    if (typeof inode !== 'string') return undefined;
+    node.inode = inode;
+  }
+  if (content !== undefined) {
+    if (!Array.isArray(content) || !content.every(_isId)) return undefined;
+    node.content = content;
+  }
+  if (sha256 !== undefined) {
+    if (!_isId(sha256)) return undefined;
+    node.sha256 = sha256;
+  }
+  if (changedWhileReading !== undefined) {
+    if (changedWhileReading !== true) return undefined;
+    node.changedWhileReading = true;
+  }
+  if (subtree !== undefined) {
+    if (!_isId(subtree)) return undefined;
+    node.subtree = subtree;
+  }
+  if (linkTarget !== undefined) {
+    if (typeof linkTarget !== 'string') return undefined;
+    node.linkTarget = linkTarget;
+  }
+  return node;
+}
+
+function _isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function _count(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function _isId(value: unknown): value is string {
+  return typeof value === 'string' && HEX64.test(value);
 }

@@ -31,10 +31,21 @@ export async function runNeo4jBackup(
   flags: { type?: string; tag?: string[] },
   setExitCode: (code: number) => void,
 ): Promise<void> {
-  if (flags.type !== undefined && flags.type !== 'full') {
-    throw new UsageError(`a Neo4j source takes only full backups, not --type ${flags.type}`);
-  }
   const neo = await resolveNeo4jSource(source.name, source.neo4j, configFile, ctx.env);
+  // Only enterprise sources have differentials (neo4j-admin backup chains); --type overrides
+  // the source's `enterprise.type`.
+  const allowed = neo.enterprise !== undefined ? ['full', 'diff'] : ['full'];
+  if (flags.type !== undefined && !allowed.includes(flags.type)) {
+    throw new UsageError(
+      neo.enterprise !== undefined
+        ? `an enterprise Neo4j source takes --type full or diff, not --type ${flags.type}`
+        : `a Neo4j source in ${neo.mode} mode takes only full backups, not --type ${flags.type}`,
+    );
+  }
+  const enterprise =
+    neo.enterprise !== undefined && flags.type !== undefined
+      ? { ...neo.enterprise, type: flags.type as 'full' | 'diff' }
+      : neo.enterprise;
   const access = await accessRepository(ctx, globals);
   const reporter = reporterFor(ctx, globals);
   reporter.start('backup');
@@ -49,6 +60,7 @@ export async function runNeo4jBackup(
       admin: neo.admin,
       bolt: neo.bolt,
       databases: neo.databases,
+      ...(enterprise !== undefined ? { enterprise } : {}),
       tags: flags.tag ?? [],
       signal: ctx.signal,
     });
@@ -65,6 +77,7 @@ export async function runNeo4jBackup(
         shortId: record.shortId,
         source: record.source,
         mode: meta.mode,
+        type: record.type,
         version: meta.version,
         edition: meta.edition,
         downtimeMs: meta.downtimeMs ?? null,
@@ -76,10 +89,12 @@ export async function runNeo4jBackup(
         replicas,
       },
       [
-        `Backup:   ${meta.mode} of ${Object.keys(meta.databases).join(', ')} (Neo4j ${meta.version} ${meta.edition})`,
-        meta.downtimeMs === undefined
-          ? 'Downtime: none (online export; read-committed, not a snapshot while writers run)'
-          : `Downtime: ${formatDuration(meta.downtimeMs)}`,
+        `Backup:   ${meta.mode}${meta.mode === 'enterprise' ? ` ${record.type}` : ''} of ${Object.keys(meta.databases).join(', ')} (Neo4j ${meta.version} ${meta.edition})`,
+        meta.mode === 'enterprise'
+          ? 'Downtime: none (online neo4j-admin database backup)'
+          : meta.downtimeMs === undefined
+            ? 'Downtime: none (online export; read-committed, not a snapshot while writers run)'
+            : `Downtime: ${formatDuration(meta.downtimeMs)}`,
         ...facts.map(
           (f) =>
             `Graph:    ${f.database}: ${f.nodes} nodes, ${f.relationships} relationships` +

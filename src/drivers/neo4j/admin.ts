@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { execa, type ResultPromise } from 'execa';
 import { join } from 'node:path';
 import { SourceError } from '../../errors.ts';
-import { parseStoreInfo, type StoreInfo } from './store-state.ts';
+import { parseStoreInfo, parseStoreInfos, type StoreInfo } from './store-state.ts';
 
 /** Where and how to run neo4j-admin. */
 export interface Neo4jAdminOptions {
@@ -62,6 +62,11 @@ export interface Neo4jAdmin {
    * @throws SourceError when the command fails or prints no JSON.
    */
   info(database: string, options?: { signal?: AbortSignal }): Promise<StoreInfo>;
+  /**
+   * `database info` of every database of the local store, in one JVM.
+   * @throws SourceError when the command fails or prints no JSON.
+   */
+  infoAll(options?: { signal?: AbortSignal }): Promise<StoreInfo[]>;
   /**
    * Consistency check of a stopped local database, or of `<fromPath>/<database>.dump` when
    * `fromPath` is given. An inconsistent store is a result, not an error.
@@ -121,6 +126,10 @@ export function createNeo4jAdmin(options: Neo4jAdminOptions): Neo4jAdmin {
     async info(database, o) {
       const { stdout } = await run(['database', 'info', '--format=json', database], o ?? {});
       return parseStoreInfo(stdout, database);
+    },
+    async infoAll(o) {
+      const { stdout } = await run(['database', 'info', '--format=json', '*'], o ?? {});
+      return parseStoreInfos(stdout);
     },
     async check(database, o = {}) {
       const args = ['database', 'check', database];

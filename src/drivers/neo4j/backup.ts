@@ -2,28 +2,34 @@
  * Neo4j backups into an artifact repository.
  *
  * `dump` (offline; Community's only physical backup): read the graph facts, stop the server cleanly,
- * refuse an unclean store or a neo4j-admin of another version, stream `database dump` of each
- * database (user databases and `system`, which holds users and roles) through
- * {@link unwrapDump} into the repository, and start the server again, even when the dump fails.
- * The unwrapped content is stored, not the compressed dump, so unchanged store files deduplicate.
+ * refuse an unclean store or a neo4j-admin of another version, `database dump` each database
+ * (user databases and `system`, which holds users and roles) and start the server again, even
+ * when the dump fails; the dumps go into the repository while the server starts
+ * (`offline-dump.ts`). The unwrapped content is stored, not the compressed dump, so unchanged
+ * store files deduplicate.
  *
  * `logical`: no downtime; each user database is exported over Bolt (`logical-export.ts`). Reads
  * are read-committed, so the export is a point in time only when writers are stopped.
+ *
+ * `enterprise`: no downtime; `neo4j-admin database backup` artifacts, full or differential
+ * (`enterprise-backup.ts`).
  * @module
  */
 import type { ArtifactRepository, BackupRecord } from '../../repository/types.ts';
 import { SourceError } from '../../errors.ts';
 import type { Neo4jAdmin } from './admin.ts';
+import { backupNeo4jEnterprise } from './enterprise-backup.ts';
+import type { EnterpriseSettings } from './enterprise-config.ts';
 import { openBolt, type BoltOptions } from './bolt.ts';
-import { unwrapDump, type DumpFormat } from './dump-format.ts';
-import { dumpDatabase } from './dump-stream.ts';
-import { readGraphFacts, type GraphFacts } from './facts.ts';
+import type { DumpFormat } from './dump-format.ts';
+import { readGraphFacts, showDatabases, type GraphFacts, type ShownDatabase } from './facts.ts';
 import { exportGraph } from './logical-export.ts';
+import { offlineDump } from './offline-dump.ts';
 import type { Neo4jServer } from './server.ts';
-import { assertStoreCleanlyStopped, assertVersionsMatch } from './store-state.ts';
+import { assertVersionsMatch } from './store-state.ts';
 
 /** How a Neo4j source is backed up. */
-export type Neo4jBackupMode = 'dump' | 'logical';
+export type Neo4jBackupMode = 'dump' | 'logical' | 'enterprise';
 
 /** Inputs of {@link backupNeo4j}. */
 export interface Neo4jBackupOptions {
@@ -38,6 +44,10 @@ export interface Neo4jBackupOptions {
   readonly databases?: readonly string[];
   /** Dump mode: also dump `system` (users, roles). @default true */
   readonly includeSystem?: boolean;
+  /** Dump mode: where the compressed dumps wait while the server starts. @default os.tmpdir() */
+  readonly spoolDir?: string;
+  /** Enterprise mode: its settings (`enterprise-backup.ts`). */
+  readonly enterprise?: EnterpriseSettings;
   readonly tags?: readonly string[];
   /** @default () => new Date() */
   readonly clock?: () => Date;
@@ -48,8 +58,17 @@ export interface Neo4jBackupOptions {
 export interface Neo4jDatabaseRecord {
   /** Artifact path in the backup. */
   readonly artifact: string;
-  /** `dump-content`: unwrapped dump (rebuild with `format`); `logical`: JSON lines. */
-  readonly kind: 'dump-content' | 'logical';
+  /**
+   * `dump-content`: unwrapped dump (rebuild with `format`); `logical`: JSON lines;
+   * `backup-artifact`: a neo4j-admin backup artifact (enterprise, see `enterprise-chain.ts`).
+   */
+  readonly kind: 'dump-content' | 'logical' | 'backup-artifact';
+  /** Enterprise: full or differential artifact. */
+  readonly backupType?: 'full' | 'diff';
+  /** Enterprise: earlier artifacts of the chain (full first), stored in the same backup. */
+  readonly chain?: readonly string[];
+  /** Enterprise: counts did not move while the online backup ran, so a restore can compare them. */
+  readonly countsStable?: boolean;
   readonly format?: DumpFormat;
   readonly storeFormat?: string;
   readonly lastCommittedTxId?: string;
@@ -73,20 +92,41 @@ export interface Neo4jBackupMeta {
  *   session is aborted and, in dump mode, the server is started again before the error surfaces.
  */
 export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRecord> {
+  if (options.mode === 'enterprise') return backupNeo4jEnterprise(options);
   const clock = options.clock ?? (() => new Date());
   const signal = options.signal;
   const databases = options.databases ?? ['neo4j'];
   const startedAt = clock();
+  const dump = options.mode === 'dump';
+  // Everything before the stop runs side by side: it adds to the wall time of every backup.
+  const opened = options.repo.startBackup({ signal });
+  opened.catch(() => undefined); // awaited below
+  const adminVersion = dump ? options.admin.version({ signal }) : undefined;
+  adminVersion?.catch(() => undefined); // awaited below
   const driver = openBolt(options.bolt);
   const facts: Record<string, GraphFacts> = {};
+  let found: [{ version: string; edition: string }, ShownDatabase[], ...unknown[]];
   try {
-    for (const db of databases)
-      facts[db] = await readGraphFacts(driver, options.bolt, db, { signal });
+    // One query alone first: a wrong password must fail once, not once per parallel query (the
+    // server locks the user out after a few failures in a row).
+    const shown = showDatabases(driver, options.bolt);
+    await shown;
+    found = await Promise.all([
+      options.server.version(),
+      shown,
+      ...databases.map(async (db) => {
+        facts[db] = await readGraphFacts(driver, options.bolt, db, { signal, shown });
+      }),
+    ]);
+  } catch (error) {
+    await opened.then((s) => s.abort()).catch(() => undefined);
+    throw error;
   } finally {
     await driver.close();
   }
-  const { version, edition } = await options.server.version();
-  const session = await options.repo.startBackup({ signal });
+  const [{ version, edition }, shown] = found;
+  const storeDatabases = shown.map((d) => d.name);
+  const session = await opened;
   try {
     const records: Record<string, Neo4jDatabaseRecord> = {};
     let downtimeMs: number | undefined;
@@ -103,16 +143,19 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
         await exporter.close();
       }
     } else {
-      assertVersionsMatch(await options.admin.version({ signal }), version);
+      assertVersionsMatch(await adminVersion!, version);
       const all = options.includeSystem === false ? databases : [...databases, 'system'];
-      const stopAt = Date.now();
-      await options.server.stop({ signal });
-      try {
-        for (const db of all) records[db] = await dumpOne(options, session, db);
-      } finally {
-        await options.server.start({ signal });
-        downtimeMs = Date.now() - stopAt;
-      }
+      const dumped = await offlineDump({
+        session,
+        server: options.server,
+        admin: options.admin,
+        databases: all,
+        storeDatabases,
+        ...(options.spoolDir !== undefined ? { spoolDir: options.spoolDir } : {}),
+        ...(signal ? { signal } : {}),
+      });
+      Object.assign(records, dumped.records);
+      downtimeMs = dumped.downtimeMs;
       for (const db of databases) {
         const lastTx = records[db]?.lastCommittedTxId;
         if (lastTx !== undefined && facts[db])
@@ -154,30 +197,4 @@ export function neo4jMeta(record: BackupRecord): Neo4jBackupMeta {
     );
   }
   return meta;
-}
-
-// --- internal ---
-
-async function dumpOne(
-  options: Neo4jBackupOptions,
-  session: Awaited<ReturnType<ArtifactRepository['startBackup']>>,
-  db: string,
-): Promise<Neo4jDatabaseRecord> {
-  const info = await options.admin.info(db, { signal: options.signal });
-  assertStoreCleanlyStopped(info);
-  const { format, content } = await unwrapDump(
-    dumpDatabase(options.admin, db, { signal: options.signal }),
-    {
-      signal: options.signal,
-    },
-  );
-  const artifact = `${db}.dump-content`;
-  await session.addArtifact(artifact, content, { signal: options.signal });
-  return {
-    artifact,
-    kind: 'dump-content',
-    format,
-    storeFormat: info.storeFormat,
-    lastCommittedTxId: info.lastCommittedTransaction,
-  };
 }

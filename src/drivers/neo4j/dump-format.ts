@@ -22,7 +22,7 @@ import { Readable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { SourceError } from '../../errors.ts';
-import { DUMP_METADATA_LENGTH, normalizeDumpContent } from './dump-tar.ts';
+import { DUMP_METADATA_LENGTH, ENTRY_BOUNDARY, normalizeDumpContent } from './dump-tar.ts';
 
 /** The container variants: magic-prefixed (5.x) or bare legacy streams. */
 export type DumpFormat = 'DZV1' | 'DGV1' | 'zstd' | 'gzip';
@@ -46,9 +46,14 @@ export interface DumpStreamOptions {
    * bytes (see `dump-tar.ts`). @default true
    */
   readonly normalize?: boolean;
+  /**
+   * {@link unwrapDump}: also mark where tar entries and their state pages begin (object mode,
+   * `ENTRY_BOUNDARY` between Buffers; see `dump-tar.ts`). Needs `normalize`. @default false
+   */
+  readonly markEntries?: boolean;
 }
 
-export { DUMP_METADATA_LENGTH };
+export { DUMP_METADATA_LENGTH, ENTRY_BOUNDARY };
 
 /**
  * Streams the decompressed content of a dump and tells which container it came in.
@@ -78,7 +83,10 @@ export async function unwrapDump(
   const content = pipe(source, codec);
   return {
     format,
-    content: options.normalize === false ? content : pipe(content, normalizeDumpContent()),
+    content:
+      options.normalize === false
+        ? content
+        : pipe(content, normalizeDumpContent({ markEntries: options.markEntries === true })),
   };
 }
 

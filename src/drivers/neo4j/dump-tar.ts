@@ -7,6 +7,14 @@
  * rewrites the digits of each `atime=` value to zeros: same length, so every offset and the PAX
  * record lengths stay valid, and `database load` ignores access times anyway. Everything else
  * passes through untouched.
+ *
+ * With `markEntries`, the transform also tells where each tar entry's headers and data begin
+ * (object mode, {@link ENTRY_BOUNDARY} between them), so a backup can start a new chunk there:
+ * a small file whose state page changes on every restart then costs one small chunk, instead of
+ * dragging its neighbours' bytes into a changed 1 MiB chunk. A boundary also follows the first
+ * {@link STATE_PAGES_BYTES} of each file's data: GBPTree files (indexes, id files, counts) keep
+ * their meta page and two state pages there, and a clean shutdown rewrites those pages even when
+ * nothing changed (verified on 5.26.30), while the tree pages after them stay identical.
  * @module
  */
 import { Transform, type TransformCallback } from 'node:stream';
@@ -16,16 +24,36 @@ const BLOCK = 512;
 /** Length of the metadata header (`zstd`, int32, int64, int64) before the tar in zstd dumps. */
 export const DUMP_METADATA_LENGTH = 24;
 
+/** Meta page plus two state pages of a GBPTree file (8 KiB pages). */
+export const STATE_PAGES_BYTES = 3 * 8192;
+
+/** Emitted between a header group and file data, and between entries, with `markEntries`. */
+export const ENTRY_BOUNDARY: unique symbol = Symbol('neo4j dump tar entry boundary');
+
+/** Options of {@link normalizeDumpContent}. */
+export interface NormalizeOptions {
+  /**
+   * Emit {@link ENTRY_BOUNDARY} before each entry's headers and before its data (the readable
+   * side is then in object mode: Buffers and the symbol). @default false
+   */
+  readonly markEntries?: boolean;
+}
+
 /** Creates the transform; feed it unwrapped dump content (metadata header optional). */
-export function normalizeDumpContent(): Transform {
+export function normalizeDumpContent(options: NormalizeOptions = {}): Transform {
+  const mark = options.markEntries === true;
   let pending: Buffer = Buffer.alloc(0);
+  /** The previous header was a PAX header: the next one belongs to the same entry. */
+  let inHeaderGroup = false;
   let started = false;
   /** Bytes of file data still to pass through before the next header. */
   let passBytes = 0;
+  /** Bytes of the current file's data passed so far. */
+  let passed = 0;
   /** Size of a PAX header body being collected, or -1. */
   let paxBytes = -1;
 
-  const step = (out: Buffer[]): boolean => {
+  const step = (out: (Buffer | typeof ENTRY_BOUNDARY)[]): boolean => {
     if (!started) {
       if (pending.length < DUMP_METADATA_LENGTH) return false;
       started = true;
@@ -35,11 +63,15 @@ export function normalizeDumpContent(): Transform {
       return true;
     }
     if (passBytes > 0) {
-      const n = Math.min(passBytes, pending.length);
+      let n = Math.min(passBytes, pending.length);
       if (n === 0) return false;
+      const split = mark && passed < STATE_PAGES_BYTES && passed + n >= STATE_PAGES_BYTES;
+      if (split) n = STATE_PAGES_BYTES - passed;
       out.push(pending.subarray(0, n));
       pending = pending.subarray(n);
       passBytes -= n;
+      passed += n;
+      if (split && passBytes > 0) out.push(ENTRY_BOUNDARY);
       return true;
     }
     if (paxBytes >= 0) {
@@ -54,22 +86,29 @@ export function normalizeDumpContent(): Transform {
     }
     if (pending.length < BLOCK) return false;
     const header = pending.subarray(0, BLOCK);
+    if (mark && !inHeaderGroup) out.push(ENTRY_BOUNDARY);
     out.push(header);
     pending = pending.subarray(BLOCK);
     const size = header.every((b) => b === 0) ? 0 : parseSize(header);
     const type = header[156];
     // 'x' (per-file) and 'g' (global) PAX headers are small: collect and rewrite them.
-    if (type === 0x78 || type === 0x67) paxBytes = size;
-    else passBytes = roundUp(size);
+    inHeaderGroup = type === 0x78 || type === 0x67;
+    if (inHeaderGroup) paxBytes = size;
+    else {
+      passBytes = roundUp(size);
+      passed = 0;
+      if (mark && passBytes > 0) out.push(ENTRY_BOUNDARY);
+    }
     return true;
   };
 
   return new Transform({
+    readableObjectMode: mark,
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      const out: Buffer[] = [];
+      const out: (Buffer | typeof ENTRY_BOUNDARY)[] = [];
       while (step(out));
-      for (const b of out) if (b.length > 0) this.push(b);
+      for (const b of out) if (typeof b === 'symbol' || b.length > 0) this.push(b);
       // Keep only what is needed; pass-through data never waits here.
       pending = Buffer.from(pending);
       callback();

@@ -5,6 +5,7 @@ export type {
   Neo4jBackupOptions,
   Neo4jDatabaseRecord,
 } from './backup.ts';
+export type { EnterpriseSettings } from './enterprise-config.ts';
 export { restoreNeo4j, verifyNeo4jBackup } from './restore.ts';
 export type { Neo4jRestoreOptions, Neo4jRestoreResult } from './restore.ts';
 export { createNeo4jAdmin } from './admin.ts';

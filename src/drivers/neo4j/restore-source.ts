@@ -10,6 +10,7 @@ import { IntegrityError, isHbrError } from '../../errors.ts';
 import type { ArtifactRepository, BackupRecord } from '../../repository/types.ts';
 import { neo4jMeta } from './backup.ts';
 import { runCypherChecks, type CypherCheckResult } from './cypher-checks.ts';
+import { describeEnterpriseRestore } from './enterprise-restore.ts';
 import type { GraphFacts } from './facts.ts';
 import { restoreNeo4j } from './restore.ts';
 import type { ResolvedNeo4jSource } from './source-config.ts';
@@ -38,6 +39,18 @@ export function describeNeo4jRestore(
   includeSystem: boolean,
 ): { databases: string[]; steps: string[] } {
   const meta = neo4jMeta(backup);
+  if (meta.mode === 'enterprise') {
+    const plan = describeEnterpriseRestore(backup, includeSystem, {
+      admin: neo.admin.command,
+      ...neo.commands,
+      workDir: neo.enterprise?.workDir,
+    });
+    plan.steps.push(
+      'compare node and relationship counts per label and type with the backup',
+      ...neo.checks.map((c) => `Cypher check ${c.name}: ${c.cypher}`),
+    );
+    return plan;
+  }
   const databases = Object.keys(meta.databases).filter((db) => db !== 'system' || includeSystem);
   const steps =
     meta.mode === 'dump'
@@ -86,6 +99,7 @@ export async function restoreNeo4jSource(
       admin: neo.admin,
       bolt: neo.bolt,
       includeSystem: options.includeSystem === true,
+      ...(neo.enterprise ? { workDir: neo.enterprise.workDir } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     facts = result.facts;
@@ -124,18 +138,30 @@ export async function readThrough(
 ): Promise<void> {
   const meta = neo4jMeta(backup);
   for (const db of databases) {
-    const artifact = meta.databases[db]?.artifact;
-    if (artifact === undefined) continue;
-    try {
-      for await (const chunk of repo.openArtifact(backup.id, artifact, signal ? { signal } : {}))
-        void chunk;
-    } catch (error) {
-      if (!isHbrError(error) || error.code !== 'INTEGRITY') throw error;
-      const why = error instanceof Error ? error.message : String(error);
-      throw new IntegrityError(
-        `[neo4j] backup ${backup.shortId}: artifact ${artifact} cannot be read back (${why}); refusing to restore it`,
-        { cause: error },
-      );
-    }
+    const record = meta.databases[db];
+    // An enterprise backup restores its whole chain (full first), all stored in this backup.
+    for (const artifact of record ? [...(record.chain ?? []), record.artifact] : [])
+      await readOne(repo, backup, artifact, signal);
+  }
+}
+
+// --- internal ---
+
+async function readOne(
+  repo: ArtifactRepository,
+  backup: BackupRecord,
+  artifact: string,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  try {
+    for await (const chunk of repo.openArtifact(backup.id, artifact, signal ? { signal } : {}))
+      void chunk;
+  } catch (error) {
+    if (!isHbrError(error) || error.code !== 'INTEGRITY') throw error;
+    const why = error instanceof Error ? error.message : String(error);
+    throw new IntegrityError(
+      `[neo4j] backup ${backup.shortId}: artifact ${artifact} cannot be read back (${why}); refusing to restore it`,
+      { cause: error },
+    );
   }
 }

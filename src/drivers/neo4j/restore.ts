@@ -18,6 +18,7 @@ import type { CheckResult, Neo4jAdmin } from './admin.ts';
 import { neo4jMeta, type Neo4jDatabaseRecord } from './backup.ts';
 import { openBolt, type BoltOptions } from './bolt.ts';
 import { wrapDump } from './dump-format.ts';
+import { restoreNeo4jEnterprise } from './enterprise-restore.ts';
 import { loadDatabase } from './dump-stream.ts';
 import { readGraphFacts, type GraphFacts } from './facts.ts';
 import { importGraph } from './logical-import.ts';
@@ -32,6 +33,8 @@ export interface Neo4jRestoreOptions {
   readonly bolt: BoltOptions;
   /** Also load `system` (users, roles) when the backup has it. @default false */
   readonly includeSystem?: boolean;
+  /** Enterprise backups: where to materialise the artifact chain. @default the OS temp folder */
+  readonly workDir?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -51,6 +54,7 @@ export async function restoreNeo4j(options: Neo4jRestoreOptions): Promise<Neo4jR
   const { repo, signal } = options;
   const record = await repo.findBackup(options.backupId);
   const meta = neo4jMeta(record);
+  if (meta.mode === 'enterprise') return restoreNeo4jEnterprise(options, record, meta);
   const entries = Object.entries(meta.databases).filter(
     ([db]) => db !== 'system' || options.includeSystem === true,
   );

@@ -66,10 +66,10 @@ describe('resolveNeo4jSource', () => {
     }
   });
 
-  test('enterprise mode is refused as not supported yet', async () => {
+  test('enterprise mode without its enterprise: block is a config error naming what to add', async () => {
     await assert.rejects(
       resolveNeo4jSource('g', block({ mode: 'enterprise' }), configFile, {}),
-      /enterprise .* not supported yet/,
+      /mode: enterprise needs an enterprise: block with from .* and workDir/,
     );
   });
 

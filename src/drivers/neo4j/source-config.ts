@@ -12,6 +12,11 @@ import { createNeo4jAdmin, type Neo4jAdmin } from './admin.ts';
 import type { Neo4jBackupMode } from './backup.ts';
 import type { BoltOptions } from './bolt.ts';
 import type { CypherCheck } from './cypher-checks.ts';
+import {
+  resolveEnterpriseSettings,
+  type EnterpriseSettings,
+  type Neo4jEnterpriseBlock,
+} from './enterprise-config.ts';
 import { createNeo4jServer, type Neo4jServer } from './server.ts';
 
 /** The `neo4j:` block of a source, as the config schema parses it. */
@@ -21,6 +26,7 @@ export interface Neo4jSourceBlock {
   readonly database: string;
   readonly credentialFile?: string | undefined;
   readonly mode?: 'dump' | 'logical' | 'enterprise' | undefined;
+  readonly enterprise?: Neo4jEnterpriseBlock | undefined;
   readonly stopCommand?: string | undefined;
   readonly startCommand?: string | undefined;
   readonly adminCommand?: string | undefined;
@@ -37,6 +43,8 @@ export interface ResolvedNeo4jSource {
   readonly server: Neo4jServer;
   readonly admin: Neo4jAdmin;
   readonly checks: readonly CypherCheck[];
+  /** Settings of `mode: enterprise` (absent for the other modes). */
+  readonly enterprise?: EnterpriseSettings;
   /** The commands that stop and start the server, for dry runs. */
   readonly commands: { readonly stop: string; readonly start: string };
 }
@@ -45,8 +53,8 @@ export interface ResolvedNeo4jSource {
  * Reads the credential file and builds the driver objects. With `scratchHome`, the server and
  * neo4j-admin are those of that home (configured stop/start commands do not apply there) and Bolt
  * is `scratchBolt`, else the `server.bolt.listen_address` of its `conf/neo4j.conf`.
- * @throws ConfigError when the credential file is unreadable or malformed, or the mode is not
- *   supported; UsageError when a scratch home has no Bolt address.
+ * @throws ConfigError when the credential file is unreadable or malformed, or `mode: enterprise`
+ *   and the `enterprise:` block do not go together; UsageError when a scratch home has no Bolt address.
  */
 export async function resolveNeo4jSource(
   name: string,
@@ -58,12 +66,7 @@ export async function resolveNeo4jSource(
   const base = path.dirname(configFile);
   const key = `sources.${name}.neo4j`;
   const mode = block.mode ?? 'dump';
-  if (mode === 'enterprise') {
-    throw new ConfigError(
-      `${configFile}: ${key}.mode: enterprise (online neo4j-admin backup) is not supported yet; use dump or logical`,
-      { file: configFile, key: `${key}.mode` },
-    );
-  }
+  const enterprise = resolveEnterpriseSettings(mode, block.enterprise, configFile, key);
   const { user, password } = await readCredentials(block, base, configFile, key, env);
   const scratch = options.scratchHome !== undefined;
   const home = path.resolve(base, options.scratchHome ?? block.home);
@@ -93,6 +96,7 @@ export async function resolveNeo4jSource(
     server,
     admin,
     checks: block.checks ?? [],
+    ...(enterprise !== undefined ? { enterprise } : {}),
     commands: {
       stop: stop ?? `SIGTERM to the pid in ${path.join(home, 'run', 'neo4j.pid')}`,
       start: start ?? `${path.join(home, 'bin', 'neo4j')} start`,

@@ -24,27 +24,46 @@ export interface StoreInfo {
  * @throws SourceError when the output holds no JSON object for the database.
  */
 export function parseStoreInfo(stdout: string, database: string): StoreInfo {
+  const all = parseStoreInfos(stdout);
+  const info = all.find((i) => i.database === database) ?? (all.length === 1 ? all[0] : undefined);
+  if (info === undefined) {
+    throw new SourceError(
+      `[neo4j:admin] database info ${database}: no JSON for it in output: ${stdout.slice(0, 200)}`,
+    );
+  }
+  return { ...info, database: info.database || database };
+}
+
+/**
+ * Parses the output of `database info --format=json` for one or more databases: a JSON object,
+ * or an array of them (5.26 prints an array when the name is a glob).
+ * @throws SourceError when the output holds no JSON.
+ */
+export function parseStoreInfos(stdout: string): StoreInfo[] {
   const line = stdout
     .split('\n')
     .map((l) => l.trim())
-    .find((l) => l.startsWith('{'));
+    .find((l) => l.startsWith('{') || l.startsWith('['));
   if (line === undefined) {
     throw new SourceError(
-      `[neo4j:admin] database info ${database}: no JSON in output: ${stdout.slice(0, 200)}`,
+      `[neo4j:admin] database info: no JSON in output: ${stdout.slice(0, 200)}`,
     );
   }
-  const raw = JSON.parse(line) as Record<string, unknown>;
-  const str = (key: string): string => {
-    const v = raw[key];
-    return typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v);
-  };
-  return {
-    database: str('databaseName') || database,
-    inUse: str('inUse') === 'true',
-    storeFormat: str('storeFormat'),
-    lastCommittedTransaction: str('lastCommittedTransaction'),
-    recoveryRequired: str('recoveryRequired') === 'true',
-  };
+  const parsed = JSON.parse(line) as unknown;
+  const items = (Array.isArray(parsed) ? parsed : [parsed]) as Record<string, unknown>[];
+  return items.map((raw) => {
+    const str = (key: string): string => {
+      const v = raw[key];
+      return typeof v === 'string' ? v : v === null || v === undefined ? '' : JSON.stringify(v);
+    };
+    return {
+      database: str('databaseName'),
+      inUse: str('inUse') === 'true',
+      storeFormat: str('storeFormat'),
+      lastCommittedTransaction: str('lastCommittedTransaction'),
+      recoveryRequired: str('recoveryRequired') === 'true',
+    };
+  });
 }
 
 /**

@@ -3,7 +3,8 @@
  * (authenticating each chunk); a dump-mode backup's dumps are rebuilt in a scratch directory and
  * checked with `neo4j-admin database check` (which also checks the counts store against the
  * records); a logical backup's export is counted per label and type and compared with the counts
- * recorded at backup time. The result is plain JSON, stored as a `verification` note.
+ * recorded at backup time; an enterprise backup's chain is aggregated and checked
+ * (`enterprise-verify.ts`). The result is plain JSON, stored as a `verification` note.
  * @module
  */
 import { createInterface } from 'node:readline';
@@ -11,6 +12,7 @@ import { isHbrError } from '../../errors.ts';
 import type { ArtifactRepository, BackupRecord } from '../../repository/types.ts';
 import type { Neo4jAdmin } from './admin.ts';
 import { neo4jMeta } from './backup.ts';
+import { verifyEnterpriseBackup } from './enterprise-verify.ts';
 import type { GraphFacts } from './facts.ts';
 import { verifyNeo4jBackup } from './restore.ts';
 import { readThrough } from './restore-source.ts';
@@ -65,14 +67,18 @@ export async function verifyNeo4jSourceBackup(options: {
     return finish([], error.message);
   }
   const databases: DatabaseVerification[] = [];
-  if (meta.mode === 'dump') {
-    const checks = await verifyNeo4jBackup({
+  if (meta.mode === 'dump' || meta.mode === 'enterprise') {
+    const common = {
       repo,
-      backupId: backup.id,
       admin: options.admin,
       scratch: options.scratch,
       ...(signal ? { signal } : {}),
-    });
+    };
+    // Enterprise: the chain is aggregated into one full artifact, which the checker reads.
+    const checks =
+      meta.mode === 'dump'
+        ? await verifyNeo4jBackup({ ...common, backupId: backup.id })
+        : await verifyEnterpriseBackup({ ...common, backup });
     for (const [database, r] of Object.entries(checks)) {
       databases.push({
         database,

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { z } from 'zod';
+import { IntegrityError } from '../errors.ts';
+import { decodeTree, encodeTree, type TreeNode } from './tree.ts';
+
+// The schema trees were first written with (zod). The hand-written checks must accept, reject
+// and encode exactly as it did, or tree ids (and deduplication) would change.
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+const ReferenceNode = z.object({
+  name: z.string().min(1),
+  type: z.enum(['file', 'dir', 'symlink']),
+  mode: z.number().int().nonnegative(),
+  mtime: z.string().regex(/^-?\d+$/),
+  size: z.number().int().nonnegative().optional(),
+  inode: z.string().optional(),
+  content: z.array(hex64).optional(),
+  sha256: hex64.optional(),
+  changedWhileReading: z.literal(true).optional(),
+  subtree: hex64.optional(),
+  linkTarget: z.string().optional(),
+});
+const ReferenceTree = z.object({ nodes: z.array(ReferenceNode) });
+const referenceEncode = (nodes: readonly TreeNode[]): Buffer =>
+  Buffer.from(
+    JSON.stringify({
+      nodes: [...nodes]
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+        .map((n) => ReferenceNode.parse(n)),
+    }),
+  );
+
+const id = fc.stringMatching(/^[0-9a-f]{64}$/);
+const node: fc.Arbitrary<TreeNode> = fc.record(
+  {
+    name: fc.string({ minLength: 1 }),
+    type: fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const),
+    mode: fc.nat(0o7777),
+    mtime: fc.bigInt({ min: -(10n ** 19n), max: 10n ** 19n }).map(String),
+    size: fc.nat(),
+    inode: fc.string(),
+    content: fc.array(id, { maxLength: 3 }),
+    sha256: id,
+    changedWhileReading: fc.constant(true as const),
+    subtree: id,
+    linkTarget: fc.string(),
+  },
+  { requiredKeys: ['name', 'type', 'mode', 'mtime'] },
+);
+/** Nodes with one field possibly replaced by something of the wrong shape, or an extra key. */
+const damaged = fc
+  .tuple(
+    node,
+    fc.constantFrom(
+      'name',
+      'type',
+      'mode',
+      'mtime',
+      'size',
+      'inode',
+      'content',
+      'sha256',
+      'changedWhileReading',
+      'subtree',
+      'linkTarget',
+      'extra',
+    ),
+    fc.oneof(
+      fc.constant(null),
+      fc.constant(''),
+      fc.constant(-1),
+      fc.constant(1.5),
+      fc.constant(false),
+      fc.constant('dir'),
+      fc.constant('12'),
+      fc.constant([]),
+      fc.constant(['x']),
+      fc.constant({}),
+      id,
+      fc.jsonValue(),
+    ),
+  )
+  .map(([n, key, value]) => ({ ...n, [key]: value }));
+
+describe('trees', () => {
+  it('encode to the same bytes as the original schema did', () => {
+    fc.assert(
+      fc.property(fc.array(node, { maxLength: 8 }), (nodes) => {
+        assert.deepEqual(encodeTree(nodes), referenceEncode(nodes));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('decode what they encode, field for field', () => {
+    fc.assert(
+      fc.property(fc.array(node, { maxLength: 8 }), (nodes) => {
+        const bytes = encodeTree(nodes);
+        assert.deepEqual(
+          decodeTree(bytes, 'tree'),
+          ReferenceTree.parse(JSON.parse(String(bytes))).nodes,
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('accept and reject exactly what the original schema did, dropping unknown keys', () => {
+    fc.assert(
+      fc.property(fc.array(damaged, { maxLength: 3 }), (nodes) => {
+        const bytes = Buffer.from(JSON.stringify({ nodes }));
+        const reference = ReferenceTree.safeParse(JSON.parse(String(bytes)));
+        if (reference.success) assert.deepEqual(decodeTree(bytes, 'tree'), reference.data.nodes);
+        else assert.throws(() => decodeTree(bytes, 'tree'), IntegrityError);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('refuse blobs that are not a tree', () => {
+    for (const text of ['', 'nope', '[]', 'null', '{}', '{"nodes":{}}', '{"nodes":[1]}']) {
+      assert.throws(() => decodeTree(Buffer.from(text), 'tree x'), IntegrityError, text);
+    }
+  });
+});
