@@ -62,7 +62,7 @@ export async function identifyBlob(keys: RepositoryKeys, plaintext: Buffer): Pro
   }
   const pool = _pool();
   const slot = pool.acquireNow() ?? (await pool.acquire());
-  slot.bytes.set(plaintext);
+  plaintext.copy(slot.bytes); // a native copy: `set` on shared memory copies byte by byte
   const length = plaintext.length;
   try {
     const reply = await pool.call({
@@ -139,7 +139,7 @@ export async function leaseDecodedBlob(
     };
   }
   try {
-    slot.bytes.set(encoded);
+    encoded.copy(slot.bytes);
     const request = {
       op: 'decode',
       job: 0,

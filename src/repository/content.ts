@@ -17,8 +17,8 @@ export interface StoredContent {
   /** Blob ids (hex) in order. */
   readonly content: string[];
   readonly size: number;
-  /** SHA-256 (hex) of the whole stream. */
-  readonly sha256: string;
+  /** SHA-256 (hex) of the whole stream, unless saved with `wholeHash: false`. */
+  readonly sha256?: string;
 }
 
 /**
@@ -36,9 +36,18 @@ export async function saveContent(
   saver: BlobSaver,
   chunker: Chunker,
   source: AsyncIterable<Uint8Array>,
-  options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    onBytes?: (n: number) => void;
+    /**
+     * Also hash the whole stream with SHA-256 (default): a database backup's checksum a DBA can
+     * compare with `sha256sum`. Files skip it: it costs a third of a backup's hashing, and every
+     * blob is already verified by its keyed hash, its list by the authenticated tree.
+     */
+    wholeHash?: boolean;
+  } = {},
 ): Promise<StoredContent> {
-  const hash = createHash('sha256');
+  const hash = options.wholeHash === false ? undefined : createHash('sha256');
   const ids: Promise<Buffer>[] = [];
   const sizes: number[] = [];
   let size = 0;
@@ -60,7 +69,7 @@ export async function saveContent(
     const buf = Buffer.isBuffer(data)
       ? data
       : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    hash.update(buf);
+    hash?.update(buf);
     size += buf.length;
     for (const chunk of chunker.push(buf)) await save(chunk);
     options.onBytes?.(buf.length);
@@ -68,7 +77,7 @@ export async function saveContent(
   const last = chunker.finish();
   if (last) await save(last);
   const content = (await Promise.all(ids)).map((id) => id.toString('hex'));
-  return { content, size, sha256: hash.digest('hex') };
+  return { content, size, ...(hash ? { sha256: hash.digest('hex') } : {}) };
 }
 
 /** Blobs read ahead of the consumer when streaming content back. */

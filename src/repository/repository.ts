@@ -49,9 +49,9 @@ export interface OpenRepository {
 
 /** Options of {@link initRepository}. */
 export interface InitOptions {
-  /** @default 32 MiB */
+  /** @default 16 MiB: a backup holds two packs in memory (one filling, one uploading) */
   readonly packSize?: number;
-  /** zstd level. @default 3 */
+  /** zstd level. @default 1: on model weights level 3 costs three times the CPU for 0.5 % less size */
   readonly compressionLevel?: number;
   /** Lower scrypt cost, for tests only. */
   readonly scryptParams?: { N: number; r: number; p: number };
@@ -78,8 +78,8 @@ export async function initRepository(
     id: randomBytes(16).toString('hex'),
     created: new Date().toISOString(),
     chunkers: { ...CHUNKER_PROFILES },
-    packSize: options.packSize ?? 32 * 1024 * 1024,
-    compressionLevel: options.compressionLevel ?? 3,
+    packSize: options.packSize ?? 16 * 1024 * 1024,
+    compressionLevel: options.compressionLevel ?? 1,
   };
   await store.put('config', encodeRepoConfig(keys, config));
   return _open(store, masterKey, keyId, config);
