@@ -1,12 +1,14 @@
 /**
  * A real server killed with SIGKILL leaves a store that needs recovery: it is detected and the
- * dump refused, and a start plus clean stop makes it dumpable again.
+ * dump refused (by neo4j-admin and by the backup's dump path, with a message naming the remedy),
+ * and a start plus clean stop makes it dumpable again.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SourceError } from '../../src/errors.ts';
 import { dumpDatabase } from '../../src/drivers/neo4j/dump-stream.ts';
+import { offlineDump } from '../../src/drivers/neo4j/offline-dump.ts';
 import { assertStoreCleanlyStopped } from '../../src/drivers/neo4j/store-state.ts';
 import { startNeo4j, type Neo4jTestInstance } from './helpers.ts';
 
@@ -38,6 +40,20 @@ describe('neo4j store not shut down cleanly (real server)', () => {
       })(),
       (error: unknown) => error instanceof SourceError && /database dump/.test(error.message),
     );
+
+    // The backup's own dump path refuses it with the clear message, and starts the server again.
+    const session = {
+      addArtifact: () => Promise.reject(new Error('nothing may be stored from an unclean store')),
+      commit: () => Promise.reject(new Error('not reached')),
+      abort: () => Promise.resolve(),
+    };
+    await assert.rejects(
+      offlineDump({ session, server: neo.server, admin: neo.admin, databases: ['neo4j'] }),
+      (error: unknown) =>
+        error instanceof SourceError && /not shut down cleanly/.test(error.message),
+    );
+    assert.ok((await neo.server.pid()) !== undefined, 'the server runs again after the refusal');
+    await neo.reconnect();
 
     // The remedy the error message names: start (recovers), stop cleanly.
     await neo.server.start();

@@ -154,7 +154,10 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
         ...(options.spoolDir !== undefined ? { spoolDir: options.spoolDir } : {}),
         ...(signal ? { signal } : {}),
       });
-      Object.assign(records, dumped.records);
+      for (const [db, record] of Object.entries(dumped.records)) {
+        const store = shown.find((d) => d.name === db)?.store;
+        records[db] = store ? { ...record, storeFormat: store } : record;
+      }
       downtimeMs = dumped.downtimeMs;
       for (const db of databases) {
         const lastTx = records[db]?.lastCommittedTxId;

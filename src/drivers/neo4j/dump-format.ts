@@ -22,7 +22,12 @@ import { Readable, type Duplex } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createGunzip, createGzip } from 'node:zlib';
 import { SourceError } from '../../errors.ts';
-import { DUMP_METADATA_LENGTH, ENTRY_BOUNDARY, normalizeDumpContent } from './dump-tar.ts';
+import {
+  DUMP_METADATA_LENGTH,
+  ENTRY_BOUNDARY,
+  normalizeDumpContent,
+  type EntryCapture,
+} from './dump-tar.ts';
 
 /** The container variants: magic-prefixed (5.x) or bare legacy streams. */
 export type DumpFormat = 'DZV1' | 'DGV1' | 'zstd' | 'gzip';
@@ -51,6 +56,8 @@ export interface DumpStreamOptions {
    * `ENTRY_BOUNDARY` between Buffers; see `dump-tar.ts`). Needs `normalize`. @default false
    */
   readonly markEntries?: boolean;
+  /** {@link unwrapDump}: small files to hand over as they pass (`dump-tar.ts`). Needs `normalize`. */
+  readonly capture?: EntryCapture;
 }
 
 export { DUMP_METADATA_LENGTH, ENTRY_BOUNDARY };
@@ -86,7 +93,13 @@ export async function unwrapDump(
     content:
       options.normalize === false
         ? content
-        : pipe(content, normalizeDumpContent({ markEntries: options.markEntries === true })),
+        : pipe(
+            content,
+            normalizeDumpContent({
+              markEntries: options.markEntries === true,
+              ...(options.capture ? { capture: options.capture } : {}),
+            }),
+          ),
   };
 }
 

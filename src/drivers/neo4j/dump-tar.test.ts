@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { test } from 'node:test';
-import { normalizeDumpContent } from './dump-tar.ts';
+import { ENTRY_BOUNDARY, STATE_PAGES_BYTES, normalizeDumpContent } from './dump-tar.ts';
 
 /** A tar block of `type` with a size field; the name is irrelevant to the transform. */
 function header(type: string, size: number): Buffer {
@@ -56,4 +56,65 @@ test('normalisation does not depend on how the stream is chunked', async () => {
   const expected = await normalize(a, a.length);
   for (const size of [1, 7, 511, 512, 513, 4096])
     assert.deepEqual(await normalize(a, size), expected, `chunk ${size}`);
+});
+
+/** Splits the marked output at each boundary. */
+async function segments(input: Buffer, chunk: number): Promise<Buffer[]> {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < input.length; i += chunk) parts.push(input.subarray(i, i + chunk));
+  const out: Buffer[][] = [[]];
+  for await (const item of Readable.from(parts).pipe(normalizeDumpContent({ markEntries: true })))
+    if (item === ENTRY_BOUNDARY) out.push([]);
+    else out.at(-1)!.push(item as Buffer);
+  return out.map((s) => Buffer.concat(s));
+}
+
+test('marked entries: boundaries before each header group, at the data and after the state pages', async () => {
+  const meta = content('1').subarray(0, 24);
+  const big = Buffer.alloc(STATE_PAGES_BYTES + 4096, 7);
+  const input = Buffer.concat([
+    meta,
+    paxEntry('1', big),
+    paxEntry('2', Buffer.from('small')),
+    Buffer.alloc(1024),
+  ]);
+  const expected = await normalize(input, input.length);
+  for (const size of [1, 511, 4096, input.length]) {
+    const parts = await segments(input, size);
+    assert.deepEqual(Buffer.concat(parts), expected, `same bytes, chunk ${size}`);
+    assert.deepEqual(
+      parts.map((p) => p.length),
+      // metadata | PAX header, body, file header | state pages | rest of the file | the same for
+      // the small file | its data, padded | each end-of-archive block
+      [24, 1536, STATE_PAGES_BYTES, 4096, 1536, 512, 512, 512],
+      `chunk ${size}`,
+    );
+  }
+});
+
+test('captured entries hand over the whole data of matching small files, however the stream is chunked', async () => {
+  const meta = content('1').subarray(0, 24);
+  const log = Buffer.from('x @ txId: 93, y @ txId: 94, end', 'latin1');
+  const tar = (path: string, data: Buffer): Buffer => {
+    const h = header('0', data.length);
+    h.fill(0, 0, 100).write(path, 0, 'latin1');
+    return Buffer.concat([h, pad(data)]);
+  };
+  const input = Buffer.concat([
+    meta,
+    tar('./neostore', Buffer.alloc(3000, 1)),
+    tar('./checkpoint.0', log),
+    Buffer.alloc(1024),
+  ]);
+  for (const size of [1, 100, 512, input.length]) {
+    const seen: [string, string][] = [];
+    const parts: Buffer[] = [];
+    for (let i = 0; i < input.length; i += size) parts.push(input.subarray(i, i + size));
+    const capture = {
+      match: (path: string) => path.startsWith('./checkpoint.'),
+      onEntry: (path: string, data: Buffer) => seen.push([path, data.toString('latin1')]),
+    };
+    await buffer(Readable.from(parts).pipe(normalizeDumpContent({ capture })));
+    assert.deepEqual(seen, [['./checkpoint.0', log.toString('latin1')]], `chunk ${size}`);
+  }
 });

@@ -37,7 +37,20 @@ export interface NormalizeOptions {
    * side is then in object mode: Buffers and the symbol). @default false
    */
   readonly markEntries?: boolean;
+  /** Hands over the data of small regular files whose tar path matches (e.g. checkpoint logs). */
+  readonly capture?: EntryCapture;
 }
+
+/** Which entries {@link NormalizeOptions.capture} collects, and where they go. */
+export interface EntryCapture {
+  /** Called with each regular file's path in the tar, e.g. `./checkpoint.0`. */
+  match(path: string): boolean;
+  /** The whole data of a matching file (files over {@link CAPTURE_LIMIT} are skipped). */
+  onEntry(path: string, data: Buffer): void;
+}
+
+/** Largest file {@link EntryCapture} collects. */
+export const CAPTURE_LIMIT = 1024 * 1024;
 
 /** Creates the transform; feed it unwrapped dump content (metadata header optional). */
 export function normalizeDumpContent(options: NormalizeOptions = {}): Transform {
@@ -52,6 +65,10 @@ export function normalizeDumpContent(options: NormalizeOptions = {}): Transform 
   let passed = 0;
   /** Size of a PAX header body being collected, or -1. */
   let paxBytes = -1;
+  /** `path` of the last PAX header (applies to the next file header). */
+  let paxPath: string | undefined;
+  /** A file being captured: its path, size and data so far. */
+  let captured: { path: string; size: number; parts: Buffer[] } | undefined;
 
   const step = (out: (Buffer | typeof ENTRY_BOUNDARY)[]): boolean => {
     if (!started) {
@@ -68,6 +85,16 @@ export function normalizeDumpContent(options: NormalizeOptions = {}): Transform 
       const split = mark && passed < STATE_PAGES_BYTES && passed + n >= STATE_PAGES_BYTES;
       if (split) n = STATE_PAGES_BYTES - passed;
       out.push(pending.subarray(0, n));
+      if (captured !== undefined) {
+        captured.parts.push(Buffer.from(pending.subarray(0, n)));
+        if (passed + n >= captured.size) {
+          options.capture?.onEntry(
+            captured.path,
+            Buffer.concat(captured.parts).subarray(0, captured.size),
+          );
+          captured = undefined;
+        }
+      }
       pending = pending.subarray(n);
       passBytes -= n;
       passed += n;
@@ -79,6 +106,9 @@ export function normalizeDumpContent(options: NormalizeOptions = {}): Transform 
       if (pending.length < padded) return false;
       const body = Buffer.from(pending.subarray(0, padded));
       zeroAtime(body.subarray(0, paxBytes));
+      paxPath = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(
+        body.subarray(0, paxBytes).toString('utf8'),
+      )?.[1];
       out.push(body);
       pending = pending.subarray(padded);
       paxBytes = -1;
@@ -97,6 +127,13 @@ export function normalizeDumpContent(options: NormalizeOptions = {}): Transform 
     else {
       passBytes = roundUp(size);
       passed = 0;
+      const path = paxPath ?? headerPath(header);
+      paxPath = undefined;
+      const regular = type === 0x30 || type === 0;
+      if (options.capture && regular && size <= CAPTURE_LIMIT && options.capture.match(path)) {
+        if (size === 0) options.capture.onEntry(path, Buffer.alloc(0));
+        else captured = { path, size, parts: [] };
+      }
       if (mark && passBytes > 0) out.push(ENTRY_BOUNDARY);
     }
     return true;
@@ -122,6 +159,15 @@ export function normalizeDumpContent(options: NormalizeOptions = {}): Transform 
 }
 
 // --- internal ---
+
+/** The ustar path: `prefix/name`, NUL-terminated fields. */
+function headerPath(header: Buffer): string {
+  const field = (from: number, to: number) =>
+    header.subarray(from, to).toString('utf8').replace(/\0.*$/s, '');
+  const name = field(0, 100);
+  const prefix = header.subarray(257, 262).toString('latin1') === 'ustar' ? field(345, 500) : '';
+  return prefix === '' ? name : `${prefix}/${name}`;
+}
 
 function roundUp(n: number): number {
   return Math.ceil(n / BLOCK) * BLOCK;

@@ -1,11 +1,15 @@
 /**
  * The offline part of a `dump` backup, arranged so the server is down as briefly as possible:
  * stop; `neo4j-admin database dump` into a spool directory (one run for every database when the
- * backup covers them all, each JVM start costs about a second) while `database info` reads the
- * stores' state; refuse a store that was not shut down cleanly; start the server again and,
+ * backup covers them all: each JVM start costs about a second); start the server again and,
  * while it starts, read the spooled dumps into the repository (unwrapped, see `dump-format.ts`;
  * segmented, see `segmented-save.ts`). The spool holds the compressed dumps (a fifth to a
  * quarter of the store on disk) until the backup ends.
+ *
+ * A store that is in use or was not shut down cleanly is refused by `database dump` itself (it
+ * takes the store lock and checks for pending recovery: "Active logical log detected"); only
+ * then does `database info` run, so the error names the cause and the remedy. The last committed
+ * transaction id comes from the dump's newest checkpoint, not from another JVM in the downtime.
  * @module
  */
 import { createReadStream } from 'node:fs';
@@ -19,7 +23,7 @@ import type { Neo4jDatabaseRecord } from './backup.ts';
 import { unwrapDump } from './dump-format.ts';
 import type { Neo4jServer } from './server.ts';
 import { addSegmentedArtifact } from './segmented-save.ts';
-import { assertStoreCleanlyStopped, type StoreInfo } from './store-state.ts';
+import { assertStoreCleanlyStopped } from './store-state.ts';
 
 /** Inputs of {@link offlineDump}. */
 export interface OfflineDumpOptions {
@@ -62,35 +66,14 @@ export async function offlineDump(options: OfflineDumpOptions): Promise<OfflineD
       await startAfterFailure(server, error, signal);
       throw error;
     }
-    // Reading the spool starts at once; the stores' state is read beside it, before the start.
-    const cancel = new AbortController();
-    const ingestSignal = signal ? AbortSignal.any([signal, cancel.signal]) : cancel.signal;
-    const records: Record<string, Neo4jDatabaseRecord> = {};
-    const ingested = ingest(options, spool, records, ingestSignal);
-    ingested.catch(() => undefined); // settled below
-    let infos: StoreInfo[];
-    try {
-      infos = await cleanStores(options);
-    } catch (error) {
-      cancel.abort(error);
-      await ingested.catch(() => undefined);
-      await startAfterFailure(server, error, signal);
-      throw error;
-    }
     const started = server.start({ signal }).then(() => Date.now() - stopAt);
     started.catch(() => undefined); // settled below
+    const records: Record<string, Neo4jDatabaseRecord> = {};
+    const ingested = ingest(options, spool, records);
+    ingested.catch(() => undefined); // settled below
     const [start, stored] = await Promise.allSettled([started, ingested]);
     if (start.status === 'rejected') throw start.reason;
     if (stored.status === 'rejected') throw stored.reason;
-    for (const info of infos) {
-      const record = records[info.database];
-      if (record === undefined) continue;
-      records[info.database] = {
-        ...record,
-        storeFormat: info.storeFormat,
-        lastCommittedTxId: info.lastCommittedTransaction,
-      };
-    }
     return { records, downtimeMs: start.value };
   } finally {
     await rm(spool, { recursive: true, force: true });
@@ -133,35 +116,45 @@ async function ingest(
   options: OfflineDumpOptions,
   spool: string,
   records: Record<string, Neo4jDatabaseRecord>,
-  signal: AbortSignal,
 ): Promise<void> {
   for (const db of options.databases) {
+    const checkpoints = new Map<number, Buffer>();
     const { format, content } = await unwrapDump(createReadStream(join(spool, `${db}.dump`)), {
-      signal,
+      ...(options.signal ? { signal: options.signal } : {}),
       markEntries: true,
+      capture: {
+        match: (path) => CHECKPOINT_FILE.test(path),
+        onEntry: (path, data) => checkpoints.set(Number(CHECKPOINT_FILE.exec(path)?.[1]), data),
+      },
     });
     const artifact = `${db}.dump-content`;
-    await addSegmentedArtifact(options.session, artifact, content, { signal });
-    records[db] = { artifact, kind: 'dump-content', format };
+    await addSegmentedArtifact(options.session, artifact, content, {
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const last = Math.max(...checkpoints.keys());
+    const txId = lastCheckpointTxId(checkpoints.get(last));
+    records[db] = {
+      artifact,
+      kind: 'dump-content',
+      format,
+      ...(txId !== undefined ? { lastCommittedTxId: txId } : {}),
+    };
   }
 }
 
+/** Checkpoint logs in a dump's tar: `./checkpoint.<n>`, the highest `n` is the newest. */
+const CHECKPOINT_FILE = /^(?:\.\/)?checkpoint\.(\d+)$/;
+
 /**
- * `database info` of the stopped stores (one JVM): each must be clean and not in use. Runs after
- * the dump, so only the last of the two checks costs downtime; a store needing recovery was
- * already refused by the dump itself, and this names the remedy.
- * @throws SourceError when a store is in use, needs recovery, or is missing.
+ * The transaction id of the newest checkpoint in a checkpoint log. Each entry carries its reason
+ * as text (5.26: `Checkpoint triggered by "Database shutdown" @ txId: 94, append index: 94`); a
+ * store that neo4j-admin agreed to dump was shut down cleanly, so its last checkpoint follows the
+ * last committed transaction. Undefined when the text is not there (another version's format).
  */
-async function cleanStores(options: OfflineDumpOptions): Promise<StoreInfo[]> {
-  const infos = await options.admin.infoAll(options.signal ? { signal: options.signal } : {});
-  const wanted = infos.filter((i) => options.databases.includes(i.database));
-  for (const db of options.databases) {
-    const info = wanted.find((i) => i.database === db);
-    if (info === undefined)
-      throw new SourceError(`[neo4j] database info lists no database '${db}' in the local store`);
-    assertStoreCleanlyStopped(info);
-  }
-  return wanted;
+export function lastCheckpointTxId(log: Buffer | undefined): string | undefined {
+  if (log === undefined) return undefined;
+  const ids = [...log.toString('latin1').matchAll(/@ txId: (\d+)/g)];
+  return ids.at(-1)?.[1];
 }
 
 /** Starts the server after a failed dump; a failed start is added to the original error. */
