@@ -220,9 +220,14 @@ async function _readData(
   // local disk); its blobs are decoded a few at a time, so decryption, decompression and
   // hashing run on both cores of the thread pool.
   const decodeLimit = pLimit(DECODES_IN_FLIGHT);
+  // One buffer for every pack, read into where the store can: fresh memory per pack would cost
+  // a page fault per 4 KiB on first touch.
+  let reused = Buffer.alloc(0);
   for (const packId of packs) {
     options.signal?.throwIfAborted();
-    const bytes = await repo.store.get(packKey(packId), { signal: options.signal });
+    const size = stored.get(packId) ?? 0;
+    if (reused.length < size) reused = Buffer.allocUnsafeSlow(size);
+    const bytes = await repo.store.get(packKey(packId), { signal: options.signal, into: reused });
     stats.packsRead++;
     stats.bytesRead += bytes.length;
     const entries = index.packs().get(packId) ?? [];

@@ -113,7 +113,7 @@ export interface BlobLease {
  * plaintext where the caller reads it before releasing the lease (no copy).
  * @throws IntegrityError naming `what` on any mismatch.
  */
-export async function leaseDecodedBlob(
+export function leaseDecodedBlob(
   keys: RepositoryKeys,
   type: BlobType,
   id: Buffer,
@@ -121,25 +121,39 @@ export async function leaseDecodedBlob(
   rawLength: number,
   what: string,
 ): Promise<BlobLease> {
-  const size = Math.max(encoded.length, rawLength);
-  if (size < POOL_MIN || size > SLOT_SIZE) {
-    return {
-      bytes: await decodeBlob(keys, type, id, encoded, rawLength, what),
-      release: () => undefined,
-    };
-  }
-  const pool = _pool();
+  return leaseStoredBlob(keys, type, id, { encodedLength: encoded.length, rawLength, what }, () =>
+    Promise.resolve(encoded),
+  );
+}
+
+/**
+ * {@link leaseDecodedBlob} for a blob still to be read: `read` is offered a slot of shared memory
+ * to read the stored bytes into (a local store reads straight into it: no fresh memory, no copy)
+ * and returns the bytes it read, there or elsewhere.
+ * @throws IntegrityError naming `what` on any mismatch; what `read` throws.
+ */
+export async function leaseStoredBlob(
+  keys: RepositoryKeys,
+  type: BlobType,
+  id: Buffer,
+  blob: { readonly encodedLength: number; readonly rawLength: number; readonly what: string },
+  read: (into?: Buffer) => Promise<Buffer>,
+): Promise<BlobLease> {
+  const { encodedLength, rawLength, what } = blob;
+  const size = Math.max(encodedLength, rawLength);
   // Never waits for a slot: a reader may hold leases while it waits for another (a restore writes
   // blobs in order), so with every slot leased it decodes here instead.
-  const slot = pool.acquireNow();
+  const slot = size < POOL_MIN || size > SLOT_SIZE ? undefined : _pool().acquireNow();
   if (!slot) {
-    return {
-      bytes: await decodeBlob(keys, type, id, encoded, rawLength, what),
-      release: () => undefined,
-    };
+    const bytes = await decodeBlob(keys, type, id, await read(), rawLength, what);
+    return { bytes, release: () => undefined };
   }
+  const pool = _pool();
   try {
-    encoded.copy(slot.bytes);
+    const encoded = await read(slot.bytes.subarray(0, encodedLength));
+    if (encoded.buffer !== slot.bytes.buffer || encoded.byteOffset !== slot.bytes.byteOffset) {
+      encoded.copy(slot.bytes);
+    }
     const request = {
       op: 'decode',
       job: 0,

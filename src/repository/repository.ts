@@ -8,7 +8,7 @@ import pLimit from 'p-limit';
 import { NotFoundError, RepositoryNotFoundError, UsageError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import type { BlobType } from './blob-codec.ts';
-import { keepLease, leaseDecodedBlob, type BlobLease } from './codec-pool.ts';
+import { keepLease, leaseStoredBlob, type BlobLease } from './codec-pool.ts';
 import { CHUNKER_PROFILES } from './chunker.ts';
 import { deriveKeys, type RepositoryKeys } from './crypto.ts';
 import { decodeIndex } from './index-file.ts';
@@ -148,12 +148,18 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
       const where = (await repo.index()).get(id);
       const what = `${type} blob ${id.toString('hex').slice(0, 16)}`;
       if (!where) throw new NotFoundError(`${what}: not in the index`);
-      const encoded = await store.get(packKey(where.packId), {
-        range: { offset: where.offset, length: where.length },
-        signal,
-      });
-      const context = `${what} in pack ${where.packId}`;
-      return leaseDecodedBlob(keys, type, id, encoded, where.rawLength, context);
+      const blob = {
+        encodedLength: where.length,
+        rawLength: where.rawLength,
+        what: `${what} in pack ${where.packId}`,
+      };
+      return leaseStoredBlob(keys, type, id, blob, (into) =>
+        store.get(packKey(where.packId), {
+          range: { offset: where.offset, length: where.length },
+          signal,
+          ...(into ? { into } : {}),
+        }),
+      );
     },
     async readTree(id, signal) {
       const cached = treeCache.get(id);
