@@ -34,7 +34,11 @@ rmSync(outdir, { recursive: true, force: true });
 try {
   const { build } = await import('esbuild');
   await build({
-    entryPoints: [join(root, 'src', 'cli', 'main.ts')],
+    // The codec worker is its own entry: codec-pool.ts starts `./codec-worker.js` beside itself.
+    entryPoints: {
+      main: join(root, 'src', 'cli', 'main.ts'),
+      'codec-worker': join(root, 'src', 'repository', 'codec-worker.ts'),
+    },
     outdir,
     tsconfig: join(root, 'tsconfig.build.json'),
     bundle: true,

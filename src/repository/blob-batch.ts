@@ -5,7 +5,7 @@
  * @module
  */
 import { NotFoundError } from '../errors.ts';
-import { decodeBlob } from './blob-codec.ts';
+import { decodeBlobPooled } from './codec-pool.ts';
 import type { BlobLocation } from './master-index.ts';
 import { packKey } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
@@ -68,7 +68,7 @@ export async function readBatch(
       const what = `data blob ${id.toString('hex').slice(0, 16)} in pack ${where.packId}`;
       try {
         const at = where.offset - start;
-        return await decodeBlob(
+        return await decodeBlobPooled(
           repo.keys,
           'data',
           id,

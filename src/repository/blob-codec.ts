@@ -2,12 +2,14 @@
  * How one blob is stored: `codec(1) || nonce(12) || AES-256-GCM(payload) || tag(16)`, where the
  * payload is the plaintext or its zstd compression. The authenticated data binds the blob's type,
  * codec and id, so a stored blob cannot be passed off as another.
+ *
+ * These functions do the work on the calling thread (zstd on the libuv pool); `codec-pool.ts`
+ * runs the same functions on worker threads for large blobs.
  * @module
  */
 import { IntegrityError } from '../errors.ts';
 import { compress, decompress } from './compression.ts';
-import { blobIdAsync, openBlobAsync, sealBlobAsync } from './async-crypto.ts';
-import type { RepositoryKeys } from './crypto.ts';
+import { SEAL_OVERHEAD, blobId, blobKey, open, seal, type RepositoryKeys } from './crypto.ts';
 
 /** Blob types. Data and tree blobs go to different packs (trees are small and read often). */
 export type BlobType = 'data' | 'tree';
@@ -15,6 +17,9 @@ export const BLOB_TYPE_CODE = { data: 0, tree: 1 } as const;
 
 const CODEC_RAW = 0;
 const CODEC_ZSTD = 1;
+
+/** Bytes encoding adds to a blob at most: the codec byte, nonce and tag. */
+export const BLOB_OVERHEAD = 1 + SEAL_OVERHEAD;
 
 /** Compression choice for a blob. */
 export interface CompressionPolicy {
@@ -44,7 +49,7 @@ export async function encodeBlob(
   policy: CompressionPolicy,
 ): Promise<EncodedBlob> {
   let codec = CODEC_RAW;
-  let payload = plaintext;
+  let payload: Buffer = plaintext;
   if (policy.level > 0 && plaintext.length >= 64) {
     const compressed = await compress(plaintext, policy.level);
     if (compressed.length <= plaintext.length * (policy.keepRatio ?? 0.97)) {
@@ -52,9 +57,10 @@ export async function encodeBlob(
       payload = compressed;
     }
   }
-  // Sealed on the thread pool, into a buffer with room for the codec byte (no copy after).
-  const encoded = await sealBlobAsync(keys, id, payload, _aad(type, codec, id), 1);
+  const sealed = seal(blobKey(keys, id), payload, _aad(type, codec, id));
+  const encoded = Buffer.allocUnsafe(1 + sealed.length);
   encoded[0] = codec;
+  sealed.copy(encoded, 1);
   return { id, type, encoded, rawLength: plaintext.length };
 }
 
@@ -76,7 +82,7 @@ export async function decodeBlob(
   if (codec !== CODEC_RAW && codec !== CODEC_ZSTD) {
     throw new IntegrityError(`${what}: unknown codec ${String(codec)}`);
   }
-  const payload = await openBlobAsync(keys, id, encoded.subarray(1), _aad(type, codec, id), what);
+  const payload = open(blobKey(keys, id), encoded.subarray(1), _aad(type, codec, id), what);
   let plaintext = payload;
   if (codec === CODEC_ZSTD) {
     try {
@@ -88,7 +94,7 @@ export async function decodeBlob(
   if (plaintext.length !== rawLength) {
     throw new IntegrityError(`${what}: length ${plaintext.length}, expected ${rawLength}`);
   }
-  if (!(await blobIdAsync(keys, plaintext)).equals(id)) {
+  if (!blobId(keys, plaintext).equals(id)) {
     throw new IntegrityError(`${what}: content does not hash to its id`);
   }
   return plaintext;

@@ -6,8 +6,8 @@
  */
 import pLimit from 'p-limit';
 import type { Store } from '../stores/types.ts';
-import { encodeBlob, type BlobType, type CompressionPolicy } from './blob-codec.ts';
-import { blobIdAsync } from './async-crypto.ts';
+import type { BlobType, CompressionPolicy } from './blob-codec.ts';
+import { identifyBlob } from './codec-pool.ts';
 import type { RepositoryKeys } from './crypto.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import { idKey, type MasterIndex } from './master-index.ts';
@@ -115,14 +115,16 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     stats,
     async save(type, plaintext, signal) {
       throwIfFailed();
-      const id = await blobIdAsync(keys, plaintext);
+      const held = await identifyBlob(keys, plaintext);
+      const { id } = held;
       const key = idKey(id);
       if (pending.has(key) || index.has(id)) {
+        held.drop();
         stats.knownBlobs++;
         return id;
       }
       pending.add(key);
-      const blob = await encodeBlob(keys, type, id, plaintext, options.compression);
+      const blob = await held.encode(type, options.compression);
       stats.newBlobs++;
       stats.newRawBytes += plaintext.length;
       const builder = builders[type];
@@ -139,6 +141,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
         throwIfFailed();
       }
       builder.add(blob);
+      blob.release();
       return id;
     },
     async flush(signal) {

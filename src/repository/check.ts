@@ -8,7 +8,7 @@
  */
 import pLimit from 'p-limit';
 import { isHbrError } from '../errors.ts';
-import { decodeBlob } from './blob-codec.ts';
+import { leaseDecodedBlob } from './codec-pool.ts';
 import { sha256Hex } from './crypto.ts';
 import { decodeIndex } from './index-file.ts';
 import { decodeManifest } from './manifest.ts';
@@ -220,21 +220,25 @@ async function _readData(
   // local disk); its blobs are decoded a few at a time, so decryption, decompression and
   // hashing run on both cores of the thread pool.
   const decodeLimit = pLimit(DECODES_IN_FLIGHT);
+  // One buffer for every pack, read into where the store can: fresh memory per pack would cost
+  // a page fault per 4 KiB on first touch.
+  let reused = Buffer.alloc(0);
   for (const packId of packs) {
     options.signal?.throwIfAborted();
-    const bytes = await repo.store.get(packKey(packId), { signal: options.signal });
+    const size = stored.get(packId) ?? 0;
+    if (reused.length < size) reused = Buffer.allocUnsafeSlow(size);
+    const bytes = await repo.store.get(packKey(packId), { signal: options.signal, into: reused });
     stats.packsRead++;
     stats.bytesRead += bytes.length;
     const entries = index.packs().get(packId) ?? [];
-    const hashOk = sha256Hex(bytes) === packId;
     const bad = new Set<PackEntry>();
-    await Promise.all(
+    const decoded = Promise.all(
       entries.map((e) =>
         decodeLimit(async () => {
           const what = `${e.type} blob ${e.id.toString('hex').slice(0, 16)} in pack ${packId}`;
           try {
             if (e.offset + e.length > bytes.length) throw new Error('beyond the end of the pack');
-            await decodeBlob(
+            const lease = await leaseDecodedBlob(
               repo.keys,
               e.type,
               e.id,
@@ -242,6 +246,7 @@ async function _readData(
               e.rawLength,
               what,
             );
+            lease.release();
           } catch {
             bad.add(e);
             damaged.add(idKey(e.id));
@@ -249,6 +254,9 @@ async function _readData(
         }),
       ),
     );
+    // Hashed here while the codec workers decode the blobs.
+    const hashOk = sha256Hex(bytes) === packId;
+    await decoded;
     const badBlobs = _hex(entries.filter((e) => bad.has(e))); // in pack order
     let headerOk = true;
     try {

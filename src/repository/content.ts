@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { IntegrityError, NotFoundError, UsageError } from '../errors.ts';
 import type { BlobSaver } from './blob-saver.ts';
+import type { BlobLease } from './codec-pool.ts';
 import type { ByteBudget } from './byte-budget.ts';
 import type { Chunker } from './chunker.ts';
 import type { OpenRepository } from './repository.ts';
@@ -16,8 +17,8 @@ export interface StoredContent {
   /** Blob ids (hex) in order. */
   readonly content: string[];
   readonly size: number;
-  /** SHA-256 (hex) of the whole stream. */
-  readonly sha256: string;
+  /** SHA-256 (hex) of the whole stream, unless saved with `wholeHash: false`. */
+  readonly sha256?: string;
 }
 
 /**
@@ -35,9 +36,18 @@ export async function saveContent(
   saver: BlobSaver,
   chunker: Chunker,
   source: AsyncIterable<Uint8Array>,
-  options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+  options: {
+    signal?: AbortSignal;
+    onBytes?: (n: number) => void;
+    /**
+     * Also hash the whole stream with SHA-256 (default): a database backup's checksum a DBA can
+     * compare with `sha256sum`. Files skip it: it costs a third of a backup's hashing, and every
+     * blob is already verified by its keyed hash, its list by the authenticated tree.
+     */
+    wholeHash?: boolean;
+  } = {},
 ): Promise<StoredContent> {
-  const hash = createHash('sha256');
+  const hash = options.wholeHash === false ? undefined : createHash('sha256');
   const ids: Promise<Buffer>[] = [];
   const sizes: number[] = [];
   let size = 0;
@@ -59,7 +69,7 @@ export async function saveContent(
     const buf = Buffer.isBuffer(data)
       ? data
       : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    hash.update(buf);
+    hash?.update(buf);
     size += buf.length;
     for (const chunk of chunker.push(buf)) await save(chunk);
     options.onBytes?.(buf.length);
@@ -67,7 +77,7 @@ export async function saveContent(
   const last = chunker.finish();
   if (last) await save(last);
   const content = (await Promise.all(ids)).map((id) => id.toString('hex'));
-  return { content, size, sha256: hash.digest('hex') };
+  return { content, size, ...(hash ? { sha256: hash.digest('hex') } : {}) };
 }
 
 /** Blobs read ahead of the consumer when streaming content back. */
@@ -175,17 +185,23 @@ export async function writeContent(
 ): Promise<number> {
   const { budget, signal } = options;
   const index = await repo.index({ signal });
-  const hash = createHash('sha256');
-  const queue: { read: Promise<Buffer>; bytes: number }[] = [];
+  // Only to check a recorded SHA-256: every blob is verified by its keyed hash anyway.
+  const hash = stored.sha256 === undefined ? undefined : createHash('sha256');
+  const queue: { read: Promise<BlobLease>; bytes: number }[] = [];
   let position = 0;
   const writeHead = async (): Promise<void> => {
     const head = queue.shift();
     if (!head) return;
     try {
-      const blob = await head.read;
-      hash.update(blob);
-      await out.write(blob, 0, blob.length, position);
-      position += blob.length;
+      const lease = await head.read;
+      try {
+        const blob = lease.bytes;
+        hash?.update(blob);
+        await out.write(blob, 0, blob.length, position);
+        position += blob.length;
+      } finally {
+        lease.release();
+      }
     } finally {
       budget.release(head.bytes);
     }
@@ -200,19 +216,25 @@ export async function writeContent(
       }
       // Holding nothing now, so waiting cannot deadlock: other streams release as they write.
       if (queue.length === 0) await budget.acquire(bytes);
-      const read = repo.readBlob('data', id, signal);
+      const read = repo.leaseBlob('data', id, signal);
       read.catch(() => undefined); // awaited in order by writeHead
       queue.push({ read, bytes });
     }
     while (queue.length > 0) await writeHead();
   } finally {
     // On failure, give back what the reads still queued hold.
-    for (const q of queue.splice(0)) budget.release(q.bytes);
+    for (const q of queue.splice(0)) {
+      budget.release(q.bytes);
+      q.read.then(
+        (lease) => lease.release(),
+        () => undefined,
+      );
+    }
   }
   if (stored.size !== undefined && position !== stored.size) {
     throw new IntegrityError(`${options.what}: ${position} bytes read, ${stored.size} expected`);
   }
-  if (stored.sha256 !== undefined && hash.digest('hex') !== stored.sha256) {
+  if (hash && hash.digest('hex') !== stored.sha256) {
     throw new IntegrityError(`${options.what}: content does not match its SHA-256`);
   }
   return position;

@@ -23,7 +23,13 @@ export interface RepositorySession extends BackupSession {
   /** Stores a byte stream as content (no tree entry). */
   saveContent(
     source: AsyncIterable<Uint8Array>,
-    options?: { profile?: ChunkerProfile; signal?: AbortSignal; onBytes?: (n: number) => void },
+    options?: {
+      profile?: ChunkerProfile;
+      signal?: AbortSignal;
+      onBytes?: (n: number) => void;
+      /** SHA-256 of the whole stream too (default true); see `saveContent`. */
+      wholeHash?: boolean;
+    },
   ): Promise<StoredContent>;
   /**
    * Adds an artifact from content already stored with `saveContent` (e.g. assembled from

@@ -51,7 +51,10 @@ export function createLocalStore(options: LocalStoreOptions): Store {
             { permanent: true, status: 416 },
           );
         }
-        const buffer = Buffer.allocUnsafe(length);
+        const into = opts.into && opts.into.byteLength >= length ? opts.into : undefined;
+        const buffer = into
+          ? Buffer.from(into.buffer, into.byteOffset, length)
+          : Buffer.allocUnsafe(length);
         let done = 0;
         while (done < length) {
           const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);

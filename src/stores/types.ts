@@ -29,6 +29,12 @@ export interface GetOptions {
   /** Read only this range. A range past the end of the object is an error. */
   readonly range?: ByteRange;
   readonly signal?: AbortSignal;
+  /**
+   * Memory to read into, at least as long as the bytes asked for: a store that can (local) reads
+   * straight into it and returns a view of it, saving fresh memory and a copy per read; others
+   * ignore it. Callers compare the result with `into` to know which happened.
+   */
+  readonly into?: Uint8Array;
 }
 
 export interface PutOptions {

@@ -80,6 +80,18 @@ export function describeStoreContract(
       );
     });
 
+    void it('reads a range into offered memory, or returns it elsewhere', async () => {
+      const store = await fresh();
+      const data = randomBytes(5000);
+      await store.put('data/00/into', data);
+      const into = Buffer.alloc(2000, 0xee);
+      const got = await store.get('data/00/into', { range: { offset: 100, length: 1500 }, into });
+      assert.deepEqual(got, data.subarray(100, 1600));
+      // Read there or not, nothing past the bytes asked for is touched.
+      assert.ok(into.subarray(1500).every((b) => b === 0xee));
+      if (got.buffer === into.buffer) assert.deepEqual(into.subarray(0, 1500), got);
+    });
+
     void it('refuses a range that reaches past the end of the object, permanently', async () => {
       const store = await fresh();
       await store.put('data/00/short', randomBytes(100));

@@ -10,8 +10,8 @@ export const registerInit: RegisterCommand = (program, ctx) => {
     .description(
       'create a new, empty repository (password from HBR_PASSWORD, --password-file or --key-file)',
     )
-    .option('--pack-size <MiB>', 'target pack size in MiB', '32')
-    .option('--compression <level>', 'zstd level 1-22, or "off"', '3')
+    .option('--pack-size <MiB>', 'target pack size in MiB', '16')
+    .option('--compression <level>', 'zstd level 1-22, or "off"', '1')
     .action(async (flags, command) => {
       const globals = globalsOf(command);
       const packMiB = parseCount(flags.packSize, '--pack-size');

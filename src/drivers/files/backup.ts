@@ -145,7 +145,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     const node = (
       before: BigIntStats,
       after: BigIntStats,
-      stored: { size: number; content: string[]; sha256: string },
+      stored: { size: number; content: string[] },
     ): TreeNode => {
       const torn =
         after.mtimeNs !== before.mtimeNs ||
@@ -159,7 +159,6 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         mtime: `${before.mtimeNs}`,
         size: stored.size,
         content: stored.content,
-        sha256: stored.sha256,
         ...(torn ? { changedWhileReading: true as const } : {}),
       };
     };
@@ -172,6 +171,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
           profile: 'model',
           signal,
           onBytes,
+          wholeHash: false,
         });
         return node(before, after, stored);
       });
@@ -186,6 +186,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
           profile: 'model',
           signal,
           onBytes,
+          wholeHash: false,
         });
         return node(before, await handle.stat({ bigint: true }), stored);
       } finally {

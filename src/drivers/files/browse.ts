@@ -92,7 +92,7 @@ export async function diffTrees(repo: OpenRepository, a: string, b: string): Pro
       } else if (x && y) {
         if (x.type !== y.type) changes.push({ path, change: 'T' });
         else if (x.type === 'dir') await compare(x.subtree ?? '', y.subtree ?? '', path);
-        else if (x.sha256 !== y.sha256 || x.linkTarget !== y.linkTarget || x.size !== y.size)
+        else if (!_sameContent(x, y) || x.linkTarget !== y.linkTarget || x.size !== y.size)
           changes.push({ path, change: 'M' });
         else if (x.mode !== y.mode || x.mtime !== y.mtime) changes.push({ path, change: 'U' });
       }
@@ -113,4 +113,11 @@ function _listed(path: string, node: TreeNode): ListedNode {
     mtime: new Date(Number(BigInt(node.mtime) / 1_000_000n)).toISOString(),
     ...(node.linkTarget !== undefined ? { linkTarget: node.linkTarget } : {}),
   };
+}
+
+/** Same bytes: the blob ids (keyed hashes of the content) match, in order. */
+function _sameContent(x: TreeNode, y: TreeNode): boolean {
+  const a = x.content ?? [];
+  const b = y.content ?? [];
+  return a.length === b.length && a.every((id, i) => id === b[i]);
 }

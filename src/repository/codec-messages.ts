@@ -1,0 +1,48 @@
+/**
+ * Messages between `codec-pool.ts` and `codec-worker.ts`. The bytes of a blob never travel in a
+ * message: they sit in a slot of memory shared with every worker, and a message names the slot
+ * and the length used. Each request names a job; the reply carries the same job.
+ * @module
+ */
+import type { BlobType, CompressionPolicy } from './blob-codec.ts';
+
+/** What a worker is given when it starts. */
+export interface CodecWorkerData {
+  readonly slab: SharedArrayBuffer;
+  readonly slotSize: number;
+}
+
+/** What the main thread asks a codec worker. */
+export type CodecRequest =
+  /** Hash the plaintext in the slot. */
+  | { op: 'identify'; job: number; slot: number; length: number; idKey: Uint8Array }
+  /** Encode the plaintext in the slot; the encoded blob replaces it there. */
+  | {
+      op: 'encode';
+      job: number;
+      slot: number;
+      length: number;
+      dataKey: Uint8Array;
+      type: BlobType;
+      id: Uint8Array;
+      policy: CompressionPolicy;
+    }
+  /** Decode and verify the stored blob in the slot; its plaintext replaces it there. */
+  | {
+      op: 'decode';
+      job: number;
+      slot: number;
+      length: number;
+      idKey: Uint8Array;
+      dataKey: Uint8Array;
+      type: BlobType;
+      id: Uint8Array;
+      rawLength: number;
+      what: string;
+    };
+
+/** A codec worker's answer to one request: an id, the length now in the slot, or an error. */
+export type CodecReply =
+  | { job: number; id: Uint8Array }
+  | { job: number; length: number }
+  | { job: number; error: { message: string; integrity: boolean } };

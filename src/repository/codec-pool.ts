@@ -1,0 +1,345 @@
+/**
+ * Blob hashing, encoding and decoding on worker threads. Large blobs are the bulk of every backup,
+ * restore and check; doing their HMAC, zstd and AES-GCM on workers keeps the main thread free for
+ * reading, chunking and writing, and keeps the allocations of that work out of the main thread's
+ * heap, whose garbage collections grow with everything a command has loaded. Buffers travel by
+ * transfer and come back for reuse, so the main thread does not allocate per blob either.
+ * Small blobs are handled on the calling thread, where a message round trip would cost more than
+ * the work. Results are byte for byte those of `blob-codec.ts` on the calling thread.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { IntegrityError } from '../errors.ts';
+import {
+  BLOB_OVERHEAD,
+  decodeBlob,
+  encodeBlob,
+  type BlobType,
+  type CompressionPolicy,
+  type EncodedBlob,
+} from './blob-codec.ts';
+import type { CodecReply, CodecRequest, CodecWorkerData } from './codec-messages.ts';
+import { blobId, type RepositoryKeys } from './crypto.ts';
+
+/** Below this many bytes a blob is handled on the calling thread. */
+export const POOL_MIN = 64 * 1024;
+
+/**
+ * Bytes of one slot of shared memory: the largest chunk (8 MiB, the model profile's maximum) and
+ * what encoding adds. Larger blobs (rare: a tree of a huge folder) are handled on the calling
+ * thread.
+ */
+const SLOT_SIZE = 8 * 1024 * 1024 + 64 * 1024;
+
+/** A hashed plaintext waiting for the decision whether to store it. */
+export interface HeldBlob {
+  readonly id: Buffer;
+  /** Encodes the blob; call `release` on the result once its bytes are copied (into a pack). */
+  encode(type: BlobType, policy: CompressionPolicy): Promise<EncodedBlob & { release(): void }>;
+  /** Forgets the blob (it is already stored). */
+  drop(): void;
+}
+
+/**
+ * Hashes `plaintext`, which must stay unchanged until the blob is encoded or dropped (a large one
+ * is copied into shared memory, but perhaps only once a slot is free).
+ */
+export async function identifyBlob(keys: RepositoryKeys, plaintext: Buffer): Promise<HeldBlob> {
+  if (plaintext.length < POOL_MIN || plaintext.length + BLOB_OVERHEAD > SLOT_SIZE) {
+    const id = blobId(keys, plaintext);
+    return {
+      id,
+      encode: async (type, policy) => ({
+        ...(await encodeBlob(keys, type, id, plaintext, policy)),
+        release: () => undefined,
+      }),
+      drop: () => undefined,
+    };
+  }
+  const pool = _pool();
+  const slot = pool.acquireNow() ?? (await pool.acquire());
+  plaintext.copy(slot.bytes); // a native copy: `set` on shared memory copies byte by byte
+  const length = plaintext.length;
+  try {
+    const reply = await pool.call({
+      op: 'identify',
+      job: 0,
+      slot: slot.index,
+      length,
+      idKey: keys.idKey,
+    });
+    const id = Buffer.from(_field(reply, 'id'));
+    return {
+      id,
+      async encode(type, policy) {
+        try {
+          const request = {
+            op: 'encode',
+            job: 0,
+            slot: slot.index,
+            length,
+            dataKey: keys.dataKey,
+            type,
+            id,
+            policy,
+          } as const;
+          const encoded = slot.bytes.subarray(0, _field(await pool.call(request), 'length'));
+          return { id, type, encoded, rawLength: length, release: () => pool.release(slot) };
+        } catch (error) {
+          pool.release(slot);
+          throw error;
+        }
+      },
+      drop: () => pool.release(slot),
+    };
+  } catch (error) {
+    pool.release(slot);
+    throw error;
+  }
+}
+
+/** A decoded blob in shared memory, valid until `release`. */
+export interface BlobLease {
+  readonly bytes: Buffer;
+  release(): void;
+}
+
+/**
+ * Decodes and verifies a stored blob, as `decodeBlob` in `blob-codec.ts` does, leaving the
+ * plaintext where the caller reads it before releasing the lease (no copy).
+ * @throws IntegrityError naming `what` on any mismatch.
+ */
+export function leaseDecodedBlob(
+  keys: RepositoryKeys,
+  type: BlobType,
+  id: Buffer,
+  encoded: Buffer,
+  rawLength: number,
+  what: string,
+): Promise<BlobLease> {
+  return leaseStoredBlob(keys, type, id, { encodedLength: encoded.length, rawLength, what }, () =>
+    Promise.resolve(encoded),
+  );
+}
+
+/**
+ * {@link leaseDecodedBlob} for a blob still to be read: `read` is offered a slot of shared memory
+ * to read the stored bytes into (a local store reads straight into it: no fresh memory, no copy)
+ * and returns the bytes it read, there or elsewhere.
+ * @throws IntegrityError naming `what` on any mismatch; what `read` throws.
+ */
+export async function leaseStoredBlob(
+  keys: RepositoryKeys,
+  type: BlobType,
+  id: Buffer,
+  blob: { readonly encodedLength: number; readonly rawLength: number; readonly what: string },
+  read: (into?: Buffer) => Promise<Buffer>,
+): Promise<BlobLease> {
+  const { encodedLength, rawLength, what } = blob;
+  const size = Math.max(encodedLength, rawLength);
+  // Never waits for a slot: a reader may hold leases while it waits for another (a restore writes
+  // blobs in order), so with every slot leased it decodes here instead.
+  const slot = size < POOL_MIN || size > SLOT_SIZE ? undefined : _pool().acquireNow();
+  if (!slot) {
+    const bytes = await decodeBlob(keys, type, id, await read(), rawLength, what);
+    return { bytes, release: () => undefined };
+  }
+  const pool = _pool();
+  try {
+    const encoded = await read(slot.bytes.subarray(0, encodedLength));
+    if (encoded.buffer !== slot.bytes.buffer || encoded.byteOffset !== slot.bytes.byteOffset) {
+      encoded.copy(slot.bytes);
+    }
+    const request = {
+      op: 'decode',
+      job: 0,
+      slot: slot.index,
+      length: encoded.length,
+      idKey: keys.idKey,
+      dataKey: keys.dataKey,
+      type,
+      id,
+      rawLength,
+      what,
+    } as const;
+    const length = _field(await pool.call(request), 'length');
+    return { bytes: slot.bytes.subarray(0, length), release: () => pool.release(slot) };
+  } catch (error) {
+    pool.release(slot);
+    throw error;
+  }
+}
+
+/** {@link leaseDecodedBlob}, returning a copy of the plaintext the caller may keep. */
+export async function decodeBlobPooled(
+  keys: RepositoryKeys,
+  type: BlobType,
+  id: Buffer,
+  encoded: Buffer,
+  rawLength: number,
+  what: string,
+): Promise<Buffer> {
+  return keepLease(await leaseDecodedBlob(keys, type, id, encoded, rawLength, what));
+}
+
+/** The bytes of a lease as a buffer the caller may keep, the lease released. */
+export function keepLease(lease: BlobLease): Buffer {
+  try {
+    return lease.bytes.buffer instanceof SharedArrayBuffer ? Buffer.from(lease.bytes) : lease.bytes;
+  } finally {
+    lease.release();
+  }
+}
+
+// --- internal ---
+
+interface _Slot {
+  readonly index: number;
+  readonly bytes: Buffer;
+}
+
+type _Request = CodecRequest extends infer R ? (R extends { job: number } ? R : never) : never;
+
+interface _Pool {
+  /** A free slot, if there is one. */
+  acquireNow(): _Slot | undefined;
+  /** Waits for a free slot (first come, first served). */
+  acquire(): Promise<_Slot>;
+  release(slot: _Slot): void;
+  call(request: _Request): Promise<CodecReply>;
+}
+
+let pool: _Pool | undefined;
+
+/**
+ * The process's codec pool, started on first use: one worker per core (at most 4) sharing a slab
+ * of slots, four per worker, so each worker has its next blobs ready while readers hold leases.
+ */
+function _pool(): _Pool {
+  if (pool) return pool;
+  const size = Math.max(1, Math.min(availableParallelism(), 4));
+  const slots = 4 * size + 2;
+  const slab = new SharedArrayBuffer(slots * SLOT_SIZE);
+  const free: _Slot[] = [];
+  for (let i = slots - 1; i >= 0; i--) {
+    free.push({ index: i, bytes: Buffer.from(slab, i * SLOT_SIZE, SLOT_SIZE) });
+  }
+  const waiters: (() => void)[] = [];
+  const workers: _CodecWorker[] = [];
+  let jobs = 0;
+  const pick = (): _CodecWorker => {
+    let best: _CodecWorker | undefined;
+    for (const worker of workers) if (!best || worker.pending < best.pending) best = worker;
+    if (best && (best.pending === 0 || workers.length >= size)) return best;
+    const started = _startWorker({ slab, slotSize: SLOT_SIZE }, () => {
+      const at = workers.indexOf(started);
+      if (at >= 0) workers.splice(at, 1);
+    });
+    workers.push(started);
+    return started;
+  };
+  pool = {
+    acquireNow: () => free.pop(),
+    async acquire() {
+      let slot = free.pop();
+      while (!slot) {
+        await new Promise<void>((resolve) => waiters.push(resolve));
+        slot = free.pop();
+      }
+      return slot;
+    },
+    release(slot) {
+      free.push(slot);
+      waiters.shift()?.();
+    },
+    call: (request) => pick().call({ ...request, job: ++jobs }),
+  };
+  return pool;
+}
+
+interface _CodecWorker {
+  readonly pending: number;
+  call(request: CodecRequest): Promise<CodecReply>;
+}
+
+function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
+  const worker = _spawn(data);
+  const waiting = new Map<number, (reply: CodecReply | Error) => void>();
+  // Unreferenced while idle, so an idle pool never keeps the process alive; again once online,
+  // since a worker still starting up may not keep an earlier unref.
+  worker.unref();
+  worker.on('online', () => {
+    if (waiting.size === 0) worker.unref();
+  });
+  const failAll = (error: Error): void => {
+    onExit();
+    for (const settle of waiting.values()) settle(error);
+    waiting.clear();
+  };
+  worker.on('message', (reply: CodecReply) => {
+    const settle = waiting.get(reply.job);
+    waiting.delete(reply.job);
+    if (waiting.size === 0) worker.unref();
+    settle?.(reply);
+  });
+  worker.on('error', (error) => failAll(new Error(`[codec] worker failed: ${error.message}`)));
+  worker.on('exit', (code) => failAll(new Error(`[codec] worker exited (code ${code})`)));
+  return {
+    get pending() {
+      return waiting.size;
+    },
+    call(request) {
+      return new Promise((resolve, reject) => {
+        if (waiting.size === 0) worker.ref();
+        waiting.set(request.job, (reply) => {
+          if (reply instanceof Error) reject(reply);
+          else if ('error' in reply) {
+            const { message, integrity } = reply.error;
+            reject(integrity ? new IntegrityError(message) : new Error(message));
+          } else resolve(reply);
+        });
+        worker.postMessage(request);
+      });
+    },
+  };
+}
+
+/**
+ * Starts `codec-worker` beside this module. Run from TypeScript sources, the worker registers
+ * tsx itself first: a worker's entry module is loaded before `--import` hooks apply.
+ */
+function _spawn(workerData: CodecWorkerData): Worker {
+  const ts = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./codec-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
+  if (!ts) return new Worker(entry, { workerData });
+  const tsx = _tsxEsmApi();
+  const code =
+    `import(${JSON.stringify(tsx)}).then((api) => { api.register(); ` +
+    `return import(${JSON.stringify(entry.href)}); });`;
+  return new Worker(code, { eval: true, workerData });
+}
+
+/**
+ * The URL of tsx's ESM API, read from its package exports. Not `import.meta.resolve`: under tsx
+ * that call leaves a message port open, which keeps the process alive after its work is done.
+ */
+function _tsxEsmApi(): string {
+  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
+  const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as {
+    exports: Record<string, { import: { default: string } }>;
+  };
+  const file = exports['./esm/api']?.import.default ?? './dist/esm/api/index.mjs';
+  return new URL(file, pathToFileURL(manifest)).href;
+}
+
+function _field<K extends 'id' | 'length'>(
+  reply: CodecReply,
+  key: K,
+): K extends 'id' ? Uint8Array : number {
+  if (!(key in reply)) throw new Error(`[codec] unexpected reply to job ${reply.job}`);
+  return (reply as unknown as Record<K, never>)[key];
+}
