@@ -46,6 +46,11 @@ export interface Neo4jBackupOptions {
   readonly includeSystem?: boolean;
   /** Dump mode: where the compressed dumps wait while the server starts. @default os.tmpdir() */
   readonly spoolDir?: string;
+  /**
+   * Dump mode: this process's niceness while the server starts, `false` to keep it
+   * (`offline-dump.ts`). @default 15
+   */
+  readonly startNice?: number | false;
   /** Enterprise mode: its settings (`enterprise-backup.ts`). */
   readonly enterprise?: EnterpriseSettings;
   readonly tags?: readonly string[];
@@ -152,6 +157,7 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
         databases: all,
         storeDatabases,
         ...(options.spoolDir !== undefined ? { spoolDir: options.spoolDir } : {}),
+        ...(options.startNice !== undefined ? { nice: options.startNice } : {}),
         ...(signal ? { signal } : {}),
       });
       for (const [db, record] of Object.entries(dumped.records)) {
