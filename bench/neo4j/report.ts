@@ -111,8 +111,10 @@ ${r.command}
 Each run uses a fresh, encrypted local repository (\`hbr init\`, not measured). Raw: SIGTERM the
 server and wait for it to exit, \`neo4j-admin database dump neo4j --to-path=DIR\` and
 \`… dump system\`, \`bin/neo4j start\`, wait until Bolt runs \`RETURN 1\`. hbr:
-\`node bin/hbr.js backup --source graph --json\` with a \`neo4j:\` source in \`hbr.yaml\` (dump mode,
-default server controls: the same SIGTERM stop and \`bin/neo4j start\`). Before the stop hbr reads
+\`node bin/hbr.js backup --source graph --json\` with a \`neo4j:\` source in \`hbr.yaml\` (dump mode with
+\`spoolDir\` set; without it, the default, each dump streams into the repository while the server
+is down, with no temp file: \`--stream\` measures that; default server controls: the same SIGTERM
+stop and \`bin/neo4j start\`). Before the stop hbr reads
 the graph's counts over Bolt and runs \`neo4j-admin --version\`, side by side; while the server is
 down it runs one \`neo4j-admin database dump '*' --to-path=SPOOL\` (the backup covers every database
 of the store), then starts the server and, while it starts, reads the spooled dumps, unwrapped,

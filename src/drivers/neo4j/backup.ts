@@ -44,7 +44,10 @@ export interface Neo4jBackupOptions {
   readonly databases?: readonly string[];
   /** Dump mode: also dump `system` (users, roles). @default true */
   readonly includeSystem?: boolean;
-  /** Dump mode: where the compressed dumps wait while the server starts. @default os.tmpdir() */
+  /**
+   * Dump mode: where the compressed dumps wait while the server starts (`offline-dump.ts`);
+   * absent: each dump streams into the repository while the server is down, no temp file.
+   */
   readonly spoolDir?: string;
   /**
    * Dump mode: this process's niceness while the server starts, `false` to keep it
