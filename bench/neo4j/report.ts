@@ -111,13 +111,15 @@ ${r.command}
 Each run uses a fresh, encrypted local repository (\`hbr init\`, not measured). Raw: SIGTERM the
 server and wait for it to exit, \`neo4j-admin database dump neo4j --to-path=DIR\` and
 \`… dump system\`, \`bin/neo4j start\`, wait until Bolt runs \`RETURN 1\`. hbr:
-\`node bin/hbr.js backup --source graph --json\` with a \`neo4j:\` source in \`hbr.yaml\` (dump mode,
-default server controls: the same SIGTERM stop and \`bin/neo4j start\`). Before the stop hbr reads
+\`node bin/hbr.js backup --source graph --json\` with a \`neo4j:\` source in \`hbr.yaml\` (dump mode with
+\`spoolDir\` set; without it, the default, each dump streams into the repository while the server
+is down, with no temp file: \`--stream\` measures that; default server controls: the same SIGTERM
+stop and \`bin/neo4j start\`). Before the stop hbr reads
 the graph's counts over Bolt and runs \`neo4j-admin --version\`, side by side; while the server is
 down it runs one \`neo4j-admin database dump '*' --to-path=SPOOL\` (the backup covers every database
 of the store), then starts the server and, while it starts, reads the spooled dumps, unwrapped,
 into the repository (chunk boundaries at each tar entry and after each file's first three 8 KiB
-pages). Sequence per run: raw, hbr (first full), hbr again
+pages; the hbr process at nice 15 until Bolt answers). Sequence per run: raw, hbr (first full), hbr again
 (unchanged graph), \`SET\` two properties on 1% of the atoms, raw, hbr. Wall time and downtime
 run from the stop request to Bolt answering (hbr's downtime is its own \`downtimeMs\`, measured the
 same way); CPU and peak RSS are GNU time's over the command and its children (\`neo4j-admin\` JVMs,
@@ -150,9 +152,9 @@ ${rows.join('\n')}
 - Downtime: ${signed(med(r, (run) => run.hbr1.downtimeSeconds - run.raw1.downtimeSeconds))} s against the raw dump (first full; ${signed(med(r, (run) => run.hbr2.downtimeSeconds - run.raw2.downtimeSeconds))} s after the 1%
   change). hbr saves one JVM start (one \`dump '*'\` for both databases) and runs no
   \`database info\` in the success path (\`database dump\` itself refuses a store that is in use or
-  needs recovery; \`info\` runs only then, to name the cause), but reading the spool into the
-  repository (unwrap, chunk, compress, encrypt ~0.4 GB) competes with the server's start for the
-  two cores.
+  needs recovery; \`info\` runs only then, to name the cause). Reading the spool into the
+  repository (unwrap, chunk, compress, encrypt ~0.4 GB) runs while the server starts, at nice 15
+  until Bolt answers, so that it takes the cores the server's start leaves idle.
 - CPU: ${x(med(r, (run) => run.hbr1.cpuSeconds / run.raw1.cpuSeconds))} the raw dump's (first full): the repository work above, on top of
   the same neo4j-admin and start CPU. On a shared machine under load, CPU competition decides
   wall time and downtime; the load averages above say how busy it was.

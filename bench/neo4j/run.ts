@@ -2,8 +2,12 @@
  * The Neo4j benchmark of issue 6: hbr's offline Neo4j backup against a raw
  * `neo4j-admin database dump` on the same graph. Writes `docs/benchmarks-neo4j.md` and `.json`.
  *
- *   node --import tsx bench/neo4j/run.ts [--atoms N] [--runs N] [--payload-uuids N]
+ *   node --import tsx bench/neo4j/run.ts [--atoms N] [--runs N] [--payload-uuids N] [--stream]
  *                                        [--work DIR] [--out DIR] [--regenerate] [--keep-running]
+ *
+ * hbr's source sets `spoolDir` (dumps wait in a spool while the server starts again); `--stream`
+ * leaves it out, measuring the default: dumps streamed into the repository while the server is
+ * down, no temp file.
  *   node --import tsx bench/neo4j/run.ts --report-from docs/benchmarks-neo4j.json   (Markdown only)
  *
  * Runs its own instance (`HBR_NEO4J_INSTANCE=bench` of scripts/services/neo4j.sh) and reuses its
@@ -42,6 +46,7 @@ async function main(): Promise<void> {
       out: { type: 'string', default: join(ROOT, 'docs') },
       regenerate: { type: 'boolean', default: false },
       'keep-running': { type: 'boolean', default: false },
+      stream: { type: 'boolean', default: false },
       'report-from': { type: 'string' },
     },
   });
@@ -131,7 +136,7 @@ async function main(): Promise<void> {
     let report = reportOf();
     for (let i = 1; i <= runs; i++) {
       const waitedSeconds = await waitForOtherBenchmarks(log, signal);
-      results.push(await oneRun(i, neo, bolt, values.work, waitedSeconds, signal));
+      results.push(await oneRun(i, neo, bolt, values.work, waitedSeconds, signal, !values.stream));
       // Written after every run: an interrupted benchmark still leaves the finished runs.
       report = reportOf();
       await writeFile(
@@ -156,6 +161,7 @@ async function oneRun(
   work: string,
   waitedSeconds: number,
   signal: AbortSignal,
+  spool: boolean,
 ): Promise<NeoRun> {
   const dir = join(work, `run-${index}`);
   await rm(dir, { recursive: true, force: true });
@@ -169,6 +175,7 @@ async function oneRun(
     source: 'graph',
   };
   await writeFile(join(dir, 'pw'), 'hbr-bench-password\n', { mode: 0o600 });
+  if (spool) await mkdir(join(dir, 'spool'));
   await writeFile(
     join(dir, 'neo4j.json'),
     JSON.stringify({ user: bolt.user, password: bolt.password }),
@@ -176,7 +183,7 @@ async function oneRun(
   );
   await writeFile(
     run.config,
-    `repository:\n  path: repo\n  passwordFile: pw\nsources:\n  - name: graph\n    neo4j: { home: "${neo.home}", bolt: "${bolt.url}", database: neo4j, credentialFile: neo4j.json }\n`,
+    `repository:\n  path: repo\n  passwordFile: pw\nsources:\n  - name: graph\n    neo4j: { home: "${neo.home}", bolt: "${bolt.url}", database: neo4j, credentialFile: neo4j.json${spool ? ', spoolDir: spool' : ''} }\n`,
   );
   await execa(process.execPath, [join(ROOT, 'bin/hbr.js'), 'init', '--config', run.config], {
     env: { XDG_CACHE_HOME: run.cache },

@@ -154,6 +154,12 @@ export const neo4jSourceSchema = z.strictObject({
   startCommand: z.string().min(1).optional(),
   /** The neo4j-admin executable. @default `<home>/bin/neo4j-admin` */
   adminCommand: fileSchema.optional(),
+  /**
+   * Dump mode: a folder where the compressed dumps wait while the server starts again (shorter
+   * downtime; needs about a quarter of the store free). Without it, dumps stream into the
+   * repository while the server is down, with no temp file.
+   */
+  spoolDir: fileSchema.optional(),
   /** Cypher checks run after a restore; `expect` (when given) must equal the first column of the first row. */
   checks: z
     .array(

@@ -4,7 +4,7 @@
  * dump, logical backups restore into an emptied database.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -49,7 +49,7 @@ describe('neo4j backups in the repository (real server)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const offline = () =>
+  const offline = (extra: { spoolDir?: string } = {}) =>
     backupNeo4j({
       repo,
       source: 'graph',
@@ -57,6 +57,7 @@ describe('neo4j backups in the repository (real server)', () => {
       server: neo.server,
       admin: neo.admin,
       bolt: neo.bolt,
+      ...extra,
     });
 
   // Every start/stop rewrites the state pages of ~20 small GBPTree files (id files, indexes,
@@ -87,9 +88,16 @@ describe('neo4j backups in the repository (real server)', () => {
     assert.ok(second.summary.addedBytes < first.summary.addedBytes / 2);
   });
 
-  test('after changing 1% of the atoms, a backup adds a small fraction of the dump content', async () => {
+  test('after changing 1% of the atoms, a spooled backup adds a small fraction of the dump content and leaves no spool behind', async () => {
     await neo.driver.executeQuery("MATCH (a:Atom) WHERE a.atomId % 100 = 0 SET a.kind = 'changed'");
-    const third = await offline();
+    const spoolDir = join(dir, 'spool');
+    await mkdir(spoolDir);
+    const third = await offline({ spoolDir });
+    assert.deepEqual(await readdir(spoolDir), []);
+    const meta = neo4jMeta(third);
+    assert.deepEqual(Object.keys(meta.databases).sort(), ['neo4j', 'system']);
+    assert.match(meta.facts.neo4j?.lastCommittedTxId ?? '', /^\d+$/);
+    assert.ok((meta.downtimeMs ?? 0) > 0);
     const ratio = third.summary.addedBytes / third.summary.bytes;
     console.log(
       `# after 1% change: added ${third.summary.addedBytes} of ${third.summary.bytes} (${(ratio * 100).toFixed(2)}%)`,

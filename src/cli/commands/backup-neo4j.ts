@@ -61,6 +61,7 @@ export async function runNeo4jBackup(
       bolt: neo.bolt,
       databases: neo.databases,
       ...(enterprise !== undefined ? { enterprise } : {}),
+      ...(neo.spoolDir !== undefined ? { spoolDir: neo.spoolDir } : {}),
       tags: flags.tag ?? [],
       signal: ctx.signal,
     });

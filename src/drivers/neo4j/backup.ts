@@ -44,8 +44,16 @@ export interface Neo4jBackupOptions {
   readonly databases?: readonly string[];
   /** Dump mode: also dump `system` (users, roles). @default true */
   readonly includeSystem?: boolean;
-  /** Dump mode: where the compressed dumps wait while the server starts. @default os.tmpdir() */
+  /**
+   * Dump mode: where the compressed dumps wait while the server starts (`offline-dump.ts`);
+   * absent: each dump streams into the repository while the server is down, no temp file.
+   */
   readonly spoolDir?: string;
+  /**
+   * Dump mode: this process's niceness while the server starts, `false` to keep it
+   * (`offline-dump.ts`). @default 15
+   */
+  readonly startNice?: number | false;
   /** Enterprise mode: its settings (`enterprise-backup.ts`). */
   readonly enterprise?: EnterpriseSettings;
   readonly tags?: readonly string[];
@@ -152,6 +160,7 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
         databases: all,
         storeDatabases,
         ...(options.spoolDir !== undefined ? { spoolDir: options.spoolDir } : {}),
+        ...(options.startNice !== undefined ? { nice: options.startNice } : {}),
         ...(signal ? { signal } : {}),
       });
       for (const [db, record] of Object.entries(dumped.records)) {

@@ -47,10 +47,11 @@ export interface Neo4jServer {
    */
   stop(options?: { signal?: AbortSignal }): Promise<void>;
   /**
-   * Starts the server (a no-op when running) and waits for Bolt.
+   * Starts the server (a no-op when running) and waits for Bolt. `onLaunched` runs when the start
+   * command has returned (the server process runs; Bolt may not answer yet).
    * @throws SourceError when the start command fails, the server exits, or Bolt stays silent.
    */
-  start(options?: { signal?: AbortSignal }): Promise<void>;
+  start(options?: { signal?: AbortSignal; onLaunched?: () => void }): Promise<void>;
   /**
    * Waits until `RETURN 1` succeeds on the database over Bolt.
    * @throws SourceError at once on rejected credentials; after the timeout otherwise.
@@ -126,6 +127,7 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
           'start',
         );
       }
+      o.onLaunched?.();
       await waitForBolt(o);
     },
     async version() {

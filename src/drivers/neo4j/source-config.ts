@@ -30,6 +30,7 @@ export interface Neo4jSourceBlock {
   readonly stopCommand?: string | undefined;
   readonly startCommand?: string | undefined;
   readonly adminCommand?: string | undefined;
+  readonly spoolDir?: string | undefined;
   readonly checks?: readonly CypherCheck[] | undefined;
 }
 
@@ -45,6 +46,8 @@ export interface ResolvedNeo4jSource {
   readonly checks: readonly CypherCheck[];
   /** Settings of `mode: enterprise` (absent for the other modes). */
   readonly enterprise?: EnterpriseSettings;
+  /** Dump mode: where dumps wait while the server starts; absent: streamed, no temp file. */
+  readonly spoolDir?: string;
   /** The commands that stop and start the server, for dry runs. */
   readonly commands: { readonly stop: string; readonly start: string };
 }
@@ -97,6 +100,7 @@ export async function resolveNeo4jSource(
     admin,
     checks: block.checks ?? [],
     ...(enterprise !== undefined ? { enterprise } : {}),
+    ...(block.spoolDir !== undefined ? { spoolDir: path.resolve(base, block.spoolDir) } : {}),
     commands: {
       stop: stop ?? `SIGTERM to the pid in ${path.join(home, 'run', 'neo4j.pid')}`,
       start: start ?? `${path.join(home, 'bin', 'neo4j')} start`,
