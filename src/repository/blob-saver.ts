@@ -28,7 +28,10 @@ export interface SaverStats {
 /** Stores blobs for one backup session. */
 export interface BlobSaver {
   readonly stats: Readonly<SaverStats>;
-  /** Stores a blob unless it is already stored; resolves with its id once it is safe to refer to it in a tree. */
+  /**
+   * Stores a blob unless it is already stored; resolves with its id once it is safe to refer to
+   * it in a tree. `plaintext` is copied before this returns: the caller may reuse it at once.
+   */
   save(type: BlobType, plaintext: Buffer, signal?: AbortSignal): Promise<Buffer>;
   /** Uploads the open packs and writes the index for everything saved so far; saving may go on after. */
   flush(signal?: AbortSignal): Promise<void>;

@@ -65,6 +65,27 @@ describe('codec pool', () => {
     again.drop();
   });
 
+  it('copies what it hashes before returning, even while every slot is taken', async () => {
+    // More blobs held at once than there are slots, each from one buffer overwritten right after
+    // the call: the ids and the stored bytes must still be those of the original contents.
+    const buffer = Buffer.alloc(3 * POOL_MIN);
+    const held: { data: Buffer; blob: Promise<Awaited<ReturnType<typeof identifyBlob>>> }[] = [];
+    for (let i = 0; i < 30; i++) {
+      const data = pseudoRandomBytes(200 + i, i % 3 === 0 ? POOL_MIN / 4 : 3 * POOL_MIN);
+      data.copy(buffer);
+      held.push({ data, blob: identifyBlob(keys, buffer.subarray(0, data.length)) });
+      buffer.fill(i); // the caller reuses its buffer at once
+    }
+    for (const { data, blob } of held) {
+      const h = await blob;
+      assert.deepEqual(h.id, blobId(keys, data));
+      const encoded = await h.encode('data', policy);
+      const copy = Buffer.from(encoded.encoded);
+      encoded.release();
+      assert.deepEqual(await decodeBlob(keys, 'data', h.id, copy, data.length, 'held'), data);
+    }
+  });
+
   it('decodes more blobs at once than it has slots, while leases are held', async () => {
     const blobs = await Promise.all(
       Array.from({ length: 40 }, async (_, i) => {

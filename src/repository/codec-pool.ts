@@ -45,11 +45,20 @@ export interface HeldBlob {
 }
 
 /**
- * Hashes `plaintext`, which must stay unchanged until the blob is encoded or dropped (a large one
- * is copied into shared memory, but perhaps only once a slot is free).
+ * Hashes `plaintext`. Its bytes are copied before this returns its promise (into shared memory,
+ * or a private buffer while every slot is taken), so the caller may reuse its buffer at once:
+ * readers fill one buffer again and again instead of fresh memory per read.
  */
-export async function identifyBlob(keys: RepositoryKeys, plaintext: Buffer): Promise<HeldBlob> {
-  if (plaintext.length < POOL_MIN || plaintext.length + BLOB_OVERHEAD > SLOT_SIZE) {
+export async function identifyBlob(keys: RepositoryKeys, given: Buffer): Promise<HeldBlob> {
+  const pool = _pool();
+  const slot =
+    given.length < POOL_MIN || given.length + BLOB_OVERHEAD > SLOT_SIZE
+      ? undefined
+      : pool.acquireNow();
+  if (slot) given.copy(slot.bytes);
+  // Without a slot now: a private copy, hashed here if small, else waiting for a slot.
+  const plaintext = slot ? given : Buffer.from(given);
+  if (!slot && (plaintext.length < POOL_MIN || plaintext.length + BLOB_OVERHEAD > SLOT_SIZE)) {
     const id = blobId(keys, plaintext);
     return {
       id,
@@ -60,10 +69,23 @@ export async function identifyBlob(keys: RepositoryKeys, plaintext: Buffer): Pro
       drop: () => undefined,
     };
   }
-  const pool = _pool();
-  const slot = pool.acquireNow() ?? (await pool.acquire());
-  plaintext.copy(slot.bytes); // a native copy: `set` on shared memory copies byte by byte
-  const length = plaintext.length;
+  return _identifyInSlot(keys, pool, slot ?? (await _slotWith(pool, plaintext)), plaintext.length);
+}
+
+/** Waits for a free slot and copies `bytes` into it. */
+async function _slotWith(pool: _Pool, bytes: Buffer): Promise<_Slot> {
+  const slot = await pool.acquire();
+  bytes.copy(slot.bytes);
+  return slot;
+}
+
+/** Hashes the plaintext already in `slot` on a worker. */
+async function _identifyInSlot(
+  keys: RepositoryKeys,
+  pool: _Pool,
+  slot: _Slot,
+  length: number,
+): Promise<HeldBlob> {
   try {
     const reply = await pool.call({
       op: 'identify',

@@ -29,8 +29,9 @@ export interface StoredContent {
 const BYTES_IN_FLIGHT = 4 * 1024 * 1024;
 
 /**
- * Chunks, deduplicates and stores a stream. Chunks are views into the stream's buffers, so
- * sources must not reuse a buffer after yielding it (`fs` streams and child stdout don't).
+ * Chunks, deduplicates and stores a stream. Each buffer the source yields is done with (hashed,
+ * and what is kept of it copied) before the next is asked for, so a source may fill one buffer
+ * again and again.
  */
 export async function saveContent(
   saver: BlobSaver,

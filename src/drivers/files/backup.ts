@@ -428,6 +428,9 @@ const READ_SIZE = 4 * 1024 * 1024;
  * buffer. Reads on past the expected size, so a file that grows while read is stored whole.
  */
 async function* _readFile(handle: FileHandle, expected: number): AsyncGenerator<Buffer> {
+  // One buffer, filled again for each read: `saveContent` copies what it keeps before it asks
+  // for the next, and fresh memory per read costs page faults and garbage collections.
+  const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, Math.max(expected, 64 * 1024)));
   let position = 0;
   let grew = false;
   for (;;) {
@@ -435,12 +438,11 @@ async function* _readFile(handle: FileHandle, expected: number): AsyncGenerator<
     // At the expected end, a 1-byte read (from Node's small-buffer pool) proves the end; only a
     // file that grew is read on in larger buffers.
     const want = left > 0 ? Math.min(READ_SIZE, left) : grew ? 64 * 1024 : 1;
-    const buffer = Buffer.allocUnsafe(want);
     const { bytesRead } = await handle.read(buffer, 0, want, position);
     if (bytesRead === 0) return;
     if (left <= 0) grew = true;
     position += bytesRead;
-    yield bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+    yield buffer.subarray(0, bytesRead);
   }
 }
 
