@@ -13,14 +13,13 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IntegrityError, SourceError } from '../../errors.ts';
+import { SourceError } from '../../errors.ts';
 import type { BackupRecord } from '../../repository/types.ts';
 import type { Neo4jBackupMeta } from './backup.ts';
-import { openBolt } from './bolt.ts';
+import { compareRestoredFacts } from './compare-facts.ts';
 import { materializeArtifacts } from './enterprise-artifacts.ts';
 import { chainOf, enterpriseRecord } from './enterprise-chain.ts';
 import { assertEnterpriseAdmin, enterpriseRestoreArgs } from './enterprise-commands.ts';
-import { readGraphFacts, type GraphFacts } from './facts.ts';
 import type { Neo4jRestoreOptions, Neo4jRestoreResult } from './restore.ts';
 
 /**
@@ -64,7 +63,11 @@ export async function restoreNeo4jEnterprise(
   } finally {
     await rm(runDir, { recursive: true, force: true });
   }
-  const facts = await compareCounts(options, meta, databases);
+  // Counts that moved while the online backup ran say nothing about the backup's moment.
+  const facts = await compareRestoredFacts(options.bolt, meta.facts, databases, {
+    ...(signal ? { signal } : {}),
+    compare: (db) => meta.databases[db]?.countsStable !== false,
+  });
   return { databases, facts };
 }
 
@@ -114,39 +117,4 @@ function chainFor(meta: Neo4jBackupMeta, db: string, backup: BackupRecord): stri
     );
   }
   return chainOf(r);
-}
-
-async function compareCounts(
-  options: Neo4jRestoreOptions,
-  meta: Neo4jBackupMeta,
-  databases: readonly string[],
-): Promise<Record<string, GraphFacts>> {
-  // A new driver: an old one's bookmarks point past the restored store's last transaction.
-  const driver = openBolt(options.bolt);
-  const found: Record<string, GraphFacts> = {};
-  const shape = (f: GraphFacts) =>
-    JSON.stringify([f.nodes, f.relationships, f.labels, f.relationshipTypes]);
-  try {
-    for (const db of databases) {
-      const want = meta.facts[db];
-      if (want === undefined) continue;
-      const got = await readGraphFacts(
-        driver,
-        options.bolt,
-        db,
-        options.signal ? { signal: options.signal } : {},
-      );
-      found[db] = got;
-      // Counts that moved while the online backup ran say nothing about the backup's moment.
-      if (meta.databases[db]?.countsStable === false) continue;
-      if (shape(got) !== shape(want)) {
-        throw new IntegrityError(
-          `[neo4j] restored ${db} differs from the backup's record: expected ${shape(want)}, found ${shape(got)}`,
-        );
-      }
-    }
-  } finally {
-    await driver.close();
-  }
-  return found;
 }

@@ -12,15 +12,15 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { IntegrityError } from '../../errors.ts';
 import type { ArtifactRepository } from '../../repository/types.ts';
 import type { CheckResult, Neo4jAdmin } from './admin.ts';
 import { neo4jMeta, type Neo4jDatabaseRecord } from './backup.ts';
 import { openBolt, type BoltOptions } from './bolt.ts';
+import { compareRestoredFacts } from './compare-facts.ts';
 import { wrapDump } from './dump-format.ts';
 import { restoreNeo4jEnterprise } from './enterprise-restore.ts';
 import { loadDatabase } from './dump-stream.ts';
-import { readGraphFacts, type GraphFacts } from './facts.ts';
+import type { GraphFacts } from './facts.ts';
 import { importGraph } from './logical-import.ts';
 import type { Neo4jServer } from './server.ts';
 
@@ -84,11 +84,11 @@ export async function restoreNeo4j(options: Neo4jRestoreOptions): Promise<Neo4jR
       await driver.close();
     }
   }
-  const facts = await compareFacts(
+  const facts = await compareRestoredFacts(
     options.bolt,
     meta.facts,
     entries.map(([db]) => db),
-    signal,
+    signal ? { signal } : {},
   );
   return { databases: entries.map(([db]) => db), facts };
 }
@@ -138,33 +138,4 @@ async function rebuild(
 ) {
   const content = repo.openArtifact(backupId, r.artifact, { signal });
   return wrapDump(content, r.format ?? 'DZV1', { signal });
-}
-
-async function compareFacts(
-  bolt: BoltOptions,
-  expected: Readonly<Record<string, GraphFacts>>,
-  databases: readonly string[],
-  signal?: AbortSignal,
-): Promise<Record<string, GraphFacts>> {
-  // A new driver: the old one's bookmarks point past the restored store's last transaction.
-  const driver = openBolt(bolt);
-  const found: Record<string, GraphFacts> = {};
-  try {
-    for (const db of databases) {
-      const want = expected[db];
-      if (!want) continue;
-      const got = await readGraphFacts(driver, bolt, db, { signal });
-      found[db] = got;
-      const shape = (f: GraphFacts) =>
-        JSON.stringify([f.nodes, f.relationships, f.labels, f.relationshipTypes]);
-      if (shape(got) !== shape(want)) {
-        throw new IntegrityError(
-          `[neo4j] restored ${db} differs from the backup's record: expected ${shape(want)}, found ${shape(got)}`,
-        );
-      }
-    }
-  } finally {
-    await driver.close();
-  }
-  return found;
 }
