@@ -5,7 +5,7 @@
  * @module
  */
 import { NotFoundError } from '../errors.ts';
-import { decodeBlobPooled } from './codec-pool.ts';
+import { keepLease, leaseDecodedBlob } from './codec-pool.ts';
 import type { BlobLocation } from './master-index.ts';
 import { packKey } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
@@ -68,13 +68,9 @@ export async function readBatch(
       const what = `data blob ${id.toString('hex').slice(0, 16)} in pack ${where.packId}`;
       try {
         const at = where.offset - start;
-        return await decodeBlobPooled(
-          repo.keys,
-          'data',
-          id,
-          bytes.subarray(at, at + where.length),
-          where.rawLength,
-          what,
+        const encoded = bytes.subarray(at, at + where.length);
+        return keepLease(
+          await leaseDecodedBlob(repo.keys, 'data', id, encoded, where.rawLength, what),
         );
       } catch (error) {
         return error instanceof Error ? error : new Error(String(error));

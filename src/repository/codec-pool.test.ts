@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { IntegrityError } from '../errors.ts';
 import { decodeBlob, encodeBlob } from './blob-codec.ts';
-import { decodeBlobPooled, identifyBlob, leaseDecodedBlob, POOL_MIN } from './codec-pool.ts';
+import { identifyBlob, keepLease, leaseDecodedBlob, POOL_MIN } from './codec-pool.ts';
 import { blobId, deriveKeys } from './crypto.ts';
 import { pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
 
@@ -30,7 +30,7 @@ describe('codec pool', () => {
       const what = `blob ${name}`;
       assert.deepEqual(await decodeBlob(keys, 'data', held.id, encoded, data.length, what), data);
       assert.deepEqual(
-        await decodeBlobPooled(keys, 'data', held.id, encoded, data.length, what),
+        keepLease(await leaseDecodedBlob(keys, 'data', held.id, encoded, data.length, what)),
         data,
       );
       // And what the calling thread encodes, the pool decodes.
@@ -49,7 +49,7 @@ describe('codec pool', () => {
     blob.release();
     damaged[damaged.length >> 1]! ^= 1;
     await assert.rejects(
-      decodeBlobPooled(keys, 'data', held.id, damaged, data.length, 'the damaged blob'),
+      leaseDecodedBlob(keys, 'data', held.id, damaged, data.length, 'the damaged blob'),
       (error: unknown) =>
         error instanceof IntegrityError &&
         /the damaged blob: authentication failed/.test(error.message),
@@ -57,7 +57,7 @@ describe('codec pool', () => {
     // As another blob (wrong id): refused too, never returned as the blob asked for.
     const other = blobId(keys, Buffer.from('other'));
     await assert.rejects(
-      decodeBlobPooled(keys, 'data', other, Buffer.from(blob.encoded), data.length, 'x'),
+      leaseDecodedBlob(keys, 'data', other, Buffer.from(blob.encoded), data.length, 'x'),
       IntegrityError,
     );
     const again = await identifyBlob(keys, data);

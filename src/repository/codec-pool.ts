@@ -196,18 +196,6 @@ export async function leaseStoredBlob(
   }
 }
 
-/** {@link leaseDecodedBlob}, returning a copy of the plaintext the caller may keep. */
-export async function decodeBlobPooled(
-  keys: RepositoryKeys,
-  type: BlobType,
-  id: Buffer,
-  encoded: Buffer,
-  rawLength: number,
-  what: string,
-): Promise<Buffer> {
-  return keepLease(await leaseDecodedBlob(keys, type, id, encoded, rawLength, what));
-}
-
 /** The bytes of a lease as a buffer the caller may keep, the lease released. */
 export function keepLease(lease: BlobLease): Buffer {
   try {
@@ -224,15 +212,13 @@ interface _Slot {
   readonly bytes: Buffer;
 }
 
-type _Request = CodecRequest extends infer R ? (R extends { job: number } ? R : never) : never;
-
 interface _Pool {
   /** A free slot, if there is one. */
   acquireNow(): _Slot | undefined;
   /** Waits for a free slot (first come, first served). */
   acquire(): Promise<_Slot>;
   release(slot: _Slot): void;
-  call(request: _Request): Promise<CodecReply>;
+  call(request: CodecRequest): Promise<CodecReply>;
 }
 
 let pool: _Pool | undefined;
