@@ -4,7 +4,7 @@
  * backup moment, dry run, drill into the scratch home, verify, damaged backups, wrong password.
  */
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, stat, writeFile, mkdtemp } from 'node:fs/promises';
+import { readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,6 +12,7 @@ import { toNumber } from '../../src/drivers/neo4j/bolt.ts';
 import { hbr, summaryOf } from '../helpers/cli.ts';
 import {
   createProvenanceGraph,
+  largestPack,
   sampleAtoms,
   schemaNames,
   startNeo4j,
@@ -225,15 +226,3 @@ describe('hbr with a neo4j source (real servers)', () => {
     assert.equal(await markers(live), 1);
   });
 });
-
-async function largestPack(root: string): Promise<string> {
-  let best = { path: '', size: -1 };
-  for (const sub of await readdir(root)) {
-    for (const name of await readdir(join(root, sub))) {
-      const path = join(root, sub, name);
-      const { size } = await stat(path);
-      if (size > best.size) best = { path, size };
-    }
-  }
-  return best.path;
-}

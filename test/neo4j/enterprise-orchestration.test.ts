@@ -10,13 +10,19 @@
  * must aggregate a chain first. Against real Enterprise: enterprise-server.test.ts.
  */
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hbr, summaryOf } from '../helpers/cli.ts';
-import { createProvenanceGraph, startNeo4j, wipeGraph, type Neo4jTestInstance } from './helpers.ts';
+import {
+  createProvenanceGraph,
+  largestPack,
+  startNeo4j,
+  wipeGraph,
+  type Neo4jTestInstance,
+} from './helpers.ts';
 
 describe('hbr with an enterprise neo4j source (Community server, stand-in neo4j-admin)', () => {
   let neo: Neo4jTestInstance;
@@ -216,7 +222,7 @@ describe('hbr with an enterprise neo4j source (Community server, stand-in neo4j-
   test('a damaged full is found before anything stops: the restore of a later differential refuses', async () => {
     // The full's blobs are shared by every later backup of the chain (deduplicated), so damaging
     // the largest pack damages the chain of the newest differential too.
-    const pack = await largestFile(join(dir, 'repo', 'data'));
+    const pack = await largestPack(join(dir, 'repo', 'data'));
     const bytes = await readFile(pack);
     const middle = Math.floor(bytes.length / 2);
     bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
@@ -233,18 +239,6 @@ describe('hbr with an enterprise neo4j source (Community server, stand-in neo4j-
     assert.equal(restored.length, 2, 'neo4j-admin restore did not run');
   });
 });
-
-async function largestFile(root: string): Promise<string> {
-  let best = { path: '', size: -1 };
-  for (const sub of await readdir(root)) {
-    for (const name of await readdir(join(root, sub))) {
-      const path = join(root, sub, name);
-      const { size } = await stat(path);
-      if (size > best.size) best = { path, size };
-    }
-  }
-  return best.path;
-}
 
 /**
  * A stand-in for Neo4j Enterprise's neo4j-admin with every path baked in. FULL artifacts hold a

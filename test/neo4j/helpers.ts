@@ -6,6 +6,8 @@
  */
 import { execa } from 'execa';
 import type { Driver } from 'neo4j-driver';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNeo4jAdmin, type Neo4jAdmin } from '../../src/drivers/neo4j/admin.ts';
 import { openBolt, toNumber, type BoltOptions } from '../../src/drivers/neo4j/bolt.ts';
@@ -172,4 +174,17 @@ export async function schemaNames(
     indexes: is.map((r) => String(r.get('name'))),
     constraints: cs.map((r) => String(r.get('name'))),
   };
+}
+
+/** The largest pack of a local repository's `data/` folder (to damage it in a test). */
+export async function largestPack(dataDir: string): Promise<string> {
+  let best = { path: '', size: -1 };
+  for (const sub of await readdir(dataDir)) {
+    for (const name of await readdir(join(dataDir, sub))) {
+      const path = join(dataDir, sub, name);
+      const { size } = await stat(path);
+      if (size > best.size) best = { path, size };
+    }
+  }
+  return best.path;
 }
