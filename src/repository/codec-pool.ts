@@ -25,7 +25,7 @@ import {
 import type { CodecReply, CodecRequest, CodecWorkerData } from './codec-messages.ts';
 import { blobId, type RepositoryKeys } from './crypto.ts';
 
-/** Below this many bytes a blob is handled on the calling thread. */
+/** A blob needing less slot space than this (plaintext and encoding overhead, or the larger of stored and plain size) is handled on the calling thread. */
 export const POOL_MIN = 64 * 1024;
 
 /**
@@ -50,26 +50,31 @@ export interface HeldBlob {
  * readers fill one buffer again and again instead of fresh memory per read.
  */
 export async function identifyBlob(keys: RepositoryKeys, given: Buffer): Promise<HeldBlob> {
-  const pool = _pool();
-  const slot =
-    given.length < POOL_MIN || given.length + BLOB_OVERHEAD > SLOT_SIZE
-      ? undefined
-      : pool.acquireNow();
-  if (slot) given.copy(slot.bytes);
-  // Without a slot now: a private copy, hashed here if small, else waiting for a slot.
-  const plaintext = slot ? given : Buffer.from(given);
-  if (!slot && (plaintext.length < POOL_MIN || plaintext.length + BLOB_OVERHEAD > SLOT_SIZE)) {
-    const id = blobId(keys, plaintext);
-    return {
-      id,
-      encode: async (type, policy) => ({
-        ...(await encodeBlob(keys, type, id, plaintext, policy)),
-        release: () => undefined,
-      }),
-      drop: () => undefined,
-    };
+  const pooled = _pooled(given.length + BLOB_OVERHEAD);
+  const slot = pooled ? _pool().acquireNow() : undefined;
+  if (slot) {
+    given.copy(slot.bytes);
+    return _identifyInSlot(keys, _pool(), slot, given.length);
   }
-  return _identifyInSlot(keys, pool, slot ?? (await _slotWith(pool, plaintext)), plaintext.length);
+  // No slot now: a private copy, so the caller may reuse `given` at once.
+  const plaintext = Buffer.from(given);
+  if (pooled) {
+    return _identifyInSlot(keys, _pool(), await _slotWith(_pool(), plaintext), plaintext.length);
+  }
+  const id = blobId(keys, plaintext);
+  return {
+    id,
+    encode: async (type, policy) => ({
+      ...(await encodeBlob(keys, type, id, plaintext, policy)),
+      release: () => undefined,
+    }),
+    drop: () => undefined,
+  };
+}
+
+/** Whether a blob needing `size` bytes of a slot goes to the workers (else: the calling thread). */
+function _pooled(size: number): boolean {
+  return size >= POOL_MIN && size <= SLOT_SIZE;
 }
 
 /** Waits for a free slot and copies `bytes` into it. */
@@ -162,10 +167,9 @@ export async function leaseStoredBlob(
   read: (into?: Buffer) => Promise<Buffer>,
 ): Promise<BlobLease> {
   const { encodedLength, rawLength, what } = blob;
-  const size = Math.max(encodedLength, rawLength);
   // Never waits for a slot: a reader may hold leases while it waits for another (a restore writes
   // blobs in order), so with every slot leased it decodes here instead.
-  const slot = size < POOL_MIN || size > SLOT_SIZE ? undefined : _pool().acquireNow();
+  const slot = _pooled(Math.max(encodedLength, rawLength)) ? _pool().acquireNow() : undefined;
   if (!slot) {
     const bytes = await decodeBlob(keys, type, id, await read(), rawLength, what);
     return { bytes, release: () => undefined };
