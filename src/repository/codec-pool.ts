@@ -25,7 +25,10 @@ import {
 import type { CodecReply, CodecRequest, CodecWorkerData } from './codec-messages.ts';
 import { blobId, type RepositoryKeys } from './crypto.ts';
 
-/** A blob needing less slot space than this (plaintext and encoding overhead, or the larger of stored and plain size) is handled on the calling thread. */
+/**
+ * A blob needing less slot space than this (plaintext and encoding overhead, or the larger of
+ * stored and plain size) is handled on the calling thread.
+ */
 export const POOL_MIN = 64 * 1024;
 
 /**
