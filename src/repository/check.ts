@@ -217,8 +217,8 @@ async function _readData(
   }
   let done = 0;
   // One pack in memory at a time (reading ahead cost a pack of memory and gained nothing on a
-  // local disk); its blobs are decoded a few at a time, so decryption, decompression and
-  // hashing run on both cores of the thread pool.
+  // local disk); its blobs are decoded a few at a time on the codec workers, while this thread
+  // hashes the pack.
   const decodeLimit = pLimit(DECODES_IN_FLIGHT);
   // One buffer for every pack, read into where the store can: fresh memory per pack would cost
   // a page fault per 4 KiB on first touch.
