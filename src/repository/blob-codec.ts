@@ -9,7 +9,15 @@
  */
 import { IntegrityError } from '../errors.ts';
 import { compress, decompress } from './compression.ts';
-import { SEAL_OVERHEAD, blobId, blobKey, open, seal, type RepositoryKeys } from './crypto.ts';
+import {
+  SEAL_NONCE,
+  SEAL_OVERHEAD,
+  blobId,
+  blobKey,
+  openInto,
+  sealInto,
+  type RepositoryKeys,
+} from './crypto.ts';
 
 /** Blob types. Data and tree blobs go to different packs (trees are small and read often). */
 export type BlobType = 'data' | 'tree';
@@ -38,6 +46,12 @@ export interface EncodedBlob {
 }
 
 /**
+ * Where {@link encodeBlobInPlace} expects the plaintext in its frame: after the codec byte and
+ * the nonce, where the ciphertext goes.
+ */
+export const PLAINTEXT_AT = 1 + SEAL_NONCE;
+
+/**
  * Encodes a plaintext blob whose id is already known (see `blobId`). Compression is attempted
  * per the policy and dropped when it does not shrink the data enough.
  */
@@ -48,20 +62,38 @@ export async function encodeBlob(
   plaintext: Buffer,
   policy: CompressionPolicy,
 ): Promise<EncodedBlob> {
+  const frame = Buffer.allocUnsafe(plaintext.length + BLOB_OVERHEAD);
+  frame.set(plaintext, PLAINTEXT_AT);
+  const length = await encodeBlobInPlace(keys, type, id, frame, plaintext.length, policy);
+  return { id, type, encoded: frame.subarray(0, length), rawLength: plaintext.length };
+}
+
+/**
+ * {@link encodeBlob} within one buffer: `frame` holds the plaintext at {@link PLAINTEXT_AT} and
+ * has room for {@link BLOB_OVERHEAD} bytes more; the encoded blob replaces it from the frame's
+ * start. Returns the encoded length. The codec workers encode in their shared slots this way,
+ * with no copy of the blob and no fresh memory for it but the compressor's output.
+ */
+export async function encodeBlobInPlace(
+  keys: RepositoryKeys,
+  type: BlobType,
+  id: Buffer,
+  frame: Buffer,
+  length: number,
+  policy: CompressionPolicy,
+): Promise<number> {
+  const plaintext = frame.subarray(PLAINTEXT_AT, PLAINTEXT_AT + length);
   let codec = CODEC_RAW;
   let payload: Buffer = plaintext;
-  if (policy.level > 0 && plaintext.length >= 64) {
+  if (policy.level > 0 && length >= 64) {
     const compressed = await compress(plaintext, policy.level);
-    if (compressed.length <= plaintext.length * (policy.keepRatio ?? 0.97)) {
+    if (compressed.length <= length * (policy.keepRatio ?? 0.97)) {
       codec = CODEC_ZSTD;
       payload = compressed;
     }
   }
-  const sealed = seal(blobKey(keys, id), payload, _aad(type, codec, id));
-  const encoded = Buffer.allocUnsafe(1 + sealed.length);
-  encoded[0] = codec;
-  sealed.copy(encoded, 1);
-  return { id, type, encoded, rawLength: plaintext.length };
+  frame[0] = codec;
+  return 1 + sealInto(blobKey(keys, id), payload, _aad(type, codec, id), frame.subarray(1));
 }
 
 /**
@@ -70,7 +102,7 @@ export async function encodeBlob(
  * returned before all three hold.
  * @throws IntegrityError naming `what` on any mismatch.
  */
-export async function decodeBlob(
+export function decodeBlob(
   keys: RepositoryKeys,
   type: BlobType,
   id: Buffer,
@@ -78,15 +110,35 @@ export async function decodeBlob(
   rawLength: number,
   what: string,
 ): Promise<Buffer> {
+  const out = Buffer.allocUnsafe(Math.max(0, encoded.length - BLOB_OVERHEAD));
+  return decodeBlobInto(keys, type, id, encoded, rawLength, what, out);
+}
+
+/**
+ * {@link decodeBlob} writing the decrypted payload into `out`, which may be the memory `encoded`
+ * lies in (from its start; the codec workers decode in their shared slots this way). Returns the
+ * plaintext: a view of `out`, or the decompressor's fresh buffer for a compressed blob.
+ * @throws IntegrityError naming `what` on any mismatch; `out` then holds garbage.
+ */
+export async function decodeBlobInto(
+  keys: RepositoryKeys,
+  type: BlobType,
+  id: Buffer,
+  encoded: Buffer,
+  rawLength: number,
+  what: string,
+  out: Buffer,
+): Promise<Buffer> {
   const codec = encoded[0];
   if (codec !== CODEC_RAW && codec !== CODEC_ZSTD) {
     throw new IntegrityError(`${what}: unknown codec ${String(codec)}`);
   }
-  const payload = open(blobKey(keys, id), encoded.subarray(1), _aad(type, codec, id), what);
-  let plaintext = payload;
+  const key = blobKey(keys, id);
+  const length = openInto(key, encoded.subarray(1), _aad(type, codec, id), out, what);
+  let plaintext = out.subarray(0, length);
   if (codec === CODEC_ZSTD) {
     try {
-      plaintext = await decompress(payload, rawLength);
+      plaintext = await decompress(plaintext, rawLength);
     } catch (error) {
       throw new IntegrityError(`${what}: cannot decompress`, { cause: error });
     }

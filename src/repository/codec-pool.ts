@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { IntegrityError } from '../errors.ts';
 import {
   BLOB_OVERHEAD,
+  PLAINTEXT_AT,
   decodeBlob,
   encodeBlob,
   type BlobType,
@@ -56,7 +57,7 @@ export async function identifyBlob(keys: RepositoryKeys, given: Buffer): Promise
   const pooled = _pooled(given.length + BLOB_OVERHEAD);
   const slot = pooled ? _pool().acquireNow() : undefined;
   if (slot) {
-    given.copy(slot.bytes);
+    given.copy(slot.bytes, PLAINTEXT_AT);
     return _identifyInSlot(keys, _pool(), slot, given.length);
   }
   // No slot now: a private copy, so the caller may reuse `given` at once.
@@ -80,10 +81,10 @@ function _pooled(size: number): boolean {
   return size >= POOL_MIN && size <= SLOT_SIZE;
 }
 
-/** Waits for a free slot and copies `bytes` into it. */
+/** Waits for a free slot and copies a plaintext into it. */
 async function _slotWith(pool: _Pool, bytes: Buffer): Promise<_Slot> {
   const slot = await pool.acquire();
-  bytes.copy(slot.bytes);
+  bytes.copy(slot.bytes, PLAINTEXT_AT);
   return slot;
 }
 

@@ -48,6 +48,8 @@ export function sha256Hex(data: Uint8Array): string {
 }
 
 const NONCE = 12;
+/** Bytes of the nonce that starts every sealed object. */
+export const SEAL_NONCE = NONCE;
 const TAG = 16;
 /** Bytes sealing adds: nonce and tag. */
 export const SEAL_OVERHEAD = NONCE + TAG;
@@ -57,12 +59,24 @@ export const SEAL_OVERHEAD = NONCE + TAG;
  * to its context (object kind, blob id) so a valid ciphertext cannot be replayed elsewhere.
  */
 export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(plaintext.length + SEAL_OVERHEAD);
+  sealInto(key, plaintext, aad, out);
+  return out;
+}
+
+/**
+ * {@link seal} into `out` (at least `plaintext.length + SEAL_OVERHEAD` bytes); returns the bytes
+ * written. `plaintext` may lie in `out` right after the nonce's place (`out.subarray(12)`): it is
+ * then encrypted in place, which is how the codec workers seal a blob in its slot without a copy.
+ */
+export function sealInto(key: Buffer, plaintext: Uint8Array, aad: Uint8Array, out: Buffer): number {
   const nonce = randomBytes(NONCE);
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
-  const body = cipher.update(plaintext);
-  const final = cipher.final();
-  return Buffer.concat([nonce, body, final, cipher.getAuthTag()]);
+  nonce.copy(out, 0);
+  let at = NONCE + _pieces(cipher, plaintext, out, NONCE);
+  at += _put(cipher.final(), out, at);
+  return at + _put(cipher.getAuthTag(), out, at);
 }
 
 /**
@@ -70,6 +84,24 @@ export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): Buffe
  * @throws IntegrityError naming `what` when the data is truncated, altered, or under another key.
  */
 export function open(key: Buffer, sealed: Uint8Array, aad: Uint8Array, what: string): Buffer {
+  const out = Buffer.allocUnsafe(Math.max(0, sealed.length - SEAL_OVERHEAD));
+  return out.subarray(0, openInto(key, sealed, aad, out, what));
+}
+
+/**
+ * {@link open} into `out`; returns the plaintext's length. `out` may be the memory `sealed` lies in,
+ * starting where `sealed` starts or before (never after): the plaintext then overwrites the
+ * sealed bytes as they are read. It is unverified until this returns: on an error, `out` holds
+ * garbage that must not be used.
+ * @throws IntegrityError naming `what` when the data is truncated, altered, or under another key.
+ */
+export function openInto(
+  key: Buffer,
+  sealed: Uint8Array,
+  aad: Uint8Array,
+  out: Buffer,
+  what: string,
+): number {
   if (sealed.length < SEAL_OVERHEAD) {
     throw new IntegrityError(`${what}: too short to be encrypted data (${sealed.length} bytes)`);
   }
@@ -78,13 +110,42 @@ export function open(key: Buffer, sealed: Uint8Array, aad: Uint8Array, what: str
     const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, NONCE));
     decipher.setAAD(aad);
     decipher.setAuthTag(data.subarray(data.length - TAG));
-    const body = decipher.update(data.subarray(NONCE, data.length - TAG));
-    return Buffer.concat([body, decipher.final()]);
+    const length = _pieces(decipher, data.subarray(NONCE, data.length - TAG), out, 0);
+    return length + _put(decipher.final(), out, length);
   } catch (error) {
     throw new IntegrityError(`${what}: authentication failed (data altered or wrong key)`, {
       cause: error,
     });
   }
+}
+
+/**
+ * Bytes per `update` call of {@link _pieces}: each call returns a fresh buffer, so small pieces
+ * keep that garbage small and in the cache, where copying it out costs next to nothing.
+ */
+const PIECE = 64 * 1024;
+
+/**
+ * Runs `input` through a cipher into `out` from `at`, piece by piece; returns the bytes written.
+ * AES-GCM's output keeps pace with its input, so when `out` is the memory `input` lies in, from
+ * the same place or before, each piece is written only over bytes already consumed.
+ */
+function _pieces(
+  cipher: { update(data: Uint8Array): Buffer },
+  input: Uint8Array,
+  out: Buffer,
+  at: number,
+): number {
+  let written = 0;
+  for (let offset = 0; offset < input.length; offset += PIECE) {
+    written += _put(cipher.update(input.subarray(offset, offset + PIECE)), out, at + written);
+  }
+  return written;
+}
+
+function _put(bytes: Buffer, out: Buffer, at: number): number {
+  out.set(bytes, at);
+  return bytes.length;
 }
 
 /** The key a single blob is encrypted under: per-blob keys keep GCM's random-nonce limits moot. */
