@@ -47,14 +47,16 @@ export interface Chunker {
   /**
    * Feeds the next bytes of the stream (any size, including 0) and returns the chunks they
    * complete, in order. A chunk lying inside `data` is a view of it (no copy): it stays valid
-   * as long as the caller leaves `data` untouched. A chunk that spans feeds is a fresh buffer.
-   * The chunker keeps no reference to `data`: the caller may reuse it as soon as it is done with
-   * the returned chunks. Cut points do not depend on how the stream is split into feeds.
+   * as long as the caller leaves `data` untouched. A chunk that spans feeds lies in the
+   * chunker's own memory, valid until the next `push` or `finish`: copy what you keep. The chunker
+   * keeps no reference to `data`: the caller may reuse it as soon as it is done with the returned
+   * chunks. Cut points do not depend on how the stream is split into feeds.
    */
   push(data: Uint8Array): Buffer[];
   /**
    * Ends the stream and returns its last chunk (shorter than `min` if the stream was), or
-   * `undefined` when no bytes are pending. The chunker is then reset for a new stream.
+   * `undefined` when no bytes are pending. The chunker is then reset for a new stream; the chunk
+   * stays valid until the next `push`.
    */
   finish(): Buffer | undefined;
 }
@@ -105,8 +107,20 @@ export function createChunker(gear: Int32Array, params: ChunkerParams): Chunker 
     h: 0,
     len: 0,
   };
-  // Bytes of the current, unfinished chunk, copied out of earlier feeds.
+  // Bytes of the current, unfinished chunk, copied out of earlier feeds. A chunk spanning feeds
+  // is completed in this buffer and returned from it; the next tail then goes to the other one
+  // (`spare`), so the returned chunk stays intact until the next push. Reusing the two instead of
+  // fresh memory per spanning chunk saves a page-faulted allocation of up to `max` bytes for
+  // about every read of a large file.
   let carry: Buffer | undefined;
+  let spare: Buffer | undefined;
+  /** `buffer` (or a larger one holding its first `keep` bytes) with room for `size` bytes. */
+  const roomIn = (buffer: Buffer | undefined, keep: number, size: number): Buffer => {
+    if (buffer !== undefined && buffer.length >= size) return buffer;
+    const grown = Buffer.allocUnsafe(Math.min(params.max, Math.max(size, 2 * keep)));
+    buffer?.copy(grown, 0, 0, keep);
+    return grown;
+  };
   return {
     params: { min: params.min, avg: params.avg, max: params.max },
     push(data) {
@@ -115,12 +129,14 @@ export function createChunker(gear: Int32Array, params: ChunkerParams): Chunker 
         : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       const chunks: Buffer[] = [];
       let start = 0;
+      let spanned = false;
       for (let cut = _scan(state, buf, 0); cut >= 0; cut = _scan(state, buf, cut)) {
         if (state.len > 0 && carry !== undefined) {
-          const chunk = Buffer.allocUnsafe(state.len + cut - start);
-          carry.copy(chunk, 0, 0, state.len);
-          buf.copy(chunk, state.len, start, cut);
-          chunks.push(chunk);
+          const length = state.len + cut - start;
+          carry = roomIn(carry, state.len, length);
+          buf.copy(carry, state.len, start, cut);
+          chunks.push(carry.subarray(0, length));
+          spanned = true;
         } else {
           chunks.push(buf.subarray(start, cut));
         }
@@ -128,14 +144,11 @@ export function createChunker(gear: Int32Array, params: ChunkerParams): Chunker 
         state.len = 0;
         start = cut;
       }
+      if (spanned) [carry, spare] = [spare, carry];
       // _scan counted the tail into state.len; copy it so the caller may reuse `buf`.
       if (state.len > 0) {
         const held = state.len - (buf.length - start);
-        if (carry === undefined || carry.length < state.len) {
-          const grown = Buffer.allocUnsafe(Math.min(params.max, Math.max(state.len, 2 * held)));
-          if (carry !== undefined) carry.copy(grown, 0, 0, held);
-          carry = grown;
-        }
+        carry = roomIn(carry, held, state.len);
         buf.copy(carry, held, start);
       }
       return chunks;
@@ -143,6 +156,7 @@ export function createChunker(gear: Int32Array, params: ChunkerParams): Chunker 
     finish() {
       const last = state.len > 0 && carry !== undefined ? carry.subarray(0, state.len) : undefined;
       carry = undefined;
+      spare = undefined;
       state.h = 0;
       state.len = 0;
       return last;
