@@ -61,27 +61,34 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       if (targets.length === 0)
         throw new UsageError('nothing to back up: give one or more paths, or --source NAME');
 
-      const access = await accessRepository(ctx, globals);
-      const { repo } = access;
-      const reporter = reporterFor(ctx, globals);
-      const samePaths = (b: BackupRecord): boolean =>
-        b.source === source && [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
-      const parent = (await repo.backups()).filter(samePaths).at(-1);
-      const startedAt = new Date();
-      const session = await startSession(repo, { signal: ctx.signal });
-      reporter.start('backup');
-      // Totals for a percentage and an ETA come from a metadata-only scan beside the backup;
-      // they are used once complete, since partial totals would overstate the progress. With
-      // --no-progress nobody sees them: no second walk of the tree.
+      // A metadata-only scan of the paths starts before the repository opens: while the key is
+      // derived (scrypt: a quarter second of one core) it reads the folders and inodes from disk,
+      // so the backup's own walk finds them cached. Its totals give the progress a percentage and
+      // an ETA once complete (partial totals would overstate the progress).
       const scanning = new AbortController();
       let totals: ScanTotals | undefined;
-      const scan =
-        globals.progress === false
-          ? Promise.resolve()
-          : scanFiles(targets, exclude, () => undefined, scanning.signal).then(
-              (done) => void (totals = done),
-              () => undefined, // the backup itself reports unreadable paths
-            );
+      const scan = scanFiles(targets, exclude, () => undefined, scanning.signal).then(
+        (done) => void (totals = done),
+        () => undefined, // the backup itself reports unreadable paths
+      );
+      const stopScan = async (): Promise<void> => {
+        scanning.abort();
+        await scan;
+      };
+      const samePaths = (b: BackupRecord): boolean =>
+        b.source === source && [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
+      const { access, parent, session } = await (async () => {
+        const access = await accessRepository(ctx, globals);
+        const parent = (await access.repo.backups()).filter(samePaths).at(-1);
+        return { access, parent, session: await startSession(access.repo, { signal: ctx.signal }) };
+      })().catch(async (error: unknown) => {
+        await stopScan();
+        throw error;
+      });
+      const { repo } = access;
+      const reporter = reporterFor(ctx, globals);
+      const startedAt = new Date();
+      reporter.start('backup');
       try {
         const result = await backupFiles({
           session,
@@ -181,8 +188,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         await session.abort();
         throw error;
       } finally {
-        scanning.abort();
-        await scan;
+        await stopScan();
         reporter.done();
       }
     });
