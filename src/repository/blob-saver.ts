@@ -90,8 +90,10 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
   };
 
   const sealPack = (type: BlobType, signal?: AbortSignal): void => {
-    const pack = builders[type].finish();
+    const finished = builders[type].finish();
+    finished.catch(() => undefined); // awaited in the upload, which reports the failure
     const upload = uploadLimit(async () => {
+      const pack = await finished;
       await store.put(packKey(pack.id), pack.bytes, { signal });
       stats.addedBytes += pack.bytes.length;
       pack.release();

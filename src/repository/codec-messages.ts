@@ -39,10 +39,13 @@ export type CodecRequest =
       id: Uint8Array;
       rawLength: number;
       what: string;
-    };
+    }
+  /** SHA-256 (hex) of bytes in other shared memory: a pack being stored or checked. */
+  | { op: 'digest'; job: number; memory: SharedArrayBuffer; offset: number; length: number };
 
 /** A codec worker's answer to one request: an id, the length now in the slot, or an error. */
 export type CodecReply =
   | { job: number; id: Uint8Array }
+  | { job: number; sha256: string }
   | { job: number; length: number }
   | { job: number; error: { message: string; integrity: boolean } };

@@ -10,7 +10,7 @@ import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PLAINTEXT_AT, decodeBlobInto, encodeBlobInPlace } from './blob-codec.ts';
 import type { CodecReply, CodecRequest, CodecWorkerData } from './codec-messages.ts';
-import { blobId, type RepositoryKeys } from './crypto.ts';
+import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 
 const port = parentPort;
 if (!port) throw new Error('[codec] codec-worker.ts runs only as a worker thread');
@@ -20,7 +20,7 @@ port.on('message', (request: CodecRequest) => {
   _handle(request).then(
     (reply) => {
       port.postMessage(reply);
-      _collectNowAndThen(request.length);
+      if (request.op !== 'digest') _collectNowAndThen(request.length);
     },
     (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
@@ -32,6 +32,10 @@ port.on('message', (request: CodecRequest) => {
 
 async function _handle(request: CodecRequest): Promise<CodecReply> {
   const { job } = request;
+  if (request.op === 'digest') {
+    const bytes = Buffer.from(request.memory, request.offset, request.length);
+    return { job, sha256: sha256Hex(bytes) };
+  }
   const slot = Buffer.from(slab, request.slot * slotSize, slotSize);
   switch (request.op) {
     case 'identify': {

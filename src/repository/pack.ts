@@ -5,10 +5,10 @@
  * bytes and stored under `data/<first two hex>/<name>`.
  * @module
  */
-import { createHash } from 'node:crypto';
 import { IntegrityError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import { BLOB_TYPE_CODE, type BlobType, type EncodedBlob } from './blob-codec.ts';
+import { sha256OfShared, sharedBuffer } from './codec-pool.ts';
 import { openObject, sealObject, sha256Hex, type RepositoryKeys } from './crypto.ts';
 
 /** Where one blob sits inside a pack. */
@@ -47,13 +47,17 @@ export interface PackBuilder {
   readonly count: number;
   /** Copies the blob's bytes into the pack: the caller may drop or reuse `blob.encoded` after. */
   add(blob: EncodedBlob): void;
-  finish(): FinishedPack;
+  /**
+   * Seals the pack and resolves with it once named. The builder starts the next pack at once:
+   * `add` may be called again before this resolves.
+   */
+  finish(): Promise<FinishedPack>;
 }
 
 /**
- * Starts an empty pack. Blobs are copied into one growing buffer and hashed as they arrive, so
- * finishing needs no second copy of the pack and no second pass to name it; buffers handed back
- * with `release` are reused, since fresh memory is slow on first touch.
+ * Starts an empty pack. Blobs are copied into one growing buffer in memory shared with the codec
+ * workers, so that one of them names the finished pack (its SHA-256) while this thread fills the
+ * next; buffers handed back with `release` are reused, since fresh memory is slow on first touch.
  * @param capacity - bytes to allocate up front (e.g. the target pack size plus one blob).
  */
 export function createPackBuilder(
@@ -63,14 +67,13 @@ export function createPackBuilder(
   const initial = options.capacity ?? 1024 * 1024;
   const spare: Buffer[] = [];
   let buffer: Buffer | undefined;
-  let hash = createHash('sha256');
   let entries: PackEntry[] = [];
   let size = 0;
   const reserve = (more: number): Buffer => {
-    buffer ??= spare.pop() ?? Buffer.allocUnsafe(Math.max(initial, more));
+    buffer ??= spare.pop() ?? sharedBuffer(Math.max(initial, more));
     if (size + more > buffer.length) {
       // Past the capacity (prune's small start, or one blob larger than a pack): double.
-      const grown = Buffer.allocUnsafe(Math.max(size + more, buffer.length * 2));
+      const grown = sharedBuffer(Math.max(size + more, buffer.length * 2));
       buffer.copy(grown, 0, 0, size);
       buffer = grown;
     }
@@ -78,7 +81,6 @@ export function createPackBuilder(
   };
   const append = (bytes: Uint8Array): void => {
     reserve(bytes.length).set(bytes, size);
-    hash.update(bytes);
     size += bytes.length;
   };
   return {
@@ -98,7 +100,7 @@ export function createPackBuilder(
       });
       append(blob.encoded);
     },
-    finish() {
+    async finish() {
       const header = Buffer.alloc(4 + entries.length * ENTRY_SIZE);
       header.writeUInt32LE(entries.length, 0);
       let at = 4;
@@ -116,22 +118,21 @@ export function createPackBuilder(
       append(length);
       const whole = reserve(0);
       const bytes = whole.subarray(0, size);
+      const packed = entries;
+      buffer = undefined;
+      entries = [];
+      size = 0;
       let released = false;
-      const finished: FinishedPack = {
-        id: hash.digest('hex'),
+      return {
+        id: await sha256OfShared(bytes),
         bytes,
-        entries,
+        entries: packed,
         release: () => {
           if (released) return;
           released = true;
           if (whole.length <= initial * 2) spare.push(whole);
         },
       };
-      buffer = undefined;
-      hash = createHash('sha256');
-      entries = [];
-      size = 0;
-      return finished;
     },
   };
 }

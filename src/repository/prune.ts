@@ -122,7 +122,7 @@ export async function pruneRepository(
     };
     const flushPack = async (type: BlobType): Promise<void> => {
       if (builders[type].count === 0) return;
-      const pack = builders[type].finish();
+      const pack = await builders[type].finish();
       await store.put(packKey(pack.id), pack.bytes, { signal: options.signal });
       newPacks.push({ packId: pack.id, entries: pack.entries });
     };
