@@ -113,12 +113,13 @@ server and wait for it to exit, \`neo4j-admin database dump neo4j --to-path=DIR\
 \`… dump system\`, \`bin/neo4j start\`, wait until Bolt runs \`RETURN 1\`. hbr:
 \`node bin/hbr.js backup --source graph --json\` with a \`neo4j:\` source in \`hbr.yaml\` (dump mode with
 \`spoolDir\` set; without it, the default, each dump streams into the repository while the server
-is down, with no temp file: \`--stream\` measures that; default server controls: the same SIGTERM
-stop and \`bin/neo4j start\`). Before the stop hbr reads
-the graph's counts over Bolt and runs \`neo4j-admin --version\`, side by side; while the server is
-down it runs one \`neo4j-admin database dump '*' --to-path=SPOOL\` (the backup covers every database
-of the store), then starts the server and, while it starts, reads the spooled dumps, unwrapped,
-into the repository (chunk boundaries at each tar entry and after each file's first three 8 KiB
+is down, with no temp file: \`--stream\` measures that, one \`dump '*'\` into named pipes that hbr
+reads as they fill; default server controls: the same SIGTERM stop and \`bin/neo4j start\`).
+Before the stop hbr opens the repository (scrypt) and reads the graph's counts over Bolt, side
+by side, and takes neo4j-admin's version from the kernel jar's name in the server's lib folder
+(no JVM); while the server is down it runs one \`neo4j-admin database dump '*' --to-path=SPOOL\`
+(the backup covers every database of the store), then starts the server and, while it starts,
+reads the spooled dumps, unwrapped, into the repository (chunk boundaries at each tar entry and after each file's first three 8 KiB
 pages; the hbr process at nice 15 until Bolt answers). Sequence per run: raw, hbr (first full), hbr again
 (unchanged graph), \`SET\` two properties on 1% of the atoms, raw, hbr. Wall time and downtime
 run from the stop request to Bolt answering (hbr's downtime is its own \`downtimeMs\`, measured the
@@ -147,8 +148,8 @@ ${rows.join('\n')}
 ## Where hbr's time goes
 
 - Outside the downtime: ${med(r, (run) => run.hbr1.wallSeconds - run.hbr1.downtimeSeconds).toFixed(1)} s (median, first full): Node and tsx starting
-  \`bin/hbr.js\`, opening the repository (scrypt), the Bolt reads and \`neo4j-admin --version\`
-  before the stop; the commit after Bolt answers.
+  \`bin/hbr.js\`, opening the repository (scrypt) beside the Bolt reads before the stop; the
+  commit after Bolt answers.
 - Downtime: ${signed(med(r, (run) => run.hbr1.downtimeSeconds - run.raw1.downtimeSeconds))} s against the raw dump (first full; ${signed(med(r, (run) => run.hbr2.downtimeSeconds - run.raw2.downtimeSeconds))} s after the 1%
   change). hbr saves one JVM start (one \`dump '*'\` for both databases) and runs no
   \`database info\` in the success path (\`database dump\` itself refuses a store that is in use or

@@ -1,6 +1,6 @@
 /**
  * A real server killed with SIGKILL leaves a store that needs recovery: it is detected and the
- * dump refused (by neo4j-admin and by the backup's dump path, with a message naming the remedy),
+ * dump refused (by neo4j-admin and by the backup's dump paths, with a message naming the remedy),
  * and a start plus clean stop makes it dumpable again.
  */
 import assert from 'node:assert/strict';
@@ -49,6 +49,26 @@ describe('neo4j store not shut down cleanly (real server)', () => {
     };
     await assert.rejects(
       offlineDump({ session, server: neo.server, admin: neo.admin, databases: ['neo4j'] }),
+      (error: unknown) =>
+        error instanceof SourceError && /not shut down cleanly/.test(error.message),
+    );
+    assert.ok((await neo.server.pid()) !== undefined, 'the server runs again after the refusal');
+    await neo.reconnect();
+
+    // The same through the named pipes of one `dump '*'` (the backup covers every database).
+    await neo.driver.executeQuery('CREATE (:Atom {atomId: 0})');
+    const again = await neo.server.pid();
+    assert.ok(again !== undefined);
+    process.kill(again, 'SIGKILL');
+    while ((await neo.server.pid()) !== undefined) await sleep(100);
+    await assert.rejects(
+      offlineDump({
+        session,
+        server: neo.server,
+        admin: neo.admin,
+        databases: ['neo4j', 'system'],
+        storeDatabases: ['neo4j', 'system'],
+      }),
       (error: unknown) =>
         error instanceof SourceError && /not shut down cleanly/.test(error.message),
     );

@@ -46,14 +46,16 @@ export async function runNeo4jBackup(
     neo.enterprise !== undefined && flags.type !== undefined
       ? { ...neo.enterprise, type: flags.type as 'full' | 'diff' }
       : neo.enterprise;
-  const access = await accessRepository(ctx, globals);
+  // Opened beside the Bolt reads of the backup (which waits for it before the stop).
+  const accessing = accessRepository(ctx, globals);
+  accessing.catch(() => undefined); // awaited by backupNeo4j, and below
   const reporter = reporterFor(ctx, globals);
   reporter.start('backup');
   try {
     if (neo.mode === 'dump')
       reporter.info(`stopping Neo4j (${neo.commands.stop}) for an offline dump`);
     const record = await backupNeo4j({
-      repo: artifactRepository(access.repo),
+      repo: accessing.then((a) => artifactRepository(a.repo)),
       source: source.name,
       mode: neo.mode,
       server: neo.server,
@@ -65,6 +67,7 @@ export async function runNeo4jBackup(
       tags: flags.tag ?? [],
       signal: ctx.signal,
     });
+    const access = await accessing;
     const meta = neo4jMeta(record);
     const replicas = await replicateAfterBackup(ctx, access, reporter);
     for (const r of replicas.filter((x) => !x.ok))

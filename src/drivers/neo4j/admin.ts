@@ -5,9 +5,11 @@
  * must act on the same store as the server (research §1.11, §7 step 12).
  * @module
  */
+import { constants } from 'node:fs';
+import { access, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { execa, type ResultPromise } from 'execa';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SourceError } from '../../errors.ts';
 import { parseStoreInfo, parseStoreInfos, type StoreInfo } from './store-state.ts';
 
@@ -55,7 +57,14 @@ export interface Neo4jAdmin {
     args: readonly string[],
     options?: { signal?: AbortSignal; stdin?: boolean },
   ): ResultPromise;
-  /** The Neo4j version of the admin tool, e.g. `5.26.30`. */
+  /**
+   * The Neo4j version of the admin tool, e.g. `5.26.30`. For the installation's own
+   * `bin/neo4j-admin` it is read from the kernel jar's name in the lib folder the server uses
+   * (`server.directories.lib`, default `<home>/lib`), without starting a JVM (about a second of
+   * CPU before every dump backup); `neo4j-admin --version` otherwise, or when the folder does not
+   * name exactly one version.
+   * @throws SourceError when neo4j-admin is missing or not executable, or prints no version.
+   */
   version(options?: { signal?: AbortSignal }): Promise<string>;
   /**
    * `database info` of a database of the local store (the server may be running: `inUse` says so).
@@ -118,6 +127,16 @@ export function createNeo4jAdmin(options: Neo4jAdminOptions): Neo4jAdmin {
     run,
     spawn,
     async version(o) {
+      if (options.command === undefined) {
+        const fromLib = await libVersion(options.home, env.NEO4J_CONF);
+        if (fromLib !== undefined) {
+          // Still refuse a missing tool before anything is stopped, as `--version` would.
+          await access(command, constants.X_OK).catch((error: unknown) => {
+            throw adminError(command, ['--version'], error);
+          });
+          return fromLib;
+        }
+      }
       const { stdout } = await run(['--version'], o ?? {});
       const match = /\d+\.\d+\.\d+/.exec(stdout);
       if (!match) throw new SourceError(`[neo4j:admin] ${command} --version printed no version`);
@@ -190,6 +209,25 @@ export function adminError(command: string, args: readonly string[], error: unkn
 }
 
 // --- internal ---
+
+/** `neo4j-kernel-<version>.jar`: the jar whose version `neo4j-admin --version` prints. */
+const KERNEL_JAR = /^neo4j-kernel-(\d+\.\d+\.\d+)\.jar$/;
+
+/**
+ * The version the kernel jar's name says, in the lib folder of `<conf>/neo4j.conf`
+ * (`server.directories.lib`, relative to the home) or `<home>/lib`; undefined when the folder
+ * is missing or holds no kernel jar or several versions.
+ */
+async function libVersion(home: string, conf: string): Promise<string | undefined> {
+  const text = await readFile(join(conf, 'neo4j.conf'), 'utf8').catch(() => '');
+  const configured = [...text.matchAll(/^\s*server\.directories\.lib\s*=\s*(.*?)\s*$/gm)].at(
+    -1,
+  )?.[1];
+  const lib = resolve(home, configured || 'lib');
+  const names = await readdir(lib).catch(() => [] as string[]);
+  const versions = new Set(names.flatMap((n) => KERNEL_JAR.exec(n)?.[1] ?? []));
+  return versions.size === 1 ? [...versions][0] : undefined;
+}
 
 function cancel(signal: AbortSignal | undefined): { cancelSignal?: AbortSignal } {
   return signal ? { cancelSignal: signal } : {};

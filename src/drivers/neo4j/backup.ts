@@ -4,8 +4,8 @@
  * `dump` (offline; Community's only physical backup): read the graph facts, stop the server cleanly,
  * refuse an unclean store or a neo4j-admin of another version, `database dump` each database
  * (user databases and `system`, which holds users and roles) and start the server again, even
- * when the dump fails; the dumps go into the repository while the server starts
- * (`offline-dump.ts`). The unwrapped content is stored, not the compressed dump, so unchanged
+ * when the dump fails; the dumps stream into the repository while the server is down, or with a
+ * spool folder while it starts (`offline-dump.ts`). The unwrapped content is stored, not the compressed dump, so unchanged
  * store files deduplicate.
  *
  * `logical`: no downtime; each user database is exported over Bolt (`logical-export.ts`). Reads
@@ -33,7 +33,11 @@ export type Neo4jBackupMode = 'dump' | 'logical' | 'enterprise';
 
 /** Inputs of {@link backupNeo4j}. */
 export interface Neo4jBackupOptions {
-  readonly repo: ArtifactRepository;
+  /**
+   * The repository, or its opening still under way (key derivation takes a few hundred
+   * milliseconds): it then runs beside the reads before the stop instead of before them.
+   */
+  readonly repo: ArtifactRepository | Promise<ArtifactRepository>;
   /** Source name from the config. */
   readonly source: string;
   readonly mode: Neo4jBackupMode;
@@ -107,32 +111,37 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
   const startedAt = clock();
   const dump = options.mode === 'dump';
   // Everything before the stop runs side by side: it adds to the wall time of every backup.
-  const opened = options.repo.startBackup({ signal });
+  const opened = Promise.resolve(options.repo).then((repo) => repo.startBackup({ signal }));
   opened.catch(() => undefined); // awaited below
   const adminVersion = dump ? options.admin.version({ signal }) : undefined;
   adminVersion?.catch(() => undefined); // awaited below
   const driver = openBolt(options.bolt);
   const facts: Record<string, GraphFacts> = {};
-  let found: [{ version: string; edition: string }, ShownDatabase[], ...unknown[]];
+  let shown: ShownDatabase[];
+  let server: { version: string; edition: string };
   try {
     // One query alone first: a wrong password must fail once, not once per parallel query (the
     // server locks the user out after a few failures in a row).
-    const shown = showDatabases(driver, options.bolt);
-    await shown;
-    found = await Promise.all([
-      options.server.version(),
-      shown,
-      ...databases.map(async (db) => {
-        facts[db] = await readGraphFacts(driver, options.bolt, db, { signal, shown });
+    const listed = showDatabases(driver, options.bolt);
+    shown = await listed;
+    await Promise.all(
+      databases.map(async (db) => {
+        facts[db] = await readGraphFacts(driver, options.bolt, db, { signal, shown: listed });
       }),
-    ]);
+    );
+    // The facts carry the server's version (dbms.components()); no second connection for it.
+    const first = databases[0] !== undefined ? facts[databases[0]] : undefined;
+    server =
+      first !== undefined && first.neo4jVersion !== 'unknown'
+        ? { version: first.neo4jVersion, edition: first.edition }
+        : await options.server.version();
   } catch (error) {
     await opened.then((s) => s.abort()).catch(() => undefined);
     throw error;
   } finally {
     await driver.close();
   }
-  const [{ version, edition }, shown] = found;
+  const { version, edition } = server;
   const storeDatabases = shown.map((d) => d.name);
   const session = await opened;
   try {

@@ -43,7 +43,8 @@ export async function backupNeo4jEnterprise(options: Neo4jBackupOptions): Promis
   const settings = options.enterprise;
   if (settings === undefined)
     throw new UsageError('[neo4j:enterprise] mode enterprise needs its enterprise settings');
-  const { repo, admin, signal } = options;
+  const { admin, signal } = options;
+  const repo = await options.repo;
   const clock = options.clock ?? (() => new Date());
   const databases = options.databases ?? ['neo4j'];
   const all = [...new Set(settings.includeSystem ? [...databases, 'system'] : databases)];

@@ -1,8 +1,10 @@
 /**
  * The offline part of a `dump` backup: stop, dump, start. By default each database's dump is
- * streamed (`--to-stdout`) straight into the repository while the server is down, with no temp
- * file (unwrapped, see `dump-format.ts`; segmented, see `segmented-save.ts`). With a spool
- * directory the server is down more briefly: `neo4j-admin database dump` writes into it (one run
+ * streamed straight into the repository while the server is down, with no temp file (unwrapped,
+ * see `dump-format.ts`; segmented, see `segmented-save.ts`): when the backup covers every
+ * database, one `dump '*'` writes them into named pipes (`dump-fifo.ts`: one JVM start in the
+ * downtime instead of one per database), else `dump <db> --to-stdout` runs per database. With a
+ * spool directory the server is down more briefly: `neo4j-admin database dump` writes into it (one run
  * for every database when the backup covers them all: each JVM start costs about a second), the
  * server starts again and, while it starts, the spooled dumps are read into the repository. The
  * spool holds the compressed dumps (a fifth to a quarter of the store on disk) until the backup
@@ -23,6 +25,7 @@ import type { BackupSession } from '../../repository/types.ts';
 import type { Neo4jAdmin } from './admin.ts';
 import type { Neo4jDatabaseRecord } from './backup.ts';
 import { unwrapDump } from './dump-format.ts';
+import { makeDumpFifos, type DumpFifos, type DumpPipe } from './dump-fifo.ts';
 import { dumpDatabase } from './dump-stream.ts';
 import type { Neo4jServer } from './server.ts';
 import { lowerOwnPriority } from './priority.ts';
@@ -76,29 +79,89 @@ export async function offlineDump(options: OfflineDumpOptions): Promise<OfflineD
 
 // --- internal ---
 
-/** Each dump streamed into the repository while the server is down; then the start. */
+/**
+ * Each dump streamed into the repository while the server is down; then the start. When the
+ * backup covers every database of the store, one `dump '*'` writes them all into named pipes
+ * (`dump-fifo.ts`), made before the stop; otherwise one `dump <db> --to-stdout` per database.
+ */
 async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpResult> {
   const { server, admin, signal } = options;
   const o = signal ? { signal } : {};
-  const stopAt = Date.now();
-  await server.stop(o);
-  const records: Record<string, Neo4jDatabaseRecord> = {};
+  const fifos = coversStore(options) ? await makeDumpFifos(options.databases) : undefined;
   try {
-    for (const db of options.databases) {
-      records[db] = await storeDump(options, db, dumpDatabase(admin, db, o));
-    }
-  } catch (error) {
+    const stopAt = Date.now();
+    await server.stop(o);
+    const records: Record<string, Neo4jDatabaseRecord> = {};
     try {
-      await explainDumpFailure(options);
-    } catch (explained) {
-      await startAfterFailure(server, explained, signal);
-      throw explained;
+      if (fifos !== undefined) Object.assign(records, await dumpIntoPipes(options, fifos));
+      else {
+        for (const db of options.databases) {
+          records[db] = await storeDump(options, db, dumpDatabase(admin, db, o));
+        }
+      }
+    } catch (error) {
+      try {
+        await explainDumpFailure(options);
+      } catch (explained) {
+        await startAfterFailure(server, explained, signal);
+        throw explained;
+      }
+      await startAfterFailure(server, error, signal);
+      throw error;
     }
-    await startAfterFailure(server, error, signal);
-    throw error;
+    await server.start(o);
+    return { records, downtimeMs: Date.now() - stopAt };
+  } finally {
+    await fifos?.remove();
   }
-  await server.start(o);
-  return { records, downtimeMs: Date.now() - stopAt };
+}
+
+/**
+ * One `dump '*'` into the pipes, each read into the repository as it is written. A failed
+ * store stops neo4j-admin; a failed neo4j-admin ends the readers (its error, with stderr, wins).
+ */
+async function dumpIntoPipes(
+  options: OfflineDumpOptions,
+  fifos: DumpFifos,
+): Promise<Record<string, Neo4jDatabaseRecord>> {
+  const { admin, databases, signal } = options;
+  const stop = new AbortController();
+  const pipes: DumpPipe[] = [];
+  try {
+    for (const db of databases) pipes.push(fifos.open(db));
+    const dumped = admin
+      .run(['database', 'dump', '*', `--to-path=${fifos.dir}`, '--overwrite-destination=true'], {
+        signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
+      })
+      .finally(() => {
+        for (const p of pipes) p.release();
+      });
+    dumped.catch(() => undefined); // settled below
+    const stored = Promise.all(databases.map((db, i) => storeDump(options, db, pipes[i]!.stream)));
+    stored.catch((error: unknown) => {
+      stop.abort(error);
+      for (const p of pipes) p.stream.destroy();
+    });
+    const [dump, store] = await Promise.allSettled([dumped, stored]);
+    if (dump.status === 'rejected' && !stop.signal.aborted) throw dump.reason;
+    if (store.status === 'rejected') throw store.reason;
+    if (dump.status === 'rejected') throw dump.reason;
+    return Object.fromEntries(databases.map((db, i) => [db, store.value[i]!]));
+  } finally {
+    for (const p of pipes) {
+      p.release();
+      p.stream.destroy();
+    }
+  }
+}
+
+/** The backup covers every database of the store, so one `dump '*'` dumps exactly them. */
+function coversStore(options: OfflineDumpOptions): boolean {
+  const all = options.storeDatabases;
+  const { databases } = options;
+  return (
+    all !== undefined && all.length === databases.length && all.every((d) => databases.includes(d))
+  );
 }
 
 /** Dumps into a spool while the server is down; stores them while it starts. */
@@ -154,7 +217,6 @@ async function spooledDump(
 async function dumpWhileStopped(options: OfflineDumpOptions, spool: string): Promise<void> {
   const { admin, databases, signal } = options;
   const o = signal ? { signal } : {};
-  const all = options.storeDatabases;
   const dumpArgs = (pattern: string) => [
     'database',
     'dump',
@@ -162,10 +224,8 @@ async function dumpWhileStopped(options: OfflineDumpOptions, spool: string): Pro
     `--to-path=${spool}`,
     '--overwrite-destination=true',
   ];
-  const everything =
-    all !== undefined && all.length === databases.length && all.every((d) => databases.includes(d));
   try {
-    if (everything) await admin.run(dumpArgs('*'), o);
+    if (coversStore(options)) await admin.run(dumpArgs('*'), o);
     else for (const db of databases) await admin.run(dumpArgs(db), o);
   } catch (error) {
     await explainDumpFailure(options);
