@@ -54,8 +54,12 @@ async function _handle(request: CodecRequest): Promise<CodecReply> {
       const { type, rawLength, what } = request;
       const encoded = slot.subarray(0, request.length);
       const plaintext = await decodeBlobInto(keys, type, id, encoded, rawLength, what, slot);
-      // A decompressed blob comes back in fresh memory: into the slot with it.
-      if (plaintext.buffer !== slab) plaintext.copy(slot);
+      // A decompressed blob comes back in fresh memory: into the slot with it (the pool sizes
+      // slots for any blob it sends here).
+      if (plaintext.buffer !== slab) {
+        if (plaintext.length > slot.length) throw new Error('[codec] result larger than its slot');
+        plaintext.copy(slot);
+      }
       return { job, length: plaintext.length };
     }
   }
