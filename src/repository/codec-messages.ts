@@ -40,7 +40,7 @@ export type CodecRequest =
       rawLength: number;
       what: string;
     }
-  /** SHA-256 (hex) of bytes in other shared memory: a pack being stored or checked. */
+  /** SHA-256 (hex) of bytes in other shared memory: a pack about to be stored. */
   | { op: 'digest'; job: number; memory: SharedArrayBuffer; offset: number; length: number };
 
 /** A codec worker's answer to one request: an id, the length now in the slot, or an error. */

@@ -206,7 +206,7 @@ export async function leaseStoredBlob(
 
 /**
  * A buffer in memory shared with the codec workers, for bytes to hash there with
- * {@link sha256OfShared}: packs being filled or checked.
+ * {@link sha256OfShared}: packs being filled.
  */
 export function sharedBuffer(size: number): Buffer {
   return Buffer.from(new SharedArrayBuffer(size));
@@ -223,8 +223,7 @@ export async function sha256OfShared(bytes: Buffer): Promise<string> {
   }
   const { byteOffset: offset, length } = bytes;
   const reply = await _pool().call({ op: 'digest', job: 0, memory: bytes.buffer, offset, length });
-  if (!('sha256' in reply)) throw new Error(`[codec] unexpected reply to job ${reply.job}`);
-  return reply.sha256;
+  return _field(reply, 'sha256');
 }
 
 /** The bytes of a lease as a buffer the caller may keep, the lease released. */
@@ -375,10 +374,14 @@ function _tsxEsmApi(): string {
   return new URL(file, pathToFileURL(manifest)).href;
 }
 
-function _field<K extends 'id' | 'length'>(
-  reply: CodecReply,
-  key: K,
-): K extends 'id' ? Uint8Array : number {
+/** What each reply field holds. */
+interface _ReplyFields {
+  id: Uint8Array;
+  length: number;
+  sha256: string;
+}
+
+function _field<K extends keyof _ReplyFields>(reply: CodecReply, key: K): _ReplyFields[K] {
   if (!(key in reply)) throw new Error(`[codec] unexpected reply to job ${reply.job}`);
-  return (reply as unknown as Record<K, never>)[key];
+  return (reply as unknown as _ReplyFields)[key];
 }
