@@ -77,17 +77,18 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       };
       const samePaths = (b: BackupRecord): boolean =>
         b.source === source && [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
-      const { access, parent, session } = await (async () => {
+      const { access, parent, startedAt, session } = await (async () => {
         const access = await accessRepository(ctx, globals);
         const parent = (await access.repo.backups()).filter(samePaths).at(-1);
-        return { access, parent, session: await startSession(access.repo, { signal: ctx.signal }) };
+        const startedAt = new Date();
+        const session = await startSession(access.repo, { signal: ctx.signal });
+        return { access, parent, startedAt, session };
       })().catch(async (error: unknown) => {
         await stopScan();
         throw error;
       });
       const { repo } = access;
       const reporter = reporterFor(ctx, globals);
-      const startedAt = new Date();
       reporter.start('backup');
       try {
         const result = await backupFiles({
