@@ -5,8 +5,8 @@
  * refuse an unclean store or a neo4j-admin of another version, `database dump` each database
  * (user databases and `system`, which holds users and roles) and start the server again, even
  * when the dump fails; the dumps stream into the repository while the server is down, or with a
- * spool folder while it starts (`offline-dump.ts`). The unwrapped content is stored, not the compressed dump, so unchanged
- * store files deduplicate.
+ * spool folder while it starts (`offline-dump.ts`). The unwrapped content is stored, not the
+ * compressed dump, so unchanged store files deduplicate.
  *
  * `logical`: no downtime; each user database is exported over Bolt (`logical-export.ts`). Reads
  * are read-committed, so the export is a point in time only when writers are stopped.

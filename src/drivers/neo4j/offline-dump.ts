@@ -130,7 +130,7 @@ async function dumpIntoPipes(
   try {
     for (const db of databases) pipes.push(fifos.open(db));
     const dumped = admin
-      .run(['database', 'dump', '*', `--to-path=${fifos.dir}`, '--overwrite-destination=true'], {
+      .run(dumpToPath('*', fifos.dir), {
         signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
       })
       .finally(() => {
@@ -153,6 +153,11 @@ async function dumpIntoPipes(
       p.stream.destroy();
     }
   }
+}
+
+/** `database dump` of `pattern` (a database or `*`) into `<dir>/<database>.dump`, replacing it. */
+function dumpToPath(pattern: string, dir: string): string[] {
+  return ['database', 'dump', pattern, `--to-path=${dir}`, '--overwrite-destination=true'];
 }
 
 /** The backup covers every database of the store, so one `dump '*'` dumps exactly them. */
@@ -217,16 +222,9 @@ async function spooledDump(
 async function dumpWhileStopped(options: OfflineDumpOptions, spool: string): Promise<void> {
   const { admin, databases, signal } = options;
   const o = signal ? { signal } : {};
-  const dumpArgs = (pattern: string) => [
-    'database',
-    'dump',
-    pattern,
-    `--to-path=${spool}`,
-    '--overwrite-destination=true',
-  ];
   try {
-    if (coversStore(options)) await admin.run(dumpArgs('*'), o);
-    else for (const db of databases) await admin.run(dumpArgs(db), o);
+    if (coversStore(options)) await admin.run(dumpToPath('*', spool), o);
+    else for (const db of databases) await admin.run(dumpToPath(db, spool), o);
   } catch (error) {
     await explainDumpFailure(options);
     throw error;
