@@ -54,7 +54,10 @@ const aad = Buffer.from('hbr:blob');
 const sealed = Buffer.allocUnsafe(CHUNKER_PROFILES.model.max + SEAL_OVERHEAD);
 const chunks = _chunks(data);
 
-/** Best-of-5 seconds of CPU time per byte of `data` for one step, on this thread. */
+/**
+ * Best-of-5 seconds per byte of `data` for one step: the process's CPU time (zstd runs on the
+ * libuv pool), or the wall time when that is longer.
+ */
 async function perByte(run: () => Promise<void> | void): Promise<number> {
   await run(); // warm-up: first touch of memory, JIT, thread pool
   let best = Infinity;
@@ -63,7 +66,6 @@ async function perByte(run: () => Promise<void> | void): Promise<number> {
     const started = performance.now();
     await run();
     const cpu = process.cpuUsage(before);
-    // zstd runs on the libuv pool: count the process's CPU, not this thread's wall time.
     const seconds = Math.max((cpu.user + cpu.system) / 1e6, (performance.now() - started) / 1e3);
     best = Math.min(best, seconds);
   }
