@@ -12,7 +12,7 @@ import { parse, stringify } from 'lossless-json';
 import { main } from '../../src/cli/main.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const fixtures = join(root, '../shared/fixtures/sqlserver/dbatools');
+const fixtures = join(root, 'test/fixtures/sqlserver/dbatools');
 let scratch = '';
 
 before(async () => {

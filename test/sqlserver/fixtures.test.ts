@@ -1,5 +1,5 @@
 /**
- * The planner on real histories captured by dbatools (../shared/fixtures/sqlserver/dbatools). Each
+ * The planner on real histories captured by dbatools (test/fixtures/sqlserver/dbatools, a copy of the shared fixtures). Each
  * test states the outcome derived by hand from SQL Server's rules before asserting it.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
 import { parseHistoryJson } from '../../src/drivers/sqlserver/history.ts';
 import type { RestoreTarget } from '../../src/drivers/sqlserver/plan.ts';
 
-const dir = new URL('../../../shared/fixtures/sqlserver/dbatools/', import.meta.url);
+const dir = new URL('../fixtures/sqlserver/dbatools/', import.meta.url);
 const load = (name: string) => parseHistoryJson(readFileSync(new URL(name, dir), 'utf8'), name);
 const at = (iso: string): RestoreTarget => ({ kind: 'time', at: new Date(iso) });
 const latest: RestoreTarget = { kind: 'latest' };

@@ -10,10 +10,7 @@ import { parseHistoryJson } from '../../src/drivers/sqlserver/history.ts';
 import { computeMoves } from '../../src/drivers/sqlserver/move.ts';
 import { buildRestoreScript } from '../../src/drivers/sqlserver/tsql-restore.ts';
 
-const file = new URL(
-  '../../../shared/fixtures/sqlserver/dbatools/RestoreCommaIssues.json',
-  import.meta.url,
-);
+const file = new URL('../fixtures/sqlserver/dbatools/RestoreCommaIssues.json', import.meta.url);
 const { records } = parseHistoryJson(readFileSync(file, 'utf8'), 'RestoreCommaIssues.json');
 const dir = 'C:\\dbatools\\Test, command and conquer\\';
 const source = 'Test, command and conquer ';
