@@ -8,7 +8,13 @@
  * @module
  */
 import { IntegrityError } from '../errors.ts';
-import { compress, decompress } from './compression.ts';
+import {
+  COMPRESSION_SAMPLE_SIZE,
+  KEEP_COMPRESSED_RATIO,
+  compress,
+  decompress,
+  worthCompressing,
+} from './compression.ts';
 import {
   SEAL_NONCE,
   SEAL_OVERHEAD,
@@ -33,7 +39,10 @@ export const BLOB_OVERHEAD = 1 + SEAL_OVERHEAD;
 export interface CompressionPolicy {
   /** zstd level; 0 stores every blob raw. */
   readonly level: number;
-  /** Keep the compressed form only if it is at most this fraction of the input. @default 0.97 */
+  /**
+   * Keep the compressed form only if it is at most this fraction of the input.
+   * @default {@link KEEP_COMPRESSED_RATIO}
+   */
   readonly keepRatio?: number;
 }
 
@@ -85,9 +94,10 @@ export async function encodeBlobInPlace(
   const plaintext = frame.subarray(PLAINTEXT_AT, PLAINTEXT_AT + length);
   let codec = CODEC_RAW;
   let payload: Buffer = plaintext;
-  if (policy.level > 0 && length >= 64) {
+  const keepRatio = policy.keepRatio ?? KEEP_COMPRESSED_RATIO;
+  if (policy.level > 0 && length >= 64 && (await _worthTrying(plaintext, keepRatio))) {
     const compressed = await compress(plaintext, policy.level);
-    if (compressed.length <= length * (policy.keepRatio ?? 0.97)) {
+    if (compressed.length <= length * keepRatio) {
       codec = CODEC_ZSTD;
       payload = compressed;
     }
@@ -153,6 +163,15 @@ export async function decodeBlobInto(
 }
 
 // --- internal ---
+
+/**
+ * A blob many times the sample's size is compressed only when its sample shrinks enough: most
+ * blobs that large are model weights or other data that will not, and for them the sample costs
+ * a fraction of compressing the whole blob only to store it raw.
+ */
+function _worthTrying(plaintext: Buffer, keepRatio: number): Promise<boolean> | boolean {
+  return plaintext.length < 4 * COMPRESSION_SAMPLE_SIZE || worthCompressing(plaintext, keepRatio);
+}
 
 function _aad(type: BlobType, codec: number, id: Uint8Array): Buffer {
   const aad = Buffer.alloc(10 + id.length);
