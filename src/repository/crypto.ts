@@ -70,7 +70,7 @@ export function seal(key: Buffer, plaintext: Uint8Array, aad: Uint8Array): Buffe
  * then encrypted in place, which is how the codec workers seal a blob in its slot without a copy.
  */
 export function sealInto(key: Buffer, plaintext: Uint8Array, aad: Uint8Array, out: Buffer): number {
-  const nonce = randomBytes(NONCE);
+  const nonce = _freshNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
   nonce.copy(out, 0);
@@ -169,4 +169,21 @@ export function openObject(
   what: string,
 ): Buffer {
   return open(keys.metaKey, sealed, Buffer.from(`hbr:${kind}`), what);
+}
+
+let noncePool = Buffer.alloc(0);
+let nonceAt = 0;
+
+/**
+ * A random nonce, cut from random bytes drawn 256 nonces at a time: one call to the system's
+ * random source per blob cost 20-25 us each on a virtual machine whose system calls are slow.
+ * Each thread has its own pool and never hands out the same bytes twice.
+ */
+function _freshNonce(): Buffer {
+  if (nonceAt + NONCE > noncePool.length) {
+    noncePool = randomBytes(256 * NONCE);
+    nonceAt = 0;
+  }
+  nonceAt += NONCE;
+  return noncePool.subarray(nonceAt - NONCE, nonceAt);
 }
