@@ -7,7 +7,7 @@
 import pLimit from 'p-limit';
 import type { Store } from '../stores/types.ts';
 import type { BlobType, CompressionPolicy } from './blob-codec.ts';
-import { identifyBlob } from './codec-pool.ts';
+import { identifyBlob, readFileBlob, type FileBlob, type HeldBlob } from './codec-pool.ts';
 import type { RepositoryKeys } from './crypto.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import { idKey, type MasterIndex } from './master-index.ts';
@@ -33,6 +33,16 @@ export interface BlobSaver {
    * it in a tree. `plaintext` is copied before this returns: the caller may reuse it at once.
    */
   save(type: BlobType, plaintext: Buffer, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * Reads a file of at most `maxSize` bytes and stores it as one data blob, the reading, hashing
+   * and encoding done on a codec worker (see `readFileBlob`). `id` is absent when nothing was
+   * stored: the file is empty, or grew past `maxSize` (the caller reads it another way).
+   */
+  saveFile(
+    path: string,
+    maxSize: number,
+    signal?: AbortSignal,
+  ): Promise<Omit<FileBlob, 'held'> & { id?: Buffer }>;
   /** Uploads the open packs and writes the index for everything saved so far; saving may go on after. */
   flush(signal?: AbortSignal): Promise<void>;
 }
@@ -120,34 +130,12 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     stats,
     async save(type, plaintext, signal) {
       throwIfFailed();
-      const held = await identifyBlob(keys, plaintext);
-      const { id } = held;
-      const key = idKey(id);
-      if (pending.has(key) || index.has(id)) {
-        held.drop();
-        stats.knownBlobs++;
-        return id;
-      }
-      pending.add(key);
-      const blob = await held.encode(type, options.compression);
-      stats.newBlobs++;
-      stats.newRawBytes += plaintext.length;
-      const builder = builders[type];
-      // A pack is sealed when the next blob would not fit, and only when an upload slot is
-      // free: memory stays at one pack being filled plus `uploads` packs being stored.
-      const target =
-        type === 'tree' ? Math.min(options.packSize, TREE_PACK_SIZE) : options.packSize;
-      // The header (41 bytes a blob, sealed) counts too, so a pack never outgrows its buffer.
-      const fits = (): boolean =>
-        builder.size + blob.encoded.length + (builder.count + 1) * 41 + 64 <= target;
-      while (builder.count > 0 && !fits()) {
-        if (inFlight.size < uploads) sealPack(type, signal);
-        else await Promise.race(inFlight);
-        throwIfFailed();
-      }
-      builder.add(blob);
-      blob.release();
-      return id;
+      return storeHeld(type, await identifyBlob(keys, plaintext), plaintext.length, signal);
+    },
+    async saveFile(path, maxSize, signal) {
+      throwIfFailed();
+      const { held, ...file } = await readFileBlob(keys, path, maxSize, options.compression);
+      return held ? { ...file, id: await storeHeld('data', held, file.rawLength, signal) } : file;
     },
     async flush(signal) {
       for (const type of ['data', 'tree'] as const) {
@@ -158,4 +146,39 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       await writeIndex(signal);
     },
   };
+
+  /** Stores a hashed blob unless it is already stored; see `save`. */
+  async function storeHeld(
+    type: BlobType,
+    held: HeldBlob,
+    rawLength: number,
+    signal?: AbortSignal,
+  ): Promise<Buffer> {
+    const { id } = held;
+    const key = idKey(id);
+    if (pending.has(key) || index.has(id)) {
+      held.drop();
+      stats.knownBlobs++;
+      return id;
+    }
+    pending.add(key);
+    const blob = await held.encode(type, options.compression);
+    stats.newBlobs++;
+    stats.newRawBytes += rawLength;
+    const builder = builders[type];
+    // A pack is sealed when the next blob would not fit, and only when an upload slot is
+    // free: memory stays at one pack being filled plus `uploads` packs being stored.
+    const target = type === 'tree' ? Math.min(options.packSize, TREE_PACK_SIZE) : options.packSize;
+    // The header (41 bytes a blob, sealed) counts too, so a pack never outgrows its buffer.
+    const fits = (): boolean =>
+      builder.size + blob.encoded.length + (builder.count + 1) * 41 + 64 <= target;
+    while (builder.count > 0 && !fits()) {
+      if (inFlight.size < uploads) sealPack(type, signal);
+      else await Promise.race(inFlight);
+      throwIfFailed();
+    }
+    builder.add(blob);
+    blob.release();
+    return id;
+  }
 }

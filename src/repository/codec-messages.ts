@@ -40,12 +40,50 @@ export type CodecRequest =
       rawLength: number;
       what: string;
     }
+  /**
+   * Read a small file into the slot, hash it and encode it there, as `identify` and `encode` do
+   * for a plaintext already in the slot. Not read when it is not a regular file (symbolic links
+   * are not followed) or `fstat` gives more than `maxSize` bytes; not hashed when it is empty or
+   * grew past `maxSize` while read.
+   */
+  | {
+      op: 'file';
+      job: number;
+      slot: number;
+      path: string;
+      maxSize: number;
+      idKey: Uint8Array;
+      dataKey: Uint8Array;
+      policy: CompressionPolicy;
+    }
   /** SHA-256 (hex) of bytes in other shared memory: a pack about to be stored. */
   | { op: 'digest'; job: number; memory: SharedArrayBuffer; offset: number; length: number };
+
+/** What `fstat` says of a file, before and after it was read. */
+export interface FileVersion {
+  readonly size: bigint;
+  readonly mtimeNs: bigint;
+  readonly mode: bigint;
+  readonly dev: bigint;
+  readonly ino: bigint;
+}
 
 /** A codec worker's answer to one request: an id, the length now in the slot, or an error. */
 export type CodecReply =
   | { job: number; id: Uint8Array }
+  | {
+      job: number;
+      file: {
+        before: FileVersion;
+        after: FileVersion;
+        /** Bytes read: none when `skipped`. */
+        rawLength: number;
+        /** Not read: not a regular file, or over `maxSize`. */
+        skipped?: true;
+        /** The blob's id and encoded length, absent for an empty file or one over `maxSize`. */
+        blob?: { id: Uint8Array; length: number };
+      };
+    }
   | { job: number; sha256: string }
   | { job: number; length: number }
-  | { job: number; error: { message: string; integrity: boolean } };
+  | { job: number; error: { message: string; integrity: boolean; code?: string } };

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { describe, it } from 'node:test';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
 import { IntegrityError } from '../errors.ts';
 import { decodeBlob, encodeBlob } from './blob-codec.ts';
-import { identifyBlob, keepLease, leaseDecodedBlob, POOL_MIN } from './codec-pool.ts';
+import { identifyBlob, keepLease, leaseDecodedBlob, POOL_MIN, readFileBlob } from './codec-pool.ts';
 import { blobId, deriveKeys } from './crypto.ts';
 import { pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
 
@@ -103,5 +107,64 @@ describe('codec pool', () => {
     );
     leases.forEach((lease, i) => assert.deepEqual(Buffer.from(lease.bytes), blobs[i]?.data));
     for (const lease of leases) lease.release();
+  });
+
+  describe('small files read on a worker', () => {
+    let dir = '';
+    const max = 256 * 1024;
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'hbr-codec-file-'));
+    });
+    after(() => rm(dir, { recursive: true, force: true }));
+
+    it('reads, hashes and encodes a file as the calling thread would', async () => {
+      for (const [name, data] of [
+        ['text', textLikeBytes(7, 30_000)],
+        ['random, the largest allowed', pseudoRandomBytes(8, max)],
+      ] as const) {
+        const path = join(dir, name);
+        await writeFile(path, data);
+        const file = await readFileBlob(keys, path, max, policy);
+        assert.equal(file.rawLength, data.length);
+        assert.equal(file.before.size, BigInt(data.length));
+        assert.equal(file.after.mtimeNs, file.before.mtimeNs);
+        assert.ok(file.held && !file.skipped);
+        assert.deepEqual(file.held.id, blobId(keys, data));
+        const blob = await file.held.encode('data', policy);
+        const encoded = Buffer.from(blob.encoded);
+        blob.release();
+        assert.deepEqual(
+          await decodeBlob(keys, 'data', file.held.id, encoded, data.length, name),
+          data,
+        );
+      }
+    });
+
+    it('reads nothing of an empty file, a larger one or a FIFO, and follows no symlink', async () => {
+      await writeFile(join(dir, 'empty'), '');
+      const empty = await readFileBlob(keys, join(dir, 'empty'), max, policy);
+      assert.equal(empty.rawLength, 0);
+      assert.ok(!empty.held && !empty.skipped);
+
+      await writeFile(join(dir, 'large'), pseudoRandomBytes(9, max + 1));
+      const large = await readFileBlob(keys, join(dir, 'large'), max, policy);
+      assert.ok(large.skipped && !large.held);
+      assert.equal(large.before.size, BigInt(max + 1));
+
+      // A FIFO with no writer: opened without waiting, recognised, never read.
+      execFileSync('mkfifo', [join(dir, 'fifo')]);
+      const fifo = await readFileBlob(keys, join(dir, 'fifo'), max, policy);
+      assert.ok(fifo.skipped && !fifo.held);
+
+      await symlink(join(dir, 'empty'), join(dir, 'link'));
+      await assert.rejects(readFileBlob(keys, join(dir, 'link'), max, policy), { code: 'ELOOP' });
+      await assert.rejects(readFileBlob(keys, join(dir, 'missing'), max, policy), {
+        code: 'ENOENT',
+      });
+      // The pool still works after those errors.
+      const again = await readFileBlob(keys, join(dir, 'text'), max, policy);
+      assert.ok(again.held);
+      again.held.drop();
+    });
   });
 });

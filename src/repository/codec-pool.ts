@@ -23,7 +23,7 @@ import {
   type CompressionPolicy,
   type EncodedBlob,
 } from './blob-codec.ts';
-import type { CodecReply, CodecRequest, CodecWorkerData } from './codec-messages.ts';
+import type { CodecReply, CodecRequest, CodecWorkerData, FileVersion } from './codec-messages.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 
 /**
@@ -76,6 +76,68 @@ export async function identifyBlob(keys: RepositoryKeys, given: Buffer): Promise
   };
 }
 
+/** A small file read, hashed and encoded on a worker: see {@link readFileBlob}. */
+export interface FileBlob {
+  readonly before: FileVersion;
+  readonly after: FileVersion;
+  /** Bytes read: 0 for an empty file, over `maxSize` for one that grew past it. */
+  readonly rawLength: number;
+  /** Not read: not a regular file, or over `maxSize` bytes. */
+  readonly skipped?: true;
+  /** The file's content as one blob, hashed and encoded; absent when `rawLength` is 0 or too large. */
+  readonly held?: HeldBlob;
+}
+
+/**
+ * Reads a file of at most `maxSize` bytes on a codec worker, which hashes it and encodes it
+ * with `policy` in its slot: for a folder of many small files, the calling thread only walks and
+ * packs, and the reads, hashes and compression of the files run on every core. The held blob's
+ * `encode` returns that encoding.
+ * @throws the file system's error (with its `code`) when the file cannot be read.
+ */
+export async function readFileBlob(
+  keys: RepositoryKeys,
+  path: string,
+  maxSize: number,
+  policy: CompressionPolicy,
+): Promise<FileBlob> {
+  if (maxSize + 1 + BLOB_OVERHEAD > SLOT_SIZE) throw new RangeError('[codec] file over a slot');
+  const pool = _pool();
+  const slot = await pool.acquire();
+  let file: Extract<CodecReply, { file: unknown }>['file'];
+  try {
+    const { idKey, dataKey } = keys;
+    const request = {
+      op: 'file' as const,
+      job: 0,
+      slot: slot.index,
+      path,
+      maxSize,
+      idKey,
+      dataKey,
+      policy,
+    };
+    file = _field(await pool.call(request satisfies CodecRequest), 'file');
+  } catch (error) {
+    pool.release(slot);
+    throw error;
+  }
+  const { before, after, rawLength, blob } = file;
+  if (!blob) {
+    pool.release(slot);
+    return file;
+  }
+  const id = Buffer.from(blob.id);
+  const encoded = slot.bytes.subarray(0, blob.length);
+  const release = (): void => pool.release(slot);
+  const held: HeldBlob = {
+    id,
+    encode: () => Promise.resolve({ id, type: 'data', encoded, rawLength, release }),
+    drop: release,
+  };
+  return { before, after, rawLength, held };
+}
+
 /** Whether a blob needing `size` bytes of a slot goes to the workers (else: the calling thread). */
 function _pooled(size: number): boolean {
   return size >= POOL_MIN && size <= SLOT_SIZE;
@@ -106,27 +168,36 @@ async function _identifyInSlot(
     const id = Buffer.from(_field(reply, 'id'));
     return {
       id,
-      async encode(type, policy) {
-        try {
-          const request = {
-            op: 'encode',
-            job: 0,
-            slot: slot.index,
-            length,
-            dataKey: keys.dataKey,
-            type,
-            id,
-            policy,
-          } as const;
-          const encoded = slot.bytes.subarray(0, _field(await pool.call(request), 'length'));
-          return { id, type, encoded, rawLength: length, release: () => pool.release(slot) };
-        } catch (error) {
-          pool.release(slot);
-          throw error;
-        }
-      },
+      encode: (type, policy) => _encodeInSlot(keys, pool, slot, { id, type, length, policy }),
       drop: () => pool.release(slot),
     };
+  } catch (error) {
+    pool.release(slot);
+    throw error;
+  }
+}
+
+/** Encodes the plaintext already in `slot` on a worker; the slot is released with the result. */
+async function _encodeInSlot(
+  keys: RepositoryKeys,
+  pool: _Pool,
+  slot: _Slot,
+  blob: { id: Buffer; type: BlobType; length: number; policy: CompressionPolicy },
+): Promise<EncodedBlob & { release(): void }> {
+  const { id, type, length, policy } = blob;
+  try {
+    const request = {
+      op: 'encode',
+      job: 0,
+      slot: slot.index,
+      length,
+      dataKey: keys.dataKey,
+      type,
+      id,
+      policy,
+    } as const;
+    const encoded = slot.bytes.subarray(0, _field(await pool.call(request), 'length'));
+    return { id, type, encoded, rawLength: length, release: () => pool.release(slot) };
   } catch (error) {
     pool.release(slot);
     throw error;
@@ -336,8 +407,9 @@ function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
         waiting.set(request.job, (reply) => {
           if (reply instanceof Error) reject(reply);
           else if ('error' in reply) {
-            const { message, integrity } = reply.error;
-            reject(integrity ? new IntegrityError(message) : new Error(message));
+            const { message, integrity, code } = reply.error;
+            if (integrity) reject(new IntegrityError(message));
+            else reject(Object.assign(new Error(message), code ? { code } : {}));
           } else resolve(reply);
         });
         worker.postMessage(request);
@@ -377,6 +449,7 @@ function _tsxEsmApi(): string {
 /** What each reply field holds. */
 interface _ReplyFields {
   id: Uint8Array;
+  file: Extract<CodecReply, { file: unknown }>['file'];
   length: number;
   sha256: string;
 }

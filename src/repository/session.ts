@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { UsageError } from '../errors.ts';
 import { createBlobSaver, type BlobSaver, type SaverStats } from './blob-saver.ts';
 import { createChunker, type ChunkerProfile } from './chunker.ts';
+import type { FileVersion } from './codec-messages.ts';
 import { saveContent, type StoredContent } from './content.ts';
 import { createGearTable } from './gear.ts';
 import { acquireLock, type RepositoryLock } from './locks.ts';
@@ -32,6 +33,16 @@ export interface RepositorySession extends BackupSession {
     },
   ): Promise<StoredContent>;
   /**
+   * Stores a small file as `saveContent` would with the `model` profile, its reading, hashing and
+   * encoding done on a codec worker. Returns what `fstat` said of the file before and after the
+   * read, and `stored` unless the file is larger than the profile's smallest chunk or no regular
+   * file (it must then be read with `saveContent`): below that size a file is one chunk, so both
+   * ways store the same blobs.
+   */
+  saveSmallFile(path: string, signal?: AbortSignal): Promise<SmallFileStored>;
+  /** The largest file {@link saveSmallFile} stores. */
+  readonly smallFileMax: number;
+  /**
    * Adds an artifact from content already stored with `saveContent` (e.g. assembled from
    * blocks). `sha256` may be omitted when the bytes never passed through in order; every blob
    * is still authenticated and re-hashed on read.
@@ -53,6 +64,13 @@ export interface RepositorySession extends BackupSession {
     info: CommitInfo,
     totals: { files: number; bytes: number },
   ): Promise<BackupRecord>;
+}
+
+/** What {@link RepositorySession.saveSmallFile} read and stored. */
+export interface SmallFileStored {
+  readonly before: FileVersion;
+  readonly after: FileVersion;
+  readonly stored?: StoredContent;
 }
 
 /** Starts a backup session on an open repository. */
@@ -80,6 +98,7 @@ export async function startSession(
     throw error;
   }
   const gear = createGearTable(repo.keys.chunkerKey);
+  const smallFileMax = repo.config.chunkers.model?.min ?? 0;
   const startedMs = Date.now();
   const artifacts: TreeNode[] = [];
   let closed = false;
@@ -90,6 +109,15 @@ export async function startSession(
       const params = repo.config.chunkers[opts.profile ?? 'model'];
       if (!params) throw new UsageError(`unknown chunking profile ${String(opts.profile)}`);
       return saveContent(saver, createChunker(gear, params), source, opts);
+    },
+    smallFileMax,
+    async saveSmallFile(path, signal) {
+      signal?.throwIfAborted();
+      const file = await saver.saveFile(path, smallFileMax, signal);
+      const { before, after, rawLength, id } = file;
+      if (file.skipped || rawLength > smallFileMax) return { before, after };
+      const content = id ? [id.toString('hex')] : [];
+      return { before, after, stored: { size: rawLength, content } };
     },
     async saveTree(nodes, signal) {
       const id = await saver.save('tree', encodeTree(nodes), signal);

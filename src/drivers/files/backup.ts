@@ -19,7 +19,14 @@ import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promise
 import { join, parse, sep } from 'node:path';
 import pLimit from 'p-limit';
 import { SourceError } from '../../errors.ts';
-import type { OpenRepository, RepositorySession, TreeNode } from '../../repository/index.ts';
+import type {
+  FileVersion,
+  OpenRepository,
+  RepositorySession,
+  SmallFileStored,
+  StoredContent,
+  TreeNode,
+} from '../../repository/index.ts';
 import { createExcluder, type Excluder } from './excludes.ts';
 
 export interface FilesBackupOptions {
@@ -101,8 +108,9 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
   const fileNode = async (
     path: string,
     name: string,
-    st: BigIntStats,
+    st: FileVersion,
     previous?: TreeNode,
+    read?: SmallFileStored,
   ): Promise<TreeNode> => {
     const base = {
       name,
@@ -143,8 +151,8 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       report();
     };
     const node = (
-      before: BigIntStats,
-      after: BigIntStats,
+      before: FileVersion,
+      after: FileVersion,
       stored: { size: number; content: string[] },
     ): TreeNode => {
       const torn =
@@ -162,18 +170,34 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         ...(torn ? { changedWhileReading: true as const } : {}),
       };
     };
+    if (read?.stored) {
+      onBytes(read.stored.size);
+      return node(read.before, read.after, read.stored);
+    }
+    const saveWhole = (data: Buffer): Promise<StoredContent> =>
+      session.saveContent(_once(data), { profile: 'model', signal, onBytes, wholeHash: false });
+    // Files of one chunk are read, hashed and encoded on the codec workers: a folder of many
+    // small files is bound by per-file work (system calls, the compressor's setup), which the
+    // workers spread over every core while this thread walks folders and fills packs.
+    if (base.size > 0 && base.size <= session.smallFileMax) {
+      return smallLimit(async () => {
+        stats.currentPath = path;
+        const { before, after, stored } = await session.saveSmallFile(path, signal);
+        if (stored) {
+          onBytes(stored.size);
+          return node(before, after, stored);
+        }
+        // Grown past one chunk since the lstat: read here, as the next size up.
+        const read = _readSmallFile(path);
+        return node(read.before, read.after, await saveWhole(read.data));
+      });
+    }
     if (base.size < SMALL_FILE) {
       return smallLimit(async () => {
         signal?.throwIfAborted();
         stats.currentPath = path;
         const { before, data, after } = _readSmallFile(path);
-        const stored = await session.saveContent(_once(data), {
-          profile: 'model',
-          signal,
-          onBytes,
-          wholeHash: false,
-        });
-        return node(before, after, stored);
+        return node(before, after, await saveWhole(data));
       });
     }
     return largeLimit(async () => {
@@ -200,7 +224,15 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     name: string,
     excluder: Excluder,
     previous?: TreeNode,
+    listedAsFile = false,
   ): Promise<TreeNode | undefined> => {
+    if (listedAsFile && !previous) {
+      // A new file by its folder's listing: a codec worker opens and fstats it as it reads it,
+      // one lstat less here. Whatever it cannot store (a larger file, one that is no longer a
+      // regular file, an error) takes the way below, which reports errors.
+      const read = await smallLimit(() => session.saveSmallFile(path, signal)).catch(() => {});
+      if (read?.stored) return fileNode(path, name, read.before, undefined, read);
+    }
     let st: BigIntStats;
     try {
       // Synchronous, like small-file reads: a few microseconds from the inode cache, a third of
@@ -268,7 +300,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         const name = entry.name;
         const child = join(path, name);
         if (excluder.excludes(child, entry.isDirectory())) return undefined;
-        return entryNode(child, name, excluder, previous.get(name));
+        return entryNode(child, name, excluder, previous.get(name), entry.isFile());
       })
     ).filter((n): n is TreeNode => n !== undefined);
     // A folder whose nodes all equal the parent backup's is the parent's tree, already stored:
