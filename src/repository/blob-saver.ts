@@ -7,7 +7,13 @@
 import pLimit from 'p-limit';
 import type { Store } from '../stores/types.ts';
 import type { BlobType, CompressionPolicy } from './blob-codec.ts';
-import { identifyBlob, readFileBlob, type FileBlob, type HeldBlob } from './codec-pool.ts';
+import {
+  identifyBlob,
+  readFileBlob,
+  slotReady,
+  type FileBlob,
+  type HeldBlob,
+} from './codec-pool.ts';
 import type { RepositoryKeys } from './crypto.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import { idKey, type MasterIndex } from './master-index.ts';
@@ -33,6 +39,11 @@ export interface BlobSaver {
    * it in a tree. `plaintext` is copied before this returns: the caller may reuse it at once.
    */
   save(type: BlobType, plaintext: Buffer, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * Resolves when `save` of a `length`-byte blob would copy it once, into shared memory (see
+   * `slotReady`); `undefined` when it would now.
+   */
+  ready(length: number): Promise<void> | undefined;
   /**
    * Reads a file of at most `maxSize` bytes and stores it as one data blob, the reading, hashing
    * and encoding done on a codec worker (see `readFileBlob`). `id` is absent when nothing was
@@ -132,6 +143,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       throwIfFailed();
       return storeHeld(type, await identifyBlob(keys, plaintext), plaintext.length, signal);
     },
+    ready: slotReady,
     async saveFile(path, maxSize, signal) {
       throwIfFailed();
       const { held, ...file } = await readFileBlob(keys, path, maxSize, options.compression);

@@ -138,6 +138,16 @@ export async function readFileBlob(
   return { before, after, rawLength, held };
 }
 
+/**
+ * Resolves once a slot is free for a plaintext of `length` bytes; `undefined` when one is free
+ * now or such a blob is not handled in slots. A caller copying out of a buffer it reuses awaits
+ * this before {@link identifyBlob}, so the blob goes straight into shared memory: one finding
+ * every slot taken is copied twice, first into fresh memory, and fresh memory is slow here.
+ */
+export function slotReady(length: number): Promise<void> | undefined {
+  return _pooled(length + BLOB_OVERHEAD) ? _pool().ready() : undefined;
+}
+
 /** Whether a blob needing `size` bytes of a slot goes to the workers (else: the calling thread). */
 function _pooled(size: number): boolean {
   return size >= POOL_MIN && size <= SLOT_SIZE;
@@ -318,6 +328,8 @@ interface _Pool {
   acquireNow(): _Slot | undefined;
   /** Waits for a free slot (first come, first served). */
   acquire(): Promise<_Slot>;
+  /** Resolves when a slot is free (`undefined`: one is now), without taking it. */
+  ready(): Promise<void> | undefined;
   release(slot: _Slot): void;
   call(request: CodecRequest): Promise<CodecReply>;
 }
@@ -338,6 +350,7 @@ function _pool(): _Pool {
     free.push({ index: i, bytes: Buffer.from(slab, i * SLOT_SIZE, SLOT_SIZE) });
   }
   const waiters: (() => void)[] = [];
+  const watchers: (() => void)[] = [];
   const workers: _CodecWorker[] = [];
   let jobs = 0;
   const pick = (): _CodecWorker => {
@@ -361,9 +374,11 @@ function _pool(): _Pool {
       }
       return slot;
     },
+    ready: () => (free.length > 0 ? undefined : new Promise((resolve) => watchers.push(resolve))),
     release(slot) {
       free.push(slot);
-      waiters.shift()?.();
+      // A waiter takes the slot; else one watcher hears of it.
+      (waiters.shift() ?? watchers.shift())?.();
     },
     call: (request) => pick().call({ ...request, job: ++jobs }),
   };

@@ -55,6 +55,7 @@ export async function saveContent(
   let oldest = 0;
   let inFlight = 0;
   const save = async (chunk: Buffer): Promise<void> => {
+    await saver.ready(chunk.length);
     const saved = saver.save('data', chunk, options.signal);
     saved.catch(() => undefined); // awaited below, in order; this only avoids an early unhandled rejection
     ids.push(saved);

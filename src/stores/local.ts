@@ -82,7 +82,11 @@ export function createLocalStore(options: LocalStoreOptions): Store {
         await mkdir(dirname(target), { recursive: true });
         const handle = await open(temp, 'wx', 0o600);
         try {
-          await handle.writeFile(data);
+          // One write for the whole object (a pack is 16 MiB): `writeFile` would issue one per
+          // 512 KiB, each a thread-pool round trip for the calling thread.
+          for (let at = 0; at < data.length; ) {
+            at += (await handle.write(data, at, data.length - at)).bytesWritten;
+          }
           await handle.sync();
         } finally {
           await handle.close();
