@@ -84,7 +84,7 @@ export function createLocalStore(options: LocalStoreOptions): Store {
         try {
           // One write for the whole object (a pack is 16 MiB): `writeFile` would issue one per
           // 512 KiB, each a thread-pool round trip for the calling thread.
-          for (let at = 0; at < data.length; ) {
+          for (let at = 0; at < data.length;) {
             at += (await handle.write(data, at, data.length - at)).bytesWritten;
           }
           await handle.sync();
