@@ -56,6 +56,20 @@ export type CodecRequest =
       dataKey: Uint8Array;
       policy: CompressionPolicy;
     }
+  /**
+   * Write the bytes in the slot to a new file `temp` (created exclusively), set its mode and
+   * times (seconds), then rename it to `path`: a restored small file.
+   */
+  | {
+      op: 'write';
+      job: number;
+      slot: number;
+      length: number;
+      path: string;
+      temp: string;
+      mode: number;
+      time: number;
+    }
   /** SHA-256 (hex) of bytes in other shared memory: a pack about to be stored. */
   | { op: 'digest'; job: number; memory: SharedArrayBuffer; offset: number; length: number };
 

@@ -5,7 +5,18 @@
  * no copy of it, and no fresh memory but the compressor's output and the cipher's small pieces.
  * @module
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  futimesSync,
+  openSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -22,7 +33,9 @@ port.on('message', (request: CodecRequest) => {
     (reply) => {
       port.postMessage(reply);
       if ('file' in reply) _collectNowAndThen(reply.file.rawLength);
-      else if (request.op !== 'digest' && request.op !== 'file') _collectNowAndThen(request.length);
+      else if (request.op !== 'digest' && request.op !== 'file' && request.op !== 'write') {
+        _collectNowAndThen(request.length);
+      }
     },
     (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
@@ -56,6 +69,10 @@ async function _handle(request: CodecRequest): Promise<CodecReply> {
       const id = blobId(keys, slot.subarray(PLAINTEXT_AT, PLAINTEXT_AT + rawLength));
       const length = await encodeBlobInPlace(keys, 'data', id, slot, rawLength, request.policy);
       return { job, file: { before, after, rawLength, blob: { id: new Uint8Array(id), length } } };
+    }
+    case 'write': {
+      _writeFile(request, slot.subarray(0, request.length));
+      return { job, length: request.length };
     }
     case 'encode': {
       const keys = _keys({ dataKey: request.dataKey });
@@ -107,6 +124,32 @@ function _readInto(
     return { before, after: _version(fstatSync(fd, { bigint: true })), rawLength: total };
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Writes a restored file under its temporary name and renames it into place; on failure the
+ * temporary file is removed. Synchronous calls, as in {@link _readInto}.
+ */
+function _writeFile(
+  file: { path: string; temp: string; mode: number; time: number },
+  data: Buffer,
+): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file.temp, 'wx', 0o600);
+    for (let done = 0; done < data.length;) {
+      done += writeSync(fd, data, done, data.length - done);
+    }
+    fchmodSync(fd, file.mode);
+    futimesSync(fd, file.time, file.time);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(file.temp, file.path);
+  } catch (error) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(file.temp, { force: true });
+    throw error;
   }
 }
 

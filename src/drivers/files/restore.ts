@@ -16,6 +16,7 @@ import {
   planBatches,
   readBatch,
   writeContent,
+  writeFileAway,
   type BatchBlob,
   type BackupRecord,
   type ByteBudget,
@@ -215,9 +216,13 @@ async function _restoreSmall(
     throw new IntegrityError(`${p.path}: content does not match its SHA-256`);
   }
   if (overwrite) await rm(path, { force: true });
-  const temp = join(dirname(path), `.${randomBytes(6).toString('hex')}.hbr-restore`);
-  // Synchronous calls: a small file is a few page-cache operations of microseconds each, and a
-  // thread-pool round trip per call cost more CPU than the calls themselves (20,000 files).
+  const temp = _tempName(path);
+  const time = _time(p.node.mtime);
+  // On a codec worker when one has room: creating, writing and renaming a file are system calls
+  // that cost tens of microseconds each on some virtual machines, and run on every core there.
+  if (await writeFileAway({ path, temp, mode: p.node.mode, time }, content)) return;
+  // Else here, synchronously: a small file is a few page-cache operations, and a thread-pool
+  // round trip per call cost more CPU than the calls themselves (20,000 files).
   let fd: number | undefined;
   try {
     fd = openSync(temp, 'wx', 0o600);
@@ -225,7 +230,6 @@ async function _restoreSmall(
       done += writeSync(fd, content, done, content.length - done);
     }
     fchmodSync(fd, p.node.mode);
-    const time = _time(p.node.mtime);
     futimesSync(fd, time, time);
     closeSync(fd);
     fd = undefined;
@@ -255,7 +259,7 @@ async function _restoreEntry(
     await lutimes(path, time, time).catch(() => undefined); // not every file system keeps link times
     return;
   }
-  const temp = join(dirname(path), `.${randomBytes(6).toString('hex')}.hbr-restore`);
+  const temp = _tempName(path);
   try {
     const handle = await open(temp, 'wx', 0o600);
     try {
@@ -283,6 +287,18 @@ function sha256Hex(data: Uint8Array): string {
 }
 
 /** Nanoseconds since the epoch (string) → seconds with fraction, as utimes takes. */
+/**
+ * A temporary name beside `path` for the file being restored there: unique within this process
+ * by a counter, across processes by the pid and a random part drawn once (a restore creates its
+ * files exclusively, so a clash fails loudly rather than overwriting).
+ */
+function _tempName(path: string): string {
+  return join(dirname(path), `.${_TEMP_PREFIX}${(tempCount++).toString(36)}.hbr-restore`);
+}
+
+const _TEMP_PREFIX = `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}-`;
+let tempCount = 0;
+
 function _time(ns: string): number {
   return Number(BigInt(ns) / 1000n) / 1e6;
 }
