@@ -114,7 +114,8 @@ server and wait for it to exit, \`neo4j-admin database dump neo4j --to-path=DIR\
 \`node bin/hbr.js backup --source graph --json\` with a \`neo4j:\` source in \`hbr.yaml\` (dump mode with
 \`spoolDir\` set; without it, the default, each dump streams into the repository while the server
 is down, with no temp file: \`--stream\` measures that, one \`dump '*'\` into named pipes that hbr
-reads as they fill; default server controls: the same SIGTERM stop and \`bin/neo4j start\`).
+reads into memory as they fill, up to 128 MiB per database ahead of the repository, starting the
+server once neo4j-admin has exited; default server controls: the same SIGTERM stop and \`bin/neo4j start\`).
 Before the stop hbr opens the repository (scrypt) and reads the graph's counts over Bolt, side
 by side, and takes neo4j-admin's version from the kernel jar's name in the server's lib folder
 (no JVM); while the server is down it runs one \`neo4j-admin database dump '*' --to-path=SPOOL\`

@@ -2,9 +2,9 @@
  * The two measured backups of the Neo4j benchmark. Both stop the server the same way (SIGTERM to
  * the pid in `run/neo4j.pid`, then wait until it has exited: what hbr does without a configured
  * stop command), dump `neo4j` and `system`, start it with `bin/neo4j start` and wait until Bolt
- * runs `RETURN 1` (same poller, every 500 ms). Wall time and downtime run from just before the
- * stop to Bolt answering; CPU and peak RSS are GNU time's (the command and its children: the
- * `neo4j-admin` JVMs and the start bootloader, not the detached server).
+ * runs `RETURN 1` (hbr's own poller, `waitForBolt`: every 100 ms). Wall time and downtime run
+ * from just before the stop to Bolt answering; CPU and peak RSS are GNU time's (the command and
+ * its children: the `neo4j-admin` JVMs and the start bootloader, not the detached server).
  * @module
  */
 import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';

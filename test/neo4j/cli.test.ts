@@ -101,6 +101,18 @@ describe('hbr with a neo4j source (real servers)', () => {
     assert.ok((await live.server.pid()) !== undefined);
   });
 
+  test('a wrong repository password fails before the stop and leaves the server running', async () => {
+    const before = await live.server.pid();
+    const result = await hbr(['backup', '--source', 'graph'], {
+      env: { ...env, HBR_PASSWORD: 'not the repository password' },
+      cwd: dir,
+    });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /password|key/i);
+    assert.ok(before !== undefined);
+    assert.equal(await live.server.pid(), before, 'the same server process, never stopped');
+  });
+
   test('restore --dry-run prints the steps and changes nothing', async () => {
     await live.driver.executeQuery('MATCH (a:Atom) WHERE a.atomId >= 1000 DETACH DELETE a');
     await live.driver.executeQuery("MATCH (a:Atom) WHERE a.atomId < 10 SET a.hash = 'changed'");

@@ -11,9 +11,10 @@ import { UsageError } from '../../errors.ts';
 import { artifactRepository } from '../../repository/index.ts';
 import type { CliContext, GlobalOptions } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { accessRepository, reporterFor } from '../repository-access.ts';
+import { accessRepository, reporterFor, type RepositoryAccess } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import { replicateAfterBackup } from './replicate.ts';
+import { tracePhase } from '../../util/trace.ts';
 
 /** A `neo4j:` source of the config. */
 export type Neo4jSourceConfig = Extract<SourceConfig, { kind: 'neo4j' }>;
@@ -30,7 +31,9 @@ export async function runNeo4jBackup(
   configFile: string,
   flags: { type?: string; tag?: string[] },
   setExitCode: (code: number) => void,
+  opening?: Promise<RepositoryAccess>,
 ): Promise<void> {
+  tracePhase('command loaded');
   const neo = await resolveNeo4jSource(source.name, source.neo4j, configFile, ctx.env);
   // Only enterprise sources have differentials (neo4j-admin backup chains); --type overrides
   // the source's `enterprise.type`.
@@ -47,8 +50,8 @@ export async function runNeo4jBackup(
       ? { ...neo.enterprise, type: flags.type as 'full' | 'diff' }
       : neo.enterprise;
   // Opened beside the Bolt reads of the backup (which waits for it before the stop).
-  const accessing = accessRepository(ctx, globals);
-  accessing.catch(() => undefined); // awaited by backupNeo4j, and below
+  const accessing = opening ?? accessRepository(ctx, globals);
+  accessing.then(() => tracePhase('repository opened')).catch(() => undefined); // awaited by backupNeo4j, and below
   const reporter = reporterFor(ctx, globals);
   reporter.start('backup');
   try {
@@ -114,6 +117,7 @@ export async function runNeo4jBackup(
       ],
     );
     if (replicas.some((r) => !r.ok)) setExitCode(ExitCode.partial);
+    tracePhase('summary written');
   } finally {
     reporter.done();
   }

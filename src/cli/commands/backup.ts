@@ -45,8 +45,12 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           return;
         }
         if (found.kind === 'neo4j') {
+          // The repository opens (key derivation runs on the thread pool) while the driver's
+          // modules load (neo4j-driver alone takes a few hundred milliseconds).
+          const accessing = accessRepository(ctx, globals);
+          accessing.catch(() => undefined); // awaited by runNeo4jBackup
           const { runNeo4jBackup } = await import('./backup-neo4j.ts');
-          await runNeo4jBackup(ctx, globals, found, file, flags, setExitCode);
+          await runNeo4jBackup(ctx, globals, found, file, flags, setExitCode, accessing);
           return;
         }
         if (!('files' in found) || !found.files) {

@@ -20,13 +20,14 @@ import { SourceError } from '../../errors.ts';
 import type { Neo4jAdmin } from './admin.ts';
 import { backupNeo4jEnterprise } from './enterprise-backup.ts';
 import type { EnterpriseSettings } from './enterprise-config.ts';
-import { openBolt, type BoltOptions } from './bolt.ts';
+import { openBolt, verifyCredentials, type BoltOptions } from './bolt.ts';
 import type { DumpFormat } from './dump-format.ts';
 import { readGraphFacts, showDatabases, type GraphFacts, type ShownDatabase } from './facts.ts';
 import { exportGraph } from './logical-export.ts';
 import { offlineDump } from './offline-dump.ts';
 import type { Neo4jServer } from './server.ts';
 import { assertVersionsMatch } from './store-state.ts';
+import { tracePhase } from '../../util/trace.ts';
 
 /** How a Neo4j source is backed up. */
 export type Neo4jBackupMode = 'dump' | 'logical' | 'enterprise';
@@ -114,21 +115,26 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
   const opened = Promise.resolve(options.repo).then((repo) => repo.startBackup({ signal }));
   opened.catch(() => undefined); // awaited below
   const adminVersion = dump ? options.admin.version({ signal }) : undefined;
-  adminVersion?.catch(() => undefined); // awaited below
+  adminVersion?.then(() => tracePhase('admin version')).catch(() => undefined); // awaited below
   const driver = openBolt(options.bolt);
+  tracePhase('bolt driver made');
   const facts: Record<string, GraphFacts> = {};
   let shown: ShownDatabase[];
   let server: { version: string; edition: string };
   try {
-    // One query alone first: a wrong password must fail once, not once per parallel query (the
-    // server locks the user out after a few failures in a row).
+    // Authentication alone first: a wrong password must fail once, not once per parallel query
+    // (the server locks the user out after a few failures in a row). Then every query side by
+    // side: on a server that just started, each costs its planning (SHOW DATABASES 2-3 s).
+    await verifyCredentials(driver, options.bolt);
+    tracePhase('authenticated');
     const listed = showDatabases(driver, options.bolt);
-    shown = await listed;
+    listed.catch(() => undefined); // awaited below
     await Promise.all(
       databases.map(async (db) => {
         facts[db] = await readGraphFacts(driver, options.bolt, db, { signal, shown: listed });
       }),
     );
+    shown = await listed;
     // The facts carry the server's version (dbms.components()); no second connection for it.
     const first = databases[0] !== undefined ? facts[databases[0]] : undefined;
     server =
@@ -143,7 +149,9 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
   }
   const { version, edition } = server;
   const storeDatabases = shown.map((d) => d.name);
+  tracePhase('facts read');
   const session = await opened;
+  tracePhase('session started');
   try {
     const records: Record<string, Neo4jDatabaseRecord> = {};
     let downtimeMs: number | undefined;
@@ -191,6 +199,7 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
       databases: records,
       facts,
     };
+    tracePhase('commit requested');
     return await session.commit({
       source: options.source,
       kind: 'neo4j',

@@ -3,12 +3,13 @@
  * streamed straight into the repository while the server is down, with no temp file (unwrapped,
  * see `dump-format.ts`; segmented, see `segmented-save.ts`): when the backup covers every
  * database, one `dump '*'` writes them into named pipes (`dump-fifo.ts`: one JVM start in the
- * downtime instead of one per database), else `dump <db> --to-stdout` runs per database. With a
- * spool directory the server is down more briefly: `neo4j-admin database dump` writes into it (one run
- * for every database when the backup covers them all: each JVM start costs about a second), the
- * server starts again and, while it starts, the spooled dumps are read into the repository. The
- * spool holds the compressed dumps (a fifth to a quarter of the store on disk) until the backup
- * ends.
+ * downtime instead of one per database), read through memory buffers ahead of the repository,
+ * and the server starts once neo4j-admin has exited while the rest is stored; else
+ * `dump <db> --to-stdout` runs per database. With a spool directory the server is down more
+ * briefly: `neo4j-admin database dump` writes into it (one run for every database when the
+ * backup covers them all: each JVM start costs about a second), the server starts again and,
+ * while it starts, the spooled dumps are read into the repository. The spool holds the
+ * compressed dumps (a fifth to a quarter of the store on disk) until the backup ends.
  *
  * A store that is in use or was not shut down cleanly is refused by `database dump` itself (it
  * takes the store lock and checks for pending recovery: "Active logical log detected"); only
@@ -19,8 +20,9 @@
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, pipeline, type Readable } from 'node:stream';
 import { SourceError } from '../../errors.ts';
+import type { RepositorySession } from '../../repository/index.ts';
 import type { BackupSession } from '../../repository/types.ts';
 import type { Neo4jAdmin } from './admin.ts';
 import type { Neo4jDatabaseRecord } from './backup.ts';
@@ -31,6 +33,7 @@ import type { Neo4jServer } from './server.ts';
 import { lowerOwnPriority } from './priority.ts';
 import { addSegmentedArtifact } from './segmented-save.ts';
 import { assertStoreCleanlyStopped } from './store-state.ts';
+import { tracePhase } from '../../util/trace.ts';
 
 /** Inputs of {@link offlineDump}. */
 export interface OfflineDumpOptions {
@@ -90,16 +93,37 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
   const fifos = coversStore(options) ? await makeDumpFifos(options.databases) : undefined;
   try {
     const stopAt = Date.now();
+    tracePhase('stop requested');
     await server.stop(o);
+    tracePhase('server exited');
+    // With the pipes, the server starts as soon as neo4j-admin has exited: the rest of the dumps
+    // is in this process's buffers, and is stored while the server starts (this process steps
+    // back meanwhile, as in the spooled mode).
+    let started: Promise<number> | undefined;
+    const start = (): Promise<number> => {
+      if (started !== undefined) return started;
+      tracePhase('start requested');
+      started = startStepped(options, stopAt);
+      started.catch(() => undefined); // awaited below
+      return started;
+    };
     const records: Record<string, Neo4jDatabaseRecord> = {};
     try {
-      if (fifos !== undefined) Object.assign(records, await dumpIntoPipes(options, fifos));
+      if (fifos !== undefined)
+        Object.assign(records, await dumpIntoPipes(options, fifos, () => void start()));
       else {
         for (const db of options.databases) {
           records[db] = await storeDump(options, db, dumpDatabase(admin, db, o));
         }
       }
     } catch (error) {
+      if (started !== undefined) {
+        // neo4j-admin succeeded (the server is starting); storing failed.
+        await started.catch((startError: unknown) => {
+          throw startFailedToo(error, startError);
+        });
+        throw error;
+      }
       try {
         await explainDumpFailure(options);
       } catch (explained) {
@@ -109,20 +133,60 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
       await startAfterFailure(server, error, signal);
       throw error;
     }
-    await server.start(o);
-    return { records, downtimeMs: Date.now() - stopAt };
+    tracePhase('dumps stored');
+    // The packs and the index become durable while the server starts: the commit after it
+    // writes only the tree and the manifest (crash safety is the commit's: the manifest last).
+    const [downtime, flushed] = await Promise.allSettled([start(), flushSession(options)]);
+    if (downtime.status === 'rejected') throw downtime.reason;
+    if (flushed.status === 'rejected') throw flushed.reason;
+    tracePhase('flushed');
+    return { records, downtimeMs: downtime.value };
   } finally {
     await fifos?.remove();
   }
 }
 
+/** Flushes the session's packs and index, when the session can (the repository's own). */
+async function flushSession(options: OfflineDumpOptions): Promise<void> {
+  const session = options.session as Partial<Pick<RepositorySession, 'flush'>>;
+  if (typeof session.flush === 'function') await session.flush(options.signal);
+}
+
 /**
- * One `dump '*'` into the pipes, each read into the repository as it is written. A failed
- * store stops neo4j-admin; a failed neo4j-admin ends the readers (its error, with stderr, wins).
+ * Starts the server; from its launch until Bolt answers this process runs at a lower priority
+ * (the start decides the downtime; storing can wait). Resolves to the downtime since `stopAt`.
+ */
+async function startStepped(options: OfflineDumpOptions, stopAt: number): Promise<number> {
+  const { server, signal } = options;
+  const nice = options.nice ?? DEFAULT_NICE;
+  let restore = (): void => undefined;
+  try {
+    await server.start({
+      ...(signal ? { signal } : {}),
+      onLaunched: () => {
+        tracePhase('server launched');
+        if (nice !== false) restore = lowerOwnPriority(nice);
+      },
+    });
+    tracePhase('bolt answers');
+    return Date.now() - stopAt;
+  } finally {
+    restore();
+  }
+}
+
+/**
+ * One `dump '*'` into the pipes, each read into the repository as it is written, through a
+ * buffer of up to {@link DUMP_BUFFER_BYTES} per database: neo4j-admin, whose run the downtime
+ * waits for, does not wait for the repository (chunking, compression, encryption compete with
+ * it for the cores). `onDumped` runs once neo4j-admin has exited successfully, while the rest is
+ * being stored. A failed store stops neo4j-admin; a failed neo4j-admin ends the readers (its
+ * error, with stderr, wins).
  */
 async function dumpIntoPipes(
   options: OfflineDumpOptions,
   fifos: DumpFifos,
+  onDumped: () => void,
 ): Promise<Record<string, Neo4jDatabaseRecord>> {
   const { admin, databases, signal } = options;
   const stop = new AbortController();
@@ -136,8 +200,15 @@ async function dumpIntoPipes(
       .finally(() => {
         for (const p of pipes) p.release();
       });
-    dumped.catch(() => undefined); // settled below
-    const stored = Promise.all(databases.map((db, i) => storeDump(options, db, pipes[i]!.stream)));
+    dumped
+      .then(() => {
+        tracePhase('neo4j-admin exited');
+        if (!stop.signal.aborted) onDumped();
+      })
+      .catch(() => undefined); // settled below
+    const stored = Promise.all(
+      databases.map((db, i) => storeDump(options, db, buffered(pipes[i]!.stream))),
+    );
     stored.catch((error: unknown) => {
       stop.abort(error);
       for (const p of pipes) p.stream.destroy();
@@ -153,6 +224,21 @@ async function dumpIntoPipes(
       p.stream.destroy();
     }
   }
+}
+
+/**
+ * Bytes of a compressed dump held in memory per database while the repository is behind
+ * neo4j-admin (twice this at most: the buffer's writable and readable sides). A dump larger than
+ * the repository's lag simply waits for it, as without a buffer.
+ */
+const DUMP_BUFFER_BYTES = 128 * 1024 * 1024;
+
+/** `stream` read as fast as it is written, up to {@link DUMP_BUFFER_BYTES} ahead of its reader. */
+function buffered(stream: Readable): Readable {
+  const buffer = new PassThrough({ highWaterMark: DUMP_BUFFER_BYTES });
+  // An error of the pipe destroys the buffer with it, so the reader sees it.
+  pipeline(stream, buffer, () => undefined);
+  return buffer;
 }
 
 /** `database dump` of `pattern` (a database or `*`) into `<dir>/<database>.dump`, replacing it. */
@@ -188,15 +274,7 @@ async function spooledDump(
     // Reading the spool competes with the server's start for the cores; the start decides the
     // downtime, so this process steps back until Bolt answers (measured: 1-4 s less downtime
     // on 2 shared cores).
-    const nice = options.nice ?? DEFAULT_NICE;
-    let restore = (): void => undefined;
-    const started = server
-      .start({
-        ...(signal ? { signal } : {}),
-        ...(nice !== false ? { onLaunched: () => (restore = lowerOwnPriority(nice)) } : {}),
-      })
-      .then(() => Date.now() - stopAt)
-      .finally(() => restore());
+    const started = startStepped(options, stopAt);
     started.catch(() => undefined); // settled below
     const records: Record<string, Neo4jDatabaseRecord> = {};
     const ingested = (async () => {
@@ -295,10 +373,15 @@ async function startAfterFailure(
   try {
     await server.start(signal ? { signal } : {});
   } catch (startError) {
-    const why = error instanceof Error ? error.message : String(error);
-    throw new SourceError(
-      `${why}; starting Neo4j again failed as well: ${startError instanceof Error ? startError.message : String(startError)}`,
-      { cause: error },
-    );
+    throw startFailedToo(error, startError);
   }
+}
+
+/** `error`, with the failed start of the server added. */
+function startFailedToo(error: unknown, startError: unknown): SourceError {
+  const why = error instanceof Error ? error.message : String(error);
+  return new SourceError(
+    `${why}; starting Neo4j again failed as well: ${startError instanceof Error ? startError.message : String(startError)}`,
+    { cause: error },
+  );
 }

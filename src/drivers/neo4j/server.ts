@@ -76,7 +76,9 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
 
   const waitForBolt = async (o: { signal?: AbortSignal; timeoutMs?: number } = {}) => {
     const deadline = Date.now() + (o.timeoutMs ?? options.startTimeoutMs ?? 180_000);
-    const driver = openBolt(options.bolt);
+    // One attempt per poll: the driver's own retries would sleep up to seconds after the server
+    // answers.
+    const driver = openBolt(options.bolt, { retry: false });
     try {
       for (;;) {
         o.signal?.throwIfAborted();
@@ -88,7 +90,9 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
           if (Date.now() > deadline)
             throw boltError(options.bolt, 'no answer before timeout', error);
         }
-        await sleep(500, undefined, { signal: o.signal });
+        // Every poll costs the starting server a refused connection or a failed query, little
+        // next to the downtime each interval may add.
+        await sleep(BOLT_POLL_MS, undefined, { signal: o.signal });
       }
     } finally {
       await driver.close();
@@ -115,7 +119,7 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
               '(a killed server leaves a store that needs recovery): investigate logs/debug.log',
           );
         }
-        await sleep(200, undefined, { signal: o.signal });
+        await sleep(EXIT_POLL_MS, undefined, { signal: o.signal });
       }
     },
     async start(o = {}) {
@@ -152,6 +156,11 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
 }
 
 // --- internal ---
+
+/** How often Bolt is tried while the server starts. */
+const BOLT_POLL_MS = 100;
+/** How often the stopping server's pid is checked (a signal 0, nothing more). */
+const EXIT_POLL_MS = 50;
 
 async function runCommand(
   argv: readonly string[],
