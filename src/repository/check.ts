@@ -8,8 +8,7 @@
  */
 import pLimit from 'p-limit';
 import { isHbrError } from '../errors.ts';
-import { leaseDecodedBlob } from './codec-pool.ts';
-import { sha256Hex } from './crypto.ts';
+import { leaseDecodedBlob, sharedBuffer, sha256OfShared } from './codec-pool.ts';
 import { decodeIndex } from './index-file.ts';
 import { decodeManifest } from './manifest.ts';
 import { createMasterIndex, idKey } from './master-index.ts';
@@ -216,18 +215,28 @@ async function _readData(
       .map((x) => x.p);
   }
   let done = 0;
-  // One pack in memory at a time (reading ahead cost a pack of memory and gained nothing on a
-  // local disk); its blobs are decoded a few at a time on the codec workers, while this thread
-  // hashes the pack.
+  // A pack is verified while the next is read. Its blobs are decoded a few at a time on the
+  // codec workers, and its name hashed there too (this thread only hands out the work).
   const decodeLimit = pLimit(DECODES_IN_FLIGHT);
-  // One buffer for every pack, read into where the store can: fresh memory per pack would cost
-  // a page fault per 4 KiB on first touch.
-  let reused = Buffer.alloc(0);
-  for (const packId of packs) {
-    options.signal?.throwIfAborted();
+  // Two buffers of shared memory, one for the pack being verified and one for the next, read
+  // into where the store can: fresh memory per pack would cost a page fault per 4 KiB.
+  const buffers = [sharedBuffer(0), sharedBuffer(0)];
+  const read = (at: number): Promise<Buffer> | undefined => {
+    const packId = packs[at];
+    if (packId === undefined) return undefined;
     const size = stored.get(packId) ?? 0;
-    if (reused.length < size) reused = Buffer.allocUnsafeSlow(size);
-    const bytes = await repo.store.get(packKey(packId), { signal: options.signal, into: reused });
+    if ((buffers[at % 2]?.length ?? 0) < size) buffers[at % 2] = sharedBuffer(size);
+    const into = buffers[at % 2];
+    const reading = repo.store.get(packKey(packId), { signal: options.signal, into });
+    reading.catch(() => undefined); // awaited in turn below
+    return reading;
+  };
+  let next = read(0);
+  for (let at = 0; at < packs.length; at++) {
+    const packId = packs[at] as string;
+    options.signal?.throwIfAborted();
+    const bytes = await (next as Promise<Buffer>);
+    next = read(at + 1);
     stats.packsRead++;
     stats.bytesRead += bytes.length;
     const entries = index.packs().get(packId) ?? [];
@@ -254,8 +263,7 @@ async function _readData(
         }),
       ),
     );
-    // Hashed here while the codec workers decode the blobs.
-    const hashOk = sha256Hex(bytes) === packId;
+    const hashOk = (await sha256OfShared(bytes)) === packId;
     await decoded;
     const badBlobs = _hex(entries.filter((e) => bad.has(e))); // in pack order
     let headerOk = true;
