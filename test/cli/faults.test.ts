@@ -171,7 +171,10 @@ describe('hbr under faults', () => {
 
     const check = await run('check', '--read-data');
     assert.equal(check.code, 4);
-    assert.match(check.stdout, new RegExp(`pack ${flippedId}.*blobs fail verification`));
+    assert.match(
+      check.stdout,
+      new RegExp(`pack ${flippedId}: content does not match its name; .*blobs fail verification`),
+    );
     assert.match(check.stdout, new RegExp(`pack ${truncatedId} is truncated`));
     const affected = [...check.stdout.matchAll(/^ {12}(\S+)$/gm)].map((m) => m[1] ?? '');
     assert.ok(affected.length >= 1 && affected.length <= 4, check.stdout);
