@@ -57,14 +57,14 @@ export type CodecRequest =
       policy: CompressionPolicy;
     }
   /**
-   * Write the bytes in the slot to a new file `temp` (created exclusively), set its mode and
-   * times (seconds), then rename it to `path`: a restored small file.
+   * Write `data` (copied with the message: small files need no slot) to a new file `temp`
+   * (created exclusively), set its mode and times (seconds), then rename it to `path`: a
+   * restored small file.
    */
   | {
       op: 'write';
       job: number;
-      slot: number;
-      length: number;
+      data: Uint8Array;
       path: string;
       temp: string;
       mode: number;

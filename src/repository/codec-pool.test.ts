@@ -1,13 +1,20 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IntegrityError } from '../errors.ts';
 import { decodeBlob, encodeBlob } from './blob-codec.ts';
-import { identifyBlob, keepLease, leaseDecodedBlob, POOL_MIN, readFileBlob } from './codec-pool.ts';
+import {
+  identifyBlob,
+  keepLease,
+  leaseDecodedBlob,
+  POOL_MIN,
+  readFileBlob,
+  writeFileAway,
+} from './codec-pool.ts';
 import { blobId, deriveKeys } from './crypto.ts';
 import { pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
 
@@ -166,5 +173,34 @@ describe('codec pool', () => {
       assert.ok(again.held);
       again.held.drop();
     });
+  });
+
+  it('writes a restored file on a worker: content, mode, time, and no temporary file left', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hbr-codec-write-'));
+    try {
+      const data = textLikeBytes(10, 3000);
+      const path = join(dir, 'restored.txt');
+      const time = 1_700_000_000.25;
+      // A view into a larger buffer: only the view's bytes are written.
+      const larger = Buffer.concat([Buffer.from('before'), data, Buffer.from('after')]);
+      await writeFileAway(
+        { path, temp: join(dir, '.t1'), mode: 0o640, time },
+        larger.subarray(6, 6 + data.length),
+      );
+      assert.deepEqual(await readFile(path), data);
+      const st = await stat(path);
+      assert.equal(st.mode & 0o777, 0o640);
+      assert.equal(st.mtimeMs, time * 1000);
+      await assert.rejects(
+        writeFileAway(
+          { path: join(dir, 'x'), temp: join(dir, 'missing', '.t2'), mode: 0o600, time },
+          data,
+        ),
+        { code: 'ENOENT' },
+      );
+      assert.deepEqual(await readdir(dir), ['restored.txt']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -141,26 +141,17 @@ export async function readFileBlob(
 /**
  * Writes `data` as a new file on a codec worker: created as `temp` (exclusively), given `mode`
  * and `time` (seconds, both access and modification), renamed to `path`. Restoring many small
- * files is a handful of system calls per file; on the workers they run on every core. Resolves
- * `false`, having done nothing, when no slot is free: the caller writes the file itself.
+ * files is a handful of system calls per file; on the workers they run on every core. The bytes
+ * travel with the message (a copy), so no slot is taken from the blobs being decoded.
  * @throws the file system's error (with its `code`); the temporary file is removed.
  */
 export async function writeFileAway(
   file: { path: string; temp: string; mode: number; time: number },
   data: Buffer,
-): Promise<boolean> {
-  if (data.length > SLOT_SIZE) return false;
-  const pool = _pool();
-  const slot = pool.acquireNow();
-  if (!slot) return false;
-  try {
-    data.copy(slot.bytes);
-    const request = { op: 'write' as const, job: 0, slot: slot.index, length: data.length };
-    await pool.call({ ...request, ...file });
-    return true;
-  } finally {
-    pool.release(slot);
-  }
+): Promise<void> {
+  // A message copies a view's whole buffer: a view into a larger one is copied out first.
+  const own = data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
+  await _pool().call({ op: 'write', job: 0, data: own, ...file });
 }
 
 /**

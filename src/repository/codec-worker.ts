@@ -32,10 +32,7 @@ port.on('message', (request: CodecRequest) => {
   _handle(request).then(
     (reply) => {
       port.postMessage(reply);
-      if ('file' in reply) _collectNowAndThen(reply.file.rawLength);
-      else if (request.op !== 'digest' && request.op !== 'file' && request.op !== 'write') {
-        _collectNowAndThen(request.length);
-      }
+      _collectNowAndThen(_bytesOf(request, reply));
     },
     (error: unknown) => {
       const message = error instanceof Error ? error.message : String(error);
@@ -49,6 +46,11 @@ port.on('message', (request: CodecRequest) => {
 
 async function _handle(request: CodecRequest): Promise<CodecReply> {
   const { job } = request;
+  if (request.op === 'write') {
+    const { data } = request;
+    _writeFile(request, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    return { job, length: data.byteLength };
+  }
   if (request.op === 'digest') {
     const bytes = Buffer.from(request.memory, request.offset, request.length);
     return { job, sha256: sha256Hex(bytes) };
@@ -69,10 +71,6 @@ async function _handle(request: CodecRequest): Promise<CodecReply> {
       const id = blobId(keys, slot.subarray(PLAINTEXT_AT, PLAINTEXT_AT + rawLength));
       const length = await encodeBlobInPlace(keys, 'data', id, slot, rawLength, request.policy);
       return { job, file: { before, after, rawLength, blob: { id: new Uint8Array(id), length } } };
-    }
-    case 'write': {
-      _writeFile(request, slot.subarray(0, request.length));
-      return { job, length: request.length };
     }
     case 'encode': {
       const keys = _keys({ dataKey: request.dataKey });
@@ -188,6 +186,13 @@ const COLLECT_EVERY = 8 * 1024 * 1024;
 setFlagsFromString('--expose-gc');
 const collect = runInNewContext('gc') as (options: { type: 'major' }) => void;
 let sinceCollected = 0;
+
+/** Bytes a request handled in this thread's memory (a pack's digest reads shared memory only). */
+function _bytesOf(request: CodecRequest, reply: CodecReply): number {
+  if ('file' in reply) return reply.file.rawLength;
+  if (request.op === 'write') return request.data.byteLength;
+  return request.op === 'digest' || request.op === 'file' ? 0 : request.length;
+}
 
 function _collectNowAndThen(bytes: number): void {
   sinceCollected += bytes;

@@ -6,7 +6,6 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, futimesSync, openSync, renameSync, writeSync } from 'node:fs';
 import { chmod, lstat, lutimes, mkdir, open, rename, rm, symlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
@@ -216,29 +215,10 @@ async function _restoreSmall(
     throw new IntegrityError(`${p.path}: content does not match its SHA-256`);
   }
   if (overwrite) await rm(path, { force: true });
-  const temp = _tempName(path);
+  // On a codec worker: creating, writing and renaming a file are system calls that cost tens of
+  // microseconds each on some virtual machines, and there they run on every core.
   const time = _time(p.node.mtime);
-  // On a codec worker when one has room: creating, writing and renaming a file are system calls
-  // that cost tens of microseconds each on some virtual machines, and run on every core there.
-  if (await writeFileAway({ path, temp, mode: p.node.mode, time }, content)) return;
-  // Else here, synchronously: a small file is a few page-cache operations, and a thread-pool
-  // round trip per call cost more CPU than the calls themselves (20,000 files).
-  let fd: number | undefined;
-  try {
-    fd = openSync(temp, 'wx', 0o600);
-    for (let done = 0; done < content.length;) {
-      done += writeSync(fd, content, done, content.length - done);
-    }
-    fchmodSync(fd, p.node.mode);
-    futimesSync(fd, time, time);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(temp, path);
-  } catch (error) {
-    if (fd !== undefined) closeSync(fd);
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAway({ path, temp: _tempName(path), mode: p.node.mode, time }, content);
 }
 
 /** Plaintext bytes of blobs read ahead across all files being restored. */
