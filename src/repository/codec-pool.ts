@@ -6,7 +6,7 @@
  * transfer and come back for reuse, so the main thread does not allocate per blob either.
  * Small blobs are handled on the calling thread, where a message round trip would cost more than
  * the work, except where the work includes system calls: small files are read (backup) and
- * written (restore) here on the workers. Results are byte for byte those of `blob-codec.ts` on
+ * written (restore) on the workers. Results are byte for byte those of `blob-codec.ts` on
  * the calling thread.
  * @module
  */
