@@ -1,6 +1,7 @@
 /**
  * The Neo4j benchmark of issue 6: hbr's offline Neo4j backup against a raw
- * `neo4j-admin database dump` on the same graph. Writes `docs/benchmarks-neo4j.md` and `.json`.
+ * `neo4j-admin database dump` on the same graph. Writes `docs/benchmarks-neo4j.md` and `.json`
+ * (`docs/benchmarks-neo4j-stream.*` with `--stream`).
  *
  *   node --import tsx bench/neo4j/run.ts [--atoms N] [--runs N] [--payload-uuids N] [--stream]
  *                                        [--work DIR] [--out DIR] [--regenerate] [--keep-running]
@@ -25,7 +26,7 @@ import { createNeo4jServer } from '../../src/drivers/neo4j/server.ts';
 import { UsageError } from '../../src/errors.ts';
 import { diskUsage, machineInfo, output } from '../system.ts';
 import { changeOnePercent, countGraph, generate, recordedShape, wipe } from './graph.ts';
-import { renderMarkdown, targets, type NeoResults, type NeoRun } from './report.ts';
+import { renderMarkdown, reportName, targets, type NeoResults, type NeoRun } from './report.ts';
 import { hbrBackup, rawDump, type BenchInstance, type HbrRun } from './steps.ts';
 import { waitForOtherBenchmarks } from './wait.ts';
 
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
   if (values['report-from'] !== undefined) {
     // Re-renders the Markdown from a results file (after a change to report.ts).
     const saved = JSON.parse(await readFile(values['report-from'], 'utf8')) as NeoResults;
-    await writeFile(join(values.out, 'benchmarks-neo4j.md'), renderMarkdown(saved));
+    await writeFile(join(values.out, `${reportName(saved.mode)}.md`), renderMarkdown(saved));
     return;
   }
   const controller = new AbortController();
@@ -117,7 +118,10 @@ async function main(): Promise<void> {
       await output('git', ['-C', ROOT, 'describe', '--always', '--dirty'])
     ).trim();
     const machine = await machineInfo();
+    const mode = values.stream ? 'stream' : 'spool';
+    const name = join(values.out, reportName(mode));
     const reportOf = (): NeoResults => ({
+      mode,
       startedAt,
       finishedAt: new Date().toISOString(),
       command: `node --import tsx bench/neo4j/run.ts ${process.argv.slice(2).join(' ')}`.trim(),
@@ -139,14 +143,11 @@ async function main(): Promise<void> {
       results.push(await oneRun(i, neo, bolt, values.work, waitedSeconds, signal, !values.stream));
       // Written after every run: an interrupted benchmark still leaves the finished runs.
       report = reportOf();
-      await writeFile(
-        join(values.out, 'benchmarks-neo4j.json'),
-        `${JSON.stringify(report, null, 2)}\n`,
-      );
-      await writeFile(join(values.out, 'benchmarks-neo4j.md'), renderMarkdown(report));
+      await writeFile(`${name}.json`, `${JSON.stringify(report, null, 2)}\n`);
+      await writeFile(`${name}.md`, renderMarkdown(report));
     }
     log(`targets: ${JSON.stringify(targets(report))}`);
-    log(`wrote ${join(values.out, 'benchmarks-neo4j.md')}`);
+    log(`wrote ${name}.md`);
   } finally {
     await rm(values.work, { recursive: true, force: true });
     if (!values['keep-running']) await execa(SCRIPT, ['stop'], { env: INSTANCE, stdio: 'inherit' });
