@@ -68,8 +68,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       // A metadata-only scan of the paths starts before the repository opens: while the key is
       // derived (scrypt: a quarter second of one core) it reads the folders and inodes from disk,
       // so the backup's own walk finds them cached. Its totals give the progress a percentage and
-      // an ETA once complete (partial totals would overstate the progress). Without progress it
-      // stops once the backup starts: its lstat calls would only slow the backup's own walk.
+      // an ETA once complete (partial totals would overstate the progress).
       const scanning = new AbortController();
       let totals: ScanTotals | undefined;
       const scan = scanFiles(targets, exclude, () => undefined, scanning.signal).then(
@@ -92,7 +91,6 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         await stopScan();
         throw error;
       });
-      if (globals.progress === false) await stopScan();
       const { repo } = access;
       const reporter = reporterFor(ctx, globals);
       reporter.start('backup');
