@@ -13,13 +13,13 @@ import { IntegrityError } from '../errors.ts';
 export type ZstdBackend = 'node:zlib' | '@mongodb-js/zstd';
 
 /**
- * Keep a compressed payload only when it is at most this fraction of its input. Below a 10 % gain
- * the blob is stored raw: float32 model weights shrink by only about 7 % at any level, and
- * storing them raw takes zstd off every backup, restore and check of them (zstd is over half of
- * the CPU per byte of the whole pipeline; see `bench/micro/ceiling.ts`), for a repository about
- * 7 % larger on such data. Text, JSON and database pages shrink far more and stay compressed.
+ * Keep a compressed payload only when it is at most this fraction of its input: below a 3 %
+ * gain, storing raw saves the decompression on every read. Float32 model weights shrink by about
+ * 7 % and stay compressed: storing them raw (a 10 % rule) cut a first backup's CPU by a tenth
+ * but made the repository 8 % larger and a new model version's growth exceed restic's
+ * (docs/benchmarks.md, 2026-12-02).
  */
-export const KEEP_COMPRESSED_RATIO = 0.9;
+export const KEEP_COMPRESSED_RATIO = 0.97;
 
 /** Bytes of a chunk that {@link worthCompressing} compresses to decide. */
 export const COMPRESSION_SAMPLE_SIZE = 64 * 1024;
@@ -85,7 +85,8 @@ export async function decompress(data: Uint8Array, maxSize: number): Promise<Buf
 /**
  * Decides whether compressing a chunk is worth trying, by compressing a
  * {@link COMPRESSION_SAMPLE_SIZE}-byte sample at level 1: false when the sample does not shrink to
- * `keepRatio` of its size (float32 weights, random, encrypted or already compressed data). The
+ * `keepRatio` of its size (random, encrypted or already compressed data; float32 weights pass at
+ * the default ratio, they shrink by about 7 %). The
  * sample is four slices spread from the chunk's start to its end, so a chunk that turns into a
  * zero-filled region halfway is still compressed. Costs 0.03-0.2 ms per chunk; see
  * `bench/micro/compression.ts`.
