@@ -25,7 +25,7 @@ import {
   type CompressionPolicy,
   type EncodedBlob,
 } from './blob-codec.ts';
-import type { CodecReply, CodecRequest, CodecWorkerData, FileVersion } from './codec-messages.ts';
+import type { CodecReply, CodecRequest, CodecWorkerData } from './codec-messages.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 
 /**
@@ -78,17 +78,16 @@ export async function identifyBlob(keys: RepositoryKeys, given: Buffer): Promise
   };
 }
 
-/** A small file read, hashed and encoded on a worker: see {@link readFileBlob}. */
-export interface FileBlob {
-  readonly before: FileVersion;
-  readonly after: FileVersion;
-  /** Bytes read: 0 for an empty file, over `maxSize` for one that grew past it. */
-  readonly rawLength: number;
-  /** Not read: not a regular file, or over `maxSize` bytes. */
-  readonly skipped?: true;
-  /** The file's content as one blob, hashed and encoded; absent when `rawLength` is 0 or too large. */
+/**
+ * A small file read, hashed and encoded on a worker (see {@link readFileBlob}): the worker's
+ * account of it, with the blob held in its slot instead of the blob's id and length.
+ */
+export type FileBlob = Omit<_FileReply, 'blob'> & {
+  /** The file's content as one blob, hashed and encoded; absent when no blob was made. */
   readonly held?: HeldBlob;
-}
+};
+
+type _FileReply = Extract<CodecReply, { file: unknown }>['file'];
 
 /**
  * Reads a file of at most `maxSize` bytes on a codec worker, which hashes it and encodes it
@@ -106,7 +105,7 @@ export async function readFileBlob(
   if (maxSize + 1 + BLOB_OVERHEAD > SLOT_SIZE) throw new RangeError('[codec] file over a slot');
   const pool = _pool();
   const slot = await pool.acquire();
-  let file: Extract<CodecReply, { file: unknown }>['file'];
+  let file: _FileReply;
   try {
     const { idKey, dataKey } = keys;
     const request = {
@@ -482,7 +481,7 @@ function _tsxEsmApi(): string {
 /** What each reply field holds. */
 interface _ReplyFields {
   id: Uint8Array;
-  file: Extract<CodecReply, { file: unknown }>['file'];
+  file: _FileReply;
   length: number;
   sha256: string;
 }

@@ -226,7 +226,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     previous?: TreeNode,
     listedAsFile = false,
   ): Promise<TreeNode | undefined> => {
-    if (listedAsFile && !previous) {
+    if (listedAsFile && !previous && session.smallFileMax > 0) {
       // A new file by its folder's listing: a codec worker opens and fstats it as it reads it,
       // one lstat less here. Whatever it cannot store (a larger file, one that is no longer a
       // regular file, an error) takes the way below, which reports errors.
