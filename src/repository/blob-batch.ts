@@ -1,11 +1,12 @@
 /**
  * Reading many small blobs of one pack with a single ranged read: restoring thousands of small
  * files blob by blob costs a store request each, while their blobs usually sit side by side in
- * a few packs. Every blob is still authenticated and re-hashed before it is returned.
+ * a few packs. Every blob is still authenticated and re-hashed before it is written.
  * @module
  */
 import { NotFoundError } from '../errors.ts';
-import { keepLease, leaseDecodedBlob } from './codec-pool.ts';
+import type { RestoreFile } from './codec-messages.ts';
+import { restoreBlobsAway } from './codec-pool.ts';
 import type { BlobLocation } from './master-index.ts';
 import { packKey } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
@@ -40,20 +41,27 @@ export function planBatches(blobs: readonly BatchBlob[], maxSpan: number): Batch
 }
 
 /**
- * Reads one batch (blobs of one pack, sorted by offset) with one ranged read and decodes every
- * blob. Resolves with each blob's verified plaintext, or the error that blob failed with (a
- * failed read fails them all).
+ * Restores the files of one batch (blobs of one pack, sorted by offset; `files[i]` are the files
+ * whose whole content is blob `i`) with one ranged read, which a codec worker decodes, verifies
+ * and writes (see {@link restoreBlobsAway}).
+ * @returns per blob, per file: `undefined` once written, else the error it failed with (a failed
+ * read fails them all).
  */
-export async function readBatch(
+export async function restoreBatch(
   repo: OpenRepository,
   batch: readonly BatchBlob[],
+  files: readonly (readonly RestoreFile[])[],
   signal?: AbortSignal,
-): Promise<(Buffer | Error)[]> {
+): Promise<(Error | undefined)[][]> {
   const first = batch[0];
   const last = batch.at(-1);
   if (!first || !last) return [];
   const start = first.where.offset;
   const end = last.where.offset + last.where.length;
+  const failAll = (error: unknown): Error[][] => {
+    const failure = error instanceof Error ? error : new NotFoundError(String(error));
+    return batch.map((_, i) => (files[i] ?? []).map(() => failure));
+  };
   let bytes: Buffer;
   try {
     bytes = await repo.store.get(packKey(first.where.packId), {
@@ -61,20 +69,16 @@ export async function readBatch(
       signal,
     });
   } catch (error) {
-    return batch.map(() => (error instanceof Error ? error : new NotFoundError(String(error))));
+    return failAll(error);
   }
-  return Promise.all(
-    batch.map(async ({ id, where }) => {
-      const what = `data blob ${id.toString('hex').slice(0, 16)} in pack ${where.packId}`;
-      try {
-        const at = where.offset - start;
-        const encoded = bytes.subarray(at, at + where.length);
-        return keepLease(
-          await leaseDecodedBlob(repo.keys, 'data', id, encoded, where.rawLength, what),
-        );
-      } catch (error) {
-        return error instanceof Error ? error : new Error(String(error));
-      }
-    }),
-  );
+  const blobs = batch.map(({ id, where }, i) => ({
+    offset: where.offset - start,
+    length: where.length,
+    // Its own bytes: a message would copy the whole (pooled) buffer under a view.
+    id: new Uint8Array(id),
+    rawLength: where.rawLength,
+    what: `data blob ${id.toString('hex').slice(0, 16)} in pack ${where.packId}`,
+    files: files[i] ?? [],
+  }));
+  return restoreBlobsAway(repo.keys, bytes, blobs).catch(failAll);
 }

@@ -57,21 +57,46 @@ export type CodecRequest =
       policy: CompressionPolicy;
     }
   /**
-   * Write `data` (copied with the message: small files need no slot) to a new file `temp`
-   * (created exclusively), set its mode and times (seconds), then rename it to `path`: a
-   * restored small file.
+   * Decode and verify the stored blobs lying in `data` (one ranged read of a pack, handed over
+   * with the message), and write each to its files, after checking each file's size and SHA-256
+   * when given: created as `temp` (exclusively), given its mode and times (seconds), renamed to
+   * `path`. The small files of a restore, one ranged read at a time.
    */
   | {
-      op: 'write';
+      op: 'restore';
       job: number;
       data: Uint8Array;
-      path: string;
-      temp: string;
-      mode: number;
-      time: number;
+      idKey: Uint8Array;
+      dataKey: Uint8Array;
+      blobs: readonly RestoreBlob[];
     }
   /** SHA-256 (hex) of bytes in other shared memory: a pack about to be stored. */
   | { op: 'digest'; job: number; memory: SharedArrayBuffer; offset: number; length: number };
+
+/** A data blob of a `restore` request: where it lies in `data`, and the files it becomes. */
+export interface RestoreBlob {
+  readonly offset: number;
+  readonly length: number;
+  readonly id: Uint8Array;
+  readonly rawLength: number;
+  /** Names the blob in an error. */
+  readonly what: string;
+  readonly files: readonly RestoreFile[];
+}
+
+/** A file to write whole from one blob. */
+export interface RestoreFile {
+  readonly path: string;
+  readonly temp: string;
+  readonly mode: number;
+  readonly time: number;
+  /** Remove whatever is at `path` first. */
+  readonly overwrite: boolean;
+  /** Names the file in an error. */
+  readonly what: string;
+  readonly size?: number;
+  readonly sha256?: string;
+}
 
 /** What `fstat` says of a file, before and after it was read. */
 export interface FileVersion {
@@ -99,5 +124,7 @@ export type CodecReply =
       };
     }
   | { job: number; sha256: string }
+  /** Per blob of a `restore` request, per file: `null` once written, else why it was not. */
+  | { job: number; restored: ({ message: string; integrity: boolean } | null)[][] }
   | { job: number; length: number }
   | { job: number; error: { message: string; integrity: boolean; code?: string } };

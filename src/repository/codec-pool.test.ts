@@ -13,7 +13,7 @@ import {
   leaseDecodedBlob,
   POOL_MIN,
   readFileBlob,
-  writeFileAway,
+  restoreBlobsAway,
 } from './codec-pool.ts';
 import { blobId, deriveKeys } from './crypto.ts';
 import { pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
@@ -175,30 +175,103 @@ describe('codec pool', () => {
     });
   });
 
-  it('writes a restored file on a worker: content, mode, time, and no temporary file left', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'hbr-codec-write-'));
+  it('restores files from stored blobs on a worker: content, mode, time, errors per file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hbr-codec-restore-'));
     try {
-      const data = textLikeBytes(10, 3000);
-      const path = join(dir, 'restored.txt');
+      const text = textLikeBytes(10, 3000);
+      const other = pseudoRandomBytes(11, 700);
+      const stored = async (data: Buffer): Promise<Buffer> =>
+        (await encodeBlob(keys, 'data', blobId(keys, data), data, policy)).encoded;
+      const [a, b] = [await stored(text), await stored(other)];
+      const damaged = Buffer.from(b);
+      damaged[damaged.length - 1] = (damaged.at(-1) ?? 0) ^ 1;
+      // One ranged read: the blobs side by side after some other bytes, the second one damaged.
+      const read = Buffer.concat([Buffer.from('other blobs'), a, damaged]);
       const time = 1_700_000_000.25;
-      // A view into a larger buffer: only the view's bytes are written.
-      const larger = Buffer.concat([Buffer.from('before'), data, Buffer.from('after')]);
-      await writeFileAway(
-        { path, temp: join(dir, '.t1'), mode: 0o640, time },
-        larger.subarray(6, 6 + data.length),
-      );
-      assert.deepEqual(await readFile(path), data);
-      const st = await stat(path);
+      const file = (name: string, more: object = {}) => ({
+        path: join(dir, name),
+        temp: join(dir, `.${name}.tmp`),
+        mode: 0o640,
+        time,
+        overwrite: false,
+        what: name,
+        ...more,
+      });
+      const results = await restoreBlobsAway(keys, read, [
+        {
+          offset: 11,
+          length: a.length,
+          id: blobId(keys, text),
+          rawLength: text.length,
+          what: 'blob a',
+          files: [
+            file('one.txt', { size: text.length }),
+            file('two.txt', { size: text.length + 1 }),
+            file('three.txt', { sha256: '00'.repeat(32) }),
+            { ...file('four.txt'), temp: join(dir, 'missing', '.t') },
+          ],
+        },
+        {
+          offset: 11 + a.length,
+          length: damaged.length,
+          id: blobId(keys, other),
+          rawLength: other.length,
+          what: 'blob b',
+          files: [file('five.bin')],
+        },
+      ]);
+      assert.equal(results[0]?.[0], undefined);
+      assert.ok(results[0]?.[1] instanceof IntegrityError);
+      assert.match(results[0][1].message, /two\.txt: 3000 bytes read, 3001 expected/);
+      assert.ok(results[0]?.[2] instanceof IntegrityError);
+      assert.match(results[0][2].message, /three\.txt: content does not match its SHA-256/);
+      assert.match(String(results[0]?.[3]?.message), /ENOENT/);
+      assert.ok(results[1]?.[0] instanceof IntegrityError);
+      assert.match(results[1][0].message, /blob b/);
+      assert.deepEqual(await readFile(join(dir, 'one.txt')), text);
+      const st = await stat(join(dir, 'one.txt'));
       assert.equal(st.mode & 0o777, 0o640);
       assert.equal(st.mtimeMs, time * 1000);
-      await assert.rejects(
-        writeFileAway(
-          { path: join(dir, 'x'), temp: join(dir, 'missing', '.t2'), mode: 0o600, time },
-          data,
-        ),
-        { code: 'ENOENT' },
+      // Only the file that passed is there: no temporary file, nothing of the failed ones.
+      assert.deepEqual(await readdir(dir), ['one.txt']);
+      // The read was a view into a larger buffer: copied, not handed over.
+      assert.equal(read.length, 11 + a.length + damaged.length);
+
+      // Many batches at once, as a restore sends them: each worker decodes several together.
+      const texts = Array.from({ length: 24 }, (_, i) => textLikeBytes(100 + i, 20_000 + i));
+      const blobs = await Promise.all(texts.map(stored));
+      await Promise.all(
+        [0, 1, 2, 3, 4, 5, 6, 7].map(async (batch) => {
+          const mine = [0, 1, 2].map((k) => batch * 3 + k);
+          const whole = Buffer.concat(mine.map((i) => blobs[i] as Buffer));
+          let offset = 0;
+          const results = await restoreBlobsAway(
+            keys,
+            whole,
+            mine.map((i) => {
+              const length = (blobs[i] as Buffer).length;
+              offset += length;
+              const data = texts[i] as Buffer;
+              const id = blobId(keys, data);
+              const files = [file(`batch-${i}`, { size: data.length })];
+              return {
+                offset: offset - length,
+                length,
+                id,
+                rawLength: data.length,
+                what: 'b',
+                files,
+              };
+            }),
+          );
+          assert.deepEqual(results, [[undefined], [undefined], [undefined]]);
+          // A whole buffer of its own is handed over to the worker.
+          assert.equal(whole.length, 0);
+        }),
       );
-      assert.deepEqual(await readdir(dir), ['restored.txt']);
+      for (const [i, text] of texts.entries()) {
+        assert.deepEqual(await readFile(join(dir, `batch-${i}`)), text);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

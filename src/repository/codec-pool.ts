@@ -6,7 +6,7 @@
  * transfer and come back for reuse, so the main thread does not allocate per blob either.
  * Small blobs are handled on the calling thread, where a message round trip would cost more than
  * the work, except where the work includes system calls: small files are read (backup) and
- * written (restore) on the workers. Results are byte for byte those of `blob-codec.ts` on
+ * decoded and written (restore) on the workers. Results are byte for byte those of `blob-codec.ts` on
  * the calling thread.
  * @module
  */
@@ -25,7 +25,7 @@ import {
   type CompressionPolicy,
   type EncodedBlob,
 } from './blob-codec.ts';
-import type { CodecReply, CodecRequest, CodecWorkerData } from './codec-messages.ts';
+import type { CodecReply, CodecRequest, CodecWorkerData, RestoreBlob } from './codec-messages.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 
 /**
@@ -140,19 +140,37 @@ export async function readFileBlob(
 }
 
 /**
- * Writes `data` as a new file on a codec worker: created as `temp` (exclusively), given `mode`
- * and `time` (seconds, both access and modification), renamed to `path`. Restoring many small
- * files is a handful of system calls per file; on the workers they run on every core. The bytes
- * travel with the message (a copy), so no slot is taken from the blobs being decoded.
- * @throws the file system's error (with its `code`); the temporary file is removed.
+ * Decodes and verifies stored data blobs and writes each to its files, on a codec worker: the
+ * small files of a restore, one ranged read of a pack at a time. Creating, writing, chmod-ing,
+ * timing and renaming a file cost tens of microseconds each on some virtual machines, and
+ * decompressing a small blob leaves its output to the garbage collector of the thread that did
+ * it: on the workers both run on every core, and this thread only reads. `stored` (the blobs at
+ * their `offset`s) is handed over to the worker when it is a whole buffer of its own, so the
+ * caller must not use it afterwards. Each file is checked against its `size` and `sha256` when
+ * given, written under `temp` (created exclusively), then renamed to `path`.
+ * @returns per blob, per file: `undefined` once written, else the error (an IntegrityError on
+ * any mismatch, the file system's error otherwise).
  */
-export async function writeFileAway(
-  file: { path: string; temp: string; mode: number; time: number },
-  data: Buffer,
-): Promise<void> {
-  // A message copies a view's whole buffer: a view into a larger one is copied out first.
-  const own = data.byteLength === data.buffer.byteLength ? data : new Uint8Array(data);
-  await _pool().call({ op: 'write', job: 0, data: own, ...file });
+export async function restoreBlobsAway(
+  keys: RepositoryKeys,
+  stored: Buffer,
+  blobs: readonly RestoreBlob[],
+): Promise<(Error | undefined)[][]> {
+  const { idKey, dataKey } = keys;
+  // A view into a larger buffer, or a shared one, is copied out: only its bytes travel.
+  const whole =
+    stored.byteOffset === 0 &&
+    stored.byteLength === stored.buffer.byteLength &&
+    stored.buffer instanceof ArrayBuffer;
+  const data = whole ? stored : new Uint8Array(stored);
+  const request = { op: 'restore', job: 0, data, idKey, dataKey, blobs } as const;
+  const reply = await _pool().call(request, [data.buffer as ArrayBuffer]);
+  return _field(reply, 'restored').map((files) =>
+    files.map((failure) => {
+      if (!failure) return undefined;
+      return failure.integrity ? new IntegrityError(failure.message) : new Error(failure.message);
+    }),
+  );
 }
 
 /**
@@ -348,7 +366,8 @@ interface _Pool {
   /** Resolves when a slot is free (`undefined`: one is now), without taking it. */
   ready(): Promise<void> | undefined;
   release(slot: _Slot): void;
-  call(request: CodecRequest): Promise<CodecReply>;
+  /** Sends `request` to the least busy worker; `transfer`: buffers it hands over. */
+  call(request: CodecRequest, transfer?: readonly ArrayBuffer[]): Promise<CodecReply>;
 }
 
 let pool: _Pool | undefined;
@@ -397,14 +416,14 @@ function _pool(): _Pool {
       // A waiter takes the slot; else one watcher hears of it.
       (waiters.shift() ?? watchers.shift())?.();
     },
-    call: (request) => pick().call({ ...request, job: ++jobs }),
+    call: (request, transfer) => pick().call({ ...request, job: ++jobs }, transfer),
   };
   return pool;
 }
 
 interface _CodecWorker {
   readonly pending: number;
-  call(request: CodecRequest): Promise<CodecReply>;
+  call(request: CodecRequest, transfer?: readonly ArrayBuffer[]): Promise<CodecReply>;
 }
 
 function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
@@ -433,7 +452,7 @@ function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
     get pending() {
       return waiting.size;
     },
-    call(request) {
+    call(request, transfer) {
       return new Promise((resolve, reject) => {
         if (waiting.size === 0) worker.ref();
         waiting.set(request.job, (reply) => {
@@ -444,7 +463,7 @@ function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
             else reject(Object.assign(new Error(message), code ? { code } : {}));
           } else resolve(reply);
         });
-        worker.postMessage(request);
+        worker.postMessage(request, transfer);
       });
     },
   };
@@ -484,6 +503,7 @@ interface _ReplyFields {
   file: _FileReply;
   length: number;
   sha256: string;
+  restored: Extract<CodecReply, { restored: unknown }>['restored'];
 }
 
 function _field<K extends keyof _ReplyFields>(reply: CodecReply, key: K): _ReplyFields[K] {

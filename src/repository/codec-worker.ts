@@ -21,7 +21,14 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PLAINTEXT_AT, decodeBlobInto, encodeBlobInPlace } from './blob-codec.ts';
-import type { CodecReply, CodecRequest, CodecWorkerData, FileVersion } from './codec-messages.ts';
+import { IntegrityError } from '../errors.ts';
+import type {
+  CodecReply,
+  CodecRequest,
+  CodecWorkerData,
+  FileVersion,
+  RestoreFile,
+} from './codec-messages.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 
 const port = parentPort;
@@ -46,11 +53,7 @@ port.on('message', (request: CodecRequest) => {
 
 async function _handle(request: CodecRequest): Promise<CodecReply> {
   const { job } = request;
-  if (request.op === 'write') {
-    const { data } = request;
-    _writeFile(request, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    return { job, length: data.byteLength };
-  }
+  if (request.op === 'restore') return { job, restored: await _restoreBlobs(request) };
   if (request.op === 'digest') {
     const bytes = Buffer.from(request.memory, request.offset, request.length);
     return { job, sha256: sha256Hex(bytes) };
@@ -125,6 +128,87 @@ function _readInto(
   }
 }
 
+type _RestoreRequest = Extract<CodecRequest, { op: 'restore' }>;
+type _Failure = { message: string; integrity: boolean } | null;
+
+/**
+ * Decodes each blob of a `restore` request in turn and writes its files. A blob that fails to
+ * decode fails its files; a file that fails leaves the others.
+ */
+async function _restoreBlobs(request: _RestoreRequest): Promise<_Failure[][]> {
+  const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
+  const { data } = request;
+  const stored = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  const results: _Failure[][] = [];
+  const out = _takeScratch(Math.max(0, ...request.blobs.map((blob) => blob.length)));
+  try {
+    for (const blob of request.blobs) {
+      let plaintext: Buffer;
+      try {
+        const encoded = stored.subarray(blob.offset, blob.offset + blob.length);
+        const { id, rawLength, what } = blob;
+        plaintext = await decodeBlobInto(
+          keys,
+          'data',
+          Buffer.from(id),
+          encoded,
+          rawLength,
+          what,
+          out,
+        );
+      } catch (error) {
+        const failure = _failure(error);
+        results.push(blob.files.map(() => failure));
+        continue;
+      }
+      results.push(
+        blob.files.map((file) => {
+          try {
+            _restoreFile(file, plaintext);
+            return null;
+          } catch (error) {
+            return _failure(error);
+          }
+        }),
+      );
+    }
+  } finally {
+    scratches.push(out);
+  }
+  return results;
+}
+
+/** Checks a restored file's content against its record, then writes it (see {@link _writeFile}). */
+function _restoreFile(file: RestoreFile, content: Buffer): void {
+  if (file.size !== undefined && content.length !== file.size) {
+    throw new IntegrityError(`${file.what}: ${content.length} bytes read, ${file.size} expected`);
+  }
+  if (file.sha256 !== undefined && sha256Hex(content) !== file.sha256) {
+    throw new IntegrityError(`${file.what}: content does not match its SHA-256`);
+  }
+  if (file.overwrite) rmSync(file.path, { force: true });
+  _writeFile(file, content);
+}
+
+function _failure(error: unknown): _Failure {
+  const message = error instanceof Error ? error.message : String(error);
+  return { message, integrity: error instanceof Error && error.name === 'IntegrityError' };
+}
+
+/**
+ * A buffer of at least `length` bytes to decrypt blobs into, for one request (requests overlap
+ * while one awaits the decompressor): reused request after request, since fresh memory is slow
+ * on first touch. Given back to {@link scratches} when the request is done.
+ */
+function _takeScratch(length: number): Buffer {
+  const fits = scratches.findIndex((buffer) => buffer.length >= length);
+  if (fits >= 0) return scratches.splice(fits, 1)[0] as Buffer;
+  scratches.pop(); // every one is too small: one fewer, for the larger one made here
+  return Buffer.allocUnsafeSlow(length);
+}
+
+const scratches: Buffer[] = [];
+
 /**
  * Writes a restored file under its temporary name and renames it into place; on failure the
  * temporary file is removed. Synchronous calls, as in {@link _readInto}.
@@ -190,7 +274,10 @@ let sinceCollected = 0;
 /** Bytes a request handled in this thread's memory (a pack's digest reads shared memory only). */
 function _bytesOf(request: CodecRequest, reply: CodecReply): number {
   if ('file' in reply) return reply.file.rawLength;
-  if (request.op === 'write') return request.data.byteLength;
+  if (request.op === 'restore') {
+    // The stored bytes, and the decompressed plaintexts left behind.
+    return request.blobs.reduce((sum, blob) => sum + blob.rawLength, request.data.byteLength);
+  }
   return request.op === 'digest' || request.op === 'file' ? 0 : request.length;
 }
 

@@ -5,21 +5,21 @@
  * `overwrite`. Metadata (mode, mtime) is set after content; folders last, deepest first.
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmod, lstat, lutimes, mkdir, open, rename, rm, symlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pLimit from 'p-limit';
-import { IntegrityError, UsageError } from '../../errors.ts';
+import { UsageError } from '../../errors.ts';
 import {
   createByteBudget,
   planBatches,
-  readBatch,
+  restoreBatch,
   writeContent,
-  writeFileAway,
   type BatchBlob,
   type BackupRecord,
   type ByteBudget,
   type OpenRepository,
+  type RestoreFile,
   type TreeNode,
 } from '../../repository/index.ts';
 
@@ -139,28 +139,26 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
     single.set(hex, group);
   }
   const batchLimit = pLimit(BATCHES_IN_FLIGHT);
+  const overwrite = Boolean(options.overwrite);
   const batches = planBatches(
     [...single.values()].map((g) => g.blob),
     BATCH_SPAN,
   ).map((batch) =>
     batchLimit(async () => {
       signal?.throwIfAborted();
-      const blobs = await readBatch(repo, batch, signal);
-      await Promise.all(
-        batch.flatMap((b, i) =>
-          (single.get(b.id.toString('hex'))?.files ?? []).map(async (p) => {
-            try {
-              const blob = blobs[i];
-              if (!blob || blob instanceof Error) throw blob ?? new Error('blob not read');
-              const path = join(target, p.path);
-              if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
-              await _restoreSmall(p, path, blob, Boolean(options.overwrite));
-              restored(p);
-            } catch (error) {
-              failed(p, error);
-            }
-          }),
+      const planned = batch.map((b) => single.get(b.id.toString('hex'))?.files ?? []);
+      const files = await Promise.all(
+        planned.map((group) =>
+          Promise.all(group.map((p) => _smallFile(p, target, made, overwrite))),
         ),
+      );
+      const results = await restoreBatch(repo, batch, files, signal);
+      planned.forEach((group, i) =>
+        group.forEach((p, j) => {
+          const error = results[i]?.[j];
+          if (error) failed(p, error);
+          else restored(p);
+        }),
       );
     }),
   );
@@ -194,31 +192,35 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
 
 /** Bytes one ranged read covers when restoring single-blob files in pack order. */
 const BATCH_SPAN = 1024 * 1024;
-/** Such ranged reads in flight (each holds its bytes and their plaintexts). */
-const BATCHES_IN_FLIGHT = 2;
+/**
+ * Such ranged reads in flight: one being read while each of two workers decodes and writes
+ * another (each holds only its stored bytes here).
+ */
+const BATCHES_IN_FLIGHT = 3;
 
 /**
- * Writes a file whose whole content is one verified blob: checked against the file's size and
- * SHA-256, written under a temporary name, then renamed into place.
- * @throws IntegrityError when the content does not match the file's record.
+ * How a codec worker restores a file whose whole content is one blob: checked against the
+ * file's size and SHA-256, written under a temporary name, then renamed into place. Its folder
+ * is made here first when the plan did not make it.
  */
-async function _restoreSmall(
+async function _smallFile(
   p: Planned,
-  path: string,
-  content: Buffer,
+  target: string,
+  made: ReadonlySet<string>,
   overwrite: boolean,
-): Promise<void> {
-  if (p.node.size !== undefined && content.length !== p.node.size) {
-    throw new IntegrityError(`${p.path}: ${content.length} bytes read, ${p.node.size} expected`);
-  }
-  if (p.node.sha256 !== undefined && sha256Hex(content) !== p.node.sha256) {
-    throw new IntegrityError(`${p.path}: content does not match its SHA-256`);
-  }
-  if (overwrite) await rm(path, { force: true });
-  // On a codec worker: creating, writing and renaming a file are system calls that cost tens of
-  // microseconds each on some virtual machines, and there they run on every core.
-  const time = _time(p.node.mtime);
-  await writeFileAway({ path, temp: _tempName(path), mode: p.node.mode, time }, content);
+): Promise<RestoreFile> {
+  const path = join(target, p.path);
+  if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
+  return {
+    path,
+    temp: _tempName(path),
+    mode: p.node.mode,
+    time: _time(p.node.mtime),
+    overwrite,
+    what: p.path,
+    ...(p.node.size !== undefined ? { size: p.node.size } : {}),
+    ...(p.node.sha256 !== undefined ? { sha256: p.node.sha256 } : {}),
+  };
 }
 
 /** Plaintext bytes of blobs read ahead across all files being restored. */
@@ -260,10 +262,6 @@ async function _restoreEntry(
     await rm(temp, { force: true });
     throw error;
   }
-}
-
-function sha256Hex(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
 }
 
 /** Nanoseconds since the epoch (string) → seconds with fraction, as utimes takes. */
