@@ -8,7 +8,7 @@
  */
 import pLimit from 'p-limit';
 import { isHbrError } from '../errors.ts';
-import { leaseDecodedBlob, sharedBuffer, sha256OfShared } from './codec-pool.ts';
+import { sharedBuffer, sha256OfShared, verifyBlobsAway } from './codec-pool.ts';
 import { decodeIndex } from './index-file.ts';
 import { decodeManifest } from './manifest.ts';
 import { createMasterIndex, idKey } from './master-index.ts';
@@ -192,8 +192,32 @@ async function _readManifests(
   return backups;
 }
 
-/** Blobs of one pack decoded at once by `check --read-data`: enough to keep two cores busy. */
+/** Parts of a pack verified at once by `check --read-data`: enough to keep two cores busy. */
 const DECODES_IN_FLIGHT = 4;
+
+/**
+ * Stored bytes of one such part, a message to a codec worker: small blobs go many to a message,
+ * since a message costs more than decoding one of them.
+ */
+const VERIFY_PART = 1024 * 1024;
+
+/** Consecutive runs of `entries` of about `span` stored bytes each (a larger blob alone). */
+function _parts(entries: readonly PackEntry[], span: number): PackEntry[][] {
+  const parts: PackEntry[][] = [];
+  let part: PackEntry[] = [];
+  let bytes = 0;
+  for (const e of entries) {
+    if (part.length > 0 && bytes + e.length > span) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(e);
+    bytes += e.length;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
+}
 
 async function _readData(
   repo: OpenRepository,
@@ -225,7 +249,11 @@ async function _readData(
     const packId = packs[at];
     if (packId === undefined) return undefined;
     const size = stored.get(packId) ?? 0;
-    if ((buffers[at % 2]?.length ?? 0) < size) buffers[at % 2] = sharedBuffer(size);
+    // Grown to twice the size a pack needs: packs differ in size a little, and each buffer let go
+    // stays in memory until both this thread and the workers collect their garbage. Pages never
+    // written cost no memory.
+    const have = buffers[at % 2]?.length ?? 0;
+    if (have < size) buffers[at % 2] = sharedBuffer(Math.max(2 * size, have));
     const into = buffers[at % 2];
     const reading = repo.store.get(packKey(packId), { signal: options.signal, into });
     reading.catch(() => undefined); // awaited in turn below
@@ -242,21 +270,14 @@ async function _readData(
     const entries = index.packs().get(packId) ?? [];
     const bad = new Set<PackEntry>();
     const decoded = Promise.all(
-      entries.map((e) =>
+      _parts(entries, VERIFY_PART).map((part) =>
         decodeLimit(async () => {
-          const what = `${e.type} blob ${e.id.toString('hex').slice(0, 16)} in pack ${packId}`;
-          try {
-            if (e.offset + e.length > bytes.length) throw new Error('beyond the end of the pack');
-            const lease = await leaseDecodedBlob(
-              repo.keys,
-              e.type,
-              e.id,
-              bytes.subarray(e.offset, e.offset + e.length),
-              e.rawLength,
-              what,
-            );
-            lease.release();
-          } catch {
+          const blobs = part.map((e) => ({ ...e, id: new Uint8Array(e.id) }));
+          const failed = await verifyBlobsAway(repo.keys, bytes, blobs).catch(() =>
+            part.map((_, i) => i),
+          );
+          for (const i of failed) {
+            const e = part[i] as PackEntry;
             bad.add(e);
             damaged.add(idKey(e.id));
           }

@@ -70,6 +70,21 @@ export type CodecRequest =
       dataKey: Uint8Array;
       blobs: readonly RestoreBlob[];
     }
+  /**
+   * Decode and verify the stored blobs lying in other shared memory (a pack being checked),
+   * keeping nothing.
+   */
+  | {
+      op: 'verify';
+      job: number;
+      /** The bytes `offset .. offset + length` of it; blobs' offsets count from `offset`. */
+      memory: SharedArrayBuffer;
+      offset: number;
+      length: number;
+      idKey: Uint8Array;
+      dataKey: Uint8Array;
+      blobs: readonly VerifyBlob[];
+    }
   /** SHA-256 (hex) of bytes in other shared memory: a pack about to be stored. */
   | { op: 'digest'; job: number; memory: SharedArrayBuffer; offset: number; length: number };
 
@@ -82,6 +97,15 @@ export interface RestoreBlob {
   /** Names the blob in an error. */
   readonly what: string;
   readonly files: readonly RestoreFile[];
+}
+
+/** A blob of a `verify` request: where it lies in the memory, and what it must decode to. */
+export interface VerifyBlob {
+  readonly offset: number;
+  readonly length: number;
+  readonly type: BlobType;
+  readonly id: Uint8Array;
+  readonly rawLength: number;
 }
 
 /** A file to write whole from one blob. */
@@ -124,6 +148,8 @@ export type CodecReply =
       };
     }
   | { job: number; sha256: string }
+  /** The blobs of a `verify` request that failed, by their place in it. */
+  | { job: number; bad: number[] }
   /** Per blob of a `restore` request, per file: `null` once written, else why it was not. */
   | { job: number; restored: ({ message: string; integrity: boolean } | null)[][] }
   | { job: number; length: number }

@@ -10,16 +10,31 @@ import { decodeBlob, encodeBlob } from './blob-codec.ts';
 import {
   identifyBlob,
   keepLease,
-  leaseDecodedBlob,
+  leaseStoredBlob,
   POOL_MIN,
+  sharedBuffer,
   readFileBlob,
   restoreBlobsAway,
+  verifyBlobsAway,
 } from './codec-pool.ts';
 import { blobId, deriveKeys } from './crypto.ts';
 import { pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
 
 const keys = deriveKeys(randomBytes(64));
 const policy = { level: 1 };
+
+/** A stored blob decoded through the pool, from bytes already read. */
+function leaseDecodedBlob(
+  keys: ReturnType<typeof deriveKeys>,
+  type: 'data' | 'tree',
+  id: Buffer,
+  encoded: Buffer,
+  rawLength: number,
+  what: string,
+) {
+  const blob = { encodedLength: encoded.length, rawLength, what };
+  return leaseStoredBlob(keys, type, id, blob, () => Promise.resolve(encoded));
+}
 
 describe('codec pool', () => {
   // Both sides of the size below which the calling thread does the work, compressible or not.
@@ -275,5 +290,44 @@ describe('codec pool', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('verifies stored blobs on a worker, in shared memory or copied there, naming those that fail', async () => {
+    const texts = [
+      textLikeBytes(20, 5000),
+      pseudoRandomBytes(21, 3 * POOL_MIN),
+      textLikeBytes(22, 9),
+    ];
+    const encoded = await Promise.all(
+      texts.map(async (t) => (await encodeBlob(keys, 'data', blobId(keys, t), t, policy)).encoded),
+    );
+    const pack = Buffer.concat([Buffer.from('header'), ...encoded]);
+    let offset = 6;
+    const blobs = texts.map((t, i) => {
+      const length = (encoded[i] as Buffer).length;
+      offset += length;
+      return {
+        offset: offset - length,
+        length,
+        type: 'data' as const,
+        id: blobId(keys, t),
+        rawLength: t.length,
+      };
+    });
+    // In shared memory, at an offset into it (as `check` reads packs), and in private memory.
+    const shared = sharedBuffer(pack.length + 100).subarray(50, 50 + pack.length);
+    pack.copy(shared);
+    assert.deepEqual(await verifyBlobsAway(keys, shared, blobs), []);
+    assert.deepEqual(await verifyBlobsAway(keys, pack, blobs), []);
+    // A flipped byte in the second blob, a wrong length for the third, and one past the end.
+    const damaged = Buffer.from(pack);
+    const at = (blobs[1]?.offset ?? 0) + 40;
+    damaged[at] = (damaged[at] ?? 0) ^ 1;
+    const wrong = [
+      ...blobs.slice(0, 2),
+      { ...(blobs[2] as (typeof blobs)[number]), rawLength: 10 },
+      { ...(blobs[0] as (typeof blobs)[number]), offset: pack.length - 3 },
+    ];
+    assert.deepEqual(await verifyBlobsAway(keys, damaged, wrong), [1, 2, 3]);
   });
 });

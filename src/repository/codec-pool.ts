@@ -25,7 +25,13 @@ import {
   type CompressionPolicy,
   type EncodedBlob,
 } from './blob-codec.ts';
-import type { CodecReply, CodecRequest, CodecWorkerData, RestoreBlob } from './codec-messages.ts';
+import type {
+  CodecReply,
+  CodecRequest,
+  CodecWorkerData,
+  RestoreBlob,
+  VerifyBlob,
+} from './codec-messages.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 
 /**
@@ -174,6 +180,40 @@ export async function restoreBlobsAway(
 }
 
 /**
+ * Decodes and verifies stored blobs on a codec worker, keeping nothing: `check --read-data`,
+ * a part of a pack at a time. The blobs lie in `memory` at their `offset`s; when it is shared
+ * memory (see {@link sharedBuffer}) the worker reads them there, else they are copied there
+ * first.
+ * @returns the places in `blobs` of those that fail (unreadable, unauthenticated, not hashing
+ * to their id, or of another length).
+ */
+export async function verifyBlobsAway(
+  keys: RepositoryKeys,
+  memory: Buffer,
+  blobs: readonly VerifyBlob[],
+): Promise<number[]> {
+  let shared = memory;
+  if (!(memory.buffer instanceof SharedArrayBuffer)) {
+    shared = sharedBuffer(memory.length);
+    memory.copy(shared);
+  }
+  const { idKey, dataKey } = keys;
+  const { byteOffset: offset, length } = shared;
+  const memoryOf = shared.buffer as SharedArrayBuffer;
+  const request = {
+    op: 'verify',
+    job: 0,
+    memory: memoryOf,
+    offset,
+    length,
+    idKey,
+    dataKey,
+    blobs,
+  } as const;
+  return _field(await _pool().call(request), 'bad');
+}
+
+/**
  * Resolves once a slot is free for a plaintext of `length` bytes; `undefined` when one is free
  * now or such a blob is not handled in slots. A caller copying out of a buffer it reuses awaits
  * this before {@link identifyBlob}, so the blob goes straight into shared memory: one finding
@@ -257,24 +297,7 @@ export interface BlobLease {
 
 /**
  * Decodes and verifies a stored blob, as `decodeBlob` in `blob-codec.ts` does, leaving the
- * plaintext where the caller reads it before releasing the lease (no copy).
- * @throws IntegrityError naming `what` on any mismatch.
- */
-export function leaseDecodedBlob(
-  keys: RepositoryKeys,
-  type: BlobType,
-  id: Buffer,
-  encoded: Buffer,
-  rawLength: number,
-  what: string,
-): Promise<BlobLease> {
-  return leaseStoredBlob(keys, type, id, { encodedLength: encoded.length, rawLength, what }, () =>
-    Promise.resolve(encoded),
-  );
-}
-
-/**
- * {@link leaseDecodedBlob} for a blob still to be read: `read` is offered a slot of shared memory
+ * plaintext where the caller reads it before releasing the lease (no copy). `read` is offered a slot of shared memory
  * to read the stored bytes into (a local store reads straight into it: no fresh memory, no copy)
  * and returns the bytes it read, there or elsewhere.
  * @throws IntegrityError naming `what` on any mismatch; what `read` throws.
@@ -504,6 +527,7 @@ interface _ReplyFields {
   length: number;
   sha256: string;
   restored: Extract<CodecReply, { restored: unknown }>['restored'];
+  bad: number[];
 }
 
 function _field<K extends keyof _ReplyFields>(reply: CodecReply, key: K): _ReplyFields[K] {

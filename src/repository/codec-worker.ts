@@ -54,6 +54,7 @@ port.on('message', (request: CodecRequest) => {
 async function _handle(request: CodecRequest): Promise<CodecReply> {
   const { job } = request;
   if (request.op === 'restore') return { job, restored: await _restoreBlobs(request) };
+  if (request.op === 'verify') return { job, bad: await _verifyBlobs(request) };
   if (request.op === 'digest') {
     const bytes = Buffer.from(request.memory, request.offset, request.length);
     return { job, sha256: sha256Hex(bytes) };
@@ -178,6 +179,29 @@ async function _restoreBlobs(request: _RestoreRequest): Promise<_Failure[][]> {
   return results;
 }
 
+/** Decodes each blob of a `verify` request in turn: the places of those that fail. */
+async function _verifyBlobs(request: Extract<CodecRequest, { op: 'verify' }>): Promise<number[]> {
+  const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
+  const memory = Buffer.from(request.memory, request.offset, request.length);
+  const bad: number[] = [];
+  const out = _takeScratch(Math.max(0, ...request.blobs.map((blob) => blob.length)));
+  try {
+    for (const [at, blob] of request.blobs.entries()) {
+      try {
+        if (blob.offset + blob.length > memory.length) throw new Error('beyond the end');
+        const encoded = memory.subarray(blob.offset, blob.offset + blob.length);
+        const { type, rawLength } = blob;
+        await decodeBlobInto(keys, type, Buffer.from(blob.id), encoded, rawLength, '', out);
+      } catch {
+        bad.push(at);
+      }
+    }
+  } finally {
+    scratches.push(out);
+  }
+  return bad;
+}
+
 /** Checks a restored file's content against its record, then writes it (see {@link _writeFile}). */
 function _restoreFile(file: RestoreFile, content: Buffer): void {
   if (file.size !== undefined && content.length !== file.size) {
@@ -278,6 +302,7 @@ function _bytesOf(request: CodecRequest, reply: CodecReply): number {
     // The stored bytes, and the decompressed plaintexts left behind.
     return request.blobs.reduce((sum, blob) => sum + blob.rawLength, request.data.byteLength);
   }
+  if (request.op === 'verify') return request.blobs.reduce((sum, blob) => sum + blob.rawLength, 0);
   return request.op === 'digest' || request.op === 'file' ? 0 : request.length;
 }
 
