@@ -6,7 +6,6 @@
  * @module
  */
 import type { Driver, Record as Record_ } from 'neo4j-driver';
-import { SourceError } from '../../errors.ts';
 import { boltError, toNumber, type BoltOptions } from './bolt.ts';
 
 /** A JSON-safe snapshot of a graph's shape, stored in the backup's `meta`. */
@@ -39,7 +38,12 @@ export async function readGraphFacts(
   driver: Driver,
   bolt: BoltOptions,
   database: string,
-  options: { signal?: AbortSignal; shown?: Promise<readonly ShownDatabase[]> | null } = {},
+  options: {
+    signal?: AbortSignal;
+    shown?: Promise<readonly ShownDatabase[]> | null;
+    /** Count with queries, not the statistics procedure (its fallback; tests compare both). */
+    countQueries?: boolean;
+  } = {},
 ): Promise<GraphFacts> {
   const q = async (query: string, db = database) => {
     options.signal?.throwIfAborted();
@@ -57,12 +61,16 @@ export async function readGraphFacts(
   // right after a restart: the counts do not wait for it, and a dump backup does without it.
   const shown = options.shown === undefined ? showDatabases(driver, bolt) : options.shown;
   shown?.catch(() => undefined); // awaited below
-  const counted = await countsFromStatistics(driver, database, options.signal).catch(
-    async (error: unknown) => {
-      if (!isStatisticsRefused(error)) throw boltError(bolt, `read facts of ${database}`, error);
-      return countsFromQueries(q);
-    },
-  );
+  options.signal?.throwIfAborted();
+  const fromStatistics =
+    options.countQueries === true
+      ? undefined
+      : await countsFromStatistics(driver, database).catch((error: unknown) => {
+          if (!isStatisticsRefused(error))
+            throw boltError(bolt, `read facts of ${database}`, error);
+          return undefined;
+        });
+  const counted = fromStatistics ?? (await countsFromQueries(q));
   const row = (await shown)?.find((r) => r.name === database);
   const tx = row?.lastCommittedTxn;
   return {
@@ -137,14 +145,13 @@ interface Counted {
  * Version, edition and every count in one query: `db.stats.retrieve('GRAPH COUNTS')` reads the
  * count store (the same numbers `MATCH (n:L) RETURN count(n)` plans into) for every label and
  * type at once. One cheap plan instead of four: on a server that just started, each query's
- * planning costs tens to hundreds of milliseconds.
+ * planning costs tens to hundreds of milliseconds. Undefined when the answer is not in the shape
+ * 5.26 gives (the count queries then decide).
  */
 async function countsFromStatistics(
   driver: Driver,
   database: string,
-  signal: AbortSignal | undefined,
-): Promise<Counted> {
-  signal?.throwIfAborted();
+): Promise<Counted | undefined> {
   const { records } = await driver.executeQuery(
     `CALL dbms.components() YIELD versions, edition
      WITH versions[0] AS v, edition LIMIT 1
@@ -154,10 +161,11 @@ async function countsFromStatistics(
     { database, bookmarkManager: null },
   );
   const r = records[0];
-  if (r === undefined) throw new SourceError(`[neo4j] ${database}: no graph counts returned`);
-  const data = r.get('data') as { nodes?: unknown; relationships?: unknown };
-  const nodes = statRows(data.nodes);
-  const rels = statRows(data.relationships);
+  const data = r?.get('data') as { nodes?: unknown; relationships?: unknown } | undefined;
+  if (r === undefined || !Array.isArray(data?.nodes) || !Array.isArray(data.relationships))
+    return undefined;
+  const nodes = data.nodes as StatRow[];
+  const rels = data.relationships as StatRow[];
   const labels: Record<string, number> = {};
   const types: Record<string, number> = {};
   let nodeTotal: number | undefined;
@@ -172,8 +180,7 @@ async function countsFromStatistics(
     if (typeof e.relationshipType === 'string') types[e.relationshipType] = toNumber(e.count);
     else relTotal = toNumber(e.count);
   }
-  if (nodeTotal === undefined || relTotal === undefined)
-    throw new SourceError(`[neo4j] ${database}: the graph counts lack the totals`);
+  if (nodeTotal === undefined || relTotal === undefined) return undefined;
   return {
     version: String(r.get('v')),
     edition: String(r.get('edition')),
@@ -193,20 +200,15 @@ interface StatRow {
   readonly endLabel?: unknown;
 }
 
-function statRows(value: unknown): StatRow[] {
-  if (!Array.isArray(value)) throw new SourceError('[neo4j] graph counts in an unknown shape');
-  return value as StatRow[];
-}
-
 /**
  * The statistics procedure is an administrator's (Enterprise users may lack the right) and may
- * be missing where procedures are restricted: the counts then come from count queries.
+ * be missing or fail where procedures are restricted: the counts then come from count queries.
  */
 function isStatisticsRefused(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return (
-    code === 'Neo.ClientError.Security.Forbidden' ||
-    code === 'Neo.ClientError.Procedure.ProcedureNotFound'
+    typeof code === 'string' &&
+    (code === 'Neo.ClientError.Security.Forbidden' || code.startsWith('Neo.ClientError.Procedure.'))
   );
 }
 
