@@ -14,18 +14,13 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const prepare = process.argv.includes('--prepare');
 
 /**
- * Packages left to Node's own loader: the cloud SDKs and database drivers (large, loaded only by
- * the commands that need them, and not worth the risk of bundling), and zstd's native addon.
+ * Packages left to Node's own loader: the cloud SDKs and the SQL Server client (large, loaded
+ * only by the commands that need them, and not worth the risk of bundling), and zstd's native
+ * addon. neo4j-driver and execa are bundled: a Neo4j backup loads them before its first query,
+ * on the path to the stop, and from hundreds of small files they cost about 0.35 s more CPU
+ * (measured: 0.39 → 0.13 s for the driver, 0.20 → 0.09 s for execa); they are plain JavaScript.
  */
-const EXTERNAL = [
-  '@aws-sdk/*',
-  '@azure/*',
-  '@mongodb-js/zstd',
-  'execa',
-  'lossless-json',
-  'mssql',
-  'neo4j-driver',
-];
+const EXTERNAL = ['@aws-sdk/*', '@azure/*', '@mongodb-js/zstd', 'lossless-json', 'mssql'];
 
 // Taken before anything is read: a source edited during the build is newer than the stamp.
 const startedAt = Date.now();

@@ -133,8 +133,9 @@ server and wait for it to exit, \`neo4j-admin database dump neo4j --to-path=DIR\
     stream ? 'dump mode, the default: no \`spoolDir\`' : 'dump mode with \`spoolDir\` set'
   }; default server controls: the same SIGTERM stop and \`bin/neo4j start\`). Before the stop hbr
 opens the repository (scrypt) while its modules load, checks the credentials and reads the graph's
-counts over Bolt, and takes neo4j-admin's version from the kernel jar's name in the server's lib
-folder (no JVM). ${
+counts over Bolt (one query), takes neo4j-admin's version from the kernel jar's name in the
+server's lib folder (no JVM) and the store's databases from its folder (store formats and last
+transaction ids come from the dumps). ${
     stream
       ? "While the server is down one \`neo4j-admin database dump '*'\` (the backup covers every database of the store) writes into named pipes that hbr reads into memory as they fill, up to 128 MiB per database ahead of the repository; the server starts once neo4j-admin has exited, and hbr stores the rest, unwrapped, while it starts"
       : "While the server is down it runs one \`neo4j-admin database dump '*' --to-path=SPOOL\` (the backup covers every database of the store), then starts the server and, while it starts, reads the spooled dumps, unwrapped, into the repository"
@@ -168,7 +169,8 @@ ${rows.join('\n')}
 
 - Outside the downtime: ${med(r, (run) => run.hbr1.wallSeconds - run.hbr1.downtimeSeconds).toFixed(1)} s (median, first full): Node starting
   \`bin/hbr.js\`, opening the repository (scrypt) while the modules load, the Bolt reads before
-  the stop (on a server that has just started, Neo4j plans its first queries: 2-3 s); the
+  the stop (one query per database on a server that has just started: version, edition and the
+  count store's numbers; no \`SHOW DATABASES\`, whose first run took 2-3 s there); the
   commit after Bolt answers (tree and manifest: packs and index are flushed while the server
   starts). \`HBR_TRACE_PHASES=1\` prints each phase's time.
 - Downtime: ${signed(med(r, (run) => run.hbr1.downtimeSeconds - run.raw1.downtimeSeconds))} s against the raw dump (first full; ${signed(med(r, (run) => run.hbr2.downtimeSeconds - run.raw2.downtimeSeconds))} s after the 1%

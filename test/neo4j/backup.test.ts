@@ -71,6 +71,10 @@ describe('neo4j backups in the repository (real server)', () => {
     assert.equal(meta.version, neo.version);
     assert.equal(meta.facts.neo4j?.labels.Atom, ATOMS);
     assert.match(meta.facts.neo4j?.lastCommittedTxId ?? '', /^\d+$/);
+    // The store formats come from the dumps (no SHOW DATABASES before the stop).
+    assert.match(meta.facts.neo4j?.storeFormat ?? '', /^record-aligned-\d+\.\d+$/);
+    assert.equal(meta.databases.neo4j?.storeFormat, meta.facts.neo4j?.storeFormat);
+    assert.match(meta.databases.system?.storeFormat ?? '', /^record-/);
     assert.deepEqual(Object.keys(meta.databases).sort(), ['neo4j', 'system']);
     assert.equal(meta.databases.neo4j?.format, 'DZV1');
     assert.ok((meta.downtimeMs ?? 0) > 0);

@@ -69,6 +69,21 @@ describe('neo4j offline dump and load (real server)', () => {
     assert.match(facts.storeFormat, /^record-aligned-/);
   });
 
+  test('the statistics procedure and the count queries give the same facts, without emptied labels', async () => {
+    // A label and a type whose last node and relationship are gone: their tokens stay.
+    await neo.driver.executeQuery('CREATE (:Gone)-[:GONE]->(:Gone)');
+    await neo.driver.executeQuery('MATCH (n:Gone) DETACH DELETE n');
+    const viaStatistics = await readGraphFacts(neo.driver, neo.bolt, 'neo4j', { shown: null });
+    const viaQueries = await readGraphFacts(neo.driver, neo.bolt, 'neo4j', {
+      shown: null,
+      countQueries: true,
+    });
+    assert.deepEqual(viaStatistics, viaQueries);
+    assert.deepEqual(viaStatistics, { ...facts, storeFormat: 'unknown', lastCommittedTxId: null });
+    assert.equal(viaStatistics.labels.Gone, undefined);
+    assert.equal(viaStatistics.relationshipTypes.GONE, undefined);
+  });
+
   test('a dump taken while the server runs is refused because the store is in use', async () => {
     await assert.rejects(
       neo.admin.info('neo4j'),

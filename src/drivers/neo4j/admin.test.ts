@@ -65,3 +65,40 @@ describe('neo4j-admin version', () => {
     );
   });
 });
+
+describe("the store's databases (what dump '*' dumps)", () => {
+  let home: string;
+  beforeEach(async () => {
+    home = await mkdtemp(join(tmpdir(), 'hbr-neo4j-admin-'));
+    await mkdir(join(home, 'conf'));
+  });
+  afterEach(() => rm(home, { recursive: true, force: true }));
+
+  const store = async (data: string, names: string[]) => {
+    for (const n of names) await mkdir(join(home, data, 'databases', n), { recursive: true });
+    await writeFile(join(home, data, 'databases', 'store_lock'), '');
+  };
+  const listed = async () => (await createNeo4jAdmin({ home }).storeDatabases())?.sort();
+
+  test('are the folders of <home>/data/databases, without its files', async () => {
+    await store('data', ['system', 'neo4j']);
+    assert.deepEqual(await listed(), ['neo4j', 'system']);
+  });
+
+  test('follow server.directories.data, with neo4j-admin.conf over neo4j.conf', async () => {
+    await store('data', ['neo4j', 'system']);
+    await store('graph', ['neo4j', 'system', 'other']);
+    await store('admin-data', ['system']);
+    await writeFile(join(home, 'conf', 'neo4j.conf'), 'server.directories.data=graph\n');
+    assert.deepEqual(await listed(), ['neo4j', 'other', 'system']);
+    await writeFile(
+      join(home, 'conf', 'neo4j-admin.conf'),
+      `server.directories.data=${join(home, 'admin-data')}\n`,
+    );
+    assert.deepEqual(await listed(), ['system']);
+  });
+
+  test('are unknown when the folder cannot be read', async () => {
+    assert.equal(await listed(), undefined);
+  });
+});

@@ -67,6 +67,13 @@ export interface Neo4jAdmin {
    */
   version(options?: { signal?: AbortSignal }): Promise<string>;
   /**
+   * The databases `database dump '*'` dumps: the folders of the store's databases directory
+   * (`<server.directories.data>/databases`, as neo4j-admin lists it), read without a JVM or a
+   * query (`SHOW DATABASES` costs seconds on a server that just started). Undefined when the
+   * folder cannot be read.
+   */
+  storeDatabases(): Promise<string[] | undefined>;
+  /**
    * `database info` of a database of the local store (the server may be running: `inUse` says so).
    * @throws SourceError when the command fails or prints no JSON.
    */
@@ -141,6 +148,13 @@ export function createNeo4jAdmin(options: Neo4jAdminOptions): Neo4jAdmin {
       const match = /\d+\.\d+\.\d+/.exec(stdout);
       if (!match) throw new SourceError(`[neo4j:admin] ${command} --version printed no version`);
       return match[0];
+    },
+    async storeDatabases() {
+      const data = await confDirectory(options.home, env.NEO4J_CONF, 'data', 'data', ADMIN_CONFS);
+      const entries = await readdir(join(data, 'databases'), { withFileTypes: true }).catch(
+        () => undefined,
+      );
+      return entries?.filter((e) => e.isDirectory()).map((e) => e.name);
     },
     async info(database, o) {
       const { stdout } = await run(['database', 'info', '--format=json', database], o ?? {});
@@ -219,14 +233,36 @@ const KERNEL_JAR = /^neo4j-kernel-(\d+\.\d+\.\d+)\.jar$/;
  * is missing or holds no kernel jar or several versions.
  */
 async function libVersion(home: string, conf: string): Promise<string | undefined> {
-  const text = await readFile(join(conf, 'neo4j.conf'), 'utf8').catch(() => '');
-  const configured = [...text.matchAll(/^\s*server\.directories\.lib\s*=\s*(.*?)\s*$/gm)].at(
-    -1,
-  )?.[1];
-  const lib = resolve(home, configured || 'lib');
+  const lib = await confDirectory(home, conf, 'lib', 'lib', ['neo4j.conf']);
   const names = await readdir(lib).catch(() => [] as string[]);
   const versions = new Set(names.flatMap((n) => KERNEL_JAR.exec(n)?.[1] ?? []));
   return versions.size === 1 ? [...versions][0] : undefined;
+}
+
+/**
+ * The config files `neo4j-admin database dump` reads, in order (a later one's setting wins): the
+ * server's, then the admin tool's own and the dump command's.
+ */
+const ADMIN_CONFS = ['neo4j.conf', 'neo4j-admin.conf', 'neo4j-admin-database-dump.conf'];
+
+/**
+ * `server.directories.<name>` resolved against the home: its last setting in `files` (in `conf`),
+ * or `fallback`.
+ */
+async function confDirectory(
+  home: string,
+  conf: string,
+  name: string,
+  fallback: string,
+  files: readonly string[],
+): Promise<string> {
+  const key = new RegExp(`^\\s*server\\.directories\\.${name}\\s*=\\s*(.*?)\\s*$`, 'gm');
+  let configured: string | undefined;
+  for (const file of files) {
+    const text = await readFile(join(conf, file), 'utf8').catch(() => '');
+    configured = [...text.matchAll(key)].at(-1)?.[1] || configured;
+  }
+  return resolve(home, configured || fallback);
 }
 
 function cancel(signal: AbortSignal | undefined): { cancelSignal?: AbortSignal } {

@@ -22,7 +22,7 @@ import { backupNeo4jEnterprise } from './enterprise-backup.ts';
 import type { EnterpriseSettings } from './enterprise-config.ts';
 import { openBolt, verifyCredentials, type BoltOptions } from './bolt.ts';
 import type { DumpFormat } from './dump-format.ts';
-import { readGraphFacts, showDatabases, type GraphFacts, type ShownDatabase } from './facts.ts';
+import { readGraphFacts, showDatabases, type GraphFacts } from './facts.ts';
 import { exportGraph } from './logical-export.ts';
 import { offlineDump } from './offline-dump.ts';
 import type { Neo4jServer } from './server.ts';
@@ -116,25 +116,29 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
   opened.catch(() => undefined); // awaited below
   const adminVersion = dump ? options.admin.version({ signal }) : undefined;
   adminVersion?.then(() => tracePhase('admin version')).catch(() => undefined); // awaited below
+  // What `dump '*'` would dump, from the store's folder: no SHOW DATABASES (seconds on a server
+  // that just started); the store formats come from the dumps.
+  const storeDatabases = dump ? options.admin.storeDatabases() : undefined;
+  storeDatabases?.catch(() => undefined); // awaited below
   const driver = openBolt(options.bolt);
   tracePhase('bolt driver made');
   const facts: Record<string, GraphFacts> = {};
-  let shown: ShownDatabase[];
   let server: { version: string; edition: string };
   try {
     // Authentication alone first: a wrong password must fail once, not once per parallel query
     // (the server locks the user out after a few failures in a row). Then every query side by
-    // side: on a server that just started, each costs its planning (SHOW DATABASES 2-3 s).
+    // side: on a server that just started, each costs its planning (one query per database).
     await verifyCredentials(driver, options.bolt);
     tracePhase('authenticated');
-    const listed = showDatabases(driver, options.bolt);
-    listed.catch(() => undefined); // awaited below
+    // Logical mode records the store formats SHOW DATABASES names; dump mode takes them from
+    // the dumps.
+    const listed = dump ? null : showDatabases(driver, options.bolt);
+    listed?.catch(() => undefined); // awaited by readGraphFacts
     await Promise.all(
       databases.map(async (db) => {
         facts[db] = await readGraphFacts(driver, options.bolt, db, { signal, shown: listed });
       }),
     );
-    shown = await listed;
     // The facts carry the server's version (dbms.components()); no second connection for it.
     const first = databases[0] !== undefined ? facts[databases[0]] : undefined;
     server =
@@ -148,7 +152,6 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
     await driver.close();
   }
   const { version, edition } = server;
-  const storeDatabases = shown.map((d) => d.name);
   tracePhase('facts read');
   const session = await opened;
   tracePhase('session started');
@@ -175,20 +178,22 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
         server: options.server,
         admin: options.admin,
         databases: all,
-        storeDatabases,
+        storeDatabases: await storeDatabases,
         ...(options.spoolDir !== undefined ? { spoolDir: options.spoolDir } : {}),
         ...(options.startNice !== undefined ? { nice: options.startNice } : {}),
         ...(signal ? { signal } : {}),
       });
-      for (const [db, record] of Object.entries(dumped.records)) {
-        const store = shown.find((d) => d.name === db)?.store;
-        records[db] = store ? { ...record, storeFormat: store } : record;
-      }
+      Object.assign(records, dumped.records);
       downtimeMs = dumped.downtimeMs;
       for (const db of databases) {
-        const lastTx = records[db]?.lastCommittedTxId;
-        if (lastTx !== undefined && facts[db])
-          facts[db] = { ...facts[db], lastCommittedTxId: lastTx };
+        const { lastCommittedTxId, storeFormat } = records[db] ?? {};
+        const read = facts[db];
+        if (read === undefined) continue;
+        facts[db] = {
+          ...read,
+          ...(lastCommittedTxId !== undefined ? { lastCommittedTxId } : {}),
+          ...(storeFormat !== undefined ? { storeFormat } : {}),
+        };
       }
     }
     const meta: Neo4jBackupMeta = {

@@ -21,8 +21,11 @@ export async function compareRestoredFacts(
   // A new driver: an old one's bookmarks point past the restored store's last transaction.
   const driver = openBolt(bolt);
   const found: Record<string, GraphFacts> = {};
+  // Keys sorted here: older backups recorded them in the server's order.
+  const sorted = (m: Readonly<Record<string, number>>) =>
+    Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const shape = (f: GraphFacts) =>
-    JSON.stringify([f.nodes, f.relationships, f.labels, f.relationshipTypes]);
+    JSON.stringify([f.nodes, f.relationships, sorted(f.labels), sorted(f.relationshipTypes)]);
   try {
     for (const db of databases) {
       const want = expected[db];

@@ -1,10 +1,11 @@
 /**
  * The facts recorded with every Neo4j backup and compared after a restore: version and edition,
  * store format, last committed transaction id, and node/relationship counts per label and type.
- * Counts come from the count store (`MATCH (n:L) RETURN count(n)` is O(1)).
+ * Counts come from the count store (`db.stats.retrieve('GRAPH COUNTS')`, or `MATCH (n:L) RETURN
+ * count(n)`: both O(1)).
  * @module
  */
-import type { Driver } from 'neo4j-driver';
+import type { Driver, Record as Record_ } from 'neo4j-driver';
 import { boltError, toNumber, type BoltOptions } from './bolt.ts';
 
 /** A JSON-safe snapshot of a graph's shape, stored in the backup's `meta`. */
@@ -28,14 +29,21 @@ export interface GraphFacts {
 }
 
 /**
- * Reads the facts of `database` over Bolt.
+ * Reads the facts of `database` over Bolt. `shown`: the `SHOW DATABASES` rows to take the store
+ * format from (shared between databases), or `null` to leave it `unknown` and the transaction
+ * id null, for a caller that takes them from the dump; by default `SHOW DATABASES` runs here.
  * @throws SourceError on connection, authentication or query failures.
  */
 export async function readGraphFacts(
   driver: Driver,
   bolt: BoltOptions,
   database: string,
-  options: { signal?: AbortSignal; shown?: Promise<readonly ShownDatabase[]> } = {},
+  options: {
+    signal?: AbortSignal;
+    shown?: Promise<readonly ShownDatabase[]> | null;
+    /** Count with queries, not the statistics procedure (its fallback; tests compare both). */
+    countQueries?: boolean;
+  } = {},
 ): Promise<GraphFacts> {
   const q = async (query: string, db = database) => {
     options.signal?.throwIfAborted();
@@ -48,44 +56,33 @@ export async function readGraphFacts(
       throw boltError(bolt, `read facts of ${db}`, error);
     }
   };
-  // Few, independent queries side by side: on a server that just started, planning each query
-  // costs tens of milliseconds, and every dump backup reads the facts right after a restart.
-  // SHOW DATABASES is the slowest on a cold server (2-3 s measured on 5.26.30, 2 cores): the
-  // counts do not wait for it.
-  const shown = options.shown ?? showDatabases(driver, bolt);
-  shown.catch(() => undefined); // awaited below
-  const [[component], labelRows, typeRows] = await Promise.all([
-    q('CALL dbms.components() YIELD versions, edition RETURN versions[0] AS v, edition', 'system'),
-    q('CALL db.labels() YIELD label RETURN label ORDER BY label'),
-    q('CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t ORDER BY t'),
-  ]);
-  const labelNames = labelRows.map((r) => String(r.get('label')));
-  const typeNames = typeRows.map((r) => String(r.get('t')));
-  // One query for every count; each subquery is a count-store lookup.
-  const subqueries = [
-    ...labelNames.map((l, i) => `CALL { MATCH (n:${quoteName(l)}) RETURN count(n) AS l${i} }`),
-    ...typeNames.map(
-      (t, i) => `CALL { MATCH ()-[r:${quoteName(t)}]->() RETURN count(r) AS t${i} }`,
-    ),
-    'CALL { MATCH (n) RETURN count(n) AS n } CALL { MATCH ()-[r]->() RETURN count(r) AS r }',
-  ];
-  const [totals] = await q(`${subqueries.join(' ')} RETURN *`);
-  const labels: Record<string, number> = {};
-  labelNames.forEach((l, i) => (labels[l] = totals ? toNumber(totals.get(`l${i}`)) : 0));
-  const types: Record<string, number> = {};
-  typeNames.forEach((t, i) => (types[t] = totals ? toNumber(totals.get(`t${i}`)) : 0));
-  const row = (await shown).find((r) => r.name === database);
+  // SHOW DATABASES is the slowest query on a server that just started (2-3 s measured on
+  // 5.26.30, 2 cores: the first administration command), and every dump backup reads the facts
+  // right after a restart: the counts do not wait for it, and a dump backup does without it.
+  const shown = options.shown === undefined ? showDatabases(driver, bolt) : options.shown;
+  shown?.catch(() => undefined); // awaited below
+  options.signal?.throwIfAborted();
+  const fromStatistics =
+    options.countQueries === true
+      ? undefined
+      : await countsFromStatistics(driver, database).catch((error: unknown) => {
+          if (!isStatisticsRefused(error))
+            throw boltError(bolt, `read facts of ${database}`, error);
+          return undefined;
+        });
+  const counted = fromStatistics ?? (await countsFromQueries(q));
+  const row = (await shown)?.find((r) => r.name === database);
   const tx = row?.lastCommittedTxn;
   return {
     database,
-    neo4jVersion: component ? String(component.get('v')) : 'unknown',
-    edition: component ? String(component.get('edition')) : 'unknown',
+    neo4jVersion: counted.version ?? 'unknown',
+    edition: counted.edition ?? 'unknown',
     storeFormat: row?.store ?? 'unknown',
     lastCommittedTxId: tx === null || tx === undefined ? null : toNumber(tx).toString(),
-    nodes: totals ? toNumber(totals.get('n')) : 0,
-    relationships: totals ? toNumber(totals.get('r')) : 0,
-    labels: dropEmpty(labels),
-    relationshipTypes: dropEmpty(types),
+    nodes: counted.nodes,
+    relationships: counted.relationships,
+    labels: sortedNonEmpty(counted.labels),
+    relationshipTypes: sortedNonEmpty(counted.types),
   };
 }
 
@@ -134,7 +131,129 @@ export function quoteName(name: string): string {
 
 // --- internal ---
 
-/** Tokens stay in `db.labels()` after their last node is gone; a count of 0 is no fact. */
-function dropEmpty(counts: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+/** Counts of one database, with the server's version when the query that counted says it. */
+interface Counted {
+  readonly version?: string;
+  readonly edition?: string;
+  readonly nodes: number;
+  readonly relationships: number;
+  readonly labels: Record<string, number>;
+  readonly types: Record<string, number>;
+}
+
+/**
+ * Version, edition and every count in one query: `db.stats.retrieve('GRAPH COUNTS')` reads the
+ * count store (the same numbers `MATCH (n:L) RETURN count(n)` plans into) for every label and
+ * type at once. One cheap plan instead of four: on a server that just started, each query's
+ * planning costs tens to hundreds of milliseconds. Undefined when the answer is not in the shape
+ * 5.26 gives (the count queries then decide).
+ */
+async function countsFromStatistics(
+  driver: Driver,
+  database: string,
+): Promise<Counted | undefined> {
+  const { records } = await driver.executeQuery(
+    `CALL dbms.components() YIELD versions, edition
+     WITH versions[0] AS v, edition LIMIT 1
+     CALL db.stats.retrieve('GRAPH COUNTS') YIELD data
+     RETURN v, edition, data`,
+    {},
+    { database, bookmarkManager: null },
+  );
+  const r = records[0];
+  const data = r?.get('data') as { nodes?: unknown; relationships?: unknown } | undefined;
+  if (r === undefined || !Array.isArray(data?.nodes) || !Array.isArray(data.relationships))
+    return undefined;
+  const nodes = data.nodes as StatRow[];
+  const rels = data.relationships as StatRow[];
+  const labels: Record<string, number> = {};
+  const types: Record<string, number> = {};
+  let nodeTotal: number | undefined;
+  let relTotal: number | undefined;
+  for (const n of nodes) {
+    if (typeof n.label === 'string') labels[n.label] = toNumber(n.count);
+    else nodeTotal = toNumber(n.count);
+  }
+  // Rows with a start or end label count a type between labels; the per-type and total rows
+  // have neither.
+  for (const e of rels.filter((x) => x.startLabel === undefined && x.endLabel === undefined)) {
+    if (typeof e.relationshipType === 'string') types[e.relationshipType] = toNumber(e.count);
+    else relTotal = toNumber(e.count);
+  }
+  if (nodeTotal === undefined || relTotal === undefined) return undefined;
+  return {
+    version: String(r.get('v')),
+    edition: String(r.get('edition')),
+    nodes: nodeTotal,
+    relationships: relTotal,
+    labels,
+    types,
+  };
+}
+
+/** One row of the `nodes` or `relationships` list of the graph counts. */
+interface StatRow {
+  readonly count: unknown;
+  readonly label?: unknown;
+  readonly relationshipType?: unknown;
+  readonly startLabel?: unknown;
+  readonly endLabel?: unknown;
+}
+
+/**
+ * The statistics procedure is an administrator's (Enterprise users may lack the right) and may
+ * be missing or fail where procedures are restricted: the counts then come from count queries.
+ */
+function isStatisticsRefused(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    typeof code === 'string' &&
+    (code === 'Neo.ClientError.Security.Forbidden' || code.startsWith('Neo.ClientError.Procedure.'))
+  );
+}
+
+/** The counts by separate queries (labels, types, one query for every count). */
+async function countsFromQueries(
+  q: (query: string, db?: string) => Promise<Record_[]>,
+): Promise<Counted> {
+  const [[component], labelRows, typeRows] = await Promise.all([
+    q('CALL dbms.components() YIELD versions, edition RETURN versions[0] AS v, edition', 'system'),
+    q('CALL db.labels() YIELD label RETURN label ORDER BY label'),
+    q('CALL db.relationshipTypes() YIELD relationshipType AS t RETURN t ORDER BY t'),
+  ]);
+  const labelNames = labelRows.map((r) => String(r.get('label')));
+  const typeNames = typeRows.map((r) => String(r.get('t')));
+  // One query for every count; each subquery is a count-store lookup.
+  const subqueries = [
+    ...labelNames.map((l, i) => `CALL { MATCH (n:${quoteName(l)}) RETURN count(n) AS l${i} }`),
+    ...typeNames.map(
+      (t, i) => `CALL { MATCH ()-[r:${quoteName(t)}]->() RETURN count(r) AS t${i} }`,
+    ),
+    'CALL { MATCH (n) RETURN count(n) AS n } CALL { MATCH ()-[r]->() RETURN count(r) AS r }',
+  ];
+  const [totals] = await q(`${subqueries.join(' ')} RETURN *`);
+  const labels: Record<string, number> = {};
+  labelNames.forEach((l, i) => (labels[l] = totals ? toNumber(totals.get(`l${i}`)) : 0));
+  const types: Record<string, number> = {};
+  typeNames.forEach((t, i) => (types[t] = totals ? toNumber(totals.get(`t${i}`)) : 0));
+  return {
+    ...(component ? { version: String(component.get('v')) } : {}),
+    ...(component ? { edition: String(component.get('edition')) } : {}),
+    nodes: totals ? toNumber(totals.get('n')) : 0,
+    relationships: totals ? toNumber(totals.get('r')) : 0,
+    labels,
+    types,
+  };
+}
+
+/**
+ * Sorted by name (as `db.labels()` returned them), without zeros: tokens stay after their last
+ * node is gone, and a count of 0 is no fact.
+ */
+function sortedNonEmpty(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(counts)
+      .filter(([, n]) => n > 0)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
 }

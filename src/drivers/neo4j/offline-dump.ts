@@ -14,7 +14,8 @@
  * A store that is in use or was not shut down cleanly is refused by `database dump` itself (it
  * takes the store lock and checks for pending recovery: "Active logical log detected"); only
  * then does `database info` run, so the error names the cause and the remedy. The last committed
- * transaction id comes from the dump's newest checkpoint, not from another JVM in the downtime.
+ * transaction id comes from the dump's newest checkpoint, not from another JVM in the downtime,
+ * and the store format from the dump's metadata store (`store-format.ts`).
  * @module
  */
 import { createReadStream } from 'node:fs';
@@ -33,6 +34,7 @@ import type { Neo4jServer } from './server.ts';
 import { lowerOwnPriority } from './priority.ts';
 import { addSegmentedArtifact } from './segmented-save.ts';
 import { assertStoreCleanlyStopped } from './store-state.ts';
+import { METADATA_STORE_FILE, storeFormatOf } from './store-format.ts';
 import { tracePhase } from '../../util/trace.ts';
 
 /** Inputs of {@link offlineDump}. */
@@ -43,8 +45,8 @@ export interface OfflineDumpOptions {
   /** Databases to dump (user databases, usually `system` too). */
   readonly databases: readonly string[];
   /**
-   * Every database the server has (`SHOW DATABASES`). When `databases` covers them all, one
-   * `dump '*'` dumps them in one JVM.
+   * Every database of the store (`Neo4jAdmin.storeDatabases`). When `databases` covers them all,
+   * one `dump '*'` dumps them in one JVM.
    */
   readonly storeDatabases?: readonly string[];
   /**
@@ -328,12 +330,16 @@ async function storeDump(
   dump: Readable,
 ): Promise<Neo4jDatabaseRecord> {
   const checkpoints = new Map<number, Buffer>();
+  let storeFormat: string | undefined;
   const { format, content } = await unwrapDump(dump, {
     ...(options.signal ? { signal: options.signal } : {}),
     markEntries: true,
     capture: {
-      match: (path) => CHECKPOINT_FILE.test(path),
-      onEntry: (path, data) => checkpoints.set(Number(CHECKPOINT_FILE.exec(path)?.[1]), data),
+      match: (path) => CHECKPOINT_FILE.test(path) || METADATA_STORE.test(path),
+      onEntry: (path, data) => {
+        if (METADATA_STORE.test(path)) storeFormat = storeFormatOf(data);
+        else checkpoints.set(Number(CHECKPOINT_FILE.exec(path)?.[1]), data);
+      },
     },
   });
   const artifact = `${db}.dump-content`;
@@ -345,9 +351,13 @@ async function storeDump(
     artifact,
     kind: 'dump-content',
     format,
+    ...(storeFormat !== undefined ? { storeFormat } : {}),
     ...(txId !== undefined ? { lastCommittedTxId: txId } : {}),
   };
 }
+
+/** The metadata store in a dump's tar (`./neostore`): it names the store format. */
+const METADATA_STORE = new RegExp(`^(?:\\./)?${METADATA_STORE_FILE}$`);
 
 /** Checkpoint logs in a dump's tar: `./checkpoint.<n>`, the highest `n` is the newest. */
 const CHECKPOINT_FILE = /^(?:\.\/)?checkpoint\.(\d+)$/;
