@@ -26,6 +26,8 @@ export interface BenchOptions {
   readonly out: string;
   /** Niceness of the measured tools; negative (root only) favours them on a shared machine. @default 0 */
   readonly nice: number;
+  /** Only write benchmarks.md again from the benchmarks.json in `out` (after a change to report.ts). */
+  readonly render: boolean;
 }
 
 /** Short names accepted in `--tools` for several adapters. */
@@ -49,6 +51,7 @@ export function parseOptions(argv: string[], known: readonly string[]): BenchOpt
         seed: { type: 'string', default: '1' },
         out: { type: 'string', default: 'docs' },
         nice: { type: 'string', default: '0' },
+        render: { type: 'boolean', default: false },
       },
     }),
   );
@@ -73,6 +76,7 @@ export function parseOptions(argv: string[], known: readonly string[]): BenchOpt
     seed: Math.round(Number(values.seed)),
     out: resolve(values.out),
     nice: Math.round(Number(values.nice)) || 0,
+    render: values.render,
   };
 }
 

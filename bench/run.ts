@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: generates the data set, runs every tool's sequence in every cache mode
  * the given number of times, and writes docs/benchmarks.md and docs/benchmarks.json.
- * Options: see bench/options.ts (`--scale`, `--runs`, `--tools`, `--work`, `--cache`, ...).
+ * Options: see bench/options.ts (`--scale`, `--runs`, `--tools`, `--work`, `--cache`, ...);
+ * `--render` only writes docs/benchmarks.md again from docs/benchmarks.json.
  * @module
  */
-import { mkdir, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../src/errors.ts';
 import { summarizeTree } from './data/tree.ts';
@@ -24,6 +25,13 @@ async function main(): Promise<void> {
     process.argv.slice(2),
     adapters.map((a) => a.id),
   );
+  if (options.render) {
+    const json = join(options.out, 'benchmarks.json');
+    const saved = JSON.parse(await readFile(json, 'utf8')) as BenchResults;
+    await writeReport(saved, join(options.out, 'benchmarks.md'), json);
+    log(`rendered ${join(options.out, 'benchmarks.md')} from ${json}`);
+    return;
+  }
   const tools = options.tools.map((id) => adapters.find((a) => a.id === id) as ToolAdapter);
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort(new Error('interrupted')));
