@@ -42,10 +42,8 @@ port.on('message', (request: CodecRequest) => {
       _collectNowAndThen(_bytesOf(request, reply));
     },
     (error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      const integrity = error instanceof Error && error.name === 'IntegrityError';
       const { code } = error as { code?: unknown };
-      const reply = { message, integrity, ...(typeof code === 'string' ? { code } : {}) };
+      const reply = { ..._failure(error), ...(typeof code === 'string' ? { code } : {}) };
       port.postMessage({ job: request.job, error: reply } satisfies CodecReply);
     },
   );
@@ -130,17 +128,18 @@ function _readInto(
 }
 
 type _RestoreRequest = Extract<CodecRequest, { op: 'restore' }>;
-type _Failure = { message: string; integrity: boolean } | null;
+/** Why a request, a blob or a file failed, as a message can carry it. */
+type _Failure = { message: string; integrity: boolean };
 
 /**
  * Decodes each blob of a `restore` request in turn and writes its files. A blob that fails to
  * decode fails its files; a file that fails leaves the others.
  */
-async function _restoreBlobs(request: _RestoreRequest): Promise<_Failure[][]> {
+async function _restoreBlobs(request: _RestoreRequest): Promise<(_Failure | null)[][]> {
   const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
   const { data } = request;
   const stored = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const results: _Failure[][] = [];
+  const results: (_Failure | null)[][] = [];
   const out = _takeScratch(Math.max(0, ...request.blobs.map((blob) => blob.length)));
   try {
     for (const blob of request.blobs) {
