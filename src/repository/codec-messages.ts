@@ -151,6 +151,13 @@ export type CodecReply =
   /** The blobs of a `verify` request that failed, by their place in it. */
   | { job: number; bad: number[] }
   /** Per blob of a `restore` request, per file: `null` once written, else why it was not. */
-  | { job: number; restored: ({ message: string; integrity: boolean } | null)[][] }
+  | { job: number; restored: (CodecFailure | null)[][] }
   | { job: number; length: number }
-  | { job: number; error: { message: string; integrity: boolean; code?: string } };
+  | { job: number; error: CodecFailure & { code?: string } };
+
+/** Why a request, a blob or a file failed, as a message carries it. */
+export interface CodecFailure {
+  readonly message: string;
+  /** An IntegrityError: the stored bytes do not verify. */
+  readonly integrity: boolean;
+}

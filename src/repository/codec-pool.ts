@@ -5,9 +5,9 @@
  * heap, whose garbage collections grow with everything a command has loaded. Buffers travel by
  * transfer and come back for reuse, so the main thread does not allocate per blob either.
  * Small blobs are handled on the calling thread, where a message round trip would cost more than
- * the work, except where the work includes system calls: small files are read (backup) and
- * decoded and written (restore) on the workers. Results are byte for byte those of `blob-codec.ts` on
- * the calling thread.
+ * the work, except where the work includes system calls or many blobs go in one message: small
+ * files are read (backup), decoded and written (restore) on the workers, and `check` verifies
+ * every blob there. Results are byte for byte those of `blob-codec.ts` on the calling thread.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -26,6 +26,7 @@ import {
   type EncodedBlob,
 } from './blob-codec.ts';
 import type {
+  CodecFailure,
   CodecReply,
   CodecRequest,
   CodecWorkerData,
@@ -172,10 +173,7 @@ export async function restoreBlobsAway(
   const request = { op: 'restore', job: 0, data, idKey, dataKey, blobs } as const;
   const reply = await _pool().call(request, [data.buffer as ArrayBuffer]);
   return _field(reply, 'restored').map((files) =>
-    files.map((failure) => {
-      if (!failure) return undefined;
-      return failure.integrity ? new IntegrityError(failure.message) : new Error(failure.message);
-    }),
+    files.map((failure) => (failure ? _errorOf(failure) : undefined)),
   );
 }
 
@@ -297,9 +295,9 @@ export interface BlobLease {
 
 /**
  * Decodes and verifies a stored blob, as `decodeBlob` in `blob-codec.ts` does, leaving the
- * plaintext where the caller reads it before releasing the lease (no copy). `read` is offered a slot of shared memory
- * to read the stored bytes into (a local store reads straight into it: no fresh memory, no copy)
- * and returns the bytes it read, there or elsewhere.
+ * plaintext where the caller reads it before releasing the lease (no copy). `read` is offered a
+ * slot of shared memory to read the stored bytes into (a local store reads straight into it: no
+ * fresh memory, no copy) and returns the bytes it read, there or elsewhere.
  * @throws IntegrityError naming `what` on any mismatch; what `read` throws.
  */
 export async function leaseStoredBlob(
@@ -481,9 +479,8 @@ function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
         waiting.set(request.job, (reply) => {
           if (reply instanceof Error) reject(reply);
           else if ('error' in reply) {
-            const { message, integrity, code } = reply.error;
-            if (integrity) reject(new IntegrityError(message));
-            else reject(Object.assign(new Error(message), code ? { code } : {}));
+            const { code } = reply.error;
+            reject(Object.assign(_errorOf(reply.error), code ? { code } : {}));
           } else resolve(reply);
         });
         worker.postMessage(request, transfer);
@@ -518,6 +515,11 @@ function _tsxEsmApi(): string {
   };
   const file = exports['./esm/api']?.import.default ?? './dist/esm/api/index.mjs';
   return new URL(file, pathToFileURL(manifest)).href;
+}
+
+/** The error a worker's account of a failure stands for. */
+function _errorOf(failure: CodecFailure): Error {
+  return failure.integrity ? new IntegrityError(failure.message) : new Error(failure.message);
 }
 
 /** What each reply field holds. */

@@ -20,14 +20,16 @@ import {
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PLAINTEXT_AT, decodeBlobInto, encodeBlobInPlace } from './blob-codec.ts';
+import { PLAINTEXT_AT, decodeBlobInto, encodeBlobInPlace, type BlobType } from './blob-codec.ts';
 import { IntegrityError } from '../errors.ts';
 import type {
+  CodecFailure,
   CodecReply,
   CodecRequest,
   CodecWorkerData,
   FileVersion,
   RestoreFile,
+  VerifyBlob,
 } from './codec-messages.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 
@@ -127,53 +129,34 @@ function _readInto(
   }
 }
 
-type _RestoreRequest = Extract<CodecRequest, { op: 'restore' }>;
-/** Why a request, a blob or a file failed, as a message can carry it. */
-type _Failure = { message: string; integrity: boolean };
-
 /**
  * Decodes each blob of a `restore` request in turn and writes its files. A blob that fails to
  * decode fails its files; a file that fails leaves the others.
  */
-async function _restoreBlobs(request: _RestoreRequest): Promise<(_Failure | null)[][]> {
+async function _restoreBlobs(
+  request: Extract<CodecRequest, { op: 'restore' }>,
+): Promise<(CodecFailure | null)[][]> {
   const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
-  const { data } = request;
+  const { data, blobs } = request;
   const stored = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const results: (_Failure | null)[][] = [];
-  const out = _takeScratch(Math.max(0, ...request.blobs.map((blob) => blob.length)));
-  try {
-    for (const blob of request.blobs) {
-      let plaintext: Buffer;
-      try {
-        const encoded = stored.subarray(blob.offset, blob.offset + blob.length);
-        const { id, rawLength, what } = blob;
-        plaintext = await decodeBlobInto(
-          keys,
-          'data',
-          Buffer.from(id),
-          encoded,
-          rawLength,
-          what,
-          out,
-        );
-      } catch (error) {
-        const failure = _failure(error);
-        results.push(blob.files.map(() => failure));
-        continue;
-      }
-      results.push(
-        blob.files.map((file) => {
-          try {
-            _restoreFile(file, plaintext);
-            return null;
-          } catch (error) {
-            return _failure(error);
-          }
-        }),
-      );
+  const results: (CodecFailure | null)[][] = [];
+  for await (const { at, plaintext, error } of _decodeEach(keys, stored, blobs)) {
+    const files = blobs[at]?.files ?? [];
+    if (!plaintext) {
+      const failure = _failure(error);
+      results.push(files.map(() => failure));
+      continue;
     }
-  } finally {
-    scratches.push(out);
+    results.push(
+      files.map((file) => {
+        try {
+          _restoreFile(file, plaintext);
+          return null;
+        } catch (error) {
+          return _failure(error);
+        }
+      }),
+    );
   }
   return results;
 }
@@ -183,22 +166,41 @@ async function _verifyBlobs(request: Extract<CodecRequest, { op: 'verify' }>): P
   const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
   const memory = Buffer.from(request.memory, request.offset, request.length);
   const bad: number[] = [];
-  const out = _takeScratch(Math.max(0, ...request.blobs.map((blob) => blob.length)));
+  for await (const { at, plaintext } of _decodeEach(keys, memory, request.blobs)) {
+    if (!plaintext) bad.push(at);
+  }
+  return bad;
+}
+
+/**
+ * Decodes the stored blobs lying in `memory` one after another, into one scratch buffer: each
+ * blob's plaintext (valid until the next is asked for) or the error it failed with, by its place.
+ * A blob without a type is a data blob; `what` names it in errors.
+ */
+async function* _decodeEach(
+  keys: RepositoryKeys,
+  memory: Buffer,
+  blobs: readonly (Omit<VerifyBlob, 'type'> & { type?: BlobType; what?: string })[],
+): AsyncGenerator<{ at: number; plaintext?: Buffer; error?: unknown }> {
+  const out = _takeScratch(Math.max(0, ...blobs.map((blob) => blob.length)));
   try {
-    for (const [at, blob] of request.blobs.entries()) {
+    for (const [at, blob] of blobs.entries()) {
+      let plaintext: Buffer;
       try {
-        if (blob.offset + blob.length > memory.length) throw new Error('beyond the end');
-        const encoded = memory.subarray(blob.offset, blob.offset + blob.length);
-        const { type, rawLength } = blob;
-        await decodeBlobInto(keys, type, Buffer.from(blob.id), encoded, rawLength, '', out);
-      } catch {
-        bad.push(at);
+        const { offset, length, rawLength, type = 'data', what = 'blob' } = blob;
+        if (offset + length > memory.length) throw new Error(`${what}: beyond the end`);
+        const encoded = memory.subarray(offset, offset + length);
+        const id = Buffer.from(blob.id);
+        plaintext = await decodeBlobInto(keys, type, id, encoded, rawLength, what, out);
+      } catch (error) {
+        yield { at, error };
+        continue;
       }
+      yield { at, plaintext };
     }
   } finally {
     scratches.push(out);
   }
-  return bad;
 }
 
 /** Checks a restored file's content against its record, then writes it (see {@link _writeFile}). */
@@ -213,7 +215,7 @@ function _restoreFile(file: RestoreFile, content: Buffer): void {
   _writeFile(file, content);
 }
 
-function _failure(error: unknown): _Failure {
+function _failure(error: unknown): CodecFailure {
   const message = error instanceof Error ? error.message : String(error);
   return { message, integrity: error instanceof Error && error.name === 'IntegrityError' };
 }
