@@ -5,7 +5,7 @@
  */
 import { IntegrityError } from '../../errors.ts';
 import { openBolt, type BoltOptions } from './bolt.ts';
-import { readGraphFacts, type GraphFacts } from './facts.ts';
+import { countsByName, readGraphFacts, type GraphFacts } from './facts.ts';
 
 /**
  * Reads the facts of each database that has a recorded one and compares them with it, except for
@@ -22,10 +22,13 @@ export async function compareRestoredFacts(
   const driver = openBolt(bolt);
   const found: Record<string, GraphFacts> = {};
   // Keys sorted here: older backups recorded them in the server's order.
-  const sorted = (m: Readonly<Record<string, number>>) =>
-    Object.entries(m).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const shape = (f: GraphFacts) =>
-    JSON.stringify([f.nodes, f.relationships, sorted(f.labels), sorted(f.relationshipTypes)]);
+    JSON.stringify([
+      f.nodes,
+      f.relationships,
+      countsByName(f.labels),
+      countsByName(f.relationshipTypes),
+    ]);
   try {
     for (const db of databases) {
       const want = expected[db];

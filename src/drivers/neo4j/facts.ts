@@ -129,6 +129,11 @@ export function quoteName(name: string): string {
   return '`' + name.replaceAll('`', '``') + '`';
 }
 
+/** A label's or type's counts as `[name, count]` pairs, sorted by name (code unit order). */
+export function countsByName(counts: Readonly<Record<string, number>>): [string, number][] {
+  return Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
 // --- internal ---
 
 /** Counts of one database, with the server's version when the query that counted says it. */
@@ -251,9 +256,5 @@ async function countsFromQueries(
  * node is gone, and a count of 0 is no fact.
  */
 function sortedNonEmpty(counts: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(counts)
-      .filter(([, n]) => n > 0)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-  );
+  return Object.fromEntries(countsByName(counts).filter(([, n]) => n > 0));
 }
