@@ -41,8 +41,11 @@ export async function addSegmentedArtifact(
   while (!state.ended) {
     let consumed = (): void => undefined;
     const done = new Promise<void>((resolve) => (consumed = resolve));
+    // The artifact's checksum is `state.hash`, over all segments; one per segment would be
+    // thrown away (a second SHA-256 of the whole dump on the thread that reads the pipes).
     const saved = session.saveContent(segment(state, consumed), {
       profile: 'db',
+      wholeHash: false,
       ...(options.signal ? { signal: options.signal } : {}),
     });
     saved.catch(() => undefined); // awaited in order below; this only avoids an early unhandled rejection
