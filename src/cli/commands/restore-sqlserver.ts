@@ -137,8 +137,3 @@ export async function runSqlServerRestore(
     await exec.close();
   }
 }
-
-/** Commander's collector for a repeatable option (`--move A=x --move B=y`). */
-export function collectRepeated(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
