@@ -8,6 +8,7 @@
 import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../src/errors.ts';
+import { assertStillBuilt, ensureBuilt } from './build.ts';
 import { summarizeTree } from './data/tree.ts';
 import { applyVersion, generateDataset } from './generate.ts';
 import { GNU_TIME } from './measure.ts';
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
   ]);
   for (const tool of tools) for (const [cmd, pkg] of tool.commands) needed.set(cmd, pkg);
   await ensureCommands(needed);
+  if (options.tools.includes('hbr')) await ensureBuilt(process.cwd(), log);
   await mkdir(join(options.work, 'logs'), { recursive: true });
   const passwordFile = join(options.work, 'password');
   await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
@@ -101,6 +103,7 @@ async function main(): Promise<void> {
             onStep: (step) => log(`  ${describe(step)}`),
             signal: controller.signal,
           });
+          if (tool.id === 'hbr') assertStillBuilt(process.cwd());
           if (result.error !== undefined) log(`  FAILED: ${result.error}`);
           if (result.restoreVerified === false) log('  RESTORE DIFFERS from the source');
           runs.push(result);

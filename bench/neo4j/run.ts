@@ -27,6 +27,7 @@ import { UsageError } from '../../src/errors.ts';
 import { diskUsage, machineInfo, output } from '../system.ts';
 import { changeOnePercent, countGraph, generate, recordedShape, wipe } from './graph.ts';
 import { renderMarkdown, reportName, targets, type NeoResults, type NeoRun } from './report.ts';
+import { assertStillBuilt, ensureBuilt } from '../build.ts';
 import { hbrBackup, rawDump, type BenchInstance, type HbrRun } from './steps.ts';
 import { waitForOtherBenchmarks } from './wait.ts';
 
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => controller.abort(new Error('interrupted')));
   const signal = controller.signal;
   const startedAt = new Date().toISOString();
+  await ensureBuilt(ROOT, log);
 
   const env = parseEnv(
     (await execa(SCRIPT, ['start'], { env: INSTANCE, stderr: 'inherit' })).stdout,
@@ -140,7 +142,9 @@ async function main(): Promise<void> {
     let report = reportOf();
     for (let i = 1; i <= runs; i++) {
       const waitedSeconds = await waitForOtherBenchmarks(log, signal);
-      results.push(await oneRun(i, neo, bolt, values.work, waitedSeconds, signal, !values.stream));
+      const run = await oneRun(i, neo, bolt, values.work, waitedSeconds, signal, !values.stream);
+      assertStillBuilt(ROOT);
+      results.push(run);
       // Written after every run: an interrupted benchmark still leaves the finished runs.
       report = reportOf();
       await writeFile(`${name}.json`, `${JSON.stringify(report, null, 2)}\n`);
