@@ -178,7 +178,7 @@ ${rows.join('\n')}
   \`database info\` in the success path (\`database dump\` itself refuses a store that is in use or
   needs recovery; \`info\` runs only then, to name the cause). ${
     stream
-      ? 'Storing the dumps (unwrap, chunk, compress, encrypt ~0.4 GB) runs beside neo4j-admin, which never waits for it (the buffers), and what is left runs'
+      ? "Storing the dumps (unwrap, chunk, compress, encrypt ~0.4 GB) runs beside neo4j-admin, which never waits for it (the buffers) but shares the two cores with it (by hand, 2026-12-02: `dump '*'` alone took 4.1 s, 5.6 s with only `zstd -d | sha256sum` reading the pipes, 6-8 s beside hbr; holding the dumps in memory and storing them from the launch on gave back those 2 s but delayed Bolt and the wall more), and what is left runs"
       : 'Reading the spool into the repository (unwrap, chunk, compress, encrypt ~0.4 GB) runs'
   } while the server starts, at nice 15
   until Bolt answers, so that it takes the cores the server's start leaves idle.
