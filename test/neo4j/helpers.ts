@@ -176,15 +176,24 @@ export async function schemaNames(
   };
 }
 
-/** The largest pack of a local repository's `data/` folder (to damage it in a test). */
-export async function largestPack(dataDir: string): Promise<string> {
-  let best = { path: '', size: -1 };
+/** Every pack file of a local repository's `data/` folder. */
+export async function packPaths(dataDir: string): Promise<Set<string>> {
+  const paths = new Set<string>();
   for (const sub of await readdir(dataDir)) {
-    for (const name of await readdir(join(dataDir, sub))) {
-      const path = join(dataDir, sub, name);
-      const { size } = await stat(path);
-      if (size > best.size) best = { path, size };
-    }
+    for (const name of await readdir(join(dataDir, sub))) paths.add(join(dataDir, sub, name));
+  }
+  return paths;
+}
+
+/**
+ * The largest pack of a local repository's `data/` folder, or the largest of `among` (packs
+ * listed earlier), to damage it in a test.
+ */
+export async function largestPack(dataDir: string, among?: ReadonlySet<string>): Promise<string> {
+  let best = { path: '', size: -1 };
+  for (const path of among ?? (await packPaths(dataDir))) {
+    const { size } = await stat(path);
+    if (size > best.size) best = { path, size };
   }
   return best.path;
 }
