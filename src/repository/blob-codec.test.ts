@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { BLOB_OVERHEAD, decodeBlob, encodeBlob } from './blob-codec.ts';
+import { BLOB_OVERHEAD, decodeBlob, decodeBlobsInto, encodeBlob } from './blob-codec.ts';
 import { blobId, deriveKeys } from './crypto.ts';
 import { pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
 
@@ -46,6 +46,55 @@ describe('blob codec', () => {
       assert.deepEqual(back, data);
     });
   }
+
+  it('decodes several blobs at once, failing only those at fault', async () => {
+    const plaintexts = [
+      textLikeBytes(40, 30_000),
+      pseudoRandomBytes(41, 2000), // stored raw
+      textLikeBytes(42, 12_000),
+      textLikeBytes(43, 8000),
+      textLikeBytes(44, 20_000),
+      textLikeBytes(45, 500),
+    ];
+    const stored = await Promise.all(
+      plaintexts.map(async (data, i) => {
+        const id = blobId(keys, data);
+        const { encoded } = await encodeBlob(keys, 'data', id, data, { level: 3 });
+        return { type: 'data' as const, id, encoded, rawLength: data.length, what: `blob ${i}` };
+      }),
+    );
+    const room = Buffer.alloc(stored.reduce((sum, blob) => sum + blob.encoded.length, 0));
+    const all = await decodeBlobsInto(keys, stored, room);
+    assert.deepEqual(
+      all.map((result) => ('plaintext' in result ? result.plaintext : result.error)),
+      plaintexts,
+    );
+    // Blobs 2 and 3 a byte short and a byte long: together the outputs still add up, so only
+    // each blob's own proof finds them. A flipped byte in blob 5 fails its tag.
+    const flipped = Buffer.from(stored[5]!.encoded);
+    flipped[20]! ^= 1;
+    const wrong = [...stored];
+    wrong[2] = { ...stored[2]!, rawLength: 11_999 };
+    wrong[3] = { ...stored[3]!, rawLength: 8001 };
+    wrong[5] = { ...stored[5]!, encoded: flipped };
+    const some = await decodeBlobsInto(keys, wrong, room);
+    const failed = some.flatMap((result, i) => ('error' in result ? [i] : []));
+    assert.deepEqual(failed, [2, 3, 5]);
+    for (const i of [0, 1, 4]) {
+      const result = some[i]!;
+      assert.ok('plaintext' in result && result.plaintext.equals(plaintexts[i]!), `blob ${i}`);
+    }
+    // Blob 3 alone a byte long: the outputs no longer add up, and each blob is decoded alone.
+    const one = await decodeBlobsInto(keys, [...stored.slice(0, 3), wrong[3], stored[4]!], room);
+    assert.deepEqual(
+      one.map((result) => ('error' in result ? 'failed' : result.plaintext.length)),
+      [30_000, 2000, 12_000, 'failed', 20_000],
+    );
+    const messages = [2, 3, 5].map((i) => String((some[i] as { error: Error }).error.message));
+    assert.match(messages[0]!, /^blob 2: cannot decompress/);
+    assert.match(messages[1]!, /^blob 3: length 8000, expected 8001/);
+    assert.match(messages[2]!, /^blob 5: /);
+  });
 
   it('stores weights raw when the policy asks for a 10 % gain, judged on the sample', async () => {
     for (const count of [256 * 1024, 16 * 1024]) {

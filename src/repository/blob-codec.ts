@@ -13,6 +13,7 @@ import {
   KEEP_COMPRESSED_RATIO,
   compress,
   decompress,
+  decompressEach,
   worthCompressing,
 } from './compression.ts';
 import {
@@ -139,30 +140,121 @@ export async function decodeBlobInto(
   what: string,
   out: Buffer,
 ): Promise<Buffer> {
+  const { codec, payload } = _open(keys, { type, id, encoded, what }, out);
+  const plaintext = codec === CODEC_ZSTD ? await _decompressed(payload, rawLength, what) : payload;
+  return _proven(keys, id, plaintext, rawLength, what);
+}
+
+/** A stored blob to decode with {@link decodeBlobsInto}. */
+export interface StoredBlob {
+  readonly type: BlobType;
+  readonly id: Buffer;
+  readonly encoded: Buffer;
+  readonly rawLength: number;
+  readonly what: string;
+}
+
+/**
+ * {@link decodeBlobInto} for several blobs at once, each proven as that function proves one: its
+ * plaintext or the error it failed with, in order. `out` needs room for all their encoded bytes.
+ * The compressed ones are decompressed in one call ({@link decompressEach}); a blob whose share
+ * of that call fails its proof, or all of them when the call fails, are decoded alone again, so
+ * an error always names the blob at fault.
+ */
+export async function decodeBlobsInto(
+  keys: RepositoryKeys,
+  blobs: readonly StoredBlob[],
+  out: Buffer,
+): Promise<({ plaintext: Buffer } | { error: unknown })[]> {
+  const results = new Array<{ plaintext: Buffer } | { error: unknown }>(blobs.length);
+  const compressed: { at: number; payload: Buffer }[] = [];
+  let used = 0;
+  for (const [at, blob] of blobs.entries()) {
+    try {
+      const { codec, payload } = _open(keys, blob, out.subarray(used));
+      used += payload.length;
+      if (codec === CODEC_ZSTD) compressed.push({ at, payload });
+      else results[at] = { plaintext: _proven(keys, blob.id, payload, blob.rawLength, blob.what) };
+    } catch (error) {
+      results[at] = { error };
+    }
+  }
+  if (compressed.length === 0) return results;
+  const sizes = compressed.map(({ at }) => blobs[at]!.rawLength);
+  const together = await decompressEach(
+    compressed.map(({ payload }) => payload),
+    sizes,
+  ).catch(() => undefined);
+  for (const [i, { at, payload }] of compressed.entries()) {
+    const { id, rawLength, what } = blobs[at]!;
+    const shared = together?.[i];
+    try {
+      const plaintext =
+        shared && !_mismatch(keys, id, shared, rawLength, what)
+          ? shared
+          : _proven(keys, id, await _decompressed(payload, rawLength, what), rawLength, what);
+      results[at] = { plaintext };
+    } catch (error) {
+      results[at] = { error };
+    }
+  }
+  return results;
+}
+
+// --- internal ---
+
+/** Checks the codec and decrypts a stored blob's payload into `out`. */
+function _open(
+  keys: RepositoryKeys,
+  blob: Omit<StoredBlob, 'rawLength'>,
+  out: Buffer,
+): { codec: number; payload: Buffer } {
+  const { type, id, encoded, what } = blob;
   const codec = encoded[0];
   if (codec !== CODEC_RAW && codec !== CODEC_ZSTD) {
     throw new IntegrityError(`${what}: unknown codec ${String(codec)}`);
   }
-  const key = blobKey(keys, id);
-  const length = openInto(key, encoded.subarray(1), _aad(type, codec, id), out, what);
-  let plaintext = out.subarray(0, length);
-  if (codec === CODEC_ZSTD) {
-    try {
-      plaintext = await decompress(plaintext, rawLength);
-    } catch (error) {
-      throw new IntegrityError(`${what}: cannot decompress`, { cause: error });
-    }
+  const length = openInto(blobKey(keys, id), encoded.subarray(1), _aad(type, codec, id), out, what);
+  return { codec, payload: out.subarray(0, length) };
+}
+
+async function _decompressed(payload: Buffer, rawLength: number, what: string): Promise<Buffer> {
+  try {
+    return await decompress(payload, rawLength);
+  } catch (error) {
+    throw new IntegrityError(`${what}: cannot decompress`, { cause: error });
   }
-  if (plaintext.length !== rawLength) {
-    throw new IntegrityError(`${what}: length ${plaintext.length}, expected ${rawLength}`);
-  }
-  if (!blobId(keys, plaintext).equals(id)) {
-    throw new IntegrityError(`${what}: content does not hash to its id`);
-  }
+}
+
+/** Returns `plaintext` once it has the blob's length and hashes to its id. */
+function _proven(
+  keys: RepositoryKeys,
+  id: Buffer,
+  plaintext: Buffer,
+  rawLength: number,
+  what: string,
+): Buffer {
+  const mismatch = _mismatch(keys, id, plaintext, rawLength, what);
+  if (mismatch) throw mismatch;
   return plaintext;
 }
 
-// --- internal ---
+/** Why `plaintext` is not the blob `id` of `rawLength` bytes, if it is not. */
+function _mismatch(
+  keys: RepositoryKeys,
+  id: Buffer,
+  plaintext: Buffer,
+  rawLength: number,
+  what: string,
+): IntegrityError | undefined {
+  if (plaintext.length !== rawLength) {
+    return new IntegrityError(`${what}: length ${plaintext.length}, expected ${rawLength}`);
+  }
+  if (!blobId(keys, plaintext).equals(id)) {
+    return new IntegrityError(`${what}: content does not hash to its id`);
+  }
+  return undefined;
+}
 
 /**
  * A blob many times the sample's size is compressed only when its sample shrinks enough: most

@@ -20,7 +20,14 @@ import {
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PLAINTEXT_AT, decodeBlobInto, encodeBlobInPlace, type BlobType } from './blob-codec.ts';
+import {
+  PLAINTEXT_AT,
+  decodeBlobInto,
+  decodeBlobsInto,
+  encodeBlobInPlace,
+  type BlobType,
+  type StoredBlob,
+} from './blob-codec.ts';
 import { IntegrityError } from '../errors.ts';
 import type {
   CodecFailure,
@@ -173,35 +180,51 @@ async function _verifyBlobs(request: Extract<CodecRequest, { op: 'verify' }>): P
 }
 
 /**
- * Decodes the stored blobs lying in `memory` one after another, into one scratch buffer: each
- * blob's plaintext (valid until the next is asked for) or the error it failed with, by its place.
- * A blob without a type is a data blob; `what` names it in errors.
+ * Decodes the stored blobs lying in `memory` a group at a time, into one scratch buffer: each
+ * blob's plaintext (valid until the next group is decoded) or the error it failed with, by its
+ * place. A group is a run of blobs of at most {@link GROUP_BYTES} stored bytes (or one larger
+ * blob), so that small blobs are decompressed many to a call (see `decodeBlobsInto`). A blob
+ * without a type is a data blob; `what` names it in errors.
  */
 async function* _decodeEach(
   keys: RepositoryKeys,
   memory: Buffer,
   blobs: readonly (Omit<VerifyBlob, 'type'> & { type?: BlobType; what?: string })[],
 ): AsyncGenerator<{ at: number; plaintext?: Buffer; error?: unknown }> {
-  const out = _takeScratch(Math.max(0, ...blobs.map((blob) => blob.length)));
+  const out = _takeScratch(Math.max(GROUP_BYTES, ...blobs.map((blob) => blob.length)));
   try {
-    for (const [at, blob] of blobs.entries()) {
-      let plaintext: Buffer;
-      try {
-        const { offset, length, rawLength, type = 'data', what = 'blob' } = blob;
-        if (offset + length > memory.length) throw new Error(`${what}: beyond the end`);
+    for (let first = 0; first < blobs.length;) {
+      const group: StoredBlob[] = [];
+      const failed = new Map<number, unknown>();
+      let bytes = 0;
+      for (let at = first; at < blobs.length; at++) {
+        const { offset, length, rawLength, type = 'data', what = 'blob' } = blobs[at]!;
+        const size = Math.max(length, rawLength);
+        if (group.length > 0 && bytes + size > GROUP_BYTES) break;
+        bytes += size;
+        if (offset + length > memory.length) {
+          failed.set(at, new Error(`${what}: beyond the end`));
+          group.push({ type, id: EMPTY, encoded: EMPTY, rawLength, what });
+          continue;
+        }
         const encoded = memory.subarray(offset, offset + length);
-        const id = Buffer.from(blob.id);
-        plaintext = await decodeBlobInto(keys, type, id, encoded, rawLength, what, out);
-      } catch (error) {
-        yield { at, error };
-        continue;
+        group.push({ type, id: Buffer.from(blobs[at]!.id), encoded, rawLength, what });
       }
-      yield { at, plaintext };
+      const decoded = await decodeBlobsInto(keys, group, out);
+      for (const [i, result] of decoded.entries()) {
+        const at = first + i;
+        yield failed.has(at) ? { at, error: failed.get(at) } : { at, ...result };
+      }
+      first += group.length;
     }
   } finally {
     scratches.push(out);
   }
 }
+
+/** Stored bytes decoded at most at once by {@link _decodeEach} (a larger blob alone). */
+const GROUP_BYTES = 1024 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 /** Checks a restored file's content against its record, then writes it (see {@link _writeFile}). */
 function _restoreFile(file: RestoreFile, content: Buffer): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { IntegrityError } from '../errors.ts';
-import { compress, decompress, worthCompressing } from './compression.ts';
+import { compress, decompress, decompressEach, worthCompressing } from './compression.ts';
 import { pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
 
 /**
@@ -70,6 +70,29 @@ void describe('compression', () => {
     const frame = rleFrame(100_000, 7);
     await assert.rejects(decompress(frame, 99_999), /declares 100000 bytes/);
     assert.deepEqual(await decompress(frame, 100_000), Buffer.alloc(100_000, 7));
+  });
+
+  void it('decompresses several frames in one call, each to its own output', async () => {
+    const inputs = [textLikeBytes(31, 70_000), Buffer.alloc(0), textLikeBytes(32, 9), text];
+    const frames = [...(await Promise.all(inputs.map((i) => compress(i, 3)))), rleFrame(5000, 9)];
+    const outputs = await decompressEach(frames, [...inputs.map((i) => i.length), 5000]);
+    assert.deepEqual(outputs, [...inputs, Buffer.alloc(5000, 9)]);
+    assert.deepEqual(await decompressEach([frames[0]!], [70_000]), [inputs[0]]);
+  });
+
+  void it('refuses frames whose outputs differ from their sizes in total, or a bad frame among them', async () => {
+    const frames = await Promise.all([compress(text, 3), compress(textLikeBytes(33, 5000), 3)]);
+    await assert.rejects(decompressEach(frames, [text.length, 4999]), /5000 expected|4999|limit/);
+    await assert.rejects(decompressEach(frames, [text.length, 5001]), IntegrityError);
+    const truncated = frames[1].subarray(0, frames[1].length - 1);
+    await assert.rejects(
+      decompressEach([frames[0], truncated], [text.length, 5000]),
+      IntegrityError,
+    );
+    await assert.rejects(
+      decompressEach([frames[0], rleFrame(100_000, 7)], [text.length, 99_999]),
+      /declares 100000 bytes/,
+    );
   });
 
   void it('rejects invalid levels', async () => {
