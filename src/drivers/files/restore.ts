@@ -6,8 +6,19 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, lutimes, mkdir, open, rename, rm, symlink, utimes } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import {
+  chmod,
+  lstat,
+  lutimes,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  symlink,
+  utimes,
+} from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { UsageError } from '../../errors.ts';
 import {
@@ -80,16 +91,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
 
   const files = planned.filter((p) => p.node.type !== 'dir');
   if (!options.overwrite) {
-    const existing: string[] = [];
-    for (const p of files) {
-      if (
-        await lstat(join(target, p.path)).then(
-          () => true,
-          () => false,
-        )
-      )
-        existing.push(join(target, p.path));
-    }
+    const existing = await _existing(target, files);
     if (existing.length > 0) {
       const shown = existing.slice(0, 5).join(', ');
       throw new UsageError(
@@ -189,6 +191,39 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
 }
 
 // --- internal ---
+
+/**
+ * The paths of `files` that already exist under `target`, found by listing each of their folders
+ * once rather than by one `lstat` per file (each a trip to the libuv pool: 20,000 of them took
+ * about a second before a restore of the benchmark began). A folder that is missing or no folder
+ * holds nothing; one that cannot be listed has its files looked up one by one.
+ */
+async function _existing(target: string, files: readonly Planned[]): Promise<string[]> {
+  const listings = new Map<string, Promise<Set<string> | undefined>>();
+  const existing: string[] = [];
+  for (const p of files) {
+    const path = join(target, p.path);
+    const folder = dirname(path);
+    let listing = listings.get(folder);
+    if (!listing) {
+      listing = readdir(folder).then(
+        (names) => new Set(names),
+        (error: NodeJS.ErrnoException) =>
+          error.code === 'ENOENT' || error.code === 'ENOTDIR' ? new Set<string>() : undefined,
+      );
+      listings.set(folder, listing);
+    }
+    const names = await listing;
+    const exists = names
+      ? names.has(basename(path))
+      : await lstat(path).then(
+          () => true,
+          () => false,
+        );
+    if (exists) existing.push(path);
+  }
+  return existing;
+}
 
 /** Bytes one ranged read covers when restoring single-blob files in pack order. */
 const BATCH_SPAN = 1024 * 1024;
