@@ -22,7 +22,6 @@ const prepare = process.argv.includes('--prepare');
  */
 const EXTERNAL = ['@aws-sdk/*', '@azure/*', '@mongodb-js/zstd', 'lossless-json', 'mssql'];
 
-// Taken before anything is read: a source edited during the build is newer than the stamp.
 /**
  * zod's namespace re-exports every locale (`z.locales`, about 370 KB of the 1.1 MB chunk every
  * command loads); hbr only uses English, which zod imports by itself. Its index resolves to an
@@ -40,6 +39,7 @@ const zodWithoutLocales = {
   },
 };
 
+// Taken before anything is read: a source edited during the build is newer than the stamp.
 const startedAt = Date.now();
 const outdir = join(root, 'dist');
 rmSync(outdir, { recursive: true, force: true });
