@@ -57,10 +57,7 @@ export async function compress(data: Uint8Array, level: number): Promise<Buffer>
  * @throws IntegrityError when `data` is not a valid zstd frame or decodes to more than `maxSize`.
  */
 export async function decompress(data: Uint8Array, maxSize: number): Promise<Buffer> {
-  const declared = _checkFrame(data);
-  if (declared !== undefined && declared > maxSize) {
-    throw new IntegrityError(`[zstd] frame declares ${declared} bytes, over the limit ${maxSize}`);
-  }
+  _checkFrameWithin(data, maxSize);
   let out: Buffer;
   try {
     const node = _nodeZstd();
@@ -101,12 +98,7 @@ export async function decompressEach(
   if (_nodeZstd()) return Promise.all(frames.map((frame, i) => decompress(frame, sizes[i]!)));
   let total = 0;
   for (const [i, frame] of frames.entries()) {
-    const declared = _checkFrame(frame);
-    if (declared !== undefined && declared > sizes[i]!) {
-      throw new IntegrityError(
-        `[zstd] frame declares ${declared} bytes, over the limit ${sizes[i]}`,
-      );
-    }
+    _checkFrameWithin(frame, sizes[i]!);
     total += sizes[i]!;
   }
   let out: Buffer;
@@ -201,6 +193,17 @@ function _buffer(data: Uint8Array): Buffer {
 }
 
 const _MAGIC = 0xfd2fb528;
+
+/**
+ * {@link _checkFrame}, and refuses a frame that declares more than `maxSize` bytes before
+ * anything is decoded.
+ */
+function _checkFrameWithin(data: Uint8Array, maxSize: number): void {
+  const declared = _checkFrame(data);
+  if (declared !== undefined && declared > maxSize) {
+    throw new IntegrityError(`[zstd] frame declares ${declared} bytes, over the limit ${maxSize}`);
+  }
+}
 
 /**
  * Checks that `data` is exactly one complete zstd frame (header, blocks up to the last one,
