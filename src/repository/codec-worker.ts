@@ -182,9 +182,9 @@ async function _verifyBlobs(request: Extract<CodecRequest, { op: 'verify' }>): P
 /**
  * Decodes the stored blobs lying in `memory` a group at a time, into one scratch buffer: each
  * blob's plaintext (valid until the next group is decoded) or the error it failed with, by its
- * place. A group is a run of blobs of at most {@link GROUP_BYTES} stored bytes (or one larger
- * blob), so that small blobs are decompressed many to a call (see `decodeBlobsInto`). A blob
- * without a type is a data blob; `what` names it in errors.
+ * place. A group is a run of blobs of at most {@link GROUP_BYTES}, stored or decoded, whichever
+ * is larger (or one larger blob), so that small blobs are decompressed many to a call (see
+ * `decodeBlobsInto`). A blob without a type is a data blob; `what` names it in errors.
  */
 async function* _decodeEach(
   keys: RepositoryKeys,
@@ -195,26 +195,22 @@ async function* _decodeEach(
   try {
     for (let first = 0; first < blobs.length;) {
       const group: StoredBlob[] = [];
-      const failed = new Map<number, unknown>();
+      // Places in the group of blobs lying past the end of `memory`, and their errors.
+      const beyond = new Map<number, Error>();
       let bytes = 0;
       for (let at = first; at < blobs.length; at++) {
-        const { offset, length, rawLength, type = 'data', what = 'blob' } = blobs[at]!;
+        const { id, offset, length, rawLength, type = 'data', what = 'blob' } = blobs[at]!;
         const size = Math.max(length, rawLength);
         if (group.length > 0 && bytes + size > GROUP_BYTES) break;
         bytes += size;
-        if (offset + length > memory.length) {
-          failed.set(at, new Error(`${what}: beyond the end`));
-          group.push({ type, id: EMPTY, encoded: EMPTY, rawLength, what });
-          continue;
-        }
-        const encoded = memory.subarray(offset, offset + length);
-        group.push({ type, id: Buffer.from(blobs[at]!.id), encoded, rawLength, what });
+        const inside = offset + length <= memory.length;
+        if (!inside) beyond.set(group.length, new Error(`${what}: beyond the end`));
+        const encoded = inside ? memory.subarray(offset, offset + length) : EMPTY;
+        group.push({ type, id: Buffer.from(id), encoded, rawLength, what });
       }
       const decoded = await decodeBlobsInto(keys, group, out);
-      for (const [i, result] of decoded.entries()) {
-        const at = first + i;
-        yield failed.has(at) ? { at, error: failed.get(at) } : { at, ...result };
-      }
+      for (const [i, error] of beyond) decoded[i] = { error };
+      for (const [i, result] of decoded.entries()) yield { at: first + i, ...result };
       first += group.length;
     }
   } finally {
@@ -222,7 +218,10 @@ async function* _decodeEach(
   }
 }
 
-/** Stored bytes decoded at most at once by {@link _decodeEach} (a larger blob alone). */
+/**
+ * Bytes of a group of {@link _decodeEach}, stored or decoded, whichever is larger per blob: 1 MiB
+ * of small blobs is about 50 JSON artifacts to a zstd call (a larger blob goes alone).
+ */
 const GROUP_BYTES = 1024 * 1024;
 const EMPTY = Buffer.alloc(0);
 
