@@ -10,12 +10,10 @@
  * every blob there. Results are byte for byte those of `blob-codec.ts` on the calling thread.
  * @module
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { IntegrityError } from '../errors.ts';
+import { startWorker } from '../util/worker.ts';
 import {
   BLOB_OVERHEAD,
   PLAINTEXT_AT,
@@ -489,32 +487,9 @@ function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
   };
 }
 
-/**
- * Starts `codec-worker` beside this module. Run from TypeScript sources, the worker registers
- * tsx itself first: a worker's entry module is loaded before `--import` hooks apply.
- */
+/** Starts `codec-worker` beside this module (see `util/worker.ts`). */
 function _spawn(workerData: CodecWorkerData): Worker {
-  const ts = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./codec-worker.${ts ? 'ts' : 'js'}`, import.meta.url);
-  if (!ts) return new Worker(entry, { workerData });
-  const tsx = _tsxEsmApi();
-  const code =
-    `import(${JSON.stringify(tsx)}).then((api) => { api.register(); ` +
-    `return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(code, { eval: true, workerData });
-}
-
-/**
- * The URL of tsx's ESM API, read from its package exports. Not `import.meta.resolve`: under tsx
- * that call leaves a message port open, which keeps the process alive after its work is done.
- */
-function _tsxEsmApi(): string {
-  const manifest = createRequire(import.meta.url).resolve('tsx/package.json');
-  const { exports } = JSON.parse(readFileSync(manifest, 'utf8')) as {
-    exports: Record<string, { import: { default: string } }>;
-  };
-  const file = exports['./esm/api']?.import.default ?? './dist/esm/api/index.mjs';
-  return new URL(file, pathToFileURL(manifest)).href;
+  return startWorker('codec-worker', import.meta.url, { workerData });
 }
 
 /** The error a worker's account of a failure stands for. */
