@@ -46,10 +46,12 @@ rmSync(outdir, { recursive: true, force: true });
 try {
   const { build } = await import('esbuild');
   await build({
-    // The codec worker is its own entry: codec-pool.ts starts `./codec-worker.js` beside itself.
+    // Each worker is its own entry, started as `./<name>.js` beside the chunk that starts it
+    // (src/util/worker.ts).
     entryPoints: {
       main: join(root, 'src', 'cli', 'main.ts'),
       'codec-worker': join(root, 'src', 'repository', 'codec-worker.ts'),
+      'dump-pipe-drain': join(root, 'src', 'drivers', 'neo4j', 'dump-pipe-drain.ts'),
     },
     outdir,
     tsconfig: join(root, 'tsconfig.build.json'),

@@ -137,10 +137,10 @@ counts over Bolt (one query), takes neo4j-admin's version from the kernel jar's 
 server's lib folder (no JVM) and the store's databases from its folder (store formats and last
 transaction ids come from the dumps). ${
     stream
-      ? "While the server is down one \`neo4j-admin database dump '*'\` (the backup covers every database of the store) writes into named pipes that hbr reads into memory as they fill, up to 128 MiB per database ahead of the repository; the server starts once neo4j-admin has exited, and hbr stores the rest, unwrapped, while it starts"
+      ? "While the server is down one \`neo4j-admin database dump '*'\` (the backup covers every database of the store) writes into named pipes that one thread of hbr per pipe drains into memory as they fill, up to 128 MiB per database ahead of the repository, while the rest of hbr steps back to nice 15 (it runs as root here, so it can raise its priority again before it spawns the server's start); the server starts once neo4j-admin has exited, and hbr stores the rest, unwrapped, while it starts"
       : "While the server is down it runs one \`neo4j-admin database dump '*' --to-path=SPOOL\` (the backup covers every database of the store), then starts the server and, while it starts, reads the spooled dumps, unwrapped, into the repository"
   } (chunk boundaries at each tar entry and after each file's first three 8 KiB pages; the hbr
-process at nice 15 from the server's launch until Bolt answers). Sequence per run: raw, hbr (first full), hbr again
+process at nice 15 from the start command's spawn until Bolt answers). Sequence per run: raw, hbr (first full), hbr again
 (unchanged graph), \`SET\` two properties on 1% of the atoms, raw, hbr. Wall time and downtime
 run from the stop request to Bolt answering (hbr's downtime is its own \`downtimeMs\`, measured the
 same way); CPU and peak RSS are GNU time's over the command and its children (\`neo4j-admin\` JVMs,
@@ -178,7 +178,7 @@ ${rows.join('\n')}
   \`database info\` in the success path (\`database dump\` itself refuses a store that is in use or
   needs recovery; \`info\` runs only then, to name the cause). ${
     stream
-      ? "Storing the dumps (unwrap, chunk, compress, encrypt ~0.4 GB) runs beside neo4j-admin, which never waits for it (the buffers) but shares the two cores with it (by hand, 2026-12-02: `dump '*'` alone took 4.1 s, 5.6 s with only `zstd -d | sha256sum` reading the pipes, 6-8 s beside hbr; holding the dumps in memory and storing them from the launch on gave back those 2 s but delayed Bolt and the wall more), and what is left runs"
+      ? "Storing the dumps (unwrap, chunk, compress, encrypt ~0.4 GB) runs beside neo4j-admin, which never waits for it and keeps the cores it needs (by hand, 2026-12-02, first full: `dump '*'` alone 4.6-5.4 s; beside hbr 7-9.6 s when hbr read the pipes on its main thread at full priority, where sampling found neo4j-admin's writing thread blocked on a full pipe 11% of the time and waiting for a core most of the rest; 5-6.6 s with the drain threads and hbr at nice 19 meanwhile), and what is left runs"
       : 'Reading the spool into the repository (unwrap, chunk, compress, encrypt ~0.4 GB) runs'
   } while the server starts, at nice 15
   until Bolt answers, so that it takes the cores the server's start leaves idle.

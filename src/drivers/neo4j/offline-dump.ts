@@ -3,8 +3,9 @@
  * streamed straight into the repository while the server is down, with no temp file (unwrapped,
  * see `dump-format.ts`; segmented, see `segmented-save.ts`): when the backup covers every
  * database, one `dump '*'` writes them into named pipes (`dump-fifo.ts`: one JVM start in the
- * downtime instead of one per database), read through memory buffers ahead of the repository,
- * and the server starts once neo4j-admin has exited while the rest is stored; else
+ * downtime instead of one per database), each drained by a thread of its own into memory ahead
+ * of the repository, and the server starts once neo4j-admin has exited while the rest is
+ * stored; else
  * `dump <db> --to-stdout` runs per database. With a spool directory the server is down more
  * briefly: `neo4j-admin database dump` writes into it (one run for every database when the
  * backup covers them all: each JVM start costs about a second), the server starts again and,
@@ -21,7 +22,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { SourceError } from '../../errors.ts';
 import type { RepositorySession } from '../../repository/index.ts';
 import type { BackupSession } from '../../repository/types.ts';
@@ -31,7 +32,7 @@ import { unwrapDump } from './dump-format.ts';
 import { makeDumpFifos, type DumpFifos, type DumpPipe } from './dump-fifo.ts';
 import { dumpDatabase } from './dump-stream.ts';
 import type { Neo4jServer } from './server.ts';
-import { lowerOwnPriority } from './priority.ts';
+import { canRaisePriority, createStepBack, type StepBack } from './priority.ts';
 import { addSegmentedArtifact } from './segmented-save.ts';
 import { assertStoreCleanlyStopped } from './store-state.ts';
 import { METADATA_STORE_FILE, storeFormatOf } from './store-format.ts';
@@ -55,7 +56,8 @@ export interface OfflineDumpOptions {
    */
   readonly spoolDir?: string;
   /**
-   * Niceness of this process from the server's launch until Bolt answers, or `false` to leave
+   * Niceness of this process from the start command's spawn until Bolt answers, and while
+   * neo4j-admin dumps into pipes when the process may raise it back afterwards; `false` to leave
    * it (see `priority.ts`). @default 15
    */
   readonly nice?: number | false;
@@ -93,6 +95,7 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
   const { server, admin, signal } = options;
   const o = signal ? { signal } : {};
   const fifos = coversStore(options) ? await makeDumpFifos(options.databases) : undefined;
+  const stepBack = createStepBack(options.nice ?? DEFAULT_NICE);
   try {
     const stopAt = Date.now();
     tracePhase('stop requested');
@@ -105,15 +108,21 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
     const start = (): Promise<number> => {
       if (started !== undefined) return started;
       tracePhase('start requested');
-      started = startStepped(options, stopAt);
+      started = startStepped(options, stopAt, stepBack);
       started.catch(() => undefined); // awaited below
       return started;
     };
     const records: Record<string, Neo4jDatabaseRecord> = {};
     try {
-      if (fifos !== undefined)
-        Object.assign(records, await dumpIntoPipes(options, fifos, () => void start()));
-      else {
+      if (fifos !== undefined) {
+        // While neo4j-admin dumps, only the threads draining its pipes keep their priority; but
+        // the server's start must be spawned at the priority the process had (it inherits the
+        // spawning thread's), so this step back needs the privilege to undo it.
+        const dumping = (drains: readonly (number | undefined)[]): void => {
+          if (started === undefined && canRaisePriority()) stepBack.back(drains);
+        };
+        Object.assign(records, await dumpIntoPipes(options, fifos, dumping, () => void start()));
+      } else {
         for (const db of options.databases) {
           records[db] = await storeDump(options, db, dumpDatabase(admin, db, o));
         }
@@ -126,6 +135,8 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
         });
         throw error;
       }
+      // The server's start below must spawn at the process's own priority.
+      stepBack.forward();
       try {
         await explainDumpFailure(options);
       } catch (explained) {
@@ -144,6 +155,7 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
     tracePhase('flushed');
     return { records, downtimeMs: downtime.value };
   } finally {
+    stepBack.forward();
     await fifos?.remove();
   }
 }
@@ -155,62 +167,70 @@ async function flushSession(options: OfflineDumpOptions): Promise<void> {
 }
 
 /**
- * Starts the server; from its launch until Bolt answers this process runs at a lower priority
+ * Starts the server; from the start command's spawn until Bolt answers this process steps back
  * (the start decides the downtime; storing can wait). Resolves to the downtime since `stopAt`.
  */
-async function startStepped(options: OfflineDumpOptions, stopAt: number): Promise<number> {
+async function startStepped(
+  options: OfflineDumpOptions,
+  stopAt: number,
+  stepBack: StepBack,
+): Promise<number> {
   const { server, signal } = options;
-  const nice = options.nice ?? DEFAULT_NICE;
-  let restore = (): void => undefined;
+  // The start command inherits this thread's priority: it spawns at the process's own.
+  stepBack.forward();
   try {
     await server.start({
       ...(signal ? { signal } : {}),
-      onLaunched: () => {
-        tracePhase('server launched');
-        if (nice !== false) restore = lowerOwnPriority(nice);
+      onSpawned: () => {
+        tracePhase('server spawned');
+        stepBack.back();
       },
     });
     tracePhase('bolt answers');
     return Date.now() - stopAt;
   } finally {
-    restore();
+    stepBack.forward();
   }
 }
 
 /**
- * One `dump '*'` into the pipes, each read into the repository as it is written, through a
- * buffer of up to {@link DUMP_BUFFER_BYTES} per database: neo4j-admin, whose run the downtime
- * waits for, does not wait for the repository (chunking, compression, encryption compete with
- * it for the cores). `onDumped` runs once neo4j-admin has exited successfully, while the rest is
- * being stored. A failed store stops neo4j-admin; a failed neo4j-admin ends the readers (its
- * error, with stderr, wins).
+ * One `dump '*'` into the pipes, each read into the repository as it is written, up to
+ * {@link DUMP_BUFFER_BYTES} per database ahead of it: neo4j-admin, whose run the downtime waits
+ * for, does not wait for the repository (chunking, compression, encryption). `onDumping` gets the
+ * ids of the threads draining the pipes once neo4j-admin runs; `onDumped` runs once it has
+ * exited successfully, while the rest is being stored. A failed store stops neo4j-admin; a
+ * failed neo4j-admin ends the readers (its error, with stderr, wins).
  */
 async function dumpIntoPipes(
   options: OfflineDumpOptions,
   fifos: DumpFifos,
+  onDumping: (drains: readonly (number | undefined)[]) => void,
   onDumped: () => void,
 ): Promise<Record<string, Neo4jDatabaseRecord>> {
   const { admin, databases, signal } = options;
   const stop = new AbortController();
   const pipes: DumpPipe[] = [];
   try {
-    for (const db of databases) pipes.push(fifos.open(db));
+    for (const db of databases) pipes.push(fifos.open(db, DUMP_BUFFER_BYTES));
+    let dumping = true;
     const dumped = admin
       .run(dumpToPath('*', fifos.dir), {
         signal: signal ? AbortSignal.any([signal, stop.signal]) : stop.signal,
       })
       .finally(() => {
+        dumping = false;
         for (const p of pipes) p.release();
       });
+    void Promise.all(pipes.map((p) => p.thread)).then((drains) => {
+      if (dumping) onDumping(drains);
+    });
     dumped
       .then(() => {
         tracePhase('neo4j-admin exited');
         if (!stop.signal.aborted) onDumped();
       })
       .catch(() => undefined); // settled below
-    const stored = Promise.all(
-      databases.map((db, i) => storeDump(options, db, buffered(pipes[i]!.stream))),
-    );
+    const stored = Promise.all(databases.map((db, i) => storeDump(options, db, pipes[i]!.stream)));
     stored.catch((error: unknown) => {
       stop.abort(error);
       for (const p of pipes) p.stream.destroy();
@@ -230,18 +250,9 @@ async function dumpIntoPipes(
 
 /**
  * Bytes of a compressed dump held in memory per database while the repository is behind
- * neo4j-admin (twice this at most: the buffer's writable and readable sides). A dump larger than
- * the repository's lag simply waits for it, as without a buffer.
+ * neo4j-admin. A dump larger than the repository's lag simply waits for it, as without a buffer.
  */
 const DUMP_BUFFER_BYTES = 128 * 1024 * 1024;
-
-/** `stream` read as fast as it is written, up to {@link DUMP_BUFFER_BYTES} ahead of its reader. */
-function buffered(stream: Readable): Readable {
-  const buffer = new PassThrough({ highWaterMark: DUMP_BUFFER_BYTES });
-  // An error of the pipe destroys the buffer with it, so the reader sees it.
-  pipeline(stream, buffer, () => undefined);
-  return buffer;
-}
 
 /** `database dump` of `pattern` (a database or `*`) into `<dir>/<database>.dump`, replacing it. */
 function dumpToPath(pattern: string, dir: string): string[] {
@@ -276,7 +287,7 @@ async function spooledDump(
     // Reading the spool competes with the server's start for the cores; the start decides the
     // downtime, so this process steps back until Bolt answers (measured: 1-4 s less downtime
     // on 2 shared cores).
-    const started = startStepped(options, stopAt);
+    const started = startStepped(options, stopAt, createStepBack(options.nice ?? DEFAULT_NICE));
     started.catch(() => undefined); // settled below
     const records: Record<string, Neo4jDatabaseRecord> = {};
     const ingested = (async () => {

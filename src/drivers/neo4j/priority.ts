@@ -1,23 +1,29 @@
 /**
- * Lowers the CPU priority of this process's threads, so that work which can wait (reading the
- * spooled dumps into the repository) leaves the cores to the Neo4j server starting beside it:
- * the server is down until it answers, the repository is in no hurry. Processes started earlier
- * keep their priority (the server, already launched); threads and processes started later
- * inherit the lower one. Raising it back needs privileges (root or CAP_SYS_NICE): without them
- * the rest of the process runs at the lower priority.
+ * Lowers the CPU priority of this process's threads, so that work which can wait (storing the
+ * dumps into the repository) leaves the cores to the Neo4j processes whose run decides the
+ * downtime: neo4j-admin dumping, the server starting. Processes started earlier keep their
+ * priority; threads and processes started later inherit the lower one (a child inherits the
+ * niceness of the thread that spawns it). Raising it back needs privileges (root,
+ * CAP_SYS_NICE or a high enough RLIMIT_NICE, see {@link canRaisePriority}): without them the
+ * rest of the process runs at the lower priority.
  * @module
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /**
- * Sets every thread of this process to at least niceness `nice` (per thread on Linux, where
- * `/proc/self/task` lists them; elsewhere the process). Best effort: priority is only a hint.
+ * Sets every thread of this process but `except` to at least niceness `nice` (per thread on
+ * Linux, where `/proc/self/task` lists them; elsewhere the process). Best effort: priority is
+ * only a hint.
  * @returns a function that sets them back to the niceness the process had (also best effort).
  */
-export function lowerOwnPriority(nice: number): () => void {
+export function lowerOwnPriority(
+  nice: number,
+  except: readonly (number | undefined)[] = [],
+): () => void {
   const before = getPriority(0);
   for (const tid of threads()) {
+    if (except.includes(tid)) continue;
     try {
       if (getPriority(tid) < nice) setPriority(tid, nice);
     } catch {
@@ -27,7 +33,7 @@ export function lowerOwnPriority(nice: number): () => void {
   return () => {
     for (const tid of threads()) {
       try {
-        setPriority(tid, before);
+        if (getPriority(tid) > before) setPriority(tid, before);
       } catch {
         // No privilege to raise it (EACCES), or the thread ended: it stays lower.
       }
@@ -35,7 +41,54 @@ export function lowerOwnPriority(nice: number): () => void {
   };
 }
 
+/**
+ * Whether this process may raise its threads back to their present priority once lowered
+ * (Linux: CAP_SYS_NICE, which root has, or an RLIMIT_NICE that reaches the present niceness).
+ * False where it cannot tell.
+ */
+export function canRaisePriority(): boolean {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const effective = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
+    if ((effective >> CAP_SYS_NICE) & 1n) return true;
+    // RLIMIT_NICE r lets a thread go down to niceness 20 - r.
+    const limits = readFileSync('/proc/self/limits', 'utf8');
+    const soft = Number(/^Max nice priority\s+(\d+)/m.exec(limits)?.[1] ?? 0);
+    return 20 - soft <= getPriority(0);
+  } catch {
+    return false;
+  }
+}
+
+/** This process stepping back and forth as a whole (see {@link createStepBack}). */
+export interface StepBack {
+  /** Lowers every thread but `except` to the niceness (again, after undoing the last step back). */
+  back(except?: readonly (number | undefined)[]): void;
+  /** Undoes the last step back, as far as permitted. */
+  forward(): void;
+}
+
+/** Steps back to niceness `nice`, or never when `nice` is false. */
+export function createStepBack(nice: number | false): StepBack {
+  let undo = (): void => undefined;
+  const forward = (): void => {
+    undo();
+    undo = () => undefined;
+  };
+  return {
+    back(except = []) {
+      if (nice === false) return;
+      forward();
+      undo = lowerOwnPriority(nice, except);
+    },
+    forward,
+  };
+}
+
 // --- internal ---
+
+/** The capability's bit in `CapEff` (linux/capability.h). */
+const CAP_SYS_NICE = 23n;
 
 function threads(): number[] {
   try {

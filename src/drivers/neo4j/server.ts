@@ -47,11 +47,12 @@ export interface Neo4jServer {
    */
   stop(options?: { signal?: AbortSignal }): Promise<void>;
   /**
-   * Starts the server (a no-op when running) and waits for Bolt. `onLaunched` runs when the start
-   * command has returned (the server process runs; Bolt may not answer yet).
+   * Starts the server (a no-op when running) and waits for Bolt. `onSpawned` runs once the start
+   * command has been spawned (what this process does next, such as lowering its priority, no
+   * longer passes on to the server), or at once when the server runs already.
    * @throws SourceError when the start command fails, the server exits, or Bolt stays silent.
    */
-  start(options?: { signal?: AbortSignal; onLaunched?: () => void }): Promise<void>;
+  start(options?: { signal?: AbortSignal; onSpawned?: () => void }): Promise<void>;
   /**
    * Waits until `RETURN 1` succeeds on the database over Bolt.
    * @throws SourceError at once on rejected credentials; after the timeout otherwise.
@@ -129,9 +130,9 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
           env,
           o.signal,
           'start',
+          o.onSpawned,
         );
-      }
-      o.onLaunched?.();
+      } else o.onSpawned?.();
       await waitForBolt(o);
     },
     async version() {
@@ -167,11 +168,19 @@ async function runCommand(
   env: Record<string, string>,
   signal: AbortSignal | undefined,
   what: string,
+  onSpawned?: () => void,
 ): Promise<void> {
   const [file, ...args] = argv;
   if (file === undefined) throw new SourceError(`[neo4j] empty ${what} command`);
   try {
-    await execa(file, args, { env, stdin: 'ignore', ...(signal ? { cancelSignal: signal } : {}) });
+    // execa spawns before it returns: the hook runs after the spawn, before the command ends.
+    const command = execa(file, args, {
+      env,
+      stdin: 'ignore',
+      ...(signal ? { cancelSignal: signal } : {}),
+    });
+    onSpawned?.();
+    await command;
   } catch (error) {
     const e = error as { code?: string; stderr?: string; stdout?: string; exitCode?: number };
     const detail =
