@@ -185,6 +185,12 @@ ${rows.join('\n')}
 - CPU: ${x(med(r, (run) => run.hbr1.cpuSeconds / run.raw1.cpuSeconds))} the raw dump's (first full): the repository work above, on top of
   the same neo4j-admin and start CPU. On a shared machine under load, CPU competition decides
   wall time and downtime; the load averages above say how busy it was.
+- Peak RSS: ${mb(med(r, (run) => run.hbr1.peakRssBytes))} MB (first full; GNU time's largest process, the raw dump's is its
+  neo4j-admin JVM). ${
+    stream
+      ? `hbr holds what neo4j-admin has written and it has not stored yet, up to 128 MiB per database: while it steps back during the dump that is most of this graph's ${mb(med(r, (run) => run.raw1.dumpBytes?.neo4j ?? 0))} MB compressed dump. Each drain thread is a V8 isolate of its own.`
+      : 'hbr reads the spooled dumps as it stores them.'
+  }
 - Repository growth after the 1% change is close to what the change itself is: \`SET\` on every
   100th atom rewrites all pages of the node store, about a quarter of the property store's pages
   and most of the \`kind\` index; comparing two dumps by 8 KiB page (by hand, 2026-11-22) gave
