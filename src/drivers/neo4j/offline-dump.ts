@@ -31,8 +31,8 @@ import type { Neo4jDatabaseRecord } from './backup.ts';
 import { unwrapDump } from './dump-format.ts';
 import { makeDumpFifos, type DumpFifos, type DumpPipe } from './dump-fifo.ts';
 import { dumpDatabase } from './dump-stream.ts';
-import type { Neo4jServer } from './server.ts';
-import { canRaisePriority, createStepBack, type StepBack } from './priority.ts';
+import type { HeldStart, Neo4jServer } from './server.ts';
+import { createStepBack, type StepBack } from './priority.ts';
 import { addSegmentedArtifact } from './segmented-save.ts';
 import { assertStoreCleanlyStopped } from './store-state.ts';
 import { METADATA_STORE_FILE, storeFormatOf } from './store-format.ts';
@@ -57,8 +57,7 @@ export interface OfflineDumpOptions {
   readonly spoolDir?: string;
   /**
    * Niceness of this process from the start command's spawn until Bolt answers, and while
-   * neo4j-admin dumps into pipes when the process may raise it back afterwards; `false` to leave
-   * it (see `priority.ts`). @default 15
+   * neo4j-admin dumps into pipes; `false` to leave it (see `priority.ts`). @default 15
    */
   readonly nice?: number | false;
   readonly signal?: AbortSignal;
@@ -96,6 +95,10 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
   const o = signal ? { signal } : {};
   const fifos = coversStore(options) ? await makeDumpFifos(options.databases) : undefined;
   const stepBack = createStepBack(options.nice ?? DEFAULT_NICE);
+  // With the pipes this process steps back while neo4j-admin dumps; the server's start is
+  // spawned now, held, so that it runs at the priority the process has now (a child inherits
+  // its spawning thread's), with no privilege needed to step forward first.
+  const held = fifos !== undefined ? server.holdStart(o) : undefined;
   try {
     const stopAt = Date.now();
     tracePhase('stop requested');
@@ -108,18 +111,16 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
     const start = (): Promise<number> => {
       if (started !== undefined) return started;
       tracePhase('start requested');
-      started = startStepped(options, stopAt, stepBack);
+      started = startStepped(options, stopAt, stepBack, held);
       started.catch(() => undefined); // awaited below
       return started;
     };
     const records: Record<string, Neo4jDatabaseRecord> = {};
     try {
       if (fifos !== undefined) {
-        // While neo4j-admin dumps, only the threads draining its pipes keep their priority; but
-        // the server's start must be spawned at the priority the process had (it inherits the
-        // spawning thread's), so this step back needs the privilege to undo it.
+        // While neo4j-admin dumps, only the threads draining its pipes keep their priority.
         const dumping = (drains: readonly (number | undefined)[]): void => {
-          if (started === undefined && canRaisePriority()) stepBack.back(drains);
+          if (started === undefined) stepBack.back(drains);
         };
         Object.assign(records, await dumpIntoPipes(options, fifos, dumping, () => void start()));
       } else {
@@ -135,15 +136,14 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
         });
         throw error;
       }
-      // The server's start below must spawn at the process's own priority.
       stepBack.forward();
       try {
         await explainDumpFailure(options);
       } catch (explained) {
-        await startAfterFailure(server, explained, signal);
+        await startAfterFailure(server, explained, signal, held);
         throw explained;
       }
-      await startAfterFailure(server, error, signal);
+      await startAfterFailure(server, error, signal, held);
       throw error;
     }
     tracePhase('dumps stored');
@@ -156,6 +156,7 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
     return { records, downtimeMs: downtime.value };
   } finally {
     stepBack.forward();
+    held?.cancel();
     await fifos?.remove();
   }
 }
@@ -174,13 +175,16 @@ async function startStepped(
   options: OfflineDumpOptions,
   stopAt: number,
   stepBack: StepBack,
+  held?: HeldStart,
 ): Promise<number> {
   const { server, signal } = options;
-  // The start command inherits this thread's priority: it spawns at the process's own.
+  // A start spawned now inherits this thread's priority: the process's own where permitted
+  // (a held start has it already).
   stepBack.forward();
   try {
     await server.start({
       ...(signal ? { signal } : {}),
+      ...(held ? { held } : {}),
       onSpawned: () => {
         tracePhase('server spawned');
         stepBack.back();
@@ -390,9 +394,10 @@ async function startAfterFailure(
   server: Neo4jServer,
   error: unknown,
   signal: AbortSignal | undefined,
+  held?: HeldStart,
 ): Promise<void> {
   try {
-    await server.start(signal ? { signal } : {});
+    await server.start({ ...(signal ? { signal } : {}), ...(held ? { held } : {}) });
   } catch (startError) {
     throw startFailedToo(error, startError);
   }

@@ -4,11 +4,12 @@
  * downtime: neo4j-admin dumping, the server starting. Processes started earlier keep their
  * priority; threads and processes started later inherit the lower one (a child inherits the
  * niceness of the thread that spawns it). Raising it back needs privileges (root,
- * CAP_SYS_NICE or a high enough RLIMIT_NICE, see {@link canRaisePriority}): without them the
- * rest of the process runs at the lower priority.
+ * CAP_SYS_NICE or a high enough RLIMIT_NICE): without them the rest of the process runs at the
+ * lower priority, so a process that must start at the former one is spawned before the step
+ * back (`Neo4jServer.holdStart`).
  * @module
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /**
@@ -41,25 +42,6 @@ export function lowerOwnPriority(
   };
 }
 
-/**
- * Whether this process may raise its threads back to their present priority once lowered
- * (Linux: CAP_SYS_NICE, which root has, or an RLIMIT_NICE that reaches the present niceness).
- * False where it cannot tell.
- */
-export function canRaisePriority(): boolean {
-  try {
-    const status = readFileSync('/proc/self/status', 'utf8');
-    const effective = BigInt(`0x${/^CapEff:\s*([0-9a-f]+)/m.exec(status)?.[1] ?? '0'}`);
-    if ((effective >> CAP_SYS_NICE) & 1n) return true;
-    // RLIMIT_NICE r lets a thread go down to niceness 20 - r.
-    const limits = readFileSync('/proc/self/limits', 'utf8');
-    const soft = Number(/^Max nice priority\s+(\d+)/m.exec(limits)?.[1] ?? 0);
-    return 20 - soft <= getPriority(0);
-  } catch {
-    return false;
-  }
-}
-
 /** This process stepping back and forth as a whole (see {@link createStepBack}). */
 export interface StepBack {
   /** Lowers every thread but `except` to the niceness (again, after undoing the last step back). */
@@ -86,9 +68,6 @@ export function createStepBack(nice: number | false): StepBack {
 }
 
 // --- internal ---
-
-/** The capability's bit in `CapEff` (linux/capability.h). */
-const CAP_SYS_NICE = 23n;
 
 function threads(): number[] {
   try {

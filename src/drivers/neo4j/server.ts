@@ -4,7 +4,7 @@
  * `dump` refuses (research §1.2, §1.10). A server that will not stop is an error for a human.
  * @module
  */
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -52,7 +52,20 @@ export interface Neo4jServer {
    * longer passes on to the server), or at once when the server runs already.
    * @throws SourceError when the start command fails, the server exits, or Bolt stays silent.
    */
-  start(options?: { signal?: AbortSignal; onSpawned?: () => void }): Promise<void>;
+  start(options?: {
+    signal?: AbortSignal;
+    onSpawned?: () => void;
+    /** Run the start command held by {@link Neo4jServer.holdStart} instead of spawning it. */
+    held?: HeldStart;
+  }): Promise<void>;
+  /**
+   * Spawns the start command now but holds it until `start` runs it (POSIX: a shell waits for
+   * a word on its stdin, then becomes the command). A process keeps the priority of the thread
+   * that spawned it, so the server starts at this process's present priority even when the
+   * process has stepped back meanwhile without the privilege to step forward (`priority.ts`).
+   * {@link HeldStart.cancel} it when it goes unused.
+   */
+  holdStart(options?: { signal?: AbortSignal }): HeldStart;
   /**
    * Waits until `RETURN 1` succeeds on the database over Bolt.
    * @throws SourceError at once on rejected credentials; after the timeout otherwise.
@@ -62,12 +75,20 @@ export interface Neo4jServer {
   version(): Promise<{ version: string; edition: string }>;
 }
 
+/** A start command spawned ahead, waiting (see {@link Neo4jServer.holdStart}). */
+export interface HeldStart {
+  /** Ends the held command without running it; a no-op once it ran. */
+  cancel(): void;
+}
+
 /** Creates the controls; touches nothing until called. */
 export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
   const home = options.home;
   const env = { ...options.env, NEO4J_HOME: home, NEO4J_CONF: options.conf ?? join(home, 'conf') };
   const pidFile = options.pidFile ?? join(home, 'run', 'neo4j.pid');
   const database = options.database ?? 'neo4j';
+  const startCommand = options.startCommand ?? [join(home, 'bin', 'neo4j'), 'start'];
+  const heldStarts = new WeakMap<HeldStart, { run(): ResultPromise | undefined; cancel(): void }>();
 
   const pid = async (): Promise<number | undefined> => {
     const text = await readFile(pidFile, 'utf8').catch(() => '');
@@ -124,16 +145,49 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
       }
     },
     async start(o = {}) {
+      const held = o.held === undefined ? undefined : heldStarts.get(o.held);
       if ((await pid()) === undefined) {
-        await runCommand(
-          options.startCommand ?? [join(home, 'bin', 'neo4j'), 'start'],
-          env,
-          o.signal,
-          'start',
-          o.onSpawned,
-        );
-      } else o.onSpawned?.();
+        const [file, ...args] = startCommand;
+        if (file === undefined) throw new SourceError('[neo4j] empty start command');
+        const command =
+          held?.run() ??
+          execa(file, args, {
+            env,
+            stdin: 'ignore',
+            ...(o.signal ? { cancelSignal: o.signal } : {}),
+          });
+        // execa spawns before it returns: the hook runs once the command runs, before it ends.
+        o.onSpawned?.();
+        await commandResult(command, startCommand, 'start');
+      } else {
+        held?.cancel();
+        o.onSpawned?.();
+      }
       await waitForBolt(o);
+    },
+    holdStart(o = {}) {
+      if (startCommand.length === 0) throw new SourceError('[neo4j] empty start command');
+      const shell = execa('sh', ['-c', HOLD_SCRIPT, 'hbr-neo4j-start', ...startCommand], {
+        env,
+        stdin: 'pipe',
+        ...(o.signal ? { cancelSignal: o.signal } : {}),
+      });
+      let settled = false;
+      const cancel = (): void => {
+        if (settled) return;
+        settled = true;
+        shell.catch(() => undefined); // it exits 1 on the empty stdin, as meant
+        shell.stdin.end();
+      };
+      const run = (): ResultPromise | undefined => {
+        if (settled) return undefined;
+        settled = true;
+        shell.stdin.end(`${HOLD_WORD}\n`);
+        return shell;
+      };
+      const handle: HeldStart = { cancel };
+      heldStarts.set(handle, { run, cancel });
+      return handle;
     },
     async version() {
       const driver = openBolt(options.bolt);
@@ -168,18 +222,24 @@ async function runCommand(
   env: Record<string, string>,
   signal: AbortSignal | undefined,
   what: string,
-  onSpawned?: () => void,
 ): Promise<void> {
   const [file, ...args] = argv;
   if (file === undefined) throw new SourceError(`[neo4j] empty ${what} command`);
+  const command = execa(file, args, {
+    env,
+    stdin: 'ignore',
+    ...(signal ? { cancelSignal: signal } : {}),
+  });
+  await commandResult(command, argv, what);
+}
+
+/** Waits for a command; a failure becomes a SourceError naming it and its last words. */
+async function commandResult(
+  command: ResultPromise,
+  argv: readonly string[],
+  what: string,
+): Promise<void> {
   try {
-    // execa spawns before it returns: the hook runs after the spawn, before the command ends.
-    const command = execa(file, args, {
-      env,
-      stdin: 'ignore',
-      ...(signal ? { cancelSignal: signal } : {}),
-    });
-    onSpawned?.();
     await command;
   } catch (error) {
     const e = error as { code?: string; stderr?: string; stdout?: string; exitCode?: number };
@@ -190,3 +250,8 @@ async function runCommand(
     throw new SourceError(`[neo4j] ${what} (${argv.join(' ')}): ${detail}`, { cause: error });
   }
 }
+
+/** The word a held start waits for; anything else, or none, ends it without running. */
+const HOLD_WORD = 'start';
+/** `sh -c` for a held start: reads a line and, when it is the word, becomes the command. */
+const HOLD_SCRIPT = `read -r word && [ "$word" = ${HOLD_WORD} ] && exec "$@"`;
