@@ -137,7 +137,7 @@ counts over Bolt (one query), takes neo4j-admin's version from the kernel jar's 
 server's lib folder (no JVM) and the store's databases from its folder (store formats and last
 transaction ids come from the dumps). ${
     stream
-      ? "While the server is down one \`neo4j-admin database dump '*'\` (the backup covers every database of the store) writes into named pipes that one thread of hbr per pipe drains into memory as they fill, up to 128 MiB per database ahead of the repository, while the rest of hbr steps back to nice 15 (it runs as root here, so it can raise its priority again before it spawns the server's start); the server starts once neo4j-admin has exited, and hbr stores the rest, unwrapped, while it starts"
+      ? "While the server is down one \`neo4j-admin database dump '*'\` (the backup covers every database of the store) writes into named pipes that one thread of hbr per pipe drains into memory as they fill, up to 128 MiB per database ahead of the repository, while the rest of hbr steps back to nice 15 (the server's start command is spawned before that and held, so the server keeps hbr's former priority); the server starts once neo4j-admin has exited, and hbr stores the rest, unwrapped, while it starts"
       : "While the server is down it runs one \`neo4j-admin database dump '*' --to-path=SPOOL\` (the backup covers every database of the store), then starts the server and, while it starts, reads the spooled dumps, unwrapped, into the repository"
   } (chunk boundaries at each tar entry and after each file's first three 8 KiB pages; the hbr
 process at nice 15 from the start command's spawn until Bolt answers). Sequence per run: raw, hbr (first full), hbr again
