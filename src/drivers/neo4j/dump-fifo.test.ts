@@ -1,19 +1,31 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { test } from 'node:test';
-import { existsSync } from 'node:fs';
-import { makeDumpFifos } from './dump-fifo.ts';
+import { makeDumpFifos, type DumpFifos } from './dump-fifo.ts';
 
 const LIMIT = 8 * 1024 * 1024;
 
-test('a writer process fills the pipes; each reader ends after release once the writer is done', async () => {
-  const fifos = await makeDumpFifos(['neo4j', 'system']);
+/** Runs `body` with pipes for `databases`, removed afterwards. */
+async function withFifos(
+  databases: string[],
+  body: (fifos: DumpFifos) => Promise<void>,
+): Promise<void> {
+  const fifos = await makeDumpFifos(databases);
   assert.ok(fifos, 'mkfifo is available on this platform');
   try {
+    await body(fifos);
+  } finally {
+    await fifos.remove();
+  }
+}
+
+test('a writer process fills the pipes; each reader ends after release once the writer is done', async () => {
+  await withFifos(['neo4j', 'system'], async (fifos) => {
     assert.deepEqual((await readdir(fifos.dir)).sort(), ['neo4j.dump', 'system.dump']);
     assert.ok((await stat(join(fifos.dir, 'neo4j.dump'))).isFIFO());
     const neo4j = fifos.open('neo4j', LIMIT);
@@ -36,29 +48,21 @@ test('a writer process fills the pipes; each reader ends after release once the 
     const [a, b] = await read;
     assert.equal(a.length, 300_000);
     assert.equal(b.toString(), 'sys');
-  } finally {
-    await fifos.remove();
-  }
+  });
 });
 
 test('a pipe nobody writes to ends empty after release, without waiting for a writer', async () => {
-  const fifos = await makeDumpFifos(['neo4j']);
-  assert.ok(fifos);
-  try {
+  await withFifos(['neo4j'], async (fifos) => {
     const pipe = fifos.open('neo4j', LIMIT);
     const read = buffer(pipe.stream);
     pipe.release();
     pipe.release(); // idempotent
     assert.equal((await read).length, 0);
-  } finally {
-    await fifos.remove();
-  }
+  });
 });
 
 test('a writer does not wait for a busy main thread: its own thread drains the pipe', async () => {
-  const fifos = await makeDumpFifos(['neo4j']);
-  assert.ok(fifos);
-  try {
+  await withFifos(['neo4j'], async (fifos) => {
     const pipe = fifos.open('neo4j', LIMIT);
     const thread = await pipe.thread;
     if (process.platform === 'linux') {
@@ -78,15 +82,11 @@ test('a writer does not wait for a busy main thread: its own thread drains the p
     assert.ok(existsSync(done), 'the writer finished while the main thread was busy');
     pipe.release();
     assert.equal((await buffer(pipe.stream)).length, 4 * 1024 * 1024);
-  } finally {
-    await fifos.remove();
-  }
+  });
 });
 
 test('the drain holds at most its limit ahead of the reader; the writer waits, then all arrives', async () => {
-  const fifos = await makeDumpFifos(['neo4j']);
-  assert.ok(fifos);
-  try {
+  await withFifos(['neo4j'], async (fifos) => {
     const limit = 1024 * 1024;
     const pipe = fifos.open('neo4j', limit);
     const writer = spawn(
@@ -105,7 +105,5 @@ test('the drain holds at most its limit ahead of the reader; the writer waits, t
     await exit;
     pipe.release();
     assert.equal((await read).length, 16 * 1024 * 1024);
-  } finally {
-    await fifos.remove();
-  }
+  });
 });
