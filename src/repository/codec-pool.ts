@@ -11,7 +11,6 @@
  * @module
  */
 import { availableParallelism } from 'node:os';
-import type { Worker } from 'node:worker_threads';
 import { IntegrityError } from '../errors.ts';
 import { startWorker } from '../util/worker.ts';
 import {
@@ -446,7 +445,7 @@ interface _CodecWorker {
 }
 
 function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
-  const worker = _spawn(data);
+  const worker = startWorker('codec-worker', import.meta.url, { workerData: data });
   const waiting = new Map<number, (reply: CodecReply | Error) => void>();
   // Unreferenced while idle, so an idle pool never keeps the process alive; again once online,
   // since a worker still starting up may not keep an earlier unref.
@@ -485,11 +484,6 @@ function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
       });
     },
   };
-}
-
-/** Starts `codec-worker` beside this module (see `util/worker.ts`). */
-function _spawn(workerData: CodecWorkerData): Worker {
-  return startWorker('codec-worker', import.meta.url, { workerData });
 }
 
 /** The error a worker's account of a failure stands for. */
