@@ -119,10 +119,12 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
     try {
       if (fifos !== undefined) {
         // While neo4j-admin dumps, only the threads draining its pipes keep their priority.
-        const dumping = (drains: readonly (number | undefined)[]): void => {
-          if (started === undefined) stepBack.back(drains);
-        };
-        Object.assign(records, await dumpIntoPipes(options, fifos, dumping, () => void start()));
+        const stepBackWhileDumping = (drains: readonly (number | undefined)[]): void =>
+          stepBack.back(drains);
+        Object.assign(
+          records,
+          await dumpIntoPipes(options, fifos, stepBackWhileDumping, () => void start()),
+        );
       } else {
         for (const db of options.databases) {
           records[db] = await storeDump(options, db, dumpDatabase(admin, db, o));
@@ -201,9 +203,10 @@ async function startStepped(
  * One `dump '*'` into the pipes, each read into the repository as it is written, up to
  * {@link DUMP_BUFFER_BYTES} per database ahead of it: neo4j-admin, whose run the downtime waits
  * for, does not wait for the repository (chunking, compression, encryption). `onDumping` gets the
- * ids of the threads draining the pipes once neo4j-admin runs; `onDumped` runs once it has
- * exited successfully, while the rest is being stored. A failed store stops neo4j-admin; a
- * failed neo4j-admin ends the readers (its error, with stderr, wins).
+ * ids of the threads draining the pipes once they run, if neo4j-admin still runs (so always
+ * before `onDumped`); `onDumped` runs once it has exited successfully, while the rest is being
+ * stored. A failed store stops neo4j-admin; a failed neo4j-admin ends the readers (its error,
+ * with stderr, wins).
  */
 async function dumpIntoPipes(
   options: OfflineDumpOptions,

@@ -147,15 +147,7 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
     async start(o = {}) {
       const held = o.held === undefined ? undefined : heldStarts.get(o.held);
       if ((await pid()) === undefined) {
-        const [file, ...args] = startCommand;
-        if (file === undefined) throw new SourceError('[neo4j] empty start command');
-        const command =
-          held?.run() ??
-          execa(file, args, {
-            env,
-            stdin: 'ignore',
-            ...(o.signal ? { cancelSignal: o.signal } : {}),
-          });
+        const command = held?.run() ?? spawnCommand(startCommand, env, o.signal, 'start');
         // execa spawns before it returns: the hook runs once the command runs, before it ends.
         o.onSpawned?.();
         await commandResult(command, startCommand, 'start');
@@ -166,8 +158,8 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
       await waitForBolt(o);
     },
     holdStart(o = {}) {
-      if (startCommand.length === 0) throw new SourceError('[neo4j] empty start command');
-      const shell = execa('sh', ['-c', HOLD_SCRIPT, 'hbr-neo4j-start', ...startCommand], {
+      const [file, ...args] = commandParts(startCommand, 'start');
+      const shell = execa('sh', ['-c', HOLD_SCRIPT, 'hbr-neo4j-start', file, ...args], {
         env,
         stdin: 'pipe',
         ...(o.signal ? { cancelSignal: o.signal } : {}),
@@ -223,14 +215,25 @@ async function runCommand(
   signal: AbortSignal | undefined,
   what: string,
 ): Promise<void> {
+  await commandResult(spawnCommand(argv, env, signal, what), argv, what);
+}
+
+/** Spawns a stop or start command (execa spawns before it returns). */
+function spawnCommand(
+  argv: readonly string[],
+  env: Record<string, string>,
+  signal: AbortSignal | undefined,
+  what: string,
+): ResultPromise {
+  const [file, ...args] = commandParts(argv, what);
+  return execa(file, args, { env, stdin: 'ignore', ...(signal ? { cancelSignal: signal } : {}) });
+}
+
+/** `argv` as file and arguments. @throws SourceError when it is empty. */
+function commandParts(argv: readonly string[], what: string): [string, ...string[]] {
   const [file, ...args] = argv;
   if (file === undefined) throw new SourceError(`[neo4j] empty ${what} command`);
-  const command = execa(file, args, {
-    env,
-    stdin: 'ignore',
-    ...(signal ? { cancelSignal: signal } : {}),
-  });
-  await commandResult(command, argv, what);
+  return [file, ...args];
 }
 
 /** Waits for a command; a failure becomes a SourceError naming it and its last words. */
