@@ -1,4 +1,5 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
+import packageJson from '../../package.json' with { type: 'json' };
 import { isHbrError } from '../errors.ts';
 import { commands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
@@ -34,6 +35,7 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
   let exitCode: number = ExitCode.ok;
   const program = new Command('hbr')
     .description('Hartonomous Backup & Recovery')
+    .version(packageJson.version, '-V, --version', 'print the version of hbr')
     .option('-r, --repo <location>', 'repository location (else HBR_REPOSITORY, else the config)')
     .option('-c, --config <file>', 'config file (else HBR_CONFIG, else ./hbr.yaml)')
     .option(
