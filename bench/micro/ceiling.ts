@@ -16,7 +16,6 @@
  * `node --import tsx bench/micro/ceiling.ts --data DIR [--runs 5] [--sample-mib 256] [--out FILE]`
  * @module
  */
-import { execFileSync } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -36,7 +35,8 @@ import { execa } from 'execa';
 import { createChunker, CHUNKER_PROFILES } from '../../src/repository/chunker.ts';
 import { KEEP_COMPRESSED_RATIO, compress, decompress } from '../../src/repository/compression.ts';
 import { SEAL_OVERHEAD, openInto, sealInto } from '../../src/repository/crypto.ts';
-import { machineInfo } from '../system.ts';
+import { median } from '../stats.ts';
+import { machineInfo, syncDisks } from '../system.ts';
 import { createGearTable } from '../../src/repository/gear.ts';
 
 const MiB = 1024 * 1024;
@@ -77,7 +77,7 @@ const resticRates = { backup: [] as number[], restore: [] as number[], check: []
 interface _Step {
   readonly run: () => Promise<void> | void;
   readonly bytes?: number;
-  readonly before?: () => void;
+  readonly before?: () => Promise<void> | void;
 }
 
 /**
@@ -100,7 +100,7 @@ async function perByteEachRound<K extends string>(
   >;
   for (let round = 0; round <= rounds; round++) {
     for (const [name, { run, bytes, before }] of entries) {
-      before?.();
+      await before?.();
       const cpuBefore = process.cpuUsage();
       const started = performance.now();
       await run();
@@ -144,9 +144,9 @@ const read = (path: string) => {
 // each step; from memory that stays warm (the bytes do not matter).
 const writeFolder = join(scratch, 'write');
 const writeFresh = (files: readonly { path: string; size: number }[]): _Step => ({
-  before: () => {
+  before: async () => {
     rmSync(writeFolder, { recursive: true, force: true });
-    execFileSync('sync');
+    await syncDisks();
   },
   run: () => {
     for (const file of files) {
@@ -268,7 +268,7 @@ const lines = [
   '',
 ];
 const step = Object.fromEntries(
-  Object.entries(perRound).map(([name, values]) => [name, _median(values)]),
+  Object.entries(perRound).map(([name, values]) => [name, median(values)]),
 ) as Record<Step, number>;
 for (const [name, command] of Object.entries(commands)) {
   const resticOf = resticRates[name as keyof typeof resticRates];
@@ -276,7 +276,7 @@ for (const [name, command] of Object.entries(commands)) {
     (_, round) => cores / command.steps.reduce((sum, step) => sum + perRound[step][round]!, 0),
   );
   const ratios = ceilingOf.map((ceiling, round) => ceiling / resticOf[round]!);
-  const ratio = _median(ratios);
+  const ratio = median(ratios);
   const verdict =
     ratio >= command.target
       ? 'possible in principle'
@@ -285,7 +285,7 @@ for (const [name, command] of Object.entries(commands)) {
   const secondsPerByte = command.steps.reduce((sum, name) => sum + step[name], 0);
   const uses = command.steps.includes('decompress');
   const withLibzstd = cores / (secondsPerByte - step.decompress + decompressLibzstd);
-  const restic = _median(resticOf);
+  const restic = median(resticOf);
   lines.push(
     `## ${name}`,
     '',
@@ -295,7 +295,7 @@ for (const [name, command] of Object.entries(commands)) {
       (name) => `| ${labels[name]} | ${mbs(1 / step[name])} | ${(step[name] * 1e12).toFixed(0)} |`,
     ),
     `| all steps, one core | ${mbs(1 / secondsPerByte)} | ${(secondsPerByte * 1e12).toFixed(0)} |`,
-    `| **ceiling on ${cores} cores** | **${mbs(_median(ceilingOf))}** | |`,
+    `| **ceiling on ${cores} cores** | **${mbs(median(ceilingOf))}** | |`,
     `| restic ${name} | ${mbs(restic)} | |`,
     '',
     `Ceiling / restic, round by round: ${ratios.map((r) => `${r.toFixed(2)}x`).join(', ')}; ` +
@@ -343,7 +343,7 @@ async function _resticRound(): Promise<void> {
   const target = mkdtempSync(join(tmpdir(), 'hbr-ceiling-restore-'));
   const env = { ...process.env, RESTIC_PASSWORD: 'ceiling' };
   const timed = async (args: string[]): Promise<number> => {
-    await execa('sync'); // as the benchmark does before each step
+    await syncDisks(); // as the benchmark does before each step
     const started = performance.now();
     await execa('restic', args, { env });
     return totalBytes / ((performance.now() - started) / 1e3);
@@ -359,12 +359,6 @@ async function _resticRound(): Promise<void> {
     rmSync(repo, { recursive: true, force: true });
     rmSync(target, { recursive: true, force: true });
   }
-}
-
-function _median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 async function _files(root: string): Promise<{ path: string; size: number }[]> {
@@ -391,10 +385,11 @@ function _chunks(bytes: Buffer): Buffer[] {
  * 16 MiB, over and over.
  */
 function _writeAll(path: string, bytes: Buffer, size?: number): void {
+  const total = size ?? bytes.length;
   const piece = Math.min(16 * MiB, bytes.length);
   const fd = openSync(path, 'w');
-  for (let at = 0; at < (size ?? bytes.length); at += piece) {
-    writeSync(fd, bytes, size === undefined ? at : 0, Math.min(piece, (size ?? bytes.length) - at));
+  for (let at = 0; at < total; at += piece) {
+    writeSync(fd, bytes, size === undefined ? at : 0, Math.min(piece, total - at));
   }
   closeSync(fd);
 }
