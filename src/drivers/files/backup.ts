@@ -246,7 +246,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       if (st.isDirectory()) {
         const subtree = await dirTree(
           path,
-          await excluder.enter(path),
+          excluder,
           previous?.type === 'dir' ? previous.subtree : undefined,
         );
         if (subtree === undefined) return undefined;
@@ -277,17 +277,20 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     return undefined;
   };
 
+  /** Stores the folder at `path`; `outer` is the excluder of the folder that holds it. */
   const dirTree = async (
     path: string,
-    excluder: Excluder,
+    outer: Excluder,
     parentTree: string | undefined,
   ): Promise<string | undefined> => {
     let entries: Dirent[];
+    let excluder: Excluder;
     try {
       // File types come with the listing (no lstat per entry just to apply excludes).
       entries = (await readdir(path, { withFileTypes: true })).sort((a, b) =>
         a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
       );
+      excluder = await outer.enter(path, entries);
     } catch (error) {
       fail(path, error);
       return undefined;

@@ -15,8 +15,12 @@ export const IGNORE_FILE = '.hbrignore';
 /** Decides whether a path is excluded; `enter` returns the matcher for a subfolder. */
 export interface Excluder {
   excludes(absolutePath: string, isDirectory: boolean): boolean;
-  /** The excluder for entries of `folder` (reads its `.hbrignore`, if any). */
-  enter(folder: string): Promise<Excluder>;
+  /**
+   * The excluder for entries of `folder` (reads its `.hbrignore`, if any). Given the folder's
+   * listing, the file is opened only when listed: a failed open per folder is a thread-pool
+   * round trip and an error object, which a walk of hundreds of folders feels.
+   */
+  enter(folder: string, listing?: readonly { readonly name: string }[]): Promise<Excluder>;
 }
 
 /** Creates the top-level excluder from `--exclude` globs. */
@@ -44,7 +48,8 @@ function _excluder(match: (path: string) => boolean, scopes: readonly IgnoreScop
       }
       return false;
     },
-    async enter(folder) {
+    async enter(folder, listing) {
+      if (listing && !listing.some((entry) => entry.name === IGNORE_FILE)) return this;
       let text: string;
       try {
         text = await readFile(join(folder, IGNORE_FILE), 'utf8');

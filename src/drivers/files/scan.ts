@@ -30,8 +30,8 @@ export async function scanFiles(
     const st = await lstat(path).catch(() => undefined);
     if (!st) return;
     if (st.isDirectory()) {
-      const inner = await excluder.enter(path);
       const entries = await readdir(path, { withFileTypes: true }).catch(() => []);
+      const inner = await excluder.enter(path, entries);
       for (const entry of entries) {
         const child = join(path, entry.name);
         if (!inner.excludes(child, entry.isDirectory())) await visit(child, inner);
