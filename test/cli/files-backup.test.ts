@@ -12,7 +12,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { hbr, summaryOf } from '../helpers/cli.ts';
+import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
 import { pseudoRandomBytes, tempDir, textBytes } from '../helpers/temp.ts';
 
 describe('hbr backup and restore of file trees', () => {
@@ -85,7 +85,31 @@ describe('hbr backup and restore of file trees', () => {
   });
 
   it('does not read unchanged files again, and stores only what changed', async () => {
-    const again = summaryOf(await run('backup', 'storage', '--exclude', '*.tmp', '--json'));
+    // With HBR_TRACE_PHASES=1 the backup also says on stderr where its time went, in order.
+    // A process of its own: tracing is a setting of the process, read once at start.
+    const traced = await hbrProcess(['backup', 'storage', '--exclude', '*.tmp', '--json'], {
+      env: { ...env, HBR_TRACE_PHASES: '1' },
+      cwd: dir.path,
+    }).done;
+    assert.equal(traced.code, 0, traced.stderr);
+    const phases = [...traced.stderr.matchAll(/^\[phase\] \+(\d+) (.+)$/gm)];
+    assert.deepEqual(
+      phases.map((m) => m[2]),
+      [
+        'command started',
+        'repository opened',
+        'session started',
+        'files walked',
+        'committed',
+        'exit',
+      ],
+    );
+    const times = phases.map((m) => Number(m[1]));
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+    );
+    const again = summaryOf(traced);
     assert.equal(again.bytesRead, 0);
     assert.equal(again.newFiles, 0);
     assert.equal(again.changedFiles, 0);

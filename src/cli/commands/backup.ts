@@ -8,6 +8,7 @@ import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
+import { tracePhase } from '../../util/trace.ts';
 import type { RegisterCommand } from './index.ts';
 import { replicateAfterBackup } from './replicate.ts';
 
@@ -69,6 +70,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       // derived (scrypt: a quarter second of one core) it reads the folders and inodes from disk,
       // so the backup's own walk finds them cached. Its totals give the progress a percentage and
       // an ETA once complete (partial totals would overstate the progress).
+      tracePhase('command started');
       const scanning = new AbortController();
       let totals: ScanTotals | undefined;
       const scan = scanFiles(targets, exclude, () => undefined, scanning.signal).then(
@@ -83,9 +85,11 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         b.source === source && [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
       const { access, parent, startedAt, session } = await (async () => {
         const access = await accessRepository(ctx, globals);
+        tracePhase('repository opened');
         const parent = (await access.repo.backups()).filter(samePaths).at(-1);
         const startedAt = new Date();
         const session = await startSession(access.repo, { signal: ctx.signal });
+        tracePhase('session started');
         return { access, parent, startedAt, session };
       })().catch(async (error: unknown) => {
         await stopScan();
@@ -112,6 +116,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
             }),
           onFileError: (path, message) => reporter.fileError(path, new Error(message)),
         });
+        tracePhase('files walked');
         for (const path of result.changedWhileReading) {
           reporter.warn(
             `${path}: changed while it was being read; the stored copy may be inconsistent`,
@@ -139,6 +144,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           },
           { files: result.stats.files, bytes: result.stats.bytes },
         );
+        tracePhase('committed');
         const s = result.stats;
         // The backup is committed: a replica that fails now is a warning, not a lost backup.
         const replicas = await replicateAfterBackup(ctx, access, reporter);
