@@ -9,6 +9,7 @@ import type { Store } from '../stores/types.ts';
 import type { BlobType, CompressionPolicy } from './blob-codec.ts';
 import {
   identifyBlob,
+  identifyFileRange,
   readFileBlob,
   slotReady,
   type FileBlob,
@@ -39,6 +40,18 @@ export interface BlobSaver {
    * it in a tree. `plaintext` is copied before this returns: the caller may reuse it at once.
    */
   save(type: BlobType, plaintext: Buffer, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * Stores the data blob at `position` of the open file `fd`, which a worker reads there (see
+   * `identifyFileRange`): `chunk` is the caller's view of the same bytes, reusable once this
+   * returns its promise. Resolves with the blob's id and length: shorter when the file shrank
+   * since the caller read it, no id when nothing was left there.
+   */
+  saveRange(
+    fd: number,
+    position: number,
+    chunk: Buffer,
+    signal?: AbortSignal,
+  ): Promise<{ id?: Buffer; length: number }>;
   /**
    * Resolves when `save` of a `length`-byte blob would copy it once, into shared memory (see
    * `slotReady`); `undefined` when it would now.
@@ -143,6 +156,11 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     async save(type, plaintext, signal) {
       throwIfFailed();
       return storeHeld(type, await identifyBlob(keys, plaintext), plaintext.length, signal);
+    },
+    async saveRange(fd, position, chunk, signal) {
+      throwIfFailed();
+      const { held, length } = await identifyFileRange(keys, fd, position, chunk);
+      return { ...(held ? { id: await storeHeld('data', held, length, signal) } : {}), length };
     },
     ready: slotReady,
     async saveFile(path, maxSize, signal) {

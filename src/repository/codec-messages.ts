@@ -41,6 +41,22 @@ export type CodecRequest =
       what: string;
     }
   /**
+   * Read `length` bytes at `position` of the open file `fd` (a descriptor of this process) into
+   * the slot and hash them, as `identify` does for a plaintext already there. A large file's
+   * chunks, cut by the main thread from its own read of the file, are read again here so that
+   * the main thread copies none of them. Fewer bytes are hashed when the file ends sooner (it
+   * shrank since the main thread read it); the reply says how many.
+   */
+  | {
+      op: 'range';
+      job: number;
+      slot: number;
+      fd: number;
+      position: number;
+      length: number;
+      idKey: Uint8Array;
+    }
+  /**
    * Read a small file into the slot, hash it and encode it there, as `identify` and `encode` do
    * for a plaintext already in the slot. Not read when it is not a regular file (symbolic links
    * are not followed) or `fstat` gives more than `maxSize` bytes; not hashed when it is empty or
@@ -147,6 +163,8 @@ export type CodecReply =
         blob?: { id: Uint8Array; length: number };
       };
     }
+  /** A `range` request's bytes: their id (none when there were none) and how many. */
+  | { job: number; range: { id?: Uint8Array; length: number } }
   | { job: number; sha256: string }
   /** The blobs of a `verify` request that failed, by their place in it. */
   | { job: number; bad: number[] }

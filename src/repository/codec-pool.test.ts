@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -9,6 +19,7 @@ import { IntegrityError } from '../errors.ts';
 import { decodeBlob, encodeBlob } from './blob-codec.ts';
 import {
   identifyBlob,
+  identifyFileRange,
   keepLease,
   leaseStoredBlob,
   POOL_MIN,
@@ -187,6 +198,71 @@ describe('codec pool', () => {
       const again = await readFileBlob(keys, join(dir, 'text'), max, policy);
       assert.ok(again.held);
       again.held.drop();
+    });
+  });
+
+  describe('chunks of an open file read again on a worker', () => {
+    let dir = '';
+    before(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'hbr-codec-range-'));
+    });
+    after(() => rm(dir, { recursive: true, force: true }));
+
+    it('hashes and encodes a range of the file as the calling thread would its own copy', async () => {
+      const data = pseudoRandomBytes(10, 3 * POOL_MIN);
+      const path = join(dir, 'weights');
+      await writeFile(path, data);
+      const handle = await open(path, 'r');
+      try {
+        // A large chunk (read by the worker) and a small one (copied from the caller's view).
+        for (const [position, length] of [
+          [POOL_MIN / 2, 2 * POOL_MIN],
+          [100, POOL_MIN / 4],
+        ] as const) {
+          const chunk = data.subarray(position, position + length);
+          const { held, length: read } = await identifyFileRange(keys, handle.fd, position, chunk);
+          assert.equal(read, length);
+          assert.ok(held);
+          assert.deepEqual(held.id, blobId(keys, chunk));
+          const blob = await held.encode('data', policy);
+          const encoded = Buffer.from(blob.encoded);
+          blob.release();
+          assert.deepEqual(
+            await decodeBlob(keys, 'data', held.id, encoded, length, 'range'),
+            chunk,
+          );
+        }
+      } finally {
+        await handle.close();
+      }
+    });
+
+    it('hashes what the file still holds when it shrank, and nothing past its end', async () => {
+      const data = pseudoRandomBytes(11, 4 * POOL_MIN);
+      const path = join(dir, 'shrinking');
+      await writeFile(path, data);
+      const handle = await open(path, 'r');
+      try {
+        // The caller read 4 × POOL_MIN bytes; the file then lost its last 1.5 × POOL_MIN.
+        await truncate(path, 2.5 * POOL_MIN);
+        const chunk = data.subarray(POOL_MIN, 3 * POOL_MIN);
+        const short = await identifyFileRange(keys, handle.fd, POOL_MIN, chunk);
+        assert.equal(short.length, 1.5 * POOL_MIN);
+        assert.deepEqual(short.held?.id, blobId(keys, data.subarray(POOL_MIN, 2.5 * POOL_MIN)));
+        short.held?.drop();
+        const gone = data.subarray(3 * POOL_MIN);
+        const past = await identifyFileRange(keys, handle.fd, 3 * POOL_MIN, gone);
+        assert.deepEqual(past, { length: 0 });
+      } finally {
+        await handle.close();
+      }
+      // Every slot came back: as many blobs as slots can be held again.
+      const held = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          identifyBlob(keys, pseudoRandomBytes(20 + i, POOL_MIN)),
+        ),
+      );
+      for (const h of held) h.drop();
     });
   });
 

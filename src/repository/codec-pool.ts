@@ -83,6 +83,46 @@ export async function identifyBlob(keys: RepositoryKeys, given: Buffer): Promise
 }
 
 /**
+ * Hashes `length` bytes at `position` of the open file `fd` on a worker, which reads them into
+ * shared memory itself: the chunks of a large file are cut by the calling thread from its own
+ * read of the file, and read again by the workers, so the calling thread copies none of them.
+ * `chunk` is the calling thread's view of those bytes: a blob not handled in slots is copied
+ * from it at once (see {@link identifyBlob}), and only then may the caller reuse it.
+ * `length` in the result is what the file held there when the worker read it: fewer bytes when
+ * it shrank meanwhile (no blob when none); the caller stores what was read and marks the file.
+ */
+export async function identifyFileRange(
+  keys: RepositoryKeys,
+  fd: number,
+  position: number,
+  chunk: Buffer,
+): Promise<{ held?: HeldBlob; length: number }> {
+  const length = chunk.length;
+  if (!_pooled(length + BLOB_OVERHEAD)) return { held: await identifyBlob(keys, chunk), length };
+  const pool = _pool();
+  const slot = await pool.acquire();
+  try {
+    const request = { op: 'range', job: 0, slot: slot.index, fd, position, length } as const;
+    const read = _field(await pool.call({ ...request, idKey: keys.idKey }), 'range');
+    if (read.id === undefined) {
+      pool.release(slot);
+      return { length: 0 };
+    }
+    const id = Buffer.from(read.id);
+    const blob = { id, type: 'data' as const, length: read.length };
+    const held: HeldBlob = {
+      id,
+      encode: (type, policy) => _encodeInSlot(keys, pool, slot, { ...blob, type, policy }),
+      drop: () => pool.release(slot),
+    };
+    return { held, length: read.length };
+  } catch (error) {
+    pool.release(slot);
+    throw error;
+  }
+}
+
+/**
  * A small file read, hashed and encoded on a worker (see {@link readFileBlob}): the worker's
  * account of it, with the blob held in its slot instead of the blob's id and length.
  */
@@ -495,6 +535,7 @@ function _errorOf(failure: CodecFailure): Error {
 interface _ReplyFields {
   id: Uint8Array;
   file: _FileReply;
+  range: Extract<CodecReply, { range: unknown }>['range'];
   length: number;
   sha256: string;
   restored: Extract<CodecReply, { restored: unknown }>['restored'];

@@ -72,6 +72,17 @@ async function _handle(request: CodecRequest): Promise<CodecReply> {
       const plaintext = slot.subarray(PLAINTEXT_AT, PLAINTEXT_AT + request.length);
       return { job, id: new Uint8Array(blobId(_keys({ idKey: request.idKey }), plaintext)) };
     }
+    case 'range': {
+      const { fd, position, length } = request;
+      let total = 0;
+      for (let n = -1; n !== 0 && total < length; total += n) {
+        n = readSync(fd, slot, PLAINTEXT_AT + total, length - total, position + total);
+      }
+      if (total === 0) return { job, range: { length: 0 } };
+      const plaintext = slot.subarray(PLAINTEXT_AT, PLAINTEXT_AT + total);
+      const id = new Uint8Array(blobId(_keys({ idKey: request.idKey }), plaintext));
+      return { job, range: { id, length: total } };
+    }
     case 'file': {
       const read = _readInto(request.path, slot, request.maxSize);
       const { before, after, rawLength } = read;

@@ -46,23 +46,36 @@ export async function saveContent(
      * blob is already verified by its keyed hash, its list by the authenticated tree.
      */
     wholeHash?: boolean;
+    /**
+     * The stream is the open file `fd` read from its start: the workers read each chunk again
+     * there instead of this thread copying it (see `BlobSaver.saveRange`). The stored size is
+     * then what they read: less than the stream's when the file shrank meanwhile. No whole hash.
+     */
+    file?: { readonly fd: number };
   } = {},
 ): Promise<StoredContent> {
+  const { file } = options;
+  if (file && options.wholeHash !== false) {
+    throw new RangeError('[content] a file read again by the workers has no whole hash');
+  }
   const hash = options.wholeHash === false ? undefined : createHash('sha256');
-  const ids: Promise<Buffer>[] = [];
+  const saves: Promise<{ id?: Buffer; length: number }>[] = [];
   const sizes: number[] = [];
-  let size = 0;
+  let position = 0;
   let oldest = 0;
   let inFlight = 0;
   const save = async (chunk: Buffer): Promise<void> => {
     await saver.ready(chunk.length);
-    const saved = saver.save('data', chunk, options.signal);
+    const saved = file
+      ? saver.saveRange(file.fd, position, chunk, options.signal)
+      : saver.save('data', chunk, options.signal).then((id) => ({ id, length: chunk.length }));
     saved.catch(() => undefined); // awaited below, in order; this only avoids an early unhandled rejection
-    ids.push(saved);
+    saves.push(saved);
     sizes.push(chunk.length);
+    position += chunk.length;
     inFlight += chunk.length;
-    while (inFlight > BYTES_IN_FLIGHT && oldest < ids.length - 1) {
-      await ids[oldest];
+    while (inFlight > BYTES_IN_FLIGHT && oldest < saves.length - 1) {
+      await saves[oldest];
       inFlight -= sizes[oldest++] ?? 0;
     }
   };
@@ -72,13 +85,17 @@ export async function saveContent(
       ? data
       : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     hash?.update(buf);
-    size += buf.length;
     for (const chunk of chunker.push(buf)) await save(chunk);
     options.onBytes?.(buf.length);
   }
   const last = chunker.finish();
   if (last) await save(last);
-  const content = (await Promise.all(ids)).map((id) => id.toString('hex'));
+  const content: string[] = [];
+  let size = 0;
+  for (const { id, length } of await Promise.all(saves)) {
+    if (id) content.push(id.toString('hex'));
+    size += length;
+  }
   return { content, size, ...(hash ? { sha256: hash.digest('hex') } : {}) };
 }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
@@ -9,8 +9,10 @@ import { createLocalStore } from '../stores/local.ts';
 import type { Store } from '../stores/types.ts';
 import { artifactRepository } from './artifacts.ts';
 import { checkRepository } from './check.ts';
+import { readContent } from './content.ts';
 import type { Credential } from './keys.ts';
 import { initRepository, openRepository } from './repository.ts';
+import { startSession } from './session.ts';
 
 const fast = { scryptParams: { N: 1024, r: 8, p: 1 }, packSize: 4 * 1024 * 1024 };
 const password: Credential = { kind: 'password', password: 'correct horse' };
@@ -99,6 +101,51 @@ describe('repository', () => {
     assert.ok(range.equals(random.subarray(4_000_000, 7_000_000)));
     // Compressible data is stored smaller than it is.
     assert.ok(record.summary.addedBytes < random.length + text.length * 0.7);
+  });
+
+  it('stores a file whose chunks the workers read again as its stream, and what is left of one that shrank', async () => {
+    const repo = await initRepository(store, password, fast);
+    const data = pseudoRandomBytes(12 * 1024 * 1024, 5);
+    const path = join(dir.path, 'weights.bin');
+    await writeFile(path, data);
+    const session = await startSession(repo);
+    try {
+      // The file read in 1 MiB pieces, as the files driver feeds it.
+      const feed = (bytes: Buffer) =>
+        Readable.from(
+          Array.from({ length: Math.ceil(bytes.length / 2 ** 20) }, (_, i) =>
+            bytes.subarray(i * 2 ** 20, (i + 1) * 2 ** 20),
+          ),
+        );
+      const options = { profile: 'model', wholeHash: false } as const;
+      const streamed = await session.saveContent(feed(data), options);
+      const handle = await open(path, 'r');
+      try {
+        const reread = await session.saveContent(feed(data), {
+          ...options,
+          file: { fd: handle.fd },
+        });
+        assert.deepEqual(reread, streamed);
+        assert.ok(streamed.content.length > 3);
+        // The file loses its second half after the caller read it whole.
+        await truncate(path, data.length / 2);
+        const shrunk = await session.saveContent(feed(data), {
+          ...options,
+          file: { fd: handle.fd },
+        });
+        assert.equal(shrunk.size, data.length / 2);
+        await session.flush();
+        const back = await buffer(readContent(repo, shrunk, { what: 'shrunk' }));
+        assert.ok(back.equals(data.subarray(0, data.length / 2)));
+      } finally {
+        await handle.close();
+      }
+      await assert.rejects(session.saveContent(feed(data), { profile: 'model', file: { fd: 0 } }), {
+        name: 'RangeError',
+      });
+    } finally {
+      await session.abort();
+    }
   });
 
   it('deduplicates: a second backup of the same bytes adds almost nothing', async () => {

@@ -206,11 +206,14 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       const handle = await open(path, 'r');
       try {
         const before = await handle.stat({ bigint: true });
+        // The workers read each chunk again from the open file: this thread only reads to cut
+        // chunks, and copies none (on the benchmark's changed model, 0.2 s of its time).
         const stored = await session.saveContent(_readFile(handle, Number(before.size)), {
           profile: 'model',
           signal,
           onBytes,
           wholeHash: false,
+          file: { fd: handle.fd },
         });
         return node(before, await handle.stat({ bigint: true }), stored);
       } finally {
