@@ -41,16 +41,16 @@ export interface BlobSaver {
    */
   save(type: BlobType, plaintext: Buffer, signal?: AbortSignal): Promise<Buffer>;
   /**
-   * Stores the data blob at `position` of the open file `fd`, which a worker reads there (see
-   * `identifyFileRange`): `chunk` is the caller's view of the same bytes, reusable once this
-   * returns its promise. Resolves with the blob's id and length: shorter when the file shrank
-   * since the caller read it, no id when nothing was left there.
+   * Stores the `length` bytes at `position` of the open file `fd` as a data blob, which a worker
+   * reads there (see `identifyFileRange`). `cutAs`, the id the bytes had when a worker cut them
+   * (see `cutFileAway`), skips a blob already stored without reading it. Resolves with the blob's
+   * id and length: shorter when the file shrank meanwhile, no id when nothing was left there.
    */
   saveRange(
     fd: number,
     position: number,
-    chunk: Buffer,
-    signal?: AbortSignal,
+    length: number,
+    options?: { cutAs?: Buffer; signal?: AbortSignal },
   ): Promise<{ id?: Buffer; length: number }>;
   /**
    * Resolves when `save` of a `length`-byte blob would copy it once, into shared memory (see
@@ -157,10 +157,14 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       throwIfFailed();
       return storeHeld(type, await identifyBlob(keys, plaintext), plaintext.length, signal);
     },
-    async saveRange(fd, position, chunk, signal) {
+    async saveRange(fd, position, length, { cutAs, signal } = {}) {
       throwIfFailed();
-      const { held, length } = await identifyFileRange(keys, fd, position, chunk);
-      return { ...(held ? { id: await storeHeld('data', held, length, signal) } : {}), length };
+      if (cutAs && isStored(cutAs)) {
+        stats.knownBlobs++;
+        return { id: cutAs, length };
+      }
+      const { held, length: read } = await identifyFileRange(keys, fd, position, length);
+      return { ...(held ? { id: await storeHeld('data', held, read, signal) } : {}), length: read };
     },
     ready: slotReady,
     async saveFile(path, maxSize, signal) {
@@ -178,6 +182,11 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     },
   };
 
+  /** Whether a blob is stored, or being stored by this session. */
+  function isStored(id: Buffer): boolean {
+    return pending.has(idKey(id)) || index.has(id);
+  }
+
   /** Stores a hashed blob unless it is already stored; see `save`. */
   async function storeHeld(
     type: BlobType,
@@ -186,13 +195,12 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     signal?: AbortSignal,
   ): Promise<Buffer> {
     const { id } = held;
-    const key = idKey(id);
-    if (pending.has(key) || index.has(id)) {
+    if (isStored(id)) {
       held.drop();
       stats.knownBlobs++;
       return id;
     }
-    pending.add(key);
+    pending.add(idKey(id));
     const blob = await held.encode(type, options.compression);
     stats.newBlobs++;
     stats.newRawBytes += rawLength;

@@ -57,6 +57,25 @@ export type CodecRequest =
       idKey: Uint8Array;
     }
   /**
+   * Read the open file `fd` from `position`, where a chunk starts, to its end, cut it into
+   * chunks with the gear table and sizes given (as `createChunker` does) and hash each. One
+   * reply per `span` bytes or so, the worker going on by itself (other requests are served
+   * between spans), the last saying the file ended; nothing goes to a slot. A `cancel` naming
+   * the job ends it early, with a last reply.
+   */
+  | {
+      op: 'cut';
+      job: number;
+      fd: number;
+      position: number;
+      span: number;
+      gear: Int32Array;
+      min: number;
+      avg: number;
+      max: number;
+      idKey: Uint8Array;
+    }
+  /**
    * Read a small file into the slot, hash it and encode it there, as `identify` and `encode` do
    * for a plaintext already in the slot. Not read when it is not a regular file (symbolic links
    * are not followed) or `fstat` gives more than `maxSize` bytes; not hashed when it is empty or
@@ -101,6 +120,8 @@ export type CodecRequest =
       dataKey: Uint8Array;
       blobs: readonly VerifyBlob[];
     }
+  /** End the `cut` job `target` at its next span. No reply of its own. */
+  | { op: 'cancel'; job: number; target: number }
   /** SHA-256 (hex) of bytes in other shared memory: a pack about to be stored. */
   | { op: 'digest'; job: number; memory: SharedArrayBuffer; offset: number; length: number };
 
@@ -163,6 +184,8 @@ export type CodecReply =
         blob?: { id: Uint8Array; length: number };
       };
     }
+  /** Chunks of a `cut` job, in order: lengths, ids (32 bytes each), whether it ended. */
+  | { job: number; cut: { lengths: number[]; ids: Uint8Array; end: boolean } }
   /** A `range` request's bytes: their id (none when there were none) and how many. */
   | { job: number; range: { id?: Uint8Array; length: number } }
   | { job: number; sha256: string }

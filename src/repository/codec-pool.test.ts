@@ -17,7 +17,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IntegrityError } from '../errors.ts';
 import { decodeBlob, encodeBlob } from './blob-codec.ts';
+import { createChunker } from './chunker.ts';
 import {
+  cutFileAway,
   identifyBlob,
   identifyFileRange,
   keepLease,
@@ -29,6 +31,7 @@ import {
   verifyBlobsAway,
 } from './codec-pool.ts';
 import { blobId, deriveKeys } from './crypto.ts';
+import { createGearTable } from './gear.ts';
 import { pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
 
 const keys = deriveKeys(randomBytes(64));
@@ -220,7 +223,7 @@ describe('codec pool', () => {
           [100, POOL_MIN / 4],
         ] as const) {
           const chunk = data.subarray(position, position + length);
-          const { held, length: read } = await identifyFileRange(keys, handle.fd, position, chunk);
+          const { held, length: read } = await identifyFileRange(keys, handle.fd, position, length);
           assert.equal(read, length);
           assert.ok(held);
           assert.deepEqual(held.id, blobId(keys, chunk));
@@ -237,6 +240,51 @@ describe('codec pool', () => {
       }
     });
 
+    it('cuts a file into the chunker chunks on a worker, span by span, and stops when asked', async () => {
+      const data = pseudoRandomBytes(12, 3 * 1024 * 1024 + 12_345);
+      const path = join(dir, 'model');
+      await writeFile(path, data);
+      const gear = createGearTable(randomBytes(32));
+      const params = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };
+      const expected = createChunker(gear, params).push(data);
+      const tail = createChunker(gear, params);
+      tail.push(data);
+      const last = tail.finish();
+      if (last) expected.push(last);
+      const handle = await open(path, 'r');
+      try {
+        const spans: number[] = [];
+        const got: { length: number; id: Buffer }[] = [];
+        for await (const cut of cutFileAway(keys, { gear, params }, handle.fd, 512 * 1024)) {
+          spans.push(cut.chunks.length);
+          got.push(...cut.chunks);
+        }
+        assert.ok(spans.length > 3, `${spans.length} spans`);
+        assert.deepEqual(
+          got.map((c) => c.length),
+          expected.map((c) => c.length),
+        );
+        assert.deepEqual(
+          got.map((c) => c.id),
+          expected.map((c) => blobId(keys, c)),
+        );
+        // Stopped after its first span, the worker ends the job before the loop returns.
+        let seen = 0;
+        for await (const cut of cutFileAway(keys, { gear, params }, handle.fd, 512 * 1024)) {
+          seen += cut.chunks.length;
+          break;
+        }
+        assert.ok(seen > 0 && seen < expected.length);
+      } finally {
+        await handle.close();
+      }
+      // A descriptor that is not open: the worker's error, and the pool goes on.
+      const cut = cutFileAway(keys, { gear, params }, 999_999, 512 * 1024);
+      await assert.rejects(cut.next(), { code: 'EBADF' });
+      const again = await identifyBlob(keys, pseudoRandomBytes(13, POOL_MIN));
+      again.drop();
+    });
+
     it('hashes what the file still holds when it shrank, and nothing past its end', async () => {
       const data = pseudoRandomBytes(11, 4 * POOL_MIN);
       const path = join(dir, 'shrinking');
@@ -246,12 +294,12 @@ describe('codec pool', () => {
         // The caller read 4 × POOL_MIN bytes; the file then lost its last 1.5 × POOL_MIN.
         await truncate(path, 2.5 * POOL_MIN);
         const chunk = data.subarray(POOL_MIN, 3 * POOL_MIN);
-        const short = await identifyFileRange(keys, handle.fd, POOL_MIN, chunk);
+        const short = await identifyFileRange(keys, handle.fd, POOL_MIN, chunk.length);
         assert.equal(short.length, 1.5 * POOL_MIN);
         assert.deepEqual(short.held?.id, blobId(keys, data.subarray(POOL_MIN, 2.5 * POOL_MIN)));
         short.held?.drop();
         const gone = data.subarray(3 * POOL_MIN);
-        const past = await identifyFileRange(keys, handle.fd, 3 * POOL_MIN, gone);
+        const past = await identifyFileRange(keys, handle.fd, 3 * POOL_MIN, gone.length);
         assert.deepEqual(past, { length: 0 });
       } finally {
         await handle.close();

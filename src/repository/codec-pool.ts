@@ -6,8 +6,9 @@
  * transfer and come back for reuse, so the main thread does not allocate per blob either.
  * Small blobs are handled on the calling thread, where a message round trip would cost more than
  * the work, except where the work includes system calls or many blobs go in one message: small
- * files are read (backup), decoded and written (restore) on the workers, and `check` verifies
- * every blob there. Results are byte for byte those of `blob-codec.ts` on the calling thread.
+ * files are read (backup), decoded and written (restore) on the workers, a large file's chunks
+ * are read from the file there (and a changed version of one is cut into chunks there too), and
+ * `check` verifies every blob there. Results are byte for byte those of `blob-codec.ts` on the calling thread.
  * @module
  */
 import { availableParallelism } from 'node:os';
@@ -30,7 +31,9 @@ import type {
   RestoreBlob,
   VerifyBlob,
 } from './codec-messages.ts';
+import type { ChunkerParams } from './chunker.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
+import { readFully } from '../util/read-fully.ts';
 
 /**
  * A blob needing less slot space than this (plaintext and encoding overhead, or the larger of
@@ -84,21 +87,24 @@ export async function identifyBlob(keys: RepositoryKeys, given: Buffer): Promise
 
 /**
  * Hashes `length` bytes at `position` of the open file `fd` on a worker, which reads them into
- * shared memory itself: the chunks of a large file are cut by the calling thread from its own
- * read of the file, and read again by the workers, so the calling thread copies none of them.
- * `chunk` is the calling thread's view of those bytes: a blob not handled in slots is copied
- * from it at once (see {@link identifyBlob}), and only then may the caller reuse it.
- * `length` in the result is what the file held there when the worker read it: fewer bytes when
- * it shrank meanwhile (no blob when none); the caller stores what was read and marks the file.
+ * shared memory itself: the chunks of a large file are cut from another read of the file (the
+ * calling thread's, or a worker's, see {@link cutFileAway}) and read again here, so the calling
+ * thread copies none of them. A blob too small for a slot is read on the calling thread.
+ * `length` in the result is what the file held there when it was read: fewer bytes when it
+ * shrank meanwhile (no blob when none); the caller stores what was read and marks the file.
  */
 export async function identifyFileRange(
   keys: RepositoryKeys,
   fd: number,
   position: number,
-  chunk: Buffer,
+  length: number,
 ): Promise<{ held?: HeldBlob; length: number }> {
-  const length = chunk.length;
-  if (!_pooled(length + BLOB_OVERHEAD)) return { held: await identifyBlob(keys, chunk), length };
+  if (!_pooled(length + BLOB_OVERHEAD)) {
+    const bytes = Buffer.allocUnsafe(length);
+    const read = readFully(fd, bytes, 0, length, position);
+    if (read === 0) return { length: 0 };
+    return { held: await identifyBlob(keys, bytes.subarray(0, read)), length: read };
+  }
   const pool = _pool();
   const slot = await pool.acquire();
   try {
@@ -119,6 +125,61 @@ export async function identifyFileRange(
   } catch (error) {
     pool.release(slot);
     throw error;
+  }
+}
+
+/** Chunks a worker cut: their lengths and ids in file order, and whether the file ended. */
+export interface CutChunks {
+  readonly chunks: readonly { readonly length: number; readonly id: Buffer }[];
+  readonly end: boolean;
+}
+
+/**
+ * Cuts the open file `fd` into chunks from its start and hashes them, on a worker that reads the
+ * file itself and goes on by itself, yielding the chunks of about `span` bytes at a time. For a
+ * changed version of a large file, most of whose chunks are stored already: the calling thread
+ * only looks their ids up, and has the new ones read again (see {@link identifyFileRange}).
+ * Cut points are those of `createChunker(gear, params)`. Stopped early (an error, a `break`),
+ * it returns only once the worker no longer reads the file, which the caller may then close.
+ */
+export async function* cutFileAway(
+  keys: RepositoryKeys,
+  chunking: { readonly gear: Int32Array; readonly params: ChunkerParams },
+  fd: number,
+  span: number,
+): AsyncGenerator<CutChunks> {
+  const { gear, params } = chunking;
+  const replies: (CodecReply | Error)[] = [];
+  let finished = false;
+  let wake: (() => void) | undefined;
+  const next = async (): Promise<CodecReply | Error> => {
+    while (replies.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+    return replies.shift() as CodecReply | Error;
+  };
+  const request = { op: 'cut', job: 0, fd, position: 0, span, gear, ...params } as const;
+  const job = _pool().stream({ ...request, idKey: keys.idKey }, (reply) => {
+    finished = reply instanceof Error || 'error' in reply || ('cut' in reply && reply.cut.end);
+    replies.push(reply);
+    wake?.();
+    return finished;
+  });
+  try {
+    for (;;) {
+      const reply = await next();
+      if (reply instanceof Error) throw reply;
+      if ('error' in reply) throw _replyError(reply.error);
+      const cut = _field(reply, 'cut');
+      const ids = Buffer.from(cut.ids.buffer, cut.ids.byteOffset, cut.ids.byteLength);
+      const chunks = cut.lengths.map((length, i) => ({
+        length,
+        id: ids.subarray(32 * i, 32 * i + 32),
+      }));
+      yield { chunks, end: cut.end };
+      if (cut.end) return;
+    }
+  } finally {
+    if (!finished) job.cancel();
+    while (!finished) await next();
   }
 }
 
@@ -426,6 +487,14 @@ interface _Pool {
   release(slot: _Slot): void;
   /** Sends `request` to the least busy worker; `transfer`: buffers it hands over. */
   call(request: CodecRequest, transfer?: readonly ArrayBuffer[]): Promise<CodecReply>;
+  /**
+   * Sends a request of many replies to the least busy worker (see `_CodecWorker.stream`);
+   * `cancel` asks that worker to end the job (see the `cancel` request).
+   */
+  stream(
+    request: CodecRequest,
+    onReply: (reply: CodecReply | Error) => boolean,
+  ): { cancel(): void };
 }
 
 let pool: _Pool | undefined;
@@ -475,6 +544,12 @@ function _pool(): _Pool {
       (waiters.shift() ?? watchers.shift())?.();
     },
     call: (request, transfer) => pick().call({ ...request, job: ++jobs }, transfer),
+    stream(request, onReply) {
+      const worker = pick();
+      const job = ++jobs;
+      worker.stream({ ...request, job }, onReply);
+      return { cancel: () => worker.tell({ op: 'cancel', job: 0, target: job }) };
+    },
   };
   return pool;
 }
@@ -482,11 +557,20 @@ function _pool(): _Pool {
 interface _CodecWorker {
   readonly pending: number;
   call(request: CodecRequest, transfer?: readonly ArrayBuffer[]): Promise<CodecReply>;
+  /** Sends a request of many replies; `onReply` says which is the last (an error always is). */
+  stream(
+    request: CodecRequest,
+    onReply: (reply: CodecReply | Error) => boolean,
+    transfer?: readonly ArrayBuffer[],
+  ): void;
+  /** Sends a request that has no reply. */
+  tell(request: CodecRequest): void;
 }
 
 function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
   const worker = startWorker('codec-worker', import.meta.url, { workerData: data });
-  const waiting = new Map<number, (reply: CodecReply | Error) => void>();
+  /** Per job, what to do with a reply; true when it was the job's last. */
+  const waiting = new Map<number, (reply: CodecReply | Error) => boolean>();
   // Unreferenced while idle, so an idle pool never keeps the process alive; again once online,
   // since a worker still starting up may not keep an earlier unref.
   worker.unref();
@@ -500,9 +584,9 @@ function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
   };
   worker.on('message', (reply: CodecReply) => {
     const settle = waiting.get(reply.job);
+    if (settle?.(reply) === false) return;
     waiting.delete(reply.job);
     if (waiting.size === 0) worker.unref();
-    settle?.(reply);
   });
   worker.on('error', (error) => failAll(new Error(`[codec] worker failed: ${error.message}`)));
   worker.on('exit', (code) => failAll(new Error(`[codec] worker exited (code ${code})`)));
@@ -512,16 +596,28 @@ function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
     },
     call(request, transfer) {
       return new Promise((resolve, reject) => {
-        if (waiting.size === 0) worker.ref();
-        waiting.set(request.job, (reply) => {
-          if (reply instanceof Error) reject(reply);
-          else if ('error' in reply) {
-            const { code } = reply.error;
-            reject(Object.assign(_errorOf(reply.error), code ? { code } : {}));
-          } else resolve(reply);
-        });
-        worker.postMessage(request, transfer);
+        this.stream(
+          request,
+          (reply) => {
+            if (reply instanceof Error) reject(reply);
+            else if ('error' in reply) reject(_replyError(reply.error));
+            else resolve(reply);
+            return true;
+          },
+          transfer,
+        );
       });
+    },
+    stream(request, onReply, transfer) {
+      if (waiting.size === 0) worker.ref();
+      waiting.set(request.job, (reply) => {
+        const last = onReply(reply);
+        return last || reply instanceof Error || 'error' in reply;
+      });
+      worker.postMessage(request, transfer);
+    },
+    tell(request) {
+      worker.postMessage(request);
     },
   };
 }
@@ -536,10 +632,17 @@ interface _ReplyFields {
   id: Uint8Array;
   file: _FileReply;
   range: Extract<CodecReply, { range: unknown }>['range'];
+  cut: Extract<CodecReply, { cut: unknown }>['cut'];
   length: number;
   sha256: string;
   restored: Extract<CodecReply, { restored: unknown }>['restored'];
   bad: number[];
+}
+
+/** The error a worker reported, with its file system `code` when it had one. */
+function _replyError(failure: CodecFailure & { code?: string }): Error {
+  const { code } = failure;
+  return Object.assign(_errorOf(failure), code ? { code } : {});
 }
 
 function _field<K extends keyof _ReplyFields>(reply: CodecReply, key: K): _ReplyFields[K] {

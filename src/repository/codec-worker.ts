@@ -38,27 +38,45 @@ import type {
   RestoreFile,
   VerifyBlob,
 } from './codec-messages.ts';
+import { createChunker } from './chunker.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
+import { readFully } from '../util/read-fully.ts';
 
+if (!parentPort) throw new Error('[codec] codec-worker.ts runs only as a worker thread');
 const port = parentPort;
-if (!port) throw new Error('[codec] codec-worker.ts runs only as a worker thread');
 const { slab, slotSize } = workerData as CodecWorkerData;
 
+/** `cut` jobs asked to end. */
+const cancelled = new Set<number>();
+
 port.on('message', (request: CodecRequest) => {
+  if (request.op === 'cancel') {
+    cancelled.add(request.target);
+    return;
+  }
+  if (request.op === 'cut') {
+    _cutToEnd(request);
+    return;
+  }
   _handle(request).then(
     (reply) => {
       port.postMessage(reply);
       _collectNowAndThen(_bytesOf(request, reply));
     },
-    (error: unknown) => {
-      const { code } = error as { code?: unknown };
-      const reply = { ..._failure(error), ...(typeof code === 'string' ? { code } : {}) };
-      port.postMessage({ job: request.job, error: reply } satisfies CodecReply);
-    },
+    (error: unknown) => port.postMessage(_errorReply(request.job, error)),
   );
 });
 
-async function _handle(request: CodecRequest): Promise<CodecReply> {
+/** The reply to a request that failed, with the file system's `code` when there is one. */
+function _errorReply(job: number, error: unknown): CodecReply {
+  const { code } = error as { code?: unknown };
+  return { job, error: { ..._failure(error), ...(typeof code === 'string' ? { code } : {}) } };
+}
+
+/** A request answered by one reply. */
+type _OneReply = Exclude<CodecRequest, { op: 'cut' | 'cancel' }>;
+
+async function _handle(request: _OneReply): Promise<CodecReply> {
   const { job } = request;
   if (request.op === 'restore') return { job, restored: await _restoreBlobs(request) };
   if (request.op === 'verify') return { job, bad: await _verifyBlobs(request) };
@@ -74,10 +92,7 @@ async function _handle(request: CodecRequest): Promise<CodecReply> {
     }
     case 'range': {
       const { fd, position, length } = request;
-      let total = 0;
-      for (let n = -1; n !== 0 && total < length; total += n) {
-        n = readSync(fd, slot, PLAINTEXT_AT + total, length - total, position + total);
-      }
+      const total = readFully(fd, slot, PLAINTEXT_AT, length, position);
       if (total === 0) return { job, range: { length: 0 } };
       const plaintext = slot.subarray(PLAINTEXT_AT, PLAINTEXT_AT + total);
       const id = new Uint8Array(blobId(_keys({ idKey: request.idKey }), plaintext));
@@ -115,6 +130,61 @@ async function _handle(request: CodecRequest): Promise<CodecReply> {
       return { job, length: plaintext.length };
     }
   }
+}
+
+/** This worker's buffer for `cut` requests, kept for the next (fresh memory is slow here). */
+let cutBuffer: Buffer | undefined;
+
+/**
+ * Runs a `cut` job: a reply per span, the next span in a later turn of the event loop so that
+ * requests waiting meanwhile (the new chunks' reads and encodings) are served in between.
+ */
+function _cutToEnd(request: Extract<CodecRequest, { op: 'cut' }>): void {
+  const { job } = request;
+  let position = request.position;
+  const step = (): void => {
+    try {
+      if (cancelled.delete(job)) {
+        port.postMessage({ job, cut: { lengths: [], ids: new Uint8Array(0), end: true } });
+        return;
+      }
+      const cut = _cut({ ...request, position });
+      for (const length of cut.lengths) position += length;
+      port.postMessage({ job, cut } satisfies CodecReply);
+      _collectNowAndThen(request.span);
+      if (cut.end) cancelled.delete(job);
+      else setImmediate(step);
+    } catch (error) {
+      cancelled.delete(job);
+      port.postMessage(_errorReply(job, error));
+    }
+  };
+  step();
+}
+
+/**
+ * Cuts a file into chunks from a chunk's start and hashes them (see the `cut` request): reads
+ * `span + max` bytes, so at least one whole chunk lies in them unless the file ends first. The
+ * unfinished chunk at the end of what was read is left for the next request.
+ */
+function _cut(request: Extract<CodecRequest, { op: 'cut' }>): {
+  lengths: number[];
+  ids: Uint8Array;
+  end: boolean;
+} {
+  const { fd, position, span, gear, min, avg, max } = request;
+  const want = span + max;
+  if (!cutBuffer || cutBuffer.length < want) cutBuffer = Buffer.allocUnsafe(want);
+  const read = readFully(fd, cutBuffer, 0, want, position);
+  const end = read < want;
+  const chunker = createChunker(gear, { min, avg, max });
+  const chunks = chunker.push(cutBuffer.subarray(0, read));
+  const last = end ? chunker.finish() : undefined;
+  if (last) chunks.push(last);
+  const keys = _keys({ idKey: request.idKey });
+  const ids = new Uint8Array(32 * chunks.length);
+  chunks.forEach((chunk, i) => ids.set(blobId(keys, chunk), 32 * i));
+  return { lengths: chunks.map((chunk) => chunk.length), ids, end };
 }
 
 /**
@@ -330,7 +400,7 @@ const collect = runInNewContext('gc') as (options: { type: 'major' }) => void;
 let sinceCollected = 0;
 
 /** Bytes a request handled in this thread's memory (a pack's digest reads shared memory only). */
-function _bytesOf(request: CodecRequest, reply: CodecReply): number {
+function _bytesOf(request: _OneReply, reply: CodecReply): number {
   if ('file' in reply) return reply.file.rawLength;
   if (request.op === 'restore') {
     // The stored bytes, and the decompressed plaintexts left behind.

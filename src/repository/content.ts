@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { IntegrityError, NotFoundError, UsageError } from '../errors.ts';
 import type { BlobSaver } from './blob-saver.ts';
-import type { BlobLease } from './codec-pool.ts';
+import type { BlobLease, CutChunks } from './codec-pool.ts';
 import type { ByteBudget } from './byte-budget.ts';
 import type { Chunker } from './chunker.ts';
 import type { OpenRepository } from './repository.ts';
@@ -59,25 +59,17 @@ export async function saveContent(
     throw new RangeError('[content] a file read again by the workers has no whole hash');
   }
   const hash = options.wholeHash === false ? undefined : createHash('sha256');
-  const saves: Promise<{ id?: Buffer; length: number }>[] = [];
-  const sizes: number[] = [];
+  const saves = _orderedSaves();
   let position = 0;
-  let oldest = 0;
-  let inFlight = 0;
   const save = async (chunk: Buffer): Promise<void> => {
     await saver.ready(chunk.length);
-    const saved = file
-      ? saver.saveRange(file.fd, position, chunk, options.signal)
-      : saver.save('data', chunk, options.signal).then((id) => ({ id, length: chunk.length }));
-    saved.catch(() => undefined); // awaited below, in order; this only avoids an early unhandled rejection
-    saves.push(saved);
-    sizes.push(chunk.length);
+    await saves.add(
+      file
+        ? saver.saveRange(file.fd, position, chunk.length, { signal: options.signal })
+        : saver.save('data', chunk, options.signal).then((id) => ({ id, length: chunk.length })),
+      chunk.length,
+    );
     position += chunk.length;
-    inFlight += chunk.length;
-    while (inFlight > BYTES_IN_FLIGHT && oldest < saves.length - 1) {
-      await saves[oldest];
-      inFlight -= sizes[oldest++] ?? 0;
-    }
   };
   for await (const data of source) {
     options.signal?.throwIfAborted();
@@ -90,13 +82,86 @@ export async function saveContent(
   }
   const last = chunker.finish();
   if (last) await save(last);
-  const content: string[] = [];
-  let size = 0;
-  for (const { id, length } of await Promise.all(saves)) {
-    if (id) content.push(id.toString('hex'));
-    size += length;
+  return { ...(await saves.done()), ...(hash ? { sha256: hash.digest('hex') } : {}) };
+}
+
+/**
+ * Bytes of a file a codec worker cuts at a time in {@link saveFileCut}: with the chunk it may
+ * leave unfinished (up to the largest chunk), what one worker holds for it.
+ */
+const CUT_SPAN = 8 * 1024 * 1024;
+
+/**
+ * Stores the open file `fd` as content, cut into chunks and hashed on the codec workers (see
+ * `cutFileAway`): for a changed version of a large file, whose chunks are mostly stored
+ * already, this thread only looks their ids up, and only the new ones are read again, to be
+ * stored. The same blobs as {@link saveContent} of the file's bytes, unless the file changes
+ * meanwhile; then each blob holds what was read, and the size is what they add up to.
+ */
+export async function saveFileCut(
+  saver: BlobSaver,
+  cut: (span: number) => AsyncIterable<CutChunks>,
+  fd: number,
+  options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
+): Promise<StoredContent> {
+  const { signal } = options;
+  const saves = _orderedSaves();
+  let position = 0;
+  try {
+    for await (const next of cut(CUT_SPAN)) {
+      signal?.throwIfAborted();
+      for (const { length, id } of next.chunks) {
+        await saves.add(saver.saveRange(fd, position, length, { cutAs: id, signal }), length);
+        position += length;
+        options.onBytes?.(length);
+      }
+    }
+  } catch (error) {
+    // Nothing may read the file once the caller closes it on this error.
+    await saves.settled();
+    throw error;
   }
-  return { content, size, ...(hash ? { sha256: hash.digest('hex') } : {}) };
+  return saves.done();
+}
+
+/**
+ * Chunk saves in flight, in the order of their content: at most about {@link BYTES_IN_FLIGHT}
+ * bytes (`add` waits for the oldest beyond that), and then the content they make.
+ */
+function _orderedSaves(): {
+  add(saved: Promise<{ id?: Buffer; length: number }>, bytes: number): Promise<void>;
+  done(): Promise<{ content: string[]; size: number }>;
+  /** Resolves once every save has succeeded or failed (after an error elsewhere). */
+  settled(): Promise<void>;
+} {
+  const saves: Promise<{ id?: Buffer; length: number }>[] = [];
+  const sizes: number[] = [];
+  let oldest = 0;
+  let inFlight = 0;
+  return {
+    async add(saved, bytes) {
+      saved.catch(() => undefined); // awaited in `done`, in order; this only avoids an early unhandled rejection
+      saves.push(saved);
+      sizes.push(bytes);
+      inFlight += bytes;
+      while (inFlight > BYTES_IN_FLIGHT && oldest < saves.length - 1) {
+        await saves[oldest];
+        inFlight -= sizes[oldest++] ?? 0;
+      }
+    },
+    async settled() {
+      await Promise.allSettled(saves);
+    },
+    async done() {
+      const content: string[] = [];
+      let size = 0;
+      for (const { id, length } of await Promise.all(saves)) {
+        if (id) content.push(id.toString('hex'));
+        size += length;
+      }
+      return { content, size };
+    },
+  };
 }
 
 /** Blobs read ahead of the consumer when streaming content back. */

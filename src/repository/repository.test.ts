@@ -103,7 +103,7 @@ describe('repository', () => {
     assert.ok(record.summary.addedBytes < random.length + text.length * 0.7);
   });
 
-  it('stores a file whose chunks the workers read again as its stream, and what is left of one that shrank', async () => {
+  it('stores a file read again or cut by the workers as its stream, and what is left of one that shrank', async () => {
     const repo = await initRepository(store, password, fast);
     const data = pseudoRandomBytes(12 * 1024 * 1024, 5);
     const path = join(dir.path, 'weights.bin');
@@ -126,6 +126,8 @@ describe('repository', () => {
           file: { fd: handle.fd },
         });
         assert.deepEqual(reread, streamed);
+        // Cut on the workers (a changed version of a stored file): the same blobs.
+        assert.deepEqual(await session.saveFileCut(handle.fd), streamed);
         assert.ok(streamed.content.length > 3);
         // The file loses its second half after the caller read it whole.
         await truncate(path, data.length / 2);

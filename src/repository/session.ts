@@ -9,7 +9,8 @@ import { UsageError } from '../errors.ts';
 import { createBlobSaver, type BlobSaver, type SaverStats } from './blob-saver.ts';
 import { createChunker, type ChunkerProfile } from './chunker.ts';
 import type { FileVersion } from './codec-messages.ts';
-import { saveContent, type StoredContent } from './content.ts';
+import { cutFileAway } from './codec-pool.ts';
+import { saveContent, saveFileCut, type StoredContent } from './content.ts';
 import { createGearTable } from './gear.ts';
 import { acquireLock, type RepositoryLock } from './locks.ts';
 import { encodeManifest, manifestKey, type Manifest } from './manifest.ts';
@@ -33,6 +34,15 @@ export interface RepositorySession extends BackupSession {
       /** The stream is this open file from its start, read again by the workers; see `saveContent`. */
       file?: { readonly fd: number };
     },
+  ): Promise<StoredContent>;
+  /**
+   * Stores the open file `fd` as `saveContent` would with the `model` profile, the file cut into
+   * chunks and hashed on the codec workers (see `saveFileCut` in content.ts): for a changed
+   * version of a large file, most of whose chunks are stored already.
+   */
+  saveFileCut(
+    fd: number,
+    options?: { signal?: AbortSignal; onBytes?: (n: number) => void },
   ): Promise<StoredContent>;
   /**
    * Stores a small file as `saveContent` would with the `model` profile, its reading, hashing and
@@ -111,6 +121,13 @@ export async function startSession(
       const params = repo.config.chunkers[opts.profile ?? 'model'];
       if (!params) throw new UsageError(`unknown chunking profile ${String(opts.profile)}`);
       return saveContent(saver, createChunker(gear, params), source, opts);
+    },
+    saveFileCut(fd, opts = {}) {
+      const params = repo.config.chunkers.model;
+      if (!params) throw new UsageError('the repository has no model chunking profile');
+      const chunking = { gear, params };
+      const cut = (span: number) => cutFileAway(repo.keys, chunking, fd, span);
+      return saveFileCut(saver, cut, fd, opts);
     },
     smallFileMax,
     async saveSmallFile(path, signal) {

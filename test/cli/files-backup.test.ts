@@ -3,6 +3,7 @@ import {
   chmod,
   lstat,
   mkdir,
+  open,
   readFile,
   readlink,
   stat,
@@ -116,13 +117,24 @@ describe('hbr backup and restore of file trees', () => {
     assert.ok(Number(again.addedBytes) < 2048, `added ${String(again.addedBytes)}`);
 
     await writeFile(join(src, 'models', 'deep', 'er', 'notes.json'), textBytes(100_000, 3));
+    // A large file changed in place (cut into chunks on the workers, as a changed version).
+    const weights = join(src, 'models', 'weights.bin');
+    const handle = await open(weights, 'r+');
+    await handle.write(pseudoRandomBytes(4096, 9), 0, 4096, 3 * 1024 * 1024);
+    await handle.close();
     const changed = summaryOf(await run('backup', 'storage', '--exclude', '*.tmp', '--json'));
-    assert.equal(changed.changedFiles, 1);
-    assert.equal(changed.bytesRead, 100_000);
+    assert.equal(changed.changedFiles, 2);
+    assert.equal(changed.bytesRead, 100_000 + 6 * 1024 * 1024);
+    // The chunks around the change are new; the rest of the 6 MiB is stored already.
+    assert.ok(Number(changed.addedBytes) < 4 * 1024 * 1024, `added ${String(changed.addedBytes)}`);
+    const back = await run('restore', 'latest', '--target', 'changed', '--include', weights);
+    assert.equal(back.code, 0, back.stderr);
+    assert.ok((await readFile(join(dir.path, 'changed', weights))).equals(await readFile(weights)));
 
     const diff = await run('diff', String(again.shortId), String(changed.shortId));
     assert.match(diff.stdout, /^M {2}.*notes\.json$/m);
-    assert.match(diff.stdout, /1 modified/);
+    assert.match(diff.stdout, /^M {2}.*weights\.bin$/m);
+    assert.match(diff.stdout, /2 modified/);
   });
 
   it('lists backups and files, as text and JSON', async () => {

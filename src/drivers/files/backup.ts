@@ -206,15 +206,21 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       const handle = await open(path, 'r');
       try {
         const before = await handle.stat({ bigint: true });
-        // The workers read each chunk again from the open file: this thread only reads to cut
-        // chunks, and copies none (on the benchmark's changed model, 0.2 s of its time).
-        const stored = await session.saveContent(_readFile(handle, Number(before.size)), {
-          profile: 'model',
-          signal,
-          onBytes,
-          wholeHash: false,
-          file: { fd: handle.fd },
-        });
+        // A changed version of a stored file is mostly stored chunks: the workers read, cut and
+        // hash it, and this thread only looks the ids up. A new file is mostly new chunks: this
+        // thread reads it to cut it, and the workers read each chunk again to hash and store it
+        // (cutting there too would hash every new chunk twice). Either way this thread copies none.
+        const fd = handle.fd;
+        const stored =
+          previous?.type === 'file'
+            ? await session.saveFileCut(fd, { signal, onBytes })
+            : await session.saveContent(_readFile(handle, Number(before.size)), {
+                profile: 'model',
+                signal,
+                onBytes,
+                wholeHash: false,
+                file: { fd },
+              });
         return node(before, await handle.stat({ bigint: true }), stored);
       } finally {
         await handle.close();
