@@ -71,17 +71,23 @@ export async function saveContent(
     );
     position += chunk.length;
   };
-  for await (const data of source) {
-    options.signal?.throwIfAborted();
-    const buf = Buffer.isBuffer(data)
-      ? data
-      : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    hash?.update(buf);
-    for (const chunk of chunker.push(buf)) await save(chunk);
-    options.onBytes?.(buf.length);
+  try {
+    for await (const data of source) {
+      options.signal?.throwIfAborted();
+      const buf = Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      hash?.update(buf);
+      for (const chunk of chunker.push(buf)) await save(chunk);
+      options.onBytes?.(buf.length);
+    }
+    const last = chunker.finish();
+    if (last) await save(last);
+  } catch (error) {
+    // Nothing may read the file once the caller closes it on this error.
+    if (file) await saves.settled();
+    throw error;
   }
-  const last = chunker.finish();
-  if (last) await save(last);
   return { ...(await saves.done()), ...(hash ? { sha256: hash.digest('hex') } : {}) };
 }
 

@@ -129,6 +129,15 @@ describe('repository', () => {
         // Cut on the workers (a changed version of a stored file): the same blobs.
         assert.deepEqual(await session.saveFileCut(handle.fd), streamed);
         assert.ok(streamed.content.length > 3);
+        // A source failing midway: its error, once no read of the file is left in flight.
+        const failing = async function* (): AsyncGenerator<Buffer> {
+          yield* feed(data.subarray(0, 4 * 1024 * 1024));
+          throw new Error('the disk went away');
+        };
+        await assert.rejects(
+          session.saveContent(failing(), { ...options, file: { fd: handle.fd } }),
+          /the disk went away/,
+        );
         // The file loses its second half after the caller read it whole.
         await truncate(path, data.length / 2);
         const shrunk = await session.saveContent(feed(data), {
