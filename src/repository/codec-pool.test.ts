@@ -210,14 +210,18 @@ describe('codec pool', () => {
       dir = await mkdtemp(join(tmpdir(), 'hbr-codec-range-'));
     });
     after(() => rm(dir, { recursive: true, force: true }));
+    /** A file of `data` in the folder, opened for reading. */
+    const fileOf = async (name: string, data: Buffer) => {
+      const path = join(dir, name);
+      await writeFile(path, data);
+      return { path, handle: await open(path, 'r') };
+    };
 
     it('hashes and encodes a range of the file as the calling thread would its own copy', async () => {
       const data = pseudoRandomBytes(10, 3 * POOL_MIN);
-      const path = join(dir, 'weights');
-      await writeFile(path, data);
-      const handle = await open(path, 'r');
+      const { handle } = await fileOf('weights', data);
       try {
-        // A large chunk (read by the worker) and a small one (copied from the caller's view).
+        // A large chunk (read by the worker) and a small one (read by the calling thread).
         for (const [position, length] of [
           [POOL_MIN / 2, 2 * POOL_MIN],
           [100, POOL_MIN / 4],
@@ -242,8 +246,7 @@ describe('codec pool', () => {
 
     it('cuts a file into the chunker chunks on a worker, span by span, and stops when asked', async () => {
       const data = pseudoRandomBytes(12, 3 * 1024 * 1024 + 12_345);
-      const path = join(dir, 'model');
-      await writeFile(path, data);
+      const { handle } = await fileOf('model', data);
       const gear = createGearTable(randomBytes(32));
       const params = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };
       const expected = createChunker(gear, params).push(data);
@@ -251,7 +254,6 @@ describe('codec pool', () => {
       tail.push(data);
       const last = tail.finish();
       if (last) expected.push(last);
-      const handle = await open(path, 'r');
       try {
         const spans: number[] = [];
         const got: { length: number; id: Buffer }[] = [];
@@ -287,9 +289,7 @@ describe('codec pool', () => {
 
     it('hashes what the file still holds when it shrank, and nothing past its end', async () => {
       const data = pseudoRandomBytes(11, 4 * POOL_MIN);
-      const path = join(dir, 'shrinking');
-      await writeFile(path, data);
-      const handle = await open(path, 'r');
+      const { path, handle } = await fileOf('shrinking', data);
       try {
         // The caller read 4 × POOL_MIN bytes; the file then lost its last 1.5 × POOL_MIN.
         await truncate(path, 2.5 * POOL_MIN);
