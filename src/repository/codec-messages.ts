@@ -184,7 +184,10 @@ export type CodecReply =
         blob?: { id: Uint8Array; length: number };
       };
     }
-  /** Chunks of a `cut` job, in order: lengths, ids (32 bytes each), whether it ended. */
+  /**
+   * Chunks of a `cut` job, in order: lengths, ids (32 bytes each), and whether this is its last
+   * reply (the end of the file; or an empty reply after a `cancel`).
+   */
   | { job: number; cut: { lengths: number[]; ids: Uint8Array; end: boolean } }
   /** A `range` request's bytes: their id (none when there were none) and how many. */
   | { job: number; range: { id?: Uint8Array; length: number } }

@@ -145,6 +145,7 @@ function _cutToEnd(request: Extract<CodecRequest, { op: 'cut' }>): void {
   const step = (): void => {
     try {
       if (cancelled.delete(job)) {
+        // The job's last reply, as at the end of the file: nothing more will be read.
         port.postMessage({ job, cut: { lengths: [], ids: new Uint8Array(0), end: true } });
         return;
       }
@@ -163,9 +164,9 @@ function _cutToEnd(request: Extract<CodecRequest, { op: 'cut' }>): void {
 }
 
 /**
- * Cuts a file into chunks from a chunk's start and hashes them (see the `cut` request): reads
- * `span + max` bytes, so at least one whole chunk lies in them unless the file ends first. The
- * unfinished chunk at the end of what was read is left for the next request.
+ * Cuts one span of a file into chunks from a chunk's start and hashes them (see the `cut`
+ * request): reads `span + max` bytes, so at least one whole chunk lies in them unless the file
+ * ends first. The unfinished chunk at the end of what was read is cut again with the next span.
  */
 function _cut(request: Extract<CodecRequest, { op: 'cut' }>): {
   lengths: number[];
