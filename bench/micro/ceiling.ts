@@ -33,7 +33,13 @@ import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { createChunker, CHUNKER_PROFILES } from '../../src/repository/chunker.ts';
-import { KEEP_COMPRESSED_RATIO, compress, decompress } from '../../src/repository/compression.ts';
+import {
+  KEEP_COMPRESSED_RATIO,
+  compress,
+  compressBound,
+  compressInto,
+  decompressInto,
+} from '../../src/repository/compression.ts';
 import { SEAL_OVERHEAD, openInto, sealInto } from '../../src/repository/crypto.ts';
 import { median } from '../stats.ts';
 import { machineInfo, syncDisks } from '../system.ts';
@@ -117,7 +123,7 @@ async function perByteEachRound<K extends string>(
 // it, then sealed; one stored copy of each (as a first backup writes them, one after another).
 const stored: { chunk: Buffer; payload: Buffer; compressed: boolean; sealed: Buffer }[] = [];
 for (const chunk of chunks) {
-  const z = await compress(chunk, 1);
+  const z = compress(chunk, 1);
   const compressed = z.length <= chunk.length * KEEP_COMPRESSED_RATIO;
   const payload = compressed ? z : chunk;
   const frame = Buffer.allocUnsafe(payload.length + SEAL_OVERHEAD);
@@ -162,6 +168,8 @@ const packs = Array.from({ length: Math.ceil(packed.length / (16 * MiB)) }, (_, 
 }));
 const treeFiles = files.map((file) => ({ path: relative(dataDir, file.path), size: file.size }));
 const opened = Buffer.allocUnsafe(CHUNKER_PROFILES.model.max + SEAL_OVERHEAD);
+const compressed = Buffer.allocUnsafe(compressBound(CHUNKER_PROFILES.model.max));
+const decompressed = Buffer.allocUnsafe(CHUNKER_PROFILES.model.max);
 const perRound = await perByteEachRound(
   {
     read: { run: () => files.forEach((file) => read(file.path)), bytes: totalBytes },
@@ -179,9 +187,10 @@ const perRound = await perByteEachRound(
         for (const chunk of chunks) createHmac('sha256', key).update(chunk).digest();
       },
     },
+    // As the codec workers compress: synchronously, into memory that is reused.
     compress: {
-      run: async () => {
-        for (const chunk of chunks) await compress(chunk, 1);
+      run: () => {
+        for (const chunk of chunks) compressInto(chunk, 1, compressed);
       },
     },
     // As the codec workers seal: in 64 KiB pieces into memory that is reused (`sealInto`).
@@ -200,11 +209,11 @@ const perRound = await perByteEachRound(
         for (const blob of stored) openInto(key, blob.sealed, aad, opened, 'blob');
       },
     },
-    // One call per blob, in turn (the codec workers batch small ones; these are mostly 1 MiB).
+    // One call per blob, in turn, into memory that is reused (as the codec workers do).
     decompress: {
-      run: async () => {
+      run: () => {
         for (const blob of stored) {
-          if (blob.compressed) await decompress(blob.payload, blob.chunk.length);
+          if (blob.compressed) decompressInto(blob.payload, decompressed);
         }
       },
     },
@@ -212,8 +221,8 @@ const perRound = await perByteEachRound(
   runs,
   _resticRound,
 );
-// libzstd itself (Debian's zstd CLI, one thread) on the same frames, one after another: what a
-// binding without per-call overhead would approach (node:zlib has zstd from Node 22.15).
+// libzstd itself (Debian's zstd CLI, one thread) on the same frames, one after another: what the
+// binding (zstd-napi, libzstd built at install) approaches when the per-call cost is small.
 const decompressLibzstd = await _libzstdDecompress();
 rmSync(scratch, { recursive: true, force: true });
 

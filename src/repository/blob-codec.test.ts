@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { BLOB_OVERHEAD, decodeBlob, decodeBlobsInto, encodeBlob } from './blob-codec.ts';
+import { BLOB_OVERHEAD, decodeBlob, decodeBlobInto, encodeBlob } from './blob-codec.ts';
 import { blobId, deriveKeys } from './crypto.ts';
 import { pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
 
@@ -36,71 +36,57 @@ describe('blob codec', () => {
     },
   };
   for (const [name, { data, codec }] of Object.entries(cases)) {
-    it(`stores ${name} ${codec === CODEC_RAW ? 'raw' : 'compressed'}, and reads it back`, async () => {
+    it(`stores ${name} ${codec === CODEC_RAW ? 'raw' : 'compressed'}, and reads it back`, () => {
       const id = blobId(keys, data);
-      const blob = await encodeBlob(keys, 'data', id, data, { level: 1 });
+      const blob = encodeBlob(keys, 'data', id, data, { level: 1 });
       assert.equal(blob.encoded[0], codec);
       if (codec === CODEC_RAW) assert.equal(blob.encoded.length, data.length + BLOB_OVERHEAD);
       else assert.ok(blob.encoded.length <= data.length * 0.97);
-      const back = await decodeBlob(keys, 'data', id, blob.encoded, data.length, name);
+      const back = decodeBlob(keys, 'data', id, blob.encoded, data.length, name);
       assert.deepEqual(back, data);
     });
   }
 
-  it('decodes several blobs at once, failing only those at fault', async () => {
-    const plaintexts = [
-      textLikeBytes(40, 30_000),
-      pseudoRandomBytes(41, 2000), // stored raw
-      textLikeBytes(42, 12_000),
-      textLikeBytes(43, 8000),
-      textLikeBytes(44, 20_000),
-      textLikeBytes(45, 500),
-    ];
-    const stored = await Promise.all(
-      plaintexts.map(async (data, i) => {
-        const id = blobId(keys, data);
-        const { encoded } = await encodeBlob(keys, 'data', id, data, { level: 3 });
-        return { type: 'data' as const, id, encoded, rawLength: data.length, what: `blob ${i}` };
-      }),
-    );
-    const room = Buffer.alloc(stored.reduce((sum, blob) => sum + blob.encoded.length, 0));
-    const all = await decodeBlobsInto(keys, stored, room);
-    assert.deepEqual(
-      all.map((result) => ('plaintext' in result ? result.plaintext : result.error)),
-      plaintexts,
-    );
-    // Blobs 2 and 3 a byte short and a byte long: together the outputs still add up, so only
-    // each blob's own proof finds them. A flipped byte in blob 5 fails its tag.
-    const flipped = Buffer.from(stored[5]!.encoded);
+  it('decodes into the memory given, and fails a blob whose length or bytes are wrong', () => {
+    const plaintexts = [textLikeBytes(40, 30_000), pseudoRandomBytes(41, 2000)];
+    const [text, random] = plaintexts.map((data) => {
+      const id = blobId(keys, data);
+      return { id, data, encoded: encodeBlob(keys, 'data', id, data, { level: 3 }).encoded };
+    });
+    assert.ok(text && random);
+    assert.equal(text.encoded[0], CODEC_ZSTD);
+    assert.equal(random.encoded[0], CODEC_RAW);
+    const decode = (blob: typeof text, rawLength: number, out: Buffer, room?: Buffer) =>
+      decodeBlobInto(keys, 'data', blob.id, blob.encoded, rawLength, 'the blob', out, room);
+    // Compressed: the payload at the start of `out`, the plaintext after it, or in `room`.
+    const out = Buffer.alloc(text.encoded.length + text.data.length);
+    const inOut = decode(text, 30_000, out);
+    assert.ok(inOut.equals(text.data));
+    assert.equal(inOut.buffer, out.buffer);
+    const room = Buffer.alloc(30_000);
+    const inRoom = decode(text, 30_000, out, room);
+    assert.ok(inRoom.equals(text.data));
+    assert.equal(inRoom.buffer, room.buffer);
+    // Raw: the plaintext is the payload, at the start of `out`.
+    const raw = decode(random, 2000, out);
+    assert.ok(raw.equals(random.data));
+    assert.equal(raw.byteOffset, out.byteOffset);
+    // Too little room: fresh memory, the same plaintext.
+    assert.ok(decode(text, 30_000, Buffer.alloc(text.encoded.length)).equals(text.data));
+    // A byte short cannot be decompressed into its size; a byte long fails the length proof;
+    // a flipped byte fails the tag.
+    assert.throws(() => decode(text, 29_999, out), /^IntegrityError: the blob: cannot decompress/);
+    assert.throws(() => decode(text, 30_001, out), /the blob: length 30000, expected 30001/);
+    const flipped = Buffer.from(text.encoded);
     flipped[20]! ^= 1;
-    const wrong = [...stored];
-    wrong[2] = { ...stored[2]!, rawLength: 11_999 };
-    wrong[3] = { ...stored[3]!, rawLength: 8001 };
-    wrong[5] = { ...stored[5]!, encoded: flipped };
-    const some = await decodeBlobsInto(keys, wrong, room);
-    const failed = some.flatMap((result, i) => ('error' in result ? [i] : []));
-    assert.deepEqual(failed, [2, 3, 5]);
-    for (const i of [0, 1, 4]) {
-      const result = some[i]!;
-      assert.ok('plaintext' in result && result.plaintext.equals(plaintexts[i]!), `blob ${i}`);
-    }
-    // Blob 3 alone a byte long: the outputs no longer add up, and each blob is decoded alone.
-    const one = await decodeBlobsInto(keys, [...stored.slice(0, 3), wrong[3], stored[4]!], room);
-    assert.deepEqual(
-      one.map((result) => ('error' in result ? 'failed' : result.plaintext.length)),
-      [30_000, 2000, 12_000, 'failed', 20_000],
-    );
-    const messages = [2, 3, 5].map((i) => String((some[i] as { error: Error }).error.message));
-    assert.match(messages[0]!, /^blob 2: cannot decompress/);
-    assert.match(messages[1]!, /^blob 3: length 8000, expected 8001/);
-    assert.match(messages[2]!, /^blob 5: /);
+    assert.throws(() => decode({ ...text, encoded: flipped }, 30_000, out), /the blob/);
   });
 
-  it('stores weights raw when the policy asks for a 10 % gain, judged on the sample', async () => {
+  it('stores weights raw when the policy asks for a 10 % gain, judged on the sample', () => {
     for (const count of [256 * 1024, 16 * 1024]) {
       const data = float32Weights(7, count);
       const policy = { level: 1, keepRatio: 0.9 };
-      const blob = await encodeBlob(keys, 'data', blobId(keys, data), data, policy);
+      const blob = encodeBlob(keys, 'data', blobId(keys, data), data, policy);
       assert.equal(blob.encoded[0], CODEC_RAW);
       assert.equal(blob.encoded.length, data.length + BLOB_OVERHEAD);
     }

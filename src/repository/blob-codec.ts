@@ -3,17 +3,17 @@
  * payload is the plaintext or its zstd compression. The authenticated data binds the blob's type,
  * codec and id, so a stored blob cannot be passed off as another.
  *
- * These functions do the work on the calling thread (zstd on the libuv pool); `codec-pool.ts`
- * runs the same functions on worker threads for large blobs.
+ * These functions do all their work on the calling thread, synchronously; `codec-pool.ts` runs
+ * the same functions on worker threads for large blobs.
  * @module
  */
 import { IntegrityError } from '../errors.ts';
 import {
   COMPRESSION_SAMPLE_SIZE,
   KEEP_COMPRESSED_RATIO,
-  compress,
-  decompress,
-  decompressEach,
+  compressBound,
+  compressInto,
+  decompressInto,
   worthCompressing,
 } from './compression.ts';
 import {
@@ -65,16 +65,16 @@ export const PLAINTEXT_AT = 1 + SEAL_NONCE;
  * Encodes a plaintext blob whose id is already known (see `blobId`). Compression is attempted
  * per the policy and dropped when it does not shrink the data enough.
  */
-export async function encodeBlob(
+export function encodeBlob(
   keys: RepositoryKeys,
   type: BlobType,
   id: Buffer,
   plaintext: Buffer,
   policy: CompressionPolicy,
-): Promise<EncodedBlob> {
+): EncodedBlob {
   const frame = Buffer.allocUnsafe(plaintext.length + BLOB_OVERHEAD);
   frame.set(plaintext, PLAINTEXT_AT);
-  const length = await encodeBlobInPlace(keys, type, id, frame, plaintext.length, policy);
+  const length = encodeBlobInPlace(keys, type, id, frame, plaintext.length, policy);
   return { id, type, encoded: frame.subarray(0, length), rawLength: plaintext.length };
 }
 
@@ -82,25 +82,27 @@ export async function encodeBlob(
  * {@link encodeBlob} within one buffer: `frame` holds the plaintext at {@link PLAINTEXT_AT} and
  * has room for {@link BLOB_OVERHEAD} bytes more; the encoded blob replaces it from the frame's
  * start. Returns the encoded length. The codec workers encode in their shared slots this way,
- * with no copy of the blob and no fresh memory for it but the compressor's output.
+ * with no copy of the blob and no fresh memory for it: the compressor writes into this thread's
+ * scratch buffer, which the cipher then reads.
  */
-export async function encodeBlobInPlace(
+export function encodeBlobInPlace(
   keys: RepositoryKeys,
   type: BlobType,
   id: Buffer,
   frame: Buffer,
   length: number,
   policy: CompressionPolicy,
-): Promise<number> {
+): number {
   const plaintext = frame.subarray(PLAINTEXT_AT, PLAINTEXT_AT + length);
   let codec = CODEC_RAW;
   let payload: Buffer = plaintext;
   const keepRatio = policy.keepRatio ?? KEEP_COMPRESSED_RATIO;
-  if (policy.level > 0 && length >= 64 && (await _worthTrying(plaintext, keepRatio))) {
-    const compressed = await compress(plaintext, policy.level);
-    if (compressed.length <= length * keepRatio) {
+  if (policy.level > 0 && length >= 64 && _worthTrying(plaintext, keepRatio)) {
+    const scratch = _scratch(compressBound(length));
+    const compressed = compressInto(plaintext, policy.level, scratch);
+    if (compressed <= length * keepRatio) {
       codec = CODEC_ZSTD;
-      payload = compressed;
+      payload = scratch.subarray(0, compressed);
     }
   }
   frame[0] = codec;
@@ -120,18 +122,20 @@ export function decodeBlob(
   encoded: Buffer,
   rawLength: number,
   what: string,
-): Promise<Buffer> {
-  const out = Buffer.allocUnsafe(Math.max(0, encoded.length - BLOB_OVERHEAD));
+): Buffer {
+  const payload = Math.max(0, encoded.length - BLOB_OVERHEAD);
+  const out = Buffer.allocUnsafe(payload + rawLength);
   return decodeBlobInto(keys, type, id, encoded, rawLength, what, out);
 }
 
 /**
- * {@link decodeBlob} writing the decrypted payload into `out`, which may be the memory `encoded`
- * lies in (from its start; the codec workers decode in their shared slots this way). Returns the
- * plaintext: a view of `out`, or the decompressor's fresh buffer for a compressed blob.
+ * {@link decodeBlob} writing into `out`: the decrypted payload at its start (`out` may be the
+ * memory `encoded` lies in, from its start), and a compressed payload's plaintext into `room`
+ * (by default `out` after the payload) when it has `rawLength` bytes, else into fresh memory.
+ * Returns the plaintext: a view of `out`, of `room` or of that fresh memory.
  * @throws IntegrityError naming `what` on any mismatch; `out` then holds garbage.
  */
-export async function decodeBlobInto(
+export function decodeBlobInto(
   keys: RepositoryKeys,
   type: BlobType,
   id: Buffer,
@@ -139,66 +143,14 @@ export async function decodeBlobInto(
   rawLength: number,
   what: string,
   out: Buffer,
-): Promise<Buffer> {
+  room?: Buffer,
+): Buffer {
   const { codec, payload } = _open(keys, { type, id, encoded, what }, out);
-  const plaintext = codec === CODEC_ZSTD ? await _decompressed(payload, rawLength, what) : payload;
+  const plaintext =
+    codec === CODEC_ZSTD
+      ? _decompressed(payload, rawLength, what, room ?? out.subarray(payload.length))
+      : payload;
   return _proven(keys, id, plaintext, rawLength, what);
-}
-
-/** A stored blob to decode with {@link decodeBlobsInto}. */
-export interface StoredBlob {
-  readonly type: BlobType;
-  readonly id: Buffer;
-  readonly encoded: Buffer;
-  readonly rawLength: number;
-  readonly what: string;
-}
-
-/**
- * {@link decodeBlobInto} for several blobs at once, each proven as that function proves one: its
- * plaintext or the error it failed with, in order. `out` needs room for all their encoded bytes.
- * The compressed ones are decompressed in one call ({@link decompressEach}); a blob whose share
- * of that call fails its proof, or all of them when the call fails, are decoded alone again, so
- * an error always names the blob at fault.
- */
-export async function decodeBlobsInto(
-  keys: RepositoryKeys,
-  blobs: readonly StoredBlob[],
-  out: Buffer,
-): Promise<({ plaintext: Buffer } | { error: unknown })[]> {
-  const results = new Array<{ plaintext: Buffer } | { error: unknown }>(blobs.length);
-  const compressed: { at: number; payload: Buffer }[] = [];
-  let used = 0;
-  for (const [at, blob] of blobs.entries()) {
-    try {
-      const { codec, payload } = _open(keys, blob, out.subarray(used));
-      used += payload.length;
-      if (codec === CODEC_ZSTD) compressed.push({ at, payload });
-      else results[at] = { plaintext: _proven(keys, blob.id, payload, blob.rawLength, blob.what) };
-    } catch (error) {
-      results[at] = { error };
-    }
-  }
-  if (compressed.length === 0) return results;
-  const sizes = compressed.map(({ at }) => blobs[at]!.rawLength);
-  const together = await decompressEach(
-    compressed.map(({ payload }) => payload),
-    sizes,
-  ).catch(() => undefined);
-  for (const [i, { at, payload }] of compressed.entries()) {
-    const { id, rawLength, what } = blobs[at]!;
-    const shared = together?.[i];
-    try {
-      const plaintext =
-        shared && !_mismatch(keys, id, shared, rawLength, what)
-          ? shared
-          : _proven(keys, id, await _decompressed(payload, rawLength, what), rawLength, what);
-      results[at] = { plaintext };
-    } catch (error) {
-      results[at] = { error };
-    }
-  }
-  return results;
 }
 
 // --- internal ---
@@ -206,7 +158,7 @@ export async function decodeBlobsInto(
 /** Checks the codec and decrypts a stored blob's payload into `out`. */
 function _open(
   keys: RepositoryKeys,
-  blob: Omit<StoredBlob, 'rawLength'>,
+  blob: { type: BlobType; id: Buffer; encoded: Buffer; what: string },
   out: Buffer,
 ): { codec: number; payload: Buffer } {
   const { type, id, encoded, what } = blob;
@@ -218,9 +170,12 @@ function _open(
   return { codec, payload: out.subarray(0, length) };
 }
 
-async function _decompressed(payload: Buffer, rawLength: number, what: string): Promise<Buffer> {
+/** Decompresses `payload` into `room` when it fits `rawLength` bytes, else into fresh memory. */
+function _decompressed(payload: Buffer, rawLength: number, what: string, room: Buffer): Buffer {
+  const out =
+    room.length >= rawLength ? room.subarray(0, rawLength) : Buffer.allocUnsafe(rawLength);
   try {
-    return await decompress(payload, rawLength);
+    return out.subarray(0, decompressInto(payload, out));
   } catch (error) {
     throw new IntegrityError(`${what}: cannot decompress`, { cause: error });
   }
@@ -261,9 +216,20 @@ function _mismatch(
  * blobs that large are model weights or other data that will not, and for them the sample costs
  * a fraction of compressing the whole blob only to store it raw.
  */
-function _worthTrying(plaintext: Buffer, keepRatio: number): Promise<boolean> | boolean {
+function _worthTrying(plaintext: Buffer, keepRatio: number): boolean {
   return plaintext.length < 4 * COMPRESSION_SAMPLE_SIZE || worthCompressing(plaintext, keepRatio);
 }
+
+/**
+ * This thread's buffer for compressed payloads, of at least `length` bytes: reused blob after
+ * blob (fresh memory is slow on first touch here), grown when a larger blob comes.
+ */
+function _scratch(length: number): Buffer {
+  if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(length);
+  return scratch;
+}
+
+let scratch = Buffer.alloc(0);
 
 function _aad(type: BlobType, codec: number, id: Uint8Array): Buffer {
   const aad = Buffer.alloc(10 + id.length);

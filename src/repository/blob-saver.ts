@@ -119,7 +119,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     if (unindexed.length === 0) return;
     const packs = unindexed;
     unindexed = [];
-    const { id, bytes } = await encodeIndex(keys, packs);
+    const { id, bytes } = encodeIndex(keys, packs);
     await store.put(`index/${id}`, bytes, { signal });
     stats.addedBytes += bytes.length;
   };

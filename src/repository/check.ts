@@ -77,7 +77,7 @@ export async function checkRepository(
   const index = createMasterIndex();
   for (const id of await repo.indexIds()) {
     try {
-      for (const p of await decodeIndex(keys, id, await store.get(`index/${id}`))) {
+      for (const p of decodeIndex(keys, id, await store.get(`index/${id}`))) {
         index.addPack(p.packId, p.entries);
       }
     } catch (error) {

@@ -68,13 +68,13 @@ describe('codec pool', () => {
       assert.equal(blob.rawLength, data.length);
       // Decoded on the calling thread and through the pool: the same plaintext.
       const what = `blob ${name}`;
-      assert.deepEqual(await decodeBlob(keys, 'data', held.id, encoded, data.length, what), data);
+      assert.deepEqual(decodeBlob(keys, 'data', held.id, encoded, data.length, what), data);
       assert.deepEqual(
         keepLease(await leaseDecodedBlob(keys, 'data', held.id, encoded, data.length, what)),
         data,
       );
       // And what the calling thread encodes, the pool decodes.
-      const here = await encodeBlob(keys, 'tree', held.id, data, policy);
+      const here = encodeBlob(keys, 'tree', held.id, data, policy);
       const lease = await leaseDecodedBlob(keys, 'tree', held.id, here.encoded, data.length, what);
       assert.deepEqual(Buffer.from(lease.bytes), data);
       lease.release();
@@ -122,7 +122,7 @@ describe('codec pool', () => {
       const encoded = await h.encode('data', policy);
       const copy = Buffer.from(encoded.encoded);
       encoded.release();
-      assert.deepEqual(await decodeBlob(keys, 'data', h.id, copy, data.length, 'held'), data);
+      assert.deepEqual(decodeBlob(keys, 'data', h.id, copy, data.length, 'held'), data);
     }
   });
 
@@ -169,10 +169,7 @@ describe('codec pool', () => {
         const blob = await file.held.encode('data', policy);
         const encoded = Buffer.from(blob.encoded);
         blob.release();
-        assert.deepEqual(
-          await decodeBlob(keys, 'data', file.held.id, encoded, data.length, name),
-          data,
-        );
+        assert.deepEqual(decodeBlob(keys, 'data', file.held.id, encoded, data.length, name), data);
       }
     });
 
@@ -234,10 +231,7 @@ describe('codec pool', () => {
           const blob = await held.encode('data', policy);
           const encoded = Buffer.from(blob.encoded);
           blob.release();
-          assert.deepEqual(
-            await decodeBlob(keys, 'data', held.id, encoded, length, 'range'),
-            chunk,
-          );
+          assert.deepEqual(decodeBlob(keys, 'data', held.id, encoded, length, 'range'), chunk);
         }
       } finally {
         await handle.close();
@@ -319,9 +313,9 @@ describe('codec pool', () => {
     try {
       const text = textLikeBytes(10, 3000);
       const other = pseudoRandomBytes(11, 700);
-      const stored = async (data: Buffer): Promise<Buffer> =>
-        (await encodeBlob(keys, 'data', blobId(keys, data), data, policy)).encoded;
-      const [a, b] = [await stored(text), await stored(other)];
+      const stored = (data: Buffer): Buffer =>
+        encodeBlob(keys, 'data', blobId(keys, data), data, policy).encoded;
+      const [a, b] = [stored(text), stored(other)];
       const damaged = Buffer.from(b);
       damaged[damaged.length - 1] = (damaged.at(-1) ?? 0) ^ 1;
       // One ranged read: the blobs side by side after some other bytes, the second one damaged.
@@ -376,9 +370,9 @@ describe('codec pool', () => {
       // The read was a view into a larger buffer: copied, not handed over.
       assert.equal(read.length, 11 + a.length + damaged.length);
 
-      // Many batches at once, as a restore sends them: each worker decodes several together.
+      // Many batches at once, as a restore sends them: each worker decodes its blobs one after another.
       const texts = Array.from({ length: 24 }, (_, i) => textLikeBytes(100 + i, 20_000 + i));
-      const blobs = await Promise.all(texts.map(stored));
+      const blobs = texts.map(stored);
       await Promise.all(
         [0, 1, 2, 3, 4, 5, 6, 7].map(async (batch) => {
           const mine = [0, 1, 2].map((k) => batch * 3 + k);
@@ -422,9 +416,7 @@ describe('codec pool', () => {
       pseudoRandomBytes(21, 3 * POOL_MIN),
       textLikeBytes(22, 9),
     ];
-    const encoded = await Promise.all(
-      texts.map(async (t) => (await encodeBlob(keys, 'data', blobId(keys, t), t, policy)).encoded),
-    );
+    const encoded = texts.map((t) => encodeBlob(keys, 'data', blobId(keys, t), t, policy).encoded);
     const pack = Buffer.concat([Buffer.from('header'), ...encoded]);
     let offset = 6;
     const blobs = texts.map((t, i) => {

@@ -77,10 +77,11 @@ export async function identifyBlob(keys: RepositoryKeys, given: Buffer): Promise
   const id = blobId(keys, plaintext);
   return {
     id,
-    encode: async (type, policy) => ({
-      ...(await encodeBlob(keys, type, id, plaintext, policy)),
-      release: () => undefined,
-    }),
+    encode: (type, policy) =>
+      Promise.resolve({
+        ...encodeBlob(keys, type, id, plaintext, policy),
+        release: () => undefined,
+      }),
     drop: () => undefined,
   };
 }
@@ -410,7 +411,7 @@ export async function leaseStoredBlob(
   // blobs in order), so with every slot leased it decodes here instead.
   const slot = _pooled(Math.max(encodedLength, rawLength)) ? _pool().acquireNow() : undefined;
   if (!slot) {
-    const bytes = await decodeBlob(keys, type, id, await read(), rawLength, what);
+    const bytes = decodeBlob(keys, type, id, await read(), rawLength, what);
     return { bytes, release: () => undefined };
   }
   const pool = _pool();

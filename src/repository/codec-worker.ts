@@ -1,8 +1,10 @@
 /**
  * The worker side of `codec-pool.ts`: hashes, encodes and decodes blobs with the functions of
  * `blob-codec.ts`, reading and writing them in the slots of memory it shares with the main
- * thread. A blob is encoded and decoded in its slot (see `encodeBlobInPlace`, `decodeBlobInto`):
- * no copy of it, and no fresh memory but the compressor's output and the cipher's small pieces.
+ * thread. A blob is encoded and decoded in its slot (see `encodeBlobInPlace`, `decodeBlobInto`),
+ * compressed and decompressed through this thread's reused scratch buffers: no fresh memory for
+ * it but the cipher's small pieces. Everything but the file reads of a `cut` job is synchronous:
+ * this thread has nothing else to do meanwhile.
  * @module
  */
 import {
@@ -20,14 +22,7 @@ import {
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import {
-  PLAINTEXT_AT,
-  decodeBlobInto,
-  decodeBlobsInto,
-  encodeBlobInPlace,
-  type BlobType,
-  type StoredBlob,
-} from './blob-codec.ts';
+import { PLAINTEXT_AT, decodeBlobInto, encodeBlobInPlace, type BlobType } from './blob-codec.ts';
 import { IntegrityError } from '../errors.ts';
 import type {
   CodecFailure,
@@ -58,13 +53,15 @@ port.on('message', (request: CodecRequest) => {
     _cutToEnd(request);
     return;
   }
-  _handle(request).then(
-    (reply) => {
-      port.postMessage(reply);
-      _collectNowAndThen(_bytesOf(request, reply));
-    },
-    (error: unknown) => port.postMessage(_errorReply(request.job, error)),
-  );
+  let reply: CodecReply;
+  try {
+    reply = _handle(request);
+  } catch (error) {
+    port.postMessage(_errorReply(request.job, error));
+    return;
+  }
+  port.postMessage(reply);
+  _collectNowAndThen(_bytesOf(request, reply));
 });
 
 /** The reply to a request that failed, with the file system's `code` when there is one. */
@@ -76,10 +73,10 @@ function _errorReply(job: number, error: unknown): CodecReply {
 /** A request answered by one reply. */
 type _OneReply = Exclude<CodecRequest, { op: 'cut' | 'cancel' }>;
 
-async function _handle(request: _OneReply): Promise<CodecReply> {
+function _handle(request: _OneReply): CodecReply {
   const { job } = request;
-  if (request.op === 'restore') return { job, restored: await _restoreBlobs(request) };
-  if (request.op === 'verify') return { job, bad: await _verifyBlobs(request) };
+  if (request.op === 'restore') return { job, restored: _restoreBlobs(request) };
+  if (request.op === 'verify') return { job, bad: _verifyBlobs(request) };
   if (request.op === 'digest') {
     const bytes = Buffer.from(request.memory, request.offset, request.length);
     return { job, sha256: sha256Hex(bytes) };
@@ -106,23 +103,24 @@ async function _handle(request: _OneReply): Promise<CodecReply> {
       }
       const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
       const id = blobId(keys, slot.subarray(PLAINTEXT_AT, PLAINTEXT_AT + rawLength));
-      const length = await encodeBlobInPlace(keys, 'data', id, slot, rawLength, request.policy);
+      const length = encodeBlobInPlace(keys, 'data', id, slot, rawLength, request.policy);
       return { job, file: { before, after, rawLength, blob: { id: new Uint8Array(id), length } } };
     }
     case 'encode': {
       const keys = _keys({ dataKey: request.dataKey });
       const id = Buffer.from(request.id);
       const { type, length, policy } = request;
-      return { job, length: await encodeBlobInPlace(keys, type, id, slot, length, policy) };
+      return { job, length: encodeBlobInPlace(keys, type, id, slot, length, policy) };
     }
     case 'decode': {
       const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
       const id = Buffer.from(request.id);
       const { type, rawLength, what } = request;
       const encoded = slot.subarray(0, request.length);
-      const plaintext = await decodeBlobInto(keys, type, id, encoded, rawLength, what, slot);
-      // A decompressed blob comes back in fresh memory: into the slot with it (the pool sizes
-      // slots for any blob it sends here).
+      const room = _scratch(rawLength);
+      const plaintext = decodeBlobInto(keys, type, id, encoded, rawLength, what, slot, room);
+      // A decompressed blob comes out in this thread's scratch: into the slot with it (the pool
+      // sizes slots for any blob it sends here).
       if (plaintext.buffer !== slab) {
         if (plaintext.length > slot.length) throw new Error('[codec] result larger than its slot');
         plaintext.copy(slot);
@@ -222,14 +220,14 @@ function _readInto(
  * Decodes each blob of a `restore` request in turn and writes its files. A blob that fails to
  * decode fails its files; a file that fails leaves the others.
  */
-async function _restoreBlobs(
+function _restoreBlobs(
   request: Extract<CodecRequest, { op: 'restore' }>,
-): Promise<(CodecFailure | null)[][]> {
+): (CodecFailure | null)[][] {
   const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
   const { data, blobs } = request;
   const stored = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   const results: (CodecFailure | null)[][] = [];
-  for await (const { at, plaintext, error } of _decodeEach(keys, stored, blobs)) {
+  for (const { at, plaintext, error } of _decodeEach(keys, stored, blobs)) {
     const files = blobs[at]?.files ?? [];
     if (!plaintext) {
       const failure = _failure(error);
@@ -251,61 +249,44 @@ async function _restoreBlobs(
 }
 
 /** Decodes each blob of a `verify` request in turn: the places of those that fail. */
-async function _verifyBlobs(request: Extract<CodecRequest, { op: 'verify' }>): Promise<number[]> {
+function _verifyBlobs(request: Extract<CodecRequest, { op: 'verify' }>): number[] {
   const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
   const memory = Buffer.from(request.memory, request.offset, request.length);
   const bad: number[] = [];
-  for await (const { at, plaintext } of _decodeEach(keys, memory, request.blobs)) {
+  for (const { at, plaintext } of _decodeEach(keys, memory, request.blobs)) {
     if (!plaintext) bad.push(at);
   }
   return bad;
 }
 
 /**
- * Decodes the stored blobs lying in `memory` a group at a time, into one scratch buffer: each
- * blob's plaintext (valid until the next group is decoded) or the error it failed with, by its
- * place. A group is a run of blobs of at most {@link GROUP_BYTES}, stored or decoded, whichever
- * is larger (or one larger blob), so that small blobs are decompressed many to a call (see
- * `decodeBlobsInto`). A blob without a type is a data blob; `what` names it in errors.
+ * Decodes the stored blobs lying in `memory` one at a time into this thread's scratch: each
+ * blob's plaintext (valid until the next is decoded) or the error it failed with, by its place.
+ * A blob without a type is a data blob; `what` names it in errors.
  */
-async function* _decodeEach(
+function* _decodeEach(
   keys: RepositoryKeys,
   memory: Buffer,
   blobs: readonly (Omit<VerifyBlob, 'type'> & { type?: BlobType; what?: string })[],
-): AsyncGenerator<{ at: number; plaintext?: Buffer; error?: unknown }> {
-  const out = _takeScratch(Math.max(GROUP_BYTES, ...blobs.map((blob) => blob.length)));
-  try {
-    for (let first = 0; first < blobs.length;) {
-      const group: StoredBlob[] = [];
-      // Places in the group of blobs lying past the end of `memory`, and their errors.
-      const beyond = new Map<number, Error>();
-      let bytes = 0;
-      for (let at = first; at < blobs.length; at++) {
-        const { id, offset, length, rawLength, type = 'data', what = 'blob' } = blobs[at]!;
-        const size = Math.max(length, rawLength);
-        if (group.length > 0 && bytes + size > GROUP_BYTES) break;
-        bytes += size;
-        const inside = offset + length <= memory.length;
-        if (!inside) beyond.set(group.length, new Error(`${what}: beyond the end`));
-        const encoded = inside ? memory.subarray(offset, offset + length) : EMPTY;
-        group.push({ type, id: Buffer.from(id), encoded, rawLength, what });
-      }
-      const decoded = await decodeBlobsInto(keys, group, out);
-      for (const [i, error] of beyond) decoded[i] = { error };
-      for (const [i, result] of decoded.entries()) yield { at: first + i, ...result };
-      first += group.length;
+): Generator<{ at: number; plaintext?: Buffer; error?: unknown }> {
+  for (const [at, blob] of blobs.entries()) {
+    const { id, offset, length, rawLength, type = 'data', what = 'blob' } = blob;
+    if (offset + length > memory.length) {
+      yield { at, error: new Error(`${what}: beyond the end`) };
+      continue;
     }
-  } finally {
-    scratches.push(out);
+    const encoded = memory.subarray(offset, offset + length);
+    const out = _scratch(length + rawLength);
+    try {
+      yield {
+        at,
+        plaintext: decodeBlobInto(keys, type, Buffer.from(id), encoded, rawLength, what, out),
+      };
+    } catch (error) {
+      yield { at, error };
+    }
   }
 }
-
-/**
- * Bytes of a group of {@link _decodeEach}, stored or decoded, whichever is larger per blob: 1 MiB
- * of small blobs is about 50 JSON artifacts to a zstd call (a larger blob goes alone).
- */
-const GROUP_BYTES = 1024 * 1024;
-const EMPTY = Buffer.alloc(0);
 
 /** Checks a restored file's content against its record, then writes it (see {@link _writeFile}). */
 function _restoreFile(file: RestoreFile, content: Buffer): void {
@@ -325,18 +306,16 @@ function _failure(error: unknown): CodecFailure {
 }
 
 /**
- * A buffer of at least `length` bytes to decrypt blobs into, for one request (requests overlap
- * while one awaits the decompressor): reused request after request, since fresh memory is slow
- * on first touch. Given back to {@link scratches} when the request is done.
+ * This thread's buffer of at least `length` bytes to decode blobs into: reused blob after blob,
+ * since fresh memory is slow on first touch, and grown when a larger blob comes. Decoding is
+ * synchronous, so no two requests use it at once.
  */
-function _takeScratch(length: number): Buffer {
-  const fits = scratches.findIndex((buffer) => buffer.length >= length);
-  if (fits >= 0) return scratches.splice(fits, 1)[0] as Buffer;
-  scratches.pop(); // every one is too small: one fewer, for the larger one made here
-  return Buffer.allocUnsafeSlow(length);
+function _scratch(length: number): Buffer {
+  if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(length);
+  return scratch;
 }
 
-const scratches: Buffer[] = [];
+let scratch = Buffer.alloc(0);
 
 /**
  * Writes a restored file under its temporary name and renames it into place; on failure the

@@ -1,16 +1,22 @@
 /**
- * zstd for blob payloads. Uses `node:zlib` where it has zstd (Node >= 22.15), else
- * `@mongodb-js/zstd` 1.2 (prebuilt napi-rs binary from npm). Both run on the libuv thread pool,
- * so several calls in flight use several cores. Both write plain zstd frames, so either reads what
- * the other wrote.
+ * zstd for blob payloads, synchronous and into the caller's memory. Uses `zstd-napi` (libzstd
+ * built from source at install), else `node:zlib` where it has zstd (Node >= 22.15). Both write
+ * plain zstd frames, so either reads what the other, or an earlier hbr, wrote.
+ *
+ * Synchronous because the work is done on threads of our own (the codec workers): a trip to the
+ * libuv pool per call cost about 100 us of CPU on this VM, more than decoding a small blob, and
+ * the pool's threads each kept tens of MB of decompressor output waiting for the garbage
+ * collector. Into the caller's memory because that memory is reused blob after blob, where fresh
+ * buffers are slow on first touch here. libzstd also decodes float32 weights at ~1.2 GB/s a core,
+ * three times what the napi-rs binding used before did (docs/benchmarks.md).
  * @module
  */
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import { IntegrityError } from '../errors.ts';
 
-/** Which zstd implementation {@link compress} and {@link decompress} use. */
-export type ZstdBackend = 'node:zlib' | '@mongodb-js/zstd';
+/** Which zstd implementation this module uses. */
+export type ZstdBackend = 'zstd-napi' | 'node:zlib';
 
 /**
  * Keep a compressed payload only when it is at most this fraction of its input: below a 3 %
@@ -24,172 +30,164 @@ export const KEEP_COMPRESSED_RATIO = 0.97;
 /** Bytes of a chunk that {@link worthCompressing} compresses to decide. */
 export const COMPRESSION_SAMPLE_SIZE = 64 * 1024;
 
-/** The backend in use on this Node.js. */
+/** The backend in use. */
 export function zstdBackend(): ZstdBackend {
-  return _nodeZstd() ? 'node:zlib' : '@mongodb-js/zstd';
+  return _backend().name;
+}
+
+/** The largest frame {@link compressInto} can write for `length` bytes (zstd's own bound). */
+export function compressBound(length: number): number {
+  const small = 128 * 1024;
+  return length + (length >>> 8) + (length < small ? (small - length) >>> 11 : 0);
 }
 
 /**
- * Compresses `data` into one zstd frame.
+ * Compresses `data` into one zstd frame written at the start of `out`, which needs
+ * {@link compressBound} bytes; returns the frame's length.
  * @param level - zstd level: 1 (fast) to 19 (strong), negative for faster still; 3 is zstd's default.
- * @throws RangeError when `level` is not an integer in [-131072, 22].
+ * @throws RangeError when `level` is not an integer in [-131072, 22] or `out` is too small.
  */
-export async function compress(data: Uint8Array, level: number): Promise<Buffer> {
+export function compressInto(data: Uint8Array, level: number, out: Uint8Array): number {
   if (!Number.isInteger(level) || level < -131072 || level > 22) {
     throw new RangeError(`[zstd] invalid compression level ${level}`);
   }
-  const node = _nodeZstd();
-  if (node) {
-    const params = { [node.constants.ZSTD_c_compressionLevel]: level };
-    // One output buffer for the whole frame: the 16 KiB default cost 25-40 % in throughput.
-    const chunkSize = data.length + 64 * 1024;
-    return _call((cb) => node.zstdCompress(data, { params, chunkSize }, cb));
+  if (out.length < compressBound(data.length)) {
+    throw new RangeError(`[zstd] ${out.length} bytes of room for ${data.length} bytes`);
   }
-  return _mongo().compress(_buffer(data), level);
+  return _backend().compressInto(data, level, out);
+}
+
+/** {@link compressInto} into fresh memory of the frame's size. */
+export function compress(data: Uint8Array, level: number): Buffer {
+  const out = Buffer.allocUnsafe(compressBound(data.length));
+  return Buffer.from(out.subarray(0, compressInto(data, level, out)));
 }
 
 /**
- * Decompresses one zstd frame, refusing output larger than `maxSize` bytes, truncated frames and
- * trailing bytes. Pass the exact size when it is known (the blob codec does): `node:zlib` sizes its
- * output buffer from it and enforces the limit while decoding. `@mongodb-js/zstd` can only check
- * the size a frame header declares (ours declare none) and the result, so there memory is bounded
- * only for authenticated input (the blob codec decrypts and verifies before it decompresses).
- * @throws IntegrityError when `data` is not a valid zstd frame or decodes to more than `maxSize`.
+ * Decompresses one zstd frame into the start of `out`; returns the decoded length. Output that
+ * would not fit in `out` is refused (the decoder stops there: memory stays bounded even for input
+ * that was not authenticated), as are truncated frames and trailing bytes.
+ * @throws IntegrityError when `frame` is not one valid zstd frame or decodes to more than `out`.
  */
-export async function decompress(data: Uint8Array, maxSize: number): Promise<Buffer> {
-  _checkFrameWithin(data, maxSize);
-  let out: Buffer;
+export function decompressInto(frame: Uint8Array, out: Uint8Array): number {
+  _checkFrameWithin(frame, out.length);
   try {
-    const node = _nodeZstd();
-    if (node) {
-      const maxOutputLength = Math.max(1, maxSize);
-      const chunkSize = Math.max(64, Math.min(maxSize, 16 * 1024 * 1024));
-      out = await _call((cb) => node.zstdDecompress(data, { maxOutputLength, chunkSize }, cb));
-    } else {
-      out = await _mongo().decompress(_buffer(data));
-    }
+    return _backend().decompressInto(frame, out);
   } catch (error) {
-    const tooLarge = (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
-    const what = tooLarge ? `output over the limit ${maxSize}` : 'corrupt or truncated frame';
+    const what = /small|larger/i.test((error as Error).message)
+      ? `output over the limit ${out.length}`
+      : 'corrupt or truncated frame';
     throw new IntegrityError(`[zstd] cannot decompress: ${what}`, { cause: error });
   }
-  if (out.length > maxSize) {
-    throw new IntegrityError(`[zstd] output of ${out.length} bytes over the limit ${maxSize}`);
-  }
-  return out;
 }
 
-/**
- * Decompresses several zstd frames, each checked as {@link decompress} checks one, in one call of
- * the decompressor: the outputs are the frames' own, in order, split by `sizes`. Each call is a
- * trip to the libuv thread pool, and on this VM the thread wake-ups cost about 100 µs of CPU, far
- * more than decoding a small blob: 20,000 JSON artifacts took 2.6-3.0 s one call each and 1.1 s
- * fifty frames a call (zstd decodes concatenated frames one after another). The split trusts the
- * sizes; a caller that cannot (frames it did not authenticate) checks each output.
- * @throws IntegrityError when a frame is not one complete zstd frame or declares more than its
- *   size, or when the outputs together are not as long as `sizes`.
- */
-export async function decompressEach(
-  frames: readonly Uint8Array[],
-  sizes: readonly number[],
-): Promise<Buffer[]> {
-  if (frames.length !== sizes.length) throw new RangeError('[zstd] one size per frame');
-  if (frames.length === 1) return [await decompress(frames[0]!, sizes[0]!)];
-  if (_nodeZstd()) return Promise.all(frames.map((frame, i) => decompress(frame, sizes[i]!)));
-  let total = 0;
-  for (const [i, frame] of frames.entries()) {
-    _checkFrameWithin(frame, sizes[i]!);
-    total += sizes[i]!;
-  }
-  let out: Buffer;
-  try {
-    out = await _mongo().decompress(Buffer.concat(frames));
-  } catch (error) {
-    throw new IntegrityError('[zstd] cannot decompress: corrupt frame', { cause: error });
-  }
-  if (out.length !== total) {
-    throw new IntegrityError(`[zstd] frames decoded to ${out.length} bytes, ${total} expected`);
-  }
-  let at = 0;
-  return sizes.map((size) => out.subarray(at, (at += size)));
+/** {@link decompressInto} into fresh memory of at most `maxSize` bytes. */
+export function decompress(frame: Uint8Array, maxSize: number): Buffer {
+  const out = Buffer.allocUnsafe(maxSize);
+  return out.subarray(0, decompressInto(frame, out));
 }
 
 /**
  * Decides whether compressing a chunk is worth trying, by compressing a
  * {@link COMPRESSION_SAMPLE_SIZE}-byte sample at level 1: false when the sample does not shrink to
  * `keepRatio` of its size (random, encrypted or already compressed data; float32 weights pass at
- * the default ratio, they shrink by about 7 %). The
- * sample is four slices spread from the chunk's start to its end, so a chunk that turns into a
- * zero-filled region halfway is still compressed. Costs 0.03-0.2 ms per chunk; see
- * `bench/micro/compression.ts`.
+ * the default ratio, they shrink by about 7 %). The sample is four slices spread from the chunk's
+ * start to its end, so a chunk that turns into a zero-filled region halfway is still compressed.
  */
-export async function worthCompressing(
-  chunk: Uint8Array,
-  keepRatio = KEEP_COMPRESSED_RATIO,
-): Promise<boolean> {
+export function worthCompressing(chunk: Uint8Array, keepRatio = KEEP_COMPRESSED_RATIO): boolean {
   if (chunk.length < 64) return false;
   let sample = chunk;
   if (chunk.length > COMPRESSION_SAMPLE_SIZE) {
     const part = COMPRESSION_SAMPLE_SIZE / 4;
     const step = (chunk.length - part) / 3;
-    sample = Buffer.allocUnsafe(COMPRESSION_SAMPLE_SIZE);
+    sample = _sampleBuffer;
     for (let i = 0; i < 4; i++) {
       const at = Math.floor(i * step);
       sample.set(chunk.subarray(at, at + part), i * part);
     }
   }
-  const compressed = await compress(sample, 1);
-  return compressed.length <= sample.length * keepRatio;
+  return compressInto(sample, 1, _sampleFrame) <= sample.length * keepRatio;
 }
 
 // --- internal ---
 
-type _Callback = (error: Error | null, result: Buffer) => void;
+/** Reused by {@link worthCompressing} on this thread (each worker has its own module). */
+const _sampleBuffer = Buffer.allocUnsafe(COMPRESSION_SAMPLE_SIZE);
+const _sampleFrame = Buffer.allocUnsafe(compressBound(COMPRESSION_SAMPLE_SIZE));
 
+interface _Backend {
+  readonly name: ZstdBackend;
+  compressInto(data: Uint8Array, level: number, out: Uint8Array): number;
+  decompressInto(frame: Uint8Array, out: Uint8Array): number;
+}
+
+/** The subset of `zstd-napi/binding` used here. */
+interface _ZstdNapi {
+  CCtx: new () => { compress(dst: Uint8Array, src: Uint8Array, level: number): number };
+  DCtx: new () => { decompress(dst: Uint8Array, src: Uint8Array): number };
+}
+
+/** `node:zlib`'s synchronous zstd functions when this Node.js has them (not in @types/node 20). */
 interface _NodeZstd {
-  zstdCompress(
-    data: Uint8Array,
-    options: { params: Record<number, number>; chunkSize: number },
-    cb: _Callback,
-  ): void;
-  zstdDecompress(
-    data: Uint8Array,
-    options: { maxOutputLength: number; chunkSize: number },
-    cb: _Callback,
-  ): void;
+  zstdCompressSync(data: Uint8Array, options: { params: Record<number, number> }): Buffer;
+  zstdDecompressSync(data: Uint8Array, options: { maxOutputLength: number }): Buffer;
   constants: { ZSTD_c_compressionLevel: number };
 }
 
-interface _Mongo {
-  readonly compress: (data: Buffer, level: number) => Promise<Buffer>;
-  readonly decompress: (data: Buffer) => Promise<Buffer>;
-}
-
-/** `node:zlib`'s zstd functions when this Node.js has them (not in @types/node 20). */
-function _nodeZstd(): _NodeZstd | undefined {
-  const z = zlib as unknown as Partial<_NodeZstd>;
-  return typeof z.zstdCompress === 'function' ? (z as _NodeZstd) : undefined;
-}
-
-let mongo: _Mongo | undefined;
+let backend: _Backend | undefined;
 
 /**
- * The napi bindings of `@mongodb-js/zstd`, loaded on first use. Its `index.js` wrapper drops the
- * level argument (1.2.2 always compresses at level 3), so we call the bindings directly.
+ * The backend, chosen on first use: `zstd-napi` with one compression and one decompression
+ * context per thread, reused call after call; else `node:zlib`, whose results are copied into
+ * the caller's memory.
  */
-function _mongo(): _Mongo {
-  mongo ??= createRequire(import.meta.url)('@mongodb-js/zstd/bindings.js') as _Mongo;
-  return mongo;
+function _backend(): _Backend {
+  backend ??= _zstdNapi() ?? _nodeZlib();
+  return backend;
 }
 
-function _call(run: (cb: _Callback) => void): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    run((error, result) => (error ? reject(error) : resolve(result)));
-  });
+function _zstdNapi(): _Backend | undefined {
+  let binding: _ZstdNapi;
+  try {
+    binding = createRequire(import.meta.url)('zstd-napi/binding') as _ZstdNapi;
+  } catch {
+    return undefined;
+  }
+  const cctx = new binding.CCtx();
+  const dctx = new binding.DCtx();
+  return {
+    name: 'zstd-napi',
+    compressInto: (data, level, out) => cctx.compress(out, data, level),
+    decompressInto: (frame, out) => dctx.decompress(out, frame),
+  };
 }
 
-function _buffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+function _nodeZlib(): _Backend {
+  const z = zlib as unknown as Partial<_NodeZstd>;
+  if (typeof z.zstdCompressSync !== 'function') {
+    throw new Error(
+      '[zstd] no zstd: the zstd-napi package did not build (run `npm rebuild zstd-napi`; it ' +
+        'needs a C++ compiler) and this Node.js has no built-in zstd (Node >= 22.15 has)',
+    );
+  }
+  const node = z as _NodeZstd;
+  const copy = (from: Buffer, out: Uint8Array): number => {
+    if (from.length > out.length) throw new Error('[zstd] destination buffer is too small');
+    out.set(from);
+    return from.length;
+  };
+  return {
+    name: 'node:zlib',
+    compressInto: (data, level, out) =>
+      copy(
+        node.zstdCompressSync(data, {
+          params: { [node.constants.ZSTD_c_compressionLevel]: level },
+        }),
+        out,
+      ),
+    decompressInto: (frame, out) =>
+      copy(node.zstdDecompressSync(frame, { maxOutputLength: Math.max(1, out.length) }), out),
+  };
 }
 
 const _MAGIC = 0xfd2fb528;

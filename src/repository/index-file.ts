@@ -23,10 +23,10 @@ const ENTRY = 1 + 32 + 12;
 const MAX_INDEX_BYTES = 1 << 30;
 
 /** Serialises packs into a sealed index object; returns its name and bytes. */
-export async function encodeIndex(
+export function encodeIndex(
   keys: RepositoryKeys,
   packs: readonly IndexedPack[],
-): Promise<{ id: string; bytes: Buffer }> {
+): { id: string; bytes: Buffer } {
   const size = 9 + packs.reduce((sum, p) => sum + 36 + p.entries.length * ENTRY, 0);
   const plain = Buffer.alloc(size);
   plain.write(MAGIC, 0, 'latin1');
@@ -48,7 +48,7 @@ export async function encodeIndex(
   }
   const packed = Buffer.alloc(4);
   packed.writeUInt32LE(plain.length, 0);
-  const bytes = sealObject(keys, 'index', Buffer.concat([packed, await compress(plain, 3)]));
+  const bytes = sealObject(keys, 'index', Buffer.concat([packed, compress(plain, 3)]));
   return { id: sha256Hex(bytes), bytes };
 }
 
@@ -56,17 +56,13 @@ export async function encodeIndex(
  * Parses a sealed index object.
  * @throws IntegrityError when it is damaged or does not match its name.
  */
-export async function decodeIndex(
-  keys: RepositoryKeys,
-  indexId: string,
-  bytes: Buffer,
-): Promise<IndexedPack[]> {
+export function decodeIndex(keys: RepositoryKeys, indexId: string, bytes: Buffer): IndexedPack[] {
   const what = `index ${indexId}`;
   if (sha256Hex(bytes) !== indexId) throw new IntegrityError(`${what}: does not match its name`);
   const opened = openObject(keys, 'index', bytes, what);
   const rawLength = opened.readUInt32LE(0);
   if (rawLength > MAX_INDEX_BYTES) throw new IntegrityError(`${what}: implausible size`);
-  const plain = await decompress(opened.subarray(4), rawLength);
+  const plain = decompress(opened.subarray(4), rawLength);
   if (plain.toString('latin1', 0, 4) !== MAGIC || plain[4] !== 1) {
     throw new IntegrityError(`${what}: unknown format`);
   }

@@ -151,7 +151,7 @@ export async function pruneRepository(
     const all = [...kept, ...newPacks];
     const newIndexIds = new Set<string>();
     for (let i = 0; i < all.length || i === 0; i += 4096) {
-      const { id, bytes } = await encodeIndex(keys, all.slice(i, i + 4096));
+      const { id, bytes } = encodeIndex(keys, all.slice(i, i + 4096));
       await store.put(`index/${id}`, bytes, { signal: options.signal });
       newIndexIds.add(id);
     }

@@ -30,7 +30,7 @@ export async function recoverUnindexedPacks(
     }
   }
   if (recovered.length === 0) return 0;
-  const { id, bytes } = await encodeIndex(repo.keys, recovered);
+  const { id, bytes } = encodeIndex(repo.keys, recovered);
   await repo.store.put(`index/${id}`, bytes, { signal });
   for (const p of recovered) index.addPack(p.packId, p.entries);
   return recovered.length;

@@ -12,9 +12,9 @@
  * load` accepts. The rebuilt dump is not byte-identical to the original (another compressor),
  * but its content is.
  *
- * zstd runs as the `zstd` CLI (Debian package `zstd`): it streams in constant memory and uses
- * both cores, while `@mongodb-js/zstd` is one-shot only and would hold a multi-GB dump in
- * memory. gzip uses node:zlib. Unwrapping also zeroes the tar's access times (`dump-tar.ts`).
+ * zstd runs as the `zstd` CLI (Debian package `zstd`): it streams in constant memory in a process
+ * of its own, while the binding hbr uses for blobs (`zstd-napi`) would decode on this process's
+ * main thread, which is busy storing the dump. gzip uses node:zlib. Unwrapping also zeroes the tar's access times (`dump-tar.ts`).
  * @module
  */
 import { execa } from 'execa';
