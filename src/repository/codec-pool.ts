@@ -248,9 +248,8 @@ export async function readFileBlob(
 /**
  * Decodes and verifies stored data blobs and writes each to its files, on a codec worker: the
  * small files of a restore, one ranged read of a pack at a time. Creating, writing, chmod-ing,
- * timing and renaming a file cost tens of microseconds each on some virtual machines, and
- * decompressing a small blob leaves its output to the garbage collector of the thread that did
- * it: on the workers both run on every core, and this thread only reads. `stored` (the blobs at
+ * timing and renaming a file cost tens of microseconds each on some virtual machines: on the
+ * workers they run on every core, and this thread only reads. `stored` (the blobs at
  * their `offset`s) is handed over to the worker when it is a whole buffer of its own, so the
  * caller must not use it afterwards. Each file is checked against its `size` and `sha256` when
  * given, written under `temp` (created exclusively), then renamed to `path`.

@@ -366,12 +366,13 @@ function _keys(given: { idKey?: Uint8Array; dataKey?: Uint8Array }): RepositoryK
 }
 
 /**
- * Collects this thread's garbage after every {@link COLLECT_EVERY} bytes of blobs. What a blob
- * leaves behind (the compressor's output, the cipher's pieces) is native memory under small
- * objects, and V8 collects on native memory only once 64 MiB more of it is held: per worker, that
- * is 64 MiB of garbage, freshly faulted in again after each collection. Collecting this often
- * keeps the memory in use small and reused (measured on the benchmark's first backup: peak RSS
- * 30-40 MB lower, a third fewer page faults, no more CPU). `gc` is V8's own, made reachable as
+ * Collects this thread's garbage after every {@link COLLECT_EVERY} bytes of blobs. What a request
+ * leaves behind (the cipher's pieces, a restore's pack range handed over; before zstd wrote into
+ * reused memory, also every compressor output) is native memory under small objects, and V8
+ * collects on native memory only once 64 MiB more of it is held: per worker, that is 64 MiB of
+ * garbage, freshly faulted in again after each collection. Collecting this often keeps the memory
+ * in use small and reused (measured on the benchmark's first backup when zstd outputs were fresh
+ * buffers: peak RSS 30-40 MB lower, a third fewer page faults, no more CPU). `gc` is V8's own, made reachable as
  * `--expose-gc` does (the flag applies to contexts created after it is set).
  */
 const COLLECT_EVERY = 8 * 1024 * 1024;
