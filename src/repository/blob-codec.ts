@@ -8,6 +8,7 @@
  * @module
  */
 import { IntegrityError } from '../errors.ts';
+import { reusedBuffer } from '../util/reused-buffer.ts';
 import {
   COMPRESSION_SAMPLE_SIZE,
   KEEP_COMPRESSED_RATIO,
@@ -123,8 +124,7 @@ export function decodeBlob(
   rawLength: number,
   what: string,
 ): Buffer {
-  const payload = Math.max(0, encoded.length - BLOB_OVERHEAD);
-  const out = Buffer.allocUnsafe(payload + rawLength);
+  const out = Buffer.allocUnsafe(Math.max(0, encoded.length - BLOB_OVERHEAD));
   return decodeBlobInto(keys, type, id, encoded, rawLength, what, out);
 }
 
@@ -220,16 +220,8 @@ function _worthTrying(plaintext: Buffer, keepRatio: number): boolean {
   return plaintext.length < 4 * COMPRESSION_SAMPLE_SIZE || worthCompressing(plaintext, keepRatio);
 }
 
-/**
- * This thread's buffer for compressed payloads, of at least `length` bytes: reused blob after
- * blob (fresh memory is slow on first touch here), grown when a larger blob comes.
- */
-function _scratch(length: number): Buffer {
-  if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(length);
-  return scratch;
-}
-
-let scratch = Buffer.alloc(0);
+/** This thread's buffer for compressed payloads, reused blob after blob. */
+const _scratch = reusedBuffer();
 
 function _aad(type: BlobType, codec: number, id: Uint8Array): Buffer {
   const aad = Buffer.alloc(10 + id.length);

@@ -36,6 +36,7 @@ import type {
 import { createChunker } from './chunker.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 import { readFully } from '../util/read-fully.ts';
+import { reusedBuffer } from '../util/reused-buffer.ts';
 
 if (!parentPort) throw new Error('[codec] codec-worker.ts runs only as a worker thread');
 const port = parentPort;
@@ -130,8 +131,8 @@ function _handle(request: _OneReply): CodecReply {
   }
 }
 
-/** This worker's buffer for `cut` requests, kept for the next (fresh memory is slow here). */
-let cutBuffer: Buffer | undefined;
+/** This worker's buffer for `cut` requests, kept for the next. */
+const _cutBuffer = reusedBuffer();
 
 /**
  * Runs a `cut` job: a reply per span, the next span in a later turn of the event loop so that
@@ -173,7 +174,7 @@ function _cut(request: Extract<CodecRequest, { op: 'cut' }>): {
 } {
   const { fd, position, span, gear, min, avg, max } = request;
   const want = span + max;
-  if (!cutBuffer || cutBuffer.length < want) cutBuffer = Buffer.allocUnsafe(want);
+  const cutBuffer = _cutBuffer(want);
   const read = readFully(fd, cutBuffer, 0, want, position);
   const end = read < want;
   const chunker = createChunker(gear, { min, avg, max });
@@ -306,16 +307,10 @@ function _failure(error: unknown): CodecFailure {
 }
 
 /**
- * This thread's buffer of at least `length` bytes to decode blobs into: reused blob after blob,
- * since fresh memory is slow on first touch, and grown when a larger blob comes. Decoding is
- * synchronous, so no two requests use it at once.
+ * This thread's buffer to decode blobs into, reused blob after blob: decoding is synchronous, so
+ * no two requests use it at once.
  */
-function _scratch(length: number): Buffer {
-  if (scratch.length < length) scratch = Buffer.allocUnsafeSlow(length);
-  return scratch;
-}
-
-let scratch = Buffer.alloc(0);
+const _scratch = reusedBuffer();
 
 /**
  * Writes a restored file under its temporary name and renames it into place; on failure the
@@ -372,8 +367,8 @@ function _keys(given: { idKey?: Uint8Array; dataKey?: Uint8Array }): RepositoryK
  * collects on native memory only once 64 MiB more of it is held: per worker, that is 64 MiB of
  * garbage, freshly faulted in again after each collection. Collecting this often keeps the memory
  * in use small and reused (measured on the benchmark's first backup when zstd outputs were fresh
- * buffers: peak RSS 30-40 MB lower, a third fewer page faults, no more CPU). `gc` is V8's own, made reachable as
- * `--expose-gc` does (the flag applies to contexts created after it is set).
+ * buffers: peak RSS 30-40 MB lower, a third fewer page faults, no more CPU). `gc` is V8's own,
+ * made reachable as `--expose-gc` does (the flag applies to contexts created after it is set).
  */
 const COLLECT_EVERY = 8 * 1024 * 1024;
 setFlagsFromString('--expose-gc');
