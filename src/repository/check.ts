@@ -8,6 +8,7 @@
  */
 import pLimit from 'p-limit';
 import { isHbrError } from '../errors.ts';
+import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
 import { sharedBuffer, sha256OfShared, verifyBlobsAway } from './codec-pool.ts';
 import { decodeIndex } from './index-file.ts';
 import { decodeManifest } from './manifest.ts';
@@ -68,6 +69,8 @@ export async function checkRepository(
   repo: OpenRepository,
   options: CheckOptions = {},
 ): Promise<CheckReport> {
+  // Every tree of every backup is opened: memory grows with the repository, so size for it.
+  favourMemoryOverSpeed();
   const { store, keys } = repo;
   const problems: CheckProblem[] = [];
   const damaged = new Set<string>(); // blob keys that cannot be read intact

@@ -13,6 +13,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { IntegrityError } from '../errors.ts';
+import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
 import { startWorker } from '../util/worker.ts';
 import {
   BLOB_OVERHEAD,
@@ -505,6 +506,7 @@ let pool: _Pool | undefined;
  */
 function _pool(): _Pool {
   if (pool) return pool;
+  favourMemoryOverSpeed();
   const size = Math.max(1, Math.min(availableParallelism(), 4));
   const slots = 4 * size + 2;
   const slab = new SharedArrayBuffer(slots * SLOT_SIZE);
