@@ -3,12 +3,23 @@
  * targets) and the raw numbers in `docs/benchmarks.json`.
  * @module
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { TreeSummary } from './data/tree.ts';
 import type { CacheMode, RunResult } from './sequence.ts';
 import { maxRss, median, stepMedians } from './stats.ts';
 import type { MachineInfo } from './system.ts';
-import { evaluateTargets } from './targets.ts';
+import { evaluateTargets, type CeilingRatios } from './targets.ts';
+
+/** `docs/benchmarks-ceiling.json`, written by `bench/micro/ceiling.ts --out`. */
+export interface CeilingFile {
+  readonly generatedAt: string;
+  readonly command: string;
+  readonly ratios: CeilingRatios;
+}
+
+/** The file beside the report that holds the ceiling's figures. */
+export const CEILING_JSON = 'benchmarks-ceiling.json';
 
 /** Everything one `npm run bench` measured, as stored in `docs/benchmarks.json`. */
 export interface BenchResults {
@@ -39,18 +50,22 @@ export interface BenchResults {
   readonly runs: readonly RunResult[];
 }
 
-/** Writes both files. */
+/** Writes both files; targets out of reach are told by the ceiling's figures beside them. */
 export async function writeReport(
   results: BenchResults,
   mdPath: string,
   jsonPath: string,
 ): Promise<void> {
+  const ceiling = await readFile(join(dirname(mdPath), CEILING_JSON), 'utf8').then(
+    (text) => JSON.parse(text) as CeilingFile,
+    () => undefined, // not measured on this machine: no target is called impossible
+  );
   await writeFile(jsonPath, `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(mdPath, renderMarkdown(results, jsonPath.split('/').at(-1) ?? jsonPath));
+  await writeFile(mdPath, renderMarkdown(results, jsonPath.split('/').at(-1) ?? jsonPath, ceiling));
 }
 
 /** Renders the Markdown report. */
-export function renderMarkdown(r: BenchResults, jsonName: string): string {
+export function renderMarkdown(r: BenchResults, jsonName: string, ceiling?: CeilingFile): string {
   const { scale, rssScale } = r.options;
   const hasHbr = r.runs.some((run) => run.tool === 'hbr' && run.steps.length > 0);
   const hbrTried = r.runs.some((run) => run.tool === 'hbr');
@@ -99,7 +114,7 @@ export function renderMarkdown(r: BenchResults, jsonName: string): string {
     'is the CPU other processes took during the step (from /proc/stat; 1 = one core of contention).',
     '',
     ...r.options.cache.flatMap((cache) => medianTable(r, cache, scale)),
-    ...targetTable(r, scale, rssScale),
+    ...targetTable(r, scale, rssScale, ceiling),
     ...rssTable(r, scale, rssScale),
     ...failures(r),
   ];
@@ -129,8 +144,13 @@ function medianTable(r: BenchResults, cache: CacheMode, scale: number): string[]
   ];
 }
 
-function targetTable(r: BenchResults, scale: number, rssScale: number | undefined): string[] {
-  const rows = evaluateTargets(r.runs, scale, rssScale);
+function targetTable(
+  r: BenchResults,
+  scale: number,
+  rssScale: number | undefined,
+  ceiling: CeilingFile | undefined,
+): string[] {
+  const rows = evaluateTargets(r.runs, scale, rssScale, ceiling?.ratios);
   const show = (values: readonly number[], rss: boolean): string =>
     values.map((v) => (rss && v > 1000 ? `${mb(v)} MB` : num(v))).join(', ');
   return [
@@ -142,9 +162,22 @@ function targetTable(r: BenchResults, scale: number, rssScale: number | undefine
       const rss = t.text.startsWith('peak RSS');
       const value = rss && t.value > 1000 ? `${mb(t.value)} MB` : num(t.value);
       const met = t.met === undefined ? 'not measured' : t.met ? 'met' : '**not met**';
-      return `| ${t.text} | ${t.cache} | ${show(t.values, rss)} | ${value} | ${met} |`;
+      const out =
+        t.impossibleAt === undefined
+          ? ''
+          : `; **impossible here**: the ceiling is ${num(t.impossibleAt)} ×`;
+      return `| ${t.text} | ${t.cache} | ${show(t.values, rss)} | ${value} | ${met}${out} |`;
     }),
     '',
+    ...(ceiling
+      ? [
+          `"Impossible here": [benchmarks-ceiling.md](benchmarks-ceiling.md) (\`${ceiling.command}\`, ` +
+            `${ceiling.generatedAt}) measured every step such a command must put each byte through, ` +
+            `with the primitives hbr uses, on this machine, and spread them perfectly over its cores: ` +
+            `even that ceiling falls short of the target, and hbr's own ratio is no higher than it.`,
+          '',
+        ]
+      : []),
   ];
 }
 

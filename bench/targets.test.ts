@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { CEILING_JSON, writeReport, type BenchResults } from './report.ts';
 import type { RunResult, StepName, StepResult } from './sequence.ts';
 import { median, stepMedians } from './stats.ts';
 import { evaluateTargets } from './targets.ts';
@@ -101,5 +105,79 @@ void describe('benchmark statistics and targets', () => {
     const ok = evaluateTargets(flat, 1, 0.25);
     assert.equal(ok.find((t) => t.text.startsWith('peak RSS ≤'))?.met, true);
     assert.equal(ok.find((t) => t.text.startsWith('peak RSS flat'))?.met, true);
+  });
+
+  void it('calls a missed target impossible only when the ceiling is below it and above hbr', () => {
+    // hbr's check is 1.2x restic's throughput (restic 6 s, hbr 5 s); the target is 2x.
+    const runs = [run('restic', 1, 1, MB), run('hbr', 1, 5 / 6, MB)];
+    const checkOf = (ceiling?: { backup: number; restore: number; check: number }) =>
+      evaluateTargets(runs, 1, undefined, ceiling).find((t) => t.text.startsWith('check'));
+    assert.equal(checkOf()?.impossibleAt, undefined, 'no ceiling measured');
+    const below = checkOf({ backup: 2.1, restore: 1.1, check: 1.5 });
+    assert.equal(below?.met, false);
+    assert.equal(below?.impossibleAt, 1.5);
+    // A ceiling under hbr's own ratio bounds nothing; one above the target leaves it possible.
+    assert.equal(checkOf({ backup: 2.1, restore: 1.1, check: 1.1 })?.impossibleAt, undefined);
+    assert.equal(checkOf({ backup: 2.1, restore: 1.1, check: 2.5 })?.impossibleAt, undefined);
+    // Only throughput targets against restic have a ceiling.
+    const all = evaluateTargets(runs, 1, undefined, { backup: 1, restore: 1, check: 1 });
+    assert.ok(
+      all
+        .filter((t) => !/^(first backup|full restore|check)/.test(t.text))
+        .every((t) => t.impossibleAt === undefined),
+    );
+  });
+
+  void it('writes "impossible here" into the report from the ceiling beside it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hbr-report-'));
+    try {
+      const results: BenchResults = {
+        startedAt: '2026-12-03T00:00:00Z',
+        finishedAt: '2026-12-03T01:00:00Z',
+        command: 'npm run bench',
+        commit: 'abc1234',
+        options: {
+          scale: 1,
+          rssScale: undefined,
+          runs: 1,
+          seed: 1,
+          tools: ['hbr', 'restic'],
+          cache: ['warm'],
+          nice: 0,
+        },
+        machine: {
+          cores: 2,
+          cpuModel: 'test',
+          ramBytes: 1e9,
+          kernel: '6',
+          os: 'test',
+          node: 'v20',
+        },
+        tools: {},
+        coldCache: 'not used',
+        datasets: [],
+        runs: [run('restic', 1, 1, MB), run('hbr', 1, 5 / 6, MB)],
+      };
+      const md = join(dir, 'benchmarks.md');
+      await writeReport(results, md, join(dir, 'benchmarks.json'));
+      assert.doesNotMatch(await readFile(md, 'utf8'), /impossible here/);
+      const ceiling = {
+        generatedAt: 'then',
+        command: 'ceiling',
+        ratios: { backup: 2.1, restore: 1.1, check: 1.5 },
+      };
+      await writeFile(join(dir, CEILING_JSON), JSON.stringify(ceiling));
+      await writeReport(results, md, join(dir, 'benchmarks.json'));
+      const rows = (await readFile(md, 'utf8'))
+        .split('\n')
+        .filter((l) => l.includes('impossible here'));
+      assert.equal(rows.length, 1, rows.join('\n'));
+      assert.match(
+        rows[0] ?? '',
+        /^\| check with full data read.*\*\*not met\*\*; \*\*impossible here\*\*: the ceiling is 1\.50 ×/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

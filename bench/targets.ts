@@ -1,7 +1,9 @@
 /**
  * The targets of issue 3 and their evaluation: each ratio is hbr / anchor for a pair of runs
  * (same cache mode, same run number); a target is met when the median of those ratios is
- * within its bound.
+ * within its bound. A throughput target against restic that is not met is shown impossible on
+ * this machine when `bench/micro/ceiling.ts` found even the format's ceiling below it, and hbr's
+ * own ratio is no higher than that ceiling (were it higher, the ceiling would be no bound).
  * @module
  */
 import type { CacheMode, RunResult, StepName } from './sequence.ts';
@@ -16,6 +18,18 @@ export interface TargetResult {
   readonly value: number;
   /** `undefined` when hbr (or the anchor) was not measured. */
   readonly met: boolean | undefined;
+  /** Set when not met and proven out of reach: the ceiling's ratio to the anchor. */
+  readonly impossibleAt?: number;
+}
+
+/**
+ * What `bench/micro/ceiling.ts` found: per command, the median over its rounds of the ratio of
+ * the format's ceiling on this machine to restic's throughput.
+ */
+export interface CeilingRatios {
+  readonly backup: number;
+  readonly restore: number;
+  readonly check: number;
 }
 
 type Metric = (run: RunResult) => number | undefined;
@@ -38,6 +52,7 @@ const RATIO_TARGETS = [
     anchor: 'restic',
     metric: speed('backup-1'),
     atLeast: 1.5,
+    ceiling: 'backup',
   },
   {
     text: 'first backup throughput ≥ 1.5 × borg (zstd 3)',
@@ -68,12 +83,14 @@ const RATIO_TARGETS = [
     anchor: 'restic',
     metric: speed('restore'),
     atLeast: 1.5,
+    ceiling: 'restore',
   },
   {
     text: 'check with full data read: throughput ≥ 2 × restic',
     anchor: 'restic',
     metric: speed('check'),
     atLeast: 2,
+    ceiling: 'check',
   },
 ] as const;
 
@@ -81,11 +98,15 @@ const RATIO_TARGETS = [
 export const RSS_LIMIT_BYTES = 256 * 1024 * 1024;
 export const RSS_FLAT_FACTOR = 1.25;
 
-/** Evaluates every target from the runs at `scale` (and `rssScale` for memory flatness). */
+/**
+ * Evaluates every target from the runs at `scale` (and `rssScale` for memory flatness), with the
+ * ceiling's ratios where they were measured.
+ */
 export function evaluateTargets(
   runs: readonly RunResult[],
   scale: number,
   rssScale: number | undefined,
+  ceiling?: CeilingRatios,
 ): TargetResult[] {
   const at = (tool: string, cache: CacheMode, s: number): RunResult[] =>
     runs.filter((r) => r.tool === tool && r.cache === cache && r.scale === s);
@@ -102,12 +123,21 @@ export function evaluateTargets(
       });
       const value = median(values);
       const bound = 'atLeast' in target ? value >= target.atLeast : value <= target.atMost;
+      const reachable = 'ceiling' in target && ceiling ? ceiling[target.ceiling] : undefined;
+      const impossible =
+        values.length > 0 &&
+        !bound &&
+        'atLeast' in target &&
+        reachable !== undefined &&
+        reachable < target.atLeast &&
+        value <= reachable;
       results.push({
         text: target.text,
         cache,
         values,
         value,
         met: values.length ? bound : undefined,
+        ...(impossible ? { impossibleAt: reachable } : {}),
       });
     }
   }

@@ -13,7 +13,9 @@
  * have metadata); it bounds what any code could do with these steps and primitives. Beside each
  * ceiling, restic doing the same to the same folder (warm cache) in the same round, and the ratio
  * issue 3's targets ask for.
- * `node --import tsx bench/micro/ceiling.ts --data DIR [--runs 5] [--sample-mib 256] [--out FILE]`
+ * `node --import tsx bench/micro/ceiling.ts --data DIR [--runs 5] [--sample-mib 256] [--out FILE]`;
+ * with `--out X.md`, the ratios also go to `X.json`, which `npm run bench` reads to tell a target
+ * out of reach (bench/targets.ts).
  * @module
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
@@ -41,7 +43,9 @@ import {
   decompressInto,
 } from '../../src/repository/compression.ts';
 import { SEAL_OVERHEAD, openInto, sealInto } from '../../src/repository/crypto.ts';
+import type { CeilingFile } from '../report.ts';
 import { median } from '../stats.ts';
+import type { CeilingRatios } from '../targets.ts';
 import { machineInfo, syncDisks } from '../system.ts';
 import { createGearTable } from '../../src/repository/gear.ts';
 
@@ -276,6 +280,7 @@ const lines = [
   `- restic ${(await execa('restic', ['version'])).stdout.split(' ')[1] ?? ''}: \`backup\`, then \`restore latest\` and \`check --read-data\` of that backup, once a round, warm cache, \`sync\` before each.`,
   '',
 ];
+const ratioOf: Partial<Record<keyof typeof commands, number>> = {};
 const step = Object.fromEntries(
   Object.entries(perRound).map(([name, values]) => [name, median(values)]),
 ) as Record<Step, number>;
@@ -286,6 +291,7 @@ for (const [name, command] of Object.entries(commands)) {
   );
   const ratios = ceilingOf.map((ceiling, round) => ceiling / resticOf[round]!);
   const ratio = median(ratios);
+  ratioOf[name as keyof typeof commands] = ratio;
   const verdict =
     ratio >= command.target
       ? 'possible in principle'
@@ -322,7 +328,15 @@ for (const [name, command] of Object.entries(commands)) {
 }
 const report = lines.join('\n');
 console.log(report);
-if (values.out) writeFileSync(values.out, report);
+if (values.out) {
+  writeFileSync(values.out, report);
+  const figures: CeilingFile = {
+    generatedAt: new Date().toISOString(),
+    command: `node --import tsx bench/micro/ceiling.ts --runs ${runs} --sample-mib ${values['sample-mib']}`,
+    ratios: ratioOf as CeilingRatios,
+  };
+  writeFileSync(values.out.replace(/(\.md)?$/, '.json'), `${JSON.stringify(figures, null, 2)}\n`);
+}
 
 // --- helpers ---
 
