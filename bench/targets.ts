@@ -94,8 +94,12 @@ const RATIO_TARGETS = [
   },
 ] as const;
 
-/** Peak RSS ceiling, and the growth allowed between the two scales for "flat". */
-export const RSS_LIMIT_BYTES = 256 * 1024 * 1024;
+/**
+ * Peak RSS ceiling, and the growth allowed between the two scales for "flat". The issue's "256 MB"
+ * is read as it writes its data sizes (400 MB models are 400,000,000 bytes) and as this report
+ * prints every size: 256,000,000 bytes, the stricter reading (256 MiB would be 268.4 MB).
+ */
+export const RSS_LIMIT_BYTES = 256e6;
 export const RSS_FLAT_FACTOR = 1.25;
 
 /**
