@@ -189,26 +189,13 @@ function _proven(
   rawLength: number,
   what: string,
 ): Buffer {
-  const mismatch = _mismatch(keys, id, plaintext, rawLength, what);
-  if (mismatch) throw mismatch;
-  return plaintext;
-}
-
-/** Why `plaintext` is not the blob `id` of `rawLength` bytes, if it is not. */
-function _mismatch(
-  keys: RepositoryKeys,
-  id: Buffer,
-  plaintext: Buffer,
-  rawLength: number,
-  what: string,
-): IntegrityError | undefined {
   if (plaintext.length !== rawLength) {
-    return new IntegrityError(`${what}: length ${plaintext.length}, expected ${rawLength}`);
+    throw new IntegrityError(`${what}: length ${plaintext.length}, expected ${rawLength}`);
   }
   if (!blobId(keys, plaintext).equals(id)) {
-    return new IntegrityError(`${what}: content does not hash to its id`);
+    throw new IntegrityError(`${what}: content does not hash to its id`);
   }
-  return undefined;
+  return plaintext;
 }
 
 /**

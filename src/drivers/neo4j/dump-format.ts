@@ -14,7 +14,8 @@
  *
  * zstd runs as the `zstd` CLI (Debian package `zstd`): it streams in constant memory in a process
  * of its own, while the binding hbr uses for blobs (`zstd-napi`) would decode on this process's
- * main thread, which is busy storing the dump. gzip uses node:zlib. Unwrapping also zeroes the tar's access times (`dump-tar.ts`).
+ * main thread, which is busy storing the dump. gzip uses node:zlib. Unwrapping also zeroes the
+ * tar's access times (`dump-tar.ts`).
  * @module
  */
 import { execa } from 'execa';
