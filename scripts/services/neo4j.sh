@@ -58,7 +58,8 @@ assemble() {
   local t0=$SECONDS
   log "assembling Neo4j $VERSION from Maven Central into $DIST"
   rm -rf "$DIST.tmp" && mkdir -p "$DIST.tmp"
-  mvn -B -q -f "$POM" -Dneo4j.version="$VERSION" dependency:copy-dependencies \
+  # Maven waits 30 minutes on a stalled download by default; fail (and retry) after one.
+  mvn -Dmaven.wagon.rto=60000 -B -q -f "$POM" -Dneo4j.version="$VERSION" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$DIST.tmp/lib" >&2 ||
     die "mvn could not assemble org.neo4j:neo4j:$VERSION (is Maven Central reachable?)"
   [[ -f "$DIST.tmp/lib/neo4j-$VERSION.jar" ]] || die "assembly lacks neo4j-$VERSION.jar"

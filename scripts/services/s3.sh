@@ -51,7 +51,8 @@ EOF
 fetch_jar() {
   [[ -s "$JAR" ]] && return 0
   command -v mvn >/dev/null || { echo "s3.sh: mvn not found (apt-get install maven)" >&2; exit 1; }
-  mvn -q -B -Dstyle.color=never dependency:get "-Dartifact=org.gaul:s3proxy:$VERSION:jar:jar-with-dependencies" \
+  # Maven waits 30 minutes on a stalled download by default; fail (and retry) after one.
+  mvn -Dmaven.wagon.rto=60000 -q -B -Dstyle.color=never dependency:get "-Dartifact=org.gaul:s3proxy:$VERSION:jar:jar-with-dependencies" \
     -Dtransitive=false "-Dmaven.repo.local=$M2" >&2
   [[ -s "$JAR" ]] || { echo "s3.sh: $JAR missing after mvn dependency:get" >&2; exit 1; }
 }
