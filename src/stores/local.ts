@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DeleteForbiddenError, StoreError } from '../errors.ts';
+import { readFully } from '../util/read-fully.ts';
 import type { GetOptions, ObjectInfo, PutOptions, Store } from './types.ts';
+
+/** Ranged reads up to this many bytes are made with synchronous calls (see `get`). */
+const SMALL_READ = 256 * 1024;
 
 /** Options of {@link createLocalStore}. */
 export interface LocalStoreOptions {
@@ -39,10 +43,8 @@ export function createLocalStore(options: LocalStoreOptions): Store {
     properties: { connections: 4, supportsRetention: false },
 
     async get(key: string, opts: GetOptions = {}): Promise<Buffer> {
-      let handle;
-      try {
-        handle = await open(pathOf(key), constants.O_RDONLY);
-        const size = (await handle.stat()).size;
+      /** The range asked for, checked against the object's size. */
+      const rangeIn = (size: number): { offset: number; length: number } => {
         const offset = opts.range?.offset ?? 0;
         const length = opts.range?.length ?? size - offset;
         if (offset < 0 || length < 0 || offset + length > size) {
@@ -51,27 +53,52 @@ export function createLocalStore(options: LocalStoreOptions): Store {
             { permanent: true, status: 416 },
           );
         }
+        return { offset, length };
+      };
+      const bufferFor = (length: number): Buffer => {
         const into = opts.into && opts.into.byteLength >= length ? opts.into : undefined;
-        const buffer = into
+        return into
           ? Buffer.from(into.buffer, into.byteOffset, length)
           : Buffer.allocUnsafe(length);
-        let done = 0;
-        while (done < length) {
-          const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
-          if (bytesRead === 0) break;
-          done += bytesRead;
+      };
+      const whole = (buffer: Buffer, done: number): Buffer => {
+        if (done === buffer.length) return buffer;
+        throw new StoreError(`[store:${name}] get ${key}: object shrank while reading`, {
+          permanent: false,
+        });
+      };
+      try {
+        if (opts.range && opts.range.length <= SMALL_READ) {
+          // A small ranged read (the tree of a folder a backup walks) with synchronous calls: a
+          // few microseconds from the page cache, against four thread-pool round trips, each
+          // waiting its turn behind the walk's other work. An unchanged re-backup of the
+          // benchmark's 20,000 files: 1.08 s instead of 1.15 (medians of 8), also from cold.
+          const fd = openSync(pathOf(key), constants.O_RDONLY);
+          try {
+            const { offset, length } = rangeIn(fstatSync(fd).size);
+            const buffer = bufferFor(length);
+            return whole(buffer, readFully(fd, buffer, 0, length, offset));
+          } finally {
+            closeSync(fd);
+          }
         }
-        if (done !== length) {
-          throw new StoreError(`[store:${name}] get ${key}: object shrank while reading`, {
-            permanent: false,
-          });
+        const handle = await open(pathOf(key), constants.O_RDONLY);
+        try {
+          const { offset, length } = rangeIn((await handle.stat()).size);
+          const buffer = bufferFor(length);
+          let done = 0;
+          while (done < length) {
+            const { bytesRead } = await handle.read(buffer, done, length - done, offset + done);
+            if (bytesRead === 0) break;
+            done += bytesRead;
+          }
+          return whole(buffer, done);
+        } finally {
+          await handle.close();
         }
-        return buffer;
       } catch (error) {
         if (error instanceof StoreError) throw error;
         throw fail('get', key, error);
-      } finally {
-        await handle?.close();
       }
     },
 
