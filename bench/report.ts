@@ -174,7 +174,7 @@ function targetTable(
           `"Impossible here": [benchmarks-ceiling.md](benchmarks-ceiling.md) (\`${ceiling.command}\`, ` +
             `${ceiling.generatedAt}) measured every step such a command must put each byte through, ` +
             `with the primitives hbr uses, on this machine, and spread them perfectly over its cores: ` +
-            `even that ceiling falls short of the target, and hbr's own ratio is no higher than it.`,
+            `even that ceiling falls short of the target, and no run of hbr's, warm or cold, beat it.`,
           '',
         ]
       : []),

@@ -122,6 +122,21 @@ void describe('benchmark statistics and targets', () => {
     // A ceiling under hbr's own ratio bounds nothing; one above the target leaves it possible.
     assert.equal(checkOf({ backup: 2.1, restore: 1.1, check: 1.1 })?.impossibleAt, undefined);
     assert.equal(checkOf({ backup: 2.1, restore: 1.1, check: 2.5 })?.impossibleAt, undefined);
+    // A ceiling that any run of hbr's beat, here a cold one, bounds nothing, warm or cold.
+    const cold = [
+      ...runs,
+      { ...run('restic', 1, 1, MB), cache: 'cold' as const },
+      { ...run('hbr', 1, 1 / 2, MB), cache: 'cold' as const },
+    ];
+    const beaten = evaluateTargets(cold, 1, undefined, { backup: 2.1, restore: 1.1, check: 1.5 });
+    const checks = beaten.filter((t) => t.text.startsWith('check'));
+    assert.deepEqual(
+      checks.map((t) => [t.cache, Number(t.value.toFixed(2)), t.met, t.impossibleAt]),
+      [
+        ['warm', 1.2, false, undefined],
+        ['cold', 2, true, undefined],
+      ],
+    );
     // Only throughput targets against restic have a ceiling.
     const all = evaluateTargets(runs, 1, undefined, { backup: 1, restore: 1, check: 1 });
     assert.ok(
