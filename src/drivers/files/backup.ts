@@ -96,8 +96,9 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
   const smallLimit = pLimit(16);
   // A new large file is read and cut on this thread, one at a time: the codec workers, not this
   // thread, bound a first backup, and each file in flight holds a read buffer and the chunker's
-  // carry (the benchmark's first backup peaked at 229-238 MB instead of 235-252, in the same
-  // time within the noise). A changed one is cut on a worker: two at a time, one per core.
+  // carry (the benchmark's first backup peaked at 226-238 MB, median 229, instead of 225-252,
+  // median 243, over 8 runs each, in the same time within the noise). A changed one is cut on a
+  // worker: two at a time, one per core.
   const newLargeLimit = pLimit(1);
   const changedLargeLimit = pLimit(2);
   const report = (): void => options.onProgress?.(stats);
