@@ -118,21 +118,23 @@ export function evaluateTargets(
   const modes = [...new Set(runs.map((r) => r.cache))];
   const results: TargetResult[] = [];
   for (const target of RATIO_TARGETS) {
-    const ratios = (cache: CacheMode): number[] => {
-      const anchors = at(target.anchor, cache, scale);
-      return at('hbr', cache, scale).flatMap((run) => {
-        const anchor = anchors.find((a) => a.run === run.run);
-        const mine = target.metric(run);
-        const theirs = anchor && target.metric(anchor);
-        return mine !== undefined && theirs !== undefined && theirs > 0 ? [mine / theirs] : [];
-      });
-    };
+    const ratios = new Map(
+      modes.map((cache) => {
+        const anchors = at(target.anchor, cache, scale);
+        const values = at('hbr', cache, scale).flatMap((run) => {
+          const anchor = anchors.find((a) => a.run === run.run);
+          const mine = target.metric(run);
+          const theirs = anchor && target.metric(anchor);
+          return mine !== undefined && theirs !== undefined && theirs > 0 ? [mine / theirs] : [];
+        });
+        return [cache, values];
+      }),
+    );
     const reachable = 'ceiling' in target && ceiling ? ceiling[target.ceiling] : undefined;
     // A ceiling that one of hbr's runs beat, warm or cold, bounds nothing.
     const beaten =
-      reachable !== undefined && modes.some((cache) => ratios(cache).some((r) => r > reachable));
-    for (const cache of modes) {
-      const values = ratios(cache);
+      reachable !== undefined && [...ratios.values()].flat().some((r) => r > reachable);
+    for (const [cache, values] of ratios) {
       const value = median(values);
       const bound = 'atLeast' in target ? value >= target.atLeast : value <= target.atMost;
       const impossible =
