@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { requireConfig } from '../resolve.ts';
 import { backupFiles } from '../../drivers/files/index.ts';
 import { scanFiles, type ScanTotals } from '../../drivers/files/scan.ts';
+import { SeenFolders } from '../../drivers/files/seen-folders.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import { startSession, type BackupRecord } from '../../repository/index.ts';
 import { globalsOf } from '../context.ts';
@@ -67,13 +68,14 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         throw new UsageError('nothing to back up: give one or more paths, or --source NAME');
 
       // A metadata-only scan of the paths starts before the repository opens: while the key is
-      // derived (scrypt: a quarter second of one core) it reads the folders and inodes from disk,
-      // so the backup's own walk finds them cached. Its totals give the progress a percentage and
-      // an ETA once complete (partial totals would overstate the progress).
+      // derived (scrypt: a quarter second of one core) it stats what it finds, and the backup's
+      // walk takes them instead of listing and stat'ing again (see seen-folders.ts). Its totals give the
+      // progress a percentage and an ETA once complete (partial totals would overstate it).
       tracePhase('command started');
       const scanning = new AbortController();
+      const seen = new SeenFolders();
       let totals: ScanTotals | undefined;
-      const scan = scanFiles(targets, exclude, () => undefined, scanning.signal).then(
+      const scan = scanFiles(targets, exclude, () => undefined, scanning.signal, seen).then(
         (done) => void (totals = done),
         () => undefined, // the backup itself reports unreadable paths
       );
@@ -89,6 +91,9 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         const parent = (await access.repo.backups()).filter(samePaths).at(-1);
         const startedAt = new Date();
         const session = await startSession(access.repo, { signal: ctx.signal });
+        // The walk starts: stats taken from now on would be no newer than its own. A backup
+        // with no parent reads every file, so it keeps none.
+        seen.close(parent === undefined);
         tracePhase('session started');
         return { access, parent, startedAt, session };
       })().catch(async (error: unknown) => {
@@ -109,6 +114,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           paths: targets,
           exclude,
           ...(parent ? { parentTree: parent.tree } : {}),
+          seen,
           signal: ctx.signal,
           onProgress: (p) =>
             reporter.progress({

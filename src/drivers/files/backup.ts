@@ -28,6 +28,7 @@ import type {
   TreeNode,
 } from '../../repository/index.ts';
 import { createExcluder, type Excluder } from './excludes.ts';
+import { byName, typeOfMode, type SeenFolders, type SeenStat } from './seen-folders.ts';
 
 export interface FilesBackupOptions {
   readonly session: RepositorySession;
@@ -40,6 +41,8 @@ export interface FilesBackupOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: FilesProgress) => void;
   readonly onFileError?: (path: string, message: string) => void;
+  /** Folders as a scan just before saw them (see seen-folders.ts), instead of listing again. */
+  readonly seen?: SeenFolders;
 }
 
 /** Running totals, also the final statistics. */
@@ -128,14 +131,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     };
     stats.files++;
     stats.bytes += base.size;
-    if (
-      previous?.type === 'file' &&
-      previous.size === base.size &&
-      previous.mtime === base.mtime &&
-      previous.inode === base.inode &&
-      previous.content &&
-      !previous.changedWhileReading
-    ) {
+    if (_unchangedSince(previous, st)) {
       stats.unchangedFiles++;
       stats.bytesUnchanged += base.size;
       // Usually nothing at all changed: the parent's node itself, one object less per file,
@@ -241,6 +237,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     excluder: Excluder,
     previous?: TreeNode,
     listedAsFile = false,
+    seen?: SeenStat,
   ): Promise<TreeNode | undefined> => {
     if (listedAsFile && !previous && session.smallFileMax > 0) {
       // A new file by its folder's listing: a codec worker opens and fstats it as it reads it,
@@ -249,17 +246,22 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       const read = await smallLimit(() => session.saveSmallFile(path, signal)).catch(() => {});
       if (read?.stored) return fileNode(path, name, read.before, undefined, read);
     }
-    let st: BigIntStats;
+    let st: SeenStat;
     try {
-      // Synchronous, like small-file reads: a few microseconds from the inode cache, a third of
-      // the CPU of a thread-pool round trip (20,000 files: 66 vs 178 ms).
-      st = lstatSync(path, { bigint: true });
+      // The scan's stat, unless this is a file to read: its content is checked against a stat
+      // taken now. Else synchronous, like small-file reads: a few microseconds from the inode
+      // cache, a third of the CPU of a thread-pool round trip (20,000 files: 66 vs 178 ms).
+      st =
+        seen && (typeOfMode(seen.mode) !== 'file' || _unchangedSince(previous, seen))
+          ? seen
+          : lstatSync(path, { bigint: true });
     } catch (error) {
       fail(path, error);
       return undefined;
     }
     try {
-      if (st.isDirectory()) {
+      const type = typeOfMode(st.mode);
+      if (type === 'dir') {
         const subtree = await dirTree(
           path,
           excluder,
@@ -274,7 +276,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
           subtree,
         };
       }
-      if (st.isSymbolicLink()) {
+      if (type === 'symlink') {
         stats.files++;
         return {
           name,
@@ -284,7 +286,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
           linkTarget: await readlink(path),
         };
       }
-      if (st.isFile()) return await fileNode(path, name, st, previous);
+      if (type === 'file') return await fileNode(path, name, st, previous);
       fail(path, new Error('not a regular file, directory or symlink: skipped'));
     } catch (error) {
       if (signal?.aborted) throw error;
@@ -299,13 +301,12 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     outer: Excluder,
     parentTree: string | undefined,
   ): Promise<string | undefined> => {
-    let entries: Dirent[];
+    let entries: readonly Dirent[];
     let excluder: Excluder;
+    const seen = options.seen?.take(path);
     try {
       // File types come with the listing (no lstat per entry just to apply excludes).
-      entries = (await readdir(path, { withFileTypes: true })).sort((a, b) =>
-        a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-      );
+      entries = seen?.entries ?? (await readdir(path, { withFileTypes: true })).sort(byName);
       excluder = await outer.enter(path, entries);
     } catch (error) {
       fail(path, error);
@@ -323,7 +324,15 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         const child = join(path, name);
         const folder = entry.isDirectory();
         if (excluder.excludes(child, folder)) return undefined;
-        const node = () => entryNode(child, name, excluder, previous.get(name), entry.isFile());
+        const node = () =>
+          entryNode(
+            child,
+            name,
+            excluder,
+            previous.get(name),
+            entry.isFile(),
+            seen?.stats.get(name),
+          );
         return folder && folderLimit ? folderLimit(node) : node();
       })
     ).filter((n): n is TreeNode => n !== undefined);
@@ -379,6 +388,21 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
 }
 
 // --- internal ---
+
+/** Whether a file with stat `st` is `previous`, stored whole, by size, mtime and inode. */
+function _unchangedSince(
+  previous: TreeNode | undefined,
+  st: FileVersion,
+): previous is TreeNode & { content: string[] } {
+  return (
+    previous?.type === 'file' &&
+    previous.size === Number(st.size) &&
+    previous.mtime === `${st.mtimeNs}` &&
+    previous.inode === `${st.dev}:${st.ino}` &&
+    previous.content !== undefined &&
+    !previous.changedWhileReading
+  );
+}
 
 /**
  * Whether two sorted node lists are the same tree: same names in the same order, every field

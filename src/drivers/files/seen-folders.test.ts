@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { lstatSync } from 'node:fs';
+import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp.ts';
+import {
+  initRepository,
+  startSession,
+  type OpenRepository,
+  type TreeNode,
+} from '../../repository/index.ts';
+import { createLocalStore } from '../../stores/local.ts';
+import { backupFiles } from './backup.ts';
+import { scanFiles } from './scan.ts';
+import { SeenFolders } from './seen-folders.ts';
+
+const noTotals = (): void => undefined;
+
+describe('folders seen by the scan', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let data: string;
+  beforeEach(async () => {
+    dir = await tempDir();
+    data = join(dir.path, 'data');
+    await mkdir(join(data, 'sub'), { recursive: true });
+    await writeFile(join(data, 'b.txt'), 'bee\n');
+    await writeFile(join(data, 'a.txt'), 'a\n');
+    await writeFile(join(data, 'x.tmp'), 'scratch\n');
+    await writeFile(join(data, 'sub', 'c.txt'), 'sea\n');
+    await symlink('a.txt', join(data, 'link'));
+  });
+  afterEach(async () => dir.remove());
+
+  it('keeps each listing sorted, with the stats of what is not excluded, once, until closed', async () => {
+    const seen = new SeenFolders();
+    await scanFiles([data], ['*.tmp'], noTotals, undefined, seen);
+    const top = seen.take(data);
+    assert.ok(top, 'the top folder is kept');
+    assert.deepEqual(
+      top.entries.map((e) => e.name),
+      ['a.txt', 'b.txt', 'link', 'sub', 'x.tmp'],
+    );
+    assert.deepEqual([...top.stats.keys()].sort(), ['a.txt', 'b.txt', 'link', 'sub']);
+    const real = lstatSync(join(data, 'b.txt'), { bigint: true });
+    assert.deepEqual(top.stats.get('b.txt'), {
+      size: real.size,
+      mtimeNs: real.mtimeNs,
+      mode: real.mode,
+      dev: real.dev,
+      ino: real.ino,
+    });
+    assert.equal(seen.take(data), undefined, 'taken once');
+    assert.deepEqual([...(seen.take(join(data, 'sub'))?.stats.keys() ?? [])], ['c.txt']);
+
+    const closed = new SeenFolders();
+    closed.close();
+    const totals = await scanFiles([data], ['*.tmp'], noTotals, undefined, closed);
+    assert.deepEqual(totals, { files: 4, bytes: 2 + 4 + 4 }, 'a closed one still counts');
+    assert.equal(closed.take(data), undefined);
+
+    const forgotten = new SeenFolders();
+    await scanFiles([data], [], noTotals, undefined, forgotten);
+    forgotten.close(true);
+    assert.equal(forgotten.take(data), undefined);
+  });
+
+  describe('in a backup', () => {
+    let repo: OpenRepository;
+    beforeEach(async () => {
+      repo = await initRepository(
+        createLocalStore({ path: join(dir.path, 'repo') }),
+        { kind: 'password', password: 'pw' },
+        { scryptParams: { N: 1024, r: 8, p: 1 } },
+      );
+    });
+
+    const backup = async (parentTree?: string, seen?: SeenFolders): Promise<string> => {
+      const session = await startSession(repo);
+      const { tree, errors } = await backupFiles({
+        session,
+        repo,
+        paths: [data],
+        exclude: ['*.tmp'],
+        ...(parentTree ? { parentTree } : {}),
+        ...(seen ? { seen } : {}),
+      });
+      assert.deepEqual(errors, []);
+      await session.commitTree(
+        tree,
+        { source: 'files', kind: 'files', type: 'snapshot', startedAt: new Date() },
+        { files: 0, bytes: 0 },
+      );
+      return tree;
+    };
+    const nodeAt = async (tree: string, path: string): Promise<TreeNode | undefined> => {
+      let node: TreeNode | undefined;
+      let subtree: string | undefined = tree;
+      for (const name of path.split(sep).filter(Boolean)) {
+        node = subtree ? (await repo.readTree(subtree)).find((n) => n.name === name) : undefined;
+        subtree = node?.subtree;
+      }
+      return node;
+    };
+
+    it('stores what a walk of its own would, and reads a file changed after the scan', async () => {
+      const parent = await backup();
+      await writeFile(join(data, 'a.txt'), 'a, changed\n');
+      await writeFile(join(data, 'sub', 'new.txt'), 'new\n');
+      const seen = new SeenFolders();
+      await scanFiles([data], ['*.tmp'], noTotals, undefined, seen);
+      seen.close();
+      // Replaced between the scan and the walk: the walk reads the file, so what it stores of
+      // it (size, inode) is the file it read, not the one the scan saw.
+      await writeFile(join(data, 'a.tmp'), 'a, changed once more\n');
+      await rename(join(data, 'a.tmp'), join(data, 'a.txt'));
+      const now = lstatSync(join(data, 'a.txt'), { bigint: true });
+      const withSeen = await backup(parent, seen);
+      const a = await nodeAt(withSeen, join(data, 'a.txt'));
+      assert.equal(a?.size, 'a, changed once more\n'.length);
+      assert.equal(a?.inode, `${now.dev}:${now.ino}`);
+      assert.equal(a?.changedWhileReading, undefined);
+      assert.ok(await nodeAt(withSeen, join(data, 'sub', 'new.txt')), 'a new file is in');
+      assert.equal(await nodeAt(withSeen, join(data, 'x.tmp')), undefined, 'excludes hold');
+      assert.equal(await backup(parent), withSeen, 'the same tree as a walk of its own');
+    });
+  });
+});
