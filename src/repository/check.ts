@@ -10,7 +10,7 @@ import pLimit from 'p-limit';
 import { isHbrError } from '../errors.ts';
 import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
 import { sharedBuffer, sha256OfShared, verifyBlobsAway } from './codec-pool.ts';
-import { decodeIndex } from './index-file.ts';
+import { openIndex } from './index-file.ts';
 import { decodeManifest } from './manifest.ts';
 import { createMasterIndex, idKey } from './master-index.ts';
 import { packKey, parsePack, type PackEntry } from './pack.ts';
@@ -80,9 +80,7 @@ export async function checkRepository(
   const index = createMasterIndex();
   for (const id of await repo.indexIds()) {
     try {
-      for (const p of decodeIndex(keys, id, await store.get(`index/${id}`))) {
-        index.addPack(p.packId, p.entries);
-      }
+      index.addStored(openIndex(keys, id, await store.get(`index/${id}`)));
     } catch (error) {
       if (!isHbrError(error)) throw error;
       problems.push({ kind: 'damaged-index', severity: 'error', message: error.message });
@@ -119,7 +117,7 @@ export async function checkRepository(
     }
   }
   for (const packId of stored.keys()) {
-    if (!index.packs().has(packId)) {
+    if (!index.hasPack(packId)) {
       problems.push({
         kind: 'unindexed-pack',
         severity: 'warning',

@@ -6,7 +6,7 @@
  * @module
  */
 import { IntegrityError } from '../errors.ts';
-import { BLOB_TYPE_CODE } from './blob-codec.ts';
+import { BLOB_TYPE_CODE, type BlobType } from './blob-codec.ts';
 import { compress, decompress } from './compression.ts';
 import { openObject, sealObject, sha256Hex, type RepositoryKeys } from './crypto.ts';
 import type { PackEntry } from './pack.ts';
@@ -17,8 +17,15 @@ export interface IndexedPack {
   readonly entries: readonly PackEntry[];
 }
 
+/** One pack's entries as stored: `ENTRY.bytes` each, back to back. */
+export interface StoredPackEntries {
+  readonly packId: string;
+  readonly entries: Buffer;
+}
+
 const MAGIC = 'HBRI';
-const ENTRY = 1 + 32 + 12;
+/** Where an entry's fields are, in an index object and in the master index alike. */
+export const ENTRY = { bytes: 1 + 32 + 12, id: 1, offset: 33, length: 37, rawLength: 41 } as const;
 /** Index objects larger than this (plaintext) are refused as implausible. */
 const MAX_INDEX_BYTES = 1 << 30;
 
@@ -27,7 +34,7 @@ export function encodeIndex(
   keys: RepositoryKeys,
   packs: readonly IndexedPack[],
 ): { id: string; bytes: Buffer } {
-  const size = 9 + packs.reduce((sum, p) => sum + 36 + p.entries.length * ENTRY, 0);
+  const size = 9 + packs.reduce((sum, p) => sum + 36 + p.entries.length * ENTRY.bytes, 0);
   const plain = Buffer.alloc(size);
   plain.write(MAGIC, 0, 'latin1');
   plain[4] = 1;
@@ -38,12 +45,8 @@ export function encodeIndex(
     plain.writeUInt32LE(pack.entries.length, at + 32);
     at += 36;
     for (const e of pack.entries) {
-      plain[at] = BLOB_TYPE_CODE[e.type];
-      e.id.copy(plain, at + 1);
-      plain.writeUInt32LE(e.offset, at + 33);
-      plain.writeUInt32LE(e.length, at + 37);
-      plain.writeUInt32LE(e.rawLength, at + 41);
-      at += ENTRY;
+      writeEntry(plain, at, e);
+      at += ENTRY.bytes;
     }
   }
   const packed = Buffer.alloc(4);
@@ -53,10 +56,15 @@ export function encodeIndex(
 }
 
 /**
- * Parses a sealed index object.
+ * Opens a sealed index object, leaving each pack's entries in their stored layout: the master
+ * index takes them as they are, without an object per blob.
  * @throws IntegrityError when it is damaged or does not match its name.
  */
-export function decodeIndex(keys: RepositoryKeys, indexId: string, bytes: Buffer): IndexedPack[] {
+export function openIndex(
+  keys: RepositoryKeys,
+  indexId: string,
+  bytes: Buffer,
+): StoredPackEntries[] {
   const what = `index ${indexId}`;
   if (sha256Hex(bytes) !== indexId) throw new IntegrityError(`${what}: does not match its name`);
   const opened = openObject(keys, 'index', bytes, what);
@@ -66,25 +74,42 @@ export function decodeIndex(keys: RepositoryKeys, indexId: string, bytes: Buffer
   if (plain.toString('latin1', 0, 4) !== MAGIC || plain[4] !== 1) {
     throw new IntegrityError(`${what}: unknown format`);
   }
-  const packs: IndexedPack[] = [];
+  const packs: StoredPackEntries[] = [];
   const packCount = plain.readUInt32LE(5);
   let at = 9;
   for (let p = 0; p < packCount; p++) {
+    if (at + 36 > plain.length) throw new IntegrityError(`${what}: truncated`);
     const packId = plain.toString('hex', at, at + 32);
-    const count = plain.readUInt32LE(at + 32);
-    at += 36;
-    const entries: PackEntry[] = [];
-    for (let i = 0; i < count; i++, at += ENTRY) {
-      entries.push({
-        type: plain[at] === BLOB_TYPE_CODE.tree ? 'tree' : 'data',
-        id: Buffer.from(plain.subarray(at + 1, at + 33)),
-        offset: plain.readUInt32LE(at + 33),
-        length: plain.readUInt32LE(at + 37),
-        rawLength: plain.readUInt32LE(at + 41),
-      });
-    }
-    packs.push({ packId, entries });
+    const end = at + 36 + plain.readUInt32LE(at + 32) * ENTRY.bytes;
+    if (end > plain.length) throw new IntegrityError(`${what}: truncated`);
+    packs.push({ packId, entries: plain.subarray(at + 36, end) });
+    at = end;
   }
   if (at !== plain.length) throw new IntegrityError(`${what}: trailing bytes`);
   return packs;
+}
+
+/** Writes one entry at `at`. */
+export function writeEntry(target: Buffer, at: number, e: PackEntry): void {
+  target[at] = BLOB_TYPE_CODE[e.type];
+  e.id.copy(target, at + ENTRY.id);
+  target.writeUInt32LE(e.offset, at + ENTRY.offset);
+  target.writeUInt32LE(e.length, at + ENTRY.length);
+  target.writeUInt32LE(e.rawLength, at + ENTRY.rawLength);
+}
+
+/** The blob type of the entry at `at`. */
+export function entryType(source: Buffer, at: number): BlobType {
+  return source[at] === BLOB_TYPE_CODE.tree ? 'tree' : 'data';
+}
+
+/** Reads the entry at `at` (its id copied out). */
+export function readEntry(source: Buffer, at: number): PackEntry {
+  return {
+    type: entryType(source, at),
+    id: Buffer.from(source.subarray(at + ENTRY.id, at + ENTRY.id + 32)),
+    offset: source.readUInt32LE(at + ENTRY.offset),
+    length: source.readUInt32LE(at + ENTRY.length),
+    rawLength: source.readUInt32LE(at + ENTRY.rawLength),
+  };
 }

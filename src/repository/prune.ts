@@ -91,7 +91,7 @@ export async function pruneRepository(
       toRepack.push(u);
       unusedLeft -= u.unused;
     }
-    const unindexed = [...storedPacks.keys()].filter((p) => !index.packs().has(p));
+    const unindexed = [...storedPacks.keys()].filter((p) => !index.hasPack(p));
     const gone = new Set([...toDelete, ...toRepack].map((u) => u.packId));
     // Net of the live blobs that repacking writes again.
     const bytesFreed =

@@ -21,7 +21,7 @@ export async function recoverUnindexedPacks(
   const recovered: IndexedPack[] = [];
   for await (const { key, size } of repo.store.list('data/', { signal })) {
     const packId = key.slice(key.lastIndexOf('/') + 1);
-    if (index.packs().has(packId)) continue;
+    if (index.hasPack(packId)) continue;
     try {
       const entries = await readPackHeader(repo.store, repo.keys, packId, size);
       recovered.push({ packId, entries });

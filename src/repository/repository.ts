@@ -11,7 +11,7 @@ import { decodeBlob, type BlobType } from './blob-codec.ts';
 import { keepLease, leaseStoredBlob, type BlobLease } from './codec-pool.ts';
 import { CHUNKER_PROFILES } from './chunker.ts';
 import { deriveKeys, type RepositoryKeys } from './crypto.ts';
-import { decodeIndex } from './index-file.ts';
+import { openIndex } from './index-file.ts';
 import { addKey, unlockMasterKey, type Credential } from './keys.ts';
 import { decodeManifest, manifestKey } from './manifest.ts';
 import { createMasterIndex, type MasterIndex } from './master-index.ts';
@@ -121,7 +121,7 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     const ids = await indexIds();
     const decoded = await Promise.all(
       ids.map((id) =>
-        limit(async () => decodeIndex(keys, id, await store.get(`index/${id}`, { signal }))),
+        limit(async () => openIndex(keys, id, await store.get(`index/${id}`, { signal }))),
       ),
     );
     return createMasterIndex(decoded);
