@@ -71,12 +71,18 @@ export function createMasterIndex(
   /** The slot in `within` that holds the id at `source[idAt]`, or the empty one it would take. */
   const slotOf = (source: Buffer, idAt: number, within: Uint32Array): number => {
     const mask = within.length - 1;
-    let slot = source.readUInt32LE(idAt) & mask;
+    const hash = source.readUInt32LE(idAt);
+    let slot = hash & mask;
     for (;;) {
       const held = within[slot] ?? 0;
       if (held === 0) return slot;
+      // The first four bytes tell most neighbours apart without a call into C++.
       const at = (held - 1) * ENTRY.bytes + ENTRY.id;
-      if (entries.compare(source, idAt, idAt + 32, at, at + 32) === 0) return slot;
+      if (
+        entries.readUInt32LE(at) === hash &&
+        entries.compare(source, idAt, idAt + 32, at, at + 32) === 0
+      )
+        return slot;
       slot = (slot + 1) & mask;
     }
   };

@@ -5,9 +5,9 @@
  * @module
  */
 import { lstatSync, readdirSync, type BigIntStats, type Dirent, type Stats } from 'node:fs';
-import { join } from 'node:path';
 import { lstat } from 'node:fs/promises';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
+import { childPath } from './child-path.ts';
 import { createExcluder, type Excluder } from './excludes.ts';
 import { byName, type SeenFolders, type SeenStat } from './seen-folders.ts';
 
@@ -58,7 +58,7 @@ export async function scanFiles(
         sliceEnd = performance.now() + SLICE_MS;
       }
       signal?.throwIfAborted();
-      const child = join(path, entry.name);
+      const child = childPath(path, entry.name);
       if (excluder.excludes(child, entry.isDirectory())) continue;
       let st: Stats | BigIntStats;
       try {
