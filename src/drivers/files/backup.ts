@@ -29,7 +29,7 @@ import type {
 } from '../../repository/index.ts';
 import { childPath } from './child-path.ts';
 import { createExcluder, type Excluder } from './excludes.ts';
-import { byName, typeOfMode, type SeenFolders, type SeenStat } from './seen-folders.ts';
+import { byName, statAt, typeOfMode, type SeenFolders, type SeenStat } from './seen-folders.ts';
 
 export interface FilesBackupOptions {
   readonly session: RepositorySession;
@@ -317,7 +317,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     // a folder backed up before, at full width, since most of their work is reading old trees.
     const folderLimit = parentTree === undefined ? pLimit(NEW_FOLDERS_IN_FLIGHT) : undefined;
     const nodes = (
-      await _mapWindow(entries, ENTRIES_IN_FLIGHT, async (entry) => {
+      await _mapWindow(entries, ENTRIES_IN_FLIGHT, async (entry, i) => {
         const name = entry.name;
         const child = childPath(path, name);
         const folder = entry.isDirectory();
@@ -329,7 +329,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
             excluder,
             previous.get(name),
             entry.isFile(),
-            seen?.stats.get(name),
+            seen && statAt(seen, i),
           );
         return folder && folderLimit ? folderLimit(node) : node();
       })
@@ -466,14 +466,14 @@ const NEW_FOLDERS_IN_FLIGHT = 2;
 async function _mapWindow<T, R>(
   items: readonly T[],
   width: number,
-  fn: (item: T) => Promise<R>,
+  fn: (item: T, i: number) => Promise<R>,
 ): Promise<R[]> {
   const results: R[] = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const i = next++;
-      results[i] = await fn(items[i] as T);
+      results[i] = await fn(items[i] as T, i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));

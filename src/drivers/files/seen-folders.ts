@@ -18,13 +18,46 @@ import type { FileVersion } from '../../repository/index.ts';
 /** The fields of an `lstat` the walk uses; the file type is in `mode`'s high bits. */
 export type SeenStat = FileVersion;
 
-/** One folder: its entries sorted by name, and the stats of those the scan did not exclude. */
+/**
+ * One folder: its entries sorted by name, and beside them the stats of those the scan did not
+ * exclude, `STAT_FIELDS` numbers each in the entries' order (a mode of 0: none). Numbers in one
+ * array, not an object and five BigInts an entry: what a walk keeps alive is what its garbage
+ * collections copy.
+ */
 export interface SeenFolder {
   readonly entries: readonly Dirent[];
-  readonly stats: ReadonlyMap<string, SeenStat>;
+  readonly stats: BigUint64Array;
 }
 
-/** At most this many entries are kept (about 300 bytes each: some 10 MB). */
+/** Numbers kept per entry: size, mtime (ns), mode, device, inode. */
+export const STAT_FIELDS = 5;
+
+/** Writes entry `i`'s stat into `stats`. */
+export function putStat(stats: BigUint64Array, i: number, st: SeenStat): void {
+  const at = i * STAT_FIELDS;
+  stats[at] = st.size;
+  stats[at + 1] = st.mtimeNs;
+  stats[at + 2] = st.mode;
+  stats[at + 3] = st.dev;
+  stats[at + 4] = st.ino;
+}
+
+/** Entry `i`'s stat, if the scan took one. */
+export function statAt(folder: SeenFolder, i: number): SeenStat | undefined {
+  const { stats } = folder;
+  const at = i * STAT_FIELDS;
+  const mode = stats[at + 2];
+  if (!mode) return undefined;
+  return {
+    size: stats[at] ?? 0n,
+    mtimeNs: stats[at + 1] ?? 0n,
+    mode,
+    dev: stats[at + 3] ?? 0n,
+    ino: stats[at + 4] ?? 0n,
+  };
+}
+
+/** At most this many entries are kept (some 150 bytes each with their listing: about 5 MB). */
 const CAPACITY = 32_768;
 
 export class SeenFolders {
@@ -38,7 +71,7 @@ export class SeenFolders {
   }
 
   /** Keeps a folder's listing (sorted by name) and its entries' stats, while open. */
-  remember(path: string, entries: readonly Dirent[], stats: ReadonlyMap<string, SeenStat>): void {
+  remember(path: string, entries: readonly Dirent[], stats: BigUint64Array): void {
     if (!this.open) return;
     this.#folders.set(path, { entries, stats });
     this.#entries += entries.length;
