@@ -101,7 +101,12 @@ export async function credentialFor(
 export async function accessRepository(
   ctx: CliContext,
   globals: GlobalOptions,
-  options: { create?: boolean; initOptions?: Parameters<typeof initRepository>[2] } = {},
+  options: {
+    create?: boolean;
+    initOptions?: Parameters<typeof initRepository>[2];
+    /** See `UnlockOptions.onDeriveKey`. */
+    onDeriveKey?: () => void;
+  } = {},
 ): Promise<RepositoryAccess> {
   const resolved = await resolveRepositoryLocation({
     env: ctx.env,
@@ -114,7 +119,9 @@ export async function accessRepository(
   const credential = await credentialFor(ctx, globals, fromConfig, resolved.configFile);
   const repo = options.create
     ? await initRepository(store, credential, options.initOptions)
-    : await openRepository(store, credential);
+    : await openRepository(store, credential, {
+        ...(options.onDeriveKey ? { onDeriveKey: options.onDeriveKey } : {}),
+      });
   return {
     repo,
     store,

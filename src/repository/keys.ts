@@ -81,6 +81,14 @@ export async function addKey(
   return id;
 }
 
+export interface UnlockOptions {
+  /**
+   * Called once a key derivation has started: scrypt runs on the thread pool for a quarter
+   * second, and the calling thread is free meanwhile (a files backup scans its paths then).
+   */
+  readonly onDeriveKey?: () => void;
+}
+
 /**
  * Finds the key file `credential` opens and returns the master key.
  * @throws WrongPasswordError when no key file opens with it.
@@ -88,15 +96,18 @@ export async function addKey(
 export async function unlockMasterKey(
   store: Store,
   credential: Credential,
+  options: UnlockOptions = {},
 ): Promise<{ masterKey: Buffer; keyId: string }> {
   const keys = await readKeys(store);
   for (const { id, file } of keys) {
     if ((file.kdf === 'scrypt') !== (credential.kind === 'password')) continue;
-    const kek = await _deriveKek(credential, Buffer.from(file.salt, 'base64'), {
+    const deriving = _deriveKek(credential, Buffer.from(file.salt, 'base64'), {
       N: file.N ?? DEFAULT_SCRYPT.N,
       r: file.r ?? DEFAULT_SCRYPT.r,
       p: file.p ?? DEFAULT_SCRYPT.p,
     });
+    options.onDeriveKey?.();
+    const kek = await deriving;
     try {
       const masterKey = open(kek, Buffer.from(file.data, 'base64'), Buffer.from('hbr:key'), id);
       return { masterKey, keyId: id };

@@ -37,6 +37,16 @@ describe('repository', () => {
     });
   });
 
+  it('tells its caller when a key derivation has started, before it ends', async () => {
+    await initRepository(store, password, fast);
+    const events: string[] = [];
+    const opening = openRepository(store, password, {
+      onDeriveKey: () => events.push('deriving'),
+    }).then(() => events.push('opened'));
+    await opening;
+    assert.deepEqual(events, ['deriving', 'opened']);
+  });
+
   it('refuses to create a second repository in the same place', async () => {
     await initRepository(store, password, fast);
     await assert.rejects(initRepository(store, password, fast), { name: 'UsageError' });

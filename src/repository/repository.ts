@@ -12,7 +12,7 @@ import { keepLease, leaseStoredBlob, type BlobLease } from './codec-pool.ts';
 import { CHUNKER_PROFILES } from './chunker.ts';
 import { deriveKeys, type RepositoryKeys } from './crypto.ts';
 import { openIndex } from './index-file.ts';
-import { addKey, unlockMasterKey, type Credential } from './keys.ts';
+import { addKey, unlockMasterKey, type Credential, type UnlockOptions } from './keys.ts';
 import { decodeManifest, manifestKey } from './manifest.ts';
 import { createMasterIndex, type MasterIndex } from './master-index.ts';
 import { packKey } from './pack.ts';
@@ -92,13 +92,14 @@ export async function initRepository(
 export async function openRepository(
   store: Store,
   credential: Credential,
+  options: UnlockOptions = {},
 ): Promise<OpenRepository> {
   if (!(await store.head('config'))) {
     throw new RepositoryNotFoundError(
       `[repository:${store.name}] no repository here (no config object); create one with \`hbr init\``,
     );
   }
-  const { masterKey, keyId } = await unlockMasterKey(store, credential);
+  const { masterKey, keyId } = await unlockMasterKey(store, credential, options);
   const keys = deriveKeys(masterKey);
   const config = decodeRepoConfig(keys, await store.get('config'));
   return _open(store, masterKey, keyId, config);

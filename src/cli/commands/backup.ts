@@ -67,18 +67,23 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       if (targets.length === 0)
         throw new UsageError('nothing to back up: give one or more paths, or --source NAME');
 
-      // A metadata-only scan of the paths starts before the repository opens: while the key is
-      // derived (scrypt: a quarter second of one core) it stats what it finds, and the backup's
-      // walk takes them instead of listing and stat'ing again (see seen-folders.ts). Its totals give the
-      // progress a percentage and an ETA once complete (partial totals would overstate it).
+      // A metadata-only scan of the paths runs while the repository key is derived (scrypt: a
+      // quarter second of one core, the main thread idle): it stats what it finds, and the
+      // backup's walk takes that instead of listing and stat'ing again (see seen-folders.ts). It
+      // starts once the derivation has: the steps before it (reading the key files) would each
+      // wait behind the scan. Its totals give the progress a percentage and an ETA once complete
+      // (partial totals would overstate it).
       tracePhase('command started');
       const scanning = new AbortController();
       const seen = new SeenFolders();
       let totals: ScanTotals | undefined;
-      const scan = scanFiles(targets, exclude, () => undefined, scanning.signal, seen).then(
-        (done) => void (totals = done),
-        () => undefined, // the backup itself reports unreadable paths
-      );
+      let scan: Promise<void> | undefined;
+      const startScan = (): void => {
+        scan ??= scanFiles(targets, exclude, () => undefined, scanning.signal, seen).then(
+          (done) => void (totals = done),
+          () => undefined, // the backup itself reports unreadable paths
+        );
+      };
       const stopScan = async (): Promise<void> => {
         scanning.abort();
         await scan;
@@ -86,8 +91,9 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       const samePaths = (b: BackupRecord): boolean =>
         b.source === source && [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
       const { access, parent, startedAt, session } = await (async () => {
-        const access = await accessRepository(ctx, globals);
+        const access = await accessRepository(ctx, globals, { onDeriveKey: startScan });
         tracePhase('repository opened');
+        startScan(); // a no-op: unlocking started it (kept should that ever change)
         const parent = (await access.repo.backups()).filter(samePaths).at(-1);
         const startedAt = new Date();
         const session = await startSession(access.repo, { signal: ctx.signal });
@@ -100,9 +106,9 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         await stopScan();
         throw error;
       });
-      // Without progress output the totals go unused: the scan has warmed the inode cache while
-      // the key was derived, and stops now rather than compete with the walk for this thread
-      // (a quarter of a second in the benchmark's version-2 backup).
+      // Without progress output the totals go unused: the scan has done its part while the key
+      // was derived, and stops now rather than compete with the walk for this thread (a quarter
+      // of a second in the benchmark's version-2 backup).
       if (globals.progress === false) await stopScan();
       const { repo } = access;
       const reporter = reporterFor(ctx, globals);
