@@ -42,15 +42,14 @@ export interface BlobSaver {
   save(type: BlobType, plaintext: Buffer, signal?: AbortSignal): Promise<Buffer>;
   /**
    * Stores the `length` bytes at `position` of the open file `fd` as a data blob, which a worker
-   * reads there (see `identifyFileRange`). `cutAs`, the id the bytes had when a worker cut them
-   * (see `cutFileAway`), skips a blob already stored without reading it. Resolves with the blob's
-   * id and length: shorter when the file shrank meanwhile, no id when nothing was left there.
+   * reads there (see `identifyFileRange`). Resolves with the blob's id and length: shorter when
+   * the file shrank meanwhile, no id when nothing was left there.
    */
   saveRange(
     fd: number,
     position: number,
     length: number,
-    options?: { cutAs?: Buffer; signal?: AbortSignal },
+    options?: { signal?: AbortSignal },
   ): Promise<{ id?: Buffer; length: number }>;
   /**
    * Resolves when `save` of a `length`-byte blob would copy it once, into shared memory (see
@@ -157,12 +156,8 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       throwIfFailed();
       return storeHeld(type, await identifyBlob(keys, plaintext), plaintext.length, signal);
     },
-    async saveRange(fd, position, length, { cutAs, signal } = {}) {
+    async saveRange(fd, position, length, { signal } = {}) {
       throwIfFailed();
-      if (cutAs && isStored(cutAs)) {
-        stats.knownBlobs++;
-        return { id: cutAs, length };
-      }
       const { held, length: read } = await identifyFileRange(keys, fd, position, length);
       return { ...(held ? { id: await storeHeld('data', held, read, signal) } : {}), length: read };
     },

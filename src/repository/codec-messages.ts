@@ -57,9 +57,9 @@ export type CodecRequest =
       idKey: Uint8Array;
     }
   /**
-   * Read the open file `fd` from `position`, where a chunk starts, to its end, cut it into
-   * chunks with the gear table and sizes given (as `createChunker` does) and hash each. One
-   * reply per `span` bytes or so, the worker going on by itself (other requests are served
+   * Read the open file `fd` from `position`, where a chunk starts, to its end, and cut it into
+   * chunks with the gear table and sizes given (as `createChunker` does). One reply per `span`
+   * bytes or so, the worker going on by itself (other requests are served
    * between spans), the last saying the file ended; nothing goes to a slot. A `cancel` naming
    * the job ends it early, with a last reply.
    */
@@ -73,7 +73,6 @@ export type CodecRequest =
       min: number;
       avg: number;
       max: number;
-      idKey: Uint8Array;
     }
   /**
    * Read a small file into the slot, hash it and encode it there, as `identify` and `encode` do
@@ -185,10 +184,10 @@ export type CodecReply =
       };
     }
   /**
-   * Chunks of a `cut` job, in order: lengths, ids (32 bytes each), and whether this is its last
-   * reply (the end of the file; or an empty reply after a `cancel`).
+   * Chunks of a `cut` job, in order: their lengths, and whether this is its last reply (the end
+   * of the file; or an empty reply after a `cancel`).
    */
-  | { job: number; cut: { lengths: number[]; ids: Uint8Array; end: boolean } }
+  | { job: number; cut: { lengths: number[]; end: boolean } }
   /** A `range` request's bytes: their id (none when there were none) and how many. */
   | { job: number; range: { id?: Uint8Array; length: number } }
   | { job: number; sha256: string }

@@ -145,7 +145,7 @@ function _cutToEnd(request: Extract<CodecRequest, { op: 'cut' }>): void {
     try {
       if (cancelled.delete(job)) {
         // The job's last reply, as at the end of the file: nothing more will be read.
-        port.postMessage({ job, cut: { lengths: [], ids: new Uint8Array(0), end: true } });
+        port.postMessage({ job, cut: { lengths: [], end: true } });
         return;
       }
       const cut = _cut({ ...request, position });
@@ -163,15 +163,11 @@ function _cutToEnd(request: Extract<CodecRequest, { op: 'cut' }>): void {
 }
 
 /**
- * Cuts one span of a file into chunks from a chunk's start and hashes them (see the `cut`
- * request): reads `span + max` bytes, so at least one whole chunk lies in them unless the file
+ * Cuts one span of a file into chunks from a chunk's start (see the `cut` request): reads
+ * `span + max` bytes, so at least one whole chunk lies in them unless the file
  * ends first. The unfinished chunk at the end of what was read is cut again with the next span.
  */
-function _cut(request: Extract<CodecRequest, { op: 'cut' }>): {
-  lengths: number[];
-  ids: Uint8Array;
-  end: boolean;
-} {
+function _cut(request: Extract<CodecRequest, { op: 'cut' }>): { lengths: number[]; end: boolean } {
   const { fd, position, span, gear, min, avg, max } = request;
   const want = span + max;
   const cutBuffer = _cutBuffer(want);
@@ -181,10 +177,7 @@ function _cut(request: Extract<CodecRequest, { op: 'cut' }>): {
   const chunks = chunker.push(cutBuffer.subarray(0, read));
   const last = end ? chunker.finish() : undefined;
   if (last) chunks.push(last);
-  const keys = _keys({ idKey: request.idKey });
-  const ids = new Uint8Array(32 * chunks.length);
-  chunks.forEach((chunk, i) => ids.set(blobId(keys, chunk), 32 * i));
-  return { lengths: chunks.map((chunk) => chunk.length), ids, end };
+  return { lengths: chunks.map((chunk) => chunk.length), end };
 }
 
 /**

@@ -98,10 +98,9 @@ export async function saveContent(
 const CUT_SPAN = 8 * 1024 * 1024;
 
 /**
- * Stores the open file `fd` as content, cut into chunks and hashed on the codec workers (see
- * `cutFileAway`): for a changed version of a large file, whose chunks are mostly stored
- * already, this thread only looks their ids up, and only the new ones are read again, to be
- * stored. The same blobs as {@link saveContent} of the file's bytes, unless the file changes
+ * Stores the open file `fd` as content, cut into chunks on a codec worker (see `cutFileAway`)
+ * and each chunk read again, hashed and, if new, encoded on the others: for a changed version of
+ * a large file, whose chunks are mostly stored already, this thread copies none of its bytes. The same blobs as {@link saveContent} of the file's bytes, unless the file changes
  * meanwhile; then each blob holds what was read, and the size is what they add up to.
  */
 export async function saveFileCut(
@@ -116,8 +115,8 @@ export async function saveFileCut(
   try {
     for await (const next of cut(CUT_SPAN)) {
       signal?.throwIfAborted();
-      for (const { length, id } of next.chunks) {
-        await saves.add(saver.saveRange(fd, position, length, { cutAs: id, signal }), length);
+      for (const length of next.lengths) {
+        await saves.add(saver.saveRange(fd, position, length, { signal }), length);
         position += length;
         options.onBytes?.(length);
       }

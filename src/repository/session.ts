@@ -126,7 +126,7 @@ export async function startSession(
       const params = repo.config.chunkers.model;
       if (!params) throw new UsageError('the repository has no model chunking profile');
       const chunking = { gear, params };
-      const cut = (span: number) => cutFileAway(repo.keys, chunking, fd, span);
+      const cut = (span: number) => cutFileAway(chunking, fd, span);
       return saveFileCut(saver, cut, fd, opts);
     },
     smallFileMax,
