@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, openSync } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, openSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DeleteForbiddenError, StoreError } from '../errors.ts';
 import { readFully } from '../util/read-fully.ts';
@@ -169,25 +169,40 @@ async function* _walk(
   prefix: string,
   fail: (op: string, key: string, error: unknown) => StoreError,
 ): AsyncIterable<ObjectInfo> {
+  // Synchronous calls, a folder at a time: each takes microseconds from the inode cache, where a
+  // thread-pool round trip per folder and per file made listing the benchmark's 83 packs in 72
+  // folders take 16-18 ms of every backup's start.
   let entries;
   try {
-    entries = await readdir(join(root, ...folder.split('/').filter(Boolean)), {
+    entries = readdirSync(join(root, ...folder.split('/').filter(Boolean)), {
       withFileTypes: true,
     });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw fail('list', prefix, error);
   }
+  const files: ObjectInfo[] = [];
+  const folders: string[] = [];
   for (const entry of entries) {
     if (entry.name.startsWith('.tmp-')) continue;
     const key = folder ? `${folder}/${entry.name}` : entry.name;
     if (entry.isDirectory()) {
-      if (key.startsWith(prefix) || prefix.startsWith(`${key}/`))
-        yield* _walk(root, key, prefix, fail);
+      if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) folders.push(key);
     } else if (entry.isFile() && key.startsWith(prefix)) {
-      const info = await stat(join(root, ...key.split('/'))).catch(() => undefined);
-      if (info) yield { key, size: info.size };
+      const size = _sizeOf(join(root, ...key.split('/')));
+      if (size !== undefined) files.push({ key, size });
     }
+  }
+  yield* files;
+  for (const key of folders) yield* _walk(root, key, prefix, fail);
+}
+
+/** A file's size; undefined when it cannot be stat'ed (gone since its folder was read). */
+function _sizeOf(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
   }
 }
 
