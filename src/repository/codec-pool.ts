@@ -142,7 +142,7 @@ export interface CutChunks {
  * changed version of a large file: the calling thread has each chunk read again and hashed
  * where a worker is free (see {@link identifyFileRange}), and stored if it is new. The cutting
  * worker takes no other work while another worker can (see `pick`): hashing beside the cut
- * instead of after it, a version-2 backup of the benchmark took 4-7 % less time (four runs of
+ * instead of after it, a version-2 backup of the benchmark took 4-7 % less time (five runs of
  * 6-10 pairs), for a second read of the file from the page cache.
  * Cut points are those of `createChunker(gear, params)`. Stopped early (an error, a `break`),
  * it returns only once the worker no longer reads the file, which the caller may then close.
