@@ -131,5 +131,20 @@ describe('folders seen by the scan', () => {
       assert.equal(await nodeAt(withSeen, join(data, 'x.tmp')), undefined, 'excludes hold');
       assert.equal(await backup(parent), withSeen, 'the same tree as a walk of its own');
     });
+
+    it('lists and stats itself the folders the scan had no room left to keep', async () => {
+      const parent = await backup();
+      await writeFile(join(data, 'sub', 'c.txt'), 'sea, changed\n');
+      const full = new SeenFolders(3); // the top folder's 5 entries fill it
+      await scanFiles([data], ['*.tmp'], noTotals, undefined, full);
+      assert.ok(full.take(data), 'the top folder is kept');
+      assert.equal(full.take(join(data, 'sub')), undefined, 'its subfolder is not');
+      const seen = new SeenFolders(3);
+      await scanFiles([data], ['*.tmp'], noTotals, undefined, seen);
+      seen.close();
+      const withSeen = await backup(parent, seen);
+      assert.equal((await nodeAt(withSeen, join(data, 'sub', 'c.txt')))?.size, 13);
+      assert.equal(await backup(parent), withSeen, 'the same tree as a walk of its own');
+    });
   });
 });

@@ -62,12 +62,18 @@ const CAPACITY = 32_768;
 
 export class SeenFolders {
   readonly #folders = new Map<string, SeenFolder>();
+  readonly #capacity: number;
   #entries = 0;
   #open = true;
 
+  /** Keeps folders until they hold `capacity` entries; the walk lists the rest itself. */
+  constructor(capacity = CAPACITY) {
+    this.#capacity = capacity;
+  }
+
   /** Whether folders are still kept: the scan takes BigInt stats only then. */
   get open(): boolean {
-    return this.#open && this.#entries < CAPACITY;
+    return this.#open && this.#entries < this.#capacity;
   }
 
   /** Keeps a folder's listing (sorted by name) and its entries' stats, while open. */
