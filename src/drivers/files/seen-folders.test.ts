@@ -100,6 +100,10 @@ describe('folders seen by the scan', () => {
       );
       return tree;
     };
+    // The backed-up folder's own tree: the root's also holds its ancestors, whose mtimes change
+    // whenever other tests create files beside them (in the system's temporary folder).
+    const dataTree = async (tree: string): Promise<string | undefined> =>
+      (await nodeAt(tree, data))?.subtree;
     const nodeAt = async (tree: string, path: string): Promise<TreeNode | undefined> => {
       let node: TreeNode | undefined;
       let subtree: string | undefined = tree;
@@ -129,7 +133,7 @@ describe('folders seen by the scan', () => {
       assert.equal(a?.changedWhileReading, undefined);
       assert.ok(await nodeAt(withSeen, join(data, 'sub', 'new.txt')), 'a new file is in');
       assert.equal(await nodeAt(withSeen, join(data, 'x.tmp')), undefined, 'excludes hold');
-      assert.equal(await backup(parent), withSeen, 'the same tree as a walk of its own');
+      assert.equal(await dataTree(await backup(parent)), await dataTree(withSeen), 'the same tree');
     });
 
     it('lists and stats itself the folders the scan had no room left to keep', async () => {
@@ -144,7 +148,7 @@ describe('folders seen by the scan', () => {
       seen.close();
       const withSeen = await backup(parent, seen);
       assert.equal((await nodeAt(withSeen, join(data, 'sub', 'c.txt')))?.size, 13);
-      assert.equal(await backup(parent), withSeen, 'the same tree as a walk of its own');
+      assert.equal(await dataTree(await backup(parent)), await dataTree(withSeen), 'the same tree');
     });
   });
 });
