@@ -14,5 +14,6 @@ export { planBatches, restoreBatch } from './blob-batch.ts';
 export type { RestoreFile } from './codec-messages.ts';
 export type { BatchBlob } from './blob-batch.ts';
 export type { Credential } from './keys.ts';
+export { byName } from './tree.ts';
 export type { TreeNode } from './tree.ts';
 export type * from './types.ts';

@@ -31,11 +31,19 @@ export interface TreeNode {
 }
 
 /**
+ * The order of a tree's nodes: by name, in UTF-16 code units. A walk that lists a folder in this
+ * order can compare its nodes with the parent tree's one by one.
+ */
+export function byName(a: { readonly name: string }, b: { readonly name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+/**
  * Serialises a directory deterministically (sorted nodes, fixed key order, unknown keys left out).
  * @throws IntegrityError when a node is malformed (a bug in the caller).
  */
 export function encodeTree(nodes: readonly TreeNode[]): Buffer {
-  const sorted = [...nodes].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sorted = [...nodes].sort(byName);
   return Buffer.from(
     JSON.stringify({
       nodes: sorted.map((n) => {

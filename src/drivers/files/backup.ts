@@ -19,17 +19,18 @@ import { lstat, open, readdir, readlink, type FileHandle } from 'node:fs/promise
 import { join, parse, sep } from 'node:path';
 import pLimit from 'p-limit';
 import { SourceError } from '../../errors.ts';
-import type {
-  FileVersion,
-  OpenRepository,
-  RepositorySession,
-  SmallFileStored,
-  StoredContent,
-  TreeNode,
+import {
+  byName,
+  type FileVersion,
+  type OpenRepository,
+  type RepositorySession,
+  type SmallFileStored,
+  type StoredContent,
+  type TreeNode,
 } from '../../repository/index.ts';
 import { childPath } from './child-path.ts';
 import { createExcluder, type Excluder } from './excludes.ts';
-import { byName, statAt, typeOfMode, type SeenFolders, type SeenStat } from './seen-folders.ts';
+import { statAt, typeOfMode, type SeenFolders, type SeenStat } from './seen-folders.ts';
 
 export interface FilesBackupOptions {
   readonly session: RepositorySession;

@@ -9,7 +9,8 @@ import { lstat } from 'node:fs/promises';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { childPath } from './child-path.ts';
 import { createExcluder, type Excluder } from './excludes.ts';
-import { byName, putStat, STAT_FIELDS, type SeenFolders } from './seen-folders.ts';
+import { byName } from '../../repository/index.ts';
+import { putStat, STAT_FIELDS, type SeenFolders } from './seen-folders.ts';
 
 /** Files (regular files and symlinks) and bytes found so far. */
 export interface ScanTotals {

@@ -108,8 +108,3 @@ const TYPES = new Map<bigint, 'dir' | 'file' | 'symlink'>([
 export function typeOfMode(mode: bigint): 'dir' | 'file' | 'symlink' | 'other' {
   return TYPES.get(mode & TYPE_BITS) ?? 'other';
 }
-
-/** Orders a folder's entries by name (code units), as trees are stored. */
-export function byName(a: { name: string }, b: { name: string }): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-}
