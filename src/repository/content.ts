@@ -100,8 +100,9 @@ const CUT_SPAN = 8 * 1024 * 1024;
 /**
  * Stores the open file `fd` as content, cut into chunks on a codec worker (see `cutFileAway`)
  * and each chunk read again, hashed and, if new, encoded on the others: for a changed version of
- * a large file, whose chunks are mostly stored already, this thread copies none of its bytes. The same blobs as {@link saveContent} of the file's bytes, unless the file changes
- * meanwhile; then each blob holds what was read, and the size is what they add up to.
+ * a large file, whose chunks are mostly stored already, this thread copies none of its bytes.
+ * The same blobs as {@link saveContent} of the file's bytes, unless the file changes meanwhile;
+ * then each blob holds what was read, and the size is what they add up to.
  */
 export async function saveFileCut(
   saver: BlobSaver,

@@ -107,7 +107,7 @@ export function createMasterIndex(
     distinct++;
   };
   /** Registers `packId` for the `n` entries about to be added at `count`. */
-  const beginPack = (packId: string, n: number): number => {
+  const beginPack = (packId: string, n: number): void => {
     listed = undefined;
     let p = packNumbers.get(packId);
     if (p === undefined) {
@@ -118,7 +118,6 @@ export function createMasterIndex(
     }
     reserve(n);
     packOf.fill(p, count, count + n);
-    return p;
   };
   const addEntries = (n: number): void => {
     const end = count + n;

@@ -78,6 +78,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       const seen = new SeenFolders();
       let totals: ScanTotals | undefined;
       let scan: Promise<void> | undefined;
+      // Once: unlocking derives a key per key file it tries.
       const startScan = (): void => {
         scan ??= scanFiles(targets, exclude, () => undefined, scanning.signal, seen).then(
           (done) => void (totals = done),
@@ -93,7 +94,6 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       const { access, parent, startedAt, session } = await (async () => {
         const access = await accessRepository(ctx, globals, { onDeriveKey: startScan });
         tracePhase('repository opened');
-        startScan(); // a no-op: unlocking started it (kept should that ever change)
         const parent = (await access.repo.backups()).filter(samePaths).at(-1);
         const startedAt = new Date();
         const session = await startSession(access.repo, { signal: ctx.signal });

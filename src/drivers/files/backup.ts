@@ -127,7 +127,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
   ): Promise<TreeNode> => {
     stats.files++;
     stats.bytes += Number(st.size);
-    const kept = same ?? (_unchangedSince(previous, st) ? previous : undefined);
+    const kept = same ?? _unchangedFile(previous, st);
     if (kept) {
       stats.unchangedFiles++;
       stats.bytesUnchanged += Number(st.size);
