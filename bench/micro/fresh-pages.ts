@@ -49,16 +49,12 @@ const memory = Buffer.alloc(FILE + 4096, 7);
 const rows: { what: string; wall: number; cpu: number }[] = [];
 
 try {
-  _write('warm-up', 0); // also leaves `total` bytes of files to free below
-  rmSync(join(root, 'warm-up'), { recursive: true });
-  _write('into pages freed a moment before', 0);
-  const freed = join(root, 'into pages freed a moment before');
+  rmSync(_write('warm-up', 0), { recursive: true });
+  const freed = _write('into pages freed a moment before', 0);
   const before = _reportedKiB();
   rmSync(freed, { recursive: true });
   const waited = await _waitForReport(before, Number(values['wait-s']) * 1000);
-  const tookBack = `into pages the machine took back (${waited})`;
-  _write(tookBack, 0);
-  rmSync(join(root, tookBack), { recursive: true });
+  rmSync(_write(`into pages the machine took back (${waited})`, 0), { recursive: true });
   const aligned = _alignedStart();
   if (aligned === undefined) console.log('no O_DIRECT here: the direct row is left out');
   else _write('past the page cache (O_DIRECT)', constants.O_DIRECT ?? 0, aligned);
@@ -76,8 +72,11 @@ for (const row of rows.filter((r) => r.what !== 'warm-up')) {
   );
 }
 
-/** Writes `total` bytes as new files in the folder `what`, timing it into `rows`. */
-function _write(what: string, flags: number, at = 0): void {
+/**
+ * Writes `total` bytes as new files in the folder `what`, timing it into `rows`; returns the
+ * folder.
+ */
+function _write(what: string, flags: number, at = 0): string {
   const folder = join(root, what);
   mkdirSync(folder);
   const cpuBefore = process.cpuUsage();
@@ -99,6 +98,7 @@ function _write(what: string, flags: number, at = 0): void {
     wall: (performance.now() - started) / 1e3,
     cpu: (cpu.user + cpu.system) / 1e6,
   });
+  return folder;
 }
 
 /** KiB the machine has reported freed so far; undefined where it does not report. */
