@@ -5,7 +5,7 @@
  * `--render` only writes docs/benchmarks.md again from docs/benchmarks.json.
  * @module
  */
-import { mkdir, readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from '../src/errors.ts';
 import { assertStillBuilt, ensureBuilt } from './build.ts';
@@ -14,6 +14,7 @@ import { applyVersion, generateDataset } from './generate.ts';
 import { GNU_TIME } from './measure.ts';
 import { parseOptions, type BenchOptions } from './options.ts';
 import { writeReport, type BenchResults } from './report.ts';
+import { removeRetired, retire } from './retire.ts';
 import { runSequence, type DatasetHandle, type RunResult, type StepResult } from './sequence.ts';
 import { dropCaches, ensureCommands, machineInfo, output } from './system.ts';
 import { allTools, type ToolAdapter, type ToolContext } from './tools/index.ts';
@@ -49,6 +50,8 @@ async function main(): Promise<void> {
   await ensureCommands(needed);
   if (options.tools.includes('hbr')) await ensureBuilt(process.cwd(), log);
   await mkdir(join(options.work, 'logs'), { recursive: true });
+  // Nothing is deleted while anything is measured (see retire.ts); all of it goes at the end.
+  const retired = join(options.work, 'retired');
   const passwordFile = join(options.work, 'password');
   await writeFile(passwordFile, `${PASSWORD}\n`, { mode: 0o600 });
   const context = (tool: ToolAdapter): ToolContext => ({
@@ -85,7 +88,7 @@ async function main(): Promise<void> {
       : [{ scale: options.rssScale, runs: 1, modes: ['warm' as const] }]),
   ];
   for (const { scale, runs: count, modes: planModes } of plan) {
-    const dataset = await prepareDataset(options, scale);
+    const dataset = await prepareDataset(options, scale, retired);
     datasets.push({ scale, v1: pick(dataset.v1), v2: pick(dataset.v2) });
     for (const cache of planModes) {
       for (let run = 1; run <= count; run++) {
@@ -96,6 +99,7 @@ async function main(): Promise<void> {
             ctx: context(tool),
             dataset,
             restoreDir: join(options.work, 'restore'),
+            retired,
             logDir: join(options.work, 'logs'),
             cache,
             run,
@@ -110,8 +114,10 @@ async function main(): Promise<void> {
         }
       }
     }
-    await rm(dataset.root, { recursive: true, force: true });
+    await retire(dataset.root, retired);
   }
+  log('deleting the retired repositories, restores and data sets');
+  await removeRetired(retired);
 
   const results: BenchResults = {
     startedAt,
@@ -136,9 +142,13 @@ async function main(): Promise<void> {
 
 // --- internal ---
 
-async function prepareDataset(options: BenchOptions, scale: number): Promise<DatasetHandle> {
+async function prepareDataset(
+  options: BenchOptions,
+  scale: number,
+  retired: string,
+): Promise<DatasetHandle> {
   const root = join(options.work, `data-${scale}`);
-  await rm(root, { recursive: true, force: true });
+  await retire(root, retired);
   const fs = await statfs(options.work);
   // Data set, one repository and one restore at a time, with room to spare.
   const needed = 3.5 * 1.95e9 * scale;

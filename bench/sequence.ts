@@ -4,12 +4,13 @@
  * dropped (cold) or primed (warm) before each step.
  * @module
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatasetSpec } from './data/spec.ts';
 import { diffTrees, summarizeTree, type TreeSummary } from './data/tree.ts';
 import { applyVersion } from './generate.ts';
 import { measure, type Measurement } from './measure.ts';
+import { retire } from './retire.ts';
 import { diskUsage, dropCaches, machineBusySeconds, syncDisks, warmTree } from './system.ts';
 import type { ToolAdapter, ToolContext } from './tools/index.ts';
 
@@ -64,6 +65,8 @@ export interface SequenceOptions {
   readonly ctx: ToolContext;
   readonly dataset: DatasetHandle;
   readonly restoreDir: string;
+  /** Where the repository, cache and restore go when done with (see `retire.ts`). */
+  readonly retired: string;
   readonly logDir: string;
   readonly cache: CacheMode;
   readonly run: number;
@@ -76,7 +79,7 @@ export interface SequenceOptions {
 /**
  * Runs the steps for one tool and returns what was measured. A failing step ends the run
  * (recorded in `error`), except an abort, which is thrown. Leaves the data set at version 1
- * and removes the repository, the restore and the cache.
+ * and retires the repository, the restore and the cache.
  */
 export async function runSequence(options: SequenceOptions): Promise<RunResult> {
   const { tool, ctx, dataset, cache, signal } = options;
@@ -106,7 +109,7 @@ export async function runSequence(options: SequenceOptions): Promise<RunResult> 
     options.onStep(done);
   };
   let mutated = false;
-  await cleanUp(ctx, options.restoreDir);
+  await cleanUp(ctx, options);
   await mkdir(ctx.cache, { recursive: true });
   try {
     const init = tool.init(ctx);
@@ -123,21 +126,20 @@ export async function runSequence(options: SequenceOptions): Promise<RunResult> 
       true,
     );
     result.restoreVerified = diffTrees(restored, dataset.v2).length === 0;
-    await rm(options.restoreDir, { recursive: true, force: true });
+    await retire(options.restoreDir, options.retired);
     await step('check', dataset.v2.bytes, tool.check(ctx));
   } catch (error) {
     if (signal.aborted) throw error;
     result.error = error instanceof Error ? error.message : String(error);
   } finally {
     if (mutated) await applyVersion(dataset.root, dataset.spec, 1);
-    await cleanUp(ctx, options.restoreDir);
+    await cleanUp(ctx, options);
   }
   return result;
 }
 
 // --- internal ---
 
-async function cleanUp(ctx: ToolContext, restoreDir: string): Promise<void> {
-  for (const dir of [ctx.repo, ctx.cache, restoreDir])
-    await rm(dir, { recursive: true, force: true });
+async function cleanUp(ctx: ToolContext, options: SequenceOptions): Promise<void> {
+  for (const dir of [ctx.repo, ctx.cache, options.restoreDir]) await retire(dir, options.retired);
 }

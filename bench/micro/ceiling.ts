@@ -9,7 +9,7 @@
  * the pack's SHA-256, open, decompress, keyed hash. Reading and writing are measured on the data
  * set's own shape (every file of it, opened, read or created and written, closed; the packs as
  * fresh 16 MiB files), since on this VM creating and filling fresh files costs several times what
- * rewriting one warm file does. Nothing real gets there (threads wait for each other, folders
+ * rewriting one warm file does; nothing is deleted until the end (see bench/retire.ts). Nothing real gets there (threads wait for each other, folders
  * have metadata); it bounds what any code could do with these steps and primitives. Beside each
  * ceiling, restic doing the same to the same folder (warm cache) in the same round, and the ratio
  * issue 3's targets ask for.
@@ -44,6 +44,7 @@ import {
 } from '../../src/repository/compression.ts';
 import { SEAL_OVERHEAD, openInto, sealInto } from '../../src/repository/crypto.ts';
 import type { CeilingFile } from '../report.ts';
+import { retire } from '../retire.ts';
 import { median } from '../stats.ts';
 import type { CeilingRatios } from '../targets.ts';
 import { machineInfo, syncDisks } from '../system.ts';
@@ -149,13 +150,14 @@ const read = (path: string) => {
   for (let at = 0; readSync(fd, readBuffer, 0, readBuffer.length, at) > 0; at += readBuffer.length);
   closeSync(fd);
 };
-// Writing: every file created in an empty folder, the previous one deleted and everything
-// flushed first (untimed), as the benchmark deletes its restore target and runs `sync` before
-// each step; from memory that stays warm (the bytes do not matter).
+// Writing: every file created in an empty folder, the previous one retired, not deleted (see
+// bench/retire.ts), and everything flushed first (untimed), as the benchmark does before each
+// step; from memory that stays warm (the bytes do not matter).
 const writeFolder = join(scratch, 'write');
+const retired = join(scratch, 'retired');
 const writeFresh = (files: readonly { path: string; size: number }[]): _Step => ({
   before: async () => {
-    rmSync(writeFolder, { recursive: true, force: true });
+    await retire(writeFolder, retired);
     await syncDisks();
   },
   run: () => {
@@ -278,7 +280,10 @@ const lines = [
   '  (every file opened, read, closed); a restore writes every file of it, created in an empty',
   '  folder; a backup writes its packs as fresh 16 MiB files. A step that writes fresh files',
   '  pays for page cache allocation and ext4 block allocation, which rewriting one warm file',
-  '  (what an earlier version of this report measured) does not.',
+  '  (what an earlier version of this report measured) does not. Nothing is deleted until the',
+  "  end: each round's written files are emptied and moved aside, since on ext4 without a",
+  '  journal, files created soon after others were deleted cost several times more to create',
+  '  (`bench/micro/recent-deletes.ts`; earlier versions of this report deleted them).',
   `- restic ${(await execa('restic', ['version'])).stdout.split(' ')[1] ?? ''}: \`backup\`, then \`restore latest\` and \`check --read-data\` of that backup, once a round, warm cache, \`sync\` before each.`,
   '',
 ];
@@ -381,8 +386,8 @@ async function _resticRound(): Promise<void> {
     );
     resticRates.check.push(await timed(['check', '-q', '--read-data', '--repo', repo]));
   } finally {
-    rmSync(repo, { recursive: true, force: true });
-    rmSync(target, { recursive: true, force: true });
+    await retire(repo, retired);
+    await retire(target, retired);
   }
 }
 
