@@ -5,6 +5,7 @@ import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
+import { tracePhase } from '../../util/trace.ts';
 import type { RegisterCommand } from './index.ts';
 
 /** `hbr restore ID|latest --target DIR [--include PATH]`. */
@@ -57,7 +58,9 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
       }
       if (ref === undefined) throw new UsageError('give a backup id, unique prefix, or "latest"');
       if (flags.target === undefined) throw new UsageError('give --target DIR to restore into');
+      tracePhase('command started');
       const { repo } = await accessRepository(ctx, globals);
+      tracePhase('repository opened');
       const backup = await repo.findBackup(ref, flags.source ? { source: flags.source } : {});
       if (backup.kind !== 'files') {
         throw new UsageError(
