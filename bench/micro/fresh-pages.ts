@@ -30,6 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { timed } from './timed.ts';
 
 const MiB = 1024 * 1024;
 const FILE = 16 * MiB;
@@ -79,25 +80,20 @@ for (const row of rows.filter((r) => r.what !== 'warm-up')) {
 function _write(what: string, flags: number, at = 0): string {
   const folder = join(root, what);
   mkdirSync(folder);
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  for (let done = 0, i = 0; done < total; done += FILE, i++) {
-    const length = Math.min(FILE, total - done);
-    const fd = openSync(
-      join(folder, `${i}`),
-      constants.O_WRONLY | constants.O_CREAT | flags,
-      0o600,
-    );
-    writeSync(fd, memory, at, length);
-    fsyncSync(fd);
-    closeSync(fd);
-  }
-  const cpu = process.cpuUsage(cpuBefore);
-  rows.push({
-    what,
-    wall: (performance.now() - started) / 1e3,
-    cpu: (cpu.user + cpu.system) / 1e6,
+  const time = timed(() => {
+    for (let done = 0, i = 0; done < total; done += FILE, i++) {
+      const length = Math.min(FILE, total - done);
+      const fd = openSync(
+        join(folder, `${i}`),
+        constants.O_WRONLY | constants.O_CREAT | flags,
+        0o600,
+      );
+      writeSync(fd, memory, at, length);
+      fsyncSync(fd);
+      closeSync(fd);
+    }
   });
+  rows.push({ what, ...time });
   return folder;
 }
 

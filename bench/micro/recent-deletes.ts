@@ -29,6 +29,7 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { retire } from '../retire.ts';
 import { dropCaches } from '../system.ts';
+import { timed } from './timed.ts';
 
 const FOLDERS = 50;
 const { values } = parseArgs({
@@ -74,19 +75,14 @@ for (const row of rows) {
 function _create(what: string): string {
   const folder = join(root, `${rows.length}`);
   for (let f = 0; f < FOLDERS; f++) mkdirSync(join(folder, `${f}`), { recursive: true });
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  for (let i = 0; i < files; i++) {
-    const fd = openSync(join(folder, `${i % FOLDERS}`, `${i}.json`), 'wx', 0o644);
-    writeSync(fd, content);
-    closeSync(fd);
-  }
-  const cpu = process.cpuUsage(cpuBefore);
-  rows.push({
-    what,
-    wall: (performance.now() - started) / 1e3,
-    cpu: (cpu.user + cpu.system) / 1e6,
+  const time = timed(() => {
+    for (let i = 0; i < files; i++) {
+      const fd = openSync(join(folder, `${i % FOLDERS}`, `${i}.json`), 'wx', 0o644);
+      writeSync(fd, content);
+      closeSync(fd);
+    }
   });
+  rows.push({ what, ...time });
   return folder;
 }
 
