@@ -9,10 +9,10 @@
  * the pack's SHA-256, open, decompress, keyed hash. Reading and writing are measured on the data
  * set's own shape (every file of it, opened, read or created and written, closed; the packs as
  * fresh 16 MiB files), since on this VM creating and filling fresh files costs several times what
- * rewriting one warm file does; nothing is deleted until the end (see bench/retire.ts). Nothing real gets there (threads wait for each other, folders
- * have metadata); it bounds what any code could do with these steps and primitives. Beside each
- * ceiling, restic doing the same to the same folder (warm cache) in the same round, and the ratio
- * issue 3's targets ask for.
+ * rewriting one warm file does; nothing is deleted until the end (see bench/retire.ts). Nothing
+ * real gets there (threads wait for each other, folders have metadata); it bounds what any code
+ * could do with these steps and primitives. Beside each ceiling, restic doing the same to the same
+ * folder (warm cache) in the same round, and the ratio issue 3's targets ask for.
  * `node --import tsx bench/micro/ceiling.ts --data DIR [--runs 5] [--sample-mib 256] [--out FILE]`;
  * with `--out X.md`, the ratios also go to `X.json`, which `npm run bench` reads to tell a target
  * out of reach (bench/targets.ts).

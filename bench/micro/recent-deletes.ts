@@ -88,15 +88,10 @@ function _create(what: string): string {
 
 /** The file system under `root`, and whether ext4 there keeps a journal. */
 function _fileSystem(): string {
-  const [source = '?', type = '?'] = execFileSync(
-    'findmnt',
-    ['-n', '-o', 'SOURCE,FSTYPE', '-T', root],
-    {
-      encoding: 'utf8',
-    },
-  )
-    .trim()
-    .split(/\s+/);
+  const found = execFileSync('findmnt', ['-n', '-o', 'SOURCE,FSTYPE', '-T', root], {
+    encoding: 'utf8',
+  });
+  const [source = '?', type = '?'] = found.trim().split(/\s+/);
   const journal = `/sys/fs/ext4/${basename(source)}/journal_task`;
   if (type !== 'ext4' || !existsSync(journal)) return `${source} ${type}`;
   const task = readFileSync(journal, 'utf8').trim();
