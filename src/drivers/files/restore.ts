@@ -313,7 +313,6 @@ async function _restoreEntry(
   }
 }
 
-/** Nanoseconds since the epoch (string) → seconds with fraction, as utimes takes. */
 /**
  * A temporary name beside `path` for the file being restored there: unique within this process
  * by a counter, across processes by the pid and a random part drawn once (a restore creates its
@@ -326,6 +325,7 @@ function _tempName(path: string): string {
 const _TEMP_PREFIX = `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}-`;
 let tempCount = 0;
 
+/** Nanoseconds since the epoch (string) → seconds with fraction, as utimes takes. */
 function _time(ns: string): number {
   return Number(BigInt(ns) / 1000n) / 1e6;
 }
