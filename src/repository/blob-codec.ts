@@ -153,6 +153,11 @@ export function decodeBlobInto(
   return _proven(keys, id, plaintext, rawLength, what);
 }
 
+/** Whether a stored blob's payload is compressed (by its codec byte; not yet authenticated). */
+export function storedCompressed(encoded: Uint8Array): boolean {
+  return encoded[0] === CODEC_ZSTD;
+}
+
 // --- internal ---
 
 /** Checks the codec and decrypts a stored blob's payload into `out`. */

@@ -22,7 +22,13 @@ import {
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PLAINTEXT_AT, decodeBlobInto, encodeBlobInPlace, type BlobType } from './blob-codec.ts';
+import {
+  PLAINTEXT_AT,
+  decodeBlobInto,
+  encodeBlobInPlace,
+  storedCompressed,
+  type BlobType,
+} from './blob-codec.ts';
 import { IntegrityError } from '../errors.ts';
 import type {
   CodecFailure,
@@ -121,10 +127,12 @@ function _handle(request: _OneReply): CodecReply {
       const id = Buffer.from(request.id);
       const { type, rawLength, what } = request;
       const encoded = slot.subarray(0, request.length);
-      const room = _scratch(rawLength);
-      const plaintext = decodeBlobInto(keys, type, id, encoded, rawLength, what, slot, room);
-      // A decompressed blob comes out in this thread's scratch: into the slot with it (the pool
-      // sizes slots for any blob it sends here).
+      // Either way the plaintext ends in the slot uncopied (the pool sizes slots for any blob it
+      // sends here): a compressed payload is decrypted into this thread's scratch and
+      // decompressed into the slot, a raw one decrypted in place.
+      const plaintext = storedCompressed(encoded)
+        ? decodeBlobInto(keys, type, id, encoded, rawLength, what, _scratch(encoded.length), slot)
+        : decodeBlobInto(keys, type, id, encoded, rawLength, what, slot);
       if (plaintext.buffer !== slab) {
         if (plaintext.length > slot.length) throw new Error('[codec] result larger than its slot');
         plaintext.copy(slot);
