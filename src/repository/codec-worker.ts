@@ -133,10 +133,8 @@ function _handle(request: _OneReply): CodecReply {
       const plaintext = storedCompressed(encoded)
         ? decodeBlobInto(keys, type, id, encoded, rawLength, what, _scratch(encoded.length), slot)
         : decodeBlobInto(keys, type, id, encoded, rawLength, what, slot);
-      if (plaintext.buffer !== slab) {
-        if (plaintext.length > slot.length) throw new Error('[codec] result larger than its slot');
-        plaintext.copy(slot);
-      }
+      // Outside the slot only when it would not fit there (decompressed into fresh memory).
+      if (plaintext.buffer !== slab) throw new Error('[codec] result larger than its slot');
       return { job, length: plaintext.length };
     }
   }
