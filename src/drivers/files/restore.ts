@@ -21,6 +21,7 @@ import {
 import { basename, dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { UsageError } from '../../errors.ts';
+import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
 import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
 import { tracePhase } from '../../util/trace.ts';
 import {
@@ -120,6 +121,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   // Files at once: enough to hide per-file system calls; the byte budget bounds their memory.
   const limit = pLimit(8);
   const budget = createByteBudget(RESTORE_BUDGET);
+  const direct = createDirectWrites();
   const made = new Set([target, ...dirs.map((d) => join(target, d.path))]);
   const restored = (p: Planned): void => {
     totals.files++;
@@ -179,7 +181,8 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
         try {
           const path = join(target, p.path);
           if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
-          await _restoreEntry(repo, p, path, Boolean(options.overwrite), budget, signal);
+          const write = { budget, direct, ...(signal ? { signal } : {}) };
+          await _restoreEntry(repo, p, path, Boolean(options.overwrite), write);
           restored(p);
         } catch (error) {
           failed(p, error);
@@ -275,14 +278,20 @@ async function _smallFile(
 /** Plaintext bytes of blobs read ahead across all files being restored. */
 const RESTORE_BUDGET = 8 * 1024 * 1024;
 
+/**
+ * Files from this size on are written past the page cache (util/direct-writes.ts): below it,
+ * padding to whole blocks and a device write per file cost more than the page cache does.
+ */
+const DIRECT_FROM = 1024 * 1024;
+
 async function _restoreEntry(
   repo: OpenRepository,
   p: Planned,
   path: string,
   overwrite: boolean,
-  budget: ByteBudget,
-  signal?: AbortSignal,
+  write: { budget: ByteBudget; direct: DirectWrites; signal?: AbortSignal },
 ): Promise<void> {
+  const { budget, signal } = write;
   const time = _time(p.node.mtime);
   if (overwrite) await rm(path, { force: true });
   if (p.node.type === 'symlink') {
@@ -291,18 +300,26 @@ async function _restoreEntry(
     return;
   }
   const temp = _tempName(path);
+  const stored = { content: p.node.content ?? [], sha256: p.node.sha256, size: p.node.size };
   try {
-    const handle = await open(temp, 'wx', 0o600);
-    try {
-      // Verified blob by blob, and against the file's SHA-256, before the rename below.
-      await writeContent(
-        repo,
-        { content: p.node.content ?? [], sha256: p.node.sha256, size: p.node.size },
-        handle,
-        { budget, signal, what: p.path },
-      );
-    } finally {
-      await handle.close();
+    const direct =
+      (p.node.size ?? 0) >= DIRECT_FROM ? await write.direct.create(temp, 0o600) : undefined;
+    if (direct) {
+      try {
+        // Verified blob by blob, and against the file's SHA-256, before the rename below.
+        await writeContent(repo, stored, direct, { budget, signal, what: p.path });
+      } catch (error) {
+        await direct.abort();
+        throw error;
+      }
+      await direct.finish();
+    } else {
+      const handle = await open(temp, 'wx', 0o600);
+      try {
+        await writeContent(repo, stored, handle, { budget, signal, what: p.path });
+      } finally {
+        await handle.close();
+      }
     }
     await chmod(temp, p.node.mode);
     await utimes(temp, time, time);

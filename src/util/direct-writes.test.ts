@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { createDirectWrites, type DirectFile } from './direct-writes.ts';
+
+/** Writes `bytes` to `file` in pieces of the given sizes, cycling through them. */
+async function writeInPieces(file: DirectFile, bytes: Buffer, sizes: number[]): Promise<void> {
+  for (let at = 0, i = 0; at < bytes.length; i++) {
+    const length = Math.min(sizes[i % sizes.length] ?? 1, bytes.length - at);
+    await file.write(bytes, at, length, at);
+    at += length;
+  }
+}
+
+describe('direct writes', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hbr-direct-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a file of any length reads back byte for byte, at its own length and mode', async () => {
+    const direct = createDirectWrites({ pieceBytes: 64 * 1024, pieces: 4, perFile: 2 });
+    for (const length of [0, 1, 4095, 4096, 64 * 1024, 300_001]) {
+      const bytes = randomBytes(length);
+      const path = join(dir, `len-${length}`);
+      const file = await direct.create(path, 0o640);
+      assert.ok(file, 'this file system writes past the page cache');
+      await writeInPieces(file, bytes, [7, 70_000, 4096, 1]);
+      await file.finish();
+      assert.deepEqual(await readFile(path), bytes);
+      assert.equal((await stat(path)).mode & 0o777, 0o640);
+    }
+  });
+
+  test('files written at once share the pieces without waiting on each other', async () => {
+    // Two pieces for three files, each wanting two: every file must wait for the others' writes.
+    const direct = createDirectWrites({ pieceBytes: 64 * 1024, pieces: 2, perFile: 2 });
+    const contents = [randomBytes(500_000), randomBytes(333_333), randomBytes(1_000_000)];
+    await Promise.all(
+      contents.map(async (bytes, i) => {
+        const file = await direct.create(join(dir, `shared-${i}`), 0o600);
+        assert.ok(file);
+        await writeInPieces(file, bytes, [100_000, 12_345]);
+        await file.finish();
+      }),
+    );
+    for (const [i, bytes] of contents.entries()) {
+      assert.deepEqual(await readFile(join(dir, `shared-${i}`)), bytes);
+    }
+  });
+
+  test('a write that does not continue where the last ended is refused', async () => {
+    const direct = createDirectWrites({ pieceBytes: 64 * 1024, pieces: 1 });
+    const file = await direct.create(join(dir, 'gap'), 0o600);
+    assert.ok(file);
+    await file.write(Buffer.alloc(10), 0, 10, 0);
+    await assert.rejects(file.write(Buffer.alloc(10), 0, 10, 20), /expected 10/);
+    await file.abort();
+  });
+
+  test('an aborted file gives its memory back and the next file is written whole', async () => {
+    const direct = createDirectWrites({ pieceBytes: 64 * 1024, pieces: 1, perFile: 1 });
+    const aborted = await direct.create(join(dir, 'aborted'), 0o600);
+    assert.ok(aborted);
+    await aborted.write(randomBytes(100_000), 0, 100_000, 0);
+    await aborted.abort();
+    const bytes = randomBytes(200_000);
+    const file = await direct.create(join(dir, 'after-abort'), 0o600);
+    assert.ok(file);
+    await writeInPieces(file, bytes, [65_536]);
+    await file.finish();
+    assert.deepEqual(await readFile(join(dir, 'after-abort')), bytes);
+  });
+
+  test('an existing file is never written over', async () => {
+    const direct = createDirectWrites();
+    await assert.rejects(direct.create(join(dir, 'len-1'), 0o600), { code: 'EEXIST' });
+    assert.equal((await readdir(dir)).filter((n) => n === 'len-1').length, 1);
+    assert.equal((await readFile(join(dir, 'len-1'))).length, 1);
+  });
+});

@@ -1,0 +1,224 @@
+/**
+ * New files written sequentially past the page cache (`O_DIRECT`). On the virtual machines hbr
+ * is measured on, the kernel's page cache pages are memory the guest handed back to its host,
+ * and filling them costs more CPU than the data's decryption and decompression together: 1.6 GiB
+ * written through the page cache took 3.9 s of system time, the same bytes past it 0.05 s and
+ * a quarter of the wall time (`bench/micro/fresh-pages.ts` has the measurements). A restored
+ * file is not read back soon, so caching it buys nothing, and leaving the page cache alone spares
+ * what the machine's own work keeps there.
+ *
+ * `O_DIRECT` wants offsets, lengths and memory aligned to the device's blocks: bytes are gathered
+ * into aligned pieces of one shared `WebAssembly.Memory` (its base is page-aligned, which a
+ * Node.js `Buffer` need not be), the last piece padded with zeros and the file cut back to its
+ * length. Where the file system or platform refuses, a file is written through the page cache
+ * instead, from the first write that failed, and the writes that follow do the same.
+ * @module
+ */
+import { constants } from 'node:fs';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+
+/** Creates files written past the page cache; one per restore, its memory shared by its files. */
+export interface DirectWrites {
+  /**
+   * Creates `path` (it must not exist) for sequential writes past the page cache, or resolves
+   * undefined when this platform or file system cannot write so (the caller then writes as usual).
+   */
+  create(path: string, mode: number): Promise<DirectFile | undefined>;
+}
+
+/** A new file being written in order; see {@link DirectWrites}. */
+export interface DirectFile {
+  /**
+   * Copies `length` bytes of `buffer` from `offset` for writing at `position`, which must be
+   * where the previous write ended. Resolves once the bytes are copied (the buffer may be reused);
+   * a failed write of earlier bytes rejects here or in {@link finish}.
+   */
+  write(buffer: Buffer, offset: number, length: number, position: number): Promise<void>;
+  /** Writes what is gathered, cuts the file to the bytes given, and closes it. */
+  finish(): Promise<void>;
+  /** Closes the file without writing what is gathered (after a failure; never throws). */
+  abort(): Promise<void>;
+}
+
+/** Sizes of the shared aligned memory. */
+export interface DirectWritesOptions {
+  /** Bytes of one piece (a multiple of 64 KiB). @default 1 MiB */
+  readonly pieceBytes?: number;
+  /** Pieces shared by all files being written. @default 8 */
+  readonly pieces?: number;
+  /** Pieces one file may have written at once. @default 3 */
+  readonly perFile?: number;
+}
+
+/**
+ * Files past the page cache, sharing `pieces` × `pieceBytes` of memory, allocated at the first
+ * file (a restore without large files allocates none).
+ */
+export function createDirectWrites(options: DirectWritesOptions = {}): DirectWrites {
+  const pieceBytes = options.pieceBytes ?? 1024 * 1024;
+  const perFile = options.perFile ?? 3;
+  const pool = _lazyPool(pieceBytes, options.pieces ?? 8);
+  const state = { refused: _O_DIRECT === undefined };
+  return {
+    async create(path, mode) {
+      if (state.refused || _O_DIRECT === undefined) return undefined;
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | _O_DIRECT;
+      let handle: FileHandle;
+      try {
+        handle = await open(path, flags, mode);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+        // Linux creates the file before it finds the file system cannot write past its cache.
+        state.refused = true;
+        await rm(path, { force: true });
+        return undefined;
+      }
+      return _directFile(handle, path, pool(), perFile, state);
+    },
+  };
+}
+
+// --- internal ---
+
+/** Offsets, lengths and memory of direct writes are multiples of this (any device's block). */
+const _ALIGN = 4096;
+const _O_DIRECT = (constants as { O_DIRECT?: number }).O_DIRECT;
+const _WASM_PAGE = 64 * 1024;
+
+/** The one part of the `WebAssembly` global used here (this project's `lib` does not declare it). */
+declare const WebAssembly: {
+  Memory: new (descriptor: { initial: number; maximum: number }) => {
+    readonly buffer: ArrayBuffer;
+  };
+};
+
+interface _Pool {
+  acquire(): Promise<Buffer>;
+  release(piece: Buffer): void;
+}
+
+/** A pool of aligned pieces, created at its first use. */
+function _lazyPool(pieceBytes: number, pieces: number): () => _Pool {
+  let pool: _Pool | undefined;
+  return () => (pool ??= _pool(pieceBytes, pieces));
+}
+
+function _pool(pieceBytes: number, pieces: number): _Pool {
+  if (pieceBytes % _WASM_PAGE !== 0) throw new RangeError(`piece of ${pieceBytes} bytes`);
+  const memory = new WebAssembly.Memory({
+    initial: (pieceBytes * pieces) / _WASM_PAGE,
+    maximum: (pieceBytes * pieces) / _WASM_PAGE,
+  });
+  const free: Buffer[] = Array.from({ length: pieces }, (_, i) =>
+    Buffer.from(memory.buffer, i * pieceBytes, pieceBytes),
+  );
+  const waiting: ((piece: Buffer) => void)[] = [];
+  return {
+    acquire: () => {
+      const piece = free.pop();
+      return piece ? Promise.resolve(piece) : new Promise((resolve) => waiting.push(resolve));
+    },
+    release: (piece) => {
+      const next = waiting.shift();
+      if (next) next(piece);
+      else free.push(piece);
+    },
+  };
+}
+
+function _directFile(
+  handle: FileHandle,
+  path: string,
+  pool: _Pool,
+  perFile: number,
+  state: { refused: boolean },
+): DirectFile {
+  let piece: Buffer | undefined;
+  let filled = 0;
+  let pieceAt = 0; // file offset of the piece being filled
+  let given = 0; // bytes given to write, the file's length
+  let cached: Promise<FileHandle> | undefined; // the same file through the page cache, once refused
+  const inFlight: Promise<void>[] = [];
+
+  /** Writes `length` bytes of `from` at `at`, past the cache while the file system lets it. */
+  const writeOut = async (from: Buffer, length: number, at: number): Promise<void> => {
+    let done = 0;
+    while (done < length) {
+      const bytes = from.subarray(done, length);
+      let written: number;
+      if (cached) {
+        ({ bytesWritten: written } = await (await cached).write(bytes, 0, bytes.length, at + done));
+      } else {
+        try {
+          ({ bytesWritten: written } = await handle.write(bytes, 0, bytes.length, at + done));
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+          state.refused = true; // this memory or file system will not do it: no more tries
+          cached ??= open(path, 'r+');
+          continue;
+        }
+      }
+      if (written === 0) throw new Error(`${path}: nothing written at ${at + done}`);
+      done += written;
+    }
+  };
+
+  const submit = (): void => {
+    const full = piece;
+    if (!full) return;
+    const length = Math.ceil(filled / _ALIGN) * _ALIGN;
+    full.fill(0, filled, length);
+    const write = writeOut(full, length, pieceAt).finally(() => pool.release(full));
+    write.catch(() => undefined); // awaited in order below
+    inFlight.push(write);
+    pieceAt += filled;
+    piece = undefined;
+    filled = 0;
+  };
+
+  const closeAll = async (): Promise<void> => {
+    await handle.close();
+    if (cached) await (await cached).close();
+  };
+
+  return {
+    async write(buffer, offset, length, position) {
+      if (position !== given) {
+        throw new RangeError(`${path}: write at ${position}, expected ${given} (sequential only)`);
+      }
+      let from = offset;
+      const end = offset + length;
+      while (from < end) {
+        if (!piece) {
+          while (inFlight.length >= perFile) await inFlight.shift();
+          piece = await pool.acquire();
+        }
+        const copied = buffer.copy(
+          piece,
+          filled,
+          from,
+          Math.min(end, from + piece.length - filled),
+        );
+        filled += copied;
+        from += copied;
+        if (filled === piece.length) submit();
+      }
+      given += length;
+    },
+    async finish() {
+      submit();
+      try {
+        for (const write of inFlight.splice(0)) await write;
+        if (given % _ALIGN !== 0) await handle.truncate(given); // the last piece was padded
+      } finally {
+        await closeAll();
+      }
+    },
+    async abort() {
+      if (piece) pool.release(piece);
+      piece = undefined;
+      await Promise.allSettled(inFlight.splice(0));
+      await closeAll().catch(() => undefined);
+    },
+  };
+}
