@@ -34,8 +34,11 @@ export interface DirectFile {
    * a failed write of earlier bytes rejects here or in {@link finish}.
    */
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<void>;
-  /** Writes what is gathered, cuts the file to the bytes given, and closes it. */
-  finish(): Promise<void>;
+  /**
+   * Writes what is gathered, cuts the file to the bytes given, and closes it; with `sync`, after
+   * `fdatasync` (the device's own cache flushed), as a store that must survive a crash needs.
+   */
+  finish(options?: { sync?: boolean }): Promise<void>;
   /** Closes the file without writing what is gathered (after a failure; never throws). */
   abort(): Promise<void>;
 }
@@ -205,11 +208,15 @@ function _directFile(
       }
       given += length;
     },
-    async finish() {
+    async finish(options) {
       submit();
       try {
         for (const write of inFlight.splice(0)) await write;
         if (given % _ALIGN !== 0) await handle.truncate(given); // the last piece was padded
+        if (options?.sync) {
+          await handle.datasync();
+          if (cached) await (await cached).datasync();
+        }
       } finally {
         await closeAll();
       }
