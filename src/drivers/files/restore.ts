@@ -121,7 +121,8 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   // Files at once: enough to hide per-file system calls; the byte budget bounds their memory.
   const limit = pLimit(8);
   const budget = createByteBudget(RESTORE_BUDGET);
-  const direct = createDirectWrites();
+  // 4 MiB of aligned memory: a device write takes a fraction of the time a piece takes to decode.
+  const direct = createDirectWrites({ pieces: 4, perFile: 2 });
   const made = new Set([target, ...dirs.map((d) => join(target, d.path))]);
   const restored = (p: Planned): void => {
     totals.files++;
