@@ -276,8 +276,14 @@ async function _smallFile(
   };
 }
 
-/** Plaintext bytes of blobs read ahead across all files being restored. */
-const RESTORE_BUDGET = 8 * 1024 * 1024;
+/**
+ * Plaintext bytes of blobs read ahead across all files being restored. Each blob read ahead holds
+ * a slot of the codec pool, whose pages stay resident once touched: with files written past the
+ * page cache, 8 MiB kept more slots busy and the peak RSS of the benchmark's restore rose to
+ * 244-258 MB (231-246 MB alone, against 220-233 with 6 MiB, 215-220 with 4). 4 MiB cost 0.4 s
+ * of 5.3; 6 MiB about 0.3 s in 3 of 4 pairs and nothing in the others.
+ */
+const RESTORE_BUDGET = 6 * 1024 * 1024;
 
 /**
  * Files from this size on are written past the page cache (util/direct-writes.ts): below it,
