@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdtemp, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createDirectWrites, type DirectFile } from './direct-writes.ts';
+
+/** An `EINVAL` as Linux gives it where a file system or memory does not suit `O_DIRECT`. */
+const einval = (): NodeJS.ErrnoException =>
+  Object.assign(new Error('EINVAL: invalid argument'), { code: 'EINVAL' });
+const isDirect = (flags: unknown): boolean =>
+  typeof flags === 'number' && (flags & constants.O_DIRECT) !== 0;
 
 /** Writes `bytes` to `file` in pieces of the given sizes, cycling through them. */
 async function writeInPieces(file: DirectFile, bytes: Buffer, sizes: number[]): Promise<void> {
@@ -83,5 +90,58 @@ describe('direct writes', () => {
     await assert.rejects(direct.create(join(dir, 'len-1'), 0o600), { code: 'EEXIST' });
     assert.equal((await readdir(dir)).filter((n) => n === 'len-1').length, 1);
     assert.equal((await readFile(join(dir, 'len-1'))).length, 1);
+  });
+
+  test('where the file system refuses at open, no file is left and files are written as usual', async () => {
+    const tries: string[] = [];
+    // As Linux does on such a file system: the file is created, then the open fails.
+    const refusing = (async (path: string, flags?: unknown, mode?: number) => {
+      if (!isDirect(flags)) return open(path, flags as number, mode);
+      tries.push(path);
+      await (await open(path, 'wx', mode)).close();
+      throw einval();
+    }) as typeof open;
+    const direct = createDirectWrites({ open: refusing });
+    assert.equal(await direct.create(join(dir, 'refused-1'), 0o600), undefined);
+    assert.equal(await direct.create(join(dir, 'refused-2'), 0o600), undefined);
+    assert.deepEqual(tries, [join(dir, 'refused-1')], 'asked once, then never again');
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name.startsWith('refused')),
+      [],
+      'the file the failed open created is gone',
+    );
+  });
+
+  test('where a write past the cache is refused, the file is finished through it, whole', async () => {
+    let refusedWrites = 0;
+    // Opens past the cache as asked, but its writes fail as misaligned memory would.
+    const writesRefused = (async (path: string, flags?: unknown, mode?: number) => {
+      const handle = await open(path, flags as number, mode);
+      if (!isDirect(flags)) return handle;
+      return new Proxy(handle, {
+        get(target, key) {
+          if (key === 'write') {
+            return () => {
+              refusedWrites++;
+              return Promise.reject(einval());
+            };
+          }
+          // FileHandle's methods use private fields: they must run on the handle itself.
+          const value: unknown = Reflect.get(target, key);
+          return typeof value === 'function'
+            ? (value as (...args: unknown[]) => unknown).bind(target)
+            : value;
+        },
+      });
+    }) as typeof open;
+    const direct = createDirectWrites({ pieceBytes: 64 * 1024, pieces: 2, open: writesRefused });
+    const bytes = randomBytes(300_001);
+    const file = await direct.create(join(dir, 'fell-back'), 0o600);
+    assert.ok(file, 'the open itself succeeded');
+    await writeInPieces(file, bytes, [50_000]);
+    await file.finish({ sync: true });
+    assert.deepEqual(await readFile(join(dir, 'fell-back')), bytes);
+    assert.ok(refusedWrites >= 1);
+    assert.equal(await direct.create(join(dir, 'after-fall-back'), 0o600), undefined);
   });
 });

@@ -51,6 +51,8 @@ export interface DirectWritesOptions {
   readonly pieces?: number;
   /** Pieces one file may have written at once. @default 3 */
   readonly perFile?: number;
+  /** How files are opened (tests pass one that refuses as some file systems do). @default fs.open */
+  readonly open?: typeof open;
 }
 
 /**
@@ -62,13 +64,14 @@ export function createDirectWrites(options: DirectWritesOptions = {}): DirectWri
   const perFile = options.perFile ?? 3;
   const pool = _lazyPool(pieceBytes, options.pieces ?? 8);
   const state = { refused: _O_DIRECT === undefined };
+  const openFile = options.open ?? open;
   return {
     async create(path, mode) {
       if (state.refused || _O_DIRECT === undefined) return undefined;
       const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | _O_DIRECT;
       let handle: FileHandle;
       try {
-        handle = await open(path, flags, mode);
+        handle = await openFile(path, flags, mode);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
         // Linux creates the file before it finds the file system cannot write past its cache.
@@ -76,7 +79,7 @@ export function createDirectWrites(options: DirectWritesOptions = {}): DirectWri
         await rm(path, { force: true });
         return undefined;
       }
-      return _directFile(handle, path, pool(), perFile, state);
+      return _directFile(handle, path, pool(), perFile, state, openFile);
     },
   };
 }
@@ -135,6 +138,7 @@ function _directFile(
   pool: _Pool,
   perFile: number,
   state: { refused: boolean },
+  openFile: typeof open,
 ): DirectFile {
   let piece: Buffer | undefined;
   let filled = 0;
@@ -157,7 +161,7 @@ function _directFile(
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
           state.refused = true; // this memory or file system will not do it: no more tries
-          cached ??= open(path, 'r+');
+          cached ??= openFile(path, 'r+');
           continue;
         }
       }
