@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, REPOSITORY_URL_SCHEMES, type HbrConfig } from '../config/index.ts';
 import { ConfigError, MissingPasswordError, UsageError } from '../errors.ts';
+import { passwordOfFileText } from './password-text.ts';
 
 /** A repository on a local path or behind a URL (`azure://…`, `s3://…`). */
 export type RepositoryLocation =
@@ -216,8 +217,7 @@ async function loadConfigShown(file: string, cwd: string): Promise<HbrConfig> {
 
 async function passwordFrom(file: string, from: string, configFile?: string): Promise<Credentials> {
   const text = (await readSecret(file, 'password', from, configFile)).toString('utf8');
-  // `echo secret > file` adds a line break that is not part of the password.
-  const password = text.replace(/(\r?\n)+$/, '');
+  const password = passwordOfFileText(text);
   if (password === '')
     throw new MissingPasswordError(`the password file ${file} (from ${from}) is empty`);
   return { kind: 'password', password, from };

@@ -4,28 +4,18 @@
  * the old one, without re-encrypting any data.
  * @module
  */
-import { hkdfSync, randomBytes, scrypt as scryptCallback } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
-import { promisify } from 'node:util';
 import { z } from 'zod';
 import { IntegrityError, WrongPasswordError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import { open, seal, sha256Hex } from './crypto.ts';
-
-const scrypt = promisify(scryptCallback) as (
-  password: string | Buffer,
-  salt: Buffer,
-  keylen: number,
-  options: { N: number; r: number; p: number; maxmem: number },
-) => Promise<Buffer>;
+import { DEFAULT_SCRYPT, derivePasswordKey } from './password-kdf.ts';
 
 /** How a master key is unlocked: a password, or the 32+ bytes of a key file. */
 export type Credential =
   | { readonly kind: 'password'; readonly password: string }
   | { readonly kind: 'keyFile'; readonly secret: Buffer };
-
-/** scrypt cost: N=2^16, r=8, p=1 (64 MiB, about 0.25 s here), as kopia. */
-export const DEFAULT_SCRYPT = { N: 2 ** 16, r: 8, p: 1 } as const;
 
 const KeyFileSchema = z.object({
   version: z.literal(1),
@@ -164,9 +154,7 @@ async function _deriveKek(
   if (credential.kind === 'keyFile') {
     return Buffer.from(hkdfSync('sha256', credential.secret, salt, 'hbr v1 key file', 32));
   }
-  // Node's default maxmem (32 MiB) rejects N=2^16,r=8; allow what the parameters need.
-  const maxmem = 128 * params.N * params.r * 2;
-  return scrypt(credential.password.normalize('NFC'), salt, 32, { ...params, maxmem });
+  return derivePasswordKey(credential.password, salt, params);
 }
 
 function _username(): string {

@@ -21,24 +21,55 @@ export interface CommandEntry {
   readonly names: readonly string[];
   /** Imports the command file and returns its register function. */
   readonly load: () => Promise<RegisterCommand>;
+  /** Its commands open an existing repository: the key derivation may start before it loads. */
+  readonly unlocks?: boolean;
 }
 
 /** Every command of the CLI, one file each under this folder, in help order. Add new ones here. */
 export const commands: readonly CommandEntry[] = [
   { names: ['init'], load: async () => (await import('./init.ts')).registerInit },
-  { names: ['backup'], load: async () => (await import('./backup.ts')).registerBackup },
-  { names: ['backups'], load: async () => (await import('./backups.ts')).registerBackups },
-  { names: ['ls', 'diff'], load: async () => (await import('./browse.ts')).registerBrowse },
-  { names: ['restore'], load: async () => (await import('./restore.ts')).registerRestore },
-  { names: ['check'], load: async () => (await import('./check.ts')).registerCheck },
+  {
+    names: ['backup'],
+    load: async () => (await import('./backup.ts')).registerBackup,
+    unlocks: true,
+  },
+  {
+    names: ['backups'],
+    load: async () => (await import('./backups.ts')).registerBackups,
+    unlocks: true,
+  },
+  {
+    names: ['ls', 'diff'],
+    load: async () => (await import('./browse.ts')).registerBrowse,
+    unlocks: true,
+  },
+  {
+    names: ['restore'],
+    load: async () => (await import('./restore.ts')).registerRestore,
+    unlocks: true,
+  },
+  { names: ['check'], load: async () => (await import('./check.ts')).registerCheck, unlocks: true },
   {
     names: ['forget', 'prune', 'unlock'],
     load: async () => (await import('./maintenance.ts')).registerMaintenance,
+    unlocks: true,
   },
-  { names: ['replicate'], load: async () => (await import('./replicate.ts')).registerReplicate },
-  { names: ['maintain'], load: async () => (await import('./maintain.ts')).registerMaintain },
-  { names: ['key'], load: async () => (await import('./key.ts')).registerKey },
+  {
+    names: ['replicate'],
+    load: async () => (await import('./replicate.ts')).registerReplicate,
+    unlocks: true,
+  },
+  {
+    names: ['maintain'],
+    load: async () => (await import('./maintain.ts')).registerMaintain,
+    unlocks: true,
+  },
+  { names: ['key'], load: async () => (await import('./key.ts')).registerKey, unlocks: true },
   { names: ['demo'], load: async () => (await import('./demo.ts')).registerDemo },
   { names: ['sqlserver'], load: async () => (await import('./sqlserver.ts')).registerSqlserver },
-  { names: ['verify'], load: async () => (await import('./verify.ts')).registerVerify },
+  {
+    names: ['verify'],
+    load: async () => (await import('./verify.ts')).registerVerify,
+    unlocks: true,
+  },
 ];

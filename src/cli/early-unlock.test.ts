@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { initRepository, openRepository } from '../repository/index.ts';
+import { addKey } from '../repository/keys.ts';
+import { derivePasswordKey, untakenDerivations } from '../repository/password-kdf.ts';
+import { createLocalStore } from '../stores/local.ts';
+import { deriveKeyEarly } from './early-unlock.ts';
+
+const fast = { N: 1024, r: 8, p: 1 };
+
+/** The password the early derivation was started with, if it was one of `candidates`. */
+async function guessedAmong(keyFile: string, candidates: string[]): Promise<string | undefined> {
+  const file = JSON.parse(readFileSync(keyFile, 'utf8')) as { salt: string };
+  const salt = Buffer.from(file.salt, 'base64');
+  for (const password of candidates) {
+    const before = untakenDerivations();
+    await derivePasswordKey(password, salt, fast);
+    if (untakenDerivations() < before) return password;
+  }
+  return undefined;
+}
+
+describe('the key derivation started before the command loads', () => {
+  let dir: string;
+  let repo: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hbr-early-'));
+    repo = join(dir, 'repo');
+    await initRepository(
+      createLocalStore({ path: repo }),
+      { kind: 'password', password: 'right' },
+      { scryptParams: fast },
+    );
+    await writeFile(join(dir, 'pw'), 'right\n');
+    await writeFile(join(dir, 'other-pw'), 'other\n');
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the unlock takes it: --repo and a password file, in each way they are written', async () => {
+    const [keyName] = await readdir(join(repo, 'keys'));
+    const keyFile = join(repo, 'keys', keyName ?? '');
+    const cases: [string[], NodeJS.ProcessEnv][] = [
+      [['backup', 'x', '--repo', 'repo'], { HBR_PASSWORD_FILE: 'pw' }],
+      [['--repo=repo', 'backup', 'x'], { HBR_PASSWORD_FILE: join(dir, 'pw') }],
+      [['-r', 'repo', 'restore', 'latest'], { HBR_PASSWORD: 'right' }],
+      [['-rrepo', 'check', '--password-file', 'pw'], { HBR_PASSWORD: 'wrong' }],
+      [['check'], { HBR_REPOSITORY: pathToFileURL(repo).href, HBR_PASSWORD: 'right' }],
+      [['check', '--password-file=pw'], { HBR_REPOSITORY: 'repo', HBR_PASSWORD: 'wrong' }],
+    ];
+    for (const [argv, env] of cases) {
+      assert.equal(deriveKeyEarly(argv, env, dir), keyFile, argv.join(' '));
+      const before = untakenDerivations();
+      await openRepository(createLocalStore({ path: repo }), {
+        kind: 'password',
+        password: 'right',
+      });
+      assert.equal(untakenDerivations(), before - 1, `${argv.join(' ')}: taken by the unlock`);
+    }
+  });
+
+  test('no guess from a remote repository, a key file, the config, or flags after --', () => {
+    const before = untakenDerivations();
+    const none: [string[], NodeJS.ProcessEnv][] = [
+      [['backup', 'x'], { HBR_PASSWORD: 'right' }], // the repository comes from the config
+      [['backup', 'x', '--repo', 's3://bucket/repo'], { HBR_PASSWORD: 'right' }],
+      [['backup', 'x', '--repo', 'repo'], {}], // the password comes from the config
+      [['backup', 'x', '--repo', 'repo', '--key-file', 'k'], { HBR_PASSWORD: 'right' }],
+      [['backup', 'x', '--repo', 'repo'], { HBR_KEY_FILE: 'k' }],
+      [['backup', '--', '--repo', 'repo'], { HBR_PASSWORD: 'right' }],
+      [['backup', 'x', '--repo', 'missing'], { HBR_PASSWORD: 'right' }],
+      [['backup', 'x', '--repo', 'repo', '--password-file', 'no-such-file'], {}],
+      [['backup', 'x', '--repo', ''], { HBR_PASSWORD: 'right' }],
+    ];
+    for (const [argv, env] of none) {
+      assert.equal(deriveKeyEarly(argv, env, dir), undefined, argv.join(' '));
+    }
+    assert.equal(untakenDerivations(), before);
+  });
+
+  test('the password is the one resolve.ts would take: flag, then HBR_PASSWORD, then its file', async () => {
+    const env = { HBR_PASSWORD: 'right', HBR_PASSWORD_FILE: 'other-pw' };
+    const candidates = ['right', 'other'];
+    const keyFile = deriveKeyEarly(['check', '--repo', 'repo'], env, dir) ?? '';
+    assert.equal(await guessedAmong(keyFile, candidates), 'right');
+    const flagged = ['check', '--repo', 'repo', '--password-file', 'other-pw'];
+    assert.equal(await guessedAmong(deriveKeyEarly(flagged, env, dir) ?? '', candidates), 'other');
+    const fileOnly = { HBR_PASSWORD_FILE: 'other-pw' };
+    const fromFile = deriveKeyEarly(['check', '--repo', 'repo'], fileOnly, dir) ?? '';
+    assert.equal(await guessedAmong(fromFile, candidates), 'other', 'its line break dropped');
+  });
+
+  test('a wrong guess opens nothing: the unlock tries every key with the real password', async () => {
+    const store = createLocalStore({ path: repo });
+    const opened = await openRepository(store, { kind: 'password', password: 'right' });
+    await addKey(
+      store,
+      opened.masterKey,
+      { kind: 'password', password: 'second' },
+      {
+        scryptParams: fast,
+      },
+    );
+    for (const password of ['right', 'second']) {
+      deriveKeyEarly(['check', '--repo', 'repo'], { HBR_PASSWORD: 'wrong' }, dir);
+      const again = await openRepository(store, { kind: 'password', password });
+      assert.deepEqual(again.masterKey, opened.masterKey, password);
+      // The guess for the first key file, with the password it knew, opens nothing.
+      deriveKeyEarly(['check', '--repo', 'repo'], { HBR_PASSWORD: password }, dir);
+      await assert.rejects(
+        openRepository(store, { kind: 'password', password: 'wrong' }),
+        /wrong password/,
+      );
+    }
+  });
+});
