@@ -7,13 +7,14 @@
  * This is a guess from the plain inputs only: `--repo` or `HBR_REPOSITORY` naming a local path,
  * and a password from `--password-file`, `HBR_PASSWORD` or `HBR_PASSWORD_FILE` (the precedence
  * of resolve.ts), tried on the first password key file, as the unlock tries them. A repository
- * or password from the config file, a remote repository or a key file: no guess. The unlock
+ * or password from the config file, a remote repository, a key file, or a password file that is
+ * no regular file (a pipe can be read only once: by the command): no guess. The unlock
  * takes the derivation only when its inputs are exactly the ones it needs
  * (repository/password-kdf.ts), so a wrong guess costs a derivation, never a wrong key; every
  * error here is left for the command itself to meet and report.
  * @module
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SCRYPT, startPasswordDerivation } from '../repository/password-kdf.ts';
@@ -56,6 +57,9 @@ interface Flags {
   keyFile?: string;
 }
 
+/** Larger files are not passwords anyone typed: the command itself reads those. */
+const MAX_PASSWORD_FILE = 64 * 1024;
+
 const FLAG_NAMES: Readonly<Record<string, keyof Flags>> = {
   '--repo': 'repo',
   '-r': 'repo',
@@ -91,8 +95,13 @@ function _localRepository(location: string | undefined, cwd: string): string | u
 }
 
 function _password(flags: Flags, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
-  const fromFile = (file: string): string =>
-    passwordOfFileText(readFileSync(resolve(cwd, file), 'utf8'));
+  // Regular files only: a pipe (`--password-file <(pass hbr)`) is read once, by the command.
+  const fromFile = (file: string): string | undefined => {
+    const path = resolve(cwd, file);
+    const stats = statSync(path);
+    if (!stats.isFile() || stats.size > MAX_PASSWORD_FILE) return undefined;
+    return passwordOfFileText(readFileSync(path, 'utf8'));
+  };
   if (flags.passwordFile !== undefined) return _nonEmpty(fromFile(flags.passwordFile));
   if (flags.keyFile !== undefined) return undefined;
   const password = _nonEmpty(env.HBR_PASSWORD);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, chown, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
@@ -33,6 +34,27 @@ describe('hbr on bad input', () => {
     });
     assert.equal(result.code, 12);
     assert.match(result.stderr, /HBR_PASSWORD/);
+  });
+
+  it('reads a password file that is a pipe once, as the command (--password-file <(…))', async () => {
+    // The key derivation started before the command loads guesses from regular files only: had
+    // it read the pipe, the command would find it empty, or (here) both would wait forever.
+    const pipe = join(dir.path, 'pw-pipe');
+    execFileSync('mkfifo', [pipe]);
+    const writing = (async () => {
+      const handle = await open(pipe, 'w');
+      await handle.writeFile('right\n');
+      await handle.close();
+    })();
+    const { child, done } = hbrProcess(['backups', '--password-file', 'pw-pipe'], {
+      env: { HBR_REPOSITORY: env.HBR_REPOSITORY },
+      cwd: dir.path,
+    });
+    const stuck = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    const result = await done;
+    clearTimeout(stuck);
+    await writing;
+    assert.equal(result.code, 0, result.stderr);
   });
 
   it('exits 10 for a missing path and for a folder that is no repository', async () => {
