@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   CHUNKER_PROFILES,
+  chunkLengths,
   createChunker,
   type ChunkerParams,
   type ChunkerProfile,
@@ -72,6 +73,25 @@ function cutsOf(chunks: Buffer[]): number[] {
 
 void describe('chunker', () => {
   const gear = createGearTable(pseudoRandomBytes(42, 32));
+
+  void it('chunkLengths: the reference cut points, the unfinished tail left out unless final', () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const data =
+        seed % 2 ? pseudoRandomBytes(seed, 3000 + seed * 997) : textLikeBytes(seed, 9000);
+      const cuts = referenceCuts(gear, SMALL, data);
+      const lengths = cuts.map((cut, i) => cut - (cuts[i - 1] ?? 0));
+      assert.deepEqual(chunkLengths(gear, SMALL, data, true), lengths);
+      // Not final: the chunks a streaming chunker completes from this feed, no more.
+      const completed = createChunker(gear, SMALL)
+        .push(data)
+        .map((c) => c.length);
+      assert.deepEqual(chunkLengths(gear, SMALL, data, false), completed);
+      assert.ok(completed.length >= lengths.length - 1 && completed.length <= lengths.length);
+    }
+    assert.deepEqual(chunkLengths(gear, SMALL, Buffer.alloc(0), true), []);
+    assert.deepEqual(chunkLengths(gear, SMALL, Buffer.alloc(10), true), [10]);
+    assert.deepEqual(chunkLengths(gear, SMALL, Buffer.alloc(10), false), []);
+  });
 
   void it('agrees with the reference implementation on random and text-like data', () => {
     for (let seed = 1; seed <= 20; seed++) {

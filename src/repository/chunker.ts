@@ -94,19 +94,7 @@ export function validateChunkerParams(params: ChunkerParams): void {
  * if (last) await store(last);
  */
 export function createChunker(gear: Int32Array, params: ChunkerParams): Chunker {
-  validateChunkerParams(params);
-  if (gear.length !== 256) throw new RangeError('[chunker] gear table must have 256 entries');
-  const bits = Math.log2(params.avg);
-  const state: _ScanState = {
-    gear,
-    min: params.min,
-    avg: params.avg,
-    max: params.max,
-    maskS: _topBits(bits + 2),
-    maskL: _topBits(bits - 2),
-    h: 0,
-    len: 0,
-  };
+  const state = _scanState(gear, params);
   // Bytes of the current, unfinished chunk, copied out of earlier feeds. A chunk spanning feeds
   // is completed in this buffer and returned from it; the next tail then goes to the other one
   // (`spare`), so the returned chunk stays intact until the next push. Reusing the two instead of
@@ -164,7 +152,49 @@ export function createChunker(gear: Int32Array, params: ChunkerParams): Chunker 
   };
 }
 
+/**
+ * The lengths of the chunks `data` holds from its start, which must be a chunk's start: the
+ * cut points of {@link createChunker} fed the same stream. Without `final`, the bytes after
+ * the last cut (an unfinished chunk) are left out; with it, they are the last chunk. Nothing is
+ * copied: for a worker that only needs the cut points of a file it reads span by span.
+ */
+export function chunkLengths(
+  gear: Int32Array,
+  params: ChunkerParams,
+  data: Buffer,
+  final: boolean,
+): number[] {
+  const state = _scanState(gear, params);
+  const lengths: number[] = [];
+  let start = 0;
+  for (let cut = _scan(state, data, 0); cut >= 0; cut = _scan(state, data, cut)) {
+    lengths.push(cut - start);
+    state.h = 0;
+    state.len = 0;
+    start = cut;
+  }
+  if (final && start < data.length) lengths.push(data.length - start);
+  return lengths;
+}
+
 // --- internal ---
+
+/** A new chunk's scan state. @throws RangeError as {@link createChunker}. */
+function _scanState(gear: Int32Array, params: ChunkerParams): _ScanState {
+  validateChunkerParams(params);
+  if (gear.length !== 256) throw new RangeError('[chunker] gear table must have 256 entries');
+  const bits = Math.log2(params.avg);
+  return {
+    gear,
+    min: params.min,
+    avg: params.avg,
+    max: params.max,
+    maskS: _topBits(bits + 2),
+    maskL: _topBits(bits - 2),
+    h: 0,
+    len: 0,
+  };
+}
 
 interface _ScanState {
   readonly gear: Int32Array;

@@ -39,7 +39,7 @@ import type {
   RestoreFile,
   VerifyBlob,
 } from './codec-messages.ts';
-import { createChunker } from './chunker.ts';
+import { chunkLengths } from './chunker.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 import { readFully } from '../util/read-fully.ts';
 import { reusedBuffer } from '../util/reused-buffer.ts';
@@ -183,11 +183,8 @@ function _cut(request: Extract<CodecRequest, { op: 'cut' }>): { lengths: number[
   const cutBuffer = _cutBuffer(want);
   const read = readFully(fd, cutBuffer, 0, want, position);
   const end = read < want;
-  const chunker = createChunker(gear, { min, avg, max });
-  const chunks = chunker.push(cutBuffer.subarray(0, read));
-  const last = end ? chunker.finish() : undefined;
-  if (last) chunks.push(last);
-  return { lengths: chunks.map((chunk) => chunk.length), end };
+  // Lengths only: the unfinished chunk at the end is read again with the next span, not copied.
+  return { lengths: chunkLengths(gear, { min, avg, max }, cutBuffer.subarray(0, read), end), end };
 }
 
 /**
