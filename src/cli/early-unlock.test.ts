@@ -65,7 +65,7 @@ describe('the key derivation started before the command loads', () => {
     }
   });
 
-  test('no guess from a remote repository, a key file, the config, or flags after --', () => {
+  test('no guess from a remote repository, a key file, the config, flags after --, or for help', () => {
     const before = untakenDerivations();
     const none: [string[], NodeJS.ProcessEnv][] = [
       [['backup', 'x'], { HBR_PASSWORD: 'right' }], // the repository comes from the config
@@ -77,6 +77,8 @@ describe('the key derivation started before the command loads', () => {
       [['backup', 'x', '--repo', 'missing'], { HBR_PASSWORD: 'right' }],
       [['backup', 'x', '--repo', 'repo', '--password-file', 'no-such-file'], {}],
       [['backup', 'x', '--repo', ''], { HBR_PASSWORD: 'right' }],
+      [['backup', '--help', '--repo', 'repo'], { HBR_PASSWORD: 'right' }],
+      [['-h', 'check', '--repo', 'repo'], { HBR_PASSWORD: 'right' }],
     ];
     for (const [argv, env] of none) {
       assert.equal(deriveKeyEarly(argv, env, dir), undefined, argv.join(' '));

@@ -8,7 +8,7 @@
  * and a password from `--password-file`, `HBR_PASSWORD` or `HBR_PASSWORD_FILE` (the precedence
  * of resolve.ts), tried on the first password key file, as the unlock tries them. A repository
  * or password from the config file, a remote repository, a key file, or a password file that is
- * no regular file (a pipe can be read only once: by the command): no guess. The unlock
+ * no regular file (a pipe can be read only once: by the command), or help: no guess. The unlock
  * takes the derivation only when its inputs are exactly the ones it needs
  * (repository/password-kdf.ts), so a wrong guess costs a derivation, never a wrong key; every
  * error here is left for the command itself to meet and report.
@@ -29,6 +29,9 @@ export function deriveKeyEarly(
   env: NodeJS.ProcessEnv,
   cwd: string,
 ): string | undefined {
+  // Help opens nothing, and would wait for the derivation before it exits.
+  const options = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length);
+  if (options.some((arg) => arg === '--help' || arg === '-h')) return undefined;
   try {
     const flags = _globalFlags(argv);
     const repository = _localRepository(flags.repo ?? _nonEmpty(env.HBR_REPOSITORY), cwd);
