@@ -17,8 +17,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_SCRYPT, startPasswordDerivation } from '../repository/password-kdf.ts';
-import { passwordOfFileText } from './password-text.ts';
+import { scryptCostOf, startPasswordDerivation } from '../repository/password-kdf.ts';
+import { nonEmpty, passwordOfFileText, urlScheme } from './plain-inputs.ts';
 
 /**
  * Starts deriving the key the command line will most likely unlock the repository with.
@@ -29,12 +29,11 @@ export function deriveKeyEarly(
   env: NodeJS.ProcessEnv,
   cwd: string,
 ): string | undefined {
-  // Help opens nothing, and would wait for the derivation before it exits.
-  const options = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length);
-  if (options.some((arg) => arg === '--help' || arg === '-h')) return undefined;
   try {
     const flags = _globalFlags(argv);
-    const repository = _localRepository(flags.repo ?? _nonEmpty(env.HBR_REPOSITORY), cwd);
+    // Help opens nothing, and would wait for the derivation before it exits.
+    if (flags.help) return undefined;
+    const repository = _localRepository(flags.repo ?? nonEmpty(env.HBR_REPOSITORY), cwd);
     const password = _password(flags, env, cwd);
     if (repository === undefined || password === undefined) return undefined;
     const folder = join(repository, 'keys');
@@ -58,12 +57,13 @@ interface Flags {
   repo?: string;
   passwordFile?: string;
   keyFile?: string;
+  help?: boolean;
 }
 
 /** Larger files are not passwords anyone typed: the command itself reads those. */
 const MAX_PASSWORD_FILE = 64 * 1024;
 
-const FLAG_NAMES: Readonly<Record<string, keyof Flags>> = {
+const FLAG_NAMES: Readonly<Record<string, 'repo' | 'passwordFile' | 'keyFile'>> = {
   '--repo': 'repo',
   '-r': 'repo',
   '--password-file': 'passwordFile',
@@ -76,13 +76,14 @@ function _globalFlags(argv: readonly string[]): Flags {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--') break;
+    if (arg === '--help' || arg === '-h') flags.help = true;
     const equals = arg.indexOf('=');
     const name = arg.startsWith('--') && equals > 0 ? arg.slice(0, equals) : arg;
     const joinedShort = /^-r./.test(arg) ? arg.slice(2) : undefined;
     const flag = FLAG_NAMES[joinedShort === undefined ? name : '-r'];
     if (flag === undefined) continue;
     const value = name !== arg ? arg.slice(equals + 1) : (joinedShort ?? argv[++i]);
-    const given = _nonEmpty(value);
+    const given = nonEmpty(value);
     if (given === undefined) delete flags[flag];
     else flags[flag] = given;
   }
@@ -92,7 +93,7 @@ function _globalFlags(argv: readonly string[]): Flags {
 /** The folder a local repository location names; undefined for URLs of remote stores. */
 function _localRepository(location: string | undefined, cwd: string): string | undefined {
   if (location === undefined) return undefined;
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1]?.toLowerCase();
+  const scheme = urlScheme(location);
   if (scheme === undefined) return resolve(cwd, location);
   return scheme === 'file' ? fileURLToPath(location) : undefined;
 }
@@ -105,12 +106,12 @@ function _password(flags: Flags, env: NodeJS.ProcessEnv, cwd: string): string | 
     if (!stats.isFile() || stats.size > MAX_PASSWORD_FILE) return undefined;
     return passwordOfFileText(readFileSync(path, 'utf8'));
   };
-  if (flags.passwordFile !== undefined) return _nonEmpty(fromFile(flags.passwordFile));
+  if (flags.passwordFile !== undefined) return nonEmpty(fromFile(flags.passwordFile));
   if (flags.keyFile !== undefined) return undefined;
-  const password = _nonEmpty(env.HBR_PASSWORD);
+  const password = nonEmpty(env.HBR_PASSWORD);
   if (password !== undefined) return password;
-  const file = _nonEmpty(env.HBR_PASSWORD_FILE);
-  return file === undefined ? undefined : _nonEmpty(fromFile(file));
+  const file = nonEmpty(env.HBR_PASSWORD_FILE);
+  return file === undefined ? undefined : nonEmpty(fromFile(file));
 }
 
 /** A password key file's salt and scrypt cost, as keys.ts reads them. */
@@ -118,12 +119,9 @@ function _scryptOf(file: unknown): { salt: Buffer; N: number; r: number; p: numb
   if (typeof file !== 'object' || file === null) return undefined;
   const { kdf, salt, N, r, p } = file as Record<string, unknown>;
   if (kdf !== 'scrypt' || typeof salt !== 'string') return undefined;
-  const cost = { N: N ?? DEFAULT_SCRYPT.N, r: r ?? DEFAULT_SCRYPT.r, p: p ?? DEFAULT_SCRYPT.p };
-  const valid = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0;
-  if (!valid(cost.N) || !valid(cost.r) || !valid(cost.p)) return undefined;
-  return { salt: Buffer.from(salt, 'base64'), N: cost.N, r: cost.r, p: cost.p };
-}
-
-function _nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
+  // As keys.ts's schema: positive integers where given.
+  const given = (n: unknown): n is number | undefined =>
+    n === undefined || (Number.isInteger(n) && (n as number) > 0);
+  if (!given(N) || !given(r) || !given(p)) return undefined;
+  return { salt: Buffer.from(salt, 'base64'), ...scryptCostOf({ N, r, p }) };
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, REPOSITORY_URL_SCHEMES, type HbrConfig } from '../config/index.ts';
 import { ConfigError, MissingPasswordError, UsageError } from '../errors.ts';
-import { passwordOfFileText } from './password-text.ts';
+import { nonEmpty, passwordOfFileText, urlScheme } from './plain-inputs.ts';
 
 /** A repository on a local path or behind a URL (`azure://…`, `s3://…`). */
 export type RepositoryLocation =
@@ -124,7 +124,7 @@ export async function resolveRepositoryLocation(
  * @throws {UsageError} for an unknown URL scheme.
  */
 export function parseLocation(text: string, cwd: string, origin: string): RepositoryLocation {
-  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(text)?.[1]?.toLowerCase();
+  const scheme = urlScheme(text);
   if (scheme === undefined) return { kind: 'path', path: path.resolve(cwd, text) };
   if (scheme === 'file') return { kind: 'path', path: fileURLToPath(text) };
   if (scheme === 'azure' || scheme === 's3') return { kind: 'url', url: text, scheme };
@@ -247,11 +247,6 @@ async function readSecret(
       throw new ConfigError(`${configFile}: ${message}`, { file: configFile, cause: error });
     throw new UsageError(message, { cause: error });
   }
-}
-
-/** `undefined` for missing and empty values: `HBR_REPOSITORY=` means unset, as in most tools. */
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { IntegrityError, WrongPasswordError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import { open, seal, sha256Hex } from './crypto.ts';
-import { DEFAULT_SCRYPT, derivePasswordKey } from './password-kdf.ts';
+import { DEFAULT_SCRYPT, derivePasswordKey, scryptCostOf } from './password-kdf.ts';
 
 /** How a master key is unlocked: a password, or the 32+ bytes of a key file. */
 export type Credential =
@@ -91,11 +91,7 @@ export async function unlockMasterKey(
   const keys = await readKeys(store);
   for (const { id, file } of keys) {
     if ((file.kdf === 'scrypt') !== (credential.kind === 'password')) continue;
-    const deriving = _deriveKek(credential, Buffer.from(file.salt, 'base64'), {
-      N: file.N ?? DEFAULT_SCRYPT.N,
-      r: file.r ?? DEFAULT_SCRYPT.r,
-      p: file.p ?? DEFAULT_SCRYPT.p,
-    });
+    const deriving = _deriveKek(credential, Buffer.from(file.salt, 'base64'), scryptCostOf(file));
     options.onDeriveKey?.();
     const kek = await deriving;
     try {

@@ -19,6 +19,19 @@ export interface ScryptParams {
 /** scrypt cost: N=2^16, r=8, p=1 (64 MiB, about 0.25 s here), as kopia. */
 export const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 16, r: 8, p: 1 };
 
+/** A key file's scrypt cost: what it gives, {@link DEFAULT_SCRYPT} for what it leaves out. */
+export function scryptCostOf(file: {
+  readonly N?: number | undefined;
+  readonly r?: number | undefined;
+  readonly p?: number | undefined;
+}): ScryptParams {
+  return {
+    N: file.N ?? DEFAULT_SCRYPT.N,
+    r: file.r ?? DEFAULT_SCRYPT.r,
+    p: file.p ?? DEFAULT_SCRYPT.p,
+  };
+}
+
 /**
  * Derives the 32-byte key that wraps a master key from `password`, or takes the derivation
  * {@link startPasswordDerivation} began with the same inputs (each is taken once).
