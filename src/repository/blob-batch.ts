@@ -10,6 +10,7 @@ import { restoreBlobsAway } from './codec-pool.ts';
 import type { BlobLocation } from './master-index.ts';
 import { packKey } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
+import { compareText } from '../util/compare-text.ts';
 
 /** A data blob to read, with where the index says it is. */
 export interface BatchBlob {
@@ -23,7 +24,7 @@ export interface BatchBlob {
  */
 export function planBatches(blobs: readonly BatchBlob[], maxSpan: number): BatchBlob[][] {
   const sorted = [...blobs].sort(
-    (a, b) => a.where.packId.localeCompare(b.where.packId) || a.where.offset - b.where.offset,
+    (a, b) => compareText(a.where.packId, b.where.packId) || a.where.offset - b.where.offset,
   );
   const batches: BatchBlob[][] = [];
   let current: BatchBlob[] = [];

@@ -11,6 +11,7 @@ import { IntegrityError, WrongPasswordError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import { open, seal, sha256Hex } from './crypto.ts';
 import { DEFAULT_SCRYPT, derivePasswordKey, scryptCostOf } from './password-kdf.ts';
+import { compareText } from '../util/compare-text.ts';
 
 /** How a master key is unlocked: a password, or the 32+ bytes of a key file. */
 export type Credential =
@@ -124,7 +125,7 @@ export async function readKeys(store: Store): Promise<{ id: string; file: KeyFil
     }
     result.push({ id, file: parsed.data });
   }
-  return result.sort((a, b) => a.file.created.localeCompare(b.file.created));
+  return result.sort((a, b) => compareText(a.file.created, b.file.created));
 }
 
 /** Lists keys for `hbr key list`. */

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { isHbrError } from '../errors.ts';
 import { openObject, sealObject, sha256Hex } from './crypto.ts';
 import type { OpenRepository } from './repository.ts';
+import { compareText } from '../util/compare-text.ts';
 
 const NoteSchema = z.object({
   backupId: z.string().regex(/^[0-9a-f]{64}$/),
@@ -58,5 +59,5 @@ export async function listNotes(repo: OpenRepository, backupId: string): Promise
       if (!isHbrError(error)) throw error;
     }
   }
-  return notes.sort((a, b) => a.time.localeCompare(b.time));
+  return notes.sort((a, b) => compareText(a.time, b.time));
 }

@@ -19,6 +19,7 @@ import { packKey } from './pack.ts';
 import { decodeRepoConfig, encodeRepoConfig, type RepoConfig } from './repo-config.ts';
 import { decodeTree, type TreeNode } from './tree.ts';
 import type { BackupRecord } from './types.ts';
+import { compareText } from '../util/compare-text.ts';
 
 /** An open repository: its store, keys and config, and readers over its contents. */
 export interface OpenRepository {
@@ -197,7 +198,7 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
         ),
       );
       return records.sort(
-        (a, b) => a.startedAt.localeCompare(b.startedAt) || a.id.localeCompare(b.id),
+        (a, b) => compareText(a.startedAt, b.startedAt) || compareText(a.id, b.id),
       );
     },
     async findBackup(ref, options = {}) {

@@ -23,6 +23,7 @@ import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatDuration } from '../reporter.ts';
 import { requireConfig, resolveConfigFile } from '../resolve.ts';
 import type { Neo4jSourceConfig } from './backup-neo4j.ts';
+import { compareText } from '../../util/compare-text.ts';
 
 /** The restore flags a Neo4j restore reads. */
 export interface Neo4jRestoreFlags {
@@ -144,7 +145,7 @@ async function pickBackup(
       throw new UsageError(`--at takes an ISO 8601 time, e.g. 2026-11-22T04:00:00Z, not "${at}"`);
     candidates = all.filter((b) => Date.parse(b.finishedAt) <= limit);
   }
-  const found = candidates.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt)).at(-1);
+  const found = candidates.sort((a, b) => compareText(a.finishedAt, b.finishedAt)).at(-1);
   if (!found) {
     throw new NotFoundError(
       `no Neo4j backup of source ${source}${at !== undefined ? ` finished at or before ${at}` : ''}`,

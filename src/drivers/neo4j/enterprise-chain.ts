@@ -14,6 +14,7 @@ import { UsageError } from '../../errors.ts';
 import type { BackupRecord } from '../../repository/types.ts';
 import type { Neo4jBackupMeta } from './backup.ts';
 import type { EnterpriseBackupType } from './enterprise-config.ts';
+import { compareText } from '../../util/compare-text.ts';
 
 /** Per-database record of an enterprise backup (in `meta.neo4j.databases`). */
 export interface EnterpriseDatabaseRecord {
@@ -59,7 +60,7 @@ export function planEnterpriseBackup(
         databases.every((db) => enterpriseRecord(meta, db) !== undefined)
       );
     })
-    .sort((a, b) => a.finishedAt.localeCompare(b.finishedAt))
+    .sort((a, b) => compareText(a.finishedAt, b.finishedAt))
     .at(-1);
   if (base === undefined) {
     if (requested === 'auto') return full;

@@ -16,6 +16,7 @@ import { verifyEnterpriseBackup } from './enterprise-verify.ts';
 import type { GraphFacts } from './facts.ts';
 import { verifyNeo4jBackup } from './restore.ts';
 import { readThrough } from './restore-source.ts';
+import { compareText } from '../../util/compare-text.ts';
 
 /** The verdict on one database of a backup. */
 export interface DatabaseVerification {
@@ -149,7 +150,7 @@ async function countExport(
 function compareCounts(want: GraphFacts, got: Counts): string {
   if (!got.complete) return 'the export has no end line (truncated)';
   const sorted = (o: Readonly<Record<string, number>>) =>
-    JSON.stringify(Object.entries(o).sort(([a], [b]) => a.localeCompare(b)));
+    JSON.stringify(Object.entries(o).sort(([a], [b]) => compareText(a, b)));
   const w = [want.nodes, want.relationships, sorted(want.labels), sorted(want.relationshipTypes)];
   const g = [got.nodes, got.relationships, sorted(got.labels), sorted(got.relationshipTypes)];
   return JSON.stringify(w) === JSON.stringify(g)
