@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseConfig } from '../../config/index.ts';
+import { parseConfig } from '../../config/load.ts';
 import { resolveEnterpriseSettings } from './enterprise-config.ts';
 import { resolveNeo4jSource } from './source-config.ts';
 
