@@ -16,7 +16,6 @@ export type { LoadConfigOptions } from './load.ts';
 export async function loadConfig(file: string, options?: LoadConfigOptions): Promise<HbrConfig> {
   return (await import('./load.ts')).loadConfig(file, options);
 }
-export { configSchema } from './schema.ts';
 export { REPOSITORY_URL_SCHEMES } from './common-schema.ts';
 export type {
   HbrConfig,
