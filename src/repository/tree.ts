@@ -5,6 +5,7 @@
  * @module
  */
 import { IntegrityError } from '../errors.ts';
+import { compareText } from '../util/compare-text.ts';
 
 /** One entry of a directory. */
 export interface TreeNode {
@@ -35,7 +36,7 @@ export interface TreeNode {
  * order can compare its nodes with the parent tree's one by one.
  */
 export function byName(a: { readonly name: string }, b: { readonly name: string }): number {
-  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+  return compareText(a.name, b.name);
 }
 
 /**

@@ -7,6 +7,7 @@
  */
 import type { Driver, Record as Record_ } from 'neo4j-driver';
 import { boltError, toNumber, type BoltOptions } from './bolt.ts';
+import { compareText } from '../../util/compare-text.ts';
 
 /** A JSON-safe snapshot of a graph's shape, stored in the backup's `meta`. */
 export interface GraphFacts {
@@ -131,7 +132,7 @@ export function quoteName(name: string): string {
 
 /** A label's or type's counts as `[name, count]` pairs, sorted by name (code unit order). */
 export function countsByName(counts: Readonly<Record<string, number>>): [string, number][] {
-  return Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return Object.entries(counts).sort(([a], [b]) => compareText(a, b));
 }
 
 // --- internal ---

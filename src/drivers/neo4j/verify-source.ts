@@ -13,10 +13,9 @@ import type { ArtifactRepository, BackupRecord } from '../../repository/types.ts
 import type { Neo4jAdmin } from './admin.ts';
 import { neo4jMeta } from './backup.ts';
 import { verifyEnterpriseBackup } from './enterprise-verify.ts';
-import type { GraphFacts } from './facts.ts';
+import { countsByName, type GraphFacts } from './facts.ts';
 import { verifyNeo4jBackup } from './restore.ts';
 import { readThrough } from './restore-source.ts';
-import { compareText } from '../../util/compare-text.ts';
 
 /** The verdict on one database of a backup. */
 export interface DatabaseVerification {
@@ -149,8 +148,7 @@ async function countExport(
 /** '' when equal, else a description of the difference. */
 function compareCounts(want: GraphFacts, got: Counts): string {
   if (!got.complete) return 'the export has no end line (truncated)';
-  const sorted = (o: Readonly<Record<string, number>>) =>
-    JSON.stringify(Object.entries(o).sort(([a], [b]) => compareText(a, b)));
+  const sorted = (o: Readonly<Record<string, number>>) => JSON.stringify(countsByName(o));
   const w = [want.nodes, want.relationships, sorted(want.labels), sorted(want.relationshipTypes)];
   const g = [got.nodes, got.relationships, sorted(got.labels), sorted(got.relationshipTypes)];
   return JSON.stringify(w) === JSON.stringify(g)
