@@ -33,8 +33,6 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { execa } from 'execa';
 import { createChunker, CHUNKER_PROFILES } from '../../src/repository/chunker.ts';
 import {
@@ -46,6 +44,7 @@ import {
 } from '../../src/repository/compression.ts';
 import { SEAL_OVERHEAD, openInto, sealInto } from '../../src/repository/crypto.ts';
 import { createDirectWrites } from '../../src/util/direct-writes.ts';
+import { collectNowAndThen, keepFreedMemory } from '../../src/repository/worker-memory.ts';
 import type { CeilingFile } from '../report.ts';
 import { retire } from '../retire.ts';
 import { median } from '../stats.ts';
@@ -82,34 +81,6 @@ for (const file of files) {
 }
 const data = sample.subarray(0, filled);
 
-// The codec workers' memory regime (src/repository/codec-worker.ts): a major collection after
-// every 8 MiB of input, and, when verifying or decoding, glibc kept from trimming what those
-// collections free (one 8 MiB block freed first). Without it, each cipher's 64 KiB output
-// pieces fault in fresh pages after every collection, and this process's AES-GCM measured at a
-// fifth of what the workers get.
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as (options: { type: 'major' }) => void;
-let keepingFreed = false;
-const asCodecWorkers = <T extends { length: number } | { sealed: Buffer }>(
-  items: readonly T[],
-  each: (item: T) => unknown,
-  decoding = false,
-): void => {
-  if (decoding && !keepingFreed) {
-    keepingFreed = true;
-    Buffer.allocUnsafeSlow(8 * MiB);
-    collect({ type: 'major' });
-  }
-  let since = 0;
-  for (const item of items) {
-    each(item);
-    since += 'sealed' in item ? item.sealed.length : item.length;
-    if (since >= 8 * MiB) {
-      since = 0;
-      collect({ type: 'major' });
-    }
-  }
-};
 const key = randomBytes(32);
 const aad = Buffer.from('hbr:blob');
 const sealed = Buffer.allocUnsafe(CHUNKER_PROFILES.model.max + SEAL_OVERHEAD);
@@ -254,10 +225,15 @@ const perRound = await perByteEachRound(
         for (const chunk of chunks) compressInto(chunk, 1, compressed);
       },
     },
-    // As the codec workers seal: in 64 KiB pieces into memory that is reused (`sealInto`).
+    // As the codec workers seal: in 64 KiB pieces into memory that is reused (`sealInto`), in
+    // their memory regime (src/repository/worker-memory.ts; without it this process's AES-GCM
+    // measured at a third to a fifth of what the workers get), as `open` below.
     seal: {
       run: () => {
-        asCodecWorkers(chunks, (chunk) => sealInto(key, chunk, aad, sealed));
+        for (const chunk of chunks) {
+          sealInto(key, chunk, aad, sealed);
+          collectNowAndThen(chunk.length);
+        }
       },
     },
     packId: { run: () => void createHash('sha256').update(packed).digest() },
@@ -270,7 +246,11 @@ const perRound = await perByteEachRound(
     readStored: { run: () => read(packPath) },
     open: {
       run: () => {
-        asCodecWorkers(stored, (blob) => openInto(key, blob.sealed, aad, opened, 'blob'), true);
+        keepFreedMemory();
+        for (const blob of stored) {
+          openInto(key, blob.sealed, aad, opened, 'blob');
+          collectNowAndThen(blob.sealed.length);
+        }
       },
     },
     // One call per blob, in turn, into memory that is reused (as the codec workers do).

@@ -19,8 +19,6 @@ import {
   rmSync,
   writeSync,
 } from 'node:fs';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   PLAINTEXT_AT,
@@ -43,6 +41,7 @@ import { chunkLengths } from './chunker.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 import { readFully } from '../util/read-fully.ts';
 import { reusedBuffer } from '../util/reused-buffer.ts';
+import { collectNowAndThen, keepFreedMemory } from './worker-memory.ts';
 
 if (!parentPort) throw new Error('[codec] codec-worker.ts runs only as a worker thread');
 const port = parentPort;
@@ -68,7 +67,7 @@ port.on('message', (request: CodecRequest) => {
     return;
   }
   port.postMessage(reply);
-  _collectNowAndThen(_bytesOf(request, reply));
+  collectNowAndThen(_bytesOf(request, reply));
 });
 
 /** The reply to a request that failed, with the file system's `code` when there is one. */
@@ -84,7 +83,7 @@ function _handle(request: _OneReply): CodecReply {
   const { job } = request;
   if (request.op === 'restore') return { job, restored: _restoreBlobs(request) };
   if (request.op === 'verify') {
-    _keepFreedMemory();
+    keepFreedMemory();
     return { job, bad: _verifyBlobs(request) };
   }
   if (request.op === 'digest') {
@@ -123,7 +122,7 @@ function _handle(request: _OneReply): CodecReply {
       return { job, length: encodeBlobInPlace(keys, type, id, slot, length, policy) };
     }
     case 'decode': {
-      _keepFreedMemory();
+      keepFreedMemory();
       const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
       const id = Buffer.from(request.id);
       const { type, rawLength, what } = request;
@@ -161,7 +160,7 @@ function _cutToEnd(request: Extract<CodecRequest, { op: 'cut' }>): void {
       const cut = _cut({ ...request, position });
       for (const length of cut.lengths) position += length;
       port.postMessage({ job, cut } satisfies CodecReply);
-      _collectNowAndThen(request.span);
+      collectNowAndThen(request.span);
       if (cut.end) cancelled.delete(job);
       else setImmediate(step);
     } catch (error) {
@@ -360,21 +359,6 @@ function _keys(given: { idKey?: Uint8Array; dataKey?: Uint8Array }): RepositoryK
   };
 }
 
-/**
- * Collects this thread's garbage after every {@link COLLECT_EVERY} bytes of blobs. What a request
- * leaves behind (the cipher's pieces, a restore's pack range handed over; before zstd wrote into
- * reused memory, also every compressor output) is native memory under small objects, and V8
- * collects on native memory only once 64 MiB more of it is held: per worker, that is 64 MiB of
- * garbage, freshly faulted in again after each collection. Collecting this often keeps the memory
- * in use small and reused (measured on the benchmark's first backup when zstd outputs were fresh
- * buffers: peak RSS 30-40 MB lower, a third fewer page faults, no more CPU). `gc` is V8's own,
- * made reachable as `--expose-gc` does (the flag applies to contexts created after it is set).
- */
-const COLLECT_EVERY = 8 * 1024 * 1024;
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as (options: { type: 'major' }) => void;
-let sinceCollected = 0;
-
 /** Bytes a request handled in this thread's memory (a pack's digest reads shared memory only). */
 function _bytesOf(request: _OneReply, reply: CodecReply): number {
   if ('file' in reply) return reply.file.rawLength;
@@ -384,37 +368,4 @@ function _bytesOf(request: _OneReply, reply: CodecReply): number {
   }
   if (request.op === 'verify') return request.blobs.reduce((sum, blob) => sum + blob.rawLength, 0);
   return request.op === 'digest' || request.op === 'file' ? 0 : request.length;
-}
-
-function _collectNowAndThen(bytes: number): void {
-  sinceCollected += bytes;
-  if (sinceCollected < COLLECT_EVERY) return;
-  sinceCollected = 0;
-  collect({ type: 'major' });
-}
-
-let _keeping = false;
-
-/**
- * Has this process keep the memory that the collections above free, once it verifies blobs (a
- * check) or decodes one for a restore. Decrypting leaves the cipher's output pieces behind (64 KiB each, see `crypto.ts`),
- * which each collection frees, 8 MiB at a time; glibc's malloc hands freed memory at the top of
- * a heap back to the kernel once it exceeds its trim threshold, 128 KiB until a freed block that
- * was large enough to get its own mapping raises it to twice that block's size (mallopt(3),
- * "dynamic mmap threshold"). So the next 8 MiB of pieces faulted in fresh pages again: a check
- * of the benchmark's repository took 240,000 page faults. Freeing one block of
- * {@link COLLECT_EVERY} bytes here lifts the threshold above what a collection frees: 67,000
- * faults, and the check 9 % and 13 % faster in wall and CPU time (two runs of 6 pairs, each pair
- * faster), for about 13 MB more peak RSS. A restore does it once it decodes a large file's blobs
- * (its batches of small files keep the default, which held its peak RSS where it was): page
- * faults 100,000-250,000 → 82,000-88,000, and 8 of 9 alternating pairs faster (5.9 against 6.5 s
- * on average), once its files past the page cache had made room for the memory. Backups gained
- * nothing: their peak RSS is the one nearest its bound, so they keep glibc's default. Elsewhere
- * than glibc, one allocation more.
- */
-function _keepFreedMemory(): void {
-  if (_keeping) return;
-  _keeping = true;
-  Buffer.allocUnsafeSlow(COLLECT_EVERY); // dropped at once: freed by the collection below
-  collect({ type: 'major' });
 }
