@@ -1,5 +1,6 @@
 /**
- * The config file: schema, types and loader. Other folders import from here only.
+ * The config file: its types, the repository URL schemes, durations, and the loader (loaded on
+ * first use). Other folders import from here only.
  * @module
  */
 import type { LoadConfigOptions } from './load.ts';

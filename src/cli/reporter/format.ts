@@ -4,8 +4,9 @@
  *
  * Numbers are written out here rather than by `toLocaleString` or `pretty-bytes` (which uses
  * it): the first use of `Intl.NumberFormat` in a process loads ICU's data, 14-30 ms at the end
- * of every command that prints a size, 2-3 % of an unchanged re-backup. The output is the same
- * as `toLocaleString('en-US', { maximumFractionDigits })` of the scaled value (the tests compare).
+ * of every command that prints a size, 2-3 % of an unchanged re-backup. The output is
+ * pretty-bytes' own: the scaled value cut (`roundingMode: 'trunc'`) to the fraction digits
+ * asked for, en-US (the tests compare).
  * @module
  */
 
