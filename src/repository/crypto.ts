@@ -154,7 +154,7 @@ export function blobKey(keys: RepositoryKeys, id: Uint8Array): Buffer {
 }
 
 /** Metadata object kinds, bound into each object's authenticated data. */
-export type ObjectKind = 'config' | 'index' | 'snapshot' | 'pack-header' | 'lock' | 'note';
+export type ObjectKind = 'config' | 'index' | 'snapshot' | 'pack-header' | 'lock' | 'note' | 'memo';
 
 /** Seals a metadata object (JSON or binary) under the metadata key. */
 export function sealObject(keys: RepositoryKeys, kind: ObjectKind, plaintext: Uint8Array): Buffer {

@@ -14,6 +14,8 @@ export { planBatches, restoreBatch } from './blob-batch.ts';
 export type { RestoreFile } from './codec-messages.ts';
 export type { BatchBlob } from './blob-batch.ts';
 export type { Credential } from './keys.ts';
+export { openObject, sealObject } from './crypto.ts';
+export type { RepositoryKeys } from './crypto.ts';
 export { byName } from './tree.ts';
 export type { TreeNode } from './tree.ts';
 export type * from './types.ts';

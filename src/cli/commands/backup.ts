@@ -2,9 +2,11 @@ import { resolve } from 'node:path';
 import { requireConfig } from '../resolve.ts';
 import { backupFiles } from '../../drivers/files/index.ts';
 import { scanFiles, type ScanTotals } from '../../drivers/files/scan.ts';
+import { FolderMemo, folderMemoFile } from '../../drivers/files/folder-memo.ts';
 import { SeenFolders } from '../../drivers/files/seen-folders.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import { startSession, type BackupRecord } from '../../repository/index.ts';
+import { cacheDirOf } from '../cache-dir.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
@@ -26,6 +28,10 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
     )
     .option('--tag <tag...>', 'tags to record with the backup')
     .option('--type <type>', 'database sources: full, diff or log (default full)')
+    .option(
+      '--no-cache',
+      'files: neither use nor update the local memo of unchanged folders (same backup, slower)',
+    )
     .action(async (paths: string[], flags, command) => {
       const globals = globalsOf(command);
       let source = 'files';
@@ -91,17 +97,29 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       };
       const samePaths = (b: BackupRecord): boolean =>
         b.source === source && [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
-      const { access, parent, startedAt, session } = await (async () => {
+      const cacheDir = flags.cache ? cacheDirOf(ctx.env, ctx.cwd) : undefined;
+      const { access, parent, startedAt, session, memo, memoFile } = await (async () => {
         const access = await accessRepository(ctx, globals, { onDeriveKey: startScan });
         tracePhase('repository opened');
         const parent = (await access.repo.backups()).filter(samePaths).at(-1);
+        const memoFile =
+          cacheDir === undefined
+            ? undefined
+            : folderMemoFile(cacheDir, access.repo, { source, paths: targets, exclude });
+        const remembered =
+          memoFile === undefined
+            ? undefined
+            : parent === undefined
+              ? Promise.resolve(new FolderMemo())
+              : FolderMemo.load(memoFile, access.repo.keys, parent.id);
         const startedAt = new Date();
         const session = await startSession(access.repo, { signal: ctx.signal });
+        const memo = await remembered;
         // The walk starts: stats taken from now on would be no newer than its own. A backup
         // with no parent reads every file, so it keeps none.
         seen.close(parent === undefined);
         tracePhase('session started');
-        return { access, parent, startedAt, session };
+        return { access, parent, startedAt, session, memo, memoFile };
       })().catch(async (error: unknown) => {
         await stopScan();
         throw error;
@@ -121,6 +139,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           exclude,
           ...(parent ? { parentTree: parent.tree } : {}),
           seen,
+          ...(memo ? { memo } : {}),
           signal: ctx.signal,
           onProgress: (p) =>
             reporter.progress({
@@ -161,6 +180,9 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           { files: result.stats.files, bytes: result.stats.bytes },
         );
         tracePhase('committed');
+        // A cache: a backup that cannot write it is no less saved (the next one reads trees).
+        if (memo && memoFile)
+          await memo.save(memoFile, repo.keys, record.id).catch(() => undefined);
         const s = result.stats;
         // The backup is committed: a replica that fails now is a warning, not a lost backup.
         const replicas = await replicateAfterBackup(ctx, access, reporter);

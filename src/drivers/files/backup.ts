@@ -30,7 +30,14 @@ import {
 } from '../../repository/index.ts';
 import { childPath } from './child-path.ts';
 import { createExcluder, type Excluder } from './excludes.ts';
-import { statAt, typeOfMode, type SeenFolders, type SeenStat } from './seen-folders.ts';
+import { nodesDigest, seenDigest, type FolderMemo } from './folder-memo.ts';
+import {
+  statAt,
+  typeOfMode,
+  type SeenFolder,
+  type SeenFolders,
+  type SeenStat,
+} from './seen-folders.ts';
 
 export interface FilesBackupOptions {
   readonly session: RepositorySession;
@@ -45,6 +52,11 @@ export interface FilesBackupOptions {
   readonly onFileError?: (path: string, message: string) => void;
   /** Folders as a scan just before saw them (see seen-folders.ts), instead of listing again. */
   readonly seen?: SeenFolders;
+  /**
+   * What the parent backup stored of each folder (folder-memo.ts), to take unchanged folders
+   * without reading its trees; this backup's folders are recorded into it.
+   */
+  readonly memo?: FolderMemo;
 }
 
 /** Running totals, also the final statistics. */
@@ -310,6 +322,17 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       return undefined;
     }
     stats.dirs++;
+    const memo = options.memo;
+    const remembered = memo?.lookup(path);
+    if (
+      seen &&
+      remembered?.digest !== undefined &&
+      remembered.tree === parentTree &&
+      seenDigest(path, seen, excluder) === remembered.digest
+    ) {
+      const tree = await unchangedFolder(path, seen, excluder, parentTree);
+      if (tree !== undefined) return tree;
+    }
     const parentList = parentTree ? await repo.readTree(parentTree, signal) : [];
     const previous = new Map(parentList.map((n) => [n.name, n]));
     // A new folder's subfolders are walked a few at a time (see NEW_FOLDERS_IN_FLIGHT); those of
@@ -335,8 +358,65 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     ).filter((n): n is TreeNode => n !== undefined);
     // A folder whose nodes all equal the parent backup's is the parent's tree, already stored:
     // no encoding, hashing or index lookup (most folders of a re-backup).
-    if (parentTree !== undefined && _sameNodes(nodes, parentList)) return parentTree;
-    return session.saveTree(nodes, signal);
+    const tree =
+      parentTree !== undefined && _sameNodes(nodes, parentList)
+        ? parentTree
+        : await session.saveTree(nodes, signal);
+    memo?.record(path, tree, nodesDigest(nodes));
+    return tree;
+  };
+
+  /**
+   * A folder whose own entries the memo shows unchanged since the parent backup, whose tree
+   * `parentTree` is: its files are the parent's nodes, so only its subfolders are walked. Its
+   * tree is `parentTree` when they come out as before, else the parent's nodes with their new
+   * subtrees. Undefined (the caller walks it as any other) when the memo lacks a subfolder.
+   */
+  const unchangedFolder = async (
+    path: string,
+    seen: SeenFolder,
+    excluder: Excluder,
+    parentTree: string,
+  ): Promise<string | undefined> => {
+    const memo = options.memo as FolderMemo;
+    const folders: { name: string; path: string; tree: string }[] = [];
+    let files = 0;
+    let bytes = 0;
+    for (let i = 0; i < seen.entries.length; i++) {
+      const entry = seen.entries[i] as Dirent;
+      const child = childPath(path, entry.name);
+      if (excluder.excludes(child, entry.isDirectory())) continue;
+      const st = statAt(seen, i) as SeenStat; // every entry has one: the digest matched
+      if (typeOfMode(st.mode) === 'dir') {
+        const tree = memo.lookup(child)?.tree;
+        if (tree === undefined) return undefined;
+        folders.push({ name: entry.name, path: child, tree });
+      } else {
+        files++;
+        bytes += Number(st.size);
+      }
+    }
+    stats.files += files;
+    stats.unchangedFiles += files;
+    stats.bytes += bytes;
+    stats.bytesUnchanged += bytes;
+    const subtrees = await _mapWindow(folders, ENTRIES_IN_FLIGHT, (f) =>
+      dirTree(f.path, excluder, f.tree),
+    );
+    if (subtrees.every((tree, i) => tree === folders[i]?.tree)) {
+      memo.record(path, parentTree, memo.lookup(path)?.digest);
+      return parentTree;
+    }
+    // A subfolder changed (or failed, and is left out, as the walk leaves it out).
+    const changed = new Map(folders.map((f, i) => [f.name, subtrees[i]]));
+    const nodes = (await repo.readTree(parentTree, signal)).flatMap((node): TreeNode[] => {
+      if (node.type !== 'dir') return [node];
+      const subtree = changed.get(node.name);
+      return subtree === undefined ? [] : [{ ...node, subtree }];
+    });
+    const tree = await session.saveTree(nodes, signal);
+    memo.record(path, tree, nodesDigest(nodes));
+    return tree;
   };
 
   // The root mirrors the absolute paths: a trie of their components down to each backed-up path.

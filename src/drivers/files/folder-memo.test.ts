@@ -1,0 +1,218 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdir, readFile, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { join, sep } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp.ts';
+import {
+  initRepository,
+  startSession,
+  type OpenRepository,
+  type TreeNode,
+} from '../../repository/index.ts';
+import { createLocalStore } from '../../stores/local.ts';
+import { backupFiles } from './backup.ts';
+import { createExcluder } from './excludes.ts';
+import { FolderMemo, nodesDigest, seenDigest } from './folder-memo.ts';
+import { scanFiles } from './scan.ts';
+import { SeenFolders } from './seen-folders.ts';
+
+const EXCLUDE = ['*.tmp'];
+
+describe('the folder memo', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let data: string;
+  let repo: OpenRepository;
+  let treeReads: number;
+  beforeEach(async () => {
+    dir = await tempDir();
+    data = join(dir.path, 'data');
+    await mkdir(join(data, 'a', 'b', 'c'), { recursive: true });
+    await mkdir(join(data, 'd'), { recursive: true });
+    await writeFile(join(data, 'top.txt'), 'top\n');
+    await writeFile(join(data, 'x.tmp'), 'scratch\n');
+    await writeFile(join(data, 'a', 'one.txt'), 'one\n');
+    await writeFile(join(data, 'a', 'b', 'two.txt'), 'two\n');
+    await writeFile(join(data, 'a', 'b', 'c', 'three.txt'), 'three\n');
+    await writeFile(join(data, 'd', 'four.txt'), 'four\n');
+    const opened = await initRepository(
+      createLocalStore({ path: join(dir.path, 'repo') }),
+      { kind: 'password', password: 'pw' },
+      { scryptParams: { N: 1024, r: 8, p: 1 } },
+    );
+    treeReads = 0;
+    repo = {
+      ...opened,
+      readTree: (id, signal) => {
+        treeReads++;
+        return opened.readTree(id, signal);
+      },
+    };
+  });
+  afterEach(async () => dir.remove());
+
+  const scanned = async (): Promise<SeenFolders> => {
+    const seen = new SeenFolders();
+    await scanFiles([data], EXCLUDE, () => undefined, undefined, seen);
+    seen.close();
+    return seen;
+  };
+  /** A backup of `data` as the command runs it: the scan's folders, and the memo if given. */
+  const backup = async (parentTree?: string, memo?: FolderMemo): Promise<string> => {
+    const seen = await scanned();
+    const session = await startSession(repo);
+    const { tree, errors } = await backupFiles({
+      session,
+      repo,
+      paths: [data],
+      exclude: EXCLUDE,
+      ...(parentTree ? { parentTree } : {}),
+      seen,
+      ...(memo ? { memo } : {}),
+    });
+    assert.deepEqual(errors, []);
+    await session.commitTree(
+      tree,
+      { source: 'files', kind: 'files', type: 'snapshot', startedAt: new Date() },
+      { files: 0, bytes: 0 },
+    );
+    return tree;
+  };
+  const nodeAt = async (tree: string, path: string): Promise<TreeNode | undefined> => {
+    let node: TreeNode | undefined;
+    let subtree: string | undefined = tree;
+    for (const name of path.split(sep).filter(Boolean)) {
+      node = subtree ? (await repo.readTree(subtree)).find((n) => n.name === name) : undefined;
+      subtree = node?.subtree;
+    }
+    return node;
+  };
+  // The backed-up folder's own tree: the root's also holds its ancestors, whose mtimes change
+  // whenever other tests create files beside them (in the system's temporary folder).
+  const dataTree = async (tree: string): Promise<string | undefined> =>
+    (await nodeAt(tree, data))?.subtree;
+  /** A memo holding what `memo` recorded, as the next backup loads it. */
+  const next = (memo: FolderMemo): FolderMemo => new FolderMemo(new Map(memo.recorded));
+
+  it("gives a stored folder's tree and the scan of it the same digest until an entry changes", async () => {
+    const root = await backup();
+    const tree = (await nodeAt(root, join(data, 'a')))?.subtree ?? '';
+    const digestNow = async (): Promise<string | undefined> => {
+      const seen = await scanned();
+      const folder = seen.take(join(data, 'a'));
+      assert.ok(folder);
+      return seenDigest(join(data, 'a'), folder, createExcluder(EXCLUDE));
+    };
+    const stored = nodesDigest(await repo.readTree(tree));
+    assert.match(stored ?? '', /^[A-Za-z0-9+/]{43}=$/);
+    assert.equal(await digestNow(), stored);
+    const changes: [string, () => Promise<unknown>][] = [
+      ['a mode', () => chmod(join(data, 'a', 'one.txt'), 0o600)],
+      ['an mtime', () => utimes(join(data, 'a', 'one.txt'), 1000, 1000)],
+      ['a size', () => writeFile(join(data, 'a', 'one.txt'), 'one, longer\n')],
+      ['a subfolder mtime', () => utimes(join(data, 'a', 'b'), 2000, 2000)],
+      ['a new excluded file', () => writeFile(join(data, 'a', 'y.tmp'), 'y')],
+      ['a new file', () => writeFile(join(data, 'a', 'new.txt'), 'new\n')],
+    ];
+    for (const [what, change] of changes) {
+      const before = await digestNow();
+      await change();
+      const after = await digestNow();
+      if (what === 'a new excluded file') {
+        // The folder's own mtime is its parent's business; its excluded entries are nobody's.
+        assert.equal(after, before, what);
+      } else assert.notEqual(after, before, what);
+    }
+    // A file replaced by another of the same size and mtime: another inode.
+    const path = join(data, 'a', 'one.txt');
+    const other = join(data, 'one.new'); // made outside the folder: no new entry in it
+    await writeFile(other, await readFile(path));
+    await utimes(other, 1000, 1000);
+    await utimes(path, 1000, 1000);
+    const before = await digestNow();
+    await rename(other, path);
+    assert.notEqual(await digestNow(), before, 'another inode');
+
+    await symlink('one.txt', join(data, 'a', 'link'));
+    assert.equal(await digestNow(), undefined, 'a symlink: no digest');
+    assert.equal(nodesDigest([{ name: 'l', type: 'symlink', mode: 0o777, mtime: '1' }]), undefined);
+  });
+
+  it('stores the trees a backup without it stores, through every kind of change', async () => {
+    let memo = new FolderMemo();
+    let parent = await backup(undefined, memo);
+    assert.ok(memo.recorded.has(data) && memo.recorded.has(join(data, 'a', 'b', 'c')));
+    const changes: [string, () => Promise<unknown>][] = [
+      ['nothing', () => Promise.resolve()],
+      ['a file deep down', () => writeFile(join(data, 'a', 'b', 'c', 'three.txt'), 'THREE\n')],
+      ['a mode', () => chmod(join(data, 'a', 'b', 'two.txt'), 0o600)],
+      ['a new file', () => writeFile(join(data, 'a', 'b', 'c', 'new.txt'), 'new\n')],
+      ['a removed file', () => rm(join(data, 'd', 'four.txt'))],
+      ['a new folder', () => mkdir(join(data, 'a', 'e'))],
+      ['a renamed folder', () => rename(join(data, 'a', 'b'), join(data, 'a', 'B'))],
+      ['a removed folder', () => rm(join(data, 'd'), { recursive: true })],
+      ['a symlink', () => symlink('top.txt', join(data, 'a', 'link'))],
+      ['after a symlink', () => writeFile(join(data, 'a', 'one.txt'), 'ONE\n')],
+      ['a folder mtime only', () => utimes(join(data, 'a', 'B', 'c'), 3000, 3000)],
+      ['an excluded file', () => writeFile(join(data, 'a', 'B', 'c', 'z.tmp'), 'z')],
+    ];
+    for (const [what, change] of changes) {
+      await change();
+      const without = await dataTree(await backup(parent));
+      memo = next(memo);
+      parent = await backup(parent, memo);
+      assert.equal(await dataTree(parent), without, what);
+    }
+    const three = await nodeAt(parent, join(data, 'a', 'B', 'c', 'three.txt'));
+    assert.equal(three?.size, 'THREE\n'.length);
+  });
+
+  it('reads no tree of the parent when nothing changed, and only those above a change', async () => {
+    const memo = new FolderMemo();
+    const parent = await backup(undefined, memo);
+    /** The backup, and how many trees it read. */
+    const counted = async (memo?: FolderMemo): Promise<{ tree: string; reads: number }> => {
+      treeReads = 0;
+      const tree = await backup(parent, memo);
+      return { tree, reads: treeReads };
+    };
+    // The backed-up folder's ancestors are read (a few): nothing below it.
+    const ancestors = data.split(sep).filter(Boolean).length;
+    const again = next(memo);
+    const unchanged = await counted(again);
+    assert.equal(unchanged.reads, ancestors);
+    assert.equal(await dataTree(unchanged.tree), await dataTree(parent));
+
+    await writeFile(join(data, 'a', 'b', 'c', 'three.txt'), 'THREE\n');
+    const changed = await counted(next(again));
+    // data, a, a/b and a/b/c hold the change and are read; d is not.
+    assert.equal(changed.reads, ancestors + 4);
+    const three = await nodeAt(changed.tree, join(data, 'a', 'b', 'c', 'three.txt'));
+    assert.equal(three?.size, 'THREE\n'.length);
+    assert.equal((await counted()).reads, ancestors + 5, 'without the memo, every folder');
+  });
+
+  it('loads only what it wrote after the parent backup, under this repository key', async () => {
+    const memo = new FolderMemo();
+    const first = await backup(undefined, memo);
+    const file = join(dir.path, 'cache', 'memo');
+    await memo.save(file, repo.keys, 'backup-1');
+    const loaded = await FolderMemo.load(file, repo.keys, 'backup-1');
+    assert.deepEqual(loaded.lookup(data), memo.recorded.get(data));
+    assert.equal(loaded.lookup(data)?.tree, await dataTree(first));
+    assert.equal((await FolderMemo.load(file, repo.keys, 'backup-2')).lookup(data), undefined);
+    const other = await initRepository(
+      createLocalStore({ path: join(dir.path, 'other') }),
+      { kind: 'password', password: 'pw' },
+      { scryptParams: { N: 1024, r: 8, p: 1 } },
+    );
+    assert.equal((await FolderMemo.load(file, other.keys, 'backup-1')).lookup(data), undefined);
+    const bytes = await readFile(file);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+    await writeFile(file, bytes);
+    assert.equal((await FolderMemo.load(file, repo.keys, 'backup-1')).lookup(data), undefined);
+    assert.equal(
+      (await FolderMemo.load(`${file}-none`, repo.keys, 'backup-1')).lookup(data),
+      undefined,
+    );
+  });
+});

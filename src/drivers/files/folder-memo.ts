@@ -1,0 +1,179 @@
+/**
+ * What a files backup remembers of each folder it stored, for the next backup of the same
+ * paths: the folder's tree id and a digest of its own entries as that tree records them (name,
+ * type, mode, mtime; for files also size and inode). When the scan finds a folder's entries with
+ * the same digest, every file in it is unchanged by the rule the walk applies (size, mtime,
+ * inode), so its nodes are the parent tree's own; if its subfolders also come out as before,
+ * the folder is its parent tree, found without reading or decoding that tree. An unchanged
+ * re-backup of the benchmark's 20,000 files reads no tree of its parent at all.
+ *
+ * A cache, never the only copy of anything (`../shared/DESIGN.md`: local state is rebuilt from
+ * the repository): kept under the local cache folder, sealed under the repository's metadata
+ * key (so a corrupt or foreign file is ignored, not trusted), valid only for the backup it was
+ * written after, which must be the new backup's parent. Missing, stale or unreadable: the walk
+ * reads the parent's trees as it would without it.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  openObject,
+  sealObject,
+  type OpenRepository,
+  type RepositoryKeys,
+  type TreeNode,
+} from '../../repository/index.ts';
+import { childPath } from './child-path.ts';
+import type { Excluder } from './excludes.ts';
+import { statAt, typeOfMode, type SeenFolder } from './seen-folders.ts';
+
+/** One folder as a backup stored it. */
+export interface MemoFolder {
+  /** The folder's tree id in that backup. */
+  readonly tree: string;
+  /** Digest of its own entries ({@link nodesDigest}); absent when it holds anything else. */
+  readonly digest?: string;
+}
+
+/** The memo written after one backup (what {@link lookup} answers) and the one being made. */
+export class FolderMemo {
+  readonly #previous: ReadonlyMap<string, MemoFolder>;
+  readonly #next = new Map<string, MemoFolder>();
+
+  constructor(previous: ReadonlyMap<string, MemoFolder> = new Map()) {
+    this.#previous = previous;
+  }
+
+  /** The folder at `path` as the parent backup stored it. */
+  lookup(path: string): MemoFolder | undefined {
+    return this.#previous.get(path);
+  }
+
+  /** Notes the folder at `path` as this backup stores it. */
+  record(path: string, tree: string, digest: string | undefined): void {
+    this.#next.set(path, digest === undefined ? { tree } : { tree, digest });
+  }
+
+  /** Folders recorded so far (for tests). */
+  get recorded(): ReadonlyMap<string, MemoFolder> {
+    return this.#next;
+  }
+
+  /**
+   * The memo stored at `file` if it was written after backup `parent`, else an empty one. Any
+   * failure (no file, another repository's, corrupt) is an empty memo: it is a cache.
+   */
+  static async load(file: string, keys: RepositoryKeys, parent: string): Promise<FolderMemo> {
+    try {
+      const text = openObject(keys, 'memo', await readFile(file), file).toString('utf8');
+      const stored = JSON.parse(text) as { backup?: unknown; folders?: unknown };
+      if (stored.backup !== parent || !Array.isArray(stored.folders)) return new FolderMemo();
+      const folders = new Map<string, MemoFolder>();
+      for (const entry of stored.folders as unknown[]) {
+        if (!Array.isArray(entry)) return new FolderMemo();
+        const [path, tree, digest] = entry as unknown[];
+        if (typeof path !== 'string' || typeof tree !== 'string') return new FolderMemo();
+        folders.set(path, typeof digest === 'string' ? { tree, digest } : { tree });
+      }
+      return new FolderMemo(folders);
+    } catch {
+      return new FolderMemo();
+    }
+  }
+
+  /** Writes what this backup (`backup`, committed) recorded to `file`, whole or not at all. */
+  async save(file: string, keys: RepositoryKeys, backup: string): Promise<void> {
+    const folders = [...this.#next].map(([path, f]) => [path, f.tree, f.digest ?? null]);
+    const sealed = sealObject(keys, 'memo', Buffer.from(JSON.stringify({ backup, folders })));
+    await mkdir(dirname(file), { recursive: true });
+    const temp = `${file}.tmp-${process.pid}`;
+    try {
+      await writeFile(temp, sealed, { mode: 0o600 });
+      await rename(temp, file);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw error;
+    }
+  }
+}
+
+/**
+ * Where the memo for backups of `paths` (with `exclude`, from `source`) into `repo` is kept
+ * under the cache folder `cacheDir`: one file per repository and set of inputs, since another
+ * set of paths or excludes makes other trees of the same folders.
+ */
+export function folderMemoFile(
+  cacheDir: string,
+  repo: OpenRepository,
+  inputs: { source: string; paths: readonly string[]; exclude: readonly string[] },
+): string {
+  const key = JSON.stringify([inputs.source, [...inputs.paths].sort(), inputs.exclude]);
+  const name = createHash('sha256').update(key).digest('hex').slice(0, 32);
+  return join(cacheDir, repo.config.id, 'folders', name);
+}
+
+/**
+ * The digest of a folder's own entries as its tree `nodes` hold them, or undefined when a node
+ * is one the walk would not take over by its stat alone (a symlink, whose target a stat does not
+ * give; a file marked as changed while read, which the next backup reads again).
+ */
+export function nodesDigest(nodes: readonly TreeNode[]): string | undefined {
+  let text = '';
+  for (const node of nodes) {
+    if (node.type === 'dir') text += _dirLine(node.name, node.mode, node.mtime);
+    else if (
+      node.type === 'file' &&
+      node.content !== undefined &&
+      node.changedWhileReading !== true &&
+      node.size !== undefined &&
+      node.inode !== undefined
+    )
+      text += _fileLine(node.name, node.mode, node.mtime, node.size, node.inode);
+    else return undefined;
+  }
+  return _digest(text);
+}
+
+/**
+ * The same digest for the folder at `path` as the scan saw it, with what `excluder` excludes
+ * left out (as the walk leaves it out), or undefined when an entry has no stat or is neither a
+ * file nor a folder. Equal to {@link nodesDigest} of its parent tree exactly when every file in
+ * it is unchanged by the walk's rule and every subfolder has the same mode and mtime.
+ */
+export function seenDigest(
+  path: string,
+  folder: SeenFolder,
+  excluder: Excluder,
+): string | undefined {
+  let text = '';
+  for (let i = 0; i < folder.entries.length; i++) {
+    const entry = folder.entries[i];
+    if (!entry || excluder.excludes(childPath(path, entry.name), entry.isDirectory())) continue;
+    const st = statAt(folder, i);
+    if (st === undefined) return undefined;
+    const mode = Number(st.mode & 0o7777n);
+    const mtime = `${st.mtimeNs}`;
+    const type = typeOfMode(st.mode);
+    if (type === 'dir') text += _dirLine(entry.name, mode, mtime);
+    else if (type === 'file')
+      text += _fileLine(entry.name, mode, mtime, Number(st.size), `${st.dev}:${st.ino}`);
+    else return undefined;
+  }
+  return _digest(text);
+}
+
+// --- internal ---
+
+// Six fields per entry, each ended by NUL, which no file name holds: one text, one list.
+function _dirLine(name: string, mode: number, mtime: string): string {
+  return `${name}\0d\0${mode}\0${mtime}\0\0\0`;
+}
+
+function _fileLine(name: string, mode: number, mtime: string, size: number, inode: string): string {
+  return `${name}\0f\0${mode}\0${mtime}\0${size}\0${inode}\0`;
+}
+
+function _digest(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
