@@ -171,6 +171,61 @@ describe('repository', () => {
     }
   });
 
+  it('stores a changed version of the same size along its stored chunks', async () => {
+    const repo = await initRepository(store, password, fast);
+    const data = pseudoRandomBytes(12 * 1024 * 1024, 6);
+    const path = join(dir.path, 'along.bin');
+    await writeFile(path, data);
+    const session = await startSession(repo);
+    try {
+      const first = await session.saveContent(Readable.from([data]), {
+        profile: 'model',
+        wholeHash: false,
+      });
+      await session.flush();
+      assert.ok(first.content.length > 3);
+      // Rewritten in place inside its third chunk: that chunk is new, the others are the same.
+      const lengths = await Promise.all(
+        first.content.map(
+          async (id) => (await repo.index()).get(Buffer.from(id, 'hex'))?.rawLength,
+        ),
+      );
+      const third = (lengths[0] ?? 0) + (lengths[1] ?? 0) + 100;
+      const changed = Buffer.from(data);
+      pseudoRandomBytes(4096, 7).copy(changed, third);
+      await writeFile(path, changed);
+      const handle = await open(path, 'r');
+      try {
+        const along = await session.saveFileAlong(handle.fd, first.content, changed.length);
+        assert.ok(along);
+        assert.equal(along.size, changed.length);
+        assert.deepEqual(
+          along.content.map((id, i) => id === first.content[i]),
+          first.content.map((_, i) => i !== 2),
+        );
+        await session.flush();
+        assert.ok((await buffer(readContent(repo, along, { what: 'along' }))).equals(changed));
+        // Another size, or a chunk the index does not know: not along them.
+        assert.equal(
+          session.saveFileAlong(handle.fd, first.content, changed.length + 1),
+          undefined,
+        );
+        assert.equal(session.saveFileAlong(handle.fd, ['0'.repeat(64)], 1), undefined);
+        // Shrunk before it is read: what is left.
+        await truncate(path, 5 * 1024 * 1024);
+        const shrunk = await session.saveFileAlong(handle.fd, first.content, changed.length);
+        assert.equal(shrunk?.size, 5 * 1024 * 1024);
+        await session.flush();
+        const back = await buffer(readContent(repo, shrunk ?? first, { what: 'shrunk' }));
+        assert.ok(back.equals(changed.subarray(0, 5 * 1024 * 1024)));
+      } finally {
+        await handle.close();
+      }
+    } finally {
+      await session.abort();
+    }
+  });
+
   it('deduplicates: a second backup of the same bytes adds almost nothing', async () => {
     const repo = await initRepository(store, password, fast);
     const artifacts = artifactRepository(repo);

@@ -10,10 +10,11 @@ import { createBlobSaver, type BlobSaver, type SaverStats } from './blob-saver.t
 import { createChunker, type ChunkerProfile } from './chunker.ts';
 import type { FileVersion } from './codec-messages.ts';
 import { cutFileAway } from './codec-pool.ts';
-import { saveContent, saveFileCut, type StoredContent } from './content.ts';
+import { saveContent, saveFileAlong, saveFileCut, type StoredContent } from './content.ts';
 import { createGearTable } from './gear.ts';
 import { acquireLock, type RepositoryLock } from './locks.ts';
 import { encodeManifest, manifestKey, type Manifest } from './manifest.ts';
+import type { MasterIndex } from './master-index.ts';
 import { recoverUnindexedPacks } from './recover.ts';
 import type { OpenRepository } from './repository.ts';
 import { encodeTree, type TreeNode } from './tree.ts';
@@ -44,6 +45,18 @@ export interface RepositorySession extends BackupSession {
     fd: number,
     options?: { signal?: AbortSignal; onBytes?: (n: number) => void },
   ): Promise<StoredContent>;
+  /**
+   * Stores the open file `fd`, of `size` bytes, along the chunks of its previous version
+   * (`previous`, the blob ids of its content; see `saveFileAlong` in content.ts), or returns
+   * undefined when that version was of another size or a blob of it is not in the index (the
+   * caller then cuts the file with {@link saveFileCut}).
+   */
+  saveFileAlong(
+    fd: number,
+    previous: readonly string[],
+    size: number,
+    options?: { signal?: AbortSignal; onBytes?: (n: number) => void },
+  ): Promise<StoredContent> | undefined;
   /**
    * Stores a small file as `saveContent` would with the `model` profile, its reading, hashing and
    * encoding done on a codec worker. Returns what `fstat` said of the file before and after the
@@ -95,8 +108,9 @@ export async function startSession(
     operation: options.operation ?? 'backup',
   });
   let saver: BlobSaver;
+  let index: MasterIndex;
   try {
-    const index = await repo.index({ reload: true, signal: options.signal });
+    index = await repo.index({ reload: true, signal: options.signal });
     await recoverUnindexedPacks(repo, index, options.signal);
     saver = createBlobSaver({
       store: repo.store,
@@ -128,6 +142,17 @@ export async function startSession(
       const chunking = { gear, params };
       const cut = (span: number) => cutFileAway(chunking, fd, span);
       return saveFileCut(saver, cut, fd, opts);
+    },
+    saveFileAlong(fd, previous, size, opts = {}) {
+      const lengths: number[] = [];
+      let total = 0;
+      for (const hex of previous) {
+        const where = index.get(Buffer.from(hex, 'hex'));
+        if (where === undefined) return undefined;
+        lengths.push(where.rawLength);
+        total += where.rawLength;
+      }
+      return total === size && size > 0 ? saveFileAlong(saver, fd, lengths, opts) : undefined;
     },
     smallFileMax,
     async saveSmallFile(path, signal) {

@@ -117,7 +117,7 @@ describe('hbr backup and restore of file trees', () => {
     assert.ok(Number(again.addedBytes) < 2048, `added ${String(again.addedBytes)}`);
 
     await writeFile(join(src, 'models', 'deep', 'er', 'notes.json'), textBytes(100_000, 3));
-    // A large file changed in place (cut into chunks on the workers, as a changed version).
+    // A large file changed in place (read along its stored chunks, none cut).
     const weights = join(src, 'models', 'weights.bin');
     const handle = await open(weights, 'r+');
     await handle.write(pseudoRandomBytes(4096, 9), 0, 4096, 3 * 1024 * 1024);
@@ -135,18 +135,34 @@ describe('hbr backup and restore of file trees', () => {
     assert.match(diff.stdout, /^M {2}.*notes\.json$/m);
     assert.match(diff.stdout, /^M {2}.*weights\.bin$/m);
     assert.match(diff.stdout, /2 modified/);
+
+    // Bytes inserted near its start (another size): cut again, on the workers; the chunks after
+    // the insertion are found again.
+    const before = await readFile(weights);
+    const inserted = Buffer.concat([
+      before.subarray(0, 1000),
+      Buffer.from('ten bytes!'),
+      before.subarray(1000),
+    ]);
+    await writeFile(weights, inserted);
+    const grown = summaryOf(await run('backup', 'storage', '--exclude', '*.tmp', '--json'));
+    assert.equal(grown.changedFiles, 1);
+    assert.ok(Number(grown.addedBytes) < 4 * 1024 * 1024, `added ${String(grown.addedBytes)}`);
+    const grownBack = await run('restore', 'latest', '--target', 'grown', '--include', weights);
+    assert.equal(grownBack.code, 0, grownBack.stderr);
+    assert.ok((await readFile(join(dir.path, 'grown', weights))).equals(inserted));
   });
 
   it('lists backups and files, as text and JSON', async () => {
     const list = await run('backups', '--json');
     const backups = JSON.parse(list.stdout) as { id: string; source: string; paths: string[] }[];
-    assert.equal(backups.length, 3);
+    assert.equal(backups.length, 4);
     assert.deepEqual(backups[0]?.paths, [src]);
     const ls = await run('ls', backups[0]?.id.slice(0, 8) ?? '', join(src, 'models'));
     assert.match(ls.stdout, /weights\.bin/);
     assert.doesNotMatch(ls.stdout, /empty/);
     const human = await run('backups');
-    assert.match(human.stdout, /3 backups/);
+    assert.match(human.stdout, /4 backups/);
   });
 
   it('restores only the included paths, refuses to overwrite, and overwrites when asked', async () => {

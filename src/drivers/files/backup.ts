@@ -224,9 +224,13 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         // thread reads it to cut it, and the workers read each chunk again to hash and store it
         // (cutting there too would hash every new chunk twice). Either way this thread copies none.
         const fd = handle.fd;
+        // Of the same size as before, it is read along its stored chunks: nothing is cut.
         const stored =
           previous?.type === 'file'
-            ? await session.saveFileCut(fd, { signal, onBytes })
+            ? await (session.saveFileAlong(fd, previous.content ?? [], Number(before.size), {
+                signal,
+                onBytes,
+              }) ?? session.saveFileCut(fd, { signal, onBytes }))
             : await session.saveContent(_readFile(handle, Number(before.size)), {
                 profile: 'model',
                 signal,
