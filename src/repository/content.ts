@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { IntegrityError, NotFoundError, UsageError } from '../errors.ts';
 import type { BlobSaver } from './blob-saver.ts';
-import type { BlobLease, CutChunks } from './codec-pool.ts';
+import { identifyFileRange, type BlobLease, type CutChunks } from './codec-pool.ts';
 import type { ByteBudget } from './byte-budget.ts';
+import type { RepositoryKeys } from './crypto.ts';
 import type { Chunker } from './chunker.ts';
 import type { OpenRepository } from './repository.ts';
 
@@ -118,21 +119,48 @@ export async function saveFileCut(
 
 /**
  * Stores the open file `fd`, a changed version of a stored file of the same size, along the
- * previous version's chunks (`lengths`): each range where a previous chunk lay is read, hashed
- * and, if new, encoded on the codec workers, as {@link saveFileCut} does with the chunks it cuts,
- * and nothing is cut. A model updated in place (weights rewritten, none inserted) keeps every
- * unchanged chunk and stores each changed one whole, where cutting it again would find about the
- * same boundaries: a 400 MB model's cut alone is a quarter to half a second of one core. A file
- * that shrinks meanwhile ends where it ends; one that grows is stored up to its former size
- * (the caller marks both as changed while read, by size).
+ * previous version's chunks: each range where a previous chunk lay is read, hashed and, if new,
+ * encoded on the codec workers, as {@link saveFileCut} does with the chunks it cuts, and nothing
+ * is cut. A model updated in place (weights rewritten, none inserted) keeps every unchanged
+ * chunk and stores each changed one whole, where cutting it again would find about the same
+ * boundaries: a 400 MB model's cut alone is a quarter to half a second of one core.
+ *
+ * Bytes that moved (inserted here, removed there) would make every chunk after them new, where
+ * a cut finds them again: a few chunks spread over the file are hashed first, and unless most
+ * of them are where they were, this stores nothing and resolves with undefined (the caller cuts
+ * the file). A file that shrinks meanwhile ends where it ends; one that grows is stored up to
+ * its former size (the caller marks both as changed while read, by size).
  */
-export function saveFileAlong(
+export async function saveFileAlong(
   saver: BlobSaver,
+  keys: RepositoryKeys,
   fd: number,
-  lengths: readonly number[],
+  previous: readonly { readonly id: Buffer; readonly length: number }[],
   options: { signal?: AbortSignal; onBytes?: (n: number) => void } = {},
-): Promise<StoredContent> {
-  return _saveRanges(saver, fd, lengths, options);
+): Promise<StoredContent | undefined> {
+  const offsets: number[] = [];
+  let offset = 0;
+  for (const chunk of previous) {
+    offsets.push(offset);
+    offset += chunk.length;
+  }
+  const n = previous.length;
+  const probes = [...new Set([n >> 2, n >> 1, (3 * n) >> 2, n - 1])];
+  let moved = 0;
+  for (const i of probes) {
+    const chunk = previous[i];
+    if (!chunk) continue;
+    const { held } = await identifyFileRange(keys, fd, offsets[i] ?? 0, chunk.length);
+    held?.drop();
+    if (!held?.id.equals(chunk.id)) moved++;
+  }
+  if (2 * moved > probes.length) return undefined;
+  return _saveRanges(
+    saver,
+    fd,
+    previous.map((chunk) => chunk.length),
+    options,
+  );
 }
 
 /** Saves the consecutive ranges of `fd` of these lengths, from its start, as one content. */

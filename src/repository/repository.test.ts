@@ -207,17 +207,35 @@ describe('repository', () => {
         assert.ok((await buffer(readContent(repo, along, { what: 'along' }))).equals(changed));
         // Another size, or a chunk the index does not know: not along them.
         assert.equal(
-          session.saveFileAlong(handle.fd, first.content, changed.length + 1),
+          await session.saveFileAlong(handle.fd, first.content, changed.length + 1),
           undefined,
         );
-        assert.equal(session.saveFileAlong(handle.fd, ['0'.repeat(64)], 1), undefined);
-        // Shrunk before it is read: what is left.
+        assert.equal(await session.saveFileAlong(handle.fd, ['0'.repeat(64)], 1), undefined);
+        // Bytes moved (ten inserted near the start, ten cut from the end): nothing is stored
+        // along the old chunks, all of which would be new; cut, the file keeps most of them.
+        const moved = Buffer.concat([
+          changed.subarray(0, 1000),
+          Buffer.from('ten bytes!'),
+          changed.subarray(1000, changed.length - 10),
+        ]);
+        await writeFile(path, moved);
+        const stats = { ...session.stats };
+        assert.equal(
+          await session.saveFileAlong(handle.fd, along.content, moved.length),
+          undefined,
+        );
+        assert.equal(session.stats.newBlobs, stats.newBlobs, 'nothing stored');
+        const cut = await session.saveFileCut(handle.fd);
+        assert.ok(
+          cut.content.filter((id) => along.content.includes(id)).length >= along.content.length - 3,
+        );
+        // Shrunk: cut too (the cut stores what is left).
+        await writeFile(path, changed);
         await truncate(path, 5 * 1024 * 1024);
-        const shrunk = await session.saveFileAlong(handle.fd, first.content, changed.length);
-        assert.equal(shrunk?.size, 5 * 1024 * 1024);
-        await session.flush();
-        const back = await buffer(readContent(repo, shrunk ?? first, { what: 'shrunk' }));
-        assert.ok(back.equals(changed.subarray(0, 5 * 1024 * 1024)));
+        assert.equal(
+          await session.saveFileAlong(handle.fd, first.content, changed.length),
+          undefined,
+        );
       } finally {
         await handle.close();
       }

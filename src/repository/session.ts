@@ -47,16 +47,16 @@ export interface RepositorySession extends BackupSession {
   ): Promise<StoredContent>;
   /**
    * Stores the open file `fd`, of `size` bytes, along the chunks of its previous version
-   * (`previous`, the blob ids of its content; see `saveFileAlong` in content.ts), or returns
-   * undefined when that version was of another size or a blob of it is not in the index (the
-   * caller then cuts the file with {@link saveFileCut}).
+   * (`previous`, the blob ids of its content; see `saveFileAlong` in content.ts), or resolves
+   * with undefined, having stored nothing, when that version was of another size, a blob of it is
+   * not in the index, or its bytes moved (the caller then cuts the file with {@link saveFileCut}).
    */
   saveFileAlong(
     fd: number,
     previous: readonly string[],
     size: number,
     options?: { signal?: AbortSignal; onBytes?: (n: number) => void },
-  ): Promise<StoredContent> | undefined;
+  ): Promise<StoredContent | undefined>;
   /**
    * Stores a small file as `saveContent` would with the `model` profile, its reading, hashing and
    * encoding done on a codec worker. Returns what `fstat` said of the file before and after the
@@ -143,16 +143,18 @@ export async function startSession(
       const cut = (span: number) => cutFileAway(chunking, fd, span);
       return saveFileCut(saver, cut, fd, opts);
     },
-    saveFileAlong(fd, previous, size, opts = {}) {
-      const lengths: number[] = [];
+    async saveFileAlong(fd, previous, size, opts = {}) {
+      const chunks: { id: Buffer; length: number }[] = [];
       let total = 0;
       for (const hex of previous) {
-        const where = index.get(Buffer.from(hex, 'hex'));
+        const id = Buffer.from(hex, 'hex');
+        const where = index.get(id);
         if (where === undefined) return undefined;
-        lengths.push(where.rawLength);
+        chunks.push({ id, length: where.rawLength });
         total += where.rawLength;
       }
-      return total === size && size > 0 ? saveFileAlong(saver, fd, lengths, opts) : undefined;
+      if (total !== size || size === 0) return undefined;
+      return saveFileAlong(saver, repo.keys, fd, chunks, opts);
     },
     smallFileMax,
     async saveSmallFile(path, signal) {

@@ -227,10 +227,10 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         // Of the same size as before, it is read along its stored chunks: nothing is cut.
         const stored =
           previous?.type === 'file'
-            ? await (session.saveFileAlong(fd, previous.content ?? [], Number(before.size), {
+            ? ((await session.saveFileAlong(fd, previous.content ?? [], Number(before.size), {
                 signal,
                 onBytes,
-              }) ?? session.saveFileCut(fd, { signal, onBytes }))
+              })) ?? (await session.saveFileCut(fd, { signal, onBytes })))
             : await session.saveContent(_readFile(handle, Number(before.size)), {
                 profile: 'model',
                 signal,
