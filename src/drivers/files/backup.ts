@@ -32,6 +32,7 @@ import { childPath } from './child-path.ts';
 import { createExcluder, type Excluder } from './excludes.ts';
 import { nodesDigest, seenDigest, type FolderMemo } from './folder-memo.ts';
 import {
+  seeFolder,
   statAt,
   typeOfMode,
   type SeenFolder,
@@ -316,7 +317,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
   ): Promise<string | undefined> => {
     let entries: readonly Dirent[];
     let excluder: Excluder;
-    const seen = options.seen?.take(path);
+    let seen = options.seen?.take(path);
     try {
       // File types come with the listing (no lstat per entry just to apply excludes).
       entries = seen?.entries ?? (await readdir(path, { withFileTypes: true })).sort(byName);
@@ -328,6 +329,10 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     stats.dirs++;
     const memo = options.memo;
     const remembered = memo?.lookup(path);
+    // A folder the scan did not get to (it stops when the walk starts) is stat'ed now, as the
+    // walk would stat its entries one by one anyway: the memo may spare reading its tree.
+    if (!seen && remembered?.digest !== undefined && remembered.tree === parentTree)
+      seen = seeFolder(path, entries, excluder);
     if (
       seen &&
       remembered?.digest !== undefined &&

@@ -57,8 +57,8 @@ describe('the folder memo', () => {
     return seen;
   };
   /** A backup of `data` as the command runs it: the scan's folders, and the memo if given. */
-  const backup = async (parentTree?: string, memo?: FolderMemo): Promise<string> => {
-    const seen = await scanned();
+  const backup = async (parentTree?: string, memo?: FolderMemo, scan = true): Promise<string> => {
+    const seen = scan ? await scanned() : undefined;
     const session = await startSession(repo);
     const { tree, errors } = await backupFiles({
       session,
@@ -66,7 +66,7 @@ describe('the folder memo', () => {
       paths: [data],
       exclude: EXCLUDE,
       ...(parentTree ? { parentTree } : {}),
-      seen,
+      ...(seen ? { seen } : {}),
       ...(memo ? { memo } : {}),
     });
     assert.deepEqual(errors, []);
@@ -170,9 +170,12 @@ describe('the folder memo', () => {
     const memo = new FolderMemo();
     const parent = await backup(undefined, memo);
     /** The backup, and how many trees it read. */
-    const counted = async (memo?: FolderMemo): Promise<{ tree: string; reads: number }> => {
+    const counted = async (
+      memo?: FolderMemo,
+      scan = true,
+    ): Promise<{ tree: string; reads: number }> => {
       treeReads = 0;
-      const tree = await backup(parent, memo);
+      const tree = await backup(parent, memo, scan);
       return { tree, reads: treeReads };
     };
     // The backed-up folder's ancestors are read (a few): nothing below it.
@@ -181,6 +184,10 @@ describe('the folder memo', () => {
     const unchanged = await counted(again);
     assert.equal(unchanged.reads, ancestors);
     assert.equal(await dataTree(unchanged.tree), await dataTree(parent));
+    // Folders the scan did not keep (it stops when the walk starts) are stat'ed by the walk.
+    const unscanned = await counted(next(memo), false);
+    assert.equal(unscanned.reads, ancestors);
+    assert.equal(await dataTree(unscanned.tree), await dataTree(parent));
 
     await writeFile(join(data, 'a', 'b', 'c', 'three.txt'), 'THREE\n');
     const changed = await counted(next(again));

@@ -12,8 +12,10 @@
  * it will not read: a file it reads is stat'ed again, and its content checked against that.
  * @module
  */
-import { constants, type Dirent } from 'node:fs';
+import { constants, lstatSync, type Dirent } from 'node:fs';
 import type { FileVersion } from '../../repository/index.ts';
+import { childPath } from './child-path.ts';
+import type { Excluder } from './excludes.ts';
 
 /** The fields of an `lstat` the walk uses; the file type is in `mode`'s high bits. */
 export type SeenStat = FileVersion;
@@ -40,6 +42,30 @@ export function putStat(stats: BigUint64Array, i: number, st: SeenStat): void {
   stats[at + 2] = st.mode;
   stats[at + 3] = st.dev;
   stats[at + 4] = st.ino;
+}
+
+/**
+ * A folder the scan did not keep, seen now as it would have seen it: the stats of `entries`
+ * (sorted by name) that `excluder` does not exclude, one synchronous `lstat` each; an entry that
+ * cannot be stat'ed has none.
+ */
+export function seeFolder(
+  path: string,
+  entries: readonly Dirent[],
+  excluder: Excluder,
+): SeenFolder {
+  const stats = new BigUint64Array(entries.length * STAT_FIELDS);
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as Dirent;
+    const child = childPath(path, entry.name);
+    if (excluder.excludes(child, entry.isDirectory())) continue;
+    try {
+      putStat(stats, i, lstatSync(child, { bigint: true }));
+    } catch {
+      // No stat: the walk stats it again and reports what fails.
+    }
+  }
+  return { entries, stats };
 }
 
 /** Entry `i`'s stat, if the scan took one. */
