@@ -14,6 +14,9 @@ if (process.env.HBR_FROM_SOURCE !== '1' && isBuildFresh(root)) {
   // Stack traces (HBR_DEBUG) name the TypeScript sources, not the bundle.
   if (process.env.HBR_DEBUG) process.setSourceMapsEnabled(true);
   entry = '../dist/main.js';
+  // The key derivation starts before the CLI's own code loads (src/cli/early-unlock.ts).
+  const { deriveKeyForCommandLine } = await import('../dist/early-unlock.js');
+  deriveKeyForCommandLine(process.argv.slice(2), process.env, process.cwd());
 } else {
   const { register } = await import('tsx/esm/api');
   register();

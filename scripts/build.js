@@ -50,6 +50,8 @@ try {
     // (src/util/worker.ts).
     entryPoints: {
       main: join(root, 'src', 'cli', 'main.ts'),
+      // Loaded by bin/hbr.js before main, to start the key derivation sooner (early-unlock.ts).
+      'early-unlock': join(root, 'src', 'cli', 'early-unlock.ts'),
       'codec-worker': join(root, 'src', 'repository', 'codec-worker.ts'),
       'dump-pipe-drain': join(root, 'src', 'drivers', 'neo4j', 'dump-pipe-drain.ts'),
     },

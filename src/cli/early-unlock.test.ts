@@ -7,9 +7,14 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { initRepository, openRepository } from '../repository/index.ts';
 import { addKey } from '../repository/keys.ts';
-import { derivePasswordKey, untakenDerivations } from '../repository/password-kdf.ts';
+import {
+  derivePasswordKey,
+  startedDerivations,
+  untakenDerivations,
+} from '../repository/password-kdf.ts';
 import { createLocalStore } from '../stores/local.ts';
-import { deriveKeyEarly } from './early-unlock.ts';
+import { hbr } from '../../test/helpers/cli.ts';
+import { deriveKeyEarly, deriveKeyForCommandLine, VALUE_OPTIONS } from './early-unlock.ts';
 
 const fast = { N: 1024, r: 8, p: 1 };
 
@@ -120,5 +125,38 @@ describe('the key derivation started before the command loads', () => {
         /wrong password/,
       );
     }
+  });
+
+  test('from the command line: once, and only for commands that open a repository', async () => {
+    const own = join(dir, 'own');
+    await initRepository(
+      createLocalStore({ path: own }),
+      { kind: 'password', password: 'right' },
+      { scryptParams: fast },
+    );
+    const env = { HBR_REPOSITORY: 'own', HBR_PASSWORD: 'right' };
+    const started = (argv: string[]): number => {
+      const before = startedDerivations();
+      deriveKeyForCommandLine(argv, env, dir);
+      return startedDerivations() - before;
+    };
+    assert.equal(started(['-c', 'hbr.yaml', '--json', 'check']), 1);
+    assert.equal(started(['check', '--read-data']), 0, 'started already: nothing more');
+    await openRepository(createLocalStore({ path: own }), { kind: 'password', password: 'right' });
+    for (const argv of [['init'], ['--version'], ['demo'], ['--repo', 'check'], []])
+      assert.equal(started(argv), 0, argv.join(' '));
+  });
+
+  test("knows which of main.ts's global options take a value", async () => {
+    const help = await hbr(['--help']);
+    const global = help.stdout.slice(
+      help.stdout.indexOf('Options:'),
+      help.stdout.indexOf('Commands:'),
+    );
+    const taking = [...global.matchAll(/^ {2}(-\w, )?(--[\w-]+) <\w+>/gm)].flatMap((m) =>
+      m[1] ? [m[1].slice(0, 2), m[2] ?? ''] : [m[2] ?? ''],
+    );
+    assert.ok(taking.includes('--repo'), global);
+    assert.deepEqual(taking.sort(), [...VALUE_OPTIONS].sort());
   });
 });

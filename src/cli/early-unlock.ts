@@ -18,6 +18,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { scryptCostOf, startPasswordDerivation } from '../repository/password-kdf.ts';
+import { commands } from './commands/index.ts';
 import { nonEmpty, passwordOfFileText, urlScheme } from './plain-inputs.ts';
 
 /**
@@ -51,7 +52,44 @@ export function deriveKeyEarly(
   return undefined;
 }
 
+/** Global options that take a value, as main.ts declares them (early-unlock.test.ts compares). */
+export const VALUE_OPTIONS: ReadonlySet<string> = new Set([
+  '-r',
+  '--repo',
+  '-c',
+  '--config',
+  '--password-file',
+  '--key-file',
+]);
+
+/**
+ * {@link deriveKeyEarly}, when the command `argv` names opens an existing repository (as
+ * commands/index.ts says): called by bin/hbr.js before the CLI itself loads (a quarter of its
+ * loading time sooner than main.ts could), and by main.ts, where a second call for the same
+ * inputs starts nothing more.
+ */
+export function deriveKeyForCommandLine(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): void {
+  const name = _commandName(argv);
+  const entry = commands.find((command) => name !== undefined && command.names.includes(name));
+  if (entry?.unlocks) deriveKeyEarly(argv, env, cwd);
+}
+
 // --- internal ---
+
+/** The first operand of `argv` (the command name), skipping global options and their values. */
+function _commandName(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === undefined || arg === '--') return argv[i + 1];
+    if (!arg.startsWith('-')) return arg;
+    if (VALUE_OPTIONS.has(arg)) i++;
+  }
+  return undefined;
+}
 
 interface Flags {
   repo?: string;

@@ -3,7 +3,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { isHbrError } from '../errors.ts';
 import { commands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
-import { deriveKeyEarly } from './early-unlock.ts';
+import { deriveKeyForCommandLine } from './early-unlock.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 
 /**
@@ -58,8 +58,9 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
     const name = _commandName(program, argv);
     const wanted = commands.filter((entry) => name !== undefined && entry.names.includes(name));
     const chosen = wanted.length > 0 ? wanted : commands;
-    // The key derivation runs on the thread pool while the command's modules load.
-    if (wanted.some((entry) => entry.unlocks)) deriveKeyEarly(argv, ctx.env, ctx.cwd);
+    // The key derivation runs on the thread pool while the command's modules load (started
+    // already when bin/hbr.js runs this process: then this starts nothing more).
+    deriveKeyForCommandLine(argv, ctx.env, ctx.cwd);
     for (const register of await Promise.all(chosen.map((entry) => entry.load()))) {
       register(program, ctx, (code) => {
         exitCode = code;

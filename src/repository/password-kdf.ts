@@ -51,17 +51,25 @@ export function derivePasswordKey(
 }
 
 /**
- * Starts deriving what {@link derivePasswordKey} will be asked for with these inputs. A later
- * start for the same salt and cost replaces this one.
+ * Starts deriving what {@link derivePasswordKey} will be asked for with these inputs, unless that
+ * derivation is started and not taken yet. A later start for the same salt and cost with another
+ * password replaces this one.
  */
 export function startPasswordDerivation(
   password: string,
   salt: Buffer,
   params: ScryptParams,
 ): void {
+  if (_started.get(_key(salt, params))?.password === password) return;
+  _startedCount++;
   const deriving = _scrypt(password, salt, params);
   deriving.catch(() => undefined); // reported to whoever takes it, if anyone does
   _started.set(_key(salt, params), { password, deriving });
+}
+
+/** How many derivations {@link startPasswordDerivation} has started in this process (for tests). */
+export function startedDerivations(): number {
+  return _startedCount;
 }
 
 /** How many started derivations nobody has taken yet (for tests). */
@@ -71,6 +79,7 @@ export function untakenDerivations(): number {
 
 // --- internal ---
 
+let _startedCount = 0;
 const _started = new Map<string, { password: string; deriving: Promise<Buffer> }>();
 
 function _key(salt: Buffer, { N, r, p }: ScryptParams): string {
