@@ -2,15 +2,10 @@ import assert from 'node:assert/strict';
 import { chmod, mkdir, readFile, rename, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { backUpFiles, nodeAt as nodeIn } from '../../../test/helpers/files-backup.ts';
 import { tempDir } from '../../../test/helpers/temp.ts';
-import {
-  initRepository,
-  startSession,
-  type OpenRepository,
-  type TreeNode,
-} from '../../repository/index.ts';
+import { initRepository, type OpenRepository, type TreeNode } from '../../repository/index.ts';
 import { createLocalStore } from '../../stores/local.ts';
-import { backupFiles } from './backup.ts';
 import { createExcluder } from './excludes.ts';
 import { FolderMemo, nodesDigest, seenDigest } from './folder-memo.ts';
 import { scanFiles } from './scan.ts';
@@ -59,33 +54,16 @@ describe('the folder memo', () => {
   /** A backup of `data` as the command runs it: the scan's folders, and the memo if given. */
   const backup = async (parentTree?: string, memo?: FolderMemo, scan = true): Promise<string> => {
     const seen = scan ? await scanned() : undefined;
-    const session = await startSession(repo);
-    const { tree, errors } = await backupFiles({
-      session,
-      repo,
+    return backUpFiles(repo, {
       paths: [data],
       exclude: EXCLUDE,
       ...(parentTree ? { parentTree } : {}),
       ...(seen ? { seen } : {}),
       ...(memo ? { memo } : {}),
     });
-    assert.deepEqual(errors, []);
-    await session.commitTree(
-      tree,
-      { source: 'files', kind: 'files', type: 'snapshot', startedAt: new Date() },
-      { files: 0, bytes: 0 },
-    );
-    return tree;
   };
-  const nodeAt = async (tree: string, path: string): Promise<TreeNode | undefined> => {
-    let node: TreeNode | undefined;
-    let subtree: string | undefined = tree;
-    for (const name of path.split(sep).filter(Boolean)) {
-      node = subtree ? (await repo.readTree(subtree)).find((n) => n.name === name) : undefined;
-      subtree = node?.subtree;
-    }
-    return node;
-  };
+  const nodeAt = (tree: string, path: string): Promise<TreeNode | undefined> =>
+    nodeIn(repo, tree, path);
   // The backed-up folder's own tree: the root's also holds its ancestors, whose mtimes change
   // whenever other tests create files beside them (in the system's temporary folder).
   const dataTree = async (tree: string): Promise<string | undefined> =>

@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
 import { lstatSync } from 'node:fs';
 import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { backUpFiles, nodeAt as nodeIn } from '../../../test/helpers/files-backup.ts';
 import { tempDir } from '../../../test/helpers/temp.ts';
-import {
-  initRepository,
-  startSession,
-  type OpenRepository,
-  type TreeNode,
-} from '../../repository/index.ts';
+import { initRepository, type OpenRepository, type TreeNode } from '../../repository/index.ts';
 import { createLocalStore } from '../../stores/local.ts';
-import { backupFiles } from './backup.ts';
 import { scanFiles } from './scan.ts';
 import { SeenFolders, statAt, type SeenFolder } from './seen-folders.ts';
 
@@ -82,37 +77,19 @@ describe('folders seen by the scan', () => {
       );
     });
 
-    const backup = async (parentTree?: string, seen?: SeenFolders): Promise<string> => {
-      const session = await startSession(repo);
-      const { tree, errors } = await backupFiles({
-        session,
-        repo,
+    const backup = (parentTree?: string, seen?: SeenFolders): Promise<string> =>
+      backUpFiles(repo, {
         paths: [data],
         exclude: ['*.tmp'],
         ...(parentTree ? { parentTree } : {}),
         ...(seen ? { seen } : {}),
       });
-      assert.deepEqual(errors, []);
-      await session.commitTree(
-        tree,
-        { source: 'files', kind: 'files', type: 'snapshot', startedAt: new Date() },
-        { files: 0, bytes: 0 },
-      );
-      return tree;
-    };
+    const nodeAt = (tree: string, path: string): Promise<TreeNode | undefined> =>
+      nodeIn(repo, tree, path);
     // The backed-up folder's own tree: the root's also holds its ancestors, whose mtimes change
     // whenever other tests create files beside them (in the system's temporary folder).
     const dataTree = async (tree: string): Promise<string | undefined> =>
       (await nodeAt(tree, data))?.subtree;
-    const nodeAt = async (tree: string, path: string): Promise<TreeNode | undefined> => {
-      let node: TreeNode | undefined;
-      let subtree: string | undefined = tree;
-      for (const name of path.split(sep).filter(Boolean)) {
-        node = subtree ? (await repo.readTree(subtree)).find((n) => n.name === name) : undefined;
-        subtree = node?.subtree;
-      }
-      return node;
-    };
 
     it('stores what a walk of its own would, and reads a file changed after the scan', async () => {
       const parent = await backup();
