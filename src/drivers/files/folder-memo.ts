@@ -15,6 +15,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { constants, type Dirent } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import {
@@ -26,7 +27,7 @@ import {
 } from '../../repository/index.ts';
 import { childPath } from './child-path.ts';
 import type { Excluder } from './excludes.ts';
-import { statAt, typeOfMode, type SeenFolder } from './seen-folders.ts';
+import { STAT_FIELDS, type SeenFolder } from './seen-folders.ts';
 
 /** One folder as a backup stored it. */
 export interface MemoFolder {
@@ -119,61 +120,87 @@ export function folderMemoFile(
  * give; a file marked as changed while read, which the next backup reads again).
  */
 export function nodesDigest(nodes: readonly TreeNode[]): string | undefined {
-  let text = '';
-  for (const node of nodes) {
-    if (node.type === 'dir') text += _dirLine(node.name, node.mode, node.mtime);
-    else if (
-      node.type === 'file' &&
-      node.content !== undefined &&
-      node.changedWhileReading !== true &&
-      node.size !== undefined &&
-      node.inode !== undefined
-    )
-      text += _fileLine(node.name, node.mode, node.mtime, node.size, node.inode);
-    else return undefined;
+  const records = new BigUint64Array(nodes.length * STAT_FIELDS);
+  try {
+    for (let k = 0; k < nodes.length; k++) {
+      const node = nodes[k] as TreeNode;
+      const at = k * STAT_FIELDS;
+      if (node.type === 'dir') {
+        records[at + 1] = BigInt(node.mtime);
+        records[at + 2] = BigInt(S_IFDIR | node.mode);
+      } else if (
+        node.type === 'file' &&
+        node.content !== undefined &&
+        node.changedWhileReading !== true &&
+        node.size !== undefined &&
+        node.inode !== undefined
+      ) {
+        const [dev, ino, extra] = node.inode.split(':');
+        if (dev === undefined || ino === undefined || extra !== undefined) return undefined;
+        records[at] = BigInt(node.size);
+        records[at + 1] = BigInt(node.mtime);
+        records[at + 2] = BigInt(S_IFREG | node.mode);
+        records[at + 3] = BigInt(dev);
+        records[at + 4] = BigInt(ino);
+      } else return undefined;
+    }
+  } catch {
+    return undefined; // a number that is none: nothing to compare with
   }
-  return _digest(text);
+  const bytes = new Uint8Array(records.buffer);
+  return _digest(
+    nodes.map((node) => node.name),
+    bytes,
+  );
 }
 
 /**
  * The same digest for the folder at `path` as the scan saw it, with what `excluder` excludes
  * left out (as the walk leaves it out), or undefined when an entry has no stat or is neither a
  * file nor a folder. Equal to {@link nodesDigest} of its parent tree exactly when every file in
- * it is unchanged by the walk's rule and every subfolder has the same mode and mtime.
+ * it is unchanged by the walk's rule and every subfolder has the same mode and mtime. Its stats
+ * are copied as bytes (a BigInt per number read would be most of its time).
  */
 export function seenDigest(
   path: string,
   folder: SeenFolder,
   excluder: Excluder,
 ): string | undefined {
-  let text = '';
-  for (let i = 0; i < folder.entries.length; i++) {
-    const entry = folder.entries[i];
-    if (!entry || excluder.excludes(childPath(path, entry.name), entry.isDirectory())) continue;
-    const st = statAt(folder, i);
-    if (st === undefined) return undefined;
-    const mode = Number(st.mode & 0o7777n);
-    const mtime = `${st.mtimeNs}`;
-    const type = typeOfMode(st.mode);
-    if (type === 'dir') text += _dirLine(entry.name, mode, mtime);
-    else if (type === 'file')
-      text += _fileLine(entry.name, mode, mtime, Number(st.size), `${st.dev}:${st.ino}`);
-    else return undefined;
+  const { entries, stats } = folder;
+  const bytes = new Uint8Array(stats.buffer, stats.byteOffset, stats.byteLength);
+  // The low half of each mode, where the file type is (little-endian; elsewhere no type
+  // matches, and every folder is walked as without a memo).
+  const words = new Uint32Array(stats.buffer, stats.byteOffset, stats.length * 2);
+  const records = new Uint8Array(entries.length * RECORD);
+  const names: string[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as Dirent;
+    if (excluder.excludes(childPath(path, entry.name), entry.isDirectory())) continue;
+    const type = (words[(i * STAT_FIELDS + 2) * 2] ?? 0) & S_IFMT;
+    if (type !== S_IFREG && type !== S_IFDIR) return undefined; // also: no stat (mode 0)
+    const at = names.length * RECORD;
+    records.set(bytes.subarray(i * RECORD, (i + 1) * RECORD), at);
+    // A folder's node holds its mode and mtime only.
+    if (type === S_IFDIR) records.fill(0, at, at + 8).fill(0, at + 24, at + RECORD);
+    names.push(entry.name);
   }
-  return _digest(text);
+  return _digest(names, records.subarray(0, names.length * RECORD));
 }
 
 // --- internal ---
 
-// Six fields per entry, each ended by NUL, which no file name holds: one text, one list.
-function _dirLine(name: string, mode: number, mtime: string): string {
-  return `${name}\0d\0${mode}\0${mtime}\0\0\0`;
-}
+const { S_IFMT, S_IFDIR, S_IFREG } = constants;
 
-function _fileLine(name: string, mode: number, mtime: string, size: number, inode: string): string {
-  return `${name}\0f\0${mode}\0${mtime}\0${size}\0${inode}\0`;
-}
+/** Bytes per entry: size, mtime (ns), mode, device, inode, as the scan keeps them. */
+const RECORD = STAT_FIELDS * 8;
 
-function _digest(text: string): string {
-  return createHash('sha256').update(text).digest('base64');
+/** SHA-256 of the count, the records, then the names (NUL, which no name holds, between them). */
+function _digest(names: readonly string[], records: Uint8Array): string {
+  const count = Buffer.alloc(4);
+  count.writeUInt32LE(names.length);
+  return createHash('sha256')
+    .update(count)
+    .update(records)
+    .update(names.join('\0'))
+    .digest('base64');
 }
