@@ -91,16 +91,21 @@ export function createMasterIndex(
     const key = Buffer.from(id.buffer, id.byteOffset, id.byteLength);
     return (table[slotOf(key, 0, table)] ?? 0) - 1;
   };
+  /** Room in the table for `more` ids at most half full, grown in one step (ids rehashed once). */
+  const roomFor = (more: number): void => {
+    let size = table.length;
+    while (2 * (distinct + more) > size) size *= 2;
+    if (size === table.length) return;
+    const bigger = new Uint32Array(size);
+    for (const held of table) {
+      if (held === 0) continue;
+      bigger[slotOf(entries, (held - 1) * ENTRY.bytes + ENTRY.id, bigger)] = held;
+    }
+    table = bigger;
+  };
   /** Indexes entry `e` (already in `entries`) unless its id is there. */
   const insert = (e: number): void => {
-    if (2 * (distinct + 1) > table.length) {
-      const bigger = new Uint32Array(table.length * 2);
-      for (const held of table) {
-        if (held === 0) continue;
-        bigger[slotOf(entries, (held - 1) * ENTRY.bytes + ENTRY.id, bigger)] = held;
-      }
-      table = bigger;
-    }
+    roomFor(1);
     const slot = slotOf(entries, e * ENTRY.bytes + ENTRY.id, table);
     if (table[slot] !== 0) return;
     table[slot] = e + 1;
@@ -149,6 +154,10 @@ export function createMasterIndex(
       addEntries(list.length);
     },
     addStored(packs) {
+      // Sized once for all of them: a session's index loads without growing step by step.
+      const total = packs.reduce((n, p) => n + p.entries.length / ENTRY.bytes, 0);
+      reserve(total);
+      roomFor(total);
       for (const { packId, entries: stored } of packs) {
         const n = stored.length / ENTRY.bytes;
         beginPack(packId, n);
@@ -169,6 +178,6 @@ export function createMasterIndex(
       return listed;
     },
   };
-  for (const packs of indexes) index.addStored(packs);
+  index.addStored([...indexes].flat());
   return index;
 }
