@@ -63,6 +63,20 @@ export const VALUE_OPTIONS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * The first operand of `argv` (the command name), skipping global options and their values:
+ * read without commander, so bin/hbr.js can ask before the CLI loads; main.ts asks the same.
+ */
+export function commandNameOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === undefined || arg === '--') return argv[i + 1];
+    if (!arg.startsWith('-')) return arg;
+    if (VALUE_OPTIONS.has(arg)) i++;
+  }
+  return undefined;
+}
+
+/**
  * {@link deriveKeyEarly}, when the command `argv` names opens an existing repository (as
  * commands/index.ts says): called by bin/hbr.js before the CLI itself loads (a quarter of its
  * loading time sooner than main.ts could), and by main.ts, where a second call for the same
@@ -73,23 +87,12 @@ export function deriveKeyForCommandLine(
   env: NodeJS.ProcessEnv,
   cwd: string,
 ): void {
-  const name = _commandName(argv);
+  const name = commandNameOf(argv);
   const entry = commands.find((command) => name !== undefined && command.names.includes(name));
   if (entry?.unlocks) deriveKeyEarly(argv, env, cwd);
 }
 
 // --- internal ---
-
-/** The first operand of `argv` (the command name), skipping global options and their values. */
-function _commandName(argv: readonly string[]): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === undefined || arg === '--') return argv[i + 1];
-    if (!arg.startsWith('-')) return arg;
-    if (VALUE_OPTIONS.has(arg)) i++;
-  }
-  return undefined;
-}
 
 interface Flags {
   repo?: string;

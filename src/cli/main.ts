@@ -3,7 +3,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { isHbrError } from '../errors.ts';
 import { commands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
-import { deriveKeyForCommandLine } from './early-unlock.ts';
+import { commandNameOf, deriveKeyForCommandLine } from './early-unlock.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 
 /**
@@ -55,7 +55,7 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
 
   try {
     // Only the command being run is loaded; help, a typo or no command loads them all.
-    const name = _commandName(program, argv);
+    const name = commandNameOf(argv);
     const wanted = commands.filter((entry) => name !== undefined && entry.names.includes(name));
     const chosen = wanted.length > 0 ? wanted : commands;
     // The key derivation runs on the thread pool while the command's modules load (started
@@ -84,22 +84,6 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
 }
 
 // --- internal ---
-
-/** The first operand of `argv` (the command name), skipping global options and their values. */
-function _commandName(program: Command, argv: readonly string[]): string | undefined {
-  const takesValue = new Set(
-    program.options
-      .filter((option) => option.required || option.optional)
-      .flatMap((option) => [option.short, option.long]),
-  );
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === undefined || arg === '--') return argv[i + 1];
-    if (!arg.startsWith('-')) return arg;
-    if (takesValue.has(arg)) i++;
-  }
-  return undefined;
-}
 
 function reportError(ctx: CliContext, error: unknown, code: number, json: boolean): void {
   const message = error instanceof Error ? error.message : String(error);
