@@ -106,15 +106,12 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           cacheDir === undefined
             ? undefined
             : folderMemoFile(cacheDir, access.repo, { source, paths: targets, exclude });
+        // Read while the session starts; a first backup only records.
         const remembered =
-          memoFile === undefined
-            ? undefined
-            : parent === undefined
-              ? Promise.resolve(new FolderMemo())
-              : FolderMemo.load(memoFile, access.repo.keys, parent.id);
+          memoFile && parent ? FolderMemo.load(memoFile, access.repo.keys, parent.id) : undefined;
         const startedAt = new Date();
         const session = await startSession(access.repo, { signal: ctx.signal });
-        const memo = await remembered;
+        const memo = memoFile ? ((await remembered) ?? new FolderMemo()) : undefined;
         // The walk starts: stats taken from now on would be no newer than its own. A backup
         // with no parent reads every file, so it keeps none.
         seen.close(parent === undefined);

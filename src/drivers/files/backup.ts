@@ -30,15 +30,14 @@ import {
 } from '../../repository/index.ts';
 import { childPath } from './child-path.ts';
 import { createExcluder, type Excluder } from './excludes.ts';
-import { nodesDigest, seenDigest, type FolderMemo } from './folder-memo.ts';
 import {
-  seeFolder,
-  statAt,
-  typeOfMode,
-  type SeenFolder,
-  type SeenFolders,
-  type SeenStat,
-} from './seen-folders.ts';
+  nodesDigest,
+  summarizeSeen,
+  type FolderMemo,
+  type MemoFolder,
+  type SeenSummary,
+} from './folder-memo.ts';
+import { seeFolder, statAt, typeOfMode, type SeenFolders, type SeenStat } from './seen-folders.ts';
 
 export interface FilesBackupOptions {
   readonly session: RepositorySession;
@@ -329,18 +328,15 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     stats.dirs++;
     const memo = options.memo;
     const remembered = memo?.lookup(path);
-    // A folder the scan did not get to (it stops when the walk starts) is stat'ed now, as the
-    // walk would stat its entries one by one anyway: the memo may spare reading its tree.
-    if (!seen && remembered?.digest !== undefined && remembered.tree === parentTree)
-      seen = seeFolder(path, entries, excluder);
-    if (
-      seen &&
-      remembered?.digest !== undefined &&
-      remembered.tree === parentTree &&
-      seenDigest(path, seen, excluder) === remembered.digest
-    ) {
-      const tree = await unchangedFolder(path, seen, excluder, parentTree);
-      if (tree !== undefined) return tree;
+    if (remembered?.digest !== undefined && remembered.tree === parentTree) {
+      // A folder the scan did not get to (it stops when the walk starts) is stat'ed now, as the
+      // walk would stat its entries one by one anyway: the memo may spare reading its tree.
+      seen ??= seeFolder(path, entries, excluder);
+      const now = summarizeSeen(path, seen, excluder);
+      if (now?.digest === remembered.digest) {
+        const tree = await unchangedFolder(path, now, remembered, excluder);
+        if (tree !== undefined) return tree;
+      }
     }
     const parentList = parentTree ? await repo.readTree(parentTree, signal) : [];
     const previous = new Map(parentList.map((n) => [n.name, n]));
@@ -376,49 +372,41 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
   };
 
   /**
-   * A folder whose own entries the memo shows unchanged since the parent backup, whose tree
-   * `parentTree` is: its files are the parent's nodes, so only its subfolders are walked. Its
-   * tree is `parentTree` when they come out as before, else the parent's nodes with their new
-   * subtrees. Undefined (the caller walks it as any other) when the memo lacks a subfolder.
+   * A folder whose own entries (`now`) the memo shows unchanged since the parent backup, whose
+   * tree `remembered.tree` is: its files are the parent's nodes, so only its subfolders are
+   * walked. Its tree is the parent's when they come out as before, else the parent's nodes with
+   * their new subtrees. Undefined (the caller walks it as any other) when the memo lacks a
+   * subfolder.
    */
   const unchangedFolder = async (
     path: string,
-    seen: SeenFolder,
+    now: SeenSummary,
+    remembered: MemoFolder,
     excluder: Excluder,
-    parentTree: string,
   ): Promise<string | undefined> => {
     const memo = options.memo as FolderMemo;
     const folders: { name: string; path: string; tree: string }[] = [];
-    let files = 0;
-    let bytes = 0;
-    for (let i = 0; i < seen.entries.length; i++) {
-      const entry = seen.entries[i] as Dirent;
-      const child = childPath(path, entry.name);
-      if (excluder.excludes(child, entry.isDirectory())) continue;
-      const st = statAt(seen, i) as SeenStat; // every entry has one: the digest matched
-      if (typeOfMode(st.mode) === 'dir') {
-        const tree = memo.lookup(child)?.tree;
-        if (tree === undefined) return undefined;
-        folders.push({ name: entry.name, path: child, tree });
-      } else {
-        files++;
-        bytes += Number(st.size);
-      }
+    for (const name of now.subfolders) {
+      const child = childPath(path, name);
+      const tree = memo.lookup(child)?.tree;
+      if (tree === undefined) return undefined;
+      folders.push({ name, path: child, tree });
     }
-    stats.files += files;
-    stats.unchangedFiles += files;
-    stats.bytes += bytes;
-    stats.bytesUnchanged += bytes;
+    stats.files += now.files;
+    stats.unchangedFiles += now.files;
+    stats.bytes += now.bytes;
+    stats.bytesUnchanged += now.bytes;
     const subtrees = await _mapWindow(folders, ENTRIES_IN_FLIGHT, (f) =>
       dirTree(f.path, excluder, f.tree),
     );
     if (subtrees.every((tree, i) => tree === folders[i]?.tree)) {
-      memo.record(path, parentTree, memo.lookup(path)?.digest);
-      return parentTree;
+      memo.record(path, remembered.tree, remembered.digest);
+      return remembered.tree;
     }
     // A subfolder changed (or failed, and is left out, as the walk leaves it out).
     const changed = new Map(folders.map((f, i) => [f.name, subtrees[i]]));
-    const nodes = (await repo.readTree(parentTree, signal)).flatMap((node): TreeNode[] => {
+    const parentList = await repo.readTree(remembered.tree, signal);
+    const nodes = parentList.flatMap((node): TreeNode[] => {
       if (node.type !== 'dir') return [node];
       const subtree = changed.get(node.name);
       return subtree === undefined ? [] : [{ ...node, subtree }];

@@ -7,9 +7,9 @@ import { tempDir } from '../../../test/helpers/temp.ts';
 import { initRepository, type OpenRepository, type TreeNode } from '../../repository/index.ts';
 import { createLocalStore } from '../../stores/local.ts';
 import { createExcluder } from './excludes.ts';
-import { FolderMemo, nodesDigest, seenDigest } from './folder-memo.ts';
+import { FolderMemo, nodesDigest, summarizeSeen } from './folder-memo.ts';
 import { scanFiles } from './scan.ts';
-import { SeenFolders } from './seen-folders.ts';
+import { SeenFolders, type SeenFolder } from './seen-folders.ts';
 
 const EXCLUDE = ['*.tmp'];
 
@@ -78,11 +78,21 @@ describe('the folder memo', () => {
       const seen = await scanned();
       const folder = seen.take(join(data, 'a'));
       assert.ok(folder);
-      return seenDigest(join(data, 'a'), folder, createExcluder(EXCLUDE));
+      return summarizeSeen(join(data, 'a'), folder, createExcluder(EXCLUDE))?.digest;
     };
     const stored = nodesDigest(await repo.readTree(tree));
     assert.match(stored ?? '', /^[A-Za-z0-9+/]{43}=$/);
     assert.equal(await digestNow(), stored);
+    const seen = await scanned();
+    const summary = summarizeSeen(
+      join(data, 'a'),
+      seen.take(join(data, 'a')) as SeenFolder,
+      createExcluder(EXCLUDE),
+    );
+    assert.deepEqual(
+      { files: summary?.files, bytes: summary?.bytes, subfolders: summary?.subfolders },
+      { files: 1, bytes: 'one\n'.length, subfolders: ['b'] },
+    );
     const changes: [string, () => Promise<unknown>][] = [
       ['a mode', () => chmod(join(data, 'a', 'one.txt'), 0o600)],
       ['an mtime', () => utimes(join(data, 'a', 'one.txt'), 1000, 1000)],

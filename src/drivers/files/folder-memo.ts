@@ -154,37 +154,60 @@ export function nodesDigest(nodes: readonly TreeNode[]): string | undefined {
   );
 }
 
+/** A folder as the scan saw it, summed up for the memo. */
+export interface SeenSummary {
+  /** The digest {@link nodesDigest} gives its parent tree when nothing in it changed. */
+  readonly digest: string;
+  /** Its files, and their bytes. */
+  readonly files: number;
+  readonly bytes: number;
+  /** Names of its subfolders, in order. */
+  readonly subfolders: readonly string[];
+}
+
 /**
- * The same digest for the folder at `path` as the scan saw it, with what `excluder` excludes
- * left out (as the walk leaves it out), or undefined when an entry has no stat or is neither a
- * file nor a folder. Equal to {@link nodesDigest} of its parent tree exactly when every file in
- * it is unchanged by the walk's rule and every subfolder has the same mode and mtime. Its stats
- * are copied as bytes (a BigInt per number read would be most of its time).
+ * The folder at `path` as the scan saw it, with what `excluder` excludes left out (as the walk
+ * leaves it out), or undefined when an entry has no stat or is neither a file nor a folder. Its
+ * digest equals {@link nodesDigest} of its parent tree exactly when every file in it is
+ * unchanged by the walk's rule and every subfolder has the same mode and mtime; the rest is what
+ * the walk needs of such a folder, from the same pass. Its stats are copied as bytes (a BigInt
+ * per number read would be most of its time).
  */
-export function seenDigest(
+export function summarizeSeen(
   path: string,
   folder: SeenFolder,
   excluder: Excluder,
-): string | undefined {
+): SeenSummary | undefined {
   const { entries, stats } = folder;
   const bytes = new Uint8Array(stats.buffer, stats.byteOffset, stats.byteLength);
-  // The low half of each mode, where the file type is (little-endian; elsewhere no type
-  // matches, and every folder is walked as without a memo).
+  // Each number as two 32-bit halves (little-endian; elsewhere no type matches, and every
+  // folder is walked as without a memo).
   const words = new Uint32Array(stats.buffer, stats.byteOffset, stats.length * 2);
   const records = new Uint8Array(entries.length * RECORD);
   const names: string[] = [];
+  const subfolders: string[] = [];
+  let fileBytes = 0;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as Dirent;
     if (excluder.excludes(childPath(path, entry.name), entry.isDirectory())) continue;
-    const type = (words[(i * STAT_FIELDS + 2) * 2] ?? 0) & S_IFMT;
+    const at = i * STAT_FIELDS * 2; // the first half of entry i's size
+    const type = (words[at + 4] ?? 0) & S_IFMT; // its mode's low half
     if (type !== S_IFREG && type !== S_IFDIR) return undefined; // also: no stat (mode 0)
-    const at = names.length * RECORD;
-    records.set(bytes.subarray(i * RECORD, (i + 1) * RECORD), at);
+    const to = names.length * RECORD;
+    records.set(bytes.subarray(i * RECORD, (i + 1) * RECORD), to);
     // A folder's node holds its mode and mtime only.
-    if (type === S_IFDIR) records.fill(0, at, at + 8).fill(0, at + 24, at + RECORD);
+    if (type === S_IFDIR) {
+      records.fill(0, to, to + 8).fill(0, to + 24, to + RECORD);
+      subfolders.push(entry.name);
+    } else fileBytes += (words[at] ?? 0) + (words[at + 1] ?? 0) * 2 ** 32;
     names.push(entry.name);
   }
-  return _digest(names, records.subarray(0, names.length * RECORD));
+  return {
+    digest: _digest(names, records.subarray(0, names.length * RECORD)),
+    files: names.length - subfolders.length,
+    bytes: fileBytes,
+    subfolders,
+  };
 }
 
 // --- internal ---
