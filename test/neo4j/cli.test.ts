@@ -4,7 +4,7 @@
  * backup moment, dry run, drill into the scratch home, verify, damaged backups, wrong password.
  */
 import assert from 'node:assert/strict';
-import { readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
+import { rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +12,7 @@ import { toNumber } from '../../src/drivers/neo4j/bolt.ts';
 import { hbr, summaryOf } from '../helpers/cli.ts';
 import {
   createProvenanceGraph,
-  largestPack,
+  damageArtifact,
   sampleAtoms,
   schemaNames,
   startNeo4j,
@@ -220,11 +220,7 @@ describe('hbr with a neo4j source (real servers)', () => {
   });
 
   test('a damaged pack makes verify fail and restore refuse before stopping the server', async () => {
-    const pack = await largestPack(join(dir, 'repo', 'data'));
-    const bytes = await readFile(pack);
-    const middle = Math.floor(bytes.length / 2);
-    bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
-    await writeFile(pack, bytes);
+    await damageArtifact(join(dir, 'repo'), String(env.HBR_PASSWORD), backupId, /^neo4j\b/);
 
     const verify = await run('--json', 'verify', backupId);
     assert.equal(verify.code, 4, verify.stderr);

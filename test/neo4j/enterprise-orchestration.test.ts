@@ -18,8 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { hbr, summaryOf } from '../helpers/cli.ts';
 import {
   createProvenanceGraph,
-  largestPack,
-  packPaths,
+  damageArtifact,
   startNeo4j,
   wipeGraph,
   type Neo4jTestInstance,
@@ -30,8 +29,6 @@ describe('hbr with an enterprise neo4j source (Community server, stand-in neo4j-
   let dir: string;
   let env: NodeJS.ProcessEnv;
   const backups: Record<string, unknown>[] = [];
-  /** The packs the first (full) backup wrote. */
-  let fullPacks = new Set<string>();
   const run = (...args: string[]) => hbr(args, { env, cwd: dir });
   const log = async () => (await readFile(join(dir, 'admin.log'), 'utf8')).trim().split('\n');
 
@@ -117,7 +114,6 @@ describe('hbr with an enterprise neo4j source (Community server, stand-in neo4j-
     );
     assert.match(runs[1]!, /--type=FULL --compress=false system$/);
     assert.deepEqual(await readdir(join(dir, 'work')), []);
-    fullPacks = await packPaths(join(dir, 'repo', 'data'));
   });
 
   test('after a change, auto takes a differential on the chain restored from the repository', async () => {
@@ -225,13 +221,13 @@ describe('hbr with an enterprise neo4j source (Community server, stand-in neo4j-
 
   test('a damaged full is found before anything stops: the restore of a later differential refuses', async () => {
     // The full's blobs are shared by every later backup of the chain (deduplicated), so damaging
-    // the full's largest pack damages the chain of the newest differential too. (The largest pack
-    // of all may hold only an earlier differential's blobs, which this chain does not read.)
-    const pack = await largestPack(join(dir, 'repo', 'data'), fullPacks);
-    const bytes = await readFile(pack);
-    const middle = Math.floor(bytes.length / 2);
-    bytes[middle] = (bytes[middle] ?? 0) ^ 0xff;
-    await writeFile(pack, bytes);
+    // the full's neo4j artifact damages the chain of the newest differential too.
+    await damageArtifact(
+      join(dir, 'repo'),
+      String(env.HBR_PASSWORD),
+      String(backups[0]!.backupId),
+      /^neo4j-.*\.backup$/,
+    );
     const pid = await neo.server.pid();
     const result = await run('restore', '--source', 'graph', String(backups[2]!.backupId));
     assert.equal(result.code, 4, result.stdout);

@@ -6,12 +6,15 @@
  */
 import { execa } from 'execa';
 import type { Driver } from 'neo4j-driver';
-import { readdir, stat } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNeo4jAdmin, type Neo4jAdmin } from '../../src/drivers/neo4j/admin.ts';
 import { openBolt, toNumber, type BoltOptions } from '../../src/drivers/neo4j/bolt.ts';
 import { createNeo4jServer, type Neo4jServer } from '../../src/drivers/neo4j/server.ts';
+import { openRepository } from '../../src/repository/index.ts';
+import { packKey } from '../../src/repository/pack.ts';
+import { createLocalStore } from '../../src/stores/local.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/services/neo4j.sh', import.meta.url));
 
@@ -176,24 +179,35 @@ export async function schemaNames(
   };
 }
 
-/** Every pack file of a local repository's `data/` folder. */
-export async function packPaths(dataDir: string): Promise<Set<string>> {
-  const paths = new Set<string>();
-  for (const sub of await readdir(dataDir)) {
-    for (const name of await readdir(join(dataDir, sub))) paths.add(join(dataDir, sub, name));
-  }
-  return paths;
-}
-
 /**
- * The largest pack of a local repository's `data/` folder, or the largest of `among` (packs
- * listed earlier), to damage it in a test.
+ * Flips a byte in the middle of the stored bytes of the first blob of artifact `name` of backup
+ * `backupId`, in the local repository at `repoDir`: whatever reads that artifact must then fail,
+ * where a byte of "the largest pack" may lie in a blob the reader never asks for.
  */
-export async function largestPack(dataDir: string, among?: ReadonlySet<string>): Promise<string> {
-  let best = { path: '', size: -1 };
-  for (const path of among ?? (await packPaths(dataDir))) {
-    const { size } = await stat(path);
-    if (size > best.size) best = { path, size };
+export async function damageArtifact(
+  repoDir: string,
+  password: string,
+  backupId: string,
+  name: RegExp,
+): Promise<void> {
+  const repo = await openRepository(createLocalStore({ path: repoDir }), {
+    kind: 'password',
+    password,
+  });
+  const backup = await repo.findBackup(backupId);
+  const node = (await repo.readTree(backup.tree)).find((n) => name.test(n.name));
+  const first = node?.content?.[0];
+  if (!first) throw new Error(`backup ${backupId} has no artifact matching ${String(name)}`);
+  const at = (await repo.index()).get(Buffer.from(first, 'hex'));
+  if (!at) throw new Error(`blob ${first} is in no index`);
+  const file = await open(join(repoDir, packKey(at.packId)), 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    const position = at.offset + Math.floor(at.length / 2);
+    await file.read(byte, 0, 1, position);
+    byte[0] = (byte[0] ?? 0) ^ 0xff;
+    await file.write(byte, 0, 1, position);
+  } finally {
+    await file.close();
   }
-  return best.path;
 }
