@@ -18,7 +18,7 @@ import {
 import type { RepositoryKeys } from './crypto.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import { idKey, type MasterIndex } from './master-index.ts';
-import { createPackBuilder, packKey, type PackBuilder } from './pack.ts';
+import { createPackBuilder, type PackBuilder } from './pack.ts';
 
 /** Totals of what a saver stored. */
 export interface SaverStats {
@@ -68,6 +68,11 @@ export interface BlobSaver {
   ): Promise<Omit<FileBlob, 'held'> & { id?: Buffer }>;
   /** Uploads the open packs and writes the index for everything saved so far; saving may go on after. */
   flush(signal?: AbortSignal): Promise<void>;
+  /**
+   * Gives up the packs being filled (a backup that stops): nothing of them is stored. Packs
+   * already sealed are stored, to be found and reused by the next backup.
+   */
+  discard(): Promise<void>;
 }
 
 /** Options of {@link createBlobSaver}. */
@@ -105,8 +110,8 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
   const stats: SaverStats = { newBlobs: 0, knownBlobs: 0, newRawBytes: 0, addedBytes: 0 };
   const builders: Record<BlobType, PackBuilder> = {
     // Room for a full pack and its header (see `fits`), so a pack is never copied to grow.
-    data: createPackBuilder(keys, { capacity: options.packSize + 64 * 1024 }),
-    tree: createPackBuilder(keys, { capacity: TREE_PACK_SIZE + 64 * 1024 }),
+    data: createPackBuilder(keys, store, { capacity: options.packSize + 64 * 1024 }),
+    tree: createPackBuilder(keys, store, { capacity: TREE_PACK_SIZE + 64 * 1024 }),
   };
   /** Blobs saved in this session but not yet in an uploaded pack. */
   const pending = new Set<string>();
@@ -128,9 +133,8 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     finished.catch(() => undefined); // awaited in the upload, which reports the failure
     const upload = uploadLimit(async () => {
       const pack = await finished;
-      await store.put(packKey(pack.id), pack.bytes, { signal });
-      stats.addedBytes += pack.bytes.length;
-      pack.release();
+      await pack.store(signal);
+      stats.addedBytes += pack.size;
       index.addPack(pack.id, pack.entries);
       for (const e of pack.entries) pending.delete(idKey(e.id));
       unindexed.push({ packId: pack.id, entries: pack.entries });
@@ -175,6 +179,10 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       if (failure) throw failure;
       await writeIndex(signal);
     },
+    async discard() {
+      await Promise.all([builders.data.discard(), builders.tree.discard()]);
+      await Promise.allSettled(inFlight);
+    },
   };
 
   /** Whether a blob is stored, or being stored by this session. */
@@ -201,7 +209,8 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     stats.newRawBytes += rawLength;
     const builder = builders[type];
     // A pack is sealed when the next blob would not fit, and only when an upload slot is
-    // free: memory stays at one pack being filled plus `uploads` packs being stored.
+    // free: memory stays at one pack being filled plus `uploads` packs being stored (where
+    // packs are gathered in memory; see `createPackBuilder`).
     const target = type === 'tree' ? Math.min(options.packSize, TREE_PACK_SIZE) : options.packSize;
     // The header (41 bytes a blob, sealed) counts too, so a pack never outgrows its buffer.
     const fits = (): boolean =>
@@ -211,8 +220,11 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       else await Promise.race(inFlight);
       throwIfFailed();
     }
-    builder.add(blob);
-    blob.release();
+    try {
+      await builder.add(blob);
+    } finally {
+      blob.release();
+    }
     return id;
   }
 }

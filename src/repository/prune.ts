@@ -117,13 +117,13 @@ export async function pruneRepository(
     step(`repacking ${toRepack.length} packs`);
     const newPacks: IndexedPack[] = [];
     const builders: Record<BlobType, PackBuilder> = {
-      data: createPackBuilder(keys),
-      tree: createPackBuilder(keys),
+      data: createPackBuilder(keys, store),
+      tree: createPackBuilder(keys, store),
     };
     const flushPack = async (type: BlobType): Promise<void> => {
       if (builders[type].count === 0) return;
       const pack = await builders[type].finish();
-      await store.put(packKey(pack.id), pack.bytes, { signal: options.signal });
+      await pack.store(options.signal);
       newPacks.push({ packId: pack.id, entries: pack.entries });
     };
     for (const u of toRepack) {
@@ -132,7 +132,7 @@ export async function pruneRepository(
       parsePack(keys, u.packId, bytes); // refuse to copy from a pack whose header is damaged
       for (const e of u.entries) {
         if (!live.has(idKey(e.id)) || index.get(e.id)?.packId !== u.packId) continue;
-        builders[e.type].add({
+        await builders[e.type].add({
           id: e.id,
           type: e.type,
           encoded: bytes.subarray(e.offset, e.offset + e.length),

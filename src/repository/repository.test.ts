@@ -276,6 +276,11 @@ describe('repository', () => {
     await dying.addArtifact('a.bak', Readable.from([data])); // packs of 4 MiB get uploaded
     await dying.abort(); // as if the process died before commit: no index of the last packs, no manifest
     assert.equal((await artifacts.listBackups()).length, 0);
+    // The pack being filled is given up: its temporary file too.
+    assert.deepEqual(
+      (await readdir(dir.path)).filter((n) => n.startsWith('.tmp-')),
+      [],
+    );
     assert.ok((await checkRepository(repo)).ok);
 
     const reopened = artifactRepository(await openRepository(store, password));

@@ -50,7 +50,7 @@ export interface OpenRepository {
 
 /** Options of {@link initRepository}. */
 export interface InitOptions {
-  /** @default 16 MiB: a backup holds two packs in memory (one filling, one uploading) */
+  /** @default 16 MiB: on a remote store a backup holds up to three in memory (one filling, two uploading) */
   readonly packSize?: number;
   /** zstd level. @default 1: on model weights level 3 costs three times the CPU for 0.5 % less size */
   readonly compressionLevel?: number;

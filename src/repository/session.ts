@@ -231,7 +231,11 @@ export async function startSession(
     async abort() {
       if (closed) return;
       closed = true;
-      await lock.release();
+      try {
+        await saver.discard();
+      } finally {
+        await lock.release();
+      }
     },
   };
   return session;

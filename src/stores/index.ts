@@ -6,6 +6,7 @@ export type {
   ByteRange,
   GetOptions,
   ObjectInfo,
+  ObjectWriter,
   PutOptions,
   Store,
   StoreProperties,

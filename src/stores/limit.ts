@@ -3,7 +3,7 @@ import type { Store } from './types.ts';
 
 /**
  * Wraps a store so that at most `connections` requests (get, put, head, delete,
- * extendRetention) run at once; further calls wait their turn in order. `list` is not limited:
+ * extendRetention) run at once (writers of `createWriter` are not counted); further calls wait their turn in order. `list` is not limited:
  * a caller that reads objects while iterating a listing would otherwise wait on itself.
  * @param connections @default store.properties.connections
  * @throws TypeError when `connections` is not a positive integer.
@@ -23,6 +23,8 @@ export function withLimit(store: Store, connections = store.properties.connectio
     wrapped.extendRetention = (key, until, opts) =>
       limit(() => store.extendRetention!(key, until, opts));
   }
+  // Not limited: a writer holds no connection, and its writes wait only for its own disk.
+  if (store.createWriter) wrapped.createWriter = (opts) => store.createWriter!(opts);
   if (store.close) wrapped.close = () => store.close!();
   return wrapped;
 }

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DeleteForbiddenError, StoreError } from '../errors.ts';
-import { createDirectWrites } from '../util/direct-writes.ts';
+import { createDirectWrites, type DirectFile } from '../util/direct-writes.ts';
 import { readFully, readFullyAsync } from '../util/read-fully.ts';
-import type { GetOptions, ObjectInfo, PutOptions, Store } from './types.ts';
+import type { GetOptions, ObjectInfo, ObjectWriter, PutOptions, Store } from './types.ts';
 
 /** Ranged reads up to this many bytes are made with synchronous calls (see `get`). */
 const SMALL_READ = 256 * 1024;
@@ -31,7 +31,9 @@ export function createLocalStore(options: LocalStoreOptions): Store {
   const root = options.path;
   const name = `local:${root}`;
   const pathOf = (key: string): string => join(root, ...key.split('/'));
-  const direct = createDirectWrites({ pieces: 4, perFile: 4 });
+  // Six pieces: a backup fills a data and a tree pack at once (see `createWriter`), each holding
+  // one piece while it fills, and writes up to four.
+  const direct = createDirectWrites({ pieces: 6, perFile: 4 });
   const fail = (op: string, key: string, error: unknown): StoreError => {
     const code = (error as NodeJS.ErrnoException).code;
     const status =
@@ -45,6 +47,13 @@ export function createLocalStore(options: LocalStoreOptions): Store {
       status,
       cause: error,
     });
+  };
+
+  /** A new temporary file in `folder`, past the page cache if `large` and the system allows. */
+  const openTemp = async (folder: string, large: boolean): Promise<_TempFile> => {
+    const path = join(folder, `.tmp-${randomBytes(8).toString('hex')}`);
+    const past = large ? await direct.create(path, 0o600) : undefined;
+    return _tempFile(path, past ?? (await open(path, 'wx', 0o600)));
   };
 
   return {
@@ -104,42 +113,52 @@ export function createLocalStore(options: LocalStoreOptions): Store {
 
     async put(key: string, data: Uint8Array, _opts: PutOptions = {}): Promise<void> {
       const target = pathOf(key);
-      const temp = join(dirname(target), `.tmp-${randomBytes(8).toString('hex')}`);
+      let temp: _TempFile | undefined;
       try {
         await mkdir(dirname(target), { recursive: true });
-        const past = data.length >= DIRECT_FROM ? await direct.create(temp, 0o600) : undefined;
-        if (past) {
-          try {
-            await past.write(
-              Buffer.from(data.buffer, data.byteOffset, data.length),
-              0,
-              data.length,
-              0,
-            );
-          } catch (error) {
-            await past.abort();
-            throw error;
-          }
-          await past.finish({ sync: true });
-        } else {
-          const handle = await open(temp, 'wx', 0o600);
-          try {
-            // One write for the whole object (a pack is 16 MiB): `writeFile` would issue one per
-            // 512 KiB, each a thread-pool round trip for the calling thread.
-            for (let at = 0; at < data.length;) {
-              at += (await handle.write(data, at, data.length - at)).bytesWritten;
-            }
-            await handle.sync();
-          } finally {
-            await handle.close();
-          }
-        }
-        await rename(temp, target);
+        temp = await openTemp(dirname(target), data.length >= DIRECT_FROM);
+        await temp.write(data);
+        await temp.finish();
+        await rename(temp.path, target);
         await _syncDirectory(dirname(target));
       } catch (error) {
-        await rm(temp, { force: true });
+        await temp?.abort();
         throw fail('put', key, error);
       }
+    },
+
+    async createWriter(): Promise<ObjectWriter> {
+      // In the root folder: the key, and so the folder, is known only at the commit.
+      let temp: _TempFile;
+      try {
+        await mkdir(root, { recursive: true });
+        temp = await openTemp(root, true);
+      } catch (error) {
+        throw fail('write', '(new object)', error);
+      }
+      const { path } = temp;
+      return {
+        async write(bytes) {
+          try {
+            await temp.write(bytes);
+          } catch (error) {
+            throw fail('write', path, error);
+          }
+        },
+        async commit(key) {
+          const target = pathOf(key);
+          try {
+            await temp.finish();
+            await mkdir(dirname(target), { recursive: true });
+            await rename(path, target);
+            await _syncDirectory(dirname(target));
+          } catch (error) {
+            await temp.abort();
+            throw fail('put', key, error);
+          }
+        },
+        abort: () => temp.abort(),
+      };
     },
 
     async head(key: string): Promise<ObjectInfo | undefined> {
@@ -178,6 +197,55 @@ export function createLocalStore(options: LocalStoreOptions): Store {
 }
 
 // --- internal ---
+
+/** A temporary file written in order, then made durable (`finish`) or removed (`abort`). */
+interface _TempFile {
+  readonly path: string;
+  /** Appends the bytes; they may be reused once this resolves. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Writes out what is left, `fdatasync`s and closes the file. */
+  finish(): Promise<void>;
+  /** Closes and removes the file; never throws. */
+  abort(): Promise<void>;
+}
+
+function _tempFile(path: string, file: DirectFile | FileHandle): _TempFile {
+  let length = 0;
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    if ('abort' in file) await file.abort();
+    else await file.close();
+  };
+  return {
+    path,
+    async write(bytes) {
+      const at = length;
+      length += bytes.length;
+      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+      if ('abort' in file) return file.write(buffer, 0, buffer.length, at);
+      // One call for the whole buffer (a pack is 16 MiB): `writeFile` would issue one per
+      // 512 KiB, each a thread-pool round trip for the calling thread.
+      for (let done = 0; done < buffer.length;) {
+        done += (await file.write(buffer, done, buffer.length - done, at + done)).bytesWritten;
+      }
+    },
+    async finish() {
+      if ('abort' in file) {
+        closed = true;
+        await file.finish({ sync: true });
+        return;
+      }
+      await file.datasync();
+      await close();
+    },
+    async abort() {
+      await close().catch(() => undefined);
+      await rm(path, { force: true }).catch(() => undefined);
+    },
+  };
+}
 
 async function* _walk(
   root: string,

@@ -12,11 +12,14 @@ import type { Store } from './types.ts';
  */
 export function withRetention(store: Store, retainUntilOf: (now: Date) => Date): Store {
   if (!store.properties.supportsRetention) return store;
-  return {
+  const wrapped: Store = {
     ...store,
     put(key, data, options = {}) {
       if (key.startsWith('locks/') || options.retainUntil) return store.put(key, data, options);
       return store.put(key, data, { ...options, retainUntil: retainUntilOf(new Date()) });
     },
   };
+  // Every object through `put`: a writer's would be committed with no retain-until date.
+  delete wrapped.createWriter;
+  return wrapped;
 }

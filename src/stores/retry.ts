@@ -117,6 +117,10 @@ export function withRetry(store: Store, options: RetryOptions = {}): Store {
     wrapped.extendRetention = (key, until, opts = {}) =>
       retried('extendRetention', key, opts.signal, () => store.extendRetention!(key, until, opts));
   }
+  // Not retried: a writer's bytes are gone once written, so a failure fails the object (the
+  // caller starts a new one); stores that offer writers write to a local disk, where a retry
+  // would rarely help anyway.
+  if (store.createWriter) wrapped.createWriter = (opts) => store.createWriter!(opts);
   if (store.close) wrapped.close = () => store.close!();
   return wrapped;
 }

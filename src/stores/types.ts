@@ -71,6 +71,26 @@ export interface Store {
     retainUntil: Date,
     options?: { signal?: AbortSignal },
   ): Promise<void>;
+  /**
+   * Starts an object written as its bytes come, for one whose key is known only at the end (a
+   * pack is named by the hash of its bytes); see {@link ObjectWriter}. Stores that write to a
+   * local disk offer it, where it spares holding the whole object in memory; callers of others
+   * use `put`.
+   */
+  createWriter?(options?: { signal?: AbortSignal }): Promise<ObjectWriter>;
   /** Releases clients and sockets. */
   close?(): Promise<void>;
+}
+
+/**
+ * An object being written in order (see `Store.createWriter`). Nothing is visible under any key
+ * until `commit`, which makes the whole object appear under its key as atomically as `put`.
+ */
+export interface ObjectWriter {
+  /** Appends the bytes; resolves once they are copied (the caller may reuse them after). */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Writes out what is left, makes it durable, and names it `key`. Call once, after the writes. */
+  commit(key: string, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Gives the object up: nothing of it stays. Never throws. */
+  abort(): Promise<void>;
 }

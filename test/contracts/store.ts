@@ -236,6 +236,38 @@ export function describeStoreContract(
           `partial object after ${String(outcome)}`,
         );
     });
+
+    void it('writes an object as its bytes come, shown under its key only once committed', async (t) => {
+      const store = await fresh();
+      if (!store.createWriter) return t.skip('this store has no writers: objects go through put');
+      const parts = [randomBytes(100), randomBytes(3 * 1024 * 1024 + 7), randomBytes(5000)];
+      const writer = await store.createWriter();
+      for (const part of parts) {
+        await writer.write(part);
+        part.fill(0); // copied: the caller may reuse it
+      }
+      assert.deepEqual(await collect(store.list('')), []);
+      await writer.commit('data/77/streamed');
+      const whole = await store.get('data/77/streamed');
+      assert.equal(whole.length, 100 + 3 * 1024 * 1024 + 7 + 5000);
+      assert.deepEqual(await collect(store.list('')), [
+        { key: 'data/77/streamed', size: whole.length },
+      ]);
+      // The bytes written, not the zeros they were overwritten with.
+      assert.notDeepEqual(whole.subarray(0, 100), Buffer.alloc(100));
+    });
+
+    void it('leaves nothing of an aborted writer, whether it wrote or not', async (t) => {
+      const store = await fresh();
+      if (!store.createWriter) return t.skip('this store has no writers: objects go through put');
+      const empty = await store.createWriter();
+      await empty.abort();
+      const written = await store.createWriter();
+      await written.write(randomBytes(2 * 1024 * 1024));
+      await written.abort();
+      await written.abort(); // twice: never throws
+      assert.deepEqual(await collect(store.list('')), []);
+    });
   });
 }
 
