@@ -15,8 +15,10 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describeStoreContract('local folder', (namespace) =>
-  Promise.resolve(createLocalStore({ path: join(root, namespace) })),
+describeStoreContract(
+  'local folder',
+  (namespace) => Promise.resolve(createLocalStore({ path: join(root, namespace) })),
+  { writers: true },
 );
 
 test('a local writer keeps no temporary file once committed or aborted', async () => {
