@@ -80,9 +80,9 @@ export function createPackBuilder(
  * A pack written to the store blob by blob. A first backup of the benchmark fills 1.2 GB of
  * packs: gathered in memory, each byte was copied twice on this thread (into the pack, then
  * into the store's aligned pieces), and up to three 16 MiB packs (one filling, two being
- * written) sat in the process's peak memory; a version-2 backup, filling two packs, spent a
- * tenth of a second faulting in their fresh pages. Hashing here costs about as much as one of
- * those copies, and a codec worker no longer does it.
+ * written) sat in the process's peak memory, 50-60 MB of it; a version-2 backup, filling two
+ * packs, faulted in their fresh pages. Hashing here costs about what those copies did, and a
+ * codec worker no longer does it.
  */
 export function streamingPackBuilder(
   keys: RepositoryKeys,
