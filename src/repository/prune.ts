@@ -126,23 +126,30 @@ export async function pruneRepository(
       await pack.store(options.signal);
       newPacks.push({ packId: pack.id, entries: pack.entries });
     };
-    for (const u of toRepack) {
-      options.signal?.throwIfAborted();
-      const bytes = await readPack(store, u.packId, options.signal);
-      parsePack(keys, u.packId, bytes); // refuse to copy from a pack whose header is damaged
-      for (const e of u.entries) {
-        if (!live.has(idKey(e.id)) || index.get(e.id)?.packId !== u.packId) continue;
-        await builders[e.type].add({
-          id: e.id,
-          type: e.type,
-          encoded: bytes.subarray(e.offset, e.offset + e.length),
-          rawLength: e.rawLength,
-        });
-        if (builders[e.type].size >= repo.config.packSize) await flushPack(e.type);
+    try {
+      for (const u of toRepack) {
+        options.signal?.throwIfAborted();
+        const bytes = await readPack(store, u.packId, options.signal);
+        parsePack(keys, u.packId, bytes); // refuse to copy from a pack whose header is damaged
+        for (const e of u.entries) {
+          if (!live.has(idKey(e.id)) || index.get(e.id)?.packId !== u.packId) continue;
+          await builders[e.type].add({
+            id: e.id,
+            type: e.type,
+            encoded: bytes.subarray(e.offset, e.offset + e.length),
+            rawLength: e.rawLength,
+          });
+          if (builders[e.type].size >= repo.config.packSize) await flushPack(e.type);
+        }
       }
+      await flushPack('data');
+      await flushPack('tree');
+    } catch (error) {
+      // The packs being filled are given up, temporary files and all; what was stored stays
+      // unindexed, found and reused by the next backup or deleted by the next prune.
+      await Promise.all([builders.data.discard(), builders.tree.discard()]);
+      throw error;
     }
-    await flushPack('data');
-    await flushPack('tree');
 
     step('writing the new index');
     const kept: IndexedPack[] = [...index.packs()]

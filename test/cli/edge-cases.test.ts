@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
-import { artifactRepository, openRepository } from '../../src/repository/index.ts';
+import { StoreError } from '../../src/errors.ts';
+import { checkRepository } from '../../src/repository/check.ts';
+import { artifactRepository, initRepository, openRepository } from '../../src/repository/index.ts';
 import { pruneRepository, forgetBackups } from '../../src/repository/prune.ts';
 import { createLocalStore } from '../../src/stores/local.ts';
+import type { Store } from '../../src/stores/types.ts';
 import { hbr, summaryOf } from '../helpers/cli.ts';
 import { pseudoRandomBytes, tempDir } from '../helpers/temp.ts';
 
@@ -99,5 +102,57 @@ describe('hbr edge cases', () => {
     assert.equal(report.unusedBytesAfter, 0);
     assert.ok((await buffer(artifacts.openArtifact(kept.id, 'keep.bin'))).equals(keep));
     assert.equal((await run('check', '--read-data')).code, 0);
+  });
+
+  it('a prune that fails while repacking leaves no temporary file and an intact repository', async () => {
+    const path = join(dir.path, 'repo-failing-prune');
+    const local = createLocalStore({ path });
+    await initRepository(
+      local,
+      { kind: 'password', password: 'pw' },
+      {
+        scryptParams: { N: 1024, r: 8, p: 1 },
+      },
+    );
+    // Reads of whole packs (repacking; trees are read by range) fail from the second on.
+    let packReads = 0;
+    const failing: Store = {
+      ...local,
+      get: async (key, opts) => {
+        if (key.startsWith('data/') && !opts?.range && ++packReads >= 2) {
+          throw new StoreError(`[store:test] get ${key}: refused`, { permanent: true });
+        }
+        return local.get(key, opts);
+      },
+    };
+    const repo = await openRepository(failing, { kind: 'password', password: 'pw' });
+    const artifacts = artifactRepository(repo);
+    // Two packs left half dead: each backup stores a kept and a dropped artifact.
+    const kept: Buffer[] = [];
+    const backups: string[] = [];
+    for (const seed of [92, 94]) {
+      kept.push(pseudoRandomBytes(300_000, seed));
+      const session = await artifacts.startBackup();
+      await session.addArtifact('keep.bin', Readable.from([kept.at(-1)!]));
+      await session.addArtifact('drop.bin', Readable.from([pseudoRandomBytes(300_000, seed + 1)]));
+      const meta = { source: 'pair', kind: 'test', type: 'full', startedAt: new Date() } as const;
+      backups.push((await session.commit(meta)).id);
+    }
+    const last = await artifacts.startBackup();
+    await last.addArtifact('a.bin', Readable.from([kept[0]!]));
+    await last.addArtifact('b.bin', Readable.from([kept[1]!]));
+    const meta = { source: 'pair', kind: 'test', type: 'full', startedAt: new Date() } as const;
+    const keeping = await last.commit(meta);
+    await forgetBackups(repo, backups);
+
+    await assert.rejects(pruneRepository(repo, { maxUnusedPercent: 0 }), /refused/);
+    assert.equal(packReads, 2, 'the first pack was repacked, the second refused');
+    assert.deepEqual(
+      (await readdir(path)).filter((n) => n.startsWith('.tmp-')),
+      [],
+    );
+    packReads = -1_000_000;
+    assert.ok((await buffer(artifacts.openArtifact(keeping.id, 'b.bin'))).equals(kept[1]!));
+    assert.ok((await checkRepository(repo, { readData: true })).ok);
   });
 });
