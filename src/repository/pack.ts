@@ -5,8 +5,8 @@
  * bytes and stored under `data/<first two hex>/<name>`.
  * @module
  */
+import { createHash, type Hash } from 'node:crypto';
 import { IntegrityError } from '../errors.ts';
-import { createHash } from 'node:crypto';
 import type { ObjectWriter, Store } from '../stores/types.ts';
 import { BLOB_TYPE_CODE, type BlobType, type EncodedBlob } from './blob-codec.ts';
 import { sha256OfShared, sharedBuffer } from './codec-pool.ts';
@@ -88,26 +88,20 @@ export function streamingPackBuilder(
   keys: RepositoryKeys,
   createWriter: NonNullable<Store['createWriter']>,
 ): PackBuilder {
+  const startPack = (): _StreamedPack => ({
+    hash: createHash('sha256'),
+    entries: [],
+    size: 0,
+    written: Promise.resolve(),
+  });
+  /** Hashes `bytes` and writes them after the pack's earlier writes. */
+  const write = (pack: _StreamedPack, bytes: Uint8Array): Promise<void> => {
+    pack.hash.update(bytes);
+    const opened = (pack.writer ??= createWriter());
+    pack.written = pack.written.then(async () => (await opened).write(bytes));
+    return pack.written;
+  };
   let pack = startPack();
-  function startPack() {
-    const hash = createHash('sha256');
-    let writer: Promise<ObjectWriter> | undefined;
-    let written: Promise<void> = Promise.resolve();
-    return {
-      hash,
-      entries: [] as PackEntry[],
-      size: 0,
-      /** Appends in call order: each write waits for the one before. */
-      write(bytes: Uint8Array): Promise<void> {
-        hash.update(bytes);
-        const opened = (writer ??= createWriter());
-        written = written.then(async () => (await opened).write(bytes));
-        return written;
-      },
-      writer: () => writer,
-      written: () => written,
-    };
-  }
   return {
     get size() {
       return pack.size;
@@ -118,13 +112,13 @@ export function streamingPackBuilder(
     add(blob) {
       pack.entries.push(_entry(blob, pack.size));
       pack.size += blob.encoded.length;
-      return pack.write(blob.encoded);
+      return write(pack, blob.encoded);
     },
     finish() {
       const done = pack;
       pack = startPack();
       const trailer = _trailer(keys, done.entries);
-      const last = done.write(trailer);
+      const last = write(done, trailer);
       last.catch(() => undefined); // awaited in `store`
       const id = done.hash.digest('hex');
       let stored = false;
@@ -135,7 +129,7 @@ export function streamingPackBuilder(
         async store(signal?: AbortSignal) {
           if (stored) throw new Error(`pack ${id} stored twice`);
           stored = true;
-          const writer = await done.writer()!; // the trailer's write opened it
+          const writer = await done.writer!; // the trailer's write opened it
           try {
             await last;
           } catch (error) {
@@ -149,11 +143,12 @@ export function streamingPackBuilder(
     async discard() {
       const done = pack;
       pack = startPack();
-      await done.written().catch(() => undefined);
-      await (await done.writer()?.catch(() => undefined))?.abort();
+      await done.written.catch(() => undefined);
+      await (await done.writer?.catch(() => undefined))?.abort();
     },
   };
 }
+
 /**
  * A pack gathered in memory, then put whole. Blobs are copied into one growing buffer in memory
  * shared with the codec workers, so that one of them names the finished pack (its SHA-256)
@@ -292,6 +287,17 @@ export async function readPackHeader(
 }
 
 // --- internal ---
+
+/** A pack of {@link streamingPackBuilder} being filled. */
+interface _StreamedPack {
+  readonly hash: Hash;
+  readonly entries: PackEntry[];
+  size: number;
+  /** Opened at the first write. */
+  writer?: Promise<ObjectWriter>;
+  /** The last write: each waits for the one before. */
+  written: Promise<void>;
+}
 
 function _entry(blob: EncodedBlob, offset: number): PackEntry {
   return {

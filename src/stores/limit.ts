@@ -3,8 +3,9 @@ import type { Store } from './types.ts';
 
 /**
  * Wraps a store so that at most `connections` requests (get, put, head, delete,
- * extendRetention) run at once (writers of `createWriter` are not counted); further calls wait their turn in order. `list` is not limited:
- * a caller that reads objects while iterating a listing would otherwise wait on itself.
+ * extendRetention) run at once (writers of `createWriter` are not counted); further calls wait
+ * their turn in order. `list` is not limited: a caller that reads objects while iterating a
+ * listing would otherwise wait on itself.
  * @param connections @default store.properties.connections
  * @throws TypeError when `connections` is not a positive integer.
  */

@@ -53,7 +53,24 @@ export function createLocalStore(options: LocalStoreOptions): Store {
   const openTemp = async (folder: string, large: boolean): Promise<_TempFile> => {
     const path = join(folder, `.tmp-${randomBytes(8).toString('hex')}`);
     const past = large ? await direct.create(path, 0o600) : undefined;
-    return _tempFile(path, past ?? (await open(path, 'wx', 0o600)));
+    return _tempFile(path, past ?? _cachedFile(await open(path, 'wx', 0o600)));
+  };
+
+  /** Makes `temp` durable under `key`, or removes it when that fails. */
+  const commitTemp = async (temp: _TempFile, key: string): Promise<void> => {
+    const target = pathOf(key);
+    try {
+      await temp.finish();
+      // A writer's file lies in the root; `put` made the key's folder before its file.
+      if (dirname(temp.path) !== dirname(target)) {
+        await mkdir(dirname(target), { recursive: true });
+      }
+      await rename(temp.path, target);
+      await _syncDirectory(dirname(target));
+    } catch (error) {
+      await temp.abort();
+      throw fail('put', key, error);
+    }
   };
 
   return {
@@ -112,19 +129,17 @@ export function createLocalStore(options: LocalStoreOptions): Store {
     },
 
     async put(key: string, data: Uint8Array, _opts: PutOptions = {}): Promise<void> {
-      const target = pathOf(key);
+      const folder = dirname(pathOf(key));
       let temp: _TempFile | undefined;
       try {
-        await mkdir(dirname(target), { recursive: true });
-        temp = await openTemp(dirname(target), data.length >= DIRECT_FROM);
+        await mkdir(folder, { recursive: true });
+        temp = await openTemp(folder, data.length >= DIRECT_FROM);
         await temp.write(data);
-        await temp.finish();
-        await rename(temp.path, target);
-        await _syncDirectory(dirname(target));
       } catch (error) {
         await temp?.abort();
         throw fail('put', key, error);
       }
+      await commitTemp(temp, key);
     },
 
     async createWriter(): Promise<ObjectWriter> {
@@ -145,18 +160,7 @@ export function createLocalStore(options: LocalStoreOptions): Store {
             throw fail('write', path, error);
           }
         },
-        async commit(key) {
-          const target = pathOf(key);
-          try {
-            await temp.finish();
-            await mkdir(dirname(target), { recursive: true });
-            await rename(path, target);
-            await _syncDirectory(dirname(target));
-          } catch (error) {
-            await temp.abort();
-            throw fail('put', key, error);
-          }
-        },
+        commit: (key) => commitTemp(temp, key),
         abort: () => temp.abort(),
       };
     },
@@ -209,41 +213,54 @@ interface _TempFile {
   abort(): Promise<void>;
 }
 
-function _tempFile(path: string, file: DirectFile | FileHandle): _TempFile {
+function _tempFile(path: string, file: DirectFile): _TempFile {
   let length = 0;
   let closed = false;
-  const close = async (): Promise<void> => {
-    if (closed) return;
-    closed = true;
-    if ('abort' in file) await file.abort();
-    else await file.close();
-  };
   return {
     path,
     async write(bytes) {
       const at = length;
       length += bytes.length;
-      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-      if ('abort' in file) return file.write(buffer, 0, buffer.length, at);
-      // One call for the whole buffer (a pack is 16 MiB): `writeFile` would issue one per
-      // 512 KiB, each a thread-pool round trip for the calling thread.
-      for (let done = 0; done < buffer.length;) {
-        done += (await file.write(buffer, done, buffer.length - done, at + done)).bytesWritten;
-      }
+      await file.write(
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length),
+        0,
+        bytes.length,
+        at,
+      );
     },
     async finish() {
-      if ('abort' in file) {
-        closed = true;
-        await file.finish({ sync: true });
-        return;
-      }
-      await file.datasync();
-      await close();
+      closed = true;
+      await file.finish({ sync: true });
     },
     async abort() {
-      await close().catch(() => undefined);
+      if (!closed) {
+        closed = true;
+        await file.abort();
+      }
       await rm(path, { force: true }).catch(() => undefined);
     },
+  };
+}
+
+/** A file written through the page cache, as a {@link DirectFile} is past it. */
+function _cachedFile(handle: FileHandle): DirectFile {
+  return {
+    async write(buffer, offset, length, position) {
+      // One call for the whole buffer (a pack is 16 MiB): `writeFile` would issue one per
+      // 512 KiB, each a thread-pool round trip for the calling thread.
+      for (let done = 0; done < length;) {
+        done += (await handle.write(buffer, offset + done, length - done, position + done))
+          .bytesWritten;
+      }
+    },
+    async finish(options) {
+      try {
+        if (options?.sync) await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    },
+    abort: () => handle.close().catch(() => undefined),
   };
 }
 
