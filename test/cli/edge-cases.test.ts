@@ -127,6 +127,7 @@ describe('hbr edge cases', () => {
     };
     const repo = await openRepository(failing, { kind: 'password', password: 'pw' });
     const artifacts = artifactRepository(repo);
+    const meta = { source: 'pair', kind: 'test', type: 'full', startedAt: new Date() } as const;
     // Two packs left half dead: each backup stores a kept and a dropped artifact.
     const kept: Buffer[] = [];
     const backups: string[] = [];
@@ -135,13 +136,11 @@ describe('hbr edge cases', () => {
       const session = await artifacts.startBackup();
       await session.addArtifact('keep.bin', Readable.from([kept.at(-1)!]));
       await session.addArtifact('drop.bin', Readable.from([pseudoRandomBytes(300_000, seed + 1)]));
-      const meta = { source: 'pair', kind: 'test', type: 'full', startedAt: new Date() } as const;
       backups.push((await session.commit(meta)).id);
     }
     const last = await artifacts.startBackup();
     await last.addArtifact('a.bin', Readable.from([kept[0]!]));
     await last.addArtifact('b.bin', Readable.from([kept[1]!]));
-    const meta = { source: 'pair', kind: 'test', type: 'full', startedAt: new Date() } as const;
     const keeping = await last.commit(meta);
     await forgetBackups(repo, backups);
 
