@@ -44,7 +44,9 @@ export function planBatches(blobs: readonly BatchBlob[], maxSpan: number): Batch
 /**
  * Restores the files of one batch (blobs of one pack, sorted by offset; `files[i]` are the files
  * whose whole content is blob `i`) with one ranged read, which a codec worker decodes, verifies
- * and writes (see {@link restoreBlobsAway}).
+ * and writes (see {@link restoreBlobsAway}). The read goes into `options.into` when it is long
+ * enough and the store can (shared memory, from `sharedBuffer`; the caller may reuse it once this
+ * resolves), else into fresh memory that moves to the worker.
  * @returns per blob, per file: `undefined` once written, else the error it failed with (a failed
  * read fails them all).
  */
@@ -52,8 +54,9 @@ export async function restoreBatch(
   repo: OpenRepository,
   batch: readonly BatchBlob[],
   files: readonly (readonly RestoreFile[])[],
-  signal?: AbortSignal,
+  options: { readonly signal?: AbortSignal | undefined; readonly into?: Buffer | undefined } = {},
 ): Promise<(Error | undefined)[][]> {
+  const { signal, into } = options;
   const first = batch[0];
   const last = batch.at(-1);
   if (!first || !last) return [];
@@ -68,6 +71,7 @@ export async function restoreBatch(
     bytes = await repo.store.get(packKey(first.where.packId), {
       range: { offset: start, length: end - start },
       signal,
+      ...(into && into.length >= end - start ? { into } : {}),
     });
   } catch (error) {
     return failAll(error);

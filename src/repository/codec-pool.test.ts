@@ -401,6 +401,27 @@ describe('codec pool', () => {
       for (const [i, text] of texts.entries()) {
         assert.deepEqual(await readFile(join(dir, `batch-${i}`)), text);
       }
+
+      // Shared memory is read where it lies and stays the caller's: one buffer, batch after batch.
+      const memory = sharedBuffer(64 * 1024);
+      for (const i of [0, 1]) {
+        const blob = blobs[i] as Buffer;
+        blob.copy(memory, 7);
+        const data = texts[i] as Buffer;
+        const results = await restoreBlobsAway(keys, memory, [
+          {
+            offset: 7,
+            length: blob.length,
+            id: blobId(keys, data),
+            rawLength: data.length,
+            what: 'shared',
+            files: [file(`shared-${i}`, { size: data.length })],
+          },
+        ]);
+        assert.deepEqual(results, [[undefined]]);
+        assert.equal(memory.length, 64 * 1024);
+        assert.deepEqual(await readFile(join(dir, `shared-${i}`)), data);
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -249,7 +249,8 @@ export async function readFileBlob(
  * timing and renaming a file cost tens of microseconds each on some virtual machines: on the
  * workers they run on every core, and this thread only reads. `stored` (the blobs at
  * their `offset`s) is handed over to the worker when it is a whole buffer of its own, so the
- * caller must not use it afterwards. Each file is checked against its `size` and `sha256` when
+ * caller must not use it afterwards; in shared memory it is read where it lies, and must stay
+ * untouched until this resolves. Each file is checked against its `size` and `sha256` when
  * given, written under `temp` (created exclusively), then renamed to `path`.
  * @returns per blob, per file: `undefined` once written, else the error (an IntegrityError on
  * any mismatch, the file system's error otherwise).
@@ -260,14 +261,13 @@ export async function restoreBlobsAway(
   blobs: readonly RestoreBlob[],
 ): Promise<(Error | undefined)[][]> {
   const { idKey, dataKey } = keys;
-  // A view into a larger buffer, or a shared one, is copied out: only its bytes travel.
-  const whole =
-    stored.byteOffset === 0 &&
-    stored.byteLength === stored.buffer.byteLength &&
-    stored.buffer instanceof ArrayBuffer;
-  const data = whole ? stored : new Uint8Array(stored);
+  // Shared memory is read where it lies; other memory moves to the worker, and a view into a
+  // larger buffer is copied out first, so that only its bytes travel.
+  const shared = stored.buffer instanceof SharedArrayBuffer;
+  const whole = stored.byteOffset === 0 && stored.byteLength === stored.buffer.byteLength;
+  const data = shared || whole ? stored : new Uint8Array(stored);
   const request = { op: 'restore', job: 0, data, idKey, dataKey, blobs } as const;
-  const reply = await _pool().call(request, [data.buffer as ArrayBuffer]);
+  const reply = await _pool().call(request, shared ? [] : [data.buffer as ArrayBuffer]);
   return _field(reply, 'restored').map((files) =>
     files.map((failure) => (failure ? _errorOf(failure) : undefined)),
   );

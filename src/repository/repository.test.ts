@@ -333,6 +333,21 @@ describe('repository', () => {
     });
   });
 
+  it('keeps the trees it reads for later reads, unless told not to', async () => {
+    const repo = await initRepository(store, password, fast);
+    const session = await startSession(repo);
+    const one = await session.saveTree([{ name: 'a', type: 'file', mode: 0o644, mtime: '1' }]);
+    const two = await session.saveTree([{ name: 'b', type: 'file', mode: 0o644, mtime: '2' }]);
+    await session.flush();
+    await session.abort();
+    const opened = await openRepository(store, password);
+    const kept = await opened.readTree(one);
+    assert.equal(await opened.readTree(one), kept);
+    const passing = await opened.readTree(two, undefined, { cache: false });
+    assert.deepEqual(passing, [{ name: 'b', type: 'file', mode: 0o644, mtime: '2' }]);
+    assert.notEqual(await opened.readTree(two), passing, 'read again, not kept');
+  });
+
   it('refuses to hand out bytes of a damaged blob and names the artifact', async () => {
     const repo = await initRepository(store, password, fast);
     const artifacts = artifactRepository(repo);

@@ -40,8 +40,12 @@ export interface OpenRepository {
    * @throws NotFoundError, IntegrityError, StoreError
    */
   leaseBlob(type: BlobType, id: Buffer, signal?: AbortSignal): Promise<BlobLease>;
-  /** Reads and parses one tree blob (hex id). */
-  readTree(id: string, signal?: AbortSignal): Promise<TreeNode[]>;
+  /**
+   * Reads and parses one tree blob (hex id). Trees read are kept for later reads, up to 1024 of
+   * them, unless `cache` is false: a walk that reads each tree once (a restore) would otherwise
+   * hold every folder of the backup it walks.
+   */
+  readTree(id: string, signal?: AbortSignal, options?: { cache?: boolean }): Promise<TreeNode[]>;
   /** Every backup, oldest first. */
   backups(signal?: AbortSignal): Promise<BackupRecord[]>;
   /** A backup by id, unique prefix, or `latest` (of `source`, if given). */
@@ -175,13 +179,14 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
       const { blob, read } = await locate(type, id, signal);
       return leaseStoredBlob(keys, type, id, blob, read);
     },
-    async readTree(id, signal) {
+    async readTree(id, signal, options) {
       const cached = treeCache.get(id);
       if (cached) return cached;
       const nodes = decodeTree(
         await repo.readBlob('tree', Buffer.from(id, 'hex'), signal),
         `tree ${id}`,
       );
+      if (options?.cache === false) return nodes;
       if (treeCache.size > 1024) treeCache.clear();
       treeCache.set(id, nodes);
       return nodes;
