@@ -12,7 +12,7 @@ let favoured = false;
 
 /**
  * Has V8 size heaps for memory from now on: this thread's, and those of workers started after.
- * Called where memory grows with the data (the codec pool starting, a check, a restore's plan),
+ * Called where memory grows with the data (the codec pool starting, a check, a restore),
  * not at startup: a backup that finds nothing changed walks 20,000 files in 0.75 s, and in 0.1 s
  * more with heaps sized for memory from the start, since its many short-lived objects then
  * outgrow the young generation. Check --read-data sized so took ~2 % more CPU and 20-30 MB less.

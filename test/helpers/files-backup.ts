@@ -12,12 +12,12 @@ export async function backUpFiles(
   options: Omit<FilesBackupOptions, 'session' | 'repo'>,
 ): Promise<string> {
   const session = await startSession(repo);
-  const { tree, errors } = await backupFiles({ ...options, session, repo });
+  const { tree, errors, stats } = await backupFiles({ ...options, session, repo });
   assert.deepEqual(errors, []);
   await session.commitTree(
     tree,
     { source: 'files', kind: 'files', type: 'snapshot', startedAt: new Date() },
-    { files: 0, bytes: 0 },
+    { files: stats.files, bytes: stats.bytes },
   );
   return tree;
 }

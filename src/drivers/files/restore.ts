@@ -28,6 +28,7 @@ import {
   createByteBudget,
   planBatches,
   restoreBatch,
+  sharedBuffer,
   writeContent,
   type BatchBlob,
   type BackupRecord,
@@ -68,179 +69,332 @@ interface Planned {
 
 /**
  * Restores files.
+ *
+ * The backup's trees are read as the files are restored, a window of files at a time, so memory
+ * does not grow with the number of files: planning all 20,000 of the benchmark's files first
+ * held ~25 MB of objects until the end. What must hold before anything is written (includes that
+ * name something, no file to overwrite) is found by a first walk, made only when it can fail.
  * @throws UsageError when an include path is not in the backup, or files exist without `overwrite`.
  */
 export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesRestoreResult> {
-  // The plan holds every file of the backup (35-45 MB of objects for 20,000 files): sized for
-  // memory from the start, the heap peaked 12 MB lower, in the same CPU time.
   favourMemoryOverSpeed();
   const { repo, target, signal } = options;
   const include = (options.include ?? []).map((p) => `/${p.split('/').filter(Boolean).join('/')}`);
-  const planned: Planned[] = [];
-  const matched = new Set<string>();
-  const collect = async (tree: string, prefix: string): Promise<void> => {
-    for (const node of await repo.readTree(tree, signal)) {
-      const path = `${prefix}/${node.name}`;
-      const inside =
-        include.length === 0 || include.some((i) => path === i || path.startsWith(`${i}/`));
-      const above = include.some((i) => i.startsWith(`${path}/`));
-      for (const i of include) if (path === i) matched.add(i);
-      if (!inside && !above) continue;
-      planned.push({ path, node });
-      if (node.type === 'dir' && node.subtree) await collect(node.subtree, path);
-    }
-  };
-  await collect(options.backup.tree, '');
-  tracePhase('trees read');
-  const missing = include.filter((i) => !matched.has(i));
-  if (missing.length > 0)
-    throw new UsageError(`not in backup ${options.backup.shortId}: ${missing.join(', ')}`);
+  const overwrite = Boolean(options.overwrite);
+  const walk = (unreadable: (path: string, error: unknown) => void): AsyncGenerator<Planned> =>
+    _walk(repo, options.backup.tree, '', include, unreadable, signal);
 
-  const files = planned.filter((p) => p.node.type !== 'dir');
-  if (!options.overwrite) {
-    const existing = await _existing(target, files);
-    if (existing.length > 0) {
-      const shown = existing.slice(0, 5).join(', ');
-      throw new UsageError(
-        `refusing to overwrite ${existing.length} existing file(s) (${shown}${existing.length > 5 ? ', …' : ''}); use --overwrite`,
-      );
-    }
-  }
+  const { summary } = options.backup;
+  let totals = { totalFiles: summary.files, totalBytes: summary.bytes };
+  if (include.length > 0 || (!overwrite && !(await _isEmpty(target))))
+    totals = await _preflight(walk, target, include, overwrite, options.backup.shortId);
+  tracePhase('restore checked');
 
-  const dirs = planned.filter((p) => p.node.type === 'dir');
   await mkdir(target, { recursive: true });
-  for (const d of dirs) await mkdir(join(target, d.path), { recursive: true, mode: 0o700 });
-
-  const totals = {
-    files: 0,
-    bytes: 0,
-    totalFiles: files.length,
-    totalBytes: files.reduce((s, p) => s + (p.node.size ?? 0), 0),
-  };
+  const progress = { files: 0, bytes: 0, ...totals };
   const errors: { path: string; message: string }[] = [];
+  const restored = (p: Planned): void => {
+    progress.files++;
+    progress.bytes += p.node.size ?? 0;
+    options.onProgress?.(progress);
+  };
+  const failed = (p: { readonly path: string }, error: unknown): void => {
+    if (signal?.aborted) throw error;
+    errors.push({ path: p.path, message: (error as Error).message });
+  };
+
+  const index = await repo.index({ signal });
   // Files at once: enough to hide per-file system calls; the byte budget bounds their memory.
   const limit = pLimit(8);
   const budget = createByteBudget(RESTORE_BUDGET);
   // 4 MiB of aligned memory: a device write takes a fraction of the time a piece takes to decode.
   const direct = createDirectWrites({ pieces: 4, perFile: 2 });
-  const made = new Set([target, ...dirs.map((d) => join(target, d.path))]);
-  const restored = (p: Planned): void => {
-    totals.files++;
-    totals.bytes += p.node.size ?? 0;
-    options.onProgress?.(totals);
-  };
-  const failed = (p: Planned, error: unknown): void => {
-    if (signal?.aborted) throw error;
-    errors.push({ path: p.path, message: (error as Error).message });
-  };
-  tracePhase('folders made');
-  // Files of one blob are restored in pack order, many per ranged read; the rest file by file.
-  const index = await repo.index({ signal });
-  const single = new Map<string, { blob: BatchBlob; files: Planned[] }>();
-  const others: Planned[] = [];
-  for (const p of files) {
-    const hex = p.node.type === 'file' && p.node.content?.length === 1 ? p.node.content[0] : '';
-    const id = Buffer.from(hex ?? '', 'hex');
-    const where = hex ? index.get(id) : undefined;
-    if (!hex || !where) {
-      others.push(p);
-      continue;
-    }
-    const group = single.get(hex) ?? { blob: { id, where }, files: [] };
-    group.files.push(p);
-    single.set(hex, group);
-  }
   const batchLimit = pLimit(BATCHES_IN_FLIGHT);
-  const overwrite = Boolean(options.overwrite);
-  const batches = planBatches(
-    [...single.values()].map((g) => g.blob),
-    BATCH_SPAN,
-  ).map((batch) =>
-    batchLimit(async () => {
-      signal?.throwIfAborted();
-      const planned = batch.map((b) => single.get(b.id.toString('hex'))?.files ?? []);
-      const files = await Promise.all(
-        planned.map((group) =>
-          Promise.all(group.map((p) => _smallFile(p, target, made, overwrite))),
-        ),
-      );
-      const results = await restoreBatch(repo, batch, files, signal);
-      planned.forEach((group, i) =>
-        group.forEach((p, j) => {
-          const error = results[i]?.[j];
-          if (error) failed(p, error);
-          else restored(p);
-        }),
-      );
-    }),
-  );
-  await Promise.all([
-    ...batches,
-    ...others.map((p) =>
-      limit(async () => {
-        signal?.throwIfAborted();
+  // Shared memory for the ranged reads, one per read in flight, reused: with fresh memory for
+  // each (1 MiB, freed by a worker), the main thread's malloc heap ended at 33 MB, in fragments,
+  // in a restore of the benchmark at scale 1 and at 15 MB at scale 0.25; at 5 MB either way so.
+  const readInto = Array.from({ length: BATCHES_IN_FLIGHT }, () => sharedBuffer(BATCH_SPAN));
+  const made = new Set([target]);
+  const flow = _flow(FILES_AHEAD);
+
+  /** Restores a window of files: those of one blob in pack order, many per ranged read. */
+  const restoreWindow = (window: readonly Planned[]): Promise<void> => {
+    const single = new Map<string, { blob: BatchBlob; files: Planned[] }>();
+    const others: Planned[] = [];
+    for (const p of window) {
+      const hex = p.node.type === 'file' && p.node.content?.length === 1 ? p.node.content[0] : '';
+      const id = Buffer.from(hex ?? '', 'hex');
+      const where = hex ? index.get(id) : undefined;
+      if (!hex || !where) {
+        others.push(p);
+        continue;
+      }
+      const group = single.get(hex) ?? { blob: { id, where }, files: [] };
+      group.files.push(p);
+      single.set(hex, group);
+    }
+    const batches = planBatches(
+      [...single.values()].map((g) => g.blob),
+      BATCH_SPAN,
+    ).map((batch) =>
+      batchLimit(async () => {
+        const planned = batch.map((b) => single.get(b.id.toString('hex'))?.files ?? []);
         try {
+          signal?.throwIfAborted();
+          const files = await Promise.all(
+            planned.map((group) =>
+              Promise.all(group.map((p) => _smallFile(p, target, made, overwrite))),
+            ),
+          );
+          const into = readInto.pop();
+          const results = await restoreBatch(repo, batch, files, { signal, into }).finally(
+            () => into && readInto.push(into),
+          );
+          planned.forEach((group, i) =>
+            group.forEach((p, j) => {
+              const error = results[i]?.[j];
+              if (error) failed(p, error);
+              else restored(p);
+            }),
+          );
+        } finally {
+          flow.done(planned.reduce((n, group) => n + group.length, 0));
+        }
+      }),
+    );
+    const rest = others.map((p) =>
+      limit(async () => {
+        try {
+          signal?.throwIfAborted();
           const path = join(target, p.path);
           if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
           const write = { budget, direct, ...(signal ? { signal } : {}) };
-          await _restoreEntry(repo, p, path, Boolean(options.overwrite), write);
+          await _restoreEntry(repo, p, path, overwrite, write);
           restored(p);
         } catch (error) {
           failed(p, error);
+        } finally {
+          flow.done(1);
         }
       }),
-    ),
-  ]);
+    );
+    // Settled only once every file of it is: an abort must not leave one writing.
+    return Promise.allSettled([...batches, ...rest]).then((settled) => {
+      const failure = settled.find((s) => s.status === 'rejected');
+      if (failure) throw failure.reason;
+    });
+  };
+
+  const dirs: { path: string; node: TreeNode }[] = [];
+  const windows: Promise<void>[] = [];
+  // The first error that stops the restore (an abort, a folder that cannot be made).
+  let stopped: { reason: unknown } | undefined;
+  const start = (window: readonly Planned[]): void => {
+    const restoring = restoreWindow(window);
+    restoring.catch((reason: unknown) => (stopped ??= { reason }));
+    windows.push(restoring);
+  };
+  try {
+    let window: Planned[] = [];
+    // A folder that cannot be read fails like a file that cannot: the rest is restored.
+    const unreadable = (path: string, error: unknown): void =>
+      failed({ path: `${path}/` }, new Error(`folder unreadable: ${(error as Error).message}`));
+    for await (const p of walk(unreadable)) {
+      if (stopped) break;
+      if (p.node.type === 'dir') {
+        const path = join(target, p.path);
+        await mkdir(path, { recursive: true, mode: 0o700 });
+        made.add(path);
+        dirs.push({ path, node: p.node });
+        continue;
+      }
+      window.push(p);
+      flow.add(1);
+      if (window.length === WINDOW_FILES) {
+        start(window);
+        window = [];
+        await flow.room();
+      }
+    }
+    if (!stopped) start(window);
+  } catch (reason) {
+    stopped ??= { reason };
+  }
+  // Nothing may go on writing once this returns.
+  await Promise.allSettled(windows);
+  if (stopped) throw stopped.reason;
   tracePhase('files restored');
   // Folder metadata last, deepest first, since writing into a folder changes its mtime.
-  for (const d of [...dirs].reverse()) {
-    const path = join(target, d.path);
-    await chmod(path, d.node.mode);
+  for (const d of dirs.reverse()) {
+    await chmod(d.path, d.node.mode);
     const time = _time(d.node.mtime);
-    await utimes(path, time, time);
+    await utimes(d.path, time, time);
   }
-  return { files: totals.files, dirs: dirs.length, bytes: totals.bytes, errors };
+  return { files: progress.files, dirs: dirs.length, bytes: progress.bytes, errors };
 }
 
 // --- internal ---
 
 /**
- * The paths of `files` that already exist under `target`, found by listing each of their folders
- * once rather than by one `lstat` per file (each a trip to the libuv pool: 20,000 of them took
- * about a second before a restore of the benchmark began). A folder that is missing or no folder
- * holds nothing; one that cannot be listed has its files looked up one by one.
+ * Files restored in one window: their blobs sorted into ranged reads. A window spans a few packs
+ * of small files (1,024 of the benchmark's are ~19 MB), so one ranged read in a thousand is cut
+ * short at its end.
  */
-async function _existing(target: string, files: readonly Planned[]): Promise<string[]> {
-  // A new or empty target holds nothing: the usual restore lists no folder (561 listings took
-  // about 0.1 s of the benchmark's restore, before any file was written).
-  const top = await readdir(target).catch((error: NodeJS.ErrnoException) =>
+const WINDOW_FILES = 1024;
+
+/**
+ * Files the walk may plan ahead of those restored: enough that a window is always ready while
+ * others are restored (a large file holds its place for long), few enough to keep memory flat.
+ */
+const FILES_AHEAD = 4 * WINDOW_FILES;
+
+/**
+ * The backup's entries under `include` (all when empty) and the folders above them, depth first
+ * in tree order, each folder before what it holds. Trees are read as the walk reaches them and
+ * not cached: a restore reads each once. A folder whose tree cannot be read is passed to
+ * `unreadable` and the walk goes on beside it; the backup's root tree must be read.
+ */
+async function* _walk(
+  repo: OpenRepository,
+  tree: string,
+  prefix: string,
+  include: readonly string[],
+  unreadable: (path: string, error: unknown) => void,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Planned> {
+  let nodes: TreeNode[];
+  try {
+    nodes = await repo.readTree(tree, signal, { cache: false });
+  } catch (error) {
+    if (prefix === '' || signal?.aborted) throw error;
+    unreadable(prefix, error);
+    return;
+  }
+  for (const node of nodes) {
+    const path = `${prefix}/${node.name}`;
+    const inside =
+      include.length === 0 || include.some((i) => path === i || path.startsWith(`${i}/`));
+    const above = include.some((i) => i.startsWith(`${path}/`));
+    if (!inside && !above) continue;
+    yield { path, node };
+    if (node.type === 'dir' && node.subtree)
+      yield* _walk(repo, node.subtree, path, include, unreadable, signal);
+  }
+}
+
+/**
+ * The first walk, before anything is written: every include must name something in the backup,
+ * and without `overwrite` no file to restore may exist under `target`.
+ * @returns the files and bytes to restore, for progress.
+ * @throws UsageError as {@link restoreFiles} does.
+ */
+async function _preflight(
+  walk: (unreadable: (path: string) => void) => AsyncIterable<Planned>,
+  target: string,
+  include: readonly string[],
+  overwrite: boolean,
+  backup: string,
+): Promise<{ totalFiles: number; totalBytes: number }> {
+  const matched = new Set<string>();
+  const existing = overwrite ? undefined : _existingFiles();
+  let totalFiles = 0;
+  let totalBytes = 0;
+  // Left to the restore to report; an include below such a folder cannot be told missing.
+  const unreadable: string[] = [];
+  for await (const p of walk((path) => unreadable.push(path))) {
+    if (include.includes(p.path)) matched.add(p.path);
+    if (p.node.type === 'dir') continue;
+    totalFiles++;
+    totalBytes += p.node.size ?? 0;
+    await existing?.look(join(target, p.path));
+  }
+  const missing = include.filter(
+    (i) => !matched.has(i) && !unreadable.some((u) => i.startsWith(`${u}/`)),
+  );
+  if (missing.length > 0) throw new UsageError(`not in backup ${backup}: ${missing.join(', ')}`);
+  const found = existing?.found ?? [];
+  if (found.length > 0) {
+    const shown = found.slice(0, 5).join(', ');
+    throw new UsageError(
+      `refusing to overwrite ${found.length} existing file(s) (${shown}${found.length > 5 ? ', …' : ''}); use --overwrite`,
+    );
+  }
+  return { totalFiles, totalBytes };
+}
+
+/** Whether `target` is missing or an empty folder: the usual restore, which nothing can clash with. */
+async function _isEmpty(target: string): Promise<boolean> {
+  const names = await readdir(target).catch((error: NodeJS.ErrnoException) =>
     error.code === 'ENOENT' ? [] : undefined,
   );
-  if (top?.length === 0) return [];
-  const listings = new Map<string, Promise<Set<string> | undefined>>();
-  const existing: string[] = [];
-  for (const p of files) {
-    const path = join(target, p.path);
-    const folder = dirname(path);
-    let listing = listings.get(folder);
-    if (!listing) {
-      listing = readdir(folder).then(
-        (names) => new Set(names),
-        (error: NodeJS.ErrnoException) =>
-          error.code === 'ENOENT' || error.code === 'ENOTDIR' ? new Set<string>() : undefined,
-      );
-      listings.set(folder, listing);
-    }
-    const names = await listing;
-    const exists = names
-      ? names.has(basename(path))
-      : await lstat(path).then(
-          () => true,
-          () => false,
+  return names?.length === 0;
+}
+
+/**
+ * Finds which of the paths looked at already exist, by listing each of their folders once rather
+ * than by one `lstat` per file (each a trip to the libuv pool: 20,000 of them took about a second
+ * before a restore of the benchmark began). A folder that is missing or no folder holds nothing;
+ * one that cannot be listed has its files looked up one by one. Only the listing of the folder
+ * being looked in is kept: one the walk comes back to from a subfolder is listed again.
+ */
+function _existingFiles(): {
+  look(path: string): Promise<void>;
+  readonly found: string[];
+} {
+  const found: string[] = [];
+  let folder = '';
+  let listing: Set<string> | undefined;
+  return {
+    found,
+    async look(path) {
+      if (dirname(path) !== folder) {
+        folder = dirname(path);
+        listing = await readdir(folder).then(
+          (names) => new Set(names),
+          (error: NodeJS.ErrnoException) =>
+            error.code === 'ENOENT' || error.code === 'ENOTDIR' ? new Set<string>() : undefined,
         );
-    if (exists) existing.push(path);
-  }
-  return existing;
+      }
+      const exists = listing
+        ? listing.has(basename(path))
+        : await lstat(path).then(
+            () => true,
+            () => false,
+          );
+      if (exists) found.push(path);
+    },
+  };
+}
+
+/**
+ * Counts the files planned ahead of those restored, and holds the walk while there are `ahead`
+ * of them.
+ */
+function _flow(ahead: number): {
+  add(n: number): void;
+  done(n: number): void;
+  room(): Promise<void>;
+} {
+  let planned = 0;
+  let wake: (() => void) | undefined;
+  return {
+    add(n) {
+      planned += n;
+    },
+    done(n) {
+      planned -= n;
+      if (planned < ahead) wake?.();
+    },
+    room() {
+      if (planned < ahead) return Promise.resolve();
+      return new Promise((resolve) => {
+        wake = () => {
+          wake = undefined;
+          resolve();
+        };
+      });
+    },
+  };
 }
 
 /** Bytes one ranged read covers when restoring single-blob files in pack order. */

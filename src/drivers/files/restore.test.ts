@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { backUpFiles, nodeAt } from '../../../test/helpers/files-backup.ts';
+import { pseudoRandomBytes, tempDir, textBytes } from '../../../test/helpers/temp.ts';
+import {
+  initRepository,
+  openRepository,
+  type BackupRecord,
+  type OpenRepository,
+} from '../../repository/index.ts';
+import { packKey } from '../../repository/pack.ts';
+import { createLocalStore } from '../../stores/local.ts';
+import { restoreFiles } from './restore.ts';
+
+const password = { kind: 'password', password: 'pw' } as const;
+
+/** Every file and link below `root`, relative to it, sorted. */
+async function listed(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => !e.isDirectory())
+    .map((e) => join(e.parentPath, e.name).slice(root.length + 1))
+    .sort();
+}
+
+describe('restoring a files backup', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let data: string;
+  let repoPath: string;
+  let backup: BackupRecord;
+  /** What each file below `data` holds, by path relative to it. */
+  const files = new Map<string, Buffer>();
+  // More files than the restore plans at once (1,024), in several folders, some of them with
+  // the same content (restored from one blob), one of many blobs, an empty one and a link.
+  before(async () => {
+    dir = await tempDir();
+    data = join(dir.path, 'data');
+    repoPath = join(dir.path, 'repo');
+    for (let i = 0; i < 2600; i++) {
+      const folder = `f${i % 3}`;
+      const shared = i % 500 === 7;
+      files.set(join(folder, `n${i}.json`), shared ? textBytes(3000, 99) : textBytes(200 + i, i));
+    }
+    files.set(join('f1', 'deep', 'weights.bin'), pseudoRandomBytes(3 * 1024 * 1024, 5));
+    files.set('empty', Buffer.alloc(0));
+    for (const [path, bytes] of files) {
+      await mkdir(join(data, path, '..'), { recursive: true });
+      await writeFile(join(data, path), bytes);
+    }
+    await mkdir(join(data, 'f2'), { recursive: true });
+    const repo = await initRepository(createLocalStore({ path: repoPath }), password, {
+      scryptParams: { N: 1024, r: 8, p: 1 },
+      packSize: 1024 * 1024,
+    });
+    await backUpFiles(repo, { paths: [data], exclude: [] });
+    await symlink('empty', join(data, 'link'));
+    await backUpFiles(repo, { paths: [data], exclude: [] });
+    backup = (await repo.backups()).at(-1) as BackupRecord;
+  });
+  after(async () => dir.remove());
+
+  /** A repository opened afresh: nothing read before is kept. */
+  const opened = (): Promise<OpenRepository> =>
+    openRepository(createLocalStore({ path: repoPath }), password);
+  const restored = (target: string, path: string): Promise<Buffer> =>
+    readFile(join(target, data, path));
+
+  it('restores every file, window after window, and counts them against the backup', async () => {
+    const target = join(dir.path, 'all');
+    const seen: { files: number; totalFiles: number; bytes: number; totalBytes: number }[] = [];
+    const result = await restoreFiles({
+      repo: await opened(),
+      backup,
+      target,
+      onProgress: (p) => seen.push({ ...p }),
+    });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.files, files.size + 1);
+    for (const [path, bytes] of files)
+      assert.ok((await restored(target, path)).equals(bytes), path);
+    assert.equal(await readlink(join(target, data, 'link')), 'empty');
+    const last = seen.at(-1);
+    assert.equal(last?.files, files.size + 1);
+    assert.equal(last?.totalFiles, files.size + 1);
+    assert.equal(last?.bytes, last?.totalBytes);
+    // Nothing but the backup's files: no temporary names left behind.
+    assert.deepEqual(
+      (await listed(join(target, data))).filter((p) => !files.has(p) && p !== 'link'),
+      [],
+    );
+  });
+
+  it('writes nothing when a file to restore exists, and replaces it when told to', async () => {
+    const target = join(dir.path, 'clash');
+    // Among the last files the walk reaches: a restore that wrote as it went would have written
+    // most of the others by then.
+    const last = join('f2', 'n998.json');
+    await mkdir(join(target, data, 'f2'), { recursive: true });
+    await writeFile(join(target, data, last), 'mine');
+    await assert.rejects(restoreFiles({ repo: await opened(), backup, target }), {
+      name: 'UsageError',
+      message: /refusing to overwrite 1 existing file.*n998\.json/,
+    });
+    assert.deepEqual(await listed(target), [join(data, last).slice(1)]);
+    const result = await restoreFiles({ repo: await opened(), backup, target, overwrite: true });
+    assert.deepEqual(result.errors, []);
+    assert.ok((await restored(target, last)).equals(files.get(last) ?? Buffer.alloc(1)));
+  });
+
+  it('restores the rest when a folder cannot be read, and names it', async () => {
+    const repo = await opened();
+    const folder = join(data, 'f1', 'deep');
+    const subtree = (await nodeAt(repo, backup.tree, folder))?.subtree ?? '';
+    const where = (await repo.index()).get(Buffer.from(subtree, 'hex'));
+    assert.ok(where);
+    const pack = join(repoPath, ...packKey(where.packId).split('/'));
+    const bytes = await readFile(pack);
+    const at = where.offset + Math.floor(where.length / 2);
+    bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+    await writeFile(pack, bytes);
+    try {
+      const target = join(dir.path, 'damaged');
+      const result = await restoreFiles({ repo: await opened(), backup, target });
+      assert.deepEqual(
+        result.errors.map((e) => e.path),
+        [`${folder}/`],
+      );
+      assert.match(result.errors[0]?.message ?? '', /folder unreadable/);
+      assert.equal(result.files, files.size);
+      const weights = join('f1', 'deep', 'weights.bin');
+      assert.deepEqual(
+        await listed(join(target, data)),
+        [...files.keys(), 'link'].filter((p) => p !== weights).sort(),
+      );
+    } finally {
+      bytes[at] = (bytes[at] ?? 0) ^ 0x01;
+      await writeFile(pack, bytes);
+    }
+  });
+
+  it('stops when aborted, and writes nothing more once it has returned', async () => {
+    const target = join(dir.path, 'aborted');
+    const abort = new AbortController();
+    await assert.rejects(
+      restoreFiles({
+        repo: await opened(),
+        backup,
+        target,
+        signal: abort.signal,
+        onProgress: (p) => {
+          if (p.files === 100) abort.abort();
+        },
+      }),
+    );
+    assert.ok(abort.signal.aborted);
+    const then = await listed(target);
+    assert.ok(then.length < files.size, `${then.length} files written`);
+    assert.deepEqual(
+      then.filter((p) => p.endsWith('.hbr-restore')),
+      [],
+      'no file half-written',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.deepEqual(await listed(target), then);
+  });
+});
