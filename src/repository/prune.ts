@@ -4,7 +4,8 @@
  * with no live blob, repacks partly-used packs while more than `maxUnusedPercent` of the data is
  * dead (copying sealed blobs as they are: no re-encryption), writes a fresh index, and only then
  * deletes the old index objects and packs. A crash at any step leaves a valid repository: at
- * worst some packs stay behind until the next prune.
+ * worst some packs stay behind until the next prune. It first removes the temporary files that
+ * writes cut short by a crash left in a local repository.
  * @module
  */
 import { UsageError } from '../errors.ts';
@@ -35,7 +36,16 @@ export interface PruneReport {
   readonly indexesReplaced: number;
   readonly bytesFreed: number;
   readonly unusedBytesAfter: number;
+  /** Temporary files that writes cut short by a crash had left in a local repository. */
+  readonly temporaryFilesRemoved: number;
 }
+
+/**
+ * How long a temporary file must have gone unwritten before prune removes it. Under prune's
+ * exclusive lock no backup writes, but a command taking its lock meanwhile writes its lock object
+ * through a temporary file, which must not vanish before it is renamed.
+ */
+const TEMPORARY_AGE_MS = 60 * 60 * 1000;
 
 /** Prunes a repository. @throws RepositoryLockedError while any backup holds a lock. */
 export async function pruneRepository(
@@ -49,6 +59,15 @@ export async function pruneRepository(
   const lock = await acquireLock(repo.store, repo.keys, { exclusive: true, operation: 'prune' });
   try {
     const { store, keys } = repo;
+    let temporaryFilesRemoved = 0;
+    if (!options.dryRun && store.removeTemporary) {
+      step('removing temporary files left by interrupted writes');
+      const olderThan = new Date(Date.now() - TEMPORARY_AGE_MS);
+      temporaryFilesRemoved = await store.removeTemporary({
+        olderThan,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+    }
     step('loading index');
     const index = await repo.index({ reload: true });
     const oldIndexIds = await repo.indexIds();
@@ -109,6 +128,7 @@ export async function pruneRepository(
       indexesReplaced: oldIndexIds.length,
       bytesFreed,
       unusedBytesAfter: unusedLeft,
+      temporaryFilesRemoved,
     };
     if (options.dryRun || (gone.size === 0 && unindexed.length === 0)) {
       return { ...report, indexesReplaced: 0 };

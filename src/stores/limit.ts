@@ -26,6 +26,7 @@ export function withLimit(store: Store, connections = store.properties.connectio
   }
   // Not limited: a writer holds no connection, and its writes wait only for its own disk.
   if (store.createWriter) wrapped.createWriter = (opts) => store.createWriter!(opts);
+  if (store.removeTemporary) wrapped.removeTemporary = (opts) => store.removeTemporary!(opts);
   if (store.close) wrapped.close = () => store.close!();
   return wrapped;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, open, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DeleteForbiddenError, StoreError } from '../errors.ts';
 import { createDirectWrites, type DirectFile } from '../util/direct-writes.ts';
@@ -16,6 +16,9 @@ const SMALL_READ = 256 * 1024;
  * the page cache of its virtual machine charged seconds of system time for.
  */
 const DIRECT_FROM = 1024 * 1024;
+
+/** How the names of temporary files begin: listings skip them, `removeTemporary` removes them. */
+const TEMP_PREFIX = '.tmp-';
 
 /** Options of {@link createLocalStore}. */
 export interface LocalStoreOptions {
@@ -51,7 +54,7 @@ export function createLocalStore(options: LocalStoreOptions): Store {
 
   /** A new temporary file in `folder`, past the page cache if `large` and the system allows. */
   const openTemp = async (folder: string, large: boolean): Promise<_TempFile> => {
-    const path = join(folder, `.tmp-${randomBytes(8).toString('hex')}`);
+    const path = join(folder, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     const past = large ? await direct.create(path, 0o600) : undefined;
     return _tempFile(path, past ?? _cachedFile(await open(path, 'wx', 0o600)));
   };
@@ -182,6 +185,26 @@ export function createLocalStore(options: LocalStoreOptions): Store {
       yield* _walk(root, folder, prefix, fail);
     },
 
+    async removeTemporary({ olderThan, signal }): Promise<number> {
+      let removed = 0;
+      try {
+        const entries = await readdir(root, { recursive: true, withFileTypes: true });
+        for (const entry of entries) {
+          signal?.throwIfAborted();
+          if (!entry.isFile() || !entry.name.startsWith(TEMP_PREFIX)) continue;
+          const path = join(entry.parentPath, entry.name);
+          const info = await stat(path).catch(() => undefined);
+          if (!info || info.mtime >= olderThan) continue;
+          await rm(path, { force: true });
+          removed++;
+        }
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        throw fail('remove temporary files', '', error);
+      }
+      return removed;
+    },
+
     async delete(key: string): Promise<void> {
       try {
         await unlink(pathOf(key));
@@ -285,7 +308,7 @@ async function* _walk(
   const files: ObjectInfo[] = [];
   const folders: string[] = [];
   for (const entry of entries) {
-    if (entry.name.startsWith('.tmp-')) continue;
+    if (entry.name.startsWith(TEMP_PREFIX)) continue;
     const key = folder ? `${folder}/${entry.name}` : entry.name;
     if (entry.isDirectory()) {
       if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) folders.push(key);

@@ -121,6 +121,8 @@ export function withRetry(store: Store, options: RetryOptions = {}): Store {
   // caller starts a new one); stores that offer writers write to a local disk, where a retry
   // would rarely help anyway.
   if (store.createWriter) wrapped.createWriter = (opts) => store.createWriter!(opts);
+  // Not retried either: what one pass leaves, the next prune removes.
+  if (store.removeTemporary) wrapped.removeTemporary = (opts) => store.removeTemporary!(opts);
   if (store.close) wrapped.close = () => store.close!();
   return wrapped;
 }

@@ -78,6 +78,14 @@ export interface Store {
    * use `put`.
    */
   createWriter?(options?: { signal?: AbortSignal }): Promise<ObjectWriter>;
+  /**
+   * Removes the temporary files that writes cut short by a crash left behind, those last written
+   * before `olderThan` (a write under way keeps its file recent). Stores whose writes the server
+   * makes atomic (S3, Azure) leave none and do not offer it. Only safe where nothing else writes:
+   * prune calls it under its exclusive lock.
+   * @returns how many files were removed.
+   */
+  removeTemporary?(options: { olderThan: Date; signal?: AbortSignal }): Promise<number>;
   /** Releases clients and sockets. */
   close?(): Promise<void>;
 }
