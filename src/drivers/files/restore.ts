@@ -312,11 +312,11 @@ async function _preflight(
     (i) => !matched.has(i) && !unreadable.some((u) => i.startsWith(`${u}/`)),
   );
   if (missing.length > 0) throw new UsageError(`not in backup ${backup}: ${missing.join(', ')}`);
-  const found = existing?.found ?? [];
-  if (found.length > 0) {
-    const shown = found.slice(0, 5).join(', ');
+  const count = existing?.count ?? 0;
+  if (count > 0) {
+    const shown = existing?.first.join(', ');
     throw new UsageError(
-      `refusing to overwrite ${found.length} existing file(s) (${shown}${found.length > 5 ? ', …' : ''}); use --overwrite`,
+      `refusing to overwrite ${count} existing file(s) (${shown}${count > 5 ? ', …' : ''}); use --overwrite`,
     );
   }
   return { totalFiles, totalBytes };
@@ -339,13 +339,19 @@ async function _isEmpty(target: string): Promise<boolean> {
  */
 function _existingFiles(): {
   look(path: string): Promise<void>;
-  readonly found: string[];
+  /** How many exist, and the first five of them (to name). */
+  readonly count: number;
+  readonly first: readonly string[];
 } {
-  const found: string[] = [];
+  const first: string[] = [];
+  let count = 0;
   let folder = '';
   let listing: Set<string> | undefined;
   return {
-    found,
+    get count() {
+      return count;
+    },
+    first,
     async look(path) {
       if (dirname(path) !== folder) {
         folder = dirname(path);
@@ -361,7 +367,7 @@ function _existingFiles(): {
             () => true,
             () => false,
           );
-      if (exists) found.push(path);
+      if (exists && count++ < 5) first.push(path);
     },
   };
 }
