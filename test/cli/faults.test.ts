@@ -130,8 +130,9 @@ describe('hbr under faults', () => {
       assert.equal(check.code, 0, `${check.stdout}${check.stderr}`);
     }
     // What the killed writes left: temporary files, which prune removes once they are an hour
-    // old (one made here too, as a put cut short leaves it, so that there is one for sure).
-    await writeFile(join(repo, 'data', '00', '.tmp-cut-short'), 'partial');
+    // old (one made here too, as a put of an index object cut short leaves it, so that there is
+    // one for sure).
+    await writeFile(join(repo, 'index', '.tmp-cut-short'), 'partial');
     const hoursAgo = new Date(Date.now() - 2 * 60 * 60 * 1000);
     const temporary = async (): Promise<string[]> =>
       (await readdir(repo, { recursive: true })).filter((p) =>
