@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, it } from 'node:test';
+import { flipStoredByte } from '../../test/helpers/damage.ts';
 import { pseudoRandomBytes, tempDir, textBytes } from '../../test/helpers/temp.ts';
 import { createLocalStore } from '../stores/local.ts';
 import type { Store } from '../stores/types.ts';
@@ -12,7 +13,6 @@ import { checkRepository } from './check.ts';
 import { readContent } from './content.ts';
 import type { Credential } from './keys.ts';
 import { initRepository, openRepository } from './repository.ts';
-import { packKey } from './pack.ts';
 import { startSession } from './session.ts';
 import type { TreeNode } from './tree.ts';
 
@@ -323,11 +323,7 @@ describe('repository', () => {
       (await (await openRepository(store, password)).readTree(id)).map((n) => [n.name, n.content]),
       nodes.map((n) => [n.name, n.content]),
     );
-    const pack = join(dir.path, ...packKey(where.packId).split('/'));
-    const bytes = await readFile(pack);
-    const at = where.offset + Math.floor(where.length / 2);
-    bytes[at] = (bytes[at] ?? 0) ^ 0x01;
-    await writeFile(pack, bytes);
+    await flipStoredByte(dir.path, where);
     await assert.rejects((await openRepository(store, password)).readTree(id), {
       name: 'IntegrityError',
     });

@@ -200,7 +200,7 @@ export function createLocalStore(options: LocalStoreOptions): Store {
         }
       } catch (error) {
         if (signal?.aborted) throw error;
-        throw fail('remove temporary files', '', error);
+        throw fail('remove', `${TEMP_PREFIX}*`, error);
       }
       return removed;
     },

@@ -6,15 +6,13 @@
  */
 import { execa } from 'execa';
 import type { Driver } from 'neo4j-driver';
-import { open } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNeo4jAdmin, type Neo4jAdmin } from '../../src/drivers/neo4j/admin.ts';
 import { openBolt, toNumber, type BoltOptions } from '../../src/drivers/neo4j/bolt.ts';
 import { createNeo4jServer, type Neo4jServer } from '../../src/drivers/neo4j/server.ts';
 import { openRepository } from '../../src/repository/index.ts';
-import { packKey } from '../../src/repository/pack.ts';
 import { createLocalStore } from '../../src/stores/local.ts';
+import { flipStoredByte } from '../helpers/damage.ts';
 
 const SCRIPT = fileURLToPath(new URL('../../scripts/services/neo4j.sh', import.meta.url));
 
@@ -200,14 +198,5 @@ export async function damageArtifact(
   if (!first) throw new Error(`backup ${backupId} has no artifact matching ${String(name)}`);
   const at = (await repo.index()).get(Buffer.from(first, 'hex'));
   if (!at) throw new Error(`blob ${first} is in no index`);
-  const file = await open(join(repoDir, packKey(at.packId)), 'r+');
-  try {
-    const byte = Buffer.alloc(1);
-    const position = at.offset + Math.floor(at.length / 2);
-    await file.read(byte, 0, 1, position);
-    byte[0] = (byte[0] ?? 0) ^ 0xff;
-    await file.write(byte, 0, 1, position);
-  } finally {
-    await file.close();
-  }
+  await flipStoredByte(repoDir, at);
 }

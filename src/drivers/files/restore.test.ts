@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { flipStoredByte } from '../../../test/helpers/damage.ts';
 import { backUpFiles, nodeAt } from '../../../test/helpers/files-backup.ts';
 import { pseudoRandomBytes, tempDir, textBytes } from '../../../test/helpers/temp.ts';
 import {
@@ -10,7 +11,6 @@ import {
   type BackupRecord,
   type OpenRepository,
 } from '../../repository/index.ts';
-import { packKey } from '../../repository/pack.ts';
 import { createLocalStore } from '../../stores/local.ts';
 import { restoreFiles } from './restore.ts';
 
@@ -115,11 +115,7 @@ describe('restoring a files backup', () => {
     const subtree = (await nodeAt(repo, backup.tree, folder))?.subtree ?? '';
     const where = (await repo.index()).get(Buffer.from(subtree, 'hex'));
     assert.ok(where);
-    const pack = join(repoPath, ...packKey(where.packId).split('/'));
-    const bytes = await readFile(pack);
-    const at = where.offset + Math.floor(where.length / 2);
-    bytes[at] = (bytes[at] ?? 0) ^ 0x01;
-    await writeFile(pack, bytes);
+    await flipStoredByte(repoPath, where);
     try {
       const target = join(dir.path, 'damaged');
       const result = await restoreFiles({ repo: await opened(), backup, target });
@@ -135,8 +131,7 @@ describe('restoring a files backup', () => {
         [...files.keys(), 'link'].filter((p) => p !== weights).sort(),
       );
     } finally {
-      bytes[at] = (bytes[at] ?? 0) ^ 0x01;
-      await writeFile(pack, bytes);
+      await flipStoredByte(repoPath, where);
     }
   });
 
