@@ -6,8 +6,10 @@
  */
 import pLimit from 'p-limit';
 import type { Store } from '../stores/types.ts';
+import { settleAll } from '../util/settle-all.ts';
 import type { BlobType, CompressionPolicy } from './blob-codec.ts';
 import {
+  hashFileRanges,
   identifyBlob,
   identifyFileRange,
   readFileBlob,
@@ -51,6 +53,18 @@ export interface BlobSaver {
     length: number,
     options?: { signal?: AbortSignal },
   ): Promise<{ id?: Buffer; length: number }>;
+  /**
+   * Stores consecutive ranges of the open file `fd`, from `position`, of these `lengths`, as
+   * `saveRange` each: for chunks mostly stored already. One worker hashes them all in one
+   * request, keeping none (see `hashFileRanges`), and only the new ones are read again, hashed
+   * and stored; each is stored as that second read found it. Per range, as `saveRange`.
+   */
+  saveRanges(
+    fd: number,
+    position: number,
+    lengths: readonly number[],
+    options?: { signal?: AbortSignal },
+  ): Promise<{ id?: Buffer; length: number }[]>;
   /**
    * Resolves when `save` of a `length`-byte blob would copy it once, into shared memory (see
    * `slotReady`); `undefined` when it would now.
@@ -154,16 +168,34 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     if (failure) throw failure;
   };
 
+  const saveRange: BlobSaver['saveRange'] = async (fd, position, length, { signal } = {}) => {
+    throwIfFailed();
+    const { held, length: read } = await identifyFileRange(keys, fd, position, length);
+    return { ...(held ? { id: await storeHeld('data', held, read, signal) } : {}), length: read };
+  };
+
   return {
     stats,
     async save(type, plaintext, signal) {
       throwIfFailed();
       return storeHeld(type, await identifyBlob(keys, plaintext), plaintext.length, signal);
     },
-    async saveRange(fd, position, length, { signal } = {}) {
+    saveRange,
+    async saveRanges(fd, position, lengths, options = {}) {
       throwIfFailed();
-      const { held, length: read } = await identifyFileRange(keys, fd, position, length);
-      return { ...(held ? { id: await storeHeld('data', held, read, signal) } : {}), length: read };
+      const hashed = await hashFileRanges(keys, fd, position, lengths);
+      let at = position;
+      const saves = hashed.map(({ id, length }, i) => {
+        const start = at;
+        at += lengths[i] ?? 0;
+        if (id === undefined || !isStored(id)) {
+          return length > 0 ? saveRange(fd, start, length, options) : { length };
+        }
+        stats.knownBlobs++;
+        return { id, length };
+      });
+      // Every read ends before this settles: the caller may close the file on an error.
+      return settleAll(saves);
     },
     ready: slotReady,
     async saveFile(path, maxSize, signal) {

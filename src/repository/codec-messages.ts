@@ -57,6 +57,21 @@ export type CodecRequest =
       idKey: Uint8Array;
     }
   /**
+   * Hash consecutive ranges of the open file `fd`, from `position`, of these lengths, each read
+   * into the worker's own buffer and kept nowhere: for a changed version of a large file, most
+   * of whose chunks are stored already, many chunks in one request, so the worker hashes on
+   * while the main thread is busy (the caller reads the few new ones again, with `range`). A
+   * range the file ends in is hashed as far as it goes; those past its end have no id.
+   */
+  | {
+      op: 'ranges';
+      job: number;
+      fd: number;
+      position: number;
+      lengths: readonly number[];
+      idKey: Uint8Array;
+    }
+  /**
    * Read the open file `fd` from `position`, where a chunk starts, to its end, and cut it into
    * chunks with the gear table and sizes given (as `createChunker` does). One reply per `span`
    * bytes or so, the worker going on by itself (other requests are served
@@ -190,6 +205,8 @@ export type CodecReply =
   | { job: number; cut: { lengths: number[]; end: boolean } }
   /** A `range` request's bytes: their id (none when there were none) and how many. */
   | { job: number; range: { id?: Uint8Array; length: number } }
+  /** Per range of a `ranges` request, as a `range` reply. */
+  | { job: number; ranges: { id?: Uint8Array; length: number }[] }
   | { job: number; sha256: string }
   /** The blobs of a `verify` request that failed, by their place in it. */
   | { job: number; bad: number[] }

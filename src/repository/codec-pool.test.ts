@@ -20,6 +20,7 @@ import { decodeBlob, encodeBlob } from './blob-codec.ts';
 import { createChunker } from './chunker.ts';
 import {
   cutFileAway,
+  hashFileRanges,
   identifyBlob,
   identifyFileRange,
   keepLease,
@@ -301,6 +302,33 @@ describe('codec pool', () => {
         ),
       );
       for (const h of held) h.drop();
+    });
+
+    it('hashes many consecutive ranges in one request, as far as the file goes', async () => {
+      // Ranges of a file larger than a slot, one of them as long as the largest chunk.
+      const lengths = [100, 3 * POOL_MIN, 8 * 1024 * 1024, 1, 2 * POOL_MIN];
+      const size = lengths.reduce((sum, n) => sum + n, 0);
+      const data = pseudoRandomBytes(14, size + 10);
+      const { path, handle } = await fileOf('many-ranges', data);
+      try {
+        const idsFrom = (position: number, of: readonly number[]) =>
+          of.map((length, i) => {
+            const at = position + of.slice(0, i).reduce((sum, n) => sum + n, 0);
+            return { id: blobId(keys, data.subarray(at, at + length)), length };
+          });
+        assert.deepEqual(await hashFileRanges(keys, handle.fd, 10, lengths), idsFrom(10, lengths));
+        // The file ends inside the third range: it is hashed as far as it goes, then nothing.
+        const end = 10 + 100 + 3 * POOL_MIN + 1000;
+        await truncate(path, end);
+        assert.deepEqual(await hashFileRanges(keys, handle.fd, 10, lengths), [
+          ...idsFrom(10, [100, 3 * POOL_MIN, 1000]),
+          { length: 0 },
+          { length: 0 },
+        ]);
+      } finally {
+        await handle.close();
+      }
+      await assert.rejects(hashFileRanges(keys, 999_999, 0, [10]), { code: 'EBADF' });
     });
   });
 

@@ -130,6 +130,23 @@ export async function identifyFileRange(
   }
 }
 
+/**
+ * Hashes consecutive ranges of the open file `fd`, from `position`, of these `lengths`, on one
+ * worker in one request, keeping none of their bytes (see the `ranges` request): the ids of a
+ * large file's chunks, most of which are stored already. Per range, its id and the bytes the
+ * file held there (fewer in the range it ends in; none, and no id, past its end).
+ */
+export async function hashFileRanges(
+  keys: RepositoryKeys,
+  fd: number,
+  position: number,
+  lengths: readonly number[],
+): Promise<{ id?: Buffer; length: number }[]> {
+  const request = { op: 'ranges', job: 0, fd, position, lengths, idKey: keys.idKey } as const;
+  const ranges = _field(await _pool().call(request), 'ranges');
+  return ranges.map(({ id, length }) => (id ? { id: Buffer.from(id), length } : { length }));
+}
+
 /** Chunks a worker cut: their lengths in file order, and whether the file ended. */
 export interface CutChunks {
   readonly lengths: readonly number[];
@@ -647,6 +664,7 @@ interface _ReplyFields {
   id: Uint8Array;
   file: _FileReply;
   range: Extract<CodecReply, { range: unknown }>['range'];
+  ranges: Extract<CodecReply, { ranges: unknown }>['ranges'];
   cut: Extract<CodecReply, { cut: unknown }>['cut'];
   length: number;
   sha256: string;

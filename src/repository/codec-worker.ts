@@ -39,6 +39,7 @@ import type {
 } from './codec-messages.ts';
 import { chunkLengths } from './chunker.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
+import { OPEN_LISTED_FILE } from '../util/open-flags.ts';
 import { readFully } from '../util/read-fully.ts';
 import { reusedBuffer } from '../util/reused-buffer.ts';
 import { collectNowAndThen, keepFreedMemory } from './worker-memory.ts';
@@ -90,6 +91,7 @@ function _handle(request: _OneReply): CodecReply {
     const bytes = Buffer.from(request.memory, request.offset, request.length);
     return { job, sha256: sha256Hex(bytes) };
   }
+  if (request.op === 'ranges') return { job, ranges: _hashRanges(request) };
   const slot = Buffer.from(slab, request.slot * slotSize, slotSize);
   switch (request.op) {
     case 'identify': {
@@ -140,8 +142,30 @@ function _handle(request: _OneReply): CodecReply {
   }
 }
 
-/** This worker's buffer for `cut` requests, kept for the next. */
-const _cutBuffer = reusedBuffer();
+/**
+ * This worker's buffer for the file reads it keeps nothing of (`cut` and `ranges` requests),
+ * kept for the next: each request is done with it before the next is served.
+ */
+const _readBuffer = reusedBuffer();
+
+/** Hashes a `ranges` request's ranges one after another in {@link _readBuffer}. */
+function _hashRanges(request: Extract<CodecRequest, { op: 'ranges' }>): {
+  id?: Uint8Array;
+  length: number;
+}[] {
+  const keys = _keys({ idKey: request.idKey });
+  const buffer = _readBuffer(Math.max(0, ...request.lengths));
+  let position = request.position;
+  let ended = false;
+  return request.lengths.map((length) => {
+    if (ended) return { length: 0 };
+    const read = readFully(request.fd, buffer, 0, length, position);
+    position += read;
+    ended = read < length;
+    if (read === 0) return { length: 0 };
+    return { id: new Uint8Array(blobId(keys, buffer.subarray(0, read))), length: read };
+  });
+}
 
 /**
  * Runs a `cut` job: a reply per span, the next span in a later turn of the event loop so that
@@ -179,7 +203,7 @@ function _cutToEnd(request: Extract<CodecRequest, { op: 'cut' }>): void {
 function _cut(request: Extract<CodecRequest, { op: 'cut' }>): { lengths: number[]; end: boolean } {
   const { fd, position, span, gear, min, avg, max } = request;
   const want = span + max;
-  const cutBuffer = _cutBuffer(want);
+  const cutBuffer = _readBuffer(want);
   const read = readFully(fd, cutBuffer, 0, want, position);
   const end = read < want;
   // Lengths only: the unfinished chunk at the end is read again with the next span, not copied.
@@ -198,7 +222,7 @@ function _readInto(
   slot: Buffer,
   maxSize: number,
 ): { before: FileVersion; after: FileVersion; rawLength: number; skipped?: true } {
-  const fd = openSync(path, _OPEN_FLAGS);
+  const fd = openSync(path, OPEN_LISTED_FILE);
   try {
     const before = _version(fstatSync(fd, { bigint: true }));
     if ((before.mode & _S_IFMT) !== _S_IFREG || before.size > maxSize) {
@@ -337,8 +361,6 @@ function _writeFile(
   }
 }
 
-/** `O_NOFOLLOW` and `O_NONBLOCK` where the platform has them (not on Windows). */
-const _OPEN_FLAGS = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
 const _S_IFMT = BigInt(constants.S_IFMT);
 const _S_IFREG = BigInt(constants.S_IFREG);
 
@@ -367,5 +389,7 @@ function _bytesOf(request: _OneReply, reply: CodecReply): number {
     return request.blobs.reduce((sum, blob) => sum + blob.rawLength, request.data.byteLength);
   }
   if (request.op === 'verify') return request.blobs.reduce((sum, blob) => sum + blob.rawLength, 0);
-  return request.op === 'digest' || request.op === 'file' ? 0 : request.length;
+  return request.op === 'digest' || request.op === 'file' || request.op === 'ranges'
+    ? 0
+    : request.length;
 }

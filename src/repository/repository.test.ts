@@ -196,9 +196,13 @@ describe('repository', () => {
       await writeFile(path, changed);
       const handle = await open(path, 'r');
       try {
+        const counted = { ...session.stats };
         const along = await session.saveFileAlong(handle.fd, first.content, changed.length);
         assert.ok(along);
         assert.equal(along.size, changed.length);
+        // Only the changed chunk is stored; the others are found stored by their hashes.
+        assert.equal(session.stats.newBlobs - counted.newBlobs, 1);
+        assert.equal(session.stats.knownBlobs - counted.knownBlobs, first.content.length - 1);
         assert.deepEqual(
           along.content.map((id, i) => id === first.content[i]),
           first.content.map((_, i) => i !== 2),

@@ -23,6 +23,7 @@ import pLimit from 'p-limit';
 import { UsageError } from '../../errors.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
 import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
+import { settleAll } from '../../util/settle-all.ts';
 import { tracePhase } from '../../util/trace.ts';
 import {
   createByteBudget,
@@ -179,10 +180,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
       }),
     );
     // Settled only once every file of it is: an abort must not leave one writing.
-    return Promise.allSettled([...batches, ...rest]).then((settled) => {
-      const failure = settled.find((s) => s.status === 'rejected');
-      if (failure) throw failure.reason;
-    });
+    return settleAll([...batches, ...rest]).then(() => undefined);
   };
 
   const dirs: { path: string; node: TreeNode }[] = [];
