@@ -13,7 +13,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { IntegrityError } from '../errors.ts';
-import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
 import { startWorker } from '../util/worker.ts';
 import {
   BLOB_OVERHEAD,
@@ -520,7 +519,6 @@ let pool: _Pool | undefined;
  */
 function _pool(): _Pool {
   if (pool) return pool;
-  favourMemoryOverSpeed();
   const size = Math.max(1, Math.min(availableParallelism(), 4));
   const slots = 4 * size + 2;
   const slab = new SharedArrayBuffer(slots * SLOT_SIZE);

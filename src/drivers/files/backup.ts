@@ -21,6 +21,7 @@ import { join, parse, sep } from 'node:path';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
 import { SourceError } from '../../errors.ts';
+import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
 import { OPEN_LISTED_FILE } from '../../util/open-flags.ts';
 import {
   byName,
@@ -344,6 +345,9 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         if (tree !== undefined) return tree;
       }
     }
+    // A new folder's files are all new: the work waiting for the codec workers grows with them
+    // (a first backup), so heaps are sized for memory from here on.
+    if (parentTree === undefined) favourMemoryOverSpeed();
     const parentList = parentTree ? await repo.readTree(parentTree, signal) : [];
     const previous = new Map(parentList.map((n) => [n.name, n]));
     // A new folder's subfolders are walked a few at a time (see NEW_FOLDERS_IN_FLIGHT); those of
