@@ -11,18 +11,17 @@ import {
   fstatSync,
   lstatSync,
   openSync,
-  read,
   readSync,
   type BigIntStats,
   type Dirent,
 } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join, parse, sep } from 'node:path';
-import { promisify } from 'node:util';
 import pLimit from 'p-limit';
 import { SourceError } from '../../errors.ts';
 import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
 import { OPEN_LISTED_FILE } from '../../util/open-flags.ts';
+import { readFullyAsync } from '../../util/read-fully.ts';
 import {
   byName,
   type FileVersion,
@@ -610,9 +609,6 @@ function _once(data: Buffer): AsyncIterable<Buffer> {
   };
 }
 
-/** `read` of node:fs as a promise: a large file's reads go through the thread pool. */
-const readAt = promisify(read);
-
 /** Bytes per read of a large file: a few chunks, so most chunks are views, not copies. */
 const READ_SIZE = 4 * 1024 * 1024;
 
@@ -632,7 +628,7 @@ async function* _readFile(fd: number, expected: number): AsyncGenerator<Buffer> 
     // At the expected end, a 1-byte read (from Node's small-buffer pool) proves the end; only a
     // file that grew is read on in larger buffers.
     const want = left > 0 ? Math.min(READ_SIZE, left) : grew ? 64 * 1024 : 1;
-    const { bytesRead } = await readAt(fd, buffer, 0, want, position);
+    const bytesRead = await readFullyAsync(fd, buffer, 0, want, position);
     if (bytesRead === 0) return;
     if (left <= 0) grew = true;
     position += bytesRead;
