@@ -90,16 +90,19 @@ export type CodecRequest =
       max: number;
     }
   /**
-   * Read a small file into the slot, hash it and encode it there, as `identify` and `encode` do
-   * for a plaintext already in the slot. Not read when it is not a regular file (symbolic links
-   * are not followed) or `fstat` gives more than `maxSize` bytes; not hashed when it is empty or
-   * grew past `maxSize` while read.
+   * Read small files, each into its own part of the slot (file `k` from `k × stride`, which
+   * leaves room for `maxSize + 1` bytes and the encoding's overhead), hash and encode each there,
+   * as `identify` and `encode` do for a plaintext already in the slot: many files a message. A
+   * file is not read when it is not a regular file (symbolic links are not followed) or `fstat`
+   * gives more than `maxSize` bytes; not hashed when it is empty or grew past `maxSize` while
+   * read.
    */
   | {
-      op: 'file';
+      op: 'files';
       job: number;
       slot: number;
-      path: string;
+      paths: readonly string[];
+      stride: number;
       maxSize: number;
       idKey: Uint8Array;
       dataKey: Uint8Array;
@@ -182,22 +185,23 @@ export interface FileVersion {
   readonly ino: bigint;
 }
 
+/** A small file of a `files` request, read. */
+export interface FileRead {
+  readonly before: FileVersion;
+  readonly after: FileVersion;
+  /** Bytes read: none when `skipped`. */
+  readonly rawLength: number;
+  /** Not read: not a regular file, or over `maxSize`. */
+  readonly skipped?: true;
+  /** The blob's id and encoded length, absent for an empty file or one over `maxSize`. */
+  readonly blob?: { readonly id: Uint8Array; readonly length: number };
+}
+
 /** A codec worker's answer to one request: an id, the length now in the slot, or an error. */
 export type CodecReply =
   | { job: number; id: Uint8Array }
-  | {
-      job: number;
-      file: {
-        before: FileVersion;
-        after: FileVersion;
-        /** Bytes read: none when `skipped`. */
-        rawLength: number;
-        /** Not read: not a regular file, or over `maxSize`. */
-        skipped?: true;
-        /** The blob's id and encoded length, absent for an empty file or one over `maxSize`. */
-        blob?: { id: Uint8Array; length: number };
-      };
-    }
+  /** Per file of a `files` request, in order: what was read, or why it could not be. */
+  | { job: number; files: (FileRead | { error: CodecFailure & { code?: string } })[] }
   /**
    * Chunks of a `cut` job, in order: their lengths, and whether this is its last reply (the end
    * of the file; or an empty reply after a `cancel`).

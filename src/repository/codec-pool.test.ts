@@ -200,6 +200,60 @@ describe('codec pool', () => {
       assert.ok(again.held);
       again.held.drop();
     });
+
+    it('reads files asked for together in shared requests, each blob whole', async () => {
+      // Incompressible files of the largest size: each fills its whole part of a shared slot.
+      const files = Array.from({ length: 12 }, (_, i) => pseudoRandomBytes(100 + i, max - i));
+      const paths = files.map((_, i) => join(dir, `together-${i}`));
+      await Promise.all(paths.map((path, i) => writeFile(path, files[i] ?? '')));
+      // All read before any is encoded or released: no blob may overwrite another's bytes.
+      const read = await Promise.all(paths.map((path) => readFileBlob(keys, path, max, policy)));
+      const encoded = await Promise.all(
+        read.map((file) => {
+          assert.ok(file.held);
+          return file.held.encode('data', policy);
+        }),
+      );
+      encoded.forEach((blob, i) => {
+        const plain = decodeBlob(keys, 'data', blob.id, Buffer.from(blob.encoded), max - i, 'f');
+        assert.deepEqual(plain, files[i]);
+      });
+      for (const blob of encoded) blob.release();
+    });
+
+    it('fails only the files that fail in a shared request, and frees every slot', async () => {
+      const texts = Array.from({ length: 150 }, (_, i) => textLikeBytes(300 + i, 500 + 37 * i));
+      await Promise.all(texts.map((data, i) => writeFile(join(dir, `many-${i}`), data)));
+      await writeFile(join(dir, 'too large'), pseudoRandomBytes(9, max + 1));
+      // Twice: a slot not freed after the first round would leave the second waiting for it.
+      for (let round = 0; round < 2; round++) {
+        const asked = texts.map((_, i) => join(dir, `many-${i}`));
+        asked.splice(40, 0, join(dir, 'missing'));
+        asked.splice(90, 0, join(dir, 'too large'));
+        const outcomes = await Promise.allSettled(
+          asked.map(async (path) => {
+            const file = await readFileBlob(keys, path, max, policy);
+            const blob = await file.held?.encode('data', policy);
+            const plain = blob
+              ? decodeBlob(keys, 'data', blob.id, Buffer.from(blob.encoded), file.rawLength, path)
+              : undefined;
+            blob?.release();
+            return { file, plain };
+          }),
+        );
+        const missing = outcomes[40];
+        assert.ok(missing?.status === 'rejected');
+        assert.equal((missing.reason as NodeJS.ErrnoException).code, 'ENOENT');
+        const large = outcomes[90];
+        assert.ok(large?.status === 'fulfilled' && large.value.file.skipped);
+        const stored = outcomes.filter((_, i) => i !== 40 && i !== 90);
+        assert.equal(stored.length, texts.length);
+        stored.forEach((outcome, i) => {
+          assert.ok(outcome.status === 'fulfilled');
+          assert.deepEqual(outcome.value.plain, texts[i]);
+        });
+      }
+    });
   });
 
   describe('chunks of an open file read again on a worker', () => {

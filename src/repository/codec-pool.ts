@@ -28,6 +28,7 @@ import type {
   CodecReply,
   CodecRequest,
   CodecWorkerData,
+  FileRead,
   RestoreBlob,
   VerifyBlob,
 } from './codec-messages.ts';
@@ -202,61 +203,33 @@ export async function* cutFileAway(
  * A small file read, hashed and encoded on a worker (see {@link readFileBlob}): the worker's
  * account of it, with the blob held in its slot instead of the blob's id and length.
  */
-export type FileBlob = Omit<_FileReply, 'blob'> & {
+export type FileBlob = Omit<FileRead, 'blob'> & {
   /** The file's content as one blob, hashed and encoded; absent when no blob was made. */
   readonly held?: HeldBlob;
 };
-
-type _FileReply = Extract<CodecReply, { file: unknown }>['file'];
 
 /**
  * Reads a file of at most `maxSize` bytes on a codec worker, which hashes it and encodes it
  * with `policy` in its slot: for a folder of many small files, the calling thread only walks and
  * packs, and the reads, hashes and compression of the files run on every core. The held blob's
- * `encode` returns that encoding.
+ * `encode` returns that encoding. Files asked for in the same turn of the event loop go to the
+ * workers {@link FILES_PER_REQUEST} in a request, sharing a slot.
  * @throws the file system's error (with its `code`) when the file cannot be read.
  */
-export async function readFileBlob(
+export function readFileBlob(
   keys: RepositoryKeys,
   path: string,
   maxSize: number,
   policy: CompressionPolicy,
 ): Promise<FileBlob> {
-  if (maxSize + 1 + BLOB_OVERHEAD > SLOT_SIZE) throw new RangeError('[codec] file over a slot');
-  const pool = _pool();
-  const slot = await pool.acquire();
-  let file: _FileReply;
-  try {
-    const { idKey, dataKey } = keys;
-    const request = {
-      op: 'file' as const,
-      job: 0,
-      slot: slot.index,
-      path,
-      maxSize,
-      idKey,
-      dataKey,
-      policy,
-    };
-    file = _field(await pool.call(request satisfies CodecRequest), 'file');
-  } catch (error) {
-    pool.release(slot);
-    throw error;
+  if (_fileStride(maxSize) > SLOT_SIZE) {
+    return Promise.reject(new RangeError('[codec] file over a slot'));
   }
-  const { before, after, rawLength, blob } = file;
-  if (!blob) {
-    pool.release(slot);
-    return file;
-  }
-  const id = Buffer.from(blob.id);
-  const encoded = slot.bytes.subarray(0, blob.length);
-  const release = (): void => pool.release(slot);
-  const held: HeldBlob = {
-    id,
-    encode: () => Promise.resolve({ id, type: 'data', encoded, rawLength, release }),
-    drop: release,
-  };
-  return { before, after, rawLength, held };
+  return new Promise((resolve, reject) => {
+    _filesAsked.push({ keys, path, maxSize, policy, resolve, reject });
+    if (_filesAsked.length >= FILES_PER_REQUEST) _askForFiles();
+    else _filesLater ??= setImmediate(_askForFiles);
+  });
 }
 
 /**
@@ -660,7 +633,7 @@ function _errorOf(failure: CodecFailure): Error {
 /** What each reply field holds. */
 interface _ReplyFields {
   id: Uint8Array;
-  file: _FileReply;
+  files: Extract<CodecReply, { files: unknown }>['files'];
   range: Extract<CodecReply, { range: unknown }>['range'];
   ranges: Extract<CodecReply, { ranges: unknown }>['ranges'];
   cut: Extract<CodecReply, { cut: unknown }>['cut'];
@@ -679,4 +652,109 @@ function _replyError(failure: CodecFailure & { code?: string }): Error {
 function _field<K extends keyof _ReplyFields>(reply: CodecReply, key: K): _ReplyFields[K] {
   if (!(key in reply)) throw new Error(`[codec] unexpected reply to job ${reply.job}`);
   return (reply as unknown as _ReplyFields)[key];
+}
+
+/**
+ * Small files read in one request at most. A request costs a message each way and a turn of each
+ * thread's event loop, 40-60 us of CPU together on this machine, where reading, hashing and
+ * compressing a file of 20 KB costs about 200 us: one request per file was a fifth of the work
+ * of backing up 20,000 such files.
+ */
+const FILES_PER_REQUEST = 8;
+
+/** A file asked for with {@link readFileBlob}, not yet sent to a worker. */
+interface _FileAsked {
+  readonly keys: RepositoryKeys;
+  readonly path: string;
+  readonly maxSize: number;
+  readonly policy: CompressionPolicy;
+  resolve(file: FileBlob): void;
+  reject(error: unknown): void;
+}
+
+let _filesAsked: _FileAsked[] = [];
+let _filesLater: NodeJS.Immediate | undefined;
+
+/** Bytes of a slot each file of a `files` request may fill: `maxSize + 1` bytes, and encoding's. */
+function _fileStride(maxSize: number): number {
+  return maxSize + 1 + BLOB_OVERHEAD;
+}
+
+/** Sends the files asked for so far, in requests of files asked for alike. */
+function _askForFiles(): void {
+  if (_filesLater) clearImmediate(_filesLater);
+  _filesLater = undefined;
+  const asked = _filesAsked;
+  _filesAsked = [];
+  for (let at = 0; at < asked.length;) {
+    const first = asked[at] as _FileAsked;
+    const stride = _fileStride(first.maxSize);
+    const most = Math.min(FILES_PER_REQUEST, Math.floor(SLOT_SIZE / stride));
+    let end = at + 1;
+    while (end < asked.length && end - at < most && _alike(asked[end] as _FileAsked, first)) end++;
+    void _readFiles(asked.slice(at, end), stride);
+    at = end;
+  }
+}
+
+function _alike(a: _FileAsked, b: _FileAsked): boolean {
+  return a.keys === b.keys && a.maxSize === b.maxSize && a.policy === b.policy;
+}
+
+/**
+ * Reads `files` on a worker in one request, each into its part of one slot, which is released
+ * once every blob held there is dropped or packed.
+ */
+async function _readFiles(files: readonly _FileAsked[], stride: number): Promise<void> {
+  const [first] = files;
+  if (!first) return;
+  const pool = _pool();
+  let slot: _Slot | undefined;
+  try {
+    slot = await pool.acquire();
+    const { keys, maxSize, policy } = first;
+    const request = {
+      op: 'files' as const,
+      job: 0,
+      slot: slot.index,
+      paths: files.map((file) => file.path),
+      stride,
+      maxSize,
+      idKey: keys.idKey,
+      dataKey: keys.dataKey,
+      policy,
+    };
+    const read = _field(await pool.call(request satisfies CodecRequest), 'files');
+    const taken = slot;
+    slot = undefined;
+    let holders = read.filter((file) => 'blob' in file && file.blob).length;
+    if (holders === 0) pool.release(taken);
+    const release = (): void => {
+      if (--holders === 0) pool.release(taken);
+    };
+    files.forEach((file, k) => {
+      const got = read[k];
+      if (got === undefined) file.reject(new Error(`[codec] no reply for ${file.path}`));
+      else if ('error' in got) file.reject(_replyError(got.error));
+      else
+        file.resolve(_heldFile(got, taken.bytes.subarray(k * stride, (k + 1) * stride), release));
+    });
+  } catch (error) {
+    if (slot) pool.release(slot);
+    for (const file of files) file.reject(error);
+  }
+}
+
+/** A file read by a `files` request, its blob (if any) encoded at the start of `frame`. */
+function _heldFile(file: FileRead, frame: Buffer, release: () => void): FileBlob {
+  const { before, after, rawLength, blob } = file;
+  if (!blob) return file;
+  const id = Buffer.from(blob.id);
+  const encoded = frame.subarray(0, blob.length);
+  const held: HeldBlob = {
+    id,
+    encode: () => Promise.resolve({ id, type: 'data', encoded, rawLength, release }),
+    drop: release,
+  };
+  return { before, after, rawLength, held };
 }

@@ -26,6 +26,7 @@ import {
   encodeBlobInPlace,
   storedCompressed,
   type BlobType,
+  type CompressionPolicy,
 } from './blob-codec.ts';
 import { IntegrityError } from '../errors.ts';
 import type {
@@ -33,6 +34,7 @@ import type {
   CodecReply,
   CodecRequest,
   CodecWorkerData,
+  FileRead,
   FileVersion,
   RestoreFile,
   VerifyBlob,
@@ -71,10 +73,15 @@ port.on('message', (request: CodecRequest) => {
   collectNowAndThen(_bytesOf(request, reply));
 });
 
-/** The reply to a request that failed, with the file system's `code` when there is one. */
+/** The reply to a request that failed. */
 function _errorReply(job: number, error: unknown): CodecReply {
+  return { job, error: _failureWithCode(error) };
+}
+
+/** Why something failed, with the file system's `code` when there is one. */
+function _failureWithCode(error: unknown): CodecFailure & { code?: string } {
   const { code } = error as { code?: unknown };
-  return { job, error: { ..._failure(error), ...(typeof code === 'string' ? { code } : {}) } };
+  return { ..._failure(error), ...(typeof code === 'string' ? { code } : {}) };
 }
 
 /** A request answered by one reply. */
@@ -106,16 +113,23 @@ function _handle(request: _OneReply): CodecReply {
       const id = new Uint8Array(blobId(_keys({ idKey: request.idKey }), plaintext));
       return { job, range: { id, length: total } };
     }
-    case 'file': {
-      const read = _readInto(request.path, slot, request.maxSize);
-      const { before, after, rawLength } = read;
-      if (read.skipped || rawLength === 0 || rawLength > request.maxSize) {
-        return { job, file: read };
-      }
+    case 'files': {
+      const { stride, maxSize, policy } = request;
       const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
-      const id = blobId(keys, slot.subarray(PLAINTEXT_AT, PLAINTEXT_AT + rawLength));
-      const length = encodeBlobInPlace(keys, 'data', id, slot, rawLength, request.policy);
-      return { job, file: { before, after, rawLength, blob: { id: new Uint8Array(id), length } } };
+      const files = request.paths.map((path, k) => {
+        try {
+          return _fileBlob(
+            path,
+            slot.subarray(k * stride, (k + 1) * stride),
+            maxSize,
+            keys,
+            policy,
+          );
+        } catch (error) {
+          return { error: _failureWithCode(error) };
+        }
+      });
+      return { job, files };
     }
     case 'encode': {
       const keys = _keys({ dataKey: request.dataKey });
@@ -208,6 +222,25 @@ function _cut(request: Extract<CodecRequest, { op: 'cut' }>): { lengths: number[
   const end = read < want;
   // Lengths only: the unfinished chunk at the end is read again with the next span, not copied.
   return { lengths: chunkLengths(gear, { min, avg, max }, cutBuffer.subarray(0, read), end), end };
+}
+
+/**
+ * Reads a small file into `frame` (see {@link _readInto}), then hashes and encodes it there
+ * unless it was not read, is empty or grew past `maxSize`.
+ */
+function _fileBlob(
+  path: string,
+  frame: Buffer,
+  maxSize: number,
+  keys: RepositoryKeys,
+  policy: CompressionPolicy,
+): FileRead {
+  const read = _readInto(path, frame, maxSize);
+  const { before, after, rawLength } = read;
+  if (read.skipped || rawLength === 0 || rawLength > maxSize) return read;
+  const id = blobId(keys, frame.subarray(PLAINTEXT_AT, PLAINTEXT_AT + rawLength));
+  const length = encodeBlobInPlace(keys, 'data', id, frame, rawLength, policy);
+  return { before, after, rawLength, blob: { id: new Uint8Array(id), length } };
 }
 
 /**
@@ -383,13 +416,15 @@ function _keys(given: { idKey?: Uint8Array; dataKey?: Uint8Array }): RepositoryK
 
 /** Bytes a request handled in this thread's memory (a pack's digest reads shared memory only). */
 function _bytesOf(request: _OneReply, reply: CodecReply): number {
-  if ('file' in reply) return reply.file.rawLength;
+  if ('files' in reply) {
+    return reply.files.reduce((sum, file) => sum + ('rawLength' in file ? file.rawLength : 0), 0);
+  }
   if (request.op === 'restore') {
     // The stored bytes, and the decompressed plaintexts left behind.
     return request.blobs.reduce((sum, blob) => sum + blob.rawLength, request.data.byteLength);
   }
   if (request.op === 'verify') return request.blobs.reduce((sum, blob) => sum + blob.rawLength, 0);
-  return request.op === 'digest' || request.op === 'file' || request.op === 'ranges'
+  return request.op === 'digest' || request.op === 'files' || request.op === 'ranges'
     ? 0
     : request.length;
 }
