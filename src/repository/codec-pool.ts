@@ -448,6 +448,15 @@ export async function sha256OfShared(bytes: Buffer): Promise<string> {
   return _field(reply, 'sha256');
 }
 
+/**
+ * Starts the codec workers now rather than at their first request: a worker takes about a tenth
+ * of a second of a core to load, which a command about to need them can spend while it waits for
+ * something else (a backup, for its repository key). Idle workers keep no process alive.
+ */
+export function startCodecWorkers(): void {
+  _pool().startAll();
+}
+
 /** The bytes of a lease as a buffer the caller may keep, the lease released. */
 export function keepLease(lease: BlobLease): Buffer {
   try {
@@ -472,6 +481,8 @@ interface _Pool {
   /** Resolves when a slot is free (`undefined`: one is now), without taking it. */
   ready(): Promise<void> | undefined;
   release(slot: _Slot): void;
+  /** Starts every worker not running yet. */
+  startAll(): void;
   /** Sends `request` to the least busy worker; `transfer`: buffers it hands over. */
   call(request: CodecRequest, transfer?: readonly ArrayBuffer[]): Promise<CodecReply>;
   /**
@@ -504,6 +515,14 @@ function _pool(): _Pool {
   const workers: _CodecWorker[] = [];
   let jobs = 0;
   // The least busy worker; one running a long job (a cut) only when every worker runs one.
+  const start = (): _CodecWorker => {
+    const started = _startWorker({ slab, slotSize: SLOT_SIZE }, () => {
+      const at = workers.indexOf(started);
+      if (at >= 0) workers.splice(at, 1);
+    });
+    workers.push(started);
+    return started;
+  };
   const pick = (): _CodecWorker => {
     let best: _CodecWorker | undefined;
     for (const worker of workers) {
@@ -511,12 +530,7 @@ function _pool(): _Pool {
       else if (worker.streaming === best.streaming && worker.pending < best.pending) best = worker;
     }
     if (best && (best.pending === 0 || workers.length >= size)) return best;
-    const started = _startWorker({ slab, slotSize: SLOT_SIZE }, () => {
-      const at = workers.indexOf(started);
-      if (at >= 0) workers.splice(at, 1);
-    });
-    workers.push(started);
-    return started;
+    return start();
   };
   pool = {
     acquireNow: () => free.pop(),
@@ -533,6 +547,9 @@ function _pool(): _Pool {
       free.push(slot);
       // A waiter takes the slot; else one watcher hears of it.
       (waiters.shift() ?? watchers.shift())?.();
+    },
+    startAll() {
+      while (workers.length < size) start();
     },
     call: (request, transfer) => pick().call({ ...request, job: ++jobs }, transfer),
     stream(request, onReply) {

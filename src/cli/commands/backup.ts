@@ -5,7 +5,7 @@ import { scanFiles, type ScanTotals } from '../../drivers/files/scan.ts';
 import { FolderMemo, folderMemoFile } from '../../drivers/files/folder-memo.ts';
 import { SeenFolders } from '../../drivers/files/seen-folders.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
-import { startSession, type BackupRecord } from '../../repository/index.ts';
+import { startCodecWorkers, startSession, type BackupRecord } from '../../repository/index.ts';
 import { cacheDirOf } from '../cache-dir.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -102,6 +102,11 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         const access = await accessRepository(ctx, globals, { onDeriveKey: startScan });
         tracePhase('repository opened');
         const parent = (await access.repo.backups()).filter(samePaths).at(-1);
+        // Files to read ahead: the codec workers load while the session starts. Not for a backup
+        // that likely reads nothing (an unchanged one needs no worker at all).
+        if (parent === undefined || seen.modifiedAfter(new Date(parent.startedAt))) {
+          startCodecWorkers();
+        }
         const memoFile =
           cacheDir === undefined
             ? undefined

@@ -27,6 +27,24 @@ describe('folders seen by the scan', () => {
   });
   afterEach(async () => dir.remove());
 
+  it('tells whether anything it kept was modified after a time', async () => {
+    const { lutimes, utimes } = await import('node:fs/promises');
+    const then = new Date('2026-01-01T00:00:00Z');
+    const before = new Date(then.getTime() - 60_000);
+    for (const name of ['a.txt', 'b.txt', 'x.tmp', 'sub/c.txt', 'sub', '.']) {
+      await utimes(join(data, name), before, before);
+    }
+    await lutimes(join(data, 'link'), before, before);
+    const scanned = async (): Promise<SeenFolders> => {
+      const seen = new SeenFolders();
+      await scanFiles([data], [], noTotals, undefined, seen);
+      return seen;
+    };
+    assert.equal((await scanned()).modifiedAfter(then), false);
+    await utimes(join(data, 'sub', 'c.txt'), before, new Date(then.getTime() + 1));
+    assert.equal((await scanned()).modifiedAfter(then), true);
+  });
+
   it('keeps each listing sorted, with the stats of what is not excluded, once, until closed', async () => {
     const seen = new SeenFolders();
     await scanFiles([data], ['*.tmp'], noTotals, undefined, seen);

@@ -91,6 +91,7 @@ export class SeenFolders {
   readonly #capacity: number;
   #entries = 0;
   #open = true;
+  #newestMtimeNs = 0n;
 
   /** Keeps folders until they hold `capacity` entries; the walk lists the rest itself. */
   constructor(capacity = CAPACITY) {
@@ -107,6 +108,19 @@ export class SeenFolders {
     if (!this.open) return;
     this.#folders.set(path, { entries, stats });
     this.#entries += entries.length;
+    for (let at = 1; at < stats.length; at += STAT_FIELDS) {
+      const mtime = stats[at] ?? 0n;
+      if (mtime > this.#newestMtimeNs) this.#newestMtimeNs = mtime;
+    }
+  }
+
+  /**
+   * Whether an entry kept so far was modified after `time` (mtime): a hint that a backup whose
+   * parent started then will read files, never a verdict (mtimes can be set back, and the scan
+   * may not be done).
+   */
+  modifiedAfter(time: Date): boolean {
+    return this.#newestMtimeNs > BigInt(time.getTime()) * 1_000_000n;
   }
 
   /** Stops keeping folders; with `forget`, drops those kept (a backup with no parent reads all). */
