@@ -44,7 +44,7 @@ import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 import { OPEN_LISTED_FILE } from '../util/open-flags.ts';
 import { readFully } from '../util/read-fully.ts';
 import { reusedBuffer } from '../util/reused-buffer.ts';
-import { collectNowAndThen, keepFreedMemory } from './worker-memory.ts';
+import { collectFullyToo, collectNowAndThen, keepFreedMemory } from './worker-memory.ts';
 
 if (!parentPort) throw new Error('[codec] codec-worker.ts runs only as a worker thread');
 const port = parentPort;
@@ -92,6 +92,7 @@ function _handle(request: _OneReply): CodecReply {
   if (request.op === 'restore') return { job, restored: _restoreBlobs(request) };
   if (request.op === 'verify') {
     keepFreedMemory();
+    collectFullyToo();
     return { job, bad: _verifyBlobs(request) };
   }
   if (request.op === 'digest') {
