@@ -171,6 +171,35 @@ describe('repository', () => {
     }
   });
 
+  it('stores a new file cut by the workers chunk by chunk: the blobs of its stream', async () => {
+    const repo = await initRepository(store, password, fast);
+    const data = pseudoRandomBytes(12 * 1024 * 1024, 7);
+    const path = join(dir.path, 'new.bin');
+    await writeFile(path, data);
+    const session = await startSession(repo);
+    try {
+      const handle = await open(path, 'r');
+      let reported = 0;
+      const cut = await session
+        .saveFileCut(handle.fd, { mostlyNew: true, onBytes: (n) => (reported += n) })
+        .finally(() => handle.close());
+      assert.equal(cut.size, data.length);
+      assert.equal(reported, data.length);
+      assert.ok(cut.content.length > 3);
+      assert.equal(session.stats.newBlobs, new Set(cut.content).size);
+      assert.equal(session.stats.knownBlobs, 0);
+      const streamed = await session.saveContent(Readable.from([data]), {
+        profile: 'model',
+        wholeHash: false,
+      });
+      assert.deepEqual(cut, streamed);
+      await session.flush();
+      assert.ok((await buffer(readContent(repo, cut, { what: 'new' }))).equals(data));
+    } finally {
+      await session.abort();
+    }
+  });
+
   it('stores a changed version of the same size along its stored chunks', async () => {
     const repo = await initRepository(store, password, fast);
     const data = pseudoRandomBytes(12 * 1024 * 1024, 6);

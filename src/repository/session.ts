@@ -38,12 +38,13 @@ export interface RepositorySession extends BackupSession {
   ): Promise<StoredContent>;
   /**
    * Stores the open file `fd` as `saveContent` would with the `model` profile, the file cut into
-   * chunks and hashed on the codec workers (see `saveFileCut` in content.ts): for a changed
-   * version of a large file, most of whose chunks are stored already.
+   * chunks and hashed on the codec workers (see `saveFileCut` in content.ts): a large file.
+   * `mostlyNew` (a new file) stores each chunk in one request instead of hashing a request of
+   * them first (a changed version of a file, most of whose chunks are stored already).
    */
   saveFileCut(
     fd: number,
-    options?: { signal?: AbortSignal; onBytes?: (n: number) => void },
+    options?: { signal?: AbortSignal; onBytes?: (n: number) => void; mostlyNew?: boolean },
   ): Promise<StoredContent>;
   /**
    * Stores the open file `fd`, of `size` bytes, along the chunks of its previous version

@@ -21,7 +21,6 @@ import pLimit from 'p-limit';
 import { SourceError } from '../../errors.ts';
 import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
 import { OPEN_LISTED_FILE } from '../../util/open-flags.ts';
-import { readFullyAsync } from '../../util/read-fully.ts';
 import {
   byName,
   type FileVersion,
@@ -119,11 +118,9 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
   // them (the benchmark's 20,000 artifacts: 3.40-3.49 s; 32: 3.18-3.27; 64: 3.04-3.20).
   const smallLimit = pLimit(16);
   const onWorkersLimit = pLimit(64);
-  // A new large file is read and cut on this thread, one at a time: the codec workers, not this
-  // thread, bound a first backup, and each file in flight holds a read buffer and the chunker's
-  // carry (the benchmark's first backup peaked at 226-238 MB, median 229, instead of 225-252,
-  // median 243, over 8 runs each, in the same time within the noise). A changed one is cut on a
-  // worker: two at a time, one per core.
+  // Large files are cut on a codec worker. A new one at a time: its chunks keep both workers
+  // busy storing them (two at a time measured the same, 3 pairs). A changed one, mostly stored
+  // chunks to look up: two at a time, one per core.
   const newLargeLimit = pLimit(1);
   const changedLargeLimit = pLimit(2);
   const report = (): void => options.onProgress?.(stats);
@@ -231,24 +228,18 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       try {
         const before = fstatSync(fd, { bigint: true });
         if (!before.isFile()) throw new Error('no longer a regular file: skipped');
-        // A changed version of a stored file is mostly stored chunks: the workers read, cut and
-        // hash it, and this thread only looks the ids up. A new file is mostly new chunks: this
-        // thread reads it to cut it, and the workers read each chunk again to hash and store it
-        // (cutting there too would hash every new chunk twice). Either way this thread copies none.
-        // Of the same size as before, it is read along its stored chunks: nothing is cut.
+        // Either way a worker reads and cuts the file, and the others read each chunk again,
+        // and this thread copies none of it. A changed version of a stored file is mostly stored
+        // chunks: they are hashed a request at a time, and only new ones read again to store.
+        // A new file is mostly new chunks: each is read, hashed and stored in one request. Of
+        // the same size as before, a changed file is read along its stored chunks: nothing is cut.
         const stored =
           previous?.type === 'file'
             ? ((await session.saveFileAlong(fd, previous.content ?? [], Number(before.size), {
                 signal,
                 onBytes,
               })) ?? (await session.saveFileCut(fd, { signal, onBytes })))
-            : await session.saveContent(_readFile(fd, Number(before.size)), {
-                profile: 'model',
-                signal,
-                onBytes,
-                wholeHash: false,
-                file: { fd },
-              });
+            : await session.saveFileCut(fd, { signal, onBytes, mostlyNew: true });
         return node(before, fstatSync(fd, { bigint: true }), stored);
       } finally {
         closeSync(fd);
@@ -612,33 +603,6 @@ function _once(data: Buffer): AsyncIterable<Buffer> {
       };
     },
   };
-}
-
-/** Bytes per read of a large file: a few chunks, so most chunks are views, not copies. */
-const READ_SIZE = 4 * 1024 * 1024;
-
-/**
- * Reads a file to its end in fresh buffers (the chunker's chunks are views into them), sized to
- * what `fstat` said is left: a small file costs one exactly-sized buffer, not a 4 MiB stream
- * buffer. Reads on past the expected size, so a file that grows while read is stored whole.
- */
-async function* _readFile(fd: number, expected: number): AsyncGenerator<Buffer> {
-  // One buffer, filled again for each read: `saveContent` copies what it keeps before it asks
-  // for the next, and fresh memory per read costs page faults and garbage collections.
-  const buffer = Buffer.allocUnsafe(Math.min(READ_SIZE, Math.max(expected, 64 * 1024)));
-  let position = 0;
-  let grew = false;
-  for (;;) {
-    const left = expected - position;
-    // At the expected end, a 1-byte read (from Node's small-buffer pool) proves the end; only a
-    // file that grew is read on in larger buffers.
-    const want = left > 0 ? Math.min(READ_SIZE, left) : grew ? 64 * 1024 : 1;
-    const bytesRead = await readFullyAsync(fd, buffer, 0, want, position);
-    if (bytesRead === 0) return;
-    if (left <= 0) grew = true;
-    position += bytesRead;
-    yield buffer.subarray(0, bytesRead);
-  }
 }
 
 /** Drops paths inside other given paths: they are backed up once, as part of the outer one. */
