@@ -130,9 +130,8 @@ export async function saveFileCut(
   async function* spans(): AsyncGenerator<readonly number[]> {
     for await (const next of cut(CUT_SPAN)) yield next.lengths;
   }
-  return options.mostlyNew
-    ? _saveEachRange(saver, fd, spans(), options)
-    : _saveRanges(saver, fd, spans(), options);
+  const { mostlyNew = false, ...rest } = options;
+  return _saveRanges(saver, fd, spans(), { ...rest, each: mostlyNew });
 }
 
 /**
@@ -191,60 +190,43 @@ export async function saveFileAlong(
 
 /**
  * Saves consecutive ranges of `fd`, from its start, as one content: `requests` gives their
- * lengths, a few chunks at a time, each hashed in one request (see `BlobSaver.saveRanges`).
+ * lengths, a few chunks at a time. The chunks of a request are hashed in one request and only
+ * the new ones read again to store (see `BlobSaver.saveRanges`); with `each` (chunks mostly
+ * new), each chunk is read, hashed and encoded in one request (`BlobSaver.saveRange`), so a new
+ * chunk is hashed once instead of twice.
  */
 async function _saveRanges(
   saver: BlobSaver,
   fd: number,
   requests: AsyncIterable<readonly number[]> | Iterable<readonly number[]>,
-  options: { signal?: AbortSignal; onBytes?: (n: number) => void },
+  options: { signal?: AbortSignal; onBytes?: (n: number) => void; each?: boolean },
 ): Promise<StoredContent> {
-  const { signal } = options;
-  const saves = _orderedSaves(HASHED_IN_FLIGHT);
+  const { signal, each = false } = options;
+  const saves = _orderedSaves(each ? BYTES_IN_FLIGHT : HASHED_IN_FLIGHT);
   let position = 0;
+  const add = async (
+    saved: Promise<readonly { id?: Buffer; length: number }[]>,
+    bytes: number,
+  ): Promise<void> => {
+    await saves.add(saved, bytes);
+    position += bytes;
+    options.onBytes?.(bytes);
+  };
   try {
     for await (const lengths of requests) {
       signal?.throwIfAborted();
-      if (lengths.length === 0) continue;
-      const bytes = lengths.reduce((sum, length) => sum + length, 0);
-      await saves.add(saver.saveRanges(fd, position, lengths, { signal }), bytes);
-      position += bytes;
-      options.onBytes?.(bytes);
-    }
-  } catch (error) {
-    // Nothing may read the file once the caller closes it on this error.
-    await saves.settled();
-    throw error;
-  }
-  return saves.done();
-}
-
-/**
- * Saves consecutive ranges of `fd`, from its start, as one content, each read, hashed and, if
- * new, encoded in one request (see `BlobSaver.saveRange`): for chunks mostly new, hashed once
- * where {@link _saveRanges} hashes a new one twice.
- */
-async function _saveEachRange(
-  saver: BlobSaver,
-  fd: number,
-  spans: AsyncIterable<readonly number[]>,
-  options: { signal?: AbortSignal; onBytes?: (n: number) => void },
-): Promise<StoredContent> {
-  const { signal } = options;
-  const saves = _orderedSaves(BYTES_IN_FLIGHT);
-  let position = 0;
-  try {
-    for await (const lengths of spans) {
+      if (!each) {
+        const bytes = lengths.reduce((sum, length) => sum + length, 0);
+        if (bytes > 0) await add(saver.saveRanges(fd, position, lengths, { signal }), bytes);
+        continue;
+      }
       for (const length of lengths) {
-        signal?.throwIfAborted();
         await saver.ready(length);
         const saved = saver.saveRange(fd, position, length, { signal });
-        await saves.add(
+        await add(
           saved.then((one) => [one]),
           length,
         );
-        position += length;
-        options.onBytes?.(length);
       }
     }
   } catch (error) {
