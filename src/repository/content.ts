@@ -23,11 +23,12 @@ export interface StoredContent {
 }
 
 /**
- * Plaintext bytes of chunk saves in flight per stream (at least one chunk): each chunk goes to a
- * worker and back twice (hashed, then encoded if new) while this thread fills packs (and, for a
- * stream, cuts the next), so the workers wait on this thread's turns unless enough are in flight. The benchmark's
- * first backup took 8.17 instead of 8.60 s with 16 MiB instead of 4 (6 alternating pairs, 5
- * faster, at most 5 MB more peak RSS); the codec pool's slots bound the memory either way.
+ * Plaintext bytes of chunk saves in flight per stream or new file (at least one chunk): each
+ * chunk goes to a worker and back (hashed, then encoded if new) while this thread fills packs
+ * (and, for a stream, cuts the next), so the workers wait on this thread's turns unless enough
+ * are in flight. The benchmark's first backup took 8.17 instead of 8.60 s with 16 MiB instead of
+ * 4 (6 alternating pairs, 5 faster, at most 5 MB more peak RSS); the codec pool's slots bound the
+ * memory either way.
  */
 const BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 
@@ -58,49 +59,29 @@ export async function saveContent(
      * blob is already verified by its keyed hash, its list by the authenticated tree.
      */
     wholeHash?: boolean;
-    /**
-     * The stream is the open file `fd` read from its start: the workers read each chunk again
-     * there instead of this thread copying it (see `BlobSaver.saveRange`). The stored size is
-     * then what they read: less than the stream's when the file shrank meanwhile. No whole hash.
-     */
-    file?: { readonly fd: number };
   } = {},
 ): Promise<StoredContent> {
-  const { file } = options;
-  if (file && options.wholeHash !== false) {
-    throw new RangeError('[content] a file read again by the workers has no whole hash');
-  }
   const hash = options.wholeHash === false ? undefined : createHash('sha256');
   const saves = _orderedSaves(BYTES_IN_FLIGHT);
-  let position = 0;
   const save = async (chunk: Buffer): Promise<void> => {
     await saver.ready(chunk.length);
-    const saved = file
-      ? saver.saveRange(file.fd, position, chunk.length, { signal: options.signal })
-      : saver.save('data', chunk, options.signal).then((id) => ({ id, length: chunk.length }));
+    const saved = saver.save('data', chunk, options.signal);
     await saves.add(
-      saved.then((one) => [one]),
+      saved.then((id) => [{ id, length: chunk.length }]),
       chunk.length,
     );
-    position += chunk.length;
   };
-  try {
-    for await (const data of source) {
-      options.signal?.throwIfAborted();
-      const buf = Buffer.isBuffer(data)
-        ? data
-        : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-      hash?.update(buf);
-      for (const chunk of chunker.push(buf)) await save(chunk);
-      options.onBytes?.(buf.length);
-    }
-    const last = chunker.finish();
-    if (last) await save(last);
-  } catch (error) {
-    // Nothing may read the file once the caller closes it on this error.
-    if (file) await saves.settled();
-    throw error;
+  for await (const data of source) {
+    options.signal?.throwIfAborted();
+    const buf = Buffer.isBuffer(data)
+      ? data
+      : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    hash?.update(buf);
+    for (const chunk of chunker.push(buf)) await save(chunk);
+    options.onBytes?.(buf.length);
   }
+  const last = chunker.finish();
+  if (last) await save(last);
   return { ...(await saves.done()), ...(hash ? { sha256: hash.digest('hex') } : {}) };
 }
 
@@ -221,6 +202,7 @@ async function _saveRanges(
         continue;
       }
       for (const length of lengths) {
+        signal?.throwIfAborted();
         await saver.ready(length);
         const saved = saver.saveRange(fd, position, length, { signal });
         await add(

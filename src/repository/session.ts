@@ -32,8 +32,6 @@ export interface RepositorySession extends BackupSession {
       onBytes?: (n: number) => void;
       /** SHA-256 of the whole stream too (default true); see `saveContent`. */
       wholeHash?: boolean;
-      /** The stream is this open file from its start, read again by the workers; see `saveContent`. */
-      file?: { readonly fd: number };
     },
   ): Promise<StoredContent>;
   /**
