@@ -514,7 +514,6 @@ function _pool(): _Pool {
   const watchers: (() => void)[] = [];
   const workers: _CodecWorker[] = [];
   let jobs = 0;
-  // The least busy worker; one running a long job (a cut) only when every worker runs one.
   const start = (): _CodecWorker => {
     const started = _startWorker({ slab, slotSize: SLOT_SIZE }, () => {
       const at = workers.indexOf(started);
@@ -523,6 +522,7 @@ function _pool(): _Pool {
     workers.push(started);
     return started;
   };
+  // The least busy worker; one running a long job (a cut) only when every worker runs one.
   const pick = (): _CodecWorker => {
     let best: _CodecWorker | undefined;
     for (const worker of workers) {

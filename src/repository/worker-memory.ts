@@ -1,9 +1,9 @@
 /**
  * How a codec worker keeps its memory small and reused: a collection of the young generation
  * after every {@link COLLECT_EVERY} bytes it handles (a full one now and then in a check) and,
- * once it decodes or verifies, glibc kept from trimming what those collections free. Per thread (module state);
- * bench/micro/ceiling.ts runs its steps under the same regime, so that it measures what the
- * workers get.
+ * once it decodes or verifies, glibc kept from trimming what those collections free. Per thread
+ * (module state); bench/micro/ceiling.ts runs its steps under the same regime, so that it
+ * measures what the workers get.
  * @module
  */
 import { setFlagsFromString } from 'node:v8';
