@@ -43,9 +43,9 @@ export type CodecRequest =
   /**
    * Read `length` bytes at `position` of the open file `fd` (a descriptor of this process) into
    * the slot and hash them, as `identify` does for a plaintext already there. A large file's
-   * chunks, cut by the main thread from its own read of the file, are read again here so that
-   * the main thread copies none of them. Fewer bytes are hashed when the file ends sooner (it
-   * shrank since the main thread read it); the reply says how many.
+   * chunks, cut by another worker from its own read of the file (`cut`), are read again here so
+   * that the main thread copies none of them. Fewer bytes are hashed when the file ends sooner
+   * (it shrank since it was cut); the reply says how many.
    */
   | {
       op: 'range';

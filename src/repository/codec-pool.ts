@@ -89,9 +89,9 @@ export async function identifyBlob(keys: RepositoryKeys, given: Buffer): Promise
 
 /**
  * Hashes `length` bytes at `position` of the open file `fd` on a worker, which reads them into
- * shared memory itself: the chunks of a large file are cut from another read of the file (the
- * calling thread's, or a worker's, see {@link cutFileAway}) and read again here, so the calling
- * thread copies none of them. A blob too small for a slot is read on the calling thread.
+ * shared memory itself: the chunks of a large file are cut from another worker's read of the
+ * file (see {@link cutFileAway}) and read again here, so the calling thread copies none of them.
+ * A blob too small for a slot is read on the calling thread.
  * `length` in the result is what the file held there when it was read: fewer bytes when it
  * shrank meanwhile (no blob when none); the caller stores what was read and marks the file.
  */

@@ -96,9 +96,10 @@ const CUT_SPAN = 8 * 1024 * 1024;
  * and each chunk read again, hashed and, if new, encoded on the others: this thread copies none
  * of a large file's bytes. A changed version of one, whose chunks are mostly stored already, is
  * hashed a request of chunks at a time and only its new chunks read again; with `mostlyNew` (a
- * new file) each chunk is read, hashed and encoded in one request. Cut here on the main thread
- * instead, a new file's chunking (1.5 s of the benchmark's first backup, whose main thread was
- * busy 90 % of the time) held up the packing: 7.01-7.81 s against 7.42-8.44 (3 pairs).
+ * new file) each chunk is read and hashed into a slot and, if new, encoded there, read and hashed
+ * once. Cut here on the main thread instead, a new file's chunking (1.5 s of the benchmark's
+ * first backup, whose main thread was busy 90 % of the time) held up the packing: 7.01-7.81 s
+ * against 7.42-8.44 (3 pairs).
  * The same blobs as {@link saveContent} of the file's bytes, unless the file changes meanwhile;
  * then each blob holds what was read, and the size is what they add up to.
  */
@@ -173,8 +174,8 @@ export async function saveFileAlong(
  * Saves consecutive ranges of `fd`, from its start, as one content: `requests` gives their
  * lengths, a few chunks at a time. The chunks of a request are hashed in one request and only
  * the new ones read again to store (see `BlobSaver.saveRanges`); with `each` (chunks mostly
- * new), each chunk is read, hashed and encoded in one request (`BlobSaver.saveRange`), so a new
- * chunk is hashed once instead of twice.
+ * new), each chunk is read and hashed into a slot and, if new, encoded there
+ * (`BlobSaver.saveRange`), so a new chunk is read and hashed once instead of twice.
  */
 async function _saveRanges(
   saver: BlobSaver,

@@ -37,8 +37,9 @@ export interface RepositorySession extends BackupSession {
   /**
    * Stores the open file `fd` as `saveContent` would with the `model` profile, the file cut into
    * chunks and hashed on the codec workers (see `saveFileCut` in content.ts): a large file.
-   * `mostlyNew` (a new file) stores each chunk in one request instead of hashing a request of
-   * them first (a changed version of a file, most of whose chunks are stored already).
+   * `mostlyNew` (a new file): each chunk is read and hashed into a slot and encoded there if new,
+   * instead of a request of chunks hashed first and the new ones read again (for a changed
+   * version of a file, most of whose chunks are stored already).
    */
   saveFileCut(
     fd: number,

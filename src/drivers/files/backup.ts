@@ -231,7 +231,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         // Either way a worker reads and cuts the file, and the others read each chunk again,
         // and this thread copies none of it. A changed version of a stored file is mostly stored
         // chunks: they are hashed a request at a time, and only new ones read again to store.
-        // A new file is mostly new chunks: each is read, hashed and stored in one request. Of
+        // A new file is mostly new chunks: each is read and hashed into a slot, stored from it. Of
         // the same size as before, a changed file is read along its stored chunks: nothing is cut.
         const stored =
           previous?.type === 'file'

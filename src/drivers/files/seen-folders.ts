@@ -108,6 +108,7 @@ export class SeenFolders {
     if (!this.open) return;
     this.#folders.set(path, { entries, stats });
     this.#entries += entries.length;
+    // Each entry's mtime, its second field (see putStat).
     for (let at = 1; at < stats.length; at += STAT_FIELDS) {
       const mtime = stats[at] ?? 0n;
       if (mtime > this.#newestMtimeNs) this.#newestMtimeNs = mtime;
