@@ -13,6 +13,8 @@
  * @module
  */
 
+import { copyBytes } from '../util/copy-bytes.ts';
+
 /** Chunk size limits in bytes. `avg` is a power of two; `min <= avg <= max`. */
 export interface ChunkerParams {
   readonly min: number;
@@ -106,7 +108,7 @@ export function createChunker(gear: Int32Array, params: ChunkerParams): Chunker 
   const roomIn = (buffer: Buffer | undefined, keep: number, size: number): Buffer => {
     if (buffer !== undefined && buffer.length >= size) return buffer;
     const grown = Buffer.allocUnsafe(Math.min(params.max, Math.max(size, 2 * keep)));
-    buffer?.copy(grown, 0, 0, keep);
+    if (buffer) copyBytes(buffer.subarray(0, keep), grown);
     return grown;
   };
   return {
@@ -122,7 +124,7 @@ export function createChunker(gear: Int32Array, params: ChunkerParams): Chunker 
         if (state.len > 0 && carry !== undefined) {
           const length = state.len + cut - start;
           carry = roomIn(carry, state.len, length);
-          buf.copy(carry, state.len, start, cut);
+          copyBytes(buf.subarray(start, cut), carry, state.len);
           chunks.push(carry.subarray(0, length));
           spanned = true;
         } else {
@@ -137,7 +139,7 @@ export function createChunker(gear: Int32Array, params: ChunkerParams): Chunker 
       if (state.len > 0) {
         const held = state.len - (buf.length - start);
         carry = roomIn(carry, held, state.len);
-        buf.copy(carry, held, start);
+        copyBytes(buf.subarray(start), carry, held);
       }
       return chunks;
     },

@@ -35,6 +35,7 @@ import type {
 import type { ChunkerParams } from './chunker.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 import { readFully } from '../util/read-fully.ts';
+import { copyBytes } from '../util/copy-bytes.ts';
 
 /**
  * A blob needing less slot space than this (plaintext and encoding overhead, or the larger of
@@ -67,7 +68,7 @@ export async function identifyBlob(keys: RepositoryKeys, given: Buffer): Promise
   const pooled = _pooled(given.length + BLOB_OVERHEAD);
   const slot = pooled ? _pool().acquireNow() : undefined;
   if (slot) {
-    given.copy(slot.bytes, PLAINTEXT_AT);
+    copyBytes(given, slot.bytes, PLAINTEXT_AT);
     return _identifyInSlot(keys, _pool(), slot, given.length);
   }
   // No slot now: a private copy, so the caller may reuse `given` at once.
@@ -278,7 +279,7 @@ export async function verifyBlobsAway(
   let shared = memory;
   if (!(memory.buffer instanceof SharedArrayBuffer)) {
     shared = sharedBuffer(memory.length);
-    memory.copy(shared);
+    copyBytes(memory, shared);
   }
   const { idKey, dataKey } = keys;
   const { byteOffset: offset, length } = shared;
@@ -314,7 +315,7 @@ function _pooled(size: number): boolean {
 /** Waits for a free slot and copies a plaintext into it. */
 async function _slotWith(pool: _Pool, bytes: Buffer): Promise<_Slot> {
   const slot = await pool.acquire();
-  bytes.copy(slot.bytes, PLAINTEXT_AT);
+  copyBytes(bytes, slot.bytes, PLAINTEXT_AT);
   return slot;
 }
 
@@ -404,7 +405,7 @@ export async function leaseStoredBlob(
   try {
     const encoded = await read(slot.bytes.subarray(0, encodedLength));
     if (encoded.buffer !== slot.bytes.buffer || encoded.byteOffset !== slot.bytes.byteOffset) {
-      encoded.copy(slot.bytes);
+      copyBytes(encoded, slot.bytes);
     }
     const request = {
       op: 'decode',

@@ -14,6 +14,7 @@
 import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
 import { IntegrityError } from '../errors.ts';
+import { copyBytes } from '../util/copy-bytes.ts';
 
 /** Which zstd implementation this module uses. */
 export type ZstdBackend = 'zstd-napi' | 'node:zlib';
@@ -103,7 +104,7 @@ export function worthCompressing(chunk: Uint8Array, keepRatio = KEEP_COMPRESSED_
     sample = _sampleBuffer;
     for (let i = 0; i < 4; i++) {
       const at = Math.floor(i * step);
-      sample.set(chunk.subarray(at, at + part), i * part);
+      copyBytes(chunk.subarray(at, at + part), sample, i * part);
     }
   }
   return compressInto(sample, 1, _sampleFrame) <= sample.length * keepRatio;
@@ -173,8 +174,7 @@ function _nodeZlib(): _Backend {
   const node = z as _NodeZstd;
   const copy = (from: Buffer, out: Uint8Array): number => {
     if (from.length > out.length) throw new Error('[zstd] destination buffer is too small');
-    out.set(from);
-    return from.length;
+    return copyBytes(from, out);
   };
   return {
     name: 'node:zlib',

@@ -12,6 +12,7 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { IntegrityError } from '../errors.ts';
+import { copyBytes } from '../util/copy-bytes.ts';
 
 /** The secret keys derived from a repository's 64-byte master key. */
 export interface RepositoryKeys {
@@ -73,7 +74,7 @@ export function sealInto(key: Buffer, plaintext: Uint8Array, aad: Uint8Array, ou
   const nonce = _freshNonce();
   const cipher = createCipheriv('aes-256-gcm', key, nonce);
   cipher.setAAD(aad);
-  nonce.copy(out, 0);
+  copyBytes(nonce, out);
   let at = NONCE + _pieces(cipher, plaintext, out, NONCE);
   at += _put(cipher.final(), out, at);
   return at + _put(cipher.getAuthTag(), out, at);
@@ -144,8 +145,7 @@ function _pieces(
 }
 
 function _put(bytes: Buffer, out: Buffer, at: number): number {
-  out.set(bytes, at);
-  return bytes.length;
+  return copyBytes(bytes, out, at);
 }
 
 /** The key a single blob is encrypted under: per-blob keys keep GCM's random-nonce limits moot. */

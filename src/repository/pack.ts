@@ -11,6 +11,7 @@ import type { ObjectWriter, Store } from '../stores/types.ts';
 import { BLOB_TYPE_CODE, type BlobType, type EncodedBlob } from './blob-codec.ts';
 import { sha256OfShared, sharedBuffer } from './codec-pool.ts';
 import { openObject, sealObject, sha256Hex, type RepositoryKeys } from './crypto.ts';
+import { copyBytes } from '../util/copy-bytes.ts';
 
 /** Where one blob sits inside a pack. */
 export interface PackEntry {
@@ -169,14 +170,13 @@ export function bufferedPackBuilder(
     if (size + more > buffer.length) {
       // Past the capacity (prune's small start, or one blob larger than a pack): double.
       const grown = sharedBuffer(Math.max(size + more, buffer.length * 2));
-      buffer.copy(grown, 0, 0, size);
+      copyBytes(buffer.subarray(0, size), grown);
       buffer = grown;
     }
     return buffer;
   };
   const append = (bytes: Uint8Array): void => {
-    reserve(bytes.length).set(bytes, size);
-    size += bytes.length;
+    size += copyBytes(bytes, reserve(bytes.length), size);
   };
   return {
     get size() {

@@ -16,6 +16,7 @@
  */
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { copyBytes } from './copy-bytes.ts';
 
 /** Creates files written past the page cache; one per restore, its memory shared by its files. */
 export interface DirectWrites {
@@ -200,11 +201,10 @@ function _directFile(
           while (inFlight.length >= perFile) await inFlight.shift();
           piece = await pool.acquire();
         }
-        const copied = buffer.copy(
+        const copied = copyBytes(
+          buffer.subarray(from, Math.min(end, from + piece.length - filled)),
           piece,
           filled,
-          from,
-          Math.min(end, from + piece.length - filled),
         );
         filled += copied;
         from += copied;
