@@ -58,12 +58,13 @@ export interface BlobSaver {
    * `saveRange` each: for chunks mostly stored already. One worker hashes them all in one
    * request, keeping none (see `hashFileRanges`), and only the new ones are read again, hashed
    * and stored; each is stored as that second read found it. Per range, as `saveRange`.
+   * `onHashed` is called once the ranges are hashed, before the new ones are stored.
    */
   saveRanges(
     fd: number,
     position: number,
     lengths: readonly number[],
-    options?: { signal?: AbortSignal },
+    options?: { signal?: AbortSignal; onHashed?: () => void },
   ): Promise<{ id?: Buffer; length: number }[]>;
   /**
    * Resolves when `save` of a `length`-byte blob would copy it once, into shared memory (see
@@ -184,6 +185,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     async saveRanges(fd, position, lengths, options = {}) {
       throwIfFailed();
       const hashed = await hashFileRanges(keys, fd, position, lengths);
+      options.onHashed?.();
       let at = position;
       const saves = hashed.map(({ id, length }, i) => {
         const start = at;

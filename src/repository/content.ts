@@ -34,12 +34,15 @@ const BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 
 /**
  * Bytes of a large file hashed per request in {@link saveFileCut} and {@link saveFileAlong}, and
- * in flight per file: a few chunks per request keep a worker hashing while this thread is busy
- * (a request per 1 MiB chunk waited 12-14 ms for it, the median, while the benchmark's version 2
- * walked 20,000 small files beside its changed model). No memory is held for them meanwhile.
+ * in flight per file until hashed: a few chunks per request keep a worker hashing while this
+ * thread is busy (a request per 1 MiB chunk waited 12-14 ms for it, the median, while the
+ * benchmark's version 2 walked 20,000 small files beside its changed model). No memory is held
+ * for them meanwhile. Twelve requests (about 40 ms of both workers' hashing) outlast most of this
+ * thread's busy stretches of that walk (up to 130 ms, garbage collection and trees): with four,
+ * the workers went without a request for 20-100 ms at a time; 48 measured the same as 12.
  */
 const HASHED_PER_REQUEST = 8 * 1024 * 1024;
-const HASHED_IN_FLIGHT = 4 * HASHED_PER_REQUEST;
+const HASHED_IN_FLIGHT = 12 * HASHED_PER_REQUEST;
 
 /**
  * Chunks, deduplicates and stores a stream. Each buffer the source yields is done with (hashed,
@@ -189,8 +192,9 @@ async function _saveRanges(
   const add = async (
     saved: Promise<readonly { id?: Buffer; length: number }[]>,
     bytes: number,
+    hashed?: Promise<unknown>,
   ): Promise<void> => {
-    await saves.add(saved, bytes);
+    await saves.add(saved, bytes, hashed);
     position += bytes;
     options.onBytes?.(bytes);
   };
@@ -199,7 +203,15 @@ async function _saveRanges(
       signal?.throwIfAborted();
       if (!each) {
         const bytes = lengths.reduce((sum, length) => sum + length, 0);
-        if (bytes > 0) await add(saver.saveRanges(fd, position, lengths, { signal }), bytes);
+        if (bytes === 0) continue;
+        // The window counts these bytes until they are hashed, not until their new chunks are
+        // stored: a store may wait for a pack's upload or a free slot (where it holds its bytes,
+        // so memory stays bounded by those), and the next requests would wait with it, the
+        // workers idle (the benchmark's version 2: 100-200 ms without hashing its changed model).
+        let onHashed!: () => void;
+        const hashed = new Promise<void>((resolve) => (onHashed = resolve));
+        const saved = saver.saveRanges(fd, position, lengths, { signal, onHashed });
+        await add(saved, bytes, Promise.race([hashed, saved]));
         continue;
       }
       for (const length of lengths) {
@@ -223,26 +235,35 @@ async function _saveRanges(
 /**
  * Chunk saves in flight, in the order of their content: at most about `limit` bytes (`add` waits
  * for the oldest beyond that), and then the content they make. Each save is of one or more
- * consecutive chunks.
+ * consecutive chunks; its bytes count until `released` settles (by default, the save itself).
  */
 function _orderedSaves(limit: number): {
-  add(saved: Promise<readonly { id?: Buffer; length: number }[]>, bytes: number): Promise<void>;
+  add(
+    saved: Promise<readonly { id?: Buffer; length: number }[]>,
+    bytes: number,
+    released?: Promise<unknown>,
+  ): Promise<void>;
   done(): Promise<{ content: string[]; size: number }>;
   /** Resolves once every save has succeeded or failed (after an error elsewhere). */
   settled(): Promise<void>;
 } {
   const saves: Promise<readonly { id?: Buffer; length: number }[]>[] = [];
+  const releases: Promise<unknown>[] = [];
   const sizes: number[] = [];
   let oldest = 0;
   let inFlight = 0;
   return {
-    async add(saved, bytes) {
-      saved.catch(() => undefined); // awaited in `done`, in order; this only avoids an early unhandled rejection
+    async add(saved, bytes, released = saved) {
+      // Awaited in `done`, in order (and `released` here, when oldest): these only avoid an early
+      // unhandled rejection.
+      saved.catch(() => undefined);
+      released.catch(() => undefined);
       saves.push(saved);
+      releases.push(released);
       sizes.push(bytes);
       inFlight += bytes;
       while (inFlight > limit && oldest < saves.length - 1) {
-        await saves[oldest];
+        await releases[oldest];
         inFlight -= sizes[oldest++] ?? 0;
       }
     },
