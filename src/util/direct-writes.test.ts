@@ -45,21 +45,30 @@ describe('direct writes', () => {
     }
   });
 
-  test('files written at once share the pieces without waiting on each other', async () => {
-    // Two pieces for three files, each wanting two: every file must wait for the others' writes.
+  test('files written at once each write from pieces of their own, never waiting on another', async () => {
+    // Two pieces: two files take one each as they are created; a third finds none and is left
+    // to the page cache. One file holding a half-filled piece while it waits (for bytes to read,
+    // which the other may hold) must not stop the other: it writes all of its bytes through its
+    // own piece and finishes.
     const direct = createDirectWrites({ pieceBytes: 64 * 1024, pieces: 2, perFile: 2 });
-    const contents = [randomBytes(500_000), randomBytes(333_333), randomBytes(1_000_000)];
-    await Promise.all(
-      contents.map(async (bytes, i) => {
-        const file = await direct.create(join(dir, `shared-${i}`), 0o600);
-        assert.ok(file);
-        await writeInPieces(file, bytes, [100_000, 12_345]);
-        await file.finish();
-      }),
-    );
-    for (const [i, bytes] of contents.entries()) {
-      assert.deepEqual(await readFile(join(dir, `shared-${i}`)), bytes);
-    }
+    const waiting = await direct.create(join(dir, 'shared-waiting'), 0o600);
+    const writing = await direct.create(join(dir, 'shared-writing'), 0o600);
+    assert.ok(waiting && writing);
+    assert.equal(await direct.create(join(dir, 'shared-none'), 0o600), undefined);
+    const first = randomBytes(1000);
+    await waiting.write(first, 0, first.length, 0);
+    const bytes = randomBytes(1_000_000);
+    await writeInPieces(writing, bytes, [100_000, 12_345]);
+    await writing.finish();
+    assert.deepEqual(await readFile(join(dir, 'shared-writing')), bytes);
+    const rest = randomBytes(300_000);
+    await waiting.write(rest, 0, rest.length, first.length);
+    await waiting.finish();
+    assert.deepEqual(await readFile(join(dir, 'shared-waiting')), Buffer.concat([first, rest]));
+    // Finished files give their pieces back.
+    const next = await direct.create(join(dir, 'shared-next'), 0o600);
+    assert.ok(next, 'a piece is free again');
+    await next.abort();
   });
 
   test('a write that does not continue where the last ended is refused', async () => {

@@ -12,6 +12,12 @@
  * Node.js `Buffer` need not be), the last piece padded with zeros and the file cut back to its
  * length. Where the file system or platform refuses, a file is written through the page cache
  * instead, from the first write that failed, and the writes that follow do the same.
+ *
+ * A file's pieces are its own from its creation to its end, so its writes never wait for
+ * another file's: when they waited for pieces from a common pool, a restore of seven large files
+ * deadlocked, the files holding half-filled pieces waiting for read-ahead memory that the others
+ * held while they waited for a piece. A file created while no piece is free is written through the
+ * page cache.
  * @module
  */
 import { constants } from 'node:fs';
@@ -22,7 +28,8 @@ import { copyBytes } from './copy-bytes.ts';
 export interface DirectWrites {
   /**
    * Creates `path` (it must not exist) for sequential writes past the page cache, or resolves
-   * undefined when this platform or file system cannot write so (the caller then writes as usual).
+   * undefined when this platform or file system cannot write so, or every piece of memory is
+   * taken by files being written (the caller then writes as usual).
    */
   create(path: string, mode: number): Promise<DirectFile | undefined>;
 }
@@ -48,9 +55,12 @@ export interface DirectFile {
 export interface DirectWritesOptions {
   /** Bytes of one piece (a multiple of 64 KiB). @default 1 MiB */
   readonly pieceBytes?: number;
-  /** Pieces shared by all files being written. @default 8 */
+  /**
+   * Pieces shared by all files being written: each file takes one as it is created, and more
+   * while some are free, and holds them until it is finished or aborted. @default 8
+   */
   readonly pieces?: number;
-  /** Pieces one file may have written at once. @default 3 */
+  /** Pieces one file holds at most: one filled while the others are written. @default 3 */
   readonly perFile?: number;
   /** How files are opened (tests pass one that refuses as some file systems do). @default fs.open */
   readonly open?: typeof open;
@@ -69,18 +79,23 @@ export function createDirectWrites(options: DirectWritesOptions = {}): DirectWri
   return {
     async create(path, mode) {
       if (state.refused || _O_DIRECT === undefined) return undefined;
+      // A piece of its own, or the page cache: a file never waits for another's pieces, which
+      // may be held by a writer waiting on this one (a restore's files share a read budget).
+      const first = pool().take();
+      if (!first) return undefined;
       const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | _O_DIRECT;
       let handle: FileHandle;
       try {
         handle = await openFile(path, flags, mode);
       } catch (error) {
+        pool().give(first);
         if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
         // Linux creates the file before it finds the file system cannot write past its cache.
         state.refused = true;
         await rm(path, { force: true });
         return undefined;
       }
-      return _directFile(handle, path, pool(), perFile, state, openFile);
+      return _directFile(handle, path, pool(), first, perFile, state, openFile);
     },
   };
 }
@@ -99,9 +114,10 @@ declare const WebAssembly: {
   };
 };
 
+/** Aligned pieces to take without waiting: a file holds what it takes until it ends. */
 interface _Pool {
-  acquire(): Promise<Buffer>;
-  release(piece: Buffer): void;
+  take(): Buffer | undefined;
+  give(piece: Buffer): void;
 }
 
 /** A pool of aligned pieces, created at its first use. */
@@ -119,28 +135,24 @@ function _pool(pieceBytes: number, pieces: number): _Pool {
   const free: Buffer[] = Array.from({ length: pieces }, (_, i) =>
     Buffer.from(memory.buffer, i * pieceBytes, pieceBytes),
   );
-  const waiting: ((piece: Buffer) => void)[] = [];
-  return {
-    acquire: () => {
-      const piece = free.pop();
-      return piece ? Promise.resolve(piece) : new Promise((resolve) => waiting.push(resolve));
-    },
-    release: (piece) => {
-      const next = waiting.shift();
-      if (next) next(piece);
-      else free.push(piece);
-    },
-  };
+  return { take: () => free.pop(), give: (piece) => free.push(piece) };
 }
 
+/**
+ * A file written from pieces of its own: `first`, and more from the pool while it has them, up
+ * to `perFile`. A piece written out comes back to the file, so its writes wait only on its own.
+ */
 function _directFile(
   handle: FileHandle,
   path: string,
   pool: _Pool,
+  first: Buffer,
   perFile: number,
   state: { refused: boolean },
   openFile: typeof open,
 ): DirectFile {
+  const spare: Buffer[] = [first]; // pieces of this file not being filled or written
+  let owned = 1;
   let piece: Buffer | undefined;
   let filled = 0;
   let pieceAt = 0; // file offset of the piece being filled
@@ -171,17 +183,40 @@ function _directFile(
     }
   };
 
+  /** A piece to fill: a spare one, one more from the pool, or the next written out. */
+  const nextPiece = async (): Promise<Buffer> => {
+    for (;;) {
+      const spared = spare.pop();
+      if (spared) return spared;
+      const taken = owned < perFile ? pool.take() : undefined;
+      if (taken) {
+        owned++;
+        return taken;
+      }
+      // None spare: the others are being written (a failed write fails this one).
+      await inFlight.shift();
+    }
+  };
+
   const submit = (): void => {
     const full = piece;
     if (!full) return;
     const length = Math.ceil(filled / _ALIGN) * _ALIGN;
     full.fill(0, filled, length);
-    const write = writeOut(full, length, pieceAt).finally(() => pool.release(full));
+    const write = writeOut(full, length, pieceAt).finally(() => spare.push(full));
     write.catch(() => undefined); // awaited in order below
     inFlight.push(write);
     pieceAt += filled;
     piece = undefined;
     filled = 0;
+  };
+
+  /** Once no write is in flight: the file's pieces back to the pool. */
+  const giveBack = (): void => {
+    if (piece) spare.push(piece);
+    piece = undefined;
+    for (const spared of spare.splice(0)) pool.give(spared);
+    owned = 0;
   };
 
   const closeAll = async (): Promise<void> => {
@@ -197,10 +232,7 @@ function _directFile(
       let from = offset;
       const end = offset + length;
       while (from < end) {
-        if (!piece) {
-          while (inFlight.length >= perFile) await inFlight.shift();
-          piece = await pool.acquire();
-        }
+        piece ??= await nextPiece();
         const copied = copyBytes(
           buffer.subarray(from, Math.min(end, from + piece.length - filled)),
           piece,
@@ -215,20 +247,23 @@ function _directFile(
     async finish(options) {
       submit();
       try {
-        for (const write of inFlight.splice(0)) await write;
+        const failed = (await Promise.allSettled(inFlight.splice(0))).find(
+          (result) => result.status === 'rejected',
+        );
+        if (failed) throw failed.reason;
         if (given % _ALIGN !== 0) await handle.truncate(given); // the last piece was padded
         if (options?.sync) {
           await handle.datasync();
           if (cached) await (await cached).datasync();
         }
       } finally {
+        giveBack();
         await closeAll();
       }
     },
     async abort() {
-      if (piece) pool.release(piece);
-      piece = undefined;
       await Promise.allSettled(inFlight.splice(0));
+      giveBack();
       await closeAll().catch(() => undefined);
     },
   };

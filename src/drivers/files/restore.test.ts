@@ -161,3 +161,52 @@ describe('restoring a files backup', () => {
     assert.deepEqual(await listed(target), then);
   });
 });
+
+describe('restoring many large files', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let data: string;
+  let repoPath: string;
+  let backup: BackupRecord;
+  const files = new Map<string, Buffer>();
+  const MiB = 1024 * 1024;
+  before(async () => {
+    dir = await tempDir();
+    data = join(dir.path, 'data');
+    repoPath = join(dir.path, 'repo');
+    // More large files than the restore writes at once past the page cache, each of a few
+    // chunks: they compete for memory to read ahead into and for aligned pieces to write from.
+    for (let i = 0; i < 10; i++) files.set(`part-${i}.bin`, pseudoRandomBytes(3 * MiB + i, 40 + i));
+    // A model and a fine-tuned copy: a few bytes inserted near the start, one region changed.
+    const model = pseudoRandomBytes(12 * MiB, 7);
+    const tuned = Buffer.concat([
+      model.subarray(0, 1000),
+      Buffer.from('tuned'),
+      model.subarray(1000),
+    ]);
+    pseudoRandomBytes(256 * 1024, 8).copy(tuned, 6 * MiB);
+    files.set('model.bin', model);
+    files.set('model-tuned.bin', tuned);
+    await mkdir(data, { recursive: true });
+    for (const [path, bytes] of files) await writeFile(join(data, path), bytes);
+    const repo = await initRepository(createLocalStore({ path: repoPath }), password, {
+      scryptParams: { N: 1024, r: 8, p: 1 },
+    });
+    await backUpFiles(repo, { paths: [data], exclude: [] });
+    backup = (await repo.backups()).at(-1) as BackupRecord;
+  });
+  after(async () => dir.remove());
+
+  const opened = (): Promise<OpenRepository> =>
+    openRepository(createLocalStore({ path: repoPath }), password);
+
+  it('restores them all, byte for byte', async () => {
+    const target = join(dir.path, 'all');
+    const result = await restoreFiles({ repo: await opened(), backup, target });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.files, files.size);
+    for (const [path, bytes] of files) {
+      assert.ok((await readFile(join(target, data, path))).equals(bytes), path);
+    }
+    assert.deepEqual(await listed(join(target, data)), [...files.keys()].sort());
+  });
+});
