@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { setImmediate as turn } from 'node:timers/promises';
 import type { BlobSaver } from './blob-saver.ts';
 import type { CutChunks } from './codec-pool.ts';
-import { saveFileCut } from './content.ts';
+import { createByteBudget } from './byte-budget.ts';
+import { saveFileCut, writeContents, type PositionalWriter } from './content.ts';
+import type { OpenRepository } from './repository.ts';
 
 const MiB = 1024 * 1024;
 
@@ -82,5 +84,98 @@ void describe('saveFileCut of a changed file', () => {
       asked.map((position) => Buffer.alloc(32, position & 0xff).toString('hex')),
       'in the file order',
     );
+  });
+});
+
+/**
+ * A repository of 1 MiB blobs named by one byte (`b(n)`), each filled with that byte, that
+ * counts its leases: how many were taken, how many are held now and at most, and which.
+ */
+function _leasingRepo(failing?: string): {
+  repo: OpenRepository;
+  counts: { leased: number; held: number; maxHeld: number; ids: string[] };
+} {
+  const counts = { leased: 0, held: 0, maxHeld: 0, ids: [] as string[] };
+  const repo = {
+    index: () => Promise.resolve({ get: () => ({ rawLength: MiB }) }),
+    leaseBlob: async (_type: string, id: Buffer) => {
+      await turn();
+      const hex = id.toString('hex');
+      counts.leased++;
+      counts.ids.push(hex);
+      if (hex === failing) throw new Error(`blob ${hex} damaged`);
+      counts.held++;
+      counts.maxHeld = Math.max(counts.maxHeld, counts.held);
+      return { bytes: Buffer.alloc(MiB, id[0] ?? 0), release: () => counts.held-- };
+    },
+  } as unknown as OpenRepository;
+  return { repo, counts };
+}
+
+const b = (n: number): string => n.toString(16).padStart(2, '0');
+
+/** A writer into memory, at the positions it is given. */
+function _memoryOut(): { out: PositionalWriter; bytes: () => Buffer } {
+  const parts: Buffer[] = [];
+  return {
+    out: {
+      write: async (buffer, offset, length, position) => {
+        await turn();
+        parts.push(Buffer.from(buffer.subarray(offset, offset + length)));
+        assert.equal(position, (parts.length - 1) * MiB, 'written in order');
+      },
+    },
+    bytes: () => Buffer.concat(parts),
+  };
+}
+
+/** What a stream of blobs `ids` holds. */
+const _expected = (ids: string[]): Buffer =>
+  Buffer.concat(ids.map((hex) => Buffer.alloc(MiB, Number.parseInt(hex, 16))));
+
+void describe('writeContents', () => {
+  void it('decodes a blob shared by streams written together once, and releases every lease', async () => {
+    const { repo, counts } = _leasingRepo();
+    // A model of 40 blobs; its fine-tuned copy: one blob inserted at the start, two changed.
+    const model = Array.from({ length: 40 }, (_, i) => b(i + 1));
+    const tuned = [b(250), ...model.map((id, i) => (i === 10 || i === 30 ? b(180 + i) : id))];
+    // A blob used again far beyond what is kept for a later use (64 MiB on): read again.
+    const repeated = [b(100), ...Array.from({ length: 63 }, (_, i) => b(101 + i)), b(100)];
+    const outs = [_memoryOut(), _memoryOut(), _memoryOut()];
+    const budget = createByteBudget(6 * MiB);
+    const written = await writeContents(
+      repo,
+      [model, tuned, repeated].map((content, i) => ({
+        stored: { content, size: content.length * MiB },
+        out: (outs[i] as ReturnType<typeof _memoryOut>).out,
+        what: `stream ${i}`,
+      })),
+      { budget },
+    );
+    assert.deepEqual(written, [40 * MiB, 41 * MiB, 65 * MiB]);
+    for (const [i, content] of [model, tuned, repeated].entries()) {
+      assert.ok(outs[i]?.bytes().equals(_expected(content)), `stream ${i} written whole`);
+    }
+    const distinct = new Set([...model, ...tuned, ...repeated]);
+    assert.equal(counts.leased, distinct.size + 1, 'each blob once, the far repeat twice');
+    assert.equal(counts.ids.filter((id) => id === b(100)).length, 2);
+    assert.equal(counts.held, 0, 'every lease released');
+    assert.equal(budget.held, 0, 'the budget given back');
+    assert.ok(counts.maxHeld <= 3 * 8 + 2, `${counts.maxHeld} leases held at once`);
+  });
+
+  void it('fails on a damaged blob, naming nothing written past it, and releases every lease', async () => {
+    const model = Array.from({ length: 20 }, (_, i) => b(i + 1));
+    const { repo, counts } = _leasingRepo(b(12));
+    const budget = createByteBudget(6 * MiB);
+    const streams = [model, [b(99), ...model]].map((content) => ({
+      stored: { content },
+      out: _memoryOut().out,
+      what: 'file',
+    }));
+    await assert.rejects(writeContents(repo, streams, { budget }), /blob 0c damaged/);
+    await _settle();
+    assert.equal(counts.held, 0, 'every lease released');
+    assert.equal(budget.held, 0, 'the budget given back');
   });
 });

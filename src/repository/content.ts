@@ -369,8 +369,31 @@ export interface PositionalWriter {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<unknown>;
 }
 
-/** Blob reads in flight per stream in {@link writeContent}, whatever the budget allows. */
+/** Blob reads in flight per stream in {@link writeContents}, whatever the budget allows. */
 const WRITE_AHEAD = 8;
+
+/**
+ * How far ahead of where it is first needed a blob is kept for another use (in any of the streams
+ * written together, or later in the same one) rather than read and decoded again. The streams
+ * are written in step, so a blob two streams hold at about the same place (a fine-tuned copy of
+ * a model beside the model) is decoded once; one kept waits at most this many bytes of progress.
+ */
+const SHARE_SPAN = 16 * 1024 * 1024;
+
+/**
+ * Blobs kept at once for a later use. Each holds a slot of the codec pool (10 of them with two
+ * workers), which the reads ahead need too; in step, a fine-tuned copy of the benchmark's model
+ * beside the model kept one at a time.
+ */
+const KEPT_MAX = 2;
+
+/** One stream for {@link writeContents}. */
+export interface ContentToWrite {
+  readonly stored: { readonly content: readonly string[]; sha256?: string; size?: number };
+  readonly out: PositionalWriter;
+  /** Names the stream in errors. */
+  readonly what: string;
+}
 
 /**
  * Writes stored content to `out` with positional writes, reading blobs ahead while `budget`
@@ -381,63 +404,162 @@ const WRITE_AHEAD = 8;
  */
 export async function writeContent(
   repo: OpenRepository,
-  stored: { content: readonly string[]; sha256?: string; size?: number },
+  stored: ContentToWrite['stored'],
   out: PositionalWriter,
   options: { budget: ByteBudget; signal?: AbortSignal; what: string },
 ): Promise<number> {
+  const [written = 0] = await writeContents(repo, [{ stored, out, what: options.what }], options);
+  return written;
+}
+
+/**
+ * {@link writeContent} for several streams at once, in step: each time the stream that is least
+ * far along takes its next blob. A blob is read and decoded once for every use of it within
+ * {@link SHARE_SPAN} bytes ahead, in any of the streams, and written to each; so streams that
+ * share most of their blobs (versions of one model) cost about one stream's decoding.
+ * @returns the bytes written to each stream, in order.
+ * @throws as {@link writeContent} does, for the first stream that fails (the others are left
+ * unfinished: the caller discards them all).
+ */
+export async function writeContents(
+  repo: OpenRepository,
+  streams: readonly ContentToWrite[],
+  options: { budget: ByteBudget; signal?: AbortSignal },
+): Promise<number[]> {
   const { budget, signal } = options;
   const index = await repo.index({ signal });
-  // Only to check a recorded SHA-256: every blob is verified by its keyed hash anyway.
-  const hash = stored.sha256 === undefined ? undefined : createHash('sha256');
-  const queue: { read: Promise<BlobLease>; bytes: number }[] = [];
-  let position = 0;
-  const writeHead = async (): Promise<void> => {
-    const head = queue.shift();
-    if (!head) return;
-    try {
-      const lease = await head.read;
-      try {
-        const blob = lease.bytes;
-        hash?.update(blob);
-        await out.write(blob, 0, blob.length, position);
-        position += blob.length;
-      } finally {
-        lease.release();
-      }
-    } finally {
-      budget.release(head.bytes);
+  const states = streams.map((stream) => ({
+    ...stream,
+    // Only to check a recorded SHA-256: every blob is verified by its keyed hash anyway.
+    hash: stream.stored.sha256 === undefined ? undefined : createHash('sha256'),
+    /** The next blob to take, and where it starts in the stream. */
+    next: 0,
+    at: 0,
+    /** Where the next write goes. */
+    written: 0,
+  }));
+  // Where each blob is used: [stream, position] pairs, in stream order then position.
+  const uses = new Map<string, [number, number][]>();
+  const sizes = states.map((state) =>
+    state.stored.content.map((hex) => {
+      const bytes = index.get(Buffer.from(hex, 'hex'))?.rawLength ?? 0;
+      return { hex, bytes };
+    }),
+  );
+  for (const [k, blobs] of sizes.entries()) {
+    let position = 0;
+    for (const { hex, bytes } of blobs) {
+      const list = uses.get(hex) ?? [];
+      list.push([k, position]);
+      uses.set(hex, list);
+      position += bytes;
     }
-  };
-  try {
-    for (const hex of stored.content) {
-      signal?.throwIfAborted();
-      const id = Buffer.from(hex, 'hex');
-      const bytes = index.get(id)?.rawLength ?? 0;
-      while (queue.length > 0 && (queue.length >= WRITE_AHEAD || !budget.tryAcquire(bytes))) {
-        await writeHead();
-      }
-      // Holding nothing now, so waiting cannot deadlock: other streams release as they write.
-      if (queue.length === 0) await budget.acquire(bytes);
-      const read = repo.leaseBlob('data', id, signal);
-      read.catch(() => undefined); // awaited in order by writeHead
-      queue.push({ read, bytes });
-    }
-    while (queue.length > 0) await writeHead();
-  } finally {
-    // On failure, give back what the reads still queued hold.
-    for (const q of queue.splice(0)) {
-      budget.release(q.bytes);
-      q.read.then(
+  }
+  /** A blob read once for `left` more takers; released when the last taker has written it. */
+  interface Kept {
+    readonly read: Promise<BlobLease>;
+    left: number;
+    unwritten: number;
+  }
+  const kept = new Map<string, Kept>();
+  const queue: { k: number; kept: Kept; budgeted: number }[] = [];
+  const settle = (entry: Kept): void => {
+    if (--entry.unwritten === 0 && entry.left === 0) {
+      entry.read.then(
         (lease) => lease.release(),
         () => undefined,
       );
     }
+  };
+  const writeHead = async (): Promise<void> => {
+    const head = queue.shift();
+    if (!head) return;
+    try {
+      const lease = await head.kept.read;
+      const state = states[head.k] as (typeof states)[number];
+      const blob = lease.bytes;
+      state.hash?.update(blob);
+      await state.out.write(blob, 0, blob.length, state.written);
+      state.written += blob.length;
+    } finally {
+      settle(head.kept);
+      budget.release(head.budgeted);
+    }
+  };
+  /** Takers of `hex` within the span ahead of `from`, beyond the one at (k, from). */
+  const takersAhead = (hex: string, k: number, from: number): number => {
+    let n = 0;
+    for (const [other, position] of uses.get(hex) ?? []) {
+      const state = states[other] as (typeof states)[number];
+      if (position > from + SHARE_SPAN || (other === k && position <= from)) continue;
+      if (other !== k && position < state.at) continue;
+      n++;
+    }
+    return n;
+  };
+  try {
+    const limit = WRITE_AHEAD * states.length;
+    for (;;) {
+      signal?.throwIfAborted();
+      // The stream least far along takes its next blob.
+      let k = -1;
+      for (const [i, state] of states.entries()) {
+        if (state.next >= state.stored.content.length) continue;
+        if (k < 0 || state.at < (states[k] as (typeof states)[number]).at) k = i;
+      }
+      if (k < 0) break;
+      const state = states[k] as (typeof states)[number];
+      const { hex, bytes } = sizes[k]?.[state.next] as { hex: string; bytes: number };
+      const position = state.at;
+      state.next++;
+      state.at += bytes;
+      let entry = kept.get(hex);
+      let budgeted = 0;
+      if (!entry) {
+        while (queue.length > 0 && (queue.length >= limit || !budget.tryAcquire(bytes))) {
+          await writeHead();
+        }
+        // Holding nothing now, so waiting cannot deadlock: other streams release as they write.
+        if (queue.length === 0) await budget.acquire(bytes);
+        budgeted = bytes;
+        const read = repo.leaseBlob('data', Buffer.from(hex, 'hex'), signal);
+        read.catch(() => undefined); // awaited in order by writeHead
+        const left = kept.size < KEPT_MAX ? takersAhead(hex, k, position) : 0;
+        entry = { read, left, unwritten: 0 };
+        if (entry.left > 0) kept.set(hex, entry);
+      } else {
+        while (queue.length >= limit) await writeHead();
+        entry.left--;
+        if (entry.left === 0) kept.delete(hex);
+      }
+      entry.unwritten++;
+      queue.push({ k, kept: entry, budgeted });
+    }
+    while (queue.length > 0) await writeHead();
+  } finally {
+    // On failure, give back what the reads still queued or kept hold.
+    for (const q of queue.splice(0)) {
+      budget.release(q.budgeted);
+      settle(q.kept);
+    }
+    for (const entry of kept.values()) {
+      entry.left = 0;
+      if (entry.unwritten === 0) {
+        entry.unwritten = 1;
+        settle(entry);
+      }
+    }
+    kept.clear();
   }
-  if (stored.size !== undefined && position !== stored.size) {
-    throw new IntegrityError(`${options.what}: ${position} bytes read, ${stored.size} expected`);
+  for (const state of states) {
+    if (state.stored.size !== undefined && state.written !== state.stored.size) {
+      throw new IntegrityError(
+        `${state.what}: ${state.written} bytes read, ${state.stored.size} expected`,
+      );
+    }
+    if (state.hash && state.hash.digest('hex') !== state.stored.sha256) {
+      throw new IntegrityError(`${state.what}: content does not match its SHA-256`);
+    }
   }
-  if (hash && hash.digest('hex') !== stored.sha256) {
-    throw new IntegrityError(`${options.what}: content does not match its SHA-256`);
-  }
-  return position;
+  return states.map((state) => state.written);
 }

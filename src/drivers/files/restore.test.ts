@@ -162,7 +162,7 @@ describe('restoring a files backup', () => {
   });
 });
 
-describe('restoring many large files', () => {
+describe('restoring many large files, and versions of one', () => {
   let dir: { path: string; remove: () => Promise<void> };
   let data: string;
   let repoPath: string;
@@ -208,5 +208,59 @@ describe('restoring many large files', () => {
       assert.ok((await readFile(join(target, data, path))).equals(bytes), path);
     }
     assert.deepEqual(await listed(join(target, data)), [...files.keys()].sort());
+  });
+
+  it('decodes the blobs a model shares with its fine-tuned copy once', async () => {
+    const repo = await opened();
+    const leased: string[] = [];
+    const counting: OpenRepository = Object.assign(Object.create(repo) as OpenRepository, {
+      leaseBlob: (...args: Parameters<OpenRepository['leaseBlob']>) => {
+        leased.push(args[1].toString('hex'));
+        return repo.leaseBlob(...args);
+      },
+    });
+    const target = join(dir.path, 'versions');
+    const include = ['model.bin', 'model-tuned.bin'].map((name) => join(data, name));
+    const result = await restoreFiles({ repo: counting, backup, target, include });
+    assert.deepEqual(result.errors, []);
+    for (const name of ['model.bin', 'model-tuned.bin']) {
+      assert.ok(
+        (await readFile(join(target, data, name))).equals(files.get(name) ?? Buffer.alloc(0)),
+      );
+    }
+    const tree = await nodeAt(repo, backup.tree, join(data, 'model-tuned.bin'));
+    const model = await nodeAt(repo, backup.tree, join(data, 'model.bin'));
+    const distinct = new Set([...(tree?.content ?? []), ...(model?.content ?? [])]);
+    const shared = (tree?.content ?? []).filter((id) => model?.content?.includes(id));
+    assert.ok(shared.length >= 4, `${shared.length} blobs shared`);
+    assert.equal(leased.length, distinct.size, 'each distinct blob read and decoded once');
+  });
+
+  it('fails only the file of a damaged blob that its fine-tuned copy does not share', async () => {
+    const repo = await opened();
+    const tuned = await nodeAt(repo, backup.tree, join(data, 'model-tuned.bin'));
+    const model = await nodeAt(repo, backup.tree, join(data, 'model.bin'));
+    const own = (tuned?.content ?? []).find((id) => !model?.content?.includes(id));
+    assert.ok(own, 'the fine-tuned copy has a blob of its own');
+    const where = (await repo.index()).get(Buffer.from(own, 'hex'));
+    assert.ok(where);
+    await flipStoredByte(repoPath, where);
+    try {
+      const target = join(dir.path, 'one-damaged');
+      const include = ['model.bin', 'model-tuned.bin'].map((name) => join(data, name));
+      const result = await restoreFiles({ repo: await opened(), backup, target, include });
+      assert.deepEqual(
+        result.errors.map((e) => e.path),
+        [join(data, 'model-tuned.bin')],
+      );
+      assert.deepEqual(await listed(join(target, data)), ['model.bin']);
+      assert.ok(
+        (await readFile(join(target, data, 'model.bin'))).equals(
+          files.get('model.bin') ?? Buffer.alloc(0),
+        ),
+      );
+    } finally {
+      await flipStoredByte(repoPath, where);
+    }
   });
 });

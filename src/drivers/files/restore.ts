@@ -30,11 +30,12 @@ import {
   planBatches,
   restoreBatch,
   sharedBuffer,
-  writeContent,
+  writeContents,
   type BatchBlob,
   type BackupRecord,
   type ByteBudget,
   type OpenRepository,
+  type PositionalWriter,
   type RestoreFile,
   type TreeNode,
 } from '../../repository/index.ts';
@@ -165,19 +166,38 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
         }
       }),
     );
-    const rest = others.map((p) =>
+    const write = { budget, direct, ...(signal ? { signal } : {}) };
+    const one = async (p: Planned): Promise<void> => {
+      try {
+        signal?.throwIfAborted();
+        const path = join(target, p.path);
+        if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
+        await _restoreEntry(repo, p, path, overwrite, write);
+        restored(p);
+      } catch (error) {
+        failed(p, error);
+      }
+    };
+    const rest = _sharingGroups(others).map((group) =>
       limit(async () => {
         try {
-          signal?.throwIfAborted();
-          const path = join(target, p.path);
-          if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
-          const write = { budget, direct, ...(signal ? { signal } : {}) };
-          await _restoreEntry(repo, p, path, overwrite, write);
-          restored(p);
-        } catch (error) {
-          failed(p, error);
+          if (group.length === 1) return await one(group[0] as Planned);
+          const files = group.map((p) => ({ p, path: join(target, p.path) }));
+          try {
+            signal?.throwIfAborted();
+            for (const { path } of files) {
+              if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
+              if (overwrite) await rm(path, { force: true });
+            }
+            await _restoreFilesTogether(repo, files, write);
+            group.forEach(restored);
+          } catch (error) {
+            // Each file on its own then, for its own verdict (one blob may fail one file only).
+            if (signal?.aborted) return group.forEach((p) => failed(p, error));
+            for (const p of group) await one(p);
+          }
         } finally {
-          flow.done(1);
+          flow.done(group.length);
         }
       }),
     );
@@ -446,6 +466,37 @@ async function _smallFile(
 const RESTORE_BUDGET = 6 * 1024 * 1024;
 
 /**
+ * The window's entries restored one by one, or together when regular files share blobs (most of
+ * a model and its fine-tuned copy: `writeContents` then decodes their shared blobs once). A file
+ * joins the first group sharing at least {@link SHARED_ENOUGH} of its blobs, up to
+ * {@link GROUP_MAX} files; folders of unrelated files stay apart.
+ */
+function _sharingGroups(entries: readonly Planned[]): Planned[][] {
+  const groups: Planned[][] = [];
+  const groupOf = new Map<string, number>();
+  for (const p of entries) {
+    const content = p.node.type === 'file' ? (p.node.content ?? []) : [];
+    const counts = new Map<number, number>();
+    for (const hex of content) {
+      const g = groupOf.get(hex);
+      if (g !== undefined) counts.set(g, (counts.get(g) ?? 0) + 1);
+    }
+    const joined = [...counts].find(
+      ([g, n]) => n >= content.length * SHARED_ENOUGH && (groups[g]?.length ?? 0) < GROUP_MAX,
+    );
+    const g = joined ? joined[0] : groups.push([]) - 1;
+    groups[g]?.push(p);
+    for (const hex of content) if (!groupOf.has(hex)) groupOf.set(hex, g);
+  }
+  return groups;
+}
+
+/** The share of a file's blobs another file must hold for the two to be restored together. */
+const SHARED_ENOUGH = 0.25;
+/** Files restored together at most. */
+const GROUP_MAX = 4;
+
+/**
  * Files from this size on are written past the page cache (util/direct-writes.ts): below it,
  * padding to whole blocks and a device write per file cost more than the page cache does.
  */
@@ -456,9 +507,8 @@ async function _restoreEntry(
   p: Planned,
   path: string,
   overwrite: boolean,
-  write: { budget: ByteBudget; direct: DirectWrites; signal?: AbortSignal },
+  write: _Writing,
 ): Promise<void> {
-  const { budget, signal } = write;
   const time = _time(p.node.mtime);
   if (overwrite) await rm(path, { force: true });
   if (p.node.type === 'symlink') {
@@ -466,35 +516,76 @@ async function _restoreEntry(
     await lutimes(path, time, time).catch(() => undefined); // not every file system keeps link times
     return;
   }
-  const temp = _tempName(path);
-  const stored = { content: p.node.content ?? [], sha256: p.node.sha256, size: p.node.size };
+  await _restoreFilesTogether(repo, [{ p, path }], write);
+}
+
+/** What restoring a file's content shares with the others being restored. */
+interface _Writing {
+  readonly budget: ByteBudget;
+  readonly direct: DirectWrites;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Restores regular files (their folders made, nothing in their way) by writing their content
+ * together (`writeContents`: a blob they share is decoded once), each under a temporary name
+ * renamed into place once all are written and verified. On failure the temporary files are
+ * removed; a file renamed into place before is whole.
+ */
+async function _restoreFilesTogether(
+  repo: OpenRepository,
+  files: readonly { p: Planned; path: string }[],
+  write: _Writing,
+): Promise<void> {
+  const { budget, signal } = write;
+  const opened: { temp: string; out: _TempOut }[] = [];
   try {
-    const direct =
-      (p.node.size ?? 0) >= DIRECT_FROM ? await write.direct.create(temp, 0o600) : undefined;
-    if (direct) {
-      try {
-        // Verified blob by blob, and against the file's SHA-256, before the rename below.
-        await writeContent(repo, stored, direct, { budget, signal, what: p.path });
-      } catch (error) {
-        await direct.abort();
-        throw error;
-      }
-      await direct.finish();
-    } else {
-      const handle = await open(temp, 'wx', 0o600);
-      try {
-        await writeContent(repo, stored, handle, { budget, signal, what: p.path });
-      } finally {
-        await handle.close();
-      }
+    for (const { path, p } of files) {
+      const temp = _tempName(path);
+      opened.push({ temp, out: await _openTemp(temp, p.node.size ?? 0, write.direct) });
     }
-    await chmod(temp, p.node.mode);
-    await utimes(temp, time, time);
-    await rename(temp, path);
+    const streams = files.map(({ p }, i) => ({
+      stored: { content: p.node.content ?? [], sha256: p.node.sha256, size: p.node.size },
+      out: (opened[i] as (typeof opened)[number]).out.writer,
+      what: p.path,
+    }));
+    // Verified blob by blob, and against each file's SHA-256, before the renames below.
+    await writeContents(repo, streams, { budget, ...(signal ? { signal } : {}) });
+    for (const [i, { p, path }] of files.entries()) {
+      const { temp, out } = opened[i] as (typeof opened)[number];
+      await out.finish();
+      const time = _time(p.node.mtime);
+      await chmod(temp, p.node.mode);
+      await utimes(temp, time, time);
+      await rename(temp, path);
+    }
   } catch (error) {
-    await rm(temp, { force: true });
+    for (const { temp, out } of opened) {
+      await out.abort();
+      await rm(temp, { force: true });
+    }
     throw error;
   }
+}
+
+interface _TempOut {
+  readonly writer: PositionalWriter;
+  finish(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** Creates `temp` for a file's content: past the page cache when large enough and possible. */
+async function _openTemp(temp: string, size: number, direct: DirectWrites): Promise<_TempOut> {
+  const file = size >= DIRECT_FROM ? await direct.create(temp, 0o600) : undefined;
+  if (file) return { writer: file, finish: () => file.finish(), abort: () => file.abort() };
+  const handle = await open(temp, 'wx', 0o600);
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await handle.close();
+  };
+  return { writer: handle, finish: close, abort: () => close().catch(() => undefined) };
 }
 
 /**
