@@ -71,6 +71,56 @@ describe('direct writes', () => {
     await next.abort();
   });
 
+  test('a file created while every piece is being written waits for one to come back', async () => {
+    // Writes past the cache held until the test lets them go.
+    const held: (() => void)[] = [];
+    const gated = (async (path: string, flags?: unknown, mode?: number) => {
+      const handle = await open(path, flags as number, mode);
+      if (!isDirect(flags)) return handle;
+      return new Proxy(handle, {
+        get(target, key) {
+          const value: unknown = Reflect.get(target, key);
+          if (key === 'write') {
+            return async (...args: unknown[]) => {
+              await new Promise<void>((resolve) => held.push(resolve));
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          }
+          return typeof value === 'function'
+            ? (value as (...args: unknown[]) => unknown).bind(target)
+            : value;
+        },
+      });
+    }) as typeof open;
+    const direct = createDirectWrites({
+      pieceBytes: 64 * 1024,
+      pieces: 2,
+      perFile: 2,
+      open: gated,
+    });
+    const first = await direct.create(join(dir, 'gated-1'), 0o600);
+    assert.ok(first);
+    // Two full pieces: its own and the pool's other, both being written.
+    const bytes = randomBytes(2 * 64 * 1024);
+    await first.write(bytes, 0, bytes.length, 0);
+    assert.equal(held.length, 2);
+    const second = direct.create(join(dir, 'gated-2'), 0o600);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    held.splice(0).forEach((go) => go());
+    const file = await second;
+    assert.ok(file, 'the piece written for the other file came back to it');
+    const more = randomBytes(1000);
+    const release = setInterval(() => held.splice(0).forEach((go) => go()), 2);
+    try {
+      await file.write(more, 0, more.length, 0);
+      await Promise.all([file.finish(), first.finish()]);
+    } finally {
+      clearInterval(release);
+    }
+    assert.deepEqual(await readFile(join(dir, 'gated-1')), bytes);
+    assert.deepEqual(await readFile(join(dir, 'gated-2')), more);
+  });
+
   test('a write that does not continue where the last ended is refused', async () => {
     const direct = createDirectWrites({ pieceBytes: 64 * 1024, pieces: 1 });
     const file = await direct.create(join(dir, 'gap'), 0o600);

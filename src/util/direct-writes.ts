@@ -13,11 +13,12 @@
  * length. Where the file system or platform refuses, a file is written through the page cache
  * instead, from the first write that failed, and the writes that follow do the same.
  *
- * A file's pieces are its own from its creation to its end, so its writes never wait for
- * another file's: when they waited for pieces from a common pool, a restore of seven large files
+ * A file takes a piece as it is created and holds it to its end, so its writes never wait on
+ * another file: when every piece came from a common pool, a restore of seven large files
  * deadlocked, the files holding half-filled pieces waiting for read-ahead memory that the others
- * held while they waited for a piece. A file created while no piece is free is written through the
- * page cache.
+ * held while they waited for a piece. More pieces are taken while free and given back once
+ * written. A file created while every piece is held by files (none being written to come back) is
+ * written through the page cache.
  * @module
  */
 import { constants } from 'node:fs';
@@ -56,11 +57,11 @@ export interface DirectWritesOptions {
   /** Bytes of one piece (a multiple of 64 KiB). @default 1 MiB */
   readonly pieceBytes?: number;
   /**
-   * Pieces shared by all files being written: each file takes one as it is created, and more
-   * while some are free, and holds them until it is finished or aborted. @default 8
+   * Pieces shared by all files being written: each file takes one as it is created and holds it
+   * to its end, and takes more while some are free, each given back once written. @default 8
    */
   readonly pieces?: number;
-  /** Pieces one file holds at most: one filled while the others are written. @default 3 */
+  /** Pieces one file may have written at once. @default 3 */
   readonly perFile?: number;
   /** How files are opened (tests pass one that refuses as some file systems do). @default fs.open */
   readonly open?: typeof open;
@@ -79,9 +80,14 @@ export function createDirectWrites(options: DirectWritesOptions = {}): DirectWri
   return {
     async create(path, mode) {
       if (state.refused || _O_DIRECT === undefined) return undefined;
-      // A piece of its own, or the page cache: a file never waits for another's pieces, which
-      // may be held by a writer waiting on this one (a restore's files share a read budget).
-      const first = pool().take();
+      // A piece of its own, or the page cache: a file never waits for pieces that other files
+      // hold, which may wait on this one (a restore's files share a read budget).
+      let first = pool().take();
+      // None free: one being written comes back without waiting on anything else.
+      for (let next = pool().nextReturned(); !first && next; next = pool().nextReturned()) {
+        await next;
+        first = pool().take();
+      }
       if (!first) return undefined;
       const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | _O_DIRECT;
       let handle: FileHandle;
@@ -114,10 +120,18 @@ declare const WebAssembly: {
   };
 };
 
-/** Aligned pieces to take without waiting: a file holds what it takes until it ends. */
+/**
+ * Aligned pieces. A file holds the one it took at its creation to its end; the others it takes
+ * while they are free, and gives each back once written (`returning` meanwhile).
+ */
 interface _Pool {
   take(): Buffer | undefined;
   give(piece: Buffer): void;
+  /** Notes a piece being written that will be given back when written, with `returned`. */
+  returning(): void;
+  returned(piece: Buffer): void;
+  /** Resolves at the next piece given back, or undefined when none is being written to return. */
+  nextReturned(): Promise<void> | undefined;
 }
 
 /** A pool of aligned pieces, created at its first use. */
@@ -135,12 +149,28 @@ function _pool(pieceBytes: number, pieces: number): _Pool {
   const free: Buffer[] = Array.from({ length: pieces }, (_, i) =>
     Buffer.from(memory.buffer, i * pieceBytes, pieceBytes),
   );
-  return { take: () => free.pop(), give: (piece) => free.push(piece) };
+  let returning = 0;
+  const waiting: (() => void)[] = [];
+  const give = (piece: Buffer): void => {
+    free.push(piece);
+    waiting.shift()?.();
+  };
+  return {
+    take: () => free.pop(),
+    give,
+    returning: () => void returning++,
+    returned: (piece) => {
+      returning--;
+      give(piece);
+    },
+    nextReturned: () =>
+      returning > 0 ? new Promise<void>((resolve) => waiting.push(resolve)) : undefined,
+  };
 }
 
 /**
- * A file written from pieces of its own: `first`, and more from the pool while it has them, up
- * to `perFile`. A piece written out comes back to the file, so its writes wait only on its own.
+ * A file written from `first`, its own to its end, and from pieces of the pool while some are
+ * free, each given back once written: its writes wait only on its own.
  */
 function _directFile(
   handle: FileHandle,
@@ -151,8 +181,7 @@ function _directFile(
   state: { refused: boolean },
   openFile: typeof open,
 ): DirectFile {
-  const spare: Buffer[] = [first]; // pieces of this file not being filled or written
-  let owned = 1;
+  let spare: Buffer | undefined = first; // `first`, when it is neither filled nor written
   let piece: Buffer | undefined;
   let filled = 0;
   let pieceAt = 0; // file offset of the piece being filled
@@ -183,17 +212,15 @@ function _directFile(
     }
   };
 
-  /** A piece to fill: a spare one, one more from the pool, or the next written out. */
+  /** A piece to fill: `first` if spare, else one from the pool, else `first` once written. */
   const nextPiece = async (): Promise<Buffer> => {
+    while (inFlight.length >= perFile) await inFlight.shift();
     for (;;) {
-      const spared = spare.pop();
-      if (spared) return spared;
-      const taken = owned < perFile ? pool.take() : undefined;
-      if (taken) {
-        owned++;
-        return taken;
-      }
-      // None spare: the others are being written (a failed write fails this one).
+      const mine = spare;
+      spare = undefined;
+      const taken = mine ?? pool.take();
+      if (taken) return taken;
+      // `first` is being written (a failed write fails this one).
       await inFlight.shift();
     }
   };
@@ -203,7 +230,11 @@ function _directFile(
     if (!full) return;
     const length = Math.ceil(filled / _ALIGN) * _ALIGN;
     full.fill(0, filled, length);
-    const write = writeOut(full, length, pieceAt).finally(() => spare.push(full));
+    if (full !== first) pool.returning();
+    const write = writeOut(full, length, pieceAt).finally(() => {
+      if (full === first) spare = first;
+      else pool.returned(full);
+    });
     write.catch(() => undefined); // awaited in order below
     inFlight.push(write);
     pieceAt += filled;
@@ -213,10 +244,10 @@ function _directFile(
 
   /** Once no write is in flight: the file's pieces back to the pool. */
   const giveBack = (): void => {
-    if (piece) spare.push(piece);
+    if (piece && piece !== first) pool.give(piece);
+    if (piece === first || spare === first) pool.give(first);
     piece = undefined;
-    for (const spared of spare.splice(0)) pool.give(spared);
-    owned = 0;
+    spare = undefined;
   };
 
   const closeAll = async (): Promise<void> => {

@@ -109,9 +109,9 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   // Files at once: enough to hide per-file system calls; the byte budget bounds their memory.
   const limit = pLimit(8);
   const budget = createByteBudget(RESTORE_BUDGET);
-  // 8 MiB of aligned memory, taken as files are created: eight large files at once past the page
-  // cache (a ninth goes through it), or four with a piece filled while another is written. A
-  // device write takes a fraction of the time a piece takes to decode.
+  // 8 MiB of aligned memory: a large file takes a piece as it is created (none free: through the
+  // page cache), another while one is free. A device write takes a fraction of the time a piece
+  // takes to decode.
   const direct = createDirectWrites({ pieces: 8, perFile: 2 });
   const batchLimit = pLimit(BATCHES_IN_FLIGHT);
   // Shared memory for the ranged reads, one per read in flight, reused: with fresh memory for
