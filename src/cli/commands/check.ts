@@ -1,5 +1,7 @@
 import { UsageError } from '../../errors.ts';
 import { checkRepository } from '../../repository/check.ts';
+import { startCodecWorkers } from '../../repository/index.ts';
+import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
@@ -26,7 +28,19 @@ export const registerCheck: RegisterCommand = (program, ctx, setExitCode) => {
           throw new UsageError('--subset takes a percentage above 0 and at most 100, e.g. 5%');
         if (!flags.readData) throw new UsageError('--subset goes with --read-data');
       }
-      const { repo } = await accessRepository(ctx, globals);
+      // Reading data: the codec workers load while the repository key is derived (see restore).
+      const { repo } = await accessRepository(
+        ctx,
+        globals,
+        flags.readData
+          ? {
+              onDeriveKey: () => {
+                favourMemoryOverSpeed();
+                startCodecWorkers();
+              },
+            }
+          : {},
+      );
       const reporter = reporterFor(ctx, globals);
       reporter.start('check');
       try {
