@@ -91,13 +91,16 @@ void describe('saveFileCut of a changed file', () => {
  * A repository of 1 MiB blobs named by one byte (`b(n)`), each filled with that byte, that
  * counts its leases: how many were taken, how many are held now and at most, and which.
  */
-function _leasingRepo(failing?: string): {
+function _leasingRepo(
+  failing?: string,
+  size = MiB,
+): {
   repo: OpenRepository;
   counts: { leased: number; held: number; maxHeld: number; ids: string[] };
 } {
   const counts = { leased: 0, held: 0, maxHeld: 0, ids: [] as string[] };
   const repo = {
-    index: () => Promise.resolve({ get: () => ({ rawLength: MiB }) }),
+    index: () => Promise.resolve({ get: () => ({ rawLength: size }) }),
     leaseBlob: async (_type: string, id: Buffer) => {
       await turn();
       const hex = id.toString('hex');
@@ -106,7 +109,7 @@ function _leasingRepo(failing?: string): {
       if (hex === failing) throw new Error(`blob ${hex} damaged`);
       counts.held++;
       counts.maxHeld = Math.max(counts.maxHeld, counts.held);
-      return { bytes: Buffer.alloc(MiB, id[0] ?? 0), release: () => counts.held-- };
+      return { bytes: Buffer.alloc(size, id[0] ?? 0), release: () => counts.held-- };
     },
   } as unknown as OpenRepository;
   return { repo, counts };
@@ -115,14 +118,14 @@ function _leasingRepo(failing?: string): {
 const b = (n: number): string => n.toString(16).padStart(2, '0');
 
 /** A writer into memory, at the positions it is given. */
-function _memoryOut(): { out: PositionalWriter; bytes: () => Buffer } {
+function _memoryOut(size = MiB): { out: PositionalWriter; bytes: () => Buffer } {
   const parts: Buffer[] = [];
   return {
     out: {
       write: async (buffer, offset, length, position) => {
         await turn();
         parts.push(Buffer.from(buffer.subarray(offset, offset + length)));
-        assert.equal(position, (parts.length - 1) * MiB, 'written in order');
+        assert.equal(position, (parts.length - 1) * size, 'written in order');
       },
     },
     bytes: () => Buffer.concat(parts),
@@ -162,6 +165,19 @@ void describe('writeContents', () => {
     assert.equal(counts.held, 0, 'every lease released');
     assert.equal(budget.held, 0, 'the budget given back');
     assert.ok(counts.maxHeld <= 3 * 8 + 2, `${counts.maxHeld} leases held at once`);
+  });
+
+  void it('reads a blob used over and over in one stream once per span of it', async () => {
+    // A zero-filled region: 40,000 uses of one 1 KiB blob, 16,384 of them to a span of 16 MiB.
+    const KiB = 1024;
+    const { repo, counts } = _leasingRepo(undefined, KiB);
+    const content = Array.from({ length: 40_000 }, () => b(0));
+    const out = _memoryOut(KiB);
+    const budget = createByteBudget(6 * MiB);
+    await writeContents(repo, [{ stored: { content }, out: out.out, what: 'zeros' }], { budget });
+    assert.ok(out.bytes().equals(Buffer.alloc(40_000 * KiB)));
+    assert.equal(counts.leased, Math.ceil(40_000 / (16 * 1024 + 1)));
+    assert.equal(counts.held, 0);
   });
 
   void it('fails on a damaged blob, naming nothing written past it, and releases every lease', async () => {

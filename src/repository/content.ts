@@ -438,20 +438,20 @@ export async function writeContents(
     /** Where the next write goes. */
     written: 0,
   }));
-  // Where each blob is used: [stream, position] pairs, in stream order then position.
-  const uses = new Map<string, [number, number][]>();
   const sizes = states.map((state) =>
     state.stored.content.map((hex) => {
       const bytes = index.get(Buffer.from(hex, 'hex'))?.rawLength ?? 0;
       return { hex, bytes };
     }),
   );
+  // Where each blob is used: by stream, its positions in order.
+  const uses = new Map<string, number[][]>();
   for (const [k, blobs] of sizes.entries()) {
     let position = 0;
     for (const { hex, bytes } of blobs) {
-      const list = uses.get(hex) ?? [];
-      list.push([k, position]);
-      uses.set(hex, list);
+      const byStream = uses.get(hex) ?? [];
+      (byStream[k] ??= []).push(position);
+      uses.set(hex, byStream);
       position += bytes;
     }
   }
@@ -486,14 +486,17 @@ export async function writeContents(
       budget.release(head.budgeted);
     }
   };
-  /** Takers of `hex` within the span ahead of `from`, beyond the one at (k, from). */
+  /**
+   * Takers of `hex` within the span ahead of `from`, beyond the one at (k, from): its uses not
+   * yet taken (at or past where each stream is, past `from` in stream k) up to `from` + the span.
+   * By binary search, since a blob may be used many times (a zero-filled region).
+   */
   const takersAhead = (hex: string, k: number, from: number): number => {
     let n = 0;
-    for (const [other, position] of uses.get(hex) ?? []) {
-      const state = states[other] as (typeof states)[number];
-      if (position > from + SHARE_SPAN || (other === k && position <= from)) continue;
-      if (other !== k && position < state.at) continue;
-      n++;
+    for (const [other, positions] of (uses.get(hex) ?? []).entries()) {
+      if (!positions) continue;
+      const start = other === k ? from + 1 : (states[other] as (typeof states)[number]).at;
+      n += _countBetween(positions, start, from + SHARE_SPAN);
     }
     return n;
   };
@@ -562,4 +565,19 @@ export async function writeContents(
     }
   }
   return states.map((state) => state.written);
+}
+
+/** How many of the ascending `values` lie in [low, high]. */
+function _countBetween(values: readonly number[], low: number, high: number): number {
+  const firstAtLeast = (bound: number): number => {
+    let lo = 0;
+    let hi = values.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((values[mid] as number) < bound) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  return Math.max(0, firstAtLeast(high + 1) - firstAtLeast(low));
 }
