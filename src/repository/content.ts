@@ -364,7 +364,7 @@ export function readContent(
   return Readable.from(blobs(), { objectMode: false, highWaterMark: 1 });
 }
 
-/** A positional writer: where {@link writeContent} puts verified bytes (e.g. a `FileHandle`). */
+/** A positional writer: where {@link writeContents} puts verified bytes (e.g. a `FileHandle`). */
 export interface PositionalWriter {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<unknown>;
 }
@@ -396,30 +396,17 @@ export interface ContentToWrite {
 }
 
 /**
- * Writes stored content to `out` with positional writes, reading blobs ahead while `budget`
- * (plaintext bytes, shared by every stream being written) allows. Each blob is verified before
- * it is written, and the whole stream is hashed in order and checked against `sha256` and `size`
- * before this resolves, so the caller can rename the result into place only once it is intact.
- * @throws IntegrityError naming `what` on any mismatch; store and write errors as they come.
- */
-export async function writeContent(
-  repo: OpenRepository,
-  stored: ContentToWrite['stored'],
-  out: PositionalWriter,
-  options: { budget: ByteBudget; signal?: AbortSignal; what: string },
-): Promise<number> {
-  const [written = 0] = await writeContents(repo, [{ stored, out, what: options.what }], options);
-  return written;
-}
-
-/**
- * {@link writeContent} for several streams at once, in step: each time the stream that is least
- * far along takes its next blob. A blob is read and decoded once for every use of it within
- * {@link SHARE_SPAN} bytes ahead, in any of the streams, and written to each; so streams that
- * share most of their blobs (versions of one model) cost about one stream's decoding.
+ * Writes stored content to each stream's `out` with positional writes, reading blobs ahead while
+ * `budget` (plaintext bytes, shared by every stream being written) allows. Each blob is verified
+ * before it is written, and each stream is hashed in order and checked against its `sha256` and
+ * `size` before this resolves, so the caller can rename the results into place only once they are
+ * intact. The streams are written in step: each time the one least far along takes its next
+ * blob. A blob is read and decoded once for every use of it within {@link SHARE_SPAN} bytes
+ * ahead, in any of the streams, and written to each; so streams that share most of their blobs
+ * (versions of one model) cost about one stream's decoding.
  * @returns the bytes written to each stream, in order.
- * @throws as {@link writeContent} does, for the first stream that fails (the others are left
- * unfinished: the caller discards them all).
+ * @throws IntegrityError naming a stream's `what` on any mismatch; store and write errors as they
+ * come, for the first stream that fails (the others are left unfinished: the caller discards them).
  */
 export async function writeContents(
   repo: OpenRepository,
@@ -438,17 +425,17 @@ export async function writeContents(
     /** Where the next write goes. */
     written: 0,
   }));
-  const sizes = states.map((state) =>
+  const blobs = states.map((state) =>
     state.stored.content.map((hex) => {
-      const bytes = index.get(Buffer.from(hex, 'hex'))?.rawLength ?? 0;
-      return { hex, bytes };
+      const id = Buffer.from(hex, 'hex');
+      return { hex, id, bytes: index.get(id)?.rawLength ?? 0 };
     }),
   );
   // Where each blob is used: by stream, its positions in order.
   const uses = new Map<string, number[][]>();
-  for (const [k, blobs] of sizes.entries()) {
+  for (const [k, stream] of blobs.entries()) {
     let position = 0;
-    for (const { hex, bytes } of blobs) {
+    for (const { hex, bytes } of stream) {
       const byStream = uses.get(hex) ?? [];
       (byStream[k] ??= []).push(position);
       uses.set(hex, byStream);
@@ -463,13 +450,13 @@ export async function writeContents(
   }
   const kept = new Map<string, Kept>();
   const queue: { k: number; kept: Kept; budgeted: number }[] = [];
+  const release = (entry: Kept): void =>
+    void entry.read.then(
+      (lease) => lease.release(),
+      () => undefined,
+    );
   const settle = (entry: Kept): void => {
-    if (--entry.unwritten === 0 && entry.left === 0) {
-      entry.read.then(
-        (lease) => lease.release(),
-        () => undefined,
-      );
-    }
+    if (--entry.unwritten === 0 && entry.left === 0) release(entry);
   };
   const writeHead = async (): Promise<void> => {
     const head = queue.shift();
@@ -512,7 +499,7 @@ export async function writeContents(
       }
       if (k < 0) break;
       const state = states[k] as (typeof states)[number];
-      const { hex, bytes } = sizes[k]?.[state.next] as { hex: string; bytes: number };
+      const { hex, id, bytes } = blobs[k]?.[state.next] as (typeof blobs)[number][number];
       const position = state.at;
       state.next++;
       state.at += bytes;
@@ -525,7 +512,7 @@ export async function writeContents(
         // Holding nothing now, so waiting cannot deadlock: other streams release as they write.
         if (queue.length === 0) await budget.acquire(bytes);
         budgeted = bytes;
-        const read = repo.leaseBlob('data', Buffer.from(hex, 'hex'), signal);
+        const read = repo.leaseBlob('data', id, signal);
         read.catch(() => undefined); // awaited in order by writeHead
         const left = kept.size < KEPT_MAX ? takersAhead(hex, k, position) : 0;
         entry = { read, left, unwritten: 0 };
@@ -545,13 +532,8 @@ export async function writeContents(
       budget.release(q.budgeted);
       settle(q.kept);
     }
-    for (const entry of kept.values()) {
-      entry.left = 0;
-      if (entry.unwritten === 0) {
-        entry.unwritten = 1;
-        settle(entry);
-      }
-    }
+    // Those kept for later uses: none of their queued uses is left now.
+    for (const entry of kept.values()) release(entry);
     kept.clear();
   }
   for (const state of states) {
