@@ -167,12 +167,17 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
       }),
     );
     const write = { budget, direct, ...(signal ? { signal } : {}) };
+    /** Where an entry goes, its folder made and, with `overwrite`, what was there removed. */
+    const placed = async (p: Planned): Promise<string> => {
+      const path = join(target, p.path);
+      if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
+      if (overwrite) await rm(path, { force: true });
+      return path;
+    };
     const one = async (p: Planned): Promise<void> => {
       try {
         signal?.throwIfAborted();
-        const path = join(target, p.path);
-        if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
-        await _restoreEntry(repo, p, path, overwrite, write);
+        await _restoreEntry(repo, p, await placed(p), write);
         restored(p);
       } catch (error) {
         failed(p, error);
@@ -182,13 +187,10 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
       limit(async () => {
         try {
           if (group.length === 1) return await one(group[0] as Planned);
-          const files = group.map((p) => ({ p, path: join(target, p.path) }));
           try {
             signal?.throwIfAborted();
-            for (const { path } of files) {
-              if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
-              if (overwrite) await rm(path, { force: true });
-            }
+            const files: { p: Planned; path: string }[] = [];
+            for (const p of group) files.push({ p, path: await placed(p) });
             await _restoreFilesTogether(repo, files, write);
             group.forEach(restored);
           } catch (error) {
@@ -502,15 +504,14 @@ const GROUP_MAX = 4;
  */
 const DIRECT_FROM = 1024 * 1024;
 
+/** Restores an entry to `path`, where nothing is in its way. */
 async function _restoreEntry(
   repo: OpenRepository,
   p: Planned,
   path: string,
-  overwrite: boolean,
   write: _Writing,
 ): Promise<void> {
   const time = _time(p.node.mtime);
-  if (overwrite) await rm(path, { force: true });
   if (p.node.type === 'symlink') {
     await symlink(p.node.linkTarget ?? '', path);
     await lutimes(path, time, time).catch(() => undefined); // not every file system keeps link times
