@@ -1,10 +1,12 @@
 import { UsageError } from '../../errors.ts';
 import { checkRepository } from '../../repository/check.ts';
-import { startCodecWorkers } from '../../repository/index.ts';
-import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { accessRepository, reporterFor } from '../repository-access.ts';
+import {
+  accessRepository,
+  loadCodecWorkersSizedForMemory,
+  reporterFor,
+} from '../repository-access.ts';
 import { formatBytes } from '../reporter.ts';
 import type { RegisterCommand } from './index.ts';
 
@@ -28,18 +30,10 @@ export const registerCheck: RegisterCommand = (program, ctx, setExitCode) => {
           throw new UsageError('--subset takes a percentage above 0 and at most 100, e.g. 5%');
         if (!flags.readData) throw new UsageError('--subset goes with --read-data');
       }
-      // Reading data: the codec workers load while the repository key is derived (see restore).
       const { repo } = await accessRepository(
         ctx,
         globals,
-        flags.readData
-          ? {
-              onDeriveKey: () => {
-                favourMemoryOverSpeed();
-                startCodecWorkers();
-              },
-            }
-          : {},
+        flags.readData ? { onDeriveKey: loadCodecWorkersSizedForMemory } : {},
       );
       const reporter = reporterFor(ctx, globals);
       reporter.start('check');

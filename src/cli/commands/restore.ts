@@ -1,11 +1,13 @@
 import { resolve } from 'node:path';
 import { restoreFiles } from '../../drivers/files/index.ts';
 import { UsageError } from '../../errors.ts';
-import { startCodecWorkers } from '../../repository/index.ts';
-import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { accessRepository, reporterFor } from '../repository-access.ts';
+import {
+  accessRepository,
+  loadCodecWorkersSizedForMemory,
+  reporterFor,
+} from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import { tracePhase } from '../../util/trace.ts';
 import type { RegisterCommand } from './index.ts';
@@ -61,13 +63,8 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
       if (ref === undefined) throw new UsageError('give a backup id, unique prefix, or "latest"');
       if (flags.target === undefined) throw new UsageError('give --target DIR to restore into');
       tracePhase('command started');
-      // The codec workers load (about a tenth of a second of a core each) while the repository
-      // key is derived on the thread pool, their heaps sized for memory as the restore's are.
       const { repo } = await accessRepository(ctx, globals, {
-        onDeriveKey: () => {
-          favourMemoryOverSpeed();
-          startCodecWorkers();
-        },
+        onDeriveKey: loadCodecWorkersSizedForMemory,
       });
       tracePhase('repository opened');
       const backup = await repo.findBackup(ref, flags.source ? { source: flags.source } : {});
