@@ -101,8 +101,8 @@ export async function credentialFor(
 
 /**
  * An `onDeriveKey` for a command that reads data through the codec workers with heaps sized for
- * memory (a files restore, a check reading data): the workers load (about a tenth of a second of
- * a core each) while the key is derived on the thread pool, sized as the command's heaps are.
+ * memory (a check reading data): the workers load (about a tenth of a second of a core each)
+ * while the key is derived on the thread pool, sized as the command's heaps are.
  */
 export function loadCodecWorkersSizedForMemory(): void {
   favourMemoryOverSpeed();

@@ -3,11 +3,8 @@ import { restoreFiles } from '../../drivers/files/index.ts';
 import { UsageError } from '../../errors.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import {
-  accessRepository,
-  loadCodecWorkersSizedForMemory,
-  reporterFor,
-} from '../repository-access.ts';
+import { startCodecWorkers } from '../../repository/index.ts';
+import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import { tracePhase } from '../../util/trace.ts';
 import type { RegisterCommand } from './index.ts';
@@ -63,9 +60,10 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
       if (ref === undefined) throw new UsageError('give a backup id, unique prefix, or "latest"');
       if (flags.target === undefined) throw new UsageError('give --target DIR to restore into');
       tracePhase('command started');
-      const { repo } = await accessRepository(ctx, globals, {
-        onDeriveKey: loadCodecWorkersSizedForMemory,
-      });
+      // The codec workers load (about a tenth of a second of a core each) while the repository
+      // key is derived on the thread pool. Heaps keep V8's sizing for speed: a restore holds a
+      // window of files, not the backup (see docs/architecture.md, "Heaps sized for memory").
+      const { repo } = await accessRepository(ctx, globals, { onDeriveKey: startCodecWorkers });
       tracePhase('repository opened');
       const backup = await repo.findBackup(ref, flags.source ? { source: flags.source } : {});
       if (backup.kind !== 'files') {

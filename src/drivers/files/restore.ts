@@ -22,7 +22,6 @@ import { basename, dirname, join } from 'node:path';
 import pLimit from 'p-limit';
 import { UsageError } from '../../errors.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
-import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
 import { settleAll } from '../../util/settle-all.ts';
 import { tracePhase } from '../../util/trace.ts';
 import {
@@ -79,7 +78,6 @@ interface Planned {
  * @throws UsageError when an include path is not in the backup, or files exist without `overwrite`.
  */
 export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesRestoreResult> {
-  favourMemoryOverSpeed();
   const { repo, target, signal } = options;
   const include = (options.include ?? []).map((p) => `/${p.split('/').filter(Boolean).join('/')}`);
   const overwrite = Boolean(options.overwrite);
