@@ -86,8 +86,10 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
 
   const { summary } = options.backup;
   let totals = { totalFiles: summary.files, totalBytes: summary.bytes };
-  if (include.length > 0 || (!overwrite && !(await _isEmpty(target))))
-    totals = await _preflight(walk, target, include, overwrite, options.backup.shortId);
+  // Into a missing or empty folder nothing can be overwritten: no file needs looking up.
+  const clashing = !overwrite && !(await _isEmpty(target));
+  if (include.length > 0 || clashing)
+    totals = await _preflight(walk, target, include, clashing, options.backup.shortId);
   tracePhase('restore checked');
 
   await mkdir(target, { recursive: true });
@@ -304,7 +306,9 @@ async function* _walk(
 
 /**
  * The first walk, before anything is written: every include must name something in the backup,
- * and without `overwrite` no file to restore may exist under `target`.
+ * and when `clashing` (no `overwrite`, and `target` holds something) no file to restore may exist
+ * under `target`. Into an empty folder the lookups are skipped: a restore of one folder of the
+ * benchmark's, 20,200 files in 560 folders, listed every folder it would make first.
  * @returns the files and bytes to restore, for progress.
  * @throws UsageError as {@link restoreFiles} does.
  */
@@ -312,11 +316,11 @@ async function _preflight(
   walk: (unreadable: (path: string) => void) => AsyncIterable<Planned>,
   target: string,
   include: readonly string[],
-  overwrite: boolean,
+  clashing: boolean,
   backup: string,
 ): Promise<{ totalFiles: number; totalBytes: number }> {
   const matched = new Set<string>();
-  const existing = overwrite ? undefined : _existingFiles();
+  const existing = clashing ? _existingFiles() : undefined;
   let totalFiles = 0;
   let totalBytes = 0;
   // Left to the restore to report; an include below such a folder cannot be told missing.
