@@ -24,6 +24,7 @@
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { copyBytes } from './copy-bytes.ts';
+import { settleAll } from './settle-all.ts';
 
 /** Creates files written past the page cache; one per restore, its memory shared by its files. */
 export interface DirectWrites {
@@ -278,10 +279,7 @@ function _directFile(
     async finish(options) {
       submit();
       try {
-        const failed = (await Promise.allSettled(inFlight.splice(0))).find(
-          (result) => result.status === 'rejected',
-        );
-        if (failed) throw failed.reason;
+        await settleAll(inFlight.splice(0));
         if (given % _ALIGN !== 0) await handle.truncate(given); // the last piece was padded
         if (options?.sync) {
           await handle.datasync();
