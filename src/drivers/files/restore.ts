@@ -541,21 +541,20 @@ async function _restoreFilesTogether(
   write: _Writing,
 ): Promise<void> {
   const { budget, signal } = write;
-  const opened: { temp: string; out: _TempOut }[] = [];
+  const opened: { p: Planned; path: string; temp: string; out: _TempOut }[] = [];
   try {
     for (const { path, p } of files) {
       const temp = _tempName(path);
-      opened.push({ temp, out: await _openTemp(temp, p.node.size ?? 0, write.direct) });
+      opened.push({ p, path, temp, out: await _openTemp(temp, p.node.size ?? 0, write.direct) });
     }
-    const streams = files.map(({ p }, i) => ({
+    const streams = opened.map(({ p, out }) => ({
       stored: { content: p.node.content ?? [], sha256: p.node.sha256, size: p.node.size },
-      out: (opened[i] as (typeof opened)[number]).out.writer,
+      out: out.writer,
       what: p.path,
     }));
     // Verified blob by blob, and against each file's SHA-256, before the renames below.
     await writeContents(repo, streams, { budget, ...(signal ? { signal } : {}) });
-    for (const [i, { p, path }] of files.entries()) {
-      const { temp, out } = opened[i] as (typeof opened)[number];
+    for (const { p, path, temp, out } of opened) {
       await out.finish();
       const time = _time(p.node.mtime);
       await chmod(temp, p.node.mode);
