@@ -417,6 +417,10 @@ export async function writeContents(
   const index = await repo.index({ signal });
   const states = streams.map((stream) => ({
     ...stream,
+    blobs: stream.stored.content.map((hex) => {
+      const id = Buffer.from(hex, 'hex');
+      return { hex, id, bytes: index.get(id)?.rawLength ?? 0 };
+    }),
     // Only to check a recorded SHA-256: every blob is verified by its keyed hash anyway.
     hash: stream.stored.sha256 === undefined ? undefined : createHash('sha256'),
     /** The next blob to take, and where it starts in the stream. */
@@ -425,17 +429,12 @@ export async function writeContents(
     /** Where the next write goes. */
     written: 0,
   }));
-  const blobs = states.map((state) =>
-    state.stored.content.map((hex) => {
-      const id = Buffer.from(hex, 'hex');
-      return { hex, id, bytes: index.get(id)?.rawLength ?? 0 };
-    }),
-  );
+  type State = (typeof states)[number];
   // Where each blob is used: by stream, its positions in order.
   const uses = new Map<string, number[][]>();
-  for (const [k, stream] of blobs.entries()) {
+  for (const [k, state] of states.entries()) {
     let position = 0;
-    for (const { hex, bytes } of stream) {
+    for (const { hex, bytes } of state.blobs) {
       const byStream = uses.get(hex) ?? [];
       (byStream[k] ??= []).push(position);
       uses.set(hex, byStream);
@@ -449,7 +448,7 @@ export async function writeContents(
     unwritten: number;
   }
   const kept = new Map<string, Kept>();
-  const queue: { k: number; kept: Kept; budgeted: number }[] = [];
+  const queue: { state: State; kept: Kept; budgeted: number }[] = [];
   const release = (entry: Kept): void =>
     void entry.read.then(
       (lease) => lease.release(),
@@ -463,7 +462,7 @@ export async function writeContents(
     if (!head) return;
     try {
       const lease = await head.kept.read;
-      const state = states[head.k] as (typeof states)[number];
+      const { state } = head;
       const blob = lease.bytes;
       state.hash?.update(blob);
       await state.out.write(blob, 0, blob.length, state.written);
@@ -482,7 +481,7 @@ export async function writeContents(
     let n = 0;
     for (const [other, positions] of (uses.get(hex) ?? []).entries()) {
       if (!positions) continue;
-      const start = other === k ? from + 1 : (states[other] as (typeof states)[number]).at;
+      const start = other === k ? from + 1 : (states[other] as State).at;
       n += _countBetween(positions, start, from + SHARE_SPAN);
     }
     return n;
@@ -493,13 +492,13 @@ export async function writeContents(
       signal?.throwIfAborted();
       // The stream least far along takes its next blob.
       let k = -1;
-      for (const [i, state] of states.entries()) {
-        if (state.next >= state.stored.content.length) continue;
-        if (k < 0 || state.at < (states[k] as (typeof states)[number]).at) k = i;
+      let state: State | undefined;
+      for (const [i, candidate] of states.entries()) {
+        if (candidate.next >= candidate.blobs.length) continue;
+        if (!state || candidate.at < state.at) [k, state] = [i, candidate];
       }
-      if (k < 0) break;
-      const state = states[k] as (typeof states)[number];
-      const { hex, id, bytes } = blobs[k]?.[state.next] as (typeof blobs)[number][number];
+      if (!state) break;
+      const { hex, id, bytes } = state.blobs[state.next] as State['blobs'][number];
       const position = state.at;
       state.next++;
       state.at += bytes;
@@ -523,7 +522,7 @@ export async function writeContents(
         if (entry.left === 0) kept.delete(hex);
       }
       entry.unwritten++;
-      queue.push({ k, kept: entry, budgeted });
+      queue.push({ state, kept: entry, budgeted });
     }
     while (queue.length > 0) await writeHead();
   } finally {
