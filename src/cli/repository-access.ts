@@ -9,13 +9,11 @@ import { NotFoundError, UsageError } from '../errors.ts';
 import {
   initRepository,
   openRepository,
-  startCodecWorkers,
   type Credential,
   type OpenRepository,
 } from '../repository/index.ts';
 import { addDuration, parseDuration } from '../config/duration.ts';
 import { createLocalStore } from '../stores/local.ts';
-import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
 import { withRetention } from '../stores/retention.ts';
 import type { Store } from '../stores/types.ts';
 import type { CliContext, GlobalOptions } from './context.ts';
@@ -97,16 +95,6 @@ export async function credentialFor(
   return credentials.kind === 'password'
     ? { kind: 'password', password: credentials.password }
     : { kind: 'keyFile', secret: credentials.key };
-}
-
-/**
- * An `onDeriveKey` for a command that reads data through the codec workers with heaps sized for
- * memory (a check reading data): the workers load (about a tenth of a second of a core each)
- * while the key is derived on the thread pool, sized as the command's heaps are.
- */
-export function loadCodecWorkersSizedForMemory(): void {
-  favourMemoryOverSpeed();
-  startCodecWorkers();
 }
 
 /** Resolves, opens and unlocks the repository for a command. */

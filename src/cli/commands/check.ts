@@ -1,12 +1,10 @@
 import { UsageError } from '../../errors.ts';
 import { checkRepository } from '../../repository/check.ts';
+import { startCodecWorkers } from '../../repository/index.ts';
+import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import {
-  accessRepository,
-  loadCodecWorkersSizedForMemory,
-  reporterFor,
-} from '../repository-access.ts';
+import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes } from '../reporter.ts';
 import type { RegisterCommand } from './index.ts';
 
@@ -30,10 +28,16 @@ export const registerCheck: RegisterCommand = (program, ctx, setExitCode) => {
           throw new UsageError('--subset takes a percentage above 0 and at most 100, e.g. 5%');
         if (!flags.readData) throw new UsageError('--subset goes with --read-data');
       }
+      // Reading data, the codec workers load (about a tenth of a second of a core each) while the
+      // key is derived on the thread pool, their heaps sized for memory as the check's are.
+      const loadCodecWorkers = (): void => {
+        favourMemoryOverSpeed();
+        startCodecWorkers();
+      };
       const { repo } = await accessRepository(
         ctx,
         globals,
-        flags.readData ? { onDeriveKey: loadCodecWorkersSizedForMemory } : {},
+        flags.readData ? { onDeriveKey: loadCodecWorkers } : {},
       );
       const reporter = reporterFor(ctx, globals);
       reporter.start('check');
