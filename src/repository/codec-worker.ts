@@ -41,6 +41,7 @@ import type {
 } from './codec-messages.ts';
 import { chunkLengths } from './chunker.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
+import { readAhead, readAheadPolicy } from './read-ahead.ts';
 import { OPEN_LISTED_FILE } from '../util/open-flags.ts';
 import { readFully } from '../util/read-fully.ts';
 import { reusedBuffer } from '../util/reused-buffer.ts';
@@ -117,15 +118,17 @@ function _handle(request: _OneReply): CodecReply {
     case 'files': {
       const { stride, maxSize, policy } = request;
       const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
+      const readAheadInto = _readAheadInto(maxSize);
+      void readAhead(_readAheadPolicy.atStart(request.paths), readAheadInto);
       const files = request.paths.map((path, k) => {
         try {
-          return _fileBlob(
-            path,
-            slot.subarray(k * stride, (k + 1) * stride),
-            maxSize,
-            keys,
-            policy,
-          );
+          const frame = slot.subarray(k * stride, (k + 1) * stride);
+          if (k > 0) return _fileBlob(path, frame, maxSize, keys, policy);
+          const started = performance.now();
+          const read = _readInto(path, frame, maxSize);
+          const ms = performance.now() - started;
+          void readAhead(_readAheadPolicy.afterFirst(ms, request.paths), readAheadInto);
+          return _encodeFileRead(read, frame, maxSize, keys, policy);
         } catch (error) {
           return { error: _failureWithCode(error) };
         }
@@ -156,6 +159,12 @@ function _handle(request: _OneReply): CodecReply {
     }
   }
 }
+
+/** Which of the small files of a `files` request to read ahead (see read-ahead.ts). */
+const _readAheadPolicy = readAheadPolicy();
+
+/** Where this thread's reads ahead go: the small files it reads, whole. */
+const _readAheadInto = reusedBuffer();
 
 /**
  * This worker's buffer for the file reads it keeps nothing of (`cut` and `ranges` requests),
@@ -236,7 +245,17 @@ function _fileBlob(
   keys: RepositoryKeys,
   policy: CompressionPolicy,
 ): FileRead {
-  const read = _readInto(path, frame, maxSize);
+  return _encodeFileRead(_readInto(path, frame, maxSize), frame, maxSize, keys, policy);
+}
+
+/** Hashes and encodes a small file read into `frame` (see {@link _fileBlob}). */
+function _encodeFileRead(
+  read: ReturnType<typeof _readInto>,
+  frame: Buffer,
+  maxSize: number,
+  keys: RepositoryKeys,
+  policy: CompressionPolicy,
+): FileRead {
   const { before, after, rawLength } = read;
   if (read.skipped || rawLength === 0 || rawLength > maxSize) return read;
   const id = blobId(keys, frame.subarray(PLAINTEXT_AT, PLAINTEXT_AT + rawLength));
