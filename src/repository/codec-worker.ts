@@ -63,6 +63,21 @@ port.on('message', (request: CodecRequest) => {
     _cutToEnd(request);
     return;
   }
+  if (request.op === 'files') {
+    const ahead = _readAheadPolicy.onReceive(request.paths);
+    if (ahead.length > 0) {
+      // Served after the requests before it, while its files are read.
+      void readAhead(ahead, _readAheadInto(request.maxSize));
+      _filesReadAhead.add(request);
+      setImmediate(() => _serve(request));
+      return;
+    }
+  }
+  _serve(request);
+});
+
+/** Answers a request of one reply. */
+function _serve(request: _OneReply): void {
   let reply: CodecReply;
   try {
     reply = _handle(request);
@@ -72,7 +87,7 @@ port.on('message', (request: CodecRequest) => {
   }
   port.postMessage(reply);
   collectNowAndThen(_bytesOf(request, reply));
-});
+}
 
 /** The reply to a request that failed. */
 function _errorReply(job: number, error: unknown): CodecReply {
@@ -118,8 +133,7 @@ function _handle(request: _OneReply): CodecReply {
     case 'files': {
       const { stride, maxSize, policy } = request;
       const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
-      const readAheadInto = _readAheadInto(maxSize);
-      void readAhead(_readAheadPolicy.atStart(request.paths), readAheadInto);
+      const others = _filesReadAhead.delete(request) ? [] : request.paths.slice(1);
       const files = request.paths.map((path, k) => {
         try {
           const frame = slot.subarray(k * stride, (k + 1) * stride);
@@ -127,7 +141,7 @@ function _handle(request: _OneReply): CodecReply {
           const started = performance.now();
           const read = _readInto(path, frame, maxSize);
           const ms = performance.now() - started;
-          void readAhead(_readAheadPolicy.afterFirst(ms, request.paths), readAheadInto);
+          void readAhead(_readAheadPolicy.afterFirst(ms, others), _readAheadInto(maxSize));
           return _encodeFileRead(read, frame, maxSize, keys, policy);
         } catch (error) {
           return { error: _failureWithCode(error) };
@@ -165,6 +179,9 @@ const _readAheadPolicy = readAheadPolicy();
 
 /** Where this thread's reads ahead go: the small files it reads, whole. */
 const _readAheadInto = reusedBuffer();
+
+/** `files` requests whose files but the first were read ahead on arrival. */
+const _filesReadAhead = new WeakSet<CodecRequest>();
 
 /**
  * This worker's buffer for the file reads it keeps nothing of (`cut` and `ranges` requests),

@@ -8,35 +8,36 @@ import { SLOW_READ_MS, readAhead, readAheadPolicy } from './read-ahead.ts';
 
 describe('read-ahead policy', () => {
   const paths = ['a', 'b', 'c', 'd'];
+  const others = paths.slice(1);
   const fast = SLOW_READ_MS / 10;
   const slow = SLOW_READ_MS * 10;
 
   it('reads nothing ahead while first reads are fast, or slow only now and then', () => {
     const policy = readAheadPolicy();
     for (const ms of [fast, slow, fast, fast, slow, fast]) {
-      assert.deepEqual(policy.atStart(paths), []);
-      assert.deepEqual(policy.afterFirst(ms, paths), []);
+      assert.deepEqual(policy.onReceive(paths), []);
+      assert.deepEqual(policy.afterFirst(ms, others), []);
     }
   });
 
-  it('reads the rest ahead at the second slow first read in a row, then all from the start', () => {
+  it('reads the rest ahead at the second slow first read in a row, then all but the first on arrival', () => {
     const policy = readAheadPolicy();
-    assert.deepEqual(policy.afterFirst(slow, paths), []);
-    assert.deepEqual(policy.atStart(paths), []);
-    assert.deepEqual(policy.afterFirst(slow, paths), ['b', 'c', 'd']);
-    assert.deepEqual(policy.atStart(paths), paths);
-    assert.deepEqual(policy.afterFirst(slow, paths), [], 'already read ahead at the start');
-    assert.deepEqual(policy.atStart(paths), paths);
+    assert.deepEqual(policy.afterFirst(slow, others), []);
+    assert.deepEqual(policy.onReceive(paths), []);
+    assert.deepEqual(policy.afterFirst(slow, others), others);
+    assert.deepEqual(policy.onReceive(paths), others, 'the first file is read to tell');
+    assert.deepEqual(policy.afterFirst(slow, []), [], 'read ahead on arrival already');
+    assert.deepEqual(policy.onReceive(paths), others);
   });
 
   it('stops reading ahead once a first read is fast again', () => {
     const policy = readAheadPolicy();
-    policy.afterFirst(slow, paths);
-    policy.afterFirst(slow, paths);
-    assert.deepEqual(policy.atStart(paths), paths);
-    assert.deepEqual(policy.afterFirst(fast, paths), []);
-    assert.deepEqual(policy.atStart(paths), []);
-    assert.deepEqual(policy.afterFirst(slow, paths), [], 'one slow read is not enough again');
+    policy.afterFirst(slow, others);
+    policy.afterFirst(slow, others);
+    assert.deepEqual(policy.onReceive(paths), others);
+    assert.deepEqual(policy.afterFirst(fast, []), []);
+    assert.deepEqual(policy.onReceive(paths), []);
+    assert.deepEqual(policy.afterFirst(slow, others), [], 'one slow read is not enough again');
   });
 });
 

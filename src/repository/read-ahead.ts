@@ -24,25 +24,33 @@ export const SLOW_READ_MS = 0.1;
  */
 export const SLOW_IN_A_ROW = 2;
 
-/** Which files of each request of small files to read ahead, from how their first reads went. */
+/**
+ * Which files of each request of small files to read ahead, from how the first reads went. A
+ * request's first file is never read ahead: its read tells whether the files come from the device.
+ */
 export interface ReadAheadPolicy {
-  /** Before the first file of a request is read: all of them while reading from the device. */
-  atStart(paths: readonly string[]): readonly string[];
   /**
-   * After its first file was read in `ms`: the request's others when that read makes
-   * {@link SLOW_IN_A_ROW} slow ones in a row (from the next request on, `atStart` reads all).
+   * When a request arrives: while reading from the device, its files but the first, to read ahead
+   * now, while the requests before it are served (the caller serves it after them).
    */
-  afterFirst(ms: number, paths: readonly string[]): readonly string[];
+  onReceive(paths: readonly string[]): readonly string[];
+  /**
+   * After a request's first file was read in `ms`: of `others` (its files not read ahead yet),
+   * those to read ahead now: all of them once that read makes {@link SLOW_IN_A_ROW} slow ones in a
+   * row.
+   */
+  afterFirst(ms: number, others: readonly string[]): readonly string[];
 }
 
 /** A policy for one thread's requests, in the order it serves them. */
 export function readAheadPolicy(): ReadAheadPolicy {
   let slowInARow = 0;
+  const fromDevice = (): boolean => slowInARow >= SLOW_IN_A_ROW;
   return {
-    atStart: (paths) => (slowInARow >= SLOW_IN_A_ROW ? paths : []),
-    afterFirst(ms, paths) {
+    onReceive: (paths) => (fromDevice() ? paths.slice(1) : []),
+    afterFirst(ms, others) {
       slowInARow = ms > SLOW_READ_MS ? slowInARow + 1 : 0;
-      return slowInARow === SLOW_IN_A_ROW ? paths.slice(1) : [];
+      return fromDevice() ? others : [];
     },
   };
 }
