@@ -68,7 +68,7 @@ port.on('message', (request: CodecRequest) => {
     if (ahead.length > 0) {
       // Served after the requests before it, while its files are read.
       void readAhead(ahead, _readAheadInto(request.maxSize));
-      _filesReadAhead.add(request);
+      _filesReadAhead.set(request, ahead.length === request.paths.length ? 'all' : 'others');
       setImmediate(() => _serve(request));
       return;
     }
@@ -130,25 +130,8 @@ function _handle(request: _OneReply): CodecReply {
       const id = new Uint8Array(blobId(_keys({ idKey: request.idKey }), plaintext));
       return { job, range: { id, length: total } };
     }
-    case 'files': {
-      const { stride, maxSize, policy } = request;
-      const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
-      const others = _filesReadAhead.delete(request) ? [] : request.paths.slice(1);
-      const files = request.paths.map((path, k) => {
-        try {
-          const frame = slot.subarray(k * stride, (k + 1) * stride);
-          if (k > 0) return _fileBlob(path, frame, maxSize, keys, policy);
-          const started = performance.now();
-          const read = _readInto(path, frame, maxSize);
-          const ms = performance.now() - started;
-          void readAhead(_readAheadPolicy.afterFirst(ms, others), _readAheadInto(maxSize));
-          return _encodeFileRead(read, frame, maxSize, keys, policy);
-        } catch (error) {
-          return { error: _failureWithCode(error) };
-        }
-      });
-      return { job, files };
-    }
+    case 'files':
+      return { job, files: _fileBlobs(request, slot) };
     case 'encode': {
       const keys = _keys({ dataKey: request.dataKey });
       const id = Buffer.from(request.id);
@@ -174,14 +157,42 @@ function _handle(request: _OneReply): CodecReply {
   }
 }
 
+/**
+ * Reads, hashes and encodes the small files of a `files` request, each in its part of `slot`. The
+ * first one's read is timed for the read-ahead policy, unless it was read ahead.
+ */
+function _fileBlobs(
+  request: Extract<CodecRequest, { op: 'files' }>,
+  slot: Buffer,
+): (FileRead | { error: CodecFailure })[] {
+  const { stride, maxSize, policy } = request;
+  const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
+  const ahead = _filesReadAhead.get(request);
+  _filesReadAhead.delete(request);
+  const others = ahead === 'others' ? [] : request.paths.slice(1);
+  return request.paths.map((path, k) => {
+    try {
+      const frame = slot.subarray(k * stride, (k + 1) * stride);
+      if (k > 0 || ahead === 'all') return _fileBlob(path, frame, maxSize, keys, policy);
+      const started = performance.now();
+      const read = _readInto(path, frame, maxSize);
+      const ms = performance.now() - started;
+      void readAhead(_readAheadPolicy.afterFirst(ms, others), _readAheadInto(maxSize));
+      return _encodeFileRead(read, frame, maxSize, keys, policy);
+    } catch (error) {
+      return { error: _failureWithCode(error) };
+    }
+  });
+}
+
 /** Which of the small files of a `files` request to read ahead (see read-ahead.ts). */
 const _readAheadPolicy = readAheadPolicy();
 
 /** Where this thread's reads ahead go: the small files it reads, whole. */
 const _readAheadInto = reusedBuffer();
 
-/** `files` requests whose files but the first were read ahead on arrival. */
-const _filesReadAhead = new WeakSet<CodecRequest>();
+/** `files` requests whose files were read ahead on arrival: all of them, or all but the first. */
+const _filesReadAhead = new WeakMap<CodecRequest, 'all' | 'others'>();
 
 /**
  * This worker's buffer for the file reads it keeps nothing of (`cut` and `ranges` requests),

@@ -4,7 +4,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { SLOW_READ_MS, readAhead, readAheadPolicy } from './read-ahead.ts';
+import {
+  PROBE_EVERY,
+  SLOW_IN_A_ROW,
+  SLOW_READ_MS,
+  readAhead,
+  readAheadPolicy,
+} from './read-ahead.ts';
 
 describe('read-ahead policy', () => {
   const paths = ['a', 'b', 'c', 'd'];
@@ -12,29 +18,47 @@ describe('read-ahead policy', () => {
   const fast = SLOW_READ_MS / 10;
   const slow = SLOW_READ_MS * 10;
 
+  /** A policy that has just taken the files to come from the device. */
+  const fromDevice = (): ReturnType<typeof readAheadPolicy> => {
+    const policy = readAheadPolicy();
+    for (let i = 1; i < SLOW_IN_A_ROW; i++) {
+      assert.deepEqual(policy.afterFirst(slow, others), []);
+      assert.deepEqual(policy.onReceive(paths), []);
+    }
+    assert.deepEqual(policy.afterFirst(slow, others), others);
+    return policy;
+  };
+
   it('reads nothing ahead while first reads are fast, or slow only now and then', () => {
     const policy = readAheadPolicy();
-    for (const ms of [fast, slow, fast, fast, slow, fast]) {
+    const now = Array.from({ length: SLOW_IN_A_ROW - 1 }, () => slow);
+    for (const ms of [fast, ...now, fast, fast, ...now, fast]) {
       assert.deepEqual(policy.onReceive(paths), []);
       assert.deepEqual(policy.afterFirst(ms, others), []);
     }
   });
 
-  it('reads the rest ahead at the second slow first read in a row, then all but the first on arrival', () => {
-    const policy = readAheadPolicy();
-    assert.deepEqual(policy.afterFirst(slow, others), []);
-    assert.deepEqual(policy.onReceive(paths), []);
-    assert.deepEqual(policy.afterFirst(slow, others), others);
-    assert.deepEqual(policy.onReceive(paths), others, 'the first file is read to tell');
-    assert.deepEqual(policy.afterFirst(slow, []), [], 'read ahead on arrival already');
-    assert.deepEqual(policy.onReceive(paths), others);
+  it('reads the rest ahead at enough slow first reads in a row, then whole requests on arrival', () => {
+    const policy = fromDevice();
+    for (let i = 1; i < PROBE_EVERY; i++) assert.deepEqual(policy.onReceive(paths), paths);
   });
 
-  it('stops reading ahead once a first read is fast again', () => {
-    const policy = readAheadPolicy();
-    policy.afterFirst(slow, others);
-    policy.afterFirst(slow, others);
-    assert.deepEqual(policy.onReceive(paths), others);
+  it('leaves one request in PROBE_EVERY its first file to read, and goes on while that is slow', () => {
+    const policy = fromDevice();
+    const received = Array.from({ length: 2 * PROBE_EVERY }, () => policy.onReceive(paths));
+    assert.equal(received.filter((ahead) => ahead.length === others.length).length, 2);
+    assert.equal(
+      received.filter((ahead) => ahead.length === paths.length).length,
+      2 * PROBE_EVERY - 2,
+    );
+    assert.deepEqual(policy.afterFirst(slow, []), [], 'the probe had the others read ahead');
+    assert.deepEqual(policy.onReceive(paths), paths);
+  });
+
+  it('stops reading ahead once a probe reads its first file fast', () => {
+    const policy = fromDevice();
+    for (let i = 1; i < PROBE_EVERY; i++) policy.onReceive(paths);
+    assert.deepEqual(policy.onReceive(paths), others, 'the probe');
     assert.deepEqual(policy.afterFirst(fast, []), []);
     assert.deepEqual(policy.onReceive(paths), []);
     assert.deepEqual(policy.afterFirst(slow, others), [], 'one slow read is not enough again');

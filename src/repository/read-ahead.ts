@@ -19,25 +19,30 @@ export const SLOW_READ_MS = 0.1;
 /**
  * Slow first reads in a row that mean reading from the device. One is not enough: a thread is
  * descheduled now and then while the cores are busy, and its read then takes as long (in a first
- * backup of the benchmark with every file in the page cache, about one read in seven did; two in
- * a row, one in sixty).
+ * backup of the benchmark with every file in the page cache, about one read in seven did). With
+ * two, such a backup read about 4,000 of its 20,000 files ahead for nothing (each time up to
+ * {@link PROBE_EVERY} requests, until a probe); with three, a few hundred.
  */
-export const SLOW_IN_A_ROW = 2;
+export const SLOW_IN_A_ROW = 3;
 
 /**
- * Which files of each request of small files to read ahead, from how the first reads went. A
- * request's first file is never read ahead: its read tells whether the files come from the device.
+ * While reading from the device, one request in this many has its first file read unhelped, to
+ * tell whether the files still come from there; the others are read ahead whole.
  */
+export const PROBE_EVERY = 4;
+
+/** Which files of each request of small files to read ahead, from how the first reads went. */
 export interface ReadAheadPolicy {
   /**
-   * When a request arrives: while reading from the device, its files but the first, to read ahead
-   * now, while the requests before it are served (the caller serves it after them).
+   * When a request arrives: its files to read ahead now, while the requests before it are served
+   * (the caller serves it after them). While reading from the device, all of them, but for one
+   * request in {@link PROBE_EVERY}: all but its first. Otherwise none.
    */
   onReceive(paths: readonly string[]): readonly string[];
   /**
-   * After a request's first file was read in `ms`: of `others` (its files not read ahead yet),
-   * those to read ahead now: all of them once that read makes {@link SLOW_IN_A_ROW} slow ones in a
-   * row.
+   * After a request's first file, not read ahead, was read in `ms`: of `others` (its files not
+   * read ahead yet), those to read ahead now: all of them once that read makes
+   * {@link SLOW_IN_A_ROW} slow ones in a row, or keeps reading from the device.
    */
   afterFirst(ms: number, others: readonly string[]): readonly string[];
 }
@@ -45,9 +50,14 @@ export interface ReadAheadPolicy {
 /** A policy for one thread's requests, in the order it serves them. */
 export function readAheadPolicy(): ReadAheadPolicy {
   let slowInARow = 0;
+  let sinceProbe = 0;
   const fromDevice = (): boolean => slowInARow >= SLOW_IN_A_ROW;
   return {
-    onReceive: (paths) => (fromDevice() ? paths.slice(1) : []),
+    onReceive(paths) {
+      if (!fromDevice()) return [];
+      sinceProbe = (sinceProbe + 1) % PROBE_EVERY;
+      return sinceProbe === 0 ? paths.slice(1) : paths;
+    },
     afterFirst(ms, others) {
       slowInARow = ms > SLOW_READ_MS ? slowInARow + 1 : 0;
       return fromDevice() ? others : [];
