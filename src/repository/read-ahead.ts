@@ -21,7 +21,7 @@ export const SLOW_READ_MS = 0.1;
  * descheduled now and then while the cores are busy, and its read then takes as long (in a first
  * backup of the benchmark with every file in the page cache, about one read in seven did). With
  * two, such a backup read about 4,000 of its 20,000 files ahead for nothing (each time up to
- * {@link PROBE_EVERY} requests, until a probe); with three, a few hundred.
+ * {@link PROBE_EVERY} requests, until a probe); with three, 1,000-1,400.
  */
 export const SLOW_IN_A_ROW = 3;
 
