@@ -68,19 +68,19 @@ port.on('message', (request: CodecRequest) => {
     if (ahead.length > 0) {
       // Served after the requests before it, while its files are read.
       void readAhead(ahead, _readAheadInto(request.maxSize));
-      _filesReadAhead.set(request, ahead.length === request.paths.length ? 'all' : 'others');
-      setImmediate(() => _serve(request));
+      const readAlready = ahead.length === request.paths.length ? 'all' : 'others';
+      setImmediate(() => _serve(request, readAlready));
       return;
     }
   }
   _serve(request);
 });
 
-/** Answers a request of one reply. */
-function _serve(request: _OneReply): void {
+/** Answers a request of one reply; `readAlready` as {@link _handle} takes it. */
+function _serve(request: _OneReply, readAlready?: _ReadAlready): void {
   let reply: CodecReply;
   try {
-    reply = _handle(request);
+    reply = _handle(request, readAlready);
   } catch (error) {
     port.postMessage(_errorReply(request.job, error));
     return;
@@ -103,7 +103,14 @@ function _failureWithCode(error: unknown): CodecFailure & { code?: string } {
 /** A request answered by one reply. */
 type _OneReply = Exclude<CodecRequest, { op: 'cut' | 'cancel' }>;
 
-function _handle(request: _OneReply): CodecReply {
+/**
+ * Which files of a `files` request were read ahead on arrival: all of them, or all but the first
+ * (none when absent).
+ */
+type _ReadAlready = 'all' | 'others';
+
+/** Answers a request of one reply; `readAlready` for a `files` request, see {@link _ReadAlready}. */
+function _handle(request: _OneReply, readAlready?: _ReadAlready): CodecReply {
   const { job } = request;
   if (request.op === 'restore') return { job, restored: _restoreBlobs(request) };
   if (request.op === 'verify') {
@@ -131,7 +138,7 @@ function _handle(request: _OneReply): CodecReply {
       return { job, range: { id, length: total } };
     }
     case 'files':
-      return { job, files: _fileBlobs(request, slot) };
+      return { job, files: _fileBlobs(request, slot, readAlready) };
     case 'encode': {
       const keys = _keys({ dataKey: request.dataKey });
       const id = Buffer.from(request.id);
@@ -164,16 +171,15 @@ function _handle(request: _OneReply): CodecReply {
 function _fileBlobs(
   request: Extract<CodecRequest, { op: 'files' }>,
   slot: Buffer,
+  readAlready: _ReadAlready | undefined,
 ): (FileRead | { error: CodecFailure })[] {
   const { stride, maxSize, policy } = request;
   const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
-  const ahead = _filesReadAhead.get(request);
-  _filesReadAhead.delete(request);
-  const others = ahead === 'others' ? [] : request.paths.slice(1);
+  const others = readAlready ? [] : request.paths.slice(1);
   return request.paths.map((path, k) => {
     try {
       const frame = slot.subarray(k * stride, (k + 1) * stride);
-      if (k > 0 || ahead === 'all') return _fileBlob(path, frame, maxSize, keys, policy);
+      if (k > 0 || readAlready === 'all') return _fileBlob(path, frame, maxSize, keys, policy);
       const started = performance.now();
       const read = _readInto(path, frame, maxSize);
       const ms = performance.now() - started;
@@ -190,9 +196,6 @@ const _readAheadPolicy = readAheadPolicy();
 
 /** Where this thread's reads ahead go: the small files it reads, whole. */
 const _readAheadInto = reusedBuffer();
-
-/** `files` requests whose files were read ahead on arrival: all of them, or all but the first. */
-const _filesReadAhead = new WeakMap<CodecRequest, 'all' | 'others'>();
 
 /**
  * This worker's buffer for the file reads it keeps nothing of (`cut` and `ranges` requests),
