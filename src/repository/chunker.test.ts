@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import {
   CHUNKER_PROFILES,
   chunkLengths,
+  createLengthScanner,
   createChunker,
   type ChunkerParams,
   type ChunkerProfile,
@@ -91,6 +92,24 @@ void describe('chunker', () => {
     assert.deepEqual(chunkLengths(gear, SMALL, Buffer.alloc(0), true), []);
     assert.deepEqual(chunkLengths(gear, SMALL, Buffer.alloc(10), true), [10]);
     assert.deepEqual(chunkLengths(gear, SMALL, Buffer.alloc(10), false), []);
+  });
+
+  void it('createLengthScanner: the same lengths from a stream given in pieces of any size', () => {
+    for (let seed = 1; seed <= 12; seed++) {
+      const data = seed % 2 ? pseudoRandomBytes(seed, 20_000) : textLikeBytes(seed, 20_000);
+      const whole = chunkLengths(gear, SMALL, data, true);
+      for (const piece of [1, 7, 100, 1023, 4096, 20_000]) {
+        const scanner = createLengthScanner(gear, SMALL);
+        const lengths: number[] = [];
+        for (let at = 0; at < data.length; at += piece) {
+          lengths.push(...scanner.scan(data.subarray(at, at + piece)));
+        }
+        const last = scanner.finish();
+        assert.deepEqual(last > 0 ? [...lengths, last] : lengths, whole, `pieces of ${piece}`);
+        // Finished, it starts over.
+        assert.deepEqual(scanner.scan(data), chunkLengths(gear, SMALL, data, false));
+      }
+    }
   });
 
   void it('agrees with the reference implementation on random and text-like data', () => {

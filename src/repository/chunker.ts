@@ -166,17 +166,49 @@ export function chunkLengths(
   data: Buffer,
   final: boolean,
 ): number[] {
+  const lengths = createLengthScanner(gear, params);
+  const cut = lengths.scan(data);
+  const last = final ? lengths.finish() : 0;
+  return last > 0 ? [...cut, last] : cut;
+}
+
+/** Cut points of a stream fed piece by piece, as chunk lengths; see {@link createLengthScanner}. */
+export interface LengthScanner {
+  /**
+   * The lengths of the chunks that end in `data`, the stream's next bytes; the first may have
+   * begun in earlier pieces.
+   */
+  scan(data: Buffer): number[];
+  /** The length of the last, unfinished chunk (0 when there is none); the scanner starts over. */
+  finish(): number;
+}
+
+/**
+ * The cut points of {@link createChunker} for a stream given piece by piece, as lengths, with
+ * nothing copied: a chunk may span pieces, and only its length is kept. For a worker that reads
+ * a file into a ring of memory once and cuts it there.
+ */
+export function createLengthScanner(gear: Int32Array, params: ChunkerParams): LengthScanner {
   const state = _scanState(gear, params);
-  const lengths: number[] = [];
-  let start = 0;
-  for (let cut = _scan(state, data, 0); cut >= 0; cut = _scan(state, data, cut)) {
-    lengths.push(cut - start);
-    state.h = 0;
-    state.len = 0;
-    start = cut;
-  }
-  if (final && start < data.length) lengths.push(data.length - start);
-  return lengths;
+  return {
+    scan(data) {
+      const lengths: number[] = [];
+      let start = -state.len; // where the current chunk starts, in data's coordinates
+      for (let cut = _scan(state, data, 0); cut >= 0; cut = _scan(state, data, cut)) {
+        lengths.push(cut - start);
+        state.h = 0;
+        state.len = 0;
+        start = cut;
+      }
+      return lengths;
+    },
+    finish() {
+      const last = state.len;
+      state.h = 0;
+      state.len = 0;
+      return last;
+    },
+  };
 }
 
 // --- internal ---
