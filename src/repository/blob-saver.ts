@@ -12,10 +12,12 @@ import {
   hashFileRanges,
   identifyBlob,
   identifyFileRange,
+  identifyRingChunk,
   readFileBlob,
   slotReady,
   type FileBlob,
   type HeldBlob,
+  type RingChunk,
 } from './codec-pool.ts';
 import type { RepositoryKeys } from './crypto.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
@@ -66,6 +68,11 @@ export interface BlobSaver {
     lengths: readonly number[],
     options?: { signal?: AbortSignal; onHashed?: () => void },
   ): Promise<{ id?: Buffer; length: number }[]>;
+  /**
+   * Stores a chunk of a file read once into a cut's ring (see `cutFileAway`) as a data blob, which
+   * a worker copies out of the ring (see `identifyRingChunk`). Resolves with its id and length.
+   */
+  saveRingChunk(chunk: RingChunk, signal?: AbortSignal): Promise<{ id: Buffer; length: number }>;
   /**
    * Resolves when `save` of a `length`-byte blob would copy it once, into shared memory (see
    * `slotReady`); `undefined` when it would now.
@@ -182,6 +189,11 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       return storeHeld(type, await identifyBlob(keys, plaintext), plaintext.length, signal);
     },
     saveRange,
+    async saveRingChunk(chunk, signal) {
+      throwIfFailed();
+      const held = await identifyRingChunk(keys, chunk);
+      return { id: await storeHeld('data', held, chunk.length, signal), length: chunk.length };
+    },
     async saveRanges(fd, position, lengths, options = {}) {
       throwIfFailed();
       const hashed = await hashFileRanges(keys, fd, position, lengths);

@@ -14,8 +14,15 @@ export interface CodecWorkerData {
 
 /** What the main thread asks a codec worker. */
 export type CodecRequest =
-  /** Hash the plaintext in the slot. */
-  | { op: 'identify'; job: number; slot: number; length: number; idKey: Uint8Array }
+  /** Hash the plaintext in the slot; with `from`, copy it there first from a `cut` job's ring. */
+  | {
+      op: 'identify';
+      job: number;
+      slot: number;
+      length: number;
+      idKey: Uint8Array;
+      from?: RingPlace;
+    }
   /** Encode the plaintext in the slot; the encoded blob replaces it there. */
   | {
       op: 'encode';
@@ -77,6 +84,12 @@ export type CodecRequest =
    * bytes or so, the worker going on by itself (other requests are served
    * between spans), the last saying the file ended; nothing goes to a slot. A `cancel` naming
    * the job ends it early, with a last reply.
+   *
+   * With `ring`, the file is read once for the cut and the chunks' hashing: `span` bytes at a
+   * time into the ring's pieces in turn, past the page cache where the file system allows, the
+   * next piece read while this one is cut. Each reply says where in the ring its first chunk
+   * starts (a chunk may wrap around its end); the chunks are the main thread's until a `free`
+   * gives their bytes back. `position` must then be a multiple of 4096.
    */
   | {
       op: 'cut';
@@ -88,7 +101,13 @@ export type CodecRequest =
       min: number;
       avg: number;
       max: number;
+      ring?: CutRing;
     }
+  /**
+   * Give the bytes of a `cut` job's ring back to the job `target`, up to the file position
+   * `through` (every chunk before it has been copied out). No reply.
+   */
+  | { op: 'free'; job: number; target: number; through: number }
   /**
    * Read small files, each into its own part of the slot (file `k` from `k × stride`, which
    * leaves room for `maxSize + 1` bytes and the encoding's overhead), hash and encode each there,
@@ -141,6 +160,22 @@ export type CodecRequest =
   | { op: 'cancel'; job: number; target: number }
   /** SHA-256 (hex) of bytes in other shared memory: a pack about to be stored. */
   | { op: 'digest'; job: number; memory: SharedArrayBuffer; offset: number; length: number };
+
+/**
+ * Memory a `cut` job reads its file into, `pieces` spans of the job's `span` bytes from the start
+ * of `memory`, which is aligned for reads past the page cache.
+ */
+export interface CutRing {
+  readonly memory: SharedArrayBuffer;
+  readonly pieces: number;
+}
+
+/** Where a chunk lies in a `cut` job's ring: from `at`, wrapping at `size` to the ring's start. */
+export interface RingPlace {
+  readonly memory: SharedArrayBuffer;
+  readonly size: number;
+  readonly at: number;
+}
 
 /** A data blob of a `restore` request: where it lies in `data`, and the files it becomes. */
 export interface RestoreBlob {
@@ -204,9 +239,10 @@ export type CodecReply =
   | { job: number; files: (FileRead | { error: CodecFailure & { code?: string } })[] }
   /**
    * Chunks of a `cut` job, in order: their lengths, and whether this is its last reply (the end
-   * of the file; or an empty reply after a `cancel`).
+   * of the file; or an empty reply after a `cancel`). With a ring, where the first chunk starts
+   * in it.
    */
-  | { job: number; cut: { lengths: number[]; end: boolean } }
+  | { job: number; cut: { lengths: number[]; end: boolean; at?: number } }
   /** A `range` request's bytes: their id (none when there were none) and how many. */
   | { job: number; range: { id?: Uint8Array; length: number } }
   /** Per range of a `ranges` request, as a `range` reply. */

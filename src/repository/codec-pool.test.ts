@@ -17,12 +17,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IntegrityError } from '../errors.ts';
 import { decodeBlob, encodeBlob } from './blob-codec.ts';
-import { createChunker } from './chunker.ts';
+import { chunkLengths, createChunker } from './chunker.ts';
 import {
   cutFileAway,
   hashFileRanges,
   identifyBlob,
   identifyFileRange,
+  identifyRingChunk,
   keepLease,
   leaseStoredBlob,
   POOL_MIN,
@@ -30,6 +31,7 @@ import {
   readFileBlob,
   restoreBlobsAway,
   verifyBlobsAway,
+  type RingChunk,
 } from './codec-pool.ts';
 import { blobId, deriveKeys } from './crypto.ts';
 import { createGearTable } from './gear.ts';
@@ -330,6 +332,62 @@ describe('codec pool', () => {
       await assert.rejects(cut.next(), { code: 'EBADF' });
       const again = await identifyBlob(keys, pseudoRandomBytes(13, POOL_MIN));
       again.drop();
+    });
+
+    it('reads a new file once into a ring: its chunks hashed out of it, one cut at a time', async () => {
+      const data = pseudoRandomBytes(14, 5 * 1024 * 1024 + 777);
+      const { handle } = await fileOf('new-model', data);
+      const gear = createGearTable(randomBytes(32));
+      const params = { min: 16 * 1024, avg: 64 * 1024, max: 256 * 1024 };
+      const span = 512 * 1024;
+      const expected = chunkLengths(gear, params, data, true);
+      const readOnce = () => cutFileAway({ gear, params }, handle.fd, span, { readOnce: true });
+      try {
+        const lengths: number[] = [];
+        const ids: Buffer[] = [];
+        for await (const cut of readOnce()) {
+          assert.ok(cut.chunks, 'chunks in the ring');
+          assert.deepEqual(
+            cut.chunks.map((chunk) => chunk.length),
+            cut.lengths,
+          );
+          if (lengths.length === 0) {
+            // Another file meanwhile is cut as usual: the ring is this one's.
+            for await (const other of readOnce()) {
+              assert.equal(other.chunks, undefined);
+              break;
+            }
+          }
+          // One at a time, slower than the worker reads: the ring holds 1.5 MiB of the file's 5.
+          for (const chunk of cut.chunks) {
+            const held = await identifyRingChunk(keys, chunk);
+            ids.push(held.id);
+            held.drop();
+          }
+          lengths.push(...cut.lengths);
+        }
+        assert.deepEqual(lengths, expected);
+        let at = 0;
+        for (const [i, length] of expected.entries()) {
+          assert.deepEqual(ids[i], blobId(keys, data.subarray(at, at + length)), `chunk ${i}`);
+          at += length;
+        }
+        // Given up midway, with chunks not taken, the ring comes back for the next file; a chunk
+        // of a cut that is over can no longer be taken.
+        let kept: RingChunk | undefined;
+        for await (const cut of readOnce()) {
+          (await identifyRingChunk(keys, cut.chunks?.[0] as RingChunk)).drop();
+          kept = cut.chunks?.[1];
+          break;
+        }
+        await assert.rejects(identifyRingChunk(keys, kept as RingChunk), /after its cut/);
+        for await (const cut of readOnce()) {
+          assert.ok(cut.chunks);
+          break;
+        }
+      } finally {
+        await handle.close();
+      }
     });
 
     it('hashes what the file still holds when it shrank, and nothing past its end', async () => {

@@ -6,9 +6,9 @@
  * transfer and come back for reuse, so the main thread does not allocate per blob either.
  * Small blobs are handled on the calling thread, where a message round trip would cost more than
  * the work, except where the work includes system calls or many blobs go in one message: small
- * files are read (backup), decoded and written (restore) on the workers, a large file's chunks
- * are read from the file there (and a changed version of one is cut into chunks there too), and
- * `check` verifies every blob there. Results are byte for byte those of `blob-codec.ts` on the calling thread.
+ * files are read (backup), decoded and written (restore) on the workers, a large file is cut
+ * into chunks there and its chunks read from the file there (a new one not in the page cache is
+ * read once, into a ring its chunks are copied out of), and `check` verifies every blob there. Results are byte for byte those of `blob-codec.ts` on the calling thread.
  * @module
  */
 import { availableParallelism } from 'node:os';
@@ -30,12 +30,14 @@ import type {
   CodecWorkerData,
   FileRead,
   RestoreBlob,
+  RingPlace,
   VerifyBlob,
 } from './codec-messages.ts';
 import type { ChunkerParams } from './chunker.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 import { readFully } from '../util/read-fully.ts';
 import { copyBytes } from '../util/copy-bytes.ts';
+import { RING_ALIGN, copyOutOfRing } from './ring-cut.ts';
 
 /**
  * A blob needing less slot space than this (plaintext and encoding overhead, or the larger of
@@ -152,6 +154,21 @@ export async function hashFileRanges(
 export interface CutChunks {
   readonly lengths: readonly number[];
   readonly end: boolean;
+  /**
+   * The chunks of `lengths` as read into the cut's ring, when the file is read once (see
+   * {@link cutFileAway}): each to be hashed with {@link identifyRingChunk}, which the ring waits for.
+   */
+  readonly chunks?: readonly RingChunk[];
+}
+
+/** A chunk lying in the ring a file is read into once; see {@link identifyRingChunk}. */
+export interface RingChunk {
+  readonly length: number;
+  /**
+   * Where the chunk lies, for one copy out of the ring; `done` once copied, or failed.
+   * @throws Error when the cut is over (its ring may hold another file by then)
+   */
+  take(): { place: RingPlace; done: () => void };
 }
 
 /**
@@ -162,6 +179,14 @@ export interface CutChunks {
  * worker takes no other work while another worker can (see `pick`): hashing beside the cut
  * instead of after it, a version-2 backup of the benchmark took 4-7 % less time (five runs of
  * 6-10 pairs), for a second read of the file from the page cache.
+ *
+ * With `readOnce` (a new file, whose chunks are all to be stored), the worker reads the file
+ * into a ring of shared memory instead (see ring-cut.ts), past the page cache where it can, and
+ * each yield names its chunks there: the caller hashes every one with {@link identifyRingChunk},
+ * and the cut goes on as they are copied out. One file at a time has the ring; another is cut as
+ * without `readOnce`. The worker then takes other work too, since it cuts only as far as the ring
+ * reaches.
+ *
  * Cut points are those of `createChunker(gear, params)`. Stopped early (an error, a `break`),
  * it returns only once the worker no longer reads the file, which the caller may then close.
  */
@@ -169,8 +194,14 @@ export async function* cutFileAway(
   chunking: { readonly gear: Int32Array; readonly params: ChunkerParams },
   fd: number,
   span: number,
+  options: { readOnce?: boolean } = {},
 ): AsyncGenerator<CutChunks> {
   const { gear, params } = chunking;
+  // Piece `n` of the file is read over piece `n - RING_PIECES`, whose chunks must all have been
+  // cut by then: they end at most `max` bytes after it.
+  const fits = params.max <= (RING_PIECES - 1) * span && span % RING_ALIGN === 0;
+  const ring = options.readOnce && fits ? _takeRing(span) : undefined;
+  const chunksOf = ring ? _ringChunks(ring, span) : undefined;
   const replies: (CodecReply | Error)[] = [];
   let finished = false;
   let wake: (() => void) | undefined;
@@ -178,25 +209,62 @@ export async function* cutFileAway(
     while (replies.length === 0) await new Promise<void>((resolve) => (wake = resolve));
     return replies.shift() as CodecReply | Error;
   };
-  const request = { op: 'cut', job: 0, fd, position: 0, span, gear, ...params } as const;
-  const job = _pool().stream(request, (reply) => {
+  const request: CodecRequest = {
+    op: 'cut',
+    job: 0,
+    fd,
+    position: 0,
+    span,
+    gear,
+    ...params,
+    ...(ring ? { ring: { memory: ring.memory, pieces: RING_PIECES } } : {}),
+  };
+  const onReply = (reply: CodecReply | Error): boolean => {
     finished = reply instanceof Error || 'error' in reply || ('cut' in reply && reply.cut.end);
     replies.push(reply);
     wake?.();
     return finished;
-  });
+  };
+  let job: ReturnType<_Pool['stream']>;
+  try {
+    job = _pool().stream(request, onReply, !ring);
+  } catch (error) {
+    chunksOf?.close();
+    throw error;
+  }
   try {
     for (;;) {
       const reply = await next();
       if (reply instanceof Error) throw reply;
       if ('error' in reply) throw _replyError(reply.error);
       const cut = _field(reply, 'cut');
-      yield cut;
+      const { at = 0 } = cut;
+      yield chunksOf ? { ...cut, chunks: chunksOf(cut, at, job.free) } : cut;
       if (cut.end) return;
     }
   } finally {
     if (!finished) job.cancel();
     while (!finished) await next();
+    chunksOf?.close();
+  }
+}
+
+/**
+ * Hashes a chunk of a file read into a cut's ring (see {@link cutFileAway}) on a worker, which
+ * copies it into a slot of shared memory first; the ring's bytes are given back once copied.
+ */
+export async function identifyRingChunk(keys: RepositoryKeys, chunk: RingChunk): Promise<HeldBlob> {
+  const { place, done } = chunk.take();
+  try {
+    if (!_pooled(chunk.length + BLOB_OVERHEAD)) {
+      const bytes = Buffer.allocUnsafe(chunk.length);
+      copyOutOfRing(place, bytes);
+      return await identifyBlob(keys, bytes);
+    }
+    const pool = _pool();
+    return await _identifyInSlot(keys, pool, await pool.acquire(), chunk.length, place);
+  } finally {
+    done();
   }
 }
 
@@ -319,12 +387,13 @@ async function _slotWith(pool: _Pool, bytes: Buffer): Promise<_Slot> {
   return slot;
 }
 
-/** Hashes the plaintext already in `slot` on a worker. */
+/** Hashes the plaintext already in `slot`, or first copied there `from` a ring, on a worker. */
 async function _identifyInSlot(
   keys: RepositoryKeys,
   pool: _Pool,
   slot: _Slot,
   length: number,
+  from?: RingPlace,
 ): Promise<HeldBlob> {
   try {
     const reply = await pool.call({
@@ -333,6 +402,7 @@ async function _identifyInSlot(
       slot: slot.index,
       length,
       idKey: keys.idKey,
+      ...(from ? { from } : {}),
     });
     const id = Buffer.from(_field(reply, 'id'));
     return {
@@ -469,6 +539,111 @@ export function keepLease(lease: BlobLease): Buffer {
 
 // --- internal ---
 
+/**
+ * Spans a cut's ring holds (see {@link cutFileAway}): the next read while one is cut and the
+ * chunks of the one before are copied out.
+ */
+const RING_PIECES = 3;
+
+/** The one ring of shared memory a file is read into once; see {@link cutFileAway}. */
+interface _Ring {
+  readonly memory: SharedArrayBuffer;
+  readonly span: number;
+  taken: boolean;
+}
+
+let _ring: _Ring | undefined;
+
+/** The one ring, for pieces of `span` bytes, unless another cut has it (then undefined). */
+function _takeRing(span: number): _Ring | undefined {
+  if (_ring?.taken) return undefined;
+  if (_ring?.span !== span) {
+    // A page-aligned base, as reads past the page cache want (a `SharedArrayBuffer` need not be).
+    const pages = Math.ceil((RING_PIECES * span) / _WASM_PAGE);
+    const { buffer } = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    _ring = { memory: buffer as SharedArrayBuffer, span, taken: false };
+  }
+  _ring.taken = true;
+  return _ring;
+}
+
+const _WASM_PAGE = 64 * 1024;
+
+/** The one part of the `WebAssembly` global used here (this project's `lib` does not declare it). */
+declare const WebAssembly: {
+  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => {
+    readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  };
+};
+
+/**
+ * The chunks of a cut's replies as they lie in `ring`, and the ring's bytes given back through
+ * `free` as the chunks are copied out in file order. `close` once the cut is over: the ring
+ * goes back when no chunk is being copied any more, and no chunk may be taken after.
+ */
+function _ringChunks(
+  ring: _Ring,
+  span: number,
+): {
+  (cut: CutChunks, at: number, free: (through: number) => void): RingChunk[];
+  close(): void;
+} {
+  const size = RING_PIECES * span;
+  const copied: boolean[] = [];
+  const ends: number[] = []; // per chunk so far, the file position where it ends
+  let position = 0;
+  let through = 0; // every chunk before it copied
+  let next = 0; // the first chunk not copied
+  let taken = 0; // chunks being copied
+  let closed = false;
+  const giveBack = (): void => {
+    if (closed && taken === 0) ring.taken = false;
+  };
+  const chunksOf = (
+    cut: CutChunks,
+    first: number,
+    free: (through: number) => void,
+  ): RingChunk[] => {
+    let at = first;
+    return cut.lengths.map((length) => {
+      const index = ends.length;
+      const place = { memory: ring.memory, size, at };
+      position += length;
+      ends.push(position);
+      at = (at + length) % size;
+      return {
+        length,
+        take() {
+          if (closed) throw new Error('[codec] a chunk taken after its cut');
+          taken++;
+          let once = false;
+          return {
+            place,
+            done() {
+              if (once) return;
+              once = true;
+              taken--;
+              copied[index] = true;
+              while (copied[next]) next++;
+              const now = next > 0 ? (ends[next - 1] ?? 0) : 0;
+              // Only a whole piece is read into again: say so as each one is copied out.
+              if (Math.floor(now / span) > Math.floor(through / span)) free(now);
+              through = now;
+              giveBack();
+            },
+          };
+        },
+      };
+    });
+  };
+  return Object.assign(chunksOf, {
+    close() {
+      closed = true;
+      giveBack();
+    },
+  });
+}
+
 interface _Slot {
   readonly index: number;
   readonly bytes: Buffer;
@@ -487,13 +662,15 @@ interface _Pool {
   /** Sends `request` to the least busy worker; `transfer`: buffers it hands over. */
   call(request: CodecRequest, transfer?: readonly ArrayBuffer[]): Promise<CodecReply>;
   /**
-   * Sends a request of many replies to the least busy worker (see `_CodecWorker.stream`);
-   * `cancel` asks that worker to end the job (see the `cancel` request).
+   * Sends a request of many replies to the least busy worker (see `_CodecWorker.stream`; `long`
+   * by default); `cancel` asks that worker to end the job (see the `cancel` request), `free`
+   * gives a ring cut's bytes back (see the `free` request).
    */
   stream(
     request: CodecRequest,
     onReply: (reply: CodecReply | Error) => boolean,
-  ): { cancel(): void };
+    long?: boolean,
+  ): { cancel: () => void; free: (through: number) => void };
 }
 
 let pool: _Pool | undefined;
@@ -553,11 +730,14 @@ function _pool(): _Pool {
       while (workers.length < size) start();
     },
     call: (request, transfer) => pick().call({ ...request, job: ++jobs }, transfer),
-    stream(request, onReply) {
+    stream(request, onReply, long = true) {
       const worker = pick();
       const job = ++jobs;
-      worker.stream({ ...request, job }, onReply, undefined, true);
-      return { cancel: () => worker.tell({ op: 'cancel', job: 0, target: job }) };
+      worker.stream({ ...request, job }, onReply, undefined, long);
+      return {
+        cancel: () => worker.tell({ op: 'cancel', job: 0, target: job }),
+        free: (through) => worker.tell({ op: 'free', job: 0, target: job, through }),
+      };
     },
   };
   return pool;

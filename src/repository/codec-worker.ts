@@ -42,6 +42,7 @@ import type {
 import { chunkLengths } from './chunker.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 import { readAhead, readAheadPolicy } from './read-ahead.ts';
+import { copyOutOfRing, startRingCut, type RingCut } from './ring-cut.ts';
 import { OPEN_LISTED_FILE } from '../util/open-flags.ts';
 import { readFully } from '../util/read-fully.ts';
 import { reusedBuffer } from '../util/reused-buffer.ts';
@@ -54,13 +55,23 @@ const { slab, slotSize } = workerData as CodecWorkerData;
 /** `cut` jobs asked to end. */
 const cancelled = new Set<number>();
 
+/** Running `cut` jobs that read into a ring (see ring-cut.ts). */
+const ringCuts = new Map<number, RingCut>();
+
 port.on('message', (request: CodecRequest) => {
   if (request.op === 'cancel') {
-    cancelled.add(request.target);
+    const ringCut = ringCuts.get(request.target);
+    if (ringCut) ringCut.cancel();
+    else cancelled.add(request.target);
+    return;
+  }
+  if (request.op === 'free') {
+    ringCuts.get(request.target)?.free(request.through);
     return;
   }
   if (request.op === 'cut') {
-    _cutToEnd(request);
+    if (request.ring) _cutThroughRing(request);
+    else _cutToEnd(request);
     return;
   }
   if (request.op === 'files') {
@@ -101,7 +112,7 @@ function _failureWithCode(error: unknown): CodecFailure & { code?: string } {
 }
 
 /** A request answered by one reply. */
-type _OneReply = Exclude<CodecRequest, { op: 'cut' | 'cancel' }>;
+type _OneReply = Exclude<CodecRequest, { op: 'cut' | 'cancel' | 'free' }>;
 
 /**
  * Which files of a `files` request were read ahead on arrival: all of them, or all but the first
@@ -127,6 +138,7 @@ function _handle(request: _OneReply, readAlready?: _ReadAlready): CodecReply {
   switch (request.op) {
     case 'identify': {
       const plaintext = slot.subarray(PLAINTEXT_AT, PLAINTEXT_AT + request.length);
+      if (request.from) copyOutOfRing(request.from, plaintext);
       return { job, id: new Uint8Array(blobId(_keys({ idKey: request.idKey }), plaintext)) };
     }
     case 'range': {
@@ -220,6 +232,19 @@ function _hashRanges(request: Extract<CodecRequest, { op: 'ranges' }>): {
     if (read === 0) return { length: 0 };
     return { id: new Uint8Array(blobId(keys, buffer.subarray(0, read))), length: read };
   });
+}
+
+/** Runs a `cut` job with a ring (see ring-cut.ts), known by its job until its last reply. */
+function _cutThroughRing(request: Extract<CodecRequest, { op: 'cut' }>): void {
+  const { job } = request;
+  const post = (reply: CodecReply): void => {
+    if ('error' in reply || ('cut' in reply && reply.cut.end)) ringCuts.delete(job);
+    port.postMessage(reply);
+  };
+  ringCuts.set(
+    job,
+    startRingCut(request, post, (error) => _errorReply(job, error)),
+  );
 }
 
 /**

@@ -7,10 +7,11 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { IntegrityError, NotFoundError, UsageError } from '../errors.ts';
 import type { BlobSaver } from './blob-saver.ts';
-import { hashFileRanges, type BlobLease, type CutChunks } from './codec-pool.ts';
+import { hashFileRanges, type BlobLease, type CutChunks, type RingChunk } from './codec-pool.ts';
 import type { ByteBudget } from './byte-budget.ts';
 import type { RepositoryKeys } from './crypto.ts';
 import type { Chunker } from './chunker.ts';
+import { inPageCache } from '../util/page-cache.ts';
 import type { OpenRepository } from './repository.ts';
 
 /** A stored byte stream. */
@@ -99,24 +100,36 @@ const CUT_SPAN = 8 * 1024 * 1024;
  * and each chunk read again, hashed and, if new, encoded on the others: this thread copies none
  * of a large file's bytes. A changed version of one, whose chunks are mostly stored already, is
  * hashed a request of chunks at a time and only its new chunks read again; with `mostlyNew` (a
- * new file) each chunk is read and hashed into a slot and, if new, encoded there, read and hashed
- * once. Cut here on the main thread instead, a new file's chunking (1.5 s of the benchmark's
- * first backup, whose main thread was busy 90 % of the time) held up the packing: 7.01-7.81 s
- * against 7.42-8.44 (3 pairs).
+ * new file) each chunk is read and hashed into a slot and, if new, encoded there; one not in the
+ * page cache is read once instead, into the cut's ring, and each chunk copied out of it. Cut here on the main
+ * thread instead, a new file's chunking (1.5 s of the benchmark's first backup, whose main
+ * thread was busy 90 % of the time) held up the packing: 7.01-7.81 s against 7.42-8.44 (3 pairs).
  * The same blobs as {@link saveContent} of the file's bytes, unless the file changes meanwhile;
  * then each blob holds what was read, and the size is what they add up to.
  */
 export async function saveFileCut(
   saver: BlobSaver,
-  cut: (span: number) => AsyncIterable<CutChunks>,
+  cut: (span: number, readOnce: boolean) => AsyncIterable<CutChunks>,
   fd: number,
-  options: { signal?: AbortSignal; onBytes?: (n: number) => void; mostlyNew?: boolean } = {},
+  options: SaveFileCutOptions = {},
 ): Promise<StoredContent> {
-  async function* spans(): AsyncGenerator<readonly number[]> {
-    for await (const next of cut(CUT_SPAN)) yield next.lengths;
-  }
-  const { mostlyNew = false, ...rest } = options;
-  return _saveRanges(saver, fd, spans(), { ...rest, each: mostlyNew });
+  const { mostlyNew = false, readOnce: asked, ...rest } = options;
+  // Only where each chunk is taken out of the ring: the cut waits for that.
+  const readOnce = mostlyNew && (asked ?? !inPageCache(fd));
+  return _saveRanges(saver, fd, cut(CUT_SPAN, readOnce), { ...rest, each: mostlyNew });
+}
+
+/** Options of {@link saveFileCut}. */
+export interface SaveFileCutOptions {
+  readonly signal?: AbortSignal;
+  readonly onBytes?: (n: number) => void;
+  /** A new file: each chunk read, hashed and stored by itself (see {@link saveFileCut}). */
+  readonly mostlyNew?: boolean;
+  /**
+   * With `mostlyNew`, whether the file is read once, into the cut's ring and past the page cache
+   * (see ring-cut.ts). @default not when it seems to be in the page cache (see page-cache.ts)
+   */
+  readonly readOnce?: boolean;
 }
 
 /**
@@ -170,7 +183,12 @@ export async function saveFileAlong(
     requests.at(-1)?.push(length);
     bytes += length;
   }
-  return _saveRanges(saver, fd, requests, options);
+  return _saveRanges(
+    saver,
+    fd,
+    requests.map((lengths) => ({ lengths })),
+    options,
+  );
 }
 
 /**
@@ -178,12 +196,13 @@ export async function saveFileAlong(
  * lengths, a few chunks at a time. The chunks of a request are hashed in one request and only
  * the new ones read again to store (see `BlobSaver.saveRanges`); with `each` (chunks mostly
  * new), each chunk is read and hashed into a slot and, if new, encoded there
- * (`BlobSaver.saveRange`), so a new chunk is read and hashed once instead of twice.
+ * (`BlobSaver.saveRange`), so a new chunk is read and hashed once instead of twice; or copied
+ * there out of the ring it was read into for its cut, when a request names its `chunks` there.
  */
 async function _saveRanges(
   saver: BlobSaver,
   fd: number,
-  requests: AsyncIterable<readonly number[]> | Iterable<readonly number[]>,
+  requests: AsyncIterable<_Ranges> | Iterable<_Ranges>,
   options: { signal?: AbortSignal; onBytes?: (n: number) => void; each?: boolean },
 ): Promise<StoredContent> {
   const { signal, each = false } = options;
@@ -199,7 +218,7 @@ async function _saveRanges(
     options.onBytes?.(bytes);
   };
   try {
-    for await (const lengths of requests) {
+    for await (const { lengths, chunks } of requests) {
       signal?.throwIfAborted();
       if (!each) {
         const bytes = lengths.reduce((sum, length) => sum + length, 0);
@@ -214,10 +233,13 @@ async function _saveRanges(
         await add(saved, bytes, Promise.race([hashed, saved]));
         continue;
       }
-      for (const length of lengths) {
+      for (const [k, length] of lengths.entries()) {
         signal?.throwIfAborted();
         await saver.ready(length);
-        const saved = saver.saveRange(fd, position, length, { signal });
+        const chunk = chunks?.[k];
+        const saved = chunk
+          ? saver.saveRingChunk(chunk, signal)
+          : saver.saveRange(fd, position, length, { signal });
         await add(
           saved.then((one) => [one]),
           length,
@@ -230,6 +252,12 @@ async function _saveRanges(
     throw error;
   }
   return saves.done();
+}
+
+/** Consecutive ranges of a file by their lengths, and where they lie in a cut's ring if read so. */
+interface _Ranges {
+  readonly lengths: readonly number[];
+  readonly chunks?: readonly RingChunk[];
 }
 
 /**

@@ -128,27 +128,37 @@ describe('repository', () => {
       });
       const handle = await open(path, 'r');
       try {
-        // Cut on the workers, a changed version of a stored file or a new one: the same blobs.
+        // Cut on the workers, a changed version of a stored file or a new one, read again for
+        // each chunk or once into the cut's ring: the same blobs.
         assert.deepEqual(await session.saveFileCut(handle.fd), streamed);
-        assert.deepEqual(await session.saveFileCut(handle.fd, { mostlyNew: true }), streamed);
+        for (const readOnce of [false, true]) {
+          const cut = await session.saveFileCut(handle.fd, { mostlyNew: true, readOnce });
+          assert.deepEqual(cut, streamed, `readOnce: ${readOnce}`);
+        }
         assert.ok(streamed.content.length > 3);
-        // Stopped midway: its error, once no read of the file is left in flight.
-        const stop = new AbortController();
-        await assert.rejects(
-          session.saveFileCut(handle.fd, {
-            mostlyNew: true,
-            signal: stop.signal,
-            onBytes: () => stop.abort(new Error('the disk went away')),
-          }),
-          /the disk went away/,
-        );
+        // Stopped midway: its error, once no read of the file is left in flight; the ring is
+        // given back (the next file has it).
+        for (const readOnce of [false, true]) {
+          const stop = new AbortController();
+          await assert.rejects(
+            session.saveFileCut(handle.fd, {
+              mostlyNew: true,
+              readOnce,
+              signal: stop.signal,
+              onBytes: () => stop.abort(new Error('the disk went away')),
+            }),
+            /the disk went away/,
+          );
+        }
         // The file loses its second half after the caller saw its size.
         await truncate(path, data.length / 2);
-        const shrunk = await session.saveFileCut(handle.fd, { mostlyNew: true });
-        assert.equal(shrunk.size, data.length / 2);
-        await session.flush();
-        const back = await buffer(readContent(repo, shrunk, { what: 'shrunk' }));
-        assert.ok(back.equals(data.subarray(0, data.length / 2)));
+        for (const readOnce of [false, true]) {
+          const shrunk = await session.saveFileCut(handle.fd, { mostlyNew: true, readOnce });
+          assert.equal(shrunk.size, data.length / 2);
+          await session.flush();
+          const back = await buffer(readContent(repo, shrunk, { what: 'shrunk' }));
+          assert.ok(back.equals(data.subarray(0, data.length / 2)));
+        }
       } finally {
         await handle.close();
       }

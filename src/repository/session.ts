@@ -10,7 +10,13 @@ import { createBlobSaver, type BlobSaver, type SaverStats } from './blob-saver.t
 import { createChunker, type ChunkerProfile } from './chunker.ts';
 import type { FileVersion } from './codec-messages.ts';
 import { cutFileAway } from './codec-pool.ts';
-import { saveContent, saveFileAlong, saveFileCut, type StoredContent } from './content.ts';
+import {
+  saveContent,
+  saveFileAlong,
+  saveFileCut,
+  type SaveFileCutOptions,
+  type StoredContent,
+} from './content.ts';
 import { createGearTable } from './gear.ts';
 import { acquireLock, type RepositoryLock } from './locks.ts';
 import { encodeManifest, manifestKey, type Manifest } from './manifest.ts';
@@ -39,12 +45,9 @@ export interface RepositorySession extends BackupSession {
    * chunks and hashed on the codec workers (see `saveFileCut` in content.ts): a large file.
    * `mostlyNew` (a new file): each chunk is read and hashed into a slot and encoded there if new,
    * instead of a request of chunks hashed first and the new ones read again (for a changed
-   * version of a file, most of whose chunks are stored already).
+   * version of a file, most of whose chunks are stored already); `readOnce`, see there.
    */
-  saveFileCut(
-    fd: number,
-    options?: { signal?: AbortSignal; onBytes?: (n: number) => void; mostlyNew?: boolean },
-  ): Promise<StoredContent>;
+  saveFileCut(fd: number, options?: SaveFileCutOptions): Promise<StoredContent>;
   /**
    * Stores the open file `fd`, of `size` bytes, along the chunks of its previous version
    * (`previous`, the blob ids of its content; see `saveFileAlong` in content.ts), or resolves
@@ -140,7 +143,8 @@ export async function startSession(
       const params = repo.config.chunkers.model;
       if (!params) throw new UsageError('the repository has no model chunking profile');
       const chunking = { gear, params };
-      const cut = (span: number) => cutFileAway(chunking, fd, span);
+      const cut = (span: number, readOnce: boolean) =>
+        cutFileAway(chunking, fd, span, { readOnce });
       return saveFileCut(saver, cut, fd, opts);
     },
     async saveFileAlong(fd, previous, size, opts = {}) {
