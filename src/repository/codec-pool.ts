@@ -37,7 +37,8 @@ import type { ChunkerParams } from './chunker.ts';
 import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
 import { readFully } from '../util/read-fully.ts';
 import { copyBytes } from '../util/copy-bytes.ts';
-import { RING_ALIGN, copyOutOfRing } from './ring-cut.ts';
+import { copyOutOfRing } from './ring-cut.ts';
+import { DIRECT_ALIGN, alignedMemory } from '../util/aligned-memory.ts';
 
 /**
  * A blob needing less slot space than this (plaintext and encoding overhead, or the larger of
@@ -199,7 +200,7 @@ export async function* cutFileAway(
   const { gear, params } = chunking;
   // Piece `n` of the file is read over piece `n - RING_PIECES`, whose chunks must all have been
   // cut by then: they end at most `max` bytes after it.
-  const fits = params.max <= (RING_PIECES - 1) * span && span % RING_ALIGN === 0;
+  const fits = params.max <= (RING_PIECES - 1) * span && span % DIRECT_ALIGN === 0;
   const ring = options.readOnce && fits ? _takeRing(span) : undefined;
   const chunksOf = ring ? _ringChunks(ring, span) : undefined;
   const replies: (CodecReply | Error)[] = [];
@@ -558,23 +559,11 @@ let _ring: _Ring | undefined;
 function _takeRing(span: number): _Ring | undefined {
   if (_ring?.taken) return undefined;
   if (_ring?.span !== span) {
-    // A page-aligned base, as reads past the page cache want (a `SharedArrayBuffer` need not be).
-    const pages = Math.ceil((RING_PIECES * span) / _WASM_PAGE);
-    const { buffer } = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    _ring = { memory: buffer as SharedArrayBuffer, span, taken: false };
+    _ring = { memory: alignedMemory(RING_PIECES * span, { shared: true }), span, taken: false };
   }
   _ring.taken = true;
   return _ring;
 }
-
-const _WASM_PAGE = 64 * 1024;
-
-/** The one part of the `WebAssembly` global used here (this project's `lib` does not declare it). */
-declare const WebAssembly: {
-  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => {
-    readonly buffer: ArrayBuffer | SharedArrayBuffer;
-  };
-};
 
 /**
  * The chunks of a cut's replies as they lie in `ring`, and the ring's bytes given back through

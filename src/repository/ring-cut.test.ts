@@ -7,7 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { chunkLengths } from './chunker.ts';
 import type { CodecReply, CodecRequest } from './codec-messages.ts';
 import { createGearTable } from './gear.ts';
-import { RING_ALIGN, copyOutOfRing, startRingCut } from './ring-cut.ts';
+import { copyOutOfRing, startRingCut } from './ring-cut.ts';
+import { DIRECT_ALIGN } from '../util/aligned-memory.ts';
 import { pseudoRandomBytes } from './testdata/inputs.ts';
 
 describe('ring cut', () => {
@@ -60,7 +61,7 @@ describe('ring cut', () => {
   it('cuts from a position the chunker chunks, each lying in the ring until given back', async () => {
     const handle = await open(path, 'r');
     try {
-      for (const position of [0, 3 * RING_ALIGN]) {
+      for (const position of [0, 3 * DIRECT_ALIGN]) {
         const cutRequest = request(handle.fd, position);
         const memory = cutRequest.ring?.memory as SharedArrayBuffer;
         const { post, next } = replies();

@@ -13,11 +13,11 @@
  * copied.
  * @module
  */
-import { close, constants, openSync, read } from 'node:fs';
-import { promisify } from 'node:util';
 import type { CodecReply, CodecRequest, RingPlace } from './codec-messages.ts';
 import { createLengthScanner } from './chunker.ts';
 import { copyBytes } from '../util/copy-bytes.ts';
+import { DIRECT_ALIGN } from '../util/aligned-memory.ts';
+import { pastCache } from '../util/direct-reads.ts';
 
 /** A running ring cut, told of the bytes given back and of a cancel. */
 export interface RingCut {
@@ -26,9 +26,6 @@ export interface RingCut {
   /** Ends the job at its next span, with an empty last reply. */
   cancel(): void;
 }
-
-/** Reads, offsets and lengths past the page cache are multiples of this (any device's block). */
-export const RING_ALIGN = 4096;
 
 /**
  * Starts a `cut` job with a ring: replies as `post`s, the last once nothing reads into the ring
@@ -44,11 +41,11 @@ export function startRingCut(
   if (!ring) throw new Error('[codec] a ring cut without a ring');
   const size = ring.pieces * span;
   const memory = Buffer.from(ring.memory, 0, size);
-  const base = position - (position % RING_ALIGN);
+  const base = position - (position % DIRECT_ALIGN);
   let freedThrough = base;
   let cancelled = false;
   let wake: (() => void) | undefined;
-  const file = _directReader(fd);
+  const file = pastCache(fd);
 
   /** Resolves once piece `n` of the file may be read into the ring (false: cancelled). */
   const roomFor = async (n: number): Promise<boolean> => {
@@ -61,7 +58,7 @@ export function startRingCut(
   const readPiece = async (n: number): Promise<number> => {
     if (!(await roomFor(n))) return -1;
     const at = (n % ring.pieces) * span;
-    return file.fill(memory.subarray(at, at + span), base + n * span);
+    return file.read(memory.subarray(at, at + span), base + n * span);
   };
 
   const run = async (): Promise<void> => {
@@ -99,7 +96,7 @@ export function startRingCut(
     cancelled = true;
     wake?.();
     await reading?.catch(() => undefined);
-    await file.close();
+    file.close();
     post(last);
   };
   void run();
@@ -122,56 +119,4 @@ export function copyOutOfRing(from: RingPlace, into: Buffer): void {
   const first = Math.min(into.length, size - at);
   copyBytes(Buffer.from(memory, at, first), into);
   if (first < into.length) copyBytes(Buffer.from(memory, 0, into.length - first), into, first);
-}
-
-// --- internal ---
-
-const _read = promisify(read);
-const _close = promisify(close);
-const _O_DIRECT = (constants as { O_DIRECT?: number }).O_DIRECT;
-
-/**
- * Reads of the open file `fd` past the page cache, through a descriptor of its own opened with
- * `O_DIRECT` (through `/proc/self/fd`, the same file whatever its path now names), or through
- * `fd` where that cannot be done: another platform or a file system that refuses (`EINVAL`).
- */
-function _directReader(fd: number): {
-  /** Fills `into` from `position` as far as the file goes: the bytes read. */
-  fill(into: Buffer, position: number): Promise<number>;
-  close(): Promise<void>;
-} {
-  let direct: number | undefined;
-  if (_O_DIRECT !== undefined) {
-    try {
-      direct = openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | _O_DIRECT);
-    } catch {
-      direct = undefined;
-    }
-  }
-  return {
-    async fill(into, position) {
-      let total = 0;
-      if (direct !== undefined) {
-        try {
-          // Whole unless the file ends first; the end, and what may follow, is read below.
-          total = (await _read(direct, into, 0, into.length, position)).bytesRead;
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
-          const refused = direct;
-          direct = undefined;
-          await _close(refused);
-        }
-      }
-      while (total < into.length) {
-        const { bytesRead } = await _read(fd, into, total, into.length - total, position + total);
-        if (bytesRead === 0) break;
-        total += bytesRead;
-      }
-      return total;
-    },
-    async close() {
-      if (direct !== undefined) await _close(direct).catch(() => undefined);
-      direct = undefined;
-    },
-  };
 }

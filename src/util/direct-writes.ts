@@ -23,6 +23,7 @@
  */
 import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
+import { DIRECT_ALIGN, WASM_PAGE, alignedMemory } from './aligned-memory.ts';
 import { copyBytes } from './copy-bytes.ts';
 import { settleAll } from './settle-all.ts';
 
@@ -109,17 +110,7 @@ export function createDirectWrites(options: DirectWritesOptions = {}): DirectWri
 
 // --- internal ---
 
-/** Offsets, lengths and memory of direct writes are multiples of this (any device's block). */
-const _ALIGN = 4096;
 const _O_DIRECT = (constants as { O_DIRECT?: number }).O_DIRECT;
-const _WASM_PAGE = 64 * 1024;
-
-/** The one part of the `WebAssembly` global used here (this project's `lib` does not declare it). */
-declare const WebAssembly: {
-  Memory: new (descriptor: { initial: number; maximum: number }) => {
-    readonly buffer: ArrayBuffer;
-  };
-};
 
 /**
  * Aligned pieces. A file holds the one it took at its creation to its end; the others it takes
@@ -142,13 +133,10 @@ function _lazyPool(pieceBytes: number, pieces: number): () => _Pool {
 }
 
 function _pool(pieceBytes: number, pieces: number): _Pool {
-  if (pieceBytes % _WASM_PAGE !== 0) throw new RangeError(`piece of ${pieceBytes} bytes`);
-  const memory = new WebAssembly.Memory({
-    initial: (pieceBytes * pieces) / _WASM_PAGE,
-    maximum: (pieceBytes * pieces) / _WASM_PAGE,
-  });
+  if (pieceBytes % WASM_PAGE !== 0) throw new RangeError(`piece of ${pieceBytes} bytes`);
+  const memory = alignedMemory(pieceBytes * pieces);
   const free: Buffer[] = Array.from({ length: pieces }, (_, i) =>
-    Buffer.from(memory.buffer, i * pieceBytes, pieceBytes),
+    Buffer.from(memory, i * pieceBytes, pieceBytes),
   );
   let returning = 0;
   const waiting: (() => void)[] = [];
@@ -229,7 +217,7 @@ function _directFile(
   const submit = (): void => {
     const full = piece;
     if (!full) return;
-    const length = Math.ceil(filled / _ALIGN) * _ALIGN;
+    const length = Math.ceil(filled / DIRECT_ALIGN) * DIRECT_ALIGN;
     full.fill(0, filled, length);
     if (full !== first) pool.returning();
     const write = writeOut(full, length, pieceAt).finally(() => {
@@ -280,7 +268,7 @@ function _directFile(
       submit();
       try {
         await settleAll(inFlight.splice(0));
-        if (given % _ALIGN !== 0) await handle.truncate(given); // the last piece was padded
+        if (given % DIRECT_ALIGN !== 0) await handle.truncate(given); // the last piece was padded
         if (options?.sync) {
           await handle.datasync();
           if (cached) await (await cached).datasync();
