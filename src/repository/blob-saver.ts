@@ -190,8 +190,14 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     },
     saveRange,
     async saveRingChunk(chunk, signal) {
-      throwIfFailed();
+      // Copied out of the ring before anything else: the cut waits for every chunk of it.
       const held = await identifyRingChunk(keys, chunk);
+      try {
+        throwIfFailed();
+      } catch (error) {
+        held.drop();
+        throw error;
+      }
       return { id: await storeHeld('data', held, chunk.length, signal), length: chunk.length };
     },
     async saveRanges(fd, position, lengths, options = {}) {

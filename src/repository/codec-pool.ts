@@ -157,7 +157,8 @@ export interface CutChunks {
   readonly end: boolean;
   /**
    * The chunks of `lengths` as read into the cut's ring, when the file is read once (see
-   * {@link cutFileAway}): each to be hashed with {@link identifyRingChunk}, which the ring waits for.
+   * {@link cutFileAway}): each to be hashed with {@link identifyRingChunk}. The cut reads on only
+   * as far as they are: one left aside stops it until the loop over the cut ends.
    */
   readonly chunks?: readonly RingChunk[];
 }

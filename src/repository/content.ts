@@ -101,9 +101,10 @@ const CUT_SPAN = 8 * 1024 * 1024;
  * of a large file's bytes. A changed version of one, whose chunks are mostly stored already, is
  * hashed a request of chunks at a time and only its new chunks read again; with `mostlyNew` (a
  * new file) each chunk is read and hashed into a slot and, if new, encoded there; one not in the
- * page cache is read once instead, into the cut's ring, and each chunk copied out of it. Cut here on the main
- * thread instead, a new file's chunking (1.5 s of the benchmark's first backup, whose main
- * thread was busy 90 % of the time) held up the packing: 7.01-7.81 s against 7.42-8.44 (3 pairs).
+ * page cache is read once instead, into the cut's ring, and each chunk copied out of it. Cut
+ * here on the main thread instead, a new file's chunking (1.5 s of the benchmark's first backup,
+ * whose main thread was busy 90 % of the time) held up the packing: 7.01-7.81 s against
+ * 7.42-8.44 (3 pairs).
  * The same blobs as {@link saveContent} of the file's bytes, unless the file changes meanwhile;
  * then each blob holds what was read, and the size is what they add up to.
  */
