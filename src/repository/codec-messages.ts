@@ -89,7 +89,7 @@ export type CodecRequest =
    * time into the ring's pieces in turn, past the page cache where the file system allows, the
    * next piece read while this one is cut. Each reply says where in the ring its first chunk
    * starts (a chunk may wrap around its end); the chunks are the main thread's until a `free`
-   * gives their bytes back. `position` must then be a multiple of 4096.
+   * gives their bytes back. Spans are read from `position` rounded down to a block.
    */
   | {
       op: 'cut';
