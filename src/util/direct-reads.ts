@@ -8,18 +8,16 @@
  * aligned to `DIRECT_ALIGN` (see aligned-memory.ts).
  * @module
  */
-import { closeSync, constants, openSync, read, readSync } from 'node:fs';
+import { closeSync, constants, openSync, read } from 'node:fs';
 import { promisify } from 'node:util';
-import { readFully, readFullyAsync } from './read-fully.ts';
+import { readFullyAsync } from './read-fully.ts';
 
 /** An open file read past the page cache where it can be; see the module. */
 export interface PastCacheFile {
   /**
-   * Fills `into` from `position` as far as the file goes, synchronously: the bytes read (fewer
-   * only at the end of the file).
+   * Fills `into` from `position` as far as the file goes, on the thread pool: the bytes read
+   * (fewer only at the end of the file).
    */
-  readSync(into: Buffer, position: number): number;
-  /** {@link readSync} on the thread pool. */
   read(into: Buffer, position: number): Promise<number>;
   /** Closes the second descriptor (not `fd`). */
   close(): void;
@@ -42,22 +40,11 @@ export function pastCache(fd: number): PastCacheFile {
     direct = undefined;
   };
   return {
-    readSync(into, position) {
-      let total = 0;
-      if (direct !== undefined) {
-        try {
-          // Whole unless the file ends first; the end, and anything after a short read, below.
-          total = readSync(direct, into, 0, into.length, position);
-        } catch (error) {
-          refused(error);
-        }
-      }
-      return total + readFully(fd, into, total, into.length - total, position + total);
-    },
     async read(into, position) {
       let total = 0;
       if (direct !== undefined) {
         try {
+          // Whole unless the file ends first; the end, and anything after a short read, below.
           total = (await _read(direct, into, 0, into.length, position)).bytesRead;
         } catch (error) {
           refused(error);
