@@ -8,7 +8,8 @@
  * the work, except where the work includes system calls or many blobs go in one message: small
  * files are read (backup), decoded and written (restore) on the workers, a large file is cut
  * into chunks there and its chunks read from the file there (a new one not in the page cache is
- * read once, into a ring its chunks are copied out of), and `check` verifies every blob there. Results are byte for byte those of `blob-codec.ts` on the calling thread.
+ * read once, into a ring its chunks are copied out of), and `check` verifies every blob there.
+ * Results are byte for byte those of `blob-codec.ts` on the calling thread.
  * @module
  */
 import { availableParallelism } from 'node:os';
@@ -240,8 +241,7 @@ export async function* cutFileAway(
       if (reply instanceof Error) throw reply;
       if ('error' in reply) throw _replyError(reply.error);
       const cut = _field(reply, 'cut');
-      const { at = 0 } = cut;
-      yield chunksOf ? { ...cut, chunks: chunksOf(cut, at, job.free) } : cut;
+      yield chunksOf ? { ...cut, chunks: chunksOf(cut, job.free) } : cut;
       if (cut.end) return;
     }
   } finally {
@@ -575,7 +575,7 @@ function _ringChunks(
   ring: _Ring,
   span: number,
 ): {
-  (cut: CutChunks, at: number, free: (through: number) => void): RingChunk[];
+  (cut: CutChunks & { readonly at?: number }, free: (through: number) => void): RingChunk[];
   close(): void;
 } {
   const size = RING_PIECES * span;
@@ -590,11 +590,10 @@ function _ringChunks(
     if (closed && taken === 0) ring.taken = false;
   };
   const chunksOf = (
-    cut: CutChunks,
-    first: number,
+    cut: CutChunks & { readonly at?: number },
     free: (through: number) => void,
   ): RingChunk[] => {
-    let at = first;
+    let at = cut.at ?? 0;
     return cut.lengths.map((length) => {
       const index = ends.length;
       const place = { memory: ring.memory, size, at };
