@@ -5,12 +5,14 @@ import {
   compress,
   compressBound,
   compressInto,
+  compressLaneInto,
+  compressionSample,
   decompress,
   decompressInto,
   worthCompressing,
   zstdBackend,
 } from './compression.ts';
-import { pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
+import { float32Bytes, pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
 
 /**
  * A hand-made zstd frame: single segment, 4-byte declared content size, one RLE block that
@@ -136,5 +138,42 @@ void describe('compression', () => {
   void it('judges a chunk that turns into zeros after its start worth compressing', () => {
     const chunk = pseudoRandomBytes(6, 1 << 20).fill(0, 400_000);
     assert.equal(worthCompressing(chunk), true);
+  });
+
+  void it('samples a large chunk in four slices that start at multiples of 4 bytes', () => {
+    const chunk = pseudoRandomBytes(8, 1_000_003);
+    const sample = compressionSample(chunk);
+    assert.equal(sample.length, 64 * 1024);
+    const part = 16 * 1024;
+    const step = (chunk.length - part) / 3;
+    for (let i = 0; i < 4; i++) {
+      const at = Math.floor(i * step) & ~3;
+      assert.equal(at % 4, 0);
+      assert.ok(
+        Buffer.from(sample.subarray(i * part, (i + 1) * part)).equals(
+          chunk.subarray(at, at + part),
+        ),
+      );
+    }
+    assert.equal(compressionSample(text.subarray(0, 1000)).length, 1000);
+  });
+
+  void it('compresses a lane of exponents tighter than level 1 does, into a frame any reader takes', () => {
+    const weights = float32Bytes(9, 256 * 1024);
+    const exponents = Buffer.from(weights.filter((_, i) => i % 4 === 3));
+    const out = Buffer.alloc(compressBound(exponents.length));
+    const lane = compressLaneInto(exponents, out);
+    const level1 = compressInto(exponents, 1, Buffer.alloc(compressBound(exponents.length)));
+    assert.ok(lane < level1 * 0.95, `${lane} bytes against ${level1} at level 1`);
+    assert.ok(decompress(out.subarray(0, lane), exponents.length).equals(exponents));
+    // Any bytes read back (text here), random ones stored no smaller; too little room refused.
+    const textOut = Buffer.alloc(compressBound(text.length));
+    const textSize = compressLaneInto(text, textOut);
+    assert.ok(decompress(textOut.subarray(0, textSize), text.length).equals(text));
+    assert.throws(() => compressLaneInto(text, Buffer.alloc(10)), RangeError);
+    const random = pseudoRandomBytes(10, 100_000);
+    const size = compressLaneInto(random, out);
+    assert.ok(size >= random.length);
+    assert.ok(decompress(out.subarray(0, size), random.length).equals(random));
   });
 });
