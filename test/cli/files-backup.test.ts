@@ -14,6 +14,7 @@ import {
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
+import { float32Bytes } from '../../src/repository/testdata/inputs.ts';
 import { pseudoRandomBytes, tempDir, textBytes } from '../helpers/temp.ts';
 
 describe('hbr backup and restore of file trees', () => {
@@ -214,6 +215,22 @@ describe('hbr backup and restore of file trees', () => {
     );
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /not in backup .*\/no\/such\/path/);
+  });
+
+  it('stores float32 weights as byte lanes: smaller than whole compression, checked and restored whole', async () => {
+    const weights = float32Bytes(3, 1024 * 1024); // 4 MiB: whole, zstd keeps 0.93 of it
+    await mkdir(join(dir.path, 'weights'));
+    await writeFile(join(dir.path, 'weights', 'model.bin'), weights);
+    const backup = await run('backup', 'weights', '--json');
+    assert.equal(backup.code, 0, backup.stderr);
+    const added = Number(summaryOf(backup).addedBytes);
+    assert.ok(added < weights.length * 0.87, `added ${added} of ${weights.length}`);
+    const checked = await run('check', '--read-data');
+    assert.equal(checked.code, 0, checked.stderr);
+    const restored = await run('restore', 'latest', '--target', 'out-weights');
+    assert.equal(restored.code, 0, restored.stderr);
+    const back = await readFile(join(dir.path, 'out-weights', dir.path, 'weights', 'model.bin'));
+    assert.ok(back.equals(weights));
   });
 
   it('backs up a source named in hbr.yaml', async () => {
