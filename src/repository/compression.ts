@@ -65,8 +65,8 @@ export function compressInto(data: Uint8Array, level: number, out: Uint8Array): 
  * (matches of 7 bytes and more, acceleration 4096) and the literals are always entropy-coded.
  * On that lane of float32 weights: 0.34 of its size at about 1.2 GB/s a core, where level 1
  * gives 0.39 at 0.27 GB/s (its matches of a few bytes each cost more than they save); the frames
- * also decode twice as fast. Through `node:zlib`, which does not take the literals setting, it
- * is level 1.
+ * also decode twice as fast. Through the `node:zlib` fallback it is plain level 1 (the frames
+ * read back the same either way).
  */
 export function compressLaneInto(data: Uint8Array, out: Uint8Array): number {
   if (out.length < compressBound(data.length)) {
