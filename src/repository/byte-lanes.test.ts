@@ -34,24 +34,26 @@ describe('byte lanes', () => {
         expected.map((lane) => lane.length),
         [0, 1, 2, 3].map((k) => laneLength(length, k)),
       );
-      for (const [from, to, shared] of [
-        [0, 0, false],
-        [1, 0, false],
-        [3, 0, true],
-        [0, 2, false],
-        [2, 1, true],
+      // Where the blob, its lanes and the joined copy start, modulo 4; in shared memory or not.
+      for (const [from, to, back, shared] of [
+        [0, 0, 0, false],
+        [1, 0, 3, false],
+        [3, 0, 1, true],
+        [0, 2, 0, false],
+        [2, 1, 2, true],
       ] as const) {
+        const where = `${length} bytes, ${from} ${to} ${back}`;
         const source = placed(data, from, shared);
         const lanes = expected.map((lane) => placed(Buffer.alloc(lane.length), to, shared));
         splitLanes(source, lanes);
         assert.deepEqual(
           lanes.map((lane) => Buffer.from(lane)),
           expected,
-          `${length} ${from} ${to}`,
+          where,
         );
-        const back = placed(Buffer.alloc(length), to, shared);
-        joinLanes(lanes, back);
-        assert.ok(back.equals(data), `joined ${length} ${from} ${to}`);
+        const joined = placed(Buffer.alloc(length), back, shared);
+        joinLanes(lanes, joined);
+        assert.ok(joined.equals(data), `joined: ${where}`);
       }
     }
   });

@@ -157,10 +157,20 @@ export function splitLanes(data: Uint8Array, lanes: readonly Uint8Array[]): void
 export function joinLanes(lanes: readonly Uint8Array[], out: Uint8Array): void {
   const length = out.length;
   _checkLanes(length, lanes);
-  const words = _aligned([...lanes, out]) ? (length >>> 4) << 2 : 0;
+  const words = _aligned(lanes) ? (length >>> 4) << 2 : 0;
   if (words > 0) {
     const [l0, l1, l2, l3] = lanes.map((lane) => _words(lane, words >>> 2)) as _Four;
-    _join(l0, l1, l2, l3, _words(out, words), words);
+    if (out.byteOffset % 4 === 0) {
+      _join(l0, l1, l2, l3, _words(out, words), 0, words);
+    } else {
+      // Joined a block at a time where words can be written, then copied into place.
+      const stage = _stage(_BLOCK_WORDS * 4);
+      for (let from = 0; from < words; from += _BLOCK_WORDS) {
+        const count = Math.min(_BLOCK_WORDS, words - from);
+        _join(l0, l1, l2, l3, new Uint32Array(stage.buffer, 0, count), from >>> 2, count);
+        copyBytes(stage.subarray(0, count * 4), out, from * 4);
+      }
+    }
   }
   for (let i = words * 4; i < length; i++) out[i] = lanes[i & 3]![i >>> 2]!;
 }
@@ -182,8 +192,8 @@ const _aside = reusedBuffer();
 const _sampleOut = reusedBuffer();
 /** Compressed lanes decoded before they are joined. */
 const _decoded = reusedBuffer();
-/** An unaligned source's block, staged where it can be read a word at a time. */
-let _stage: Buffer | undefined;
+/** A block of an unaligned source or destination, staged where words can be read or written. */
+const _stage = reusedBuffer();
 
 function _checkLanes(length: number, lanes: readonly Uint8Array[]): void {
   if (lanes.length !== LANES || lanes.some((lane, k) => lane.length !== laneLength(length, k))) {
@@ -203,9 +213,9 @@ function _words(bytes: Uint8Array, count: number): Uint32Array {
 function _wordsOf(data: Uint8Array, at: number, count: number): Uint32Array {
   if ((data.byteOffset + at) % 4 === 0)
     return new Uint32Array(data.buffer, data.byteOffset + at, count);
-  _stage ??= Buffer.allocUnsafeSlow(_BLOCK_WORDS * 4);
-  copyBytes(data.subarray(at, at + count * 4), _stage); // memcpy, even from shared memory
-  return new Uint32Array(_stage.buffer, _stage.byteOffset, count);
+  const stage = _stage(count * 4);
+  copyBytes(data.subarray(at, at + count * 4), stage); // memcpy, even from shared memory
+  return new Uint32Array(stage.buffer, stage.byteOffset, count);
 }
 
 /**
@@ -233,16 +243,17 @@ function _split(
   }
 }
 
-/** The inverse of {@link _split}, over `count` words of the output. */
+/** The inverse of {@link _split}: `count` words of output from word `from` of each lane on. */
 function _join(
   l0: Uint32Array,
   l1: Uint32Array,
   l2: Uint32Array,
   l3: Uint32Array,
   o: Uint32Array,
+  from: number,
   count: number,
 ): void {
-  for (let i = 0, j = 0; i < count; i += 4, j++) {
+  for (let i = 0, j = from; i < count; i += 4, j++) {
     const a = l0[j]!;
     const b = l1[j]!;
     const c = l2[j]!;
