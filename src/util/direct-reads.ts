@@ -10,6 +10,7 @@
  */
 import { closeSync, constants, openSync, read } from 'node:fs';
 import { promisify } from 'node:util';
+import { O_DIRECT } from './open-flags.ts';
 import { readFullyAsync } from './read-fully.ts';
 
 /** An open file read past the page cache where it can be; see the module. */
@@ -26,9 +27,9 @@ export interface PastCacheFile {
 /** Reads of the open file `fd` past the page cache; see the module. */
 export function pastCache(fd: number): PastCacheFile {
   let direct: number | undefined;
-  if (_O_DIRECT !== undefined) {
+  if (O_DIRECT !== undefined) {
     try {
-      direct = openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | _O_DIRECT);
+      direct = openSync(`/proc/self/fd/${fd}`, constants.O_RDONLY | O_DIRECT);
     } catch {
       direct = undefined;
     }
@@ -59,5 +60,4 @@ export function pastCache(fd: number): PastCacheFile {
   };
 }
 
-const _O_DIRECT = (constants as { O_DIRECT?: number }).O_DIRECT;
 const _read = promisify(read);

@@ -25,6 +25,7 @@ import { constants } from 'node:fs';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { DIRECT_ALIGN, WASM_PAGE, alignedMemory } from './aligned-memory.ts';
 import { copyBytes } from './copy-bytes.ts';
+import { O_DIRECT } from './open-flags.ts';
 import { settleAll } from './settle-all.ts';
 
 /** Creates files written past the page cache; one per restore, its memory shared by its files. */
@@ -77,11 +78,11 @@ export function createDirectWrites(options: DirectWritesOptions = {}): DirectWri
   const pieceBytes = options.pieceBytes ?? 1024 * 1024;
   const perFile = options.perFile ?? 3;
   const pool = _lazyPool(pieceBytes, options.pieces ?? 8);
-  const state = { refused: _O_DIRECT === undefined };
+  const state = { refused: O_DIRECT === undefined };
   const openFile = options.open ?? open;
   return {
     async create(path, mode) {
-      if (state.refused || _O_DIRECT === undefined) return undefined;
+      if (state.refused || O_DIRECT === undefined) return undefined;
       // A piece of its own, or the page cache: a file never waits for pieces that other files
       // hold, which may wait on this one (a restore's files share a read budget).
       let first = pool().take();
@@ -91,7 +92,7 @@ export function createDirectWrites(options: DirectWritesOptions = {}): DirectWri
         first = pool().take();
       }
       if (!first) return undefined;
-      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | _O_DIRECT;
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_DIRECT;
       let handle: FileHandle;
       try {
         handle = await openFile(path, flags, mode);
@@ -109,8 +110,6 @@ export function createDirectWrites(options: DirectWritesOptions = {}): DirectWri
 }
 
 // --- internal ---
-
-const _O_DIRECT = (constants as { O_DIRECT?: number }).O_DIRECT;
 
 /**
  * Aligned pieces. A file holds the one it took at its creation to its end; the others it takes

@@ -8,3 +8,9 @@ import { constants } from 'node:fs';
  */
 export const OPEN_LISTED_FILE =
   constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+
+/**
+ * `O_DIRECT` (reads and writes past the page cache), where the platform has it: Linux; undefined
+ * elsewhere (see direct-reads.ts, direct-writes.ts).
+ */
+export const O_DIRECT: number | undefined = (constants as { O_DIRECT?: number }).O_DIRECT;
