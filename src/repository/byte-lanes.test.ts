@@ -25,8 +25,28 @@ function placed(data: Uint8Array, offset: number, shared = false): Buffer {
 
 describe('byte lanes', () => {
   it('splits a blob into its lanes and joins them back, whatever lies where', () => {
-    // Lengths around the whole-word groups (16 bytes) and the staging blocks (64 KiB).
-    const lengths = [0, 1, 3, 4, 5, 15, 16, 17, 33, 1000, 64 * 1024 - 1, 64 * 1024 + 19, 200_003];
+    // Lengths around the SIMD groups (64 bytes) and blocks (64 KiB); the bytes after the last
+    // whole group go one by one.
+    const lengths = [
+      0,
+      1,
+      3,
+      4,
+      5,
+      15,
+      16,
+      17,
+      33,
+      63,
+      64,
+      65,
+      1000,
+      64 * 1024 - 1,
+      64 * 1024,
+      64 * 1024 + 19,
+      64 * 1024 + 64,
+      200_003,
+    ];
     for (const length of lengths) {
       const data = pseudoRandomBytes(length, length);
       const expected = lanesByDefinition(data);

@@ -4,6 +4,7 @@
  * need not be.
  * @module
  */
+import { WebAssemblyApi } from './webassembly.ts';
 
 /**
  * Offsets, lengths and memory of reads and writes past the page cache are multiples of this (any
@@ -26,12 +27,5 @@ export function alignedMemory(
 ): ArrayBuffer | SharedArrayBuffer {
   const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE));
   const shared = options.shared ?? false;
-  return new WebAssembly.Memory({ initial: pages, maximum: pages, shared }).buffer;
+  return new WebAssemblyApi.Memory({ initial: pages, maximum: pages, shared }).buffer;
 }
-
-/** The one part of the `WebAssembly` global used here (this project's `lib` does not declare it). */
-declare const WebAssembly: {
-  Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => {
-    readonly buffer: ArrayBuffer | SharedArrayBuffer;
-  };
-};
