@@ -5,6 +5,7 @@ import { commands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
 import { commandNameOf, deriveKeyForCommandLine } from './early-unlock.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
+import { scavengeWithoutHelpers } from '../util/heap-sizing.ts';
 
 /**
  * Runs one hbr command line and returns the exit code. The only place that parses argv and
@@ -25,6 +26,7 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
   const onSignal = (): void => controller.abort(new Error('interrupted'));
   const ownProcess = context === undefined;
   if (ownProcess) {
+    scavengeWithoutHelpers();
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     // `hbr backups --json | head -1` closes stdout early: that is not an error.

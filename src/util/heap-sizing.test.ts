@@ -37,3 +37,34 @@ void describe('favourMemoryOverSpeed', () => {
     assert.ok(memory < speed * 0.7, `heap peaked at ${memory} MB favoured, ${speed} MB not`);
   });
 });
+
+/**
+ * A child process churns objects as above with V8 tracing each collection, and returns the
+ * milliseconds its scavenges during the churn spent in helper tasks on V8's platform threads.
+ */
+async function scavengeHelperMs(withoutHelpers: boolean): Promise<number> {
+  const script = `
+    import { scavengeWithoutHelpers } from ${JSON.stringify(new URL('./heap-sizing.ts', import.meta.url).href)};
+    if (${withoutHelpers}) scavengeWithoutHelpers();
+    console.log('churn');
+    const kept = new Array(200000);
+    for (let i = 0; i < 3000000; i++) kept[i % kept.length] = { path: 'folder/' + i, size: i };`;
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--trace-gc-nvp', '--import', 'tsx', '--input-type=module', '-e', script],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  // Loading tsx and the module made collections of their own before the flag was set.
+  const churn = stdout.slice(stdout.indexOf('churn\n'));
+  const helpers = [...churn.matchAll(/background\.scavenge\.parallel=([\d.]+)/g)];
+  assert.ok(helpers.length > 10, `${helpers.length} scavenges traced`);
+  return helpers.reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+void describe('scavengeWithoutHelpers', () => {
+  void it('leaves young-generation collections to the thread whose heap it is', async () => {
+    const [helped, alone] = await Promise.all([scavengeHelperMs(false), scavengeHelperMs(true)]);
+    assert.ok(helped > 0, `V8's helpers took ${helped} ms by default`);
+    assert.equal(alone, 0);
+  });
+});
