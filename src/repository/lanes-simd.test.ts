@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { compileWat, watFiles, wasmModulePath } from '../../scripts/wat.ts';
 import { WASM_BASE64 } from './lanes-simd-wasm.ts';
 import { joinGroups, splitGroups } from './lanes-simd.ts';
@@ -7,9 +8,12 @@ import { pseudoRandomBytes } from './testdata/inputs.ts';
 
 describe('byte lanes in WebAssembly SIMD', () => {
   it('carries the module its .wat compiles to (`npm run wat` after an edit)', async () => {
-    const wat = new URL('./lanes-simd.wat', import.meta.url).pathname;
+    const wat = fileURLToPath(new URL('./lanes-simd.wat', import.meta.url));
     assert.ok(watFiles().includes(wat));
-    assert.equal(wasmModulePath(wat), new URL('./lanes-simd-wasm.ts', import.meta.url).pathname);
+    assert.equal(
+      wasmModulePath(wat),
+      fileURLToPath(new URL('./lanes-simd-wasm.ts', import.meta.url)),
+    );
     assert.ok(Buffer.from(WASM_BASE64, 'base64').equals(await compileWat(wat)));
   });
 
