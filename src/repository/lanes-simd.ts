@@ -20,16 +20,13 @@ import { WASM_BASE64 } from './lanes-simd-wasm.ts';
 export function splitGroups(data: Uint8Array, lanes: readonly Uint8Array[]): number {
   const simd = _instance();
   if (!simd) return 0;
-  const whole = _wholeGroups(data.length);
-  for (let at = 0; at < whole; at += _BLOCK) {
-    const bytes = Math.min(_BLOCK, whole - at);
-    const n = bytes >>> 2;
+  return _inBlocks(data.length, (at, bytes, n) => {
     copyBytes(data.subarray(at, at + bytes), simd.memory, _BLOB_AT);
     simd.split(n);
-    for (let k = 0; k < 4; k++)
-      copyBytes(simd.memory.subarray(k * n, (k + 1) * n), lanes[k]!, at >>> 2);
-  }
-  return whole;
+    for (let k = 0; k < 4; k++) {
+      copyBytes(simd.memory.subarray(k * n, (k + 1) * n), lanes[k]!, at / 4);
+    }
+  });
 }
 
 /**
@@ -39,16 +36,12 @@ export function splitGroups(data: Uint8Array, lanes: readonly Uint8Array[]): num
 export function joinGroups(lanes: readonly Uint8Array[], out: Uint8Array): number {
   const simd = _instance();
   if (!simd) return 0;
-  const whole = _wholeGroups(out.length);
-  for (let at = 0; at < whole; at += _BLOCK) {
-    const bytes = Math.min(_BLOCK, whole - at);
-    const n = bytes >>> 2;
+  return _inBlocks(out.length, (at, bytes, n) => {
     for (let k = 0; k < 4; k++)
-      copyBytes(lanes[k]!.subarray(at >>> 2, (at >>> 2) + n), simd.memory, k * n);
+      copyBytes(lanes[k]!.subarray(at / 4, at / 4 + n), simd.memory, k * n);
     simd.join(n);
     copyBytes(simd.memory.subarray(_BLOB_AT, _BLOB_AT + bytes), out, at);
-  }
-  return whole;
+  });
 }
 
 // --- internal ---
@@ -58,7 +51,18 @@ const _BLOCK = 65536;
 /** Where the module's functions find or leave the blob's bytes. */
 const _BLOB_AT = 65536;
 
-const _wholeGroups = (length: number): number => length - (length % 64);
+/**
+ * Calls `each` for the blocks of the whole 64-byte groups of a blob of `length` bytes: the block's
+ * start and bytes, and `n`, its bytes per lane; returns the bytes they cover.
+ */
+function _inBlocks(length: number, each: (at: number, bytes: number, n: number) => void): number {
+  const whole = length - (length % 64);
+  for (let at = 0; at < whole; at += _BLOCK) {
+    const bytes = Math.min(_BLOCK, whole - at);
+    each(at, bytes, bytes / 4);
+  }
+  return whole;
+}
 
 interface _Simd {
   readonly memory: Buffer;
