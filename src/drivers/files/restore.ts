@@ -18,7 +18,7 @@ import {
   symlink,
   utimes,
 } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import pLimit from 'p-limit';
 import { UsageError } from '../../errors.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
@@ -246,11 +246,26 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   await Promise.allSettled(windows);
   if (stopped) throw stopped.reason;
   tracePhase('files restored');
-  // Folder metadata last, deepest first, since writing into a folder changes its mtime.
-  for (const d of dirs.reverse()) {
-    await chmod(d.path, d.node.mode);
-    const time = _time(d.node.mtime);
-    await utimes(d.path, time, time);
+  // Folder metadata last, since writing into a folder changes its mtime; a level at a time,
+  // deepest first (a folder's mode may bar the way to those below it), each level's folders at
+  // once: one after another, the benchmark's 555 folders took 50 ms.
+  const levels = new Map<number, typeof dirs>();
+  for (const d of dirs) {
+    const depth = d.path.split(sep).length;
+    const level = levels.get(depth) ?? [];
+    level.push(d);
+    levels.set(depth, level);
+  }
+  for (const depth of [...levels.keys()].sort((a, b) => b - a)) {
+    await settleAll(
+      (levels.get(depth) ?? []).map((d) =>
+        limit(async () => {
+          await chmod(d.path, d.node.mode);
+          const time = _time(d.node.mtime);
+          await utimes(d.path, time, time);
+        }),
+      ),
+    );
   }
   return { files: progress.files, dirs: dirs.length, bytes: progress.bytes, errors };
 }
