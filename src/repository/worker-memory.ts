@@ -76,11 +76,11 @@ export function collectFullyToo(): void {
  * hashes, HMACs and deciphers, and the buffers their native code returns (a class of its own,
  * made by giving a typed array Buffer's prototype). V8 holds such a class only weakly once no
  * object has it: a full collection then drops it and throws away all optimized code that
- * embedded it, which is optimized again once the next blob has made the class anew. A check of
- * the benchmark's repository threw code away so 145-170 times (createHmac, the decipher's
- * update, copyBytes, the byte lanes' join, each a few times; 2 with the classes kept), and its
- * compiler threads took 0.7 s of its 6.5 s of CPU. Kept: 0.6 s less CPU (6 alternating pairs,
- * 5 faster), at the same peak memory (the collections, not these few objects, decide that).
+ * embedded it, which runs unoptimized until it is optimized again. A check of the benchmark's
+ * repository threw code away so 145-170 times (createHmac, the decipher's update, copyBytes, the
+ * byte lanes' join, each a few times) and optimized functions 295-327 times; with the classes
+ * kept, 2 and 139-141 times, and it took 0.6 s less CPU (of about 7; 6 alternating pairs, 5
+ * faster) at the same peak memory (the collections, not these few objects, decide that).
  */
 const _shapesKept: unknown[] = [];
 
