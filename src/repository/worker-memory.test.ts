@@ -15,13 +15,13 @@ async function weakObjectDeopts(regime: boolean): Promise<number> {
   const script = `
     import { randomBytes } from 'node:crypto';
     import { runInNewContext } from 'node:vm';
-    import { blobId, blobKey, deriveKeys, openInto, sealInto } from ${here('./crypto.ts')};
+    import { SEAL_OVERHEAD, blobId, blobKey, deriveKeys, openInto, sealInto } from ${here('./crypto.ts')};
     import { collectFullyToo, collectNowAndThen } from ${here('./worker-memory.ts')};
     const keys = deriveKeys(randomBytes(32));
     const plaintext = randomBytes(65536);
     const id = blobId(keys, plaintext);
     const aad = Buffer.from('blob');
-    const sealed = Buffer.alloc(plaintext.length + 28);
+    const sealed = Buffer.alloc(plaintext.length + SEAL_OVERHEAD);
     sealInto(blobKey(keys, id), plaintext, aad, sealed);
     const out = Buffer.alloc(plaintext.length);
     const gc = runInNewContext('gc');

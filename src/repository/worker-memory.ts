@@ -62,16 +62,6 @@ export function collectNowAndThen(bytes: number): void {
 }
 
 /**
- * Has this thread also collect fully every {@link FULL_COLLECT_EVERY} bytes (a check), keeping
- * {@link _shapesKept} for as long as it runs.
- */
-export function collectFullyToo(): void {
-  if (fully) return;
-  fully = true;
-  _shapesKept.push(..._oneOfEachShape());
-}
-
-/**
  * Objects of each hidden class the codec's hot paths make per blob and drop: node:crypto's
  * hashes, HMACs and deciphers, and the buffers their native code returns (a class of its own,
  * made by giving a typed array Buffer's prototype). V8 holds such a class only weakly once no
@@ -85,6 +75,17 @@ export function collectFullyToo(): void {
  */
 const _shapesKept: unknown[] = [];
 
+/**
+ * Has this thread also collect fully every {@link FULL_COLLECT_EVERY} bytes (a check), keeping
+ * {@link _shapesKept} for as long as it runs.
+ */
+export function collectFullyToo(): void {
+  if (fully) return;
+  fully = true;
+  _shapesKept.push(..._oneOfEachShape());
+}
+
+/** One object of each class in {@link _shapesKept}. */
 function _oneOfEachShape(): unknown[] {
   const key = Buffer.alloc(32);
   const hash = createHash('sha256');
