@@ -26,8 +26,14 @@ import { restoreFiles } from './restore.ts';
 
 const password = { kind: 'password', password: 'pw' } as const;
 
-/** The backed-up folders, below `data` ('' is `data` itself). */
-const FOLDERS = ['', 'f0', 'f1', join('f1', 'deep'), 'f2'];
+/** The backed-up folders, below `data` ('' is `data` itself), each with a mode of its own. */
+const FOLDERS = [
+  { folder: '', mode: 0o750 },
+  { folder: 'f0', mode: 0o755 },
+  { folder: 'f1', mode: 0o700 },
+  { folder: join('f1', 'deep'), mode: 0o751 },
+  { folder: 'f2', mode: 0o775 },
+];
 
 /** Every file and link below `root`, relative to it, sorted. */
 async function listed(root: string): Promise<string[]> {
@@ -70,8 +76,8 @@ describe('restoring a files backup', () => {
     await backUpFiles(repo, { paths: [data], exclude: [] });
     await symlink('empty', join(data, 'link'));
     // Folders of their own modes and times, set last: writing into a folder changes its mtime.
-    for (const [i, folder] of FOLDERS.entries()) {
-      await chmod(join(data, folder), [0o750, 0o755, 0o700, 0o751, 0o775][i] ?? 0o755);
+    for (const [i, { folder, mode }] of FOLDERS.entries()) {
+      await chmod(join(data, folder), mode);
       await utimes(join(data, folder), 1_600_000_000 + i * 86_400, 1_600_000_000 + i * 86_400);
     }
     await backUpFiles(repo, { paths: [data], exclude: [] });
@@ -109,7 +115,7 @@ describe('restoring a files backup', () => {
       [],
     );
     // Every folder as it was, however deep: its mode, and its time once nothing more went in.
-    for (const folder of FOLDERS) {
+    for (const { folder } of FOLDERS) {
       const [source, back] = await Promise.all([
         stat(join(data, folder)),
         stat(join(target, data, folder)),
