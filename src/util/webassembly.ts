@@ -5,7 +5,7 @@
  * @module
  */
 
-export interface WasmApi {
+interface WasmApi {
   Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => {
     readonly buffer: ArrayBuffer | SharedArrayBuffer;
   };
