@@ -14,7 +14,6 @@ const here = (file: string): string => JSON.stringify(new URL(file, import.meta.
 async function weakObjectDeopts(regime: boolean): Promise<number> {
   const script = `
     import { randomBytes } from 'node:crypto';
-    import { runInNewContext } from 'node:vm';
     import { SEAL_OVERHEAD, blobId, blobKey, deriveKeys, openInto, sealInto } from ${here('./crypto.ts')};
     import { collectFullyToo, collectNowAndThen } from ${here('./worker-memory.ts')};
     const keys = deriveKeys(randomBytes(32));
@@ -24,7 +23,6 @@ async function weakObjectDeopts(regime: boolean): Promise<number> {
     const sealed = Buffer.alloc(plaintext.length + SEAL_OVERHEAD);
     sealInto(blobKey(keys, id), plaintext, aad, sealed);
     const out = Buffer.alloc(plaintext.length);
-    const gc = runInNewContext('gc');
     if (${regime}) collectFullyToo();
     for (let i = 1; i <= 8000; i++) {
       openInto(blobKey(keys, id), sealed, aad, out, 'blob');
@@ -34,7 +32,7 @@ async function weakObjectDeopts(regime: boolean): Promise<number> {
     }`;
   const { stdout } = await promisify(execFile)(
     process.execPath,
-    ['--trace-deopt', '--import', 'tsx', '--input-type=module', '-e', script],
+    ['--trace-deopt', '--expose-gc', '--import', 'tsx', '--input-type=module', '-e', script],
     { maxBuffer: 64 * 1024 * 1024 },
   );
   return stdout.match(/reason: weak objects/g)?.length ?? 0;
