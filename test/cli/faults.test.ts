@@ -75,6 +75,73 @@ describe('hbr under faults', () => {
     );
   });
 
+  it('restores what fits onto a disk that fills up, names the rest, and leaves nothing torn', async () => {
+    const work = join(dir.path, 'full-target');
+    const src = join(work, 'src');
+    await mkdir(join(src, 'notes'), { recursive: true });
+    // Small files (written by the codec workers) and large ones (past the page cache): 18 MiB
+    // for an 8 MiB disk.
+    const sources = new Map<string, Buffer>();
+    for (let i = 0; i < 40; i++) {
+      sources.set(`notes/n${i}.txt`, Buffer.from(`note ${i}\n`.repeat(400 + 50 * i)));
+    }
+    sources.set('a.bin', pseudoRandomBytes(6 * 1024 * 1024, 41));
+    sources.set('b.bin', pseudoRandomBytes(12 * 1024 * 1024, 42));
+    for (const [name, bytes] of sources) await writeFile(join(src, name), bytes);
+    const env = { HBR_REPOSITORY: join(work, 'repo'), HBR_PASSWORD: 'pw' };
+    assert.equal((await hbr(['init'], { env, cwd: work })).code, 0);
+    assert.equal((await hbr(['backup', 'src'], { env, cwd: work })).code, 0);
+
+    // The target is a private 8 MiB tmpfs, gone with its mount namespace: what was restored is
+    // copied out before.
+    const script = [
+      `mkdir out saved && mount -t tmpfs -o size=8m tmpfs out || exit 99`,
+      `"$@" restore latest --target out --json >restore.json 2>restore.err; echo "restore=$?"`,
+      `cp -a out/. saved/`,
+    ].join('\n');
+    const { done } = hbrProcess([], {
+      env,
+      cwd: work,
+      prefix: ['unshare', '-rm', 'sh', '-c', script, '--'],
+    });
+    const result = await done;
+    assert.doesNotMatch(result.stdout, /99/, `could not mount a tmpfs: ${result.stderr}`);
+    // Exit code 3: some files restored, some not.
+    assert.match(result.stdout, /^restore=3$/m, await readFile(join(work, 'restore.err'), 'utf8'));
+    const summary = summaryOf({
+      code: 3,
+      stdout: await readFile(join(work, 'restore.json'), 'utf8'),
+      stderr: '',
+    });
+    const failed = new Map(
+      (summary.errors as { path: string; message: string }[]).map((e) => [e.path, e.message]),
+    );
+    assert.match(failed.get(`${src}/b.bin`) ?? '', /no space left on device/);
+
+    // Every file is there whole or not at all, and those not there are the ones named.
+    const restored = join(work, 'saved', src);
+    const left: string[] = [];
+    const walk = async (folder: string, prefix: string): Promise<void> => {
+      for (const entry of await readdir(folder, { withFileTypes: true })) {
+        const name = `${prefix}${entry.name}`;
+        if (entry.isDirectory()) await walk(join(folder, entry.name), `${name}/`);
+        else left.push(name);
+      }
+    };
+    await walk(restored, '');
+    const stray = left.filter((name) => !sources.has(name));
+    assert.deepEqual(stray, [], 'no temporary or other file is left behind');
+    for (const [name, bytes] of sources) {
+      if (left.includes(name)) {
+        assert.ok((await readFile(join(restored, name))).equals(bytes), `${name} restored whole`);
+      } else {
+        assert.ok(failed.has(`${src}/${name}`), `${name}, missing, is named as failed`);
+      }
+    }
+    assert.ok(left.length > 0, 'what fits is restored');
+    assert.equal(failed.size, sources.size - left.length, 'only the missing files are named');
+  });
+
   it('survives being killed mid-backup and mid-prune: earlier backups intact, next run succeeds', async () => {
     const work = join(dir.path, 'kill');
     const repo = join(work, 'repo');
