@@ -120,15 +120,9 @@ describe('hbr under faults', () => {
 
     // Every file is there whole or not at all, and those not there are the ones named.
     const restored = join(work, 'saved', src);
-    const left: string[] = [];
-    const walk = async (folder: string, prefix: string): Promise<void> => {
-      for (const entry of await readdir(folder, { withFileTypes: true })) {
-        const name = `${prefix}${entry.name}`;
-        if (entry.isDirectory()) await walk(join(folder, entry.name), `${name}/`);
-        else left.push(name);
-      }
-    };
-    await walk(restored, '');
+    const left = (await readdir(restored, { recursive: true, withFileTypes: true }))
+      .filter((e) => !e.isDirectory())
+      .map((e) => join(e.parentPath, e.name).slice(restored.length + 1));
     const stray = left.filter((name) => !sources.has(name));
     assert.deepEqual(stray, [], 'no temporary or other file is left behind');
     for (const [name, bytes] of sources) {
