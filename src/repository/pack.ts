@@ -95,11 +95,19 @@ export function streamingPackBuilder(
     size: 0,
     written: Promise.resolve(),
   });
-  /** Hashes `bytes` and writes them after the pack's earlier writes. */
+  /**
+   * Writes `bytes` after the pack's earlier writes, then hashes them. After: a blob lies in a codec
+   * worker's slot, written by another core, and SHA-256 reads such memory at about 1.1 GB/s here;
+   * the writer's copy (into its aligned pieces) brings it into this core's cache, where it runs
+   * at 1.6-1.7 (a micro, 128 MiB in 1 MiB pieces: hashed then copied 130 ms, copied then hashed
+   * 94). First backups of the benchmark: 6.07-6.44 s against 6.18-6.47 (6 of 6 pairs).
+   */
   const write = (pack: _StreamedPack, bytes: Uint8Array): Promise<void> => {
-    pack.hash.update(bytes);
     const opened = (pack.writer ??= createWriter());
-    pack.written = pack.written.then(async () => (await opened).write(bytes));
+    pack.written = pack.written.then(async () => {
+      await (await opened).write(bytes);
+      pack.hash.update(bytes);
+    });
     return pack.written;
   };
   let pack = startPack();
@@ -120,26 +128,30 @@ export function streamingPackBuilder(
       pack = startPack();
       const trailer = _trailer(keys, done.entries);
       const last = write(done, trailer);
-      last.catch(() => undefined); // awaited in `store`
-      const id = done.hash.digest('hex');
-      let stored = false;
-      return Promise.resolve({
-        id,
-        entries: done.entries,
-        size: done.size + trailer.length,
-        async store(signal?: AbortSignal) {
-          if (stored) throw new Error(`pack ${id} stored twice`);
-          stored = true;
-          const writer = await done.writer!; // the trailer's write opened it
-          try {
-            await last;
-          } catch (error) {
-            await writer.abort();
-            throw error;
-          }
-          await writer.commit(packKey(id), { signal });
-        },
-      });
+      // Named once every byte is hashed; a failed write fails `store`, which awaits it.
+      return last
+        .catch(() => undefined)
+        .then(() => {
+          const id = done.hash.digest('hex');
+          let stored = false;
+          return {
+            id,
+            entries: done.entries,
+            size: done.size + trailer.length,
+            async store(signal?: AbortSignal) {
+              if (stored) throw new Error(`pack ${id} stored twice`);
+              stored = true;
+              const writer = await done.writer!; // the trailer's write opened it
+              try {
+                await last;
+              } catch (error) {
+                await writer.abort();
+                throw error;
+              }
+              await writer.commit(packKey(id), { signal });
+            },
+          };
+        });
     },
     async discard() {
       const done = pack;
