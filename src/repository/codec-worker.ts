@@ -40,7 +40,7 @@ import type {
   VerifyBlob,
 } from './codec-messages.ts';
 import { chunkLengths } from './chunker.ts';
-import { blobId, sha256Hex, type RepositoryKeys } from './crypto.ts';
+import { blobId, sha256Hex, sha256HexStaged, type RepositoryKeys } from './crypto.ts';
 import { readAhead, readAheadPolicy } from './read-ahead.ts';
 import { copyOutOfRing, startRingCut, type RingCut } from './ring-cut.ts';
 import { OPEN_LISTED_FILE } from '../util/open-flags.ts';
@@ -131,7 +131,7 @@ function _handle(request: _OneReply, readAlready?: _ReadAlready): CodecReply {
   }
   if (request.op === 'digest') {
     const bytes = Buffer.from(request.memory, request.offset, request.length);
-    return { job, sha256: sha256Hex(bytes) };
+    return { job, sha256: sha256HexStaged(bytes) };
   }
   if (request.op === 'ranges') return { job, ranges: _hashRanges(request) };
   const slot = Buffer.from(slab, request.slot * slotSize, slotSize);
