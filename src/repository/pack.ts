@@ -10,7 +10,7 @@ import { IntegrityError } from '../errors.ts';
 import type { ObjectWriter, Store } from '../stores/types.ts';
 import { BLOB_TYPE_CODE, type BlobType, type EncodedBlob } from './blob-codec.ts';
 import { sha256OfShared, sharedBuffer } from './codec-pool.ts';
-import { openObject, sealObject, sha256Hex, type RepositoryKeys } from './crypto.ts';
+import { openObject, sealObject, sha256HexStaged, type RepositoryKeys } from './crypto.ts';
 import { copyBytes } from '../util/copy-bytes.ts';
 
 /** Where one blob sits inside a pack. */
@@ -263,7 +263,7 @@ export async function readPack(
   signal?: AbortSignal,
 ): Promise<Buffer> {
   const bytes = await store.get(packKey(packId), { signal });
-  if (sha256Hex(bytes) !== packId) {
+  if (sha256HexStaged(bytes) !== packId) {
     throw new IntegrityError(
       `pack ${packId}: content does not match its name (damaged or truncated)`,
     );
