@@ -49,12 +49,11 @@ export function sha256Hex(data: Uint8Array): string {
 }
 
 /**
- * {@link sha256Hex} of bytes another thread wrote (a pack read from the store): copied a piece at
- * a time into memory of this thread's own and hashed there. SHA-256 reads memory that is not in
- * this core's cache at about 1.1 GB/s on the benchmark's machine, and at 1.6-1.7 what is; a
- * piece of 256 KiB, copied first (memcpy runs at 8 GB/s and more), is: 16 MiB packs in shared
- * memory hashed at 1.41 GB/s so, against 1.08 whole (`crypto.test.ts` checks the result is the
- * same). Bytes just written on this thread hash faster as they are.
+ * {@link sha256Hex} of bytes another thread wrote (a pack read from the store), copied 256 KiB at
+ * a time into this thread's own memory and hashed there. On the benchmark's machine SHA-256 reads
+ * memory outside this core's cache at about 1.1 GB/s and memory inside it at 1.6-1.7, and copying
+ * is cheap (8 GB/s and more): 16 MiB packs in shared memory hash at 1.41 GB/s staged, 1.08 whole.
+ * Bytes just written on this thread hash faster as they are.
  */
 export function sha256HexStaged(data: Uint8Array): string {
   const stage = (_stage ??= Buffer.allocUnsafeSlow(STAGE));
