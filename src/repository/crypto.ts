@@ -13,6 +13,7 @@ import {
 } from 'node:crypto';
 import { IntegrityError } from '../errors.ts';
 import { copyBytes } from '../util/copy-bytes.ts';
+import { reusedBuffer } from '../util/reused-buffer.ts';
 
 /** The secret keys derived from a repository's 64-byte master key. */
 export interface RepositoryKeys {
@@ -56,7 +57,7 @@ export function sha256Hex(data: Uint8Array): string {
  * Bytes just written on this thread hash faster as they are.
  */
 export function sha256HexStaged(data: Uint8Array): string {
-  const stage = (_stage ??= Buffer.allocUnsafeSlow(STAGE));
+  const stage = _stage(STAGE);
   const hash = createHash('sha256');
   for (let at = 0; at < data.length; at += STAGE) {
     const length = copyBytes(data.subarray(at, at + STAGE), stage);
@@ -67,7 +68,7 @@ export function sha256HexStaged(data: Uint8Array): string {
 
 /** Bytes {@link sha256HexStaged} copies at a time: well within a core's cache. */
 const STAGE = 256 * 1024;
-let _stage: Buffer | undefined;
+const _stage = reusedBuffer();
 
 const NONCE = 12;
 /** Bytes of the nonce that starts every sealed object. */
