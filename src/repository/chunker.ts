@@ -211,20 +211,29 @@ export function createLengthScanner(gear: Int32Array, params: ChunkerParams): Le
   };
 }
 
+/**
+ * The int32 masks of normalized chunking: `strict` (`log2(avg) + 2` top bits) for a chunk's
+ * bytes before `avg`, `loose` (`log2(avg) - 2`) after. A cut falls where `h & mask` is 0.
+ */
+export function chunkMasks(params: ChunkerParams): { strict: number; loose: number } {
+  const bits = Math.log2(params.avg);
+  return { strict: _topBits(bits + 2), loose: _topBits(bits - 2) };
+}
+
 // --- internal ---
 
 /** A new chunk's scan state. @throws RangeError as {@link createChunker}. */
 function _scanState(gear: Int32Array, params: ChunkerParams): _ScanState {
   validateChunkerParams(params);
   if (gear.length !== 256) throw new RangeError('[chunker] gear table must have 256 entries');
-  const bits = Math.log2(params.avg);
+  const { strict, loose } = chunkMasks(params);
   return {
     gear,
     min: params.min,
     avg: params.avg,
     max: params.max,
-    maskS: _topBits(bits + 2),
-    maskL: _topBits(bits - 2),
+    maskS: strict,
+    maskL: loose,
     h: 0,
     len: 0,
   };

@@ -39,9 +39,9 @@ import type {
   RestoreFile,
   VerifyBlob,
 } from './codec-messages.ts';
-import { chunkLengths } from './chunker.ts';
 import { blobId, sha256Hex, sha256HexStaged, type RepositoryKeys } from './crypto.ts';
 import { readAhead, readAheadPolicy } from './read-ahead.ts';
+import { scanChunkLengths, scanRoom } from './gear-scan.ts';
 import { copyOutOfRing, startRingCut, type RingCut } from './ring-cut.ts';
 import { OPEN_LISTED_FILE } from '../util/open-flags.ts';
 import { readFully } from '../util/read-fully.ts';
@@ -211,9 +211,10 @@ const _readAheadInto = reusedBuffer();
 
 /**
  * This worker's buffer for the file reads it keeps nothing of (`cut` and `ranges` requests),
- * kept for the next: each request is done with it before the next is served.
+ * kept for the next: each request is done with it before the next is served. It lies in the
+ * chunker's WebAssembly memory, where a `cut` scans what it read without a copy.
  */
-const _readBuffer = reusedBuffer();
+const _readBuffer = scanRoom;
 
 /** Hashes a `ranges` request's ranges one after another in {@link _readBuffer}. */
 function _hashRanges(request: Extract<CodecRequest, { op: 'ranges' }>): {
@@ -287,7 +288,8 @@ function _cut(request: Extract<CodecRequest, { op: 'cut' }>): { lengths: number[
   const read = readFully(fd, cutBuffer, 0, want, position);
   const end = read < want;
   // Lengths only: the unfinished chunk at the end is read again with the next span, not copied.
-  return { lengths: chunkLengths(gear, { min, avg, max }, cutBuffer.subarray(0, read), end), end };
+  const lengths = scanChunkLengths(gear, { min, avg, max }, cutBuffer.subarray(0, read), end);
+  return { lengths, end };
 }
 
 /**
