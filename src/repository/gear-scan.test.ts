@@ -6,7 +6,7 @@ import { compileWat, watFiles, wasmModulePath } from '../../scripts/wat.ts';
 import { CHUNKER_PROFILES, chunkLengths, type ChunkerParams } from './chunker.ts';
 import { createGearTable } from './gear.ts';
 import { WASM_BASE64 } from './gear-scan-wasm.ts';
-import { scanChunkLengths, scanRoom } from './gear-scan.ts';
+import { createRoomScanner, scanRoom } from './gear-scan.ts';
 import {
   float32Bytes,
   GOLDEN_KEY,
@@ -18,11 +18,29 @@ import {
 const SMALL: ChunkerParams = { min: 64, avg: 256, max: 1024 };
 const gear = createGearTable(GOLDEN_KEY);
 
-/** `data` copied into the scan room, as a view of it from its start. */
-function inRoom(data: Uint8Array): Buffer {
+/**
+ * The lengths of the chunks in `data`, put into the scan room and scanned there by a room
+ * scanner in pieces of the given sizes (then the rest at once), as `chunkLengths` gives them.
+ */
+function scanChunkLengths(
+  table: Int32Array,
+  params: ChunkerParams,
+  data: Uint8Array,
+  final: boolean,
+  pieces: number[] = [],
+): number[] {
   const room = scanRoom(data.length);
   room.set(data);
-  return room.subarray(0, data.length);
+  const scanner = createRoomScanner(table, params);
+  const lengths: number[] = [];
+  let at = 0;
+  for (const size of [...pieces, data.length]) {
+    const piece = room.subarray(at, Math.min(data.length, at + size));
+    lengths.push(...scanner.scan(piece));
+    at += piece.length;
+  }
+  const last = final ? scanner.finish() : 0;
+  return last > 0 ? [...lengths, last] : lengths;
 }
 
 describe('gear scan in WebAssembly', () => {
@@ -47,22 +65,32 @@ describe('gear scan in WebAssembly', () => {
     assert.equal(large.byteOffset, byteOffset, 'at the same place in the larger memory');
   });
 
-  it('cuts where chunkLengths cuts: every profile, random and text, final or not', () => {
+  it('cuts where chunkLengths cuts: every profile, random and text, whole or in pieces', () => {
     const inputs = [
       pseudoRandomBytes(7, 20 * 1024 * 1024 + 12_345),
       textLikeBytes(3, 9 * 1024 * 1024 + 7),
       goldenInput('random-16MiB-insert'),
       float32Bytes(9, 4 * 1024 * 1024),
     ];
+    const pieces = {
+      whole: [],
+      "a worker's 512 KiB": Array<number>(64).fill(512 * 1024),
+      odd: Array.from({ length: 300 }, (_, i) => 99_991 + (i % 5) * 7),
+    };
     for (const data of inputs) {
       for (const params of [CHUNKER_PROFILES.db, CHUNKER_PROFILES.model, SMALL]) {
         for (const final of [false, true]) {
           const expected = chunkLengths(gear, params, Buffer.from(data), final);
-          const scanned = scanChunkLengths(gear, params, inRoom(data), final);
           assert.ok(expected.length > 3, 'the input holds several chunks');
-          assert.deepEqual(scanned, expected, `${data.length} bytes, max ${params.max}, ${final}`);
-          // The module scanned them: its gear table lies in the room's memory.
-          assert.deepEqual(new Int32Array(scanRoom(0).buffer, 0, 256), gear);
+          for (const [name, sizes] of Object.entries(pieces)) {
+            assert.deepEqual(
+              scanChunkLengths(gear, params, data, final, sizes),
+              expected,
+              `${data.length} bytes, max ${params.max}, final ${final}, ${name}`,
+            );
+            // The module scanned them: its gear table lies in the room's memory.
+            assert.deepEqual(new Int32Array(scanRoom(0).buffer, 0, 256), gear);
+          }
         }
       }
     }
@@ -77,18 +105,18 @@ describe('gear scan in WebAssembly', () => {
       for (const length of [...lengths, 2048 + 31, source.length]) {
         const data = source.subarray(0, length);
         for (const final of [false, true]) {
-          assert.deepEqual(
-            scanChunkLengths(gear, SMALL, inRoom(data), final),
-            chunkLengths(gear, SMALL, Buffer.from(data), final),
-            `${length} bytes, final ${final}`,
-          );
+          const expected = chunkLengths(gear, SMALL, Buffer.from(data), final);
+          for (const piece of [0, 1, 7, 16, 17, 64, 65, 256, 1023]) {
+            assert.deepEqual(
+              scanChunkLengths(gear, SMALL, data, final, Array<number>(6000).fill(piece)),
+              expected,
+              `${length} bytes, final ${final}, pieces of ${piece}`,
+            );
+          }
         }
       }
     }
-    assert.deepEqual(
-      scanChunkLengths(gear, SMALL, inRoom(zeros), true),
-      [1024, 1024, 1024, 1024, 904],
-    );
+    assert.deepEqual(scanChunkLengths(gear, SMALL, zeros, true), [1024, 1024, 1024, 1024, 904]);
   });
 
   it('reproduces the frozen golden cut points', () => {
@@ -100,7 +128,7 @@ describe('gear scan in WebAssembly', () => {
       const lengths = scanChunkLengths(
         goldenGear,
         CHUNKER_PROFILES[v.profile],
-        inRoom(goldenInput(v.input)),
+        goldenInput(v.input),
         true,
       );
       let at = 0;
@@ -112,20 +140,14 @@ describe('gear scan in WebAssembly', () => {
     }
   });
 
-  it('cuts bytes outside the room the same way, and rejects what chunkLengths rejects', () => {
-    const data = pseudoRandomBytes(5, 6 * 1024 * 1024);
-    const params = CHUNKER_PROFILES.model;
-    assert.deepEqual(
-      scanChunkLengths(gear, params, Buffer.from(data), true),
-      chunkLengths(gear, params, Buffer.from(data), true),
-    );
-    assert.throws(
-      () => scanChunkLengths(gear, { min: 1, avg: 100, max: 200 }, inRoom(data), true),
-      RangeError,
-    );
-    assert.throws(
-      () => scanChunkLengths(new Int32Array(10), SMALL, inRoom(data), true),
-      RangeError,
-    );
+  it("takes only the room's next bytes, and rejects what chunkLengths rejects", () => {
+    const room = scanRoom(4096);
+    const scanner = createRoomScanner(gear, SMALL);
+    scanner.scan(room.subarray(0, 100));
+    assert.throws(() => scanner.scan(room.subarray(0, 100)), RangeError, 'the same bytes again');
+    assert.throws(() => scanner.scan(room.subarray(200, 300)), RangeError, 'a gap');
+    assert.throws(() => scanner.scan(Buffer.alloc(100)), RangeError, 'other memory');
+    assert.throws(() => createRoomScanner(gear, { min: 1, avg: 100, max: 200 }), RangeError);
+    assert.throws(() => createRoomScanner(new Int32Array(10), SMALL), RangeError);
   });
 });
