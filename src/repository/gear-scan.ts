@@ -40,11 +40,12 @@ export function scanRoom(length: number): Buffer {
 }
 
 /**
- * A {@link LengthScanner} for a stream read into {@link scanRoom}'s buffer from its start, piece
- * after piece: each `scan(piece)` must be given the room's next bytes (a view of them), and
- * scans them in WebAssembly, best right after reading them, while they are in the core's cache.
- * The same lengths as chunker.ts's `createLengthScanner`, which it is where the module cannot be
- * used (then the pieces may lie anywhere).
+ * A {@link LengthScanner} for a stream whose pieces lie in {@link scanRoom}'s buffer: each
+ * `scan(piece)` is given the stream's next bytes as a view of the room (anywhere in it: a span
+ * read piece after piece, or each piece copied to the room's start), and scans them in
+ * WebAssembly, best right after they were read or copied there, while they are in the core's
+ * cache. The same lengths as chunker.ts's `createLengthScanner`, which it is where the module
+ * cannot be used (then the pieces may lie anywhere, as {@link scanRoom} gives plain memory).
  * @throws RangeError on invalid parameters or a table that is not 256 entries.
  */
 export function createRoomScanner(gear: Int32Array, params: ChunkerParams): LengthScanner {
@@ -54,22 +55,25 @@ export function createRoomScanner(gear: Int32Array, params: ChunkerParams): Leng
   if (gear.length !== 256) throw new RangeError('[chunker] gear table must have 256 entries');
   const { min, avg, max } = params;
   const { strict, loose } = chunkMasks(params);
-  // Room offsets: the current chunk's start, the next byte to hash, the end of the bytes given.
+  // Stream positions: the current chunk's start, the next byte to hash, the end of the bytes
+  // given. Position p of the piece being scanned lies at the module's address `at + p`.
   let start = 0;
   let next = min;
   let end = 0;
   let hash = 0;
+  let at = 0;
   /** The next cut in the bytes given so far, or -1 (then `next` and `hash` say how far). */
   const nextCut = (): number => {
-    // The strict mask before the chunk's `avg`th byte, the loose one from there to `max`.
+    // The strict mask before the chunk's `avg`th byte, the loose one from there to `max`. Every
+    // byte before the piece has been hashed (`next` is at its start or beyond).
     for (const [until, mask] of [
       [start + avg, strict],
       [start + max, loose],
     ] as const) {
       if (next >= until) continue;
       const stop = Math.min(until, end);
-      const cut = module.scan(_DATA_AT + next, _DATA_AT + stop, hash, mask);
-      if (cut >= 0) return cut - _DATA_AT;
+      const cut = module.scan(at + next, at + stop, hash, mask);
+      if (cut >= 0) return cut - at;
       hash = module.hash[0]!;
       next = Math.max(next, stop);
       if (next < until) return -1;
@@ -78,9 +82,10 @@ export function createRoomScanner(gear: Int32Array, params: ChunkerParams): Leng
   };
   return {
     scan(piece) {
-      if (piece.buffer !== module.room.buffer || piece.byteOffset !== _DATA_AT + end) {
-        throw new RangeError("[chunker] a room scanner takes the room's next bytes only");
+      if (piece.buffer !== module.room.buffer || piece.byteOffset < _DATA_AT) {
+        throw new RangeError('[chunker] a room scanner takes bytes in the scan room only');
       }
+      at = piece.byteOffset - end;
       end += piece.length;
       module.table.set(gear); // another scanner in this thread may have put its own there
       const lengths: number[] = [];
@@ -97,6 +102,7 @@ export function createRoomScanner(gear: Int32Array, params: ChunkerParams): Leng
       start = 0;
       end = 0;
       hash = 0;
+      at = 0;
       next = min;
       return last;
     },
