@@ -7,7 +7,8 @@
  * bytes where they were read, while they are still in the core's cache (reading 400 MB in 16 MiB
  * spans and scanning each after it took 380 ms of CPU, in 512 KiB pieces 317). Where the module
  * cannot be used (a Node.js without WebAssembly) the JavaScript loop cuts, at the same points:
- * both follow chunker.ts's rule, which is part of the repository format.
+ * both follow chunker.ts's rule, which is part of the repository format. A cut through the ring
+ * (ring-cut.ts), whose memory the module cannot scan, copies each 512 KiB into the room first.
  * @module
  */
 import { reusedBuffer } from '../util/reused-buffer.ts';
