@@ -88,6 +88,8 @@ export function validateChunkerParams(params: ChunkerParams): void {
  * Creates a streaming chunker.
  * @param gear - the keyed table from `createGearTable(chunkerKey)`.
  * @param params - a profile from {@link CHUNKER_PROFILES} (or custom limits, for tests).
+ * @param scanner - finds the cut points: by default {@link createLengthScanner}'s JavaScript
+ * loop; gear-scan.ts's `createCopyingScanner` finds the same ones in WebAssembly.
  * @throws RangeError on invalid parameters or a table that is not 256 entries.
  * @example
  * const chunker = createChunker(createGearTable(keys.chunkerKey), CHUNKER_PROFILES.model);
@@ -95,15 +97,20 @@ export function validateChunkerParams(params: ChunkerParams): void {
  * const last = chunker.finish();
  * if (last) await store(last);
  */
-export function createChunker(gear: Int32Array, params: ChunkerParams): Chunker {
-  const state = _scanState(gear, params);
-  // Bytes of the current, unfinished chunk, copied out of earlier feeds. A chunk spanning feeds
-  // is completed in this buffer and returned from it; the next tail then goes to the other one
-  // (`spare`), so the returned chunk stays intact until the next push. Reusing the two instead of
-  // fresh memory per spanning chunk saves a page-faulted allocation of up to `max` bytes for
-  // about every read of a large file.
+export function createChunker(
+  gear: Int32Array,
+  params: ChunkerParams,
+  scanner: LengthScanner = createLengthScanner(gear, params),
+): Chunker {
+  _scanState(gear, params); // checks the parameters and the table, as every scanner does
+  // Bytes of the current, unfinished chunk, copied out of earlier feeds (`held` of them). A chunk
+  // spanning feeds is completed in this buffer and returned from it; the next tail then goes to
+  // the other one (`spare`), so the returned chunk stays intact until the next push. Reusing the
+  // two instead of fresh memory per spanning chunk saves a page-faulted allocation of up to `max`
+  // bytes for about every read of a large file.
   let carry: Buffer | undefined;
   let spare: Buffer | undefined;
+  let held = 0;
   /** `buffer` (or a larger one holding its first `keep` bytes) with room for `size` bytes. */
   const roomIn = (buffer: Buffer | undefined, keep: number, size: number): Buffer => {
     if (buffer !== undefined && buffer.length >= size) return buffer;
@@ -118,37 +125,36 @@ export function createChunker(gear: Int32Array, params: ChunkerParams): Chunker 
         ? data
         : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       const chunks: Buffer[] = [];
-      let start = 0;
+      let start = -held; // where the current chunk starts, in buf's coordinates
       let spanned = false;
-      for (let cut = _scan(state, buf, 0); cut >= 0; cut = _scan(state, buf, cut)) {
-        if (state.len > 0 && carry !== undefined) {
-          const length = state.len + cut - start;
-          carry = roomIn(carry, state.len, length);
-          copyBytes(buf.subarray(start, cut), carry, state.len);
+      for (const length of scanner.scan(buf)) {
+        const cut = start + length;
+        if (start < 0) {
+          carry = roomIn(carry, held, length);
+          copyBytes(buf.subarray(0, cut), carry, held);
           chunks.push(carry.subarray(0, length));
           spanned = true;
         } else {
           chunks.push(buf.subarray(start, cut));
         }
-        state.h = 0;
-        state.len = 0;
         start = cut;
       }
       if (spanned) [carry, spare] = [spare, carry];
-      // _scan counted the tail into state.len; copy it so the caller may reuse `buf`.
-      if (state.len > 0) {
-        const held = state.len - (buf.length - start);
-        carry = roomIn(carry, held, state.len);
-        copyBytes(buf.subarray(start), carry, held);
+      // Copy the unfinished chunk's bytes here, so the caller may reuse `buf`.
+      const kept = Math.max(0, -start);
+      held = kept + buf.length - Math.max(0, start);
+      if (held > 0) {
+        carry = roomIn(carry, kept, held);
+        copyBytes(buf.subarray(Math.max(0, start)), carry, kept);
       }
       return chunks;
     },
     finish() {
-      const last = state.len > 0 && carry !== undefined ? carry.subarray(0, state.len) : undefined;
+      const last = held > 0 && carry !== undefined ? carry.subarray(0, held) : undefined;
       carry = undefined;
       spare = undefined;
-      state.h = 0;
-      state.len = 0;
+      held = 0;
+      scanner.finish();
       return last;
     },
   };
