@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { compileWat, watFiles, wasmModulePath } from '../../scripts/wat.ts';
-import { CHUNKER_PROFILES, chunkLengths, type ChunkerParams } from './chunker.ts';
+import { CHUNKER_PROFILES, chunkLengths, createChunker, type ChunkerParams } from './chunker.ts';
 import { createGearTable } from './gear.ts';
 import { WASM_BASE64 } from './gear-scan-wasm.ts';
-import { createRoomScanner, scanRoom } from './gear-scan.ts';
+import { createCopyingScanner, createRoomScanner, scanRoom } from './gear-scan.ts';
 import {
   float32Bytes,
   GOLDEN_KEY,
@@ -159,10 +159,54 @@ describe('gear scan in WebAssembly', () => {
     }
   });
 
+  it('chunks a stream through createCopyingScanner as chunker.ts does, feed by feed', () => {
+    const data = Buffer.concat([
+      pseudoRandomBytes(17, 9 * 1024 * 1024),
+      Buffer.alloc(3 * 1024 * 1024),
+      textLikeBytes(5, 2 * 1024 * 1024 + 3),
+    ]);
+    for (const params of [CHUNKER_PROFILES.db, SMALL]) {
+      for (const feed of [8 * 1024 * 1024 - 1, 999_999, 4096, 1000]) {
+        const plain = createChunker(gear, params);
+        const fast = createChunker(gear, params, createCopyingScanner(gear, params));
+        for (let at = 0; at < data.length; at += feed) {
+          // A private copy, scribbled over afterwards, as a caller reusing its buffer would.
+          const piece = Buffer.from(data.subarray(at, at + feed));
+          const expected = plain.push(piece).map((c) => Buffer.from(c));
+          const got = fast.push(piece);
+          assert.deepEqual(got, expected, `${params.max} ${feed} at ${at}`);
+          piece.fill(0xa5);
+        }
+        assert.deepEqual(fast.finish(), plain.finish());
+      }
+    }
+  });
+
+  it('cuts the golden vectors through createCopyingScanner, fed in odd pieces', () => {
+    const golden = JSON.parse(
+      readFileSync(new URL('testdata/chunker-golden.json', import.meta.url), 'utf8'),
+    ) as { key: string; vectors: { input: string; profile: 'db' | 'model'; cuts: number[] }[] };
+    const goldenGear = createGearTable(Buffer.from(golden.key, 'hex'));
+    for (const v of golden.vectors) {
+      const params = CHUNKER_PROFILES[v.profile];
+      const scanner = createCopyingScanner(goldenGear, params);
+      const data = goldenInput(v.input);
+      const lengths: number[] = [];
+      for (let at = 0; at < data.length; at += 777_777) {
+        lengths.push(...scanner.scan(data.subarray(at, at + 777_777)));
+      }
+      lengths.push(scanner.finish());
+      let end = 0;
+      const cuts = lengths.filter((n) => n > 0).map((n) => (end += n));
+      assert.deepEqual(cuts, v.cuts, `${v.input} ${v.profile}`);
+    }
+  });
+
   it('takes bytes in the room only, and rejects what chunkLengths rejects', () => {
     const scanner = createRoomScanner(gear, SMALL);
     assert.throws(() => scanner.scan(Buffer.alloc(100)), RangeError, 'other memory');
     assert.throws(() => createRoomScanner(gear, { min: 1, avg: 100, max: 200 }), RangeError);
     assert.throws(() => createRoomScanner(new Int32Array(10), SMALL), RangeError);
+    assert.throws(() => createCopyingScanner(gear, { min: 1, avg: 100, max: 200 }), RangeError);
   });
 });

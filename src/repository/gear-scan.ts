@@ -7,10 +7,12 @@
  * bytes where they were read, while they are still in the core's cache (reading 400 MB in 16 MiB
  * spans and scanning each after it took 380 ms of CPU, in 512 KiB pieces 317). Where the module
  * cannot be used (a Node.js without WebAssembly) the JavaScript loop cuts, at the same points:
- * both follow chunker.ts's rule, which is part of the repository format. A cut through the ring
- * (ring-cut.ts), whose memory the module cannot scan, copies each 512 KiB into the room first.
+ * both follow chunker.ts's rule, which is part of the repository format. Bytes in other memory
+ * (the cut's ring, database streams) are copied into the room 512 KiB at a time and scanned there
+ * ({@link createCopyingScanner}).
  * @module
  */
+import { copyBytes } from '../util/copy-bytes.ts';
 import { reusedBuffer } from '../util/reused-buffer.ts';
 import { WebAssemblyApi } from '../util/webassembly.ts';
 import {
@@ -109,6 +111,35 @@ export function createRoomScanner(gear: Int32Array, params: ChunkerParams): Leng
     },
   };
 }
+
+/**
+ * A {@link LengthScanner} for pieces in any memory: each is copied into {@link scanRoom}'s
+ * buffer {@link COPIED_PIECE} bytes at a time and scanned there, while the copy is in the core's
+ * cache. The copy costs less than the scan gains: 256 MiB cut in 8 MiB feeds, 1.65-1.78 GB/s
+ * against 1.03-1.12 for chunker.ts's loop. For database streams (`createChunker`'s feeds) and
+ * the cut's ring (ring-cut.ts), whose memory the module cannot scan in place.
+ * @throws RangeError on invalid parameters or a table that is not 256 entries.
+ */
+export function createCopyingScanner(gear: Int32Array, params: ChunkerParams): LengthScanner {
+  const scanner = createRoomScanner(gear, params);
+  if (!_instance()) return scanner; // chunker.ts's loop, on the pieces where they lie
+  return {
+    scan(data) {
+      const lengths: number[] = [];
+      for (let at = 0; at < data.length; at += COPIED_PIECE) {
+        const piece = data.subarray(at, at + COPIED_PIECE);
+        const room = scanRoom(piece.length);
+        copyBytes(piece, room);
+        lengths.push(...scanner.scan(room.subarray(0, piece.length)));
+      }
+      return lengths;
+    },
+    finish: () => scanner.finish(),
+  };
+}
+
+/** Bytes {@link createCopyingScanner} copies and scans at a time: well inside a core's L2. */
+export const COPIED_PIECE = 512 * 1024;
 
 // --- internal ---
 

@@ -14,8 +14,7 @@
  * @module
  */
 import type { CodecReply, CodecRequest, RingPlace } from './codec-messages.ts';
-import type { LengthScanner } from './chunker.ts';
-import { createRoomScanner, scanRoom } from './gear-scan.ts';
+import { createCopyingScanner } from './gear-scan.ts';
 import { copyBytes } from '../util/copy-bytes.ts';
 import { DIRECT_ALIGN } from '../util/aligned-memory.ts';
 import { pastCache } from '../util/direct-reads.ts';
@@ -66,7 +65,7 @@ export function startRingCut(
     let reading: Promise<number> | undefined;
     let last: CodecReply = { job, cut: { lengths: [], end: true } };
     try {
-      const scanner = createRoomScanner(gear, { min, avg, max });
+      const scanner = createCopyingScanner(gear, { min, avg, max });
       let start = position; // the file position of the next chunk's start
       let next = readPiece(0);
       reading = next;
@@ -78,7 +77,7 @@ export function startRingCut(
         if (!end) reading = next = readPiece(n + 1);
         const at = (n % ring.pieces) * span;
         const skip = n === 0 ? position - base : 0;
-        const lengths = _scanCopied(scanner, memory.subarray(at + skip, at + Math.max(skip, got)));
+        const lengths = scanner.scan(memory.subarray(at + skip, at + Math.max(skip, got)));
         const rest = end ? scanner.finish() : 0;
         if (rest > 0) lengths.push(rest);
         const cut = { lengths, end, at: (start - base) % size };
@@ -118,25 +117,6 @@ export function startRingCut(
     },
   };
 }
-
-/**
- * The lengths of the chunks ending in `bytes` (in the ring), scanned in the module's memory a
- * {@link _SCAN_PIECE} at a time: the copy there costs less than the scan gains (gear-scan.ts),
- * and the scan reads it from this core's cache.
- */
-function _scanCopied(scanner: LengthScanner, bytes: Buffer): number[] {
-  const lengths: number[] = [];
-  for (let at = 0; at < bytes.length; at += _SCAN_PIECE) {
-    const piece = bytes.subarray(at, at + _SCAN_PIECE);
-    const room = scanRoom(piece.length);
-    copyBytes(piece, room);
-    lengths.push(...scanner.scan(room.subarray(0, piece.length)));
-  }
-  return lengths;
-}
-
-/** Bytes of the ring scanned at a time: well inside a core's 2 MiB of L2 cache here. */
-const _SCAN_PIECE = 512 * 1024;
 
 /** Copies a chunk out of a ring into all of `into`: from `at`, and on from the ring's start. */
 export function copyOutOfRing(from: RingPlace, into: Buffer): void {

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { UsageError } from '../errors.ts';
 import { createBlobSaver, type BlobSaver, type SaverStats } from './blob-saver.ts';
 import { createChunker, type ChunkerProfile } from './chunker.ts';
+import { createCopyingScanner } from './gear-scan.ts';
 import type { FileVersion } from './codec-messages.ts';
 import { cutFileAway } from './codec-pool.ts';
 import {
@@ -137,7 +138,9 @@ export async function startSession(
     saveContent(source, opts = {}) {
       const params = repo.config.chunkers[opts.profile ?? 'model'];
       if (!params) throw new UsageError(`unknown chunking profile ${String(opts.profile)}`);
-      return saveContent(saver, createChunker(gear, params), source, opts);
+      // The stream's bytes are cut on this thread, in WebAssembly (gear-scan.ts).
+      const chunker = createChunker(gear, params, createCopyingScanner(gear, params));
+      return saveContent(saver, chunker, source, opts);
     },
     saveFileCut(fd, opts = {}) {
       const params = repo.config.chunkers.model;
