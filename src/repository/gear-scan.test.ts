@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { compileWat, watFiles, wasmModulePath } from '../../scripts/wat.ts';
 import { CHUNKER_PROFILES, chunkLengths, createChunker, type ChunkerParams } from './chunker.ts';
 import { createGearTable } from './gear.ts';
-import { WASM_BASE64 } from './gear-scan-wasm.ts';
 import { createCopyingScanner, createRoomScanner, scanRoom } from './gear-scan.ts';
 import {
   float32Bytes,
@@ -17,6 +14,12 @@ import {
 
 const SMALL: ChunkerParams = { min: 64, avg: 256, max: 1024 };
 const gear = createGearTable(GOLDEN_KEY);
+
+/** The frozen cut points of chunker.ts's rule (chunker.test.ts checks them against their inputs). */
+const golden = JSON.parse(
+  readFileSync(new URL('testdata/chunker-golden.json', import.meta.url), 'utf8'),
+) as { key: string; vectors: { input: string; profile: 'db' | 'model'; cuts: number[] }[] };
+const goldenGear = createGearTable(Buffer.from(golden.key, 'hex'));
 
 /**
  * The lengths of the chunks in `data`, put into the scan room and scanned there by a room
@@ -44,16 +47,6 @@ function scanChunkLengths(
 }
 
 describe('gear scan in WebAssembly', () => {
-  it('carries the module its .wat compiles to (`npm run wat` after an edit)', async () => {
-    const wat = fileURLToPath(new URL('./gear-scan.wat', import.meta.url));
-    assert.ok(watFiles().includes(wat));
-    assert.equal(
-      wasmModulePath(wat),
-      fileURLToPath(new URL('./gear-scan-wasm.ts', import.meta.url)),
-    );
-    assert.ok(Buffer.from(WASM_BASE64, 'base64').equals(await compileWat(wat)));
-  });
-
   it('gives the room in the module memory, reused and grown as asked', () => {
     const small = scanRoom(1000);
     const { buffer, byteOffset } = small;
@@ -120,10 +113,6 @@ describe('gear scan in WebAssembly', () => {
   });
 
   it('reproduces the frozen golden cut points', () => {
-    const golden = JSON.parse(
-      readFileSync(new URL('testdata/chunker-golden.json', import.meta.url), 'utf8'),
-    ) as { key: string; vectors: { input: string; profile: 'db' | 'model'; cuts: number[] }[] };
-    const goldenGear = createGearTable(Buffer.from(golden.key, 'hex'));
     for (const v of golden.vectors) {
       const lengths = scanChunkLengths(
         goldenGear,
@@ -183,10 +172,6 @@ describe('gear scan in WebAssembly', () => {
   });
 
   it('cuts the golden vectors through createCopyingScanner, fed in odd pieces', () => {
-    const golden = JSON.parse(
-      readFileSync(new URL('testdata/chunker-golden.json', import.meta.url), 'utf8'),
-    ) as { key: string; vectors: { input: string; profile: 'db' | 'model'; cuts: number[] }[] };
-    const goldenGear = createGearTable(Buffer.from(golden.key, 'hex'));
     for (const v of golden.vectors) {
       const params = CHUNKER_PROFILES[v.profile];
       const scanner = createCopyingScanner(goldenGear, params);

@@ -2,7 +2,8 @@
 ;; over bytes of the module's own memory until `h & mask` is 0. About 1.55x the speed of the
 ;; JavaScript loop on the benchmark's machine (no bounds checks; V8 compiles the shift-add to one
 ;; `lea`). gear-scan.ts reads files straight into this memory and calls `scan` once per mask;
-;; `npm run wat` compiles this file into gear-scan-wasm.ts (gear-scan.test.ts checks the two agree).
+;; `npm run wat` compiles this file into gear-scan-wasm.ts (test/wasm-modules.test.ts checks
+;; that the two agree).
 ;;
 ;; Memory: the gear table (256 x i32) at 0, the hash left by a scan that found no cut at 1024,
 ;; the bytes to cut from 65536 on (the module grows as they need).

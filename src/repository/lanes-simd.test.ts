@@ -1,22 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { compileWat, watFiles, wasmModulePath } from '../../scripts/wat.ts';
-import { WASM_BASE64 } from './lanes-simd-wasm.ts';
 import { joinGroups, splitGroups } from './lanes-simd.ts';
 import { pseudoRandomBytes } from './testdata/inputs.ts';
 
 describe('byte lanes in WebAssembly SIMD', () => {
-  it('carries the module its .wat compiles to (`npm run wat` after an edit)', async () => {
-    const wat = fileURLToPath(new URL('./lanes-simd.wat', import.meta.url));
-    assert.ok(watFiles().includes(wat));
-    assert.equal(
-      wasmModulePath(wat),
-      fileURLToPath(new URL('./lanes-simd-wasm.ts', import.meta.url)),
-    );
-    assert.ok(Buffer.from(WASM_BASE64, 'base64').equals(await compileWat(wat)));
-  });
-
   it('regroups every whole 64-byte group, block after block, and leaves the rest alone', () => {
     // Runs here: without SIMD both return 0 and every byte goes the slow way.
     for (const length of [64, 64 * 1024, 64 * 1024 + 64 + 63, 3 * 64 * 1024 + 1000, 5]) {

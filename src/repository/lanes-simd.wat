@@ -1,7 +1,7 @@
 ;; The byte lanes' 4x4 transposition (byte-lanes.ts) in WebAssembly SIMD: 64 bytes of a blob, 16
 ;; from each lane, per step, each lane byte moved by shuffles of 16-byte vectors. lanes-simd.ts
 ;; copies blocks in and out of this module's memory; `npm run wat` compiles this file into
-;; lanes-simd-wasm.ts (lanes-simd.test.ts checks that the two agree).
+;; lanes-simd-wasm.ts (test/wasm-modules.test.ts checks that the two agree).
 ;;
 ;; Memory: two pages. The lanes lie at 0, n, 2n and 3n; the blob's 4n bytes at 65536. `n` (bytes
 ;; per lane) is a multiple of 16 and at most 16384.
