@@ -12,7 +12,7 @@ import {
   type ChunkerParams,
   type ChunkerProfile,
 } from '../../src/repository/chunker.ts';
-import { createCopyingScanner } from '../../src/repository/gear-scan.ts';
+import { createGearScanner } from '../../src/repository/gear-scan.ts';
 import { createGearTable } from '../../src/repository/gear.ts';
 import { GOLDEN_KEY, pseudoRandomBytes } from '../../src/repository/testdata/inputs.ts';
 
@@ -25,7 +25,7 @@ const gear = createGearTable(GOLDEN_KEY);
 
 const scanners = {
   javascript: (): undefined => undefined,
-  webassembly: (params: ChunkerParams) => createCopyingScanner(gear, params),
+  webassembly: (params: ChunkerParams) => createGearScanner(gear, params),
 };
 for (const [scan, scanner] of Object.entries(scanners))
   for (const profile of Object.keys(CHUNKER_PROFILES) as ChunkerProfile[]) {

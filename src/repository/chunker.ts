@@ -89,7 +89,7 @@ export function validateChunkerParams(params: ChunkerParams): void {
  * @param gear - the keyed table from `createGearTable(chunkerKey)`.
  * @param params - a profile from {@link CHUNKER_PROFILES} (or custom limits, for tests).
  * @param scanner - finds the cut points: by default {@link createLengthScanner}'s JavaScript
- * loop; gear-scan.ts's `createCopyingScanner` finds the same ones in WebAssembly.
+ * loop; gear-scan.ts's `createGearScanner` finds the same ones in WebAssembly.
  * @throws RangeError on invalid parameters or a table that is not 256 entries.
  * @example
  * const chunker = createChunker(createGearTable(keys.chunkerKey), CHUNKER_PROFILES.model);

@@ -41,7 +41,7 @@ import type {
 } from './codec-messages.ts';
 import { blobId, sha256Hex, sha256HexStaged, type RepositoryKeys } from './crypto.ts';
 import { readAhead, readAheadPolicy } from './read-ahead.ts';
-import { createRoomScanner, scanRoom } from './gear-scan.ts';
+import { createGearScanner, scanRoom } from './gear-scan.ts';
 import { copyOutOfRing, startRingCut, type RingCut } from './ring-cut.ts';
 import { OPEN_LISTED_FILE } from '../util/open-flags.ts';
 import { readFully } from '../util/read-fully.ts';
@@ -286,7 +286,7 @@ function _cut(request: Extract<CodecRequest, { op: 'cut' }>): { lengths: number[
   const { fd, position, span, gear, min, avg, max } = request;
   const want = span + max;
   const cutBuffer = _readBuffer(want);
-  const scanner = createRoomScanner(gear, { min, avg, max });
+  const scanner = createGearScanner(gear, { min, avg, max });
   const lengths: number[] = [];
   let read = 0;
   let end = false;

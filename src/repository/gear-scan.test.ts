@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { CHUNKER_PROFILES, chunkLengths, createChunker, type ChunkerParams } from './chunker.ts';
 import { createGearTable } from './gear.ts';
-import { createCopyingScanner, createRoomScanner, scanRoom } from './gear-scan.ts';
+import { createGearScanner, scanRoom } from './gear-scan.ts';
 import {
   float32Bytes,
   GOLDEN_KEY,
@@ -34,7 +34,7 @@ function scanChunkLengths(
 ): number[] {
   const room = scanRoom(data.length);
   room.set(data);
-  const scanner = createRoomScanner(table, params);
+  const scanner = createGearScanner(table, params);
   const lengths: number[] = [];
   let at = 0;
   for (const size of [...pieces, data.length]) {
@@ -133,7 +133,7 @@ describe('gear scan in WebAssembly', () => {
     const data = pseudoRandomBytes(13, 12 * 1024 * 1024 + 999);
     for (const params of [CHUNKER_PROFILES.model, SMALL]) {
       for (const size of [512 * 1024, 65_537]) {
-        const scanner = createRoomScanner(gear, params);
+        const scanner = createGearScanner(gear, params);
         const lengths: number[] = [];
         for (let at = 0; at < data.length; at += size) {
           const piece = data.subarray(at, at + size);
@@ -148,7 +148,7 @@ describe('gear scan in WebAssembly', () => {
     }
   });
 
-  it('chunks a stream through createCopyingScanner as chunker.ts does, feed by feed', () => {
+  it('chunks a stream through createGearScanner as chunker.ts does, feed by feed', () => {
     const data = Buffer.concat([
       pseudoRandomBytes(17, 9 * 1024 * 1024),
       Buffer.alloc(3 * 1024 * 1024),
@@ -157,7 +157,7 @@ describe('gear scan in WebAssembly', () => {
     for (const params of [CHUNKER_PROFILES.db, SMALL]) {
       for (const feed of [8 * 1024 * 1024 - 1, 999_999, 4096, 1000]) {
         const plain = createChunker(gear, params);
-        const fast = createChunker(gear, params, createCopyingScanner(gear, params));
+        const fast = createChunker(gear, params, createGearScanner(gear, params));
         for (let at = 0; at < data.length; at += feed) {
           // A private copy, scribbled over afterwards, as a caller reusing its buffer would.
           const piece = Buffer.from(data.subarray(at, at + feed));
@@ -171,10 +171,10 @@ describe('gear scan in WebAssembly', () => {
     }
   });
 
-  it('cuts the golden vectors through createCopyingScanner, fed in odd pieces', () => {
+  it('cuts the golden vectors through createGearScanner, fed in odd pieces', () => {
     for (const v of golden.vectors) {
       const params = CHUNKER_PROFILES[v.profile];
-      const scanner = createCopyingScanner(goldenGear, params);
+      const scanner = createGearScanner(goldenGear, params);
       const data = goldenInput(v.input);
       const lengths: number[] = [];
       for (let at = 0; at < data.length; at += 777_777) {
@@ -187,11 +187,30 @@ describe('gear scan in WebAssembly', () => {
     }
   });
 
-  it('takes bytes in the room only, and rejects what chunkLengths rejects', () => {
-    const scanner = createRoomScanner(gear, SMALL);
-    assert.throws(() => scanner.scan(Buffer.alloc(100)), RangeError, 'other memory');
-    assert.throws(() => createRoomScanner(gear, { min: 1, avg: 100, max: 200 }), RangeError);
-    assert.throws(() => createRoomScanner(new Int32Array(10), SMALL), RangeError);
-    assert.throws(() => createCopyingScanner(gear, { min: 1, avg: 100, max: 200 }), RangeError);
+  it('scans pieces in the room where they lie and others copied there, in any mix', () => {
+    const data = pseudoRandomBytes(19, 6 * 1024 * 1024 + 5);
+    for (const params of [CHUNKER_PROFILES.model, SMALL]) {
+      const scanner = createGearScanner(gear, params);
+      const room = scanRoom(4 * 1024 * 1024);
+      const lengths: number[] = [];
+      const size = 700_001;
+      for (let k = 0, at = 0; at < data.length; k++, at += size) {
+        const piece = data.subarray(at, at + size);
+        if (k % 2 === 0) {
+          // In the room, past where copies go.
+          room.set(piece, 2 * 1024 * 1024);
+          lengths.push(...scanner.scan(room.subarray(2 * 1024 * 1024).subarray(0, piece.length)));
+        } else {
+          lengths.push(...scanner.scan(Buffer.from(piece)));
+        }
+      }
+      lengths.push(scanner.finish());
+      assert.deepEqual(lengths, chunkLengths(gear, params, data, true), `max ${params.max}`);
+    }
+  });
+
+  it('rejects what chunkLengths rejects', () => {
+    assert.throws(() => createGearScanner(gear, { min: 1, avg: 100, max: 200 }), RangeError);
+    assert.throws(() => createGearScanner(new Int32Array(10), SMALL), RangeError);
   });
 });

@@ -1,15 +1,14 @@
 /**
  * The chunker's cut points found in WebAssembly (gear-scan.wat), for files read straight into
  * the module's memory: a codec worker reads a large file span by span into {@link scanRoom},
- * a piece at a time, and scans each piece with {@link createRoomScanner} right after reading it.
+ * a piece at a time, and scans each piece with {@link createGearScanner} right after reading it.
  * The scan runs about 1.55x as fast as chunker.ts's JavaScript loop on the benchmark's machine
  * (1.66 against 1.08 GB/s of float32 weights, one core) and needs no copy: the module scans the
  * bytes where they were read, while they are still in the core's cache (reading 400 MB in 16 MiB
  * spans and scanning each after it took 380 ms of CPU, in 512 KiB pieces 317). Where the module
  * cannot be used (a Node.js without WebAssembly) the JavaScript loop cuts, at the same points:
  * both follow chunker.ts's rule, which is part of the repository format. Bytes in other memory
- * (the cut's ring, database streams) are copied into the room 512 KiB at a time and scanned there
- * ({@link createCopyingScanner}).
+ * (the cut's ring, database streams) are copied into the room 512 KiB at a time and scanned there.
  * @module
  */
 import { copyBytes } from '../util/copy-bytes.ts';
@@ -43,15 +42,16 @@ export function scanRoom(length: number): Buffer {
 }
 
 /**
- * A {@link LengthScanner} for a stream whose pieces lie in {@link scanRoom}'s buffer: each
- * `scan(piece)` is given the stream's next bytes as a view of the room (anywhere in it: a span
- * read piece after piece, or each piece copied to the room's start), and scans them in
- * WebAssembly, best right after they were read or copied there, while they are in the core's
- * cache. The same lengths as chunker.ts's `createLengthScanner`, which it is where the module
- * cannot be used (then the pieces may lie anywhere, as {@link scanRoom} gives plain memory).
+ * A {@link LengthScanner} that scans in WebAssembly: a piece of the stream that lies in
+ * {@link scanRoom}'s buffer (a span read there piece after piece) is scanned where it lies, best
+ * right after it was read, while it is in the core's cache; a piece in other memory (the cut's
+ * ring, a database stream's feeds) is copied into the room {@link COPIED_PIECE} bytes at a time
+ * and scanned there, which costs less than the scan gains (256 MiB cut in 8 MiB feeds: 1.62 GB/s
+ * against 1.32 for chunker.ts's loop, in 64 KiB feeds 1.55 against 1.19). The same lengths as
+ * chunker.ts's `createLengthScanner`, which it is where the module cannot be used.
  * @throws RangeError on invalid parameters or a table that is not 256 entries.
  */
-export function createRoomScanner(gear: Int32Array, params: ChunkerParams): LengthScanner {
+export function createGearScanner(gear: Int32Array, params: ChunkerParams): LengthScanner {
   const module = _instance();
   if (!module) return createLengthScanner(gear, params);
   validateChunkerParams(params);
@@ -83,20 +83,33 @@ export function createRoomScanner(gear: Int32Array, params: ChunkerParams): Leng
     }
     return start + max <= end ? start + max : -1;
   };
+  /** The lengths of the chunks ending in `piece`, which lies in the room. */
+  const scanInRoom = (piece: Buffer, lengths: number[]): void => {
+    at = piece.byteOffset - end;
+    end += piece.length;
+    module.table.set(gear); // another scanner in this thread may have put its own there
+    for (let cut = nextCut(); cut >= 0; cut = nextCut()) {
+      lengths.push(cut - start);
+      start = cut;
+      next = cut + min;
+      hash = 0;
+    }
+  };
+  const inRoom = (piece: Buffer): boolean =>
+    piece.buffer === module.room.buffer && piece.byteOffset >= _DATA_AT;
   return {
-    scan(piece) {
-      if (piece.buffer !== module.room.buffer || piece.byteOffset < _DATA_AT) {
-        throw new RangeError('[chunker] a room scanner takes bytes in the scan room only');
-      }
-      at = piece.byteOffset - end;
-      end += piece.length;
-      module.table.set(gear); // another scanner in this thread may have put its own there
+    scan(data) {
       const lengths: number[] = [];
-      for (let cut = nextCut(); cut >= 0; cut = nextCut()) {
-        lengths.push(cut - start);
-        start = cut;
-        next = cut + min;
-        hash = 0;
+      if (inRoom(data)) {
+        scanInRoom(data, lengths);
+        return lengths;
+      }
+      for (let from = 0; from < data.length; from += COPIED_PIECE) {
+        const piece = data.subarray(from, from + COPIED_PIECE);
+        const room = scanRoom(piece.length);
+        if (!inRoom(room)) throw new RangeError('[chunker] no memory for the scan to grow into');
+        copyBytes(piece, room);
+        scanInRoom(room.subarray(0, piece.length), lengths);
       }
       return lengths;
     },
@@ -112,33 +125,7 @@ export function createRoomScanner(gear: Int32Array, params: ChunkerParams): Leng
   };
 }
 
-/**
- * A {@link LengthScanner} for pieces in any memory: each is copied into {@link scanRoom}'s
- * buffer {@link COPIED_PIECE} bytes at a time and scanned there, while the copy is in the core's
- * cache. The copy costs less than the scan gains: 256 MiB cut in 8 MiB feeds, 1.65-1.78 GB/s
- * against 1.03-1.12 for chunker.ts's loop. For database streams (`createChunker`'s feeds) and
- * the cut's ring (ring-cut.ts), whose memory the module cannot scan in place.
- * @throws RangeError on invalid parameters or a table that is not 256 entries.
- */
-export function createCopyingScanner(gear: Int32Array, params: ChunkerParams): LengthScanner {
-  const scanner = createRoomScanner(gear, params);
-  if (!_instance()) return scanner; // chunker.ts's loop, on the pieces where they lie
-  return {
-    scan(data) {
-      const lengths: number[] = [];
-      for (let at = 0; at < data.length; at += COPIED_PIECE) {
-        const piece = data.subarray(at, at + COPIED_PIECE);
-        const room = scanRoom(piece.length);
-        copyBytes(piece, room);
-        lengths.push(...scanner.scan(room.subarray(0, piece.length)));
-      }
-      return lengths;
-    },
-    finish: () => scanner.finish(),
-  };
-}
-
-/** Bytes {@link createCopyingScanner} copies and scans at a time: well inside a core's L2. */
+/** Bytes of other memory {@link createGearScanner} copies into the room and scans at a time. */
 export const COPIED_PIECE = 512 * 1024;
 
 // --- internal ---

@@ -14,7 +14,7 @@
  * @module
  */
 import type { CodecReply, CodecRequest, RingPlace } from './codec-messages.ts';
-import { createCopyingScanner } from './gear-scan.ts';
+import { createGearScanner } from './gear-scan.ts';
 import { copyBytes } from '../util/copy-bytes.ts';
 import { DIRECT_ALIGN } from '../util/aligned-memory.ts';
 import { pastCache } from '../util/direct-reads.ts';
@@ -65,7 +65,7 @@ export function startRingCut(
     let reading: Promise<number> | undefined;
     let last: CodecReply = { job, cut: { lengths: [], end: true } };
     try {
-      const scanner = createCopyingScanner(gear, { min, avg, max });
+      const scanner = createGearScanner(gear, { min, avg, max });
       let start = position; // the file position of the next chunk's start
       let next = readPiece(0);
       reading = next;

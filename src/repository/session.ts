@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { UsageError } from '../errors.ts';
 import { createBlobSaver, type BlobSaver, type SaverStats } from './blob-saver.ts';
 import { createChunker, type ChunkerProfile } from './chunker.ts';
-import { createCopyingScanner } from './gear-scan.ts';
+import { createGearScanner } from './gear-scan.ts';
 import type { FileVersion } from './codec-messages.ts';
 import { cutFileAway } from './codec-pool.ts';
 import {
@@ -139,7 +139,7 @@ export async function startSession(
       const params = repo.config.chunkers[opts.profile ?? 'model'];
       if (!params) throw new UsageError(`unknown chunking profile ${String(opts.profile)}`);
       // The stream's bytes are cut on this thread, in WebAssembly (gear-scan.ts).
-      const chunker = createChunker(gear, params, createCopyingScanner(gear, params));
+      const chunker = createChunker(gear, params, createGearScanner(gear, params));
       return saveContent(saver, chunker, source, opts);
     },
     saveFileCut(fd, opts = {}) {
