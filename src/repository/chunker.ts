@@ -85,6 +85,16 @@ export function validateChunkerParams(params: ChunkerParams): void {
 }
 
 /**
+ * Checks what every scanner cuts with: the parameters (see {@link validateChunkerParams}) and a
+ * gear table of 256 entries.
+ * @throws RangeError on invalid parameters or a table that is not 256 entries.
+ */
+export function validateChunking(gear: Int32Array, params: ChunkerParams): void {
+  validateChunkerParams(params);
+  if (gear.length !== 256) throw new RangeError('[chunker] gear table must have 256 entries');
+}
+
+/**
  * Creates a streaming chunker.
  * @param gear - the keyed table from `createGearTable(chunkerKey)`.
  * @param params - a profile from {@link CHUNKER_PROFILES} (or custom limits, for tests).
@@ -102,7 +112,7 @@ export function createChunker(
   params: ChunkerParams,
   scanner: LengthScanner = createLengthScanner(gear, params),
 ): Chunker {
-  _scanState(gear, params); // checks the parameters and the table, as every scanner does
+  validateChunking(gear, params);
   // Bytes of the current, unfinished chunk, copied out of earlier feeds (`held` of them). A chunk
   // spanning feeds is completed in this buffer and returned from it; the next tail then goes to
   // the other one (`spare`), so the returned chunk stays intact until the next push. Reusing the
@@ -230,8 +240,7 @@ export function chunkMasks(params: ChunkerParams): { strict: number; loose: numb
 
 /** A new chunk's scan state. @throws RangeError as {@link createChunker}. */
 function _scanState(gear: Int32Array, params: ChunkerParams): _ScanState {
-  validateChunkerParams(params);
-  if (gear.length !== 256) throw new RangeError('[chunker] gear table must have 256 entries');
+  validateChunking(gear, params);
   const { strict, loose } = chunkMasks(params);
   return {
     gear,

@@ -17,7 +17,7 @@ import { WebAssemblyApi } from '../util/webassembly.ts';
 import {
   chunkMasks,
   createLengthScanner,
-  validateChunkerParams,
+  validateChunking,
   type ChunkerParams,
   type LengthScanner,
 } from './chunker.ts';
@@ -54,8 +54,7 @@ export function scanRoom(length: number): Buffer {
 export function createGearScanner(gear: Int32Array, params: ChunkerParams): LengthScanner {
   const module = _instance();
   if (!module) return createLengthScanner(gear, params);
-  validateChunkerParams(params);
-  if (gear.length !== 256) throw new RangeError('[chunker] gear table must have 256 entries');
+  validateChunking(gear, params);
   const { min, avg, max } = params;
   const { strict, loose } = chunkMasks(params);
   // Stream positions: the current chunk's start, the next byte to hash, the end of the bytes
