@@ -174,7 +174,8 @@ export function createChunker(
  * The lengths of the chunks `data` holds from its start, which must be a chunk's start: the
  * cut points of {@link createChunker} fed the same stream. Without `final`, the bytes after
  * the last cut (an unfinished chunk) are left out; with it, they are the last chunk. Nothing is
- * copied: for a worker that only needs the cut points of a file it reads span by span.
+ * copied. By the JavaScript loop: the reference the WebAssembly scan (gear-scan.ts), which cuts
+ * files and streams, is tested against.
  */
 export function chunkLengths(
   gear: Int32Array,

@@ -41,7 +41,7 @@ import type {
 } from './codec-messages.ts';
 import { blobId, sha256Hex, sha256HexStaged, type RepositoryKeys } from './crypto.ts';
 import { readAhead, readAheadPolicy } from './read-ahead.ts';
-import { createGearScanner, scanRoom } from './gear-scan.ts';
+import { createGearScanner, SCAN_PIECE, scanRoom } from './gear-scan.ts';
 import { copyOutOfRing, startRingCut, type RingCut } from './ring-cut.ts';
 import { OPEN_LISTED_FILE } from '../util/open-flags.ts';
 import { readFully } from '../util/read-fully.ts';
@@ -280,7 +280,7 @@ function _cutToEnd(request: Extract<CodecRequest, { op: 'cut' }>): void {
  * Cuts one span of a file into chunks from a chunk's start (see the `cut` request): reads
  * `span + max` bytes, so at least one whole chunk lies in them unless the file
  * ends first. The unfinished chunk at the end of what was read is cut again with the next span.
- * Each {@link _CUT_PIECE} is scanned as soon as it is read, while it is in this core's cache.
+ * Each {@link SCAN_PIECE} is scanned as soon as it is read, while it is in this core's cache.
  */
 function _cut(request: Extract<CodecRequest, { op: 'cut' }>): { lengths: number[]; end: boolean } {
   const { fd, position, span, gear, min, avg, max } = request;
@@ -291,7 +291,7 @@ function _cut(request: Extract<CodecRequest, { op: 'cut' }>): { lengths: number[
   let read = 0;
   let end = false;
   while (read < want && !end) {
-    const piece = Math.min(_CUT_PIECE, want - read);
+    const piece = Math.min(SCAN_PIECE, want - read);
     const got = readFully(fd, cutBuffer, read, piece, position + read);
     end = got < piece;
     lengths.push(...scanner.scan(cutBuffer.subarray(read, read + got)));
@@ -301,9 +301,6 @@ function _cut(request: Extract<CodecRequest, { op: 'cut' }>): { lengths: number[
   const last = end ? scanner.finish() : 0;
   return { lengths: last > 0 ? [...lengths, last] : lengths, end };
 }
-
-/** Bytes of a span read and scanned at a time: well inside a core's 2 MiB of L2 cache here. */
-const _CUT_PIECE = 512 * 1024;
 
 /**
  * Reads a small file into `frame` (see {@link _readInto}), then hashes and encodes it there
