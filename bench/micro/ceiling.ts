@@ -35,12 +35,18 @@ import { dirname, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa } from 'execa';
 import { encodeBlob } from '../../src/repository/blob-codec.ts';
-import { compressLanes, decompressLanes, lanesBound } from '../../src/repository/byte-lanes.ts';
+import {
+  compressLanes,
+  decompressLanes,
+  lanesBound,
+  sampleLanes,
+} from '../../src/repository/byte-lanes.ts';
 import { createChunker, CHUNKER_PROFILES } from '../../src/repository/chunker.ts';
 import {
   compress,
   compressBound,
   compressInto,
+  compressionSample,
   decompressInto,
 } from '../../src/repository/compression.ts';
 import {
@@ -145,24 +151,27 @@ async function perByteEachRound<K extends string>(
 // level 1 or byte lanes), then sealed; one stored copy of each (as a first backup writes them,
 // one after another).
 type _Form = 'raw' | 'zstd' | 'lanes';
-const stored: { chunk: Buffer; payload: Buffer; form: _Form; sealed: Buffer }[] = [];
+const stored: { chunk: Buffer; payload: Buffer; form: _Form; tried: number; sealed: Buffer }[] = [];
 const codecKeys = deriveKeys(randomBytes(64));
 const lanesOut = Buffer.allocUnsafe(lanesBound(CHUNKER_PROFILES.model.max));
 for (const chunk of chunks) {
   const codec = encodeBlob(codecKeys, 'data', blobId(codecKeys, chunk), chunk, { level: 1 })
     .encoded[0];
   const form: _Form = codec === 2 ? 'lanes' : codec === 1 ? 'zstd' : 'raw';
+  // The lanes the codec tries to compress, as it picks them (from the blob's sample).
+  const tried = form === 'lanes' ? sampleLanes(compressionSample(chunk)).tried : 0;
   const payload =
     form === 'zstd'
       ? compress(chunk, 1)
       : form === 'lanes'
-        ? Buffer.from(lanesOut.subarray(0, compressLanes(chunk, lanesOut)))
+        ? Buffer.from(lanesOut.subarray(0, compressLanes(chunk, lanesOut, tried)))
         : chunk;
   const frame = Buffer.allocUnsafe(payload.length + SEAL_OVERHEAD);
   stored.push({
     chunk,
     payload,
     form,
+    tried,
     sealed: frame.subarray(0, sealInto(key, payload, aad, frame)),
   });
 }
@@ -240,9 +249,9 @@ const perRound = await perByteEachRound(
     // its stored form (the 64 KiB sample a large blob is judged on is not counted).
     compress: {
       run: () => {
-        for (const { chunk, form } of stored) {
+        for (const { chunk, form, tried } of stored) {
           if (form === 'zstd') compressInto(chunk, 1, compressed);
-          else if (form === 'lanes') compressLanes(chunk, lanesOut);
+          else if (form === 'lanes') compressLanes(chunk, lanesOut, tried);
         }
       },
     },

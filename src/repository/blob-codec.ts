@@ -10,7 +10,7 @@
  */
 import { IntegrityError } from '../errors.ts';
 import { reusedBuffer } from '../util/reused-buffer.ts';
-import { compressLanes, decompressLanes, lanesBound, lanesRatio } from './byte-lanes.ts';
+import { compressLanes, decompressLanes, lanesBound, sampleLanes } from './byte-lanes.ts';
 import {
   COMPRESSION_SAMPLE_SIZE,
   KEEP_COMPRESSED_RATIO,
@@ -110,9 +110,9 @@ export function encodeBlobInPlace(
       codec = CODEC_ZSTD;
       payload = scratch.subarray(0, compressed);
     }
-  } else if (form === 'lanes') {
+  } else if (form !== 'raw') {
     const scratch = _scratch(lanesBound(length));
-    const compressed = compressLanes(plaintext, scratch);
+    const compressed = compressLanes(plaintext, scratch, form.lanes);
     if (compressed <= length * keepRatio) {
       codec = CODEC_LANES;
       payload = scratch.subarray(0, compressed);
@@ -233,15 +233,20 @@ function _proven(
  * fraction of compressing the whole blob only to store it raw. A sample that zstd cannot halve
  * (text shrinks to a fifth or a third, weights to 0.93) is also tried as byte lanes, which are
  * taken when they shrink it by a further {@link _LANES_GAIN} of its size: float32 weights went
- * from 0.926 to 0.835.
+ * from 0.926 to 0.835. Lanes come with the lanes worth compressing, those that shrank in the
+ * sample (`sampleLanes`); the others are stored as they are without a try.
  */
-function _formFor(plaintext: Buffer, keepRatio: number): 'raw' | 'whole' | 'lanes' {
+function _formFor(
+  plaintext: Buffer,
+  keepRatio: number,
+): 'raw' | 'whole' | { readonly lanes: number } {
   if (plaintext.length < 4 * COMPRESSION_SAMPLE_SIZE) return 'whole';
   const sample = compressionSample(plaintext);
   const whole = sampleRatio(sample);
   if (whole > _LANES_TRIED_ABOVE) {
-    const lanes = lanesRatio(sample);
-    if (lanes <= keepRatio && lanes <= whole - _LANES_GAIN) return 'lanes';
+    const lanes = sampleLanes(sample);
+    if (lanes.ratio <= keepRatio && lanes.ratio <= whole - _LANES_GAIN)
+      return { lanes: lanes.tried };
   }
   return whole <= keepRatio ? 'whole' : 'raw';
 }

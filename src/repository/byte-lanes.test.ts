@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  ALL_LANES,
   compressLanes,
   decompressLanes,
   joinLanes,
   laneLength,
   lanesBound,
+  sampleLanes,
   splitLanes,
 } from './byte-lanes.ts';
+import { compressionSample } from './compression.ts';
 import { float32Bytes, pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
 
 /** Lane k of `data` by the definition: bytes k, k+4, k+8, … */
@@ -122,6 +125,50 @@ describe('byte lanes', () => {
         back.subarray(data.length).every((b) => b === 0xaa),
         `${name}: nothing past it`,
       );
+    }
+  });
+
+  it('tries only the lanes it is told to, and a sample tells which shrink', () => {
+    /** Which lanes a payload holds compressed (bit k for lane k). */
+    const compressedIn = (payload: Buffer): number =>
+      [0, 1, 2, 3].reduce((mask, k) => mask | ((payload.readUInt32LE(4 * k) >>> 31) << k), 0);
+    const encode = (data: Uint8Array, tried?: number): Buffer => {
+      const out = Buffer.alloc(lanesBound(data.length));
+      return Buffer.from(out.subarray(0, compressLanes(data, out, tried)));
+    };
+    // Lanes of four kinds: random, text, constant, float32 exponents (a weight's top byte).
+    const length = 300_000;
+    const kinds = [
+      pseudoRandomBytes(5, length / 4),
+      textLikeBytes(6, length / 4),
+      Buffer.alloc(length / 4, 7),
+      Buffer.from(float32Bytes(8, length / 4).filter((_, i) => i % 4 === 3)),
+    ];
+    const data = Buffer.alloc(length);
+    joinLanes(kinds, data);
+    const all = encode(data);
+    assert.equal(compressedIn(all), 0b1110);
+    for (const tried of [0, 0b0001, 0b0100, 0b1010, 0b1110, ALL_LANES]) {
+      const payload = encode(data, tried);
+      assert.equal(compressedIn(payload), tried & 0b1110, `tried ${tried.toString(2)}`);
+      const back = Buffer.alloc(length);
+      assert.equal(decompressLanes(payload, length, back), length);
+      assert.ok(back.equals(data), `tried ${tried.toString(2)}: read back`);
+    }
+    assert.equal(encode(data, 0).length, 16 + length);
+
+    // The sample of a blob tells the lanes that shrink in it: here all but the random one, so
+    // trying those alone makes the payload of trying all.
+    const { ratio, tried } = sampleLanes(compressionSample(data));
+    assert.equal(tried, 0b1110);
+    assert.ok(ratio > 0.25 && ratio < 0.75, `sample ratio ${ratio}`);
+    assert.ok(encode(data, tried).equals(all));
+    // Float32 weights: only the exponents' lane, wherever it lies.
+    for (const shift of [0, 1, 2, 3]) {
+      const weights = float32Bytes(9, 256 * 1024).subarray(shift);
+      const sampled = sampleLanes(compressionSample(weights)).tried;
+      assert.equal(sampled, 1 << ((3 - shift + 4) % 4), `shift ${shift}`);
+      assert.ok(encode(weights, sampled).equals(encode(weights)), `shift ${shift}: same payload`);
     }
   });
 

@@ -45,52 +45,38 @@ export function lanesBound(length: number): number {
   return room;
 }
 
+/** Every lane: by default {@link compressLanes} tries to compress each. */
+export const ALL_LANES = (1 << LANES) - 1;
+
 /**
  * Regroups `data` into its lanes and writes a lanes payload at the start of `out` (which needs
- * {@link lanesBound} bytes), each lane compressed (`compressLaneInto`) when that shrinks it to
- * `KEEP_COMPRESSED_RATIO` of its size (as whole blobs are), else stored as it is; returns the
- * payload's length.
+ * {@link lanesBound} bytes), each lane of `tried` (bit k for lane k) compressed
+ * (`compressLaneInto`) when that shrinks it to `KEEP_COMPRESSED_RATIO` of its size (as whole
+ * blobs are), the others stored as they are; returns the payload's length.
  */
-export function compressLanes(data: Uint8Array, out: Buffer): number {
-  const length = data.length;
-  if (out.length < lanesBound(length)) {
-    throw new RangeError(`[lanes] ${out.length} bytes of room for ${length} bytes`);
-  }
-  // Every lane first goes where it would lie stored as it is; then, lane by lane, each is
-  // compressed aside and written back at the payload's end so far, which never passes the start
-  // of a lane not yet read (a lane only shrinks or stays).
-  const at: number[] = [];
-  const lanes: Uint8Array[] = [];
-  for (let k = 0, next = _HEADER; k < LANES; k++) {
-    at.push(next);
-    lanes.push(out.subarray(next, next + laneLength(length, k)));
-    next = _align(next + laneLength(length, k));
-  }
-  splitLanes(data, lanes);
-  const aside = _aside(compressBound(laneLength(length, 0)));
-  let end = _HEADER;
-  for (let k = 0; k < LANES; k++) {
-    const lane = lanes[k]!;
-    const start = _align(end);
-    out.fill(0, end, start); // the padding: zeros, so a payload depends on its data alone
-    const frame = lane.length > 0 ? compressLaneInto(lane, aside) : Infinity; // empty: stored
-    if (frame <= lane.length * KEEP_COMPRESSED_RATIO) {
-      out.set(aside.subarray(0, frame), start);
-      out.writeUInt32LE((frame | _COMPRESSED) >>> 0, 4 * k);
-      end = start + frame;
-    } else {
-      out.copyWithin(start, at[k]!, at[k]! + lane.length);
-      out.writeUInt32LE(lane.length, 4 * k);
-      end = start + lane.length;
-    }
-  }
-  return end;
+export function compressLanes(data: Uint8Array, out: Buffer, tried = ALL_LANES): number {
+  return _compressLanes(data, out, tried).end;
 }
 
-/** The size of `sample`'s lanes payload, as a fraction of its size. */
-export function lanesRatio(sample: Uint8Array): number {
-  return compressLanes(sample, _sampleOut(lanesBound(sample.length))) / sample.length;
+/**
+ * How `sample` (a blob's, see `compressionSample`) fares as byte lanes: its lanes payload's size
+ * as a fraction of its size, and the lanes worth trying to compress in the blob (the `tried` of
+ * {@link compressLanes}): those whose frame in the sample came to at most
+ * {@link LANE_TRIED_BELOW} of their size. A lane of near-random bytes (float32 weights have
+ * three) never shrinks, and zstd spends a third of a lanes encoding finding that out: 0.15 ms of
+ * the 0.80 a 1.2 MiB chunk of the benchmark's weights took.
+ */
+export function sampleLanes(sample: Uint8Array): { ratio: number; tried: number } {
+  const { end, shrank } = _compressLanes(sample, _sampleOut(lanesBound(sample.length)), ALL_LANES);
+  return { ratio: end / sample.length, tried: shrank };
 }
+
+/**
+ * A lane of a sample that shrank to at most this fraction of its size is tried in its blob too:
+ * above the whole blob's `KEEP_COMPRESSED_RATIO`, since a frame's tables weigh more on the
+ * sample's short lanes (16 KiB of a 64 KiB sample) than on the blob's.
+ */
+export const LANE_TRIED_BELOW = 0.99;
 
 /**
  * Reads a lanes payload back into `out`'s first `length` bytes (`out` needs that many); returns
@@ -152,6 +138,52 @@ export function joinLanes(lanes: readonly Uint8Array[], out: Uint8Array): void {
 }
 
 // --- internal ---
+
+/**
+ * {@link compressLanes}, also telling which lanes shrank to {@link LANE_TRIED_BELOW} of their
+ * size when compressed (`shrank`, bit k for lane k; only lanes of `tried` are compressed).
+ */
+function _compressLanes(
+  data: Uint8Array,
+  out: Buffer,
+  tried: number,
+): { end: number; shrank: number } {
+  const length = data.length;
+  if (out.length < lanesBound(length)) {
+    throw new RangeError(`[lanes] ${out.length} bytes of room for ${length} bytes`);
+  }
+  // Every lane first goes where it would lie stored as it is; then, lane by lane, each is
+  // compressed aside and written back at the payload's end so far, which never passes the start
+  // of a lane not yet read (a lane only shrinks or stays).
+  const at: number[] = [];
+  const lanes: Uint8Array[] = [];
+  for (let k = 0, next = _HEADER; k < LANES; k++) {
+    at.push(next);
+    lanes.push(out.subarray(next, next + laneLength(length, k)));
+    next = _align(next + laneLength(length, k));
+  }
+  splitLanes(data, lanes);
+  const aside = _aside(compressBound(laneLength(length, 0)));
+  let end = _HEADER;
+  let shrank = 0;
+  for (let k = 0; k < LANES; k++) {
+    const lane = lanes[k]!;
+    const start = _align(end);
+    out.fill(0, end, start); // the padding: zeros, so a payload depends on its data alone
+    const frame = lane.length > 0 && tried & (1 << k) ? compressLaneInto(lane, aside) : Infinity; // empty: stored
+    if (frame <= lane.length * LANE_TRIED_BELOW) shrank |= 1 << k;
+    if (frame <= lane.length * KEEP_COMPRESSED_RATIO) {
+      out.set(aside.subarray(0, frame), start);
+      out.writeUInt32LE((frame | _COMPRESSED) >>> 0, 4 * k);
+      end = start + frame;
+    } else {
+      out.copyWithin(start, at[k]!, at[k]! + lane.length);
+      out.writeUInt32LE(lane.length, 4 * k);
+      end = start + lane.length;
+    }
+  }
+  return { end, shrank };
+}
 
 const _HEADER = 4 * LANES;
 const _COMPRESSED = 0x80000000;
