@@ -62,21 +62,14 @@ export function compressLanes(data: Uint8Array, out: Buffer, tried = ALL_LANES):
  * How `sample` (a blob's, see `compressionSample`) fares as byte lanes: its lanes payload's size
  * as a fraction of its size, and the lanes worth trying to compress in the blob (the `tried` of
  * {@link compressLanes}): those whose frame in the sample came to at most
- * {@link LANE_TRIED_BELOW} of their size. A lane of near-random bytes (float32 weights have
- * three) never shrinks, and zstd spends a third of a lanes encoding finding that out: 0.15 ms of
- * the 0.80 a 1.2 MiB chunk of the benchmark's weights took.
+ * {@link _LANE_TRIED_BELOW} of their size. A lane of near-random bytes (float32 weights have
+ * three) never shrinks, and zstd spent 0.13 ms of the 0.72 a 1.2 MiB chunk of the benchmark's
+ * weights took as lanes finding that out.
  */
 export function sampleLanes(sample: Uint8Array): { ratio: number; tried: number } {
   const { end, shrank } = _compressLanes(sample, _sampleOut(lanesBound(sample.length)), ALL_LANES);
   return { ratio: end / sample.length, tried: shrank };
 }
-
-/**
- * A lane of a sample that shrank to at most this fraction of its size is tried in its blob too:
- * above the whole blob's `KEEP_COMPRESSED_RATIO`, since a frame's tables weigh more on the
- * sample's short lanes (16 KiB of a 64 KiB sample) than on the blob's.
- */
-export const LANE_TRIED_BELOW = 0.99;
 
 /**
  * Reads a lanes payload back into `out`'s first `length` bytes (`out` needs that many); returns
@@ -140,7 +133,7 @@ export function joinLanes(lanes: readonly Uint8Array[], out: Uint8Array): void {
 // --- internal ---
 
 /**
- * {@link compressLanes}, also telling which lanes shrank to {@link LANE_TRIED_BELOW} of their
+ * {@link compressLanes}, also telling which lanes shrank to {@link _LANE_TRIED_BELOW} of their
  * size when compressed (`shrank`, bit k for lane k; only lanes of `tried` are compressed).
  */
 function _compressLanes(
@@ -170,8 +163,9 @@ function _compressLanes(
     const lane = lanes[k]!;
     const start = _align(end);
     out.fill(0, end, start); // the padding: zeros, so a payload depends on its data alone
-    const frame = lane.length > 0 && tried & (1 << k) ? compressLaneInto(lane, aside) : Infinity; // empty: stored
-    if (frame <= lane.length * LANE_TRIED_BELOW) shrank |= 1 << k;
+    // Empty, or not to be tried: stored.
+    const frame = lane.length > 0 && tried & (1 << k) ? compressLaneInto(lane, aside) : Infinity;
+    if (frame <= lane.length * _LANE_TRIED_BELOW) shrank |= 1 << k;
     if (frame <= lane.length * KEEP_COMPRESSED_RATIO) {
       out.set(aside.subarray(0, frame), start);
       out.writeUInt32LE((frame | _COMPRESSED) >>> 0, 4 * k);
@@ -184,6 +178,13 @@ function _compressLanes(
   }
   return { end, shrank };
 }
+
+/**
+ * A lane of a sample that shrank to at most this fraction of its size is tried in its blob too:
+ * above the whole blob's `KEEP_COMPRESSED_RATIO`, since a frame's tables weigh more on the
+ * sample's short lanes (16 KiB of a 64 KiB sample) than on the blob's.
+ */
+const _LANE_TRIED_BELOW = 0.99;
 
 const _HEADER = 4 * LANES;
 const _COMPRESSED = 0x80000000;

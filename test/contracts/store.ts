@@ -250,8 +250,8 @@ export function describeStoreContract(
     void it('writes an object as its bytes come, shown under its key only once committed', async () => {
       const store = await fresh();
       if (!store.createWriter) throw new Error('this store has no createWriter');
-      // More than a pack's worth of the local store's pieces (4 MiB), so its writer takes,
-      // writes and gives back several, some while others are in flight.
+      // More than two of the local store's pieces (4 MiB), so its writer takes, writes and gives
+      // back several, some while others are in flight.
       const parts = [randomBytes(100), randomBytes(9 * 1024 * 1024 + 7), randomBytes(5000)];
       const expected = Buffer.concat(parts);
       const writer = await store.createWriter();
