@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
@@ -9,10 +8,15 @@ import {
   createLengthScanner,
   createChunker,
   type ChunkerParams,
-  type ChunkerProfile,
 } from './chunker.ts';
 import { createGearTable } from './gear.ts';
-import { GOLDEN_KEY, goldenInput, pseudoRandomBytes, textLikeBytes } from './testdata/inputs.ts';
+import {
+  chunkerGolden,
+  GOLDEN_KEY,
+  goldenInput,
+  pseudoRandomBytes,
+  textLikeBytes,
+} from './testdata/inputs.ts';
 
 /** Small limits so that a few KiB of data hold many chunks. */
 const SMALL: ChunkerParams = { min: 64, avg: 256, max: 1024 };
@@ -201,17 +205,8 @@ void describe('chunker', () => {
   });
 });
 
-interface GoldenVector {
-  readonly input: string;
-  readonly sha256: string;
-  readonly profile: ChunkerProfile;
-  readonly cuts: number[];
-}
-
 void describe('chunker golden vectors', () => {
-  const golden = JSON.parse(
-    readFileSync(new URL('testdata/chunker-golden.json', import.meta.url), 'utf8'),
-  ) as { key: string; vectors: GoldenVector[] };
+  const golden = chunkerGolden();
   const gear = createGearTable(Buffer.from(golden.key, 'hex'));
   const inputs = new Map<string, Buffer>();
   const input = (name: string): Buffer => {

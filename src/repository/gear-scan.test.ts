@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { CHUNKER_PROFILES, chunkLengths, createChunker, type ChunkerParams } from './chunker.ts';
 import { createGearTable } from './gear.ts';
 import { createGearScanner, scanRoom } from './gear-scan.ts';
 import {
+  chunkerGolden,
   float32Bytes,
   GOLDEN_KEY,
   goldenInput,
@@ -16,9 +16,7 @@ const SMALL: ChunkerParams = { min: 64, avg: 256, max: 1024 };
 const gear = createGearTable(GOLDEN_KEY);
 
 /** The frozen cut points of chunker.ts's rule (chunker.test.ts checks them against their inputs). */
-const golden = JSON.parse(
-  readFileSync(new URL('testdata/chunker-golden.json', import.meta.url), 'utf8'),
-) as { key: string; vectors: { input: string; profile: 'db' | 'model'; cuts: number[] }[] };
+const golden = chunkerGolden();
 const goldenGear = createGearTable(Buffer.from(golden.key, 'hex'));
 
 /**

@@ -5,6 +5,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { ChunkerProfile } from '../chunker.ts';
 
 /** `length` pseudo-random bytes from xorshift32 (Marsaglia 13/17/5), little-endian words. */
 export function pseudoRandomBytes(seed: number, length: number): Buffer {
@@ -98,4 +100,20 @@ export function goldenInput(name: string): Buffer {
     default:
       throw new RangeError(`unknown golden input ${name}`);
   }
+}
+
+/** One frozen vector of `chunker-golden.json`: an input, its SHA-256, a profile, its cut points. */
+export interface GoldenVector {
+  readonly input: string;
+  readonly sha256: string;
+  readonly profile: ChunkerProfile;
+  readonly cuts: number[];
+}
+
+/** `chunker-golden.json`: the key its gear table comes from (hex) and the frozen vectors. */
+export function chunkerGolden(): { key: string; vectors: GoldenVector[] } {
+  return JSON.parse(readFileSync(new URL('chunker-golden.json', import.meta.url), 'utf8')) as {
+    key: string;
+    vectors: GoldenVector[];
+  };
 }
