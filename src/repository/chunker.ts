@@ -202,8 +202,9 @@ export interface LengthScanner {
 
 /**
  * The cut points of {@link createChunker} for a stream given piece by piece, as lengths, with
- * nothing copied: a chunk may span pieces, and only its length is kept. For a worker that reads
- * a file into a ring of memory once and cuts it there.
+ * nothing copied: a chunk may span pieces, and only its length is kept. The JavaScript loop:
+ * {@link createChunker}'s default, and what gear-scan.ts's WebAssembly scanner falls back to
+ * where the module cannot be used.
  */
 export function createLengthScanner(gear: Int32Array, params: ChunkerParams): LengthScanner {
   const state = _scanState(gear, params);
