@@ -183,10 +183,19 @@ export function chunkLengths(
   data: Buffer,
   final: boolean,
 ): number[] {
-  const lengths = createLengthScanner(gear, params);
-  const cut = lengths.scan(data);
-  const last = final ? lengths.finish() : 0;
-  return last > 0 ? [...cut, last] : cut;
+  const scanner = createLengthScanner(gear, params);
+  const lengths = scanner.scan(data);
+  return final ? withLastChunk(scanner, lengths) : lengths;
+}
+
+/**
+ * `lengths`, with the length of `scanner`'s unfinished last chunk pushed on when there is one: the
+ * end of a stream. The scanner starts over.
+ */
+export function withLastChunk(scanner: LengthScanner, lengths: number[]): number[] {
+  const last = scanner.finish();
+  if (last > 0) lengths.push(last);
+  return lengths;
 }
 
 /** Cut points of a stream fed piece by piece, as chunk lengths; see {@link createLengthScanner}. */

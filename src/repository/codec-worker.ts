@@ -41,6 +41,7 @@ import type {
 } from './codec-messages.ts';
 import { blobId, sha256Hex, sha256HexStaged, type RepositoryKeys } from './crypto.ts';
 import { readAhead, readAheadPolicy } from './read-ahead.ts';
+import { withLastChunk } from './chunker.ts';
 import { createGearScanner, SCAN_PIECE, scanRoom } from './gear-scan.ts';
 import { copyOutOfRing, startRingCut, type RingCut } from './ring-cut.ts';
 import { OPEN_LISTED_FILE } from '../util/open-flags.ts';
@@ -298,8 +299,7 @@ function _cut(request: Extract<CodecRequest, { op: 'cut' }>): { lengths: number[
     read += got;
   }
   // Lengths only: the unfinished chunk at the end is read again with the next span, not copied.
-  const last = end ? scanner.finish() : 0;
-  return { lengths: last > 0 ? [...lengths, last] : lengths, end };
+  return { lengths: end ? withLastChunk(scanner, lengths) : lengths, end };
 }
 
 /**

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CHUNKER_PROFILES, chunkLengths, createChunker, type ChunkerParams } from './chunker.ts';
+import {
+  CHUNKER_PROFILES,
+  chunkLengths,
+  createChunker,
+  withLastChunk,
+  type ChunkerParams,
+} from './chunker.ts';
 import { createGearTable } from './gear.ts';
 import { createGearScanner, scanRoom } from './gear-scan.ts';
 import {
@@ -40,8 +46,7 @@ function scanChunkLengths(
     lengths.push(...scanner.scan(piece));
     at += piece.length;
   }
-  const last = final ? scanner.finish() : 0;
-  return last > 0 ? [...lengths, last] : lengths;
+  return final ? withLastChunk(scanner, lengths) : lengths;
 }
 
 describe('gear scan in WebAssembly', () => {

@@ -14,6 +14,7 @@
  * @module
  */
 import type { CodecReply, CodecRequest, RingPlace } from './codec-messages.ts';
+import { withLastChunk } from './chunker.ts';
 import { createGearScanner } from './gear-scan.ts';
 import { copyBytes } from '../util/copy-bytes.ts';
 import { DIRECT_ALIGN } from '../util/aligned-memory.ts';
@@ -78,8 +79,7 @@ export function startRingCut(
         const at = (n % ring.pieces) * span;
         const skip = n === 0 ? position - base : 0;
         const lengths = scanner.scan(memory.subarray(at + skip, at + Math.max(skip, got)));
-        const rest = end ? scanner.finish() : 0;
-        if (rest > 0) lengths.push(rest);
+        if (end) withLastChunk(scanner, lengths);
         const cut = { lengths, end, at: (start - base) % size };
         for (const length of lengths) start += length;
         if (end) {
