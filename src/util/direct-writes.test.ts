@@ -22,6 +22,32 @@ async function writeInPieces(file: DirectFile, bytes: Buffer, sizes: number[]): 
   }
 }
 
+/**
+ * `open` whose writes past the page cache wait until the test lets them go: each waiting write
+ * puts its go-ahead in `held`.
+ */
+function heldWrites(held: (() => void)[]): typeof open {
+  return (async (path: string, flags?: unknown, mode?: number) => {
+    const handle = await open(path, flags as number, mode);
+    if (!isDirect(flags)) return handle;
+    return new Proxy(handle, {
+      get(target, key) {
+        // FileHandle's methods use private fields: they must run on the handle itself.
+        const value: unknown = Reflect.get(target, key);
+        if (key === 'write') {
+          return async (...args: unknown[]) => {
+            await new Promise<void>((resolve) => held.push(resolve));
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        return typeof value === 'function'
+          ? (value as (...args: unknown[]) => unknown).bind(target)
+          : value;
+      },
+    });
+  }) as typeof open;
+}
+
 describe('direct writes', () => {
   let dir: string;
   before(async () => {
@@ -72,26 +98,8 @@ describe('direct writes', () => {
   });
 
   test('a file created while every piece is being written waits for one to come back', async () => {
-    // Writes past the cache held until the test lets them go.
     const held: (() => void)[] = [];
-    const gated = (async (path: string, flags?: unknown, mode?: number) => {
-      const handle = await open(path, flags as number, mode);
-      if (!isDirect(flags)) return handle;
-      return new Proxy(handle, {
-        get(target, key) {
-          const value: unknown = Reflect.get(target, key);
-          if (key === 'write') {
-            return async (...args: unknown[]) => {
-              await new Promise<void>((resolve) => held.push(resolve));
-              return (value as (...a: unknown[]) => unknown).apply(target, args);
-            };
-          }
-          return typeof value === 'function'
-            ? (value as (...args: unknown[]) => unknown).bind(target)
-            : value;
-        },
-      });
-    }) as typeof open;
+    const gated = heldWrites(held);
     const direct = createDirectWrites({
       pieceBytes: 64 * 1024,
       pieces: 2,
@@ -119,6 +127,54 @@ describe('direct writes', () => {
     }
     assert.deepEqual(await readFile(join(dir, 'gated-1')), bytes);
     assert.deepEqual(await readFile(join(dir, 'gated-2')), more);
+  });
+
+  test('files waiting for a piece are woken when pieces come back, whoever asked before', async () => {
+    // Files created while a piece was being written must not keep a claim on its return: the
+    // one file left waiting would then sleep through it, with pieces free, and a restore creating
+    // a group's files one after another would hang on it.
+    const held: (() => void)[] = [];
+    const piece = 64 * 1024;
+    const direct = createDirectWrites({
+      pieceBytes: piece,
+      pieces: 4,
+      perFile: 2,
+      open: heldWrites(held),
+    });
+    const writer = await direct.create(join(dir, 'woken-writer'), 0o600);
+    assert.ok(writer);
+    await writer.write(randomBytes(2 * piece), 0, 2 * piece, 0); // its piece and one more
+    assert.equal(held.length, 2);
+    // The two pieces left, taken while one of the writer's is on its way back.
+    const others = await Promise.all(
+      ['woken-1', 'woken-2'].map((name) => direct.create(join(dir, name), 0o600)),
+    );
+    assert.ok(others.every(Boolean));
+    let woken = false;
+    const waiter = direct.create(join(dir, 'woken-3'), 0o600).then((file) => {
+      woken = true;
+      return file;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(woken, false, 'no piece free: it waits');
+    held.splice(0).forEach((go) => go());
+    await writer.finish();
+    const file = await Promise.race([
+      waiter,
+      new Promise<'asleep'>((resolve) => setTimeout(() => resolve('asleep'), 2000)),
+    ]);
+    if (file === 'asleep') assert.fail('not woken once the writer gave its pieces back');
+    assert.ok(file, 'with a piece of its own');
+    const bytes = randomBytes(1000);
+    await file.write(bytes, 0, bytes.length, 0);
+    const release = setInterval(() => held.splice(0).forEach((go) => go()), 2);
+    try {
+      await file.finish();
+      for (const other of others) await other?.abort();
+    } finally {
+      clearInterval(release);
+    }
+    assert.deepEqual(await readFile(join(dir, 'woken-3')), bytes);
   });
 
   test('a write that does not continue where the last ended is refused', async () => {

@@ -87,11 +87,12 @@ export function createDirectWrites(options: DirectWritesOptions = {}): DirectWri
       // hold, which may wait on this one (a restore's files share a read budget).
       let first = pool().take();
       // None free: one being written comes back without waiting on anything else.
-      for (let next = pool().nextReturned(); !first && next; next = pool().nextReturned()) {
-        await next;
+      while (!first) {
+        const returned = pool().nextReturned();
+        if (!returned) return undefined;
+        await returned;
         first = pool().take();
       }
-      if (!first) return undefined;
       const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_DIRECT;
       let handle: FileHandle;
       try {
@@ -121,7 +122,10 @@ interface _Pool {
   /** Notes a piece being written that will be given back when written, with `returned`. */
   returning(): void;
   returned(piece: Buffer): void;
-  /** Resolves at the next piece given back, or undefined when none is being written to return. */
+  /**
+   * Resolves at the next piece given back, or undefined when none is being written to return.
+   * Every waiter wakes at each piece given back (another may take it first; it then asks again).
+   */
   nextReturned(): Promise<void> | undefined;
 }
 
@@ -141,7 +145,9 @@ function _pool(pieceBytes: number, pieces: number): _Pool {
   const waiting: (() => void)[] = [];
   const give = (piece: Buffer): void => {
     free.push(piece);
-    waiting.shift()?.();
+    // All of them: a file woken alone that lost the piece to another taker would wait for a
+    // return that may never come (the files holding pieces can be waiting on it).
+    for (const wake of waiting.splice(0)) wake();
   };
   return {
     take: () => free.pop(),
