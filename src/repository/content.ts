@@ -393,7 +393,11 @@ export function readContent(
   return Readable.from(blobs(), { objectMode: false, highWaterMark: 1 });
 }
 
-/** A positional writer: where {@link writeContents} puts verified bytes (e.g. a `FileHandle`). */
+/**
+ * A positional writer: where {@link writeContents} puts verified bytes. A write resolves once all
+ * `length` bytes are written, or rejects: a `FileHandle`'s may write fewer and say so only in its
+ * result (wrap it with `writeFully`).
+ */
 export interface PositionalWriter {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<unknown>;
 }

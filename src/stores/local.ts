@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { DeleteForbiddenError, StoreError } from '../errors.ts';
 import { createDirectWrites, type DirectFile } from '../util/direct-writes.ts';
 import { readFully, readFullyAsync } from '../util/read-fully.ts';
+import { writeFully } from '../util/write-fully.ts';
 import type { GetOptions, ObjectInfo, ObjectWriter, PutOptions, Store } from './types.ts';
 
 /** Ranged reads up to this many bytes are made with synchronous calls (see `get`). */
@@ -271,14 +272,10 @@ function _tempFile(path: string, file: DirectFile): _TempFile {
 /** A file written through the page cache, as a {@link DirectFile} is past it. */
 function _cachedFile(handle: FileHandle): DirectFile {
   return {
-    async write(buffer, offset, length, position) {
-      // One call for the whole buffer (a pack is 16 MiB): `writeFile` would issue one per
-      // 512 KiB, each a thread-pool round trip for the calling thread.
-      for (let done = 0; done < length;) {
-        done += (await handle.write(buffer, offset + done, length - done, position + done))
-          .bytesWritten;
-      }
-    },
+    // One call for the whole buffer (a pack is 16 MiB): `writeFile` would issue one per 512 KiB,
+    // each a thread-pool round trip for the calling thread.
+    write: (buffer, offset, length, position) =>
+      writeFully(handle, buffer, offset, length, position),
     async finish(options) {
       try {
         if (options?.sync) await handle.datasync();

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import {
   chmod,
   mkdir,
@@ -11,6 +12,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { flipStoredByte } from '../../../test/helpers/damage.ts';
 import { backUpFiles, nodeAt } from '../../../test/helpers/files-backup.ts';
@@ -21,6 +23,8 @@ import {
   type BackupRecord,
   type OpenRepository,
 } from '../../repository/index.ts';
+import { chunkLengths } from '../../repository/chunker.ts';
+import { createGearTable } from '../../repository/gear.ts';
 import { createLocalStore } from '../../stores/local.ts';
 import { restoreFiles } from './restore.ts';
 
@@ -296,6 +300,80 @@ describe('restoring many large files, and versions of one', () => {
       );
     } finally {
       await flipStoredByte(repoPath, where);
+    }
+  });
+});
+
+describe('restoring under a file size limit', () => {
+  it('fails the files a write cut short, leaving them absent, and restores the rest whole', async () => {
+    const dir = await tempDir();
+    try {
+      const data = join(dir.path, 'data');
+      const repoPath = join(dir.path, 'repo');
+      const repo = await initRepository(createLocalStore({ path: repoPath }), password, {
+        scryptParams: { N: 1024, r: 8, p: 1 },
+      });
+      // A file of two blobs or more, under 1 MiB: written through the page cache from the main
+      // thread (`writeContents`). Its chunks depend on this repository's chunker key: content is
+      // drawn until it is cut so.
+      const gear = createGearTable(repo.keys.chunkerKey);
+      const params = repo.config.chunkers.model;
+      assert.ok(params);
+      let cut: Buffer = Buffer.alloc(0);
+      let lengths: number[] = [];
+      for (let seed = 1; lengths.length < 2; seed++) {
+        cut = pseudoRandomBytes(1_000_000, seed);
+        lengths = chunkLengths(gear, params, cut, true);
+      }
+      // The limit lies in its last blob: every write but the last goes through whole, and the
+      // last is cut short without an error, which only its count shows.
+      const limit = cut.length - Math.floor((lengths.at(-1) ?? 0) / 2);
+      const files = new Map([
+        ['small.txt', textBytes(20_000, 1)], // one blob: written by a codec worker
+        ['cut.bin', cut],
+        ['large.bin', pseudoRandomBytes(3 * 1024 * 1024, 2)], // past the page cache
+      ]);
+      await mkdir(data);
+      for (const [name, bytes] of files) await writeFile(join(data, name), bytes);
+      await backUpFiles(repo, { paths: [data], exclude: [] });
+      const node = await nodeAt(repo, (await repo.backups())[0]?.tree ?? '', join(data, 'cut.bin'));
+      assert.ok((node?.content?.length ?? 0) >= 2, 'cut.bin is of several blobs');
+
+      // Files may not grow past `limit` bytes in the restoring process: a write that would is cut
+      // short, the next fails (EFBIG), as on a disk that fills up.
+      const target = join(dir.path, 'target');
+      const script = `
+        import { openRepository } from ${JSON.stringify(new URL('../../repository/index.ts', import.meta.url).href)};
+        import { createLocalStore } from ${JSON.stringify(new URL('../../stores/local.ts', import.meta.url).href)};
+        import { restoreFiles } from ${JSON.stringify(new URL('./restore.ts', import.meta.url).href)};
+        const repo = await openRepository(createLocalStore({ path: process.env.REPO }), { kind: 'password', password: 'pw' });
+        const [backup] = await repo.backups();
+        const result = await restoreFiles({ repo, backup, target: process.env.TARGET });
+        console.log(JSON.stringify(result.errors));
+        process.exit(0);`;
+      const { stdout } = await promisify(execFile)(
+        'prlimit',
+        [
+          `--fsize=${limit}`,
+          process.execPath,
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          script,
+        ],
+        { env: { ...process.env, REPO: repoPath, TARGET: target } },
+      );
+      const errors = JSON.parse(stdout) as { path: string; message: string }[];
+      assert.deepEqual(
+        errors.map((e) => e.path).sort(),
+        ['cut.bin', 'large.bin'].map((name) => join(data, name)),
+      );
+      for (const e of errors) assert.match(e.message, /EFBIG|file too large/i);
+      assert.deepEqual(await listed(join(target, data)), ['small.txt'], 'nothing cut short kept');
+      assert.ok((await readFile(join(target, data, 'small.txt'))).equals(files.get('small.txt')!));
+    } finally {
+      await dir.remove();
     }
   });
 });

@@ -24,6 +24,7 @@ import { UsageError } from '../../errors.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
 import { settleAll } from '../../util/settle-all.ts';
 import { tracePhase } from '../../util/trace.ts';
+import { writeFully } from '../../util/write-fully.ts';
 import {
   createByteBudget,
   planBatches,
@@ -602,7 +603,13 @@ async function _openTemp(temp: string, size: number, direct: DirectWrites): Prom
     closed = true;
     await handle.close();
   };
-  return { writer: handle, finish: close, abort: () => close().catch(() => undefined) };
+  // Every byte or an error: a write cut short (a full disk) would otherwise pass the checks, which
+  // count the bytes given, and a file cut short would be renamed into place.
+  const writer = {
+    write: (buffer: Buffer, offset: number, length: number, position: number) =>
+      writeFully(handle, buffer, offset, length, position),
+  };
+  return { writer, finish: close, abort: () => close().catch(() => undefined) };
 }
 
 /**
