@@ -45,4 +45,74 @@ describe('blob saver', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('gives every blob its memory back when an upload fails while blobs wait for room', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hbr-blob-saver-'));
+    try {
+      const store = createLocalStore({ path: dir });
+      const keys = deriveKeys(randomBytes(64));
+      // Packs gathered in memory and put whole; every put fails, a moment after it starts.
+      const failing = Object.assign(Object.create(store) as typeof store, {
+        createWriter: undefined,
+        put: () =>
+          new Promise<never>((_, reject) =>
+            setTimeout(() => reject(new Error('upload failed')), 50),
+          ),
+      });
+      const saver = (target: typeof store) =>
+        createBlobSaver({
+          store: target,
+          keys,
+          index: createMasterIndex(),
+          packSize: 1024 * 1024,
+          compression: { level: 1 },
+        });
+      // Three blobs a pack: most of these wait, encoded in the codec pool's memory, for a pack
+      // to be sealed and uploaded when the upload fails. More than the pool's slots.
+      const doomed = saver(failing);
+      const saves = await Promise.allSettled(
+        Array.from({ length: 40 }, () => doomed.save('data', randomBytes(300 * 1024))),
+      );
+      assert.ok(saves.some((s) => s.status === 'rejected'));
+      await assert.rejects(doomed.flush(), /upload failed/);
+      // Had they kept their slots, these would wait for one forever.
+      const next = saver(store);
+      const ids = await Promise.all(
+        Array.from({ length: 40 }, () => next.save('data', randomBytes(300 * 1024))),
+      );
+      await next.flush();
+      assert.equal(new Set(ids.map((id) => id.toString('hex'))).size, 40);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('never answers with the id of a blob it failed to store', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hbr-blob-saver-'));
+    try {
+      const index = createMasterIndex();
+      const saver = createBlobSaver({
+        store: createLocalStore({ path: dir }),
+        keys: deriveKeys(randomBytes(64)),
+        index,
+        packSize: 1024 * 1024,
+        // Compressible bytes at a level zstd refuses: the encoding fails on the codec worker.
+        compression: { level: 99 },
+      });
+      const bytes = Buffer.alloc(300 * 1024, 'hbr ');
+      // The same bytes twice at once (two files of one content), then once more.
+      const [first] = await Promise.allSettled([
+        saver.save('data', bytes),
+        saver.save('data', bytes),
+      ]);
+      assert.equal(first.status, 'rejected');
+      assert.match(String(first.reason), /compression level/);
+      await assert.rejects(saver.save('data', bytes), /compression level/);
+      // The second may have been answered with the id while the first was being encoded: it
+      // must not be recorded, so the session fails as a whole.
+      await assert.rejects(saver.flush(), /compression level/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -256,27 +256,45 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       return id;
     }
     pending.add(idKey(id));
-    const blob = await held.encode(type, options.compression);
-    stats.newBlobs++;
-    stats.newRawBytes += rawLength;
-    const builder = builders[type];
-    // A pack is sealed when the next blob would not fit, and only when an upload slot is
-    // free: memory stays at one pack being filled plus `uploads` packs being stored (where
-    // packs are gathered in memory; see `createPackBuilder`).
-    const target = type === 'tree' ? Math.min(options.packSize, TREE_PACK_SIZE) : options.packSize;
-    // The header (41 bytes a blob, sealed) counts too, so a pack never outgrows its buffer.
-    const fits = (): boolean =>
-      builder.size + blob.encoded.length + (builder.count + 1) * 41 + 64 <= target;
-    while (builder.count > 0 && !fits()) {
-      if (inFlight.size < uploads) sealPack(type, signal);
-      else await Promise.race(inFlight);
-      throwIfFailed();
-    }
     try {
+      await addEncoded(type, await held.encode(type, options.compression), rawLength, signal);
+    } catch (error) {
+      pending.delete(idKey(id));
+      // Saves of the same bytes meanwhile were answered with this id: a backup must not record
+      // it now that no pack will hold it. (Failing so is rare: a worker that died, say.)
+      failure ??= error instanceof Error ? error : new Error(String(error));
+      throw error;
+    }
+    return id;
+  }
+
+  /** Adds an encoded blob to its type's pack, sealing packs to make room; releases it either way. */
+  async function addEncoded(
+    type: BlobType,
+    blob: Awaited<ReturnType<HeldBlob['encode']>>,
+    rawLength: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    try {
+      stats.newBlobs++;
+      stats.newRawBytes += rawLength;
+      const builder = builders[type];
+      // A pack is sealed when the next blob would not fit, and only when an upload slot is
+      // free: memory stays at one pack being filled plus `uploads` packs being stored (where
+      // packs are gathered in memory; see `createPackBuilder`).
+      const target =
+        type === 'tree' ? Math.min(options.packSize, TREE_PACK_SIZE) : options.packSize;
+      // The header (41 bytes a blob, sealed) counts too, so a pack never outgrows its buffer.
+      const fits = (): boolean =>
+        builder.size + blob.encoded.length + (builder.count + 1) * 41 + 64 <= target;
+      while (builder.count > 0 && !fits()) {
+        if (inFlight.size < uploads) sealPack(type, signal);
+        else await Promise.race(inFlight);
+        throwIfFailed();
+      }
       await builder.add(blob);
     } finally {
       blob.release();
     }
-    return id;
   }
 }
