@@ -197,14 +197,12 @@ export interface VerifyBlob {
   readonly rawLength: number;
 }
 
-/** A file to write whole from one blob. */
+/** A file to write whole from one blob; what is at `path` is replaced by the rename. */
 export interface RestoreFile {
   readonly path: string;
   readonly temp: string;
   readonly mode: number;
   readonly time: number;
-  /** Remove whatever is at `path` first. */
-  readonly overwrite: boolean;
   /** Names the file in an error. */
   readonly what: string;
   readonly size?: number;

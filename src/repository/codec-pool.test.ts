@@ -462,7 +462,6 @@ describe('codec pool', () => {
         temp: join(dir, `.${name}.tmp`),
         mode: 0o640,
         time,
-        overwrite: false,
         what: name,
         ...more,
       });

@@ -441,7 +441,6 @@ function _restoreFile(file: RestoreFile, content: Buffer): void {
   if (file.sha256 !== undefined && sha256Hex(content) !== file.sha256) {
     throw new IntegrityError(`${file.what}: content does not match its SHA-256`);
   }
-  if (file.overwrite) rmSync(file.path, { force: true });
   _writeFile(file, content);
 }
 

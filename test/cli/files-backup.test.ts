@@ -217,6 +217,32 @@ describe('hbr backup and restore of file trees', () => {
     assert.match(missing.stderr, /not in backup .*\/no\/such\/path/);
   });
 
+  it('restores over an earlier restore whose folders are read-only', async () => {
+    const first = await run('restore', 'latest', '--target', 'again');
+    assert.equal(first.code, 0, first.stderr);
+    const notes = join(src, 'models', 'deep', 'er', 'notes.json');
+    assert.ok((await readFile(join(dir.path, 'again', notes))).equals(await readFile(notes)));
+    // Folders as a backup of read-only ones would leave them, and a file to replace inside.
+    await writeFile(join(dir.path, 'again', notes), 'local edit');
+    for (const folder of ['models', join('models', 'deep'), join('models', 'deep', 'er')])
+      await chmod(join(dir.path, 'again', src, folder), 0o555);
+    // As root, folders are writable whatever their mode: drop the capabilities that allow it.
+    const asRoot = process.getuid?.() === 0;
+    const { done } = hbrProcess(['restore', 'latest', '--target', 'again', '--overwrite'], {
+      env,
+      cwd: dir.path,
+      prefix: asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [],
+    });
+    const again = await done;
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok((await readFile(join(dir.path, 'again', notes))).equals(await readFile(notes)));
+    // And each folder ends with the backup's mode.
+    assert.equal(
+      (await stat(join(dir.path, 'again', src, 'models', 'deep'))).mode & 0o7777,
+      (await stat(join(src, 'models', 'deep'))).mode & 0o7777,
+    );
+  });
+
   it('stores float32 weights as byte lanes: smaller than whole compression, checked and restored whole', async () => {
     const weights = float32Bytes(3, 1024 * 1024); // 4 MiB: whole, zstd keeps 0.93 of it
     await mkdir(join(dir.path, 'weights'));

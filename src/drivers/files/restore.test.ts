@@ -146,6 +146,40 @@ describe('restoring a files backup', () => {
     assert.ok((await restored(target, last)).equals(files.get(last) ?? Buffer.alloc(1)));
   });
 
+  it("follows no link in the target, and replaces what is in a folder's way only when told to", async () => {
+    const target = join(dir.path, 'in-the-way');
+    // Outside the target: what a link there leads to, never to be written.
+    const outside = join(dir.path, 'outside');
+    await mkdir(outside, { mode: 0o700 });
+    await writeFile(join(outside, 'keep'), 'outside');
+    await utimes(outside, 1_000_000_000, 1_000_000_000);
+    const before = await stat(outside);
+    // Where the backup has folders f1 (holding f1/deep) and f2, a link to `outside` and a file;
+    // where it has a link, a file.
+    await mkdir(join(target, data), { recursive: true });
+    await symlink(outside, join(target, data, 'f1'));
+    await writeFile(join(target, data, 'f2'), 'mine');
+    await writeFile(join(target, data, 'link'), 'mine too');
+    await assert.rejects(restoreFiles({ repo: await opened(), backup, target }), {
+      name: 'UsageError',
+      message: /refusing to overwrite 3 existing file.*f1.*f2.*link/,
+    });
+    const asBefore = [join(data, 'f1'), join(data, 'f2'), join(data, 'link')].map((p) =>
+      p.slice(1),
+    );
+    assert.deepEqual(await listed(target), asBefore.sort(), 'nothing written');
+
+    const result = await restoreFiles({ repo: await opened(), backup, target, overwrite: true });
+    assert.deepEqual(result.errors, []);
+    for (const [path, bytes] of files)
+      assert.ok((await restored(target, path)).equals(bytes), path);
+    assert.equal(await readlink(join(target, data, 'link')), 'empty');
+    assert.deepEqual(await readdir(outside), ['keep'], 'nothing written through the link');
+    const after = await stat(outside);
+    assert.equal(after.mode, before.mode);
+    assert.equal(after.mtimeMs, before.mtimeMs);
+  });
+
   it('restores the rest when a folder cannot be read, and names it', async () => {
     const repo = await opened();
     const folder = join(data, 'f1', 'deep');
@@ -298,6 +332,47 @@ describe('restoring many large files, and versions of one', () => {
           files.get('model.bin') ?? Buffer.alloc(0),
         ),
       );
+    } finally {
+      await flipStoredByte(repoPath, where);
+    }
+  });
+
+  it('keeps a file it is told to overwrite as it was when the new one cannot be restored', async () => {
+    const repo = await opened();
+    const tuned = await nodeAt(repo, backup.tree, join(data, 'model-tuned.bin'));
+    const model = await nodeAt(repo, backup.tree, join(data, 'model.bin'));
+    const own = (tuned?.content ?? []).find((id) => !model?.content?.includes(id));
+    assert.ok(own, 'the fine-tuned copy has a blob of its own');
+    const where = (await repo.index()).get(Buffer.from(own, 'hex'));
+    assert.ok(where);
+    const target = join(dir.path, 'overwrite-damaged');
+    await mkdir(join(target, data), { recursive: true });
+    for (const name of ['model.bin', 'model-tuned.bin'])
+      await writeFile(join(target, data, name), `my ${name}`);
+    await flipStoredByte(repoPath, where);
+    try {
+      const include = ['model.bin', 'model-tuned.bin'].map((name) => join(data, name));
+      const result = await restoreFiles({
+        repo: await opened(),
+        backup,
+        target,
+        include,
+        overwrite: true,
+      });
+      assert.deepEqual(
+        result.errors.map((e) => e.path),
+        [join(data, 'model-tuned.bin')],
+      );
+      assert.equal(
+        await readFile(join(target, data, 'model-tuned.bin'), 'utf8'),
+        'my model-tuned.bin',
+      );
+      assert.ok(
+        (await readFile(join(target, data, 'model.bin'))).equals(
+          files.get('model.bin') ?? Buffer.alloc(0),
+        ),
+      );
+      assert.deepEqual(await listed(join(target, data)), ['model-tuned.bin', 'model.bin']);
     } finally {
       await flipStoredByte(repoPath, where);
     }

@@ -1,8 +1,11 @@
 /**
  * Restores a files backup, or the parts of it under `include` paths, into a target folder. Each
  * file is written under a temporary name and renamed into place only after its content hash
- * verified, so a failed file is absent, never torn. Existing files are refused unless
- * `overwrite`. Metadata (mode, mtime) is set after content; folders last, deepest first.
+ * verified, so a failed file is absent, never torn, and a file it replaces (`overwrite`) stays
+ * as it was. Existing files are refused unless `overwrite`. In a target that held something,
+ * nothing already there is followed: a symbolic link or a file where the backup has a folder is
+ * refused (replaced with `overwrite`), so no write lands outside the target. Metadata (mode,
+ * mtime) is set after content; folders last, deepest first.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -87,8 +90,10 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
 
   const { summary } = options.backup;
   let totals = { totalFiles: summary.files, totalBytes: summary.bytes };
-  // Into a missing or empty folder nothing can be overwritten: no file needs looking up.
-  const clashing = !overwrite && !(await _isEmpty(target));
+  // Into a missing or empty folder nothing can be overwritten or in the way: no file needs
+  // looking up, and no folder either.
+  const fresh = await _isEmpty(target);
+  const clashing = !overwrite && !fresh;
   if (include.length > 0 || clashing)
     totals = await _preflight(walk, target, include, clashing, options.backup.shortId);
   tracePhase('restore checked');
@@ -147,9 +152,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
         try {
           signal?.throwIfAborted();
           const files = await Promise.all(
-            planned.map((group) =>
-              Promise.all(group.map((p) => _smallFile(p, target, made, overwrite))),
-            ),
+            planned.map((group) => Promise.all(group.map((p) => _smallFile(p, target, made)))),
           );
           const into = readInto.pop();
           const results = await restoreBatch(repo, batch, files, { signal, into }).finally(
@@ -168,11 +171,13 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
       }),
     );
     const write = { budget, direct, ...(signal ? { signal } : {}) };
-    /** Where an entry goes, its folder made and, with `overwrite`, what was there removed. */
+    /**
+     * Where an entry goes, its folder made. What is there (with `overwrite`) stays until the
+     * entry's rename replaces it.
+     */
     const placed = async (p: Planned): Promise<string> => {
       const path = join(target, p.path);
       if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
-      if (overwrite) await rm(path, { force: true });
       return path;
     };
     const one = async (p: Planned): Promise<void> => {
@@ -226,7 +231,8 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
       if (stopped) break;
       if (p.node.type === 'dir') {
         const path = join(target, p.path);
-        await mkdir(path, { recursive: true, mode: 0o700 });
+        if (fresh) await mkdir(path, { recursive: true, mode: 0o700 });
+        else await _folderInPlace(path, overwrite);
         made.add(path);
         dirs.push({ path, node: p.node });
         continue;
@@ -323,8 +329,10 @@ async function* _walk(
 /**
  * The first walk, before anything is written: every include must name something in the backup,
  * and when `clashing` (no `overwrite`, and `target` holds something) no file to restore may exist
- * under `target`. Into an empty folder the lookups are skipped: a restore of one folder of the
- * benchmark's, 20,200 files in 560 folders, listed every folder it would make first.
+ * under `target`, nor anything but a folder where a folder goes (a file, or a symbolic link that
+ * would lead the restore elsewhere). Into an empty folder the lookups are skipped: a restore of
+ * one folder of the benchmark's, 20,200 files in 560 folders, listed every folder it would make
+ * first.
  * @returns the files and bytes to restore, for progress.
  * @throws UsageError as {@link restoreFiles} does.
  */
@@ -343,10 +351,11 @@ async function _preflight(
   const unreadable: string[] = [];
   for await (const p of walk((path) => unreadable.push(path))) {
     if (include.includes(p.path)) matched.add(p.path);
-    if (p.node.type === 'dir') continue;
+    const folder = p.node.type === 'dir';
+    await existing?.look(join(target, p.path), folder);
+    if (folder) continue;
     totalFiles++;
     totalBytes += p.node.size ?? 0;
-    await existing?.look(join(target, p.path));
   }
   const missing = include.filter(
     (i) => !matched.has(i) && !unreadable.some((u) => i.startsWith(`${u}/`)),
@@ -375,10 +384,11 @@ async function _isEmpty(target: string): Promise<boolean> {
  * than by one `lstat` per file (each a trip to the libuv pool: 20,000 of them took about a second
  * before a restore of the benchmark began). A folder that is missing or no folder holds nothing;
  * one that cannot be listed has its files looked up one by one. Only the listing of the folder
- * being looked in is kept: one the walk comes back to from a subfolder is listed again.
+ * being looked in is kept: one the walk comes back to from a subfolder is listed again. Where a
+ * `folder` goes, a folder already there is no clash (an `lstat`: a link to one is).
  */
 function _existingFiles(): {
-  look(path: string): Promise<void>;
+  look(path: string, folder: boolean): Promise<void>;
   /** How many exist, and the first five of them (to name). */
   readonly count: number;
   readonly first: readonly string[];
@@ -392,7 +402,7 @@ function _existingFiles(): {
       return count;
     },
     first,
-    async look(path) {
+    async look(path, isFolder) {
       if (dirname(path) !== folder) {
         folder = dirname(path);
         listing = await readdir(folder).then(
@@ -401,13 +411,11 @@ function _existingFiles(): {
             error.code === 'ENOENT' || error.code === 'ENOTDIR' ? new Set<string>() : undefined,
         );
       }
-      const exists = listing
-        ? listing.has(basename(path))
-        : await lstat(path).then(
-            () => true,
-            () => false,
-          );
-      if (exists && count++ < 5) first.push(path);
+      const found = listing
+        ? listing.has(basename(path)) && (await lstat(path).catch(() => undefined))
+        : await lstat(path).catch(() => undefined);
+      if (!found || (isFolder && found.isDirectory())) return;
+      if (count++ < 5) first.push(path);
     },
   };
 }
@@ -460,7 +468,6 @@ async function _smallFile(
   p: Planned,
   target: string,
   made: ReadonlySet<string>,
-  overwrite: boolean,
 ): Promise<RestoreFile> {
   const path = join(target, p.path);
   if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
@@ -469,7 +476,6 @@ async function _smallFile(
     temp: _tempName(path),
     mode: p.node.mode,
     time: _time(p.node.mtime),
-    overwrite,
     what: p.path,
     ...(p.node.size !== undefined ? { size: p.node.size } : {}),
     ...(p.node.sha256 !== undefined ? { sha256: p.node.sha256 } : {}),
@@ -522,20 +528,50 @@ const GROUP_MAX = 4;
  */
 const DIRECT_FROM = 1024 * 1024;
 
-/** Restores an entry to `path`, where nothing is in its way. */
+/** Restores an entry to `path`, replacing what is there (only with `overwrite`: see the checks). */
 async function _restoreEntry(
   repo: OpenRepository,
   p: Planned,
   path: string,
   write: _Writing,
 ): Promise<void> {
+  if (p.node.type !== 'symlink') return _restoreFilesTogether(repo, [{ p, path }], write);
+  // Made aside and renamed into place, as files are: what it replaces stays until then.
+  const temp = _tempName(path);
   const time = _time(p.node.mtime);
-  if (p.node.type === 'symlink') {
-    await symlink(p.node.linkTarget ?? '', path);
-    await lutimes(path, time, time).catch(() => undefined); // not every file system keeps link times
+  await symlink(p.node.linkTarget ?? '', temp);
+  try {
+    await lutimes(temp, time, time).catch(() => undefined); // not every file system keeps link times
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Makes the folder `path` in a target that held something before, following nothing already
+ * there: a folder is kept, and made writable and searchable for its owner until the folders' own
+ * modes are set at the end (an earlier restore may have left it read-only); a file or symbolic
+ * link in its place is removed with `overwrite` (never what a link points to), else refused.
+ * @throws UsageError when something else is in the way without `overwrite`.
+ */
+async function _folderInPlace(path: string, overwrite: boolean): Promise<void> {
+  const found = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (found?.isDirectory()) {
+    if ((found.mode & 0o700) !== 0o700) await chmod(path, (found.mode & 0o7777) | 0o700);
     return;
   }
-  await _restoreFilesTogether(repo, [{ p, path }], write);
+  if (found) {
+    // The first walk refused it; it came since.
+    if (!overwrite)
+      throw new UsageError(`refusing to replace ${path} with a folder; use --overwrite`);
+    await rm(path);
+  }
+  await mkdir(path, { mode: 0o700 });
 }
 
 /** What restoring a file's content shares with the others being restored. */
