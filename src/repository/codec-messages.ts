@@ -202,7 +202,8 @@ export interface RestoreFile {
   readonly path: string;
   readonly temp: string;
   readonly mode: number;
-  readonly time: number;
+  /** Seconds since the epoch, a decimal string (`utimes` takes a negative number for "now"). */
+  readonly time: string;
   /** Names the file in an error. */
   readonly what: string;
   readonly size?: number;

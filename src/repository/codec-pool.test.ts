@@ -461,7 +461,7 @@ describe('codec pool', () => {
         path: join(dir, name),
         temp: join(dir, `.${name}.tmp`),
         mode: 0o640,
-        time,
+        time: String(time),
         what: name,
         ...more,
       });

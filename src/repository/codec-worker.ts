@@ -460,7 +460,7 @@ const _scratch = reusedBuffer();
  * temporary file is removed. Synchronous calls, as in {@link _readInto}.
  */
 function _writeFile(
-  file: { path: string; temp: string; mode: number; time: number },
+  file: { path: string; temp: string; mode: number; time: string },
   data: Buffer,
 ): void {
   let fd: number | undefined;

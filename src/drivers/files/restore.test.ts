@@ -452,3 +452,51 @@ describe('restoring under a file size limit', () => {
     }
   });
 });
+
+describe('restoring times', () => {
+  it('gives each file its time to the microsecond, before 1970 too', async () => {
+    const dir = await tempDir();
+    try {
+      const data = join(dir.path, 'data');
+      await mkdir(data);
+      // Nanoseconds the backup records; Node.js sets whole microseconds. A time on the
+      // microsecond itself came back a microsecond early about every other time.
+      const times = [
+        ...Array.from(
+          { length: 24 },
+          (_, i) =>
+            `${1_700_000_000 + i * 7919}.${String(123_451_789 + i * 1_000_003).padStart(9, '0')}`,
+        ),
+        '1700000000.999999999',
+        '1700000000.000000000',
+        '-1.500000400',
+        '-86400.000001000',
+      ];
+      for (const [i, time] of times.entries()) {
+        const path = join(data, `t${i}`);
+        await writeFile(path, `time ${time}`);
+        await promisify(execFile)('touch', ['-m', '-d', `@${time}`, path]);
+      }
+      const repo = await initRepository(
+        createLocalStore({ path: join(dir.path, 'repo') }),
+        password,
+        {
+          scryptParams: { N: 1024, r: 8, p: 1 },
+        },
+      );
+      await backUpFiles(repo, { paths: [data], exclude: [] });
+      const [backup] = await repo.backups();
+      assert.ok(backup);
+      const target = join(dir.path, 'target');
+      assert.deepEqual((await restoreFiles({ repo, backup, target })).errors, []);
+      const micros = (ns: bigint): bigint => (ns - (((ns % 1000n) + 1000n) % 1000n)) / 1000n;
+      for (const i of times.keys()) {
+        const source = await stat(join(data, `t${i}`), { bigint: true });
+        const back = await stat(join(target, data, `t${i}`), { bigint: true });
+        assert.equal(micros(back.mtimeNs), micros(source.mtimeNs), times[i]);
+      }
+    } finally {
+      await dir.remove();
+    }
+  });
+});

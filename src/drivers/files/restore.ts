@@ -660,7 +660,16 @@ function _tempName(path: string): string {
 const _TEMP_PREFIX = `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}-`;
 let tempCount = 0;
 
-/** Nanoseconds since the epoch (string) → seconds with fraction, as utimes takes. */
-function _time(ns: string): number {
-  return Number(BigInt(ns) / 1000n) / 1e6;
+/**
+ * Nanoseconds since the epoch (string) → seconds with fraction, as `utimes` takes them: the
+ * middle of the microsecond, which is what Node.js keeps (libuv cuts the fraction to whole
+ * microseconds, and a value on the microsecond itself, seldom exact in binary, fell a
+ * microsecond short about every other time). A decimal string: Node.js takes a negative number
+ * (before 1970) for "now", a string as it is.
+ */
+function _time(ns: string): string {
+  const time = BigInt(ns);
+  const micros = time / 1000n - (time < 0n && time % 1000n !== 0n ? 1n : 0n); // rounded down
+  // libuv cuts toward zero: before 1970, toward the microsecond after.
+  return String((Number(micros) + (time < 0n ? -0.5 : 0.5)) / 1e6);
 }
