@@ -217,8 +217,8 @@ describe('hbr backup and restore of file trees', () => {
     assert.match(missing.stderr, /not in backup .*\/no\/such\/path/);
   });
 
-  it('restores over an earlier restore whose folders are read-only', async () => {
-    const first = await run('restore', 'latest', '--target', 'again');
+  it('restores over an earlier restore whose folders are read-only, and takes / for everything', async () => {
+    const first = await run('restore', 'latest', '--target', 'again', '--include', '/');
     assert.equal(first.code, 0, first.stderr);
     const notes = join(src, 'models', 'deep', 'er', 'notes.json');
     assert.ok((await readFile(join(dir.path, 'again', notes))).equals(await readFile(notes)));

@@ -83,7 +83,9 @@ interface Planned {
  */
 export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesRestoreResult> {
   const { repo, target, signal } = options;
-  const include = (options.include ?? []).map((p) => `/${p.split('/').filter(Boolean).join('/')}`);
+  const named = (options.include ?? []).map((p) => `/${p.split('/').filter(Boolean).join('/')}`);
+  // `/` names the whole backup, as `hbr ls` shows it.
+  const include = named.includes('/') ? [] : named;
   const overwrite = Boolean(options.overwrite);
   const walk = (unreadable: (path: string, error: unknown) => void): AsyncGenerator<Planned> =>
     _walk(repo, options.backup.tree, '', include, unreadable, signal);
