@@ -12,6 +12,7 @@ import type { ByteBudget } from './byte-budget.ts';
 import type { RepositoryKeys } from './crypto.ts';
 import type { Chunker } from './chunker.ts';
 import { inPageCache } from '../util/page-cache.ts';
+import { settleAll } from '../util/settle-all.ts';
 import type { OpenRepository } from './repository.ts';
 
 /** A stored byte stream. */
@@ -162,8 +163,9 @@ export async function saveFileAlong(
   }
   const n = previous.length;
   const probes = [...new Set([n >> 2, n >> 1, (3 * n) >> 2, n - 1])];
-  // At once: the workers' round trips overlap.
-  const found = await Promise.all(
+  // At once: the workers' round trips overlap. Every read ends before this settles: the caller
+  // closes the file on an error.
+  const found = await settleAll(
     probes.map(async (i) => {
       const chunk = previous[i];
       if (!chunk) return true;
