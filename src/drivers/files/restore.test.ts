@@ -309,7 +309,8 @@ describe('restoring many large files, and versions of one', () => {
     assert.equal(leased.length, distinct.size, 'each distinct blob read and decoded once');
   });
 
-  it('fails only the file of a damaged blob that its fine-tuned copy does not share', async () => {
+  /** Where a blob lies that the fine-tuned copy holds and the model does not. */
+  const blobOfTunedOnly = async () => {
     const repo = await opened();
     const tuned = await nodeAt(repo, backup.tree, join(data, 'model-tuned.bin'));
     const model = await nodeAt(repo, backup.tree, join(data, 'model.bin'));
@@ -317,6 +318,11 @@ describe('restoring many large files, and versions of one', () => {
     assert.ok(own, 'the fine-tuned copy has a blob of its own');
     const where = (await repo.index()).get(Buffer.from(own, 'hex'));
     assert.ok(where);
+    return where;
+  };
+
+  it('fails only the file of a damaged blob that its fine-tuned copy does not share', async () => {
+    const where = await blobOfTunedOnly();
     await flipStoredByte(repoPath, where);
     try {
       const target = join(dir.path, 'one-damaged');
@@ -338,13 +344,7 @@ describe('restoring many large files, and versions of one', () => {
   });
 
   it('keeps a file it is told to overwrite as it was when the new one cannot be restored', async () => {
-    const repo = await opened();
-    const tuned = await nodeAt(repo, backup.tree, join(data, 'model-tuned.bin'));
-    const model = await nodeAt(repo, backup.tree, join(data, 'model.bin'));
-    const own = (tuned?.content ?? []).find((id) => !model?.content?.includes(id));
-    assert.ok(own, 'the fine-tuned copy has a blob of its own');
-    const where = (await repo.index()).get(Buffer.from(own, 'hex'));
-    assert.ok(where);
+    const where = await blobOfTunedOnly();
     const target = join(dir.path, 'overwrite-damaged');
     await mkdir(join(target, data), { recursive: true });
     for (const name of ['model.bin', 'model-tuned.bin'])
