@@ -26,9 +26,13 @@ export interface KeepDecision<T> {
   readonly reasons: readonly string[];
 }
 
-/** Whether any rule is set (forget with no rules would remove everything: refused). */
+/**
+ * Whether any rule keeps something (forget without one would remove everything: refused). A
+ * count of 0 keeps nothing, as in restic: `--keep-daily 0` alone is no rule.
+ */
 export function hasRules(rules: KeepRules): boolean {
-  return Object.values(rules).some((v) => v !== undefined);
+  const { within, ...counts } = rules;
+  return within !== undefined || Object.values(counts).some((n) => n !== undefined && n > 0);
 }
 
 /**

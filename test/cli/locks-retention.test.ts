@@ -95,6 +95,30 @@ describe('hbr locks, forget and prune', () => {
     assert.equal((await run('forget')).code, 2, 'forget without ids or rules removes nothing');
   });
 
+  it('weighs backups of different paths apart, and refuses rules that keep nothing', async () => {
+    // A repository of its own: backups of two folders, one after the other.
+    const env2 = { HBR_REPOSITORY: join(dir.path, 'repo-groups'), HBR_PASSWORD: 'pw' };
+    const run2 = (...args: string[]) => hbr(args, { env: env2, cwd: dir.path });
+    assert.equal((await run2('init')).code, 0);
+    const ids: string[] = [];
+    for (const folder of ['alpha', 'beta']) {
+      await mkdir(join(dir.path, folder), { recursive: true });
+      await writeFile(join(dir.path, folder, 'f.txt'), folder);
+      ids.push(String(summaryOf(await run2('backup', folder, '--json')).backupId));
+    }
+    // The only backup of each folder is the newest of its own: both are kept.
+    const forget = await run2('forget', '--keep-last', '1', '--json');
+    assert.equal(forget.code, 0, forget.stderr);
+    const plan = JSON.parse(forget.stdout) as { remove: string[]; keep: { id: string }[] };
+    assert.deepEqual(plan.remove, []);
+    assert.deepEqual(plan.keep.map((k) => k.id).sort(), [...ids].sort());
+    // Rules of zero keep nothing: as no rules at all, refused.
+    const zero = await run2('forget', '--keep-daily', '0', '--keep-last', '0');
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /--keep rules/);
+    assert.equal((JSON.parse((await run2('backups', '--json')).stdout) as unknown[]).length, 2);
+  });
+
   it('runs the demo end to end', async () => {
     const demo = await run('demo', '--dir', join(dir.path, 'demo'));
     assert.equal(demo.code, 0, demo.stderr);

@@ -6,6 +6,7 @@ import { FolderMemo, folderMemoFile } from '../../drivers/files/folder-memo.ts';
 import { SeenFolders } from '../../drivers/files/seen-folders.ts';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import { startCodecWorkers, startSession, type BackupRecord } from '../../repository/index.ts';
+import { AD_HOC_SOURCE } from '../../policy/backup-groups.ts';
 import { cacheDirOf } from '../cache-dir.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -34,7 +35,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
     )
     .action(async (paths: string[], flags, command) => {
       const globals = globalsOf(command);
-      let source = 'files';
+      let source = AD_HOC_SOURCE;
       let targets = paths.map((p) => resolve(ctx.cwd, p));
       let exclude = flags.exclude ?? [];
       if (flags.source) {

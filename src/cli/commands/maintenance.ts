@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.ts';
+import { backupGroup } from '../../policy/backup-groups.ts';
 import { applyKeepRules, hasRules, type KeepRules } from '../../policy/keep-rules.ts';
 import { removeLocks } from '../../repository/locks.ts';
 import { forgetBackups, pruneRepository } from '../../repository/prune.ts';
@@ -12,7 +13,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
   program
     .command('forget')
     .description(
-      'remove backups by id, or all but those the --keep rules keep (per source); data is freed by prune',
+      'remove backups by id, or all but those the --keep rules keep (per source; backups of paths per host and paths); data is freed by prune',
     )
     .argument('[ids...]', 'backup ids to remove')
     .option('--keep-last <n>', 'keep the n newest backups')
@@ -54,10 +55,10 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
         for (const id of ids)
           decisions.push({ item: await repo.findBackup(id), keep: false, reasons: ['named'] });
       } else {
-        for (const source of new Set(all.map((b) => b.source))) {
+        for (const group of new Set(all.map(backupGroup))) {
           decisions.push(
             ...applyKeepRules(
-              all.filter((b) => b.source === source),
+              all.filter((b) => backupGroup(b) === group),
               (b) => new Date(b.startedAt),
               rules,
             ),
@@ -72,7 +73,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
         );
       const lines = decisions.map(
         (d) =>
-          `${d.keep ? 'keep  ' : 'remove'}  ${d.item.shortId}  ${d.item.startedAt.slice(0, 19)}  ${d.item.source}  ${d.reasons.join(',')}`,
+          `${d.keep ? 'keep  ' : 'remove'}  ${d.item.shortId}  ${d.item.startedAt.slice(0, 19)}  ${backupGroup(d.item)}  ${d.reasons.join(',')}`,
       );
       const verb = flags.dryRun ? 'would remove' : 'removed';
       const reporter = reporterFor(ctx, globals);
