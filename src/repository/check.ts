@@ -29,7 +29,8 @@ export interface CheckProblem {
     | 'missing-blob'
     | 'damaged-blob'
     | 'damaged-tree'
-    | 'unindexed-pack';
+    | 'unindexed-pack'
+    | 'misplaced-object';
   readonly severity: 'error' | 'warning';
   readonly message: string;
   readonly pack?: string;
@@ -89,13 +90,23 @@ export async function checkRepository(
   stats.packs = index.packs().size;
   stats.blobs = index.size;
 
-  // Packs present in the store, against those the index names.
+  // Packs present in the store, against those the index names. Only where a pack of its name is
+  // read from: one in another folder is not there for a restore.
   const stored = new Map<string, number>();
-  for await (const { key, size } of store.list('data/'))
-    stored.set(key.slice(key.lastIndexOf('/') + 1), size);
+  for await (const { key, size } of store.list('data/')) {
+    const name = key.slice(key.lastIndexOf('/') + 1);
+    if (key === packKey(name)) stored.set(name, size);
+    else
+      problems.push({
+        kind: 'misplaced-object',
+        severity: 'warning',
+        message: `${key} is not where a pack of that name belongs (${packKey(name)})`,
+      });
+  }
   for (const [packId, entries] of index.packs()) {
     const size = stored.get(packId);
-    const end = Math.max(0, ...entries.map((e) => e.offset + e.length));
+    // Not Math.max(...): a pack of many tiny blobs has more entries than a call takes arguments.
+    const end = entries.reduce((most, e) => Math.max(most, e.offset + e.length), 0);
     if (size === undefined) {
       problems.push({
         kind: 'missing-pack',

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { mkdir, readdir, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { tempDir } from '../../test/helpers/temp.ts';
+import { createLocalStore } from '../stores/local.ts';
+import { createBlobSaver } from './blob-saver.ts';
+import { checkRepository } from './check.ts';
+import { createMasterIndex } from './master-index.ts';
+import { initRepository, openRepository } from './repository.ts';
+
+const password = { kind: 'password', password: 'pw' } as const;
+const fast = { scryptParams: { N: 1024, r: 8, p: 1 } };
+
+describe('check', () => {
+  it('checks a pack of more blobs than a function call takes arguments', async () => {
+    const dir = await tempDir();
+    try {
+      const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
+      // 140,000 blobs of 4 bytes: one 16 MiB pack (each costs its bytes, its encoding's
+      // overhead and 41 bytes of header).
+      const saver = createBlobSaver({
+        store: repo.store,
+        keys: repo.keys,
+        index: createMasterIndex(),
+        packSize: 16 * 1024 * 1024,
+        compression: { level: 1 },
+      });
+      const blobs = 140_000;
+      for (let i = 0; i < blobs; i++) {
+        const bytes = Buffer.alloc(4);
+        bytes.writeUInt32LE(i);
+        await saver.save('data', bytes);
+      }
+      await saver.flush();
+      const report = await checkRepository(await openRepository(repo.store, password));
+      assert.deepEqual(report.problems, []);
+      assert.equal(report.stats.blobs, blobs);
+      assert.equal(report.stats.packs, 1);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('finds a pack that is not where its name says, and reports it misplaced', async () => {
+    const dir = await tempDir();
+    try {
+      const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
+      const saver = createBlobSaver({
+        store: repo.store,
+        keys: repo.keys,
+        index: createMasterIndex(),
+        packSize: 1024 * 1024,
+        compression: { level: 1 },
+      });
+      await saver.save('data', Buffer.from('a blob'));
+      await saver.flush();
+      const [folder] = await readdir(join(dir.path, 'data'));
+      assert.ok(folder);
+      const [pack] = await readdir(join(dir.path, 'data', folder));
+      assert.ok(pack);
+      const elsewhere = folder === 'ff' ? 'fe' : 'ff';
+      await mkdir(join(dir.path, 'data', elsewhere));
+      await rename(join(dir.path, 'data', folder, pack), join(dir.path, 'data', elsewhere, pack));
+      const report = await checkRepository(await openRepository(repo.store, password));
+      assert.equal(report.ok, false);
+      assert.deepEqual(report.problems.map((p) => [p.kind, p.severity]).sort(), [
+        ['misplaced-object', 'warning'],
+        ['missing-pack', 'error'],
+      ]);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
