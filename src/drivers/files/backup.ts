@@ -15,7 +15,7 @@ import {
   type BigIntStats,
   type Dirent,
 } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join, parse, sep } from 'node:path';
 import pLimit from 'p-limit';
 import { SourceError } from '../../errors.ts';
@@ -443,7 +443,9 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         const node = await entryNode(child, name, await excluder.enter(parse(child).dir), prev);
         if (node) nodes.push(node);
       } else {
-        const st = await lstat(child, { bigint: true });
+        // Followed to reach what is below it: a link here is recorded as the folder it leads to
+        // (its own mode, 0777, would make the restored folder writable by all).
+        const st = await stat(child, { bigint: true });
         const subtree = await ancestorTree(
           child,
           below,
@@ -461,7 +463,11 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     return session.saveTree(nodes, signal);
   };
   const targets = _withoutNested(options.paths);
-  const tree = await ancestorTree(parse(targets[0] ?? sep).root, targets, options.parentTree);
+  const root = parse(targets[0] ?? sep).root;
+  // The root itself (`hbr backup /`): its tree is the root folder's, with nothing above it.
+  const tree = targets.includes(root)
+    ? ((await dirTree(root, excluder, options.parentTree)) ?? (await session.saveTree([], signal)))
+    : await ancestorTree(root, targets, options.parentTree);
   report();
   return { tree, stats, errors, changedWhileReading: changed };
 }
