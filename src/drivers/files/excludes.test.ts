@@ -28,6 +28,36 @@ describe('createExcluder', () => {
     }
   });
 
+  it('matches patterns with a slash against whole paths, and names against names', () => {
+    const top = createExcluder(['/data/cach?', '/data/*/*.tmp', '*.bak']);
+    assert.equal(top.excludes('/data/cache', true), true);
+    assert.equal(top.excludes('/data/sub/x.tmp', false), true);
+    assert.equal(top.excludes('/data/x.tmp', false), false);
+    assert.equal(top.excludes('/other/cache', true), false);
+    assert.equal(top.excludes('/any/where/w.bak', false), true);
+    assert.equal(top.excludes('/any/where/w.bin', false), false);
+  });
+
+  it('lets a deeper .hbrignore re-include what one above excluded, as git does', async () => {
+    const dir = await tempDir();
+    try {
+      const inner = join(dir.path, 'a');
+      await mkdir(inner);
+      await writeFile(join(dir.path, '.hbrignore'), '*.txt\n..*\n');
+      await writeFile(join(inner, '.hbrignore'), '!keep.txt\n');
+      const top = await createExcluder([]).enter(dir.path);
+      const below = await top.enter(inner);
+      assert.equal(below.excludes(join(inner, 'keep.txt'), false), false);
+      assert.equal(below.excludes(join(inner, 'other.txt'), false), true);
+      assert.equal(top.excludes(join(dir.path, 'keep.txt'), false), true);
+      // Names that begin with two dots are names like any other.
+      assert.equal(top.excludes(join(dir.path, '..secret'), false), true);
+      assert.equal(top.excludes(join(dir.path, 'plain'), false), false);
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it('does not look for a .hbrignore that the folder listing does not have', async () => {
     const dir = await tempDir();
     try {

@@ -5,7 +5,7 @@
  * @module
  */
 import { readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import picomatch from 'picomatch';
 
@@ -25,9 +25,13 @@ export interface Excluder {
 
 /** Creates the top-level excluder from `--exclude` globs. */
 export function createExcluder(globs: readonly string[]): Excluder {
-  const match =
-    globs.length > 0 ? picomatch([...globs], { dot: true, basename: true }) : () => false;
-  return _excluder(match, []);
+  // Apart: picomatch's `basename` option also keeps patterns with a slash from matching whole
+  // paths (`/data/*.tmp` matched nothing).
+  const names = globs.filter((g) => !g.includes('/'));
+  const paths = globs.filter((g) => g.includes('/'));
+  const byName = names.length > 0 ? picomatch(names, { dot: true, basename: true }) : undefined;
+  const byPath = paths.length > 0 ? picomatch(paths, { dot: true }) : undefined;
+  return _excluder((path) => Boolean(byName?.(path) || byPath?.(path)), []);
 }
 
 // --- internal ---
@@ -41,12 +45,17 @@ function _excluder(match: (path: string) => boolean, scopes: readonly IgnoreScop
   return {
     excludes(path, isDirectory) {
       if (match(path)) return true;
+      // As git does: the deepest .hbrignore with a rule for the path decides, so a `!name`
+      // below re-includes what one above excluded.
+      let ignored = false;
       for (const { base, rules } of scopes) {
         const rel = relative(base, path);
-        if (rel && !rel.startsWith('..') && rules.ignores(isDirectory ? `${rel}/` : rel))
-          return true;
+        if (!rel || rel === '..' || rel.startsWith(`..${sep}`)) continue; // not below `base`
+        const verdict = rules.test(isDirectory ? `${rel}/` : rel);
+        if (verdict.ignored) ignored = true;
+        else if (verdict.unignored) ignored = false;
       }
-      return false;
+      return ignored;
     },
     async enter(folder, listing) {
       if (listing && !listing.some((entry) => entry.name === IGNORE_FILE)) return this;
