@@ -6,15 +6,7 @@
  * being read are stored but marked.
  * @module
  */
-import {
-  closeSync,
-  fstatSync,
-  lstatSync,
-  openSync,
-  readSync,
-  type BigIntStats,
-  type Dirent,
-} from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, type Dirent } from 'node:fs';
 import { lstat, readdir, readlink, stat } from 'node:fs/promises';
 import { join, parse, sep } from 'node:path';
 import pLimit from 'p-limit';
@@ -31,6 +23,7 @@ import {
   type TreeNode,
 } from '../../repository/index.ts';
 import { childPath } from './child-path.ts';
+import { readSmallFile } from './read-small-file.ts';
 import { createExcluder, type Excluder } from './excludes.ts';
 import {
   nodesDigest,
@@ -205,7 +198,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
           return node(before, after, stored);
         }
         // Grown past one chunk since the lstat: read here, as the next size up.
-        const read = _readSmallFile(path);
+        const read = readSmallFile(path);
         return node(read.before, read.after, await saveWhole(read.data));
       });
     }
@@ -213,7 +206,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       return smallLimit(async () => {
         signal?.throwIfAborted();
         stats.currentPath = path;
-        const { before, data, after } = _readSmallFile(path);
+        const { before, data, after } = readSmallFile(path);
         return node(before, after, await saveWhole(data));
       });
     }
@@ -565,34 +558,6 @@ async function _mapWindow<T, R>(
   };
   await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
   return results;
-}
-
-/**
- * Reads a small file whole with synchronous calls (open, fstat, read, fstat, close): each is a
- * few microseconds from the page cache, less than a thread-pool round trip. Reads past the size
- * `fstat` gave, so a file that grew while read is stored whole (and marked by the caller).
- */
-function _readSmallFile(path: string): { before: BigIntStats; data: Buffer; after: BigIntStats } {
-  const fd = openSync(path, 'r');
-  try {
-    const before = fstatSync(fd, { bigint: true });
-    const parts: Buffer[] = [];
-    let total = 0;
-    for (let want = Number(before.size) + 1; ; want = 64 * 1024) {
-      const buffer = Buffer.allocUnsafe(want);
-      const n = readSync(fd, buffer, 0, want, total);
-      if (n > 0) parts.push(n === want ? buffer : buffer.subarray(0, n));
-      total += n;
-      // The first read asks one byte more than fstat said: a short read is the end of the file.
-      // A small file growing without end is cut at 64 MiB (stored marked as changed while read).
-      if (n < want || total >= 64 * 1024 * 1024) break;
-    }
-    const after = fstatSync(fd, { bigint: true });
-    const data = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts, total);
-    return { before, data, after };
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** One buffer as a byte stream. */
