@@ -7,6 +7,10 @@ import { createLocalStore } from '../../src/stores/local.ts';
 import { openRepository, startSession } from '../../src/repository/index.ts';
 import { acquireLock, listLocks } from '../../src/repository/locks.ts';
 import { hbr, summaryOf } from '../helpers/cli.ts';
+import { rec } from '../sqlserver/build.ts';
+import { buildCatalog } from '../../src/drivers/sqlserver/catalog.ts';
+import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
+import { recordToJson } from '../../src/drivers/sqlserver/plan-json.ts';
 import { pseudoRandomBytes, tempDir } from '../helpers/temp.ts';
 
 describe('hbr locks, forget and prune', () => {
@@ -117,6 +121,53 @@ describe('hbr locks, forget and prune', () => {
     assert.equal(zero.code, 2);
     assert.match(zero.stderr, /--keep rules/);
     assert.equal((JSON.parse((await run2('backups', '--json')).stdout) as unknown[]).length, 2);
+  });
+
+  it('keeps what a kept SQL Server backup needs: its full and the logs before it', async () => {
+    const env3 = { HBR_REPOSITORY: join(dir.path, 'repo-chain'), HBR_PASSWORD: 'pw' };
+    const run3 = (...args: string[]) => hbr(args, { env: env3, cwd: dir.path });
+    assert.equal((await run3('init')).code, 0);
+    const repo = await openRepository(createLocalStore({ path: join(dir.path, 'repo-chain') }), {
+      kind: 'password',
+      password: 'pw',
+    });
+    // A full, then a log every 6 hours for 10 days: daily rules keep logs only.
+    const sets = [rec('full', 100n, 200n, 0)];
+    for (let i = 1, lsn = 200n; i <= 40; i++, lsn += 100n)
+      sets.push(rec('log', lsn, lsn + 100n, i * 360));
+    for (const set of sets) {
+      const session = await startSession(repo);
+      await session.addArtifact('stripe1.bak', Readable.from([Buffer.from(set.backupSetGuid)]));
+      await session.commit({
+        source: 'core-sql',
+        kind: 'sqlserver',
+        type: set.type === 'full' ? 'full' : 'log',
+        startedAt: set.start,
+        meta: { sqlserver: 1, set: recordToJson(set), artifacts: ['stripe1.bak'] },
+      });
+    }
+    const forget = await run3('forget', '--keep-daily', '7', '--json');
+    assert.equal(forget.code, 0, forget.stderr);
+    const plan = JSON.parse(forget.stdout) as {
+      remove: string[];
+      keep: { id: string; reasons: string[] }[];
+    };
+    const backups = await (
+      await openRepository(repo.store, { kind: 'password', password: 'pw' })
+    ).backups();
+    const kept = backups.filter((b) => !plan.remove.includes(b.id));
+    // The full and every log up to the newest stay: nothing older than a kept log can go.
+    assert.equal(kept.length, backups.length);
+    const full = kept.find((b) => b.type === 'full');
+    assert.ok(full);
+    assert.match(plan.keep.find((k) => k.id === full.id)?.reasons.join() ?? '', /needed by/);
+    const latest = buildCatalog(kept, 'core-sql');
+    assert.deepEqual(
+      planRestore(latest.records, { kind: 'latest' })
+        .steps.map((s) => s.type)
+        .slice(0, 2),
+      ['full', 'log'],
+    );
   });
 
   it('runs the demo end to end', async () => {

@@ -1,6 +1,7 @@
 import { UsageError } from '../../errors.ts';
 import { backupGroup } from '../../policy/backup-groups.ts';
 import { applyKeepRules, hasRules, type KeepRules } from '../../policy/keep-rules.ts';
+import { neededByKept } from '../../policy/restore-chains.ts';
 import { removeLocks } from '../../repository/locks.ts';
 import { forgetBackups, pruneRepository } from '../../repository/prune.ts';
 import { globalsOf } from '../context.ts';
@@ -63,6 +64,15 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
               rules,
             ),
           );
+        }
+        // What the kept backups need to be restored is kept too (a SQL Server log's full).
+        const needed = neededByKept(
+          all,
+          new Set(decisions.filter((d) => d.keep).map((d) => d.item.id)),
+        );
+        for (const [i, d] of decisions.entries()) {
+          const by = needed.get(d.item.id);
+          if (by !== undefined) decisions[i] = { ...d, keep: true, reasons: [`needed by ${by}`] };
         }
       }
       const remove = decisions.filter((d) => !d.keep).map((d) => d.item);

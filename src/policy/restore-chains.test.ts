@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { recordToJson } from '../drivers/sqlserver/plan-json.ts';
+import type { BackupSetRecord } from '../drivers/sqlserver/backup-set.ts';
+import type { BackupRecord } from '../repository/types.ts';
+import { rec } from '../../test/sqlserver/build.ts';
+import { neededByKept } from './restore-chains.ts';
+
+/** A backup of the SQL Server source `core-sql` holding `set`, as hbr commits one. */
+function sqlBackup(set: BackupSetRecord, n: number): BackupRecord {
+  const id = n.toString(16).padStart(64, '0');
+  return {
+    id,
+    shortId: id.slice(0, 8),
+    source: 'core-sql',
+    kind: 'sqlserver',
+    type: set.type === 'full' ? 'full' : set.type === 'diff' ? 'diff' : 'log',
+    startedAt: set.start.toISOString(),
+    finishedAt: set.finish.toISOString(),
+    host: 'h',
+    paths: ['Sales'],
+    tags: [],
+    tree: '',
+    summary: { files: 1, bytes: 1, addedBytes: 1, durationMs: 1 },
+    meta: { sqlserver: 1, set: recordToJson(set), artifacts: ['stripe1.bak'] },
+  };
+}
+
+/**
+ * A full at day 0, a log every 6 hours for 10 days, a second full at day 5 (LSNs in between two
+ * logs), oldest first.
+ */
+function history(): BackupRecord[] {
+  const sets: BackupSetRecord[] = [rec('full', 100n, 200n, 0)];
+  let lsn = 200n;
+  for (let m = 360; m <= 10 * 1440; m += 360) {
+    sets.push(rec('log', lsn, lsn + 100n, m));
+    if (m === 5 * 1440) sets.push(rec('full', lsn + 40n, lsn + 60n, m + 10));
+    lsn += 100n;
+  }
+  return sets.map(sqlBackup);
+}
+
+describe('what kept backups need to be restored', () => {
+  it('is the full and the logs before a kept SQL Server log, from the nearest full', () => {
+    const backups = history();
+    const byType = (type: string) => backups.filter((b) => b.type === type);
+    const [first, second] = byType('full');
+    const logs = byType('log');
+    assert.ok(first && second && logs.length === 40);
+    const last = logs.at(-1)!;
+    const needLast = neededByKept(backups, new Set([last.id]));
+    // The second full, and every log from the one it lies in to the last.
+    const fromSecond = logs.filter((l) => l.startedAt >= logs[19]!.startedAt && l !== last);
+    assert.deepEqual(
+      [...needLast.keys()].sort(),
+      [second.id, ...fromSecond.map((l) => l.id)].sort(),
+    );
+    assert.ok([...needLast.values()].every((by) => by === last.shortId));
+    // A log before the second full needs the first full and the logs up to it.
+    const early = logs[4]!;
+    assert.deepEqual(
+      [...neededByKept(backups, new Set([early.id])).keys()].sort(),
+      [first.id, ...logs.slice(0, 4).map((l) => l.id)].sort(),
+    );
+    // A full needs nothing.
+    assert.equal(neededByKept(backups, new Set([first.id])).size, 0);
+  });
+
+  it('keeps every older backup of the source when the chain has a gap', () => {
+    const backups = history();
+    const logs = backups.filter((b) => b.type === 'log');
+    const gone = logs[30]!;
+    const left = backups.filter((b) => b !== gone);
+    const last = logs.at(-1)!;
+    const needed = neededByKept(left, new Set([last.id]));
+    assert.deepEqual(
+      [...needed.keys()].sort(),
+      left
+        .filter((b) => b !== last)
+        .map((b) => b.id)
+        .sort(),
+    );
+  });
+
+  it('adds nothing for backups that are whole on their own', () => {
+    const files = { ...sqlBackup(rec('full', 1n, 2n, 0), 999), kind: 'files', source: 'files' };
+    assert.equal(neededByKept([files], new Set([files.id])).size, 0);
+  });
+});
