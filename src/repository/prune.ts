@@ -8,13 +8,20 @@
  * writes cut short by a crash left in a local repository.
  * @module
  */
-import { UsageError } from '../errors.ts';
+import { UsageError, isHbrError } from '../errors.ts';
 import type { BlobType } from './blob-codec.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import { acquireLock } from './locks.ts';
 import { notesPrefix } from './notes.ts';
 import { idKey } from './master-index.ts';
-import { createPackBuilder, packKey, parsePack, readPack, type PackBuilder } from './pack.ts';
+import {
+  createPackBuilder,
+  packKey,
+  parsePack,
+  readPack,
+  readPackHeader,
+  type PackBuilder,
+} from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 
 export interface PruneOptions {
@@ -32,7 +39,10 @@ export interface PruneReport {
   readonly packsDeleted: number;
   readonly packsRepacked: number;
   readonly packsWritten: number;
+  /** Packs no index named that held no live blob. */
   readonly unindexedPacksDeleted: number;
+  /** Packs no index named that held live blobs: indexed now (an index object had been lost). */
+  readonly unindexedPacksKept: number;
   readonly indexesReplaced: number;
   readonly bytesFreed: number;
   readonly unusedBytesAfter: number;
@@ -74,6 +84,20 @@ export async function pruneRepository(
     const storedPacks = new Map<string, number>();
     for await (const { key, size } of store.list('data/'))
       storedPacks.set(key.slice(key.lastIndexOf('/') + 1), size);
+    // Packs no index names (an interrupted backup's, or listed by an index object that was lost)
+    // are weighed like the others, from their headers: a live blob in one keeps it (it was
+    // deleted unread, and backups lost their only copy). One whose header cannot be read is left
+    // for check to report.
+    const adopted = new Set<string>();
+    for (const [packId, size] of storedPacks) {
+      if (index.hasPack(packId)) continue;
+      try {
+        index.addPack(packId, await readPackHeader(store, keys, packId, size));
+        adopted.add(packId);
+      } catch (error) {
+        if (!isHbrError(error)) throw error;
+      }
+    }
 
     step('finding live blobs');
     const live = new Set<string>();
@@ -110,27 +134,28 @@ export async function pruneRepository(
       toRepack.push(u);
       unusedLeft -= u.unused;
     }
-    const unindexed = [...storedPacks.keys()].filter((p) => !index.hasPack(p));
     const gone = new Set([...toDelete, ...toRepack].map((u) => u.packId));
+    const unindexedDeleted = toDelete.filter((u) => adopted.has(u.packId)).length;
     // Net of the live blobs that repacking writes again.
     const bytesFreed =
-      [...gone].reduce((s, p) => s + (storedPacks.get(p) ?? 0), 0) +
-      unindexed.reduce((s, p) => s + (storedPacks.get(p) ?? 0), 0) -
+      [...gone].reduce((s, p) => s + (storedPacks.get(p) ?? 0), 0) -
       toRepack.reduce((s, u) => s + u.used, 0);
 
     const report = {
       dryRun: Boolean(options.dryRun),
       liveBlobs: live.size,
-      packsDeleted: toDelete.length,
+      packsDeleted: toDelete.length - unindexedDeleted,
       packsRepacked: toRepack.length,
       packsWritten: 0,
-      unindexedPacksDeleted: unindexed.length,
+      unindexedPacksDeleted: unindexedDeleted,
+      unindexedPacksKept: adopted.size - unindexedDeleted,
       indexesReplaced: oldIndexIds.length,
       bytesFreed,
       unusedBytesAfter: unusedLeft,
       temporaryFilesRemoved,
     };
-    if (options.dryRun || (gone.size === 0 && unindexed.length === 0)) {
+    // Packs adopted and kept are written into the new index even when nothing goes.
+    if (options.dryRun || (gone.size === 0 && adopted.size === 0)) {
       return { ...report, indexesReplaced: 0 };
     }
 
@@ -186,8 +211,7 @@ export async function pruneRepository(
     step('deleting old index objects and packs');
     for (const id of oldIndexIds)
       if (!newIndexIds.has(id)) await store.delete(`index/${id}`, { signal: options.signal });
-    for (const packId of [...gone, ...unindexed])
-      await store.delete(packKey(packId), { signal: options.signal });
+    for (const packId of gone) await store.delete(packKey(packId), { signal: options.signal });
     await repo.index({ reload: true });
     return { ...report, packsWritten: newPacks.length };
   } finally {

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { StoreError } from '../../src/errors.ts';
 import { checkRepository } from '../../src/repository/check.ts';
 import { artifactRepository, initRepository, openRepository } from '../../src/repository/index.ts';
+import { openIndex } from '../../src/repository/index-file.ts';
 import { pruneRepository, forgetBackups } from '../../src/repository/prune.ts';
 import { createLocalStore } from '../../src/stores/local.ts';
 import type { Store } from '../../src/stores/types.ts';
@@ -102,6 +103,48 @@ describe('hbr edge cases', () => {
     assert.equal(report.unusedBytesAfter, 0);
     assert.ok((await buffer(artifacts.openArtifact(kept.id, 'keep.bin'))).equals(keep));
     assert.equal((await run('check', '--read-data')).code, 0);
+  });
+
+  it('a prune after an index object was lost keeps the packs backups still use, and indexes them', async () => {
+    const path = join(dir.path, 'repo-lost-index');
+    const store = createLocalStore({ path });
+    const password = { kind: 'password', password: 'pw' } as const;
+    await initRepository(store, password, {
+      scryptParams: { N: 1024, r: 8, p: 1 },
+      packSize: 1024 * 1024,
+    });
+    // 20 MiB in 1 MiB packs: the first index object (every 16 packs) lists data packs only.
+    const data = pseudoRandomBytes(20 * 1024 * 1024, 61);
+    const artifacts = artifactRepository(await openRepository(store, password));
+    const session = await artifacts.startBackup();
+    await session.addArtifact('big.bin', Readable.from([data]));
+    const backup = await session.commit({
+      source: 'lost',
+      kind: 'test',
+      type: 'full',
+      startedAt: new Date(),
+    });
+    const repo = await openRepository(store, password);
+    const treePacks = new Set(
+      [...(await repo.index()).packs()]
+        .filter(([, entries]) => entries.some((e) => e.type === 'tree'))
+        .map(([packId]) => packId),
+    );
+    const dataOnly: string[] = [];
+    for (const id of await repo.indexIds()) {
+      const packs = openIndex(repo.keys, id, await store.get(`index/${id}`));
+      if (packs.every((p) => !treePacks.has(p.packId))) dataOnly.push(id);
+    }
+    assert.ok(dataOnly.length > 0, 'an index object of data packs only');
+    for (const id of dataOnly) await store.delete(`index/${id}`);
+
+    const report = await pruneRepository(await openRepository(store, password));
+    assert.equal(report.unindexedPacksDeleted, 0);
+    assert.ok(report.unindexedPacksKept > 0);
+    const after = await openRepository(store, password);
+    assert.ok((await checkRepository(after)).ok);
+    const back = await buffer(artifactRepository(after).openArtifact(backup.id, 'big.bin'));
+    assert.ok(back.equals(data));
   });
 
   it('a prune that fails while repacking leaves no temporary file and an intact repository', async () => {
