@@ -133,7 +133,7 @@ export async function checkRepository(
         kind: 'unindexed-pack',
         severity: 'warning',
         pack: packId,
-        message: `pack ${packId} is in no index (left by an interrupted backup; prune removes it)`,
+        message: `pack ${packId} is in no index (left by an interrupted backup, or its index was lost): the next backup or prune indexes it, prune deletes it if no backup uses it`,
       });
     }
   }
