@@ -1,11 +1,14 @@
 /**
- * Repository locks: objects under `locks/`. Backups take shared locks (any number at once);
- * prune takes an exclusive one. A lock is stale when its holder has not refreshed it for
- * {@link STALE_AFTER_MS}, or when it was taken on this host by a process that no longer runs.
- * Locks are the only objects hbr deletes outside prune and forget.
+ * Repository locks: objects under `locks/`. Backups, restores and checks take shared locks (any
+ * number at once); prune takes an exclusive one. A lock is stale when its holder has not
+ * refreshed it for {@link STALE_AFTER_MS}, or when it was taken on this host, in this process
+ * namespace, by a process that no longer runs. A lock that cannot be read is taken for a live
+ * shared one: it keeps prune out until `hbr unlock --remove-all`. Locks are the only objects hbr
+ * deletes outside prune and forget.
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { DeleteForbiddenError, RepositoryLockedError } from '../errors.ts';
@@ -24,6 +27,8 @@ const LockSchema = z.object({
   pid: z.number(),
   time: z.string(),
   operation: z.string(),
+  /** The holder's process namespace (Linux), whose pids alone this host's processes can see. */
+  pidns: z.string().optional(),
 });
 export type LockInfo = z.infer<typeof LockSchema> & { readonly key: string; stale: boolean };
 
@@ -106,22 +111,26 @@ export async function listLocks(
       const bytes = await store.get(key);
       info = LockSchema.parse(JSON.parse(openObject(keys, 'lock', bytes, key).toString('utf8')));
     } catch {
-      // Vanished (released meanwhile) or unreadable: an unreadable lock is treated as stale.
+      // Vanished (released meanwhile) or unreadable. Unreadable, it may be a live backup's (a
+      // read that failed): taken for a live shared lock, which keeps prune out and no backup.
       const still = await store.head(key);
       if (still)
         locks.push({
           key,
-          exclusive: true,
-          host: '?',
+          exclusive: false,
+          host: UNREADABLE,
           pid: 0,
           time: '',
-          operation: '?',
-          stale: true,
+          operation: UNREADABLE,
+          stale: false,
         });
       continue;
     }
     const age = clock.now() - Date.parse(info.time);
-    const stale = age > STALE_AFTER_MS || (info.host === host && !clock.isAlive(info.pid));
+    // Only a pid of this host's own process namespace says whether its holder runs (a container
+    // beside this one, of the same host name, has pids of its own).
+    const here = info.host === host && info.pidns !== undefined && info.pidns === _pidNamespace;
+    const stale = age > STALE_AFTER_MS || (here && !clock.isAlive(info.pid));
     locks.push({ ...info, key, stale });
   }
   return locks;
@@ -171,14 +180,32 @@ async function _write(
     pid: process.pid,
     time: new Date(clock.now()).toISOString(),
     operation: options.operation,
+    pidns: _pidNamespace,
   };
   await store.put(key, sealObject(keys, 'lock', Buffer.from(JSON.stringify(info))));
   return key;
 }
 
 function _lockedError(store: Store, lock: LockInfo): RepositoryLockedError {
+  if (lock.host === UNREADABLE) {
+    return new RepositoryLockedError(
+      `[repository:${store.name}] locked: lock ${lock.key} cannot be read; if no hbr process uses the repository, remove it with \`hbr unlock --remove-all\``,
+    );
+  }
   const kind = lock.exclusive ? 'an exclusive' : 'a shared';
   return new RepositoryLockedError(
     `[repository:${store.name}] locked: ${kind} lock for ${lock.operation} is held by pid ${lock.pid} on ${lock.host} since ${lock.time}; if that process is gone, run \`hbr unlock\``,
   );
 }
+
+/** Host and operation of a lock that cannot be read. */
+const UNREADABLE = '(unreadable)';
+
+/** This process's pid namespace (`pid:[…]`), or `-` where there is none to read (not Linux). */
+const _pidNamespace = ((): string => {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '-';
+  }
+})();

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import { createLocalStore } from '../../src/stores/local.ts';
 import { openRepository, startSession } from '../../src/repository/index.ts';
+import { sealObject } from '../../src/repository/crypto.ts';
 import { acquireLock, listLocks } from '../../src/repository/locks.ts';
 import { hbr, summaryOf } from '../helpers/cli.ts';
 import { rec } from '../sqlserver/build.ts';
@@ -61,6 +63,44 @@ describe('hbr locks, forget and prune', () => {
     const unlock = await run('unlock', '--remove-all', '--json');
     assert.equal((JSON.parse(unlock.stdout) as { removed: unknown[] }).removed.length, 1);
     assert.equal((await run('backup', 'src')).code, 0);
+  });
+
+  it('judges a lock by its pid only in its own process namespace, and an unreadable one live', async () => {
+    const repo = await open();
+    // A lock of this host but another process namespace (a container beside this one): its pid
+    // means nothing here, however dead it looks.
+    const info = {
+      exclusive: false,
+      host: hostname(),
+      pid: 999_999,
+      time: new Date().toISOString(),
+      operation: 'backup',
+      pidns: 'pid:[1]',
+    };
+    await repo.store.put(
+      'locks/other-namespace',
+      sealObject(repo.keys, 'lock', Buffer.from(JSON.stringify(info))),
+    );
+    const dead = { now: () => Date.now(), isAlive: () => false };
+    const other = (await listLocks(repo.store, repo.keys, dead)).find(
+      (l) => l.key === 'locks/other-namespace',
+    );
+    assert.equal(other?.stale, false);
+    assert.equal((await run('prune')).code, 11, 'prune waits for it');
+    await repo.store.delete('locks/other-namespace');
+    // One that cannot be read (a failed read, a torn write) keeps prune out, not backups.
+    await repo.store.put('locks/torn', Buffer.from('not a lock'));
+    const prune = await run('prune');
+    assert.equal(prune.code, 11);
+    assert.match(prune.stderr, /locks\/torn cannot be read.*unlock --remove-all/);
+    await writeFile(join(dir.path, 'src', 'torn.txt'), 'still backed up');
+    assert.equal((await run('backup', 'src')).code, 0);
+    assert.equal(
+      (JSON.parse((await run('unlock', '--json')).stdout) as { removed: unknown[] }).removed.length,
+      0,
+    );
+    await repo.store.delete('locks/torn');
+    assert.equal((await run('prune')).code, 0);
   });
 
   it('forgets by keep rules per source and prune frees the space while keeping what is kept', async () => {
