@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { DeleteForbiddenError, RepositoryLockedError } from '../errors.ts';
+import { DeleteForbiddenError, RepositoryLockedError, StoreError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import { openObject, sealObject, type RepositoryKeys } from './crypto.ts';
 import { isProcessAlive } from '../util/process.ts';
@@ -95,6 +95,27 @@ export async function acquireLock(
       await _deleteLock(store, key);
     },
   };
+}
+
+/**
+ * A shared lock for a command that only reads (a restore, a check), so that prune cannot delete
+ * packs it is reading. Where no lock can be written (a read-only credential or medium), it reads
+ * without one, and `onUnlocked` is told why.
+ * @throws RepositoryLockedError while prune holds its exclusive lock
+ */
+export async function acquireReadLock(
+  store: Store,
+  keys: RepositoryKeys,
+  operation: string,
+  onUnlocked: (reason: string) => void,
+): Promise<RepositoryLock> {
+  try {
+    return await acquireLock(store, keys, { exclusive: false, operation });
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    onUnlocked(error.message);
+    return { exclusive: false, release: () => Promise.resolve() };
+  }
 }
 
 /** Every lock in the repository, with its staleness judged now. */

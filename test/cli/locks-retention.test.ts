@@ -65,6 +65,25 @@ describe('hbr locks, forget and prune', () => {
     assert.equal((await run('backup', 'src')).code, 0);
   });
 
+  it('restores and checks under a shared lock: refused while prune runs, none left after', async () => {
+    await writeFile(join(dir.path, 'src', 'read.txt'), 'read me');
+    assert.equal((await run('backup', 'src')).code, 0);
+    const repo = await open();
+    const prune = await acquireLock(repo.store, repo.keys, { exclusive: true, operation: 'prune' });
+    try {
+      const restore = await run('restore', 'latest', '--target', 'during-prune');
+      assert.equal(restore.code, 11, restore.stderr);
+      assert.match(restore.stderr, /locked: an exclusive lock for prune/);
+      assert.equal((await run('check')).code, 11);
+    } finally {
+      await prune.release();
+    }
+    // Once prune is gone, they run, and leave no lock behind.
+    assert.equal((await run('restore', 'latest', '--target', 'after-prune')).code, 0);
+    assert.equal((await run('check')).code, 0);
+    assert.deepEqual(await listLocks(repo.store, repo.keys), [], 'released at the end');
+  });
+
   it('judges a lock by its pid only in its own process namespace, and an unreadable one live', async () => {
     const repo = await open();
     // A lock of this host but another process namespace (a container beside this one): its pid

@@ -1,6 +1,7 @@
 import { UsageError } from '../../errors.ts';
 import { checkRepository } from '../../repository/check.ts';
 import { startCodecWorkers } from '../../repository/index.ts';
+import { acquireReadLock } from '../../repository/locks.ts';
 import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -40,6 +41,9 @@ export const registerCheck: RegisterCommand = (program, ctx, setExitCode) => {
         flags.readData ? { onDeriveKey: loadCodecWorkers } : {},
       );
       const reporter = reporterFor(ctx, globals);
+      const lock = await acquireReadLock(repo.store, repo.keys, 'check', (why) =>
+        reporter.warn(`checking without a lock (a prune could delete what is read): ${why}`),
+      );
       reporter.start('check');
       try {
         const report = await checkRepository(repo, {
@@ -68,6 +72,7 @@ export const registerCheck: RegisterCommand = (program, ctx, setExitCode) => {
         if (!report.ok) setExitCode(ExitCode.integrity);
       } finally {
         reporter.done();
+        await lock.release();
       }
     });
 };

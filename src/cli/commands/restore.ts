@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { startCodecWorkers } from '../../repository/index.ts';
+import { acquireReadLock } from '../../repository/locks.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import { tracePhase } from '../../util/trace.ts';
@@ -72,6 +73,9 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
         );
       }
       const reporter = reporterFor(ctx, globals);
+      const lock = await acquireReadLock(repo.store, repo.keys, 'restore', (why) =>
+        reporter.warn(`restoring without a lock (a prune could delete what is read): ${why}`),
+      );
       const started = Date.now();
       reporter.start('restore');
       try {
@@ -115,6 +119,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
         if (result.errors.length > 0) setExitCode(ExitCode.partial);
       } finally {
         reporter.done();
+        await lock.release();
       }
     });
 };
