@@ -89,7 +89,7 @@ export async function unlockMasterKey(
   credential: Credential,
   options: UnlockOptions = {},
 ): Promise<{ masterKey: Buffer; keyId: string }> {
-  const keys = await readKeys(store);
+  const { keys, damaged } = await _readAllKeys(store);
   for (const { id, file } of keys) {
     if ((file.kdf === 'scrypt') !== (credential.kind === 'password')) continue;
     const deriving = _deriveKek(credential, Buffer.from(file.salt, 'base64'), scryptCostOf(file));
@@ -102,30 +102,27 @@ export async function unlockMasterKey(
       if (!(error instanceof IntegrityError)) throw error;
     }
   }
+  // The one it may have been is damaged: say so rather than blame the credential.
+  if (damaged.length > 0) {
+    throw new IntegrityError(
+      `[repository:${store.name}] no intact key opens with this credential; damaged: ${damaged.join('; ')}`,
+    );
+  }
   const what = credential.kind === 'password' ? 'password' : 'key file';
   throw new WrongPasswordError(
     `[repository:${store.name}] wrong ${what}: no key of this repository opens with it`,
   );
 }
 
-/** Every key file of the repository, parsed. Unreadable key files are an IntegrityError. */
+/**
+ * Every key file of the repository, parsed, oldest first.
+ * @throws IntegrityError when one is damaged (see `unlockMasterKey`, which uses the others).
+ */
 export async function readKeys(store: Store): Promise<{ id: string; file: KeyFile }[]> {
-  const result: { id: string; file: KeyFile }[] = [];
-  for await (const { key } of store.list('keys/')) {
-    const id = key.slice('keys/'.length);
-    const bytes = await store.get(key);
-    if (sha256Hex(bytes) !== id) {
-      throw new IntegrityError(
-        `[repository:${store.name}] key file ${key} does not match its name`,
-      );
-    }
-    const parsed = KeyFileSchema.safeParse(JSON.parse(bytes.toString('utf8')));
-    if (!parsed.success) {
-      throw new IntegrityError(`[repository:${store.name}] key file ${key} is malformed`);
-    }
-    result.push({ id, file: parsed.data });
-  }
-  return result.sort((a, b) => compareText(a.file.created, b.file.created));
+  const { keys, damaged } = await _readAllKeys(store);
+  if (damaged[0] !== undefined)
+    throw new IntegrityError(`[repository:${store.name}] ${damaged[0]}`);
+  return keys;
 }
 
 /** Lists keys for `hbr key list`. */
@@ -142,6 +139,37 @@ export async function listKeys(store: Store, currentKeyId: string): Promise<KeyI
 }
 
 // --- internal ---
+
+/**
+ * The intact key files, oldest first, and what is wrong with the others: one damaged key file
+ * (or a stray object among them) must not lock out the credentials of the rest.
+ */
+async function _readAllKeys(
+  store: Store,
+): Promise<{ keys: { id: string; file: KeyFile }[]; damaged: string[] }> {
+  const keys: { id: string; file: KeyFile }[] = [];
+  const damaged: string[] = [];
+  for await (const { key } of store.list('keys/')) {
+    const id = key.slice('keys/'.length);
+    const bytes = await store.get(key);
+    if (sha256Hex(bytes) !== id) {
+      damaged.push(`key file ${key} does not match its name`);
+      continue;
+    }
+    let parsed: ReturnType<typeof KeyFileSchema.safeParse> | undefined;
+    try {
+      parsed = KeyFileSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed?.success) {
+      damaged.push(`key file ${key} is malformed`);
+      continue;
+    }
+    keys.push({ id, file: parsed.data });
+  }
+  return { keys: keys.sort((a, b) => compareText(a.file.created, b.file.created)), damaged };
+}
 
 async function _deriveKek(
   credential: Credential,

@@ -76,6 +76,26 @@ describe('repository', () => {
     );
   });
 
+  it('opens with an intact key while another key file is damaged, and says which one is', async () => {
+    const keyFile = { kind: 'keyFile', secret: pseudoRandomBytes(32, 7) } as const;
+    const repo = await initRepository(store, keyFile, fast);
+    const { addKey } = await import('./keys.ts');
+    await addKey(store, repo.masterKey, password, { scryptParams: fast.scryptParams });
+    // The key file's key damaged (a byte of its sealed key flipped), and a stray object beside.
+    for (const id of await readdir(join(dir.path, 'keys'))) {
+      const bytes = await readFile(join(dir.path, 'keys', id));
+      if ((JSON.parse(bytes.toString()) as { kdf: string }).kdf !== 'keyfile') continue;
+      bytes[bytes.length - 3] = (bytes[bytes.length - 3] ?? 0) ^ 1;
+      await writeFile(join(dir.path, 'keys', id), bytes);
+    }
+    await writeFile(join(dir.path, 'keys', 'README'), 'not a key');
+    assert.equal((await openRepository(store, password)).config.id, repo.config.id);
+    await assert.rejects(openRepository(store, keyFile), {
+      name: 'IntegrityError',
+      message: /no intact key opens.*does not match its name/,
+    });
+  });
+
   it('stores artifacts, lists them and streams them back byte for byte, ranges too', async () => {
     const repo = await initRepository(store, password, fast);
     const artifacts = artifactRepository(repo);
