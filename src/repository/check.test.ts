@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, rename } from 'node:fs/promises';
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { createLocalStore } from '../stores/local.ts';
+import { artifactRepository } from './artifacts.ts';
 import { createBlobSaver } from './blob-saver.ts';
 import { checkRepository } from './check.ts';
 import { createMasterIndex } from './master-index.ts';
@@ -13,6 +16,35 @@ const password = { kind: 'password', password: 'pw' } as const;
 const fast = { scryptParams: { N: 1024, r: 8, p: 1 } };
 
 describe('check', () => {
+  it('reads every backup while one index object is damaged, and names that one', async () => {
+    const dir = await tempDir();
+    try {
+      const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
+      const data = Buffer.from('kept whole');
+      const session = await artifactRepository(repo).startBackup();
+      await session.addArtifact('a.txt', Readable.from([data]));
+      const backup = await session.commit({
+        source: 's',
+        kind: 'test',
+        type: 'full',
+        startedAt: new Date(),
+      });
+      // A stray object among the index objects: not an index, not named by its hash.
+      await writeFile(join(dir.path, 'index', 'README'), 'hi');
+      const opened = await openRepository(repo.store, password);
+      const back = await buffer(artifactRepository(opened).openArtifact(backup.id, 'a.txt'));
+      assert.ok(back.equals(data));
+      const report = await checkRepository(opened);
+      assert.deepEqual(
+        report.problems.map((p) => p.kind),
+        ['damaged-index'],
+      );
+      assert.deepEqual(report.affected, []);
+    } finally {
+      await dir.remove();
+    }
+  });
+
   it('checks a pack of more blobs than a function call takes arguments', async () => {
     const dir = await tempDir();
     try {

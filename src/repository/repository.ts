@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pLimit from 'p-limit';
-import { NotFoundError, RepositoryNotFoundError, UsageError } from '../errors.ts';
+import { IntegrityError, NotFoundError, RepositoryNotFoundError, UsageError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import { decodeBlob, type BlobType } from './blob-codec.ts';
 import { keepLease, leaseStoredBlob, type BlobLease } from './codec-pool.ts';
@@ -125,9 +125,20 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
   };
   const loadIndex = async (signal?: AbortSignal): Promise<MasterIndex> => {
     const ids = await indexIds();
+    // A damaged index object (or a stray one) is left out, not allowed to fail every read: the
+    // blobs only it lists are then missing, file by file, and check names it. Its packs are
+    // indexed again by the next backup or prune (from their headers).
     const decoded = await Promise.all(
       ids.map((id) =>
-        limit(async () => openIndex(keys, id, await store.get(`index/${id}`, { signal }))),
+        limit(async () => {
+          const bytes = await store.get(`index/${id}`, { signal });
+          try {
+            return openIndex(keys, id, bytes);
+          } catch (error) {
+            if (error instanceof IntegrityError) return [];
+            throw error;
+          }
+        }),
       ),
     );
     return createMasterIndex(decoded);
