@@ -109,7 +109,9 @@ export async function pruneRepository(
         if (node.subtree) await markTree(node.subtree);
       }
     };
-    for (const backup of await repo.backups()) await markTree(backup.tree);
+    // Strict: the data of a backup whose manifest cannot be read must not be taken for dead.
+    for (const backup of await repo.backups(options.signal, { strict: true }))
+      await markTree(backup.tree);
 
     // A blob counts as used only at the location the index resolves it to; other copies are dead.
     const usage = [...index.packs()].map(([packId, entries]) => {

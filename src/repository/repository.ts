@@ -46,8 +46,15 @@ export interface OpenRepository {
    * hold every folder of the backup it walks.
    */
   readTree(id: string, signal?: AbortSignal, options?: { cache?: boolean }): Promise<TreeNode[]>;
-  /** Every backup, oldest first. */
-  backups(signal?: AbortSignal): Promise<BackupRecord[]>;
+  /**
+   * Every backup, oldest first. A damaged manifest (or a stray object among them) is left out,
+   * passed to `onDamaged`, so that it does not hide every other backup; with `strict` it throws
+   * (prune, which must know every backup before it deletes anything).
+   */
+  backups(
+    signal?: AbortSignal,
+    options?: { strict?: boolean; onDamaged?: (error: IntegrityError) => void },
+  ): Promise<BackupRecord[]>;
   /** A backup by id, unique prefix, or `latest` (of `source`, if given). */
   findBackup(ref: string, options?: { source?: string }): Promise<BackupRecord>;
 }
@@ -202,17 +209,25 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
       treeCache.set(id, nodes);
       return nodes;
     },
-    async backups(signal) {
+    async backups(signal, options = {}) {
       const keysList: string[] = [];
       for await (const { key } of store.list('snapshots/', { signal })) keysList.push(key);
-      const records = await Promise.all(
+      const read = await Promise.all(
         keysList.map((key) =>
           limit(async () => {
             const id = key.slice('snapshots/'.length);
-            return decodeManifest(keys, id, await store.get(key, { signal }));
+            const bytes = await store.get(key, { signal });
+            try {
+              return decodeManifest(keys, id, bytes);
+            } catch (error) {
+              if (options.strict || !(error instanceof IntegrityError)) throw error;
+              options.onDamaged?.(error);
+              return undefined;
+            }
           }),
         ),
       );
+      const records = read.filter((r): r is BackupRecord => r !== undefined);
       return records.sort(
         (a, b) => compareText(a.startedAt, b.startedAt) || compareText(a.id, b.id),
       );

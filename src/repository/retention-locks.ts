@@ -80,7 +80,7 @@ export async function extendRetentionLocks(
         if (node.subtree) await walk(node.subtree);
       }
     };
-    const backups = await repo.backups(signal);
+    const backups = await repo.backups(signal, { strict: true });
     for (const backup of backups) await walk(backup.tree);
 
     const targets: { key: string; kind: keyof typeof extended }[] = [

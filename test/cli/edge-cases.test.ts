@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
@@ -103,6 +103,39 @@ describe('hbr edge cases', () => {
     assert.equal(report.unusedBytesAfter, 0);
     assert.ok((await buffer(artifacts.openArtifact(kept.id, 'keep.bin'))).equals(keep));
     assert.equal((await run('check', '--read-data')).code, 0);
+  });
+
+  it('lists and restores the other backups beside a damaged manifest; prune refuses to guess', async () => {
+    const env2 = { HBR_REPOSITORY: join(dir.path, 'repo-bad-manifest'), HBR_PASSWORD: 'pw' };
+    const run2 = (...args: string[]) => hbr(args, { env: env2, cwd: dir.path });
+    assert.equal((await run2('init')).code, 0);
+    await mkdir(join(dir.path, 'm'), { recursive: true });
+    const ids: string[] = [];
+    for (const text of ['one', 'two']) {
+      await writeFile(join(dir.path, 'm', 'f.txt'), text);
+      ids.push(String(summaryOf(await run2('backup', 'm', '--json')).backupId));
+    }
+    // The first backup's manifest damaged, and a stray object beside the manifests.
+    const manifests = join(dir.path, 'repo-bad-manifest', 'snapshots');
+    const first = join(manifests, ids[0] ?? '');
+    const bytes = await readFile(first);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+    await writeFile(first, bytes);
+    await writeFile(join(manifests, 'README'), 'hi');
+    const listed = await run2('backups', '--json');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      (JSON.parse(listed.stdout) as { id: string }[]).map((b) => b.id),
+      [ids[1]],
+    );
+    assert.equal((await run2('restore', 'latest', '--target', 'beside-damage')).code, 0);
+    assert.equal(
+      await readFile(join(dir.path, 'beside-damage', dir.path, 'm', 'f.txt'), 'utf8'),
+      'two',
+    );
+    const prune = await run2('prune');
+    assert.notEqual(prune.code, 0);
+    assert.match(prune.stderr, /does not match its name/);
   });
 
   it('a prune after an index object was lost keeps the packs backups still use, and indexes them', async () => {

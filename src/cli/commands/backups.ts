@@ -13,9 +13,12 @@ export const registerBackups: RegisterCommand = (program, ctx) => {
     .action(async (flags, command) => {
       const globals = globalsOf(command);
       const { repo } = await accessRepository(ctx, globals);
-      const backups = (await repo.backups()).filter(
-        (b) => !flags.source || b.source === flags.source,
-      );
+      const reporter = reporterFor(ctx, globals);
+      const backups = (
+        await repo.backups(ctx.signal, {
+          onDamaged: (error) => reporter.warn(`${error.message} (left out; see hbr check)`),
+        })
+      ).filter((b) => !flags.source || b.source === flags.source);
       const rows = backups.map((b) => [
         b.shortId,
         b.finishedAt.slice(0, 19).replace('T', ' '),
@@ -28,6 +31,6 @@ export const registerBackups: RegisterCommand = (program, ctx) => {
       const text =
         formatTable(['ID', 'Time (UTC)', 'Source', 'Type', 'Size', 'Added', 'Paths'], rows) +
         `${backups.length} backup${backups.length === 1 ? '' : 's'}\n`;
-      reporterFor(ctx, globals).result(backups, text);
+      reporter.result(backups, text);
     });
 };
