@@ -14,6 +14,7 @@ import { restoreSqlServerSource } from '../../drivers/sqlserver/restore-source.t
 import { UsageError } from '../../errors.ts';
 import type { CliContext, GlobalOptions } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
+import { acquireReadLock } from '../../repository/locks.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { resolveSqlServerSource, type SqlServerSourceConfig } from './sqlserver-settings.ts';
 
@@ -68,10 +69,20 @@ export async function runSqlServerRestore(
       ? undefined
       : (await repo.findBackup(ref, { source: source.name })).id;
   const reporter = reporterFor(ctx, globals);
-  // Progress from STATS messages, else from polling percent_complete on a second session.
-  const exec = withProgressFallback(await connectSqlServer(connection), () =>
-    connectSqlServer(connection),
+  // Prune must not delete what the restore reads (see locks.ts).
+  const lock = await acquireReadLock(repo.store, repo.keys, 'restore', (why) =>
+    reporter.warn(`restoring without a lock (a prune could delete what is read): ${why}`),
   );
+  // Progress from STATS messages, else from polling percent_complete on a second session.
+  let exec: Awaited<ReturnType<typeof connectSqlServer>>;
+  try {
+    exec = withProgressFallback(await connectSqlServer(connection), () =>
+      connectSqlServer(connection),
+    );
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   reporter.start(flags.dryRun ? 'plan' : 'restore');
   try {
     const result = await restoreSqlServerSource(
@@ -134,6 +145,7 @@ export async function runSqlServerRestore(
     if (c && !c.ok) setExitCode(ExitCode.partial);
   } finally {
     reporter.done();
+    await lock.release();
     await exec.close();
   }
 }
