@@ -98,6 +98,17 @@ describe('replicateRepository', () => {
     assert.deepEqual(await keysOf(target), before, 'nothing was written');
   });
 
+  it('tells a damaged config of the replica from another repository', async () => {
+    await replicateRepository(source, target, { keys: repo.keys });
+    const config = await readFile(join(dir.path, 'target', 'config'));
+    config[config.length - 5] = (config[config.length - 5] ?? 0) ^ 1;
+    await writeFile(join(dir.path, 'target', 'config'), config);
+    await assert.rejects(replicateRepository(source, target, { keys: repo.keys }), {
+      name: 'IntegrityError',
+      message: /config is damaged \(1 byte\(s\) differ/,
+    });
+  });
+
   it('waits for no prune: refuses while the replica is locked exclusively', async () => {
     await replicateRepository(source, target, { keys: repo.keys });
     const pruning = await acquireLock(target, repo.keys, { exclusive: true, operation: 'prune' });

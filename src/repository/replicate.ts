@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import pLimit from 'p-limit';
-import { StoreError, UsageError } from '../errors.ts';
+import { IntegrityError, StoreError, UsageError } from '../errors.ts';
 import type { ObjectInfo, Store } from '../stores/types.ts';
 import type { RepositoryKeys } from './crypto.ts';
 import { acquireLock, type RepositoryLock } from './locks.ts';
@@ -228,6 +228,18 @@ async function _checkTarget(
   if (!(await target.head('config', { signal }))) return true;
   const targetConfig = await target.get('config', { signal });
   if (!targetConfig.equals(sourceConfig)) {
+    // Another repository's config shares nothing with this one's (its own nonce and key); a
+    // damaged copy of this one differs in a few bytes.
+    if (targetConfig.length === sourceConfig.length) {
+      let differing = 0;
+      for (let i = 0; i < sourceConfig.length; i++)
+        if (targetConfig[i] !== sourceConfig[i]) differing++;
+      if (differing <= Math.max(4, sourceConfig.length / 100)) {
+        throw new IntegrityError(
+          `[replicate] ${target.name}: its config is damaged (${differing} byte(s) differ from ${source.name}'s); restore that object from the source, then replicate again`,
+        );
+      }
+    }
     throw new UsageError(
       `[replicate] ${target.name} holds a different repository than ${source.name} (their config objects differ); replicate into an empty location or the same repository's replica`,
     );
