@@ -67,6 +67,18 @@ describe('what kept backups need to be restored', () => {
     assert.equal(neededByKept(backups, new Set([first.id])).size, 0);
   });
 
+  it('needs for many kept backups what each needs alone', () => {
+    const backups = history();
+    const logs = backups.filter((b) => b.type === 'log');
+    const kept = [logs[4]!, logs[10]!, logs[25]!, logs[26]!, logs[39]!, backups[0]!];
+    const alone = new Set<string>();
+    for (const k of kept)
+      for (const id of neededByKept(backups, new Set([k.id])).keys()) alone.add(id);
+    for (const k of kept) alone.delete(k.id);
+    const together = neededByKept(backups, new Set(kept.map((k) => k.id)));
+    assert.deepEqual([...together.keys()].sort(), [...alone].sort());
+  });
+
   it('keeps every older backup of the source when the chain has a gap', () => {
     const backups = history();
     const logs = backups.filter((b) => b.type === 'log');
