@@ -15,6 +15,19 @@ import { initRepository, openRepository } from './repository.ts';
 const password = { kind: 'password', password: 'pw' } as const;
 const fast = { scryptParams: { N: 1024, r: 8, p: 1 } };
 
+/** A new repository in `path`, and a saver storing blobs into it in packs of `packSize`. */
+async function blobsOnly(path: string, packSize: number) {
+  const repo = await initRepository(createLocalStore({ path }), password, fast);
+  const saver = createBlobSaver({
+    store: repo.store,
+    keys: repo.keys,
+    index: createMasterIndex(),
+    packSize,
+    compression: { level: 1 },
+  });
+  return { repo, saver };
+}
+
 describe('check', () => {
   it('reads every backup while one index object is damaged, and names that one', async () => {
     const dir = await tempDir();
@@ -48,16 +61,9 @@ describe('check', () => {
   it('checks a pack of more blobs than a function call takes arguments', async () => {
     const dir = await tempDir();
     try {
-      const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
       // 140,000 blobs of 4 bytes: one 16 MiB pack (each costs its bytes, its encoding's
       // overhead and 41 bytes of header).
-      const saver = createBlobSaver({
-        store: repo.store,
-        keys: repo.keys,
-        index: createMasterIndex(),
-        packSize: 16 * 1024 * 1024,
-        compression: { level: 1 },
-      });
+      const { repo, saver } = await blobsOnly(dir.path, 16 * 1024 * 1024);
       const blobs = 140_000;
       for (let i = 0; i < blobs; i++) {
         const bytes = Buffer.alloc(4);
@@ -77,14 +83,7 @@ describe('check', () => {
   it('finds a pack that is not where its name says, and reports it misplaced', async () => {
     const dir = await tempDir();
     try {
-      const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
-      const saver = createBlobSaver({
-        store: repo.store,
-        keys: repo.keys,
-        index: createMasterIndex(),
-        packSize: 1024 * 1024,
-        compression: { level: 1 },
-      });
+      const { repo, saver } = await blobsOnly(dir.path, 1024 * 1024);
       await saver.save('data', Buffer.from('a blob'));
       await saver.flush();
       const [folder] = await readdir(join(dir.path, 'data'));
