@@ -243,6 +243,39 @@ describe('hbr backup and restore of file trees', () => {
     );
   });
 
+  it("never takes another machine's backup of the same paths for its parent", async () => {
+    const env2 = { HBR_REPOSITORY: join(dir.path, 'repo-hosts'), HBR_PASSWORD: 'pw' };
+    assert.equal((await hbr(['init'], { env: env2, cwd: dir.path })).code, 0);
+    await mkdir(join(dir.path, 'hosted'));
+    await writeFile(join(dir.path, 'hosted', 'h.txt'), 'the same name, size, time and inode');
+    // The same folder backed up under another host name (a clone of this machine, say), with a
+    // cache of its own.
+    const { done } = hbrProcess(['backup', 'hosted', '--json'], {
+      env: { ...env2, HBR_CACHE_DIR: join(dir.path, 'other-cache') },
+      cwd: dir.path,
+      prefix: ['unshare', '-ru', 'sh', '-c', 'hostname other-machine && exec "$@"', '--'],
+    });
+    const other = await done;
+    assert.equal(other.code, 0, other.stderr);
+    const here = await hbr(['backup', 'hosted', '--json'], { env: env2, cwd: dir.path });
+    assert.equal(here.code, 0, here.stderr);
+    // Its files matched this one's by every stat: taken as the parent, nothing would be read.
+    assert.equal(summaryOf(here).newFiles, 1);
+    const backups = JSON.parse(
+      (await hbr(['backups', '--json'], { env: env2, cwd: dir.path })).stdout,
+    ) as {
+      host: string;
+      parent?: string;
+    }[];
+    assert.deepEqual(
+      backups.map((b) => [b.host === 'other-machine', b.parent]),
+      [
+        [true, undefined],
+        [false, undefined],
+      ],
+    );
+  });
+
   it('stores float32 weights as byte lanes: smaller than whole compression, checked and restored whole', async () => {
     const weights = float32Bytes(3, 1024 * 1024); // 4 MiB: whole, zstd keeps 0.93 of it
     await mkdir(join(dir.path, 'weights'));

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { requireConfig } from '../resolve.ts';
 import { backupFiles } from '../../drivers/files/index.ts';
@@ -96,8 +97,13 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         scanning.abort();
         await scan;
       };
+      // The parent, whose files' size, mtime and inode decide which files are read again: this
+      // host's only (another machine's, a clone of this one, may match them with other content).
+      const host = hostname();
       const samePaths = (b: BackupRecord): boolean =>
-        b.source === source && [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
+        b.source === source &&
+        b.host === host &&
+        [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
       const cacheDir = flags.cache ? cacheDirOf(ctx.env, ctx.cwd) : undefined;
       const { access, parent, startedAt, session, memo, memoFile } = await (async () => {
         const access = await accessRepository(ctx, globals, { onDeriveKey: startScan });
