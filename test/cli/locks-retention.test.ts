@@ -227,6 +227,18 @@ describe('hbr locks, forget and prune', () => {
         .slice(0, 2),
       ['full', 'log'],
     );
+    // Named, the full is refused while logs need it; the newest log, which nothing needs, goes.
+    const refused = await run3('forget', full.id);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /refusing to remove .*needed by/);
+    const newest = kept.at(-1);
+    assert.ok(newest);
+    assert.equal((await run3('forget', newest.id)).code, 0);
+    const left = await (
+      await openRepository(repo.store, { kind: 'password', password: 'pw' })
+    ).backups();
+    assert.equal(left.length, backups.length - 1);
+    assert.ok(left.some((b) => b.id === full.id));
   });
 
   it('runs the demo end to end', async () => {

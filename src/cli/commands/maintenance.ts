@@ -55,6 +55,19 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
       if (ids.length > 0) {
         for (const id of ids)
           decisions.push({ item: await repo.findBackup(id), keep: false, reasons: ['named'] });
+        // Never what a backup left in place needs to be restored (a SQL Server log's full).
+        const named = new Set(decisions.map((d) => d.item.id));
+        const sources = new Set(decisions.map((d) => d.item.source));
+        const theirs = all.filter((b) => sources.has(b.source));
+        const needed = neededByKept(
+          theirs,
+          new Set(theirs.filter((b) => !named.has(b.id)).map((b) => b.id)),
+        );
+        const refused = decisions.filter((d) => needed.has(d.item.id));
+        if (refused.length > 0)
+          throw new UsageError(
+            `refusing to remove ${refused.map((d) => `${d.item.shortId} (needed by ${needed.get(d.item.id) ?? '?'})`).join(', ')}; remove the backups that need it too`,
+          );
       } else {
         for (const group of new Set(all.map(backupGroup))) {
           decisions.push(
