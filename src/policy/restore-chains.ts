@@ -10,6 +10,7 @@
 import { buildCatalog } from '../drivers/sqlserver/catalog.ts';
 import { planRestore } from '../drivers/sqlserver/chain.ts';
 import type { BackupRecord } from '../repository/types.ts';
+import { compareText } from '../util/compare-text.ts';
 
 /**
  * The backups that `kept` (ids) need to be restored and that are not in it, each with the short
@@ -41,7 +42,7 @@ export function neededByKept(
     // has a plan of the same base and a prefix of its logs, so it needs nothing more (with logs
     // every 15 minutes, planning each kept backup took minutes).
     let last: { base: number; steps: Set<string> } | undefined;
-    for (const b of [...own].reverse()) {
+    for (const b of [...own].sort((x, y) => compareText(y.startedAt, x.startedAt))) {
       if (!kept.has(b.id)) continue;
       const record = recordOf.get(b.id);
       if (record && last?.steps.has(b.id) && record.finish.getTime() >= last.base) continue;
@@ -55,8 +56,9 @@ export function neededByKept(
         const steps = new Set<string>();
         for (const step of plan.steps) {
           const id = catalog.entryOf(step).backupId;
-          if (id !== null) steps.add(id);
-          if (id !== null) need(id, b);
+          if (id === null) continue; // taken outside hbr: not in the repository
+          steps.add(id);
+          need(id, b);
         }
         const base = plan.steps.filter((step) => step.type !== 'log').at(-1);
         last = { base: base?.finish.getTime() ?? Infinity, steps };
