@@ -13,6 +13,7 @@ import {
   type OpenRepository,
 } from '../repository/index.ts';
 import { addDuration, parseDuration } from '../config/duration.ts';
+import { acquireReadLock, type RepositoryLock } from '../repository/locks.ts';
 import { createLocalStore } from '../stores/local.ts';
 import { withRetention } from '../stores/retention.ts';
 import type { Store } from '../stores/types.ts';
@@ -158,4 +159,20 @@ function _storeOptions(location?: { credentialFile?: string; retainFor?: string 
     ...(location?.credentialFile ? { credentialFile: location.credentialFile } : {}),
     ...(location?.retainFor ? { retainFor: location.retainFor } : {}),
   };
+}
+
+/**
+ * The shared lock of a command that reads the repository (restore, check; see
+ * `acquireReadLock`): prune waits while it reads. Where no lock can be written, the reporter
+ * warns and the command reads without one.
+ * @throws RepositoryLockedError while prune holds its exclusive lock
+ */
+export function lockForReading(
+  repo: OpenRepository,
+  reporter: Reporter,
+  operation: string,
+): Promise<RepositoryLock> {
+  return acquireReadLock(repo.store, repo.keys, operation, (why) =>
+    reporter.warn(`${operation} without a lock (a prune could delete what is read): ${why}`),
+  );
 }

@@ -1,11 +1,10 @@
 import { UsageError } from '../../errors.ts';
 import { checkRepository } from '../../repository/check.ts';
 import { startCodecWorkers } from '../../repository/index.ts';
-import { acquireReadLock } from '../../repository/locks.ts';
 import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { accessRepository, reporterFor } from '../repository-access.ts';
+import { accessRepository, lockForReading, reporterFor } from '../repository-access.ts';
 import { formatBytes } from '../reporter.ts';
 import type { RegisterCommand } from './index.ts';
 
@@ -41,9 +40,7 @@ export const registerCheck: RegisterCommand = (program, ctx, setExitCode) => {
         flags.readData ? { onDeriveKey: loadCodecWorkers } : {},
       );
       const reporter = reporterFor(ctx, globals);
-      const lock = await acquireReadLock(repo.store, repo.keys, 'check', (why) =>
-        reporter.warn(`checking without a lock (a prune could delete what is read): ${why}`),
-      );
+      const lock = await lockForReading(repo, reporter, 'check');
       reporter.start('check');
       try {
         const report = await checkRepository(repo, {

@@ -19,8 +19,7 @@ import {
 } from '../../repository/index.ts';
 import type { CliContext, GlobalOptions } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { acquireReadLock } from '../../repository/locks.ts';
-import { accessRepository, reporterFor } from '../repository-access.ts';
+import { accessRepository, lockForReading, reporterFor } from '../repository-access.ts';
 import { formatDuration } from '../reporter.ts';
 import { requireConfig, resolveConfigFile } from '../resolve.ts';
 import type { Neo4jSourceConfig } from './backup-neo4j.ts';
@@ -85,10 +84,7 @@ export async function runNeo4jRestore(
     );
     return;
   }
-  // Prune must not delete what the restore reads (see locks.ts).
-  const lock = await acquireReadLock(repo.store, repo.keys, 'restore', (why) =>
-    reporter.warn(`restoring without a lock (a prune could delete what is read): ${why}`),
-  );
+  const lock = await lockForReading(repo, reporter, 'restore');
   reporter.start('restore');
   try {
     const result = await restoreNeo4jSource(artifactRepository(repo), neo, backup, {

@@ -14,8 +14,7 @@ import { restoreSqlServerSource } from '../../drivers/sqlserver/restore-source.t
 import { UsageError } from '../../errors.ts';
 import type { CliContext, GlobalOptions } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { acquireReadLock } from '../../repository/locks.ts';
-import { accessRepository, reporterFor } from '../repository-access.ts';
+import { accessRepository, lockForReading, reporterFor } from '../repository-access.ts';
 import { resolveSqlServerSource, type SqlServerSourceConfig } from './sqlserver-settings.ts';
 
 /** The restore flags a SQL Server restore reads. */
@@ -69,10 +68,7 @@ export async function runSqlServerRestore(
       ? undefined
       : (await repo.findBackup(ref, { source: source.name })).id;
   const reporter = reporterFor(ctx, globals);
-  // Prune must not delete what the restore reads (see locks.ts).
-  const lock = await acquireReadLock(repo.store, repo.keys, 'restore', (why) =>
-    reporter.warn(`restoring without a lock (a prune could delete what is read): ${why}`),
-  );
+  const lock = await lockForReading(repo, reporter, 'restore');
   // Progress from STATS messages, else from polling percent_complete on a second session.
   let exec: Awaited<ReturnType<typeof connectSqlServer>>;
   try {

@@ -4,8 +4,7 @@ import { UsageError } from '../../errors.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { startCodecWorkers } from '../../repository/index.ts';
-import { acquireReadLock } from '../../repository/locks.ts';
-import { accessRepository, reporterFor } from '../repository-access.ts';
+import { accessRepository, lockForReading, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import { tracePhase } from '../../util/trace.ts';
 import type { RegisterCommand } from './index.ts';
@@ -73,9 +72,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
         );
       }
       const reporter = reporterFor(ctx, globals);
-      const lock = await acquireReadLock(repo.store, repo.keys, 'restore', (why) =>
-        reporter.warn(`restoring without a lock (a prune could delete what is read): ${why}`),
-      );
+      const lock = await lockForReading(repo, reporter, 'restore');
       const started = Date.now();
       reporter.start('restore');
       try {
