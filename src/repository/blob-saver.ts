@@ -166,10 +166,15 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       () => void inFlight.delete(tracked),
       (error: unknown) => {
         inFlight.delete(tracked);
-        failure ??= error instanceof Error ? error : new Error(String(error));
+        fail(error);
       },
     );
     inFlight.add(tracked);
+  };
+
+  /** Fails the session (its first failure is what every later call and `flush` throw). */
+  const fail = (error: unknown): void => {
+    failure ??= error instanceof Error ? error : new Error(String(error));
   };
 
   const throwIfFailed = (): void => {
@@ -262,7 +267,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       pending.delete(idKey(id));
       // Saves of the same bytes meanwhile were answered with this id: a backup must not record
       // it now that no pack will hold it. (Failing so is rare: a worker that died, say.)
-      failure ??= error instanceof Error ? error : new Error(String(error));
+      fail(error);
       throw error;
     }
     return id;
