@@ -77,6 +77,19 @@ describe('master index', () => {
     assert.deepEqual(index.packs().get(packIdOf(2)), second);
   });
 
+  it('lists every entry of a pack that two index objects list differently, each once', () => {
+    // get() resolves ids from any listing, so check (which reads what packs() lists) and prune
+    // (which writes its new index from it) must see all of them.
+    const all = entriesOf(0, 4);
+    const listings = [all.slice(0, 2), all.slice(1)].map((entries) => {
+      const { id, bytes } = encodeIndex(keys, [{ packId: packIdOf(1), entries }]);
+      return openIndex(keys, id, bytes);
+    });
+    const index = createMasterIndex(listings);
+    assert.equal(index.get(idOf(3))?.offset, all[3]?.offset);
+    assert.deepEqual(index.packs().get(packIdOf(1)), all);
+  });
+
   it('refuses an index object that does not match its name, or lists more than it holds', () => {
     const { id, bytes } = encodeIndex(keys, [{ packId: packIdOf(1), entries: entriesOf(0, 2) }]);
     assert.equal(openIndex(keys, id, bytes)[0]?.entries.length, 2 * 45);

@@ -34,7 +34,10 @@ export interface MasterIndex {
   /** Adds the packs of an opened index object (see `openIndex`). */
   addStored(packs: readonly StoredPackEntries[]): void;
   hasPack(packId: string): boolean;
-  /** Every pack named by any index object, with its entries (as first listed). */
+  /**
+   * Every pack named by any index object, with its entries: all of them, when index objects list
+   * one pack differently, since `get` resolves ids from any listing.
+   */
   packs(): ReadonlyMap<string, readonly PackEntry[]>;
 }
 
@@ -54,7 +57,7 @@ export function createMasterIndex(
   let distinct = 0;
   const packIds: string[] = [];
   const packNumbers = new Map<string, number>();
-  const packRanges: { first: number; count: number }[] = [];
+  const packRanges: { first: number; count: number }[][] = []; // each listing of each pack
   let listed: Map<string, readonly PackEntry[]> | undefined;
 
   /** Room for `more` entries. */
@@ -119,8 +122,9 @@ export function createMasterIndex(
       p = packIds.length;
       packIds.push(packId);
       packNumbers.set(packId, p);
-      packRanges.push({ first: count, count: n });
+      packRanges.push([]);
     }
+    packRanges[p]?.push({ first: count, count: n });
     reserve(n);
     packOf.fill(p, count, count + n);
   };
@@ -169,9 +173,21 @@ export function createMasterIndex(
     packs() {
       listed ??= new Map(
         packIds.map((packId, p) => {
-          const { first, count: n } = packRanges[p] ?? { first: 0, count: 0 };
+          const listings = packRanges[p] ?? [];
           const list: PackEntry[] = [];
-          for (let e = first; e < first + n; e++) list.push(readEntry(entries, e * ENTRY.bytes));
+          // A pack listed more than once is normally listed the same each time: an entry is kept
+          // once, whichever listing holds it.
+          const seen = listings.length > 1 ? new Set<string>() : undefined;
+          for (const { first, count: n } of listings)
+            for (let e = first; e < first + n; e++) {
+              const at = e * ENTRY.bytes;
+              if (seen) {
+                const key = entries.toString('latin1', at, at + ENTRY.bytes);
+                if (seen.has(key)) continue;
+                seen.add(key);
+              }
+              list.push(readEntry(entries, at));
+            }
           return [packId, list];
         }),
       );
