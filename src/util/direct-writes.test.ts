@@ -200,6 +200,33 @@ describe('direct writes', () => {
     assert.deepEqual(await readFile(join(dir, 'after-abort')), bytes);
   });
 
+  test('a write waiting for a piece when the file is aborted gives the piece back', async () => {
+    const held: (() => void)[] = [];
+    const direct = createDirectWrites({
+      pieceBytes: 64 * 1024,
+      pieces: 2,
+      perFile: 1,
+      open: heldWrites(held),
+    });
+    const file = await direct.create(join(dir, 'abort-while-waiting'), 0o600);
+    assert.ok(file);
+    const piece = randomBytes(64 * 1024);
+    await file.write(piece, 0, piece.length, 0); // the first piece, full: its write is held
+    const waiting = file.write(piece, 0, piece.length, piece.length); // waits for that write
+    waiting.catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const aborting = file.abort();
+    held.splice(0).forEach((go) => go());
+    await aborting;
+    await assert.rejects(waiting, /write after abort/);
+    // Both pieces are back: two files each get one of their own.
+    const next = await Promise.all(
+      ['after-waiting-1', 'after-waiting-2'].map((name) => direct.create(join(dir, name), 0o600)),
+    );
+    assert.ok(next.every(Boolean), 'each file has a piece of its own');
+    for (const other of next) await other?.abort();
+  });
+
   test('an existing file is never written over', async () => {
     const direct = createDirectWrites();
     await assert.rejects(direct.create(join(dir, 'len-1'), 0o600), { code: 'EEXIST' });

@@ -177,6 +177,7 @@ function _directFile(
 ): DirectFile {
   let spare: Buffer | undefined = first; // `first`, when it is neither filled nor written
   let piece: Buffer | undefined;
+  let aborted = false;
   let filled = 0;
   let pieceAt = 0; // file offset of the piece being filled
   let given = 0; // bytes given to write, the file's length
@@ -208,14 +209,19 @@ function _directFile(
 
   /** A piece to fill: `first` if spare, else one from the pool, else `first` once written. */
   const nextPiece = async (): Promise<Buffer> => {
-    while (inFlight.length >= perFile) await inFlight.shift();
+    // A write leaves `inFlight` only once settled, so an abort meanwhile still waits for it.
+    const oldest = async (): Promise<void> => {
+      await inFlight[0];
+      void inFlight.shift(); // settled just above
+    };
+    while (inFlight.length >= perFile) await oldest();
     for (;;) {
       const mine = spare;
       spare = undefined;
       const taken = mine ?? pool.take();
       if (taken) return taken;
       // `first` is being written (a failed write fails this one).
-      await inFlight.shift();
+      await oldest();
     }
   };
 
@@ -244,9 +250,9 @@ function _directFile(
     spare = undefined;
   };
 
+  /** Closes both descriptors, the second even when the first fails to close. */
   const closeAll = async (): Promise<void> => {
-    await handle.close();
-    if (cached) await (await cached).close();
+    await settleAll([handle.close(), cached?.then((other) => other.close())]);
   };
 
   return {
@@ -257,7 +263,15 @@ function _directFile(
       let from = offset;
       const end = offset + length;
       while (from < end) {
-        piece ??= await nextPiece();
+        if (!piece) {
+          const next = await nextPiece();
+          // Aborted while waiting for it: the piece goes back, since abort gave back the rest.
+          if (aborted) {
+            pool.give(next);
+            throw new Error(`${path}: write after abort`);
+          }
+          piece = next;
+        }
         const copied = copyBytes(
           buffer.subarray(from, Math.min(end, from + piece.length - filled)),
           piece,
@@ -284,6 +298,7 @@ function _directFile(
       }
     },
     async abort() {
+      aborted = true;
       await Promise.allSettled(inFlight.splice(0));
       giveBack();
       await closeAll().catch(() => undefined);
