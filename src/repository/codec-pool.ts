@@ -774,6 +774,11 @@ function _startWorker(data: CodecWorkerData, onExit: () => void): _CodecWorker {
     if (waiting.size === 0) worker.unref();
   });
   worker.on('error', (error) => failAll(new Error(`[codec] worker failed: ${error.message}`)));
+  // A reply that cannot be read names no job, so no job can be told: all fail, none waits forever.
+  worker.on('messageerror', (error) => {
+    failAll(new Error(`[codec] a worker's reply could not be read: ${error.message}`));
+    void worker.terminate();
+  });
   worker.on('exit', (code) => failAll(new Error(`[codec] worker exited (code ${code})`)));
   return {
     get pending() {

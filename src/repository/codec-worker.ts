@@ -59,6 +59,11 @@ const cancelled = new Set<number>();
 /** Running `cut` jobs that read into a ring (see ring-cut.ts). */
 const ringCuts = new Map<number, RingCut>();
 
+// A request that cannot be read names no job to fail: the worker fails, and with it its jobs.
+port.on('messageerror', (error) => {
+  throw error;
+});
+
 port.on('message', (request: CodecRequest) => {
   if (request.op === 'cancel') {
     const ringCut = ringCuts.get(request.target);
