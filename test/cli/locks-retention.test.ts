@@ -233,6 +233,25 @@ describe('hbr locks, forget and prune', () => {
     assert.match(refused.stderr, /refusing to remove .*needed by/);
     const newest = kept.at(-1);
     assert.ok(newest);
+    // With --source naming another source, the full is not removed either, and `latest` means
+    // that source's newest backup, not the repository's.
+    const other = await startSession(repo);
+    await other.addArtifact('x.bin', Readable.from([Buffer.from('other')]));
+    const otherId = await other.commit({
+      source: 'other-src',
+      kind: 'test',
+      type: 'full',
+      startedAt: new Date(),
+    });
+    const elsewhere = await run3('forget', full.id, '--source', 'other-src');
+    assert.equal(elsewhere.code, 1, elsewhere.stderr);
+    assert.match(elsewhere.stderr, /no backup/);
+    const latestOf = await run3('forget', 'latest', '--source', 'core-sql', '--dry-run', '--json');
+    assert.equal(latestOf.code, 0, latestOf.stderr);
+    assert.deepEqual((JSON.parse(latestOf.stdout) as { remove: string[] }).remove, [newest.id]);
+    const twice = await run3('forget', 'latest', 'latest', '--source', 'core-sql', '--dry-run');
+    assert.match(twice.stdout, /would remove 1 backup/);
+    assert.equal((await run3('forget', otherId.id)).code, 0);
     assert.equal((await run3('forget', newest.id)).code, 0);
     const left = await (
       await openRepository(repo.store, { kind: 'password', password: 'pw' })

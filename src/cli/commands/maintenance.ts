@@ -50,15 +50,24 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
           'give backup ids to remove, or --keep rules (forget never removes everything by default)',
         );
       const { repo } = await accessRepository(ctx, globals);
-      const all = (await repo.backups()).filter((b) => !flags.source || b.source === flags.source);
+      const everything = await repo.backups();
+      const all = everything.filter((b) => !flags.source || b.source === flags.source);
+      if (flags.source && all.length === 0)
+        throw new UsageError(`no backups of source ${flags.source} in the repository`);
       const decisions = [];
       if (ids.length > 0) {
-        for (const id of ids)
-          decisions.push({ item: await repo.findBackup(id), keep: false, reasons: ['named'] });
-        // Never what a backup left in place needs to be restored (a SQL Server log's full).
-        const named = new Set(decisions.map((d) => d.item.id));
+        const named = new Set<string>();
+        for (const id of ids) {
+          // `latest` and short ids are looked up among the --source's backups only.
+          const item = await repo.findBackup(id, flags.source ? { source: flags.source } : {});
+          if (named.has(item.id)) continue; // named twice
+          named.add(item.id);
+          decisions.push({ item, keep: false, reasons: ['named'] });
+        }
+        // Never what a backup left in place needs to be restored (a SQL Server log's full),
+        // whichever backups --source shows.
         const sources = new Set(decisions.map((d) => d.item.source));
-        const theirs = all.filter((b) => sources.has(b.source));
+        const theirs = everything.filter((b) => sources.has(b.source));
         const needed = neededByKept(
           theirs,
           new Set(theirs.filter((b) => !named.has(b.id)).map((b) => b.id)),
