@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { UsageError } from '../errors.ts';
-import { isDuration, parseDuration, subtractDuration } from './duration.ts';
+import { addDuration, isDuration, parseDuration, subtractDuration } from './duration.ts';
 
 void describe('durations', () => {
   void it('parses combined units, keeping years and months apart', () => {
@@ -19,6 +19,15 @@ void describe('durations', () => {
       assert.equal(isDuration(text), false, text);
       assert.throws(() => parseDuration(text), UsageError);
     }
+  });
+
+  void it('refuses a duration so long that a date shifted by it would be no date', () => {
+    for (const text of ['300000y', '9999999999d', '120001mo', '10001y']) {
+      assert.throws(() => parseDuration(text), /longer than 10000 years/, text);
+    }
+    const longest = parseDuration('10000y');
+    assert.ok(!Number.isNaN(subtractDuration(new Date(), longest).getTime()));
+    assert.ok(!Number.isNaN(addDuration(new Date(), parseDuration('3650000d')).getTime()));
   });
 
   void it('subtracts months on the calendar, clamping to the end of shorter months', () => {

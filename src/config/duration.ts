@@ -13,6 +13,8 @@ export interface DurationParts {
   readonly ms: number;
 }
 
+/** The longest duration taken: dates stay far inside what a `Date` holds (±273,790 years). */
+const MAX_YEARS = 10_000;
 const PATTERN = /^(\d+(y|mo|w|d|h|m|s))+$/;
 const UNIT_MS: Record<string, number> = {
   w: 604_800_000,
@@ -47,6 +49,11 @@ export function parseDuration(text: string): DurationParts {
     if (unit === 'y') years += n;
     else if (unit === 'mo') months += n;
     else ms += n * (UNIT_MS[unit ?? 's'] ?? 0);
+  }
+  // Past this, a date shifted by it is no date at all, and a rule meant to keep everything
+  // would keep nothing.
+  if (years + months / 12 + ms / (365.25 * 86_400_000) > MAX_YEARS) {
+    throw new UsageError(`"${text}" is longer than ${MAX_YEARS} years`);
   }
   return { years, months, ms };
 }
