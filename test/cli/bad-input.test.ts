@@ -72,6 +72,23 @@ describe('hbr on bad input', () => {
     assert.match(none.stderr, /--repo/);
   });
 
+  it('refuses a database restore flag on a files restore, and writes nothing', async () => {
+    const own = { HBR_REPOSITORY: join(dir.path, 'repo-restore') };
+    assert.equal((await run(['init'], own)).code, 0);
+    assert.equal((await run(['backup', 'data'], own)).code, 0);
+    await mkdir(join(dir.path, 'target'));
+    await writeFile(join(dir.path, 'target', 'a.txt'), 'edited');
+    for (const flags of [
+      ['--dry-run', '--overwrite'],
+      ['--at', '2001-01-01T00:00:00Z'],
+    ]) {
+      const result = await run(['restore', 'latest', '--target', 'target', ...flags], own);
+      assert.equal(result.code, 2, flags.join(' '));
+      assert.match(result.stderr, new RegExp(`${flags[0]}: only for SQL Server and Neo4j`));
+    }
+    assert.equal(await readFile(join(dir.path, 'target', 'a.txt'), 'utf8'), 'edited');
+  });
+
   it('exits 78 on a config with an unknown key or a bad value, naming file, line and key', async () => {
     const file = join(dir.path, 'bad.yaml');
     await writeFile(file, 'repository:\n  path: repo\n  pasword: x\n');

@@ -59,6 +59,26 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
       }
       if (ref === undefined) throw new UsageError('give a backup id, unique prefix, or "latest"');
       if (flags.target === undefined) throw new UsageError('give --target DIR to restore into');
+      // Taken silently, a --dry-run would restore and --at would restore the wrong backup.
+      const databaseOnly = Object.entries({
+        '--at': flags.at,
+        '--lsn': flags.lsn,
+        '--as': flags.as,
+        '--move': flags.move.length > 0 || undefined,
+        '--replace': flags.replace,
+        '--standby': flags.standby,
+        '--no-tail-log': flags.tailLog === false || undefined,
+        '--dry-run': flags.dryRun,
+        '--include-system': flags.includeSystem,
+        '--home': flags.home,
+        '--bolt': flags.bolt,
+      })
+        .filter(([, value]) => value !== undefined)
+        .map(([name]) => name);
+      if (databaseOnly.length > 0)
+        throw new UsageError(
+          `${databaseOnly.join(', ')}: only for SQL Server and Neo4j restores (--source NAME of one in the config); a files restore takes --target, --include and --overwrite`,
+        );
       tracePhase('command started');
       // The codec workers load (about a tenth of a second of a core each) while the repository
       // key is derived on the thread pool. Heaps keep V8's sizing for speed: a restore holds a
