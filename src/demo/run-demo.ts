@@ -5,11 +5,11 @@
  * @module
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { backupFiles } from '../drivers/files/index.ts';
 import { restoreFiles } from '../drivers/files/index.ts';
-import { IntegrityError } from '../errors.ts';
+import { IntegrityError, UsageError } from '../errors.ts';
 import { checkRepository } from '../repository/check.ts';
 import {
   initRepository,
@@ -48,7 +48,7 @@ export async function runDemo(
   };
   const source = join(workspace, 'platform-storage');
   const target = join(workspace, 'restored');
-  await rm(workspace, { recursive: true, force: true });
+  await _claimWorkspace(workspace);
 
   const sample = await timed(
     'generate sample',
@@ -173,4 +173,34 @@ async function _hashes(root: string): Promise<Map<string, string>> {
     );
   }
   return out;
+}
+
+/** The file that marks a folder as a demo's workspace, which a later demo may replace. */
+const WORKSPACE_MARK = '.hbr-demo';
+
+/**
+ * Empties `workspace` for a new run: a folder that does not exist, is empty, or was a demo's.
+ * Anything else is refused, since `--dir .` or a mistyped path would otherwise be deleted.
+ */
+async function _claimWorkspace(workspace: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(workspace);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new UsageError(`the demo cannot use ${workspace}: ${(error as Error).message}`);
+    }
+    names = [];
+  }
+  if (names.length > 0 && !names.includes(WORKSPACE_MARK)) {
+    throw new UsageError(
+      `${workspace} holds files and no earlier demo's: give --dir a new or empty folder (the demo replaces it)`,
+    );
+  }
+  await rm(workspace, { recursive: true, force: true });
+  await mkdir(workspace, { recursive: true });
+  await writeFile(
+    join(workspace, WORKSPACE_MARK),
+    'A workspace of `hbr demo`, replaced by the next.\n',
+  );
 }

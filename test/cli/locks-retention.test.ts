@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -265,5 +265,15 @@ describe('hbr locks, forget and prune', () => {
     assert.equal(demo.code, 0, demo.stderr);
     assert.match(demo.stdout, /compared all \d+ restored files with the source: identical/);
     assert.match(demo.stdout, /backup 2: .* unchanged files/);
+    // A folder of anything else is never replaced; an earlier demo's workspace is.
+    const kept = await run('demo', '--dir', join(dir.path, 'demo'), '--keep');
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.equal((await run('demo', '--dir', join(dir.path, 'demo'))).code, 0);
+    await mkdir(join(dir.path, 'precious'));
+    await writeFile(join(dir.path, 'precious', 'thesis.txt'), 'irreplaceable');
+    const refused = await run('demo', '--dir', 'precious');
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /holds files and no earlier demo's/);
+    assert.equal(await readFile(join(dir.path, 'precious', 'thesis.txt'), 'utf8'), 'irreplaceable');
   });
 });

@@ -14,7 +14,11 @@ export const registerDemo: RegisterCommand = (program, ctx) => {
     .description(
       'back up a generated sample of the platform storage, change it, back up again, verify, restore and compare',
     )
-    .option('--dir <dir>', 'workspace folder (replaced)', join(tmpdir(), 'hbr-demo'))
+    .option(
+      '--dir <dir>',
+      "workspace folder: new, empty, or an earlier demo's (replaced)",
+      join(tmpdir(), 'hbr-demo'),
+    )
     .option('--keep', 'keep the workspace afterwards')
     .action(async (flags, command) => {
       const globals = globalsOf(command);
