@@ -20,6 +20,11 @@ import { isProcessAlive } from '../util/process.ts';
 export const STALE_AFTER_MS = 30 * 60_000;
 /** Holders rewrite their lock this often. */
 export const REFRESH_EVERY_MS = 5 * 60_000;
+/**
+ * A holder whose lock has not been rewritten for this long gives it up (restic does the same):
+ * before long, others take it for stale, and prune may delete what the holder still uses.
+ */
+export const LOST_AFTER_MS = STALE_AFTER_MS - 2 * REFRESH_EVERY_MS;
 
 const LockSchema = z.object({
   exclusive: z.boolean(),
@@ -35,6 +40,11 @@ export type LockInfo = z.infer<typeof LockSchema> & { readonly key: string; stal
 /** A held lock. `release` is idempotent. */
 export interface RepositoryLock {
   readonly exclusive: boolean;
+  /**
+   * Aborted, with a `RepositoryLockedError`, once the lock could not be rewritten for
+   * {@link LOST_AFTER_MS}: what the holder does from then on is no longer protected.
+   */
+  readonly lost: AbortSignal;
   release(): Promise<void>;
 }
 
@@ -72,12 +82,24 @@ export async function acquireLock(
     throw _lockedError(store, after[0]);
   }
   let released = false;
+  let written = clock.now();
+  const lost = new AbortController();
   let chain: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
+    // Judged apart from the refreshes: one that hangs must not hide that none succeeds.
+    if (!released && clock.now() - written >= LOST_AFTER_MS && !lost.signal.aborted) {
+      lost.abort(
+        new RepositoryLockedError(
+          `[repository:${store.name}] this ${options.operation}'s lock could not be refreshed for ${Math.round((clock.now() - written) / 60_000)} minutes, so others may take it for stale: stopped`,
+        ),
+      );
+    }
     chain = chain
       .then(async () => {
         if (released) return;
+        const at = clock.now(); // no later than the time the new lock records
         const fresh = await _write(store, keys, options, clock);
+        written = at;
         const old = key;
         key = fresh;
         await store.delete(old);
@@ -87,6 +109,7 @@ export async function acquireLock(
   timer.unref();
   return {
     exclusive: options.exclusive,
+    lost: lost.signal,
     async release() {
       if (released) return;
       released = true;
@@ -114,7 +137,11 @@ export async function acquireReadLock(
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     onUnlocked(error.message);
-    return { exclusive: false, release: () => Promise.resolve() };
+    return {
+      exclusive: false,
+      lost: new AbortController().signal,
+      release: () => Promise.resolve(),
+    };
   }
 }
 

@@ -162,6 +162,7 @@ export async function pruneRepository(
     }
 
     step(`repacking ${toRepack.length} packs`);
+    lock.lost.throwIfAborted(); // a backup may have started, taking this lock for stale
     const newPacks: IndexedPack[] = [];
     const builders: Record<BlobType, PackBuilder> = {
       data: createPackBuilder(keys, store),
@@ -199,6 +200,7 @@ export async function pruneRepository(
     }
 
     step('writing the new index');
+    lock.lost.throwIfAborted();
     const kept: IndexedPack[] = [...index.packs()]
       .filter(([packId]) => !gone.has(packId))
       .map(([packId, entries]) => ({ packId, entries }));
@@ -211,6 +213,7 @@ export async function pruneRepository(
     }
 
     step('deleting old index objects and packs');
+    lock.lost.throwIfAborted();
     for (const id of oldIndexIds)
       if (!newIndexIds.has(id)) await store.delete(`index/${id}`, { signal: options.signal });
     for (const packId of gone) await store.delete(packKey(packId), { signal: options.signal });

@@ -227,6 +227,8 @@ export async function startSession(
         // Packs and index objects; the manifest itself (under a KiB) is not counted.
         manifest.summary.addedBytes = saver.stats.addedBytes;
         const { id, bytes } = encodeManifest(repo.keys, manifest);
+        // Without a lock kept fresh, prune may have deleted packs this backup's blobs are in.
+        lock.lost.throwIfAborted();
         await repo.store.put(manifestKey(id), bytes);
         const { version: _v, ...record } = manifest;
         return { id, shortId: id.slice(0, 8), ...record };
