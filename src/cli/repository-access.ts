@@ -30,6 +30,8 @@ import {
 export interface RepositoryAccess {
   readonly repo: OpenRepository;
   readonly store: Store;
+  readonly location: RepositoryLocation;
+  /** The config the repository came from (not one --repo or HBR_REPOSITORY overrode). */
   readonly config?: HbrConfig;
   readonly configFile?: string;
 }
@@ -126,6 +128,7 @@ export async function accessRepository(
   return {
     repo,
     store,
+    location: resolved.location,
     ...(resolved.config ? { config: resolved.config } : {}),
     ...(resolved.configFile ? { configFile: resolved.configFile } : {}),
   };

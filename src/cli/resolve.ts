@@ -94,19 +94,8 @@ export async function resolveRepositoryLocation(
   const found = await resolveConfigFile({ ...inputs, flag: inputs.configFile });
   if (found) {
     const config = await loadConfigShown(found.file, inputs.cwd);
-    const repository = config.repository;
-    if (repository?.path !== undefined) {
-      return {
-        location: { kind: 'path', path: repository.path },
-        from: 'config',
-        config,
-        configFile: found.file,
-      };
-    }
-    if (repository?.url !== undefined) {
-      const location = parseLocation(repository.url, path.dirname(found.file), 'repository.url');
-      return { location, from: 'config', config, configFile: found.file };
-    }
+    const location = configRepositoryLocation(config, found.file);
+    if (location) return { location, from: 'config', config, configFile: found.file };
     throw new ConfigError(
       `${found.file}: no "repository:" in the config; add one, or pass --repo or set HBR_REPOSITORY`,
       { file: found.file, key: 'repository' },
@@ -115,6 +104,26 @@ export async function resolveRepositoryLocation(
   throw new UsageError(
     'no repository given: pass --repo LOCATION, set HBR_REPOSITORY, or put "repository:" in hbr.yaml (--config FILE or HBR_CONFIG)',
   );
+}
+
+/** The repository a loaded config names (`repository.path` or `.url`), if any. */
+export function configRepositoryLocation(
+  config: HbrConfig,
+  file: string,
+): RepositoryLocation | undefined {
+  const { repository } = config;
+  if (repository?.path !== undefined) return { kind: 'path', path: repository.path };
+  if (repository?.url !== undefined)
+    return parseLocation(repository.url, path.dirname(file), 'repository.url');
+  return undefined;
+}
+
+/** Whether two locations name the same repository as written (a path, or a URL). */
+export function sameLocation(a: RepositoryLocation, b: RepositoryLocation): boolean {
+  if (a.kind === 'path' && b.kind === 'path') return path.resolve(a.path) === path.resolve(b.path);
+  if (a.kind === 'url' && b.kind === 'url')
+    return a.url.replace(/\/+$/, '') === b.url.replace(/\/+$/, '');
+  return false;
 }
 
 /**

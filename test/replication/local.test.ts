@@ -114,6 +114,38 @@ describe('hbr replicate between local repositories', () => {
     await onReplica(path('auto'), ['check', '--read-data']);
   });
 
+  it('replicates after a backup to the repository of the config named by HBR_REPOSITORY, and says so when another was named', async () => {
+    await writeTree(path('src'), 4);
+    const viaEnv = { env: { HBR_REPOSITORY: path('repo'), HBR_PASSWORD: PASSWORD }, cwd: dir.path };
+    const backup = await expectCode(
+      ['--config', 'auto.yaml', 'backup', 'src', '--json'],
+      viaEnv,
+      3,
+    );
+    const summary = summaryOf(backup) as { backupId: string; replicas: { replica: string }[] };
+    assert.deepEqual(
+      summary.replicas.map((r) => r.replica),
+      ['auto', 'broken'],
+    );
+    const onAuto = await backupIds(path('auto'), {
+      env: { HBR_PASSWORD: PASSWORD },
+      cwd: dir.path,
+    });
+    assert.ok(onAuto.includes(summary.backupId), 'the new backup is on the replica');
+
+    await expectCode(
+      ['--repo', 'elsewhere', 'init'],
+      { env: { HBR_PASSWORD: PASSWORD }, cwd: dir.path },
+      0,
+    );
+    const other = await expectCode(
+      ['--config', 'auto.yaml', '--repo', 'elsewhere', 'backup', 'src'],
+      { env: { HBR_PASSWORD: PASSWORD }, cwd: dir.path },
+      0,
+    );
+    assert.match(other.stderr, /replicas auto, broken \(afterBackup in .*auto\.yaml\) not run/);
+  });
+
   it('repairs a replica that lost packs and a manifest', async () => {
     await run(['replicate', '--to', 'offsite']);
     const packs = await objects(path('offsite'), 'data');

@@ -72,7 +72,7 @@ export async function runNeo4jBackup(
     });
     const access = await accessing;
     const meta = neo4jMeta(record);
-    const replicas = await replicateAfterBackup(ctx, access, reporter);
+    const replicas = await replicateAfterBackup(ctx, access, reporter, globals.config);
     for (const r of replicas.filter((x) => !x.ok))
       reporter.warn(`replication to ${r.replica} failed: ${r.error ?? ''}`, {
         replica: r.replica,

@@ -46,7 +46,7 @@ export async function runSqlServerBackup(
         reporter.progress({ files: 0, bytes: 0, currentPath: `${percent}%` }),
     });
     for (const warning of result.warnings) reporter.warn(warning);
-    const replicas = await replicateAfterBackup(ctx, access, reporter);
+    const replicas = await replicateAfterBackup(ctx, access, reporter, globals.config);
     const r = result.record;
     const set = r.meta.set as Record<string, unknown>;
     reporter.summary(

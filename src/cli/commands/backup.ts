@@ -194,7 +194,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           await memo.save(memoFile, repo.keys, record.id).catch(() => undefined);
         const s = result.stats;
         // The backup is committed: a replica that fails now is a warning, not a lost backup.
-        const replicas = await replicateAfterBackup(ctx, access, reporter);
+        const replicas = await replicateAfterBackup(ctx, access, reporter, globals.config);
         for (const r of replicas.filter((x) => !x.ok))
           reporter.warn(`replication to ${r.replica} failed: ${r.error ?? ''}`, {
             replica: r.replica,

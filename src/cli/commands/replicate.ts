@@ -16,7 +16,13 @@ import {
   type RepositoryAccess,
 } from '../repository-access.ts';
 import { formatBytes, formatDuration, type Reporter } from '../reporter.ts';
-import { parseLocation, requireConfig } from '../resolve.ts';
+import {
+  configRepositoryLocation,
+  parseLocation,
+  requireConfig,
+  resolveConfigFile,
+  sameLocation,
+} from '../resolve.ts';
 import type { RegisterCommand } from './index.ts';
 
 /** `hbr replicate --to NAME` or `hbr replicate --to-repo LOCATION`. */
@@ -86,15 +92,37 @@ export interface AfterBackupReplication {
 }
 
 /**
- * Replicates to every replica of the config marked `afterBackup: true`, when the repository came
- * from that config. Never throws: a failure is returned (the backup itself is already safe).
+ * Replicates to every replica of the config marked `afterBackup: true`: the config the repository
+ * came from, or else the config file in use (`configFlag`, HBR_CONFIG, ./hbr.yaml) when it names
+ * the same repository as --repo or HBR_REPOSITORY did (else a warning says the replicas were not
+ * run). Never throws: a failure is returned (the backup itself is already safe).
  */
 export async function replicateAfterBackup(
   ctx: CliContext,
   access: RepositoryAccess,
   reporter: Reporter,
+  configFlag: string | undefined,
 ): Promise<AfterBackupReplication[]> {
-  const { config, configFile } = access;
+  let { config, configFile } = access;
+  if (!config || !configFile) {
+    const inputs = { env: ctx.env, cwd: ctx.cwd, flag: configFlag };
+    if (!(await resolveConfigFile(inputs))) return [];
+    const loaded = await requireConfig(inputs).catch((error: unknown) => {
+      reporter.warn(`replicas after backup not run: ${(error as Error).message}`);
+      return undefined;
+    });
+    const named = loaded?.config.replicas?.filter((r) => r.afterBackup).map((r) => r.name) ?? [];
+    if (!loaded || named.length === 0) return [];
+    const own = configRepositoryLocation(loaded.config, loaded.file);
+    if (!own || !sameLocation(own, access.location)) {
+      reporter.warn(
+        `replicas ${named.join(', ')} (afterBackup in ${loaded.file}) not run: this backup went to the repository --repo or HBR_REPOSITORY names, not to the config's`,
+      );
+      return [];
+    }
+    config = loaded.config;
+    configFile = loaded.file;
+  }
   if (!config || !configFile) return [];
   const results: AfterBackupReplication[] = [];
   for (const replica of (config.replicas ?? []).filter((r) => r.afterBackup)) {
