@@ -106,7 +106,8 @@ export async function accessRepository(
   globals: GlobalOptions,
   options: {
     create?: boolean;
-    initOptions?: Parameters<typeof initRepository>[2];
+    /** With `create`: the new repository's settings, given the config it came from. */
+    initOptions?: (config: HbrConfig | undefined) => Parameters<typeof initRepository>[2];
     /** See `UnlockOptions.onDeriveKey`. */
     onDeriveKey?: () => void;
   } = {},
@@ -121,7 +122,7 @@ export async function accessRepository(
   const store = await openStoreAt(resolved.location, ctx.env, _storeOptions(fromConfig));
   const credential = await credentialFor(ctx, globals, fromConfig, resolved.configFile);
   const repo = options.create
-    ? await initRepository(store, credential, options.initOptions)
+    ? await initRepository(store, credential, options.initOptions?.(fromConfig && resolved.config))
     : await openRepository(store, credential, {
         ...(options.onDeriveKey ? { onDeriveKey: options.onDeriveKey } : {}),
       });

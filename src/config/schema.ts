@@ -14,13 +14,13 @@ export { sourceSchema, retentionSchema };
 export const repositorySchema = z
   .strictObject({
     ...locationFields,
-    /** Target size of data packs in bytes. @default the repository's own (tens of MiB) */
+    /** Target size of data packs in bytes, for `hbr init`. @default 16 MiB */
     packSize: z
       .int()
       .min(1024 * 1024, 'packSize is in bytes and must be at least 1 MiB (1048576)')
       .max(1024 * 1024 * 1024, 'packSize must be at most 1 GiB (1073741824)')
       .optional(),
-    /** zstd level 1–22, or `off` to store blobs uncompressed. @default the repository's own */
+    /** zstd level 1–22, or `off` to store blobs uncompressed, for `hbr init`. @default 1 */
     compression: z
       .union([z.int().min(1).max(22), z.literal('off')], {
         error: 'expected a zstd level from 1 to 22, or "off"',

@@ -25,6 +25,41 @@ describe('hbr edge cases', () => {
   });
   after(async () => dir.remove());
 
+  it('creates a repository with the pack size and compression of the config, unless flags say otherwise', async () => {
+    await writeFile(
+      join(dir.path, 'sized.yaml'),
+      'repository:\n  path: sized\n  packSize: 4194304\n  compression: "off"\n',
+    );
+    const fromConfig = await hbr(['--config', 'sized.yaml', 'init'], {
+      env: { HBR_PASSWORD: 'pw' },
+      cwd: dir.path,
+    });
+    assert.equal(fromConfig.code, 0, fromConfig.stderr);
+    const credential = { kind: 'password', password: 'pw' } as const;
+    const sized = await openRepository(
+      createLocalStore({ path: join(dir.path, 'sized') }),
+      credential,
+    );
+    assert.equal(sized.config.packSize, 4 * 1024 * 1024);
+    assert.equal(sized.config.compressionLevel, 0);
+
+    await writeFile(
+      join(dir.path, 'flagged.yaml'),
+      'repository:\n  path: flagged\n  packSize: 4194304\n  compression: "off"\n',
+    );
+    const fromFlags = await hbr(
+      ['--config', 'flagged.yaml', 'init', '--pack-size', '2', '--compression', '3'],
+      { env: { HBR_PASSWORD: 'pw' }, cwd: dir.path },
+    );
+    assert.equal(fromFlags.code, 0, fromFlags.stderr);
+    const flagged = await openRepository(
+      createLocalStore({ path: join(dir.path, 'flagged') }),
+      credential,
+    );
+    assert.equal(flagged.config.packSize, 2 * 1024 * 1024);
+    assert.equal(flagged.config.compressionLevel, 3);
+  });
+
   it('marks and reports a file that changes while it is read, and exits 3', async () => {
     await mkdir(join(dir.path, 'live'));
     const file = join(dir.path, 'live', 'growing.log');
