@@ -260,6 +260,41 @@ describe('hbr locks, forget and prune', () => {
     assert.ok(left.some((b) => b.id === full.id));
   });
 
+  it('applies the retention of each source in the config when forget is given no rules', async () => {
+    await mkdir(join(dir.path, 'kept-a'));
+    await mkdir(join(dir.path, 'kept-b'));
+    await writeFile(
+      join(dir.path, 'retention.yaml'),
+      [
+        'repository: { path: repo-retention }',
+        'sources:',
+        '  - { name: a, files: { paths: [kept-a] }, retention: { keepLast: 1 } }',
+        '  - { name: b, files: { paths: [kept-b] } }',
+        '',
+      ].join('\n'),
+    );
+    const runR = (...args: string[]) =>
+      hbr(['--config', 'retention.yaml', ...args], { env: { HBR_PASSWORD: 'pw' }, cwd: dir.path });
+    assert.equal((await runR('init')).code, 0);
+    const ids: Record<string, string[]> = { a: [], b: [] };
+    for (const round of [1, 2])
+      for (const source of ['a', 'b']) {
+        await writeFile(join(dir.path, `kept-${source}`, 'f.txt'), `${source} ${round}`);
+        const backup = await runR('backup', '--source', source, '--json');
+        assert.equal(backup.code, 0, backup.stderr);
+        ids[source]?.push(String(summaryOf(backup).backupId));
+      }
+    const forget = await runR('forget', '--json');
+    assert.equal(forget.code, 0, forget.stderr);
+    const plan = JSON.parse(forget.stdout) as {
+      remove: string[];
+      keep: { id: string; reasons: string[] }[];
+    };
+    assert.deepEqual(plan.remove, [ids.a?.[0]], 'the older backup of a goes; b has no retention');
+    for (const id of ids.b ?? [])
+      assert.deepEqual(plan.keep.find((k) => k.id === id)?.reasons, ['no retention']);
+  });
+
   it('runs the demo end to end', async () => {
     const demo = await run('demo', '--dir', join(dir.path, 'demo'));
     assert.equal(demo.code, 0, demo.stderr);

@@ -4,7 +4,8 @@ import { applyKeepRules, hasRules, type KeepRules } from '../../policy/keep-rule
 import { neededByKept } from '../../policy/restore-chains.ts';
 import { removeLocks } from '../../repository/locks.ts';
 import { forgetBackups, pruneRepository } from '../../repository/prune.ts';
-import { globalsOf } from '../context.ts';
+import { globalsOf, type CliContext } from '../context.ts';
+import { requireConfig, resolveConfigFile } from '../resolve.ts';
 import { accessRepository, parseCount, reporterFor } from '../repository-access.ts';
 import { formatBytes } from '../reporter.ts';
 import type { RegisterCommand } from './index.ts';
@@ -14,7 +15,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
   program
     .command('forget')
     .description(
-      'remove backups by id, or all but those the --keep rules keep (per source; backups of paths per host and paths); data is freed by prune',
+      "remove backups by id, or all but those the --keep rules (else the config's retention:) keep, per source (backups of paths: per host and paths); data is freed by prune",
     )
     .argument('[ids...]', 'backup ids to remove')
     .option('--keep-last <n>', 'keep the n newest backups')
@@ -45,9 +46,14 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
       };
       if (ids.length > 0 && hasRules(rules))
         throw new UsageError('give backup ids or --keep rules, not both');
-      if (ids.length === 0 && !hasRules(rules))
+      // Without rules on the command line, each source's `retention:` in the config applies.
+      const configured =
+        ids.length === 0 && !hasRules(rules)
+          ? await _configuredRules(ctx, globals.config)
+          : new Map<string, KeepRules>();
+      if (ids.length === 0 && !hasRules(rules) && configured.size === 0)
         throw new UsageError(
-          'give backup ids to remove, or --keep rules (forget never removes everything by default)',
+          'give backup ids to remove, --keep rules, or retention: for sources in the config (forget never removes everything by default)',
         );
       const { repo } = await accessRepository(ctx, globals);
       const everything = await repo.backups();
@@ -79,13 +85,14 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
           );
       } else {
         for (const group of new Set(all.map(backupGroup))) {
-          decisions.push(
-            ...applyKeepRules(
-              all.filter((b) => backupGroup(b) === group),
-              (b) => new Date(b.startedAt),
-              rules,
-            ),
-          );
+          const members = all.filter((b) => backupGroup(b) === group);
+          const groupRules = hasRules(rules) ? rules : configured.get(group);
+          if (groupRules)
+            decisions.push(...applyKeepRules(members, (b) => new Date(b.startedAt), groupRules));
+          else
+            decisions.push(
+              ...members.map((item) => ({ item, keep: true, reasons: ['no retention'] })),
+            );
         }
         // What the kept backups need to be restored is kept too (a SQL Server log's full).
         const needed = neededByKept(
@@ -171,3 +178,30 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
       );
     });
 };
+
+// --- internal ---
+
+/** The keep rules of each source of the config in use that has a `retention:` keeping anything. */
+async function _configuredRules(
+  ctx: CliContext,
+  configFlag: string | undefined,
+): Promise<Map<string, KeepRules>> {
+  const inputs = { env: ctx.env, cwd: ctx.cwd, flag: configFlag };
+  if (!(await resolveConfigFile(inputs))) return new Map();
+  const { config } = await requireConfig(inputs);
+  const rules = new Map<string, KeepRules>();
+  for (const { name, retention } of config.sources ?? []) {
+    if (!retention) continue;
+    const r: KeepRules = {
+      last: retention.keepLast,
+      hourly: retention.keepHourly,
+      daily: retention.keepDaily,
+      weekly: retention.keepWeekly,
+      monthly: retention.keepMonthly,
+      yearly: retention.keepYearly,
+      within: retention.keepWithin,
+    };
+    if (hasRules(r)) rules.set(name, r);
+  }
+  return rules;
+}
