@@ -78,6 +78,12 @@ function normaliseRow(row: f.Row): BackupSetRecord | string {
   if (typeof type !== 'string' || !['full', 'diff', 'log'].includes(type)) {
     return `backup type ${String(f.pick(row, 'BackupTypeDescription', 'Type', 'BackupType'))} is not planned`;
   }
+  // Neither can be read back with RESTORE … FROM DISK/URL: a snapshot set (VSS, METADATA_ONLY) holds
+  // only metadata, its data lives in a storage snapshot; a virtual device (VDI) is another tool's
+  // stream, and msdb records a GUID as its path. Taken as a base, either would make the plan fail.
+  if (f.flagField(row, 'IsSnapshot', 'is_snapshot')) return 'a snapshot backup is not planned';
+  const device = f.intField(row, 'DeviceType', 'device_type');
+  if (device === 7 || device === 107) return 'a backup on a virtual device is not planned';
   const backupSetGuid = f.guidField(row, 'BackupSetGUID', 'backup_set_uuid', 'BackupSetId');
   if (backupSetGuid === null) throw new TypeError('BackupSetGUID is missing');
   const database = f.textField(row, 'DatabaseName', 'Database', 'database_name');

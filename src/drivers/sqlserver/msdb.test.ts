@@ -54,3 +54,51 @@ void test('msdb rows become records; stripes merge and local times use the recor
     /\[sqlserver:SQL1\] msdb history/,
   );
 });
+
+void test('msdb snapshot and virtual-device sets are left out: hbr cannot restore from them', () => {
+  const sql = msdbHistoryQuery({ database: 'Sales' });
+  assert.match(sql, /bs\.is_snapshot AS \[IsSnapshot\]/);
+  assert.match(sql, /bmf\.device_type AS \[DeviceType\]/);
+  const row = (guid: string, more: Record<string, unknown>): Record<string, unknown> => ({
+    BackupSetGUID: `11111111-0000-0000-0000-00000000000${guid}`,
+    Type: 'D',
+    FirstLSN: '3500',
+    LastLSN: '3600',
+    CheckpointLSN: '3500',
+    DatabaseBackupLSN: '1000',
+    IsCopyOnly: true,
+    BackupStartDate: '2026-03-01T08:00:00',
+    BackupFinishDate: '2026-03-01T08:00:05',
+    ServerUtcOffsetMinutes: 0,
+    ServerName: 'SQL1',
+    DatabaseName: 'Sales',
+    IsSnapshot: false,
+    DeviceType: 2,
+    BackupPath: 'D:\\backup\\Sales_full.bak',
+    ...more,
+  });
+  const { records, skipped } = parseMsdbRows(
+    [
+      row('1', {}),
+      // A VM-level VSS snapshot: copy-only, virtual device, a GUID for a path, the highest LastLSN.
+      row('2', {
+        LastLSN: '9000',
+        IsSnapshot: true,
+        DeviceType: 7,
+        BackupPath: '{6E1F5C2B-9D4A-4F7B-8E3C-2A1B0C9D8E7F}',
+      }),
+      // Another tool's stream through VDI (not a snapshot).
+      row('3', { LastLSN: '9100', DeviceType: 7, BackupPath: 'VDI_1B2C' }),
+      // SQL Server 2022 METADATA_ONLY snapshot backup written to a disk file.
+      row('4', { LastLSN: '9200', IsSnapshot: 1, BackupPath: 'D:\\backup\\Sales.bkm' }),
+    ],
+    'SQL1',
+  );
+  assert.deepEqual(
+    records.map((r) => r.backupSetGuid),
+    ['11111111-0000-0000-0000-000000000001'],
+  );
+  assert.equal(skipped.length, 3);
+  assert.match(skipped[0]!.reason, /snapshot/);
+  assert.match(skipped[1]!.reason, /virtual device/);
+});

@@ -20,7 +20,8 @@ export interface MsdbHistoryOptions {
 
 /**
  * The msdb history query: one row per stripe (mirrors excluded), ordered by backup set and
- * family sequence, with the column names RESTORE HEADERONLY uses.
+ * family sequence, with the column names RESTORE HEADERONLY uses. Snapshot and virtual-device sets
+ * are read too, and left out when parsed: hbr cannot restore from them.
  */
 export function msdbHistoryQuery(o: MsdbHistoryOptions = {}): string {
   const where = ["bs.type IN ('D', 'I', 'L')"];
@@ -36,7 +37,7 @@ export function msdbHistoryQuery(o: MsdbHistoryOptions = {}): string {
     '  bs.differential_base_guid AS [DifferentialBaseGUID], bs.first_recovery_fork_guid AS [FirstRecoveryForkID],',
     '  bs.last_recovery_fork_guid AS [RecoveryForkID], bs.family_guid AS [FamilyGUID],',
     '  bs.is_copy_only AS [IsCopyOnly], bs.is_damaged AS [IsDamaged], bs.has_bulk_logged_data AS [HasBulkLoggedData],',
-    '  bs.has_backup_checksums AS [HasBackupChecksums],',
+    '  bs.has_backup_checksums AS [HasBackupChecksums], bs.is_snapshot AS [IsSnapshot], bmf.device_type AS [DeviceType],',
     '  CONVERT(varchar(23), bs.backup_start_date, 126) AS [BackupStartDate],',
     '  CONVERT(varchar(23), bs.backup_finish_date, 126) AS [BackupFinishDate],',
     '  CASE WHEN bs.time_zone BETWEEN -48 AND 48 THEN bs.time_zone * 15',
