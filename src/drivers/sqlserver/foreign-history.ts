@@ -49,9 +49,9 @@ export async function readForeignHistory(
       .map((e) => e.record.backupSetGuid),
   );
   if (opts.exclude) own.add(opts.exclude.toLowerCase());
-  const prefix = ownPrefix(settings.transport);
+  const onOwnDevice = ownDeviceTest(settings.transport);
   const ours = (r: BackupSetRecord): boolean =>
-    prefix !== null && r.files.every((f) => f.startsWith(prefix));
+    onOwnDevice !== null && r.files.every((f) => onOwnDevice(f));
   const { records } = parseMsdbRows(rows, server);
   for (const lost of records.filter((r) => ours(r) && !own.has(r.backupSetGuid))) {
     // BACKUP ran but its commit failed: SQL Server moved its chain on without the repository.
@@ -67,10 +67,22 @@ export async function readForeignHistory(
 
 // --- internal ---
 
-/** Where hbr's own devices live, when it is known. */
-function ownPrefix(t: SqlServerTransport): string | null {
-  if (t.kind === 'disk') return t.staging.serverPath;
-  return t.url.publicUrl
-    ? `${t.url.publicUrl.replace(/\/+$/, '')}/${t.url.container ?? 'hbr'}/`
-    : null;
+/** Whether a path is one of hbr's own devices, when it is known where they live. */
+function ownDeviceTest(t: SqlServerTransport): ((path: string) => boolean) | null {
+  if (t.kind === 'disk') return insideFolder(t.staging.serverPath);
+  if (!t.url.publicUrl) return null;
+  const prefix = `${t.url.publicUrl.replace(/\/+$/, '')}/${t.url.container ?? 'hbr'}/`;
+  return (path) => path.startsWith(prefix);
+}
+
+/**
+ * A test for paths inside a server folder. The folder ends with a separator, so staging `D:\hbr`
+ * does not claim a DBA's `D:\hbr-manual\x.trn`. A Windows folder (drive letter or backslash)
+ * compares case-insensitively and takes either separator, as Windows does.
+ */
+function insideFolder(folder: string): (path: string) => boolean {
+  const windows = /^[a-z]:|\\/i.test(folder);
+  const norm = (p: string): string => (windows ? p.replace(/\//g, '\\').toLowerCase() : p);
+  const prefix = `${norm(folder).replace(/[\\/]+$/, '')}${windows ? '\\' : '/'}`;
+  return (path) => norm(path).startsWith(prefix);
 }
