@@ -145,3 +145,29 @@ void it('never mixes backups of two lineages of one name (FamilyGUID), even when
   const plan = planRestore([full, own, stray], latest);
   assert.deepEqual(plan.steps, [full, own]);
 });
+
+void it('refuses to stop inside a log with bulk-logged changes, naming the nearest points', () => {
+  const full = rec('full', 100n, 200n, 10);
+  const l1 = rec('log', 200n, 300n, 20);
+  const bulk = rec('log', 300n, 400n, 30, { hasBulkLoggedData: true });
+  const inside: RestoreTarget = { kind: 'time', at: minute(25) };
+  assert.throws(
+    () => planRestore([full, l1, bulk], inside),
+    (e: unknown) =>
+      reason('STOP_IN_BULK_LOGGED_LOG')(e) &&
+      (e as Error).message.includes(minute(20).toISOString()) &&
+      (e as Error).message.includes(minute(30).toISOString()),
+  );
+  assert.throws(
+    () => planRestore([full, l1, bulk], { kind: 'lsn', lsn: 350n }),
+    reason('STOP_IN_BULK_LOGGED_LOG'),
+  );
+  // Both nearest points plan: the end of the log before it, and the whole bulk-logged log.
+  assert.deepEqual(planRestore([full, l1, bulk], { kind: 'time', at: minute(20) }).steps, [
+    full,
+    l1,
+  ]);
+  const atEnd = planRestore([full, l1, bulk], { kind: 'time', at: minute(30) });
+  assert.deepEqual(atEnd.steps, [full, l1, bulk]);
+  assert.equal(atEnd.stopAt, null);
+});

@@ -30,7 +30,8 @@ export interface PlanOptions {
  * Backups from several servers (availability-group replicas) are one database. When the
  * preferred full cannot reach the target, older fulls are tried and a warning says so.
  * @throws PlanError with reason `NO_BACKUPS`, `DATABASE_AMBIGUOUS`, `NO_FULL_BEFORE_TARGET`,
- * `LSN_GAP`, `FORK_MISMATCH` or `TAIL_LOG_NEEDED`.
+ * `LSN_GAP`, `FORK_MISMATCH`, `TAIL_LOG_NEEDED` or `STOP_IN_BULK_LOGGED_LOG` (the target lies
+ * inside a log backup with bulk-logged changes).
  */
 export function planRestore(
   records: readonly BackupSetRecord[],
@@ -56,14 +57,11 @@ export function planRestore(
         );
       }
       const lastIsLog = walk.logs.length > 0 && !walk.coveredByEmptyLogs;
-      return {
-        database: name,
-        target,
-        steps,
+      const stop = stopInside(steps, {
         stopAt: target.kind === 'time' && lastIsLog ? target.at : null,
         stopAtLsn: target.kind === 'lsn' && walk.logs.length > 0 ? target.lsn : null,
-        warnings,
-      };
+      });
+      return { database: name, target, steps, ...stop, warnings };
     } catch (error) {
       if (!(error instanceof PlanError)) throw error;
       firstError ??= error;
@@ -79,6 +77,35 @@ export function sameDatabaseName(a: string, b: string): boolean {
 }
 
 // --- internal ---
+
+/**
+ * The stop for the last step. SQL Server cannot stop inside a log backup that holds bulk-logged
+ * changes (Msg 4341), and says so only when that log is restored, after every earlier step ran.
+ * Its end is a restorable point: a target there restores the whole log, without STOPAT.
+ */
+function stopInside(
+  steps: readonly BackupSetRecord[],
+  stop: Pick<RestorePlan, 'stopAt' | 'stopAtLsn'>,
+): Pick<RestorePlan, 'stopAt' | 'stopAtLsn'> {
+  const log = steps.at(-1)!;
+  if (!log.hasBulkLoggedData || (stop.stopAt === null && stop.stopAtLsn === null)) return stop;
+  if (stop.stopAt !== null && stop.stopAt.getTime() >= log.finish.getTime()) {
+    return { stopAt: null, stopAtLsn: null };
+  }
+  const before = steps.at(-2)!;
+  const wanted =
+    stop.stopAt !== null
+      ? `time ${stop.stopAt.toISOString()}`
+      : `LSN ${formatLsn(stop.stopAtLsn!)}`;
+  throw new PlanError(
+    'STOP_IN_BULK_LOGGED_LOG',
+    `[sqlserver:plan] ${log.database}: the target ${wanted} lies inside log backup ${log.backupSetGuid} ` +
+      `(LSN ${formatLsn(log.firstLsn)}–${formatLsn(log.lastLsn)}), which holds bulk-logged changes: ` +
+      `SQL Server cannot stop inside it; the nearest points are ${before.finish.toISOString()} ` +
+      `(LSN ${formatLsn(before.lastLsn)}, the end of the ${before.type} backup before it) and ` +
+      `${log.finish.toISOString()} (LSN ${formatLsn(log.lastLsn)}, its end)`,
+  );
+}
 
 function sameLineage(a: BackupSetRecord, b: BackupSetRecord): boolean {
   return a.familyGuid === null || b.familyGuid === null || a.familyGuid === b.familyGuid;
