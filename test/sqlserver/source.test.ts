@@ -313,6 +313,81 @@ describe('a restore that fails after the tail-log backup', () => {
   });
 });
 
+describe('an in-place restore to a target no backup reaches', () => {
+  async function ordersWithLog(path: string): Promise<{
+    sql: StandInServer;
+    repo: OpenRepository;
+    settings: SqlServerSourceSettings;
+    state: () => Promise<unknown>;
+  }> {
+    const repo = await newRepo(path);
+    const sql = createStandInServer({ sas: SAS });
+    sql.createDatabase('Orders');
+    const settings: SqlServerSourceSettings = {
+      source: 'orders',
+      database: 'Orders',
+      transport: { kind: 'url', url: { signature: 'c2VjcmV0LXNpZw==' } },
+    };
+    await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('Orders', 2);
+    await backupSqlServerSource(sql, repo, settings, 'log');
+    const state = async (): Promise<unknown> =>
+      (await sql.query(`SELECT state_desc FROM sys.databases WHERE name = N'Orders';`))[0]
+        ?.state_desc;
+    return { sql, repo, settings, state };
+  }
+
+  it("refuses a time after the server's clock before the tail-log backup, leaving the database ONLINE", async () => {
+    const d = await tempDir();
+    try {
+      const { sql, repo, settings, state } = await ordersWithLog(d.path);
+      const before = sql.statements.length;
+      const at = new Date(sql.now.getTime() + 3_600_000);
+      await assert.rejects(
+        restoreSqlServerSource(sql, repo, settings, {
+          target: { kind: 'time', at },
+          replace: true,
+        }),
+        (e: unknown) =>
+          e instanceof PlanError &&
+          e.reason === 'TARGET_AFTER_NOW' &&
+          /after the server's clock.*nothing was changed/.test(e.message),
+      );
+      assert.equal(await state(), 'ONLINE');
+      assert.deepEqual(
+        sql.statements.slice(before).filter((s) => /^(ALTER|BACKUP|RESTORE)/.test(s)),
+        [],
+      );
+    } finally {
+      await d.remove();
+    }
+  });
+
+  it('brings the database back WITH RECOVERY when no plan follows the tail-log backup', async () => {
+    const d = await tempDir();
+    try {
+      const { sql, repo, settings, state } = await ordersWithLog(d.path);
+      // An LSN beyond the end of the log: only the tail-log backup can tell.
+      const target = { kind: 'lsn', lsn: 99_000_000_000_000_000n } as const;
+      await assert.rejects(
+        restoreSqlServerSource(sql, repo, settings, { target, replace: true }),
+        (e: unknown) =>
+          e instanceof PlanError &&
+          e.reason === 'TAIL_LOG_NEEDED' &&
+          /hbr backup [0-9a-f]{8}; hbr ran RESTORE DATABASE \[Orders\] WITH RECOVERY: it is ONLINE again/.test(
+            e.message,
+          ),
+      );
+      assert.equal(await state(), 'ONLINE');
+      assert.ok(sql.statements.includes('RESTORE DATABASE [Orders] WITH RECOVERY;'));
+      assert.ok(sql.statements.includes('ALTER DATABASE [Orders] SET MULTI_USER;'));
+      assert.ok((await repo.backups()).some((b) => b.tags.includes('tail-log')));
+    } finally {
+      await d.remove();
+    }
+  });
+});
+
 describe('backups taken outside hbr, promotion and gaps', () => {
   let dir: { path: string; remove: () => Promise<void> };
   after(async () => dir?.remove());

@@ -140,6 +140,7 @@ export function createStandInServer(o: StandInOptions): StandInServer {
             n: 'STANDIN',
             v: '16.0.4135.4',
             o: 0,
+            t: local(server.now),
             d: '/var/opt/mssql/data/',
             l: '/var/opt/mssql/log/',
           },

@@ -30,6 +30,7 @@ const info: ServerInfo = {
   productVersion: '16.0.4135.4',
   majorVersion: 16,
   utcOffsetMinutes: 0,
+  now: null,
   dataPath: '/d',
   logPath: '/l',
 };

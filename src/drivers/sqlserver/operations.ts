@@ -11,6 +11,7 @@ import {
   type CheckDbOptions,
   type CheckDbResult,
 } from './checkdb.ts';
+import { parseIsoInstant } from './dates.ts';
 import type { BackupDevice } from './device.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import {
@@ -31,18 +32,20 @@ export interface ServerInfo {
   readonly majorVersion: number;
   /** Current offset of the server clock from UTC in minutes (STOPAT is server-local). */
   readonly utcOffsetMinutes: number;
+  /** The server clock when read (`SYSUTCDATETIME()`); `null` when it did not say. */
+  readonly now: Date | null;
   readonly dataPath: string;
   readonly logPath: string;
 }
 
-/** Reads version, clock offset and default file folders. @throws SourceError */
+/** Reads version, clock and its offset, and default file folders. @throws SourceError */
 export async function readServerInfo(
   exec: SqlExecutor,
   opts: ExecOptions = {},
 ): Promise<ServerInfo> {
   const [row] = await exec.query(
     `SELECT @@SERVERNAME AS n, CONVERT(nvarchar(128), SERVERPROPERTY('ProductVersion')) AS v,
-       DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) AS o,
+       DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) AS o, CONVERT(varchar(23), SYSUTCDATETIME(), 126) AS t,
        CONVERT(nvarchar(260), SERVERPROPERTY('InstanceDefaultDataPath')) AS d,
        CONVERT(nvarchar(260), SERVERPROPERTY('InstanceDefaultLogPath')) AS l;`,
     opts,
@@ -54,6 +57,7 @@ export async function readServerInfo(
     productVersion,
     majorVersion: Number(productVersion.split('.')[0]),
     utcOffsetMinutes: Number(row?.o ?? 0),
+    now: text('t') ? parseIsoInstant(text('t')) : null,
     dataPath: text('d'),
     logPath: text('l') || text('d'),
   };

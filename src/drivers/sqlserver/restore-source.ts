@@ -17,7 +17,7 @@ import { stageForRestore } from './disk-transport.ts';
 import { databaseStateQuery, parseDatabaseState } from './eligibility.ts';
 import { readForeignHistory } from './foreign-history.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
-import { databaseExists, readServerInfo, runRestoreScript } from './operations.ts';
+import { databaseExists, readServerInfo, runRestoreScript, type ServerInfo } from './operations.ts';
 import type { RestorePlan, RestoreTarget } from './plan.ts';
 import {
   runPostRestoreChecks,
@@ -97,6 +97,8 @@ export async function restoreSqlServerSource(
   // Validate before touching the database; only a target after the last log may wait for the
   // tail-log backup about to be taken.
   let plan = planBeforeTail(catalog, request, settings.source, tail && !request.dryRun);
+  // Only the tail can reach the target: make sure it can before the tail leaves the database RESTORING.
+  if (plan === null) refuseAfterNow(request.target, info, settings.database);
 
   let tailLogBackup: BackupRecord | null = null;
   if (tail && !request.dryRun) {
@@ -112,9 +114,13 @@ export async function restoreSqlServerSource(
       await exec.run(`ALTER DATABASE ${quote(targetDatabase)} SET MULTI_USER;`, opts);
       throw error;
     }
-    backups = await repo.backups(opts.signal);
-    catalog = buildCatalog(backups, settings.source, live);
-    plan = planFor(catalog, request, settings.source);
+    try {
+      backups = await repo.backups(opts.signal);
+      catalog = buildCatalog(backups, settings.source, live);
+      plan = planFor(catalog, request, settings.source);
+    } catch (error) {
+      throw await recoverAfterTail(exec, targetDatabase, tailLogBackup, error, opts);
+    }
   }
   if (plan === null) plan = planFor(catalog, request, settings.source);
   warnings.push(...plan.warnings);
@@ -226,6 +232,50 @@ function planBeforeTail(
     if (tailComing && error instanceof PlanError && error.reason === 'TAIL_LOG_NEEDED') return null;
     throw error;
   }
+}
+
+/**
+ * Refuses a time the server has not reached yet (a typo, a local time read as UTC): no tail-log
+ * backup can reach it. An LSN cannot be checked this cheaply; {@link recoverAfterTail} covers it.
+ */
+function refuseAfterNow(target: RestoreTarget, info: ServerInfo, database: string): void {
+  if (target.kind !== 'time' || info.now === null || target.at <= info.now) return;
+  throw new PlanError(
+    'TARGET_AFTER_NOW',
+    `[sqlserver:plan] ${database}: the target time ${target.at.toISOString()} is after the server's ` +
+      `clock (${info.now.toISOString()}): no backup can reach it; nothing was changed`,
+  );
+}
+
+/**
+ * The error to throw when no plan follows the tail-log backup. The database is RESTORING; RESTORE
+ * … WITH RECOVERY brings it back with every change (the tail is in the repository, and the log
+ * chain goes on from it), so a failed restore does not leave production down.
+ */
+async function recoverAfterTail(
+  exec: SqlExecutor,
+  database: string,
+  tail: BackupRecord,
+  error: unknown,
+  opts: ExecOptions,
+): Promise<Error> {
+  const why = error instanceof Error ? error.message : String(error);
+  try {
+    await exec.run(`RESTORE DATABASE ${quote(database)} WITH RECOVERY;`, opts);
+    await exec.run(`ALTER DATABASE ${quote(database)} SET MULTI_USER;`, opts);
+  } catch (recoverError) {
+    return new SourceError(
+      `${why} (after the tail-log backup, hbr backup ${tail.shortId}, RESTORE DATABASE ${quote(database)} WITH RECOVERY failed: ` +
+        `${(recoverError as Error).message}; ${database} is left RESTORING: run that statement to bring it back)`,
+      { cause: error },
+    );
+  }
+  const note =
+    ` (after the tail-log backup, hbr backup ${tail.shortId}; hbr ran RESTORE DATABASE ${quote(database)} ` +
+    'WITH RECOVERY: it is ONLINE again, with every change, and nothing was restored)';
+  return error instanceof PlanError
+    ? new PlanError(error.reason, why + note, { cause: error })
+    : new SourceError(why + note, { cause: error });
 }
 
 function singleUser(database: string): string {
