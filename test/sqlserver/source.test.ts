@@ -37,6 +37,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+function guidOf(set: unknown): string {
+  return (set as Record<string, string>).BackupSetGUID!.toLowerCase();
+}
+
 async function newRepo(path: string): Promise<OpenRepository> {
   return initRepository(
     createLocalStore({ path }),
@@ -313,30 +317,31 @@ describe('a restore that fails after the tail-log backup', () => {
   });
 });
 
-describe('an in-place restore to a target no backup reaches', () => {
-  async function ordersWithLog(path: string): Promise<{
-    sql: StandInServer;
-    repo: OpenRepository;
-    settings: SqlServerSourceSettings;
-    state: () => Promise<unknown>;
-  }> {
-    const repo = await newRepo(path);
-    const sql = createStandInServer({ sas: SAS });
-    sql.createDatabase('Orders');
-    const settings: SqlServerSourceSettings = {
-      source: 'orders',
-      database: 'Orders',
-      transport: { kind: 'url', url: { signature: 'c2VjcmV0LXNpZw==' } },
-    };
-    await backupSqlServerSource(sql, repo, settings, 'full');
-    sql.write('Orders', 2);
-    await backupSqlServerSource(sql, repo, settings, 'log');
-    const state = async (): Promise<unknown> =>
-      (await sql.query(`SELECT state_desc FROM sys.databases WHERE name = N'Orders';`))[0]
-        ?.state_desc;
-    return { sql, repo, settings, state };
-  }
+/** Orders with a full and a log backup in the repository (URL transport). */
+async function ordersWithLog(path: string): Promise<{
+  sql: StandInServer;
+  repo: OpenRepository;
+  settings: SqlServerSourceSettings;
+  state: () => Promise<unknown>;
+}> {
+  const repo = await newRepo(path);
+  const sql = createStandInServer({ sas: SAS });
+  sql.createDatabase('Orders');
+  const settings: SqlServerSourceSettings = {
+    source: 'orders',
+    database: 'Orders',
+    transport: { kind: 'url', url: { signature: 'c2VjcmV0LXNpZw==' } },
+  };
+  await backupSqlServerSource(sql, repo, settings, 'full');
+  sql.write('Orders', 2);
+  await backupSqlServerSource(sql, repo, settings, 'log');
+  const state = async (): Promise<unknown> =>
+    (await sql.query(`SELECT state_desc FROM sys.databases WHERE name = N'Orders';`))[0]
+      ?.state_desc;
+  return { sql, repo, settings, state };
+}
 
+describe('an in-place restore to a target no backup reaches', () => {
   it("refuses a time after the server's clock before the tail-log backup, leaving the database ONLINE", async () => {
     const d = await tempDir();
     try {
@@ -382,6 +387,38 @@ describe('an in-place restore to a target no backup reaches', () => {
       assert.ok(sql.statements.includes('RESTORE DATABASE [Orders] WITH RECOVERY;'));
       assert.ok(sql.statements.includes('ALTER DATABASE [Orders] SET MULTI_USER;'));
       assert.ok((await repo.backups()).some((b) => b.tags.includes('tail-log')));
+    } finally {
+      await d.remove();
+    }
+  });
+});
+
+describe('an in-place restore to a backup id', () => {
+  it('backs up the tail of the log first, keeps it in the repository and restores up to that backup', async () => {
+    const d = await tempDir();
+    try {
+      const { sql, repo, settings, state } = await ordersWithLog(d.path);
+      const [full] = await repo.backups();
+      sql.write('Orders', 5); // not in any backup yet
+      const dry = await restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'latest' },
+        backupId: full!.id,
+        replace: true,
+        dryRun: true,
+      });
+      const sqlText = dry.script.map((s) => s.sql);
+      assert.equal(sqlText.filter((s) => s.startsWith('BACKUP LOG [Orders]')).length, 1);
+      assert.equal(sqlText.filter((s) => s.startsWith('RESTORE LOG')).length, 0);
+
+      const result = await restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'latest' },
+        backupId: full!.id,
+        replace: true,
+      });
+      assert.ok(result.tailLogBackup, 'the changes since the last log backup are kept');
+      assert.ok(result.tailLogBackup.tags.includes('tail-log'));
+      assert.deepEqual(sql.restored.get('Orders'), [full!.meta.set].map(guidOf));
+      assert.equal(await state(), 'ONLINE');
     } finally {
       await d.remove();
     }

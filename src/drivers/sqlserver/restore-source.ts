@@ -41,7 +41,10 @@ export interface SqlServerRestoreRequest {
   readonly replace?: boolean;
   readonly standbyFile?: string;
   readonly dryRun?: boolean;
-  /** Back up the tail of the log first when restoring in place over a reachable database. @default true */
+  /**
+   * Back up the tail of the log first when restoring in place over a reachable database (also to a
+   * backup id: the tail keeps the changes since the last log backup in the repository). @default true
+   */
   readonly tailLog?: boolean;
   readonly checks?: PostRestoreChecks;
 }
@@ -82,8 +85,10 @@ export async function restoreSqlServerSource(
     );
   }
   const warnings: string[] = [];
+  // Also before a restore to an older backup id: REPLACE overwrites the database, and whatever was
+  // written since the last log backup would be gone for good.
   const tail =
-    inPlace && exists && request.tailLog !== false && !request.backupId
+    inPlace && exists && request.tailLog !== false
       ? await tailLogPossible(exec, settings.database, warnings, opts)
       : false;
 
@@ -147,6 +152,7 @@ export async function restoreSqlServerSource(
       deviceFor,
       ...(request.standbyFile !== undefined ? { standbyFile: request.standbyFile } : {}),
       ...(tail && request.dryRun ? { tailLogDevice: tailDevice(settings, info) } : {}),
+      applyTailLog: request.backupId === undefined,
     });
     // After a tail-log backup the database is RESTORING: SINGLE_USER already ran.
     return tailLogBackup ? script.filter((s) => s.kind !== 'single-user') : script;

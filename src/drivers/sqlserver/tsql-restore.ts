@@ -30,6 +30,11 @@ export interface RestoreScriptOptions {
   readonly replace?: boolean;
   /** Back up the tail of the log of the existing database first (in-place restores). */
   readonly tailLogDevice?: BackupDevice;
+  /**
+   * Restore the tail-log backup after the plan's steps (`false` when the plan ends at an older
+   * backup and the tail is only kept). @default plan.target.kind === 'latest'
+   */
+  readonly applyTailLog?: boolean;
   /** MOVE for every logical file; required when restoring under another name. */
   readonly moves?: readonly FileMove[];
   /** The server's UTC offset in minutes (STOPAT is server-local time). */
@@ -101,7 +106,7 @@ export function buildRestoreScript(plan: RestorePlan, o: RestoreScriptOptions): 
       sql: `RESTORE ${what} ${db} FROM ${deviceList(devices)} WITH ${opts.join(', ')};`,
     });
   });
-  if (o.tailLogDevice && plan.target.kind === 'latest') {
+  if (o.tailLogDevice && (o.applyTailLog ?? plan.target.kind === 'latest')) {
     out.push({
       kind: 'restore',
       sql: `RESTORE LOG ${db} FROM ${deviceList([o.tailLogDevice])} WITH ${[...fileOption([o.tailLogDevice], 1), 'NORECOVERY', ...common].join(', ')};`,
