@@ -2,8 +2,11 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { PlanError } from '../../src/errors.ts';
+import type { SqlServerCatalog } from '../../src/drivers/sqlserver/catalog.ts';
+import { planToDataBackup } from '../../src/drivers/sqlserver/chain-base.ts';
 import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
 import type { RestoreTarget } from '../../src/drivers/sqlserver/plan.ts';
+import { planFor } from '../../src/drivers/sqlserver/restore-source.ts';
 import { minute, rec } from './build.ts';
 
 const latest: RestoreTarget = { kind: 'latest' };
@@ -170,4 +173,28 @@ void it('refuses to stop inside a log with bulk-logged changes, naming the neare
   const atEnd = planRestore([full, l1, bulk], { kind: 'time', at: minute(30) });
   assert.deepEqual(atEnd.steps, [full, l1, bulk]);
   assert.equal(atEnd.stopAt, null);
+});
+
+void it('plans exactly to a differential on its base full when a copy-only full was taken in between', () => {
+  const full = rec('full', 100n, 200n, 10);
+  const copy = rec('full', 300n, 320n, 20, { isCopyOnly: true, databaseBackupLsn: 100n });
+  const diff = rec('diff', 400n, 420n, 30, {
+    databaseBackupLsn: 100n,
+    differentialBaseGuid: full.backupSetGuid,
+  });
+  const entries = [full, copy, diff].map((record, i) => ({ record, backupId: `id${i}` }));
+  const catalog: SqlServerCatalog = {
+    entries,
+    records: entries.map((e) => e.record),
+    entryOf: (r) => entries.find((e) => e.record === r)!,
+  };
+  const plan = planFor(catalog, { target: latest, backupId: 'id2' }, 'sales');
+  assert.deepEqual(plan.steps, [full, diff]);
+  assert.equal(plan.stopAt, null);
+  assert.deepEqual(planFor(catalog, { target: latest, backupId: 'id1' }, 'sales').steps, [copy]);
+  assert.throws(
+    () => planToDataBackup([copy, diff], diff),
+    (e: unknown) =>
+      reason('NO_DIFFERENTIAL_BASE')(e) && (e as Error).message.includes(full.backupSetGuid),
+  );
 });

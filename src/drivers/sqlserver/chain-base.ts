@@ -2,9 +2,10 @@
  * Choice of the restore base: the full (and the differential on top of it) a chain starts from.
  * @module
  */
+import { PlanError } from '../../errors.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import { compareLsn } from './lsn.ts';
-import type { RestoreTarget } from './plan.ts';
+import type { RestorePlan, RestoreTarget } from './plan.ts';
 
 /**
  * Whether a data backup (full or differential) is usable for the target: it must end before the
@@ -47,6 +48,51 @@ export function bestDifferential(
     if (best === null || r.lastLsn > best.lastLsn) best = r;
   }
   return best;
+}
+
+/**
+ * The plan that ends exactly at a full or differential backup: the full alone, or the differential
+ * on its own base full, whatever fulls (copy-only ones) were taken in between. Ranking fulls as
+ * {@link candidateFulls} does would pick a later copy-only full that can never carry the differential.
+ * @throws PlanError `BACKUP_DAMAGED` when the set is damaged; `NO_DIFFERENTIAL_BASE` when the
+ * differential's base full is not in the history (or is damaged).
+ */
+export function planToDataBackup(
+  records: readonly BackupSetRecord[],
+  set: BackupSetRecord,
+): RestorePlan {
+  const plan = (steps: BackupSetRecord[]): RestorePlan => ({
+    database: set.database,
+    target: { kind: 'latest' },
+    steps,
+    stopAt: null,
+    stopAtLsn: null,
+    warnings: [],
+  });
+  if (set.isDamaged) {
+    throw new PlanError(
+      'BACKUP_DAMAGED',
+      `[sqlserver:plan] ${set.database}: ${set.type} ${set.backupSetGuid} is marked damaged`,
+    );
+  }
+  if (set.type === 'full') return plan([set]);
+  const base = records.find(
+    (r) =>
+      r.type === 'full' &&
+      !r.isDamaged &&
+      r.lastLsn < set.lastLsn &&
+      (r.familyGuid === null || set.familyGuid === null || r.familyGuid === set.familyGuid) &&
+      isBasedOn(set, r) &&
+      sameFork(r.recoveryForkId, set.firstRecoveryForkId),
+  );
+  if (!base) {
+    throw new PlanError(
+      'NO_DIFFERENTIAL_BASE',
+      `[sqlserver:plan] ${set.database}: the base full of differential ${set.backupSetGuid} ` +
+        `(${set.differentialBaseGuid ?? 'unknown id'}) is not in the history or is damaged`,
+    );
+  }
+  return plan([base, set]);
 }
 
 /** Whether two recovery fork ids are compatible (equal, or either unknown). */

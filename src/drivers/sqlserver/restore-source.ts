@@ -11,6 +11,7 @@ import type { BackupRecord } from '../../repository/types.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import { backupSqlServerSource, type SqlServerSourceSettings } from './backup-source.ts';
 import { buildCatalog, type SqlServerCatalog } from './catalog.ts';
+import { planToDataBackup } from './chain-base.ts';
 import { planRestore, sameDatabaseName } from './chain.ts';
 import { deviceOf, type BackupDevice } from './device.ts';
 import { stageForRestore } from './disk-transport.ts';
@@ -201,7 +202,12 @@ export async function restoreSqlServerSource(
   return { plan, targetDatabase, script, foreignSteps, tailLogBackup, checks, warnings };
 }
 
-/** The plan from the catalog: to `target`, or exactly to the end of one hbr backup. */
+/**
+ * The plan from the catalog: to `target`, or exactly to the end of one hbr backup (a full alone, a
+ * differential on its base full, a log at the end of the chain that reaches it).
+ * @throws PlanError when no chain reaches it; UsageError for an unknown backup, or a log that a
+ * later base supersedes.
+ */
 export function planFor(
   catalog: SqlServerCatalog,
   request: Pick<SqlServerRestoreRequest, 'target' | 'backupId'>,
@@ -213,6 +219,7 @@ export function planFor(
     throw new UsageError(
       `[sqlserver:restore] backup ${request.backupId} is not a backup of ${source}`,
     );
+  if (wanted.record.type !== 'log') return planToDataBackup(catalog.records, wanted.record);
   const upTo = catalog.records.filter((r) => r.lastLsn <= wanted.record.lastLsn);
   const plan = planRestore(upTo, { kind: 'latest' });
   if (plan.steps.at(-1)?.backupSetGuid !== wanted.record.backupSetGuid) {
