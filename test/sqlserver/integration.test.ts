@@ -190,6 +190,7 @@ void describe(
         targetExists: await ops.databaseExists(exec, copy),
         moves,
         serverUtcOffsetMinutes: info.utcOffsetMinutes,
+        serverTimeZone: info.timeZone,
       });
       await ops.runRestoreScript(exec, script);
       const check = await ops.checkDatabase(exec, copy);

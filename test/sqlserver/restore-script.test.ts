@@ -9,6 +9,7 @@ import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
 import { parseHistoryJson } from '../../src/drivers/sqlserver/history.ts';
 import { computeMoves } from '../../src/drivers/sqlserver/move.ts';
 import { buildRestoreScript } from '../../src/drivers/sqlserver/tsql-restore.ts';
+import { rec } from './build.ts';
 
 const file = new URL('../fixtures/sqlserver/dbatools/RestoreCommaIssues.json', import.meta.url);
 const { records } = parseHistoryJson(readFileSync(file, 'utf8'), 'RestoreCommaIssues.json');
@@ -164,4 +165,24 @@ void it('refuses to overwrite without --replace, to rename without MOVE, and a t
       }),
     /tail-log backup needs an in-place restore/,
   );
+});
+
+void it('converts STOPAT on the server at the offset in force at the target, not today’s', () => {
+  // A Berlin server restoring in July (UTC+2) to 15 January 10:29Z, when it was UTC+1: the wall
+  // clock then read 11:29, so a fixed offset of today's +120 would stop an hour late.
+  const full = rec('full', 100n, 200n, 10);
+  const log = rec('log', 200n, 300n, 30 * 24 * 60);
+  const plan = planRestore([full, log], { kind: 'time', at: new Date('2026-01-15T10:29:00Z') });
+  const script = buildRestoreScript(plan, {
+    targetExists: false,
+    serverUtcOffsetMinutes: 120,
+    serverTimeZone: 'W. Europe Standard Time',
+  });
+  const stop = script.find((s) => s.step === log)!.sql;
+  assert.equal(
+    stop.split('\n')[0],
+    "DECLARE @stopat varchar(23) = CONVERT(varchar(23), CONVERT(datetime2(3), CONVERT(datetimeoffset(3), N'2026-01-15T10:29:00.000+00:00') AT TIME ZONE N'W. Europe Standard Time'), 126);",
+  );
+  assert.match(stop.split('\n')[1]!, /^RESTORE LOG \[Sales\] FROM .* STOPAT = @stopat;$/);
+  assert.ok(!stop.includes('12:29'));
 });

@@ -165,14 +165,17 @@ describe('a SQL Server source backed up and restored through the URL endpoint', 
     const move =
       "MOVE N'Hartonomous' TO N'/var/opt/mssql/data/Hart [pit], ''copy''.mdf', " +
       "MOVE N'Hartonomous_log' TO N'/var/opt/mssql/log/Hart [pit], ''copy''_log.ldf'";
-    const stopAt = at.toISOString().slice(0, 23).replace('T', 'T');
+    // The server (SQL Server 2022, zone UTC) converts the instant at the offset in force then.
+    const stopAt =
+      'DECLARE @stopat varchar(23) = CONVERT(varchar(23), CONVERT(datetime2(3), CONVERT(datetimeoffset(3), ' +
+      `N'${at.toISOString().slice(0, 23)}+00:00') AT TIME ZONE N'UTC'), 126);\n`;
     assert.deepEqual(
       result.script.map((s) => s.sql),
       [
         `RESTORE DATABASE ${n} FROM URL = N'${url(taken[0]!)}' WITH NORECOVERY, CHECKSUM, STATS = 10, ${move};`,
         `RESTORE DATABASE ${n} FROM URL = N'${url(taken[1]!)}' WITH NORECOVERY, CHECKSUM, STATS = 10, ${move};`,
         `RESTORE LOG ${n} FROM URL = N'${url(taken[2]!)}' WITH NORECOVERY, CHECKSUM, STATS = 10;`,
-        `RESTORE LOG ${n} FROM URL = N'${url(taken[3]!)}' WITH NORECOVERY, CHECKSUM, STATS = 10, STOPAT = N'${stopAt}';`,
+        `${stopAt}RESTORE LOG ${n} FROM URL = N'${url(taken[3]!)}' WITH NORECOVERY, CHECKSUM, STATS = 10, STOPAT = @stopat;`,
         `RESTORE DATABASE ${n} WITH RECOVERY;`,
         `SELECT state_desc FROM sys.databases WHERE name = N'Hart [pit], ''copy''';`,
         `ALTER DATABASE ${n} SET MULTI_USER;`,

@@ -163,6 +163,10 @@ export function createStandInServer(o: StandInOptions): StandInServer {
             : [],
         );
       }
+      if (sql.startsWith('SELECT CURRENT_TIMEZONE_ID()')) return sets([{ z: 'UTC' }]);
+      // A STOPAT converted on the server: the restore follows its declaration.
+      if (sql.startsWith('DECLARE @stopat '))
+        return sets(...(await restore(sql.slice(sql.indexOf('\n') + 1))));
       if (sql.startsWith('SELECT 1 AS x FROM sys.databases'))
         return sets(server.exists(strings(sql)[0] ?? '') ? [{ x: 1 }] : []);
       if (sql.startsWith('SELECT state_desc FROM sys.databases')) {

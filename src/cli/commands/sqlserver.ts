@@ -37,6 +37,7 @@ interface PlanFlags {
   standby?: string;
   recovery: boolean;
   serverUtcOffset: string;
+  serverTimeZone?: string;
 }
 
 /**
@@ -64,6 +65,10 @@ export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) =>
     .option('--standby <undo-file>', 'with --script: finish in STANDBY instead of RECOVERY')
     .option('--no-recovery', 'with --script: leave the database RESTORING')
     .option('--server-utc-offset <minutes>', 'with --script: server clock offset for STOPAT', '0')
+    .option(
+      '--server-time-zone <id>',
+      "with --script: the server's time zone (CURRENT_TIMEZONE_ID(), SQL Server 2022+): STOPAT converted on the server at the target's offset",
+    )
     .action(async (flags: PlanFlags) => {
       const json = Boolean(globalsOf(program).json);
       try {
@@ -186,6 +191,7 @@ function scriptOptions(flags: PlanFlags): RestoreScriptOptions {
     ...(flags.standby !== undefined ? { standbyFile: flags.standby } : {}),
     recover: flags.recovery,
     serverUtcOffsetMinutes: offset,
+    ...(flags.serverTimeZone !== undefined ? { serverTimeZone: flags.serverTimeZone } : {}),
   };
 }
 

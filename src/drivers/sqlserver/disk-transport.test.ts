@@ -31,6 +31,7 @@ const info: ServerInfo = {
   majorVersion: 16,
   utcOffsetMinutes: 0,
   now: null,
+  timeZone: null,
   dataPath: '/d',
   logPath: '/l',
 };

@@ -34,11 +34,13 @@ export interface ServerInfo {
   readonly utcOffsetMinutes: number;
   /** The server clock when read (`SYSUTCDATETIME()`); `null` when it did not say. */
   readonly now: Date | null;
+  /** `CURRENT_TIMEZONE_ID()` (SQL Server 2022 and later; else `null`): STOPAT's offset at the target. */
+  readonly timeZone: string | null;
   readonly dataPath: string;
   readonly logPath: string;
 }
 
-/** Reads version, clock and its offset, and default file folders. @throws SourceError */
+/** Reads version, clock, time zone and offset, and default file folders. @throws SourceError */
 export async function readServerInfo(
   exec: SqlExecutor,
   opts: ExecOptions = {},
@@ -52,12 +54,19 @@ export async function readServerInfo(
   );
   const text = (key: string): string => (typeof row?.[key] === 'string' ? row[key] : '');
   const productVersion = text('v');
+  const majorVersion = Number(productVersion.split('.')[0]);
+  // Earlier servers have no T-SQL for their time zone, only for today's offset.
+  const zone =
+    majorVersion >= 16
+      ? (await exec.query('SELECT CURRENT_TIMEZONE_ID() AS z;', opts))[0]?.z
+      : undefined;
   return {
     serverName: text('n'),
     productVersion,
-    majorVersion: Number(productVersion.split('.')[0]),
+    majorVersion,
     utcOffsetMinutes: Number(row?.o ?? 0),
     now: text('t') ? parseIsoInstant(text('t')) : null,
+    timeZone: typeof zone === 'string' && zone !== '' ? zone : null,
     dataPath: text('d'),
     logPath: text('l') || text('d'),
   };

@@ -130,6 +130,10 @@ export async function restoreSqlServerSource(
   }
   if (plan === null) plan = planFor(catalog, request, settings.source);
   warnings.push(...plan.warnings);
+  if (plan.stopAt && info.timeZone === null)
+    warnings.push(
+      `the server's time zone is unknown (SQL Server before 2022): STOPAT uses its offset now (${info.utcOffsetMinutes} min), wrong by the difference if daylight saving time changed since the target`,
+    );
   const steps = plan.steps.map((record) => catalog.entryOf(record));
   const foreignSteps = steps.filter((s) => s.backupId === null).length;
   if (foreignSteps > 0)
@@ -150,6 +154,7 @@ export async function restoreSqlServerSource(
       replace: Boolean(request.replace),
       moves,
       serverUtcOffsetMinutes: info.utcOffsetMinutes,
+      serverTimeZone: info.timeZone,
       deviceFor,
       ...(request.standbyFile !== undefined ? { standbyFile: request.standbyFile } : {}),
       ...(tail && request.dryRun ? { tailLogDevice: tailDevice(settings, info) } : {}),

@@ -37,8 +37,16 @@ export interface RestoreScriptOptions {
   readonly applyTailLog?: boolean;
   /** MOVE for every logical file; required when restoring under another name. */
   readonly moves?: readonly FileMove[];
-  /** The server's UTC offset in minutes (STOPAT is server-local time). */
+  /**
+   * The server's UTC offset in minutes (STOPAT is server-local time), used for the stop instant when
+   * `serverTimeZone` is unknown: wrong by an hour across a daylight-saving change.
+   */
   readonly serverUtcOffsetMinutes: number;
+  /**
+   * The server's time zone (`CURRENT_TIMEZONE_ID()`, SQL Server 2022 and later). When known, the
+   * server converts the stop instant itself with AT TIME ZONE, at the offset in force at that instant.
+   */
+  readonly serverTimeZone?: string | null;
   /** Where each backup file is read from. @default {@link deviceOf} of the recorded path */
   readonly deviceFor?: (path: string, step: BackupSetRecord) => BackupDevice;
   /** Finish with `STANDBY = file` (read-only between log restores) instead of RECOVERY. */
@@ -93,17 +101,22 @@ export function buildRestoreScript(plan: RestorePlan, o: RestoreScriptOptions): 
     if (step.type !== 'log') opts.push(...moves);
     if (i === 0 && o.targetExists) opts.push('REPLACE');
     const last = i === plan.steps.length - 1 && step.type === 'log';
-    if (last && plan.stopAt)
+    let declare = '';
+    if (last && plan.stopAt && o.serverTimeZone) {
+      declare = stopAtDeclaration(plan.stopAt, o.serverTimeZone);
+      opts.push('STOPAT = @stopat');
+    } else if (last && plan.stopAt) {
       opts.push(
         `STOPAT = ${quoteString(formatServerLocal(plan.stopAt, o.serverUtcOffsetMinutes))}`,
       );
+    }
     if (last && plan.stopAtLsn !== null)
       opts.push(`STOPATMARK = ${quoteString(`lsn:${formatLsn(plan.stopAtLsn)}`)}`);
     const what = step.type === 'log' ? 'LOG' : 'DATABASE';
     out.push({
       kind: 'restore',
       step,
-      sql: `RESTORE ${what} ${db} FROM ${deviceList(devices)} WITH ${opts.join(', ')};`,
+      sql: `${declare}RESTORE ${what} ${db} FROM ${deviceList(devices)} WITH ${opts.join(', ')};`,
     });
   });
   if (o.tailLogDevice && (o.applyTailLog ?? plan.target.kind === 'latest')) {
@@ -121,4 +134,19 @@ export function buildRestoreScript(plan: RestorePlan, o: RestoreScriptOptions): 
   });
   if (!o.standbyFile) out.push({ kind: 'multi-user', sql: `ALTER DATABASE ${db} SET MULTI_USER;` });
   return out;
+}
+
+// --- internal ---
+
+/**
+ * STOPAT is the server's wall-clock time at the target, and the offset then may differ from today's
+ * (daylight saving time). STOPAT takes a constant or a varchar variable, not an expression, so the
+ * server converts the UTC instant into a variable first.
+ */
+function stopAtDeclaration(at: Date, timeZone: string): string {
+  const utc = quoteString(`${at.toISOString().slice(0, 23)}+00:00`);
+  return (
+    'DECLARE @stopat varchar(23) = CONVERT(varchar(23), CONVERT(datetime2(3), ' +
+    `CONVERT(datetimeoffset(3), ${utc}) AT TIME ZONE ${quoteString(timeZone)}), 126);\n`
+  );
 }
