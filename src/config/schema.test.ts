@@ -228,6 +228,19 @@ void describe('config schema', () => {
     );
   });
 
+  void test('a coordinated group with a mistyped key is refused, not taken for a group of none', () => {
+    assert.match(
+      problems([
+        ...repo,
+        'sources:',
+        '  - { name: a, files: { paths: [/a] } }',
+        'coordinated:',
+        '  - { name: g, source: [a] }',
+      ]),
+      /coordinated\[0\]\.source: unknown key "source" \(did you mean "sources"\?\)/,
+    );
+  });
+
   void test('coordinated groups may only name existing sources', () => {
     const message = problems([
       ...repo,

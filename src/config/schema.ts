@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { sourceSchema } from './source-schema.ts';
-import { retentionSchema, locationFields, checkLocation } from './common-schema.ts';
+import { cronSchema, retentionSchema, locationFields, checkLocation } from './common-schema.ts';
 
 export { sourceSchema, retentionSchema };
 
@@ -39,10 +39,16 @@ export const replicaSchema = z
   })
   .superRefine(checkLocation);
 
-/** A group of sources backed up together so their backups describe one moment (loose for now). */
-export const coordinatedSchema = z.looseObject({
+/**
+ * A group of sources backed up together so their backups describe one moment. Its keys are
+ * checked (a mistyped `source:` would leave a group of none); its `checks` are passed through
+ * until the coordinated backup defines them.
+ */
+export const coordinatedSchema = z.strictObject({
   name: z.string().min(1),
-  sources: z.array(z.string().min(1)).optional(),
+  sources: z.array(z.string().min(1)).min(1),
+  schedule: cronSchema.optional(),
+  checks: z.array(z.record(z.string(), z.unknown())).optional(),
 });
 
 /** The whole of `hbr.yaml`. Parse with {@link loadConfig}, which adds file:line to messages. */
