@@ -1,6 +1,6 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import packageJson from '../../package.json' with { type: 'json' };
-import { isHbrError } from '../errors.ts';
+import { isHbrError, UsageError } from '../errors.ts';
 import { commands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
 import { commandNameOf, deriveKeyForCommandLine } from './early-unlock.ts';
@@ -36,6 +36,8 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
   }
 
   let exitCode: number = ExitCode.ok;
+  // Known before parsing: a usage error stops the parse before the option is read.
+  const json = argv.includes('--json');
   const program = new Command('hbr')
     .description('Hartonomous Backup & Recovery')
     .version(packageJson.version, '-V, --version', 'print the version of hbr')
@@ -51,7 +53,8 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
     .exitOverride()
     .configureOutput({
       writeOut: (text) => ctx.stdout.write(text),
-      writeErr: (text) => ctx.stderr.write(text),
+      // With --json, a usage error is reported as JSON below, without the help text.
+      writeErr: (text) => (json ? undefined : ctx.stderr.write(text)),
     })
     .showHelpAfterError();
 
@@ -72,7 +75,15 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version "errors" are normal exits.
-      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      if (error.exitCode === 0) return ExitCode.ok;
+      if (json)
+        reportError(
+          ctx,
+          new UsageError(error.message.replace(/^error: /, '')),
+          ExitCode.usage,
+          true,
+        );
+      return ExitCode.usage;
     }
     exitCode = ctx.signal.aborted ? ExitCode.interrupted : exitCodeFor(error);
     reportError(ctx, error, exitCode, Boolean(program.opts().json));

@@ -67,6 +67,14 @@ describe('hbr on bad input', () => {
 
   it('exits 2 on an unknown flag, and when no repository is named at all', async () => {
     assert.equal((await run(['backup', '--no-such-flag'])).code, 2);
+    // With --json, as JSON too: a caller parsing stderr finds the error, not commander's text.
+    const json = await run(['--json', 'backup', '--no-such-flag']);
+    assert.equal(json.code, 2);
+    assert.deepEqual(JSON.parse(json.stderr), {
+      messageType: 'exitError',
+      code: 2,
+      error: { code: 'USAGE', message: "unknown option '--no-such-flag'" },
+    });
     const none = await hbr(['backups'], { env: { HBR_PASSWORD: 'right' }, cwd: dir.path });
     assert.equal(none.code, 2);
     assert.match(none.stderr, /--repo/);
