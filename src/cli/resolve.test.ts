@@ -142,6 +142,10 @@ void describe('parseLocation', () => {
     assert.deepEqual(parseLocation('/abs', '/cwd', 'x'), { kind: 'path', path: '/abs' });
     assert.deepEqual(parseLocation('rel/r', '/cwd', 'x'), { kind: 'path', path: '/cwd/rel/r' });
     assert.deepEqual(parseLocation('file:///srv/r', '/cwd', 'x'), { kind: 'path', path: '/srv/r' });
+    assert.throws(() => parseLocation('file://relative', '/cwd', '--repo'), {
+      name: 'UsageError',
+      message: /--repo: "file:\/\/relative" is no file URL of a local path/,
+    });
     assert.deepEqual(parseLocation('s3://b/p', '/cwd', 'x'), {
       kind: 'url',
       url: 's3://b/p',

@@ -135,7 +135,15 @@ export function sameLocation(a: RepositoryLocation, b: RepositoryLocation): bool
 export function parseLocation(text: string, cwd: string, origin: string): RepositoryLocation {
   const scheme = urlScheme(text);
   if (scheme === undefined) return { kind: 'path', path: path.resolve(cwd, text) };
-  if (scheme === 'file') return { kind: 'path', path: fileURLToPath(text) };
+  if (scheme === 'file') {
+    try {
+      return { kind: 'path', path: fileURLToPath(text) };
+    } catch {
+      throw new UsageError(
+        `${origin}: "${text}" is no file URL of a local path (file:///srv/backup, three slashes)`,
+      );
+    }
+  }
   if (scheme === 'azure' || scheme === 's3') return { kind: 'url', url: text, scheme };
   throw new UsageError(
     `${origin}: unknown repository URL scheme "${scheme}://" (expected a path or ${REPOSITORY_URL_SCHEMES.map((s) => `${s}://`).join(', ')})`,
