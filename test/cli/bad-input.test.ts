@@ -80,7 +80,7 @@ describe('hbr on bad input', () => {
     assert.match(none.stderr, /--repo/);
   });
 
-  it('refuses a database restore flag on a files restore, and writes nothing', async () => {
+  it('refuses a database flag on a files backup or restore, and writes nothing', async () => {
     const own = { HBR_REPOSITORY: join(dir.path, 'repo-restore') };
     assert.equal((await run(['init'], own)).code, 0);
     assert.equal((await run(['backup', 'data'], own)).code, 0);
@@ -95,6 +95,9 @@ describe('hbr on bad input', () => {
       assert.match(result.stderr, new RegExp(`${flags[0]}: only for SQL Server and Neo4j`));
     }
     assert.equal(await readFile(join(dir.path, 'target', 'a.txt'), 'utf8'), 'edited');
+    const typed = await run(['backup', 'data', '--type', 'log'], own);
+    assert.equal(typed.code, 2);
+    assert.match(typed.stderr, /--type log is for SQL Server and Neo4j sources/);
   });
 
   it('exits 78 on a config with an unknown key or a bad value, naming file, line and key', async () => {

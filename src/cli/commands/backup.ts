@@ -72,6 +72,10 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         targets = [...found.files.paths];
         exclude = [...exclude, ...(found.files.exclude ?? [])];
       }
+      if (flags.type !== undefined)
+        throw new UsageError(
+          `--type ${flags.type} is for SQL Server and Neo4j sources; a files backup is always of whole files`,
+        );
       if (targets.length === 0)
         throw new UsageError('nothing to back up: give one or more paths, or --source NAME');
 
