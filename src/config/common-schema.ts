@@ -10,7 +10,11 @@ import { isDuration } from './duration.ts';
 export const REPOSITORY_URL_SCHEMES = ['azure', 's3', 'file'] as const;
 
 /** A path to a file or folder; relative paths are resolved against the config file's folder. */
-export const fileSchema = z.string().min(1, 'expected a path, got an empty string');
+export const fileSchema = z
+  .string()
+  .min(1, 'expected a path, got an empty string')
+  // A shell expands ~, YAML does not: it would be a folder named "~" beside the config.
+  .refine((text) => !/^~($|\/)/.test(text), 'write the full path: ~ is not expanded here');
 
 /**
  * A duration such as `7d`, `12h`, `1y6mo` or `90m`: one or more number+unit pairs with units

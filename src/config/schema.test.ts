@@ -241,6 +241,13 @@ void describe('config schema', () => {
     );
   });
 
+  void test('a path starting with ~ is refused: it would not be the home folder', () => {
+    assert.match(
+      problems([...repo, 'sources:', '  - { name: a, files: { paths: [~/models] } }']),
+      /sources\[0\]\.files\.paths\[0\]: write the full path: ~ is not expanded here/,
+    );
+  });
+
   void test('coordinated groups may only name existing sources', () => {
     const message = problems([
       ...repo,
