@@ -1,7 +1,13 @@
 import type { Readable } from 'node:stream';
 import type { BlobImmutabilityPolicy, BlockBlobClient } from '@azure/storage-blob';
 import { DeleteForbiddenError, StoreError } from '../errors.ts';
-import { azureFacts as _facts, openAzureContainer, uploadBlockBlob } from './azure-client.ts';
+import {
+  azureFacts as _facts,
+  type IdleWatch,
+  openAzureContainer,
+  uploadBlockBlob,
+  watchIdle,
+} from './azure-client.ts';
 import type { AzureCredential } from './azure-credential.ts';
 import { toStoreError } from './store-error.ts';
 import type { GetOptions, ObjectInfo, PutOptions, Store } from './types.ts';
@@ -34,8 +40,9 @@ export interface AzureBlobStoreOptions {
   readonly maxSingleShotSize?: number;
   /** @default 4 MiB */
   readonly blockSize?: number;
-  /** Per-request timeout. @default 120000 */
-  readonly requestTimeoutMs?: number;
+  /** An operation that sends or receives no byte for this long is abandoned and fails as a
+   *  transient error (so `withRetry` retries it). @default 60000 */
+  readonly idleTimeoutMs?: number;
 }
 
 /**
@@ -51,6 +58,8 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
   const maxSingleShot = options.maxSingleShotSize ?? 8 * 1024 * 1024;
   const blockSize = options.blockSize ?? 4 * 1024 * 1024;
   const connections = options.connections ?? 5;
+  const idle = (signal: AbortSignal | undefined): IdleWatch =>
+    watchIdle(options.idleTimeoutMs ?? 60_000, signal);
 
   const blob = (key: string): BlockBlobClient => container.getBlockBlobClient(prefix + key);
   const fail = (
@@ -74,25 +83,29 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
   const tierOf = (key: string): AzureAccessTier | undefined =>
     options.tiers?.[key.split('/')[0] ?? ''] ?? options.tiers?.default;
 
-  const upload = (key: string, data: Uint8Array, opts: PutOptions): Promise<void> =>
+  const upload = (key: string, data: Uint8Array, opts: PutOptions, watch: IdleWatch) =>
     uploadBlockBlob(blob(key), data, {
       maxSingleShot,
       blockSize,
       concurrency: Math.min(4, connections),
       tier: tierOf(key),
       immutabilityPolicy: policy(opts.retainUntil),
-      signal: opts.signal,
+      signal: watch.signal,
+      onProgress: watch.touch,
     });
 
   // Azurite (and possibly other emulators) accepts the immutability headers on upload and
   // silently ignores them, so check that the policy really applies before reporting success.
   const verifyRetention = async (key: string, until: Date, signal?: AbortSignal): Promise<void> => {
     let applied: Date | undefined;
+    const watch = idle(signal);
     try {
-      applied = (await blob(key).getProperties({ abortSignal: signal }))
+      applied = (await blob(key).getProperties({ abortSignal: watch.signal }))
         .immutabilityPolicyExpiresOn;
     } catch (error) {
-      throw fail('verify retention of', key, error, signal);
+      throw fail('verify retention of', key, watch.explain(error), signal);
+    } finally {
+      watch.stop();
     }
     // The service stores whole seconds.
     if (!applied || applied.getTime() < until.getTime() - 1000) {
@@ -109,15 +122,18 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
 
     async get(key: string, opts: GetOptions = {}): Promise<Buffer> {
       const { range, signal } = opts;
+      const watch = idle(signal);
       try {
         if (range?.length === 0) {
           // A zero count means "to the end" to the service, so check the bounds with a HEAD.
-          const size = (await blob(key).getProperties({ abortSignal: signal })).contentLength ?? 0;
+          const props = await blob(key).getProperties({ abortSignal: watch.signal });
+          const size = props.contentLength ?? 0;
           if (range.offset > size) throw _outside(name, key, range.offset, 0, size);
           return Buffer.alloc(0);
         }
         const response = await blob(key).download(range?.offset ?? 0, range?.length, {
-          abortSignal: signal,
+          abortSignal: watch.signal,
+          onProgress: watch.touch,
         });
         const body = await _collect(response.readableStreamBody);
         if (range && body.byteLength !== range.length) {
@@ -129,46 +145,55 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
         if (_facts(error).status === 416 && range) {
           throw _outside(name, key, range.offset, range.length, undefined, error);
         }
-        throw fail('get', key, error, signal);
+        throw fail('get', key, watch.explain(error), signal);
+      } finally {
+        watch.stop();
       }
     },
 
     async put(key: string, data: Uint8Array, opts: PutOptions = {}): Promise<void> {
+      const watch = idle(opts.signal);
       try {
         try {
-          await upload(key, data, opts);
+          await upload(key, data, opts, watch);
         } catch (error) {
           const { code } = _facts(error);
           // An immutable blob cannot be overwritten; hbr only re-puts identical bytes under a
           // key (names are hashes), so an existing object of the same size is this object.
           if (code === 'BlobImmutableDueToPolicy' || code === 'BlobImmutableDueToLegalHold') {
-            const props = await blob(key).getProperties({ abortSignal: opts.signal });
+            const props = await blob(key).getProperties({ abortSignal: watch.signal });
             if (props.contentLength !== data.byteLength) throw error;
             const wanted = policy(opts.retainUntil);
             const until = props.immutabilityPolicyExpiresOn;
             if (wanted && (!until || until < (wanted.expiriesOn as Date))) {
-              await blob(key).setImmutabilityPolicy(wanted, { abortSignal: opts.signal });
+              await blob(key).setImmutabilityPolicy(wanted, { abortSignal: watch.signal });
             }
             return;
           }
           if (code !== 'ContainerNotFound') throw error;
-          await container.createIfNotExists({ abortSignal: opts.signal });
-          await upload(key, data, opts);
+          await container.createIfNotExists({ abortSignal: watch.signal });
+          await upload(key, data, opts, watch);
         }
       } catch (error) {
-        throw fail('put', key, error, opts.signal, policy(opts.retainUntil) !== undefined);
+        const locking = policy(opts.retainUntil) !== undefined;
+        throw fail('put', key, watch.explain(error), opts.signal, locking);
+      } finally {
+        watch.stop();
       }
       const wanted = policy(opts.retainUntil);
       if (wanted) await verifyRetention(key, wanted.expiriesOn as Date, opts.signal);
     },
 
     async head(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo | undefined> {
+      const watch = idle(opts.signal);
       try {
-        const props = await blob(key).getProperties({ abortSignal: opts.signal });
+        const props = await blob(key).getProperties({ abortSignal: watch.signal });
         return { key, size: props.contentLength ?? 0 };
       } catch (error) {
         if (_facts(error).status === 404) return undefined;
-        throw fail('head', key, error, opts.signal);
+        throw fail('head', key, watch.explain(error), opts.signal);
+      } finally {
+        watch.stop();
       }
     },
 
@@ -176,25 +201,32 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
       listPrefix: string,
       opts: { signal?: AbortSignal } = {},
     ): AsyncIterable<ObjectInfo> {
+      const watch = idle(opts.signal);
       try {
         const pages = container
-          .listBlobsFlat({ prefix: prefix + listPrefix, abortSignal: opts.signal })
+          .listBlobsFlat({ prefix: prefix + listPrefix, abortSignal: watch.signal })
           .byPage({ maxPageSize: 5000 });
         for await (const page of pages) {
+          // The clock stops while the caller consumes the page, which may take any time.
+          watch.stop();
           for (const item of page.segment.blobItems) {
             yield { key: item.name.slice(prefix.length), size: item.properties.contentLength ?? 0 };
           }
+          watch.touch();
         }
       } catch (error) {
         // A missing container holds no objects.
         if (_facts(error).code === 'ContainerNotFound') return;
-        throw fail('list', listPrefix, error, opts.signal);
+        throw fail('list', listPrefix, watch.explain(error), opts.signal);
+      } finally {
+        watch.stop();
       }
     },
 
     async delete(key: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+      const watch = idle(opts.signal);
       try {
-        await blob(key).deleteIfExists({ abortSignal: opts.signal });
+        await blob(key).deleteIfExists({ abortSignal: watch.signal });
       } catch (error) {
         const { status, code } = _facts(error);
         if (
@@ -212,7 +244,9 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
           );
         }
         if (code === 'ContainerNotFound') return;
-        throw fail('delete', key, error, opts.signal);
+        throw fail('delete', key, watch.explain(error), opts.signal);
+      } finally {
+        watch.stop();
       }
     },
 
@@ -223,10 +257,13 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
     ): Promise<void> {
       const wanted = policy(retainUntil);
       if (!wanted) return;
+      const watch = idle(opts.signal);
       try {
-        await blob(key).setImmutabilityPolicy(wanted, { abortSignal: opts.signal });
+        await blob(key).setImmutabilityPolicy(wanted, { abortSignal: watch.signal });
       } catch (error) {
-        throw fail('extend retention of', key, error, opts.signal, true);
+        throw fail('extend retention of', key, watch.explain(error), opts.signal, true);
+      } finally {
+        watch.stop();
       }
     },
   };

@@ -22,8 +22,6 @@ export interface AzureContainerSpec {
   /** @default the connection string's BlobEndpoint, else `https://ACCOUNT.blob.core.windows.net` */
   readonly endpoint?: string | undefined;
   readonly credential: AzureCredential;
-  /** @default 120000 */
-  readonly requestTimeoutMs?: number | undefined;
 }
 
 /**
@@ -37,9 +35,10 @@ export async function openAzureContainer(spec: AzureContainerSpec): Promise<Cont
       { cause: error },
     );
   });
-  const pipeline: StoragePipelineOptions = {
-    retryOptions: { maxTries: 1, tryTimeoutInMs: spec.requestTimeoutMs ?? 120_000 },
-  };
+  // No tryTimeoutInMs: it only asks the service for a server-side timeout, and the HTTP client
+  // stops its own clock once headers arrive, so a stalled body would still hang. The store
+  // watches for stalls itself (watchIdle).
+  const pipeline: StoragePipelineOptions = { retryOptions: { maxTries: 1 } };
   const cred = spec.credential;
   const endpoint = (spec.endpoint ?? `https://${spec.account}.blob.core.windows.net`).replace(
     /\/+$/,
@@ -84,6 +83,46 @@ export function azureFacts(error: unknown): FailureFacts {
   return { status, code };
 }
 
+/** An abort signal for one operation that also fires when no bytes move for a while. */
+export interface IdleWatch {
+  /** Aborts when the caller's signal does or when `touch` was not called for the idle time. */
+  readonly signal: AbortSignal;
+  /** Restarts the clock; call it whenever bytes arrive or leave. */
+  readonly touch: () => void;
+  /** Stops the clock; call it when the operation ends. */
+  readonly stop: () => void;
+  /** `error`, or a transient-coded timeout error (with `error` as cause) if the clock ran out. */
+  readonly explain: (error: unknown) => unknown;
+}
+
+/**
+ * Starts an idle clock of `ms` for one operation. The Azure SDK has no idle timeout of its own:
+ * its request timeout ends when headers arrive, so a body that stops half way hangs forever.
+ */
+export function watchIdle(ms: number, parent?: AbortSignal): IdleWatch {
+  const controller = new AbortController();
+  const signal = parent ? AbortSignal.any([parent, controller.signal]) : controller.signal;
+  let timer: NodeJS.Timeout | undefined;
+  const watch: IdleWatch = {
+    signal,
+    touch: () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => controller.abort(), ms).unref();
+    },
+    stop: () => clearTimeout(timer),
+    explain: (error) => {
+      if (!controller.signal.aborted || parent?.aborted) return error;
+      // ETIMEDOUT makes store-error classify it as transient.
+      return Object.assign(
+        new Error(`no bytes from the service for ${ms / 1000} s`, { cause: error }),
+        { code: 'ETIMEDOUT' },
+      );
+    },
+  };
+  watch.touch();
+  return watch;
+}
+
 /** How {@link uploadBlockBlob} writes. */
 export interface BlockUploadOptions {
   /** Larger data is staged as blocks. */
@@ -94,6 +133,8 @@ export interface BlockUploadOptions {
   readonly tier?: string | undefined;
   readonly immutabilityPolicy?: BlobImmutabilityPolicy | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Called as bytes go out (see {@link IdleWatch.touch}). */
+  readonly onProgress?: (() => void) | undefined;
 }
 
 /**
@@ -105,14 +146,14 @@ export async function uploadBlockBlob(
   data: Uint8Array,
   options: BlockUploadOptions,
 ): Promise<void> {
-  const { blockSize, signal } = options;
+  const { blockSize, signal, onProgress } = options;
   const common = {
     tier: options.tier,
     immutabilityPolicy: options.immutabilityPolicy,
     abortSignal: signal,
   };
   if (data.byteLength <= options.maxSingleShot) {
-    await target.upload(data, data.byteLength, common);
+    await target.upload(data, data.byteLength, { ...common, onProgress });
     return;
   }
   // A random id per upload keeps two concurrent uploads of one key from committing each other's
@@ -127,7 +168,7 @@ export async function uploadBlockBlob(
     ids.map((id, index) =>
       limit(async () => {
         const part = data.subarray(index * blockSize, (index + 1) * blockSize);
-        await target.stageBlock(id, part, part.byteLength, { abortSignal: signal });
+        await target.stageBlock(id, part, part.byteLength, { abortSignal: signal, onProgress });
       }),
     ),
   );

@@ -32,8 +32,9 @@ export interface S3StoreOptions {
   readonly connections?: number;
   /** Objects larger than this are uploaded in parts of this size (≥ 5 MiB). @default 8 MiB */
   readonly partSize?: number;
-  /** Per-request timeout. @default 120000 */
-  readonly requestTimeoutMs?: number;
+  /** A request that sends or receives no byte for this long is abandoned and fails as a
+   *  transient error (so `withRetry` retries it). @default 60000 */
+  readonly idleTimeoutMs?: number;
 }
 
 /**
@@ -64,7 +65,11 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
     credentials: options.credentials,
     maxAttempts: 1,
     requestHandler: {
-      requestTimeout: options.requestTimeoutMs ?? 120_000,
+      // An idle timeout rather than `requestTimeout`, which only logs a warning (unless
+      // `throwOnRequestTimeout`) and would cut off a large download that is still flowing. The
+      // handler destroys a stalled response with a TimeoutError, which store-error treats as
+      // transient.
+      socketTimeout: options.idleTimeoutMs ?? 60_000,
       connectionTimeout: 10_000,
     },
   };

@@ -43,7 +43,7 @@ async function azure(prefix: string): Promise<Store> {
       kind: 'connection-string',
       connectionString: env.AZURE_STORAGE_CONNECTION_STRING ?? '',
     },
-    requestTimeoutMs: 5000,
+    idleTimeoutMs: 5000,
   });
 }
 
