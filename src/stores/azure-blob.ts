@@ -73,7 +73,9 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
     const hint =
       locking && facts.status === 501
         ? 'this service does not support immutability policies'
-        : undefined;
+        : facts.code === 'AbortError'
+          ? 'the connection ended before the response was complete'
+          : undefined;
     return toStoreError(name, op, key, error, facts, signal, hint);
   };
   const policy = (until: Date | undefined): BlobImmutabilityPolicy | undefined =>

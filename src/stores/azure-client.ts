@@ -71,15 +71,23 @@ export async function openAzureContainer(spec: AzureContainerSpec): Promise<Cont
 
 /** Status and error code of an Azure SDK error (service errors) or a socket error. */
 export function azureFacts(error: unknown): FailureFacts {
-  const e = error as { statusCode?: unknown; code?: unknown; details?: { errorCode?: unknown } };
+  const e = error as {
+    statusCode?: unknown;
+    code?: unknown;
+    name?: unknown;
+    details?: { errorCode?: unknown };
+  };
   const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
-  // The service's error code is in details.errorCode; socket errors set `code`.
+  // The service's error code is in details.errorCode; socket errors set `code`; a connection
+  // that ended mid-response is only recognisable by its name, AbortError.
   const code =
     typeof e.details?.errorCode === 'string'
       ? e.details.errorCode
       : typeof e.code === 'string'
         ? e.code
-        : undefined;
+        : e.name === 'AbortError'
+          ? e.name
+          : undefined;
   return { status, code };
 }
 

@@ -20,6 +20,9 @@ const TRANSIENT_CODES: ReadonlySet<string> = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CONNECT_TIMEOUT',
   'REQUEST_SEND_ERROR',
+  // Azure: a response body that could not be parsed, which in practice is one cut off by a
+  // dropped connection (a listing page, an error document).
+  'PARSE_ERROR',
 ]);
 
 /** Error names the SDKs give to failures that a retry can cure (timeouts, throttling). */
@@ -31,6 +34,9 @@ const TRANSIENT_NAMES: ReadonlySet<string> = new Set([
   'ThrottlingException',
   'ServiceUnavailable',
   'InternalError',
+  // Azure reports a connection that ended mid-response as an AbortError. The caller's own abort
+  // never gets here: toStoreError turns it into an InterruptedError first.
+  'AbortError',
 ]);
 
 /** What a remote store learned about a failed request. */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { StoreError } from '../../src/errors.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InterruptedError, StoreError } from '../../src/errors.ts';
 import { createAzureBlobStore } from '../../src/stores/azure-blob.ts';
 import { withRetry } from '../../src/stores/retry.ts';
 import { createS3Store } from '../../src/stores/s3.ts';
@@ -110,6 +111,51 @@ for (const kind of ['s3', 'azure'] as const) {
         await assert.rejects(async () => {
           for await (const _ of store.list('snapshots/'));
         }, transient);
+      },
+    );
+
+    void it(
+      'fails a get whose connection resets half way with a transient error',
+      LIMIT,
+      async () => {
+        const { store, proxy } = await open(kind, 'reset');
+        await store.put('data/00/pack', randomBytes(200_000));
+        proxy.mode = 'reset';
+        await assert.rejects(store.get('data/00/pack'), transient);
+        assert.equal(proxy.faults, 1);
+      },
+    );
+
+    void it('reports a get the caller aborts mid-response as cancelled', LIMIT, async () => {
+      const { store, proxy } = await open(kind, 'abort');
+      await store.put('data/00/pack', randomBytes(200_000));
+      proxy.mode = 'stall';
+      const controller = new AbortController();
+      const retried = withRetry(store, { minDelayMs: 10 });
+      const getting = retried.get('data/00/pack', { signal: controller.signal });
+      while (proxy.faults === 0) await sleep(10);
+      controller.abort();
+      await assert.rejects(getting, InterruptedError);
+    });
+
+    void it(
+      'lists every key through withRetry after a listing cut off half way',
+      LIMIT,
+      async () => {
+        const { store, proxy } = await open(kind, 'reset-list');
+        const keys = Array.from(
+          { length: 20 },
+          (_, i) => `snapshots/${String(i).padStart(64, '0')}`,
+        );
+        for (const key of keys) await store.put(key, randomBytes(10));
+        proxy.mode = 'reset';
+        proxy.times = 1;
+        const listed: string[] = [];
+        for await (const { key } of withRetry(store, { minDelayMs: 10 }).list('snapshots/')) {
+          listed.push(key);
+        }
+        assert.deepEqual(listed.sort(), keys);
+        assert.equal(proxy.faults, 1);
       },
     );
   });
