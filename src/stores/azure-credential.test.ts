@@ -10,6 +10,10 @@ const files: Record<string, string> = {
   '/etc/hbr/key':
     'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==\n',
   '/etc/hbr/junk': 'hello world',
+  '/etc/hbr/sas-endpoint':
+    'BlobEndpoint=https://acct.blob.core.windows.net/;SharedAccessSignature=sv=2024-01-01&sig=abc',
+  '/etc/hbr/azurite':
+    'DefaultEndpointsProtocol=http;AccountKey=a2V5;BlobEndpoint=http://127.0.0.1:10000/acct;',
 };
 const readFile = (path: string): Promise<string> =>
   path in files ? Promise.resolve(files[path] ?? '') : Promise.reject(new Error(`ENOENT: ${path}`));
@@ -83,5 +87,25 @@ void describe('Azure credentials', () => {
       }),
       /is for account acct, not other/,
     );
+  });
+
+  void it('refuses a credential file whose connection string is for another account', async () => {
+    const resolve = (account: string, file: string, fromEnv: boolean) =>
+      resolveAzureCredential({
+        account,
+        env: fromEnv ? { HBR_AZURE_CREDENTIAL_FILE: file } : {},
+        credentialFile: fromEnv ? undefined : file,
+        readFile,
+      });
+    for (const fromEnv of [false, true]) {
+      // By AccountName, by the BlobEndpoint's host, and by an emulator endpoint's path.
+      for (const file of ['/etc/hbr/azure', '/etc/hbr/sas-endpoint', '/etc/hbr/azurite']) {
+        await assert.rejects(
+          resolve('other', file, fromEnv),
+          new RegExp(`${file} is for account acct, not other`),
+        );
+        assert.equal((await resolve('acct', file, fromEnv)).kind, 'connection-string');
+      }
+    }
   });
 });

@@ -42,7 +42,8 @@ export const AZURE_CREDENTIAL_ENV = [
  * `HBR_AZURE_SAS_FILE` or `AZURE_STORAGE_SAS_TOKEN`, then `AZURE_STORAGE_CONNECTION_STRING`,
  * then `AZURE_STORAGE_KEY` (with `AZURE_STORAGE_ACCOUNT`, when set, naming the same account).
  * @throws UsageError when none is set, a file cannot be read or holds something unrecognisable,
- *   or the variables name a different account than the location.
+ *   or a connection string (from a file or a variable) or the variables name a different account
+ *   than the location.
  */
 export async function resolveAzureCredential(
   source: AzureCredentialSource,
@@ -63,16 +64,21 @@ export async function resolveAzureCredential(
   };
 
   const file = source.credentialFile ?? _nonEmpty(env.HBR_AZURE_CREDENTIAL_FILE);
-  if (file !== undefined)
-    return parseAzureCredential(await fromFile(file, 'credential file'), file);
+  if (file !== undefined) {
+    const credential = parseAzureCredential(await fromFile(file, 'credential file'), file);
+    // A connection string names its account, so a file meant for another repository (say the
+    // primary's, given to a replica) would silently send the data to that account.
+    if (credential.kind === 'connection-string')
+      _sameAccount(account, _accountOf(credential.connectionString), `credential file ${file}`);
+    return credential;
+  }
   const sasFile = _nonEmpty(env.HBR_AZURE_SAS_FILE);
   if (sasFile !== undefined) return _sas(await fromFile(sasFile, 'SAS file'), sasFile);
   const sas = _nonEmpty(env.AZURE_STORAGE_SAS_TOKEN);
   if (sas !== undefined) return _sas(sas, 'AZURE_STORAGE_SAS_TOKEN');
   const connectionString = _nonEmpty(env.AZURE_STORAGE_CONNECTION_STRING);
   if (connectionString !== undefined) {
-    const named = /(?:^|;)\s*AccountName=([^;]+)/i.exec(connectionString)?.[1];
-    _sameAccount(account, named, 'AZURE_STORAGE_CONNECTION_STRING');
+    _sameAccount(account, _accountOf(connectionString), 'AZURE_STORAGE_CONNECTION_STRING');
     return { kind: 'connection-string', connectionString };
   }
   const key = _nonEmpty(env.AZURE_STORAGE_KEY);
@@ -116,6 +122,30 @@ function _sas(token: string, origin: string): AzureCredential {
     throw new UsageError(`[store:azure] ${origin} is not a SAS token (no sig= parameter)`);
   }
   return { kind: 'sas', token: clean };
+}
+
+/**
+ * The account a connection string is for: its AccountName, else the account in its BlobEndpoint
+ * (`https://ACCOUNT.blob.…`, or an emulator's `http://HOST:PORT/ACCOUNT`); undefined when it
+ * names none (a custom domain).
+ */
+function _accountOf(connectionString: string): string | undefined {
+  const field = (name: string): string | undefined =>
+    _nonEmpty(new RegExp(`(?:^|;)\\s*${name}=([^;]*)`, 'i').exec(connectionString)?.[1]);
+  const named = field('AccountName');
+  if (named !== undefined) return named;
+  let endpoint: URL;
+  try {
+    endpoint = new URL(field('BlobEndpoint') ?? '');
+  } catch {
+    return undefined;
+  }
+  return (
+    /^([a-z0-9]+)\.blob\./i.exec(endpoint.hostname)?.[1] ??
+    (/^[\d.]+$|^\[|^localhost$/i.test(endpoint.hostname)
+      ? endpoint.pathname.split('/').find(Boolean)
+      : undefined)
+  );
 }
 
 function _sameAccount(account: string, named: string | undefined, origin: string): void {
