@@ -80,6 +80,36 @@ void describe('parseLocation', () => {
       );
     }
   });
+
+  void it('refuses secrets in the query without echoing them or the rest of the query', () => {
+    const cases = [
+      // A pasted SAS whose first parameter is not one hbr knows as secret.
+      'azure://acct/container/a?st=2024-01-01&se=2030-01-01&sp=rl&sv=2022-11-02&sr=c&sig=S3CR3T%3D',
+      'https://acct.blob.core.windows.net/container?sv=2022-11-02&sig=S3CR3T%3D',
+      's3://backups/x?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA&X-Amz-Signature=S3CR3T',
+      's3://backups/x?region=eu-west-1&secretAccessKey=S3CR3T',
+      's3://backups/x?accessKeyId=AKIA&sessionToken=S3CR3T',
+      'gs:backups?token=S3CR3T',
+    ];
+    for (const text of cases) {
+      assert.throws(
+        () => parseLocation(text),
+        (error: unknown) =>
+          error instanceof UsageError &&
+          /signature, key or token/.test(error.message) &&
+          !/S3CR3T|AKIA/.test(error.message),
+        text,
+      );
+    }
+    // Other errors name the location without its query either.
+    assert.throws(
+      () => parseLocation('s3://backups/x?endpont=http://internal.example&region=r'),
+      (error: unknown) =>
+        error instanceof UsageError &&
+        /unknown parameter 'endpont' in s3:\/\/backups\/x;/.test(error.message) &&
+        !error.message.includes('internal.example'),
+    );
+  });
 });
 
 void describe('openStore', () => {

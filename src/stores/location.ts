@@ -48,6 +48,10 @@ export interface OpenStoreOptions {
 }
 
 const TIERS = ['Hot', 'Cool', 'Cold', 'Archive'] as const;
+/** Query keys that carry secrets: Azure SAS fields, S3 presigned-URL fields, and anything named
+ *  like a key, secret, token, password or signature (`secretAccessKey=`, `sessionToken=`…). */
+const SECRET_KEY =
+  /^(?:sv|ss|srt|sr|sp|st|se|sip|spr|si|sig|skoid|sktid|skt|ske|sks|skv|sdd)$|sig|secret|token|password|credential|key/i;
 const AZURE_PARAMS = ['endpoint', 'tier', 'dataTier', 'immutability', 'connections'];
 const S3_PARAMS = [
   'endpoint',
@@ -73,37 +77,41 @@ const S3_PARAMS = [
 export function parseLocation(text: string): Location {
   const trimmed = text.trim();
   if (!trimmed) throw new UsageError('[store] empty repository location');
+  const scheme = /^[a-z][a-z0-9+.-]+:/i.test(trimmed);
+  // Secrets first, so that no later error prints them; messages show `shown`, never the query.
+  if (scheme) _refuseSecrets(trimmed);
+  const shown = trimmed.replace(/[?#].*$/s, '').replace(/^([^:]+:\/\/)[^/@]*@/, '$1');
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
-    if (/^[a-z][a-z0-9+.-]+:/i.test(trimmed)) throw _unknown(trimmed);
+    if (scheme) throw _unknown(shown);
     return { kind: 'local', path: resolve(trimmed) };
   }
   let url: URL;
   try {
     url = new URL(trimmed);
   } catch (error) {
-    throw new UsageError(`[store] not a valid location URL: ${trimmed}`, { cause: error });
+    throw new UsageError(`[store] not a valid location URL: ${shown}`, { cause: error });
   }
   if (url.username || url.password) {
     throw new UsageError(
       `[store] ${url.protocol}// location with credentials in it: put them in environment variables or a credential file`,
     );
   }
-  const scheme = url.protocol.slice(0, -1).toLowerCase();
-  if (scheme === 'file') return { kind: 'local', path: fileURLToPath(url) };
-  if (scheme !== 'azure' && scheme !== 's3') throw _unknown(trimmed);
-  const query = _query(url, scheme === 'azure' ? AZURE_PARAMS : S3_PARAMS, trimmed);
+  const protocol = url.protocol.slice(0, -1).toLowerCase();
+  if (protocol === 'file') return { kind: 'local', path: fileURLToPath(url) };
+  if (protocol !== 'azure' && protocol !== 's3') throw _unknown(shown);
+  const query = _query(url, protocol === 'azure' ? AZURE_PARAMS : S3_PARAMS, shown);
   const segments = decodeURIComponent(url.pathname).split('/').filter(Boolean);
   const connections = _int(query.get('connections'), 'connections');
   const endpoint = _endpoint(query.get('endpoint'));
 
-  if (scheme === 'azure') {
+  if (protocol === 'azure') {
     const account = url.hostname;
     const container = segments[0];
     if (!/^[a-z0-9]{3,24}$/.test(account))
-      throw new UsageError(`[store] bad Azure storage account name '${account}' in ${trimmed}`);
+      throw new UsageError(`[store] bad Azure storage account name '${account}' in ${shown}`);
     if (!container || !/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(container)) {
       throw new UsageError(
-        `[store] ${trimmed}: expected azure://ACCOUNT/CONTAINER[/PREFIX] with a valid container name`,
+        `[store] ${shown}: expected azure://ACCOUNT/CONTAINER[/PREFIX] with a valid container name`,
       );
     }
     const tiers: Record<string, AzureAccessTier> = {};
@@ -130,7 +138,7 @@ export function parseLocation(text: string): Location {
 
   const bucket = url.hostname;
   if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
-    throw new UsageError(`[store] bad S3 bucket name '${bucket}' in ${trimmed}`);
+    throw new UsageError(`[store] bad S3 bucket name '${bucket}' in ${shown}`);
   const storageClasses: Record<string, StorageClass> = {};
   const storageClass = query.get('storageClass');
   const dataStorageClass = query.get('dataStorageClass');
@@ -224,13 +232,22 @@ function _unknown(text: string): UsageError {
   );
 }
 
-function _query(url: URL, allowed: readonly string[], text: string): URLSearchParams {
-  for (const key of url.searchParams.keys()) {
-    if (['sig', 'sv', 'se', 'sp', 'X-Amz-Signature', 'X-Amz-Credential'].includes(key)) {
+/** Refuses a location whose query has any key that carries a secret, whatever else is wrong. */
+function _refuseSecrets(text: string): void {
+  const query = /\?([^#]*)/.exec(text)?.[1] ?? '';
+  for (const key of new URLSearchParams(query).keys()) {
+    if (SECRET_KEY.test(key)) {
       throw new UsageError(
-        `[store] ${url.protocol}// location with a signature or token in it: put it in HBR_AZURE_SAS_FILE, AZURE_STORAGE_SAS_TOKEN or a credential file`,
+        '[store] repository location with a signature, key or token in its query: put secrets in ' +
+          'a credential file or environment variables (Azure SAS: HBR_AZURE_SAS_FILE or ' +
+          'AZURE_STORAGE_SAS_TOKEN; S3: HBR_S3_CREDENTIAL_FILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)',
       );
     }
+  }
+}
+
+function _query(url: URL, allowed: readonly string[], text: string): URLSearchParams {
+  for (const key of url.searchParams.keys()) {
     if (!allowed.includes(key)) {
       throw new UsageError(
         `[store] unknown parameter '${key}' in ${text}; allowed: ${allowed.join(', ')}`,
