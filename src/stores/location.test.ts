@@ -110,6 +110,34 @@ void describe('parseLocation', () => {
         !error.message.includes('internal.example'),
     );
   });
+
+  void it('refuses a fragment, a port or a bad %-escape rather than guessing', () => {
+    const cases: [string, RegExp][] = [
+      ['s3://backups/prod#2024', /'#'.*%23/],
+      ['azure://acct/container/site#1', /'#'.*%23/],
+      ['s3://backups:9000/prod', /port.*endpoint=/],
+      ['azure://acct:10000/container', /port.*endpoint=/],
+      ['s3://backups/100%', /%25/],
+    ];
+    for (const [text, message] of cases) {
+      assert.throws(
+        () => parseLocation(text),
+        (error: unknown) => error instanceof UsageError && message.test(error.message),
+        text,
+      );
+    }
+    assert.deepEqual(parseLocation('s3://backups/prod%232024/100%25'), {
+      kind: 's3',
+      bucket: 'backups',
+      prefix: 'prod#2024/100%',
+      endpoint: undefined,
+      region: undefined,
+      pathStyle: undefined,
+      storageClasses: {},
+      objectLock: undefined,
+      connections: undefined,
+    });
+  });
 });
 
 void describe('openStore', () => {

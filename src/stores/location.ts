@@ -96,11 +96,30 @@ export function parseLocation(text: string): Location {
       `[store] ${url.protocol}// location with credentials in it: put them in environment variables or a credential file`,
     );
   }
+  // URL parsing would drop a fragment (`prod#2024` → `prod`) and keep a port nobody reads.
+  if (trimmed.includes('#')) {
+    throw new UsageError(
+      `[store] ${shown}: a location cannot have a '#' part; write a '#' that belongs in the path as %23`,
+    );
+  }
   const protocol = url.protocol.slice(0, -1).toLowerCase();
   if (protocol === 'file') return { kind: 'local', path: fileURLToPath(url) };
   if (protocol !== 'azure' && protocol !== 's3') throw _unknown(shown);
+  if (url.port) {
+    throw new UsageError(
+      `[store] ${shown}: ${protocol}:// locations take no port; give the server as endpoint=http://HOST:PORT`,
+    );
+  }
   const query = _query(url, protocol === 'azure' ? AZURE_PARAMS : S3_PARAMS, shown);
-  const segments = decodeURIComponent(url.pathname).split('/').filter(Boolean);
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch (error) {
+    throw new UsageError(`[store] ${shown}: bad %-escape; write a '%' in the path as %25`, {
+      cause: error,
+    });
+  }
+  const segments = path.split('/').filter(Boolean);
   const connections = _int(query.get('connections'), 'connections');
   const endpoint = _endpoint(query.get('endpoint'));
 
