@@ -42,13 +42,16 @@ export async function resolveS3Credentials(
         },
       );
     }
+    // Every field from the first profile only: a later profile's session token or secret must
+    // never be paired with the first profile's key.
+    const profile = _firstProfile(text);
     const field = (name: string): string | undefined =>
-      new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=\\s*['"]?([^'"\\s]+)`, 'im').exec(text)?.[1];
+      new RegExp(`^\\s*(?:export\\s+)?${name}\\s*=\\s*['"]?([^'"\\s]+)`, 'im').exec(profile)?.[1];
     const accessKeyId = field('aws_access_key_id');
     const secretAccessKey = field('aws_secret_access_key');
     if (!accessKeyId || !secretAccessKey) {
       throw new UsageError(
-        `[store:s3] credential file ${file} lacks aws_access_key_id or aws_secret_access_key`,
+        `[store:s3] credential file ${file} lacks aws_access_key_id or aws_secret_access_key (in its first profile, if it has [profile] sections)`,
       );
     }
     return { accessKeyId, secretAccessKey, sessionToken: field('aws_session_token') };
@@ -68,4 +71,17 @@ export async function resolveS3Credentials(
     );
   }
   return undefined;
+}
+
+// --- internal ---
+
+/** The text up to a file's second `[section]` header: the whole of a file without sections. */
+function _firstProfile(text: string): string {
+  const lines: string[] = [];
+  let sections = 0;
+  for (const line of text.split('\n')) {
+    if (/^\s*\[[^\]]*\]\s*$/.test(line) && ++sections > 1) break;
+    lines.push(line);
+  }
+  return lines.join('\n');
 }
