@@ -211,9 +211,18 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
             if (item.Key !== undefined)
               yield { key: item.Key.slice(prefix.length), size: item.Size ?? 0 };
           }
+          // Ending here would pass a short listing off as complete (a short snapshots/ listing
+          // lets prune take live packs for unused).
+          if (page.IsTruncated && !page.NextContinuationToken) {
+            throw new StoreError(
+              `[store:${name}] list ${listPrefix}: the server says the listing goes on but sent no continuation token`,
+              { permanent: true },
+            );
+          }
           ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
         } while (ContinuationToken);
       } catch (error) {
+        if (error instanceof StoreError) throw error;
         // A missing bucket holds no objects.
         if (_facts(error).code === 'NoSuchBucket') return;
         throw fail('list', listPrefix, error, opts.signal);
