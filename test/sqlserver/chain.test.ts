@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { PlanError } from '../../src/errors.ts';
+import type { BackupSetRecord } from '../../src/drivers/sqlserver/backup-set.ts';
 import type { SqlServerCatalog } from '../../src/drivers/sqlserver/catalog.ts';
 import { planToDataBackup } from '../../src/drivers/sqlserver/chain-base.ts';
 import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
@@ -143,10 +144,69 @@ void it('never mixes backups of two lineages of one name (FamilyGUID), even when
   const newDb = 'eeeeeeee-0000-4000-8000-000000000002';
   const full = rec('full', 100n, 200n, 10, { familyGuid: newDb });
   const own = rec('log', 150n, 250n, 20, { familyGuid: newDb });
-  // A log of the dropped database whose LSNs happen to continue the new one's chain.
-  const stray = rec('log', 250n, 900n, 30, { familyGuid: oldDb });
+  // A log of the dropped database (taken before it was dropped) whose LSNs happen to continue
+  // the new one's chain.
+  const stray = rec('log', 250n, 900n, 5, { familyGuid: oldDb });
   const plan = planRestore([full, own, stray], latest);
   assert.deepEqual(plan.steps, [full, own]);
+});
+
+void it('restores latest on the fork a restore to a point in time started, not the abandoned one', () => {
+  const A = 'aaaaaaaa-0000-4000-8000-00000000000a';
+  const B = 'bbbbbbbb-0000-4000-8000-00000000000b';
+  const onA = { recoveryForkId: A, firstRecoveryForkId: A };
+  const onB = { recoveryForkId: B, firstRecoveryForkId: B };
+  const full = rec('full', 100n, 200n, 0, onA);
+  const l1 = rec('log', 200n, 300n, 60, onA);
+  const l2 = rec('log', 300n, 400n, 120, onA);
+  const l3 = rec('log', 400n, 500n, 180, onA);
+  // At 03:30 the database was restored to 01:30 (LSN 350, inside l2): fork B starts there, and
+  // hbr's log backups went on from it. l2 and l3 reach further in LSN, on the abandoned fork.
+  const b1 = rec('log', 300n, 360n, 240, { firstRecoveryForkId: A, recoveryForkId: B });
+  const b2 = rec('log', 360n, 420n, 300, onB);
+  const b3 = rec('log', 420n, 480n, 1740, onB);
+  const history = [full, l1, l2, l3, b1, b2, b3];
+  assert.deepEqual(planRestore(history, latest).steps, [full, l1, b1, b2, b3]);
+  // A time the abandoned fork never reached is found on the new one.
+  const nextDay = planRestore(history, { kind: 'time', at: minute(1700) });
+  assert.deepEqual(nextDay.steps, [full, l1, b1, b2, b3]);
+  // A time before the fork still restores on the fork it was on.
+  assert.deepEqual(planRestore(history, { kind: 'time', at: minute(170) }).steps, [
+    full,
+    l1,
+    l2,
+    l3,
+  ]);
+
+  // With a full taken on fork B: latest starts from it, although the abandoned fork's later full
+  // has a higher LastLSN.
+  const aFull = rec('full', 450n, 500n, 200, onA);
+  const bFull = rec('full', 410n, 420n, 320, onB);
+  assert.deepEqual(planRestore([...history, aFull, bFull], latest).steps, [bFull, b3]);
+});
+
+void it('restores latest from a re-created database, not the dropped one whose LSNs ran higher', () => {
+  const dropped = rec('full', 9_000_000n, 9_000_100n, 0, { familyGuid: 'old-db' });
+  const droppedLog = rec('log', 9_000_100n, 9_000_900n, 60, { familyGuid: 'old-db' });
+  const full = rec('full', 37_000n, 37_100n, 600, { familyGuid: 'new-db' });
+  const log = rec('log', 37_100n, 38_000n, 660, { familyGuid: 'new-db' });
+  assert.deepEqual(planRestore([dropped, droppedLog, full, log], latest).steps, [full, log]);
+});
+
+void it('walks overlapping logs of two replicas without trying every combination', () => {
+  // Two replicas back up the same log every step; a target past the end fails every path, and a
+  // walk that retried each combination would take 2^40 tries.
+  const full = rec('full', 100n, 200n, 0);
+  const logs: BackupSetRecord[] = [];
+  for (let i = 0; i < 40; i++) {
+    const first = 200n + BigInt(i) * 100n;
+    logs.push(rec('log', first, first + 100n, 10 + i, { server: 'sql1' }));
+    logs.push(rec('log', first, first + 100n, 10 + i, { server: 'sql2' }));
+  }
+  assert.throws(
+    () => planRestore([full, ...logs], { kind: 'time', at: minute(500) }),
+    reason('TAIL_LOG_NEEDED'),
+  );
 });
 
 void it('refuses to stop inside a log with bulk-logged changes, naming the nearest points', () => {

@@ -18,58 +18,86 @@ export interface LogWalk {
 /**
  * Walks the log backups from `anchor` (the full, or the differential on it). A log applies when
  * `FirstLSN <= current < LastLSN` (overlaps are fine; a log ending at or before `current` adds
- * nothing) and it starts on the current recovery fork; among several the one reaching furthest is
- * taken. Empty logs (`FirstLSN = LastLSN`) are never applied.
+ * nothing) and it starts on the current recovery fork. Among several, the one reaching furthest
+ * is tried first, and the others when it leads nowhere: after a restore to a point in time, the
+ * abandoned fork's logs reach further in LSN than the new fork's, which start below them. With
+ * `latest`, the walk must reach `newest` (the newest backup of the database, on its fork).
+ * Empty logs (`FirstLSN = LastLSN`) are never applied.
  * @throws PlanError `LSN_GAP` (both LSNs in the message) when later logs exist but none continues
  * the chain and the target lies beyond; `FORK_MISMATCH` when the only continuing logs are on
- * another fork; `TAIL_LOG_NEEDED` when the target lies after the last log.
+ * another fork, or `latest` ends on a fork the newest backup is not on; `TAIL_LOG_NEEDED` when
+ * the target lies after the last log.
  */
 export function walkLogs(
   records: readonly BackupSetRecord[],
   anchor: BackupSetRecord,
   target: RestoreTarget,
+  newest?: BackupSetRecord,
 ): LogWalk {
   const logs = records
     .filter((r) => r.type === 'log' && !isEmptyLog(r))
     .sort((a, b) => compareLsn(a.lastLsn, b.lastLsn) || compareLsn(a.firstLsn, b.firstLsn));
-  const chosen: BackupSetRecord[] = [];
-  let tip = anchor;
-  let fork = anchor.recoveryForkId;
-  while (!reached(tip, target)) {
+  const reached = (tip: BackupSetRecord, fork: string | null): boolean => {
+    if (target.kind === 'time') return tip.finish.getTime() >= target.at.getTime();
+    // The set holds records below LastLSN, so it contains the target LSN only when LastLSN > target.
+    if (target.kind === 'lsn') return tip.lastLsn > target.lsn;
+    return (
+      newest !== undefined &&
+      tip.finish.getTime() >= newest.finish.getTime() &&
+      sameFork(fork, newest.recoveryForkId)
+    );
+  };
+  // Where a walk from a log on a fork failed, it fails again: known, overlapping logs (two
+  // replicas backing up one database) do not make the search exponential.
+  const failed = new Map<string, PlanError>();
+  const walk = (tip: BackupSetRecord, fork: string | null): LogWalk => {
+    const key = `${tip.backupSetGuid} ${fork ?? ''}`;
+    const known = failed.get(key);
+    if (known) throw known;
+    try {
+      return walkFrom(tip, fork);
+    } catch (error) {
+      if (error instanceof PlanError) failed.set(key, error);
+      throw error;
+    }
+  };
+  const walkFrom = (tip: BackupSetRecord, fork: string | null): LogWalk => {
+    if (reached(tip, fork)) return { logs: [], coveredByEmptyLogs: false };
     const lsn = tip.lastLsn;
     const continuing = logs.filter((l) => l.firstLsn <= lsn && lsn < l.lastLsn);
-    const onFork = continuing.filter((l) => sameFork(fork, l.firstRecoveryForkId));
-    const next = onFork.reduce<BackupSetRecord | null>((best, l) => pickFurther(best, l), null);
-    if (next === null) {
-      if (continuing.length > 0) throw forkMismatch(tip, continuing[0]!, fork);
-      const later = logs.find((l) => l.lastLsn > lsn && sameFork(fork, l.firstRecoveryForkId));
-      if (later) throw gap(tip, later);
-      if (target.kind === 'latest') break;
-      if (target.kind === 'time' && emptyLogsCover(records, tip, fork, target.at)) {
-        return { logs: chosen, coveredByEmptyLogs: true };
+    const onFork = continuing.filter((l) => sameFork(fork, l.firstRecoveryForkId)).sort(further);
+    let firstError: PlanError | undefined;
+    for (const next of onFork) {
+      try {
+        // LastLSN grows at every step, so the walk ends.
+        const rest = walk(next, next.recoveryForkId ?? fork);
+        return { ...rest, logs: [next, ...rest.logs] };
+      } catch (error) {
+        if (!(error instanceof PlanError)) throw error;
+        firstError ??= error;
       }
-      throw tailLogNeeded(tip, target);
     }
-    chosen.push(next);
-    tip = next;
-    fork = next.recoveryForkId ?? fork;
-  }
-  return { logs: chosen, coveredByEmptyLogs: false };
+    if (firstError) throw firstError;
+    if (continuing.length > 0) throw forkMismatch(tip, continuing[0]!, fork);
+    const later = logs.find((l) => l.lastLsn > lsn && sameFork(fork, l.firstRecoveryForkId));
+    if (later) throw gap(tip, later);
+    if (target.kind === 'latest') {
+      if (newest === undefined) return { logs: [], coveredByEmptyLogs: false };
+      throw notNewest(tip, newest);
+    }
+    if (target.kind === 'time' && emptyLogsCover(records, tip, fork, target.at)) {
+      return { logs: [], coveredByEmptyLogs: true };
+    }
+    throw tailLogNeeded(tip, target);
+  };
+  return walk(anchor, anchor.recoveryForkId);
 }
 
 // --- internal ---
 
-function reached(tip: BackupSetRecord, target: RestoreTarget): boolean {
-  if (target.kind === 'time') return tip.finish.getTime() >= target.at.getTime();
-  // The set holds records below LastLSN, so it contains the target LSN only when LastLSN > target.
-  if (target.kind === 'lsn') return tip.lastLsn > target.lsn;
-  return false;
-}
-
-function pickFurther(best: BackupSetRecord | null, l: BackupSetRecord): BackupSetRecord {
-  if (best === null || l.lastLsn > best.lastLsn) return l;
-  if (l.lastLsn === best.lastLsn && l.finish > best.finish) return l;
-  return best;
+/** Orders logs the walk prefers first: reaching further, then finished later. */
+function further(a: BackupSetRecord, b: BackupSetRecord): number {
+  return compareLsn(b.lastLsn, a.lastLsn) || b.finish.getTime() - a.finish.getTime();
 }
 
 /** Empty log backups starting where the chain ends prove nothing changed up to their finish. */
@@ -106,6 +134,14 @@ function forkMismatch(tip: BackupSetRecord, log: BackupSetRecord, fork: string |
     'FORK_MISMATCH',
     `[sqlserver:plan] ${tip.database}: the log continuing LSN ${formatLsn(tip.lastLsn)} is ${describe(log)} ` +
       `on recovery fork ${log.firstRecoveryForkId ?? '?'}, but the chain is on fork ${fork ?? '?'}`,
+  );
+}
+
+function notNewest(tip: BackupSetRecord, newest: BackupSetRecord): PlanError {
+  return new PlanError(
+    'FORK_MISMATCH',
+    `[sqlserver:plan] ${tip.database}: the chain ends at ${describe(tip)}, on another recovery fork ` +
+      `than the newest backup, ${describe(newest)} (fork ${newest.recoveryForkId ?? '?'})`,
   );
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { PlanError } from '../../errors.ts';
-import type { BackupSetRecord } from './backup-set.ts';
+import { isEmptyLog, type BackupSetRecord } from './backup-set.ts';
 import { bestDifferential, candidateFulls } from './chain-base.ts';
 import { walkLogs } from './chain-logs.ts';
 import { formatLsn } from './lsn.ts';
@@ -40,7 +40,13 @@ export function planRestore(
 ): RestorePlan {
   const { name, sets } = selectDatabase(records, options.database);
   const usable = sets.filter((r) => !r.isDamaged);
-  const fulls = candidateFulls(usable, target);
+  // `latest` is the state after the newest backup: after a restore to a point in time, older
+  // backups on the abandoned fork reach higher LSNs, and a database dropped and re-created under
+  // the same name starts its LSNs again below the old one's.
+  const newest = target.kind === 'latest' ? newestBackup(usable) : undefined;
+  const fulls = candidateFulls(usable, target).filter(
+    (full) => !newest || sameLineage(full, newest),
+  );
   if (fulls.length === 0) throw noFull(name, usable, target);
   const warnings: string[] = [];
   let firstError: PlanError | null = null;
@@ -49,7 +55,7 @@ export function planRestore(
       // A database dropped and re-created under the same name has a new LSN space: never mix lineages.
       const lineage = usable.filter((r) => sameLineage(r, full));
       const diff = bestDifferential(lineage, full, target);
-      const walk = walkLogs(lineage, diff ?? full, target);
+      const walk = walkLogs(lineage, diff ?? full, target, newest);
       const steps = [full, ...(diff ? [diff] : []), ...walk.logs];
       if (walk.coveredByEmptyLogs) {
         warnings.push(
@@ -105,6 +111,20 @@ function stopInside(
       `(LSN ${formatLsn(before.lastLsn)}, the end of the ${before.type} backup before it) and ` +
       `${log.finish.toISOString()} (LSN ${formatLsn(log.lastLsn)}, its end)`,
   );
+}
+
+/** The backup taken last (a later LastLSN breaks a tie); empty log backups hold nothing to reach. */
+function newestBackup(sets: readonly BackupSetRecord[]): BackupSetRecord | undefined {
+  let newest: BackupSetRecord | undefined;
+  for (const r of sets) {
+    if (isEmptyLog(r)) continue;
+    const later =
+      !newest ||
+      r.finish.getTime() > newest.finish.getTime() ||
+      (r.finish.getTime() === newest.finish.getTime() && r.lastLsn > newest.lastLsn);
+    if (later) newest = r;
+  }
+  return newest;
 }
 
 function sameLineage(a: BackupSetRecord, b: BackupSetRecord): boolean {
