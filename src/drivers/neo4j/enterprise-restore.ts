@@ -21,6 +21,7 @@ import { materializeArtifacts } from './enterprise-artifacts.ts';
 import { chainOf, enterpriseRecord } from './enterprise-chain.ts';
 import { assertEnterpriseAdmin, enterpriseRestoreArgs } from './enterprise-commands.ts';
 import type { Neo4jRestoreOptions, Neo4jRestoreResult } from './restore.ts';
+import { restartSignal } from './server.ts';
 
 /**
  * Restores an enterprise backup into the server of `options` and checks its counts.
@@ -53,12 +54,15 @@ export async function restoreNeo4jEnterprise(
       );
       last[db] = files.at(-1)!;
     }
-    await server.stop({ signal });
+    signal?.throwIfAborted();
+    // Neither the stop nor the start is cut short by the signal: a cancelled restore (Ctrl-C)
+    // must still leave the server running (restartSignal).
+    await server.stop();
     try {
       for (const db of databases)
         await admin.run(enterpriseRestoreArgs(db, last[db]!), signal ? { signal } : {});
     } finally {
-      await server.start({ signal });
+      await server.start({ signal: restartSignal() });
     }
   } finally {
     await rm(runDir, { recursive: true, force: true });

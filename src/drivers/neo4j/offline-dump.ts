@@ -31,7 +31,7 @@ import type { Neo4jDatabaseRecord } from './backup.ts';
 import { unwrapDump } from './dump-format.ts';
 import { makeDumpFifos, type DumpFifos, type DumpPipe } from './dump-fifo.ts';
 import { dumpDatabase } from './dump-stream.ts';
-import type { HeldStart, Neo4jServer } from './server.ts';
+import { restartSignal, type HeldStart, type Neo4jServer } from './server.ts';
 import { createStepBack, type StepBack } from './priority.ts';
 import { addSegmentedArtifact } from './segmented-save.ts';
 import { assertStoreCleanlyStopped } from './store-state.ts';
@@ -98,11 +98,14 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
   // With the pipes this process steps back while neo4j-admin dumps; the server's start is
   // spawned now, held, so that it runs at the priority the process has now (a child inherits
   // its spawning thread's), with no privilege needed to step forward first.
-  const held = fifos !== undefined ? server.holdStart(o) : undefined;
+  const held = fifos !== undefined ? server.holdStart() : undefined;
   try {
+    signal?.throwIfAborted();
     const stopAt = Date.now();
     tracePhase('stop requested');
-    await server.stop(o);
+    // Not cancelled by the signal (stopTimeoutMs bounds it): a stop cut short would leave the
+    // server going down with nothing to start it again.
+    await server.stop();
     tracePhase('server exited');
     // With the pipes, the server starts as soon as neo4j-admin has exited: the rest of the dumps
     // is in this process's buffers, and is stored while the server starts (this process steps
@@ -142,10 +145,10 @@ async function streamedDump(options: OfflineDumpOptions): Promise<OfflineDumpRes
       try {
         await explainDumpFailure(options);
       } catch (explained) {
-        await startAfterFailure(server, explained, signal, held);
+        await startAfterFailure(server, explained, held);
         throw explained;
       }
-      await startAfterFailure(server, error, signal, held);
+      await startAfterFailure(server, error, held);
       throw error;
     }
     tracePhase('dumps stored');
@@ -179,13 +182,14 @@ async function startStepped(
   stepBack: StepBack,
   held?: HeldStart,
 ): Promise<number> {
-  const { server, signal } = options;
+  const { server } = options;
   // A start spawned now inherits this thread's priority: the process's own where permitted
   // (a held start has it already).
   stepBack.forward();
   try {
+    // Cancelling the backup (its signal) must not cancel the start: the server would stay down.
     await server.start({
-      ...(signal ? { signal } : {}),
+      signal: restartSignal(),
       ...(held ? { held } : {}),
       onSpawned: () => {
         tracePhase('server spawned');
@@ -283,12 +287,13 @@ async function spooledDump(
   const { server, signal } = options;
   const spool = await mkdtemp(join(spoolDir, 'hbr-neo4j-dump-'));
   try {
+    signal?.throwIfAborted();
     const stopAt = Date.now();
-    await server.stop({ signal });
+    await server.stop(); // not cut short by the signal, as in streamedDump
     try {
       await dumpWhileStopped(options, spool);
     } catch (error) {
-      await startAfterFailure(server, error, signal);
+      await startAfterFailure(server, error);
       throw error;
     }
     // Reading the spool competes with the server's start for the cores; the start decides the
@@ -392,15 +397,17 @@ export function lastCheckpointTxId(log: Buffer | undefined): string | undefined 
   return ids.at(-1)?.[1];
 }
 
-/** Starts the server after a failed dump; a failed start is added to the original error. */
+/**
+ * Starts the server after a failed dump; a failed start is added to the original error. The
+ * failure may be the backup's own cancellation, so the start has a signal of its own.
+ */
 async function startAfterFailure(
   server: Neo4jServer,
   error: unknown,
-  signal: AbortSignal | undefined,
   held?: HeldStart,
 ): Promise<void> {
   try {
-    await server.start({ ...(signal ? { signal } : {}), ...(held ? { held } : {}) });
+    await server.start({ signal: restartSignal(), ...(held ? { held } : {}) });
   } catch (startError) {
     throw startFailedToo(error, startError);
   }

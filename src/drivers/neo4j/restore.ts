@@ -22,7 +22,7 @@ import { restoreNeo4jEnterprise } from './enterprise-restore.ts';
 import { loadDatabase } from './dump-stream.ts';
 import type { GraphFacts } from './facts.ts';
 import { importGraph } from './logical-import.ts';
-import type { Neo4jServer } from './server.ts';
+import { restartSignal, type Neo4jServer } from './server.ts';
 
 /** Inputs of {@link restoreNeo4j}. */
 export interface Neo4jRestoreOptions {
@@ -59,7 +59,10 @@ export async function restoreNeo4j(options: Neo4jRestoreOptions): Promise<Neo4jR
     ([db]) => db !== 'system' || options.includeSystem === true,
   );
   if (meta.mode === 'dump') {
-    await options.server.stop({ signal });
+    signal?.throwIfAborted();
+    // Neither the stop nor the start is cut short by the signal: a cancelled restore (Ctrl-C)
+    // must still leave the server running (restartSignal).
+    await options.server.stop();
     try {
       for (const [db, r] of entries) {
         await loadDatabase(options.admin, db, await rebuild(repo, record.id, r, signal), {
@@ -67,7 +70,7 @@ export async function restoreNeo4j(options: Neo4jRestoreOptions): Promise<Neo4jR
         });
       }
     } finally {
-      await options.server.start({ signal });
+      await options.server.start({ signal: restartSignal() });
     }
   } else {
     const driver = openBolt(options.bolt);

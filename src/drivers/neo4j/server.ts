@@ -63,9 +63,11 @@ export interface Neo4jServer {
    * a word on its stdin, then becomes the command). A process keeps the priority of the thread
    * that spawned it, so the server starts at this process's present priority even when the
    * process has stepped back meanwhile without the privilege to step forward (`priority.ts`).
-   * {@link HeldStart.cancel} it when it goes unused.
+   * {@link HeldStart.cancel} it when it goes unused. It takes no signal: it must still run after
+   * the work between stop and start was cancelled (see {@link restartSignal}); a held command
+   * whose parent dies reads the end of its stdin and exits without running.
    */
-  holdStart(options?: { signal?: AbortSignal }): HeldStart;
+  holdStart(): HeldStart;
   /**
    * Waits until `RETURN 1` succeeds on the database over Bolt.
    * @throws SourceError at once on rejected credentials; after the timeout otherwise.
@@ -157,12 +159,11 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
       }
       await waitForBolt(o);
     },
-    holdStart(o = {}) {
+    holdStart() {
       const [file, ...args] = commandParts(startCommand, 'start');
       const shell = execa('sh', ['-c', HOLD_SCRIPT, 'hbr-neo4j-start', file, ...args], {
         env,
         stdin: 'pipe',
-        ...(o.signal ? { cancelSignal: o.signal } : {}),
       });
       let settled = false;
       const cancel = (): void => {
@@ -202,7 +203,22 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
   };
 }
 
+/**
+ * The signal for starting a server again that a backup or restore stopped: a timeout of its own.
+ * Never the caller's signal: when the work was cancelled (Ctrl-C), that signal is aborted already
+ * and would kill the start at once, leaving the server down.
+ */
+export function restartSignal(): AbortSignal {
+  return AbortSignal.timeout(RESTART_TIMEOUT_MS);
+}
+
 // --- internal ---
+
+/**
+ * How long a start after a stop may take, command and Bolt together; beyond the server's own
+ * Bolt deadline (default 3 minutes), it only bounds a start command that hangs.
+ */
+const RESTART_TIMEOUT_MS = 10 * 60_000;
 
 /** How often Bolt is tried while the server starts. */
 const BOLT_POLL_MS = 100;
