@@ -4,8 +4,9 @@
  * Plain JSON carries strings, booleans and numbers; a JSON integer is a Neo4j Integer and a JSON
  * number with a fraction is a Float. Everything JSON would blur gets a tagged object (property
  * values are never maps, so an object is always a tag): `{"$int":"…"}` for integers beyond
- * 2^53, `{"$float":"1"}` for integral or non-finite floats, `{"$bytes":base64}`, and
- * `{"$t":"DateTime"|…, …fields}` for temporal and spatial values.
+ * 2^53, `{"$float":"1"}` for integral or non-finite floats (`"-0"` for negative zero),
+ * `{"$bytes":base64}`, and `{"$t":"DateTime"|…, …fields}` for temporal and spatial values (a
+ * duration's months, days and seconds are integers, `$int` beyond 2^53 like any other).
  * @module
  */
 import neo4j from 'neo4j-driver';
@@ -19,6 +20,8 @@ export function encodeValue(value: unknown): JsonValue {
   if (value === null || value === undefined) return null;
   if (typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number') {
+    // String(-0) is "0": the sign would be lost.
+    if (Object.is(value, -0)) return { $float: '-0' };
     return Number.isInteger(value) || !Number.isFinite(value) ? { $float: String(value) } : value;
   }
   if (typeof value === 'bigint') return { $int: value.toString() };
@@ -51,8 +54,11 @@ export function encodeValue(value: unknown): JsonValue {
       zone: typeof v.timeZoneId === 'string' ? v.timeZoneId : null,
     };
   }
-  if (neo4j.isDuration(value))
-    return { $t: 'Duration', mo: n('months'), d: n('days'), s: n('seconds'), ns: n('nanoseconds') };
+  if (neo4j.isDuration(value)) {
+    // Seconds reach 2^63 (a duration spans up to ~292 billion years): not a number's range.
+    const i = (key: string): JsonValue => encodeValue(neo4j.int(v[key] as number));
+    return { $t: 'Duration', mo: i('months'), d: i('days'), s: i('seconds'), ns: n('nanoseconds') };
+  }
   if (neo4j.isPoint(value)) {
     const z = v.z === undefined || v.z === null ? null : n('z');
     return { $t: 'Point', srid: n('srid'), x: n('x'), y: n('y'), z };
@@ -72,6 +78,8 @@ export function decodeValue(value: JsonValue): unknown {
   if (typeof t.$float === 'string') return Number(t.$float);
   if (typeof t.$bytes === 'string') return Buffer.from(t.$bytes, 'base64');
   const g = (key: string): number => Number(t[key]);
+  // An integer of the export: a JSON integer or `$int`, as decodeValue reads them.
+  const int = (key: string) => neo4j.int(decodeValue(t[key] ?? 0) as ReturnType<typeof neo4j.int>);
   const types = neo4j.types;
   switch (t.$t) {
     case 'Date':
@@ -95,7 +103,7 @@ export function decodeValue(value: JsonValue): unknown {
         typeof t.zone === 'string' ? t.zone : undefined,
       );
     case 'Duration':
-      return new types.Duration(g('mo'), g('d'), g('s'), g('ns'));
+      return new types.Duration(int('mo'), int('d'), int('s'), int('ns'));
     case 'Point':
       return t.z === null
         ? new types.Point(g('srid'), g('x'), g('y'))
@@ -105,18 +113,17 @@ export function decodeValue(value: JsonValue): unknown {
   }
 }
 
+// Property maps are built with Object.fromEntries: `out[key] = …` with the key `__proto__` (a
+// valid property name) sets the object's prototype and drops the property.
+
 /** Encodes a property map. */
 export function encodeProps(props: Record<string, unknown>): Record<string, JsonValue> {
-  const out: Record<string, JsonValue> = {};
-  for (const [key, value] of Object.entries(props)) out[key] = encodeValue(value);
-  return out;
+  return Object.fromEntries(Object.entries(props).map(([k, v]) => [k, encodeValue(v)]));
 }
 
 /** Decodes a property map. */
 export function decodeProps(props: Record<string, JsonValue>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(props)) out[key] = decodeValue(value);
-  return out;
+  return Object.fromEntries(Object.entries(props).map(([k, v]) => [k, decodeValue(v)]));
 }
 
 // --- internal ---
