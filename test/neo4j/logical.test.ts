@@ -12,9 +12,14 @@ import { after, before, describe, test } from 'node:test';
 import { SourceError } from '../../src/errors.ts';
 import { openBolt, toNumber } from '../../src/drivers/neo4j/bolt.ts';
 import { readGraphFacts, type GraphFacts } from '../../src/drivers/neo4j/facts.ts';
+import { backupNeo4j } from '../../src/drivers/neo4j/backup.ts';
 import { exportGraph } from '../../src/drivers/neo4j/logical-export.ts';
 import { importGraph } from '../../src/drivers/neo4j/logical-import.ts';
+import { restoreNeo4j } from '../../src/drivers/neo4j/restore.ts';
 import { createNeo4jServer } from '../../src/drivers/neo4j/server.ts';
+import { verifyNeo4jSourceBackup } from '../../src/drivers/neo4j/verify-source.ts';
+import { artifactRepository, initRepository, openRepository } from '../../src/repository/index.ts';
+import { createLocalStore } from '../../src/stores/local.ts';
 import {
   createProvenanceGraph,
   sampleAtoms,
@@ -110,6 +115,40 @@ describe('neo4j logical export and import (real server)', () => {
       importGraph(neo.driver, neo.bolt, [Buffer.from(truncated)]),
       (error: unknown) => error instanceof SourceError && /truncated/.test(error.message),
     );
+  });
+
+  test('labels and types named like Object members (__proto__, constructor, toString) are counted, verified and restored', async () => {
+    await wipeGraph(neo.driver);
+    await neo.driver.executeQuery(
+      'CREATE (:constructor)-[:toString]->(:Ok), (:`__proto__`), (:hasOwnProperty)-[:`__proto__`]->(:Ok)',
+    );
+    const read = await readGraphFacts(neo.driver, neo.bolt, 'neo4j');
+    assert.deepEqual(Object.entries(read.labels), [
+      ['Ok', 2],
+      ['__proto__', 1],
+      ['constructor', 1],
+      ['hasOwnProperty', 1],
+    ]);
+    assert.deepEqual(Object.entries(read.relationshipTypes), [
+      ['__proto__', 1],
+      ['toString', 1],
+    ]);
+    const password = { kind: 'password', password: 'neo4j logical test' } as const;
+    const store = createLocalStore({ path: join(dir, 'repo') });
+    await initRepository(store, password, { scryptParams: { N: 1024, r: 8, p: 1 } });
+    const repo = artifactRepository(await openRepository(store, password));
+    const options = { server: neo.server, admin: neo.admin, bolt: neo.bolt };
+    const backup = await backupNeo4j({ repo, source: 'graph', mode: 'logical', ...options });
+    const verified = await verifyNeo4jSourceBackup({
+      repo,
+      backup: await repo.findBackup(backup.id),
+      admin: neo.admin,
+      scratch: dir,
+    });
+    assert.equal(verified.ok, true, JSON.stringify(verified.databases));
+    await wipeGraph(neo.driver);
+    const restored = await restoreNeo4j({ repo, backupId: backup.id, ...options });
+    assert.deepEqual(restored.facts.neo4j?.labels, read.labels);
   });
 
   test('a wrong password fails clearly, at once, naming the user', async () => {

@@ -135,6 +135,14 @@ export function countsByName(counts: Readonly<Record<string, number>>): [string,
   return Object.entries(counts).sort(([a], [b]) => compareText(a, b));
 }
 
+/**
+ * An empty count per name, with no prototype: a label or type may be named `__proto__` (assigning
+ * it would set the prototype) or `constructor` (an inherited member, not a count).
+ */
+export function counter(): Record<string, number> {
+  return Object.create(null) as Record<string, number>;
+}
+
 // --- internal ---
 
 /** Counts of one database, with the server's version when the query that counted says it. */
@@ -172,8 +180,8 @@ async function countsFromStatistics(
     return undefined;
   const nodes = data.nodes as StatRow[];
   const rels = data.relationships as StatRow[];
-  const labels: Record<string, number> = {};
-  const types: Record<string, number> = {};
+  const labels = counter();
+  const types = counter();
   let nodeTotal: number | undefined;
   let relTotal: number | undefined;
   for (const n of nodes) {
@@ -238,9 +246,9 @@ async function countsFromQueries(
     'CALL { MATCH (n) RETURN count(n) AS n } CALL { MATCH ()-[r]->() RETURN count(r) AS r }',
   ];
   const [totals] = await q(`${subqueries.join(' ')} RETURN *`);
-  const labels: Record<string, number> = {};
+  const labels = counter();
   labelNames.forEach((l, i) => (labels[l] = totals ? toNumber(totals.get(`l${i}`)) : 0));
-  const types: Record<string, number> = {};
+  const types = counter();
   typeNames.forEach((t, i) => (types[t] = totals ? toNumber(totals.get(`t${i}`)) : 0));
   return {
     ...(component ? { version: String(component.get('v')) } : {}),

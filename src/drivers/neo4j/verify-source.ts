@@ -13,7 +13,7 @@ import type { ArtifactRepository, BackupRecord } from '../../repository/types.ts
 import type { Neo4jAdmin } from './admin.ts';
 import { neo4jMeta } from './backup.ts';
 import { verifyEnterpriseBackup } from './enterprise-verify.ts';
-import { countsByName, type GraphFacts } from './facts.ts';
+import { counter, countsByName, type GraphFacts } from './facts.ts';
 import { verifyNeo4jBackup } from './restore.ts';
 import { readThrough } from './restore-source.ts';
 
@@ -124,8 +124,8 @@ async function countExport(
   const counts: Counts = {
     nodes: 0,
     relationships: 0,
-    labels: {},
-    relationshipTypes: {},
+    labels: counter(),
+    relationshipTypes: counter(),
     complete: false,
   };
   const lines = createInterface({
