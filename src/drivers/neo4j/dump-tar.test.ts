@@ -118,3 +118,38 @@ test('captured entries hand over the whole data of matching small files, however
     assert.deepEqual(seen, [['./checkpoint.0', log.toString('latin1')]], `chunk ${size}`);
   }
 });
+
+test('a file whose size is in the PAX size record (0 in the ustar field, as for 8 GiB and more) is passed through as data', async () => {
+  const meta = content('1').subarray(0, 24);
+  // Data that, read as tar headers, would look like a PAX header holding " atime=".
+  const page = header('x', 40);
+  page.write(' user text: "log 40 atime=1733490000 ok"\n', 200, 'latin1');
+  const data = Buffer.concat([page, Buffer.from('40 atime=1733490000 record kept as-is\n')]);
+  const size = ` size=${data.length}\n`;
+  const records = `${size.length + 2}${size}`; // a PAX record's length counts its own 2 digits
+  assert.equal(records.length, size.length + 2);
+  const pax = Buffer.from(`${records}30 atime=1795316981.7888692\n`, 'latin1');
+  const log = Buffer.from('x @ txId: 94, end', 'latin1');
+  const checkpoint = header('0', log.length);
+  checkpoint.fill(0, 0, 100).write('./checkpoint.0', 0, 'latin1');
+  const input = Buffer.concat([
+    meta,
+    header('x', pax.length),
+    pad(pax),
+    header('0', 0),
+    pad(data),
+    checkpoint,
+    pad(log),
+    Buffer.alloc(1024),
+  ]);
+  const seen: string[] = [];
+  const capture = {
+    match: (path: string) => path.startsWith('./checkpoint.'),
+    onEntry: (_path: string, d: Buffer) => seen.push(d.toString('latin1')),
+  };
+  const out = await buffer(Readable.from([input]).pipe(normalizeDumpContent({ capture })));
+  assert.equal(out.length, input.length);
+  assert.ok(out.includes(Buffer.from('30 atime=0000000000.0000000\n')), 'the PAX atime is zeroed');
+  assert.ok(out.includes(pad(data)), 'the file data is untouched');
+  assert.deepEqual(seen, [log.toString('latin1')], 'the entry after it is still found');
+});

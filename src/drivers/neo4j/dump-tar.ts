@@ -6,7 +6,9 @@
  * differ in every header, and every header change costs the repository a chunk. This transform
  * rewrites the digits of each `atime=` value to zeros: same length, so every offset and the PAX
  * record lengths stay valid, and `database load` ignores access times anyway. Everything else
- * passes through untouched.
+ * passes through untouched. A file of 8 GiB or more has its size in the PAX header's `size=`
+ * record (Neo4j's Dumper: commons-compress with BIGNUMBER_POSIX writes 0 in the ustar field),
+ * which then decides where its data ends.
  *
  * With `markEntries`, the transform also tells where each tar entry's headers and data begin
  * (object mode, {@link ENTRY_BOUNDARY} between them), so a backup can start a new chunk there:
@@ -67,6 +69,10 @@ export function normalizeDumpContent(options: NormalizeOptions = {}): Transform 
   let paxBytes = -1;
   /** `path` of the last PAX header (applies to the next file header). */
   let paxPath: string | undefined;
+  /** The header being collected is a per-file ('x') PAX header, not a global one. */
+  let paxPerFile = false;
+  /** `size` of the last per-file PAX header: overrides the next file header's size field. */
+  let paxSize: number | undefined;
   /** A file being captured: its path, size and data so far. */
   let captured: { path: string; size: number; parts: Buffer[] } | undefined;
 
@@ -106,9 +112,10 @@ export function normalizeDumpContent(options: NormalizeOptions = {}): Transform 
       if (pending.length < padded) return false;
       const body = Buffer.from(pending.subarray(0, padded));
       zeroAtime(body.subarray(0, paxBytes));
-      paxPath = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(
-        body.subarray(0, paxBytes).toString('utf8'),
-      )?.[1];
+      const records = body.subarray(0, paxBytes).toString('utf8');
+      paxPath = /(?:^|\n)\d+ path=([^\n]*)\n/.exec(records)?.[1];
+      const sizeRecord = /(?:^|\n)\d+ size=(\d+)\n/.exec(records)?.[1];
+      if (paxPerFile && sizeRecord !== undefined) paxSize = Number(sizeRecord);
       out.push(body);
       pending = pending.subarray(padded);
       paxBytes = -1;
@@ -119,12 +126,18 @@ export function normalizeDumpContent(options: NormalizeOptions = {}): Transform 
     if (mark && !inHeaderGroup) out.push(ENTRY_BOUNDARY);
     out.push(header);
     pending = pending.subarray(BLOCK);
-    const size = header.every((b) => b === 0) ? 0 : parseSize(header);
     const type = header[156];
     // 'x' (per-file) and 'g' (global) PAX headers are small: collect and rewrite them.
     inHeaderGroup = type === 0x78 || type === 0x67;
-    if (inHeaderGroup) paxBytes = size;
-    else {
+    const headerSize = header.every((b) => b === 0) ? 0 : parseSize(header);
+    if (inHeaderGroup) {
+      paxBytes = headerSize;
+      paxPerFile = type === 0x78;
+    } else {
+      // Without the PAX size, a file of 8 GiB or more would pass as empty and its data be read
+      // as headers (and " atime=" in it zeroed).
+      const size = paxSize ?? headerSize;
+      paxSize = undefined;
       passBytes = roundUp(size);
       passed = 0;
       const path = paxPath ?? headerPath(header);
