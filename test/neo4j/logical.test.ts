@@ -107,6 +107,18 @@ describe('neo4j logical export and import (real server)', () => {
     );
   });
 
+  test('import refuses a database whose nodes are gone but whose indexes and constraints are left, before writing anything', async () => {
+    await neo.driver.executeQuery('MATCH (n) DETACH DELETE n');
+    await assert.rejects(
+      importGraph(neo.driver, neo.bolt, createReadStream(join(dir, 'graph.jsonl'))),
+      (error: unknown) =>
+        error instanceof SourceError &&
+        /no nodes but has constraint atom_id, index atom_kind/.test(error.message),
+    );
+    const { records } = await neo.driver.executeQuery('MATCH (n) RETURN count(n) AS c');
+    assert.equal(toNumber(records[0]?.get('c')), 0, 'nothing was written');
+  });
+
   test('import of a truncated export fails and says so', async () => {
     await wipeGraph(neo.driver);
     const truncated =

@@ -22,7 +22,7 @@ export interface LogicalImportOptions {
   readonly database?: string;
   /** Rows per write transaction. @default 5000 */
   readonly batchSize?: number;
-  /** Import into a database that already holds nodes. @default false */
+  /** Import into a database that already holds nodes, indexes or constraints. @default false */
   readonly allowNonEmpty?: boolean;
   readonly signal?: AbortSignal;
 }
@@ -49,7 +49,8 @@ const TEMP_CONSTRAINT = 'hbr_import_id';
 
 /**
  * Reads the JSON lines and recreates the graph.
- * @throws SourceError when the target is not empty, the input is not a complete export
+ * @throws SourceError when the target is not empty (nodes, or indexes and constraints other than
+ *   the lookup indexes every database has), the input is not a complete export
  *   (no header, or no end line), counts disagree, or Bolt fails.
  */
 export async function importGraph(
@@ -74,6 +75,16 @@ export async function importGraph(
     if (r && toNumber(r.get('c')) > 0) {
       throw new SourceError(
         `[neo4j] import into ${database}: the database is not empty; import needs an empty database`,
+      );
+    }
+    // Checked before any node is written: the export's schema is created after the data, and
+    // an equivalent index or constraint already there would fail the import only then, leaving
+    // a database full of nodes that a second try refuses.
+    const existing = await existingSchema(run);
+    if (existing.length > 0) {
+      throw new SourceError(
+        `[neo4j] import into ${database}: the database has no nodes but has ${existing.join(', ')}; ` +
+          'import needs an empty database: drop them first (DROP CONSTRAINT / DROP INDEX)',
       );
     }
   }
@@ -166,6 +177,23 @@ export async function importGraph(
 }
 
 // --- internal ---
+
+/** The target's constraints and indexes, by kind and name, but for lookup indexes (always there). */
+async function existingSchema(
+  run: (q: string) => Promise<{ get(key: string): unknown }[]>,
+): Promise<string[]> {
+  const constraints = await run(
+    `SHOW CONSTRAINTS YIELD name WHERE name <> '${TEMP_CONSTRAINT}' RETURN name ORDER BY name`,
+  );
+  const indexes = await run(
+    `SHOW INDEXES YIELD name, type, owningConstraint
+     WHERE type <> 'LOOKUP' AND owningConstraint IS NULL RETURN name ORDER BY name`,
+  );
+  return [
+    ...constraints.map((r) => `constraint ${String(r.get('name'))}`),
+    ...indexes.map((r) => `index ${String(r.get('name'))}`),
+  ];
+}
 
 async function applySchema(
   run: (q: string) => Promise<{ get(key: string): unknown }[]>,
