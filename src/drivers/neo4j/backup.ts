@@ -22,7 +22,7 @@ import { backupNeo4jEnterprise } from './enterprise-backup.ts';
 import type { EnterpriseSettings } from './enterprise-config.ts';
 import { openBolt, verifyCredentials, type BoltOptions } from './bolt.ts';
 import type { DumpFormat } from './dump-format.ts';
-import { readGraphFacts, showDatabases, type GraphFacts } from './facts.ts';
+import { readGraphFacts, sameCounts, showDatabases, type GraphFacts } from './facts.ts';
 import { exportGraph } from './logical-export.ts';
 import { offlineDump } from './offline-dump.ts';
 import type { Neo4jServer } from './server.ts';
@@ -80,7 +80,10 @@ export interface Neo4jDatabaseRecord {
   readonly backupType?: 'full' | 'diff';
   /** Enterprise: earlier artifacts of the chain (full first), stored in the same backup. */
   readonly chain?: readonly string[];
-  /** Enterprise: counts did not move while the online backup ran, so a restore can compare them. */
+  /**
+   * `false` when the counts moved while the backup ran (an online backup or export, or the time
+   * before a dump's stop): a restore does not compare them, since they are not the backup's.
+   */
   readonly countsStable?: boolean;
   readonly format?: DumpFormat;
   readonly storeFormat?: string;
@@ -147,13 +150,31 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
         : await options.server.version();
   } catch (error) {
     await opened.then((s) => s.abort()).catch(() => undefined);
-    throw error;
-  } finally {
     await driver.close();
+    throw error;
   }
   const { version, edition } = server;
   tracePhase('facts read');
-  const session = await opened;
+  /**
+   * The facts read again: the counts stand for the backup only when nothing moved them in
+   * between (as enterprise mode does around its online backup). Neither an export nor the time
+   * before a stop is a snapshot, and a restore would otherwise fail a correct backup's check.
+   */
+  const settled = async (): Promise<void> => {
+    for (const db of databases) {
+      const again = await readGraphFacts(driver, options.bolt, db, { signal });
+      stable[db] = sameCounts(facts[db], again);
+      facts[db] = again;
+    }
+  };
+  const stable: Record<string, boolean> = {};
+  let session: Awaited<typeof opened>;
+  try {
+    session = await opened;
+  } catch (error) {
+    await driver.close();
+    throw error;
+  }
   tracePhase('session started');
   try {
     const records: Record<string, Neo4jDatabaseRecord> = {};
@@ -170,8 +191,13 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
       } finally {
         await exporter.close();
       }
+      await settled();
+      await driver.close();
     } else {
       assertVersionsMatch(await adminVersion!, version);
+      // Right before the stop: what lands in between is in the dump but not in these counts.
+      await settled();
+      await driver.close();
       const all = options.includeSystem === false ? databases : [...databases, 'system'];
       const dumped = await offlineDump({
         session,
@@ -196,6 +222,10 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
         };
       }
     }
+    for (const db of databases) {
+      const record = records[db];
+      if (record && stable[db] === false) records[db] = { ...record, countsStable: false };
+    }
     const meta: Neo4jBackupMeta = {
       mode: options.mode,
       version,
@@ -217,6 +247,8 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
   } catch (error) {
     await session.abort();
     throw error;
+  } finally {
+    await driver.close();
   }
 }
 

@@ -29,7 +29,7 @@ import {
 } from './enterprise-artifacts.ts';
 import { planEnterpriseBackup } from './enterprise-chain.ts';
 import { assertEnterpriseAdmin, enterpriseBackupArgs } from './enterprise-commands.ts';
-import { readGraphFacts, type GraphFacts } from './facts.ts';
+import { readGraphFacts, sameCounts, type GraphFacts } from './facts.ts';
 import { assertVersionsMatch } from './store-state.ts';
 
 /**
@@ -141,12 +141,4 @@ async function readFacts(
     await driver.close();
   }
   return facts;
-}
-
-function sameCounts(a: GraphFacts | undefined, b: GraphFacts | undefined): boolean {
-  const shape = (f: GraphFacts | undefined) =>
-    f === undefined
-      ? ''
-      : JSON.stringify([f.nodes, f.relationships, f.labels, f.relationshipTypes]);
-  return a !== undefined && shape(a) === shape(b);
 }

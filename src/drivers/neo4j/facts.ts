@@ -87,6 +87,18 @@ export async function readGraphFacts(
   };
 }
 
+/**
+ * Whether two reads of a database's facts have the same counts (nodes, relationships, each
+ * label and type): no write landed between them, as far as counts can tell.
+ */
+export function sameCounts(a: GraphFacts | undefined, b: GraphFacts | undefined): boolean {
+  const shape = (f: GraphFacts | undefined) =>
+    f === undefined
+      ? ''
+      : JSON.stringify([f.nodes, f.relationships, f.labels, f.relationshipTypes]);
+  return a !== undefined && shape(a) === shape(b);
+}
+
 /** A row of `SHOW DATABASES`. */
 export interface ShownDatabase {
   readonly name: string;
