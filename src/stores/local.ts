@@ -69,9 +69,7 @@ export function createLocalStore(options: LocalStoreOptions): Store {
     try {
       await temp.finish();
       // A writer's file lies in the root; `put` made the key's folder before its file.
-      if (dirname(temp.path) !== dirname(target)) {
-        await mkdir(dirname(target), { recursive: true });
-      }
+      if (dirname(temp.path) !== dirname(target)) await _makeFolder(dirname(target));
       await rename(temp.path, target);
       await _syncDirectory(dirname(target));
     } catch (error) {
@@ -139,7 +137,7 @@ export function createLocalStore(options: LocalStoreOptions): Store {
       const folder = dirname(pathOf(key));
       let temp: _TempFile | undefined;
       try {
-        await mkdir(folder, { recursive: true });
+        await _makeFolder(folder);
         temp = await openTemp(folder, data.length >= DIRECT_FROM);
         await temp.write(data);
       } catch (error) {
@@ -153,7 +151,7 @@ export function createLocalStore(options: LocalStoreOptions): Store {
       // In the root folder: the key, and so the folder, is known only at the commit.
       let temp: _TempFile;
       try {
-        await mkdir(root, { recursive: true });
+        await _makeFolder(root);
         temp = await openTemp(root, true);
       } catch (error) {
         throw fail('write', '(new object)', error);
@@ -328,6 +326,17 @@ function _sizeOf(path: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Makes `folder` and any missing parents, durably: a new folder's entry is in its parent, and
+ * until that is flushed a crash may lose the folder with every object committed into it.
+ */
+async function _makeFolder(folder: string): Promise<void> {
+  const created = await mkdir(folder, { recursive: true });
+  if (created === undefined) return; // there already: the common case, one call
+  for (let made = folder; made !== dirname(created); made = dirname(made))
+    await _syncDirectory(dirname(made));
 }
 
 async function _syncDirectory(path: string): Promise<void> {
