@@ -13,8 +13,12 @@ export type BlockSource = 'Latest' | 'Committed' | 'Uncommitted';
  * @throws UsageError on anything else.
  */
 export function parseBlockList(xml: string): { id: string; source: BlockSource }[] {
-  const body = /<BlockList>([\s\S]*)<\/BlockList>/.exec(xml)?.[1];
-  if (body === undefined) throw new UsageError('block list: no <BlockList> element');
+  // Found with indexOf, not a regular expression: one with `[\s\S]*` takes quadratic time on
+  // many openers and no closing tag, blocking the endpoint for every stripe.
+  const start = xml.indexOf('<BlockList>');
+  const end = xml.lastIndexOf('</BlockList>');
+  if (start < 0 || end < start) throw new UsageError('block list: no <BlockList> element');
+  const body = xml.slice(start + '<BlockList>'.length, end);
   const blocks: { id: string; source: BlockSource }[] = [];
   const element = /<(Latest|Committed|Uncommitted)>([^<]*)<\/\1>|(\S)/g;
   for (const match of body.matchAll(element)) {
