@@ -143,6 +143,32 @@ describe('the blob endpoint for BACKUP TO URL / RESTORE FROM URL, driven by the 
       reader.stageBlock(blockId(0), Buffer.alloc(10), 10),
       (e: { statusCode?: number }) => e.statusCode === 400,
     );
+    // The refused write left no empty blob in the published one's place.
+    assert.equal((await reader.getProperties()).contentLength, second.length);
+    assert.ok((await reader.downloadToBuffer(0, MiB)).equals(second.subarray(0, MiB)));
+  });
+
+  it('serves stripes read at once right after their commit (RESTORE VERIFYONLY)', async () => {
+    const session = await startSession(repo);
+    const endpoint = await startBlobEndpoint({
+      table: createBlobTable({ session, repo }),
+      signature: decodeURIComponent(SIG),
+    });
+    endpoints.push(endpoint);
+    const stripes = [backupStream(400, 21), backupStream(400, 22)];
+    const clients = stripes.map(
+      (_, i) => new BlockBlobClient(`${endpoint.url}/hbr-backup/db_${i + 1}of2.bak?${sas}`),
+    );
+    for (const [i, client] of clients.entries()) {
+      await client.stageBlock(blockId(0), stripes[i]!, stripes[i]!.length);
+      await client.commitBlockList([blockId(0)]);
+    }
+    // Neither read may skip the flush the other started.
+    const reads = await Promise.all(clients.map((client) => client.downloadToBuffer(0, MiB)));
+    reads.forEach((read, i) =>
+      assert.ok(read.equals(stripes[i]!.subarray(0, MiB)), `stripe ${i + 1}`),
+    );
+    await session.abort();
   });
 
   it('takes leases as SQL Server does and refuses requests without the right signature', async () => {

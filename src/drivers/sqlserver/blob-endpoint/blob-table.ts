@@ -70,8 +70,21 @@ export interface BlobTableOptions {
 export function createBlobTable(options: BlobTableOptions): BlobTable {
   const blobs = new Map<string, BlobState>();
   // Blocks stored since the last flush: a read of them (RESTORE VERIFYONLY right after the
-  // BACKUP) first makes them readable.
+  // BACKUP) first makes them readable. Every read waits for the flush in progress, not only the
+  // one that started it: stripes and read-ahead read at once.
   let unflushed = false;
+  let flushed: Promise<void> = Promise.resolve();
+  const readable = (): Promise<void> => {
+    if (unflushed && options.session) {
+      unflushed = false;
+      // No reader's signal: one reader giving up must not fail the others' flush.
+      flushed = options.session.flush().catch((error: unknown) => {
+        unflushed = true; // tried again by the next read
+        throw error;
+      });
+    }
+    return flushed;
+  };
   const state = (key: string): BlobState => {
     let blob = blobs.get(key);
     if (!blob) {
@@ -103,7 +116,10 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
 
   return {
     async putBlock(key, blockId, body, signal) {
-      state(key).staged.set(blockId, await store(body, signal));
+      // Stored first: a block that fails to store (a read-only endpoint) leaves no empty blob
+      // behind to hide a published one.
+      const block = await store(body, signal);
+      state(key).staged.set(blockId, block);
     },
     async putBlob(key, body, signal) {
       const block = await store(body, signal);
@@ -157,10 +173,7 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
           { signal },
         );
       }
-      if (unflushed && options.session) {
-        unflushed = false;
-        await options.session.flush(signal);
-      }
+      await readable();
       const content = blob.committed.flatMap((c) => [...c.block.content]);
       return readContentRange(options.repo, content, offset, length, {
         what: `blob ${key}`,
