@@ -318,7 +318,9 @@ const READ_AHEAD = 6;
 
 /**
  * Reads `length` bytes at `offset` of stored content (ranged reads: RESTORE FROM URL). Only the
- * blobs that overlap the range are read, each verified.
+ * blobs that overlap the range are read, each verified; the first is found by a binary search
+ * over where each blob ends, worked out once per content list (so pass the same array for each
+ * range of one content: a restore reads a large backup in thousands of ranges).
  * @throws NotFoundError when a blob is not in the index; UsageError when the range runs past the
  * end of the content.
  */
@@ -329,29 +331,53 @@ export async function readContentRange(
   length: number,
   options: { signal?: AbortSignal; what: string },
 ): Promise<Buffer> {
-  const index = await repo.index();
+  const ends = await _blobEnds(repo, content, options.what);
+  // The first blob that ends past `offset`.
+  let low = 0;
+  let high = content.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((ends[middle] ?? 0) > offset) high = middle;
+    else low = middle + 1;
+  }
   const parts: Buffer[] = [];
-  let at = 0;
-  for (const hex of content) {
+  for (let i = low; i < content.length; i++) {
+    const at = i === 0 ? 0 : (ends[i - 1] ?? 0);
     if (at >= offset + length) break;
-    const id = Buffer.from(hex, 'hex');
-    const rawLength = index.get(id)?.rawLength;
-    if (rawLength === undefined) {
-      throw new NotFoundError(`blob ${hex.slice(0, 16)} of ${options.what} is not in the index`);
-    }
-    if (at + rawLength > offset) {
-      const blob = await repo.readBlob('data', id, options.signal);
-      parts.push(
-        blob.subarray(Math.max(0, offset - at), Math.min(rawLength, offset + length - at)),
-      );
-    }
-    at += rawLength;
+    const rawLength = (ends[i] ?? 0) - at;
+    const blob = await repo.readBlob('data', Buffer.from(content[i] ?? '', 'hex'), options.signal);
+    parts.push(blob.subarray(Math.max(0, offset - at), Math.min(rawLength, offset + length - at)));
   }
   const out = Buffer.concat(parts);
   if (out.length !== length) {
     throw new UsageError(`range ${offset}+${length} is outside ${options.what}`);
   }
   return out;
+}
+
+/** Where each blob of a content list ends, by list (see {@link readContentRange}). */
+const _ends = new WeakMap<readonly string[], Float64Array>();
+
+async function _blobEnds(
+  repo: OpenRepository,
+  content: readonly string[],
+  what: string,
+): Promise<Float64Array> {
+  const known = _ends.get(content);
+  if (known) return known;
+  const index = await repo.index();
+  const ends = new Float64Array(content.length);
+  let at = 0;
+  for (const [i, hex] of content.entries()) {
+    const rawLength = index.get(Buffer.from(hex, 'hex'))?.rawLength;
+    if (rawLength === undefined) {
+      throw new NotFoundError(`blob ${hex.slice(0, 16)} of ${what} is not in the index`);
+    }
+    at += rawLength;
+    ends[i] = at;
+  }
+  _ends.set(content, ends);
+  return ends;
 }
 
 /**

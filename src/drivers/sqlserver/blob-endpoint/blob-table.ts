@@ -8,7 +8,6 @@
 import { Readable } from 'node:stream';
 import { NotFoundError, UsageError } from '../../../errors.ts';
 import {
-  artifactRepository,
   readContentRange,
   type OpenRepository,
   type RepositorySession,
@@ -26,6 +25,8 @@ interface BlobState {
   readonly staged: Map<string, StoredBlock>;
   committed: { id: string; block: StoredBlock }[];
   version: number;
+  /** The committed blocks' content in order, made once per commit (ranged reads find blobs in it). */
+  content?: readonly string[];
 }
 
 /** A committed blob as an artifact: its content in order. */
@@ -102,16 +103,28 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
     unflushed = true;
     return { content: stored.content, size: stored.size };
   };
-  const published = async (
+  // Looked up once per blob: RESTORE reads a published backup in thousands of ranges.
+  const publishedNodes = new Map<string, Promise<{ size: number; content: readonly string[] }>>();
+  const published = (
     key: string,
-  ): Promise<{ backupId: string; artifact: string; size: number } | undefined> => {
+  ): Promise<{ size: number; content: readonly string[] }> | undefined => {
     const entry = options.published?.get(key);
     if (!entry) return undefined;
-    const backup = await options.repo.findBackup(entry.backupId);
-    const node = (await options.repo.readTree(backup.tree)).find((n) => n.name === entry.artifact);
-    if (!node)
-      throw new NotFoundError(`backup ${backup.shortId} has no artifact ${entry.artifact}`);
-    return { ...entry, size: node.size ?? 0 };
+    let found = publishedNodes.get(key);
+    if (!found) {
+      found = (async () => {
+        const backup = await options.repo.findBackup(entry.backupId);
+        const node = (await options.repo.readTree(backup.tree)).find(
+          (n) => n.name === entry.artifact && n.type === 'file',
+        );
+        if (!node)
+          throw new NotFoundError(`backup ${backup.shortId} has no artifact ${entry.artifact}`);
+        return { size: node.size ?? 0, content: node.content ?? [] };
+      })();
+      found.catch(() => publishedNodes.delete(key)); // tried again by the next request
+      publishedNodes.set(key, found);
+    }
+    return found;
   };
 
   return {
@@ -125,6 +138,7 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
       const block = await store(body, signal);
       const blob = state(key);
       blob.committed = [{ id: '', block }];
+      blob.content = undefined;
       blob.version++;
     },
     putBlockList(key, list) {
@@ -141,6 +155,7 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
         return { id, block };
       });
       blob.staged.clear(); // Azure discards uncommitted blocks on commit
+      blob.content = undefined;
       blob.version++;
     },
     blockLists(key) {
@@ -162,19 +177,15 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
     },
     async read(key, offset, length, signal) {
       const blob = blobs.get(key);
-      if (!blob) {
+      let content: readonly string[];
+      if (blob) {
+        await readable();
+        content = blob.content ??= blob.committed.flatMap((c) => [...c.block.content]);
+      } else {
         const entry = await published(key);
         if (!entry) throw new NotFoundError(`no blob ${key}`);
-        return artifactRepository(options.repo).readArtifactRange(
-          entry.backupId,
-          entry.artifact,
-          offset,
-          length,
-          { signal },
-        );
+        content = entry.content;
       }
-      await readable();
-      const content = blob.committed.flatMap((c) => [...c.block.content]);
       return readContentRange(options.repo, content, offset, length, {
         what: `blob ${key}`,
         ...(signal ? { signal } : {}),
