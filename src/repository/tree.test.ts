@@ -8,8 +8,11 @@ import { decodeTree, encodeTree, type TreeNode } from './tree.ts';
 // The schema trees were first written with (zod). The hand-written checks must accept, reject
 // and encode exactly as it did, or tree ids (and deduplication) would change.
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+/** A name that is one path segment (checked since trees could name `../x`). */
+const isFileName = (name: string): boolean =>
+  name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
 const ReferenceNode = z.object({
-  name: z.string().min(1),
+  name: z.string().min(1).refine(isFileName),
   type: z.enum(['file', 'dir', 'symlink']),
   mode: z.number().int().nonnegative(),
   mtime: z.string().regex(/^-?\d+$/),
@@ -21,7 +24,11 @@ const ReferenceNode = z.object({
   subtree: hex64.optional(),
   linkTarget: z.string().optional(),
 });
-const ReferenceTree = z.object({ nodes: z.array(ReferenceNode) });
+const ReferenceTree = z.object({
+  nodes: z
+    .array(ReferenceNode)
+    .refine((nodes) => new Set(nodes.map((n) => n.name)).size === nodes.length),
+});
 const referenceEncode = (nodes: readonly TreeNode[]): Buffer =>
   Buffer.from(
     JSON.stringify({
@@ -34,7 +41,7 @@ const referenceEncode = (nodes: readonly TreeNode[]): Buffer =>
 const id = fc.stringMatching(/^[0-9a-f]{64}$/);
 const node: fc.Arbitrary<TreeNode> = fc.record(
   {
-    name: fc.string({ minLength: 1 }),
+    name: fc.string({ minLength: 1 }).filter(isFileName),
     type: fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const),
     mode: fc.nat(0o7777),
     mtime: fc.bigInt({ min: -(10n ** 19n), max: 10n ** 19n }).map(String),
@@ -86,7 +93,7 @@ const damaged = fc
 describe('trees', () => {
   it('encode to the same bytes as the original schema did', () => {
     fc.assert(
-      fc.property(fc.array(node, { maxLength: 8 }), (nodes) => {
+      fc.property(fc.uniqueArray(node, { maxLength: 8, selector: (n) => n.name }), (nodes) => {
         assert.deepEqual(encodeTree(nodes), referenceEncode(nodes));
       }),
       { numRuns: 300 },
@@ -95,7 +102,7 @@ describe('trees', () => {
 
   it('decode what they encode, field for field', () => {
     fc.assert(
-      fc.property(fc.array(node, { maxLength: 8 }), (nodes) => {
+      fc.property(fc.uniqueArray(node, { maxLength: 8, selector: (n) => n.name }), (nodes) => {
         const bytes = encodeTree(nodes);
         assert.deepEqual(
           decodeTree(bytes, 'tree'),
@@ -115,6 +122,28 @@ describe('trees', () => {
         else assert.throws(() => decodeTree(bytes, 'tree'), IntegrityError);
       }),
       { numRuns: 1000 },
+    );
+  });
+
+  it('refuse names that are not one path segment, and a name twice', () => {
+    const file = { type: 'file', mode: 0o644, mtime: '0' };
+    for (const names of [['..'], ['.'], ['../x'], ['a/b'], ['a\0b'], ['x', 'x']]) {
+      const bytes = Buffer.from(
+        JSON.stringify({ nodes: names.map((name) => ({ name, ...file })) }),
+      );
+      assert.throws(() => decodeTree(bytes, 'tree x'), IntegrityError, names.join());
+    }
+    const fine = Buffer.from(
+      JSON.stringify({
+        nodes: [
+          { name: '..x', ...file },
+          { name: 'a\\b', ...file },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      decodeTree(fine, 'tree x').map((n) => n.name),
+      ['..x', 'a\\b'],
     );
   });
 

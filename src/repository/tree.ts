@@ -75,6 +75,16 @@ export function decodeTree(bytes: Buffer, what: string): TreeNode[] {
     if (!node) throw new IntegrityError(`${what}: malformed tree`);
     nodes[i] = node;
   }
+  // A name is one path segment, once per folder: a tree written by anyone holding a key (another
+  // host's hbr, or a forger) must not make a restore write outside its target, or twice.
+  const names = new Set<string>();
+  for (const { name } of nodes) {
+    if (name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
+      throw new IntegrityError(`${what}: the name ${JSON.stringify(name)} is not a file name`);
+    if (names.has(name))
+      throw new IntegrityError(`${what}: the name ${JSON.stringify(name)} twice`);
+    names.add(name);
+  }
   return nodes;
 }
 
