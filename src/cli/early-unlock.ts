@@ -17,7 +17,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { scryptCostOf, startPasswordDerivation } from '../repository/password-kdf.ts';
+import {
+  isAcceptedScryptCost,
+  scryptCostOf,
+  startPasswordDerivation,
+} from '../repository/password-kdf.ts';
 import { commands } from './commands/index.ts';
 import { nonEmpty, passwordOfFileText, urlScheme } from './plain-inputs.ts';
 
@@ -164,5 +168,8 @@ function _scryptOf(file: unknown): { salt: Buffer; N: number; r: number; p: numb
   const given = (n: unknown): n is number | undefined =>
     n === undefined || (Number.isInteger(n) && (n as number) > 0);
   if (!given(N) || !given(r) || !given(p)) return undefined;
-  return { salt: Buffer.from(salt, 'base64'), ...scryptCostOf({ N, r, p }) };
+  const cost = scryptCostOf({ N, r, p });
+  // A cost the unlock would refuse is not worth a core (or memory) started ahead of it.
+  if (!isAcceptedScryptCost(cost)) return undefined;
+  return { salt: Buffer.from(salt, 'base64'), ...cost };
 }

@@ -10,7 +10,12 @@ import { z } from 'zod';
 import { IntegrityError, WrongPasswordError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import { open, seal, sha256Hex } from './crypto.ts';
-import { DEFAULT_SCRYPT, derivePasswordKey, scryptCostOf } from './password-kdf.ts';
+import {
+  DEFAULT_SCRYPT,
+  derivePasswordKey,
+  isAcceptedScryptCost,
+  scryptCostOf,
+} from './password-kdf.ts';
 import { compareText } from '../util/compare-text.ts';
 
 /** How a master key is unlocked: a password, or the 32+ bytes of a key file. */
@@ -18,19 +23,23 @@ export type Credential =
   | { readonly kind: 'password'; readonly password: string }
   | { readonly kind: 'keyFile'; readonly secret: Buffer };
 
-const KeyFileSchema = z.object({
-  version: z.literal(1),
-  kdf: z.enum(['scrypt', 'keyfile']),
-  N: z.number().int().positive().optional(),
-  r: z.number().int().positive().optional(),
-  p: z.number().int().positive().optional(),
-  salt: z.string(),
-  data: z.string(),
-  created: z.string(),
-  host: z.string(),
-  username: z.string(),
-  label: z.string().optional(),
-});
+const KeyFileSchema = z
+  .object({
+    version: z.literal(1),
+    kdf: z.enum(['scrypt', 'keyfile']),
+    N: z.number().int().positive().optional(),
+    r: z.number().int().positive().optional(),
+    p: z.number().int().positive().optional(),
+    salt: z.string(),
+    data: z.string(),
+    created: z.string(),
+    host: z.string(),
+    username: z.string(),
+    label: z.string().optional(),
+  })
+  .refine((file) => file.kdf !== 'scrypt' || isAcceptedScryptCost(scryptCostOf(file)), {
+    message: 'scrypt cost out of bounds',
+  });
 type KeyFile = z.infer<typeof KeyFileSchema>;
 
 /** A key as `hbr key list` shows it. */
@@ -43,6 +52,8 @@ export interface KeyInfo {
   readonly label?: string;
   /** Whether this key is the one that opened the repository in this process. */
   current: boolean;
+  /** What is wrong with a key file that opens nothing (its other fields are then empty). */
+  readonly damaged?: string;
 }
 
 /** Wraps `masterKey` under `credential` and stores a new key file; returns its id. */
@@ -89,12 +100,20 @@ export async function unlockMasterKey(
   credential: Credential,
   options: UnlockOptions = {},
 ): Promise<{ masterKey: Buffer; keyId: string }> {
-  const { keys, damaged } = await _readAllKeys(store);
-  for (const { id, file } of keys) {
+  const read = await _readAllKeys(store);
+  const damaged = read.damaged.map((d) => d.problem);
+  for (const { id, file } of read.keys) {
     if ((file.kdf === 'scrypt') !== (credential.kind === 'password')) continue;
     const deriving = _deriveKek(credential, Buffer.from(file.salt, 'base64'), scryptCostOf(file));
     options.onDeriveKey?.();
-    const kek = await deriving;
+    let kek: Buffer;
+    try {
+      kek = await deriving;
+    } catch (error) {
+      // scrypt refused the file's cost (within bounds, yet too much for this machine's memory).
+      damaged.push(`key file keys/${id}: ${(error as Error).message}`);
+      continue;
+    }
     try {
       const masterKey = open(kek, Buffer.from(file.data, 'base64'), Buffer.from('hbr:key'), id);
       return { masterKey, keyId: id };
@@ -121,21 +140,36 @@ export async function unlockMasterKey(
 export async function readKeys(store: Store): Promise<{ id: string; file: KeyFile }[]> {
   const { keys, damaged } = await _readAllKeys(store);
   if (damaged[0] !== undefined)
-    throw new IntegrityError(`[repository:${store.name}] ${damaged[0]}`);
+    throw new IntegrityError(`[repository:${store.name}] ${damaged[0].problem}`);
   return keys;
 }
 
-/** Lists keys for `hbr key list`. */
+/**
+ * Lists keys for `hbr key list` and `key remove`: the intact ones oldest first, then the damaged
+ * ones, which can be removed but open nothing.
+ */
 export async function listKeys(store: Store, currentKeyId: string): Promise<KeyInfo[]> {
-  return (await readKeys(store)).map(({ id, file }) => ({
-    id,
-    kdf: file.kdf,
-    created: file.created,
-    host: file.host,
-    username: file.username,
-    ...(file.label ? { label: file.label } : {}),
-    current: id === currentKeyId,
-  }));
+  const { keys, damaged } = await _readAllKeys(store);
+  return [
+    ...keys.map(({ id, file }) => ({
+      id,
+      kdf: file.kdf,
+      created: file.created,
+      host: file.host,
+      username: file.username,
+      ...(file.label ? { label: file.label } : {}),
+      current: id === currentKeyId,
+    })),
+    ...damaged.map(({ id, problem }) => ({
+      id,
+      kdf: 'scrypt' as const,
+      created: '',
+      host: '',
+      username: '',
+      current: false,
+      damaged: problem,
+    })),
+  ];
 }
 
 // --- internal ---
@@ -144,16 +178,17 @@ export async function listKeys(store: Store, currentKeyId: string): Promise<KeyI
  * The intact key files, oldest first, and what is wrong with the others: one damaged key file
  * (or a stray object among them) must not lock out the credentials of the rest.
  */
-async function _readAllKeys(
-  store: Store,
-): Promise<{ keys: { id: string; file: KeyFile }[]; damaged: string[] }> {
+async function _readAllKeys(store: Store): Promise<{
+  keys: { id: string; file: KeyFile }[];
+  damaged: { id: string; problem: string }[];
+}> {
   const keys: { id: string; file: KeyFile }[] = [];
-  const damaged: string[] = [];
+  const damaged: { id: string; problem: string }[] = [];
   for await (const { key } of store.list('keys/')) {
     const id = key.slice('keys/'.length);
     const bytes = await store.get(key);
     if (sha256Hex(bytes) !== id) {
-      damaged.push(`key file ${key} does not match its name`);
+      damaged.push({ id, problem: `key file ${key} does not match its name` });
       continue;
     }
     let parsed: ReturnType<typeof KeyFileSchema.safeParse> | undefined;
@@ -163,7 +198,7 @@ async function _readAllKeys(
       parsed = undefined;
     }
     if (!parsed?.success) {
-      damaged.push(`key file ${key} is malformed`);
+      damaged.push({ id, problem: `key file ${key} is malformed` });
       continue;
     }
     keys.push({ id, file: parsed.data });

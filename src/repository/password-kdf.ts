@@ -19,6 +19,17 @@ export interface ScryptParams {
 /** scrypt cost: N=2^16, r=8, p=1 (64 MiB, about 0.25 s here), as kopia. */
 export const DEFAULT_SCRYPT: ScryptParams = { N: 2 ** 16, r: 8, p: 1 };
 
+/**
+ * Whether a scrypt cost is one hbr derives with: N a power of two from 2^10 to 2^20, r up to 32,
+ * p up to 16, and at most 256 MiB of memory (the default takes 64). A key file is anyone's to
+ * write who can write to the store: unbounded, its cost could hang every unlock or exhaust memory.
+ */
+export function isAcceptedScryptCost({ N, r, p }: ScryptParams): boolean {
+  const powerOfTwo = Number.isInteger(N) && N >= 2 ** 10 && N <= 2 ** 20 && (N & (N - 1)) === 0;
+  const whole = (n: number, most: number): boolean => Number.isInteger(n) && n >= 1 && n <= most;
+  return powerOfTwo && whole(r, 32) && whole(p, 16) && 128 * N * r <= 256 * 2 ** 20;
+}
+
 /** A key file's scrypt cost: what it gives, {@link DEFAULT_SCRYPT} for what it leaves out. */
 export function scryptCostOf(file: {
   readonly N?: number | undefined;

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmod, chown, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { openRepository } from '../../src/repository/index.ts';
+import { acquireLock } from '../../src/repository/locks.ts';
+import { createLocalStore } from '../../src/stores/local.ts';
 import { after, before, describe, it } from 'node:test';
 import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -171,5 +175,49 @@ describe('hbr on bad input', () => {
     assert.equal((await run(['backups'])).code, 12);
     assert.equal((await run(['backups'], { HBR_PASSWORD: 'second password' })).code, 0);
     env.HBR_PASSWORD = 'second password';
+  });
+
+  it('opens beside a planted key file of absurd scrypt cost, lists it as damaged and removes it under a lock', async () => {
+    const own = { HBR_REPOSITORY: join(dir.path, 'repo-keys'), HBR_PASSWORD: 'pw' };
+    assert.equal((await run(['init'], own)).code, 0);
+    // Sorted first (the oldest), with a cost that took 8 GB or hung every unlock.
+    const planted = Buffer.from(
+      JSON.stringify({
+        version: 1,
+        kdf: 'scrypt',
+        N: 2 ** 30,
+        r: 8,
+        p: 60000,
+        salt: randomBytes(32).toString('base64'),
+        data: randomBytes(60).toString('base64'),
+        created: '0000',
+        host: 'x',
+        username: 'x',
+      }),
+    );
+    const plantedId = createHash('sha256').update(planted).digest('hex');
+    await writeFile(join(dir.path, 'repo-keys', 'keys', plantedId), planted);
+    assert.equal((await run(['backups'], own)).code, 0);
+    const listed = JSON.parse((await run(['key', 'list', '--json'], own)).stdout) as {
+      id: string;
+      damaged?: string;
+    }[];
+    assert.match(listed.find((k) => k.id === plantedId)?.damaged ?? '', /malformed/);
+    // key remove takes the exclusive lock: not while another command holds one.
+    const repo = await openRepository(createLocalStore({ path: own.HBR_REPOSITORY }), {
+      kind: 'password',
+      password: 'pw',
+    });
+    const held = await acquireLock(repo.store, repo.keys, {
+      exclusive: false,
+      operation: 'backup',
+    });
+    assert.equal((await run(['key', 'remove', plantedId.slice(0, 8)], own)).code, 11);
+    await held.release();
+    assert.equal((await run(['key', 'remove', plantedId.slice(0, 8)], own)).code, 0);
+    assert.equal(
+      (JSON.parse((await run(['key', 'list', '--json'], own)).stdout) as unknown[]).length,
+      1,
+    );
   });
 });

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import type { Credential } from '../../repository/index.ts';
-import { addKey, listKeys } from '../../repository/keys.ts';
+import { addKey, listKeys, type KeyInfo } from '../../repository/keys.ts';
+import { acquireLock } from '../../repository/locks.ts';
 import { globalsOf, type CliContext } from '../context.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatTable } from '../table.ts';
@@ -38,13 +39,17 @@ export const registerKey: RegisterCommand = (program, ctx) => {
       const globals = globalsOf(command);
       const { repo } = await accessRepository(ctx, globals);
       const keys = await listKeys(repo.store, repo.keyId);
-      const rows = keys.map((k) => [
-        `${k.current ? '*' : ' '}${k.id.slice(0, 8)}`,
-        k.kdf === 'scrypt' ? 'password' : 'key file',
-        k.created.slice(0, 19).replace('T', ' '),
-        `${k.username}@${k.host}`,
-        k.label ?? '',
-      ]);
+      const rows = keys.map((k) =>
+        k.damaged
+          ? [` ${k.id.slice(0, 8)}`, 'DAMAGED', '', '', `${k.damaged} (hbr key remove ID)`]
+          : [
+              `${k.current ? '*' : ' '}${k.id.slice(0, 8)}`,
+              k.kdf === 'scrypt' ? 'password' : 'key file',
+              k.created.slice(0, 19).replace('T', ' '),
+              `${k.username}@${k.host}`,
+              k.label ?? '',
+            ],
+      );
       reporterFor(ctx, globals).result(
         keys,
         formatTable([' ID', 'Kind', 'Created', 'By', 'Label'], rows),
@@ -57,16 +62,29 @@ export const registerKey: RegisterCommand = (program, ctx) => {
     .action(async (id: string, _flags, command) => {
       const globals = globalsOf(command);
       const { repo } = await accessRepository(ctx, globals);
-      const keys = await listKeys(repo.store, repo.keyId);
-      const matches = keys.filter((k) => k.id.startsWith(id));
-      const found = matches[0];
-      if (!found) throw new NotFoundError(`no key ${id}`);
-      if (matches.length > 1) throw new UsageError(`key id prefix ${id} is ambiguous`);
-      if (found.current)
-        throw new UsageError(
-          'refusing to remove the key that opened the repository; open it with another key first',
-        );
-      await repo.store.delete(`keys/${found.id}`);
+      // Exclusive: two removals at once, each of the other's key, would leave no key at all,
+      // and with it no way to read any backup.
+      const lock = await acquireLock(repo.store, repo.keys, {
+        exclusive: true,
+        operation: 'key remove',
+      });
+      let found: KeyInfo | undefined;
+      try {
+        const keys = await listKeys(repo.store, repo.keyId);
+        const matches = keys.filter((k) => k.id.startsWith(id));
+        found = matches[0];
+        if (!found) throw new NotFoundError(`no key ${id}`);
+        if (matches.length > 1) throw new UsageError(`key id prefix ${id} is ambiguous`);
+        if (found.current)
+          throw new UsageError(
+            'refusing to remove the key that opened the repository; open it with another key first',
+          );
+        if (!keys.some((k) => k.id !== found?.id && !k.damaged))
+          throw new UsageError('refusing to remove the last intact key');
+        await repo.store.delete(`keys/${found.id}`);
+      } finally {
+        await lock.release();
+      }
       reporterFor(ctx, globals).result(
         { removed: found.id },
         `removed key ${found.id.slice(0, 8)}\n`,
