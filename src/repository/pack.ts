@@ -272,30 +272,19 @@ export async function readPack(
 }
 
 /**
- * Reads only a pack's header, with two ranged reads of its tail: how interrupted backups'
- * packs, never indexed, are found again and reused.
- * @throws IntegrityError when the header is damaged or does not fit the pack's size.
+ * The entries of a pack no index names (an interrupted backup's, or one a lost index object
+ * listed), from the whole pack checked against its name: the header alone is authenticated, the
+ * blobs are not, and a damaged blob indexed from it would be what later backups deduplicate
+ * against. Such packs are rare, so reading them whole costs little.
+ * @throws IntegrityError when the pack does not match its name or its header is damaged.
  */
-export async function readPackHeader(
+export async function readUnindexedPack(
   store: Store,
   keys: RepositoryKeys,
   packId: string,
-  size: number,
+  signal?: AbortSignal,
 ): Promise<PackEntry[]> {
-  const what = `pack ${packId}`;
-  if (size < 4) throw new IntegrityError(`${what}: truncated (${size} bytes)`);
-  const tail = await store.get(packKey(packId), { range: { offset: size - 4, length: 4 } });
-  const headerLength = tail.readUInt32LE(0);
-  if (headerLength + 4 > size) throw new IntegrityError(`${what}: header length exceeds the pack`);
-  const sealed = await store.get(packKey(packId), {
-    range: { offset: size - 4 - headerLength, length: headerLength },
-  });
-  const entries = _parseHeader(keys, sealed, what);
-  const end = entries.reduce((sum, e) => sum + e.length, 0);
-  if (end + headerLength + 4 !== size) {
-    throw new IntegrityError(`${what}: blobs and header do not add up to the pack's size`);
-  }
-  return entries;
+  return parsePack(keys, packId, await readPack(store, packId, signal));
 }
 
 // --- internal ---

@@ -19,7 +19,7 @@ import {
   packKey,
   parsePack,
   readPack,
-  readPackHeader,
+  readUnindexedPack,
   type PackBuilder,
 } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
@@ -85,14 +85,14 @@ export async function pruneRepository(
     for await (const { key, size } of store.list('data/'))
       storedPacks.set(key.slice(key.lastIndexOf('/') + 1), size);
     // Packs no index names (an interrupted backup's, or listed by an index object that was lost)
-    // are weighed like the others, from their headers: a live blob in one keeps it (it was
-    // deleted unread, and backups lost their only copy). One whose header cannot be read is left
-    // for check to report.
+    // are weighed like the others, read whole and checked against their names: a live blob in
+    // one keeps it (it was deleted unread, and backups lost their only copy). A damaged one is
+    // left for check to report.
     const adopted = new Set<string>();
-    for (const [packId, size] of storedPacks) {
+    for (const packId of storedPacks.keys()) {
       if (index.hasPack(packId)) continue;
       try {
-        index.addPack(packId, await readPackHeader(store, keys, packId, size));
+        index.addPack(packId, await readUnindexedPack(store, keys, packId, options.signal));
         adopted.add(packId);
       } catch (error) {
         if (!isHbrError(error)) throw error;

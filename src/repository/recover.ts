@@ -6,12 +6,12 @@
 import { isHbrError } from '../errors.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import type { MasterIndex } from './master-index.ts';
-import { readPackHeader } from './pack.ts';
+import { readUnindexedPack } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 
 /**
- * Indexes every complete pack that no index names; damaged ones are left for `check` and
- * `prune`. Returns how many packs were recovered. Cheap when there are none: one listing.
+ * Indexes every complete pack that no index names, each read whole and checked against its name;
+ * damaged ones are left for `check` and `prune`. Returns how many packs were recovered. Cheap when there are none: one listing.
  */
 export async function recoverUnindexedPacks(
   repo: OpenRepository,
@@ -19,11 +19,11 @@ export async function recoverUnindexedPacks(
   signal?: AbortSignal,
 ): Promise<number> {
   const recovered: IndexedPack[] = [];
-  for await (const { key, size } of repo.store.list('data/', { signal })) {
+  for await (const { key } of repo.store.list('data/', { signal })) {
     const packId = key.slice(key.lastIndexOf('/') + 1);
     if (index.hasPack(packId)) continue;
     try {
-      const entries = await readPackHeader(repo.store, repo.keys, packId, size);
+      const entries = await readUnindexedPack(repo.store, repo.keys, packId, signal);
       recovered.push({ packId, entries });
     } catch (error) {
       if (!isHbrError(error)) throw error;
