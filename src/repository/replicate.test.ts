@@ -7,7 +7,7 @@ import { pseudoRandomBytes, tempDir } from '../../test/helpers/temp.ts';
 import { createLocalStore } from '../stores/local.ts';
 import type { ObjectInfo, Store } from '../stores/types.ts';
 import { checkRepository } from './check.ts';
-import type { Credential } from './keys.ts';
+import { addKey, type Credential } from './keys.ts';
 import { acquireLock } from './locks.ts';
 import { replicateRepository } from './replicate.ts';
 import { initRepository, openRepository, type OpenRepository } from './repository.ts';
@@ -84,6 +84,26 @@ describe('replicateRepository', () => {
     assert.equal(report.kinds.snapshots.present, 1);
     assert.equal(report.kinds.keys.copied + report.kinds.config.copied, 0);
     assert.deepEqual(await keysOf(target), await keysOf(source));
+  });
+
+  it('copies keys to a new replica only: a key removed there stays removed, one added here stays here', async () => {
+    await replicateRepository(source, target, { keys: repo.keys });
+    const [replicaKey] = await keysOf(target, 'keys/');
+    assert.ok(replicaKey);
+    // A leaked password is removed from the replica (its own key added first, as key remove asks).
+    await addKey(target, repo.masterKey, { kind: 'password', password: 'replica only' }, fast);
+    await target.delete(replicaKey);
+    const added = await addKey(
+      source,
+      repo.masterKey,
+      { kind: 'password', password: 'new here' },
+      fast,
+    );
+    const again = await replicateRepository(source, target, { keys: repo.keys });
+    assert.equal(again.kinds.keys.copied, 0);
+    await assert.rejects(openRepository(target, password), { name: 'WrongPasswordError' });
+    assert.equal((await target.head(`keys/${added}`)) ?? null, null);
+    await openRepository(target, { kind: 'password', password: 'replica only' });
   });
 
   it('refuses a target that holds a different repository', async () => {

@@ -3,7 +3,8 @@
  * the first. Objects are copied as they are (no re-encryption: same keys, chunker and ids), in
  * the order that keeps the replica valid at every moment — packs, then index objects, then
  * manifests — so an interrupted run leaves at worst unindexed packs, which the format tolerates
- * and the next run completes. Nothing is ever deleted on the replica, and `locks/` is not copied.
+ * and the next run completes. Nothing is ever deleted on the replica, and `locks/` is not copied;
+ * keys are copied when the replica is made, and are then managed there (`hbr key` on the replica).
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -150,10 +151,14 @@ export async function replicateRepository(
       }
       const report = kinds[kind];
       const todo: ObjectInfo[] = [];
-      for (const o of listed.get(kind) ?? []) {
+      // Keys go to a new replica only: after that, its keys are its own. Copied on every run, a
+      // password removed from the replica (a leaked one) came back with the next.
+      const copies = kind !== 'keys' || newReplica;
+      for (const o of copies ? (listed.get(kind) ?? []) : []) {
         if (have.get(o.key) === o.size) report.present++;
         else todo.push(o);
       }
+      if (!copies) report.present = have.size;
       const total = { objects: todo.length, bytes: todo.reduce((n, o) => n + o.size, 0) };
       let done = 0;
       let doneBytes = 0;
