@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -64,6 +65,26 @@ test('a cancelled held start never runs its command', async () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await assert.rejects(readFile(join(dir, file)), { code: 'ENOENT' });
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a pid file naming another process (the pid of a crashed server, reused) stops nothing', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'hbr-stale-pid-'));
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  try {
+    await mkdir(join(dir, 'run'));
+    await writeFile(join(dir, 'run', 'neo4j.pid'), `${other.pid}\n`);
+    const server = createNeo4jServer({
+      home: dir,
+      bolt: { url: 'bolt://127.0.0.1:1', user: 'neo4j', password: 'x' },
+    });
+    assert.equal(await server.pid(), undefined);
+    await server.stop();
+    assert.equal(other.exitCode, null);
+    assert.equal(other.signalCode, null, 'sleep was not sent SIGTERM');
+  } finally {
+    other.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   }
 });

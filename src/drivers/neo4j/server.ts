@@ -5,6 +5,7 @@
  * @module
  */
 import { execa, type ResultPromise } from 'execa';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -95,7 +96,7 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
   const pid = async (): Promise<number | undefined> => {
     const text = await readFile(pidFile, 'utf8').catch(() => '');
     const n = Number.parseInt(text.trim(), 10);
-    return Number.isInteger(n) && n > 0 && isProcessAlive(n) ? n : undefined;
+    return Number.isInteger(n) && n > 0 && isProcessAlive(n) && (await _isNeo4j(n)) ? n : undefined;
   };
 
   const waitForBolt = async (o: { signal?: AbortSignal; timeoutMs?: number } = {}) => {
@@ -213,6 +214,20 @@ export function restartSignal(): AbortSignal {
 }
 
 // --- internal ---
+
+/**
+ * Whether process `pid` is a Neo4j server, where Linux tells (`/proc/PID/cmdline`): a pid file
+ * that a crashed server left behind may name a pid another process has since been given, and
+ * that one must not get the stop's SIGTERM. Elsewhere the pid file is trusted.
+ */
+async function _isNeo4j(pid: number): Promise<boolean> {
+  try {
+    return /neo4j/i.test(await readFile(`/proc/${pid}/cmdline`, 'latin1'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code !== 'ENOENT' && code !== 'ESRCH' ? true : !existsSync('/proc/self/cmdline');
+  }
+}
 
 /**
  * How long a start after a stop may take, command and Bolt together; beyond the server's own
