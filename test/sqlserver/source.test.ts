@@ -278,17 +278,7 @@ describe('a restore that fails after the tail-log backup', () => {
   it('says the database is RESTORING and where its tail is, and a second run restores including the tail', async () => {
     const d = await tempDir();
     try {
-      const repo = await newRepo(d.path);
-      const sql = createStandInServer({ sas: SAS });
-      sql.createDatabase('Orders');
-      const settings: SqlServerSourceSettings = {
-        source: 'orders',
-        database: 'Orders',
-        transport: { kind: 'url', url: { signature: 'c2VjcmV0LXNpZw==' } },
-      };
-      await backupSqlServerSource(sql, repo, settings, 'full');
-      sql.write('Orders', 2);
-      await backupSqlServerSource(sql, repo, settings, 'log');
+      const { sql, repo, settings } = await ordersWithLog(d.path);
       sql.write('Orders', 2);
       sql.failNext(
         /^RESTORE LOG/,
