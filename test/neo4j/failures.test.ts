@@ -54,7 +54,11 @@ describe('neo4j failure cases', () => {
   });
 
   test('a server that ignores SIGTERM is reported after the timeout and left running (never SIGKILLed)', async () => {
-    child = spawn('sh', ['-c', 'trap "" TERM; while :; do sleep 0.1; done'], { stdio: 'ignore' });
+    // Named like a server ($0): a process whose command line does not say neo4j is not taken
+    // for one (a pid file may be stale, its pid reused).
+    child = spawn('sh', ['-c', 'trap "" TERM; while :; do sleep 0.1; done', 'fake-neo4j'], {
+      stdio: 'ignore',
+    });
     await mkdir(join(dir, 'run'));
     await writeFile(join(dir, 'run', 'neo4j.pid'), `${child.pid}\n`);
     const server = createNeo4jServer({
@@ -73,7 +77,7 @@ describe('neo4j failure cases', () => {
   });
 
   test('a server that stops on SIGTERM is stopped and waited for', async () => {
-    child = spawn('sh', ['-c', 'while :; do sleep 0.1; done'], { stdio: 'ignore' });
+    child = spawn('sh', ['-c', 'while :; do sleep 0.1; done', 'fake-neo4j'], { stdio: 'ignore' });
     await mkdir(join(dir, 'run'));
     await writeFile(join(dir, 'run', 'neo4j.pid'), `${child.pid}\n`);
     const server = createNeo4jServer({
