@@ -49,6 +49,9 @@ describe('neo4j backups in the repository (real server)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  const restore = (backupId: string) =>
+    restoreNeo4j({ repo, backupId, server: neo.server, admin: neo.admin, bolt: neo.bolt });
+
   const offline = (extra: { spoolDir?: string } = {}) =>
     backupNeo4j({
       repo,
@@ -112,13 +115,7 @@ describe('neo4j backups in the repository (real server)', () => {
 
   test('restoring the first backup after deletions brings back its graph, and verify finds it consistent', async () => {
     await neo.driver.executeQuery('MATCH (a:Atom) WHERE a.atomId >= 10000 DETACH DELETE a');
-    const result = await restoreNeo4j({
-      repo,
-      backupId: first.id,
-      server: neo.server,
-      admin: neo.admin,
-      bolt: neo.bolt,
-    });
+    const result = await restore(first.id);
     assert.equal(result.facts.neo4j?.labels.Atom, ATOMS);
     await neo.reconnect();
     assert.deepEqual(await sampleAtoms(neo.driver, SAMPLE), sample);
@@ -157,13 +154,7 @@ describe('neo4j backups in the repository (real server)', () => {
       await Promise.all(writers);
     }
     assert.equal(neo4jMeta(busy).databases.neo4j?.countsStable, false);
-    const result = await restoreNeo4j({
-      repo,
-      backupId: busy.id,
-      server: neo.server,
-      admin: neo.admin,
-      bolt: neo.bolt,
-    });
+    const result = await restore(busy.id);
     assert.equal(result.facts.neo4j?.labels.Atom, ATOMS);
     await neo.reconnect();
     await neo.driver.executeQuery('MATCH (w:Written) DETACH DELETE w', {}, { database: 'neo4j' });
@@ -180,13 +171,7 @@ describe('neo4j backups in the repository (real server)', () => {
     });
     assert.equal(neo4jMeta(logical).downtimeMs, undefined);
     await wipeGraph(neo.driver);
-    const result = await restoreNeo4j({
-      repo,
-      backupId: logical.id,
-      server: neo.server,
-      admin: neo.admin,
-      bolt: neo.bolt,
-    });
+    const result = await restore(logical.id);
     assert.equal(result.facts.neo4j?.labels.Atom, ATOMS);
     assert.deepEqual(await sampleAtoms(neo.driver, SAMPLE), sample);
   });
