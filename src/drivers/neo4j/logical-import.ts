@@ -2,12 +2,13 @@
  * Imports a logical export (`logical-export.ts`) into an empty database over Bolt, in batches.
  *
  * Element ids are not stable across databases, so nodes are created with a temporary label and
- * id property under a uniqueness constraint (`:__HbrImport {__hbrId}`), relationships are matched
+ * id property under a uniqueness constraint (`:__HbrImport_<random> {__hbrId_<random>}`), relationships are matched
  * through it, and the temporary label, property and constraint are removed at the end. The
  * export's schema is created after the data: faster, and constraints then validate the data.
  * @module
  */
 import neo4j, { type Driver } from 'neo4j-driver';
+import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { SourceError } from '../../errors.ts';
@@ -43,9 +44,19 @@ type Row = {
   props: Record<string, JsonValue>;
 };
 
-const TEMP_LABEL = '__HbrImport';
-const TEMP_KEY = '__hbrId';
-const TEMP_CONSTRAINT = 'hbr_import_id';
+/**
+ * The names the import marks its nodes with until relationships are made: unique to each import
+ * (fixed names clashed with a graph that used them, and were removed from its nodes at the end).
+ */
+function tempNames(): { label: string; key: string; constraint: string } {
+  const suffix = randomBytes(6).toString('hex');
+  return {
+    label: `__HbrImport_${suffix}`,
+    key: `__hbrId_${suffix}`,
+    constraint: `${TEMP_CONSTRAINT_PREFIX}${suffix}`,
+  };
+}
+const TEMP_CONSTRAINT_PREFIX = 'hbr_import_id_';
 
 /**
  * Reads the JSON lines and recreates the graph.
@@ -61,6 +72,7 @@ export async function importGraph(
 ): Promise<LogicalImportResult> {
   const database = options.database ?? 'neo4j';
   const batchSize = options.batchSize ?? 5000;
+  const temp = tempNames();
   const run = async (query: string, params: Record<string, unknown> = {}) => {
     options.signal?.throwIfAborted();
     try {
@@ -89,7 +101,7 @@ export async function importGraph(
     }
   }
   await run(
-    `CREATE CONSTRAINT ${TEMP_CONSTRAINT} IF NOT EXISTS FOR (n:${TEMP_LABEL}) REQUIRE n.${TEMP_KEY} IS UNIQUE`,
+    `CREATE CONSTRAINT ${temp.constraint} IF NOT EXISTS FOR (n:${temp.label}) REQUIRE n.${temp.key} IS UNIQUE`,
   );
 
   const schema: Record<string, JsonValue>[] = [];
@@ -103,7 +115,7 @@ export async function importGraph(
     for (const [key, rows] of groupBy(nodes, (r) => (r.labels ?? []).map(quoteName).join(':'))) {
       const labels = key === '' ? '' : `:${key}`;
       await run(
-        `UNWIND $rows AS row CREATE (n:${TEMP_LABEL}${labels} {${TEMP_KEY}: row.id}) SET n += row.props`,
+        `UNWIND $rows AS row CREATE (n:${temp.label}${labels} {${temp.key}: row.id}) SET n += row.props`,
         {
           rows: rows.map((r) => ({ id: r.id, props: decodeProps(r.props) })),
         },
@@ -115,7 +127,7 @@ export async function importGraph(
   const flushRels = async () => {
     for (const [type, rows] of groupBy(rels, (r) => r.rel ?? '')) {
       const created = await run(
-        `UNWIND $rows AS row MATCH (a:${TEMP_LABEL} {${TEMP_KEY}: row.s}) MATCH (b:${TEMP_LABEL} {${TEMP_KEY}: row.e})
+        `UNWIND $rows AS row MATCH (a:${temp.label} {${temp.key}: row.s}) MATCH (b:${temp.label} {${temp.key}: row.e})
          CREATE (a)-[r:${quoteName(type)}]->(b) SET r += row.props RETURN count(r) AS c`,
         { rows: rows.map((r) => ({ s: r.start, e: r.end, props: decodeProps(r.props) })) },
       );
@@ -165,12 +177,12 @@ export async function importGraph(
 
   for (;;) {
     const [r] = await run(
-      `MATCH (n:${TEMP_LABEL}) WITH n LIMIT $n REMOVE n:${TEMP_LABEL}, n.${TEMP_KEY} RETURN count(*) AS c`,
+      `MATCH (n:${temp.label}) WITH n LIMIT $n REMOVE n:${temp.label}, n.${temp.key} RETURN count(*) AS c`,
       { n: neo4j.int(batchSize * 2) },
     );
     if (!r || toNumber(r.get('c')) === 0) break;
   }
-  await run(`DROP CONSTRAINT ${TEMP_CONSTRAINT} IF EXISTS`);
+  await run(`DROP CONSTRAINT ${temp.constraint} IF EXISTS`);
   const created = await applySchema(run, schema);
   await run('CALL db.awaitIndexes(600)');
   return { ...done, schema: created };
@@ -183,7 +195,7 @@ async function existingSchema(
   run: (q: string) => Promise<{ get(key: string): unknown }[]>,
 ): Promise<string[]> {
   const constraints = await run(
-    `SHOW CONSTRAINTS YIELD name WHERE name <> '${TEMP_CONSTRAINT}' RETURN name ORDER BY name`,
+    `SHOW CONSTRAINTS YIELD name WHERE NOT name STARTS WITH '${TEMP_CONSTRAINT_PREFIX}' RETURN name ORDER BY name`,
   );
   const indexes = await run(
     `SHOW INDEXES YIELD name, type, owningConstraint
