@@ -134,17 +134,6 @@ export async function unlockMasterKey(
 }
 
 /**
- * Every key file of the repository, parsed, oldest first.
- * @throws IntegrityError when one is damaged (see `unlockMasterKey`, which uses the others).
- */
-export async function readKeys(store: Store): Promise<{ id: string; file: KeyFile }[]> {
-  const { keys, damaged } = await _readAllKeys(store);
-  if (damaged[0] !== undefined)
-    throw new IntegrityError(`[repository:${store.name}] ${damaged[0].problem}`);
-  return keys;
-}
-
-/**
  * Lists keys for `hbr key list` and `key remove`: the intact ones oldest first, then the damaged
  * ones, which can be removed but open nothing.
  */
