@@ -8,20 +8,14 @@
  * writes cut short by a crash left in a local repository.
  * @module
  */
-import { UsageError, isHbrError } from '../errors.ts';
+import { UsageError } from '../errors.ts';
 import type { BlobType } from './blob-codec.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import { acquireLock } from './locks.ts';
 import { notesPrefix } from './notes.ts';
 import { idKey } from './master-index.ts';
-import {
-  createPackBuilder,
-  packKey,
-  parsePack,
-  readPack,
-  readUnindexedPack,
-  type PackBuilder,
-} from './pack.ts';
+import { createPackBuilder, packKey, parsePack, readPack, type PackBuilder } from './pack.ts';
+import { readUnindexedPacks } from './recover.ts';
 import type { OpenRepository } from './repository.ts';
 
 export interface PruneOptions {
@@ -89,14 +83,14 @@ export async function pruneRepository(
     // one keeps it (it was deleted unread, and backups lost their only copy). A damaged one is
     // left for check to report.
     const adopted = new Set<string>();
-    for (const packId of storedPacks.keys()) {
-      if (index.hasPack(packId)) continue;
-      try {
-        index.addPack(packId, await readUnindexedPack(store, keys, packId, options.signal));
-        adopted.add(packId);
-      } catch (error) {
-        if (!isHbrError(error)) throw error;
-      }
+    for (const { packId, entries } of await readUnindexedPacks(
+      repo,
+      index,
+      storedPacks.keys(),
+      options.signal,
+    )) {
+      index.addPack(packId, entries);
+      adopted.add(packId);
     }
 
     step('finding live blobs');

@@ -10,28 +10,46 @@ import { readUnindexedPack } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 
 /**
- * Indexes every complete pack that no index names, each read whole and checked against its name;
- * damaged ones are left for `check` and `prune`. Returns how many packs were recovered. Cheap when there are none: one listing.
+ * Indexes every complete pack that no index names; damaged ones are left for `check` and
+ * `prune`. Returns how many packs were recovered. Cheap when there are none: one listing.
  */
 export async function recoverUnindexedPacks(
   repo: OpenRepository,
   index: MasterIndex,
   signal?: AbortSignal,
 ): Promise<number> {
-  const recovered: IndexedPack[] = [];
-  for await (const { key } of repo.store.list('data/', { signal })) {
-    const packId = key.slice(key.lastIndexOf('/') + 1);
-    if (index.hasPack(packId)) continue;
-    try {
-      const entries = await readUnindexedPack(repo.store, repo.keys, packId, signal);
-      recovered.push({ packId, entries });
-    } catch (error) {
-      if (!isHbrError(error)) throw error;
-    }
-  }
+  const listed: string[] = [];
+  for await (const { key } of repo.store.list('data/', { signal }))
+    listed.push(key.slice(key.lastIndexOf('/') + 1));
+  const recovered = await readUnindexedPacks(repo, index, listed, signal);
   if (recovered.length === 0) return 0;
   const { id, bytes } = encodeIndex(repo.keys, recovered);
   await repo.store.put(`index/${id}`, bytes, { signal });
   for (const p of recovered) index.addPack(p.packId, p.entries);
   return recovered.length;
+}
+
+/**
+ * The entries of each of `packIds` that `index` does not name, each pack read whole and checked
+ * against its name (`readUnindexedPack`); a damaged one is left out, for `check` to report.
+ */
+export async function readUnindexedPacks(
+  repo: Pick<OpenRepository, 'store' | 'keys'>,
+  index: MasterIndex,
+  packIds: Iterable<string>,
+  signal?: AbortSignal,
+): Promise<IndexedPack[]> {
+  const read: IndexedPack[] = [];
+  for (const packId of packIds) {
+    if (index.hasPack(packId)) continue;
+    try {
+      read.push({
+        packId,
+        entries: await readUnindexedPack(repo.store, repo.keys, packId, signal),
+      });
+    } catch (error) {
+      if (!isHbrError(error)) throw error;
+    }
+  }
+  return read;
 }
