@@ -57,13 +57,25 @@ export async function resolveConfigFile(
 export async function requireConfig(
   inputs: ResolveInputs & { readonly flag?: string | undefined },
 ): Promise<{ file: string; config: HbrConfig }> {
-  const found = await resolveConfigFile(inputs);
-  if (!found) {
+  const loaded = await configInUse(inputs);
+  if (!loaded) {
     throw new UsageError(
       'no config file: pass --config FILE, set HBR_CONFIG, or create hbr.yaml in the current folder',
     );
   }
-  return { file: found.file, config: await loadConfigShown(found.file, inputs.cwd) };
+  return loaded;
+}
+
+/**
+ * The config file {@link resolveConfigFile} picks, loaded; `undefined` when there is none (for
+ * commands that use a config only when one is there: `forget`'s retention, replicas after a
+ * backup to a repository given by --repo).
+ */
+export async function configInUse(
+  inputs: ResolveInputs & { readonly flag?: string | undefined },
+): Promise<{ file: string; config: HbrConfig } | undefined> {
+  const found = await resolveConfigFile(inputs);
+  return found && { file: found.file, config: await loadConfigShown(found.file, inputs.cwd) };
 }
 
 /**

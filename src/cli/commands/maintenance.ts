@@ -5,7 +5,7 @@ import { neededByKept } from '../../policy/restore-chains.ts';
 import { removeLocks } from '../../repository/locks.ts';
 import { forgetBackups, pruneRepository } from '../../repository/prune.ts';
 import { globalsOf, type CliContext } from '../context.ts';
-import { requireConfig, resolveConfigFile } from '../resolve.ts';
+import { configInUse } from '../resolve.ts';
 import { accessRepository, parseCount, reporterFor } from '../repository-access.ts';
 import { formatBytes } from '../reporter.ts';
 import type { RegisterCommand } from './index.ts';
@@ -186,11 +186,9 @@ async function _configuredRules(
   ctx: CliContext,
   configFlag: string | undefined,
 ): Promise<Map<string, KeepRules>> {
-  const inputs = { env: ctx.env, cwd: ctx.cwd, flag: configFlag };
-  if (!(await resolveConfigFile(inputs))) return new Map();
-  const { config } = await requireConfig(inputs);
+  const loaded = await configInUse({ env: ctx.env, cwd: ctx.cwd, flag: configFlag });
   const rules = new Map<string, KeepRules>();
-  for (const { name, retention } of config.sources ?? []) {
+  for (const { name, retention } of loaded?.config.sources ?? []) {
     if (!retention) continue;
     const r: KeepRules = {
       last: retention.keepLast,

@@ -17,10 +17,10 @@ import {
 } from '../repository-access.ts';
 import { formatBytes, formatDuration, type Reporter } from '../reporter.ts';
 import {
+  configInUse,
   configRepositoryLocation,
   parseLocation,
   requireConfig,
-  resolveConfigFile,
   sameLocation,
 } from '../resolve.ts';
 import type { RegisterCommand } from './index.ts';
@@ -105,12 +105,12 @@ export async function replicateAfterBackup(
 ): Promise<AfterBackupReplication[]> {
   let { config, configFile } = access;
   if (!config || !configFile) {
-    const inputs = { env: ctx.env, cwd: ctx.cwd, flag: configFlag };
-    if (!(await resolveConfigFile(inputs))) return [];
-    const loaded = await requireConfig(inputs).catch((error: unknown) => {
-      reporter.warn(`replicas after backup not run: ${(error as Error).message}`);
-      return undefined;
-    });
+    const loaded = await configInUse({ env: ctx.env, cwd: ctx.cwd, flag: configFlag }).catch(
+      (error: unknown) => {
+        reporter.warn(`replicas after backup not run: ${(error as Error).message}`);
+        return undefined;
+      },
+    );
     const named = loaded?.config.replicas?.filter((r) => r.afterBackup).map((r) => r.name) ?? [];
     if (!loaded || named.length === 0) return [];
     const own = configRepositoryLocation(loaded.config, loaded.file);
