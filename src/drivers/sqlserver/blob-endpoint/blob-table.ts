@@ -171,8 +171,7 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
     },
     async size(key) {
       const blob = blobs.get(key);
-      if (blob && (blob.committed.length > 0 || blob.staged.size === 0))
-        return blob.committed.reduce((s, c) => s + c.block.size, 0);
+      if (blob && (blob.committed.length > 0 || blob.staged.size === 0)) return _sizeOf(blob);
       return (await published(key))?.size;
     },
     async read(key, offset, length, signal) {
@@ -180,7 +179,7 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
       let content: readonly string[];
       if (blob) {
         await readable();
-        content = blob.content ??= blob.committed.flatMap((c) => [...c.block.content]);
+        content = _contentOf(blob);
       } else {
         const entry = await published(key);
         if (!entry) throw new NotFoundError(`no blob ${key}`);
@@ -199,10 +198,22 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
         .filter(([key, blob]) => key.startsWith(`${container}/`) && blob.committed.length > 0)
         .map(([key, blob]) => ({
           name: key.slice(container.length + 1),
-          content: blob.committed.flatMap((c) => [...c.block.content]),
-          size: blob.committed.reduce((s, c) => s + c.block.size, 0),
+          content: [..._contentOf(blob)],
+          size: _sizeOf(blob),
         }))
         .sort((a, b) => a.name.localeCompare(b.name));
     },
   };
+}
+
+// --- internal ---
+
+/** A blob's committed content in order, made once per commit (see `BlobState.content`). */
+function _contentOf(blob: BlobState): readonly string[] {
+  return (blob.content ??= blob.committed.flatMap((c) => [...c.block.content]));
+}
+
+/** A blob's committed size. */
+function _sizeOf(blob: BlobState): number {
+  return blob.committed.reduce((sum, c) => sum + c.block.size, 0);
 }
