@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { backupNeo4j, neo4jMeta } from '../../src/drivers/neo4j/backup.ts';
 import { restoreNeo4j, verifyNeo4jBackup } from '../../src/drivers/neo4j/restore.ts';
-import { artifactRepository, initRepository, openRepository } from '../../src/repository/index.ts';
 import type { ArtifactRepository, BackupRecord } from '../../src/repository/types.ts';
-import { createLocalStore } from '../../src/stores/local.ts';
 import {
   createProvenanceGraph,
   sampleAtoms,
@@ -20,11 +18,11 @@ import {
   startNeo4j,
   wipeGraph,
   type Neo4jTestInstance,
+  newArtifactRepository,
 } from './helpers.ts';
 
 const ATOMS = 20_000;
 const SAMPLE = [0, 999, 12_345, ATOMS - 1];
-const password = { kind: 'password', password: 'neo4j backup test' } as const;
 
 describe('neo4j backups in the repository (real server)', () => {
   let neo: Neo4jTestInstance;
@@ -35,9 +33,7 @@ describe('neo4j backups in the repository (real server)', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hbr-neo4j-backup-'));
-    const store = createLocalStore({ path: join(dir, 'repo') });
-    await initRepository(store, password, { scryptParams: { N: 1024, r: 8, p: 1 } });
-    repo = artifactRepository(await openRepository(store, password));
+    repo = await newArtifactRepository(dir);
     neo = await startNeo4j('test-backup');
     await wipeGraph(neo.driver);
     await createProvenanceGraph(neo.driver, ATOMS);

@@ -27,10 +27,8 @@ import { openBolt, toNumber, type BoltOptions } from '../../src/drivers/neo4j/bo
 import type { EnterpriseSettings } from '../../src/drivers/neo4j/enterprise-config.ts';
 import { restoreNeo4j } from '../../src/drivers/neo4j/restore.ts';
 import { createNeo4jServer, type Neo4jServer } from '../../src/drivers/neo4j/server.ts';
-import { artifactRepository, initRepository, openRepository } from '../../src/repository/index.ts';
 import type { ArtifactRepository, BackupRecord } from '../../src/repository/types.ts';
-import { createLocalStore } from '../../src/stores/local.ts';
-import { createProvenanceGraph, sampleAtoms } from './helpers.ts';
+import { createProvenanceGraph, sampleAtoms, newArtifactRepository } from './helpers.ts';
 
 const home = process.env.HBR_TEST_NEO4J_ENTERPRISE_HOME;
 const PASSWORD = 'hbr-enterprise-test';
@@ -92,10 +90,7 @@ describe(
         includeSystem: true,
         compress: false,
       };
-      const store = createLocalStore({ path: join(dir, 'repo') });
-      const password = { kind: 'password', password: 'enterprise server test' } as const;
-      await initRepository(store, password, { scryptParams: { N: 1024, r: 8, p: 1 } });
-      repo = artifactRepository(await openRepository(store, password));
+      repo = await newArtifactRepository(dir);
     });
 
     after(async () => {

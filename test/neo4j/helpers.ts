@@ -6,11 +6,17 @@
  */
 import { execa } from 'execa';
 import type { Driver } from 'neo4j-driver';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNeo4jAdmin, type Neo4jAdmin } from '../../src/drivers/neo4j/admin.ts';
 import { openBolt, toNumber, type BoltOptions } from '../../src/drivers/neo4j/bolt.ts';
 import { createNeo4jServer, type Neo4jServer } from '../../src/drivers/neo4j/server.ts';
-import { openRepository } from '../../src/repository/index.ts';
+import {
+  artifactRepository,
+  initRepository,
+  openRepository,
+  type ArtifactRepository,
+} from '../../src/repository/index.ts';
 import { createLocalStore } from '../../src/stores/local.ts';
 import { flipStoredByte } from '../helpers/damage.ts';
 
@@ -199,4 +205,12 @@ export async function damageArtifact(
   const at = (await repo.index()).get(Buffer.from(first, 'hex'));
   if (!at) throw new Error(`blob ${first} is in no index`);
   await flipStoredByte(repoDir, at);
+}
+
+/** A new repository in `<dir>/repo` (cheap key derivation), opened as the drivers see it. */
+export async function newArtifactRepository(dir: string): Promise<ArtifactRepository> {
+  const password = { kind: 'password', password: 'neo4j test' } as const;
+  const store = createLocalStore({ path: join(dir, 'repo') });
+  await initRepository(store, password, { scryptParams: { N: 1024, r: 8, p: 1 } });
+  return artifactRepository(await openRepository(store, password));
 }

@@ -10,12 +10,8 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Neo4jAdmin } from '../../src/drivers/neo4j/admin.ts';
 import { backupNeo4j } from '../../src/drivers/neo4j/backup.ts';
 import { restoreNeo4j } from '../../src/drivers/neo4j/restore.ts';
-import { artifactRepository, initRepository, openRepository } from '../../src/repository/index.ts';
 import type { ArtifactRepository } from '../../src/repository/types.ts';
-import { createLocalStore } from '../../src/stores/local.ts';
-import { startNeo4j, wipeGraph, type Neo4jTestInstance } from './helpers.ts';
-
-const password = { kind: 'password', password: 'neo4j interrupt test' } as const;
+import { startNeo4j, wipeGraph, type Neo4jTestInstance, newArtifactRepository } from './helpers.ts';
 
 /** `admin`, aborting `controller` as soon as a `database <command>` has been spawned. */
 function abortingAdmin(
@@ -47,9 +43,7 @@ describe('neo4j backup and restore cancelled while the server is down (real serv
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'hbr-neo4j-interrupt-'));
-    const store = createLocalStore({ path: join(dir, 'repo') });
-    await initRepository(store, password, { scryptParams: { N: 1024, r: 8, p: 1 } });
-    repo = artifactRepository(await openRepository(store, password));
+    repo = await newArtifactRepository(dir);
     neo = await startNeo4j('test-interrupt');
     await wipeGraph(neo.driver);
     await neo.driver.executeQuery('UNWIND range(1, 1000) AS i CREATE (:Atom {atomId: i})');

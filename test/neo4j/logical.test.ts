@@ -18,8 +18,6 @@ import { importGraph } from '../../src/drivers/neo4j/logical-import.ts';
 import { restoreNeo4j } from '../../src/drivers/neo4j/restore.ts';
 import { createNeo4jServer } from '../../src/drivers/neo4j/server.ts';
 import { verifyNeo4jSourceBackup } from '../../src/drivers/neo4j/verify-source.ts';
-import { artifactRepository, initRepository, openRepository } from '../../src/repository/index.ts';
-import { createLocalStore } from '../../src/stores/local.ts';
 import {
   createProvenanceGraph,
   sampleAtoms,
@@ -27,6 +25,7 @@ import {
   startNeo4j,
   wipeGraph,
   type Neo4jTestInstance,
+  newArtifactRepository,
 } from './helpers.ts';
 
 const ATOMS = 10_000;
@@ -147,10 +146,7 @@ describe('neo4j logical export and import (real server)', () => {
       ['__proto__', 1],
       ['toString', 1],
     ]);
-    const password = { kind: 'password', password: 'neo4j logical test' } as const;
-    const store = createLocalStore({ path: join(dir, 'repo') });
-    await initRepository(store, password, { scryptParams: { N: 1024, r: 8, p: 1 } });
-    const repo = artifactRepository(await openRepository(store, password));
+    const repo = await newArtifactRepository(dir);
     const options = { server: neo.server, admin: neo.admin, bolt: neo.bolt };
     const backup = await backupNeo4j({ repo, source: 'graph', mode: 'logical', ...options });
     const verified = await verifyNeo4jSourceBackup({
