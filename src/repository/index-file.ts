@@ -68,10 +68,13 @@ export function openIndex(
   const what = `index ${indexId}`;
   if (sha256Hex(bytes) !== indexId) throw new IntegrityError(`${what}: does not match its name`);
   const opened = openObject(keys, 'index', bytes, what);
+  // Authentic but malformed plaintext (written by a key holder) is damage like any other: a
+  // RangeError here would escape the callers that skip damaged index objects.
+  if (opened.length < 4) throw new IntegrityError(`${what}: truncated`);
   const rawLength = opened.readUInt32LE(0);
   if (rawLength > MAX_INDEX_BYTES) throw new IntegrityError(`${what}: implausible size`);
   const plain = decompress(opened.subarray(4), rawLength);
-  if (plain.toString('latin1', 0, 4) !== MAGIC || plain[4] !== 1) {
+  if (plain.length < 9 || plain.toString('latin1', 0, 4) !== MAGIC || plain[4] !== 1) {
     throw new IntegrityError(`${what}: unknown format`);
   }
   const packs: StoredPackEntries[] = [];

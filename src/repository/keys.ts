@@ -92,16 +92,21 @@ export interface UnlockOptions {
 }
 
 /**
- * Finds the key file `credential` opens and returns the master key.
- * @throws WrongPasswordError when no key file opens with it.
+ * Finds the key file `credential` opens whose master key `accept` takes (it opens the repository's
+ * config: a key file copied from another repository, or planted, opens with the same password
+ * but holds another master key), and returns that key with what `accept` returned.
+ * @throws WrongPasswordError when no key file opens with it; `accept`'s IntegrityError when keys
+ * open but none is accepted (the config is damaged, or every key is foreign).
  */
-export async function unlockMasterKey(
+export async function unlockMasterKey<T>(
   store: Store,
   credential: Credential,
+  accept: (masterKey: Buffer) => T,
   options: UnlockOptions = {},
-): Promise<{ masterKey: Buffer; keyId: string }> {
+): Promise<{ masterKey: Buffer; keyId: string; accepted: T }> {
   const read = await _readAllKeys(store);
   const damaged = read.damaged.map((d) => d.problem);
+  let refused: IntegrityError | undefined;
   for (const { id, file } of read.keys) {
     if ((file.kdf === 'scrypt') !== (credential.kind === 'password')) continue;
     const deriving = _deriveKek(credential, Buffer.from(file.salt, 'base64'), scryptCostOf(file));
@@ -114,13 +119,21 @@ export async function unlockMasterKey(
       damaged.push(`key file keys/${id}: ${(error as Error).message}`);
       continue;
     }
+    let masterKey: Buffer;
     try {
-      const masterKey = open(kek, Buffer.from(file.data, 'base64'), Buffer.from('hbr:key'), id);
-      return { masterKey, keyId: id };
+      masterKey = open(kek, Buffer.from(file.data, 'base64'), Buffer.from('hbr:key'), id);
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error;
+      continue;
+    }
+    try {
+      return { masterKey, keyId: id, accepted: accept(masterKey) };
+    } catch (error) {
+      if (!(error instanceof IntegrityError)) throw error;
+      refused ??= error;
     }
   }
+  if (refused) throw refused;
   // The one it may have been is damaged: say so rather than blame the credential.
   if (damaged.length > 0) {
     throw new IntegrityError(

@@ -107,6 +107,20 @@ describe('master index', () => {
       message: /truncated/,
     });
   });
+
+  it('refuses, as damaged, an index object sealed right whose plaintext is too short', () => {
+    // A key holder can write one; openRepository skips damaged index objects (IntegrityError)
+    // and would fail every read on any other error.
+    const headed = (plain: Buffer): Buffer => {
+      const size = Buffer.alloc(4);
+      size.writeUInt32LE(plain.length, 0);
+      return Buffer.concat([size, compress(plain, 3)]);
+    };
+    for (const content of [Buffer.alloc(2), headed(Buffer.from('HBRI\x01', 'latin1'))]) {
+      const forged = sealObject(keys, 'index', content);
+      assert.throws(() => openIndex(keys, sha256Hex(forged), forged), { name: 'IntegrityError' });
+    }
+  });
 });
 
 /** The plaintext of a sealed index object. */

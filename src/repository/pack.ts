@@ -331,6 +331,7 @@ function _trailer(keys: RepositoryKeys, entries: readonly PackEntry[]): Buffer {
 
 function _parseHeader(keys: RepositoryKeys, sealed: Buffer, what: string): PackEntry[] {
   const header = openObject(keys, 'pack-header', sealed, `${what} header`);
+  if (header.length < 4) throw new IntegrityError(`${what}: header of ${header.length} bytes`);
   const count = header.readUInt32LE(0);
   if (header.length !== 4 + count * ENTRY_SIZE) {
     throw new IntegrityError(`${what}: header of ${header.length} bytes for ${count} blobs`);

@@ -35,7 +35,13 @@ export function encodeRepoConfig(keys: RepositoryKeys, config: RepoConfig): Buff
 /** Opens the stored config. @throws IntegrityError when damaged. */
 export function decodeRepoConfig(keys: RepositoryKeys, bytes: Buffer): RepoConfig {
   const opened = openObject(keys, 'config', bytes, 'config');
-  const parsed = RepoConfigSchema.safeParse(JSON.parse(opened.toString('utf8')));
+  let json: unknown;
+  try {
+    json = JSON.parse(opened.toString('utf8'));
+  } catch {
+    json = undefined;
+  }
+  const parsed = RepoConfigSchema.safeParse(json);
   if (!parsed.success) throw new IntegrityError('config: malformed');
   return parsed.data;
 }

@@ -96,6 +96,40 @@ describe('repository', () => {
     });
   });
 
+  it('opens past a key file of another repository that opens with the same password', async () => {
+    // Each repository holds a copy of the other's key file: in at least one of them the foreign
+    // key is tried first (keys are tried oldest first), opens, and holds the wrong master key.
+    const other = await tempDir();
+    try {
+      const otherStore = createLocalStore({ path: other.path });
+      const mine = await initRepository(store, password, fast);
+      const theirs = await initRepository(otherStore, password, fast);
+      const [myKey] = await readdir(join(dir.path, 'keys'));
+      const [theirKey] = await readdir(join(other.path, 'keys'));
+      if (!myKey || !theirKey) throw new Error('no key file written');
+      await writeFile(
+        join(dir.path, 'keys', theirKey),
+        await readFile(join(other.path, 'keys', theirKey)),
+      );
+      await writeFile(
+        join(other.path, 'keys', myKey),
+        await readFile(join(dir.path, 'keys', myKey)),
+      );
+      assert.equal((await openRepository(store, password)).config.id, mine.config.id);
+      assert.equal((await openRepository(otherStore, password)).config.id, theirs.config.id);
+      // A damaged config is still reported as such, not as a wrong password.
+      const config = await readFile(join(dir.path, 'config'));
+      config[config.length - 1] = (config[config.length - 1] ?? 0) ^ 1;
+      await writeFile(join(dir.path, 'config'), config);
+      await assert.rejects(openRepository(store, password), {
+        name: 'IntegrityError',
+        message: /config/,
+      });
+    } finally {
+      await other.remove();
+    }
+  });
+
   it('stores artifacts, lists them and streams them back byte for byte, ranges too', async () => {
     const repo = await initRepository(store, password, fast);
     const artifacts = artifactRepository(repo);

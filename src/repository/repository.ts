@@ -111,10 +111,14 @@ export async function openRepository(
       `[repository:${store.name}] no repository here (no config object); create one with \`hbr init\``,
     );
   }
-  const { masterKey, keyId } = await unlockMasterKey(store, credential, options);
-  const keys = deriveKeys(masterKey);
-  const config = decodeRepoConfig(keys, await store.get('config'));
-  return _open(store, masterKey, keyId, config);
+  const sealedConfig = await store.get('config');
+  const unlocked = await unlockMasterKey(
+    store,
+    credential,
+    (masterKey) => decodeRepoConfig(deriveKeys(masterKey), sealedConfig),
+    options,
+  );
+  return _open(store, unlocked.masterKey, unlocked.keyId, unlocked.accepted);
 }
 
 // --- internal ---
