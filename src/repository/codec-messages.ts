@@ -217,6 +217,12 @@ export interface FileVersion {
   readonly mode: bigint;
   readonly dev: bigint;
   readonly ino: bigint;
+  /**
+   * Status change time: moves with every write, and with a change of the modification time
+   * too, so a file rewritten to its old size and mtime (`touch -r`, `cp -p` of another version)
+   * is still seen changed.
+   */
+  readonly ctimeNs: bigint;
 }
 
 /** A small file of a `files` request, read. */

@@ -490,8 +490,8 @@ const _S_IFMT = BigInt(constants.S_IFMT);
 const _S_IFREG = BigInt(constants.S_IFREG);
 
 function _version(st: FileVersion): FileVersion {
-  const { size, mtimeNs, mode, dev, ino } = st;
-  return { size, mtimeNs, mode, dev, ino };
+  const { size, mtimeNs, mode, dev, ino, ctimeNs } = st;
+  return { size, mtimeNs, mode, dev, ino, ctimeNs };
 }
 
 /** Only the keys a request needs travel with it; the others are never used here. */

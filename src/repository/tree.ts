@@ -19,6 +19,8 @@ export interface TreeNode {
   size?: number | undefined;
   /** File: inode and device as decimal strings, to detect unchanged files. */
   inode?: string | undefined;
+  /** File: status change time, nanoseconds since the epoch, as a decimal string. */
+  ctime?: string | undefined;
   /** File: blob ids of the content, in order. */
   content?: string[] | undefined;
   /** File: SHA-256 of the whole content, checked on restore. */
@@ -99,7 +101,7 @@ const TYPES: ReadonlySet<unknown> = new Set(['file', 'dir', 'symlink']);
 /** The node with its fields in the fixed order and nothing else, or undefined when malformed. */
 function _node(value: unknown): TreeNode | undefined {
   if (!_isObject(value)) return undefined;
-  const { name, type, mode, mtime, size, inode, content, sha256 } = value;
+  const { name, type, mode, mtime, size, inode, ctime, content, sha256 } = value;
   const { changedWhileReading, subtree, linkTarget } = value;
   if (typeof name !== 'string' || name.length === 0 || !TYPES.has(type)) return undefined;
   if (!_count(mode) || typeof mtime !== 'string' || !INTEGER.test(mtime)) return undefined;
@@ -111,6 +113,10 @@ function _node(value: unknown): TreeNode | undefined {
   if (inode !== undefined) {
     if (typeof inode !== 'string') return undefined;
     node.inode = inode;
+  }
+  if (ctime !== undefined) {
+    if (typeof ctime !== 'string' || !INTEGER.test(ctime)) return undefined;
+    node.ctime = ctime;
   }
   if (content !== undefined) {
     if (!Array.isArray(content) || !content.every(_isId)) return undefined;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openRepository, type TreeNode } from '../../src/repository/index.ts';
@@ -78,6 +78,24 @@ for (const cached of [false, true])
       assert.notEqual(await treeOf(after), await treeOf(before));
       const diff = await run('diff', before, after);
       assert.match(diff.stdout, /^U {2}.*deep\.txt$/m);
+    });
+
+    it('records a file rewritten to its old size and mtime (only its ctime moved)', async () => {
+      // As `touch -r` or `cp -p` from another version leave it: same size, mtime and inode.
+      const file = join(dir.path, 'data', 'a', 'b', 'c', 'deep.txt');
+      const mtime = new Date('2026-01-02T03:04:05Z');
+      await writeFile(file, 'deep\n');
+      await utimes(file, mtime, mtime);
+      const before = await backup();
+      await writeFile(file, 'DEEP\n');
+      await utimes(file, mtime, mtime);
+      const after = await backup();
+      const diff = await run('diff', before, after);
+      assert.match(diff.stdout, /^M {2}.*deep\.txt$/m);
+      const target = join(dir.path, `rewritten-${String(cached)}`);
+      const back = await run('restore', after, '--target', target, '--include', file);
+      assert.equal(back.code, 0, back.stderr);
+      assert.equal(await readFile(join(target, file), 'utf8'), 'DEEP\n');
     });
 
     it('records a file removed deep in the tree', async () => {

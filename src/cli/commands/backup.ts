@@ -101,7 +101,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         scanning.abort();
         await scan;
       };
-      // The parent, whose files' size, mtime and inode decide which files are read again: this
+      // The parent, whose files' size, mtime, inode and ctime decide which files are read again: this
       // host's only (another machine's, a clone of this one, may match them with other content).
       const host = hostname();
       const samePaths = (b: BackupRecord): boolean =>

@@ -1,6 +1,6 @@
 /**
  * Backs up file trees: walks the given paths, stores each file's content through the session
- * (skipping files unchanged since the parent backup by size, mtime and inode), and stores one
+ * (skipping files unchanged since the parent backup by size, mtime, inode and ctime), and stores one
  * tree per directory. The backup's tree mirrors absolute paths, as restic's does, so several
  * paths share one root. Unreadable entries are reported and skipped; files that change while
  * being read are stored but marked.
@@ -167,6 +167,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     ): TreeNode => {
       const torn =
         after.mtimeNs !== before.mtimeNs ||
+        after.ctimeNs !== before.ctimeNs ||
         after.size !== before.size ||
         BigInt(stored.size) !== before.size;
       if (previous) stats.changedFiles++;
@@ -175,6 +176,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       return {
         ...base,
         mtime: `${before.mtimeNs}`,
+        ctime: `${before.ctimeNs}`,
         size: stored.size,
         content: stored.content,
         ...(torn ? { changedWhileReading: true as const } : {}),
@@ -484,10 +486,14 @@ function _fileBase(name: string, st: FileVersion) {
     mtime: `${st.mtimeNs}`,
     size: Number(st.size),
     inode: `${st.dev}:${st.ino}`,
+    ctime: `${st.ctimeNs}`,
   };
 }
 
-/** Whether a file with stat `st` is `previous`, stored whole, by size, mtime and inode. */
+/**
+ * Whether a file with stat `st` is `previous`, stored whole, by size, mtime, inode and ctime. A
+ * node without a ctime (stored before hbr kept one) does not match: its file is read once more.
+ */
 function _unchangedSince(
   previous: TreeNode | undefined,
   st: FileVersion,
@@ -497,6 +503,7 @@ function _unchangedSince(
     previous.size === Number(st.size) &&
     previous.mtime === `${st.mtimeNs}` &&
     previous.inode === `${st.dev}:${st.ino}` &&
+    previous.ctime === `${st.ctimeNs}` &&
     previous.content !== undefined &&
     !previous.changedWhileReading
   );

@@ -1,9 +1,9 @@
 /**
  * What a files backup remembers of each folder it stored, for the next backup of the same
  * paths: the folder's tree id and a digest of its own entries as that tree records them (name,
- * type, mode, mtime; for files also size and inode). When the scan finds a folder's entries with
- * the same digest, every file in it is unchanged by the rule the walk applies (size, mtime,
- * inode), so its nodes are the parent tree's own; if its subfolders also come out as before,
+ * type, mode, mtime; for files also size, inode and ctime). When the scan finds a folder's
+ * entries with the same digest, every file in it is unchanged by the rule the walk applies (size,
+ * mtime, inode, ctime), so its nodes are the parent tree's own; if its subfolders also come out as before,
  * the folder is its parent tree, found without reading or decoding that tree. An unchanged
  * re-backup of the benchmark's 20,000 files reads no tree of its parent at all.
  *
@@ -133,7 +133,8 @@ export function nodesDigest(nodes: readonly TreeNode[]): string | undefined {
         node.content !== undefined &&
         node.changedWhileReading !== true &&
         node.size !== undefined &&
-        node.inode !== undefined
+        node.inode !== undefined &&
+        node.ctime !== undefined
       ) {
         const [dev, ino, extra] = node.inode.split(':');
         if (dev === undefined || ino === undefined || extra !== undefined) return undefined;
@@ -142,6 +143,7 @@ export function nodesDigest(nodes: readonly TreeNode[]): string | undefined {
         records[at + 2] = BigInt(S_IFREG | node.mode);
         records[at + 3] = BigInt(dev);
         records[at + 4] = BigInt(ino);
+        records[at + 5] = BigInt(node.ctime);
       } else return undefined;
     }
   } catch {
@@ -214,7 +216,7 @@ export function summarizeSeen(
 
 const { S_IFMT, S_IFDIR, S_IFREG } = constants;
 
-/** Bytes per entry: size, mtime (ns), mode, device, inode, as the scan keeps them. */
+/** Bytes per entry: size, mtime (ns), mode, device, inode, ctime (ns), as the scan keeps them. */
 const RECORD = STAT_FIELDS * 8;
 
 /** SHA-256 of the count, the records, then the names (NUL, which no name holds, between them). */

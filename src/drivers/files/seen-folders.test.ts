@@ -66,6 +66,7 @@ describe('folders seen by the scan', () => {
         mode: real.mode,
         dev: real.dev,
         ino: real.ino,
+        ctimeNs: real.ctimeNs,
       });
     }
     assert.equal(seen.take(data), undefined, 'taken once');

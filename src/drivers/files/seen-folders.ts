@@ -6,7 +6,7 @@
  * takes the scan's listings and stats instead.
  *
  * A folder seen a moment before the walk is as good as one seen during it: a file is compared
- * with its parent backup's version by size, mtime and inode, and one changed after the scan
+ * with its parent backup's version by size, mtime, inode and ctime, and one changed after the scan
  * keeps its old values in the new backup, so the next backup sees it changed; one created after
  * the scan is in the next backup. The walk uses a kept stat only for folders, symlinks and files
  * it will not read: a file it reads is stat'ed again, and its content checked against that.
@@ -31,8 +31,8 @@ export interface SeenFolder {
   readonly stats: BigUint64Array;
 }
 
-/** Numbers kept per entry: size, mtime (ns), mode, device, inode. */
-export const STAT_FIELDS = 5;
+/** Numbers kept per entry: size, mtime (ns), mode, device, inode, ctime (ns). */
+export const STAT_FIELDS = 6;
 
 /** Writes entry `i`'s stat into `stats`. */
 export function putStat(stats: BigUint64Array, i: number, st: SeenStat): void {
@@ -42,6 +42,7 @@ export function putStat(stats: BigUint64Array, i: number, st: SeenStat): void {
   stats[at + 2] = st.mode;
   stats[at + 3] = st.dev;
   stats[at + 4] = st.ino;
+  stats[at + 5] = st.ctimeNs;
 }
 
 /**
@@ -80,6 +81,7 @@ export function statAt(folder: SeenFolder, i: number): SeenStat | undefined {
     mode,
     dev: stats[at + 3] ?? 0n,
     ino: stats[at + 4] ?? 0n,
+    ctimeNs: stats[at + 5] ?? 0n,
   };
 }
 
