@@ -1,4 +1,9 @@
-import type { S3Client, S3ClientConfig, StorageClass } from '@aws-sdk/client-s3';
+import type {
+  HeadObjectCommandOutput,
+  S3Client,
+  S3ClientConfig,
+  StorageClass,
+} from '@aws-sdk/client-s3';
 import { DeleteForbiddenError, StoreError, UsageError } from '../errors.ts';
 import { toStoreError } from './store-error.ts';
 import type { GetOptions, ObjectInfo, PutOptions, Store } from './types.ts';
@@ -122,6 +127,31 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
     }
   };
 
+  // An S3-compatible server may accept the Object Lock headers and silently ignore them, as
+  // Azurite does immutability policies, so read the retention back before reporting success.
+  const verifyRetention = async (key: string, until: Date, signal?: AbortSignal): Promise<void> => {
+    let head: HeadObjectCommandOutput;
+    try {
+      head = await client.send(new s3.HeadObjectCommand({ Bucket, Key: prefix + key }), {
+        abortSignal: signal,
+      });
+    } catch (error) {
+      throw fail('verify retention of', key, error, signal);
+    }
+    const applied = head.ObjectLockRetainUntilDate;
+    // Allow for a server that stores whole seconds.
+    if (
+      head.ObjectLockMode !== options.objectLock ||
+      !applied ||
+      applied.getTime() < until.getTime() - 1000
+    ) {
+      throw new StoreError(
+        `[store:${name}] put ${key}: the server stored the object but did not apply its Object Lock retention (${options.objectLock ?? ''} until ${until.toISOString()}), so it is NOT protected (the server ignores Object Lock, or on AWS the credential lacks s3:GetObjectRetention to read it back)`,
+        { permanent: true, status: 501 },
+      );
+    }
+  };
+
   return {
     name,
     properties: { connections, supportsRetention: options.objectLock !== undefined },
@@ -180,6 +210,8 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
       } catch (error) {
         throw fail('put', key, error, opts.signal, options.objectLock !== undefined);
       }
+      if (options.objectLock && opts.retainUntil)
+        await verifyRetention(key, opts.retainUntil, opts.signal);
     },
 
     async head(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo | undefined> {
