@@ -89,7 +89,11 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
     const facts = _facts(error);
     // s3proxy and other S3-compatible servers answer Object Lock requests with 501.
     const hint =
-      locking && facts.status === 501 ? 'this server does not support S3 Object Lock' : undefined;
+      locking && facts.status === 501
+        ? 'this server does not support S3 Object Lock'
+        : _rejectsCredential(facts.code)
+          ? 'the server rejected the credential: check the access key id and secret'
+          : undefined;
     return toStoreError(name, op, key, error, facts, signal, hint);
   };
   const classOf = (key: string): StorageClass | undefined =>
@@ -268,7 +272,9 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
         });
       } catch (error) {
         const { status, code } = _facts(error);
-        if (status === 403) {
+        // A wrong key or secret is a 403 too, but it is no refusal to delete: callers that
+        // tolerate refused deletes (lock release) must not take it for one.
+        if (status === 403 && !_rejectsCredential(code)) {
           throw new DeleteForbiddenError(
             `[store:${name}] delete ${key}: this credential cannot delete or the object is locked (403 ${code ?? ''})`,
             { cause: error },
@@ -308,6 +314,21 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
 function _folder(prefix: string): string {
   const trimmed = prefix.replace(/^\/+|\/+$/g, '');
   return trimmed ? `${trimmed}/` : '';
+}
+
+/** S3 error codes saying the credential itself was not accepted (wrong, expired, clock off). */
+const CREDENTIAL_REJECTED: ReadonlySet<string> = new Set([
+  'SignatureDoesNotMatch',
+  'InvalidAccessKeyId',
+  'InvalidToken',
+  'ExpiredToken',
+  'TokenRefreshRequired',
+  'RequestTimeTooSkewed',
+  'InvalidSecurity',
+]);
+
+function _rejectsCredential(code: string | undefined): boolean {
+  return code !== undefined && CREDENTIAL_REJECTED.has(code);
 }
 
 function _facts(error: unknown): { status: number | undefined; code: string | undefined } {

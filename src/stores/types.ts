@@ -52,7 +52,8 @@ export interface PutOptions {
  * - `head` of a missing key returns `undefined`.
  * - `list(prefix)` yields every object whose key starts with `prefix`, in no particular order.
  * - `delete` of a missing key succeeds (deletes are idempotent); a credential that may not
- *   delete throws `DeleteForbiddenError`.
+ *   delete, or an object under retention, throws `DeleteForbiddenError`; a credential the
+ *   service does not accept at all (wrong secret, expired) throws `StoreError`, never that.
  * - Every error is a `StoreError` naming the store and the key; `permanent` says whether a
  *   retry could help.
  */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand, S3Client, StorageClass } from '@aws-sdk/client-s3';
+import { StoreError } from '../../src/errors.ts';
 import { createS3Store, type S3StoreOptions } from '../../src/stores/s3.ts';
 import { describeStoreContract } from '../contracts/store.ts';
 import { removeS3Bucket, startService } from './services.ts';
@@ -62,5 +63,24 @@ void describe('S3 store', () => {
     assert.equal(await storageClass('classes/data/00/pack'), 'STANDARD_IA');
     assert.notEqual(await storageClass('classes/index/00'), 'STANDARD_IA');
     await store.close?.();
+  });
+
+  void it('fails a delete with a wrong secret as a rejected credential, not as a refused delete', async () => {
+    const store = await createS3Store(options('auth'));
+    await store.put('locks/x', randomBytes(10));
+    const wrong = await createS3Store({
+      ...options('auth'),
+      credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID ?? '', secretAccessKey: 'not-the-secret' },
+    });
+    // A DeleteForbiddenError here would be swallowed by lock release, leaving the lock behind.
+    await assert.rejects(wrong.delete('locks/x'), (error: unknown) => {
+      assert.ok(error instanceof StoreError, String(error));
+      assert.equal(error.permanent, true);
+      assert.equal(error.status, 403);
+      assert.match(error.message, /locks\/x.*SignatureDoesNotMatch.*rejected the credential/);
+      return true;
+    });
+    assert.deepEqual(await store.head('locks/x'), { key: 'locks/x', size: 10 });
+    await Promise.all([store.close?.(), wrong.close?.()]);
   });
 });
