@@ -75,7 +75,9 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
         ? 'this service does not support immutability policies'
         : facts.code === 'AbortError'
           ? 'the connection ended before the response was complete'
-          : undefined;
+          : _rejectsCredential(facts.code)
+            ? 'the service rejected the credential or the request: check the key, SAS or connection string, and the account firewall'
+            : undefined;
     return toStoreError(name, op, key, error, facts, signal, hint);
   };
   const policy = (until: Date | undefined): BlobImmutabilityPolicy | undefined =>
@@ -231,8 +233,10 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
         await blob(key).deleteIfExists({ abortSignal: watch.signal });
       } catch (error) {
         const { status, code } = _facts(error);
+        // A wrong key or SAS signature is a 403 too, but it is no refusal to delete: callers
+        // that tolerate refused deletes (lock release) must not take it for one.
         if (
-          status === 403 ||
+          (status === 403 && !_rejectsCredential(code)) ||
           code === 'BlobImmutableDueToPolicy' ||
           code === 'BlobImmutableDueToLegalHold'
         ) {
@@ -272,6 +276,23 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
 }
 
 // --- internal ---
+
+/**
+ * 403 codes saying the request as a whole was not accepted (a wrong key or SAS signature, an
+ * expired SAS, a SAS used from outside its IP range or over HTTP, a firewall), rather than that
+ * the credential lacks one permission (AuthorizationPermissionMismatch). Azure answers a wrong
+ * key with AuthenticationFailed, Azurite with AuthorizationFailure.
+ */
+const CREDENTIAL_REJECTED: ReadonlySet<string> = new Set([
+  'AuthenticationFailed',
+  'AuthorizationFailure',
+  'AuthorizationSourceIPMismatch',
+  'AuthorizationProtocolMismatch',
+]);
+
+function _rejectsCredential(code: string | undefined): boolean {
+  return code !== undefined && CREDENTIAL_REJECTED.has(code);
+}
 
 function _folder(prefix: string): string {
   const trimmed = prefix.replace(/^\/+|\/+$/g, '');

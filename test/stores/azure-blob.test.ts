@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { StoreError } from '../../src/errors.ts';
 import { createAzureBlobStore } from '../../src/stores/azure-blob.ts';
 import { describeStoreContract } from '../contracts/store.ts';
 import { removeAzureContainer, startService } from './services.ts';
@@ -60,5 +61,26 @@ void describe('Azure Blob store', () => {
         ?.accessTier;
     assert.equal(await tier('tiers/data/00/pack'), 'Cool');
     assert.equal(await tier('tiers/index/00'), 'Hot');
+  });
+
+  void it('fails a delete with a wrong account key as a rejected credential, not as a refused delete', async () => {
+    const store = await open('auth');
+    await store.put('locks/x', randomBytes(10));
+    const wrong = await createAzureBlobStore({
+      account: env.AZURE_STORAGE_ACCOUNT ?? '',
+      container,
+      prefix: 'auth',
+      endpoint: env.AZURITE_BLOB_URL,
+      credential: { kind: 'shared-key', accountKey: randomBytes(64).toString('base64') },
+    });
+    // A DeleteForbiddenError here would be swallowed by lock release, leaving the lock behind.
+    await assert.rejects(wrong.delete('locks/x'), (error: unknown) => {
+      assert.ok(error instanceof StoreError, String(error));
+      assert.equal(error.permanent, true);
+      assert.equal(error.status, 403);
+      assert.match(error.message, /locks\/x.*rejected the credential/);
+      return true;
+    });
+    assert.deepEqual(await store.head('locks/x'), { key: 'locks/x', size: 10 });
   });
 });
