@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { resolve } from 'node:path';
-import { describe, it } from 'node:test';
-import { UsageError } from '../errors.ts';
+import { afterEach, describe, it } from 'node:test';
+import { StoreError, UsageError } from '../errors.ts';
 import { openStore, parseLocation } from './location.ts';
 
 void describe('parseLocation', () => {
@@ -17,10 +19,10 @@ void describe('parseLocation', () => {
     });
   });
 
-  void it('reads an Azure location with prefix, endpoint, tiers and immutability', () => {
+  void it('reads an Azure location with prefix, endpoint, tiers, immutability, connections and idle timeout', () => {
     assert.deepEqual(
       parseLocation(
-        'azure://sahartonomous/hbr/prod/site-a?endpoint=http://127.0.0.1:10000/sahartonomous/&tier=hot&dataTier=Cool&immutability=Locked&connections=8',
+        'azure://sahartonomous/hbr/prod/site-a?endpoint=http://127.0.0.1:10000/sahartonomous/&tier=hot&dataTier=Cool&immutability=Locked&connections=8&idleTimeout=90',
       ),
       {
         kind: 'azure',
@@ -31,15 +33,16 @@ void describe('parseLocation', () => {
         tiers: { default: 'Hot', data: 'Cool' },
         immutability: 'Locked',
         connections: 8,
+        idleTimeoutMs: 90_000,
       },
     );
     assert.equal(parseLocation('azure://acct/container').kind, 'azure');
   });
 
-  void it('reads an S3 location with endpoint, region, path style, storage classes and object lock', () => {
+  void it('reads an S3 location with endpoint, region, path style, storage classes, object lock and idle timeout', () => {
     assert.deepEqual(
       parseLocation(
-        's3://my-backups/hbr?endpoint=https://s3.example.net&region=eu-west-1&pathStyle=true&dataStorageClass=STANDARD_IA&objectLock=COMPLIANCE',
+        's3://my-backups/hbr?endpoint=https://s3.example.net&region=eu-west-1&pathStyle=true&dataStorageClass=STANDARD_IA&objectLock=COMPLIANCE&idleTimeout=300',
       ),
       {
         kind: 's3',
@@ -51,6 +54,7 @@ void describe('parseLocation', () => {
         storageClasses: { data: 'STANDARD_IA' },
         objectLock: 'COMPLIANCE',
         connections: undefined,
+        idleTimeoutMs: 300_000,
       },
     );
   });
@@ -70,6 +74,8 @@ void describe('parseLocation', () => {
       ['s3://bucket/p?endpoint=http://key:secret@host', /credentials/],
       ['azure://acct/cont?endpoint=ftp://host', /http\(s\)/],
       ['s3://bucket/p?connections=0', /connections must be an integer/],
+      ['s3://bucket/p?idleTimeout=0', /idleTimeout \(seconds\) must be an integer from 1/],
+      ['azure://acct/cont?idleTimeout=2m', /idleTimeout \(seconds\) must be an integer from 1/],
       ['   ', /empty/],
     ];
     for (const [text, message] of cases) {
@@ -136,6 +142,7 @@ void describe('parseLocation', () => {
       storageClasses: {},
       objectLock: undefined,
       connections: undefined,
+      idleTimeoutMs: undefined,
     });
   });
 });
@@ -163,5 +170,50 @@ void describe('openStore', () => {
       openStore('s3://bucket/p', { env: { AWS_ACCESS_KEY_ID: 'x' } }),
       /both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
     );
+  });
+});
+
+void describe('idleTimeout in a location', () => {
+  // A server that takes every request and never answers, so only the idle timeout ends one.
+  let server: http.Server | undefined;
+  const sockets = new Set<Socket>();
+  afterEach(async () => {
+    for (const socket of sockets) socket.destroy();
+    sockets.clear();
+    await new Promise((done) => server?.close(done));
+  });
+  const silentServer = async (): Promise<string> => {
+    server = http.createServer(() => undefined);
+    server.on('connection', (socket: Socket) => sockets.add(socket));
+    await new Promise<void>((done) => server?.listen(0, '127.0.0.1', done));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  // The stores name the timeout in their message, which shows which value reached them.
+  const timedOutAfter = (pattern: RegExp) => (error: unknown) => {
+    assert.ok(error instanceof StoreError, String(error));
+    assert.equal(error.permanent, false);
+    assert.match(error.message, pattern);
+    return true;
+  };
+
+  void it('reaches the S3 store', async () => {
+    const endpoint = await silentServer();
+    const env = { AWS_ACCESS_KEY_ID: 'a', AWS_SECRET_ACCESS_KEY: 'b' };
+    const store = await openStore(`s3://bucket/p?endpoint=${endpoint}&idleTimeout=1`, {
+      env,
+      retry: false,
+    });
+    await assert.rejects(store.get('config'), timedOutAfter(/after 1000 ms of inactivity/));
+    await store.close?.();
+  });
+
+  void it('reaches the Azure store', async () => {
+    const endpoint = await silentServer();
+    const env = { AZURE_STORAGE_ACCOUNT: 'acct', AZURE_STORAGE_KEY: 'a2V5a2V5a2V5a2V5a2V5a2V5' };
+    const store = await openStore(`azure://acct/container?endpoint=${endpoint}&idleTimeout=1`, {
+      env,
+      retry: false,
+    });
+    await assert.rejects(store.get('config'), timedOutAfter(/no bytes from the service for 1 s/));
   });
 });

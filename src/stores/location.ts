@@ -20,6 +20,7 @@ export type Location =
       readonly tiers?: Readonly<Record<string, AzureAccessTier>> | undefined;
       readonly immutability?: 'Unlocked' | 'Locked' | undefined;
       readonly connections?: number | undefined;
+      readonly idleTimeoutMs?: number | undefined;
     }
   | {
       readonly kind: 's3';
@@ -31,6 +32,7 @@ export type Location =
       readonly storageClasses?: Readonly<Record<string, StorageClass>> | undefined;
       readonly objectLock?: 'GOVERNANCE' | 'COMPLIANCE' | undefined;
       readonly connections?: number | undefined;
+      readonly idleTimeoutMs?: number | undefined;
     };
 
 /** Options of {@link openStore}. */
@@ -52,7 +54,7 @@ const TIERS = ['Hot', 'Cool', 'Cold', 'Archive'] as const;
  *  like a key, secret, token, password or signature (`secretAccessKey=`, `sessionToken=`…). */
 const SECRET_KEY =
   /^(?:sv|ss|srt|sr|sp|st|se|sip|spr|si|sig|skoid|sktid|skt|ske|sks|skv|sdd)$|sig|secret|token|password|credential|key/i;
-const AZURE_PARAMS = ['endpoint', 'tier', 'dataTier', 'immutability', 'connections'];
+const AZURE_PARAMS = ['endpoint', 'tier', 'dataTier', 'immutability', 'connections', 'idleTimeout'];
 const S3_PARAMS = [
   'endpoint',
   'region',
@@ -61,15 +63,17 @@ const S3_PARAMS = [
   'dataStorageClass',
   'objectLock',
   'connections',
+  'idleTimeout',
 ];
 
 /**
  * Parses a repository location:
  * - a path (`/srv/repo`, `./repo`) or `file:///srv/repo`
- * - `azure://ACCOUNT/CONTAINER[/PREFIX][?endpoint=URL&tier=Hot&dataTier=Cool&immutability=Unlocked|Locked&connections=N]`
- * - `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&pathStyle=true&storageClass=C&dataStorageClass=C&objectLock=GOVERNANCE|COMPLIANCE&connections=N]`
+ * - `azure://ACCOUNT/CONTAINER[/PREFIX][?endpoint=URL&tier=Hot&dataTier=Cool&immutability=Unlocked|Locked&connections=N&idleTimeout=S]`
+ * - `s3://BUCKET[/PREFIX][?endpoint=URL&region=R&pathStyle=true&storageClass=C&dataStorageClass=C&objectLock=GOVERNANCE|COMPLIANCE&connections=N&idleTimeout=S]`
  *
  * `dataTier`/`dataStorageClass` apply to `data/` objects (packs), `tier`/`storageClass` to the rest.
+ * `idleTimeout` is in seconds (the stores' `idleTimeoutMs`).
  * @throws UsageError for an unknown scheme, a missing container or bucket, an unknown or bad
  *   parameter, or credentials in the URL (they belong in environment variables or files).
  * @example parseLocation('s3://backups/hbr?endpoint=http://127.0.0.1:9000&pathStyle=true')
@@ -120,7 +124,9 @@ export function parseLocation(text: string): Location {
     });
   }
   const segments = path.split('/').filter(Boolean);
-  const connections = _int(query.get('connections'), 'connections');
+  const connections = _int(query.get('connections'), 'connections', 256);
+  const idleSeconds = _int(query.get('idleTimeout'), 'idleTimeout (seconds)', 3600);
+  const idleTimeoutMs = idleSeconds === undefined ? undefined : idleSeconds * 1000;
   const endpoint = _endpoint(query.get('endpoint'));
 
   if (protocol === 'azure') {
@@ -152,6 +158,7 @@ export function parseLocation(text: string): Location {
       tiers,
       immutability,
       connections,
+      idleTimeoutMs,
     };
   }
 
@@ -179,6 +186,7 @@ export function parseLocation(text: string): Location {
     storageClasses,
     objectLock,
     connections,
+    idleTimeoutMs,
   };
 }
 
@@ -294,11 +302,11 @@ function _endpoint(value: string | null | undefined): string | undefined {
   return value.replace(/\/+$/, '');
 }
 
-function _int(value: string | null, name: string): number | undefined {
+function _int(value: string | null, name: string, max: number): number | undefined {
   if (value === null) return undefined;
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 1 || number > 256)
-    throw new UsageError(`[store] ${name} must be an integer from 1 to 256, not '${value}'`);
+  if (!Number.isInteger(number) || number < 1 || number > max)
+    throw new UsageError(`[store] ${name} must be an integer from 1 to ${max}, not '${value}'`);
   return number;
 }
 
