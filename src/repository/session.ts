@@ -211,7 +211,7 @@ export async function startSession(
           type: info.type,
           startedAt: info.startedAt.toISOString(),
           finishedAt: new Date().toISOString(),
-          host: hostname(),
+          host: info.host ?? hostname(),
           paths: [...(info.paths ?? [])],
           tags: [...(info.tags ?? [])],
           ...(info.parent ? { parent: info.parent } : {}),

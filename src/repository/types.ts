@@ -69,6 +69,8 @@ export interface CommitInfo {
   readonly paths?: readonly string[];
   readonly tags?: readonly string[];
   readonly parent?: string;
+  /** The host the backup is recorded as from (default: this machine's hostname). */
+  readonly host?: string;
   readonly meta?: Readonly<Record<string, unknown>>;
 }
 

@@ -276,6 +276,40 @@ describe('hbr backup and restore of file trees', () => {
     );
   });
 
+  it('takes the parent of the host --host or HBR_HOST names, for a container whose hostname changes', async () => {
+    const env3 = { HBR_REPOSITORY: join(dir.path, 'repo-named-host'), HBR_PASSWORD: 'pw' };
+    const runAs = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+      hbr(args, { env: { ...env3, ...extra }, cwd: dir.path });
+    assert.equal((await runAs(['init'])).code, 0);
+    await mkdir(join(dir.path, 'named'));
+    await writeFile(join(dir.path, 'named', 'n.txt'), 'read once');
+    const first = await runAs(['backup', 'named', '--host', 'web-1', '--json']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(summaryOf(first).newFiles, 1);
+    // The same host named by the environment: the first is its parent, nothing is read.
+    const second = await runAs(['backup', 'named', '--json'], { HBR_HOST: 'web-1' });
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(summaryOf(second).unchangedFiles, 1);
+    assert.equal(summaryOf(second).bytesRead, 0);
+    // This machine's own name: another host, no parent.
+    const third = await runAs(['backup', 'named', '--json']);
+    assert.equal(summaryOf(third).newFiles, 1);
+    const backups = JSON.parse((await runAs(['backups', '--json'])).stdout) as {
+      shortId: string;
+      host: string;
+      parent?: string;
+    }[];
+    assert.deepEqual(
+      backups.map((b) => b.host === 'web-1'),
+      [true, true, false],
+    );
+    assert.ok(backups[1]?.parent?.startsWith(String(summaryOf(first).shortId)));
+    assert.equal(backups[2]?.parent, undefined);
+    const blank = await runAs(['backup', 'named', '--host', ' ']);
+    assert.equal(blank.code, 2, blank.stderr);
+    assert.match(blank.stderr, /--host/);
+  });
+
   it('stores float32 weights as byte lanes: smaller than whole compression, checked and restored whole', async () => {
     const weights = float32Bytes(3, 1024 * 1024); // 4 MiB: whole, zstd keeps 0.93 of it
     await mkdir(join(dir.path, 'weights'));

@@ -31,6 +31,10 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
     .option('--tag <tag...>', 'tags to record with the backup')
     .option('--type <type>', 'database sources: full, diff or log (default full)')
     .option(
+      '--host <name>',
+      "files: the host to record the backup as from and take its parent from (default HBR_HOST, else this machine's hostname): for a container whose hostname changes with every run",
+    )
+    .option(
       '--no-cache',
       'files: neither use nor update the local memo of unchanged folders (same backup, slower)',
     )
@@ -48,6 +52,11 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         });
         const found = config.sources?.find((s) => s.name === flags.source);
         if (!found) throw new NotFoundError(`no source named "${flags.source}" in ${file}`);
+        if (found.kind !== 'files' && flags.host !== undefined) {
+          throw new UsageError(
+            `--host is for files backups; ${found.name} is a ${found.kind} source`,
+          );
+        }
         // The database drivers load only for their own sources: a files backup starts faster.
         if (found.kind === 'sqlserver') {
           const { runSqlServerBackup } = await import('./backup-sqlserver.ts');
@@ -78,6 +87,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         );
       if (targets.length === 0)
         throw new UsageError('nothing to back up: give one or more paths, or --source NAME');
+      const host = _hostOf(flags.host ?? ctx.env['HBR_HOST']);
 
       // A metadata-only scan of the paths runs while the repository key is derived (scrypt: a
       // quarter second of one core, the main thread idle): it stats what it finds, and the
@@ -103,7 +113,6 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       };
       // The parent, whose files' size, mtime, inode and ctime decide which files are read again: this
       // host's only (another machine's, a clone of this one, may match them with other content).
-      const host = hostname();
       const samePaths = (b: BackupRecord): boolean =>
         b.source === source &&
         b.host === host &&
@@ -181,6 +190,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
             paths: targets,
             tags: flags.tag ?? [],
             ...(parent ? { parent: parent.id } : {}),
+            host,
             meta: {
               errors: result.errors.length,
               changedWhileReading: result.changedWhileReading,
@@ -255,3 +265,15 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       }
     });
 };
+
+/** The host a files backup is recorded as from: `given` (a flag or HBR_HOST), else this machine's. */
+function _hostOf(given: string | undefined): string {
+  if (given === undefined || given === '') return hostname();
+  const name = given.trim();
+  if (name === '' || name.length > 255 || /[\p{Cc}]/u.test(name)) {
+    throw new UsageError(
+      `--host ${JSON.stringify(given)}: give a host name (1-255 printable characters)`,
+    );
+  }
+  return name;
+}
