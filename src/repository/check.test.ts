@@ -103,4 +103,32 @@ describe('check', () => {
       await dir.remove();
     }
   });
+
+  it('reports an object under data/ whose name is no pack id as a stray, not as a pack', async () => {
+    const dir = await tempDir();
+    try {
+      const { repo, saver } = await blobsOnly(dir.path, 1024 * 1024);
+      await saver.save('data', Buffer.from('a blob'));
+      await saver.flush();
+      // A pack is read only at its own key: these are nobody's packs, so nothing to index,
+      // adopt or delete.
+      await mkdir(join(dir.path, 'data', 'ab'), { recursive: true });
+      await writeFile(join(dir.path, 'data', 'ab', 'abcdef.tmp'), 'left by a tool');
+      await writeFile(join(dir.path, 'data', 'ab', 'notes'), 'a note');
+      const report = await checkRepository(await openRepository(repo.store, password));
+      assert.deepEqual(report.problems.map((p) => [p.kind, p.message]).sort(), [
+        [
+          'misplaced-object',
+          'data/ab/abcdef.tmp is no pack (its name is not a pack id): hbr never reads it',
+        ],
+        [
+          'misplaced-object',
+          'data/ab/notes is no pack (its name is not a pack id): hbr never reads it',
+        ],
+      ]);
+      assert.equal(report.stats.packs, 1);
+    } finally {
+      await dir.remove();
+    }
+  });
 });

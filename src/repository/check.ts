@@ -13,7 +13,7 @@ import { sharedBuffer, sha256OfShared, verifyBlobsAway } from './codec-pool.ts';
 import { openIndex } from './index-file.ts';
 import { decodeManifest } from './manifest.ts';
 import { createMasterIndex, idKey } from './master-index.ts';
-import { packKey, parsePack, type PackEntry } from './pack.ts';
+import { listStoredPacks, packKey, parsePack, type PackEntry } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 import type { TreeNode } from './tree.ts';
 import type { BackupRecord } from './types.ts';
@@ -92,16 +92,16 @@ export async function checkRepository(
 
   // Packs present in the store, against those the index names. Only where a pack of its name is
   // read from: one in another folder is not there for a restore.
-  const stored = new Map<string, number>();
-  for await (const { key, size } of store.list('data/')) {
+  const { packs: stored, strays } = await listStoredPacks(store);
+  for (const key of strays) {
     const name = key.slice(key.lastIndexOf('/') + 1);
-    if (key === packKey(name)) stored.set(name, size);
-    else
-      problems.push({
-        kind: 'misplaced-object',
-        severity: 'warning',
-        message: `${key} is not where a pack of that name belongs (${packKey(name)})`,
-      });
+    problems.push({
+      kind: 'misplaced-object',
+      severity: 'warning',
+      message: /^[0-9a-f]{64}$/.test(name)
+        ? `${key} is not where a pack of that name belongs (${packKey(name)})`
+        : `${key} is no pack (its name is not a pack id): hbr never reads it`,
+    });
   }
   for (const [packId, entries] of index.packs()) {
     const size = stored.get(packId);

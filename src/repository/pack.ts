@@ -41,6 +41,32 @@ export function packKey(packId: string): string {
   return `data/${packId.slice(0, 2)}/${packId}`;
 }
 
+/** The packs in a store, and the other objects under `data/` (see {@link listStoredPacks}). */
+export interface StoredPacks {
+  /** Each pack's size, by pack id. */
+  readonly packs: Map<string, number>;
+  /** Keys under `data/` that are no pack's key: not a pack id, or not in its id's folder. */
+  readonly strays: readonly string[];
+}
+
+const PACK_ID = /^[0-9a-f]{64}$/;
+
+/**
+ * One listing of `data/`, for check, prune and recovery alike: a pack is read only at its own
+ * key, so an object anywhere else (a copy into the wrong folder, a tool's leftover) is no pack
+ * of this repository, whatever its name.
+ */
+export async function listStoredPacks(store: Store, signal?: AbortSignal): Promise<StoredPacks> {
+  const packs = new Map<string, number>();
+  const strays: string[] = [];
+  for await (const { key, size } of store.list('data/', signal ? { signal } : {})) {
+    const name = key.slice(key.lastIndexOf('/') + 1);
+    if (PACK_ID.test(name) && key === packKey(name)) packs.set(name, size);
+    else strays.push(key);
+  }
+  return { packs, strays };
+}
+
 /** Collects encoded blobs into one pack. */
 export interface PackBuilder {
   readonly size: number;

@@ -14,7 +14,14 @@ import { encodeIndex, type IndexedPack } from './index-file.ts';
 import { acquireLock } from './locks.ts';
 import { notesPrefix } from './notes.ts';
 import { idKey } from './master-index.ts';
-import { createPackBuilder, packKey, parsePack, readPack, type PackBuilder } from './pack.ts';
+import {
+  createPackBuilder,
+  listStoredPacks,
+  packKey,
+  parsePack,
+  readPack,
+  type PackBuilder,
+} from './pack.ts';
 import { readUnindexedPacks } from './recover.ts';
 import type { OpenRepository } from './repository.ts';
 
@@ -75,9 +82,7 @@ export async function pruneRepository(
     step('loading index');
     const index = await repo.index({ reload: true });
     const oldIndexIds = await repo.indexIds();
-    const storedPacks = new Map<string, number>();
-    for await (const { key, size } of store.list('data/'))
-      storedPacks.set(key.slice(key.lastIndexOf('/') + 1), size);
+    const { packs: storedPacks } = await listStoredPacks(store, options.signal);
     // Packs no index names (an interrupted backup's, or listed by an index object that was lost)
     // are weighed like the others, read whole and checked against their names: a live blob in
     // one keeps it (it was deleted unread, and backups lost their only copy). A damaged one is

@@ -6,7 +6,7 @@
 import { isHbrError } from '../errors.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import type { MasterIndex } from './master-index.ts';
-import { readUnindexedPack } from './pack.ts';
+import { listStoredPacks, readUnindexedPack } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 
 /**
@@ -18,10 +18,8 @@ export async function recoverUnindexedPacks(
   index: MasterIndex,
   signal?: AbortSignal,
 ): Promise<number> {
-  const listed: string[] = [];
-  for await (const { key } of repo.store.list('data/', { signal }))
-    listed.push(key.slice(key.lastIndexOf('/') + 1));
-  const recovered = await readUnindexedPacks(repo, index, listed, signal);
+  const { packs } = await listStoredPacks(repo.store, signal);
+  const recovered = await readUnindexedPacks(repo, index, packs.keys(), signal);
   if (recovered.length === 0) return 0;
   const { id, bytes } = encodeIndex(repo.keys, recovered);
   await repo.store.put(`index/${id}`, bytes, { signal });
