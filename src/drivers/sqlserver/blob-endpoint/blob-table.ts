@@ -20,9 +20,14 @@ interface StoredBlock {
   readonly size: number;
 }
 
+/** A staged block, and where its Put Block came in the order of arrival. */
+interface StagedBlock extends StoredBlock {
+  readonly received: number;
+}
+
 /** A blob: staged (uncommitted) blocks and the committed block sequence. */
 interface BlobState {
-  readonly staged: Map<string, StoredBlock>;
+  readonly staged: Map<string, StagedBlock>;
   committed: { id: string; block: StoredBlock }[];
   version: number;
   /** The committed blocks' content in order, made once per commit (ranged reads find blobs in it). */
@@ -38,7 +43,17 @@ export interface CommittedBlob {
 
 /** The endpoint's storage. Keys are `container/blob`. */
 export interface BlobTable {
-  putBlock(key: string, blockId: string, body: Buffer, signal?: AbortSignal): Promise<void>;
+  /**
+   * Put Block. Call it when the request arrives, with its body still to come: of several Put
+   * Blocks of one block id, the one called last keeps the block (as Azure keeps the most recently
+   * received), however long each body takes to come and be stored. One that fails changes nothing.
+   */
+  putBlock(
+    key: string,
+    blockId: string,
+    body: Promise<Buffer>,
+    signal?: AbortSignal,
+  ): Promise<void>;
   /** Put Blob: the whole blob in one request (SQL Server uses it to create empty blobs). */
   putBlob(key: string, body: Buffer, signal?: AbortSignal): Promise<void>;
   putBlockList(key: string, blocks: readonly { id: string; source: BlockSource }[]): void;
@@ -103,6 +118,8 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
     unflushed = true;
     return { content: stored.content, size: stored.size };
   };
+  // Orders Put Blocks by arrival (see `BlobTable.putBlock`).
+  let received = 0;
   // Looked up once per blob: RESTORE reads a published backup in thousands of ranges.
   const publishedNodes = new Map<string, Promise<{ size: number; content: readonly string[] }>>();
   const published = (
@@ -129,10 +146,14 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
 
   return {
     async putBlock(key, blockId, body, signal) {
+      const order = ++received;
       // Stored first: a block that fails to store (a read-only endpoint) leaves no empty blob
       // behind to hide a published one.
-      const block = await store(body, signal);
-      state(key).staged.set(blockId, block);
+      const block = await store(await body, signal);
+      const { staged } = state(key);
+      // A re-send that came later but stored sooner (a slow first upload of it) is kept.
+      if ((staged.get(blockId)?.received ?? 0) < order)
+        staged.set(blockId, { ...block, received: order });
     },
     async putBlob(key, body, signal) {
       const block = await store(body, signal);

@@ -100,7 +100,9 @@ async function _handle(
   if (comp === 'block' && method === 'PUT') {
     const id = url.searchParams.get('blockid');
     if (!id) return _send(res, 400, 'InvalidQueryParameterValue');
-    await table.putBlock(key, id, await _body(req, options.maxBody), options.signal);
+    // Handed over before its body is in: the order in which Put Blocks arrive decides which
+    // body a re-sent block keeps, not the order in which their bodies are stored.
+    await table.putBlock(key, id, _body(req, options.maxBody), options.signal);
     return _send(res, 201);
   }
   if (comp === 'blocklist' && method === 'PUT') {

@@ -1,0 +1,131 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { request, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
+import { after, afterEach, before, describe, it } from 'node:test';
+import {
+  createBlobTable,
+  startBlobEndpoint,
+  type BlobEndpoint,
+  type BlobEndpointOptions,
+  type BlobTable,
+} from '../../src/drivers/sqlserver/blob-endpoint/index.ts';
+import {
+  initRepository,
+  startSession,
+  type OpenRepository,
+  type RepositorySession,
+} from '../../src/repository/index.ts';
+import { createLocalStore } from '../../src/stores/local.ts';
+import { pseudoRandomBytes, tempDir } from '../helpers/temp.ts';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const SIG = 'test-signature';
+const blockId = (i: number): string =>
+  Buffer.from(`block-${String(i).padStart(6, '0')}`).toString('base64');
+
+/** A request as it goes: send its body when you like; `response` settles with the answer. */
+interface Pending {
+  readonly req: ClientRequest;
+  readonly response: Promise<{ status: number; body: Buffer }>;
+}
+
+/** Starts a raw HTTP request; its headers go out at once, its body is the caller's to send. */
+function open(url: string, method: string, headers: OutgoingHttpHeaders = {}): Pending {
+  const req = request(url, { method, headers });
+  const response = new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (part: Buffer) => parts.push(part));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts) }));
+      res.on('error', reject);
+    });
+  });
+  req.flushHeaders();
+  return { req, response };
+}
+
+/** A whole request at once. */
+function send(
+  url: string,
+  method: string,
+  body: Buffer = Buffer.alloc(0),
+): Promise<{ status: number; body: Buffer }> {
+  const pending = open(url, method, { 'Content-Length': body.length });
+  pending.req.end(body);
+  return pending.response;
+}
+
+function blockListXml(ids: readonly string[]): Buffer {
+  return Buffer.from(
+    `<?xml version="1.0" encoding="utf-8"?><BlockList>${ids.map((id) => `<Latest>${id}</Latest>`).join('')}</BlockList>`,
+  );
+}
+
+describe('the blob endpoint under raw HTTP: re-sent blocks, large reads, many uploads at once', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let repo: OpenRepository;
+  let session: RepositorySession | undefined;
+  let endpoint: BlobEndpoint | undefined;
+  before(async () => {
+    dir = await tempDir();
+    repo = await initRepository(
+      createLocalStore({ path: dir.path }),
+      { kind: 'password', password: 'pw' },
+      { scryptParams: { N: 1024, r: 8, p: 1 }, packSize: 8 * MiB },
+    );
+  });
+  afterEach(async () => {
+    await endpoint?.close();
+    await session?.abort();
+    endpoint = session = undefined;
+  });
+  after(async () => {
+    await dir.remove();
+  });
+
+  /** An endpoint writing into a fresh session; `blobUrl(name, query)` addresses its blobs. */
+  async function start(
+    options: Partial<BlobEndpointOptions> = {},
+    wrap: (table: BlobTable) => BlobTable = (table) => table,
+  ): Promise<(name: string, query?: string) => string> {
+    session = await startSession(repo);
+    endpoint = await startBlobEndpoint({
+      table: wrap(createBlobTable({ session, repo })),
+      signature: SIG,
+      ...options,
+    });
+    const base = endpoint.url;
+    return (name, query = '') => `${base}/hbr-backup/${name}?${query}${query ? '&' : ''}sig=${SIG}`;
+  }
+
+  it('keeps the Put Block that arrived last when an earlier send of the same block is stored after it', async () => {
+    const blobUrl = await start();
+    const blockUrl = blobUrl('db.bak', `comp=block&blockid=${encodeURIComponent(blockId(0))}`);
+    const [first, second] = [pseudoRandomBytes(512 * KiB, 31), pseudoRandomBytes(512 * KiB, 32)];
+
+    // The first send arrives and sends half its body (Node answers 100 Continue as it hands the
+    // request to the endpoint, so the client hearing it means the endpoint has it); the second
+    // arrives after it and is stored; only then does the first finish.
+    const slow = open(blockUrl, 'PUT', {
+      'Content-Length': first.length,
+      Expect: '100-continue',
+    });
+    await once(slow.req, 'continue');
+    slow.req.write(first.subarray(0, first.length / 2));
+    assert.equal((await send(blockUrl, 'PUT', second)).status, 201);
+    slow.req.end(first.subarray(first.length / 2));
+    assert.equal((await slow.response).status, 201);
+
+    const commit = await send(
+      blobUrl('db.bak', 'comp=blocklist'),
+      'PUT',
+      blockListXml([blockId(0)]),
+    );
+    assert.equal(commit.status, 201);
+    const read = await send(blobUrl('db.bak'), 'GET');
+    assert.equal(read.status, 200);
+    assert.ok(read.body.equals(second), 'the block holds the body of the later Put Block');
+  });
+});
