@@ -317,10 +317,8 @@ function _orderedSaves(limit: number): {
 const READ_AHEAD = 6;
 
 /**
- * Reads `length` bytes at `offset` of stored content (ranged reads: RESTORE FROM URL). Only the
- * blobs that overlap the range are read, each verified; the first is found by a binary search
- * over where each blob ends, worked out once per content list (so pass the same array for each
- * range of one content: a restore reads a large backup in thousands of ranges).
+ * Reads `length` bytes at `offset` of stored content (ranged reads: RESTORE FROM URL), as
+ * {@link streamContentRange} streams them.
  * @throws NotFoundError when a blob is not in the index; UsageError when the range runs past the
  * end of the content.
  */
@@ -331,7 +329,33 @@ export async function readContentRange(
   length: number,
   options: { signal?: AbortSignal; what: string },
 ): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of await streamContentRange(repo, content, offset, length, options)) {
+    parts.push(part as Buffer);
+  }
+  return Buffer.concat(parts, length);
+}
+
+/**
+ * Streams `length` bytes at `offset` of stored content, a blob at a time as the consumer takes
+ * them (with a few read ahead), so memory stays bounded however long the range. Only the blobs
+ * that overlap the range are read, each verified; the first is found by a binary search over
+ * where each blob ends, worked out once per content list (so pass the same array for each range
+ * of one content: a restore reads a large backup in thousands of ranges).
+ * @throws NotFoundError when a blob is not in the index; UsageError when the range runs past the
+ * end of the content. Both before the stream starts; a blob that fails to read fails the stream.
+ */
+export async function streamContentRange(
+  repo: OpenRepository,
+  content: readonly string[],
+  offset: number,
+  length: number,
+  options: { signal?: AbortSignal; what: string },
+): Promise<Readable> {
   const ends = await _blobEnds(repo, content, options.what);
+  if (offset < 0 || length < 0 || offset + length > (ends[content.length - 1] ?? 0)) {
+    throw new UsageError(`range ${offset}+${length} is outside ${options.what}`);
+  }
   // The first blob that ends past `offset`.
   let low = 0;
   let high = content.length;
@@ -340,22 +364,33 @@ export async function readContentRange(
     if ((ends[middle] ?? 0) > offset) high = middle;
     else low = middle + 1;
   }
-  const parts: Buffer[] = [];
-  for (let i = low; i < content.length; i++) {
-    const at = i === 0 ? 0 : (ends[i - 1] ?? 0);
-    if (at >= offset + length) break;
-    const rawLength = (ends[i] ?? 0) - at;
-    const blob = await repo.readBlob('data', Buffer.from(content[i] ?? '', 'hex'), options.signal);
-    parts.push(blob.subarray(Math.max(0, offset - at), Math.min(rawLength, offset + length - at)));
+  const startOf = (i: number): number => (i === 0 ? 0 : (ends[i - 1] ?? 0));
+  async function* slices(): AsyncGenerator<Buffer> {
+    const ahead: { at: number; read: Promise<Buffer> }[] = [];
+    let next = low;
+    const fill = (): void => {
+      while (
+        ahead.length < READ_AHEAD &&
+        next < content.length &&
+        startOf(next) < offset + length
+      ) {
+        const read = repo.readBlob('data', Buffer.from(content[next] ?? '', 'hex'), options.signal);
+        read.catch(() => undefined); // consumed in order below
+        ahead.push({ at: startOf(next++), read });
+      }
+    };
+    fill();
+    for (let blob = ahead.shift(); blob; blob = ahead.shift()) {
+      const bytes = await blob.read;
+      fill();
+      yield bytes.subarray(Math.max(0, offset - blob.at), offset + length - blob.at);
+    }
   }
-  const out = Buffer.concat(parts);
-  if (out.length !== length) {
-    throw new UsageError(`range ${offset}+${length} is outside ${options.what}`);
-  }
-  return out;
+  // One blob waiting in the stream: with the reads ahead, all it holds besides the consumer's.
+  return Readable.from(slices(), { highWaterMark: 1 });
 }
 
-/** Where each blob of a content list ends, by list (see {@link readContentRange}). */
+/** Where each blob of a content list ends, by list (see {@link streamContentRange}). */
 const _ends = new WeakMap<readonly string[], Float64Array>();
 
 async function _blobEnds(

@@ -5,7 +5,7 @@ export { startSession } from './session.ts';
 export type { RepositorySession, SmallFileStored } from './session.ts';
 export type { StoredContent } from './content.ts';
 export type { FileVersion } from './codec-messages.ts';
-export { readContent, readContentRange, writeContents } from './content.ts';
+export { readContent, readContentRange, streamContentRange, writeContents } from './content.ts';
 export type { ContentToWrite, PositionalWriter } from './content.ts';
 export { addNote, listNotes } from './notes.ts';
 export type { Note } from './notes.ts';

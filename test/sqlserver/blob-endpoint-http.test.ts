@@ -68,10 +68,18 @@ describe('the blob endpoint under raw HTTP: re-sent blocks, large reads, many up
   let repo: OpenRepository;
   let session: RepositorySession | undefined;
   let endpoint: BlobEndpoint | undefined;
+  let packReads = 0; // reads of blobs out of data packs, one a blob
   before(async () => {
     dir = await tempDir();
+    const store = createLocalStore({ path: dir.path });
     repo = await initRepository(
-      createLocalStore({ path: dir.path }),
+      {
+        ...store,
+        get(key, options) {
+          if (key.startsWith('data/')) packReads++;
+          return store.get(key, options);
+        },
+      },
       { kind: 'password', password: 'pw' },
       { scryptParams: { N: 1024, r: 8, p: 1 }, packSize: 8 * MiB },
     );
@@ -127,5 +135,60 @@ describe('the blob endpoint under raw HTTP: re-sent blocks, large reads, many up
     const read = await send(blobUrl('db.bak'), 'GET');
     assert.equal(read.status, 200);
     assert.ok(read.body.equals(second), 'the block holds the body of the later Put Block');
+  });
+
+  it('streams a large blob out as the client takes it, starting before the whole blob is read', async () => {
+    const blobUrl = await start();
+    const stream = pseudoRandomBytes(48 * MiB, 41); // about 48 blobs of the db profile's 1 MiB
+    const ids: string[] = [];
+    for (let at = 0; at < stream.length; at += 4 * MiB) {
+      ids.push(blockId(ids.length));
+      const query = `comp=block&blockid=${encodeURIComponent(ids.at(-1) ?? '')}`;
+      const put = await send(blobUrl('big.bak', query), 'PUT', stream.subarray(at, at + 4 * MiB));
+      assert.equal(put.status, 201);
+    }
+    const commit = await send(blobUrl('big.bak', 'comp=blocklist'), 'PUT', blockListXml(ids));
+    assert.equal(commit.status, 201);
+
+    /** A GET, and how many blobs had been read when its first bytes came and in all. */
+    const get = (headers: OutgoingHttpHeaders = {}) =>
+      new Promise<{ status: number; body: Buffer; readsAtFirstBytes: number; reads: number }>(
+        (resolve, reject) => {
+          const before = packReads;
+          let readsAtFirstBytes: number | undefined;
+          const req = request(blobUrl('big.bak'), { headers }, (res) => {
+            const parts: Buffer[] = [];
+            res.on('data', (part: Buffer) => {
+              readsAtFirstBytes ??= packReads - before;
+              parts.push(part);
+            });
+            res.on('error', reject);
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                body: Buffer.concat(parts),
+                readsAtFirstBytes: readsAtFirstBytes ?? 0,
+                reads: packReads - before,
+              }),
+            );
+          });
+          req.on('error', reject).end();
+        },
+      );
+    // Before the client takes its first bytes, the endpoint can have read only the blobs it reads
+    // ahead, the one waiting to be sent and what the sockets buffer: about a dozen here, while
+    // answering only once all were read would read every one (nearly 50).
+    const whole = await get();
+    assert.equal(whole.status, 200);
+    assert.ok(whole.body.equals(stream), 'the whole blob, in order');
+    assert.ok(
+      whole.readsAtFirstBytes < whole.reads,
+      `the first bytes came after ${whole.readsAtFirstBytes} of ${whole.reads} blob reads`,
+    );
+    const [from, to] = [3 * MiB + 123, 45 * MiB - 7];
+    const ranged = await get({ Range: `bytes=${from}-${to}` });
+    assert.equal(ranged.status, 206);
+    assert.ok(ranged.body.equals(stream.subarray(from, to + 1)), 'the range, in order');
+    assert.ok(ranged.readsAtFirstBytes < ranged.reads);
   });
 });

@@ -8,7 +8,7 @@
 import { Readable } from 'node:stream';
 import { NotFoundError, UsageError } from '../../../errors.ts';
 import {
-  readContentRange,
+  streamContentRange,
   type OpenRepository,
   type RepositorySession,
 } from '../../../repository/index.ts';
@@ -65,7 +65,11 @@ export interface BlobTable {
   version(key: string): string;
   /** Size of a committed blob, or `undefined` when there is none. */
   size(key: string): Promise<number | undefined>;
-  read(key: string, offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
+  /**
+   * A range of a committed blob, streamed as the consumer takes it: memory stays bounded
+   * however long the range. @throws NotFoundError (before streaming) when there is no such blob.
+   */
+  read(key: string, offset: number, length: number, signal?: AbortSignal): Promise<Readable>;
   delete(key: string): void;
   /** Every committed blob under a container (for adding them to the backup as artifacts). */
   committed(container: string): CommittedBlob[];
@@ -206,7 +210,7 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
         if (!entry) throw new NotFoundError(`no blob ${key}`);
         content = entry.content;
       }
-      return readContentRange(options.repo, content, offset, length, {
+      return streamContentRange(options.repo, content, offset, length, {
         what: `blob ${key}`,
         ...(signal ? { signal } : {}),
       });

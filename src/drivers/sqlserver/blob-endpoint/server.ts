@@ -17,6 +17,8 @@ import {
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { isHbrError } from '../../../errors.ts';
 import { blockListXml, parseBlockList } from './block-list-xml.ts';
 import type { BlobTable } from './blob-table.ts';
@@ -148,14 +150,16 @@ async function _handle(
     return _send(res, 416, 'InvalidRange');
   }
   const [start, end] = range ?? [0, size - 1];
+  const length = end - start + 1;
   const data =
-    size === 0 ? Buffer.alloc(0) : await table.read(key, start, end - start + 1, options.signal);
+    length === 0 ? Readable.from([]) : await table.read(key, start, length, options.signal);
   res.writeHead(range ? 206 : 200, {
-    'Content-Length': data.length,
+    'Content-Length': length,
     'Content-Type': 'application/octet-stream',
     ...(range ? { 'Content-Range': `bytes ${start}-${end}/${size}` } : {}),
   });
-  res.end(data);
+  // Streamed, waiting on the client as it takes the bytes: a whole backup is many GiB.
+  await pipeline(data, res);
 }
 
 /** Leases are only bookkeeping: SQL Server takes them to lock its blobs; nothing else writes here. */
