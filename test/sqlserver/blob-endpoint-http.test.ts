@@ -10,8 +10,10 @@ import {
   type BlobTable,
 } from '../../src/drivers/sqlserver/blob-endpoint/index.ts';
 import {
+  createByteBudget,
   initRepository,
   startSession,
+  type ByteBudget,
   type OpenRepository,
   type RepositorySession,
 } from '../../src/repository/index.ts';
@@ -190,5 +192,76 @@ describe('the blob endpoint under raw HTTP: re-sent blocks, large reads, many up
     assert.equal(ranged.status, 206);
     assert.ok(ranged.body.equals(stream.subarray(from, to + 1)), 'the range, in order');
     assert.ok(ranged.readsAtFirstBytes < ranged.reads);
+  });
+
+  it('holds no more request bodies at once than its budget: the other Put Blocks wait, and all complete', async () => {
+    const [puts, size] = [10, 256 * KiB];
+    const limit = 3 * size;
+    // The endpoint's budget, watched: how many requests asked it for bytes, and had to wait.
+    const inner = createByteBudget(limit);
+    let [asked, waited] = [0, 0];
+    const budget: ByteBudget = {
+      get held() {
+        return inner.held;
+      },
+      tryAcquire: (bytes) => inner.tryAcquire(bytes),
+      acquire(bytes) {
+        asked++;
+        opened();
+        if (inner.tryAcquire(bytes)) return Promise.resolve();
+        waited++;
+        return inner.acquire(bytes);
+      },
+      release: (bytes) => inner.release(bytes),
+    };
+    // The bodies the table has in hand, held there until every Put Block has come in (or, for an
+    // endpoint that would read them all at once, until all are in hand).
+    let [inHand, most, uncounted] = [0, 0, 0];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const opened = (): void => {
+      if (asked >= puts || inHand >= puts * size) open();
+    };
+    const blobUrl = await start({ bodyBudget: budget }, (table) => ({
+      ...table,
+      async putBlock(key, id, body, signal) {
+        const bytes = await body;
+        inHand += bytes.length;
+        most = Math.max(most, inHand);
+        uncounted = Math.max(uncounted, inHand - budget.held);
+        opened();
+        try {
+          await gate;
+          await table.putBlock(key, id, Promise.resolve(bytes), signal);
+        } finally {
+          inHand -= bytes.length;
+        }
+      },
+    }));
+
+    const blocks = Array.from({ length: puts }, (_, i) => pseudoRandomBytes(size, 50 + i));
+    const answers = await Promise.all(
+      blocks.map((block, i) =>
+        send(
+          blobUrl('many.bak', `comp=block&blockid=${encodeURIComponent(blockId(i))}`),
+          'PUT',
+          block,
+        ),
+      ),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      blocks.map(() => 201),
+    );
+    assert.equal(uncounted, 0, 'every body held was counted in the budget');
+    assert.ok(most <= limit, `${most} bytes of bodies held at once, over ${limit}`);
+    assert.equal(waited, puts - limit / size, 'the Put Blocks past the budget waited');
+    assert.equal(inner.held, 0);
+
+    const ids = blocks.map((_, i) => blockId(i));
+    const commit = await send(blobUrl('many.bak', 'comp=blocklist'), 'PUT', blockListXml(ids));
+    assert.equal(commit.status, 201);
+    const read = await send(blobUrl('many.bak'), 'GET');
+    assert.ok(read.body.equals(Buffer.concat(blocks)), 'every block, in order');
   });
 });

@@ -20,6 +20,7 @@ import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isHbrError } from '../../../errors.ts';
+import { createByteBudget, type ByteBudget } from '../../../repository/index.ts';
 import { blockListXml, parseBlockList } from './block-list-xml.ts';
 import type { BlobTable } from './blob-table.ts';
 
@@ -36,6 +37,12 @@ export interface BlobEndpointOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Largest request body accepted (a block). @default 100 MiB, Azure's block limit */
   readonly maxBody?: number;
+  /**
+   * Bounds the bytes of request bodies held at once (pass one budget to several endpoints to
+   * bound them together): a request waits, its body unread, until its length fits.
+   * @default a budget of its own of 64 MiB (see `BODY_BUDGET`)
+   */
+  readonly bodyBudget?: ByteBudget;
   readonly signal?: AbortSignal;
   /** Sees every request that failed on hbr's side (the client gets a 4xx/5xx). */
   readonly onError?: (error: unknown, request: string) => void;
@@ -48,11 +55,21 @@ export interface BlobEndpoint {
   close(): Promise<void>;
 }
 
+/**
+ * Bytes of request bodies an endpoint holds at once by default: 16 of SQL Server's largest
+ * blocks (4 MiB), more than storing them keeps busy. Requests past it wait rather than get 503
+ * ServerBusy: a waiting request holds only its socket while TCP holds its upload back, which the
+ * client sees as a slow network; a 503 would cost it a retry after a back-off and the block sent
+ * again, and SQL Server fails the backup once its retries run out.
+ */
+const BODY_BUDGET = 64 * 1024 * 1024;
+
 /** Starts the endpoint. */
 export async function startBlobEndpoint(options: BlobEndpointOptions): Promise<BlobEndpoint> {
   const leases = new Map<string, string>();
+  const budget = options.bodyBudget ?? createByteBudget(BODY_BUDGET);
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
-    _handle(options, leases, req, res).catch((error: unknown) => {
+    _handle(options, budget, leases, req, res).catch((error: unknown) => {
       options.onError?.(error, `${req.method ?? '?'} ${req.url ?? ''}`);
       _fail(res, error);
     });
@@ -81,6 +98,7 @@ export async function startBlobEndpoint(options: BlobEndpointOptions): Promise<B
 
 async function _handle(
   options: BlobEndpointOptions,
+  budget: ByteBudget,
   leases: Map<string, string>,
   req: IncomingMessage,
   res: ServerResponse,
@@ -95,7 +113,7 @@ async function _handle(
   }
   const key = decodeURIComponent(url.pathname.slice(1));
   if (!key.includes('/')) return _send(res, 400, 'InvalidUri'); // container-level calls are not used by SQL Server
-  const { table } = options;
+  const { table, maxBody, signal } = options;
   const comp = url.searchParams.get('comp');
   const method = req.method ?? 'GET';
 
@@ -104,11 +122,13 @@ async function _handle(
     if (!id) return _send(res, 400, 'InvalidQueryParameterValue');
     // Handed over before its body is in: the order in which Put Blocks arrive decides which
     // body a re-sent block keeps, not the order in which their bodies are stored.
-    await table.putBlock(key, id, _body(req, options.maxBody), options.signal);
+    await _withBody(req, budget, maxBody, (body) => table.putBlock(key, id, body, signal));
     return _send(res, 201);
   }
   if (comp === 'blocklist' && method === 'PUT') {
-    table.putBlockList(key, parseBlockList((await _body(req, options.maxBody)).toString('utf8')));
+    await _withBody(req, budget, maxBody, async (body) =>
+      table.putBlockList(key, parseBlockList((await body).toString('utf8'))),
+    );
     return _send(res, 201);
   }
   if (comp === 'blocklist' && method === 'GET') {
@@ -122,7 +142,7 @@ async function _handle(
   if (comp !== null) return _send(res, 400, 'UnsupportedQueryParameter');
 
   if (method === 'PUT') {
-    await table.putBlob(key, await _body(req, options.maxBody), options.signal);
+    await _withBody(req, budget, maxBody, async (body) => table.putBlob(key, await body, signal));
     return _send(res, 201);
   }
   if (method === 'DELETE') {
@@ -151,8 +171,7 @@ async function _handle(
   }
   const [start, end] = range ?? [0, size - 1];
   const length = end - start + 1;
-  const data =
-    length === 0 ? Readable.from([]) : await table.read(key, start, length, options.signal);
+  const data = length === 0 ? Readable.from([]) : await table.read(key, start, length, signal);
   res.writeHead(range ? 206 : 200, {
     'Content-Length': length,
     'Content-Type': 'application/octet-stream',
@@ -199,7 +218,31 @@ function _authorised(given: string | null, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-async function _body(req: IncomingMessage, max = 100 * 1024 * 1024): Promise<Buffer> {
+/**
+ * Runs `use` with the request's body, read once its length fits `budget` and counted there
+ * until `use` is done with it. A body of no stated length (chunked) counts as `max`.
+ * @throws 413 (before reading) when the stated length is over `max`.
+ */
+async function _withBody<T>(
+  req: IncomingMessage,
+  budget: ByteBudget,
+  max = 100 * 1024 * 1024,
+  use: (body: Promise<Buffer>) => Promise<T>,
+): Promise<T> {
+  const stated = Number(req.headers['content-length']);
+  if (stated > max) throw Object.assign(new Error('request body too large'), { status: 413 });
+  const bytes = Number.isSafeInteger(stated) ? stated : max;
+  const body = budget.acquire(bytes).then(() => _body(req, max));
+  try {
+    return await use(body);
+  } finally {
+    // Also when `use` failed before taking the body: it is being read all the same.
+    await body.catch(() => undefined);
+    budget.release(bytes);
+  }
+}
+
+async function _body(req: IncomingMessage, max: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const part of req as AsyncIterable<Buffer>) {
