@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
-import { SourceError } from '../../src/errors.ts';
+import { IntegrityError, SourceError } from '../../src/errors.ts';
 import { openBolt, toNumber } from '../../src/drivers/neo4j/bolt.ts';
 import { readGraphFacts, type GraphFacts } from '../../src/drivers/neo4j/facts.ts';
 import { backupNeo4j } from '../../src/drivers/neo4j/backup.ts';
@@ -60,6 +60,25 @@ describe('neo4j logical export and import (real server)', () => {
     schema = await schemaNames(neo.driver);
     types = (await neo.driver.executeQuery(TYPES_QUERY)).records[0]?.get('v');
   });
+
+  /** Nodes still carrying a temporary import label or id property, and import constraints. */
+  const importMarks = async () => {
+    const { records } = await neo.driver.executeQuery(
+      `MATCH (n) WHERE any(l IN labels(n) WHERE l STARTS WITH '__HbrImport_')
+         OR any(k IN keys(n) WHERE k STARTS WITH '__hbrId_') RETURN count(n) AS c`,
+    );
+    const { records: cs } = await neo.driver.executeQuery(
+      "SHOW CONSTRAINTS YIELD name WHERE name STARTS WITH 'hbr_import_id_' RETURN name",
+    );
+    return {
+      nodes: toNumber(records[0]?.get('c')),
+      constraints: cs.map((r) => String(r.get('name'))),
+    };
+  };
+  const countNodes = async () =>
+    toNumber(
+      (await neo.driver.executeQuery('MATCH (n) RETURN count(n) AS c')).records[0]?.get('c'),
+    );
 
   after(async () => {
     await neo?.close();
@@ -128,6 +147,105 @@ describe('neo4j logical export and import (real server)', () => {
       importGraph(neo.driver, neo.bolt, [Buffer.from(truncated)]),
       (error: unknown) => error instanceof SourceError && /truncated/.test(error.message),
     );
+  });
+
+  test('an import that fails midway removes its temporary label, property and constraint, and a second import is refused only for the data imported', async () => {
+    await wipeGraph(neo.driver);
+    const header = '{"type":"header","format":"hbr-neo4j-logical","version":1}\n';
+    const nodes = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        JSON.stringify({ type: 'node', id: `n${from + i}`, labels: ['A'], props: {} }),
+      ).join('\n') + '\n';
+    // Nodes in two batches, then a relationship to a node the export lacks: the import fails
+    // after it wrote the nodes.
+    const dangling = JSON.stringify({ type: 'rel', rel: 'R', start: 'n0', end: 'gone', props: {} });
+    await assert.rejects(
+      importGraph(neo.driver, neo.bolt, [Buffer.from(header + nodes(0, 1500) + dangling + '\n')], {
+        batchSize: 1000,
+      }),
+      (error: unknown) =>
+        error instanceof SourceError && /reference nodes missing/.test(error.message),
+    );
+    assert.deepEqual(await importMarks(), { nodes: 0, constraints: [] });
+    assert.equal(await countNodes(), 1500, 'the nodes imported before the failure stay');
+    await assert.rejects(
+      importGraph(neo.driver, neo.bolt, createReadStream(join(dir, 'graph.jsonl'))),
+      (error: unknown) =>
+        error instanceof SourceError && /the database is not empty;/.test(error.message),
+    );
+    // What the refusal asks for is enough: no constraint or index of the failed import is left.
+    await neo.driver.executeQuery('MATCH (n) DETACH DELETE n');
+    const again = await importGraph(
+      neo.driver,
+      neo.bolt,
+      createReadStream(join(dir, 'graph.jsonl')),
+    );
+    assert.equal(again.nodes, facts.nodes);
+    assert.deepEqual(await importMarks(), { nodes: 0, constraints: [] });
+  });
+
+  test('an import whose input fails after its first batches (a damaged later chunk) or that is cancelled leaves no temporary marks', async () => {
+    const header = '{"type":"header","format":"hbr-neo4j-logical","version":1}\n';
+    const nodes = Array.from({ length: 2500 }, (_, i) =>
+      JSON.stringify({ type: 'node', id: `n${i}`, labels: ['B'], props: { i } }),
+    ).join('\n');
+    const damaged = new IntegrityError('[repository] neo4j.jsonl: chunk 2 fails authentication');
+    function* damagedLater(): Generator<Buffer> {
+      yield Buffer.from(`${header}${nodes}\n`);
+      throw damaged;
+    }
+    await wipeGraph(neo.driver);
+    await assert.rejects(
+      importGraph(neo.driver, neo.bolt, damagedLater(), { batchSize: 1000 }),
+      (error: unknown) => error === damaged,
+    );
+    assert.deepEqual(await importMarks(), { nodes: 0, constraints: [] });
+
+    await wipeGraph(neo.driver);
+    const cancel = new AbortController();
+    function* cancelledLater(): Generator<Buffer> {
+      yield Buffer.from(`${header}${nodes}\n`);
+      cancel.abort(new Error('cancelled by the test'));
+      yield Buffer.from(`${header}${nodes}\n`);
+    }
+    await assert.rejects(
+      importGraph(neo.driver, neo.bolt, cancelledLater(), {
+        batchSize: 1000,
+        signal: cancel.signal,
+      }),
+      /cancelled by the test/,
+    );
+    assert.deepEqual(await importMarks(), { nodes: 0, constraints: [] });
+  });
+
+  test('when the cleanup after a failed import fails too, the import error is thrown and the warning names what is left and how to remove it', async () => {
+    await wipeGraph(neo.driver);
+    const header = '{"type":"header","format":"hbr-neo4j-logical","version":1}\n';
+    const nodes = Array.from({ length: 1500 }, (_, i) =>
+      JSON.stringify({ type: 'node', id: `n${i}`, labels: ['C'], props: {} }),
+    ).join('\n');
+    // The connection goes away while the input is read: the last batch, and then the cleanup,
+    // cannot reach the server.
+    const driver = openBolt(neo.bolt);
+    async function* connectionLost(): AsyncGenerator<Buffer> {
+      yield Buffer.from(`${header}${nodes}\n`);
+      await driver.close();
+    }
+    const warnings: SourceError[] = [];
+    await assert.rejects(
+      importGraph(driver, neo.bolt, connectionLost(), {
+        batchSize: 1000,
+        onCleanupError: (error) => warnings.push(error),
+      }),
+      SourceError,
+    );
+    assert.equal(warnings.length, 1);
+    const remove = /remove them with `([^`]+)` and `([^`]+)`/.exec(warnings[0]?.message ?? '');
+    assert.ok(remove, warnings[0]?.message);
+    assert.equal((await importMarks()).constraints.length, 1, 'the constraint is left');
+    await neo.driver.executeQuery(remove[1]!);
+    await neo.driver.executeQuery(remove[2]!);
+    assert.deepEqual(await importMarks(), { nodes: 0, constraints: [] });
   });
 
   test('labels and types named like Object members (__proto__, constructor, toString) are counted, verified and restored', async () => {

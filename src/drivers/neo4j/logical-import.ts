@@ -3,8 +3,9 @@
  *
  * Element ids are not stable across databases, so nodes are created with a temporary label and
  * id property under a uniqueness constraint (`:__HbrImport_<random> {__hbrId_<random>}`), relationships are matched
- * through it, and the temporary label, property and constraint are removed at the end. The
- * export's schema is created after the data: faster, and constraints then validate the data.
+ * through it, and the temporary label, property and constraint are removed at the end, also when
+ * the import fails. The export's schema is created after the data: faster, and constraints then
+ * validate the data.
  * @module
  */
 import neo4j, { type Driver } from 'neo4j-driver';
@@ -26,6 +27,12 @@ export interface LogicalImportOptions {
   /** Import into a database that already holds nodes, indexes or constraints. @default false */
   readonly allowNonEmpty?: boolean;
   readonly signal?: AbortSignal;
+  /**
+   * Called when an import failed and removing its temporary label, property and constraint
+   * failed as well; the message says what is left and the Cypher that removes it. The import's
+   * own error is thrown either way. @default writes the message to stderr
+   */
+  readonly onCleanupError?: (error: SourceError) => void;
 }
 
 /** What an import created. */
@@ -59,7 +66,10 @@ function tempNames(): { label: string; key: string; constraint: string } {
 const TEMP_CONSTRAINT_PREFIX = 'hbr_import_id_';
 
 /**
- * Reads the JSON lines and recreates the graph.
+ * Reads the JSON lines and recreates the graph. When the import fails (or is cancelled) after it
+ * began writing, its temporary label, property and constraint are removed before its error is
+ * thrown; the nodes and relationships imported so far stay, so the database must be emptied
+ * before the next try.
  * @throws SourceError when the target is not empty (nodes, or indexes and constraints other than
  *   the lookup indexes every database has), the input is not a complete export
  *   (no header, or no end line), counts disagree, or Bolt fails.
@@ -73,14 +83,16 @@ export async function importGraph(
   const database = options.database ?? 'neo4j';
   const batchSize = options.batchSize ?? 5000;
   const temp = tempNames();
-  const run = async (query: string, params: Record<string, unknown> = {}) => {
-    options.signal?.throwIfAborted();
+  const query: Run = async (q, params = {}) => {
     try {
-      return (await driver.executeQuery(query, params, { database, bookmarkManager: null }))
-        .records;
+      return (await driver.executeQuery(q, params, { database, bookmarkManager: null })).records;
     } catch (error) {
       throw boltError(bolt, `import into ${database}`, error);
     }
+  };
+  const run: Run = async (q, params) => {
+    options.signal?.throwIfAborted();
+    return query(q, params);
   };
   if (options.allowNonEmpty !== true) {
     const [r] = await run('MATCH (n) RETURN count(n) AS c');
@@ -100,10 +112,46 @@ export async function importGraph(
       );
     }
   }
-  await run(
-    `CREATE CONSTRAINT ${temp.constraint} IF NOT EXISTS FOR (n:${temp.label}) REQUIRE n.${temp.key} IS UNIQUE`,
-  );
 
+  let imported: Awaited<ReturnType<typeof importData>>;
+  try {
+    await run(
+      `CREATE CONSTRAINT ${temp.constraint} IF NOT EXISTS FOR (n:${temp.label}) REQUIRE n.${temp.key} IS UNIQUE`,
+    );
+    imported = await importData(run, temp, input, { database, batchSize });
+    await removeTemp(run, temp, batchSize);
+  } catch (error) {
+    // Left behind, the marks would stay on the nodes imported so far (and the constraint for
+    // good). Removed without the signal: a cancelled import must still take them away. The
+    // import's own error is the one thrown; a failed cleanup is reported beside it.
+    await removeTemp(query, temp, batchSize).catch((cleanupError: unknown) => {
+      (options.onCleanupError ?? warnOnStderr)(cleanupFailed(database, temp, cleanupError));
+    });
+    throw error;
+  }
+  const { schema, ...done } = imported;
+  const created = await applySchema(run, schema);
+  await run('CALL db.awaitIndexes(600)');
+  return { ...done, schema: created };
+}
+
+// --- internal ---
+
+type Run = (
+  query: string,
+  params?: Record<string, unknown>,
+) => Promise<{ get(key: string): unknown }[]>;
+
+type TempNames = ReturnType<typeof tempNames>;
+
+/** Reads the export and creates its nodes and relationships, marked with `temp`. */
+async function importData(
+  run: Run,
+  temp: TempNames,
+  input: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable,
+  options: { database: string; batchSize: number },
+): Promise<{ nodes: number; relationships: number; schema: Record<string, JsonValue>[] }> {
+  const { database, batchSize } = options;
   const schema: Record<string, JsonValue>[] = [];
   const done = { nodes: 0, relationships: 0 };
   let nodes: Row[] = [];
@@ -174,7 +222,15 @@ export async function importGraph(
         `${JSON.stringify(end.relationships)} relationships, read ${done.nodes}/${done.relationships}`,
     );
   }
+  return { ...done, schema };
+}
 
+/**
+ * Removes the temporary label and id property from every node that has them, in batches (one
+ * transaction for a whole graph would hold it all in memory), then drops the constraint.
+ * Idempotent: also right for an import that failed before or while creating them.
+ */
+async function removeTemp(run: Run, temp: TempNames, batchSize: number): Promise<void> {
   for (;;) {
     const [r] = await run(
       `MATCH (n:${temp.label}) WITH n LIMIT $n REMOVE n:${temp.label}, n.${temp.key} RETURN count(*) AS c`,
@@ -183,17 +239,25 @@ export async function importGraph(
     if (!r || toNumber(r.get('c')) === 0) break;
   }
   await run(`DROP CONSTRAINT ${temp.constraint} IF EXISTS`);
-  const created = await applySchema(run, schema);
-  await run('CALL db.awaitIndexes(600)');
-  return { ...done, schema: created };
 }
 
-// --- internal ---
+/** What is left after a failed import whose cleanup failed too, and how to remove it. */
+function cleanupFailed(database: string, temp: TempNames, cause: unknown): SourceError {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  return new SourceError(
+    `[neo4j] import into ${database} failed, and removing its temporary marks failed as well ` +
+      `(${why}); remove them with \`MATCH (n:${temp.label}) REMOVE n:${temp.label}, n.${temp.key}\` ` +
+      `and \`DROP CONSTRAINT ${temp.constraint} IF EXISTS\``,
+    { cause },
+  );
+}
+
+function warnOnStderr(error: SourceError): void {
+  process.stderr.write(`warning: ${error.message}\n`);
+}
 
 /** The target's constraints and indexes, by kind and name, but for lookup indexes (always there). */
-async function existingSchema(
-  run: (q: string) => Promise<{ get(key: string): unknown }[]>,
-): Promise<string[]> {
+async function existingSchema(run: Run): Promise<string[]> {
   const constraints = await run(
     `SHOW CONSTRAINTS YIELD name WHERE NOT name STARTS WITH '${TEMP_CONSTRAINT_PREFIX}' RETURN name ORDER BY name`,
   );
@@ -207,10 +271,7 @@ async function existingSchema(
   ];
 }
 
-async function applySchema(
-  run: (q: string) => Promise<{ get(key: string): unknown }[]>,
-  schema: Record<string, JsonValue>[],
-): Promise<number> {
+async function applySchema(run: Run, schema: Record<string, JsonValue>[]): Promise<number> {
   const lookups = new Set(
     (await run("SHOW INDEXES YIELD type, entityType WHERE type = 'LOOKUP' RETURN entityType")).map(
       (r) => JSON.stringify(r.get('entityType')),
