@@ -248,6 +248,33 @@ describe('neo4j logical export and import (real server)', () => {
     assert.deepEqual(await importMarks(), { nodes: 0, constraints: [] });
   });
 
+  test('an input that fails after the import has failed already does not crash the process', async () => {
+    await wipeGraph(neo.driver);
+    const header = '{"type":"header","format":"hbr-neo4j-logical","version":1}\n';
+    const node = JSON.stringify({ type: 'node', id: 'a', labels: ['D'], props: {} });
+    const dangling = JSON.stringify({ type: 'rel', rel: 'R', start: 'a', end: 'gone', props: {} });
+    let importFailed!: () => void;
+    const failed = new Promise<void>((resolve) => (importFailed = resolve));
+    let inputFailed!: () => void;
+    const thrown = new Promise<void>((resolve) => (inputFailed = resolve));
+    // The rest of the artifact is damaged, and its read fails once the import has given up.
+    async function* failsLater(): AsyncGenerator<Buffer> {
+      yield Buffer.from(`${header}${node}\n${dangling}\n`);
+      await failed;
+      inputFailed();
+      throw new IntegrityError('[repository] neo4j.jsonl: chunk 2 fails authentication');
+    }
+    await assert.rejects(
+      importGraph(neo.driver, neo.bolt, failsLater(), { batchSize: 1 }),
+      /reference nodes missing/,
+    );
+    importFailed();
+    await thrown;
+    // An error event without a listener would surface as an uncaught exception by now.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(await importMarks(), { nodes: 0, constraints: [] });
+  });
+
   test('labels and types named like Object members (__proto__, constructor, toString) are counted, verified and restored', async () => {
     await wipeGraph(neo.driver);
     await neo.driver.executeQuery(

@@ -190,27 +190,34 @@ async function importData(
     rels = [];
   };
 
-  const lines = createInterface({
-    input: Readable.from(input, { objectMode: false }),
-    crlfDelay: Infinity,
-  });
-  for await (const text of lines) {
-    if (text === '') continue;
-    const item = JSON.parse(text) as Record<string, JsonValue>;
-    if (!header) {
-      if (item.type !== 'header' || item.format !== LOGICAL_FORMAT) {
-        throw new SourceError(`[neo4j] import: input is not an ${LOGICAL_FORMAT} export`);
-      }
-      header = true;
-    } else if (item.type === 'node') {
-      nodes.push(item as unknown as Row);
-      if (nodes.length >= batchSize) await flushNodes();
-    } else if (item.type === 'rel') {
-      if (nodes.length > 0) await flushNodes();
-      rels.push(item as unknown as Row);
-      if (rels.length >= batchSize) await flushRels();
-    } else if (item.type === 'schema') schema.push(item);
-    else if (item.type === 'end') end = item;
+  const source = Readable.from(input, { objectMode: false });
+  const lines = createInterface({ input: source, crlfDelay: Infinity });
+  try {
+    for await (const text of lines) {
+      if (text === '') continue;
+      const item = JSON.parse(text) as Record<string, JsonValue>;
+      if (!header) {
+        if (item.type !== 'header' || item.format !== LOGICAL_FORMAT) {
+          throw new SourceError(`[neo4j] import: input is not an ${LOGICAL_FORMAT} export`);
+        }
+        header = true;
+      } else if (item.type === 'node') {
+        nodes.push(item as unknown as Row);
+        if (nodes.length >= batchSize) await flushNodes();
+      } else if (item.type === 'rel') {
+        if (nodes.length > 0) await flushNodes();
+        rels.push(item as unknown as Row);
+        if (rels.length >= batchSize) await flushRels();
+      } else if (item.type === 'schema') schema.push(item);
+      else if (item.type === 'end') end = item;
+    }
+  } finally {
+    // Once the import stops reading (done, or failed on the server), a later error of its input
+    // (a damaged chunk further on, a cancelled read) has nothing left to fail: without a
+    // listener it would be an uncaught exception, ending the process.
+    source.on('error', () => undefined);
+    lines.close();
+    source.destroy();
   }
   await flushNodes();
   await flushRels();
