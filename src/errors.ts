@@ -117,6 +117,15 @@ export class SourceError extends HbrError {
   override readonly code = 'SOURCE' as const;
 }
 
+/**
+ * The target of a restore cannot load the backup (an older release than the backup's, a store
+ * format it lacks). Raised before anything is stopped or changed. Exit code 1.
+ */
+export class IncompatibleTargetError extends HbrError {
+  override name = 'IncompatibleTargetError' as const;
+  override readonly code = 'INCOMPATIBLE_TARGET' as const;
+}
+
 /** A restore target cannot be reached from the backups there are (gap, no full, fork). Exit code 1. */
 export class PlanError extends HbrError {
   override name = 'PlanError' as const;

@@ -8,10 +8,13 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { IncompatibleTargetError } from '../../src/errors.ts';
 import { backupNeo4j, neo4jMeta } from '../../src/drivers/neo4j/backup.ts';
+import { toNumber } from '../../src/drivers/neo4j/bolt.ts';
 import { restoreNeo4j, verifyNeo4jBackup } from '../../src/drivers/neo4j/restore.ts';
 import type { ArtifactRepository, BackupRecord } from '../../src/repository/types.ts';
 import {
+  claimBackup,
   createProvenanceGraph,
   sampleAtoms,
   schemaNames,
@@ -90,6 +93,42 @@ describe('neo4j backups in the repository (real server)', () => {
     // backup stored; without deduplication the second would store as much as the first. The
     // issue's < 1% of the dump is measured on a few-hundred-MB graph (docs/benchmarks-neo4j.md).
     assert.ok(second.summary.addedBytes < first.summary.addedBytes / 2);
+  });
+
+  test('a backup claiming a newer Neo4j release or an Enterprise-only store format is refused before the server is stopped', async () => {
+    const real = neo4jMeta(first);
+    const [major, minor] = neo.version.split('.').map(Number);
+    const newer = `${major}.${minor! + 1}.0`;
+    const fromNewer = await claimBackup(repo, first, { ...real, version: newer });
+    const block = await claimBackup(repo, first, {
+      ...real,
+      databases: {
+        ...real.databases,
+        neo4j: { ...real.databases.neo4j!, storeFormat: 'block-block-1.1' },
+      },
+    });
+    const pid = await neo.server.pid();
+    assert.ok(pid !== undefined);
+    await neo.driver.executeQuery('CREATE (:NotRestored)');
+
+    await assert.rejects(
+      restore(fromNewer.id),
+      (error: unknown) =>
+        error instanceof IncompatibleTargetError &&
+        error.message.includes(`(Neo4j ${neo.version}): the backup was made by Neo4j ${newer}`) &&
+        /nothing was stopped or changed/.test(error.message),
+    );
+    await assert.rejects(
+      restore(block.id),
+      (error: unknown) =>
+        error instanceof IncompatibleTargetError &&
+        /block-block-1\.1, which only Neo4j Enterprise Edition loads/.test(error.message),
+    );
+    assert.equal(await neo.server.pid(), pid, 'the same server process: never stopped');
+    const { records } = await neo.driver.executeQuery(
+      'MATCH (n:NotRestored) DELETE n RETURN count(n) AS c',
+    );
+    assert.equal(toNumber(records[0]?.get('c')), 1, 'the database was not replaced');
   });
 
   test('after changing 1% of the atoms, a spooled backup adds a small fraction of the dump content and leaves no spool behind', async () => {

@@ -8,9 +8,13 @@ import { rm, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { neo4jMeta } from '../../src/drivers/neo4j/backup.ts';
 import { toNumber } from '../../src/drivers/neo4j/bolt.ts';
+import { artifactRepository, openRepository } from '../../src/repository/index.ts';
+import { createLocalStore } from '../../src/stores/local.ts';
 import { hbr, summaryOf } from '../helpers/cli.ts';
 import {
+  claimBackup,
   createProvenanceGraph,
   damageArtifact,
   sampleAtoms,
@@ -173,6 +177,29 @@ describe('hbr with a neo4j source (real servers)', () => {
     assert.deepEqual(await schemaNames(drill.driver), SCHEMA);
     assert.equal(await live.server.pid(), pid, 'the live server was not restarted');
     assert.equal(await markers(live), 1, 'the live graph kept its change');
+  });
+
+  test('a drill of a backup claiming a newer Neo4j release is refused before the scratch server is stopped', async () => {
+    const repo = artifactRepository(
+      await openRepository(createLocalStore({ path: join(dir, 'repo') }), {
+        kind: 'password',
+        password: String(env.HBR_PASSWORD),
+      }),
+    );
+    const real = await repo.findBackup(backupId);
+    const [major, minor] = drill.version.split('.').map(Number);
+    const newer = `${major}.${minor! + 1}.0`;
+    const claimed = await claimBackup(repo, real, { ...neo4jMeta(real), version: newer });
+    const pid = await drill.server.pid();
+    assert.ok(pid !== undefined);
+    const result = await run('restore', '--source', 'graph', claimed.id, '--home', drill.home);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      new RegExp(`\\(Neo4j ${drill.version}\\): the backup was made by Neo4j ${newer}`),
+    );
+    assert.equal(await drill.server.pid(), pid, 'the scratch server was not stopped');
+    assert.equal(await atomCount(drill), ATOMS);
   });
 
   test('verify checks the rebuilt dumps, compares counts in a scratch server and stores a passing result', async () => {

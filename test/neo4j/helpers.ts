@@ -11,12 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { createNeo4jAdmin, type Neo4jAdmin } from '../../src/drivers/neo4j/admin.ts';
 import { openBolt, toNumber, type BoltOptions } from '../../src/drivers/neo4j/bolt.ts';
 import { createNeo4jServer, type Neo4jServer } from '../../src/drivers/neo4j/server.ts';
+import type { Neo4jBackupMeta } from '../../src/drivers/neo4j/backup.ts';
 import {
   artifactRepository,
   initRepository,
   openRepository,
   type ArtifactRepository,
 } from '../../src/repository/index.ts';
+import type { BackupRecord } from '../../src/repository/types.ts';
 import { createLocalStore } from '../../src/stores/local.ts';
 import { flipStoredByte } from '../helpers/damage.ts';
 
@@ -213,4 +215,26 @@ export async function newArtifactRepository(dir: string): Promise<ArtifactReposi
   const store = createLocalStore({ path: join(dir, 'repo') });
   await initRepository(store, password, { scryptParams: { N: 1024, r: 8, p: 1 } });
   return artifactRepository(await openRepository(store, password));
+}
+
+/**
+ * Commits a backup of source `from.source` holding `from`'s artifacts, whose record claims
+ * `meta`: a backup as another Neo4j (a newer release, another store format) would have made it.
+ */
+export async function claimBackup(
+  repo: ArtifactRepository,
+  from: BackupRecord,
+  meta: Neo4jBackupMeta,
+): Promise<BackupRecord> {
+  const session = await repo.startBackup();
+  for (const { path } of await repo.listArtifacts(from.id))
+    await session.addArtifact(path, repo.openArtifact(from.id, path));
+  return session.commit({
+    source: from.source,
+    kind: 'neo4j',
+    type: 'full',
+    startedAt: new Date(),
+    paths: [...from.paths],
+    meta: { neo4j: meta },
+  });
 }

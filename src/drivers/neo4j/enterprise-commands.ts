@@ -50,17 +50,28 @@ export function enterpriseRestoreArgs(database: string, lastArtifact: string): s
 }
 
 /**
- * Refuses a neo4j-admin without `database backup` (Community Edition). Community's picocli
- * answers `database backup --help` with the `database` command list and exit 0, so the usage
- * line, not the exit code, tells the editions apart.
+ * Whether neo4j-admin has `database backup` (Enterprise Edition). Community's picocli answers
+ * `database backup --help` with the `database` command list and exit 0, so the usage line, not
+ * the exit code, tells the editions apart.
+ * @throws SourceError when neo4j-admin is missing or fails.
+ */
+export async function hasEnterpriseCommands(
+  admin: Neo4jAdmin,
+  options: { signal?: AbortSignal } = {},
+): Promise<boolean> {
+  const { stdout, stderr } = await admin.run(['database', 'backup', '--help'], options);
+  return /Usage: neo4j-admin database backup\b/.test(`${stdout}\n${stderr}`);
+}
+
+/**
+ * Refuses a neo4j-admin without `database backup` (Community Edition).
  * @throws SourceError naming the executable when the command is missing or neo4j-admin fails.
  */
 export async function assertEnterpriseAdmin(
   admin: Neo4jAdmin,
   options: { signal?: AbortSignal } = {},
 ): Promise<void> {
-  const { stdout, stderr } = await admin.run(['database', 'backup', '--help'], options);
-  if (/Usage: neo4j-admin database backup\b/.test(`${stdout}\n${stderr}`)) return;
+  if (await hasEnterpriseCommands(admin, options)) return;
   throw new SourceError(
     `[neo4j:admin] ${admin.command} has no "database backup" command (Neo4j Community Edition): ` +
       'mode: enterprise needs the neo4j-admin of a Neo4j Enterprise installation; ' +

@@ -1,18 +1,20 @@
 /**
- * A restore of a configured Neo4j source as the CLI runs it: read every artifact of the backup
- * through once (a damaged backup is refused before the server is stopped, so a live database is
- * never overwritten with half a dump), then {@link restoreNeo4j} (stop, load, start, compare the
+ * A restore of a configured Neo4j source as the CLI runs it: refuse a home whose Neo4j cannot
+ * load the backup (`restore-target.ts`), read every artifact of the backup through once (a
+ * damaged backup is refused before the server is stopped, so a live database is never
+ * overwritten with half a dump), then {@link restoreNeo4j} (stop, load, start, compare the
  * counts per label and type), then the configured Cypher checks. The result is plain JSON, stored
  * as a `restore-check` note by the caller.
  * @module
  */
 import { IntegrityError, isHbrError } from '../../errors.ts';
 import type { ArtifactRepository, BackupRecord } from '../../repository/types.ts';
-import { neo4jMeta } from './backup.ts';
+import { neo4jMeta, type Neo4jBackupMeta } from './backup.ts';
 import { runCypherChecks, type CypherCheckResult } from './cypher-checks.ts';
 import { describeEnterpriseRestore } from './enterprise-restore.ts';
 import type { GraphFacts } from './facts.ts';
 import { restoreNeo4j } from './restore.ts';
+import { assertTargetCanLoad } from './restore-target.ts';
 import type { ResolvedNeo4jSource } from './source-config.ts';
 
 /** What a restore of a source did and found. */
@@ -45,6 +47,7 @@ export function describeNeo4jRestore(
       ...neo.commands,
       workDir: neo.enterprise?.workDir,
     });
+    plan.steps.unshift(canLoad(neo, meta));
     plan.steps.push(
       'compare node and relationship counts per label and type with the backup',
       ...neo.checks.map((c) => `Cypher check ${c.name}: ${c.cypher}`),
@@ -55,6 +58,7 @@ export function describeNeo4jRestore(
   const steps =
     meta.mode === 'dump'
       ? [
+          canLoad(neo, meta),
           `read and verify every artifact of backup ${backup.shortId}`,
           `stop: ${neo.commands.stop}`,
           ...databases.map(
@@ -77,7 +81,8 @@ export function describeNeo4jRestore(
 /**
  * Restores `backup` into the source's home (or the scratch home `neo` was resolved for).
  * A count mismatch or a failed Cypher check is a result (`ok: false`), not an error.
- * @throws IntegrityError when an artifact of the backup is damaged (nothing was stopped);
+ * @throws IncompatibleTargetError when the home's Neo4j cannot load the backup, and
+ *   IntegrityError when an artifact of the backup is damaged (nothing was stopped in either case);
  *   SourceError when Neo4j or neo4j-admin fail.
  */
 export async function restoreNeo4jSource(
@@ -88,6 +93,9 @@ export async function restoreNeo4jSource(
 ): Promise<Neo4jSourceRestoreResult> {
   const started = Date.now();
   const { databases } = describeNeo4jRestore(neo, backup, options.includeSystem === true);
+  // Before the read-through, which takes as long as the backup is large: a target that cannot
+  // load it is refused at once (restoreNeo4j checks again, for its other callers).
+  await assertTargetCanLoad(backup, neo4jMeta(backup), databases, neo.admin, options.signal);
   await readThrough(repo, backup, databases, options.signal);
   let countsError: string | undefined;
   let facts: Readonly<Record<string, GraphFacts>> = {};
@@ -146,6 +154,11 @@ export async function readThrough(
 }
 
 // --- internal ---
+
+/** The dry run's step for `assertTargetCanLoad`. */
+function canLoad(neo: ResolvedNeo4jSource, meta: Neo4jBackupMeta): string {
+  return `check that ${neo.admin.command} is Neo4j ${meta.version} or a later release that loads its stores`;
+}
 
 async function readOne(
   repo: ArtifactRepository,

@@ -22,6 +22,7 @@ import { restoreNeo4jEnterprise } from './enterprise-restore.ts';
 import { loadDatabase } from './dump-stream.ts';
 import type { GraphFacts } from './facts.ts';
 import { importGraph } from './logical-import.ts';
+import { assertTargetCanLoad } from './restore-target.ts';
 import { restartSignal, type Neo4jServer } from './server.ts';
 
 /** Inputs of {@link restoreNeo4j}. */
@@ -47,17 +48,26 @@ export interface Neo4jRestoreResult {
 
 /**
  * Restores a backup into the server's installation and checks the counts.
- * @throws IntegrityError when counts per label/type differ from the backup's record;
+ * @throws IncompatibleTargetError when the installation cannot load the backup (an older Neo4j
+ *   release, a store format it lacks: `restore-target.ts`), before anything is stopped;
+ *   IntegrityError when counts per label/type differ from the backup's record;
  *   SourceError when neo4j-admin or Bolt fail.
  */
 export async function restoreNeo4j(options: Neo4jRestoreOptions): Promise<Neo4jRestoreResult> {
   const { repo, signal } = options;
   const record = await repo.findBackup(options.backupId);
   const meta = neo4jMeta(record);
-  if (meta.mode === 'enterprise') return restoreNeo4jEnterprise(options, record, meta);
   const entries = Object.entries(meta.databases).filter(
     ([db]) => db !== 'system' || options.includeSystem === true,
   );
+  await assertTargetCanLoad(
+    record,
+    meta,
+    entries.map(([db]) => db),
+    options.admin,
+    signal,
+  );
+  if (meta.mode === 'enterprise') return restoreNeo4jEnterprise(options, record, meta);
   if (meta.mode === 'dump') {
     signal?.throwIfAborted();
     // Neither the stop nor the start is cut short by the signal: a cancelled restore (Ctrl-C)
