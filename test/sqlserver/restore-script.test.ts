@@ -8,6 +8,7 @@ import { it } from 'node:test';
 import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
 import { parseHistoryJson } from '../../src/drivers/sqlserver/history.ts';
 import { computeMoves } from '../../src/drivers/sqlserver/move.ts';
+import { movesFor } from '../../src/drivers/sqlserver/restore-layout.ts';
 import { buildRestoreScript } from '../../src/drivers/sqlserver/tsql-restore.ts';
 import { rec } from './build.ts';
 
@@ -185,4 +186,63 @@ void it('converts STOPAT on the server at the offset in force at the target, not
   );
   assert.match(stop.split('\n')[1]!, /^RESTORE LOG \[Sales\] FROM .* STOPAT = @stopat;$/);
   assert.ok(!stop.includes('12:29'));
+});
+
+void it('moves a file added after the full, from the differential or log that first lists it', () => {
+  // 07:53Z: full, diff, _21, _22 (STOPAT). The source name is not in the file names, so each
+  // target is the target name, then the original name. The full lists the data and log files; a file added
+  // before the differential (Archive) is in its list and later ones; a file added while _22's log
+  // was written (Audit) first appears in _22's list.
+  const plan = planRestore(records, { kind: 'time', at: new Date('2017-05-04T07:53:00Z') });
+  const entry = (logicalName: string, physicalName: string, type: 'D' | 'L', fileId: number) => ({
+    logicalName,
+    physicalName,
+    type,
+    fileGroupName: type === 'D' ? 'PRIMARY' : null,
+    fileId,
+    sizeBytes: null,
+    isPresent: true,
+  });
+  const full = [
+    entry('RestoreTimeDiff', 'C:\\data\\RestoreTimeDiff.mdf', 'D', 1),
+    entry('RestoreTimeDiff_log', 'C:\\log\\RestoreTimeDiff_log.ldf', 'L', 2),
+  ];
+  const withArchive = [...full, entry('Archive', 'C:\\data\\RestoreTimeDiff_archive.ndf', 'D', 3)];
+  const withAudit = [...withArchive, entry('Audit', 'C:\\data\\audit.ndf', 'D', 4)];
+  const info = {
+    serverName: 'S',
+    productVersion: '15.0.4000.1',
+    majorVersion: 15,
+    utcOffsetMinutes: 0,
+    now: null,
+    timeZone: null,
+    dataPath: 'E:\\data',
+    logPath: 'E:\\log',
+  };
+  const moves = movesFor(plan, [full, withArchive, withArchive, withAudit], info, 'Copy', {});
+  const script = buildRestoreScript(plan, {
+    targetDatabase: 'Copy',
+    targetExists: false,
+    movesByStep: moves,
+    serverUtcOffsetMinutes: 0,
+  });
+  const movesIn = (sql: string): string[] =>
+    [...sql.matchAll(/MOVE N'([^']+)' TO N'([^']+)'/g)].map((m) => `${m[1]} -> ${m[2]}`);
+  assert.deepEqual(
+    script.filter((s) => s.kind === 'restore').map((s) => movesIn(s.sql)),
+    [
+      [
+        'RestoreTimeDiff -> E:\\data\\Copy_RestoreTimeDiff.mdf',
+        'RestoreTimeDiff_log -> E:\\log\\Copy_RestoreTimeDiff_log.ldf',
+      ],
+      [
+        'RestoreTimeDiff -> E:\\data\\Copy_RestoreTimeDiff.mdf',
+        'RestoreTimeDiff_log -> E:\\log\\Copy_RestoreTimeDiff_log.ldf',
+        'Archive -> E:\\data\\Copy_RestoreTimeDiff_archive.ndf',
+      ],
+      // RESTORE LOG may move only the files added during its log: none in _21, Audit in _22.
+      [],
+      ['Audit -> E:\\data\\Copy_audit.ndf'],
+    ],
+  );
 });

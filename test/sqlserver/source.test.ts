@@ -418,6 +418,34 @@ describe('an in-place restore to a backup id', () => {
   });
 });
 
+describe('a restore under another name of a database that gained a file after its full', () => {
+  it('moves the new file too, on the log that added it, instead of colliding with the original', async () => {
+    const d = await tempDir();
+    try {
+      const { sql, repo, settings } = await ordersWithLog(d.path);
+      sql.addFile('Orders', 'Orders_archive'); // ALTER DATABASE … ADD FILE after the full
+      sql.write('Orders', 2);
+      await backupSqlServerSource(sql, repo, settings, 'log');
+      // The stand-in refuses a file that another database holds (Msg 1834), as SQL Server does.
+      const result = await restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'latest' },
+        as: 'Orders_copy',
+      });
+      const restores = result.script.filter((s) => s.kind === 'restore').map((s) => s.sql);
+      assert.equal(restores.length, 3);
+      assert.ok(!restores[0]!.includes('Orders_archive'), 'the full has no such file');
+      assert.ok(!restores[1]!.includes('MOVE'), 'the first log added no file');
+      assert.match(
+        restores[2]!,
+        /^RESTORE LOG \[Orders_copy\] .*, MOVE N'Orders_archive' TO N'\/var\/opt\/mssql\/data\/Orders_copy_archive\.ndf';$/,
+      );
+      assert.equal(sql.restored.get('Orders_copy')?.length, 3);
+    } finally {
+      await d.remove();
+    }
+  });
+});
+
 describe('backups taken outside hbr, promotion and gaps', () => {
   let dir: { path: string; remove: () => Promise<void> };
   after(async () => dir?.remove());

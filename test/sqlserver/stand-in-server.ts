@@ -30,6 +30,10 @@ interface Db {
   lastFullCheckpoint: bigint;
   /** Counts the changes so streams differ. */
   version: number;
+  /** Data files added after creation (ALTER DATABASE … ADD FILE), in FILELISTONLY form. */
+  addedFiles: Record<string, unknown>[];
+  /** The physical file of each logical name (lower-case) the database holds open. */
+  paths: Map<string, string>;
 }
 
 interface Media {
@@ -56,6 +60,8 @@ export interface StandInServer extends SqlExecutor {
   createDatabase(name: string, recovery?: 'FULL' | 'SIMPLE'): void;
   /** Work in the database: moves its LSN on. */
   write(name: string, transactions: number): void;
+  /** `ALTER DATABASE … ADD FILE`: later backups list the data file `logicalName`. */
+  addFile(name: string, logicalName: string): void;
   /** Databases restored, with the backup set GUIDs they were restored from, in order. */
   readonly restored: Map<string, string[]>;
   /** Backup set GUID of the last BACKUP. */
@@ -72,6 +78,7 @@ export function createStandInServer(o: StandInOptions): StandInServer {
   const dbs = new Map<string, Db>();
   const media = new Map<string, Media>();
   const bySha = new Map<string, string>(); // content sha → backup set guid
+  const filesOf = new Map<string, Record<string, unknown>[]>(); // backup set guid → FILELISTONLY
   const msdb: Record<string, unknown>[] = [];
   const statements: string[] = [];
   const restored = new Map<string, string[]>();
@@ -100,12 +107,31 @@ export function createStandInServer(o: StandInOptions): StandInServer {
         diffBase: null,
         lastFullCheckpoint: 0n,
         version: 0,
+        addedFiles: [],
+        paths: new Map([
+          [name.toLowerCase(), `/var/opt/mssql/data/${name}.mdf`],
+          [`${name.toLowerCase()}_log`, `/var/opt/mssql/log/${name}_log.ldf`],
+        ]),
       });
     },
     write(name, transactions) {
       const d = db(name);
       d.lsn += BigInt(transactions) * 100_000n;
       d.version += transactions;
+    },
+    addFile(name, logicalName) {
+      const d = db(name);
+      d.lsn += 100n;
+      d.paths.set(logicalName.toLowerCase(), `/var/opt/mssql/data/${logicalName}.ndf`);
+      d.addedFiles.push({
+        LogicalName: logicalName,
+        PhysicalName: `/var/opt/mssql/data/${logicalName}.ndf`,
+        Type: 'D',
+        FileGroupName: 'PRIMARY',
+        FileID: 3 + d.addedFiles.length,
+        Size: '8388608',
+        IsPresent: 1,
+      });
     },
     lastBackupGuid: () => lastGuid,
     exists: (name) => dbs.has(key(name)),
@@ -285,6 +311,7 @@ export function createStandInServer(o: StandInOptions): StandInServer {
         Size: '8388608',
         IsPresent: 1,
       },
+      ...d.addedFiles,
     ];
     const stream = pseudoRandomBytes((o.pages ?? 700) * 8192, 1);
     // The pages that changed since the last backup differ; the rest repeats (dedup material).
@@ -307,6 +334,7 @@ export function createStandInServer(o: StandInOptions): StandInServer {
         FamilySequence: i + 1,
       });
     }
+    filesOf.set(guid, files);
     lastGuid = guid;
     server.now = new Date(finish.getTime() + 1000);
     return [];
@@ -329,6 +357,7 @@ export function createStandInServer(o: StandInOptions): StandInServer {
       if (!guid) throw new Error('Msg 3241, Level 16: The media family is incorrectly formed.');
       guids.add(guid);
     }
+    const paths = placeFiles(sql, target, filesOf.get([...guids][0]!) ?? []);
     if (sql.startsWith('RESTORE DATABASE')) {
       const existing = dbs.get(key(target));
       if (existing && !/ REPLACE/.test(sql) && existing.state === 'ONLINE')
@@ -341,10 +370,55 @@ export function createStandInServer(o: StandInOptions): StandInServer {
         ...(existing ?? db([...dbs.values()][0]!.name)),
         name: target,
         state: 'RESTORING',
+        paths,
       });
-    }
+    } else db(target).paths = paths;
     restored.get(target)?.push(...guids);
     return [];
+  }
+
+  /**
+   * Where a RESTORE puts the files of its backup set, by logical name: where the restore sequence
+   * already put them, else the MOVE target, else the original path. As SQL Server documents it, a
+   * MOVE must name a file of the set (Msg 3234), RESTORE LOG may move only the files added during
+   * its log, and no file may be one another database holds (Msg 1834).
+   */
+  function placeFiles(
+    sql: string,
+    target: string,
+    files: readonly Record<string, unknown>[],
+  ): Map<string, string> {
+    const moves = new Map(
+      [...sql.matchAll(/MOVE N'((?:[^']|'')*)' TO N'((?:[^']|'')*)'/g)].map((m) => [
+        m[1]!.replaceAll("''", "'").toLowerCase(),
+        m[2]!.replaceAll("''", "'"),
+      ]),
+    );
+    const log = sql.startsWith('RESTORE LOG');
+    const existing = dbs.get(key(target));
+    const placed = new Map(
+      existing?.state === 'RESTORING' && (log || !/ REPLACE/.test(sql)) ? existing.paths : [],
+    );
+    const logical = files.map((f) => String(f.LogicalName).toLowerCase());
+    for (const name of moves.keys()) {
+      if (!logical.includes(name) || (log && placed.has(name)))
+        throw new Error(
+          `Msg 3234, Level 16: Logical file '${name}' is not part of database '${target}'.`,
+        );
+    }
+    for (const [i, name] of logical.entries()) {
+      if (placed.has(name)) continue;
+      const path = moves.get(name) ?? String(files[i]!.PhysicalName);
+      const owner = [...dbs.values()].find(
+        (d) => key(d.name) !== key(target) && [...d.paths.values()].includes(path),
+      );
+      if (owner)
+        throw new Error(
+          `Msg 1834, Level 16: The file '${path}' cannot be overwritten. It is being used by database '${owner.name}'.`,
+        );
+      placed.set(name, path);
+    }
+    return placed;
   }
 
   async function writeDevice(path: string, data: Buffer): Promise<void> {

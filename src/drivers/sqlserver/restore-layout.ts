@@ -1,10 +1,9 @@
 /**
  * Where a SQL Server restore puts things: MOVE targets for the restored files (computed from the
- * file list hbr recorded with the full), and the device paths of staged copies and of the
- * tail-log backup a dry run shows.
+ * file lists of the plan's backups), and the device paths of staged copies and of the tail-log
+ * backup a dry run shows.
  * @module
  */
-import type { BackupRecord } from '../../repository/types.ts';
 import type { SqlServerSourceSettings } from './backup-source.ts';
 import { sameDatabaseName } from './chain.ts';
 import { deviceOf, type BackupDevice } from './device.ts';
@@ -15,42 +14,71 @@ import type { ServerInfo } from './operations.ts';
 import type { RestorePlan } from './plan.ts';
 
 /**
- * MOVE for every file when restoring under another name (explicit `moves` win); in place, only
- * the explicit ones.
- * @throws UsageError when the full was taken outside hbr (no recorded file list) and not every
- * file has an explicit target, or `moves` names a file the backup lacks.
+ * The MOVE clauses of each step, aligned with `plan.steps`. Under another name, every logical file
+ * of any backup of the plan is mapped once (the first list that names it gives its type and
+ * original path), so a file added after the full (ALTER DATABASE … ADD FILE, then in a later
+ * differential's or log's list) gets a target of its own instead of colliding with the original
+ * database's file. Each statement names only files of its own backup, since RESTORE refuses a
+ * logical name the backup set lacks: a full or differential every file of its list; a log the
+ * files its list is the first to name, because RESTORE LOG can MOVE only files added during the
+ * interval its log covers (RESTORE arguments, MOVE). In place, only the explicit `moves`.
+ *
+ * `fileLists[i]` is the file list of step i (FILELISTONLY, as the manifest recorded it), or
+ * `null` when unknown: a differential then gets the files known before it, a log none.
+ * @throws UsageError when the full's list is unknown and no file has an explicit target, or
+ * `moves` names a file that no backup of the plan has.
  */
 export function movesFor(
   plan: RestorePlan,
-  fullBackupId: string | null,
-  backups: readonly BackupRecord[],
+  fileLists: readonly (readonly BackupFileEntry[] | null)[],
   info: ServerInfo,
   targetDatabase: string,
   request: { readonly moves?: Readonly<Record<string, string>> },
-): FileMove[] {
+): FileMove[][] {
   const overrides = request.moves ?? {};
+  const explicit = Object.keys(overrides).length > 0;
   const inPlace = sameDatabaseName(targetDatabase, plan.database);
-  if (inPlace && Object.keys(overrides).length === 0) return [];
-  const meta = backups.find((b) => b.id === fullBackupId)?.meta;
-  const files = Array.isArray(meta?.files) ? (meta.files as BackupFileEntry[]) : null;
-  if (files === null) {
-    if (inPlace || Object.keys(overrides).length > 0)
-      return Object.entries(overrides).map(([logicalName, physicalName]) => ({
+  if (inPlace && !explicit) return plan.steps.map(() => []);
+  if (!fileLists[0]) {
+    if (inPlace || explicit) {
+      const given = Object.entries(overrides).map(([logicalName, physicalName]) => ({
         logicalName,
         physicalName,
       }));
+      return plan.steps.map((step) => (step.type === 'log' ? [] : given));
+    }
     throw new UsageError(
       `[sqlserver:restore] the full ${plan.steps[0]?.backupSetGuid ?? ''} was taken outside hbr, so its file list is unknown: give --move LOGICAL=PATH for every file`,
     );
   }
-  const moves = computeMoves(files, {
+  const union = new Map<string, BackupFileEntry>();
+  for (const file of fileLists.flatMap((list) => list ?? [])) {
+    const key = file.logicalName.toLowerCase();
+    if (!union.has(key)) union.set(key, file);
+  }
+  const targets = computeMoves([...union.values()], {
     sourceDatabase: plan.database,
     targetDatabase,
     dataDirectory: info.dataPath,
     logDirectory: info.logPath,
     overrides,
   });
-  return inPlace ? moves.filter((m) => m.logicalName.toLowerCase() in lower(overrides)) : moves;
+  const byName = new Map(targets.map((m) => [m.logicalName.toLowerCase(), m]));
+  const wanted = lower(overrides);
+  const known = new Set<string>();
+  return plan.steps.map((step, i) => {
+    const names = fileLists[i]?.map((f) => f.logicalName.toLowerCase());
+    // A log names only the files added during it; a data backup every file it holds.
+    const named =
+      step.type === 'log' ? (names ?? []).filter((n) => !known.has(n)) : (names ?? [...known]);
+    for (const n of names ?? []) known.add(n);
+    return [...new Set(named)]
+      .map((n) => byName.get(n))
+      .filter(
+        (m): m is FileMove =>
+          m !== undefined && (!inPlace || m.logicalName.toLowerCase() in wanted),
+      );
+  });
 }
 
 /** Keys lower-cased (logical names compare case-insensitively). */

@@ -10,7 +10,7 @@ import { artifactRepository, type OpenRepository } from '../../repository/index.
 import type { BackupRecord } from '../../repository/types.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import { backupSqlServerSource, type SqlServerSourceSettings } from './backup-source.ts';
-import { buildCatalog, type SqlServerCatalog } from './catalog.ts';
+import { buildCatalog, type CatalogEntry, type SqlServerCatalog } from './catalog.ts';
 import { planToDataBackup } from './chain-base.ts';
 import { planRestore, sameDatabaseName } from './chain.ts';
 import { deviceOf, type BackupDevice } from './device.ts';
@@ -18,7 +18,14 @@ import { stageForRestore } from './disk-transport.ts';
 import { databaseStateQuery, parseDatabaseState } from './eligibility.ts';
 import { readForeignHistory } from './foreign-history.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
-import { databaseExists, readServerInfo, runRestoreScript, type ServerInfo } from './operations.ts';
+import {
+  databaseExists,
+  readFileList,
+  readServerInfo,
+  runRestoreScript,
+  type ServerInfo,
+} from './operations.ts';
+import type { BackupFileEntry } from './headers.ts';
 import type { RestorePlan, RestoreTarget } from './plan.ts';
 import {
   runPostRestoreChecks,
@@ -143,7 +150,9 @@ export async function restoreSqlServerSource(
         .map((s) => s.record.files.join(', '))
         .join('; ')}`,
     );
-  const moves = movesFor(plan, steps[0]!.backupId, backups, info, targetDatabase, request);
+  const needMoves = !inPlace || Object.keys(request.moves ?? {}).length > 0;
+  const fileLists = needMoves ? await fileListsOf(exec, info, steps, backups, warnings, opts) : [];
+  const moves = movesFor(plan, fileLists, info, targetDatabase, request);
 
   const build = (
     deviceFor: (path: string, step: BackupSetRecord) => BackupDevice,
@@ -152,7 +161,7 @@ export async function restoreSqlServerSource(
       targetDatabase,
       targetExists: exists,
       replace: Boolean(request.replace),
-      moves,
+      movesByStep: moves,
       serverUtcOffsetMinutes: info.utcOffsetMinutes,
       serverTimeZone: info.timeZone,
       deviceFor,
@@ -294,6 +303,37 @@ async function recoverAfterTail(
   return error instanceof PlanError
     ? new PlanError(error.reason, why + note, { cause: error })
     : new SourceError(why + note, { cause: error });
+}
+
+/**
+ * The file list of each step: as hbr recorded it in the manifest, or read with FILELISTONLY from
+ * the path msdb recorded for a set taken outside hbr; `null` when that read fails (a warning says so).
+ */
+async function fileListsOf(
+  exec: SqlExecutor,
+  info: ServerInfo,
+  steps: readonly CatalogEntry[],
+  backups: readonly BackupRecord[],
+  warnings: string[],
+  opts: ExecOptions,
+): Promise<(BackupFileEntry[] | null)[]> {
+  const lists: (BackupFileEntry[] | null)[] = [];
+  for (const { backupId, record } of steps) {
+    if (backupId !== null) {
+      const files = backups.find((b) => b.id === backupId)?.meta.files;
+      lists.push(Array.isArray(files) ? (files as BackupFileEntry[]) : null);
+      continue;
+    }
+    try {
+      lists.push(await readFileList(exec, info, record.files.map(deviceOf), record.position, opts));
+    } catch (error) {
+      warnings.push(
+        `the file list of ${record.type} ${record.backupSetGuid} (${record.files.join(', ')}) could not be read: ${(error as Error).message}; a file added in it gets no MOVE`,
+      );
+      lists.push(null);
+    }
+  }
+  return lists;
 }
 
 function singleUser(database: string): string {

@@ -35,8 +35,16 @@ export interface RestoreScriptOptions {
    * backup and the tail is only kept). @default plan.target.kind === 'latest'
    */
   readonly applyTailLog?: boolean;
-  /** MOVE for every logical file; required when restoring under another name. */
+  /**
+   * MOVE for every logical file, on every full and differential step; required when restoring
+   * under another name (unless `movesByStep` is given).
+   */
   readonly moves?: readonly FileMove[];
+  /**
+   * MOVE per step, aligned with `plan.steps` (see `movesFor`), replacing `moves`: a differential's
+   * files, and on a log the files added during its interval.
+   */
+  readonly movesByStep?: readonly (readonly FileMove[])[];
   /**
    * The server's UTC offset in minutes (STOPAT is server-local time), used for the stop instant when
    * `serverTimeZone` is unknown: wrong by an hour across a daylight-saving change.
@@ -72,7 +80,9 @@ export function buildRestoreScript(plan: RestorePlan, o: RestoreScriptOptions): 
     throw new UsageError(`[sqlserver:restore] ${target}: ${why}`);
   };
   if (o.targetExists && !o.replace) fail('the database exists; pass --replace to overwrite it');
-  if (!inPlace && (o.moves ?? []).length === 0)
+  const movesOf = (step: BackupSetRecord, i: number): readonly FileMove[] =>
+    o.movesByStep ? (o.movesByStep[i] ?? []) : step.type === 'log' ? [] : (o.moves ?? []);
+  if (!inPlace && (plan.steps[0] ? movesOf(plan.steps[0], 0) : []).length === 0)
     fail('restoring under a new name needs MOVE targets for every file');
   if (o.tailLogDevice && !(inPlace && o.targetExists))
     fail('a tail-log backup needs an in-place restore over an existing database');
@@ -91,14 +101,15 @@ export function buildRestoreScript(plan: RestorePlan, o: RestoreScriptOptions): 
     });
   }
   const common = [...(o.checksum === false ? [] : ['CHECKSUM']), `STATS = ${o.stats ?? 10}`];
-  const moves = (o.moves ?? []).map(
-    (m) => `MOVE ${quoteString(m.logicalName)} TO ${quoteString(m.physicalName)}`,
-  );
   plan.steps.forEach((step, i) => {
     const devices = step.files.map((file) => (o.deviceFor ?? deviceOf)(file, step));
     if (devices.length === 0) fail(`backup set ${step.backupSetGuid} has no files`);
     const opts = [...fileOption(devices, step.position), 'NORECOVERY', ...common];
-    if (step.type !== 'log') opts.push(...moves);
+    opts.push(
+      ...movesOf(step, i).map(
+        (m) => `MOVE ${quoteString(m.logicalName)} TO ${quoteString(m.physicalName)}`,
+      ),
+    );
     if (i === 0 && o.targetExists) opts.push('REPLACE');
     const last = i === plan.steps.length - 1 && step.type === 'log';
     let declare = '';
