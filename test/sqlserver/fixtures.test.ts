@@ -6,9 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { PlanError } from '../../src/errors.ts';
+import type { BackupSetRecord } from '../../src/drivers/sqlserver/backup-set.ts';
+import type { SqlServerCatalog } from '../../src/drivers/sqlserver/catalog.ts';
 import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
 import { parseHistoryJson } from '../../src/drivers/sqlserver/history.ts';
 import type { RestoreTarget } from '../../src/drivers/sqlserver/plan.ts';
+import { planFor } from '../../src/drivers/sqlserver/restore-source.ts';
 
 const dir = new URL('../fixtures/sqlserver/dbatools/', import.meta.url);
 const load = (name: string) => parseHistoryJson(readFileSync(new URL(name, dir), 'utf8'), name);
@@ -199,6 +202,124 @@ void describe('planning EmptyTLogData.json', () => {
     assert.throws(
       () => planRestore(records, at('2017-04-28T13:00:00Z')),
       (e: unknown) => e instanceof PlanError && e.reason === 'TAIL_LOG_NEEDED',
+    );
+  });
+});
+
+/** The catalog `restore BACKUP_ID` plans from, each set an hbr backup whose id is its file name. */
+function catalogOf(records: readonly BackupSetRecord[]): SqlServerCatalog {
+  const entries = records.map((record) => ({
+    record,
+    backupId: record.files[0]?.split('\\').pop() ?? record.backupSetGuid,
+  }));
+  return {
+    entries,
+    records: entries.map((e) => e.record),
+    entryOf: (r) => entries.find((e) => e.record === r)!,
+  };
+}
+
+/*
+ * Restoring to one log backup by id, on DiffRestore.json after the database was restored to 07:46
+ * (inside _2) and went on on a new recovery fork B: the fixture's sets are on fork A; on fork B a
+ * full FB (18000050–18200001, 08:20) and a log MB (18200001–18400001, 08:25) were taken. FB ends
+ * below _2 and _22, so it ranks above the original full; but its chain is on fork B.
+ */
+void describe('restoring DiffRestore.json to a log backup by id after a restore to a point in time', () => {
+  const forkA = 'aaaaaaaa-0000-4000-8000-000000000001';
+  const forkB = 'bbbbbbbb-0000-4000-8000-000000000002';
+  const onA = load('DiffRestore.json').records.map((r) => ({
+    ...r,
+    firstRecoveryForkId: forkA,
+    recoveryForkId: forkA,
+  }));
+  const full = onA.find((r) => r.type === 'full')!;
+  const later = (guid: string, type: 'full' | 'log', first: bigint, last: bigint, at: string) => ({
+    ...full,
+    backupSetGuid: guid,
+    type,
+    firstLsn: first,
+    lastLsn: last,
+    checkpointLsn: type === 'full' ? first : null,
+    start: new Date(at),
+    finish: new Date(at),
+    files: [`C:\\backup\\RestoreTimeDiff_B_${type}.${type === 'full' ? 'bak' : 'trn'}`],
+    firstRecoveryForkId: forkB,
+    recoveryForkId: forkB,
+  });
+  const fb = later(
+    'bbbb0001-0000-4000-8000-000000000000',
+    'full',
+    34000000018000050n,
+    34000000018200001n,
+    '2017-05-04T08:20:00Z',
+  );
+  const mb = later(
+    'bbbb0002-0000-4000-8000-000000000000',
+    'log',
+    34000000018200001n,
+    34000000018400001n,
+    '2017-05-04T08:25:00Z',
+  );
+  const catalog = catalogOf([...onA, fb, mb]);
+  const restoreTo = (id: string) =>
+    planFor(catalog, { target: latest, backupId: id }, 'restore-time-diff');
+
+  // _22 (fork A): the full, the diff (based on it), _21, _22; FB's chain never reaches it.
+  void it('restores _22 through the full and diff of its own fork, not through the newer FB', () => {
+    assert.deepEqual(names(restoreTo('RestoreTimeDiff_22.trn')), [
+      'RestoreTimeDiff.bak',
+      'RestoreTimeDiff2.bak',
+      'RestoreTimeDiff_21.trn',
+      'RestoreTimeDiff_22.trn',
+    ]);
+  });
+
+  // _2 (fork A, 16800001–19700001) holds FB's LastLSN, but on fork A: full, _1, _2.
+  void it('restores _2 as full, _1, _2', () => {
+    assert.deepEqual(names(restoreTo('RestoreTimeDiff_2.trn')), [
+      'RestoreTimeDiff.bak',
+      'RestoreTimeDiff_1.trn',
+      'RestoreTimeDiff_2.trn',
+    ]);
+  });
+
+  void it('restores MB as FB then MB', () => {
+    const plan = restoreTo('RestoreTimeDiff_B_log.trn');
+    assert.deepEqual(names(plan), ['RestoreTimeDiff_B_full.bak', 'RestoreTimeDiff_B_log.trn']);
+    assert.equal(plan.stopAt, null);
+  });
+});
+
+// An empty log backup (FirstLSN = LastLSN) records that nothing changed since the log before it.
+void describe('restoring EmptyTLogData.json to an empty log backup by id', () => {
+  const { records } = load('EmptyTLogData.json');
+  const catalog = catalogOf(records);
+  const empty = (lsn: bigint, finish: string) =>
+    records.find(
+      (r) => r.firstLsn === lsn && r.lastLsn === lsn && r.finish.toISOString() === finish,
+    )!.backupSetGuid;
+  const restoreTo = (guid: string) =>
+    planFor(catalog, { target: latest, backupId: guid }, 'pester');
+
+  // 70600001 (04-27 18:00) is where LA ends: F1 then LA. F2 (LastLSN 72400001) is after it.
+  void it('restores the empty log of 04-27 18:00 as F1 then LA, saying why', () => {
+    const plan = restoreTo(empty(14975000000270600001n, '2017-04-27T18:00:00.000Z'));
+    assert.deepEqual(names(plan), ['b7e35ab2', '294f1724']);
+    assert.match(plan.warnings.join('\n'), /is empty \(no log records\)/);
+  });
+
+  // 73200001 (04-28 12:15) is where LB ends: F2 then LB.
+  void it('restores the empty log of 04-28 12:15 as F2 then LB', () => {
+    const plan = restoreTo(empty(14975000000273200001n, '2017-04-28T12:15:01.000Z'));
+    assert.deepEqual(names(plan), ['f3907981', 'b5ca8726']);
+  });
+
+  // 68000001 (04-26 19:00) is before F1's LastLSN 69800001: no full of this history precedes it.
+  void it('refuses the empty log of 04-26 19:00 with NO_FULL_BEFORE_TARGET', () => {
+    assert.throws(
+      () => restoreTo(empty(14975000000268000001n, '2017-04-26T19:00:01.000Z')),
+      (e: unknown) => e instanceof PlanError && e.reason === 'NO_FULL_BEFORE_TARGET',
     );
   });
 });

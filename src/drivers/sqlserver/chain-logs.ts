@@ -21,8 +21,10 @@ export interface LogWalk {
  * nothing) and it starts on the current recovery fork. Among several, the one reaching furthest
  * is tried first, and the others when it leads nowhere: after a restore to a point in time, the
  * abandoned fork's logs reach further in LSN than the new fork's, which start below them. With
- * `latest`, the walk must reach `newest` (the newest backup of the database, on its fork).
- * Empty logs (`FirstLSN = LastLSN`) are never applied.
+ * `latest`, the walk must reach `newest` (the newest backup of the database, on its fork); with
+ * `exact`, it must end exactly at `newest`'s LastLSN on its fork (a restore to that log backup,
+ * whose caller leaves out the sets ending after it; an empty log is reached by the log ending
+ * where it stands). Empty logs (`FirstLSN = LastLSN`) are never applied.
  * @throws PlanError `LSN_GAP` (both LSNs in the message) when later logs exist but none continues
  * the chain and the target lies beyond; `FORK_MISMATCH` when the only continuing logs are on
  * another fork, or `latest` ends on a fork the newest backup is not on; `TAIL_LOG_NEEDED` when
@@ -33,6 +35,7 @@ export function walkLogs(
   anchor: BackupSetRecord,
   target: RestoreTarget,
   newest?: BackupSetRecord,
+  exact = false,
 ): LogWalk {
   const logs = records
     .filter((r) => r.type === 'log' && !isEmptyLog(r))
@@ -41,11 +44,8 @@ export function walkLogs(
     if (target.kind === 'time') return tip.finish.getTime() >= target.at.getTime();
     // The set holds records below LastLSN, so it contains the target LSN only when LastLSN > target.
     if (target.kind === 'lsn') return tip.lastLsn > target.lsn;
-    return (
-      newest !== undefined &&
-      tip.finish.getTime() >= newest.finish.getTime() &&
-      sameFork(fork, newest.recoveryForkId)
-    );
+    if (newest === undefined || !sameFork(fork, newest.recoveryForkId)) return false;
+    return exact ? tip.lastLsn === newest.lastLsn : tip.finish.getTime() >= newest.finish.getTime();
   };
   // Where a walk from a log on a fork failed, it fails again: known, overlapping logs (two
   // replicas backing up one database) do not make the search exponential.
@@ -83,7 +83,7 @@ export function walkLogs(
     if (later) throw gap(tip, later);
     if (target.kind === 'latest') {
       if (newest === undefined) return { logs: [], coveredByEmptyLogs: false };
-      throw notNewest(tip, newest);
+      throw exact ? notReached(tip, newest) : notNewest(tip, newest);
     }
     if (target.kind === 'time' && emptyLogsCover(records, tip, fork, target.at)) {
       return { logs: [], coveredByEmptyLogs: true };
@@ -142,6 +142,14 @@ function notNewest(tip: BackupSetRecord, newest: BackupSetRecord): PlanError {
     'FORK_MISMATCH',
     `[sqlserver:plan] ${tip.database}: the chain ends at ${describe(tip)}, on another recovery fork ` +
       `than the newest backup, ${describe(newest)} (fork ${newest.recoveryForkId ?? '?'})`,
+  );
+}
+
+function notReached(tip: BackupSetRecord, goal: BackupSetRecord): PlanError {
+  return new PlanError(
+    'LSN_GAP',
+    `[sqlserver:plan] ${tip.database}: the chain ends at ${describe(tip)} and does not reach ${describe(goal)} ` +
+      `(fork ${goal.recoveryForkId ?? '?'})`,
   );
 }
 

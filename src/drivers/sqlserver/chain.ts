@@ -77,6 +77,64 @@ export function planRestore(
   throw firstError!;
 }
 
+/**
+ * Plans the restore that ends exactly at log backup `log` (a restore to that backup): the chain
+ * that reaches it, whatever is newer. The fulls of its lineage that end before it are tried in
+ * {@link candidateFulls} order, each with its latest differential and then without, and the first
+ * whose log walk arrives at `log` wins. Planning for `latest` among the sets up to it instead
+ * ranks bases by what is newest: after a restore to a point in time, a full on the new recovery
+ * fork with a lower LastLSN than `log` wins, and its chain never reaches `log`. An empty log
+ * (`FirstLSN = LastLSN`) is reached by the chain ending where it stands (nothing changed since).
+ * @throws PlanError `BACKUP_DAMAGED` when `log` is marked damaged; `NO_FULL_BEFORE_TARGET` when no
+ * full precedes it; else the first chain's error (`LSN_GAP`, `FORK_MISMATCH`, …).
+ */
+export function planToLog(records: readonly BackupSetRecord[], log: BackupSetRecord): RestorePlan {
+  if (log.isDamaged) {
+    throw new PlanError(
+      'BACKUP_DAMAGED',
+      `[sqlserver:plan] ${log.database}: log ${log.backupSetGuid} is marked damaged`,
+    );
+  }
+  // Nothing after it: the walk must stop there, not reach past it.
+  const sets = records.filter(
+    (r) =>
+      !r.isDamaged &&
+      sameDatabaseName(r.database, log.database) &&
+      sameLineage(r, log) &&
+      r.lastLsn <= log.lastLsn,
+  );
+  const upTo: RestoreTarget = { kind: 'lsn', lsn: log.lastLsn };
+  const fulls = candidateFulls(sets, upTo);
+  if (fulls.length === 0) throw noFull(log.database, sets, upTo);
+  let firstError: PlanError | null = null;
+  for (const full of fulls) {
+    const diff = bestDifferential(sets, full, upTo);
+    for (const base of diff ? [[full, diff], [full]] : [[full]]) {
+      try {
+        const walk = walkLogs(sets, base.at(-1)!, { kind: 'latest' }, log, true);
+        const steps = [...base, ...walk.logs];
+        const warnings = isEmptyLog(log)
+          ? [
+              `log ${log.backupSetGuid} is empty (no log records): the database did not change after ${steps.at(-1)!.backupSetGuid}, whose end it restores to`,
+            ]
+          : [];
+        return {
+          database: log.database,
+          target: { kind: 'latest' },
+          steps,
+          stopAt: null,
+          stopAtLsn: null,
+          warnings,
+        };
+      } catch (error) {
+        if (!(error instanceof PlanError)) throw error;
+        firstError ??= error;
+      }
+    }
+  }
+  throw firstError!;
+}
+
 /** Database names as SQL Server compares them by default. */
 export function sameDatabaseName(a: string, b: string): boolean {
   return a.trimEnd().toLowerCase() === b.trimEnd().toLowerCase();

@@ -12,7 +12,7 @@ import type { BackupSetRecord } from './backup-set.ts';
 import { backupSqlServerSource, type SqlServerSourceSettings } from './backup-source.ts';
 import { buildCatalog, type CatalogEntry, type SqlServerCatalog } from './catalog.ts';
 import { planToDataBackup } from './chain-base.ts';
-import { planRestore, sameDatabaseName } from './chain.ts';
+import { planRestore, planToLog, sameDatabaseName } from './chain.ts';
 import { deviceOf, type BackupDevice } from './device.ts';
 import { stageForRestore } from './disk-transport.ts';
 import { databaseStateQuery, parseDatabaseState } from './eligibility.ts';
@@ -219,8 +219,7 @@ export async function restoreSqlServerSource(
 /**
  * The plan from the catalog: to `target`, or exactly to the end of one hbr backup (a full alone, a
  * differential on its base full, a log at the end of the chain that reaches it).
- * @throws PlanError when no chain reaches it; UsageError for an unknown backup, or a log that a
- * later base supersedes.
+ * @throws PlanError when no chain reaches it; UsageError for an unknown backup.
  */
 export function planFor(
   catalog: SqlServerCatalog,
@@ -234,14 +233,7 @@ export function planFor(
       `[sqlserver:restore] backup ${request.backupId} is not a backup of ${source}`,
     );
   if (wanted.record.type !== 'log') return planToDataBackup(catalog.records, wanted.record);
-  const upTo = catalog.records.filter((r) => r.lastLsn <= wanted.record.lastLsn);
-  const plan = planRestore(upTo, { kind: 'latest' });
-  if (plan.steps.at(-1)?.backupSetGuid !== wanted.record.backupSetGuid) {
-    throw new UsageError(
-      `[sqlserver:restore] backup ${request.backupId.slice(0, 8)} is not the end of a restorable chain (a later base supersedes it); restore with --at ${wanted.record.finish.toISOString()}`,
-    );
-  }
-  return plan;
+  return planToLog(catalog.records, wanted.record);
 }
 
 // --- internal ---
