@@ -386,6 +386,73 @@ describe('an in-place restore to a target no backup reaches', () => {
   });
 });
 
+describe('a dry run of an in-place restore to a time after the last log backup', () => {
+  it('shows the tail-log backup as a planned step with STOPAT: the plan the real run then executes', async () => {
+    const d = await tempDir();
+    try {
+      const { sql, repo, settings, state } = await ordersWithLog(d.path);
+      sql.write('Orders', 3); // after the last log backup: only the tail holds it
+      const at = new Date(sql.now.getTime() + 30_000);
+      sql.now = new Date(sql.now.getTime() + 60_000);
+      const request = { target: { kind: 'time', at } as const, replace: true };
+      const before = sql.statements.length;
+      const dry = await restoreSqlServerSource(sql, repo, settings, { ...request, dryRun: true });
+      assert.ok(sql.statements.slice(before).every((s) => s.startsWith('SELECT')));
+      assert.equal(await state(), 'ONLINE');
+      assert.deepEqual(
+        dry.script.map((s) => s.kind),
+        [
+          'single-user',
+          'tail-log',
+          'restore',
+          'restore',
+          'restore',
+          'recover',
+          'check-online',
+          'multi-user',
+        ],
+      );
+      assert.equal(dry.plan.steps.at(-1)?.backupSetGuid, 'planned tail-log backup');
+      assert.match(
+        dry.script[4]!.sql,
+        /^DECLARE @stopat .*\nRESTORE LOG \[Orders\] .* STOPAT = @stopat;$/s,
+      );
+      assert.match(dry.warnings.join('\n'), /tail-log backup the restore takes first/);
+
+      const real = await restoreSqlServerSource(sql, repo, settings, request);
+      const run = (r: typeof dry): string[] =>
+        r.script
+          .filter((s) => s.kind !== 'single-user' && s.kind !== 'tail-log')
+          .map((s) => s.sql.replace(/(URL|DISK) = N'[^']*'/g, '$1 = …'));
+      assert.deepEqual(run(dry), run(real));
+      assert.ok(real.tailLogBackup);
+    } finally {
+      await d.remove();
+    }
+  });
+  it('takes but does not restore the tail when the target lies inside the recorded logs', async () => {
+    const d = await tempDir();
+    try {
+      const { sql, repo, settings } = await ordersWithLog(d.path);
+      const [, log] = await repo.backups();
+      sql.write('Orders', 3);
+      const finish = (log!.meta.set as Record<string, string>).BackupFinishDate!;
+      const at = new Date(new Date(finish).getTime() - 500);
+      const dry = await restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'time', at },
+        replace: true,
+        dryRun: true,
+      });
+      assert.equal(dry.script.filter((s) => s.kind === 'tail-log').length, 1);
+      // The log backup holding the target ends the plan; nothing is restored after its STOPAT.
+      assert.equal(dry.plan.steps.length, 2);
+      assert.equal(dry.script.filter((s) => s.kind === 'restore').length, 2);
+    } finally {
+      await d.remove();
+    }
+  });
+});
+
 describe('an in-place restore to a backup id', () => {
   it('backs up the tail of the log first, keeps it in the repository and restores up to that backup', async () => {
     const d = await tempDir();

@@ -183,6 +183,8 @@ export function createStandInServer(o: StandInOptions): StandInServer {
                   is_in_standby: false,
                   is_encrypted: false,
                   last_log_backup_lsn: d.lastLogBackupLsn?.toString() ?? null,
+                  family_guid: d.familyGuid,
+                  recovery_fork_guid: d.forkGuid,
                   differential_base_lsn: d.diffBase?.lsn.toString() ?? null,
                 },
               ]

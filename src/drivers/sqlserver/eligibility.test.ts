@@ -15,6 +15,9 @@ const online: DatabaseState = {
   recoveryModel: 'FULL',
   isInStandby: false,
   hasLogChain: true,
+  lastLogBackupLsn: 34000000006900179n,
+  familyGuid: null,
+  recoveryForkGuid: null,
   hasDifferentialBase: true,
   isEncrypted: false,
 };

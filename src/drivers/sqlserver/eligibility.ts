@@ -8,6 +8,7 @@
 import { SourceError } from '../../errors.ts';
 import type { BackupSetType } from './backup-set.ts';
 import * as f from './history-fields.ts';
+import type { Lsn } from './lsn.ts';
 import { quoteString } from './quote.ts';
 import type { BackupOptions } from './tsql-backup.ts';
 
@@ -19,6 +20,11 @@ export interface DatabaseState {
   readonly isInStandby: boolean;
   /** `sys.database_recovery_status.last_log_backup_lsn`: null means no log chain yet. */
   readonly hasLogChain: boolean;
+  /** `last_log_backup_lsn`: where the next log backup (a tail-log backup) starts. */
+  readonly lastLogBackupLsn: Lsn | null;
+  /** `sys.database_recovery_status.family_guid` and `recovery_fork_guid` (lower-case). */
+  readonly familyGuid: string | null;
+  readonly recoveryForkGuid: string | null;
   /** `sys.master_files.differential_base_lsn` of file 1: null means no differential base. */
   readonly hasDifferentialBase: boolean;
   /** Transparent data encryption is on. */
@@ -30,6 +36,7 @@ export function databaseStateQuery(database: string): string {
   return [
     'SELECT d.name, d.state_desc, d.recovery_model_desc, d.is_in_standby, d.is_encrypted,',
     '  CONVERT(varchar(40), drs.last_log_backup_lsn) AS last_log_backup_lsn,',
+    '  drs.family_guid, drs.recovery_fork_guid,',
     '  CONVERT(varchar(40), mf.differential_base_lsn) AS differential_base_lsn',
     'FROM sys.databases AS d',
     'JOIN sys.database_recovery_status AS drs ON drs.database_id = d.database_id',
@@ -53,6 +60,9 @@ export function parseDatabaseState(
     recoveryModel: f.textField(row, 'recovery_model_desc') ?? 'UNKNOWN',
     isInStandby: f.flagField(row, 'is_in_standby'),
     hasLogChain: f.textField(row, 'last_log_backup_lsn') !== null,
+    lastLogBackupLsn: f.lsnField(row, 'last_log_backup_lsn'),
+    familyGuid: f.guidField(row, 'family_guid'),
+    recoveryForkGuid: f.guidField(row, 'recovery_fork_guid'),
     hasDifferentialBase: f.textField(row, 'differential_base_lsn') !== null,
     isEncrypted: f.flagField(row, 'is_encrypted'),
   };

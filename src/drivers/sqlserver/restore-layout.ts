@@ -1,17 +1,20 @@
 /**
  * Where a SQL Server restore puts things: MOVE targets for the restored files (computed from the
- * file lists of the plan's backups), and the device paths of staged copies and of the tail-log
- * backup a dry run shows.
+ * file lists of the plan's backups), the device paths of staged copies, and the tail-log backup a
+ * dry run plans with.
  * @module
  */
+import type { BackupSetRecord } from './backup-set.ts';
 import type { SqlServerSourceSettings } from './backup-source.ts';
+import type { SqlServerCatalog } from './catalog.ts';
 import { sameDatabaseName } from './chain.ts';
 import { deviceOf, type BackupDevice } from './device.ts';
 import { UsageError } from '../../errors.ts';
 import type { BackupFileEntry } from './headers.ts';
 import { computeMoves, type FileMove } from './move.ts';
 import type { ServerInfo } from './operations.ts';
-import type { RestorePlan } from './plan.ts';
+import type { DatabaseState } from './eligibility.ts';
+import type { RestorePlan, RestoreTarget } from './plan.ts';
 
 /**
  * The MOVE clauses of each step, aligned with `plan.steps`. Under another name, every logical file
@@ -101,4 +104,59 @@ export function tailDevice(settings: SqlServerSourceSettings, info: ServerInfo):
   if (t.kind === 'disk') return deviceOf(stagedPath(t.staging.serverPath, 'tail-log', name));
   const base = (t.url.publicUrl ?? 'https://hbr-endpoint').replace(/\/+$/, '');
   return { kind: 'url', path: `${base}/${t.url.container ?? 'hbr'}/${name}` };
+}
+
+/**
+ * The tail-log backup a real in-place restore takes before it plans, as a dry run assumes it: on
+ * the database's lineage and fork, from its `last_log_backup_lsn` to past every recorded set (and
+ * past an LSN target: whether the log reaches it shows only once the tail is taken), finished now.
+ */
+export function plannedTail(
+  state: DatabaseState,
+  records: readonly BackupSetRecord[],
+  target: RestoreTarget,
+  info: ServerInfo,
+  device: BackupDevice,
+): BackupSetRecord {
+  const first = state.lastLogBackupLsn ?? 0n;
+  let last = target.kind === 'lsn' && target.lsn > first ? target.lsn : first;
+  let latest = target.kind === 'time' ? target.at.getTime() : 0;
+  for (const r of records) {
+    if (r.lastLsn > last) last = r.lastLsn;
+    latest = Math.max(latest, r.finish.getTime());
+  }
+  const now = info.now ?? new Date(latest);
+  return {
+    backupSetGuid: 'planned tail-log backup',
+    type: 'log',
+    firstLsn: first,
+    lastLsn: last + 1n,
+    checkpointLsn: null,
+    databaseBackupLsn: null,
+    differentialBaseLsn: null,
+    differentialBaseGuid: null,
+    recoveryForkId: state.recoveryForkGuid,
+    firstRecoveryForkId: state.recoveryForkGuid,
+    familyGuid: state.familyGuid,
+    isCopyOnly: false,
+    isDamaged: false,
+    hasBulkLoggedData: false,
+    start: now,
+    finish: now,
+    files: [device.path],
+    position: 1,
+    server: info.serverName,
+    database: state.name,
+    availabilityGroup: null,
+  };
+}
+
+/** The catalog with a set that is not in the repository (yet). */
+export function withPlanned(catalog: SqlServerCatalog, record: BackupSetRecord): SqlServerCatalog {
+  const entry = { record, backupId: null };
+  return {
+    entries: [...catalog.entries, entry],
+    records: [...catalog.records, record],
+    entryOf: (r) => (r === record ? entry : catalog.entryOf(r)),
+  };
 }

@@ -15,7 +15,7 @@ import { planToDataBackup } from './chain-base.ts';
 import { planRestore, planToLog, sameDatabaseName } from './chain.ts';
 import { deviceOf, type BackupDevice } from './device.ts';
 import { stageForRestore } from './disk-transport.ts';
-import { databaseStateQuery, parseDatabaseState } from './eligibility.ts';
+import { databaseStateQuery, parseDatabaseState, type DatabaseState } from './eligibility.ts';
 import { readForeignHistory } from './foreign-history.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import {
@@ -34,7 +34,7 @@ import {
 } from './restore-checks.ts';
 import { buildRestoreScript, type RestoreStatement } from './tsql-restore.ts';
 import { quoteName as quote } from './quote.ts';
-import { movesFor, stagedPath, tailDevice } from './restore-layout.ts';
+import { movesFor, plannedTail, stagedPath, tailDevice, withPlanned } from './restore-layout.ts';
 import { serveForRestore } from './url-transport.ts';
 
 /** What to restore and how. */
@@ -95,10 +95,11 @@ export async function restoreSqlServerSource(
   const warnings: string[] = [];
   // Also before a restore to an older backup id: REPLACE overwrites the database, and whatever was
   // written since the last log backup would be gone for good.
-  const tail =
+  const tailState =
     inPlace && exists && request.tailLog !== false
       ? await tailLogPossible(exec, settings.database, warnings, opts)
-      : false;
+      : null;
+  const tail = tailState !== null;
 
   let backups = await repo.backups(opts.signal);
   // msdb now: a DBA's backup since hbr's last one is part of the chain.
@@ -107,9 +108,16 @@ export async function restoreSqlServerSource(
     warnings,
   });
   let catalog = buildCatalog(backups, settings.source, live);
+  // A dry run takes no tail-log backup, so it plans with the one the real run takes first: it
+  // shows the plan the real run executes, also for a target after the last log backup.
+  const planned =
+    tailState && request.dryRun
+      ? plannedTail(tailState, catalog.records, request.target, info, tailDevice(settings, info))
+      : null;
+  if (planned) catalog = withPlanned(catalog, planned);
   // Validate before touching the database; only a target after the last log may wait for the
   // tail-log backup about to be taken.
-  let plan = planBeforeTail(catalog, request, settings.source, tail && !request.dryRun);
+  let plan = planBeforeTail(catalog, request, settings.source, tail);
   // Only the tail can reach the target: make sure it can before the tail leaves the database RESTORING.
   if (plan === null) refuseAfterNow(request.target, info, settings.database);
 
@@ -141,17 +149,23 @@ export async function restoreSqlServerSource(
     warnings.push(
       `the server's time zone is unknown (SQL Server before 2022): STOPAT uses its offset now (${info.utcOffsetMinutes} min), wrong by the difference if daylight saving time changed since the target`,
     );
+  if (planned && plan.steps.includes(planned))
+    warnings.push(
+      `dry run: the last step restores the tail-log backup the restore takes first (BACKUP LOG … NORECOVERY); its end LSN and time are known only then`,
+    );
   const steps = plan.steps.map((record) => catalog.entryOf(record));
-  const foreignSteps = steps.filter((s) => s.backupId === null).length;
+  const foreign = steps.filter((s) => s.backupId === null && s.record !== planned);
+  const foreignSteps = foreign.length;
   if (foreignSteps > 0)
     warnings.push(
-      `${foreignSteps} step(s) were taken outside hbr and are read from the paths msdb recorded: ${steps
-        .filter((s) => s.backupId === null)
+      `${foreignSteps} step(s) were taken outside hbr and are read from the paths msdb recorded: ${foreign
         .map((s) => s.record.files.join(', '))
         .join('; ')}`,
     );
   const needMoves = !inPlace || Object.keys(request.moves ?? {}).length > 0;
-  const fileLists = needMoves ? await fileListsOf(exec, info, steps, backups, warnings, opts) : [];
+  const fileLists = needMoves
+    ? await fileListsOf(exec, info, steps, { backups, planned, warnings }, opts)
+    : [];
   const moves = movesFor(plan, fileLists, info, targetDatabase, request);
 
   const build = (
@@ -166,8 +180,8 @@ export async function restoreSqlServerSource(
       serverTimeZone: info.timeZone,
       deviceFor,
       ...(request.standbyFile !== undefined ? { standbyFile: request.standbyFile } : {}),
-      ...(tail && request.dryRun ? { tailLogDevice: tailDevice(settings, info) } : {}),
-      applyTailLog: request.backupId === undefined,
+      // The planned tail-log backup is a step of the plan where it is needed.
+      ...(planned ? { tailLogDevice: tailDevice(settings, info), applyTailLog: false } : {}),
     });
     // After a tail-log backup the database is RESTORING: SINGLE_USER already ran.
     return tailLogBackup ? script.filter((s) => s.kind !== 'single-user') : script;
@@ -305,12 +319,21 @@ async function fileListsOf(
   exec: SqlExecutor,
   info: ServerInfo,
   steps: readonly CatalogEntry[],
-  backups: readonly BackupRecord[],
-  warnings: string[],
+  o: {
+    backups: readonly BackupRecord[];
+    /** A dry run's planned tail-log backup: not written yet. */
+    planned: BackupSetRecord | null;
+    warnings: string[];
+  },
   opts: ExecOptions,
 ): Promise<(BackupFileEntry[] | null)[]> {
+  const { backups, warnings } = o;
   const lists: (BackupFileEntry[] | null)[] = [];
   for (const { backupId, record } of steps) {
+    if (record === o.planned) {
+      lists.push(null);
+      continue;
+    }
     if (backupId !== null) {
       const files = backups.find((b) => b.id === backupId)?.meta.files;
       lists.push(Array.isArray(files) ? (files as BackupFileEntry[]) : null);
@@ -332,24 +355,25 @@ function singleUser(database: string): string {
   return `ALTER DATABASE ${quote(database)} SET SINGLE_USER WITH ROLLBACK IMMEDIATE;`;
 }
 
+/** The database's state when a tail-log backup can be taken; else `null`, with a warning. */
 async function tailLogPossible(
   exec: SqlExecutor,
   database: string,
   warnings: string[],
   opts: ExecOptions,
-): Promise<boolean> {
+): Promise<DatabaseState | null> {
   const state = parseDatabaseState(database, await exec.query(databaseStateQuery(database), opts));
   if (state.stateDesc !== 'ONLINE') {
     warnings.push(
       `${database} is ${state.stateDesc}: no tail-log backup; changes after the last log backup are lost`,
     );
-    return false;
+    return null;
   }
   if (state.recoveryModel === 'SIMPLE' || !state.hasLogChain) {
     warnings.push(
       `${database} has no log chain (${state.recoveryModel} recovery): no tail-log backup`,
     );
-    return false;
+    return null;
   }
-  return true;
+  return state;
 }
