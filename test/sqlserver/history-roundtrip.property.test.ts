@@ -33,6 +33,7 @@ const recordArb: fc.Arbitrary<BackupSetRecord> = fc
     isCopyOnly: fc.boolean(),
     isDamaged: fc.boolean(),
     hasBulkLoggedData: fc.boolean(),
+    utcOffsetMinutes: fc.option(fc.integer({ min: -48, max: 48 }).map((q) => q * 15)),
     start: date,
     finish: date,
     files: fc.array(name, { minLength: 1, maxLength: 4 }).map((f) => [...new Set(f)]),

@@ -246,3 +246,21 @@ void it('moves a file added after the full, from the differential or log that fi
     ],
   );
 });
+
+void it('converts STOPAT before SQL Server 2022 with the offset recorded with the log holding the target', () => {
+  // A Berlin server restoring in July (UTC+2 now) to 15 January 10:29Z: the log backup taken then
+  // recorded UTC+1 (msdb time_zone 4), so the wall clock read 11:29, not today's 12:29.
+  const full = rec('full', 100n, 200n, 10, { utcOffsetMinutes: 60 });
+  const log = rec('log', 200n, 300n, 30 * 24 * 60, { utcOffsetMinutes: 60 });
+  const plan = planRestore([full, log], { kind: 'time', at: new Date('2026-01-15T10:29:00Z') });
+  const script = buildRestoreScript(plan, { targetExists: false, serverUtcOffsetMinutes: 120 });
+  assert.match(script.find((s) => s.step === log)!.sql, /STOPAT = N'2026-01-15T11:29:00\.000';$/);
+  // Without a recorded offset, today's is all there is.
+  const unknown = planRestore([full, { ...log, utcOffsetMinutes: null }], plan.target);
+  const fallback = buildRestoreScript(unknown, {
+    targetExists: false,
+    serverUtcOffsetMinutes: 120,
+  });
+  const last = fallback.find((s) => s.step === unknown.steps[1])!;
+  assert.match(last.sql, /STOPAT = N'2026-01-15T12:29:00\.000';$/);
+});

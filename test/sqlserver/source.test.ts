@@ -661,6 +661,40 @@ describe('backups taken outside hbr, promotion and gaps', () => {
   });
 });
 
+describe('STOPAT on a server before SQL Server 2022', () => {
+  it('converts the target with the offset recorded with the log holding it, not the one after a DST change', async () => {
+    const d = await tempDir();
+    try {
+      const repo = await newRepo(d.path);
+      const sql = createStandInServer({ sas: SAS, productVersion: '15.0.4375.4' }); // 2019
+      sql.utcOffsetMinutes = 60; // Berlin in winter
+      sql.createDatabase('Pit');
+      const settings: SqlServerSourceSettings = {
+        source: 'pit',
+        database: 'Pit',
+        transport: { kind: 'url', url: { signature: 'c2VjcmV0LXNpZw==' } },
+      };
+      await backupSqlServerSource(sql, repo, settings, 'full');
+      sql.write('Pit', 2);
+      const at = new Date(sql.now.getTime() + 500); // inside the log backup taken now
+      await backupSqlServerSource(sql, repo, settings, 'log');
+      sql.utcOffsetMinutes = 120; // summer time when restoring
+      const result = await restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'time', at },
+        as: 'Pit_then',
+        dryRun: true,
+      });
+      // The wall clock at the target read UTC+1.
+      const wall = new Date(at.getTime() + 60 * 60_000).toISOString().slice(0, 23);
+      const stop = result.script.find((s) => s.sql.includes('STOPAT'))!.sql;
+      assert.ok(stop.endsWith(`STOPAT = N'${wall}';`), stop);
+      assert.ok(!result.warnings.some((w) => /time zone is unknown/.test(w)));
+    } finally {
+      await d.remove();
+    }
+  });
+});
+
 describe('the disk transport', () => {
   it('backs up through the staging folder, restores from staged copies, and leaves the folder empty', async () => {
     const d = await tempDir();

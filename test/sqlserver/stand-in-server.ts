@@ -50,13 +50,17 @@ export interface StandInOptions {
   readonly disk?: { readonly serverPath: string; readonly localPath: string };
   /** Backup stream size in 8 KiB pages. @default 700 (~5.5 MiB: two blocks) */
   readonly pages?: number;
+  /** `SERVERPROPERTY('ProductVersion')`. @default '16.0.4135.4' (SQL Server 2022) */
+  readonly productVersion?: string;
 }
 
 /** The stand-in and the handles tests use to drive and inspect it. */
 export interface StandInServer extends SqlExecutor {
   readonly statements: string[];
-  /** Server clock (UTC; the server's offset is 0). Backups start at it and finish 1 s later. */
+  /** Server clock (UTC). Backups start at it and finish 1 s later. */
   now: Date;
+  /** The server's offset from UTC in minutes now (a daylight-saving change moves it). @default 0 */
+  utcOffsetMinutes: number;
   createDatabase(name: string, recovery?: 'FULL' | 'SIMPLE'): void;
   /** Work in the database: moves its LSN on. */
   write(name: string, transactions: number): void;
@@ -94,6 +98,7 @@ export function createStandInServer(o: StandInOptions): StandInServer {
   const server: StandInServer = {
     statements,
     now: new Date('2026-11-01T00:00:00Z'),
+    utcOffsetMinutes: 0,
     restored,
     createDatabase(name, recovery = 'FULL') {
       dbs.set(key(name), {
@@ -164,8 +169,8 @@ export function createStandInServer(o: StandInOptions): StandInServer {
         return sets([
           {
             n: 'STANDIN',
-            v: '16.0.4135.4',
-            o: 0,
+            v: o.productVersion ?? '16.0.4135.4',
+            o: server.utcOffsetMinutes,
             t: local(server.now),
             d: '/var/opt/mssql/data/',
             l: '/var/opt/mssql/log/',
@@ -282,9 +287,9 @@ export function createStandInServer(o: StandInOptions): StandInServer {
       Compressed: / COMPRESSION/.test(sql),
       RecoveryModel: d.recovery,
       DatabaseVersion: 957,
-      BackupStartDate: local(start),
-      BackupFinishDate: local(finish),
-      ServerUtcOffsetMinutes: 0,
+      BackupStartDate: local(start, server.utcOffsetMinutes),
+      BackupFinishDate: local(finish, server.utcOffsetMinutes),
+      ServerUtcOffsetMinutes: server.utcOffsetMinutes,
     };
     if (log) d.lastLogBackupLsn = last;
     if (!log && !diff && !copyOnly) {
@@ -331,6 +336,8 @@ export function createStandInServer(o: StandInOptions): StandInServer {
       msdb.push({
         ...header,
         Type: log ? 'L' : diff ? 'I' : 'D',
+        // msdb records the offset of the backup (time_zone); its query returns it twice.
+        UtcOffsetMinutes: server.utcOffsetMinutes,
         BackupType: undefined,
         BackupPath: path,
         FamilySequence: i + 1,
@@ -502,9 +509,9 @@ function devices(sql: string): string[] {
   );
 }
 
-/** Server-local time as HEADERONLY's CONVERT(varchar(23), …, 126) prints it (offset 0). */
-function local(d: Date): string {
-  return d.toISOString().slice(0, 23);
+/** `CONVERT(varchar(23), …, 126)` of an instant at a UTC offset (0: SYSUTCDATETIME). */
+function local(d: Date, offsetMinutes = 0): string {
+  return new Date(d.getTime() + offsetMinutes * 60_000).toISOString().slice(0, 23);
 }
 
 /** A quoted name, for the manual backups. */

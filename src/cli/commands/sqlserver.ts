@@ -64,7 +64,11 @@ export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) =>
     .option('--tail-log <path>', 'with --script: back up the tail of the log here first')
     .option('--standby <undo-file>', 'with --script: finish in STANDBY instead of RECOVERY')
     .option('--no-recovery', 'with --script: leave the database RESTORING')
-    .option('--server-utc-offset <minutes>', 'with --script: server clock offset for STOPAT', '0')
+    .option(
+      '--server-utc-offset <minutes>',
+      'with --script: server clock offset for STOPAT when the log holding the target recorded none',
+      '0',
+    )
     .option(
       '--server-time-zone <id>',
       "with --script: the server's time zone (CURRENT_TIMEZONE_ID(), SQL Server 2022+): STOPAT converted on the server at the target's offset",

@@ -34,6 +34,11 @@ export interface BackupSetRecord {
   readonly isCopyOnly: boolean;
   readonly isDamaged: boolean;
   readonly hasBulkLoggedData: boolean;
+  /**
+   * The server's offset from UTC in minutes (east) when the set was taken, as recorded with it
+   * (msdb `backupset.time_zone`; the offset hbr read with its own backup); `null` when not recorded.
+   */
+  readonly utcOffsetMinutes: number | null;
   /** Instants (the source's server-local times converted with its offset). */
   readonly start: Date;
   readonly finish: Date;

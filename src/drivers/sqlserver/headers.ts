@@ -69,6 +69,8 @@ export function parseHeaderRows(
       BackupStartDate: local('BackupStartDate'),
       BackupFinishDate: local('BackupFinishDate'),
       BackupPath: [...files],
+      // Read just after the backup: the offset in force when it was taken.
+      UtcOffsetMinutes: f.intField(row, 'ServerUtcOffsetMinutes'),
     };
     let history: ReturnType<typeof normaliseHistory>;
     try {

@@ -19,6 +19,7 @@ const header: BackupHeader = {
     isCopyOnly: false,
     isDamaged: false,
     hasBulkLoggedData: false,
+    utcOffsetMinutes: 60,
     start: new Date('2026-03-29T00:30:00.000Z'),
     finish: new Date('2026-03-29T00:31:05.250Z'),
     files: ['/staging/Sales_log.trn'],
@@ -63,4 +64,12 @@ void test('a manifest that is not a SQL Server backup is refused with the backup
       }),
     /backup abcd1234: .*missing/,
   );
+});
+
+void test("a manifest written before sets kept their offset gives the record the backup's offset", () => {
+  const meta = metaFromHeader(header, [], ['Sales_log.trn'], true);
+  const { UtcOffsetMinutes, ...older } = meta.set;
+  assert.equal(UtcOffsetMinutes, 60);
+  const back = recordFromMeta('abcd1234', { ...meta, set: older, serverUtcOffsetMinutes: 120 });
+  assert.equal(back.utcOffsetMinutes, 120);
 });

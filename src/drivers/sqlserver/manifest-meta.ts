@@ -79,7 +79,12 @@ export function recordFromMeta(
     throw new SourceError(`[sqlserver] backup ${backupId}: not a SQL Server backup manifest`);
   }
   try {
-    const { records } = normaliseHistory([{ ...set, BackupPath: artifacts }], `backup ${backupId}`);
+    // Manifests written before the set kept its offset hold it beside the set.
+    const offset = (set as Record<string, unknown>).UtcOffsetMinutes ?? meta.serverUtcOffsetMinutes;
+    const { records } = normaliseHistory(
+      [{ ...set, BackupPath: artifacts, UtcOffsetMinutes: offset }],
+      `backup ${backupId}`,
+    );
     const record = records[0];
     if (!record) throw new Error('backup type is not full, diff or log');
     return record;

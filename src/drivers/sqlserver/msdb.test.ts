@@ -102,3 +102,36 @@ void test('msdb snapshot and virtual-device sets are left out: hbr cannot restor
   assert.match(skipped[0]!.reason, /snapshot/);
   assert.match(skipped[1]!.reason, /virtual device/);
 });
+
+void test('msdb rows keep the UTC offset recorded with each set (time_zone), or none when unknown', () => {
+  const sql = msdbHistoryQuery({ database: 'Sales' });
+  assert.match(
+    sql,
+    /CASE WHEN bs\.time_zone BETWEEN -48 AND 48 THEN bs\.time_zone \* 15 END AS \[UtcOffsetMinutes\]/,
+  );
+  const row = {
+    BackupSetGUID: '33333333-0000-4000-8000-000000000001',
+    Type: 'L',
+    FirstLSN: '2000',
+    LastLSN: '3000',
+    BackupStartDate: '2026-01-15T11:00:00',
+    BackupFinishDate: '2026-01-15T11:30:00',
+    // Taken in winter (time_zone 4) and read in summer: the query's fallback for dates is today's.
+    ServerUtcOffsetMinutes: 60,
+    UtcOffsetMinutes: 60,
+    ServerName: 'SQL1',
+    DatabaseName: 'Sales',
+    BackupPath: 'D:\\backup\\Sales.trn',
+  };
+  const { records } = parseMsdbRows(
+    [
+      row,
+      { ...row, BackupSetGUID: '33333333-0000-4000-8000-000000000002', UtcOffsetMinutes: null },
+    ],
+    'SQL1',
+  );
+  assert.deepEqual(
+    records.map((r) => r.utcOffsetMinutes),
+    [60, null],
+  );
+});

@@ -1,7 +1,8 @@
 /**
  * Backup history from msdb (`backupset` ⨝ `backupmediafamily`), so backups taken outside hbr (a
  * DBA's manual full or log backup) are seen by the planner. LSNs are cast to text server-side and
- * server-local times carry the offset recorded with each backup (`backupset.time_zone`).
+ * server-local times carry the offset recorded with each backup (`backupset.time_zone`, 15-minute
+ * units from UTC, 127 when unknown), which the record keeps for STOPAT.
  * @module
  */
 import { SourceError } from '../../errors.ts';
@@ -42,6 +43,8 @@ export function msdbHistoryQuery(o: MsdbHistoryOptions = {}): string {
     '  CONVERT(varchar(23), bs.backup_finish_date, 126) AS [BackupFinishDate],',
     '  CASE WHEN bs.time_zone BETWEEN -48 AND 48 THEN bs.time_zone * 15',
     '       ELSE DATEPART(TZOFFSET, SYSDATETIMEOFFSET()) END AS [ServerUtcOffsetMinutes],',
+    // The offset recorded with the set alone (127 is unknown): STOPAT inside a log needs the offset then.
+    '  CASE WHEN bs.time_zone BETWEEN -48 AND 48 THEN bs.time_zone * 15 END AS [UtcOffsetMinutes],',
     '  bs.position AS [Position], bs.server_name AS [ServerName], bs.database_name AS [DatabaseName],',
     '  bmf.physical_device_name AS [BackupPath], bmf.family_sequence_number AS [FamilySequence]',
     'FROM msdb.dbo.backupset AS bs',

@@ -141,6 +141,7 @@ export function plannedTail(
     isCopyOnly: false,
     isDamaged: false,
     hasBulkLoggedData: false,
+    utcOffsetMinutes: info.utcOffsetMinutes,
     start: now,
     finish: now,
     files: [device.path],

@@ -145,9 +145,9 @@ export async function restoreSqlServerSource(
   }
   if (plan === null) plan = planFor(catalog, request, settings.source);
   warnings.push(...plan.warnings);
-  if (plan.stopAt && info.timeZone === null)
+  if (plan.stopAt && info.timeZone === null && plan.steps.at(-1)?.utcOffsetMinutes === null)
     warnings.push(
-      `the server's time zone is unknown (SQL Server before 2022): STOPAT uses its offset now (${info.utcOffsetMinutes} min), wrong by the difference if daylight saving time changed since the target`,
+      `the server's time zone is unknown (SQL Server before 2022) and the log backup holding the target recorded no UTC offset: STOPAT uses the server's offset now (${info.utcOffsetMinutes} min), wrong by the difference if daylight saving time changed since the target`,
     );
   if (planned && plan.steps.includes(planned))
     warnings.push(

@@ -46,8 +46,9 @@ export interface RestoreScriptOptions {
    */
   readonly movesByStep?: readonly (readonly FileMove[])[];
   /**
-   * The server's UTC offset in minutes (STOPAT is server-local time), used for the stop instant when
-   * `serverTimeZone` is unknown: wrong by an hour across a daylight-saving change.
+   * The server's UTC offset in minutes now (STOPAT is server-local time), for the stop instant when
+   * neither `serverTimeZone` nor the offset recorded with the last log is known: wrong by an hour
+   * across a daylight-saving change.
    */
   readonly serverUtcOffsetMinutes: number;
   /**
@@ -117,9 +118,10 @@ export function buildRestoreScript(plan: RestorePlan, o: RestoreScriptOptions): 
       declare = stopAtDeclaration(plan.stopAt, o.serverTimeZone);
       opts.push('STOPAT = @stopat');
     } else if (last && plan.stopAt) {
-      opts.push(
-        `STOPAT = ${quoteString(formatServerLocal(plan.stopAt, o.serverUtcOffsetMinutes))}`,
-      );
+      // The log holding the target recorded the offset when it was taken: right across a
+      // daylight-saving change since then (wrong only for one inside the log's own interval).
+      const offset = step.utcOffsetMinutes ?? o.serverUtcOffsetMinutes;
+      opts.push(`STOPAT = ${quoteString(formatServerLocal(plan.stopAt, offset))}`);
     }
     if (last && plan.stopAtLsn !== null)
       opts.push(`STOPATMARK = ${quoteString(`lsn:${formatLsn(plan.stopAtLsn)}`)}`);
