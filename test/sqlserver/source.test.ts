@@ -545,6 +545,9 @@ describe('backups taken outside hbr, promotion and gaps', () => {
     const log = await backupSqlServerSource(sql, withImport, settings('ops', 30), 'log');
     await backupSqlServerSource(sql, without, settings('ops', 0), 'log');
     assert.ok(log.foreign >= 1);
+    // Recorded as read with is_snapshot and device_type: the catalog trusts them as bases.
+    const recorded = log.record.meta.foreign as Record<string, unknown>[];
+    assert.ok(recorded.every((row) => row.IsSnapshot === false));
 
     const seen = buildCatalog(await withImport.backups(), 'ops');
     const plan = planRestore(seen.records, { kind: 'latest' });

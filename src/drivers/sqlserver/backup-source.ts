@@ -100,7 +100,10 @@ export async function backupSqlServerSource(
         exclude: guid,
         warnings,
       })
-    ).map(recordToJson);
+    )
+      // Read with is_snapshot and device_type, and neither a snapshot nor on a virtual device: the
+      // catalog trusts a recorded full or differential only with this mark.
+      .map((r) => ({ ...recordToJson(r), IsSnapshot: false }));
     const record = await session.commit({
       source: settings.source,
       kind: 'sqlserver',

@@ -11,6 +11,7 @@ import { SourceError } from '../../errors.ts';
 import type { BackupRecord } from '../../repository/types.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import { normaliseHistory } from './history.ts';
+import * as f from './history-fields.ts';
 import { recordFromMeta } from './manifest-meta.ts';
 
 /** One backup set the planner may use. */
@@ -74,7 +75,15 @@ export function buildCatalog(
   };
 }
 
-/** The sets a backup's meta reports as taken outside hbr. @throws SourceError */
+/**
+ * The sets a backup's meta reports as taken outside hbr. A full or differential that a manifest
+ * recorded without `IsSnapshot` is left out: manifests written before msdb's is_snapshot and
+ * device_type were read recorded VM snapshots too (a copy-only full on a virtual device, a GUID
+ * for its path), which RESTORE cannot read, and such a set is unknown, not "not a snapshot". Logs
+ * stay (a snapshot backup is never a log backup), and a restore reads msdb again, with both fields,
+ * for the recent sets.
+ * @throws SourceError
+ */
 export function foreignRecords(backup: BackupRecord): BackupSetRecord[] {
   const rows = backup.meta.foreign;
   if (rows === undefined) return [];
@@ -82,8 +91,14 @@ export function foreignRecords(backup: BackupRecord): BackupSetRecord[] {
     throw new SourceError(
       `[sqlserver:catalog] backup ${backup.shortId}: meta.foreign is not a list`,
     );
+  const label = `backup ${backup.shortId} meta.foreign`;
   try {
-    return normaliseHistory(rows, `backup ${backup.shortId} meta.foreign`).records;
+    const checked = rows.filter(snapshotKnown);
+    const unknown = rows.filter((row) => !snapshotKnown(row));
+    return [
+      ...normaliseHistory(checked, label).records,
+      ...normaliseHistory(unknown, label).records.filter((r) => r.type === 'log'),
+    ];
   } catch (error) {
     throw new SourceError(
       `[sqlserver:catalog] backup ${backup.shortId}: ${(error as Error).message}`,
@@ -92,4 +107,12 @@ export function foreignRecords(backup: BackupRecord): BackupSetRecord[] {
       },
     );
   }
+}
+
+// --- internal ---
+
+/** Whether a recorded row says if its set is a snapshot (rows that are not objects fail later). */
+function snapshotKnown(row: unknown): boolean {
+  if (typeof row !== 'object' || row === null || Array.isArray(row)) return true;
+  return f.pick(f.toRow(row), 'IsSnapshot', 'is_snapshot') !== undefined;
 }
