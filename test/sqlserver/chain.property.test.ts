@@ -4,7 +4,7 @@ import { it } from 'node:test';
 import fc from 'fast-check';
 import { PlanError } from '../../src/errors.ts';
 import type { BackupSetRecord } from '../../src/drivers/sqlserver/backup-set.ts';
-import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
+import { planRestore, planToLog } from '../../src/drivers/sqlserver/chain.ts';
 import { rec } from './build.ts';
 
 interface Chain {
@@ -97,6 +97,29 @@ void it('removing any one log but the last yields LSN_GAP naming both LSNs', () 
           return e.message.includes(String(before)) && e.message.includes(String(after));
         },
       );
+    }),
+  );
+});
+
+void it('restoring to any log backup by id plans a contiguous chain ending at its LastLSN', () => {
+  fc.assert(
+    fc.property(chainArb, fc.nat(), (chain, pickIndex) => {
+      const logs = chain.records.filter((r) => r.type === 'log');
+      const log = logs[pickIndex % logs.length]!;
+      const plan = planToLog(chain.records, log);
+      const [base, ...rest] = plan.steps;
+      assert.equal(base, chain.full);
+      let tip = base.lastLsn;
+      for (const step of rest) {
+        if (step.type === 'log')
+          assert.ok(step.firstLsn <= tip && tip < step.lastLsn, 'each log continues the chain');
+        tip = step.lastLsn;
+      }
+      // The log itself, or (for an empty one, or a differential ending where it ends) the set
+      // that ends at the same LSN: the same point.
+      assert.equal(tip, log.lastLsn);
+      if (log.firstLsn !== log.lastLsn && plan.steps.at(-1)!.type === 'log')
+        assert.equal(plan.steps.at(-1), log);
     }),
   );
 });
