@@ -54,6 +54,16 @@ void test('a full that a manifest from before the snapshot filter recorded as fo
   assert.deepEqual(guids(plan.steps), guids([full, log1, log2, dbaLog]));
 });
 
+void test("a DBA's ordinary full that an older manifest recorded stays a possible base", () => {
+  // Not copy-only, on a disk path: no snapshot. It may be the base of hbr's differentials, and
+  // msdb may have purged it since.
+  const dbaFull = rec('full', 300n, 350n, 40, { files: ['D:\\manual\\Sales_full.bak'] });
+  const older = sqlBackup(log2, 3, [recordToJson(dbaFull), recordToJson(vss)]);
+  const catalog = buildCatalog([sqlBackup(full, 1), sqlBackup(log1, 2), older], 'sales');
+  assert.ok(catalog.records.some((r) => r.backupSetGuid === dbaFull.backupSetGuid));
+  assert.ok(!catalog.records.some((r) => r.backupSetGuid === vss.backupSetGuid));
+});
+
 void test('a foreign full recorded as checked (IsSnapshot false) is a base as before', () => {
   const checked = { ...recordToJson(vss), IsSnapshot: false };
   const newer = sqlBackup(log2, 3, [checked, { ...recordToJson(dbaLog), IsSnapshot: false }]);

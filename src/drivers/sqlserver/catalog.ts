@@ -76,12 +76,12 @@ export function buildCatalog(
 }
 
 /**
- * The sets a backup's meta reports as taken outside hbr. A full or differential that a manifest
- * recorded without `IsSnapshot` is left out: manifests written before msdb's is_snapshot and
- * device_type were read recorded VM snapshots too (a copy-only full on a virtual device, a GUID
- * for its path), which RESTORE cannot read, and such a set is unknown, not "not a snapshot". Logs
- * stay (a snapshot backup is never a log backup), and a restore reads msdb again, with both fields,
- * for the recent sets.
+ * The sets a backup's meta reports as taken outside hbr. Manifests written before msdb's
+ * is_snapshot and device_type were read recorded VM snapshots too, which RESTORE cannot read:
+ * of the sets such a manifest recorded without `IsSnapshot`, a full or differential that looks
+ * like one (copy-only, or a GUID for a path, as VSS writers record them) is left out. Any other
+ * is kept: a DBA's ordinary full there may be the base of hbr's differentials, and msdb may no
+ * longer list it. Logs always stay (a snapshot backup is never a log backup).
  * @throws SourceError
  */
 export function foreignRecords(backup: BackupRecord): BackupSetRecord[] {
@@ -97,7 +97,9 @@ export function foreignRecords(backup: BackupRecord): BackupSetRecord[] {
     const unknown = rows.filter((row) => !snapshotKnown(row));
     return [
       ...normaliseHistory(checked, label).records,
-      ...normaliseHistory(unknown, label).records.filter((r) => r.type === 'log'),
+      ...normaliseHistory(unknown, label).records.filter(
+        (r) => r.type === 'log' || !mayBeSnapshot(r),
+      ),
     ];
   } catch (error) {
     throw new SourceError(
@@ -110,6 +112,14 @@ export function foreignRecords(backup: BackupRecord): BackupSetRecord[] {
 }
 
 // --- internal ---
+
+/** A device name as VSS writers record it in msdb: a GUID, with or without braces. */
+const GUID_DEVICE = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
+
+/** Whether a set recorded without `IsSnapshot` may be a VM snapshot (see `foreignRecords`). */
+function mayBeSnapshot(record: BackupSetRecord): boolean {
+  return record.isCopyOnly || record.files.some((file) => GUID_DEVICE.test(file.trim()));
+}
 
 /** Whether a recorded row says if its set is a snapshot (rows that are not objects fail later). */
 function snapshotKnown(row: unknown): boolean {
