@@ -17,6 +17,7 @@ import {
   scryptCostOf,
 } from './password-kdf.ts';
 import { compareText } from '../util/compare-text.ts';
+import { parseJsonOrUndefined } from '../util/parse-json.ts';
 
 /** How a master key is unlocked: a password, or the 32+ bytes of a key file. */
 export type Credential =
@@ -193,13 +194,8 @@ async function _readAllKeys(store: Store): Promise<{
       damaged.push({ id, problem: `key file ${key} does not match its name` });
       continue;
     }
-    let parsed: ReturnType<typeof KeyFileSchema.safeParse> | undefined;
-    try {
-      parsed = KeyFileSchema.safeParse(JSON.parse(bytes.toString('utf8')));
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed?.success) {
+    const parsed = KeyFileSchema.safeParse(parseJsonOrUndefined(bytes.toString('utf8')));
+    if (!parsed.success) {
       damaged.push({ id, problem: `key file ${key} is malformed` });
       continue;
     }

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { IntegrityError } from '../errors.ts';
 import { openObject, sealObject, sha256Hex, type RepositoryKeys } from './crypto.ts';
 import type { BackupRecord } from './types.ts';
+import { parseJsonOrUndefined } from '../util/parse-json.ts';
 
 const ManifestSchema = z.object({
   version: z.literal(1),
@@ -53,7 +54,7 @@ export function decodeManifest(keys: RepositoryKeys, id: string, bytes: Buffer):
   const what = `backup ${id.slice(0, 8)}`;
   if (sha256Hex(bytes) !== id) throw new IntegrityError(`${what}: does not match its name`);
   const opened = openObject(keys, 'snapshot', bytes, what);
-  const parsed = ManifestSchema.safeParse(JSON.parse(opened.toString('utf8')));
+  const parsed = ManifestSchema.safeParse(parseJsonOrUndefined(opened.toString('utf8')));
   if (!parsed.success) throw new IntegrityError(`${what}: malformed manifest`);
   const { version: _version, ...rest } = parsed.data;
   return { id, shortId: id.slice(0, 8), ...rest };

@@ -10,6 +10,7 @@ import { isHbrError } from '../errors.ts';
 import { openObject, sealObject, sha256Hex } from './crypto.ts';
 import type { OpenRepository } from './repository.ts';
 import { compareText } from '../util/compare-text.ts';
+import { parseJsonOrUndefined } from '../util/parse-json.ts';
 
 const NoteSchema = z.object({
   backupId: z.string().regex(/^[0-9a-f]{64}$/),
@@ -52,7 +53,7 @@ export async function listNotes(repo: OpenRepository, backupId: string): Promise
       const bytes = await repo.store.get(key);
       if (sha256Hex(bytes) !== key.slice(key.lastIndexOf('/') + 1)) continue;
       const parsed = NoteSchema.safeParse(
-        JSON.parse(openObject(repo.keys, 'note', bytes, key).toString('utf8')),
+        parseJsonOrUndefined(openObject(repo.keys, 'note', bytes, key).toString('utf8')),
       );
       if (parsed.success && parsed.data.backupId === backup.id) notes.push(parsed.data);
     } catch (error) {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { IntegrityError } from '../errors.ts';
+import { parseJsonOrUndefined } from '../util/parse-json.ts';
 import { openObject, sealObject, type RepositoryKeys } from './crypto.ts';
 
 const ChunkerParamsSchema = z.object({
@@ -35,13 +36,7 @@ export function encodeRepoConfig(keys: RepositoryKeys, config: RepoConfig): Buff
 /** Opens the stored config. @throws IntegrityError when damaged. */
 export function decodeRepoConfig(keys: RepositoryKeys, bytes: Buffer): RepoConfig {
   const opened = openObject(keys, 'config', bytes, 'config');
-  let json: unknown;
-  try {
-    json = JSON.parse(opened.toString('utf8'));
-  } catch {
-    json = undefined;
-  }
-  const parsed = RepoConfigSchema.safeParse(json);
+  const parsed = RepoConfigSchema.safeParse(parseJsonOrUndefined(opened.toString('utf8')));
   if (!parsed.success) throw new IntegrityError('config: malformed');
   return parsed.data;
 }

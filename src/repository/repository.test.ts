@@ -11,7 +11,10 @@ import type { Store } from '../stores/types.ts';
 import { artifactRepository } from './artifacts.ts';
 import { checkRepository } from './check.ts';
 import { readContent } from './content.ts';
+import { sealObject, sha256Hex } from './crypto.ts';
 import type { Credential } from './keys.ts';
+import { manifestKey } from './manifest.ts';
+import { listNotes, notesPrefix } from './notes.ts';
 import { initRepository, openRepository } from './repository.ts';
 import { startSession } from './session.ts';
 import type { TreeNode } from './tree.ts';
@@ -128,6 +131,30 @@ describe('repository', () => {
     } finally {
       await other.remove();
     }
+  });
+
+  it('skips a backup or note sealed with the key whose content is not JSON, as damage', async () => {
+    // Whoever holds a key can write one; before, its SyntaxError stopped every command.
+    const repo = await initRepository(store, password, fast);
+    const session = await artifactRepository(repo).startBackup();
+    await session.addArtifact('a.txt', Readable.from([Buffer.from('a')]));
+    const backup = await session.commit({
+      source: 's',
+      kind: 'test',
+      type: 'full',
+      startedAt: new Date(),
+    });
+    const forged = sealObject(repo.keys, 'snapshot', Buffer.from('not json'));
+    await store.put(manifestKey(sha256Hex(forged)), forged);
+    const note = sealObject(repo.keys, 'note', Buffer.from('not json'));
+    await store.put(`${notesPrefix(backup.id)}${sha256Hex(note)}`, note);
+    const opened = await openRepository(store, password);
+    assert.deepEqual(
+      (await opened.backups()).map((b) => b.id),
+      [backup.id],
+    );
+    assert.deepEqual(await listNotes(opened, backup.id), []);
+    await assert.rejects(opened.findBackup(sha256Hex(forged)), { name: 'IntegrityError' });
   });
 
   it('stores artifacts, lists them and streams them back byte for byte, ranges too', async () => {
