@@ -305,9 +305,12 @@ describe('hbr backup and restore of file trees', () => {
     );
     assert.ok(backups[1]?.parent?.startsWith(String(summaryOf(first).shortId)));
     assert.equal(backups[2]?.parent, undefined);
-    const blank = await runAs(['backup', 'named', '--host', ' ']);
-    assert.equal(blank.code, 2, blank.stderr);
-    assert.match(blank.stderr, /--host/);
+    for (const name of [' ', '']) {
+      // An empty one too: a script's unset variable, which would bring the problem back unseen.
+      const blank = await runAs(['backup', 'named', '--host', name]);
+      assert.equal(blank.code, 2, blank.stderr);
+      assert.match(blank.stderr, /--host/);
+    }
   });
 
   it('stores float32 weights as byte lanes: smaller than whole compression, checked and restored whole', async () => {

@@ -87,7 +87,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         );
       if (targets.length === 0)
         throw new UsageError('nothing to back up: give one or more paths, or --source NAME');
-      const host = _hostOf(flags.host ?? ctx.env['HBR_HOST']);
+      const host = _hostOf(flags.host, ctx.env['HBR_HOST']);
 
       // A metadata-only scan of the paths runs while the repository key is derived (scrypt: a
       // quarter second of one core, the main thread idle): it stats what it finds, and the
@@ -266,9 +266,13 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
     });
 };
 
-/** The host a files backup is recorded as from: `given` (a flag or HBR_HOST), else this machine's. */
-function _hostOf(given: string | undefined): string {
-  if (given === undefined || given === '') return hostname();
+/**
+ * The host a files backup is recorded as from: `--host` (an empty one is refused: an unset
+ * variable in a script), else HBR_HOST unless empty, else this machine's hostname.
+ */
+function _hostOf(flag: string | undefined, env: string | undefined): string {
+  const given = flag ?? (env === '' ? undefined : env);
+  if (given === undefined) return hostname();
   const name = given.trim();
   if (name === '' || name.length > 255 || /[\p{Cc}]/u.test(name)) {
     throw new UsageError(
