@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { request, type ClientRequest, type OutgoingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { after, afterEach, before, describe, it } from 'node:test';
 import {
   createBlobTable,
@@ -192,6 +193,45 @@ describe('the blob endpoint under raw HTTP: re-sent blocks, large reads, many up
     assert.equal(ranged.status, 206);
     assert.ok(ranged.body.equals(stream.subarray(from, to + 1)), 'the range, in order');
     assert.ok(ranged.readsAtFirstBytes < ranged.reads);
+  });
+
+  it('takes a client that leaves mid-read for no failure of its own', async () => {
+    const seen: string[] = [];
+    let source: Readable | undefined;
+    const blobUrl = await start(
+      { onError: (error, what) => seen.push(`${what}: ${(error as Error).message}`) },
+      (table) => ({
+        ...table,
+        async read(key, offset, length, signal) {
+          source = await table.read(key, offset, length, signal);
+          return source;
+        },
+      }),
+    );
+    const stream = pseudoRandomBytes(8 * MiB, 51);
+    const ids = [blockId(0), blockId(1)];
+    for (const [i, id] of ids.entries()) {
+      const query = `comp=block&blockid=${encodeURIComponent(id)}`;
+      const part = stream.subarray(i * 4 * MiB, (i + 1) * 4 * MiB);
+      assert.equal((await send(blobUrl('gone.bak', query), 'PUT', part)).status, 201);
+    }
+    const commit = await send(blobUrl('gone.bak', 'comp=blocklist'), 'PUT', blockListXml(ids));
+    assert.equal(commit.status, 201);
+    // The client takes its first bytes and hangs up.
+    await new Promise<void>((resolve) => {
+      const req = request(blobUrl('gone.bak'), (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => undefined).end();
+    });
+    // The endpoint's stream is torn down, and its handler has settled, a turn or two later.
+    const closing = source;
+    if (closing && !closing.closed) await new Promise((resolve) => closing.once('close', resolve));
+    for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(seen, []);
   });
 
   it('holds no more request bodies at once than its budget: the other Put Blocks wait, and all complete', async () => {

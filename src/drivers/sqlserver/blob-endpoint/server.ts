@@ -74,9 +74,14 @@ export async function startBlobEndpoint(options: BlobEndpointOptions): Promise<B
       _fail(res, error);
     });
   };
+  // No limit on a whole request's time (Node's default is 5 minutes until the body is in): a Put
+  // Block waiting for the body budget leaves its body unread, and behind a slow store it may
+  // wait longer than that. SQL Server would get 408 and send the block again, to the back of the
+  // queue, until its retries ran out.
+  const timeouts = { requestTimeout: 0 };
   const server: Server = options.tls
-    ? createHttpsServer(options.tls, handler)
-    : createHttpServer(handler);
+    ? createHttpsServer({ ...options.tls, ...timeouts }, handler)
+    : createHttpServer(timeouts, handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve);
@@ -178,8 +183,22 @@ async function _handle(
     ...(range ? { 'Content-Range': `bytes ${start}-${end}/${size}` } : {}),
   });
   // Streamed, waiting on the client as it takes the bytes: a whole backup is many GiB.
-  await pipeline(data, res);
+  try {
+    await pipeline(data, res);
+  } catch (error) {
+    // A client gone mid-read (a RESTORE cancelled, a reader done) is no failure of hbr's, and
+    // must not crowd out one that is in what the caller reports; a blob that fails to read is.
+    if (CLIENT_GONE.has((error as NodeJS.ErrnoException).code ?? '')) return;
+    throw error;
+  }
 }
+
+/** Errors of a response stream whose client closed the connection. */
+const CLIENT_GONE: ReadonlySet<string> = new Set([
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'ECONNRESET',
+  'EPIPE',
+]);
 
 /** Leases are only bookkeeping: SQL Server takes them to lock its blobs; nothing else writes here. */
 function _lease(
