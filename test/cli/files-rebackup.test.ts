@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openRepository, type TreeNode } from '../../src/repository/index.ts';
@@ -96,6 +96,24 @@ for (const cached of [false, true])
       const back = await run('restore', after, '--target', target, '--include', file);
       assert.equal(back.code, 0, back.stderr);
       assert.equal(await readFile(join(target, file), 'utf8'), 'DEEP\n');
+    });
+
+    it('with --ignore-ctime, does not read a file whose ctime alone moved; without, reads it', async () => {
+      const file = join(dir.path, 'data', 'a', 'b', 'other.txt');
+      await writeFile(file, 'other\n');
+      await backup();
+      const { ctimeNs, mode } = await stat(file, { bigint: true });
+      do {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await chmod(file, Number(mode & 0o7777n)); // the same mode: only the ctime moves
+      } while ((await stat(file, { bigint: true })).ctimeNs === ctimeNs);
+      const summaryWith = async (...flags: string[]) => {
+        const result = await run('backup', 'data', '--json', ...flags);
+        assert.equal(result.code, 0, result.stderr);
+        return summaryOf(result);
+      };
+      assert.equal((await summaryWith('--ignore-ctime')).bytesRead, 0);
+      assert.equal((await summaryWith()).bytesRead, 'other\n'.length);
     });
 
     it('records a file removed deep in the tree', async () => {

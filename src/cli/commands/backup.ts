@@ -35,6 +35,10 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       "files: the host to record the backup as from and take its parent from (default HBR_HOST, else this machine's hostname): for a container whose hostname changes with every run",
     )
     .option(
+      '--ignore-ctime',
+      'files: take a file as unchanged by size, mtime and inode alone (for trees whose ctimes move with no change of content, e.g. a chown -R run each time)',
+    )
+    .option(
       '--no-cache',
       'files: neither use nor update the local memo of unchanged folders (same backup, slower)',
     )
@@ -52,9 +56,11 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         });
         const found = config.sources?.find((s) => s.name === flags.source);
         if (!found) throw new NotFoundError(`no source named "${flags.source}" in ${file}`);
-        if (found.kind !== 'files' && flags.host !== undefined) {
+        const filesOnly =
+          flags.host !== undefined ? '--host' : flags.ignoreCtime ? '--ignore-ctime' : '';
+        if (found.kind !== 'files' && filesOnly) {
           throw new UsageError(
-            `--host is for files backups; ${found.name} is a ${found.kind} source`,
+            `${filesOnly} is for files backups; ${found.name} is a ${found.kind} source`,
           );
         }
         // The database drivers load only for their own sources: a files backup starts faster.
@@ -130,7 +136,12 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         const memoFile =
           cacheDir === undefined
             ? undefined
-            : folderMemoFile(cacheDir, access.repo, { source, paths: targets, exclude });
+            : folderMemoFile(cacheDir, access.repo, {
+                source,
+                paths: targets,
+                exclude,
+                ignoreCtime: flags.ignoreCtime === true,
+              });
         // Read while the session starts; a first backup only records.
         const remembered =
           memoFile && parent ? FolderMemo.load(memoFile, access.repo.keys, parent.id) : undefined;
@@ -162,6 +173,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           ...(parent ? { parentTree: parent.tree } : {}),
           seen,
           ...(memo ? { memo } : {}),
+          ...(flags.ignoreCtime ? { ignoreCtime: true } : {}),
           signal: ctx.signal,
           onProgress: (p) =>
             reporter.progress({

@@ -85,15 +85,18 @@ describe('the folder memo', () => {
   it("gives a stored folder's tree and the scan of it the same digest until an entry changes", async () => {
     const root = await backup();
     const tree = (await nodeAt(root, join(data, 'a')))?.subtree ?? '';
-    const digestNow = async (): Promise<string | undefined> => {
+    const digestNow = async (ignoreCtime = false): Promise<string | undefined> => {
       const seen = await scanned();
       const folder = seen.take(join(data, 'a'));
       assert.ok(folder);
-      return summarizeSeen(join(data, 'a'), folder, createExcluder(EXCLUDE))?.digest;
+      return summarizeSeen(join(data, 'a'), folder, createExcluder(EXCLUDE), ignoreCtime)?.digest;
     };
     const stored = nodesDigest(await repo.readTree(tree));
     assert.match(stored ?? '', /^[A-Za-z0-9+/]{43}=$/);
     assert.equal(await digestNow(), stored);
+    const storedIgnoringCtime = nodesDigest(await repo.readTree(tree), true);
+    assert.notEqual(storedIgnoringCtime, stored);
+    assert.equal(await digestNow(true), storedIgnoringCtime);
     const seen = await scanned();
     const summary = summarizeSeen(
       join(data, 'a'),
@@ -133,6 +136,7 @@ describe('the folder memo', () => {
     // The same file rewritten in place to its old size and mtime: only its ctime moves (the
     // clock behind it ticks every few ms, so rewrite until it has).
     const sameInode = await digestNow();
+    const sameIgnoringCtime = await digestNow(true);
     const { ctimeNs } = await stat(path, { bigint: true });
     do {
       await sleep(5);
@@ -140,6 +144,7 @@ describe('the folder memo', () => {
       await utimes(path, 1000, 1000);
     } while ((await stat(path, { bigint: true })).ctimeNs === ctimeNs);
     assert.notEqual(await digestNow(), sameInode, 'another ctime');
+    assert.equal(await digestNow(true), sameIgnoringCtime, 'another ctime, ignored');
 
     await symlink('one.txt', join(data, 'a', 'link'));
     assert.equal(await digestNow(), undefined, 'a symlink: no digest');

@@ -107,9 +107,20 @@ export class FolderMemo {
 export function folderMemoFile(
   cacheDir: string,
   repo: OpenRepository,
-  inputs: { source: string; paths: readonly string[]; exclude: readonly string[] },
+  inputs: {
+    source: string;
+    paths: readonly string[];
+    exclude: readonly string[];
+    ignoreCtime?: boolean;
+  },
 ): string {
-  const key = JSON.stringify([inputs.source, [...inputs.paths].sort(), inputs.exclude]);
+  // Backups that ignore ctimes keep memos of their own: their digests leave ctimes out.
+  const key = JSON.stringify([
+    inputs.source,
+    [...inputs.paths].sort(),
+    inputs.exclude,
+    ...(inputs.ignoreCtime ? ['ignore-ctime'] : []),
+  ]);
   const name = createHash('sha256').update(key).digest('hex').slice(0, 32);
   return join(cacheDir, repo.config.id, 'folders', name);
 }
@@ -117,9 +128,10 @@ export function folderMemoFile(
 /**
  * The digest of a folder's own entries as its tree `nodes` hold them, or undefined when a node
  * is one the walk would not take over by its stat alone (a symlink, whose target a stat does not
- * give; a file marked as changed while read, which the next backup reads again).
+ * give; a file marked as changed while read, which the next backup reads again). With
+ * `ignoreCtime`, files' ctimes count as 0, as {@link summarizeSeen} counts them then.
  */
-export function nodesDigest(nodes: readonly TreeNode[]): string | undefined {
+export function nodesDigest(nodes: readonly TreeNode[], ignoreCtime = false): string | undefined {
   const records = new BigUint64Array(nodes.length * STAT_FIELDS);
   try {
     for (let k = 0; k < nodes.length; k++) {
@@ -134,7 +146,7 @@ export function nodesDigest(nodes: readonly TreeNode[]): string | undefined {
         node.changedWhileReading !== true &&
         node.size !== undefined &&
         node.inode !== undefined &&
-        node.ctime !== undefined
+        (ignoreCtime || node.ctime !== undefined)
       ) {
         const [dev, ino, extra] = node.inode.split(':');
         if (dev === undefined || ino === undefined || extra !== undefined) return undefined;
@@ -143,7 +155,7 @@ export function nodesDigest(nodes: readonly TreeNode[]): string | undefined {
         records[at + 2] = BigInt(S_IFREG | node.mode);
         records[at + 3] = BigInt(dev);
         records[at + 4] = BigInt(ino);
-        records[at + 5] = BigInt(node.ctime);
+        records[at + 5] = ignoreCtime ? 0n : BigInt(node.ctime ?? '');
       } else return undefined;
     }
   } catch {
@@ -179,6 +191,7 @@ export function summarizeSeen(
   path: string,
   folder: SeenFolder,
   excluder: Excluder,
+  ignoreCtime = false,
 ): SeenSummary | undefined {
   const { entries, stats } = folder;
   const bytes = new Uint8Array(stats.buffer, stats.byteOffset, stats.byteLength);
@@ -201,7 +214,10 @@ export function summarizeSeen(
     if (type === S_IFDIR) {
       records.fill(0, to, to + 8).fill(0, to + 24, to + RECORD);
       subfolders.push(entry.name);
-    } else fileBytes += (words[at] ?? 0) + (words[at + 1] ?? 0) * 2 ** 32;
+    } else {
+      fileBytes += (words[at] ?? 0) + (words[at + 1] ?? 0) * 2 ** 32;
+      if (ignoreCtime) records.fill(0, to + 40, to + RECORD); // the ctime, as nodesDigest has it
+    }
     names.push(entry.name);
   }
   return {
