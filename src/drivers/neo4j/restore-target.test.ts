@@ -46,6 +46,13 @@ describe('versionRefusal', () => {
       assert.match(versionRefusal(backup, target) ?? '', /only through an upgrade to 5\.26 LTS/);
   });
 
+  test('names the release to restore into as Neo4j writes it', () => {
+    assert.match(
+      versionRefusal('2025.01.0', '5.26.30') ?? '',
+      /restore into Neo4j 2025\.01 or later/,
+    );
+  });
+
   test('a version that does not parse is refused', () => {
     assert.match(versionRefusal('unknown', '5.26.30') ?? '', /cannot compare/);
   });

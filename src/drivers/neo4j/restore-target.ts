@@ -87,7 +87,7 @@ export function versionRefusal(backup: string, target: string): string | undefin
   if (to.major < from.major || (to.major === from.major && to.minor < from.minor))
     return (
       `the backup was made by Neo4j ${backup}, a newer release, and Neo4j never loads a store ` +
-      `from a newer release: restore into Neo4j ${from.major}.${from.minor} or later`
+      `from a newer release: restore into Neo4j ${/^\d+\.\d+/.exec(backup)?.[0] ?? backup} or later`
     );
   const sameLine = lineOf(from) === lineOf(to);
   const fromLts = from.major === 5 && from.minor === 26 && to.major >= CALENDAR;
