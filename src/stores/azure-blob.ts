@@ -100,7 +100,12 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
 
   // Azurite (and possibly other emulators) accepts the immutability headers on upload and
   // silently ignores them, so check that the policy really applies before reporting success.
-  const verifyRetention = async (key: string, until: Date, signal?: AbortSignal): Promise<void> => {
+  const verifyRetention = async (
+    op: string,
+    key: string,
+    until: Date,
+    signal?: AbortSignal,
+  ): Promise<void> => {
     let applied: Date | undefined;
     const watch = idle(signal);
     try {
@@ -114,7 +119,7 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
     // The service stores whole seconds.
     if (!applied || applied.getTime() < until.getTime() - 1000) {
       throw new StoreError(
-        `[store:${name}] put ${key}: the service stored the object but did not apply its immutability policy, so it is NOT protected (Azurite ignores these policies; on Azure the container needs version-level immutability support)`,
+        `[store:${name}] ${op} ${key}: the service answered but did not apply the immutability policy, so it is NOT protected (Azurite ignores these policies; on Azure the container needs version-level immutability support)`,
         { permanent: true, status: 501 },
       );
     }
@@ -185,7 +190,7 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
         watch.stop();
       }
       const wanted = policy(opts.retainUntil);
-      if (wanted) await verifyRetention(key, wanted.expiriesOn as Date, opts.signal);
+      if (wanted) await verifyRetention('put', key, wanted.expiriesOn as Date, opts.signal);
     },
 
     async head(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo | undefined> {
@@ -271,6 +276,7 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
       } finally {
         watch.stop();
       }
+      await verifyRetention('extend retention of', key, retainUntil, opts.signal);
     },
   };
 }

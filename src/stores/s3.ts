@@ -133,7 +133,12 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
 
   // An S3-compatible server may accept the Object Lock headers and silently ignore them, as
   // Azurite does immutability policies, so read the retention back before reporting success.
-  const verifyRetention = async (key: string, until: Date, signal?: AbortSignal): Promise<void> => {
+  const verifyRetention = async (
+    op: string,
+    key: string,
+    until: Date,
+    signal?: AbortSignal,
+  ): Promise<void> => {
     let head: HeadObjectCommandOutput;
     try {
       head = await client.send(new s3.HeadObjectCommand({ Bucket, Key: prefix + key }), {
@@ -150,7 +155,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
       applied.getTime() < until.getTime() - 1000
     ) {
       throw new StoreError(
-        `[store:${name}] put ${key}: the server stored the object but did not apply its Object Lock retention (${options.objectLock ?? ''} until ${until.toISOString()}), so it is NOT protected (the server ignores Object Lock, or on AWS the credential lacks s3:GetObjectRetention to read it back)`,
+        `[store:${name}] ${op} ${key}: the server answered but did not apply the Object Lock retention (${options.objectLock ?? ''} until ${until.toISOString()}), so it is NOT protected (the server ignores Object Lock, or on AWS the credential lacks s3:GetObjectRetention to read it back)`,
         { permanent: true, status: 501 },
       );
     }
@@ -215,7 +220,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
         throw fail('put', key, error, opts.signal, options.objectLock !== undefined);
       }
       if (options.objectLock && opts.retainUntil)
-        await verifyRetention(key, opts.retainUntil, opts.signal);
+        await verifyRetention('put', key, opts.retainUntil, opts.signal);
     },
 
     async head(key: string, opts: { signal?: AbortSignal } = {}): Promise<ObjectInfo | undefined> {
@@ -300,6 +305,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
       } catch (error) {
         throw fail('extend retention of', key, error, opts.signal, true);
       }
+      await verifyRetention('extend retention of', key, retainUntil, opts.signal);
     },
 
     close(): Promise<void> {

@@ -22,8 +22,27 @@ async function startFakeS3(honour: boolean): Promise<FakeS3> {
   const server = http.createServer((request, response) => {
     const path = (request.url ?? '').replace(/\?.*$/, '');
     let size = 0;
-    request.on('data', (chunk: Buffer) => (size += chunk.byteLength));
+    const parts: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      parts.push(chunk);
+    });
     request.on('end', () => {
+      if (request.method === 'PUT' && /[?&]retention(=|&|$)/.test(request.url ?? '')) {
+        // PutObjectRetention: the XML's mode and date become the object's, if honoured.
+        const xml = Buffer.concat(parts).toString('utf8');
+        const field = (tag: string): string | undefined =>
+          new RegExp(`<${tag}>([^<]*)</${tag}>`).exec(xml)?.[1];
+        if (honour && sizes.has(path)) {
+          puts.set(path, {
+            ...puts.get(path),
+            'x-amz-object-lock-mode': field('Mode'),
+            'x-amz-object-lock-retain-until-date': field('RetainUntilDate'),
+          });
+        }
+        response.writeHead(sizes.has(path) ? 200 : 404).end();
+        return;
+      }
       if (request.method === 'PUT') {
         puts.set(path, request.headers);
         sizes.set(path, size);
@@ -95,6 +114,21 @@ void describe('S3 Object Lock', () => {
   void it('accepts a put whose retention the server reports back', async () => {
     const { store } = await lockingStore(true);
     await store.put('data/00/x', Buffer.from('abc'), { retainUntil: tomorrow() });
+  });
+
+  void it('fails an extension of a retention the server accepted but did not apply', async () => {
+    const { store } = await lockingStore(false);
+    await store.put('data/00/y', Buffer.from('abc'));
+    await assert.rejects(store.extendRetention?.('data/00/y', tomorrow()) ?? Promise.resolve(), {
+      name: 'StoreError',
+      message: /extend retention of data\/00\/y.*NOT protected/,
+    });
+  });
+
+  void it('accepts an extension of a retention the server reports back', async () => {
+    const { store } = await lockingStore(true);
+    await store.put('data/00/y', Buffer.from('abc'));
+    await store.extendRetention?.('data/00/y', tomorrow());
   });
 
   void it('does not look for a retention on objects written without one', async () => {
