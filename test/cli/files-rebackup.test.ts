@@ -116,6 +116,25 @@ for (const cached of [false, true])
       assert.equal((await summaryWith()).bytesRead, 'other\n'.length);
     });
 
+    it('after --ignore-ctime took in a mode change, the next backup still reads a rewrite it missed', async () => {
+      const file = join(dir.path, 'data', 'a', 'rewritten.txt');
+      const mtime = new Date('2026-02-03T04:05:06Z');
+      await writeFile(file, 'AAAA');
+      await utimes(file, mtime, mtime);
+      await backup();
+      // Rewritten to the same size and mtime, then its mode changed: --ignore-ctime takes the
+      // old content with the new mode, as it must; a backup without it must read the file.
+      await writeFile(file, 'BBBB');
+      await utimes(file, mtime, mtime);
+      await chmod(file, 0o600);
+      assert.equal((await run('backup', 'data', '--ignore-ctime')).code, 0);
+      const after = await backup();
+      const target = join(dir.path, `after-ignored-${String(cached)}`);
+      const back = await run('restore', after, '--target', target, '--include', file);
+      assert.equal(back.code, 0, back.stderr);
+      assert.equal(await readFile(join(target, file), 'utf8'), 'BBBB');
+    });
+
     it('records a file removed deep in the tree', async () => {
       const before = await backup();
       await rm(join(dir.path, 'data', 'a', 'b', 'other.txt'));

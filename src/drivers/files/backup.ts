@@ -158,6 +158,10 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         return kept;
       return {
         ..._fileBase(name, st),
+        // The content is the parent's, read when its ctime was the one recorded: with
+        // --ignore-ctime, the file's ctime now may be that of a change not read, which would then
+        // pass for read in every later backup.
+        ctime: kept.ctime,
         content: kept.content,
         ...(kept.sha256 ? { sha256: kept.sha256 } : {}),
       };
