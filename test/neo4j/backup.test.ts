@@ -12,6 +12,7 @@ import { IncompatibleTargetError } from '../../src/errors.ts';
 import { backupNeo4j, neo4jMeta } from '../../src/drivers/neo4j/backup.ts';
 import { toNumber } from '../../src/drivers/neo4j/bolt.ts';
 import { restoreNeo4j, verifyNeo4jBackup } from '../../src/drivers/neo4j/restore.ts';
+import { verifyNeo4jSourceBackup } from '../../src/drivers/neo4j/verify-source.ts';
 import type { ArtifactRepository, BackupRecord } from '../../src/repository/types.ts';
 import {
   claimBackup,
@@ -125,6 +126,16 @@ describe('neo4j backups in the repository (real server)', () => {
         /block-block-1\.1, which only Neo4j Enterprise Edition loads/.test(error.message),
     );
     assert.equal(await neo.server.pid(), pid, 'the same server process: never stopped');
+    // Its consistency check is refused too, rather than report a sound backup inconsistent.
+    await assert.rejects(
+      verifyNeo4jSourceBackup({
+        repo,
+        backup: fromNewer,
+        admin: neo.admin,
+        scratch: join(dir, 'scratch-newer'),
+      }),
+      (error: unknown) => error instanceof IncompatibleTargetError,
+    );
     const { records } = await neo.driver.executeQuery(
       'MATCH (n:NotRestored) DELETE n RETURN count(n) AS c',
     );

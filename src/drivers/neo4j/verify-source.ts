@@ -16,6 +16,7 @@ import { verifyEnterpriseBackup } from './enterprise-verify.ts';
 import { counter, countsByName, type GraphFacts } from './facts.ts';
 import { verifyNeo4jBackup } from './restore.ts';
 import { readThrough } from './restore-source.ts';
+import { assertTargetCanLoad } from './restore-target.ts';
 
 /** The verdict on one database of a backup. */
 export interface DatabaseVerification {
@@ -40,7 +41,8 @@ export interface Neo4jVerification {
 
 /**
  * Verifies one backup. Damage and inconsistency are results (`ok: false`).
- * @throws SourceError when neo4j-admin cannot run at all; StoreError from below.
+ * @throws IncompatibleTargetError when `admin` is a Neo4j that cannot load the backup's stores;
+ *   SourceError when neo4j-admin cannot run at all; StoreError from below.
  */
 export async function verifyNeo4jSourceBackup(options: {
   readonly repo: ArtifactRepository;
@@ -68,6 +70,9 @@ export async function verifyNeo4jSourceBackup(options: {
   }
   const databases: DatabaseVerification[] = [];
   if (meta.mode === 'dump' || meta.mode === 'enterprise') {
+    // The checker loads the stores as a restore would: an older neo4j-admin than the backup's
+    // would report a sound backup inconsistent, so it is refused, as the target of a restore is.
+    await assertTargetCanLoad(backup, meta, Object.keys(meta.databases), options.admin, signal);
     const common = {
       repo,
       admin: options.admin,
