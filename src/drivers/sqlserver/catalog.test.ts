@@ -58,10 +58,15 @@ void test("a DBA's ordinary full that an older manifest recorded stays a possibl
   // Not copy-only, on a disk path: no snapshot. It may be the base of hbr's differentials, and
   // msdb may have purged it since.
   const dbaFull = rec('full', 300n, 350n, 40, { files: ['D:\\manual\\Sales_full.bak'] });
-  const older = sqlBackup(log2, 3, [recordToJson(dbaFull), recordToJson(vss)]);
+  // A VSS full that truncates the log (not copy-only), its device numbered as VSS writers do.
+  const numbered = rec('full', 310n, 360n, 42, {
+    files: ['{6E1F5C2B-9D4A-4F7B-8E3C-2A1B0C9D8E7F}1'],
+  });
+  const older = sqlBackup(log2, 3, [dbaFull, vss, numbered].map(recordToJson));
   const catalog = buildCatalog([sqlBackup(full, 1), sqlBackup(log1, 2), older], 'sales');
   assert.ok(catalog.records.some((r) => r.backupSetGuid === dbaFull.backupSetGuid));
   assert.ok(!catalog.records.some((r) => r.backupSetGuid === vss.backupSetGuid));
+  assert.ok(!catalog.records.some((r) => r.backupSetGuid === numbered.backupSetGuid));
 });
 
 void test('a foreign full recorded as checked (IsSnapshot false) is a base as before', () => {

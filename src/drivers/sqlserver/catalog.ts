@@ -113,8 +113,11 @@ export function foreignRecords(backup: BackupRecord): BackupSetRecord[] {
 
 // --- internal ---
 
-/** A device name as VSS writers record it in msdb: a GUID, with or without braces. */
-const GUID_DEVICE = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?$/i;
+/**
+ * A device name as VSS writers record it in msdb: a GUID, with or without braces, and with the
+ * device's number after it (`{…}1`).
+ */
+const GUID_DEVICE = /^\{?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\}?\d*$/i;
 
 /** Whether a set recorded without `IsSnapshot` may be a VM snapshot (see `foreignRecords`). */
 function mayBeSnapshot(record: BackupSetRecord): boolean {
