@@ -100,24 +100,27 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
 
   // Azurite (and possibly other emulators) accepts the immutability headers on upload and
   // silently ignores them, so check that the policy really applies before reporting success.
-  const verifyRetention = async (
-    op: string,
-    key: string,
-    until: Date,
-    signal?: AbortSignal,
-  ): Promise<void> => {
+  /** Whether the blob's immutability policy holds it until `until` (whole seconds). */
+  const heldUntil = async (key: string, until: Date, signal?: AbortSignal): Promise<boolean> => {
     let applied: Date | undefined;
     const watch = idle(signal);
     try {
       applied = (await blob(key).getProperties({ abortSignal: watch.signal }))
         .immutabilityPolicyExpiresOn;
     } catch (error) {
-      throw fail('verify retention of', key, watch.explain(error), signal);
+      throw fail('read the retention of', key, watch.explain(error), signal);
     } finally {
       watch.stop();
     }
-    // The service stores whole seconds.
-    if (!applied || applied.getTime() < until.getTime() - 1000) {
+    return applied !== undefined && applied.getTime() >= until.getTime() - 1000;
+  };
+  const verifyRetention = async (
+    op: string,
+    key: string,
+    until: Date,
+    signal?: AbortSignal,
+  ): Promise<void> => {
+    if (!(await heldUntil(key, until, signal))) {
       throw new StoreError(
         `[store:${name}] ${op} ${key}: the service answered but did not apply the immutability policy, so it is NOT protected (Azurite ignores these policies; on Azure the container needs version-level immutability support)`,
         { permanent: true, status: 501 },
@@ -268,6 +271,9 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
     ): Promise<void> {
       const wanted = policy(retainUntil);
       if (!wanted) return;
+      // Never shortened: a blob may be held longer already (one a backup wrote after this
+      // maintenance began), and an unlocked policy would take the earlier date.
+      if (await heldUntil(key, retainUntil, opts.signal)) return;
       const watch = idle(opts.signal);
       try {
         await blob(key).setImmutabilityPolicy(wanted, { abortSignal: watch.signal });

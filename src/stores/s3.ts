@@ -133,27 +133,30 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
 
   // An S3-compatible server may accept the Object Lock headers and silently ignore them, as
   // Azurite does immutability policies, so read the retention back before reporting success.
-  const verifyRetention = async (
-    op: string,
-    key: string,
-    until: Date,
-    signal?: AbortSignal,
-  ): Promise<void> => {
+  /** Whether the object is held in this store's lock mode until `until` (whole seconds). */
+  const heldUntil = async (key: string, until: Date, signal?: AbortSignal): Promise<boolean> => {
     let head: HeadObjectCommandOutput;
     try {
       head = await client.send(new s3.HeadObjectCommand({ Bucket, Key: prefix + key }), {
         abortSignal: signal,
       });
     } catch (error) {
-      throw fail('verify retention of', key, error, signal);
+      throw fail('read the retention of', key, error, signal);
     }
     const applied = head.ObjectLockRetainUntilDate;
-    // Allow for a server that stores whole seconds.
-    if (
-      head.ObjectLockMode !== options.objectLock ||
-      !applied ||
-      applied.getTime() < until.getTime() - 1000
-    ) {
+    return (
+      head.ObjectLockMode === options.objectLock &&
+      applied !== undefined &&
+      applied.getTime() >= until.getTime() - 1000
+    );
+  };
+  const verifyRetention = async (
+    op: string,
+    key: string,
+    until: Date,
+    signal?: AbortSignal,
+  ): Promise<void> => {
+    if (!(await heldUntil(key, until, signal))) {
       throw new StoreError(
         `[store:${name}] ${op} ${key}: the server answered but did not apply the Object Lock retention (${options.objectLock ?? ''} until ${until.toISOString()}), so it is NOT protected (the server ignores Object Lock, or on AWS the credential lacks s3:GetObjectRetention to read it back)`,
         { permanent: true, status: 501 },
@@ -296,6 +299,9 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
       opts: { signal?: AbortSignal } = {},
     ): Promise<void> {
       if (!options.objectLock) return;
+      // Never shortened: an object may be held longer already (one a backup wrote after this
+      // maintenance began), and S3 refuses an earlier GOVERNANCE date without the bypass.
+      if (await heldUntil(key, retainUntil, opts.signal)) return;
       try {
         const Retention = { Mode: options.objectLock, RetainUntilDate: retainUntil };
         await client.send(

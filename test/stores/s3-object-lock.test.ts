@@ -53,10 +53,11 @@ async function startFakeS3(honour: boolean): Promise<FakeS3> {
       if (request.method === 'HEAD' && stored !== undefined) {
         const headers: http.OutgoingHttpHeaders = { 'content-length': stored };
         const sent = puts.get(path) ?? {};
-        if (honour) {
-          headers['x-amz-object-lock-mode'] = sent['x-amz-object-lock-mode'];
-          headers['x-amz-object-lock-retain-until-date'] =
-            sent['x-amz-object-lock-retain-until-date'];
+        const mode = sent['x-amz-object-lock-mode'];
+        const until = sent['x-amz-object-lock-retain-until-date'];
+        if (honour && mode !== undefined && until !== undefined) {
+          headers['x-amz-object-lock-mode'] = mode;
+          headers['x-amz-object-lock-retain-until-date'] = until;
         }
         response.writeHead(200, headers).end();
         return;
@@ -129,6 +130,17 @@ void describe('S3 Object Lock', () => {
     const { store } = await lockingStore(true);
     await store.put('data/00/y', Buffer.from('abc'));
     await store.extendRetention?.('data/00/y', tomorrow());
+  });
+
+  void it('never shortens a retention: an object held longer already is left as it is', async () => {
+    const { store, server } = await lockingStore(true);
+    const later = new Date(Date.now() + 3 * 86_400_000);
+    await store.put('data/00/z', Buffer.from('abc'), { retainUntil: later });
+    await store.extendRetention?.('data/00/z', tomorrow());
+    assert.equal(
+      server.puts.get('/b/data/00/z')?.['x-amz-object-lock-retain-until-date'],
+      later.toISOString(),
+    );
   });
 
   void it('does not look for a retention on objects written without one', async () => {
