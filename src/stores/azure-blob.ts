@@ -101,18 +101,20 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
   // Azurite (and possibly other emulators) accepts the immutability headers on upload and
   // silently ignores them, so check that the policy really applies before reporting success.
   /** Whether the blob's immutability policy holds it until `until` (whole seconds). */
-  const heldUntil = async (key: string, until: Date, signal?: AbortSignal): Promise<boolean> => {
-    let applied: Date | undefined;
+  /** The blob's immutability policy mode and expiry, if any. */
+  const retentionOf = async (
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<{ mode: string | undefined; until: Date | undefined }> => {
     const watch = idle(signal);
     try {
-      applied = (await blob(key).getProperties({ abortSignal: watch.signal }))
-        .immutabilityPolicyExpiresOn;
+      const props = await blob(key).getProperties({ abortSignal: watch.signal });
+      return { mode: props.immutabilityPolicyMode, until: props.immutabilityPolicyExpiresOn };
     } catch (error) {
       throw fail('read the retention of', key, watch.explain(error), signal);
     } finally {
       watch.stop();
     }
-    return applied !== undefined && applied.getTime() >= until.getTime() - 1000;
   };
   const verifyRetention = async (
     op: string,
@@ -120,7 +122,7 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
     until: Date,
     signal?: AbortSignal,
   ): Promise<void> => {
-    if (!(await heldUntil(key, until, signal))) {
+    if (!_holds(await retentionOf(key, signal), options.immutability, until)) {
       throw new StoreError(
         `[store:${name}] ${op} ${key}: the service answered but did not apply the immutability policy, so it is NOT protected (Azurite ignores these policies; on Azure the container needs version-level immutability support)`,
         { permanent: true, status: 501 },
@@ -269,11 +271,17 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
       retainUntil: Date,
       opts: { signal?: AbortSignal } = {},
     ): Promise<void> {
-      const wanted = policy(retainUntil);
-      if (!wanted) return;
-      // Never shortened: a blob may be held longer already (one a backup wrote after this
-      // maintenance began), and an unlocked policy would take the earlier date.
-      if (await heldUntil(key, retainUntil, opts.signal)) return;
+      if (!options.immutability) return;
+      // Never shortened nor weakened: a blob may be held longer already (one a backup wrote
+      // after this maintenance began), or under a Locked policy in a store now set to Unlocked,
+      // and an Unlocked policy would take an earlier date; one Unlocked under a store now set to
+      // Locked is locked, at the later of the two dates.
+      const held = await retentionOf(key, opts.signal);
+      if (_holds(held, options.immutability, retainUntil)) return;
+      const wanted: BlobImmutabilityPolicy = {
+        expiriesOn: held.until !== undefined && held.until > retainUntil ? held.until : retainUntil,
+        policyMode: held.mode === 'Locked' ? 'Locked' : options.immutability,
+      };
       const watch = idle(opts.signal);
       try {
         await blob(key).setImmutabilityPolicy(wanted, { abortSignal: watch.signal });
@@ -288,6 +296,22 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
 }
 
 // --- internal ---
+
+/**
+ * Whether `held` keeps a blob until `until` (whole seconds) under a policy of `mode` or a
+ * stronger one: a Locked policy holds at least as an Unlocked one does.
+ */
+function _holds(
+  held: { mode: string | undefined; until: Date | undefined },
+  mode: string | undefined,
+  until: Date,
+): boolean {
+  return (
+    (held.mode === mode || held.mode === 'Locked') &&
+    held.until !== undefined &&
+    held.until.getTime() >= until.getTime() - 1000
+  );
+}
 
 /**
  * 403 codes saying the request as a whole was not accepted (a wrong key or SAS signature, an

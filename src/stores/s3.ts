@@ -134,7 +134,11 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
   // An S3-compatible server may accept the Object Lock headers and silently ignore them, as
   // Azurite does immutability policies, so read the retention back before reporting success.
   /** Whether the object is held in this store's lock mode until `until` (whole seconds). */
-  const heldUntil = async (key: string, until: Date, signal?: AbortSignal): Promise<boolean> => {
+  /** The object's Object Lock mode and retain-until date, if any. */
+  const retentionOf = async (
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<{ mode: string | undefined; until: Date | undefined }> => {
     let head: HeadObjectCommandOutput;
     try {
       head = await client.send(new s3.HeadObjectCommand({ Bucket, Key: prefix + key }), {
@@ -143,12 +147,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
     } catch (error) {
       throw fail('read the retention of', key, error, signal);
     }
-    const applied = head.ObjectLockRetainUntilDate;
-    return (
-      head.ObjectLockMode === options.objectLock &&
-      applied !== undefined &&
-      applied.getTime() >= until.getTime() - 1000
-    );
+    return { mode: head.ObjectLockMode, until: head.ObjectLockRetainUntilDate };
   };
   const verifyRetention = async (
     op: string,
@@ -156,7 +155,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
     until: Date,
     signal?: AbortSignal,
   ): Promise<void> => {
-    if (!(await heldUntil(key, until, signal))) {
+    if (!_holds(await retentionOf(key, signal), options.objectLock, until)) {
       throw new StoreError(
         `[store:${name}] ${op} ${key}: the server answered but did not apply the Object Lock retention (${options.objectLock ?? ''} until ${until.toISOString()}), so it is NOT protected (the server ignores Object Lock, or on AWS the credential lacks s3:GetObjectRetention to read it back)`,
         { permanent: true, status: 501 },
@@ -299,11 +298,16 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
       opts: { signal?: AbortSignal } = {},
     ): Promise<void> {
       if (!options.objectLock) return;
-      // Never shortened: an object may be held longer already (one a backup wrote after this
-      // maintenance began), and S3 refuses an earlier GOVERNANCE date without the bypass.
-      if (await heldUntil(key, retainUntil, opts.signal)) return;
+      // Never shortened nor weakened: an object may be held longer already (one a backup wrote
+      // after this maintenance began), or in COMPLIANCE under a store now set to GOVERNANCE; S3
+      // refuses an earlier date or a weaker mode without the governance bypass.
+      const held = await retentionOf(key, opts.signal);
+      if (_holds(held, options.objectLock, retainUntil)) return;
+      const Mode = held.mode === 'COMPLIANCE' ? 'COMPLIANCE' : options.objectLock;
+      const RetainUntilDate =
+        held.until !== undefined && held.until > retainUntil ? held.until : retainUntil;
       try {
-        const Retention = { Mode: options.objectLock, RetainUntilDate: retainUntil };
+        const Retention = { Mode, RetainUntilDate };
         await client.send(
           new s3.PutObjectRetentionCommand({ Bucket, Key: prefix + key, Retention }),
           { abortSignal: opts.signal },
@@ -326,6 +330,22 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
 function _folder(prefix: string): string {
   const trimmed = prefix.replace(/^\/+|\/+$/g, '');
   return trimmed ? `${trimmed}/` : '';
+}
+
+/**
+ * Whether `held` keeps an object until `until` (whole seconds) in `mode` or a stronger one:
+ * COMPLIANCE holds at least as GOVERNANCE does.
+ */
+function _holds(
+  held: { mode: string | undefined; until: Date | undefined },
+  mode: string | undefined,
+  until: Date,
+): boolean {
+  return (
+    (held.mode === mode || held.mode === 'COMPLIANCE') &&
+    held.until !== undefined &&
+    held.until.getTime() >= until.getTime() - 1000
+  );
 }
 
 /** S3 error codes saying the credential itself was not accepted (wrong, expired, clock off). */

@@ -82,15 +82,19 @@ afterEach(async () => {
   for (const server of servers.splice(0)) await server.close();
 });
 
-async function lockingStore(honour: boolean): Promise<{ store: Store; server: FakeS3 }> {
-  const server = await startFakeS3(honour);
+async function lockingStore(
+  honour: boolean,
+  objectLock: 'GOVERNANCE' | 'COMPLIANCE' = 'GOVERNANCE',
+  server?: FakeS3,
+): Promise<{ store: Store; server: FakeS3 }> {
+  server ??= await startFakeS3(honour);
   servers.push(server);
   const store = await createS3Store({
     bucket: 'b',
     endpoint: server.endpoint,
     pathStyle: true,
     credentials: { accessKeyId: 'a', secretAccessKey: 'b' },
-    objectLock: 'GOVERNANCE',
+    objectLock,
   });
   stores.push(store);
   return { store, server };
@@ -141,6 +145,17 @@ void describe('S3 Object Lock', () => {
       server.puts.get('/b/data/00/z')?.['x-amz-object-lock-retain-until-date'],
       later.toISOString(),
     );
+  });
+
+  void it('never weakens a retention: a COMPLIANCE object stays COMPLIANCE under a GOVERNANCE store', async () => {
+    const { store: compliance, server } = await lockingStore(true, 'COMPLIANCE');
+    await compliance.put('data/00/c', Buffer.from('abc'), { retainUntil: tomorrow() });
+    const { store: governance } = await lockingStore(true, 'GOVERNANCE', server);
+    const later = new Date(Date.now() + 5 * 86_400_000);
+    await governance.extendRetention?.('data/00/c', later);
+    const held = server.puts.get('/b/data/00/c');
+    assert.equal(held?.['x-amz-object-lock-mode'], 'COMPLIANCE');
+    assert.equal(held?.['x-amz-object-lock-retain-until-date'], later.toISOString());
   });
 
   void it('does not look for a retention on objects written without one', async () => {
