@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { pseudoRandomBytes, tempDir } from '../../test/helpers/temp.ts';
 import { createLocalStore } from '../stores/local.ts';
+import { StoreError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import type { Credential } from './keys.ts';
 import { forgetBackups } from './prune.ts';
@@ -92,6 +93,28 @@ describe('extendRetentionLocks', () => {
     assert.equal(report.extended.data, allPacks.length - onlyFirst.length);
     assert.equal(calls.size, expected.length + report.extended.data);
     assert.equal(report.extended.snapshots, 2);
+  });
+
+  it('extends every other object when the store refuses one, and names that one', async () => {
+    const setup = await initRepository(local, password, fast);
+    await backup(setup, 5);
+    const { store, calls } = recordingRetention(local);
+    const refusing: Store = {
+      ...store,
+      async extendRetention(key, until, opts) {
+        if (key === 'config')
+          throw new StoreError(`[store:test] extend retention of ${key}: 403`, { permanent: true });
+        return store.extendRetention?.(key, until, opts);
+      },
+    };
+    const repo = await openRepository(refusing, password);
+    const report = await extendRetentionLocks(repo, { retainUntil: new Date('2030-01-01') });
+    assert.deepEqual(report.failed, [
+      { key: 'config', message: '[store:test] extend retention of config: 403' },
+    ]);
+    assert.equal(report.extended.config, 0);
+    assert.ok(report.extended.data > 0 && report.extended.snapshots === 1);
+    assert.ok(!calls.has('config') && calls.size > 2);
   });
 
   it('says the store has no retention and changes nothing there', async () => {

@@ -7,7 +7,8 @@
  * @module
  */
 import pLimit from 'p-limit';
-import { IntegrityError } from '../errors.ts';
+import { IntegrityError, isHbrError } from '../errors.ts';
+import { compareText } from '../util/compare-text.ts';
 import { acquireLock } from './locks.ts';
 import { idKey } from './master-index.ts';
 import { packKey } from './pack.ts';
@@ -38,14 +39,17 @@ export interface RetentionReport {
   };
   /** Packs that no kept backup needs: left to expire. */
   readonly packsLeft: number;
+  /** Objects the store refused to extend (each with why); the others were extended all the same. */
+  readonly failed: readonly { readonly key: string; readonly message: string }[];
 }
 
 /**
  * Extends the retention of every object still needed by a backup of the repository to
  * `retainUntil`, under a shared lock (so prune cannot run meanwhile). On a store without
  * retention support it returns `supported: false` and changes nothing.
- * @throws IntegrityError when a kept backup needs a blob no index names (run `hbr check`);
- *   StoreError when the store refuses (e.g. a container without version-level immutability).
+ * An object the store refuses to extend is reported in `failed` and the others are extended all
+ * the same: one refusal must not leave every other object to expire.
+ * @throws IntegrityError when a kept backup needs a blob no index names (run `hbr check`).
  */
 export async function extendRetentionLocks(
   repo: OpenRepository,
@@ -57,7 +61,7 @@ export async function extendRetentionLocks(
   const base = { store: store.name, retainUntil: options.retainUntil.toISOString() };
   const extend = store.extendRetention?.bind(store);
   if (!store.properties.supportsRetention || !extend)
-    return { ...base, supported: false, extended, packsLeft: 0 };
+    return { ...base, supported: false, extended, packsLeft: 0, failed: [] };
 
   const lock = await acquireLock(store, repo.keys, { exclusive: false, operation: 'maintain' });
   try {
@@ -93,11 +97,17 @@ export async function extendRetentionLocks(
 
     const limit = pLimit(store.properties.connections);
     let done = 0;
+    const failed: { key: string; message: string }[] = [];
     await Promise.all(
       targets.map(({ key, kind }) =>
         limit(async () => {
-          await extend(key, options.retainUntil, { signal });
-          extended[kind]++;
+          try {
+            await extend(key, options.retainUntil, { signal });
+            extended[kind]++;
+          } catch (error) {
+            if (signal?.aborted || !isHbrError(error)) throw error;
+            failed.push({ key, message: error.message });
+          }
           options.onProgress?.(++done, targets.length);
         }),
       ),
@@ -105,7 +115,9 @@ export async function extendRetentionLocks(
       limit.clearQueue();
       throw error;
     });
-    return { ...base, supported: true, extended, packsLeft: index.packs().size - packs.size };
+    failed.sort((a, b) => compareText(a.key, b.key));
+    const packsLeft = index.packs().size - packs.size;
+    return { ...base, supported: true, extended, packsLeft, failed };
   } finally {
     await lock.release();
   }

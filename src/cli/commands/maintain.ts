@@ -1,11 +1,12 @@
 import { parseDuration, subtractDuration } from '../../config/index.ts';
 import { extendRetentionLocks } from '../../repository/retention-locks.ts';
 import { globalsOf } from '../context.ts';
+import { ExitCode } from '../exit-codes.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import type { RegisterCommand } from './index.ts';
 
 /** `hbr maintain --retain-for DURATION`. */
-export const registerMaintain: RegisterCommand = (program, ctx) => {
+export const registerMaintain: RegisterCommand = (program, ctx, setExitCode) => {
   program
     .command('maintain')
     .description(
@@ -42,11 +43,21 @@ export const registerMaintain: RegisterCommand = (program, ctx) => {
             ? [
                 `Retention: ${total} objects held until ${report.retainUntil} (${e.data} packs, ${e.index} index, ${e.snapshots} backups, ${e.keys} keys, config)`,
                 `Left:      ${report.packsLeft} packs no kept backup needs (they expire; prune frees them then)`,
+                ...(report.failed.length > 0
+                  ? [
+                      `Failed:    ${report.failed.length} objects the store refused to extend (the others were extended):`,
+                      ...report.failed.slice(0, 20).map((f) => `  ${f.key}: ${f.message}`),
+                      ...(report.failed.length > 20
+                        ? [`  … and ${report.failed.length - 20} more (--json lists them all)`]
+                        : []),
+                    ]
+                  : []),
               ]
             : [
                 `${report.store} does not support object retention (S3 Object Lock or Azure version-level immutability, enabled in the location URL); nothing to do`,
               ],
         );
+        if (report.failed.length > 0) setExitCode(ExitCode.partial);
       } finally {
         reporter.done();
       }
