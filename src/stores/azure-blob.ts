@@ -280,7 +280,7 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
       if (_holds(held, options.immutability, retainUntil)) return;
       const wanted: BlobImmutabilityPolicy = {
         expiriesOn: held.until !== undefined && held.until > retainUntil ? held.until : retainUntil,
-        policyMode: held.mode === 'Locked' ? 'Locked' : options.immutability,
+        policyMode: held.mode?.toLowerCase() === 'locked' ? 'Locked' : options.immutability,
       };
       const watch = idle(opts.signal);
       try {
@@ -306,8 +306,11 @@ function _holds(
   mode: string | undefined,
   until: Date,
 ): boolean {
+  // Compared without case: the REST API documents the values in lower case, the SDK's type in
+  // title case, and the SDK passes on what the service sends.
+  const heldMode = held.mode?.toLowerCase();
   return (
-    (held.mode === mode || held.mode === 'Locked') &&
+    (heldMode === mode?.toLowerCase() || heldMode === 'locked') &&
     held.until !== undefined &&
     held.until.getTime() >= until.getTime() - 1000
   );

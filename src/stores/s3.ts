@@ -303,7 +303,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
       // refuses an earlier date or a weaker mode without the governance bypass.
       const held = await retentionOf(key, opts.signal);
       if (_holds(held, options.objectLock, retainUntil)) return;
-      const Mode = held.mode === 'COMPLIANCE' ? 'COMPLIANCE' : options.objectLock;
+      const Mode = held.mode?.toUpperCase() === 'COMPLIANCE' ? 'COMPLIANCE' : options.objectLock;
       const RetainUntilDate =
         held.until !== undefined && held.until > retainUntil ? held.until : retainUntil;
       try {
@@ -341,8 +341,9 @@ function _holds(
   mode: string | undefined,
   until: Date,
 ): boolean {
+  const heldMode = held.mode?.toUpperCase(); // as S3-compatible servers may spell it
   return (
-    (held.mode === mode || held.mode === 'COMPLIANCE') &&
+    (heldMode === mode || heldMode === 'COMPLIANCE') &&
     held.until !== undefined &&
     held.until.getTime() >= until.getTime() - 1000
   );
