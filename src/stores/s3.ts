@@ -154,10 +154,11 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
     key: string,
     until: Date,
     signal?: AbortSignal,
+    mode = options.objectLock,
   ): Promise<void> => {
-    if (!_holds(await retentionOf(key, signal), options.objectLock, until)) {
+    if (!_holds(await retentionOf(key, signal), mode, until)) {
       throw new StoreError(
-        `[store:${name}] ${op} ${key}: the server answered but did not apply the Object Lock retention (${options.objectLock ?? ''} until ${until.toISOString()}), so it is NOT protected (the server ignores Object Lock, or on AWS the credential lacks s3:GetObjectRetention to read it back)`,
+        `[store:${name}] ${op} ${key}: the server answered but did not apply the Object Lock retention (${mode ?? ''} until ${until.toISOString()}), so it is NOT protected (the server ignores Object Lock, or on AWS the credential lacks s3:GetObjectRetention to read it back)`,
         { permanent: true, status: 501 },
       );
     }
@@ -303,7 +304,12 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
       // refuses an earlier date or a weaker mode without the governance bypass.
       const held = await retentionOf(key, opts.signal);
       if (_holds(held, options.objectLock, retainUntil)) return;
-      const Mode = held.mode?.toUpperCase() === 'COMPLIANCE' ? 'COMPLIANCE' : options.objectLock;
+      // An object keeps the mode it is held in: COMPLIANCE cannot be weakened, and GOVERNANCE
+      // becomes COMPLIANCE only with the governance bypass, which hbr never sends. Extended in
+      // GOVERNANCE under a store set to COMPLIANCE, it is held as long, in the weaker mode.
+      const heldMode = held.mode?.toUpperCase();
+      const Mode =
+        heldMode === 'COMPLIANCE' || heldMode === 'GOVERNANCE' ? heldMode : options.objectLock;
       const RetainUntilDate =
         held.until !== undefined && held.until > retainUntil ? held.until : retainUntil;
       try {
@@ -315,7 +321,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
       } catch (error) {
         throw fail('extend retention of', key, error, opts.signal, true);
       }
-      await verifyRetention('extend retention of', key, retainUntil, opts.signal);
+      await verifyRetention('extend retention of', key, retainUntil, opts.signal, Mode);
     },
 
     close(): Promise<void> {

@@ -158,6 +158,17 @@ void describe('S3 Object Lock', () => {
     assert.equal(held?.['x-amz-object-lock-retain-until-date'], later.toISOString());
   });
 
+  void it('extends a GOVERNANCE object under a COMPLIANCE store in GOVERNANCE: no bypass is sent', async () => {
+    const { store: governance, server } = await lockingStore(true, 'GOVERNANCE');
+    await governance.put('data/00/g', Buffer.from('abc'), { retainUntil: tomorrow() });
+    const { store: compliance } = await lockingStore(true, 'COMPLIANCE', server);
+    const later = new Date(Date.now() + 5 * 86_400_000);
+    await compliance.extendRetention?.('data/00/g', later);
+    const held = server.puts.get('/b/data/00/g');
+    assert.equal(held?.['x-amz-object-lock-mode'], 'GOVERNANCE');
+    assert.equal(held?.['x-amz-object-lock-retain-until-date'], later.toISOString());
+  });
+
   void it('does not look for a retention on objects written without one', async () => {
     const { store } = await lockingStore(false);
     await store.put('locks/x', Buffer.from('abc'));

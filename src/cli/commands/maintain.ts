@@ -57,7 +57,8 @@ export const registerMaintain: RegisterCommand = (program, ctx, setExitCode) => 
                 `${report.store} does not support object retention (S3 Object Lock or Azure version-level immutability, enabled in the location URL); nothing to do`,
               ],
         );
-        if (report.failed.length > 0) setExitCode(ExitCode.partial);
+        // Some refused: partial. All refused (a rejected credential, no Object Lock): a failure.
+        if (report.failed.length > 0) setExitCode(total > 0 ? ExitCode.partial : ExitCode.failure);
       } finally {
         reporter.done();
       }
