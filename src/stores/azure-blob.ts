@@ -130,6 +130,35 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
     }
   };
 
+  /**
+   * Holds `key` until `retainUntil`, never shortened nor weakened: a blob may be held longer
+   * already (one a backup wrote after this maintenance began), or under a Locked policy in a store
+   * now set to Unlocked, and an Unlocked policy would take an earlier date; one Unlocked under a
+   * store now set to Locked is locked, at the later of the two dates.
+   */
+  const extendRetention = async (
+    key: string,
+    retainUntil: Date,
+    signal?: AbortSignal,
+  ): Promise<void> => {
+    if (!options.immutability) return;
+    const held = await retentionOf(key, signal);
+    if (_holds(held, options.immutability, retainUntil)) return;
+    const wanted: BlobImmutabilityPolicy = {
+      expiriesOn: held.until !== undefined && held.until > retainUntil ? held.until : retainUntil,
+      policyMode: held.mode?.toLowerCase() === 'locked' ? 'Locked' : options.immutability,
+    };
+    const watch = idle(signal);
+    try {
+      await blob(key).setImmutabilityPolicy(wanted, { abortSignal: watch.signal });
+    } catch (error) {
+      throw fail('extend retention of', key, watch.explain(error), signal, true);
+    } finally {
+      watch.stop();
+    }
+    await verifyRetention('extend retention of', key, retainUntil, signal);
+  };
+
   return {
     name,
     properties: { connections, supportsRetention: options.immutability !== undefined },
@@ -177,11 +206,8 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
           if (code === 'BlobImmutableDueToPolicy' || code === 'BlobImmutableDueToLegalHold') {
             const props = await blob(key).getProperties({ abortSignal: watch.signal });
             if (props.contentLength !== data.byteLength) throw error;
-            const wanted = policy(opts.retainUntil);
-            const until = props.immutabilityPolicyExpiresOn;
-            if (wanted && (!until || until < (wanted.expiriesOn as Date))) {
-              await blob(key).setImmutabilityPolicy(wanted, { abortSignal: watch.signal });
-            }
+            // Held at least as long as asked, by the same rules as an extension.
+            if (opts.retainUntil) await extendRetention(key, opts.retainUntil, opts.signal);
             return;
           }
           if (code !== 'ContainerNotFound') throw error;
@@ -266,32 +292,8 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
       }
     },
 
-    async extendRetention(
-      key: string,
-      retainUntil: Date,
-      opts: { signal?: AbortSignal } = {},
-    ): Promise<void> {
-      if (!options.immutability) return;
-      // Never shortened nor weakened: a blob may be held longer already (one a backup wrote
-      // after this maintenance began), or under a Locked policy in a store now set to Unlocked,
-      // and an Unlocked policy would take an earlier date; one Unlocked under a store now set to
-      // Locked is locked, at the later of the two dates.
-      const held = await retentionOf(key, opts.signal);
-      if (_holds(held, options.immutability, retainUntil)) return;
-      const wanted: BlobImmutabilityPolicy = {
-        expiriesOn: held.until !== undefined && held.until > retainUntil ? held.until : retainUntil,
-        policyMode: held.mode?.toLowerCase() === 'locked' ? 'Locked' : options.immutability,
-      };
-      const watch = idle(opts.signal);
-      try {
-        await blob(key).setImmutabilityPolicy(wanted, { abortSignal: watch.signal });
-      } catch (error) {
-        throw fail('extend retention of', key, watch.explain(error), opts.signal, true);
-      } finally {
-        watch.stop();
-      }
-      await verifyRetention('extend retention of', key, retainUntil, opts.signal);
-    },
+    extendRetention: (key: string, retainUntil: Date, opts: { signal?: AbortSignal } = {}) =>
+      extendRetention(key, retainUntil, opts.signal),
   };
 }
 

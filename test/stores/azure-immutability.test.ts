@@ -29,6 +29,21 @@ async function startFakeAzure(): Promise<FakeAzure> {
       const common = { 'x-ms-request-id': '1', 'x-ms-version': '2023-11-03' };
       if (request.method === 'PUT') {
         const policy = url.searchParams.get('comp') === 'immutabilityPolicies';
+        const held = policies.get(path);
+        if (!policy && held && Date.parse(held.until) > Date.now()) {
+          // An immutable blob is not overwritten.
+          response
+            .writeHead(409, { ...common, 'x-ms-error-code': 'BlobImmutableDueToPolicy' })
+            .end();
+          return;
+        }
+        if (policy && held?.mode === 'locked' && String(mode).toLowerCase() !== 'locked') {
+          // A Locked policy can only be extended.
+          response
+            .writeHead(409, { ...common, 'x-ms-error-code': 'ImmutabilityPolicyModeLocked' })
+            .end();
+          return;
+        }
         if (!policy) sizes.set(path, size);
         if (typeof mode === 'string' && typeof until === 'string')
           policies.set(path, { mode: mode.toLowerCase(), until });
@@ -108,5 +123,12 @@ void describe('Azure immutability policies as the service reports them', () => {
     const { store: unlocked } = await immutableStore('Unlocked', server);
     await unlocked.extendRetention?.('data/00/y', new Date(Date.now() + 5 * 86_400_000));
     assert.equal(server.policies.get('/acct/c/data/00/y')?.mode, 'locked');
+    // Put again (the same bytes under the same name): held as long as asked, still Locked.
+    const later = new Date(Date.now() + 9 * 86_400_000);
+    await unlocked.put('data/00/y', Buffer.from('abc'), { retainUntil: later });
+    assert.deepEqual(server.policies.get('/acct/c/data/00/y'), {
+      mode: 'locked',
+      until: later.toUTCString(),
+    });
   });
 });
