@@ -10,6 +10,7 @@ import {
 } from './azure-client.ts';
 import type { AzureCredential } from './azure-credential.ts';
 import { toStoreError } from './store-error.ts';
+import { holdsRetention, type HeldRetention } from './retention.ts';
 import type { GetOptions, ObjectInfo, PutOptions, Store } from './types.ts';
 
 /** An Azure access tier for block blobs. */
@@ -102,10 +103,7 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
   // silently ignores them, so check that the policy really applies before reporting success.
   /** Whether the blob's immutability policy holds it until `until` (whole seconds). */
   /** The blob's immutability policy mode and expiry, if any. */
-  const retentionOf = async (
-    key: string,
-    signal?: AbortSignal,
-  ): Promise<{ mode: string | undefined; until: Date | undefined }> => {
+  const retentionOf = async (key: string, signal?: AbortSignal): Promise<HeldRetention> => {
     const watch = idle(signal);
     try {
       const props = await blob(key).getProperties({ abortSignal: watch.signal });
@@ -122,7 +120,7 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
     until: Date,
     signal?: AbortSignal,
   ): Promise<void> => {
-    if (!_holds(await retentionOf(key, signal), options.immutability, until)) {
+    if (!holdsRetention(await retentionOf(key, signal), options.immutability, 'Locked', until)) {
       throw new StoreError(
         `[store:${name}] ${op} ${key}: the service answered but did not apply the immutability policy, so it is NOT protected (Azurite ignores these policies; on Azure the container needs version-level immutability support)`,
         { permanent: true, status: 501 },
@@ -143,7 +141,7 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
   ): Promise<void> => {
     if (!options.immutability) return;
     const held = await retentionOf(key, signal);
-    if (_holds(held, options.immutability, retainUntil)) return;
+    if (holdsRetention(held, options.immutability, 'Locked', retainUntil)) return;
     const wanted: BlobImmutabilityPolicy = {
       expiriesOn: held.until !== undefined && held.until > retainUntil ? held.until : retainUntil,
       policyMode: held.mode?.toLowerCase() === 'locked' ? 'Locked' : options.immutability,
@@ -298,25 +296,6 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
 }
 
 // --- internal ---
-
-/**
- * Whether `held` keeps a blob until `until` (whole seconds) under a policy of `mode` or a
- * stronger one: a Locked policy holds at least as an Unlocked one does.
- */
-function _holds(
-  held: { mode: string | undefined; until: Date | undefined },
-  mode: string | undefined,
-  until: Date,
-): boolean {
-  // Compared without case: the REST API documents the values in lower case, the SDK's type in
-  // title case, and the SDK passes on what the service sends.
-  const heldMode = held.mode?.toLowerCase();
-  return (
-    (heldMode === mode?.toLowerCase() || heldMode === 'locked') &&
-    held.until !== undefined &&
-    held.until.getTime() >= until.getTime() - 1000
-  );
-}
 
 /**
  * 403 codes saying the request as a whole was not accepted (a wrong key or SAS signature, an

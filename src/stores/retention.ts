@@ -23,3 +23,30 @@ export function withRetention(store: Store, retainUntilOf: (now: Date) => Date):
   delete wrapped.createWriter;
   return wrapped;
 }
+
+/** An object's retention as its store reports it. */
+export interface HeldRetention {
+  readonly mode: string | undefined;
+  readonly until: Date | undefined;
+}
+
+/**
+ * Whether `held` keeps an object until `until` in `mode` or in `strongest`, the store's stronger
+ * mode (COMPLIANCE over GOVERNANCE in S3 Object Lock, Locked over Unlocked in Azure). Modes are
+ * compared without case: Azure's REST API spells them in lower case and its SDK passes that on,
+ * and S3-compatible servers may spell them their own way. Dates to the whole second: services
+ * store no finer.
+ */
+export function holdsRetention(
+  held: HeldRetention,
+  mode: string | undefined,
+  strongest: string,
+  until: Date,
+): boolean {
+  const heldMode = held.mode?.toLowerCase();
+  return (
+    (heldMode === mode?.toLowerCase() || heldMode === strongest.toLowerCase()) &&
+    held.until !== undefined &&
+    held.until.getTime() >= until.getTime() - 1000
+  );
+}

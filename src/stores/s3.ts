@@ -6,6 +6,7 @@ import type {
 } from '@aws-sdk/client-s3';
 import { DeleteForbiddenError, StoreError, UsageError } from '../errors.ts';
 import { toStoreError } from './store-error.ts';
+import { holdsRetention, type HeldRetention } from './retention.ts';
 import type { GetOptions, ObjectInfo, PutOptions, Store } from './types.ts';
 
 /** Static S3 credentials (from environment variables or a file, never from a URL). */
@@ -135,10 +136,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
   // Azurite does immutability policies, so read the retention back before reporting success.
   /** Whether the object is held in this store's lock mode until `until` (whole seconds). */
   /** The object's Object Lock mode and retain-until date, if any. */
-  const retentionOf = async (
-    key: string,
-    signal?: AbortSignal,
-  ): Promise<{ mode: string | undefined; until: Date | undefined }> => {
+  const retentionOf = async (key: string, signal?: AbortSignal): Promise<HeldRetention> => {
     let head: HeadObjectCommandOutput;
     try {
       head = await client.send(new s3.HeadObjectCommand({ Bucket, Key: prefix + key }), {
@@ -156,7 +154,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
     signal?: AbortSignal,
     mode = options.objectLock,
   ): Promise<void> => {
-    if (!_holds(await retentionOf(key, signal), mode, until)) {
+    if (!holdsRetention(await retentionOf(key, signal), mode, 'COMPLIANCE', until)) {
       throw new StoreError(
         `[store:${name}] ${op} ${key}: the server answered but did not apply the Object Lock retention (${mode ?? ''} until ${until.toISOString()}), so it is NOT protected (the server ignores Object Lock, or on AWS the credential lacks s3:GetObjectRetention to read it back)`,
         { permanent: true, status: 501 },
@@ -303,7 +301,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
       // after this maintenance began), or in COMPLIANCE under a store now set to GOVERNANCE; S3
       // refuses an earlier date or a weaker mode without the governance bypass.
       const held = await retentionOf(key, opts.signal);
-      if (_holds(held, options.objectLock, retainUntil)) return;
+      if (holdsRetention(held, options.objectLock, 'COMPLIANCE', retainUntil)) return;
       // An object keeps the mode it is held in: COMPLIANCE cannot be weakened, and GOVERNANCE
       // becomes COMPLIANCE only with the governance bypass, which hbr never sends. Extended in
       // GOVERNANCE under a store set to COMPLIANCE, it is held as long, in the weaker mode.
@@ -336,23 +334,6 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
 function _folder(prefix: string): string {
   const trimmed = prefix.replace(/^\/+|\/+$/g, '');
   return trimmed ? `${trimmed}/` : '';
-}
-
-/**
- * Whether `held` keeps an object until `until` (whole seconds) in `mode` or a stronger one:
- * COMPLIANCE holds at least as GOVERNANCE does.
- */
-function _holds(
-  held: { mode: string | undefined; until: Date | undefined },
-  mode: string | undefined,
-  until: Date,
-): boolean {
-  const heldMode = held.mode?.toUpperCase(); // as S3-compatible servers may spell it
-  return (
-    (heldMode === mode || heldMode === 'COMPLIANCE') &&
-    held.until !== undefined &&
-    held.until.getTime() >= until.getTime() - 1000
-  );
 }
 
 /** S3 error codes saying the credential itself was not accepted (wrong, expired, clock off). */
