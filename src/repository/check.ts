@@ -13,7 +13,7 @@ import { sharedBuffer, sha256OfShared, verifyBlobsAway } from './codec-pool.ts';
 import { openIndex } from './index-file.ts';
 import { decodeManifest } from './manifest.ts';
 import { createMasterIndex, idKey } from './master-index.ts';
-import { listStoredPacks, packKey, parsePack, type PackEntry } from './pack.ts';
+import { isPackId, listStoredPacks, packKey, parsePack, type PackEntry } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 import type { TreeNode } from './tree.ts';
 import type { BackupRecord } from './types.ts';
@@ -98,7 +98,7 @@ export async function checkRepository(
     problems.push({
       kind: 'misplaced-object',
       severity: 'warning',
-      message: /^[0-9a-f]{64}$/.test(name)
+      message: isPackId(name)
         ? `${key} is not where a pack of that name belongs (${packKey(name)})`
         : `${key} is no pack (its name is not a pack id): hbr never reads it`,
     });

@@ -51,6 +51,11 @@ export interface StoredPacks {
 
 const PACK_ID = /^[0-9a-f]{64}$/;
 
+/** Whether `name` is a pack id (the SHA-256 of its bytes, in hex). */
+export function isPackId(name: string): boolean {
+  return PACK_ID.test(name);
+}
+
 /**
  * One listing of `data/`, for check, prune and recovery alike: a pack is read only at its own
  * key, so an object anywhere else (a copy into the wrong folder, a tool's leftover) is no pack
@@ -61,7 +66,7 @@ export async function listStoredPacks(store: Store, signal?: AbortSignal): Promi
   const strays: string[] = [];
   for await (const { key, size } of store.list('data/', signal ? { signal } : {})) {
     const name = key.slice(key.lastIndexOf('/') + 1);
-    if (PACK_ID.test(name) && key === packKey(name)) packs.set(name, size);
+    if (isPackId(name) && key === packKey(name)) packs.set(name, size);
     else strays.push(key);
   }
   return { packs, strays };
