@@ -13,7 +13,7 @@ import {
   type OpenRepository,
 } from '../repository/index.ts';
 import { addDuration, parseDuration } from '../config/duration.ts';
-import { acquireReadLock, type RepositoryLock } from '../repository/locks.ts';
+import { acquireReadLock, type OnLockLeft, type RepositoryLock } from '../repository/locks.ts';
 import { createLocalStore } from '../stores/local.ts';
 import { withRetention } from '../stores/retention.ts';
 import type { Store } from '../stores/types.ts';
@@ -176,7 +176,20 @@ export function lockForReading(
   reporter: Reporter,
   operation: string,
 ): Promise<RepositoryLock> {
-  return acquireReadLock(repo.store, repo.keys, operation, (why) =>
-    reporter.warn(`${operation} without a lock (a prune could delete what is read): ${why}`),
+  return acquireReadLock(
+    repo.store,
+    repo.keys,
+    operation,
+    (why) =>
+      reporter.warn(`${operation} without a lock (a prune could delete what is read): ${why}`),
+    warnLockLeft(reporter),
   );
+}
+
+/**
+ * Tells the user of a lock the command could not remove (see `RepositoryLock.release`): a
+ * warning, on stderr and as a JSON `warning` line with the lock's key, never a failure.
+ */
+export function warnLockLeft(reporter: Reporter): OnLockLeft {
+  return (left) => reporter.warn(left.message, { lock: left.key, reason: left.reason });
 }

@@ -6,13 +6,20 @@
 import { Readable } from 'node:stream';
 import { NotFoundError, UsageError } from '../errors.ts';
 import { readContent, readContentRange } from './content.ts';
+import type { OnLockLeft } from './locks.ts';
 import type { OpenRepository } from './repository.ts';
 import { startSession } from './session.ts';
 import type { TreeNode } from './tree.ts';
 import type { ArtifactInfo, ArtifactRepository } from './types.ts';
 
-/** Wraps an open repository for drivers. */
-export function artifactRepository(repo: OpenRepository): ArtifactRepository {
+/**
+ * Wraps an open repository for drivers. `onLockLeft` is told when a backup's lock cannot be
+ * removed at its end (see `RepositoryLock.release`).
+ */
+export function artifactRepository(
+  repo: OpenRepository,
+  options: { onLockLeft?: OnLockLeft } = {},
+): ArtifactRepository {
   const artifactNode = async (backupId: string, path: string): Promise<TreeNode> => {
     const backup = await repo.findBackup(backupId);
     const node = (await repo.readTree(backup.tree)).find((n) => n.name === path);
@@ -23,7 +30,7 @@ export function artifactRepository(repo: OpenRepository): ArtifactRepository {
   };
 
   return {
-    startBackup: (options) => startSession(repo, options),
+    startBackup: (opts) => startSession(repo, { ...opts, onLockLeft: options.onLockLeft }),
     listBackups: (options) => repo.backups(options?.signal),
     findBackup: (ref, options) => repo.findBackup(ref, options),
     async listArtifacts(backupId): Promise<ArtifactInfo[]> {

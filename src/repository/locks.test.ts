@@ -7,7 +7,7 @@ import { createLocalStore } from '../stores/local.ts';
 import type { Store } from '../stores/types.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { deriveKeys } from './crypto.ts';
-import { LOST_AFTER_MS, REFRESH_EVERY_MS, acquireLock, listLocks } from './locks.ts';
+import { LOST_AFTER_MS, REFRESH_EVERY_MS, acquireLock, listLocks, type LeftLock } from './locks.ts';
 import { initRepository, openRepository } from './repository.ts';
 import { startSession } from './session.ts';
 
@@ -57,6 +57,39 @@ async function refreshes(
 
 const TICKS_TO_LOSE = LOST_AFTER_MS / REFRESH_EVERY_MS;
 
+/**
+ * A local store whose deletes under `locks/` fail as when a temporary credential (an STS token,
+ * a SAS) has expired: permanent, and no refusal to delete (`DeleteForbiddenError`); with
+ * `manifestsFail`, manifest puts fail too.
+ */
+function storeKeepingLocks(path: string, options: { manifestsFail?: boolean } = {}): Store {
+  const local = createLocalStore({ path });
+  return {
+    ...local,
+    put: async (key, data, opts) => {
+      if (options.manifestsFail && key.startsWith('snapshots/'))
+        throw new StoreError(`[store:test] put ${key}: 500 InternalError`, { permanent: true });
+      return local.put(key, data, opts);
+    },
+    delete: async (key, opts) => {
+      if (key.startsWith('locks/'))
+        throw new StoreError(`[store:test] delete ${key}: 400 ExpiredToken`, {
+          permanent: true,
+          status: 400,
+        });
+      return local.delete(key, opts);
+    },
+  };
+}
+
+async function repositoryOn(store: Store) {
+  const credential = { kind: 'password', password: 'pw' } as const;
+  await initRepository(store, credential, { scryptParams: { N: 1024, r: 8, p: 1 } });
+  return openRepository(store, credential);
+}
+
+const commitInfo = { source: 'x', kind: 'test', type: 'full', startedAt: new Date() } as const;
+
 describe('repository locks', () => {
   it('tells the holder its lock is lost once no refresh succeeded for LOST_AFTER_MS, before others take it for stale', async (t) => {
     const dir = await tempDir();
@@ -105,5 +138,66 @@ describe('repository locks', () => {
     );
     failing.locks = false;
     assert.deepEqual(await (await openRepository(store, credential)).backups(), []);
+  });
+
+  it('saves a backup whose lock cannot be removed, and tells the caller which lock was left, why, and what clears it', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const store = storeKeepingLocks(dir.path);
+    const repo = await repositoryOn(store);
+    const left: LeftLock[] = [];
+    const session = await startSession(repo, { onLockLeft: (l) => left.push(l) });
+    await session.addArtifact('a.bin', Readable.from([randomBytes(1000)]));
+    const record = await session.commit(commitInfo);
+    assert.deepEqual(
+      (await repo.backups()).map((b) => b.id),
+      [record.id],
+    );
+    const [lock] = await listLocks(store, repo.keys);
+    assert.equal(left.length, 1);
+    assert.equal(left[0]?.key, lock?.key);
+    assert.match(left[0]?.reason ?? '', /ExpiredToken/);
+    assert.match(left[0]?.message ?? '', /locks\/[0-9a-f]{32} could not be removed.*ExpiredToken/);
+    assert.match(left[0]?.message ?? '', /30 minutes.*`hbr unlock`/);
+  });
+
+  it('keeps the error of a commit that failed when its lock cannot be removed either', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const store = storeKeepingLocks(dir.path, { manifestsFail: true });
+    const repo = await repositoryOn(store);
+    const left: LeftLock[] = [];
+    const session = await startSession(repo, { onLockLeft: (l) => left.push(l) });
+    await session.addArtifact('a.bin', Readable.from([randomBytes(1000)]));
+    await assert.rejects(session.commit(commitInfo), {
+      name: 'StoreError',
+      message: /put snapshots\/.*InternalError/,
+    });
+    assert.equal(left.length, 1, 'the lock left behind is still told');
+  });
+
+  it('reports a lock conflict found on the second look even when its own new lock cannot be removed', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const local = createLocalStore({ path: dir.path });
+    const keys = deriveKeys(randomBytes(64));
+    await acquireLock(local, keys, { exclusive: true, operation: 'prune' });
+    // The first look misses prune's lock, as when both commands looked at the same moment.
+    let looks = 0;
+    const store: Store = {
+      ...storeKeepingLocks(dir.path),
+      list: (prefix, opts) =>
+        prefix === 'locks/' && looks++ === 0 ? (async function* () {})() : local.list(prefix, opts),
+    };
+    const left: LeftLock[] = [];
+    await assert.rejects(
+      acquireLock(store, keys, {
+        exclusive: false,
+        operation: 'backup',
+        onLockLeft: (l) => left.push(l),
+      }),
+      { name: 'RepositoryLockedError', message: /exclusive lock for prune/ },
+    );
+    assert.equal(left.length, 1);
   });
 });

@@ -4,7 +4,9 @@
  * refreshed it for {@link STALE_AFTER_MS}, or when it was taken on this host, in this process
  * namespace, by a process that no longer runs. A lock that cannot be read is taken for a live
  * shared one: it keeps prune out until `hbr unlock --remove-all`. Locks are the only objects hbr
- * deletes outside prune and forget.
+ * deletes outside prune and forget. A lock that cannot be removed when its holder is done (an
+ * expired token, a network down) is left to go stale, and its holder is told ({@link LeftLock}):
+ * that never turns finished work into a failure, nor replaces the error of work that failed.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -37,7 +39,7 @@ const LockSchema = z.object({
 });
 export type LockInfo = z.infer<typeof LockSchema> & { readonly key: string; stale: boolean };
 
-/** A held lock. `release` is idempotent. */
+/** A held lock. */
 export interface RepositoryLock {
   readonly exclusive: boolean;
   /**
@@ -45,8 +47,31 @@ export interface RepositoryLock {
    * {@link LOST_AFTER_MS}: what the holder does from then on is no longer protected.
    */
   readonly lost: AbortSignal;
+  /**
+   * Removes the lock. Idempotent, and never throws: a lock that cannot be removed is passed to
+   * the `onLockLeft` given when it was taken, so `finally { await lock.release() }` neither
+   * fails work that succeeded nor hides the error of work that failed.
+   */
   release(): Promise<void>;
 }
+
+/** A lock its holder could not remove: it stays in the repository until stale or unlocked. */
+export interface LeftLock {
+  /** The lock object, e.g. `locks/3f…`. */
+  readonly key: string;
+  readonly exclusive: boolean;
+  readonly operation: string;
+  /** Why it could not be removed: the store's error message. */
+  readonly reason: string;
+  /** The warning for the user: the object, why, what it still blocks and what clears it. */
+  readonly message: string;
+}
+
+/**
+ * Told of a lock left behind. Where a command has no reporter to tell (a library caller), the
+ * default is a process warning (`process.emitWarning`, on stderr).
+ */
+export type OnLockLeft = (left: LeftLock) => void;
 
 /** Environment of lock decisions, injectable for tests. */
 export interface LockClock {
@@ -64,9 +89,11 @@ const systemClock: LockClock = { now: () => Date.now(), isAlive: isProcessAlive 
 export async function acquireLock(
   store: Store,
   keys: RepositoryKeys,
-  options: { exclusive: boolean; operation: string; clock?: LockClock },
+  options: { exclusive: boolean; operation: string; clock?: LockClock; onLockLeft?: OnLockLeft },
 ): Promise<RepositoryLock> {
   const clock = options.clock ?? systemClock;
+  const remove = (key: string): Promise<void> =>
+    _removeLock(store, key, options, options.onLockLeft ?? _processWarning);
   const conflicts = async (ownKey?: string): Promise<LockInfo[]> =>
     (await listLocks(store, keys, clock)).filter(
       (l) => l.key !== ownKey && !l.stale && (options.exclusive || l.exclusive),
@@ -78,7 +105,7 @@ export async function acquireLock(
   // Two processes may have passed the check at once; the second look settles it (restic's way).
   const after = await conflicts(key);
   if (after[0]) {
-    await _deleteLock(store, key);
+    await remove(key);
     throw _lockedError(store, after[0]);
   }
   let released = false;
@@ -115,7 +142,7 @@ export async function acquireLock(
       released = true;
       clearInterval(timer);
       await chain;
-      await _deleteLock(store, key);
+      await remove(key);
     },
   };
 }
@@ -131,9 +158,14 @@ export async function acquireReadLock(
   keys: RepositoryKeys,
   operation: string,
   onUnlocked: (reason: string) => void,
+  onLockLeft?: OnLockLeft,
 ): Promise<RepositoryLock> {
   try {
-    return await acquireLock(store, keys, { exclusive: false, operation });
+    return await acquireLock(store, keys, {
+      exclusive: false,
+      operation,
+      onLockLeft,
+    });
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     onUnlocked(error.message);
@@ -205,14 +237,39 @@ export async function removeLocks(
 /**
  * Deletes a lock. An append-only credential (no delete right) cannot: the lock is left to go
  * stale (at once for this host once the process ends; after {@link STALE_AFTER_MS} elsewhere),
- * so backups and replication still work with such credentials.
+ * so backups and replication still work with such credentials, and nothing is said. Any other
+ * failure (an expired token, a network down after retries) leaves the lock the same way, but
+ * unexpectedly: `onLockLeft` is told, and nothing is thrown, since the holder's work is over.
  */
-async function _deleteLock(store: Store, key: string): Promise<void> {
+async function _removeLock(
+  store: Store,
+  key: string,
+  lock: { exclusive: boolean; operation: string },
+  onLockLeft: OnLockLeft,
+): Promise<void> {
   try {
     await store.delete(key);
   } catch (error) {
-    if (!(error instanceof DeleteForbiddenError)) throw error;
+    if (error instanceof DeleteForbiddenError) return;
+    const reason = error instanceof Error ? error.message : String(error);
+    const blocks = lock.exclusive ? 'every other hbr command waits for it' : 'prune waits for it';
+    const minutes = STALE_AFTER_MS / 60_000;
+    onLockLeft({
+      key,
+      exclusive: lock.exclusive,
+      operation: lock.operation,
+      reason,
+      message:
+        `[repository:${store.name}] the ${lock.operation}'s lock ${key} could not be removed: ${reason}. ` +
+        `It is left behind, and ${blocks} until it is stale (at once for hbr on this host once this process has ended, elsewhere after ${minutes} minutes); ` +
+        `\`hbr unlock\` then removes it, or \`hbr unlock --remove-all\` at once when no hbr process uses the repository.`,
+    });
   }
+}
+
+/** Where a left lock is told when the caller gave no `onLockLeft`. */
+function _processWarning(left: LeftLock): void {
+  process.emitWarning(left.message, { code: 'HBR_LOCK_LEFT' });
 }
 
 async function _write(

@@ -11,7 +11,7 @@
 import { UsageError } from '../errors.ts';
 import type { BlobType } from './blob-codec.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
-import { acquireLock } from './locks.ts';
+import { acquireLock, type OnLockLeft } from './locks.ts';
 import { notesPrefix } from './notes.ts';
 import { idKey } from './master-index.ts';
 import {
@@ -32,6 +32,8 @@ export interface PruneOptions {
   readonly dryRun?: boolean;
   readonly signal?: AbortSignal;
   readonly onStep?: (step: string) => void;
+  /** Told when prune's lock cannot be removed at the end (see `RepositoryLock.release`). */
+  readonly onLockLeft?: OnLockLeft;
 }
 
 export interface PruneReport {
@@ -67,7 +69,11 @@ export async function pruneRepository(
   if (!(maxUnused >= 0 && maxUnused <= 100))
     throw new UsageError('--max-unused must be between 0 and 100');
   const step = options.onStep ?? ((): void => undefined);
-  const lock = await acquireLock(repo.store, repo.keys, { exclusive: true, operation: 'prune' });
+  const lock = await acquireLock(repo.store, repo.keys, {
+    exclusive: true,
+    operation: 'prune',
+    onLockLeft: options.onLockLeft,
+  });
   try {
     const { store, keys } = repo;
     let temporaryFilesRemoved = 0;
@@ -225,10 +231,19 @@ export async function pruneRepository(
 
 /**
  * Deletes backups' manifests (`hbr forget`). Their data stays until `prune`.
- * Takes a shared lock: safe beside running backups, excluded while prune runs.
+ * Takes a shared lock: safe beside running backups, excluded while prune runs. `onLockLeft`: see
+ * `RepositoryLock.release`.
  */
-export async function forgetBackups(repo: OpenRepository, ids: readonly string[]): Promise<void> {
-  const lock = await acquireLock(repo.store, repo.keys, { exclusive: false, operation: 'forget' });
+export async function forgetBackups(
+  repo: OpenRepository,
+  ids: readonly string[],
+  options: { onLockLeft?: OnLockLeft } = {},
+): Promise<void> {
+  const lock = await acquireLock(repo.store, repo.keys, {
+    exclusive: false,
+    operation: 'forget',
+    onLockLeft: options.onLockLeft,
+  });
   try {
     for (const id of ids) {
       await repo.store.delete(`snapshots/${id}`);

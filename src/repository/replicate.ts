@@ -12,7 +12,7 @@ import pLimit from 'p-limit';
 import { IntegrityError, StoreError, UsageError } from '../errors.ts';
 import type { ObjectInfo, Store } from '../stores/types.ts';
 import type { RepositoryKeys } from './crypto.ts';
-import { acquireLock, type RepositoryLock } from './locks.ts';
+import { acquireLock, type OnLockLeft, type RepositoryLock } from './locks.ts';
 
 /** The object classes replication copies, in the order of {@link REPLICATION_ORDER}. */
 export type ReplicatedKind = 'keys' | 'config' | 'data' | 'index' | 'snapshots' | 'notes';
@@ -87,6 +87,8 @@ export interface ReplicateOptions {
   readonly concurrency?: number;
   /** Retain-until for written objects, where the target supports retention. */
   readonly retainUntil?: Date;
+  /** Told when a lock (source's or target's) cannot be removed at the end (`RepositoryLock.release`). */
+  readonly onLockLeft?: OnLockLeft;
 }
 
 /**
@@ -113,6 +115,7 @@ export async function replicateRepository(
   const lock = await acquireLock(source, options.keys, {
     exclusive: false,
     operation: 'replicate',
+    onLockLeft: options.onLockLeft,
   });
   let targetLock: RepositoryLock | undefined;
   try {
@@ -123,6 +126,7 @@ export async function replicateRepository(
     targetLock = await acquireLock(target, options.keys, {
       exclusive: false,
       operation: 'replicate',
+      onLockLeft: options.onLockLeft,
     });
     const listed = new Map<ReplicatedKind, ObjectInfo[]>();
     for (const kind of ['notes', 'snapshots', 'index', 'data', 'keys'] as const)

@@ -9,7 +9,7 @@
 import pLimit from 'p-limit';
 import { IntegrityError, isHbrError } from '../errors.ts';
 import { compareText } from '../util/compare-text.ts';
-import { acquireLock } from './locks.ts';
+import { acquireLock, type OnLockLeft } from './locks.ts';
 import { idKey } from './master-index.ts';
 import { packKey } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
@@ -21,6 +21,8 @@ export interface RetentionOptions {
   readonly signal?: AbortSignal;
   /** Called after each object with the count done and the total. */
   readonly onProgress?: (done: number, total: number) => void;
+  /** Told when the lock cannot be removed at the end (see `RepositoryLock.release`). */
+  readonly onLockLeft?: OnLockLeft;
 }
 
 /** What {@link extendRetentionLocks} did (`hbr maintain --json`). */
@@ -63,7 +65,11 @@ export async function extendRetentionLocks(
   if (!store.properties.supportsRetention || !extend)
     return { ...base, supported: false, extended, packsLeft: 0, failed: [] };
 
-  const lock = await acquireLock(store, repo.keys, { exclusive: false, operation: 'maintain' });
+  const lock = await acquireLock(store, repo.keys, {
+    exclusive: false,
+    operation: 'maintain',
+    onLockLeft: options.onLockLeft,
+  });
   try {
     const index = await repo.index({ reload: true, signal });
     const live = new Set<string>();

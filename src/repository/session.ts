@@ -19,7 +19,7 @@ import {
   type StoredContent,
 } from './content.ts';
 import { createGearTable } from './gear.ts';
-import { acquireLock, type RepositoryLock } from './locks.ts';
+import { acquireLock, type OnLockLeft, type RepositoryLock } from './locks.ts';
 import { encodeManifest, manifestKey, type Manifest } from './manifest.ts';
 import type { MasterIndex } from './master-index.ts';
 import { recoverUnindexedPacks } from './recover.ts';
@@ -102,14 +102,19 @@ export interface SmallFileStored {
   readonly stored?: StoredContent;
 }
 
-/** Starts a backup session on an open repository. */
+/**
+ * Starts a backup session on an open repository. `onLockLeft` is told when the session's lock
+ * cannot be removed at its end (see `RepositoryLock.release`): a committed backup is saved all
+ * the same, and a failed one keeps its own error.
+ */
 export async function startSession(
   repo: OpenRepository,
-  options: { signal?: AbortSignal; operation?: string } = {},
+  options: { signal?: AbortSignal; operation?: string; onLockLeft?: OnLockLeft } = {},
 ): Promise<RepositorySession> {
   const lock: RepositoryLock = await acquireLock(repo.store, repo.keys, {
     exclusive: false,
     operation: options.operation ?? 'backup',
+    onLockLeft: options.onLockLeft,
   });
   let saver: BlobSaver;
   let index: MasterIndex;

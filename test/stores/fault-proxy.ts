@@ -12,8 +12,18 @@ import type { AddressInfo, Socket } from 'node:net';
  * - `silent`: never answers (the connection stays open)
  * - `stall`: sends the headers and half the body, then nothing more (the connection stays open)
  * - `reset`: sends the headers and half the body, then resets the connection
+ * - `refuse`: answers `refusal` itself, as the service does when it rejects a request (an
+ *   expired SAS or STS token: 403 `AuthenticationFailed`, 400 `ExpiredToken`)
  */
-export type FaultMode = 'pass' | 'silent' | 'stall' | 'reset';
+export type FaultMode = 'pass' | 'silent' | 'stall' | 'reset' | 'refuse';
+
+/** The error response of `refuse`, in the shape both Azure and S3 answer with. */
+export interface Refusal {
+  readonly status: number;
+  /** The service's error code (`x-ms-error-code` and `<Code>`). */
+  readonly code: string;
+  readonly message: string;
+}
 
 /** A running proxy; change `mode`, `match` and `times` between requests. */
 export interface FaultProxy {
@@ -24,6 +34,8 @@ export interface FaultProxy {
   match: (request: http.IncomingMessage) => boolean;
   /** How many more matching requests get the fault. @default Infinity */
   times: number;
+  /** What `refuse` answers. @default 403 AuthenticationFailed */
+  refusal: Refusal;
   /** Requests that got the fault so far. */
   faults: number;
   close(): Promise<void>;
@@ -44,6 +56,14 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         proxy.faults++;
       }
       if (mode === 'silent') return;
+      if (mode === 'refuse') {
+        const { status, code, message } = proxy.refusal;
+        response.writeHead(status, { 'content-type': 'application/xml', 'x-ms-error-code': code });
+        response.end(
+          `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+        );
+        return;
+      }
       const forward = http.request(
         {
           host: target.hostname,
@@ -84,6 +104,11 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     mode: 'pass',
     match: (request) => request.method === 'GET',
     times: Infinity,
+    refusal: {
+      status: 403,
+      code: 'AuthenticationFailed',
+      message: 'Signed expiry time must be after signed start time',
+    },
     faults: 0,
     close: () =>
       new Promise((resolve) => {

@@ -11,7 +11,12 @@ import { UsageError } from '../../errors.ts';
 import { artifactRepository } from '../../repository/index.ts';
 import type { CliContext, GlobalOptions } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { accessRepository, reporterFor, type RepositoryAccess } from '../repository-access.ts';
+import {
+  accessRepository,
+  reporterFor,
+  warnLockLeft,
+  type RepositoryAccess,
+} from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import { replicateAfterBackup } from './replicate.ts';
 import { tracePhase } from '../../util/trace.ts';
@@ -58,7 +63,9 @@ export async function runNeo4jBackup(
     if (neo.mode === 'dump')
       reporter.info(`stopping Neo4j (${neo.commands.stop}) for an offline dump`);
     const record = await backupNeo4j({
-      repo: accessing.then((a) => artifactRepository(a.repo)),
+      repo: accessing.then((a) =>
+        artifactRepository(a.repo, { onLockLeft: warnLockLeft(reporter) }),
+      ),
       source: source.name,
       mode: neo.mode,
       server: neo.server,

@@ -11,7 +11,7 @@ import { AD_HOC_SOURCE } from '../../policy/backup-groups.ts';
 import { cacheDirOf } from '../cache-dir.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { accessRepository, reporterFor } from '../repository-access.ts';
+import { accessRepository, reporterFor, warnLockLeft } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
 import { tracePhase } from '../../util/trace.ts';
 import type { RegisterCommand } from './index.ts';
@@ -124,6 +124,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         b.host === host &&
         [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
       const cacheDir = flags.cache ? cacheDirOf(ctx.env, ctx.cwd) : undefined;
+      const reporter = reporterFor(ctx, globals);
       const { access, parent, startedAt, session, memo, memoFile } = await (async () => {
         const access = await accessRepository(ctx, globals, { onDeriveKey: startScan });
         tracePhase('repository opened');
@@ -146,7 +147,10 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         const remembered =
           memoFile && parent ? FolderMemo.load(memoFile, access.repo.keys, parent.id) : undefined;
         const startedAt = new Date();
-        const session = await startSession(access.repo, { signal: ctx.signal });
+        const session = await startSession(access.repo, {
+          signal: ctx.signal,
+          onLockLeft: warnLockLeft(reporter),
+        });
         const memo = memoFile ? ((await remembered) ?? new FolderMemo()) : undefined;
         // The walk starts: stats taken from now on would be no newer than its own. A backup
         // with no parent reads every file, so it keeps none.
@@ -162,7 +166,6 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       // of a second in the benchmark's version-2 backup).
       if (globals.progress === false) await stopScan();
       const { repo } = access;
-      const reporter = reporterFor(ctx, globals);
       reporter.start('backup');
       try {
         const result = await backupFiles({

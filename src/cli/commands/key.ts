@@ -5,7 +5,7 @@ import type { Credential } from '../../repository/index.ts';
 import { addKey, listKeys, type KeyInfo } from '../../repository/keys.ts';
 import { acquireLock } from '../../repository/locks.ts';
 import { globalsOf, type CliContext } from '../context.ts';
-import { accessRepository, reporterFor } from '../repository-access.ts';
+import { accessRepository, reporterFor, warnLockLeft } from '../repository-access.ts';
 import { formatTable } from '../table.ts';
 import type { RegisterCommand } from './index.ts';
 
@@ -62,11 +62,13 @@ export const registerKey: RegisterCommand = (program, ctx) => {
     .action(async (id: string, _flags, command) => {
       const globals = globalsOf(command);
       const { repo } = await accessRepository(ctx, globals);
+      const reporter = reporterFor(ctx, globals);
       // Exclusive: two removals at once, each of the other's key, would leave no key at all,
       // and with it no way to read any backup.
       const lock = await acquireLock(repo.store, repo.keys, {
         exclusive: true,
         operation: 'key remove',
+        onLockLeft: warnLockLeft(reporter),
       });
       let found: KeyInfo | undefined;
       try {
@@ -85,10 +87,7 @@ export const registerKey: RegisterCommand = (program, ctx) => {
       } finally {
         await lock.release();
       }
-      reporterFor(ctx, globals).result(
-        { removed: found.id },
-        `removed key ${found.id.slice(0, 8)}\n`,
-      );
+      reporter.result({ removed: found.id }, `removed key ${found.id.slice(0, 8)}\n`);
     });
 };
 

@@ -2,7 +2,7 @@ import { parseDuration, subtractDuration } from '../../config/index.ts';
 import { extendRetentionLocks } from '../../repository/retention-locks.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { accessRepository, reporterFor } from '../repository-access.ts';
+import { accessRepository, reporterFor, warnLockLeft } from '../repository-access.ts';
 import type { RegisterCommand } from './index.ts';
 
 /** `hbr maintain --retain-for DURATION`. */
@@ -34,6 +34,7 @@ export const registerMaintain: RegisterCommand = (program, ctx, setExitCode) => 
           signal: ctx.signal,
           onProgress: (done, total) =>
             reporter.progress({ files: done, bytes: 0, totalFiles: total }),
+          onLockLeft: warnLockLeft(reporter),
         });
         const e = report.extended;
         const total = e.config + e.keys + e.index + e.snapshots + e.data;

@@ -6,7 +6,7 @@ import { removeLocks } from '../../repository/locks.ts';
 import { forgetBackups, pruneRepository } from '../../repository/prune.ts';
 import { globalsOf, type CliContext } from '../context.ts';
 import { configInUse } from '../resolve.ts';
-import { accessRepository, parseCount, reporterFor } from '../repository-access.ts';
+import { accessRepository, parseCount, reporterFor, warnLockLeft } from '../repository-access.ts';
 import { formatBytes } from '../reporter.ts';
 import type { RegisterCommand } from './index.ts';
 
@@ -56,6 +56,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
           'give backup ids to remove, --keep rules, or retention: for sources in the config (forget never removes everything by default)',
         );
       const { repo } = await accessRepository(ctx, globals);
+      const reporter = reporterFor(ctx, globals);
       const everything = await repo.backups();
       const all = everything.filter((b) => !flags.source || b.source === flags.source);
       if (flags.source && all.length === 0)
@@ -109,16 +110,19 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
         await forgetBackups(
           repo,
           remove.map((b) => b.id),
+          { onLockLeft: warnLockLeft(reporter) },
         );
       const lines = decisions.map(
         (d) =>
           `${d.keep ? 'keep  ' : 'remove'}  ${d.item.shortId}  ${d.item.startedAt.slice(0, 19)}  ${backupGroup(d.item)}  ${d.reasons.join(',')}`,
       );
       const verb = flags.dryRun ? 'would remove' : 'removed';
-      const reporter = reporterFor(ctx, globals);
       let pruned: Awaited<ReturnType<typeof pruneRepository>> | undefined;
       if (flags.prune && !flags.dryRun)
-        pruned = await pruneRepository(repo, { signal: ctx.signal });
+        pruned = await pruneRepository(repo, {
+          signal: ctx.signal,
+          onLockLeft: warnLockLeft(reporter),
+        });
       reporter.result(
         {
           dryRun: Boolean(flags.dryRun),
@@ -148,6 +152,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
         dryRun: Boolean(flags.dryRun),
         signal: ctx.signal,
         onStep: (s) => reporter.info(s),
+        onLockLeft: warnLockLeft(reporter),
       });
       reporter.result(
         report,

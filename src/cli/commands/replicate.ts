@@ -13,6 +13,7 @@ import {
   openReplicaStore,
   openStoreAt,
   reporterFor,
+  warnLockLeft,
   type RepositoryAccess,
 } from '../repository-access.ts';
 import { formatBytes, formatDuration, type Reporter } from '../reporter.ts';
@@ -170,6 +171,7 @@ async function _run(
     keys: repo.keys,
     ...(retainUntil ? { retainUntil } : {}),
     signal: ctx.signal,
+    onLockLeft: warnLockLeft(reporter),
     onProgress: (p) => {
       if (p.kind !== phase) {
         phase = p.kind;

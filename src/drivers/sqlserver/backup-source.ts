@@ -87,7 +87,11 @@ export async function backupSqlServerSource(
   };
   warnings.push(...backupAdvice({ ...request, devices: [] }, state));
   const startedAt = opts.now ?? new Date();
-  const session = await startSession(repo, { ...(opts.signal ? { signal: opts.signal } : {}) });
+  // A lock left behind once the backup is saved is one more warning, not a failed backup.
+  const session = await startSession(repo, {
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onLockLeft: (left) => warnings.push(left.message),
+  });
   try {
     const { meta } =
       settings.transport.kind === 'url'
