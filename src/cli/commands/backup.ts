@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { requireConfig } from '../resolve.ts';
 import { backupFiles } from '../../drivers/files/index.ts';
+import { recordedPaths } from '../../drivers/files/real-paths.ts';
 import { scanFiles, type ScanTotals } from '../../drivers/files/scan.ts';
 import { FolderMemo, folderMemoFile } from '../../drivers/files/folder-memo.ts';
 import { SeenFolders } from '../../drivers/files/seen-folders.ts';
@@ -93,6 +94,11 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         );
       if (targets.length === 0)
         throw new UsageError('nothing to back up: give one or more paths, or --source NAME');
+      // Recorded where they really are (real-paths.ts); the parent and the folder memo are found
+      // by what is recorded, so giving the same path again finds them however it was spelled.
+      const resolved = await recordedPaths(targets);
+      const followed = resolved.filter((r) => r.given !== r.recorded);
+      targets = [...new Set(resolved.map((r) => r.recorded))];
       const host = _hostOf(flags.host, ctx.env['HBR_HOST']);
 
       // A metadata-only scan of the paths runs while the repository key is derived (scrypt: a
@@ -249,10 +255,14 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
             durationMs: record.summary.durationMs,
             errors: result.errors,
             changedWhileReading: result.changedWhileReading,
+            recordedPaths: followed,
             replicas,
             partial,
           },
           [
+            ...followed.map(
+              (r) => `Path:     ${r.given} leads through a symlink: recorded as ${r.recorded}`,
+            ),
             `Files:    ${s.newFiles} new, ${s.changedFiles} changed, ${s.unchangedFiles} unchanged (${s.dirs} folders)`,
             `Read:     ${formatBytes(s.bytesRead)} of ${formatBytes(s.bytes)}`,
             `Added:    ${formatBytes(record.summary.addedBytes)} to the repository (after dedup and compression)`,

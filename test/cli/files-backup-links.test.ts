@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { lstat, mkdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hbr, summaryOf } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+describe('hbr backup of paths that lead through symlinks', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+
+  before(async () => {
+    dir = await tempDir();
+    home = await realpath(dir.path);
+    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
+    // `lk` → `disk`, as `/data` → `/mnt/disk1/data`; `dl` a link to the folder itself.
+    await mkdir(join(dir.path, 'disk', 'data'), { recursive: true });
+    await writeFile(join(dir.path, 'disk', 'data', 'f.txt'), 'the data');
+    await symlink('disk', join(dir.path, 'lk'));
+    await symlink(join('disk', 'data'), join(dir.path, 'dl'));
+    await writeFile(join(dir.path, 'file.txt'), 'a file');
+    await symlink('file.txt', join(dir.path, 'fl'));
+    assert.equal((await run('init')).code, 0);
+  });
+  after(async () => dir.remove());
+
+  it('backs up the folder a path leads to, records its real path, and says so', async () => {
+    const real = join(home, 'disk', 'data');
+    const backup = await run('backup', 'lk/data/', '--json');
+    assert.equal(backup.code, 0, backup.stderr);
+    const summary = summaryOf(backup);
+    assert.equal(summary.newFiles, 1);
+    assert.deepEqual(summary.recordedPaths, [
+      { given: join(dir.path, 'lk', 'data'), recorded: real },
+    ]);
+    const text = await run('backup', 'lk/data');
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`recorded as ${real}`));
+    // The same folder through a link to it: the same recorded path, so the same parent.
+    const again = await run('backup', 'dl', '--json');
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(summaryOf(again).unchangedFiles, 1);
+    assert.equal(summaryOf(again).newFiles, 0);
+    const backups = JSON.parse((await run('backups', '--json')).stdout) as {
+      paths: string[];
+      parent?: string;
+    }[];
+    assert.deepEqual(
+      backups.map((b) => b.paths),
+      [[real], [real], [real]],
+    );
+    assert.ok(backups.slice(1).every((b) => b.parent !== undefined));
+  });
+
+  it('leaves the user’s link in place when restoring in place', async () => {
+    await writeFile(join(dir.path, 'disk', 'data', 'f.txt'), 'changed since');
+    const restored = await run('restore', 'latest', '--target', '/', '--overwrite');
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.ok((await lstat(join(dir.path, 'lk'))).isSymbolicLink());
+    assert.ok((await lstat(join(dir.path, 'dl'))).isSymbolicLink());
+    assert.equal(await readFile(join(dir.path, 'disk', 'data', 'f.txt'), 'utf8'), 'the data');
+  });
+
+  it('keeps a link to a file as the link', async () => {
+    const backup = await run('backup', 'fl', '--json');
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.deepEqual(summaryOf(backup).recordedPaths, []);
+    const listed = await run('ls', 'latest');
+    assert.match(listed.stdout, /fl -> file\.txt/);
+  });
+});
