@@ -145,6 +145,8 @@ describe('hbr on bad input', () => {
       (summary.errors as { path: string }[]).map((e) => e.path),
       [secret],
     );
+    // Its size is not the backup's: only alpha's 5 bytes were stored.
+    assert.equal(summary.totalBytes, 5);
     assert.match(result.stdout, /"messageType":"error".*locked\.txt/);
     const restored = await run(['restore', 'latest', '--target', 'out']);
     assert.equal(restored.code, 0, restored.stderr);

@@ -142,10 +142,11 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     /** `previous`, when the caller found it unchanged already. */
     same?: TreeNode & { content: string[] },
   ): Promise<TreeNode> => {
-    stats.files++;
-    stats.bytes += Number(st.size);
+    // Counted once stored: a file that cannot be read is in the errors, not in the backup's size.
     const kept = same ?? _unchangedFile(previous, st, ignoreCtime);
     if (kept) {
+      stats.files++;
+      stats.bytes += Number(st.size);
       stats.unchangedFiles++;
       stats.bytesUnchanged += Number(st.size);
       // Usually nothing at all changed: the parent's node itself, one object less per file,
@@ -181,6 +182,8 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         after.ctimeNs !== before.ctimeNs ||
         after.size !== before.size ||
         BigInt(stored.size) !== before.size;
+      stats.files++;
+      stats.bytes += stored.size;
       if (previous) stats.changedFiles++;
       else stats.newFiles++;
       if (torn) changed.push(path);
