@@ -28,6 +28,16 @@ describe('createExcluder', () => {
     }
   });
 
+  it('matches a pattern ending in a slash against folders only, as .gitignore does', () => {
+    const top = createExcluder(['cache/', '/data/tmp/', '/data/*/logs//']);
+    assert.equal(top.excludes('/any/where/cache', true), true);
+    assert.equal(top.excludes('/any/where/cache', false), false);
+    assert.equal(top.excludes('/data/tmp', true), true);
+    assert.equal(top.excludes('/data/tmp', false), false);
+    assert.equal(top.excludes('/other/tmp', true), false);
+    assert.equal(top.excludes('/data/sub/logs', true), true);
+  });
+
   it('matches patterns with a slash against whole paths, and names against names', () => {
     const top = createExcluder(['/data/cach?', '/data/*/*.tmp', '*.bak']);
     assert.equal(top.excludes('/data/cache', true), true);

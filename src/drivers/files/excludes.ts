@@ -23,15 +23,15 @@ export interface Excluder {
   enter(folder: string, listing?: readonly { readonly name: string }[]): Promise<Excluder>;
 }
 
-/** Creates the top-level excluder from `--exclude` globs. */
+/**
+ * Creates the top-level excluder from `--exclude` globs. A glob ending in `/` matches folders
+ * only, as in `.gitignore` (`cache/`: folders named cache; `/data/cache/`: that folder).
+ */
 export function createExcluder(globs: readonly string[]): Excluder {
-  // Apart: picomatch's `basename` option also keeps patterns with a slash from matching whole
-  // paths (`/data/*.tmp` matched nothing).
-  const names = globs.filter((g) => !g.includes('/'));
-  const paths = globs.filter((g) => g.includes('/'));
-  const byName = names.length > 0 ? picomatch(names, { dot: true, basename: true }) : undefined;
-  const byPath = paths.length > 0 ? picomatch(paths, { dot: true }) : undefined;
-  return _excluder((path) => Boolean(byName?.(path) || byPath?.(path)), []);
+  const folderOnly = (g: string): boolean => g.length > 1 && g.endsWith('/');
+  const any = _globs(globs.filter((g) => !folderOnly(g)));
+  const folders = _globs(globs.filter(folderOnly).map((g) => g.replace(/\/+$/, '')));
+  return _excluder((path, isDirectory) => any(path) || (isDirectory && folders(path)), []);
 }
 
 // --- internal ---
@@ -41,10 +41,24 @@ interface IgnoreScope {
   readonly rules: Ignore;
 }
 
-function _excluder(match: (path: string) => boolean, scopes: readonly IgnoreScope[]): Excluder {
+/** Whether a path matches one of `globs`: by name without a slash, else by the absolute path. */
+function _globs(globs: readonly string[]): (path: string) => boolean {
+  // Apart: picomatch's `basename` option also keeps patterns with a slash from matching whole
+  // paths (`/data/*.tmp` matched nothing).
+  const names = globs.filter((g) => !g.includes('/'));
+  const paths = globs.filter((g) => g.includes('/'));
+  const byName = names.length > 0 ? picomatch(names, { dot: true, basename: true }) : undefined;
+  const byPath = paths.length > 0 ? picomatch(paths, { dot: true }) : undefined;
+  return (path) => Boolean(byName?.(path) || byPath?.(path));
+}
+
+function _excluder(
+  match: (path: string, isDirectory: boolean) => boolean,
+  scopes: readonly IgnoreScope[],
+): Excluder {
   return {
     excludes(path, isDirectory) {
-      if (match(path)) return true;
+      if (match(path, isDirectory)) return true;
       // As git does: the deepest .hbrignore with a rule for the path decides, so a `!name`
       // below re-includes what one above excluded.
       let ignored = false;
