@@ -7,14 +7,13 @@
  * @module
  */
 import { closeSync, fstatSync, lstatSync, openSync, type Dirent } from 'node:fs';
-import { lstat, readdir, readlink, stat } from 'node:fs/promises';
+import { lstat, readlink, stat } from 'node:fs/promises';
 import { join, parse, sep } from 'node:path';
 import pLimit from 'p-limit';
 import { SourceError } from '../../errors.ts';
 import { favourMemoryOverSpeed } from '../../util/heap-sizing.ts';
 import { OPEN_LISTED_FILE } from '../../util/open-flags.ts';
 import {
-  byName,
   type FileVersion,
   type OpenRepository,
   type RepositorySession,
@@ -23,6 +22,7 @@ import {
   type TreeNode,
 } from '../../repository/index.ts';
 import { childPath } from './child-path.ts';
+import { listFolder } from './list-folder.ts';
 import { readSmallFile } from './read-small-file.ts';
 import { createExcluder, type Excluder } from './excludes.ts';
 import {
@@ -330,7 +330,13 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     let seen = options.seen?.take(path);
     try {
       // File types come with the listing (no lstat per entry just to apply excludes).
-      entries = seen?.entries ?? (await readdir(path, { withFileTypes: true })).sort(byName);
+      if (seen) entries = seen.entries;
+      else {
+        const listing = await listFolder(path);
+        entries = listing.entries;
+        for (const name of listing.undecodable)
+          fail(childPath(path, name), new Error(`name is not valid UTF-8: ${name}; not backed up`));
+      }
       excluder = await outer.enter(path, entries);
     } catch (error) {
       fail(path, error);

@@ -8,6 +8,7 @@ import { lstatSync, readdirSync, type BigIntStats, type Dirent, type Stats } fro
 import { lstat } from 'node:fs/promises';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { childPath } from './child-path.ts';
+import { hasUndecodableName } from './list-folder.ts';
 import { createExcluder, type Excluder } from './excludes.ts';
 import { byName } from '../../repository/index.ts';
 import { putStat, STAT_FIELDS, type SeenFolders } from './seen-folders.ts';
@@ -74,7 +75,8 @@ export async function scanFiles(
       if (st.isDirectory()) folders.push(child);
       else count(st);
     }
-    if (stats) seen?.remember(path, entries, stats);
+    // Not a folder with names that may not be UTF-8: the walk lists it and reports them.
+    if (stats && !hasUndecodableName(entries)) seen?.remember(path, entries, stats);
     onTotals(totals);
     for (const child of folders) await folder(child, excluder);
   };

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hbr, summaryOf } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+describe('hbr backup of entries that are not plain files, folders or links', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let env: NodeJS.ProcessEnv;
+  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+
+  before(async () => {
+    dir = await tempDir();
+    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
+    assert.equal((await run('init')).code, 0);
+  });
+  after(async () => dir.remove());
+
+  it('reports names that are not UTF-8 and records the rest of their folder, restorable', async () => {
+    const names = join(dir.path, 'names');
+    await mkdir(names);
+    const bytes = (...parts: (string | number[])[]): Buffer =>
+      Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
+    // A real U+FFFD, the byte Node decodes to it, and a Latin-1 name.
+    await writeFile(bytes(`${names}/n`, [0xef, 0xbf, 0xbd]), 'replacement char');
+    await writeFile(bytes(`${names}/n`, [0xff]), 'byte ff');
+    await writeFile(bytes(`${names}/`, [0xe9], 't', [0xe9]), 'latin-1');
+    await writeFile(join(names, 'other'), 'other');
+    // The first backup lists the folder itself; the second takes the scan's listing.
+    for (const round of [1, 2]) {
+      const backup = await run('backup', 'names', '--json');
+      assert.equal(backup.code, 3, `${round}: ${backup.stderr}`);
+      const errors = summaryOf(backup).errors as { path: string; message: string }[];
+      assert.deepEqual(
+        errors.map((e) => [e.path, e.message]).sort(),
+        [
+          [`${names}/n\\xff`, 'name is not valid UTF-8: n\\xff; not backed up'],
+          [`${names}/\\xe9t\\xe9`, 'name is not valid UTF-8: \\xe9t\\xe9; not backed up'],
+        ].sort(),
+        `${round}`,
+      );
+      assert.equal(summaryOf(backup).totalFiles, 2, `${round}`);
+    }
+    const restored = await run('restore', 'latest', '--target', 'out');
+    assert.equal(restored.code, 0, restored.stderr);
+    const back = join(dir.path, 'out', names);
+    assert.equal(await readFile(join(back, 'other'), 'utf8'), 'other');
+    assert.equal(await readFile(join(back, 'n\uFFFD'), 'utf8'), 'replacement char');
+  });
+});
