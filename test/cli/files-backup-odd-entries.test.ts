@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { chmod, lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hbr, summaryOf } from '../helpers/cli.ts';
@@ -47,5 +49,37 @@ describe('hbr backup of entries that are not plain files, folders or links', () 
     const back = join(dir.path, 'out', names);
     assert.equal(await readFile(join(back, 'other'), 'utf8'), 'other');
     assert.equal(await readFile(join(back, 'n\uFFFD'), 'utf8'), 'replacement char');
+  });
+
+  it('records a FIFO and restores it; leaves a socket out with a warning, not an error', async () => {
+    const odd = join(dir.path, 'odd');
+    await mkdir(odd);
+    await writeFile(join(odd, 'plain.txt'), 'plain');
+    execFileSync('mkfifo', [join(odd, 'pipe')]);
+    await chmod(join(odd, 'pipe'), 0o640);
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(join(odd, 'agent.sock'), resolve));
+    try {
+      for (const round of [1, 2]) {
+        const backup = await run('backup', 'odd', '--json');
+        assert.equal(backup.code, 0, `${round}: ${backup.stderr}`);
+        assert.deepEqual(summaryOf(backup).errors, [], `${round}`);
+        assert.match(
+          backup.stderr,
+          /"messageType":"warning","message":"[^"]*agent\.sock: a socket: not backed up"/,
+        );
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const listed = await run('ls', 'latest', odd);
+    assert.match(listed.stdout, /^p0640 .*\/odd\/pipe$/m);
+    assert.doesNotMatch(listed.stdout, /agent\.sock/);
+    const restored = await run('restore', 'latest', '--target', 'out-odd');
+    assert.equal(restored.code, 0, restored.stderr);
+    const pipe = await lstat(join(dir.path, 'out-odd', odd, 'pipe'));
+    assert.ok(pipe.isFIFO());
+    assert.equal(pipe.mode & 0o7777, 0o640);
+    assert.equal(await readFile(join(dir.path, 'out-odd', odd, 'plain.txt'), 'utf8'), 'plain');
   });
 });

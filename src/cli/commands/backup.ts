@@ -193,6 +193,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
               currentPath: p.currentPath,
             }),
           onFileError: (path, message) => reporter.fileError(path, new Error(message)),
+          onSkipped: (path, message) => reporter.warn(`${path}: ${message}`, { path }),
         });
         tracePhase('files walked');
         for (const path of result.changedWhileReading) {

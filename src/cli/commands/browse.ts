@@ -18,7 +18,7 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
       const nodes = await listTree(repo, backup.tree, path);
       const text = nodes
         .map((n) => {
-          const kind = n.type === 'dir' ? 'd' : n.type === 'symlink' ? 'l' : '-';
+          const kind = { dir: 'd', symlink: 'l', fifo: 'p', file: '-' }[n.type];
           const size = n.type === 'file' ? formatBytes(n.size ?? 0) : '';
           const link = n.linkTarget !== undefined ? ` -> ${n.linkTarget}` : '';
           return `${kind}${n.mode.toString(8).padStart(4, '0')}  ${size.padStart(10)}  ${n.mtime.slice(0, 19).replace('T', ' ')}  ${n.path}${link}`;

@@ -45,6 +45,8 @@ export interface FilesBackupOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: FilesProgress) => void;
   readonly onFileError?: (path: string, message: string) => void;
+  /** An entry left out that is no error: a socket, which its program makes again when it starts. */
+  readonly onSkipped?: (path: string, message: string) => void;
   /** Folders as a scan just before saw them (see seen-folders.ts), instead of listing again. */
   readonly seen?: SeenFolders;
   /**
@@ -311,7 +313,12 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         };
       }
       if (type === 'file') return await fileNode(path, name, st, previous, undefined, same);
-      fail(path, new Error('not a regular file, directory or symlink: skipped'));
+      if (type === 'fifo')
+        return { name, type: 'fifo', mode: Number(st.mode & 0o7777n), mtime: `${st.mtimeNs}` };
+      // As tar and restic's restore do: a socket is made by whatever listens on it, and one
+      // in a tree (an agent's, a database's) must not make every backup partial.
+      if (type === 'socket') options.onSkipped?.(path, 'a socket: not backed up');
+      else fail(path, new Error('not a regular file, directory, symlink or FIFO: skipped'));
     } catch (error) {
       if (signal?.aborted) throw error;
       fail(path, error);

@@ -8,6 +8,7 @@
  * mtime) is set after content; folders last, deepest first.
  * @module
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmod,
@@ -22,6 +23,7 @@ import {
   utimes,
 } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
+import { promisify } from 'node:util';
 import pLimit from 'p-limit';
 import { UsageError } from '../../errors.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
@@ -537,18 +539,28 @@ async function _restoreEntry(
   path: string,
   write: _Writing,
 ): Promise<void> {
-  if (p.node.type !== 'symlink') return _restoreFilesTogether(repo, [{ p, path }], write);
+  if (p.node.type !== 'symlink' && p.node.type !== 'fifo')
+    return _restoreFilesTogether(repo, [{ p, path }], write);
   // Made aside and renamed into place, as files are: what it replaces stays until then.
   const temp = _tempName(path);
   const time = _time(p.node.mtime);
-  await symlink(p.node.linkTarget ?? '', temp);
+  if (p.node.type === 'fifo') await _makeFifo(temp);
+  else await symlink(p.node.linkTarget ?? '', temp);
   try {
-    await lutimes(temp, time, time).catch(() => undefined); // not every file system keeps link times
+    if (p.node.type === 'fifo') {
+      await chmod(temp, p.node.mode);
+      await utimes(temp, time, time);
+    } else await lutimes(temp, time, time).catch(() => undefined); // not every file system keeps link times
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
     throw error;
   }
+}
+
+/** Makes a FIFO at `path` with mkfifo(1): Node.js has no call for it. */
+async function _makeFifo(path: string): Promise<void> {
+  await promisify(execFile)('mkfifo', ['-m', '600', '--', path]);
 }
 
 /**

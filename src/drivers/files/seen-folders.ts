@@ -141,13 +141,18 @@ export class SeenFolders {
 }
 
 const TYPE_BITS = BigInt(constants.S_IFMT);
-const TYPES = new Map<bigint, 'dir' | 'file' | 'symlink'>([
+const TYPES = new Map<bigint, 'dir' | 'file' | 'symlink' | 'fifo' | 'socket'>([
   [BigInt(constants.S_IFDIR), 'dir'],
   [BigInt(constants.S_IFREG), 'file'],
   [BigInt(constants.S_IFLNK), 'symlink'],
+  [BigInt(constants.S_IFIFO), 'fifo'],
+  [BigInt(constants.S_IFSOCK), 'socket'],
 ]);
 
-/** The file type in an `lstat` mode: a folder, a regular file, a symlink, or anything else. */
-export function typeOfMode(mode: bigint): 'dir' | 'file' | 'symlink' | 'other' {
+/**
+ * The file type in an `lstat` mode: a folder, a regular file, a symlink, a FIFO, a socket, or
+ * anything else (a device).
+ */
+export function typeOfMode(mode: bigint): 'dir' | 'file' | 'symlink' | 'fifo' | 'socket' | 'other' {
   return TYPES.get(mode & TYPE_BITS) ?? 'other';
 }
