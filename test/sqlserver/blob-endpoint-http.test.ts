@@ -140,6 +140,49 @@ describe('the blob endpoint under raw HTTP: re-sent blocks, large reads, many up
     assert.ok(read.body.equals(second), 'the block holds the body of the later Put Block');
   });
 
+  it('keeps the Put Blob that arrived last when an earlier one is stored after it, as Put Block does', async () => {
+    const blobUrl = await start();
+    const [first, second, third] = [
+      pseudoRandomBytes(512 * KiB, 31),
+      pseudoRandomBytes(512 * KiB, 32),
+      pseudoRandomBytes(512 * KiB, 33),
+    ];
+    /** A Put Blob that has arrived and sent half its body; `finish` sends the rest. */
+    const slowPut = async (body: Buffer): Promise<() => Promise<number>> => {
+      const slow = open(blobUrl('log.trn'), 'PUT', {
+        'Content-Length': body.length,
+        Expect: '100-continue',
+      });
+      await once(slow.req, 'continue'); // the endpoint has the request (see above)
+      slow.req.write(body.subarray(0, body.length / 2));
+      return async () => {
+        slow.req.end(body.subarray(body.length / 2));
+        return (await slow.response).status;
+      };
+    };
+
+    // A Put Blob arrives, a second arrives after it and is stored, and only then is the first.
+    const finishFirst = await slowPut(first);
+    assert.equal((await send(blobUrl('log.trn'), 'PUT', second)).status, 201);
+    assert.equal(await finishFirst(), 201);
+    let read = await send(blobUrl('log.trn'), 'GET');
+    assert.ok(read.body.equals(second), 'the blob holds the body of the later Put Blob');
+
+    // The same with a Put Block List committed after a Put Blob arrived.
+    const finishThird = await slowPut(third);
+    const blockUrl = blobUrl('log.trn', `comp=block&blockid=${encodeURIComponent(blockId(0))}`);
+    assert.equal((await send(blockUrl, 'PUT', first)).status, 201);
+    const commit = await send(
+      blobUrl('log.trn', 'comp=blocklist'),
+      'PUT',
+      blockListXml([blockId(0)]),
+    );
+    assert.equal(commit.status, 201);
+    assert.equal(await finishThird(), 201);
+    read = await send(blobUrl('log.trn'), 'GET');
+    assert.ok(read.body.equals(first), 'the blob holds the later block list');
+  });
+
   it('streams a large blob out as the client takes it, starting before the whole blob is read', async () => {
     const blobUrl = await start();
     const stream = pseudoRandomBytes(48 * MiB, 41); // about 48 blobs of the db profile's 1 MiB

@@ -29,6 +29,8 @@ interface StagedBlock extends StoredBlock {
 interface BlobState {
   readonly staged: Map<string, StagedBlock>;
   committed: { id: string; block: StoredBlock }[];
+  /** Where the Put Blob or Put Block List that set `committed` came in the order of arrival. */
+  committedBy: number;
   version: number;
   /** The committed blocks' content in order, made once per commit (ranged reads find blobs in it). */
   content?: readonly string[];
@@ -54,8 +56,14 @@ export interface BlobTable {
     body: Promise<Buffer>,
     signal?: AbortSignal,
   ): Promise<void>;
-  /** Put Blob: the whole blob in one request (SQL Server uses it to create empty blobs). */
-  putBlob(key: string, body: Buffer, signal?: AbortSignal): Promise<void>;
+  /**
+   * Put Blob: the whole blob in one request (SQL Server uses it to create empty blobs). Call it
+   * when the request arrives, as `putBlock`: of several Put Blobs (and Put Block Lists) of one
+   * blob, the one called last keeps the blob, however long each body takes. One that fails
+   * changes nothing.
+   */
+  putBlob(key: string, body: Promise<Buffer>, signal?: AbortSignal): Promise<void>;
+  /** Put Block List; it counts as arriving when called (see `putBlob`). */
   putBlockList(key: string, blocks: readonly { id: string; source: BlockSource }[]): void;
   blockLists(key: string): {
     committed: { id: string; size: number }[];
@@ -108,7 +116,7 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
   const state = (key: string): BlobState => {
     let blob = blobs.get(key);
     if (!blob) {
-      blob = { staged: new Map(), committed: [], version: 0 };
+      blob = { staged: new Map(), committed: [], committedBy: 0, version: 0 };
       blobs.set(key, blob);
     }
     return blob;
@@ -122,7 +130,7 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
     unflushed = true;
     return { content: stored.content, size: stored.size };
   };
-  // Orders Put Blocks by arrival (see `BlobTable.putBlock`).
+  // Orders Put Blocks, and Put Blobs and Put Block Lists, by arrival (see `BlobTable.putBlock`).
   let received = 0;
   // Looked up once per blob: RESTORE reads a published backup in thousands of ranges.
   const publishedNodes = new Map<string, Promise<{ size: number; content: readonly string[] }>>();
@@ -160,9 +168,13 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
         staged.set(blockId, { ...block, received: order });
     },
     async putBlob(key, body, signal) {
-      const block = await store(body, signal);
+      const order = ++received;
+      const block = await store(await body, signal);
       const blob = state(key);
+      // A later Put Blob or Put Block List that finished sooner (this body was slow) is kept.
+      if (blob.committedBy > order) return;
       blob.committed = [{ id: '', block }];
+      blob.committedBy = order;
       blob.content = undefined;
       blob.version++;
     },
@@ -179,6 +191,7 @@ export function createBlobTable(options: BlobTableOptions): BlobTable {
         if (!block) throw new UsageError(`block list names block ${id}, which was not uploaded`);
         return { id, block };
       });
+      blob.committedBy = ++received;
       blob.staged.clear(); // Azure discards uncommitted blocks on commit
       blob.content = undefined;
       blob.version++;

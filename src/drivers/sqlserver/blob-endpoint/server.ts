@@ -147,7 +147,8 @@ async function _handle(
   if (comp !== null) return _send(res, 400, 'UnsupportedQueryParameter');
 
   if (method === 'PUT') {
-    await _withBody(req, budget, maxBody, async (body) => table.putBlob(key, await body, signal));
+    // Handed over before its body is in, as a Put Block (the later Put Blob wins).
+    await _withBody(req, budget, maxBody, (body) => table.putBlob(key, body, signal));
     return _send(res, 201);
   }
   if (method === 'DELETE') {
