@@ -277,6 +277,39 @@ describe('the blob endpoint under raw HTTP: re-sent blocks, large reads, many up
     assert.deepEqual(seen, []);
   });
 
+  it('reports a read that fails mid-stream with a connection reset of the store, the client still there', async () => {
+    const seen: string[] = [];
+    const blobUrl = await start(
+      { onError: (error, what) => seen.push(`${what}: ${(error as Error).message}`) },
+      (table) => ({
+        ...table,
+        async read(key, offset, length, signal) {
+          const source = await table.read(key, offset, length, signal);
+          // The store's connection is reset once the first bytes are out.
+          source.once('data', () =>
+            source.destroy(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })),
+          );
+          return source;
+        },
+      }),
+    );
+    const stream = pseudoRandomBytes(4 * MiB, 61);
+    const query = `comp=block&blockid=${encodeURIComponent(blockId(0))}`;
+    assert.equal((await send(blobUrl('reset.bak', query), 'PUT', stream)).status, 201);
+    const commit = await send(
+      blobUrl('reset.bak', 'comp=blocklist'),
+      'PUT',
+      blockListXml([blockId(0)]),
+    );
+    assert.equal(commit.status, 201);
+    // The client sees its download cut short and waits for what the endpoint reports.
+    await assert.rejects(send(blobUrl('reset.bak'), 'GET'));
+    for (let i = 0; i < 10 && seen.length === 0; i++)
+      await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(seen.length, 1);
+    assert.match(seen[0] ?? '', /^GET \/hbr-backup\/reset\.bak.*ECONNRESET/);
+  });
+
   it('holds no more request bodies at once than its budget: the other Put Blocks wait, and all complete', async () => {
     const [puts, size] = [10, 256 * KiB];
     const limit = 3 * size;

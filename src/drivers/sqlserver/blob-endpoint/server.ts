@@ -177,7 +177,14 @@ async function _handle(
   }
   const [start, end] = range ?? [0, size - 1];
   const length = end - start + 1;
-  const data = length === 0 ? Readable.from([]) : await table.read(key, start, length, signal);
+  // A client gone mid-read (a RESTORE cancelled, a reader done) is no failure of hbr's, and must
+  // not crowd out one that is in what the caller reports; a blob that fails to read is. Told by
+  // the response closing unfinished while the read was still sound, not by the error's code: a
+  // store's connection reset fails a read with ECONNRESET too.
+  let clientGone = false;
+  let data: Readable | undefined = undefined; // a client may go while the read is opened
+  res.once('close', () => (clientGone = !res.writableFinished && !data?.errored));
+  data = length === 0 ? Readable.from([]) : await table.read(key, start, length, signal);
   res.writeHead(range ? 206 : 200, {
     'Content-Length': length,
     'Content-Type': 'application/octet-stream',
@@ -187,19 +194,10 @@ async function _handle(
   try {
     await pipeline(data, res);
   } catch (error) {
-    // A client gone mid-read (a RESTORE cancelled, a reader done) is no failure of hbr's, and
-    // must not crowd out one that is in what the caller reports; a blob that fails to read is.
-    if (CLIENT_GONE.has((error as NodeJS.ErrnoException).code ?? '')) return;
+    if (clientGone) return;
     throw error;
   }
 }
-
-/** Errors of a response stream whose client closed the connection. */
-const CLIENT_GONE: ReadonlySet<string> = new Set([
-  'ERR_STREAM_PREMATURE_CLOSE',
-  'ECONNRESET',
-  'EPIPE',
-]);
 
 /** Leases are only bookkeeping: SQL Server takes them to lock its blobs; nothing else writes here. */
 function _lease(
