@@ -111,6 +111,14 @@ describe('the blob endpoint under raw HTTP: re-sent blocks, large reads, many up
     return (name, query = '') => `${base}/hbr-backup/${name}?${query}${query ? '&' : ''}sig=${SIG}`;
   }
 
+  it('sets no time limit on a whole request, so a Put Block may wait for the body budget as long as storing takes', async () => {
+    await start();
+    // Node's default (5 minutes until the body is in) answered such a Put Block 408, and SQL
+    // Server sent it again to the back of the queue. Headers must still come in time.
+    assert.equal(endpoint?.server.requestTimeout, 0);
+    assert.ok((endpoint?.server.headersTimeout ?? 0) > 0, 'headers still have a time limit');
+  });
+
   it('keeps the Put Block that arrived last when an earlier send of the same block is stored after it', async () => {
     const blobUrl = await start();
     const blockUrl = blobUrl('db.bak', `comp=block&blockid=${encodeURIComponent(blockId(0))}`);

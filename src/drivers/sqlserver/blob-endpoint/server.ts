@@ -52,6 +52,8 @@ export interface BlobEndpointOptions {
 export interface BlobEndpoint {
   /** Base URL, e.g. `http://127.0.0.1:41234`; blob URLs are `${url}/container/blob`. */
   readonly url: string;
+  /** The Node server underneath, to read its settings (timeouts); stop it with `close`. */
+  readonly server: Server;
   close(): Promise<void>;
 }
 
@@ -77,8 +79,9 @@ export async function startBlobEndpoint(options: BlobEndpointOptions): Promise<B
   // No limit on a whole request's time (Node's default is 5 minutes until the body is in): a Put
   // Block waiting for the body budget leaves its body unread, and behind a slow store it may
   // wait longer than that. SQL Server would get 408 and send the block again, to the back of the
-  // queue, until its retries ran out.
-  const timeouts = { requestTimeout: 0 };
+  // queue, until its retries ran out. Headers still have Node's 60 seconds (which would follow
+  // the request timeout down to none), so a connection that never sends them is not held forever.
+  const timeouts = { requestTimeout: 0, headersTimeout: 60_000 };
   const server: Server = options.tls
     ? createHttpsServer({ ...options.tls, ...timeouts }, handler)
     : createHttpServer(timeouts, handler);
@@ -95,6 +98,7 @@ export async function startBlobEndpoint(options: BlobEndpointOptions): Promise<B
   options.signal?.addEventListener('abort', () => void close(), { once: true });
   return {
     url: `${options.tls ? 'https' : 'http'}://${options.host ?? '127.0.0.1'}:${port}`,
+    server,
     close,
   };
 }
