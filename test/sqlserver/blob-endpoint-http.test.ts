@@ -388,4 +388,21 @@ describe('the blob endpoint under raw HTTP: re-sent blocks, large reads, many up
     const read = await send(blobUrl('many.bak'), 'GET');
     assert.ok(read.body.equals(Buffer.concat(blocks)), 'every block, in order');
   });
+  it('refuses a body of no stated length (chunked) with 411, as Azure does, and stores nothing of it', async () => {
+    const blobUrl = await start();
+    const block = pseudoRandomBytes(64 * KiB, 90);
+    // Node's client sends a body without Content-Length chunked.
+    const put = open(
+      blobUrl('chunked.bak', `comp=block&blockid=${encodeURIComponent(blockId(0))}`),
+      'PUT',
+    );
+    put.req.end(block);
+    const answer = await put.response;
+    assert.equal(answer.status, 411);
+    assert.match(answer.body.toString(), /MissingContentLengthHeader/);
+    const blob = open(blobUrl('whole.bak'), 'PUT', { 'x-ms-blob-type': 'BlockBlob' });
+    blob.req.end(block);
+    assert.equal((await blob.response).status, 411);
+    assert.equal((await send(blobUrl('whole.bak'), 'GET')).status, 404, 'no blob was made');
+  });
 });

@@ -242,8 +242,10 @@ function _authorised(given: string | null, expected: string): boolean {
 
 /**
  * Runs `use` with the request's body, read once its length fits `budget` and counted there
- * until `use` is done with it. A body of no stated length (chunked) counts as `max`.
- * @throws 413 (before reading) when the stated length is over `max`.
+ * until `use` is done with it. A body must state its length, as Azure requires of every upload
+ * (SQL Server always does): a chunked one could not be counted before it is read, so the budget
+ * would no longer bound the memory bodies take.
+ * @throws 411 (before reading) without a stated length; 413 when it is over `max`.
  */
 async function _withBody<T>(
   req: IncomingMessage,
@@ -251,9 +253,11 @@ async function _withBody<T>(
   max = 100 * 1024 * 1024,
   use: (body: Promise<Buffer>) => Promise<T>,
 ): Promise<T> {
-  const stated = Number(req.headers['content-length']);
-  if (stated > max) throw Object.assign(new Error('request body too large'), { status: 413 });
-  const bytes = Number.isSafeInteger(stated) ? stated : max;
+  const header = req.headers['content-length'];
+  const bytes = header === undefined || !/^\d+$/.test(header) ? NaN : Number(header);
+  if (!Number.isSafeInteger(bytes))
+    throw Object.assign(new Error('Content-Length required'), { status: 411 });
+  if (bytes > max) throw Object.assign(new Error('request body too large'), { status: 413 });
   const body = budget.acquire(bytes).then(() => _body(req, max));
   try {
     return await use(body);
@@ -317,6 +321,8 @@ function _fail(res: ServerResponse, error: unknown): void {
         ? 'InvalidInput'
         : status === 413
           ? 'RequestBodyTooLarge'
-          : 'InternalError',
+          : status === 411
+            ? 'MissingContentLengthHeader'
+            : 'InternalError',
   );
 }
