@@ -4,10 +4,13 @@ import { recordToJson } from '../drivers/sqlserver/plan-json.ts';
 import type { BackupSetRecord } from '../drivers/sqlserver/backup-set.ts';
 import type { BackupRecord } from '../repository/types.ts';
 import { rec } from '../../test/sqlserver/build.ts';
-import { neededByKept } from './restore-chains.ts';
+import { neededByKept, type UnplannedBackup } from './restore-chains.ts';
 
-/** A backup of the SQL Server source `core-sql` holding `set`, as hbr commits one. */
-function sqlBackup(set: BackupSetRecord, n: number): BackupRecord {
+/**
+ * A backup of the SQL Server source `core-sql` holding `set`, as hbr commits one, with the sets
+ * taken outside hbr that msdb showed then.
+ */
+function sqlBackup(set: BackupSetRecord, n: number, foreign: BackupSetRecord[] = []): BackupRecord {
   const id = n.toString(16).padStart(64, '0');
   return {
     id,
@@ -22,8 +25,21 @@ function sqlBackup(set: BackupSetRecord, n: number): BackupRecord {
     tags: [],
     tree: '',
     summary: { files: 1, bytes: 1, addedBytes: 1, durationMs: 1 },
-    meta: { sqlserver: 1, set: recordToJson(set), artifacts: ['stripe1.bak'] },
+    meta: {
+      sqlserver: 1,
+      set: recordToJson(set),
+      artifacts: ['stripe1.bak'],
+      foreign: foreign.map((f) => ({ ...recordToJson(f), IsSnapshot: false })),
+    },
   };
+}
+
+/**
+ * hbr's backups of `sets` (oldest first), each reporting `foreign` (a set taken outside hbr) once
+ * it is done.
+ */
+function withForeign(sets: BackupSetRecord[], foreign: BackupSetRecord): BackupRecord[] {
+  return sets.map((set, i) => sqlBackup(set, i + 1, set.finish > foreign.finish ? [foreign] : []));
 }
 
 /**
@@ -56,7 +72,7 @@ describe('what kept backups need to be restored', () => {
       [...needLast.keys()].sort(),
       [second.id, ...fromSecond.map((l) => l.id)].sort(),
     );
-    assert.ok([...needLast.values()].every((by) => by === last.shortId));
+    assert.ok([...needLast.values()].every((why) => why === `needed by ${last.shortId}`));
     // A log before the second full needs the first full and the logs up to it.
     const early = logs[4]!;
     assert.deepEqual(
@@ -85,13 +101,85 @@ describe('what kept backups need to be restored', () => {
     const gone = logs[30]!;
     const left = backups.filter((b) => b !== gone);
     const last = logs.at(-1)!;
-    const needed = neededByKept(left, new Set([last.id]));
+    const unplanned: UnplannedBackup[] = [];
+    const needed = neededByKept(left, new Set([last.id]), (u) => unplanned.push(u));
     assert.deepEqual(
       [...needed.keys()].sort(),
       left
         .filter((b) => b !== last)
         .map((b) => b.id)
         .sort(),
+    );
+    // Not "needed by" a backup that cannot be restored itself: kept because it is older.
+    const why = `older than ${last.shortId}, which has no restore chain in the repository`;
+    assert.ok([...needed.values()].every((w) => w === why));
+    assert.deepEqual(
+      unplanned.map((u) => u.backup.id),
+      [last.id],
+    );
+    assert.match(unplanned[0]!.why, /gap in the log chain/);
+  });
+
+  it("keeps a kept differential's own base full, not a later copy-only full taken outside hbr", () => {
+    // hbr's full F, a log, a DBA's copy-only full C (its file is not in the repository), a log,
+    // hbr's differential D on F, a log.
+    const F = rec('full', 100n, 200n, 0);
+    const C = rec('full', 310n, 320n, 90, { isCopyOnly: true, files: ['D:\\refresh\\copy.bak'] });
+    const D = rec('diff', 410n, 420n, 150, {
+      differentialBaseGuid: F.backupSetGuid,
+      databaseBackupLsn: 100n,
+    });
+    const sets = [F, rec('log', 100n, 300n, 60), rec('log', 300n, 400n, 120), D];
+    sets.push(rec('log', 400n, 500n, 180));
+    const backups = withForeign(sets, C);
+    const [f, , , d, l3] = backups;
+    assert.ok(f && d && l3);
+    assert.deepEqual([...neededByKept(backups, new Set([d.id])).keys()], [f.id]);
+    // The last log is restored from F and D, not from C: the logs before D may go.
+    assert.deepEqual([...neededByKept(backups, new Set([d.id, l3.id])).keys()], [f.id]);
+  });
+
+  it('anchors a kept log on a full the repository holds, not on a later full taken outside hbr', () => {
+    // A DBA's ordinary full C between hbr's logs: restoring from it needs a file hbr does not hold.
+    const F = rec('full', 100n, 200n, 0);
+    const C = rec('full', 310n, 320n, 90, { files: ['D:\\predeploy\\Sales.bak'] });
+    const sets = [F, rec('log', 100n, 300n, 60), rec('log', 300n, 400n, 120)];
+    sets.push(rec('log', 400n, 500n, 180));
+    const backups = withForeign(sets, C);
+    const last = backups.at(-1)!;
+    assert.deepEqual(
+      [...neededByKept(backups, new Set([last.id])).keys()].sort(),
+      backups
+        .slice(0, -1)
+        .map((b) => b.id)
+        .sort(),
+    );
+  });
+
+  it('keeps every older backup when a kept log can only be restored from a full taken outside hbr', () => {
+    // hbr takes logs only; the one full is a DBA's, its file outside the repository.
+    const C = rec('full', 150n, 160n, 30, { files: ['D:\\full\\Sales.bak'] });
+    // Anchored on it, the first log would go.
+    const sets = [
+      rec('log', 50n, 100n, 10),
+      rec('log', 100n, 200n, 20),
+      rec('log', 200n, 300n, 60),
+    ];
+    sets.push(rec('log', 300n, 400n, 120), rec('log', 400n, 500n, 180));
+    const backups = withForeign(sets, C);
+    const last = backups.at(-1)!;
+    const unplanned: UnplannedBackup[] = [];
+    const needed = neededByKept(backups, new Set([last.id]), (u) => unplanned.push(u));
+    assert.deepEqual(
+      [...needed.keys()].sort(),
+      backups
+        .slice(0, -1)
+        .map((b) => b.id)
+        .sort(),
+    );
+    assert.deepEqual(
+      unplanned.map((u) => u.backup.id),
+      [last.id],
     );
   });
 

@@ -61,6 +61,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
       const all = everything.filter((b) => !flags.source || b.source === flags.source);
       if (flags.source && all.length === 0)
         throw new UsageError(`no backups of source ${flags.source} in the repository`);
+      const reporter = reporterFor(ctx, globals);
       const decisions = [];
       if (ids.length > 0) {
         const named = new Set<string>();
@@ -82,7 +83,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
         const refused = decisions.filter((d) => needed.has(d.item.id));
         if (refused.length > 0)
           throw new UsageError(
-            `refusing to remove ${refused.map((d) => `${d.item.shortId} (needed by ${needed.get(d.item.id) ?? '?'})`).join(', ')}; remove the backups that need it too`,
+            `refusing to remove ${refused.map((d) => `${d.item.shortId} (${needed.get(d.item.id) ?? '?'})`).join(', ')}; remove the backups that need it too`,
           );
       } else {
         for (const group of new Set(all.map(backupGroup))) {
@@ -99,10 +100,15 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
         const needed = neededByKept(
           all,
           new Set(decisions.filter((d) => d.keep).map((d) => d.item.id)),
+          ({ backup, why }) =>
+            reporter.warn(
+              `backup ${backup.shortId} of ${backup.source} cannot be restored from the repository alone (${why}): every older backup of ${backup.source} is kept`,
+              { backup: backup.id },
+            ),
         );
         for (const [i, d] of decisions.entries()) {
-          const by = needed.get(d.item.id);
-          if (by !== undefined) decisions[i] = { ...d, keep: true, reasons: [`needed by ${by}`] };
+          const why = needed.get(d.item.id);
+          if (why !== undefined) decisions[i] = { ...d, keep: true, reasons: [why] };
         }
       }
       const remove = decisions.filter((d) => !d.keep).map((d) => d.item);
