@@ -4,7 +4,7 @@ import { recordToJson } from '../drivers/sqlserver/plan-json.ts';
 import type { BackupSetRecord } from '../drivers/sqlserver/backup-set.ts';
 import type { BackupRecord } from '../repository/types.ts';
 import { rec } from '../../test/sqlserver/build.ts';
-import { neededByKept, type UnplannedBackup } from './restore-chains.ts';
+import { chainHeads, neededByKept, type UnplannedBackup } from './restore-chains.ts';
 
 /**
  * A backup of the SQL Server source `core-sql` holding `set`, as hbr commits one, with the sets
@@ -180,6 +180,15 @@ describe('what kept backups need to be restored', () => {
     assert.deepEqual(
       unplanned.map((u) => u.backup.id),
       [last.id],
+    );
+  });
+
+  it('names the newest SQL Server backup of each source as the head of its chain', () => {
+    const backups = history();
+    const files = { ...sqlBackup(rec('full', 1n, 2n, 99_999), 999), kind: 'files', source: 'x' };
+    assert.deepEqual(
+      chainHeads([...backups].reverse().concat(files)).map((b) => b.id),
+      [backups.at(-1)!.id],
     );
   });
 

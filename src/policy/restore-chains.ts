@@ -90,6 +90,22 @@ export function neededByKept(
   return needed;
 }
 
+/**
+ * The newest SQL Server backup of each source among `backups`: the head of the chain the database
+ * goes on with. The next log backups continue from it (a log continues the last log's LSNs, a
+ * differential has the same base as the one before), so they need it and what it needs; removing
+ * it leaves them unrestorable until the next full or differential.
+ */
+export function chainHeads(backups: readonly BackupRecord[]): BackupRecord[] {
+  const newest = new Map<string, BackupRecord>();
+  for (const b of backups) {
+    if (b.kind !== 'sqlserver') continue;
+    const n = newest.get(b.source);
+    if (!n || compareText(b.startedAt, n.startedAt) > 0) newest.set(b.source, b);
+  }
+  return [...newest.values()];
+}
+
 // --- internal ---
 
 /**

@@ -227,7 +227,8 @@ describe('hbr locks, forget and prune', () => {
         .slice(0, 2),
       ['full', 'log'],
     );
-    // Named, the full is refused while logs need it; the newest log, which nothing needs, goes.
+    // Named, the full is refused while logs need it; the newest log, which the log backups to
+    // come will need, only with --force.
     const refused = await run3('forget', full.id);
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /refusing to remove .*needed by/);
@@ -246,13 +247,20 @@ describe('hbr locks, forget and prune', () => {
     const elsewhere = await run3('forget', full.id, '--source', 'other-src');
     assert.equal(elsewhere.code, 1, elsewhere.stderr);
     assert.match(elsewhere.stderr, /no backup/);
-    const latestOf = await run3('forget', 'latest', '--source', 'core-sql', '--dry-run', '--json');
+    const latestOf = await run3(
+      'forget',
+      ...['latest', '--source', 'core-sql', '--force', '--dry-run', '--json'],
+    );
     assert.equal(latestOf.code, 0, latestOf.stderr);
     assert.deepEqual((JSON.parse(latestOf.stdout) as { remove: string[] }).remove, [newest.id]);
-    const twice = await run3('forget', 'latest', 'latest', '--source', 'core-sql', '--dry-run');
+    const twice = await run3(
+      'forget',
+      ...['latest', 'latest', '--source', 'core-sql', '--force', '--dry-run'],
+    );
     assert.match(twice.stdout, /would remove 1 backup/);
     assert.equal((await run3('forget', otherId.id)).code, 0);
-    assert.equal((await run3('forget', newest.id)).code, 0);
+    assert.equal((await run3('forget', newest.id)).code, 2);
+    assert.equal((await run3('forget', newest.id, '--force')).code, 0);
     const left = await (
       await openRepository(repo.store, { kind: 'password', password: 'pw' })
     ).backups();

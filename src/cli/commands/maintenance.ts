@@ -1,7 +1,7 @@
 import { UsageError } from '../../errors.ts';
 import { backupGroup } from '../../policy/backup-groups.ts';
 import { applyKeepRules, hasRules, type KeepRules } from '../../policy/keep-rules.ts';
-import { neededByKept } from '../../policy/restore-chains.ts';
+import { chainHeads, neededByKept } from '../../policy/restore-chains.ts';
 import { removeLocks } from '../../repository/locks.ts';
 import { forgetBackups, pruneRepository } from '../../repository/prune.ts';
 import { globalsOf, type CliContext } from '../context.ts';
@@ -30,6 +30,10 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
     )
     .option('-s, --source <name>', 'only consider backups of this source')
     .option('--prune', 'run prune afterwards')
+    .option(
+      '--force',
+      'remove the backups named even when others, or the next log backups, need them: those cannot be restored until the next full or differential backup',
+    )
     .option('-n, --dry-run', 'show what would be removed')
     .action(async (ids: string[], flags, command) => {
       const globals = globalsOf(command);
@@ -72,18 +76,27 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
           named.add(item.id);
           decisions.push({ item, keep: false, reasons: ['named'] });
         }
-        // Never what a backup left in place needs to be restored (a SQL Server log's full),
-        // whichever backups --source shows.
+        // Never, unless forced, what a backup left in place needs to be restored (a SQL Server
+        // log's full), whichever backups --source shows, nor the newest backup of a SQL Server
+        // chain with what it needs: the log backups to come continue that chain.
         const sources = new Set(decisions.map((d) => d.item.source));
         const theirs = everything.filter((b) => sources.has(b.source));
-        const needed = neededByKept(
-          theirs,
-          new Set(theirs.filter((b) => !named.has(b.id)).map((b) => b.id)),
-        );
-        const refused = decisions.filter((d) => needed.has(d.item.id));
-        if (refused.length > 0)
+        const heads = new Set(chainHeads(theirs).map((b) => b.id));
+        const left = theirs.filter((b) => !named.has(b.id) || heads.has(b.id));
+        const needed = neededByKept(theirs, new Set(left.map((b) => b.id)));
+        const blocked = decisions.flatMap((d) => {
+          const why = heads.has(d.item.id)
+            ? `the newest backup of ${d.item.source}: the next log backups continue its chain`
+            : needed.get(d.item.id);
+          return why === undefined ? [] : [`${d.item.shortId} (${why})`];
+        });
+        if (blocked.length > 0 && !flags.force)
           throw new UsageError(
-            `refusing to remove ${refused.map((d) => `${d.item.shortId} (${needed.get(d.item.id) ?? '?'})`).join(', ')}; remove the backups that need it too`,
+            `refusing to remove ${blocked.join(', ')}: the backups that need them, taken or to come, could not be restored until the next full or differential backup; remove those too, or pass --force`,
+          );
+        if (blocked.length > 0)
+          reporter.warn(
+            `--force: removing ${blocked.join(', ')}; the backups that need them cannot be restored until the next full or differential backup`,
           );
       } else {
         for (const group of new Set(all.map(backupGroup))) {
