@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
@@ -8,7 +9,7 @@ import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
 import { recordToJson } from '../../src/drivers/sqlserver/plan-json.ts';
 import { openRepository, startSession } from '../../src/repository/index.ts';
 import { createLocalStore } from '../../src/stores/local.ts';
-import { hbr } from '../helpers/cli.ts';
+import { hbr, summaryOf } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
 import { rec } from '../sqlserver/build.ts';
 
@@ -68,5 +69,36 @@ describe('hbr forget keeps what later backups need', () => {
     await commit(rec('log', 500n, 600n, 60));
     const catalog = buildCatalog(await (await open()).backups(), 'core-sql');
     assert.throws(() => planRestore(catalog.records, { kind: 'latest' }), /LSN_GAP|gap/);
+  });
+
+  it("weighs a configured files source's backups per host", async () => {
+    await mkdir(join(dir.path, 'etc'));
+    await writeFile(join(dir.path, 'etc', 'hosts'), '127.0.0.1 localhost');
+    await writeFile(
+      join(dir.path, 'hosts.yaml'),
+      [
+        'repository: { path: repo-hosts }',
+        'sources:',
+        '  - { name: etc, files: { paths: [etc] }, retention: { keepLast: 2 } }',
+        '',
+      ].join('\n'),
+    );
+    const run = (host: string, ...args: string[]) =>
+      hbr(['--config', 'hosts.yaml', ...args], {
+        env: { HBR_PASSWORD: 'pw', HBR_HOST: host },
+        cwd: dir.path,
+      });
+    assert.equal((await run('web1', 'init')).code, 0);
+    const ids: string[] = [];
+    for (const host of ['web2', 'web1', 'web1']) {
+      const backup = await run(host, 'backup', '--source', 'etc', '--json');
+      assert.equal(backup.code, 0, backup.stderr);
+      ids.push(String(summaryOf(backup).backupId));
+    }
+    const forget = await run('web1', 'forget', '--json');
+    assert.equal(forget.code, 0, forget.stderr);
+    const plan = JSON.parse(forget.stdout) as { remove: string[]; keep: { id: string }[] };
+    assert.deepEqual(plan.remove, [], "web2's only backup is the newest of its own host");
+    assert.equal(plan.keep.length, 3);
   });
 });

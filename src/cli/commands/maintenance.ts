@@ -15,7 +15,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
   program
     .command('forget')
     .description(
-      "remove backups by id, or all but those the --keep rules (else the config's retention:) keep, per source (backups of paths: per host and paths); data is freed by prune",
+      "remove backups by id, or all but those the --keep rules (else the config's retention:) keep, per source (backups of files: per host, and paths given on the command line); data is freed by prune",
     )
     .argument('[ids...]', 'backup ids to remove')
     .option('--keep-last <n>', 'keep the n newest backups')
@@ -101,7 +101,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
       } else {
         for (const group of new Set(all.map(backupGroup))) {
           const members = all.filter((b) => backupGroup(b) === group);
-          const groupRules = hasRules(rules) ? rules : configured.get(group);
+          const groupRules = hasRules(rules) ? rules : configured.get(members[0]!.source);
           if (groupRules)
             decisions.push(...applyKeepRules(members, (b) => new Date(b.startedAt), groupRules));
           else
