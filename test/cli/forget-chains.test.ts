@@ -71,6 +71,30 @@ describe('hbr forget keeps what later backups need', () => {
     assert.throws(() => planRestore(catalog.records, { kind: 'latest' }), /LSN_GAP|gap/);
   });
 
+  it('reports what forget removed when the prune after it fails', async () => {
+    const { run, open } = await repository('repo-prune');
+    await mkdir(join(dir.path, 'tree'));
+    const ids: string[] = [];
+    for (const v of ['1', '2', '3']) {
+      await writeFile(join(dir.path, 'tree', 'f'), v);
+      ids.push(String(summaryOf(await run('backup', 'tree', '--json')).backupId));
+    }
+    const running = await startSession(await open()); // a backup in progress: prune must wait
+    try {
+      const forget = await run('forget', '--keep-last', '1', '--prune', '--json');
+      assert.equal(forget.code, 11);
+      const result = JSON.parse(forget.stdout) as { remove: string[] };
+      assert.deepEqual([...result.remove].sort(), ids.slice(0, 2).sort());
+      assert.match(forget.stderr, /forget removed 2 backup\(s\); only the prune after it failed/);
+      assert.match(forget.stderr, /locked/);
+      const text = await run('forget', ids[2]!, '--prune');
+      assert.equal(text.code, 11);
+      assert.match(text.stdout, /removed 1 backup/);
+    } finally {
+      await running.abort();
+    }
+  });
+
   it("weighs a configured files source's backups per host", async () => {
     await mkdir(join(dir.path, 'etc'));
     await writeFile(join(dir.path, 'etc', 'hosts'), '127.0.0.1 localhost');

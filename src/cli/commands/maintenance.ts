@@ -137,11 +137,16 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
       );
       const verb = flags.dryRun ? 'would remove' : 'removed';
       let pruned: Awaited<ReturnType<typeof pruneRepository>> | undefined;
-      if (flags.prune && !flags.dryRun)
-        pruned = await pruneRepository(repo, {
-          signal: ctx.signal,
-          onLockLeft: warnLockLeft(reporter),
-        });
+      let pruneError: unknown;
+      try {
+        if (flags.prune && !flags.dryRun)
+          pruned = await pruneRepository(repo, {
+            signal: ctx.signal,
+            onLockLeft: warnLockLeft(reporter),
+          });
+      } catch (error) {
+        pruneError = error; // what was removed is reported first
+      }
       reporter.result(
         {
           dryRun: Boolean(flags.dryRun),
@@ -151,6 +156,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
         },
         `${lines.join('\n')}\n${verb} ${remove.length} backup(s)\n${pruned ? `prune: freed ${formatBytes(pruned.bytesFreed)}\n` : ''}`,
       );
+      if (pruneError !== undefined) throw _pruneFailed(pruneError, remove.length);
     });
   program
     .command('prune')
@@ -204,6 +210,16 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
 };
 
 // --- internal ---
+
+/**
+ * The error of a prune after forget removed backups, saying so: the same error (its class, and so
+ * its exit code, such as 11 for a repository locked by a running backup), its message prefixed.
+ */
+function _pruneFailed(error: unknown, removed: number): unknown {
+  if (error instanceof Error)
+    error.message = `forget removed ${removed} backup(s); only the prune after it failed (run hbr prune later): ${error.message}`;
+  return error;
+}
 
 /** The keep rules of each source of the config in use that has a `retention:` keeping anything. */
 async function _configuredRules(
