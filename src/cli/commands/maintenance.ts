@@ -65,7 +65,6 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
       const all = everything.filter((b) => !flags.source || b.source === flags.source);
       if (flags.source && all.length === 0)
         throw new UsageError(`no backups of source ${flags.source} in the repository`);
-      const reporter = reporterFor(ctx, globals);
       const decisions = [];
       if (ids.length > 0) {
         const named = new Set<string>();
