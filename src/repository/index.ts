@@ -1,6 +1,7 @@
 export { artifactRepository } from './artifacts.ts';
 export { initRepository, openRepository } from './repository.ts';
-export type { InitOptions, OpenRepository } from './repository.ts';
+export type { BackupFilter, InitOptions, OpenRepository } from './repository.ts';
+export { isFailedBackup } from './manifest.ts';
 export { startSession } from './session.ts';
 export type { RepositorySession, SmallFileStored } from './session.ts';
 export type { StoredContent } from './content.ts';

@@ -27,6 +27,8 @@ const ManifestSchema = z.object({
     bytes: z.number(),
     addedBytes: z.number(),
     durationMs: z.number(),
+    unreadable: z.number().optional(),
+    changedWhileRead: z.number().optional(),
   }),
   meta: z.record(z.string(), z.unknown()),
 });
@@ -57,5 +59,36 @@ export function decodeManifest(keys: RepositoryKeys, id: string, bytes: Buffer):
   const parsed = ManifestSchema.safeParse(parseJsonOrUndefined(opened.toString('utf8')));
   if (!parsed.success) throw new IntegrityError(`${what}: malformed manifest`);
   const { version: _version, ...rest } = parsed.data;
-  return { id, shortId: id.slice(0, 8), ...rest };
+  return { id, shortId: id.slice(0, 8), ...rest, summary: _summaryOf(parsed.data) };
+}
+
+/**
+ * A backup that stored no file and could not read something: every path failed (e.g. all
+ * unreadable). `latest` passes over it rather than restore nothing in place of an older backup
+ * that holds the files; its id still names it.
+ */
+export function isFailedBackup(backup: Pick<BackupRecord, 'summary'>): boolean {
+  return backup.summary.files === 0 && (backup.summary.unreadable ?? 0) > 0;
+}
+
+// --- internal ---
+
+/**
+ * The summary, with the counts of what a files backup could not read or read torn taken from
+ * its meta where a manifest written before the summary held them (`errors`, a count, and
+ * `changedWhileReading`, the paths), so older incomplete backups are told as such too.
+ */
+function _summaryOf(manifest: Manifest): Manifest['summary'] {
+  const { summary, meta } = manifest;
+  const errors = meta['errors'];
+  const torn = meta['changedWhileReading'];
+  return {
+    ...summary,
+    ...(summary.unreadable === undefined && typeof errors === 'number'
+      ? { unreadable: errors }
+      : {}),
+    ...(summary.changedWhileRead === undefined && Array.isArray(torn)
+      ? { changedWhileRead: torn.length }
+      : {}),
+  };
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { isAbsolute, relative, sep } from 'node:path';
 import pLimit from 'p-limit';
 import { IntegrityError, NotFoundError, RepositoryNotFoundError, UsageError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
@@ -13,7 +14,7 @@ import { CHUNKER_PROFILES } from './chunker.ts';
 import { deriveKeys, type RepositoryKeys } from './crypto.ts';
 import { openIndex } from './index-file.ts';
 import { addKey, unlockMasterKey, type Credential, type UnlockOptions } from './keys.ts';
-import { decodeManifest, manifestKey } from './manifest.ts';
+import { decodeManifest, isFailedBackup, manifestKey } from './manifest.ts';
 import { createMasterIndex, type MasterIndex } from './master-index.ts';
 import { packKey } from './pack.ts';
 import { decodeRepoConfig, encodeRepoConfig, type RepoConfig } from './repo-config.ts';
@@ -55,8 +56,21 @@ export interface OpenRepository {
     signal?: AbortSignal,
     options?: { strict?: boolean; onDamaged?: (error: IntegrityError) => void },
   ): Promise<BackupRecord[]>;
-  /** A backup by id, unique prefix, or `latest` (of `source`, if given). */
-  findBackup(ref: string, options?: { source?: string }): Promise<BackupRecord>;
+  /**
+   * A backup by id, unique prefix, or `latest`: the newest backup (of `source`, if given; whose
+   * paths hold every path of `holding`, if given) that stored something. A files backup that
+   * stored no file because what it was given could not be read is passed over by `latest`; its
+   * id still names it.
+   */
+  findBackup(ref: string, options?: BackupFilter): Promise<BackupRecord>;
+}
+
+/** What `latest` is the newest of. */
+export interface BackupFilter {
+  /** Only backups of this source (an id of another source is not found either). */
+  readonly source?: string;
+  /** `latest` only: backups whose recorded paths hold each of these (absolute) paths. */
+  readonly holding?: readonly string[];
 }
 
 /** Options of {@link initRepository}. */
@@ -251,10 +265,21 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
         (b) => !options.source || b.source === options.source,
       );
       if (ref === 'latest') {
-        const last = all.at(-1);
+        const holding = options.holding ?? [];
+        const candidates = all.filter((b) => holding.every((p) => _holds(b.paths, p)));
+        const last = candidates.filter((b) => !isFailedBackup(b)).at(-1);
         if (!last) {
-          const of = options.source ? ` of source ${options.source}` : '';
-          throw new NotFoundError(`no backups${of} in the repository`);
+          const of = [
+            ...(options.source ? [`of source ${options.source}`] : []),
+            ...(holding.length > 0 ? [`holding ${holding.join(', ')}`] : []),
+          ].join(' ');
+          const failed = candidates.length;
+          throw new NotFoundError(
+            `no backups${of ? ` ${of}` : ''} in the repository` +
+              (failed > 0
+                ? ` that stored anything (${failed} stored nothing: what they were given could not be read; name one by id to use it)`
+                : ''),
+          );
         }
         return last;
       }
@@ -271,4 +296,12 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     },
   };
   return repo;
+}
+
+/** Whether a backup of `paths` holds `path`: one of them is it or a folder above it. */
+function _holds(paths: readonly string[], path: string): boolean {
+  return paths.some((p) => {
+    const below = relative(p, path);
+    return below === '' || (below !== '..' && !below.startsWith(`..${sep}`) && !isAbsolute(below));
+  });
 }

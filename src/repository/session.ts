@@ -91,7 +91,7 @@ export interface RepositorySession extends BackupSession {
   commitTree(
     tree: string,
     info: CommitInfo,
-    totals: { files: number; bytes: number },
+    totals: { files: number; bytes: number; unreadable?: number; changedWhileRead?: number },
   ): Promise<BackupRecord>;
 }
 
@@ -226,6 +226,10 @@ export async function startSession(
             bytes: totals.bytes,
             addedBytes: 0,
             durationMs: Date.now() - startedMs,
+            ...(totals.unreadable !== undefined ? { unreadable: totals.unreadable } : {}),
+            ...(totals.changedWhileRead !== undefined
+              ? { changedWhileRead: totals.changedWhileRead }
+              : {}),
           },
           meta: { ...(info.meta ?? {}) },
         };

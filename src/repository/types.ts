@@ -46,6 +46,14 @@ export interface BackupSummary {
   /** Bytes this backup added to the repository after dedup and compression (encoded size). */
   readonly addedBytes: number;
   readonly durationMs: number;
+  /**
+   * Files backups: files and folders that could not be read, so are not in the backup (absent
+   * for database backups). With `files` 0, the backup stored nothing of its paths, and `latest`
+   * passes over it (see `isFailedBackup` in manifest.ts).
+   */
+  readonly unreadable?: number;
+  /** Files backups: files that changed while they were read; their stored copy may be torn. */
+  readonly changedWhileRead?: number;
 }
 
 /** The result of storing one artifact. */

@@ -79,6 +79,9 @@ describe('hbr edge cases', () => {
     const summary = summaryOf(result);
     assert.deepEqual(summary.changedWhileReading, [file]);
     assert.match(result.stderr, /growing\.log: changed while it was being read/);
+    // Kept with the backup: told whenever it is listed or restored.
+    const listed = await run('ls', String(summary.shortId), file);
+    assert.match(listed.stderr, /was incomplete: 1 files changed while they were read/);
     // The next backup reads it again instead of trusting the torn copy.
     const again = summaryOf(await run('backup', 'live', '--json'));
     assert.equal(again.changedFiles, 1);

@@ -222,7 +222,12 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
               bytesRead: result.stats.bytesRead,
             },
           },
-          { files: result.stats.files, bytes: result.stats.bytes },
+          {
+            files: result.stats.files,
+            bytes: result.stats.bytes,
+            unreadable: result.errors.length,
+            changedWhileRead: result.changedWhileReading.length,
+          },
         );
         tracePhase('committed');
         // A cache: a backup that cannot write it is no less saved (the next one reads trees).

@@ -1,3 +1,5 @@
+import { incompleteOf } from '../backup-ref.ts';
+import type { BackupRecord } from '../../repository/index.ts';
 import { globalsOf } from '../context.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes } from '../reporter.ts';
@@ -26,11 +28,36 @@ export const registerBackups: RegisterCommand = (program, ctx) => {
         b.type,
         formatBytes(b.summary.bytes),
         formatBytes(b.summary.addedBytes),
+        _incompleteColumn(b),
         b.paths.join(', '),
       ]);
+      const incomplete = backups.filter((b) => incompleteOf(b)).length;
       const text =
-        formatTable(['ID', 'Time (UTC)', 'Source', 'Type', 'Size', 'Added', 'Paths'], rows) +
-        `${backups.length} backup${backups.length === 1 ? '' : 's'}\n`;
-      reporter.result(backups, text);
+        formatTable(
+          ['ID', 'Time (UTC)', 'Source', 'Type', 'Size', 'Added', 'Incomplete', 'Paths'],
+          rows,
+        ) +
+        `${backups.length} backup${backups.length === 1 ? '' : 's'}` +
+        (incomplete > 0
+          ? `, ${incomplete} incomplete (files unreadable or changed while read)`
+          : '') +
+        '\n';
+      // --json: every record, with `incomplete` (or null) beside the summary's counts.
+      reporter.result(
+        backups.map((b) => ({ ...b, incomplete: incompleteOf(b) ?? null })),
+        text,
+      );
     });
 };
+
+// --- internal ---
+
+/** `2 unreadable, 1 changed`, or empty for a complete backup. */
+function _incompleteColumn(b: BackupRecord): string {
+  const what = incompleteOf(b);
+  if (!what) return '';
+  return [
+    ...(what.unreadable > 0 ? [`${what.unreadable} unreadable`] : []),
+    ...(what.changedWhileRead > 0 ? [`${what.changedWhileRead} changed`] : []),
+  ].join(', ');
+}

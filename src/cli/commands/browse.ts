@@ -1,4 +1,14 @@
 import { diffTrees, listTree } from '../../drivers/files/index.ts';
+import { isHbrError } from '../../errors.ts';
+import {
+  incompleteOf,
+  incompleteWarning,
+  collectPath,
+  latestFilter,
+  PATH_HELP,
+  SOURCE_HELP,
+  withBackupNamed,
+} from '../backup-ref.ts';
 import { globalsOf } from '../context.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes } from '../reporter.ts';
@@ -11,11 +21,20 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
     .description('list the files of a backup')
     .argument('<backup>', 'backup id, unique prefix, or "latest"')
     .argument('[path]', 'a path inside the backup', '/')
-    .action(async (ref: string, path: string, _flags, command) => {
+    .option('-s, --source <name>', SOURCE_HELP)
+    .option('--path <path>', PATH_HELP, collectPath, [] as string[])
+    .action(async (ref: string, path: string, flags, command) => {
       const globals = globalsOf(command);
       const { repo } = await accessRepository(ctx, globals);
-      const backup = await repo.findBackup(ref);
-      const nodes = await listTree(repo, backup.tree, path);
+      const reporter = reporterFor(ctx, globals);
+      const backup = await repo.findBackup(ref, latestFilter(flags, ctx.cwd));
+      const incomplete = incompleteWarning(backup);
+      if (incomplete) reporter.warn(incomplete, { backupId: backup.id, ...incompleteOf(backup) });
+      const nodes = await listTree(repo, backup.tree, path).catch((error: unknown) => {
+        throw isHbrError(error) && error.code === 'NOT_FOUND'
+          ? withBackupNamed(error, backup, ref)
+          : error;
+      });
       const text = nodes
         .map((n) => {
           const kind = { dir: 'd', symlink: 'l', fifo: 'p', file: '-' }[n.type];
@@ -24,7 +43,7 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
           return `${kind}${n.mode.toString(8).padStart(4, '0')}  ${size.padStart(10)}  ${n.mtime.slice(0, 19).replace('T', ' ')}  ${n.path}${link}`;
         })
         .join('\n');
-      reporterFor(ctx, globals).result(nodes, text ? `${text}\n` : '');
+      reporter.result(nodes, text ? `${text}\n` : '');
     });
   program
     .command('diff')
@@ -33,10 +52,13 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
     )
     .argument('<from>', 'older backup')
     .argument('<to>', 'newer backup')
-    .action(async (from: string, to: string, _flags, command) => {
+    .option('-s, --source <name>', SOURCE_HELP)
+    .option('--path <path>', PATH_HELP, collectPath, [] as string[])
+    .action(async (from: string, to: string, flags, command) => {
       const globals = globalsOf(command);
       const { repo } = await accessRepository(ctx, globals);
-      const [a, b] = [await repo.findBackup(from), await repo.findBackup(to)];
+      const filter = latestFilter(flags, ctx.cwd);
+      const [a, b] = [await repo.findBackup(from, filter), await repo.findBackup(to, filter)];
       const changes = await diffTrees(repo, a.tree, b.tree);
       const counts = { '+': 0, '-': 0, M: 0, T: 0, U: 0 };
       for (const c of changes) counts[c.change]++;

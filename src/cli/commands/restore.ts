@@ -1,6 +1,15 @@
 import { resolve } from 'node:path';
 import { restoreFiles } from '../../drivers/files/index.ts';
 import { UsageError } from '../../errors.ts';
+import {
+  incompleteOf,
+  incompleteWarning,
+  collectPath,
+  latestFilter,
+  PATH_HELP,
+  SOURCE_HELP,
+  withBackupNamed,
+} from '../backup-ref.ts';
 import { globalsOf } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { startCodecWorkers } from '../../repository/index.ts';
@@ -22,7 +31,8 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
       '-i, --include <path...>',
       'restore only these paths of the backup (as hbr ls shows them)',
     )
-    .option('-s, --source <name>', 'with "latest": the latest backup of this source')
+    .option('-s, --source <name>', SOURCE_HELP)
+    .option('--path <path>', `files: ${PATH_HELP}`, collectPath, [] as string[])
     .option('--overwrite', 'replace files that already exist in the target')
     .option(
       '--at <time>',
@@ -45,13 +55,16 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
         // 15 MB to the memory of a files restore, and its start).
         const { neo4jSourceNamed, runNeo4jRestore } = await import('./restore-neo4j.ts');
         const neo = await neo4jSourceNamed(ctx, globals, flags.source);
+        const databaseSource = `--path is for files backups; ${flags.source} is a database source`;
         if (neo) {
+          if (flags.path) throw new UsageError(databaseSource);
           await runNeo4jRestore(ctx, globals, neo.source, neo.file, ref, flags, setExitCode);
           return;
         }
         const { sqlServerSourceNamed } = await import('./sqlserver-settings.ts');
         const sql = await sqlServerSourceNamed(ctx, globals, flags.source);
         if (sql) {
+          if (flags.path) throw new UsageError(databaseSource);
           const { runSqlServerRestore } = await import('./restore-sqlserver.ts');
           await runSqlServerRestore(ctx, globals, sql.source, sql.file, ref, flags, setExitCode);
           return;
@@ -85,7 +98,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
       // window of files, not the backup (see docs/architecture.md, "Heaps sized for memory").
       const { repo } = await accessRepository(ctx, globals, { onDeriveKey: startCodecWorkers });
       tracePhase('repository opened');
-      const backup = await repo.findBackup(ref, flags.source ? { source: flags.source } : {});
+      const backup = await repo.findBackup(ref, latestFilter(flags, ctx.cwd));
       if (backup.kind !== 'files') {
         throw new UsageError(
           `backup ${backup.shortId} is a ${backup.kind} backup; restore it with its driver (hbr restore --source ${backup.source})`,
@@ -95,6 +108,9 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
       const lock = await lockForReading(repo, reporter, 'restore');
       const started = Date.now();
       reporter.start('restore');
+      // Said before anything is written: what the backup lacks, the restore cannot bring back.
+      const incomplete = incompleteWarning(backup);
+      if (incomplete) reporter.warn(incomplete, { backupId: backup.id, ...incompleteOf(backup) });
       try {
         const result = await restoreFiles({
           repo,
@@ -110,6 +126,13 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
               totalFiles: p.totalFiles,
               totalBytes: p.totalBytes,
             }),
+        }).catch((error: unknown) => {
+          // An include not in the backup: say which backup `latest` was, and how to pick another.
+          throw flags.include &&
+            error instanceof UsageError &&
+            /^not in backup /.test(error.message)
+            ? withBackupNamed(error, backup, ref)
+            : error;
         });
         for (const e of result.errors) reporter.fileError(e.path, new Error(e.message));
         const durationMs = Date.now() - started;
@@ -122,9 +145,11 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
             bytes: result.bytes,
             errors: result.errors,
             durationMs,
+            incomplete: incompleteOf(backup) ?? null,
           },
           [
             `Restored: ${result.files} files, ${result.dirs} folders, ${formatBytes(result.bytes)} in ${formatDuration(durationMs)} (every file verified)`,
+            ...(incomplete ? [`Warning:  ${incomplete}`] : []),
             ...(result.errors.length > 0
               ? [
                   `FAILED:   ${result.errors.length} file(s) could not be restored:`,

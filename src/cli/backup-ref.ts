@@ -1,0 +1,87 @@
+/**
+ * Naming a files backup on the command line (`hbr ls`, `hbr diff`, `hbr restore`): an id, a
+ * unique prefix, or `latest`, which `--source` and `--path` narrow alike in every command (as
+ * restic's `--path` and `--host` do), and how an incomplete backup is told.
+ * @module
+ */
+import { resolve } from 'node:path';
+import { HbrError } from '../errors.ts';
+import type { BackupFilter, BackupRecord } from '../repository/index.ts';
+
+/** The `--source` and `--path` flags as commander hands them over. */
+export interface LatestFlags {
+  source?: string;
+  path?: string[];
+}
+
+/** Help of `--source`, the same in every command that names backups. */
+export const SOURCE_HELP = 'with "latest": the latest backup of this source';
+/** Help of `--path`, the same in every command that names backups. */
+export const PATH_HELP =
+  'with "latest": the latest backup that holds this path (one of its paths is it, or a folder above it); repeatable';
+
+/**
+ * Commander's collector for `--path`, repeatable: one value each (a variadic option would take
+ * the path argument of `hbr ls latest --path P PATH` as a second one).
+ */
+export function collectPath(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** The filter `latest` takes from the flags; `--path` is resolved against `cwd`. */
+export function latestFilter(flags: LatestFlags, cwd: string): BackupFilter {
+  return {
+    ...(flags.source ? { source: flags.source } : {}),
+    ...(flags.path?.length ? { holding: flags.path.map((p) => resolve(cwd, p)) } : {}),
+  };
+}
+
+/** `85733506 of /srv/models, taken 2026-12-06 19:18:11 UTC`. */
+export function describeBackup(backup: BackupRecord): string {
+  const time = backup.finishedAt.slice(0, 19).replace('T', ' ');
+  return `${backup.shortId} of ${backup.paths.join(', ') || backup.source}, taken ${time} UTC`;
+}
+
+/**
+ * `error` (a path not in the backup) with the backup `ref` resolved to named, and when that was
+ * `latest`, how to pick another: the newest backup need not be of the paths asked about.
+ */
+export function withBackupNamed<E extends HbrError>(
+  error: E,
+  backup: BackupRecord,
+  ref: string,
+): E {
+  error.message +=
+    ref === 'latest'
+      ? ` ("latest" is backup ${describeBackup(backup)}: the newest backup of any paths); add --path PATH for the latest backup that holds PATH, or give an id from hbr backups`
+      : ` (backup ${describeBackup(backup)})`;
+  return error;
+}
+
+/** What a files backup could not read or read torn when it was taken, if anything. */
+export function incompleteOf(
+  backup: BackupRecord,
+): { unreadable: number; changedWhileRead: number } | undefined {
+  const unreadable = backup.summary.unreadable ?? 0;
+  const changedWhileRead = backup.summary.changedWhileRead ?? 0;
+  return unreadable > 0 || changedWhileRead > 0 ? { unreadable, changedWhileRead } : undefined;
+}
+
+/** `backup X was incomplete: …`, for a warning at restore and in `hbr ls`. */
+export function incompleteWarning(backup: BackupRecord): string | undefined {
+  const what = incompleteOf(backup);
+  if (!what) return undefined;
+  const parts = [
+    ...(what.unreadable > 0
+      ? [
+          `${what.unreadable} files or folders could not be read when it was taken (they are not in it)`,
+        ]
+      : []),
+    ...(what.changedWhileRead > 0
+      ? [
+          `${what.changedWhileRead} files changed while they were read (their copy may be inconsistent)`,
+        ]
+      : []),
+  ];
+  return `backup ${backup.shortId} was incomplete: ${parts.join('; ')}`;
+}

@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { chmod, chown, mkdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hbr, hbrProcess, summaryOf, type CliResult } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+/** The JSON lines a `--json` run wrote to stderr (warnings). */
+function warningsOf(result: CliResult): { message: string; details?: Record<string, unknown> }[] {
+  return result.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { messageType: string; message: string })
+    .filter((l) => l.messageType === 'warning');
+}
+
+describe('which backup a command takes, and what it says of an incomplete one', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let env: NodeJS.ProcessEnv;
+  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+  const idOf = async (...args: string[]): Promise<string> => {
+    const result = await run('backup', ...args, '--json');
+    assert.ok(result.code === 0 || result.code === 3, result.stderr);
+    return String(summaryOf(result).shortId);
+  };
+  // As root, files are readable whatever their mode: the backup runs without the capabilities
+  // that allow it, and the folder belongs to another user.
+  const asRoot = process.getuid?.() === 0;
+  const backupUnreadable = async (...args: string[]): Promise<CliResult> =>
+    hbrProcess(['backup', ...args], {
+      env,
+      cwd: dir.path,
+      prefix: asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [],
+    }).done;
+
+  before(async () => {
+    dir = await tempDir();
+    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
+    await mkdir(join(dir.path, 'src', 'd'), { recursive: true });
+    await writeFile(join(dir.path, 'src', 'd', 'file'), 'data\n');
+    await mkdir(join(dir.path, 'other'));
+    await writeFile(join(dir.path, 'other', 'x'), 'x\n');
+    assert.equal((await run('init')).code, 0);
+  });
+  after(async () => {
+    await chmod(join(dir.path, 'src', 'd'), 0o755).catch(() => undefined);
+    await dir.remove();
+  });
+
+  it('passes over a backup that could read nothing for "latest", and warns when one is restored by id', async () => {
+    const good = await idOf('src/d');
+    const folder = join(dir.path, 'src', 'd');
+    if (asRoot) await chown(folder, 65534, 65534);
+    await chmod(folder, 0o000);
+    const failed = await backupUnreadable('src/d', '--json');
+    await chmod(folder, 0o755);
+    assert.equal(failed.code, 3, failed.stderr);
+    const failedId = String(summaryOf(failed).shortId);
+
+    const listed = await run('backups');
+    assert.match(listed.stdout, new RegExp(`^${failedId} .* 1 unreadable .*src/d$`, 'm'));
+    assert.match(listed.stdout, /2 backups, 1 incomplete/);
+    const records = JSON.parse((await run('backups', '--json')).stdout) as {
+      shortId: string;
+      summary: { unreadable?: number; changedWhileRead?: number };
+      incomplete: { unreadable: number; changedWhileRead: number } | null;
+    }[];
+    const record = records.find((r) => r.shortId === failedId);
+    assert.equal(record?.summary.unreadable, 1);
+    assert.deepEqual(record?.incomplete, { unreadable: 1, changedWhileRead: 0 });
+    assert.equal(records.find((r) => r.shortId === good)?.incomplete, null);
+
+    // "latest" is yesterday's good backup, not the one that stored nothing.
+    const latest = await run('restore', 'latest', '--target', 'back', '--json');
+    assert.equal(latest.code, 0, latest.stderr);
+    assert.equal(summaryOf(latest).shortId, good);
+    assert.equal(summaryOf(latest).files, 1);
+    assert.deepEqual(warningsOf(latest), []);
+
+    // Named by its id it is restored, and said to be incomplete, in text and in JSON.
+    const text = await run('restore', failedId, '--target', 'failed-text');
+    assert.equal(text.code, 0, text.stderr);
+    const warning = `backup ${failedId} was incomplete: 1 files or folders could not be read when it was taken`;
+    assert.ok(text.stderr.includes(warning), text.stderr);
+    assert.ok(text.stdout.includes(`Warning:  ${warning}`), text.stdout);
+    const json = await run('restore', failedId, '--target', 'failed-json', '--json');
+    assert.deepEqual(summaryOf(json).incomplete, { unreadable: 1, changedWhileRead: 0 });
+    assert.ok(warningsOf(json)[0]?.message.startsWith(warning), json.stderr);
+    const ls = await run('ls', failedId);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.ok(ls.stderr.includes(warning), ls.stderr);
+  });
+
+  it('warns at restore of a backup that left an unreadable file out', async () => {
+    const secret = join(dir.path, 'src', 'd', 'secret');
+    await writeFile(secret, 'no access');
+    if (asRoot) await chown(secret, 65534, 65534);
+    await chmod(secret, 0o000);
+    const partial = await backupUnreadable('src/d', '--json');
+    await rm(secret);
+    assert.equal(partial.code, 3, partial.stderr);
+    const restored = await run('restore', 'latest', '--target', 'partial');
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.match(restored.stdout, /Restored: 1 files/);
+    assert.match(
+      restored.stdout,
+      /Warning: {2}backup \w+ was incomplete: 1 files or folders could not be read/,
+    );
+  });
+
+  it('"latest" with --path is the newest backup holding the path, alike in ls, restore and diff', async () => {
+    const ofSrc = await idOf('src');
+    const file = join(dir.path, 'src', 'd', 'file');
+    await writeFile(file, 'data, changed\n');
+    const ofSrcAgain = await idOf('src');
+    const ofOther = await idOf('other');
+
+    // Without --path, "latest" is the backup of other/: the error names it and the way out.
+    const ls = await run('ls', 'latest', file);
+    assert.equal(ls.code, 1);
+    assert.ok(ls.stderr.includes(`"latest" is backup ${ofOther} of ${join(dir.path, 'other')}`));
+    assert.match(ls.stderr, /add --path PATH/);
+    const restore = await run('restore', 'latest', '--target', 'r1', '--include', file);
+    assert.equal(restore.code, 2);
+    assert.ok(restore.stderr.includes(`"latest" is backup ${ofOther}`), restore.stderr);
+
+    const listed = await run('ls', 'latest', '--path', 'src/d/file', file, '--json');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      (JSON.parse(listed.stdout) as { path: string }[]).map((n) => n.path),
+      [file],
+    );
+    const restored = await run(
+      'restore',
+      'latest',
+      '--path',
+      'src',
+      '--target',
+      'r2',
+      '--include',
+      file,
+      '--json',
+    );
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(summaryOf(restored).shortId, ofSrcAgain);
+    const diff = await run('diff', ofSrc, 'latest', '--path', 'src', '--json');
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.deepEqual(
+      (JSON.parse(diff.stdout) as { changes: { path: string; change: string }[] }).changes.filter(
+        (c) => c.change === 'M',
+      ),
+      [{ path: file, change: 'M' }],
+    );
+    const none = await run('ls', 'latest', '--path', 'nowhere');
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /no backups holding .*nowhere/);
+  });
+});
