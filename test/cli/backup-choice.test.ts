@@ -155,4 +155,27 @@ describe('which backup a command takes, and what it says of an incomplete one', 
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no backups holding .*nowhere/);
   });
+
+  it('diff shows a folder whose own mode or mtime changed, and what a type change removed', async () => {
+    const tree = join(dir.path, 'tree');
+    await mkdir(join(tree, 'a', 'b'), { recursive: true });
+    await writeFile(join(tree, 'a', 'b', 'f'), 'f');
+    await mkdir(join(tree, 'models'));
+    for (const name of ['1', '2', '3']) await writeFile(join(tree, 'models', name), name);
+    const before = await idOf('tree');
+    await chmod(join(tree, 'a', 'b'), 0o700);
+    await utimes(join(tree, 'a'), new Date('2020-01-01Z'), new Date('2020-01-01Z'));
+    await rm(join(tree, 'models'), { recursive: true });
+    await writeFile(join(tree, 'models'), 'now a file');
+    const afterId = await idOf('tree');
+    const diff = await run('diff', before, afterId);
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.match(diff.stdout, /^U {2}.*\/tree\/a$/m);
+    assert.match(diff.stdout, /^U {2}.*\/tree\/a\/b$/m);
+    assert.match(diff.stdout, /^T {2}.*\/tree\/models$/m);
+    assert.match(diff.stdout, /^- {2}.*\/tree\/models\/3$/m);
+    assert.match(diff.stdout, /0 added, 3 removed, 0 modified, 1 type changed, [34] metadata only/);
+    // The folders above the backed-up path are only the way to it: not reported.
+    assert.doesNotMatch(diff.stdout, new RegExp(`^U {2}${dir.path}$`, 'm'));
+  });
 });

@@ -59,7 +59,7 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
       const { repo } = await accessRepository(ctx, globals);
       const filter = latestFilter(flags, ctx.cwd);
       const [a, b] = [await repo.findBackup(from, filter), await repo.findBackup(to, filter)];
-      const changes = await diffTrees(repo, a.tree, b.tree);
+      const changes = await diffTrees(repo, a.tree, b.tree, [...a.paths, ...b.paths]);
       const counts = { '+': 0, '-': 0, M: 0, T: 0, U: 0 };
       for (const c of changes) counts[c.change]++;
       const text =

@@ -64,9 +64,21 @@ export interface TreeChange {
   readonly change: '+' | '-' | 'M' | 'T' | 'U';
 }
 
-/** Compares two trees; identical subtrees (same id) are skipped without reading them. */
-export async function diffTrees(repo: OpenRepository, a: string, b: string): Promise<TreeChange[]> {
+/**
+ * Compares two trees; identical subtrees (same id) are skipped without reading them. A folder's
+ * own mode or mtime is a change (`U`) at or below one of `paths` (the backed-up paths, when
+ * given): the folders above them are only the way to reach them, and their times move with
+ * everything else in them (a backup of /tmp/x would show /tmp every time).
+ */
+export async function diffTrees(
+  repo: OpenRepository,
+  a: string,
+  b: string,
+  paths?: readonly string[],
+): Promise<TreeChange[]> {
   const changes: TreeChange[] = [];
+  const backedUp = (path: string): boolean =>
+    !paths || paths.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`));
   const all = async (tree: string | undefined, at: string, change: '+' | '-'): Promise<void> => {
     if (!tree) return;
     for (const node of await repo.readTree(tree)) {
@@ -90,9 +102,17 @@ export async function diffTrees(repo: OpenRepository, a: string, b: string): Pro
         changes.push({ path, change: '-' });
         if (x.type === 'dir') await all(x.subtree, path, '-');
       } else if (x && y) {
-        if (x.type !== y.type) changes.push({ path, change: 'T' });
-        else if (x.type === 'dir') await compare(x.subtree ?? '', y.subtree ?? '', path);
-        else if (!_sameContent(x, y) || x.linkTarget !== y.linkTarget || x.size !== y.size)
+        if (x.type !== y.type) {
+          // What was below a folder is gone, or new below one, as with `-` and `+`.
+          changes.push({ path, change: 'T' });
+          if (x.type === 'dir') await all(x.subtree, path, '-');
+          if (y.type === 'dir') await all(y.subtree, path, '+');
+        } else if (x.type === 'dir') {
+          // A folder's own mode or mtime, then what changed below it.
+          if ((x.mode !== y.mode || x.mtime !== y.mtime) && backedUp(path))
+            changes.push({ path, change: 'U' });
+          await compare(x.subtree ?? '', y.subtree ?? '', path);
+        } else if (!_sameContent(x, y) || x.linkTarget !== y.linkTarget || x.size !== y.size)
           changes.push({ path, change: 'M' });
         else if (x.mode !== y.mode || x.mtime !== y.mtime) changes.push({ path, change: 'U' });
       }
