@@ -32,6 +32,15 @@ export class UsageError extends HbrError {
   override readonly code = 'USAGE' as const;
 }
 
+/** Paths asked of a backup (`restore --include`) that it does not hold. Exit code 2. */
+export class NotInBackupError extends UsageError {
+  readonly paths: readonly string[];
+  constructor(backup: string, paths: readonly string[]) {
+    super(`not in backup ${backup}: ${paths.join(', ')}`);
+    this.paths = paths;
+  }
+}
+
 /** The configuration file is invalid. The message names the file, line and key. Exit code 78. */
 export class ConfigError extends HbrError {
   override name = 'ConfigError' as const;

@@ -162,7 +162,10 @@ describe('which backup a command takes, and what it says of an incomplete one', 
     await writeFile(join(tree, 'a', 'b', 'f'), 'f');
     await mkdir(join(tree, 'models'));
     for (const name of ['1', '2', '3']) await writeFile(join(tree, 'models', name), name);
+    await mkdir(join(tree, 'c'));
+    await writeFile(join(tree, 'c', 'old'), 'old');
     const before = await idOf('tree');
+    await writeFile(join(tree, 'c', 'new'), 'new'); // moves c's mtime: the + line says it all
     await chmod(join(tree, 'a', 'b'), 0o700);
     await utimes(join(tree, 'a'), new Date('2020-01-01Z'), new Date('2020-01-01Z'));
     await rm(join(tree, 'models'), { recursive: true });
@@ -174,7 +177,9 @@ describe('which backup a command takes, and what it says of an incomplete one', 
     assert.match(diff.stdout, /^U {2}.*\/tree\/a\/b$/m);
     assert.match(diff.stdout, /^T {2}.*\/tree\/models$/m);
     assert.match(diff.stdout, /^- {2}.*\/tree\/models\/3$/m);
-    assert.match(diff.stdout, /0 added, 3 removed, 0 modified, 1 type changed, [34] metadata only/);
+    assert.match(diff.stdout, /^\+ {2}.*\/tree\/c\/new$/m);
+    assert.doesNotMatch(diff.stdout, /^U {2}.*\/tree\/c$/m);
+    assert.match(diff.stdout, /1 added, 3 removed, 0 modified, 1 type changed, 2 metadata only/);
     // The folders above the backed-up path are only the way to it: not reported.
     assert.doesNotMatch(diff.stdout, new RegExp(`^U {2}${dir.path}$`, 'm'));
   });

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { restoreFiles } from '../../drivers/files/index.ts';
-import { UsageError } from '../../errors.ts';
+import { NotInBackupError, UsageError } from '../../errors.ts';
 import {
   incompleteOf,
   incompleteWarning,
@@ -128,11 +128,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
             }),
         }).catch((error: unknown) => {
           // An include not in the backup: say which backup `latest` was, and how to pick another.
-          throw flags.include &&
-            error instanceof UsageError &&
-            /^not in backup /.test(error.message)
-            ? withBackupNamed(error, backup, ref)
-            : error;
+          throw error instanceof NotInBackupError ? withBackupNamed(error, backup, ref) : error;
         });
         for (const e of result.errors) reporter.fileError(e.path, new Error(e.message));
         const durationMs = Date.now() - started;

@@ -86,8 +86,10 @@ export async function diffTrees(
       if (node.type === 'dir') await all(node.subtree, `${at}/${node.name}`, change);
     }
   };
-  const compare = async (ta: string, tb: string, at: string): Promise<void> => {
-    if (ta === tb) return;
+  /** @returns whether an entry right inside was added, removed or replaced by another type. */
+  const compare = async (ta: string, tb: string, at: string): Promise<boolean> => {
+    if (ta === tb) return false;
+    let entriesChanged = false;
     const left = new Map((await repo.readTree(ta)).map((n) => [n.name, n]));
     const right = new Map((await repo.readTree(tb)).map((n) => [n.name, n]));
     const names = [...new Set([...left.keys(), ...right.keys()])].sort();
@@ -95,6 +97,7 @@ export async function diffTrees(
       const x = left.get(name);
       const y = right.get(name);
       const path = `${at}/${name}`;
+      if (!x || !y || x.type !== y.type) entriesChanged = true;
       if (!x && y) {
         changes.push({ path, change: '+' });
         if (y.type === 'dir') await all(y.subtree, path, '+');
@@ -108,15 +111,18 @@ export async function diffTrees(
           if (x.type === 'dir') await all(x.subtree, path, '-');
           if (y.type === 'dir') await all(y.subtree, path, '+');
         } else if (x.type === 'dir') {
-          // A folder's own mode or mtime, then what changed below it.
-          if ((x.mode !== y.mode || x.mtime !== y.mtime) && backedUp(path))
-            changes.push({ path, change: 'U' });
-          await compare(x.subtree ?? '', y.subtree ?? '', path);
+          // A folder's own mode or mtime, before what changed below it. Its mtime moves whenever
+          // an entry is added or removed, which the lines below it already show.
+          const at = changes.length;
+          const entries = await compare(x.subtree ?? '', y.subtree ?? '', path);
+          if ((x.mode !== y.mode || (x.mtime !== y.mtime && !entries)) && backedUp(path))
+            changes.splice(at, 0, { path, change: 'U' });
         } else if (!_sameContent(x, y) || x.linkTarget !== y.linkTarget || x.size !== y.size)
           changes.push({ path, change: 'M' });
         else if (x.mode !== y.mode || x.mtime !== y.mtime) changes.push({ path, change: 'U' });
       }
     }
+    return entriesChanged;
   };
   await compare(a, b, '');
   return changes;

@@ -25,7 +25,7 @@ import {
 import { basename, dirname, join, sep } from 'node:path';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
-import { UsageError } from '../../errors.ts';
+import { NotInBackupError, UsageError } from '../../errors.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
 import { settleAll } from '../../util/settle-all.ts';
 import { tracePhase } from '../../util/trace.ts';
@@ -364,7 +364,7 @@ async function _preflight(
   const missing = include.filter(
     (i) => !matched.has(i) && !unreadable.some((u) => i.startsWith(`${u}/`)),
   );
-  if (missing.length > 0) throw new UsageError(`not in backup ${backup}: ${missing.join(', ')}`);
+  if (missing.length > 0) throw new NotInBackupError(backup, missing);
   const count = existing?.count ?? 0;
   if (count > 0) {
     const shown = existing?.first.join(', ');
