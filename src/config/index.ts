@@ -26,4 +26,10 @@ export type {
   SourceConfig,
   RetentionConfig,
 } from './schema.ts';
-export { isDuration, parseDuration, subtractDuration, type DurationParts } from './duration.ts';
+export {
+  addDuration,
+  isDuration,
+  parseDuration,
+  subtractDuration,
+  type DurationParts,
+} from './duration.ts';

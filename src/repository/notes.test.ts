@@ -42,7 +42,7 @@ describe('notes about committed backups', () => {
       });
 
       const replicaStore = createLocalStore({ path: `${dir.path}/replica` });
-      await replicateRepository(store, replicaStore, { keys: repo.keys });
+      await replicateRepository(store, replicaStore, { keys: repo.keys, keyId: repo.keyId });
       const replica = await openRepository(replicaStore, credential);
       assert.equal((await listNotes(replica, backup.id)).length, 2);
 

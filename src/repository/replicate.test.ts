@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { pseudoRandomBytes, tempDir } from '../../test/helpers/temp.ts';
+import { StoreError } from '../errors.ts';
 import { createLocalStore } from '../stores/local.ts';
 import type { ObjectInfo, Store } from '../stores/types.ts';
 import { checkRepository } from './check.ts';
 import { addKey, type Credential } from './keys.ts';
-import { acquireLock } from './locks.ts';
+import { LOST_AFTER_MS, REFRESH_EVERY_MS, acquireLock } from './locks.ts';
 import { replicateRepository } from './replicate.ts';
 import { initRepository, openRepository, type OpenRepository } from './repository.ts';
 import { startSession } from './session.ts';
@@ -55,7 +56,7 @@ describe('replicateRepository', () => {
   afterEach(async () => dir.remove());
 
   it('copies every object into an empty target, byte for byte, and then copies nothing more', async () => {
-    const first = await replicateRepository(source, target, { keys: repo.keys });
+    const first = await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
     assert.equal(first.ok, true);
     assert.equal(first.newReplica, true);
     assert.deepEqual(await keysOf(target), await keysOf(source));
@@ -66,7 +67,10 @@ describe('replicateRepository', () => {
     assert.equal(first.kinds.config.copied, 1);
     assert.deepEqual(await keysOf(target, 'locks/'), [], 'locks are not copied');
 
-    const second = await replicateRepository(source, target, { keys: repo.keys });
+    const second = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+    });
     assert.equal(second.newReplica, false);
     assert.equal(second.copiedObjects, 0);
     assert.equal(second.kinds.data.present, first.kinds.data.copied);
@@ -77,65 +81,108 @@ describe('replicateRepository', () => {
   });
 
   it('copies only what is new after another backup', async () => {
-    await replicateRepository(source, target, { keys: repo.keys });
+    await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
     await backup(repo, 2, 2 * 1024 * 1024);
-    const report = await replicateRepository(source, target, { keys: repo.keys });
+    const report = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+    });
     assert.equal(report.kinds.snapshots.copied, 1);
     assert.equal(report.kinds.snapshots.present, 1);
     assert.equal(report.kinds.keys.copied + report.kinds.config.copied, 0);
     assert.deepEqual(await keysOf(target), await keysOf(source));
   });
 
-  it('copies keys to a new replica only: a key removed there stays removed, one added here stays here', async () => {
-    await replicateRepository(source, target, { keys: repo.keys });
-    const [replicaKey] = await keysOf(target, 'keys/');
-    assert.ok(replicaKey);
-    // A leaked password is removed from the replica (its own key added first, as key remove asks).
-    await addKey(target, repo.masterKey, { kind: 'password', password: 'replica only' }, fast);
-    await target.delete(replicaKey);
-    const added = await addKey(
-      source,
-      repo.masterKey,
-      { kind: 'password', password: 'new here' },
-      fast,
+  it('copies every key the replica lacks on every run: a password added and the old one removed on the source opens the replica', async () => {
+    await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
+    const fresh: Credential = { kind: 'password', password: 'new here' };
+    const added = await addKey(source, repo.masterKey, fresh, fast);
+    await source.delete(`keys/${repo.keyId}`); // `hbr key remove` of the old password
+    const now = await openRepository(source, fresh);
+
+    const again = await replicateRepository(source, target, { keys: now.keys, keyId: now.keyId });
+    assert.equal(again.ok, true);
+    assert.equal(again.kinds.keys.copied, 1);
+    assert.deepEqual(await target.get(`keys/${added}`), await source.get(`keys/${added}`));
+    assert.equal((await (await openRepository(target, fresh)).backups()).length, 1);
+    // The removed key stays on the replica (it may be write-once): a warning, not a deletion.
+    await openRepository(target, password);
+    assert.deepEqual(
+      again.warnings.map((w) => [w.key, w.reason]),
+      [[`keys/${repo.keyId}`, 'removed-key']],
     );
-    const again = await replicateRepository(source, target, { keys: repo.keys });
-    assert.equal(again.kinds.keys.copied, 0);
-    await assert.rejects(openRepository(target, password), { name: 'WrongPasswordError' });
-    assert.equal((await target.head(`keys/${added}`)) ?? null, null);
-    await openRepository(target, { kind: 'password', password: 'replica only' });
+    assert.match(again.warnings[0]?.message ?? '', /no longer on the source.*not deleted/);
+
+    // Keys lost on the replica are copied again.
+    for (const key of await keysOf(target, 'keys/')) await target.delete(key);
+    const restored = await replicateRepository(source, target, {
+      keys: now.keys,
+      keyId: now.keyId,
+    });
+    assert.equal(restored.kinds.keys.copied, 1);
+    await openRepository(target, fresh);
+  });
+
+  it('reports a replica whose copy of the key that opened the source differs, instead of success', async () => {
+    await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
+    const path = join(dir.path, 'target', 'keys', repo.keyId);
+    const bytes = await readFile(path);
+    bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 1; // same size: not copied again
+    await writeFile(path, bytes);
+    const report = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+    });
+    assert.equal(report.ok, false);
+    assert.deepEqual(
+      report.errors.map((e) => [e.key, e.reason]),
+      [[`keys/${repo.keyId}`, 'key']],
+    );
+    assert.match(
+      report.errors[0]?.message ?? '',
+      /key that opened the source, is damaged on the replica/,
+    );
   });
 
   it('refuses a target that holds a different repository', async () => {
     const other = await initRepository(target, password, fast);
     await backup(other, 3, 100_000);
     const before = await keysOf(target);
-    await assert.rejects(replicateRepository(source, target, { keys: repo.keys }), (error) => {
-      assert.equal((error as Error).name, 'UsageError');
-      assert.match((error as Error).message, /holds a different repository/);
-      return true;
-    });
+    await assert.rejects(
+      replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId }),
+      (error) => {
+        assert.equal((error as Error).name, 'UsageError');
+        assert.match((error as Error).message, /holds a different repository/);
+        return true;
+      },
+    );
     assert.deepEqual(await keysOf(target), before, 'nothing was written');
   });
 
   it('tells a damaged config of the replica from another repository', async () => {
-    await replicateRepository(source, target, { keys: repo.keys });
+    await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
     const config = await readFile(join(dir.path, 'target', 'config'));
     config[config.length - 5] = (config[config.length - 5] ?? 0) ^ 1;
     await writeFile(join(dir.path, 'target', 'config'), config);
-    await assert.rejects(replicateRepository(source, target, { keys: repo.keys }), {
-      name: 'IntegrityError',
-      message: /config is damaged \(1 byte\(s\) differ/,
-    });
+    await assert.rejects(
+      replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId }),
+      {
+        name: 'IntegrityError',
+        message: /config is damaged \(1 byte\(s\) differ/,
+      },
+    );
   });
 
   it('waits for no prune: refuses while the replica is locked exclusively', async () => {
-    await replicateRepository(source, target, { keys: repo.keys });
+    await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
     const pruning = await acquireLock(target, repo.keys, { exclusive: true, operation: 'prune' });
     try {
-      await assert.rejects(replicateRepository(source, target, { keys: repo.keys }), {
-        name: 'RepositoryLockedError',
-      });
+      await assert.rejects(
+        replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId }),
+        {
+          name: 'RepositoryLockedError',
+        },
+      );
     } finally {
       await pruning.release();
     }
@@ -152,7 +199,10 @@ describe('replicateRepository', () => {
     bytes[100] = (bytes[100] ?? 0) ^ 0xff;
     await writeFile(path, bytes);
 
-    const report = await replicateRepository(source, target, { keys: repo.keys });
+    const report = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+    });
     assert.equal(report.ok, false);
     assert.deepEqual(
       report.errors.map((e) => e.key),
@@ -173,6 +223,7 @@ describe('replicateRepository', () => {
     await assert.rejects(
       replicateRepository(source, abortingAfter(target, 4, controller), {
         keys: repo.keys,
+        keyId: repo.keyId,
         signal: controller.signal,
         concurrency: 1,
       }),
@@ -194,7 +245,10 @@ describe('replicateRepository', () => {
         await target.put(key, data, options);
       },
     };
-    const report = await replicateRepository(source, recording, { keys: repo.keys });
+    const report = await replicateRepository(source, recording, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+    });
     assert.equal(report.ok, true);
     assert.ok(
       copies.every((key) => !partial.includes(key)),
@@ -204,17 +258,20 @@ describe('replicateRepository', () => {
   });
 
   it('copies again an object the replica holds with the wrong size', async () => {
-    await replicateRepository(source, target, { keys: repo.keys });
+    await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
     const pack = (await keysOf(target, 'data/'))[0] ?? '';
     const path = join(dir.path, 'target', pack);
     const whole = await readFile(path);
     await writeFile(path, whole.subarray(0, whole.length >> 1));
-    const report = await replicateRepository(source, target, { keys: repo.keys });
+    const report = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+    });
     assert.equal(report.kinds.data.copied, 1);
     assert.deepEqual(await target.get(pack), await source.get(pack));
   });
 
-  it('sets the retain-until on copied objects where the target supports retention', async () => {
+  it('sets the retain-until on copied objects, and refuses before copying where the target has no retention', async () => {
     const until = new Date('2031-05-01T00:00:00Z');
     const retained: (Date | undefined)[] = [];
     const withRetention = (supportsRetention: boolean): Store => ({
@@ -225,15 +282,119 @@ describe('replicateRepository', () => {
         await target.put(key, data, options);
       },
     });
-    await replicateRepository(source, withRetention(false), {
+    await assert.rejects(
+      replicateRepository(source, withRetention(false), {
+        keys: repo.keys,
+        keyId: repo.keyId,
+        retainUntil: until,
+      }),
+      { name: 'UsageError', message: /does not support object retention.*nothing was copied/ },
+    );
+    assert.deepEqual(retained, []);
+    assert.deepEqual(await keysOf(target), []);
+    await replicateRepository(source, withRetention(true), {
       keys: repo.keys,
+      keyId: repo.keyId,
       retainUntil: until,
     });
-    assert.ok(retained.length > 0 && retained.every((d) => d === undefined));
-    retained.length = 0;
-    await backup(repo, 9, 100_000);
-    await replicateRepository(source, withRetention(true), { keys: repo.keys, retainUntil: until });
     assert.ok(retained.length > 0 && retained.every((d) => d === until));
+  });
+
+  it('reports a pack the source index names but the source lacks, as source damage', async () => {
+    const pack = (await keysOf(source, 'data/'))[1] ?? '';
+    await source.delete(pack);
+    const report = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+    });
+    assert.equal(report.ok, false);
+    assert.deepEqual(
+      report.errors.map((e) => [e.key, e.reason]),
+      [[pack, 'missing']],
+    );
+    assert.match(
+      report.errors[0]?.message ?? '',
+      /missing from the source, so the replica lacks it too/,
+    );
+    // Everything else was copied all the same.
+    assert.deepEqual(await keysOf(target), await keysOf(source));
+  });
+
+  it('reports backups whose root tree is in no index of the source (an index object lost)', async () => {
+    for (const key of await keysOf(source, 'index/')) await source.delete(key);
+    const [manifest] = await keysOf(source, 'snapshots/');
+    const report = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+    });
+    assert.equal(report.ok, false);
+    assert.deepEqual(
+      report.errors.map((e) => [e.key, e.reason]),
+      [[manifest, 'missing']],
+    );
+    assert.match(report.errors[0]?.message ?? '', /root tree [0-9a-f]{16}… is in no index object/);
+  });
+
+  it('warns of a pack in another folder than its name, as check does, and does not copy it', async () => {
+    const pack = (await keysOf(source, 'data/'))[0] ?? '';
+    const name = pack.slice(pack.lastIndexOf('/') + 1);
+    const stray = `data/${name.startsWith('00') ? '01' : '00'}/${name}`;
+    await source.put(stray, await source.get(pack));
+    const report = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+    });
+    assert.equal(report.ok, true);
+    assert.deepEqual(
+      report.warnings.map((w) => [w.key, w.reason]),
+      [[stray, 'misplaced']],
+    );
+    assert.match(report.warnings[0]?.message ?? '', /not where a pack of that name belongs/);
+    assert.doesNotMatch(report.warnings[0]?.message ?? '', /does not match/);
+    assert.equal((await target.head(stray)) ?? null, null);
+    const replica = await openRepository(target, password);
+    assert.equal((await checkRepository(replica, { readData: true })).ok, true);
+  });
+
+  it('writes no index object or manifest once its lock is lost (a run suspended past the refreshes)', async (t) => {
+    let failing = false;
+    let lockWrites = 0;
+    const flaky: Store = {
+      ...source,
+      put: async (key, data, options) => {
+        if (!key.startsWith('locks/')) return source.put(key, data, options);
+        try {
+          if (failing) throw new StoreError('[store] put: 503', { permanent: false, status: 503 });
+          return await source.put(key, data, options);
+        } finally {
+          lockWrites++;
+        }
+      },
+    };
+    t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: Date.now() });
+    let lost = false;
+    const stalling: Store = {
+      ...target,
+      put: async (key, data, options) => {
+        await target.put(key, data, options);
+        if (lost || !key.startsWith('data/')) return;
+        lost = true;
+        failing = true; // the source's lock can no longer be refreshed
+        for (let i = 0; i <= LOST_AFTER_MS / REFRESH_EVERY_MS; i++) {
+          const before = lockWrites;
+          t.mock.timers.tick(REFRESH_EVERY_MS);
+          while (lockWrites === before) await new Promise((resolve) => setImmediate(resolve));
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      },
+    };
+    await assert.rejects(
+      replicateRepository(flaky, stalling, { keys: repo.keys, keyId: repo.keyId, concurrency: 1 }),
+      { name: 'RepositoryLockedError', message: /could not be refreshed/ },
+    );
+    failing = false;
+    assert.deepEqual(await keysOf(target, 'index/'), []);
+    assert.deepEqual(await keysOf(target, 'snapshots/'), []);
   });
 
   it('copies packs before index objects and index objects before manifests', async () => {
@@ -246,7 +407,11 @@ describe('replicateRepository', () => {
       },
       list: (prefix, options): AsyncIterable<ObjectInfo> => target.list(prefix, options),
     };
-    await replicateRepository(source, recording, { keys: repo.keys, concurrency: 3 });
+    await replicateRepository(source, recording, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+      concurrency: 3,
+    });
     const firstOf = (kind: string): number => order.indexOf(kind);
     const lastOf = (kind: string): number => order.lastIndexOf(kind);
     assert.ok(lastOf('keys') < firstOf('config'));

@@ -3,8 +3,10 @@
  * the first. Objects are copied as they are (no re-encryption: same keys, chunker and ids), in
  * the order that keeps the replica valid at every moment — packs, then index objects, then
  * manifests — so an interrupted run leaves at worst unindexed packs, which the format tolerates
- * and the next run completes. Nothing is ever deleted on the replica, and `locks/` is not copied;
- * keys are copied when the replica is made, and are then managed there (`hbr key` on the replica).
+ * and the next run completes. Nothing is ever deleted on the replica, and `locks/` is not copied.
+ * Every key the replica lacks is copied (the replica must open with every password that opens
+ * the source); a key removed from the source stays on the replica, with a warning, for deleting
+ * keys there (maybe write-once) is the user's decision.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -13,6 +15,8 @@ import { IntegrityError, StoreError, UsageError } from '../errors.ts';
 import type { ObjectInfo, Store } from '../stores/types.ts';
 import type { RepositoryKeys } from './crypto.ts';
 import { acquireLock, type OnLockLeft, type RepositoryLock } from './locks.ts';
+import { packKey } from './pack.ts';
+import { findSourceGaps } from './replicate-gaps.ts';
 
 /** The object classes replication copies, in the order of {@link REPLICATION_ORDER}. */
 export type ReplicatedKind = 'keys' | 'config' | 'data' | 'index' | 'snapshots' | 'notes';
@@ -42,12 +46,18 @@ export interface KindReport {
   vanished: number;
 }
 
-/** One object that could not be copied. */
+/** Something wrong with one object: an error (`ok: false`) or a warning. */
 export interface ReplicationProblem {
   readonly key: string;
   readonly kind: ReplicatedKind;
-  /** `integrity`: the source's bytes do not hash to the object's name. */
-  readonly reason: 'integrity';
+  /**
+   * Errors: `integrity`, the source's bytes do not hash to the object's name (not copied);
+   * `missing`, the source's index or backups name an object the source lacks, and so does the
+   * replica; `key`, the key that opened the source is not on the replica as it is on the source.
+   * Warnings: `missing` for a pack the replica still holds; `removed-key`, a key on the replica
+   * that is no longer on the source; `misplaced`, a pack in another folder than its name's.
+   */
+  readonly reason: 'integrity' | 'missing' | 'key' | 'removed-key' | 'misplaced';
   readonly message: string;
 }
 
@@ -61,6 +71,8 @@ export interface ReplicationReport {
   readonly copiedObjects: number;
   readonly copiedBytes: number;
   readonly errors: ReplicationProblem[];
+  /** Worth the user's attention, but the replica is as whole as the source. */
+  readonly warnings: ReplicationProblem[];
   readonly ok: boolean;
   readonly durationMs: number;
 }
@@ -81,11 +93,16 @@ export interface ReplicateOptions {
    * `prune` away from the source while objects are copied needs them.
    */
   readonly keys: RepositoryKeys;
+  /**
+   * The id of the key that opened the source (`OpenRepository.keyId`): success is reported
+   * only once the replica holds it byte for byte, so the same password opens the replica.
+   */
+  readonly keyId: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ReplicationProgress) => void;
   /** Objects copied at once. @default the smaller `connections` of the two stores */
   readonly concurrency?: number;
-  /** Retain-until for written objects, where the target supports retention. */
+  /** Retain-until for written objects; refused (UsageError) when the target has no retention. */
   readonly retainUntil?: Date;
   /** Told when a lock (source's or target's) cannot be removed at the end (`RepositoryLock.release`). */
   readonly onLockLeft?: OnLockLeft;
@@ -95,15 +112,20 @@ export interface ReplicateOptions {
  * Copies every object of `source` that `target` lacks (or holds with another size), byte for
  * byte. Each content-named object (`keys/`, `data/`, `index/`, `snapshots/`) is re-hashed
  * against its name before it is written; a damaged one is not copied and is listed in
- * `errors` (`ok: false`) after everything else has been copied.
+ * `errors` (`ok: false`) after everything else has been copied. So are packs and root trees
+ * the source's index objects and backups name but the source lacks (see `findSourceGaps`), and
+ * a replica that does not hold the key `keyId` byte for byte once copying is done.
  *
  * Listing goes manifests → index → packs, so every object a listed manifest needs was written
  * before it was listed, even while backups run. Shared locks on both repositories keep prune
- * out of either meanwhile.
- * @throws UsageError when `target` holds a different repository; RepositoryLockedError when an
- *   exclusive lock (prune) is held on the source or the target; StoreError when a store fails after retries;
- *   InterruptedError/AbortError when `signal` aborts (the target stays valid; run again).
- * @example const report = await replicateRepository(repo.store, replica, { keys: repo.keys });
+ * out of either meanwhile; once either lock is lost (not refreshed for long), nothing more is
+ * written.
+ * @throws UsageError when `target` holds a different repository, or when `retainUntil` is given
+ *   and `target` has no retention (before anything is copied); RepositoryLockedError when an
+ *   exclusive lock (prune) is held on the source or the target, or when a lock is lost;
+ *   StoreError when a store fails after retries; InterruptedError/AbortError when `signal`
+ *   aborts (the target stays valid; run again).
+ * @example const report = await replicateRepository(repo.store, replica, { keys: repo.keys, keyId: repo.keyId });
  */
 export async function replicateRepository(
   source: Store,
@@ -112,6 +134,11 @@ export async function replicateRepository(
 ): Promise<ReplicationReport> {
   const started = Date.now();
   const { signal } = options;
+  if (options.retainUntil && !target.properties.supportsRetention) {
+    throw new UsageError(
+      `[replicate] ${target.name} does not support object retention (S3 Object Lock or Azure version-level immutability, enabled in the location URL), so the retention asked for (--retain-for, or the replica's retainFor) cannot be applied; nothing was copied`,
+    );
+  }
   const lock = await acquireLock(source, options.keys, {
     exclusive: false,
     operation: 'replicate',
@@ -132,6 +159,58 @@ export async function replicateRepository(
     for (const kind of ['notes', 'snapshots', 'index', 'data', 'keys'] as const)
       listed.set(kind, await _list(source, `${kind}/`, signal));
     listed.set('config', [{ key: 'config', size: sourceConfig.length }]);
+    const have = new Map<ReplicatedKind, Map<string, number>>();
+    for (const kind of REPLICATION_ORDER) {
+      const held = new Map<string, number>();
+      if (kind === 'config') {
+        if (!newReplica) held.set('config', sourceConfig.length);
+      } else {
+        for (const o of await _list(target, `${kind}/`, signal)) held.set(o.key, o.size);
+      }
+      have.set(kind, held);
+    }
+
+    const errors: ReplicationProblem[] = [];
+    const warnings: ReplicationProblem[] = [];
+    // A pack is read only at its own key (as check says): one in another folder is no pack of
+    // the repository, whatever its name, and is not copied.
+    const misplaced = (o: ObjectInfo): boolean => o.key !== packKey(_name(o.key));
+    for (const o of (listed.get('data') ?? []).filter(misplaced)) {
+      warnings.push({
+        key: o.key,
+        kind: 'data',
+        reason: 'misplaced',
+        message: `[replicate:${source.name}] ${o.key} is not where a pack of that name belongs (${packKey(_name(o.key))}): hbr never reads it there; not copied`,
+      });
+    }
+    listed.set(
+      'data',
+      (listed.get('data') ?? []).filter((o) => !misplaced(o)),
+    );
+    const sourceKeys = new Set((listed.get('keys') ?? []).map((o) => o.key));
+    for (const key of have.get('keys')?.keys() ?? []) {
+      if (sourceKeys.has(key)) continue;
+      warnings.push({
+        key,
+        kind: 'keys',
+        reason: 'removed-key',
+        message: `[replicate:${target.name}] ${key} is on the replica but no longer on the source: the password or key file it holds still opens the replica; not deleted (\`hbr --repo <replica> key remove ${_name(key).slice(0, 8)}\` if it should not)`,
+      });
+    }
+    for (const gap of await findSourceGaps(
+      source,
+      options.keys,
+      {
+        index: listed.get('index') ?? [],
+        snapshots: listed.get('snapshots') ?? [],
+        packs: new Set((listed.get('data') ?? []).map((o) => _name(o.key))),
+      },
+      new Set([...(have.get('data')?.keys() ?? [])].map(_name)),
+      signal,
+    )) {
+      const { severity, ...problem } = gap;
+      (severity === 'error' ? errors : warnings).push({ ...problem, reason: 'missing' });
+    }
 
     const kinds = Object.fromEntries(
       REPLICATION_ORDER.map((k) => [
@@ -139,30 +218,21 @@ export async function replicateRepository(
         { copied: 0, copiedBytes: 0, present: 0, failed: 0, vanished: 0 },
       ]),
     ) as Record<ReplicatedKind, KindReport>;
-    const errors: ReplicationProblem[] = [];
     const concurrency =
       options.concurrency ??
       Math.max(1, Math.min(source.properties.connections, target.properties.connections));
     const limit = pLimit(concurrency);
-    const retain = target.properties.supportsRetention ? options.retainUntil : undefined;
+    const retain = options.retainUntil;
+    const locks = [lock, targetLock];
 
     for (const kind of REPLICATION_ORDER) {
-      const have = new Map<string, number>();
-      if (kind === 'config') {
-        if (!newReplica) have.set('config', sourceConfig.length);
-      } else {
-        for (const o of await _list(target, `${kind}/`, signal)) have.set(o.key, o.size);
-      }
+      const held = have.get(kind) ?? new Map<string, number>();
       const report = kinds[kind];
       const todo: ObjectInfo[] = [];
-      // Keys go to a new replica only: after that, its keys are its own. Copied on every run, a
-      // password removed from the replica (a leaked one) came back with the next.
-      const copies = kind !== 'keys' || newReplica;
-      for (const o of copies ? (listed.get(kind) ?? []) : []) {
-        if (have.get(o.key) === o.size) report.present++;
+      for (const o of listed.get(kind) ?? []) {
+        if (held.get(o.key) === o.size) report.present++;
         else todo.push(o);
       }
-      if (!copies) report.present = have.size;
       const total = { objects: todo.length, bytes: todo.reduce((n, o) => n + o.size, 0) };
       let done = 0;
       let doneBytes = 0;
@@ -171,7 +241,7 @@ export async function replicateRepository(
         const bytes = o.key === 'config' ? sourceConfig : await _get(source, o.key, signal);
         if (bytes === undefined) {
           report.vanished++; // deleted on the source since it was listed
-        } else if (o.key !== 'config' && !_matchesName(o.key, bytes)) {
+        } else if (o.key !== 'config' && _sha256(bytes) !== _name(o.key)) {
           report.failed++;
           errors.push({
             key: o.key,
@@ -180,6 +250,9 @@ export async function replicateRepository(
             message: `[replicate:${source.name}] ${o.key}: content does not match its name (SHA-256 ${_sha256(bytes).slice(0, 16)}…); damaged on the source, not copied`,
           });
         } else {
+          // A lock not refreshed for long may be taken for stale, and a prune of either side
+          // may then delete what this run still copies or relies on (as a backup's commit).
+          for (const l of locks) l.lost.throwIfAborted();
           await target.put(o.key, bytes, { signal, ...(retain ? { retainUntil: retain } : {}) });
           report.copied++;
           report.copiedBytes += bytes.length;
@@ -207,6 +280,8 @@ export async function replicateRepository(
         throw error;
       });
     }
+    const keyProblem = await _checkKey(source, target, options.keyId, errors, signal);
+    if (keyProblem) errors.push(keyProblem);
     const all = Object.values(kinds);
     return {
       source: source.name,
@@ -216,6 +291,7 @@ export async function replicateRepository(
       copiedObjects: all.reduce((n, k) => n + k.copied, 0),
       copiedBytes: all.reduce((n, k) => n + k.copiedBytes, 0),
       errors,
+      warnings,
       ok: errors.length === 0,
       durationMs: Date.now() - started,
     };
@@ -226,6 +302,31 @@ export async function replicateRepository(
 }
 
 // --- internal ---
+
+/**
+ * The replica opens with the key that opened the source only if it holds that key object as the
+ * source does: a problem when it does not (unless copying already named that key as damaged).
+ */
+async function _checkKey(
+  source: Store,
+  target: Store,
+  keyId: string,
+  errors: readonly ReplicationProblem[],
+  signal?: AbortSignal,
+): Promise<ReplicationProblem | undefined> {
+  const key = `keys/${keyId}`;
+  if (errors.some((e) => e.key === key)) return undefined;
+  const theirs = await _get(source, key, signal);
+  if (!theirs) return undefined; // removed from the source meanwhile (`hbr key remove`)
+  const ours = await _get(target, key, signal);
+  if (ours?.equals(theirs)) return undefined;
+  return {
+    key,
+    kind: 'keys',
+    reason: 'key',
+    message: `[replicate:${target.name}] ${key}, the key that opened the source, is ${ours ? 'damaged' : 'missing'} on the replica, so the replica would not open with that password or key file${ours ? '; delete it there and replicate again' : ''}`,
+  };
+}
 
 /** Returns whether the target is new; refuses a target that holds another repository. */
 async function _checkTarget(
@@ -281,9 +382,7 @@ function _sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** Whether the bytes hash to the object's name (and a pack sits in its `data/xx/` folder). */
-function _matchesName(key: string, bytes: Buffer): boolean {
-  const name = key.slice(key.lastIndexOf('/') + 1);
-  if (key.startsWith('data/') && key !== `data/${name.slice(0, 2)}/${name}`) return false;
-  return _sha256(bytes) === name;
+/** An object's name: the last part of its key (the SHA-256 of its bytes). */
+function _name(key: string): string {
+  return key.slice(key.lastIndexOf('/') + 1);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -233,6 +233,73 @@ describe('hbr replicate between local repositories', () => {
       /does not support object retention/,
     );
     await run(['maintain', '--retain-for', 'soon'], 2);
+  });
+
+  it('gives the replica a password added on the source, so it still opens after the old one is removed there', async () => {
+    const as = (password: string) => ({ env: { HBR_PASSWORD: password }, cwd: dir.path });
+    const [repo, replica] = [path('keyed'), path('keyed-replica')];
+    await expectCode(['--repo', repo, 'init'], as(PASSWORD));
+    await expectCode(['--repo', repo, 'backup', 'src'], as(PASSWORD));
+    await expectCode(['--repo', repo, 'replicate', '--to-repo', replica], as(PASSWORD));
+    await writeFile(path('new-password'), 'the new password\n');
+    await expectCode(
+      ['--repo', repo, 'key', 'add', '--new-password-file', 'new-password'],
+      as(PASSWORD),
+    );
+    const keys = JSON.parse(
+      (await expectCode(['--repo', repo, 'key', 'list', '--json'], as('the new password'))).stdout,
+    ) as { id: string; current: boolean }[];
+    const old = keys.find((k) => !k.current)?.id ?? '';
+    await expectCode(['--repo', repo, 'key', 'remove', old.slice(0, 8)], as('the new password'));
+
+    const again = await expectCode(
+      ['--repo', repo, 'replicate', '--to-repo', replica, '--json'],
+      as('the new password'),
+    );
+    const summary = replicateSummary(again) as ReturnType<typeof replicateSummary> & {
+      warnings: { key: string; reason: string }[];
+    };
+    assert.equal(summary.kinds.keys?.copied, 1);
+    assert.deepEqual(
+      summary.warnings.map((w) => [w.key, w.reason]),
+      [[`keys/${old}`, 'removed-key']],
+    );
+    const human = await expectCode(
+      ['--repo', repo, 'replicate', '--to-repo', replica],
+      as('the new password'),
+    );
+    assert.match(human.stdout, /WARNING: .*no longer on the source/);
+    await expectCode(['--repo', replica, 'backups'], as('the new password'));
+  });
+
+  it('refuses a retention the replica cannot hold, before copying anything', async () => {
+    const flag = await run(
+      ['replicate', '--to-repo', path('unretained'), '--retain-for', '90d'],
+      2,
+    );
+    assert.match(flag.stderr, /does not support object retention.*nothing was copied/);
+    await writeFile(
+      path('retained.yaml'),
+      `repository:\n  path: ${path('repo')}\n  passwordFile: ${path('password')}\n` +
+        `replicas:\n  - name: held\n    path: ${path('unretained')}\n    retainFor: 90d\n`,
+    );
+    const config = await run(['--config', 'retained.yaml', 'replicate', '--to', 'held'], 2);
+    assert.match(config.stderr, /does not support object retention/);
+    assert.deepEqual(await readdir(path('unretained')).catch(() => []), []);
+  });
+
+  it('names a pack the source index lists but the source lacks, and exits 4', async () => {
+    const source = path('gappy');
+    await cp(path('repo'), source, { recursive: true });
+    const pack = (await objects(source, 'data'))[0] ?? '';
+    await rm(join(source, pack));
+    const result = await expectCode(
+      ['--repo', source, 'replicate', '--to-repo', path('gappy-replica')],
+      { env: { HBR_PASSWORD: PASSWORD }, cwd: dir.path },
+      4,
+    );
+    assert.match(result.stdout, new RegExp(`ERROR: .*${pack}.*missing from the source`));
+    assert.match(result.stderr, new RegExp(`incomplete.*${pack}`));
   });
 
   it('resumes after the replicating process is killed part way', async () => {

@@ -1,4 +1,4 @@
-import { parseDuration, subtractDuration } from '../../config/index.ts';
+import { addDuration, parseDuration } from '../../config/index.ts';
 import { IntegrityError, UsageError } from '../../errors.ts';
 import type { OpenRepository } from '../../repository/index.ts';
 import {
@@ -37,21 +37,14 @@ export const registerReplicate: RegisterCommand = (program, ctx) => {
     .option('--to-repo <location>', 'a replica at this location (path, azure://…, s3://…)')
     .option(
       '--retain-for <duration>',
-      'where the replica supports retention: hold copied objects undeletable this long (e.g. 90d)',
+      'hold copied objects undeletable this long (e.g. 90d); refused where the replica has no retention',
     )
     .action(async (flags, command) => {
       const globals = globalsOf(command);
       if (Boolean(flags.to) === Boolean(flags.toRepo))
         throw new UsageError('give the replica: --to NAME (from the config) or --to-repo LOCATION');
-      const period = flags.retainFor === undefined ? undefined : parseDuration(flags.retainFor);
-      // Adding a duration is subtracting its negation (keeps calendar months right).
-      const retainUntil = period
-        ? subtractDuration(new Date(), {
-            years: -period.years,
-            months: -period.months,
-            ms: -period.ms,
-          })
-        : undefined;
+      let retainFor = flags.retainFor;
+      if (retainFor !== undefined) parseDuration(retainFor); // a bad flag before any work
       const access = await accessRepository(ctx, globals);
       let target: Store;
       let label: string;
@@ -60,7 +53,9 @@ export const registerReplicate: RegisterCommand = (program, ctx) => {
           access.config && access.configFile
             ? { config: access.config, file: access.configFile }
             : await requireConfig({ env: ctx.env, cwd: ctx.cwd, flag: globals.config });
-        target = (await openReplicaStore(ctx.env, config, file, flags.to)).store;
+        const opened = await openReplicaStore(ctx.env, config, file, flags.to);
+        target = opened.store;
+        retainFor ??= opened.replica.retainFor;
         label = flags.to;
       } else {
         const location = parseLocation(flags.toRepo ?? '', ctx.cwd, '--to-repo');
@@ -69,11 +64,11 @@ export const registerReplicate: RegisterCommand = (program, ctx) => {
       }
       const reporter = reporterFor(ctx, globals);
       try {
-        const report = await _run(ctx, access.repo, target, reporter, retainUntil);
+        const report = await _run(ctx, access.repo, target, reporter, retainFor);
         reporter.summary({ replica: label, ...report }, _lines(label, report));
         if (!report.ok) {
           throw new IntegrityError(
-            `replication to ${label} incomplete: ${report.errors.length} damaged object(s) on the source were not copied: ${report.errors.map((e) => e.key).join(', ')}; run \`hbr check --read-data\` on the source`,
+            `replication to ${label} incomplete: ${report.errors.length} problem(s): ${report.errors.map((e) => e.key).join(', ')}; each is named above (--json: errors)`,
           );
         }
       } finally {
@@ -130,15 +125,15 @@ export async function replicateAfterBackup(
     let target: Store | undefined;
     try {
       target = (await openReplicaStore(ctx.env, config, configFile, replica.name)).store;
-      const report = await _run(ctx, access.repo, target, reporter);
+      const report = await _run(ctx, access.repo, target, reporter, replica.retainFor);
       const { copiedObjects, copiedBytes } = report;
-      const damaged = report.errors.map((e) => e.key).join(', ');
+      for (const w of report.warnings) reporter.warn(`replica ${replica.name}: ${w.message}`);
       results.push({
         replica: replica.name,
         ok: report.ok,
         copiedObjects,
         copiedBytes,
-        ...(report.ok ? {} : { error: `damaged objects on the source not copied: ${damaged}` }),
+        ...(report.ok ? {} : { error: report.errors.map((e) => e.message).join('; ') }),
       });
     } catch (error) {
       results.push({
@@ -160,8 +155,12 @@ async function _run(
   repo: OpenRepository,
   target: Store,
   reporter: Reporter,
-  retainUntil?: Date,
+  retainFor?: string,
 ): Promise<ReplicationReport> {
+  // The flag's period, else the replica's retainFor (given to its store too, which applies it
+  // where it can): either way, replication refuses a replica that cannot hold it.
+  const retainUntil =
+    retainFor === undefined ? undefined : addDuration(new Date(), parseDuration(retainFor));
   // One task for the whole run; counts add up across object classes.
   let phase: ReplicatedKind | undefined;
   const base = { objects: 0, bytes: 0 };
@@ -169,6 +168,7 @@ async function _run(
   reporter.start('replicate');
   return replicateRepository(repo.store, target, {
     keys: repo.keys,
+    keyId: repo.keyId,
     ...(retainUntil ? { retainUntil } : {}),
     signal: ctx.signal,
     onLockLeft: warnLockLeft(reporter),
@@ -199,6 +199,7 @@ function _lines(label: string, report: ReplicationReport): string[] {
     `Replica:  ${label} (${report.target})${report.newReplica ? ', new' : ''}`,
     `Copied:   ${copied.length ? copied.join(', ') : 'nothing (the replica was up to date)'}`,
     `Present:  ${present} objects already on the replica`,
+    ...report.warnings.map((w) => `WARNING:  ${w.message}`),
     ...report.errors.map((e) => `ERROR:    ${e.message}`),
     `replicated ${report.copiedObjects} objects (${formatBytes(report.copiedBytes)}) in ${formatDuration(report.durationMs)}`,
   ];
