@@ -226,7 +226,7 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
       const watch = idle(opts.signal);
       try {
         const props = await blob(key).getProperties({ abortSignal: watch.signal });
-        return { key, size: props.contentLength ?? 0 };
+        return { key, size: props.contentLength ?? 0, lastModified: props.lastModified };
       } catch (error) {
         if (_facts(error).status === 404) return undefined;
         throw fail('head', key, watch.explain(error), opts.signal);
@@ -248,7 +248,11 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
           // The clock stops while the caller consumes the page, which may take any time.
           watch.stop();
           for (const item of page.segment.blobItems) {
-            yield { key: item.name.slice(prefix.length), size: item.properties.contentLength ?? 0 };
+            yield {
+              key: item.name.slice(prefix.length),
+              size: item.properties.contentLength ?? 0,
+              lastModified: item.properties.lastModified,
+            };
           }
           watch.touch();
         }

@@ -173,7 +173,7 @@ export function createLocalStore(options: LocalStoreOptions): Store {
     async head(key: string): Promise<ObjectInfo | undefined> {
       try {
         const info = await stat(pathOf(key));
-        return info.isFile() ? { key, size: info.size } : undefined;
+        return info.isFile() ? { key, size: info.size, lastModified: info.mtime } : undefined;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw fail('head', key, error);
@@ -311,18 +311,18 @@ async function* _walk(
     if (entry.isDirectory()) {
       if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) folders.push(key);
     } else if (entry.isFile() && key.startsWith(prefix)) {
-      const size = _sizeOf(join(root, ...key.split('/')));
-      if (size !== undefined) files.push({ key, size });
+      const info = _statOf(join(root, ...key.split('/')));
+      if (info) files.push({ key, size: info.size, lastModified: info.mtime });
     }
   }
   yield* files;
   for (const key of folders) yield* _walk(root, key, prefix, fail);
 }
 
-/** A file's size; undefined when it cannot be stat'ed (gone since its folder was read). */
-function _sizeOf(path: string): number | undefined {
+/** A file's size and mtime; undefined when it cannot be stat'ed (gone since its folder was read). */
+function _statOf(path: string): { size: number; mtime: Date } | undefined {
   try {
-    return statSync(path).size;
+    return statSync(path);
   } catch {
     return undefined;
   }

@@ -229,7 +229,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
         const head = await client.send(new s3.HeadObjectCommand({ Bucket, Key: prefix + key }), {
           abortSignal: opts.signal,
         });
-        return { key, size: head.ContentLength ?? 0 };
+        return { key, size: head.ContentLength ?? 0, lastModified: head.LastModified };
       } catch (error) {
         if (_facts(error).status === 404) return undefined;
         throw fail('head', key, error, opts.signal);
@@ -251,7 +251,11 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
           const page = await client.send(command, { abortSignal: opts.signal });
           for (const item of page.Contents ?? []) {
             if (item.Key !== undefined)
-              yield { key: item.Key.slice(prefix.length), size: item.Size ?? 0 };
+              yield {
+                key: item.Key.slice(prefix.length),
+                size: item.Size ?? 0,
+                lastModified: item.LastModified,
+              };
           }
           // Ending here would pass a short listing off as complete (a short snapshots/ listing
           // lets prune take live packs for unused).

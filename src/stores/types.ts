@@ -23,6 +23,13 @@ export interface ByteRange {
 export interface ObjectInfo {
   readonly key: string;
   readonly size: number;
+  /**
+   * When the object was written, by the store's own clock (S3 and Azure: the server's; local:
+   * the file's mtime, set by the kernel or the file server), never by the writer's. Lock
+   * staleness is judged by it, so that a writer whose clock is wrong cannot make a live lock
+   * look old. Undefined only where a server did not say.
+   */
+  readonly lastModified?: Date;
 }
 
 export interface GetOptions {
@@ -51,6 +58,8 @@ export interface PutOptions {
  * - `get` of a missing key throws `StoreError` with `permanent: true` and `status: 404`.
  * - `head` of a missing key returns `undefined`.
  * - `list(prefix)` yields every object whose key starts with `prefix`, in no particular order.
+ * - `head` and `list` report `lastModified` by one clock of the store's, the same for every
+ *   writer: an object put after another's put ended is never reported older than it.
  * - `delete` of a missing key succeeds (deletes are idempotent); a credential that may not
  *   delete, or an object under retention, throws `DeleteForbiddenError`; a credential the
  *   service does not accept at all (wrong secret, expired) throws `StoreError`, never that.

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { StoreError } from '../../src/errors.ts';
-import type { Store } from '../../src/stores/types.ts';
+import type { ObjectInfo, Store } from '../../src/stores/types.ts';
 
 /** Opens a store whose keys live under `namespace`, isolated from every other namespace. */
 export type StoreFactory = (namespace: string) => Promise<Store>;
@@ -50,14 +50,17 @@ export function describeStoreContract(
       const data = randomBytes(1000);
       await store.put('data/ab/abcdef', data);
       assert.deepEqual(await store.get('data/ab/abcdef'), data);
-      assert.deepEqual(await store.head('data/ab/abcdef'), { key: 'data/ab/abcdef', size: 1000 });
+      assert.deepEqual(sized(await store.head('data/ab/abcdef')), {
+        key: 'data/ab/abcdef',
+        size: 1000,
+      });
     });
 
     void it('keeps empty objects', async () => {
       const store = await fresh();
       await store.put('keys/empty', new Uint8Array(0));
       assert.equal((await store.get('keys/empty')).byteLength, 0);
-      assert.deepEqual(await store.head('keys/empty'), { key: 'keys/empty', size: 0 });
+      assert.deepEqual(sized(await store.head('keys/empty')), { key: 'keys/empty', size: 0 });
     });
 
     void it('reads exactly the requested byte range', async () => {
@@ -147,6 +150,23 @@ export function describeStoreContract(
       assert.equal((await listed('')).length, keys.length);
     });
 
+    void it('tells when it wrote each object, by one clock: head and list agree, and a later object is not older', async () => {
+      const store = await fresh();
+      await store.put('locks/first', randomBytes(10));
+      await store.put('locks/second', randomBytes(10));
+      const listed = new Map(
+        (await collect(store.list('locks/'))).map((info) => [info.key, info.lastModified]),
+      );
+      // Whole seconds: HTTP dates (S3 and Azure heads) carry no more.
+      const seconds = (date: Date | undefined): number => Math.floor(Number(date) / 1000);
+      for (const key of ['locks/first', 'locks/second']) {
+        const headed = (await store.head(key))?.lastModified;
+        assert.ok(headed instanceof Date && listed.get(key) instanceof Date, key);
+        assert.equal(seconds(headed), seconds(listed.get(key)), key);
+      }
+      assert.ok(Number(listed.get('locks/second')) >= Number(listed.get('locks/first')));
+    });
+
     void it('deletes objects, and deleting a missing object succeeds', async () => {
       const store = await fresh();
       await store.put('locks/one', randomBytes(10));
@@ -169,7 +189,7 @@ export function describeStoreContract(
       const store = await fresh();
       const data = randomBytes(largeSize);
       await store.put('data/ef/large', data);
-      assert.deepEqual(await store.head('data/ef/large'), {
+      assert.deepEqual(sized(await store.head('data/ef/large')), {
         key: 'data/ef/large',
         size: largeSize,
       });
@@ -262,7 +282,7 @@ export function describeStoreContract(
       assert.deepEqual(await collect(store.list('')), []);
       await writer.commit('data/77/streamed');
       const whole = await store.get('data/77/streamed');
-      assert.deepEqual(await collect(store.list('')), [
+      assert.deepEqual((await collect(store.list(''))).map(sized), [
         { key: 'data/77/streamed', size: expected.length },
       ]);
       // The bytes written, not the zeros they were overwritten with.
@@ -288,4 +308,9 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of items) out.push(item);
   return out;
+}
+
+/** An object's key and size, without its time (which no test can know beforehand). */
+function sized(info: ObjectInfo | undefined): { key: string; size: number } | undefined {
+  return info && { key: info.key, size: info.size };
 }

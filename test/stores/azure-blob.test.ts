@@ -81,6 +81,6 @@ void describe('Azure Blob store', () => {
       assert.match(error.message, /locks\/x.*rejected the credential/);
       return true;
     });
-    assert.deepEqual(await store.head('locks/x'), { key: 'locks/x', size: 10 });
+    assert.equal((await store.head('locks/x'))?.size, 10);
   });
 });

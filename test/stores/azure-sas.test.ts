@@ -60,7 +60,10 @@ void describe('Azure store with a SAS token', () => {
     const data = randomBytes(4096);
     await store.put('data/ab/abcd', data);
     assert.deepEqual(await store.get('data/ab/abcd'), data);
-    assert.deepEqual(await collect(store.list('data/')), [{ key: 'data/ab/abcd', size: 4096 }]);
+    assert.deepEqual(
+      (await collect(store.list('data/'))).map(({ key, size }) => ({ key, size })),
+      [{ key: 'data/ab/abcd', size: 4096 }],
+    );
     await assert.rejects(store.delete('data/ab/abcd'), (error: unknown) => {
       assert.ok(error instanceof DeleteForbiddenError, String(error));
       assert.match(error.message, /cannot delete/);
@@ -68,7 +71,7 @@ void describe('Azure store with a SAS token', () => {
       return true;
     });
     assert.deepEqual(attempts, [], 'a refused delete is not retried');
-    assert.deepEqual(await store.head('data/ab/abcd'), { key: 'data/ab/abcd', size: 4096 });
+    assert.equal((await store.head('data/ab/abcd'))?.size, 4096);
   });
 
   void it('deletes with a SAS that grants delete', async () => {

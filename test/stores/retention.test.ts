@@ -127,6 +127,6 @@ void describe('retention on s3proxy', () => {
     );
     // Without a retainUntil the same store writes normally.
     await locking.put('data/00/z', randomBytes(10));
-    assert.deepEqual(await locking.head('data/00/z'), { key: 'data/00/z', size: 10 });
+    assert.equal((await locking.head('data/00/z'))?.size, 10);
   });
 });

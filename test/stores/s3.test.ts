@@ -80,7 +80,7 @@ void describe('S3 store', () => {
       assert.match(error.message, /locks\/x.*SignatureDoesNotMatch.*rejected the credential/);
       return true;
     });
-    assert.deepEqual(await store.head('locks/x'), { key: 'locks/x', size: 10 });
+    assert.equal((await store.head('locks/x'))?.size, 10);
     await Promise.all([store.close?.(), wrong.close?.()]);
   });
 });
