@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { utimes } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { StoreError } from '../errors.ts';
 import { createLocalStore } from '../stores/local.ts';
 import type { Store } from '../stores/types.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
-import { deriveKeys } from './crypto.ts';
+import { deriveKeys, sealObject, type RepositoryKeys } from './crypto.ts';
 import { LOST_AFTER_MS, REFRESH_EVERY_MS, acquireLock, listLocks, type LeftLock } from './locks.ts';
 import { initRepository, openRepository } from './repository.ts';
 import { startSession } from './session.ts';
@@ -90,6 +92,32 @@ async function repositoryOn(store: Store) {
 
 const commitInfo = { source: 'x', kind: 'test', type: 'full', startedAt: new Date() } as const;
 
+/** 40 minutes: past the 30 after which a lock is stale. */
+const FORTY_MINUTES = 40 * 60_000;
+
+/** Writes a lock as a backup on another machine would, recording `time` by its own clock. */
+async function putForeignLock(
+  store: Store,
+  keys: RepositoryKeys,
+  key: string,
+  time: number,
+): Promise<void> {
+  const info = {
+    exclusive: false,
+    host: 'elsewhere',
+    pid: 4242,
+    time: new Date(time).toISOString(),
+    operation: 'backup',
+  };
+  await store.put(key, sealObject(keys, 'lock', Buffer.from(JSON.stringify(info))));
+}
+
+/** Makes a local store's object look written `ms` ago, as the store's clock tells it. */
+async function writtenAgo(root: string, key: string, ms: number): Promise<void> {
+  const then = new Date(Date.now() - ms);
+  await utimes(join(root, ...key.split('/')), then, then);
+}
+
 describe('repository locks', () => {
   it('tells the holder its lock is lost once no refresh succeeded for LOST_AFTER_MS, before others take it for stale', async (t) => {
     const dir = await tempDir();
@@ -110,13 +138,15 @@ describe('repository locks', () => {
     await refreshes(t.mock.timers, lockWrites, 1, later);
     assert.equal(lock.lost.aborted, true);
     assert.equal((lock.lost.reason as Error).name, 'RepositoryLockedError');
-    // Lost before anyone else may judge it stale.
+    // Lost before anyone else may judge it stale: the store last wrote it LOST_AFTER_MS ago.
+    failing.locks = false;
+    const [held] = await listLocks(store, keys, clock);
+    await writtenAgo(dir.path, held?.key ?? '', LOST_AFTER_MS);
     const seen = await listLocks(store, keys, clock);
     assert.deepEqual(
       seen.map((l) => l.stale),
       [false],
     );
-    failing.locks = false;
     await lock.release();
   });
 
@@ -153,7 +183,8 @@ describe('repository locks', () => {
       (await repo.backups()).map((b) => b.id),
       [record.id],
     );
-    const [lock] = await listLocks(store, repo.keys);
+    // Looked at through a store that may delete, so the look removes its own probe.
+    const [lock] = await listLocks(createLocalStore({ path: dir.path }), repo.keys);
     assert.equal(left.length, 1);
     assert.equal(left[0]?.key, lock?.key);
     assert.match(left[0]?.reason ?? '', /ExpiredToken/);
@@ -176,19 +207,14 @@ describe('repository locks', () => {
     assert.equal(left.length, 1, 'the lock left behind is still told');
   });
 
-  it('reports a lock conflict found on the second look even when its own new lock cannot be removed', async (t) => {
+  it('reports a lock conflict found after writing its own lock even when that lock cannot be removed', async (t) => {
     const dir = await tempDir();
     t.after(() => dir.remove());
     const local = createLocalStore({ path: dir.path });
     const keys = deriveKeys(randomBytes(64));
     await acquireLock(local, keys, { exclusive: true, operation: 'prune' });
-    // The first look misses prune's lock, as when both commands looked at the same moment.
-    let looks = 0;
-    const store: Store = {
-      ...storeKeepingLocks(dir.path),
-      list: (prefix, opts) =>
-        prefix === 'locks/' && looks++ === 0 ? (async function* () {})() : local.list(prefix, opts),
-    };
+    // The look comes after its own lock is written (it needs the store's time of it).
+    const store = storeKeepingLocks(dir.path);
     const left: LeftLock[] = [];
     await assert.rejects(
       acquireLock(store, keys, {
@@ -199,5 +225,37 @@ describe('repository locks', () => {
       { name: 'RepositoryLockedError', message: /exclusive lock for prune/ },
     );
     assert.equal(left.length, 1);
+  });
+
+  it("judges a lock stale by the store's time of its last write, never by its holder's clock or the judge's", async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const store = createLocalStore({ path: dir.path });
+    const keys = deriveKeys(randomBytes(64));
+    // Its holder's clock runs 40 minutes slow, and it refreshed just now: live.
+    await putForeignLock(store, keys, 'locks/slow-holder', Date.now() - FORTY_MINUTES);
+    // Its holder's clock is right, and it has not been refreshed for 40 minutes: stale.
+    await putForeignLock(store, keys, 'locks/gone-quiet', Date.now());
+    await writtenAgo(dir.path, 'locks/gone-quiet', FORTY_MINUTES);
+    // The judge's clock, 40 minutes fast, changes nothing.
+    const fast = { now: () => Date.now() + FORTY_MINUTES, isAlive: () => true };
+    for (const clock of [undefined, fast]) {
+      const seen = await listLocks(store, keys, clock);
+      assert.deepEqual(seen.map((l) => `${l.key}:${l.stale}`).sort(), [
+        'locks/gone-quiet:true',
+        'locks/slow-holder:false',
+      ]);
+    }
+    // The probe lock the look wrote is gone again.
+    assert.deepEqual((await listLocks(store, keys)).length, 2);
+    const exclusive = await acquireLock(store, keys, { exclusive: true, operation: 'prune' }).catch(
+      (error: unknown) => error,
+    );
+    assert.equal(
+      (exclusive as Error).name,
+      'RepositoryLockedError',
+      'the live lock keeps prune out',
+    );
+    assert.match((exclusive as Error).message, /pid 4242 on elsewhere/);
   });
 });

@@ -1,12 +1,13 @@
 /**
  * Repository locks: objects under `locks/`. Backups, restores and checks take shared locks (any
  * number at once); prune takes an exclusive one. A lock is stale when its holder has not
- * refreshed it for {@link STALE_AFTER_MS}, or when it was taken on this host, in this process
- * namespace, by a process that no longer runs. A lock that cannot be read is taken for a live
- * shared one: it keeps prune out until `hbr unlock --remove-all`. Locks are the only objects hbr
- * deletes outside prune and forget. A lock that cannot be removed when its holder is done (an
- * expired token, a network down) is left to go stale, and its holder is told ({@link LeftLock}):
- * that never turns finished work into a failure, nor replaces the error of work that failed.
+ * refreshed it for {@link STALE_AFTER_MS}, timed by the store's clock, never a host's (see
+ * {@link listLocks}), or when it was taken on this host, in this process namespace, by a process
+ * that no longer runs. A lock that cannot be read is taken for a live shared one: it keeps prune
+ * out until `hbr unlock --remove-all`. Locks are the only objects hbr deletes outside prune and
+ * forget. A lock that cannot be removed when its holder is done (an expired token, a network
+ * down) is left to go stale, and its holder is told ({@link LeftLock}): that never turns
+ * finished work into a failure, nor replaces the error of work that failed.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -14,7 +15,7 @@ import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { z } from 'zod';
 import { DeleteForbiddenError, RepositoryLockedError, StoreError } from '../errors.ts';
-import type { Store } from '../stores/types.ts';
+import type { ObjectInfo, Store } from '../stores/types.ts';
 import { openObject, sealObject, type RepositoryKeys } from './crypto.ts';
 import { isProcessAlive } from '../util/process.ts';
 
@@ -94,22 +95,20 @@ export async function acquireLock(
   const clock = options.clock ?? systemClock;
   const remove = (key: string): Promise<void> =>
     _removeLock(store, key, options, options.onLockLeft ?? _processWarning);
-  const conflicts = async (ownKey?: string): Promise<LockInfo[]> =>
-    (await listLocks(store, keys, clock)).filter(
-      (l) => l.key !== ownKey && !l.stale && (options.exclusive || l.exclusive),
-    );
-  const before = await conflicts();
-  if (before[0]) throw _lockedError(store, before[0]);
-
+  // Taken before the write: a span measured from it is never shorter than the store's.
+  let written = clock.now();
   let key = await _write(store, keys, options, clock);
-  // Two processes may have passed the check at once; the second look settles it (restic's way).
-  const after = await conflicts(key);
-  if (after[0]) {
+  // Locks are judged against the store's time of our own, so ours is written before the look
+  // (restic looks before too, by its own clock). Two processes writing at once both see the
+  // other's lock, and both give up, never both go on.
+  const conflict = (await listLocks(store, keys, clock, key)).find(
+    (l) => l.key !== key && !l.stale && (options.exclusive || l.exclusive),
+  );
+  if (conflict) {
     await remove(key);
-    throw _lockedError(store, after[0]);
+    throw _lockedError(store, conflict);
   }
   let released = false;
-  let written = clock.now();
   const lost = new AbortController();
   let chain: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
@@ -124,7 +123,7 @@ export async function acquireLock(
     chain = chain
       .then(async () => {
         if (released) return;
-        const at = clock.now(); // no later than the time the new lock records
+        const at = clock.now(); // before the write, as `written` was first
         const fresh = await _write(store, keys, options, clock);
         written = at;
         const old = key;
@@ -177,43 +176,33 @@ export async function acquireReadLock(
   }
 }
 
-/** Every lock in the repository, with its staleness judged now. */
+/**
+ * Every lock in the repository, with its staleness judged now. A lock is stale when
+ * - it was taken on this host, in this process namespace, by a process that no longer runs; or
+ * - the store wrote it more than {@link STALE_AFTER_MS} before it wrote the judge's own lock:
+ *   `ownKey`, the caller's lock, written just before; without one, a probe lock is written for
+ *   the look and removed after it (so `hbr unlock` needs a credential that may write).
+ *
+ * Both times are the store's (`ObjectInfo.lastModified`), never a host's. The `time` a lock
+ * records is its holder's clock, only for messages: judged by it, a backup whose clock ran 40
+ * minutes slow had its live lock taken for stale, and prune deleted its packs. A holder rewrites
+ * its lock as a new object every {@link REFRESH_EVERY_MS}, so the store's time of that object
+ * tells how long ago the holder last refreshed, by one clock that every judge reads alike. A store
+ * that gives no time leaves every lock live by age (`hbr unlock --remove-all` clears them).
+ */
 export async function listLocks(
   store: Store,
   keys: RepositoryKeys,
   clock: LockClock = systemClock,
+  ownKey?: string,
 ): Promise<LockInfo[]> {
-  const locks: LockInfo[] = [];
-  const host = hostname();
-  for await (const { key } of store.list('locks/')) {
-    let info: z.infer<typeof LockSchema>;
-    try {
-      const bytes = await store.get(key);
-      info = LockSchema.parse(JSON.parse(openObject(keys, 'lock', bytes, key).toString('utf8')));
-    } catch {
-      // Vanished (released meanwhile) or unreadable. Unreadable, it may be a live backup's (a
-      // read that failed): taken for a live shared lock, which keeps prune out and no backup.
-      const still = await store.head(key);
-      if (still)
-        locks.push({
-          key,
-          exclusive: false,
-          host: UNREADABLE,
-          pid: 0,
-          time: '',
-          operation: UNREADABLE,
-          stale: false,
-        });
-      continue;
-    }
-    const age = clock.now() - Date.parse(info.time);
-    // Only a pid of this host's own process namespace says whether its holder runs (a container
-    // beside this one, of the same host name, has pids of its own).
-    const here = info.host === host && info.pidns !== undefined && info.pidns === _pidNamespace;
-    const stale = age > STALE_AFTER_MS || (here && !clock.isAlive(info.pid));
-    locks.push({ ...info, key, stale });
+  if (ownKey) return _judgeLocks(store, keys, clock, ownKey);
+  const probe = await _write(store, keys, PROBE, clock);
+  try {
+    return (await _judgeLocks(store, keys, clock, probe)).filter((l) => l.key !== probe);
+  } finally {
+    await _removeLock(store, probe, PROBE, _processWarning);
   }
-  return locks;
 }
 
 /** Removes stale locks (or all locks with `all`); returns what was removed. */
@@ -291,6 +280,54 @@ async function _write(
   return key;
 }
 
+/** Every lock, judged against the store's time of `own`, a lock just written (see listLocks). */
+async function _judgeLocks(
+  store: Store,
+  keys: RepositoryKeys,
+  clock: LockClock,
+  own: string,
+): Promise<LockInfo[]> {
+  const listed: ObjectInfo[] = [];
+  for await (const info of store.list('locks/')) listed.push(info);
+  const now = (
+    listed.find((l) => l.key === own)?.lastModified ?? (await store.head(own))?.lastModified
+  )?.getTime();
+  const locks: LockInfo[] = [];
+  const host = hostname();
+  for (const { key, lastModified } of listed) {
+    let info: z.infer<typeof LockSchema>;
+    try {
+      const bytes = await store.get(key);
+      info = LockSchema.parse(JSON.parse(openObject(keys, 'lock', bytes, key).toString('utf8')));
+    } catch {
+      // Vanished (released meanwhile) or unreadable. Unreadable, it may be a live backup's (a
+      // read that failed): taken for a live shared lock, which keeps prune out and no backup.
+      const still = await store.head(key);
+      if (still)
+        locks.push({
+          key,
+          exclusive: false,
+          host: UNREADABLE,
+          pid: 0,
+          time: '',
+          operation: UNREADABLE,
+          stale: false,
+        });
+      continue;
+    }
+    const old =
+      now !== undefined &&
+      lastModified !== undefined &&
+      now - lastModified.getTime() > STALE_AFTER_MS;
+    // Only a pid of this host's own process namespace says whether its holder runs (a container
+    // beside this one, of the same host name, has pids of its own).
+    const here = info.host === host && info.pidns !== undefined && info.pidns === _pidNamespace;
+    const stale = old || (here && !clock.isAlive(info.pid));
+    locks.push({ ...info, key, stale });
+  }
+  return locks;
+}
+
 function _lockedError(store: Store, lock: LockInfo): RepositoryLockedError {
   if (lock.host === UNREADABLE) {
     return new RepositoryLockedError(
@@ -302,6 +339,9 @@ function _lockedError(store: Store, lock: LockInfo): RepositoryLockedError {
     `[repository:${store.name}] locked: ${kind} lock for ${lock.operation} is held by pid ${lock.pid} on ${lock.host} since ${lock.time}; if that process is gone, run \`hbr unlock\``,
   );
 }
+
+/** What a probe lock says: a shared lock of `hbr unlock`, should anyone read it meanwhile. */
+const PROBE = { exclusive: false, operation: 'unlock' };
 
 /** Host and operation of a lock that cannot be read. */
 const UNREADABLE = '(unreadable)';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -8,7 +8,7 @@ import { createLocalStore } from '../../src/stores/local.ts';
 import { openRepository, startSession } from '../../src/repository/index.ts';
 import { sealObject } from '../../src/repository/crypto.ts';
 import { acquireLock, listLocks } from '../../src/repository/locks.ts';
-import { hbr, summaryOf } from '../helpers/cli.ts';
+import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
 import { rec } from '../sqlserver/build.ts';
 import { buildCatalog } from '../../src/drivers/sqlserver/catalog.ts';
 import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
@@ -48,15 +48,37 @@ describe('hbr locks, forget and prune', () => {
     assert.equal((await run('check', '--read-data')).code, 0);
   });
 
+  it('keeps prune and unlock off a live backup whose clock runs 40 minutes slow', async (t) => {
+    const repo = await open();
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() - 40 * 60_000 });
+    const running = await startSession(repo);
+    t.after(() => running.abort()); // a no-op once committed
+    await running.addArtifact('slow.bin', Readable.from([pseudoRandomBytes(3_000_000, 40)]));
+    await running.flush(); // its packs are stored; no manifest names them until the commit
+    // prune and unlock in processes of their own, by the right time.
+    const child = (...args: string[]) => hbrProcess(args, { env, cwd: dir.path }).done;
+    const prune = await child('prune');
+    assert.equal(prune.code, 11, prune.stdout);
+    assert.match(prune.stderr, /locked: a shared lock for backup is held by pid \d+/);
+    const unlock = await child('unlock', '--json');
+    assert.deepEqual(JSON.parse(unlock.stdout), { removed: [] });
+    await running.commit({ source: 'slow', kind: 'test', type: 'full', startedAt: new Date() });
+    const check = await child('check', '--read-data');
+    assert.equal(check.code, 0, check.stdout + check.stderr);
+  });
+
   it('treats a dead process as stale: unlock removes its lock and prune can run', async () => {
     const repo = await open();
     const lock = await acquireLock(repo.store, repo.keys, { exclusive: true, operation: 'prune' });
     const clock = { now: () => Date.now(), isAlive: () => true };
     assert.equal((await listLocks(repo.store, repo.keys, clock)).filter((l) => !l.stale).length, 1);
     assert.equal((await run('backup', 'src')).code, 11, 'a live exclusive lock blocks backups');
-    // The same lock, judged an hour later: stale even if its process still looked alive.
-    const later = { now: () => Date.now() + 3_600_000, isAlive: () => true };
-    assert.equal((await listLocks(repo.store, repo.keys, later)).filter((l) => l.stale).length, 1);
+    // The same lock, last written an hour ago by the store's clock: stale even if its process
+    // still looked alive.
+    const [held] = await listLocks(repo.store, repo.keys, clock);
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(join(dir.path, 'repo', ...(held?.key ?? '').split('/')), hourAgo, hourAgo);
+    assert.equal((await listLocks(repo.store, repo.keys, clock)).filter((l) => l.stale).length, 1);
     const dead = { now: () => Date.now(), isAlive: () => false };
     assert.equal((await listLocks(repo.store, repo.keys, dead)).filter((l) => l.stale).length, 1);
     void lock; // never released: as if its process had died

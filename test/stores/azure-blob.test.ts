@@ -3,8 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { StoreError } from '../../src/errors.ts';
+import { deriveKeys, sealObject } from '../../src/repository/crypto.ts';
+import { acquireLock, listLocks } from '../../src/repository/locks.ts';
 import { createAzureBlobStore } from '../../src/stores/azure-blob.ts';
-import { describeStoreContract } from '../contracts/store.ts';
+import { collect, describeStoreContract } from '../contracts/store.ts';
 import { removeAzureContainer, startService } from './services.ts';
 
 const container = `hbr-test-${randomBytes(4).toString('hex')}`;
@@ -33,6 +35,33 @@ const open = (prefix: string) =>
 describeStoreContract('Azure Blob Storage (Azurite)', open);
 
 void describe('Azure Blob store', () => {
+  void it("judges a lock by the blob's Last-Modified, not by the time its holder's clock recorded", async () => {
+    const store = await open('lock-skew');
+    const keys = deriveKeys(randomBytes(64));
+    // A backup on a machine whose clock runs 40 minutes slow, its lock written just now.
+    const info = {
+      exclusive: false,
+      host: 'slow-clock',
+      pid: 4242,
+      time: new Date(Date.now() - 40 * 60_000).toISOString(),
+      operation: 'backup',
+    };
+    await store.put('locks/slow', sealObject(keys, 'lock', Buffer.from(JSON.stringify(info))));
+    assert.deepEqual(
+      (await listLocks(store, keys)).map((l) => `${l.key}:${l.stale}`),
+      ['locks/slow:false'],
+    );
+    await assert.rejects(acquireLock(store, keys, { exclusive: true, operation: 'prune' }), {
+      name: 'RepositoryLockedError',
+      message: /pid 4242 on slow-clock/,
+    });
+    assert.deepEqual(
+      (await collect(store.list('locks/'))).map((l) => l.key),
+      ['locks/slow'],
+      "the look's own locks are gone",
+    );
+  });
+
   void it('uploads objects above the single-shot size as several committed blocks', async () => {
     const store = await open('blocks');
     const data = randomBytes(9 * 1024 * 1024);
