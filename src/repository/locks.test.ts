@@ -10,6 +10,7 @@ import type { Store } from '../stores/types.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { deriveKeys, sealObject, type RepositoryKeys } from './crypto.ts';
 import { LOST_AFTER_MS, REFRESH_EVERY_MS, acquireLock, listLocks, type LeftLock } from './locks.ts';
+import { pruneRepository } from './prune.ts';
 import { initRepository, openRepository } from './repository.ts';
 import { startSession } from './session.ts';
 
@@ -257,5 +258,34 @@ describe('repository locks', () => {
       'the live lock keeps prune out',
     );
     assert.match((exclusive as Error).message, /pid 4242 on elsewhere/);
+  });
+
+  it('refuses to commit a backup paused past LOST_AFTER_MS, though its refresh timer has not fired yet', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const store = createLocalStore({ path: dir.path });
+    const credential = { kind: 'password', password: 'pw' } as const;
+    await initRepository(store, credential, {
+      scryptParams: { N: 1024, r: 8, p: 1 },
+      packSize: 64 * 1024,
+    });
+    const repo = await openRepository(store, credential);
+    t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: Date.now() });
+    const session = await startSession(repo);
+    await session.addArtifact('a.bin', Readable.from([randomBytes(500_000)]));
+    await session.flush(); // its packs and their index are stored, no manifest names them yet
+    // The process stops for 40 minutes (a stopped process, a paused machine): its lock is not
+    // rewritten, so prune, elsewhere, takes it for stale and deletes the packs no backup names yet.
+    const [held] = await listLocks(store, repo.keys);
+    await writtenAgo(dir.path, held?.key ?? '', FORTY_MINUTES);
+    const pruned = await pruneRepository(await openRepository(store, credential));
+    assert.ok(pruned.packsDeleted > 0, "prune deleted the paused backup's packs");
+    // It resumes 40 minutes later and goes on to commit before its timer fires.
+    t.mock.timers.setTime(Date.now() + FORTY_MINUTES);
+    await assert.rejects(
+      session.commit({ source: 'x', kind: 'test', type: 'full', startedAt: new Date() }),
+      { name: 'RepositoryLockedError', message: /could not be refreshed for 40 minutes/ },
+    );
+    assert.deepEqual(await (await openRepository(store, credential)).backups(), []);
   });
 });

@@ -44,6 +44,13 @@ export type LockInfo = z.infer<typeof LockSchema> & { readonly key: string; stal
 export interface RepositoryLock {
   readonly exclusive: boolean;
   /**
+   * Throws `lost`'s reason if the lock is lost, judged now rather than at the timer's last tick:
+   * a process suspended for longer than {@link LOST_AFTER_MS} (a stopped process, a paused
+   * machine) runs on before its timer fires, while others may have taken its lock for stale.
+   * Call it right before a step that relies on the lock (a backup's manifest, prune's deletes).
+   */
+  throwIfLost(): void;
+  /**
    * Aborted, with a `RepositoryLockedError`, once the lock could not be rewritten for
    * {@link LOST_AFTER_MS}: what the holder does from then on is no longer protected.
    */
@@ -110,9 +117,9 @@ export async function acquireLock(
   }
   let released = false;
   const lost = new AbortController();
-  let chain: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    // Judged apart from the refreshes: one that hangs must not hide that none succeeds.
+  // A duration by this host's clock since the last write that succeeded: however far that clock
+  // is off, others measure the same span by the store's clock, since the store timed that write.
+  const checkLost = (): void => {
     if (!released && clock.now() - written >= LOST_AFTER_MS && !lost.signal.aborted) {
       lost.abort(
         new RepositoryLockedError(
@@ -120,9 +127,16 @@ export async function acquireLock(
         ),
       );
     }
+  };
+  let chain: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    // Judged apart from the refreshes: one that hangs must not hide that none succeeds.
+    checkLost();
     chain = chain
       .then(async () => {
         if (released) return;
+        // Before `written` moves on: a refresh after a long pause must not hide the pause.
+        checkLost();
         const at = clock.now(); // before the write, as `written` was first
         const fresh = await _write(store, keys, options, clock);
         written = at;
@@ -136,6 +150,10 @@ export async function acquireLock(
   return {
     exclusive: options.exclusive,
     lost: lost.signal,
+    throwIfLost() {
+      checkLost();
+      lost.signal.throwIfAborted();
+    },
     async release() {
       if (released) return;
       released = true;
@@ -171,6 +189,7 @@ export async function acquireReadLock(
     return {
       exclusive: false,
       lost: new AbortController().signal,
+      throwIfLost: () => undefined,
       release: () => Promise.resolve(),
     };
   }

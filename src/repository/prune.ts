@@ -167,7 +167,7 @@ export async function pruneRepository(
     }
 
     step(`repacking ${toRepack.length} packs`);
-    lock.lost.throwIfAborted(); // a backup may have started, taking this lock for stale
+    lock.throwIfLost(); // a backup may have started, taking this lock for stale
     const newPacks: IndexedPack[] = [];
     const builders: Record<BlobType, PackBuilder> = {
       data: createPackBuilder(keys, store),
@@ -205,7 +205,7 @@ export async function pruneRepository(
     }
 
     step('writing the new index');
-    lock.lost.throwIfAborted();
+    lock.throwIfLost();
     const kept: IndexedPack[] = [...index.packs()]
       .filter(([packId]) => !gone.has(packId))
       .map(([packId, entries]) => ({ packId, entries }));
@@ -218,7 +218,7 @@ export async function pruneRepository(
     }
 
     step('deleting old index objects and packs');
-    lock.lost.throwIfAborted();
+    lock.throwIfLost();
     for (const id of oldIndexIds)
       if (!newIndexIds.has(id)) await store.delete(`index/${id}`, { signal: options.signal });
     for (const packId of gone) await store.delete(packKey(packId), { signal: options.signal });

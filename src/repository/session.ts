@@ -237,7 +237,7 @@ export async function startSession(
         manifest.summary.addedBytes = saver.stats.addedBytes;
         const { id, bytes } = encodeManifest(repo.keys, manifest);
         // Without a lock kept fresh, prune may have deleted packs this backup's blobs are in.
-        lock.lost.throwIfAborted();
+        lock.throwIfLost();
         await repo.store.put(manifestKey(id), bytes);
         const { version: _v, ...record } = manifest;
         return { id, shortId: id.slice(0, 8), ...record };
