@@ -252,7 +252,7 @@ export async function replicateRepository(
         } else {
           // A lock not refreshed for long may be taken for stale, and a prune of either side
           // may then delete what this run still copies or relies on (as a backup's commit).
-          for (const l of locks) l.lost.throwIfAborted();
+          for (const l of locks) l.throwIfLost();
           await target.put(o.key, bytes, { signal, ...(retain ? { retainUntil: retain } : {}) });
           report.copied++;
           report.copiedBytes += bytes.length;
