@@ -20,14 +20,6 @@ export const SOURCE_HELP = 'with "latest": the latest backup of this source';
 export const PATH_HELP =
   'with "latest": the latest backup that holds this path (one of its paths is it, or a folder above it); repeatable';
 
-/**
- * Commander's collector for `--path`, repeatable: one value each (a variadic option would take
- * the path argument of `hbr ls latest --path P PATH` as a second one).
- */
-export function collectPath(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
 /** The filter `latest` takes from the flags; `--path` is resolved against `cwd`. */
 export function latestFilter(flags: LatestFlags, cwd: string): BackupFilter {
   return {

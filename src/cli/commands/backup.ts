@@ -1,3 +1,4 @@
+import { collect } from '../repeatable.ts';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { requireConfig } from '../resolve.ts';
@@ -26,10 +27,12 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
     .argument('[paths...]', 'files or folders to back up')
     .option('-s, --source <name>', 'a source from the config file')
     .option(
-      '-e, --exclude <glob...>',
-      'leave out matching paths (a name pattern, or an absolute-path pattern)',
+      '-e, --exclude <glob>',
+      'leave out matching paths (a name pattern, or an absolute-path pattern); repeatable',
+      collect,
+      [] as string[],
     )
-    .option('--tag <tag...>', 'tags to record with the backup')
+    .option('--tag <tag>', 'a tag to record with the backup; repeatable', collect, [] as string[])
     .option('--type <type>', 'database sources: full, diff or log (default full)')
     .option(
       '--host <name>',

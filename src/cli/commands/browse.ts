@@ -1,9 +1,9 @@
+import { collect } from '../repeatable.ts';
 import { diffTrees, listTree } from '../../drivers/files/index.ts';
 import { isHbrError } from '../../errors.ts';
 import {
   incompleteOf,
   incompleteWarning,
-  collectPath,
   latestFilter,
   PATH_HELP,
   SOURCE_HELP,
@@ -22,7 +22,7 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
     .argument('<backup>', 'backup id, unique prefix, or "latest"')
     .argument('[path]', 'a path inside the backup', '/')
     .option('-s, --source <name>', SOURCE_HELP)
-    .option('--path <path>', PATH_HELP, collectPath, [] as string[])
+    .option('--path <path>', PATH_HELP, collect, [] as string[])
     .action(async (ref: string, path: string, flags, command) => {
       const globals = globalsOf(command);
       const { repo } = await accessRepository(ctx, globals);
@@ -53,7 +53,7 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
     .argument('<from>', 'older backup')
     .argument('<to>', 'newer backup')
     .option('-s, --source <name>', SOURCE_HELP)
-    .option('--path <path>', PATH_HELP, collectPath, [] as string[])
+    .option('--path <path>', PATH_HELP, collect, [] as string[])
     .action(async (from: string, to: string, flags, command) => {
       const globals = globalsOf(command);
       const { repo } = await accessRepository(ctx, globals);

@@ -1,10 +1,10 @@
+import { collect } from '../repeatable.ts';
 import { resolve } from 'node:path';
 import { restoreFiles } from '../../drivers/files/index.ts';
 import { NotInBackupError, UsageError } from '../../errors.ts';
 import {
   incompleteOf,
   incompleteWarning,
-  collectPath,
   latestFilter,
   PATH_HELP,
   SOURCE_HELP,
@@ -28,11 +28,13 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
     .argument('[backup]', 'backup id, unique prefix, or "latest"')
     .option('-t, --target <dir>', 'folder to restore into (files backups)')
     .option(
-      '-i, --include <path...>',
-      'restore only these paths of the backup (as hbr ls shows them)',
+      '-i, --include <path>',
+      'restore only this path of the backup (as hbr ls shows it); repeatable',
+      collect,
+      [] as string[],
     )
     .option('-s, --source <name>', SOURCE_HELP)
-    .option('--path <path>', `files: ${PATH_HELP}`, collectPath, [] as string[])
+    .option('--path <path>', `files: ${PATH_HELP}`, collect, [] as string[])
     .option('--overwrite', 'replace files that already exist in the target')
     .option(
       '--at <time>',
@@ -40,7 +42,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
     )
     .option('--lsn <lsn>', 'SQL Server: log sequence number to stop at')
     .option('--as <name>', 'SQL Server: restore under this database name (MOVE computed)')
-    .option('--move <logical=path>', 'SQL Server: MOVE target, repeatable', collectRepeated, [])
+    .option('--move <logical=path>', 'SQL Server: MOVE target, repeatable', collect, [] as string[])
     .option('--replace', 'SQL Server: overwrite the existing database')
     .option('--standby <undo-file>', 'SQL Server: finish in STANDBY instead of RECOVERY')
     .option('--no-tail-log', 'SQL Server: no tail-log backup before an in-place restore')
@@ -161,8 +163,3 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
       }
     });
 };
-
-/** Commander's collector for a repeatable option (`--move A=x --move B=y`). */
-function collectRepeated(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}

@@ -1,3 +1,4 @@
+import { collect } from '../repeatable.ts';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { planRestore } from '../../drivers/sqlserver/chain.ts';
@@ -165,10 +166,6 @@ async function runPlan(
   }
   const { records } = parseHistoryJson(text, flags.history!);
   return planRestore(records, target, { database: flags.database });
-}
-
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
 }
 
 function scriptOptions(flags: PlanFlags): RestoreScriptOptions {

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hbr, summaryOf } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+// Options that take values take one each and repeat; the words after one stay arguments.
+describe('hbr options given once per value', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let env: NodeJS.ProcessEnv;
+  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+
+  before(async () => {
+    dir = await tempDir();
+    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
+    await mkdir(join(dir.path, 'src', 'cache'), { recursive: true });
+    await writeFile(join(dir.path, 'src', 'a.txt'), 'a');
+    await writeFile(join(dir.path, 'src', 'b.log'), 'b');
+    await writeFile(join(dir.path, 'src', 'cache', 'c.bin'), 'c');
+    assert.equal((await run('init')).code, 0);
+  });
+  after(async () => dir.remove());
+
+  it('backs up the path given after --exclude and --tag, each repeated', async () => {
+    const backup = await run(
+      'backup',
+      ...['--exclude', 'cache/', '--exclude', '*.log', '--tag', 'one', '--tag', 'two'],
+      'src',
+      '--json',
+    );
+    assert.equal(backup.code, 0, backup.stderr);
+    assert.equal(summaryOf(backup).newFiles, 1, 'a.txt only');
+    const listed = await run('backups', '--json');
+    assert.deepEqual((JSON.parse(listed.stdout) as { tags: string[] }[])[0]?.tags, ['one', 'two']);
+  });
+
+  it('restores the backup named after --include, each include repeated', async () => {
+    await run('backup', 'src');
+    const src = join(dir.path, 'src');
+    const restore = await run(
+      'restore',
+      ...['--include', join(src, 'a.txt'), '--include', join(src, 'cache')],
+      'latest',
+      '--target',
+      'out',
+    );
+    assert.equal(restore.code, 0, restore.stderr);
+    assert.equal(await readFile(join(dir.path, 'out', src, 'a.txt'), 'utf8'), 'a');
+    assert.equal(await readFile(join(dir.path, 'out', src, 'cache', 'c.bin'), 'utf8'), 'c');
+    await assert.rejects(readFile(join(dir.path, 'out', src, 'b.log')), { code: 'ENOENT' });
+  });
+});
