@@ -201,7 +201,10 @@ export interface VerifyBlob {
 export interface RestoreFile {
   readonly path: string;
   readonly temp: string;
+  /** Permission bits to set, setuid and setgid already left out where they must not be restored. */
   readonly mode: number;
+  /** Owner and group to give the file (`fchown`, before its mode): only when restoring as root. */
+  readonly owner?: { readonly uid: number; readonly gid: number };
   /** Seconds since the epoch, a decimal string (`utimes` takes a negative number for "now"). */
   readonly time: string;
   /** Names the file in an error. */
@@ -223,6 +226,9 @@ export interface FileVersion {
    * is still seen changed.
    */
   readonly ctimeNs: bigint;
+  /** Owner and group, numeric: restored when the restore runs as root. */
+  readonly uid: bigint;
+  readonly gid: bigint;
 }
 
 /** A small file of a `files` request, read. */

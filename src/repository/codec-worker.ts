@@ -11,6 +11,7 @@ import {
   closeSync,
   constants,
   fchmodSync,
+  fchownSync,
   fstatSync,
   futimesSync,
   openSync,
@@ -465,7 +466,7 @@ const _scratch = reusedBuffer();
  * temporary file is removed. Synchronous calls, as in {@link _readInto}.
  */
 function _writeFile(
-  file: { path: string; temp: string; mode: number; time: string },
+  file: Pick<RestoreFile, 'path' | 'temp' | 'mode' | 'owner' | 'time'>,
   data: Buffer,
 ): void {
   let fd: number | undefined;
@@ -474,6 +475,8 @@ function _writeFile(
     for (let done = 0; done < data.length;) {
       done += writeSync(fd, data, done, data.length - done);
     }
+    // Owner first: a change of owner clears the setuid and setgid bits the mode then sets.
+    if (file.owner) fchownSync(fd, file.owner.uid, file.owner.gid);
     fchmodSync(fd, file.mode);
     futimesSync(fd, file.time, file.time);
     closeSync(fd);
@@ -490,8 +493,8 @@ const _S_IFMT = BigInt(constants.S_IFMT);
 const _S_IFREG = BigInt(constants.S_IFREG);
 
 function _version(st: FileVersion): FileVersion {
-  const { size, mtimeNs, mode, dev, ino, ctimeNs } = st;
-  return { size, mtimeNs, mode, dev, ino, ctimeNs };
+  const { size, mtimeNs, mode, dev, ino, ctimeNs, uid, gid } = st;
+  return { size, mtimeNs, mode, dev, ino, ctimeNs, uid, gid };
 }
 
 /** Only the keys a request needs travel with it; the others are never used here. */

@@ -16,6 +16,12 @@ export interface TreeNode {
   mode: number;
   /** Modification time, nanoseconds since the epoch, as a decimal string. */
   mtime: string;
+  /**
+   * Numeric owner and group (absent in nodes stored before hbr kept them): given back by a
+   * restore that runs as root.
+   */
+  uid?: number | undefined;
+  gid?: number | undefined;
   /** File: size in bytes. */
   size?: number | undefined;
   /** File: inode and device as decimal strings, to detect unchanged files. */
@@ -102,11 +108,16 @@ const TYPES: ReadonlySet<unknown> = new Set(['file', 'dir', 'symlink', 'fifo']);
 /** The node with its fields in the fixed order and nothing else, or undefined when malformed. */
 function _node(value: unknown): TreeNode | undefined {
   if (!_isObject(value)) return undefined;
-  const { name, type, mode, mtime, size, inode, ctime, content, sha256 } = value;
+  const { name, type, mode, mtime, uid, gid, size, inode, ctime, content, sha256 } = value;
   const { changedWhileReading, subtree, linkTarget } = value;
   if (typeof name !== 'string' || name.length === 0 || !TYPES.has(type)) return undefined;
   if (!_count(mode) || typeof mtime !== 'string' || !INTEGER.test(mtime)) return undefined;
   const node = { name, type, mode, mtime } as TreeNode;
+  if (uid !== undefined || gid !== undefined) {
+    if (!_count(uid) || !_count(gid)) return undefined;
+    node.uid = uid;
+    node.gid = gid;
+  }
   if (size !== undefined) {
     if (!_count(size)) return undefined;
     node.size = size;

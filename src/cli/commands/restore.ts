@@ -142,12 +142,19 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
             dirs: result.dirs,
             bytes: result.bytes,
             errors: result.errors,
+            setidNotRestored: result.setidNotRestored,
             durationMs,
             incomplete: incompleteOf(backup) ?? null,
           },
           [
             `Restored: ${result.files} files, ${result.dirs} folders, ${formatBytes(result.bytes)} in ${formatDuration(durationMs)} (every file verified)`,
             ...(incomplete ? [`Warning:  ${incomplete}`] : []),
+            // Only root gives files their owners; a setuid program left to its restorer is not restored.
+            ...(result.setidNotRestored > 0
+              ? [
+                  `${result.setidNotRestored} setuid/setgid bits not restored: ownership not restored`,
+                ]
+              : []),
             ...(result.errors.length > 0
               ? [
                   `FAILED:   ${result.errors.length} file(s) could not be restored:`,

@@ -155,6 +155,8 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       // and the folder's comparison with its parent tree is an identity check.
       if (
         kept.mode === Number(st.mode & 0o7777n) &&
+        kept.uid === Number(st.uid) &&
+        kept.gid === Number(st.gid) &&
         kept.subtree === undefined &&
         kept.linkTarget === undefined
       )
@@ -299,6 +301,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
           type: 'dir',
           mode: Number(st.mode & 0o7777n),
           mtime: `${st.mtimeNs}`,
+          ..._owners(st),
           subtree,
         };
       }
@@ -309,12 +312,19 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
           type: 'symlink',
           mode: Number(st.mode & 0o7777n),
           mtime: `${st.mtimeNs}`,
+          ..._owners(st),
           linkTarget: await readlink(path),
         };
       }
       if (type === 'file') return await fileNode(path, name, st, previous, undefined, same);
       if (type === 'fifo')
-        return { name, type: 'fifo', mode: Number(st.mode & 0o7777n), mtime: `${st.mtimeNs}` };
+        return {
+          name,
+          type: 'fifo',
+          mode: Number(st.mode & 0o7777n),
+          mtime: `${st.mtimeNs}`,
+          ..._owners(st),
+        };
       // As tar and restic's restore do: a socket is made by whatever listens on it, and one
       // in a tree (an agent's, a database's) must not make every backup partial.
       if (type === 'socket') options.onSkipped?.(path, 'a socket: not backed up');
@@ -478,6 +488,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
           type: 'dir',
           mode: Number(st.mode & 0o7777n),
           mtime: `${st.mtimeNs}`,
+          ..._owners(st),
           subtree,
         });
       }
@@ -512,10 +523,16 @@ function _fileBase(name: string, st: FileVersion) {
     type: 'file' as const,
     mode: Number(st.mode & 0o7777n),
     mtime: `${st.mtimeNs}`,
+    ..._owners(st),
     size: Number(st.size),
     inode: `${st.dev}:${st.ino}`,
     ctime: `${st.ctimeNs}`,
   };
+}
+
+/** An entry's numeric owner and group, as its node keeps them. */
+function _owners(st: { readonly uid: bigint; readonly gid: bigint }): { uid: number; gid: number } {
+  return { uid: Number(st.uid), gid: Number(st.gid) };
 }
 
 /**

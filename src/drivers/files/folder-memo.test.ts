@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   chmod,
+  chown,
   mkdir,
   readFile,
   rename,
@@ -23,6 +24,8 @@ import { scanFiles } from './scan.ts';
 import { SeenFolders, type SeenFolder } from './seen-folders.ts';
 
 const EXCLUDE = ['*.tmp'];
+/** Another owner than the one running the tests: `nobody` when root, else itself (no change). */
+const OTHER = process.geteuid?.() === 0 ? 65534 : (process.geteuid?.() ?? 0);
 
 describe('the folder memo', () => {
   let dir: { path: string; remove: () => Promise<void> };
@@ -145,6 +148,15 @@ describe('the folder memo', () => {
     } while ((await stat(path, { bigint: true })).ctimeNs === ctimeNs);
     assert.notEqual(await digestNow(), sameInode, 'another ctime');
     assert.equal(await digestNow(true), sameIgnoringCtime, 'another ctime, ignored');
+    // A chown -R run before each backup: ctimes ignored, the owners still count.
+    if (OTHER !== process.geteuid?.()) {
+      const byOwner = await digestNow(true);
+      await chown(path, OTHER, OTHER);
+      assert.notEqual(await digestNow(true), byOwner, 'another owner, ctimes ignored');
+      const subfolderOwner = await digestNow(true);
+      await chown(join(data, 'a', 'b'), OTHER, OTHER);
+      assert.notEqual(await digestNow(true), subfolderOwner, 'a subfolder owner');
+    }
 
     await symlink('one.txt', join(data, 'a', 'link'));
     assert.equal(await digestNow(), undefined, 'a symlink: no digest');
@@ -159,6 +171,8 @@ describe('the folder memo', () => {
       ['nothing', () => Promise.resolve()],
       ['a file deep down', () => writeFile(join(data, 'a', 'b', 'c', 'three.txt'), 'THREE\n')],
       ['a mode', () => chmod(join(data, 'a', 'b', 'two.txt'), 0o600)],
+      ['an owner', () => chown(join(data, 'a', 'b', 'two.txt'), OTHER, OTHER)],
+      ['a folder owner', () => chown(join(data, 'a', 'b', 'c'), OTHER, OTHER)],
       ['a new file', () => writeFile(join(data, 'a', 'b', 'c', 'new.txt'), 'new\n')],
       ['a removed file', () => rm(join(data, 'd', 'four.txt'))],
       ['a new folder', () => mkdir(join(data, 'a', 'e'))],
@@ -178,6 +192,8 @@ describe('the folder memo', () => {
     }
     const three = await nodeAt(parent, join(data, 'a', 'B', 'c', 'three.txt'));
     assert.equal(three?.size, 'THREE\n'.length);
+    const two = await nodeAt(parent, join(data, 'a', 'B', 'two.txt'));
+    assert.deepEqual([two?.uid, two?.gid], [OTHER, OTHER]);
   });
 
   it('reads no tree of the parent when nothing changed, and only those above a change', async () => {

@@ -1,7 +1,7 @@
 /**
  * What a files backup remembers of each folder it stored, for the next backup of the same
  * paths: the folder's tree id and a digest of its own entries as that tree records them (name,
- * type, mode, mtime; for files also size, inode and ctime). When the scan finds a folder's
+ * type, mode, mtime, owner and group; for files also size, inode and ctime). When the scan finds a folder's
  * entries with the same digest, every file in it is unchanged by the rule the walk applies (size,
  * mtime, inode, ctime), so its nodes are the parent tree's own; if its subfolders also come out as before,
  * the folder is its parent tree, found without reading or decoding that tree. An unchanged
@@ -137,6 +137,10 @@ export function nodesDigest(nodes: readonly TreeNode[], ignoreCtime = false): st
     for (let k = 0; k < nodes.length; k++) {
       const node = nodes[k] as TreeNode;
       const at = k * STAT_FIELDS;
+      // A node stored before owners were kept has none to compare: its folder is walked.
+      if (node.uid === undefined || node.gid === undefined) return undefined;
+      records[at + 6] = BigInt(node.uid);
+      records[at + 7] = BigInt(node.gid);
       if (node.type === 'dir') {
         records[at + 1] = BigInt(node.mtime);
         records[at + 2] = BigInt(S_IFDIR | node.mode);
@@ -183,7 +187,7 @@ export interface SeenSummary {
  * The folder at `path` as the scan saw it, with what `excluder` excludes left out (as the walk
  * leaves it out), or undefined when an entry has no stat or is neither a file nor a folder. Its
  * digest equals {@link nodesDigest} of its parent tree exactly when every file in it is
- * unchanged by the walk's rule and every subfolder has the same mode and mtime; the rest is what
+ * unchanged by the walk's rule and every subfolder has the same mode, mtime and owners; the rest is what
  * the walk needs of such a folder, from the same pass. Its stats are copied as bytes (a BigInt
  * per number read would be most of its time).
  */
@@ -210,13 +214,13 @@ export function summarizeSeen(
     if (type !== S_IFREG && type !== S_IFDIR) return undefined; // also: no stat (mode 0)
     const to = names.length * RECORD;
     records.set(bytes.subarray(i * RECORD, (i + 1) * RECORD), to);
-    // A folder's node holds its mode and mtime only.
+    // A folder's node holds its mode, mtime, owner and group only.
     if (type === S_IFDIR) {
-      records.fill(0, to, to + 8).fill(0, to + 24, to + RECORD);
+      records.fill(0, to, to + 8).fill(0, to + 24, to + 48);
       subfolders.push(entry.name);
     } else {
       fileBytes += (words[at] ?? 0) + (words[at + 1] ?? 0) * 2 ** 32;
-      if (ignoreCtime) records.fill(0, to + 40, to + RECORD); // the ctime, as nodesDigest has it
+      if (ignoreCtime) records.fill(0, to + 40, to + 48); // the ctime, as nodesDigest has it
     }
     names.push(entry.name);
   }
@@ -232,7 +236,7 @@ export function summarizeSeen(
 
 const { S_IFMT, S_IFDIR, S_IFREG } = constants;
 
-/** Bytes per entry: size, mtime (ns), mode, device, inode, ctime (ns), as the scan keeps them. */
+/** Bytes per entry: size, mtime (ns), mode, device, inode, ctime (ns), uid, gid, as the scan keeps them. */
 const RECORD = STAT_FIELDS * 8;
 
 /** SHA-256 of the count, the records, then the names (NUL, which no name holds, between them). */

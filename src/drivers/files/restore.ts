@@ -4,14 +4,17 @@
  * verified, so a failed file is absent, never torn, and a file it replaces (`overwrite`) stays
  * as it was. Existing files are refused unless `overwrite`. In a target that held something,
  * nothing already there is followed: a symbolic link or a file where the backup has a folder is
- * refused (replaced with `overwrite`), so no write lands outside the target. Metadata (mode,
- * mtime) is set after content; folders last, deepest first.
+ * refused (replaced with `overwrite`), so no write lands outside the target. Metadata (owner and
+ * group when running as root, mode, mtime) is set after content; folders last, deepest first. A
+ * setuid or setgid bit is restored only with the owner it was stored with.
  * @module
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmod,
+  chown,
+  lchown,
   lstat,
   lutimes,
   mkdir,
@@ -53,6 +56,12 @@ export interface FilesRestoreOptions {
   /** Paths inside the backup (as `hbr ls` shows them) to restore; all when empty. */
   readonly include?: readonly string[];
   readonly overwrite?: boolean;
+  /**
+   * Give entries their stored owner and group, and so their setuid and setgid bits: only root
+   * can. Else (and for entries stored without owners) those bits are left out and counted.
+   * @default process.geteuid() === 0
+   */
+  readonly owners?: boolean;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: {
     files: number;
@@ -67,6 +76,8 @@ export interface FilesRestoreResult {
   readonly dirs: number;
   readonly bytes: number;
   readonly errors: readonly { path: string; message: string }[];
+  /** Entries restored without their setuid or setgid bit, their owner not being restored. */
+  readonly setidNotRestored: number;
 }
 
 interface Planned {
@@ -89,6 +100,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   // `/` names the whole backup, as `hbr ls` shows it.
   const include = named.includes('/') ? [] : named;
   const overwrite = Boolean(options.overwrite);
+  const owners = options.owners ?? process.geteuid?.() === 0;
   const walk = (unreadable: (path: string, error: unknown) => void): AsyncGenerator<Planned> =>
     _walk(repo, options.backup.tree, '', include, unreadable, signal);
 
@@ -105,7 +117,9 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   await mkdir(target, { recursive: true });
   const progress = { files: 0, bytes: 0, ...totals };
   const errors: { path: string; message: string }[] = [];
+  let setidNotRestored = 0;
   const restored = (p: Planned): void => {
+    if (_access(p.node, owners).setidLeftOut) setidNotRestored++;
     progress.files++;
     progress.bytes += p.node.size ?? 0;
     options.onProgress?.(progress);
@@ -156,7 +170,9 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
         try {
           signal?.throwIfAborted();
           const files = await Promise.all(
-            planned.map((group) => Promise.all(group.map((p) => _smallFile(p, target, made)))),
+            planned.map((group) =>
+              Promise.all(group.map((p) => _smallFile(p, target, made, owners))),
+            ),
           );
           const into = readInto.pop();
           const results = await restoreBatch(repo, batch, files, { signal, into }).finally(
@@ -174,7 +190,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
         }
       }),
     );
-    const write = { budget, direct, ...(signal ? { signal } : {}) };
+    const write = { budget, direct, owners, ...(signal ? { signal } : {}) };
     /**
      * Where an entry goes, its folder made. What is there (with `overwrite`) stays until the
      * entry's rename replaces it.
@@ -271,14 +287,24 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
     await settleAll(
       (levels.get(depth) ?? []).map((d) =>
         limit(async () => {
-          await chmod(d.path, d.node.mode);
+          // Owner first: a change of owner clears the setuid and setgid bits.
+          const { mode, owner, setidLeftOut } = _access(d.node, owners);
+          if (owner) await chown(d.path, owner.uid, owner.gid);
+          await chmod(d.path, mode);
+          if (setidLeftOut) setidNotRestored++;
           const time = _time(d.node.mtime);
           await utimes(d.path, time, time);
         }),
       ),
     );
   }
-  return { files: progress.files, dirs: dirs.length, bytes: progress.bytes, errors };
+  return {
+    files: progress.files,
+    dirs: dirs.length,
+    bytes: progress.bytes,
+    errors,
+    setidNotRestored,
+  };
 }
 
 // --- internal ---
@@ -472,13 +498,16 @@ async function _smallFile(
   p: Planned,
   target: string,
   made: ReadonlySet<string>,
+  owners: boolean,
 ): Promise<RestoreFile> {
   const path = join(target, p.path);
   if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
+  const { mode, owner } = _access(p.node, owners);
   return {
     path,
     temp: _tempName(path),
-    mode: p.node.mode,
+    mode,
+    ...(owner ? { owner } : {}),
     time: _time(p.node.mtime),
     what: p.path,
     ...(p.node.size !== undefined ? { size: p.node.size } : {}),
@@ -547,8 +576,11 @@ async function _restoreEntry(
   if (p.node.type === 'fifo') await _makeFifo(temp);
   else await symlink(p.node.linkTarget ?? '', temp);
   try {
+    // Owner first: a change of owner clears the setuid and setgid bits the mode then sets.
+    const { mode, owner } = _access(p.node, write.owners);
+    if (owner) await lchown(temp, owner.uid, owner.gid);
     if (p.node.type === 'fifo') {
-      await chmod(temp, p.node.mode);
+      await chmod(temp, mode);
       await utimes(temp, time, time);
     } else await lutimes(temp, time, time).catch(() => undefined); // not every file system keeps link times
     await rename(temp, path);
@@ -592,6 +624,8 @@ async function _folderInPlace(path: string, overwrite: boolean): Promise<void> {
 interface _Writing {
   readonly budget: ByteBudget;
   readonly direct: DirectWrites;
+  /** Whether owners are given back (see {@link FilesRestoreOptions.owners}). */
+  readonly owners: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -623,7 +657,10 @@ async function _restoreFilesTogether(
     for (const { p, path, temp, out } of opened) {
       await out.finish();
       const time = _time(p.node.mtime);
-      await chmod(temp, p.node.mode);
+      // Owner first: a change of owner clears the setuid and setgid bits.
+      const { mode, owner } = _access(p.node, write.owners);
+      if (owner) await chown(temp, owner.uid, owner.gid);
+      await chmod(temp, mode);
       await utimes(temp, time, time);
       await rename(temp, path);
     }
@@ -661,6 +698,25 @@ async function _openTemp(temp: string, size: number, direct: DirectWrites): Prom
   };
   return { writer, finish: close, abort: () => close().catch(() => undefined) };
 }
+
+/**
+ * The mode and owner to give an entry. Its setuid and setgid bits only with its stored owner:
+ * restored by another user (or as root from a node stored without owners), a program that runs
+ * as its owner would run as whoever restored it (a root restore made `-rwsr-sr-x root root` of a
+ * file of `nobody`'s).
+ */
+function _access(
+  node: TreeNode,
+  owners: boolean,
+): { mode: number; owner?: { uid: number; gid: number }; setidLeftOut: boolean } {
+  const { uid, gid } = node;
+  if (owners && uid !== undefined && gid !== undefined)
+    return { mode: node.mode, owner: { uid, gid }, setidLeftOut: false };
+  const setid = node.type !== 'symlink' && (node.mode & _SETID) !== 0;
+  return { mode: node.mode & ~_SETID, setidLeftOut: setid };
+}
+
+const _SETID = 0o6000;
 
 /**
  * A temporary name beside `path` for the file being restored there: unique within this process

@@ -67,6 +67,8 @@ describe('folders seen by the scan', () => {
         dev: real.dev,
         ino: real.ino,
         ctimeNs: real.ctimeNs,
+        uid: real.uid,
+        gid: real.gid,
       });
     }
     assert.equal(seen.take(data), undefined, 'taken once');

@@ -31,8 +31,8 @@ export interface SeenFolder {
   readonly stats: BigUint64Array;
 }
 
-/** Numbers kept per entry: size, mtime (ns), mode, device, inode, ctime (ns). */
-export const STAT_FIELDS = 6;
+/** Numbers kept per entry: size, mtime (ns), mode, device, inode, ctime (ns), uid, gid. */
+export const STAT_FIELDS = 8;
 
 /** Writes entry `i`'s stat into `stats`. */
 export function putStat(stats: BigUint64Array, i: number, st: SeenStat): void {
@@ -43,6 +43,8 @@ export function putStat(stats: BigUint64Array, i: number, st: SeenStat): void {
   stats[at + 3] = st.dev;
   stats[at + 4] = st.ino;
   stats[at + 5] = st.ctimeNs;
+  stats[at + 6] = st.uid;
+  stats[at + 7] = st.gid;
 }
 
 /**
@@ -82,6 +84,8 @@ export function statAt(folder: SeenFolder, i: number): SeenStat | undefined {
     dev: stats[at + 3] ?? 0n,
     ino: stats[at + 4] ?? 0n,
     ctimeNs: stats[at + 5] ?? 0n,
+    uid: stats[at + 6] ?? 0n,
+    gid: stats[at + 7] ?? 0n,
   };
 }
 
