@@ -143,12 +143,18 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
             bytes: result.bytes,
             errors: result.errors,
             setidNotRestored: result.setidNotRestored,
+            staleTempsRemoved: result.staleTempsRemoved,
             durationMs,
             incomplete: incompleteOf(backup) ?? null,
           },
           [
             `Restored: ${result.files} files, ${result.dirs} folders, ${formatBytes(result.bytes)} in ${formatDuration(durationMs)} (every file verified)`,
             ...(incomplete ? [`Warning:  ${incomplete}`] : []),
+            ...(result.staleTempsRemoved > 0
+              ? [
+                  `Removed:  ${result.staleTempsRemoved} temporary file(s) an interrupted restore left`,
+                ]
+              : []),
             // Only root gives files their owners; a setuid program left to its restorer is not restored.
             ...(result.setidNotRestored > 0
               ? [

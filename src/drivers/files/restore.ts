@@ -25,6 +25,7 @@ import {
   symlink,
   utimes,
 } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
@@ -78,6 +79,8 @@ export interface FilesRestoreResult {
   readonly errors: readonly { path: string; message: string }[];
   /** Entries restored without their setuid or setgid bit, their owner not being restored. */
   readonly setidNotRestored: number;
+  /** Temporary files of an interrupted restore found in the folders restored into, removed. */
+  readonly staleTempsRemoved: number;
 }
 
 interface Planned {
@@ -118,6 +121,13 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const progress = { files: 0, bytes: 0, ...totals };
   const errors: { path: string; message: string }[] = [];
   let setidNotRestored = 0;
+  let staleTempsRemoved = 0;
+  /** Removes what an interrupted restore left in `folder`, which held something before. */
+  const sweep = async (folder: string): Promise<void> => {
+    const { removed, failures } = await _removeStaleTemps(folder);
+    staleTempsRemoved += removed;
+    for (const { path, error } of failures) failed({ path }, error);
+  };
   const restored = (p: Planned): void => {
     if (_access(p.node, owners).setidLeftOut) setidNotRestored++;
     progress.files++;
@@ -128,6 +138,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
     if (signal?.aborted) throw error;
     errors.push({ path: p.path, message: (error as Error).message });
   };
+  if (!fresh) await sweep(target);
 
   const index = await repo.index({ signal });
   // Files at once: enough to hide per-file system calls; the byte budget bounds their memory.
@@ -233,10 +244,13 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
     return settleAll([...batches, ...rest]).then(() => undefined);
   };
 
-  const dirs: { path: string; node: TreeNode }[] = [];
+  const dirs: { path: string; what: string; node: TreeNode }[] = [];
   const windows: Promise<void>[] = [];
-  // The first error that stops the restore (an abort, a folder that cannot be made).
+  // The first error that stops the restore (an abort).
   let stopped: { reason: unknown } | undefined;
+  // A folder that could not be made, while the walk is below it (depth first: all it holds comes
+  // next): its files fail, each reported, and the rest is restored.
+  let unmade: string | undefined;
   const start = (window: readonly Planned[]): void => {
     const restoring = restoreWindow(window);
     restoring.catch((reason: unknown) => (stopped ??= { reason }));
@@ -249,12 +263,23 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
       failed({ path: `${path}/` }, new Error(`folder unreadable: ${(error as Error).message}`));
     for await (const p of walk(unreadable)) {
       if (stopped) break;
+      if (unmade !== undefined && p.path.startsWith(`${unmade}/`)) {
+        if (p.node.type !== 'dir') failed(p, new Error(`its folder ${unmade} could not be made`));
+        continue;
+      }
+      unmade = undefined;
       if (p.node.type === 'dir') {
         const path = join(target, p.path);
-        if (fresh) await mkdir(path, { recursive: true, mode: 0o700 });
-        else await _folderInPlace(path, overwrite);
+        try {
+          if (fresh) await mkdir(path, { recursive: true, mode: 0o700 });
+          else if (await _folderInPlace(path, overwrite)) await sweep(path);
+        } catch (error) {
+          failed({ path: `${p.path}/` }, error);
+          unmade = p.path;
+          continue;
+        }
         made.add(path);
-        dirs.push({ path, node: p.node });
+        dirs.push({ path, what: p.path, node: p.node });
         continue;
       }
       window.push(p);
@@ -287,13 +312,18 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
     await settleAll(
       (levels.get(depth) ?? []).map((d) =>
         limit(async () => {
-          // Owner first: a change of owner clears the setuid and setgid bits.
-          const { mode, owner, setidLeftOut } = _access(d.node, owners);
-          if (owner) await chown(d.path, owner.uid, owner.gid);
-          await chmod(d.path, mode);
-          if (setidLeftOut) setidNotRestored++;
-          const time = _time(d.node.mtime);
-          await utimes(d.path, time, time);
+          try {
+            // Owner first: a change of owner clears the setuid and setgid bits.
+            const { mode, owner, setidLeftOut } = _access(d.node, owners);
+            if (owner) await chown(d.path, owner.uid, owner.gid);
+            await chmod(d.path, mode);
+            if (setidLeftOut) setidNotRestored++;
+            const time = _time(d.node.mtime);
+            await utimes(d.path, time, time);
+          } catch (error) {
+            // Its files are restored: reported like one that is not, the rest goes on.
+            failed({ path: `${d.what}/` }, error);
+          }
         }),
       ),
     );
@@ -304,6 +334,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
     bytes: progress.bytes,
     errors,
     setidNotRestored,
+    staleTempsRemoved,
   };
 }
 
@@ -391,6 +422,13 @@ async function _preflight(
     (i) => !matched.has(i) && !unreadable.some((u) => i.startsWith(`${u}/`)),
   );
   if (missing.length > 0) throw new NotInBackupError(backup, missing);
+  const unknown = existing?.unknown ?? [];
+  if (unknown.length > 0) {
+    // Taken for absent, such a file was replaced: the restore makes its folder searchable.
+    throw new UsageError(
+      `refusing to restore over ${unknown.length} file(s) that cannot be checked (${unknown.slice(0, 5).join('; ')}${unknown.length > 5 ? '; …' : ''}); use --overwrite`,
+    );
+  }
   const count = existing?.count ?? 0;
   if (count > 0) {
     const shown = existing?.first.join(', ');
@@ -415,15 +453,26 @@ async function _isEmpty(target: string): Promise<boolean> {
  * before a restore of the benchmark began). A folder that is missing or no folder holds nothing;
  * one that cannot be listed has its files looked up one by one. Only the listing of the folder
  * being looked in is kept: one the walk comes back to from a subfolder is listed again. Where a
- * `folder` goes, a folder already there is no clash (an `lstat`: a link to one is).
+ * `folder` goes, a folder already there is no clash (an `lstat`: a link to one is). Only ENOENT
+ * and ENOTDIR tell a path absent: one that cannot be looked up (EACCES in a folder without
+ * search permission) may well exist.
  */
 function _existingFiles(): {
   look(path: string, folder: boolean): Promise<void>;
   /** How many exist, and the first five of them (to name). */
   readonly count: number;
   readonly first: readonly string[];
+  /** Paths that could not be looked up, each with why. */
+  readonly unknown: readonly string[];
 } {
   const first: string[] = [];
+  const unknown: string[] = [];
+  const present = (path: string): Promise<Stats | undefined> =>
+    lstat(path).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
+      unknown.push(`${path}: ${error.code ?? error.message}`);
+      return undefined;
+    });
   let count = 0;
   let folder = '';
   let listing: Set<string> | undefined;
@@ -432,6 +481,7 @@ function _existingFiles(): {
       return count;
     },
     first,
+    unknown,
     async look(path, isFolder) {
       if (dirname(path) !== folder) {
         folder = dirname(path);
@@ -442,8 +492,8 @@ function _existingFiles(): {
         );
       }
       const found = listing
-        ? listing.has(basename(path)) && (await lstat(path).catch(() => undefined))
-        : await lstat(path).catch(() => undefined);
+        ? listing.has(basename(path)) && (await present(path))
+        : await present(path);
       if (!found || (isFolder && found.isDirectory())) return;
       if (count++ < 5) first.push(path);
     },
@@ -600,16 +650,17 @@ async function _makeFifo(path: string): Promise<void> {
  * there: a folder is kept, and made writable and searchable for its owner until the folders' own
  * modes are set at the end (an earlier restore may have left it read-only); a file or symbolic
  * link in its place is removed with `overwrite` (never what a link points to), else refused.
+ * @returns whether a folder was there already.
  * @throws UsageError when something else is in the way without `overwrite`.
  */
-async function _folderInPlace(path: string, overwrite: boolean): Promise<void> {
+async function _folderInPlace(path: string, overwrite: boolean): Promise<boolean> {
   const found = await lstat(path).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
   });
   if (found?.isDirectory()) {
     if ((found.mode & 0o700) !== 0o700) await chmod(path, (found.mode & 0o7777) | 0o700);
-    return;
+    return true;
   }
   if (found) {
     // The first walk refused it; it came since.
@@ -618,6 +669,7 @@ async function _folderInPlace(path: string, overwrite: boolean): Promise<void> {
     await rm(path);
   }
   await mkdir(path, { mode: 0o700 });
+  return false;
 }
 
 /** What restoring a file's content shares with the others being restored. */
@@ -729,6 +781,50 @@ function _tempName(path: string): string {
 
 const _TEMP_PREFIX = `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}-`;
 let tempCount = 0;
+
+/** Exactly the names {@link _tempName} gives, the pid that gave it captured. */
+const _TEMP_NAME = /^\.([0-9a-z]+)-[0-9a-f]{8}-[0-9a-z]+\.hbr-restore$/;
+
+/**
+ * Removes from `folder` the regular files named as this restore names its temporary files by a
+ * process that is no longer running: what a killed restore left (a SIGKILL gives it no chance
+ * to clean up; 96 MB of them were seen). A restore still running keeps its own.
+ */
+async function _removeStaleTemps(
+  folder: string,
+): Promise<{ removed: number; failures: { path: string; error: unknown }[] }> {
+  let removed = 0;
+  const failures: { path: string; error: unknown }[] = [];
+  const names = await readdir(folder).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = _TEMP_NAME.exec(name)?.[1];
+    if (pid === undefined || _running(parseInt(pid, 36))) continue;
+    const path = join(folder, name);
+    try {
+      if (!(await lstat(path)).isFile()) continue;
+      await rm(path);
+      removed++;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      failures.push({
+        path,
+        error: new Error(`left by an interrupted restore: ${(error as Error).message}`),
+      });
+    }
+  }
+  return { removed, failures };
+}
+
+/** Whether process `pid` is running (here: a restore's temporary names are made beside it). */
+function _running(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /**
  * Nanoseconds since the epoch (string) → seconds with fraction, as `utimes` takes them: the

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { hbr, hbrProcess } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/temp.ts';
+
+// As root, folders are searchable and writable whatever their modes: these runs drop the
+// capabilities that allow it, as the reviewer's runs as `nobody` had none.
+const asRoot = process.getuid?.() === 0;
+const LIMITED = asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search,-fowner'] : [];
+
+describe('restoring where some folders cannot be searched or written', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let env: NodeJS.ProcessEnv;
+  let src: string;
+  const limited = (...args: string[]) =>
+    hbrProcess(args, { env, cwd: dir.path, prefix: LIMITED }).done;
+
+  before(async () => {
+    dir = await tempDir();
+    src = join(dir.path, 'src');
+    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
+    await mkdir(join(src, 'locked'), { recursive: true });
+    await mkdir(join(src, 'z', 'sub'), { recursive: true });
+    await mkdir(join(src, 'other'), { recursive: true });
+    await writeFile(join(src, 'locked', 'f.txt'), 'from the backup');
+    await writeFile(join(src, 'z', 'sub', 'a.txt'), 'a');
+    await writeFile(join(src, 'z', 'sub', 'b.txt'), 'b');
+    await writeFile(join(src, 'other', 'c.txt'), 'c');
+    const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+    assert.equal((await run('init')).code, 0);
+    const backup = await run('backup', 'src');
+    assert.equal(backup.code, 0, backup.stderr);
+  });
+  after(async () => dir.remove());
+
+  it('refuses, without --overwrite, a file it cannot tell is there (a folder without search permission)', async () => {
+    const target = join(dir.path, 'unsearchable');
+    const folder = join(target, src, 'locked');
+    await mkdir(folder, { recursive: true });
+    await writeFile(join(folder, 'f.txt'), 'mine');
+    await chmod(folder, 0o600); // listed, but no lookup inside it
+    const result = await limited('restore', 'latest', '--target', target, '--include', src);
+    await chmod(folder, 0o700);
+    assert.equal(result.code, 2, result.stdout + result.stderr);
+    assert.match(
+      result.stderr,
+      /refusing to restore over 1 file.*cannot be checked.*locked\/f\.txt/,
+    );
+    assert.equal(await readFile(join(folder, 'f.txt'), 'utf8'), 'mine');
+  });
+
+  it('fails the files of a folder it cannot make, restores the rest, and sums up', async () => {
+    const target = join(dir.path, 'unwritable');
+    // Someone else's `z`, in which this restore may not make `sub`.
+    await mkdir(join(target, src, 'z'), { recursive: true });
+    await chown(join(target, src, 'z'), 65534, 65534);
+    const result = await limited('restore', 'latest', '--target', target);
+    assert.equal(result.code, 3, result.stdout + result.stderr);
+    assert.match(result.stdout, /Restored: 2 files/);
+    assert.match(result.stdout, /FAILED: +3 file\(s\)/);
+    assert.match(result.stdout, /z\/sub\/: EACCES/);
+    assert.match(result.stdout, /z\/sub\/a\.txt: its folder .*z\/sub could not be made/);
+    assert.match(result.stdout, /z\/sub\/b\.txt: its folder .*z\/sub could not be made/);
+    assert.equal(await readFile(join(target, src, 'other', 'c.txt'), 'utf8'), 'c');
+    assert.equal(await readFile(join(target, src, 'locked', 'f.txt'), 'utf8'), 'from the backup');
+  });
+});
