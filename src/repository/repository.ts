@@ -44,9 +44,15 @@ export interface OpenRepository {
   /**
    * Reads and parses one tree blob (hex id). Trees read are kept for later reads, up to 1024 of
    * them, unless `cache` is false: a walk that reads each tree once (a restore) would otherwise
-   * hold every folder of the backup it walks.
+   * hold every folder of the backup it walks. With `onDuplicate`, a name held twice leaves out
+   * its nodes and is passed to it instead of failing the tree (see `decodeTree`); such a tree is
+   * not kept.
    */
-  readTree(id: string, signal?: AbortSignal, options?: { cache?: boolean }): Promise<TreeNode[]>;
+  readTree(
+    id: string,
+    signal?: AbortSignal,
+    options?: { cache?: boolean; onDuplicate?: (name: string) => void },
+  ): Promise<TreeNode[]>;
   /**
    * Every backup, oldest first. A damaged manifest (or a stray object among them) is left out,
    * passed to `onDamaged`, so that it does not hide every other backup; with `strict` it throws
@@ -218,11 +224,17 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     async readTree(id, signal, options) {
       const cached = treeCache.get(id);
       if (cached) return cached;
+      let whole = true;
       const nodes = decodeTree(
         await repo.readBlob('tree', Buffer.from(id, 'hex'), signal),
         `tree ${id}`,
+        options?.onDuplicate &&
+          ((name) => {
+            whole = false;
+            options.onDuplicate?.(name);
+          }),
       );
-      if (options?.cache === false) return nodes;
+      if (options?.cache === false || !whole) return nodes;
       if (treeCache.size > 1024) treeCache.clear();
       treeCache.set(id, nodes);
       return nodes;

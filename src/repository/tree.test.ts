@@ -11,19 +11,28 @@ const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
 /** A name that is one path segment (checked since trees could name `../x`). */
 const isFileName = (name: string): boolean =>
   name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
-const ReferenceNode = z.object({
-  name: z.string().min(1).refine(isFileName),
-  type: z.enum(['file', 'dir', 'symlink']),
-  mode: z.number().int().nonnegative(),
-  mtime: z.string().regex(/^-?\d+$/),
-  size: z.number().int().nonnegative().optional(),
-  inode: z.string().optional(),
-  content: z.array(hex64).optional(),
-  sha256: hex64.optional(),
-  changedWhileReading: z.literal(true).optional(),
-  subtree: hex64.optional(),
-  linkTarget: z.string().optional(),
-});
+const ReferenceNode = z
+  .object({
+    name: z.string().min(1).refine(isFileName),
+    type: z.enum(['file', 'dir', 'symlink']),
+    mode: z.number().int().nonnegative(),
+    mtime: z.string().regex(/^-?\d+$/),
+    // Owner and group, both or neither (added later, as ctime was).
+    uid: z.number().int().nonnegative().optional(),
+    gid: z.number().int().nonnegative().optional(),
+    size: z.number().int().nonnegative().optional(),
+    inode: z.string().optional(),
+    ctime: z
+      .string()
+      .regex(/^-?\d+$/)
+      .optional(),
+    content: z.array(hex64).optional(),
+    sha256: hex64.optional(),
+    changedWhileReading: z.literal(true).optional(),
+    subtree: hex64.optional(),
+    linkTarget: z.string().optional(),
+  })
+  .refine((n) => (n.uid === undefined) === (n.gid === undefined));
 const ReferenceTree = z.object({
   nodes: z
     .array(ReferenceNode)
@@ -39,22 +48,32 @@ const referenceEncode = (nodes: readonly TreeNode[]): Buffer =>
   );
 
 const id = fc.stringMatching(/^[0-9a-f]{64}$/);
-const node: fc.Arbitrary<TreeNode> = fc.record(
-  {
-    name: fc.string({ minLength: 1 }).filter(isFileName),
-    type: fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const),
-    mode: fc.nat(0o7777),
-    mtime: fc.bigInt({ min: -(10n ** 19n), max: 10n ** 19n }).map(String),
-    size: fc.nat(),
-    inode: fc.string(),
-    content: fc.array(id, { maxLength: 3 }),
-    sha256: id,
-    changedWhileReading: fc.constant(true as const),
-    subtree: id,
-    linkTarget: fc.string(),
-  },
-  { requiredKeys: ['name', 'type', 'mode', 'mtime'] },
-);
+const node: fc.Arbitrary<TreeNode> = fc
+  .record(
+    {
+      name: fc.string({ minLength: 1 }).filter(isFileName),
+      type: fc.constantFrom('file' as const, 'dir' as const, 'symlink' as const),
+      mode: fc.nat(0o7777),
+      mtime: fc.bigInt({ min: -(10n ** 19n), max: 10n ** 19n }).map(String),
+      uid: fc.nat(),
+      gid: fc.nat(),
+      size: fc.nat(),
+      inode: fc.string(),
+      ctime: fc.bigInt({ min: -(10n ** 19n), max: 10n ** 19n }).map(String),
+      content: fc.array(id, { maxLength: 3 }),
+      sha256: id,
+      changedWhileReading: fc.constant(true as const),
+      subtree: id,
+      linkTarget: fc.string(),
+    },
+    { requiredKeys: ['name', 'type', 'mode', 'mtime'] },
+  )
+  .map((n) => {
+    // Owners come in pairs: one alone is a damaged node (see below).
+    if ((n.uid === undefined) === (n.gid === undefined)) return n;
+    const { uid: _uid, gid: _gid, ...rest } = n;
+    return rest;
+  });
 /** Nodes with one field possibly replaced by something of the wrong shape, or an extra key. */
 const damaged = fc
   .tuple(
@@ -64,8 +83,11 @@ const damaged = fc
       'type',
       'mode',
       'mtime',
+      'uid',
+      'gid',
       'size',
       'inode',
+      'ctime',
       'content',
       'sha256',
       'changedWhileReading',
@@ -145,6 +167,20 @@ describe('trees', () => {
       decodeTree(fine, 'tree x').map((n) => n.name),
       ['..x', 'a\\b'],
     );
+  });
+
+  it('leave out every node of a name held twice when told, passing the name on once', () => {
+    const file = { type: 'file', mode: 0o644, mtime: '0' };
+    const names = ['a', 'x', 'x', 'x', 'z'];
+    const bytes = Buffer.from(
+      JSON.stringify({ nodes: names.map((name, i) => ({ name, ...file, size: i })) }),
+    );
+    const twice: string[] = [];
+    assert.deepEqual(
+      decodeTree(bytes, 'tree x', (name) => twice.push(name)).map((n) => n.name),
+      ['a', 'z'],
+    );
+    assert.deepEqual(twice, ['x']);
   });
 
   it('refuse blobs that are not a tree', () => {

@@ -66,10 +66,16 @@ export function encodeTree(nodes: readonly TreeNode[]): Buffer {
 }
 
 /**
- * Parses a tree blob.
+ * Parses a tree blob. A name held twice fails it, unless `onDuplicate` is given: then every node
+ * of that name is left out and the name passed to it, once (older backups could record one name
+ * twice from names that were not UTF-8; which node is the right one cannot be told).
  * @throws IntegrityError when the blob is not a valid tree.
  */
-export function decodeTree(bytes: Buffer, what: string): TreeNode[] {
+export function decodeTree(
+  bytes: Buffer,
+  what: string,
+  onDuplicate?: (name: string) => void,
+): TreeNode[] {
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
@@ -87,14 +93,18 @@ export function decodeTree(bytes: Buffer, what: string): TreeNode[] {
   // A name is one path segment, once per folder: a tree written by anyone holding a key (another
   // host's hbr, or a forger) must not make a restore write outside its target, or twice.
   const names = new Set<string>();
+  const twice = new Set<string>();
   for (const { name } of nodes) {
     if (name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
       throw new IntegrityError(`${what}: the name ${JSON.stringify(name)} is not a file name`);
-    if (names.has(name))
+    if (names.has(name) && !onDuplicate)
       throw new IntegrityError(`${what}: the name ${JSON.stringify(name)} twice`);
+    if (names.has(name)) twice.add(name);
     names.add(name);
   }
-  return nodes;
+  if (twice.size === 0) return nodes;
+  for (const name of twice) onDuplicate?.(name);
+  return nodes.filter((node) => !twice.has(node.name));
 }
 
 // --- internal ---

@@ -104,8 +104,8 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const include = named.includes('/') ? [] : named;
   const overwrite = Boolean(options.overwrite);
   const owners = options.owners ?? process.geteuid?.() === 0;
-  const walk = (unreadable: (path: string, error: unknown) => void): AsyncGenerator<Planned> =>
-    _walk(repo, options.backup.tree, '', include, unreadable, signal);
+  const walk = (lost: (path: string, error: Error) => void): AsyncGenerator<Planned> =>
+    _walk(repo, options.backup.tree, '', include, lost, signal);
 
   const { summary } = options.backup;
   let totals = { totalFiles: summary.files, totalBytes: summary.bytes };
@@ -259,9 +259,8 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   try {
     let window: Planned[] = [];
     // A folder that cannot be read fails like a file that cannot: the rest is restored.
-    const unreadable = (path: string, error: unknown): void =>
-      failed({ path: `${path}/` }, new Error(`folder unreadable: ${(error as Error).message}`));
-    for await (const p of walk(unreadable)) {
+    const lost = (path: string, error: Error): void => failed({ path }, error);
+    for await (const p of walk(lost)) {
       if (stopped) break;
       if (unmade !== undefined && p.path.startsWith(`${unmade}/`)) {
         if (p.node.type !== 'dir') failed(p, new Error(`its folder ${unmade} could not be made`));
@@ -356,23 +355,32 @@ const FILES_AHEAD = 4 * WINDOW_FILES;
 /**
  * The backup's entries under `include` (all when empty) and the folders above them, depth first
  * in tree order, each folder before what it holds. Trees are read as the walk reaches them and
- * not cached: a restore reads each once. A folder whose tree cannot be read is passed to
- * `unreadable` and the walk goes on beside it; the backup's root tree must be read.
+ * not cached: a restore reads each once. What cannot be restored is passed to `lost` (as the
+ * restore reports it) and the walk goes on beside it: a folder whose tree cannot be read
+ * (`/path/`), a name its folder's tree holds twice (all of its nodes). The backup's root tree
+ * must be read.
  */
 async function* _walk(
   repo: OpenRepository,
   tree: string,
   prefix: string,
   include: readonly string[],
-  unreadable: (path: string, error: unknown) => void,
+  lost: (path: string, error: Error) => void,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<Planned> {
   let nodes: TreeNode[];
   try {
-    nodes = await repo.readTree(tree, signal, { cache: false });
+    nodes = await repo.readTree(tree, signal, {
+      cache: false,
+      onDuplicate: (name) =>
+        lost(
+          `${prefix}/${name}`,
+          new Error('stored twice in its folder (which is right is unknown): not restored'),
+        ),
+    });
   } catch (error) {
     if (prefix === '' || signal?.aborted) throw error;
-    unreadable(prefix, error);
+    lost(`${prefix}/`, new Error(`folder unreadable: ${(error as Error).message}`));
     return;
   }
   for (const node of nodes) {
@@ -383,7 +391,7 @@ async function* _walk(
     if (!inside && !above) continue;
     yield { path, node };
     if (node.type === 'dir' && node.subtree)
-      yield* _walk(repo, node.subtree, path, include, unreadable, signal);
+      yield* _walk(repo, node.subtree, path, include, lost, signal);
   }
 }
 
@@ -398,7 +406,7 @@ async function* _walk(
  * @throws UsageError as {@link restoreFiles} does.
  */
 async function _preflight(
-  walk: (unreadable: (path: string) => void) => AsyncIterable<Planned>,
+  walk: (lost: (path: string) => void) => AsyncIterable<Planned>,
   target: string,
   include: readonly string[],
   clashing: boolean,
@@ -408,9 +416,9 @@ async function _preflight(
   const existing = clashing ? _existingFiles() : undefined;
   let totalFiles = 0;
   let totalBytes = 0;
-  // Left to the restore to report; an include below such a folder cannot be told missing.
-  const unreadable: string[] = [];
-  for await (const p of walk((path) => unreadable.push(path))) {
+  // Left to the restore to report; an include at or below such a path cannot be told missing.
+  const lost: string[] = [];
+  for await (const p of walk((path) => lost.push(path))) {
     if (include.includes(p.path)) matched.add(p.path);
     const folder = p.node.type === 'dir';
     await existing?.look(join(target, p.path), folder);
@@ -419,7 +427,7 @@ async function _preflight(
     totalBytes += p.node.size ?? 0;
   }
   const missing = include.filter(
-    (i) => !matched.has(i) && !unreadable.some((u) => i.startsWith(`${u}/`)),
+    (i) => !matched.has(i) && !lost.some((u) => `${i}/`.startsWith(u.endsWith('/') ? u : `${u}/`)),
   );
   if (missing.length > 0) throw new NotInBackupError(backup, missing);
   const unknown = existing?.unknown ?? [];
