@@ -10,7 +10,6 @@
  * @module
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import {
   chmod,
   chown,
@@ -30,6 +29,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
 import { NotInBackupError, UsageError } from '../../errors.ts';
+import { removeStaleTemps, tempName } from './temp-names.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
 import { settleAll } from '../../util/settle-all.ts';
 import { tracePhase } from '../../util/trace.ts';
@@ -124,7 +124,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   let staleTempsRemoved = 0;
   /** Removes what an interrupted restore left in `folder`, which held something before. */
   const sweep = async (folder: string): Promise<void> => {
-    const { removed, failures } = await _removeStaleTemps(folder);
+    const { removed, failures } = await removeStaleTemps(folder);
     staleTempsRemoved += removed;
     for (const { path, error } of failures) failed({ path }, error);
   };
@@ -563,7 +563,7 @@ async function _smallFile(
   const { mode, owner } = _access(p.node, owners);
   return {
     path,
-    temp: _tempName(path),
+    temp: tempName(path),
     mode,
     ...(owner ? { owner } : {}),
     time: _time(p.node.mtime),
@@ -629,7 +629,7 @@ async function _restoreEntry(
   if (p.node.type !== 'symlink' && p.node.type !== 'fifo')
     return _restoreFilesTogether(repo, [{ p, path }], write);
   // Made aside and renamed into place, as files are: what it replaces stays until then.
-  const temp = _tempName(path);
+  const temp = tempName(path);
   const time = _time(p.node.mtime);
   if (p.node.type === 'fifo') await _makeFifo(temp);
   else await symlink(p.node.linkTarget ?? '', temp);
@@ -704,7 +704,7 @@ async function _restoreFilesTogether(
   const opened: { p: Planned; path: string; temp: string; out: _TempOut }[] = [];
   try {
     for (const { path, p } of files) {
-      const temp = _tempName(path);
+      const temp = tempName(path);
       opened.push({ p, path, temp, out: await _openTemp(temp, p.node.size ?? 0, write.direct) });
     }
     const streams = opened.map(({ p, out }) => ({
@@ -777,62 +777,6 @@ function _access(
 }
 
 const _SETID = 0o6000;
-
-/**
- * A temporary name beside `path` for the file being restored there: unique within this process
- * by a counter, across processes by the pid and a random part drawn once (a restore creates its
- * files exclusively, so a clash fails loudly rather than overwriting).
- */
-function _tempName(path: string): string {
-  return join(dirname(path), `.${_TEMP_PREFIX}${(tempCount++).toString(36)}.hbr-restore`);
-}
-
-const _TEMP_PREFIX = `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}-`;
-let tempCount = 0;
-
-/** Exactly the names {@link _tempName} gives, the pid that gave it captured. */
-const _TEMP_NAME = /^\.([0-9a-z]+)-[0-9a-f]{8}-[0-9a-z]+\.hbr-restore$/;
-
-/**
- * Removes from `folder` the regular files named as this restore names its temporary files by a
- * process that is no longer running: what a killed restore left (a SIGKILL gives it no chance
- * to clean up; 96 MB of them were seen). A restore still running keeps its own.
- */
-async function _removeStaleTemps(
-  folder: string,
-): Promise<{ removed: number; failures: { path: string; error: unknown }[] }> {
-  let removed = 0;
-  const failures: { path: string; error: unknown }[] = [];
-  const names = await readdir(folder).catch(() => [] as string[]);
-  for (const name of names) {
-    const pid = _TEMP_NAME.exec(name)?.[1];
-    if (pid === undefined || _running(parseInt(pid, 36))) continue;
-    const path = join(folder, name);
-    try {
-      if (!(await lstat(path)).isFile()) continue;
-      await rm(path);
-      removed++;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      failures.push({
-        path,
-        error: new Error(`left by an interrupted restore: ${(error as Error).message}`),
-      });
-    }
-  }
-  return { removed, failures };
-}
-
-/** Whether process `pid` is running (here: a restore's temporary names are made beside it). */
-function _running(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Nanoseconds since the epoch (string) → seconds with fraction, as `utimes` takes them: the
