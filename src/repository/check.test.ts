@@ -6,11 +6,13 @@ import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { createLocalStore } from '../stores/local.ts';
+import type { Store } from '../stores/types.ts';
 import { artifactRepository } from './artifacts.ts';
 import { createBlobSaver } from './blob-saver.ts';
 import { checkRepository } from './check.ts';
 import { createMasterIndex } from './master-index.ts';
-import { initRepository, openRepository } from './repository.ts';
+import { forgetBackups, pruneRepository } from './prune.ts';
+import { initRepository, openRepository, type OpenRepository } from './repository.ts';
 
 const password = { kind: 'password', password: 'pw' } as const;
 const fast = { scryptParams: { N: 1024, r: 8, p: 1 } };
@@ -26,6 +28,45 @@ async function blobsOnly(path: string, packSize: number) {
     compression: { level: 1 },
   });
   return { repo, saver };
+}
+
+/** Backs up one artifact of `text` into `repo`. */
+async function backupOf(repo: OpenRepository, text: string) {
+  const session = await artifactRepository(repo).startBackup();
+  await session.addArtifact('a.txt', Readable.from([Buffer.from(text)]));
+  return session.commit({ source: 's', kind: 'test', type: 'full', startedAt: new Date() });
+}
+
+/**
+ * `store`, running `then` once: after the first read of an object under `prefix`, or (`listed`)
+ * after listing `prefix` and before handing out its first key. Another command's step between
+ * two of check's, taken at the same point every time.
+ */
+function interleaved(
+  store: Store,
+  at: { get?: string; listed?: string },
+  then: () => Promise<unknown>,
+): Store {
+  let done = false;
+  const once = async (): Promise<void> => {
+    if (done) return;
+    done = true;
+    await then();
+  };
+  return {
+    ...store,
+    async get(key, options) {
+      const bytes = await store.get(key, options);
+      if (at.get !== undefined && key.startsWith(at.get)) await once();
+      return bytes;
+    },
+    async *list(prefix, options) {
+      const all = [];
+      for await (const info of store.list(prefix, options)) all.push(info);
+      if (at.listed !== undefined && prefix === at.listed) await once();
+      yield* all;
+    },
+  };
 }
 
 describe('check', () => {
@@ -127,6 +168,75 @@ describe('check', () => {
         ],
       ]);
       assert.equal(report.stats.packs, 1);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('reports no damage when a backup commits while it reads the index', async () => {
+    const dir = await tempDir();
+    try {
+      const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
+      await backupOf(repo, 'there before the check');
+      // Another process commits a backup of new data (packs, index object, manifest) just after
+      // check has read an index object: its index object is not among those read.
+      const other = await openRepository(repo.store, password);
+      const store = interleaved(repo.store, { get: 'index/' }, () =>
+        backupOf(other, 'written while check ran'),
+      );
+      const report = await checkRepository(await openRepository(store, password));
+      assert.deepEqual(
+        report.problems.filter((p) => p.severity === 'error'),
+        [],
+      );
+      assert.equal(report.ok, true);
+      assert.equal((await other.backups()).length, 2);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('reports no damage when a backup is forgotten between listing and reading it', async () => {
+    const dir = await tempDir();
+    try {
+      const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
+      const gone = await backupOf(repo, 'forgotten while check ran');
+      await backupOf(repo, 'kept');
+      const store = interleaved(repo.store, { listed: 'snapshots/' }, () =>
+        forgetBackups(repo, [gone.id]),
+      );
+      const report = await checkRepository(await openRepository(store, password));
+      assert.deepEqual(report.problems, []);
+      assert.equal(report.ok, true);
+      assert.equal(report.stats.backups, 1);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('warns of an object under snapshots/ whose name is no backup id, and prune runs', async () => {
+    const dir = await tempDir();
+    try {
+      const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
+      await backupOf(repo, 'a backup');
+      await writeFile(join(dir.path, 'snapshots', 'notes.txt'), 'an operator note');
+      const opened = await openRepository(repo.store, password);
+      const report = await checkRepository(opened);
+      assert.deepEqual(
+        report.problems.map((p) => [p.kind, p.severity, p.message]),
+        [
+          [
+            'misplaced-object',
+            'warning',
+            'snapshots/notes.txt is no backup (its name is not a backup id): hbr never reads it',
+          ],
+        ],
+      );
+      assert.equal(report.ok, true);
+      assert.equal(report.stats.backups, 1);
+      // Prune, which must know every backup, does not take the stray for a damaged one.
+      const pruned = await pruneRepository(opened, { dryRun: true });
+      assert.equal(pruned.liveBlobs > 0, true);
     } finally {
       await dir.remove();
     }

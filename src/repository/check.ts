@@ -11,12 +11,10 @@ import { isHbrError } from '../errors.ts';
 import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
 import { sharedBuffer, sha256OfShared, verifyBlobsAway } from './codec-pool.ts';
 import { openIndex } from './index-file.ts';
-import { decodeManifest } from './manifest.ts';
 import { createMasterIndex, idKey } from './master-index.ts';
 import { isPackId, listStoredPacks, packKey, parsePack, type PackEntry } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 import type { TreeNode } from './tree.ts';
-import type { BackupRecord } from './types.ts';
 
 /** One thing found wrong. `severity: 'warning'` does not fail the check. */
 export interface CheckProblem {
@@ -76,6 +74,23 @@ export async function checkRepository(
   const problems: CheckProblem[] = [];
   const damaged = new Set<string>(); // blob keys that cannot be read intact
   const stats = { backups: 0, packs: 0, blobs: 0, packsRead: 0, bytesRead: 0 };
+
+  // Backups first, then the index, then the packs: checks share the repository with backups and
+  // forgets (prune alone is kept out, by its exclusive lock). A backup stores its packs, then its
+  // index object, then its manifest, so every backup listed here has its index object stored
+  // before the index is read, and every pack that index names before the packs are listed. Read
+  // the other way round, a backup committed in between is taken for damage.
+  const backups = await repo.backups(options.signal, {
+    onDamaged: (error) =>
+      problems.push({ kind: 'damaged-manifest', severity: 'error', message: error.message }),
+    onStray: (key) =>
+      problems.push({
+        kind: 'misplaced-object',
+        severity: 'warning',
+        message: `${key} is no backup (its name is not a backup id): hbr never reads it`,
+      }),
+  });
+  stats.backups = backups.length;
 
   // Indexes, one by one, so one damaged index does not hide the others.
   const index = createMasterIndex();
@@ -138,9 +153,6 @@ export async function checkRepository(
     }
   }
 
-  const backups = await _readManifests(repo, problems);
-  stats.backups = backups.length;
-
   if (options.readData) {
     await _readData(repo, index, stored, damaged, problems, stats, options);
   }
@@ -185,23 +197,6 @@ export async function checkRepository(
 
 function _hex(entries: readonly PackEntry[]): string[] {
   return entries.map((e) => e.id.toString('hex'));
-}
-
-async function _readManifests(
-  repo: OpenRepository,
-  problems: CheckProblem[],
-): Promise<BackupRecord[]> {
-  const backups: BackupRecord[] = [];
-  for await (const { key } of repo.store.list('snapshots/')) {
-    const id = key.slice('snapshots/'.length);
-    try {
-      backups.push(decodeManifest(repo.keys, id, await repo.store.get(key)));
-    } catch (error) {
-      if (!isHbrError(error)) throw error;
-      problems.push({ kind: 'damaged-manifest', severity: 'error', message: error.message });
-    }
-  }
-  return backups;
 }
 
 /** Parts of a pack verified at once by `check --read-data`: enough to keep two cores busy. */

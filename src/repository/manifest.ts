@@ -34,6 +34,16 @@ const ManifestSchema = z.object({
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
+const BACKUP_ID = /^[0-9a-f]{64}$/;
+
+/**
+ * Whether `name` is a backup id (the SHA-256 of its manifest, in hex): an object under
+ * `snapshots/` of any other name is no backup, whatever it holds (a note, a tool's leftover).
+ */
+export function isBackupId(name: string): boolean {
+  return BACKUP_ID.test(name);
+}
+
 /** The store key of a manifest. */
 export function manifestKey(id: string): string {
   return `snapshots/${id}`;

@@ -6,7 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, relative, sep } from 'node:path';
 import pLimit from 'p-limit';
-import { IntegrityError, NotFoundError, RepositoryNotFoundError, UsageError } from '../errors.ts';
+import {
+  IntegrityError,
+  NotFoundError,
+  RepositoryNotFoundError,
+  StoreError,
+  UsageError,
+} from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import { decodeBlob, type BlobType } from './blob-codec.ts';
 import { keepLease, leaseStoredBlob, type BlobLease } from './codec-pool.ts';
@@ -14,7 +20,7 @@ import { CHUNKER_PROFILES } from './chunker.ts';
 import { deriveKeys, type RepositoryKeys } from './crypto.ts';
 import { openIndex } from './index-file.ts';
 import { addKey, unlockMasterKey, type Credential, type UnlockOptions } from './keys.ts';
-import { decodeManifest, isFailedBackup, manifestKey } from './manifest.ts';
+import { decodeManifest, isBackupId, isFailedBackup, manifestKey } from './manifest.ts';
 import { createMasterIndex, type MasterIndex } from './master-index.ts';
 import { packKey } from './pack.ts';
 import { decodeRepoConfig, encodeRepoConfig, type RepoConfig } from './repo-config.ts';
@@ -54,13 +60,19 @@ export interface OpenRepository {
     options?: { cache?: boolean; onDuplicate?: (name: string) => void },
   ): Promise<TreeNode[]>;
   /**
-   * Every backup, oldest first. A damaged manifest (or a stray object among them) is left out,
-   * passed to `onDamaged`, so that it does not hide every other backup; with `strict` it throws
-   * (prune, which must know every backup before it deletes anything).
+   * Every backup, oldest first. A damaged manifest is left out, passed to `onDamaged`, so that it
+   * does not hide every other backup; with `strict` it throws (prune, which must know every
+   * backup before it deletes anything). An object under `snapshots/` whose name is no backup id
+   * is no backup: it is left out, its key passed to `onStray`. A manifest listed but gone when
+   * read was forgotten meanwhile (`hbr forget` runs beside readers): left out too.
    */
   backups(
     signal?: AbortSignal,
-    options?: { strict?: boolean; onDamaged?: (error: IntegrityError) => void },
+    options?: {
+      strict?: boolean;
+      onDamaged?: (error: IntegrityError) => void;
+      onStray?: (key: string) => void;
+    },
   ): Promise<BackupRecord[]>;
   /**
    * A backup by id, unique prefix, or `latest`: the newest backup (of `source`, if given; whose
@@ -241,12 +253,21 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     },
     async backups(signal, options = {}) {
       const keysList: string[] = [];
-      for await (const { key } of store.list('snapshots/', { signal })) keysList.push(key);
+      for await (const { key } of store.list('snapshots/', { signal })) {
+        if (isBackupId(key.slice('snapshots/'.length))) keysList.push(key);
+        else options.onStray?.(key);
+      }
       const read = await Promise.all(
         keysList.map((key) =>
           limit(async () => {
             const id = key.slice('snapshots/'.length);
-            const bytes = await store.get(key, { signal });
+            let bytes: Buffer;
+            try {
+              bytes = await store.get(key, { signal });
+            } catch (error) {
+              if (error instanceof StoreError && error.status === 404) return undefined;
+              throw error;
+            }
             try {
               return decodeManifest(keys, id, bytes);
             } catch (error) {
