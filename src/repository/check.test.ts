@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
@@ -11,6 +11,7 @@ import { artifactRepository } from './artifacts.ts';
 import { createBlobSaver } from './blob-saver.ts';
 import { checkRepository } from './check.ts';
 import { createMasterIndex } from './master-index.ts';
+import { packKey } from './pack.ts';
 import { forgetBackups, pruneRepository } from './prune.ts';
 import { initRepository, openRepository, type OpenRepository } from './repository.ts';
 
@@ -209,6 +210,34 @@ describe('check', () => {
       assert.deepEqual(report.problems, []);
       assert.equal(report.ok, true);
       assert.equal(report.stats.backups, 1);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('reports a pack cut short in its header as truncated, without reading data', async () => {
+    const dir = await tempDir();
+    try {
+      const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
+      await backupOf(repo, 'a pack to cut');
+      const [packId] = (await repo.index()).packs().keys();
+      assert.ok(packId);
+      const file = join(dir.path, packKey(packId));
+      const size = (await stat(file)).size;
+      await truncate(file, size - 10); // the blobs are whole, the header is not
+      const report = await checkRepository(await openRepository(repo.store, password));
+      assert.equal(report.ok, false);
+      assert.deepEqual(
+        report.problems.map((p) => [p.kind, p.pack, p.message]),
+        [
+          [
+            'truncated-pack',
+            packId,
+            `pack ${packId} is truncated: ${size - 10} bytes, at least ${size} expected`,
+          ],
+        ],
+      );
+      assert.equal(report.stats.packsRead, 0);
     } finally {
       await dir.remove();
     }

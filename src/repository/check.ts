@@ -12,7 +12,14 @@ import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
 import { sharedBuffer, sha256OfShared, verifyBlobsAway } from './codec-pool.ts';
 import { openIndex } from './index-file.ts';
 import { createMasterIndex, idKey } from './master-index.ts';
-import { isPackId, listStoredPacks, packKey, parsePack, type PackEntry } from './pack.ts';
+import {
+  isPackId,
+  leastPackSize,
+  listStoredPacks,
+  packKey,
+  parsePack,
+  type PackEntry,
+} from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 import type { TreeNode } from './tree.ts';
 
@@ -120,8 +127,7 @@ export async function checkRepository(
   }
   for (const [packId, entries] of index.packs()) {
     const size = stored.get(packId);
-    // Not Math.max(...): a pack of many tiny blobs has more entries than a call takes arguments.
-    const end = entries.reduce((most, e) => Math.max(most, e.offset + e.length), 0);
+    const least = leastPackSize(entries);
     if (size === undefined) {
       problems.push({
         kind: 'missing-pack',
@@ -131,12 +137,14 @@ export async function checkRepository(
         blobs: _hex(entries),
       });
       for (const e of entries) damaged.add(idKey(e.id));
-    } else if (size < end + 4) {
+    } else if (size < least) {
+      // Cut into its header at least (cut into its blobs, those are named): its blobs may read
+      // well, but a pack whose header is unreadable cannot be indexed again, nor repacked.
       problems.push({
         kind: 'truncated-pack',
         severity: 'error',
         pack: packId,
-        message: `pack ${packId} is truncated: ${size} bytes, at least ${end + 4} expected`,
+        message: `pack ${packId} is truncated: ${size} bytes, at least ${least} expected`,
         blobs: _hex(entries.filter((e) => e.offset + e.length > size)),
       });
       for (const e of entries) if (e.offset + e.length > size) damaged.add(idKey(e.id));

@@ -10,7 +10,13 @@ import { IntegrityError } from '../errors.ts';
 import type { ObjectWriter, Store } from '../stores/types.ts';
 import { BLOB_TYPE_CODE, type BlobType, type EncodedBlob } from './blob-codec.ts';
 import { sha256OfShared, sharedBuffer } from './codec-pool.ts';
-import { openObject, sealObject, sha256HexStaged, type RepositoryKeys } from './crypto.ts';
+import {
+  SEAL_OVERHEAD,
+  openObject,
+  sealObject,
+  sha256HexStaged,
+  type RepositoryKeys,
+} from './crypto.ts';
 import { copyBytes } from '../util/copy-bytes.ts';
 
 /** Where one blob sits inside a pack. */
@@ -70,6 +76,20 @@ export async function listStoredPacks(store: Store, signal?: AbortSignal): Promi
     else strays.push(key);
   }
   return { packs, strays };
+}
+
+/**
+ * The least size of a pack holding `entries` (as an index lists them): past the end of its last
+ * blob, a header of at least one entry per blob, sealed, and the header's length. A pack of the
+ * store shorter than this was cut short. Its exact size is not known from an index, which need
+ * not list every blob of a pack.
+ */
+export function leastPackSize(entries: readonly PackEntry[]): number {
+  // Not Math.max(...): a pack of many tiny blobs has more entries than a call takes arguments.
+  const end = entries.reduce((most, e) => Math.max(most, e.offset + e.length), 0);
+  // Blobs at distinct offsets are distinct entries of the header (no blob is empty: it is sealed).
+  const blobs = new Set(entries.map((e) => e.offset)).size;
+  return end + SEAL_OVERHEAD + 4 + blobs * ENTRY_SIZE + 4;
 }
 
 /** Collects encoded blobs into one pack. */
