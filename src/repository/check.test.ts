@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, readdir, rename, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
@@ -266,6 +266,54 @@ describe('check', () => {
       // Prune, which must know every backup, does not take the stray for a damaged one.
       const pruned = await pruneRepository(opened, { dryRun: true });
       assert.equal(pruned.liveBlobs > 0, true);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('warns of a damaged index object once its packs are indexed again, and prune removes it', async () => {
+    const dir = await tempDir();
+    try {
+      const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
+      const first = await backupOf(repo, 'indexed by the object that breaks');
+      const [indexId] = await repo.indexIds();
+      assert.ok(indexId);
+      const file = join(dir.path, 'index', indexId);
+      const bytes = await readFile(file);
+      bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] as number) ^ 1;
+      await writeFile(file, bytes);
+      // Nothing indexes the packs yet: the backup's blobs are in no index.
+      const broken = await checkRepository(await openRepository(repo.store, password));
+      assert.equal(broken.ok, false);
+      assert.ok(broken.problems.some((p) => p.kind === 'damaged-index' && p.severity === 'error'));
+
+      // The next backup indexes the packs again from their headers.
+      await backupOf(await openRepository(repo.store, password), 'the next backup');
+      const healed = await checkRepository(await openRepository(repo.store, password));
+      assert.deepEqual(
+        healed.problems.map((p) => [p.kind, p.severity, p.message]),
+        [
+          [
+            'damaged-index',
+            'warning',
+            `index ${indexId}: does not match its name; every pack in the store is in another index object, so nothing is lost: prune removes it`,
+          ],
+        ],
+      );
+      assert.equal(healed.ok, true);
+      const back = await buffer(
+        artifactRepository(await openRepository(repo.store, password)).openArtifact(
+          first.id,
+          'a.txt',
+        ),
+      );
+      assert.equal(back.toString(), 'indexed by the object that breaks');
+
+      const pruned = await pruneRepository(await openRepository(repo.store, password));
+      assert.equal(pruned.damagedIndexesRemoved, 1);
+      assert.equal((await repo.indexIds()).includes(indexId), false);
+      const after = await checkRepository(await openRepository(repo.store, password));
+      assert.deepEqual(after.problems, []);
     } finally {
       await dir.remove();
     }

@@ -7,7 +7,7 @@
  * @module
  */
 import pLimit from 'p-limit';
-import { isHbrError } from '../errors.ts';
+import { IntegrityError, isHbrError, type HbrError } from '../errors.ts';
 import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
 import { sharedBuffer, sha256OfShared, verifyBlobsAway } from './codec-pool.ts';
 import { openIndex } from './index-file.ts';
@@ -101,12 +101,13 @@ export async function checkRepository(
 
   // Indexes, one by one, so one damaged index does not hide the others.
   const index = createMasterIndex();
+  const damagedIndexes: HbrError[] = [];
   for (const id of await repo.indexIds()) {
     try {
       index.addStored(openIndex(keys, id, await store.get(`index/${id}`)));
     } catch (error) {
       if (!isHbrError(error)) throw error;
-      problems.push({ kind: 'damaged-index', severity: 'error', message: error.message });
+      damagedIndexes.push(error);
     }
   }
   stats.packs = index.packs().size;
@@ -150,15 +151,27 @@ export async function checkRepository(
       for (const e of entries) if (e.offset + e.length > size) damaged.add(idKey(e.id));
     }
   }
-  for (const packId of stored.keys()) {
-    if (!index.hasPack(packId)) {
-      problems.push({
-        kind: 'unindexed-pack',
-        severity: 'warning',
-        pack: packId,
-        message: `pack ${packId} is in no index (left by an interrupted backup, or its index was lost): the next backup or prune indexes it, prune deletes it if no backup uses it`,
-      });
-    }
+  // What a damaged index object listed cannot be read, but when every pack in the store is in a
+  // sound one (a backup or prune indexed them again from their headers), nothing is lost with it:
+  // a pack it named that is gone shows as missing blobs of the backups that need it.
+  const unindexed = [...stored.keys()].filter((packId) => !index.hasPack(packId));
+  for (const error of damagedIndexes) {
+    const redundant = error instanceof IntegrityError && unindexed.length === 0;
+    problems.push({
+      kind: 'damaged-index',
+      severity: redundant ? 'warning' : 'error',
+      message: redundant
+        ? `${error.message}; every pack in the store is in another index object, so nothing is lost: prune removes it`
+        : error.message,
+    });
+  }
+  for (const packId of unindexed) {
+    problems.push({
+      kind: 'unindexed-pack',
+      severity: 'warning',
+      pack: packId,
+      message: `pack ${packId} is in no index (left by an interrupted backup, or its index was lost): the next backup or prune indexes it, prune deletes it if no backup uses it`,
+    });
   }
 
   if (options.readData) {

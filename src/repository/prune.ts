@@ -51,6 +51,8 @@ export interface PruneReport {
   readonly unusedBytesAfter: number;
   /** Temporary files that writes cut short by a crash had left in a local repository. */
   readonly temporaryFilesRemoved: number;
+  /** Damaged index objects removed (or to remove): every pack in the store was indexed without them. */
+  readonly damagedIndexesRemoved: number;
 }
 
 /**
@@ -86,7 +88,11 @@ export async function pruneRepository(
       });
     }
     step('loading index');
-    const index = await repo.index({ reload: true });
+    const damagedIndexes: string[] = [];
+    const index = await repo.index({
+      reload: true,
+      onDamaged: (id) => damagedIndexes.push(id),
+    });
     const oldIndexIds = await repo.indexIds();
     const { packs: storedPacks } = await listStoredPacks(store, options.signal);
     // Packs no index names (an interrupted backup's, or listed by an index object that was lost)
@@ -103,6 +109,12 @@ export async function pruneRepository(
       index.addPack(packId, entries);
       adopted.add(packId);
     }
+
+    // A damaged index object is left behind by the usual run (nothing to delete, nothing to
+    // adopt): rewritten while every pack in the store is indexed without it, the index loses
+    // nothing by its removal, and check stops warning of it.
+    const dropDamaged =
+      damagedIndexes.length > 0 && [...storedPacks.keys()].every((packId) => index.hasPack(packId));
 
     step('finding live blobs');
     const live = new Set<string>();
@@ -160,9 +172,11 @@ export async function pruneRepository(
       bytesFreed,
       unusedBytesAfter: unusedLeft,
       temporaryFilesRemoved,
+      damagedIndexesRemoved: dropDamaged ? damagedIndexes.length : 0,
     };
-    // Packs adopted and kept are written into the new index even when nothing goes.
-    if (options.dryRun || (gone.size === 0 && adopted.size === 0)) {
+    // Packs adopted and kept are written into the new index even when nothing goes, and so is
+    // the index whose damaged object goes.
+    if (options.dryRun || (gone.size === 0 && adopted.size === 0 && !dropDamaged)) {
       return { ...report, indexesReplaced: 0 };
     }
 

@@ -35,8 +35,15 @@ export interface OpenRepository {
   readonly masterKey: Buffer;
   readonly keyId: string;
   readonly config: RepoConfig;
-  /** The union of all index objects, loaded on first use. */
-  index(options?: { reload?: boolean; signal?: AbortSignal }): Promise<MasterIndex>;
+  /**
+   * The union of all index objects, loaded on first use. A damaged index object is left out;
+   * `onDamaged` is told of each when the index is (re)loaded by this call.
+   */
+  index(options?: {
+    reload?: boolean;
+    signal?: AbortSignal;
+    onDamaged?: (id: string, error: IntegrityError) => void;
+  }): Promise<MasterIndex>;
   /** Ids of all index objects. */
   indexIds(): Promise<string[]>;
   /** Reads and verifies one blob. @throws NotFoundError, IntegrityError, StoreError */
@@ -166,7 +173,10 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     for await (const { key } of store.list('index/')) ids.push(key.slice('index/'.length));
     return ids.sort();
   };
-  const loadIndex = async (signal?: AbortSignal): Promise<MasterIndex> => {
+  const loadIndex = async (
+    signal?: AbortSignal,
+    onDamaged?: (id: string, error: IntegrityError) => void,
+  ): Promise<MasterIndex> => {
     const ids = await indexIds();
     // A damaged index object (or a stray one) is left out, not allowed to fail every read: the
     // blobs only it lists are then missing, file by file, and check names it. Its packs are
@@ -178,8 +188,9 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
           try {
             return openIndex(keys, id, bytes);
           } catch (error) {
-            if (error instanceof IntegrityError) return [];
-            throw error;
+            if (!(error instanceof IntegrityError)) throw error;
+            onDamaged?.(id, error);
+            return [];
           }
         }),
       ),
@@ -214,7 +225,7 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     config,
     index(options = {}) {
       if (!loaded || options.reload) {
-        loaded = loadIndex(options.signal);
+        loaded = loadIndex(options.signal, options.onDamaged);
         loaded.catch(() => (loaded = undefined));
       }
       return loaded;

@@ -180,7 +180,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
       });
       reporter.result(
         report,
-        `${report.dryRun ? 'would delete' : 'deleted'} ${report.packsDeleted} unused and ${report.unindexedPacksDeleted} unindexed packs${report.unindexedPacksKept > 0 ? ` (indexed ${report.unindexedPacksKept} unindexed packs that backups use)` : ''}, repacked ${report.packsRepacked}; ${report.dryRun ? 'would free' : 'freed'} ${formatBytes(report.bytesFreed)}${report.temporaryFilesRemoved > 0 ? `; removed ${report.temporaryFilesRemoved} temporary file(s) left by interrupted writes` : ''}\n`,
+        `${report.dryRun ? 'would delete' : 'deleted'} ${report.packsDeleted} unused and ${report.unindexedPacksDeleted} unindexed packs${report.unindexedPacksKept > 0 ? ` (indexed ${report.unindexedPacksKept} unindexed packs that backups use)` : ''}, repacked ${report.packsRepacked}; ${report.dryRun ? 'would free' : 'freed'} ${formatBytes(report.bytesFreed)}${report.temporaryFilesRemoved > 0 ? `; removed ${report.temporaryFilesRemoved} temporary file(s) left by interrupted writes` : ''}${report.damagedIndexesRemoved > 0 ? `; ${report.dryRun ? 'would remove' : 'removed'} ${report.damagedIndexesRemoved} damaged index object(s) whose packs are indexed elsewhere` : ''}\n`,
       );
     });
   program
