@@ -258,3 +258,81 @@ void it('plans exactly to a differential on its base full when a copy-only full 
       reason('NO_DIFFERENTIAL_BASE')(e) && (e as Error).message.includes(full.backupSetGuid),
   );
 });
+
+/**
+ * 00:00 full and hourly logs on fork A; at 03:30 the database was restored in place to 01:30
+ * (LSN 350, inside l2): fork B starts there; b1 (its first backup, started 03:59) crosses into it.
+ */
+function forkedHistory() {
+  const A = 'aaaaaaaa-0000-4000-8000-00000000000a';
+  const B = 'bbbbbbbb-0000-4000-8000-00000000000b';
+  const onA = { recoveryForkId: A, firstRecoveryForkId: A };
+  const onB = { recoveryForkId: B, firstRecoveryForkId: B };
+  const full = rec('full', 100n, 200n, 0, { ...onA, checkpointLsn: 100n });
+  const l1 = rec('log', 200n, 300n, 60, onA);
+  const l2 = rec('log', 300n, 400n, 120, onA);
+  const l3 = rec('log', 400n, 500n, 180, onA);
+  const b1 = rec('log', 300n, 360n, 240, { firstRecoveryForkId: A, recoveryForkId: B });
+  const b2 = rec('log', 360n, 420n, 300, onB);
+  return { A, B, onA, onB, full, l1, l2, l3, b1, b2 };
+}
+
+void it('leaves out a differential of the abandoned branch when the target is on the new fork', () => {
+  const { onA, full, l1, l2, l3, b1, b2 } = forkedHistory();
+  // 02:05: a differential on fork A, past the fork point (LSN 350): not on fork B's branch.
+  const diff = rec('diff', 440n, 450n, 125, {
+    ...onA,
+    databaseBackupLsn: 100n,
+    differentialBaseGuid: full.backupSetGuid,
+  });
+  const history = [full, l1, l2, diff, l3, b1, b2];
+  assert.deepEqual(planRestore(history, latest).steps, [full, l1, b1, b2]);
+  const at = planRestore(history, { kind: 'time', at: minute(290) });
+  assert.deepEqual(at.steps, [full, l1, b1, b2]);
+  assert.deepEqual(at.stopAt, minute(290));
+  // On fork A, before the restore, the differential still serves.
+  assert.deepEqual(planRestore(history, { kind: 'time', at: minute(170) }).steps, [full, diff, l3]);
+  // An older differential, before the fork point, serves on fork B.
+  const early = rec('diff', 320n, 330n, 70, {
+    ...onA,
+    databaseBackupLsn: 100n,
+    differentialBaseGuid: full.backupSetGuid,
+  });
+  assert.deepEqual(planRestore([...history, early], latest).steps, [full, early, b1, b2]);
+});
+
+void it('refuses a time between the last backup on a fork and the restore that replaced it', () => {
+  const { full, l1, l2, l3, b1, b2 } = forkedHistory();
+  const history = [full, l1, l2, l3, b1, b2];
+  // 03:20 was still on fork A (the restore came at 03:30), past its last log backup (03:00): fork
+  // B's log would STOPAT 03:20 at the fork point, the state of 01:30.
+  assert.throws(
+    () => planRestore(history, { kind: 'time', at: minute(200) }),
+    (e: unknown) =>
+      reason('TARGET_BETWEEN_FORKS')(e) &&
+      (e as Error).message.includes(minute(180).toISOString()) &&
+      (e as Error).message.includes(minute(239).toISOString()),
+  );
+  // The nearest points on either side plan.
+  assert.deepEqual(planRestore(history, { kind: 'time', at: minute(180) }).steps, [
+    full,
+    l1,
+    l2,
+    l3,
+  ]);
+  assert.deepEqual(planRestore(history, { kind: 'time', at: minute(239) }).steps, [full, l1, b1]);
+});
+
+void it('restores an LSN on both forks on the newest, and says it is ambiguous', () => {
+  const { A, B, full, l1, l2, l3, b1, b2 } = forkedHistory();
+  const plan = planRestore([full, l1, l2, l3, b1, b2], { kind: 'lsn', lsn: 355n });
+  assert.deepEqual(plan.steps, [full, l1, b1]);
+  assert.equal(plan.stopAtLsn, 355n);
+  const warning = plan.warnings.join('\n');
+  assert.match(warning, new RegExp(`several recovery forks.*${A}`));
+  assert.match(warning, new RegExp(B));
+  // An LSN only the abandoned fork reached plans there, without a warning.
+  const onlyA = planRestore([full, l1, l2, l3, b1, b2], { kind: 'lsn', lsn: 450n });
+  assert.deepEqual(onlyA.steps, [full, l1, l2, l3]);
+  assert.deepEqual(onlyA.warnings, []);
+});

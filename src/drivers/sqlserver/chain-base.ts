@@ -31,23 +31,29 @@ export function candidateFulls(
 }
 
 /**
- * The differential to apply on `full`, or `null`: the one with the highest LastLSN among those
+ * The differentials that may be applied on `full`, most preferred first (highest LastLSN): those
  * that fit the target, end after the full, and are based on it — `DifferentialBaseGUID` equal to
  * the full's `BackupSetGUID` when both are known, else `DatabaseBackupLSN` equal to its
  * `CheckpointLSN` (a copy-only full is never a differential base, and this rule never matches one).
+ * All are returned, not only the latest: after a restore to a point in time, the latest may lie on
+ * the abandoned recovery branch past the fork point, and only an older one (or none) leads to the
+ * target; the log walk tells which.
  */
-export function bestDifferential(
+export function differentialsOn(
   records: readonly BackupSetRecord[],
   full: BackupSetRecord,
   target: RestoreTarget,
-): BackupSetRecord | null {
-  let best: BackupSetRecord | null = null;
-  for (const r of records) {
-    if (r.type !== 'diff' || !baseFitsTarget(r, target) || r.lastLsn <= full.lastLsn) continue;
-    if (!isBasedOn(r, full) || !sameFork(full.recoveryForkId, r.firstRecoveryForkId)) continue;
-    if (best === null || r.lastLsn > best.lastLsn) best = r;
-  }
-  return best;
+): BackupSetRecord[] {
+  return records
+    .filter(
+      (r) =>
+        r.type === 'diff' &&
+        baseFitsTarget(r, target) &&
+        r.lastLsn > full.lastLsn &&
+        isBasedOn(r, full) &&
+        sameFork(full.recoveryForkId, r.firstRecoveryForkId),
+    )
+    .sort((a, b) => compareLsn(b.lastLsn, a.lastLsn) || b.finish.getTime() - a.finish.getTime());
 }
 
 /**

@@ -15,6 +15,26 @@ export interface LogWalk {
   readonly coveredByEmptyLogs: boolean;
 }
 
+/** Options of {@link walkLogs}. */
+export interface WalkOptions {
+  /**
+   * With `latest`: the newest backup of the database; the walk must reach it, on its fork. With
+   * `exact`, it must end exactly at its LastLSN (a restore to that log backup).
+   */
+  readonly newest?: BackupSetRecord;
+  readonly exact?: boolean;
+  /**
+   * With an LSN target: the recovery fork the log holding the target must end on. After a restore
+   * to a point in time the same LSN exists on both forks, and names two states past the fork point.
+   */
+  readonly endFork?: string;
+  /**
+   * Where walks over the same records, target and options failed, by log and fork: shared by the
+   * walks from each base a planner tries, which meet the same logs again.
+   */
+  readonly failed?: Map<string, PlanError>;
+}
+
 /**
  * Walks the log backups from `anchor` (the full, or the differential on it). A log applies when
  * `FirstLSN <= current < LastLSN` (overlaps are fine; a log ending at or before `current` adds
@@ -25,21 +45,34 @@ export interface LogWalk {
  * `exact`, it must end exactly at `newest`'s LastLSN on its fork (a restore to that log backup,
  * whose caller leaves out the sets ending after it; an empty log is reached by the log ending
  * where it stands). Empty logs (`FirstLSN = LastLSN`) are never applied.
+ *
+ * A time target is looked for on the branch the database was on at that time: a recovery fork
+ * exists only from the restore that created it, and the history shows that restore only by the
+ * first backup taken on the fork (the earliest start of a set ending on it). A log entering a fork
+ * is not taken for a time before that: a STOPAT there stops at the fork point, an older state.
  * @throws PlanError `LSN_GAP` (both LSNs in the message) when later logs exist but none continues
  * the chain and the target lies beyond; `FORK_MISMATCH` when the only continuing logs are on
  * another fork, or `latest` ends on a fork the newest backup is not on; `TAIL_LOG_NEEDED` when
- * the target lies after the last log.
+ * the target lies after the last log; `TARGET_BETWEEN_FORKS` when a target time lies after the
+ * last log backup on a fork and before the first backup on the fork a restore replaced it with.
  */
 export function walkLogs(
   records: readonly BackupSetRecord[],
   anchor: BackupSetRecord,
   target: RestoreTarget,
-  newest?: BackupSetRecord,
-  exact = false,
+  options: WalkOptions = {},
 ): LogWalk {
+  const { newest, exact = false, endFork } = options;
   const logs = records
     .filter((r) => r.type === 'log' && !isEmptyLog(r))
     .sort((a, b) => compareLsn(a.lastLsn, b.lastLsn) || compareLsn(a.firstLsn, b.firstLsn));
+  const firstSeen = forkFirstSeen(records);
+  // Whether taking `log` from `fork` keeps the walk on the branch the database was on at the target.
+  const forkExisted = (log: BackupSetRecord, fork: string | null): boolean => {
+    if (target.kind !== 'time' || log.recoveryForkId === null) return true;
+    if (sameFork(fork, log.recoveryForkId)) return true;
+    return firstSeen.get(log.recoveryForkId)!.getTime() <= target.at.getTime();
+  };
   const reached = (tip: BackupSetRecord, fork: string | null): boolean => {
     if (target.kind === 'time') return tip.finish.getTime() >= target.at.getTime();
     // The set holds records below LastLSN, so it contains the target LSN only when LastLSN > target.
@@ -49,7 +82,7 @@ export function walkLogs(
   };
   // Where a walk from a log on a fork failed, it fails again: known, overlapping logs (two
   // replicas backing up one database) do not make the search exponential.
-  const failed = new Map<string, PlanError>();
+  const failed = options.failed ?? new Map<string, PlanError>();
   const walk = (tip: BackupSetRecord, fork: string | null): LogWalk => {
     const key = `${tip.backupSetGuid} ${fork ?? ''}`;
     const known = failed.get(key);
@@ -62,12 +95,26 @@ export function walkLogs(
     }
   };
   const walkFrom = (tip: BackupSetRecord, fork: string | null): LogWalk => {
-    if (reached(tip, fork)) return { logs: [], coveredByEmptyLogs: false };
+    if (reached(tip, fork)) {
+      if (target.kind === 'lsn' && endFork !== undefined && !sameFork(fork, endFork)) {
+        throw otherFork(tip, target.lsn, fork, endFork);
+      }
+      return { logs: [], coveredByEmptyLogs: false };
+    }
     const lsn = tip.lastLsn;
     const continuing = logs.filter((l) => l.firstLsn <= lsn && lsn < l.lastLsn);
     const onFork = continuing.filter((l) => sameFork(fork, l.firstRecoveryForkId)).sort(further);
+    const notYet = onFork.filter((l) => !forkExisted(l, fork));
+    // The branch the chain is on ends before the target, and the fork that replaced it was created
+    // at a time the history does not show: either branch may be the one the target is on.
+    const fail = (error: PlanError): PlanError =>
+      notYet.length > 0 && error.reason === 'TAIL_LOG_NEEDED'
+        ? betweenForks(records, tip, fork, notYet[0]!, target, firstSeen)
+        : error;
     let firstError: PlanError | undefined;
+    // One stack frame pair per log (walk, walkFrom): chains of thousands of logs are walked.
     for (const next of onFork) {
+      if (!forkExisted(next, fork)) continue;
       try {
         // LastLSN grows at every step, so the walk ends.
         const rest = walk(next, next.recoveryForkId ?? fork);
@@ -77,9 +124,12 @@ export function walkLogs(
         firstError ??= error;
       }
     }
-    if (firstError) throw firstError;
-    if (continuing.length > 0) throw forkMismatch(tip, continuing[0]!, fork);
-    const later = logs.find((l) => l.lastLsn > lsn && sameFork(fork, l.firstRecoveryForkId));
+    if (firstError) throw fail(firstError);
+    const elsewhere = continuing.filter((l) => !sameFork(fork, l.firstRecoveryForkId));
+    if (elsewhere.length > 0) throw forkMismatch(tip, elsewhere[0]!, fork);
+    const later = logs.find(
+      (l) => l.lastLsn > lsn && sameFork(fork, l.firstRecoveryForkId) && forkExisted(l, fork),
+    );
     if (later) throw gap(tip, later);
     if (target.kind === 'latest') {
       if (newest === undefined) return { logs: [], coveredByEmptyLogs: false };
@@ -88,9 +138,23 @@ export function walkLogs(
     if (target.kind === 'time' && emptyLogsCover(records, tip, fork, target.at)) {
       return { logs: [], coveredByEmptyLogs: true };
     }
-    throw tailLogNeeded(tip, target);
+    throw fail(tailLogNeeded(tip, target));
   };
   return walk(anchor, anchor.recoveryForkId);
+}
+
+/**
+ * When each recovery fork was first seen: the earliest start of a backup set ending on it. The
+ * restore that created the fork happened before; how long before, the history does not say.
+ */
+export function forkFirstSeen(records: readonly BackupSetRecord[]): Map<string, Date> {
+  const seen = new Map<string, Date>();
+  for (const r of records) {
+    if (r.recoveryForkId === null) continue;
+    const known = seen.get(r.recoveryForkId);
+    if (!known || r.start.getTime() < known.getTime()) seen.set(r.recoveryForkId, r.start);
+  }
+  return seen;
 }
 
 // --- internal ---
@@ -134,6 +198,46 @@ function forkMismatch(tip: BackupSetRecord, log: BackupSetRecord, fork: string |
     'FORK_MISMATCH',
     `[sqlserver:plan] ${tip.database}: the log continuing LSN ${formatLsn(tip.lastLsn)} is ${describe(log)} ` +
       `on recovery fork ${log.firstRecoveryForkId ?? '?'}, but the chain is on fork ${fork ?? '?'}`,
+  );
+}
+
+function otherFork(
+  tip: BackupSetRecord,
+  lsn: bigint,
+  fork: string | null,
+  wanted: string,
+): PlanError {
+  return new PlanError(
+    'FORK_MISMATCH',
+    `[sqlserver:plan] ${tip.database}: LSN ${formatLsn(lsn)} is reached in ${describe(tip)} on recovery ` +
+      `fork ${fork ?? '?'}, not on fork ${wanted}`,
+  );
+}
+
+/** The target time lies where the history cannot tell which recovery fork the database was on. */
+function betweenForks(
+  records: readonly BackupSetRecord[],
+  tip: BackupSetRecord,
+  fork: string | null,
+  crossing: BackupSetRecord,
+  target: RestoreTarget,
+  firstSeen: ReadonlyMap<string, Date>,
+): PlanError {
+  const at = (target as { at: Date }).at;
+  const newFork = crossing.recoveryForkId!;
+  const born = firstSeen.get(newFork)!;
+  const lastOnOld = records
+    .filter((r) => fork !== null && r.recoveryForkId === fork)
+    .reduce((a, b) => (b.finish.getTime() > a.finish.getTime() ? b : a), tip);
+  return new PlanError(
+    'TARGET_BETWEEN_FORKS',
+    `[sqlserver:plan] ${tip.database}: the target time ${at.toISOString()} lies after the last backup on ` +
+      `recovery fork ${fork ?? '?'} (${describe(lastOnOld)}) and before the first backup on fork ${newFork}, ` +
+      `which a restore to an earlier point created (${describe(crossing)} enters it; the first backup on it ` +
+      `started at ${born.toISOString()}). At that time the database was either still on fork ${fork ?? '?'}, ` +
+      `past its last backup (that state is lost), or already restored to the earlier point: hbr cannot tell ` +
+      `which, and restores neither. Choose a time up to ${lastOnOld.finish.toISOString()} (fork ${fork ?? '?'}) ` +
+      `or from ${born.toISOString()} (fork ${newFork})`,
   );
 }
 

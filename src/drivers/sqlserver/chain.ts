@@ -6,8 +6,8 @@
  */
 import { PlanError } from '../../errors.ts';
 import { isEmptyLog, type BackupSetRecord } from './backup-set.ts';
-import { bestDifferential, candidateFulls } from './chain-base.ts';
-import { walkLogs } from './chain-logs.ts';
+import { candidateFulls, differentialsOn } from './chain-base.ts';
+import { forkFirstSeen, walkLogs, type WalkOptions } from './chain-logs.ts';
 import { formatLsn } from './lsn.ts';
 import type { RestorePlan, RestoreTarget } from './plan.ts';
 
@@ -24,14 +24,19 @@ export interface PlanOptions {
  * Plans the restore of one database to `target`.
  *
  * Base: the full with the highest LastLSN that ends before the target (copy-only fulls allowed);
- * then the latest differential based on it that ends before the target; then the log backups
- * contiguous by LSN from that base, on the same recovery fork, empty ones dropped, up to and
- * including the first that ends at or after the target time (or contains the target LSN).
- * Backups from several servers (availability-group replicas) are one database. When the
- * preferred full cannot reach the target, older fulls are tried and a warning says so.
+ * then the latest differential based on it that ends before the target and leads to it (an older
+ * one, or none, when the latest lies on a recovery branch a restore to a point in time abandoned);
+ * then the log backups contiguous by LSN from that base, on the same recovery fork, empty ones
+ * dropped, up to and including the first that ends at or after the target time (or contains the
+ * target LSN). A time target is looked for on the branch the database was on at that time (see
+ * {@link walkLogs}). An LSN that lies on several recovery forks is restored on the newest of them
+ * (first seen last), with a warning naming them. Backups from several servers
+ * (availability-group replicas) are one database. When the preferred full cannot reach the
+ * target, older fulls are tried and a warning says so.
  * @throws PlanError with reason `NO_BACKUPS`, `DATABASE_AMBIGUOUS`, `NO_FULL_BEFORE_TARGET`,
- * `LSN_GAP`, `FORK_MISMATCH`, `TAIL_LOG_NEEDED` or `STOP_IN_BULK_LOGGED_LOG` (the target lies
- * inside a log backup with bulk-logged changes).
+ * `LSN_GAP`, `FORK_MISMATCH`, `TAIL_LOG_NEEDED`, `TARGET_BETWEEN_FORKS` (the target time lies
+ * between the last backup on a fork and the first on the fork a restore replaced it with) or
+ * `STOP_IN_BULK_LOGGED_LOG` (the target lies inside a log backup with bulk-logged changes).
  */
 export function planRestore(
   records: readonly BackupSetRecord[],
@@ -48,39 +53,27 @@ export function planRestore(
     (full) => !newest || sameLineage(full, newest),
   );
   if (fulls.length === 0) throw noFull(name, usable, target);
-  const warnings: string[] = [];
-  let firstError: PlanError | null = null;
-  for (const full of fulls) {
-    try {
-      // A database dropped and re-created under the same name has a new LSN space: never mix lineages.
-      const lineage = usable.filter((r) => sameLineage(r, full));
-      const diff = bestDifferential(lineage, full, target);
-      const walk = walkLogs(lineage, diff ?? full, target, newest);
-      const steps = [full, ...(diff ? [diff] : []), ...walk.logs];
-      if (walk.coveredByEmptyLogs) {
-        warnings.push(
-          `the target is after the last log record; empty log backups show the database did not change after ${steps.at(-1)!.finish.toISOString()}`,
-        );
+  if (target.kind === 'lsn') {
+    const holding = forksHolding(usable, target.lsn);
+    for (const { fork } of holding.length > 1 ? holding : []) {
+      try {
+        const plan = planFromFulls(name, usable, fulls, target, { endFork: fork });
+        return {
+          ...plan,
+          warnings: [lsnOnSeveralForks(target.lsn, holding, fork), ...plan.warnings],
+        };
+      } catch (error) {
+        if (!(error instanceof PlanError)) throw error;
       }
-      const lastIsLog = walk.logs.length > 0 && !walk.coveredByEmptyLogs;
-      const stop = stopInside(steps, {
-        stopAt: target.kind === 'time' && lastIsLog ? target.at : null,
-        stopAtLsn: target.kind === 'lsn' && walk.logs.length > 0 ? target.lsn : null,
-      });
-      return { database: name, target, steps, ...stop, warnings };
-    } catch (error) {
-      if (!(error instanceof PlanError)) throw error;
-      firstError ??= error;
-      warnings.push(`full ${full.backupSetGuid} cannot reach the target: ${error.message}`);
     }
   }
-  throw firstError!;
+  return planFromFulls(name, usable, fulls, target, { newest });
 }
 
 /**
  * Plans the restore that ends exactly at log backup `log` (a restore to that backup): the chain
  * that reaches it, whatever is newer. The fulls of its lineage that end before it are tried in
- * {@link candidateFulls} order, each with its latest differential and then without, and the first
+ * {@link candidateFulls} order, each with its differentials (latest first) and then without, and the first
  * whose log walk arrives at `log` wins. Planning for `latest` among the sets up to it instead
  * ranks bases by what is newest: after a restore to a point in time, a full on the new recovery
  * fork with a lower LastLSN than `log` wins, and its chain never reaches `log`. An empty log
@@ -107,11 +100,21 @@ export function planToLog(records: readonly BackupSetRecord[], log: BackupSetRec
   const fulls = candidateFulls(sets, upTo);
   if (fulls.length === 0) throw noFull(log.database, sets, upTo);
   let firstError: PlanError | null = null;
+  const failed = new Map<string, PlanError>();
   for (const full of fulls) {
-    const diff = bestDifferential(sets, full, upTo);
-    for (const base of diff ? [[full, diff], [full]] : [[full]]) {
+    for (const diff of [...differentialsOn(sets, full, upTo), null]) {
+      const base = diff ? [full, diff] : [full];
       try {
-        const walk = walkLogs(sets, base.at(-1)!, { kind: 'latest' }, log, true);
+        const walk = walkLogs(
+          sets,
+          base.at(-1)!,
+          { kind: 'latest' },
+          {
+            newest: log,
+            exact: true,
+            failed,
+          },
+        );
         const steps = [...base, ...walk.logs];
         const warnings = isEmptyLog(log)
           ? [
@@ -141,6 +144,93 @@ export function sameDatabaseName(a: string, b: string): boolean {
 }
 
 // --- internal ---
+
+/**
+ * The plan from the first of `fulls` that reaches the target: each with its differentials, latest
+ * first, then without one. A differential that does not lead to the target (it lies on a recovery
+ * branch a restore to a point in time abandoned) is left out silently: the plan is as valid
+ * without it, only longer. A full that cannot reach it is named in a warning.
+ */
+function planFromFulls(
+  name: string,
+  usable: readonly BackupSetRecord[],
+  fulls: readonly BackupSetRecord[],
+  target: RestoreTarget,
+  walkOptions: WalkOptions,
+): RestorePlan {
+  const warnings: string[] = [];
+  let firstError: PlanError | null = null;
+  // The walks from every base of one lineage meet the same logs: where one failed, all do.
+  const failed = new Map<string | null, Map<string, PlanError>>();
+  for (const full of fulls) {
+    if (!failed.has(full.familyGuid)) failed.set(full.familyGuid, new Map());
+    const shared = { ...walkOptions, failed: failed.get(full.familyGuid)! };
+    // A database dropped and re-created under the same name has a new LSN space: never mix lineages.
+    const lineage = usable.filter((r) => sameLineage(r, full));
+    let fullError: PlanError | null = null;
+    for (const diff of [...differentialsOn(lineage, full, target), null]) {
+      try {
+        const walk = walkLogs(lineage, diff ?? full, target, shared);
+        const steps = [full, ...(diff ? [diff] : []), ...walk.logs];
+        if (walk.coveredByEmptyLogs) {
+          warnings.push(
+            `the target is after the last log record; empty log backups show the database did not change after ${steps.at(-1)!.finish.toISOString()}`,
+          );
+        }
+        const lastIsLog = walk.logs.length > 0 && !walk.coveredByEmptyLogs;
+        const stop = stopInside(steps, {
+          stopAt: target.kind === 'time' && lastIsLog ? target.at : null,
+          stopAtLsn: target.kind === 'lsn' && walk.logs.length > 0 ? target.lsn : null,
+        });
+        return { database: name, target, steps, ...stop, warnings };
+      } catch (error) {
+        if (!(error instanceof PlanError)) throw error;
+        fullError ??= error;
+      }
+    }
+    firstError ??= fullError;
+    warnings.push(`full ${full.backupSetGuid} cannot reach the target: ${fullError!.message}`);
+  }
+  throw firstError!;
+}
+
+/**
+ * The recovery forks on which log backups hold `lsn` (the fork each such log ends on), the newest
+ * (first seen last) first. A restore to a point in time makes the LSNs after its fork point exist
+ * twice: on the abandoned fork and on the new one.
+ */
+function forksHolding(
+  sets: readonly BackupSetRecord[],
+  lsn: bigint,
+): { fork: string; log: BackupSetRecord }[] {
+  const byFork = new Map<string, BackupSetRecord>();
+  for (const r of sets) {
+    if (r.type !== 'log' || r.recoveryForkId === null || !(r.firstLsn <= lsn && lsn < r.lastLsn))
+      continue;
+    if (!byFork.has(r.recoveryForkId)) byFork.set(r.recoveryForkId, r);
+  }
+  const seen = forkFirstSeen(sets);
+  return [...byFork]
+    .map(([fork, log]) => ({ fork, log }))
+    .sort((a, b) => seen.get(b.fork)!.getTime() - seen.get(a.fork)!.getTime());
+}
+
+function lsnOnSeveralForks(
+  lsn: bigint,
+  holding: readonly { fork: string; log: BackupSetRecord }[],
+  chosen: string,
+): string {
+  const where = holding
+    .map(({ fork, log }) => `fork ${fork} (log ${log.backupSetGuid})`)
+    .join(' and ');
+  const how = chosen === holding[0]!.fork ? 'the newest' : 'the newest a chain reaches';
+  return (
+    `LSN ${formatLsn(lsn)} lies in log backups on several recovery forks: ${where}. After a restore ` +
+    `to a point in time, the LSNs past its fork point exist on both forks, as different states. ` +
+    `hbr restores it on fork ${chosen}, ${how}; to restore another, give a time instead (a time ` +
+    `names one fork)`
+  );
+}
 
 /**
  * The stop for the last step. SQL Server cannot stop inside a log backup that holds bulk-logged
