@@ -336,3 +336,13 @@ void it('restores an LSN on both forks on the newest, and says it is ambiguous',
   assert.deepEqual(onlyA.steps, [full, l1, l2, l3]);
   assert.deepEqual(onlyA.warnings, []);
 });
+
+it('plans a chain of thousands of logs after one full (a month of logs every 15 minutes and more)', () => {
+  const history = [rec('full', 100n, 200n, 0)];
+  const count = 6000;
+  for (let i = 0; i < count; i++)
+    history.push(rec('log', 200n + BigInt(i) * 100n, 300n + BigInt(i) * 100n, 30 + i * 15));
+  const plan = planRestore(history, { kind: 'latest' });
+  assert.equal(plan.steps.length, count + 1);
+  assert.equal(plan.steps.at(-1), history.at(-1));
+});

@@ -83,48 +83,42 @@ export function walkLogs(
   // Where a walk from a log on a fork failed, it fails again: known, overlapping logs (two
   // replicas backing up one database) do not make the search exponential.
   const failed = options.failed ?? new Map<string, PlanError>();
-  const walk = (tip: BackupSetRecord, fork: string | null): LogWalk => {
-    const key = `${tip.backupSetGuid} ${fork ?? ''}`;
-    const known = failed.get(key);
-    if (known) throw known;
-    try {
-      return walkFrom(tip, fork);
-    } catch (error) {
-      if (error instanceof PlanError) failed.set(key, error);
-      throw error;
-    }
-  };
-  const walkFrom = (tip: BackupSetRecord, fork: string | null): LogWalk => {
-    if (reached(tip, fork)) {
-      if (target.kind === 'lsn' && endFork !== undefined && !sameFork(fork, endFork)) {
-        throw otherFork(tip, target.lsn, fork, endFork);
-      }
-      return { logs: [], coveredByEmptyLogs: false };
-    }
+  /** A log (or the anchor) the walk stands on, and the logs it may go on with, in turn. */
+  interface Step {
+    readonly tip: BackupSetRecord;
+    readonly fork: string | null;
+    readonly key: string;
+    readonly continuing: readonly BackupSetRecord[];
+    readonly candidates: readonly BackupSetRecord[];
+    readonly notYet: readonly BackupSetRecord[];
+    tried: number;
+    firstError?: PlanError;
+  }
+  const stepOn = (tip: BackupSetRecord, fork: string | null, key: string): Step => {
     const lsn = tip.lastLsn;
     const continuing = logs.filter((l) => l.firstLsn <= lsn && lsn < l.lastLsn);
     const onFork = continuing.filter((l) => sameFork(fork, l.firstRecoveryForkId)).sort(further);
-    const notYet = onFork.filter((l) => !forkExisted(l, fork));
+    return {
+      tip,
+      fork,
+      key,
+      continuing,
+      candidates: onFork.filter((l) => forkExisted(l, fork)),
+      notYet: onFork.filter((l) => !forkExisted(l, fork)),
+      tried: 0,
+    };
+  };
+  // Every log after `step.tip` led nowhere: what the walk ends with there, or why it fails.
+  const endAt = (step: Step): LogWalk => {
+    const { tip, fork, notYet, continuing, firstError } = step;
     // The branch the chain is on ends before the target, and the fork that replaced it was created
     // at a time the history does not show: either branch may be the one the target is on.
     const fail = (error: PlanError): PlanError =>
       notYet.length > 0 && error.reason === 'TAIL_LOG_NEEDED'
         ? betweenForks(records, tip, fork, notYet[0]!, target, firstSeen)
         : error;
-    let firstError: PlanError | undefined;
-    // One stack frame pair per log (walk, walkFrom): chains of thousands of logs are walked.
-    for (const next of onFork) {
-      if (!forkExisted(next, fork)) continue;
-      try {
-        // LastLSN grows at every step, so the walk ends.
-        const rest = walk(next, next.recoveryForkId ?? fork);
-        return { ...rest, logs: [next, ...rest.logs] };
-      } catch (error) {
-        if (!(error instanceof PlanError)) throw error;
-        firstError ??= error;
-      }
-    }
     if (firstError) throw fail(firstError);
+    const lsn = tip.lastLsn;
     const elsewhere = continuing.filter((l) => !sameFork(fork, l.firstRecoveryForkId));
     if (elsewhere.length > 0) throw forkMismatch(tip, elsewhere[0]!, fork);
     const later = logs.find(
@@ -140,7 +134,49 @@ export function walkLogs(
     }
     throw fail(tailLogNeeded(tip, target));
   };
-  return walk(anchor, anchor.recoveryForkId);
+  // A depth-first search kept on a stack of its own, not the call stack: a month of logs every
+  // 15 minutes after one full is about 3,000 steps deep, past what recursion could take.
+  const path: Step[] = [];
+  let end: LogWalk | undefined;
+  let error: PlanError | undefined;
+  const enter = (tip: BackupSetRecord, fork: string | null): void => {
+    const key = `${tip.backupSetGuid} ${fork ?? ''}`;
+    error = failed.get(key);
+    if (error) return;
+    if (!reached(tip, fork)) {
+      path.push(stepOn(tip, fork, key));
+      return;
+    }
+    if (target.kind === 'lsn' && endFork !== undefined && !sameFork(fork, endFork)) {
+      error = otherFork(tip, target.lsn, fork, endFork);
+      failed.set(key, error);
+      return;
+    }
+    end = { logs: [], coveredByEmptyLogs: false };
+  };
+  enter(anchor, anchor.recoveryForkId);
+  while (end === undefined) {
+    const step = path.at(-1);
+    if (step === undefined) throw error!;
+    if (error) step.firstError ??= error;
+    error = undefined;
+    const next = step.candidates[step.tried++];
+    // LastLSN grows at every step, so the walk ends.
+    if (next) {
+      enter(next, next.recoveryForkId ?? step.fork);
+      continue;
+    }
+    path.pop();
+    try {
+      end = endAt(step);
+    } catch (thrown) {
+      if (!(thrown instanceof PlanError)) throw thrown;
+      failed.set(step.key, thrown);
+      error = thrown;
+    }
+  }
+  // Each step on the path went on with the log it tried last.
+  return { ...end, logs: [...path.map((s) => s.candidates[s.tried - 1]!), ...end.logs] };
 }
 
 /**
