@@ -28,6 +28,7 @@ export function rec(
     isCopyOnly: false,
     isDamaged: false,
     hasBulkLoggedData: false,
+    hasBackupChecksums: true,
     utcOffsetMinutes: null,
     start: minute(finishMinute - 1),
     finish: minute(finishMinute),

@@ -33,6 +33,7 @@ const recordArb: fc.Arbitrary<BackupSetRecord> = fc
     isCopyOnly: fc.boolean(),
     isDamaged: fc.boolean(),
     hasBulkLoggedData: fc.boolean(),
+    hasBackupChecksums: fc.option(fc.boolean()),
     utcOffsetMinutes: fc.option(fc.integer({ min: -48, max: 48 }).map((q) => q * 15)),
     start: date,
     finish: date,

@@ -83,7 +83,7 @@ void describe(
         { database: source, type, devices: [device(suffix)] },
         { onProgress },
       );
-      await ops.verifyBackup(exec, [device(suffix)], header.record.position);
+      await ops.verifyBackup(exec, [device(suffix)], header);
       assert.equal(header.hasBackupChecksums, true, 'CHECKSUM is on by default');
       records.push(header.record);
     };

@@ -56,17 +56,19 @@ void it('restores side by side under a bracketed, quoted name at a time between 
     serverUtcOffsetMinutes: 60,
   });
   const q = "[Test]]]], 'before' drop]";
+  // A dbatools export does not say whether a set has checksums: restored without CHECKSUM, which
+  // SQL Server refuses for a set taken without them (the checksums a set has are verified anyway).
   const move =
     "MOVE N'RestoreTimeDiff' TO N'E:\\data, new\\Test]], ''before'' drop_RestoreTimeDiff.mdf', " +
     "MOVE N'RestoreTimeDiff_log' TO N'E:\\log''s\\Test]], ''before'' drop_RestoreTimeDiff_log.ldf'";
   assert.deepEqual(
     script.map((s) => s.sql),
     [
-      `RESTORE DATABASE ${q} FROM DISK = N'${dir}RestoreTimeDiff.bak' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10, ${move};`,
-      `RESTORE DATABASE ${q} FROM DISK = N'${dir}RestoreTimeDiff2.bak' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10, ${move};`,
-      `RESTORE LOG ${q} FROM DISK = N'${dir}RestoreTimeDiff_21.trn' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10;`,
+      `RESTORE DATABASE ${q} FROM DISK = N'${dir}RestoreTimeDiff.bak' WITH FILE = 1, NORECOVERY, STATS = 10, ${move};`,
+      `RESTORE DATABASE ${q} FROM DISK = N'${dir}RestoreTimeDiff2.bak' WITH FILE = 1, NORECOVERY, STATS = 10, ${move};`,
+      `RESTORE LOG ${q} FROM DISK = N'${dir}RestoreTimeDiff_21.trn' WITH FILE = 1, NORECOVERY, STATS = 10;`,
       // STOPAT is server-local: 07:53Z at UTC+1 is 08:53.
-      `RESTORE LOG ${q} FROM DISK = N'${dir}RestoreTimeDiff_22.trn' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10, STOPAT = N'2017-05-04T08:53:00.000';`,
+      `RESTORE LOG ${q} FROM DISK = N'${dir}RestoreTimeDiff_22.trn' WITH FILE = 1, NORECOVERY, STATS = 10, STOPAT = N'2017-05-04T08:53:00.000';`,
       `RESTORE DATABASE ${q} WITH RECOVERY;`,
       `SELECT state_desc FROM sys.databases WHERE name = N'Test]], ''before'' drop';`,
       `ALTER DATABASE ${q} SET MULTI_USER;`,
@@ -108,7 +110,7 @@ void it('restores in place over the existing database after a tail-log backup', 
   );
   assert.match(
     script[2]!.sql,
-    /RestoreTimeDiff\.bak' WITH FILE = 1, NORECOVERY, CHECKSUM, STATS = 10, REPLACE;$/,
+    /RestoreTimeDiff\.bak' WITH FILE = 1, NORECOVERY, STATS = 10, REPLACE;$/,
   );
   // Latest: the tail log is applied after the last log backup, no STOPAT anywhere.
   assert.match(

@@ -70,8 +70,16 @@ export interface StandInServer extends SqlExecutor {
   readonly restored: Map<string, string[]>;
   /** Backup set GUID of the last BACKUP. */
   lastBackupGuid(): string;
-  /** A backup a DBA takes by hand to a disk path (recorded in msdb, not in hbr). */
-  manualBackup(database: string, type: 'full' | 'diff' | 'log', path: string): Promise<void>;
+  /**
+   * A backup a DBA takes by hand to a disk path (recorded in msdb, not in hbr); `checksum: false`
+   * is a plain BACKUP, which SQL Server takes without checksums. @default checksum true
+   */
+  manualBackup(
+    database: string,
+    type: 'full' | 'diff' | 'log',
+    path: string,
+    options?: { checksum?: boolean },
+  ): Promise<void>;
   exists(name: string): boolean;
   /** The next statement matching `pattern` fails (a full disk, a lost connection). */
   failNext(pattern: RegExp, message: string): void;
@@ -83,6 +91,7 @@ export function createStandInServer(o: StandInOptions): StandInServer {
   const media = new Map<string, Media>();
   const bySha = new Map<string, string>(); // content sha → backup set guid
   const filesOf = new Map<string, Record<string, unknown>[]>(); // backup set guid → FILELISTONLY
+  const checksummed = new Set<string>(); // backup set guids written WITH CHECKSUM
   const msdb: Record<string, unknown>[] = [];
   const statements: string[] = [];
   const restored = new Map<string, string[]>();
@@ -143,11 +152,12 @@ export function createStandInServer(o: StandInOptions): StandInServer {
     failNext(pattern, message) {
       failure = { pattern, message };
     },
-    async manualBackup(database, type, path) {
+    async manualBackup(database, type, path, options = {}) {
       const what = type === 'log' ? 'LOG' : 'DATABASE';
       const opts = type === 'diff' ? 'DIFFERENTIAL, ' : '';
+      const checksum = options.checksum === false ? '' : 'CHECKSUM, ';
       await server.run(
-        `BACKUP ${what} ${name(database)} TO DISK = N'${path}' WITH ${opts}CHECKSUM, FORMAT, INIT;`,
+        `BACKUP ${what} ${name(database)} TO DISK = N'${path}' WITH ${opts}${checksum}FORMAT, INIT;`,
       );
     },
     async query(sql, options) {
@@ -215,7 +225,7 @@ export function createStandInServer(o: StandInOptions): StandInServer {
         );
       if (sql.includes('RESTORE FILELISTONLY')) return sets(medium(devices(inner(sql))[0]!).files);
       if (sql.startsWith('RESTORE VERIFYONLY')) {
-        await readBack(devices(sql));
+        checkChecksums(sql, await setsOf(devices(sql)));
         return sets();
       }
       if (sql.startsWith('RESTORE ')) return sets(...(await restore(sql)));
@@ -344,6 +354,7 @@ export function createStandInServer(o: StandInOptions): StandInServer {
       });
     }
     filesOf.set(guid, files);
+    if (header.HasBackupChecksums === true) checksummed.add(guid);
     lastGuid = guid;
     server.now = new Date(finish.getTime() + 1000);
     return [];
@@ -360,12 +371,8 @@ export function createStandInServer(o: StandInOptions): StandInServer {
       throw new Error(
         'Msg 3032, Level 16: One or more of the options (file) are not supported for this statement.',
       );
-    const guids = new Set<string>();
-    for (const part of await readBack(devices(sql))) {
-      const guid = bySha.get(createHash('sha256').update(part).digest('hex'));
-      if (!guid) throw new Error('Msg 3241, Level 16: The media family is incorrectly formed.');
-      guids.add(guid);
-    }
+    const guids = await setsOf(devices(sql));
+    checkChecksums(sql, guids);
     const paths = placeFiles(sql, target, filesOf.get([...guids][0]!) ?? []);
     if (sql.startsWith('RESTORE DATABASE')) {
       const existing = dbs.get(key(target));
@@ -449,6 +456,26 @@ export function createStandInServer(o: StandInOptions): StandInServer {
     const local = diskPath(path);
     await mkdir(dirname(local), { recursive: true });
     await writeFile(local, data);
+  }
+
+  /** The backup sets whose streams the devices hold. */
+  async function setsOf(paths: readonly string[]): Promise<Set<string>> {
+    const guids = new Set<string>();
+    for (const part of await readBack(paths)) {
+      const guid = bySha.get(createHash('sha256').update(part).digest('hex'));
+      if (!guid) throw new Error('Msg 3241, Level 16: The media family is incorrectly formed.');
+      guids.add(guid);
+    }
+    return guids;
+  }
+
+  /** RESTORE … WITH CHECKSUM of a set written without checksums fails (RESTORE arguments doc). */
+  function checkChecksums(sql: string, guids: ReadonlySet<string>): void {
+    if (!/[ ,]CHECKSUM\b/.test(sql) || /NO_CHECKSUM/.test(sql)) return;
+    if ([...guids].some((g) => !checksummed.has(g)))
+      throw new Error(
+        'Msg 3187, Level 16: RESTORE WITH CHECKSUM cannot be specified because the backup set does not contain checksum information.',
+      );
   }
 
   async function readBack(paths: readonly string[]): Promise<Buffer[]> {

@@ -71,7 +71,7 @@ export async function runSqlServerBackup(
       },
       [
         `Backup:   ${result.type} of ${settings.database}${result.type === result.requestedType ? '' : ` (asked: ${result.requestedType})`}, LSN ${String(set.FirstLSN)} → ${String(set.LastLSN)}`,
-        `Verified: ${r.meta.verified === true ? 'RESTORE VERIFYONLY WITH CHECKSUM passed' : 'not run'}`,
+        `Verified: ${r.meta.verified === true ? `RESTORE VERIFYONLY${r.meta.hasBackupChecksums === true ? ' WITH CHECKSUM' : ''} passed` : 'not run'}`,
         `Stored:   ${formatBytes(r.summary.bytes)}, added ${formatBytes(r.summary.addedBytes)} to the repository in ${formatDuration(r.summary.durationMs)}`,
         ...(result.foreign > 0
           ? [`msdb:     ${result.foreign} backup set(s) taken outside hbr recorded for planning`]

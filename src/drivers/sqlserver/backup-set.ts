@@ -35,6 +35,12 @@ export interface BackupSetRecord {
   readonly isDamaged: boolean;
   readonly hasBulkLoggedData: boolean;
   /**
+   * Whether BACKUP wrote checksums (`HasBackupChecksums` / `has_backup_checksums`); `null` when the
+   * history did not say. RESTORE … WITH CHECKSUM fails on a set without them (SQL Server's BACKUP
+   * default is NO_CHECKSUM), so only a set known to have them is restored WITH CHECKSUM.
+   */
+  readonly hasBackupChecksums: boolean | null;
+  /**
    * The server's offset from UTC in minutes (east) when the set was taken, as recorded with it
    * (msdb `backupset.time_zone`; the offset hbr read with its own backup); `null` when not recorded.
    */

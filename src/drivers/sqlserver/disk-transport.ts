@@ -64,7 +64,7 @@ export async function backupViaDisk(
   try {
     const header = await runBackup(exec, info, { ...request, devices }, opts);
     const verified = request.verify === false ? null : true;
-    if (verified) await verifyBackup(exec, devices, header.record.position, opts);
+    if (verified) await verifyBackup(exec, devices, header, opts);
     const files = await readFileList(exec, info, devices, header.record.position, opts);
     const artifacts: ArtifactInfo[] = [];
     for (const name of names) {

@@ -67,6 +67,11 @@ export function flagField(row: Row, ...names: string[]): boolean {
   throw new TypeError(`${names[0]}: not a flag: ${text}`);
 }
 
+/** Reads a flag like {@link flagField}; `null` when absent (unknown, not false). */
+export function optionalFlagField(row: Row, ...names: string[]): boolean | null {
+  return pick(row, ...names) === undefined ? null : flagField(row, ...names);
+}
+
 /** Reads a date (`/Date(ms)/`, ISO 8601, or a `Date`). @throws TypeError when absent or malformed. */
 export function dateField(row: Row, ...names: string[]): Date {
   const value = pick(row, ...names);

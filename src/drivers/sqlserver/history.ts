@@ -109,6 +109,7 @@ function normaliseRow(row: f.Row): BackupSetRecord | string {
     isCopyOnly: f.flagField(row, 'IsCopyOnly', 'is_copy_only'),
     isDamaged: f.flagField(row, 'IsDamaged', 'is_damaged'),
     hasBulkLoggedData: f.flagField(row, 'HasBulkLoggedData', 'has_bulk_logged_data'),
+    hasBackupChecksums: f.optionalFlagField(row, 'HasBackupChecksums', 'has_backup_checksums'),
     utcOffsetMinutes: f.intField(row, 'UtcOffsetMinutes'),
     start: f.dateField(row, 'BackupStartDate', 'Start', 'backup_start_date'),
     finish: f.dateField(row, 'BackupFinishDate', 'End', 'backup_finish_date'),

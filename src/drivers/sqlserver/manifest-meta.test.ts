@@ -19,6 +19,7 @@ const header: BackupHeader = {
     isCopyOnly: false,
     isDamaged: false,
     hasBulkLoggedData: false,
+    hasBackupChecksums: true,
     utcOffsetMinutes: 60,
     start: new Date('2026-03-29T00:30:00.000Z'),
     finish: new Date('2026-03-29T00:31:05.250Z'),
@@ -72,4 +73,13 @@ void test("a manifest written before sets kept their offset gives the record the
   assert.equal(UtcOffsetMinutes, 60);
   const back = recordFromMeta('abcd1234', { ...meta, set: older, serverUtcOffsetMinutes: 120 });
   assert.equal(back.utcOffsetMinutes, 120);
+});
+
+void test('a manifest written before sets kept HasBackupChecksums takes it from the header facts', () => {
+  for (const has of [true, false]) {
+    const meta = metaFromHeader({ ...header, hasBackupChecksums: has }, [], ['x.trn'], true);
+    const { HasBackupChecksums, ...older } = meta.set;
+    assert.equal(HasBackupChecksums, true, 'the set itself records what its header said');
+    assert.equal(recordFromMeta('abcd1234', { ...meta, set: older }).hasBackupChecksums, has);
+  }
 });

@@ -81,8 +81,11 @@ export function recordFromMeta(
   try {
     // Manifests written before the set kept its offset hold it beside the set.
     const offset = (set as Record<string, unknown>).UtcOffsetMinutes ?? meta.serverUtcOffsetMinutes;
+    // Likewise whether the set has checksums, read from its header when it was taken.
+    const checksums =
+      (set as Record<string, unknown>).HasBackupChecksums ?? meta.hasBackupChecksums;
     const { records } = normaliseHistory(
-      [{ ...set, BackupPath: artifacts, UtcOffsetMinutes: offset }],
+      [{ ...set, BackupPath: artifacts, UtcOffsetMinutes: offset, HasBackupChecksums: checksums }],
       `backup ${backupId}`,
     );
     const record = records[0];

@@ -127,14 +127,19 @@ export async function runBackup(
   return last;
 }
 
-/** RESTORE VERIFYONLY WITH CHECKSUM. @throws SourceError when the set is unreadable or damaged */
+/**
+ * RESTORE VERIFYONLY, WITH CHECKSUM when the set has checksums (`header.hasBackupChecksums`): on a
+ * set written with NO_CHECKSUM (config `checksum: false`) CHECKSUM would fail every verification.
+ * @throws SourceError when the set is unreadable or damaged
+ */
 export async function verifyBackup(
   exec: SqlExecutor,
   devices: readonly BackupDevice[],
-  position: number,
+  header: BackupHeader,
   opts: ExecOptions = {},
 ): Promise<void> {
-  await exec.run(restoreVerifyOnly(devices, position), opts);
+  const checksum = header.hasBackupChecksums;
+  await exec.run(restoreVerifyOnly(devices, header.record.position, { checksum }), opts);
 }
 
 /**

@@ -89,6 +89,7 @@ export function recordToJson(
     IsCopyOnly: r.isCopyOnly,
     IsDamaged: r.isDamaged,
     HasBulkLoggedData: r.hasBulkLoggedData,
+    HasBackupChecksums: r.hasBackupChecksums,
     UtcOffsetMinutes: r.utcOffsetMinutes,
     BackupStartDate: r.start.toISOString(),
     BackupFinishDate: r.finish.toISOString(),

@@ -141,6 +141,8 @@ export function plannedTail(
     isCopyOnly: false,
     isDamaged: false,
     hasBulkLoggedData: false,
+    // hbr takes the tail WITH CHECKSUM (tsql-restore.ts).
+    hasBackupChecksums: true,
     utcOffsetMinutes: info.utcOffsetMinutes,
     start: now,
     finish: now,

@@ -62,7 +62,10 @@ export interface RestoreScriptOptions {
   readonly standbyFile?: string;
   /** `false` leaves the database RESTORING for more logs. @default true */
   readonly recover?: boolean;
-  /** @default true */
+  /**
+   * RESTORE WITH CHECKSUM for the steps whose sets have checksums (`hasBackupChecksums`); `false`
+   * for none. @default true
+   */
   readonly checksum?: boolean;
   /** @default 10 */
   readonly stats?: number;
@@ -101,11 +104,20 @@ export function buildRestoreScript(plan: RestorePlan, o: RestoreScriptOptions): 
       sql: `BACKUP LOG ${db} TO ${deviceList([o.tailLogDevice])} WITH NO_TRUNCATE, NORECOVERY, CHECKSUM, FORMAT, INIT, STATS = ${o.stats ?? 10};`,
     });
   }
-  const common = [...(o.checksum === false ? [] : ['CHECKSUM']), `STATS = ${o.stats ?? 10}`];
+  const stats = `STATS = ${o.stats ?? 10}`;
+  // CHECKSUM makes RESTORE fail on a set written without checksums (a plain BACKUP's default), and
+  // without it RESTORE still verifies the checksums a set has: so only sets known to have them.
+  const checksum = (has: boolean | null): string[] =>
+    o.checksum !== false && has === true ? ['CHECKSUM'] : [];
   plan.steps.forEach((step, i) => {
     const devices = step.files.map((file) => (o.deviceFor ?? deviceOf)(file, step));
     if (devices.length === 0) fail(`backup set ${step.backupSetGuid} has no files`);
-    const opts = [...fileOption(devices, step.position), 'NORECOVERY', ...common];
+    const opts = [
+      ...fileOption(devices, step.position),
+      'NORECOVERY',
+      ...checksum(step.hasBackupChecksums),
+      stats,
+    ];
     opts.push(
       ...movesOf(step, i).map(
         (m) => `MOVE ${quoteString(m.logicalName)} TO ${quoteString(m.physicalName)}`,
@@ -135,7 +147,7 @@ export function buildRestoreScript(plan: RestorePlan, o: RestoreScriptOptions): 
   if (o.tailLogDevice && (o.applyTailLog ?? plan.target.kind === 'latest')) {
     out.push({
       kind: 'restore',
-      sql: `RESTORE LOG ${db} FROM ${deviceList([o.tailLogDevice])} WITH ${[...fileOption([o.tailLogDevice], 1), 'NORECOVERY', ...common].join(', ')};`,
+      sql: `RESTORE LOG ${db} FROM ${deviceList([o.tailLogDevice])} WITH ${[...fileOption([o.tailLogDevice], 1), 'NORECOVERY', ...checksum(true), stats].join(', ')};`,
     });
   }
   if (o.recover === false) return out;

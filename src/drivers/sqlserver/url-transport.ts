@@ -69,7 +69,7 @@ export async function backupViaUrl(
     const devices = devicesFor(names);
     const header = await runBackup(exec, info, { ...request, devices }, opts);
     const verified = request.verify === false ? null : true;
-    if (verified) await verifyBackup(exec, devices, header.record.position, opts);
+    if (verified) await verifyBackup(exec, devices, header, opts);
     const files = await readFileList(exec, info, devices, header.record.position, opts);
     const blobs = new Map(table.committed(containerOf(transport)).map((b) => [b.name, b]));
     const artifacts = names.map((name) => {
