@@ -119,6 +119,55 @@ void it('reports a missing log as LSN_GAP with both LSNs', async () => {
   assert.match(out.error.message, /34000000023200001.*34000000024800001/);
 });
 
+void it("treats a DBA's log backup to NUL as the gap it is, never a step, and says why", async () => {
+  const items = parse(await readFile(join(fixtures, 'DiffRestore.json'), 'utf8')) as {
+    BackupPath: string;
+  }[];
+  const file = join(scratch, 'nul.json');
+  const nul = items.map((i) =>
+    i.BackupPath.endsWith('_22.trn') ? { ...i, BackupPath: 'NUL' } : i,
+  );
+  await writeFile(file, stringify(nul) ?? '');
+  const r = await run('sqlserver', 'plan', '--history', file, '--json');
+  assert.notEqual(r.code, 0);
+  const out = JSON.parse(r.stdout) as { error: { code: string; message: string } };
+  assert.equal(out.error.code, 'LSN_GAP');
+  assert.match(out.error.message, /written to NUL and discarded: the log chain breaks there/);
+  // A target before it plans without it, and the script never reads NUL.
+  const before = await run(
+    'sqlserver',
+    'plan',
+    '--history',
+    file,
+    '--at',
+    '2017-05-04T07:46',
+    '--script',
+  );
+  assert.equal(before.code, 0, before.stderr);
+  assert.doesNotMatch(before.stdout, /N'NUL'/);
+  assert.match(before.stdout, /^-- warning: .*written to NUL and discarded/m);
+});
+
+void it('says in a --script which UTC offset STOPAT assumed and how to give another', async () => {
+  const plan = ['sqlserver', 'plan', '--history', 'DiffRestore.json', '--at', '2017-05-04T07:46'];
+  const assumed = await run(...plan, '--script');
+  assert.equal(assumed.code, 0, assumed.stderr);
+  assert.match(
+    assumed.stdout,
+    /^-- warning: STOPAT 2017-05-04T07:46:00.000Z is 2017-05-04T07:46:00.000 server-local assuming the server clock is UTC\+00:00.*--server-utc-offset MINUTES.*--server-time-zone ID/,
+  );
+  assert.match(assumed.stdout, /STOPAT = N'2017-05-04T07:46:00.000';/);
+  const given = await run(...plan, '--script', '--server-utc-offset', '-300');
+  assert.match(
+    given.stdout,
+    /^-- warning: STOPAT .* is 2017-05-04T02:46:00.000 server-local assuming the server clock is UTC-05:00/,
+  );
+  assert.match(given.stdout, /STOPAT = N'2017-05-04T02:46:00.000';/);
+  const json = await run('--json', ...plan, '--script');
+  const out = JSON.parse(json.stdout) as { warnings: string[] };
+  assert.ok(out.warnings.some((w) => /assuming the server clock is UTC\+00:00/.test(w)));
+});
+
 void it('prints a readable table without --json', async () => {
   const r = await run(
     'sqlserver',
@@ -225,7 +274,13 @@ void it('prints the restore T-SQL of a plan with --script, names and paths quote
     '120',
   );
   assert.equal(r.code, 0, r.stderr);
-  const statements = r.stdout.split('\nGO\n').filter(Boolean);
+  // The STOPAT conversion comes first, as a comment; then the statements.
+  const [comment, ...rest] = r.stdout.split('\n');
+  assert.match(
+    comment!,
+    /^-- warning: STOPAT 2017-05-04T07:53:00.000Z is .* assuming .*UTC\+02:00/,
+  );
+  const statements = rest.join('\n').split('\nGO\n').filter(Boolean);
   assert.equal(statements.length, 7);
   assert.match(
     statements[0]!,

@@ -10,11 +10,16 @@ import { planToJson, recordToJson } from '../../drivers/sqlserver/plan-json.ts';
 import { parseConnectionUrl } from '../../drivers/sqlserver/connection.ts';
 import { connectSqlServer } from '../../drivers/sqlserver/executor.ts';
 import { msdbHistoryQuery, parseMsdbRows } from '../../drivers/sqlserver/msdb.ts';
+import { discardedSetWarning } from '../../drivers/sqlserver/nul-device.ts';
 import { formatPlanText } from '../../drivers/sqlserver/plan-text.ts';
+import { withWarnings } from '../../drivers/sqlserver/restore-source.ts';
 import type { RestoreTarget } from '../../drivers/sqlserver/plan.ts';
 import {
   buildRestoreScript,
+  describeStopAt,
   type RestoreScriptOptions,
+  type RestoreStatement,
+  type StopAtBasis,
 } from '../../drivers/sqlserver/tsql-restore.ts';
 import { isHbrError, NotFoundError, PlanError, UsageError } from '../../errors.ts';
 import { buildCatalog } from '../../drivers/sqlserver/catalog.ts';
@@ -67,7 +72,7 @@ export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) =>
     .option('--no-recovery', 'with --script: leave the database RESTORING')
     .option(
       '--server-utc-offset <minutes>',
-      'with --script: server clock offset for STOPAT when the log holding the target recorded none',
+      'with --script: server clock offset (minutes east of UTC) for STOPAT when the log holding the target recorded none; the script says which it used',
       '0',
     )
     .option(
@@ -77,8 +82,20 @@ export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) =>
     .action(async (flags: PlanFlags) => {
       const json = Boolean(globalsOf(program).json);
       try {
-        const plan = await runPlan(flags, ctx, globalsOf(program));
-        const script = flags.script ? buildRestoreScript(plan, scriptOptions(flags)) : null;
+        const found = await runPlan(flags, ctx, globalsOf(program));
+        const options = flags.script ? scriptOptions(flags) : null;
+        const script = options ? buildRestoreScript(found, options) : null;
+        const basis = options ? describeStopAt(found, options) : null;
+        // An offset nothing recorded is the flag's (0 unless given): the user must know to set it.
+        const plan = basis?.assumed
+          ? {
+              ...found,
+              warnings: [
+                ...found.warnings,
+                `${basis.note}; give --server-utc-offset MINUTES (east of UTC) or --server-time-zone ID (SQL Server 2022 and later)`,
+              ],
+            }
+          : found;
         if (json) {
           const out = script ? { ...planToJson(plan), script } : planToJson(plan);
           ctx.stdout.write(
@@ -86,7 +103,7 @@ export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) =>
           );
         } else {
           ctx.stdout.write(
-            script ? script.map((st) => `${st.sql}\nGO\n`).join('') : formatPlanText(plan),
+            script ? scriptText(script, plan.warnings, basis) : formatPlanText(plan),
           );
         }
       } catch (error) {
@@ -164,8 +181,27 @@ async function runPlan(
       cause: error,
     });
   }
-  const { records } = parseHistoryJson(text, flags.history!);
-  return planRestore(records, target, { database: flags.database });
+  const { records, discarded } = parseHistoryJson(text, flags.history!);
+  // Sets written to NUL are not steps; saying so explains the gap they leave.
+  const notes = discarded
+    .filter((r) => flags.database === undefined || r.database === flags.database)
+    .map(discardedSetWarning);
+  const plan = withWarnings(notes, () =>
+    planRestore(records, target, { database: flags.database }),
+  );
+  return { ...plan, warnings: [...notes, ...plan.warnings] };
+}
+
+/** The script as T-SQL, the plan's warnings and the STOPAT conversion first, as comments. */
+function scriptText(
+  script: readonly RestoreStatement[],
+  warnings: readonly string[],
+  basis: StopAtBasis | null,
+): string {
+  const comment = (text: string): string => `-- ${text.replace(/\r?\n/g, '\n-- ')}\n`;
+  const notes = warnings.map((w) => comment(`warning: ${w}`));
+  if (basis && !basis.assumed) notes.push(comment(basis.note));
+  return notes.join('') + script.map((st) => `${st.sql}\nGO\n`).join('');
 }
 
 function scriptOptions(flags: PlanFlags): RestoreScriptOptions {

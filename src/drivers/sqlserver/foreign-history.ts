@@ -12,6 +12,7 @@ import type { SqlServerSourceSettings, SqlServerTransport } from './backup-sourc
 import { buildCatalog } from './catalog.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import { msdbHistoryQuery, parseMsdbRows } from './msdb.ts';
+import { discardedSetWarning } from './nul-device.ts';
 
 /**
  * msdb's sets of the database (last `importHistoryDays` days) that the repository does not hold.
@@ -52,7 +53,8 @@ export async function readForeignHistory(
   const onOwnDevice = ownDeviceTest(settings.transport);
   const ours = (r: BackupSetRecord): boolean =>
     onOwnDevice !== null && r.files.every((f) => onOwnDevice(f));
-  const { records } = parseMsdbRows(rows, server);
+  const { records, discarded } = parseMsdbRows(rows, server);
+  opts.warnings.push(...discarded.map(discardedSetWarning));
   for (const lost of records.filter((r) => ours(r) && !own.has(r.backupSetGuid))) {
     // BACKUP ran but its commit failed: SQL Server moved its chain on without the repository.
     opts.warnings.push(

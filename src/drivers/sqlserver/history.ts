@@ -9,6 +9,7 @@ import { parse } from 'lossless-json';
 import { UsageError } from '../../errors.ts';
 import type { BackupSetRecord, BackupSetType } from './backup-set.ts';
 import * as f from './history-fields.ts';
+import { isDiscardedSet } from './nul-device.ts';
 
 /** A history row that was read but is not part of any chain hbr plans (file, partial backups). */
 export interface SkippedRow {
@@ -21,6 +22,11 @@ export interface History {
   /** One record per backup set (stripes merged), in the order first seen. */
   readonly records: BackupSetRecord[];
   readonly skipped: SkippedRow[];
+  /**
+   * Sets written to the null device (`TO DISK = 'NUL'`): recorded, but their bytes are gone, so
+   * they are not among `records` (a log there is a gap in the chain). See `discardedSetWarning`.
+   */
+  readonly discarded: BackupSetRecord[];
 }
 
 /**
@@ -67,7 +73,12 @@ export function normaliseHistory(rows: readonly unknown[], label: string): Histo
     const seen = bySet.get(record.backupSetGuid);
     bySet.set(record.backupSetGuid, seen ? mergeStripes(seen, record, label, index) : record);
   });
-  return { records: [...bySet.values()], skipped };
+  const sets = [...bySet.values()];
+  return {
+    records: sets.filter((r) => !isDiscardedSet(r)),
+    skipped,
+    discarded: sets.filter(isDiscardedSet),
+  };
 }
 
 // --- internal ---

@@ -117,7 +117,7 @@ export async function restoreSqlServerSource(
   if (planned) catalog = withPlanned(catalog, planned);
   // Validate before touching the database; only a target after the last log may wait for the
   // tail-log backup about to be taken.
-  let plan = planBeforeTail(catalog, request, settings.source, tail);
+  let plan = withWarnings(warnings, () => planBeforeTail(catalog, request, settings.source, tail));
   // Only the tail can reach the target: make sure it can before the tail leaves the database RESTORING.
   if (plan === null) refuseAfterNow(request.target, info, settings.database);
 
@@ -248,6 +248,21 @@ export function planFor(
     );
   if (wanted.record.type !== 'log') return planToDataBackup(catalog.records, wanted.record);
   return planToLog(catalog.records, wanted.record);
+}
+
+/**
+ * Runs `plan`; a PlanError it throws carries the warnings gathered so far (a log backup written
+ * to NUL, msdb unread), which often explain the gap the planner reports.
+ * @throws PlanError with the warnings appended; other errors unchanged.
+ */
+export function withWarnings<T>(warnings: readonly string[], plan: () => T): T {
+  try {
+    return plan();
+  } catch (error) {
+    if (!(error instanceof PlanError) || warnings.length === 0) throw error;
+    const notes = warnings.map((w) => `\n  warning: ${w}`).join('');
+    throw new PlanError(error.reason, `${error.message}${notes}`, { cause: error });
+  }
 }
 
 // --- internal ---

@@ -161,7 +161,45 @@ export function buildRestoreScript(plan: RestorePlan, o: RestoreScriptOptions): 
   return out;
 }
 
+/** Which server-local time STOPAT uses and where its offset came from (see {@link describeStopAt}). */
+export interface StopAtBasis {
+  readonly note: string;
+  /** Neither the server's time zone nor an offset recorded with the log: the caller's offset. */
+  readonly assumed: boolean;
+}
+
+/** How the script's STOPAT was converted, for a reader of the script; `null` without STOPAT. */
+export function describeStopAt(plan: RestorePlan, o: RestoreScriptOptions): StopAtBasis | null {
+  const last = plan.steps.at(-1);
+  if (!plan.stopAt || last?.type !== 'log') return null;
+  const at = plan.stopAt.toISOString();
+  if (o.serverTimeZone)
+    return {
+      note: `STOPAT ${at} is converted on the server with AT TIME ZONE ${quoteString(o.serverTimeZone)}`,
+      assumed: false,
+    };
+  const recorded = last.utcOffsetMinutes;
+  const offset = recorded ?? o.serverUtcOffsetMinutes;
+  const local = `${formatServerLocal(plan.stopAt, offset)} server-local`;
+  return recorded !== null
+    ? {
+        note: `STOPAT ${at} is ${local} at UTC${formatOffset(offset)}, the offset recorded with the log backup holding it`,
+        assumed: false,
+      }
+    : {
+        note: `STOPAT ${at} is ${local} assuming the server clock is UTC${formatOffset(offset)}: the log backup holding it recorded no offset`,
+        assumed: true,
+      };
+}
+
 // --- internal ---
+
+function formatOffset(minutes: number): string {
+  const abs = Math.abs(minutes);
+  const hh = String(Math.floor(abs / 60)).padStart(2, '0');
+  const mm = String(abs % 60).padStart(2, '0');
+  return `${minutes < 0 ? '-' : '+'}${hh}:${mm}`;
+}
 
 /**
  * STOPAT is the server's wall-clock time at the target, and the offset then may differ from today's
