@@ -168,6 +168,14 @@ void it('says in a --script which UTC offset STOPAT assumed and how to give anot
   assert.ok(out.warnings.some((w) => /assuming the server clock is UTC\+00:00/.test(w)));
 });
 
+void it('refuses --at with an offset no zone has as a usage error (exit 2)', async () => {
+  for (const at of ['2026-11-20T01:07:00+25:00', '2026-11-20T01:07:00+05:99']) {
+    const r = await run('sqlserver', 'plan', '--history', 'DiffRestore.json', '--at', at);
+    assert.equal(r.code, 2, at);
+    assert.match(r.stderr, /not a valid UTC offset/);
+  }
+});
+
 void it('prints a readable table without --json', async () => {
   const r = await run(
     'sqlserver',

@@ -36,6 +36,24 @@ void test('impossible or malformed times are refused', () => {
   }
 });
 
+void test('UTC offsets beyond ±14:00 or with 60 minutes or more are refused, the extremes taken', () => {
+  for (const bad of ['+25:00', '+05:99', '-14:01', '+15:00', '+0560', '-99']) {
+    assert.throws(() => parseIsoInstant(`2026-11-20T01:07:00${bad}`), /UTC offset/, bad);
+  }
+  assert.equal(
+    parseIsoInstant('2026-11-20T14:00:00+14:00').toISOString(),
+    '2026-11-20T00:00:00.000Z',
+  );
+  assert.equal(
+    parseIsoInstant('2026-11-20T00:00:00-12:00').toISOString(),
+    '2026-11-20T12:00:00.000Z',
+  );
+  assert.equal(
+    parseIsoInstant('2026-11-20T05:45:00+05:45').toISOString(),
+    '2026-11-20T00:00:00.000Z',
+  );
+});
+
 void test('STOPAT text is the wall-clock time of the server zone, to the millisecond', () => {
   const t = new Date('2017-05-04T07:46:00.120Z');
   assert.equal(formatServerLocal(t, 0), '2017-05-04T07:46:00.120');

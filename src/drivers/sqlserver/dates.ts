@@ -23,7 +23,8 @@ export function parseHistoryDate(value: unknown): Date {
 /**
  * Reads an ISO 8601 date or date-time. Without an offset it is UTC (never the local zone of the
  * machine running hbr). Fractions beyond milliseconds are truncated.
- * @throws TypeError on anything else, including impossible dates such as 2026-02-30.
+ * @throws TypeError on anything else, including impossible dates such as 2026-02-30 and offsets
+ * beyond ±14:00 or with 60 minutes or more.
  */
 export function parseIsoInstant(text: string): Date {
   const m = ISO.exec(text.trim());
@@ -47,7 +48,9 @@ export function parseIsoInstant(text: string): Date {
   if (!sameDay || hour > 23 || minute > 59 || second > 59) {
     throw new TypeError(`not a valid time: ${JSON.stringify(text)}`);
   }
-  return new Date(utc - offsetMinutes(m[8]) * 60_000);
+  const offset = offsetMinutes(m[8]);
+  if (offset === null) throw new TypeError(`not a valid UTC offset: ${JSON.stringify(text)}`);
+  return new Date(utc - offset * 60_000);
 }
 
 /**
@@ -61,9 +64,12 @@ export function formatServerLocal(instant: Date, offsetMinutes: number): string 
 
 // --- internal ---
 
-function offsetMinutes(text: string | undefined): number {
+/** Minutes east of UTC; `null` for an offset no zone has (over ±14:00, minutes over 59). */
+function offsetMinutes(text: string | undefined): number | null {
   if (text === undefined || text.toUpperCase() === 'Z') return 0;
   const digits = text.slice(1).replace(':', '');
-  const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || '0');
+  const [hours, mins] = [Number(digits.slice(0, 2)), Number(digits.slice(2) || '0')];
+  const minutes = hours * 60 + mins;
+  if (mins >= 60 || minutes > 14 * 60) return null;
   return text.startsWith('-') ? -minutes : minutes;
 }
