@@ -40,6 +40,11 @@ export const sqlServerSourceSchema = z.strictObject({
       certificate: z.string().min(1),
     })
     .optional(),
+  /**
+   * COPY_ONLY on full and log backups (they leave the differential base and the log chain of
+   * another backup tool alone). A differential is taken as usual, with a warning: SQL Server has
+   * no copy-only differential, and its base is the last conventional full.
+   */
   copyOnly: z.boolean().optional(),
   /** Bytes per transfer, a multiple of 64 KiB up to 4 MiB. */
   maxTransferSize: z

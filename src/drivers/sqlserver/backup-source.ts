@@ -77,8 +77,17 @@ export async function backupSqlServerSource(
   const state = parseDatabaseState(db, await exec.query(databaseStateQuery(db), opts));
   const decided = decideBackupType(requestedType, state, settings.promote ?? true);
   const warnings = decided.reason ? [decided.reason] : [];
+  // COPY_ONLY is for fulls and logs: SQL Server ignores it on a differential, which is always
+  // based on the last conventional full, so a differential is taken as one and the user told.
+  const { copyOnly, ...backupOptions } = settings.backup ?? {};
+  const diffWithCopyOnly = copyOnly === true && decided.type === 'diff';
+  if (diffWithCopyOnly)
+    warnings.push(
+      'copyOnly: a differential cannot be copy-only; taken as a normal differential, based on the last conventional full backup (never one of the copy-only fulls hbr takes), which a restore needs too',
+    );
   const request = {
-    ...settings.backup,
+    ...backupOptions,
+    ...(copyOnly !== undefined && !diffWithCopyOnly ? { copyOnly } : {}),
     database: db,
     type: decided.type,
     stripes: settings.stripes ?? 1,

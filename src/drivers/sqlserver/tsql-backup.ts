@@ -27,6 +27,7 @@ export interface BackupOptions {
   /** SQL Server 2022+: `MS_XPRESS`, `QAT_DEFLATE`, `ZSTD`. */
   readonly compressionAlgorithm?: string;
   readonly encryption?: BackupEncryption;
+  /** Full and log only (a source's `copyOnly` leaves it off its differentials). */
   readonly copyOnly?: boolean;
   /** Bytes; a multiple of 64 KiB, at most 4 MiB to disk and 20 MiB to URL. */
   readonly maxTransferSize?: number;
