@@ -70,3 +70,20 @@ void test('Linux staging folders compare case-sensitively and need the separator
   ]);
   assert.equal(warnings.length, 1);
 });
+
+void test("a DBA's log backup to NUL is no foreign backup to restore, and a warning names the break", async () => {
+  const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: '/mnt/hbr' };
+  const { foreign, warnings } = await foreignPaths(
+    ['/var/opt/mssql/backup/dba/Sales_1.trn', 'NUL:', '/var/opt/mssql/backup/dba/Sales_3.trn'],
+    { kind: 'disk', staging },
+  );
+  assert.deepEqual(foreign, [
+    '/var/opt/mssql/backup/dba/Sales_1.trn',
+    '/var/opt/mssql/backup/dba/Sales_3.trn',
+  ]);
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0]!,
+    /LSN 3000 → 4000.* written to NUL: and discarded: the log chain breaks/,
+  );
+});
