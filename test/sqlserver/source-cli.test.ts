@@ -128,4 +128,19 @@ describe('hbr with a sqlserver source, no server needed', () => {
     assert.equal(noTarget.code, 2);
     assert.match(noTarget.stderr, /give --target DIR/);
   });
+  it('restore --source goes to the database driver, and refuses --path, a files flag', async () => {
+    // Nothing listens on the source's port: the restore gets as far as connecting.
+    const restore = await hbr(['restore', '--source', 'core-sql', 'latest', '--dry-run'], {
+      cwd: dir.path,
+      env: env(),
+    });
+    assert.notEqual(restore.code, 0);
+    assert.doesNotMatch(restore.stderr, /--path/);
+    const path = await hbr(['restore', '--source', 'core-sql', 'latest', '--path', 'x'], {
+      cwd: dir.path,
+      env: env(),
+    });
+    assert.equal(path.code, 2);
+    assert.match(path.stderr, /--path is for files backups; core-sql is a database source/);
+  });
 });

@@ -59,14 +59,14 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
         const neo = await neo4jSourceNamed(ctx, globals, flags.source);
         const databaseSource = `--path is for files backups; ${flags.source} is a database source`;
         if (neo) {
-          if (flags.path) throw new UsageError(databaseSource);
+          if (flags.path.length > 0) throw new UsageError(databaseSource);
           await runNeo4jRestore(ctx, globals, neo.source, neo.file, ref, flags, setExitCode);
           return;
         }
         const { sqlServerSourceNamed } = await import('./sqlserver-settings.ts');
         const sql = await sqlServerSourceNamed(ctx, globals, flags.source);
         if (sql) {
-          if (flags.path) throw new UsageError(databaseSource);
+          if (flags.path.length > 0) throw new UsageError(databaseSource);
           const { runSqlServerRestore } = await import('./restore-sqlserver.ts');
           await runSqlServerRestore(ctx, globals, sql.source, sql.file, ref, flags, setExitCode);
           return;
