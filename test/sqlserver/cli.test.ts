@@ -133,6 +133,10 @@ void it("treats a DBA's log backup to NUL as the gap it is, never a step, and sa
   const out = JSON.parse(r.stdout) as { error: { code: string; message: string } };
   assert.equal(out.error.code, 'LSN_GAP');
   assert.match(out.error.message, /written to NUL and discarded: the log chain breaks there/);
+  // --database names the database as SQL Server compares names: without case.
+  const named = await run('sqlserver', 'plan', '--history', file, '--database', 'restoretimediff');
+  assert.notEqual(named.code, 0);
+  assert.match(named.stderr, /written to NUL and discarded/);
   // A target before it plans without it, and the script never reads NUL.
   const before = await run(
     'sqlserver',

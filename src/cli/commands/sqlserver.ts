@@ -1,7 +1,7 @@
 import { collect } from '../repeatable.ts';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { planRestore } from '../../drivers/sqlserver/chain.ts';
+import { planRestore, sameDatabaseName } from '../../drivers/sqlserver/chain.ts';
 import { parseIsoInstant } from '../../drivers/sqlserver/dates.ts';
 import { parseHistoryJson } from '../../drivers/sqlserver/history.ts';
 import { deviceOf } from '../../drivers/sqlserver/device.ts';
@@ -184,7 +184,7 @@ async function runPlan(
   const { records, discarded } = parseHistoryJson(text, flags.history!);
   // Sets written to NUL are not steps; saying so explains the gap they leave.
   const notes = discarded
-    .filter((r) => flags.database === undefined || r.database === flags.database)
+    .filter((r) => flags.database === undefined || sameDatabaseName(r.database, flags.database))
     .map(discardedSetWarning);
   const plan = withWarnings(notes, () =>
     planRestore(records, target, { database: flags.database }),
