@@ -9,7 +9,15 @@ import { createLocalStore } from '../stores/local.ts';
 import type { Store } from '../stores/types.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { deriveKeys, sealObject, type RepositoryKeys } from './crypto.ts';
-import { LOST_AFTER_MS, REFRESH_EVERY_MS, acquireLock, listLocks, type LeftLock } from './locks.ts';
+import {
+  LOST_AFTER_MS,
+  REFRESH_EVERY_MS,
+  acquireLock,
+  acquireReadLock,
+  listLocks,
+  type LeftLock,
+  type LockClock,
+} from './locks.ts';
 import { pruneRepository } from './prune.ts';
 import { initRepository, openRepository } from './repository.ts';
 import { startSession } from './session.ts';
@@ -93,6 +101,35 @@ async function repositoryOn(store: Store) {
 
 const commitInfo = { source: 'x', kind: 'test', type: 'full', startedAt: new Date() } as const;
 
+/**
+ * A lock clock whose monotonic time follows `Date.now()`, so that mocked timers (which leave
+ * `performance.now()` alone on Node 20) move it: a process paused, as far as the lock can tell.
+ */
+const mockedClock: LockClock = {
+  now: () => Date.now(),
+  monotonic: () => Date.now(),
+  isAlive: () => true,
+};
+
+/**
+ * A local store on a read-only credential: every write fails as S3 refuses it (403), and
+ * deletes too.
+ */
+function readOnlyStore(path: string): Store {
+  const local = createLocalStore({ path });
+  const refuse = (key: string): never => {
+    throw new StoreError(`[store:test] put ${key}: 403 AccessDenied`, {
+      permanent: true,
+      status: 403,
+    });
+  };
+  return {
+    ...local,
+    put: (key) => Promise.resolve(refuse(key)),
+    delete: (key) => Promise.resolve(refuse(key)),
+  };
+}
+
 /** 40 minutes: past the 30 after which a lock is stale. */
 const FORTY_MINUTES = 40 * 60_000;
 
@@ -127,7 +164,7 @@ describe('repository locks', () => {
     const keys = deriveKeys(randomBytes(64));
     t.mock.timers.enable({ apis: ['setInterval'] });
     let now = Date.now();
-    const clock = { now: () => now, isAlive: () => true };
+    const clock = { now: () => now, monotonic: () => now, isAlive: () => true };
     const lock = await acquireLock(store, keys, { exclusive: false, operation: 'backup', clock });
     const later = () => (now += REFRESH_EVERY_MS);
 
@@ -159,7 +196,7 @@ describe('repository locks', () => {
     await initRepository(store, credential, { scryptParams: { N: 1024, r: 8, p: 1 } });
     const repo = await openRepository(store, credential);
     t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: Date.now() });
-    const session = await startSession(repo);
+    const session = await startSession(repo, { lockClock: mockedClock });
     await session.addArtifact('a.bin', Readable.from([randomBytes(1000)]));
     failing.locks = true;
     await refreshes(t.mock.timers, lockWrites, TICKS_TO_LOSE + 1);
@@ -271,7 +308,7 @@ describe('repository locks', () => {
     });
     const repo = await openRepository(store, credential);
     t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: Date.now() });
-    const session = await startSession(repo);
+    const session = await startSession(repo, { lockClock: mockedClock });
     await session.addArtifact('a.bin', Readable.from([randomBytes(500_000)]));
     await session.flush(); // its packs and their index are stored, no manifest names them yet
     // The process stops for 40 minutes (a stopped process, a paused machine): its lock is not
@@ -287,5 +324,74 @@ describe('repository locks', () => {
       { name: 'RepositoryLockedError', message: /could not be refreshed for 40 minutes/ },
     );
     assert.deepEqual(await (await openRepository(store, credential)).backups(), []);
+  });
+
+  it('refuses a restore on a read-only credential while prune holds its exclusive lock, and reads without a lock once that lock is stale', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const local = createLocalStore({ path: dir.path });
+    const keys = deriveKeys(randomBytes(64));
+    const prune = await acquireLock(local, keys, { exclusive: true, operation: 'prune' });
+    const store = readOnlyStore(dir.path);
+    const unlocked: string[] = [];
+    await assert.rejects(
+      acquireReadLock(store, keys, 'restore', (why) => unlocked.push(why)),
+      { name: 'RepositoryLockedError', message: /exclusive lock for prune is held/ },
+    );
+    assert.equal(unlocked.length, 0);
+    // A prune that died 40 minutes ago, on another machine: its lock no longer keeps readers out.
+    const [held] = await listLocks(local, keys);
+    await writtenAgo(dir.path, held?.key ?? '', FORTY_MINUTES);
+    const lock = await acquireReadLock(store, keys, 'restore', (why) => unlocked.push(why));
+    assert.equal(unlocked.length, 1);
+    assert.match(unlocked[0] ?? '', /403 AccessDenied/);
+    await lock.release();
+    await prune.release();
+  });
+
+  it("sees a live lock that its holder refreshed between the judge's listing and its read", async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const local = createLocalStore({ path: dir.path });
+    const keys = deriveKeys(randomBytes(64));
+    const backup = await acquireLock(local, keys, { exclusive: false, operation: 'backup' });
+    const [before] = await listLocks(local, keys);
+    let refreshed = false;
+    // The backup's refresh lands right after prune listed locks/: a new object, the old deleted.
+    const store: Store = {
+      ...local,
+      get: async (key, options) => {
+        if (key === before?.key && !refreshed) {
+          refreshed = true;
+          await local.put(`locks/${'b'.repeat(32)}`, await local.get(key));
+          await local.delete(key);
+        }
+        return local.get(key, options);
+      },
+    };
+    await assert.rejects(acquireLock(store, keys, { exclusive: true, operation: 'prune' }), {
+      name: 'RepositoryLockedError',
+      message: /shared lock for backup/,
+    });
+    assert.ok(refreshed);
+    await backup.release();
+  });
+
+  it('judges its own lock lost by a monotonic clock: a wall clock stepped forward or back changes nothing', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const store = createLocalStore({ path: dir.path });
+    const keys = deriveKeys(randomBytes(64));
+    let wall = Date.now();
+    let monotonic = 0;
+    const clock = { now: () => wall, monotonic: () => monotonic, isAlive: () => true };
+    const lock = await acquireLock(store, keys, { exclusive: false, operation: 'backup', clock });
+    wall += FORTY_MINUTES; // NTP steps the wall clock forward a second later
+    monotonic += 1000;
+    assert.doesNotThrow(() => lock.throwIfLost(), 'a healthy backup goes on');
+    wall -= 2 * FORTY_MINUTES; // and back; meanwhile no refresh succeeded for LOST_AFTER_MS
+    monotonic += LOST_AFTER_MS;
+    assert.throws(() => lock.throwIfLost(), { name: 'RepositoryLockedError' });
+    await lock.release();
   });
 });

@@ -83,12 +83,23 @@ export type OnLockLeft = (left: LeftLock) => void;
 
 /** Environment of lock decisions, injectable for tests. */
 export interface LockClock {
+  /** Wall-clock time (ms since the epoch): only the `time` a lock records, for messages. */
   now(): number;
+  /**
+   * A monotonic clock (ms, any origin) for the holder's own spans since its last refresh: a
+   * wall clock stepped by NTP would fail a healthy holder (forward) or hide a loss (back).
+   * @default performance.now()
+   */
+  monotonic?(): number;
   /** Whether a process of this host is alive. */
   isAlive(pid: number): boolean;
 }
 
-const systemClock: LockClock = { now: () => Date.now(), isAlive: isProcessAlive };
+const systemClock: LockClock = {
+  now: () => Date.now(),
+  monotonic: () => performance.now(),
+  isAlive: isProcessAlive,
+};
 
 /**
  * Takes a lock. Throws `RepositoryLockedError` naming the holder when a live conflicting lock
@@ -100,30 +111,39 @@ export async function acquireLock(
   options: { exclusive: boolean; operation: string; clock?: LockClock; onLockLeft?: OnLockLeft },
 ): Promise<RepositoryLock> {
   const clock = options.clock ?? systemClock;
+  const monotonic = (): number => clock.monotonic?.() ?? performance.now();
   const remove = (key: string): Promise<void> =>
     _removeLock(store, key, options, options.onLockLeft ?? _processWarning);
   // Taken before the write: a span measured from it is never shorter than the store's.
-  let written = clock.now();
+  let written = monotonic();
   let key = await _write(store, keys, options, clock);
   // Locks are judged against the store's time of our own, so ours is written before the look
   // (restic looks before too, by its own clock). Two processes writing at once both see the
   // other's lock, and both give up, never both go on.
-  const conflict = (await listLocks(store, keys, clock, key)).find(
-    (l) => l.key !== key && !l.stale && (options.exclusive || l.exclusive),
-  );
+  let conflict: LockInfo | undefined;
+  try {
+    conflict = (await listLocks(store, keys, clock, key)).find(
+      (l) => l.key !== key && !l.stale && (options.exclusive || l.exclusive),
+    );
+  } catch (error) {
+    await remove(key); // the look failed: ours must not stay behind
+    throw error;
+  }
   if (conflict) {
     await remove(key);
     throw _lockedError(store, conflict);
   }
   let released = false;
   const lost = new AbortController();
-  // A duration by this host's clock since the last write that succeeded: however far that clock
-  // is off, others measure the same span by the store's clock, since the store timed that write.
+  // A duration by this host's monotonic clock since the last write that succeeded: however far
+  // its wall clock is off or is stepped, others measure the same span by the store's clock,
+  // since the store timed that write.
   const checkLost = (): void => {
-    if (!released && clock.now() - written >= LOST_AFTER_MS && !lost.signal.aborted) {
+    const since = monotonic() - written;
+    if (!released && since >= LOST_AFTER_MS && !lost.signal.aborted) {
       lost.abort(
         new RepositoryLockedError(
-          `[repository:${store.name}] this ${options.operation}'s lock could not be refreshed for ${Math.round((clock.now() - written) / 60_000)} minutes, so others may take it for stale: stopped`,
+          `[repository:${store.name}] this ${options.operation}'s lock could not be refreshed for ${Math.round(since / 60_000)} minutes, so others may take it for stale: stopped`,
         ),
       );
     }
@@ -137,7 +157,7 @@ export async function acquireLock(
         if (released) return;
         // Before `written` moves on: a refresh after a long pause must not hide the pause.
         checkLost();
-        const at = clock.now(); // before the write, as `written` was first
+        const at = monotonic(); // before the write, as `written` was first
         const fresh = await _write(store, keys, options, clock);
         written = at;
         const old = key;
@@ -166,8 +186,11 @@ export async function acquireLock(
 
 /**
  * A shared lock for a command that only reads (a restore, a check), so that prune cannot delete
- * packs it is reading. Where no lock can be written (a read-only credential or medium), it reads
- * without one, and `onUnlocked` is told why.
+ * packs it is reading. Where no lock can be written (a read-only credential or medium), it still
+ * looks at the locks, and refuses while prune's exclusive lock is live; with none there, it reads
+ * without a lock of its own, and `onUnlocked` is told why. Without a lock of its own to give the
+ * store's time, staleness is judged as {@link _estimatedStoreNow} says. Only where the locks
+ * cannot even be listed does it read without looking.
  * @throws RepositoryLockedError while prune holds its exclusive lock
  */
 export async function acquireReadLock(
@@ -176,16 +199,28 @@ export async function acquireReadLock(
   operation: string,
   onUnlocked: (reason: string) => void,
   onLockLeft?: OnLockLeft,
+  clock: LockClock = systemClock,
 ): Promise<RepositoryLock> {
   try {
     return await acquireLock(store, keys, {
       exclusive: false,
       operation,
       onLockLeft,
+      clock,
     });
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
-    onUnlocked(error.message);
+    let why = error.message;
+    let locks: LockInfo[] | undefined;
+    try {
+      locks = await _judgeLocks(store, keys, clock, undefined);
+    } catch (listError) {
+      if (!(listError instanceof StoreError)) throw listError;
+      why += `; the locks could not be listed either: ${listError.message}`;
+    }
+    const conflict = locks?.find((l) => !l.stale && l.exclusive);
+    if (conflict) throw _lockedError(store, conflict);
+    onUnlocked(why);
     return {
       exclusive: false,
       lost: new AbortController().signal,
@@ -300,17 +335,46 @@ async function _write(
 }
 
 /** Every lock, judged against the store's time of `own`, a lock just written (see listLocks). */
+/**
+ * Every lock, judged against the store's time of `own`, a lock just written (see listLocks), or
+ * without one (a reader that could not write its lock) against {@link _estimatedStoreNow}.
+ *
+ * A lock that vanishes between the listing and its read may have been a holder's refresh (it
+ * writes the new object, then deletes the old one), whose new object this listing missed: the
+ * look starts over with a fresh listing, which holds it, up to {@link LISTINGS} times.
+ * @throws RepositoryLockedError when locks vanished in every listing
+ */
 async function _judgeLocks(
   store: Store,
   keys: RepositoryKeys,
   clock: LockClock,
-  own: string,
+  own: string | undefined,
 ): Promise<LockInfo[]> {
+  for (let attempt = 1; ; attempt++) {
+    const locks = await _judgeListing(store, keys, clock, own);
+    if (locks) return locks;
+    if (attempt === LISTINGS)
+      throw new RepositoryLockedError(
+        `[repository:${store.name}] locks: a lock vanished while they were read, in each of ${LISTINGS} looks in a row (locks taken and released that fast); try again`,
+      );
+  }
+}
+
+/** One listing of the locks, judged; `undefined` when one vanished before it could be read. */
+async function _judgeListing(
+  store: Store,
+  keys: RepositoryKeys,
+  clock: LockClock,
+  own: string | undefined,
+): Promise<LockInfo[] | undefined> {
   const listed: ObjectInfo[] = [];
   for await (const info of store.list('locks/')) listed.push(info);
-  const now = (
-    listed.find((l) => l.key === own)?.lastModified ?? (await store.head(own))?.lastModified
-  )?.getTime();
+  const now =
+    own === undefined
+      ? _estimatedStoreNow(listed, clock)
+      : (
+          listed.find((l) => l.key === own)?.lastModified ?? (await store.head(own))?.lastModified
+        )?.getTime();
   const locks: LockInfo[] = [];
   const host = hostname();
   for (const { key, lastModified } of listed) {
@@ -319,19 +383,20 @@ async function _judgeLocks(
       const bytes = await store.get(key);
       info = LockSchema.parse(JSON.parse(openObject(keys, 'lock', bytes, key).toString('utf8')));
     } catch {
-      // Vanished (released meanwhile) or unreadable. Unreadable, it may be a live backup's (a
-      // read that failed): taken for a live shared lock, which keeps prune out and no backup.
+      // Vanished (released, or refreshed, meanwhile: see _judgeLocks) or unreadable. Unreadable,
+      // it may be a live backup's (a read that failed): taken for a live shared lock, which keeps
+      // prune out and no backup.
       const still = await store.head(key);
-      if (still)
-        locks.push({
-          key,
-          exclusive: false,
-          host: UNREADABLE,
-          pid: 0,
-          time: '',
-          operation: UNREADABLE,
-          stale: false,
-        });
+      if (!still) return undefined;
+      locks.push({
+        key,
+        exclusive: false,
+        host: UNREADABLE,
+        pid: 0,
+        time: '',
+        operation: UNREADABLE,
+        stale: false,
+      });
       continue;
     }
     const old =
@@ -358,6 +423,23 @@ function _lockedError(store: Store, lock: LockInfo): RepositoryLockedError {
     `[repository:${store.name}] locked: ${kind} lock for ${lock.operation} is held by pid ${lock.pid} on ${lock.host} since ${lock.time}; if that process is gone, run \`hbr unlock\``,
   );
 }
+
+/**
+ * The store's time, as near as a judge that could not write its own lock can tell: the newest
+ * `lastModified` among the locks listed (the store's now is at least that), or this host's
+ * clock where that is later. The store's time alone would keep a dead prune's lock, usually the
+ * only one there, live forever to a reader that cannot run `hbr unlock`; this host's clock alone
+ * could make a live lock written by the store just now look old. A reader whose clock runs more
+ * than {@link STALE_AFTER_MS} - {@link REFRESH_EVERY_MS} fast may take a live prune's lock for
+ * stale: the price of having no lock to time by. Never used by a judge that holds a lock.
+ */
+function _estimatedStoreNow(listed: readonly ObjectInfo[], clock: LockClock): number {
+  const newest = Math.max(...listed.map((l) => l.lastModified?.getTime() ?? -Infinity));
+  return Math.max(newest, clock.now());
+}
+
+/** How many listings of the locks a judge makes while locks vanish between list and read. */
+const LISTINGS = 5;
 
 /** What a probe lock says: a shared lock of `hbr unlock`, should anyone read it meanwhile. */
 const PROBE = { exclusive: false, operation: 'unlock' };

@@ -19,7 +19,7 @@ import {
   type StoredContent,
 } from './content.ts';
 import { createGearTable } from './gear.ts';
-import { acquireLock, type OnLockLeft, type RepositoryLock } from './locks.ts';
+import { acquireLock, type LockClock, type OnLockLeft, type RepositoryLock } from './locks.ts';
 import { encodeManifest, manifestKey, type Manifest } from './manifest.ts';
 import type { MasterIndex } from './master-index.ts';
 import { recoverUnindexedPacks } from './recover.ts';
@@ -109,12 +109,19 @@ export interface SmallFileStored {
  */
 export async function startSession(
   repo: OpenRepository,
-  options: { signal?: AbortSignal; operation?: string; onLockLeft?: OnLockLeft } = {},
+  options: {
+    signal?: AbortSignal;
+    operation?: string;
+    onLockLeft?: OnLockLeft;
+    /** The lock's clock, for tests (see `LockClock`). */
+    lockClock?: LockClock;
+  } = {},
 ): Promise<RepositorySession> {
   const lock: RepositoryLock = await acquireLock(repo.store, repo.keys, {
     exclusive: false,
     operation: options.operation ?? 'backup',
     onLockLeft: options.onLockLeft,
+    clock: options.lockClock,
   });
   let saver: BlobSaver;
   let index: MasterIndex;
