@@ -3,6 +3,7 @@ import { backupGroup } from '../../policy/backup-groups.ts';
 import { applyKeepRules, hasRules, type KeepRules } from '../../policy/keep-rules.ts';
 import { chainHeads, neededByKept } from '../../policy/restore-chains.ts';
 import { removeLocks } from '../../repository/locks.ts';
+import { isFailedBackup, type BackupRecord } from '../../repository/index.ts';
 import { forgetBackups, pruneRepository } from '../../repository/prune.ts';
 import { globalsOf, type CliContext } from '../context.ts';
 import { configInUse } from '../resolve.ts';
@@ -101,9 +102,24 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
         for (const group of new Set(all.map(backupGroup))) {
           const members = all.filter((b) => backupGroup(b) === group);
           const groupRules = hasRules(rules) ? rules : configured.get(members[0]!.source);
-          if (groupRules)
-            decisions.push(...applyKeepRules(members, (b) => new Date(b.startedAt), groupRules));
-          else
+          if (groupRules) {
+            // A backup that stored nothing because it could read nothing counts toward no rule,
+            // as `latest` passes over it: counted, `--keep-last 1` kept it and removed the only
+            // backup holding the files. It holds nothing, so it is removed.
+            const time = (b: BackupRecord): Date => new Date(b.startedAt);
+            const failed = members.filter(isFailedBackup);
+            const judged = [
+              ...applyKeepRules(
+                members.filter((b) => !isFailedBackup(b)),
+                time,
+                groupRules,
+              ),
+              ...failed.map((item) => ({ item, keep: false, reasons: ['stored nothing'] })),
+            ];
+            decisions.push(
+              ...judged.sort((a, b) => time(b.item).getTime() - time(a.item).getTime()),
+            );
+          } else
             decisions.push(
               ...members.map((item) => ({ item, keep: true, reasons: ['no retention'] })),
             );
