@@ -84,8 +84,8 @@ describe('check', () => {
         type: 'full',
         startedAt: new Date(),
       });
-      // A stray object among the index objects: not an index, not named by its hash.
-      await writeFile(join(dir.path, 'index', 'README'), 'hi');
+      // An object named as an index object but not one: not matching its name.
+      await writeFile(join(dir.path, 'index', 'ab'.repeat(32)), 'hi');
       const opened = await openRepository(repo.store, password);
       const back = await buffer(artifactRepository(opened).openArtifact(backup.id, 'a.txt'));
       assert.ok(back.equals(data));
@@ -266,6 +266,42 @@ describe('check', () => {
       // Prune, which must know every backup, does not take the stray for a damaged one.
       const pruned = await pruneRepository(opened, { dryRun: true });
       assert.equal(pruned.liveBlobs > 0, true);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('warns of an object under index/ whose name is no index id, and prune leaves it', async () => {
+    const dir = await tempDir();
+    try {
+      const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
+      await backupOf(repo, 'a backup');
+      await writeFile(join(dir.path, 'index', 'README.txt'), 'an operator note');
+      const opened = await openRepository(repo.store, password);
+      const expected = [
+        [
+          'misplaced-object',
+          'warning',
+          'index/README.txt is no index object (its name is not an index id): hbr never reads it',
+        ],
+      ];
+      const report = await checkRepository(opened);
+      assert.deepEqual(
+        report.problems.map((p) => [p.kind, p.severity, p.message]),
+        expected,
+      );
+      assert.equal(report.ok, true);
+      const pruned = await pruneRepository(opened);
+      assert.equal(pruned.damagedIndexesRemoved, 0);
+      assert.equal(
+        await readFile(join(dir.path, 'index', 'README.txt'), 'utf8'),
+        'an operator note',
+      );
+      const after = await checkRepository(await openRepository(repo.store, password));
+      assert.deepEqual(
+        after.problems.map((p) => [p.kind, p.severity, p.message]),
+        expected,
+      );
     } finally {
       await dir.remove();
     }

@@ -102,7 +102,15 @@ export async function checkRepository(
   // Indexes, one by one, so one damaged index does not hide the others.
   const index = createMasterIndex();
   const damagedIndexes: HbrError[] = [];
-  for (const id of await repo.indexIds()) {
+  const indexIds = await repo.indexIds({
+    onStray: (key) =>
+      problems.push({
+        kind: 'misplaced-object',
+        severity: 'warning',
+        message: `${key} is no index object (its name is not an index id): hbr never reads it`,
+      }),
+  });
+  for (const id of indexIds) {
     try {
       index.addStored(openIndex(keys, id, await store.get(`index/${id}`)));
     } catch (error) {

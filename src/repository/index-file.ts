@@ -24,6 +24,17 @@ export interface StoredPackEntries {
 }
 
 const MAGIC = 'HBRI';
+
+const INDEX_ID = /^[0-9a-f]{64}$/;
+
+/**
+ * Whether `name` is an index id (the SHA-256 of its object, in hex): an object under `index/` of
+ * any other name is no index object, whatever it holds (a note, a tool's leftover), and neither
+ * read nor deleted.
+ */
+export function isIndexId(name: string): boolean {
+  return INDEX_ID.test(name);
+}
 /** Where an entry's fields are, in an index object and in the master index alike. */
 export const ENTRY = { bytes: 1 + 32 + 12, id: 1, offset: 33, length: 37, rawLength: 41 } as const;
 /** Index objects larger than this (plaintext) are refused as implausible. */

@@ -18,7 +18,7 @@ import { decodeBlob, type BlobType } from './blob-codec.ts';
 import { keepLease, leaseStoredBlob, type BlobLease } from './codec-pool.ts';
 import { CHUNKER_PROFILES } from './chunker.ts';
 import { deriveKeys, type RepositoryKeys } from './crypto.ts';
-import { openIndex } from './index-file.ts';
+import { isIndexId, openIndex } from './index-file.ts';
 import { addKey, unlockMasterKey, type Credential, type UnlockOptions } from './keys.ts';
 import { decodeManifest, isBackupId, isFailedBackup, manifestKey } from './manifest.ts';
 import { createMasterIndex, type MasterIndex } from './master-index.ts';
@@ -44,8 +44,11 @@ export interface OpenRepository {
     signal?: AbortSignal;
     onDamaged?: (id: string, error: IntegrityError) => void;
   }): Promise<MasterIndex>;
-  /** Ids of all index objects. */
-  indexIds(): Promise<string[]>;
+  /**
+   * Ids of all index objects: the objects under `index/` named by an index id (`isIndexId`).
+   * Others are strays, passed to `onStray` (by key) and otherwise left alone.
+   */
+  indexIds(options?: { onStray?: (key: string) => void }): Promise<string[]>;
   /** Reads and verifies one blob. @throws NotFoundError, IntegrityError, StoreError */
   readBlob(type: BlobType, id: Buffer, signal?: AbortSignal): Promise<Buffer>;
   /**
@@ -168,9 +171,13 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
   const treeCache = new Map<string, TreeNode[]>();
   const limit = pLimit(store.properties.connections);
 
-  const indexIds = async (): Promise<string[]> => {
+  const indexIds = async (options: { onStray?: (key: string) => void } = {}): Promise<string[]> => {
     const ids: string[] = [];
-    for await (const { key } of store.list('index/')) ids.push(key.slice('index/'.length));
+    for await (const { key } of store.list('index/')) {
+      const name = key.slice('index/'.length);
+      if (isIndexId(name)) ids.push(name);
+      else options.onStray?.(key);
+    }
     return ids.sort();
   };
   const loadIndex = async (
@@ -178,7 +185,7 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     onDamaged?: (id: string, error: IntegrityError) => void,
   ): Promise<MasterIndex> => {
     const ids = await indexIds();
-    // A damaged index object (or a stray one) is left out, not allowed to fail every read: the
+    // A damaged index object is left out, not allowed to fail every read: the
     // blobs only it lists are then missing, file by file, and check names it. Its packs are
     // indexed again by the next backup or prune (from their headers).
     const decoded = await Promise.all(
