@@ -23,7 +23,11 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
     isTTY: Boolean(process.stderr.isTTY),
     ...context,
   };
-  const onSignal = (): void => controller.abort(new Error('interrupted'));
+  let received: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    received = signal;
+    controller.abort(new Error('interrupted'));
+  };
   const ownProcess = context === undefined;
   if (ownProcess) {
     scavengeWithoutHelpers();
@@ -91,6 +95,13 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
     if (ownProcess) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      // Once interrupted, the command has unwound; what is still pending is an operation no
+      // signal can cancel (an open of a FIFO no one writes to, blocked on the thread pool), and
+      // it must not keep the process alive. process.exit would wait for that thread forever:
+      // the signal, raised again without a handler, ends the process as it ends any other
+      // (exit status 128 + its number). The timer fires only while something is still pending.
+      const signal = received;
+      if (signal !== undefined) setTimeout(() => process.kill(process.pid, signal), 0).unref();
     }
   }
   return exitCode;

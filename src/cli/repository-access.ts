@@ -94,6 +94,7 @@ export async function credentialFor(
     keyFile: globals.keyFile,
     config,
     configFile,
+    signal: ctx.signal,
   });
   return credentials.kind === 'password'
     ? { kind: 'password', password: credentials.password }

@@ -270,10 +270,10 @@ void describe('resolveCredentials', () => {
     assert.match(error.message, /empty-password \(from --password-file\) is empty/);
   });
 
-  void it('names the file and its origin when it cannot be read', async () => {
+  void it('names the file and its origin when it cannot be read (a missing password, exit 12)', async () => {
     const fromEnv = await rejects(
       resolveCredentials({ env: { HBR_PASSWORD_FILE: 'nope' }, cwd: dir }),
-      UsageError,
+      MissingPasswordError,
     );
     assert.equal(
       fromEnv.message,

@@ -5,12 +5,13 @@
  * @module
  */
 import { constants } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, REPOSITORY_URL_SCHEMES, type HbrConfig } from '../config/index.ts';
 import { ConfigError, MissingPasswordError, UsageError } from '../errors.ts';
 import { nonEmpty, passwordOfFileText, urlScheme } from './plain-inputs.ts';
+import { readSecretFile, SecretFileError } from './secret-file.ts';
 
 /** A repository on a local path or behind a URL (`azure://…`, `s3://…`). */
 export type RepositoryLocation =
@@ -184,11 +185,15 @@ export type Credentials =
  * command-line argument. Empty environment variables count as unset. Relative paths from flags
  * and the environment resolve against `cwd`; the config's are already absolute.
  *
- * @throws {MissingPasswordError} when no input names a credential, or the password (or key
- * file) is empty.
- * @throws {UsageError} when both flags are given, or a file named by a flag or variable cannot
- * be read.
- * @throws {ConfigError} when a file named by the config cannot be read.
+ * The files are read with `signal` (see secret-file.ts: at most 64 KiB, and never past an
+ * interrupt).
+ *
+ * @throws {MissingPasswordError} when no input names a credential, the password (or key
+ * file) is empty, or a file named by a flag or variable cannot be read.
+ * @throws {UsageError} when both flags are given, or a file named by a flag or variable is
+ * larger than a password or key file can be.
+ * @throws {ConfigError} when a file named by the config cannot be read or is too large.
+ * @throws {InterruptedError} when `signal` aborts while a file is read.
  */
 export async function resolveCredentials(
   inputs: ResolveInputs & {
@@ -200,9 +205,16 @@ export async function resolveCredentials(
     };
     /** The config file, for messages about its credential files. */
     readonly configFile?: string | undefined;
+    /** Ends a read that waits (a FIFO without a writer). @default never */
+    readonly signal?: AbortSignal | undefined;
   },
 ): Promise<Credentials> {
   const { env, cwd } = inputs;
+  const signal = inputs.signal ?? new AbortController().signal;
+  const passwordFrom = (file: string, from: string, configFile?: string): Promise<Credentials> =>
+    _passwordFrom(file, from, signal, configFile);
+  const keyFrom = (file: string, from: string, configFile?: string): Promise<Credentials> =>
+    _keyFrom(file, from, signal, configFile);
   const passwordFlag = nonEmpty(inputs.passwordFile);
   const keyFlag = nonEmpty(inputs.keyFile);
   if (passwordFlag !== undefined && keyFlag !== undefined) {
@@ -244,37 +256,52 @@ async function loadConfigShown(file: string, cwd: string): Promise<HbrConfig> {
   return loadConfig(shown, { cwd });
 }
 
-async function passwordFrom(file: string, from: string, configFile?: string): Promise<Credentials> {
-  const text = (await readSecret(file, 'password', from, configFile)).toString('utf8');
+async function _passwordFrom(
+  file: string,
+  from: string,
+  signal: AbortSignal,
+  configFile?: string,
+): Promise<Credentials> {
+  const text = (await _readSecret(file, 'password', from, signal, configFile)).toString('utf8');
   const password = passwordOfFileText(text);
   if (password === '')
     throw new MissingPasswordError(`the password file ${file} (from ${from}) is empty`);
   return { kind: 'password', password, from };
 }
 
-async function keyFrom(file: string, from: string, configFile?: string): Promise<Credentials> {
-  const key = await readSecret(file, 'key', from, configFile);
+async function _keyFrom(
+  file: string,
+  from: string,
+  signal: AbortSignal,
+  configFile?: string,
+): Promise<Credentials> {
+  const key = await _readSecret(file, 'key', from, signal, configFile);
   if (key.length === 0)
     throw new MissingPasswordError(`the key file ${file} (from ${from}) is empty`);
   return { kind: 'keyFile', path: file, key, from };
 }
 
-async function readSecret(
+/**
+ * A secret file's bytes. A file that cannot be read is a missing password (exit 12, as the
+ * README's table says), a file too large a wrong argument (exit 2); either is a config error
+ * when the config named the file.
+ */
+async function _readSecret(
   file: string,
   what: string,
   from: string,
+  signal: AbortSignal,
   configFile?: string,
 ): Promise<Buffer> {
   try {
-    return await readFile(file);
+    return await readSecretFile(file, signal);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(error);
-    const message = `cannot read the ${what} file ${file} (from ${from}): ${reason}`;
+    if (!(error instanceof SecretFileError)) throw error;
+    const message = `cannot read the ${what} file ${file} (from ${from}): ${error.message}`;
     if (configFile !== undefined)
       throw new ConfigError(`${configFile}: ${message}`, { file: configFile, cause: error });
-    throw new UsageError(message, { cause: error });
+    if (error.tooLarge) throw new UsageError(message, { cause: error });
+    throw new MissingPasswordError(message, { cause: error });
   }
 }
 

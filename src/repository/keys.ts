@@ -7,7 +7,7 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
 import { z } from 'zod';
-import { IntegrityError, WrongPasswordError } from '../errors.ts';
+import { IntegrityError, UsageError, WrongPasswordError } from '../errors.ts';
 import type { Store } from '../stores/types.ts';
 import { open, seal, sha256Hex } from './crypto.ts';
 import {
@@ -57,13 +57,26 @@ export interface KeyInfo {
   readonly damaged?: string;
 }
 
-/** Wraps `masterKey` under `credential` and stores a new key file; returns its id. */
+/** The fewest bytes a new key file may hold: a shorter one is guessed, not derived. */
+export const MIN_KEY_FILE_BYTES = 32;
+
+/**
+ * Wraps `masterKey` under `credential` and stores a new key file; returns its id. The one
+ * check of a new key file's length, for `init` and `key add` alike (an existing short one
+ * still opens its repository).
+ * @throws UsageError for a key file shorter than {@link MIN_KEY_FILE_BYTES}.
+ */
 export async function addKey(
   store: Store,
   masterKey: Buffer,
   credential: Credential,
   options: { label?: string; scryptParams?: { N: number; r: number; p: number } } = {},
 ): Promise<string> {
+  // A key file is used as is (HKDF, no slow derivation): its own bytes are its only strength.
+  if (credential.kind === 'keyFile' && credential.secret.length < MIN_KEY_FILE_BYTES)
+    throw new UsageError(
+      `a key file must hold at least ${MIN_KEY_FILE_BYTES} bytes (head -c 32 /dev/urandom > key)`,
+    );
   const salt = randomBytes(32);
   const params = options.scryptParams ?? DEFAULT_SCRYPT;
   const kek = await _deriveKek(credential, salt, params);

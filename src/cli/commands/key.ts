@@ -1,10 +1,11 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { NotFoundError, UsageError } from '../../errors.ts';
 import type { Credential } from '../../repository/index.ts';
 import { addKey, listKeys, type KeyInfo } from '../../repository/keys.ts';
 import { acquireLock } from '../../repository/locks.ts';
 import { globalsOf, type CliContext } from '../context.ts';
+import { passwordOfFileText } from '../plain-inputs.ts';
+import { readSecretFile, SecretFileError } from '../secret-file.ts';
 import { accessRepository, reporterFor, warnLockLeft } from '../repository-access.ts';
 import { formatTable } from '../table.ts';
 import type { RegisterCommand } from './index.ts';
@@ -100,25 +101,25 @@ async function _newCredential(
   if (flags.newPasswordFile && flags.newKeyFile)
     throw new UsageError('give --new-password-file or --new-key-file, not both');
   if (flags.newKeyFile) {
-    const secret = await readFile(resolve(ctx.cwd, flags.newKeyFile)).catch((error: unknown) => {
-      throw new UsageError(
-        `cannot read --new-key-file ${flags.newKeyFile}: ${(error as Error).message}`,
-      );
-    });
-    if (secret.length < 32)
-      throw new UsageError(
-        'a key file must hold at least 32 bytes (head -c 32 /dev/urandom > key)',
-      );
+    const secret = await _readNew(ctx, flags.newKeyFile, '--new-key-file');
     return { kind: 'keyFile', secret };
   }
   let password = ctx.env.HBR_NEW_PASSWORD;
   if (flags.newPasswordFile) {
-    password = (await readFile(resolve(ctx.cwd, flags.newPasswordFile), 'utf8')).replace(
-      /(\r?\n)+$/,
-      '',
-    );
+    const text = await _readNew(ctx, flags.newPasswordFile, '--new-password-file');
+    password = passwordOfFileText(text.toString('utf8'));
   }
   if (!password)
     throw new UsageError('no new password: pass --new-password-file FILE or set HBR_NEW_PASSWORD');
   return { kind: 'password', password };
+}
+
+/** A new secret file's bytes, as the repository's own are read (size limit, interruptible). */
+async function _readNew(ctx: CliContext, file: string, flag: string): Promise<Buffer> {
+  try {
+    return await readSecretFile(resolve(ctx.cwd, file), ctx.signal);
+  } catch (error) {
+    if (!(error instanceof SecretFileError)) throw error;
+    throw new UsageError(`cannot read ${flag} ${file}: ${error.message}`, { cause: error });
+  }
 }
