@@ -107,6 +107,25 @@ void describe('loadConfig', () => {
     assert.equal(error.key, 'sources[0].retension');
   });
 
+  void test('refuses a source named "files", the name of command-line backups', async () => {
+    const file = await write(
+      'reserved.yaml',
+      [
+        'repository:',
+        '  path: /r',
+        'sources:',
+        '  - name: files',
+        '    files: { paths: [x] }',
+      ].join('\n'),
+    );
+    const error = await configError(loadConfig(file));
+    assert.match(
+      error.message,
+      new RegExp(`^${file}:4:.*sources\\[0\\]\\.name: "files" is reserved`),
+    );
+    assert.equal(error.line, 4);
+  });
+
   void test('a YAML syntax error names the file and line', async () => {
     const file = await write('bad.yaml', 'repository:\n  path: /r\nsources: [a\nfoo: 1\n');
     const error = await configError(loadConfig(file));

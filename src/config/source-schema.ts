@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from 'zod';
+import { AD_HOC_SOURCE } from '../policy/backup-groups.ts';
 import { cronSchema, fileSchema, retentionSchema } from './common-schema.ts';
 
 /** A tree of files and folders. */
@@ -190,7 +191,12 @@ const KINDS = ['files', 'sqlserver', 'neo4j'] as const;
 const rawSourceSchema = z.strictObject({
   name: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-" (no spaces)'),
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'expected letters, digits, ".", "_" or "-" (no spaces)')
+    // Backups of paths given on the command line carry this name: a source of the same name
+    // would take them over (its retention would prune them).
+    .refine((name) => name !== AD_HOC_SOURCE, {
+      message: `"${AD_HOC_SOURCE}" is reserved for backups of paths given on the command line (hbr backup PATH); choose another name`,
+    }),
   files: filesSourceSchema.optional(),
   sqlserver: sqlServerSourceSchema.optional(),
   neo4j: neo4jSourceSchema.optional(),
