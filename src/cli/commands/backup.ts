@@ -49,6 +49,12 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
     .action(async (paths: string[], flags, command) => {
       const globals = globalsOf(command);
       let source = AD_HOC_SOURCE;
+      // "" would resolve to the current folder: an unset variable (`hbr backup "$DIR"` in cron)
+      // must not back up wherever the script happens to run.
+      if (paths.includes(''))
+        throw new UsageError(
+          'an empty path ("") is refused: an unset variable? Give the folder ("." for the current one)',
+        );
       let targets = paths.map((p) => resolve(ctx.cwd, p));
       let exclude = flags.exclude ?? [];
       if (flags.source) {

@@ -74,6 +74,11 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
       }
       if (ref === undefined) throw new UsageError('give a backup id, unique prefix, or "latest"');
       if (flags.target === undefined) throw new UsageError('give --target DIR to restore into');
+      // "" would resolve to the current folder (an unset variable in a script): refused.
+      if (flags.target === '')
+        throw new UsageError(
+          '--target "": an empty target is refused (an unset variable?); give the folder ("." for the current one)',
+        );
       // Taken silently, a --dry-run would restore and --at would restore the wrong backup.
       const databaseOnly = Object.entries({
         '--at': flags.at,
