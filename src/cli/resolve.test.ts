@@ -162,6 +162,28 @@ void describe('parseLocation', () => {
   });
 });
 
+void describe('parseLocation of restic-style locations', () => {
+  void it('refuses s3:bucket/prefix and its kin, naming the form hbr expects', () => {
+    assert.throws(() => parseLocation('s3:bucket/prod', '/cwd', '--repo'), {
+      name: 'UsageError',
+      message: /^--repo: "s3:bucket\/prod" .*expects s3:\/\/BUCKET\/PREFIX.*\.\/s3:bucket\/prod/,
+    });
+    assert.throws(() => parseLocation('azure:container/x', '/cwd', 'repository.url'), {
+      message: /expects azure:\/\/ACCOUNT\/CONTAINER\/PREFIX/,
+    });
+    for (const text of ['sftp:host:/srv', 'rest:http://h/', 'b2:bucket:path'])
+      assert.throws(() => parseLocation(text, '/cwd', '--repo'), { name: 'UsageError' });
+  });
+
+  void it('still takes ./s3:x and names that only look alike as paths', () => {
+    assert.deepEqual(parseLocation('./s3:x', '/cwd', 'x'), { kind: 'path', path: '/cwd/s3:x' });
+    assert.deepEqual(parseLocation('backup:2024', '/cwd', 'x'), {
+      kind: 'path',
+      path: '/cwd/backup:2024',
+    });
+  });
+});
+
 void describe('resolveConfigFile and requireConfig', () => {
   void it('finds ./hbr.yaml only when it exists, and marks named files explicit', async () => {
     assert.deepEqual(await resolveConfigFile({ env: {}, cwd: withConfig }), {

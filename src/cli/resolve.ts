@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, REPOSITORY_URL_SCHEMES, type HbrConfig } from '../config/index.ts';
 import { ConfigError, MissingPasswordError, UsageError } from '../errors.ts';
+import { refuseResticStyleLocation } from '../stores/restic-style.ts';
 import { nonEmpty, passwordOfFileText, urlScheme } from './plain-inputs.ts';
 import { readSecretFile, SecretFileError } from './secret-file.ts';
 
@@ -143,11 +144,15 @@ export function sameLocation(a: RepositoryLocation, b: RepositoryLocation): bool
  * Parses a repository location as typed by a user: a URL with a known scheme, a `file://`
  * URL, or a path (resolved against `cwd`). `origin` names the input in messages.
  *
- * @throws {UsageError} for an unknown URL scheme.
+ * @throws {UsageError} for an unknown URL scheme, or a location written as restic writes them
+ * (`s3:bucket/prefix`: see stores/restic-style.ts).
  */
 export function parseLocation(text: string, cwd: string, origin: string): RepositoryLocation {
   const scheme = urlScheme(text);
-  if (scheme === undefined) return { kind: 'path', path: path.resolve(cwd, text) };
+  if (scheme === undefined) {
+    refuseResticStyleLocation(text, origin);
+    return { kind: 'path', path: path.resolve(cwd, text) };
+  }
   if (scheme === 'file') {
     try {
       return { kind: 'path', path: fileURLToPath(text) };

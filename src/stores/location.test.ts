@@ -62,7 +62,8 @@ void describe('parseLocation', () => {
   void it('rejects unknown schemes, bad names, unknown parameters and credentials in the URL', () => {
     const cases: [string, RegExp][] = [
       ['sftp://host/path', /unknown repository location/],
-      ['gs:bucket', /unknown repository location/],
+      ['gs:bucket', /written as restic writes locations.*hbr has no gs store/],
+      ['s3:bucket/prod', /hbr expects s3:\/\/BUCKET\/PREFIX/],
       ['azure://acct', /CONTAINER/],
       ['azure://Bad_Account/c0n', /account name/],
       ['azure://acct/ab', /container name/],

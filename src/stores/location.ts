@@ -5,6 +5,7 @@ import { UsageError } from '../errors.ts';
 import type { AzureAccessTier } from './azure-blob.ts';
 import { withLimit } from './limit.ts';
 import { createLocalStore } from './local.ts';
+import { refuseResticStyleLocation } from './restic-style.ts';
 import { type RetryOptions, withRetry } from './retry.ts';
 import type { Store } from './types.ts';
 
@@ -86,6 +87,7 @@ export function parseLocation(text: string): Location {
   if (scheme) _refuseSecrets(trimmed);
   const shown = trimmed.replace(/[?#].*$/s, '').replace(/^([^:]+:\/\/)[^/@]*@/, '$1');
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
+    refuseResticStyleLocation(shown, '[store]');
     if (scheme) throw _unknown(shown);
     return { kind: 'local', path: resolve(trimmed) };
   }
