@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from 'zod';
+import { locationHoldsRetention, parseLocation as parseStoreLocation } from '../stores/location.ts';
 import { isDuration } from './duration.ts';
 
 /** URL schemes a repository or replica `url:` may use. */
@@ -113,6 +114,51 @@ export function checkLocation(
         message:
           "credentials are never written in the URL; use passwordFile or the store's environment variables",
       });
+    } else if (value.path === undefined) {
+      // The store's own parse (parameters, names, secrets in the query), here so that a bad
+      // url: is a config error naming its line, not a usage error when the store opens.
+      const problem = _storeLocationProblem(value.url);
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: problem });
     }
+  }
+}
+
+/**
+ * Refuses `retainFor` on a repository whose store cannot hold object retention (a local
+ * folder, Azure without `immutability=`, S3 without `objectLock=`): there it would be dropped
+ * without a word, and backups believed immutable would not be. (A replica's `retainFor` is
+ * refused by `hbr replicate` when it runs, as the README says.)
+ */
+export function checkRetention(
+  value: { path?: string | undefined; url?: string | undefined; retainFor?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  if (value.retainFor === undefined) return;
+  let holds = false;
+  if (value.url !== undefined) {
+    try {
+      holds = locationHoldsRetention(parseStoreLocation(value.url));
+    } catch {
+      return; // a bad url: is reported by checkLocation
+    }
+  }
+  if (!holds)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['retainFor'],
+      message:
+        'the store does not support object retention (S3 Object Lock or Azure version-level immutability, enabled in the location URL: s3://…?objectLock=GOVERNANCE|COMPLIANCE, azure://…?immutability=Unlocked|Locked), so retainFor cannot be applied; remove it or enable retention',
+    });
+}
+
+// --- internal ---
+
+function _storeLocationProblem(url: string): string | undefined {
+  try {
+    parseStoreLocation(url);
+    return undefined;
+  } catch (error) {
+    // UsageErrors, and the TypeError of a file: URL naming a host.
+    return (error instanceof Error ? error.message : String(error)).replace(/^\[store\] /, '');
   }
 }

@@ -126,6 +126,56 @@ void describe('loadConfig', () => {
     assert.equal(error.line, 4);
   });
 
+  void test('a url: the store would refuse is a config error naming its line', async () => {
+    const unknown = await write(
+      'url-param.yaml',
+      ['repository:', '  url: "s3://bucket/p?endpont=http://x"'].join('\n'),
+    );
+    const error = await configError(loadConfig(unknown));
+    assert.match(
+      error.message,
+      new RegExp(`^${unknown}:2:.*repository\\.url: .*unknown parameter 'endpont'`),
+    );
+    assert.equal(error.line, 2);
+    const secret = await write(
+      'url-secret.yaml',
+      [
+        'repository:',
+        '  path: /r',
+        'replicas:',
+        '  - name: off',
+        '    url: "azure://acct/cont?sv=1&sig=abc"',
+      ].join('\n'),
+    );
+    const leaked = await configError(loadConfig(secret));
+    assert.equal(leaked.line, 5);
+    assert.doesNotMatch(leaked.message, /abc/);
+  });
+
+  void test('refuses retainFor on a repository whose store cannot hold retention', async () => {
+    for (const location of ['path: /r', 'url: "azure://acct/cont/p"', 'url: "s3://bucket/p"']) {
+      const file = await write(
+        'retain.yaml',
+        ['repository:', `  ${location}`, '  retainFor: 90d'].join('\n'),
+      );
+      const error = await configError(loadConfig(file));
+      assert.match(
+        error.message,
+        new RegExp(`^${file}:3:.*repository\\.retainFor: .*does not support object retention`),
+      );
+    }
+    for (const url of [
+      'azure://acct/cont/p?immutability=Unlocked',
+      's3://bucket/p?objectLock=GOVERNANCE',
+    ]) {
+      const file = await write(
+        'retain-ok.yaml',
+        ['repository:', `  url: "${url}"`, '  retainFor: 90d'].join('\n'),
+      );
+      assert.equal((await loadConfig(file)).repository?.retainFor, '90d');
+    }
+  });
+
   void test('a YAML syntax error names the file and line', async () => {
     const file = await write('bad.yaml', 'repository:\n  path: /r\nsources: [a\nfoo: 1\n');
     const error = await configError(loadConfig(file));

@@ -6,7 +6,13 @@
  */
 import { z } from 'zod';
 import { sourceSchema } from './source-schema.ts';
-import { cronSchema, retentionSchema, locationFields, checkLocation } from './common-schema.ts';
+import {
+  cronSchema,
+  retentionSchema,
+  locationFields,
+  checkLocation,
+  checkRetention,
+} from './common-schema.ts';
 
 export { sourceSchema, retentionSchema };
 
@@ -27,7 +33,8 @@ export const repositorySchema = z
       })
       .optional(),
   })
-  .superRefine(checkLocation);
+  .superRefine(checkLocation)
+  .superRefine(checkRetention);
 
 /** A copy of the repository kept elsewhere (another disk, region or cloud). */
 export const replicaSchema = z

@@ -193,6 +193,17 @@ export function parseLocation(text: string): Location {
 }
 
 /**
+ * Whether the store a location names can set a retain-until date on objects: an S3 bucket with
+ * `objectLock=`, an Azure container with `immutability=`; never a local folder. The stores
+ * decide `properties.supportsRetention` by the same options.
+ */
+export function locationHoldsRetention(location: Location): boolean {
+  if (location.kind === 'azure') return location.immutability !== undefined;
+  if (location.kind === 's3') return location.objectLock !== undefined;
+  return false;
+}
+
+/**
  * Opens the store a location names, wrapped in bounded concurrency and retries. Credentials come
  * from `options.credentialFile` or `options.env` only (Azure: see `resolveAzureCredential`; S3:
  * `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, `HBR_S3_CREDENTIAL_FILE`, else the SDK's chain).

@@ -36,7 +36,6 @@ describe('a repository whose store credential comes from credentialFile in hbr.y
         `  url: azure://${azurite.AZURE_STORAGE_ACCOUNT}/${container}/prod?endpoint=${encodeURIComponent(azurite.HBR_AZURE_ENDPOINT ?? '')}`,
         '  passwordFile: pw',
         '  credentialFile: azure-credential',
-        '  retainFor: 30d',
       ].join('\n'),
     );
     const env = { PATH: process.env.PATH };
