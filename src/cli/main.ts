@@ -1,6 +1,6 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import packageJson from '../../package.json' with { type: 'json' };
-import { isHbrError, UsageError } from '../errors.ts';
+import { isHbrError, PlanError, UsageError } from '../errors.ts';
 import { commands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
 import { commandNameOf, deriveKeyForCommandLine } from './early-unlock.ts';
@@ -113,8 +113,10 @@ function reportError(ctx: CliContext, error: unknown, code: number, json: boolea
   const message = error instanceof Error ? error.message : String(error);
   if (json) {
     const reason = isHbrError(error) ? error.code : 'ERROR';
+    // A restore plan's failure says which rule the backups break (LSN_GAP, …).
+    const plan = error instanceof PlanError ? { reason: error.reason } : {};
     ctx.stderr.write(
-      `${JSON.stringify({ messageType: 'exitError', code, error: { code: reason, message } })}\n`,
+      `${JSON.stringify({ messageType: 'exitError', code, error: { code: reason, message, ...plan } })}\n`,
     );
   } else {
     ctx.stderr.write(`hbr: ${message}\n`);

@@ -89,7 +89,17 @@ void it('reads --at without an offset as UTC and reports STOPAT', async () => {
   assert.equal((JSON.parse(offset.stdout) as PlanOut).stopAt, '2017-05-04T07:46:00.000Z');
 });
 
-void it('prints an impossible target as a JSON error on stdout and exits non-zero', async () => {
+/** The `exitError` line a failed `--json` command writes on stderr (README, "Output"). */
+function exitErrorOf(r: { stdout: string; stderr: string }): {
+  messageType: string;
+  code: number;
+  error: { code: string; message: string; reason?: string };
+} {
+  assert.equal(r.stdout, '', 'nothing on stdout');
+  return JSON.parse(r.stderr) as ReturnType<typeof exitErrorOf>;
+}
+
+void it('reports an impossible target as the exitError line on stderr, with the plan reason', async () => {
   const r = await run(
     'sqlserver',
     'plan',
@@ -99,9 +109,12 @@ void it('prints an impossible target as a JSON error on stdout and exits non-zer
     '2017-05-04T07:00:00Z',
     '--json',
   );
-  assert.notEqual(r.code, 0);
-  const out = JSON.parse(r.stdout) as { error: { code: string; message: string } };
-  assert.equal(out.error.code, 'NO_FULL_BEFORE_TARGET');
+  assert.equal(r.code, 1);
+  const out = exitErrorOf(r);
+  assert.equal(out.messageType, 'exitError');
+  assert.equal(out.code, 1);
+  assert.equal(out.error.code, 'PLAN');
+  assert.equal(out.error.reason, 'NO_FULL_BEFORE_TARGET');
   assert.match(out.error.message, /earliest full .* ends at 2017-05-04T07:42:17/);
 });
 
@@ -113,9 +126,9 @@ void it('reports a missing log as LSN_GAP with both LSNs', async () => {
   const file = join(scratch, 'gap.json');
   await writeFile(file, stringify(items.filter((i) => !i.BackupPath.endsWith('_22.trn'))) ?? '');
   const r = await run('sqlserver', 'plan', '--history', file, '--json');
-  assert.notEqual(r.code, 0);
-  const out = JSON.parse(r.stdout) as { error: { code: string; message: string } };
-  assert.equal(out.error.code, 'LSN_GAP');
+  assert.equal(r.code, 1);
+  const out = exitErrorOf(r);
+  assert.equal(out.error.reason, 'LSN_GAP');
   assert.match(out.error.message, /34000000023200001.*34000000024800001/);
 });
 
@@ -221,7 +234,7 @@ void it('refuses --at and --lsn together, and a malformed time, as usage errors'
     '--json',
   );
   assert.equal(bad.code, 2);
-  assert.equal((JSON.parse(bad.stdout) as { error: { code: string } }).error.code, 'USAGE');
+  assert.equal(exitErrorOf(bad).error.code, 'USAGE');
 });
 
 void it('runs as a real process through bin/hbr.js', async () => {
@@ -262,9 +275,9 @@ void it('runs as a real process through bin/hbr.js', async () => {
     '--at',
     '2030-01-01',
     '--json',
-  ]).catch((e: { code: number; stdout: string }) => e);
+  ]).catch((e: { code: number; stdout: string; stderr: string }) => e);
   assert.equal((failed as { code: number }).code, 1);
-  assert.match((failed as { stdout: string }).stdout, /"code":"TAIL_LOG_NEEDED"/);
+  assert.equal(exitErrorOf(failed).error.reason, 'TAIL_LOG_NEEDED');
 });
 
 void it('prints the restore T-SQL of a plan with --script, names and paths quoted', async () => {
@@ -335,7 +348,7 @@ void it('adds the script to the JSON plan, and refuses a rename without MOVE', a
     'Other',
   );
   assert.equal(bad.code, 2);
-  assert.match(bad.stdout, /needs MOVE targets/);
+  assert.match(bad.stderr, /needs MOVE targets/);
 });
 
 void it('history needs a server URL and names the server it cannot reach', async () => {

@@ -100,9 +100,9 @@ describe('hbr with a sqlserver source, no server needed', () => {
       ['sqlserver', 'plan', '--source', 'core-sql', '--at', '2020-01-01T00:00:00Z', '--json'],
       { cwd: dir.path, env: env() },
     );
-    assert.notEqual(r.code, 0);
-    const out = JSON.parse(r.stdout) as { error: { code: string; message: string } };
-    assert.equal(out.error.code, 'NO_FULL_BEFORE_TARGET');
+    assert.equal(r.code, 1);
+    const out = JSON.parse(r.stderr) as { error: { code: string; reason: string } };
+    assert.equal(out.error.reason, 'NO_FULL_BEFORE_TARGET');
   });
 
   it('rejects an unknown backup type, and a disk source without stagingPath, before connecting', async () => {

@@ -21,12 +21,11 @@ import {
   type RestoreStatement,
   type StopAtBasis,
 } from '../../drivers/sqlserver/tsql-restore.ts';
-import { isHbrError, NotFoundError, PlanError, UsageError } from '../../errors.ts';
+import { NotFoundError, UsageError } from '../../errors.ts';
 import { buildCatalog } from '../../drivers/sqlserver/catalog.ts';
 import { globalsOf, type CliContext, type GlobalOptions } from '../context.ts';
 import { accessRepository } from '../repository-access.ts';
 import { sqlServerSourceNamed } from './sqlserver-settings.ts';
-import { exitCodeFor } from '../exit-codes.ts';
 import type { RegisterCommand } from './index.ts';
 
 interface PlanFlags {
@@ -50,10 +49,10 @@ interface PlanFlags {
  * `hbr sqlserver plan --history FILE [--database NAME] [--at TIME | --lsn N] [--json]`: plans a
  * restore offline from a backup-history JSON file (dbatools export shape). `--script` prints the
  * restore T-SQL of the plan instead (a dry run; JSON adds `script: [{kind, sql}]`).
- * With `--json`, failures that are hbr errors print `{"error":{"code","message"}}` on stdout
- * (`code` is the plan reason such as `LSN_GAP`) and set a non-zero exit code.
+ * With `--json`, a failure is the `exitError` line on stderr every command writes (main.ts); a
+ * plan's failure adds its `reason` (`LSN_GAP`, `NO_FULL_BEFORE_TARGET`, …).
  */
-export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) => {
+export const registerSqlserver: RegisterCommand = (program, ctx) => {
   const sqlserver = program.command('sqlserver').description('SQL Server tools');
   sqlserver
     .command('plan')
@@ -81,36 +80,27 @@ export const registerSqlserver: RegisterCommand = (program, ctx, setExitCode) =>
     )
     .action(async (flags: PlanFlags) => {
       const json = Boolean(globalsOf(program).json);
-      try {
-        const found = await runPlan(flags, ctx, globalsOf(program));
-        const options = flags.script ? scriptOptions(flags) : null;
-        const script = options ? buildRestoreScript(found, options) : null;
-        const basis = options ? describeStopAt(found, options) : null;
-        // An offset nothing recorded is the flag's (0 unless given): the user must know to set it.
-        const plan = basis?.assumed
-          ? {
-              ...found,
-              warnings: [
-                ...found.warnings,
-                `${basis.note}; give --server-utc-offset MINUTES (east of UTC) or --server-time-zone ID (SQL Server 2022 and later)`,
-              ],
-            }
-          : found;
-        if (json) {
-          const out = script ? { ...planToJson(plan), script } : planToJson(plan);
-          ctx.stdout.write(
-            `${JSON.stringify(out, (k, v: unknown) => (k === 'step' ? undefined : v))}\n`,
-          );
-        } else {
-          ctx.stdout.write(
-            script ? scriptText(script, plan.warnings, basis) : formatPlanText(plan),
-          );
-        }
-      } catch (error) {
-        if (!json || !isHbrError(error)) throw error;
-        const code = error instanceof PlanError ? error.reason : error.code;
-        ctx.stdout.write(`${JSON.stringify({ error: { code, message: error.message } })}\n`);
-        setExitCode(exitCodeFor(error));
+      const found = await runPlan(flags, ctx, globalsOf(program));
+      const options = flags.script ? scriptOptions(flags) : null;
+      const script = options ? buildRestoreScript(found, options) : null;
+      const basis = options ? describeStopAt(found, options) : null;
+      // An offset nothing recorded is the flag's (0 unless given): the user must know to set it.
+      const plan = basis?.assumed
+        ? {
+            ...found,
+            warnings: [
+              ...found.warnings,
+              `${basis.note}; give --server-utc-offset MINUTES (east of UTC) or --server-time-zone ID (SQL Server 2022 and later)`,
+            ],
+          }
+        : found;
+      if (json) {
+        const out = script ? { ...planToJson(plan), script } : planToJson(plan);
+        ctx.stdout.write(
+          `${JSON.stringify(out, (k, v: unknown) => (k === 'step' ? undefined : v))}\n`,
+        );
+      } else {
+        ctx.stdout.write(script ? scriptText(script, plan.warnings, basis) : formatPlanText(plan));
       }
     });
   sqlserver
