@@ -4,7 +4,7 @@
  * @module
  */
 import { dirname } from 'node:path';
-import type { HbrConfig, ReplicaConfig } from '../config/index.ts';
+import { configFileError, type HbrConfig, type ReplicaConfig } from '../config/index.ts';
 import { NotFoundError, UsageError } from '../errors.ts';
 import {
   initRepository,
@@ -19,6 +19,7 @@ import { withRetention } from '../stores/retention.ts';
 import type { Store } from '../stores/types.ts';
 import type { CliContext, GlobalOptions } from './context.ts';
 import { createReporter, type Reporter } from './reporter.ts';
+import { readSecretFile, SecretFileError } from './secret-file.ts';
 import {
   parseLocation,
   resolveCredentials,
@@ -36,12 +37,34 @@ export interface RepositoryAccess {
   readonly configFile?: string;
 }
 
-/** Opens the store a location names, with its own credential file and retention period. */
+/**
+ * Opens the store a location names, with its own credential file and retention period.
+ * `credentialFile` comes from the config (`configKey` says where: `['repository']`,
+ * `['replicas', 0]`): one it cannot read is a config error naming its line, not the store's
+ * usage error.
+ * @throws ConfigError when the credential file cannot be read (or exceeds 64 KiB).
+ */
 export async function openStoreAt(
   location: RepositoryLocation,
   env: NodeJS.ProcessEnv,
-  options: { credentialFile?: string; retainFor?: string } = {},
+  options: {
+    credentialFile?: string;
+    retainFor?: string;
+    configFile?: string;
+    configKey?: readonly PropertyKey[];
+    signal?: AbortSignal;
+  } = {},
 ): Promise<Store> {
+  const { credentialFile } = options;
+  let readFile: ((path: string) => Promise<string>) | undefined;
+  if (location.kind === 'url' && credentialFile && options.configFile) {
+    const text = await _readConfigCredential(credentialFile, {
+      configFile: options.configFile,
+      key: [...(options.configKey ?? ['repository']), 'credentialFile'],
+      signal: options.signal ?? new AbortController().signal,
+    });
+    readFile = () => Promise.resolve(text);
+  }
   const store =
     location.kind === 'path'
       ? createLocalStore({ path: location.path })
@@ -49,7 +72,8 @@ export async function openStoreAt(
           await import('../stores/location.ts')
         ).openStore(location.url, {
           env,
-          ...(options.credentialFile ? { credentialFile: options.credentialFile } : {}),
+          ...(credentialFile ? { credentialFile } : {}),
+          ...(readFile ? { readFile } : {}),
         });
   const { retainFor } = options;
   if (!retainFor) return store;
@@ -77,7 +101,9 @@ export async function openReplicaStore(
     replica.path !== undefined
       ? { kind: 'path', path: replica.path }
       : parseLocation(replica.url ?? '', dirname(configFile), `replicas.${name}.url`);
-  return { store: await openStoreAt(location, env, _storeOptions(replica)), replica };
+  const index = config.replicas?.indexOf(replica) ?? 0;
+  const options = { ..._storeOptions(replica), configFile, configKey: ['replicas', index] };
+  return { store: await openStoreAt(location, env, options), replica };
 }
 
 /** Resolves the credential the flags, environment or config name. */
@@ -120,7 +146,11 @@ export async function accessRepository(
     configFile: globals.config,
   });
   const fromConfig = resolved.from === 'config' ? resolved.config?.repository : undefined;
-  const store = await openStoreAt(resolved.location, ctx.env, _storeOptions(fromConfig));
+  const store = await openStoreAt(resolved.location, ctx.env, {
+    ..._storeOptions(fromConfig),
+    ...(resolved.configFile ? { configFile: resolved.configFile } : {}),
+    signal: ctx.signal,
+  });
   const credential = await credentialFor(ctx, globals, fromConfig, resolved.configFile);
   const repo = options.create
     ? await initRepository(store, credential, options.initOptions?.(fromConfig && resolved.config))
@@ -155,6 +185,24 @@ export function reporterFor(ctx: CliContext, globals: GlobalOptions): Reporter {
 }
 
 // --- internal ---
+
+/** A credential file the config names, read as a secret file is (limited, interruptible). */
+async function _readConfigCredential(
+  file: string,
+  where: { configFile: string; key: readonly PropertyKey[]; signal: AbortSignal },
+): Promise<string> {
+  try {
+    return (await readSecretFile(file, where.signal)).toString('utf8');
+  } catch (error) {
+    if (!(error instanceof SecretFileError)) throw error;
+    throw await configFileError(
+      where.configFile,
+      where.key,
+      `cannot read the credential file ${file}: ${error.message}`,
+      error,
+    );
+  }
+}
 
 function _storeOptions(location?: { credentialFile?: string; retainFor?: string }): {
   credentialFile?: string;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { configErrorMap, formatIssue, locateIssues, type ConfigIssue } from './issues.ts';
-import { formatPath } from './locate.ts';
+import { formatPath, locate, type Position } from './locate.ts';
 import { resolveConfigPaths } from './paths.ts';
 import { configSchema, type HbrConfig } from './schema.ts';
 import { findInlineSecrets } from './secrets.ts';
@@ -44,6 +44,24 @@ export async function loadConfig(
     });
   }
   return parseConfig(text, { file, baseDir: path.dirname(absolute) });
+}
+
+/**
+ * Where `keyPath` sits in the config file `file`, for a problem found after loading (an
+ * unreadable `credentialFile`), so its message names the line as a validation error's does.
+ * Undefined when the file no longer reads.
+ */
+export async function locateInConfigFile(
+  file: string,
+  keyPath: readonly PropertyKey[],
+): Promise<Position | undefined> {
+  try {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(await readFile(file, 'utf8'), { lineCounter });
+    return locate(doc, lineCounter, keyPath);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

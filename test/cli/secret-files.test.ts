@@ -75,4 +75,23 @@ describe('hbr reading password and key files', () => {
     assert.equal(add.code, 2, add.stderr);
     assert.equal(add.stderr, 'hbr: cannot read --new-password-file nope: no such file\n');
   });
+
+  it('exits 78 naming the line for a credentialFile in hbr.yaml it cannot read', async () => {
+    await writeFile(
+      join(dir.path, 'hbr.yaml'),
+      [
+        'repository:',
+        '  url: azure://acct/container/prod',
+        '  credentialFile: missing-credential',
+        '  passwordFile: pw',
+      ].join('\n'),
+    );
+    await writeFile(join(dir.path, 'pw'), 'pw\n');
+    const result = await run(['backups']);
+    assert.equal(result.code, 78, result.stderr);
+    assert.match(
+      result.stderr,
+      /hbr\.yaml:3:\d+: repository\.credentialFile: cannot read the credential file .*missing-credential: no such file/,
+    );
+  });
 });
