@@ -143,8 +143,8 @@ void it("treats a DBA's log backup to NUL as the gap it is, never a step, and sa
   await writeFile(file, stringify(nul) ?? '');
   const r = await run('sqlserver', 'plan', '--history', file, '--json');
   assert.notEqual(r.code, 0);
-  const out = JSON.parse(r.stdout) as { error: { code: string; message: string } };
-  assert.equal(out.error.code, 'LSN_GAP');
+  const out = exitErrorOf(r);
+  assert.equal(out.error.reason, 'LSN_GAP');
   assert.match(out.error.message, /written to NUL and discarded: the log chain breaks there/);
   // --database names the database as SQL Server compares names: without case.
   const named = await run('sqlserver', 'plan', '--history', file, '--database', 'restoretimediff');
