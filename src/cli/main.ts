@@ -31,8 +31,13 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
   const ownProcess = context === undefined;
   if (ownProcess) {
     scavengeWithoutHelpers();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    // Kept for the whole command (`on`, not `once`): with no listener of ours left after a
+    // first signal, execa's exit hook (signal-exit) took the next, or even the first, for the
+    // process dying, killed every child (the held start of a stopped Neo4j server among them)
+    // and raised the signal again, so the server stayed down. A second Ctrl-C only aborts again:
+    // what runs after an abort (starting a server again) is what must not be cut short.
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     // `hbr backups --json | head -1` closes stdout early: that is not an error.
     process.stdout.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') process.exit(0);

@@ -162,9 +162,12 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
     },
     holdStart() {
       const [file, ...args] = commandParts(startCommand, 'start');
+      // In a session of its own: a terminal's Ctrl-C signals hbr's whole process group, and the
+      // start held for a server stopped meanwhile must outlive it to start that server again.
       const shell = execa('sh', ['-c', HOLD_SCRIPT, 'hbr-neo4j-start', file, ...args], {
         env,
         stdin: 'pipe',
+        detached: true,
       });
       let settled = false;
       const cancel = (): void => {
