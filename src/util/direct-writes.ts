@@ -49,8 +49,13 @@ export interface DirectFile {
   /**
    * Writes what is gathered, cuts the file to the bytes given, and closes it; with `sync`, after
    * `fdatasync` (the device's own cache flushed), as a store that must survive a crash needs.
+   * `before` is given the file's descriptor just before it is closed: a restore sets owner, mode
+   * and times through it, never by a path someone may have swapped for a link.
    */
-  finish(options?: { sync?: boolean }): Promise<void>;
+  finish(options?: {
+    sync?: boolean;
+    before?: (handle: FileHandle) => Promise<void>;
+  }): Promise<void>;
   /** Closes the file without writing what is gathered (after a failure; never throws). */
   abort(): Promise<void>;
 }
@@ -292,6 +297,7 @@ function _directFile(
           await handle.datasync();
           if (cached) await (await cached).datasync();
         }
+        await options?.before?.(handle);
       } finally {
         giveBack();
         await closeAll();

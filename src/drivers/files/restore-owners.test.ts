@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { renameSync, symlinkSync } from 'node:fs';
 import { chmod, lchown, lstat, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -94,5 +95,37 @@ describe('restoring owners, and setuid and setgid bits', { skip: !isRoot && 'nee
       if (mode !== undefined)
         assert.equal((st.mode & 0o7777).toString(8), (mode & 0o1777).toString(8), path);
     }
+  });
+
+  it("never gives a folder's owner to what a link put in its place points to", async () => {
+    // A user who can write where the restore goes swaps a restored folder for a link to a root
+    // file once its content is in, before its owner and mode are set.
+    const target = join(dir.path, 'swapped');
+    const victim = join(dir.path, 'victim');
+    await writeFile(victim, 'root owns this');
+    await chmod(victim, 0o600);
+    const shared = join(target, data, 'shared');
+    let swapped = false;
+    const result = await restoreFiles({
+      repo: await opened(),
+      backup,
+      target,
+      onProgress: (p) => {
+        // Every entry but the folder restored (the summary leaves out FIFOs, so not totalFiles).
+        // At once (synchronously): the restore goes on meanwhile.
+        if (p.files === entries.length - 1 && !swapped) {
+          renameSync(shared, `${shared}.moved`);
+          symlinkSync(victim, shared);
+          swapped = true;
+        }
+      },
+    });
+    assert.ok(swapped, 'the folder was swapped for a link');
+    const st = await lstat(victim);
+    assert.deepEqual([st.uid, st.gid, (st.mode & 0o7777).toString(8)], [0, 0, '600']);
+    assert.deepEqual(
+      result.errors.map((e) => e.path),
+      [`${join(data, 'shared')}/`],
+    );
   });
 });

@@ -12,7 +12,6 @@
 import { execFile } from 'node:child_process';
 import {
   chmod,
-  chown,
   lchown,
   lstat,
   lutimes,
@@ -22,9 +21,9 @@ import {
   rename,
   rm,
   symlink,
-  utimes,
+  type FileHandle,
 } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { basename, dirname, join, sep } from 'node:path';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
@@ -312,13 +311,15 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
       (levels.get(depth) ?? []).map((d) =>
         limit(async () => {
           try {
-            // Owner first: a change of owner clears the setuid and setgid bits.
-            const { mode, owner, setidLeftOut } = _access(d.node, owners);
-            if (owner) await chown(d.path, owner.uid, owner.gid);
-            await chmod(d.path, mode);
-            if (setidLeftOut) setidNotRestored++;
-            const time = _time(d.node.mtime);
-            await utimes(d.path, time, time);
+            // Through a descriptor of the folder itself, never a link someone put in its place
+            // since it was made (a root restore gave a root file to the folder's owner).
+            const folder = await open(d.path, _FOLDER_FLAGS);
+            try {
+              await _setAccess(folder, d.node, owners);
+            } finally {
+              await folder.close();
+            }
+            if (_access(d.node, owners).setidLeftOut) setidNotRestored++;
           } catch (error) {
             // Its files are restored: reported like one that is not, the rest goes on.
             failed({ path: `${d.what}/` }, error);
@@ -634,13 +635,20 @@ async function _restoreEntry(
   if (p.node.type === 'fifo') await _makeFifo(temp);
   else await symlink(p.node.linkTarget ?? '', temp);
   try {
-    // Owner first: a change of owner clears the setuid and setgid bits the mode then sets.
-    const { mode, owner } = _access(p.node, write.owners);
-    if (owner) await lchown(temp, owner.uid, owner.gid);
     if (p.node.type === 'fifo') {
-      await chmod(temp, mode);
-      await utimes(temp, time, time);
-    } else await lutimes(temp, time, time).catch(() => undefined); // not every file system keeps link times
+      // Through a descriptor of the FIFO made, never a link put in its place since (without
+      // O_NONBLOCK, opening a FIFO waits for a writer).
+      const fifo = await open(temp, _FIFO_FLAGS);
+      try {
+        await _setAccess(fifo, p.node, write.owners);
+      } finally {
+        await fifo.close();
+      }
+    } else {
+      const { owner } = _access(p.node, write.owners);
+      if (owner) await lchown(temp, owner.uid, owner.gid);
+      await lutimes(temp, time, time).catch(() => undefined); // not every file system keeps link times
+    }
     await rename(temp, path);
   } catch (error) {
     await rm(temp, { force: true });
@@ -715,13 +723,9 @@ async function _restoreFilesTogether(
     // Verified blob by blob, and against each file's SHA-256, before the renames below.
     await writeContents(repo, streams, { budget, ...(signal ? { signal } : {}) });
     for (const { p, path, temp, out } of opened) {
-      await out.finish();
-      const time = _time(p.node.mtime);
-      // Owner first: a change of owner clears the setuid and setgid bits.
-      const { mode, owner } = _access(p.node, write.owners);
-      if (owner) await chown(temp, owner.uid, owner.gid);
-      await chmod(temp, mode);
-      await utimes(temp, time, time);
+      // Through the descriptor written, before it is closed: by its path, a link put in its
+      // place since would be followed (a root restore gave a root file to nobody).
+      await out.finish((handle) => _setAccess(handle, p.node, write.owners));
       await rename(temp, path);
     }
   } catch (error) {
@@ -735,14 +739,16 @@ async function _restoreFilesTogether(
 
 interface _TempOut {
   readonly writer: PositionalWriter;
-  finish(): Promise<void>;
+  /** Ends the file, `before` given its descriptor just before it is closed. */
+  finish(before: (handle: FileHandle) => Promise<void>): Promise<void>;
   abort(): Promise<void>;
 }
 
 /** Creates `temp` for a file's content: past the page cache when large enough and possible. */
 async function _openTemp(temp: string, size: number, direct: DirectWrites): Promise<_TempOut> {
   const file = size >= DIRECT_FROM ? await direct.create(temp, 0o600) : undefined;
-  if (file) return { writer: file, finish: () => file.finish(), abort: () => file.abort() };
+  if (file)
+    return { writer: file, finish: (before) => file.finish({ before }), abort: () => file.abort() };
   const handle = await open(temp, 'wx', 0o600);
   let closed = false;
   const close = async (): Promise<void> => {
@@ -750,13 +756,20 @@ async function _openTemp(temp: string, size: number, direct: DirectWrites): Prom
     closed = true;
     await handle.close();
   };
+  const finish = async (before: (handle: FileHandle) => Promise<void>): Promise<void> => {
+    try {
+      await before(handle);
+    } finally {
+      await close();
+    }
+  };
   // Every byte or an error: a write cut short (a full disk) would otherwise pass the checks, which
   // count the bytes given, and a file cut short would be renamed into place.
   const writer = {
     write: (buffer: Buffer, offset: number, length: number, position: number) =>
       writeFully(handle, buffer, offset, length, position),
   };
-  return { writer, finish: close, abort: () => close().catch(() => undefined) };
+  return { writer, finish, abort: () => close().catch(() => undefined) };
 }
 
 /**
@@ -777,6 +790,24 @@ function _access(
 }
 
 const _SETID = 0o6000;
+
+/**
+ * Gives an entry its owner, mode and mtime through a descriptor of it: by path, a link put in
+ * its place would be followed. Owner first: a change of owner clears the setuid and setgid bits
+ * the mode then sets.
+ */
+async function _setAccess(handle: FileHandle, node: TreeNode, owners: boolean): Promise<void> {
+  const { mode, owner } = _access(node, owners);
+  if (owner) await handle.chown(owner.uid, owner.gid);
+  await handle.chmod(mode);
+  const time = _time(node.mtime);
+  await handle.utimes(time, time);
+}
+
+/** A folder opened for its metadata: a link in its place is refused (ELOOP), not followed. */
+const _FOLDER_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** A FIFO opened for its metadata: without waiting for a writer, and never through a link. */
+const _FIFO_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW;
 
 /**
  * Nanoseconds since the epoch (string) → seconds with fraction, as `utimes` takes them: the
