@@ -70,4 +70,28 @@ describe('hbr backup of paths that lead through symlinks', () => {
     const listed = await run('ls', 'latest');
     assert.match(listed.stdout, /fl -> file\.txt/);
   });
+
+  it('applies an absolute exclude given through the link to what it leads to', async () => {
+    await mkdir(join(dir.path, 'disk', 'data', 'cache'), { recursive: true });
+    await writeFile(join(dir.path, 'disk', 'data', 'cache', 'big.bin'), 'not wanted');
+    const excluded = join(dir.path, 'lk', 'data', 'cache');
+    const given = await run('backup', join(dir.path, 'lk', 'data'), '--exclude', excluded);
+    assert.equal(given.code, 0, given.stderr);
+    assert.doesNotMatch((await run('ls', 'latest')).stdout, /cache/);
+    // The same from a configured source.
+    await writeFile(
+      join(dir.path, 'hbr.yaml'),
+      [
+        `repository: { path: ${JSON.stringify(join(dir.path, 'repo'))} }`,
+        'sources:',
+        `  - { name: linked, files: { paths: [${JSON.stringify(join(dir.path, 'lk', 'data'))}], exclude: [${JSON.stringify(excluded)}] } }`,
+        '',
+      ].join('\n'),
+    );
+    const configured = await run('--config', 'hbr.yaml', 'backup', '--source', 'linked');
+    assert.equal(configured.code, 0, configured.stderr);
+    const listed = await run('--config', 'hbr.yaml', 'ls', 'latest');
+    assert.match(listed.stdout, /f\.txt/);
+    assert.doesNotMatch(listed.stdout, /cache/);
+  });
 });

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { requireConfig } from '../resolve.ts';
 import { backupFiles } from '../../drivers/files/index.ts';
-import { recordedPaths } from '../../drivers/files/real-paths.ts';
+import { excludesAsRecorded, recordedPaths } from '../../drivers/files/real-paths.ts';
 import { scanFiles, type ScanTotals } from '../../drivers/files/scan.ts';
 import { FolderMemo, folderMemoFile } from '../../drivers/files/folder-memo.ts';
 import { SeenFolders } from '../../drivers/files/seen-folders.ts';
@@ -108,6 +108,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       const resolved = await recordedPaths(targets);
       const followed = resolved.filter((r) => r.given !== r.recorded);
       targets = [...new Set(resolved.map((r) => r.recorded))];
+      exclude = excludesAsRecorded(exclude, resolved);
       const host = _hostOf(flags.host, ctx.env['HBR_HOST']);
 
       // A metadata-only scan of the paths runs while the repository key is derived (scrypt: a

@@ -25,6 +25,32 @@ export async function recordedPaths(paths: readonly string[]): Promise<RecordedP
   return Promise.all(paths.map(async (given) => ({ given, recorded: await _recorded(given) })));
 }
 
+/**
+ * `exclude` with each absolute pattern that starts with a path given through a link also
+ * spelled through the path recorded: entries are matched against recorded paths, so
+ * `--exclude /x/lk/data/cache` of `/x/lk/data` (`lk` → `real`) excluded nothing. The patterns
+ * as given are kept (a path given as it really is matches them).
+ */
+export function excludesAsRecorded(
+  exclude: readonly string[],
+  paths: readonly RecordedPath[],
+): string[] {
+  const out = [...exclude];
+  for (const pattern of exclude) {
+    for (const { given, recorded } of paths) {
+      if (given === recorded) continue;
+      const rest =
+        pattern === given
+          ? ''
+          : pattern.startsWith(`${given}/`)
+            ? pattern.slice(given.length)
+            : undefined;
+      if (rest !== undefined && !out.includes(recorded + rest)) out.push(recorded + rest);
+    }
+  }
+  return out;
+}
+
 // --- internal ---
 
 async function _recorded(path: string): Promise<string> {
