@@ -261,10 +261,18 @@ export type CodecReply =
   | { job: number; sha256: string }
   /** The blobs of a `verify` request that failed, by their place in it. */
   | { job: number; bad: number[] }
-  /** Per blob of a `restore` request, per file: `null` once written, else why it was not. */
-  | { job: number; restored: (CodecFailure | null)[][] }
+  /**
+   * Per blob of a `restore` request, per file: `null` once written, {@link OwnerNotSet} when
+   * written without its owner, else why it was not.
+   */
+  | { job: number; restored: (CodecFailure | OwnerNotSet | null)[][] }
   | { job: number; length: number }
   | { job: number; error: CodecFailure & { code?: string } };
+
+/** A file restored without its owner (util/owner-refusal.ts): the `chown` error's code. */
+export interface OwnerNotSet {
+  readonly ownerNotSet: string;
+}
 
 /** Why a request, a blob or a file failed, as a message carries it. */
 export interface CodecFailure {

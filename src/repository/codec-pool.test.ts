@@ -493,7 +493,7 @@ describe('codec pool', () => {
       assert.match(results[0][1].message, /two\.txt: 3000 bytes read, 3001 expected/);
       assert.ok(results[0]?.[2] instanceof IntegrityError);
       assert.match(results[0][2].message, /three\.txt: content does not match its SHA-256/);
-      assert.match(String(results[0]?.[3]?.message), /ENOENT/);
+      assert.match(String((results[0]?.[3] as Error | undefined)?.message), /ENOENT/);
       assert.ok(results[1]?.[0] instanceof IntegrityError);
       assert.match(results[1][0].message, /blob b/);
       assert.deepEqual(await readFile(join(dir, 'one.txt')), text);

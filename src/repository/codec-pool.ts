@@ -30,6 +30,7 @@ import type {
   CodecRequest,
   CodecWorkerData,
   FileRead,
+  OwnerNotSet,
   RestoreBlob,
   RingPlace,
   VerifyBlob,
@@ -319,7 +320,7 @@ export async function restoreBlobsAway(
   keys: RepositoryKeys,
   stored: Buffer,
   blobs: readonly RestoreBlob[],
-): Promise<(Error | undefined)[][]> {
+): Promise<(Error | OwnerNotSet | undefined)[][]> {
   const { idKey, dataKey } = keys;
   // Shared memory is read where it lies; other memory moves to the worker, and a view into a
   // larger buffer is copied out first, so that only its bytes travel.
@@ -329,7 +330,9 @@ export async function restoreBlobsAway(
   const request = { op: 'restore', job: 0, data, idKey, dataKey, blobs } as const;
   const reply = await _pool().call(request, shared ? [] : [data.buffer as ArrayBuffer]);
   return _field(reply, 'restored').map((files) =>
-    files.map((failure) => (failure ? _errorOf(failure) : undefined)),
+    files.map((failure) =>
+      failure === null ? undefined : 'ownerNotSet' in failure ? failure : _errorOf(failure),
+    ),
   );
 }
 

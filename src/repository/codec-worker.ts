@@ -37,6 +37,7 @@ import type {
   CodecWorkerData,
   FileRead,
   FileVersion,
+  OwnerNotSet,
   RestoreFile,
   VerifyBlob,
 } from './codec-messages.ts';
@@ -46,6 +47,7 @@ import { withLastChunk } from './chunker.ts';
 import { createGearScanner, SCAN_PIECE, scanRoom } from './gear-scan.ts';
 import { copyOutOfRing, startRingCut, type RingCut } from './ring-cut.ts';
 import { OPEN_LISTED_FILE } from '../util/open-flags.ts';
+import { ownerRefusal, SETID_BITS } from '../util/owner-refusal.ts';
 import { readFully } from '../util/read-fully.ts';
 import { reusedBuffer } from '../util/reused-buffer.ts';
 import { collectFullyToo, collectNowAndThen, keepFreedMemory } from './worker-memory.ts';
@@ -373,11 +375,11 @@ function _readInto(
  */
 function _restoreBlobs(
   request: Extract<CodecRequest, { op: 'restore' }>,
-): (CodecFailure | null)[][] {
+): (CodecFailure | OwnerNotSet | null)[][] {
   const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
   const { data, blobs } = request;
   const stored = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const results: (CodecFailure | null)[][] = [];
+  const results: (CodecFailure | OwnerNotSet | null)[][] = [];
   for (const { at, plaintext, error } of _decodeEach(keys, stored, blobs)) {
     const files = blobs[at]?.files ?? [];
     if (!plaintext) {
@@ -388,8 +390,8 @@ function _restoreBlobs(
     results.push(
       files.map((file) => {
         try {
-          _restoreFile(file, plaintext);
-          return null;
+          const ownerNotSet = _restoreFile(file, plaintext);
+          return ownerNotSet ? { ownerNotSet } : null;
         } catch (error) {
           return _failure(error);
         }
@@ -440,14 +442,14 @@ function* _decodeEach(
 }
 
 /** Checks a restored file's content against its record, then writes it (see {@link _writeFile}). */
-function _restoreFile(file: RestoreFile, content: Buffer): void {
+function _restoreFile(file: RestoreFile, content: Buffer): string | undefined {
   if (file.size !== undefined && content.length !== file.size) {
     throw new IntegrityError(`${file.what}: ${content.length} bytes read, ${file.size} expected`);
   }
   if (file.sha256 !== undefined && sha256Hex(content) !== file.sha256) {
     throw new IntegrityError(`${file.what}: content does not match its SHA-256`);
   }
-  _writeFile(file, content);
+  return _writeFile(file, content);
 }
 
 function _failure(error: unknown): CodecFailure {
@@ -464,11 +466,13 @@ const _scratch = reusedBuffer();
 /**
  * Writes a restored file under its temporary name and renames it into place; on failure the
  * temporary file is removed. Synchronous calls, as in {@link _readInto}.
+ * @returns the code of the `chown` error when its owner could not be given (util/owner-refusal.ts):
+ * written without it, and without setuid and setgid bits.
  */
 function _writeFile(
   file: Pick<RestoreFile, 'path' | 'temp' | 'mode' | 'owner' | 'time'>,
   data: Buffer,
-): void {
+): string | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(file.temp, 'wx', 0o600);
@@ -476,12 +480,18 @@ function _writeFile(
       done += writeSync(fd, data, done, data.length - done);
     }
     // Owner first: a change of owner clears the setuid and setgid bits the mode then sets.
-    if (file.owner) fchownSync(fd, file.owner.uid, file.owner.gid);
-    fchmodSync(fd, file.mode);
+    let refused: string | undefined;
+    try {
+      if (file.owner) fchownSync(fd, file.owner.uid, file.owner.gid);
+    } catch (error) {
+      refused = ownerRefusal(error);
+    }
+    fchmodSync(fd, refused ? file.mode & ~SETID_BITS : file.mode);
     futimesSync(fd, file.time, file.time);
     closeSync(fd);
     fd = undefined;
     renameSync(file.temp, file.path);
+    return refused;
   } catch (error) {
     if (fd !== undefined) closeSync(fd);
     rmSync(file.temp, { force: true });

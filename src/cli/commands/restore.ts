@@ -138,6 +138,10 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
           throw error instanceof NotInBackupError ? withBackupNamed(error, backup, ref) : error;
         });
         for (const e of result.errors) reporter.fileError(e.path, new Error(e.message));
+        // Restored, data intact, on a file system or in a user namespace that cannot hold those
+        // owners (util/owner-refusal.ts): a warning, not a failure; the user cannot do better here.
+        const notSet = _ownersNotSetWarning(result.ownersNotSet);
+        if (notSet) reporter.warn(notSet, { ownersNotSet: result.ownersNotSet });
         const durationMs = Date.now() - started;
         reporter.summary(
           {
@@ -149,6 +153,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
             errors: result.errors,
             setidNotRestored: result.setidNotRestored,
             staleTempsRemoved: result.staleTempsRemoved,
+            ownersNotSet: result.ownersNotSet,
             durationMs,
             incomplete: incompleteOf(backup) ?? null,
           },
@@ -166,6 +171,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
                   `${result.setidNotRestored} setuid/setgid bits not restored: ownership not restored`,
                 ]
               : []),
+            ...(notSet ? [`Warning:  ${notSet}`] : []),
             ...(result.errors.length > 0
               ? [
                   `FAILED:   ${result.errors.length} file(s) could not be restored:`,
@@ -181,3 +187,16 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
       }
     });
 };
+
+// --- internal ---
+
+/** One warning for every entry restored without its owner, or undefined when there are none. */
+function _ownersNotSetWarning(notSet: {
+  count: number;
+  codes: readonly string[];
+  first: readonly string[];
+}): string | undefined {
+  if (notSet.count === 0) return undefined;
+  const more = notSet.count > notSet.first.length ? ', …' : '';
+  return `${notSet.count} owner(s) could not be set (${notSet.codes.join(', ')}): ${notSet.first.join(', ')}${more}; setuid/setgid bits left out`;
+}

@@ -33,6 +33,7 @@ import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.
 import { settleAll } from '../../util/settle-all.ts';
 import { tracePhase } from '../../util/trace.ts';
 import { writeFully } from '../../util/write-fully.ts';
+import { ownerRefusal, SETID_BITS } from '../../util/owner-refusal.ts';
 import {
   createByteBudget,
   planBatches,
@@ -80,6 +81,12 @@ export interface FilesRestoreResult {
   readonly setidNotRestored: number;
   /** Temporary files of an interrupted restore found in the folders restored into, removed. */
   readonly staleTempsRemoved: number;
+  /**
+   * Entries restored without their owner, which this file system or user namespace cannot hold
+   * (util/owner-refusal.ts), and so without setuid and setgid bits: how many, the `chown` error
+   * codes, and the first few paths.
+   */
+  readonly ownersNotSet: { count: number; codes: string[]; first: string[] };
 }
 
 interface Planned {
@@ -121,6 +128,11 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const errors: { path: string; message: string }[] = [];
   let setidNotRestored = 0;
   let staleTempsRemoved = 0;
+  const ownersNotSet = { count: 0, codes: [] as string[], first: [] as string[] };
+  const ownerNotSet = (path: string, code: string): void => {
+    if (!ownersNotSet.codes.includes(code)) ownersNotSet.codes.push(code);
+    if (ownersNotSet.count++ < 5) ownersNotSet.first.push(path);
+  };
   /** Removes what an interrupted restore left in `folder`, which held something before. */
   const sweep = async (folder: string): Promise<void> => {
     const { removed, failures } = await removeStaleTemps(folder);
@@ -190,9 +202,10 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
           );
           planned.forEach((group, i) =>
             group.forEach((p, j) => {
-              const error = results[i]?.[j];
-              if (error) failed(p, error);
-              else restored(p);
+              const result = results[i]?.[j];
+              if (result instanceof Error) return failed(p, result);
+              if (result) ownerNotSet(p.path, result.ownerNotSet);
+              restored(p);
             }),
           );
         } finally {
@@ -200,7 +213,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
         }
       }),
     );
-    const write = { budget, direct, owners, ...(signal ? { signal } : {}) };
+    const write = { budget, direct, owners, ownerNotSet, ...(signal ? { signal } : {}) };
     /**
      * Where an entry goes, its folder made. What is there (with `overwrite`) stays until the
      * entry's rename replaces it.
@@ -315,7 +328,8 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
             // since it was made (a root restore gave a root file to the folder's owner).
             const folder = await open(d.path, _FOLDER_FLAGS);
             try {
-              await _setAccess(folder, d.node, owners);
+              const refused = await _setAccess(folder, d.node, owners);
+              if (refused) ownerNotSet(`${d.what}/`, refused);
             } finally {
               await folder.close();
             }
@@ -335,6 +349,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
     errors,
     setidNotRestored,
     staleTempsRemoved,
+    ownersNotSet,
   };
 }
 
@@ -640,13 +655,17 @@ async function _restoreEntry(
       // O_NONBLOCK, opening a FIFO waits for a writer).
       const fifo = await open(temp, _FIFO_FLAGS);
       try {
-        await _setAccess(fifo, p.node, write.owners);
+        const refused = await _setAccess(fifo, p.node, write.owners);
+        if (refused) write.ownerNotSet(p.path, refused);
       } finally {
         await fifo.close();
       }
     } else {
       const { owner } = _access(p.node, write.owners);
-      if (owner) await lchown(temp, owner.uid, owner.gid);
+      if (owner)
+        await lchown(temp, owner.uid, owner.gid).catch((error: unknown) =>
+          write.ownerNotSet(p.path, ownerRefusal(error)),
+        );
       await lutimes(temp, time, time).catch(() => undefined); // not every file system keeps link times
     }
     await rename(temp, path);
@@ -694,6 +713,8 @@ interface _Writing {
   readonly direct: DirectWrites;
   /** Whether owners are given back (see {@link FilesRestoreOptions.owners}). */
   readonly owners: boolean;
+  /** Notes an entry restored without its owner, with the `chown` error's code. */
+  readonly ownerNotSet: (path: string, code: string) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -725,8 +746,12 @@ async function _restoreFilesTogether(
     for (const { p, path, temp, out } of opened) {
       // Through the descriptor written, before it is closed: by its path, a link put in its
       // place since would be followed (a root restore gave a root file to nobody).
-      await out.finish((handle) => _setAccess(handle, p.node, write.owners));
+      let refused: string | undefined;
+      await out.finish(
+        async (handle) => void (refused = await _setAccess(handle, p.node, write.owners)),
+      );
       await rename(temp, path);
+      if (refused) write.ownerNotSet(p.path, refused);
     }
   } catch (error) {
     for (const { temp, out } of opened) {
@@ -795,13 +820,22 @@ const _SETID = 0o6000;
  * Gives an entry its owner, mode and mtime through a descriptor of it: by path, a link put in
  * its place would be followed. Owner first: a change of owner clears the setuid and setgid bits
  * the mode then sets.
+ * @returns the code of the `chown` error when the owner cannot be given here (see
+ * util/owner-refusal.ts): the entry is then left to its restorer, without setuid and setgid bits.
  */
-async function _setAccess(handle: FileHandle, node: TreeNode, owners: boolean): Promise<void> {
+async function _setAccess(
+  handle: FileHandle,
+  node: TreeNode,
+  owners: boolean,
+): Promise<string | undefined> {
   const { mode, owner } = _access(node, owners);
-  if (owner) await handle.chown(owner.uid, owner.gid);
-  await handle.chmod(mode);
+  const refused = owner
+    ? await handle.chown(owner.uid, owner.gid).then(() => undefined, ownerRefusal)
+    : undefined;
+  await handle.chmod(refused ? mode & ~SETID_BITS : mode);
   const time = _time(node.mtime);
   await handle.utimes(time, time);
+  return refused;
 }
 
 /** A folder opened for its metadata: a link in its place is refused (ELOOP), not followed. */

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chmod, lchown, lstat, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
+import { pseudoRandomBytes, tempDir } from '../helpers/temp.ts';
+
+const isRoot = process.geteuid?.() === 0;
+/** `nobody`: not mapped in a user namespace that maps root alone. */
+const NOBODY = 65534;
+
+describe('restoring where owners cannot be given', { skip: !isRoot && 'needs root' }, () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let env: NodeJS.ProcessEnv;
+  let src: string;
+  const big = pseudoRandomBytes(3 * 1024 * 1024, 7);
+
+  before(async () => {
+    dir = await tempDir();
+    src = join(dir.path, 'src');
+    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
+    // Nobody's: a setgid folder, a setuid program (small: written by a codec worker), a large
+    // file, a FIFO and a link.
+    await mkdir(join(src, 'shared'), { recursive: true });
+    await writeFile(join(src, 'shared', 'tool'), '#!/bin/sh\nid\n');
+    await writeFile(join(src, 'shared', 'big'), big);
+    await promisify(execFile)('mkfifo', [join(src, 'shared', 'pipe')]);
+    await symlink('tool', join(src, 'shared', 'link'));
+    for (const name of ['tool', 'big', 'pipe', 'link'])
+      await lchown(join(src, 'shared', name), NOBODY, NOBODY);
+    await lchown(join(src, 'shared'), NOBODY, NOBODY);
+    await chmod(join(src, 'shared'), 0o2775);
+    await chmod(join(src, 'shared', 'tool'), 0o4755);
+    const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+    assert.equal((await run('init')).code, 0);
+    const backup = await run('backup', 'src');
+    assert.equal(backup.code, 0, backup.stderr);
+  });
+  after(async () => dir.remove());
+
+  it('restores the data as root of a user namespace, owners left out and counted in one warning', async () => {
+    const target = join(dir.path, 'rootless');
+    // Root of a rootless container: nobody's id is not mapped, so fchown gives EINVAL.
+    const restored = await hbrProcess(['restore', 'latest', '--target', target, '--json'], {
+      env,
+      cwd: dir.path,
+      prefix: ['unshare', '-r'],
+    }).done;
+    assert.equal(restored.code, 0, restored.stdout + restored.stderr);
+    const shared = join(target, src, 'shared');
+    assert.equal(await readFile(join(shared, 'tool'), 'utf8'), '#!/bin/sh\nid\n');
+    assert.ok((await readFile(join(shared, 'big'))).equals(big));
+    assert.ok((await lstat(join(shared, 'pipe'))).isFIFO());
+    assert.ok((await lstat(join(shared, 'link'))).isSymbolicLink());
+    assert.equal(((await lstat(join(shared, 'tool'))).mode & 0o7777).toString(8), '755');
+    assert.equal(((await lstat(shared)).mode & 0o7777).toString(8), '775');
+    const summary = summaryOf(restored);
+    assert.deepEqual(summary.errors, []);
+    assert.deepEqual((summary.ownersNotSet as { count: number; codes: string[] }).count, 5);
+    assert.deepEqual((summary.ownersNotSet as { codes: string[] }).codes, ['EINVAL']);
+    const text = await hbrProcess(['restore', 'latest', '--target', `${target}-text`], {
+      env,
+      cwd: dir.path,
+      prefix: ['unshare', '-r'],
+    }).done;
+    assert.equal(text.code, 0, text.stdout + text.stderr);
+    assert.match(
+      text.stdout + text.stderr,
+      /5 owner\(s\) could not be set \(EINVAL\): .*shared.*; setuid\/setgid bits left out/,
+    );
+  });
+});
