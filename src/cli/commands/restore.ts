@@ -142,6 +142,8 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
         // owners (util/owner-refusal.ts): a warning, not a failure; the user cannot do better here.
         const notSet = _ownersNotSetWarning(result.ownersNotSet);
         if (notSet) reporter.warn(notSet, { ownersNotSet: result.ownersNotSet });
+        const leftovers = _leftoversWarning(result.leftoverTemps);
+        if (leftovers) reporter.warn(leftovers, { leftoverTemps: result.leftoverTemps });
         const durationMs = Date.now() - started;
         reporter.summary(
           {
@@ -152,7 +154,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
             bytes: result.bytes,
             errors: result.errors,
             setidNotRestored: result.setidNotRestored,
-            staleTempsRemoved: result.staleTempsRemoved,
+            leftoverTemps: result.leftoverTemps,
             ownersNotSet: result.ownersNotSet,
             durationMs,
             incomplete: incompleteOf(backup) ?? null,
@@ -160,11 +162,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
           [
             `Restored: ${result.files} files, ${result.dirs} folders, ${formatBytes(result.bytes)} in ${formatDuration(durationMs)} (every file verified)`,
             ...(incomplete ? [`Warning:  ${incomplete}`] : []),
-            ...(result.staleTempsRemoved > 0
-              ? [
-                  `Removed:  ${result.staleTempsRemoved} temporary file(s) an interrupted restore left`,
-                ]
-              : []),
+            ...(leftovers ? [`Warning:  ${leftovers}`] : []),
             // Only root gives files their owners; a setuid program left to its restorer is not restored.
             ...(result.setidNotRestored > 0
               ? [
@@ -199,4 +197,13 @@ function _ownersNotSetWarning(notSet: {
   if (notSet.count === 0) return undefined;
   const more = notSet.count > notSet.first.length ? ', …' : '';
   return `${notSet.count} owner(s) could not be set (${notSet.codes.join(', ')}): ${notSet.first.join(', ')}${more}; setuid/setgid bits left out`;
+}
+
+/** What interrupted restores left in the folders restored into, or undefined when nothing. */
+function _leftoversWarning(left: { count: number; first: readonly string[] }): string | undefined {
+  if (left.count === 0) return undefined;
+  const more = left.count > left.first.length ? ', …' : '';
+  // Never removed here: a restore on another host or in another pid namespace may still be
+  // writing one (temp-names.ts).
+  return `${left.count} temporary file(s) of an interrupted restore found (${left.first.join(', ')}${more}); remove them once no restore into this target is running`;
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { backUpFiles } from '../../../test/helpers/files-backup.ts';
@@ -38,29 +39,32 @@ describe('restoring again after a restore was killed', () => {
   });
   after(async () => dir.remove());
 
-  it('removes the temporary files it left in the folders restored into, and only those', async () => {
+  it("reports, and never removes, files named as a restore's temporary files in the folders restored into", async () => {
     const target = join(dir.path, 'target');
     assert.deepEqual((await restoreFiles({ repo, backup, target })).errors, []);
-    // What a SIGKILLed restore leaves: files under its temporary names, beside those it wrote.
+    // What a SIGKILLed restore leaves, or one still running in another pid namespace or on
+    // another host over NFS (its pid tells nothing here), or a user's own file so named.
     const dead = (await endedPid()).toString(36);
-    const left = [
+    const named = [
       join(target, data, `.${dead}-0123abcd-0.hbr-restore`),
       join(target, data, 'd', `.${dead}-0123abcd-1z.hbr-restore`),
+      join(target, data, 'd', '.zz-0badf00d-1.hbr-restore'),
     ];
-    // Not hbr's, or of a restore still running (this process stands in for one).
-    const kept = [
+    // Not named so.
+    const others = [
       join(target, data, 'd', '.mine.hbr-restore'),
       join(target, data, 'd', `.${dead}-0123abcd-1.hbr-restore.txt`),
-      join(target, data, 'd', `.${process.pid.toString(36)}-0123abcd-2.hbr-restore`),
     ];
-    for (const path of [...left, ...kept]) await writeFile(path, Buffer.alloc(1024));
+    for (const path of [...named, ...others]) await writeFile(path, Buffer.alloc(1024));
+    // One that is a folder: reported all the same, and no failure.
+    await mkdir(join(target, data, `.${dead}-0123abcd-7.hbr-restore`));
     const again = await restoreFiles({ repo, backup, target, overwrite: true });
     assert.deepEqual(again.errors, []);
-    assert.equal(again.staleTempsRemoved, 2);
-    assert.deepEqual((await readdir(join(target, data))).sort(), ['d', 'top.txt']);
+    assert.equal(again.leftoverTemps.count, 4);
     assert.deepEqual(
-      (await readdir(join(target, data, 'd'))).sort(),
-      ['a.txt', ...kept.map((p) => p.slice(join(target, data, 'd').length + 1))].sort(),
+      [...again.leftoverTemps.first].sort(),
+      [...named, join(target, data, `.${dead}-0123abcd-7.hbr-restore`)].sort(),
     );
+    for (const path of [...named, ...others]) assert.ok(existsSync(path), path);
   });
 });

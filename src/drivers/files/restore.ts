@@ -28,7 +28,7 @@ import { basename, dirname, join, sep } from 'node:path';
 import { promisify } from 'node:util';
 import pLimit from 'p-limit';
 import { NotInBackupError, UsageError } from '../../errors.ts';
-import { removeStaleTemps, tempName } from './temp-names.ts';
+import { findLeftoverTemps, tempName } from './temp-names.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
 import { settleAll } from '../../util/settle-all.ts';
 import { tracePhase } from '../../util/trace.ts';
@@ -79,8 +79,11 @@ export interface FilesRestoreResult {
   readonly errors: readonly { path: string; message: string }[];
   /** Entries restored without their setuid or setgid bit, their owner not being restored. */
   readonly setidNotRestored: number;
-  /** Temporary files of an interrupted restore found in the folders restored into, removed. */
-  readonly staleTempsRemoved: number;
+  /**
+   * Files named as a restore's temporary files, not this one's, found in the folders restored
+   * into (see temp-names.ts: left for the user to remove): how many, and the first few.
+   */
+  readonly leftoverTemps: { count: number; first: string[] };
   /**
    * Entries restored without their owner, which this file system or user namespace cannot hold
    * (util/owner-refusal.ts), and so without setuid and setgid bits: how many, the `chown` error
@@ -127,17 +130,16 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const progress = { files: 0, bytes: 0, ...totals };
   const errors: { path: string; message: string }[] = [];
   let setidNotRestored = 0;
-  let staleTempsRemoved = 0;
+  const leftoverTemps = { count: 0, first: [] as string[] };
   const ownersNotSet = { count: 0, codes: [] as string[], first: [] as string[] };
   const ownerNotSet = (path: string, code: string): void => {
     if (!ownersNotSet.codes.includes(code)) ownersNotSet.codes.push(code);
     if (ownersNotSet.count++ < 5) ownersNotSet.first.push(path);
   };
-  /** Removes what an interrupted restore left in `folder`, which held something before. */
+  /** Notes what an interrupted restore left in `folder`, which held something before. */
   const sweep = async (folder: string): Promise<void> => {
-    const { removed, failures } = await removeStaleTemps(folder);
-    staleTempsRemoved += removed;
-    for (const { path, error } of failures) failed({ path }, error);
+    for (const path of await findLeftoverTemps(folder))
+      if (leftoverTemps.count++ < 5) leftoverTemps.first.push(path);
   };
   const restored = (p: Planned): void => {
     if (_access(p.node, owners).setidLeftOut) setidNotRestored++;
@@ -348,7 +350,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
     bytes: progress.bytes,
     errors,
     setidNotRestored,
-    staleTempsRemoved,
+    leftoverTemps,
     ownersNotSet,
   };
 }
