@@ -132,8 +132,20 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     options.onFileError?.(path, message);
   };
 
+  /**
+   * A parent folder's nodes by name, to compare with. A name an older backup held twice (from
+   * names that were not UTF-8) is left out: which node is right cannot be told, so the entry is
+   * read again, as one with no parent; failing the tree dropped the whole folder.
+   */
   const parentNodes = async (tree: string | undefined): Promise<Map<string, TreeNode>> =>
-    new Map(tree ? (await repo.readTree(tree, signal)).map((n) => [n.name, n]) : []);
+    new Map(
+      tree
+        ? (await repo.readTree(tree, signal, { onDuplicate: () => undefined })).map((n) => [
+            n.name,
+            n,
+          ])
+        : [],
+    );
 
   const fileNode = async (
     path: string,
@@ -375,7 +387,12 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     // A new folder's files are all new: the work waiting for the codec workers grows with them
     // (a first backup), so heaps are sized for memory from here on.
     if (parentTree === undefined) favourMemoryOverSpeed();
-    const parentList = parentTree ? await repo.readTree(parentTree, signal) : [];
+    // A name an older backup held twice is left out (see parentNodes), and the parent's tree,
+    // which holds it, is then never this folder's.
+    let twice = false;
+    const parentList = parentTree
+      ? await repo.readTree(parentTree, signal, { onDuplicate: () => void (twice = true) })
+      : [];
     const previous = new Map(parentList.map((n) => [n.name, n]));
     // A new folder's subfolders are walked a few at a time (see NEW_FOLDERS_IN_FLIGHT); those of
     // a folder backed up before, at full width, since most of their work is reading old trees.
@@ -401,7 +418,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     // A folder whose nodes all equal the parent backup's is the parent's tree, already stored:
     // no encoding, hashing or index lookup (most folders of a re-backup).
     const tree =
-      parentTree !== undefined && _sameNodes(nodes, parentList)
+      parentTree !== undefined && !twice && _sameNodes(nodes, parentList)
         ? parentTree
         : await session.saveTree(nodes, signal);
     memo?.record(path, tree, nodesDigest(nodes, ignoreCtime));
