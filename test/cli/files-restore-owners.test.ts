@@ -71,4 +71,45 @@ describe('restoring where owners cannot be given', { skip: !isRoot && 'needs roo
       /5 owner\(s\) could not be set \(EINVAL\): .*shared.*; setuid\/setgid bits left out/,
     );
   });
+
+  it('gives an ordinary user back the setuid and setgid bits that are theirs to give', async () => {
+    // Nobody, in group `users` (100): a shared setgid folder of that group, nobody's setuid
+    // program in it, and a setgid folder of a group nobody is not in (4242).
+    const home = join(dir.path, 'user');
+    await chmod(dir.path, 0o755);
+    await mkdir(join(home, 'src', 'shared'), { recursive: true });
+    await mkdir(join(home, 'src', 'other'));
+    await writeFile(join(home, 'src', 'shared', 'tool'), '#!/bin/sh\nid\n');
+    for (const [path, gid, mode] of [
+      ['', NOBODY, 0o755],
+      ['src', NOBODY, 0o755],
+      [join('src', 'shared'), 100, 0o2775],
+      [join('src', 'shared', 'tool'), 100, 0o4755],
+      [join('src', 'other'), 4242, 0o2775],
+    ] as const) {
+      await lchown(join(home, path), NOBODY, gid);
+      await chmod(join(home, path), mode);
+    }
+    const asNobody = (...args: string[]) =>
+      hbrProcess(args, {
+        env: { HBR_REPOSITORY: join(home, 'repo'), HBR_PASSWORD: 'pw', HOME: home },
+        cwd: home,
+        prefix: ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--groups=100'],
+      }).done;
+    for (const args of [['init'], ['backup', 'src']]) {
+      const result = await asNobody(...args);
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+    }
+    const restored = await asNobody('restore', 'latest', '--target', 'target', '--json');
+    assert.equal(restored.code, 0, restored.stdout + restored.stderr);
+    const at = (path: string) => lstat(join(home, 'target', home, 'src', path));
+    const shared = await at('shared');
+    assert.deepEqual([shared.gid, (shared.mode & 0o7777).toString(8)], [100, '2775']);
+    const tool = await at(join('shared', 'tool'));
+    assert.deepEqual([tool.uid, tool.gid, (tool.mode & 0o7777).toString(8)], [NOBODY, 100, '4755']);
+    // 4242 is not nobody's to give: its setgid bit is left out, and counted.
+    const other = await at('other');
+    assert.deepEqual([other.gid, (other.mode & 0o7777).toString(8)], [NOBODY, '775']);
+    assert.equal(summaryOf(restored).setidNotRestored, 1);
+  });
 });

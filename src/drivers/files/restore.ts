@@ -59,7 +59,9 @@ export interface FilesRestoreOptions {
   readonly overwrite?: boolean;
   /**
    * Give entries their stored owner and group, and so their setuid and setgid bits: only root
-   * can. Else (and for entries stored without owners) those bits are left out and counted.
+   * can. Else an entry keeps its setuid bit when stored as the restorer's, and is given its
+   * group (with its setgid bit) when that is one of the restorer's; bits that cannot be given
+   * back (and those of entries stored without owners) are left out and counted.
    * @default process.geteuid() === 0
    */
   readonly owners?: boolean;
@@ -112,7 +114,11 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   // `/` names the whole backup, as `hbr ls` shows it.
   const include = named.includes('/') ? [] : named;
   const overwrite = Boolean(options.overwrite);
-  const owners = options.owners ?? process.geteuid?.() === 0;
+  const owners: _Owners = {
+    all: options.owners ?? process.geteuid?.() === 0,
+    uid: process.geteuid?.() ?? -1,
+    groups: new Set([process.getegid?.() ?? -1, ...(process.getgroups?.() ?? [])]),
+  };
   const walk = (lost: (path: string, error: Error) => void): AsyncGenerator<Planned> =>
     _walk(repo, options.backup.tree, '', include, lost, signal);
 
@@ -574,7 +580,7 @@ async function _smallFile(
   p: Planned,
   target: string,
   made: ReadonlySet<string>,
-  owners: boolean,
+  owners: _Owners,
 ): Promise<RestoreFile> {
   const path = join(target, p.path);
   if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
@@ -713,8 +719,8 @@ async function _folderInPlace(path: string, overwrite: boolean): Promise<boolean
 interface _Writing {
   readonly budget: ByteBudget;
   readonly direct: DirectWrites;
-  /** Whether owners are given back (see {@link FilesRestoreOptions.owners}). */
-  readonly owners: boolean;
+  /** Which owners are given back (see {@link FilesRestoreOptions.owners}). */
+  readonly owners: _Owners;
   /** Notes an entry restored without its owner, with the `chown` error's code. */
   readonly ownerNotSet: (path: string, code: string) => void;
   readonly signal?: AbortSignal;
@@ -799,22 +805,46 @@ async function _openTemp(temp: string, size: number, direct: DirectWrites): Prom
   return { writer, finish, abort: () => close().catch(() => undefined) };
 }
 
+/** Who restores, and so which owners and groups can be given back. */
+interface _Owners {
+  /** Every owner (root; see {@link FilesRestoreOptions.owners}). */
+  readonly all: boolean;
+  /** The restorer's effective user id: its entries keep their setuid bit. */
+  readonly uid: number;
+  /** The restorer's groups: an entry of one is given it (`chown -1 gid`), and its setgid bit. */
+  readonly groups: ReadonlySet<number>;
+}
+
 /**
- * The mode and owner to give an entry. Its setuid and setgid bits only with its stored owner:
- * restored by another user (or as root from a node stored without owners), a program that runs
- * as its owner would run as whoever restored it (a root restore made `-rwsr-sr-x root root` of a
- * file of `nobody`'s).
+ * The mode and owner to give an entry (-1: left as it is). Its setuid and setgid bits only with
+ * its stored owner and group: restored by another user (or as root from a node stored without
+ * owners), a program that runs as its owner would run as whoever restored it (a root restore
+ * made `-rwsr-sr-x root root` of a file of `nobody`'s). An ordinary user gets back what is theirs
+ * to give: the setuid bit of an entry stored as theirs, the group (and setgid bit, as of a shared
+ * `2775` folder) when it is one of theirs.
  */
 function _access(
   node: TreeNode,
-  owners: boolean,
+  owners: _Owners,
 ): { mode: number; owner?: { uid: number; gid: number }; setidLeftOut: boolean } {
   const { uid, gid } = node;
-  if (owners && uid !== undefined && gid !== undefined)
-    return { mode: node.mode, owner: { uid, gid }, setidLeftOut: false };
-  const setid = node.type !== 'symlink' && (node.mode & _SETID) !== 0;
-  return { mode: node.mode & ~_SETID, setidLeftOut: setid };
+  if (uid === undefined || gid === undefined) {
+    const setid = node.type !== 'symlink' && (node.mode & _SETID) !== 0;
+    return { mode: node.mode & ~_SETID, setidLeftOut: setid };
+  }
+  if (owners.all) return { mode: node.mode, owner: { uid, gid }, setidLeftOut: false };
+  const group = owners.groups.has(gid);
+  const kept = (uid === owners.uid ? _SETUID : 0) | (group ? _SETGID : 0);
+  const leftOut = node.type !== 'symlink' && (node.mode & _SETID & ~kept) !== 0;
+  return {
+    mode: node.mode & ~(_SETID & ~kept),
+    ...(group ? { owner: { uid: -1, gid } } : {}),
+    setidLeftOut: leftOut,
+  };
 }
+
+const _SETUID = 0o4000;
+const _SETGID = 0o2000;
 
 const _SETID = 0o6000;
 
@@ -828,7 +858,7 @@ const _SETID = 0o6000;
 async function _setAccess(
   handle: FileHandle,
   node: TreeNode,
-  owners: boolean,
+  owners: _Owners,
 ): Promise<string | undefined> {
   const { mode, owner } = _access(node, owners);
   const refused = owner
