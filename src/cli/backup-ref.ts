@@ -5,6 +5,7 @@
  * @module
  */
 import { resolve } from 'node:path';
+import { recordedPaths } from '../drivers/files/real-paths.ts';
 import { HbrError } from '../errors.ts';
 import type { BackupFilter, BackupRecord } from '../repository/index.ts';
 
@@ -20,11 +21,17 @@ export const SOURCE_HELP = 'with "latest": the latest backup of this source';
 export const PATH_HELP =
   'with "latest": the latest backup that holds this path (one of its paths is it, or a folder above it); repeatable';
 
-/** The filter `latest` takes from the flags; `--path` is resolved against `cwd`. */
-export function latestFilter(flags: LatestFlags, cwd: string): BackupFilter {
+/**
+ * The filter `latest` takes from the flags. `--path` is resolved against `cwd`, and taken both
+ * as given and as a backup records it (real-paths.ts): `--path /x/lk/data` (`lk` → `real`)
+ * finds the backups of `/x/real/data`, as backing up `/x/lk/data` makes them.
+ */
+export async function latestFilter(flags: LatestFlags, cwd: string): Promise<BackupFilter> {
+  const given = (flags.path ?? []).map((p) => resolve(cwd, p));
+  const recorded = await recordedPaths(given);
   return {
     ...(flags.source ? { source: flags.source } : {}),
-    ...(flags.path?.length ? { holding: flags.path.map((p) => resolve(cwd, p)) } : {}),
+    ...(given.length ? { holding: recorded.map((r) => [...new Set([r.given, r.recorded])]) } : {}),
   };
 }
 

@@ -97,8 +97,12 @@ export interface OpenRepository {
 export interface BackupFilter {
   /** Only backups of this source (an id of another source is not found either). */
   readonly source?: string;
-  /** `latest` only: backups whose recorded paths hold each of these (absolute) paths. */
-  readonly holding?: readonly string[];
+  /**
+   * `latest` only: backups whose recorded paths hold each of these (absolute) paths; a list
+   * stands for one path spelled several ways (as given, and through the links it leads through),
+   * any of which.
+   */
+  readonly holding?: readonly (string | readonly string[])[];
 }
 
 /** Options of {@link initRepository}. */
@@ -317,12 +321,18 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
       );
       if (ref === 'latest') {
         const holding = options.holding ?? [];
-        const candidates = all.filter((b) => holding.every((p) => _holds(b.paths, p)));
+        const candidates = all.filter((b) =>
+          holding.every((p) => (typeof p === 'string' ? [p] : p).some((q) => _holds(b.paths, q))),
+        );
         const last = candidates.filter((b) => !isFailedBackup(b)).at(-1);
         if (!last) {
           const of = [
             ...(options.source ? [`of source ${options.source}`] : []),
-            ...(holding.length > 0 ? [`holding ${holding.join(', ')}`] : []),
+            ...(holding.length > 0
+              ? [
+                  `holding ${holding.map((p) => (typeof p === 'string' ? p : p.join(' or '))).join(', ')}`,
+                ]
+              : []),
           ].join(' ');
           const failed = candidates.length;
           throw new NotFoundError(

@@ -94,4 +94,13 @@ describe('hbr backup of paths that lead through symlinks', () => {
     assert.match(listed.stdout, /f\.txt/);
     assert.doesNotMatch(listed.stdout, /cache/);
   });
+
+  it('finds the latest backup of a path given through the link, as backups record it', async () => {
+    assert.equal((await run('backup', 'fl')).code, 0); // the latest backup, of another path
+    const listed = await run('ls', 'latest', '--path', join('lk', 'data'));
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(listed.stdout, /f\.txt/);
+    const real = await run('ls', 'latest', '--path', join(home, 'disk', 'data'));
+    assert.equal(real.code, 0, real.stderr);
+  });
 });

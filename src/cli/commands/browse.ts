@@ -27,7 +27,7 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
       const globals = globalsOf(command);
       const { repo } = await accessRepository(ctx, globals);
       const reporter = reporterFor(ctx, globals);
-      const backup = await repo.findBackup(ref, latestFilter(flags, ctx.cwd));
+      const backup = await repo.findBackup(ref, await latestFilter(flags, ctx.cwd));
       const incomplete = incompleteWarning(backup);
       if (incomplete) reporter.warn(incomplete, { backupId: backup.id, ...incompleteOf(backup) });
       const nodes = await listTree(repo, backup.tree, path).catch((error: unknown) => {
@@ -57,7 +57,7 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
     .action(async (from: string, to: string, flags, command) => {
       const globals = globalsOf(command);
       const { repo } = await accessRepository(ctx, globals);
-      const filter = latestFilter(flags, ctx.cwd);
+      const filter = await latestFilter(flags, ctx.cwd);
       const [a, b] = [await repo.findBackup(from, filter), await repo.findBackup(to, filter)];
       const changes = await diffTrees(repo, a.tree, b.tree, [...a.paths, ...b.paths]);
       const counts = { '+': 0, '-': 0, M: 0, T: 0, U: 0 };

@@ -105,7 +105,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
       // window of files, not the backup (see docs/architecture.md, "Heaps sized for memory").
       const { repo } = await accessRepository(ctx, globals, { onDeriveKey: startCodecWorkers });
       tracePhase('repository opened');
-      const backup = await repo.findBackup(ref, latestFilter(flags, ctx.cwd));
+      const backup = await repo.findBackup(ref, await latestFilter(flags, ctx.cwd));
       if (backup.kind !== 'files') {
         throw new UsageError(
           `backup ${backup.shortId} is a ${backup.kind} backup; restore it with its driver (hbr restore --source ${backup.source})`,
