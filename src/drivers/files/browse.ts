@@ -14,6 +14,9 @@ export interface ListedNode {
   /** ISO 8601 (millisecond precision). */
   readonly mtime: string;
   readonly linkTarget?: string;
+  /** Numeric owner and group, when recorded (backups made before hbr kept them have none). */
+  readonly uid?: number;
+  readonly gid?: number;
 }
 
 /**
@@ -60,7 +63,7 @@ export async function listTree(
 /** One difference between two backups. */
 export interface TreeChange {
   readonly path: string;
-  /** `+` added, `-` removed, `M` content changed, `T` type changed, `U` metadata only. */
+  /** `+` added, `-` removed, `M` content changed, `T` type changed, `U` metadata only (mode, mtime, owner or group). */
   readonly change: '+' | '-' | 'M' | 'T' | 'U';
 }
 
@@ -115,11 +118,13 @@ export async function diffTrees(
           // an entry is added or removed, which the lines below it already show.
           const at = changes.length;
           const entries = await compare(x.subtree ?? '', y.subtree ?? '', path);
-          if ((x.mode !== y.mode || (x.mtime !== y.mtime && !entries)) && backedUp(path))
+          const own = x.mode !== y.mode || _ownerChanged(x, y);
+          if ((own || (x.mtime !== y.mtime && !entries)) && backedUp(path))
             changes.splice(at, 0, { path, change: 'U' });
         } else if (!_sameContent(x, y) || x.linkTarget !== y.linkTarget || x.size !== y.size)
           changes.push({ path, change: 'M' });
-        else if (x.mode !== y.mode || x.mtime !== y.mtime) changes.push({ path, change: 'U' });
+        else if (x.mode !== y.mode || x.mtime !== y.mtime || _ownerChanged(x, y))
+          changes.push({ path, change: 'U' });
       }
     }
     return entriesChanged;
@@ -138,7 +143,18 @@ function _listed(path: string, node: TreeNode): ListedNode {
     ...(node.size !== undefined ? { size: node.size } : {}),
     mtime: new Date(Number(BigInt(node.mtime) / 1_000_000n)).toISOString(),
     ...(node.linkTarget !== undefined ? { linkTarget: node.linkTarget } : {}),
+    ...(node.uid !== undefined ? { uid: node.uid } : {}),
+    ...(node.gid !== undefined ? { gid: node.gid } : {}),
   };
+}
+
+/**
+ * Whether the owner or group changed. Only between nodes that both record them: against a backup
+ * made before owners were kept, every entry would show as changed.
+ */
+function _ownerChanged(x: TreeNode, y: TreeNode): boolean {
+  if (x.uid === undefined || y.uid === undefined) return false;
+  return x.uid !== y.uid || x.gid !== y.gid;
 }
 
 /** Same bytes: the blob ids (keyed hashes of the content) match, in order. */
