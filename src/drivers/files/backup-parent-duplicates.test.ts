@@ -15,6 +15,8 @@ import { backupFiles } from './backup.ts';
 
 const password = { kind: 'password', password: 'pw' } as const;
 
+const meta = { source: 'files', kind: 'files', type: 'snapshot', startedAt: new Date() } as const;
+
 describe('backing up with a parent whose folder holds a name twice', () => {
   let dir: { path: string; remove: () => Promise<void> };
   let repo: OpenRepository;
@@ -29,12 +31,6 @@ describe('backing up with a parent whose folder holds a name twice', () => {
     repo = await initRepository(createLocalStore({ path: join(dir.path, 'repo') }), password, {
       scryptParams: { N: 1024, r: 8, p: 1 },
     });
-    const meta = {
-      source: 'files',
-      kind: 'files',
-      type: 'snapshot',
-      startedAt: new Date(),
-    } as const;
     const firstSession = await startSession(repo);
     const first = await backupFiles({ repo, session: firstSession, paths: [data] });
     await firstSession.commitTree(first.tree, meta, { files: 4, bytes: 15 });
@@ -68,6 +64,8 @@ describe('backing up with a parent whose folder holds a name twice', () => {
       parentTree: parent,
     });
     assert.deepEqual(errors, []);
+    // Committed, so its trees are indexed for reading back.
+    await session.commitTree(tree, meta, { files: 4, bytes: 15 });
     for (const name of ['one', 'two', 'other', join('sub', 'deep')])
       assert.ok(await nodeAt(repo, tree, join(data, name)), name);
     // `one` and `two` have no parent node to compare with (both were `one`), and are read again;
