@@ -372,6 +372,8 @@ describe('replicateRepository', () => {
       },
     };
     t.mock.timers.enable({ apis: ['setInterval', 'Date'], now: Date.now() });
+    // A lock's holder times itself by the monotonic clock, which the mock timers do not move.
+    t.mock.method(performance, 'now', () => Date.now());
     let lost = false;
     const stalling: Store = {
       ...target,
