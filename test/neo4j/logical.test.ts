@@ -53,7 +53,10 @@ describe('neo4j logical export and import (real server)', () => {
          d: date('2024-02-29'), dt: datetime('2024-03-01T12:34:56.789123456+02:00'),
          dtz: datetime('2024-03-01T12:34:56[Europe/Berlin]'), ldt: localdatetime('2024-03-01T01:02:03'),
          t: time('10:11:12+01:00'), lt: localtime('10:11:12.5'), dur: duration('P1Y2M3DT4H5M6.7S'),
-         p: point({x: 1.5, y: 2.5}), p3: point({longitude: 13.4, latitude: 52.5, height: 30})})-[:SELF {w: 0.5}]->(:Lonely)`,
+         p: point({x: 1.5, y: 2.5}), p3: point({longitude: 13.4, latitude: 52.5, height: 30}),
+         bytes: $bytes})-[:SELF {w: 0.5}]->(:Lonely)`,
+      // Cypher has no byte[] literal: a byte array comes only as a parameter (an Int8Array).
+      { bytes: Int8Array.from([0, 1, -1, 127, -128]) },
     );
     facts = await readGraphFacts(neo.driver, neo.bolt, 'neo4j');
     sample = await sampleAtoms(neo.driver, SAMPLE);

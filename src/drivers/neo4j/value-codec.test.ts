@@ -49,3 +49,13 @@ test('a property named __proto__ (or like any Object member) is kept', () => {
   assert.equal(Object.getOwnPropertyDescriptor(back, '__proto__')?.value, 'proto-val');
   assert.equal(Object.getPrototypeOf(back), Object.prototype);
 });
+
+test('a byte array decodes to the Int8Array the driver sends as a byte array, each byte kept', () => {
+  const bytes = Int8Array.from([0, 1, -1, 127, -128]);
+  const encoded = JSON.parse(JSON.stringify(encodeValue(bytes))) as never;
+  assert.deepEqual(encoded, { $bytes: Buffer.from([0, 1, 255, 127, 128]).toString('base64') });
+  const back = decodeValue(encoded);
+  // A Buffer (or any Uint8Array) would be sent as a list of numbers and stored as LIST<FLOAT>.
+  assert.ok(back instanceof Int8Array, `decoded to ${Object.prototype.toString.call(back)}`);
+  assert.deepEqual([...back], [0, 1, -1, 127, -128]);
+});

@@ -76,7 +76,9 @@ export function decodeValue(value: JsonValue): unknown {
   const t = value as Record<string, JsonValue>;
   if (typeof t.$int === 'string') return neo4j.int(t.$int);
   if (typeof t.$float === 'string') return Number(t.$float);
-  if (typeof t.$bytes === 'string') return Buffer.from(t.$bytes, 'base64');
+  // The driver sends an Int8Array as a byte array; a Buffer (a Uint8Array) it sends as a list
+  // of numbers, which the server stores as LIST<FLOAT>. Each byte is cast (255 becomes -1).
+  if (typeof t.$bytes === 'string') return new Int8Array(Buffer.from(t.$bytes, 'base64'));
   const g = (key: string): number => Number(t[key]);
   // An integer of the export: a JSON integer or `$int`, as decodeValue reads them.
   const int = (key: string) => neo4j.int(decodeValue(t[key] ?? 0) as ReturnType<typeof neo4j.int>);
