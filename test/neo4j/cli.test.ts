@@ -179,6 +179,26 @@ describe('hbr with a neo4j source (real servers)', () => {
     assert.equal(await markers(live), 1, 'the live graph kept its change');
   });
 
+  test('restore refuses --as, --target, --replace and --standby before the live server is touched', async () => {
+    await live.driver.executeQuery('CREATE (:Marker {at: datetime()})');
+    const marked = await markers(live);
+    const pid = await live.server.pid();
+    const flags = [
+      ['--as', 'neo4j_copy'],
+      ['--target', join(dir, 'elsewhere')],
+      ['--replace'],
+      ['--standby', join(dir, 'undo.bak')],
+    ];
+    for (const flag of [...flags, flags.flat()]) {
+      const result = await run('restore', '--source', 'graph', 'latest', ...flag);
+      assert.equal(result.code, 2, `${flag.join(' ')}: ${result.stderr}`);
+      for (const name of flag.filter((f) => f.startsWith('--')))
+        assert.match(result.stderr, new RegExp(`${name}\\b.*not supported by a Neo4j restore`));
+    }
+    assert.equal(await live.server.pid(), pid, 'the live server was not stopped');
+    assert.equal(await markers(live), marked, 'the live graph kept its change');
+  });
+
   test('a drill of a backup claiming a newer Neo4j release is refused before the scratch server is stopped', async () => {
     const repo = artifactRepository(
       await openRepository(createLocalStore({ path: join(dir, 'repo') }), {

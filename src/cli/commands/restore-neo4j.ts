@@ -25,13 +25,23 @@ import { requireConfig, resolveConfigFile } from '../resolve.ts';
 import type { Neo4jSourceConfig } from './backup-neo4j.ts';
 import { compareText } from '../../util/compare-text.ts';
 
-/** The restore flags a Neo4j restore reads. */
+/** The restore flags a Neo4j restore reads, and those of other restores it refuses. */
 export interface Neo4jRestoreFlags {
   at?: string;
   dryRun?: boolean;
   includeSystem?: boolean;
   home?: string;
   bolt?: string;
+  // Flags of files and SQL Server restores: refused (see refusedFlags).
+  target?: string;
+  include?: readonly string[];
+  overwrite?: boolean;
+  lsn?: string;
+  as?: string;
+  move?: readonly string[];
+  replace?: boolean;
+  standby?: string;
+  tailLog?: boolean;
 }
 
 /**
@@ -48,6 +58,13 @@ export async function runNeo4jRestore(
   flags: Neo4jRestoreFlags,
   setExitCode: (code: number) => void,
 ): Promise<void> {
+  // Before anything else: taken silently, `--as copy` restored over the live database.
+  const refused = refusedFlags(flags);
+  if (refused.length > 0) {
+    throw new UsageError(
+      `${refused.join(', ')}: not supported by a Neo4j restore, which replaces the source's own database (use --home DIR to restore into a scratch installation instead)`,
+    );
+  }
   if (ref !== undefined && flags.at !== undefined)
     throw new UsageError('give a backup id or --at TIME, not both');
   if (flags.bolt !== undefined && flags.home === undefined)
@@ -131,6 +148,23 @@ export async function neo4jSourceNamed(
 }
 
 // --- internal ---
+
+/** The flags given that belong to other restores (files, SQL Server). */
+function refusedFlags(flags: Neo4jRestoreFlags): string[] {
+  return Object.entries({
+    '--target': flags.target !== undefined,
+    '--include': (flags.include?.length ?? 0) > 0,
+    '--overwrite': flags.overwrite === true,
+    '--lsn': flags.lsn !== undefined,
+    '--as': flags.as !== undefined,
+    '--move': (flags.move?.length ?? 0) > 0,
+    '--replace': flags.replace === true,
+    '--standby': flags.standby !== undefined,
+    '--no-tail-log': flags.tailLog === false,
+  })
+    .filter(([, given]) => given)
+    .map(([name]) => name);
+}
 
 async function pickBackup(
   repo: OpenRepository,
