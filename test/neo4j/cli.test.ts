@@ -180,8 +180,15 @@ describe('hbr with a neo4j source (real servers)', () => {
   });
 
   test('restore refuses --as, --target, --replace and --standby before the live server is touched', async () => {
-    await live.driver.executeQuery('CREATE (:Marker {at: datetime()})');
-    const marked = await markers(live);
+    // Not a :Marker, which later tests count.
+    await live.driver.executeQuery('CREATE (:Sentinel)');
+    const sentinels = async () =>
+      toNumber(
+        (await live.driver.executeQuery('MATCH (s:Sentinel) RETURN count(s) AS c')).records[0]?.get(
+          'c',
+        ),
+      );
+    const before = await sentinels();
     const pid = await live.server.pid();
     const flags = [
       ['--as', 'neo4j_copy'],
@@ -196,7 +203,7 @@ describe('hbr with a neo4j source (real servers)', () => {
         assert.match(result.stderr, new RegExp(`${name}\\b.*not supported by a Neo4j restore`));
     }
     assert.equal(await live.server.pid(), pid, 'the live server was not stopped');
-    assert.equal(await markers(live), marked, 'the live graph kept its change');
+    assert.equal(await sentinels(), before, 'the live graph kept its change');
   });
 
   test('a drill of a backup claiming a newer Neo4j release is refused before the scratch server is stopped', async () => {
@@ -264,6 +271,41 @@ describe('hbr with a neo4j source (real servers)', () => {
       (v.databases as { method: string; ok: boolean }[]).map((d) => [d.method, d.ok]),
       [['export-counts', true]],
     );
+  });
+
+  test('a logical backup taken while writes run exits 3 with a warning; verify and a restore of it say its counts were not compared', async () => {
+    // Unconnected nodes, written from before the backup starts until it ends: its counts move,
+    // but every relationship of the export has its end nodes, so it restores.
+    let writing = true;
+    const writer = (async () => {
+      while (writing) await live.driver.executeQuery('CREATE (:Hot {at: datetime()})');
+    })();
+    await live.driver.executeQuery('CREATE (:Hot {at: datetime()})');
+    let backup;
+    try {
+      backup = await run('--json', 'backup', '--source', 'graph-logical');
+    } finally {
+      writing = false;
+      await writer;
+    }
+    assert.equal(backup.code, 3, backup.stderr);
+    assert.match(
+      backup.stderr,
+      /neo4j: the graph changed while it was exported: the backup is not a point in time and may not restore; take a dump backup/,
+    );
+    const s = summaryOf(backup);
+    assert.equal((s.warnings as string[]).length, 1);
+    const id = String(s.backupId);
+
+    const verify = await run('verify', id);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    assert.match(verify.stdout, /OK: {7}neo4j: export-counts: .*counts not compared/);
+
+    await wipeGraph(drill.driver);
+    const restore = await run('restore', '--source', 'graph-logical', id, '--home', drill.home);
+    assert.equal(restore.code, 0, restore.stdout + restore.stderr);
+    assert.match(restore.stdout, /Counts: {3}neo4j: \d+ nodes, \d+ relationships — not compared/);
+    assert.doesNotMatch(restore.stdout, /equal to the backup/);
   });
 
   test('a damaged pack makes verify fail and restore refuse before stopping the server', async () => {

@@ -238,3 +238,34 @@ export async function claimBackup(
     meta: { neo4j: meta },
   });
 }
+
+/**
+ * `repo`, whose backups hold each artifact's stream at its first relationship line (a logical
+ * export has read all its nodes by then) until `write` has run: writes during an export, at a
+ * known moment.
+ */
+export function writeDuringExport(
+  repo: ArtifactRepository,
+  write: () => Promise<void>,
+): ArtifactRepository {
+  return {
+    ...repo,
+    async startBackup(options) {
+      const session = await repo.startBackup(options);
+      return {
+        ...session,
+        addArtifact: (path, data, opts) => session.addArtifact(path, heldAtFirstRel(data), opts),
+      };
+    },
+  };
+  async function* heldAtFirstRel(data: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    let written = false;
+    for await (const chunk of data) {
+      if (!written && Buffer.from(chunk).includes('"type":"rel"')) {
+        written = true;
+        await write();
+      }
+      yield chunk;
+    }
+  }
+}

@@ -12,7 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { IntegrityError, SourceError } from '../../src/errors.ts';
 import { openBolt, toNumber } from '../../src/drivers/neo4j/bolt.ts';
 import { readGraphFacts, type GraphFacts } from '../../src/drivers/neo4j/facts.ts';
-import { backupNeo4j } from '../../src/drivers/neo4j/backup.ts';
+import { backupNeo4j, neo4jMeta } from '../../src/drivers/neo4j/backup.ts';
+import { exportWarning } from '../../src/drivers/neo4j/export-consistency.ts';
 import { exportGraph } from '../../src/drivers/neo4j/logical-export.ts';
 import { importGraph } from '../../src/drivers/neo4j/logical-import.ts';
 import { restoreNeo4j } from '../../src/drivers/neo4j/restore.ts';
@@ -26,6 +27,7 @@ import {
   wipeGraph,
   type Neo4jTestInstance,
   newArtifactRepository,
+  writeDuringExport,
 } from './helpers.ts';
 
 const ATOMS = 10_000;
@@ -307,6 +309,73 @@ describe('neo4j logical export and import (real server)', () => {
     await wipeGraph(neo.driver);
     const restored = await restoreNeo4j({ repo, backupId: backup.id, ...options });
     assert.deepEqual(restored.facts.neo4j?.labels, read.labels);
+  });
+
+  test('a logical backup taken while writes run says so: relationships to nodes written during the export make it unrestorable, and verify says it cannot be restored', async () => {
+    await wipeGraph(neo.driver);
+    await createProvenanceGraph(neo.driver, ATOMS);
+    const repo = await newArtifactRepository(await mkdtemp(join(dir, 'writes-')));
+    const options = { server: neo.server, admin: neo.admin, bolt: neo.bolt };
+    // After the export read its nodes: new nodes, each with a relationship to an old one.
+    const linked = writeDuringExport(repo, async () => {
+      await neo.driver.executeQuery(
+        'UNWIND range(1, 50) AS i MATCH (a:Atom {atomId: i}) CREATE (:Late {i: i})-[:LINK]->(a)',
+      );
+    });
+    const backup = await backupNeo4j({
+      repo: linked,
+      source: 'graph',
+      mode: 'logical',
+      ...options,
+    });
+    const record = neo4jMeta(backup).databases.neo4j!;
+    assert.equal(record.countsStable, false);
+    const dangling = record.danglingRelationships ?? 0;
+    assert.ok(dangling > 0, 'the manifest counts the relationships whose end nodes are missing');
+    assert.match(exportWarning('neo4j', record) ?? '', /cannot be restored; take a dump backup/);
+    const verified = await verifyNeo4jSourceBackup({
+      repo,
+      backup,
+      admin: neo.admin,
+      scratch: dir,
+    });
+    assert.equal(verified.ok, false);
+    assert.equal(
+      verified.databases[0]?.detail,
+      `cannot be restored: ${dangling} relationship(s) reference nodes missing from the export (written while it ran)`,
+    );
+    // The verdict is the restore's.
+    await wipeGraph(neo.driver);
+    await assert.rejects(
+      restoreNeo4j({ repo, backupId: backup.id, ...options }),
+      /reference nodes missing from the export/,
+    );
+  });
+
+  test('a logical backup taken while unconnected nodes are written is not a point in time, but verify passes it without comparing the counts, and it restores', async () => {
+    await wipeGraph(neo.driver);
+    await createProvenanceGraph(neo.driver, 3_000);
+    const repo = await newArtifactRepository(await mkdtemp(join(dir, 'loose-')));
+    const options = { server: neo.server, admin: neo.admin, bolt: neo.bolt };
+    const loose = writeDuringExport(repo, async () => {
+      await neo.driver.executeQuery('UNWIND range(1, 50) AS i CREATE (:Loose {i: i})');
+    });
+    const backup = await backupNeo4j({ repo: loose, source: 'graph', mode: 'logical', ...options });
+    const record = neo4jMeta(backup).databases.neo4j!;
+    assert.equal(record.countsStable, false);
+    assert.equal(record.danglingRelationships, undefined);
+    assert.match(exportWarning('neo4j', record) ?? '', /not a point in time and may not restore/);
+    const verified = await verifyNeo4jSourceBackup({
+      repo,
+      backup,
+      admin: neo.admin,
+      scratch: dir,
+    });
+    assert.equal(verified.ok, true, JSON.stringify(verified.databases));
+    assert.match(verified.databases[0]?.detail ?? '', /counts not compared/);
+    await wipeGraph(neo.driver);
+    const restored = await restoreNeo4j({ repo, backupId: backup.id, ...options });
+    assert.equal(restored.facts.neo4j?.labels.Atom, 3_000);
   });
 
   test('a graph that uses the names of the old temporary import label and key keeps them', async () => {

@@ -6,6 +6,7 @@
  */
 import type { SourceConfig } from '../../config/index.ts';
 import { backupNeo4j, neo4jMeta } from '../../drivers/neo4j/backup.ts';
+import { exportWarning } from '../../drivers/neo4j/export-consistency.ts';
 import { resolveNeo4jSource } from '../../drivers/neo4j/source-config.ts';
 import { UsageError } from '../../errors.ts';
 import { artifactRepository } from '../../repository/index.ts';
@@ -85,6 +86,12 @@ export async function runNeo4jBackup(
         replica: r.replica,
       });
     const facts = Object.values(meta.facts);
+    // Saved, but writes ran during a logical export: said before the summary, and exit 3.
+    const warnings = Object.entries(meta.databases).flatMap(([db, r]) => {
+      const warning = exportWarning(db, r);
+      return warning !== undefined ? [warning] : [];
+    });
+    for (const w of warnings) reporter.warn(w, { backupId: record.id });
     reporter.summary(
       {
         backupId: record.id,
@@ -101,6 +108,7 @@ export async function runNeo4jBackup(
         addedBytes: record.summary.addedBytes,
         durationMs: record.summary.durationMs,
         replicas,
+        warnings,
       },
       [
         `Backup:   ${meta.mode}${meta.mode === 'enterprise' ? ` ${record.type}` : ''} of ${Object.keys(meta.databases).join(', ')} (Neo4j ${meta.version} ${meta.edition})`,
@@ -120,10 +128,11 @@ export async function runNeo4jBackup(
             ? `Replica:  ${r.replica}: copied ${r.copiedObjects ?? 0} objects (${formatBytes(r.copiedBytes ?? 0)})`
             : `Warning:  replication to ${r.replica} failed (the backup is saved; run \`hbr replicate --to ${r.replica}\`)`,
         ),
+        ...warnings.map((w) => `Warning:  ${w}`),
         `backup ${record.shortId} saved`,
       ],
     );
-    if (replicas.some((r) => !r.ok)) setExitCode(ExitCode.partial);
+    if (replicas.some((r) => !r.ok) || warnings.length > 0) setExitCode(ExitCode.partial);
     tracePhase('summary written');
   } finally {
     reporter.done();

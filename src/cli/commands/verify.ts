@@ -114,7 +114,7 @@ export const registerVerify: RegisterCommand = (program, ctx, setExitCode) => {
           ),
           ...(drill
             ? [
-                `${drill.countsOk ? 'OK' : 'FAILED'}:${drill.countsOk ? '       ' : '   '}counts in the scratch server at ${drill.home}${drill.countsOk ? ' equal the backup' : `: ${drill.countsError ?? ''}`}`,
+                `${drill.countsOk ? 'OK' : 'FAILED'}:${drill.countsOk ? '       ' : '   '}counts in the scratch server at ${drill.home}${drill.countsOk ? (drill.countsNotCompared.length > 0 ? ` not compared for ${drill.countsNotCompared.join(', ')} (the graph changed while the backup ran)` : ' equal the backup') : `: ${drill.countsError ?? ''}`}`,
                 ...drill.checks.map(
                   (c) =>
                     `${c.ok ? 'OK' : 'FAILED'}:${c.ok ? '       ' : '   '}Cypher check ${c.name}${c.ok ? '' : `: ${c.error ?? ''}`}`,

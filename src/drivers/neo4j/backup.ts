@@ -85,6 +85,11 @@ export interface Neo4jDatabaseRecord {
    * before a dump's stop): a restore does not compare them, since they are not the backup's.
    */
   readonly countsStable?: boolean;
+  /**
+   * Logical mode: relationships of the export whose start or end node it lacks (written while
+   * it ran); absent when none. Such a backup cannot be restored (`export-consistency.ts`).
+   */
+  readonly danglingRelationships?: number;
   readonly format?: DumpFormat;
   readonly storeFormat?: string;
   readonly lastCommittedTxId?: string;
@@ -184,9 +189,19 @@ export async function backupNeo4j(options: Neo4jBackupOptions): Promise<BackupRe
       try {
         for (const db of databases) {
           const artifact = `${db}.jsonl`;
-          const lines = exportGraph(exporter, options.bolt, { database: db, signal });
+          const ended: { dangling?: number } = {};
+          const lines = exportGraph(exporter, options.bolt, {
+            database: db,
+            signal,
+            onEnd: (s) => (ended.dangling = s.danglingRelationships),
+          });
           await session.addArtifact(artifact, lines, { signal });
-          records[db] = { artifact, kind: 'logical' };
+          const dangling = ended.dangling ?? 0;
+          records[db] = {
+            artifact,
+            kind: 'logical',
+            ...(dangling > 0 ? { danglingRelationships: dangling } : {}),
+          };
         }
       } finally {
         await exporter.close();

@@ -12,12 +12,13 @@
  * read transaction, which is still not a snapshot: with writers running, the export can contain a
  * relationship whose end node it lacks, or miss changes made during it. Stop the writers (or run
  * with `server.databases.read_only`) for a point-in-time export; the offline dump is consistent
- * by construction.
+ * by construction. Such relationships are counted (`onEnd`), so the backup can say so.
  * @module
  */
 import neo4j, { type Driver, type Node, type Relationship, type Transaction } from 'neo4j-driver';
 import { Readable } from 'node:stream';
 import { boltError, type BoltOptions } from './bolt.ts';
+import { createNodeIdSet } from './node-id-set.ts';
 import { encodeProps } from './value-codec.ts';
 
 /** The `format` field of the header line. */
@@ -32,6 +33,19 @@ export interface LogicalExportOptions {
   readonly signal?: AbortSignal;
   /** Called with running totals every 10 000 records. */
   readonly onProgress?: (progress: { nodes: number; relationships: number }) => void;
+  /** Called once the end line is written. */
+  readonly onEnd?: (summary: LogicalExportSummary) => void;
+}
+
+/** What an export holds. */
+export interface LogicalExportSummary {
+  readonly nodes: number;
+  readonly relationships: number;
+  /**
+   * Relationships whose start or end node the export lacks (written while it ran): an import
+   * refuses such an export.
+   */
+  readonly danglingRelationships: number;
 }
 
 /**
@@ -60,6 +74,8 @@ async function* exportLines(
     bookmarkManager: undefined,
   });
   const counts = { nodes: 0, relationships: 0 };
+  const nodeIds = createNodeIdSet();
+  let dangling = 0;
   let tx: Transaction | undefined;
   try {
     tx = session.beginTransaction();
@@ -103,6 +119,7 @@ async function* exportLines(
     for await (const record of tx.run('MATCH (n) RETURN n')) {
       options.signal?.throwIfAborted();
       const n: Node = record.get('n') as Node;
+      nodeIds.add(n.elementId);
       yield line({
         type: 'node',
         id: n.elementId,
@@ -114,6 +131,7 @@ async function* exportLines(
     for await (const record of tx.run('MATCH ()-[r]->() RETURN r')) {
       options.signal?.throwIfAborted();
       const r: Relationship = record.get('r') as Relationship;
+      if (!nodeIds.has(r.startNodeElementId) || !nodeIds.has(r.endNodeElementId)) dangling++;
       yield line({
         type: 'rel',
         id: r.elementId,
@@ -126,6 +144,7 @@ async function* exportLines(
     }
     yield line({ type: 'end', ...counts });
     options.onProgress?.({ ...counts });
+    options.onEnd?.({ ...counts, danglingRelationships: dangling });
   } catch (error) {
     if (options.signal?.aborted === true) throw options.signal.reason;
     throw boltError(bolt, `export ${database}`, error);

@@ -23,8 +23,13 @@ export interface Neo4jSourceRestoreResult {
   readonly home: string;
   readonly drill: boolean;
   readonly databases: readonly string[];
-  /** Counts per label and type equal the backup's record. */
+  /** Counts per label and type equal the backup's record (where compared). */
   readonly countsOk: boolean;
+  /**
+   * Databases whose counts were not compared: they moved while the backup ran, so the record
+   * is not the backup's (`countsStable: false`).
+   */
+  readonly countsNotCompared: readonly string[];
   readonly countsError?: string;
   readonly facts: Readonly<Record<string, GraphFacts>>;
   readonly checks: readonly CypherCheckResult[];
@@ -120,12 +125,17 @@ export async function restoreNeo4jSource(
   for (const db of databases.filter((d) => d !== 'system'))
     checks.push(...(await runCypherChecks(neo.bolt, db, neo.checks, options.signal)));
   const countsOk = countsError === undefined;
+  const meta = neo4jMeta(backup);
+  const countsNotCompared = databases.filter(
+    (db) => meta.facts[db] !== undefined && meta.databases[db]?.countsStable === false,
+  );
   return {
     backupId: backup.id,
     home: neo.home,
     drill: options.drill === true,
     databases,
     countsOk,
+    countsNotCompared,
     ...(countsError !== undefined ? { countsError } : {}),
     facts,
     checks,
