@@ -12,12 +12,14 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import { SourceError } from '../../src/errors.ts';
 import { createNeo4jAdmin } from '../../src/drivers/neo4j/admin.ts';
 import { dumpDatabase } from '../../src/drivers/neo4j/dump-stream.ts';
-import { createNeo4jServer } from '../../src/drivers/neo4j/server.ts';
+import { offlineDump } from '../../src/drivers/neo4j/offline-dump.ts';
+import { createNeo4jServer, type Neo4jServer } from '../../src/drivers/neo4j/server.ts';
 import {
   assertStoreCleanlyStopped,
   assertVersionsMatch,
   parseStoreInfo,
 } from '../../src/drivers/neo4j/store-state.ts';
+import { newArtifactRepository } from './helpers.ts';
 
 describe('neo4j failure cases', () => {
   let dir: string;
@@ -51,6 +53,43 @@ describe('neo4j failure cases', () => {
       (error: unknown) => error instanceof SourceError && /not found/.test(error.message),
     );
     assert.equal(chunks.length, 0);
+  });
+
+  test("a dump that neo4j-admin fails is reported with neo4j-admin's own error, not as a short stream", async () => {
+    const script = join(dir, 'neo4j-admin');
+    await writeFile(
+      script,
+      '#!/bin/sh\necho "Database neo4j is in use by another process" >&2\nexit 3\n',
+      { mode: 0o755 },
+    );
+    const admin = createNeo4jAdmin({ home: dir, command: script });
+    const repo = await newArtifactRepository(dir);
+    const session = await repo.startBackup();
+    // The server's stop and start are not the subject here.
+    const server = {
+      stop: () => Promise.resolve(),
+      start: () => Promise.resolve(),
+      holdStart: () => ({ cancel: () => undefined }),
+    } as unknown as Neo4jServer;
+    try {
+      await assert.rejects(
+        offlineDump({
+          session,
+          server,
+          admin,
+          databases: ['neo4j', 'system'],
+          storeDatabases: ['neo4j', 'system'],
+          nice: false,
+        }),
+        (error: unknown) =>
+          error instanceof SourceError &&
+          /database dump \*: exit 3: Database neo4j is in use by another process/.test(
+            error.message,
+          ),
+      );
+    } finally {
+      await session.abort();
+    }
   });
 
   test('a server that ignores SIGTERM is reported after the timeout and left running (never SIGKILLed)', async () => {

@@ -243,7 +243,9 @@ async function dumpIntoPipes(
       .catch(() => undefined); // settled below
     const stored = Promise.all(databases.map((db, i) => storeDump(options, db, pipes[i]!.stream)));
     stored.catch((error: unknown) => {
-      stop.abort(error);
+      // Only a running neo4j-admin is stopped: once it has exited, the readers' failure (a
+      // stream too short) follows from its own, and its error (stderr) is the one to report.
+      if (dumping) stop.abort(error);
       for (const p of pipes) p.stream.destroy();
     });
     const [dump, store] = await Promise.allSettled([dumped, stored]);
