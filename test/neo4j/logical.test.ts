@@ -378,6 +378,40 @@ describe('neo4j logical export and import (real server)', () => {
     assert.equal(restored.facts.neo4j?.labels.Atom, 3_000);
   });
 
+  test('an export of nodes with large properties imports in batches the server can hold', async () => {
+    // One at a time: a transaction deleting them all is over the server's memory limit too.
+    const deleteBig = async () => {
+      for (;;) {
+        const { records } = await neo.driver.executeQuery(
+          'MATCH (b:Big) WITH b LIMIT 1 DELETE b RETURN count(*) AS c',
+        );
+        if (toNumber(records[0]?.get('c')) === 0) break;
+      }
+    };
+    await deleteBig();
+    await wipeGraph(neo.driver);
+    // 30 × 10 MiB in one transaction failed with OutOfDirectMemoryError on the server.
+    for (let i = 0; i < 30; i++) {
+      await neo.driver.executeQuery(
+        "CREATE (:Big {i: $i, s: reduce(s = '0123456789', k IN range(1, 20) | s + s)})",
+        { i },
+      );
+    }
+    const file = join(dir, 'big.jsonl');
+    await pipeline(exportGraph(neo.driver, neo.bolt), createWriteStream(file));
+    await deleteBig();
+    const result = await importGraph(neo.driver, neo.bolt, createReadStream(file)).finally(() =>
+      rm(file),
+    );
+    assert.equal(result.nodes, 30);
+    const { records } = await neo.driver.executeQuery(
+      'MATCH (b:Big) RETURN count(b) AS c, min(size(b.s)) AS min',
+    );
+    assert.equal(toNumber(records[0]?.get('c')), 30);
+    assert.equal(toNumber(records[0]?.get('min')), 10 * 2 ** 20);
+    await deleteBig();
+  });
+
   test('a graph that uses the names of the old temporary import label and key keeps them', async () => {
     await wipeGraph(neo.driver);
     await neo.driver.executeQuery(

@@ -24,6 +24,12 @@ export interface LogicalImportOptions {
   readonly database?: string;
   /** Rows per write transaction. @default 5000 */
   readonly batchSize?: number;
+  /**
+   * Characters of export lines per write transaction, at most (a single larger row goes alone):
+   * the server holds a transaction's parameters in direct memory, and 5000 rows of large
+   * properties failed with OutOfDirectMemoryError. @default 8 MiB
+   */
+  readonly batchChars?: number;
   /** Import into a database that already holds nodes, indexes or constraints. @default false */
   readonly allowNonEmpty?: boolean;
   readonly signal?: AbortSignal;
@@ -118,7 +124,11 @@ export async function importGraph(
     await run(
       `CREATE CONSTRAINT ${temp.constraint} IF NOT EXISTS FOR (n:${temp.label}) REQUIRE n.${temp.key} IS UNIQUE`,
     );
-    imported = await importData(run, temp, input, { database, batchSize });
+    imported = await importData(run, temp, input, {
+      database,
+      batchSize,
+      batchChars: options.batchChars ?? 8 * 1024 * 1024,
+    });
     await removeTemp(run, temp, batchSize);
   } catch (error) {
     // Left behind, the marks would stay on the nodes imported so far (and the constraint for
@@ -149,9 +159,11 @@ async function importData(
   run: Run,
   temp: TempNames,
   input: AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Readable,
-  options: { database: string; batchSize: number },
+  options: { database: string; batchSize: number; batchChars: number },
 ): Promise<{ nodes: number; relationships: number; schema: Record<string, JsonValue>[] }> {
-  const { database, batchSize } = options;
+  const { database, batchSize, batchChars } = options;
+  /** Characters of the lines of the rows waiting in `nodes` or `rels`. */
+  let pending = 0;
   const schema: Record<string, JsonValue>[] = [];
   const done = { nodes: 0, relationships: 0 };
   let nodes: Row[] = [];
@@ -171,6 +183,7 @@ async function importData(
     }
     done.nodes += nodes.length;
     nodes = [];
+    pending = 0;
   };
   const flushRels = async () => {
     for (const [type, rows] of groupBy(rels, (r) => r.rel ?? '')) {
@@ -188,6 +201,7 @@ async function importData(
     }
     done.relationships += rels.length;
     rels = [];
+    pending = 0;
   };
 
   const source = Readable.from(input, { objectMode: false });
@@ -203,11 +217,13 @@ async function importData(
         header = true;
       } else if (item.type === 'node') {
         nodes.push(item as unknown as Row);
-        if (nodes.length >= batchSize) await flushNodes();
+        pending += text.length;
+        if (nodes.length >= batchSize || pending >= batchChars) await flushNodes();
       } else if (item.type === 'rel') {
         if (nodes.length > 0) await flushNodes();
         rels.push(item as unknown as Row);
-        if (rels.length >= batchSize) await flushRels();
+        pending += text.length;
+        if (rels.length >= batchSize || pending >= batchChars) await flushRels();
       } else if (item.type === 'schema') schema.push(item);
       else if (item.type === 'end') end = item;
     }
@@ -238,11 +254,23 @@ async function importData(
  * Idempotent: also right for an import that failed before or while creating them.
  */
 async function removeTemp(run: Run, temp: TempNames, batchSize: number): Promise<void> {
+  let n = batchSize * 2;
   for (;;) {
-    const [r] = await run(
-      `MATCH (n:${temp.label}) WITH n LIMIT $n REMOVE n:${temp.label}, n.${temp.key} RETURN count(*) AS c`,
-      { n: neo4j.int(batchSize * 2) },
-    );
+    let r;
+    try {
+      [r] = await run(
+        `MATCH (n:${temp.label}) WITH n LIMIT $n REMOVE n:${temp.label}, n.${temp.key} RETURN count(*) AS c`,
+        { n: neo4j.int(n) },
+      );
+    } catch (error) {
+      // The server rewrites each node with all its properties: nodes with large ones go in
+      // smaller batches, down to one.
+      if (n > 1 && isMemoryLimit(error)) {
+        n = Math.ceil(n / 8);
+        continue;
+      }
+      throw error;
+    }
     if (!r || toNumber(r.get('c')) === 0) break;
   }
   await run(`DROP CONSTRAINT ${temp.constraint} IF EXISTS`);
@@ -297,6 +325,16 @@ async function applySchema(run: Run, schema: Record<string, JsonValue>[]): Promi
     created++;
   }
   return created;
+}
+
+/** The server refused a transaction over its memory limits (transaction pool, direct memory). */
+function isMemoryLimit(error: unknown): boolean {
+  const texts: string[] = [];
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    texts.push(e.message, typeof code === 'string' ? code : '');
+  }
+  return /MemoryPoolOutOfMemoryError|OutOfDirectMemoryError|OutOfMemoryError/.test(texts.join(' '));
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
