@@ -5,8 +5,13 @@
  * nothing.
  * @module
  */
+import { InvalidArgumentError } from '@commander-js/extra-typings';
 
-/** Adds `value` to the values given before. */
+/**
+ * Adds `value` to the values given before. An empty one is refused: it is what a script's unset
+ * variable gives (`--path "$DIR"`), and it would mean the current folder or match nothing.
+ */
 export function collect(value: string, previous: readonly string[]): string[] {
+  if (value === '') throw new InvalidArgumentError('it is empty');
   return [...previous, value];
 }

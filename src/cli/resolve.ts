@@ -190,7 +190,7 @@ export type Credentials =
  * command-line argument. Empty environment variables count as unset. Relative paths from flags
  * and the environment resolve against `cwd`; the config's are already absolute.
  *
- * The files are read with `signal` (see secret-file.ts: at most 64 KiB, and never past an
+ * The files are read with `signal` (see secret-file.ts: at most 1 MiB, and never past an
  * interrupt).
  *
  * @throws {MissingPasswordError} when no input names a credential, the password (or key

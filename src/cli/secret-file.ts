@@ -8,8 +8,11 @@
 import { open } from 'node:fs/promises';
 import { InterruptedError } from '../errors.ts';
 
-/** The largest password or key file hbr reads: far above any password or key anyone makes. */
-export const MAX_SECRET_FILE_BYTES = 64 * 1024;
+/**
+ * The largest password or key file hbr reads: far above any password or key anyone makes (init
+ * took key files of any size before the cap, so it is generous: 1 MiB).
+ */
+export const MAX_SECRET_FILE_BYTES = 1024 * 1024;
 
 /** Why a secret file could not be read, in words for a message (`no such file`, …). */
 export class SecretFileError extends Error {

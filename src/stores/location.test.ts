@@ -64,6 +64,7 @@ void describe('parseLocation', () => {
       ['sftp://host/path', /unknown repository location/],
       ['gs:bucket', /written as restic writes locations.*hbr has no gs store/],
       ['s3:bucket/prod', /hbr expects s3:\/\/BUCKET\/PREFIX/],
+      ['file:/srv/backup', /hbr expects a path \(\/srv\/backup\) or file:\/\/\/srv\/backup/],
       ['azure://acct', /CONTAINER/],
       ['azure://Bad_Account/c0n', /account name/],
       ['azure://acct/ab', /container name/],

@@ -12,6 +12,7 @@ const EXPECTED: Readonly<Record<string, string>> = {
   s3: 's3://BUCKET/PREFIX',
   azure: 'azure://ACCOUNT/CONTAINER/PREFIX',
   local: 'a path (/srv/backup) or file:///srv/backup',
+  file: 'a path (/srv/backup) or file:///srv/backup',
   sftp: '',
   rest: '',
   b2: '',

@@ -35,6 +35,18 @@ describe('hbr options given once per value', () => {
     assert.deepEqual((JSON.parse(listed.stdout) as { tags: string[] }[])[0]?.tags, ['one', 'two']);
   });
 
+  it('refuses an empty value (an unset variable) as a usage error', async () => {
+    for (const args of [
+      ['backup', '--exclude', '', 'src'],
+      ['restore', 'latest', '--target', 'out2', '--path', ''],
+      ['restore', 'latest', '--target', 'out2', '--include', ''],
+    ]) {
+      const result = await run(...args);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, /argument '' is invalid\. it is empty/);
+    }
+  });
+
   it('restores the backup named after --include, each include repeated', async () => {
     await run('backup', 'src');
     const src = join(dir.path, 'src');

@@ -43,11 +43,11 @@ describe('hbr reading password and key files', () => {
     assert.match(result.stderr, /interrupted while reading .*pw-fifo/);
   });
 
-  it('refuses a key file larger than 64 KiB instead of reading it to its end', async () => {
-    await writeFile(join(dir.path, 'big-key'), Buffer.alloc(64 * 1024 + 1, 7));
+  it('refuses a key file larger than 1 MiB instead of reading it to its end', async () => {
+    await writeFile(join(dir.path, 'big-key'), Buffer.alloc(1024 * 1024 + 1, 7));
     const result = await run(['init', '--repo', 'big-repo', '--key-file', 'big-key']);
     assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, /key file .*big-key.*larger than 64 KiB/);
+    assert.match(result.stderr, /key file .*big-key.*larger than 1024 KiB/);
     assert.equal(existsSync(join(dir.path, 'big-repo', 'config')), false, 'no repository made');
   });
 
