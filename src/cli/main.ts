@@ -5,6 +5,7 @@ import { commands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
 import { commandNameOf, deriveKeyForCommandLine } from './early-unlock.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
+import { criticalWork } from '../util/critical-work.ts';
 import { scavengeWithoutHelpers } from '../util/heap-sizing.ts';
 
 /**
@@ -26,16 +27,30 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
   let received: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
     received = signal;
-    controller.abort(new Error('interrupted'));
+    if (!controller.signal.aborted) {
+      controller.abort(new Error('interrupted'));
+      return;
+    }
+    // A second one: the command did not stop (a store that never answers). It ends now, by the
+    // signal raised again without this handler, unless it is starting a server it stopped.
+    const pending = criticalWork();
+    if (pending.length > 0) {
+      ctx.stderr.write(
+        `hbr: ${pending.join('; ')}: stopping once that is done (SIGKILL stops at once)\n`,
+      );
+      return;
+    }
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    process.kill(process.pid, signal);
   };
   const ownProcess = context === undefined;
   if (ownProcess) {
     scavengeWithoutHelpers();
     // Kept for the whole command (`on`, not `once`): with no listener of ours left after a
-    // first signal, execa's exit hook (signal-exit) took the next, or even the first, for the
-    // process dying, killed every child (the held start of a stopped Neo4j server among them)
-    // and raised the signal again, so the server stayed down. A second Ctrl-C only aborts again:
-    // what runs after an abort (starting a server again) is what must not be cut short.
+    // first signal, execa's exit hook (signal-exit) took the first for the process dying, killed
+    // every child (the held start of a stopped Neo4j server among them) and raised the signal
+    // again, so the server stayed down. A second one ends the process (see onSignal).
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     // `hbr backups --json | head -1` closes stdout early: that is not an error.

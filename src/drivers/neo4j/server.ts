@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { beginCriticalWork } from '../../util/critical-work.ts';
 import { SourceError } from '../../errors.ts';
 import { boltError, isAuthError, openBolt, type BoltOptions } from './bolt.ts';
 import { isProcessAlive } from '../../util/process.ts';
@@ -124,12 +125,30 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
     }
   };
 
+  // Set from a stop until the start after it has ended (see critical-work.ts).
+  let restarting: (() => void) | undefined;
+  const startServer = async (o: Parameters<Neo4jServer['start']>[0] = {}): Promise<void> => {
+    const held = o.held === undefined ? undefined : heldStarts.get(o.held);
+    if ((await pid()) === undefined) {
+      const command = held?.run() ?? spawnCommand(startCommand, env, o.signal, 'start');
+      // execa spawns before it returns: the hook runs once the command runs, before it ends.
+      o.onSpawned?.();
+      await commandResult(command, startCommand, 'start');
+    } else {
+      held?.cancel();
+      o.onSpawned?.();
+    }
+    await waitForBolt(o);
+  };
+
   return {
     pid,
     waitForBolt,
     async stop(o = {}) {
       const running = await pid();
       if (running === undefined) return;
+      // Every stop of hbr's is followed by a start, which a second Ctrl-C must not cut short.
+      restarting ??= beginCriticalWork(`the Neo4j server of ${home} is down until hbr starts it`);
       if (options.stopCommand !== undefined) {
         await runCommand(options.stopCommand, env, o.signal, 'stop');
       } else {
@@ -148,17 +167,12 @@ export function createNeo4jServer(options: Neo4jServerOptions): Neo4jServer {
       }
     },
     async start(o = {}) {
-      const held = o.held === undefined ? undefined : heldStarts.get(o.held);
-      if ((await pid()) === undefined) {
-        const command = held?.run() ?? spawnCommand(startCommand, env, o.signal, 'start');
-        // execa spawns before it returns: the hook runs once the command runs, before it ends.
-        o.onSpawned?.();
-        await commandResult(command, startCommand, 'start');
-      } else {
-        held?.cancel();
-        o.onSpawned?.();
+      try {
+        await startServer(o);
+      } finally {
+        restarting?.();
+        restarting = undefined;
       }
-      await waitForBolt(o);
     },
     holdStart() {
       const [file, ...args] = commandParts(startCommand, 'start');
