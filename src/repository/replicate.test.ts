@@ -335,6 +335,34 @@ describe('replicateRepository', () => {
     assert.match(report.errors[0]?.message ?? '', /root tree [0-9a-f]{16}… is in no index object/);
   });
 
+  it('finds gaps through index objects and manifests the replica already holds', async () => {
+    await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
+    const pack = (await keysOf(source, 'data/'))[1] ?? '';
+    await source.delete(pack);
+    const lostPack = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+    });
+    assert.equal(lostPack.ok, true);
+    assert.deepEqual(
+      lostPack.warnings.map((w) => [w.key, w.reason]),
+      [[pack, 'missing']],
+    );
+    assert.match(lostPack.warnings[0]?.message ?? '', /the replica still holds it/);
+
+    for (const key of await keysOf(source, 'index/')) await source.delete(key);
+    const [manifest] = await keysOf(source, 'snapshots/');
+    const lostIndex = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+    });
+    assert.equal(lostIndex.copiedObjects, 0);
+    assert.deepEqual(
+      lostIndex.errors.map((e) => [e.key, e.reason]),
+      [[manifest, 'missing']],
+    );
+  });
+
   it('warns of a pack in another folder than its name, as check does, and does not copy it', async () => {
     const pack = (await keysOf(source, 'data/'))[0] ?? '';
     const name = pack.slice(pack.lastIndexOf('/') + 1);
