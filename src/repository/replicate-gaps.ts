@@ -5,12 +5,10 @@
  * inherits the gap, the run says it succeeded, and only a check of the replica finds it.
  * @module
  */
-import pLimit from 'p-limit';
-import { isHbrError, StoreError } from '../errors.ts';
-import type { ObjectInfo, Store } from '../stores/types.ts';
+import { isHbrError } from '../errors.ts';
 import type { RepositoryKeys } from './crypto.ts';
 import { openIndex } from './index-file.ts';
-import { decodeManifest } from './manifest.ts';
+import { decodeManifest, manifestKey } from './manifest.ts';
 import { createMasterIndex } from './master-index.ts';
 import { packKey } from './pack.ts';
 
@@ -28,67 +26,67 @@ export interface SourceGap {
 }
 
 /**
- * Reads every index object and manifest listed on the source (small objects: a backup reads
- * the whole index too) and returns each pack an index object names that is on neither store,
- * and each backup whose root tree no index object lists. A damaged index object or manifest is
- * left out here: copying names it, as it does any object that does not match its name.
- * @param listed the source's listings, taken manifests → index → packs, so every pack an
- *   index object names was written before the packs were listed
+ * Finds the gaps from the bytes of the source's index objects and manifests, as replication
+ * reads them to copy them or to pass them over (so each is read once a run). Every listed index
+ * object is added first, then the packs are asked for, then each manifest is checked. A damaged
+ * index object or manifest is left out here: copying names it, as it does any object that does
+ * not match its name.
+ */
+export interface SourceGapCheck {
+  /** Takes one index object (its id and bytes as stored). */
+  addIndex(id: string, bytes: Buffer): void;
+  /** Each pack an added index object names that the source does not hold. */
+  missingPacks(): SourceGap[];
+  /** The gap of one backup (its id and manifest bytes), if no added index object lists its root tree. */
+  checkManifest(id: string, bytes: Buffer): SourceGap | undefined;
+}
+
+/**
+ * Starts a gap check of the source `sourceName`.
+ * @param listedPacks pack ids the source holds, listed after its index objects, so every pack a
+ *   listed index object names was written before the packs were listed
  * @param targetPacks pack ids the replica holds
  */
-export async function findSourceGaps(
-  source: Store,
+export function createSourceGapCheck(
+  sourceName: string,
   keys: RepositoryKeys,
-  listed: { index: readonly ObjectInfo[]; snapshots: readonly ObjectInfo[]; packs: Set<string> },
+  listedPacks: ReadonlySet<string>,
   targetPacks: ReadonlySet<string>,
-  signal?: AbortSignal,
-): Promise<SourceGap[]> {
-  const limit = pLimit(Math.max(1, source.properties.connections));
+): SourceGapCheck {
   const index = createMasterIndex();
   const missing = new Map<string, string>(); // pack id → an index object naming it
-  await Promise.all(
-    listed.index.map((o) =>
-      limit(async () => {
-        const id = o.key.slice('index/'.length);
-        const bytes = await source.get(o.key, { signal });
-        const packs = _decoded(() => openIndex(keys, id, bytes));
-        if (!packs) return;
-        index.addStored(packs);
-        for (const p of packs)
-          if (!listed.packs.has(p.packId) && !missing.has(p.packId)) missing.set(p.packId, id);
-      }),
-    ),
-  );
-  const gaps: SourceGap[] = [];
-  for (const [packId, indexId] of missing) {
-    const onReplica = targetPacks.has(packId);
-    gaps.push({
-      key: packKey(packId),
-      kind: 'data',
-      severity: onReplica ? 'warning' : 'error',
-      message: onReplica
-        ? `[replicate:${source.name}] ${packKey(packId)} (listed by index ${indexId.slice(0, 16)}…) is missing from the source; the replica still holds it: copy it back to repair the source`
-        : `[replicate:${source.name}] ${packKey(packId)} (listed by index ${indexId.slice(0, 16)}…) is missing from the source, so the replica lacks it too: the blobs in it cannot be restored from either; run \`hbr check\` on the source`,
-    });
-  }
-  await Promise.all(
-    listed.snapshots.map((o) =>
-      limit(async () => {
-        const id = o.key.slice('snapshots/'.length);
-        const bytes = await _getDeletable(source, o.key, signal);
-        if (!bytes) return; // forgotten since it was listed
-        const backup = _decoded(() => decodeManifest(keys, id, bytes));
-        if (!backup || index.has(Buffer.from(backup.tree, 'hex'))) return;
-        gaps.push({
-          key: o.key,
-          kind: 'snapshots',
-          severity: 'error',
-          message: `[replicate:${source.name}] backup ${id.slice(0, 8)}: its root tree ${backup.tree.slice(0, 16)}… is in no index object of the source (one is missing), so neither the source nor the replica can restore it; run \`hbr check\` on the source`,
-        });
-      }),
-    ),
-  );
-  return gaps;
+  return {
+    addIndex(id, bytes) {
+      const packs = _decoded(() => openIndex(keys, id, bytes));
+      if (!packs) return;
+      index.addStored(packs);
+      for (const p of packs)
+        if (!listedPacks.has(p.packId) && !missing.has(p.packId)) missing.set(p.packId, id);
+    },
+    missingPacks() {
+      return [...missing].map(([packId, indexId]) => {
+        const onReplica = targetPacks.has(packId);
+        return {
+          key: packKey(packId),
+          kind: 'data',
+          severity: onReplica ? 'warning' : 'error',
+          message: onReplica
+            ? `[replicate:${sourceName}] ${packKey(packId)} (listed by index ${indexId.slice(0, 16)}…) is missing from the source; the replica still holds it: copy it back to repair the source`
+            : `[replicate:${sourceName}] ${packKey(packId)} (listed by index ${indexId.slice(0, 16)}…) is missing from the source, so the replica lacks it too: the blobs in it cannot be restored from either; run \`hbr check\` on the source`,
+        };
+      });
+    },
+    checkManifest(id, bytes) {
+      const backup = _decoded(() => decodeManifest(keys, id, bytes));
+      if (!backup || index.has(Buffer.from(backup.tree, 'hex'))) return undefined;
+      return {
+        key: manifestKey(id),
+        kind: 'snapshots',
+        severity: 'error',
+        message: `[replicate:${sourceName}] backup ${id.slice(0, 8)}: its root tree ${backup.tree.slice(0, 16)}… is in no index object of the source (one is missing), so neither the source nor the replica can restore it; run \`hbr check\` on the source`,
+      };
+    },
+  };
 }
 
 // --- internal ---
@@ -99,19 +97,6 @@ function _decoded<T>(decode: () => T): T | undefined {
     return decode();
   } catch (error) {
     if (isHbrError(error)) return undefined;
-    throw error;
-  }
-}
-
-async function _getDeletable(
-  store: Store,
-  key: string,
-  signal?: AbortSignal,
-): Promise<Buffer | undefined> {
-  try {
-    return await store.get(key, { signal });
-  } catch (error) {
-    if (error instanceof StoreError && error.status === 404) return undefined;
     throw error;
   }
 }

@@ -427,6 +427,36 @@ describe('replicateRepository', () => {
     assert.deepEqual(await keysOf(target, 'snapshots/'), []);
   });
 
+  it('reads each index object and manifest of the source once a run, copied or already on the replica', async () => {
+    await backup(repo, 2, 1024 * 1024);
+    const reads = new Map<string, number>();
+    const counting: Store = {
+      ...source,
+      get: async (key, options) => {
+        reads.set(key, (reads.get(key) ?? 0) + 1);
+        return source.get(key, options);
+      },
+    };
+    const replicateCounting = async (): Promise<string[]> => {
+      reads.clear();
+      const report = await replicateRepository(counting, target, {
+        keys: repo.keys,
+        keyId: repo.keyId,
+      });
+      assert.equal(report.ok, true);
+      const read = [...(await keysOf(source, 'index/')), ...(await keysOf(source, 'snapshots/'))];
+      assert.deepEqual(
+        read.filter((key) => reads.get(key) !== 1),
+        [],
+        `read other than once: ${JSON.stringify(Object.fromEntries(reads))}`,
+      );
+      return read;
+    };
+    await replicateCounting(); // a new replica: every one is copied
+    await backup(repo, 3, 1024 * 1024);
+    await replicateCounting(); // two backups already there, one new
+  });
+
   it('copies packs before index objects and index objects before manifests', async () => {
     const order: string[] = [];
     const recording: Store = {

@@ -16,7 +16,7 @@ import type { ObjectInfo, Store } from '../stores/types.ts';
 import type { RepositoryKeys } from './crypto.ts';
 import { acquireLock, type OnLockLeft, type RepositoryLock } from './locks.ts';
 import { packKey } from './pack.ts';
-import { findSourceGaps } from './replicate-gaps.ts';
+import { createSourceGapCheck, type SourceGap } from './replicate-gaps.ts';
 
 /** The object classes replication copies, in the order of {@link REPLICATION_ORDER}. */
 export type ReplicatedKind = 'keys' | 'config' | 'data' | 'index' | 'snapshots' | 'notes';
@@ -113,8 +113,9 @@ export interface ReplicateOptions {
  * byte. Each content-named object (`keys/`, `data/`, `index/`, `snapshots/`) is re-hashed
  * against its name before it is written; a damaged one is not copied and is listed in
  * `errors` (`ok: false`) after everything else has been copied. So are packs and root trees
- * the source's index objects and backups name but the source lacks (see `findSourceGaps`), and
- * a replica that does not hold the key `keyId` byte for byte once copying is done.
+ * the source's index objects and backups name but the source lacks (see `createSourceGapCheck`:
+ * every index object and manifest is read for it, and read once, copied or not), and a replica
+ * that does not hold the key `keyId` byte for byte once copying is done.
  *
  * Listing goes manifests → index → packs, so every object a listed manifest needs was written
  * before it was listed, even while backups run. Shared locks on both repositories keep prune
@@ -197,20 +198,29 @@ export async function replicateRepository(
         message: `[replicate:${target.name}] ${key} is on the replica but no longer on the source: the password or key file it holds still opens the replica; not deleted (\`hbr --repo <replica> key remove ${_name(key).slice(0, 8)}\` if it should not)`,
       });
     }
-    for (const gap of await findSourceGaps(
-      source,
+    // Gaps are found from the index objects and manifests as the copy below reads them, and
+    // reported before the copy's own errors.
+    const gapErrors: ReplicationProblem[] = [];
+    const addGap = ({ severity, ...problem }: SourceGap): void => {
+      (severity === 'error' ? gapErrors : warnings).push({ ...problem, reason: 'missing' });
+    };
+    const gapCheck = createSourceGapCheck(
+      source.name,
       options.keys,
-      {
-        index: listed.get('index') ?? [],
-        snapshots: listed.get('snapshots') ?? [],
-        packs: new Set((listed.get('data') ?? []).map((o) => _name(o.key))),
-      },
+      new Set((listed.get('data') ?? []).map((o) => _name(o.key))),
       new Set([...(have.get('data')?.keys() ?? [])].map(_name)),
-      signal,
-    )) {
-      const { severity, ...problem } = gap;
-      (severity === 'error' ? errors : warnings).push({ ...problem, reason: 'missing' });
-    }
+    );
+    /** Reads an object of the source, handing index objects and manifests to the gap check. */
+    const read = async (kind: ReplicatedKind, o: ObjectInfo): Promise<Buffer | undefined> => {
+      const bytes = o.key === 'config' ? sourceConfig : await _get(source, o.key, signal);
+      if (bytes === undefined) return undefined; // deleted on the source since it was listed
+      if (kind === 'index') gapCheck.addIndex(_name(o.key), bytes);
+      if (kind === 'snapshots') {
+        const gap = gapCheck.checkManifest(_name(o.key), bytes);
+        if (gap) addGap(gap);
+      }
+      return bytes;
+    };
 
     const kinds = Object.fromEntries(
       REPLICATION_ORDER.map((k) => [
@@ -229,16 +239,18 @@ export async function replicateRepository(
       const held = have.get(kind) ?? new Map<string, number>();
       const report = kinds[kind];
       const todo: ObjectInfo[] = [];
-      for (const o of listed.get(kind) ?? []) {
-        if (held.get(o.key) === o.size) report.present++;
-        else todo.push(o);
-      }
+      const present: ObjectInfo[] = [];
+      for (const o of listed.get(kind) ?? []) (held.get(o.key) === o.size ? present : todo).push(o);
+      report.present = present.length;
+      // The gap check needs every index object and manifest, the replica's or not: those the
+      // replica holds are read (not written) beside the copies.
+      const readOnly = kind === 'index' || kind === 'snapshots' ? present : [];
       const total = { objects: todo.length, bytes: todo.reduce((n, o) => n + o.size, 0) };
       let done = 0;
       let doneBytes = 0;
       const copyOne = async (o: ObjectInfo): Promise<void> => {
         signal?.throwIfAborted();
-        const bytes = o.key === 'config' ? sourceConfig : await _get(source, o.key, signal);
+        const bytes = await read(kind, o);
         if (bytes === undefined) {
           report.vanished++; // deleted on the source since it was listed
         } else if (o.key !== 'config' && _sha256(bytes) !== _name(o.key)) {
@@ -267,18 +279,26 @@ export async function replicateRepository(
           bytesTotal: total.bytes,
         });
       };
+      const readOne = async (o: ObjectInfo): Promise<void> => {
+        signal?.throwIfAborted();
+        await read(kind, o);
+      };
       // Objects are held whole in memory while copied: big packs (packSize goes up to 1 GiB)
       // lower the concurrency so that about MEMORY_BUDGET bytes are in flight at most.
-      const largest = todo.reduce((n, o) => Math.max(n, o.size), 0);
+      const largest = [...todo, ...readOnly].reduce((n, o) => Math.max(n, o.size), 0);
       limit.concurrency = Math.max(
         1,
         Math.min(concurrency, Math.floor(MEMORY_BUDGET / Math.max(1, largest))),
       );
       // Every object of a class lands before the next class starts (index after its packs).
-      await Promise.all(todo.map((o) => limit(() => copyOne(o)))).catch((error: unknown) => {
+      await Promise.all([
+        ...todo.map((o) => limit(() => copyOne(o))),
+        ...readOnly.map((o) => limit(() => readOne(o))),
+      ]).catch((error: unknown) => {
         limit.clearQueue();
         throw error;
       });
+      if (kind === 'index') for (const gap of gapCheck.missingPacks()) addGap(gap);
     }
     const keyProblem = await _checkKey(source, target, options.keyId, errors, signal);
     if (keyProblem) errors.push(keyProblem);
@@ -290,9 +310,9 @@ export async function replicateRepository(
       kinds,
       copiedObjects: all.reduce((n, k) => n + k.copied, 0),
       copiedBytes: all.reduce((n, k) => n + k.copiedBytes, 0),
-      errors,
+      errors: [...gapErrors, ...errors],
       warnings,
-      ok: errors.length === 0,
+      ok: gapErrors.length === 0 && errors.length === 0,
       durationMs: Date.now() - started,
     };
   } finally {
