@@ -6,24 +6,19 @@ import { join } from 'node:path';
 import { openRepository } from '../../src/repository/index.ts';
 import { acquireLock } from '../../src/repository/locks.ts';
 import { createLocalStore } from '../../src/stores/local.ts';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
 
 describe('hbr on bad input', () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let env: NodeJS.ProcessEnv;
+  const cli = cliRepository({ password: 'right' });
   const run = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
-    hbr(args, { env: { ...env, ...extra }, cwd: dir.path });
+    hbr(args, { env: { ...cli.env, ...extra }, cwd: cli.path });
 
   before(async () => {
-    dir = await tempDir();
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'right' };
-    await mkdir(join(dir.path, 'data'));
-    await writeFile(join(dir.path, 'data', 'a.txt'), 'alpha');
-    assert.equal((await run(['init'])).code, 0);
+    await mkdir(join(cli.path, 'data'));
+    await writeFile(join(cli.path, 'data', 'a.txt'), 'alpha');
   });
-  after(async () => dir.remove());
 
   it('exits 12 on a wrong password and says so', async () => {
     const result = await run(['backups'], { HBR_PASSWORD: 'wrong' });
@@ -33,8 +28,8 @@ describe('hbr on bad input', () => {
 
   it('exits 12 with directions when no password is given', async () => {
     const result = await hbr(['backups'], {
-      env: { HBR_REPOSITORY: env.HBR_REPOSITORY },
-      cwd: dir.path,
+      env: { HBR_REPOSITORY: cli.env.HBR_REPOSITORY },
+      cwd: cli.path,
     });
     assert.equal(result.code, 12);
     assert.match(result.stderr, /HBR_PASSWORD/);
@@ -43,7 +38,7 @@ describe('hbr on bad input', () => {
   it('reads a password file that is a pipe once, as the command (--password-file <(…))', async () => {
     // The key derivation started before the command loads guesses from regular files only: had
     // it read the pipe, the command would find it empty, or (here) both would wait forever.
-    const pipe = join(dir.path, 'pw-pipe');
+    const pipe = join(cli.path, 'pw-pipe');
     execFileSync('mkfifo', [pipe]);
     const writing = (async () => {
       const handle = await open(pipe, 'w');
@@ -51,8 +46,8 @@ describe('hbr on bad input', () => {
       await handle.close();
     })();
     const { child, done } = hbrProcess(['backups', '--password-file', 'pw-pipe'], {
-      env: { HBR_REPOSITORY: env.HBR_REPOSITORY },
-      cwd: dir.path,
+      env: { HBR_REPOSITORY: cli.env.HBR_REPOSITORY },
+      cwd: cli.path,
     });
     const stuck = setTimeout(() => child.kill('SIGKILL'), 60_000);
     const result = await done;
@@ -62,10 +57,10 @@ describe('hbr on bad input', () => {
   });
 
   it('exits 10 for a missing path and for a folder that is no repository', async () => {
-    const missing = await run(['backups'], { HBR_REPOSITORY: join(dir.path, 'nowhere') });
+    const missing = await run(['backups'], { HBR_REPOSITORY: join(cli.path, 'nowhere') });
     assert.equal(missing.code, 10);
     assert.match(missing.stderr, /no repository here/);
-    const notRepo = await run(['backups'], { HBR_REPOSITORY: join(dir.path, 'data') });
+    const notRepo = await run(['backups'], { HBR_REPOSITORY: join(cli.path, 'data') });
     assert.equal(notRepo.code, 10);
   });
 
@@ -79,17 +74,17 @@ describe('hbr on bad input', () => {
       code: 2,
       error: { code: 'USAGE', message: "unknown option '--no-such-flag'" },
     });
-    const none = await hbr(['backups'], { env: { HBR_PASSWORD: 'right' }, cwd: dir.path });
+    const none = await hbr(['backups'], { env: { HBR_PASSWORD: 'right' }, cwd: cli.path });
     assert.equal(none.code, 2);
     assert.match(none.stderr, /--repo/);
   });
 
   it('refuses a database flag on a files backup or restore, and writes nothing', async () => {
-    const own = { HBR_REPOSITORY: join(dir.path, 'repo-restore') };
+    const own = { HBR_REPOSITORY: join(cli.path, 'repo-restore') };
     assert.equal((await run(['init'], own)).code, 0);
     assert.equal((await run(['backup', 'data'], own)).code, 0);
-    await mkdir(join(dir.path, 'target'));
-    await writeFile(join(dir.path, 'target', 'a.txt'), 'edited');
+    await mkdir(join(cli.path, 'target'));
+    await writeFile(join(cli.path, 'target', 'a.txt'), 'edited');
     for (const flags of [
       ['--dry-run', '--overwrite'],
       ['--at', '2001-01-01T00:00:00Z'],
@@ -98,14 +93,14 @@ describe('hbr on bad input', () => {
       assert.equal(result.code, 2, flags.join(' '));
       assert.match(result.stderr, new RegExp(`${flags[0]}: only for SQL Server and Neo4j`));
     }
-    assert.equal(await readFile(join(dir.path, 'target', 'a.txt'), 'utf8'), 'edited');
+    assert.equal(await readFile(join(cli.path, 'target', 'a.txt'), 'utf8'), 'edited');
     const typed = await run(['backup', 'data', '--type', 'log'], own);
     assert.equal(typed.code, 2);
     assert.match(typed.stderr, /--type log is for SQL Server and Neo4j sources/);
   });
 
   it('exits 78 on a config with an unknown key or a bad value, naming file, line and key', async () => {
-    const file = join(dir.path, 'bad.yaml');
+    const file = join(cli.path, 'bad.yaml');
     await writeFile(file, 'repository:\n  path: repo\n  pasword: x\n');
     const unknown = await run(['backups', '--config', file], { HBR_REPOSITORY: '' });
     assert.equal(unknown.code, 78);
@@ -127,15 +122,15 @@ describe('hbr on bad input', () => {
   });
 
   it('reports an unreadable file, backs up the rest, and exits 3 (partial)', async () => {
-    const secret = join(dir.path, 'data', 'locked.txt');
+    const secret = join(cli.path, 'data', 'locked.txt');
     await writeFile(secret, 'no access');
     await chmod(secret, 0o000);
     // As root, files are readable whatever their mode: drop the capabilities that allow it.
     const asRoot = process.getuid?.() === 0;
     if (asRoot) await chown(secret, 65534, 65534);
     const { done } = hbrProcess(['backup', 'data', '--json'], {
-      env,
-      cwd: dir.path,
+      env: cli.env,
+      cwd: cli.path,
       prefix: asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [],
     });
     const result = await done;
@@ -150,12 +145,12 @@ describe('hbr on bad input', () => {
     assert.match(result.stdout, /"messageType":"error".*locked\.txt/);
     const restored = await run(['restore', 'latest', '--target', 'out']);
     assert.equal(restored.code, 0, restored.stderr);
-    assert.equal(await readFile(join(dir.path, 'out', dir.path, 'data', 'a.txt'), 'utf8'), 'alpha');
+    assert.equal(await readFile(join(cli.path, 'out', cli.path, 'data', 'a.txt'), 'utf8'), 'alpha');
     await chmod(secret, 0o600);
   });
 
   it('adds and removes keys: a new password opens the repository, a removed one no longer does', async () => {
-    await writeFile(join(dir.path, 'new-pw'), 'second password\n');
+    await writeFile(join(cli.path, 'new-pw'), 'second password\n');
     const added = await run(['key', 'add', '--new-password-file', 'new-pw', '--json']);
     assert.equal(added.code, 0, added.stderr);
     const newId = (JSON.parse(added.stdout) as { id: string }).id;
@@ -176,11 +171,11 @@ describe('hbr on bad input', () => {
     );
     assert.equal((await run(['backups'])).code, 12);
     assert.equal((await run(['backups'], { HBR_PASSWORD: 'second password' })).code, 0);
-    env.HBR_PASSWORD = 'second password';
+    cli.env.HBR_PASSWORD = 'second password';
   });
 
   it('opens beside a planted key file of absurd scrypt cost, lists it as damaged and removes it under a lock', async () => {
-    const own = { HBR_REPOSITORY: join(dir.path, 'repo-keys'), HBR_PASSWORD: 'pw' };
+    const own = { HBR_REPOSITORY: join(cli.path, 'repo-keys'), HBR_PASSWORD: 'pw' };
     assert.equal((await run(['init'], own)).code, 0);
     // Sorted first (the oldest), with a cost that took 8 GB or hung every unlock.
     const planted = Buffer.from(
@@ -198,7 +193,7 @@ describe('hbr on bad input', () => {
       }),
     );
     const plantedId = createHash('sha256').update(planted).digest('hex');
-    await writeFile(join(dir.path, 'repo-keys', 'keys', plantedId), planted);
+    await writeFile(join(cli.path, 'repo-keys', 'keys', plantedId), planted);
     assert.equal((await run(['backups'], own)).code, 0);
     const listed = JSON.parse((await run(['key', 'list', '--json'], own)).stdout) as {
       id: string;

@@ -3,7 +3,7 @@ import { appendFile, mkdir, open, readdir, readFile, rm, stat, writeFile } from 
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { StoreError } from '../../src/errors.ts';
 import { checkRepository } from '../../src/repository/check.ts';
 import { artifactRepository, initRepository, openRepository } from '../../src/repository/index.ts';
@@ -12,48 +12,42 @@ import { pruneRepository, forgetBackups } from '../../src/repository/prune.ts';
 import { createLocalStore } from '../../src/stores/local.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { hbr, summaryOf } from '../helpers/cli.ts';
-import { pseudoRandomBytes, tempDir } from '../helpers/temp.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
+import { pseudoRandomBytes } from '../helpers/temp.ts';
 
 describe('hbr edge cases', () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let env: NodeJS.ProcessEnv;
-  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
-  before(async () => {
-    dir = await tempDir();
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
-    assert.equal((await run('init', '--pack-size', '1')).code, 0);
-  });
-  after(async () => dir.remove());
+  const cli = cliRepository({ init: ['--pack-size', '1'] });
+  const { run } = cli;
 
   it('creates a repository with the pack size and compression of the config, unless flags say otherwise', async () => {
     await writeFile(
-      join(dir.path, 'sized.yaml'),
+      join(cli.path, 'sized.yaml'),
       'repository:\n  path: sized\n  packSize: 4194304\n  compression: "off"\n',
     );
     const fromConfig = await hbr(['--config', 'sized.yaml', 'init'], {
       env: { HBR_PASSWORD: 'pw' },
-      cwd: dir.path,
+      cwd: cli.path,
     });
     assert.equal(fromConfig.code, 0, fromConfig.stderr);
     const credential = { kind: 'password', password: 'pw' } as const;
     const sized = await openRepository(
-      createLocalStore({ path: join(dir.path, 'sized') }),
+      createLocalStore({ path: join(cli.path, 'sized') }),
       credential,
     );
     assert.equal(sized.config.packSize, 4 * 1024 * 1024);
     assert.equal(sized.config.compressionLevel, 0);
 
     await writeFile(
-      join(dir.path, 'flagged.yaml'),
+      join(cli.path, 'flagged.yaml'),
       'repository:\n  path: flagged\n  packSize: 4194304\n  compression: "off"\n',
     );
     const fromFlags = await hbr(
       ['--config', 'flagged.yaml', 'init', '--pack-size', '2', '--compression', '3'],
-      { env: { HBR_PASSWORD: 'pw' }, cwd: dir.path },
+      { env: { HBR_PASSWORD: 'pw' }, cwd: cli.path },
     );
     assert.equal(fromFlags.code, 0, fromFlags.stderr);
     const flagged = await openRepository(
-      createLocalStore({ path: join(dir.path, 'flagged') }),
+      createLocalStore({ path: join(cli.path, 'flagged') }),
       credential,
     );
     assert.equal(flagged.config.packSize, 2 * 1024 * 1024);
@@ -61,8 +55,8 @@ describe('hbr edge cases', () => {
   });
 
   it('marks and reports a file that changes while it is read, and exits 3', async () => {
-    await mkdir(join(dir.path, 'live'));
-    const file = join(dir.path, 'live', 'growing.log');
+    await mkdir(join(cli.path, 'live'));
+    const file = join(cli.path, 'live', 'growing.log');
     await writeFile(file, pseudoRandomBytes(48 * 1024 * 1024, 5));
     // Another writer appends while the backup reads (the backup's reads yield to the event loop).
     let writing = true;
@@ -88,10 +82,10 @@ describe('hbr edge cases', () => {
   });
 
   it('reads only the requested share of packs with check --read-data --subset', async () => {
-    await mkdir(join(dir.path, 'many'));
+    await mkdir(join(cli.path, 'many'));
     for (let i = 0; i < 10; i++)
       await writeFile(
-        join(dir.path, 'many', `f${i}`),
+        join(cli.path, 'many', `f${i}`),
         pseudoRandomBytes(1024 * 1024 + 1000, 60 + i),
       );
     assert.equal((await run('backup', 'many')).code, 0);
@@ -108,10 +102,7 @@ describe('hbr edge cases', () => {
   });
 
   it('repacks partly-used packs, freeing the dead part and keeping the live blobs readable', async () => {
-    const repo = await openRepository(createLocalStore({ path: join(dir.path, 'repo') }), {
-      kind: 'password',
-      password: 'pw',
-    });
+    const repo = await cli.open();
     const artifacts = artifactRepository(repo);
     // One backup stores both artifacts in one pack; a second keeps only one (deduplicated).
     // Forgetting the first leaves that pack half dead.
@@ -144,17 +135,17 @@ describe('hbr edge cases', () => {
   });
 
   it('lists and restores the other backups beside a damaged manifest; prune refuses to guess', async () => {
-    const env2 = { HBR_REPOSITORY: join(dir.path, 'repo-bad-manifest'), HBR_PASSWORD: 'pw' };
-    const run2 = (...args: string[]) => hbr(args, { env: env2, cwd: dir.path });
+    const env2 = { HBR_REPOSITORY: join(cli.path, 'repo-bad-manifest'), HBR_PASSWORD: 'pw' };
+    const run2 = (...args: string[]) => hbr(args, { env: env2, cwd: cli.path });
     assert.equal((await run2('init')).code, 0);
-    await mkdir(join(dir.path, 'm'), { recursive: true });
+    await mkdir(join(cli.path, 'm'), { recursive: true });
     const ids: string[] = [];
     for (const text of ['one', 'two']) {
-      await writeFile(join(dir.path, 'm', 'f.txt'), text);
+      await writeFile(join(cli.path, 'm', 'f.txt'), text);
       ids.push(String(summaryOf(await run2('backup', 'm', '--json')).backupId));
     }
     // The first backup's manifest damaged, and a stray object beside the manifests.
-    const manifests = join(dir.path, 'repo-bad-manifest', 'snapshots');
+    const manifests = join(cli.path, 'repo-bad-manifest', 'snapshots');
     const first = join(manifests, ids[0] ?? '');
     const bytes = await readFile(first);
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
@@ -168,7 +159,7 @@ describe('hbr edge cases', () => {
     );
     assert.equal((await run2('restore', 'latest', '--target', 'beside-damage')).code, 0);
     assert.equal(
-      await readFile(join(dir.path, 'beside-damage', dir.path, 'm', 'f.txt'), 'utf8'),
+      await readFile(join(cli.path, 'beside-damage', cli.path, 'm', 'f.txt'), 'utf8'),
       'two',
     );
     const prune = await run2('prune');
@@ -177,7 +168,7 @@ describe('hbr edge cases', () => {
   });
 
   it('a prune after an index object was lost keeps the packs backups still use, and indexes them', async () => {
-    const path = join(dir.path, 'repo-lost-index');
+    const path = join(cli.path, 'repo-lost-index');
     const store = createLocalStore({ path });
     const password = { kind: 'password', password: 'pw' } as const;
     await initRepository(store, password, {
@@ -219,11 +210,11 @@ describe('hbr edge cases', () => {
   });
 
   it('a backup after an interrupted one does not reuse a damaged blob of its unindexed pack', async () => {
-    const env3 = { HBR_REPOSITORY: join(dir.path, 'repo-rotten'), HBR_PASSWORD: 'pw' };
-    const run3 = (...args: string[]) => hbr(args, { env: env3, cwd: dir.path });
-    await mkdir(join(dir.path, 'rotten'));
+    const env3 = { HBR_REPOSITORY: join(cli.path, 'repo-rotten'), HBR_PASSWORD: 'pw' };
+    const run3 = (...args: string[]) => hbr(args, { env: env3, cwd: cli.path });
+    await mkdir(join(cli.path, 'rotten'));
     const data = pseudoRandomBytes(300_000, 71);
-    await writeFile(join(dir.path, 'rotten', 'f.bin'), data);
+    await writeFile(join(cli.path, 'rotten', 'f.bin'), data);
     assert.equal((await run3('init')).code, 0);
     assert.equal((await run3('backup', 'rotten')).code, 0);
     // As if that backup had died before its index and manifest: its packs are unindexed. Then a
@@ -248,12 +239,12 @@ describe('hbr edge cases', () => {
     const restored = await run3('restore', 'latest', '--target', 'from-rotten');
     assert.equal(restored.code, 0, restored.stderr);
     assert.ok(
-      (await readFile(join(dir.path, 'from-rotten', dir.path, 'rotten', 'f.bin'))).equals(data),
+      (await readFile(join(cli.path, 'from-rotten', cli.path, 'rotten', 'f.bin'))).equals(data),
     );
   });
 
   it('a prune that fails while repacking leaves no temporary file and an intact repository', async () => {
-    const path = join(dir.path, 'repo-failing-prune');
+    const path = join(cli.path, 'repo-failing-prune');
     const local = createLocalStore({ path });
     await initRepository(
       local,

@@ -1,28 +1,23 @@
 import assert from 'node:assert/strict';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { hbr } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
 
 // `hbr backup "$DIR"` and `restore --target "$DEST"` with the variable unset, as in a cron job:
 // an empty argument must not mean the current folder.
 describe('hbr with an empty path or target', () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let env: NodeJS.ProcessEnv;
-  const run = (args: string[], cwd = dir.path) => hbr(args, { env, cwd });
+  const cli = cliRepository();
+  const run = (args: string[], cwd = cli.path) => hbr(args, { env: cli.env, cwd });
 
   before(async () => {
-    dir = await tempDir();
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
-    await mkdir(join(dir.path, 'data'));
-    await writeFile(join(dir.path, 'data', 'a.txt'), 'alpha');
-    assert.equal((await run(['init'])).code, 0);
+    await mkdir(join(cli.path, 'data'));
+    await writeFile(join(cli.path, 'data', 'a.txt'), 'alpha');
   });
-  after(async () => dir.remove());
 
   it('refuses to back up an empty path', async () => {
-    const result = await run(['backup', ''], join(dir.path, 'data'));
+    const result = await run(['backup', ''], join(cli.path, 'data'));
     assert.equal(result.code, 2, result.stderr);
     assert.match(result.stderr, /empty path/);
     assert.equal((await run(['backups', '--json'])).stdout.trim(), '[]');
@@ -30,7 +25,7 @@ describe('hbr with an empty path or target', () => {
 
   it('refuses to restore into an empty target', async () => {
     assert.equal((await run(['backup', 'data'])).code, 0);
-    const into = join(dir.path, 'here');
+    const into = join(cli.path, 'here');
     await mkdir(into);
     const result = await run(['restore', 'latest', '--target', ''], into);
     assert.equal(result.code, 2, result.stderr);

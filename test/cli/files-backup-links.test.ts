@@ -1,30 +1,25 @@
 import assert from 'node:assert/strict';
 import { lstat, mkdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { hbr, summaryOf } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { before, describe, it } from 'node:test';
+import { summaryOf } from '../helpers/cli.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
 
 describe('hbr backup of paths that lead through symlinks', () => {
-  let dir: { path: string; remove: () => Promise<void> };
+  const cli = cliRepository();
+  const { run } = cli;
   let home: string;
-  let env: NodeJS.ProcessEnv;
-  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
 
   before(async () => {
-    dir = await tempDir();
-    home = await realpath(dir.path);
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
+    home = await realpath(cli.path);
     // `lk` → `disk`, as `/data` → `/mnt/disk1/data`; `dl` a link to the folder itself.
-    await mkdir(join(dir.path, 'disk', 'data'), { recursive: true });
-    await writeFile(join(dir.path, 'disk', 'data', 'f.txt'), 'the data');
-    await symlink('disk', join(dir.path, 'lk'));
-    await symlink(join('disk', 'data'), join(dir.path, 'dl'));
-    await writeFile(join(dir.path, 'file.txt'), 'a file');
-    await symlink('file.txt', join(dir.path, 'fl'));
-    assert.equal((await run('init')).code, 0);
+    await mkdir(join(cli.path, 'disk', 'data'), { recursive: true });
+    await writeFile(join(cli.path, 'disk', 'data', 'f.txt'), 'the data');
+    await symlink('disk', join(cli.path, 'lk'));
+    await symlink(join('disk', 'data'), join(cli.path, 'dl'));
+    await writeFile(join(cli.path, 'file.txt'), 'a file');
+    await symlink('file.txt', join(cli.path, 'fl'));
   });
-  after(async () => dir.remove());
 
   it('backs up the folder a path leads to, records its real path, and says so', async () => {
     const real = join(home, 'disk', 'data');
@@ -33,7 +28,7 @@ describe('hbr backup of paths that lead through symlinks', () => {
     const summary = summaryOf(backup);
     assert.equal(summary.newFiles, 1);
     assert.deepEqual(summary.recordedPaths, [
-      { given: join(dir.path, 'lk', 'data'), recorded: real },
+      { given: join(cli.path, 'lk', 'data'), recorded: real },
     ]);
     const text = await run('backup', 'lk/data');
     assert.equal(text.code, 0, text.stderr);
@@ -55,12 +50,12 @@ describe('hbr backup of paths that lead through symlinks', () => {
   });
 
   it('leaves the user’s link in place when restoring in place', async () => {
-    await writeFile(join(dir.path, 'disk', 'data', 'f.txt'), 'changed since');
+    await writeFile(join(cli.path, 'disk', 'data', 'f.txt'), 'changed since');
     const restored = await run('restore', 'latest', '--target', '/', '--overwrite');
     assert.equal(restored.code, 0, restored.stderr);
-    assert.ok((await lstat(join(dir.path, 'lk'))).isSymbolicLink());
-    assert.ok((await lstat(join(dir.path, 'dl'))).isSymbolicLink());
-    assert.equal(await readFile(join(dir.path, 'disk', 'data', 'f.txt'), 'utf8'), 'the data');
+    assert.ok((await lstat(join(cli.path, 'lk'))).isSymbolicLink());
+    assert.ok((await lstat(join(cli.path, 'dl'))).isSymbolicLink());
+    assert.equal(await readFile(join(cli.path, 'disk', 'data', 'f.txt'), 'utf8'), 'the data');
   });
 
   it('keeps a link to a file as the link', async () => {
@@ -72,19 +67,19 @@ describe('hbr backup of paths that lead through symlinks', () => {
   });
 
   it('applies an absolute exclude given through the link to what it leads to', async () => {
-    await mkdir(join(dir.path, 'disk', 'data', 'cache'), { recursive: true });
-    await writeFile(join(dir.path, 'disk', 'data', 'cache', 'big.bin'), 'not wanted');
-    const excluded = join(dir.path, 'lk', 'data', 'cache');
-    const given = await run('backup', join(dir.path, 'lk', 'data'), '--exclude', excluded);
+    await mkdir(join(cli.path, 'disk', 'data', 'cache'), { recursive: true });
+    await writeFile(join(cli.path, 'disk', 'data', 'cache', 'big.bin'), 'not wanted');
+    const excluded = join(cli.path, 'lk', 'data', 'cache');
+    const given = await run('backup', join(cli.path, 'lk', 'data'), '--exclude', excluded);
     assert.equal(given.code, 0, given.stderr);
     assert.doesNotMatch((await run('ls', 'latest')).stdout, /cache/);
     // The same from a configured source.
     await writeFile(
-      join(dir.path, 'hbr.yaml'),
+      join(cli.path, 'hbr.yaml'),
       [
-        `repository: { path: ${JSON.stringify(join(dir.path, 'repo'))} }`,
+        `repository: { path: ${JSON.stringify(join(cli.path, 'repo'))} }`,
         'sources:',
-        `  - { name: linked, files: { paths: [${JSON.stringify(join(dir.path, 'lk', 'data'))}], exclude: [${JSON.stringify(excluded)}] } }`,
+        `  - { name: linked, files: { paths: [${JSON.stringify(join(cli.path, 'lk', 'data'))}], exclude: [${JSON.stringify(excluded)}] } }`,
         '',
       ].join('\n'),
     );

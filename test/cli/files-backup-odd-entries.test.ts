@@ -3,24 +3,16 @@ import { execFileSync } from 'node:child_process';
 import { chmod, lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { hbr, summaryOf } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { describe, it } from 'node:test';
+import { summaryOf } from '../helpers/cli.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
 
 describe('hbr backup of entries that are not plain files, folders or links', () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let env: NodeJS.ProcessEnv;
-  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
-
-  before(async () => {
-    dir = await tempDir();
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
-    assert.equal((await run('init')).code, 0);
-  });
-  after(async () => dir.remove());
+  const cli = cliRepository();
+  const { run } = cli;
 
   it('reports names that are not UTF-8 and records the rest of their folder, restorable', async () => {
-    const names = join(dir.path, 'names');
+    const names = join(cli.path, 'names');
     await mkdir(names);
     const bytes = (...parts: (string | number[])[]): Buffer =>
       Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p) : Buffer.from(p))));
@@ -46,13 +38,13 @@ describe('hbr backup of entries that are not plain files, folders or links', () 
     }
     const restored = await run('restore', 'latest', '--target', 'out');
     assert.equal(restored.code, 0, restored.stderr);
-    const back = join(dir.path, 'out', names);
+    const back = join(cli.path, 'out', names);
     assert.equal(await readFile(join(back, 'other'), 'utf8'), 'other');
     assert.equal(await readFile(join(back, 'n\uFFFD'), 'utf8'), 'replacement char');
   });
 
   it('records a FIFO and restores it; leaves a socket out with a warning, not an error', async () => {
-    const odd = join(dir.path, 'odd');
+    const odd = join(cli.path, 'odd');
     await mkdir(odd);
     await writeFile(join(odd, 'plain.txt'), 'plain');
     execFileSync('mkfifo', [join(odd, 'pipe')]);
@@ -77,9 +69,9 @@ describe('hbr backup of entries that are not plain files, folders or links', () 
     assert.doesNotMatch(listed.stdout, /agent\.sock/);
     const restored = await run('restore', 'latest', '--target', 'out-odd');
     assert.equal(restored.code, 0, restored.stderr);
-    const pipe = await lstat(join(dir.path, 'out-odd', odd, 'pipe'));
+    const pipe = await lstat(join(cli.path, 'out-odd', odd, 'pipe'));
     assert.ok(pipe.isFIFO());
     assert.equal(pipe.mode & 0o7777, 0o640);
-    assert.equal(await readFile(join(dir.path, 'out-odd', odd, 'plain.txt'), 'utf8'), 'plain');
+    assert.equal(await readFile(join(cli.path, 'out-odd', odd, 'plain.txt'), 'utf8'), 'plain');
   });
 });

@@ -12,21 +12,19 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
 import { float32Bytes } from '../../src/repository/testdata/inputs.ts';
-import { pseudoRandomBytes, tempDir, textBytes } from '../helpers/temp.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
+import { pseudoRandomBytes, textBytes } from '../helpers/temp.ts';
 
 describe('hbr backup and restore of file trees', () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let env: NodeJS.ProcessEnv;
+  const cli = cliRepository({ password: 'secret words' });
+  const { run } = cli;
   let src: string;
-  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
 
   before(async () => {
-    dir = await tempDir();
-    src = join(dir.path, 'storage');
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'secret words' };
+    src = join(cli.path, 'storage');
     await mkdir(join(src, 'models', 'deep', 'er'), { recursive: true });
     await writeFile(join(src, 'models', 'weights.bin'), pseudoRandomBytes(6 * 1024 * 1024, 1));
     await writeFile(join(src, 'models', 'deep', 'er', 'notes.json'), textBytes(100_000, 2));
@@ -44,9 +42,7 @@ describe('hbr backup and restore of file trees', () => {
     await mkdir(join(src, 'cache'));
     await writeFile(join(src, 'cache', 'x'), 'leave me out');
     await writeFile(join(src, '.hbrignore'), 'cache/\n');
-    assert.equal((await run('init')).code, 0);
   });
-  after(async () => dir.remove());
 
   it('restores every kind of entry with content, mode, mtime and link target, and honours excludes', async () => {
     const backup = await run('backup', 'storage', '--exclude', '*.tmp', '--json');
@@ -65,7 +61,7 @@ describe('hbr backup and restore of file trees', () => {
     assert.equal(last?.percentDone, 1);
     const restored = await run('restore', 'latest', '--target', 'out');
     assert.equal(restored.code, 0, restored.stderr);
-    const back = join(dir.path, 'out', src);
+    const back = join(cli.path, 'out', src);
     assert.ok(
       (await readFile(join(back, 'models', 'weights.bin'))).equals(
         await readFile(join(src, 'models', 'weights.bin')),
@@ -90,8 +86,8 @@ describe('hbr backup and restore of file trees', () => {
     // With HBR_TRACE_PHASES=1 the backup also says on stderr where its time went, in order.
     // A process of its own: tracing is a setting of the process, read once at start.
     const traced = await hbrProcess(['backup', 'storage', '--exclude', '*.tmp', '--json'], {
-      env: { ...env, HBR_TRACE_PHASES: '1' },
-      cwd: dir.path,
+      env: { ...cli.env, HBR_TRACE_PHASES: '1' },
+      cwd: cli.path,
     }).done;
     assert.equal(traced.code, 0, traced.stderr);
     const phases = [...traced.stderr.matchAll(/^\[phase\] \+(\d+) (.+)$/gm)];
@@ -130,7 +126,7 @@ describe('hbr backup and restore of file trees', () => {
     assert.ok(Number(changed.addedBytes) < 4 * 1024 * 1024, `added ${String(changed.addedBytes)}`);
     const back = await run('restore', 'latest', '--target', 'changed', '--include', weights);
     assert.equal(back.code, 0, back.stderr);
-    assert.ok((await readFile(join(dir.path, 'changed', weights))).equals(await readFile(weights)));
+    assert.ok((await readFile(join(cli.path, 'changed', weights))).equals(await readFile(weights)));
 
     const diff = await run('diff', String(again.shortId), String(changed.shortId));
     assert.match(diff.stdout, /^M {2}.*notes\.json$/m);
@@ -151,7 +147,7 @@ describe('hbr backup and restore of file trees', () => {
     assert.ok(Number(grown.addedBytes) < 4 * 1024 * 1024, `added ${String(grown.addedBytes)}`);
     const grownBack = await run('restore', 'latest', '--target', 'grown', '--include', weights);
     assert.equal(grownBack.code, 0, grownBack.stderr);
-    assert.ok((await readFile(join(dir.path, 'grown', weights))).equals(inserted));
+    assert.ok((await readFile(join(cli.path, 'grown', weights))).equals(inserted));
   });
 
   it('lists backups and files, as text and JSON', async () => {
@@ -177,10 +173,10 @@ describe('hbr backup and restore of file trees', () => {
       join(src, 'models', 'deep'),
     );
     assert.equal(part.code, 0, part.stderr);
-    assert.ok((await readFile(join(dir.path, 'part', notes))).equals(await readFile(notes)));
-    await assert.rejects(lstat(join(dir.path, 'part', src, 'empty')), { code: 'ENOENT' });
+    assert.ok((await readFile(join(cli.path, 'part', notes))).equals(await readFile(notes)));
+    await assert.rejects(lstat(join(cli.path, 'part', src, 'empty')), { code: 'ENOENT' });
 
-    await writeFile(join(dir.path, 'part', notes), 'local edit');
+    await writeFile(join(cli.path, 'part', notes), 'local edit');
     const refused = await run(
       'restore',
       'latest',
@@ -191,7 +187,7 @@ describe('hbr backup and restore of file trees', () => {
     );
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /refusing to overwrite 1 existing file.*notes\.json.*--overwrite/);
-    assert.equal(await readFile(join(dir.path, 'part', notes), 'utf8'), 'local edit');
+    assert.equal(await readFile(join(cli.path, 'part', notes), 'utf8'), 'local edit');
 
     const forced = await run(
       'restore',
@@ -203,7 +199,7 @@ describe('hbr backup and restore of file trees', () => {
       '--overwrite',
     );
     assert.equal(forced.code, 0, forced.stderr);
-    assert.ok((await readFile(join(dir.path, 'part', notes))).equals(await readFile(notes)));
+    assert.ok((await readFile(join(cli.path, 'part', notes))).equals(await readFile(notes)));
 
     const missing = await run(
       'restore',
@@ -221,48 +217,48 @@ describe('hbr backup and restore of file trees', () => {
     const first = await run('restore', 'latest', '--target', 'again', '--include', '/');
     assert.equal(first.code, 0, first.stderr);
     const notes = join(src, 'models', 'deep', 'er', 'notes.json');
-    assert.ok((await readFile(join(dir.path, 'again', notes))).equals(await readFile(notes)));
+    assert.ok((await readFile(join(cli.path, 'again', notes))).equals(await readFile(notes)));
     // Folders as a backup of read-only ones would leave them, and a file to replace inside.
-    await writeFile(join(dir.path, 'again', notes), 'local edit');
+    await writeFile(join(cli.path, 'again', notes), 'local edit');
     for (const folder of ['models', join('models', 'deep'), join('models', 'deep', 'er')])
-      await chmod(join(dir.path, 'again', src, folder), 0o555);
+      await chmod(join(cli.path, 'again', src, folder), 0o555);
     // As root, folders are writable whatever their mode: drop the capabilities that allow it.
     const asRoot = process.getuid?.() === 0;
     const { done } = hbrProcess(['restore', 'latest', '--target', 'again', '--overwrite'], {
-      env,
-      cwd: dir.path,
+      env: cli.env,
+      cwd: cli.path,
       prefix: asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [],
     });
     const again = await done;
     assert.equal(again.code, 0, again.stderr);
-    assert.ok((await readFile(join(dir.path, 'again', notes))).equals(await readFile(notes)));
+    assert.ok((await readFile(join(cli.path, 'again', notes))).equals(await readFile(notes)));
     // And each folder ends with the backup's mode.
     assert.equal(
-      (await stat(join(dir.path, 'again', src, 'models', 'deep'))).mode & 0o7777,
+      (await stat(join(cli.path, 'again', src, 'models', 'deep'))).mode & 0o7777,
       (await stat(join(src, 'models', 'deep'))).mode & 0o7777,
     );
   });
 
   it("never takes another machine's backup of the same paths for its parent", async () => {
-    const env2 = { HBR_REPOSITORY: join(dir.path, 'repo-hosts'), HBR_PASSWORD: 'pw' };
-    assert.equal((await hbr(['init'], { env: env2, cwd: dir.path })).code, 0);
-    await mkdir(join(dir.path, 'hosted'));
-    await writeFile(join(dir.path, 'hosted', 'h.txt'), 'the same name, size, time and inode');
+    const env2 = { HBR_REPOSITORY: join(cli.path, 'repo-hosts'), HBR_PASSWORD: 'pw' };
+    assert.equal((await hbr(['init'], { env: env2, cwd: cli.path })).code, 0);
+    await mkdir(join(cli.path, 'hosted'));
+    await writeFile(join(cli.path, 'hosted', 'h.txt'), 'the same name, size, time and inode');
     // The same folder backed up under another host name (a clone of this machine, say), with a
     // cache of its own.
     const { done } = hbrProcess(['backup', 'hosted', '--json'], {
-      env: { ...env2, HBR_CACHE_DIR: join(dir.path, 'other-cache') },
-      cwd: dir.path,
+      env: { ...env2, HBR_CACHE_DIR: join(cli.path, 'other-cache') },
+      cwd: cli.path,
       prefix: ['unshare', '-ru', 'sh', '-c', 'hostname other-machine && exec "$@"', '--'],
     });
     const other = await done;
     assert.equal(other.code, 0, other.stderr);
-    const here = await hbr(['backup', 'hosted', '--json'], { env: env2, cwd: dir.path });
+    const here = await hbr(['backup', 'hosted', '--json'], { env: env2, cwd: cli.path });
     assert.equal(here.code, 0, here.stderr);
     // Its files matched this one's by every stat: taken as the parent, nothing would be read.
     assert.equal(summaryOf(here).newFiles, 1);
     const backups = JSON.parse(
-      (await hbr(['backups', '--json'], { env: env2, cwd: dir.path })).stdout,
+      (await hbr(['backups', '--json'], { env: env2, cwd: cli.path })).stdout,
     ) as {
       host: string;
       parent?: string;
@@ -277,12 +273,12 @@ describe('hbr backup and restore of file trees', () => {
   });
 
   it('takes the parent of the host --host or HBR_HOST names, for a container whose hostname changes', async () => {
-    const env3 = { HBR_REPOSITORY: join(dir.path, 'repo-named-host'), HBR_PASSWORD: 'pw' };
+    const env3 = { HBR_REPOSITORY: join(cli.path, 'repo-named-host'), HBR_PASSWORD: 'pw' };
     const runAs = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
-      hbr(args, { env: { ...env3, ...extra }, cwd: dir.path });
+      hbr(args, { env: { ...env3, ...extra }, cwd: cli.path });
     assert.equal((await runAs(['init'])).code, 0);
-    await mkdir(join(dir.path, 'named'));
-    await writeFile(join(dir.path, 'named', 'n.txt'), 'read once');
+    await mkdir(join(cli.path, 'named'));
+    await writeFile(join(cli.path, 'named', 'n.txt'), 'read once');
     const first = await runAs(['backup', 'named', '--host', 'web-1', '--json']);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(summaryOf(first).newFiles, 1);
@@ -315,8 +311,8 @@ describe('hbr backup and restore of file trees', () => {
 
   it('stores float32 weights as byte lanes: smaller than whole compression, checked and restored whole', async () => {
     const weights = float32Bytes(3, 1024 * 1024); // 4 MiB: whole, zstd keeps 0.93 of it
-    await mkdir(join(dir.path, 'weights'));
-    await writeFile(join(dir.path, 'weights', 'model.bin'), weights);
+    await mkdir(join(cli.path, 'weights'));
+    await writeFile(join(cli.path, 'weights', 'model.bin'), weights);
     const backup = await run('backup', 'weights', '--json');
     assert.equal(backup.code, 0, backup.stderr);
     const added = Number(summaryOf(backup).addedBytes);
@@ -325,25 +321,25 @@ describe('hbr backup and restore of file trees', () => {
     assert.equal(checked.code, 0, checked.stderr);
     const restored = await run('restore', 'latest', '--target', 'out-weights');
     assert.equal(restored.code, 0, restored.stderr);
-    const back = await readFile(join(dir.path, 'out-weights', dir.path, 'weights', 'model.bin'));
+    const back = await readFile(join(cli.path, 'out-weights', cli.path, 'weights', 'model.bin'));
     assert.ok(back.equals(weights));
   });
 
   it('backs up a source named in hbr.yaml', async () => {
     await writeFile(
-      join(dir.path, 'hbr.yaml'),
+      join(cli.path, 'hbr.yaml'),
       `repository:\n  path: repo\n  passwordFile: pw\nsources:\n  - name: models\n    files:\n      paths: [storage/models]\n`,
     );
-    await writeFile(join(dir.path, 'pw'), 'secret words\n');
+    await writeFile(join(cli.path, 'pw'), 'secret words\n');
     const cfgEnv = { PATH: process.env.PATH };
     const result = await hbr(['backup', '--source', 'models', '--json'], {
       env: cfgEnv,
-      cwd: dir.path,
+      cwd: cli.path,
     });
     assert.equal(result.code, 0, result.stderr);
     assert.equal(summaryOf(result).source, 'models');
     const listed = JSON.parse(
-      (await hbr(['backups', '--source', 'models', '--json'], { env: cfgEnv, cwd: dir.path }))
+      (await hbr(['backups', '--source', 'models', '--json'], { env: cfgEnv, cwd: cli.path }))
         .stdout,
     ) as { paths: string[] }[];
     assert.deepEqual(

@@ -3,18 +3,20 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openRepository, type TreeNode } from '../../src/repository/index.ts';
-import { createLocalStore } from '../../src/stores/index.ts';
+import type { TreeNode } from '../../src/repository/index.ts';
 import { hbr, summaryOf } from '../helpers/cli.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
 import { tempDir } from '../helpers/temp.ts';
 
 // A re-backup reuses the parent's tree for folders where nothing changed; these check that any
 // change deep down still reaches the new backup, with the local folder memo and without it.
 for (const cached of [false, true])
   describe(`re-backing up a file tree${cached ? ', with the folder memo' : ''}`, () => {
-    let dir: { path: string; remove: () => Promise<void> };
-    let env: NodeJS.ProcessEnv;
-    const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+    const cli = cliRepository({
+      password: 'secret words',
+      env: (path) => (cached ? { HBR_CACHE_DIR: join(path, 'cache') } : {}),
+    });
+    const { run } = cli;
     const backup = async (): Promise<string> => {
       const result = await run('backup', 'data', '--json');
       assert.equal(result.code, 0, result.stderr);
@@ -32,10 +34,9 @@ for (const cached of [false, true])
 
     /** The tree id of the backed-up `data` folder, found down the backup's root tree. */
     const folderTreeOf = async (shortId: string): Promise<string | undefined> => {
-      const store = createLocalStore({ path: join(dir.path, 'repo') });
-      const repo = await openRepository(store, { kind: 'password', password: 'secret words' });
+      const repo = await cli.open();
       let tree: string | undefined = await treeOf(shortId);
-      for (const name of join(dir.path, 'data').split(sep).filter(Boolean)) {
+      for (const name of join(cli.path, 'data').split(sep).filter(Boolean)) {
         const nodes: TreeNode[] = tree ? await repo.readTree(tree) : [];
         tree = nodes.find((node) => node.name === name)?.subtree;
       }
@@ -43,19 +44,11 @@ for (const cached of [false, true])
     };
 
     before(async () => {
-      dir = await tempDir();
-      env = {
-        HBR_REPOSITORY: join(dir.path, 'repo'),
-        HBR_PASSWORD: 'secret words',
-        ...(cached ? { HBR_CACHE_DIR: join(dir.path, 'cache') } : {}),
-      };
-      await mkdir(join(dir.path, 'data', 'a', 'b', 'c'), { recursive: true });
-      await writeFile(join(dir.path, 'data', 'a', 'b', 'c', 'deep.txt'), 'deep\n');
-      await writeFile(join(dir.path, 'data', 'a', 'b', 'other.txt'), 'other\n');
-      await writeFile(join(dir.path, 'data', 'top.txt'), 'top\n');
-      assert.equal((await run('init')).code, 0);
+      await mkdir(join(cli.path, 'data', 'a', 'b', 'c'), { recursive: true });
+      await writeFile(join(cli.path, 'data', 'a', 'b', 'c', 'deep.txt'), 'deep\n');
+      await writeFile(join(cli.path, 'data', 'a', 'b', 'other.txt'), 'other\n');
+      await writeFile(join(cli.path, 'data', 'top.txt'), 'top\n');
     });
-    after(async () => dir.remove());
 
     it('stores the same tree again when nothing changed', async () => {
       const first = await backup();
@@ -73,7 +66,7 @@ for (const cached of [false, true])
 
     it('records a permission change deep in the tree', async () => {
       const before = await backup();
-      await chmod(join(dir.path, 'data', 'a', 'b', 'c', 'deep.txt'), 0o600);
+      await chmod(join(cli.path, 'data', 'a', 'b', 'c', 'deep.txt'), 0o600);
       const after = await backup();
       assert.notEqual(await treeOf(after), await treeOf(before));
       const diff = await run('diff', before, after);
@@ -82,7 +75,7 @@ for (const cached of [false, true])
 
     it('records a file rewritten to its old size and mtime (only its ctime moved)', async () => {
       // As `touch -r` or `cp -p` from another version leave it: same size, mtime and inode.
-      const file = join(dir.path, 'data', 'a', 'b', 'c', 'deep.txt');
+      const file = join(cli.path, 'data', 'a', 'b', 'c', 'deep.txt');
       const mtime = new Date('2026-01-02T03:04:05Z');
       await writeFile(file, 'deep\n');
       await utimes(file, mtime, mtime);
@@ -92,14 +85,14 @@ for (const cached of [false, true])
       const after = await backup();
       const diff = await run('diff', before, after);
       assert.match(diff.stdout, /^M {2}.*deep\.txt$/m);
-      const target = join(dir.path, `rewritten-${String(cached)}`);
+      const target = join(cli.path, `rewritten-${String(cached)}`);
       const back = await run('restore', after, '--target', target, '--include', file);
       assert.equal(back.code, 0, back.stderr);
       assert.equal(await readFile(join(target, file), 'utf8'), 'DEEP\n');
     });
 
     it('with --ignore-ctime, does not read a file whose ctime alone moved; without, reads it', async () => {
-      const file = join(dir.path, 'data', 'a', 'b', 'other.txt');
+      const file = join(cli.path, 'data', 'a', 'b', 'other.txt');
       await writeFile(file, 'other\n');
       await backup();
       const { ctimeNs, mode } = await stat(file, { bigint: true });
@@ -117,7 +110,7 @@ for (const cached of [false, true])
     });
 
     it('after --ignore-ctime took in a mode change, the next backup still reads a rewrite it missed', async () => {
-      const file = join(dir.path, 'data', 'a', 'rewritten.txt');
+      const file = join(cli.path, 'data', 'a', 'rewritten.txt');
       const mtime = new Date('2026-02-03T04:05:06Z');
       await writeFile(file, 'AAAA');
       await utimes(file, mtime, mtime);
@@ -129,7 +122,7 @@ for (const cached of [false, true])
       await chmod(file, 0o600);
       assert.equal((await run('backup', 'data', '--ignore-ctime')).code, 0);
       const after = await backup();
-      const target = join(dir.path, `after-ignored-${String(cached)}`);
+      const target = join(cli.path, `after-ignored-${String(cached)}`);
       const back = await run('restore', after, '--target', target, '--include', file);
       assert.equal(back.code, 0, back.stderr);
       assert.equal(await readFile(join(target, file), 'utf8'), 'BBBB');
@@ -137,7 +130,7 @@ for (const cached of [false, true])
 
     it('records a file removed deep in the tree', async () => {
       const before = await backup();
-      await rm(join(dir.path, 'data', 'a', 'b', 'other.txt'));
+      await rm(join(cli.path, 'data', 'a', 'b', 'other.txt'));
       const after = await backup();
       const diff = await run('diff', before, after);
       assert.match(diff.stdout, /^- {2}.*other\.txt$/m);

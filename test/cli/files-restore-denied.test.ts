@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { hbr, hbrProcess } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { before, describe, it } from 'node:test';
+import { hbrProcess } from '../helpers/cli.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
 
 // As root, folders are searchable and writable whatever their modes: these runs drop the
 // capabilities that allow it, as the reviewer's runs as `nobody` had none.
@@ -11,16 +11,13 @@ const asRoot = process.getuid?.() === 0;
 const LIMITED = asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search,-fowner'] : [];
 
 describe('restoring where some folders cannot be searched or written', () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let env: NodeJS.ProcessEnv;
+  const cli = cliRepository();
   let src: string;
   const limited = (...args: string[]) =>
-    hbrProcess(args, { env, cwd: dir.path, prefix: LIMITED }).done;
+    hbrProcess(args, { env: cli.env, cwd: cli.path, prefix: LIMITED }).done;
 
   before(async () => {
-    dir = await tempDir();
-    src = join(dir.path, 'src');
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
+    src = join(cli.path, 'src');
     await mkdir(join(src, 'locked'), { recursive: true });
     await mkdir(join(src, 'z', 'sub'), { recursive: true });
     await mkdir(join(src, 'other'), { recursive: true });
@@ -28,15 +25,12 @@ describe('restoring where some folders cannot be searched or written', () => {
     await writeFile(join(src, 'z', 'sub', 'a.txt'), 'a');
     await writeFile(join(src, 'z', 'sub', 'b.txt'), 'b');
     await writeFile(join(src, 'other', 'c.txt'), 'c');
-    const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
-    assert.equal((await run('init')).code, 0);
-    const backup = await run('backup', 'src');
+    const backup = await cli.run('backup', 'src');
     assert.equal(backup.code, 0, backup.stderr);
   });
-  after(async () => dir.remove());
 
   it('refuses, without --overwrite, a file it cannot tell is there (a folder without search permission)', async () => {
-    const target = join(dir.path, 'unsearchable');
+    const target = join(cli.path, 'unsearchable');
     const folder = join(target, src, 'locked');
     await mkdir(folder, { recursive: true });
     await writeFile(join(folder, 'f.txt'), 'mine');
@@ -52,7 +46,7 @@ describe('restoring where some folders cannot be searched or written', () => {
   });
 
   it('fails the files of a folder it cannot make, restores the rest, and sums up', async () => {
-    const target = join(dir.path, 'unwritable');
+    const target = join(cli.path, 'unwritable');
     // Someone else's `z`, in which this restore may not make `sub`.
     await mkdir(join(target, src, 'z'), { recursive: true });
     await chown(join(target, src, 'z'), 65534, 65534);

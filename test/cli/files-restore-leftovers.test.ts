@@ -1,30 +1,25 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { hbr, summaryOf } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { before, describe, it } from 'node:test';
+import { summaryOf } from '../helpers/cli.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
 
 describe('hbr restore into a folder holding temporary files of another restore', () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let env: NodeJS.ProcessEnv;
-  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+  const cli = cliRepository();
+  const { run } = cli;
 
   before(async () => {
-    dir = await tempDir();
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
-    await mkdir(join(dir.path, 'src'));
-    await writeFile(join(dir.path, 'src', 'f.txt'), 'f');
-    assert.equal((await run('init')).code, 0);
+    await mkdir(join(cli.path, 'src'));
+    await writeFile(join(cli.path, 'src', 'f.txt'), 'f');
     assert.equal((await run('backup', 'src')).code, 0);
   });
-  after(async () => dir.remove());
 
   it('warns of them, in text and --json, and leaves them to the user', async () => {
-    const target = join(dir.path, 'target');
+    const target = join(cli.path, 'target');
     assert.equal((await run('restore', 'latest', '--target', target)).code, 0);
     // A user's own file so named, or one another host's restore is writing over NFS.
-    const left = join(target, dir.path, 'src', '.zz-0badf00d-1.hbr-restore');
+    const left = join(target, cli.path, 'src', '.zz-0badf00d-1.hbr-restore');
     await writeFile(left, 'in progress elsewhere');
     const text = await run('restore', 'latest', '--target', target, '--overwrite');
     assert.equal(text.code, 0, text.stderr);

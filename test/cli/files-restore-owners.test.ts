@@ -3,24 +3,22 @@ import { execFile } from 'node:child_process';
 import { chmod, lchown, lstat, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { after, before, describe, it } from 'node:test';
-import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
-import { pseudoRandomBytes, tempDir } from '../helpers/temp.ts';
+import { before, describe, it } from 'node:test';
+import { hbrProcess, summaryOf } from '../helpers/cli.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
+import { pseudoRandomBytes } from '../helpers/temp.ts';
 
 const isRoot = process.geteuid?.() === 0;
 /** `nobody`: not mapped in a user namespace that maps root alone. */
 const NOBODY = 65534;
 
 describe('restoring where owners cannot be given', { skip: !isRoot && 'needs root' }, () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let env: NodeJS.ProcessEnv;
+  const cli = cliRepository();
   let src: string;
   const big = pseudoRandomBytes(3 * 1024 * 1024, 7);
 
   before(async () => {
-    dir = await tempDir();
-    src = join(dir.path, 'src');
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
+    src = join(cli.path, 'src');
     // Nobody's: a setgid folder, a setuid program (small: written by a codec worker), a large
     // file, a FIFO and a link.
     await mkdir(join(src, 'shared'), { recursive: true });
@@ -33,19 +31,16 @@ describe('restoring where owners cannot be given', { skip: !isRoot && 'needs roo
     await lchown(join(src, 'shared'), NOBODY, NOBODY);
     await chmod(join(src, 'shared'), 0o2775);
     await chmod(join(src, 'shared', 'tool'), 0o4755);
-    const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
-    assert.equal((await run('init')).code, 0);
-    const backup = await run('backup', 'src');
+    const backup = await cli.run('backup', 'src');
     assert.equal(backup.code, 0, backup.stderr);
   });
-  after(async () => dir.remove());
 
   it('restores the data as root of a user namespace, owners left out and counted in one warning', async () => {
-    const target = join(dir.path, 'rootless');
+    const target = join(cli.path, 'rootless');
     // Root of a rootless container: nobody's id is not mapped, so fchown gives EINVAL.
     const restored = await hbrProcess(['restore', 'latest', '--target', target, '--json'], {
-      env,
-      cwd: dir.path,
+      env: cli.env,
+      cwd: cli.path,
       prefix: ['unshare', '-r'],
     }).done;
     assert.equal(restored.code, 0, restored.stdout + restored.stderr);
@@ -61,8 +56,8 @@ describe('restoring where owners cannot be given', { skip: !isRoot && 'needs roo
     assert.deepEqual((summary.ownersNotSet as { count: number; codes: string[] }).count, 5);
     assert.deepEqual((summary.ownersNotSet as { codes: string[] }).codes, ['EINVAL']);
     const text = await hbrProcess(['restore', 'latest', '--target', `${target}-text`], {
-      env,
-      cwd: dir.path,
+      env: cli.env,
+      cwd: cli.path,
       prefix: ['unshare', '-r'],
     }).done;
     assert.equal(text.code, 0, text.stdout + text.stderr);
@@ -75,8 +70,8 @@ describe('restoring where owners cannot be given', { skip: !isRoot && 'needs roo
   it('gives an ordinary user back the setuid and setgid bits that are theirs to give', async () => {
     // Nobody, in group `users` (100): a shared setgid folder of that group, nobody's setuid
     // program in it, and a setgid folder of a group nobody is not in (4242).
-    const home = join(dir.path, 'user');
-    await chmod(dir.path, 0o755);
+    const home = join(cli.path, 'user');
+    await chmod(cli.path, 0o755);
     await mkdir(join(home, 'src', 'shared'), { recursive: true });
     await mkdir(join(home, 'src', 'other'));
     await writeFile(join(home, 'src', 'shared', 'tool'), '#!/bin/sh\nid\n');

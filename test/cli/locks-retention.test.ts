@@ -2,42 +2,33 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Readable } from 'node:stream';
 import { createLocalStore } from '../../src/stores/local.ts';
 import { openRepository, startSession } from '../../src/repository/index.ts';
 import { sealObject } from '../../src/repository/crypto.ts';
 import { acquireLock, listLocks } from '../../src/repository/locks.ts';
 import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
 import { rec } from '../sqlserver/build.ts';
 import { buildCatalog } from '../../src/drivers/sqlserver/catalog.ts';
 import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
 import { recordToJson } from '../../src/drivers/sqlserver/plan-json.ts';
-import { pseudoRandomBytes, tempDir } from '../helpers/temp.ts';
+import { pseudoRandomBytes } from '../helpers/temp.ts';
 
 describe('hbr locks, forget and prune', () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let env: NodeJS.ProcessEnv;
-  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
-  const open = () =>
-    openRepository(createLocalStore({ path: join(dir.path, 'repo') }), {
-      kind: 'password',
-      password: 'pw',
-    });
+  const cli = cliRepository({ init: ['--pack-size', '1'] });
+  const { run, open } = cli;
 
   before(async () => {
-    dir = await tempDir();
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
-    await mkdir(join(dir.path, 'src'));
-    assert.equal((await run('init', '--pack-size', '1')).code, 0);
+    await mkdir(join(cli.path, 'src'));
   });
-  after(async () => dir.remove());
 
   it('lets backups run side by side but keeps prune out while one runs', async () => {
     const repo = await open();
     const running = await startSession(repo);
     await running.addArtifact('x.bin', Readable.from([pseudoRandomBytes(100_000, 1)]));
-    await writeFile(join(dir.path, 'src', 'a.txt'), 'a');
+    await writeFile(join(cli.path, 'src', 'a.txt'), 'a');
     const concurrent = await run('backup', 'src');
     assert.equal(concurrent.code, 0, concurrent.stderr);
     const prune = await run('prune');
@@ -56,7 +47,7 @@ describe('hbr locks, forget and prune', () => {
     await running.addArtifact('slow.bin', Readable.from([pseudoRandomBytes(3_000_000, 40)]));
     await running.flush(); // its packs are stored; no manifest names them until the commit
     // prune and unlock in processes of their own, by the right time.
-    const child = (...args: string[]) => hbrProcess(args, { env, cwd: dir.path }).done;
+    const child = (...args: string[]) => hbrProcess(args, { env: cli.env, cwd: cli.path }).done;
     const prune = await child('prune');
     assert.equal(prune.code, 11, prune.stdout);
     assert.match(prune.stderr, /locked: a shared lock for backup is held by pid \d+/);
@@ -77,7 +68,7 @@ describe('hbr locks, forget and prune', () => {
     // still looked alive.
     const [held] = await listLocks(repo.store, repo.keys, clock);
     const hourAgo = new Date(Date.now() - 3_600_000);
-    await utimes(join(dir.path, 'repo', ...(held?.key ?? '').split('/')), hourAgo, hourAgo);
+    await utimes(join(cli.path, 'repo', ...(held?.key ?? '').split('/')), hourAgo, hourAgo);
     assert.equal((await listLocks(repo.store, repo.keys, clock)).filter((l) => l.stale).length, 1);
     const dead = { now: () => Date.now(), isAlive: () => false };
     assert.equal((await listLocks(repo.store, repo.keys, dead)).filter((l) => l.stale).length, 1);
@@ -88,7 +79,7 @@ describe('hbr locks, forget and prune', () => {
   });
 
   it('restores and checks under a shared lock: refused while prune runs, none left after', async () => {
-    await writeFile(join(dir.path, 'src', 'read.txt'), 'read me');
+    await writeFile(join(cli.path, 'src', 'read.txt'), 'read me');
     assert.equal((await run('backup', 'src')).code, 0);
     const repo = await open();
     const prune = await acquireLock(repo.store, repo.keys, { exclusive: true, operation: 'prune' });
@@ -134,7 +125,7 @@ describe('hbr locks, forget and prune', () => {
     const prune = await run('prune');
     assert.equal(prune.code, 11);
     assert.match(prune.stderr, /locks\/torn cannot be read.*unlock --remove-all/);
-    await writeFile(join(dir.path, 'src', 'torn.txt'), 'still backed up');
+    await writeFile(join(cli.path, 'src', 'torn.txt'), 'still backed up');
     assert.equal((await run('backup', 'src')).code, 0);
     assert.equal(
       (JSON.parse((await run('unlock', '--json')).stdout) as { removed: unknown[] }).removed.length,
@@ -148,7 +139,7 @@ describe('hbr locks, forget and prune', () => {
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
       await writeFile(
-        join(dir.path, 'src', 'big.bin'),
+        join(cli.path, 'src', 'big.bin'),
         pseudoRandomBytes(2 * 1024 * 1024, 100 + i),
       );
       ids.push(String(summaryOf(await run('backup', 'src', '--json')).backupId));
@@ -182,13 +173,13 @@ describe('hbr locks, forget and prune', () => {
 
   it('weighs backups of different paths apart, and refuses rules that keep nothing', async () => {
     // A repository of its own: backups of two folders, one after the other.
-    const env2 = { HBR_REPOSITORY: join(dir.path, 'repo-groups'), HBR_PASSWORD: 'pw' };
-    const run2 = (...args: string[]) => hbr(args, { env: env2, cwd: dir.path });
+    const env2 = { HBR_REPOSITORY: join(cli.path, 'repo-groups'), HBR_PASSWORD: 'pw' };
+    const run2 = (...args: string[]) => hbr(args, { env: env2, cwd: cli.path });
     assert.equal((await run2('init')).code, 0);
     const ids: string[] = [];
     for (const folder of ['alpha', 'beta']) {
-      await mkdir(join(dir.path, folder), { recursive: true });
-      await writeFile(join(dir.path, folder, 'f.txt'), folder);
+      await mkdir(join(cli.path, folder), { recursive: true });
+      await writeFile(join(cli.path, folder, 'f.txt'), folder);
       ids.push(String(summaryOf(await run2('backup', folder, '--json')).backupId));
     }
     // The only backup of each folder is the newest of its own: both are kept.
@@ -205,10 +196,10 @@ describe('hbr locks, forget and prune', () => {
   });
 
   it('keeps what a kept SQL Server backup needs: its full and the logs before it', async () => {
-    const env3 = { HBR_REPOSITORY: join(dir.path, 'repo-chain'), HBR_PASSWORD: 'pw' };
-    const run3 = (...args: string[]) => hbr(args, { env: env3, cwd: dir.path });
+    const env3 = { HBR_REPOSITORY: join(cli.path, 'repo-chain'), HBR_PASSWORD: 'pw' };
+    const run3 = (...args: string[]) => hbr(args, { env: env3, cwd: cli.path });
     assert.equal((await run3('init')).code, 0);
-    const repo = await openRepository(createLocalStore({ path: join(dir.path, 'repo-chain') }), {
+    const repo = await openRepository(createLocalStore({ path: join(cli.path, 'repo-chain') }), {
       kind: 'password',
       password: 'pw',
     });
@@ -291,10 +282,10 @@ describe('hbr locks, forget and prune', () => {
   });
 
   it('applies the retention of each source in the config when forget is given no rules', async () => {
-    await mkdir(join(dir.path, 'kept-a'));
-    await mkdir(join(dir.path, 'kept-b'));
+    await mkdir(join(cli.path, 'kept-a'));
+    await mkdir(join(cli.path, 'kept-b'));
     await writeFile(
-      join(dir.path, 'retention.yaml'),
+      join(cli.path, 'retention.yaml'),
       [
         'repository: { path: repo-retention }',
         'sources:',
@@ -304,12 +295,12 @@ describe('hbr locks, forget and prune', () => {
       ].join('\n'),
     );
     const runR = (...args: string[]) =>
-      hbr(['--config', 'retention.yaml', ...args], { env: { HBR_PASSWORD: 'pw' }, cwd: dir.path });
+      hbr(['--config', 'retention.yaml', ...args], { env: { HBR_PASSWORD: 'pw' }, cwd: cli.path });
     assert.equal((await runR('init')).code, 0);
     const ids: Record<string, string[]> = { a: [], b: [] };
     for (const round of [1, 2])
       for (const source of ['a', 'b']) {
-        await writeFile(join(dir.path, `kept-${source}`, 'f.txt'), `${source} ${round}`);
+        await writeFile(join(cli.path, `kept-${source}`, 'f.txt'), `${source} ${round}`);
         const backup = await runR('backup', '--source', source, '--json');
         assert.equal(backup.code, 0, backup.stderr);
         ids[source]?.push(String(summaryOf(backup).backupId));
@@ -326,19 +317,19 @@ describe('hbr locks, forget and prune', () => {
   });
 
   it('runs the demo end to end', async () => {
-    const demo = await run('demo', '--dir', join(dir.path, 'demo'));
+    const demo = await run('demo', '--dir', join(cli.path, 'demo'));
     assert.equal(demo.code, 0, demo.stderr);
     assert.match(demo.stdout, /compared all \d+ restored files with the source: identical/);
     assert.match(demo.stdout, /backup 2: .* unchanged files/);
     // A folder of anything else is never replaced; an earlier demo's workspace is.
-    const kept = await run('demo', '--dir', join(dir.path, 'demo'), '--keep');
+    const kept = await run('demo', '--dir', join(cli.path, 'demo'), '--keep');
     assert.equal(kept.code, 0, kept.stderr);
-    assert.equal((await run('demo', '--dir', join(dir.path, 'demo'))).code, 0);
-    await mkdir(join(dir.path, 'precious'));
-    await writeFile(join(dir.path, 'precious', 'thesis.txt'), 'irreplaceable');
+    assert.equal((await run('demo', '--dir', join(cli.path, 'demo'))).code, 0);
+    await mkdir(join(cli.path, 'precious'));
+    await writeFile(join(cli.path, 'precious', 'thesis.txt'), 'irreplaceable');
     const refused = await run('demo', '--dir', 'precious');
     assert.equal(refused.code, 2);
     assert.match(refused.stderr, /holds files and no earlier demo's/);
-    assert.equal(await readFile(join(dir.path, 'precious', 'thesis.txt'), 'utf8'), 'irreplaceable');
+    assert.equal(await readFile(join(cli.path, 'precious', 'thesis.txt'), 'utf8'), 'irreplaceable');
   });
 });

@@ -1,26 +1,21 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { hbr, summaryOf } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { before, describe, it } from 'node:test';
+import { summaryOf } from '../helpers/cli.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
 
 // Options that take values take one each and repeat; the words after one stay arguments.
 describe('hbr options given once per value', () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let env: NodeJS.ProcessEnv;
-  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+  const cli = cliRepository();
+  const { run } = cli;
 
   before(async () => {
-    dir = await tempDir();
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
-    await mkdir(join(dir.path, 'src', 'cache'), { recursive: true });
-    await writeFile(join(dir.path, 'src', 'a.txt'), 'a');
-    await writeFile(join(dir.path, 'src', 'b.log'), 'b');
-    await writeFile(join(dir.path, 'src', 'cache', 'c.bin'), 'c');
-    assert.equal((await run('init')).code, 0);
+    await mkdir(join(cli.path, 'src', 'cache'), { recursive: true });
+    await writeFile(join(cli.path, 'src', 'a.txt'), 'a');
+    await writeFile(join(cli.path, 'src', 'b.log'), 'b');
+    await writeFile(join(cli.path, 'src', 'cache', 'c.bin'), 'c');
   });
-  after(async () => dir.remove());
 
   it('backs up the path given after --exclude and --tag, each repeated', async () => {
     const backup = await run(
@@ -49,7 +44,7 @@ describe('hbr options given once per value', () => {
 
   it('restores the backup named after --include, each include repeated', async () => {
     await run('backup', 'src');
-    const src = join(dir.path, 'src');
+    const src = join(cli.path, 'src');
     const restore = await run(
       'restore',
       ...['--include', join(src, 'a.txt'), '--include', join(src, 'cache')],
@@ -58,8 +53,8 @@ describe('hbr options given once per value', () => {
       'out',
     );
     assert.equal(restore.code, 0, restore.stderr);
-    assert.equal(await readFile(join(dir.path, 'out', src, 'a.txt'), 'utf8'), 'a');
-    assert.equal(await readFile(join(dir.path, 'out', src, 'cache', 'c.bin'), 'utf8'), 'c');
-    await assert.rejects(readFile(join(dir.path, 'out', src, 'b.log')), { code: 'ENOENT' });
+    assert.equal(await readFile(join(cli.path, 'out', src, 'a.txt'), 'utf8'), 'a');
+    assert.equal(await readFile(join(cli.path, 'out', src, 'cache', 'c.bin'), 'utf8'), 'c');
+    await assert.rejects(readFile(join(cli.path, 'out', src, 'b.log')), { code: 'ENOENT' });
   });
 });
