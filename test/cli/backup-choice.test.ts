@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { chmod, chown, mkdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { hbr, hbrProcess, summaryOf, type CliResult } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { before, describe, it } from 'node:test';
+import { hbrProcess, summaryOf, type CliResult } from '../helpers/cli.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
 
 /** The JSON lines a `--json` run wrote to stderr (warnings). */
 function warningsOf(result: CliResult): { message: string; details?: Record<string, unknown> }[] {
@@ -15,9 +15,11 @@ function warningsOf(result: CliResult): { message: string; details?: Record<stri
 }
 
 describe('which backup a command takes, and what it says of an incomplete one', () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let env: NodeJS.ProcessEnv;
-  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+  const cli = cliRepository({
+    // A test that failed before giving the folder back its permissions leaves it unreadable.
+    beforeRemove: (path) => chmod(join(path, 'src', 'd'), 0o755).catch(() => undefined),
+  });
+  const { run } = cli;
   const idOf = async (...args: string[]): Promise<string> => {
     const result = await run('backup', ...args, '--json');
     assert.ok(result.code === 0 || result.code === 3, result.stderr);
@@ -28,28 +30,21 @@ describe('which backup a command takes, and what it says of an incomplete one', 
   const asRoot = process.getuid?.() === 0;
   const backupUnreadable = async (...args: string[]): Promise<CliResult> =>
     hbrProcess(['backup', ...args], {
-      env,
-      cwd: dir.path,
+      env: cli.env,
+      cwd: cli.path,
       prefix: asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [],
     }).done;
 
   before(async () => {
-    dir = await tempDir();
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
-    await mkdir(join(dir.path, 'src', 'd'), { recursive: true });
-    await writeFile(join(dir.path, 'src', 'd', 'file'), 'data\n');
-    await mkdir(join(dir.path, 'other'));
-    await writeFile(join(dir.path, 'other', 'x'), 'x\n');
-    assert.equal((await run('init')).code, 0);
-  });
-  after(async () => {
-    await chmod(join(dir.path, 'src', 'd'), 0o755).catch(() => undefined);
-    await dir.remove();
+    await mkdir(join(cli.path, 'src', 'd'), { recursive: true });
+    await writeFile(join(cli.path, 'src', 'd', 'file'), 'data\n');
+    await mkdir(join(cli.path, 'other'));
+    await writeFile(join(cli.path, 'other', 'x'), 'x\n');
   });
 
   it('passes over a backup that could read nothing for "latest", and warns when one is restored by id', async () => {
     const good = await idOf('src/d');
-    const folder = join(dir.path, 'src', 'd');
+    const folder = join(cli.path, 'src', 'd');
     if (asRoot) await chown(folder, 65534, 65534);
     await chmod(folder, 0o000);
     const failed = await backupUnreadable('src/d', '--json');
@@ -92,7 +87,7 @@ describe('which backup a command takes, and what it says of an incomplete one', 
   });
 
   it('warns at restore of a backup that left an unreadable file out', async () => {
-    const secret = join(dir.path, 'src', 'd', 'secret');
+    const secret = join(cli.path, 'src', 'd', 'secret');
     await writeFile(secret, 'no access');
     if (asRoot) await chown(secret, 65534, 65534);
     await chmod(secret, 0o000);
@@ -110,7 +105,7 @@ describe('which backup a command takes, and what it says of an incomplete one', 
 
   it('"latest" with --path is the newest backup holding the path, alike in ls, restore and diff', async () => {
     const ofSrc = await idOf('src');
-    const file = join(dir.path, 'src', 'd', 'file');
+    const file = join(cli.path, 'src', 'd', 'file');
     await writeFile(file, 'data, changed\n');
     const ofSrcAgain = await idOf('src');
     const ofOther = await idOf('other');
@@ -118,7 +113,7 @@ describe('which backup a command takes, and what it says of an incomplete one', 
     // Without --path, "latest" is the backup of other/: the error names it and the way out.
     const ls = await run('ls', 'latest', file);
     assert.equal(ls.code, 1);
-    assert.ok(ls.stderr.includes(`"latest" is backup ${ofOther} of ${join(dir.path, 'other')}`));
+    assert.ok(ls.stderr.includes(`"latest" is backup ${ofOther} of ${join(cli.path, 'other')}`));
     assert.match(ls.stderr, /add --path PATH/);
     const restore = await run('restore', 'latest', '--target', 'r1', '--include', file);
     assert.equal(restore.code, 2);
@@ -157,7 +152,7 @@ describe('which backup a command takes, and what it says of an incomplete one', 
   });
 
   it('diff shows a folder whose own mode or mtime changed, and what a type change removed', async () => {
-    const tree = join(dir.path, 'tree');
+    const tree = join(cli.path, 'tree');
     await mkdir(join(tree, 'a', 'b'), { recursive: true });
     await writeFile(join(tree, 'a', 'b', 'f'), 'f');
     await mkdir(join(tree, 'models'));
@@ -181,6 +176,6 @@ describe('which backup a command takes, and what it says of an incomplete one', 
     assert.doesNotMatch(diff.stdout, /^U {2}.*\/tree\/c$/m);
     assert.match(diff.stdout, /1 added, 3 removed, 0 modified, 1 type changed, 2 metadata only/);
     // The folders above the backed-up path are only the way to it: not reported.
-    assert.doesNotMatch(diff.stdout, new RegExp(`^U {2}${dir.path}$`, 'm'));
+    assert.doesNotMatch(diff.stdout, new RegExp(`^U {2}${cli.path}$`, 'm'));
   });
 });

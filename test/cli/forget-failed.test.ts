@@ -1,41 +1,36 @@
 import assert from 'node:assert/strict';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { hbr, hbrProcess, summaryOf, type CliResult } from '../helpers/cli.ts';
-import { tempDir } from '../helpers/temp.ts';
+import { before, describe, it } from 'node:test';
+import { hbrProcess, summaryOf, type CliResult } from '../helpers/cli.ts';
+import { cliRepository } from '../helpers/cli-repository.ts';
 
 describe('hbr forget and backups that stored nothing', () => {
-  let dir: { path: string; remove: () => Promise<void> };
-  let env: NodeJS.ProcessEnv;
-  const run = (...args: string[]) => hbr(args, { env, cwd: dir.path });
+  const cli = cliRepository({
+    // A test that failed before giving the folder back its permissions leaves it unreadable.
+    beforeRemove: (path) => chmod(join(path, 'src', 'd'), 0o755).catch(() => undefined),
+  });
+  const { run } = cli;
   // As root, files are readable whatever their mode: the backup runs without the capabilities
   // that allow it, and the folder belongs to another user.
   const asRoot = process.getuid?.() === 0;
   const backupUnreadable = async (...args: string[]): Promise<CliResult> =>
     hbrProcess(['backup', ...args], {
-      env,
-      cwd: dir.path,
+      env: cli.env,
+      cwd: cli.path,
       prefix: asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [],
     }).done;
 
   before(async () => {
-    dir = await tempDir();
-    env = { HBR_REPOSITORY: join(dir.path, 'repo'), HBR_PASSWORD: 'pw' };
-    await mkdir(join(dir.path, 'src', 'd'), { recursive: true });
-    await writeFile(join(dir.path, 'src', 'd', 'file'), 'data\n');
-    assert.equal((await run('init')).code, 0);
-  });
-  after(async () => {
-    await chmod(join(dir.path, 'src', 'd'), 0o755).catch(() => undefined);
-    await dir.remove();
+    await mkdir(join(cli.path, 'src', 'd'), { recursive: true });
+    await writeFile(join(cli.path, 'src', 'd', 'file'), 'data\n');
   });
 
   it('keeps the newest backup that holds the files for --keep-last 1, and removes the newer one that could read nothing', async () => {
     const good = await run('backup', 'src/d', '--json');
     assert.equal(good.code, 0, good.stderr);
     const goodId = String(summaryOf(good).shortId);
-    const folder = join(dir.path, 'src', 'd');
+    const folder = join(cli.path, 'src', 'd');
     if (asRoot) await chown(folder, 65534, 65534);
     await chmod(folder, 0o000);
     const failed = await backupUnreadable('src/d', '--json');

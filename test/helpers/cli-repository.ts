@@ -14,6 +14,8 @@ export interface CliRepositoryOptions {
   readonly init?: readonly string[];
   /** More variables for every command, made once the folder exists (`HBR_CACHE_DIR`). */
   readonly env?: (path: string) => NodeJS.ProcessEnv;
+  /** What must be undone before the folder can be removed (a folder's permissions taken away). */
+  readonly beforeRemove?: (path: string) => Promise<void>;
 }
 
 /** A temporary folder holding a repository made by `hbr init`, and a runner of hbr in it. */
@@ -34,8 +36,9 @@ export interface CliRepository {
 /**
  * The setup of most CLI tests, for a `describe`: registers a `before` hook that makes a temporary
  * folder and runs `hbr init` on `repo` in it (asserting it exits 0), and an `after` hook that
- * removes the folder. node:test runs a suite's hooks in the order they were registered: the
- * suite's own `before` hooks run after the init, its `after` hooks after the removal.
+ * removes the folder (after `beforeRemove`). node:test runs a suite's hooks in the order they were
+ * registered: the suite's own `before` hooks run after the init, its `after` hooks after the
+ * removal.
  *
  * @example
  * describe('hbr backup', () => {
@@ -65,7 +68,11 @@ export function cliRepository(options: CliRepositoryOptions = {}): CliRepository
     const init = await run('init', ...(options.init ?? []));
     assert.equal(init.code, 0, init.stderr);
   });
-  after(async () => dir?.remove());
+  after(async () => {
+    if (!dir) return;
+    await options.beforeRemove?.(dir.path);
+    await dir.remove();
+  });
 
   return {
     get path() {
