@@ -363,6 +363,26 @@ describe('replicateRepository', () => {
     );
   });
 
+  it('takes no index object or manifest in a subfolder for one in finding gaps (hbr never reads them there)', async () => {
+    // An index object lost and "repaired" with `cp -r replica/index source/index`, which puts
+    // the copies one folder down: the backup's root tree is still in no index object hbr reads.
+    await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
+    const [manifest] = await keysOf(source, 'snapshots/');
+    for (const key of await keysOf(source, 'index/')) {
+      await source.put(key.replace('index/', 'index/index/'), await source.get(key));
+      await source.delete(key);
+    }
+    const result = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+    });
+    assert.equal(result.ok, false);
+    assert.deepEqual(
+      result.errors.filter((e) => e.reason === 'missing').map((e) => e.key),
+      [manifest],
+    );
+  });
+
   it('warns of a pack in another folder than its name, as check does, and does not copy it', async () => {
     const pack = (await keysOf(source, 'data/'))[0] ?? '';
     const name = pack.slice(pack.lastIndexOf('/') + 1);
