@@ -39,7 +39,10 @@ export interface KindReport {
   /** Objects copied in this run and their bytes. */
   copied: number;
   copiedBytes: number;
-  /** Objects the replica already held (same size): not read, not written. */
+  /**
+   * Objects the replica already held (same size): not written; index objects and manifests among
+   * them are read from the source for the gap check, packs are not read.
+   */
   present: number;
   /** Objects not copied: damaged on the source (see `errors`) or gone from it meanwhile. */
   failed: number;
