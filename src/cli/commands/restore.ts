@@ -15,6 +15,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { startCodecWorkers } from '../../repository/index.ts';
 import { accessRepository, lockForReading, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
+import { sampleText, type Sample } from '../../util/sample.ts';
 import { tracePhase } from '../../util/trace.ts';
 import type { RegisterCommand } from './index.ts';
 
@@ -189,21 +190,17 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
 // --- internal ---
 
 /** One warning for every entry restored without its owner, or undefined when there are none. */
-function _ownersNotSetWarning(notSet: {
-  count: number;
-  codes: readonly string[];
-  first: readonly string[];
-}): string | undefined {
+function _ownersNotSetWarning(
+  notSet: Readonly<Sample> & { codes: readonly string[] },
+): string | undefined {
   if (notSet.count === 0) return undefined;
-  const more = notSet.count > notSet.first.length ? ', …' : '';
-  return `${notSet.count} owner(s) could not be set (${notSet.codes.join(', ')}): ${notSet.first.join(', ')}${more}; setuid/setgid bits left out`;
+  return `${notSet.count} owner(s) could not be set (${notSet.codes.join(', ')}): ${sampleText(notSet)}; setuid/setgid bits left out`;
 }
 
 /** What interrupted restores left in the folders restored into, or undefined when nothing. */
-function _leftoversWarning(left: { count: number; first: readonly string[] }): string | undefined {
+function _leftoversWarning(left: Readonly<Sample>): string | undefined {
   if (left.count === 0) return undefined;
-  const more = left.count > left.first.length ? ', …' : '';
   // Never removed here: a restore on another host or in another pid namespace may still be
   // writing one (temp-names.ts).
-  return `${left.count} temporary file(s) of an interrupted restore found (${left.first.join(', ')}${more}); remove them once no restore into this target is running`;
+  return `${left.count} temporary file(s) of an interrupted restore found (${sampleText(left)}); remove them once no restore into this target is running`;
 }

@@ -30,6 +30,7 @@ import pLimit from 'p-limit';
 import { NotInBackupError, UsageError } from '../../errors.ts';
 import { findLeftoverTemps, tempName } from './temp-names.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
+import { addToSample, emptySample, sampleText, type Sample } from '../../util/sample.ts';
 import { settleAll } from '../../util/settle-all.ts';
 import { tracePhase } from '../../util/trace.ts';
 import { writeFully } from '../../util/write-fully.ts';
@@ -85,13 +86,13 @@ export interface FilesRestoreResult {
    * Files named as a restore's temporary files, not this one's, found in the folders restored
    * into (see temp-names.ts: left for the user to remove): how many, and the first few.
    */
-  readonly leftoverTemps: { count: number; first: string[] };
+  readonly leftoverTemps: Sample;
   /**
    * Entries restored without their owner, which this file system or user namespace cannot hold
    * (util/owner-refusal.ts), and so without setuid and setgid bits: how many, the `chown` error
    * codes, and the first few paths.
    */
-  readonly ownersNotSet: { count: number; codes: string[]; first: string[] };
+  readonly ownersNotSet: Sample & { codes: string[] };
 }
 
 interface Planned {
@@ -136,16 +137,15 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const progress = { files: 0, bytes: 0, ...totals };
   const errors: { path: string; message: string }[] = [];
   let setidNotRestored = 0;
-  const leftoverTemps = { count: 0, first: [] as string[] };
-  const ownersNotSet = { count: 0, codes: [] as string[], first: [] as string[] };
+  const leftoverTemps = emptySample();
+  const ownersNotSet = { ...emptySample(), codes: [] as string[] };
   const ownerNotSet = (path: string, code: string): void => {
     if (!ownersNotSet.codes.includes(code)) ownersNotSet.codes.push(code);
-    if (ownersNotSet.count++ < 5) ownersNotSet.first.push(path);
+    addToSample(ownersNotSet, path);
   };
   /** Notes what an interrupted restore left in `folder`, which held something before. */
   const sweep = async (folder: string): Promise<void> => {
-    for (const path of await findLeftoverTemps(folder))
-      if (leftoverTemps.count++ < 5) leftoverTemps.first.push(path);
+    for (const path of await findLeftoverTemps(folder)) addToSample(leftoverTemps, path);
   };
   const restored = (p: Planned): void => {
     if (_access(p.node, owners).setidLeftOut) setidNotRestored++;
@@ -454,18 +454,15 @@ async function _preflight(
     (i) => !matched.has(i) && !lost.some((u) => `${i}/`.startsWith(u.endsWith('/') ? u : `${u}/`)),
   );
   if (missing.length > 0) throw new NotInBackupError(backup, missing);
-  const unknown = existing?.unknown ?? [];
-  if (unknown.length > 0) {
+  if (existing && existing.unknown.count > 0) {
     // Taken for absent, such a file was replaced: the restore makes its folder searchable.
     throw new UsageError(
-      `refusing to restore over ${unknown.length} file(s) that cannot be checked (${unknown.slice(0, 5).join('; ')}${unknown.length > 5 ? '; …' : ''}); use --overwrite`,
+      `refusing to restore over ${existing.unknown.count} file(s) that cannot be checked (${sampleText(existing.unknown, '; ')}); use --overwrite`,
     );
   }
-  const count = existing?.count ?? 0;
-  if (count > 0) {
-    const shown = existing?.first.join(', ');
+  if (existing && existing.found.count > 0) {
     throw new UsageError(
-      `refusing to overwrite ${count} existing file(s) (${shown}${count > 5 ? ', …' : ''}); use --overwrite`,
+      `refusing to overwrite ${existing.found.count} existing file(s) (${sampleText(existing.found)}); use --overwrite`,
     );
   }
   return { totalFiles, totalBytes };
@@ -491,28 +488,23 @@ async function _isEmpty(target: string): Promise<boolean> {
  */
 function _existingFiles(): {
   look(path: string, folder: boolean): Promise<void>;
-  /** How many exist, and the first five of them (to name). */
-  readonly count: number;
-  readonly first: readonly string[];
-  /** Paths that could not be looked up, each with why. */
-  readonly unknown: readonly string[];
+  /** Those that exist. */
+  readonly found: Readonly<Sample>;
+  /** Those that could not be looked up, each with why. */
+  readonly unknown: Readonly<Sample>;
 } {
-  const first: string[] = [];
-  const unknown: string[] = [];
+  const found = emptySample();
+  const unknown = emptySample();
   const present = (path: string): Promise<Stats | undefined> =>
     lstat(path).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return undefined;
-      unknown.push(`${path}: ${error.code ?? error.message}`);
+      addToSample(unknown, `${path}: ${error.code ?? error.message}`);
       return undefined;
     });
-  let count = 0;
   let folder = '';
   let listing: Set<string> | undefined;
   return {
-    get count() {
-      return count;
-    },
-    first,
+    found,
     unknown,
     async look(path, isFolder) {
       if (dirname(path) !== folder) {
@@ -523,11 +515,11 @@ function _existingFiles(): {
             error.code === 'ENOENT' || error.code === 'ENOTDIR' ? new Set<string>() : undefined,
         );
       }
-      const found = listing
+      const stats = listing
         ? listing.has(basename(path)) && (await present(path))
         : await present(path);
-      if (!found || (isFolder && found.isDirectory())) return;
-      if (count++ < 5) first.push(path);
+      if (!stats || (isFolder && stats.isDirectory())) return;
+      addToSample(found, path);
     },
   };
 }
