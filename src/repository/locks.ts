@@ -44,17 +44,15 @@ export type LockInfo = z.infer<typeof LockSchema> & { readonly key: string; stal
 export interface RepositoryLock {
   readonly exclusive: boolean;
   /**
-   * Throws `lost`'s reason if the lock is lost, judged now rather than at the timer's last tick:
-   * a process suspended for longer than {@link LOST_AFTER_MS} (a stopped process, a paused
-   * machine) runs on before its timer fires, while others may have taken its lock for stale.
-   * Call it right before a step that relies on the lock (a backup's manifest, prune's deletes).
+   * Throws a `RepositoryLockedError` once the lock could not be rewritten for
+   * {@link LOST_AFTER_MS}: what the holder does from then on is no longer protected. Judged now
+   * as well as at each refresh: a process suspended for longer than that (a stopped process, a
+   * paused machine) runs on before its timer fires, while others may have taken its lock for
+   * stale. Once lost, always lost: a refresh that succeeds later does not protect what was done
+   * meanwhile. Call it right before a step that relies on the lock (a backup's manifest, prune's
+   * deletes).
    */
   throwIfLost(): void;
-  /**
-   * Aborted, with a `RepositoryLockedError`, once the lock could not be rewritten for
-   * {@link LOST_AFTER_MS}: what the holder does from then on is no longer protected.
-   */
-  readonly lost: AbortSignal;
   /**
    * Removes the lock. Idempotent, and never throws: a lock that cannot be removed is passed to
    * the `onLockLeft` given when it was taken, so `finally { await lock.release() }` neither
@@ -134,17 +132,16 @@ export async function acquireLock(
     throw _lockedError(store, conflict);
   }
   let released = false;
-  const lost = new AbortController();
+  // Kept once set: a refresh that succeeds later does not undo what others may have done meanwhile.
+  let lost: RepositoryLockedError | undefined;
   // A duration by this host's monotonic clock since the last write that succeeded: however far
   // its wall clock is off or is stepped, others measure the same span by the store's clock,
   // since the store timed that write.
   const checkLost = (): void => {
     const since = monotonic() - written;
-    if (!released && since >= LOST_AFTER_MS && !lost.signal.aborted) {
-      lost.abort(
-        new RepositoryLockedError(
-          `[repository:${store.name}] this ${options.operation}'s lock could not be refreshed for ${Math.round(since / 60_000)} minutes, so others may take it for stale: stopped`,
-        ),
+    if (!released && since >= LOST_AFTER_MS && !lost) {
+      lost = new RepositoryLockedError(
+        `[repository:${store.name}] this ${options.operation}'s lock could not be refreshed for ${Math.round(since / 60_000)} minutes, so others may take it for stale: stopped`,
       );
     }
   };
@@ -169,10 +166,9 @@ export async function acquireLock(
   timer.unref();
   return {
     exclusive: options.exclusive,
-    lost: lost.signal,
     throwIfLost() {
       checkLost();
-      lost.signal.throwIfAborted();
+      if (lost) throw lost;
     },
     async release() {
       if (released) return;
@@ -223,7 +219,6 @@ export async function acquireReadLock(
     onUnlocked(why);
     return {
       exclusive: false,
-      lost: new AbortController().signal,
       throwIfLost: () => undefined,
       release: () => Promise.resolve(),
     };
