@@ -23,13 +23,22 @@ describe('hbr restore into a folder holding temporary files of another restore',
     await writeFile(left, 'in progress elsewhere');
     const text = await run('restore', 'latest', '--target', target, '--overwrite');
     assert.equal(text.code, 0, text.stderr);
-    assert.match(
-      text.stdout + text.stderr,
-      /1 temporary file\(s\) of an interrupted restore found/,
+    // Once: as a warning, not again in the summary right after it.
+    const said = `${text.stdout}${text.stderr}`.match(
+      /1 temporary file\(s\) of an interrupted restore found/g,
     );
+    assert.equal(said?.length, 1, text.stdout + text.stderr);
     const json = await run('restore', 'latest', '--target', target, '--overwrite', '--json');
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual(summaryOf(json).leftoverTemps, { count: 1, first: [left] });
+    const warning = json.stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { messageType: string; details?: unknown });
+    assert.deepEqual(
+      warning.map((w) => [w.messageType, w.details]),
+      [['warning', { leftoverTemps: { count: 1, first: [left] } }]],
+    );
     assert.equal(await readFile(left, 'utf8'), 'in progress elsewhere');
   });
 });

@@ -61,10 +61,11 @@ describe('restoring where owners cannot be given', { skip: !isRoot && 'needs roo
       prefix: ['unshare', '-r'],
     }).done;
     assert.equal(text.code, 0, text.stdout + text.stderr);
-    assert.match(
-      text.stdout + text.stderr,
-      /5 owner\(s\) could not be set \(EINVAL\): .*shared.*; setuid\/setgid bits left out/,
+    // Once: as a warning, not again in the summary right after it.
+    const said = `${text.stdout}${text.stderr}`.match(
+      /5 owner\(s\) could not be set \(EINVAL\): .*shared.*; setuid\/setgid bits left out/g,
     );
+    assert.equal(said?.length, 1, text.stdout + text.stderr);
   });
 
   it('gives an ordinary user back the setuid and setgid bits that are theirs to give', async () => {

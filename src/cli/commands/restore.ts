@@ -141,6 +141,8 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
         for (const e of result.errors) reporter.fileError(e.path, new Error(e.message));
         // Restored, data intact, on a file system or in a user namespace that cannot hold those
         // owners (util/owner-refusal.ts): a warning, not a failure; the user cannot do better here.
+        // These two are said once, here (stderr, and a JSON warning line), not again in the
+        // summary printed right after them.
         const notSet = _ownersNotSetWarning(result.ownersNotSet);
         if (notSet) reporter.warn(notSet, { ownersNotSet: result.ownersNotSet });
         const leftovers = _leftoversWarning(result.leftoverTemps);
@@ -163,14 +165,12 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
           [
             `Restored: ${result.files} files, ${result.dirs} folders, ${formatBytes(result.bytes)} in ${formatDuration(durationMs)} (every file verified)`,
             ...(incomplete ? [`Warning:  ${incomplete}`] : []),
-            ...(leftovers ? [`Warning:  ${leftovers}`] : []),
             // Only root gives files their owners; a setuid program left to its restorer is not restored.
             ...(result.setidNotRestored > 0
               ? [
                   `${result.setidNotRestored} setuid/setgid bits not restored: ownership not restored`,
                 ]
               : []),
-            ...(notSet ? [`Warning:  ${notSet}`] : []),
             ...(result.errors.length > 0
               ? [
                   `FAILED:   ${result.errors.length} file(s) could not be restored:`,
