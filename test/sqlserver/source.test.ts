@@ -737,6 +737,51 @@ describe('the disk transport', () => {
   });
 });
 
+describe("a DBA's log backup to NUL", () => {
+  it('is warned of by the first backup that sees the gap, not by every backup after it, and by every restore', async () => {
+    const d = await tempDir();
+    try {
+      const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
+      const sql = createStandInServer({ sas: SAS, disk: staging });
+      sql.createDatabase('Emptied');
+      const repo = await newRepo(`${d.path}/repo`);
+      const settings: SqlServerSourceSettings = {
+        source: 'emptied',
+        database: 'Emptied',
+        transport: { kind: 'disk', staging },
+      };
+      const gap = /log backup of Emptied .* written to NUL and discarded: the log chain breaks/;
+      await backupSqlServerSource(sql, repo, settings, 'full');
+      sql.write('Emptied', 2);
+      // The DBA empties the log: msdb keeps the set for importHistoryDays, its bytes are gone.
+      await sql.manualBackup('Emptied', 'log', 'NUL');
+      sql.write('Emptied', 2);
+      const first = await backupSqlServerSource(sql, repo, settings, 'log');
+      assert.equal(first.warnings.filter((w) => gap.test(w)).length, 1, first.warnings.join('\n'));
+      for (const type of ['log', 'full', 'log'] as const) {
+        sql.write('Emptied', 2);
+        const later = await backupSqlServerSource(sql, repo, settings, type);
+        assert.deepEqual(
+          later.warnings.filter((w) => gap.test(w)),
+          [],
+          `a ${type} backup after the first says it again`,
+        );
+      }
+      // A restore to a point past it is told why it cannot get there.
+      const afterGap = BigInt((first.record.meta.set as { LastLSN: string }).LastLSN);
+      const restore = await restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'lsn', lsn: afterGap },
+        as: 'Emptied_copy',
+        dryRun: true,
+      }).catch((error: unknown) => error);
+      assert.ok(restore instanceof PlanError, String(restore));
+      assert.match(restore.message, gap);
+    } finally {
+      await d.remove();
+    }
+  });
+});
+
 describe('a backup hbr took whose commit failed', () => {
   it("is not planned as someone else's backup, and the next backup warns of the gap", async () => {
     const d = await tempDir();

@@ -453,6 +453,8 @@ export function createStandInServer(o: StandInOptions): StandInServer {
       await client.commitBlockList(ids);
       return;
     }
+    // `BACKUP LOG … TO DISK = 'NUL'`: recorded in msdb, the bytes thrown away.
+    if (path === 'NUL') return;
     const local = diskPath(path);
     await mkdir(dirname(local), { recursive: true });
     await writeFile(local, data);

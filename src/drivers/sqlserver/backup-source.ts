@@ -107,11 +107,13 @@ export async function backupSqlServerSource(
         ? await backupViaUrl(exec, info, session, repo, settings.transport.url, request, opts)
         : await backupViaDisk(exec, info, session, settings.transport.staging, request, opts);
     const guid = typeof meta.set.BackupSetGUID === 'string' ? meta.set.BackupSetGUID : '';
+    const discarded: string[] = [];
     const foreign = (
       await readForeignHistory(exec, await repo.backups(opts.signal), settings, info.serverName, {
         ...opts,
         exclude: guid,
         warnings,
+        discarded,
       })
     )
       // Read with is_snapshot and device_type, and neither a snapshot nor on a virtual device: the
@@ -132,6 +134,7 @@ export async function backupSqlServerSource(
         productVersion: info.productVersion,
         transport: settings.transport.kind,
         foreign,
+        discarded,
       },
     });
     return { record, requestedType, type: decided.type, warnings, foreign: foreign.length };

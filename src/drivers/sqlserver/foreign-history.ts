@@ -16,7 +16,8 @@ import { discardedSetWarning } from './nul-device.ts';
 
 /**
  * msdb's sets of the database (last `importHistoryDays` days) that the repository does not hold.
- * A failing msdb read (no permission on msdb) adds a warning and returns none.
+ * A failing msdb read (no permission on msdb) adds a warning and returns none. Sets written to the
+ * null device are left out, each with a warning (see `discarded` for a backup's).
  * @throws SourceError when msdb returns malformed rows.
  */
 export async function readForeignHistory(
@@ -28,6 +29,14 @@ export async function readForeignHistory(
     /** A set hbr holds but has not committed yet (the backup being taken). */
     exclude?: string;
     warnings: string[];
+    /**
+     * Given by a backup: the GUIDs of the sets written to the null device are added here, for its
+     * manifest (`meta.discarded`), and only those no earlier backup of the source recorded are
+     * warned of. msdb keeps such a set for `importHistoryDays`, and every backup meanwhile said
+     * the same gap again; said once, by the first backup to see it. Without it (a restore), every
+     * one is warned of: each explains a gap the plan may meet.
+     */
+    discarded?: string[];
   },
 ): Promise<BackupSetRecord[]> {
   const days = settings.importHistoryDays ?? 30;
@@ -54,7 +63,11 @@ export async function readForeignHistory(
   const ours = (r: BackupSetRecord): boolean =>
     onOwnDevice !== null && r.files.every((f) => onOwnDevice(f));
   const { records, discarded } = parseMsdbRows(rows, server);
-  opts.warnings.push(...discarded.map(discardedSetWarning));
+  const told = opts.discarded ? discardedRecordedBy(backups, settings.source) : new Set<string>();
+  opts.discarded?.push(...discarded.map((r) => r.backupSetGuid));
+  opts.warnings.push(
+    ...discarded.filter((r) => !told.has(r.backupSetGuid)).map(discardedSetWarning),
+  );
   for (const lost of records.filter((r) => ours(r) && !own.has(r.backupSetGuid))) {
     // BACKUP ran but its commit failed: SQL Server moved its chain on without the repository.
     opts.warnings.push(
@@ -68,6 +81,16 @@ export async function readForeignHistory(
 }
 
 // --- internal ---
+
+/** The sets written to the null device that the source's backups recorded (`meta.discarded`). */
+function discardedRecordedBy(backups: readonly BackupRecord[], source: string): Set<string> {
+  const told = new Set<string>();
+  for (const b of backups) {
+    const guids = b.source === source && b.kind === 'sqlserver' ? b.meta.discarded : undefined;
+    if (Array.isArray(guids)) for (const g of guids) if (typeof g === 'string') told.add(g);
+  }
+  return told;
+}
 
 /** Whether a path is one of hbr's own devices, when it is known where they live. */
 function ownDeviceTest(t: SqlServerTransport): ((path: string) => boolean) | null {
