@@ -368,7 +368,9 @@ describe('replicateRepository', () => {
     // the copies one folder down: the backup's root tree is still in no index object hbr reads.
     await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
     const [manifest] = await keysOf(source, 'snapshots/');
+    const strays: string[] = [];
     for (const key of await keysOf(source, 'index/')) {
+      strays.push(key.replace('index/', 'index/index/'));
       await source.put(key.replace('index/', 'index/index/'), await source.get(key));
       await source.delete(key);
     }
@@ -381,6 +383,12 @@ describe('replicateRepository', () => {
       result.errors.filter((e) => e.reason === 'missing').map((e) => e.key),
       [manifest],
     );
+    // Nor are they copied: on the replica too they would be objects hbr never reads.
+    assert.deepEqual(
+      result.warnings.map((w) => [w.key, w.reason]),
+      strays.map((key) => [key, 'misplaced']),
+    );
+    assert.deepEqual(await keysOf(target, 'index/index/'), []);
   });
 
   it('warns of a pack in another folder than its name, as check does, and does not copy it', async () => {

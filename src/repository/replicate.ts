@@ -176,21 +176,21 @@ export async function replicateRepository(
 
     const errors: ReplicationProblem[] = [];
     const warnings: ReplicationProblem[] = [];
-    // A pack is read only at its own key (as check says): one in another folder is no pack of
-    // the repository, whatever its name, and is not copied.
-    const misplaced = (o: ObjectInfo): boolean => o.key !== packKey(_name(o.key));
-    for (const o of (listed.get('data') ?? []).filter(misplaced)) {
-      warnings.push({
-        key: o.key,
-        kind: 'data',
-        reason: 'misplaced',
-        message: `[replicate:${source.name}] ${o.key} is not where a pack of that name belongs (${packKey(_name(o.key))}): hbr never reads it there; not copied`,
-      });
+    // An object is read only at its own key (as check says): a pack, index object, manifest or
+    // key file in another folder (`index/index/<id>`, a copy gone wrong) is none of the
+    // repository's, whatever its name, and is not copied.
+    for (const kind of ['data', 'index', 'snapshots', 'keys'] as const) {
+      const [inPlace, misplaced] = _byPlace(kind, listed.get(kind) ?? []);
+      for (const o of misplaced) {
+        warnings.push({
+          key: o.key,
+          kind,
+          reason: 'misplaced',
+          message: `[replicate:${source.name}] ${o.key} is not where ${_WHAT[kind]} of that name belongs (${_keyOf(kind, _name(o.key))}): hbr never reads it there; not copied`,
+        });
+      }
+      listed.set(kind, inPlace);
     }
-    listed.set(
-      'data',
-      (listed.get('data') ?? []).filter((o) => !misplaced(o)),
-    );
     const sourceKeys = new Set((listed.get('keys') ?? []).map((o) => o.key));
     for (const key of have.get('keys')?.keys() ?? []) {
       if (sourceKeys.has(key)) continue;
@@ -411,3 +411,26 @@ function _sha256(bytes: Buffer): string {
 function _name(key: string): string {
   return key.slice(key.lastIndexOf('/') + 1);
 }
+
+/** Where an object of `kind` named `name` belongs. */
+function _keyOf(kind: 'data' | 'index' | 'snapshots' | 'keys', name: string): string {
+  return kind === 'data' ? packKey(name) : `${kind}/${name}`;
+}
+
+/** The listed objects of `kind` at their own keys, and those elsewhere. */
+function _byPlace(
+  kind: 'data' | 'index' | 'snapshots' | 'keys',
+  listed: readonly ObjectInfo[],
+): [ObjectInfo[], ObjectInfo[]] {
+  const inPlace: ObjectInfo[] = [];
+  const misplaced: ObjectInfo[] = [];
+  for (const o of listed) (o.key === _keyOf(kind, _name(o.key)) ? inPlace : misplaced).push(o);
+  return [inPlace, misplaced];
+}
+
+const _WHAT = {
+  data: 'a pack',
+  index: 'an index object',
+  snapshots: 'a manifest',
+  keys: 'a key file',
+};
