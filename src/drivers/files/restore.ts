@@ -6,7 +6,8 @@
  * nothing already there is followed: a symbolic link or a file where the backup has a folder is
  * refused (replaced with `overwrite`), so no write lands outside the target. Metadata (owner and
  * group when running as root, mode, mtime) is set after content; folders last, deepest first. A
- * setuid or setgid bit is restored only with the owner it was stored with.
+ * setuid or setgid bit is restored only with the owner it was stored with. Files that were hard
+ * links of one file are restored as links again (hard-links.ts), among the files restored.
  * @module
  */
 import { execFile } from 'node:child_process';
@@ -29,6 +30,7 @@ import { promisify } from 'node:util';
 import pLimit from 'p-limit';
 import { NotInBackupError, UsageError } from '../../errors.ts';
 import { findLeftoverTemps, tempName } from './temp-names.ts';
+import { createLinkGroups, makeLinks } from './hard-links.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
 import { addToSample, emptySample, sampleText, type Sample } from '../../util/sample.ts';
 import { settleAll } from '../../util/settle-all.ts';
@@ -93,6 +95,17 @@ export interface FilesRestoreResult {
    * codes, and the first few paths.
    */
   readonly ownersNotSet: Sample & { codes: string[] };
+  /**
+   * Files restored as hard links of another file restored (counted in `files` and `bytes` too):
+   * files that were links of one file when backed up.
+   */
+  readonly hardLinks: number;
+  /**
+   * Files that were links of a file restored but that this file system would not link (the
+   * `link` error codes: EXDEV, EMLINK, EPERM…), restored from their content instead: how many,
+   * the codes, and the first few paths.
+   */
+  readonly linksNotMade: Sample & { codes: string[] };
 }
 
 interface Planned {
@@ -174,6 +187,16 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const readInto = Array.from({ length: BATCHES_IN_FLIGHT }, () => sharedBuffer(BATCH_SPAN));
   const made = new Set([target]);
   const flow = _flow(FILES_AHEAD);
+  const write = { budget, direct, owners, ownerNotSet, ...(signal ? { signal } : {}) };
+  /**
+   * Where an entry goes, its folder made. What is there (with `overwrite`) stays until the
+   * entry's rename replaces it.
+   */
+  const placed = async (p: Planned): Promise<string> => {
+    const path = join(target, p.path);
+    if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
+    return path;
+  };
 
   /** Restores a window of files: those of one blob in pack order, many per ranged read. */
   const restoreWindow = (window: readonly Planned[]): Promise<void> => {
@@ -221,16 +244,6 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
         }
       }),
     );
-    const write = { budget, direct, owners, ownerNotSet, ...(signal ? { signal } : {}) };
-    /**
-     * Where an entry goes, its folder made. What is there (with `overwrite`) stays until the
-     * entry's rename replaces it.
-     */
-    const placed = async (p: Planned): Promise<string> => {
-      const path = join(target, p.path);
-      if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
-      return path;
-    };
     const one = async (p: Planned): Promise<void> => {
       try {
         signal?.throwIfAborted();
@@ -265,6 +278,8 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   };
 
   const dirs: { path: string; what: string; node: TreeNode }[] = [];
+  // Later links of a file met before are held, and linked once every file is restored.
+  const links = createLinkGroups();
   const windows: Promise<void>[] = [];
   // The first error that stops the restore (an abort).
   let stopped: { reason: unknown } | undefined;
@@ -301,6 +316,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
         dirs.push({ path, what: p.path, node: p.node });
         continue;
       }
+      if (links.hold(p)) continue;
       window.push(p);
       flow.add(1);
       if (window.length === WINDOW_FILES) {
@@ -317,6 +333,35 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   await Promise.allSettled(windows);
   if (stopped) throw stopped.reason;
   tracePhase('files restored');
+  // Before the folders' metadata: a link made in a folder changes its mtime.
+  let hardLinks = 0;
+  const linksNotMade = { ...emptySample(), codes: [] as string[] };
+  if (links.followers.length > 0) {
+    const fromContent = await makeLinks(links.followers, {
+      target,
+      place: placed,
+      failedPaths: new Set(errors.map((e) => e.path)),
+      uid: owners.uid,
+      limit,
+      signal,
+      linked: (p) => {
+        hardLinks++;
+        restored(p);
+      },
+      failed,
+      notLinked: (p, code) => {
+        if (!linksNotMade.codes.includes(code)) linksNotMade.codes.push(code);
+        addToSample(linksNotMade, p.path);
+      },
+    });
+    // As copies, as every file was restored before hard links were.
+    for (let i = 0; i < fromContent.length; i += WINDOW_FILES) {
+      const window = fromContent.slice(i, i + WINDOW_FILES);
+      flow.add(window.length);
+      await restoreWindow(window);
+    }
+    tracePhase('links made');
+  }
   // Folder metadata last, since writing into a folder changes its mtime; a level at a time,
   // deepest first (a folder's mode may bar the way to those below it), each level's folders at
   // once: one after another, the benchmark's 555 folders took 50 ms.
@@ -358,6 +403,8 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
     setidNotRestored,
     leftoverTemps,
     ownersNotSet,
+    hardLinks,
+    linksNotMade,
   };
 }
 

@@ -1,0 +1,220 @@
+import assert from 'node:assert/strict';
+import { link, lstat, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { backUpFiles, nodeAt } from '../../../test/helpers/files-backup.ts';
+import { pseudoRandomBytes, tempDir, textBytes } from '../../../test/helpers/temp.ts';
+import {
+  initRepository,
+  startSession,
+  type BackupRecord,
+  type OpenRepository,
+  type TreeNode,
+} from '../../repository/index.ts';
+import { createLocalStore } from '../../stores/local.ts';
+import { restoreFiles } from './restore.ts';
+
+const password = { kind: 'password', password: 'pw' } as const;
+
+describe('restoring files that were hard links of one file', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let data: string;
+  let repo: OpenRepository;
+  let backup: BackupRecord;
+  const small = textBytes(5000, 3);
+  // Large enough to be written past the page cache, not by a codec worker.
+  const large = pseudoRandomBytes(3 * 1024 * 1024, 11);
+  /** The links of the small file, and of the large one, below `data`. */
+  const SMALL = [join('a', 'one'), join('a', 'two'), join('b', 'three')];
+  const LARGE = [join('a', 'model.bin'), join('b', 'model-link.bin')];
+
+  before(async () => {
+    dir = await tempDir();
+    data = join(dir.path, 'data');
+    await mkdir(join(data, 'a'), { recursive: true });
+    await mkdir(join(data, 'b'), { recursive: true });
+    await writeFile(join(data, SMALL[0] as string), small);
+    for (const path of SMALL.slice(1)) await link(join(data, SMALL[0] as string), join(data, path));
+    await writeFile(join(data, LARGE[0] as string), large);
+    await link(join(data, LARGE[0] as string), join(data, LARGE[1] as string));
+    // The same content, but a file of its own.
+    await writeFile(join(data, 'b', 'copy'), small);
+    repo = await initRepository(createLocalStore({ path: join(dir.path, 'repo') }), password, {
+      scryptParams: { N: 1024, r: 8, p: 1 },
+    });
+    await backUpFiles(repo, { paths: [data], exclude: [] });
+    backup = (await repo.backups()).at(-1) as BackupRecord;
+  });
+  after(async () => dir.remove());
+
+  /** The inode and link count of each path below `root` + `data`, and its content. */
+  const inodes = async (root: string, paths: readonly string[]) =>
+    Promise.all(
+      paths.map(async (path) => {
+        const st = await stat(join(root, data, path));
+        return { ino: st.ino, nlink: st.nlink, bytes: await readFile(join(root, data, path)) };
+      }),
+    );
+
+  it('restores them as links of one file again, the large one too', async () => {
+    const target = join(dir.path, 'fresh');
+    const result = await restoreFiles({ repo, backup, target });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.files, 6);
+    const smalls = await inodes(target, SMALL);
+    assert.equal(new Set(smalls.map((s) => s.ino)).size, 1);
+    assert.deepEqual(
+      smalls.map((s) => s.nlink),
+      [3, 3, 3],
+    );
+    assert.ok(smalls.every((s) => s.bytes.equals(small)));
+    const larges = await inodes(target, LARGE);
+    assert.equal(new Set(larges.map((s) => s.ino)).size, 1);
+    assert.deepEqual(
+      larges.map((s) => s.nlink),
+      [2, 2],
+    );
+    assert.ok(larges.every((s) => s.bytes.equals(large)));
+    // The file of the same content stays a file of its own.
+    const copy = await stat(join(target, data, 'b', 'copy'));
+    assert.equal(copy.nlink, 1);
+    assert.notEqual(copy.ino, smalls[0]?.ino);
+    assert.equal(result.hardLinks, 3);
+    assert.equal(result.linksNotMade.count, 0);
+  });
+
+  it('links only the files restored when told which', async () => {
+    const target = join(dir.path, 'one-link');
+    const result = await restoreFiles({ repo, backup, target, include: [join(data, 'a', 'two')] });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.hardLinks, 0);
+    const [two] = await inodes(target, [join('a', 'two')]);
+    assert.equal(two?.nlink, 1);
+    assert.ok(two?.bytes.equals(small));
+    await assert.rejects(lstat(join(target, data, 'a', 'one')), { code: 'ENOENT' });
+
+    const some = join(dir.path, 'two-links');
+    const both = await restoreFiles({
+      repo,
+      backup,
+      target: some,
+      include: [join(data, 'a', 'two'), join(data, 'b')],
+    });
+    assert.deepEqual(both.errors, []);
+    const linked = await inodes(some, [join('a', 'two'), join('b', 'three')]);
+    assert.equal(linked[0]?.ino, linked[1]?.ino);
+    assert.equal(linked[0]?.nlink, 2);
+    // `b/model-link.bin` alone, its other link left out.
+    const [model] = await inodes(some, [LARGE[1] as string]);
+    assert.equal(model?.nlink, 1);
+    assert.ok(model?.bytes.equals(large));
+    assert.equal(both.hardLinks, 1);
+  });
+
+  it('replaces existing files with the links when told to overwrite, at once', async () => {
+    const target = join(dir.path, 'over');
+    await restoreFiles({ repo, backup, target });
+    // What is there now: other content, each file its own, one a link of a file outside the
+    // target, which must be replaced, not written through.
+    const outside = join(dir.path, 'outside');
+    await writeFile(outside, 'not to be touched');
+    for (const path of [...SMALL, ...LARGE]) {
+      await rm(join(target, data, path));
+      await writeFile(join(target, data, path), `old ${path}`);
+    }
+    await rm(join(target, data, 'b', 'three'));
+    await link(outside, join(target, data, 'b', 'three'));
+    await assert.rejects(restoreFiles({ repo, backup, target }), /use --overwrite/);
+    const result = await restoreFiles({ repo, backup, target, overwrite: true });
+    assert.deepEqual(result.errors, []);
+    const smalls = await inodes(target, SMALL);
+    assert.equal(new Set(smalls.map((s) => s.ino)).size, 1);
+    assert.equal(smalls[0]?.nlink, 3);
+    assert.ok(smalls.every((s) => s.bytes.equals(small)));
+    const larges = await inodes(target, LARGE);
+    assert.equal(new Set(larges.map((s) => s.ino)).size, 1);
+    assert.ok(larges.every((s) => s.bytes.equals(large)));
+    assert.equal(await readFile(outside, 'utf8'), 'not to be touched');
+    assert.equal((await stat(outside)).nlink, 1);
+    assert.equal(result.hardLinks, 3);
+  });
+
+  it('restores a link from its content when the file it links could not be restored', async () => {
+    const target = join(dir.path, 'leader-failed');
+    await restoreFiles({ repo, backup, target, include: [join(data, 'b', 'copy')] });
+    // A folder (not empty) where the first link goes: that file fails, even with --overwrite.
+    await mkdir(join(target, data, 'a', 'one', 'in-the-way'), { recursive: true });
+    const result = await restoreFiles({ repo, backup, target, overwrite: true });
+    assert.deepEqual(
+      result.errors.map((e) => e.path),
+      [join(data, 'a', 'one')],
+    );
+    const [two, three] = await inodes(target, [join('a', 'two'), join('b', 'three')]);
+    assert.ok(two?.bytes.equals(small));
+    assert.ok(three?.bytes.equals(small));
+    assert.equal(two?.nlink, 1);
+    assert.equal(result.hardLinks, 1); // the large file's second link
+  });
+});
+
+describe('restoring files of one inode that were not one file', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let repo: OpenRepository;
+  let backup: BackupRecord;
+  let data: string;
+
+  // As an inode freed and reused while a backup ran would record them: the inode of `one`
+  // given to `two`, as `one` (size, times, mode) but for its content, and to `three`, as `one`
+  // but for its ctime.
+  before(async () => {
+    dir = await tempDir();
+    data = join(dir.path, 'data');
+    await mkdir(data, { recursive: true });
+    await writeFile(join(data, 'one'), 'the first file');
+    await writeFile(join(data, 'two'), 'another file!!');
+    await writeFile(join(data, 'three'), 'the first file');
+    repo = await initRepository(createLocalStore({ path: join(dir.path, 'repo') }), password, {
+      scryptParams: { N: 1024, r: 8, p: 1 },
+    });
+    const tree = await backUpFiles(repo, { paths: [data], exclude: [] });
+    const folder = (await nodeAt(repo, tree, data)) as TreeNode;
+    const nodes = await repo.readTree(folder.subtree ?? '');
+    const one = nodes.find((n) => n.name === 'one') as TreeNode;
+    const reused = nodes.map((n): TreeNode => {
+      if (n.name === 'two')
+        return { ...n, inode: one.inode, mtime: one.mtime, ctime: one.ctime, mode: one.mode };
+      if (n.name === 'three')
+        return {
+          ...n,
+          inode: one.inode,
+          mtime: one.mtime,
+          ctime: `${BigInt(one.ctime ?? 0) + 1n}`,
+        };
+      return n;
+    });
+    const session = await startSession(repo);
+    backup = await session.commitTree(
+      await session.saveTree([
+        { ...folder, name: 'data', subtree: await session.saveTree(reused) },
+      ]),
+      { source: 'files', kind: 'files', type: 'snapshot', startedAt: new Date() },
+      { files: 3, bytes: 42 },
+    );
+  });
+  after(async () => dir.remove());
+
+  it('restores each as a file of its own, with its own content', async () => {
+    const target = join(dir.path, 'target');
+    const result = await restoreFiles({ repo, backup, target });
+    assert.deepEqual(result.errors, []);
+    const at = (name: string) => join(target, 'data', name);
+    assert.equal(await readFile(at('one'), 'utf8'), 'the first file');
+    assert.equal(await readFile(at('two'), 'utf8'), 'another file!!');
+    assert.equal(await readFile(at('three'), 'utf8'), 'the first file');
+    const inos = await Promise.all(
+      ['one', 'two', 'three'].map(async (n) => (await stat(at(n))).ino),
+    );
+    assert.equal(new Set(inos).size, 3);
+    assert.equal(result.hardLinks, 0);
+  });
+});
