@@ -141,12 +141,15 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
         for (const e of result.errors) reporter.fileError(e.path, new Error(e.message));
         // Restored, data intact, on a file system or in a user namespace that cannot hold those
         // owners (util/owner-refusal.ts): a warning, not a failure; the user cannot do better here.
-        // These two are said once, here (stderr, and a JSON warning line), not again in the
+        // These are said once, here (stderr, and a JSON warning line), not again in the
         // summary printed right after them.
         const notSet = _ownersNotSetWarning(result.ownersNotSet);
         if (notSet) reporter.warn(notSet, { ownersNotSet: result.ownersNotSet });
         const leftovers = _leftoversWarning(result.leftoverTemps);
         if (leftovers) reporter.warn(leftovers, { leftoverTemps: result.leftoverTemps });
+        // Restored whole all the same, as copies: what the target's file system cannot hold.
+        const notLinked = _linksNotMadeWarning(result.linksNotMade);
+        if (notLinked) reporter.warn(notLinked, { linksNotMade: result.linksNotMade });
         const durationMs = Date.now() - started;
         reporter.summary(
           {
@@ -159,11 +162,16 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
             setidNotRestored: result.setidNotRestored,
             leftoverTemps: result.leftoverTemps,
             ownersNotSet: result.ownersNotSet,
+            hardLinks: result.hardLinks,
+            linksNotMade: result.linksNotMade,
             durationMs,
             incomplete: incompleteOf(backup) ?? null,
           },
           [
             `Restored: ${result.files} files, ${result.dirs} folders, ${formatBytes(result.bytes)} in ${formatDuration(durationMs)} (every file verified)`,
+            ...(result.hardLinks > 0
+              ? [`Linked:   ${result.hardLinks} file(s) as hard links, as they were backed up`]
+              : []),
             ...(incomplete ? [`Warning:  ${incomplete}`] : []),
             // Only root gives files their owners; a setuid program left to its restorer is not restored.
             ...(result.setidNotRestored > 0
@@ -195,6 +203,14 @@ function _ownersNotSetWarning(
 ): string | undefined {
   if (notSet.count === 0) return undefined;
   return `${notSet.count} owner(s) could not be set (${notSet.codes.join(', ')}): ${sampleText(notSet)}; setuid/setgid bits left out`;
+}
+
+/** One warning for every link the target's file system would not make, or undefined when none. */
+function _linksNotMadeWarning(
+  notMade: Readonly<Sample> & { codes: readonly string[] },
+): string | undefined {
+  if (notMade.count === 0) return undefined;
+  return `${notMade.count} hard link(s) could not be made (${notMade.codes.join(', ')}): ${sampleText(notMade)}; restored as copies`;
 }
 
 /** What interrupted restores left in the folders restored into, or undefined when nothing. */
