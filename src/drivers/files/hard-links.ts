@@ -93,7 +93,10 @@ export interface LinkingOptions {
   readonly linked: (follower: Follower) => void;
   /** A follower that could be neither linked nor restored from its content. */
   readonly failed: (follower: Follower, error: unknown) => void;
-  /** A follower the file system could not link (the code of the error): restored from content. */
+  /**
+   * A follower not linked, restored from its content: the code of the error of a file system
+   * that could not link it, or {@link NOT_THE_FILE_RESTORED}.
+   */
   readonly notLinked: (follower: Follower, code: string) => void;
 }
 
@@ -101,7 +104,8 @@ export interface LinkingOptions {
  * Makes each follower a link of its leader, restored in place: linked under a temporary name
  * beside it, checked, renamed into place.
  * @returns the followers to restore from their content: those whose leader failed or is no
- * longer the file restored, and those the file system could not link (see {@link LINK_REFUSALS}).
+ * longer the file restored, and those the file system could not link (see {@link LINK_REFUSALS});
+ * all but the first passed to `notLinked`.
  * @throws only when aborted (what `failed` throws).
  */
 export async function makeLinks(
@@ -121,9 +125,12 @@ export async function makeLinks(
           temp = tempName(path);
           await link(join(target, follower.leader), temp);
           // Linked, not followed: a leader someone replaced since it was restored (a link to
-          // another file, in a folder others may write to) is not made this file.
+          // another file, in a folder others may write to) is not made this file. Said in the
+          // warning: on a file system that gives new files another owner (NFS with root_squash)
+          // every link would be a copy.
           if (!_isRestored(await lstat(temp), follower.node, options.uid)) {
             await rm(temp, { force: true });
+            options.notLinked(follower, NOT_THE_FILE_RESTORED);
             return void fromContent.push(follower);
           }
           await rename(temp, path);
@@ -156,6 +163,9 @@ export const LINK_REFUSALS: ReadonlySet<string> = new Set([
   'EOPNOTSUPP',
   'ENOSYS',
 ]);
+
+/** Why a follower was not linked when what its leader's path holds is not the file restored. */
+export const NOT_THE_FILE_RESTORED = 'not the file restored';
 
 // --- internal ---
 

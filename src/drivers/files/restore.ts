@@ -101,9 +101,10 @@ export interface FilesRestoreResult {
    */
   readonly hardLinks: number;
   /**
-   * Files that were links of a file restored but that this file system would not link (the
-   * `link` error codes: EXDEV, EMLINK, EPERM…), restored from their content instead: how many,
-   * the codes, and the first few paths.
+   * Files that were links of a file restored but were not linked to it, restored from their
+   * content instead: how many, why (the `link` error codes of a file system that would not link
+   * them, EXDEV, EMLINK, EPERM…, or `not the file restored`: see hard-links.ts), and the first
+   * few paths.
    */
   readonly linksNotMade: Sample & { codes: string[] };
 }
