@@ -229,6 +229,8 @@ export interface FileVersion {
   /** Owner and group, numeric: restored when the restore runs as root. */
   readonly uid: bigint;
   readonly gid: bigint;
+  /** Link count: a file of more than one has hard links, recorded in its node (`links`). */
+  readonly nlink: bigint;
 }
 
 /** A small file of a `files` request, read. */

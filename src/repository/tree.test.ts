@@ -26,6 +26,8 @@ const ReferenceNode = z
       .string()
       .regex(/^-?\d+$/)
       .optional(),
+    // A file's link count, when it has more than one (added later, as ctime was).
+    links: z.number().int().nonnegative().optional(),
     content: z.array(hex64).optional(),
     sha256: hex64.optional(),
     changedWhileReading: z.literal(true).optional(),
@@ -60,6 +62,7 @@ const node: fc.Arbitrary<TreeNode> = fc
       size: fc.nat(),
       inode: fc.string(),
       ctime: fc.bigInt({ min: -(10n ** 19n), max: 10n ** 19n }).map(String),
+      links: fc.nat(),
       content: fc.array(id, { maxLength: 3 }),
       sha256: id,
       changedWhileReading: fc.constant(true as const),
@@ -88,6 +91,7 @@ const damaged = fc
       'size',
       'inode',
       'ctime',
+      'links',
       'content',
       'sha256',
       'changedWhileReading',
@@ -181,6 +185,29 @@ describe('trees', () => {
       ['a', 'z'],
     );
     assert.deepEqual(twice, ['x']);
+  });
+
+  it("keep a file's link count after its ctime, and encode a file without one as before", () => {
+    const file: TreeNode = {
+      name: 'model.bin',
+      type: 'file',
+      mode: 0o644,
+      mtime: '1',
+      size: 3,
+      inode: '5:7',
+      ctime: '2',
+      content: [],
+    };
+    assert.equal(
+      String(encodeTree([file])),
+      '{"nodes":[{"name":"model.bin","type":"file","mode":420,"mtime":"1","size":3,"inode":"5:7","ctime":"2","content":[]}]}',
+    );
+    const linked = encodeTree([{ ...file, links: 2 }]);
+    assert.equal(
+      String(linked),
+      '{"nodes":[{"name":"model.bin","type":"file","mode":420,"mtime":"1","size":3,"inode":"5:7","ctime":"2","links":2,"content":[]}]}',
+    );
+    assert.deepEqual(decodeTree(linked, 'tree'), [{ ...file, links: 2 }]);
   });
 
   it('refuse blobs that are not a tree', () => {

@@ -28,6 +28,12 @@ export interface TreeNode {
   inode?: string | undefined;
   /** File: status change time, nanoseconds since the epoch, as a decimal string. */
   ctime?: string | undefined;
+  /**
+   * File: its link count, when it had more than one link (absent otherwise, and in nodes stored
+   * before hbr recorded it): a restore links the files of one backup that share its inode, and
+   * only those (src/drivers/files/hard-links.ts).
+   */
+  links?: number | undefined;
   /** File: blob ids of the content, in order. */
   content?: string[] | undefined;
   /** File: SHA-256 of the whole content, checked on restore. */
@@ -118,7 +124,7 @@ const TYPES: ReadonlySet<unknown> = new Set(['file', 'dir', 'symlink', 'fifo']);
 /** The node with its fields in the fixed order and nothing else, or undefined when malformed. */
 function _node(value: unknown): TreeNode | undefined {
   if (!_isObject(value)) return undefined;
-  const { name, type, mode, mtime, uid, gid, size, inode, ctime, content, sha256 } = value;
+  const { name, type, mode, mtime, uid, gid, size, inode, ctime, links, content, sha256 } = value;
   const { changedWhileReading, subtree, linkTarget } = value;
   if (typeof name !== 'string' || name.length === 0 || !TYPES.has(type)) return undefined;
   if (!_count(mode) || typeof mtime !== 'string' || !INTEGER.test(mtime)) return undefined;
@@ -139,6 +145,10 @@ function _node(value: unknown): TreeNode | undefined {
   if (ctime !== undefined) {
     if (typeof ctime !== 'string' || !INTEGER.test(ctime)) return undefined;
     node.ctime = ctime;
+  }
+  if (links !== undefined) {
+    if (!_count(links)) return undefined;
+    node.links = links;
   }
   if (content !== undefined) {
     if (!Array.isArray(content) || !content.every(_isId)) return undefined;
