@@ -127,11 +127,13 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
   const changedLargeLimit = pLimit(2);
   const report = (): void => options.onProgress?.(stats);
   /**
-   * Large files being read or read in this run, by `dev:inode`: a hard link of one, met later
-   * and unchanged since, takes its content without reading it (ten links to a 4 GB model were
-   * read as 40 GB). Large files only: they are few, and re-reading a small one costs little.
+   * Large files of more than one link being read or read in this run, by `dev:inode`: a hard
+   * link of one, met later and unchanged since, takes its content without reading it (ten links
+   * to a 4 GB model were read as 40 GB). Large files only: re-reading a small one costs little.
+   * Of more than one link only, and only what a later link is compared with: a file without
+   * links costs nothing here. An entry goes once all the file's other links were met.
    */
-  const largeByInode = new Map<string, Promise<TreeNode | undefined>>();
+  const largeByInode = new Map<string, _LargeRead>();
   const fail = (path: string, error: unknown): void => {
     const message = (error as Error).message;
     errors.push({ path, message });
@@ -170,11 +172,15 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       stats.unchangedFiles++;
       stats.bytesUnchanged += Number(st.size);
       // Usually nothing at all changed: the parent's node itself, one object less per file,
-      // and the folder's comparison with its parent tree is an identity check.
+      // and the folder's comparison with its parent tree is an identity check. A link count
+      // differs when the parent was backed up before hbr recorded links (or, with
+      // --ignore-ctime, when a link was made or removed): the node takes the count, its
+      // content kept, not read again.
       if (
         kept.mode === Number(st.mode & 0o7777n) &&
         kept.uid === Number(st.uid) &&
         kept.gid === Number(st.gid) &&
+        kept.links === _links(st).links &&
         kept.subtree === undefined &&
         kept.linkTarget === undefined
       )
@@ -209,10 +215,10 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       if (previous) stats.changedFiles++;
       else stats.newFiles++;
       if (torn) changed.push(path);
+      // The fields of the stat taken as the file was opened, whose mtime and ctime the next
+      // backup compares.
       return {
-        ...base,
-        mtime: `${before.mtimeNs}`,
-        ctime: `${before.ctimeNs}`,
+        ..._fileBase(name, before),
         size: stored.size,
         content: stored.content,
         ...(torn ? { changedWhileReading: true as const } : {}),
@@ -249,9 +255,11 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       });
     }
     const inode = base.inode;
-    const earlier = largeByInode.get(inode);
+    const earlier = st.nlink > 1n ? largeByInode.get(inode) : undefined;
+    // Its other links met: a further node of this inode is another file (the inode reused).
+    if (earlier && --earlier.linksLeft <= 0) largeByInode.delete(inode);
     // Awaited here, holding no slot of the limit the earlier read may wait for.
-    const linked = earlier && _sameVersion(await earlier, st);
+    const linked = earlier && _sameVersion(await earlier.read, st);
     if (linked) {
       stats.files++;
       stats.bytes += base.size;
@@ -288,11 +296,11 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         closeSync(fd);
       }
     });
-    if (!earlier)
-      largeByInode.set(
-        inode,
-        reading.catch(() => undefined),
-      );
+    if (st.nlink > 1n && !earlier)
+      largeByInode.set(inode, {
+        linksLeft: Number(st.nlink) - 1,
+        read: reading.then(_version, () => undefined),
+      });
     return reading;
   };
 
@@ -557,22 +565,39 @@ function _unchangedFile(
   return _unchangedSince(previous, st, ignoreCtime) ? previous : undefined;
 }
 
+/** A large file of more than one link, read in this run (see `largeByInode`). */
+interface _LargeRead {
+  /** Its links not met yet. */
+  linksLeft: number;
+  /** What was read: undefined when it failed or changed while read. */
+  readonly read: Promise<_Version | undefined>;
+}
+
+/** What a later link of a file read is compared with, and the content read. */
+interface _Version {
+  readonly size: number;
+  readonly mtime: string;
+  readonly ctime: string;
+  readonly content: string[];
+}
+
+/** What is kept of a node read whole, to give its content to a later link; not the node. */
+function _version(node: TreeNode): _Version | undefined {
+  const { size, mtime, ctime, content } = node;
+  if (size === undefined || ctime === undefined || content === undefined) return undefined;
+  return node.changedWhileReading ? undefined : { size, mtime, ctime, content };
+}
+
 /**
- * `node` when it was read from the file with stat `st` as it is now (same inode, size, mtime and
- * ctime), whole: a hard link of it holds that content.
+ * `read` when it was read from the file (of the same inode) with stat `st` as it is now (same
+ * size, mtime and ctime), whole: a hard link of it holds that content.
  */
-function _sameVersion(
-  node: TreeNode | undefined,
-  st: FileVersion,
-): (TreeNode & { content: string[] }) | undefined {
-  return node?.type === 'file' &&
-    node.inode === `${st.dev}:${st.ino}` &&
-    node.size === Number(st.size) &&
-    node.mtime === `${st.mtimeNs}` &&
-    node.ctime === `${st.ctimeNs}` &&
-    node.content !== undefined &&
-    !node.changedWhileReading
-    ? (node as TreeNode & { content: string[] })
+function _sameVersion(read: _Version | undefined, st: FileVersion): _Version | undefined {
+  return read &&
+    read.size === Number(st.size) &&
+    read.mtime === `${st.mtimeNs}` &&
+    read.ctime === `${st.ctimeNs}`
+    ? read
     : undefined;
 }
 
@@ -587,7 +612,16 @@ function _fileBase(name: string, st: FileVersion) {
     size: Number(st.size),
     inode: `${st.dev}:${st.ino}`,
     ctime: `${st.ctimeNs}`,
+    ..._links(st),
   };
+}
+
+/**
+ * A file's link count as its node records it: only when it has more than one link, so the nodes
+ * (and trees) of files without links are as they were before hbr recorded it.
+ */
+function _links(st: { readonly nlink: bigint }): { links?: number } {
+  return st.nlink > 1n ? { links: Number(st.nlink) } : {};
 }
 
 /** An entry's numeric owner and group, as its node keeps them. */

@@ -1,7 +1,8 @@
 /**
  * What a files backup remembers of each folder it stored, for the next backup of the same
  * paths: the folder's tree id and a digest of its own entries as that tree records them (name,
- * type, mode, mtime, owner and group; for files also size, inode and ctime). When the scan finds a folder's
+ * type, mode, mtime, owner and group; for files also size, inode, ctime and, for a file of more
+ * than one link, its link count). When the scan finds a folder's
  * entries with the same digest, every file in it is unchanged by the rule the walk applies (size,
  * mtime, inode, ctime), so its nodes are the parent tree's own; if its subfolders also come out as before,
  * the folder is its parent tree, found without reading or decoding that tree. An unchanged
@@ -132,11 +133,12 @@ export function folderMemoFile(
  * `ignoreCtime`, files' ctimes count as 0, as {@link summarizeSeen} counts them then.
  */
 export function nodesDigest(nodes: readonly TreeNode[], ignoreCtime = false): string | undefined {
-  const records = new BigUint64Array(nodes.length * STAT_FIELDS);
+  const records = new BigUint64Array(nodes.length * DIGEST_FIELDS);
+  const links: string[] = [];
   try {
     for (let k = 0; k < nodes.length; k++) {
       const node = nodes[k] as TreeNode;
-      const at = k * STAT_FIELDS;
+      const at = k * DIGEST_FIELDS;
       // A node stored before owners were kept has none to compare: its folder is walked.
       if (node.uid === undefined || node.gid === undefined) return undefined;
       records[at + 6] = BigInt(node.uid);
@@ -160,6 +162,7 @@ export function nodesDigest(nodes: readonly TreeNode[], ignoreCtime = false): st
         records[at + 3] = BigInt(dev);
         records[at + 4] = BigInt(ino);
         records[at + 5] = ignoreCtime ? 0n : BigInt(node.ctime ?? '');
+        if (node.links !== undefined) links.push(`${k}:${node.links}`);
       } else return undefined;
     }
   } catch {
@@ -169,6 +172,7 @@ export function nodesDigest(nodes: readonly TreeNode[], ignoreCtime = false): st
   return _digest(
     nodes.map((node) => node.name),
     bytes,
+    links,
   );
 }
 
@@ -202,7 +206,8 @@ export function summarizeSeen(
   // Each number as two 32-bit halves (little-endian; elsewhere no type matches, and every
   // folder is walked as without a memo).
   const words = new Uint32Array(stats.buffer, stats.byteOffset, stats.length * 2);
-  const records = new Uint8Array(entries.length * RECORD);
+  const records = new Uint8Array(entries.length * DIGEST_RECORD);
+  const links: string[] = [];
   const names: string[] = [];
   const subfolders: string[] = [];
   let fileBytes = 0;
@@ -212,8 +217,8 @@ export function summarizeSeen(
     const at = i * STAT_FIELDS * 2; // the first half of entry i's size
     const type = (words[at + 4] ?? 0) & S_IFMT; // its mode's low half
     if (type !== S_IFREG && type !== S_IFDIR) return undefined; // also: no stat (mode 0)
-    const to = names.length * RECORD;
-    records.set(bytes.subarray(i * RECORD, (i + 1) * RECORD), to);
+    const to = names.length * DIGEST_RECORD;
+    records.set(bytes.subarray(i * STAT_RECORD, i * STAT_RECORD + DIGEST_RECORD), to);
     // A folder's node holds its mode, mtime, owner and group only.
     if (type === S_IFDIR) {
       records.fill(0, to, to + 8).fill(0, to + 24, to + 48);
@@ -221,11 +226,14 @@ export function summarizeSeen(
     } else {
       fileBytes += (words[at] ?? 0) + (words[at + 1] ?? 0) * 2 ** 32;
       if (ignoreCtime) records.fill(0, to + 40, to + 48); // the ctime, as nodesDigest has it
+      // The link count, the ninth field, as its node records it: only when more than one.
+      const nlink = (words[at + 16] ?? 0) + (words[at + 17] ?? 0) * 2 ** 32;
+      if (nlink > 1) links.push(`${names.length}:${nlink}`);
     }
     names.push(entry.name);
   }
   return {
-    digest: _digest(names, records.subarray(0, names.length * RECORD)),
+    digest: _digest(names, records.subarray(0, names.length * DIGEST_RECORD), links),
     files: names.length - subfolders.length,
     bytes: fileBytes,
     subfolders,
@@ -236,16 +244,27 @@ export function summarizeSeen(
 
 const { S_IFMT, S_IFDIR, S_IFREG } = constants;
 
-/** Bytes per entry: size, mtime (ns), mode, device, inode, ctime (ns), uid, gid, as the scan keeps them. */
-const RECORD = STAT_FIELDS * 8;
+/**
+ * Numbers per entry in a digest's records: size, mtime (ns), mode, device, inode, ctime (ns),
+ * uid, gid, the scan's first eight. The link count is not among them but listed apart, for the
+ * files of more than one link only: a folder without such files has the digest it had before
+ * hbr recorded links, so a memo written then still spares its walk. A folder holding one is
+ * walked once after the upgrade (its file nodes have no `links` yet), and its files' nodes
+ * given their count; see backup.ts.
+ */
+const DIGEST_FIELDS = 8;
+const DIGEST_RECORD = DIGEST_FIELDS * 8;
+/** Bytes per entry as the scan keeps them (see STAT_FIELDS). */
+const STAT_RECORD = STAT_FIELDS * 8;
 
-/** SHA-256 of the count, the records, then the names (NUL, which no name holds, between them). */
-function _digest(names: readonly string[], records: Uint8Array): string {
+/**
+ * SHA-256 of the count, the records, then the names (NUL, which no name holds, between them),
+ * then, if any, the `position:count` of each file of more than one link.
+ */
+function _digest(names: readonly string[], records: Uint8Array, links: readonly string[]): string {
   const count = Buffer.alloc(4);
   count.writeUInt32LE(names.length);
-  return createHash('sha256')
-    .update(count)
-    .update(records)
-    .update(names.join('\0'))
-    .digest('base64');
+  const hash = createHash('sha256').update(count).update(records).update(names.join('\0'));
+  if (links.length > 0) hash.update(`\0\0${links.join(',')}`);
+  return hash.digest('base64');
 }

@@ -69,6 +69,7 @@ describe('folders seen by the scan', () => {
         ctimeNs: real.ctimeNs,
         uid: real.uid,
         gid: real.gid,
+        nlink: real.nlink,
       });
     }
     assert.equal(seen.take(data), undefined, 'taken once');

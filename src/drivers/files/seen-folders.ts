@@ -31,8 +31,11 @@ export interface SeenFolder {
   readonly stats: BigUint64Array;
 }
 
-/** Numbers kept per entry: size, mtime (ns), mode, device, inode, ctime (ns), uid, gid. */
-export const STAT_FIELDS = 8;
+/**
+ * Numbers kept per entry: size, mtime (ns), mode, device, inode, ctime (ns), uid, gid, link
+ * count.
+ */
+export const STAT_FIELDS = 9;
 
 /** Writes entry `i`'s stat into `stats`. */
 export function putStat(stats: BigUint64Array, i: number, st: SeenStat): void {
@@ -45,6 +48,7 @@ export function putStat(stats: BigUint64Array, i: number, st: SeenStat): void {
   stats[at + 5] = st.ctimeNs;
   stats[at + 6] = st.uid;
   stats[at + 7] = st.gid;
+  stats[at + 8] = st.nlink;
 }
 
 /**
@@ -86,6 +90,7 @@ export function statAt(folder: SeenFolder, i: number): SeenStat | undefined {
     ctimeNs: stats[at + 5] ?? 0n,
     uid: stats[at + 6] ?? 0n,
     gid: stats[at + 7] ?? 0n,
+    nlink: stats[at + 8] ?? 0n,
   };
 }
 
