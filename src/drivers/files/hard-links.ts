@@ -3,11 +3,14 @@
  * are restored as one file again, as restic and borg restore them, rather than as a copy each (a
  * folder of ten links to a 4 GB model came back as 40 GB).
  *
- * Nothing in the repository records a link: two file nodes of one backup are links of one file
- * when their `inode` (device and inode number) is the same and so are their size, content,
- * mtime, ctime, mode and owners. An inode freed and given to another file while the backup ran
- * has another ctime (and mostly another content), and is not linked. So backups made before
- * this are restored with their links too.
+ * A file node records its link count (`links`) when the file had more than one link, as restic
+ * records it: only those nodes are looked at, so a restore of files without links keeps nothing
+ * for them, and its memory stays flat in the number of files. Two such nodes of one backup are
+ * links of one file when their `inode` (device and inode number) is the same and so are their
+ * size, content, mtime, ctime, mode and owners: an inode freed and given to another file while
+ * the backup ran has another ctime (and mostly another content), and is not linked. Backups made
+ * before hbr recorded link counts have none: their files are restored as a copy each, as they
+ * always were.
  *
  * The first node of a file the restore meets (its leader) is restored as any file is; the later
  * ones (its followers) are held, and once every file is restored each is made by
@@ -42,11 +45,14 @@ export interface LinkGroups {
   hold(entry: WalkedEntry): boolean;
   /** The files held, in the order met. */
   readonly followers: readonly Follower[];
+  /** How many files are kept to compare later links with (for tests). */
+  readonly leaders: number;
 }
 
 /**
- * Link groups of one restore. What a later link is compared with is kept of every file met, until
- * the restore ends: about half a kilobyte a file (20,000 files: 10 MB; their whole nodes, 14).
+ * Link groups of one restore. What a later link is compared with is kept of each file of more
+ * than one link met (about half a kilobyte), until its other links were met; nothing of the
+ * others.
  */
 export function createLinkGroups(): LinkGroups {
   const leaders = new Map<string, _Leader>();
@@ -55,9 +61,12 @@ export function createLinkGroups(): LinkGroups {
   const followers: Follower[] = [];
   return {
     followers,
+    get leaders() {
+      return leaders.size;
+    },
     hold(entry) {
       const { node } = entry;
-      if (node.type !== 'file' || node.inode === undefined) return false;
+      if (node.type !== 'file' || node.inode === undefined || (node.links ?? 0) < 2) return false;
       const first = leaders.get(node.inode);
       if (first === undefined) {
         leaders.set(node.inode, _leader(entry));
@@ -67,6 +76,8 @@ export function createLinkGroups(): LinkGroups {
       const leader = _sameFile(first, node) ? first : others?.find((o) => _sameFile(o, node));
       if (leader) {
         followers.push({ path: entry.path, node, leader: leader.path });
+        // Every other link met: no further node of this inode is a link of it.
+        if (leader === first && --first.linksLeft <= 0) leaders.delete(node.inode);
         return true;
       }
       if (others) others.push(_leader(entry));
@@ -172,6 +183,8 @@ export const NOT_THE_FILE_RESTORED = 'not the file restored';
 /** What is kept of a file met, to compare with later nodes of its inode. */
 interface _Leader {
   readonly path: string;
+  /** Its links not met yet (of those in the backup: some may not be). */
+  linksLeft: number;
   readonly size: number | undefined;
   readonly mtime: string;
   readonly ctime: string | undefined;
@@ -183,12 +196,14 @@ interface _Leader {
 
 function _leader({ path, node }: WalkedEntry): _Leader {
   const { size, mtime, ctime, mode, uid, gid, content } = node;
-  return { path, size, mtime, ctime, mode, uid, gid, content };
+  const linksLeft = (node.links ?? 1) - 1;
+  return { path, linksLeft, size, mtime, ctime, mode, uid, gid, content };
 }
 
 /**
  * Whether a node of a file's inode is a link of it: the same size, content, times, mode and
- * owners. (Nodes of backups made before ctimes were kept have none: the rest decides.)
+ * owners. (The link count is not compared: a link made or removed while the backup ran changed
+ * it, and the ctime with it.)
  */
 function _sameFile(a: _Leader, b: TreeNode): boolean {
   if (

@@ -12,6 +12,7 @@ import {
   type TreeNode,
 } from '../../repository/index.ts';
 import { createLocalStore } from '../../stores/local.ts';
+import { createLinkGroups } from './hard-links.ts';
 import { restoreFiles } from './restore.ts';
 
 const password = { kind: 'password', password: 'pw' } as const;
@@ -163,9 +164,9 @@ describe('restoring files of one inode that were not one file', () => {
   let backup: BackupRecord;
   let data: string;
 
-  // As an inode freed and reused while a backup ran would record them: the inode of `one`
-  // given to `two`, as `one` (size, times, mode) but for its content, and to `three`, as `one`
-  // but for its ctime.
+  // As an inode freed and reused while a backup ran would record them: the inode of `one` (of
+  // three links) given to `two`, as `one` (size, times, mode) but for its content, and to
+  // `three`, as `one` but for its ctime.
   before(async () => {
     dir = await tempDir();
     data = join(dir.path, 'data');
@@ -179,17 +180,12 @@ describe('restoring files of one inode that were not one file', () => {
     const tree = await backUpFiles(repo, { paths: [data], exclude: [] });
     const folder = (await nodeAt(repo, tree, data)) as TreeNode;
     const nodes = await repo.readTree(folder.subtree ?? '');
-    const one = nodes.find((n) => n.name === 'one') as TreeNode;
+    const one = { ...(nodes.find((n) => n.name === 'one') as TreeNode), links: 3 };
     const reused = nodes.map((n): TreeNode => {
-      if (n.name === 'two')
-        return { ...n, inode: one.inode, mtime: one.mtime, ctime: one.ctime, mode: one.mode };
-      if (n.name === 'three')
-        return {
-          ...n,
-          inode: one.inode,
-          mtime: one.mtime,
-          ctime: `${BigInt(one.ctime ?? 0) + 1n}`,
-        };
+      if (n.name === 'one') return one;
+      const of = { inode: one.inode, links: 3, mtime: one.mtime };
+      if (n.name === 'two') return { ...n, ...of, ctime: one.ctime, mode: one.mode };
+      if (n.name === 'three') return { ...n, ...of, ctime: `${BigInt(one.ctime ?? 0) + 1n}` };
       return n;
     });
     const session = await startSession(repo);
@@ -216,5 +212,49 @@ describe('restoring files of one inode that were not one file', () => {
     );
     assert.equal(new Set(inos).size, 3);
     assert.equal(result.hardLinks, 0);
+  });
+});
+
+describe('the link groups of a restore', () => {
+  const file = (path: string, inode: string, links?: number) => ({
+    path,
+    node: {
+      name: path.slice(1),
+      type: 'file' as const,
+      mode: 0o644,
+      mtime: '1',
+      ctime: '2',
+      size: 4,
+      inode,
+      content: [],
+      ...(links === undefined ? {} : { links }),
+    },
+  });
+
+  it('keep nothing of files without links, those of a backup made before counts were kept too', () => {
+    const groups = createLinkGroups();
+    for (let i = 0; i < 1000; i++) assert.equal(groups.hold(file(`/f${i}`, `1:${i}`)), false);
+    // Of one inode, as an older backup recorded two links of one file: restored as two files.
+    assert.equal(groups.hold(file('/old-1', '1:5000')), false);
+    assert.equal(groups.hold(file('/old-2', '1:5000')), false);
+    assert.equal(groups.leaders, 0);
+    assert.deepEqual(groups.followers, []);
+  });
+
+  it('keep a file of more than one link until its other links were met', () => {
+    const groups = createLinkGroups();
+    assert.equal(groups.hold(file('/a', '1:1', 3)), false);
+    assert.equal(groups.leaders, 1);
+    assert.equal(groups.hold(file('/b', '1:1', 3)), true);
+    assert.equal(groups.leaders, 1);
+    assert.equal(groups.hold(file('/c', '1:1', 3)), true);
+    assert.equal(groups.leaders, 0);
+    assert.deepEqual(
+      groups.followers.map((f) => [f.path, f.leader]),
+      [
+        ['/b', '/a'],
+        ['/c', '/a'],
+      ],
+    );
   });
 });
