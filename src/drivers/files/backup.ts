@@ -180,7 +180,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         kept.mode === Number(st.mode & 0o7777n) &&
         kept.uid === Number(st.uid) &&
         kept.gid === Number(st.gid) &&
-        kept.links === _links(st).links &&
+        kept.links === (st.nlink > 1n ? Number(st.nlink) : undefined) &&
         kept.subtree === undefined &&
         kept.linkTarget === undefined
       )
