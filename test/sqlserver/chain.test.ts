@@ -246,6 +246,7 @@ void it('plans exactly to a differential on its base full when a copy-only full 
   const catalog: SqlServerCatalog = {
     entries,
     records: entries.map((e) => e.record),
+    unrestorable: [],
     entryOf: (r) => entries.find((e) => e.record === r)!,
   };
   const plan = planFor(catalog, { target: latest, backupId: 'id2' }, 'sales');

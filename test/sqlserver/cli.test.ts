@@ -146,6 +146,28 @@ void it("treats a DBA's log backup to NUL as the gap it is, never a step, and sa
   const out = exitErrorOf(r);
   assert.equal(out.error.reason, 'LSN_GAP');
   assert.match(out.error.message, /written to NUL and discarded: the log chain breaks there/);
+  // The gap itself names it: the log backup that would continue the chain, with its time and LSNs.
+  assert.match(
+    out.error.message,
+    /gap in the log chain between LSN 34000000023200001 .*: the log backup continuing the chain is the log backup at 2017-\S+ \(LSN 34000000023200001 → 34000000024800001, [0-9a-f-]{36}\), written to the null device \(NUL\) and discarded;/,
+  );
+  // The last log backup emptied to NUL: a tail-log backup would start after it, so it is the gap
+  // that stops the plan, not a missing tail-log backup.
+  const last = join(scratch, 'nul-last.json');
+  await writeFile(
+    last,
+    stringify(
+      items.map((i) => (i.BackupPath.endsWith('_25.trn') ? { ...i, BackupPath: 'NUL' } : i)),
+    ) ?? '',
+  );
+  const tail = exitErrorOf(
+    await run('sqlserver', 'plan', '--history', last, '--at', '2017-05-04T08:00:00Z', '--json'),
+  );
+  assert.equal(tail.error.reason, 'LSN_GAP');
+  assert.match(
+    tail.error.message,
+    /gap in the log chain after LSN 34000000027000001 .*: the log backup continuing the chain is the log backup at 2017-05-04T07:59:48\.000Z \(LSN 34000000027000001 → 34000000028400001, [0-9a-f-]{36}\), written to the null device \(NUL\) and discarded, and no later backup continues it;/,
+  );
   // --database names the database as SQL Server compares names: without case.
   const named = await run('sqlserver', 'plan', '--history', file, '--database', 'restoretimediff');
   assert.notEqual(named.code, 0);

@@ -215,6 +215,7 @@ function catalogOf(records: readonly BackupSetRecord[]): SqlServerCatalog {
   return {
     entries,
     records: entries.map((e) => e.record),
+    unrestorable: [],
     entryOf: (r) => entries.find((e) => e.record === r)!,
   };
 }

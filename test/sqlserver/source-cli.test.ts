@@ -9,7 +9,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { backupSqlServerSource } from '../../src/drivers/sqlserver/backup-source.ts';
-import { initRepository } from '../../src/repository/index.ts';
+import { initRepository, openRepository } from '../../src/repository/index.ts';
 import { createLocalStore } from '../../src/stores/local.ts';
 import { hbr } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/temp.ts';
@@ -46,6 +46,13 @@ describe('hbr with a sqlserver source, no server needed', () => {
         '      credentialFile: sql.cred',
         '      transport: url',
         '      url: { publicUrl: "https://hbrbackup.blob.core.windows.net", sasFile: sas }',
+        '  - name: gap-sql',
+        '    sqlserver:',
+        '      server: 127.0.0.1',
+        '      database: Gappy',
+        '      credentialFile: sql.cred',
+        '      transport: url',
+        '      url: { publicUrl: "https://hbrbackup.blob.core.windows.net", sasFile: sas }',
         '  - name: disk-sql',
         '    sqlserver: { server: 127.0.0.1, database: X, credentialFile: sql.cred, transport: disk }',
         '',
@@ -72,6 +79,32 @@ describe('hbr with a sqlserver source, no server needed', () => {
   });
   after(async () => dir.remove());
 
+  // gap-sql: a full, a log, a DBA's log backup to NUL, then hbr's backups (the first a differential).
+  let nul: { BackupSetGUID: string; FirstLSN: string; LastLSN: string; BackupFinishDate: string };
+  before(async () => {
+    const repo = await openRepository(createLocalStore({ path: join(dir.path, 'repo') }), {
+      kind: 'password',
+      password: 'pw',
+    });
+    const sql = createStandInServer({ sas: SAS });
+    sql.createDatabase('Gappy');
+    const settings = {
+      source: 'gap-sql',
+      database: 'Gappy',
+      transport: { kind: 'url', url: { signature: 'c2VjcmV0LXNpZw==' } },
+    } as const;
+    await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('Gappy', 4);
+    await backupSqlServerSource(sql, repo, settings, 'log');
+    sql.write('Gappy', 4);
+    await sql.manualBackup('Gappy', 'log', 'NUL');
+    sql.write('Gappy', 4);
+    const after = await backupSqlServerSource(sql, repo, settings, 'log');
+    sql.write('Gappy', 4);
+    await backupSqlServerSource(sql, repo, settings, 'log');
+    nul = (after.record.meta.discarded as (typeof nul)[])[0]!;
+  });
+
   it('plans from the repository with --source: a point in time between the two logs', async () => {
     const at = new Date(finishes[1]!.getTime() + 60_000).toISOString();
     const r = await hbr(['sqlserver', 'plan', '--source', 'core-sql', '--at', at, '--json'], {
@@ -93,6 +126,25 @@ describe('hbr with a sqlserver source, no server needed', () => {
     );
     assert.equal(plan.stopAt, at);
     assert.match(plan.steps[2]!.lastLsn, /^\d{17}$/);
+  });
+
+  it('names the log backup written to NUL where the chain breaks: its time, LSNs and the null device', async () => {
+    // Inside the log records it held: no backup in the repository has them.
+    const lsn = (BigInt(nul.LastLSN) - 1n).toString();
+    const r = await hbr(['sqlserver', 'plan', '--source', 'gap-sql', '--lsn', lsn, '--json'], {
+      cwd: dir.path,
+      env: env(),
+    });
+    assert.equal(r.code, 1, r.stderr);
+    const out = JSON.parse(r.stderr) as { error: { reason: string; message: string } };
+    assert.equal(out.error.reason, 'LSN_GAP');
+    const finish = new Date(nul.BackupFinishDate).toISOString();
+    assert.ok(
+      out.error.message.includes(
+        `the log backup continuing the chain is the log backup at ${finish} (LSN ${nul.FirstLSN} → ${nul.LastLSN}, ${nul.BackupSetGUID.toLowerCase()}), written to the null device (NUL) and discarded`,
+      ),
+      out.error.message,
+    );
   });
 
   it('says no full precedes a time before the first backup, with a code and a non-zero exit', async () => {

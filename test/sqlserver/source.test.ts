@@ -755,6 +755,7 @@ describe("a DBA's log backup to NUL", () => {
       sql.write('Emptied', 2);
       // The DBA empties the log: msdb keeps the set for importHistoryDays, its bytes are gone.
       await sql.manualBackup('Emptied', 'log', 'NUL');
+      const nul = sql.lastBackupGuid().toLowerCase();
       sql.write('Emptied', 2);
       const first = await backupSqlServerSource(sql, repo, settings, 'log');
       assert.equal(first.warnings.filter((w) => gap.test(w)).length, 1, first.warnings.join('\n'));
@@ -762,15 +763,18 @@ describe("a DBA's log backup to NUL", () => {
         sql.write('Emptied', 2);
         const later = await backupSqlServerSource(sql, repo, settings, type);
         assert.deepEqual(
-          later.warnings.filter((w) => gap.test(w)),
+          later.warnings.filter((w) => gap.test(w) || w.includes(nul)),
           [],
           `a ${type} backup after the first says it again`,
         );
       }
-      // A restore to a point past it is told why it cannot get there.
-      const afterGap = BigInt((first.record.meta.set as { LastLSN: string }).LastLSN);
+      // A restore to a point inside it is told why it cannot get there.
+      const nulSet = (
+        first.record.meta.discarded as { BackupSetGUID: string; LastLSN: string }[]
+      )[0]!;
+      assert.equal(nulSet.BackupSetGUID.toLowerCase(), nul);
       const restore = await restoreSqlServerSource(sql, repo, settings, {
-        target: { kind: 'lsn', lsn: afterGap },
+        target: { kind: 'lsn', lsn: BigInt(nulSet.LastLSN) - 1n },
         as: 'Emptied_copy',
         dryRun: true,
       }).catch((error: unknown) => error);
@@ -783,7 +787,7 @@ describe("a DBA's log backup to NUL", () => {
 });
 
 describe('a backup hbr took whose commit failed', () => {
-  it("is not planned as someone else's backup, and the next backup warns of the gap", async () => {
+  it("is not planned as someone else's backup, the next backup warns of it once, and a plan names it", async () => {
     const d = await tempDir();
     try {
       const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
@@ -799,18 +803,52 @@ describe('a backup hbr took whose commit failed', () => {
       sql.write('Lost', 2);
       // As if hbr's BACKUP LOG ran and the repository then failed: msdb has it, hbr does not.
       await sql.manualBackup('Lost', 'log', '/var/opt/mssql/backup/hbr/Lost_log_x.bak');
+      const lost = sql.lastBackupGuid().toLowerCase();
       sql.write('Lost', 2);
+      const warning =
+        /msdb shows a log backup hbr took at .* that is not in the repository: the log chain has a gap/;
       const next = await backupSqlServerSource(sql, repo, settings, 'log');
       assert.equal(next.foreign, 0);
-      assert.match(
+      assert.equal(
+        next.warnings.filter((w) => warning.test(w)).length,
+        1,
         next.warnings.join('\n'),
-        /msdb shows a log backup hbr took at .* that is not in the repository: the log chain has a gap/,
       );
+      // Said once: msdb shows it for importHistoryDays, and the next backups stay quiet.
+      for (const type of ['log', 'full', 'log'] as const) {
+        sql.write('Lost', 2);
+        const later = await backupSqlServerSource(sql, repo, settings, type);
+        assert.deepEqual(later.warnings, [], `a ${type} backup after the first says it again`);
+      }
+      // The repository alone names it where the chain breaks.
       const catalog = buildCatalog(await repo.backups(), 'lost');
+      const lsn = (next.record.meta.lost as { LastLSN: string }[])[0]!.LastLSN;
       assert.throws(
-        () => planRestore(catalog.records, { kind: 'latest' }),
-        (e: unknown) => e instanceof PlanError && e.reason === 'LSN_GAP',
+        () =>
+          planRestore(
+            catalog.records,
+            { kind: 'lsn', lsn: BigInt(lsn) - 1n },
+            {
+              unrestorable: catalog.unrestorable,
+            },
+          ),
+        (e: unknown) =>
+          e instanceof PlanError &&
+          e.reason === 'LSN_GAP' &&
+          new RegExp(
+            `the log backup continuing the chain is the log backup at .*${lost}\\), taken by hbr \\(/var/opt/mssql/backup/hbr/Lost_log_x\\.bak\\) but not in the repository \\(its commit failed\\)`,
+          ).test(e.message),
       );
+      // A restore to a point inside it still hears of it, every time.
+      for (let i = 0; i < 2; i++) {
+        const restore = await restoreSqlServerSource(sql, repo, settings, {
+          target: { kind: 'lsn', lsn: BigInt(lsn) - 1n },
+          as: 'Lost_copy',
+          dryRun: true,
+        }).catch((error: unknown) => error);
+        assert.ok(restore instanceof PlanError && restore.reason === 'LSN_GAP', String(restore));
+        assert.match(restore.message, warning);
+      }
     } finally {
       await d.remove();
     }

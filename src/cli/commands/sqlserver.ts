@@ -153,8 +153,10 @@ async function runPlan(
       );
     const { repo } = await accessRepository(ctx, globals);
     const catalog = buildCatalog(await repo.backups(ctx.signal), flags.source);
+    // The sets no restore can read that backups recorded name the gaps they leave.
     return planRestore(catalog.records, target, {
       database: flags.database ?? found.source.sqlserver.database,
+      unrestorable: catalog.unrestorable,
     });
   }
   const path = resolve(ctx.cwd, flags.history!);
@@ -177,7 +179,7 @@ async function runPlan(
     .filter((r) => flags.database === undefined || sameDatabaseName(r.database, flags.database))
     .map(discardedSetWarning);
   const plan = withWarnings(notes, () =>
-    planRestore(records, target, { database: flags.database }),
+    planRestore(records, target, { database: flags.database, unrestorable: discarded }),
   );
   return { ...plan, warnings: [...notes, ...plan.warnings] };
 }

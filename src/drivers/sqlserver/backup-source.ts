@@ -6,7 +6,7 @@
  */
 import { startSession, type OpenRepository } from '../../repository/index.ts';
 import type { BackupRecord } from '../../repository/types.ts';
-import type { BackupSetType } from './backup-set.ts';
+import type { BackupSetRecord, BackupSetType } from './backup-set.ts';
 import { backupViaDisk, type DiskStaging } from './disk-transport.ts';
 import {
   backupAdvice,
@@ -16,6 +16,7 @@ import {
 } from './eligibility.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import { readForeignHistory } from './foreign-history.ts';
+import { isDiscardedSet } from './nul-device.ts';
 import { readServerInfo } from './operations.ts';
 import { recordToJson } from './plan-json.ts';
 import type { BackupOptions } from './tsql-backup.ts';
@@ -107,13 +108,14 @@ export async function backupSqlServerSource(
         ? await backupViaUrl(exec, info, session, repo, settings.transport.url, request, opts)
         : await backupViaDisk(exec, info, session, settings.transport.staging, request, opts);
     const guid = typeof meta.set.BackupSetGUID === 'string' ? meta.set.BackupSetGUID : '';
-    const discarded: string[] = [];
+    const unrestorable: BackupSetRecord[] = [];
     const foreign = (
       await readForeignHistory(exec, await repo.backups(opts.signal), settings, info.serverName, {
         ...opts,
         exclude: guid,
         warnings,
-        discarded,
+        unrestorable,
+        once: true,
       })
     )
       // Read with is_snapshot and device_type, and neither a snapshot nor on a virtual device: the
@@ -134,7 +136,9 @@ export async function backupSqlServerSource(
         productVersion: info.productVersion,
         transport: settings.transport.kind,
         foreign,
-        discarded,
+        // Recorded whole, so a plan from the repository alone names the gap each leaves.
+        discarded: unrestorable.filter(isDiscardedSet).map(recordToJson),
+        lost: unrestorable.filter((r) => !isDiscardedSet(r)).map(recordToJson),
       },
     });
     return { record, requestedType, type: decided.type, warnings, foreign: foreign.length };

@@ -13,6 +13,7 @@ import type { BackupSetRecord } from './backup-set.ts';
 import { normaliseHistory } from './history.ts';
 import * as f from './history-fields.ts';
 import { recordFromMeta } from './manifest-meta.ts';
+import { unrestorableRecords } from './unrestorable.ts';
 
 /** One backup set the planner may use. */
 export interface CatalogEntry {
@@ -25,13 +26,18 @@ export interface CatalogEntry {
 export interface SqlServerCatalog {
   readonly entries: readonly CatalogEntry[];
   readonly records: readonly BackupSetRecord[];
+  /**
+   * Sets msdb showed that no restore can read (written to the null device; hbr's own whose commit
+   * failed), as the manifests recorded them and as read just now: never steps, they name gaps.
+   */
+  readonly unrestorable: readonly BackupSetRecord[];
   /** The entry of a backup set. @throws SourceError when the plan names an unknown set */
   entryOf(record: BackupSetRecord): CatalogEntry;
 }
 
 /**
  * Builds the catalog of `source` from the repository's backup list (and, optionally, msdb's
- * history read just now). Foreign sets are merged by
+ * history read just now). Foreign and unrestorable sets are merged by
  * BackupSetGUID (the newest report wins) and dropped when hbr holds the same set.
  * @throws SourceError naming the backup when a SQL Server manifest cannot be read.
  */
@@ -40,6 +46,8 @@ export function buildCatalog(
   source: string,
   /** Sets taken outside hbr read just now (msdb), newer than any manifest's report. */
   live: readonly BackupSetRecord[] = [],
+  /** Sets no restore can read, read just now (msdb). */
+  liveUnrestorable: readonly BackupSetRecord[] = [],
 ): SqlServerCatalog {
   const own = backups.filter((b) => b.source === source && b.kind === 'sqlserver');
   const entries = new Map<string, CatalogEntry>();
@@ -58,12 +66,17 @@ export function buildCatalog(
   }
   for (const record of foreign.values())
     entries.set(record.backupSetGuid, { record, backupId: null });
+  const unrestorable = new Map<string, BackupSetRecord>();
+  for (const record of [...own.flatMap(unrestorableRecords), ...liveUnrestorable]) {
+    if (!entries.has(record.backupSetGuid)) unrestorable.set(record.backupSetGuid, record);
+  }
   const list = [...entries.values()].sort((a, b) =>
     a.record.lastLsn < b.record.lastLsn ? -1 : a.record.lastLsn > b.record.lastLsn ? 1 : 0,
   );
   return {
     entries: list,
     records: list.map((e) => e.record),
+    unrestorable: [...unrestorable.values()],
     entryOf(record) {
       const entry = entries.get(record.backupSetGuid);
       if (!entry)

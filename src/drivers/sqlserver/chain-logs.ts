@@ -7,6 +7,7 @@ import { isEmptyLog, type BackupSetRecord } from './backup-set.ts';
 import { sameFork } from './chain-base.ts';
 import { compareLsn, formatLsn } from './lsn.ts';
 import type { RestoreTarget } from './plan.ts';
+import { describeUnrestorable } from './unrestorable.ts';
 
 /** The logs to apply after the base, and what the planner should tell the user. */
 export interface LogWalk {
@@ -33,6 +34,12 @@ export interface WalkOptions {
    * walks from each base a planner tries, which meet the same logs again.
    */
   readonly failed?: Map<string, PlanError>;
+  /**
+   * Sets msdb recorded that no restore can read (written to the null device; hbr's own whose
+   * commit failed): where one of these logs would continue the chain, the walk fails with
+   * `LSN_GAP` naming it, as no later backup (a tail-log backup neither) can replace it.
+   */
+  readonly unrestorable?: readonly BackupSetRecord[];
 }
 
 /**
@@ -51,7 +58,8 @@ export interface WalkOptions {
  * first backup taken on the fork (the earliest start of a set ending on it). A log entering a fork
  * is not taken for a time before that: a STOPAT there stops at the fork point, an older state.
  * @throws PlanError `LSN_GAP` (both LSNs in the message) when later logs exist but none continues
- * the chain and the target lies beyond; `FORK_MISMATCH` when the only continuing logs are on
+ * the chain and the target lies beyond, or an unrestorable log (`options.unrestorable`) would
+ * continue it (named in the message); `FORK_MISMATCH` when the only continuing logs are on
  * another fork, or `latest` ends on a fork the newest backup is not on; `TAIL_LOG_NEEDED` when
  * the target lies after the last log; `TARGET_BETWEEN_FORKS` when a target time lies after the
  * last log backup on a fork and before the first backup on the fork a restore replaced it with.
@@ -62,7 +70,7 @@ export function walkLogs(
   target: RestoreTarget,
   options: WalkOptions = {},
 ): LogWalk {
-  const { newest, exact = false, endFork } = options;
+  const { newest, exact = false, endFork, unrestorable = [] } = options;
   const logs = records
     .filter((r) => r.type === 'log' && !isEmptyLog(r))
     .sort((a, b) => compareLsn(a.lastLsn, b.lastLsn) || compareLsn(a.firstLsn, b.firstLsn));
@@ -124,14 +132,26 @@ export function walkLogs(
     const later = logs.find(
       (l) => l.lastLsn > lsn && sameFork(fork, l.firstRecoveryForkId) && forkExisted(l, fork),
     );
-    if (later) throw gap(tip, later);
+    const lost = unrestorable.find(
+      (u) =>
+        u.type === 'log' &&
+        u.firstLsn <= lsn &&
+        lsn < u.lastLsn &&
+        sameFork(fork, u.firstRecoveryForkId) &&
+        (u.familyGuid === null || tip.familyGuid === null || u.familyGuid === tip.familyGuid),
+    );
+    if (later) throw gap(tip, later, lost);
     if (target.kind === 'latest') {
       if (newest === undefined) return { logs: [], coveredByEmptyLogs: false };
+      if (lost) throw gap(tip, undefined, lost);
       throw exact ? notReached(tip, newest) : notNewest(tip, newest);
     }
+    // Empty logs before the unrestorable one may still show nothing changed up to the target.
     if (target.kind === 'time' && emptyLogsCover(records, tip, fork, target.at)) {
       return { logs: [], coveredByEmptyLogs: true };
     }
+    // No tail-log backup can reach past it: it would start after the records the set held.
+    if (lost) throw gap(tip, undefined, lost);
     throw fail(tailLogNeeded(tip, target));
   };
   // A depth-first search kept on a stack of its own, not the call stack: a month of logs every
@@ -220,12 +240,20 @@ function describe(r: BackupSetRecord): string {
   return `${r.type} ${r.backupSetGuid} (LSN ${formatLsn(r.firstLsn)}–${formatLsn(r.lastLsn)}, finished ${r.finish.toISOString()})`;
 }
 
-function gap(tip: BackupSetRecord, later: BackupSetRecord): PlanError {
+function gap(
+  tip: BackupSetRecord,
+  later: BackupSetRecord | undefined,
+  lost: BackupSetRecord | undefined,
+): PlanError {
+  const between = later
+    ? `between LSN ${formatLsn(tip.lastLsn)} (end of ${describe(tip)}) and LSN ${formatLsn(later.firstLsn)} (start of ${describe(later)})`
+    : `after LSN ${formatLsn(tip.lastLsn)} (end of ${describe(tip)})`;
+  const why = lost
+    ? `the log backup continuing the chain is ${describeUnrestorable(lost)}${later ? '' : ', and no later backup continues it'}`
+    : 'a log backup is missing';
   return new PlanError(
     'LSN_GAP',
-    `[sqlserver:plan] ${tip.database}: gap in the log chain between LSN ${formatLsn(tip.lastLsn)} ` +
-      `(end of ${describe(tip)}) and LSN ${formatLsn(later.firstLsn)} (start of ${describe(later)}): ` +
-      `a log backup is missing; the latest reachable point is ${tip.finish.toISOString()}`,
+    `[sqlserver:plan] ${tip.database}: gap in the log chain ${between}: ${why}; the latest reachable point is ${tip.finish.toISOString()}`,
   );
 }
 

@@ -18,6 +18,11 @@ export interface PlanOptions {
    * does by default: case-insensitive, trailing spaces ignored.
    */
   readonly database?: string;
+  /**
+   * Sets msdb recorded that no restore can read (see `unrestorable.ts`): a gap one of them leaves
+   * is reported naming it (`LSN_GAP`).
+   */
+  readonly unrestorable?: readonly BackupSetRecord[];
 }
 
 /**
@@ -34,9 +39,10 @@ export interface PlanOptions {
  * (availability-group replicas) are one database. When the preferred full cannot reach the
  * target, older fulls are tried and a warning says so.
  * @throws PlanError with reason `NO_BACKUPS`, `DATABASE_AMBIGUOUS`, `NO_FULL_BEFORE_TARGET`,
- * `LSN_GAP`, `FORK_MISMATCH`, `TAIL_LOG_NEEDED`, `TARGET_BETWEEN_FORKS` (the target time lies
- * between the last backup on a fork and the first on the fork a restore replaced it with) or
- * `STOP_IN_BULK_LOGGED_LOG` (the target lies inside a log backup with bulk-logged changes).
+ * `LSN_GAP` (naming the unrestorable log that left it, when one is known), `FORK_MISMATCH`,
+ * `TAIL_LOG_NEEDED`, `TARGET_BETWEEN_FORKS` (the target time lies between the last backup on a
+ * fork and the first on the fork a restore replaced it with) or `STOP_IN_BULK_LOGGED_LOG` (the
+ * target lies inside a log backup with bulk-logged changes).
  */
 export function planRestore(
   records: readonly BackupSetRecord[],
@@ -45,6 +51,9 @@ export function planRestore(
 ): RestorePlan {
   const { name, sets } = selectDatabase(records, options.database);
   const usable = sets.filter((r) => !r.isDamaged);
+  const unrestorable = (options.unrestorable ?? []).filter((r) =>
+    sameDatabaseName(r.database, name),
+  );
   // `latest` is the state after the newest backup: after a restore to a point in time, older
   // backups on the abandoned fork reach higher LSNs, and a database dropped and re-created under
   // the same name starts its LSNs again below the old one's.
@@ -57,7 +66,7 @@ export function planRestore(
     const holding = forksHolding(usable, target.lsn);
     for (const { fork } of holding.length > 1 ? holding : []) {
       try {
-        const plan = planFromFulls(name, usable, fulls, target, { endFork: fork });
+        const plan = planFromFulls(name, usable, fulls, target, { endFork: fork, unrestorable });
         return {
           ...plan,
           warnings: [lsnOnSeveralForks(target.lsn, holding, fork), ...plan.warnings],
@@ -67,7 +76,7 @@ export function planRestore(
       }
     }
   }
-  return planFromFulls(name, usable, fulls, target, { newest });
+  return planFromFulls(name, usable, fulls, target, { newest, unrestorable });
 }
 
 /**
@@ -81,7 +90,11 @@ export function planRestore(
  * @throws PlanError `BACKUP_DAMAGED` when `log` is marked damaged; `NO_FULL_BEFORE_TARGET` when no
  * full precedes it; else the first chain's error (`LSN_GAP`, `FORK_MISMATCH`, …).
  */
-export function planToLog(records: readonly BackupSetRecord[], log: BackupSetRecord): RestorePlan {
+export function planToLog(
+  records: readonly BackupSetRecord[],
+  log: BackupSetRecord,
+  options: Pick<PlanOptions, 'unrestorable'> = {},
+): RestorePlan {
   if (log.isDamaged) {
     throw new PlanError(
       'BACKUP_DAMAGED',
@@ -113,6 +126,9 @@ export function planToLog(records: readonly BackupSetRecord[], log: BackupSetRec
             newest: log,
             exact: true,
             failed,
+            unrestorable: (options.unrestorable ?? []).filter((r) =>
+              sameDatabaseName(r.database, log.database),
+            ),
           },
         );
         const steps = [...base, ...walk.logs];

@@ -13,11 +13,13 @@ import { buildCatalog } from './catalog.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import { msdbHistoryQuery, parseMsdbRows } from './msdb.ts';
 import { discardedSetWarning } from './nul-device.ts';
+import { recordedGuids } from './unrestorable.ts';
 
 /**
  * msdb's sets of the database (last `importHistoryDays` days) that the repository does not hold.
- * A failing msdb read (no permission on msdb) adds a warning and returns none. Sets written to the
- * null device are left out, each with a warning (see `discarded` for a backup's).
+ * A failing msdb read (no permission on msdb) adds a warning and returns none. Sets no restore can
+ * read are left out, each with a warning: those written to the null device, and hbr's own that
+ * the repository lacks (see `unrestorable.ts`).
  * @throws SourceError when msdb returns malformed rows.
  */
 export async function readForeignHistory(
@@ -29,14 +31,16 @@ export async function readForeignHistory(
     /** A set hbr holds but has not committed yet (the backup being taken). */
     exclude?: string;
     warnings: string[];
+    /** The sets no restore can read are added here (for the planner, and a backup's manifest). */
+    unrestorable?: BackupSetRecord[];
     /**
-     * Given by a backup: the GUIDs of the sets written to the null device are added here, for its
-     * manifest (`meta.discarded`), and only those no earlier backup of the source recorded are
-     * warned of. msdb keeps such a set for `importHistoryDays`, and every backup meanwhile said
-     * the same gap again; said once, by the first backup to see it. Without it (a restore), every
-     * one is warned of: each explains a gap the plan may meet.
+     * Given by a backup: only the unrestorable sets no earlier backup of the source recorded
+     * (`meta.discarded`, `meta.lost`) are warned of. msdb keeps such a set for
+     * `importHistoryDays`, and every backup meanwhile said the same gap again; said once, by the
+     * first backup to see it. Without it (a restore), every one is warned of: each explains a
+     * gap the plan may meet.
      */
-    discarded?: string[];
+    once?: boolean;
   },
 ): Promise<BackupSetRecord[]> {
   const days = settings.importHistoryDays ?? 30;
@@ -63,33 +67,29 @@ export async function readForeignHistory(
   const ours = (r: BackupSetRecord): boolean =>
     onOwnDevice !== null && r.files.every((f) => onOwnDevice(f));
   const { records, discarded } = parseMsdbRows(rows, server);
-  const told = opts.discarded ? discardedRecordedBy(backups, settings.source) : new Set<string>();
-  opts.discarded?.push(...discarded.map((r) => r.backupSetGuid));
+  const lost = records.filter((r) => ours(r) && !own.has(r.backupSetGuid));
+  opts.unrestorable?.push(...discarded, ...lost);
+  const told = (field: 'discarded' | 'lost'): Set<string> =>
+    opts.once ? recordedGuids(backups, settings.source, field) : new Set();
+  const toldDiscarded = told('discarded');
   opts.warnings.push(
-    ...discarded.filter((r) => !told.has(r.backupSetGuid)).map(discardedSetWarning),
+    ...discarded.filter((r) => !toldDiscarded.has(r.backupSetGuid)).map(discardedSetWarning),
   );
-  for (const lost of records.filter((r) => ours(r) && !own.has(r.backupSetGuid))) {
-    // BACKUP ran but its commit failed: SQL Server moved its chain on without the repository.
-    opts.warnings.push(
-      `msdb shows a ${lost.type} backup hbr took at ${lost.finish.toISOString()} (${lost.backupSetGuid}) that is not in the repository: ` +
-        (lost.type === 'log'
-          ? 'the log chain has a gap there until the next full or differential backup; take one now'
-          : 'later differentials are based on it; take a full backup now'),
-    );
-  }
+  const toldLost = told('lost');
+  // BACKUP ran but its commit failed: SQL Server moved its chain on without the repository.
+  opts.warnings.push(...lost.filter((r) => !toldLost.has(r.backupSetGuid)).map(lostSetWarning));
   return records.filter((r) => !own.has(r.backupSetGuid) && !ours(r));
 }
 
 // --- internal ---
 
-/** The sets written to the null device that the source's backups recorded (`meta.discarded`). */
-function discardedRecordedBy(backups: readonly BackupRecord[], source: string): Set<string> {
-  const told = new Set<string>();
-  for (const b of backups) {
-    const guids = b.source === source && b.kind === 'sqlserver' ? b.meta.discarded : undefined;
-    if (Array.isArray(guids)) for (const g of guids) if (typeof g === 'string') told.add(g);
-  }
-  return told;
+function lostSetWarning(lost: BackupSetRecord): string {
+  const what = `msdb shows a ${lost.type} backup hbr took at ${lost.finish.toISOString()} (${lost.backupSetGuid}) that is not in the repository`;
+  if (lost.type === 'log')
+    return `${what}: the log chain has a gap there until the next full or differential backup; take one now`;
+  if (lost.type === 'full')
+    return `${what}: the differentials taken after it, until the next full, are based on it; take a full backup now`;
+  return `${what}: restores go on through the full and log backups`;
 }
 
 /** Whether a path is one of hbr's own devices, when it is known where they live. */

@@ -160,6 +160,7 @@ export function withPlanned(catalog: SqlServerCatalog, record: BackupSetRecord):
   return {
     entries: [...catalog.entries, entry],
     records: [...catalog.records, record],
+    unrestorable: catalog.unrestorable,
     entryOf: (r) => (r === record ? entry : catalog.entryOf(r)),
   };
 }

@@ -103,11 +103,13 @@ export async function restoreSqlServerSource(
 
   let backups = await repo.backups(opts.signal);
   // msdb now: a DBA's backup since hbr's last one is part of the chain.
+  const unrestorable: BackupSetRecord[] = [];
   const live = await readForeignHistory(exec, backups, settings, info.serverName, {
     ...opts,
     warnings,
+    unrestorable,
   });
-  let catalog = buildCatalog(backups, settings.source, live);
+  let catalog = buildCatalog(backups, settings.source, live, unrestorable);
   // A dry run takes no tail-log backup, so it plans with the one the real run takes first: it
   // shows the plan the real run executes, also for a target after the last log backup.
   const planned =
@@ -137,7 +139,7 @@ export async function restoreSqlServerSource(
     }
     try {
       backups = await repo.backups(opts.signal);
-      catalog = buildCatalog(backups, settings.source, live);
+      catalog = buildCatalog(backups, settings.source, live, unrestorable);
       plan = planFor(catalog, request, settings.source);
     } catch (error) {
       throw await recoverAfterTail(exec, targetDatabase, tailLogBackup, error, opts);
@@ -240,14 +242,15 @@ export function planFor(
   request: Pick<SqlServerRestoreRequest, 'target' | 'backupId'>,
   source: string,
 ): RestorePlan {
-  if (request.backupId === undefined) return planRestore(catalog.records, request.target);
+  const options = { unrestorable: catalog.unrestorable };
+  if (request.backupId === undefined) return planRestore(catalog.records, request.target, options);
   const wanted = catalog.entries.find((e) => e.backupId === request.backupId);
   if (!wanted)
     throw new UsageError(
       `[sqlserver:restore] backup ${request.backupId} is not a backup of ${source}`,
     );
   if (wanted.record.type !== 'log') return planToDataBackup(catalog.records, wanted.record);
-  return planToLog(catalog.records, wanted.record);
+  return planToLog(catalog.records, wanted.record, options);
 }
 
 /**

@@ -1,0 +1,74 @@
+/**
+ * Backup sets msdb records that no restore can read: written to the null device (a DBA emptying
+ * the log), or taken by hbr on its own device and missing from the repository (the commit failed).
+ * They are no restore steps, but they explain gaps: a backup records those it sees
+ * (`meta.discarded`, `meta.lost`), so the planner names them where a chain breaks, from the
+ * repository alone, and each is warned of once, by the first backup that sees it.
+ * @module
+ */
+import { SourceError } from '../../errors.ts';
+import type { BackupRecord } from '../../repository/types.ts';
+import type { BackupSetRecord } from './backup-set.ts';
+import { normaliseHistory } from './history.ts';
+import { formatLsn } from './lsn.ts';
+import { isDiscardedSet } from './nul-device.ts';
+
+/** The manifest fields that record them. */
+export const UNRESTORABLE_FIELDS = ['discarded', 'lost'] as const;
+
+/**
+ * The GUIDs of the sets that the source's backups recorded in `field`. Manifests written before
+ * the sets were recorded whole hold only their GUIDs.
+ */
+export function recordedGuids(
+  backups: readonly BackupRecord[],
+  source: string,
+  field: (typeof UNRESTORABLE_FIELDS)[number],
+): Set<string> {
+  const guids = new Set<string>();
+  for (const b of backups) {
+    const items = b.source === source && b.kind === 'sqlserver' ? b.meta[field] : undefined;
+    if (!Array.isArray(items)) continue;
+    for (const item of items) {
+      const guid =
+        typeof item === 'string'
+          ? item
+          : typeof item === 'object' && item !== null
+            ? (item as Record<string, unknown>).BackupSetGUID
+            : undefined;
+      if (typeof guid === 'string') guids.add(guid.toLowerCase());
+    }
+  }
+  return guids;
+}
+
+/**
+ * The unrestorable sets a backup's manifest recorded whole.
+ * @throws SourceError naming the backup when one is malformed.
+ */
+export function unrestorableRecords(backup: BackupRecord): BackupSetRecord[] {
+  const sets: BackupSetRecord[] = [];
+  for (const field of UNRESTORABLE_FIELDS) {
+    const items = backup.meta[field];
+    if (!Array.isArray(items)) continue;
+    const whole = items.filter((item) => typeof item === 'object' && item !== null);
+    try {
+      const { records, discarded } = normaliseHistory(whole, `meta.${field}`);
+      sets.push(...records, ...discarded);
+    } catch (error) {
+      throw new SourceError(
+        `[sqlserver:catalog] backup ${backup.shortId}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+  return sets;
+}
+
+/** One unrestorable set and why no restore can read it, for error messages and warnings. */
+export function describeUnrestorable(r: BackupSetRecord): string {
+  const what = `the ${r.type} backup at ${r.finish.toISOString()} (LSN ${formatLsn(r.firstLsn)} → ${formatLsn(r.lastLsn)}, ${r.backupSetGuid})`;
+  return isDiscardedSet(r)
+    ? `${what}, written to the null device (${r.files.join(', ')}) and discarded`
+    : `${what}, taken by hbr (${r.files.join(', ')}) but not in the repository (its commit failed)`;
+}
