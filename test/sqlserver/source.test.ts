@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { buffer } from 'node:stream/consumers';
 import {
   backupSqlServerSource,
+  type SqlServerBackupResult,
   type SqlServerSourceSettings,
 } from '../../src/drivers/sqlserver/backup-source.ts';
 import { buildCatalog } from '../../src/drivers/sqlserver/catalog.ts';
@@ -517,7 +518,7 @@ describe('backups taken outside hbr, promotion and gaps', () => {
   let dir: { path: string; remove: () => Promise<void> };
   after(async () => dir?.remove());
 
-  it("promotes a first log backup to a full, and sees a DBA's manual log backup so the chain has no gap", async () => {
+  it("promotes a first log backup to a full; a DBA's log backup it sees continues the chain, one it cannot see makes the next log a differential", async () => {
     dir = await tempDir();
     const port = await freePort();
     const staging = { serverPath: '/var/opt/mssql/backup', localPath: dir.path + '/staging' };
@@ -543,8 +544,17 @@ describe('backups taken outside hbr, promotion and gaps', () => {
     await sql.manualBackup('Ops', 'log', '/var/opt/mssql/backup/dba-manual.trn');
     sql.write('Ops', 5);
     const log = await backupSqlServerSource(sql, withImport, settings('ops', 30), 'log');
-    await backupSqlServerSource(sql, without, settings('ops', 0), 'log');
+    const blindLog = await backupSqlServerSource(sql, without, settings('ops', 0), 'log');
     assert.ok(log.foreign >= 1);
+    // hbr restores through the DBA's file (msdb names it), so its log continues the chain.
+    assert.equal(log.type, 'log');
+    assert.equal(log.promotedBecause, null);
+    // Blind to msdb, hbr's chain stops before the DBA's log: a log now could never be restored.
+    assert.equal(blindLog.type, 'diff');
+    assert.match(
+      blindLog.promotedBecause ?? '',
+      /^the log chain since the full backup at .* does not reach LSN \d+, where a log backup now would start: .*hbr has not seen it in msdb.*, so a differential backup was taken instead of a log backup/,
+    );
     // Recorded as read with is_snapshot and device_type: the catalog trusts them as bases.
     const recorded = log.record.meta.foreign as Record<string, unknown>[];
     assert.ok(recorded.every((row) => row.IsSnapshot === false));
@@ -556,9 +566,9 @@ describe('backups taken outside hbr, promotion and gaps', () => {
     assert.equal(seen.entryOf(manual).backupId, null);
 
     const blind = buildCatalog(await without.backups(), 'ops');
-    assert.throws(
-      () => planRestore(blind.records, { kind: 'latest' }),
-      (e: unknown) => e instanceof PlanError && e.reason === 'LSN_GAP',
+    assert.deepEqual(
+      planRestore(blind.records, { kind: 'latest' }).steps.map((s) => s.type),
+      ['full', 'diff'],
     );
 
     // The restore reads the DBA's file where msdb says it is, and the rest from the repository.
@@ -787,7 +797,7 @@ describe("a DBA's log backup to NUL", () => {
 });
 
 describe('a backup hbr took whose commit failed', () => {
-  it("is not planned as someone else's backup, the next backup warns of it once, and a plan names it", async () => {
+  it("is not planned as someone else's backup, the next backup warns of it once, and the gap is closed", async () => {
     const d = await tempDir();
     try {
       const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
@@ -814,23 +824,34 @@ describe('a backup hbr took whose commit failed', () => {
         1,
         next.warnings.join('\n'),
       );
+      // Its log records are gone with it: a log now could not be restored past them.
+      assert.equal(next.type, 'diff');
+      assert.match(
+        next.promotedBecause ?? '',
+        new RegExp(
+          `has a gap: the log backup .*${lost}.*, taken by hbr .* but not in the repository \\(its commit failed\\)`,
+        ),
+      );
       // Said once: msdb shows it for importHistoryDays, and the next backups stay quiet.
-      for (const type of ['log', 'full', 'log'] as const) {
+      for (const type of ['log', 'diff', 'log'] as const) {
         sql.write('Lost', 2);
         const later = await backupSqlServerSource(sql, repo, settings, type);
+        assert.equal(later.type, type);
         assert.deepEqual(later.warnings, [], `a ${type} backup after the first says it again`);
       }
-      // The repository alone names it where the chain breaks.
       const catalog = buildCatalog(await repo.backups(), 'lost');
+      assert.deepEqual(
+        planRestore(catalog.records, { kind: 'latest' }).steps.map((s) => s.type),
+        ['full', 'diff', 'log'],
+      );
+      // The repository alone names it where the chain breaks.
       const lsn = (next.record.meta.lost as { LastLSN: string }[])[0]!.LastLSN;
       assert.throws(
         () =>
           planRestore(
             catalog.records,
             { kind: 'lsn', lsn: BigInt(lsn) - 1n },
-            {
-              unrestorable: catalog.unrestorable,
-            },
+            { unrestorable: catalog.unrestorable },
           ),
         (e: unknown) =>
           e instanceof PlanError &&
@@ -848,6 +869,182 @@ describe('a backup hbr took whose commit failed', () => {
         }).catch((error: unknown) => error);
         assert.ok(restore instanceof PlanError && restore.reason === 'LSN_GAP', String(restore));
         assert.match(restore.message, warning);
+      }
+    } finally {
+      await d.remove();
+    }
+  });
+
+  it('makes the next differential a full when it was a full: the differentials would be based on it', async () => {
+    const d = await tempDir();
+    try {
+      const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
+      const sql = createStandInServer({ sas: SAS, disk: staging });
+      sql.createDatabase('LostFull');
+      const repo = await newRepo(`${d.path}/repo`);
+      const settings: SqlServerSourceSettings = {
+        source: 'lost-full',
+        database: 'LostFull',
+        transport: { kind: 'disk', staging },
+      };
+      await backupSqlServerSource(sql, repo, settings, 'full');
+      sql.write('LostFull', 2);
+      await sql.manualBackup('LostFull', 'full', '/var/opt/mssql/backup/hbr/LostFull_full_x.bak');
+      sql.write('LostFull', 2);
+      const diff = await backupSqlServerSource(sql, repo, settings, 'diff');
+      assert.equal(diff.type, 'full');
+      assert.match(
+        diff.promotedBecause ?? '',
+        /^the base of a differential now is the full backup at .*, taken by hbr .* but not in the repository \(its commit failed\): a differential now could not be restored, so a full backup was taken instead$/,
+      );
+      sql.write('LostFull', 2);
+      const after = await backupSqlServerSource(sql, repo, settings, 'diff');
+      assert.equal(after.type, 'diff');
+      assert.deepEqual(after.warnings, []);
+    } finally {
+      await d.remove();
+    }
+  });
+});
+
+describe('a log backup asked for after a gap in the log chain', () => {
+  const setup = async (
+    d: { path: string },
+    database: string,
+    extra: Partial<SqlServerSourceSettings> = {},
+  ): Promise<{ sql: StandInServer; repo: OpenRepository; settings: SqlServerSourceSettings }> => {
+    const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
+    const sql = createStandInServer({ sas: SAS, disk: staging });
+    sql.createDatabase(database);
+    const repo = await newRepo(`${d.path}/repo`);
+    const settings = {
+      source: database.toLowerCase(),
+      database,
+      transport: { kind: 'disk', staging },
+      ...extra,
+    } satisfies SqlServerSourceSettings;
+    return { sql, repo, settings };
+  };
+
+  it('is taken as a differential when a log backup to NUL follows the newest base, and the logs after it continue the chain', async () => {
+    const d = await tempDir();
+    try {
+      const { sql, repo, settings } = await setup(d, 'Pitr');
+      const full = await backupSqlServerSource(sql, repo, settings, 'full');
+      sql.write('Pitr', 2);
+      const before = await backupSqlServerSource(sql, repo, settings, 'log');
+      assert.equal(before.type, 'log');
+      sql.write('Pitr', 2);
+      await sql.manualBackup('Pitr', 'log', 'NUL');
+      const nul = sql.lastBackupGuid().toLowerCase();
+      sql.write('Pitr', 2);
+      const promoted = await backupSqlServerSource(sql, repo, settings, 'log');
+      assert.deepEqual([promoted.requestedType, promoted.type], ['log', 'diff']);
+      assert.match(
+        promoted.promotedBecause ?? '',
+        new RegExp(
+          `^the log chain since the full backup at .* \\(${guidOf(full.record.meta.set)}\\) has a gap: ` +
+            `the log backup at \\S+ \\(LSN \\d+ → \\d+, ${nul}\\), written to the null device \\(NUL\\) and discarded: ` +
+            'a log backup now could not be restored past it, so a differential backup was taken instead of a log backup; ' +
+            'the next log backups continue the chain from it$',
+        ),
+      );
+      assert.ok(promoted.warnings.includes(promoted.promotedBecause!));
+      assert.equal(promoted.record.type, 'diff');
+      assert.equal(promoted.record.meta.requestedType, 'log');
+      assert.equal(promoted.record.meta.promotedBecause, promoted.promotedBecause);
+      const logs: SqlServerBackupResult[] = [];
+      for (let i = 0; i < 2; i++) {
+        sql.write('Pitr', 2);
+        logs.push(await backupSqlServerSource(sql, repo, settings, 'log'));
+      }
+      assert.deepEqual(
+        logs.map((l) => [l.type, l.promotedBecause]),
+        [
+          ['log', null],
+          ['log', null],
+        ],
+      );
+      // Every point after the differential is restorable again, to the LSN.
+      const last = logs[1]!.record.meta.set as { LastLSN: string };
+      const restore = await restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'lsn', lsn: BigInt(last.LastLSN) - 1n },
+        as: 'Pitr_copy',
+        dryRun: true,
+      });
+      assert.deepEqual(
+        restore.plan.steps.map((s) => s.type),
+        ['full', 'diff', 'log', 'log'],
+      );
+    } finally {
+      await d.remove();
+    }
+  });
+
+  it('is taken as a full when the differential would be based on a full written to NUL', async () => {
+    const d = await tempDir();
+    try {
+      const { sql, repo, settings } = await setup(d, 'NoBase');
+      await backupSqlServerSource(sql, repo, settings, 'full');
+      sql.write('NoBase', 2);
+      // Both emptied: the full written to NUL is the differential base from now on.
+      await sql.manualBackup('NoBase', 'full', 'NUL');
+      await sql.manualBackup('NoBase', 'log', 'NUL');
+      sql.write('NoBase', 2);
+      const promoted = await backupSqlServerSource(sql, repo, settings, 'log');
+      assert.equal(promoted.type, 'full');
+      assert.match(
+        promoted.promotedBecause ?? '',
+        /so a full backup was taken instead of a log backup \(not a differential: the base of a differential now is the full backup at .*, written to the null device \(NUL\) and discarded\)/,
+      );
+      sql.write('NoBase', 2);
+      const next = await backupSqlServerSource(sql, repo, settings, 'log');
+      assert.deepEqual([next.type, next.promotedBecause], ['log', null]);
+    } finally {
+      await d.remove();
+    }
+  });
+
+  it('is taken as asked when the gap lies before the newest base, or a copy-only log was asked for', async () => {
+    const d = await tempDir();
+    try {
+      const { sql, repo, settings } = await setup(d, 'Bridged');
+      await backupSqlServerSource(sql, repo, settings, 'full');
+      sql.write('Bridged', 2);
+      await sql.manualBackup('Bridged', 'log', 'NUL');
+      sql.write('Bridged', 2);
+      const copy = await backupSqlServerSource(
+        sql,
+        repo,
+        { ...settings, backup: { copyOnly: true } },
+        'log',
+      );
+      assert.deepEqual([copy.type, copy.promotedBecause], ['log', null]);
+      await backupSqlServerSource(sql, repo, settings, 'full');
+      sql.write('Bridged', 2);
+      const log = await backupSqlServerSource(sql, repo, settings, 'log');
+      assert.deepEqual([log.type, log.promotedBecause, log.warnings], ['log', null, []]);
+    } finally {
+      await d.remove();
+    }
+  });
+
+  it('is taken as asked with promote off, with a warning that it cannot be restored past the gap', async () => {
+    const d = await tempDir();
+    try {
+      const { sql, repo, settings } = await setup(d, 'Strict', { promote: false });
+      await backupSqlServerSource(sql, repo, settings, 'full');
+      sql.write('Strict', 2);
+      await sql.manualBackup('Strict', 'log', 'NUL');
+      for (let i = 0; i < 2; i++) {
+        sql.write('Strict', 2);
+        const log = await backupSqlServerSource(sql, repo, settings, 'log');
+        assert.deepEqual([log.type, log.promotedBecause], ['log', null]);
+        // Each of them is one more backup that cannot be restored: said every time.
+        assert.match(
+          log.warnings.join('\n'),
+          /has a gap: .*written to the null device \(NUL\) and discarded: this log backup cannot be restored past it until a full or differential backup is taken/,
+        );
       }
     } finally {
       await d.remove();

@@ -201,6 +201,7 @@ export function createStandInServer(o: StandInOptions): StandInServer {
                   family_guid: d.familyGuid,
                   recovery_fork_guid: d.forkGuid,
                   differential_base_lsn: d.diffBase?.lsn.toString() ?? null,
+                  differential_base_guid: d.diffBase?.guid ?? null,
                 },
               ]
             : [],
@@ -301,7 +302,8 @@ export function createStandInServer(o: StandInOptions): StandInServer {
       BackupFinishDate: local(finish, server.utcOffsetMinutes),
       ServerUtcOffsetMinutes: server.utcOffsetMinutes,
     };
-    if (log) d.lastLogBackupLsn = last;
+    // A copy-only log leaves the log chain as it is: the next log starts where it started.
+    if (log && !copyOnly) d.lastLogBackupLsn = last;
     if (!log && !diff && !copyOnly) {
       d.diffBase = { lsn: checkpoint, guid };
       d.lastFullCheckpoint = checkpoint;

@@ -57,6 +57,7 @@ export async function runSqlServerBackup(
         database: settings.database,
         requestedType: result.requestedType,
         type: result.type,
+        promotedBecause: result.promotedBecause,
         firstLsn: set.FirstLSN,
         lastLsn: set.LastLSN,
         backupSetGuid: set.BackupSetGUID,

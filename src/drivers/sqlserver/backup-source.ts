@@ -1,12 +1,15 @@
 /**
- * One backup of a configured SQL Server source, end to end: server facts, eligibility (LOG → DIFF
- * → FULL promotion), BACKUP over the URL or disk transport, VERIFYONLY, HEADERONLY/FILELISTONLY
- * into the manifest meta, the msdb import of backups taken outside hbr, commit.
+ * One backup of a configured SQL Server source, end to end: server facts, the msdb import of
+ * backups taken outside hbr, eligibility (LOG → DIFF → FULL promotion, also of a backup no restore
+ * could use: see `chain-facts.ts`), BACKUP over the URL or disk transport, VERIFYONLY,
+ * HEADERONLY/FILELISTONLY into the manifest meta, commit.
  * @module
  */
 import { startSession, type OpenRepository } from '../../repository/index.ts';
 import type { BackupRecord } from '../../repository/types.ts';
 import type { BackupSetRecord, BackupSetType } from './backup-set.ts';
+import { buildCatalog } from './catalog.ts';
+import { chainFacts, type ChainFacts } from './chain-facts.ts';
 import { backupViaDisk, type DiskStaging } from './disk-transport.ts';
 import {
   backupAdvice,
@@ -50,6 +53,8 @@ export interface SqlServerBackupResult {
   readonly record: BackupRecord;
   readonly requestedType: BackupSetType;
   readonly type: BackupSetType;
+  /** Why `type` is not `requestedType` (also among `warnings`); `null` when it is. */
+  readonly promotedBecause: string | null;
   /** Promotion reasons, deduplication advice, msdb import problems. */
   readonly warnings: readonly string[];
   /** Backup sets taken outside hbr that msdb showed (recorded in `meta.foreign`). */
@@ -76,11 +81,33 @@ export async function backupSqlServerSource(
   const info = await readServerInfo(exec, opts);
   const db = settings.database;
   const state = parseDatabaseState(db, await exec.query(databaseStateQuery(db), opts));
-  const decided = decideBackupType(requestedType, state, settings.promote ?? true);
-  const warnings = decided.reason ? [decided.reason] : [];
+  // msdb before BACKUP: what it shows decides whether the backup asked for could be restored.
+  const backups = await repo.backups(opts.signal);
+  const seen: string[] = [];
+  const unrestorable: BackupSetRecord[] = [];
+  const foreign = await readForeignHistory(exec, backups, settings, info.serverName, {
+    ...opts,
+    warnings: seen,
+    unrestorable,
+    once: true,
+  });
+  const { copyOnly, ...backupOptions } = settings.backup ?? {};
+  // Whether the backup would join a chain a restore can use. A tail-log backup must be a log; a
+  // copy-only log is taken as asked, outside the chain.
+  let chain: ChainFacts | undefined;
+  if (requestedType !== 'full' && !opts.tailLog) {
+    const catalog = buildCatalog(backups, settings.source, foreign, unrestorable);
+    const facts = chainFacts(catalog.records, catalog.unrestorable, state);
+    chain = copyOnly === true && requestedType === 'log' ? { ...facts, logGap: null } : facts;
+  }
+  const decided = decideBackupType(requestedType, state, settings.promote ?? true, chain);
+  const warnings = [
+    ...seen,
+    ...(decided.reason ? [decided.reason] : []),
+    ...(decided.warning ? [decided.warning] : []),
+  ];
   // COPY_ONLY is for fulls and logs: SQL Server ignores it on a differential, which is always
   // based on the last conventional full, so a differential is taken as one and the user told.
-  const { copyOnly, ...backupOptions } = settings.backup ?? {};
   const diffWithCopyOnly = copyOnly === true && decided.type === 'diff';
   if (diffWithCopyOnly)
     warnings.push(
@@ -107,20 +134,6 @@ export async function backupSqlServerSource(
       settings.transport.kind === 'url'
         ? await backupViaUrl(exec, info, session, repo, settings.transport.url, request, opts)
         : await backupViaDisk(exec, info, session, settings.transport.staging, request, opts);
-    const guid = typeof meta.set.BackupSetGUID === 'string' ? meta.set.BackupSetGUID : '';
-    const unrestorable: BackupSetRecord[] = [];
-    const foreign = (
-      await readForeignHistory(exec, await repo.backups(opts.signal), settings, info.serverName, {
-        ...opts,
-        exclude: guid,
-        warnings,
-        unrestorable,
-        once: true,
-      })
-    )
-      // Read with is_snapshot and device_type, and neither a snapshot nor on a virtual device: the
-      // catalog trusts a recorded full or differential only with this mark.
-      .map((r) => ({ ...recordToJson(r), IsSnapshot: false }));
     const record = await session.commit({
       source: settings.source,
       kind: 'sqlserver',
@@ -135,13 +148,22 @@ export async function backupSqlServerSource(
         server: info.serverName,
         productVersion: info.productVersion,
         transport: settings.transport.kind,
-        foreign,
+        // Read with is_snapshot and device_type, and neither a snapshot nor on a virtual device:
+        // the catalog trusts a recorded full or differential only with this mark.
+        foreign: foreign.map((r) => ({ ...recordToJson(r), IsSnapshot: false })),
         // Recorded whole, so a plan from the repository alone names the gap each leaves.
         discarded: unrestorable.filter(isDiscardedSet).map(recordToJson),
         lost: unrestorable.filter((r) => !isDiscardedSet(r)).map(recordToJson),
       },
     });
-    return { record, requestedType, type: decided.type, warnings, foreign: foreign.length };
+    return {
+      record,
+      requestedType,
+      type: decided.type,
+      promotedBecause: decided.reason,
+      warnings,
+      foreign: foreign.length,
+    };
   } catch (error) {
     await session.abort();
     throw error;

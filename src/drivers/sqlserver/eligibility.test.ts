@@ -19,6 +19,8 @@ const online: DatabaseState = {
   familyGuid: null,
   recoveryForkGuid: null,
   hasDifferentialBase: true,
+  differentialBaseLsn: 34000000006800010n,
+  differentialBaseGuid: null,
   isEncrypted: false,
 };
 
@@ -41,6 +43,8 @@ void test('the state query casts LSNs and names the database as a literal', () =
     [state.hasLogChain, state.hasDifferentialBase, state.isEncrypted],
     [false, true, true],
   );
+  assert.equal(state.differentialBaseLsn, 34000000006900179n);
+  assert.match(sql, /mf\.differential_base_guid/);
   assert.throws(() => parseDatabaseState('Nope', []), /does not exist/);
 });
 
@@ -74,6 +78,52 @@ void test('impossible backups fail with what to do, or are promoted when asked',
     () => decideBackupType('log', { ...online, name: 'master' }),
     /master takes full backups only/,
   );
+});
+
+void test('a log no restore could use past a gap is promoted to a differential, or a full when its base is unusable', () => {
+  const logGap = 'the log chain since the full backup at T (g) has a gap: X';
+  const noGap = { logGap: null, differentialBaseGap: null };
+  assert.deepEqual(decideBackupType('log', online, true, noGap), { type: 'log', reason: null });
+  const diff = decideBackupType('log', online, true, { ...noGap, logGap });
+  assert.equal(diff.type, 'diff');
+  assert.equal(
+    diff.reason,
+    `${logGap}: a log backup now could not be restored past it, so a differential backup was taken instead of a log backup; the next log backups continue the chain from it`,
+  );
+  const differentialBaseGap = 'the base of a differential now is Y';
+  const full = decideBackupType('log', online, true, { logGap, differentialBaseGap });
+  assert.equal(full.type, 'full');
+  assert.match(
+    full.reason ?? '',
+    /so a full backup was taken instead of a log backup \(not a differential: the base of a differential now is Y\)/,
+  );
+  // No log chain yet: the differential it would take is no better.
+  const noChain = { ...online, hasLogChain: false };
+  assert.equal(
+    decideBackupType('log', noChain, true, { logGap: null, differentialBaseGap }).type,
+    'full',
+  );
+  // A differential asked for on a base no restore can read.
+  assert.deepEqual(decideBackupType('diff', online, true, { logGap: null, differentialBaseGap }), {
+    type: 'full',
+    reason: `${differentialBaseGap}: a differential now could not be restored, so a full backup was taken instead`,
+  });
+  // Without promotion: taken as asked, and the user told it is of no use for a restore.
+  const asked = decideBackupType('log', online, false, { ...noGap, logGap });
+  assert.deepEqual([asked.type, asked.reason], ['log', null]);
+  assert.match(
+    asked.warning ?? '',
+    /: this log backup cannot be restored past it until a full or differential backup is taken$/,
+  );
+  assert.match(
+    decideBackupType('diff', online, false, { logGap: null, differentialBaseGap }).warning ?? '',
+    /this differential backup cannot be restored; take a full backup$/,
+  );
+  // A full is never promoted.
+  assert.deepEqual(decideBackupType('full', online, true, { logGap, differentialBaseGap }), {
+    type: 'full',
+    reason: null,
+  });
 });
 
 void test('native compression, encryption and TDE are called out as defeating deduplication', () => {

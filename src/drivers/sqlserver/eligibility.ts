@@ -7,6 +7,7 @@
  */
 import { SourceError } from '../../errors.ts';
 import type { BackupSetType } from './backup-set.ts';
+import type { ChainFacts } from './chain-facts.ts';
 import * as f from './history-fields.ts';
 import type { Lsn } from './lsn.ts';
 import { quoteString } from './quote.ts';
@@ -27,6 +28,12 @@ export interface DatabaseState {
   readonly recoveryForkGuid: string | null;
   /** `sys.master_files.differential_base_lsn` of file 1: null means no differential base. */
   readonly hasDifferentialBase: boolean;
+  /**
+   * The full a differential now is based on: `differential_base_lsn` (the full's CheckpointLSN) and
+   * `differential_base_guid` (its BackupSetGUID, lower-case), when known.
+   */
+  readonly differentialBaseLsn: Lsn | null;
+  readonly differentialBaseGuid: string | null;
   /** Transparent data encryption is on. */
   readonly isEncrypted: boolean;
 }
@@ -37,7 +44,7 @@ export function databaseStateQuery(database: string): string {
     'SELECT d.name, d.state_desc, d.recovery_model_desc, d.is_in_standby, d.is_encrypted,',
     '  CONVERT(varchar(40), drs.last_log_backup_lsn) AS last_log_backup_lsn,',
     '  drs.family_guid, drs.recovery_fork_guid,',
-    '  CONVERT(varchar(40), mf.differential_base_lsn) AS differential_base_lsn',
+    '  CONVERT(varchar(40), mf.differential_base_lsn) AS differential_base_lsn, mf.differential_base_guid',
     'FROM sys.databases AS d',
     'JOIN sys.database_recovery_status AS drs ON drs.database_id = d.database_id',
     'LEFT JOIN sys.master_files AS mf ON mf.database_id = d.database_id AND mf.file_id = 1',
@@ -64,20 +71,36 @@ export function parseDatabaseState(
     familyGuid: f.guidField(row, 'family_guid'),
     recoveryForkGuid: f.guidField(row, 'recovery_fork_guid'),
     hasDifferentialBase: f.textField(row, 'differential_base_lsn') !== null,
+    differentialBaseLsn: f.lsnField(row, 'differential_base_lsn'),
+    differentialBaseGuid: f.guidField(row, 'differential_base_guid'),
     isEncrypted: f.flagField(row, 'is_encrypted'),
   };
 }
 
+/** The outcome of {@link decideBackupType}. */
+export interface BackupTypeDecision {
+  readonly type: BackupSetType;
+  /** Why `type` is not the type asked for; `null` when it is. */
+  readonly reason: string | null;
+  /** Without promotion: why the backup taken as asked cannot be restored. */
+  readonly warning?: string;
+}
+
 /**
  * The backup type to run for `requested`. With `promote`, an impossible LOG becomes DIFF (or
- * FULL) and an impossible DIFF becomes FULL, and `reason` says why.
+ * FULL) and an impossible DIFF becomes FULL, and `reason` says why. Given the `chain` facts (from
+ * the backup history, see `chain-facts.ts`), a LOG that no restore could use past a gap in the
+ * log chain is promoted the same way, and a DIFF whose base full no restore can read becomes a
+ * FULL; a promotion to DIFF becomes FULL when the differential's base is such a full. Without
+ * `promote`, those are taken as asked, with a `warning`.
  * @throws SourceError when the database cannot be backed up as asked (the message says what to do).
  */
 export function decideBackupType(
   requested: BackupSetType,
   s: DatabaseState,
   promote = false,
-): { type: BackupSetType; reason: string | null } {
+  chain?: ChainFacts,
+): BackupTypeDecision {
   const fail = (why: string): never => {
     throw new SourceError(`[sqlserver:backup] ${s.name}: ${why}`);
   };
@@ -85,6 +108,16 @@ export function decideBackupType(
     fail(`the database is ${s.isInStandby ? 'in STANDBY' : s.stateDesc}, not ONLINE`);
   if (requested !== 'full' && s.name.toLowerCase() === 'master')
     fail('master takes full backups only');
+  const baseGap = chain?.differentialBaseGap ?? null;
+  // The differential a LOG is promoted to, unless it would be based on a full no restore can read.
+  const instead = (): { type: BackupSetType; name: string; why: string } =>
+    s.hasDifferentialBase && baseGap === null
+      ? { type: 'diff', name: 'differential', why: '' }
+      : {
+          type: 'full',
+          name: 'full',
+          why: baseGap === null ? '' : ` (not a differential: ${baseGap})`,
+        };
   if (requested === 'log') {
     if (s.recoveryModel === 'SIMPLE')
       fail('the SIMPLE recovery model has no log backups; switch to FULL and take a full backup');
@@ -93,16 +126,42 @@ export function decideBackupType(
         fail(
           'no log chain yet (no full backup since the database was created or switched to FULL recovery): take a full backup first',
         );
-      const type = s.hasDifferentialBase ? 'diff' : 'full';
+      const { type, name, why } = instead();
       return {
         type,
-        reason: `no log chain yet, so a ${type} backup was taken instead of a log backup`,
+        reason: `no log chain yet, so a ${name} backup was taken instead of a log backup${why}`,
+      };
+    }
+    const gap = chain?.logGap ?? null;
+    if (gap !== null) {
+      if (!promote)
+        return {
+          type: 'log',
+          reason: null,
+          warning: `${gap}: this log backup cannot be restored past it until a full or differential backup is taken`,
+        };
+      const { type, name, why } = instead();
+      return {
+        type,
+        reason: `${gap}: a log backup now could not be restored past it, so a ${name} backup was taken instead of a log backup${why}; the next log backups continue the chain from it`,
       };
     }
   }
   if (requested === 'diff' && !s.hasDifferentialBase) {
     if (!promote) fail('no differential base (no full backup yet): take a full backup first');
     return { type: 'full', reason: 'no differential base, so a full backup was taken instead' };
+  }
+  if (requested === 'diff' && baseGap !== null) {
+    if (!promote)
+      return {
+        type: 'diff',
+        reason: null,
+        warning: `${baseGap}: this differential backup cannot be restored; take a full backup`,
+      };
+    return {
+      type: 'full',
+      reason: `${baseGap}: a differential now could not be restored, so a full backup was taken instead`,
+    };
   }
   return { type: requested, reason: null };
 }

@@ -28,8 +28,6 @@ export async function readForeignHistory(
   settings: SqlServerSourceSettings,
   server: string,
   opts: ExecOptions & {
-    /** A set hbr holds but has not committed yet (the backup being taken). */
-    exclude?: string;
     warnings: string[];
     /** The sets no restore can read are added here (for the planner, and a backup's manifest). */
     unrestorable?: BackupSetRecord[];
@@ -37,8 +35,9 @@ export async function readForeignHistory(
      * Given by a backup: only the unrestorable sets no earlier backup of the source recorded
      * (`meta.discarded`, `meta.lost`) are warned of. msdb keeps such a set for
      * `importHistoryDays`, and every backup meanwhile said the same gap again; said once, by the
-     * first backup to see it. Without it (a restore), every one is warned of: each explains a
-     * gap the plan may meet.
+     * first backup to see it. What the gap means for the backup being taken (it cannot be
+     * restored past it) is the backup's to say, each time. Without it (a restore), every one is
+     * warned of: each explains a gap the plan may meet.
      */
     once?: boolean;
   },
@@ -62,7 +61,6 @@ export async function readForeignHistory(
       .entries.filter((e) => e.backupId !== null)
       .map((e) => e.record.backupSetGuid),
   );
-  if (opts.exclude) own.add(opts.exclude.toLowerCase());
   const onOwnDevice = ownDeviceTest(settings.transport);
   const ours = (r: BackupSetRecord): boolean =>
     onOwnDevice !== null && r.files.every((f) => onOwnDevice(f));
@@ -86,9 +84,9 @@ export async function readForeignHistory(
 function lostSetWarning(lost: BackupSetRecord): string {
   const what = `msdb shows a ${lost.type} backup hbr took at ${lost.finish.toISOString()} (${lost.backupSetGuid}) that is not in the repository`;
   if (lost.type === 'log')
-    return `${what}: the log chain has a gap there until the next full or differential backup; take one now`;
+    return `${what}: the log chain has a gap there, which only a later full or differential backup bridges (with promote on, a log backup after it is taken as one)`;
   if (lost.type === 'full')
-    return `${what}: the differentials taken after it, until the next full, are based on it; take a full backup now`;
+    return `${what}: the differentials taken after it, until the next full, are based on it and cannot be restored (with promote on, they are taken as fulls)`;
   return `${what}: restores go on through the full and log backups`;
 }
 

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { parse, stringify } from 'lossless-json';
+import { chainFacts } from './chain-facts.ts';
+import type { DatabaseState } from './eligibility.ts';
+import { parseHistoryJson } from './history.ts';
+
+// A real history (dbatools test data): a full, logs _1 to _3, a differential, logs _21 to _25.
+const text = readFileSync(
+  new URL('../../../test/fixtures/sqlserver/dbatools/DiffRestore.json', import.meta.url),
+  'utf8',
+);
+
+/** The database as SQL Server shows it after the last backup of the history. */
+const state: DatabaseState = {
+  name: 'RestoreTimeDiff',
+  stateDesc: 'ONLINE',
+  recoveryModel: 'FULL',
+  isInStandby: false,
+  hasLogChain: true,
+  lastLogBackupLsn: 34000000028400001n, // LastLSN of _25.trn
+  familyGuid: null,
+  recoveryForkGuid: null,
+  hasDifferentialBase: true,
+  differentialBaseLsn: 34000000006900179n, // CheckpointLSN of the full
+  differentialBaseGuid: null,
+  isEncrypted: false,
+};
+
+/**
+ * The facts when the backups whose file ends with one of `emptied` were written to NUL instead,
+ * and those ending with one of `unseen` are not in the history (hbr never saw them).
+ */
+function factsWith(emptied: readonly string[], unseen: readonly string[] = []) {
+  const endsWith = (path: unknown, names: readonly string[]): boolean =>
+    typeof path === 'string' && names.some((name) => path.endsWith(name));
+  // lossless-json keeps every LSN digit.
+  const rows = (parse(text.replace(/^\uFEFF/, '')) as { BackupPath: unknown }[])
+    .filter((row) => !endsWith(row.BackupPath, unseen))
+    .map((row) => (endsWith(row.BackupPath, emptied) ? { ...row, BackupPath: 'NUL' } : row));
+  const { records, discarded } = parseHistoryJson(stringify(rows) ?? '', 'DiffRestore.json');
+  return chainFacts(records, discarded, state);
+}
+
+void test('a history whose chain reaches the last log backup has no gap and a differential base', () => {
+  assert.deepEqual(factsWith([]), { logGap: null, differentialBaseGap: null });
+});
+
+void test('a log backup to NUL after the newest base (the differential) is a gap, named', () => {
+  const { logGap, differentialBaseGap } = factsWith(['_22.trn']);
+  assert.equal(differentialBaseGap, null);
+  assert.equal(
+    logGap,
+    'the log chain since the diff backup at 2017-05-04T07:49:48.000Z (5d078de5-f6d0-4d8f-8c9f-ae5baf22bd54) has a gap: ' +
+      'the log backup at 2017-05-04T07:54:48.000Z (LSN 34000000023200001 → 34000000024800001, b845d9c8-e9fa-49cf-9148-ed1283610935), ' +
+      'written to the null device (NUL) and discarded',
+  );
+  // The last log too: nothing after it, and no tail-log backup could replace it.
+  assert.match(
+    factsWith(['_25.trn']).logGap ?? '',
+    /has a gap: the log backup at 2017-05-04T07:59:48\.000Z .*written to the null device/,
+  );
+});
+
+void test('a log backup to NUL before the newest base is no gap for a log now: the differential bridges it', () => {
+  assert.deepEqual(factsWith(['_2.trn']), { logGap: null, differentialBaseGap: null });
+});
+
+void test('a log backup hbr never saw is a gap, said without a name', () => {
+  assert.match(
+    factsWith([], ['_22.trn']).logGap ?? '',
+    /^the log chain since the diff backup at .* does not reach LSN 34000000028400001, where a log backup now would start: .*has not seen it in msdb/,
+  );
+});
+
+void test('a full written to NUL is no differential base, and no base for the log chain', () => {
+  const { logGap, differentialBaseGap } = factsWith(['RestoreTimeDiff.bak']);
+  assert.match(
+    differentialBaseGap ?? '',
+    /^the base of a differential now is the full backup at 2017-05-04T07:42:17\.000Z .*, written to the null device \(NUL\) and discarded$/,
+  );
+  assert.match(logGap ?? '', /^no full backup a restore can read starts the log chain/);
+});

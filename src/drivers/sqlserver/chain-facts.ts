@@ -1,0 +1,125 @@
+/**
+ * Whether the backup about to be taken joins a chain a restore can use, read from the catalog (the
+ * repository and msdb) and the database's state: a log backup is only as good as the chain that
+ * reaches its first LSN, a differential only as good as its base full. Ola Hallengren's
+ * ChangeBackupType promotes a backup SQL Server cannot take; hbr also promotes one it could take
+ * but never restore (research §2.2; `eligibility.ts` decides).
+ * @module
+ */
+import { PlanError } from '../../errors.ts';
+import type { BackupSetRecord } from './backup-set.ts';
+import { planToDataBackup } from './chain-base.ts';
+import { planRestore, sameDatabaseName } from './chain.ts';
+import type { DatabaseState } from './eligibility.ts';
+import { compareLsn, formatLsn } from './lsn.ts';
+import { describeUnrestorable } from './unrestorable.ts';
+
+/** What the history says about the chain the next backup of the database joins. */
+export interface ChainFacts {
+  /**
+   * Why a log backup taken now could not be restored: the log chain from the newest full or
+   * differential a restore can read does not reach the log's first LSN (a log backup to the null
+   * device, one of hbr's whose commit failed, one hbr never saw). `null` when it could.
+   */
+  readonly logGap: string | null;
+  /**
+   * Why a differential taken now could not be restored: its base (the last conventional full) is
+   * no backup a restore can read. `null` when it is, or when there is no differential base.
+   */
+  readonly differentialBaseGap: string | null;
+}
+
+/**
+ * The facts for the database in `state`, from the sets a restore can read (`records`) and those
+ * msdb recorded that none can (`unrestorable`).
+ */
+export function chainFacts(
+  records: readonly BackupSetRecord[],
+  unrestorable: readonly BackupSetRecord[],
+  state: DatabaseState,
+): ChainFacts {
+  // One database, one lineage: a database dropped and re-created under its name starts again.
+  const ofDb = (r: BackupSetRecord): boolean =>
+    sameDatabaseName(r.database, state.name) &&
+    (r.familyGuid === null || state.familyGuid === null || r.familyGuid === state.familyGuid);
+  const sets = records.filter((r) => ofDb(r) && !r.isDamaged);
+  return {
+    logGap: logGap(
+      sets,
+      unrestorable.filter((r) => ofDb(r)),
+      state,
+    ),
+    differentialBaseGap: differentialBaseGap(sets, unrestorable.filter(ofDb), state),
+  };
+}
+
+// --- internal ---
+
+function logGap(
+  sets: readonly BackupSetRecord[],
+  unrestorable: readonly BackupSetRecord[],
+  state: DatabaseState,
+): string | null {
+  const from = state.lastLogBackupLsn;
+  if (!state.hasLogChain || from === null) return null;
+  // The bases a restore can start from: any full; a differential whose base full is there.
+  const bases = sets.filter((r) => r.type === 'full' || (r.type === 'diff' && hasBase(sets, r)));
+  // One taken since the last log backup: the new log goes on from it (FirstLSN <= its LastLSN).
+  if (bases.some((b) => b.lastLsn >= from)) return null;
+  try {
+    // Reached once a chain's last log ends at `from`, where the new log starts.
+    planRestore(sets, { kind: 'lsn', lsn: from - 1n }, { database: state.name });
+    return null;
+  } catch (error) {
+    if (!(error instanceof PlanError)) throw error;
+  }
+  const base = bases.sort((a, b) => compareLsn(b.lastLsn, a.lastLsn))[0];
+  if (!base)
+    return `no full backup a restore can read starts the log chain a log backup now would continue (LSN ${formatLsn(from)})`;
+  const since = `the log chain since the ${base.type} backup at ${base.finish.toISOString()} (${base.backupSetGuid})`;
+  const missing = unrestorable.filter(
+    (r) => r.type === 'log' && r.lastLsn > base.lastLsn && r.firstLsn < from,
+  );
+  if (missing.length > 0)
+    return `${since} has a gap: ${missing
+      .sort((a, b) => compareLsn(a.firstLsn, b.firstLsn))
+      .map(describeUnrestorable)
+      .join('; ')}`;
+  return (
+    `${since} does not reach LSN ${formatLsn(from)}, where a log backup now would start: a log ` +
+    'backup taken outside hbr holds log records before it, and hbr has not seen it in msdb ' +
+    '(msdb not read, or importHistoryDays is 0)'
+  );
+}
+
+function differentialBaseGap(
+  sets: readonly BackupSetRecord[],
+  unrestorable: readonly BackupSetRecord[],
+  state: DatabaseState,
+): string | null {
+  if (!state.hasDifferentialBase) return null;
+  const isBase = (r: BackupSetRecord): boolean =>
+    r.type === 'full' &&
+    !r.isCopyOnly &&
+    ((state.differentialBaseGuid !== null && r.backupSetGuid === state.differentialBaseGuid) ||
+      (state.differentialBaseLsn !== null && r.checkpointLsn === state.differentialBaseLsn));
+  if (sets.some(isBase)) return null;
+  const known = unrestorable.find(isBase);
+  if (known) return `the base of a differential now is ${describeUnrestorable(known)}`;
+  return (
+    `the base of a differential now, the full backup with checkpoint LSN ` +
+    `${state.differentialBaseLsn === null ? '?' : formatLsn(state.differentialBaseLsn)}, is neither ` +
+    'in the repository nor among the backups msdb shows (a snapshot backup, one taken outside hbr ' +
+    'that hbr has not seen, or one older than importHistoryDays)'
+  );
+}
+
+function hasBase(sets: readonly BackupSetRecord[], diff: BackupSetRecord): boolean {
+  try {
+    planToDataBackup(sets, diff);
+    return true;
+  } catch (error) {
+    if (error instanceof PlanError) return false;
+    throw error;
+  }
+}
