@@ -43,13 +43,10 @@ export function chainFacts(
     sameDatabaseName(r.database, state.name) &&
     (r.familyGuid === null || state.familyGuid === null || r.familyGuid === state.familyGuid);
   const sets = records.filter((r) => ofDb(r) && !r.isDamaged);
+  const lost = unrestorable.filter(ofDb);
   return {
-    logGap: logGap(
-      sets,
-      unrestorable.filter((r) => ofDb(r)),
-      state,
-    ),
-    differentialBaseGap: differentialBaseGap(sets, unrestorable.filter(ofDb), state),
+    logGap: logGap(sets, lost, state),
+    differentialBaseGap: differentialBaseGap(sets, lost, state),
   };
 }
 
