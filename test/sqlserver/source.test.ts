@@ -553,7 +553,7 @@ describe('backups taken outside hbr, promotion and gaps', () => {
     assert.equal(blindLog.type, 'diff');
     assert.match(
       blindLog.promotedBecause ?? '',
-      /^the log chain since the full backup at .* does not reach LSN \d+, where a log backup now would start: .*hbr has not seen it in msdb.*, so a differential backup was taken instead of a log backup/,
+      /^the log chain since the full backup at .* does not reach LSN \d+, where a log backup now would start: a log backup hbr has not seen holds log records before it.*, so a differential backup was taken instead of a log backup/,
     );
     // Recorded as read with is_snapshot and device_type: the catalog trusts them as bases.
     const recorded = log.record.meta.foreign as Record<string, unknown>[];

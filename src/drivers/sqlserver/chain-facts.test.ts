@@ -26,6 +26,7 @@ const state: DatabaseState = {
   differentialBaseLsn: 34000000006900179n, // CheckpointLSN of the full
   differentialBaseGuid: null,
   isEncrypted: false,
+  inAvailabilityGroup: false,
 };
 
 /**
@@ -70,7 +71,7 @@ void test('a log backup to NUL before the newest base is no gap for a log now: t
 void test('a log backup hbr never saw is a gap, said without a name', () => {
   assert.match(
     factsWith([], ['_22.trn']).logGap ?? '',
-    /^the log chain since the diff backup at .* does not reach LSN 34000000028400001, where a log backup now would start: .*has not seen it in msdb/,
+    /^the log chain since the diff backup at .* does not reach LSN 34000000028400001, where a log backup now would start: a log backup hbr has not seen holds log records before it/,
   );
 });
 
@@ -81,4 +82,18 @@ void test('a full written to NUL is no differential base, and no base for the lo
     /^the base of a differential now is the full backup at 2017-05-04T07:42:17\.000Z .*, written to the null device \(NUL\) and discarded$/,
   );
   assert.match(logGap ?? '', /^no full backup a restore can read starts the log chain/);
+});
+
+void test('a last log backup with bulk-logged changes (which no restore can stop inside) is no gap', () => {
+  // A BULK_LOGGED database with bulk work in each interval: every second log backup was taken
+  // as a differential, the planner's refusal to stop inside such a log read as a gap.
+  const rows = (parse(text.replace(/^\uFEFF/, '')) as { BackupPath: unknown }[]).map((row) =>
+    String(row.BackupPath).endsWith('_25.trn') ? { ...row, HasBulkLoggedData: true } : row,
+  );
+  const { records, discarded } = parseHistoryJson(stringify(rows) ?? '', 'DiffRestore.json');
+  const bulkLogged = { ...state, recoveryModel: 'BULK_LOGGED' as const };
+  assert.deepEqual(chainFacts(records, discarded, bulkLogged), {
+    logGap: null,
+    differentialBaseGap: null,
+  });
 });

@@ -69,6 +69,11 @@ function logGap(
     return null;
   } catch (error) {
     if (!(error instanceof PlanError)) throw error;
+    // Only a chain that does not reach `from` is a gap. A plan refused for another reason
+    // reached it: a log with bulk-logged changes cannot be stopped inside (every second log
+    // of a BULK_LOGGED database was taken as a differential), and forks and ambiguous names
+    // are for a restore to settle, not a reason for a larger backup.
+    if (!UNREACHED.has(error.reason)) return null;
   }
   const base = bases.sort((a, b) => compareLsn(b.lastLsn, a.lastLsn))[0];
   if (!base)
@@ -84,10 +89,21 @@ function logGap(
       .join('; ')}`;
   return (
     `${since} does not reach LSN ${formatLsn(from)}, where a log backup now would start: a log ` +
-    'backup taken outside hbr holds log records before it, and hbr has not seen it in msdb ' +
-    '(msdb not read, or importHistoryDays is 0)'
+    'backup hbr has not seen holds log records before it (taken outside hbr and not in the ' +
+    'msdb history read: msdb not readable, importHistoryDays 0, a snapshot or virtual-device ' +
+    "backup, another replica's, or history purged)"
   );
 }
+
+/** The planner's reasons that mean no chain reaches the LSN asked for. */
+const UNREACHED: ReadonlySet<string> = new Set([
+  'LSN_GAP',
+  'TAIL_LOG_NEEDED',
+  'NO_FULL_BEFORE_TARGET',
+  'NO_BACKUPS',
+  'NO_DIFFERENTIAL_BASE',
+  'BACKUP_DAMAGED',
+]);
 
 function differentialBaseGap(
   sets: readonly BackupSetRecord[],

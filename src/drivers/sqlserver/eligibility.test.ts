@@ -22,6 +22,7 @@ const online: DatabaseState = {
   differentialBaseLsn: 34000000006800010n,
   differentialBaseGuid: null,
   isEncrypted: false,
+  inAvailabilityGroup: false,
 };
 
 void test('the state query casts LSNs and names the database as a literal', () => {
@@ -142,4 +143,26 @@ void test('native compression, encryption and TDE are called out as defeating de
   assert.equal(advice.length, 4);
   assert.match(advice.join('\n'), /COMPRESSION .*cannot deduplicate/);
   assert.match(advice.join('\n'), /MAXTRANSFERSIZE above 65536/);
+});
+
+void test('in an availability group a log past a gap is taken as asked, with the warning (a secondary takes no differential)', () => {
+  const logGap = 'the log chain since the full backup at T (g) has a gap: X';
+  const grouped = { ...online, inAvailabilityGroup: true };
+  const taken = decideBackupType('log', grouped, true, { logGap, differentialBaseGap: null });
+  assert.deepEqual([taken.type, taken.reason], ['log', null]);
+  assert.match(
+    taken.warning ?? '',
+    /^the log chain .* cannot be restored past it until a full or differential backup is taken$/,
+  );
+});
+
+void test('the database state query reads whether the database is in an availability group', () => {
+  assert.match(databaseStateQuery('db'), /\bd\.replica_id\b/);
+  const row = { name: 'db', state_desc: 'ONLINE', recovery_model_desc: 'FULL' };
+  assert.equal(parseDatabaseState('db', [{ ...row, replica_id: null }]).inAvailabilityGroup, false);
+  assert.equal(
+    parseDatabaseState('db', [{ ...row, replica_id: 'B1E2C3D4-0000-0000-0000-000000000001' }])
+      .inAvailabilityGroup,
+    true,
+  );
 });

@@ -36,12 +36,17 @@ export interface DatabaseState {
   readonly differentialBaseGuid: string | null;
   /** Transparent data encryption is on. */
   readonly isEncrypted: boolean;
+  /**
+   * The database is in an availability group (`sys.databases.replica_id`): on a secondary replica
+   * SQL Server takes only logs and copy-only fulls, so a log is never promoted past a gap there.
+   */
+  readonly inAvailabilityGroup: boolean;
 }
 
 /** The query for {@link parseDatabaseState}. */
 export function databaseStateQuery(database: string): string {
   return [
-    'SELECT d.name, d.state_desc, d.recovery_model_desc, d.is_in_standby, d.is_encrypted,',
+    'SELECT d.name, d.state_desc, d.recovery_model_desc, d.is_in_standby, d.is_encrypted, d.replica_id,',
     '  CONVERT(varchar(40), drs.last_log_backup_lsn) AS last_log_backup_lsn,',
     '  drs.family_guid, drs.recovery_fork_guid,',
     '  CONVERT(varchar(40), mf.differential_base_lsn) AS differential_base_lsn, mf.differential_base_guid',
@@ -74,6 +79,7 @@ export function parseDatabaseState(
     differentialBaseLsn: f.lsnField(row, 'differential_base_lsn'),
     differentialBaseGuid: f.guidField(row, 'differential_base_guid'),
     isEncrypted: f.flagField(row, 'is_encrypted'),
+    inAvailabilityGroup: f.textField(row, 'replica_id') !== null,
   };
 }
 
@@ -134,7 +140,9 @@ export function decideBackupType(
     }
     const gap = chain?.logGap ?? null;
     if (gap !== null) {
-      if (!promote)
+      // A differential or full fails on a secondary replica, and would again every run, where
+      // the log is taken: hbr does not read the replica's role, so in a group it never promotes.
+      if (!promote || s.inAvailabilityGroup)
         return {
           type: 'log',
           reason: null,
