@@ -59,6 +59,17 @@ export function createLinkGroups(): LinkGroups {
   // Further files of an inode that was reused while the backup ran: seldom any.
   const reused = new Map<string, _Leader[]>();
   const followers: Follower[] = [];
+  /** Forgets a leader whose other links were all met: no further node is a link of it. */
+  const met = (inode: string, leader: _Leader): void => {
+    const others = reused.get(inode) ?? [];
+    if (leaders.get(inode) === leader) {
+      // Another file of the inode, met before, is still waiting for its links (A1 B1 A2 B2).
+      const next = others.shift();
+      if (next) leaders.set(inode, next);
+      else leaders.delete(inode);
+    } else others.splice(others.indexOf(leader), 1);
+    if (others.length === 0) reused.delete(inode);
+  };
   return {
     followers,
     get leaders() {
@@ -76,8 +87,7 @@ export function createLinkGroups(): LinkGroups {
       const leader = _sameFile(first, node) ? first : others?.find((o) => _sameFile(o, node));
       if (leader) {
         followers.push({ path: entry.path, node, leader: leader.path });
-        // Every other link met: no further node of this inode is a link of it.
-        if (leader === first && --first.linksLeft <= 0) leaders.delete(node.inode);
+        if (--leader.linksLeft <= 0) met(node.inode, leader);
         return true;
       }
       if (others) others.push(_leader(entry));

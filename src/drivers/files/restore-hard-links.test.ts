@@ -257,4 +257,25 @@ describe('the link groups of a restore', () => {
       ],
     );
   });
+
+  it('link the files of an inode reused while the backup ran, in whatever order met', () => {
+    const groups = createLinkGroups();
+    // `1:5` held A (links A1, A2), then, freed, B (links B1, B2): met as A1 B1 A2 B2.
+    const of = (path: string, ctime: string, content: string) => {
+      const entry = file(path, '1:5', 2);
+      return { path, node: { ...entry.node, ctime, content: [content] } };
+    };
+    assert.equal(groups.hold(of('/A1', '10', 'aa')), false);
+    assert.equal(groups.hold(of('/B1', '20', 'bb')), false);
+    assert.equal(groups.hold(of('/A2', '10', 'aa')), true);
+    assert.equal(groups.hold(of('/B2', '20', 'bb')), true);
+    assert.deepEqual(
+      groups.followers.map((f) => [f.path, f.leader]),
+      [
+        ['/A2', '/A1'],
+        ['/B2', '/B1'],
+      ],
+    );
+    assert.equal(groups.leaders, 0);
+  });
 });
