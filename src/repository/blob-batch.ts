@@ -5,7 +5,7 @@
  * @module
  */
 import { NotFoundError } from '../errors.ts';
-import type { OwnerNotSet, RestoreFile } from './codec-messages.ts';
+import type { FileWritten, RestoreFile } from './codec-messages.ts';
 import { restoreBlobsAway } from './codec-pool.ts';
 import type { BlobLocation } from './master-index.ts';
 import { packKey } from './pack.ts';
@@ -47,15 +47,16 @@ export function planBatches(blobs: readonly BatchBlob[], maxSpan: number): Batch
  * and writes (see {@link restoreBlobsAway}). The read goes into `options.into` when it is long
  * enough and the store can (shared memory, from `sharedBuffer`; the caller may reuse it once this
  * resolves), else into fresh memory that moves to the worker.
- * @returns per blob, per file: `undefined` once written, `{ ownerNotSet }` when written without
- * its owner (util/owner-refusal.ts), else the error it failed with (a failed read fails them all).
+ * @returns per blob, per file: `undefined` once written, {@link FileWritten} when written without
+ * its owner (util/owner-refusal.ts) or asked for its identity, else the error it failed with (a
+ * failed read fails them all).
  */
 export async function restoreBatch(
   repo: OpenRepository,
   batch: readonly BatchBlob[],
   files: readonly (readonly RestoreFile[])[],
   options: { readonly signal?: AbortSignal | undefined; readonly into?: Buffer | undefined } = {},
-): Promise<(Error | OwnerNotSet | undefined)[][]> {
+): Promise<(Error | FileWritten | undefined)[][]> {
   const { signal, into } = options;
   const first = batch[0];
   const last = batch.at(-1);

@@ -211,6 +211,11 @@ export interface RestoreFile {
   readonly what: string;
   readonly size?: number;
   readonly sha256?: string;
+  /**
+   * Tell the file's identity ({@link FileWritten.identity}): a hard link's leader, which its
+   * other links are made links of (drivers/files/hard-links.ts). Only those: others cost nothing.
+   */
+  readonly identify?: boolean;
 }
 
 /** What `fstat` says of a file, before and after it was read. */
@@ -264,16 +269,22 @@ export type CodecReply =
   /** The blobs of a `verify` request that failed, by their place in it. */
   | { job: number; bad: number[] }
   /**
-   * Per blob of a `restore` request, per file: `null` once written, {@link OwnerNotSet} when
-   * written without its owner, else why it was not.
+   * Per blob of a `restore` request, per file: `null` once written with nothing to tell,
+   * {@link FileWritten} once written with something to tell, else why it was not.
    */
-  | { job: number; restored: (CodecFailure | OwnerNotSet | null)[][] }
+  | { job: number; restored: (CodecFailure | FileWritten | null)[][] }
   | { job: number; length: number }
   | { job: number; error: CodecFailure & { code?: string } };
 
-/** A file restored without its owner (util/owner-refusal.ts): the `chown` error's code. */
-export interface OwnerNotSet {
-  readonly ownerNotSet: string;
+/** What a file written tells, when it has something to. */
+export interface FileWritten {
+  /** Written without its owner (util/owner-refusal.ts): the `chown` error's code. */
+  readonly ownerNotSet?: string;
+  /**
+   * Its identity (util/file-identity.ts) from the descriptor it was written through, when asked
+   * for ({@link RestoreFile.identify}).
+   */
+  readonly identity?: string;
 }
 
 /** Why a request, a blob or a file failed, as a message carries it. */

@@ -30,7 +30,7 @@ import type {
   CodecRequest,
   CodecWorkerData,
   FileRead,
-  OwnerNotSet,
+  FileWritten,
   RestoreBlob,
   RingPlace,
   VerifyBlob,
@@ -313,14 +313,15 @@ export function readFileBlob(
  * caller must not use it afterwards; in shared memory it is read where it lies, and must stay
  * untouched until this resolves. Each file is checked against its `size` and `sha256` when
  * given, written under `temp` (created exclusively), then renamed to `path`.
- * @returns per blob, per file: `undefined` once written, else the error (an IntegrityError on
- * any mismatch, the file system's error otherwise).
+ * @returns per blob, per file: `undefined` once written, {@link FileWritten} once written with
+ * something to tell, else the error (an IntegrityError on any mismatch, the file system's error
+ * otherwise).
  */
 export async function restoreBlobsAway(
   keys: RepositoryKeys,
   stored: Buffer,
   blobs: readonly RestoreBlob[],
-): Promise<(Error | OwnerNotSet | undefined)[][]> {
+): Promise<(Error | FileWritten | undefined)[][]> {
   const { idKey, dataKey } = keys;
   // Shared memory is read where it lies; other memory moves to the worker, and a view into a
   // larger buffer is copied out first, so that only its bytes travel.
@@ -331,7 +332,7 @@ export async function restoreBlobsAway(
   const reply = await _pool().call(request, shared ? [] : [data.buffer as ArrayBuffer]);
   return _field(reply, 'restored').map((files) =>
     files.map((failure) =>
-      failure === null ? undefined : 'ownerNotSet' in failure ? failure : _errorOf(failure),
+      failure === null ? undefined : 'message' in failure ? _errorOf(failure) : failure,
     ),
   );
 }

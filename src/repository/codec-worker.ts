@@ -37,7 +37,7 @@ import type {
   CodecWorkerData,
   FileRead,
   FileVersion,
-  OwnerNotSet,
+  FileWritten,
   RestoreFile,
   VerifyBlob,
 } from './codec-messages.ts';
@@ -46,6 +46,7 @@ import { readAhead, readAheadPolicy } from './read-ahead.ts';
 import { withLastChunk } from './chunker.ts';
 import { createGearScanner, SCAN_PIECE, scanRoom } from './gear-scan.ts';
 import { copyOutOfRing, startRingCut, type RingCut } from './ring-cut.ts';
+import { fileIdentity } from '../util/file-identity.ts';
 import { OPEN_LISTED_FILE } from '../util/open-flags.ts';
 import { ownerRefusal, SETID_BITS } from '../util/owner-refusal.ts';
 import { readFully } from '../util/read-fully.ts';
@@ -375,11 +376,11 @@ function _readInto(
  */
 function _restoreBlobs(
   request: Extract<CodecRequest, { op: 'restore' }>,
-): (CodecFailure | OwnerNotSet | null)[][] {
+): (CodecFailure | FileWritten | null)[][] {
   const keys = _keys({ idKey: request.idKey, dataKey: request.dataKey });
   const { data, blobs } = request;
   const stored = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const results: (CodecFailure | OwnerNotSet | null)[][] = [];
+  const results: (CodecFailure | FileWritten | null)[][] = [];
   for (const { at, plaintext, error } of _decodeEach(keys, stored, blobs)) {
     const files = blobs[at]?.files ?? [];
     if (!plaintext) {
@@ -390,8 +391,7 @@ function _restoreBlobs(
     results.push(
       files.map((file) => {
         try {
-          const ownerNotSet = _restoreFile(file, plaintext);
-          return ownerNotSet ? { ownerNotSet } : null;
+          return _restoreFile(file, plaintext) ?? null;
         } catch (error) {
           return _failure(error);
         }
@@ -442,7 +442,7 @@ function* _decodeEach(
 }
 
 /** Checks a restored file's content against its record, then writes it (see {@link _writeFile}). */
-function _restoreFile(file: RestoreFile, content: Buffer): string | undefined {
+function _restoreFile(file: RestoreFile, content: Buffer): FileWritten | undefined {
   if (file.size !== undefined && content.length !== file.size) {
     throw new IntegrityError(`${file.what}: ${content.length} bytes read, ${file.size} expected`);
   }
@@ -467,12 +467,13 @@ const _scratch = reusedBuffer();
  * Writes a restored file under its temporary name and renames it into place; on failure the
  * temporary file is removed. Synchronous calls, as in {@link _readInto}.
  * @returns the code of the `chown` error when its owner could not be given (util/owner-refusal.ts):
- * written without it, and without setuid and setgid bits.
+ * written without it, and without setuid and setgid bits; and its identity when asked for, from
+ * its descriptor (by its path once renamed, a folder on the way may have been swapped for a link).
  */
 function _writeFile(
-  file: Pick<RestoreFile, 'path' | 'temp' | 'mode' | 'owner' | 'time'>,
+  file: Pick<RestoreFile, 'path' | 'temp' | 'mode' | 'owner' | 'time' | 'identify'>,
   data: Buffer,
-): string | undefined {
+): FileWritten | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(file.temp, 'wx', 0o600);
@@ -488,10 +489,15 @@ function _writeFile(
     }
     fchmodSync(fd, refused ? file.mode & ~SETID_BITS : file.mode);
     futimesSync(fd, file.time, file.time);
+    const identity = file.identify ? fileIdentity(fstatSync(fd, { bigint: true })) : undefined;
     closeSync(fd);
     fd = undefined;
     renameSync(file.temp, file.path);
-    return refused;
+    if (refused === undefined && identity === undefined) return undefined;
+    return {
+      ...(refused !== undefined ? { ownerNotSet: refused } : {}),
+      ...(identity !== undefined ? { identity } : {}),
+    };
   } catch (error) {
     if (fd !== undefined) closeSync(fd);
     rmSync(file.temp, { force: true });

@@ -12,10 +12,15 @@
  * before hbr recorded link counts have none: their files are restored as a copy each, as they
  * always were.
  *
- * The first node of a file the restore meets (its leader) is restored as any file is; the later
- * ones (its followers) are held, and once every file is restored each is made by
+ * The first node of a file the restore meets (its leader) is restored as any file is, and its
+ * identity (device and inode number) is taken from the descriptor it was written through; the
+ * later ones (its followers) are held, and once every file is restored each is made by
  * `link(leader, temporary name)` then `rename` into place: nothing torn is ever under a final
- * name, and `overwrite` replaces a file at once, as a restored file does.
+ * name, and `overwrite` replaces a file at once, as a restored file does. `link` follows symbolic
+ * links in the folders of the leader's path: a link is kept only when it is of the file the
+ * restore wrote (its identity), never of one outside the target a folder swapped since for a
+ * symbolic link leads to (a root restore into a user's folders linked a root file to a name of
+ * theirs).
  * @module
  */
 import { link, lstat, rename, rm } from 'node:fs/promises';
@@ -23,6 +28,7 @@ import { join } from 'node:path';
 import type { LimitFunction } from 'p-limit';
 import type { TreeNode } from '../../repository/index.ts';
 import { settleAll } from '../../util/settle-all.ts';
+import { fileIdentity } from '../../util/file-identity.ts';
 import { tempName } from './temp-names.ts';
 
 /** An entry the restore walks: its path in the backup (`/srv/x/a.bin`) and its node. */
@@ -77,7 +83,7 @@ export function createLinkGroups(): LinkGroups {
     },
     hold(entry) {
       const { node } = entry;
-      if (node.type !== 'file' || node.inode === undefined || (node.links ?? 0) < 2) return false;
+      if (!mayBeLinked(node) || node.inode === undefined) return false;
       const first = leaders.get(node.inode);
       if (first === undefined) {
         leaders.set(node.inode, _leader(entry));
@@ -97,6 +103,15 @@ export function createLinkGroups(): LinkGroups {
   };
 }
 
+/**
+ * Whether a node may be a link of another file restored, or another one of it: a file of more
+ * than one link, of a known inode. A file restored that may be is a leader (its identity is taken
+ * as it is written, see {@link LinkingOptions.identities}); nothing is taken of the others.
+ */
+export function mayBeLinked(node: TreeNode): boolean {
+  return node.type === 'file' && node.inode !== undefined && (node.links ?? 0) >= 2;
+}
+
 /** What {@link makeLinks} needs of the restore. */
 export interface LinkingOptions {
   /** The folder restored into. */
@@ -105,8 +120,11 @@ export interface LinkingOptions {
   readonly place: (entry: WalkedEntry) => Promise<string>;
   /** Paths (in the backup) of the files this restore failed: their followers are not linked. */
   readonly failedPaths: ReadonlySet<string>;
-  /** The restorer's effective user id. */
-  readonly uid: number;
+  /**
+   * The identity (util/file-identity.ts) of each leader restored, by its path in the backup, from
+   * the descriptor it was written through: what a link made must be a link of.
+   */
+  readonly identities: ReadonlyMap<string, string>;
   /** Bounds the links made at once. */
   readonly limit: LimitFunction;
   readonly signal?: AbortSignal | undefined;
@@ -145,11 +163,12 @@ export async function makeLinks(
           const path = await options.place(follower);
           temp = tempName(path);
           await link(join(target, follower.leader), temp);
-          // Linked, not followed: a leader someone replaced since it was restored (a link to
-          // another file, in a folder others may write to) is not made this file. Said in the
-          // warning: on a file system that gives new files another owner (NFS with root_squash)
-          // every link would be a copy.
-          if (!_isRestored(await lstat(temp), follower.node, options.uid)) {
+          // Of the file this restore wrote, or not made: `link` follows a symbolic link put in
+          // place of a folder on the leader's path since it was restored (in folders others may
+          // write to), and would make this a link of a file outside the target.
+          const identity = options.identities.get(follower.leader);
+          const made = await lstat(temp, { bigint: true });
+          if (identity === undefined || !made.isFile() || fileIdentity(made) !== identity) {
             await rm(temp, { force: true });
             options.notLinked(follower, NOT_THE_FILE_RESTORED);
             return void fromContent.push(follower);
@@ -228,17 +247,4 @@ function _sameFile(a: _Leader, b: TreeNode): boolean {
   const x = a.content ?? [];
   const y = b.content ?? [];
   return x.length === y.length && x.every((id, i) => id === y[i]);
-}
-
-/**
- * Whether what was linked is the leader this restore wrote: a regular file of the follower's
- * size, owned by the restorer or by the owner it was given back. A file of someone else's put in
- * its place cannot pass for it (no user can give a file to another).
- */
-function _isRestored(
-  st: { isFile(): boolean; size: number; uid: number },
-  node: TreeNode,
-  uid: number,
-): boolean {
-  return st.isFile() && st.size === (node.size ?? 0) && (st.uid === uid || st.uid === node.uid);
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { link, lstat, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -155,6 +156,69 @@ describe('restoring files that were hard links of one file', () => {
     assert.ok(three?.bytes.equals(small));
     assert.equal(two?.nlink, 1);
     assert.equal(result.hardLinks, 1); // the large file's second link
+  });
+});
+
+describe('restoring a link whose leader is reached through a folder swapped since', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let data: string;
+  let repo: OpenRepository;
+  let backup: BackupRecord;
+  const small = textBytes(5000, 5);
+  const large = pseudoRandomBytes(3 * 1024 * 1024, 13);
+
+  // Leaders in `d`, their other links in `e`: as a user's folders a root restore writes into.
+  before(async () => {
+    dir = await tempDir();
+    data = join(dir.path, 'data');
+    await mkdir(join(data, 'd'), { recursive: true });
+    await mkdir(join(data, 'e'), { recursive: true });
+    await writeFile(join(data, 'd', 'small'), small);
+    await link(join(data, 'd', 'small'), join(data, 'e', 'small'));
+    await writeFile(join(data, 'd', 'large'), large);
+    await link(join(data, 'd', 'large'), join(data, 'e', 'large'));
+    repo = await initRepository(createLocalStore({ path: join(dir.path, 'repo') }), password, {
+      scryptParams: { N: 1024, r: 8, p: 1 },
+    });
+    await backUpFiles(repo, { paths: [data], exclude: [] });
+    backup = (await repo.backups()).at(-1) as BackupRecord;
+  });
+  after(async () => dir.remove());
+
+  it('restores the links from their content, never as links of the files it leads to', async () => {
+    // Files of the restorer's, of the leaders' sizes, outside the target (a root secret).
+    const outside = join(dir.path, 'outside');
+    await mkdir(outside);
+    await writeFile(join(outside, 'small'), Buffer.alloc(small.length, 1));
+    await writeFile(join(outside, 'large'), Buffer.alloc(large.length, 2));
+    const target = join(dir.path, 'target');
+    const d = join(target, data, 'd');
+    // Once both leaders are restored (their links are made after every file), `d` becomes a
+    // symbolic link to `outside`; it is put back once the links are done, as an attacker would.
+    const onProgress = ({ files }: { files: number }) => {
+      if (files === 2) {
+        renameSync(d, `${d}.real`);
+        symlinkSync(outside, d);
+      } else if (files === 4) {
+        unlinkSync(d);
+        renameSync(`${d}.real`, d);
+      }
+    };
+    const result = await restoreFiles({ repo, backup, target, onProgress });
+    assert.deepEqual(result.errors, []);
+    for (const [name, content] of [
+      ['small', small],
+      ['large', large],
+    ] as const) {
+      const follower = join(target, data, 'e', name);
+      assert.notEqual((await stat(follower)).ino, (await stat(join(outside, name))).ino);
+      assert.equal((await stat(join(outside, name))).nlink, 1);
+      assert.ok((await readFile(follower)).equals(content));
+      assert.equal((await stat(follower)).nlink, 1);
+    }
+    assert.equal(result.hardLinks, 0);
+    assert.equal(result.linksNotMade.count, 2);
+    assert.deepEqual(result.linksNotMade.codes, ['not the file restored']);
   });
 });
 

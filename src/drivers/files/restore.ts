@@ -30,7 +30,8 @@ import { promisify } from 'node:util';
 import pLimit from 'p-limit';
 import { NotInBackupError, UsageError } from '../../errors.ts';
 import { findLeftoverTemps, tempName } from './temp-names.ts';
-import { createLinkGroups, makeLinks } from './hard-links.ts';
+import { createLinkGroups, makeLinks, mayBeLinked } from './hard-links.ts';
+import { fileIdentity } from '../../util/file-identity.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
 import { addToSample, emptySample, sampleText, type Sample } from '../../util/sample.ts';
 import { settleAll } from '../../util/settle-all.ts';
@@ -188,7 +189,11 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const readInto = Array.from({ length: BATCHES_IN_FLIGHT }, () => sharedBuffer(BATCH_SPAN));
   const made = new Set([target]);
   const flow = _flow(FILES_AHEAD);
-  const write = { budget, direct, owners, ownerNotSet, ...(signal ? { signal } : {}) };
+  // The identity of each file restored that may be a hard link's leader, as it was written: what
+  // its links are made links of (hard-links.ts).
+  const identities = new Map<string, string>();
+  const identified = (path: string, identity: string): void => void identities.set(path, identity);
+  const write = { budget, direct, owners, ownerNotSet, identified, ...(signal ? { signal } : {}) };
   /**
    * Where an entry goes, its folder made. What is there (with `overwrite`) stays until the
    * entry's rename replaces it.
@@ -236,7 +241,8 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
             group.forEach((p, j) => {
               const result = results[i]?.[j];
               if (result instanceof Error) return failed(p, result);
-              if (result) ownerNotSet(p.path, result.ownerNotSet);
+              if (result?.ownerNotSet !== undefined) ownerNotSet(p.path, result.ownerNotSet);
+              if (result?.identity !== undefined) identified(p.path, result.identity);
               restored(p);
             }),
           );
@@ -342,7 +348,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
       target,
       place: placed,
       failedPaths: new Set(errors.map((e) => e.path)),
-      uid: owners.uid,
+      identities,
       limit,
       signal,
       linked: (p) => {
@@ -634,6 +640,7 @@ async function _smallFile(
     what: p.path,
     ...(p.node.size !== undefined ? { size: p.node.size } : {}),
     ...(p.node.sha256 !== undefined ? { sha256: p.node.sha256 } : {}),
+    ...(mayBeLinked(p.node) ? { identify: true } : {}),
   };
 }
 
@@ -763,6 +770,8 @@ interface _Writing {
   readonly owners: _Owners;
   /** Notes an entry restored without its owner, with the `chown` error's code. */
   readonly ownerNotSet: (path: string, code: string) => void;
+  /** Notes the identity of a file that may be a hard link's leader, from its descriptor. */
+  readonly identified: (path: string, identity: string) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -795,11 +804,14 @@ async function _restoreFilesTogether(
       // Through the descriptor written, before it is closed: by its path, a link put in its
       // place since would be followed (a root restore gave a root file to nobody).
       let refused: string | undefined;
-      await out.finish(
-        async (handle) => void (refused = await _setAccess(handle, p.node, write.owners)),
-      );
+      let identity: string | undefined;
+      await out.finish(async (handle) => {
+        refused = await _setAccess(handle, p.node, write.owners);
+        if (mayBeLinked(p.node)) identity = fileIdentity(await handle.stat({ bigint: true }));
+      });
       await rename(temp, path);
       if (refused) write.ownerNotSet(p.path, refused);
+      if (identity !== undefined) write.identified(p.path, identity);
     }
   } catch (error) {
     for (const { temp, out } of opened) {
