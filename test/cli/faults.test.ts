@@ -79,23 +79,25 @@ describe('hbr under faults', () => {
     const work = join(dir.path, 'full-target');
     const src = join(work, 'src');
     await mkdir(join(src, 'notes'), { recursive: true });
-    // Small files (written by the codec workers) and large ones (past the page cache): 18 MiB
-    // for an 8 MiB disk.
+    // Small files (written by the codec workers) and large ones (past the page cache): 30 MiB
+    // for a 16 MiB disk. b.bin alone cannot fit; a.bin and the notes fit beside what b.bin holds
+    // when the disk fills unless b.bin is written at twice a.bin's pace (with 8 MiB, both large
+    // files failed under a loaded machine's timing, and nothing was restored).
     const sources = new Map<string, Buffer>();
     for (let i = 0; i < 40; i++) {
       sources.set(`notes/n${i}.txt`, Buffer.from(`note ${i}\n`.repeat(400 + 50 * i)));
     }
     sources.set('a.bin', pseudoRandomBytes(6 * 1024 * 1024, 41));
-    sources.set('b.bin', pseudoRandomBytes(12 * 1024 * 1024, 42));
+    sources.set('b.bin', pseudoRandomBytes(24 * 1024 * 1024, 42));
     for (const [name, bytes] of sources) await writeFile(join(src, name), bytes);
     const env = { HBR_REPOSITORY: join(work, 'repo'), HBR_PASSWORD: 'pw' };
     assert.equal((await hbr(['init'], { env, cwd: work })).code, 0);
     assert.equal((await hbr(['backup', 'src'], { env, cwd: work })).code, 0);
 
-    // The target is a private 8 MiB tmpfs, gone with its mount namespace: what was restored is
+    // The target is a private 16 MiB tmpfs, gone with its mount namespace: what was restored is
     // copied out before.
     const script = [
-      `mkdir out saved && mount -t tmpfs -o size=8m tmpfs out || exit 99`,
+      `mkdir out saved && mount -t tmpfs -o size=16m tmpfs out || exit 99`,
       `"$@" restore latest --target out --json >restore.json 2>restore.err; echo "restore=$?"`,
       `cp -a out/. saved/`,
     ].join('\n');
