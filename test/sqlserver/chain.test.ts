@@ -185,6 +185,21 @@ void it('restores latest on the fork a restore to a point in time started, not t
   assert.deepEqual(planRestore([...history, aFull, bFull], latest).steps, [bFull, b3]);
 });
 
+void it('restores latest to the log with the highest LastLSN on its fork, whatever the finish times', () => {
+  const A = 'aaaaaaaa-0000-4000-8000-00000000000a';
+  const onA = { recoveryForkId: A, firstRecoveryForkId: A };
+  const full = rec('full', 100n, 200n, 0, onA);
+  const l1 = rec('log', 200n, 300n, 60, onA);
+  // l2 and l3 finish in the same second: l3, with the higher LastLSN, is the newest.
+  const l2 = rec('log', 300n, 400n, 120, onA);
+  const l3 = rec('log', 400n, 500n, 120, onA);
+  assert.deepEqual(planRestore([full, l1, l2, l3], latest).steps, [full, l1, l2, l3]);
+  // Taken on another replica whose clock is a minute behind: l4 shows an earlier finish than l3,
+  // yet continues it.
+  const l4 = rec('log', 500n, 600n, 119, { ...onA, server: 'sql2' });
+  assert.deepEqual(planRestore([full, l1, l2, l3, l4], latest).steps, [full, l1, l2, l3, l4]);
+});
+
 void it('restores latest from a re-created database, not the dropped one whose LSNs ran higher', () => {
   const dropped = rec('full', 9_000_000n, 9_000_100n, 0, { familyGuid: 'old-db' });
   const droppedLog = rec('log', 9_000_100n, 9_000_900n, 60, { familyGuid: 'old-db' });

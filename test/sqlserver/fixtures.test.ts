@@ -95,6 +95,30 @@ for (const file of diffChain) {
       assert.equal(names(plan).at(-1), 'RestoreTimeDiff_23.trn');
     });
 
+    // _23 and _24 both finish at 07:57:18 (msdb keeps whole seconds). With _25 written to NUL,
+    // latest is the end of _24, the log with the higher LastLSN: _23 ends before it.
+    void it('restores latest to _24, not _23 finishing in the same second, when _25 went to NUL', () => {
+      const isLast = (r: BackupSetRecord): boolean => r.files[0]?.endsWith('_25.trn') ?? false;
+      const plan = planRestore(
+        records.filter((r) => !isLast(r)),
+        latest,
+        { unrestorable: records.filter(isLast) },
+      );
+      assert.equal(names(plan).at(-1), 'RestoreTimeDiff_24.trn');
+    });
+
+    // Finish times do not order logs finishing in the same second: the LSNs do.
+    void it('restores latest to the log with the highest LastLSN when the last three finish in the same second', () => {
+      const sameSecond = records.map((r) =>
+        r.files[0]?.endsWith('_25.trn') ? { ...r, finish: new Date('2017-05-04T07:57:18Z') } : r,
+      );
+      assert.deepEqual(names(planRestore(sameSecond, latest)).slice(-3), [
+        'RestoreTimeDiff_23.trn',
+        'RestoreTimeDiff_24.trn',
+        'RestoreTimeDiff_25.trn',
+      ]);
+    });
+
     // Before the full ended (07:42:17) nothing can be restored.
     void it('refuses 07:40 with NO_FULL_BEFORE_TARGET', () => {
       assert.throws(

@@ -86,7 +86,15 @@ export function walkLogs(
     // The set holds records below LastLSN, so it contains the target LSN only when LastLSN > target.
     if (target.kind === 'lsn') return tip.lastLsn > target.lsn;
     if (newest === undefined || !sameFork(fork, newest.recoveryForkId)) return false;
-    return exact ? tip.lastLsn === newest.lastLsn : tip.finish.getTime() >= newest.finish.getTime();
+    if (exact) return tip.lastLsn === newest.lastLsn;
+    // On one fork, LSNs order the backups; finish times (whole seconds, each server's own clock)
+    // do not: two logs finish in the same second. Where a fork is unknown, an LSN past the newest
+    // may lie on a fork a restore abandoned, and only the finish time tells it from one after it.
+    if (tip.lastLsn < newest.lastLsn) return false;
+    return (
+      (fork !== null && newest.recoveryForkId !== null) ||
+      tip.finish.getTime() >= newest.finish.getTime()
+    );
   };
   // Where a walk from a log on a fork failed, it fails again: known, overlapping logs (two
   // replicas backing up one database) do not make the search exponential.

@@ -8,7 +8,7 @@ import { PlanError } from '../../errors.ts';
 import { isEmptyLog, type BackupSetRecord } from './backup-set.ts';
 import { candidateFulls, differentialsOn } from './chain-base.ts';
 import { forkFirstSeen, walkLogs, type WalkOptions } from './chain-logs.ts';
-import { formatLsn } from './lsn.ts';
+import { compareLsn, formatLsn } from './lsn.ts';
 import type { RestorePlan, RestoreTarget } from './plan.ts';
 
 /** Options of {@link planRestore}. */
@@ -277,16 +277,23 @@ function stopInside(
   );
 }
 
-/** The backup taken last (a later LastLSN breaks a tie); empty log backups hold nothing to reach. */
+/**
+ * The backup taken last; empty log backups hold nothing to reach. Across lineages and recovery
+ * forks only the finish time tells (a later LastLSN breaks a tie); on the fork of the one that
+ * finished last, the highest LastLSN is the newest: finish times have one-second resolution and
+ * come from each server's clock (availability-group replicas).
+ */
 function newestBackup(sets: readonly BackupSetRecord[]): BackupSetRecord | undefined {
+  const filled = sets.filter((r) => !isEmptyLog(r));
+  const latest = (a: BackupSetRecord, b: BackupSetRecord): number =>
+    a.finish.getTime() - b.finish.getTime() || compareLsn(a.lastLsn, b.lastLsn);
   let newest: BackupSetRecord | undefined;
-  for (const r of sets) {
-    if (isEmptyLog(r)) continue;
-    const later =
-      !newest ||
-      r.finish.getTime() > newest.finish.getTime() ||
-      (r.finish.getTime() === newest.finish.getTime() && r.lastLsn > newest.lastLsn);
-    if (later) newest = r;
+  for (const r of filled) if (!newest || latest(r, newest) > 0) newest = r;
+  const fork = newest?.recoveryForkId ?? null;
+  if (fork === null) return newest;
+  for (const r of filled) {
+    if (r.recoveryForkId === fork && sameLineage(r, newest!) && r.lastLsn > newest!.lastLsn)
+      newest = r;
   }
   return newest;
 }
