@@ -95,9 +95,14 @@ describe('neo4j failure cases', () => {
   test('a server that ignores SIGTERM is reported after the timeout and left running (never SIGKILLed)', async () => {
     // Named like a server ($0): a process whose command line does not say neo4j is not taken
     // for one (a pid file may be stale, its pid reused).
-    child = spawn('sh', ['-c', 'trap "" TERM; while :; do sleep 0.1; done', 'fake-neo4j'], {
-      stdio: 'ignore',
-    });
+    child = spawn(
+      'sh',
+      ['-c', 'trap "" TERM; echo ready; while :; do sleep 0.1; done', 'fake-neo4j'],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    // Its SIGTERM ignored before the stop sends one: on a loaded machine the shell had not set
+    // the trap yet, and died of the signal.
+    await once(child.stdout as NodeJS.ReadableStream, 'data');
     await mkdir(join(dir, 'run'));
     await writeFile(join(dir, 'run', 'neo4j.pid'), `${child.pid}\n`);
     const server = createNeo4jServer({
