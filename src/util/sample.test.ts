@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { addToSample, emptySample, sampleText, SAMPLE_SIZE } from './sample.ts';
+import {
+  addToCodedSample,
+  addToSample,
+  emptyCodedSample,
+  emptySample,
+  sampleText,
+  SAMPLE_SIZE,
+} from './sample.ts';
 
 describe('sample', () => {
   it('counts every item and keeps the first few, named with an ellipsis for the rest', () => {
@@ -18,5 +25,16 @@ describe('sample', () => {
     addToSample(sample, 'b');
     assert.equal(sampleText(sample), 'a, b');
     assert.equal(JSON.stringify(sample), '{"count":2,"first":["a","b"]}');
+  });
+
+  it('notes each reason of a coded sample once, in the order first seen', () => {
+    const sample = emptyCodedSample();
+    addToCodedSample(sample, 'a', 'EPERM');
+    addToCodedSample(sample, 'b', 'EXDEV');
+    addToCodedSample(sample, 'c', 'EPERM');
+    assert.equal(
+      JSON.stringify(sample),
+      '{"count":3,"first":["a","b","c"],"codes":["EPERM","EXDEV"]}',
+    );
   });
 });

@@ -30,3 +30,19 @@ export function sampleText(sample: Readonly<Sample>, separator = ', '): string {
   const more = sample.count > sample.first.length ? `${separator}…` : '';
   return `${sample.first.join(separator)}${more}`;
 }
+
+/** A sample whose items each come with a reason (an error code): the reasons seen, once each. */
+export interface CodedSample extends Sample {
+  readonly codes: string[];
+}
+
+/** A coded sample of nothing yet. */
+export function emptyCodedSample(): CodedSample {
+  return { ...emptySample(), codes: [] };
+}
+
+/** Counts `item` as {@link addToSample} does, and notes `code` if it is new. */
+export function addToCodedSample(sample: CodedSample, item: string, code: string): void {
+  if (!sample.codes.includes(code)) sample.codes.push(code);
+  addToSample(sample, item);
+}

@@ -15,7 +15,7 @@ import { ExitCode } from '../exit-codes.ts';
 import { startCodecWorkers } from '../../repository/index.ts';
 import { accessRepository, lockForReading, reporterFor } from '../repository-access.ts';
 import { formatBytes, formatDuration } from '../reporter.ts';
-import { sampleText, type Sample } from '../../util/sample.ts';
+import { sampleText, type CodedSample, type Sample } from '../../util/sample.ts';
 import { tracePhase } from '../../util/trace.ts';
 import type { RegisterCommand } from './index.ts';
 
@@ -143,12 +143,20 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
         // owners (util/owner-refusal.ts): a warning, not a failure; the user cannot do better here.
         // These are said once, here (stderr, and a JSON warning line), not again in the
         // summary printed right after them.
-        const notSet = _ownersNotSetWarning(result.ownersNotSet);
+        const notSet = _codedWarning(
+          result.ownersNotSet,
+          'owner(s) could not be set',
+          'setuid/setgid bits left out',
+        );
         if (notSet) reporter.warn(notSet, { ownersNotSet: result.ownersNotSet });
         const leftovers = _leftoversWarning(result.leftoverTemps);
         if (leftovers) reporter.warn(leftovers, { leftoverTemps: result.leftoverTemps });
         // Restored whole all the same, as copies: what the target's file system cannot hold.
-        const notLinked = _linksNotMadeWarning(result.linksNotMade);
+        const notLinked = _codedWarning(
+          result.linksNotMade,
+          'hard link(s) could not be made',
+          'restored as copies',
+        );
         if (notLinked) reporter.warn(notLinked, { linksNotMade: result.linksNotMade });
         const durationMs = Date.now() - started;
         reporter.summary(
@@ -197,20 +205,18 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
 
 // --- internal ---
 
-/** One warning for every entry restored without its owner, or undefined when there are none. */
-function _ownersNotSetWarning(
-  notSet: Readonly<Sample> & { codes: readonly string[] },
+/**
+ * One warning for the entries of `sample` (how many `what`, the reasons, the first few, and what
+ * that means), or undefined when there are none: owners that could not be set, hard links that
+ * could not be made.
+ */
+function _codedWarning(
+  sample: Readonly<CodedSample>,
+  what: string,
+  meaning: string,
 ): string | undefined {
-  if (notSet.count === 0) return undefined;
-  return `${notSet.count} owner(s) could not be set (${notSet.codes.join(', ')}): ${sampleText(notSet)}; setuid/setgid bits left out`;
-}
-
-/** One warning for every link the target's file system would not make, or undefined when none. */
-function _linksNotMadeWarning(
-  notMade: Readonly<Sample> & { codes: readonly string[] },
-): string | undefined {
-  if (notMade.count === 0) return undefined;
-  return `${notMade.count} hard link(s) could not be made (${notMade.codes.join(', ')}): ${sampleText(notMade)}; restored as copies`;
+  if (sample.count === 0) return undefined;
+  return `${sample.count} ${what} (${sample.codes.join(', ')}): ${sampleText(sample)}; ${meaning}`;
 }
 
 /** What interrupted restores left in the folders restored into, or undefined when nothing. */

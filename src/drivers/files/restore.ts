@@ -33,7 +33,15 @@ import { findLeftoverTemps, tempName } from './temp-names.ts';
 import { createLinkGroups, makeLinks, mayBeLinked } from './hard-links.ts';
 import { fileIdentity } from '../../util/file-identity.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
-import { addToSample, emptySample, sampleText, type Sample } from '../../util/sample.ts';
+import {
+  addToCodedSample,
+  addToSample,
+  emptyCodedSample,
+  emptySample,
+  sampleText,
+  type CodedSample,
+  type Sample,
+} from '../../util/sample.ts';
 import { settleAll } from '../../util/settle-all.ts';
 import { tracePhase } from '../../util/trace.ts';
 import { writeFully } from '../../util/write-fully.ts';
@@ -95,7 +103,7 @@ export interface FilesRestoreResult {
    * (util/owner-refusal.ts), and so without setuid and setgid bits: how many, the `chown` error
    * codes, and the first few paths.
    */
-  readonly ownersNotSet: Sample & { codes: string[] };
+  readonly ownersNotSet: CodedSample;
   /**
    * Files restored as hard links of another file restored (counted in `files` and `bytes` too):
    * files that were links of one file when backed up.
@@ -107,7 +115,7 @@ export interface FilesRestoreResult {
    * them, EXDEV, EMLINK, EPERM…, or `not the file restored`: see hard-links.ts), and the first
    * few paths.
    */
-  readonly linksNotMade: Sample & { codes: string[] };
+  readonly linksNotMade: CodedSample;
 }
 
 interface Planned {
@@ -153,11 +161,9 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const errors: { path: string; message: string }[] = [];
   let setidNotRestored = 0;
   const leftoverTemps = emptySample();
-  const ownersNotSet = { ...emptySample(), codes: [] as string[] };
-  const ownerNotSet = (path: string, code: string): void => {
-    if (!ownersNotSet.codes.includes(code)) ownersNotSet.codes.push(code);
-    addToSample(ownersNotSet, path);
-  };
+  const ownersNotSet = emptyCodedSample();
+  const ownerNotSet = (path: string, code: string): void =>
+    addToCodedSample(ownersNotSet, path, code);
   /** Notes what an interrupted restore left in `folder`, which held something before. */
   const sweep = async (folder: string): Promise<void> => {
     for (const path of await findLeftoverTemps(folder)) addToSample(leftoverTemps, path);
@@ -342,7 +348,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   tracePhase('files restored');
   // Before the folders' metadata: a link made in a folder changes its mtime.
   let hardLinks = 0;
-  const linksNotMade = { ...emptySample(), codes: [] as string[] };
+  const linksNotMade = emptyCodedSample();
   if (links.followers.length > 0) {
     const fromContent = await makeLinks(links.followers, {
       target,
@@ -356,10 +362,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
         restored(p);
       },
       failed,
-      notLinked: (p, code) => {
-        if (!linksNotMade.codes.includes(code)) linksNotMade.codes.push(code);
-        addToSample(linksNotMade, p.path);
-      },
+      notLinked: (p, code) => addToCodedSample(linksNotMade, p.path, code),
     });
     // As copies, as every file was restored before hard links were.
     for (let i = 0; i < fromContent.length; i += WINDOW_FILES) {
