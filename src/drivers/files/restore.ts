@@ -236,7 +236,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
           signal?.throwIfAborted();
           const files = await Promise.all(
             planned.map((group) =>
-              Promise.all(group.map((p) => _smallFile(p, target, made, owners))),
+              Promise.all(group.map(async (p) => _smallFile(p, await placed(p), owners))),
             ),
           );
           const into = readInto.pop();
@@ -622,17 +622,10 @@ const BATCHES_IN_FLIGHT = 3;
 
 /**
  * How a codec worker restores a file whose whole content is one blob: checked against the
- * file's size and SHA-256, written under a temporary name, then renamed into place. Its folder
- * is made here first when the plan did not make it.
+ * file's size and SHA-256, written under a temporary name, then renamed into place at `path`
+ * (its folder made).
  */
-async function _smallFile(
-  p: Planned,
-  target: string,
-  made: ReadonlySet<string>,
-  owners: _Owners,
-): Promise<RestoreFile> {
-  const path = join(target, p.path);
-  if (!made.has(dirname(path))) await mkdir(dirname(path), { recursive: true });
+function _smallFile(p: Planned, path: string, owners: _Owners): RestoreFile {
   const { mode, owner } = _access(p.node, owners);
   return {
     path,
