@@ -217,11 +217,10 @@ export async function replicateRepository(
     const read = async (kind: ReplicatedKind, o: ObjectInfo): Promise<Buffer | undefined> => {
       const bytes = o.key === 'config' ? sourceConfig : await _get(source, o.key, signal);
       if (bytes === undefined) return undefined; // deleted on the source since it was listed
-      // The id is all of the key after its folder: one in a subfolder (`index/old/<id>`, a
-      // copy gone wrong) is no id, fails its check, and is left out, as hbr never reads it.
-      if (kind === 'index') gapCheck.addIndex(o.key.slice('index/'.length), bytes);
+      // Only objects at their own keys come here (those in another folder were set aside above).
+      if (kind === 'index') gapCheck.addIndex(_name(o.key), bytes);
       if (kind === 'snapshots') {
-        const gap = gapCheck.checkManifest(o.key.slice('snapshots/'.length), bytes);
+        const gap = gapCheck.checkManifest(_name(o.key), bytes);
         if (gap) addGap(gap);
       }
       return bytes;
