@@ -10,7 +10,7 @@ import type { ObjectInfo, Store } from '../stores/types.ts';
 import { checkRepository } from './check.ts';
 import { addKey, type Credential } from './keys.ts';
 import { LOST_AFTER_MS, REFRESH_EVERY_MS, acquireLock } from './locks.ts';
-import { replicateRepository } from './replicate.ts';
+import { replicateRepository, type ReplicationProgress } from './replicate.ts';
 import { initRepository, openRepository, type OpenRepository } from './repository.ts';
 import { startSession } from './session.ts';
 
@@ -27,6 +27,13 @@ async function backup(repo: OpenRepository, seed: number, size = 5 * 1024 * 1024
   const session = await startSession(repo);
   await session.addArtifact('a.bin', Readable.from([pseudoRandomBytes(size, seed)]));
   await session.commit({ source: 'db', kind: 'test', type: 'full', startedAt: new Date() });
+}
+
+/** The objects listed under `prefix`. */
+async function _listed(store: Store, prefix: string): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const o of store.list(prefix)) out.push(o);
+  return out;
 }
 
 /** A store that aborts `controller` after `after` puts of repository objects have completed. */
@@ -78,6 +85,47 @@ describe('replicateRepository', () => {
     const replica = await openRepository(target, password);
     assert.equal((await replica.backups()).length, 1);
     assert.equal((await checkRepository(replica, { readData: true })).ok, true);
+  });
+
+  it('reports progress of the whole run against its totals, while copying and while only reading', async () => {
+    /** Asserts counts that rise by one object at a time to totals that do not change. */
+    const assertRising = (steps: ReplicationProgress[], objects: number, bytes: number): void => {
+      assert.deepEqual(
+        steps.map((p) => p.objectsDone),
+        steps.map((_, i) => i + 1),
+      );
+      for (const p of steps) assert.deepEqual([p.objectsTotal, p.bytesTotal], [objects, bytes]);
+      for (let i = 1; i < steps.length; i++)
+        assert.ok(steps[i]!.bytesDone > steps[i - 1]!.bytesDone, `bytes rise at step ${i}`);
+      assert.equal(steps.at(-1)?.bytesDone, bytes);
+    };
+    const copying: ReplicationProgress[] = [];
+    const first = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+      onProgress: (p) => copying.push(p),
+    });
+    assertRising(copying, first.copiedObjects, first.copiedBytes);
+
+    // Up to date: nothing is copied, but every index object and manifest of the source is read
+    // for the gap check, which on a remote source is minutes of a silent process without this.
+    await backup(repo, 2, 1024);
+    await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
+    const read = [...(await _listed(source, 'index/')), ...(await _listed(source, 'snapshots/'))];
+    assert.ok(read.length >= 4, `index objects and manifests: ${read.length}`);
+    const reading: ReplicationProgress[] = [];
+    const again = await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+      onProgress: (p) => reading.push(p),
+    });
+    assert.equal(again.copiedObjects, 0);
+    assertRising(
+      reading,
+      read.length,
+      read.reduce((n, o) => n + o.size, 0),
+    );
+    assert.deepEqual(new Set(reading.map((p) => p.kind)), new Set(['index', 'snapshots']));
   });
 
   it('copies only what is new after another backup', async () => {

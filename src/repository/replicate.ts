@@ -80,8 +80,14 @@ export interface ReplicationReport {
   readonly durationMs: number;
 }
 
-/** Cumulative progress, reported after every object. */
+/**
+ * Cumulative progress of the whole run, reported after every object copied, and after every
+ * index object and manifest the replica already holds, which is read for the gap check only:
+ * on an up-to-date replica that reading is all a run does, and on a remote source it takes a
+ * while. Totals count both, known once both repositories are listed.
+ */
 export interface ReplicationProgress {
+  /** The class of the object just done. */
   readonly kind: ReplicatedKind;
   readonly objectsDone: number;
   readonly objectsTotal: number;
@@ -239,19 +245,41 @@ export async function replicateRepository(
     const retain = options.retainUntil;
     const locks = [lock, targetLock];
 
+    // What each class needs: objects to copy, and objects only to read. The gap check needs
+    // every index object and manifest, the replica's or not: those the replica holds are read
+    // (not written) beside the copies.
+    const work = new Map<ReplicatedKind, { todo: ObjectInfo[]; readOnly: ObjectInfo[] }>();
+    const total = { objects: 0, bytes: 0 };
     for (const kind of REPLICATION_ORDER) {
       const held = have.get(kind) ?? new Map<string, number>();
-      const report = kinds[kind];
       const todo: ObjectInfo[] = [];
       const present: ObjectInfo[] = [];
       for (const o of listed.get(kind) ?? []) (held.get(o.key) === o.size ? present : todo).push(o);
-      report.present = present.length;
-      // The gap check needs every index object and manifest, the replica's or not: those the
-      // replica holds are read (not written) beside the copies.
+      kinds[kind].present = present.length;
       const readOnly = kind === 'index' || kind === 'snapshots' ? present : [];
-      const total = { objects: todo.length, bytes: todo.reduce((n, o) => n + o.size, 0) };
-      let done = 0;
-      let doneBytes = 0;
+      work.set(kind, { todo, readOnly });
+      for (const o of [...todo, ...readOnly]) {
+        total.objects++;
+        total.bytes += o.size;
+      }
+    }
+    let done = 0;
+    let doneBytes = 0;
+    const progress = (kind: ReplicatedKind, o: ObjectInfo): void => {
+      done++;
+      doneBytes += o.size;
+      options.onProgress?.({
+        kind,
+        objectsDone: done,
+        objectsTotal: total.objects,
+        bytesDone: doneBytes,
+        bytesTotal: total.bytes,
+      });
+    };
+
+    for (const kind of REPLICATION_ORDER) {
+      const { todo, readOnly } = work.get(kind) ?? { todo: [], readOnly: [] };
+      const report = kinds[kind];
       const copyOne = async (o: ObjectInfo): Promise<void> => {
         signal?.throwIfAborted();
         const bytes = await read(kind, o);
@@ -273,19 +301,12 @@ export async function replicateRepository(
           report.copied++;
           report.copiedBytes += bytes.length;
         }
-        done++;
-        doneBytes += o.size;
-        options.onProgress?.({
-          kind,
-          objectsDone: done,
-          objectsTotal: total.objects,
-          bytesDone: doneBytes,
-          bytesTotal: total.bytes,
-        });
+        progress(kind, o);
       };
       const readOne = async (o: ObjectInfo): Promise<void> => {
         signal?.throwIfAborted();
         await read(kind, o);
+        progress(kind, o);
       };
       // Objects are held whole in memory while copied: big packs (packSize goes up to 1 GiB)
       // lower the concurrency so that about MEMORY_BUDGET bytes are in flight at most.
