@@ -91,6 +91,40 @@ describe('hbr replicate between local repositories', () => {
     await onReplica(path('offsite'), ['check', '--read-data']);
   });
 
+  it('shows progress against the totals of the run, also on an up-to-date replica where it only reads, and none with --no-progress', async () => {
+    /** The `--json` status lines of a run. */
+    const statuses = (stdout: string): Record<string, unknown>[] =>
+      stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.messageType === 'status');
+    const args = ['replicate', '--to-repo', path('watched'), '--json'];
+    const first = await run(args);
+    const copied = replicateSummary(first);
+    assert.ok(copied.copiedObjects > 0);
+    assert.deepEqual(_counts(statuses(first.stdout).at(-1)), [
+      copied.copiedObjects,
+      copied.copiedObjects,
+      copied.copiedBytes,
+      copied.copiedBytes,
+      1,
+    ]);
+
+    // Nothing to copy, but the source's index objects and manifests are read (the gap check):
+    // minutes on a large remote repository, shown as it goes.
+    const again = await run(args);
+    assert.equal(replicateSummary(again).copiedObjects, 0);
+    const last = statuses(again.stdout).at(-1);
+    assert.equal(last?.task, 'replicate');
+    const [done, total, bytes, totalBytes, percent] = _counts(last);
+    assert.ok(Number(total) >= 4, `objects read: ${String(total)}`);
+    assert.deepEqual([done, bytes, percent], [total, totalBytes, 1]);
+
+    const quiet = await run([...args, '--no-progress']);
+    assert.deepEqual(statuses(quiet.stdout), []);
+  });
+
   it('replicates after each backup to replicas marked afterBackup, and a failing one is a warning', async () => {
     await writeTree(path('src'), 3);
     const backup = await expectCode(['--config', 'auto.yaml', 'backup', 'src', '--json'], opts, 3);
@@ -335,3 +369,14 @@ describe('hbr replicate between local repositories', () => {
     await assertSameTree(path('from-killed', path('src')), path('src'));
   });
 });
+
+/** Objects done and total, bytes done and total, and the fraction of a `--json` status line. */
+function _counts(status: Record<string, unknown> | undefined): unknown[] {
+  return [
+    status?.filesDone,
+    status?.totalFiles,
+    status?.bytesDone,
+    status?.totalBytes,
+    status?.percentDone,
+  ];
+}

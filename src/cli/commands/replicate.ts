@@ -1,11 +1,7 @@
 import { addDuration, parseDuration } from '../../config/index.ts';
 import { IntegrityError, UsageError } from '../../errors.ts';
 import type { OpenRepository } from '../../repository/index.ts';
-import {
-  replicateRepository,
-  type ReplicatedKind,
-  type ReplicationReport,
-} from '../../repository/replicate.ts';
+import { replicateRepository, type ReplicationReport } from '../../repository/replicate.ts';
 import type { Store } from '../../stores/types.ts';
 import { globalsOf, type CliContext } from '../context.ts';
 import {
@@ -161,10 +157,8 @@ async function _run(
   // where it can): either way, replication refuses a replica that cannot hold it.
   const retainUntil =
     retainFor === undefined ? undefined : addDuration(new Date(), parseDuration(retainFor));
-  // One task for the whole run; counts add up across object classes.
-  let phase: ReplicatedKind | undefined;
-  const base = { objects: 0, bytes: 0 };
-  const last = { objects: 0, bytes: 0 };
+  // One task for the whole run, as restore's: objects copied, and those only read for the gap
+  // check (all a run does on an up-to-date replica), of the run's totals.
   reporter.start('replicate');
   return replicateRepository(repo.store, target, {
     keys: repo.keys,
@@ -172,20 +166,14 @@ async function _run(
     ...(retainUntil ? { retainUntil } : {}),
     signal: ctx.signal,
     onLockLeft: warnLockLeft(reporter),
-    onProgress: (p) => {
-      if (p.kind !== phase) {
-        phase = p.kind;
-        base.objects += last.objects;
-        base.bytes += last.bytes;
-      }
-      last.objects = p.objectsDone;
-      last.bytes = p.bytesDone;
+    onProgress: (p) =>
       reporter.progress({
-        files: base.objects + p.objectsDone,
-        bytes: base.bytes + p.bytesDone,
+        files: p.objectsDone,
+        bytes: p.bytesDone,
+        totalFiles: p.objectsTotal,
+        totalBytes: p.bytesTotal,
         currentPath: p.kind,
-      });
-    },
+      }),
   });
 }
 
