@@ -7,7 +7,7 @@ import { openRepository } from '../../src/repository/index.ts';
 import { acquireLock } from '../../src/repository/locks.ts';
 import { createLocalStore } from '../../src/stores/local.ts';
 import { before, describe, it } from 'node:test';
-import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
+import { hbr, hbrProcess, summaryOf, withoutRootRights } from '../helpers/cli.ts';
 import { cliRepository } from '../helpers/cli-repository.ts';
 
 describe('hbr on bad input', () => {
@@ -131,7 +131,7 @@ describe('hbr on bad input', () => {
     const { done } = hbrProcess(['backup', 'data', '--json'], {
       env: cli.env,
       cwd: cli.path,
-      prefix: asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [],
+      prefix: withoutRootRights(),
     });
     const result = await done;
     assert.equal(result.code, 3, result.stderr);

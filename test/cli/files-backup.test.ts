@@ -13,7 +13,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { hbr, hbrProcess, summaryOf } from '../helpers/cli.ts';
+import { hbr, hbrProcess, summaryOf, withoutRootRights } from '../helpers/cli.ts';
 import { float32Bytes } from '../../src/repository/testdata/inputs.ts';
 import { cliRepository } from '../helpers/cli-repository.ts';
 import { pseudoRandomBytes, textBytes } from '../helpers/temp.ts';
@@ -223,11 +223,10 @@ describe('hbr backup and restore of file trees', () => {
     for (const folder of ['models', join('models', 'deep'), join('models', 'deep', 'er')])
       await chmod(join(cli.path, 'again', src, folder), 0o555);
     // As root, folders are writable whatever their mode: drop the capabilities that allow it.
-    const asRoot = process.getuid?.() === 0;
     const { done } = hbrProcess(['restore', 'latest', '--target', 'again', '--overwrite'], {
       env: cli.env,
       cwd: cli.path,
-      prefix: asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [],
+      prefix: withoutRootRights(),
     });
     const again = await done;
     assert.equal(again.code, 0, again.stderr);

@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { hbrProcess } from '../helpers/cli.ts';
+import { hbrProcess, withoutRootRights } from '../helpers/cli.ts';
 import { cliRepository } from '../helpers/cli-repository.ts';
 
 // As root, folders are searchable and writable whatever their modes: these runs drop the
 // capabilities that allow it, as the reviewer's runs as `nobody` had none.
-const asRoot = process.getuid?.() === 0;
-const LIMITED = asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search,-fowner'] : [];
+const LIMITED = withoutRootRights('fowner');
 
 describe('restoring where some folders cannot be searched or written', () => {
   const cli = cliRepository();

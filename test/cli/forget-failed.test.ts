@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { hbrProcess, summaryOf, type CliResult } from '../helpers/cli.ts';
+import { hbrProcess, summaryOf, withoutRootRights, type CliResult } from '../helpers/cli.ts';
 import { cliRepository } from '../helpers/cli-repository.ts';
 
 describe('hbr forget and backups that stored nothing', () => {
@@ -18,7 +18,7 @@ describe('hbr forget and backups that stored nothing', () => {
     hbrProcess(['backup', ...args], {
       env: cli.env,
       cwd: cli.path,
-      prefix: asRoot ? ['setpriv', '--bounding-set=-dac_override,-dac_read_search'] : [],
+      prefix: withoutRootRights(),
     }).done;
 
   before(async () => {

@@ -61,6 +61,18 @@ export function hbrProcess(
   return { child, done };
 }
 
+/**
+ * A {@link hbrProcess} prefix that runs hbr without root's rights to read, search and write
+ * whatever the modes say (the capabilities DAC_OVERRIDE and DAC_READ_SEARCH, and `also`, such as
+ * 'fowner'), so that what a test made unreadable stays so as root; nothing for another user, who
+ * has no such rights.
+ */
+export function withoutRootRights(...also: string[]): readonly string[] {
+  if (process.getuid?.() !== 0) return [];
+  const dropped = ['dac_override', 'dac_read_search', ...also].map((c) => `-${c}`);
+  return ['setpriv', `--bounding-set=${dropped.join(',')}`];
+}
+
 /** Parses the JSON lines of a `--json` run and returns the one with `messageType: summary`. */
 export function summaryOf(result: CliResult): Record<string, unknown> {
   const lines = result.stdout
