@@ -4,30 +4,13 @@
  * keep it. Runs against the stand-in server, which refuses CHECKSUM as SQL Server does.
  */
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import { describe, it } from 'node:test';
-import {
-  backupSqlServerSource,
-  type SqlServerSourceSettings,
-} from '../../src/drivers/sqlserver/backup-source.ts';
+import { backupSqlServerSource } from '../../src/drivers/sqlserver/backup-source.ts';
 import { planRestore } from '../../src/drivers/sqlserver/chain.ts';
 import { parseMsdbRows } from '../../src/drivers/sqlserver/msdb.ts';
 import { restoreSqlServerSource } from '../../src/drivers/sqlserver/restore-source.ts';
 import { buildRestoreScript } from '../../src/drivers/sqlserver/tsql-restore.ts';
-import { initRepository, type OpenRepository } from '../../src/repository/index.ts';
-import { createLocalStore } from '../../src/stores/local.ts';
-import { tempDir } from '../helpers/temp.ts';
-import { createStandInServer } from './stand-in-server.ts';
-
-const SAS = 'sv=2022-11-02&ss=b&srt=co&sp=rwdl&se=2030-01-01&sig=c2VjcmV0LXNpZw%3D%3D';
-
-async function newRepo(path: string): Promise<OpenRepository> {
-  return initRepository(
-    createLocalStore({ path }),
-    { kind: 'password', password: 'pw' },
-    { scryptParams: { N: 1024, r: 8, p: 1 }, packSize: 8 * 1024 * 1024 },
-  );
-}
+import { diskStandIn } from './disk-stand-in.ts';
 
 /** An msdb history row (msdb.ts query columns); `checksums` undefined leaves the column out. */
 function msdbRow(
@@ -102,78 +85,45 @@ describe('CHECKSUM on restore steps read from msdb', () => {
 });
 
 describe('backups without checksums', () => {
-  it('with checksum: false, verifies each backup without CHECKSUM and restores the chain', async () => {
-    const d = await tempDir();
-    try {
-      const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
-      await mkdir(staging.localPath, { recursive: true });
-      const sql = createStandInServer({ sas: SAS, disk: staging });
-      sql.createDatabase('Plain');
-      const repo = await newRepo(`${d.path}/repo`);
-      const settings: SqlServerSourceSettings = {
-        source: 'plain',
-        database: 'Plain',
-        transport: { kind: 'disk', staging },
-        backup: { checksum: false },
-      };
-      const full = await backupSqlServerSource(sql, repo, settings, 'full');
-      assert.equal(full.record.meta.verified, true);
-      assert.equal(full.record.meta.hasBackupChecksums, false);
-      sql.write('Plain', 3);
-      await backupSqlServerSource(sql, repo, settings, 'log');
-      const verify = sql.statements.filter((s) => s.startsWith('RESTORE VERIFYONLY'));
-      assert.equal(verify.length, 2);
-      for (const s of verify) assert.match(s, /NO_CHECKSUM/);
+  it('with checksum: false, verifies each backup without CHECKSUM and restores the chain', async (t) => {
+    const { sql, repo, settings } = await diskStandIn(t, 'Plain', { backup: { checksum: false } });
+    const full = await backupSqlServerSource(sql, repo, settings, 'full');
+    assert.equal(full.record.meta.verified, true);
+    assert.equal(full.record.meta.hasBackupChecksums, false);
+    sql.write('Plain', 3);
+    await backupSqlServerSource(sql, repo, settings, 'log');
+    const verify = sql.statements.filter((s) => s.startsWith('RESTORE VERIFYONLY'));
+    assert.equal(verify.length, 2);
+    for (const s of verify) assert.match(s, /NO_CHECKSUM/);
 
-      await restoreSqlServerSource(sql, repo, settings, {
-        target: { kind: 'latest' },
-        as: 'Plain_check',
-      });
-      assert.equal(sql.restored.get('Plain_check')?.length, 2);
-      const restores = sql.statements.filter((s) => /^RESTORE (DATABASE|LOG) .* FROM /.test(s));
-      for (const s of restores) assert.doesNotMatch(s, /[ ,]CHECKSUM/);
-    } finally {
-      await d.remove();
-    }
+    await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'latest' },
+      as: 'Plain_check',
+    });
+    assert.equal(sql.restored.get('Plain_check')?.length, 2);
+    const restores = sql.statements.filter((s) => /^RESTORE (DATABASE|LOG) .* FROM /.test(s));
+    for (const s of restores) assert.doesNotMatch(s, /[ ,]CHECKSUM/);
   });
 
-  it("restores a chain holding a DBA's plain log backup: CHECKSUM on hbr's steps only", async () => {
-    const d = await tempDir();
-    try {
-      const disk = { serverPath: '/var/opt/mssql/backup', localPath: `${d.path}/backup` };
-      const staging = {
-        serverPath: '/var/opt/mssql/backup/hbr',
-        localPath: `${d.path}/backup/hbr`,
-      };
-      await mkdir(staging.localPath, { recursive: true });
-      const sql = createStandInServer({ sas: SAS, disk });
-      sql.createDatabase('Mixed');
-      const repo = await newRepo(`${d.path}/repo`);
-      const settings: SqlServerSourceSettings = {
-        source: 'mixed',
-        database: 'Mixed',
-        transport: { kind: 'disk', staging },
-      };
-      await backupSqlServerSource(sql, repo, settings, 'full');
-      sql.write('Mixed', 2);
-      const manual = '/var/opt/mssql/backup/manual/Mixed_adhoc.trn';
-      await sql.manualBackup('Mixed', 'log', manual, { checksum: false });
-      sql.write('Mixed', 2);
-      await backupSqlServerSource(sql, repo, settings, 'log');
+  it("restores a chain holding a DBA's plain log backup: CHECKSUM on hbr's steps only", async (t) => {
+    const { sql, repo, settings } = await diskStandIn(t, 'Mixed');
+    await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('Mixed', 2);
+    const manual = '/var/opt/mssql/backup/manual/Mixed_adhoc.trn';
+    await sql.manualBackup('Mixed', 'log', manual, { checksum: false });
+    sql.write('Mixed', 2);
+    await backupSqlServerSource(sql, repo, settings, 'log');
 
-      const result = await restoreSqlServerSource(sql, repo, settings, {
-        target: { kind: 'latest' },
-        as: 'Mixed_check',
-      });
-      assert.equal(result.plan.steps.length, 3);
-      assert.equal(sql.restored.get('Mixed_check')?.length, 3);
-      const steps = result.script.filter((s) => s.kind === 'restore').map((s) => s.sql);
-      assert.match(steps[0]!, /^RESTORE DATABASE .*, CHECKSUM, /);
-      assert.ok(steps[1]!.includes(`DISK = N'${manual}'`));
-      assert.doesNotMatch(steps[1]!, /CHECKSUM/);
-      assert.match(steps[2]!, /^RESTORE LOG .*, CHECKSUM, /);
-    } finally {
-      await d.remove();
-    }
+    const result = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'latest' },
+      as: 'Mixed_check',
+    });
+    assert.equal(result.plan.steps.length, 3);
+    assert.equal(sql.restored.get('Mixed_check')?.length, 3);
+    const steps = result.script.filter((s) => s.kind === 'restore').map((s) => s.sql);
+    assert.match(steps[0]!, /^RESTORE DATABASE .*, CHECKSUM, /);
+    assert.ok(steps[1]!.includes(`DISK = N'${manual}'`));
+    assert.doesNotMatch(steps[1]!, /CHECKSUM/);
+    assert.match(steps[2]!, /^RESTORE LOG .*, CHECKSUM, /);
   });
 });

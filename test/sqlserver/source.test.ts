@@ -4,7 +4,7 @@
  * and writes BACKUP TO URL streams through the Azure SDK client.
  */
 import assert from 'node:assert/strict';
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { buffer } from 'node:stream/consumers';
@@ -19,12 +19,11 @@ import { restoreSqlServerSource } from '../../src/drivers/sqlserver/restore-sour
 import { PlanError, SourceError, UsageError } from '../../src/errors.ts';
 import {
   artifactRepository,
-  initRepository,
   type BackupRecord,
   type OpenRepository,
 } from '../../src/repository/index.ts';
-import { createLocalStore } from '../../src/stores/local.ts';
 import { tempDir } from '../helpers/temp.ts';
+import { diskStandIn, newRepo } from './disk-stand-in.ts';
 import { createStandInServer, type StandInServer } from './stand-in-server.ts';
 
 const SAS = 'sv=2022-11-02&ss=b&srt=co&sp=rwdl&se=2030-01-01&sig=c2VjcmV0LXNpZw%3D%3D';
@@ -40,14 +39,6 @@ async function freePort(): Promise<number> {
 
 function guidOf(set: unknown): string {
   return (set as Record<string, string>).BackupSetGUID!.toLowerCase();
-}
-
-async function newRepo(path: string): Promise<OpenRepository> {
-  return initRepository(
-    createLocalStore({ path }),
-    { kind: 'password', password: 'pw' },
-    { scryptParams: { N: 1024, r: 8, p: 1 }, packSize: 8 * 1024 * 1024 },
-  );
 }
 
 describe('a SQL Server source backed up and restored through the URL endpoint', () => {
@@ -583,44 +574,26 @@ describe('backups taken outside hbr, promotion and gaps', () => {
     );
   });
 
-  it("plans a restore with a DBA's log backup taken after hbr's last one, read from msdb at restore time", async () => {
-    const d = await tempDir();
-    try {
-      // The server's backup folder; hbr stages in a subfolder of it, the DBA writes beside it.
-      const disk = { serverPath: '/var/opt/mssql/backup', localPath: `${d.path}/backup` };
-      const staging = {
-        serverPath: '/var/opt/mssql/backup/hbr',
-        localPath: `${d.path}/backup/hbr`,
-      };
-      const sql = createStandInServer({ sas: SAS, disk });
-      sql.createDatabase('Late');
-      const repo = await newRepo(`${d.path}/repo`);
-      const settings: SqlServerSourceSettings = {
-        source: 'late',
-        database: 'Late',
-        transport: { kind: 'disk', staging },
-      };
-      await backupSqlServerSource(sql, repo, settings, 'full');
-      sql.write('Late', 2);
-      await backupSqlServerSource(sql, repo, settings, 'log');
-      sql.write('Late', 2);
-      await sql.manualBackup('Late', 'log', '/var/opt/mssql/backup/manual/Late_after.trn');
-      const result = await restoreSqlServerSource(sql, repo, settings, {
-        target: { kind: 'latest' },
-        as: 'Late_copy',
-        dryRun: true,
-      });
-      assert.equal(result.plan.steps.length, 3);
-      assert.deepEqual(result.plan.steps.at(-1)?.files, [
-        '/var/opt/mssql/backup/manual/Late_after.trn',
-      ]);
-      assert.match(
-        result.script[2]!.sql,
-        /^RESTORE LOG \[Late_copy\] FROM DISK = N'\/var\/opt\/mssql\/backup\/manual\/Late_after\.trn'/,
-      );
-    } finally {
-      await d.remove();
-    }
+  it("plans a restore with a DBA's log backup taken after hbr's last one, read from msdb at restore time", async (t) => {
+    const { sql, repo, settings } = await diskStandIn(t, 'Late');
+    await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('Late', 2);
+    await backupSqlServerSource(sql, repo, settings, 'log');
+    sql.write('Late', 2);
+    await sql.manualBackup('Late', 'log', '/var/opt/mssql/backup/manual/Late_after.trn');
+    const result = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'latest' },
+      as: 'Late_copy',
+      dryRun: true,
+    });
+    assert.equal(result.plan.steps.length, 3);
+    assert.deepEqual(result.plan.steps.at(-1)?.files, [
+      '/var/opt/mssql/backup/manual/Late_after.trn',
+    ]);
+    assert.match(
+      result.script[2]!.sql,
+      /^RESTORE LOG \[Late_copy\] FROM DISK = N'\/var\/opt\/mssql\/backup\/manual\/Late_after\.trn'/,
+    );
   });
 
   it('writes no backup when SQL Server cannot write to the endpoint (a credential with another signature)', async () => {
@@ -709,345 +682,249 @@ describe('STOPAT on a server before SQL Server 2022', () => {
 });
 
 describe('the disk transport', () => {
-  it('backs up through the staging folder, restores from staged copies, and leaves the folder empty', async () => {
-    const d = await tempDir();
-    try {
-      const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
-      await mkdir(staging.localPath, { recursive: true });
-      const sql = createStandInServer({ sas: SAS, disk: staging });
-      sql.createDatabase('Ledger');
-      const repo = await newRepo(`${d.path}/repo`);
-      const settings: SqlServerSourceSettings = {
-        source: 'ledger',
-        database: 'Ledger',
-        transport: { kind: 'disk', staging },
-        stripes: 2,
-      };
-      const full = await backupSqlServerSource(sql, repo, settings, 'full');
-      sql.write('Ledger', 3);
-      await backupSqlServerSource(sql, repo, settings, 'log');
-      const artifacts = full.record.meta.artifacts as string[];
-      assert.equal(artifacts.length, 2);
-      assert.match(artifacts[0]!, /^Ledger_full_\d{8}T\d{6}Z_1of2\.bak$/);
-      assert.match(artifacts[1]!, /^Ledger_full_\d{8}T\d{6}Z_2of2\.bak$/);
-      assert.match(
-        sql.statements.find((s) => s.startsWith('BACKUP DATABASE'))!,
-        /TO DISK = N'\/var\/opt\/mssql\/backup\/hbr\/Ledger_full_\S+_1of2\.bak', DISK = N'\/var\/opt\/mssql\/backup\/hbr\/Ledger_full_\S+_2of2\.bak'/,
-      );
-      const result = await restoreSqlServerSource(sql, repo, settings, {
-        target: { kind: 'latest' },
-        as: 'Ledger_check',
-      });
-      assert.equal(sql.restored.get('Ledger_check')?.length, 2);
-      assert.ok(result.checks?.ok);
-      assert.deepEqual(await readdirDeep(staging.localPath), []);
-    } finally {
-      await d.remove();
-    }
+  it('backs up through the staging folder, restores from staged copies, and leaves the folder empty', async (t) => {
+    const { sql, repo, settings, staging } = await diskStandIn(t, 'Ledger', { stripes: 2 });
+    const full = await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('Ledger', 3);
+    await backupSqlServerSource(sql, repo, settings, 'log');
+    const artifacts = full.record.meta.artifacts as string[];
+    assert.equal(artifacts.length, 2);
+    assert.match(artifacts[0]!, /^Ledger_full_\d{8}T\d{6}Z_1of2\.bak$/);
+    assert.match(artifacts[1]!, /^Ledger_full_\d{8}T\d{6}Z_2of2\.bak$/);
+    assert.match(
+      sql.statements.find((s) => s.startsWith('BACKUP DATABASE'))!,
+      /TO DISK = N'\/var\/opt\/mssql\/backup\/hbr\/Ledger_full_\S+_1of2\.bak', DISK = N'\/var\/opt\/mssql\/backup\/hbr\/Ledger_full_\S+_2of2\.bak'/,
+    );
+    const result = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'latest' },
+      as: 'Ledger_check',
+    });
+    assert.equal(sql.restored.get('Ledger_check')?.length, 2);
+    assert.ok(result.checks?.ok);
+    assert.deepEqual(await readdirDeep(staging.localPath), []);
   });
 });
 
 describe("a DBA's log backup to NUL", () => {
-  it('is warned of by the first backup that sees the gap, not by every backup after it, and by every restore', async () => {
-    const d = await tempDir();
-    try {
-      const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
-      const sql = createStandInServer({ sas: SAS, disk: staging });
-      sql.createDatabase('Emptied');
-      const repo = await newRepo(`${d.path}/repo`);
-      const settings: SqlServerSourceSettings = {
-        source: 'emptied',
-        database: 'Emptied',
-        transport: { kind: 'disk', staging },
-      };
-      const gap = /log backup of Emptied .* written to NUL and discarded: the log chain breaks/;
-      await backupSqlServerSource(sql, repo, settings, 'full');
+  it('is warned of by the first backup that sees the gap, not by every backup after it, and by every restore', async (t) => {
+    const { sql, repo, settings } = await diskStandIn(t, 'Emptied');
+    const gap = /log backup of Emptied .* written to NUL and discarded: the log chain breaks/;
+    await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('Emptied', 2);
+    // The DBA empties the log: msdb keeps the set for importHistoryDays, its bytes are gone.
+    await sql.manualBackup('Emptied', 'log', 'NUL');
+    const nul = sql.lastBackupGuid().toLowerCase();
+    sql.write('Emptied', 2);
+    const first = await backupSqlServerSource(sql, repo, settings, 'log');
+    assert.equal(first.warnings.filter((w) => gap.test(w)).length, 1, first.warnings.join('\n'));
+    for (const type of ['log', 'full', 'log'] as const) {
       sql.write('Emptied', 2);
-      // The DBA empties the log: msdb keeps the set for importHistoryDays, its bytes are gone.
-      await sql.manualBackup('Emptied', 'log', 'NUL');
-      const nul = sql.lastBackupGuid().toLowerCase();
-      sql.write('Emptied', 2);
-      const first = await backupSqlServerSource(sql, repo, settings, 'log');
-      assert.equal(first.warnings.filter((w) => gap.test(w)).length, 1, first.warnings.join('\n'));
-      for (const type of ['log', 'full', 'log'] as const) {
-        sql.write('Emptied', 2);
-        const later = await backupSqlServerSource(sql, repo, settings, type);
-        assert.deepEqual(
-          later.warnings.filter((w) => gap.test(w) || w.includes(nul)),
-          [],
-          `a ${type} backup after the first says it again`,
-        );
-      }
-      // A restore to a point inside it is told why it cannot get there.
-      const nulSet = (
-        first.record.meta.discarded as { BackupSetGUID: string; LastLSN: string }[]
-      )[0]!;
-      assert.equal(nulSet.BackupSetGUID.toLowerCase(), nul);
-      const restore = await restoreSqlServerSource(sql, repo, settings, {
-        target: { kind: 'lsn', lsn: BigInt(nulSet.LastLSN) - 1n },
-        as: 'Emptied_copy',
-        dryRun: true,
-      }).catch((error: unknown) => error);
-      assert.ok(restore instanceof PlanError, String(restore));
-      assert.match(restore.message, gap);
-    } finally {
-      await d.remove();
+      const later = await backupSqlServerSource(sql, repo, settings, type);
+      assert.deepEqual(
+        later.warnings.filter((w) => gap.test(w) || w.includes(nul)),
+        [],
+        `a ${type} backup after the first says it again`,
+      );
     }
+    // A restore to a point inside it is told why it cannot get there.
+    const nulSet = (
+      first.record.meta.discarded as { BackupSetGUID: string; LastLSN: string }[]
+    )[0]!;
+    assert.equal(nulSet.BackupSetGUID.toLowerCase(), nul);
+    const restore = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'lsn', lsn: BigInt(nulSet.LastLSN) - 1n },
+      as: 'Emptied_copy',
+      dryRun: true,
+    }).catch((error: unknown) => error);
+    assert.ok(restore instanceof PlanError, String(restore));
+    assert.match(restore.message, gap);
   });
 });
 
 describe('a backup hbr took whose commit failed', () => {
-  it("is not planned as someone else's backup, the next backup warns of it once, and the gap is closed", async () => {
-    const d = await tempDir();
-    try {
-      const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
-      const sql = createStandInServer({ sas: SAS, disk: staging });
-      sql.createDatabase('Lost');
-      const repo = await newRepo(`${d.path}/repo`);
-      const settings: SqlServerSourceSettings = {
-        source: 'lost',
-        database: 'Lost',
-        transport: { kind: 'disk', staging },
-      };
-      await backupSqlServerSource(sql, repo, settings, 'full');
+  it("is not planned as someone else's backup, the next backup warns of it once, and the gap is closed", async (t) => {
+    const { sql, repo, settings } = await diskStandIn(t, 'Lost');
+    await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('Lost', 2);
+    // As if hbr's BACKUP LOG ran and the repository then failed: msdb has it, hbr does not.
+    await sql.manualBackup('Lost', 'log', '/var/opt/mssql/backup/hbr/Lost_log_x.bak');
+    const lost = sql.lastBackupGuid().toLowerCase();
+    sql.write('Lost', 2);
+    const warning =
+      /msdb shows a log backup hbr took at .* that is not in the repository: the log chain has a gap/;
+    const next = await backupSqlServerSource(sql, repo, settings, 'log');
+    assert.equal(next.foreign, 0);
+    assert.equal(next.warnings.filter((w) => warning.test(w)).length, 1, next.warnings.join('\n'));
+    // Its log records are gone with it: a log now could not be restored past them.
+    assert.equal(next.type, 'diff');
+    assert.match(
+      next.promotedBecause ?? '',
+      new RegExp(
+        `has a gap: the log backup .*${lost}.*, taken by hbr .* but not in the repository \\(its commit failed\\)`,
+      ),
+    );
+    // Said once: msdb shows it for importHistoryDays, and the next backups stay quiet.
+    for (const type of ['log', 'diff', 'log'] as const) {
       sql.write('Lost', 2);
-      // As if hbr's BACKUP LOG ran and the repository then failed: msdb has it, hbr does not.
-      await sql.manualBackup('Lost', 'log', '/var/opt/mssql/backup/hbr/Lost_log_x.bak');
-      const lost = sql.lastBackupGuid().toLowerCase();
-      sql.write('Lost', 2);
-      const warning =
-        /msdb shows a log backup hbr took at .* that is not in the repository: the log chain has a gap/;
-      const next = await backupSqlServerSource(sql, repo, settings, 'log');
-      assert.equal(next.foreign, 0);
-      assert.equal(
-        next.warnings.filter((w) => warning.test(w)).length,
-        1,
-        next.warnings.join('\n'),
-      );
-      // Its log records are gone with it: a log now could not be restored past them.
-      assert.equal(next.type, 'diff');
-      assert.match(
-        next.promotedBecause ?? '',
-        new RegExp(
-          `has a gap: the log backup .*${lost}.*, taken by hbr .* but not in the repository \\(its commit failed\\)`,
+      const later = await backupSqlServerSource(sql, repo, settings, type);
+      assert.equal(later.type, type);
+      assert.deepEqual(later.warnings, [], `a ${type} backup after the first says it again`);
+    }
+    const catalog = buildCatalog(await repo.backups(), 'lost');
+    assert.deepEqual(
+      planRestore(catalog.records, { kind: 'latest' }).steps.map((s) => s.type),
+      ['full', 'diff', 'log'],
+    );
+    // The repository alone names it where the chain breaks.
+    const lsn = (next.record.meta.lost as { LastLSN: string }[])[0]!.LastLSN;
+    assert.throws(
+      () =>
+        planRestore(
+          catalog.records,
+          { kind: 'lsn', lsn: BigInt(lsn) - 1n },
+          { unrestorable: catalog.unrestorable },
         ),
-      );
-      // Said once: msdb shows it for importHistoryDays, and the next backups stay quiet.
-      for (const type of ['log', 'diff', 'log'] as const) {
-        sql.write('Lost', 2);
-        const later = await backupSqlServerSource(sql, repo, settings, type);
-        assert.equal(later.type, type);
-        assert.deepEqual(later.warnings, [], `a ${type} backup after the first says it again`);
-      }
-      const catalog = buildCatalog(await repo.backups(), 'lost');
-      assert.deepEqual(
-        planRestore(catalog.records, { kind: 'latest' }).steps.map((s) => s.type),
-        ['full', 'diff', 'log'],
-      );
-      // The repository alone names it where the chain breaks.
-      const lsn = (next.record.meta.lost as { LastLSN: string }[])[0]!.LastLSN;
-      assert.throws(
-        () =>
-          planRestore(
-            catalog.records,
-            { kind: 'lsn', lsn: BigInt(lsn) - 1n },
-            { unrestorable: catalog.unrestorable },
-          ),
-        (e: unknown) =>
-          e instanceof PlanError &&
-          e.reason === 'LSN_GAP' &&
-          new RegExp(
-            `the log backup continuing the chain is the log backup at .*${lost}\\), taken by hbr \\(/var/opt/mssql/backup/hbr/Lost_log_x\\.bak\\) but not in the repository \\(its commit failed\\)`,
-          ).test(e.message),
-      );
-      // A restore to a point inside it still hears of it, every time.
-      for (let i = 0; i < 2; i++) {
-        const restore = await restoreSqlServerSource(sql, repo, settings, {
-          target: { kind: 'lsn', lsn: BigInt(lsn) - 1n },
-          as: 'Lost_copy',
-          dryRun: true,
-        }).catch((error: unknown) => error);
-        assert.ok(restore instanceof PlanError && restore.reason === 'LSN_GAP', String(restore));
-        assert.match(restore.message, warning);
-      }
-    } finally {
-      await d.remove();
+      (e: unknown) =>
+        e instanceof PlanError &&
+        e.reason === 'LSN_GAP' &&
+        new RegExp(
+          `the log backup continuing the chain is the log backup at .*${lost}\\), taken by hbr \\(/var/opt/mssql/backup/hbr/Lost_log_x\\.bak\\) but not in the repository \\(its commit failed\\)`,
+        ).test(e.message),
+    );
+    // A restore to a point inside it still hears of it, every time.
+    for (let i = 0; i < 2; i++) {
+      const restore = await restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'lsn', lsn: BigInt(lsn) - 1n },
+        as: 'Lost_copy',
+        dryRun: true,
+      }).catch((error: unknown) => error);
+      assert.ok(restore instanceof PlanError && restore.reason === 'LSN_GAP', String(restore));
+      assert.match(restore.message, warning);
     }
   });
 
-  it('makes the next differential a full when it was a full: the differentials would be based on it', async () => {
-    const d = await tempDir();
-    try {
-      const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
-      const sql = createStandInServer({ sas: SAS, disk: staging });
-      sql.createDatabase('LostFull');
-      const repo = await newRepo(`${d.path}/repo`);
-      const settings: SqlServerSourceSettings = {
-        source: 'lost-full',
-        database: 'LostFull',
-        transport: { kind: 'disk', staging },
-      };
-      await backupSqlServerSource(sql, repo, settings, 'full');
-      sql.write('LostFull', 2);
-      await sql.manualBackup('LostFull', 'full', '/var/opt/mssql/backup/hbr/LostFull_full_x.bak');
-      sql.write('LostFull', 2);
-      const diff = await backupSqlServerSource(sql, repo, settings, 'diff');
-      assert.equal(diff.type, 'full');
-      assert.match(
-        diff.promotedBecause ?? '',
-        /^the base of a differential now is the full backup at .*, taken by hbr .* but not in the repository \(its commit failed\): a differential now could not be restored, so a full backup was taken instead$/,
-      );
-      sql.write('LostFull', 2);
-      const after = await backupSqlServerSource(sql, repo, settings, 'diff');
-      assert.equal(after.type, 'diff');
-      assert.deepEqual(after.warnings, []);
-    } finally {
-      await d.remove();
-    }
+  it('makes the next differential a full when it was a full: the differentials would be based on it', async (t) => {
+    const { sql, repo, settings } = await diskStandIn(t, 'LostFull', { source: 'lost-full' });
+    await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('LostFull', 2);
+    await sql.manualBackup('LostFull', 'full', '/var/opt/mssql/backup/hbr/LostFull_full_x.bak');
+    sql.write('LostFull', 2);
+    const diff = await backupSqlServerSource(sql, repo, settings, 'diff');
+    assert.equal(diff.type, 'full');
+    assert.match(
+      diff.promotedBecause ?? '',
+      /^the base of a differential now is the full backup at .*, taken by hbr .* but not in the repository \(its commit failed\): a differential now could not be restored, so a full backup was taken instead$/,
+    );
+    sql.write('LostFull', 2);
+    const after = await backupSqlServerSource(sql, repo, settings, 'diff');
+    assert.equal(after.type, 'diff');
+    assert.deepEqual(after.warnings, []);
   });
 });
 
 describe('a log backup asked for after a gap in the log chain', () => {
-  const setup = async (
-    d: { path: string },
-    database: string,
-    extra: Partial<SqlServerSourceSettings> = {},
-  ): Promise<{ sql: StandInServer; repo: OpenRepository; settings: SqlServerSourceSettings }> => {
-    const staging = { serverPath: '/var/opt/mssql/backup/hbr', localPath: `${d.path}/staging` };
-    const sql = createStandInServer({ sas: SAS, disk: staging });
-    sql.createDatabase(database);
-    const repo = await newRepo(`${d.path}/repo`);
-    const settings = {
-      source: database.toLowerCase(),
-      database,
-      transport: { kind: 'disk', staging },
-      ...extra,
-    } satisfies SqlServerSourceSettings;
-    return { sql, repo, settings };
-  };
-
-  it('is taken as a differential when a log backup to NUL follows the newest base, and the logs after it continue the chain', async () => {
-    const d = await tempDir();
-    try {
-      const { sql, repo, settings } = await setup(d, 'Pitr');
-      const full = await backupSqlServerSource(sql, repo, settings, 'full');
+  it('is taken as a differential when a log backup to NUL follows the newest base, and the logs after it continue the chain', async (t) => {
+    const { sql, repo, settings } = await diskStandIn(t, 'Pitr');
+    const full = await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('Pitr', 2);
+    const before = await backupSqlServerSource(sql, repo, settings, 'log');
+    assert.equal(before.type, 'log');
+    sql.write('Pitr', 2);
+    await sql.manualBackup('Pitr', 'log', 'NUL');
+    const nul = sql.lastBackupGuid().toLowerCase();
+    sql.write('Pitr', 2);
+    const promoted = await backupSqlServerSource(sql, repo, settings, 'log');
+    assert.deepEqual([promoted.requestedType, promoted.type], ['log', 'diff']);
+    assert.match(
+      promoted.promotedBecause ?? '',
+      new RegExp(
+        `^the log chain since the full backup at .* \\(${guidOf(full.record.meta.set)}\\) has a gap: ` +
+          `the log backup at \\S+ \\(LSN \\d+ → \\d+, ${nul}\\), written to the null device \\(NUL\\) and discarded: ` +
+          'a log backup now could not be restored past it, so a differential backup was taken instead of a log backup; ' +
+          'the next log backups continue the chain from it$',
+      ),
+    );
+    assert.ok(promoted.warnings.includes(promoted.promotedBecause!));
+    assert.equal(promoted.record.type, 'diff');
+    assert.equal(promoted.record.meta.requestedType, 'log');
+    assert.equal(promoted.record.meta.promotedBecause, promoted.promotedBecause);
+    const logs: SqlServerBackupResult[] = [];
+    for (let i = 0; i < 2; i++) {
       sql.write('Pitr', 2);
-      const before = await backupSqlServerSource(sql, repo, settings, 'log');
-      assert.equal(before.type, 'log');
-      sql.write('Pitr', 2);
-      await sql.manualBackup('Pitr', 'log', 'NUL');
-      const nul = sql.lastBackupGuid().toLowerCase();
-      sql.write('Pitr', 2);
-      const promoted = await backupSqlServerSource(sql, repo, settings, 'log');
-      assert.deepEqual([promoted.requestedType, promoted.type], ['log', 'diff']);
-      assert.match(
-        promoted.promotedBecause ?? '',
-        new RegExp(
-          `^the log chain since the full backup at .* \\(${guidOf(full.record.meta.set)}\\) has a gap: ` +
-            `the log backup at \\S+ \\(LSN \\d+ → \\d+, ${nul}\\), written to the null device \\(NUL\\) and discarded: ` +
-            'a log backup now could not be restored past it, so a differential backup was taken instead of a log backup; ' +
-            'the next log backups continue the chain from it$',
-        ),
-      );
-      assert.ok(promoted.warnings.includes(promoted.promotedBecause!));
-      assert.equal(promoted.record.type, 'diff');
-      assert.equal(promoted.record.meta.requestedType, 'log');
-      assert.equal(promoted.record.meta.promotedBecause, promoted.promotedBecause);
-      const logs: SqlServerBackupResult[] = [];
-      for (let i = 0; i < 2; i++) {
-        sql.write('Pitr', 2);
-        logs.push(await backupSqlServerSource(sql, repo, settings, 'log'));
-      }
-      assert.deepEqual(
-        logs.map((l) => [l.type, l.promotedBecause]),
-        [
-          ['log', null],
-          ['log', null],
-        ],
-      );
-      // Every point after the differential is restorable again, to the LSN.
-      const last = logs[1]!.record.meta.set as { LastLSN: string };
-      const restore = await restoreSqlServerSource(sql, repo, settings, {
-        target: { kind: 'lsn', lsn: BigInt(last.LastLSN) - 1n },
-        as: 'Pitr_copy',
-        dryRun: true,
-      });
-      assert.deepEqual(
-        restore.plan.steps.map((s) => s.type),
-        ['full', 'diff', 'log', 'log'],
-      );
-    } finally {
-      await d.remove();
+      logs.push(await backupSqlServerSource(sql, repo, settings, 'log'));
     }
+    assert.deepEqual(
+      logs.map((l) => [l.type, l.promotedBecause]),
+      [
+        ['log', null],
+        ['log', null],
+      ],
+    );
+    // Every point after the differential is restorable again, to the LSN.
+    const last = logs[1]!.record.meta.set as { LastLSN: string };
+    const restore = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'lsn', lsn: BigInt(last.LastLSN) - 1n },
+      as: 'Pitr_copy',
+      dryRun: true,
+    });
+    assert.deepEqual(
+      restore.plan.steps.map((s) => s.type),
+      ['full', 'diff', 'log', 'log'],
+    );
   });
 
-  it('is taken as a full when the differential would be based on a full written to NUL', async () => {
-    const d = await tempDir();
-    try {
-      const { sql, repo, settings } = await setup(d, 'NoBase');
-      await backupSqlServerSource(sql, repo, settings, 'full');
-      sql.write('NoBase', 2);
-      // Both emptied: the full written to NUL is the differential base from now on.
-      await sql.manualBackup('NoBase', 'full', 'NUL');
-      await sql.manualBackup('NoBase', 'log', 'NUL');
-      sql.write('NoBase', 2);
-      const promoted = await backupSqlServerSource(sql, repo, settings, 'log');
-      assert.equal(promoted.type, 'full');
-      assert.match(
-        promoted.promotedBecause ?? '',
-        /so a full backup was taken instead of a log backup \(not a differential: the base of a differential now is the full backup at .*, written to the null device \(NUL\) and discarded\)/,
-      );
-      sql.write('NoBase', 2);
-      const next = await backupSqlServerSource(sql, repo, settings, 'log');
-      assert.deepEqual([next.type, next.promotedBecause], ['log', null]);
-    } finally {
-      await d.remove();
-    }
+  it('is taken as a full when the differential would be based on a full written to NUL', async (t) => {
+    const { sql, repo, settings } = await diskStandIn(t, 'NoBase');
+    await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('NoBase', 2);
+    // Both emptied: the full written to NUL is the differential base from now on.
+    await sql.manualBackup('NoBase', 'full', 'NUL');
+    await sql.manualBackup('NoBase', 'log', 'NUL');
+    sql.write('NoBase', 2);
+    const promoted = await backupSqlServerSource(sql, repo, settings, 'log');
+    assert.equal(promoted.type, 'full');
+    assert.match(
+      promoted.promotedBecause ?? '',
+      /so a full backup was taken instead of a log backup \(not a differential: the base of a differential now is the full backup at .*, written to the null device \(NUL\) and discarded\)/,
+    );
+    sql.write('NoBase', 2);
+    const next = await backupSqlServerSource(sql, repo, settings, 'log');
+    assert.deepEqual([next.type, next.promotedBecause], ['log', null]);
   });
 
-  it('is taken as asked when the gap lies before the newest base, or a copy-only log was asked for', async () => {
-    const d = await tempDir();
-    try {
-      const { sql, repo, settings } = await setup(d, 'Bridged');
-      await backupSqlServerSource(sql, repo, settings, 'full');
-      sql.write('Bridged', 2);
-      await sql.manualBackup('Bridged', 'log', 'NUL');
-      sql.write('Bridged', 2);
-      const copy = await backupSqlServerSource(
-        sql,
-        repo,
-        { ...settings, backup: { copyOnly: true } },
-        'log',
-      );
-      assert.deepEqual([copy.type, copy.promotedBecause], ['log', null]);
-      await backupSqlServerSource(sql, repo, settings, 'full');
-      sql.write('Bridged', 2);
-      const log = await backupSqlServerSource(sql, repo, settings, 'log');
-      assert.deepEqual([log.type, log.promotedBecause, log.warnings], ['log', null, []]);
-    } finally {
-      await d.remove();
-    }
+  it('is taken as asked when the gap lies before the newest base, or a copy-only log was asked for', async (t) => {
+    const { sql, repo, settings } = await diskStandIn(t, 'Bridged');
+    await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('Bridged', 2);
+    await sql.manualBackup('Bridged', 'log', 'NUL');
+    sql.write('Bridged', 2);
+    const copy = await backupSqlServerSource(
+      sql,
+      repo,
+      { ...settings, backup: { copyOnly: true } },
+      'log',
+    );
+    assert.deepEqual([copy.type, copy.promotedBecause], ['log', null]);
+    await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('Bridged', 2);
+    const log = await backupSqlServerSource(sql, repo, settings, 'log');
+    assert.deepEqual([log.type, log.promotedBecause, log.warnings], ['log', null, []]);
   });
 
-  it('is taken as asked with promote off, with a warning that it cannot be restored past the gap', async () => {
-    const d = await tempDir();
-    try {
-      const { sql, repo, settings } = await setup(d, 'Strict', { promote: false });
-      await backupSqlServerSource(sql, repo, settings, 'full');
+  it('is taken as asked with promote off, with a warning that it cannot be restored past the gap', async (t) => {
+    const { sql, repo, settings } = await diskStandIn(t, 'Strict', { promote: false });
+    await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('Strict', 2);
+    await sql.manualBackup('Strict', 'log', 'NUL');
+    for (let i = 0; i < 2; i++) {
       sql.write('Strict', 2);
-      await sql.manualBackup('Strict', 'log', 'NUL');
-      for (let i = 0; i < 2; i++) {
-        sql.write('Strict', 2);
-        const log = await backupSqlServerSource(sql, repo, settings, 'log');
-        assert.deepEqual([log.type, log.promotedBecause], ['log', null]);
-        // Each of them is one more backup that cannot be restored: said every time.
-        assert.match(
-          log.warnings.join('\n'),
-          /has a gap: .*written to the null device \(NUL\) and discarded: this log backup cannot be restored past it until a full or differential backup is taken/,
-        );
-      }
-    } finally {
-      await d.remove();
+      const log = await backupSqlServerSource(sql, repo, settings, 'log');
+      assert.deepEqual([log.type, log.promotedBecause], ['log', null]);
+      // Each of them is one more backup that cannot be restored: said every time.
+      assert.match(
+        log.warnings.join('\n'),
+        /has a gap: .*written to the null device \(NUL\) and discarded: this log backup cannot be restored past it until a full or differential backup is taken/,
+      );
     }
   });
 });
