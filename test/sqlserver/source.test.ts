@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { buffer } from 'node:stream/consumers';
 import {
   backupSqlServerSource,
@@ -267,49 +267,46 @@ describe('a SQL Server source backed up and restored through the URL endpoint', 
 });
 
 describe('a restore that fails after the tail-log backup', () => {
-  it('says the database is RESTORING and where its tail is, and a second run restores including the tail', async () => {
-    const d = await tempDir();
-    try {
-      const { sql, repo, settings } = await ordersWithLog(d.path);
-      sql.write('Orders', 2);
-      sql.failNext(
-        /^RESTORE LOG/,
-        'Msg 3203, Level 16: Read on "…" failed: 1117 (I/O device error)',
-      );
-      await assert.rejects(
-        restoreSqlServerSource(sql, repo, settings, { target: { kind: 'latest' }, replace: true }),
-        (e: unknown) =>
-          e instanceof SourceError &&
-          /I\/O device error.*Orders is left RESTORING; its tail-log backup is hbr backup [0-9a-f]{8}/.test(
-            e.message,
-          ),
-      );
-      const again = await restoreSqlServerSource(sql, repo, settings, {
-        target: { kind: 'latest' },
-        replace: true,
-      });
-      assert.equal(again.tailLogBackup, null, 'a RESTORING database has no tail to back up');
-      const tail = (await repo.backups()).find((b) => b.tags.includes('tail-log'));
-      assert.ok(tail);
-      assert.equal(
-        again.plan.steps.at(-1)?.backupSetGuid,
-        (tail.meta.set as Record<string, string>).BackupSetGUID,
-      );
-      assert.equal(sql.restored.get('Orders')?.length, 3);
-    } finally {
-      await d.remove();
-    }
+  it('says the database is RESTORING and where its tail is, and a second run restores including the tail', async (t) => {
+    const { sql, repo, settings } = await ordersWithLog(t);
+    sql.write('Orders', 2);
+    sql.failNext(/^RESTORE LOG/, 'Msg 3203, Level 16: Read on "…" failed: 1117 (I/O device error)');
+    await assert.rejects(
+      restoreSqlServerSource(sql, repo, settings, { target: { kind: 'latest' }, replace: true }),
+      (e: unknown) =>
+        e instanceof SourceError &&
+        /I\/O device error.*Orders is left RESTORING; its tail-log backup is hbr backup [0-9a-f]{8}/.test(
+          e.message,
+        ),
+    );
+    const again = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'latest' },
+      replace: true,
+    });
+    assert.equal(again.tailLogBackup, null, 'a RESTORING database has no tail to back up');
+    const tail = (await repo.backups()).find((b) => b.tags.includes('tail-log'));
+    assert.ok(tail);
+    assert.equal(
+      again.plan.steps.at(-1)?.backupSetGuid,
+      (tail.meta.set as Record<string, string>).BackupSetGUID,
+    );
+    assert.equal(sql.restored.get('Orders')?.length, 3);
   });
 });
 
-/** Orders with a full and a log backup in the repository (URL transport). */
-async function ordersWithLog(path: string): Promise<{
+/**
+ * Orders with a full and a log backup in a repository (URL transport), in a temporary folder
+ * removed when test `t` ends.
+ */
+async function ordersWithLog(t: TestContext): Promise<{
   sql: StandInServer;
   repo: OpenRepository;
   settings: SqlServerSourceSettings;
   state: () => Promise<unknown>;
 }> {
-  const repo = await newRepo(path);
+  const dir = await tempDir();
+  t.after(() => dir.remove());
+  const repo = await newRepo(dir.path);
   const sql = createStandInServer({ sas: SAS });
   sql.createDatabase('Orders');
   const settings: SqlServerSourceSettings = {
@@ -327,181 +324,151 @@ async function ordersWithLog(path: string): Promise<{
 }
 
 describe('an in-place restore to a target no backup reaches', () => {
-  it("refuses a time after the server's clock before the tail-log backup, leaving the database ONLINE", async () => {
-    const d = await tempDir();
-    try {
-      const { sql, repo, settings, state } = await ordersWithLog(d.path);
-      const before = sql.statements.length;
-      const at = new Date(sql.now.getTime() + 3_600_000);
-      await assert.rejects(
-        restoreSqlServerSource(sql, repo, settings, {
-          target: { kind: 'time', at },
-          replace: true,
-        }),
-        (e: unknown) =>
-          e instanceof PlanError &&
-          e.reason === 'TARGET_AFTER_NOW' &&
-          /after the server's clock.*nothing was changed/.test(e.message),
-      );
-      assert.equal(await state(), 'ONLINE');
-      assert.deepEqual(
-        sql.statements.slice(before).filter((s) => /^(ALTER|BACKUP|RESTORE)/.test(s)),
-        [],
-      );
-    } finally {
-      await d.remove();
-    }
+  it("refuses a time after the server's clock before the tail-log backup, leaving the database ONLINE", async (t) => {
+    const { sql, repo, settings, state } = await ordersWithLog(t);
+    const before = sql.statements.length;
+    const at = new Date(sql.now.getTime() + 3_600_000);
+    await assert.rejects(
+      restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'time', at },
+        replace: true,
+      }),
+      (e: unknown) =>
+        e instanceof PlanError &&
+        e.reason === 'TARGET_AFTER_NOW' &&
+        /after the server's clock.*nothing was changed/.test(e.message),
+    );
+    assert.equal(await state(), 'ONLINE');
+    assert.deepEqual(
+      sql.statements.slice(before).filter((s) => /^(ALTER|BACKUP|RESTORE)/.test(s)),
+      [],
+    );
   });
 
-  it('brings the database back WITH RECOVERY when no plan follows the tail-log backup', async () => {
-    const d = await tempDir();
-    try {
-      const { sql, repo, settings, state } = await ordersWithLog(d.path);
-      // An LSN beyond the end of the log: only the tail-log backup can tell.
-      const target = { kind: 'lsn', lsn: 99_000_000_000_000_000n } as const;
-      await assert.rejects(
-        restoreSqlServerSource(sql, repo, settings, { target, replace: true }),
-        (e: unknown) =>
-          e instanceof PlanError &&
-          e.reason === 'TAIL_LOG_NEEDED' &&
-          /hbr backup [0-9a-f]{8}; hbr ran RESTORE DATABASE \[Orders\] WITH RECOVERY: it is ONLINE again/.test(
-            e.message,
-          ),
-      );
-      assert.equal(await state(), 'ONLINE');
-      assert.ok(sql.statements.includes('RESTORE DATABASE [Orders] WITH RECOVERY;'));
-      assert.ok(sql.statements.includes('ALTER DATABASE [Orders] SET MULTI_USER;'));
-      assert.ok((await repo.backups()).some((b) => b.tags.includes('tail-log')));
-    } finally {
-      await d.remove();
-    }
+  it('brings the database back WITH RECOVERY when no plan follows the tail-log backup', async (t) => {
+    const { sql, repo, settings, state } = await ordersWithLog(t);
+    // An LSN beyond the end of the log: only the tail-log backup can tell.
+    const target = { kind: 'lsn', lsn: 99_000_000_000_000_000n } as const;
+    await assert.rejects(
+      restoreSqlServerSource(sql, repo, settings, { target, replace: true }),
+      (e: unknown) =>
+        e instanceof PlanError &&
+        e.reason === 'TAIL_LOG_NEEDED' &&
+        /hbr backup [0-9a-f]{8}; hbr ran RESTORE DATABASE \[Orders\] WITH RECOVERY: it is ONLINE again/.test(
+          e.message,
+        ),
+    );
+    assert.equal(await state(), 'ONLINE');
+    assert.ok(sql.statements.includes('RESTORE DATABASE [Orders] WITH RECOVERY;'));
+    assert.ok(sql.statements.includes('ALTER DATABASE [Orders] SET MULTI_USER;'));
+    assert.ok((await repo.backups()).some((b) => b.tags.includes('tail-log')));
   });
 });
 
 describe('a dry run of an in-place restore to a time after the last log backup', () => {
-  it('shows the tail-log backup as a planned step with STOPAT: the plan the real run then executes', async () => {
-    const d = await tempDir();
-    try {
-      const { sql, repo, settings, state } = await ordersWithLog(d.path);
-      sql.write('Orders', 3); // after the last log backup: only the tail holds it
-      const at = new Date(sql.now.getTime() + 30_000);
-      sql.now = new Date(sql.now.getTime() + 60_000);
-      const request = { target: { kind: 'time', at } as const, replace: true };
-      const before = sql.statements.length;
-      const dry = await restoreSqlServerSource(sql, repo, settings, { ...request, dryRun: true });
-      assert.ok(sql.statements.slice(before).every((s) => s.startsWith('SELECT')));
-      assert.equal(await state(), 'ONLINE');
-      assert.deepEqual(
-        dry.script.map((s) => s.kind),
-        [
-          'single-user',
-          'tail-log',
-          'restore',
-          'restore',
-          'restore',
-          'recover',
-          'check-online',
-          'multi-user',
-        ],
-      );
-      assert.equal(dry.plan.steps.at(-1)?.backupSetGuid, 'planned tail-log backup');
-      assert.match(
-        dry.script[4]!.sql,
-        /^DECLARE @stopat .*\nRESTORE LOG \[Orders\] .* STOPAT = @stopat;$/s,
-      );
-      assert.match(dry.warnings.join('\n'), /tail-log backup the restore takes first/);
+  it('shows the tail-log backup as a planned step with STOPAT: the plan the real run then executes', async (t) => {
+    const { sql, repo, settings, state } = await ordersWithLog(t);
+    sql.write('Orders', 3); // after the last log backup: only the tail holds it
+    const at = new Date(sql.now.getTime() + 30_000);
+    sql.now = new Date(sql.now.getTime() + 60_000);
+    const request = { target: { kind: 'time', at } as const, replace: true };
+    const before = sql.statements.length;
+    const dry = await restoreSqlServerSource(sql, repo, settings, { ...request, dryRun: true });
+    assert.ok(sql.statements.slice(before).every((s) => s.startsWith('SELECT')));
+    assert.equal(await state(), 'ONLINE');
+    assert.deepEqual(
+      dry.script.map((s) => s.kind),
+      [
+        'single-user',
+        'tail-log',
+        'restore',
+        'restore',
+        'restore',
+        'recover',
+        'check-online',
+        'multi-user',
+      ],
+    );
+    assert.equal(dry.plan.steps.at(-1)?.backupSetGuid, 'planned tail-log backup');
+    assert.match(
+      dry.script[4]!.sql,
+      /^DECLARE @stopat .*\nRESTORE LOG \[Orders\] .* STOPAT = @stopat;$/s,
+    );
+    assert.match(dry.warnings.join('\n'), /tail-log backup the restore takes first/);
 
-      const real = await restoreSqlServerSource(sql, repo, settings, request);
-      const run = (r: typeof dry): string[] =>
-        r.script
-          .filter((s) => s.kind !== 'single-user' && s.kind !== 'tail-log')
-          .map((s) => s.sql.replace(/(URL|DISK) = N'[^']*'/g, '$1 = …'));
-      assert.deepEqual(run(dry), run(real));
-      assert.ok(real.tailLogBackup);
-    } finally {
-      await d.remove();
-    }
+    const real = await restoreSqlServerSource(sql, repo, settings, request);
+    const run = (r: typeof dry): string[] =>
+      r.script
+        .filter((s) => s.kind !== 'single-user' && s.kind !== 'tail-log')
+        .map((s) => s.sql.replace(/(URL|DISK) = N'[^']*'/g, '$1 = …'));
+    assert.deepEqual(run(dry), run(real));
+    assert.ok(real.tailLogBackup);
   });
-  it('takes but does not restore the tail when the target lies inside the recorded logs', async () => {
-    const d = await tempDir();
-    try {
-      const { sql, repo, settings } = await ordersWithLog(d.path);
-      const [, log] = await repo.backups();
-      sql.write('Orders', 3);
-      const finish = (log!.meta.set as Record<string, string>).BackupFinishDate!;
-      const at = new Date(new Date(finish).getTime() - 500);
-      const dry = await restoreSqlServerSource(sql, repo, settings, {
-        target: { kind: 'time', at },
-        replace: true,
-        dryRun: true,
-      });
-      assert.equal(dry.script.filter((s) => s.kind === 'tail-log').length, 1);
-      // The log backup holding the target ends the plan; nothing is restored after its STOPAT.
-      assert.equal(dry.plan.steps.length, 2);
-      assert.equal(dry.script.filter((s) => s.kind === 'restore').length, 2);
-    } finally {
-      await d.remove();
-    }
+  it('takes but does not restore the tail when the target lies inside the recorded logs', async (t) => {
+    const { sql, repo, settings } = await ordersWithLog(t);
+    const [, log] = await repo.backups();
+    sql.write('Orders', 3);
+    const finish = (log!.meta.set as Record<string, string>).BackupFinishDate!;
+    const at = new Date(new Date(finish).getTime() - 500);
+    const dry = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'time', at },
+      replace: true,
+      dryRun: true,
+    });
+    assert.equal(dry.script.filter((s) => s.kind === 'tail-log').length, 1);
+    // The log backup holding the target ends the plan; nothing is restored after its STOPAT.
+    assert.equal(dry.plan.steps.length, 2);
+    assert.equal(dry.script.filter((s) => s.kind === 'restore').length, 2);
   });
 });
 
 describe('an in-place restore to a backup id', () => {
-  it('backs up the tail of the log first, keeps it in the repository and restores up to that backup', async () => {
-    const d = await tempDir();
-    try {
-      const { sql, repo, settings, state } = await ordersWithLog(d.path);
-      const [full] = await repo.backups();
-      sql.write('Orders', 5); // not in any backup yet
-      const dry = await restoreSqlServerSource(sql, repo, settings, {
-        target: { kind: 'latest' },
-        backupId: full!.id,
-        replace: true,
-        dryRun: true,
-      });
-      const sqlText = dry.script.map((s) => s.sql);
-      assert.equal(sqlText.filter((s) => s.startsWith('BACKUP LOG [Orders]')).length, 1);
-      assert.equal(sqlText.filter((s) => s.startsWith('RESTORE LOG')).length, 0);
+  it('backs up the tail of the log first, keeps it in the repository and restores up to that backup', async (t) => {
+    const { sql, repo, settings, state } = await ordersWithLog(t);
+    const [full] = await repo.backups();
+    sql.write('Orders', 5); // not in any backup yet
+    const dry = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'latest' },
+      backupId: full!.id,
+      replace: true,
+      dryRun: true,
+    });
+    const sqlText = dry.script.map((s) => s.sql);
+    assert.equal(sqlText.filter((s) => s.startsWith('BACKUP LOG [Orders]')).length, 1);
+    assert.equal(sqlText.filter((s) => s.startsWith('RESTORE LOG')).length, 0);
 
-      const result = await restoreSqlServerSource(sql, repo, settings, {
-        target: { kind: 'latest' },
-        backupId: full!.id,
-        replace: true,
-      });
-      assert.ok(result.tailLogBackup, 'the changes since the last log backup are kept');
-      assert.ok(result.tailLogBackup.tags.includes('tail-log'));
-      assert.deepEqual(sql.restored.get('Orders'), [full!.meta.set].map(guidOf));
-      assert.equal(await state(), 'ONLINE');
-    } finally {
-      await d.remove();
-    }
+    const result = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'latest' },
+      backupId: full!.id,
+      replace: true,
+    });
+    assert.ok(result.tailLogBackup, 'the changes since the last log backup are kept');
+    assert.ok(result.tailLogBackup.tags.includes('tail-log'));
+    assert.deepEqual(sql.restored.get('Orders'), [full!.meta.set].map(guidOf));
+    assert.equal(await state(), 'ONLINE');
   });
 });
 
 describe('a restore under another name of a database that gained a file after its full', () => {
-  it('moves the new file too, on the log that added it, instead of colliding with the original', async () => {
-    const d = await tempDir();
-    try {
-      const { sql, repo, settings } = await ordersWithLog(d.path);
-      sql.addFile('Orders', 'Orders_archive'); // ALTER DATABASE … ADD FILE after the full
-      sql.write('Orders', 2);
-      await backupSqlServerSource(sql, repo, settings, 'log');
-      // The stand-in refuses a file that another database holds (Msg 1834), as SQL Server does.
-      const result = await restoreSqlServerSource(sql, repo, settings, {
-        target: { kind: 'latest' },
-        as: 'Orders_copy',
-      });
-      const restores = result.script.filter((s) => s.kind === 'restore').map((s) => s.sql);
-      assert.equal(restores.length, 3);
-      assert.ok(!restores[0]!.includes('Orders_archive'), 'the full has no such file');
-      assert.ok(!restores[1]!.includes('MOVE'), 'the first log added no file');
-      assert.match(
-        restores[2]!,
-        /^RESTORE LOG \[Orders_copy\] .*, MOVE N'Orders_archive' TO N'\/var\/opt\/mssql\/data\/Orders_copy_archive\.ndf';$/,
-      );
-      assert.equal(sql.restored.get('Orders_copy')?.length, 3);
-    } finally {
-      await d.remove();
-    }
+  it('moves the new file too, on the log that added it, instead of colliding with the original', async (t) => {
+    const { sql, repo, settings } = await ordersWithLog(t);
+    sql.addFile('Orders', 'Orders_archive'); // ALTER DATABASE … ADD FILE after the full
+    sql.write('Orders', 2);
+    await backupSqlServerSource(sql, repo, settings, 'log');
+    // The stand-in refuses a file that another database holds (Msg 1834), as SQL Server does.
+    const result = await restoreSqlServerSource(sql, repo, settings, {
+      target: { kind: 'latest' },
+      as: 'Orders_copy',
+    });
+    const restores = result.script.filter((s) => s.kind === 'restore').map((s) => s.sql);
+    assert.equal(restores.length, 3);
+    assert.ok(!restores[0]!.includes('Orders_archive'), 'the full has no such file');
+    assert.ok(!restores[1]!.includes('MOVE'), 'the first log added no file');
+    assert.match(
+      restores[2]!,
+      /^RESTORE LOG \[Orders_copy\] .*, MOVE N'Orders_archive' TO N'\/var\/opt\/mssql\/data\/Orders_copy_archive\.ndf';$/,
+    );
+    assert.equal(sql.restored.get('Orders_copy')?.length, 3);
   });
 });
 
