@@ -11,7 +11,7 @@ import type { BackupRecord } from '../../repository/types.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import { normaliseHistory } from './history.ts';
 import { formatLsn } from './lsn.ts';
-import { isDiscardedSet } from './nul-device.ts';
+import { discardedSetWarning, isDiscardedSet } from './nul-device.ts';
 
 /** The manifest fields that record them. */
 export const UNRESTORABLE_FIELDS = ['discarded', 'lost'] as const;
@@ -71,4 +71,22 @@ export function describeUnrestorable(r: BackupSetRecord): string {
   return isDiscardedSet(r)
     ? `${what}, written to the null device (${r.files.join(', ')}) and discarded`
     : `${what}, taken by hbr (${r.files.join(', ')}) but not in the repository (its commit failed)`;
+}
+
+/** What a user should know about an unrestorable set: {@link lostSetWarning} or `discardedSetWarning`. */
+export function unrestorableWarning(r: BackupSetRecord): string {
+  return isDiscardedSet(r) ? discardedSetWarning(r) : lostSetWarning(r);
+}
+
+/**
+ * What a user should know about a backup hbr took that the repository lacks: BACKUP ran but its
+ * commit failed, and SQL Server moved its chain on without the repository.
+ */
+export function lostSetWarning(lost: BackupSetRecord): string {
+  const what = `msdb shows a ${lost.type} backup hbr took at ${lost.finish.toISOString()} (${lost.backupSetGuid}) that is not in the repository`;
+  if (lost.type === 'log')
+    return `${what}: the log chain has a gap there, which only a later full or differential backup bridges (with promote on, a log backup after it is taken as one)`;
+  if (lost.type === 'full')
+    return `${what}: the differentials taken after it, until the next full, are based on it and cannot be restored (with promote on, they are taken as fulls)`;
+  return `${what}: restores go on through the full and log backups`;
 }
