@@ -172,7 +172,8 @@ void it("treats a DBA's log backup to NUL as the gap it is, never a step, and sa
   const named = await run('sqlserver', 'plan', '--history', file, '--database', 'restoretimediff');
   assert.notEqual(named.code, 0);
   assert.match(named.stderr, /written to NUL and discarded/);
-  // A target before it plans without it, and the script never reads NUL.
+  // A target before it plans without it, the script never reads NUL, and the plan, which never
+  // gets there, is not warned of it.
   const before = await run(
     'sqlserver',
     'plan',
@@ -184,7 +185,63 @@ void it("treats a DBA's log backup to NUL as the gap it is, never a step, and sa
   );
   assert.equal(before.code, 0, before.stderr);
   assert.doesNotMatch(before.stdout, /N'NUL'/);
-  assert.match(before.stdout, /^-- warning: .*written to NUL and discarded/m);
+  assert.doesNotMatch(before.stdout, /NUL and discarded/);
+});
+
+/** `fixture` with the sets `pick` chooses written to NUL instead, in a file of the scratch folder. */
+async function withNul(
+  fixture: string,
+  name: string,
+  pick: (set: Record<string, unknown>) => boolean,
+): Promise<string> {
+  const items = parse(await readFile(join(fixtures, fixture), 'utf8')) as Record<string, unknown>[];
+  const file = join(scratch, name);
+  await writeFile(
+    file,
+    stringify(items.map((i) => (pick(i) ? { ...i, BackupPath: 'NUL' } : i))) ?? '',
+  );
+  return file;
+}
+
+void it('warns of a log backup to NUL the plan crosses, and not of one before its full', async () => {
+  const nulWarning = /written to NUL and discarded: the log chain breaks there/;
+  // The first log after the full emptied to NUL: the differential bridges it, so the plan goes
+  // on, across the break in the chain since its full, and says so.
+  const bridged = await run(
+    'sqlserver',
+    'plan',
+    '--history',
+    await withNul('DiffRestore.json', 'nul-bridged.json', (i) =>
+      String(i.BackupPath).endsWith('_1.trn'),
+    ),
+    '--json',
+  );
+  assert.equal(bridged.code, 0, bridged.stderr);
+  const plan = JSON.parse(bridged.stdout) as PlanOut & { warnings: string[] };
+  assert.deepEqual(
+    plan.steps.map((s) => s.type),
+    ['full', 'diff', 'log', 'log', 'log', 'log', 'log'],
+  );
+  assert.equal(plan.warnings.filter((w) => nulWarning.test(w)).length, 1, plan.warnings.join('\n'));
+  assert.match(plan.warnings.join('\n'), /LSN 34000000006900179 → 34000000016800001/);
+  // A log emptied to NUL the day before the newest full: the plan starts after it.
+  const file = await withNul(
+    'EmptyTLogData.json',
+    'nul-before-full.json',
+    (i) =>
+      String(i.FirstLSN) === '14975000000268000001' && String(i.LastLSN) === '14975000000270600001',
+  );
+  const fresh = await run('sqlserver', 'plan', '--history', file);
+  assert.equal(fresh.code, 0, fresh.stderr);
+  assert.match(fresh.stdout, /^1\s+full\s+2017-04-27 \S+\s+14975000000270800036/m);
+  assert.doesNotMatch(fresh.stdout, /NUL/);
+  // The same log is the gap a target before that full cannot cross: named there, as before.
+  const gap = exitErrorOf(
+    await run('sqlserver', 'plan', '--history', file, '--at', '2017-04-27T12:00:00Z', '--json'),
+  );
+  assert.equal(gap.error.reason, 'LSN_GAP');
+  assert.match(gap.error.message, /written to the null device \(NUL\) and discarded/);
+  assert.match(gap.error.message, nulWarning);
 });
 
 void it('says in a --script which UTC offset STOPAT assumed and how to give another', async () => {

@@ -147,6 +147,40 @@ describe('hbr with a sqlserver source, no server needed', () => {
     );
   });
 
+  it('warns of the log backup written to NUL that a plan from the repository crosses, and only then', async () => {
+    const plan = async (...target: string[]) => {
+      const r = await hbr(['sqlserver', 'plan', '--source', 'gap-sql', ...target, '--json'], {
+        cwd: dir.path,
+        env: env(),
+      });
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as { steps: { type: string }[]; warnings: string[] };
+    };
+    const guid = nul.BackupSetGUID.toLowerCase();
+    // The differential bridges it: the chain since the full the plan starts from breaks there.
+    const latest = await plan();
+    assert.deepEqual(
+      latest.steps.map((s) => s.type),
+      ['full', 'diff', 'log'],
+    );
+    assert.equal(
+      latest.warnings.filter((w) => w.includes(guid)).length,
+      1,
+      latest.warnings.join('\n'),
+    );
+    assert.match(
+      latest.warnings.join('\n'),
+      /written to NUL and discarded: the log chain breaks there/,
+    );
+    // Up to the log before it: the plan stops before the NUL log, and is not told of it.
+    const before = await plan('--lsn', (BigInt(nul.FirstLSN) - 1n).toString());
+    assert.deepEqual(
+      before.steps.map((s) => s.type),
+      ['full', 'log'],
+    );
+    assert.deepEqual(before.warnings, []);
+  });
+
   it('says no full precedes a time before the first backup, with a code and a non-zero exit', async () => {
     const r = await hbr(
       ['sqlserver', 'plan', '--source', 'core-sql', '--at', '2020-01-01T00:00:00Z', '--json'],

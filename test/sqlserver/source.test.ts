@@ -673,7 +673,7 @@ describe('the disk transport', () => {
 });
 
 describe("a DBA's log backup to NUL", () => {
-  it('is warned of by the first backup that sees the gap, not by every backup after it, and by every restore', async (t) => {
+  it('is warned of by the first backup that sees the gap, not by every backup after it, and by every restore that fails on it', async (t) => {
     const { sql, repo, settings } = await diskStandIn(t, 'Emptied');
     const gap = /log backup of Emptied .* written to NUL and discarded: the log chain breaks/;
     await backupSqlServerSource(sql, repo, settings, 'full');
@@ -705,6 +705,59 @@ describe("a DBA's log backup to NUL", () => {
     }).catch((error: unknown) => error);
     assert.ok(restore instanceof PlanError, String(restore));
     assert.match(restore.message, gap);
+  });
+});
+
+describe('a restore after a log backup to NUL', () => {
+  it('is warned of it when its plan crosses it, not when it starts after it or stops before it', async (t) => {
+    const { sql, repo, settings } = await diskStandIn(t, 'Crossed');
+    const gap = /log backup of Crossed .* written to NUL and discarded: the log chain breaks/;
+    const restore = (request: { backupId?: string }) =>
+      restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'latest' },
+        as: 'Crossed_copy',
+        dryRun: true,
+        ...request,
+      });
+    const full = await backupSqlServerSource(sql, repo, settings, 'full');
+    sql.write('Crossed', 2);
+    await sql.manualBackup('Crossed', 'log', 'NUL');
+    for (const type of ['log', 'log'] as const) {
+      sql.write('Crossed', 2);
+      await backupSqlServerSource(sql, repo, settings, type);
+    }
+    // The differential hbr took instead of the first log bridges the gap; the chain since the
+    // full breaks there, and the restore says so.
+    const crossing = await restore({});
+    assert.deepEqual(
+      crossing.plan.steps.map((s) => s.type),
+      ['full', 'diff', 'log'],
+    );
+    assert.equal(crossing.warnings.filter((w) => gap.test(w)).length, 1);
+    // Up to the full: the NUL log comes after.
+    const toFull = await restore({ backupId: full.record.id });
+    assert.deepEqual(
+      toFull.plan.steps.map((s) => s.type),
+      ['full'],
+    );
+    assert.deepEqual(
+      toFull.warnings.filter((w) => gap.test(w) || w.includes('NUL')),
+      [],
+    );
+    // From a newer full: the NUL log lies before it.
+    for (const type of ['full', 'log'] as const) {
+      sql.write('Crossed', 2);
+      await backupSqlServerSource(sql, repo, settings, type);
+    }
+    const later = await restore({});
+    assert.deepEqual(
+      later.plan.steps.map((s) => s.type),
+      ['full', 'log'],
+    );
+    assert.deepEqual(
+      later.warnings.filter((w) => gap.test(w) || w.includes('NUL')),
+      [],
+    );
   });
 });
 

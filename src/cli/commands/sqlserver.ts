@@ -11,6 +11,7 @@ import { parseConnectionUrl } from '../../drivers/sqlserver/connection.ts';
 import { connectSqlServer } from '../../drivers/sqlserver/executor.ts';
 import { msdbHistoryQuery, parseMsdbRows } from '../../drivers/sqlserver/msdb.ts';
 import { discardedSetWarning } from '../../drivers/sqlserver/nul-device.ts';
+import { crossedWarnings } from '../../drivers/sqlserver/plan-path.ts';
 import { formatPlanText } from '../../drivers/sqlserver/plan-text.ts';
 import { withWarnings } from '../../drivers/sqlserver/restore-source.ts';
 import type { RestoreTarget } from '../../drivers/sqlserver/plan.ts';
@@ -153,11 +154,16 @@ async function runPlan(
       );
     const { repo } = await accessRepository(ctx, globals);
     const catalog = buildCatalog(await repo.backups(ctx.signal), flags.source);
-    // The sets no restore can read that backups recorded name the gaps they leave.
-    return planRestore(catalog.records, target, {
+    // The sets no restore can read that backups recorded name the gaps they leave, and those the
+    // plan crosses are warned of, as a restore does.
+    const plan = planRestore(catalog.records, target, {
       database: flags.database ?? found.source.sqlserver.database,
       unrestorable: catalog.unrestorable,
     });
+    return {
+      ...plan,
+      warnings: [...crossedWarnings(plan, catalog.unrestorable), ...plan.warnings],
+    };
   }
   const path = resolve(ctx.cwd, flags.history!);
   let text: string;
@@ -174,14 +180,15 @@ async function runPlan(
     });
   }
   const { records, discarded } = parseHistoryJson(text, flags.history!);
-  // Sets written to NUL are not steps; saying so explains the gap they leave.
+  // Sets written to NUL are not steps. Where no plan reaches the target, each may explain the gap;
+  // a plan is warned only of those it crosses.
   const notes = discarded
     .filter((r) => flags.database === undefined || sameDatabaseName(r.database, flags.database))
     .map(discardedSetWarning);
   const plan = withWarnings(notes, () =>
     planRestore(records, target, { database: flags.database, unrestorable: discarded }),
   );
-  return { ...plan, warnings: [...notes, ...plan.warnings] };
+  return { ...plan, warnings: [...crossedWarnings(plan, discarded), ...plan.warnings] };
 }
 
 /** The script as T-SQL, the plan's warnings and the STOPAT conversion first, as comments. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { BackupSetRecord } from './backup-set.ts';
 import type { SqlServerTransport } from './backup-source.ts';
 import type { SqlExecutor } from './executor.ts';
 import { readForeignHistory } from './foreign-history.ts';
@@ -32,13 +33,22 @@ async function foreignPaths(
   transport: SqlServerTransport,
 ): Promise<{ foreign: string[]; warnings: string[] }> {
   const warnings: string[] = [];
-  const got = await readForeignHistory(
-    msdbWith(paths),
-    [],
-    { source: 'sales', database: 'Sales', transport },
-    'SQL1',
-    { warnings },
-  );
+  const unrestorable: BackupSetRecord[] = [];
+  const settings = { source: 'sales', database: 'Sales', transport };
+  // As a backup reads it: with no earlier backup, every unrestorable set is news.
+  const got = await readForeignHistory(msdbWith(paths), [], settings, 'SQL1', {
+    warnings,
+    unrestorable,
+    once: true,
+  });
+  // A restore gets the same sets, and warns only of those its plan crosses (plan-path.ts).
+  const quiet: string[] = [];
+  const again: BackupSetRecord[] = [];
+  const restore = await readForeignHistory(msdbWith(paths), [], settings, 'SQL1', {
+    warnings: quiet,
+    unrestorable: again,
+  });
+  assert.deepEqual([restore, again, quiet], [got, unrestorable, []]);
   return { foreign: got.flatMap((r) => r.files), warnings };
 }
 

@@ -13,7 +13,7 @@ import { buildCatalog } from './catalog.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import { msdbHistoryQuery, parseMsdbRows } from './msdb.ts';
 import { discardedSetWarning } from './nul-device.ts';
-import { recordedGuids } from './unrestorable.ts';
+import { lostSetWarning, recordedGuids } from './unrestorable.ts';
 
 /**
  * msdb's sets of the database (last `importHistoryDays` days) that the repository does not hold.
@@ -32,12 +32,13 @@ export async function readForeignHistory(
     /** The sets no restore can read are added here (for the planner, and a backup's manifest). */
     unrestorable?: BackupSetRecord[];
     /**
-     * Given by a backup: only the unrestorable sets no earlier backup of the source recorded
+     * Given by a backup: the unrestorable sets no earlier backup of the source recorded
      * (`meta.discarded`, `meta.lost`) are warned of. msdb keeps such a set for
      * `importHistoryDays`, and every backup meanwhile said the same gap again; said once, by the
      * first backup to see it. What the gap means for the backup being taken (it cannot be
-     * restored past it) is the backup's to say, each time. Without it (a restore), every one is
-     * warned of: each explains a gap the plan may meet.
+     * restored past it) is the backup's to say, each time. Without it (a restore), none is here:
+     * the restore warns of those its plan crosses (`plan-path.ts`), or of every one when no plan
+     * reaches the target, where one may explain the gap.
      */
     once?: boolean;
   },
@@ -67,28 +68,18 @@ export async function readForeignHistory(
   const { records, discarded } = parseMsdbRows(rows, server);
   const lost = records.filter((r) => ours(r) && !own.has(r.backupSetGuid));
   opts.unrestorable?.push(...discarded, ...lost);
-  const told = (field: 'discarded' | 'lost'): Set<string> =>
-    opts.once ? recordedGuids(backups, settings.source, field) : new Set();
-  const toldDiscarded = told('discarded');
-  opts.warnings.push(
-    ...discarded.filter((r) => !toldDiscarded.has(r.backupSetGuid)).map(discardedSetWarning),
-  );
-  const toldLost = told('lost');
-  // BACKUP ran but its commit failed: SQL Server moved its chain on without the repository.
-  opts.warnings.push(...lost.filter((r) => !toldLost.has(r.backupSetGuid)).map(lostSetWarning));
+  if (opts.once) {
+    const toldDiscarded = recordedGuids(backups, settings.source, 'discarded');
+    opts.warnings.push(
+      ...discarded.filter((r) => !toldDiscarded.has(r.backupSetGuid)).map(discardedSetWarning),
+    );
+    const toldLost = recordedGuids(backups, settings.source, 'lost');
+    opts.warnings.push(...lost.filter((r) => !toldLost.has(r.backupSetGuid)).map(lostSetWarning));
+  }
   return records.filter((r) => !own.has(r.backupSetGuid) && !ours(r));
 }
 
 // --- internal ---
-
-function lostSetWarning(lost: BackupSetRecord): string {
-  const what = `msdb shows a ${lost.type} backup hbr took at ${lost.finish.toISOString()} (${lost.backupSetGuid}) that is not in the repository`;
-  if (lost.type === 'log')
-    return `${what}: the log chain has a gap there, which only a later full or differential backup bridges (with promote on, a log backup after it is taken as one)`;
-  if (lost.type === 'full')
-    return `${what}: the differentials taken after it, until the next full, are based on it and cannot be restored (with promote on, they are taken as fulls)`;
-  return `${what}: restores go on through the full and log backups`;
-}
 
 /** Whether a path is one of hbr's own devices, when it is known where they live. */
 function ownDeviceTest(t: SqlServerTransport): ((path: string) => boolean) | null {

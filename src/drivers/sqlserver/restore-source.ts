@@ -27,6 +27,7 @@ import {
 } from './operations.ts';
 import type { BackupFileEntry } from './headers.ts';
 import type { RestorePlan, RestoreTarget } from './plan.ts';
+import { crossedWarnings } from './plan-path.ts';
 import {
   runPostRestoreChecks,
   type PostRestoreChecks,
@@ -35,6 +36,7 @@ import {
 import { buildRestoreScript, type RestoreStatement } from './tsql-restore.ts';
 import { quoteName as quote } from './quote.ts';
 import { movesFor, plannedTail, stagedPath, tailDevice, withPlanned } from './restore-layout.ts';
+import { unrestorableWarning } from './unrestorable.ts';
 import { serveForRestore } from './url-transport.ts';
 
 /** What to restore and how. */
@@ -118,8 +120,10 @@ export async function restoreSqlServerSource(
       : null;
   if (planned) catalog = withPlanned(catalog, planned);
   // Validate before touching the database; only a target after the last log may wait for the
-  // tail-log backup about to be taken.
-  let plan = withWarnings(warnings, () => planBeforeTail(catalog, request, settings.source, tail));
+  // tail-log backup about to be taken. With no plan, every set msdb shows that no restore can
+  // read may explain why: the error lists them.
+  const notes = [...warnings, ...unrestorable.map(unrestorableWarning)];
+  let plan = withWarnings(notes, () => planBeforeTail(catalog, request, settings.source, tail));
   // Only the tail can reach the target: make sure it can before the tail leaves the database RESTORING.
   if (plan === null) refuseAfterNow(request.target, info, settings.database);
 
@@ -146,7 +150,8 @@ export async function restoreSqlServerSource(
     }
   }
   if (plan === null) plan = planFor(catalog, request, settings.source);
-  warnings.push(...plan.warnings);
+  // Only the sets the plan crosses: the others, before its full or after its stop, do not matter here.
+  warnings.push(...crossedWarnings(plan, catalog.unrestorable), ...plan.warnings);
   if (plan.stopAt && info.timeZone === null && plan.steps.at(-1)?.utcOffsetMinutes === null)
     warnings.push(
       `the server's time zone is unknown (SQL Server before 2022) and the log backup holding the target recorded no UTC offset: STOPAT uses the server's offset now (${info.utcOffsetMinutes} min), wrong by the difference if daylight saving time changed since the target`,
@@ -254,8 +259,8 @@ export function planFor(
 }
 
 /**
- * Runs `plan`; a PlanError it throws carries the warnings gathered so far (a log backup written
- * to NUL, msdb unread), which often explain the gap the planner reports.
+ * Runs `plan`; a PlanError it throws carries the warnings gathered so far (every log backup
+ * written to NUL, msdb unread), which often explain the gap the planner reports.
  * @throws PlanError with the warnings appended; other errors unchanged.
  */
 export function withWarnings<T>(warnings: readonly string[], plan: () => T): T {
