@@ -722,6 +722,13 @@ describe('a restore after a log backup to NUL', () => {
     const full = await backupSqlServerSource(sql, repo, settings, 'full');
     sql.write('Crossed', 2);
     await sql.manualBackup('Crossed', 'log', 'NUL');
+    // The NUL log is the newest backup: a restore to latest ends at the full, and is told why.
+    const beforeAny = await restore({});
+    assert.deepEqual(
+      beforeAny.plan.steps.map((s) => s.type),
+      ['full'],
+    );
+    assert.equal(beforeAny.warnings.filter((w) => gap.test(w)).length, 1);
     for (const type of ['log', 'log'] as const) {
       sql.write('Crossed', 2);
       await backupSqlServerSource(sql, repo, settings, type);

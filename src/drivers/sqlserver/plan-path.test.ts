@@ -71,3 +71,17 @@ void test('a plan does not cross the sets its full holds, or after its end, or o
   const unknown = rec('log', 250n, 260n, 15, nul);
   assert.deepEqual(crossedBy(upTo, [unknown]), [unknown]);
 });
+
+void test('a plan to latest crosses the sets after its end: the newest log written to NUL is why it ends there', () => {
+  const { fullA, logsA, nulA } = history();
+  const latest = planRestore([fullA, ...logsA], { kind: 'latest' }, { unrestorable: [nulA] });
+  assert.deepEqual(latest.steps, [fullA, ...logsA]);
+  assert.deepEqual(crossedBy(latest, [nulA]), [nulA]);
+  // To a time inside the last log, what came after the target does not matter.
+  const upTo = planRestore(
+    [fullA, ...logsA],
+    { kind: 'time', at: minute(25) },
+    { unrestorable: [nulA] },
+  );
+  assert.deepEqual(crossedBy(upTo, [nulA]), []);
+});

@@ -13,30 +13,48 @@ import { unrestorableWarning } from './unrestorable.ts';
 /**
  * The sets of `sets` on the plan's path: of its database and lineage, holding log records the
  * restore needs past its full (after the full's LastLSN, whose records the full holds, and before
- * the end of its last step), and, where both forks are known, on the recovery fork the plan is on
+ * the end of its last step, or after it too when the target is `latest`: what such a set held is
+ * what a restore to latest lacks), and, where both forks are known, on the recovery fork the plan is on
  * there. A set bridged by the plan's differential is on it (the chain since the full breaks
  * there); one the full covers, one before the full or after the stop, and one on a fork the plan
  * does not take are not.
  */
-export function crossedBy(plan: RestorePlan, sets: readonly BackupSetRecord[]): BackupSetRecord[] {
+export function crossedBy(
+  plan: RestorePlan,
+  sets: readonly BackupSetRecord[],
+  options: PathOptions = {},
+): BackupSetRecord[] {
   const full = plan.steps[0];
   const last = plan.steps.at(-1);
   if (!full || !last) return [];
-  // LSNs the restore reads from logs (or a differential): [from, to).
+  // LSNs the restore reads from logs (or a differential): [from, to). To `latest`, everything
+  // after the stop too: a set there (the last log, written to NUL) is why latest ends short of it.
   const from = full.lastLsn;
-  const to = last.lastLsn;
+  const to = plan.target.kind === 'latest' && !options.toBackup ? null : last.lastLsn;
   return sets.filter(
     (s) =>
       sameDatabaseName(s.database, plan.database) &&
       (s.familyGuid === null || full.familyGuid === null || s.familyGuid === full.familyGuid) &&
-      (s.firstLsn > from ? s.firstLsn : from) < (s.lastLsn < to ? s.lastLsn : to) &&
+      (s.firstLsn > from ? s.firstLsn : from) < (to === null || s.lastLsn < to ? s.lastLsn : to) &&
       onPlanFork(plan.steps, s),
   );
 }
 
 /** The warnings of the unrestorable sets the plan crosses, in the order of `sets`. */
-export function crossedWarnings(plan: RestorePlan, sets: readonly BackupSetRecord[]): string[] {
-  return crossedBy(plan, sets).map(unrestorableWarning);
+export function crossedWarnings(
+  plan: RestorePlan,
+  sets: readonly BackupSetRecord[],
+  options: PathOptions = {},
+): string[] {
+  return crossedBy(plan, sets, options).map(unrestorableWarning);
+}
+
+export interface PathOptions {
+  /**
+   * The plan ends at one chosen backup (`restore --backup`), not at the latest point: what comes
+   * after that backup is not the restore's to miss. Such plans have the target `latest` too.
+   */
+  readonly toBackup?: boolean;
 }
 
 // --- internal ---

@@ -150,8 +150,10 @@ export async function restoreSqlServerSource(
     }
   }
   if (plan === null) plan = planFor(catalog, request, settings.source);
-  // Only the sets the plan crosses: the others, before its full or after its stop, do not matter here.
-  warnings.push(...crossedWarnings(plan, catalog.unrestorable), ...plan.warnings);
+  // Only the sets the plan crosses (to latest: any after its end too); those before its full, or
+  // after the backup or point it stops at, do not matter here.
+  const toBackup = request.backupId !== undefined;
+  warnings.push(...crossedWarnings(plan, catalog.unrestorable, { toBackup }), ...plan.warnings);
   if (plan.stopAt && info.timeZone === null && plan.steps.at(-1)?.utcOffsetMinutes === null)
     warnings.push(
       `the server's time zone is unknown (SQL Server before 2022) and the log backup holding the target recorded no UTC offset: STOPAT uses the server's offset now (${info.utcOffsetMinutes} min), wrong by the difference if daylight saving time changed since the target`,
