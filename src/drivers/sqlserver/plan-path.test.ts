@@ -85,3 +85,41 @@ void test('a plan to latest crosses the sets after its end: the newest log writt
   );
   assert.deepEqual(crossedBy(upTo, [nulA]), []);
 });
+
+void test('a set starting on the fork a restore to a point in time left is on the plan when it ends on the plan’s fork', () => {
+  const fullA = rec('full', 100n, 200n, 10, onFork(A));
+  const logA = rec('log', 150n, 400n, 20, onFork(A));
+  const fullB = rec('full', 360n, 380n, 60, onFork(B));
+  // The first log after the restore crosses the fork point: it starts on A and ends on B.
+  const nulB = rec('log', 350n, 450n, 70, { firstRecoveryForkId: A, recoveryForkId: B, ...nul });
+  const plan = planRestore([fullA, logA, fullB], { kind: 'latest' }, { unrestorable: [nulB] });
+  assert.deepEqual(plan.steps, [fullB]);
+  assert.deepEqual(crossedBy(plan, [nulB]), [nulB]);
+});
+
+void test('a set a differential bridges is placed by that differential’s forks', () => {
+  const fullA = rec('full', 100n, 200n, 10, onFork(A));
+  const nulB = rec('log', 420n, 480n, 50, { ...onFork(B), ...nul });
+  const diffB = rec('diff', 500n, 510n, 60, {
+    firstRecoveryForkId: A,
+    recoveryForkId: B,
+    differentialBaseGuid: fullA.backupSetGuid,
+  });
+  const logB = rec('log', 505n, 600n, 70, onFork(B));
+  const plan = planRestore([fullA, diffB, logB], { kind: 'latest' }, { unrestorable: [nulB] });
+  assert.deepEqual(plan.steps, [fullA, diffB, logB]);
+  assert.deepEqual(crossedBy(plan, [nulB]), [nulB]);
+});
+
+void test('to latest, a newer set of the database made again (another lineage) is on the plan', () => {
+  const old = { ...onFork(A), familyGuid: 'eeeeeeee-0000-0000-0000-00000000000e' };
+  const full = rec('full', 100n, 200n, 10, old);
+  const log = rec('log', 150n, 300n, 20, old);
+  // The database dropped and made again; hbr's first full of it lost its commit.
+  const lost = rec('full', 20n, 40n, 90, { familyGuid: 'ffffffff-0000-0000-0000-00000000000f' });
+  const latest = planRestore([full, log], { kind: 'latest' }, { unrestorable: [lost] });
+  assert.deepEqual(latest.steps, [full, log]);
+  assert.deepEqual(crossedBy(latest, [lost]), [lost]);
+  const upTo = planRestore([full, log], { kind: 'time', at: minute(15) }, { unrestorable: [lost] });
+  assert.deepEqual(crossedBy(upTo, [lost]), []);
+});

@@ -14,10 +14,12 @@ import { unrestorableWarning } from './unrestorable.ts';
  * The sets of `sets` on the plan's path: of its database and lineage, holding log records the
  * restore needs past its full (after the full's LastLSN, whose records the full holds, and before
  * the end of its last step, or after it too when the target is `latest`: what such a set held is
- * what a restore to latest lacks), and, where both forks are known, on the recovery fork the plan is on
+ * what a restore to latest lacks), and, where forks are known, on the recovery fork the plan is on
  * there. A set bridged by the plan's differential is on it (the chain since the full breaks
  * there); one the full covers, one before the full or after the stop, and one on a fork the plan
- * does not take are not.
+ * does not take are not. To `latest`, a set of another lineage (the database dropped and made
+ * again) that finished after the plan's last step is on it too: the plan restores the old
+ * database because of it.
  */
 export function crossedBy(
   plan: RestorePlan,
@@ -30,14 +32,17 @@ export function crossedBy(
   // LSNs the restore reads from logs (or a differential): [from, to). To `latest`, everything
   // after the stop too: a set there (the last log, written to NUL) is why latest ends short of it.
   const from = full.lastLsn;
-  const to = plan.target.kind === 'latest' && !options.toBackup ? null : last.lastLsn;
-  return sets.filter(
-    (s) =>
-      sameDatabaseName(s.database, plan.database) &&
-      (s.familyGuid === null || full.familyGuid === null || s.familyGuid === full.familyGuid) &&
-      (s.firstLsn > from ? s.firstLsn : from) < (to === null || s.lastLsn < to ? s.lastLsn : to) &&
-      onPlanFork(plan.steps, s),
-  );
+  const toLatest = plan.target.kind === 'latest' && !options.toBackup;
+  const to = toLatest ? null : last.lastLsn;
+  return sets.filter((s) => {
+    if (!sameDatabaseName(s.database, plan.database)) return false;
+    // Another lineage's LSNs say nothing of this one's: only its time does.
+    if (s.familyGuid !== null && full.familyGuid !== null && s.familyGuid !== full.familyGuid)
+      return toLatest && s.finish.getTime() > last.finish.getTime();
+    const start = s.firstLsn > from ? s.firstLsn : from;
+    const end = to === null || s.lastLsn < to ? s.lastLsn : to;
+    return start < end && onPlanFork(plan.steps, s);
+  });
 }
 
 /** The warnings of the unrestorable sets the plan crosses, in the order of `sets`. */
@@ -60,17 +65,19 @@ export interface PathOptions {
 // --- internal ---
 
 /**
- * Whether the plan is on the set's fork where the set starts: the fork of the last step starting
- * at or before it (either fork of a step that holds its start, since a log crossing a fork point
- * does not say where inside it the fork begins). After a restore to a point in time, the abandoned
- * fork's sets have the same LSNs as the new fork's: only the fork tells them apart.
+ * Whether the plan is on the set's recovery fork where the set starts. There the plan is on the
+ * fork (or either fork, when it crosses a fork point) of the step that restores past the set's
+ * first LSN: a log holding it, or the differential bridging it; past the plan's end, on the fork
+ * its last step ends on. The set is on either of its own two forks, the one it starts on and the
+ * one it ends on (a log crossing a fork point does not say where inside it the fork begins).
+ * After a restore to a point in time, the abandoned fork's sets have the same LSNs as the new
+ * fork's: only the fork tells them apart. Without the fork point LSN (not recorded), a set on the
+ * abandoned fork inside a step that crosses the fork point is taken as on the plan's.
  */
 function onPlanFork(steps: readonly BackupSetRecord[], set: BackupSetRecord): boolean {
-  const fork = set.firstRecoveryForkId ?? set.recoveryForkId;
-  if (fork === null) return true;
-  let at = steps[0]!;
-  for (const s of steps) if (s.firstLsn <= set.firstLsn) at = s;
-  const forks =
-    set.firstLsn < at.lastLsn ? [at.firstRecoveryForkId, at.recoveryForkId] : [at.recoveryForkId];
-  return forks.some((f) => f === null || f === fork);
+  const own = [set.firstRecoveryForkId, set.recoveryForkId];
+  const at = steps.find((s) => s.lastLsn > set.firstLsn);
+  const plans = at ? [at.firstRecoveryForkId, at.recoveryForkId] : [steps.at(-1)!.recoveryForkId];
+  // A fork not recorded (older history) may be any: the LSNs alone decide then.
+  return plans.some((p) => p === null || own.some((f) => f === null || f === p));
 }

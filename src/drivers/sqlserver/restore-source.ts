@@ -144,7 +144,7 @@ export async function restoreSqlServerSource(
     try {
       backups = await repo.backups(opts.signal);
       catalog = buildCatalog(backups, settings.source, live, unrestorable);
-      plan = planFor(catalog, request, settings.source);
+      plan = withWarnings(notes, () => planFor(catalog, request, settings.source));
     } catch (error) {
       throw await recoverAfterTail(exec, targetDatabase, tailLogBackup, error, opts);
     }
