@@ -236,6 +236,11 @@ export interface FileVersion {
   readonly gid: bigint;
   /** Link count: a file of more than one has hard links, recorded in its node (`links`). */
   readonly nlink: bigint;
+  /**
+   * 512-byte blocks allocated: fewer than the size takes, and the file has holes, recorded in its
+   * node (`sparse`).
+   */
+  readonly blocks: bigint;
 }
 
 /** A small file of a `files` request, read. */

@@ -509,8 +509,8 @@ const _S_IFMT = BigInt(constants.S_IFMT);
 const _S_IFREG = BigInt(constants.S_IFREG);
 
 function _version(st: FileVersion): FileVersion {
-  const { size, mtimeNs, mode, dev, ino, ctimeNs, uid, gid, nlink } = st;
-  return { size, mtimeNs, mode, dev, ino, ctimeNs, uid, gid, nlink };
+  const { size, mtimeNs, mode, dev, ino, ctimeNs, uid, gid, nlink, blocks } = st;
+  return { size, mtimeNs, mode, dev, ino, ctimeNs, uid, gid, nlink, blocks };
 }
 
 /** Only the keys a request needs travel with it; the others are never used here. */

@@ -28,6 +28,8 @@ const ReferenceNode = z
       .optional(),
     // A file's link count, when it has more than one (added later, as ctime was).
     links: z.number().int().nonnegative().optional(),
+    // A file that had holes (added later, as links were).
+    sparse: z.literal(true).optional(),
     content: z.array(hex64).optional(),
     sha256: hex64.optional(),
     changedWhileReading: z.literal(true).optional(),
@@ -63,6 +65,7 @@ const node: fc.Arbitrary<TreeNode> = fc
       inode: fc.string(),
       ctime: fc.bigInt({ min: -(10n ** 19n), max: 10n ** 19n }).map(String),
       links: fc.nat(),
+      sparse: fc.constant(true as const),
       content: fc.array(id, { maxLength: 3 }),
       sha256: id,
       changedWhileReading: fc.constant(true as const),
@@ -92,6 +95,7 @@ const damaged = fc
       'inode',
       'ctime',
       'links',
+      'sparse',
       'content',
       'sha256',
       'changedWhileReading',
@@ -208,6 +212,16 @@ describe('trees', () => {
       '{"nodes":[{"name":"model.bin","type":"file","mode":420,"mtime":"1","size":3,"inode":"5:7","ctime":"2","links":2,"content":[]}]}',
     );
     assert.deepEqual(decodeTree(linked, 'tree'), [{ ...file, links: 2 }]);
+  });
+
+  it("keep a sparse file's mark after its link count", () => {
+    const file: TreeNode = { name: 'disk.img', type: 'file', mode: 0o644, mtime: '1', size: 9 };
+    const sparse = encodeTree([{ ...file, links: 2, sparse: true }]);
+    assert.equal(
+      String(sparse),
+      '{"nodes":[{"name":"disk.img","type":"file","mode":420,"mtime":"1","size":9,"links":2,"sparse":true}]}',
+    );
+    assert.deepEqual(decodeTree(sparse, 'tree'), [{ ...file, links: 2, sparse: true }]);
   });
 
   it('refuse blobs that are not a tree', () => {

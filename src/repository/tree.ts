@@ -34,6 +34,13 @@ export interface TreeNode {
    * only those (src/drivers/files/hard-links.ts).
    */
   links?: number | undefined;
+  /**
+   * File: it had fewer bytes allocated than its size (holes) when backed up; absent otherwise,
+   * and in nodes stored before hbr recorded it. A restore leaves its zero blocks unwritten, so
+   * they are holes again (src/util/sparse-writer.ts); a file not sparse is written whole, since
+   * a file of allocated zeros may be relied on (a database's preallocated log).
+   */
+  sparse?: true | undefined;
   /** File: blob ids of the content, in order. */
   content?: string[] | undefined;
   /** File: SHA-256 of the whole content, checked on restore. */
@@ -124,7 +131,8 @@ const TYPES: ReadonlySet<unknown> = new Set(['file', 'dir', 'symlink', 'fifo']);
 /** The node with its fields in the fixed order and nothing else, or undefined when malformed. */
 function _node(value: unknown): TreeNode | undefined {
   if (!_isObject(value)) return undefined;
-  const { name, type, mode, mtime, uid, gid, size, inode, ctime, links, content, sha256 } = value;
+  const { name, type, mode, mtime, uid, gid, size, inode, ctime, links, sparse, content } = value;
+  const { sha256 } = value;
   const { changedWhileReading, subtree, linkTarget } = value;
   if (typeof name !== 'string' || name.length === 0 || !TYPES.has(type)) return undefined;
   if (!_count(mode) || typeof mtime !== 'string' || !INTEGER.test(mtime)) return undefined;
@@ -149,6 +157,10 @@ function _node(value: unknown): TreeNode | undefined {
   if (links !== undefined) {
     if (!_count(links)) return undefined;
     node.links = links;
+  }
+  if (sparse !== undefined) {
+    if (sparse !== true) return undefined;
+    node.sparse = true;
   }
   if (content !== undefined) {
     if (!Array.isArray(content) || !content.every(_isId)) return undefined;

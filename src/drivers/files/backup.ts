@@ -32,7 +32,14 @@ import {
   type MemoFolder,
   type SeenSummary,
 } from './folder-memo.ts';
-import { seeFolder, statAt, typeOfMode, type SeenFolders, type SeenStat } from './seen-folders.ts';
+import {
+  isSparse,
+  seeFolder,
+  statAt,
+  typeOfMode,
+  type SeenFolders,
+  type SeenStat,
+} from './seen-folders.ts';
 
 export interface FilesBackupOptions {
   readonly session: RepositorySession;
@@ -175,12 +182,14 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
       // and the folder's comparison with its parent tree is an identity check. A link count
       // differs when the parent was backed up before hbr recorded links (or, with
       // --ignore-ctime, when a link was made or removed): the node takes the count, its
-      // content kept, not read again.
+      // content kept, not read again. So does sparseness (recorded since a later version, or
+      // holes punched or filled by something that kept the mtime and ctime).
       if (
         kept.mode === Number(st.mode & 0o7777n) &&
         kept.uid === Number(st.uid) &&
         kept.gid === Number(st.gid) &&
         kept.links === (st.nlink > 1n ? Number(st.nlink) : undefined) &&
+        kept.sparse === _sparse(st).sparse &&
         kept.subtree === undefined &&
         kept.linkTarget === undefined
       )
@@ -613,6 +622,7 @@ function _fileBase(name: string, st: FileVersion) {
     inode: `${st.dev}:${st.ino}`,
     ctime: `${st.ctimeNs}`,
     ..._links(st),
+    ..._sparse(st),
   };
 }
 
@@ -622,6 +632,14 @@ function _fileBase(name: string, st: FileVersion) {
  */
 function _links(st: { readonly nlink: bigint }): { links?: number } {
   return st.nlink > 1n ? { links: Number(st.nlink) } : {};
+}
+
+/**
+ * Whether a file is sparse, as its node records it: only when it is, so the nodes (and trees) of
+ * other files are as they were before hbr recorded it.
+ */
+function _sparse(st: { readonly size: bigint; readonly blocks: bigint }): { sparse?: true } {
+  return isSparse(Number(st.size), Number(st.blocks)) ? { sparse: true } : {};
 }
 
 /** An entry's numeric owner and group, as its node keeps them. */

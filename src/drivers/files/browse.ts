@@ -17,6 +17,8 @@ export interface ListedNode {
   /** Numeric owner and group, when recorded (backups made before hbr kept them have none). */
   readonly uid?: number;
   readonly gid?: number;
+  /** A file that had holes when backed up, given back as holes by a restore. */
+  readonly sparse?: true;
 }
 
 /**
@@ -145,6 +147,7 @@ function _listed(path: string, node: TreeNode): ListedNode {
     ...(node.linkTarget !== undefined ? { linkTarget: node.linkTarget } : {}),
     ...(node.uid !== undefined ? { uid: node.uid } : {}),
     ...(node.gid !== undefined ? { gid: node.gid } : {}),
+    ...(node.sparse ? { sparse: true as const } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import {
   rm,
   stat,
   symlink,
+  truncate,
   utimes,
   writeFile,
 } from 'node:fs/promises';
@@ -163,6 +164,22 @@ describe('the folder memo', () => {
     assert.equal(nodesDigest([{ name: 'l', type: 'symlink', mode: 0o777, mtime: '1' }]), undefined);
   });
 
+  it('gives a folder holding a sparse file the same digest from its tree and its scan', async () => {
+    const sparse = join(data, 'a', 'sparse.img');
+    await writeFile(sparse, 'head');
+    await truncate(sparse, 8 * 1024 * 1024);
+    const root = await backup();
+    const nodes = await repo.readTree((await nodeAt(root, join(data, 'a')))?.subtree ?? '');
+    assert.equal(nodes.find((n) => n.name === 'sparse.img')?.sparse, true);
+    const seen = await scanned();
+    const folder = seen.take(join(data, 'a')) as SeenFolder;
+    const now = summarizeSeen(join(data, 'a'), folder, createExcluder(EXCLUDE))?.digest;
+    assert.equal(now, nodesDigest(nodes));
+    // As a backup before hbr recorded sparseness stored it: the folder is walked, not taken.
+    const older = nodes.map(({ sparse: _, ...node }): TreeNode => node);
+    assert.notEqual(now, nodesDigest(older));
+  });
+
   it('stores the trees a backup without it stores, through every kind of change', async () => {
     let memo = new FolderMemo();
     let parent = await backup(undefined, memo);
@@ -182,6 +199,8 @@ describe('the folder memo', () => {
       ['after a symlink', () => writeFile(join(data, 'a', 'one.txt'), 'ONE\n')],
       ['a folder mtime only', () => utimes(join(data, 'a', 'B', 'c'), 3000, 3000)],
       ['an excluded file', () => writeFile(join(data, 'a', 'B', 'c', 'z.tmp'), 'z')],
+      ['a sparse file', () => truncate(join(data, 'a', 'B', 'two.txt'), 1024 * 1024)],
+      ['nothing, after a sparse file', () => Promise.resolve()],
     ];
     for (const [what, change] of changes) {
       await change();

@@ -2,7 +2,7 @@
  * What a files backup remembers of each folder it stored, for the next backup of the same
  * paths: the folder's tree id and a digest of its own entries as that tree records them (name,
  * type, mode, mtime, owner and group; for files also size, inode, ctime and, for a file of more
- * than one link, its link count). When the scan finds a folder's
+ * than one link, its link count, for a sparse one that it is). When the scan finds a folder's
  * entries with the same digest, every file in it is unchanged by the rule the walk applies (size,
  * mtime, inode, ctime), so its nodes are the parent tree's own; if its subfolders also come out as before,
  * the folder is its parent tree, found without reading or decoding that tree. An unchanged
@@ -28,7 +28,7 @@ import {
 } from '../../repository/index.ts';
 import { childPath } from './child-path.ts';
 import type { Excluder } from './excludes.ts';
-import { STAT_FIELDS, type SeenFolder } from './seen-folders.ts';
+import { isSparse, STAT_FIELDS, type SeenFolder } from './seen-folders.ts';
 
 /** One folder as a backup stored it. */
 export interface MemoFolder {
@@ -163,6 +163,7 @@ export function nodesDigest(nodes: readonly TreeNode[], ignoreCtime = false): st
         records[at + 4] = BigInt(ino);
         records[at + 5] = ignoreCtime ? 0n : BigInt(node.ctime ?? '');
         if (node.links !== undefined) links.push(`${k}:${node.links}`);
+        if (node.sparse) links.push(`${k}:${SPARSE}`);
       } else return undefined;
     }
   } catch {
@@ -224,11 +225,15 @@ export function summarizeSeen(
       records.fill(0, to, to + 8).fill(0, to + 24, to + 48);
       subfolders.push(entry.name);
     } else {
-      fileBytes += (words[at] ?? 0) + (words[at + 1] ?? 0) * 2 ** 32;
+      const size = (words[at] ?? 0) + (words[at + 1] ?? 0) * 2 ** 32;
+      fileBytes += size;
       if (ignoreCtime) records.fill(0, to + 40, to + 48); // the ctime, as nodesDigest has it
       // The link count, the ninth field, as its node records it: only when more than one.
       const nlink = (words[at + 16] ?? 0) + (words[at + 17] ?? 0) * 2 ** 32;
       if (nlink > 1) links.push(`${names.length}:${nlink}`);
+      // Sparse by its blocks, the tenth field, as its node records it.
+      const blocks = (words[at + 18] ?? 0) + (words[at + 19] ?? 0) * 2 ** 32;
+      if (isSparse(size, blocks)) links.push(`${names.length}:${SPARSE}`);
     }
     names.push(entry.name);
   }
@@ -250,16 +255,19 @@ const { S_IFMT, S_IFDIR, S_IFREG } = constants;
  * files of more than one link only: a folder without such files has the digest it had before
  * hbr recorded links, so a memo written then still spares its walk. A folder holding one is
  * walked once after the upgrade (its file nodes have no `links` yet), and its files' nodes
- * given their count; see backup.ts.
+ * given their count; see backup.ts. Sparse files are listed there too, as `position:sparse`.
  */
 const DIGEST_FIELDS = 8;
 const DIGEST_RECORD = DIGEST_FIELDS * 8;
 /** Bytes per entry as the scan keeps them (see STAT_FIELDS). */
 const STAT_RECORD = STAT_FIELDS * 8;
+/** A sparse file's mark among the link counts. */
+const SPARSE = 'sparse';
 
 /**
  * SHA-256 of the count, the records, then the names (NUL, which no name holds, between them),
- * then, if any, the `position:count` of each file of more than one link.
+ * then, if any, the `position:count` of each file of more than one link and `position:sparse` of
+ * each sparse file.
  */
 function _digest(names: readonly string[], records: Uint8Array, links: readonly string[]): string {
   const count = Buffer.alloc(4);

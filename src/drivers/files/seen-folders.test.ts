@@ -70,6 +70,7 @@ describe('folders seen by the scan', () => {
         uid: real.uid,
         gid: real.gid,
         nlink: real.nlink,
+        blocks: real.blocks,
       });
     }
     assert.equal(seen.take(data), undefined, 'taken once');

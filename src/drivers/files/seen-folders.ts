@@ -33,9 +33,9 @@ export interface SeenFolder {
 
 /**
  * Numbers kept per entry: size, mtime (ns), mode, device, inode, ctime (ns), uid, gid, link
- * count.
+ * count, blocks allocated.
  */
-export const STAT_FIELDS = 9;
+export const STAT_FIELDS = 10;
 
 /** Writes entry `i`'s stat into `stats`. */
 export function putStat(stats: BigUint64Array, i: number, st: SeenStat): void {
@@ -49,6 +49,7 @@ export function putStat(stats: BigUint64Array, i: number, st: SeenStat): void {
   stats[at + 6] = st.uid;
   stats[at + 7] = st.gid;
   stats[at + 8] = st.nlink;
+  stats[at + 9] = st.blocks;
 }
 
 /**
@@ -91,7 +92,17 @@ export function statAt(folder: SeenFolder, i: number): SeenStat | undefined {
     uid: stats[at + 6] ?? 0n,
     gid: stats[at + 7] ?? 0n,
     nlink: stats[at + 8] ?? 0n,
+    blocks: stats[at + 9] ?? 0n,
   };
+}
+
+/**
+ * Whether a file of `size` bytes with `blocks` 512-byte blocks allocated is sparse: it has holes
+ * (or, on a file system that compresses, takes less room than its size; a restore then leaves
+ * its zero blocks unwritten, which such a file system does itself).
+ */
+export function isSparse(size: number, blocks: number): boolean {
+  return blocks * 512 < size;
 }
 
 /** At most this many entries are kept (some 150 bytes each with their listing: about 5 MB). */
