@@ -33,6 +33,7 @@ import { findLeftoverTemps, tempName } from './temp-names.ts';
 import { createLinkGroups, makeLinks, mayBeLinked } from './hard-links.ts';
 import { fileIdentity } from '../../util/file-identity.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
+import { skippingZeroBlocks } from '../../util/sparse-writer.ts';
 import {
   addToCodedSample,
   addToSample,
@@ -787,7 +788,7 @@ async function _restoreFilesTogether(
   try {
     for (const { path, p } of files) {
       const temp = tempName(path);
-      opened.push({ p, path, temp, out: await _openTemp(temp, p.node.size ?? 0, write.direct) });
+      opened.push({ p, path, temp, out: await _openTemp(temp, p.node, write.direct) });
     }
     const streams = opened.map(({ p, out }) => ({
       stored: { content: p.node.content ?? [], sha256: p.node.sha256, size: p.node.size },
@@ -825,9 +826,16 @@ interface _TempOut {
   abort(): Promise<void>;
 }
 
-/** Creates `temp` for a file's content: past the page cache when large enough and possible. */
-async function _openTemp(temp: string, size: number, direct: DirectWrites): Promise<_TempOut> {
-  const file = size >= DIRECT_FROM ? await direct.create(temp, 0o600) : undefined;
+/**
+ * Creates `temp` for the content of the file `node`: past the page cache when large enough and
+ * possible; a sparse one through it, its zero blocks left unwritten (holes) and its size set at
+ * the end. Past the page cache, bytes are gathered in order into aligned pieces, which a hole
+ * would break; the few bytes a sparse file mostly holds cost little through the cache.
+ */
+async function _openTemp(temp: string, node: TreeNode, direct: DirectWrites): Promise<_TempOut> {
+  const size = node.size ?? 0;
+  const sparse = node.sparse === true;
+  const file = size >= DIRECT_FROM && !sparse ? await direct.create(temp, 0o600) : undefined;
   if (file)
     return { writer: file, finish: (before) => file.finish({ before }), abort: () => file.abort() };
   const handle = await open(temp, 'wx', 0o600);
@@ -839,6 +847,8 @@ async function _openTemp(temp: string, size: number, direct: DirectWrites): Prom
   };
   const finish = async (before: (handle: FileHandle) => Promise<void>): Promise<void> => {
     try {
+      // Before its times are set: a file ending in a hole is short until then.
+      if (sparse) await handle.truncate(size);
       await before(handle);
     } finally {
       await close();
@@ -850,7 +860,11 @@ async function _openTemp(temp: string, size: number, direct: DirectWrites): Prom
     write: (buffer: Buffer, offset: number, length: number, position: number) =>
       writeFully(handle, buffer, offset, length, position),
   };
-  return { writer, finish, abort: () => close().catch(() => undefined) };
+  return {
+    writer: sparse ? skippingZeroBlocks(writer) : writer,
+    finish,
+    abort: () => close().catch(() => undefined),
+  };
 }
 
 /** Who restores, and so which owners and groups can be given back. */
