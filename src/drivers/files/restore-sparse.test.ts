@@ -63,6 +63,12 @@ describe('a sparse file backed up and restored', () => {
       [0, 3 * MiB],
       [20 * MiB + 100, 3 * MiB],
     ]);
+    // Sparse files of one blob each: the largest chunk is 8 MiB, and a small file is one blob.
+    await sparseFile(join(data, 'small.img'), 6 * MiB, [
+      [0, 4096],
+      [5 * MiB, 4096],
+    ]);
+    await sparseFile(join(data, 'tiny.img'), 900 * 1024, [[1000, 100]]);
     // Zeros written out, as a database preallocates its log: allocated, and must stay so.
     await writeFile(join(data, 'prealloc.log'), Buffer.alloc(16 * MiB));
     repo = await initRepository(createLocalStore({ path: join(dir.path, 'repo') }), {
@@ -77,6 +83,10 @@ describe('a sparse file backed up and restored', () => {
   it('records which files had holes', async () => {
     assert.equal((await nodeAt(repo, tree, join(data, 'disk.img')))?.sparse, true);
     assert.equal((await nodeAt(repo, tree, join(data, 'trimmed.img')))?.sparse, true);
+    const small = await nodeAt(repo, tree, join(data, 'small.img'));
+    const tiny = await nodeAt(repo, tree, join(data, 'tiny.img'));
+    assert.deepEqual([small?.sparse, small?.content?.length], [true, 1]);
+    assert.deepEqual([tiny?.sparse, tiny?.content?.length], [true, 1]);
     assert.equal((await nodeAt(repo, tree, join(data, 'prealloc.log')))?.sparse, undefined);
   });
 
@@ -90,6 +100,17 @@ describe('a sparse file backed up and restored', () => {
       assert.equal(await sha256(path), await sha256(join(data, name)), name);
       const bytes = await allocated(path);
       assert.ok(bytes < 16 * MiB, `${name}: ${bytes} bytes allocated`);
+    }
+    // Files of one blob too, which the codec workers would write whole.
+    for (const [name, size] of [
+      ['small.img', 6 * MiB],
+      ['tiny.img', 900 * 1024],
+    ] as const) {
+      const path = join(target, data, name);
+      assert.equal((await stat(path)).size, size, name);
+      assert.equal(await sha256(path), await sha256(join(data, name)), name);
+      const bytes = await allocated(path);
+      assert.ok(bytes <= 64 * 1024, `${name}: ${bytes} bytes allocated`);
     }
   });
 
@@ -137,7 +158,7 @@ describe('a sparse file backed up and restored', () => {
       { files: stats.files, bytes: stats.bytes },
     );
     await repo.index({ reload: true });
-    assert.deepEqual([stats.bytesRead, stats.unchangedFiles], [0, 3]);
+    assert.deepEqual([stats.bytesRead, stats.unchangedFiles], [0, 5]);
     assert.equal((await nodeAt(repo, again, join(data, 'disk.img')))?.sparse, true);
     assert.equal((await nodeAt(repo, again, join(data, 'prealloc.log')))?.sparse, undefined);
   });

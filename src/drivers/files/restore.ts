@@ -216,7 +216,10 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
     const single = new Map<string, { blob: BatchBlob; files: Planned[] }>();
     const others: Planned[] = [];
     for (const p of window) {
-      const hex = p.node.type === 'file' && p.node.content?.length === 1 ? p.node.content[0] : '';
+      // A sparse file is written by _restoreFilesTogether, which leaves its holes: the codec
+      // workers write a single blob whole.
+      const oneBlob = p.node.type === 'file' && p.node.content?.length === 1 && !p.node.sparse;
+      const hex = oneBlob ? p.node.content?.[0] : '';
       const id = Buffer.from(hex ?? '', 'hex');
       const where = hex ? index.get(id) : undefined;
       if (!hex || !where) {

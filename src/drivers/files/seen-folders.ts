@@ -97,12 +97,13 @@ export function statAt(folder: SeenFolder, i: number): SeenStat | undefined {
 }
 
 /**
- * Whether a file of `size` bytes with `blocks` 512-byte blocks allocated is sparse: it has holes
- * (or, on a file system that compresses, takes less room than its size; a restore then leaves
- * its zero blocks unwritten, which such a file system does itself).
+ * Whether a file of `size` bytes with `blocks` 512-byte blocks allocated is sparse: it lacks at
+ * least one whole 4 KiB block, a hole (or, on a file system that compresses, such as ZFS, it
+ * takes less room than its size; a restore then leaves its zero blocks unwritten, which such a
+ * file system does itself). Less than a block short is rounding, never a hole.
  */
 export function isSparse(size: number, blocks: number): boolean {
-  return blocks * 512 < size;
+  return blocks * 512 + 4096 <= size;
 }
 
 /** At most this many entries are kept (some 150 bytes each with their listing: about 5 MB). */
