@@ -13,6 +13,7 @@ import {
 } from '../../repository/index.ts';
 import { createLocalStore } from '../../stores/local.ts';
 import { backupFiles, type FilesBackupOptions } from './backup.ts';
+import { listTree } from './browse.ts';
 import { FolderMemo, nodesDigest, type MemoFolder } from './folder-memo.ts';
 import { scanFiles } from './scan.ts';
 import { SeenFolders } from './seen-folders.ts';
@@ -81,6 +82,10 @@ describe('backing up hard links', () => {
     const [other] = await nodesOf(tree, [OTHER]);
     assert.ok(other?.content);
     assert.equal('links' in other, false);
+    // `hbr ls` (--json) shows the count of linked files only.
+    const listed = await listTree(repo, tree, data);
+    const countOf = (path: string) => listed.find((n) => n.path === join(data, path))?.links;
+    assert.deepEqual([...LINKS, OTHER].map(countOf), [3, 3, 3, undefined]);
   });
 
   for (const withMemo of [false, true]) {

@@ -17,6 +17,12 @@ export interface ListedNode {
   /** Numeric owner and group, when recorded (backups made before hbr kept them have none). */
   readonly uid?: number;
   readonly gid?: number;
+  /**
+   * A file's link count when it had hard links (more than one), which a restore makes again;
+   * absent otherwise, and in backups made before hbr recorded it. Not compared by `diff`: absent
+   * there cannot tell one link from a count not yet recorded.
+   */
+  readonly links?: number;
   /** A file that had holes when backed up, given back as holes by a restore. */
   readonly sparse?: true;
 }
@@ -147,6 +153,7 @@ function _listed(path: string, node: TreeNode): ListedNode {
     ...(node.linkTarget !== undefined ? { linkTarget: node.linkTarget } : {}),
     ...(node.uid !== undefined ? { uid: node.uid } : {}),
     ...(node.gid !== undefined ? { gid: node.gid } : {}),
+    ...(node.links !== undefined ? { links: node.links } : {}),
     ...(node.sparse ? { sparse: true as const } : {}),
   };
 }
