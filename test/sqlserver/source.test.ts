@@ -712,59 +712,37 @@ describe('a restore after a log backup to NUL', () => {
   it('is warned of it when its plan crosses it, not when it starts after it or stops before it', async (t) => {
     const { sql, repo, settings } = await diskStandIn(t, 'Crossed');
     const gap = /log backup of Crossed .* written to NUL and discarded: the log chain breaks/;
-    const restore = (request: { backupId?: string }) =>
-      restoreSqlServerSource(sql, repo, settings, {
+    /** A dry-run restore to latest (or to one backup): its plan's steps, and the NUL log's warnings. */
+    const restore = async (request: { backupId?: string } = {}) => {
+      const result = await restoreSqlServerSource(sql, repo, settings, {
         target: { kind: 'latest' },
         as: 'Crossed_copy',
         dryRun: true,
         ...request,
       });
+      const warned = result.warnings.filter((w) => gap.test(w) || w.includes('NUL')).length;
+      return [result.plan.steps.map((s) => s.type), warned];
+    };
     const full = await backupSqlServerSource(sql, repo, settings, 'full');
     sql.write('Crossed', 2);
     await sql.manualBackup('Crossed', 'log', 'NUL');
     // The NUL log is the newest backup: a restore to latest ends at the full, and is told why.
-    const beforeAny = await restore({});
-    assert.deepEqual(
-      beforeAny.plan.steps.map((s) => s.type),
-      ['full'],
-    );
-    assert.equal(beforeAny.warnings.filter((w) => gap.test(w)).length, 1);
+    assert.deepEqual(await restore(), [['full'], 1]);
     for (const type of ['log', 'log'] as const) {
       sql.write('Crossed', 2);
       await backupSqlServerSource(sql, repo, settings, type);
     }
     // The differential hbr took instead of the first log bridges the gap; the chain since the
     // full breaks there, and the restore says so.
-    const crossing = await restore({});
-    assert.deepEqual(
-      crossing.plan.steps.map((s) => s.type),
-      ['full', 'diff', 'log'],
-    );
-    assert.equal(crossing.warnings.filter((w) => gap.test(w)).length, 1);
+    assert.deepEqual(await restore(), [['full', 'diff', 'log'], 1]);
     // Up to the full: the NUL log comes after.
-    const toFull = await restore({ backupId: full.record.id });
-    assert.deepEqual(
-      toFull.plan.steps.map((s) => s.type),
-      ['full'],
-    );
-    assert.deepEqual(
-      toFull.warnings.filter((w) => gap.test(w) || w.includes('NUL')),
-      [],
-    );
+    assert.deepEqual(await restore({ backupId: full.record.id }), [['full'], 0]);
     // From a newer full: the NUL log lies before it.
     for (const type of ['full', 'log'] as const) {
       sql.write('Crossed', 2);
       await backupSqlServerSource(sql, repo, settings, type);
     }
-    const later = await restore({});
-    assert.deepEqual(
-      later.plan.steps.map((s) => s.type),
-      ['full', 'log'],
-    );
-    assert.deepEqual(
-      later.warnings.filter((w) => gap.test(w) || w.includes('NUL')),
-      [],
-    );
+    assert.deepEqual(await restore(), [['full', 'log'], 0]);
   });
 });
 
