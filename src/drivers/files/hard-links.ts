@@ -37,7 +37,12 @@ export interface WalkedEntry {
   readonly node: TreeNode;
 }
 
-/** A later link of a file the restore met before, and the path (in the backup) of that file. */
+/**
+ * A later link of a file the restore met before, and the path (in the backup) of that file. Its
+ * node is that file's (the same content, times, mode and owners; only its name differs, which the
+ * restore takes from `path`): a link keeps no node of its own, so ten links to a 4 GB model hold
+ * one list of its 4,000 blob ids, not ten.
+ */
 export interface Follower extends WalkedEntry {
   readonly leader: string;
 }
@@ -92,7 +97,7 @@ export function createLinkGroups(): LinkGroups {
       const others = reused.get(node.inode);
       const leader = _sameFile(first, node) ? first : others?.find((o) => _sameFile(o, node));
       if (leader) {
-        followers.push({ path: entry.path, node, leader: leader.path });
+        followers.push({ path: entry.path, node: leader.node, leader: leader.path });
         if (--leader.linksLeft <= 0) met(node.inode, leader);
         return true;
       }
@@ -209,24 +214,16 @@ export const NOT_THE_FILE_RESTORED = 'not the file restored';
 
 // --- internal ---
 
-/** What is kept of a file met, to compare with later nodes of its inode. */
+/** What is kept of a file met, to compare with later nodes of its inode, and for its links. */
 interface _Leader {
   readonly path: string;
+  readonly node: TreeNode;
   /** Its links not met yet (of those in the backup: some may not be). */
   linksLeft: number;
-  readonly size: number | undefined;
-  readonly mtime: string;
-  readonly ctime: string | undefined;
-  readonly mode: number;
-  readonly uid: number | undefined;
-  readonly gid: number | undefined;
-  readonly content: readonly string[] | undefined;
 }
 
 function _leader({ path, node }: WalkedEntry): _Leader {
-  const { size, mtime, ctime, mode, uid, gid, content } = node;
-  const linksLeft = (node.links ?? 1) - 1;
-  return { path, linksLeft, size, mtime, ctime, mode, uid, gid, content };
+  return { path, node, linksLeft: (node.links ?? 1) - 1 };
 }
 
 /**
@@ -234,7 +231,8 @@ function _leader({ path, node }: WalkedEntry): _Leader {
  * owners. (The link count is not compared: a link made or removed while the backup ran changed
  * it, and the ctime with it.)
  */
-function _sameFile(a: _Leader, b: TreeNode): boolean {
+function _sameFile(leader: _Leader, b: TreeNode): boolean {
+  const a = leader.node;
   if (
     a.size !== b.size ||
     a.mtime !== b.mtime ||
