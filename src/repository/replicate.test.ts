@@ -128,6 +128,28 @@ describe('replicateRepository', () => {
     assert.deepEqual(new Set(reading.map((p) => p.kind)), new Set(['index', 'snapshots']));
   });
 
+  it('tells of each object listed before any is read, of both repositories', async () => {
+    await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
+    await backup(repo, 3, 1024);
+    const prefixes = ['notes/', 'snapshots/', 'index/', 'data/', 'keys/'];
+    const count = async (store: Store): Promise<number> =>
+      (await Promise.all(prefixes.map((p) => _listed(store, p)))).reduce((n, l) => n + l.length, 0);
+    // Every object of both, the replica's as they were before the run (all but the last backup's).
+    const expected = (await count(source)) + (await count(target));
+    const listing: { listed: number; prefix: string }[] = [];
+    await replicateRepository(source, target, {
+      keys: repo.keys,
+      keyId: repo.keyId,
+      onListing: (l) => listing.push({ ...l }),
+    });
+    assert.deepEqual(
+      listing.map((l) => l.listed),
+      Array.from({ length: expected }, (_, i) => i + 1),
+    );
+    assert.ok(listing.some((l) => l.prefix === `${source.name}: data/`));
+    assert.ok(listing.some((l) => l.prefix === `${target.name}: data/`));
+  });
+
   it('copies only what is new after another backup', async () => {
     await replicateRepository(source, target, { keys: repo.keys, keyId: repo.keyId });
     await backup(repo, 2, 2 * 1024 * 1024);

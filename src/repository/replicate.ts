@@ -109,6 +109,12 @@ export interface ReplicateOptions {
   readonly keyId: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: ReplicationProgress) => void;
+  /**
+   * Told of each object listed before any is read: both repositories are listed first, which on
+   * a remote store of many packs takes a while (a thousand keys a request on S3). `listed` counts
+   * the run's objects listed so far, of both; `prefix` is the folder being listed.
+   */
+  readonly onListing?: (listing: { readonly listed: number; readonly prefix: string }) => void;
   /** Objects copied at once. @default the smaller `connections` of the two stores */
   readonly concurrency?: number;
   /** Retain-until for written objects; refused (UsageError) when the target has no retention. */
@@ -165,9 +171,14 @@ export async function replicateRepository(
       operation: 'replicate',
       onLockLeft: options.onLockLeft,
     });
+    let counted = 0;
+    const list = (store: Store, prefix: string): Promise<ObjectInfo[]> =>
+      _list(store, prefix, signal, () =>
+        options.onListing?.({ listed: ++counted, prefix: `${store.name}: ${prefix}` }),
+      );
     const listed = new Map<ReplicatedKind, ObjectInfo[]>();
     for (const kind of ['notes', 'snapshots', 'index', 'data', 'keys'] as const)
-      listed.set(kind, await _list(source, `${kind}/`, signal));
+      listed.set(kind, await list(source, `${kind}/`));
     listed.set('config', [{ key: 'config', size: sourceConfig.length }]);
     const have = new Map<ReplicatedKind, Map<string, number>>();
     for (const kind of REPLICATION_ORDER) {
@@ -175,7 +186,7 @@ export async function replicateRepository(
       if (kind === 'config') {
         if (!newReplica) held.set('config', sourceConfig.length);
       } else {
-        for (const o of await _list(target, `${kind}/`, signal)) held.set(o.key, o.size);
+        for (const o of await list(target, `${kind}/`)) held.set(o.key, o.size);
       }
       have.set(kind, held);
     }
@@ -402,9 +413,15 @@ async function _checkTarget(
   return false;
 }
 
-async function _list(store: Store, prefix: string, signal?: AbortSignal): Promise<ObjectInfo[]> {
+async function _list(
+  store: Store,
+  prefix: string,
+  signal: AbortSignal | undefined,
+  onListed: () => void,
+): Promise<ObjectInfo[]> {
   const out: ObjectInfo[] = [];
   for await (const o of store.list(prefix, { signal })) {
+    onListed();
     // Temporary or foreign files are not repository objects.
     if (/^[0-9a-f]{64}$/.test(o.key.slice(o.key.lastIndexOf('/') + 1))) out.push(o);
   }

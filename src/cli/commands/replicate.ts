@@ -157,23 +157,29 @@ async function _run(
   // where it can): either way, replication refuses a replica that cannot hold it.
   const retainUntil =
     retainFor === undefined ? undefined : addDuration(new Date(), parseDuration(retainFor));
-  // One task for the whole run, as restore's: objects copied, and those only read for the gap
-  // check (all a run does on an up-to-date replica), of the run's totals.
-  reporter.start('replicate');
+  // Two tasks: both repositories listed (a count, no total yet; on a remote store of many packs a
+  // while), then, as restore's, the objects copied and those only read for the gap check (all a
+  // run does on an up-to-date replica), of the run's totals.
+  reporter.start('list');
+  let listing = true;
   return replicateRepository(repo.store, target, {
     keys: repo.keys,
     keyId: repo.keyId,
     ...(retainUntil ? { retainUntil } : {}),
     signal: ctx.signal,
     onLockLeft: warnLockLeft(reporter),
-    onProgress: (p) =>
+    onListing: (l) => reporter.progress({ files: l.listed, bytes: 0, currentPath: l.prefix }),
+    onProgress: (p) => {
+      if (listing) reporter.start('replicate');
+      listing = false;
       reporter.progress({
         files: p.objectsDone,
         bytes: p.bytesDone,
         totalFiles: p.objectsTotal,
         totalBytes: p.bytesTotal,
         currentPath: p.kind,
-      }),
+      });
+    },
   });
 }
 
