@@ -57,6 +57,18 @@ export interface BackupSetRecord {
   readonly availabilityGroup: string | null;
 }
 
+/**
+ * Whether two sets (or a set and a database) may be of one lineage: the same FamilyGUID, or one not
+ * known (older history). A database dropped and made again under its name starts a new lineage,
+ * whose LSNs say nothing of the old one's.
+ */
+export function sameLineage(
+  a: Pick<BackupSetRecord, 'familyGuid'>,
+  b: Pick<BackupSetRecord, 'familyGuid'>,
+): boolean {
+  return a.familyGuid === null || b.familyGuid === null || a.familyGuid === b.familyGuid;
+}
+
 /** Whether a log backup holds no log records (`FirstLSN = LastLSN`): it adds nothing to a chain. */
 export function isEmptyLog(record: BackupSetRecord): boolean {
   return record.type === 'log' && record.firstLsn === record.lastLsn;

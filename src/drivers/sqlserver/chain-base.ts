@@ -3,7 +3,7 @@
  * @module
  */
 import { PlanError } from '../../errors.ts';
-import type { BackupSetRecord } from './backup-set.ts';
+import { sameLineage, type BackupSetRecord } from './backup-set.ts';
 import { compareLsn } from './lsn.ts';
 import type { RestorePlan, RestoreTarget } from './plan.ts';
 
@@ -87,7 +87,7 @@ export function planToDataBackup(
       r.type === 'full' &&
       !r.isDamaged &&
       r.lastLsn < set.lastLsn &&
-      (r.familyGuid === null || set.familyGuid === null || r.familyGuid === set.familyGuid) &&
+      sameLineage(r, set) &&
       isBasedOn(set, r) &&
       sameFork(r.recoveryForkId, set.firstRecoveryForkId),
   );

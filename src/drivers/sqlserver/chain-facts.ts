@@ -7,7 +7,7 @@
  * @module
  */
 import { PlanError } from '../../errors.ts';
-import type { BackupSetRecord } from './backup-set.ts';
+import { sameLineage, type BackupSetRecord } from './backup-set.ts';
 import { planToDataBackup } from './chain-base.ts';
 import { planRestore, sameDatabaseName } from './chain.ts';
 import type { DatabaseState } from './eligibility.ts';
@@ -40,8 +40,7 @@ export function chainFacts(
 ): ChainFacts {
   // One database, one lineage: a database dropped and re-created under its name starts again.
   const ofDb = (r: BackupSetRecord): boolean =>
-    sameDatabaseName(r.database, state.name) &&
-    (r.familyGuid === null || state.familyGuid === null || r.familyGuid === state.familyGuid);
+    sameDatabaseName(r.database, state.name) && sameLineage(r, state);
   const sets = records.filter((r) => ofDb(r) && !r.isDamaged);
   const lost = unrestorable.filter(ofDb);
   return {

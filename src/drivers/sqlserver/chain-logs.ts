@@ -3,7 +3,7 @@
  * @module
  */
 import { PlanError } from '../../errors.ts';
-import { isEmptyLog, type BackupSetRecord } from './backup-set.ts';
+import { isEmptyLog, sameLineage, type BackupSetRecord } from './backup-set.ts';
 import { sameFork } from './chain-base.ts';
 import { compareLsn, formatLsn } from './lsn.ts';
 import type { RestoreTarget } from './plan.ts';
@@ -146,7 +146,7 @@ export function walkLogs(
         u.firstLsn <= lsn &&
         lsn < u.lastLsn &&
         sameFork(fork, u.firstRecoveryForkId) &&
-        (u.familyGuid === null || tip.familyGuid === null || u.familyGuid === tip.familyGuid),
+        sameLineage(u, tip),
     );
     if (later) throw gap(tip, later, lost);
     if (target.kind === 'latest') {

@@ -5,7 +5,7 @@
  * @module
  */
 import { PlanError } from '../../errors.ts';
-import { isEmptyLog, type BackupSetRecord } from './backup-set.ts';
+import { isEmptyLog, sameLineage, type BackupSetRecord } from './backup-set.ts';
 import { candidateFulls, differentialsOn } from './chain-base.ts';
 import { forkFirstSeen, walkLogs, type WalkOptions } from './chain-logs.ts';
 import { compareLsn, formatLsn } from './lsn.ts';
@@ -296,10 +296,6 @@ function newestBackup(sets: readonly BackupSetRecord[]): BackupSetRecord | undef
       newest = r;
   }
   return newest;
-}
-
-function sameLineage(a: BackupSetRecord, b: BackupSetRecord): boolean {
-  return a.familyGuid === null || b.familyGuid === null || a.familyGuid === b.familyGuid;
 }
 
 function selectDatabase(

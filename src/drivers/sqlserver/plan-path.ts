@@ -5,7 +5,7 @@
  * not lost among the rest. A plan that fails names the set that stopped it in its error instead.
  * @module
  */
-import type { BackupSetRecord } from './backup-set.ts';
+import { sameLineage, type BackupSetRecord } from './backup-set.ts';
 import { sameDatabaseName } from './chain.ts';
 import type { RestorePlan } from './plan.ts';
 import { unrestorableWarning } from './unrestorable.ts';
@@ -37,8 +37,7 @@ export function crossedBy(
   return sets.filter((s) => {
     if (!sameDatabaseName(s.database, plan.database)) return false;
     // Another lineage's LSNs say nothing of this one's: only its time does.
-    if (s.familyGuid !== null && full.familyGuid !== null && s.familyGuid !== full.familyGuid)
-      return toLatest && s.finish.getTime() > last.finish.getTime();
+    if (!sameLineage(s, full)) return toLatest && s.finish.getTime() > last.finish.getTime();
     const start = s.firstLsn > from ? s.firstLsn : from;
     const end = to === null || s.lastLsn < to ? s.lastLsn : to;
     return start < end && onPlanFork(plan.steps, s);
