@@ -37,7 +37,7 @@ export interface TreeNode {
   /**
    * File: it had fewer bytes allocated than its size (holes) when backed up; absent otherwise,
    * and in nodes stored before hbr recorded it. A restore leaves its zero blocks unwritten, so
-   * they are holes again (src/util/sparse-writer.ts); a file not sparse is written whole, since
+   * they are holes again (src/drivers/files/sparse-writer.ts); a file not sparse is written whole, since
    * a file of allocated zeros may be relied on (a database's preallocated log).
    */
   sparse?: true | undefined;

@@ -33,7 +33,7 @@ import { findLeftoverTemps, tempName } from './temp-names.ts';
 import { createLinkGroups, makeLinks, mayBeLinked } from './hard-links.ts';
 import { fileIdentity } from '../../util/file-identity.ts';
 import { createDirectWrites, type DirectWrites } from '../../util/direct-writes.ts';
-import { skippingZeroBlocks } from '../../util/sparse-writer.ts';
+import { skippingZeroBlocks } from './sparse-writer.ts';
 import {
   addToCodedSample,
   addToSample,

@@ -3,11 +3,7 @@
  * image holding 1 GB of data would allocate 100 GB, and could fill the target's disk.
  * @module
  */
-
-/** Where bytes are written by position (as `writeContents` writes a file's content). */
-export interface PositionalOut {
-  write(buffer: Buffer, offset: number, length: number, position: number): Promise<unknown>;
-}
+import type { PositionalWriter } from '../../repository/index.ts';
 
 /**
  * `out` leaving zeros unwritten, block by block of the file (4 KiB, aligned to the file's start),
@@ -16,7 +12,7 @@ export interface PositionalOut {
  * (`ftruncate`: a file ending in zeros would otherwise be short). The runs of bytes that are not
  * zero are written as they are, each in one write.
  */
-export function skippingZeroBlocks(out: PositionalOut): PositionalOut {
+export function skippingZeroBlocks(out: PositionalWriter): PositionalWriter {
   return {
     async write(buffer, offset, length, position) {
       const end = offset + length;
