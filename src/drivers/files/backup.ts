@@ -189,7 +189,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
         kept.uid === Number(st.uid) &&
         kept.gid === Number(st.gid) &&
         kept.links === (st.nlink > 1n ? Number(st.nlink) : undefined) &&
-        kept.sparse === _sparse(st).sparse &&
+        kept.sparse === (_isSparse(st) || undefined) &&
         kept.subtree === undefined &&
         kept.linkTarget === undefined
       )
@@ -639,7 +639,12 @@ function _links(st: { readonly nlink: bigint }): { links?: number } {
  * other files are as they were before hbr recorded it.
  */
 function _sparse(st: { readonly size: bigint; readonly blocks: bigint }): { sparse?: true } {
-  return isSparse(Number(st.size), Number(st.blocks)) ? { sparse: true } : {};
+  return _isSparse(st) ? { sparse: true } : {};
+}
+
+/** Whether a file is sparse by its stat (compared so for an unchanged file, without an object). */
+function _isSparse(st: { readonly size: bigint; readonly blocks: bigint }): boolean {
+  return isSparse(Number(st.size), Number(st.blocks));
 }
 
 /** An entry's numeric owner and group, as its node keeps them. */
