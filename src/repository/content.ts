@@ -507,9 +507,14 @@ export interface ContentToWrite {
 export async function writeContents(
   repo: OpenRepository,
   streams: readonly ContentToWrite[],
-  options: { budget: ByteBudget; signal?: AbortSignal },
+  options: {
+    budget: ByteBudget;
+    signal?: AbortSignal;
+    /** Told the bytes of each write as it completes, to any stream (for progress). */
+    onWritten?: (bytes: number) => void;
+  },
 ): Promise<number[]> {
-  const { budget, signal } = options;
+  const { budget, signal, onWritten } = options;
   const index = await repo.index({ signal });
   const states = streams.map((stream) => ({
     ...stream,
@@ -563,6 +568,7 @@ export async function writeContents(
       state.hash?.update(blob);
       await state.out.write(blob, 0, blob.length, state.written);
       state.written += blob.length;
+      onWritten?.(blob.length);
     } finally {
       settle(head.kept);
       budget.release(head.budgeted);

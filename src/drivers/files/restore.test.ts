@@ -283,6 +283,31 @@ describe('restoring many large files, and versions of one', () => {
     assert.deepEqual(await listed(join(target, data)), [...files.keys()].sort());
   });
 
+  it('shows the bytes of a large file as they are written, not only once it is whole', async () => {
+    const seen: { files: number; bytes: number; totalBytes: number }[] = [];
+    const target = join(dir.path, 'progress');
+    const model = files.get('model.bin') ?? Buffer.alloc(0);
+    const result = await restoreFiles({
+      repo: await opened(),
+      backup,
+      target,
+      include: [join(data, 'model.bin')],
+      onProgress: (p) => seen.push({ ...p }),
+    });
+    assert.deepEqual(result.errors, []);
+    // The last of them once its last piece is written, before it is verified and renamed.
+    const during = seen.filter((p) => p.files === 0);
+    assert.ok(during.length >= 4, `${during.length} reports before the file was whole`);
+    assert.ok(during.every((p) => p.bytes > 0 && p.bytes <= model.length));
+    assert.deepEqual(
+      seen.map((p) => p.bytes),
+      seen.map((p) => p.bytes).sort((a, b) => a - b),
+      'never going back',
+    );
+    const whole = { files: 1, totalFiles: 1, bytes: model.length, totalBytes: model.length };
+    assert.deepEqual(seen.at(-1), whole);
+  });
+
   it('decodes the blobs a model shares with its fine-tuned copy once', async () => {
     const repo = await opened();
     const leased: string[] = [];

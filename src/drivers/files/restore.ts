@@ -169,11 +169,14 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const sweep = async (folder: string): Promise<void> => {
     for (const path of await findLeftoverTemps(folder)) addToSample(leftoverTemps, path);
   };
+  // Bytes written to files not yet restored: a large file shows its progress as it is written.
+  let writing = 0;
+  const report = (): void => options.onProgress?.({ ...progress, bytes: progress.bytes + writing });
   const restored = (p: Planned): void => {
     if (_access(p.node, owners).setidLeftOut) setidNotRestored++;
     progress.files++;
     progress.bytes += p.node.size ?? 0;
-    options.onProgress?.(progress);
+    report();
   };
   const failed = (p: { readonly path: string }, error: unknown): void => {
     if (signal?.aborted) throw error;
@@ -200,7 +203,19 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   // its links are made links of (hard-links.ts).
   const identities = new Map<string, string>();
   const identified = (path: string, identity: string): void => void identities.set(path, identity);
-  const write = { budget, direct, owners, ownerNotSet, identified, ...(signal ? { signal } : {}) };
+  const write = {
+    budget,
+    direct,
+    owners,
+    ownerNotSet,
+    identified,
+    // Taken back without a report: the files' whole sizes are counted next, or they failed.
+    writing: (bytes: number): void => {
+      writing += bytes;
+      if (bytes > 0) report();
+    },
+    ...(signal ? { signal } : {}),
+  };
   /**
    * Where an entry goes, its folder made. What is there (with `overwrite`) stays until the
    * entry's rename replaces it.
@@ -772,6 +787,11 @@ interface _Writing {
   readonly ownerNotSet: (path: string, code: string) => void;
   /** Notes the identity of a file that may be a hard link's leader, from its descriptor. */
   readonly identified: (path: string, identity: string) => void;
+  /**
+   * Told the bytes written to files not yet restored as they are written, and, taken back (a
+   * negative count), when those files are restored or fail.
+   */
+  readonly writing: (bytes: number) => void;
   readonly signal?: AbortSignal;
 }
 
@@ -788,6 +808,8 @@ async function _restoreFilesTogether(
 ): Promise<void> {
   const { budget, signal } = write;
   const opened: { p: Planned; path: string; temp: string; out: _TempOut }[] = [];
+  // Bytes written so far, shown as progress until the files are counted whole, or fail.
+  let written = 0;
   try {
     for (const { path, p } of files) {
       const temp = tempName(path);
@@ -799,7 +821,11 @@ async function _restoreFilesTogether(
       what: p.path,
     }));
     // Verified blob by blob, and against each file's SHA-256, before the renames below.
-    await writeContents(repo, streams, { budget, ...(signal ? { signal } : {}) });
+    const onWritten = (bytes: number): void => {
+      written += bytes;
+      write.writing(bytes);
+    };
+    await writeContents(repo, streams, { budget, onWritten, ...(signal ? { signal } : {}) });
     for (const { p, path, temp, out } of opened) {
       // Through the descriptor written, before it is closed: by its path, a link put in its
       // place since would be followed (a root restore gave a root file to nobody).
@@ -819,6 +845,8 @@ async function _restoreFilesTogether(
       await rm(temp, { force: true });
     }
     throw error;
+  } finally {
+    write.writing(-written);
   }
 }
 
