@@ -7,7 +7,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { backupFiles } from '../drivers/files/index.ts';
+import { backupFiles, RECORDED_FIELDS } from '../drivers/files/index.ts';
 import { restoreFiles } from '../drivers/files/index.ts';
 import { IntegrityError, UsageError } from '../errors.ts';
 import { checkRepository } from '../repository/check.ts';
@@ -127,7 +127,7 @@ async function _backup(
       startedAt,
       paths: [path],
       ...(parent ? { parent: parent.id } : {}),
-      meta: { ...result.stats },
+      meta: { ...result.stats, recorded: [...RECORDED_FIELDS] },
     },
     { files: result.stats.files, bytes: result.stats.bytes },
   );

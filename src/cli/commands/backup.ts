@@ -2,7 +2,7 @@ import { collect } from '../repeatable.ts';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { requireConfig } from '../resolve.ts';
-import { backupFiles } from '../../drivers/files/index.ts';
+import { backupFiles, RECORDED_FIELDS } from '../../drivers/files/index.ts';
 import { excludesAsRecorded, recordedPaths } from '../../drivers/files/real-paths.ts';
 import { scanFiles, type ScanTotals } from '../../drivers/files/scan.ts';
 import { FolderMemo, folderMemoFile } from '../../drivers/files/folder-memo.ts';
@@ -230,6 +230,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
               changedFiles: result.stats.changedFiles,
               unchangedFiles: result.stats.unchangedFiles,
               bytesRead: result.stats.bytesRead,
+              recorded: [...RECORDED_FIELDS],
             },
           },
           {

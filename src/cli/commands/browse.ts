@@ -1,5 +1,5 @@
 import { collect } from '../repeatable.ts';
-import { diffTrees, listTree } from '../../drivers/files/index.ts';
+import { diffTrees, listTree, recordedByBoth } from '../../drivers/files/index.ts';
 import { isHbrError } from '../../errors.ts';
 import {
   incompleteOf,
@@ -59,7 +59,13 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
       const { repo } = await accessRepository(ctx, globals);
       const filter = await latestFilter(flags, ctx.cwd);
       const [a, b] = [await repo.findBackup(from, filter), await repo.findBackup(to, filter)];
-      const changes = await diffTrees(repo, a.tree, b.tree, [...a.paths, ...b.paths]);
+      const changes = await diffTrees(
+        repo,
+        a.tree,
+        b.tree,
+        [...a.paths, ...b.paths],
+        recordedByBoth(a.meta, b.meta),
+      );
       const counts = { '+': 0, '-': 0, M: 0, T: 0, U: 0 };
       for (const c of changes) counts[c.change]++;
       const text =

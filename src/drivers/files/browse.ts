@@ -4,6 +4,7 @@
  */
 import { NotFoundError } from '../../errors.ts';
 import type { OpenRepository, TreeNode } from '../../repository/index.ts';
+import type { RecordedField } from './recorded-fields.ts';
 
 /** A tree node with its full path in the backup. */
 export interface ListedNode {
@@ -19,8 +20,7 @@ export interface ListedNode {
   readonly gid?: number;
   /**
    * A file's link count when it had hard links (more than one), which a restore makes again;
-   * absent otherwise, and in backups made before hbr recorded it. Not compared by `diff`: absent
-   * there cannot tell one link from a count not yet recorded.
+   * absent otherwise, and in backups made before hbr recorded it.
    */
   readonly links?: number;
   /** A file that had holes when backed up, given back as holes by a restore. */
@@ -71,7 +71,10 @@ export async function listTree(
 /** One difference between two backups. */
 export interface TreeChange {
   readonly path: string;
-  /** `+` added, `-` removed, `M` content changed, `T` type changed, `U` metadata only (mode, mtime, owner or group). */
+  /**
+   * `+` added, `-` removed, `M` content changed, `T` type changed, `U` metadata only (mode, mtime,
+   * owner or group; a file's link count or sparseness).
+   */
   readonly change: '+' | '-' | 'M' | 'T' | 'U';
 }
 
@@ -79,13 +82,16 @@ export interface TreeChange {
  * Compares two trees; identical subtrees (same id) are skipped without reading them. A folder's
  * own mode or mtime is a change (`U`) at or below one of `paths` (the backed-up paths, when
  * given): the folders above them are only the way to reach them, and their times move with
- * everything else in them (a backup of /tmp/x would show /tmp every time).
+ * everything else in them (a backup of /tmp/x would show /tmp every time). A file's link count
+ * and sparseness are compared only as far as both backups recorded them (`recorded`, from
+ * recorded-fields.ts `recordedByBoth`): none by default.
  */
 export async function diffTrees(
   repo: OpenRepository,
   a: string,
   b: string,
   paths?: readonly string[],
+  recorded: readonly RecordedField[] = [],
 ): Promise<TreeChange[]> {
   const changes: TreeChange[] = [];
   const backedUp = (path: string): boolean =>
@@ -131,7 +137,14 @@ export async function diffTrees(
             changes.splice(at, 0, { path, change: 'U' });
         } else if (!_sameContent(x, y) || x.linkTarget !== y.linkTarget || x.size !== y.size)
           changes.push({ path, change: 'M' });
-        else if (x.mode !== y.mode || x.mtime !== y.mtime || _ownerChanged(x, y))
+        // A link made or removed (`ln`, `rm` of its other name) moves only the file's ctime,
+        // and holes punched or filled keep its bytes: its recorded count and sparseness tell.
+        else if (
+          x.mode !== y.mode ||
+          x.mtime !== y.mtime ||
+          _ownerChanged(x, y) ||
+          recorded.some((field) => x[field] !== y[field])
+        )
           changes.push({ path, change: 'U' });
       }
     }

@@ -4,3 +4,4 @@ export { restoreFiles } from './restore.ts';
 export type { FilesRestoreOptions, FilesRestoreResult } from './restore.ts';
 export { diffTrees, listTree } from './browse.ts';
 export type { ListedNode, TreeChange } from './browse.ts';
+export { RECORDED_FIELDS, recordedByBoth } from './recorded-fields.ts';
