@@ -168,8 +168,8 @@ describe('which backup a command takes, and what it says of an incomplete one', 
     const afterId = await idOf('tree');
     const diff = await run('diff', before, afterId);
     assert.equal(diff.code, 0, diff.stderr);
-    assert.match(diff.stdout, /^U {2}.*\/tree\/a$/m);
-    assert.match(diff.stdout, /^U {2}.*\/tree\/a\/b$/m);
+    assert.match(diff.stdout, /^U {2}.*\/tree\/a {2}\(mtime\)$/m);
+    assert.match(diff.stdout, /^U {2}.*\/tree\/a\/b {2}\(mode\)$/m);
     assert.match(diff.stdout, /^T {2}.*\/tree\/models$/m);
     assert.match(diff.stdout, /^- {2}.*\/tree\/models\/3$/m);
     assert.match(diff.stdout, /^\+ {2}.*\/tree\/c\/new$/m);

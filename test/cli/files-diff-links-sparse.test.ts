@@ -56,19 +56,19 @@ describe('hbr diff of a file whose link count or sparseness alone changed', () =
     await link(data('a.txt'), data('b.txt'));
     const linked = await backup();
     const added = await diff(first, linked);
-    assert.deepEqual(added.lines, [`U  ${data('a.txt')}`, `+  ${data('b.txt')}`]);
+    assert.deepEqual(added.lines, [`U  ${data('a.txt')}  (links)`, `+  ${data('b.txt')}`]);
     assert.equal(added.summary, '1 added, 0 removed, 0 modified, 0 type changed, 1 metadata only');
     assert.deepEqual(added.changes, [
-      { path: data('a.txt'), change: 'U' },
+      { path: data('a.txt'), change: 'U', changed: ['links'] },
       { path: data('b.txt'), change: '+' },
     ]);
 
     await rm(data('b.txt'));
     const unlinked = await backup();
     const removed = await diff(linked, unlinked);
-    assert.deepEqual(removed.lines, [`U  ${data('a.txt')}`, `-  ${data('b.txt')}`]);
+    assert.deepEqual(removed.lines, [`U  ${data('a.txt')}  (links)`, `-  ${data('b.txt')}`]);
     assert.deepEqual(removed.changes, [
-      { path: data('a.txt'), change: 'U' },
+      { path: data('a.txt'), change: 'U', changed: ['links'] },
       { path: data('b.txt'), change: '-' },
     ]);
   });
@@ -85,8 +85,10 @@ describe('hbr diff of a file whose link count or sparseness alone changed', () =
     assert.equal(await holes(), true);
     const sparse = await backup();
     const punched = await diff(whole, sparse);
-    assert.deepEqual(punched.lines, [`U  ${data('disk.img')}`]);
-    assert.deepEqual(punched.changes, [{ path: data('disk.img'), change: 'U' }]);
+    assert.deepEqual(punched.lines, [`U  ${data('disk.img')}  (sparse)`]);
+    assert.deepEqual(punched.changes, [
+      { path: data('disk.img'), change: 'U', changed: ['sparse'] },
+    ]);
 
     // The zeros written over the hole: allocated again.
     const again = await open(data('disk.img'), 'r+');
@@ -95,8 +97,10 @@ describe('hbr diff of a file whose link count or sparseness alone changed', () =
     await utimes(data('disk.img'), MTIME, MTIME);
     assert.equal(await holes(), false);
     const filled = await diff(sparse, await backup());
-    assert.deepEqual(filled.lines, [`U  ${data('disk.img')}`]);
-    assert.deepEqual(filled.changes, [{ path: data('disk.img'), change: 'U' }]);
+    assert.deepEqual(filled.lines, [`U  ${data('disk.img')}  (sparse)`]);
+    assert.deepEqual(filled.changes, [
+      { path: data('disk.img'), change: 'U', changed: ['sparse'] },
+    ]);
   });
 
   it('does not show a count or sparseness against a backup made before hbr recorded them', async () => {

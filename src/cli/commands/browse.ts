@@ -69,7 +69,9 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
       const counts = { '+': 0, '-': 0, M: 0, T: 0, U: 0 };
       for (const c of changes) counts[c.change]++;
       const text =
-        changes.map((c) => `${c.change}  ${c.path}`).join('\n') +
+        changes
+          .map((c) => `${c.change}  ${c.path}${c.changed ? `  (${c.changed.join(', ')})` : ''}`)
+          .join('\n') +
         `${changes.length ? '\n' : ''}${counts['+']} added, ${counts['-']} removed, ${counts.M} modified, ${counts.T} type changed, ${counts.U} metadata only\n`;
       reporterFor(ctx, globals).result({ from: a.id, to: b.id, changes }, text);
     });

@@ -36,8 +36,8 @@ describe('owners in ls and diff', { skip: !isRoot && 'needs root (to change owne
 
   it('shows an entry whose owner or group changed as U', async () => {
     assert.deepEqual(await diffTrees(repo, first, second, [data]), [
-      { path: join(data, 'sub'), change: 'U' },
-      { path: join(data, 'sub', 'f.txt'), change: 'U' },
+      { path: join(data, 'sub'), change: 'U', changed: ['owner'] },
+      { path: join(data, 'sub', 'f.txt'), change: 'U', changed: ['owner'] },
     ]);
   });
 

@@ -76,7 +76,12 @@ export interface TreeChange {
    * owner or group; a file's link count or sparseness).
    */
   readonly change: '+' | '-' | 'M' | 'T' | 'U';
+  /** Of a `U`: what changed (`owner`: the owner or the group). */
+  readonly changed?: readonly MetadataField[];
 }
+
+/** The metadata a `U` change names. */
+export type MetadataField = 'mode' | 'mtime' | 'owner' | RecordedField;
 
 /**
  * Compares two trees; identical subtrees (same id) are skipped without reading them. A folder's
@@ -132,20 +137,15 @@ export async function diffTrees(
           // an entry is added or removed, which the lines below it already show.
           const at = changes.length;
           const entries = await compare(x.subtree ?? '', y.subtree ?? '', path);
-          const own = x.mode !== y.mode || _ownerChanged(x, y);
-          if ((own || (x.mtime !== y.mtime && !entries)) && backedUp(path))
-            changes.splice(at, 0, { path, change: 'U' });
+          const changed = _metadataChanged(x, y, []).filter((f) => f !== 'mtime' || !entries);
+          if (changed.length > 0 && backedUp(path))
+            changes.splice(at, 0, { path, change: 'U', changed });
         } else if (!_sameContent(x, y) || x.linkTarget !== y.linkTarget || x.size !== y.size)
           changes.push({ path, change: 'M' });
-        // A link made or removed (`ln`, `rm` of its other name) moves only the file's ctime,
-        // and holes punched or filled keep its bytes: its recorded count and sparseness tell.
-        else if (
-          x.mode !== y.mode ||
-          x.mtime !== y.mtime ||
-          _ownerChanged(x, y) ||
-          recorded.some((field) => x[field] !== y[field])
-        )
-          changes.push({ path, change: 'U' });
+        else {
+          const changed = _metadataChanged(x, y, recorded);
+          if (changed.length > 0) changes.push({ path, change: 'U', changed });
+        }
       }
     }
     return entriesChanged;
@@ -169,6 +169,24 @@ function _listed(path: string, node: TreeNode): ListedNode {
     ...(node.links !== undefined ? { links: node.links } : {}),
     ...(node.sparse ? { sparse: true as const } : {}),
   };
+}
+
+/**
+ * The metadata that differs between two nodes of one entry. A link made or removed (`ln`, `rm` of
+ * its other name) moves only a file's ctime, and holes punched or filled keep its bytes: the
+ * `recorded` fields (link count, sparseness) tell those.
+ */
+function _metadataChanged(
+  x: TreeNode,
+  y: TreeNode,
+  recorded: readonly RecordedField[],
+): MetadataField[] {
+  const changed: MetadataField[] = [];
+  if (x.mode !== y.mode) changed.push('mode');
+  if (x.mtime !== y.mtime) changed.push('mtime');
+  if (_ownerChanged(x, y)) changed.push('owner');
+  for (const field of recorded) if (x[field] !== y[field]) changed.push(field);
+  return changed;
 }
 
 /**
