@@ -15,6 +15,7 @@ import {
   acquireLock,
   acquireReadLock,
   listLocks,
+  removeLocks,
   type LeftLock,
   type LockClock,
 } from './locks.ts';
@@ -398,5 +399,41 @@ describe('repository locks', () => {
     monotonic += LOST_AFTER_MS;
     assert.throws(() => lock.throwIfLost(), { name: 'RepositoryLockedError' });
     await lock.release();
+  });
+
+  it("takes a lock it cannot read for a possibly exclusive one, live until it is stale by the store's clock, for readers and writers alike", async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const local = createLocalStore({ path: dir.path });
+    const keys = deriveKeys(randomBytes(64));
+    // Not hbr's, and hbr's under a key this repository does not have: neither can be read.
+    await local.put(`locks/${'d'.repeat(32)}`, randomBytes(200));
+    await local.put(
+      `locks/${'e'.repeat(32)}`,
+      sealObject(deriveKeys(randomBytes(64)), 'lock', Buffer.from('{}')),
+    );
+    const unlocked: string[] = [];
+    const read = () =>
+      acquireReadLock(readOnlyStore(dir.path), keys, 'restore', (w) => unlocked.push(w));
+    await assert.rejects(read(), {
+      name: 'RepositoryLockedError',
+      message: /lock locks\/(d|e){32} cannot be read/,
+    });
+    await assert.rejects(acquireLock(local, keys, { exclusive: false, operation: 'backup' }), {
+      name: 'RepositoryLockedError',
+      message: /cannot be read/,
+    });
+    assert.deepEqual(await removeLocks(local, keys), [], 'hbr unlock leaves a fresh one');
+    assert.equal(unlocked.length, 0);
+    // Unrefreshed for 40 minutes: no live holder's, whatever it was.
+    for (const c of 'de') await writtenAgo(dir.path, `locks/${c.repeat(32)}`, FORTY_MINUTES);
+    await (await read()).release();
+    assert.equal(unlocked.length, 1, 'read without a lock of its own');
+    await (await acquireLock(local, keys, { exclusive: true, operation: 'prune' })).release();
+    assert.deepEqual(
+      (await removeLocks(local, keys)).map((l) => l.key).sort(),
+      [`locks/${'d'.repeat(32)}`, `locks/${'e'.repeat(32)}`],
+      'hbr unlock removes a stale one',
+    );
   });
 });

@@ -3,8 +3,9 @@
  * number at once); prune takes an exclusive one. A lock is stale when its holder has not
  * refreshed it for {@link STALE_AFTER_MS}, timed by the store's clock, never a host's (see
  * {@link listLocks}), or when it was taken on this host, in this process namespace, by a process
- * that no longer runs. A lock that cannot be read is taken for a live shared one: it keeps prune
- * out until `hbr unlock --remove-all`. Locks are the only objects hbr deletes outside prune and
+ * that no longer runs. A lock that cannot be read (damaged, sealed under another repository's
+ * key, not hbr's) may be a live prune's: it is taken for an exclusive one, by every command alike,
+ * until it is stale by its age. Locks are the only objects hbr deletes outside prune and
  * forget. A lock that cannot be removed when its holder is done (an expired token, a network
  * down) is left to go stale, and its holder is told ({@link LeftLock}): that never turns
  * finished work into a failure, nor replaces the error of work that failed.
@@ -101,7 +102,8 @@ const systemClock: LockClock = {
 
 /**
  * Takes a lock. Throws `RepositoryLockedError` naming the holder when a live conflicting lock
- * exists: any lock for an exclusive request, an exclusive one for a shared request.
+ * exists: any lock for an exclusive request, an exclusive one (or one that cannot be read) for a
+ * shared request.
  */
 export async function acquireLock(
   store: Store,
@@ -329,7 +331,6 @@ async function _write(
   return key;
 }
 
-/** Every lock, judged against the store's time of `own`, a lock just written (see listLocks). */
 /**
  * Every lock, judged against the store's time of `own`, a lock just written (see listLocks), or
  * without one (a reader that could not write its lock) against {@link _estimatedStoreNow}.
@@ -370,6 +371,8 @@ async function _judgeListing(
       : (
           listed.find((l) => l.key === own)?.lastModified ?? (await store.head(own))?.lastModified
         )?.getTime();
+  const old = (written: Date | undefined): boolean =>
+    now !== undefined && written !== undefined && now - written.getTime() > STALE_AFTER_MS;
   const locks: LockInfo[] = [];
   const host = hostname();
   for (const { key, lastModified } of listed) {
@@ -379,29 +382,26 @@ async function _judgeListing(
       info = LockSchema.parse(JSON.parse(openObject(keys, 'lock', bytes, key).toString('utf8')));
     } catch {
       // Vanished (released, or refreshed, meanwhile: see _judgeLocks) or unreadable. Unreadable,
-      // it may be a live backup's (a read that failed): taken for a live shared lock, which keeps
-      // prune out and no backup.
+      // it may be a live prune's (a read that failed, a newer hbr's format): taken for an
+      // exclusive lock, which keeps every command out while it is fresh. Stale after the usual
+      // age all the same: a live holder's lock is never that old, as it rewrites it as new.
       const still = await store.head(key);
       if (!still) return undefined;
       locks.push({
         key,
-        exclusive: false,
+        exclusive: true,
         host: UNREADABLE,
         pid: 0,
         time: '',
         operation: UNREADABLE,
-        stale: false,
+        stale: old(lastModified),
       });
       continue;
     }
-    const old =
-      now !== undefined &&
-      lastModified !== undefined &&
-      now - lastModified.getTime() > STALE_AFTER_MS;
     // Only a pid of this host's own process namespace says whether its holder runs (a container
     // beside this one, of the same host name, has pids of its own).
     const here = info.host === host && info.pidns !== undefined && info.pidns === _pidNamespace;
-    const stale = old || (here && !clock.isAlive(info.pid));
+    const stale = old(lastModified) || (here && !clock.isAlive(info.pid));
     locks.push({ ...info, key, stale });
   }
   return locks;
@@ -409,8 +409,9 @@ async function _judgeListing(
 
 function _lockedError(store: Store, lock: LockInfo): RepositoryLockedError {
   if (lock.host === UNREADABLE) {
+    const minutes = STALE_AFTER_MS / 60_000;
     return new RepositoryLockedError(
-      `[repository:${store.name}] locked: lock ${lock.key} cannot be read; if no hbr process uses the repository, remove it with \`hbr unlock --remove-all\``,
+      `[repository:${store.name}] locked: lock ${lock.key} cannot be read (damaged, written under another repository's key, or not hbr's), so it is taken for an exclusive lock until it is ${minutes} minutes old by the store's clock; \`hbr unlock\` then removes it, or \`hbr unlock --remove-all\` at once when no hbr process uses the repository`,
     );
   }
   const kind = lock.exclusive ? 'an exclusive' : 'a shared';

@@ -97,7 +97,7 @@ describe('hbr locks, forget and prune', () => {
     assert.deepEqual(await listLocks(repo.store, repo.keys), [], 'released at the end');
   });
 
-  it('judges a lock by its pid only in its own process namespace, and an unreadable one live', async () => {
+  it('judges a lock by its pid only in its own process namespace, and an unreadable one exclusive until stale', async () => {
     const repo = await open();
     // A lock of this host but another process namespace (a container beside this one): its pid
     // means nothing here, however dead it looks.
@@ -120,18 +120,32 @@ describe('hbr locks, forget and prune', () => {
     assert.equal(other?.stale, false);
     assert.equal((await run('prune')).code, 11, 'prune waits for it');
     await repo.store.delete('locks/other-namespace');
-    // One that cannot be read (a failed read, a torn write) keeps prune out, not backups.
+    // One that cannot be read (damaged, another repository's, a failed read) may be a live
+    // prune's: it keeps prune and backups out alike while fresh by the store's clock.
     await repo.store.put('locks/torn', Buffer.from('not a lock'));
     const prune = await run('prune');
     assert.equal(prune.code, 11);
-    assert.match(prune.stderr, /locks\/torn cannot be read.*unlock --remove-all/);
+    assert.match(prune.stderr, /locks\/torn cannot be read.*exclusive.*unlock --remove-all/);
     await writeFile(join(cli.path, 'src', 'torn.txt'), 'still backed up');
-    assert.equal((await run('backup', 'src')).code, 0);
+    const backup = await run('backup', 'src');
+    assert.equal(backup.code, 11, backup.stderr);
+    assert.match(backup.stderr, /locks\/torn cannot be read/);
     assert.equal(
       (JSON.parse((await run('unlock', '--json')).stdout) as { removed: unknown[] }).removed.length,
       0,
+      'not stale yet',
     );
-    await repo.store.delete('locks/torn');
+    // Not rewritten for an hour: no live holder's lock, whatever it was. unlock removes it.
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(join(cli.path, 'repo', 'locks', 'torn'), hourAgo, hourAgo);
+    assert.equal((await run('backup', 'src')).code, 0);
+    const unlock = JSON.parse((await run('unlock', '--json')).stdout) as {
+      removed: { key: string }[];
+    };
+    assert.deepEqual(
+      unlock.removed.map((l) => l.key),
+      ['locks/torn'],
+    );
     assert.equal((await run('prune')).code, 0);
   });
 

@@ -213,6 +213,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
       reporterFor(ctx, globals).result(
         {
           removed: removed.map((l) => ({
+            key: l.key,
             operation: l.operation,
             host: l.host,
             pid: l.pid,
