@@ -4,7 +4,7 @@ import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { StoreError } from '../errors.ts';
+import { DeleteForbiddenError, StoreError } from '../errors.ts';
 import { createLocalStore } from '../stores/local.ts';
 import type { Store } from '../stores/types.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
@@ -19,7 +19,7 @@ import {
   type LeftLock,
   type LockClock,
 } from './locks.ts';
-import { pruneRepository } from './prune.ts';
+import { forgetBackups, pruneRepository } from './prune.ts';
 import { initRepository, openRepository } from './repository.ts';
 import { startSession } from './session.ts';
 
@@ -128,6 +128,21 @@ function readOnlyStore(path: string): Store {
     ...local,
     put: (key) => Promise.resolve(refuse(key)),
     delete: (key) => Promise.resolve(refuse(key)),
+  };
+}
+
+/**
+ * A local store on an append-only credential (an S3 policy without `s3:DeleteObject`, an Azure
+ * SAS without `d`): it writes, and every delete is refused.
+ */
+function appendOnlyStore(path: string): Store {
+  const local = createLocalStore({ path });
+  return {
+    ...local,
+    delete: (key) =>
+      Promise.reject(
+        new DeleteForbiddenError(`[store:test] delete ${key}: this credential cannot delete (403)`),
+      ),
   };
 }
 
@@ -435,5 +450,48 @@ describe('repository locks', () => {
       [`locks/${'d'.repeat(32)}`, `locks/${'e'.repeat(32)}`],
       'hbr unlock removes a stale one',
     );
+  });
+
+  it('tells of the lock left by a prune or forget refused on a credential that cannot delete, but not of a backup', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const full = await repositoryOn(createLocalStore({ path: dir.path }));
+    const session = await startSession(full);
+    await session.addArtifact('a.bin', Readable.from([randomBytes(1000)]));
+    const record = await session.commit(commitInfo);
+    const credential = { kind: 'password', password: 'pw' } as const;
+    const repo = await openRepository(appendOnlyStore(dir.path), credential);
+    const left: LeftLock[] = [];
+    const onLockLeft = (l: LeftLock) => left.push(l);
+    await assert.rejects(forgetBackups(repo, [record.id], { onLockLeft }), {
+      name: 'DeleteForbiddenError',
+    });
+    assert.equal(left.length, 1);
+    assert.match(
+      left[0]?.message ?? '',
+      /forget's lock locks\/\w+ could not be removed: .*cannot delete/,
+    );
+    assert.match(left[0]?.message ?? '', /prune waits for it/);
+    // Live while this process runs, it keeps prune out: removed as the message says.
+    await assert.rejects(pruneRepository(full), { name: 'RepositoryLockedError' });
+    assert.equal((await removeLocks(full.store, full.keys, { all: true })).length, 1);
+    await forgetBackups(full, [record.id]);
+    await assert.rejects(pruneRepository(repo, { onLockLeft }), { name: 'DeleteForbiddenError' });
+    assert.equal(left.length, 2);
+    assert.equal(left[1]?.exclusive, true);
+    assert.match(
+      left[1]?.message ?? '',
+      /prune's lock locks\/\w+ could not be removed: .*cannot delete/,
+    );
+    assert.match(left[1]?.message ?? '', /every other hbr command waits for it/);
+    assert.match(left[1]?.message ?? '', /`hbr unlock` with a credential that may delete/);
+    const [prune] = (await listLocks(full.store, full.keys)).filter((l) => l.exclusive);
+    assert.equal(prune?.key, left[1]?.key, 'the lock named is the one left');
+    await removeLocks(full.store, full.keys, { all: true });
+    // A backup never deletes: an append-only credential is made for it, and its lock goes quietly.
+    const backup = await startSession(repo, { onLockLeft });
+    await backup.addArtifact('b.bin', Readable.from([randomBytes(1000)]));
+    await backup.commit(commitInfo);
+    assert.equal(left.length, 2);
   });
 });

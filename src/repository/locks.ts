@@ -5,10 +5,11 @@
  * {@link listLocks}), or when it was taken on this host, in this process namespace, by a process
  * that no longer runs. A lock that cannot be read (damaged, sealed under another repository's
  * key, not hbr's) may be a live prune's: it is taken for an exclusive one, by every command alike,
- * until it is stale by its age. Locks are the only objects hbr deletes outside prune and
- * forget. A lock that cannot be removed when its holder is done (an expired token, a network
- * down) is left to go stale, and its holder is told ({@link LeftLock}): that never turns
- * finished work into a failure, nor replaces the error of work that failed.
+ * until it is stale by its age. Locks are the only objects hbr deletes outside prune and forget.
+ * A lock that cannot be removed when its holder is done (an expired token, a network down, a
+ * command that deletes run on a credential that cannot) is left to go stale, and its holder is
+ * told ({@link LeftLock}): that never turns finished work into a failure, nor replaces the error
+ * of work that failed.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -100,6 +101,23 @@ const systemClock: LockClock = {
   isAlive: isProcessAlive,
 };
 
+/** Options of {@link acquireLock}. */
+export interface LockOptions {
+  readonly exclusive: boolean;
+  /** What the holder does, for messages: `backup`, `prune`. */
+  readonly operation: string;
+  /**
+   * Whether the holder deletes objects (prune, forget, key remove). A lock that a credential
+   * without delete rights leaves is told to `onLockLeft` only then: such a command was refused,
+   * and its lock keeps others out for nothing. One that never deletes (a backup, a restore) is
+   * what append-only credentials are for; its lock is left quietly to go stale.
+   * @default exclusive
+   */
+  readonly deletes?: boolean;
+  readonly clock?: LockClock;
+  readonly onLockLeft?: OnLockLeft;
+}
+
 /**
  * Takes a lock. Throws `RepositoryLockedError` naming the holder when a live conflicting lock
  * exists: any lock for an exclusive request, an exclusive one (or one that cannot be read) for a
@@ -108,12 +126,13 @@ const systemClock: LockClock = {
 export async function acquireLock(
   store: Store,
   keys: RepositoryKeys,
-  options: { exclusive: boolean; operation: string; clock?: LockClock; onLockLeft?: OnLockLeft },
+  options: LockOptions,
 ): Promise<RepositoryLock> {
   const clock = options.clock ?? systemClock;
   const monotonic = (): number => clock.monotonic?.() ?? performance.now();
+  const quietIfForbidden = !(options.deletes ?? options.exclusive);
   const remove = (key: string): Promise<void> =>
-    _removeLock(store, key, options, options.onLockLeft ?? _processWarning);
+    _removeLock(store, key, options, options.onLockLeft ?? _processWarning, quietIfForbidden);
   // Taken before the write: a span measured from it is never shorter than the store's.
   let written = monotonic();
   let key = await _write(store, keys, options, clock);
@@ -252,7 +271,7 @@ export async function listLocks(
   try {
     return (await _judgeLocks(store, keys, clock, probe)).filter((l) => l.key !== probe);
   } finally {
-    await _removeLock(store, probe, PROBE, _processWarning);
+    await _removeLock(store, probe, PROBE, _processWarning, true);
   }
 }
 
@@ -277,23 +296,27 @@ export async function removeLocks(
 /**
  * Deletes a lock. An append-only credential (no delete right) cannot: the lock is left to go
  * stale (at once for this host once the process ends; after {@link STALE_AFTER_MS} elsewhere),
- * so backups and replication still work with such credentials, and nothing is said. Any other
- * failure (an expired token, a network down after retries) leaves the lock the same way, but
- * unexpectedly: `onLockLeft` is told, and nothing is thrown, since the holder's work is over.
+ * so backups and replication still work with such credentials, and with `quietIfForbidden`
+ * nothing is said. Any other failure (an expired token, a network down after retries), or a
+ * refusal without `quietIfForbidden`, leaves the lock the same way, but unexpectedly:
+ * `onLockLeft` is told, and nothing is thrown, since the holder's work is over.
  */
 async function _removeLock(
   store: Store,
   key: string,
   lock: { exclusive: boolean; operation: string },
   onLockLeft: OnLockLeft,
+  quietIfForbidden: boolean,
 ): Promise<void> {
   try {
     await store.delete(key);
   } catch (error) {
-    if (error instanceof DeleteForbiddenError) return;
+    const forbidden = error instanceof DeleteForbiddenError;
+    if (forbidden && quietIfForbidden) return;
     const reason = error instanceof Error ? error.message : String(error);
     const blocks = lock.exclusive ? 'every other hbr command waits for it' : 'prune waits for it';
     const minutes = STALE_AFTER_MS / 60_000;
+    const unlock = forbidden ? '`hbr unlock` with a credential that may delete' : '`hbr unlock`';
     onLockLeft({
       key,
       exclusive: lock.exclusive,
@@ -302,7 +325,7 @@ async function _removeLock(
       message:
         `[repository:${store.name}] the ${lock.operation}'s lock ${key} could not be removed: ${reason}. ` +
         `It is left behind, and ${blocks} until it is stale (at once for hbr on this host once this process has ended, elsewhere after ${minutes} minutes); ` +
-        `\`hbr unlock\` then removes it, or \`hbr unlock --remove-all\` at once when no hbr process uses the repository.`,
+        `${unlock} then removes it, or with \`--remove-all\` at once when no hbr process uses the repository.`,
     });
   }
 }

@@ -256,6 +256,7 @@ export async function forgetBackups(
   const lock = await acquireLock(repo.store, repo.keys, {
     exclusive: false,
     operation: 'forget',
+    deletes: true,
     onLockLeft: options.onLockLeft,
   });
   try {
