@@ -494,4 +494,48 @@ describe('repository locks', () => {
     await backup.commit(commitInfo);
     assert.equal(left.length, 2);
   });
+
+  it('unlocks on a read-only credential when there is nothing to remove, and says which locks it cannot remove', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const local = createLocalStore({ path: dir.path });
+    const keys = deriveKeys(randomBytes(64));
+    const store = readOnlyStore(dir.path);
+    assert.deepEqual(await removeLocks(store, keys), [], 'no lock at all');
+    await putForeignLock(local, keys, 'locks/live-backup', Date.now());
+    assert.deepEqual(await removeLocks(store, keys), [], 'a live lock is not removed');
+    await putForeignLock(local, keys, 'locks/dead-backup', Date.now());
+    await writtenAgo(dir.path, 'locks/dead-backup', FORTY_MINUTES);
+    await assert.rejects(removeLocks(store, keys), {
+      name: 'StoreError',
+      message:
+        /could not remove 1 lock\(s\): locks\/dead-backup \(backup by pid 4242 on elsewhere since .*\): .*403 AccessDenied/,
+    });
+    assert.deepEqual(
+      (await removeLocks(local, keys)).map((l) => l.key),
+      ['locks/dead-backup'],
+      'a credential that may delete removes it',
+    );
+  });
+
+  it('unlocks on an append-only credential without leaving a lock of its own where there was none, and says which it cannot remove', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const local = createLocalStore({ path: dir.path });
+    const keys = deriveKeys(randomBytes(64));
+    const store = appendOnlyStore(dir.path);
+    const left: LeftLock[] = [];
+    assert.deepEqual(await removeLocks(store, keys, { onLockLeft: (l) => left.push(l) }), []);
+    assert.deepEqual(await listLocks(local, keys), [], 'nothing written, nothing left');
+    await putForeignLock(local, keys, 'locks/dead-backup', Date.now());
+    await writtenAgo(dir.path, 'locks/dead-backup', FORTY_MINUTES);
+    await assert.rejects(removeLocks(store, keys, { onLockLeft: (l) => left.push(l) }), {
+      name: 'DeleteForbiddenError',
+      message:
+        /could not remove 1 lock\(s\): locks\/dead-backup .*cannot delete.*a credential that may delete/,
+    });
+    // The look timed the locks by a lock of its own, which it could not remove either: told.
+    assert.equal(left.length, 1);
+    assert.match(left[0]?.message ?? '', /unlock's lock locks\/\w+ could not be removed/);
+  });
 });

@@ -141,7 +141,7 @@ export async function acquireLock(
   // other's lock, and both give up, never both go on.
   let conflict: LockInfo | undefined;
   try {
-    conflict = (await listLocks(store, keys, clock, key)).find(
+    conflict = (await _judgeLocks(store, keys, clock, key)).find(
       (l) => l.key !== key && !l.stale && (options.exclusive || l.exclusive),
     );
   } catch (error) {
@@ -249,9 +249,11 @@ export async function acquireReadLock(
 /**
  * Every lock in the repository, with its staleness judged now. A lock is stale when
  * - it was taken on this host, in this process namespace, by a process that no longer runs; or
- * - the store wrote it more than {@link STALE_AFTER_MS} before it wrote the judge's own lock:
- *   `ownKey`, the caller's lock, written just before; without one, a probe lock is written for
- *   the look and removed after it (so `hbr unlock` needs a credential that may write).
+ * - the store wrote it more than {@link STALE_AFTER_MS} before it wrote the judge's own lock: a
+ *   probe lock written for the look and removed after it. Where none can be written (a read-only
+ *   credential), the locks are judged as a reader that cannot write its lock judges them (see
+ *   {@link acquireReadLock}); where there is no lock to judge, none is written, so a credential
+ *   that cannot delete leaves no probe behind. One it cannot remove is told to `onLockLeft`.
  *
  * Both times are the store's (`ObjectInfo.lastModified`), never a host's. The `time` a lock
  * records is its holder's clock, only for messages: judged by it, a backup whose clock ran 40
@@ -264,31 +266,56 @@ export async function listLocks(
   store: Store,
   keys: RepositoryKeys,
   clock: LockClock = systemClock,
-  ownKey?: string,
+  onLockLeft: OnLockLeft = _processWarning,
 ): Promise<LockInfo[]> {
-  if (ownKey) return _judgeLocks(store, keys, clock, ownKey);
-  const probe = await _write(store, keys, PROBE, clock);
+  if (!(await _anyLock(store))) return [];
+  let probe: string;
+  try {
+    probe = await _write(store, keys, PROBE, clock);
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    // Looking needs no write: `hbr unlock` with nothing stale succeeds on a read-only credential.
+    return _judgeLocks(store, keys, clock, undefined);
+  }
   try {
     return (await _judgeLocks(store, keys, clock, probe)).filter((l) => l.key !== probe);
   } finally {
-    await _removeLock(store, probe, PROBE, _processWarning, true);
+    // Told even when the credential cannot delete: who looks at locks wants to know of one left.
+    await _removeLock(store, probe, PROBE, onLockLeft, false);
   }
 }
 
-/** Removes stale locks (or all locks with `all`); returns what was removed. */
+/**
+ * Removes stale locks (or all locks with `all`: their staleness is not judged, so nothing is
+ * written); returns what was removed. With nothing to remove it deletes nothing, and so succeeds
+ * on a read-only credential.
+ * @throws DeleteForbiddenError (or the store's error) naming every lock it could not remove
+ */
 export async function removeLocks(
   store: Store,
   keys: RepositoryKeys,
-  options: { all?: boolean; clock?: LockClock } = {},
+  options: { all?: boolean; clock?: LockClock; onLockLeft?: OnLockLeft } = {},
 ): Promise<LockInfo[]> {
-  const removed: LockInfo[] = [];
-  for (const lock of await listLocks(store, keys, options.clock)) {
-    if (options.all || lock.stale) {
+  const clock = options.clock ?? systemClock;
+  const locks = options.all
+    ? await _judgeLocks(store, keys, clock, undefined)
+    : await listLocks(store, keys, clock, options.onLockLeft);
+  const remove = locks.filter((l) => options.all || l.stale);
+  for (const [i, lock] of remove.entries()) {
+    try {
       await store.delete(lock.key);
-      removed.push(lock);
+    } catch (error) {
+      throw _notRemoved(store, error, remove.slice(i), i);
     }
   }
-  return removed;
+  return remove;
+}
+
+/** A lock for messages: `backup by pid 4242 on db1 since 2025-…`, or that it cannot be read. */
+export function describeLock(lock: LockInfo): string {
+  return lock.host === UNREADABLE
+    ? 'cannot be read'
+    : `${lock.operation} by pid ${lock.pid} on ${lock.host} since ${lock.time}`;
 }
 
 // --- internal ---
@@ -328,6 +355,29 @@ async function _removeLock(
         `${unlock} then removes it, or with \`--remove-all\` at once when no hbr process uses the repository.`,
     });
   }
+}
+
+/**
+ * The error of `hbr unlock` that could not delete `left[0]`, naming it and the locks after it,
+ * which it did not try: of the same class as the store's, so its exit code stays the same.
+ */
+function _notRemoved(store: Store, error: unknown, left: LockInfo[], removed: number): unknown {
+  if (!(error instanceof StoreError || error instanceof DeleteForbiddenError)) return error;
+  const refused = error instanceof DeleteForbiddenError || error.status === 403;
+  const message =
+    `[repository:${store.name}] unlock: could not remove ${left.length} lock(s): ` +
+    left.map((l) => `${l.key} (${describeLock(l)})`).join(', ') +
+    `${removed > 0 ? ` (removed ${removed} before)` : ''}: ${error.message}` +
+    (refused ? '; run `hbr unlock` with a credential that may delete' : '');
+  return error instanceof DeleteForbiddenError
+    ? new DeleteForbiddenError(message, { cause: error })
+    : new StoreError(message, { permanent: error.permanent, status: error.status, cause: error });
+}
+
+/** Whether there is any object under `locks/`. */
+async function _anyLock(store: Store): Promise<boolean> {
+  for await (const _ of store.list('locks/')) return true;
+  return false;
 }
 
 /** Where a left lock is told when the caller gave no `onLockLeft`. */

@@ -9,7 +9,7 @@ import {
   StorageSharedKeyCredential,
   generateBlobSASQueryParameters,
 } from '@azure/storage-blob';
-import { hbr, type CliResult } from '../helpers/cli.ts';
+import { hbr, hbrProcess, type CliResult } from '../helpers/cli.ts';
 import { pseudoRandomBytes, tempDir } from '../helpers/temp.ts';
 import { removeAzureContainer, startService } from '../stores/services.ts';
 
@@ -27,6 +27,10 @@ describe('locks on credentials that cannot delete or cannot write', () => {
   };
   const run = (as: keyof typeof env, ...args: string[]): Promise<CliResult> =>
     hbr(args, { env: env[as], cwd: dir.path });
+  /** In a process of its own, whose locks are stale to hbr on this host once it has ended. */
+  const child = (as: keyof typeof env, ...args: string[]): Promise<CliResult> =>
+    hbrProcess(args, { env: env[as], cwd: dir.path }).done;
+
   /** A file holding a container SAS with these permissions. */
   const sasFile = async (permissions: string): Promise<string> => {
     const account = azurite.AZURE_STORAGE_ACCOUNT ?? '';
@@ -92,5 +96,44 @@ describe('locks on credentials that cannot delete or cannot write', () => {
     const restored = await run('readOnly', 'restore', 'latest', '--target', target);
     assert.equal(restored.code, 0, restored.stderr);
     assert.match(restored.stderr, /restore without a lock/);
+  });
+
+  it('unlocks on a read-only credential with nothing to remove, and names the locks it cannot remove', async () => {
+    const none = await run('readOnly', 'unlock', '--json');
+    assert.equal(none.code, 0, none.stderr);
+    assert.deepEqual(JSON.parse(none.stdout), { removed: [] });
+
+    // A prune on the append-only credential: refused at its first delete, and its lock with it.
+    assert.equal((await run('full', 'forget', 'latest')).code, 0);
+    const prune = await child('appendOnly', 'prune');
+    assert.equal(prune.code, 1, prune.stderr);
+    assert.match(prune.stderr, /cannot delete/);
+    const left =
+      /prune's lock (locks\/\w+) could not be removed: .*every other hbr command waits for it.*`hbr unlock` with a credential that may delete/.exec(
+        prune.stderr,
+      );
+    assert.ok(left, prune.stderr);
+
+    // Its process has ended, so the lock is stale here: unlock must delete, and cannot.
+    const probes: string[] = [];
+    for (const as of ['readOnly', 'appendOnly'] as const) {
+      const refused = await child(as, 'unlock');
+      assert.equal(refused.code, 1, refused.stderr);
+      assert.match(
+        refused.stderr,
+        new RegExp(
+          `could not remove 1 lock\\(s\\): ${left[1]} \\(prune by pid \\d+ .*\\).*cannot delete.*with a credential that may delete`,
+        ),
+      );
+      // The append-only one timed the locks by a lock of its own, and says it left that too.
+      const probe = /unlock's lock (locks\/\w+) could not be removed/.exec(refused.stderr)?.[1];
+      assert.equal(probe !== undefined, as === 'appendOnly', refused.stderr);
+      if (probe) probes.push(probe);
+    }
+    const unlocked = await run('full', 'unlock', '--json');
+    assert.equal(unlocked.code, 0, unlocked.stderr);
+    const removed = (JSON.parse(unlocked.stdout) as { removed: { key: string }[] }).removed;
+    assert.deepEqual(removed.map((l) => l.key).sort(), [left[1], ...probes].sort());
+    assert.equal((await run('full', 'prune')).code, 0);
   });
 });

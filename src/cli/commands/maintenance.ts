@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.ts';
 import { backupGroup } from '../../policy/backup-groups.ts';
 import { applyKeepRules, hasRules, type KeepRules } from '../../policy/keep-rules.ts';
 import { chainHeads, neededByKept } from '../../policy/restore-chains.ts';
-import { removeLocks } from '../../repository/locks.ts';
+import { describeLock, removeLocks } from '../../repository/locks.ts';
 import { isFailedBackup, type BackupRecord } from '../../repository/index.ts';
 import { forgetBackups, pruneRepository } from '../../repository/prune.ts';
 import { globalsOf, type CliContext } from '../context.ts';
@@ -209,8 +209,13 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
     .action(async (flags, command) => {
       const globals = globalsOf(command);
       const { repo } = await accessRepository(ctx, globals);
-      const removed = await removeLocks(repo.store, repo.keys, { all: Boolean(flags.removeAll) });
-      reporterFor(ctx, globals).result(
+      const reporter = reporterFor(ctx, globals);
+      // Deletes only what it must: with nothing to remove, a read-only credential does.
+      const removed = await removeLocks(repo.store, repo.keys, {
+        all: Boolean(flags.removeAll),
+        onLockLeft: warnLockLeft(reporter),
+      });
+      reporter.result(
         {
           removed: removed.map((l) => ({
             key: l.key,
@@ -220,7 +225,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
             time: l.time,
           })),
         },
-        `removed ${removed.length} lock(s)\n${removed.map((l) => `  ${l.operation} by pid ${l.pid} on ${l.host} since ${l.time}`).join('\n')}${removed.length ? '\n' : ''}`,
+        `removed ${removed.length} lock(s)\n${removed.map((l) => `  ${l.key}  ${describeLock(l)}`).join('\n')}${removed.length ? '\n' : ''}`,
       );
     });
 };
