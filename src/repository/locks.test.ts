@@ -416,6 +416,28 @@ describe('repository locks', () => {
     await lock.release();
   });
 
+  it('fails with the store error, not as locked, when a lock cannot be read for a store that does not answer', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const local = createLocalStore({ path: dir.path });
+    const keys = deriveKeys(randomBytes(64));
+    const other = await acquireLock(local, keys, { exclusive: false, operation: 'backup' });
+    const [held] = await listLocks(local, keys);
+    const store: Store = {
+      ...local,
+      get: async (key, options) => {
+        if (key === held?.key)
+          throw new StoreError(`[store:test] get ${key}: 503`, { permanent: false, status: 503 });
+        return local.get(key, options);
+      },
+    };
+    await assert.rejects(acquireLock(store, keys, { exclusive: false, operation: 'backup' }), {
+      name: 'StoreError',
+      message: /503/,
+    });
+    await other.release();
+  });
+
   it("takes a lock it cannot read for a possibly exclusive one, live until it is stale by the store's clock, for readers and writers alike", async (t) => {
     const dir = await tempDir();
     t.after(() => dir.remove());

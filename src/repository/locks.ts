@@ -453,11 +453,14 @@ async function _judgeListing(
     try {
       const bytes = await store.get(key);
       info = LockSchema.parse(JSON.parse(openObject(keys, 'lock', bytes, key).toString('utf8')));
-    } catch {
+    } catch (error) {
+      // A store that failed to answer (after its retries) says nothing of the lock: its error,
+      // not "locked by a lock that cannot be read", is what the command fails with.
+      if (error instanceof StoreError && !error.permanent) throw error;
       // Vanished (released, or refreshed, meanwhile: see _judgeLocks) or unreadable. Unreadable,
-      // it may be a live prune's (a read that failed, a newer hbr's format): taken for an
-      // exclusive lock, which keeps every command out while it is fresh. Stale after the usual
-      // age all the same: a live holder's lock is never that old, as it rewrites it as new.
+      // it may be a live prune's (damaged, a newer hbr's format): taken for an exclusive lock,
+      // which keeps every command out while it is fresh. Stale after the usual age all the
+      // same: a live holder's lock is never that old, as it rewrites it as new.
       const still = await store.head(key);
       if (!still) return undefined;
       locks.push({
