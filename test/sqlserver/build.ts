@@ -24,6 +24,7 @@ export function rec(
     differentialBaseGuid: null,
     recoveryForkId: null,
     firstRecoveryForkId: null,
+    forkPointLsn: null,
     familyGuid: null,
     isCopyOnly: false,
     isDamaged: false,

@@ -29,6 +29,7 @@ const recordArb: fc.Arbitrary<BackupSetRecord> = fc
     differentialBaseGuid: fc.option(guid),
     recoveryForkId: fc.option(guid),
     firstRecoveryForkId: fc.option(guid),
+    forkPointLsn: fc.option(lsn),
     familyGuid: fc.option(guid),
     isCopyOnly: fc.boolean(),
     isDamaged: fc.boolean(),

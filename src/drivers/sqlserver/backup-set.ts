@@ -29,6 +29,12 @@ export interface BackupSetRecord {
   readonly recoveryForkId: string | null;
   /** The recovery fork at the start of the set. */
   readonly firstRecoveryForkId: string | null;
+  /**
+   * For a set that crosses from `firstRecoveryForkId` to `recoveryForkId` (the first log backup
+   * after a restore to a point in time): the LSN where the new fork branched off
+   * (`ForkPointLSN` / `fork_point_lsn`); `null` otherwise, or when the history did not say.
+   */
+  readonly forkPointLsn: Lsn | null;
   /** The database lineage, stable across restores. */
   readonly familyGuid: string | null;
   readonly isCopyOnly: boolean;

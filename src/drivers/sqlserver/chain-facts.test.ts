@@ -22,6 +22,8 @@ const state: DatabaseState = {
   lastLogBackupLsn: 34000000028400001n, // LastLSN of _25.trn
   familyGuid: null,
   recoveryForkGuid: null,
+  firstRecoveryForkGuid: null,
+  forkPointLsn: null,
   hasDifferentialBase: true,
   differentialBaseLsn: 34000000006900179n, // CheckpointLSN of the full
   differentialBaseGuid: null,
@@ -96,4 +98,103 @@ void test('a last log backup with bulk-logged changes (which no restore can stop
     logGap: null,
     differentialBaseGap: null,
   });
+});
+
+/*
+ * DiffRestore.json on recovery fork A. At 08:10 the database was restored to LSN
+ * 34000000025500001, inside _23 (24800001–26400001), and went on on fork B: its first log backup B1
+ * starts where _23 starts and crosses into fork B at that point; B2 and B3 follow on fork B. _23,
+ * _24 and _25 lie past the fork point on the abandoned fork A, and reach higher LSNs than B3.
+ */
+const forkA = 'aaaaaaaa-0000-4000-8000-00000000000a';
+const forkB = 'bbbbbbbb-0000-4000-8000-00000000000b';
+const onB = (name: string, first: string, last: string, at: string, crossing = false) => ({
+  BackupSetGUID: `bbbbbbbb-0000-4000-8000-0000000000${name.toLowerCase()}`,
+  BackupTypeDescription: 'Transaction Log',
+  DatabaseName: 'RestoreTimeDiff',
+  FirstLSN: first,
+  LastLSN: last,
+  DatabaseBackupLSN: '34000000006900179',
+  BackupStartDate: at,
+  BackupFinishDate: at,
+  BackupPath: `C:\\dbatools\\RestoreTimeDiff\\RestoreTimeDiff_${name}.trn`,
+  FirstRecoveryForkID: crossing ? forkA : forkB,
+  RecoveryForkID: forkB,
+  ...(crossing ? { ForkPointLSN: '34000000025500001' } : {}),
+});
+const forkB1 = onB('B1', '34000000024800001', '34000000025900001', '2017-05-04T08:15:00Z', true);
+const forkB2 = onB('B2', '34000000025900001', '34000000026200001', '2017-05-04T08:30:00Z');
+const forkB3 = onB('B3', '34000000026200001', '34000000026500001', '2017-05-04T08:45:00Z');
+/** The database on fork B after B3. */
+const onForkB: DatabaseState = {
+  ...state,
+  lastLogBackupLsn: 34000000026500001n,
+  recoveryForkGuid: forkB,
+  firstRecoveryForkGuid: forkB,
+};
+
+/** The facts for the forked history, `emptied` written to NUL, `unseen` missing from it. */
+function forkedFacts(
+  added: readonly Record<string, unknown>[],
+  at: DatabaseState,
+  emptied: readonly string[] = [],
+  unseen: readonly string[] = [],
+) {
+  const fixture = (parse(text.replace(/^\uFEFF/, '')) as Record<string, unknown>[]).map((row) => ({
+    ...row,
+    FirstRecoveryForkID: forkA,
+    RecoveryForkID: forkA,
+  }));
+  const named = (row: Record<string, unknown>, names: readonly string[]): boolean =>
+    names.some((name) => String(row.BackupPath).endsWith(name));
+  const rows = [...fixture, ...added]
+    .filter((row) => !named(row, unseen))
+    .map((row) => (named(row, emptied) ? { ...row, BackupPath: 'NUL' } : row));
+  const { records, discarded } = parseHistoryJson(stringify(rows) ?? '', 'forked');
+  return chainFacts(records, discarded, at);
+}
+
+void test('after a restore to a point in time, the log chain on the new fork has no gap, whatever the abandoned fork holds', () => {
+  const history = [forkB1, forkB2, forkB3];
+  assert.deepEqual(forkedFacts(history, onForkB), { logGap: null, differentialBaseGap: null });
+  // _24, past the fork point on fork A, written to NUL: no restore of fork B goes through it.
+  assert.deepEqual(forkedFacts(history, onForkB, ['_24.trn']), {
+    logGap: null,
+    differentialBaseGap: null,
+  });
+});
+
+void test('a log backup to NUL on the new fork is a gap, though logs of the abandoned fork span its LSNs', () => {
+  const gap =
+    'the log chain since the diff backup at 2017-05-04T07:49:48.000Z (5d078de5-f6d0-4d8f-8c9f-ae5baf22bd54) has a gap: ' +
+    'the log backup at 2017-05-04T08:30:00.000Z (LSN 34000000025900001 → 34000000026200001, bbbbbbbb-0000-4000-8000-0000000000b2), ' +
+    'written to the null device (NUL) and discarded';
+  const history = [forkB1, forkB2, forkB3];
+  assert.equal(forkedFacts(history, onForkB, ['_B2.trn']).logGap, gap);
+  // A history without fork points (dbatools' export): B1 goes on from what ends at its FirstLSN.
+  const { ForkPointLSN: _, ...withoutPoint } = forkB1;
+  assert.equal(forkedFacts([withoutPoint, forkB2, forkB3], onForkB, ['_B2.trn']).logGap, gap);
+});
+
+void test('a log backup on the new fork hbr never saw is a gap, and a set to NUL on the abandoned fork is not named for it', () => {
+  const { logGap } = forkedFacts([forkB1, forkB2, forkB3], onForkB, ['_24.trn'], ['_B2.trn']);
+  assert.match(
+    logGap ?? '',
+    /^the log chain since the diff backup at .* does not reach LSN 34000000026500001, where a log backup now would start: a log backup hbr has not seen/,
+  );
+});
+
+void test('right after the restore, before a log backup on the new fork, the chain up to the fork point counts', () => {
+  // The database names the fork it left and the fork point; the next log starts where _23 does.
+  const restored: DatabaseState = {
+    ...onForkB,
+    lastLogBackupLsn: 34000000024800001n,
+    firstRecoveryForkGuid: forkA,
+    forkPointLsn: 34000000025500001n,
+  };
+  assert.deepEqual(forkedFacts([], restored), { logGap: null, differentialBaseGap: null });
+  assert.match(
+    forkedFacts([], restored, ['_22.trn']).logGap ?? '',
+    /has a gap: the log backup at 2017-05-04T07:54:48\.000Z .*b845d9c8-e9fa-49cf-9148-ed1283610935\), written to the null device/,
+  );
 });

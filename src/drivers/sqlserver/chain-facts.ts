@@ -11,6 +11,7 @@ import { sameLineage, type BackupSetRecord } from './backup-set.ts';
 import { planToDataBackup } from './chain-base.ts';
 import { planRestore, sameDatabaseName } from './chain.ts';
 import type { DatabaseState } from './eligibility.ts';
+import { onForkPath } from './fork-path.ts';
 import { compareLsn, formatLsn } from './lsn.ts';
 import { describeUnrestorable } from './unrestorable.ts';
 
@@ -43,8 +44,12 @@ export function chainFacts(
     sameDatabaseName(r.database, state.name) && sameLineage(r, state);
   const sets = records.filter((r) => ofDb(r) && !r.isDamaged);
   const lost = unrestorable.filter(ofDb);
+  // The log goes on from the fork the database is on now: a set of a fork a restore to a point in
+  // time abandoned neither reaches its first LSN nor leaves a gap before it. (The differential base
+  // is named by its id, on whatever fork.)
+  const onPath = onForkPath(state, [...records, ...unrestorable].filter(ofDb));
   return {
-    logGap: logGap(sets, lost, state),
+    logGap: logGap(sets.filter(onPath), lost.filter(onPath), state),
     differentialBaseGap: differentialBaseGap(sets, lost, state),
   };
 }
@@ -70,8 +75,8 @@ function logGap(
     if (!(error instanceof PlanError)) throw error;
     // Only a chain that does not reach `from` is a gap. A plan refused for another reason
     // reached it: a log with bulk-logged changes cannot be stopped inside (every second log
-    // of a BULK_LOGGED database was taken as a differential), and forks and ambiguous names
-    // are for a restore to settle, not a reason for a larger backup.
+    // of a BULK_LOGGED database was taken as a differential), and forks the sets do not name
+    // and ambiguous names are for a restore to settle, not a reason for a larger backup.
     if (!UNREACHED.has(error.reason)) return null;
   }
   const base = bases.sort((a, b) => compareLsn(b.lastLsn, a.lastLsn))[0];

@@ -18,6 +18,8 @@ const online: DatabaseState = {
   lastLogBackupLsn: 34000000006900179n,
   familyGuid: null,
   recoveryForkGuid: null,
+  firstRecoveryForkGuid: null,
+  forkPointLsn: null,
   hasDifferentialBase: true,
   differentialBaseLsn: 34000000006800010n,
   differentialBaseGuid: null,
@@ -143,6 +145,30 @@ void test('native compression, encryption and TDE are called out as defeating de
   assert.equal(advice.length, 4);
   assert.match(advice.join('\n'), /COMPRESSION .*cannot deduplicate/);
   assert.match(advice.join('\n'), /MAXTRANSFERSIZE above 65536/);
+});
+
+void test('the state query reads the recovery fork the next log starts on and the fork point', () => {
+  const sql = databaseStateQuery('db');
+  assert.match(sql, /drs\.first_recovery_fork_guid/);
+  assert.match(sql, /CONVERT\(varchar\(40\), drs\.fork_point_lsn\) AS fork_point_lsn/);
+  const state = parseDatabaseState('db', [
+    {
+      name: 'db',
+      state_desc: 'ONLINE',
+      recovery_model_desc: 'FULL',
+      recovery_fork_guid: 'BBBBBBBB-0000-4000-8000-00000000000B',
+      first_recovery_fork_guid: 'AAAAAAAA-0000-4000-8000-00000000000A',
+      fork_point_lsn: '34000000025500001',
+    },
+  ]);
+  assert.deepEqual(
+    [state.recoveryForkGuid, state.firstRecoveryForkGuid, state.forkPointLsn],
+    [
+      'bbbbbbbb-0000-4000-8000-00000000000b',
+      'aaaaaaaa-0000-4000-8000-00000000000a',
+      34000000025500001n,
+    ],
+  );
 });
 
 void test('in an availability group a log past a gap is taken as asked, with the warning (a secondary takes no differential)', () => {

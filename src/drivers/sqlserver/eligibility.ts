@@ -26,6 +26,13 @@ export interface DatabaseState {
   /** `sys.database_recovery_status.family_guid` and `recovery_fork_guid` (lower-case). */
   readonly familyGuid: string | null;
   readonly recoveryForkGuid: string | null;
+  /**
+   * `first_recovery_fork_guid` and `fork_point_lsn`: the fork the next log backup starts on, and,
+   * when that is not `recoveryForkGuid` (a restore to a point in time since the last log backup),
+   * the LSN where the current fork branched off it.
+   */
+  readonly firstRecoveryForkGuid: string | null;
+  readonly forkPointLsn: Lsn | null;
   /** `sys.master_files.differential_base_lsn` of file 1: null means no differential base. */
   readonly hasDifferentialBase: boolean;
   /**
@@ -48,7 +55,8 @@ export function databaseStateQuery(database: string): string {
   return [
     'SELECT d.name, d.state_desc, d.recovery_model_desc, d.is_in_standby, d.is_encrypted, d.replica_id,',
     '  CONVERT(varchar(40), drs.last_log_backup_lsn) AS last_log_backup_lsn,',
-    '  drs.family_guid, drs.recovery_fork_guid,',
+    '  drs.family_guid, drs.recovery_fork_guid, drs.first_recovery_fork_guid,',
+    '  CONVERT(varchar(40), drs.fork_point_lsn) AS fork_point_lsn,',
     '  CONVERT(varchar(40), mf.differential_base_lsn) AS differential_base_lsn, mf.differential_base_guid',
     'FROM sys.databases AS d',
     'JOIN sys.database_recovery_status AS drs ON drs.database_id = d.database_id',
@@ -75,6 +83,8 @@ export function parseDatabaseState(
     lastLogBackupLsn: f.lsnField(row, 'last_log_backup_lsn'),
     familyGuid: f.guidField(row, 'family_guid'),
     recoveryForkGuid: f.guidField(row, 'recovery_fork_guid'),
+    firstRecoveryForkGuid: f.guidField(row, 'first_recovery_fork_guid'),
+    forkPointLsn: f.lsnField(row, 'fork_point_lsn'),
     hasDifferentialBase: f.textField(row, 'differential_base_lsn') !== null,
     differentialBaseLsn: f.lsnField(row, 'differential_base_lsn'),
     differentialBaseGuid: f.guidField(row, 'differential_base_guid'),

@@ -116,6 +116,7 @@ function normaliseRow(row: f.Row): BackupSetRecord | string {
       'last_recovery_fork_guid',
     ),
     firstRecoveryForkId: f.guidField(row, 'FirstRecoveryForkID', 'first_recovery_fork_guid'),
+    forkPointLsn: f.lsnField(row, 'ForkPointLSN', 'fork_point_lsn'),
     familyGuid: f.guidField(row, 'FamilyGUID', 'family_guid'),
     isCopyOnly: f.flagField(row, 'IsCopyOnly', 'is_copy_only'),
     isDamaged: f.flagField(row, 'IsDamaged', 'is_damaged'),

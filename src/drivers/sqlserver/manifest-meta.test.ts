@@ -15,6 +15,7 @@ const header: BackupHeader = {
     differentialBaseGuid: null,
     recoveryForkId: 'aaaaaaaa-0000-4000-8000-000000000001',
     firstRecoveryForkId: 'aaaaaaaa-0000-4000-8000-000000000001',
+    forkPointLsn: null,
     familyGuid: 'ffffffff-0000-4000-8000-000000000001',
     isCopyOnly: false,
     isDamaged: false,
@@ -49,6 +50,20 @@ void test('the manifest meta survives JSON and gives back the same record with r
   assert.equal((stored.set as Record<string, unknown>).FirstLSN, '3765680000057920000012345');
   const back = recordFromMeta('abcd1234', stored);
   assert.deepEqual(back, { ...header.record, files: ['Sales_log.trn'] });
+});
+
+void test('a manifest written before the set recorded its fork point gives it back from beside the set', () => {
+  const crossing = {
+    ...header,
+    record: { ...header.record, recoveryForkId: 'bbbbbbbb-0000-4000-8000-000000000002' },
+    forkPointLsn: 3765680000057920000050000n,
+  };
+  const stored = JSON.parse(
+    JSON.stringify(metaFromHeader(crossing, [], ['Sales_log.trn'], true)),
+  ) as Record<string, unknown>;
+  assert.equal(stored.forkPointLsn, '3765680000057920000050000');
+  delete (stored.set as Record<string, unknown>).ForkPointLSN;
+  assert.equal(recordFromMeta('abcd1234', stored).forkPointLsn, 3765680000057920000050000n);
 });
 
 void test('a manifest that is not a SQL Server backup is refused with the backup named', () => {

@@ -84,8 +84,18 @@ export function recordFromMeta(
     // Likewise whether the set has checksums, read from its header when it was taken.
     const checksums =
       (set as Record<string, unknown>).HasBackupChecksums ?? meta.hasBackupChecksums;
+    // And its fork point, kept beside the set before the set recorded it.
+    const forkPoint = (set as Record<string, unknown>).ForkPointLSN ?? meta.forkPointLsn;
     const { records } = normaliseHistory(
-      [{ ...set, BackupPath: artifacts, UtcOffsetMinutes: offset, HasBackupChecksums: checksums }],
+      [
+        {
+          ...set,
+          BackupPath: artifacts,
+          UtcOffsetMinutes: offset,
+          HasBackupChecksums: checksums,
+          ForkPointLSN: forkPoint,
+        },
+      ],
       `backup ${backupId}`,
     );
     const record = records[0];

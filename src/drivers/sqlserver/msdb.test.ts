@@ -135,3 +135,30 @@ void test('msdb rows keep the UTC offset recorded with each set (time_zone), or 
     [60, null],
   );
 });
+
+void test('msdb rows keep where a log backup crosses into a new recovery fork (fork_point_lsn)', () => {
+  assert.match(
+    msdbHistoryQuery({ database: 'Sales' }),
+    /CONVERT\(varchar\(40\), bs\.fork_point_lsn\) AS \[ForkPointLSN\]/,
+  );
+  const { records } = parseMsdbRows(
+    [
+      {
+        BackupSetGUID: '44444444-0000-4000-8000-000000000001',
+        Type: 'L',
+        FirstLSN: '34000000024800001',
+        LastLSN: '34000000025900001',
+        FirstRecoveryForkID: 'AAAAAAAA-0000-4000-8000-00000000000A',
+        RecoveryForkID: 'BBBBBBBB-0000-4000-8000-00000000000B',
+        ForkPointLSN: '34000000025500001',
+        BackupStartDate: '2026-01-15T11:00:00',
+        BackupFinishDate: '2026-01-15T11:30:00',
+        ServerName: 'SQL1',
+        DatabaseName: 'Sales',
+        BackupPath: 'D:\\backup\\Sales.trn',
+      },
+    ],
+    'SQL1',
+  );
+  assert.equal(records[0]!.forkPointLsn, 34000000025500001n);
+});

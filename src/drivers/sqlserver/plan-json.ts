@@ -85,6 +85,7 @@ export function recordToJson(
     DifferentialBaseGUID: r.differentialBaseGuid,
     RecoveryForkID: r.recoveryForkId,
     FirstRecoveryForkID: r.firstRecoveryForkId,
+    ForkPointLSN: lsnOrNull(r.forkPointLsn),
     FamilyGUID: r.familyGuid,
     IsCopyOnly: r.isCopyOnly,
     IsDamaged: r.isDamaged,

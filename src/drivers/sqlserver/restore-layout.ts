@@ -137,6 +137,7 @@ export function plannedTail(
     differentialBaseGuid: null,
     recoveryForkId: state.recoveryForkGuid,
     firstRecoveryForkId: state.recoveryForkGuid,
+    forkPointLsn: null,
     familyGuid: state.familyGuid,
     isCopyOnly: false,
     isDamaged: false,
