@@ -29,6 +29,7 @@ const state: DatabaseState = {
   differentialBaseGuid: null,
   isEncrypted: false,
   inAvailabilityGroup: false,
+  isPrimaryReplica: false,
 };
 
 /**

@@ -25,6 +25,7 @@ const online: DatabaseState = {
   differentialBaseGuid: null,
   isEncrypted: false,
   inAvailabilityGroup: false,
+  isPrimaryReplica: false,
 };
 
 void test('the state query casts LSNs and names the database as a literal', () => {
@@ -171,24 +172,43 @@ void test('the state query reads the recovery fork the next log starts on and th
   );
 });
 
-void test('in an availability group a log past a gap is taken as asked, with the warning (a secondary takes no differential)', () => {
+void test('on the primary replica of an availability group a log past a gap is promoted, as outside one', () => {
   const logGap = 'the log chain since the full backup at T (g) has a gap: X';
-  const grouped = { ...online, inAvailabilityGroup: true };
-  const taken = decideBackupType('log', grouped, true, { logGap, differentialBaseGap: null });
+  const primary = { ...online, inAvailabilityGroup: true, isPrimaryReplica: true };
+  const taken = decideBackupType('log', primary, true, { logGap, differentialBaseGap: null });
+  assert.equal(taken.type, 'diff');
+  assert.match(taken.reason ?? '', /so a differential backup was taken instead of a log backup/);
+});
+
+void test('on a secondary replica a log past a gap is taken as asked, with a warning that says why (a secondary takes no differential)', () => {
+  const logGap = 'the log chain since the full backup at T (g) has a gap: X';
+  const secondary = { ...online, inAvailabilityGroup: true, isPrimaryReplica: false };
+  const taken = decideBackupType('log', secondary, true, { logGap, differentialBaseGap: null });
   assert.deepEqual([taken.type, taken.reason], ['log', null]);
-  assert.match(
-    taken.warning ?? '',
-    /^the log chain .* cannot be restored past it until a full or differential backup is taken$/,
+  assert.equal(
+    taken.warning,
+    `${logGap}: this log backup cannot be restored past it until a full or differential backup is taken on the primary replica ` +
+      '(not promoted: this is a secondary replica of an availability group, where SQL Server takes no differential and no full backup but a copy-only one)',
   );
 });
 
-void test('the database state query reads whether the database is in an availability group', () => {
-  assert.match(databaseStateQuery('db'), /\bd\.replica_id\b/);
-  const row = { name: 'db', state_desc: 'ONLINE', recovery_model_desc: 'FULL' };
-  assert.equal(parseDatabaseState('db', [{ ...row, replica_id: null }]).inAvailabilityGroup, false);
-  assert.equal(
-    parseDatabaseState('db', [{ ...row, replica_id: 'B1E2C3D4-0000-0000-0000-000000000001' }])
-      .inAvailabilityGroup,
-    true,
+void test('the state query reads whether the database is in an availability group and on its primary replica', () => {
+  const sql = databaseStateQuery('db');
+  assert.match(sql, /\bd\.replica_id\b/);
+  // Asked in a group only (the function needs VIEW SERVER STATE), by the database's name.
+  assert.match(
+    sql,
+    /CASE WHEN d\.replica_id IS NULL THEN NULL ELSE sys\.fn_hadr_is_primary_replica\(d\.name\) END AS is_primary_replica/,
   );
+  const row = { name: 'db', state_desc: 'ONLINE', recovery_model_desc: 'FULL' };
+  const replica = 'B1E2C3D4-0000-0000-0000-000000000001';
+  const read = (more: Record<string, unknown>) => {
+    const s = parseDatabaseState('db', [{ ...row, ...more }]);
+    return [s.inAvailabilityGroup, s.isPrimaryReplica];
+  };
+  assert.deepEqual(read({ replica_id: null, is_primary_replica: null }), [false, false]);
+  assert.deepEqual(read({ replica_id: replica, is_primary_replica: true }), [true, true]);
+  assert.deepEqual(read({ replica_id: replica, is_primary_replica: 0 }), [true, false]);
+  // Not known (NULL): taken for a secondary, as before hbr read the role.
+  assert.deepEqual(read({ replica_id: replica, is_primary_replica: null }), [true, false]);
 });

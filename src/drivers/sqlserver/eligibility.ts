@@ -43,11 +43,14 @@ export interface DatabaseState {
   readonly differentialBaseGuid: string | null;
   /** Transparent data encryption is on. */
   readonly isEncrypted: boolean;
-  /**
-   * The database is in an availability group (`sys.databases.replica_id`): on a secondary replica
-   * SQL Server takes only logs and copy-only fulls, so a log is never promoted past a gap there.
-   */
+  /** The database is in an availability group (`sys.databases.replica_id`). */
   readonly inAvailabilityGroup: boolean;
+  /**
+   * This instance holds the group's primary replica of the database
+   * (`sys.fn_hadr_is_primary_replica`); false outside a group. A secondary replica takes only logs
+   * and copy-only fulls, so a log is promoted past a gap on the primary only.
+   */
+  readonly isPrimaryReplica: boolean;
 }
 
 /** The query for {@link parseDatabaseState}. */
@@ -57,6 +60,8 @@ export function databaseStateQuery(database: string): string {
     '  CONVERT(varchar(40), drs.last_log_backup_lsn) AS last_log_backup_lsn,',
     '  drs.family_guid, drs.recovery_fork_guid, drs.first_recovery_fork_guid,',
     '  CONVERT(varchar(40), drs.fork_point_lsn) AS fork_point_lsn,',
+    // Asked in a group only: the function needs VIEW SERVER STATE, and outside one says nothing.
+    '  CASE WHEN d.replica_id IS NULL THEN NULL ELSE sys.fn_hadr_is_primary_replica(d.name) END AS is_primary_replica,',
     '  CONVERT(varchar(40), mf.differential_base_lsn) AS differential_base_lsn, mf.differential_base_guid',
     'FROM sys.databases AS d',
     'JOIN sys.database_recovery_status AS drs ON drs.database_id = d.database_id',
@@ -90,6 +95,7 @@ export function parseDatabaseState(
     differentialBaseGuid: f.guidField(row, 'differential_base_guid'),
     isEncrypted: f.flagField(row, 'is_encrypted'),
     inAvailabilityGroup: f.textField(row, 'replica_id') !== null,
+    isPrimaryReplica: f.flagField(row, 'is_primary_replica'),
   };
 }
 
@@ -151,12 +157,17 @@ export function decideBackupType(
     const gap = chain?.logGap ?? null;
     if (gap !== null) {
       // A differential or full fails on a secondary replica, and would again every run, where
-      // the log is taken: hbr does not read the replica's role, so in a group it never promotes.
-      if (!promote || s.inAvailabilityGroup)
+      // the log is taken: there the gap is for the primary to bridge.
+      const secondary = s.inAvailabilityGroup && !s.isPrimaryReplica;
+      if (!promote || secondary)
         return {
           type: 'log',
           reason: null,
-          warning: `${gap}: this log backup cannot be restored past it until a full or differential backup is taken`,
+          warning:
+            `${gap}: this log backup cannot be restored past it until a full or differential backup is taken` +
+            (promote
+              ? ' on the primary replica (not promoted: this is a secondary replica of an availability group, where SQL Server takes no differential and no full backup but a copy-only one)'
+              : ''),
         };
       const { type, name, why } = instead();
       return {
