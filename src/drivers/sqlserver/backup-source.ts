@@ -11,16 +11,11 @@ import type { BackupSetRecord, BackupSetType } from './backup-set.ts';
 import { buildCatalog } from './catalog.ts';
 import { chainFacts, type ChainFacts } from './chain-facts.ts';
 import { backupViaDisk, type DiskStaging } from './disk-transport.ts';
-import {
-  backupAdvice,
-  databaseStateQuery,
-  decideBackupType,
-  parseDatabaseState,
-} from './eligibility.ts';
+import { backupAdvice, decideBackupType } from './eligibility.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import { readForeignHistory } from './foreign-history.ts';
 import { isDiscardedSet } from './nul-device.ts';
-import { readServerInfo } from './operations.ts';
+import { readDatabaseState, readServerInfo } from './operations.ts';
 import { recordToJson } from './plan-json.ts';
 import type { BackupOptions } from './tsql-backup.ts';
 import { backupViaUrl, type UrlTransport } from './url-transport.ts';
@@ -80,7 +75,7 @@ export async function backupSqlServerSource(
 ): Promise<SqlServerBackupResult> {
   const info = await readServerInfo(exec, opts);
   const db = settings.database;
-  const state = parseDatabaseState(db, await exec.query(databaseStateQuery(db), opts));
+  const state = await readDatabaseState(exec, db, opts);
   // msdb before BACKUP: what it shows decides whether the backup asked for could be restored.
   const backups = await repo.backups(opts.signal);
   const seen: string[] = [];

@@ -28,8 +28,7 @@ const state: DatabaseState = {
   differentialBaseLsn: 34000000006900179n, // CheckpointLSN of the full
   differentialBaseGuid: null,
   isEncrypted: false,
-  inAvailabilityGroup: false,
-  isPrimaryReplica: false,
+  availabilityReplica: null,
 };
 
 /**

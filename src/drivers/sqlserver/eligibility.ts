@@ -11,6 +11,7 @@ import type { ChainFacts } from './chain-facts.ts';
 import * as f from './history-fields.ts';
 import type { Lsn } from './lsn.ts';
 import { quoteString } from './quote.ts';
+import type { AvailabilityReplica, ReplicaRole } from './replica-role.ts';
 import type { BackupOptions } from './tsql-backup.ts';
 
 /** The database state the decision needs. */
@@ -43,25 +44,25 @@ export interface DatabaseState {
   readonly differentialBaseGuid: string | null;
   /** Transparent data encryption is on. */
   readonly isEncrypted: boolean;
-  /** The database is in an availability group (`sys.databases.replica_id`). */
-  readonly inAvailabilityGroup: boolean;
   /**
-   * This instance holds the group's primary replica of the database
-   * (`sys.fn_hadr_is_primary_replica`); false outside a group. A secondary replica takes only logs
-   * and copy-only fulls, so a log is promoted past a gap on the primary only.
+   * This instance's replica of the database when it is in an availability group
+   * (`sys.databases.replica_id`), with its role (`replica-role.ts`); `null` outside a group. A
+   * secondary replica takes only logs and copy-only fulls, so a log is promoted past a gap on the
+   * primary only. {@link parseDatabaseState} cannot tell the role: `readDatabaseState` reads it.
    */
-  readonly isPrimaryReplica: boolean;
+  readonly availabilityReplica: AvailabilityReplica | null;
 }
 
-/** The query for {@link parseDatabaseState}. */
+/**
+ * The query for {@link parseDatabaseState}. It reads only catalog views every login sees for its
+ * databases, on every supported version: it runs before every backup and every tail-log backup.
+ */
 export function databaseStateQuery(database: string): string {
   return [
     'SELECT d.name, d.state_desc, d.recovery_model_desc, d.is_in_standby, d.is_encrypted, d.replica_id,',
     '  CONVERT(varchar(40), drs.last_log_backup_lsn) AS last_log_backup_lsn,',
     '  drs.family_guid, drs.recovery_fork_guid, drs.first_recovery_fork_guid,',
     '  CONVERT(varchar(40), drs.fork_point_lsn) AS fork_point_lsn,',
-    // Asked in a group only: the function needs VIEW SERVER STATE, and outside one says nothing.
-    '  CASE WHEN d.replica_id IS NULL THEN NULL ELSE sys.fn_hadr_is_primary_replica(d.name) END AS is_primary_replica,',
     '  CONVERT(varchar(40), mf.differential_base_lsn) AS differential_base_lsn, mf.differential_base_guid',
     'FROM sys.databases AS d',
     'JOIN sys.database_recovery_status AS drs ON drs.database_id = d.database_id',
@@ -79,6 +80,7 @@ export function parseDatabaseState(
   if (!raw)
     throw new SourceError(`[sqlserver:backup] database ${JSON.stringify(database)} does not exist`);
   const row = f.toRow(raw);
+  const replicaId = f.guidField(row, 'replica_id');
   return {
     name: f.textField(row, 'name') ?? database,
     stateDesc: f.textField(row, 'state_desc') ?? 'UNKNOWN',
@@ -94,10 +96,12 @@ export function parseDatabaseState(
     differentialBaseLsn: f.lsnField(row, 'differential_base_lsn'),
     differentialBaseGuid: f.guidField(row, 'differential_base_guid'),
     isEncrypted: f.flagField(row, 'is_encrypted'),
-    inAvailabilityGroup: f.textField(row, 'replica_id') !== null,
-    isPrimaryReplica: f.flagField(row, 'is_primary_replica'),
+    availabilityReplica: replicaId === null ? null : { id: replicaId, ...ROLE_NOT_READ },
   };
 }
+
+/** The role of a replica in the state as parsed, before `readDatabaseState` asks for it. */
+const ROLE_NOT_READ: ReplicaRole = { role: 'unknown', why: 'not read' };
 
 /** The outcome of {@link decideBackupType}. */
 export interface BackupTypeDecision {
@@ -157,8 +161,9 @@ export function decideBackupType(
     const gap = chain?.logGap ?? null;
     if (gap !== null) {
       // A differential or full fails on a secondary replica, and would again every run, where
-      // the log is taken: there the gap is for the primary to bridge.
-      const secondary = s.inAvailabilityGroup && !s.isPrimaryReplica;
+      // the log is taken: there the gap is for the primary to bridge. So where the role is not
+      // known.
+      const secondary = s.availabilityReplica !== null && s.availabilityReplica.role !== 'primary';
       if (!promote || secondary)
         return {
           type: 'log',

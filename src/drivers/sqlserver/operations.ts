@@ -1,7 +1,7 @@
 /**
- * Driver operations on a live server: server facts, BACKUP with its header read back, VERIFYONLY,
- * restore scripts with the ONLINE check, CHECKDB, row counts. Thin: the T-SQL and the parsing are
- * the pure modules beside this one.
+ * Driver operations on a live server: server facts, the database's state, BACKUP with its header
+ * read back, VERIFYONLY, restore scripts with the ONLINE check, CHECKDB, row counts. Thin: the T-SQL
+ * and the parsing are the pure modules beside this one.
  * @module
  */
 import { SourceError } from '../../errors.ts';
@@ -13,6 +13,7 @@ import {
 } from './checkdb.ts';
 import { parseIsoInstant } from './dates.ts';
 import type { BackupDevice } from './device.ts';
+import { databaseStateQuery, parseDatabaseState, type DatabaseState } from './eligibility.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import {
   parseFileListRows,
@@ -21,6 +22,7 @@ import {
   type BackupHeader,
 } from './headers.ts';
 import { quoteName, quoteString } from './quote.ts';
+import { parseReplicaRole, replicaRoleQuery, type ReplicaRole } from './replica-role.ts';
 import { buildBackup, type BackupOptions } from './tsql-backup.ts';
 import { fileListOnlyQuery, headerOnlyQuery, restoreVerifyOnly } from './tsql-inspect.ts';
 import type { RestoreStatement } from './tsql-restore.ts';
@@ -70,6 +72,30 @@ export async function readServerInfo(
     dataPath: text('d'),
     logPath: text('l') || text('d'),
   };
+}
+
+/**
+ * The database's state ({@link databaseStateQuery}) and, in an availability group, its replica's
+ * role ({@link replicaRoleQuery}, a query of its own). A role query that fails (no VIEW SERVER
+ * STATE) leaves the role unknown, with the error as the reason: the backup goes on.
+ * @throws SourceError when the database is missing or the state query fails
+ */
+export async function readDatabaseState(
+  exec: SqlExecutor,
+  database: string,
+  opts: ExecOptions = {},
+): Promise<DatabaseState> {
+  const state = parseDatabaseState(database, await exec.query(databaseStateQuery(database), opts));
+  const replica = state.availabilityReplica;
+  if (replica === null) return state;
+  let role: ReplicaRole;
+  try {
+    role = parseReplicaRole(await exec.query(replicaRoleQuery(replica.id), opts));
+  } catch (error) {
+    if (!(error instanceof SourceError)) throw error;
+    role = { role: 'unknown', why: `its role was not read: ${error.message}` };
+  }
+  return { ...state, availabilityReplica: { id: replica.id, ...role } };
 }
 
 /** RESTORE HEADERONLY of a media, LSNs exact. @throws SourceError */

@@ -15,11 +15,12 @@ import { planToDataBackup } from './chain-base.ts';
 import { planRestore, planToLog, sameDatabaseName } from './chain.ts';
 import { deviceOf, type BackupDevice } from './device.ts';
 import { stageForRestore } from './disk-transport.ts';
-import { databaseStateQuery, parseDatabaseState, type DatabaseState } from './eligibility.ts';
+import type { DatabaseState } from './eligibility.ts';
 import { readForeignHistory } from './foreign-history.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import {
   databaseExists,
+  readDatabaseState,
   readFileList,
   readServerInfo,
   runRestoreScript,
@@ -387,7 +388,7 @@ async function tailLogPossible(
   warnings: string[],
   opts: ExecOptions,
 ): Promise<DatabaseState | null> {
-  const state = parseDatabaseState(database, await exec.query(databaseStateQuery(database), opts));
+  const state = await readDatabaseState(exec, database, opts);
   if (state.stateDesc !== 'ONLINE') {
     warnings.push(
       `${database} is ${state.stateDesc}: no tail-log backup; changes after the last log backup are lost`,
