@@ -191,6 +191,20 @@ void test('on a secondary replica a log past a gap is taken as asked, with a war
   );
 });
 
+void test('where the replica role is unknown a log past a gap is taken as asked, and the warning says the role is unknown, not that it is a secondary', () => {
+  const logGap = 'the log chain since the full backup at T (g) has a gap: X';
+  const why = 'its role was not read: VIEW SERVER STATE permission was denied';
+  const unknown = { ...online, availabilityReplica: { id: 'r', role: 'unknown' as const, why } };
+  const taken = decideBackupType('log', unknown, true, { logGap, differentialBaseGap: null });
+  assert.deepEqual([taken.type, taken.reason], ['log', null]);
+  assert.equal(
+    taken.warning,
+    `${logGap}: this log backup cannot be restored past it until a full or differential backup is taken on the primary replica ` +
+      `(not promoted: the role of this replica of an availability group is unknown (${why}), and it may be a secondary, ` +
+      'where SQL Server takes no differential and no full backup but a copy-only one)',
+  );
+});
+
 void test('the state query reads whether the database is in an availability group, and asks nothing of its role', () => {
   const sql = databaseStateQuery('db');
   assert.match(sql, /\bd\.replica_id\b/);

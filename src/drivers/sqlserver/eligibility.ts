@@ -163,16 +163,16 @@ export function decideBackupType(
       // A differential or full fails on a secondary replica, and would again every run, where
       // the log is taken: there the gap is for the primary to bridge. So where the role is not
       // known.
-      const secondary = s.availabilityReplica !== null && s.availabilityReplica.role !== 'primary';
-      if (!promote || secondary)
+      const notHere = promote ? notPrimary(s.availabilityReplica) : null;
+      if (!promote || notHere !== null)
         return {
           type: 'log',
           reason: null,
           warning:
             `${gap}: this log backup cannot be restored past it until a full or differential backup is taken` +
-            (promote
-              ? ' on the primary replica (not promoted: this is a secondary replica of an availability group, where SQL Server takes no differential and no full backup but a copy-only one)'
-              : ''),
+            (notHere === null
+              ? ''
+              : ` on the primary replica (not promoted: ${notHere}, where SQL Server takes no differential and no full backup but a copy-only one)`),
         };
       const { type, name, why } = instead();
       return {
@@ -221,4 +221,13 @@ export function backupAdvice(o: BackupOptions, s: DatabaseState): string[] {
     );
   }
   return advice;
+}
+
+// --- internal ---
+
+/** Why the replica may be a secondary of an availability group; `null` outside one, or on its primary. */
+function notPrimary(replica: AvailabilityReplica | null): string | null {
+  if (replica === null || replica.role === 'primary') return null;
+  if (replica.role === 'secondary') return 'this is a secondary replica of an availability group';
+  return `the role of this replica of an availability group is unknown (${replica.why}), and it may be a secondary`;
 }

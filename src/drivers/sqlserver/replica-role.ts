@@ -12,7 +12,9 @@ import { quoteString } from './quote.ts';
 
 /** The role, or why it is not known (hbr then does not promote). */
 export type ReplicaRole =
-  { readonly role: 'primary' | 'secondary' } | { readonly role: 'unknown'; readonly why: string };
+  | { readonly role: 'primary' }
+  | { readonly role: 'secondary' }
+  | { readonly role: 'unknown'; readonly why: string };
 
 /** This instance's replica of a database in an availability group. */
 export type AvailabilityReplica = { readonly id: string } & ReplicaRole;
