@@ -53,15 +53,16 @@ void test('a history whose chain reaches the last log backup has no gap and a di
 void test('a log backup to NUL after the newest base (the differential) is a gap, named', () => {
   const { logGap, differentialBaseGap } = factsWith(['_22.trn']);
   assert.equal(differentialBaseGap, null);
-  assert.equal(
-    logGap,
-    'the log chain since the diff backup at 2017-05-04T07:49:48.000Z (5d078de5-f6d0-4d8f-8c9f-ae5baf22bd54) has a gap: ' +
+  assert.deepEqual(logGap, {
+    why:
+      'the log chain since the diff backup at 2017-05-04T07:49:48.000Z (5d078de5-f6d0-4d8f-8c9f-ae5baf22bd54) has a gap: ' +
       'the log backup at 2017-05-04T07:54:48.000Z (LSN 34000000023200001 → 34000000024800001, b845d9c8-e9fa-49cf-9148-ed1283610935), ' +
       'written to the null device (NUL) and discarded',
-  );
+    named: true,
+  });
   // The last log too: nothing after it, and no tail-log backup could replace it.
   assert.match(
-    factsWith(['_25.trn']).logGap ?? '',
+    factsWith(['_25.trn']).logGap?.why ?? '',
     /has a gap: the log backup at 2017-05-04T07:59:48\.000Z .*written to the null device/,
   );
 });
@@ -71,10 +72,12 @@ void test('a log backup to NUL before the newest base is no gap for a log now: t
 });
 
 void test('a log backup hbr never saw is a gap, said without a name', () => {
+  const { logGap } = factsWith([], ['_22.trn']);
   assert.match(
-    factsWith([], ['_22.trn']).logGap ?? '',
+    logGap?.why ?? '',
     /^the log chain since the diff backup at .* does not reach LSN 34000000028400001, where a log backup now would start: a log backup hbr has not seen holds log records before it/,
   );
+  assert.equal(logGap?.named, false);
 });
 
 void test('a full written to NUL is no differential base, and no base for the log chain', () => {
@@ -83,7 +86,7 @@ void test('a full written to NUL is no differential base, and no base for the lo
     differentialBaseGap ?? '',
     /^the base of a differential now is the full backup at 2017-05-04T07:42:17\.000Z .*, written to the null device \(NUL\) and discarded$/,
   );
-  assert.match(logGap ?? '', /^no full backup a restore can read starts the log chain/);
+  assert.match(logGap?.why ?? '', /^no full backup a restore can read starts the log chain/);
 });
 
 void test('a last log backup with bulk-logged changes (which no restore can stop inside) is no gap', () => {
@@ -170,16 +173,19 @@ void test('a log backup to NUL on the new fork is a gap, though logs of the aban
     'the log backup at 2017-05-04T08:30:00.000Z (LSN 34000000025900001 → 34000000026200001, bbbbbbbb-0000-4000-8000-0000000000b2), ' +
     'written to the null device (NUL) and discarded';
   const history = [forkB1, forkB2, forkB3];
-  assert.equal(forkedFacts(history, onForkB, ['_B2.trn']).logGap, gap);
+  assert.deepEqual(forkedFacts(history, onForkB, ['_B2.trn']).logGap, { why: gap, named: true });
   // A history without fork points (dbatools' export): B1 goes on from what ends at its FirstLSN.
   const { ForkPointLSN: _, ...withoutPoint } = forkB1;
-  assert.equal(forkedFacts([withoutPoint, forkB2, forkB3], onForkB, ['_B2.trn']).logGap, gap);
+  assert.deepEqual(forkedFacts([withoutPoint, forkB2, forkB3], onForkB, ['_B2.trn']).logGap, {
+    why: gap,
+    named: true,
+  });
 });
 
 void test('a log backup on the new fork hbr never saw is a gap, and a set to NUL on the abandoned fork is not named for it', () => {
   const { logGap } = forkedFacts([forkB1, forkB2, forkB3], onForkB, ['_24.trn'], ['_B2.trn']);
   assert.match(
-    logGap ?? '',
+    logGap?.why ?? '',
     /^the log chain since the diff backup at .* does not reach LSN 34000000026500001, where a log backup now would start: a log backup hbr has not seen/,
   );
 });
@@ -194,7 +200,7 @@ void test('right after the restore, before a log backup on the new fork, the cha
   };
   assert.deepEqual(forkedFacts([], restored), { logGap: null, differentialBaseGap: null });
   assert.match(
-    forkedFacts([], restored, ['_22.trn']).logGap ?? '',
+    forkedFacts([], restored, ['_22.trn']).logGap?.why ?? '',
     /has a gap: the log backup at 2017-05-04T07:54:48\.000Z .*b845d9c8-e9fa-49cf-9148-ed1283610935\), written to the null device/,
   );
 });

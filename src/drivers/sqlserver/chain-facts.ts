@@ -22,12 +22,24 @@ export interface ChainFacts {
    * differential a restore can read does not reach the log's first LSN (a log backup to the null
    * device, one of hbr's whose commit failed, one hbr never saw). `null` when it could.
    */
-  readonly logGap: string | null;
+  readonly logGap: LogGap | null;
   /**
    * Why a differential taken now could not be restored: its base (the last conventional full) is
    * no backup a restore can read. `null` when it is, or when there is no differential base.
    */
   readonly differentialBaseGap: string | null;
+}
+
+/** A gap in the log chain before the next log backup. */
+export interface LogGap {
+  /** What the gap is, for the user: the backups it names, or what hbr did not see. */
+  readonly why: string;
+  /**
+   * The gap names the sets that left it: a log backup to the null device, or one of hbr's whose
+   * commit failed. Otherwise the chain merely misses backups hbr has not seen, which in an
+   * availability group may be another replica's: each replica's msdb records only its own.
+   */
+  readonly named: boolean;
 }
 
 /**
@@ -60,7 +72,7 @@ function logGap(
   sets: readonly BackupSetRecord[],
   unrestorable: readonly BackupSetRecord[],
   state: DatabaseState,
-): string | null {
+): LogGap | null {
   const from = state.lastLogBackupLsn;
   if (!state.hasLogChain || from === null) return null;
   // The bases a restore can start from: any full; a differential whose base full is there.
@@ -81,22 +93,29 @@ function logGap(
   }
   const base = bases.sort((a, b) => compareLsn(b.lastLsn, a.lastLsn))[0];
   if (!base)
-    return `no full backup a restore can read starts the log chain a log backup now would continue (LSN ${formatLsn(from)})`;
+    return {
+      why: `no full backup a restore can read starts the log chain a log backup now would continue (LSN ${formatLsn(from)})`,
+      named: false,
+    };
   const since = `the log chain since the ${base.type} backup at ${base.finish.toISOString()} (${base.backupSetGuid})`;
   const missing = unrestorable.filter(
     (r) => r.type === 'log' && r.lastLsn > base.lastLsn && r.firstLsn < from,
   );
-  if (missing.length > 0)
-    return `${since} has a gap: ${missing
-      .sort((a, b) => compareLsn(a.firstLsn, b.firstLsn))
-      .map(describeUnrestorable)
-      .join('; ')}`;
-  return (
-    `${since} does not reach LSN ${formatLsn(from)}, where a log backup now would start: a log ` +
-    'backup hbr has not seen holds log records before it (taken outside hbr and not in the ' +
-    'msdb history read: msdb not readable, importHistoryDays 0, a snapshot or virtual-device ' +
-    "backup, another replica's, or history purged)"
-  );
+  if (missing.length > 0) {
+    const named = missing.sort((a, b) => compareLsn(a.firstLsn, b.firstLsn));
+    return {
+      why: `${since} has a gap: ${named.map(describeUnrestorable).join('; ')}`,
+      named: true,
+    };
+  }
+  return {
+    why:
+      `${since} does not reach LSN ${formatLsn(from)}, where a log backup now would start: a log ` +
+      'backup hbr has not seen holds log records before it (taken outside hbr and not in the ' +
+      'msdb history read: msdb not readable, importHistoryDays 0, a snapshot or virtual-device ' +
+      "backup, another replica's, or history purged)",
+    named: false,
+  };
 }
 
 /** The planner's reasons that mean no chain reaches the LSN asked for. */

@@ -84,14 +84,15 @@ void test('impossible backups fail with what to do, or are promoted when asked',
 });
 
 void test('a log no restore could use past a gap is promoted to a differential, or a full when its base is unusable', () => {
-  const logGap = 'the log chain since the full backup at T (g) has a gap: X';
+  const why = 'the log chain since the full backup at T (g) has a gap: X';
+  const logGap = { why, named: true };
   const noGap = { logGap: null, differentialBaseGap: null };
   assert.deepEqual(decideBackupType('log', online, true, noGap), { type: 'log', reason: null });
   const diff = decideBackupType('log', online, true, { ...noGap, logGap });
   assert.equal(diff.type, 'diff');
   assert.equal(
     diff.reason,
-    `${logGap}: a log backup now could not be restored past it, so a differential backup was taken instead of a log backup; the next log backups continue the chain from it`,
+    `${why}: a log backup now could not be restored past it, so a differential backup was taken instead of a log backup; the next log backups continue the chain from it`,
   );
   const differentialBaseGap = 'the base of a differential now is Y';
   const full = decideBackupType('log', online, true, { logGap, differentialBaseGap });
@@ -172,35 +173,63 @@ void test('the state query reads the recovery fork the next log starts on and th
 });
 
 void test('on the primary replica of an availability group a log past a gap is promoted, as outside one', () => {
-  const logGap = 'the log chain since the full backup at T (g) has a gap: X';
+  const why = 'the log chain since the full backup at T (g) has a gap: X';
+  const logGap = { why, named: true };
   const primary = { ...online, availabilityReplica: { id: 'r', role: 'primary' as const } };
   const taken = decideBackupType('log', primary, true, { logGap, differentialBaseGap: null });
   assert.equal(taken.type, 'diff');
   assert.match(taken.reason ?? '', /so a differential backup was taken instead of a log backup/);
 });
 
+void test("on the primary replica a log past logs hbr has not seen is taken as asked, with a warning that other replicas' logs are not in this msdb", () => {
+  const why =
+    'the log chain since the full backup at T (g) does not reach LSN 5: a log backup hbr has not seen …';
+  const unseen = { why, named: false };
+  const primary = { ...online, availabilityReplica: { id: 'r', role: 'primary' as const } };
+  const taken = decideBackupType('log', primary, true, {
+    logGap: unseen,
+    differentialBaseGap: null,
+  });
+  assert.deepEqual([taken.type, taken.reason], ['log', null]);
+  assert.equal(
+    taken.warning,
+    `${why}: this log backup cannot be restored past it until a full or differential backup is taken, ` +
+      'unless the backups hbr has not seen were taken on another replica of the availability group ' +
+      "(not promoted: each replica's msdb records only the backups taken on it, so other replicas' log backups are not in the msdb hbr reads here)",
+  );
+  // Outside a group, such a gap is promoted as before.
+  const outside = decideBackupType('log', online, true, {
+    logGap: unseen,
+    differentialBaseGap: null,
+  });
+  assert.equal(outside.type, 'diff');
+});
+
 void test('on a secondary replica a log past a gap is taken as asked, with a warning that says why (a secondary takes no differential)', () => {
-  const logGap = 'the log chain since the full backup at T (g) has a gap: X';
+  const why = 'the log chain since the full backup at T (g) has a gap: X';
+  const logGap = { why, named: true };
   const secondary = { ...online, availabilityReplica: { id: 'r', role: 'secondary' as const } };
   const taken = decideBackupType('log', secondary, true, { logGap, differentialBaseGap: null });
   assert.deepEqual([taken.type, taken.reason], ['log', null]);
   assert.equal(
     taken.warning,
-    `${logGap}: this log backup cannot be restored past it until a full or differential backup is taken on the primary replica ` +
+    `${why}: this log backup cannot be restored past it until a full or differential backup is taken on the primary replica ` +
       '(not promoted: this is a secondary replica of an availability group, where SQL Server takes no differential and no full backup but a copy-only one)',
   );
 });
 
 void test('where the replica role is unknown a log past a gap is taken as asked, and the warning says the role is unknown, not that it is a secondary', () => {
-  const logGap = 'the log chain since the full backup at T (g) has a gap: X';
-  const why = 'its role was not read: VIEW SERVER STATE permission was denied';
-  const unknown = { ...online, availabilityReplica: { id: 'r', role: 'unknown' as const, why } };
+  const why = 'the log chain since the full backup at T (g) has a gap: X';
+  const logGap = { why, named: true };
+  const notRead = 'its role was not read: VIEW SERVER STATE permission was denied';
+  const replica = { id: 'r', role: 'unknown' as const, why: notRead };
+  const unknown = { ...online, availabilityReplica: replica };
   const taken = decideBackupType('log', unknown, true, { logGap, differentialBaseGap: null });
   assert.deepEqual([taken.type, taken.reason], ['log', null]);
   assert.equal(
     taken.warning,
-    `${logGap}: this log backup cannot be restored past it until a full or differential backup is taken on the primary replica ` +
-      `(not promoted: the role of this replica of an availability group is unknown (${why}), and it may be a secondary, ` +
+    `${why}: this log backup cannot be restored past it until a full or differential backup is taken on the primary replica ` +
+      `(not promoted: the role of this replica of an availability group is unknown (${notRead}), and it may be a secondary, ` +
       'where SQL Server takes no differential and no full backup but a copy-only one)',
   );
 });

@@ -7,7 +7,7 @@
  */
 import { SourceError } from '../../errors.ts';
 import type { BackupSetType } from './backup-set.ts';
-import type { ChainFacts } from './chain-facts.ts';
+import type { ChainFacts, LogGap } from './chain-facts.ts';
 import * as f from './history-fields.ts';
 import type { Lsn } from './lsn.ts';
 import { quoteString } from './quote.ts';
@@ -118,7 +118,9 @@ export interface BackupTypeDecision {
  * the backup history, see `chain-facts.ts`), a LOG that no restore could use past a gap in the
  * log chain is promoted the same way, and a DIFF whose base full no restore can read becomes a
  * FULL; a promotion to DIFF becomes FULL when the differential's base is such a full. Without
- * `promote`, those are taken as asked, with a `warning`.
+ * `promote`, those are taken as asked, with a `warning`; so is a LOG in an availability group,
+ * unless on the primary replica past a gap that names the sets that left it (see
+ * `notPromotedInGroup`).
  * @throws SourceError when the database cannot be backed up as asked (the message says what to do).
  */
 export function decideBackupType(
@@ -160,24 +162,17 @@ export function decideBackupType(
     }
     const gap = chain?.logGap ?? null;
     if (gap !== null) {
-      // A differential or full fails on a secondary replica, and would again every run, where
-      // the log is taken: there the gap is for the primary to bridge. So where the role is not
-      // known.
-      const notHere = promote ? notPrimary(s.availabilityReplica) : null;
+      const notHere = promote ? notPromotedInGroup(s.availabilityReplica, gap) : null;
       if (!promote || notHere !== null)
         return {
           type: 'log',
           reason: null,
-          warning:
-            `${gap}: this log backup cannot be restored past it until a full or differential backup is taken` +
-            (notHere === null
-              ? ''
-              : ` on the primary replica (not promoted: ${notHere}, where SQL Server takes no differential and no full backup but a copy-only one)`),
+          warning: `${gap.why}: this log backup cannot be restored past it until a full or differential backup is taken${notHere ?? ''}`,
         };
       const { type, name, why } = instead();
       return {
         type,
-        reason: `${gap}: a log backup now could not be restored past it, so a ${name} backup was taken instead of a log backup${why}; the next log backups continue the chain from it`,
+        reason: `${gap.why}: a log backup now could not be restored past it, so a ${name} backup was taken instead of a log backup${why}; the next log backups continue the chain from it`,
       };
     }
   }
@@ -225,9 +220,24 @@ export function backupAdvice(o: BackupOptions, s: DatabaseState): string[] {
 
 // --- internal ---
 
-/** Why the replica may be a secondary of an availability group; `null` outside one, or on its primary. */
-function notPrimary(replica: AvailabilityReplica | null): string | null {
-  if (replica === null || replica.role === 'primary') return null;
-  if (replica.role === 'secondary') return 'this is a secondary replica of an availability group';
-  return `the role of this replica of an availability group is unknown (${replica.why}), and it may be a secondary`;
+/**
+ * Why a log past `gap` is not promoted in an availability group, as the end of the warning; `null`
+ * when it is (outside a group; on the primary past a gap that names its sets). A differential or full fails on a secondary replica, and would again every run:
+ * there, and where the role is not known, the gap is for the primary to bridge. On the primary, a
+ * gap of log backups hbr has not seen is likely another replica's, which this instance's msdb does
+ * not record; promoting past it would take a differential every run the secondaries take logs.
+ */
+function notPromotedInGroup(replica: AvailabilityReplica | null, gap: LogGap): string | null {
+  if (replica === null) return null;
+  const onSecondary =
+    ', where SQL Server takes no differential and no full backup but a copy-only one';
+  if (replica.role === 'secondary')
+    return ` on the primary replica (not promoted: this is a secondary replica of an availability group${onSecondary})`;
+  if (replica.role === 'unknown')
+    return ` on the primary replica (not promoted: the role of this replica of an availability group is unknown (${replica.why}), and it may be a secondary${onSecondary})`;
+  if (gap.named) return null;
+  return (
+    ", unless the backups hbr has not seen were taken on another replica of the availability group (not promoted: each replica's " +
+    "msdb records only the backups taken on it, so other replicas' log backups are not in the msdb hbr reads here)"
+  );
 }
