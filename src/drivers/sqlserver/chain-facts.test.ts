@@ -1,48 +1,28 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { parse, stringify } from 'lossless-json';
+import { stringify } from 'lossless-json';
+import {
+  diffRestoreRows,
+  diffRestoreState as state,
+  forkB1,
+  forkB2,
+  forkB3,
+  forkedHistory,
+  onForkB,
+  restoredInside23,
+} from '../../../test/sqlserver/forked-history.ts';
 import { chainFacts } from './chain-facts.ts';
 import type { DatabaseState } from './eligibility.ts';
 import { parseHistoryJson } from './history.ts';
 
-// A real history (dbatools test data): a full, logs _1 to _3, a differential, logs _21 to _25.
-const text = readFileSync(
-  new URL('../../../test/fixtures/sqlserver/dbatools/DiffRestore.json', import.meta.url),
-  'utf8',
-);
-
-/** The database as SQL Server shows it after the last backup of the history. */
-const state: DatabaseState = {
-  name: 'RestoreTimeDiff',
-  stateDesc: 'ONLINE',
-  recoveryModel: 'FULL',
-  isInStandby: false,
-  hasLogChain: true,
-  lastLogBackupLsn: 34000000028400001n, // LastLSN of _25.trn
-  familyGuid: null,
-  recoveryForkGuid: null,
-  firstRecoveryForkGuid: null,
-  forkPointLsn: null,
-  hasDifferentialBase: true,
-  differentialBaseLsn: 34000000006900179n, // CheckpointLSN of the full
-  differentialBaseGuid: null,
-  isEncrypted: false,
-  availabilityReplica: null,
-};
+// DiffRestore.json as dbatools exported it, without fork ids (see forked-history.ts).
 
 /**
  * The facts when the backups whose file ends with one of `emptied` were written to NUL instead,
  * and those ending with one of `unseen` are not in the history (hbr never saw them).
  */
 function factsWith(emptied: readonly string[], unseen: readonly string[] = []) {
-  const endsWith = (path: unknown, names: readonly string[]): boolean =>
-    typeof path === 'string' && names.some((name) => path.endsWith(name));
-  // lossless-json keeps every LSN digit.
-  const rows = (parse(text.replace(/^\uFEFF/, '')) as { BackupPath: unknown }[])
-    .filter((row) => !endsWith(row.BackupPath, unseen))
-    .map((row) => (endsWith(row.BackupPath, emptied) ? { ...row, BackupPath: 'NUL' } : row));
-  const { records, discarded } = parseHistoryJson(stringify(rows) ?? '', 'DiffRestore.json');
+  const { records, discarded } = forkedHistory([], { emptied, unseen, forks: false });
   return chainFacts(records, discarded, state);
 }
 
@@ -92,7 +72,7 @@ void test('a full written to NUL is no differential base, and no base for the lo
 void test('a last log backup with bulk-logged changes (which no restore can stop inside) is no gap', () => {
   // A BULK_LOGGED database with bulk work in each interval: every second log backup was taken
   // as a differential, the planner's refusal to stop inside such a log read as a gap.
-  const rows = (parse(text.replace(/^\uFEFF/, '')) as { BackupPath: unknown }[]).map((row) =>
+  const rows = diffRestoreRows().map((row) =>
     String(row.BackupPath).endsWith('_25.trn') ? { ...row, HasBulkLoggedData: true } : row,
   );
   const { records, discarded } = parseHistoryJson(stringify(rows) ?? '', 'DiffRestore.json');
@@ -103,57 +83,14 @@ void test('a last log backup with bulk-logged changes (which no restore can stop
   });
 });
 
-/*
- * DiffRestore.json on recovery fork A. At 08:10 the database was restored to LSN
- * 34000000025500001, inside _23 (24800001–26400001), and went on on fork B: its first log backup B1
- * starts where _23 starts and crosses into fork B at that point; B2 and B3 follow on fork B. _23,
- * _24 and _25 lie past the fork point on the abandoned fork A, and reach higher LSNs than B3.
- */
-const forkA = 'aaaaaaaa-0000-4000-8000-00000000000a';
-const forkB = 'bbbbbbbb-0000-4000-8000-00000000000b';
-const onB = (name: string, first: string, last: string, at: string, crossing = false) => ({
-  BackupSetGUID: `bbbbbbbb-0000-4000-8000-0000000000${name.toLowerCase()}`,
-  BackupTypeDescription: 'Transaction Log',
-  DatabaseName: 'RestoreTimeDiff',
-  FirstLSN: first,
-  LastLSN: last,
-  DatabaseBackupLSN: '34000000006900179',
-  BackupStartDate: at,
-  BackupFinishDate: at,
-  BackupPath: `C:\\dbatools\\RestoreTimeDiff\\RestoreTimeDiff_${name}.trn`,
-  FirstRecoveryForkID: crossing ? forkA : forkB,
-  RecoveryForkID: forkB,
-  ...(crossing ? { ForkPointLSN: '34000000025500001' } : {}),
-});
-const forkB1 = onB('B1', '34000000024800001', '34000000025900001', '2017-05-04T08:15:00Z', true);
-const forkB2 = onB('B2', '34000000025900001', '34000000026200001', '2017-05-04T08:30:00Z');
-const forkB3 = onB('B3', '34000000026200001', '34000000026500001', '2017-05-04T08:45:00Z');
-/** The database on fork B after B3. */
-const onForkB: DatabaseState = {
-  ...state,
-  lastLogBackupLsn: 34000000026500001n,
-  recoveryForkGuid: forkB,
-  firstRecoveryForkGuid: forkB,
-};
-
-/** The facts for the forked history, `emptied` written to NUL, `unseen` missing from it. */
+/** The facts for the forked history (`forked-history.ts`), `emptied` written to NUL, `unseen` missing. */
 function forkedFacts(
   added: readonly Record<string, unknown>[],
   at: DatabaseState,
   emptied: readonly string[] = [],
   unseen: readonly string[] = [],
 ) {
-  const fixture = (parse(text.replace(/^\uFEFF/, '')) as Record<string, unknown>[]).map((row) => ({
-    ...row,
-    FirstRecoveryForkID: forkA,
-    RecoveryForkID: forkA,
-  }));
-  const named = (row: Record<string, unknown>, names: readonly string[]): boolean =>
-    names.some((name) => String(row.BackupPath).endsWith(name));
-  const rows = [...fixture, ...added]
-    .filter((row) => !named(row, unseen))
-    .map((row) => (named(row, emptied) ? { ...row, BackupPath: 'NUL' } : row));
-  const { records, discarded } = parseHistoryJson(stringify(rows) ?? '', 'forked');
+  const { records, discarded } = forkedHistory(added, { emptied, unseen });
   return chainFacts(records, discarded, at);
 }
 
@@ -192,12 +129,7 @@ void test('a log backup on the new fork hbr never saw is a gap, and a set to NUL
 
 void test('right after the restore, before a log backup on the new fork, the chain up to the fork point counts', () => {
   // The database names the fork it left and the fork point; the next log starts where _23 does.
-  const restored: DatabaseState = {
-    ...onForkB,
-    lastLogBackupLsn: 34000000024800001n,
-    firstRecoveryForkGuid: forkA,
-    forkPointLsn: 34000000025500001n,
-  };
+  const restored = restoredInside23;
   assert.deepEqual(forkedFacts([], restored), { logGap: null, differentialBaseGap: null });
   assert.match(
     forkedFacts([], restored, ['_22.trn']).logGap?.why ?? '',
