@@ -108,7 +108,8 @@ export function tailDevice(settings: SqlServerSourceSettings, info: ServerInfo):
 
 /**
  * The tail-log backup a real in-place restore takes before it plans, as a dry run assumes it: on
- * the database's lineage and fork, from its `last_log_backup_lsn` to past every recorded set (and
+ * the database's lineage and fork (from the fork it starts on, across the fork point, right after
+ * a restore to a point in time), from its `last_log_backup_lsn` to past every recorded set (and
  * past an LSN target: whether the log reaches it shows only once the tail is taken), finished now.
  */
 export function plannedTail(
@@ -136,8 +137,10 @@ export function plannedTail(
     differentialBaseLsn: null,
     differentialBaseGuid: null,
     recoveryForkId: state.recoveryForkGuid,
-    firstRecoveryForkId: state.recoveryForkGuid,
-    forkPointLsn: null,
+    // After a restore to a point in time and before a log backup on the new fork, the next log
+    // starts on the fork the restore left and crosses into the new one at the fork point.
+    firstRecoveryForkId: state.firstRecoveryForkGuid ?? state.recoveryForkGuid,
+    forkPointLsn: state.forkPointLsn,
     familyGuid: state.familyGuid,
     isCopyOnly: false,
     isDamaged: false,
