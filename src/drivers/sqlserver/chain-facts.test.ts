@@ -4,10 +4,13 @@ import { stringify } from 'lossless-json';
 import {
   diffRestoreRows,
   diffRestoreState as state,
+  forkB,
   forkB1,
   forkB2,
   forkB3,
+  forkC,
   forkedHistory,
+  logOnFork,
   onForkB,
   restoredInside23,
 } from '../../../test/sqlserver/forked-history.ts';
@@ -133,6 +136,67 @@ void test('right after the restore, before a log backup on the new fork, the cha
   assert.deepEqual(forkedFacts([], restored), { logGap: null, differentialBaseGap: null });
   assert.match(
     forkedFacts([], restored, ['_22.trn']).logGap?.why ?? '',
+    /has a gap: the log backup at 2017-05-04T07:54:48\.000Z .*b845d9c8-e9fa-49cf-9148-ed1283610935\), written to the null device/,
+  );
+});
+
+/*
+ * A second restore to a point in time, on fork B after B3: at 09:00 to LSN 34000000026000001,
+ * inside B2, and on on fork C. C1 starts where B2 starts and crosses into C at that point; C2
+ * follows. The path back: C, B up to 26000001, A up to 25500001.
+ */
+const intoC = { from: forkB, point: '34000000026000001' };
+const forkC1 = logOnFork(
+  forkC,
+  'C1',
+  ['34000000025900001', '34000000026100001'],
+  '2017-05-04T09:15:00Z',
+  intoC,
+);
+const forkC2 = logOnFork(
+  forkC,
+  'C2',
+  ['34000000026100001', '34000000026300001'],
+  '2017-05-04T09:30:00Z',
+);
+const onForkC: DatabaseState = {
+  ...onForkB,
+  lastLogBackupLsn: 34000000026300001n,
+  recoveryForkGuid: forkC,
+  firstRecoveryForkGuid: forkC,
+};
+
+void test('after two restores to points in time (fork A, then B, then C) the chain is followed back through both fork points', () => {
+  const history = [forkB1, forkB2, forkB3, forkC1, forkC2];
+  assert.deepEqual(forkedFacts(history, onForkC), { logGap: null, differentialBaseGap: null });
+  // B1, on fork B before C's fork point, is on the path: written to NUL, it is the gap, named.
+  const b1 = forkedFacts(history, onForkC, ['_B1.trn']).logGap;
+  assert.equal(b1?.named, true);
+  assert.match(
+    b1?.why ?? '',
+    /has a gap: the log backup at 2017-05-04T08:15:00\.000Z .*bbbbbbbb-0000-4000-8000-0000000000b1\), written to the null device/,
+  );
+  // B3 and _24 lie on the forks C and B abandoned, past their fork points: no gap.
+  assert.deepEqual(forkedFacts(history, onForkC, ['_B3.trn', '_24.trn']), {
+    logGap: null,
+    differentialBaseGap: null,
+  });
+});
+
+void test('sets with no fork id (older history) count on any fork path', () => {
+  // The fixture as dbatools exported it, without fork ids; only the logs since the restore have them.
+  const facts = (emptied: readonly string[] = []) => {
+    const { records, discarded } = forkedHistory([forkB1, forkB2, forkB3], {
+      emptied,
+      forks: false,
+    });
+    return chainFacts(records, discarded, onForkB);
+  };
+  assert.deepEqual(facts(), { logGap: null, differentialBaseGap: null });
+  const gap = facts(['_22.trn']).logGap;
+  assert.equal(gap?.named, true);
+  assert.match(
+    gap?.why ?? '',
     /has a gap: the log backup at 2017-05-04T07:54:48\.000Z .*b845d9c8-e9fa-49cf-9148-ed1283610935\), written to the null device/,
   );
 });
