@@ -70,7 +70,7 @@ for (const cached of [false, true])
       const after = await backup();
       assert.notEqual(await treeOf(after), await treeOf(before));
       const diff = await run('diff', before, after);
-      assert.match(diff.stdout, /^U {2}.*deep\.txt$/m);
+      assert.match(diff.stdout, /^U {2}.*deep\.txt {2}\(mode\)$/m);
     });
 
     it('records a file rewritten to its old size and mtime (only its ctime moved)', async () => {
