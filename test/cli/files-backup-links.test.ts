@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { lstat, mkdir, readFile, realpath, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { summaryOf } from '../helpers/cli.ts';
@@ -58,12 +58,33 @@ describe('hbr backup of paths that lead through symlinks', () => {
     assert.equal(await readFile(join(cli.path, 'disk', 'data', 'f.txt'), 'utf8'), 'the data');
   });
 
-  it('keeps a link to a file as the link', async () => {
-    const backup = await run('backup', 'fl', '--json');
+  it('backs up the file a link given as a path leads to, as find -H follows it', async () => {
+    const real = join(home, 'file.txt');
+    const backup = await run('backup', join(cli.path, 'fl'), '--json');
     assert.equal(backup.code, 0, backup.stderr);
-    assert.deepEqual(summaryOf(backup).recordedPaths, []);
+    const summary = summaryOf(backup);
+    assert.equal(summary.bytesRead, 'a file'.length);
+    assert.deepEqual(summary.recordedPaths, [{ given: join(cli.path, 'fl'), recorded: real }]);
+    const target = join(cli.path, 'restored-file');
+    const restored = await run('restore', 'latest', '--target', target);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(await readFile(join(target, real), 'utf8'), 'a file');
+  });
+
+  it('keeps a link that leads nowhere, and links inside a folder, as links', async () => {
+    await symlink('missing.txt', join(cli.path, 'disk', 'data', 'gone'));
+    await symlink(join('..', '..', 'file.txt'), join(cli.path, 'disk', 'data', 'inside'));
+    await symlink('missing.txt', join(cli.path, 'dangling'));
+    const backup = await run('backup', 'dangling', 'disk/data', '--json');
+    assert.equal(backup.code, 0, backup.stderr);
+    const recorded = summaryOf(backup).recordedPaths as { given: string }[];
+    assert.ok(!recorded.some((r) => r.given.endsWith('dangling')));
     const listed = await run('ls', 'latest');
-    assert.match(listed.stdout, /fl -> file\.txt/);
+    assert.match(listed.stdout, /dangling -> missing\.txt/);
+    assert.match(listed.stdout, /gone -> missing\.txt/);
+    assert.match(listed.stdout, /inside -> \.\.\/\.\.\/file\.txt/);
+    await rm(join(cli.path, 'disk', 'data', 'gone'));
+    await rm(join(cli.path, 'disk', 'data', 'inside'));
   });
 
   it('applies an absolute exclude given through the link to what it leads to', async () => {

@@ -3,12 +3,14 @@
  * as a folder: one reached through a symlink (`lk/data` with `lk` → `/mnt/disk1`) would come
  * back from an in-place restore as a real folder in place of the user's link (on a merged-/usr
  * system, `/lib`). So each path is recorded where it really is: its parent through `realpath`,
- * and a path that is itself a link to a folder as the folder it leads to, as `find -H` and
- * restic's users expect of `/data` → `/mnt/disk1/data`. A link to a file, or one that leads
- * nowhere, stays a link: it is what the user named.
+ * and a path that is itself a link as what it leads to, a folder (`/data` → `/mnt/disk1/data`)
+ * or a file (`/data/model` → `/mnt/disk1/model.bin`) alike, as `find -H` follows links named on
+ * its command line: the user named the link for what it leads to, and a backup of the link
+ * alone holds none of it. Only a link that leads nowhere stays a link; links met inside the
+ * folders backed up are always recorded as links.
  * @module
  */
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** One path as given (absolute) and as it will be recorded. */
@@ -64,6 +66,5 @@ async function _recorded(path: string): Promise<string> {
   }
   const own = await lstat(real).catch(() => undefined);
   if (!own?.isSymbolicLink()) return real;
-  const target = await stat(real).catch(() => undefined);
-  return target?.isDirectory() ? realpath(real) : real;
+  return realpath(real).catch(() => real); // a link that leads nowhere
 }
