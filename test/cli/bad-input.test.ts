@@ -149,6 +149,25 @@ describe('hbr on bad input', () => {
     await chmod(secret, 0o600);
   });
 
+  it('refuses a --source of backups that neither the config nor any backup names', async () => {
+    const typo = await run(['backups', '--source', 'modls', '--json']);
+    assert.equal(typo.code, 1);
+    assert.equal(typo.stdout, '');
+    assert.match(typo.stderr, /no backups of source modls in the repository, and no config file/);
+    const known = await run(['backups', '--source', 'files', '--json']);
+    assert.equal(known.code, 0, known.stderr);
+    assert.ok((JSON.parse(known.stdout) as unknown[]).length > 0);
+    // A source in the config that has no backup yet is no typo: it lists none.
+    const file = join(cli.path, 'sources.yaml');
+    await writeFile(file, 'sources:\n  - name: models\n    files: { paths: [data] }\n');
+    const configured = await run(['backups', '--config', file, '--source', 'models', '--json']);
+    assert.equal(configured.code, 0, configured.stderr);
+    assert.deepEqual(JSON.parse(configured.stdout), []);
+    const notConfigured = await run(['backups', '--config', file, '--source', 'modls']);
+    assert.equal(notConfigured.code, 1);
+    assert.match(notConfigured.stderr, /no source named "modls" in .*sources\.yaml/);
+  });
+
   it('adds and removes keys: a new password opens the repository, a removed one no longer does', async () => {
     await writeFile(join(cli.path, 'new-pw'), 'second password\n');
     const added = await run(['key', 'add', '--new-password-file', 'new-pw', '--json']);
