@@ -5,7 +5,7 @@
  */
 import { dirname } from 'node:path';
 import { configFileError, type HbrConfig, type ReplicaConfig } from '../config/index.ts';
-import { NotFoundError, UsageError } from '../errors.ts';
+import { MissingPasswordError, NotFoundError, UsageError } from '../errors.ts';
 import {
   initRepository,
   openRepository,
@@ -21,9 +21,14 @@ import type { CliContext, GlobalOptions } from './context.ts';
 import { createReporter, type Reporter } from './reporter.ts';
 import { readSecretFile, SecretFileError } from './secret-file.ts';
 import {
+  configInUse,
+  configRepositoryLocation,
+  credentialGiven,
   parseLocation,
   resolveCredentials,
   resolveRepositoryLocation,
+  sameLocation,
+  type ResolvedRepository,
   type RepositoryLocation,
 } from './resolve.ts';
 
@@ -151,7 +156,10 @@ export async function accessRepository(
     ...(resolved.configFile ? { configFile: resolved.configFile } : {}),
     signal: ctx.signal,
   });
-  const credential = await credentialFor(ctx, globals, fromConfig, resolved.configFile);
+  const own = fromConfig
+    ? { repository: fromConfig, file: resolved.configFile }
+    : await _configOfSameRepository(ctx, globals, resolved);
+  const credential = await credentialFor(ctx, globals, own?.repository, own?.file);
   const repo = options.create
     ? await initRepository(store, credential, options.initOptions?.(fromConfig && resolved.config))
     : await openRepository(store, credential, {
@@ -202,6 +210,40 @@ async function _readConfigCredential(
       error,
     );
   }
+}
+
+/**
+ * The config's `repository:` for a repository --repo or HBR_REPOSITORY named, when no flag or
+ * variable names the credential and the config in use names that same repository (the same
+ * path or URL as written, as the replicas after a backup take it): `hbr -r /srv/repo` beside an
+ * hbr.yaml of `path: /srv/repo` opens with its `passwordFile`, as `hbr` alone does. Another
+ * repository never gets the config's secret: where it would have been the only credential,
+ * the error says whose it is.
+ * @throws MissingPasswordError when the config's credential is for another repository.
+ */
+async function _configOfSameRepository(
+  ctx: CliContext,
+  globals: GlobalOptions,
+  resolved: ResolvedRepository,
+): Promise<{ repository: NonNullable<HbrConfig['repository']>; file: string } | undefined> {
+  const given = { env: ctx.env, cwd: ctx.cwd, ...globals };
+  if (credentialGiven(given)) return undefined;
+  const loaded = await configInUse({ env: ctx.env, cwd: ctx.cwd, flag: globals.config });
+  const repository = loaded?.config.repository;
+  if (!loaded || !repository) return undefined;
+  if (repository.passwordFile === undefined && repository.keyFile === undefined) return undefined;
+  const location = configRepositoryLocation(loaded.config, loaded.file);
+  if (location && sameLocation(location, resolved.location))
+    return { repository, file: loaded.file };
+  const named = resolved.from === 'flag' ? '--repo' : 'HBR_REPOSITORY';
+  const secret = repository.passwordFile !== undefined ? 'passwordFile' : 'keyFile';
+  throw new MissingPasswordError(
+    `no repository password for ${_shown(resolved.location)} (from ${named}): repository.${secret} in ${loaded.file} is for the config's repository${location ? `, ${_shown(location)}` : ''}, and is never tried on another; pass --password-file FILE or --key-file FILE, or set HBR_PASSWORD or HBR_PASSWORD_FILE`,
+  );
+}
+
+function _shown(location: RepositoryLocation): string {
+  return location.kind === 'path' ? location.path : location.url;
 }
 
 function _storeOptions(location?: { credentialFile?: string; retainFor?: string }): {

@@ -179,12 +179,32 @@ export type Credentials =
     };
 
 /**
+ * Whether a flag or an environment variable names the credential (steps 1 and 2 of
+ * {@link resolveCredentials}): only when none does is a config's credential ever looked for.
+ */
+export function credentialGiven(
+  inputs: ResolveInputs & {
+    readonly passwordFile?: string | undefined;
+    readonly keyFile?: string | undefined;
+  },
+): boolean {
+  const { env } = inputs;
+  return [
+    inputs.passwordFile,
+    inputs.keyFile,
+    env.HBR_PASSWORD,
+    env.HBR_PASSWORD_FILE,
+    env.HBR_KEY_FILE,
+  ].some((value) => nonEmpty(value) !== undefined);
+}
+
+/**
  * Finds the credential that opens the repository. Precedence, first match wins:
  * 1. `--password-file FILE` or `--key-file FILE` (giving both is a usage error);
  * 2. `HBR_PASSWORD` (the password itself, for CI secrets), then `HBR_PASSWORD_FILE`, then
  *    `HBR_KEY_FILE`;
  * 3. the config's `repository.passwordFile` or `repository.keyFile` (pass `config` only when
- *    the repository itself came from the config, so one repository's secret is never tried on
+ *    the repository is the config's own, so one repository's secret is never tried on
  *    another).
  * A password file's trailing line break is dropped; the password is never taken from a
  * command-line argument. Empty environment variables count as unset. Relative paths from flags

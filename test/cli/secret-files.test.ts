@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { constants, existsSync } from 'node:fs';
-import { open, writeFile } from 'node:fs/promises';
+import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -74,6 +74,28 @@ describe('hbr reading password and key files', () => {
     const add = await run(['key', 'add', '--repo', 'p-repo', '--new-password-file', 'nope'], env);
     assert.equal(add.code, 2, add.stderr);
     assert.equal(add.stderr, 'hbr: cannot read --new-password-file nope: no such file\n');
+  });
+
+  it("opens with the config's passwordFile the config's repository given by --repo, never another", async () => {
+    const home = join(dir.path, 'same');
+    await mkdir(home);
+    await writeFile(join(home, 'hbr.yaml'), 'repository:\n  path: ./repo\n  passwordFile: ./pw\n');
+    await writeFile(join(home, 'pw'), 'the password\n');
+    const inHome = (args: string[], env: NodeJS.ProcessEnv = {}) => hbr(args, { env, cwd: home });
+    assert.equal((await inHome(['init'])).code, 0);
+    const byFlag = await inHome(['-r', join(home, 'repo'), 'backups']);
+    assert.equal(byFlag.code, 0, byFlag.stderr);
+    const byEnv = await inHome(['backups'], { HBR_REPOSITORY: 'repo/' });
+    assert.equal(byEnv.code, 0, byEnv.stderr);
+    // Another repository, made with the same password: the config's file is not tried on it.
+    const other = await inHome(['-r', 'other', 'init'], { HBR_PASSWORD: 'the password' });
+    assert.equal(other.code, 0, other.stderr);
+    const refused = await inHome(['-r', 'other', 'backups']);
+    assert.equal(refused.code, 12);
+    assert.match(
+      refused.stderr,
+      /no repository password for .*same\/other \(from --repo\): repository\.passwordFile in .*hbr\.yaml is for the config's repository, .*same\/repo,/,
+    );
   });
 
   it('exits 78 naming the line for a credentialFile in hbr.yaml it cannot read', async () => {
