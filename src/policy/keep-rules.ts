@@ -36,6 +36,15 @@ export function hasRules(rules: KeepRules): boolean {
 }
 
 /**
+ * Whether any rule is given at all, one that keeps nothing (a count of 0) included: rules given
+ * that keep nothing are refused, never taken as none given (then the config's `retention:` would
+ * apply in their place).
+ */
+export function givesRules(rules: KeepRules): boolean {
+  return Object.values(rules).some((value) => value !== undefined);
+}
+
+/**
  * Applies keep rules to backups of one group (one source). `time` gives each backup's time.
  * @throws UsageError on a malformed `within` duration.
  */

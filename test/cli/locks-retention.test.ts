@@ -295,7 +295,7 @@ describe('hbr locks, forget and prune', () => {
     assert.ok(left.some((b) => b.id === full.id));
   });
 
-  it('applies the retention of each source in the config when forget is given no rules', async () => {
+  it('applies the retention of each source in the config when forget is given no rules, and never for rules of 0', async () => {
     await mkdir(join(cli.path, 'kept-a'));
     await mkdir(join(cli.path, 'kept-b'));
     await writeFile(
@@ -319,6 +319,11 @@ describe('hbr locks, forget and prune', () => {
         assert.equal(backup.code, 0, backup.stderr);
         ids[source]?.push(String(summaryOf(backup).backupId));
       }
+    // Rules given that keep nothing are refused, never replaced by the config's retention.
+    const zero = await runR('forget', '--keep-last', '0');
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /--keep rules that all keep nothing/);
+    assert.equal((JSON.parse((await runR('backups', '--json')).stdout) as unknown[]).length, 4);
     const forget = await runR('forget', '--json');
     assert.equal(forget.code, 0, forget.stderr);
     const plan = JSON.parse(forget.stdout) as {

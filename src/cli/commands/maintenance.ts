@@ -1,6 +1,6 @@
 import { UsageError } from '../../errors.ts';
 import { backupGroup } from '../../policy/backup-groups.ts';
-import { applyKeepRules, hasRules, type KeepRules } from '../../policy/keep-rules.ts';
+import { applyKeepRules, givesRules, hasRules, type KeepRules } from '../../policy/keep-rules.ts';
 import { chainHeads, neededByKept } from '../../policy/restore-chains.ts';
 import { describeLock, removeLocks } from '../../repository/locks.ts';
 import { isFailedBackup, type BackupRecord } from '../../repository/index.ts';
@@ -49,11 +49,17 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
         yearly: n(flags.keepYearly, '--keep-yearly'),
         within: flags.keepWithin,
       };
-      if (ids.length > 0 && hasRules(rules))
+      if (ids.length > 0 && givesRules(rules))
         throw new UsageError('give backup ids or --keep rules, not both');
+      // `--keep-last 0` is an order to keep nothing, not the absence of rules: never a reason to
+      // fall back to the config's retention (which removed backups for it).
+      if (givesRules(rules) && !hasRules(rules))
+        throw new UsageError(
+          '--keep rules that all keep nothing (counts of 0) would remove every backup: refused; give a count of 1 or more, or --keep-within, or name the backups to remove by id',
+        );
       // Without rules on the command line, each source's `retention:` in the config applies.
       const configured =
-        ids.length === 0 && !hasRules(rules)
+        ids.length === 0 && !givesRules(rules)
           ? await _configuredRules(ctx, globals.config)
           : new Map<string, KeepRules>();
       if (ids.length === 0 && !hasRules(rules) && configured.size === 0)
