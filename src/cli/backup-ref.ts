@@ -6,8 +6,8 @@
  */
 import { resolve } from 'node:path';
 import { recordedPaths } from '../drivers/files/real-paths.ts';
-import { HbrError } from '../errors.ts';
-import type { BackupFilter, BackupRecord } from '../repository/index.ts';
+import { HbrError, UsageError } from '../errors.ts';
+import { holdsPath, type BackupFilter, type BackupRecord } from '../repository/index.ts';
 
 /** The `--source` and `--path` flags as commander hands them over. */
 export interface LatestFlags {
@@ -42,18 +42,35 @@ export function describeBackup(backup: BackupRecord): string {
 }
 
 /**
- * `error` (a path not in the backup) with the backup `ref` resolved to named, and when that was
- * `latest`, how to pick another: the newest backup need not be of the paths asked about.
+ * A path inside a backup as given on the command line (`hbr ls ID PATH`, `restore --include
+ * PATH`). Backups record absolute paths; a relative one is taken from `cwd`, as `--path` and the
+ * paths given to `hbr backup` are (`data/x` in /srv is /srv/data/x), never from the root.
+ * @throws UsageError for an empty path: an unset variable, not the current folder.
+ */
+export function pathInBackup(path: string, cwd: string, option: string): string {
+  if (path === '')
+    throw new UsageError(
+      `${option}: an empty path ("") is refused: an unset variable? Give a path inside the backup ("/" for all of it)`,
+    );
+  return resolve(cwd, path);
+}
+
+/**
+ * `error` (`paths` not in the backup) with the backup `ref` resolved to named, and when that was
+ * `latest` of other paths than those, how to pick another: the newest backup need not be of the
+ * paths asked about. A backup that holds the paths (they are below its own) just lacks them.
  */
 export function withBackupNamed<E extends HbrError>(
   error: E,
   backup: BackupRecord,
   ref: string,
+  paths: readonly string[],
 ): E {
+  const held = paths.every((p) => holdsPath(backup.paths, p));
   error.message +=
-    ref === 'latest'
+    ref === 'latest' && !held
       ? ` ("latest" is backup ${describeBackup(backup)}: the newest backup of any paths); add --path PATH for the latest backup that holds PATH, or give an id from hbr backups`
-      : ` (backup ${describeBackup(backup)})`;
+      : ` (${ref === 'latest' ? '"latest" is ' : ''}backup ${describeBackup(backup)})`;
   return error;
 }
 

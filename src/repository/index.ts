@@ -1,5 +1,5 @@
 export { artifactRepository } from './artifacts.ts';
-export { initRepository, openRepository } from './repository.ts';
+export { holdsPath, initRepository, openRepository } from './repository.ts';
 export type { BackupFilter, InitOptions, OpenRepository } from './repository.ts';
 export { isFailedBackup } from './manifest.ts';
 export { startSession } from './session.ts';

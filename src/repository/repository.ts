@@ -322,7 +322,9 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
       if (ref === 'latest') {
         const holding = options.holding ?? [];
         const candidates = all.filter((b) =>
-          holding.every((p) => (typeof p === 'string' ? [p] : p).some((q) => _holds(b.paths, q))),
+          holding.every((p) =>
+            (typeof p === 'string' ? [p] : p).some((q) => holdsPath(b.paths, q)),
+          ),
         );
         const last = candidates.filter((b) => !isFailedBackup(b)).at(-1);
         if (!last) {
@@ -360,7 +362,7 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
 }
 
 /** Whether a backup of `paths` holds `path`: one of them is it or a folder above it. */
-function _holds(paths: readonly string[], path: string): boolean {
+export function holdsPath(paths: readonly string[], path: string): boolean {
   return paths.some((p) => {
     const below = relative(p, path);
     return below === '' || (below !== '..' && !below.startsWith(`..${sep}`) && !isAbsolute(below));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmod, chown, mkdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { hbrProcess, summaryOf, withoutRootRights, type CliResult } from '../helpers/cli.ts';
@@ -149,6 +149,37 @@ describe('which backup a command takes, and what it says of an incomplete one', 
     const none = await run('ls', 'latest', '--path', 'nowhere');
     assert.equal(none.code, 1);
     assert.match(none.stderr, /no backups holding .*nowhere/);
+  });
+
+  it('takes a relative path inside a backup from the current folder, as --path takes it', async () => {
+    const file = join(cli.path, 'src', 'd', 'file');
+    const listed = await run('ls', 'latest', '--path', 'src', 'src/d/file', '--json');
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(
+      (JSON.parse(listed.stdout) as { path: string }[]).map((n) => n.path),
+      [file],
+    );
+    const restored = await run(
+      ...['restore', 'latest', '--path', 'src', '--target', 'r3', '--include', 'src/d/file'],
+    );
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(await readFile(join(cli.path, 'r3', file), 'utf8'), await readFile(file, 'utf8'));
+    // Not in the backup, below its paths: named as resolved, without advice to add a --path
+    // that the backup already holds.
+    const missing = join(cli.path, 'src', 'nothing');
+    const ls = await run('ls', 'latest', '--path', 'src', 'src/nothing');
+    assert.equal(ls.code, 1);
+    assert.ok(ls.stderr.includes(`${missing}: not in this backup ("latest" is backup`), ls.stderr);
+    assert.doesNotMatch(ls.stderr, /add --path/);
+    const restore = await run(
+      ...['restore', 'latest', '--path', 'src', '--target', 'r4', '--include', 'src/nothing'],
+    );
+    assert.equal(restore.code, 2);
+    assert.match(
+      restore.stderr,
+      new RegExp(`not in backup \\w+: ${missing} \\("latest" is backup`),
+    );
+    assert.doesNotMatch(restore.stderr, /add --path/);
   });
 
   it('diff shows a folder whose own mode or mtime changed, and what a type change removed', async () => {

@@ -6,6 +6,7 @@ import {
   incompleteWarning,
   latestFilter,
   PATH_HELP,
+  pathInBackup,
   SOURCE_HELP,
   withBackupNamed,
 } from '../backup-ref.ts';
@@ -20,11 +21,12 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
     .command('ls')
     .description('list the files of a backup')
     .argument('<backup>', 'backup id, unique prefix, or "latest"')
-    .argument('[path]', 'a path inside the backup', '/')
+    .argument('[path]', 'a path inside the backup (a relative one from the current folder)', '/')
     .option('-s, --source <name>', SOURCE_HELP)
     .option('--path <path>', PATH_HELP, collect, [] as string[])
-    .action(async (ref: string, path: string, flags, command) => {
+    .action(async (ref: string, given: string, flags, command) => {
       const globals = globalsOf(command);
+      const path = pathInBackup(given, ctx.cwd, 'ls');
       const { repo } = await accessRepository(ctx, globals);
       const reporter = reporterFor(ctx, globals);
       const backup = await repo.findBackup(ref, await latestFilter(flags, ctx.cwd));
@@ -32,7 +34,7 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
       if (incomplete) reporter.warn(incomplete, { backupId: backup.id, ...incompleteOf(backup) });
       const nodes = await listTree(repo, backup.tree, path).catch((error: unknown) => {
         throw isHbrError(error) && error.code === 'NOT_FOUND'
-          ? withBackupNamed(error, backup, ref)
+          ? withBackupNamed(error, backup, ref, [path])
           : error;
       });
       const text = nodes

@@ -7,6 +7,7 @@ import {
   incompleteWarning,
   latestFilter,
   PATH_HELP,
+  pathInBackup,
   SOURCE_HELP,
   withBackupNamed,
 } from '../backup-ref.ts';
@@ -30,7 +31,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
     .option('-t, --target <dir>', 'folder to restore into (files backups)')
     .option(
       '-i, --include <path>',
-      'restore only this path of the backup (as hbr ls shows it); repeatable',
+      'restore only this path of the backup (as hbr ls shows it; a relative one from the current folder); repeatable',
       collect,
       [] as string[],
     )
@@ -100,6 +101,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
         throw new UsageError(
           `${databaseOnly.join(', ')}: only for SQL Server and Neo4j restores (--source NAME of one in the config); a files restore takes --target, --include and --overwrite`,
         );
+      const include = (flags.include ?? []).map((p) => pathInBackup(p, ctx.cwd, '--include'));
       tracePhase('command started');
       // The codec workers load (about a tenth of a second of a core each) while the repository
       // key is derived on the thread pool. Heaps keep V8's sizing for speed: a restore holds a
@@ -124,7 +126,7 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
           repo,
           backup,
           target: resolve(ctx.cwd, flags.target),
-          include: flags.include ?? [],
+          include,
           overwrite: Boolean(flags.overwrite),
           signal: ctx.signal,
           onProgress: (p) =>
@@ -136,7 +138,9 @@ export const registerRestore: RegisterCommand = (program, ctx, setExitCode) => {
             }),
         }).catch((error: unknown) => {
           // An include not in the backup: say which backup `latest` was, and how to pick another.
-          throw error instanceof NotInBackupError ? withBackupNamed(error, backup, ref) : error;
+          throw error instanceof NotInBackupError
+            ? withBackupNamed(error, backup, ref, error.paths)
+            : error;
         });
         for (const e of result.errors) reporter.fileError(e.path, new Error(e.message));
         // Restored, data intact, on a file system or in a user namespace that cannot hold those
