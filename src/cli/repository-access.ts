@@ -3,9 +3,10 @@
  * repository command shares.
  * @module
  */
+import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { configFileError, type HbrConfig, type ReplicaConfig } from '../config/index.ts';
-import { MissingPasswordError, NotFoundError, UsageError } from '../errors.ts';
+import { isHbrError, MissingPasswordError, NotFoundError, UsageError } from '../errors.ts';
 import {
   initRepository,
   openRepository,
@@ -164,7 +165,7 @@ export async function accessRepository(
     ? await initRepository(store, credential, options.initOptions?.(fromConfig && resolved.config))
     : await openRepository(store, credential, {
         ...(options.onDeriveKey ? { onDeriveKey: options.onDeriveKey } : {}),
-      });
+      }).catch((error: unknown) => _saidWhatIsThere(error, resolved.location));
   return {
     repo,
     store,
@@ -240,6 +241,19 @@ async function _configOfSameRepository(
   throw new MissingPasswordError(
     `no repository password for ${_shown(resolved.location)} (from ${named}): repository.${secret} in ${loaded.file} is for the config's repository${location ? `, ${_shown(location)}` : ''}, and is never tried on another; pass --password-file FILE or --key-file FILE, or set HBR_PASSWORD or HBR_PASSWORD_FILE`,
   );
+}
+
+/**
+ * `error`, when it is that no repository is at a local path which holds a file, saying so: not
+ * that a repository could be made there with `hbr init`.
+ */
+async function _saidWhatIsThere(error: unknown, location: RepositoryLocation): Promise<never> {
+  if (isHbrError(error) && error.code === 'REPOSITORY_NOT_FOUND' && location.kind === 'path') {
+    const found = await stat(location.path).catch(() => undefined);
+    if (found && !found.isDirectory())
+      error.message = `no repository at ${location.path}: it is a file, not a folder (give the repository's folder)`;
+  }
+  throw error;
 }
 
 function _shown(location: RepositoryLocation): string {

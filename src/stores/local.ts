@@ -175,7 +175,10 @@ export function createLocalStore(options: LocalStoreOptions): Store {
         const info = await stat(pathOf(key));
         return info.isFile() ? { key, size: info.size, lastModified: info.mtime } : undefined;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        // ENOTDIR: a file stands where a folder of the key would be (a --repo naming a file):
+        // no object can be there, as for ENOENT.
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
         throw fail('head', key, error);
       }
     },

@@ -62,6 +62,13 @@ describe('hbr on bad input', () => {
     assert.match(missing.stderr, /no repository here/);
     const notRepo = await run(['backups'], { HBR_REPOSITORY: join(cli.path, 'data') });
     assert.equal(notRepo.code, 10);
+    const file = join(cli.path, 'data', 'a.txt');
+    const aFile = await run(['--repo', file, 'backups']);
+    assert.equal(aFile.code, 10);
+    assert.equal(
+      aFile.stderr,
+      `hbr: no repository at ${file}: it is a file, not a folder (give the repository's folder)\n`,
+    );
   });
 
   it('exits 2 on an unknown flag, and when no repository is named at all', async () => {
