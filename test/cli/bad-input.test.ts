@@ -175,6 +175,20 @@ describe('hbr on bad input', () => {
     assert.match(notConfigured.stderr, /no source named "modls" in .*sources\.yaml/);
   });
 
+  it('refuses a restore target that is a file, before anything is read or written', async () => {
+    const file = join(cli.path, 'data', 'a.txt');
+    const onFile = await run(['restore', 'latest', '--target', file]);
+    assert.equal(onFile.code, 2);
+    assert.equal(
+      onFile.stderr.split('\n').at(-2),
+      `hbr: restore target ${file} is a file, not a folder`,
+    );
+    const below = await run(['restore', 'latest', '--target', join(file, 'sub')]);
+    assert.equal(below.code, 2);
+    assert.match(below.stderr, /a file stands on its path, not a folder/);
+    assert.equal(await readFile(file, 'utf8'), 'alpha');
+  });
+
   it('adds and removes keys: a new password opens the repository, a removed one no longer does', async () => {
     await writeFile(join(cli.path, 'new-pw'), 'second password\n');
     const added = await run(['key', 'add', '--new-password-file', 'new-pw', '--json']);

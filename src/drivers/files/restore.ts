@@ -21,6 +21,7 @@ import {
   readdir,
   rename,
   rm,
+  stat,
   symlink,
   type FileHandle,
 } from 'node:fs/promises';
@@ -147,6 +148,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const walk = (lost: (path: string, error: Error) => void): AsyncGenerator<Planned> =>
     _walk(repo, options.backup.tree, '', include, lost, signal);
 
+  await _refuseFileTarget(target);
   const { summary } = options.backup;
   let totals = { totalFiles: summary.files, totalBytes: summary.bytes };
   // Into a missing or empty folder nothing can be overwritten or in the way: no file needs
@@ -545,6 +547,19 @@ async function _preflight(
 }
 
 /** Whether `target` is missing or an empty folder: the usual restore, which nothing can clash with. */
+/**
+ * Refuses a target that is a file, or lies below one, before the backup is walked: else the
+ * restore failed only at the end of that walk, on mkdir's bare `EEXIST` or `ENOTDIR`.
+ * @throws UsageError
+ */
+async function _refuseFileTarget(target: string): Promise<void> {
+  const found = await stat(target).catch((error: NodeJS.ErrnoException) => error.code);
+  if (found === 'ENOTDIR')
+    throw new UsageError(`restore target ${target}: a file stands on its path, not a folder`);
+  if (typeof found === 'object' && !found.isDirectory())
+    throw new UsageError(`restore target ${target} is a file, not a folder`);
+}
+
 async function _isEmpty(target: string): Promise<boolean> {
   const names = await readdir(target).catch((error: NodeJS.ErrnoException) =>
     error.code === 'ENOENT' ? [] : undefined,
