@@ -76,6 +76,14 @@ describe('hbr edge cases', () => {
     // Kept with the backup: told whenever it is listed or restored.
     const listed = await run('ls', String(summary.shortId), file);
     assert.match(listed.stderr, /was incomplete: 1 files changed while they were read/);
+    // And the file itself is marked, in the listing and in its JSON.
+    assert.match(listed.stdout, /growing\.log {2}\(changed while read: may be torn\)$/m);
+    const json = await run('ls', String(summary.shortId), file, '--json');
+    const nodes = JSON.parse(json.stdout) as { path: string; changedWhileReading?: boolean }[];
+    assert.deepEqual(
+      nodes.map((n) => [n.path, n.changedWhileReading]),
+      [[file, true]],
+    );
     // The next backup reads it again instead of trusting the torn copy.
     const again = summaryOf(await run('backup', 'live', '--json'));
     assert.equal(again.changedFiles, 1);

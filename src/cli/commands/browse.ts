@@ -42,7 +42,8 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
           const kind = { dir: 'd', symlink: 'l', fifo: 'p', file: '-' }[n.type];
           const size = n.type === 'file' ? formatBytes(n.size ?? 0) : '';
           const link = n.linkTarget !== undefined ? ` -> ${n.linkTarget}` : '';
-          return `${kind}${n.mode.toString(8).padStart(4, '0')}  ${size.padStart(10)}  ${n.mtime.slice(0, 19).replace('T', ' ')}  ${n.path}${link}`;
+          const torn = n.changedWhileReading ? '  (changed while read: may be torn)' : '';
+          return `${kind}${n.mode.toString(8).padStart(4, '0')}  ${size.padStart(10)}  ${n.mtime.slice(0, 19).replace('T', ' ')}  ${n.path}${link}${torn}`;
         })
         .join('\n');
       reporter.result(nodes, text ? `${text}\n` : '');

@@ -25,6 +25,8 @@ export interface ListedNode {
   readonly links?: number;
   /** A file that had holes when backed up, given back as holes by a restore. */
   readonly sparse?: true;
+  /** A file that changed while it was read: its stored bytes may be torn. */
+  readonly changedWhileReading?: true;
 }
 
 /**
@@ -168,6 +170,7 @@ function _listed(path: string, node: TreeNode): ListedNode {
     ...(node.gid !== undefined ? { gid: node.gid } : {}),
     ...(node.links !== undefined ? { links: node.links } : {}),
     ...(node.sparse ? { sparse: true as const } : {}),
+    ...(node.changedWhileReading ? { changedWhileReading: true as const } : {}),
   };
 }
 
