@@ -4,6 +4,7 @@
  * keeping them all.
  * @module
  */
+import { printable } from './printable.ts';
 
 /** How many items a sample keeps. */
 export const SAMPLE_SIZE = 5;
@@ -25,10 +26,13 @@ export function addToSample(sample: Sample, item: string): void {
   if (sample.first.length < SAMPLE_SIZE) sample.first.push(item);
 }
 
-/** The items kept, joined by `separator`, ending in `…` when more were counted. */
+/**
+ * The items kept, joined by `separator`, ending in `…` when more were counted. Each is
+ * {@link printable}: the items are paths, and one holding a newline would split the message.
+ */
 export function sampleText(sample: Readonly<Sample>, separator = ', '): string {
   const more = sample.count > sample.first.length ? `${separator}…` : '';
-  return `${sample.first.join(separator)}${more}`;
+  return `${sample.first.map(printable).join(separator)}${more}`;
 }
 
 /** A sample whose items each come with a reason (an error code): the reasons seen, once each. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmod, lstat, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -74,4 +74,48 @@ describe('hbr backup of entries that are not plain files, folders or links', () 
     assert.equal(pipe.mode & 0o7777, 0o640);
     assert.equal(await readFile(join(cli.path, 'out-odd', odd, 'plain.txt'), 'utf8'), 'plain');
   });
+
+  it('prints names holding a newline escaped in ls, diff and a refusal, exactly in --json', async () => {
+    const folder = join(cli.path, 'ctl');
+    await mkdir(folder);
+    const name = join(folder, 'a\nb');
+    await writeFile(name, 'one');
+    await symlink('x\ny', join(folder, 'link'));
+    const first = await run('backup', 'ctl', '--json');
+    assert.equal(first.code, 0, first.stderr);
+    const quoted = JSON.stringify(name);
+    const listed = await run('ls', 'latest', folder);
+    assert.equal(listed.code, 0, listed.stderr);
+    const lines = listed.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 3, listed.stdout); // the folder and its two entries
+    assert.ok(
+      lines.some((l) => l.endsWith(`  ${quoted}`)),
+      listed.stdout,
+    );
+    assert.ok(
+      lines.some((l) => l.endsWith(' -> "x\\ny"')),
+      listed.stdout,
+    );
+    const json = await run('ls', 'latest', folder, '--json');
+    const nodes = JSON.parse(json.stdout) as { path: string; linkTarget?: string }[];
+    assert.ok(nodes.some((n) => n.path === name));
+    assert.ok(nodes.some((n) => n.linkTarget === 'x\ny'));
+
+    await writeFile(name, 'two');
+    const second = await run('backup', 'ctl', '--json');
+    assert.equal(second.code, 0, second.stderr);
+    const diff = await run('diff', String(summaryOf(first).shortId), 'latest');
+    assert.equal(diff.code, 0, diff.stderr);
+    assert.match(diff.stdout, new RegExp(`^M {2}${_escaped(quoted)}$`, 'm'));
+
+    assert.equal((await run('restore', 'latest', '--target', 'out-ctl')).code, 0);
+    const refused = await run('restore', 'latest', '--target', 'out-ctl');
+    assert.equal(refused.code, 2);
+    const message = refused.stderr.split('\n').find((l) => l.includes('refusing to overwrite'));
+    assert.ok(message?.includes(JSON.stringify(join(cli.path, 'out-ctl', name))), refused.stderr);
+  });
 });
+
+function _escaped(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -13,6 +13,7 @@ import {
 import { globalsOf } from '../context.ts';
 import { accessRepository, reporterFor } from '../repository-access.ts';
 import { formatBytes } from '../reporter.ts';
+import { printable } from '../../util/printable.ts';
 import type { RegisterCommand } from './index.ts';
 
 /** `hbr ls ID [PATH]` and `hbr diff ID1 ID2`. */
@@ -41,9 +42,9 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
         .map((n) => {
           const kind = { dir: 'd', symlink: 'l', fifo: 'p', file: '-' }[n.type];
           const size = n.type === 'file' ? formatBytes(n.size ?? 0) : '';
-          const link = n.linkTarget !== undefined ? ` -> ${n.linkTarget}` : '';
+          const link = n.linkTarget !== undefined ? ` -> ${printable(n.linkTarget)}` : '';
           const torn = n.changedWhileReading ? '  (changed while read: may be torn)' : '';
-          return `${kind}${n.mode.toString(8).padStart(4, '0')}  ${size.padStart(10)}  ${n.mtime.slice(0, 19).replace('T', ' ')}  ${n.path}${link}${torn}`;
+          return `${kind}${n.mode.toString(8).padStart(4, '0')}  ${size.padStart(10)}  ${n.mtime.slice(0, 19).replace('T', ' ')}  ${printable(n.path)}${link}${torn}`;
         })
         .join('\n');
       reporter.result(nodes, text ? `${text}\n` : '');
@@ -73,7 +74,10 @@ export const registerBrowse: RegisterCommand = (program, ctx) => {
       for (const c of changes) counts[c.change]++;
       const text =
         changes
-          .map((c) => `${c.change}  ${c.path}${c.changed ? `  (${c.changed.join(', ')})` : ''}`)
+          .map(
+            (c) =>
+              `${c.change}  ${printable(c.path)}${c.changed ? `  (${c.changed.join(', ')})` : ''}`,
+          )
           .join('\n') +
         `${changes.length ? '\n' : ''}${counts['+']} added, ${counts['-']} removed, ${counts.M} modified, ${counts.T} type changed, ${counts.U} metadata only\n`;
       reporterFor(ctx, globals).result({ from: a.id, to: b.id, changes }, text);

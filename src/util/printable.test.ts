@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { printable } from './printable.ts';
+
+describe('printable', () => {
+  it('leaves a name without control characters as it is, quotes and backslashes included', () => {
+    for (const name of ['/srv/models/llm.bin', '/srv/é ü/"x"\\y', '/srv/\u2028']) {
+      assert.equal(printable(name), name);
+    }
+  });
+
+  it('quotes a name holding a control character as a JSON string, on one line', () => {
+    assert.equal(printable('/srv/a\nb'), '"/srv/a\\nb"');
+    assert.equal(printable('/srv/\u001b[31mred'), '"/srv/\\u001b[31mred"');
+    assert.equal(printable('/srv/tab\there'), '"/srv/tab\\there"');
+  });
+
+  it('quotes a name that starts with a quote, so only a quoted name does', () => {
+    assert.equal(printable('"a\\nb"'), '"\\"a\\\\nb\\""');
+    assert.equal(JSON.parse(printable('"a\\nb"')), '"a\\nb"');
+  });
+
+  it('escapes DEL and C1 characters, which JSON leaves as they are', () => {
+    assert.equal(printable('/srv/\u007f\u009b'), '"/srv/\\u007f\\u009b"');
+    assert.equal(JSON.parse(printable('/srv/a\n\u0085b')), '/srv/a\n\u0085b');
+  });
+});

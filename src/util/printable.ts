@@ -1,0 +1,26 @@
+/**
+ * Names in text output. A file name on Linux may hold any byte but `/` and NUL: a newline in one
+ * made a single entry of `hbr ls` span two lines, and an escape sequence in one could drive the
+ * terminal. Such a name is printed as a JSON string (`"/srv/a\nb"`), as GNU ls quotes it as
+ * `$'a\nb'`; one without control characters is printed as it is. The quotes tell the two apart:
+ * a name that starts with `"` (a link's target may) is quoted too, so only a quoted one starts
+ * with `"`, and it reads back with `JSON.parse`. `--json` output carries names exactly and never
+ * goes through this.
+ * @module
+ */
+
+/** Control characters: C0, DEL and C1. */
+const CONTROL = /\p{Cc}/u;
+
+/**
+ * `text` as is, or, when it holds a control character or starts with `"`, as a JSON string in
+ * which C1 characters and DEL, which JSON leaves as they are, are escaped too.
+ * @example printable('/srv/a\nb') // '"/srv/a\\nb"'
+ */
+export function printable(text: string): string {
+  if (!CONTROL.test(text) && !text.startsWith('"')) return text;
+  return JSON.stringify(text).replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
