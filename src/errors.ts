@@ -3,6 +3,7 @@
  * string-literal `code`; the CLI maps classes to exit codes in one place (`src/cli/exit-codes.ts`).
  * @module
  */
+import { printable } from './util/printable.ts';
 
 /** Base of every error hbr throws on purpose. Check with {@link isHbrError}, not `instanceof`. */
 export class HbrError extends Error {
@@ -36,7 +37,7 @@ export class UsageError extends HbrError {
 export class NotInBackupError extends UsageError {
   readonly paths: readonly string[];
   constructor(backup: string, paths: readonly string[]) {
-    super(`not in backup ${backup}: ${paths.join(', ')}`);
+    super(`not in backup ${backup}: ${paths.map(printable).join(', ')}`);
     this.paths = paths;
   }
 }

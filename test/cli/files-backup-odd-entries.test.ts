@@ -113,6 +113,14 @@ describe('hbr backup of entries that are not plain files, folders or links', () 
     assert.equal(refused.code, 2);
     const message = refused.stderr.split('\n').find((l) => l.includes('refusing to overwrite'));
     assert.ok(message?.includes(JSON.stringify(join(cli.path, 'out-ctl', name))), refused.stderr);
+    // And a path asked of a backup that does not hold it, in ls and restore alike.
+    const missing = join(folder, 'no\nsuch');
+    const ls = await run('ls', 'latest', missing);
+    assert.equal(ls.code, 1);
+    assert.ok(ls.stderr.startsWith(`hbr: ${JSON.stringify(missing)}: not in this backup`));
+    const include = await run('restore', 'latest', '--target', 'out-no', '--include', missing);
+    assert.equal(include.code, 2);
+    assert.ok(include.stderr.includes(`: ${JSON.stringify(missing)} (`), include.stderr);
   });
 });
 

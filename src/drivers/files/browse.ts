@@ -3,6 +3,7 @@
  * @module
  */
 import { NotFoundError } from '../../errors.ts';
+import { printable } from '../../util/printable.ts';
 import type { OpenRepository, TreeNode } from '../../repository/index.ts';
 import type { RecordedField } from './recorded-fields.ts';
 
@@ -44,11 +45,11 @@ export async function listTree(
   let start: TreeNode | undefined;
   for (const [i, part] of parts.entries()) {
     start = nodes.find((n) => n.name === part);
-    if (!start) throw new NotFoundError(`${path}: not in this backup`);
+    if (!start) throw new NotFoundError(`${printable(path)}: not in this backup`);
     prefix += `/${part}`;
     if (i < parts.length - 1) {
       if (start.type !== 'dir' || !start.subtree)
-        throw new NotFoundError(`${path}: not in this backup`);
+        throw new NotFoundError(`${printable(path)}: not in this backup`);
       nodes = await repo.readTree(start.subtree);
     }
   }
