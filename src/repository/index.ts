@@ -3,6 +3,8 @@ export { holdsPath, initRepository, openRepository } from './repository.ts';
 export type { BackupFilter, InitOptions, OpenRepository } from './repository.ts';
 export { isFailedBackup } from './manifest.ts';
 export { startSession } from './session.ts';
+export { describeLock } from './locks.ts';
+export type { LockInfo } from './locks.ts';
 export type { RepositorySession, SmallFileStored } from './session.ts';
 export type { StoredContent } from './content.ts';
 export type { FileVersion } from './codec-messages.ts';

@@ -370,6 +370,45 @@ describe('repository locks', () => {
     await prune.release();
   });
 
+  it("tells a holder the other locks, a backup's with its source, without its own or a probe left behind", async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    // Append-only: no lock object can be deleted, so a probe would stay, and so does the backup's
+    // lock from before its refresh.
+    const { store: counting, lockWrites } = storeFailingLocks(dir.path);
+    const refusing = appendOnlyStore(dir.path);
+    const store: Store = { ...counting, delete: (key) => refusing.delete(key) };
+    const keys = deriveKeys(randomBytes(64));
+    t.mock.timers.enable({ apis: ['setInterval'] });
+    const backup = await acquireLock(store, keys, {
+      exclusive: false,
+      operation: 'backup',
+      source: 'sales',
+    });
+    await refreshes(t.mock.timers, lockWrites, 1);
+    const restore = await acquireLock(store, keys, { exclusive: false, operation: 'restore' });
+    const objects = async (): Promise<number> => {
+      let n = 0;
+      for await (const _ of store.list('locks/')) n++;
+      return n;
+    };
+    assert.equal(await objects(), 3);
+    assert.deepEqual(
+      (await backup.others()).map((l) => [l.operation, l.source, l.stale]),
+      [['restore', undefined, false]],
+    );
+    assert.deepEqual(
+      (await restore.others()).map((l) => [l.operation, l.source]),
+      [
+        ['backup', 'sales'],
+        ['backup', 'sales'],
+      ],
+    );
+    assert.equal(await objects(), 3);
+    await backup.release();
+    await restore.release();
+  });
+
   it("sees a live lock that its holder refreshed between the judge's listing and its read", async (t) => {
     const dir = await tempDir();
     t.after(() => dir.remove());

@@ -39,6 +39,8 @@ const LockSchema = z.object({
   operation: z.string(),
   /** The holder's process namespace (Linux), whose pids alone this host's processes can see. */
   pidns: z.string().optional(),
+  /** The source a backup backs up (SQL Server backups record it; see {@link LockOptions}). */
+  source: z.string().optional(),
 });
 export type LockInfo = z.infer<typeof LockSchema> & { readonly key: string; stale: boolean };
 
@@ -55,6 +57,12 @@ export interface RepositoryLock {
    * deletes).
    */
   throwIfLost(): void;
+  /**
+   * The repository's other locks, judged now against this one by the store's clock, as when it
+   * was taken (see {@link listLocks}): no probe is written. This lock's own objects (the one before
+   * a refresh, until it is deleted) are left out.
+   */
+  others(): Promise<LockInfo[]>;
   /**
    * Removes the lock. Idempotent, and never throws: a lock that cannot be removed is passed to
    * the `onLockLeft` given when it was taken, so `finally { await lock.release() }` neither
@@ -107,6 +115,12 @@ export interface LockOptions {
   /** What the holder does, for messages: `backup`, `prune`. */
   readonly operation: string;
   /**
+   * The source a backup backs up, recorded in the lock: while a backup's lock is live, a set it
+   * wrote to the database server may still be on its way to the repository, and another backup of
+   * the source must not take it for one whose commit failed.
+   */
+  readonly source?: string;
+  /**
    * Whether the holder deletes objects (prune, forget, key remove). A lock that a credential
    * without delete rights leaves is told to `onLockLeft` only then: such a command was refused,
    * and its lock keeps others out for nothing. One that never deletes (a backup, a restore) is
@@ -136,6 +150,9 @@ export async function acquireLock(
   // Taken before the write: a span measured from it is never shorter than the store's.
   let written = monotonic();
   let key = await _write(store, keys, options, clock);
+  // Every object of this lock not yet deleted: a refresh writes the new one, then deletes the
+  // old one (which stays where that fails).
+  const mine = new Set([key]);
   // Locks are judged against the store's time of our own, so ours is written before the look
   // (restic looks before too, by its own clock). Two processes writing at once both see the
   // other's lock, and both give up, never both go on.
@@ -177,10 +194,12 @@ export async function acquireLock(
         checkLost();
         const at = monotonic(); // before the write, as `written` was first
         const fresh = await _write(store, keys, options, clock);
+        mine.add(fresh);
         written = at;
         const old = key;
         key = fresh;
         await store.delete(old);
+        mine.delete(old);
       })
       .catch(() => undefined); // A failed refresh is retried at the next tick.
   }, REFRESH_EVERY_MS);
@@ -190,6 +209,9 @@ export async function acquireLock(
     throwIfLost() {
       checkLost();
       if (lost) throw lost;
+    },
+    async others() {
+      return (await _judgeLocks(store, keys, clock, key)).filter((l) => !mine.has(l.key));
     },
     async release() {
       if (released) return;
@@ -241,6 +263,8 @@ export async function acquireReadLock(
     return {
       exclusive: false,
       throwIfLost: () => undefined,
+      // Without a lock of its own to time by, judged as above.
+      others: () => _judgeLocks(store, keys, clock, undefined),
       release: () => Promise.resolve(),
     };
   }
@@ -388,7 +412,7 @@ function _processWarning(left: LeftLock): void {
 async function _write(
   store: Store,
   keys: RepositoryKeys,
-  options: { exclusive: boolean; operation: string },
+  options: { exclusive: boolean; operation: string; source?: string },
   clock: LockClock,
 ): Promise<string> {
   const key = `locks/${randomBytes(16).toString('hex')}`;
@@ -399,6 +423,7 @@ async function _write(
     time: new Date(clock.now()).toISOString(),
     operation: options.operation,
     pidns: _pidNamespace,
+    ...(options.source !== undefined ? { source: options.source } : {}),
   };
   await store.put(key, sealObject(keys, 'lock', Buffer.from(JSON.stringify(info))));
   return key;

@@ -19,7 +19,13 @@ import {
   type StoredContent,
 } from './content.ts';
 import { createGearTable } from './gear.ts';
-import { acquireLock, type LockClock, type OnLockLeft, type RepositoryLock } from './locks.ts';
+import {
+  acquireLock,
+  type LockClock,
+  type LockInfo,
+  type OnLockLeft,
+  type RepositoryLock,
+} from './locks.ts';
 import { encodeManifest, manifestKey, type Manifest } from './manifest.ts';
 import type { MasterIndex } from './master-index.ts';
 import { recoverUnindexedPacks } from './recover.ts';
@@ -85,6 +91,11 @@ export interface RepositorySession extends BackupSession {
    * e.g. to verify a database backup. Nothing becomes a backup until `commit`.
    */
   flush(signal?: AbortSignal): Promise<void>;
+  /**
+   * The repository's locks other than the session's own, judged now by the store's clock (see
+   * `RepositoryLock.others`): the backups running beside this one.
+   */
+  otherLocks(): Promise<LockInfo[]>;
   /** Stores one directory's nodes; returns the tree id (hex). */
   saveTree(nodes: readonly TreeNode[], signal?: AbortSignal): Promise<string>;
   /** Commits with a ready root tree and totals instead of the session's artifacts. */
@@ -112,6 +123,8 @@ export async function startSession(
   options: {
     signal?: AbortSignal;
     operation?: string;
+    /** The source backed up, recorded in the session's lock (see `LockOptions.source`). */
+    source?: string;
     onLockLeft?: OnLockLeft;
     /** The lock's clock, for tests (see `LockClock`). */
     lockClock?: LockClock;
@@ -120,6 +133,7 @@ export async function startSession(
   const lock: RepositoryLock = await acquireLock(repo.store, repo.keys, {
     exclusive: false,
     operation: options.operation ?? 'backup',
+    ...(options.source !== undefined ? { source: options.source } : {}),
     onLockLeft: options.onLockLeft,
     clock: options.lockClock,
   });
@@ -207,6 +221,7 @@ export async function startSession(
       return { path, size: stored.size, sha256: stored.sha256 ?? '' };
     },
     flush: (signal) => saver.flush(signal),
+    otherLocks: () => lock.others(),
     async commit(info) {
       const tree = await session.saveTree(artifacts);
       const bytes = artifacts.reduce((sum, a) => sum + (a.size ?? 0), 0);

@@ -5,7 +5,7 @@
  * HEADERONLY/FILELISTONLY into the manifest meta, commit.
  * @module
  */
-import { startSession, type OpenRepository } from '../../repository/index.ts';
+import { describeLock, startSession, type OpenRepository } from '../../repository/index.ts';
 import type { BackupRecord } from '../../repository/types.ts';
 import type { BackupSetRecord, BackupSetType } from './backup-set.ts';
 import { buildCatalog } from './catalog.ts';
@@ -13,7 +13,7 @@ import { chainFacts, type ChainFacts } from './chain-facts.ts';
 import { backupViaDisk, type DiskStaging } from './disk-transport.ts';
 import { backupAdvice, decideBackupType } from './eligibility.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
-import { readForeignHistory } from './foreign-history.ts';
+import { readMsdbHistory, sortHistory } from './foreign-history.ts';
 import { isDiscardedSet } from './nul-device.ts';
 import { readDatabaseState, readServerInfo } from './operations.ts';
 import { recordToJson } from './plan-json.ts';
@@ -76,55 +76,59 @@ export async function backupSqlServerSource(
   const info = await readServerInfo(exec, opts);
   const db = settings.database;
   const state = await readDatabaseState(exec, db, opts);
-  // msdb before BACKUP: what it shows decides whether the backup asked for could be restored.
-  const backups = await repo.backups(opts.signal);
-  const seen: string[] = [];
-  const unrestorable: BackupSetRecord[] = [];
-  const foreign = await readForeignHistory(exec, backups, settings, info.serverName, {
-    ...opts,
-    warnings: seen,
-    unrestorable,
-    once: true,
-  });
-  const { copyOnly, ...backupOptions } = settings.backup ?? {};
-  // Whether the backup would join a chain a restore can use. A tail-log backup must be a log; a
-  // copy-only log is taken as asked, outside the chain.
-  let chain: ChainFacts | undefined;
-  if (requestedType !== 'full' && !opts.tailLog) {
-    const catalog = buildCatalog(backups, settings.source, foreign, unrestorable);
-    const facts = chainFacts(catalog.records, catalog.unrestorable, state);
-    chain = copyOnly === true && requestedType === 'log' ? { ...facts, logGap: null } : facts;
-  }
-  const decided = decideBackupType(requestedType, state, settings.promote ?? true, chain);
-  const warnings = [
-    ...seen,
-    ...(decided.reason ? [decided.reason] : []),
-    ...(decided.warning ? [decided.warning] : []),
-  ];
-  // COPY_ONLY is for fulls and logs: SQL Server ignores it on a differential, which is always
-  // based on the last conventional full, so a differential is taken as one and the user told.
-  const diffWithCopyOnly = copyOnly === true && decided.type === 'diff';
-  if (diffWithCopyOnly)
-    warnings.push(
-      'copyOnly: a differential cannot be copy-only; taken as a normal differential, based on the last conventional full backup (never one of the copy-only fulls hbr takes), which a restore needs too',
-    );
-  const request = {
-    ...backupOptions,
-    ...(copyOnly !== undefined && !diffWithCopyOnly ? { copyOnly } : {}),
-    database: db,
-    type: decided.type,
-    stripes: settings.stripes ?? 1,
-    verify: settings.verify ?? true,
-    ...(opts.tailLog ? { noRecovery: true, noTruncate: true } : {}),
-  };
-  warnings.push(...backupAdvice({ ...request, devices: [] }, state));
+  const warnings: string[] = [];
   const startedAt = opts.now ?? new Date();
-  // A lock left behind once the backup is saved is one more warning, not a failed backup.
+  // The lock first, so that another backup of the source reading msdb while this one commits
+  // sees it (see `HistoryContext.running`). A lock left behind once the backup is saved is one
+  // more warning, not a failed backup.
   const session = await startSession(repo, {
+    source: settings.source,
     ...(opts.signal ? { signal: opts.signal } : {}),
     onLockLeft: (left) => warnings.push(left.message),
   });
   try {
+    // msdb before BACKUP: what it shows decides whether the backup asked for could be restored.
+    // Then, in this order, the other backups running and the manifests.
+    const history = await readMsdbHistory(exec, settings, info.serverName, { ...opts, warnings });
+    const running = (await session.otherLocks())
+      .filter((l) => !l.stale && l.operation === 'backup' && l.source === settings.source)
+      .map(describeLock);
+    const backups = await repo.backups(opts.signal);
+    const unrestorable: BackupSetRecord[] = [];
+    const foreign = sortHistory(history, { backups, running }, settings, {
+      warnings,
+      unrestorable,
+      once: true,
+    });
+    const { copyOnly, ...backupOptions } = settings.backup ?? {};
+    // Whether the backup would join a chain a restore can use. A tail-log backup must be a log; a
+    // copy-only log is taken as asked, outside the chain.
+    let chain: ChainFacts | undefined;
+    if (requestedType !== 'full' && !opts.tailLog) {
+      const catalog = buildCatalog(backups, settings.source, foreign, unrestorable);
+      const facts = chainFacts(catalog.records, catalog.unrestorable, state);
+      chain = copyOnly === true && requestedType === 'log' ? { ...facts, logGap: null } : facts;
+    }
+    const decided = decideBackupType(requestedType, state, settings.promote ?? true, chain);
+    if (decided.reason) warnings.push(decided.reason);
+    if (decided.warning) warnings.push(decided.warning);
+    // COPY_ONLY is for fulls and logs: SQL Server ignores it on a differential, which is always
+    // based on the last conventional full, so a differential is taken as one and the user told.
+    const diffWithCopyOnly = copyOnly === true && decided.type === 'diff';
+    if (diffWithCopyOnly)
+      warnings.push(
+        'copyOnly: a differential cannot be copy-only; taken as a normal differential, based on the last conventional full backup (never one of the copy-only fulls hbr takes), which a restore needs too',
+      );
+    const request = {
+      ...backupOptions,
+      ...(copyOnly !== undefined && !diffWithCopyOnly ? { copyOnly } : {}),
+      database: db,
+      type: decided.type,
+      stripes: settings.stripes ?? 1,
+      verify: settings.verify ?? true,
+      ...(opts.tailLog ? { noRecovery: true, noTruncate: true } : {}),
+    };
+    warnings.push(...backupAdvice({ ...request, devices: [] }, state));
     const { meta } =
       settings.transport.kind === 'url'
         ? await backupViaUrl(exec, info, session, repo, settings.transport.url, request, opts)

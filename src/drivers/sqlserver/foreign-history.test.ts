@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { describe, it, test } from 'node:test';
+import type { BackupRecord } from '../../repository/types.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import type { SqlServerTransport } from './backup-source.ts';
 import type { SqlExecutor } from './executor.ts';
-import { readForeignHistory } from './foreign-history.ts';
+import { readForeignHistory, sortHistory, type HistoryContext } from './foreign-history.ts';
+import { parseHistoryJson } from './history.ts';
+import { recordToJson } from './plan-json.ts';
 
 /** msdb rows of one log backup per path. */
 function msdbWith(paths: readonly string[]): SqlExecutor {
@@ -36,7 +40,7 @@ async function foreignPaths(
   const unrestorable: BackupSetRecord[] = [];
   const settings = { source: 'sales', database: 'Sales', transport };
   // As a backup reads it: with no earlier backup, every unrestorable set is news.
-  const got = await readForeignHistory(msdbWith(paths), [], settings, 'SQL1', {
+  const got = await readForeignHistory(msdbWith(paths), { backups: [] }, settings, 'SQL1', {
     warnings,
     unrestorable,
     once: true,
@@ -44,7 +48,7 @@ async function foreignPaths(
   // A restore gets the same sets, and warns only of those its plan crosses (plan-path.ts).
   const quiet: string[] = [];
   const again: BackupSetRecord[] = [];
-  const restore = await readForeignHistory(msdbWith(paths), [], settings, 'SQL1', {
+  const restore = await readForeignHistory(msdbWith(paths), { backups: [] }, settings, 'SQL1', {
     warnings: quiet,
     unrestorable: again,
   });
@@ -96,4 +100,72 @@ void test("a DBA's log backup to NUL is no foreign backup to restore, and a warn
     warnings[0]!,
     /LSN 3000 → 4000.* written to NUL: and discarded: the log chain breaks/,
   );
+});
+
+/*
+ * DiffRestore.json, a real history (dbatools): a full, logs _1 to _3, a differential, logs _21 to
+ * _25, all in C:\dbatools\RestoreTimeDiff, taken here for hbr's staging folder. The repository
+ * holds the full, the differential and _21 to _25; msdb shows _1 to _3 too, after the full.
+ */
+describe("hbr's sets msdb shows that the repository lacks", () => {
+  const history = parseHistoryJson(
+    readFileSync(
+      new URL('../../../test/fixtures/sqlserver/dbatools/DiffRestore.json', import.meta.url),
+      'utf8',
+    ),
+    'DiffRestore.json',
+  );
+  const file = (r: BackupSetRecord): string => r.files[0]!.split('\\').pop()!;
+  const missing = history.records.filter((r) => /_[123]\.trn$/.test(file(r)));
+  const settings = {
+    source: 'timediff',
+    transport: {
+      kind: 'disk' as const,
+      staging: { serverPath: 'C:\\dbatools\\RestoreTimeDiff', localPath: '/mnt/hbr' },
+    },
+  };
+  /** The repository's backups: those held, the first reporting `lost` as lost. */
+  const backups = (lost: BackupSetRecord[] = []): BackupRecord[] =>
+    history.records
+      .filter((r) => !missing.includes(r))
+      .map((set, i) => {
+        const id = (i + 1).toString(16).padStart(64, '0');
+        const meta = {
+          sqlserver: 1,
+          set: recordToJson(set),
+          artifacts: ['stripe1.bak'],
+          foreign: [],
+          ...(i === 0 ? { lost: lost.map(recordToJson) } : {}),
+        };
+        return { id, shortId: id.slice(0, 8), source: 'timediff', kind: 'sqlserver', meta };
+      }) as unknown as BackupRecord[];
+  /** How a backup takes msdb's sets. */
+  const sort = (context: HistoryContext) => {
+    const warnings: string[] = [];
+    const unrestorable: BackupSetRecord[] = [];
+    const foreign = sortHistory(history, context, settings, { warnings, unrestorable, once: true });
+    return { foreign, warnings, lost: unrestorable.map(file) };
+  };
+
+  it('are lost, and warned of once, when nothing else explains them', () => {
+    const { foreign, warnings, lost } = sort({ backups: backups() });
+    assert.deepEqual([foreign, lost], [[], missing.map(file)]);
+    assert.equal(warnings.filter((w) => /that is not in the repository: /.test(w)).length, 3);
+  });
+
+  it('are not lost yet while another backup of the source runs, but for one an earlier backup called lost', () => {
+    const running = ['backup by pid 4242 on db2 since 2017-05-04T07:59:00.000Z'];
+    const [one, two, three] = missing;
+    const { warnings, lost } = sort({ backups: backups([two!]), running });
+    assert.deepEqual(lost, [file(two!)]);
+    assert.deepEqual(
+      warnings.map(
+        (w) =>
+          /\(([0-9a-f-]{36})\) that another backup of the source, still running \(backup by pid 4242 on db2/.exec(
+            w,
+          )?.[1],
+      ),
+      [one!.backupSetGuid, three!.backupSetGuid],
+    );
+  });
 });

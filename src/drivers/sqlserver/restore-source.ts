@@ -107,7 +107,7 @@ export async function restoreSqlServerSource(
   let backups = await repo.backups(opts.signal);
   // msdb now: a DBA's backup since hbr's last one is part of the chain.
   const unrestorable: BackupSetRecord[] = [];
-  const live = await readForeignHistory(exec, backups, settings, info.serverName, {
+  const live = await readForeignHistory(exec, { backups }, settings, info.serverName, {
     ...opts,
     warnings,
     unrestorable,

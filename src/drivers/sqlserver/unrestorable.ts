@@ -79,6 +79,14 @@ export function unrestorableWarning(r: BackupSetRecord): string {
 }
 
 /**
+ * What a user should know about a set hbr took that the repository lacks while other backups of
+ * the source run (`running`, their locks described): one of them may still be committing it.
+ */
+export function committingSetWarning(set: BackupSetRecord, running: readonly string[]): string {
+  return `msdb shows a ${set.type} backup hbr took at ${set.finish.toISOString()} (${set.backupSetGuid}) that another backup of the source, still running (${running.join('; ')}), may be committing: it is lost only if that backup ends without it in the repository`;
+}
+
+/**
  * What a user should know about a backup hbr took that the repository lacks: BACKUP ran but its
  * commit failed, and SQL Server moved its chain on without the repository.
  */
