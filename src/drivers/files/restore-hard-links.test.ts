@@ -195,11 +195,15 @@ describe('restoring a link whose leader is reached through a folder swapped sinc
     const d = join(target, data, 'd');
     // Once both leaders are restored (their links are made after every file), `d` becomes a
     // symbolic link to `outside`; it is put back once the links are done, as an attacker would.
+    // Each once: a file being written reports progress too, its count of files unchanged.
+    let swapped = 0;
     const onProgress = ({ files }: { files: number }) => {
-      if (files === 2) {
+      if (files >= 2 && swapped === 0) {
+        swapped = 1;
         renameSync(d, `${d}.real`);
         symlinkSync(outside, d);
-      } else if (files === 4) {
+      } else if (files === 4 && swapped === 1) {
+        swapped = 2;
         unlinkSync(d);
         renameSync(`${d}.real`, d);
       }
