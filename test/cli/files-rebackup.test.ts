@@ -91,6 +91,19 @@ for (const cached of [false, true])
       assert.equal(await readFile(join(target, file), 'utf8'), 'DEEP\n');
     });
 
+    it('with --reread, reads every file again and stores the same folder; the next backup reads nothing', async () => {
+      const before = await backup();
+      const result = await run('backup', 'data', '--reread', '--json');
+      assert.equal(result.code, 0, result.stderr);
+      const reread = summaryOf(result);
+      assert.equal(reread.reread, true);
+      assert.ok(Number(reread.bytesRead) > 0);
+      assert.equal(reread.bytesRead, reread.totalBytes, 'every file read');
+      assert.equal(await folderTreeOf(String(reread.shortId)), await folderTreeOf(before));
+      const after = summaryOf(await run('backup', 'data', '--json'));
+      assert.deepEqual([after.bytesRead, after.unchangedFiles], [0, reread.totalFiles]);
+    });
+
     it('with --ignore-ctime, does not read a file whose ctime alone moved; without, reads it', async () => {
       const file = join(cli.path, 'data', 'a', 'b', 'other.txt');
       await writeFile(file, 'other\n');
@@ -187,5 +200,18 @@ describe('the folder memo of files backups', () => {
       const listing = await run('ls', 'latest');
       assert.match(listing.stdout, new RegExp(`new-${i}\\.txt`));
     }
+  });
+});
+
+describe('backup --reread of a database source', () => {
+  const cli = cliRepository();
+  it('is refused: a database backup reads its whole stream every time', async () => {
+    await writeFile(
+      join(cli.path, 'hbr.yaml'),
+      'sources:\n  - name: graph\n    neo4j: { home: /nonexistent, bolt: "bolt://127.0.0.1:1", database: neo4j }\n',
+    );
+    const refused = await cli.run('backup', '--source', 'graph', '--reread');
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--reread is for files backups; graph is a neo4j source/);
   });
 });

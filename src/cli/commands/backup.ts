@@ -43,6 +43,10 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       'files: take a file as unchanged by size, mtime and inode alone (for trees whose ctimes move with no change of content, e.g. a chown -R run each time)',
     )
     .option(
+      '--reread',
+      'files: read every file again, as if there were no parent backup (no unchanged-file shortcut, no folder memo); data already in the index is still not stored twice.',
+    )
+    .option(
       '--no-cache',
       'files: neither use nor update the local memo of unchanged folders (same backup, slower)',
     )
@@ -67,7 +71,13 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         const found = config.sources?.find((s) => s.name === flags.source);
         if (!found) throw new NotFoundError(`no source named "${flags.source}" in ${file}`);
         const filesOnly =
-          flags.host !== undefined ? '--host' : flags.ignoreCtime ? '--ignore-ctime' : '';
+          flags.host !== undefined
+            ? '--host'
+            : flags.ignoreCtime
+              ? '--ignore-ctime'
+              : flags.reread
+                ? '--reread'
+                : '';
         if (found.kind !== 'files' && filesOnly) {
           throw new UsageError(
             `${filesOnly} is for files backups; ${found.name} is a ${found.kind} source`,
@@ -140,6 +150,11 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         b.host === host &&
         [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
       const cacheDir = flags.cache ? cacheDirOf(ctx.env, ctx.cwd) : undefined;
+      // Every file read as if new: not compared with the parent's, whose content may be gone from
+      // the index (a node taken from it would name the same missing blobs), nor taken
+      // from the folder memo. The saver still stores only what the index lacks, so what is read
+      // again is stored again only where it was dropped: every backup naming it is healed.
+      const reread = flags.reread === true;
       const reporter = reporterFor(ctx, globals);
       const { access, parent, startedAt, session, memo, memoFile } = await (async () => {
         const access = await accessRepository(ctx, globals, { onDeriveKey: startScan });
@@ -147,7 +162,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         const parent = (await access.repo.backups()).filter(samePaths).at(-1);
         // Files to read ahead: the codec workers load while the session starts. Not for a backup
         // that likely reads nothing (an unchanged one needs no worker at all).
-        if (parent === undefined || seen.modifiedAfter(new Date(parent.startedAt))) {
+        if (parent === undefined || reread || seen.modifiedAfter(new Date(parent.startedAt))) {
           startCodecWorkers();
         }
         const memoFile =
@@ -159,9 +174,11 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
                 exclude,
                 ignoreCtime: flags.ignoreCtime === true,
               });
-        // Read while the session starts; a first backup only records.
+        // Read while the session starts; a first backup, and one reading everything, only record.
         const remembered =
-          memoFile && parent ? FolderMemo.load(memoFile, access.repo.keys, parent.id) : undefined;
+          memoFile && parent && !reread
+            ? FolderMemo.load(memoFile, access.repo.keys, parent.id)
+            : undefined;
         const startedAt = new Date();
         const session = await startSession(access.repo, {
           signal: ctx.signal,
@@ -169,8 +186,8 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         });
         const memo = memoFile ? ((await remembered) ?? new FolderMemo()) : undefined;
         // The walk starts: stats taken from now on would be no newer than its own. A backup
-        // with no parent reads every file, so it keeps none.
-        seen.close(parent === undefined);
+        // with no parent reads every file, so it keeps none; so does one that rereads.
+        seen.close(parent === undefined || reread);
         tracePhase('session started');
         return { access, parent, startedAt, session, memo, memoFile };
       })().catch(async (error: unknown) => {
@@ -189,7 +206,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           repo,
           paths: targets,
           exclude,
-          ...(parent ? { parentTree: parent.tree } : {}),
+          ...(parent && !reread ? { parentTree: parent.tree } : {}),
           seen,
           ...(memo ? { memo } : {}),
           ...(flags.ignoreCtime ? { ignoreCtime: true } : {}),
@@ -261,6 +278,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
             shortId: record.shortId,
             source,
             parent: parent?.id ?? null,
+            reread,
             newFiles: s.newFiles,
             changedFiles: s.changedFiles,
             unchangedFiles: s.unchangedFiles,
@@ -280,7 +298,9 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
             ...followed.map(
               (r) => `Path:     ${r.given} leads through a symlink: recorded as ${r.recorded}`,
             ),
-            `Files:    ${s.newFiles} new, ${s.changedFiles} changed, ${s.unchangedFiles} unchanged (${s.dirs} folders)`,
+            reread
+              ? `Files:    ${s.files} read again (--reread) (${s.dirs} folders)`
+              : `Files:    ${s.newFiles} new, ${s.changedFiles} changed, ${s.unchangedFiles} unchanged (${s.dirs} folders)`,
             `Read:     ${formatBytes(s.bytesRead)} of ${formatBytes(s.bytes)}`,
             `Added:    ${formatBytes(record.summary.addedBytes)} to the repository (after dedup and compression)`,
             `Duration: ${formatDuration(record.summary.durationMs)}`,
