@@ -6,22 +6,14 @@
  * pack, which blobs, and which backups and files depend on them.
  * @module
  */
-import pLimit from 'p-limit';
 import { IntegrityError, isHbrError, type HbrError } from '../errors.ts';
 import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
-import { sharedBuffer, sha256OfShared, verifyBlobsAway } from './codec-pool.ts';
 import { openIndex } from './index-file.ts';
 import { createMasterIndex, idKey } from './master-index.ts';
-import {
-  isPackId,
-  leastPackSize,
-  listStoredPacks,
-  packKey,
-  parsePack,
-  type PackEntry,
-} from './pack.ts';
+import { isPackId, leastPackSize, listStoredPacks, packKey, type PackEntry } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 import type { TreeNode } from './tree.ts';
+import { packDamage, verifyPacks } from './verify-packs.ts';
 
 /** One thing found wrong. `severity: 'warning'` does not fail the check. */
 export interface CheckProblem {
@@ -178,7 +170,7 @@ export async function checkRepository(
       kind: 'unindexed-pack',
       severity: 'warning',
       pack: packId,
-      message: `pack ${packId} is in no index (left by an interrupted backup, or its index was lost): the next backup or prune indexes it, prune deletes it if no backup uses it`,
+      message: `pack ${packId} is in no index (left by an interrupted backup, or its index was lost): the next backup or prune indexes it if it reads well (prune deletes it if no backup uses it), and repair deletes it if damaged`,
     });
   }
 
@@ -190,7 +182,7 @@ export async function checkRepository(
   const affected: AffectedBackup[] = [];
   for (const backup of backups) {
     const paths: string[] = [];
-    await _walk(repo, backup.tree, '', (path, node, treeError) => {
+    await walkTree(repo, backup.tree, '', (path, node, treeError) => {
       if (treeError) {
         paths.push(`${path}/ (directory unreadable)`);
         problems.push({
@@ -222,37 +214,43 @@ export async function checkRepository(
   return { ok, problems, affected, stats };
 }
 
+/**
+ * What {@link walkTree} is told of each entry: its path and node, or (`treeError`) that the folder at
+ * `path` could not be read.
+ */
+export type Visit = (path: string, node: TreeNode | undefined, treeError?: string) => void;
+
+/**
+ * Visits every entry below the tree `tree` (hex id), depth first, as `prefix/name/…`: a folder
+ * whose tree cannot be read is visited with the error instead, and the walk goes on beside it.
+ * `descend` (default: always) says whether to read a folder's tree at all.
+ */
+export async function walkTree(
+  repo: OpenRepository,
+  tree: string,
+  prefix: string,
+  visit: Visit,
+  descend: (subtree: string) => boolean = () => true,
+): Promise<void> {
+  let nodes: TreeNode[];
+  try {
+    nodes = await repo.readTree(tree);
+  } catch (error) {
+    visit(prefix, undefined, error instanceof Error ? error.message : String(error));
+    return;
+  }
+  for (const node of nodes) {
+    const path = `${prefix}/${node.name}`;
+    if (node.type === 'dir' && node.subtree && descend(node.subtree))
+      await walkTree(repo, node.subtree, path, visit, descend);
+    else visit(path, node);
+  }
+}
+
 // --- internal ---
 
 function _hex(entries: readonly PackEntry[]): string[] {
   return entries.map((e) => e.id.toString('hex'));
-}
-
-/** Parts of a pack verified at once by `check --read-data`: enough to keep two cores busy. */
-const DECODES_IN_FLIGHT = 4;
-
-/**
- * Stored bytes of one such part, a message to a codec worker: small blobs go many to a message,
- * since a message costs more than decoding one of them.
- */
-const VERIFY_PART = 1024 * 1024;
-
-/** Consecutive runs of `entries` of about `span` stored bytes each (a larger blob alone). */
-function _parts(entries: readonly PackEntry[], span: number): PackEntry[][] {
-  const parts: PackEntry[][] = [];
-  let part: PackEntry[] = [];
-  let bytes = 0;
-  for (const e of entries) {
-    if (part.length > 0 && bytes + e.length > span) {
-      parts.push(part);
-      part = [];
-      bytes = 0;
-    }
-    part.push(e);
-    bytes += e.length;
-  }
-  if (part.length > 0) parts.push(part);
-  return parts;
 }
 
 async function _readData(
@@ -274,99 +272,31 @@ async function _readData(
       .slice(0, want)
       .map((x) => x.p);
   }
+  const toRead = packs.map((packId) => ({
+    packId,
+    size: stored.get(packId) ?? 0,
+    entries: index.packs().get(packId) ?? [],
+  }));
   let done = 0;
-  // A pack is verified while the next is read. Its blobs are decoded a few at a time on the
-  // codec workers, and its name hashed there too (this thread only hands out the work).
-  const decodeLimit = pLimit(DECODES_IN_FLIGHT);
-  // Two buffers of shared memory, one for the pack being verified and one for the next, read
-  // into where the store can: fresh memory per pack would cost a page fault per 4 KiB.
-  const buffers = [sharedBuffer(0), sharedBuffer(0)];
-  const read = (at: number): Promise<Buffer> | undefined => {
-    const packId = packs[at];
-    if (packId === undefined) return undefined;
-    const size = stored.get(packId) ?? 0;
-    // Grown to twice the size a pack needs: packs differ in size a little, and each buffer let go
-    // stays in memory until both this thread and the workers collect their garbage. Pages never
-    // written cost no memory.
-    const have = buffers[at % 2]?.length ?? 0;
-    if (have < size) buffers[at % 2] = sharedBuffer(Math.max(2 * size, have));
-    const into = buffers[at % 2];
-    const reading = repo.store.get(packKey(packId), { signal: options.signal, into });
-    reading.catch(() => undefined); // awaited in turn below
-    return reading;
-  };
-  let next = read(0);
-  for (let at = 0; at < packs.length; at++) {
-    const packId = packs[at] as string;
-    options.signal?.throwIfAborted();
-    const bytes = await (next as Promise<Buffer>);
-    next = read(at + 1);
-    stats.packsRead++;
-    stats.bytesRead += bytes.length;
-    const entries = index.packs().get(packId) ?? [];
-    const bad = new Set<PackEntry>();
-    const decoded = Promise.all(
-      _parts(entries, VERIFY_PART).map((part) =>
-        decodeLimit(async () => {
-          const blobs = part.map((e) => ({ ...e, id: new Uint8Array(e.id) }));
-          const failed = await verifyBlobsAway(repo.keys, bytes, blobs).catch(() =>
-            part.map((_, i) => i),
-          );
-          for (const i of failed) {
-            const e = part[i] as PackEntry;
-            bad.add(e);
-            damaged.add(idKey(e.id));
-          }
-        }),
-      ),
-    );
-    const hashOk = (await sha256OfShared(bytes)) === packId;
-    await decoded;
-    const badBlobs = _hex(entries.filter((e) => bad.has(e))); // in pack order
-    let headerOk = true;
-    try {
-      parsePack(repo.keys, packId, bytes);
-    } catch {
-      headerOk = false;
-    }
-    if (!hashOk || badBlobs.length > 0 || !headerOk) {
-      const parts = [
-        !hashOk ? 'content does not match its name' : '',
-        badBlobs.length > 0
-          ? `${badBlobs.length} of ${entries.length} blobs fail verification`
-          : '',
-        !headerOk ? 'header unreadable' : '',
-      ].filter(Boolean);
-      problems.push({
-        kind: badBlobs.length > 0 ? 'damaged-blob' : 'damaged-pack',
-        severity: 'error',
-        pack: packId,
-        blobs: badBlobs,
-        message: `pack ${packId}: ${parts.join('; ')}`,
-      });
-    }
-    options.onProgress?.(++done, packs.length, stats.bytesRead);
-  }
-}
-
-type Visit = (path: string, node: TreeNode | undefined, treeError?: string) => void;
-
-async function _walk(
-  repo: OpenRepository,
-  tree: string,
-  prefix: string,
-  visit: Visit,
-): Promise<void> {
-  let nodes: TreeNode[];
-  try {
-    nodes = await repo.readTree(tree);
-  } catch (error) {
-    visit(prefix, undefined, error instanceof Error ? error.message : String(error));
-    return;
-  }
-  for (const node of nodes) {
-    const path = `${prefix}/${node.name}`;
-    if (node.type === 'dir' && node.subtree) await _walk(repo, node.subtree, path, visit);
-    else visit(path, node);
-  }
+  await verifyPacks(
+    repo,
+    toRead,
+    (pack) => {
+      stats.packsRead++;
+      stats.bytesRead += pack.bytes.length;
+      for (const e of pack.bad) damaged.add(idKey(e.id));
+      const damage = packDamage(pack);
+      if (damage !== undefined) {
+        problems.push({
+          kind: pack.bad.length > 0 ? 'damaged-blob' : 'damaged-pack',
+          severity: 'error',
+          pack: pack.packId,
+          blobs: _hex(pack.bad),
+          message: `pack ${pack.packId}: ${damage}`,
+        });
+      }
+      options.onProgress?.(++done, toRead.length, stats.bytesRead);
+    },
+    options.signal,
+  );
 }

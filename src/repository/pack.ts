@@ -285,8 +285,8 @@ export function bufferedPackBuilder(
 }
 
 /**
- * Parses the header at the end of a pack's bytes (whole pack in memory, as `check --read-data`
- * and prune's repacking have it).
+ * Parses the header at the end of a pack's bytes (whole pack in memory, as `check --read-data`,
+ * `repair` and prune's repacking have it).
  * @throws IntegrityError when the trailer or header is damaged.
  */
 export function parsePack(keys: RepositoryKeys, packId: string, bytes: Buffer): PackEntry[] {
@@ -320,22 +320,6 @@ export async function readPack(
     );
   }
   return bytes;
-}
-
-/**
- * The entries of a pack no index names (an interrupted backup's, or one a lost index object
- * listed), from the whole pack checked against its name: the header alone is authenticated, the
- * blobs are not, and a damaged blob indexed from it would be what later backups deduplicate
- * against. Such packs are rare, so reading them whole costs little.
- * @throws IntegrityError when the pack does not match its name or its header is damaged.
- */
-export async function readUnindexedPack(
-  store: Store,
-  keys: RepositoryKeys,
-  packId: string,
-  signal?: AbortSignal,
-): Promise<PackEntry[]> {
-  return parsePack(keys, packId, await readPack(store, packId, signal));
 }
 
 // --- internal ---

@@ -8,7 +8,7 @@
  * writes cut short by a crash left in a local repository.
  * @module
  */
-import { UsageError } from '../errors.ts';
+import { IntegrityError, isHbrError, UsageError } from '../errors.ts';
 import type { BlobType } from './blob-codec.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import { acquireLock, type OnLockLeft } from './locks.ts';
@@ -96,14 +96,14 @@ export async function pruneRepository(
     const oldIndexIds = await repo.indexIds();
     const { packs: storedPacks } = await listStoredPacks(store, options.signal);
     // Packs no index names (an interrupted backup's, or listed by an index object that was lost)
-    // are weighed like the others, read whole and checked against their names: a live blob in
-    // one keeps it (it was deleted unread, and backups lost their only copy). A damaged one is
-    // left for check to report.
+    // are weighed like the others, read whole and verified: a live blob in one keeps it (it was
+    // deleted unread, and backups lost their only copy). A damaged one is left for check to report
+    // and repair to remove.
     const adopted = new Set<string>();
     for (const { packId, entries } of await readUnindexedPacks(
       repo,
       index,
-      storedPacks.keys(),
+      storedPacks,
       options.signal,
     )) {
       index.addPack(packId, entries);
@@ -126,9 +126,20 @@ export async function pruneRepository(
         if (node.subtree) await markTree(node.subtree);
       }
     };
-    // Strict: the data of a backup whose manifest cannot be read must not be taken for dead.
-    for (const backup of await repo.backups(options.signal, { strict: true }))
-      await markTree(backup.tree);
+    // Strict: the data of a backup whose manifest cannot be read must not be taken for dead, nor
+    // that below a folder whose listing cannot be (damaged, or dropped by `hbr repair`).
+    for (const backup of await repo.backups(options.signal, { strict: true })) {
+      try {
+        await markTree(backup.tree);
+      } catch (error) {
+        if (!isHbrError(error) || (error.code !== 'NOT_FOUND' && error.code !== 'INTEGRITY'))
+          throw error;
+        throw new IntegrityError(
+          `backup ${backup.shortId}: ${error.message}: prune cannot tell which data the backup needs, so it deletes nothing. Store the folder again (\`hbr backup --reread\` of the same paths) or forget the backup, then prune`,
+          { cause: error },
+        );
+      }
+    }
 
     // A blob counts as used only at the location the index resolves it to; other copies are dead.
     const usage = [...index.packs()].map(([packId, entries]) => {

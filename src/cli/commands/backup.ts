@@ -44,7 +44,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
     )
     .option(
       '--reread',
-      'files: read every file again, as if there were no parent backup (no unchanged-file shortcut, no folder memo); data already in the index is still not stored twice.',
+      'files: read every file again, as if there were no parent backup (no unchanged-file shortcut, no folder memo); data already in the index is still not stored twice. After `hbr repair`, this stores again what it dropped',
     )
     .option(
       '--no-cache',
@@ -150,8 +150,8 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         b.host === host &&
         [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
       const cacheDir = flags.cache ? cacheDirOf(ctx.env, ctx.cwd) : undefined;
-      // Every file read as if new: not compared with the parent's, whose content may be gone from
-      // the index (a node taken from it would name the same missing blobs), nor taken
+      // Every file read as if new: not compared with the parent's, whose content may be what
+      // `hbr repair` dropped (a node taken from it would name the same missing blobs), nor taken
       // from the folder memo. The saver still stores only what the index lacks, so what is read
       // again is stored again only where it was dropped: every backup naming it is healed.
       const reread = flags.reread === true;

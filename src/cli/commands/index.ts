@@ -55,6 +55,11 @@ export const commands: readonly CommandEntry[] = [
     unlocks: true,
   },
   {
+    names: ['repair'],
+    load: async () => (await import('./repair.ts')).registerRepair,
+    unlocks: true,
+  },
+  {
     names: ['replicate'],
     load: async () => (await import('./replicate.ts')).registerReplicate,
     unlocks: true,

@@ -1,0 +1,255 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { flipStoredByte } from '../../test/helpers/damage.ts';
+import { pseudoRandomBytes, tempDir } from '../../test/helpers/temp.ts';
+import { StoreError } from '../errors.ts';
+import { createLocalStore } from '../stores/local.ts';
+import type { Store } from '../stores/types.ts';
+import { artifactRepository } from './artifacts.ts';
+import { createBlobSaver } from './blob-saver.ts';
+import { checkRepository } from './check.ts';
+import { createMasterIndex } from './master-index.ts';
+import { packKey } from './pack.ts';
+import { recoverUnindexedPacks } from './recover.ts';
+import { repairRepository } from './repair.ts';
+import { initRepository, openRepository, type OpenRepository } from './repository.ts';
+
+const password = { kind: 'password', password: 'pw' } as const;
+/** Packs of 64 KiB: the three artifacts' blobs share one pack, the tree has another. */
+const options = { scryptParams: { N: 1024, r: 8, p: 1 }, packSize: 64 * 1024 };
+const NAMES = ['a.bin', 'b.bin', 'c.bin'];
+const contentOf = (name: string): Buffer => pseudoRandomBytes(8 * 1024, 7 + NAMES.indexOf(name));
+
+describe('repair', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let backupId: string;
+  beforeEach(async () => {
+    dir = await tempDir();
+    const repo = await initRepository(createLocalStore({ path: dir.path }), password, options);
+    backupId = (await backUp(repo)).id;
+  });
+  afterEach(async () => dir.remove());
+
+  /** Opens the repository afresh (nothing cached), through `wrap` if given. */
+  const reopen = (wrap: (store: Store) => Store = (s) => s): Promise<OpenRepository> =>
+    openRepository(wrap(createLocalStore({ path: dir.path })), password);
+  /** The stored location and hex id of the one blob of artifact `name` of the first backup. */
+  const whereIs = async (name: string) => {
+    const opened = await reopen();
+    const backup = await opened.findBackup(backupId);
+    const node = (await opened.readTree(backup.tree)).find((n) => n.name === name);
+    const id = Buffer.from(node?.content?.[0] ?? '', 'hex');
+    const where = (await opened.index()).get(id);
+    assert.ok(where && node?.content?.length === 1, `${name} is one indexed blob`);
+    return { ...where, hex: id.toString('hex') };
+  };
+  const read = async (name: string): Promise<Buffer> =>
+    buffer(artifactRepository(await reopen()).openArtifact(backupId, name));
+  const problems = async (): Promise<string[][]> =>
+    (await checkRepository(await reopen(), { readData: true })).problems.map((p) => [
+      p.kind,
+      ...(p.blobs ?? []),
+    ]);
+  const affected = (): { backup: string; source: string; paths: string[] }[] => [
+    { backup: backupId.slice(0, 8), source: 's', paths: ['/a.bin'] },
+  ];
+
+  it('drops a blob that fails verification, keeps every other readable, and names the backup', async () => {
+    const a = await whereIs('a.bin');
+    assert.equal((await whereIs('b.bin')).packId, a.packId, 'the blobs share a pack');
+    await flipStoredByte(dir.path, a);
+    const before = await snapshot(dir.path);
+
+    const dry = await repairRepository(await reopen(), { dryRun: true });
+    assert.deepEqual(await snapshot(dir.path), before, 'a dry run changes nothing');
+    assert.deepEqual(dry.blobsDropped, [a.hex]);
+    assert.deepEqual(dry.affected, affected());
+
+    const report = await repairRepository(await reopen());
+    assert.deepEqual(report.blobsDropped, [a.hex]);
+    assert.deepEqual(report.affected, affected());
+    assert.deepEqual(
+      report.damaged.map((d) => [d.pack, ...d.blobs]),
+      [[a.packId, a.hex]],
+    );
+    assert.deepEqual([report.packsRewritten, report.packsWritten, report.packsDeleted], [1, 1, 1]);
+    assert.equal((await packIds(dir.path)).includes(a.packId), false, 'the damaged pack is gone');
+    await assert.rejects(read('a.bin'), { name: 'NotFoundError' });
+    for (const name of ['b.bin', 'c.bin']) assert.ok((await read(name)).equals(contentOf(name)));
+    assert.deepEqual(await problems(), [['missing-blob', a.hex]]);
+
+    // The same content backed up again is stored (it is in no index), and heals the backup.
+    await backUp(await reopen(), ['a.bin']);
+    assert.ok((await read('a.bin')).equals(contentOf('a.bin')));
+    assert.deepEqual(await problems(), []);
+  });
+
+  it('changes nothing in a sound repository', async () => {
+    const before = await snapshot(dir.path);
+    const report = await repairRepository(await reopen());
+    assert.deepEqual([report.damaged, report.blobsDropped, report.affected], [[], [], []]);
+    assert.equal(report.packsRead, 2);
+    assert.equal(report.indexesReplaced, 0);
+    assert.deepEqual(await snapshot(dir.path), before);
+  });
+
+  it('drops the blobs of a pack the store no longer has, but not one another pack holds', async () => {
+    const [a, b, c] = await Promise.all(NAMES.map(whereIs));
+    assert.ok(a && b && c);
+    // A second copy of c's blob, in a pack of its own, as a saver knowing nothing stores it.
+    const repo = await reopen();
+    const saver = createBlobSaver({
+      store: repo.store,
+      keys: repo.keys,
+      index: createMasterIndex(),
+      packSize: options.packSize,
+      compression: { level: 1 },
+    });
+    await saver.save('data', contentOf('c.bin'));
+    await saver.flush();
+    await rm(join(dir.path, ...packKey(a.packId).split('/')));
+
+    const report = await repairRepository(await reopen());
+    assert.deepEqual(
+      report.damaged.map((d) => d.message),
+      [`pack ${a.packId} is missing from the store`],
+    );
+    assert.deepEqual(report.blobsDropped.toSorted(), [a.hex, b.hex].sort());
+    assert.deepEqual(report.affected, [{ ...affected()[0], paths: ['/a.bin', '/b.bin'] }]);
+    assert.deepEqual(report.packsDeleted, 0, 'nothing to delete');
+    assert.ok((await read('c.bin')).equals(contentOf('c.bin')));
+    assert.deepEqual(
+      (await problems()).sort(),
+      [
+        ['missing-blob', a.hex],
+        ['missing-blob', b.hex],
+      ].sort(),
+    );
+  });
+
+  it('left after the new index is written, nothing deleted, the repository is valid and a second repair finishes', async () => {
+    const a = await whereIs('a.bin');
+    await flipStoredByte(dir.path, a);
+    // Killed as it starts deleting: no old index object, no pack goes.
+    await assert.rejects(repairRepository(await reopen(failingDeletes('index/'))), /killed/);
+    assert.ok((await packIds(dir.path)).includes(a.packId));
+    // The old index objects still name the damaged pack: the blob is as damaged as before, and
+    // every other one reads.
+    for (const name of ['b.bin', 'c.bin']) assert.ok((await read(name)).equals(contentOf(name)));
+    assert.deepEqual(await problems(), [['damaged-blob', a.hex]]);
+
+    const again = await repairRepository(await reopen());
+    assert.deepEqual(again.blobsDropped, [a.hex]);
+    assert.equal(again.packsWritten, 0, 'the intact blobs were copied by the first run');
+    assert.deepEqual(await problems(), [['missing-blob', a.hex]]);
+    assert.equal((await packIds(dir.path)).includes(a.packId), false);
+  });
+
+  it('left after the old index objects are deleted, the damaged pack stays unindexed: no backup indexes it again, and the next repair deletes it', async () => {
+    const a = await whereIs('a.bin');
+    await flipStoredByte(dir.path, a);
+    await assert.rejects(repairRepository(await reopen(failingDeletes('data/'))), /killed/);
+    assert.ok((await packIds(dir.path)).includes(a.packId));
+    // A backup's session start indexes packs that no index names, if they read well.
+    await backUp(await reopen(), ['b.bin']);
+    assert.equal((await (await reopen()).index()).has(Buffer.from(a.hex, 'hex')), false);
+    assert.deepEqual((await problems()).sort(), [['missing-blob', a.hex], ['unindexed-pack']]);
+
+    const again = await repairRepository(await reopen());
+    assert.deepEqual(
+      again.damaged.map((d) => [d.pack, d.indexed]),
+      [[a.packId, false]],
+    );
+    assert.deepEqual(again.blobsDropped, [], 'it was dropped already');
+    assert.equal(again.packsDeleted, 1);
+    assert.deepEqual(await problems(), [['missing-blob', a.hex]]);
+  });
+
+  it('never indexes again a blob from a pack that matches its name with that blob damaged', async () => {
+    const a = await whereIs('a.bin');
+    const all = (await Promise.all(NAMES.map(whereIs))).map((w) => w.hex).sort();
+    // Damaged before it was named (memory corrupted before hashing): a pack whose bytes hash to
+    // its name, header readable, one blob not. Here: damaged, then renamed by its new hash.
+    await flipStoredByte(dir.path, a);
+    const from = join(dir.path, ...packKey(a.packId).split('/'));
+    const renamed = createHash('sha256')
+      .update(await readFile(from))
+      .digest('hex');
+    const to = join(dir.path, ...packKey(renamed).split('/'));
+    await mkdir(dirname(to), { recursive: true });
+    await rename(from, to);
+
+    const repo = await reopen();
+    assert.equal(await recoverUnindexedPacks(repo, await repo.index()), 0);
+    const report = await repairRepository(await reopen());
+    assert.deepEqual(
+      report.damaged.map((d) => [d.pack, d.indexed, d.blobs.toSorted()]),
+      [
+        [a.packId, true, all], // the name the index knows it by is gone: missing
+        [renamed, false, [a.hex]],
+      ],
+    );
+    // b and c came back from the renamed pack: only a is lost.
+    assert.deepEqual(report.blobsDropped, [a.hex]);
+    for (const name of ['b.bin', 'c.bin']) assert.ok((await read(name)).equals(contentOf(name)));
+    assert.deepEqual(await problems(), [['missing-blob', a.hex]]);
+    assert.equal((await packIds(dir.path)).includes(renamed), false);
+  });
+
+  it('stops, with nothing changed, when the store fails to read a pack', async () => {
+    const a = await whereIs('a.bin');
+    await flipStoredByte(dir.path, a);
+    const before = await snapshot(dir.path);
+    const failingReads = (store: Store): Store => ({
+      ...store,
+      get: (key, o) =>
+        key.startsWith('data/')
+          ? Promise.reject(new StoreError(`[store:local] get ${key}: EIO`, { permanent: false }))
+          : store.get(key, o),
+    });
+    await assert.rejects(repairRepository(await reopen(failingReads)), { name: 'StoreError' });
+    assert.deepEqual(await snapshot(dir.path), before);
+  });
+});
+
+// --- helpers ---
+
+/** Backs up the artifacts `names` (all three by default) as source `s`. */
+async function backUp(repo: OpenRepository, names: readonly string[] = NAMES) {
+  const session = await artifactRepository(repo).startBackup();
+  for (const name of names) await session.addArtifact(name, Readable.from([contentOf(name)]));
+  return session.commit({ source: 's', kind: 'test', type: 'full', startedAt: new Date() });
+}
+
+/** `store`, whose deletes under `prefix` fail as if the process was killed before them. */
+function failingDeletes(prefix: string): (store: Store) => Store {
+  return (store) => ({
+    ...store,
+    delete: (key, o) =>
+      key.startsWith(prefix) ? Promise.reject(new Error('killed')) : store.delete(key, o),
+  });
+}
+
+/** Every object of the repository but its locks, with the SHA-256 of its bytes. */
+async function snapshot(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const path of await readdir(root, { recursive: true })) {
+    if (path.startsWith('locks')) continue;
+    const bytes = await readFile(join(root, path)).catch(() => undefined); // a folder
+    if (bytes) out.push(`${path} ${createHash('sha256').update(bytes).digest('hex')}`);
+  }
+  return out.sort();
+}
+
+/** The ids of the packs in the repository's folder. */
+async function packIds(root: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const sub of await readdir(join(root, 'data')))
+    out.push(...(await readdir(join(root, 'data', sub))));
+  return out;
+}
