@@ -147,6 +147,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
     unindexed = [];
     const { id, bytes } = encodeIndex(keys, packs);
     await store.put(`index/${id}`, bytes, { signal });
+    index.addObject(id);
     stats.addedBytes += bytes.length;
   };
 

@@ -39,6 +39,15 @@ export interface MasterIndex {
    * one pack differently, since `get` resolves ids from any listing.
    */
   packs(): ReadonlyMap<string, readonly PackEntry[]>;
+  /**
+   * Ids of the index objects whose listings it holds: those it was built from (not a damaged one,
+   * left out) and those written since from what was added (`addObject`). While every one of them
+   * is in the store, every blob it held is indexed: index objects are never changed, and only
+   * prune and repair delete them (see the folder memo).
+   */
+  readonly objects: ReadonlySet<string>;
+  /** Notes that index object `id` was written, listing packs added with `addPack`. */
+  addObject(id: string): void;
 }
 
 /** The map key of a blob id, for callers that keep sets of ids. */
@@ -46,10 +55,12 @@ export function idKey(id: Uint8Array): string {
   return Buffer.from(id.buffer, id.byteOffset, id.byteLength).toString('latin1');
 }
 
-/** Builds a master index from opened index objects. */
+/** Builds a master index from opened index objects, whose ids are `objects`. */
 export function createMasterIndex(
   indexes: Iterable<readonly StoredPackEntries[]> = [],
+  objects: Iterable<string> = [],
 ): MasterIndex {
+  const objectIds = new Set(objects);
   let entries = Buffer.alloc(0); // ENTRY.bytes each
   let packOf = new Uint32Array(0); // pack number of each entry
   let count = 0; // entries held (a pack listed twice is held twice, found once)
@@ -193,6 +204,8 @@ export function createMasterIndex(
       );
       return listed;
     },
+    objects: objectIds,
+    addObject: (id) => void objectIds.add(id),
   };
   index.addStored([...indexes].flat());
   return index;

@@ -135,7 +135,7 @@ export async function pruneRepository(
         if (!isHbrError(error) || (error.code !== 'NOT_FOUND' && error.code !== 'INTEGRITY'))
           throw error;
         throw new IntegrityError(
-          `backup ${backup.shortId}: ${error.message}: prune cannot tell which data the backup needs, so it deletes nothing. Store the folder again (\`hbr backup --reread\` of the same paths) or forget the backup, then prune`,
+          `backup ${backup.shortId}: ${error.message}: prune cannot tell which data the backup needs, so it deletes nothing. Store the folder again (a backup of the same paths stores what the index lacks) or forget the backup, then prune`,
           { cause: error },
         );
       }

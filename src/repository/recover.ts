@@ -25,6 +25,7 @@ export async function recoverUnindexedPacks(
   const { id, bytes } = encodeIndex(repo.keys, recovered);
   await repo.store.put(`index/${id}`, bytes, { signal });
   for (const p of recovered) index.addPack(p.packId, p.entries);
+  index.addObject(id);
   return recovered.length;
 }
 

@@ -192,12 +192,15 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     // A damaged index object is left out, not allowed to fail every read: the
     // blobs only it lists are then missing, file by file, and check names it. Its packs are
     // indexed again by the next backup or prune (from their headers).
+    const sound: string[] = [];
     const decoded = await Promise.all(
       ids.map((id) =>
         limit(async () => {
           const bytes = await store.get(`index/${id}`, { signal });
           try {
-            return openIndex(keys, id, bytes);
+            const packs = openIndex(keys, id, bytes);
+            sound.push(id);
+            return packs;
           } catch (error) {
             if (!(error instanceof IntegrityError)) throw error;
             onDamaged?.(id, error);
@@ -206,7 +209,7 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
         }),
       ),
     );
-    return createMasterIndex(decoded);
+    return createMasterIndex(decoded, sound);
   };
 
   /** Where a blob is stored, and how to read its stored bytes (into `into` when it fits). */

@@ -11,178 +11,192 @@ import { nodeAt } from '../helpers/files-backup.ts';
 import { pseudoRandomBytes } from '../helpers/temp.ts';
 
 // A damaged blob stays damaged in every later backup until it is taken out of the index (repair)
-// and stored again by a backup that reads the file (--reread); these go through it as a user does.
-describe('hbr repair, then hbr backup --reread', () => {
-  // With the folder memo: an unchanged folder is not even listed again by a plain re-backup.
-  const cli = cliRepository({ env: (path) => ({ HBR_CACHE_DIR: join(path, 'cache') }) });
-  const { run } = cli;
-  let first: string;
-  let damaged: { path: string; hex: string };
+// and stored again by a backup that reads the file; these go through it as a user does. With the
+// folder memo (an unchanged folder is not even listed again by a plain re-backup), and without.
+for (const cached of [true, false])
+  describe(`hbr repair, then a plain backup (${cached ? 'with' : 'without'} the folder memo)`, () => {
+    const cli = cliRepository({
+      env: (path) => (cached ? { HBR_CACHE_DIR: join(path, 'cache') } : {}),
+    });
+    const { run } = cli;
+    let first: string;
+    let damaged: { path: string; hex: string };
 
-  before(async () => {
-    await mkdir(join(cli.path, 'data', 'sub'), { recursive: true });
-    await writeFile(join(cli.path, 'data', 'a.bin'), pseudoRandomBytes(300 * 1024, 1));
-    await writeFile(join(cli.path, 'data', 'b.bin'), pseudoRandomBytes(300 * 1024, 2));
-    await writeFile(join(cli.path, 'data', 'sub', 'c.txt'), 'c\n');
-    first = await backup();
-    const path = join(cli.path, 'data', 'a.bin');
-    const where = await blobOf(cli, first, path);
-    await flipStoredByte(join(cli.path, 'repo'), where);
-    damaged = { path, hex: where.hex };
+    before(async () => {
+      await mkdir(join(cli.path, 'data', 'sub'), { recursive: true });
+      await writeFile(join(cli.path, 'data', 'a.bin'), pseudoRandomBytes(300 * 1024, 1));
+      await writeFile(join(cli.path, 'data', 'b.bin'), pseudoRandomBytes(300 * 1024, 2));
+      await writeFile(join(cli.path, 'data', 'sub', 'c.txt'), 'c\n');
+      first = await backup();
+      const path = join(cli.path, 'data', 'a.bin');
+      const where = await blobOf(cli, first, path);
+      await flipStoredByte(join(cli.path, 'repo'), where);
+      damaged = { path, hex: where.hex };
+    });
+
+    /** A backup of `data` with `flags`: its short id. */
+    const backup = async (...flags: string[]): Promise<string> => {
+      const result = await run('backup', 'data', '--json', ...flags);
+      assert.equal(result.code, 0, result.stderr);
+      return String(summaryOf(result).shortId);
+    };
+    /** Restores backup `id` into a fresh folder: the result, and whether each file came back whole. */
+    const restore = async (id: string) => {
+      const target = join(cli.path, `out-${id}-${Date.now()}`);
+      const result = await run('restore', id, '--target', target);
+      const whole: Record<string, boolean> = {};
+      for (const name of ['a.bin', 'b.bin', join('sub', 'c.txt')]) {
+        const source = join(cli.path, 'data', name);
+        const back = await readFile(join(target, source)).catch(() => undefined);
+        whole[name] = back?.equals(await readFile(source)) ?? false;
+      }
+      return { result, whole };
+    };
+
+    it('check --read-data finds the flipped byte (exit 4)', async () => {
+      const check = await run('check', '--read-data');
+      assert.equal(check.code, 4, check.stdout);
+      assert.match(check.stdout, new RegExp(`blobs: ${damaged.hex.slice(0, 16)}`));
+    });
+
+    it('repair --dry-run names the blob and the backup, changes nothing, and exits 4', async () => {
+      const before = await snapshot(cli);
+      const dry = await run('repair', '--dry-run', '--json');
+      assert.equal(dry.code, 4, dry.stderr);
+      const summary = summaryOf(dry);
+      assert.deepEqual(summary.blobsDropped, [damaged.hex]);
+      assert.deepEqual(summary.affected, [
+        { backup: first, source: 'files', paths: [damaged.path] },
+      ]);
+      assert.match(String(summary.advice), /the next backup of the same data stores it again/);
+      assert.deepEqual(await snapshot(cli), before);
+    });
+
+    it('repair drops the blob, names the backup that stays damaged, and exits 3', async () => {
+      const repair = await run('repair');
+      assert.equal(repair.code, 3, repair.stderr);
+      assert.match(
+        repair.stdout,
+        new RegExp(`Dropped: +1 blob\\(s\\) taken out of the index .*${damaged.hex.slice(0, 16)}`),
+      );
+      assert.match(
+        repair.stdout,
+        new RegExp(`Affected: backup ${first} \\(files\\):\\n +${damaged.path}\\n`),
+      );
+      assert.match(repair.stdout, /1 backup\(s\) remain damaged until healed/);
+      // Every other blob is intact: check reads them all and finds only the dropped one missing.
+      const check = await run('check', '--read-data');
+      assert.equal(check.code, 4);
+      assert.deepEqual(errorsOf(check.stdout), [
+        `backup ${first}: ${damaged.path}: blob ${damaged.hex.slice(0, 16)} is in no index`,
+      ]);
+    });
+
+    it('restore of the backup restores every other file and names the damaged one (exit 3)', async () => {
+      const { result, whole } = await restore(first);
+      assert.equal(result.code, 3, result.stderr);
+      assert.match(result.stdout + result.stderr, new RegExp(`${damaged.path}.*not in the index`));
+      assert.deepEqual(whole, { 'a.bin': false, 'b.bin': true, [join('sub', 'c.txt')]: true });
+    });
+
+    it('prune deletes nothing the backup still needs', async () => {
+      const prune = await run('prune', '--max-unused', '0');
+      assert.equal(prune.code, 0, prune.stderr);
+      const check = await run('check', '--read-data');
+      assert.deepEqual(errorsOf(check.stdout), [
+        `backup ${first}: ${damaged.path}: blob ${damaged.hex.slice(0, 16)} is in no index`,
+      ]);
+    });
+
+    it('a plain backup of the unchanged folder reads the file whose blob was dropped, and heals every backup that needed it', async () => {
+      const result = await run('backup', 'data', '--json');
+      assert.equal(result.code, 0, result.stderr);
+      const summary = summaryOf(result);
+      assert.deepEqual(
+        [summary.bytesRead, summary.newFiles, summary.unchangedFiles],
+        [300 * 1024, 1, 2],
+        'that file alone is read',
+      );
+      const check = await run('check', '--read-data');
+      assert.equal(check.code, 0, check.stdout);
+      const { result: restored, whole } = await restore(first);
+      assert.equal(restored.code, 0, restored.stderr);
+      assert.deepEqual(whole, { 'a.bin': true, 'b.bin': true, [join('sub', 'c.txt')]: true });
+      const repair = await run('repair');
+      assert.equal(repair.code, 0);
+      assert.match(repair.stdout, /no damage was found/);
+    });
+
+    it('the next plain backup reads nothing; backup --reread reads every file and adds no data', async () => {
+      const next = summaryOf(await run('backup', 'data', '--json'));
+      assert.deepEqual([next.bytesRead, next.unchangedFiles], [0, 3]);
+      const result = await run('backup', 'data', '--reread', '--json');
+      assert.equal(result.code, 0, result.stderr);
+      const summary = summaryOf(result);
+      assert.equal(summary.reread, true);
+      assert.equal(summary.bytesRead, 600 * 1024 + 2, 'every file read');
+      assert.equal((await run('check', '--read-data')).code, 0);
+    });
   });
 
-  /** A backup of `data` with `flags`: its short id. */
-  const backup = async (...flags: string[]): Promise<string> => {
-    const result = await run('backup', 'data', '--json', ...flags);
-    assert.equal(result.code, 0, result.stderr);
-    return String(summaryOf(result).shortId);
-  };
-  /** Restores backup `id` into a fresh folder: the result, and whether each file came back whole. */
-  const restore = async (id: string) => {
-    const target = join(cli.path, `out-${id}-${Date.now()}`);
-    const result = await run('restore', id, '--target', target);
-    const whole: Record<string, boolean> = {};
-    for (const name of ['a.bin', 'b.bin', join('sub', 'c.txt')]) {
-      const source = join(cli.path, 'data', name);
-      const back = await readFile(join(target, source)).catch(() => undefined);
-      whole[name] = back?.equals(await readFile(source)) ?? false;
-    }
-    return { result, whole };
-  };
+for (const cached of [true, false])
+  describe(`hbr repair of a folder listing (${cached ? 'with' : 'without'} the folder memo)`, () => {
+    const cli = cliRepository({
+      env: (path) => (cached ? { HBR_CACHE_DIR: join(path, 'cache') } : {}),
+    });
+    const { run } = cli;
+    let first: string;
+    let sub: string;
 
-  it('check --read-data finds the flipped byte (exit 4)', async () => {
-    const check = await run('check', '--read-data');
-    assert.equal(check.code, 4, check.stdout);
-    assert.match(check.stdout, new RegExp(`blobs: ${damaged.hex.slice(0, 16)}`));
+    before(async () => {
+      sub = join(cli.path, 'data', 'sub');
+      await mkdir(sub, { recursive: true });
+      await writeFile(join(cli.path, 'data', 'a.txt'), 'a\n');
+      await writeFile(join(sub, 'b.txt'), 'b\n');
+      const result = await run('backup', 'data', '--json');
+      first = String(summaryOf(result).shortId);
+      const repo = await cli.open();
+      const tree = (await repo.findBackup(first)).tree;
+      const id = Buffer.from((await nodeAt(repo, tree, sub))?.subtree ?? '', 'hex');
+      const where = (await repo.index()).get(id);
+      assert.ok(where);
+      await flipStoredByte(join(cli.path, 'repo'), where);
+    });
+
+    it('is reported as a lost folder; prune then refuses, naming the backup; a plain backup heals it', async () => {
+      const repair = await run('repair');
+      assert.equal(repair.code, 3, repair.stderr);
+      assert.match(
+        repair.stdout,
+        new RegExp(`Affected: backup ${first} \\(files\\):\\n +${sub}/ \\(directory lost\\)`),
+      );
+
+      const prune = await run('prune');
+      assert.equal(prune.code, 4);
+      assert.match(
+        prune.stderr,
+        new RegExp(
+          `backup ${first}: tree blob .*: not in the index: prune cannot tell which data the backup needs, so it deletes nothing`,
+        ),
+      );
+      const restore = await run('restore', first, '--target', 'out');
+      assert.equal(restore.code, 3);
+      assert.match(restore.stdout + restore.stderr, new RegExp(`${sub}/: folder unreadable`));
+      assert.equal(
+        await stat(join(cli.path, 'out', cli.path, 'data', 'a.txt')).then(() => true),
+        true,
+      );
+
+      const healing = await run('backup', 'data', '--json');
+      assert.equal(healing.code, 0, healing.stderr);
+      assert.deepEqual(summaryOf(healing).errors, [], 'the folder is backed up, not left out');
+      assert.equal((await run('prune')).code, 0);
+      assert.equal((await run('check', '--read-data')).code, 0);
+      const again = await run('restore', first, '--target', 'again');
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(await readFile(join(cli.path, 'again', sub, 'b.txt'), 'utf8'), 'b\n');
+    });
   });
-
-  it('repair --dry-run names the blob and the backup, changes nothing, and exits 4', async () => {
-    const before = await snapshot(cli);
-    const dry = await run('repair', '--dry-run', '--json');
-    assert.equal(dry.code, 4, dry.stderr);
-    const summary = summaryOf(dry);
-    assert.deepEqual(summary.blobsDropped, [damaged.hex]);
-    assert.deepEqual(summary.affected, [{ backup: first, source: 'files', paths: [damaged.path] }]);
-    assert.match(String(summary.advice), /hbr backup --reread/);
-    assert.deepEqual(await snapshot(cli), before);
-  });
-
-  it('repair drops the blob, names the backup that stays damaged, and exits 3', async () => {
-    const repair = await run('repair');
-    assert.equal(repair.code, 3, repair.stderr);
-    assert.match(
-      repair.stdout,
-      new RegExp(`Dropped: +1 blob\\(s\\) taken out of the index .*${damaged.hex.slice(0, 16)}`),
-    );
-    assert.match(
-      repair.stdout,
-      new RegExp(`Affected: backup ${first} \\(files\\):\\n +${damaged.path}\\n`),
-    );
-    assert.match(repair.stdout, /1 backup\(s\) remain damaged until healed/);
-    // Every other blob is intact: check reads them all and finds only the dropped one missing.
-    const check = await run('check', '--read-data');
-    assert.equal(check.code, 4);
-    assert.deepEqual(errorsOf(check.stdout), [
-      `backup ${first}: ${damaged.path}: blob ${damaged.hex.slice(0, 16)} is in no index`,
-    ]);
-  });
-
-  it('restore of the backup restores every other file and names the damaged one (exit 3)', async () => {
-    const { result, whole } = await restore(first);
-    assert.equal(result.code, 3, result.stderr);
-    assert.match(result.stdout + result.stderr, new RegExp(`${damaged.path}.*not in the index`));
-    assert.deepEqual(whole, { 'a.bin': false, 'b.bin': true, [join('sub', 'c.txt')]: true });
-  });
-
-  it('prune deletes nothing the backup still needs', async () => {
-    const prune = await run('prune', '--max-unused', '0');
-    assert.equal(prune.code, 0, prune.stderr);
-    const check = await run('check', '--read-data');
-    assert.deepEqual(errorsOf(check.stdout), [
-      `backup ${first}: ${damaged.path}: blob ${damaged.hex.slice(0, 16)} is in no index`,
-    ]);
-  });
-
-  it('a plain backup of the unchanged folder is damaged too: it takes the file from its parent', async () => {
-    const plain = await backup();
-    const check = await run('check');
-    assert.equal(check.code, 4);
-    assert.match(
-      check.stdout,
-      new RegExp(`backup ${plain}: ${damaged.path}: blob .* is in no index`),
-    );
-  });
-
-  it('backup --reread reads every file again and heals every backup that needed the blob', async () => {
-    const result = await run('backup', 'data', '--reread', '--json');
-    assert.equal(result.code, 0, result.stderr);
-    const summary = summaryOf(result);
-    assert.equal(summary.reread, true);
-    assert.equal(summary.bytesRead, 600 * 1024 + 2, 'every file read');
-    const check = await run('check', '--read-data');
-    assert.equal(check.code, 0, check.stdout);
-    const { result: restored, whole } = await restore(first);
-    assert.equal(restored.code, 0, restored.stderr);
-    assert.deepEqual(whole, { 'a.bin': true, 'b.bin': true, [join('sub', 'c.txt')]: true });
-    const repair = await run('repair');
-    assert.equal(repair.code, 0);
-    assert.match(repair.stdout, /no damage was found/);
-  });
-});
-
-describe('hbr repair of a folder listing', () => {
-  const cli = cliRepository();
-  const { run } = cli;
-  let first: string;
-  let sub: string;
-
-  before(async () => {
-    sub = join(cli.path, 'data', 'sub');
-    await mkdir(sub, { recursive: true });
-    await writeFile(join(cli.path, 'data', 'a.txt'), 'a\n');
-    await writeFile(join(sub, 'b.txt'), 'b\n');
-    const result = await run('backup', 'data', '--json');
-    first = String(summaryOf(result).shortId);
-    const repo = await cli.open();
-    const tree = (await repo.findBackup(first)).tree;
-    const id = Buffer.from((await nodeAt(repo, tree, sub))?.subtree ?? '', 'hex');
-    const where = (await repo.index()).get(id);
-    assert.ok(where);
-    await flipStoredByte(join(cli.path, 'repo'), where);
-  });
-
-  it('is reported as a lost folder; prune then refuses, naming the backup; --reread heals it', async () => {
-    const repair = await run('repair');
-    assert.equal(repair.code, 3, repair.stderr);
-    assert.match(
-      repair.stdout,
-      new RegExp(`Affected: backup ${first} \\(files\\):\\n +${sub}/ \\(directory lost\\)`),
-    );
-
-    const prune = await run('prune');
-    assert.equal(prune.code, 4);
-    assert.match(
-      prune.stderr,
-      new RegExp(
-        `backup ${first}: tree blob .*: not in the index: prune cannot tell which data the backup needs, so it deletes nothing`,
-      ),
-    );
-    const restore = await run('restore', first, '--target', 'out');
-    assert.equal(restore.code, 3);
-    assert.match(restore.stdout + restore.stderr, new RegExp(`${sub}/: folder unreadable`));
-    assert.equal(
-      await stat(join(cli.path, 'out', cli.path, 'data', 'a.txt')).then(() => true),
-      true,
-    );
-
-    assert.equal((await run('backup', 'data', '--reread')).code, 0);
-    assert.equal((await run('prune')).code, 0);
-    assert.equal((await run('check', '--read-data')).code, 0);
-    const again = await run('restore', first, '--target', 'again');
-    assert.equal(again.code, 0, again.stderr);
-    assert.equal(await readFile(join(cli.path, 'again', sub, 'b.txt'), 'utf8'), 'b\n');
-  });
-});
 
 // --- helpers ---
 

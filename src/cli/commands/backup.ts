@@ -44,7 +44,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
     )
     .option(
       '--reread',
-      'files: read every file again, as if there were no parent backup (no unchanged-file shortcut, no folder memo); data already in the index is still not stored twice. After `hbr repair`, this stores again what it dropped',
+      'files: read every file again, as if there were no parent backup (no unchanged-file shortcut, no folder memo); data already in the index is still not stored twice. Not needed after `hbr repair`: every backup stores again what the index lacks',
     )
     .option(
       '--no-cache',
@@ -150,10 +150,10 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         b.host === host &&
         [...b.paths].sort().join('\0') === [...targets].sort().join('\0');
       const cacheDir = flags.cache ? cacheDirOf(ctx.env, ctx.cwd) : undefined;
-      // Every file read as if new: not compared with the parent's, whose content may be what
-      // `hbr repair` dropped (a node taken from it would name the same missing blobs), nor taken
-      // from the folder memo. The saver still stores only what the index lacks, so what is read
-      // again is stored again only where it was dropped: every backup naming it is healed.
+      // Every file read as if new: not compared with the parent's, nor taken from the folder
+      // memo. The saver still stores only what the index lacks. A plain backup also stores again
+      // what `hbr repair` dropped (it reuses no parent node whose content the index lacks); this
+      // reads what a stat cannot tell changed too.
       const reread = flags.reread === true;
       const reporter = reporterFor(ctx, globals);
       const { access, parent, startedAt, session, memo, memoFile } = await (async () => {
@@ -184,7 +184,10 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           signal: ctx.signal,
           onLockLeft: warnLockLeft(reporter),
         });
-        const memo = memoFile ? ((await remembered) ?? new FolderMemo()) : undefined;
+        // Trusted only while the index still holds what it names: not after a repair or prune.
+        const loaded = await remembered;
+        const indexed = loaded?.validUnder((await access.repo.index()).objects);
+        const memo = memoFile ? ((indexed ? loaded : undefined) ?? new FolderMemo()) : undefined;
         // The walk starts: stats taken from now on would be no newer than its own. A backup
         // with no parent reads every file, so it keeps none; so does one that rereads.
         seen.close(parent === undefined || reread);
@@ -259,8 +262,10 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         );
         tracePhase('committed');
         // A cache: a backup that cannot write it is no less saved (the next one reads trees).
-        if (memo && memoFile)
-          await memo.save(memoFile, repo.keys, record.id).catch(() => undefined);
+        if (memo && memoFile) {
+          const { objects } = await repo.index();
+          await memo.save(memoFile, repo.keys, record.id, objects).catch(() => undefined);
+        }
         const s = result.stats;
         // The backup is committed: a replica that fails now is a warning, not a lost backup.
         const replicas = await replicateAfterBackup(ctx, access, reporter, globals.config);

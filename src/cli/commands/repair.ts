@@ -64,10 +64,10 @@ function _advice(report: RepairReport): string | undefined {
     ...(report.dryRun
       ? ['Run `hbr repair` to drop the damaged blobs; then the backups']
       : ['These backups']),
-    'stay damaged until the data they miss is stored again: back up the same paths with `hbr backup --reread`',
-    '(every file read again, whatever the last backup holds; the data must still be as it was), then run',
-    '`hbr check --read-data`. What no source holds any more cannot come back: restore what such a',
-    'backup still holds, or forget it.',
+    'stay damaged until the data they miss is stored again: the next backup of the same data stores it again',
+    '(a files backup reads again each file whose content, and each folder whose listing, the index lacks;',
+    'the data must still be as it was), then run `hbr check --read-data`. What no source holds any more',
+    'cannot come back: restore what such a backup still holds, or forget it.',
   ].join(' ');
 }
 

@@ -47,7 +47,10 @@ export interface FilesBackupOptions {
   /** Absolute paths to back up. */
   readonly paths: readonly string[];
   readonly exclude?: readonly string[];
-  /** Root tree of the parent backup, to skip unchanged files. */
+  /**
+   * Root tree of the parent backup, to skip unchanged files. Only what the index still holds of
+   * it is reused (see `backupFiles`).
+   */
   readonly parentTree?: string;
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: FilesProgress) => void;
@@ -95,7 +98,12 @@ export interface FilesBackupResult {
 /** Files below this size are read many at a time; larger ones one or two at a time (memory bound). */
 const SMALL_FILE = 1024 * 1024;
 
-/** Runs a files backup into an open session. @throws SourceError when a path does not exist. */
+/**
+ * Runs a files backup into an open session. A parent node or folder listing is reused only while
+ * the index holds what it names: one whose blob `hbr repair` dropped is backed up as new, which
+ * stores that blob again and so heals every backup that names it.
+ * @throws SourceError when a path does not exist.
+ */
 export async function backupFiles(options: FilesBackupOptions): Promise<FilesBackupResult> {
   const { session, repo, signal } = options;
   const ignoreCtime = options.ignoreCtime === true;
@@ -121,6 +129,18 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
   };
   const errors: { path: string; message: string }[] = [];
   const changed: string[] = [];
+  // The session's own index, which also gains what this backup stores.
+  const index = await repo.index({ signal });
+  const indexed = (hex: string): boolean => index.has(Buffer.from(hex, 'hex'));
+  /** A parent folder's tree, if the index holds it: else the folder is backed up as new. */
+  const listed = (tree: string | undefined): string | undefined =>
+    tree !== undefined && indexed(tree) ? tree : undefined;
+  /**
+   * A parent node to compare with, unless it is a file whose content the index lacks (dropped
+   * by `hbr repair`): reused, it would name the lost blob again; read as new, it is stored.
+   */
+  const reusable = (node: TreeNode | undefined): TreeNode | undefined =>
+    node?.type === 'file' && node.content?.every(indexed) === false ? undefined : node;
   // Files read here hold their bytes meanwhile; those read on the codec workers only a share of
   // a slot, and go to them FILES_PER_REQUEST to a request (codec-pool.ts), so more are asked for
   // at once: with 16, two requests were in flight and each worker waited for this thread between
@@ -152,15 +172,17 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
    * names that were not UTF-8) is left out: which node is right cannot be told, so the entry is
    * read again, as one with no parent; failing the tree dropped the whole folder.
    */
-  const parentNodes = async (tree: string | undefined): Promise<Map<string, TreeNode>> =>
-    new Map(
-      tree
-        ? (await repo.readTree(tree, signal, { onDuplicate: () => undefined })).map((n) => [
+  const parentNodes = async (tree: string | undefined): Promise<Map<string, TreeNode>> => {
+    const id = listed(tree);
+    return new Map(
+      id
+        ? (await repo.readTree(id, signal, { onDuplicate: () => undefined })).map((n) => [
             n.name,
             n,
           ])
         : [],
     );
+  };
 
   const fileNode = async (
     path: string,
@@ -393,8 +415,9 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
   const dirTree = async (
     path: string,
     outer: Excluder,
-    parentTree: string | undefined,
+    parent: string | undefined,
   ): Promise<string | undefined> => {
+    const parentTree = listed(parent);
     let entries: readonly Dirent[];
     let excluder: Excluder;
     let seen = options.seen?.take(path);
@@ -449,7 +472,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
             child,
             name,
             excluder,
-            previous.get(name),
+            reusable(previous.get(name)),
             entry.isFile(),
             seen && statAt(seen, i),
           );
@@ -528,7 +551,7 @@ export async function backupFiles(options: FilesBackupOptions): Promise<FilesBac
     const nodes: TreeNode[] = [];
     for (const [name, below] of children) {
       const child = join(path, name);
-      const prev = previous.get(name);
+      const prev = reusable(previous.get(name));
       if (below.includes(child)) {
         const node = await entryNode(child, name, await excluder.enter(parse(child).dir), prev);
         if (node) nodes.push(node);

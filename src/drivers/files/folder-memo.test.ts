@@ -251,7 +251,7 @@ describe('the folder memo', () => {
     const memo = new FolderMemo();
     const first = await backup(undefined, memo);
     const file = join(dir.path, 'cache', 'memo');
-    await memo.save(file, repo.keys, 'backup-1');
+    await memo.save(file, repo.keys, 'backup-1', ['index-1']);
     const loaded = await FolderMemo.load(file, repo.keys, 'backup-1');
     assert.deepEqual(loaded.lookup(data), memo.recorded.get(data));
     assert.equal(loaded.lookup(data)?.tree, await dataTree(first));
@@ -270,5 +270,18 @@ describe('the folder memo', () => {
       (await FolderMemo.load(`${file}-none`, repo.keys, 'backup-1')).lookup(data),
       undefined,
     );
+  });
+
+  it('is valid only while every index object its backup held is there: not after a repair or prune', async () => {
+    const memo = new FolderMemo();
+    await backup(undefined, memo);
+    const file = join(dir.path, 'cache', 'memo');
+    await memo.save(file, repo.keys, 'backup-1', ['index-2', 'index-1']);
+    const loaded = await FolderMemo.load(file, repo.keys, 'backup-1');
+    assert.ok(loaded.lookup(data));
+    // Backups add index objects; repair and prune replace them all.
+    assert.equal(loaded.validUnder(new Set(['index-1', 'index-2', 'index-3'])), true);
+    assert.equal(loaded.validUnder(new Set(['index-2', 'index-3'])), false);
+    assert.equal(loaded.validUnder(new Set()), false);
   });
 });

@@ -11,8 +11,10 @@
  * A cache, never the only copy of anything (`../shared/DESIGN.md`: local state is rebuilt from
  * the repository): kept under the local cache folder, sealed under the repository's metadata
  * key (so a corrupt or foreign file is ignored, not trusted), valid only for the backup it was
- * written after, which must be the new backup's parent. Missing, stale or unreadable: the walk
- * reads the parent's trees as it would without it.
+ * written after, which must be the new backup's parent, and only while every index object that
+ * backup's index held is still there ({@link FolderMemo.validUnder}): a folder taken whole
+ * names its files' content unseen, which must still be indexed. Missing, stale or unreadable:
+ * the walk reads the parent's trees as it would without it.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -41,10 +43,29 @@ export interface MemoFolder {
 /** The memo written after one backup (what {@link lookup} answers) and the one being made. */
 export class FolderMemo {
   readonly #previous: ReadonlyMap<string, MemoFolder>;
+  /** The index objects the backup it was written after held (see {@link validUnder}). */
+  readonly #indexObjects: readonly string[];
   readonly #next = new Map<string, MemoFolder>();
 
-  constructor(previous: ReadonlyMap<string, MemoFolder> = new Map()) {
+  constructor(
+    previous: ReadonlyMap<string, MemoFolder> = new Map(),
+    indexObjects: readonly string[] = [],
+  ) {
     this.#previous = previous;
+    this.#indexObjects = indexObjects;
+  }
+
+  /**
+   * Whether what it remembers is still indexed: every index object it was written under is among
+   * `current`, those the new backup's index holds (`MasterIndex.objects`). The content of a
+   * folder taken whole is named unseen, so it must be in the index: `hbr repair` writes the index
+   * anew without the blobs it drops, and deletes every index object there was (so does prune,
+   * without what no backup needs), while backups only add index objects. One gone, this memo
+   * may name what the index lost, and the walk reads trees instead, checking each file's content
+   * against the index (backup.ts); the memo it records then is valid again.
+   */
+  validUnder(current: ReadonlySet<string>): boolean {
+    return this.#indexObjects.every((id) => current.has(id));
   }
 
   /** The folder at `path` as the parent backup stored it. */
@@ -64,13 +85,21 @@ export class FolderMemo {
 
   /**
    * The memo stored at `file` if it was written after backup `parent`, else an empty one. Any
-   * failure (no file, another repository's, corrupt) is an empty memo: it is a cache.
+   * failure (no file, another repository's, corrupt, one written before memos named their index
+   * objects) is an empty memo: it is a cache. Before use, see {@link validUnder}.
    */
   static async load(file: string, keys: RepositoryKeys, parent: string): Promise<FolderMemo> {
     try {
       const text = openObject(keys, 'memo', await readFile(file), file).toString('utf8');
-      const stored = JSON.parse(text) as { backup?: unknown; folders?: unknown };
-      if (stored.backup !== parent || !Array.isArray(stored.folders)) return new FolderMemo();
+      const stored = JSON.parse(text) as { backup?: unknown; index?: unknown; folders?: unknown };
+      const { index } = stored;
+      if (
+        stored.backup !== parent ||
+        !Array.isArray(stored.folders) ||
+        !Array.isArray(index) ||
+        !index.every((id) => typeof id === 'string')
+      )
+        return new FolderMemo();
       const folders = new Map<string, MemoFolder>();
       for (const entry of stored.folders as unknown[]) {
         if (!Array.isArray(entry)) return new FolderMemo();
@@ -78,16 +107,30 @@ export class FolderMemo {
         if (typeof path !== 'string' || typeof tree !== 'string') return new FolderMemo();
         folders.set(path, typeof digest === 'string' ? { tree, digest } : { tree });
       }
-      return new FolderMemo(folders);
+      return new FolderMemo(folders, index);
     } catch {
       return new FolderMemo();
     }
   }
 
-  /** Writes what this backup (`backup`, committed) recorded to `file`, whole or not at all. */
-  async save(file: string, keys: RepositoryKeys, backup: string): Promise<void> {
+  /**
+   * Writes what this backup (`backup`, committed) recorded to `file`, whole or not at all, with
+   * `indexObjects`: those its index held once committed (`MasterIndex.objects`), which list every
+   * blob its folders name.
+   */
+  async save(
+    file: string,
+    keys: RepositoryKeys,
+    backup: string,
+    indexObjects: Iterable<string>,
+  ): Promise<void> {
     const folders = [...this.#next].map(([path, f]) => [path, f.tree, f.digest ?? null]);
-    const sealed = sealObject(keys, 'memo', Buffer.from(JSON.stringify({ backup, folders })));
+    const index = [...indexObjects].sort();
+    const sealed = sealObject(
+      keys,
+      'memo',
+      Buffer.from(JSON.stringify({ backup, index, folders })),
+    );
     await mkdir(dirname(file), { recursive: true });
     const temp = `${file}.tmp-${process.pid}`;
     try {
