@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
@@ -23,7 +23,7 @@ const password = { kind: 'password', password: 'pw' } as const;
 /** Packs of 64 KiB: the three artifacts' blobs share one pack, the tree has another. */
 const options = { scryptParams: { N: 1024, r: 8, p: 1 }, packSize: 64 * 1024 };
 const NAMES = ['a.bin', 'b.bin', 'c.bin'];
-const contentOf = (name: string): Buffer => pseudoRandomBytes(8 * 1024, 7 + NAMES.indexOf(name));
+const contentOf = (name: string): Buffer => pseudoRandomBytes(8 * 1024, name.charCodeAt(0));
 
 describe('repair', () => {
   let dir: { path: string; remove: () => Promise<void> };
@@ -38,11 +38,11 @@ describe('repair', () => {
   /** Opens the repository afresh (nothing cached), through `wrap` if given. */
   const reopen = (wrap: (store: Store) => Store = (s) => s): Promise<OpenRepository> =>
     openRepository(wrap(createLocalStore({ path: dir.path })), password);
-  /** The stored location and hex id of the one blob of artifact `name` of the first backup. */
-  const whereIs = async (name: string) => {
+  /** The stored location and hex id of the one blob of artifact `name` of `backup` (the first). */
+  const whereIs = async (name: string, backup = backupId) => {
     const opened = await reopen();
-    const backup = await opened.findBackup(backupId);
-    const node = (await opened.readTree(backup.tree)).find((n) => n.name === name);
+    const { tree } = await opened.findBackup(backup);
+    const node = (await opened.readTree(tree)).find((n) => n.name === name);
     const id = Buffer.from(node?.content?.[0] ?? '', 'hex');
     const where = (await opened.index()).get(id);
     assert.ok(where && node?.content?.length === 1, `${name} is one indexed blob`);
@@ -99,7 +99,7 @@ describe('repair', () => {
   });
 
   it('drops the blobs of a pack the store no longer has, but not one another pack holds', async () => {
-    const [a, b, c] = await Promise.all(NAMES.map(whereIs));
+    const [a, b, c] = await Promise.all(NAMES.map((name) => whereIs(name)));
     assert.ok(a && b && c);
     // A second copy of c's blob, in a pack of its own, as a saver knowing nothing stores it.
     const repo = await reopen();
@@ -166,13 +166,38 @@ describe('repair', () => {
       [[a.packId, false]],
     );
     assert.deepEqual(again.blobsDropped, [], 'it was dropped already');
+    assert.deepEqual(again.affected, affected(), 'the backup that needs it is still damaged');
     assert.equal(again.packsDeleted, 1);
     assert.deepEqual(await problems(), [['missing-blob', a.hex]]);
   });
 
+  it('names the backups that need a blob of a damaged pack whose index object is damaged too', async () => {
+    const before = new Set(await (await reopen()).indexIds());
+    const second = await backUp(await reopen(), ['d.bin']);
+    const d = await whereIs('d.bin', second.id);
+    const [own] = (await (await reopen()).indexIds()).filter((id) => !before.has(id));
+    assert.ok(own, 'the second backup wrote an index object');
+    await flipStoredByte(dir.path, d);
+    const index = join(dir.path, 'index', own);
+    const bytes = await readFile(index);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+    await writeFile(index, bytes);
+
+    const report = await repairRepository(await reopen());
+    assert.equal(report.damagedIndexes, 1);
+    assert.deepEqual(
+      report.damaged.map((r) => [r.pack, r.indexed, ...r.blobs]),
+      [[d.packId, false, d.hex]],
+    );
+    assert.deepEqual(report.affected, [
+      { backup: second.id.slice(0, 8), source: 's', paths: ['/d.bin'] },
+    ]);
+    assert.deepEqual(await problems(), [['missing-blob', d.hex]]);
+  });
+
   it('never indexes again a blob from a pack that matches its name with that blob damaged', async () => {
     const a = await whereIs('a.bin');
-    const all = (await Promise.all(NAMES.map(whereIs))).map((w) => w.hex).sort();
+    const all = (await Promise.all(NAMES.map((name) => whereIs(name)))).map((w) => w.hex).sort();
     // Damaged before it was named (memory corrupted before hashing): a pack whose bytes hash to
     // its name, header readable, one blob not. Here: damaged, then renamed by its new hash.
     await flipStoredByte(dir.path, a);

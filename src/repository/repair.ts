@@ -70,7 +70,11 @@ export interface RepairReport {
   readonly damagedIndexes: number;
   /** Index objects replaced by the new index (none when nothing was damaged). */
   readonly indexesReplaced: number;
-  /** Backups that need a dropped blob: damaged until a backup stores that content again. */
+  /**
+   * Backups that name a blob the index lacks once repaired (walked as `check` walks them): one
+   * this repair dropped, one an earlier, interrupted repair dropped, or one lost with its index
+   * object. Damaged until a backup stores that content again.
+   */
   readonly affected: readonly AffectedBackup[];
 }
 
@@ -130,25 +134,39 @@ export async function repairRepository(
       if (d.report.indexed) for (const k of d.bad) failed.add(k);
       for (const e of d.entries) if (!d.bad.has(idKey(e.id))) intact.add(idKey(e.id));
     }
-    const sound = _heldSound(index.packs(), found.adopted, gone, new Set([...failed, ...intact]));
-    const lost = [...failed].filter((k) => !sound.has(k) && !intact.has(k));
+    // The index in memory is made to hold what the new one will, and the gone packs' listings
+    // besides (as prune adds the packs it adopts): the sound packs no index named, and what reads
+    // well in damaged packs no index named, which is copied. So backups' trees read from there,
+    // and a blob the new index lacks is one this index lacks or one of `lost`.
+    for (const p of found.adopted) index.addPack(p.packId, p.entries);
+    for (const d of damaged)
+      if (!d.report.indexed)
+        index.addPack(
+          d.report.pack,
+          d.entries.filter((e) => !d.bad.has(idKey(e.id))),
+        );
+    const sound = _heldSound(index.packs(), gone, new Set([...failed, ...intact]));
+    const lost = new Set([...failed].filter((k) => !sound.has(k) && !intact.has(k)));
+    const lacks = (id: Buffer): boolean => !index.has(id) || lost.has(idKey(id));
 
-    const affected = await _affectedBackups(repo, backups, new Set(lost));
     const report: RepairReport = {
       dryRun: Boolean(options.dryRun),
       packsRead: toRead.length,
       bytesRead: found.bytesRead,
       damaged: [...missing, ...damaged.map((d) => d.report)],
-      blobsDropped: lost.map((k) => Buffer.from(k, 'latin1').toString('hex')),
+      blobsDropped: [...lost].map((k) => Buffer.from(k, 'latin1').toString('hex')),
       packsRewritten: damaged.length,
       packsWritten: 0,
       packsDeleted: damaged.length,
       unindexedPacksIndexed: found.adopted.length,
       damagedIndexes,
       indexesReplaced: 0,
-      affected,
+      affected: [],
     };
-    if (options.dryRun || (gone.size === 0 && damagedIndexes === 0)) return report;
+    if (options.dryRun || (gone.size === 0 && damagedIndexes === 0)) {
+      step('walking every backup');
+      return { ...report, affected: await _affectedBackups(repo, backups, lacks) };
+    }
 
     step(`copying the intact blobs of ${damaged.length} damaged packs`);
     lock.throwIfLost();
@@ -160,7 +178,6 @@ export async function repairRepository(
       ...[...index.packs()]
         .filter(([packId]) => !gone.has(packId))
         .map(([packId, entries]) => ({ packId, entries })),
-      ...found.adopted,
       ...newPacks,
     ];
     const newIndexIds = new Set<string>();
@@ -181,8 +198,13 @@ export async function repairRepository(
       indexesReplaced++;
     }
     for (const packId of found.damaged.keys()) await store.delete(packKey(packId), { signal });
-    await repo.index({ reload: true, signal });
-    return { ...report, packsWritten: newPacks.length, indexesReplaced };
+
+    // Against the index as it now is: every blob a backup names that it lacks, whatever dropped
+    // it (this repair, or an earlier one interrupted after its index was written).
+    step('walking every backup');
+    const final = await repo.index({ reload: true, signal });
+    const affected = await _affectedBackups(repo, backups, (id) => !final.has(id));
+    return { ...report, packsWritten: newPacks.length, indexesReplaced, affected };
   } finally {
     await lock.release();
   }
@@ -244,22 +266,20 @@ async function _findDamage(
 }
 
 /**
- * Those of `among` (blob keys) that a sound pack holds: one an index names that is not `gone`
- * (damaged or missing), or one no index named that reads well.
+ * Those of `among` (blob keys) that a sound pack holds: one `indexed` names that is not `gone`
+ * (damaged or missing).
  */
 function _heldSound(
   indexed: ReadonlyMap<string, readonly PackEntry[]>,
-  adopted: readonly IndexedPack[],
   gone: ReadonlySet<string>,
   among: ReadonlySet<string>,
 ): Set<string> {
   const held = new Set<string>();
   if (among.size === 0) return held;
-  const look = (entries: readonly PackEntry[]): void => {
+  for (const [packId, entries] of indexed) {
+    if (gone.has(packId)) continue;
     for (const e of entries) if (among.has(idKey(e.id))) held.add(idKey(e.id));
-  };
-  for (const [packId, entries] of indexed) if (!gone.has(packId)) look(entries);
-  for (const p of adopted) look(p.entries);
+  }
   return held;
 }
 
@@ -325,20 +345,20 @@ async function _copyIntact(
 }
 
 /**
- * The backups that need a `lost` blob, and the paths in each: a file of such content, a folder
- * whose listing is lost (nothing below it can be named), or one that cannot be read.
+ * The backups that name a blob the index `lacks`, and the paths in each: a file of such content,
+ * a folder whose listing is lacking (nothing below it can be named), or one that cannot be read.
+ * A structural walk, as `check`'s: every tree of every backup is read.
  */
 async function _affectedBackups(
   repo: OpenRepository,
   backups: readonly BackupRecord[],
-  lost: ReadonlySet<string>,
+  lacks: (id: Buffer) => boolean,
 ): Promise<AffectedBackup[]> {
-  if (lost.size === 0) return [];
-  const isLost = (hex: string): boolean => lost.has(_key(hex));
+  const isLacking = (hex: string): boolean => lacks(Buffer.from(hex, 'hex'));
   const affected: AffectedBackup[] = [];
   for (const backup of backups) {
     const paths: string[] = [];
-    if (isLost(backup.tree)) paths.push('/ (directory lost)');
+    if (isLacking(backup.tree)) paths.push('/ (directory lost)');
     else
       await walkTree(
         repo,
@@ -346,11 +366,11 @@ async function _affectedBackups(
         '',
         (path, node, treeError) => {
           if (treeError !== undefined) paths.push(`${path}/ (directory unreadable)`);
-          else if (node?.subtree !== undefined && isLost(node.subtree))
+          else if (node?.subtree !== undefined && isLacking(node.subtree))
             paths.push(`${path}/ (directory lost)`);
-          else if (node?.content?.some(isLost)) paths.push(path);
+          else if (node?.content?.some(isLacking)) paths.push(path);
         },
-        (subtree) => !isLost(subtree),
+        (subtree) => !isLacking(subtree),
       );
     if (paths.length > 0) affected.push({ backup: backup.shortId, source: backup.source, paths });
   }

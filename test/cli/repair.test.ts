@@ -9,6 +9,8 @@ import { cliRepository, type CliRepository } from '../helpers/cli-repository.ts'
 import { flipStoredByte } from '../helpers/damage.ts';
 import { nodeAt } from '../helpers/files-backup.ts';
 import { pseudoRandomBytes } from '../helpers/temp.ts';
+import { repairRepository } from '../../src/repository/repair.ts';
+import type { Store } from '../../src/stores/types.ts';
 
 // A damaged blob stays damaged in every later backup until it is taken out of the index (repair)
 // and stored again by a backup that reads the file; these go through it as a user does. With the
@@ -197,6 +199,33 @@ for (const cached of [true, false])
       assert.equal(await readFile(join(cli.path, 'again', sub, 'b.txt'), 'utf8'), 'b\n');
     });
   });
+
+describe('hbr repair after a repair killed as it deleted the damaged pack', () => {
+  const cli = cliRepository();
+  const { run } = cli;
+
+  it('names the backup that still lacks the blob dropped the first time, and exits 3', async () => {
+    await mkdir(join(cli.path, 'data'));
+    const path = join(cli.path, 'data', 'a.bin');
+    await writeFile(path, pseudoRandomBytes(300 * 1024, 1));
+    const first = String(summaryOf(await run('backup', 'data', '--json')).shortId);
+    const where = await blobOf(cli, first, path);
+    await flipStoredByte(join(cli.path, 'repo'), where);
+    // Killed once the old index objects are deleted, before the damaged pack is.
+    const repo = await cli.open();
+    const killed: Store = {
+      ...repo.store,
+      delete: (key, o) =>
+        key.startsWith('data/') ? Promise.reject(new Error('killed')) : repo.store.delete(key, o),
+    };
+    await assert.rejects(repairRepository({ ...repo, store: killed }), /killed/);
+
+    const again = await run('repair');
+    assert.equal(again.code, 3, again.stdout);
+    assert.match(again.stdout, new RegExp(`Affected: backup ${first} \\(files\\):\\n +${path}\\n`));
+    assert.match(again.stdout, /repaired; 1 backup\(s\) remain damaged until healed/);
+  });
+});
 
 // --- helpers ---
 

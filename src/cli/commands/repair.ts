@@ -46,15 +46,19 @@ export const registerRepair: RegisterCommand = (program, ctx, setExitCode) => {
 // --- internal ---
 
 /**
- * 0 when nothing was damaged, or all of it was repaired and no backup needs what was dropped; 3
- * (partial) when the repair is done but backups still need dropped blobs; 4 (integrity) for a
- * dry run that found damage, as `check` exits.
+ * By what the backups lack once repaired: 0 when none does, 3 (partial) when the repair is done
+ * but backups name blobs the index lacks, whatever dropped them (this repair or an earlier one);
+ * 4 (integrity) for a dry run that found damage or such backups, as `check` exits.
  */
 function _exitCode(report: RepairReport): number {
-  const damage = report.damaged.length > 0 || report.damagedIndexes > 0;
-  if (!damage) return ExitCode.ok;
-  if (report.dryRun) return ExitCode.integrity;
+  if (report.dryRun)
+    return _damageFound(report) || report.affected.length > 0 ? ExitCode.integrity : ExitCode.ok;
   return report.affected.length > 0 ? ExitCode.partial : ExitCode.ok;
+}
+
+/** Whether the packs or index objects read were damaged. */
+function _damageFound(report: RepairReport): boolean {
+  return report.damaged.length > 0 || report.damagedIndexes > 0;
 }
 
 /** What to do about the backups that need a dropped blob, if any do. */
@@ -108,10 +112,18 @@ function _lines(report: RepairReport, advice: string | undefined): string[] {
       ...a.paths.map((p) => `            ${p}`),
     ]),
     ...(advice ? [advice] : []),
-    report.damaged.length === 0 && report.damagedIndexes === 0
-      ? 'no damage was found'
-      : report.dryRun
-        ? 'nothing was changed (--dry-run)'
-        : `repaired${report.affected.length > 0 ? `; ${report.affected.length} backup(s) remain damaged until healed` : ''}`,
+    _outcome(report),
   ];
+}
+
+/** The last line: what was done, and how many backups stay damaged. */
+function _outcome(report: RepairReport): string {
+  const n = report.affected.length;
+  if (!_damageFound(report))
+    return n === 0
+      ? 'no damage was found'
+      : `no damaged pack or index object was found, but ${n} backup(s) name data the index lacks: damaged until healed`;
+  if (report.dryRun)
+    return `nothing was changed (--dry-run)${n > 0 ? `; ${n} backup(s) would remain damaged until healed` : ''}`;
+  return `repaired${n > 0 ? `; ${n} backup(s) remain damaged until healed` : ''}`;
 }
