@@ -226,6 +226,41 @@ describe('repair', () => {
     assert.equal((await packIds(dir.path)).includes(renamed), false);
   });
 
+  it('leaves as it is a pack no index names whose header cannot be read, and says so', async () => {
+    // A pack of d's blob whose index object is lost, then its header damaged: which blobs it holds
+    // cannot be known, and d may be intact in it.
+    const repo = await reopen();
+    const before = new Set(await repo.indexIds());
+    const saver = createBlobSaver({
+      store: repo.store,
+      keys: repo.keys,
+      index: createMasterIndex(),
+      packSize: options.packSize,
+      compression: { level: 1 },
+    });
+    await saver.save('data', contentOf('d.bin'));
+    await saver.flush();
+    for (const id of await repo.indexIds())
+      if (!before.has(id)) await rm(join(dir.path, 'index', id));
+    const index = await repo.index({ reload: true });
+    const [unindexed] = (await packIds(dir.path)).filter((p) => !index.hasPack(p));
+    assert.ok(unindexed);
+    const file = join(dir.path, ...packKey(unindexed).split('/'));
+    const bytes = await readFile(file);
+    bytes[bytes.length - 8] = (bytes[bytes.length - 8] ?? 0) ^ 0xff;
+    await writeFile(file, bytes);
+    const untouched = await snapshot(dir.path);
+
+    const report = await repairRepository(await reopen());
+    assert.deepEqual(
+      report.damaged.map((d) => [d.pack, d.indexed, d.left]),
+      [[unindexed, false, true]],
+    );
+    assert.match(report.damaged[0]?.message ?? '', /header unreadable.*left in the store as it is/);
+    assert.deepEqual([report.packsDeleted, report.blobsDropped, report.affected], [0, [], []]);
+    assert.deepEqual(await snapshot(dir.path), untouched, 'nothing changed');
+  });
+
   it('stops, with nothing changed, when the store fails to read a pack', async () => {
     const a = await whereIs('a.bin');
     await flipStoredByte(dir.path, a);

@@ -9,7 +9,8 @@
  * the old index objects are gone nothing is dropped yet (a second repair does it all again);
  * after, a damaged pack left in the store is in no index, and never indexed again (recovery
  * verifies every blob of a pack before it indexes one, see `readUnindexedPacks`): the next
- * repair deletes it.
+ * repair deletes it. A pack no index names whose header cannot be read is left as it is: which
+ * blobs it holds cannot be known, and deleting it would lose the intact ones unread.
  * @module
  */
 import { IntegrityError } from '../errors.ts';
@@ -48,6 +49,12 @@ export interface DamagedPack {
   readonly indexed: boolean;
   /** Hex ids of its blobs that fail, or of all of them when it is missing. */
   readonly blobs: readonly string[];
+  /**
+   * Left in the store as it is: no index names it and its header cannot be read, so which blobs
+   * it holds is unknown, and intact ones among them would be lost unread with it. Nothing of it
+   * is dropped, copied or deleted.
+   */
+  readonly left?: true;
 }
 
 export interface RepairReport {
@@ -62,7 +69,7 @@ export interface RepairReport {
   readonly packsRewritten: number;
   /** New packs written with those blobs (none in a dry run). */
   readonly packsWritten: number;
-  /** Damaged packs deleted (or, in a dry run, to delete). */
+  /** Damaged packs deleted (or, in a dry run, to delete); not those `left`. */
   readonly packsDeleted: number;
   /** Sound packs no index named, indexed by the new index. */
   readonly unindexedPacksIndexed: number;
@@ -153,7 +160,7 @@ export async function repairRepository(
       dryRun: Boolean(options.dryRun),
       packsRead: toRead.length,
       bytesRead: found.bytesRead,
-      damaged: [...missing, ...damaged.map((d) => d.report)],
+      damaged: [...missing, ...damaged.map((d) => d.report), ...found.left],
       blobsDropped: [...lost].map((k) => Buffer.from(k, 'latin1').toString('hex')),
       packsRewritten: damaged.length,
       packsWritten: 0,
@@ -223,7 +230,10 @@ interface _Damaged {
 }
 
 interface _Found {
+  /** Damaged packs to rewrite and delete. */
   readonly damaged: Map<string, _Damaged>;
+  /** Damaged packs to leave as they are (see `DamagedPack.left`). */
+  readonly left: DamagedPack[];
   /** Sound packs that no index names. */
   readonly adopted: IndexedPack[];
   readonly bytesRead: number;
@@ -237,6 +247,7 @@ async function _findDamage(
   options: RepairOptions,
 ): Promise<_Found> {
   const damaged = new Map<string, _Damaged>();
+  const left: DamagedPack[] = [];
   const adopted: IndexedPack[] = [];
   let done = 0;
   let bytesRead = 0;
@@ -252,9 +263,20 @@ async function _findDamage(
         if (!indexed) adopted.push({ packId: pack.packId, entries: pack.entries });
         return;
       }
+      const message = `pack ${pack.packId}: ${damage}`;
+      if (!indexed && !pack.headerOk) {
+        left.push({
+          pack: pack.packId,
+          message: `${message}: which blobs it holds cannot be known, so it is left in the store as it is`,
+          indexed,
+          blobs: [],
+          left: true,
+        });
+        return;
+      }
       const blobs = pack.bad.map((e) => e.id.toString('hex'));
       damaged.set(pack.packId, {
-        report: { pack: pack.packId, message: `pack ${pack.packId}: ${damage}`, indexed, blobs },
+        report: { pack: pack.packId, message, indexed, blobs },
         size: pack.bytes.length,
         entries: pack.entries,
         bad: new Set(pack.bad.map((e) => idKey(e.id))),
@@ -262,7 +284,7 @@ async function _findDamage(
     },
     options.signal,
   );
-  return { damaged, adopted, bytesRead };
+  return { damaged, left, adopted, bytesRead };
 }
 
 /**

@@ -56,9 +56,9 @@ function _exitCode(report: RepairReport): number {
   return report.affected.length > 0 ? ExitCode.partial : ExitCode.ok;
 }
 
-/** Whether the packs or index objects read were damaged. */
+/** Whether the packs or index objects read had damage to repair (not only packs left as they are). */
 function _damageFound(report: RepairReport): boolean {
-  return report.damaged.length > 0 || report.damagedIndexes > 0;
+  return report.damaged.some((d) => !d.left) || report.damagedIndexes > 0;
 }
 
 /** What to do about the backups that need a dropped blob, if any do. */
@@ -116,14 +116,16 @@ function _lines(report: RepairReport, advice: string | undefined): string[] {
   ];
 }
 
-/** The last line: what was done, and how many backups stay damaged. */
+/** The last line: what was done, what was left, and how many backups stay damaged. */
 function _outcome(report: RepairReport): string {
   const n = report.affected.length;
+  const left = report.damaged.filter((d) => d.left).length;
+  const leftNote = left > 0 ? `; ${left} damaged pack(s) left as they are (above)` : '';
   if (!_damageFound(report))
     return n === 0
-      ? 'no damage was found'
-      : `no damaged pack or index object was found, but ${n} backup(s) name data the index lacks: damaged until healed`;
+      ? `${left > 0 ? 'nothing to repair' : 'no damage was found'}${leftNote}`
+      : `nothing to repair${leftNote}, but ${n} backup(s) name data the index lacks: damaged until healed`;
   if (report.dryRun)
-    return `nothing was changed (--dry-run)${n > 0 ? `; ${n} backup(s) would remain damaged until healed` : ''}`;
-  return `repaired${n > 0 ? `; ${n} backup(s) remain damaged until healed` : ''}`;
+    return `nothing was changed (--dry-run)${leftNote}${n > 0 ? `; ${n} backup(s) would remain damaged until healed` : ''}`;
+  return `repaired${leftNote}${n > 0 ? `; ${n} backup(s) remain damaged until healed` : ''}`;
 }
