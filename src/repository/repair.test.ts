@@ -55,6 +55,26 @@ describe('repair', () => {
       p.kind,
       ...(p.blobs ?? []),
     ]);
+  /** Stores artifact `name`'s content in a pack of its own whose index object is lost: its id. */
+  const unindexedPackOf = async (name: string): Promise<string> => {
+    const repo = await reopen();
+    const before = new Set(await repo.indexIds());
+    const saver = createBlobSaver({
+      store: repo.store,
+      keys: repo.keys,
+      index: createMasterIndex(),
+      packSize: options.packSize,
+      compression: { level: 1 },
+    });
+    await saver.save('data', contentOf(name));
+    await saver.flush();
+    for (const id of await repo.indexIds())
+      if (!before.has(id)) await rm(join(dir.path, 'index', id));
+    const index = await repo.index({ reload: true });
+    const [unindexed] = (await packIds(dir.path)).filter((p) => !index.hasPack(p));
+    assert.ok(unindexed);
+    return unindexed;
+  };
   const affected = (): { backup: string; source: string; paths: string[] }[] => [
     { backup: backupId.slice(0, 8), source: 's', paths: ['/a.bin'] },
   ];
@@ -226,25 +246,19 @@ describe('repair', () => {
     assert.equal((await packIds(dir.path)).includes(renamed), false);
   });
 
+  it('indexes a sound pack no index names when nothing is damaged, as it reports', async () => {
+    const unindexed = await unindexedPackOf('d.bin');
+    const report = await repairRepository(await reopen());
+    assert.deepEqual([report.damaged, report.unindexedPacksIndexed], [[], 1]);
+    assert.equal(report.indexesReplaced, 0);
+    assert.ok((await (await reopen()).index()).hasPack(unindexed), 'an index names it');
+    assert.deepEqual(await problems(), []);
+  });
+
   it('leaves as it is a pack no index names whose header cannot be read, and says so', async () => {
     // A pack of d's blob whose index object is lost, then its header damaged: which blobs it holds
     // cannot be known, and d may be intact in it.
-    const repo = await reopen();
-    const before = new Set(await repo.indexIds());
-    const saver = createBlobSaver({
-      store: repo.store,
-      keys: repo.keys,
-      index: createMasterIndex(),
-      packSize: options.packSize,
-      compression: { level: 1 },
-    });
-    await saver.save('data', contentOf('d.bin'));
-    await saver.flush();
-    for (const id of await repo.indexIds())
-      if (!before.has(id)) await rm(join(dir.path, 'index', id));
-    const index = await repo.index({ reload: true });
-    const [unindexed] = (await packIds(dir.path)).filter((p) => !index.hasPack(p));
-    assert.ok(unindexed);
+    const unindexed = await unindexedPackOf('d.bin');
     const file = join(dir.path, ...packKey(unindexed).split('/'));
     const bytes = await readFile(file);
     bytes[bytes.length - 8] = (bytes[bytes.length - 8] ?? 0) ^ 0xff;

@@ -71,7 +71,10 @@ export interface RepairReport {
   readonly packsWritten: number;
   /** Damaged packs deleted (or, in a dry run, to delete); not those `left`. */
   readonly packsDeleted: number;
-  /** Sound packs no index named, indexed by the new index. */
+  /**
+   * Sound packs no index named, indexed (in a dry run: to index): by the new index, or when
+   * nothing else needs writing, by an index object of their own, as a backup's start would.
+   */
   readonly unindexedPacksIndexed: number;
   /** Damaged index objects, left out of the new index. */
   readonly damagedIndexes: number;
@@ -103,7 +106,7 @@ export async function repairRepository(
     onLockLeft: options.onLockLeft,
   });
   try {
-    const { store, keys } = repo;
+    const { store } = repo;
     step('loading index');
     let damagedIndexes = 0;
     const index = await repo.index({ reload: true, signal, onDamaged: () => damagedIndexes++ });
@@ -171,6 +174,12 @@ export async function repairRepository(
       affected: [],
     };
     if (options.dryRun || (gone.size === 0 && damagedIndexes === 0)) {
+      // Nothing to drop: no index object is replaced, and sound packs no index named are added.
+      if (!options.dryRun && found.adopted.length > 0) {
+        step(`indexing ${found.adopted.length} packs that no index named`);
+        lock.throwIfLost();
+        await _writeIndex(repo, found.adopted, signal);
+      }
       step('walking every backup');
       return { ...report, affected: await _affectedBackups(repo, backups, lacks) };
     }
@@ -187,12 +196,7 @@ export async function repairRepository(
         .map(([packId, entries]) => ({ packId, entries })),
       ...newPacks,
     ];
-    const newIndexIds = new Set<string>();
-    for (let i = 0; i < all.length || i === 0; i += 4096) {
-      const { id, bytes } = encodeIndex(keys, all.slice(i, i + 4096));
-      await store.put(`index/${id}`, bytes, { signal });
-      newIndexIds.add(id);
-    }
+    const newIndexIds = await _writeIndex(repo, all, signal);
 
     // The old index objects first: while one is left, it names the damaged packs, which must
     // still be there for it to name.
@@ -397,6 +401,21 @@ async function _affectedBackups(
     if (paths.length > 0) affected.push({ backup: backup.shortId, source: backup.source, paths });
   }
   return affected;
+}
+
+/** Stores index objects listing `packs` (at least one object, of 4096 packs at most each); their ids. */
+async function _writeIndex(
+  repo: OpenRepository,
+  packs: readonly IndexedPack[],
+  signal: AbortSignal | undefined,
+): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (let i = 0; i < packs.length || i === 0; i += 4096) {
+    const { id, bytes } = encodeIndex(repo.keys, packs.slice(i, i + 4096));
+    await repo.store.put(`index/${id}`, bytes, { signal });
+    ids.add(id);
+  }
+  return ids;
 }
 
 /** The `idKey` of a hex blob id. */

@@ -104,7 +104,7 @@ function _lines(report: RepairReport, advice: string | undefined): string[] {
       : []),
     ...(report.unindexedPacksIndexed > 0
       ? [
-          `Indexed:  ${report.unindexedPacksIndexed} sound pack(s) that no index named${report.dryRun ? ' (when the index is rewritten)' : ''}`,
+          `Indexed:  ${would('', 'would index ')}${report.unindexedPacksIndexed} sound pack(s) that no index named`,
         ]
       : []),
     ...report.affected.flatMap((a) => [
