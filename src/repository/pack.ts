@@ -92,6 +92,18 @@ export function leastPackSize(entries: readonly PackEntry[]): number {
   return end + SEAL_OVERHEAD + 4 + blobs * ENTRY_SIZE + 4;
 }
 
+/**
+ * The bytes of a pack of `size` that `entries` (as the index lists them) do not account for: none
+ * when they list every blob, else those of the blobs left out and their header entries. Recovery
+ * lists only the blobs that verify of a pack no index named, and the rest is dead space.
+ */
+export function unlistedBytes(entries: readonly PackEntry[], size: number): number {
+  const lengths = new Map(entries.map((e) => [e.offset, e.length]));
+  let listed = SEAL_OVERHEAD + 4 + lengths.size * ENTRY_SIZE + 4;
+  for (const length of lengths.values()) listed += length;
+  return Math.max(0, size - listed);
+}
+
 /** Collects encoded blobs into one pack. */
 export interface PackBuilder {
   readonly size: number;

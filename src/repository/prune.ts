@@ -20,6 +20,7 @@ import {
   packKey,
   parsePack,
   readPack,
+  unlistedBytes,
   type PackBuilder,
 } from './pack.ts';
 import { readUnindexedPacks } from './recover.ts';
@@ -97,8 +98,8 @@ export async function pruneRepository(
     const { packs: storedPacks } = await listStoredPacks(store, options.signal);
     // Packs no index names (an interrupted backup's, or listed by an index object that was lost)
     // are weighed like the others, read whole and verified: a live blob in one keeps it (it was
-    // deleted unread, and backups lost their only copy). A damaged one is left for check to report
-    // and repair to remove.
+    // deleted unread, and backups lost their only copy). Of a damaged one, only the blobs that
+    // verify are listed: the rest is dead space.
     const adopted = new Set<string>();
     for (const { packId, entries } of await readUnindexedPacks(
       repo,
@@ -141,10 +142,11 @@ export async function pruneRepository(
       }
     }
 
-    // A blob counts as used only at the location the index resolves it to; other copies are dead.
+    // A blob counts as used only at the location the index resolves it to; other copies are dead,
+    // and so are the blobs no index lists (damaged ones that recovery left out).
     const usage = [...index.packs()].map(([packId, entries]) => {
       let used = 0;
-      let unused = 0;
+      let unused = unlistedBytes(entries, storedPacks.get(packId) ?? 0);
       for (const e of entries) {
         const isLive = live.has(idKey(e.id)) && index.get(e.id)?.packId === packId;
         if (isLive) used += e.length;

@@ -11,8 +11,9 @@ import type { OpenRepository } from './repository.ts';
 import { verifyPacks } from './verify-packs.ts';
 
 /**
- * Indexes every sound pack that no index names; damaged ones are left for `check` to report
- * and `repair` to remove. Returns how many packs were recovered. Cheap when there are none: one listing.
+ * Indexes every pack that no index names, by the blobs in it that verify; one whose header
+ * cannot be read is left for `check` to report. Returns how many packs were recovered. Cheap when
+ * there are none: one listing.
  */
 export async function recoverUnindexedPacks(
   repo: OpenRepository,
@@ -30,12 +31,15 @@ export async function recoverUnindexedPacks(
 }
 
 /**
- * The entries of each pack of `stored` (pack id → size, as listed) that `index` does not name,
- * each read whole and verified (`verifyPacks`): its name, its header and every blob. The header
- * alone is authenticated, not the blobs, and a pack may match its name with a damaged blob in it
- * (damaged before it was hashed); a blob indexed from it would be what later backups deduplicate
- * against, and one that `hbr repair` dropped would come back. So a pack with anything damaged is
- * left out whole, for `check` to report and `repair` to remove; so is one that cannot be read.
+ * Each pack of `stored` (pack id → size, as listed) that `index` does not name, read whole and
+ * verified (`verifyPacks`), with the entries of its header that verify: a blob that fails is left
+ * out. The header alone is authenticated, not the blobs, and a pack may match its name with a
+ * damaged blob in it (damaged before it was hashed): indexed, that blob would be what later
+ * backups deduplicate against, and one that `hbr repair` dropped would come back. Its other blobs
+ * are indexed, so that the pack is named by an index and not read again by every backup's start;
+ * what it holds unlisted is dead space for prune, and a pack whose bytes no longer match its name
+ * is damaged for `check --read-data` and `repair`. A pack whose header cannot be read (nothing to
+ * list) or that cannot be read at all is left out.
  */
 export async function readUnindexedPacks(
   repo: Pick<OpenRepository, 'store' | 'keys'>,
@@ -52,7 +56,8 @@ export async function readUnindexedPacks(
         repo,
         [{ packId, size }],
         (pack) => {
-          if (pack.hashOk && pack.headerOk && pack.bad.length === 0) sound = pack.entries;
+          const bad = new Set(pack.bad);
+          if (pack.headerOk) sound = pack.entries.filter((e) => !bad.has(e));
         },
         signal,
       );

@@ -15,6 +15,7 @@ import { createBlobSaver } from './blob-saver.ts';
 import { checkRepository } from './check.ts';
 import { createMasterIndex } from './master-index.ts';
 import { packKey } from './pack.ts';
+import { pruneRepository } from './prune.ts';
 import { recoverUnindexedPacks } from './recover.ts';
 import { repairRepository } from './repair.ts';
 import { initRepository, openRepository, type OpenRepository } from './repository.ts';
@@ -170,20 +171,22 @@ describe('repair', () => {
     assert.equal((await packIds(dir.path)).includes(a.packId), false);
   });
 
-  it('left after the old index objects are deleted, the damaged pack stays unindexed: no backup indexes it again, and the next repair deletes it', async () => {
+  it('left after the old index objects are deleted, the damaged pack is indexed by the next backup without the dropped blob, and the next repair deletes it', async () => {
     const a = await whereIs('a.bin');
     await flipStoredByte(dir.path, a);
     await assert.rejects(repairRepository(await reopen(failingDeletes('data/'))), /killed/);
     assert.ok((await packIds(dir.path)).includes(a.packId));
-    // A backup's session start indexes packs that no index names, if they read well.
+    // A backup's session start indexes the blobs that verify of packs no index names.
     await backUp(await reopen(), ['b.bin']);
-    assert.equal((await (await reopen()).index()).has(Buffer.from(a.hex, 'hex')), false);
-    assert.deepEqual((await problems()).sort(), [['missing-blob', a.hex], ['unindexed-pack']]);
+    const index = await (await reopen()).index();
+    assert.equal(index.has(Buffer.from(a.hex, 'hex')), false, 'the dropped blob never comes back');
+    assert.equal(index.hasPack(a.packId), true, 'named by an index, it is not read at every start');
+    assert.deepEqual((await problems()).sort(), [['damaged-pack'], ['missing-blob', a.hex]]);
 
     const again = await repairRepository(await reopen());
     assert.deepEqual(
       again.damaged.map((d) => [d.pack, d.indexed]),
-      [[a.packId, false]],
+      [[a.packId, true]],
     );
     assert.deepEqual(again.blobsDropped, [], 'it was dropped already');
     assert.deepEqual(again.affected, affected(), 'the backup that needs it is still damaged');
@@ -215,7 +218,7 @@ describe('repair', () => {
     assert.deepEqual(await problems(), [['missing-blob', d.hex]]);
   });
 
-  it('never indexes again a blob from a pack that matches its name with that blob damaged', async () => {
+  it('indexes the blobs that verify of a pack no index names, never a damaged one; check passes it, and prune takes the rest for dead', async () => {
     const a = await whereIs('a.bin');
     const all = (await Promise.all(NAMES.map((name) => whereIs(name)))).map((w) => w.hex).sort();
     // Damaged before it was named (memory corrupted before hashing): a pack whose bytes hash to
@@ -229,21 +232,42 @@ describe('repair', () => {
     await mkdir(dirname(to), { recursive: true });
     await rename(from, to);
 
-    const repo = await reopen();
-    assert.equal(await recoverUnindexedPacks(repo, await repo.index()), 0);
+    let reads = 0;
+    const counting = (store: Store): Store => ({
+      ...store,
+      get: (key, o) => {
+        if (key === packKey(renamed)) reads++;
+        return store.get(key, o);
+      },
+    });
+    for (const expected of [1, 0]) {
+      const repo = await reopen(counting);
+      assert.equal(await recoverUnindexedPacks(repo, await repo.index()), expected);
+    }
+    assert.equal(reads, 1, 'read by the first start only: an index names it since');
+    const index = await (await reopen()).index();
+    assert.deepEqual(
+      [...(index.packs().get(renamed) ?? [])].map((e) => e.id.toString('hex')).sort(),
+      all.filter((hex) => hex !== a.hex),
+    );
+
     const report = await repairRepository(await reopen());
     assert.deepEqual(
       report.damaged.map((d) => [d.pack, d.indexed, d.blobs.toSorted()]),
-      [
-        [a.packId, true, all], // the name the index knows it by is gone: missing
-        [renamed, false, [a.hex]],
-      ],
+      [[a.packId, true, all]], // the name the index knew it by is gone: missing
     );
-    // b and c came back from the renamed pack: only a is lost.
+    // b and c came back from the renamed pack: only a is lost. The renamed pack is sound as far
+    // as the index lists it: check --read-data finds nothing wrong with it.
     assert.deepEqual(report.blobsDropped, [a.hex]);
     for (const name of ['b.bin', 'c.bin']) assert.ok((await read(name)).equals(contentOf(name)));
     assert.deepEqual(await problems(), [['missing-blob', a.hex]]);
+
+    // a's bytes, listed by no index, are dead space: allowed none, prune rewrites the pack.
+    const pruned = await pruneRepository(await reopen(), { maxUnusedPercent: 0 });
+    assert.equal(pruned.packsRepacked, 1);
     assert.equal((await packIds(dir.path)).includes(renamed), false);
+    for (const name of ['b.bin', 'c.bin']) assert.ok((await read(name)).equals(contentOf(name)));
+    assert.deepEqual(await problems(), [['missing-blob', a.hex]]);
   });
 
   it('indexes a sound pack no index names when nothing is damaged, as it reports', async () => {
