@@ -170,7 +170,7 @@ export async function checkRepository(
       kind: 'unindexed-pack',
       severity: 'warning',
       pack: packId,
-      message: `pack ${packId} is in no index (left by an interrupted backup, or its index was lost): the next backup or prune indexes the blobs in it that read well (prune deletes it if no backup uses it), and repair rewrites it if damaged`,
+      message: `pack ${packId} is in no index (left by an interrupted backup, or its index was lost): if it is sound (it matches its name and its header reads), the next backup or prune indexes the blobs in it that read well (prune deletes it if no backup uses it); if not, nothing indexes it: \`hbr repair\` copies out the blobs that read well and deletes it, or, when its header cannot be read, names it for you to delete`,
     });
   }
 

@@ -37,9 +37,10 @@ export async function recoverUnindexedPacks(
  * damaged blob in it (damaged before it was hashed): indexed, that blob would be what later
  * backups deduplicate against, and one that `hbr repair` dropped would come back. Its other blobs
  * are indexed, so that the pack is named by an index and not read again by every backup's start;
- * what it holds unlisted is dead space for prune, and a pack whose bytes no longer match its name
- * is damaged for `check --read-data` and `repair`. A pack whose header cannot be read (nothing to
- * list) or that cannot be read at all is left out.
+ * what it holds unlisted is dead space for prune. A pack whose bytes no longer match its name
+ * (damaged since it was written), whose header cannot be read (nothing to list), or that cannot
+ * be read at all is left out, for `check --read-data` to report and `repair` to remove: prune,
+ * which reads a pack it repacks by its name, would stop at it.
  */
 export async function readUnindexedPacks(
   repo: Pick<OpenRepository, 'store' | 'keys'>,
@@ -57,7 +58,10 @@ export async function readUnindexedPacks(
         [{ packId, size }],
         (pack) => {
           const bad = new Set(pack.bad);
-          if (pack.headerOk) sound = pack.entries.filter((e) => !bad.has(e));
+          // Only a pack that still matches its name: prune copies from a pack by its name, and
+          // one that no longer matches is for `check --read-data` to report and `repair` to
+          // remove.
+          if (pack.headerOk && pack.hashOk) sound = pack.entries.filter((e) => !bad.has(e));
         },
         signal,
       );

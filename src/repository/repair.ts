@@ -7,9 +7,9 @@
  * they are), writes a fresh index without the damaged blobs and packs, deletes the old index
  * objects, and only then the damaged packs. A crash at any step leaves a valid repository: before
  * the old index objects are gone nothing is dropped yet (a second repair does it all again);
- * after, a damaged pack left in the store is in no index, and recovery indexes only the blobs in
- * it that verify (`readUnindexedPacks`), so a dropped one never comes back: the next repair
- * deletes it. A pack no index names whose header cannot be read is left as it is: which
+ * after, a damaged pack left in the store is in no index, and recovery does not index a pack
+ * that no longer matches its name (`readUnindexedPacks`), so a dropped blob never comes back: the
+ * next repair deletes it. A pack no index names whose header cannot be read is left as it is: which
  * blobs it holds cannot be known, and deleting it would lose the intact ones unread.
  * @module
  */
