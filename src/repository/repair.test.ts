@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { flipStoredByte } from '../../test/helpers/damage.ts';
+import { flipStoredByte, storedObjects } from '../../test/helpers/damage.ts';
 import { pseudoRandomBytes, tempDir } from '../../test/helpers/temp.ts';
 import { StoreError } from '../errors.ts';
 import { createLocalStore } from '../stores/local.ts';
@@ -84,10 +84,10 @@ describe('repair', () => {
     const a = await whereIs('a.bin');
     assert.equal((await whereIs('b.bin')).packId, a.packId, 'the blobs share a pack');
     await flipStoredByte(dir.path, a);
-    const before = await snapshot(dir.path);
+    const before = await storedObjects(dir.path);
 
     const dry = await repairRepository(await reopen(), { dryRun: true });
-    assert.deepEqual(await snapshot(dir.path), before, 'a dry run changes nothing');
+    assert.deepEqual(await storedObjects(dir.path), before, 'a dry run changes nothing');
     assert.deepEqual(dry.blobsDropped, [a.hex]);
     assert.deepEqual(dry.affected, affected());
 
@@ -111,12 +111,12 @@ describe('repair', () => {
   });
 
   it('changes nothing in a sound repository', async () => {
-    const before = await snapshot(dir.path);
+    const before = await storedObjects(dir.path);
     const report = await repairRepository(await reopen());
     assert.deepEqual([report.damaged, report.blobsDropped, report.affected], [[], [], []]);
     assert.equal(report.packsRead, 2);
     assert.equal(report.indexesReplaced, 0);
-    assert.deepEqual(await snapshot(dir.path), before);
+    assert.deepEqual(await storedObjects(dir.path), before);
   });
 
   it('drops the blobs of a pack the store no longer has, but not one another pack holds', async () => {
@@ -291,7 +291,7 @@ describe('repair', () => {
     const bytes = await readFile(file);
     bytes[bytes.length - 8] = (bytes[bytes.length - 8] ?? 0) ^ 0xff;
     await writeFile(file, bytes);
-    const untouched = await snapshot(dir.path);
+    const untouched = await storedObjects(dir.path);
 
     const report = await repairRepository(await reopen());
     assert.deepEqual(
@@ -300,13 +300,13 @@ describe('repair', () => {
     );
     assert.match(report.damaged[0]?.message ?? '', /header unreadable.*left in the store as it is/);
     assert.deepEqual([report.packsDeleted, report.blobsDropped, report.affected], [0, [], []]);
-    assert.deepEqual(await snapshot(dir.path), untouched, 'nothing changed');
+    assert.deepEqual(await storedObjects(dir.path), untouched, 'nothing changed');
   });
 
   it('stops, with nothing changed, when the store fails to read a pack', async () => {
     const a = await whereIs('a.bin');
     await flipStoredByte(dir.path, a);
-    const before = await snapshot(dir.path);
+    const before = await storedObjects(dir.path);
     const failingReads = (store: Store): Store => ({
       ...store,
       get: (key, o) =>
@@ -315,7 +315,7 @@ describe('repair', () => {
           : store.get(key, o),
     });
     await assert.rejects(repairRepository(await reopen(failingReads)), { name: 'StoreError' });
-    assert.deepEqual(await snapshot(dir.path), before);
+    assert.deepEqual(await storedObjects(dir.path), before);
   });
 });
 
@@ -335,17 +335,6 @@ function failingDeletes(prefix: string): (store: Store) => Store {
     delete: (key, o) =>
       key.startsWith(prefix) ? Promise.reject(new Error('killed')) : store.delete(key, o),
   });
-}
-
-/** Every object of the repository but its locks, with the SHA-256 of its bytes. */
-async function snapshot(root: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const path of await readdir(root, { recursive: true })) {
-    if (path.startsWith('locks')) continue;
-    const bytes = await readFile(join(root, path)).catch(() => undefined); // a folder
-    if (bytes) out.push(`${path} ${createHash('sha256').update(bytes).digest('hex')}`);
-  }
-  return out.sort();
 }
 
 /** The ids of the packs in the repository's folder. */

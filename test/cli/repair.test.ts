@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type { BlobLocation } from '../../src/repository/master-index.ts';
 import { summaryOf } from '../helpers/cli.ts';
 import { cliRepository, type CliRepository } from '../helpers/cli-repository.ts';
-import { flipStoredByte } from '../helpers/damage.ts';
+import { flipStoredByte, storedObjects } from '../helpers/damage.ts';
 import { nodeAt } from '../helpers/files-backup.ts';
 import { pseudoRandomBytes } from '../helpers/temp.ts';
 import { repairRepository } from '../../src/repository/repair.ts';
@@ -62,7 +61,7 @@ for (const cached of [true, false])
     });
 
     it('repair --dry-run names the blob and the backup, changes nothing, and exits 4', async () => {
-      const before = await snapshot(cli);
+      const before = await storedObjects(join(cli.path, 'repo'));
       const dry = await run('repair', '--dry-run', '--json');
       assert.equal(dry.code, 4, dry.stderr);
       const summary = summaryOf(dry);
@@ -71,7 +70,7 @@ for (const cached of [true, false])
         { backup: first, source: 'files', paths: [damaged.path] },
       ]);
       assert.match(String(summary.advice), /the next backup of the same data stores it again/);
-      assert.deepEqual(await snapshot(cli), before);
+      assert.deepEqual(await storedObjects(join(cli.path, 'repo')), before);
     });
 
     it('repair drops the blob, names the backup that stays damaged, and exits 3', async () => {
@@ -246,16 +245,4 @@ async function blobOf(
 /** The `ERROR:` lines of a check's output, without the prefix and the blob list. */
 function errorsOf(stdout: string): string[] {
   return [...stdout.matchAll(/^ERROR: +(.*?)(?: \[blobs: .*\])?$/gm)].map((m) => m[1] ?? '');
-}
-
-/** Every object of the repository but its locks, with the SHA-256 of its bytes. */
-async function snapshot(cli: CliRepository): Promise<string[]> {
-  const root = join(cli.path, 'repo');
-  const out: string[] = [];
-  for (const path of await readdir(root, { recursive: true })) {
-    if (path.startsWith('locks')) continue;
-    const bytes = await readFile(join(root, path)).catch(() => undefined); // a folder
-    if (bytes) out.push(`${path} ${createHash('sha256').update(bytes).digest('hex')}`);
-  }
-  return out.sort();
 }

@@ -1,4 +1,5 @@
-import { open } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BlobLocation } from '../../src/repository/master-index.ts';
 import { packKey } from '../../src/repository/pack.ts';
@@ -19,4 +20,18 @@ export async function flipStoredByte(repoDir: string, where: BlobLocation): Prom
   } finally {
     await file.close();
   }
+}
+
+/**
+ * Every object of the local repository at `repoDir` but its locks, with the SHA-256 of its
+ * bytes: equal before and after a command that must change nothing.
+ */
+export async function storedObjects(repoDir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const path of await readdir(repoDir, { recursive: true })) {
+    if (path.startsWith('locks')) continue;
+    const bytes = await readFile(join(repoDir, path)).catch(() => undefined); // a folder
+    if (bytes) out.push(`${path} ${createHash('sha256').update(bytes).digest('hex')}`);
+  }
+  return out.sort();
 }
