@@ -56,17 +56,20 @@ describe('repair', () => {
       p.kind,
       ...(p.blobs ?? []),
     ]);
-  /** Stores artifact `name`'s content in a pack of its own whose index object is lost: its id. */
-  const unindexedPackOf = async (name: string): Promise<string> => {
-    const repo = await reopen();
-    const before = new Set(await repo.indexIds());
-    const saver = createBlobSaver({
+  /** A blob saver that knows no blob of `repo`: what it saves goes into packs of its own. */
+  const unknowingSaver = (repo: OpenRepository) =>
+    createBlobSaver({
       store: repo.store,
       keys: repo.keys,
       index: createMasterIndex(),
       packSize: options.packSize,
       compression: { level: 1 },
     });
+  /** Stores artifact `name`'s content in a pack of its own whose index object is lost: its id. */
+  const unindexedPackOf = async (name: string): Promise<string> => {
+    const repo = await reopen();
+    const before = new Set(await repo.indexIds());
+    const saver = unknowingSaver(repo);
     await saver.save('data', contentOf(name));
     await saver.flush();
     for (const id of await repo.indexIds())
@@ -123,14 +126,7 @@ describe('repair', () => {
     const [a, b, c] = await Promise.all(NAMES.map((name) => whereIs(name)));
     assert.ok(a && b && c);
     // A second copy of c's blob, in a pack of its own, as a saver knowing nothing stores it.
-    const repo = await reopen();
-    const saver = createBlobSaver({
-      store: repo.store,
-      keys: repo.keys,
-      index: createMasterIndex(),
-      packSize: options.packSize,
-      compression: { level: 1 },
-    });
+    const saver = unknowingSaver(await reopen());
     await saver.save('data', contentOf('c.bin'));
     await saver.flush();
     await rm(join(dir.path, ...packKey(a.packId).split('/')));
