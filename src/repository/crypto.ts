@@ -176,7 +176,8 @@ export function blobKey(keys: RepositoryKeys, id: Uint8Array): Buffer {
 }
 
 /** Metadata object kinds, bound into each object's authenticated data. */
-export type ObjectKind = 'config' | 'index' | 'snapshot' | 'pack-header' | 'lock' | 'note' | 'memo';
+export type ObjectKind =
+  'config' | 'index' | 'snapshot' | 'pack-header' | 'lock' | 'note' | 'memo' | 'forgotten';
 
 /** Seals a metadata object (JSON or binary) under the metadata key. */
 export function sealObject(keys: RepositoryKeys, kind: ObjectKind, plaintext: Uint8Array): Buffer {

@@ -11,6 +11,8 @@ export type { FileVersion } from './codec-messages.ts';
 export { readContent, readContentRange, streamContentRange, writeContents } from './content.ts';
 export type { ContentToWrite, PositionalWriter } from './content.ts';
 export { addNote, listNotes } from './notes.ts';
+export { readForgotten } from './forgotten.ts';
+export type { ForgottenEntries, ForgottenRecord } from './forgotten.ts';
 export type { Note } from './notes.ts';
 export { createByteBudget } from './byte-budget.ts';
 export type { ByteBudget } from './byte-budget.ts';

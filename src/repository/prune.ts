@@ -10,6 +10,7 @@
  */
 import { IntegrityError, isHbrError, UsageError } from '../errors.ts';
 import type { BlobType } from './blob-codec.ts';
+import { readForgotten, replaceForgotten, type ForgottenEntries } from './forgotten.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import { acquireLock, type OnLockLeft } from './locks.ts';
 import { notesPrefix } from './notes.ts';
@@ -259,12 +260,18 @@ export async function pruneRepository(
 /**
  * Deletes backups' manifests (`hbr forget`). Their data stays until `prune`.
  * Takes a shared lock: safe beside running backups, excluded while prune runs. `onLockLeft`: see
- * `RepositoryLock.release`.
+ * `RepositoryLock.release`. With `remember`, what forget records of the backups it removes (see
+ * `forgotten.ts`) is written before any manifest is deleted: a reader that no longer finds a
+ * manifest finds the record.
  */
 export async function forgetBackups(
   repo: OpenRepository,
   ids: readonly string[],
-  options: { onLockLeft?: OnLockLeft } = {},
+  options: {
+    onLockLeft?: OnLockLeft;
+    /** Given what earlier forgets recorded, what is recorded now (see `replaceForgotten`). */
+    remember?: (recorded: ForgottenEntries) => ForgottenEntries;
+  } = {},
 ): Promise<void> {
   const lock = await acquireLock(repo.store, repo.keys, {
     exclusive: false,
@@ -273,6 +280,10 @@ export async function forgetBackups(
     onLockLeft: options.onLockLeft,
   });
   try {
+    if (options.remember) {
+      const before = await readForgotten(repo);
+      await replaceForgotten(repo, before, options.remember(before.entries));
+    }
     for (const id of ids) {
       await repo.store.delete(`snapshots/${id}`);
       for await (const { key } of repo.store.list(notesPrefix(id))) await repo.store.delete(key);

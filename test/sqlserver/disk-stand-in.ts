@@ -28,6 +28,8 @@ export interface DiskStandIn {
   readonly sql: StandInServer;
   /** The repository, at `repo` in the temporary folder. */
   readonly repo: OpenRepository;
+  /** Its folder, for the CLI (`HBR_REPOSITORY`; password `pw`). */
+  readonly repoPath: string;
   /** The source: the database, named in lower case, through the staging folder. */
   readonly settings: SqlServerSourceSettings;
   /** The staging folder: /var/opt/mssql/backup/hbr on the server, `backup/hbr` here. */
@@ -60,9 +62,11 @@ export async function diskStandIn(
   // Only BACKUP TO URL and RESTORE FROM URL use the credential's SAS token.
   const sql = createStandInServer({ sas: 'sig=x', disk });
   sql.createDatabase(database);
+  const repoPath = join(dir.path, 'repo');
   return {
     sql,
-    repo: await newRepo(join(dir.path, 'repo')),
+    repo: await newRepo(repoPath),
+    repoPath,
     settings: {
       source: database.toLowerCase(),
       database,

@@ -1,3 +1,4 @@
+import { rememberForgotten } from '../../drivers/sqlserver/forgotten-sets.ts';
 import { UsageError } from '../../errors.ts';
 import { backupGroup } from '../../policy/backup-groups.ts';
 import { applyKeepRules, givesRules, hasRules, type KeepRules } from '../../policy/keep-rules.ts';
@@ -146,12 +147,14 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
         }
       }
       const remove = decisions.filter((d) => !d.keep).map((d) => d.item);
+      const removed = new Set(remove.map((b) => b.id));
       if (!flags.dryRun)
-        await forgetBackups(
-          repo,
-          remove.map((b) => b.id),
-          { onLockLeft: warnLockLeft(reporter) },
-        );
+        await forgetBackups(repo, [...removed], {
+          onLockLeft: warnLockLeft(reporter),
+          // msdb still shows the sets of the SQL Server backups removed: recorded, so that they
+          // are not taken for backups whose commit failed.
+          remember: (recorded) => rememberForgotten(everything, removed, recorded),
+        });
       const lines = decisions.map(
         (d) =>
           `${d.keep ? 'keep  ' : 'remove'}  ${d.item.shortId}  ${d.item.startedAt.slice(0, 19)}  ${backupGroup(d.item)}  ${d.reasons.join(',')}`,

@@ -14,6 +14,7 @@ import { backupViaDisk, type DiskStaging } from './disk-transport.ts';
 import { backupAdvice, decideBackupType } from './eligibility.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import { readMsdbHistory, sortHistory } from './foreign-history.ts';
+import { readForgottenSets } from './forgotten-sets.ts';
 import { isDiscardedSet } from './nul-device.ts';
 import { readDatabaseState, readServerInfo } from './operations.ts';
 import { recordToJson } from './plan-json.ts';
@@ -88,14 +89,15 @@ export async function backupSqlServerSource(
   });
   try {
     // msdb before BACKUP: what it shows decides whether the backup asked for could be restored.
-    // Then, in this order, the other backups running and the manifests.
+    // Then, in this order, the other backups running, the manifests and what forget removed.
     const history = await readMsdbHistory(exec, settings, info.serverName, { ...opts, warnings });
     const running = (await session.otherLocks())
       .filter((l) => !l.stale && l.operation === 'backup' && l.source === settings.source)
       .map(describeLock);
     const backups = await repo.backups(opts.signal);
+    const forgotten = await readForgottenSets(repo, settings.source, opts.signal);
     const unrestorable: BackupSetRecord[] = [];
-    const foreign = sortHistory(history, { backups, running }, settings, {
+    const foreign = sortHistory(history, { backups, forgotten, running }, settings, {
       warnings,
       unrestorable,
       once: true,

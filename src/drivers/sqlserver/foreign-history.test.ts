@@ -153,6 +153,15 @@ describe("hbr's sets msdb shows that the repository lacks", () => {
     assert.equal(warnings.filter((w) => /that is not in the repository: /.test(w)).length, 3);
   });
 
+  it('are not lost when forget removed them', () => {
+    const forgotten = new Set(missing.map((r) => r.backupSetGuid));
+    assert.deepEqual(sort({ backups: backups(), forgotten }), {
+      foreign: [],
+      warnings: [],
+      lost: [],
+    });
+  });
+
   it('are not lost yet while another backup of the source runs, but for one an earlier backup called lost', () => {
     const running = ['backup by pid 4242 on db2 since 2017-05-04T07:59:00.000Z'];
     const [one, two, three] = missing;

@@ -3,8 +3,9 @@
  * log backup, another tool's. Recorded with every hbr backup (`meta.foreign`) and read again live
  * before a restore, so the planner uses them (or says where the chain breaks) instead of silently
  * planning across a hole. Sets on hbr's own devices that the repository lacks are backups whose
- * commit failed: they are reported as gaps, never taken for someone else's; but not those another
- * backup of the source may still be committing (see {@link HistoryContext} `running`).
+ * commit failed: they are reported as gaps, never taken for someone else's; but not the sets of
+ * backups forget removed, nor those no restore can reach any more (`forgotten-sets.ts`), nor those
+ * another backup of the source may still be committing (see {@link HistoryContext} `running`).
  * @module
  */
 import type { BackupRecord } from '../../repository/types.ts';
@@ -12,6 +13,7 @@ import type { BackupSetRecord } from './backup-set.ts';
 import type { SqlServerSourceSettings, SqlServerTransport } from './backup-source.ts';
 import { buildCatalog } from './catalog.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
+import { beyondEveryRestore } from './forgotten-sets.ts';
 import type { History } from './history.ts';
 import { msdbHistoryQuery, parseMsdbRows } from './msdb.ts';
 import { discardedSetWarning } from './nul-device.ts';
@@ -21,6 +23,8 @@ import { committingSetWarning, lostSetWarning, recordedGuids } from './unrestora
 export interface HistoryContext {
   /** The repository's backups. */
   readonly backups: readonly BackupRecord[];
+  /** The sets of the source forget removed (`readForgottenSets`). */
+  readonly forgotten?: ReadonlySet<string>;
   /**
    * The live locks of the other backups of the source running now, described. A backup holds its
    * lock from before it reads msdb until after its manifest is written; a set of hbr's that msdb
@@ -80,8 +84,8 @@ export async function readMsdbHistory(
 /**
  * msdb's sets that the repository does not hold and hbr did not take. Sets no restore can read are
  * left out, each with a warning: those written to the null device, and hbr's own that are lost
- * (see `unrestorable.ts`). hbr's own that a running backup may still be committing (with a
- * warning) are no one's.
+ * (see `unrestorable.ts`). hbr's own that forget removed, that no restore reaches any more, or
+ * that a running backup may still be committing (with a warning), are no one's.
  */
 export function sortHistory(
   history: History | null,
@@ -100,7 +104,16 @@ export function sortHistory(
     onOwnDevice !== null && r.files.every((f) => onOwnDevice(f));
   const { records, discarded } = history;
   const foreign = records.filter((r) => !own.has(r.backupSetGuid) && !ours(r));
-  const gone = records.filter((r) => ours(r) && !own.has(r.backupSetGuid));
+  // The sets a restore could read now: the repository's, and a DBA's that msdb shows.
+  const restorable = [...catalog.records, ...foreign];
+  const forgotten = context.forgotten ?? new Set<string>();
+  const gone = records.filter(
+    (r) =>
+      ours(r) &&
+      !own.has(r.backupSetGuid) &&
+      !forgotten.has(r.backupSetGuid) &&
+      !beyondEveryRestore(r, restorable),
+  );
   // One an earlier backup called lost was judged while no other backup of the source ran.
   const toldLost = recordedGuids(backups, settings.source, 'lost');
   const running = context.running ?? [];

@@ -17,6 +17,7 @@ import { deviceOf, type BackupDevice } from './device.ts';
 import { stageForRestore } from './disk-transport.ts';
 import type { DatabaseState } from './eligibility.ts';
 import { readForeignHistory } from './foreign-history.ts';
+import { readForgottenSets } from './forgotten-sets.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import {
   databaseExists,
@@ -105,9 +106,11 @@ export async function restoreSqlServerSource(
   const tail = tailState !== null;
 
   let backups = await repo.backups(opts.signal);
+  // Read after the manifests: a backup forget removes meanwhile is in one or the other.
+  const forgotten = await readForgottenSets(repo, settings.source, opts.signal);
   // msdb now: a DBA's backup since hbr's last one is part of the chain.
   const unrestorable: BackupSetRecord[] = [];
-  const live = await readForeignHistory(exec, { backups }, settings, info.serverName, {
+  const live = await readForeignHistory(exec, { backups, forgotten }, settings, info.serverName, {
     ...opts,
     warnings,
     unrestorable,

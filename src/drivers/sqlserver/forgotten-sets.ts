@@ -1,0 +1,127 @@
+/**
+ * hbr's own backup sets that msdb shows and the repository does not hold, yet whose commit did not
+ * fail, so they are no gap and nothing is lost: the sets of the backups `hbr forget` removed (it
+ * records them in the repository, `forgotten.ts`), and the sets no restore can reach any more,
+ * whatever became of them ({@link beyondEveryRestore}). The record keeps only what the rule does
+ * not already cover, so it holds the sets forget removed after the oldest full it keeps, never the
+ * whole history.
+ * @module
+ */
+import { z } from 'zod';
+import {
+  readForgotten,
+  type BackupRecord,
+  type ForgottenEntries,
+  type OpenRepository,
+} from '../../repository/index.ts';
+import type { BackupSetRecord } from './backup-set.ts';
+import { buildCatalog } from './catalog.ts';
+import { recordFromMeta } from './manifest-meta.ts';
+
+/**
+ * Whether no restore and no gap check can reach `set` any more, whatever became of it: it
+ * finished before every full backup in `catalog` (the sets a restore can read) started. Every
+ * restore plan starts at a full and crosses only what holds log records after it (`plan-path.ts`;
+ * a set of a database dropped and made again, by its time), and the gap check looks past the
+ * newest full or differential (`chain-facts.ts`). A conventional full is also the base of the
+ * differentials after it until the next one: it is beyond only once the catalog holds a
+ * conventional full. Times, not LSNs: after a restore to a point in time, a full of the new
+ * recovery fork may have lower LSNs than sets of the fork abandoned, never an earlier start. With
+ * no full in the catalog, nothing is beyond.
+ */
+export function beyondEveryRestore(
+  set: Pick<BackupSetRecord, 'type' | 'isCopyOnly' | 'finish'>,
+  catalog: readonly BackupSetRecord[],
+): boolean {
+  const fulls = catalog.filter((r) => r.type === 'full');
+  if (fulls.length === 0) return false;
+  if (fulls.some((f) => f.start.getTime() < set.finish.getTime())) return false;
+  return set.type !== 'full' || set.isCopyOnly || fulls.some((f) => !f.isCopyOnly);
+}
+
+/**
+ * The BackupSetGUIDs (lower-case) of the sets of `source` that forget recorded as removed.
+ * @throws StoreError when the store cannot read the record.
+ */
+export async function readForgottenSets(
+  repo: OpenRepository,
+  source: string,
+  signal?: AbortSignal,
+): Promise<Set<string>> {
+  const { entries } = await readForgotten(repo, signal);
+  return new Set(_entries(entries.get(source) ?? []).map((e) => e.guid));
+}
+
+/**
+ * What forget records, per SQL Server source, when it removes the backups `removed` (ids) of
+ * `backups` (all of the repository's): the sets of those backups and those recorded before, less
+ * those {@link beyondEveryRestore} now covers, judged on the backups it keeps. Where those cannot
+ * be read, nothing is left out (the record only grows). Entries this hbr cannot read (a later
+ * hbr's) are kept as they are.
+ */
+export function rememberForgotten(
+  backups: readonly BackupRecord[],
+  removed: ReadonlySet<string>,
+  recorded: ForgottenEntries,
+): Map<string, unknown[]> {
+  const entries = new Map<string, Map<string, unknown>>();
+  const add = (source: string, key: string, item: unknown): void => {
+    const list = entries.get(source) ?? new Map<string, unknown>();
+    entries.set(source, list.set(key, item));
+  };
+  for (const [source, items] of recorded)
+    for (const item of items) {
+      const entry = EntrySchema.safeParse(item).data;
+      add(source, entry ? entry.guid : JSON.stringify(item), entry ?? item);
+    }
+  for (const b of backups) {
+    if (!removed.has(b.id) || b.kind !== 'sqlserver') continue;
+    let set: BackupSetRecord;
+    try {
+      set = recordFromMeta(b.id, b.meta);
+    } catch {
+      continue; // no SQL Server backup's manifest: no set of it for msdb to show
+    }
+    add(b.source, set.backupSetGuid, {
+      guid: set.backupSetGuid,
+      type: set.type,
+      copyOnly: set.isCopyOnly,
+      finish: set.finish.toISOString(),
+    } satisfies Entry);
+  }
+  const kept = backups.filter((b) => !removed.has(b.id));
+  const result = new Map<string, unknown[]>();
+  for (const [source, list] of entries) {
+    let catalog: readonly BackupSetRecord[] | null = null;
+    try {
+      catalog = buildCatalog(kept, source).records;
+    } catch {
+      // A manifest that cannot be read: what the rule covers is not known, so all is kept.
+    }
+    const left = [...list.values()].filter((item) => {
+      const e = EntrySchema.safeParse(item).data;
+      return !e || !catalog || !beyondEveryRestore(_asSet(e), catalog);
+    });
+    if (left.length > 0) result.set(source, left);
+  }
+  return result;
+}
+
+// --- internal ---
+
+/** One set forget removed, as recorded: its id, and what tells when the rule covers it. */
+const EntrySchema = z.object({
+  guid: z.string().transform((g) => g.toLowerCase()),
+  type: z.enum(['full', 'diff', 'log']),
+  copyOnly: z.boolean(),
+  finish: z.iso.datetime(),
+});
+type Entry = z.input<typeof EntrySchema>;
+
+function _entries(items: readonly unknown[]): z.output<typeof EntrySchema>[] {
+  return items.flatMap((item) => EntrySchema.safeParse(item).data ?? []);
+}
+
+function _asSet(e: z.output<typeof EntrySchema>): Parameters<typeof beyondEveryRestore>[0] {
+  return { type: e.type, isCopyOnly: e.copyOnly, finish: new Date(e.finish) };
+}

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { tempDir } from '../../test/helpers/temp.ts';
+import { StoreError } from '../errors.ts';
+import { createLocalStore } from '../stores/local.ts';
+import type { Store } from '../stores/types.ts';
+import { FORGOTTEN_PREFIX, readForgotten, replaceForgotten } from './forgotten.ts';
+import { forgetBackups } from './prune.ts';
+import { initRepository, openRepository, type OpenRepository } from './repository.ts';
+import { startSession } from './session.ts';
+
+async function repositoryOn(store: Store): Promise<OpenRepository> {
+  const credential = { kind: 'password', password: 'pw' } as const;
+  await initRepository(store, credential, { scryptParams: { N: 1024, r: 8, p: 1 } });
+  return openRepository(store, credential);
+}
+
+async function keysOf(repo: OpenRepository): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const { key } of repo.store.list(FORGOTTEN_PREFIX)) keys.push(key);
+  return keys;
+}
+
+describe("forget's record of what it removed", () => {
+  it('is one object however many forgets ran: each merges and replaces those before it', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const repo = await repositoryOn(createLocalStore({ path: dir.path }));
+    assert.deepEqual(await readForgotten(repo), { keys: [], entries: new Map() });
+
+    // Two forgets at once: each read nothing and wrote its own.
+    const empty = await readForgotten(repo);
+    await replaceForgotten(repo, empty, new Map([['sales', ['a']]]));
+    await replaceForgotten(
+      repo,
+      empty,
+      new Map([
+        ['sales', ['b']],
+        ['hr', ['c']],
+      ]),
+    );
+    const both = await readForgotten(repo);
+    assert.equal(both.keys.length, 2);
+    assert.deepEqual([...both.entries.get('sales')!].sort(), ['a', 'b']);
+    // The next one merges them into one object.
+    await replaceForgotten(repo, both, both.entries);
+    const merged = await readForgotten(repo);
+    assert.deepEqual(merged.keys, await keysOf(repo));
+    assert.equal(merged.keys.length, 1);
+    // Nothing new: nothing written, nothing deleted.
+    await replaceForgotten(repo, merged, merged.entries);
+    assert.deepEqual(await keysOf(repo), merged.keys);
+    // Nothing left to record: no object.
+    await replaceForgotten(repo, merged, new Map([['sales', []]]));
+    assert.deepEqual(await keysOf(repo), []);
+  });
+
+  it('skips and keeps an object it cannot read', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const repo = await repositoryOn(createLocalStore({ path: dir.path }));
+    const damaged = `${FORGOTTEN_PREFIX}${'0'.repeat(64)}`;
+    await repo.store.put(damaged, Buffer.from('not sealed'));
+    const before = await readForgotten(repo);
+    assert.deepEqual(before, { keys: [], entries: new Map() });
+    await replaceForgotten(repo, before, new Map([['sales', ['a']]]));
+    assert.ok((await keysOf(repo)).includes(damaged));
+  });
+
+  it('is written by forget before any manifest is deleted', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const local = createLocalStore({ path: dir.path });
+    let refuse = false;
+    const store: Store = {
+      ...local,
+      delete: (key, options) =>
+        refuse && key.startsWith('snapshots/')
+          ? Promise.reject(new StoreError(`[store:test] delete ${key}: 500`, { permanent: true }))
+          : local.delete(key, options),
+    };
+    const repo = await repositoryOn(store);
+    const session = await startSession(repo);
+    await session.addArtifact('a.bak', Readable.from([Buffer.from('x')]));
+    const backup = await session.commit({
+      source: 'sales',
+      kind: 'sqlserver',
+      type: 'full',
+      startedAt: new Date(),
+    });
+    refuse = true;
+    const remember = () => new Map([['sales', [backup.id]]]);
+    await assert.rejects(forgetBackups(repo, [backup.id], { remember }), /delete snapshots/);
+    assert.deepEqual((await readForgotten(repo)).entries.get('sales'), [backup.id]);
+    assert.equal((await repo.backups()).length, 1);
+  });
+});
