@@ -261,16 +261,21 @@ export async function pruneRepository(
  * Deletes backups' manifests (`hbr forget`). Their data stays until `prune`.
  * Takes a shared lock: safe beside running backups, excluded while prune runs. `onLockLeft`: see
  * `RepositoryLock.release`. With `remember`, what forget records of the backups it removes (see
- * `forgotten.ts`) is written before any manifest is deleted: a reader that no longer finds a
- * manifest finds the record.
+ * `forgotten.ts`) is written before any manifest is deleted, so that a reader that no longer finds
+ * a manifest finds the record; and written again once they all are, when what the record may leave
+ * out can be judged on the backups that remain (never before: a backup or a restore running
+ * between two deletes, or after a forget that failed midway, still sees some removed backups).
  */
 export async function forgetBackups(
   repo: OpenRepository,
   ids: readonly string[],
   options: {
     onLockLeft?: OnLockLeft;
-    /** Given what earlier forgets recorded, what is recorded now (see `replaceForgotten`). */
-    remember?: (recorded: ForgottenEntries) => ForgottenEntries;
+    /**
+     * Given what earlier forgets recorded, what is recorded now (see `replaceForgotten`); with
+     * `deleted`, once the manifests are deleted.
+     */
+    remember?: (recorded: ForgottenEntries, deleted: boolean) => ForgottenEntries;
   } = {},
 ): Promise<void> {
   const lock = await acquireLock(repo.store, repo.keys, {
@@ -280,14 +285,17 @@ export async function forgetBackups(
     onLockLeft: options.onLockLeft,
   });
   try {
-    if (options.remember) {
+    const record = async (deleted: boolean): Promise<void> => {
+      if (!options.remember) return;
       const before = await readForgotten(repo);
-      await replaceForgotten(repo, before, options.remember(before.entries));
-    }
+      await replaceForgotten(repo, before, options.remember(before.entries, deleted));
+    };
+    await record(false);
     for (const id of ids) {
       await repo.store.delete(`snapshots/${id}`);
       for await (const { key } of repo.store.list(notesPrefix(id))) await repo.store.delete(key);
     }
+    await record(true);
   } finally {
     await lock.release();
   }

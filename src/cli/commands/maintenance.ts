@@ -1,5 +1,5 @@
 import { rememberForgotten } from '../../drivers/sqlserver/forgotten-sets.ts';
-import { UsageError } from '../../errors.ts';
+import { isHbrError, UsageError } from '../../errors.ts';
 import { backupGroup } from '../../policy/backup-groups.ts';
 import { applyKeepRules, givesRules, hasRules, type KeepRules } from '../../policy/keep-rules.ts';
 import { chainHeads, neededByKept } from '../../policy/restore-chains.ts';
@@ -148,12 +148,17 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
       }
       const remove = decisions.filter((d) => !d.keep).map((d) => d.item);
       const removed = new Set(remove.map((b) => b.id));
+      const historyDays = await _historyDays(ctx, globals.config);
       if (!flags.dryRun)
         await forgetBackups(repo, [...removed], {
           onLockLeft: warnLockLeft(reporter),
           // msdb still shows the sets of the SQL Server backups removed: recorded, so that they
           // are not taken for backups whose commit failed.
-          remember: (recorded) => rememberForgotten(everything, removed, recorded),
+          remember: (recorded, deleted) =>
+            rememberForgotten(everything, removed, recorded, {
+              applyRule: deleted,
+              historyDays,
+            }),
         });
       const lines = decisions.map(
         (d) =>
@@ -249,6 +254,29 @@ function _pruneFailed(error: unknown, removed: number): unknown {
   if (error instanceof Error)
     error.message = `forget removed ${removed} backup(s); only the prune after it failed (run hbr prune later): ${error.message}`;
   return error;
+}
+
+/**
+ * Per source, the days of msdb history its backups read (`importHistoryDays`, by the config in
+ * use; 30 by default): forget's record of the sets it removed keeps no older ones. Where the config
+ * cannot be read, every age is kept.
+ */
+async function _historyDays(
+  ctx: CliContext,
+  configFlag: string | undefined,
+): Promise<(source: string) => number> {
+  let loaded: Awaited<ReturnType<typeof configInUse>>;
+  try {
+    loaded = await configInUse({ env: ctx.env, cwd: ctx.cwd, flag: configFlag });
+  } catch (error) {
+    if (!isHbrError(error)) throw error;
+    return () => Infinity;
+  }
+  const days = new Map<string, number>();
+  for (const s of loaded?.config.sources ?? [])
+    if (s.kind === 'sqlserver' && s.sqlserver.importHistoryDays !== undefined)
+      days.set(s.name, s.sqlserver.importHistoryDays);
+  return (source) => days.get(source) ?? 30;
 }
 
 /** The keep rules of each source of the config in use that has a `retention:` keeping anything. */

@@ -95,7 +95,10 @@ export async function backupSqlServerSource(
       .filter((l) => !l.stale && l.operation === 'backup' && l.source === settings.source)
       .map(describeLock);
     const backups = await repo.backups(opts.signal);
-    const forgotten = await readForgottenSets(repo, settings.source, opts.signal);
+    const forgotten = await readForgottenSets(repo, settings.source, {
+      signal: opts.signal,
+      warnings,
+    });
     const unrestorable: BackupSetRecord[] = [];
     const foreign = sortHistory(history, { backups, forgotten, running }, settings, {
       warnings,

@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { tempDir } from '../../../test/helpers/temp.ts';
+import { StoreError } from '../../errors.ts';
+import { readForgotten, replaceForgotten } from '../../repository/forgotten.ts';
+import { initRepository, openRepository } from '../../repository/repository.ts';
 import type { BackupRecord } from '../../repository/types.ts';
+import { createLocalStore } from '../../stores/local.ts';
+import type { Store } from '../../stores/types.ts';
 import type { BackupSetRecord } from './backup-set.ts';
-import { beyondEveryRestore, rememberForgotten } from './forgotten-sets.ts';
+import { beyondEveryRestore, readForgottenSets, rememberForgotten } from './forgotten-sets.ts';
 import { parseHistoryJson } from './history.ts';
 import { recordToJson } from './plan-json.ts';
 
@@ -93,15 +99,17 @@ describe('what forget records of the SQL Server backups it removes', () => {
         )
         .map((b) => b.id),
     );
+  /** As forget rewrites the record once the manifests are deleted. */
+  const deleted = { applyRule: true, historyDays: () => 30 };
   const guids = (entries: Map<string, unknown[]>): string[] =>
     (entries.get('sales') ?? []).map((e) => (e as { guid: string }).guid);
 
   it('holds the sets removed after the oldest full kept, and none before it', () => {
     // LB removed (forced): a restore from F2 crosses it, so msdb's record of it must not read as lost.
-    const first = rememberForgotten(backups, ids(LB), new Map());
+    const first = rememberForgotten(backups, ids(LB), new Map(), deleted);
     assert.deepEqual(guids(first), [LB.backupSetGuid]);
     // Then F1 and LA: before F2, the oldest full kept, they need no record; LB's stays.
-    const second = rememberForgotten(backups, ids(LB, F1, LA), first);
+    const second = rememberForgotten(backups, ids(LB, F1, LA), first, deleted);
     assert.deepEqual(guids(second), [LB.backupSetGuid]);
   });
 
@@ -118,11 +126,11 @@ describe('what forget records of the SQL Server backups it removes', () => {
     ]);
     // F1 kept: LA is after it.
     assert.deepEqual(
-      rememberForgotten(backups, new Set(), recorded).get('sales'),
+      rememberForgotten(backups, new Set(), recorded, deleted).get('sales'),
       recorded.get('sales'),
     );
     // F1 removed: LA lies before every full left.
-    assert.deepEqual(rememberForgotten(backups, ids(F1), recorded).get('sales'), [later]);
+    assert.deepEqual(rememberForgotten(backups, ids(F1), recorded, deleted).get('sales'), [later]);
   });
 
   it('keeps every set recorded when a kept manifest cannot be read', () => {
@@ -130,7 +138,75 @@ describe('what forget records of the SQL Server backups it removes', () => {
       ...backupOf(LC, 99),
       meta: { sqlserver: 1, set: { BackupSetGUID: 'x' }, artifacts: [] },
     };
-    const entries = rememberForgotten([...backups, broken], ids(F1, LA), new Map());
+    const entries = rememberForgotten([...backups, broken], ids(F1, LA), new Map(), deleted);
     assert.deepEqual(guids(entries).sort(), [F1.backupSetGuid, LA.backupSetGuid].sort());
+  });
+
+  it('holds every set removed until the manifests are deleted', () => {
+    // A backup between two deletes may still see F1 and judge LA by it: both are recorded.
+    const before = rememberForgotten(backups, ids(F1, LA), new Map(), {
+      ...deleted,
+      applyRule: false,
+    });
+    assert.deepEqual(guids(before).sort(), [F1.backupSetGuid, LA.backupSetGuid].sort());
+    assert.deepEqual(guids(rememberForgotten(backups, ids(F1, LA), before, deleted)), []);
+  });
+
+  it('drops the sets msdb no longer shows: before importHistoryDays and a week', () => {
+    const recorded = rememberForgotten(backups, ids(F1), new Map(), {
+      ...deleted,
+      applyRule: false,
+    });
+    /** The record once the newest backup of the source finished on `day`. */
+    const at = (day: string, days: number) => {
+      const newest = { ...backupOf(LC, 9), finishedAt: `${day}T00:00:00.000Z` };
+      return guids(
+        rememberForgotten([...backups, newest], new Set(), recorded, {
+          applyRule: false,
+          historyDays: () => days,
+        }),
+      );
+    };
+    // F1 finished 2017-04-26 19:01: 30 + 7 days on msdb may still show it, a day more and not.
+    assert.deepEqual(at('2017-06-02', 30), [F1.backupSetGuid]);
+    assert.deepEqual(at('2017-06-03', 30), []);
+    assert.deepEqual(at('2017-06-03', 90), [F1.backupSetGuid]);
+  });
+});
+
+describe("a backup's read of the record", () => {
+  it('is advice: where it cannot be read, a warning, and the backup goes on', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const local = createLocalStore({ path: dir.path });
+    let refuse = false;
+    // A credential that may read backups but not forgotten/.
+    const store: Store = {
+      ...local,
+      get: (key, options) =>
+        refuse && key.startsWith('forgotten/')
+          ? Promise.reject(new StoreError(`[store:test] get ${key}: 403`, { permanent: true }))
+          : local.get(key, options),
+    };
+    const credential = { kind: 'password', password: 'pw' } as const;
+    await initRepository(store, credential, { scryptParams: { N: 1024, r: 8, p: 1 } });
+    const repo = await openRepository(store, credential);
+    const valid = {
+      guid: LB.backupSetGuid,
+      type: 'log',
+      copyOnly: false,
+      finish: LB.finish.toISOString(),
+    };
+    await replaceForgotten(repo, await readForgotten(repo), new Map([['sales', [valid]]]));
+    const warnings: string[] = [];
+    assert.deepEqual(
+      await readForgottenSets(repo, 'sales', { warnings }),
+      new Set([LB.backupSetGuid]),
+    );
+    assert.deepEqual(warnings, []);
+    refuse = true;
+    assert.deepEqual(await readForgottenSets(repo, 'sales', { warnings }), new Set());
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!, /could not be read .*403/);
   });
 });

@@ -3,11 +3,12 @@
  * fail, so they are no gap and nothing is lost: the sets of the backups `hbr forget` removed (it
  * records them in the repository, `forgotten.ts`), and the sets no restore can reach any more,
  * whatever became of them ({@link beyondEveryRestore}). The record keeps only what the rule does
- * not already cover, so it holds the sets forget removed after the oldest full it keeps, never the
- * whole history.
+ * not already cover, nor what msdb no longer shows, so it holds the sets forget removed after the
+ * oldest full it keeps and within `importHistoryDays`, never the whole history.
  * @module
  */
 import { z } from 'zod';
+import { isHbrError } from '../../errors.ts';
 import {
   readForgotten,
   type BackupRecord,
@@ -40,29 +41,57 @@ export function beyondEveryRestore(
 }
 
 /**
- * The BackupSetGUIDs (lower-case) of the sets of `source` that forget recorded as removed.
- * @throws StoreError when the store cannot read the record.
+ * The BackupSetGUIDs (lower-case) of the sets of `source` that forget recorded as removed. The
+ * record is advice: one that cannot be read (a credential without the right, a damaged object) is
+ * a warning, and none, so that the sets it would have named are called lost; the backup or
+ * restore goes on.
  */
 export async function readForgottenSets(
   repo: OpenRepository,
   source: string,
-  signal?: AbortSignal,
+  opts: { signal?: AbortSignal | undefined; warnings: string[] },
 ): Promise<Set<string>> {
-  const { entries } = await readForgotten(repo, signal);
-  return new Set(_entries(entries.get(source) ?? []).map((e) => e.guid));
+  try {
+    const { entries } = await readForgotten(repo, opts.signal);
+    return new Set(_entries(entries.get(source) ?? []).map((e) => e.guid));
+  } catch (error) {
+    if (!isHbrError(error) || opts.signal?.aborted) throw error;
+    opts.warnings.push(
+      `the record of the backups forget removed could not be read (${error.message}): sets of those msdb still shows may be called lost`,
+    );
+    return new Set();
+  }
+}
+
+/** How long after msdb stops showing a set (`importHistoryDays`) the record keeps it. */
+export const FORGOTTEN_MARGIN_DAYS = 7;
+
+/** How forget records (see {@link rememberForgotten}). */
+export interface RememberOptions {
+  /**
+   * Whether to leave out what {@link beyondEveryRestore} covers. Not until the manifests are
+   * deleted: a backup that reads the record meanwhile still sees the removed fulls, and judges by
+   * them.
+   */
+  readonly applyRule: boolean;
+  /** Per source, the days of history its backups read from msdb (`importHistoryDays`). */
+  readonly historyDays: (source: string) => number;
 }
 
 /**
  * What forget records, per SQL Server source, when it removes the backups `removed` (ids) of
  * `backups` (all of the repository's): the sets of those backups and those recorded before, less
- * those {@link beyondEveryRestore} now covers, judged on the backups it keeps. Where those cannot
- * be read, nothing is left out (the record only grows). Entries this hbr cannot read (a later
- * hbr's) are kept as they are.
+ * those msdb no longer shows to a backup (finished more than `historyDays` and
+ * {@link FORGOTTEN_MARGIN_DAYS} before the source's newest backup finished: a backup reads only its
+ * last `importHistoryDays`, and the next one comes later) and, with `applyRule`, those
+ * {@link beyondEveryRestore} covers, judged on the backups it keeps. Where those cannot be read,
+ * the rule leaves nothing out. Entries this hbr cannot read (a later hbr's) are kept as they are.
  */
 export function rememberForgotten(
   backups: readonly BackupRecord[],
   removed: ReadonlySet<string>,
   recorded: ForgottenEntries,
+  options: RememberOptions,
 ): Map<string, unknown[]> {
   const entries = new Map<string, Map<string, unknown>>();
   const add = (source: string, key: string, item: unknown): void => {
@@ -93,14 +122,22 @@ export function rememberForgotten(
   const result = new Map<string, unknown[]>();
   for (const [source, list] of entries) {
     let catalog: readonly BackupSetRecord[] | null = null;
-    try {
-      catalog = buildCatalog(kept, source).records;
-    } catch {
-      // A manifest that cannot be read: what the rule covers is not known, so all is kept.
-    }
+    if (options.applyRule)
+      try {
+        catalog = buildCatalog(kept, source).records;
+      } catch {
+        // A manifest that cannot be read: what the rule covers is not known, so all is kept.
+      }
+    const days = options.historyDays(source) + FORGOTTEN_MARGIN_DAYS;
+    const newest = Math.max(
+      ...backups.filter((b) => b.source === source).map((b) => Date.parse(b.finishedAt)),
+    );
+    const shown = newest - days * 86_400_000; // -Infinity without a backup: all kept
     const left = [...list.values()].filter((item) => {
       const e = EntrySchema.safeParse(item).data;
-      return !e || !catalog || !beyondEveryRestore(_asSet(e), catalog);
+      if (!e) return true;
+      if (new Date(e.finish).getTime() < shown) return false;
+      return !catalog || !beyondEveryRestore(_asSet(e), catalog);
     });
     if (left.length > 0) result.set(source, left);
   }

@@ -107,7 +107,10 @@ export async function restoreSqlServerSource(
 
   let backups = await repo.backups(opts.signal);
   // Read after the manifests: a backup forget removes meanwhile is in one or the other.
-  const forgotten = await readForgottenSets(repo, settings.source, opts.signal);
+  const forgotten = await readForgottenSets(repo, settings.source, {
+    signal: opts.signal,
+    warnings,
+  });
   // msdb now: a DBA's backup since hbr's last one is part of the chain.
   const unrestorable: BackupSetRecord[] = [];
   const live = await readForeignHistory(exec, { backups, forgotten }, settings, info.serverName, {
