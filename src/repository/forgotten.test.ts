@@ -22,6 +22,19 @@ async function keysOf(repo: OpenRepository): Promise<string[]> {
   return keys;
 }
 
+/** `local`, whose deletes of manifests fail while `refuse` is set (a forget that fails midway). */
+function snapshotDeletesRefused(local: Store): { store: Store; refuse: boolean } {
+  const refusing = { refuse: false, store: local };
+  refusing.store = {
+    ...local,
+    delete: (key, options) =>
+      refusing.refuse && key.startsWith('snapshots/')
+        ? Promise.reject(new StoreError(`[store:test] delete ${key}: 500`, { permanent: true }))
+        : local.delete(key, options),
+  };
+  return refusing;
+}
+
 describe("forget's record of what it removed", () => {
   it('is one object however many forgets ran: each merges and replaces those before it', async (t) => {
     const dir = await tempDir();
@@ -71,16 +84,8 @@ describe("forget's record of what it removed", () => {
   it('is written by forget before any manifest is deleted', async (t) => {
     const dir = await tempDir();
     t.after(() => dir.remove());
-    const local = createLocalStore({ path: dir.path });
-    let refuse = false;
-    const store: Store = {
-      ...local,
-      delete: (key, options) =>
-        refuse && key.startsWith('snapshots/')
-          ? Promise.reject(new StoreError(`[store:test] delete ${key}: 500`, { permanent: true }))
-          : local.delete(key, options),
-    };
-    const repo = await repositoryOn(store);
+    const refusing = snapshotDeletesRefused(createLocalStore({ path: dir.path }));
+    const repo = await repositoryOn(refusing.store);
     const session = await startSession(repo);
     await session.addArtifact('a.bak', Readable.from([Buffer.from('x')]));
     const backup = await session.commit({
@@ -89,7 +94,7 @@ describe("forget's record of what it removed", () => {
       type: 'full',
       startedAt: new Date(),
     });
-    refuse = true;
+    refusing.refuse = true;
     const remember = (): Map<string, string[]> => new Map([['sales', [backup.id]]]);
     await assert.rejects(forgetBackups(repo, [backup.id], { remember }), /delete snapshots/);
     assert.deepEqual((await readForgotten(repo)).entries.get('sales'), [backup.id]);
@@ -99,24 +104,16 @@ describe("forget's record of what it removed", () => {
   it('is rewritten by forget once the manifests are deleted, not before', async (t) => {
     const dir = await tempDir();
     t.after(() => dir.remove());
-    const local = createLocalStore({ path: dir.path });
-    let refuse = false;
-    const store: Store = {
-      ...local,
-      delete: (key, options) =>
-        refuse && key.startsWith('snapshots/')
-          ? Promise.reject(new StoreError(`[store:test] delete ${key}: 500`, { permanent: true }))
-          : local.delete(key, options),
-    };
-    const repo = await repositoryOn(store);
+    const refusing = snapshotDeletesRefused(createLocalStore({ path: dir.path }));
+    const repo = await repositoryOn(refusing.store);
     const backup = await commitOne(repo);
     // What a backup running meanwhile needs (every set removed), then what the rule leaves.
     const remember = (_: unknown, deleted: boolean) =>
       new Map([['sales', [deleted ? 'judged' : 'every']]]);
-    refuse = true;
+    refusing.refuse = true;
     await assert.rejects(forgetBackups(repo, [backup.id], { remember }), /delete snapshots/);
     assert.deepEqual((await readForgotten(repo)).entries.get('sales'), ['every']);
-    refuse = false;
+    refusing.refuse = false;
     await forgetBackups(repo, [backup.id], { remember });
     const record = await readForgotten(repo);
     assert.deepEqual(record.entries.get('sales'), ['judged']);
