@@ -9,6 +9,7 @@ import { IntegrityError } from '../errors.ts';
 import { BLOB_TYPE_CODE, type BlobType } from './blob-codec.ts';
 import { compress, decompress } from './compression.ts';
 import { openObject, sealObject, sha256Hex, type RepositoryKeys } from './crypto.ts';
+import type { Store } from '../stores/types.ts';
 import type { PackEntry } from './pack.ts';
 
 /** The blobs of one pack. */
@@ -39,6 +40,28 @@ export function isIndexId(name: string): boolean {
 export const ENTRY = { bytes: 1 + 32 + 12, id: 1, offset: 33, length: 37, rawLength: 41 } as const;
 /** Index objects larger than this (plaintext) are refused as implausible. */
 const MAX_INDEX_BYTES = 1 << 30;
+
+/** Packs listed by one index object that prune and repair write, at most. */
+const PACKS_PER_OBJECT = 4096;
+
+/**
+ * Stores `packs` as new index objects of at most {@link PACKS_PER_OBJECT} packs each (one at
+ * least, empty if need be), as prune and repair write a fresh index; returns their ids.
+ */
+export async function storeIndexObjects(
+  store: Store,
+  keys: RepositoryKeys,
+  packs: readonly IndexedPack[],
+  signal?: AbortSignal,
+): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (let i = 0; i < packs.length || i === 0; i += PACKS_PER_OBJECT) {
+    const { id, bytes } = encodeIndex(keys, packs.slice(i, i + PACKS_PER_OBJECT));
+    await store.put(`index/${id}`, bytes, { signal });
+    ids.add(id);
+  }
+  return ids;
+}
 
 /** Serialises packs into a sealed index object; returns its name and bytes. */
 export function encodeIndex(

@@ -9,21 +9,13 @@
  * @module
  */
 import { IntegrityError, isHbrError, UsageError } from '../errors.ts';
-import type { BlobType } from './blob-codec.ts';
 import { readForgotten, replaceForgotten, type ForgottenEntries } from './forgotten.ts';
-import { encodeIndex, type IndexedPack } from './index-file.ts';
+import { storeIndexObjects, type IndexedPack } from './index-file.ts';
+import { createBlobCopier } from './blob-copier.ts';
 import { acquireLock, type OnLockLeft } from './locks.ts';
 import { notesPrefix } from './notes.ts';
 import { idKey } from './master-index.ts';
-import {
-  createPackBuilder,
-  listStoredPacks,
-  packKey,
-  parsePack,
-  readPack,
-  unlistedBytes,
-  type PackBuilder,
-} from './pack.ts';
+import { listStoredPacks, packKey, parsePack, readPack, unlistedBytes } from './pack.ts';
 import { readUnindexedPacks } from './recover.ts';
 import type { OpenRepository } from './repository.ts';
 
@@ -196,17 +188,8 @@ export async function pruneRepository(
 
     step(`repacking ${toRepack.length} packs`);
     lock.throwIfLost(); // a backup may have started, taking this lock for stale
-    const newPacks: IndexedPack[] = [];
-    const builders: Record<BlobType, PackBuilder> = {
-      data: createPackBuilder(keys, store),
-      tree: createPackBuilder(keys, store),
-    };
-    const flushPack = async (type: BlobType): Promise<void> => {
-      if (builders[type].count === 0) return;
-      const pack = await builders[type].finish();
-      await pack.store(options.signal);
-      newPacks.push({ packId: pack.id, entries: pack.entries });
-    };
+    const copier = createBlobCopier(repo, options.signal);
+    let newPacks: IndexedPack[];
     try {
       for (const u of toRepack) {
         options.signal?.throwIfAborted();
@@ -214,21 +197,12 @@ export async function pruneRepository(
         parsePack(keys, u.packId, bytes); // refuse to copy from a pack whose header is damaged
         for (const e of u.entries) {
           if (!live.has(idKey(e.id)) || index.get(e.id)?.packId !== u.packId) continue;
-          await builders[e.type].add({
-            id: e.id,
-            type: e.type,
-            encoded: bytes.subarray(e.offset, e.offset + e.length),
-            rawLength: e.rawLength,
-          });
-          if (builders[e.type].size >= repo.config.packSize) await flushPack(e.type);
+          await copier.copy(e, bytes);
         }
       }
-      await flushPack('data');
-      await flushPack('tree');
+      newPacks = await copier.finish();
     } catch (error) {
-      // The packs being filled are given up, temporary files and all; what was stored stays
-      // unindexed, found and reused by the next backup or deleted by the next prune.
-      await Promise.all([builders.data.discard(), builders.tree.discard()]);
+      await copier.discard();
       throw error;
     }
 
@@ -237,13 +211,12 @@ export async function pruneRepository(
     const kept: IndexedPack[] = [...index.packs()]
       .filter(([packId]) => !gone.has(packId))
       .map(([packId, entries]) => ({ packId, entries }));
-    const all = [...kept, ...newPacks];
-    const newIndexIds = new Set<string>();
-    for (let i = 0; i < all.length || i === 0; i += 4096) {
-      const { id, bytes } = encodeIndex(keys, all.slice(i, i + 4096));
-      await store.put(`index/${id}`, bytes, { signal: options.signal });
-      newIndexIds.add(id);
-    }
+    const newIndexIds = await storeIndexObjects(
+      store,
+      keys,
+      [...kept, ...newPacks],
+      options.signal,
+    );
 
     step('deleting old index objects and packs');
     lock.throwIfLost();

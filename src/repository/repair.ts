@@ -14,18 +14,12 @@
  * @module
  */
 import { IntegrityError } from '../errors.ts';
-import type { BlobType } from './blob-codec.ts';
 import { walkTree, type AffectedBackup } from './check.ts';
-import { encodeIndex, type IndexedPack } from './index-file.ts';
+import { storeIndexObjects, type IndexedPack } from './index-file.ts';
+import { createBlobCopier } from './blob-copier.ts';
 import { acquireLock, type OnLockLeft } from './locks.ts';
 import { idKey } from './master-index.ts';
-import {
-  createPackBuilder,
-  listStoredPacks,
-  packKey,
-  type PackBuilder,
-  type PackEntry,
-} from './pack.ts';
+import { listStoredPacks, packKey, type PackEntry } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 import type { BackupRecord } from './types.ts';
 import { packDamage, verifyPacks, type PackToVerify } from './verify-packs.ts';
@@ -178,7 +172,7 @@ export async function repairRepository(
       if (!options.dryRun && found.adopted.length > 0) {
         step(`indexing ${found.adopted.length} packs that no index named`);
         lock.throwIfLost();
-        await _writeIndex(repo, found.adopted, signal);
+        await storeIndexObjects(store, repo.keys, found.adopted, signal);
       }
       step('walking every backup');
       return { ...report, affected: await _affectedBackups(repo, backups, lacks) };
@@ -196,7 +190,7 @@ export async function repairRepository(
         .map(([packId, entries]) => ({ packId, entries })),
       ...newPacks,
     ];
-    const newIndexIds = await _writeIndex(repo, all, signal);
+    const newIndexIds = await storeIndexObjects(store, repo.keys, all, signal);
 
     // The old index objects first: while one is left, it names the damaged packs, which must
     // still be there for it to name.
@@ -320,17 +314,7 @@ async function _copyIntact(
   sound: ReadonlySet<string>,
   signal: AbortSignal | undefined,
 ): Promise<IndexedPack[]> {
-  const newPacks: IndexedPack[] = [];
-  const builders: Record<BlobType, PackBuilder> = {
-    data: createPackBuilder(repo.keys, repo.store),
-    tree: createPackBuilder(repo.keys, repo.store),
-  };
-  const flush = async (type: BlobType): Promise<void> => {
-    if (builders[type].count === 0) return;
-    const pack = await builders[type].finish();
-    await pack.store(signal);
-    newPacks.push({ packId: pack.id, entries: pack.entries });
-  };
+  const copier = createBlobCopier(repo, signal);
   const first = new Map(damaged.map((d) => [d.report.pack, d]));
   const copied = new Set<string>();
   try {
@@ -348,26 +332,16 @@ async function _copyIntact(
           const k = idKey(e.id);
           if (bad.has(k) || sound.has(k) || copied.has(k)) continue;
           copied.add(k);
-          await builders[e.type].add({
-            id: e.id,
-            type: e.type,
-            encoded: pack.bytes.subarray(e.offset, e.offset + e.length),
-            rawLength: e.rawLength,
-          });
-          if (builders[e.type].size >= repo.config.packSize) await flush(e.type);
+          await copier.copy(e, pack.bytes);
         }
       },
       signal,
     );
-    await flush('data');
-    await flush('tree');
+    return await copier.finish();
   } catch (error) {
-    // The packs being filled are given up; those stored stay unindexed, intact copies that the
-    // next backup indexes or the next prune deletes.
-    await Promise.all([builders.data.discard(), builders.tree.discard()]);
+    await copier.discard();
     throw error;
   }
-  return newPacks;
 }
 
 /**
@@ -401,21 +375,6 @@ async function _affectedBackups(
     if (paths.length > 0) affected.push({ backup: backup.shortId, source: backup.source, paths });
   }
   return affected;
-}
-
-/** Stores index objects listing `packs` (at least one object, of 4096 packs at most each); their ids. */
-async function _writeIndex(
-  repo: OpenRepository,
-  packs: readonly IndexedPack[],
-  signal: AbortSignal | undefined,
-): Promise<Set<string>> {
-  const ids = new Set<string>();
-  for (let i = 0; i < packs.length || i === 0; i += 4096) {
-    const { id, bytes } = encodeIndex(repo.keys, packs.slice(i, i + 4096));
-    await repo.store.put(`index/${id}`, bytes, { signal });
-    ids.add(id);
-  }
-  return ids;
 }
 
 /** The `idKey` of a hex blob id. */
