@@ -6,7 +6,7 @@ import { chainHeads, neededByKept } from '../../policy/restore-chains.ts';
 import { describeLock, removeLocks } from '../../repository/locks.ts';
 import { isFailedBackup, type BackupRecord } from '../../repository/index.ts';
 import { forgetBackups, pruneRepository } from '../../repository/prune.ts';
-import { globalsOf, type CliContext } from '../context.ts';
+import { globalsOf } from '../context.ts';
 import { configInUse } from '../resolve.ts';
 import { accessRepository, parseCount, reporterFor, warnLockLeft } from '../repository-access.ts';
 import { formatBytes } from '../reporter.ts';
@@ -58,10 +58,14 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
         throw new UsageError(
           '--keep rules that all keep nothing (counts of 0) would remove every backup: refused; give a count of 1 or more, or --keep-within, or name the backups to remove by id',
         );
+      // The config in use, read once for what needs it: retention rules, history days.
+      let configRead: ReturnType<typeof configInUse> | undefined;
+      const config = (): ReturnType<typeof configInUse> =>
+        (configRead ??= configInUse({ env: ctx.env, cwd: ctx.cwd, flag: globals.config }));
       // Without rules on the command line, each source's `retention:` in the config applies.
       const configured =
         ids.length === 0 && !givesRules(rules)
-          ? await _configuredRules(ctx, globals.config)
+          ? _configuredRules(await config())
           : new Map<string, KeepRules>();
       if (ids.length === 0 && !hasRules(rules) && configured.size === 0)
         throw new UsageError(
@@ -148,8 +152,8 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
       }
       const remove = decisions.filter((d) => !d.keep).map((d) => d.item);
       const removed = new Set(remove.map((b) => b.id));
-      const historyDays = await _historyDays(ctx, globals.config);
-      if (!flags.dryRun)
+      if (!flags.dryRun) {
+        const historyDays = await _historyDays(config());
         await forgetBackups(repo, [...removed], {
           onLockLeft: warnLockLeft(reporter),
           // msdb still shows the sets of the SQL Server backups removed: recorded, so that they
@@ -160,6 +164,7 @@ export const registerMaintenance: RegisterCommand = (program, ctx) => {
               historyDays,
             }),
         });
+      }
       const lines = decisions.map(
         (d) =>
           `${d.keep ? 'keep  ' : 'remove'}  ${d.item.shortId}  ${d.item.startedAt.slice(0, 19)}  ${backupGroup(d.item)}  ${d.reasons.join(',')}`,
@@ -262,12 +267,11 @@ function _pruneFailed(error: unknown, removed: number): unknown {
  * cannot be read, every age is kept.
  */
 async function _historyDays(
-  ctx: CliContext,
-  configFlag: string | undefined,
+  config: ReturnType<typeof configInUse>,
 ): Promise<(source: string) => number> {
   let loaded: Awaited<ReturnType<typeof configInUse>>;
   try {
-    loaded = await configInUse({ env: ctx.env, cwd: ctx.cwd, flag: configFlag });
+    loaded = await config;
   } catch (error) {
     if (!isHbrError(error)) throw error;
     return () => Infinity;
@@ -279,12 +283,8 @@ async function _historyDays(
   return (source) => days.get(source) ?? 30;
 }
 
-/** The keep rules of each source of the config in use that has a `retention:` keeping anything. */
-async function _configuredRules(
-  ctx: CliContext,
-  configFlag: string | undefined,
-): Promise<Map<string, KeepRules>> {
-  const loaded = await configInUse({ env: ctx.env, cwd: ctx.cwd, flag: configFlag });
+/** The keep rules of each source of the config in use (`loaded`) that has a `retention:` keeping anything. */
+function _configuredRules(loaded: Awaited<ReturnType<typeof configInUse>>): Map<string, KeepRules> {
   const rules = new Map<string, KeepRules>();
   for (const { name, retention } of loaded?.config.sources ?? []) {
     if (!retention) continue;
