@@ -71,13 +71,11 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         const found = config.sources?.find((s) => s.name === flags.source);
         if (!found) throw new NotFoundError(`no source named "${flags.source}" in ${file}`);
         const filesOnly =
-          flags.host !== undefined
-            ? '--host'
-            : flags.ignoreCtime
-              ? '--ignore-ctime'
-              : flags.reread
-                ? '--reread'
-                : '';
+          [
+            flags.host !== undefined ? '--host' : '',
+            flags.ignoreCtime ? '--ignore-ctime' : '',
+            flags.reread ? '--reread' : '',
+          ].find(Boolean) ?? '';
         if (found.kind !== 'files' && filesOnly) {
           throw new UsageError(
             `${filesOnly} is for files backups; ${found.name} is a ${found.kind} source`,
