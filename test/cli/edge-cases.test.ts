@@ -183,8 +183,10 @@ describe('hbr edge cases', () => {
       scryptParams: { N: 1024, r: 8, p: 1 },
       packSize: 1024 * 1024,
     });
-    // 20 MiB in 1 MiB packs: the first index object (every 16 packs) lists data packs only.
-    const data = pseudoRandomBytes(20 * 1024 * 1024, 61);
+    // 64 MiB in 1 MiB packs: the first index object (every 16 packs) lists data packs only. A
+    // pack holds a chunk or two (1 MiB on average, cut by the repository's own chunker key): 20
+    // MiB made fewer than 16 packs under some keys, and then one index object listed them all.
+    const data = pseudoRandomBytes(64 * 1024 * 1024, 61);
     const artifacts = artifactRepository(await openRepository(store, password));
     const session = await artifacts.startBackup();
     await session.addArtifact('big.bin', Readable.from([data]));
