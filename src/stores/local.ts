@@ -120,7 +120,7 @@ export function createLocalStore(options: LocalStoreOptions): Store {
           const { offset, length } = rangeIn(fstatSync(fd).size);
           const buffer = bufferFor(length);
           const done =
-            opts.range && length <= SMALL_READ
+            opts.range && length <= SMALL_READ && !opts.alongside
               ? readFully(fd, buffer, 0, length, offset)
               : await readFullyAsync(fd, buffer, 0, length, offset);
           return whole(buffer, done);

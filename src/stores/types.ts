@@ -42,6 +42,12 @@ export interface GetOptions {
    * ignore it. Callers compare the result with `into` to know which happened.
    */
   readonly into?: Uint8Array;
+  /**
+   * The caller has other work to do while this reads: a store that reads short ranges on the
+   * calling thread (local) reads this one on the thread pool, where a trip to the device holds
+   * nothing else up.
+   */
+  readonly alongside?: boolean;
 }
 
 export interface PutOptions {

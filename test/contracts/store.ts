@@ -63,26 +63,19 @@ export function describeStoreContract(
       assert.deepEqual(sized(await store.head('keys/empty')), { key: 'keys/empty', size: 0 });
     });
 
-    void it('reads exactly the requested byte range', async () => {
+    void it('reads exactly the requested byte range, alongside other work or not', async () => {
       const store = await fresh();
       const data = randomBytes(5000);
       await store.put('data/00/range', data);
-      assert.deepEqual(
-        await store.get('data/00/range', { range: { offset: 10, length: 90 } }),
-        data.subarray(10, 100),
-      );
-      assert.deepEqual(
-        await store.get('data/00/range', { range: { offset: 4000, length: 1000 } }),
-        data.subarray(4000),
-      );
-      assert.deepEqual(
-        await store.get('data/00/range', { range: { offset: 0, length: 1 } }),
-        data.subarray(0, 1),
-      );
-      assert.equal(
-        (await store.get('data/00/range', { range: { offset: 5000, length: 0 } })).byteLength,
-        0,
-      );
+      // A local store reads a short range on the calling thread, unless asked `alongside`.
+      for (const alongside of [false, true]) {
+        const get = (offset: number, length: number) =>
+          store.get('data/00/range', { range: { offset, length }, alongside });
+        assert.deepEqual(await get(10, 90), data.subarray(10, 100));
+        assert.deepEqual(await get(4000, 1000), data.subarray(4000));
+        assert.deepEqual(await get(0, 1), data.subarray(0, 1));
+        assert.equal((await get(5000, 0)).byteLength, 0);
+      }
     });
 
     void it('reads a range into offered memory, or returns it elsewhere', async () => {
