@@ -151,16 +151,21 @@ export async function accessRepository(
     flag: globals.repo,
     configFile: globals.config,
   });
-  const fromConfig = resolved.from === 'config' ? resolved.config?.repository : undefined;
+  // The config's repository, when it is the one opened: named by the config, or the same path
+  // or URL named by --repo or HBR_REPOSITORY. Its credential file and retention come with it.
+  const own =
+    resolved.from === 'config'
+      ? resolved.config?.repository && resolved.configFile
+        ? { repository: resolved.config.repository, file: resolved.configFile }
+        : undefined
+      : await _configOfSameRepository(ctx, globals, resolved);
   const store = await openStoreAt(resolved.location, ctx.env, {
-    ..._storeOptions(fromConfig),
-    ...(resolved.configFile ? { configFile: resolved.configFile } : {}),
+    ..._storeOptions(own?.repository),
+    ...(own ? { configFile: own.file } : {}),
     signal: ctx.signal,
   });
-  const own = fromConfig
-    ? { repository: fromConfig, file: resolved.configFile }
-    : await _configOfSameRepository(ctx, globals, resolved);
   const credential = await credentialFor(ctx, globals, own?.repository, own?.file);
+  const fromConfig = resolved.from === 'config' ? resolved.config?.repository : undefined;
   const repo = options.create
     ? await initRepository(store, credential, options.initOptions?.(fromConfig && resolved.config))
     : await openRepository(store, credential, {
@@ -214,12 +219,13 @@ async function _readConfigCredential(
 }
 
 /**
- * The config's `repository:` for a repository --repo or HBR_REPOSITORY named, when no flag or
- * variable names the credential and the config in use names that same repository (the same
- * path or URL as written, as the replicas after a backup take it): `hbr -r /srv/repo` beside an
- * hbr.yaml of `path: /srv/repo` opens with its `passwordFile`, as `hbr` alone does. Another
- * repository never gets the config's secret: where it would have been the only credential,
- * the error says whose it is.
+ * The config's `repository:` for a repository --repo or HBR_REPOSITORY named, when the config in
+ * use names that same repository (the same path or URL as written, as the replicas after a
+ * backup take it): `hbr -r /srv/repo` beside an hbr.yaml of `path: /srv/repo` opens it with the
+ * config's `passwordFile` (unless a flag or variable names the credential), `credentialFile`
+ * and `retainFor`, as `hbr` alone does: without them, a backup so named wrote objects without
+ * the retention the config asks. Another repository never gets the config's secret: where it
+ * would have been the only credential, the error says whose it is.
  * @throws MissingPasswordError when the config's credential is for another repository.
  */
 async function _configOfSameRepository(
@@ -227,15 +233,15 @@ async function _configOfSameRepository(
   globals: GlobalOptions,
   resolved: ResolvedRepository,
 ): Promise<{ repository: NonNullable<HbrConfig['repository']>; file: string } | undefined> {
-  const given = { env: ctx.env, cwd: ctx.cwd, ...globals };
-  if (credentialGiven(given)) return undefined;
   const loaded = await configInUse({ env: ctx.env, cwd: ctx.cwd, flag: globals.config });
   const repository = loaded?.config.repository;
   if (!loaded || !repository) return undefined;
-  if (repository.passwordFile === undefined && repository.keyFile === undefined) return undefined;
   const location = configRepositoryLocation(loaded.config, loaded.file);
   if (location && sameLocation(location, resolved.location))
     return { repository, file: loaded.file };
+  const given = { env: ctx.env, cwd: ctx.cwd, ...globals };
+  if (credentialGiven(given)) return undefined;
+  if (repository.passwordFile === undefined && repository.keyFile === undefined) return undefined;
   const named = resolved.from === 'flag' ? '--repo' : 'HBR_REPOSITORY';
   const secret = repository.passwordFile !== undefined ? 'passwordFile' : 'keyFile';
   throw new MissingPasswordError(
