@@ -10,6 +10,8 @@ import type { Store } from '../stores/types.ts';
 import { artifactRepository } from './artifacts.ts';
 import { createBlobSaver } from './blob-saver.ts';
 import { checkRepository } from './check.ts';
+import { sealObject, sha256Hex } from './crypto.ts';
+import { readForgotten, replaceForgotten } from './forgotten.ts';
 import { createMasterIndex } from './master-index.ts';
 import { packKey } from './pack.ts';
 import { forgetBackups, pruneRepository } from './prune.ts';
@@ -141,6 +143,44 @@ describe('check', () => {
         ['misplaced-object', 'warning'],
         ['missing-pack', 'error'],
       ]);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it("warns of each object of forget's record it cannot read, and of strays beside them", async () => {
+    const dir = await tempDir();
+    try {
+      const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
+      await backupOf(repo, 'kept');
+      const sealed = (text: string): Buffer =>
+        sealObject(repo.keys, 'forgotten', Buffer.from(text));
+      const put = (bytes: Buffer, name = sha256Hex(bytes)) =>
+        writeFile(join(dir.path, 'forgotten', name), bytes);
+      await mkdir(join(dir.path, 'forgotten'));
+      // A sound record, one whose byte flipped, one sealed under the key that holds no record,
+      // and a file that is no record at all.
+      await replaceForgotten(repo, await readForgotten(repo), new Map([['sales', ['a']]]));
+      const flipped = sealed('{"sources":{"hr":["b"]}}');
+      const flippedName = sha256Hex(flipped);
+      flipped.writeUInt8(flipped.readUInt8(flipped.length - 1) ^ 1, flipped.length - 1);
+      await put(flipped, flippedName);
+      const noRecord = sealed('{"not":"a record"}');
+      await put(noRecord);
+      await put(Buffer.from('a note'), 'README');
+
+      const report = await checkRepository(await openRepository(repo.store, password));
+      assert.equal(report.ok, true, 'no backup is lost with them');
+      const found = report.problems.map((p) => [p.kind, p.severity, p.message]);
+      assert.equal(found.length, 3, JSON.stringify(found));
+      const about = (name: string) => found.find(([, , message]) => message?.includes(name));
+      assert.deepEqual(about(flippedName)?.slice(0, 2), ['damaged-forgotten', 'warning']);
+      assert.match(about(flippedName)?.[2] ?? '', /does not match its name/);
+      assert.deepEqual(about(sha256Hex(noRecord))?.slice(0, 2), ['damaged-forgotten', 'warning']);
+      assert.match(about(sha256Hex(noRecord))?.[2] ?? '', /holds no record/);
+      assert.deepEqual(about('forgotten/README')?.slice(0, 2), ['misplaced-object', 'warning']);
+      // The sound one is read as before.
+      assert.deepEqual([...(await readForgotten(repo)).entries], [['sales', ['a']]]);
     } finally {
       await dir.remove();
     }

@@ -8,6 +8,7 @@
  */
 import { IntegrityError, isHbrError, type HbrError } from '../errors.ts';
 import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
+import { FORGOTTEN_PREFIX, readForgotten } from './forgotten.ts';
 import { openIndex } from './index-file.ts';
 import { createMasterIndex, idKey } from './master-index.ts';
 import { isPackId, leastPackSize, listStoredPacks, packKey, type PackEntry } from './pack.ts';
@@ -27,6 +28,7 @@ export interface CheckProblem {
     | 'damaged-blob'
     | 'damaged-tree'
     | 'unindexed-pack'
+    | 'damaged-forgotten'
     | 'misplaced-object';
   readonly severity: 'error' | 'warning';
   readonly message: string;
@@ -174,6 +176,8 @@ export async function checkRepository(
     });
   }
 
+  await _checkForgotten(repo, problems, options.signal);
+
   if (options.readData) {
     await _readData(repo, index, stored, damaged, problems, stats, options);
   }
@@ -248,6 +252,39 @@ export async function walkTree(
 }
 
 // --- internal ---
+
+/**
+ * The record of what `hbr forget` removed (forgotten.ts): an object of it that cannot be read
+ * loses no backup, but SQL Server backups no longer know the sets it named for removed ones, and
+ * may warn of them as lost. A warning, then, each object once (a read that lost an object to a
+ * concurrent forget lists them again).
+ */
+async function _checkForgotten(
+  repo: OpenRepository,
+  problems: CheckProblem[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const damaged = new Map<string, string>();
+  const strays = new Set<string>();
+  await readForgotten(repo, signal, {
+    onDamaged: (key, why) => damaged.set(key, why),
+    onStray: (key) => strays.add(key),
+  });
+  for (const [key, why] of damaged) {
+    problems.push({
+      kind: 'damaged-forgotten',
+      severity: 'warning',
+      message: `${key} cannot be read (${why}): no backup is lost with it, but SQL Server backups may warn of the sets of the backups \`hbr forget\` removed that it names as lost ones; delete it to end this warning`,
+    });
+  }
+  for (const key of strays) {
+    problems.push({
+      kind: 'misplaced-object',
+      severity: 'warning',
+      message: `${key} is no record of ${FORGOTTEN_PREFIX} (its name is not a SHA-256): hbr never reads it`,
+    });
+  }
+}
 
 function _hex(entries: readonly PackEntry[]): string[] {
   return entries.map((e) => e.id.toString('hex'));

@@ -37,6 +37,14 @@ export interface ForgottenRecord {
   readonly held: ReadonlyMap<string, string>;
 }
 
+/** What {@link readForgotten} passes over, for `check` to report. */
+export interface ForgottenReport {
+  /** An object that does not match its name, cannot be opened, or holds no record. */
+  readonly onDamaged?: (key: string, why: string) => void;
+  /** An object whose name is no SHA-256: never read. */
+  readonly onStray?: (key: string) => void;
+}
+
 /** How many listings in a row may each lose an object to a concurrent forget (as locks do). */
 const LISTINGS = 5;
 
@@ -50,9 +58,10 @@ const LISTINGS = 5;
 export async function readForgotten(
   repo: OpenRepository,
   signal?: AbortSignal,
+  report: ForgottenReport = {},
 ): Promise<ForgottenRecord> {
   for (let attempt = 1; ; attempt++) {
-    const record = await _readListing(repo, signal);
+    const record = await _readListing(repo, signal, report);
     if (record) return record;
     if (attempt === LISTINGS)
       throw new StoreError(
@@ -100,13 +109,17 @@ export async function replaceForgotten(
 async function _readListing(
   repo: OpenRepository,
   signal: AbortSignal | undefined,
+  report: ForgottenReport,
 ): Promise<ForgottenRecord | undefined> {
   const keys: string[] = [];
   const held = new Map<string, string>();
   const entries = new Map<string, unknown[]>();
   for await (const { key } of repo.store.list(FORGOTTEN_PREFIX, { signal })) {
     const name = key.slice(FORGOTTEN_PREFIX.length);
-    if (!/^[0-9a-f]{64}$/.test(name)) continue;
+    if (!/^[0-9a-f]{64}$/.test(name)) {
+      report.onStray?.(key);
+      continue;
+    }
     let bytes: Buffer;
     try {
       bytes = await repo.store.get(key, { signal });
@@ -114,13 +127,18 @@ async function _readListing(
       if (error instanceof StoreError && error.status === 404) return undefined;
       throw error;
     }
-    if (sha256Hex(bytes) !== name) continue;
+    if (sha256Hex(bytes) !== name) {
+      report.onDamaged?.(key, 'does not match its name');
+      continue;
+    }
     let parsed: z.infer<typeof ForgottenSchema> | undefined;
     try {
       const text = openObject(repo.keys, 'forgotten', bytes, key).toString('utf8');
       parsed = ForgottenSchema.safeParse(parseJsonOrUndefined(text)).data;
+      if (!parsed) report.onDamaged?.(key, 'holds no record of removed backups');
     } catch (error) {
       if (!isHbrError(error)) throw error;
+      report.onDamaged?.(key, error.message);
     }
     if (!parsed) continue;
     keys.push(key);
