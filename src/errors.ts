@@ -33,15 +33,6 @@ export class UsageError extends HbrError {
   override readonly code = 'USAGE' as const;
 }
 
-/** Paths asked of a backup (`restore --include`) that it does not hold. Exit code 2. */
-export class NotInBackupError extends UsageError {
-  readonly paths: readonly string[];
-  constructor(backup: string, paths: readonly string[]) {
-    super(`not in backup ${backup}: ${paths.map(printable).join(', ')}`);
-    this.paths = paths;
-  }
-}
-
 /** The configuration file is invalid. The message names the file, line and key. Exit code 78. */
 export class ConfigError extends HbrError {
   override name = 'ConfigError' as const;
@@ -97,6 +88,18 @@ export class IntegrityError extends HbrError {
 export class NotFoundError extends HbrError {
   override name = 'NotFoundError' as const;
   override readonly code = 'NOT_FOUND' as const;
+}
+
+/**
+ * Paths asked of a backup (`restore --include`) that it does not hold: a named thing not found,
+ * exit code 1, as `hbr ls` of such a path exits.
+ */
+export class NotInBackupError extends NotFoundError {
+  readonly paths: readonly string[];
+  constructor(backup: string, paths: readonly string[]) {
+    super(`not in backup ${backup}: ${paths.map(printable).join(', ')}`);
+    this.paths = paths;
+  }
 }
 
 /**

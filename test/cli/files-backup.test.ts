@@ -209,7 +209,7 @@ describe('hbr backup and restore of file trees', () => {
       '--include',
       '/no/such/path',
     );
-    assert.equal(missing.code, 2);
+    assert.equal(missing.code, 1);
     assert.match(missing.stderr, /not in backup .*\/no\/such\/path/);
   });
 

@@ -132,7 +132,8 @@ interface Planned {
  * does not grow with the number of files: planning all 20,000 of the benchmark's files first
  * held ~25 MB of objects until the end. What must hold before anything is written (includes that
  * name something, no file to overwrite) is found by a first walk, made only when it can fail.
- * @throws UsageError when an include path is not in the backup, or files exist without `overwrite`.
+ * @throws NotInBackupError when an include path is not in the backup; UsageError when files exist
+ * without `overwrite`.
  */
 export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesRestoreResult> {
   const { repo, target, signal } = options;
