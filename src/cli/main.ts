@@ -7,6 +7,7 @@ import { commandNameOf, deriveKeyForCommandLine } from './early-unlock.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
 import { criticalWork } from '../util/critical-work.ts';
 import { scavengeWithoutHelpers } from '../util/heap-sizing.ts';
+import { withoutControls } from '../util/printable.ts';
 
 /**
  * Runs one hbr command line and returns the exit code. The only place that parses argv and
@@ -139,7 +140,7 @@ function reportError(ctx: CliContext, error: unknown, code: number, json: boolea
       `${JSON.stringify({ messageType: 'exitError', code, error: { code: reason, message, ...plan } })}\n`,
     );
   } else {
-    ctx.stderr.write(`hbr: ${message}\n`);
+    ctx.stderr.write(`hbr: ${withoutControls(message)}\n`);
   }
   if (!isHbrError(error) && error instanceof Error && ctx.env.HBR_DEBUG) {
     ctx.stderr.write(`${error.stack ?? ''}\n`);

@@ -189,6 +189,41 @@ void describe('terminal reporter', () => {
     assert.equal(reporter.fileErrors, 1);
   });
 
+  void it('never lets a name drive the terminal: warnings, errors and the live line escape it', () => {
+    const { reporter, stderr, clock } = harness({ isTTY: true, env: { NO_COLOR: '1' } });
+    const name = '/srv/\u001b[2J\u001b]0;owned\u0007x\ny';
+    reporter.start('backup');
+    clock.t += 1000;
+    reporter.progress({ files: 1, bytes: 1, currentPath: name });
+    reporter.warn(`${name} changed while being read`);
+    reporter.fileError(name, new Error(`EIO: i/o error, open '${name}'`));
+    reporter.done();
+    const err = stderr.text();
+    // The reporter's own codes (clearing the line) and no others.
+    assert.doesNotMatch(
+      err.replaceAll('\r\u001b[2K', ''),
+      /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/,
+    );
+    assert.match(err, /warning: \/srv\/\\u001b\[2J\\u001b\]0;owned\\u0007x\ny changed/);
+    assert.ok(err.includes(`error: ${JSON.stringify(name)}: EIO`), err);
+    assert.match(
+      err,
+      /\/srv\/\\u001b\[2J\\u001b\]0;owned\\u0007x\\ny\r/,
+      'the live line, on one line',
+    );
+  });
+
+  void it('escapes names in the plain reporter alike', () => {
+    const { reporter, stderr } = harness();
+    reporter.warn('/srv/\u001b[31mred');
+    reporter.fileError('/srv/\u001b[31mred', new Error('unreadable'));
+    reporter.info('restoring /srv/\u009bx');
+    assert.equal(
+      stderr.text(),
+      'warning: /srv/\\u001b[31mred\nerror: "/srv/\\u001b[31mred": unreadable\nrestoring /srv/\\u009bx\n',
+    );
+  });
+
   void it('colours warnings unless NO_COLOR is set', () => {
     const { reporter, stderr } = harness({ isTTY: true });
     reporter.warn('careful');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { printable } from './printable.ts';
+import { printable, withoutControls } from './printable.ts';
 
 describe('printable', () => {
   it('leaves a name without control characters as it is, quotes and backslashes included', () => {
@@ -23,5 +23,19 @@ describe('printable', () => {
   it('escapes DEL and C1 characters, which JSON leaves as they are', () => {
     assert.equal(printable('/srv/\u007f\u009b'), '"/srv/\\u007f\\u009b"');
     assert.equal(JSON.parse(printable('/srv/a\n\u0085b')), '/srv/a\n\u0085b');
+  });
+});
+
+describe('withoutControls', () => {
+  it('escapes every control character of a message but its own line breaks and tabs', () => {
+    assert.equal(
+      withoutControls('cannot read /srv/\u001b[2J\u0007x\u009b: EIO\n\tsecond line'),
+      'cannot read /srv/\\u001b[2J\\u0007x\\u009b: EIO\n\tsecond line',
+    );
+    assert.equal(withoutControls('/srv/é ü "x"'), '/srv/é ü "x"');
+  });
+
+  it('escapes line breaks and tabs too on one line', () => {
+    assert.equal(withoutControls('/srv/a\nb\tc\rd', { oneLine: true }), '/srv/a\\nb\\tc\\u000dd');
   });
 });

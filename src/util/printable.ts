@@ -24,3 +24,22 @@ export function printable(text: string): string {
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 }
+
+/** Control characters but line feed and tab. */
+const DRIVING = /(?![\n\t])\p{Cc}/gu;
+/** Control characters, all of them. */
+const ALL = /\p{Cc}/gu;
+
+/**
+ * `text` with its control characters escaped as in JSON (`\u001b`), but line feeds and tabs
+ * unless `oneLine`: for messages and warnings, which may quote a file name or a store's answer,
+ * and whose line breaks are their own; `oneLine` for a live line that a name's line feed would
+ * break. No escape sequence in a name reaches the terminal.
+ * @example withoutControls('cannot read /srv/\u001b[2Jx') // 'cannot read /srv/\\u001b[2Jx'
+ */
+export function withoutControls(text: string, options: { oneLine?: boolean } = {}): string {
+  return text.replace(options.oneLine ? ALL : DRIVING, (c) => {
+    const code = c.charCodeAt(0);
+    return code === 10 ? '\\n' : code === 9 ? '\\t' : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}

@@ -121,6 +121,11 @@ describe('hbr backup of entries that are not plain files, folders or links', () 
     const include = await run('restore', 'latest', '--target', 'out-no', '--include', missing);
     assert.equal(include.code, 1);
     assert.ok(include.stderr.includes(`: ${JSON.stringify(missing)} (`), include.stderr);
+    // An error naming a path holds no escape sequence of it: the terminal is not driven.
+    const driving = await run('backup', join(cli.path, 'no\u001b[2Jsuch'));
+    assert.notEqual(driving.code, 0);
+    assert.ok(driving.stderr.includes('no\\u001b[2Jsuch'), driving.stderr);
+    assert.doesNotMatch(driving.stderr, /\u001b/);
   });
 });
 

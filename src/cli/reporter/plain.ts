@@ -6,6 +6,7 @@
 import type { Writable } from 'node:stream';
 import type { Reporter } from '../reporter.ts';
 import { formatBytes, formatCount } from './format.ts';
+import { printable, withoutControls } from '../../util/printable.ts';
 import { asLine, createTaskTracker, describeError, paint, progressLine } from './task.ts';
 
 /** Options of {@link createPlainReporter}. */
@@ -53,15 +54,17 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
       stderr.write(`${progressLine(snapshot, Number.MAX_SAFE_INTEGER)}\n`);
     },
     info(message) {
-      stderr.write(asLine(message));
+      stderr.write(asLine(withoutControls(message)));
     },
     warn(message) {
-      stderr.write(asLine(`${paint(color, 'yellow', 'warning:')} ${message}`));
+      stderr.write(asLine(`${paint(color, 'yellow', 'warning:')} ${withoutControls(message)}`));
     },
     fileError(path, error) {
       errors++;
       stderr.write(
-        asLine(`${paint(color, 'red', 'error:')} ${path}: ${describeError(error).message}`),
+        asLine(
+          `${paint(color, 'red', 'error:')} ${printable(path)}: ${withoutControls(describeError(error).message)}`,
+        ),
       );
     },
     summary(_data, humanLines) {

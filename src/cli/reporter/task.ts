@@ -3,6 +3,7 @@
  * reporters share.
  * @module
  */
+import { withoutControls } from '../../util/printable.ts';
 import { isHbrError } from '../../errors.ts';
 import { formatBytes, formatClock, formatCount, formatPercent, formatRate } from './format.ts';
 import {
@@ -76,8 +77,8 @@ export function progressLine(s: ProgressSnapshot, width: number): string {
   const room = width - line.length - 2;
   if (s.currentPath === undefined || room < 8) return line;
   // The end of a path says more than its start.
-  const path =
-    s.currentPath.length <= room ? s.currentPath : `…${s.currentPath.slice(-(room - 1))}`;
+  const shown = withoutControls(s.currentPath, { oneLine: true });
+  const path = shown.length <= room ? shown : `…${shown.slice(-(room - 1))}`;
   return `${line}  ${path}`;
 }
 

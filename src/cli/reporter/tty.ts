@@ -5,6 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { Reporter } from '../reporter.ts';
+import { printable, withoutControls } from '../../util/printable.ts';
 import { asLine, createTaskTracker, describeError, paint, progressLine } from './task.ts';
 
 /** Redraws at most this often: faster is flicker, not information. */
@@ -67,14 +68,16 @@ export function createTtyReporter(options: TtyReporterOptions): Reporter {
       if (active && now() - lastDraw >= REDRAW_MS) draw();
     },
     info(message) {
-      say(message);
+      say(withoutControls(message));
     },
     warn(message) {
-      say(`${paint(color, 'yellow', 'warning:')} ${message}`);
+      say(`${paint(color, 'yellow', 'warning:')} ${withoutControls(message)}`);
     },
     fileError(path, error) {
       errors++;
-      say(`${paint(color, 'red', 'error:')} ${path}: ${describeError(error).message}`);
+      say(
+        `${paint(color, 'red', 'error:')} ${printable(path)}: ${withoutControls(describeError(error).message)}`,
+      );
     },
     summary(_data, humanLines) {
       finish();
