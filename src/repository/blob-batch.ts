@@ -46,7 +46,8 @@ export function planBatches(blobs: readonly BatchBlob[], maxSpan: number): Batch
  * whose whole content is blob `i`) with one ranged read, which a codec worker decodes, verifies
  * and writes (see {@link restoreBlobsAway}). The read goes into `options.into` when it is long
  * enough and the store can (shared memory, from `sharedBuffer`; the caller may reuse it once this
- * resolves), else into fresh memory that moves to the worker.
+ * resolves), else into fresh memory that moves to the worker; `options.decode` may hold the
+ * handing over until fewer batches wait at the workers.
  * @returns per blob, per file: `undefined` once written, {@link FileWritten} when written without
  * its owner (util/owner-refusal.ts) or asked for its identity, else the error it failed with (a
  * failed read fails them all).
@@ -55,9 +56,15 @@ export async function restoreBatch(
   repo: OpenRepository,
   batch: readonly BatchBlob[],
   files: readonly (readonly RestoreFile[])[],
-  options: { readonly signal?: AbortSignal | undefined; readonly into?: Buffer | undefined } = {},
+  options: {
+    readonly signal?: AbortSignal | undefined;
+    readonly into?: Buffer | undefined;
+    /** Runs the handing of the bytes read to a codec worker (a limit of batches at the workers). */
+    readonly decode?: <T>(handOver: () => Promise<T>) => Promise<T>;
+  } = {},
 ): Promise<(Error | FileWritten | undefined)[][]> {
   const { signal, into } = options;
+  const decode = options.decode ?? (<T>(handOver: () => Promise<T>) => handOver());
   const first = batch[0];
   const last = batch.at(-1);
   if (!first || !last) return [];
@@ -89,5 +96,5 @@ export async function restoreBatch(
     what: `data blob ${id.toString('hex').slice(0, 16)} in pack ${where.packId}`,
     files: files[i] ?? [],
   }));
-  return restoreBlobsAway(repo.keys, bytes, blobs).catch(failAll);
+  return decode(() => restoreBlobsAway(repo.keys, bytes, blobs)).catch(failAll);
 }

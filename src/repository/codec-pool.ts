@@ -668,13 +668,18 @@ interface _Pool {
 
 let pool: _Pool | undefined;
 
+/** How many codec workers the pool runs at most: one per core, at most 4. */
+export function codecWorkerCount(): number {
+  return Math.max(1, Math.min(availableParallelism(), 4));
+}
+
 /**
  * The process's codec pool, started on first use: one worker per core (at most 4) sharing a slab
  * of slots, four per worker, so each worker has its next blobs ready while readers hold leases.
  */
 function _pool(): _Pool {
   if (pool) return pool;
-  const size = Math.max(1, Math.min(availableParallelism(), 4));
+  const size = codecWorkerCount();
   const slots = 4 * size + 2;
   const slab = new SharedArrayBuffer(slots * SLOT_SIZE);
   const free: _Slot[] = [];

@@ -17,7 +17,7 @@ export type { Note } from './notes.ts';
 export { createByteBudget } from './byte-budget.ts';
 export type { ByteBudget } from './byte-budget.ts';
 export { planBatches, restoreBatch } from './blob-batch.ts';
-export { sharedBuffer, startCodecWorkers } from './codec-pool.ts';
+export { codecWorkerCount, sharedBuffer, startCodecWorkers } from './codec-pool.ts';
 export type { RestoreFile } from './codec-messages.ts';
 export type { BatchBlob } from './blob-batch.ts';
 export type { Credential } from './keys.ts';

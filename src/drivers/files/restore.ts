@@ -53,6 +53,7 @@ import {
   planBatches,
   restoreBatch,
   sharedBuffer,
+  codecWorkerCount,
   writeContents,
   type BatchBlob,
   type BackupRecord,
@@ -195,11 +196,16 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   // page cache), another while one is free. A device write takes a fraction of the time a piece
   // takes to decode.
   const direct = createDirectWrites({ pieces: 8, perFile: 2 });
-  const batchLimit = pLimit(BATCHES_IN_FLIGHT);
+  const atWorkers = BATCHES_PER_WORKER * codecWorkerCount();
+  const batchLimit = pLimit(atWorkers + BATCHES_READ_AHEAD);
+  const decodeLimit = pLimit(atWorkers);
+  const decode = <T>(handOver: () => Promise<T>): Promise<T> => decodeLimit(handOver);
   // Shared memory for the ranged reads, one per read in flight, reused: with fresh memory for
   // each (1 MiB, freed by a worker), the main thread's malloc heap ended at 33 MB, in fragments,
   // in a restore of the benchmark at scale 1 and at 15 MB at scale 0.25; at 5 MB either way so.
-  const readInto = Array.from({ length: BATCHES_IN_FLIGHT }, () => sharedBuffer(BATCH_SPAN));
+  const readInto = Array.from({ length: atWorkers + BATCHES_READ_AHEAD }, () =>
+    sharedBuffer(BATCH_SPAN),
+  );
   const made = new Set([target]);
   const flow = _flow(FILES_AHEAD);
   // The identity of each file restored that may be a hard link's leader, as it was written: what
@@ -262,7 +268,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
             ),
           );
           const into = readInto.pop();
-          const results = await restoreBatch(repo, batch, files, { signal, into }).finally(
+          const results = await restoreBatch(repo, batch, files, { signal, into, decode }).finally(
             () => into && readInto.push(into),
           );
           planned.forEach((group, i) =>
@@ -650,10 +656,22 @@ function _flow(ahead: number): {
 /** Bytes one ranged read covers when restoring single-blob files in pack order. */
 const BATCH_SPAN = 1024 * 1024;
 /**
- * Such ranged reads in flight: one being read while each of two workers decodes and writes
- * another (each holds only its stored bytes here).
+ * Such ranged reads at each codec worker, one decoded and written while the next waits: a worker
+ * done with a batch starts the next without waiting for the main thread's turn. With 3 reads in
+ * flight in all (one read, one at each of two workers), the workers were idle a quarter of a
+ * restore of the benchmark's artifacts (`--cpu-prof`), a batch of a few files done before the
+ * next was read and handed over.
  */
-const BATCHES_IN_FLIGHT = 3;
+const BATCHES_PER_WORKER = 2;
+/**
+ * Ranged reads in flight besides those at the workers. The benchmark's artifacts, alternating,
+ * from a dropped page cache (2026-12-07, AMD EPYC): 4 at the workers and 2 reading ahead were
+ * faster than 3 in all in 11 of 12 pairs (3.24-3.69 s against 3.37-3.72), and the whole restore
+ * in 6 of 6 (4.96-6.73 s against 5.03-7.17) at the same peak RSS (220-233 MB against 219-238); 4
+ * in all, in 6 of 12; 8 in all without the limit at the workers, in 11 of 12 but 15-25 MB more
+ * peak RSS (237-251 MB); 2 at the workers and 2 reading ahead, slower in 8 of 12.
+ */
+const BATCHES_READ_AHEAD = 2;
 
 /**
  * How a codec worker restores a file whose whole content is one blob: checked against the
