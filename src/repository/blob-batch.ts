@@ -96,5 +96,9 @@ export async function restoreBatch(
     what: `data blob ${id.toString('hex').slice(0, 16)} in pack ${where.packId}`,
     files: files[i] ?? [],
   }));
-  return decode(() => restoreBlobsAway(repo.keys, bytes, blobs)).catch(failAll);
+  return decode(async () => {
+    // Read before an abort, it may have waited at the gate past it: none is handed over then.
+    signal?.throwIfAborted();
+    return restoreBlobsAway(repo.keys, bytes, blobs);
+  }).catch(failAll);
 }
