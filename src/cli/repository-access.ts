@@ -6,7 +6,13 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { configFileError, type HbrConfig, type ReplicaConfig } from '../config/index.ts';
-import { isHbrError, MissingPasswordError, NotFoundError, UsageError } from '../errors.ts';
+import {
+  ConfigError,
+  isHbrError,
+  MissingPasswordError,
+  NotFoundError,
+  UsageError,
+} from '../errors.ts';
 import {
   initRepository,
   openRepository,
@@ -233,14 +239,23 @@ async function _configOfSameRepository(
   globals: GlobalOptions,
   resolved: ResolvedRepository,
 ): Promise<{ repository: NonNullable<HbrConfig['repository']>; file: string } | undefined> {
-  const loaded = await configInUse({ env: ctx.env, cwd: ctx.cwd, flag: globals.config });
+  const given = credentialGiven({ env: ctx.env, cwd: ctx.cwd, ...globals });
+  // With the credential given, an ./hbr.yaml that cannot be read is none: the repository named
+  // opens as it did before its credential file and retention came from there. One named by
+  // --config or HBR_CONFIG is meant, and its error said.
+  const configNamed = globals.config !== undefined || Boolean(ctx.env.HBR_CONFIG);
+  const loaded = await configInUse({ env: ctx.env, cwd: ctx.cwd, flag: globals.config }).catch(
+    (error: unknown) => {
+      if (given && !configNamed && error instanceof ConfigError) return undefined;
+      throw error;
+    },
+  );
   const repository = loaded?.config.repository;
   if (!loaded || !repository) return undefined;
   const location = configRepositoryLocation(loaded.config, loaded.file);
   if (location && sameLocation(location, resolved.location))
     return { repository, file: loaded.file };
-  const given = { env: ctx.env, cwd: ctx.cwd, ...globals };
-  if (credentialGiven(given)) return undefined;
+  if (given) return undefined;
   if (repository.passwordFile === undefined && repository.keyFile === undefined) return undefined;
   const named = resolved.from === 'flag' ? '--repo' : 'HBR_REPOSITORY';
   const secret = repository.passwordFile !== undefined ? 'passwordFile' : 'keyFile';

@@ -96,6 +96,16 @@ describe('hbr reading password and key files', () => {
       refused.stderr,
       /no repository password for .*same\/other \(from --repo\): repository\.passwordFile in .*hbr\.yaml is for the config's repository, .*same\/repo,/,
     );
+    // An hbr.yaml that cannot be read stands in the way only where it is needed: with the
+    // credential given, --repo opens as it did without configs; named by --config, it is meant.
+    await writeFile(join(home, 'hbr.yaml'), 'repository: [broken\n');
+    const withPassword = await inHome(['-r', 'other', 'backups'], { HBR_PASSWORD: 'the password' });
+    assert.equal(withPassword.code, 0, withPassword.stderr);
+    const named = await inHome(['-r', 'other', '--config', 'hbr.yaml', 'backups'], {
+      HBR_PASSWORD: 'the password',
+    });
+    assert.equal(named.code, 78, named.stderr);
+    assert.equal((await inHome(['-r', 'other', 'backups'])).code, 78);
   });
 
   it('exits 78 naming the line for a credentialFile in hbr.yaml it cannot read', async () => {
