@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/helpers/temp.ts';
+import { StoreError } from '../errors.ts';
 import { createLocalStore } from '../stores/local.ts';
 import type { Store } from '../stores/types.ts';
 import { artifactRepository } from './artifacts.ts';
@@ -181,6 +182,27 @@ describe('check', () => {
       assert.deepEqual(about('forgotten/README')?.slice(0, 2), ['misplaced-object', 'warning']);
       // The sound one is read as before.
       assert.deepEqual([...(await readForgotten(repo)).entries], [['sales', ['a']]]);
+      // A store that will not list them: the backups are checked all the same, with a warning.
+      const local = createLocalStore({ path: dir.path });
+      const denied: Store = {
+        ...local,
+        list: (prefix, options) =>
+          prefix.startsWith('forgotten')
+            ? (async function* () {
+                yield* await Promise.reject<{ key: string; size: number }[]>(
+                  new StoreError(`[store:test] list ${prefix}: 403`, { permanent: true }),
+                );
+              })()
+            : local.list(prefix, options),
+      };
+      const blind = await checkRepository(await openRepository(denied, password));
+      assert.equal(blind.ok, true);
+      assert.equal(blind.stats.backups, 1);
+      assert.deepEqual(
+        blind.problems.map((p) => [p.kind, p.severity]),
+        [['damaged-forgotten', 'warning']],
+      );
+      assert.match(blind.problems[0]?.message ?? '', /forgotten\/ could not be read.*403/);
     } finally {
       await dir.remove();
     }

@@ -6,7 +6,7 @@
  * pack, which blobs, and which backups and files depend on them.
  * @module
  */
-import { IntegrityError, isHbrError, type HbrError } from '../errors.ts';
+import { IntegrityError, isHbrError, StoreError, type HbrError } from '../errors.ts';
 import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
 import { FORGOTTEN_PREFIX, readForgotten } from './forgotten.ts';
 import { openIndex } from './index-file.ts';
@@ -266,10 +266,21 @@ async function _checkForgotten(
 ): Promise<void> {
   const damaged = new Map<string, string>();
   const strays = new Set<string>();
-  await readForgotten(repo, signal, {
-    onDamaged: (key, why) => damaged.set(key, why),
-    onStray: (key) => strays.add(key),
-  });
+  try {
+    await readForgotten(repo, signal, {
+      onDamaged: (key, why) => damaged.set(key, why),
+      onStray: (key) => strays.add(key),
+    });
+  } catch (error) {
+    // As a backup that cannot read them goes on with a warning (a credential without access to
+    // them, forgets replacing them throughout): the backups are checked all the same.
+    if (!(error instanceof StoreError) || signal?.aborted) throw error;
+    problems.push({
+      kind: 'damaged-forgotten',
+      severity: 'warning',
+      message: `${FORGOTTEN_PREFIX} could not be read (${error.message}): SQL Server backups that cannot read it either may warn of the sets of backups \`hbr forget\` removed as lost ones`,
+    });
+  }
   for (const [key, why] of damaged) {
     problems.push({
       kind: 'damaged-forgotten',
