@@ -1,6 +1,6 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import packageJson from '../../package.json' with { type: 'json' };
-import { isHbrError, PlanError, UsageError } from '../errors.ts';
+import { ConfigError, isHbrError, PlanError, UsageError } from '../errors.ts';
 import { commands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
 import { commandNameOf, deriveKeyForCommandLine } from './early-unlock.ts';
@@ -140,7 +140,9 @@ function reportError(ctx: CliContext, error: unknown, code: number, json: boolea
       `${JSON.stringify({ messageType: 'exitError', code, error: { code: reason, message, ...plan } })}\n`,
     );
   } else {
-    ctx.stderr.write(`hbr: ${withoutControls(message)}\n`);
+    // A config's errors are a line per issue; any other error is one line, whatever it quotes.
+    const oneLine = !(error instanceof ConfigError);
+    ctx.stderr.write(`hbr: ${withoutControls(message, { oneLine })}\n`);
   }
   if (!isHbrError(error) && error instanceof Error && ctx.env.HBR_DEBUG) {
     ctx.stderr.write(`${error.stack ?? ''}\n`);

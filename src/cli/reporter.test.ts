@@ -201,11 +201,13 @@ void describe('terminal reporter', () => {
     const err = stderr.text();
     // The reporter's own codes (clearing the line) and no others.
     assert.doesNotMatch(
-      err.replaceAll('\r\u001b[2K', ''),
-      /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/,
+      err.replaceAll('\r\u001b[2K', '').replaceAll('\n', ''),
+      /[\u0000-\u001f\u007f-\u009f]/,
     );
-    assert.match(err, /warning: \/srv\/\\u001b\[2J\\u001b\]0;owned\\u0007x\ny changed/);
+    // Each one line: a name's line feed cannot fake a line of its own.
+    assert.match(err, /warning: \/srv\/\\u001b\[2J\\u001b\]0;owned\\u0007x\\ny changed/);
     assert.ok(err.includes(`error: ${JSON.stringify(name)}: EIO`), err);
+    assert.equal(err.split('\n').filter((line) => line.includes('owned')).length, 3, err);
     assert.match(
       err,
       /\/srv\/\\u001b\[2J\\u001b\]0;owned\\u0007x\\ny\r/,

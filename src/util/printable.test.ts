@@ -27,7 +27,7 @@ describe('printable', () => {
 });
 
 describe('withoutControls', () => {
-  it('escapes every control character of a message but its own line breaks and tabs', () => {
+  it('escapes every control character of a message of lines but its line breaks and tabs', () => {
     assert.equal(
       withoutControls('cannot read /srv/\u001b[2J\u0007x\u009b: EIO\n\tsecond line'),
       'cannot read /srv/\\u001b[2J\\u0007x\\u009b: EIO\n\tsecond line',
@@ -35,7 +35,7 @@ describe('withoutControls', () => {
     assert.equal(withoutControls('/srv/é ü "x"'), '/srv/é ü "x"');
   });
 
-  it('escapes line breaks and tabs too on one line', () => {
+  it('escapes line breaks and tabs too in a message of one line', () => {
     assert.equal(withoutControls('/srv/a\nb\tc\rd', { oneLine: true }), '/srv/a\\nb\\tc\\u000dd');
   });
 });

@@ -31,10 +31,11 @@ const DRIVING = /(?![\n\t])\p{Cc}/gu;
 const ALL = /\p{Cc}/gu;
 
 /**
- * `text` with its control characters escaped as in JSON (`\u001b`), but line feeds and tabs
- * unless `oneLine`: for messages and warnings, which may quote a file name or a store's answer,
- * and whose line breaks are their own; `oneLine` for a live line that a name's line feed would
- * break. No escape sequence in a name reaches the terminal.
+ * `text` with its control characters escaped as in JSON (`\u001b`, `\n`): for warnings, errors
+ * and the live line, which may quote a file name or a store's answer, each one line whatever
+ * they quote (a name's line feed would fake a line of its own). Without `oneLine`, line feeds
+ * and tabs are kept: a message made of lines (a config's issues, a line each). No escape sequence
+ * in a name reaches the terminal.
  * @example withoutControls('cannot read /srv/\u001b[2Jx') // 'cannot read /srv/\\u001b[2Jx'
  */
 export function withoutControls(text: string, options: { oneLine?: boolean } = {}): string {

@@ -1,3 +1,4 @@
+import { printable } from '../../util/printable.ts';
 import { collect } from '../repeatable.ts';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -221,12 +222,12 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
               currentPath: p.currentPath,
             }),
           onFileError: (path, message) => reporter.fileError(path, new Error(message)),
-          onSkipped: (path, message) => reporter.warn(`${path}: ${message}`, { path }),
+          onSkipped: (path, message) => reporter.warn(`${printable(path)}: ${message}`, { path }),
         });
         tracePhase('files walked');
         for (const path of result.changedWhileReading) {
           reporter.warn(
-            `${path}: changed while it was being read; the stored copy may be inconsistent`,
+            `${printable(path)}: changed while it was being read; the stored copy may be inconsistent`,
             { path },
           );
         }

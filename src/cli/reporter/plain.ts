@@ -54,16 +54,20 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
       stderr.write(`${progressLine(snapshot, Number.MAX_SAFE_INTEGER)}\n`);
     },
     info(message) {
-      stderr.write(asLine(withoutControls(message)));
+      stderr.write(asLine(withoutControls(message, { oneLine: true })));
     },
     warn(message) {
-      stderr.write(asLine(`${paint(color, 'yellow', 'warning:')} ${withoutControls(message)}`));
+      stderr.write(
+        asLine(
+          `${paint(color, 'yellow', 'warning:')} ${withoutControls(message, { oneLine: true })}`,
+        ),
+      );
     },
     fileError(path, error) {
       errors++;
       stderr.write(
         asLine(
-          `${paint(color, 'red', 'error:')} ${printable(path)}: ${withoutControls(describeError(error).message)}`,
+          `${paint(color, 'red', 'error:')} ${printable(path)}: ${withoutControls(describeError(error).message, { oneLine: true })}`,
         ),
       );
     },

@@ -68,15 +68,15 @@ export function createTtyReporter(options: TtyReporterOptions): Reporter {
       if (active && now() - lastDraw >= REDRAW_MS) draw();
     },
     info(message) {
-      say(withoutControls(message));
+      say(withoutControls(message, { oneLine: true }));
     },
     warn(message) {
-      say(`${paint(color, 'yellow', 'warning:')} ${withoutControls(message)}`);
+      say(`${paint(color, 'yellow', 'warning:')} ${withoutControls(message, { oneLine: true })}`);
     },
     fileError(path, error) {
       errors++;
       say(
-        `${paint(color, 'red', 'error:')} ${printable(path)}: ${withoutControls(describeError(error).message)}`,
+        `${paint(color, 'red', 'error:')} ${printable(path)}: ${withoutControls(describeError(error).message, { oneLine: true })}`,
       );
     },
     summary(_data, humanLines) {
