@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { ConfigError, MissingPasswordError, UsageError } from '../errors.ts';
 import {
   parseLocation,
+  sameLocation,
   requireConfig,
   resolveConfigFile,
   resolveCredentials,
@@ -158,6 +159,29 @@ void describe('parseLocation', () => {
         assert.match(error.message, /^--repo: unknown repository URL scheme "sftp:\/\/"/);
         return true;
       },
+    );
+  });
+});
+
+void describe('sameLocation', () => {
+  const url = (text: string) => parseLocation(text, '/', 'test');
+  void it('takes a URL for the same repository whatever the order of its query or its trailing slash', () => {
+    const held = 'azure://acct/backups/prod?endpoint=http%3A%2F%2F127.0.0.1&immutability=Unlocked';
+    for (const same of [
+      'azure://acct/backups/prod/?immutability=Unlocked&endpoint=http%3A%2F%2F127.0.0.1',
+      'azure://acct/backups/prod//?endpoint=http%3A%2F%2F127.0.0.1&immutability=Unlocked',
+    ])
+      assert.equal(sameLocation(url(held), url(same)), true, same);
+    for (const other of [
+      'azure://acct/backups/prod?endpoint=http%3A%2F%2F127.0.0.2&immutability=Unlocked',
+      'azure://acct/backups/prod?endpoint=http%3A%2F%2F127.0.0.1',
+      'azure://acct/backups/test?endpoint=http%3A%2F%2F127.0.0.1&immutability=Unlocked',
+      's3://acct/backups/prod?endpoint=http%3A%2F%2F127.0.0.1&immutability=Unlocked',
+    ])
+      assert.equal(sameLocation(url(held), url(other)), false, other);
+    assert.equal(
+      sameLocation({ kind: 'path', path: '/srv/repo/' }, { kind: 'path', path: '/srv/repo' }),
+      true,
     );
   });
 });

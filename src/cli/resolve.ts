@@ -132,12 +132,28 @@ export function configRepositoryLocation(
   return undefined;
 }
 
-/** Whether two locations name the same repository as written (a path, or a URL). */
+/**
+ * Whether two locations name the same repository as written: the same path, or the same URL but
+ * for trailing slashes of its path and the order of its query parameters (`?endpoint=…&
+ * immutability=…` and the other way round are one repository, with one config's retention).
+ */
 export function sameLocation(a: RepositoryLocation, b: RepositoryLocation): boolean {
   if (a.kind === 'path' && b.kind === 'path') return path.resolve(a.path) === path.resolve(b.path);
-  if (a.kind === 'url' && b.kind === 'url')
-    return a.url.replace(/\/+$/, '') === b.url.replace(/\/+$/, '');
+  if (a.kind === 'url' && b.kind === 'url') return _urlKey(a.url) === _urlKey(b.url);
   return false;
+}
+
+/** A URL with its path's trailing slashes dropped and its query parameters sorted. */
+function _urlKey(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return text.replace(/\/+$/, '');
+  }
+  url.pathname = url.pathname.replace(/\/+$/, '');
+  url.searchParams.sort();
+  return url.href;
 }
 
 /**
