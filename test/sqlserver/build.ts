@@ -1,5 +1,7 @@
 /** Builders of synthetic backup-set records for planner tests. */
 import type { BackupSetRecord, BackupSetType } from '../../src/drivers/sqlserver/backup-set.ts';
+import { recordToJson } from '../../src/drivers/sqlserver/plan-json.ts';
+import type { BackupRecord } from '../../src/repository/types.ts';
 
 let counter = 0;
 
@@ -45,4 +47,29 @@ export function rec(
 /** 2026-01-01T00:00Z plus `m` minutes. */
 export function minute(m: number): Date {
   return new Date(Date.UTC(2026, 0, 1) + m * 60_000);
+}
+
+/** An hbr backup of the source `sales` holding `set`, with the sets msdb showed beside it. */
+export function sqlBackup(set: BackupSetRecord, n: number, foreign?: unknown[]): BackupRecord {
+  const id = n.toString(16).padStart(64, '0');
+  return {
+    id,
+    shortId: id.slice(0, 8),
+    source: 'sales',
+    kind: 'sqlserver',
+    type: set.type,
+    startedAt: set.start.toISOString(),
+    finishedAt: set.finish.toISOString(),
+    host: 'h',
+    paths: ['Sales'],
+    tags: [],
+    tree: '',
+    summary: { files: 1, bytes: 1, addedBytes: 1, durationMs: 1 },
+    meta: {
+      sqlserver: 1,
+      set: recordToJson(set),
+      artifacts: ['stripe1.bak'],
+      ...(foreign ? { foreign } : {}),
+    },
+  };
 }

@@ -1,36 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rec } from '../../../test/sqlserver/build.ts';
-import type { BackupRecord } from '../../repository/types.ts';
+import { rec, sqlBackup } from '../../../test/sqlserver/build.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import { buildCatalog } from './catalog.ts';
 import { planRestore } from './chain.ts';
 import { recordToJson } from './plan-json.ts';
-
-/** An hbr backup of the source `sales` holding `set`, with the sets msdb showed beside it. */
-function sqlBackup(set: BackupSetRecord, n: number, foreign?: unknown[]): BackupRecord {
-  const id = n.toString(16).padStart(64, '0');
-  return {
-    id,
-    shortId: id.slice(0, 8),
-    source: 'sales',
-    kind: 'sqlserver',
-    type: set.type,
-    startedAt: set.start.toISOString(),
-    finishedAt: set.finish.toISOString(),
-    host: 'h',
-    paths: ['Sales'],
-    tags: [],
-    tree: '',
-    summary: { files: 1, bytes: 1, addedBytes: 1, durationMs: 1 },
-    meta: {
-      sqlserver: 1,
-      set: recordToJson(set),
-      artifacts: ['stripe1.bak'],
-      ...(foreign ? { foreign } : {}),
-    },
-  };
-}
 
 const full = rec('full', 100n, 200n, 10);
 const log1 = rec('log', 150n, 400n, 30);

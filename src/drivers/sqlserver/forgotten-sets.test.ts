@@ -2,16 +2,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../../test/helpers/temp.ts';
+import { sqlBackup } from '../../../test/sqlserver/build.ts';
 import { StoreError } from '../../errors.ts';
 import { readForgotten, replaceForgotten } from '../../repository/forgotten.ts';
 import { initRepository, openRepository } from '../../repository/repository.ts';
-import type { BackupRecord } from '../../repository/types.ts';
 import { createLocalStore } from '../../stores/local.ts';
 import type { Store } from '../../stores/types.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import { beyondEveryRestore, readForgottenSets, rememberForgotten } from './forgotten-sets.ts';
 import { parseHistoryJson } from './history.ts';
-import { recordToJson } from './plan-json.ts';
 
 /*
  * EmptyTLogData.json, a real history (dbatools), without its 30 empty logs (UTC, 2017):
@@ -43,26 +42,6 @@ const LC: BackupSetRecord = {
   finish: new Date('2017-04-27T19:30:00Z'),
 };
 
-/** hbr's backup of `set`, as the repository lists it. */
-function backupOf(set: BackupSetRecord, n: number): BackupRecord {
-  const id = n.toString(16).padStart(64, '0');
-  return {
-    id,
-    shortId: id.slice(0, 8),
-    source: 'sales',
-    kind: 'sqlserver',
-    type: set.type,
-    startedAt: set.start.toISOString(),
-    finishedAt: set.finish.toISOString(),
-    host: 'h',
-    paths: ['Sales'],
-    tags: [],
-    tree: '',
-    summary: { files: 1, bytes: 1, addedBytes: 1, durationMs: 1 },
-    meta: { sqlserver: 1, set: recordToJson(set), artifacts: ['stripe1.bak'], foreign: [] },
-  };
-}
-
 describe('a set no restore can reach any more', () => {
   it('finished before every full a restore can start from started', () => {
     // F1 and LA gone: every plan starts at F2, the differentials are based on it.
@@ -86,7 +65,7 @@ describe('a set no restore can reach any more', () => {
 });
 
 describe('what forget records of the SQL Server backups it removes', () => {
-  const backups = [F1, LA, F2, LB, LC].map(backupOf);
+  const backups = [F1, LA, F2, LB, LC].map((set, n) => sqlBackup(set, n, []));
   const ids = (...sets: BackupSetRecord[]): Set<string> =>
     new Set(
       backups
@@ -135,7 +114,7 @@ describe('what forget records of the SQL Server backups it removes', () => {
 
   it('keeps every set recorded when a kept manifest cannot be read', () => {
     const broken = {
-      ...backupOf(LC, 99),
+      ...sqlBackup(LC, 99, []),
       meta: { sqlserver: 1, set: { BackupSetGUID: 'x' }, artifacts: [] },
     };
     const entries = rememberForgotten([...backups, broken], ids(F1, LA), new Map(), deleted);
@@ -159,7 +138,7 @@ describe('what forget records of the SQL Server backups it removes', () => {
     });
     /** The record once the newest backup of the source finished on `day`. */
     const at = (day: string, days: number) => {
-      const newest = { ...backupOf(LC, 9), finishedAt: `${day}T00:00:00.000Z` };
+      const newest = { ...sqlBackup(LC, 9, []), finishedAt: `${day}T00:00:00.000Z` };
       return guids(
         rememberForgotten([...backups, newest], new Set(), recorded, {
           applyRule: false,
