@@ -86,14 +86,7 @@ describe("forget's record of what it removed", () => {
     t.after(() => dir.remove());
     const refusing = snapshotDeletesRefused(createLocalStore({ path: dir.path }));
     const repo = await repositoryOn(refusing.store);
-    const session = await startSession(repo);
-    await session.addArtifact('a.bak', Readable.from([Buffer.from('x')]));
-    const backup = await session.commit({
-      source: 'sales',
-      kind: 'sqlserver',
-      type: 'full',
-      startedAt: new Date(),
-    });
+    const backup = await commitOne(repo);
     refusing.refuse = true;
     const remember = (): Map<string, string[]> => new Map([['sales', [backup.id]]]);
     await assert.rejects(forgetBackups(repo, [backup.id], { remember }), /delete snapshots/);
