@@ -6,8 +6,7 @@
 import type { Writable } from 'node:stream';
 import type { Reporter } from '../reporter.ts';
 import { formatBytes, formatCount } from './format.ts';
-import { printable, withoutControls } from '../../util/printable.ts';
-import { asLine, createTaskTracker, describeError, paint, progressLine } from './task.ts';
+import { asLine, createTaskTracker, progressLine, reportLine } from './task.ts';
 
 /** Options of {@link createPlainReporter}. */
 export interface PlainReporterOptions {
@@ -54,22 +53,14 @@ export function createPlainReporter(options: PlainReporterOptions): Reporter {
       stderr.write(`${progressLine(snapshot, Number.MAX_SAFE_INTEGER)}\n`);
     },
     info(message) {
-      stderr.write(asLine(withoutControls(message, { oneLine: true })));
+      stderr.write(asLine(reportLine.info(message)));
     },
     warn(message) {
-      stderr.write(
-        asLine(
-          `${paint(color, 'yellow', 'warning:')} ${withoutControls(message, { oneLine: true })}`,
-        ),
-      );
+      stderr.write(asLine(reportLine.warning(color, message)));
     },
     fileError(path, error) {
       errors++;
-      stderr.write(
-        asLine(
-          `${paint(color, 'red', 'error:')} ${printable(path)}: ${withoutControls(describeError(error).message, { oneLine: true })}`,
-        ),
-      );
+      stderr.write(asLine(reportLine.fileError(color, path, error)));
     },
     summary(_data, humanLines) {
       active = false;

@@ -3,7 +3,7 @@
  * reporters share.
  * @module
  */
-import { withoutControls } from '../../util/printable.ts';
+import { printable, withoutControls } from '../../util/printable.ts';
 import { isHbrError } from '../../errors.ts';
 import { formatBytes, formatClock, formatCount, formatPercent, formatRate } from './format.ts';
 import {
@@ -89,6 +89,18 @@ export function paint(enabled: boolean, color: 'red' | 'yellow' | 'dim', text: s
   const [open, close] = codes[color];
   return `\u001b[${open}m${text}\u001b[${close}m`;
 }
+
+/**
+ * The human reporters' lines of a message, a warning and a file that failed: one line each,
+ * whatever names they quote (util/printable.ts), the path quoted as `hbr ls` quotes it.
+ */
+export const reportLine = {
+  info: (message: string): string => withoutControls(message, { oneLine: true }),
+  warning: (color: boolean, message: string): string =>
+    `${paint(color, 'yellow', 'warning:')} ${reportLine.info(message)}`,
+  fileError: (color: boolean, path: string, error: unknown): string =>
+    `${paint(color, 'red', 'error:')} ${printable(path)}: ${reportLine.info(describeError(error).message)}`,
+};
 
 /** `text` with exactly one trailing newline (none added to empty text). */
 export function asLine(text: string): string {

@@ -5,8 +5,7 @@
  */
 import type { Writable } from 'node:stream';
 import type { Reporter } from '../reporter.ts';
-import { printable, withoutControls } from '../../util/printable.ts';
-import { asLine, createTaskTracker, describeError, paint, progressLine } from './task.ts';
+import { asLine, createTaskTracker, progressLine, reportLine } from './task.ts';
 
 /** Redraws at most this often: faster is flicker, not information. */
 const REDRAW_MS = 100;
@@ -68,16 +67,14 @@ export function createTtyReporter(options: TtyReporterOptions): Reporter {
       if (active && now() - lastDraw >= REDRAW_MS) draw();
     },
     info(message) {
-      say(withoutControls(message, { oneLine: true }));
+      say(reportLine.info(message));
     },
     warn(message) {
-      say(`${paint(color, 'yellow', 'warning:')} ${withoutControls(message, { oneLine: true })}`);
+      say(reportLine.warning(color, message));
     },
     fileError(path, error) {
       errors++;
-      say(
-        `${paint(color, 'red', 'error:')} ${printable(path)}: ${withoutControls(describeError(error).message, { oneLine: true })}`,
-      );
+      say(reportLine.fileError(color, path, error));
     },
     summary(_data, humanLines) {
       finish();
