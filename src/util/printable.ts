@@ -19,10 +19,7 @@ const CONTROL = /\p{Cc}/u;
  */
 export function printable(text: string): string {
   if (!CONTROL.test(text) && !text.startsWith('"')) return text;
-  return JSON.stringify(text).replace(
-    /[\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return JSON.stringify(text).replace(/[\u007f-\u009f]/g, _escaped);
 }
 
 /** Control characters but line feed and tab. */
@@ -39,8 +36,11 @@ const ALL = /\p{Cc}/gu;
  * @example withoutControls('cannot read /srv/\u001b[2Jx') // 'cannot read /srv/\\u001b[2Jx'
  */
 export function withoutControls(text: string, options: { oneLine?: boolean } = {}): string {
-  return text.replace(options.oneLine ? ALL : DRIVING, (c) => {
-    const code = c.charCodeAt(0);
-    return code === 10 ? '\\n' : code === 9 ? '\\t' : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
+  return text.replace(options.oneLine ? ALL : DRIVING, _escaped);
+}
+
+/** A control character as JSON writes it: `\n`, `\t`, else `\u` and four hex digits. */
+function _escaped(c: string): string {
+  const code = c.charCodeAt(0);
+  return code === 10 ? '\\n' : code === 9 ? '\\t' : `\\u${code.toString(16).padStart(4, '0')}`;
 }
