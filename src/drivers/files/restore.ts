@@ -198,8 +198,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const direct = createDirectWrites({ pieces: 8, perFile: 2 });
   const atWorkers = BATCHES_PER_WORKER * codecWorkerCount();
   const batchLimit = pLimit(atWorkers + BATCHES_READ_AHEAD);
-  const decodeLimit = pLimit(atWorkers);
-  const decode = <T>(handOver: () => Promise<T>): Promise<T> => decodeLimit(handOver);
+  const decode = pLimit(atWorkers);
   // Shared memory for the ranged reads, one per read in flight, reused: with fresh memory for
   // each (1 MiB, freed by a worker), the main thread's malloc heap ended at 33 MB, in fragments,
   // in a restore of the benchmark at scale 1 and at 15 MB at scale 0.25; at 5 MB either way so.
