@@ -93,15 +93,21 @@ export function rememberForgotten(
   recorded: ForgottenEntries,
   options: RememberOptions,
 ): Map<string, unknown[]> {
-  const entries = new Map<string, Map<string, unknown>>();
-  const add = (source: string, key: string, item: unknown): void => {
-    const list = entries.get(source) ?? new Map<string, unknown>();
-    entries.set(source, list.set(key, item));
+  // Per source, by set: the entry as recorded, and as read (none: a later hbr's, kept as it is).
+  type Held = { item: unknown; entry?: z.output<typeof EntrySchema> };
+  const entries = new Map<string, Map<string, Held>>();
+  const add = (source: string, key: string, held: Held): void => {
+    const list = entries.get(source) ?? new Map<string, Held>();
+    entries.set(source, list.set(key, held));
   };
   for (const [source, items] of recorded)
     for (const item of items) {
       const entry = EntrySchema.safeParse(item).data;
-      add(source, entry ? entry.guid : JSON.stringify(item), entry ?? item);
+      add(
+        source,
+        entry ? entry.guid : JSON.stringify(item),
+        entry ? { item: entry, entry } : { item },
+      );
     }
   for (const b of backups) {
     if (!removed.has(b.id) || b.kind !== 'sqlserver') continue;
@@ -111,12 +117,13 @@ export function rememberForgotten(
     } catch {
       continue; // no SQL Server backup's manifest: no set of it for msdb to show
     }
-    add(b.source, set.backupSetGuid, {
+    const item = {
       guid: set.backupSetGuid,
       type: set.type,
       copyOnly: set.isCopyOnly,
       finish: set.finish.toISOString(),
-    } satisfies Entry);
+    } satisfies Entry;
+    add(b.source, set.backupSetGuid, { item, entry: EntrySchema.parse(item) });
   }
   const kept = backups.filter((b) => !removed.has(b.id));
   const result = new Map<string, unknown[]>();
@@ -136,12 +143,13 @@ export function rememberForgotten(
       -Infinity,
     );
     const shown = newest - days * 86_400_000; // -Infinity without a backup: all kept
-    const left = [...list.values()].filter((item) => {
-      const e = EntrySchema.safeParse(item).data;
-      if (!e) return true;
-      if (new Date(e.finish).getTime() < shown) return false;
-      return !catalog || !beyondEveryRestore(_asSet(e), catalog);
-    });
+    const left = [...list.values()]
+      .filter(({ entry: e }) => {
+        if (!e) return true;
+        if (new Date(e.finish).getTime() < shown) return false;
+        return !catalog || !beyondEveryRestore(_asSet(e), catalog);
+      })
+      .map(({ item }) => item);
     if (left.length > 0) result.set(source, left);
   }
   return result;
