@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { recordToJson } from '../drivers/sqlserver/plan-json.ts';
 import type { BackupSetRecord } from '../drivers/sqlserver/backup-set.ts';
 import type { BackupRecord } from '../repository/types.ts';
-import { rec } from '../../test/sqlserver/build.ts';
+import { rec, sqlBackup as hbrBackup } from '../../test/sqlserver/build.ts';
 import { chainHeads, neededByKept, type UnplannedBackup } from './restore-chains.ts';
 
 /**
@@ -11,27 +11,8 @@ import { chainHeads, neededByKept, type UnplannedBackup } from './restore-chains
  * taken outside hbr that msdb showed then.
  */
 function sqlBackup(set: BackupSetRecord, n: number, foreign: BackupSetRecord[] = []): BackupRecord {
-  const id = n.toString(16).padStart(64, '0');
-  return {
-    id,
-    shortId: id.slice(0, 8),
-    source: 'core-sql',
-    kind: 'sqlserver',
-    type: set.type === 'full' ? 'full' : set.type === 'diff' ? 'diff' : 'log',
-    startedAt: set.start.toISOString(),
-    finishedAt: set.finish.toISOString(),
-    host: 'h',
-    paths: ['Sales'],
-    tags: [],
-    tree: '',
-    summary: { files: 1, bytes: 1, addedBytes: 1, durationMs: 1 },
-    meta: {
-      sqlserver: 1,
-      set: recordToJson(set),
-      artifacts: ['stripe1.bak'],
-      foreign: foreign.map((f) => ({ ...recordToJson(f), IsSnapshot: false })),
-    },
-  };
+  const shown = foreign.map((f) => ({ ...recordToJson(f), IsSnapshot: false }));
+  return hbrBackup(set, n, shown, 'core-sql');
 }
 
 /**

@@ -49,13 +49,21 @@ export function minute(m: number): Date {
   return new Date(Date.UTC(2026, 0, 1) + m * 60_000);
 }
 
-/** An hbr backup of the source `sales` holding `set`, with the sets msdb showed beside it. */
-export function sqlBackup(set: BackupSetRecord, n: number, foreign?: unknown[]): BackupRecord {
+/**
+ * An hbr backup of the source `source` holding `set`, as hbr commits one, with the sets msdb
+ * showed beside it (`foreign`, as recorded).
+ */
+export function sqlBackup(
+  set: BackupSetRecord,
+  n: number,
+  foreign?: unknown[],
+  source = 'sales',
+): BackupRecord {
   const id = n.toString(16).padStart(64, '0');
   return {
     id,
     shortId: id.slice(0, 8),
-    source: 'sales',
+    source,
     kind: 'sqlserver',
     type: set.type,
     startedAt: set.start.toISOString(),
