@@ -166,4 +166,40 @@ describe('a backup another hbr process is still committing', () => {
     assert.equal(after.warnings.filter((w) => LOST.test(w)).length, 1, after.warnings.join('\n'));
     assert.deepEqual(lostIn(after), [failed]);
   });
+
+  it('is not taken for lost by a restore planned meanwhile: it is warned of, and in the plan once committed', async (t) => {
+    const stand = await diskStandIn(t, 'Busy');
+    const { sql, repo, settings } = stand;
+    await backupSqlServerSource(sql, repo, settings, 'full');
+    const log = held(sql);
+    sql.write('Busy', 2);
+    const scheduled = backupSqlServerSource(log.exec, repo, settings, 'log');
+    await log.waiting;
+    const committing = sql.lastBackupGuid().toLowerCase();
+    const plan = () =>
+      restoreSqlServerSource(sql, repo, settings, {
+        target: { kind: 'latest' },
+        as: 'Busy_copy',
+        dryRun: true,
+      });
+
+    const meanwhile = await plan();
+    assert.deepEqual(
+      meanwhile.plan.steps.map((s) => s.type),
+      ['full'],
+    );
+    assert.ok(!meanwhile.warnings.some((w) => LOST.test(w)), meanwhile.warnings.join('\n'));
+    assert.ok(
+      meanwhile.warnings.some((w) => w.includes(committing) && /still running/.test(w)),
+      meanwhile.warnings.join('\n'),
+    );
+    log.release();
+    await scheduled;
+    const after = await plan();
+    assert.deepEqual(
+      after.plan.steps.map((s) => s.type),
+      ['full', 'log'],
+    );
+    assert.ok(!after.warnings.some((w) => w.includes(committing)), after.warnings.join('\n'));
+  });
 });

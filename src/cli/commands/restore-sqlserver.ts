@@ -99,6 +99,7 @@ export async function runSqlServerRestore(
       {
         signal: ctx.signal,
         onStep: (i, n, st) => reporter.info(`step ${i}/${n}: ${st.sql.split('\n')[0] ?? ''}`),
+        otherLocks: () => lock.others(),
       },
     );
     for (const warning of result.warnings) reporter.warn(warning);

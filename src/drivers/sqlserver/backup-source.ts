@@ -5,7 +5,7 @@
  * HEADERONLY/FILELISTONLY into the manifest meta, commit.
  * @module
  */
-import { describeLock, startSession, type OpenRepository } from '../../repository/index.ts';
+import { startSession, type OpenRepository } from '../../repository/index.ts';
 import type { BackupRecord } from '../../repository/types.ts';
 import type { BackupSetRecord, BackupSetType } from './backup-set.ts';
 import { buildCatalog } from './catalog.ts';
@@ -13,7 +13,7 @@ import { chainFacts, type ChainFacts } from './chain-facts.ts';
 import { backupViaDisk, type DiskStaging } from './disk-transport.ts';
 import { backupAdvice, decideBackupType } from './eligibility.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
-import { readMsdbHistory, sortHistory } from './foreign-history.ts';
+import { readMsdbHistory, runningBackups, sortHistory } from './foreign-history.ts';
 import { readForgottenSets } from './forgotten-sets.ts';
 import { isDiscardedSet } from './nul-device.ts';
 import { readDatabaseState, readServerInfo } from './operations.ts';
@@ -91,9 +91,7 @@ export async function backupSqlServerSource(
     // msdb before BACKUP: what it shows decides whether the backup asked for could be restored.
     // Then, in this order, the other backups running, the manifests and what forget removed.
     const history = await readMsdbHistory(exec, settings, info.serverName, { ...opts, warnings });
-    const running = (await session.otherLocks())
-      .filter((l) => !l.stale && l.operation === 'backup' && l.source === settings.source)
-      .map(describeLock);
+    const running = runningBackups(await session.otherLocks(), settings.source);
     const backups = await repo.backups(opts.signal);
     const forgotten = await readForgottenSets(repo, settings.source, {
       signal: opts.signal,

@@ -5,7 +5,12 @@ import type { BackupRecord } from '../../repository/types.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import type { SqlServerTransport } from './backup-source.ts';
 import type { SqlExecutor } from './executor.ts';
-import { readForeignHistory, sortHistory, type HistoryContext } from './foreign-history.ts';
+import {
+  readMsdbHistory,
+  sortHistory,
+  type HistoryContext,
+  type SortOptions,
+} from './foreign-history.ts';
 import { parseHistoryJson } from './history.ts';
 import { recordToJson } from './plan-json.ts';
 
@@ -39,19 +44,19 @@ async function foreignPaths(
   const warnings: string[] = [];
   const unrestorable: BackupSetRecord[] = [];
   const settings = { source: 'sales', database: 'Sales', transport };
+  const read = async (opts: SortOptions): Promise<BackupSetRecord[]> =>
+    sortHistory(
+      await readMsdbHistory(msdbWith(paths), settings, 'SQL1', opts),
+      { backups: [] },
+      settings,
+      opts,
+    );
   // As a backup reads it: with no earlier backup, every unrestorable set is news.
-  const got = await readForeignHistory(msdbWith(paths), { backups: [] }, settings, 'SQL1', {
-    warnings,
-    unrestorable,
-    once: true,
-  });
+  const got = await read({ warnings, unrestorable, once: true });
   // A restore gets the same sets, and warns only of those its plan crosses (plan-path.ts).
   const quiet: string[] = [];
   const again: BackupSetRecord[] = [];
-  const restore = await readForeignHistory(msdbWith(paths), { backups: [] }, settings, 'SQL1', {
-    warnings: quiet,
-    unrestorable: again,
-  });
+  const restore = await read({ warnings: quiet, unrestorable: again });
   assert.deepEqual([restore, again, quiet], [got, unrestorable, []]);
   return { foreign: got.flatMap((r) => r.files), warnings };
 }

@@ -8,6 +8,7 @@
  * another backup of the source may still be committing (see {@link HistoryContext} `running`).
  * @module
  */
+import { describeLock, type LockInfo } from '../../repository/locks.ts';
 import type { BackupRecord } from '../../repository/types.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import type { SqlServerSourceSettings, SqlServerTransport } from './backup-source.ts';
@@ -132,18 +133,13 @@ export function sortHistory(
 }
 
 /**
- * {@link readMsdbHistory}, then {@link sortHistory}: before a restore, which reads msdb after the
- * repository.
- * @throws SourceError when msdb returns malformed rows.
+ * The other backups of `source` running now, described, from the repository's locks (see
+ * {@link HistoryContext} `running`): read after msdb and before the manifests.
  */
-export async function readForeignHistory(
-  exec: SqlExecutor,
-  context: HistoryContext,
-  settings: SqlServerSourceSettings,
-  server: string,
-  opts: ExecOptions & SortOptions,
-): Promise<BackupSetRecord[]> {
-  return sortHistory(await readMsdbHistory(exec, settings, server, opts), context, settings, opts);
+export function runningBackups(locks: readonly LockInfo[], source: string): string[] {
+  return locks
+    .filter((l) => !l.stale && l.operation === 'backup' && l.source === source)
+    .map(describeLock);
 }
 
 // --- internal ---

@@ -7,6 +7,7 @@
  */
 import { PlanError, SourceError, UsageError } from '../../errors.ts';
 import { artifactRepository, type OpenRepository } from '../../repository/index.ts';
+import { listLocks, type LockInfo } from '../../repository/locks.ts';
 import type { BackupRecord } from '../../repository/types.ts';
 import type { BackupSetRecord } from './backup-set.ts';
 import { backupSqlServerSource, type SqlServerSourceSettings } from './backup-source.ts';
@@ -16,7 +17,7 @@ import { planRestore, planToLog, sameDatabaseName } from './chain.ts';
 import { deviceOf, type BackupDevice } from './device.ts';
 import { stageForRestore } from './disk-transport.ts';
 import type { DatabaseState } from './eligibility.ts';
-import { readForeignHistory } from './foreign-history.ts';
+import { readMsdbHistory, runningBackups, sortHistory } from './foreign-history.ts';
 import { readForgottenSets } from './forgotten-sets.ts';
 import type { ExecOptions, SqlExecutor } from './executor.ts';
 import {
@@ -85,6 +86,11 @@ export async function restoreSqlServerSource(
   request: SqlServerRestoreRequest,
   opts: ExecOptions & {
     onStep?: (index: number, total: number, statement: RestoreStatement) => void;
+    /**
+     * The repository's locks but the restore's own (`RepositoryLock.others` of its read lock);
+     * else they are listed with a probe lock (`listLocks`).
+     */
+    otherLocks?: () => Promise<LockInfo[]>;
   } = {},
 ): Promise<SqlServerRestoreResult> {
   const info = await readServerInfo(exec, opts);
@@ -105,16 +111,23 @@ export async function restoreSqlServerSource(
       : null;
   const tail = tailState !== null;
 
+  // msdb now: a DBA's backup since hbr's last one is part of the chain. Then, in this order, as a
+  // backup reads them: the other backups of the source running, the manifests, what forget
+  // removed. A set of hbr's that msdb shows is then in the manifests, or its backup was still
+  // committing it (a warning), or that backup ended without it (lost).
+  const history = await readMsdbHistory(exec, settings, info.serverName, { ...opts, warnings });
+  const running = runningBackups(
+    await (opts.otherLocks ?? (() => listLocks(repo.store, repo.keys)))(),
+    settings.source,
+  );
   let backups = await repo.backups(opts.signal);
   // Read after the manifests: a backup forget removes meanwhile is in one or the other.
   const forgotten = await readForgottenSets(repo, settings.source, {
     signal: opts.signal,
     warnings,
   });
-  // msdb now: a DBA's backup since hbr's last one is part of the chain.
   const unrestorable: BackupSetRecord[] = [];
-  const live = await readForeignHistory(exec, { backups, forgotten }, settings, info.serverName, {
-    ...opts,
+  const live = sortHistory(history, { backups, forgotten, running }, settings, {
     warnings,
     unrestorable,
   });
