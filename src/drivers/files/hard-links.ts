@@ -14,8 +14,9 @@
  *
  * The first node of a file the restore meets (its leader) is restored as any file is, and its
  * identity (device and inode number) is taken from the descriptor it was written through; the
- * later ones (its followers) are held, and once every file is restored each is made by
- * `link(leader, temporary name)` then `rename` into place: nothing torn is ever under a final
+ * later ones (its followers) are held, a window's worth at most, and once every file restored so
+ * far is written, each is made by `link(leader, temporary name)` then `rename` into place (so the
+ * memory of a restore of many links stays flat): nothing torn is ever under a final
  * name, and `overwrite` replaces a file at once, as a restored file does. `link` follows symbolic
  * links in the folders of the leader's path: a link is kept only when it is of the file the
  * restore wrote (its identity), never of one outside the target a folder swapped since for a
@@ -51,13 +52,20 @@ export interface Follower extends WalkedEntry {
 export interface LinkGroups {
   /**
    * Whether `entry` is a later link of a file met before: it is then held (in
-   * {@link followers}), to be linked once every file is restored. One Map lookup per file.
+   * {@link followers}), to be linked once the files met before it are restored. One Map lookup
+   * per file.
    */
   hold(entry: WalkedEntry): boolean;
   /** The files held, in the order met. */
   readonly followers: readonly Follower[];
   /** How many files are kept to compare later links with (for tests). */
   readonly leaders: number;
+  /**
+   * Hands over the followers held (forgotten here), and the paths of the leaders whose links
+   * were all met since the last call: no later file is a link of them, so once these followers
+   * are linked, what the restore keeps of those leaders can go.
+   */
+  take(): { followers: Follower[]; complete: string[] };
 }
 
 /**
@@ -69,9 +77,11 @@ export function createLinkGroups(): LinkGroups {
   const leaders = new Map<string, _Leader>();
   // Further files of an inode that was reused while the backup ran: seldom any.
   const reused = new Map<string, _Leader[]>();
-  const followers: Follower[] = [];
+  let followers: Follower[] = [];
+  let complete: string[] = [];
   /** Forgets a leader whose other links were all met: no further node is a link of it. */
   const met = (inode: string, leader: _Leader): void => {
+    complete.push(leader.path);
     const others = reused.get(inode) ?? [];
     if (leaders.get(inode) === leader) {
       // Another file of the inode, met before, is still waiting for its links (A1 B1 A2 B2).
@@ -82,9 +92,17 @@ export function createLinkGroups(): LinkGroups {
     if (others.length === 0) reused.delete(inode);
   };
   return {
-    followers,
+    get followers() {
+      return followers;
+    },
     get leaders() {
       return leaders.size;
+    },
+    take() {
+      const taken = { followers, complete };
+      followers = [];
+      complete = [];
+      return taken;
     },
     hold(entry) {
       const { node } = entry;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { renameSync, symlinkSync, unlinkSync } from 'node:fs';
+import { renameSync, statSync, symlinkSync, unlinkSync } from 'node:fs';
 import { link, lstat, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -226,6 +226,52 @@ describe('restoring a link whose leader is reached through a folder swapped sinc
   });
 });
 
+describe('restoring many links of one file', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+
+  after(async () => dir?.remove());
+
+  it('links them as the walk goes, not all at its end: what it holds of them stays bounded', async () => {
+    dir = await tempDir();
+    const data = join(dir.path, 'data');
+    await mkdir(join(data, 'a'), { recursive: true });
+    await mkdir(join(data, 'b'));
+    // `a/0`, then 1,500 links of it (a window holds 1,024 files), then 1,100 files of their own.
+    const leader = join(data, 'a', '0');
+    await writeFile(leader, textBytes(3000, 5));
+    for (let i = 0; i < 1500; i++)
+      await link(leader, join(data, 'a', `l${String(i).padStart(4, '0')}`));
+    for (let i = 0; i < 1100; i++) await writeFile(join(data, 'b', `f${i}`), `file ${i}\n`);
+    const repo = await initRepository(
+      createLocalStore({ path: join(dir.path, 'repo') }),
+      password,
+      { scryptParams: { N: 1024, r: 8, p: 1 } },
+    );
+    await backUpFiles(repo, { paths: [data], exclude: [] });
+    const backup = (await repo.backups()).at(-1) as BackupRecord;
+
+    const target = join(dir.path, 'target');
+    const restoredLeader = join(target, leader);
+    // Links of `a/0` already made when 1,025 files are restored: held to the end, all 1,100
+    // files of `b` would come first (the restore held every link until then).
+    let linksAt1025: number | undefined;
+    const onProgress = ({ files }: { files: number }): void => {
+      if (files < 1025 || linksAt1025 !== undefined) return;
+      linksAt1025 = statSync(restoredLeader).nlink;
+    };
+    const result = await restoreFiles({ repo, backup, target, onProgress });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.files, 1 + 1500 + 1100);
+    assert.equal(result.hardLinks, 1500);
+    assert.ok((linksAt1025 ?? 0) >= 1025, `links of a/0 at 1,025 files: ${linksAt1025}`);
+    const st = await stat(restoredLeader);
+    assert.equal(st.nlink, 1501);
+    assert.equal((await stat(join(target, data, 'a', 'l1499'))).ino, st.ino);
+    assert.ok((await readFile(join(target, data, 'a', 'l0777'))).equals(textBytes(3000, 5)));
+    assert.equal(await readFile(join(target, data, 'b', 'f1099'), 'utf8'), 'file 1099\n');
+  });
+});
+
 describe('restoring files of one inode that were not one file', () => {
   let dir: { path: string; remove: () => Promise<void> };
   let repo: OpenRepository;
@@ -327,6 +373,27 @@ describe('the link groups of a restore', () => {
     // The links keep no node of their own (a large file's is thousands of blob ids): the first's.
     const [b, c] = groups.followers;
     assert.ok(b && c && b.node === c.node && b.node.name === 'a');
+  });
+
+  it('hand over what they hold, and the files whose links were all met, once', () => {
+    const groups = createLinkGroups();
+    groups.hold(file('/a', '1:1', 3));
+    groups.hold(file('/b', '1:1', 3));
+    groups.hold(file('/x', '1:2', 2));
+    assert.deepEqual(
+      groups.take().followers.map((f) => f.path),
+      ['/b'],
+    );
+    assert.deepEqual(groups.followers, []);
+    groups.hold(file('/c', '1:1', 3));
+    const taken = groups.take();
+    assert.deepEqual(
+      taken.followers.map((f) => [f.path, f.leader]),
+      [['/c', '/a']],
+    );
+    // `/a` has all its links now; `/x` may still meet its other one.
+    assert.deepEqual(taken.complete, ['/a']);
+    assert.deepEqual(groups.take(), { followers: [], complete: [] });
   });
 
   it('link the files of an inode reused while the backup ran, in whatever order met', () => {

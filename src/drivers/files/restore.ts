@@ -318,11 +318,46 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   };
 
   const dirs: { path: string; what: string; node: TreeNode }[] = [];
-  // Later links of a file met before are held, and linked once every file is restored.
+  // Later links of a file met before are held, and linked once the files before them are restored.
   const links = createLinkGroups();
   const windows: Promise<void>[] = [];
   // The first error that stops the restore (an abort).
   let stopped: { reason: unknown } | undefined;
+  let hardLinks = 0;
+  const linksNotMade = emptyCodedSample();
+  /**
+   * Links the followers held to their leaders, every window started being restored first (a
+   * leader is in one of them); those that cannot be linked are restored from their content. Then
+   * what is kept of each leader whose links were all met goes.
+   * @throws only when aborted
+   */
+  const linkHeld = async (): Promise<void> => {
+    const { followers, complete } = links.take();
+    if (followers.length === 0 && complete.length === 0) return;
+    await Promise.allSettled(windows.splice(0));
+    if (stopped) throw stopped.reason;
+    const fromContent = await makeLinks(followers, {
+      target,
+      place: placed,
+      failedPaths: new Set(errors.map((e) => e.path)),
+      identities,
+      limit,
+      signal,
+      linked: (p) => {
+        hardLinks++;
+        restored(p);
+      },
+      failed,
+      notLinked: (p, code) => addToCodedSample(linksNotMade, p.path, code),
+    });
+    // As copies, as every other file before them was restored.
+    for (let i = 0; i < fromContent.length; i += WINDOW_FILES) {
+      const window = fromContent.slice(i, i + WINDOW_FILES);
+      flow.add(window.length);
+      await restoreWindow(window);
+    }
+    for (const leader of complete) identities.delete(leader);
+  };
   // A folder that could not be made, while the walk is below it (depth first: all it holds comes
   // next): its files fail, each reported, and the rest is restored.
   let unmade: string | undefined;
@@ -356,7 +391,14 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
         dirs.push({ path, what: p.path, node: p.node });
         continue;
       }
-      if (links.hold(p)) continue;
+      if (links.hold(p)) {
+        // A window's worth at most, so that a restore of many links keeps its memory flat.
+        if (links.followers.length < WINDOW_FILES) continue;
+        start(window);
+        window = [];
+        await linkHeld();
+        continue;
+      }
       window.push(p);
       flow.add(1);
       if (window.length === WINDOW_FILES) {
@@ -366,6 +408,8 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
       }
     }
     if (!stopped) start(window);
+    // Before the folders' metadata: a link made in a folder changes its mtime.
+    if (!stopped) await linkHeld();
   } catch (reason) {
     stopped ??= { reason };
   }
@@ -373,32 +417,6 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   await Promise.allSettled(windows);
   if (stopped) throw stopped.reason;
   tracePhase('files restored');
-  // Before the folders' metadata: a link made in a folder changes its mtime.
-  let hardLinks = 0;
-  const linksNotMade = emptyCodedSample();
-  if (links.followers.length > 0) {
-    const fromContent = await makeLinks(links.followers, {
-      target,
-      place: placed,
-      failedPaths: new Set(errors.map((e) => e.path)),
-      identities,
-      limit,
-      signal,
-      linked: (p) => {
-        hardLinks++;
-        restored(p);
-      },
-      failed,
-      notLinked: (p, code) => addToCodedSample(linksNotMade, p.path, code),
-    });
-    // As copies, as every file was restored before hard links were.
-    for (let i = 0; i < fromContent.length; i += WINDOW_FILES) {
-      const window = fromContent.slice(i, i + WINDOW_FILES);
-      flow.add(window.length);
-      await restoreWindow(window);
-    }
-    tracePhase('links made');
-  }
   // Folder metadata last, since writing into a folder changes its mtime; a level at a time,
   // deepest first (a folder's mode may bar the way to those below it), each level's folders at
   // once: one after another, the benchmark's 555 folders took 50 ms.
