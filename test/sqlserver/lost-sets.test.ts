@@ -5,7 +5,7 @@
  * as before. Backups through the driver with the stand-in server; `hbr forget` through the CLI.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import {
   backupSqlServerSource,
   type SqlServerBackupResult,
@@ -123,17 +123,26 @@ describe('a backup another hbr process is still committing', () => {
     return { exec, waiting, release };
   }
 
-  it('is not taken for lost by a backup that reads msdb meanwhile, but is once it ends without its commit', async (t) => {
+  /** A full, then a scheduled log backup held with its set written, its manifest not. */
+  async function logStillCommitting(t: TestContext) {
     const stand = await diskStandIn(t, 'Busy');
     const { sql, repo, settings } = stand;
     await backupSqlServerSource(sql, repo, settings, 'full');
-
-    // A scheduled log backup, and a manual full while the log is still being committed.
     const log = held(sql);
     sql.write('Busy', 2);
     const scheduled = backupSqlServerSource(log.exec, repo, settings, 'log');
     await log.waiting;
-    const committing = sql.lastBackupGuid().toLowerCase();
+    return {
+      ...stand,
+      scheduled,
+      release: log.release,
+      committing: sql.lastBackupGuid().toLowerCase(),
+    };
+  }
+
+  it('is not taken for lost by a backup that reads msdb meanwhile, but is once it ends without its commit', async (t) => {
+    // A scheduled log backup, and a manual full while the log is still being committed.
+    const { sql, repo, settings, scheduled, release, committing } = await logStillCommitting(t);
     sql.write('Busy', 2);
     const manual = await backupSqlServerSource(sql, repo, settings, 'full');
     assert.ok(!manual.warnings.some((w) => LOST.test(w)), manual.warnings.join('\n'));
@@ -142,7 +151,7 @@ describe('a backup another hbr process is still committing', () => {
       manual.warnings.some((w) => w.includes(committing) && /still running/.test(w)),
       manual.warnings.join('\n'),
     );
-    log.release();
+    release();
     assert.equal((await scheduled).type, 'log');
     sql.write('Busy', 2);
     const next = await backupSqlServerSource(sql, repo, settings, 'log');
@@ -168,14 +177,7 @@ describe('a backup another hbr process is still committing', () => {
   });
 
   it('is not taken for lost by a restore planned meanwhile: it is warned of, and in the plan once committed', async (t) => {
-    const stand = await diskStandIn(t, 'Busy');
-    const { sql, repo, settings } = stand;
-    await backupSqlServerSource(sql, repo, settings, 'full');
-    const log = held(sql);
-    sql.write('Busy', 2);
-    const scheduled = backupSqlServerSource(log.exec, repo, settings, 'log');
-    await log.waiting;
-    const committing = sql.lastBackupGuid().toLowerCase();
+    const { sql, repo, settings, scheduled, release, committing } = await logStillCommitting(t);
     const plan = () =>
       restoreSqlServerSource(sql, repo, settings, {
         target: { kind: 'latest' },
@@ -193,7 +195,7 @@ describe('a backup another hbr process is still committing', () => {
       meanwhile.warnings.some((w) => w.includes(committing) && /still running/.test(w)),
       meanwhile.warnings.join('\n'),
     );
-    log.release();
+    release();
     await scheduled;
     const after = await plan();
     assert.deepEqual(
