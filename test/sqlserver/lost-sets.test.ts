@@ -12,6 +12,7 @@ import {
 } from '../../src/drivers/sqlserver/backup-source.ts';
 import type { SqlExecutor } from '../../src/drivers/sqlserver/executor.ts';
 import { restoreSqlServerSource } from '../../src/drivers/sqlserver/restore-source.ts';
+import { StoreError } from '../../src/errors.ts';
 import { hbr } from '../helpers/cli.ts';
 import { diskStandIn, type DiskStandIn } from './disk-stand-in.ts';
 
@@ -203,5 +204,31 @@ describe('a backup another hbr process is still committing', () => {
       ['full', 'log'],
     );
     assert.ok(!after.warnings.some((w) => w.includes(committing)), after.warnings.join('\n'));
+  });
+
+  it('is called lost, with a warning why, by a restore that cannot list the locks', async (t) => {
+    const { sql, repo, settings, scheduled, release } = await logStillCommitting(t);
+    const denied = new StoreError('local: locks/: permission denied', { permanent: true });
+    const result = await restoreSqlServerSource(
+      sql,
+      repo,
+      settings,
+      { target: { kind: 'latest' }, as: 'Busy_copy', dryRun: true },
+      { otherLocks: () => Promise.reject(denied) },
+    );
+    assert.deepEqual(
+      result.plan.steps.map((s) => s.type),
+      ['full'],
+    );
+    assert.ok(
+      result.warnings.some((w) => /locks could not be listed .*permission denied/.test(w)),
+      result.warnings.join('\n'),
+    );
+    assert.ok(
+      result.warnings.some((w) => LOST.test(w)),
+      result.warnings.join('\n'),
+    );
+    release();
+    await scheduled;
   });
 });

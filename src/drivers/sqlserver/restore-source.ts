@@ -5,7 +5,7 @@
  * runs: the exact T-SQL comes back.
  * @module
  */
-import { PlanError, SourceError, UsageError } from '../../errors.ts';
+import { PlanError, SourceError, StoreError, UsageError } from '../../errors.ts';
 import { artifactRepository, type OpenRepository } from '../../repository/index.ts';
 import { listLocks, type LockInfo } from '../../repository/locks.ts';
 import type { BackupRecord } from '../../repository/types.ts';
@@ -117,7 +117,7 @@ export async function restoreSqlServerSource(
   // committing it (a warning), or that backup ended without it (lost).
   const history = await readMsdbHistory(exec, settings, info.serverName, { ...opts, warnings });
   const running = runningBackups(
-    await (opts.otherLocks ?? (() => listLocks(repo.store, repo.keys)))(),
+    await _otherLocks(repo, opts.otherLocks, warnings),
     settings.source,
   );
   let backups = await repo.backups(opts.signal);
@@ -296,6 +296,27 @@ export function withWarnings<T>(warnings: readonly string[], plan: () => T): T {
 }
 
 // --- internal ---
+
+/**
+ * The locks of the others using the repository, to tell a backup still committing from a lost
+ * one. A store that cannot list them (a credential scoped to other prefixes) is a warning: the
+ * restore goes on, and may call such a set lost.
+ */
+async function _otherLocks(
+  repo: OpenRepository,
+  given: (() => Promise<LockInfo[]>) | undefined,
+  warnings: string[],
+): Promise<LockInfo[]> {
+  try {
+    return await (given ?? (() => listLocks(repo.store, repo.keys)))();
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    warnings.push(
+      `the repository's locks could not be listed (${error.message}): a backup of the source still committing is not told from a lost one`,
+    );
+    return [];
+  }
+}
 
 /** The plan, or `null` when only a tail-log backup (about to be taken) can reach the target. */
 function planBeforeTail(
