@@ -319,6 +319,36 @@ export function parsePack(keys: RepositoryKeys, packId: string, bytes: Buffer): 
   return entries;
 }
 
+/**
+ * Reads only the header of a pack of `size` bytes in the store (two short ranged reads: its
+ * length, then the header) and parses it, as {@link parsePack} does the whole pack's.
+ * @throws IntegrityError when the trailer or header is damaged; what a read of the store throws.
+ */
+export async function readPackHeader(
+  store: Store,
+  keys: RepositoryKeys,
+  packId: string,
+  size: number,
+  signal?: AbortSignal,
+): Promise<PackEntry[]> {
+  const what = `pack ${packId}`;
+  if (size < 4) throw new IntegrityError(`${what}: truncated (${size} bytes)`);
+  const key = packKey(packId);
+  const trailer = await store.get(key, { range: { offset: size - 4, length: 4 }, signal });
+  const headerLength = trailer.readUInt32LE(0);
+  if (headerLength + 4 > size) {
+    throw new IntegrityError(
+      `${what}: header length ${headerLength} exceeds the pack (truncated?)`,
+    );
+  }
+  const range = { offset: size - 4 - headerLength, length: headerLength };
+  const entries = _parseHeader(keys, await store.get(key, { range, signal }), what);
+  if (entries.reduce((sum, e) => sum + e.length, 0) + headerLength + 4 !== size) {
+    throw new IntegrityError(`${what}: blobs and header do not add up to the pack's size`);
+  }
+  return entries;
+}
+
 /** Reads a whole pack from the store and checks it against its name. */
 export async function readPack(
   store: Store,

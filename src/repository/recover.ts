@@ -6,7 +6,7 @@
 import { isHbrError } from '../errors.ts';
 import { encodeIndex, type IndexedPack } from './index-file.ts';
 import type { MasterIndex } from './master-index.ts';
-import { listStoredPacks, type PackEntry } from './pack.ts';
+import { listStoredPacks, readPackHeader, type PackEntry } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 import { verifyPacks } from './verify-packs.ts';
 
@@ -31,8 +31,9 @@ export async function recoverUnindexedPacks(
 }
 
 /**
- * Each pack of `stored` (pack id → size, as listed) that `index` does not name, read whole and
- * verified (`verifyPacks`), with the entries of its header that verify: a blob that fails is left
+ * Each pack of `stored` (pack id → size, as listed) that `index` does not name, its header read
+ * first, then read whole and verified (`verifyPacks`), with the entries of its header that
+ * verify: a blob that fails is left
  * out. The header alone is authenticated, not the blobs, and a pack may match its name with a
  * damaged blob in it (damaged before it was hashed): indexed, that blob would be what later
  * backups deduplicate against, and one that `hbr repair` dropped would come back. Its other blobs
@@ -53,6 +54,9 @@ export async function readUnindexedPacks(
     if (index.hasPack(packId)) continue;
     let sound: readonly PackEntry[] | undefined;
     try {
+      // The header first: a pack whose header cannot be read is left out without reading it
+      // whole, which every backup's start would do again until the pack is removed by hand.
+      await readPackHeader(repo.store, repo.keys, packId, size, signal);
       await verifyPacks(
         repo,
         [{ packId, size }],
