@@ -100,7 +100,7 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
   } catch (error) {
     if (error instanceof CommanderError) {
       // Help and version "errors" are normal exits.
-      if (error.exitCode === 0) return ExitCode.ok;
+      if (error.exitCode === 0) return (exitCode = ExitCode.ok);
       if (json)
         reportError(
           ctx,
@@ -108,12 +108,23 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
           ExitCode.usage,
           true,
         );
-      return ExitCode.usage;
+      return (exitCode = ExitCode.usage);
     }
     exitCode = ctx.signal.aborted ? ExitCode.interrupted : exitCodeFor(error);
     reportError(ctx, error, exitCode, Boolean(program.opts().json));
   } finally {
     if (ownProcess) {
+      const signal = received;
+      if (signal === undefined || exitCode !== ExitCode.interrupted) {
+        // The command is done (a backup saved, its summary printed): a signal from now on, as
+        // the process ends, ends it with the command's own code. Installed before the handler
+        // above goes: with no listener in between, a SIGINT that came then killed the process,
+        // and a saved backup looked failed (130) to a shell or a service manager.
+        const code = exitCode;
+        const exit = (): never => process.exit(code);
+        process.once('SIGINT', exit);
+        process.once('SIGTERM', exit);
+      }
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       // Once interrupted, the command has unwound; what is still pending is an operation no
@@ -121,8 +132,8 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
       // it must not keep the process alive. process.exit would wait for that thread forever:
       // the signal, raised again without a handler, ends the process as it ends any other
       // (exit status 128 + its number). The timer fires only while something is still pending.
-      const signal = received;
-      if (signal !== undefined) setTimeout(() => process.kill(process.pid, signal), 0).unref();
+      if (signal !== undefined && exitCode === ExitCode.interrupted)
+        setTimeout(() => process.kill(process.pid, signal), 0).unref();
     }
   }
   return exitCode;
