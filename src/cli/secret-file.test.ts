@@ -25,6 +25,15 @@ void describe('readSecretFile', () => {
     }
   });
 
+  void it('reads nothing once the signal aborted, and says so', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await assert.rejects(readSecretFile('/no/such/file', controller.signal), {
+      name: 'InterruptedError',
+      message: 'interrupted before reading /no/such/file',
+    });
+  });
+
   void it('gives up on a FIFO without a writer when the signal aborts', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hbr-secret-'));
     const pipe = join(dir, 'fifo');

@@ -35,7 +35,8 @@ export class SecretFileError extends Error {
  * opened when it returns.
  */
 export async function readSecretFile(file: string, signal: AbortSignal): Promise<Buffer> {
-  if (signal.aborted) throw new InterruptedError(`interrupted while reading ${file}`);
+  // Aborted already (a signal as the command started): nothing of the file was read.
+  if (signal.aborted) throw new InterruptedError(`interrupted before reading ${file}`);
   const reading = _readLimited(file, signal);
   return new Promise<Buffer>((resolve, reject) => {
     const onAbort = (): void => reject(new InterruptedError(`interrupted while reading ${file}`));
