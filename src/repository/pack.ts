@@ -303,20 +303,10 @@ export function bufferedPackBuilder(
  */
 export function parsePack(keys: RepositoryKeys, packId: string, bytes: Buffer): PackEntry[] {
   const what = `pack ${packId}`;
-  if (bytes.length < 4) throw new IntegrityError(`${what}: truncated (${bytes.length} bytes)`);
-  const headerLength = bytes.readUInt32LE(bytes.length - 4);
-  if (headerLength + 4 > bytes.length) {
-    throw new IntegrityError(
-      `${what}: header length ${headerLength} exceeds the pack (truncated?)`,
-    );
-  }
+  _refuseTruncated(what, bytes.length);
+  const headerLength = _headerLength(what, bytes.length, bytes.subarray(bytes.length - 4));
   const sealed = bytes.subarray(bytes.length - 4 - headerLength, bytes.length - 4);
-  const entries = _parseHeader(keys, sealed, what);
-  const offset = entries.reduce((sum, e) => sum + e.length, 0);
-  if (offset + headerLength + 4 !== bytes.length) {
-    throw new IntegrityError(`${what}: blobs and header do not add up to the pack's size`);
-  }
-  return entries;
+  return _entriesOf(keys, what, sealed, bytes.length);
 }
 
 /**
@@ -332,21 +322,12 @@ export async function readPackHeader(
   signal?: AbortSignal,
 ): Promise<PackEntry[]> {
   const what = `pack ${packId}`;
-  if (size < 4) throw new IntegrityError(`${what}: truncated (${size} bytes)`);
+  _refuseTruncated(what, size);
   const key = packKey(packId);
   const trailer = await store.get(key, { range: { offset: size - 4, length: 4 }, signal });
-  const headerLength = trailer.readUInt32LE(0);
-  if (headerLength + 4 > size) {
-    throw new IntegrityError(
-      `${what}: header length ${headerLength} exceeds the pack (truncated?)`,
-    );
-  }
+  const headerLength = _headerLength(what, size, trailer);
   const range = { offset: size - 4 - headerLength, length: headerLength };
-  const entries = _parseHeader(keys, await store.get(key, { range, signal }), what);
-  if (entries.reduce((sum, e) => sum + e.length, 0) + headerLength + 4 !== size) {
-    throw new IntegrityError(`${what}: blobs and header do not add up to the pack's size`);
-  }
-  return entries;
+  return _entriesOf(keys, what, await store.get(key, { range, signal }), size);
 }
 
 /** Reads a whole pack from the store and checks it against its name. */
@@ -404,6 +385,31 @@ function _trailer(keys: RepositoryKeys, entries: readonly PackEntry[]): Buffer {
   sealed.copy(trailer);
   trailer.writeUInt32LE(sealed.length, sealed.length);
   return trailer;
+}
+
+/** Refuses a pack too short to hold its header's length. */
+function _refuseTruncated(what: string, size: number): void {
+  if (size < 4) throw new IntegrityError(`${what}: truncated (${size} bytes)`);
+}
+
+/** The length of the sealed header a pack of `size` bytes ends with, from its last 4 bytes. */
+function _headerLength(what: string, size: number, trailer: Buffer): number {
+  const headerLength = trailer.readUInt32LE(0);
+  if (headerLength + 4 > size) {
+    throw new IntegrityError(
+      `${what}: header length ${headerLength} exceeds the pack (truncated?)`,
+    );
+  }
+  return headerLength;
+}
+
+/** The entries of a pack's sealed header, checked to add up to the pack's `size` with it. */
+function _entriesOf(keys: RepositoryKeys, what: string, sealed: Buffer, size: number): PackEntry[] {
+  const entries = _parseHeader(keys, sealed, what);
+  if (entries.reduce((sum, e) => sum + e.length, 0) + sealed.length + 4 !== size) {
+    throw new IntegrityError(`${what}: blobs and header do not add up to the pack's size`);
+  }
+  return entries;
 }
 
 function _parseHeader(keys: RepositoryKeys, sealed: Buffer, what: string): PackEntry[] {
