@@ -22,16 +22,16 @@ if (process.env.HBR_FROM_SOURCE !== '1' && isBuildFresh(root)) {
   register();
   entry = '../src/cli/main.ts';
 }
-/** @type {{ main: (argv: string[]) => Promise<number> }} */
-const { main } = await import(entry);
+/** @type {{ main: (argv: string[]) => Promise<number>, ExitCode: { interrupted: number } }} */
+const { main, ExitCode } = await import(entry);
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
 // A command that ran its course exits once its output is written, not at the end of Node.js's own
 // teardown: there no signal handler is left, and a SIGINT or SIGTERM then killed the process, so
 // a backup saved and reported looked failed (130) to a shell or a service manager. Not once
-// interrupted (130): an operation no signal cancels may hold a thread of the pool, which
+// interrupted: an operation no signal cancels may hold a thread of the pool, which
 // process.exit would wait for forever (src/cli/main.ts raises the signal again instead).
-if (code !== 130) {
+if (code !== ExitCode.interrupted) {
   const flushed = (stream) => new Promise((resolve) => stream.write('', () => resolve()));
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   process.exit(code);

@@ -5,9 +5,13 @@ import { commands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
 import { commandNameOf, deriveKeyForCommandLine } from './early-unlock.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
+
 import { criticalWork } from '../util/critical-work.ts';
 import { scavengeWithoutHelpers } from '../util/heap-sizing.ts';
 import { withoutControls } from '../util/printable.ts';
+
+// bin/hbr.js tells an interrupted command's code by it.
+export { ExitCode } from './exit-codes.ts';
 
 /**
  * Runs one hbr command line and returns the exit code. The only place that parses argv and
@@ -115,7 +119,8 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
   } finally {
     if (ownProcess) {
       const signal = received;
-      if (signal === undefined || exitCode !== ExitCode.interrupted) {
+      const interrupted = signal !== undefined && exitCode === ExitCode.interrupted;
+      if (!interrupted) {
         // The command is done (a backup saved, its summary printed): a signal from now on, as
         // the process ends, ends it with the command's own code. Installed before the handler
         // above goes: with no listener in between, a SIGINT that came then killed the process,
@@ -132,8 +137,7 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
       // it must not keep the process alive. process.exit would wait for that thread forever:
       // the signal, raised again without a handler, ends the process as it ends any other
       // (exit status 128 + its number). The timer fires only while something is still pending.
-      if (signal !== undefined && exitCode === ExitCode.interrupted)
-        setTimeout(() => process.kill(process.pid, signal), 0).unref();
+      if (interrupted) setTimeout(() => process.kill(process.pid, signal), 0).unref();
     }
   }
   return exitCode;

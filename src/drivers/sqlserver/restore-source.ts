@@ -308,7 +308,7 @@ async function _otherLocks(
   warnings: string[],
 ): Promise<LockInfo[]> {
   try {
-    return await (given ?? (() => listLocks(repo.store, repo.keys)))();
+    return await (given ? given() : listLocks(repo.store, repo.keys));
   } catch (error) {
     if (!(error instanceof StoreError)) throw error;
     warnings.push(
