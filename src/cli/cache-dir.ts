@@ -1,5 +1,6 @@
 /**
- * The folder hbr keeps local caches in (the folder memo of files backups): `HBR_CACHE_DIR`, else
+ * The folder hbr keeps local caches in (the folder memo of files backups, copies of a remote
+ * repository's index objects and manifests): `HBR_CACHE_DIR`, else
  * `$XDG_CACHE_HOME/hbr`, else `$HOME/.cache/hbr`. Read from the command's environment, so a
  * command run without any of them (as the in-process tests run) keeps no cache.
  * @module

@@ -22,8 +22,10 @@ import {
 import { addDuration, parseDuration } from '../config/duration.ts';
 import { acquireReadLock, type OnLockLeft, type RepositoryLock } from '../repository/locks.ts';
 import { createLocalStore } from '../stores/local.ts';
+import { objectCacheFolder, withObjectCache } from '../stores/object-cache.ts';
 import { withRetention } from '../stores/retention.ts';
 import type { Store } from '../stores/types.ts';
+import { cacheDirOf } from './cache-dir.ts';
 import type { CliContext, GlobalOptions } from './context.ts';
 import { createReporter, type Reporter } from './reporter.ts';
 import { readSecretFile, SecretFileError } from './secret-file.ts';
@@ -149,6 +151,12 @@ export async function accessRepository(
     initOptions?: (config: HbrConfig | undefined) => Parameters<typeof initRepository>[2];
     /** See `UnlockOptions.onDeriveKey`. */
     onDeriveKey?: () => void;
+    /**
+     * Read a remote repository's index objects and manifests from the local copies kept in the
+     * cache folder, where there is one (stores/object-cache.ts). Off for what must read the
+     * store's own bytes (check, repair). @default true
+     */
+    objectCache?: boolean;
   } = {},
 ): Promise<RepositoryAccess> {
   const resolved = await resolveRepositoryLocation({
@@ -165,11 +173,17 @@ export async function accessRepository(
         ? { repository: resolved.config.repository, file: resolved.configFile }
         : undefined
       : await _configOfSameRepository(ctx, globals, resolved);
-  const store = await openStoreAt(resolved.location, ctx.env, {
+  const opened = await openStoreAt(resolved.location, ctx.env, {
     ..._storeOptions(own?.repository),
     ...(own ? { configFile: own.file } : {}),
     signal: ctx.signal,
   });
+  const cacheDir = options.objectCache === false ? undefined : cacheDirOf(ctx.env, ctx.cwd);
+  // A local repository is read from its own disk: a copy would only double it.
+  const store =
+    resolved.location.kind === 'url' && cacheDir !== undefined
+      ? withObjectCache(opened, objectCacheFolder(cacheDir, opened))
+      : opened;
   const credential = await credentialFor(ctx, globals, own?.repository, own?.file);
   const fromConfig = resolved.from === 'config' ? resolved.config?.repository : undefined;
   const repo = options.create

@@ -25,13 +25,13 @@ export async function runSqlServerBackup(
   globals: GlobalOptions,
   source: SqlServerSourceConfig,
   configFile: string,
-  flags: { type?: string; tag?: string[] },
+  flags: { type?: string; tag?: string[]; cache?: boolean },
 ): Promise<void> {
   const type = (flags.type ?? 'full') as BackupSetType;
   if (!TYPES.includes(type))
     throw new UsageError(`--type takes full, diff or log, not "${flags.type ?? ''}"`);
   const { connection, settings } = await resolveSqlServerSource(source, configFile, ctx.env);
-  const access = await accessRepository(ctx, globals);
+  const access = await accessRepository(ctx, globals, { objectCache: flags.cache });
   const reporter = reporterFor(ctx, globals);
   // Progress from STATS messages, else from polling percent_complete on a second session.
   const exec = withProgressFallback(await connectSqlServer(connection), () =>

@@ -49,7 +49,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
     )
     .option(
       '--no-cache',
-      'files: neither use nor update the local memo of unchanged folders (same backup, slower)',
+      "neither use nor update the local caches: the memo of unchanged folders (files; same backup, slower), the copies of a remote repository's index and manifests",
     )
     .action(async (paths: string[], flags, command) => {
       const globals = globalsOf(command);
@@ -91,7 +91,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
         if (found.kind === 'neo4j') {
           // The repository opens (key derivation runs on the thread pool) while the driver's
           // modules load (neo4j-driver alone takes a few hundred milliseconds).
-          const accessing = accessRepository(ctx, globals);
+          const accessing = accessRepository(ctx, globals, { objectCache: flags.cache });
           accessing.catch(() => undefined); // awaited by runNeo4jBackup
           const { runNeo4jBackup } = await import('./backup-neo4j.ts');
           await runNeo4jBackup(ctx, globals, found, file, flags, setExitCode, accessing);
@@ -156,7 +156,10 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
       const reread = flags.reread === true;
       const reporter = reporterFor(ctx, globals);
       const { access, parent, startedAt, session, memo, memoFile } = await (async () => {
-        const access = await accessRepository(ctx, globals, { onDeriveKey: startScan });
+        const access = await accessRepository(ctx, globals, {
+          onDeriveKey: startScan,
+          objectCache: flags.cache,
+        });
         tracePhase('repository opened');
         const parent = (await access.repo.backups()).filter(samePaths).at(-1);
         // Files to read ahead: the codec workers load while the session starts. Not for a backup

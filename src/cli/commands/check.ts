@@ -34,11 +34,11 @@ export const registerCheck: RegisterCommand = (program, ctx, setExitCode) => {
         favourMemoryOverSpeed();
         startCodecWorkers();
       };
-      const { repo } = await accessRepository(
-        ctx,
-        globals,
-        flags.readData ? { onDeriveKey: loadCodecWorkers } : {},
-      );
+      // The store's own objects, never the local copies of its index and manifests.
+      const { repo } = await accessRepository(ctx, globals, {
+        objectCache: false,
+        ...(flags.readData ? { onDeriveKey: loadCodecWorkers } : {}),
+      });
       const reporter = reporterFor(ctx, globals);
       const lock = await lockForReading(repo, reporter, 'check');
       reporter.start('check');

@@ -22,7 +22,11 @@ export const registerRepair: RegisterCommand = (program, ctx, setExitCode) => {
         favourMemoryOverSpeed();
         startCodecWorkers();
       };
-      const { repo } = await accessRepository(ctx, globals, { onDeriveKey: loadCodecWorkers });
+      // The store's own index objects, never the local copies of them.
+      const { repo } = await accessRepository(ctx, globals, {
+        onDeriveKey: loadCodecWorkers,
+        objectCache: false,
+      });
       const reporter = reporterFor(ctx, globals);
       reporter.start('repair');
       try {

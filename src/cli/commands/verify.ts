@@ -40,7 +40,9 @@ export const registerVerify: RegisterCommand = (program, ctx, setExitCode) => {
     .option('--show', 'print the results stored with the backup; verify nothing')
     .action(async (ref: string, flags, command) => {
       const globals = globalsOf(command);
-      const { repo } = await accessRepository(ctx, globals);
+      // The verdict is recorded for every host: it rests on the store's own objects, never on
+      // this host's copies of its manifests and index.
+      const { repo } = await accessRepository(ctx, globals, { objectCache: false });
       const backup = await repo.findBackup(ref, flags.source ? { source: flags.source } : {});
       const reporter = reporterFor(ctx, globals);
       if (flags.show) {
