@@ -4,7 +4,7 @@
  */
 import { NotFoundError } from '../../errors.ts';
 import { printable } from '../../util/printable.ts';
-import type { OpenRepository, TreeNode } from '../../repository/index.ts';
+import { createTreeReader, type OpenRepository, type TreeNode } from '../../repository/index.ts';
 import type { RecordedField } from './recorded-fields.ts';
 
 /** A tree node with its full path in the backup. */
@@ -40,7 +40,8 @@ export async function listTree(
   path = '/',
 ): Promise<ListedNode[]> {
   const parts = path.split('/').filter(Boolean);
-  let nodes = await repo.readTree(tree);
+  const trees = createTreeReader(repo);
+  let nodes = await trees.read(tree);
   let prefix = '';
   let start: TreeNode | undefined;
   for (const [i, part] of parts.entries()) {
@@ -50,21 +51,22 @@ export async function listTree(
     if (i < parts.length - 1) {
       if (start.type !== 'dir' || !start.subtree)
         throw new NotFoundError(`${printable(path)}: not in this backup`);
-      nodes = await repo.readTree(start.subtree);
+      nodes = await trees.read(start.subtree);
     }
   }
   const out: ListedNode[] = [];
   const walk = async (list: readonly TreeNode[], at: string): Promise<void> => {
+    // The folders' trees are read while the walk goes through what comes before them.
+    trees.ahead(list.flatMap((node) => (node.type === 'dir' && node.subtree) || []));
     for (const node of list) {
       const p = `${at}/${node.name}`;
       out.push(_listed(p, node));
-      if (node.type === 'dir' && node.subtree) await walk(await repo.readTree(node.subtree), p);
+      if (node.type === 'dir' && node.subtree) await walk(await trees.read(node.subtree), p);
     }
   };
   if (start) {
     out.push(_listed(prefix, start));
-    if (start.type === 'dir' && start.subtree)
-      await walk(await repo.readTree(start.subtree), prefix);
+    if (start.type === 'dir' && start.subtree) await walk(await trees.read(start.subtree), prefix);
   } else {
     await walk(nodes, '');
   }

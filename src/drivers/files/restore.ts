@@ -50,6 +50,7 @@ import { writeFully } from '../../util/write-fully.ts';
 import { ownerRefusal, SETID_BITS } from '../../util/owner-refusal.ts';
 import {
   createByteBudget,
+  createTreeReader,
   planBatches,
   restoreBatch,
   sharedBuffer,
@@ -62,6 +63,7 @@ import {
   type PositionalWriter,
   type RestoreFile,
   type TreeNode,
+  type TreeReader,
 } from '../../repository/index.ts';
 
 export interface FilesRestoreOptions {
@@ -148,7 +150,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
     groups: new Set([process.getegid?.() ?? -1, ...(process.getgroups?.() ?? [])]),
   };
   const walk = (lost: (path: string, error: Error) => void): AsyncGenerator<Planned> =>
-    _walk(repo, options.backup.tree, '', include, lost, signal);
+    _walk(createTreeReader(repo, signal), options.backup.tree, '', include, lost, signal);
 
   await _refuseFileTarget(target);
   const { summary } = options.backup;
@@ -480,14 +482,14 @@ const FILES_AHEAD = 4 * WINDOW_FILES;
 
 /**
  * The backup's entries under `include` (all when empty) and the folders above them, depth first
- * in tree order, each folder before what it holds. Trees are read as the walk reaches them and
- * not cached: a restore reads each once. What cannot be restored is passed to `lost` (as the
+ * in tree order, each folder before what it holds. A folder's subfolders' trees are read while
+ * the walk goes through it (tree-reader.ts), and not cached: a restore reads each once. What cannot be restored is passed to `lost` (as the
  * restore reports it) and the walk goes on beside it: a folder whose tree cannot be read
  * (`/path/`), a name its folder's tree holds twice (all of its nodes). The backup's root tree
  * must be read.
  */
 async function* _walk(
-  repo: OpenRepository,
+  trees: TreeReader,
   tree: string,
   prefix: string,
   include: readonly string[],
@@ -496,8 +498,7 @@ async function* _walk(
 ): AsyncGenerator<Planned> {
   let nodes: TreeNode[];
   try {
-    nodes = await repo.readTree(tree, signal, {
-      cache: false,
+    nodes = await trees.read(tree, {
       onDuplicate: (name) =>
         lost(
           `${prefix}/${name}`,
@@ -509,15 +510,19 @@ async function* _walk(
     lost(`${prefix}/`, new Error(`folder unreadable: ${(error as Error).message}`));
     return;
   }
-  for (const node of nodes) {
+  const entered = nodes.flatMap((node) => {
     const path = `${prefix}/${node.name}`;
     const inside =
       include.length === 0 || include.some((i) => path === i || path.startsWith(`${i}/`));
     const above = include.some((i) => i.startsWith(`${path}/`));
-    if (!inside && !above) continue;
+    return inside || above ? [{ path, node }] : [];
+  });
+  // The folders' trees are read while the walk goes through what comes before them.
+  trees.ahead(entered.flatMap(({ node }) => (node.type === 'dir' && node.subtree) || []));
+  for (const { path, node } of entered) {
     yield { path, node };
     if (node.type === 'dir' && node.subtree)
-      yield* _walk(repo, node.subtree, path, include, lost, signal);
+      yield* _walk(trees, node.subtree, path, include, lost, signal);
   }
 }
 

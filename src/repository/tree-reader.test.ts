@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { backUpFiles } from '../../test/helpers/files-backup.ts';
+import { tempDir } from '../../test/helpers/temp.ts';
+import { listTree } from '../drivers/files/browse.ts';
+import { restoreFiles } from '../drivers/files/restore.ts';
+import { createLocalStore } from '../stores/local.ts';
+import { initRepository, openRepository, type OpenRepository } from './index.ts';
+import { createTreeReader } from './tree-reader.ts';
+import type { BackupRecord } from './types.ts';
+
+const password = { kind: 'password', password: 'pw' } as const;
+
+/**
+ * `repo` with its tree reads watched: how many it made of each tree, and the most in flight at
+ * once; `failing` names a tree whose reads fail, as a damaged one's would.
+ */
+function watched(
+  repo: OpenRepository,
+  failing?: string,
+): { repo: OpenRepository; reads: Map<string, number>; most: () => number } {
+  const reads = new Map<string, number>();
+  let inFlight = 0;
+  let most = 0;
+  const readBlob: OpenRepository['readBlob'] = async (type, id, signal) => {
+    if (type !== 'tree') return repo.readBlob(type, id, signal);
+    const hex = id.toString('hex');
+    reads.set(hex, (reads.get(hex) ?? 0) + 1);
+    most = Math.max(most, ++inFlight);
+    try {
+      if (hex === failing) throw new Error(`tree ${hex.slice(0, 8)}: damaged`);
+      return await repo.readBlob(type, id, signal);
+    } finally {
+      inFlight--;
+    }
+  };
+  return { repo: { ...repo, readBlob }, reads, most: () => most };
+}
+
+describe('trees read ahead of a walk', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  let data = '';
+  let repoPath = '';
+  let backup: BackupRecord;
+  /** Every tree of the backup, by the path of its folder (`` for the root). */
+  const trees = new Map<string, string>();
+  const opened = (): Promise<OpenRepository> =>
+    openRepository(createLocalStore({ path: repoPath }), password);
+
+  before(async () => {
+    dir = await tempDir('hbr-tree-reader-');
+    data = join(dir.path, 'data');
+    repoPath = join(dir.path, 'repo');
+    // Twelve folders of two subfolders each, every file of its own content.
+    for (let i = 0; i < 12; i++) {
+      for (const sub of ['a', 'b']) {
+        await mkdir(join(data, `run-${i}`, sub), { recursive: true });
+        await writeFile(join(data, `run-${i}`, sub, 'f.json'), `{"run":${i},"sub":"${sub}"}`);
+      }
+    }
+    const repo = await initRepository(createLocalStore({ path: repoPath }), password, {
+      scryptParams: { N: 1024, r: 8, p: 1 },
+    });
+    await backUpFiles(repo, { paths: [data] });
+    backup = (await repo.backups()).at(-1) as BackupRecord;
+    const walk = async (tree: string, path: string): Promise<void> => {
+      trees.set(path, tree);
+      for (const node of await repo.readTree(tree))
+        if (node.type === 'dir' && node.subtree) await walk(node.subtree, `${path}/${node.name}`);
+    };
+    await walk(backup.tree, '');
+  });
+  after(async () => dir.remove());
+
+  it('lists a backup reading its subfolders’ trees at once, each once', async () => {
+    const seen = watched(await opened());
+    const listed = await listTree(seen.repo, backup.tree);
+    assert.equal(listed.filter((n) => n.type === 'file').length, 24);
+    assert.ok(seen.most() >= 12, `at most ${seen.most()} tree read(s) at once`);
+    assert.deepEqual(
+      [...seen.reads.values()].filter((n) => n !== 1),
+      [],
+      'no tree read twice',
+    );
+    assert.equal(seen.reads.size, new Set(trees.values()).size);
+  });
+
+  it('restores reading trees ahead, each once', async () => {
+    const seen = watched(await opened());
+    const target = join(dir.path, 'restored');
+    const result = await restoreFiles({ repo: seen.repo, backup, target });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.files, 24);
+    assert.equal(
+      await readFile(join(target, data, 'run-7', 'b', 'f.json'), 'utf8'),
+      '{"run":7,"sub":"b"}',
+    );
+    assert.ok(seen.most() >= 12, `at most ${seen.most()} tree read(s) at once`);
+    assert.equal(Math.max(...seen.reads.values()), 1, 'no tree read twice');
+  });
+
+  it('meets a tree that cannot be read where the walk reaches it, and goes on beside it', async () => {
+    const damaged = trees.get(`${data}/run-3`) ?? '';
+    const seen = watched(await opened(), damaged);
+    const target = join(dir.path, 'restored-damaged');
+    const result = await restoreFiles({ repo: seen.repo, backup, target });
+    assert.deepEqual(
+      result.errors.map((e) => e.path),
+      [`${data}/run-3/`],
+    );
+    assert.match(result.errors[0]?.message ?? '', /folder unreadable: tree [0-9a-f]{8}: damaged/);
+    assert.equal(result.files, 22, 'every other file restored');
+    await assert.rejects(listTree(seen.repo, backup.tree), /damaged/);
+  });
+
+  it('reads no more trees ahead than it has room for, and each tree once', async () => {
+    const seen = watched(await opened());
+    const reader = createTreeReader(seen.repo, undefined, 3);
+    const runs = [...trees.entries()].filter(([path]) => /run-\d+$/.test(path));
+    const ids = runs.map(([, id]) => id);
+    reader.ahead([...ids, ...ids]);
+    assert.equal(seen.reads.size, 3, 'three started');
+    for (const id of ids) await reader.read(id);
+    assert.equal(Math.max(...seen.reads.values()), 1);
+    assert.equal(seen.reads.size, 12);
+  });
+});
