@@ -115,7 +115,7 @@ export interface UnlockOptions {
 export async function unlockMasterKey<T>(
   store: Store,
   credential: Credential,
-  accept: (masterKey: Buffer) => T,
+  accept: (masterKey: Buffer) => T | Promise<T>,
   options: UnlockOptions = {},
 ): Promise<{ masterKey: Buffer; keyId: string; accepted: T }> {
   const read = await _readAllKeys(store);
@@ -141,7 +141,7 @@ export async function unlockMasterKey<T>(
       continue;
     }
     try {
-      return { masterKey, keyId: id, accepted: accept(masterKey) };
+      return { masterKey, keyId: id, accepted: await accept(masterKey) };
     } catch (error) {
       if (!(error instanceof IntegrityError)) throw error;
       refused ??= error;

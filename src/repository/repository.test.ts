@@ -55,6 +55,27 @@ describe('repository', () => {
     await assert.rejects(initRepository(store, password, fast), { name: 'UsageError' });
   });
 
+  it('reads the key files while it reads the config, not one round trip after the other', async () => {
+    await initRepository(store, password, fast);
+    let listed = false;
+    let keysListedDuringConfigRead = false;
+    const watched: Store = {
+      ...store,
+      async get(key, options) {
+        if (key !== 'config') return store.get(key, options);
+        await new Promise((resolve) => setImmediate(resolve)); // a round trip, however short
+        keysListedDuringConfigRead = listed;
+        return store.get(key, options);
+      },
+      list(prefix, options) {
+        if (prefix === 'keys/') listed = true;
+        return store.list(prefix, options);
+      },
+    };
+    await openRepository(watched, password);
+    assert.ok(keysListedDuringConfigRead);
+  });
+
   it('says there is no repository where there is none', async () => {
     await assert.rejects(openRepository(store, password), { name: 'RepositoryNotFoundError' });
   });

@@ -152,18 +152,31 @@ export async function openRepository(
   credential: Credential,
   options: UnlockOptions = {},
 ): Promise<OpenRepository> {
-  if (!(await store.head('config'))) {
+  // The config is read while the key files are: from a remote store each read is a round trip.
+  const sealedConfig = store.get('config').catch(async (error: unknown) => {
+    // Missing, or below something that is no folder (a local path through a file), as `head`
+    // tells; any other failure is the store's to report.
+    const missing =
+      (error instanceof StoreError && error.status === 404) ||
+      (await store.head('config').then(
+        (info) => info === undefined,
+        () => false,
+      ));
+    if (!missing) throw error;
     throw new RepositoryNotFoundError(
       `[repository:${store.name}] no repository here (no config object); create one with \`hbr init\``,
     );
-  }
-  const sealedConfig = await store.get('config');
-  const unlocked = await unlockMasterKey(
+  });
+  const unlocking = unlockMasterKey(
     store,
     credential,
-    (masterKey) => decodeRepoConfig(deriveKeys(masterKey), sealedConfig),
+    async (masterKey) => decodeRepoConfig(deriveKeys(masterKey), await sealedConfig),
     options,
   );
+  // Awaited once the config is known to be there: no repository says more than a key's failure.
+  unlocking.catch(() => undefined);
+  await sealedConfig;
+  const unlocked = await unlocking;
   return _open(store, unlocked.masterKey, unlocked.keyId, unlocked.accepted);
 }
 
