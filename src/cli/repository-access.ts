@@ -154,7 +154,7 @@ export async function accessRepository(
     /**
      * Read a remote repository's index objects and manifests from the local copies kept in the
      * cache folder, where there is one (stores/object-cache.ts). Off for what must read the
-     * store's own bytes (check, repair). @default true
+     * store's own bytes (check, repair, verify). @default true
      */
     objectCache?: boolean;
   } = {},
