@@ -244,6 +244,30 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     return { blob, read };
   };
 
+  /** Reads and parses tree `id`, kept for later reads as `OpenRepository.readTree` says. */
+  const readTreeOnce = async (
+    id: string,
+    signal?: AbortSignal,
+    options?: { cache?: boolean; onDuplicate?: (name: string) => void },
+  ): Promise<TreeNode[]> => {
+    let whole = true;
+    const nodes = decodeTree(
+      await repo.readBlob('tree', Buffer.from(id, 'hex'), signal),
+      `tree ${id}`,
+      options?.onDuplicate &&
+        ((name) => {
+          whole = false;
+          options.onDuplicate?.(name);
+        }),
+    );
+    if (options?.cache === false || !whole) return nodes;
+    if (treeCache.size > 1024) treeCache.clear();
+    treeCache.set(id, nodes);
+    return nodes;
+  };
+  /** Reads of trees under way that later readers of the same tree take (see `readTree`). */
+  const treeReads = new Map<string, Promise<TreeNode[]>>();
+
   const repo: OpenRepository = {
     store,
     keys,
@@ -274,20 +298,18 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     async readTree(id, signal, options) {
       const cached = treeCache.get(id);
       if (cached) return cached;
-      let whole = true;
-      const nodes = decodeTree(
-        await repo.readBlob('tree', Buffer.from(id, 'hex'), signal),
-        `tree ${id}`,
-        options?.onDuplicate &&
-          ((name) => {
-            whole = false;
-            options.onDuplicate?.(name);
-          }),
-      );
-      if (options?.cache === false || !whole) return nodes;
-      if (treeCache.size > 1024) treeCache.clear();
-      treeCache.set(id, nodes);
-      return nodes;
+      // Walks side by side (check's, of backups sharing most trees) take one read of a tree.
+      const shared = options?.cache !== false && options?.onDuplicate === undefined;
+      const reading = shared ? treeReads.get(id) : undefined;
+      if (reading) return reading;
+      if (!shared) return readTreeOnce(id, signal, options);
+      const read = readTreeOnce(id, signal);
+      treeReads.set(id, read);
+      try {
+        return await read;
+      } finally {
+        treeReads.delete(id);
+      }
     },
     async backups(signal, options = {}) {
       const keysList: string[] = [];

@@ -7,6 +7,8 @@ import { tempDir } from '../../test/helpers/temp.ts';
 import { listTree } from '../drivers/files/browse.ts';
 import { restoreFiles } from '../drivers/files/restore.ts';
 import { createLocalStore } from '../stores/local.ts';
+import type { Store } from '../stores/types.ts';
+import { checkRepository, walkTree } from './check.ts';
 import { initRepository, openRepository, type OpenRepository } from './index.ts';
 import { createTreeReader } from './tree-reader.ts';
 import type { BackupRecord } from './types.ts';
@@ -39,6 +41,30 @@ function watched(
   return { repo: { ...repo, readBlob }, reads, most: () => most };
 }
 
+/**
+ * `store`, counting its ranged reads (in a walk of trees without data, each is a tree's) and the
+ * most in flight at once.
+ */
+function rangedReadsOf(store: Store): { store: Store; reads: () => number; most: () => number } {
+  let reads = 0;
+  let inFlight = 0;
+  let most = 0;
+  const counted: Store = {
+    ...store,
+    async get(key, options) {
+      if (!options?.range) return store.get(key, options);
+      reads++;
+      most = Math.max(most, ++inFlight);
+      try {
+        return await store.get(key, options);
+      } finally {
+        inFlight--;
+      }
+    },
+  };
+  return { store: counted, reads: () => reads, most: () => most };
+}
+
 describe('trees read ahead of a walk', () => {
   let dir: { path: string; remove: () => Promise<void> };
   let data = '';
@@ -63,6 +89,8 @@ describe('trees read ahead of a walk', () => {
     const repo = await initRepository(createLocalStore({ path: repoPath }), password, {
       scryptParams: { N: 1024, r: 8, p: 1 },
     });
+    // Twice: the second backup shares every tree with the first.
+    await backUpFiles(repo, { paths: [data] });
     await backUpFiles(repo, { paths: [data] });
     backup = (await repo.backups()).at(-1) as BackupRecord;
     const walk = async (tree: string, path: string): Promise<void> => {
@@ -115,6 +143,29 @@ describe('trees read ahead of a walk', () => {
     await assert.rejects(listTree(seen.repo, backup.tree), /damaged/);
   });
 
+  it('walks every backup for check reading trees ahead, each tree once for all of them', async () => {
+    const counted = rangedReadsOf(createLocalStore({ path: repoPath }));
+    const repo = await openRepository(counted.store, password);
+    const backups = await repo.backups();
+    assert.equal(backups.length, 2);
+    let files = 0;
+    for (const b of backups) {
+      await walkTree(repo, b.tree, '', (_path, node) => {
+        if (node?.type === 'file') files++;
+      });
+    }
+    assert.equal(files, 48);
+    assert.ok(counted.most() >= 12, `at most ${counted.most()} tree read(s) at once`);
+    assert.equal(counted.reads(), new Set(trees.values()).size, 'each tree read once');
+  });
+
+  it('checks backups side by side, reading the trees they share once', async () => {
+    const counted = rangedReadsOf(createLocalStore({ path: repoPath }));
+    const report = await checkRepository(await openRepository(counted.store, password));
+    assert.ok(report.ok);
+    assert.equal(counted.reads(), new Set(trees.values()).size, 'each tree read once');
+  });
+
   it('reads no more trees ahead than it has room for, and each tree once', async () => {
     const seen = watched(await opened());
     const reader = createTreeReader(seen.repo, undefined, 3);
@@ -125,5 +176,29 @@ describe('trees read ahead of a walk', () => {
     for (const id of ids) await reader.read(id);
     assert.equal(Math.max(...seen.reads.values()), 1);
     assert.equal(seen.reads.size, 12);
+  });
+});
+
+describe('a check of many backups', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  after(async () => dir.remove());
+
+  it('walks several backups at once, each a chain of folders one below the other', async () => {
+    dir = await tempDir('hbr-check-walks-');
+    const deep = join(dir.path, 'data', 'a', 'b', 'c');
+    await mkdir(deep, { recursive: true });
+    const repoPath = join(dir.path, 'repo');
+    const repo = await initRepository(createLocalStore({ path: repoPath }), password, {
+      scryptParams: { N: 1024, r: 8, p: 1 },
+    });
+    // Each backup's trees are its own: the one file below them changes every time.
+    for (let i = 0; i < 6; i++) {
+      await writeFile(join(deep, 'f.json'), `{"version":${i}}`);
+      await backUpFiles(repo, { paths: [join(dir.path, 'data')] });
+    }
+    const counted = rangedReadsOf(createLocalStore({ path: repoPath }));
+    const report = await checkRepository(await openRepository(counted.store, password));
+    assert.ok(report.ok);
+    assert.ok(counted.most() >= 6, `at most ${counted.most()} tree read(s) at once`);
   });
 });

@@ -36,20 +36,46 @@ export function createTreeReader(
   signal?: AbortSignal,
   room = READ_AHEAD,
 ): TreeReader {
-  const started = new Map<string, Promise<Buffer>>();
-  const readBlob = (id: string): Promise<Buffer> =>
-    repo.readBlob('tree', Buffer.from(id, 'hex'), signal);
+  const reads = _readsAhead((id) => repo.readBlob('tree', Buffer.from(id, 'hex'), signal), room);
   return {
     async read(id, options = {}) {
+      return decodeTree(await reads.take(id), `tree ${id}`, options.onDuplicate);
+    },
+    ahead: (ids) => reads.ahead(ids),
+  };
+}
+
+/**
+ * Trees read ahead through the repository's tree cache (`OpenRepository.readTree`), for a walk of
+ * every backup (check, repair): backups share most of their trees, read once for all of them.
+ */
+export function createCachedTreeReader(
+  repo: Pick<OpenRepository, 'readTree'>,
+  room = READ_AHEAD,
+): Pick<TreeReader, 'ahead'> & { read(id: string): Promise<TreeNode[]> } {
+  const reads = _readsAhead((id) => repo.readTree(id), room);
+  return { read: (id) => reads.take(id), ahead: (ids) => reads.ahead(ids) };
+}
+
+// --- internal ---
+
+/** Reads by `load`, started ahead by `ahead` (at most `room` not yet taken) or when taken. */
+function _readsAhead<T>(
+  load: (id: string) => Promise<T>,
+  room: number,
+): { take(id: string): Promise<T>; ahead(ids: Iterable<string>): void } {
+  const started = new Map<string, Promise<T>>();
+  return {
+    take(id) {
       const early = started.get(id);
       started.delete(id);
-      return decodeTree(await (early ?? readBlob(id)), `tree ${id}`, options.onDuplicate);
+      return early ?? load(id);
     },
     ahead(ids) {
       for (const id of ids) {
         if (started.size >= room) return;
         if (started.has(id)) continue;
-        const reading = readBlob(id);
+        const reading = load(id);
         // Met by the read that takes it; a walk stopped before then has nobody left to tell.
         reading.catch(() => undefined);
         started.set(id, reading);
