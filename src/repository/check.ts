@@ -106,13 +106,23 @@ export async function checkRepository(
         message: `${key} is no index object (its name is not an index id): hbr never reads it`,
       }),
   });
-  for (const id of indexIds) {
-    try {
-      index.addStored(openIndex(keys, id, await store.get(`index/${id}`)));
-    } catch (error) {
-      if (!isHbrError(error)) throw error;
-      damagedIndexes.push(error);
-    }
+  // Read side by side (a round trip each from a remote store), added in the order of their ids.
+  const reads = pLimit(store.properties.connections);
+  const opened = await Promise.all(
+    indexIds.map((id) =>
+      reads(async () => {
+        try {
+          return { packs: openIndex(keys, id, await store.get(`index/${id}`)) };
+        } catch (error) {
+          if (!isHbrError(error)) throw error;
+          return { damage: error };
+        }
+      }),
+    ),
+  );
+  for (const { packs, damage } of opened) {
+    if (damage) damagedIndexes.push(damage);
+    if (packs) index.addStored(packs);
   }
   stats.packs = index.packs().size;
   stats.blobs = index.size;

@@ -43,26 +43,43 @@ function watched(
 
 /**
  * `store`, counting its ranged reads (in a walk of trees without data, each is a tree's) and the
- * most in flight at once.
+ * most in flight at once, and the most reads of index objects in flight at once.
  */
-function rangedReadsOf(store: Store): { store: Store; reads: () => number; most: () => number } {
+function rangedReadsOf(store: Store): {
+  store: Store;
+  reads: () => number;
+  most: () => number;
+  mostIndexes: () => number;
+  /** Counts from nothing again (reads in flight stay counted as such). */
+  reset: () => void;
+} {
   let reads = 0;
-  let inFlight = 0;
-  let most = 0;
+  const inFlight = { ranged: 0, index: 0 };
+  let most = { ranged: 0, index: 0 };
   const counted: Store = {
     ...store,
     async get(key, options) {
-      if (!options?.range) return store.get(key, options);
-      reads++;
-      most = Math.max(most, ++inFlight);
+      const kind = options?.range ? 'ranged' : key.startsWith('index/') ? 'index' : undefined;
+      if (kind === undefined) return store.get(key, options);
+      if (kind === 'ranged') reads++;
+      most[kind] = Math.max(most[kind], ++inFlight[kind]);
       try {
         return await store.get(key, options);
       } finally {
-        inFlight--;
+        inFlight[kind]--;
       }
     },
   };
-  return { store: counted, reads: () => reads, most: () => most };
+  return {
+    store: counted,
+    reads: () => reads,
+    most: () => most.ranged,
+    mostIndexes: () => most.index,
+    reset: () => {
+      reads = 0;
+      most = { ranged: 0, index: 0 };
+    },
+  };
 }
 
 describe('trees read ahead of a walk', () => {
@@ -183,7 +200,7 @@ describe('a check of many backups', () => {
   let dir: { path: string; remove: () => Promise<void> };
   after(async () => dir.remove());
 
-  it('walks several backups at once, each a chain of folders one below the other', async () => {
+  it('reads its index objects and walks its backups several at once, each a chain of folders', async () => {
     dir = await tempDir('hbr-check-walks-');
     const deep = join(dir.path, 'data', 'a', 'b', 'c');
     await mkdir(deep, { recursive: true });
@@ -197,8 +214,13 @@ describe('a check of many backups', () => {
       await backUpFiles(repo, { paths: [join(dir.path, 'data')] });
     }
     const counted = rangedReadsOf(createLocalStore({ path: repoPath }));
-    const report = await checkRepository(await openRepository(counted.store, password));
+    const opened = await openRepository(counted.store, password);
+    // Loaded for the walks' reads of trees beforehand: what is counted next is the check's own.
+    await opened.index();
+    counted.reset();
+    const report = await checkRepository(opened);
     assert.ok(report.ok);
     assert.ok(counted.most() >= 6, `at most ${counted.most()} tree read(s) at once`);
+    assert.ok(counted.mostIndexes() >= 2, `at most ${counted.mostIndexes()} index read at once`);
   });
 });
