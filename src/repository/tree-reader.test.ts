@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { backUpFiles } from '../../test/helpers/files-backup.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
-import { listTree } from '../drivers/files/browse.ts';
+import { diffTrees, listTree } from '../drivers/files/browse.ts';
 import { restoreFiles } from '../drivers/files/restore.ts';
 import { createLocalStore } from '../stores/local.ts';
 import type { Store } from '../stores/types.ts';
@@ -87,8 +87,10 @@ describe('trees read ahead of a walk', () => {
   let data = '';
   let repoPath = '';
   let backup: BackupRecord;
-  /** Every tree of the backup, by the path of its folder (`` for the root). */
+  /** Every tree of the latest backup, by the path of its folder (`` for the root). */
   const trees = new Map<string, string>();
+  /** Every tree of both backups: they share all but those above the data (`/tmp` changes). */
+  const allTrees = new Set<string>();
   const opened = (): Promise<OpenRepository> =>
     openRepository(createLocalStore({ path: repoPath }), password);
 
@@ -106,16 +108,19 @@ describe('trees read ahead of a walk', () => {
     const repo = await initRepository(createLocalStore({ path: repoPath }), password, {
       scryptParams: { N: 1024, r: 8, p: 1 },
     });
-    // Twice: the second backup shares every tree with the first.
+    // Twice: the second backup shares the data's trees with the first.
     await backUpFiles(repo, { paths: [data] });
     await backUpFiles(repo, { paths: [data] });
-    backup = (await repo.backups()).at(-1) as BackupRecord;
-    const walk = async (tree: string, path: string): Promise<void> => {
-      trees.set(path, tree);
+    const backups = await repo.backups();
+    backup = backups.at(-1) as BackupRecord;
+    const walk = async (tree: string, path: string, latest: boolean): Promise<void> => {
+      allTrees.add(tree);
+      if (latest) trees.set(path, tree);
       for (const node of await repo.readTree(tree))
-        if (node.type === 'dir' && node.subtree) await walk(node.subtree, `${path}/${node.name}`);
+        if (node.type === 'dir' && node.subtree)
+          await walk(node.subtree, `${path}/${node.name}`, latest);
     };
-    await walk(backup.tree, '');
+    for (const b of backups) await walk(b.tree, '', b === backup);
   });
   after(async () => dir.remove());
 
@@ -173,14 +178,14 @@ describe('trees read ahead of a walk', () => {
     }
     assert.equal(files, 48);
     assert.ok(counted.most() >= 12, `at most ${counted.most()} tree read(s) at once`);
-    assert.equal(counted.reads(), new Set(trees.values()).size, 'each tree read once');
+    assert.equal(counted.reads(), allTrees.size, 'each tree read once');
   });
 
   it('checks backups side by side, reading the trees they share once', async () => {
     const counted = rangedReadsOf(createLocalStore({ path: repoPath }));
     const report = await checkRepository(await openRepository(counted.store, password));
     assert.ok(report.ok);
-    assert.equal(counted.reads(), new Set(trees.values()).size, 'each tree read once');
+    assert.equal(counted.reads(), allTrees.size, 'each tree read once');
   });
 
   it('reads no more trees ahead than it has room for, and each tree once', async () => {
@@ -222,5 +227,33 @@ describe('a check of many backups', () => {
     assert.ok(report.ok);
     assert.ok(counted.most() >= 6, `at most ${counted.most()} tree read(s) at once`);
     assert.ok(counted.mostIndexes() >= 2, `at most ${counted.mostIndexes()} index read at once`);
+  });
+});
+
+describe('a diff of two backups', () => {
+  let dir: { path: string; remove: () => Promise<void> };
+  after(async () => dir.remove());
+
+  it('reads the trees of the folders that differ ahead, and lists every change', async () => {
+    dir = await tempDir('hbr-diff-ahead-');
+    const data = join(dir.path, 'data');
+    await mkdir(join(data, 'kept'), { recursive: true });
+    await writeFile(join(data, 'kept', 'f.json'), '{}');
+    const repoPath = join(dir.path, 'repo');
+    const repo = await initRepository(createLocalStore({ path: repoPath }), password, {
+      scryptParams: { N: 1024, r: 8, p: 1 },
+    });
+    const before = await backUpFiles(repo, { paths: [data] });
+    for (let i = 0; i < 12; i++) {
+      await mkdir(join(data, 'new', `run-${i}`), { recursive: true });
+      await writeFile(join(data, 'new', `run-${i}`, 'f.json'), `{"run":${i}}`);
+    }
+    const after = await backUpFiles(repo, { paths: [data] });
+    const counted = rangedReadsOf(createLocalStore({ path: repoPath }));
+    const changes = await diffTrees(await openRepository(counted.store, password), before, after);
+    const added = changes.filter((c) => c.change === '+').map((c) => c.path);
+    assert.equal(added.length, 1 + 12 * 2, 'the folder, its 12 folders and their files');
+    assert.ok(added.includes(join(data, 'new', 'run-11', 'f.json')));
+    assert.ok(counted.most() >= 12, `at most ${counted.most()} tree read(s) at once`);
   });
 });

@@ -4,7 +4,12 @@
  */
 import { NotFoundError } from '../../errors.ts';
 import { printable } from '../../util/printable.ts';
-import { createTreeReader, type OpenRepository, type TreeNode } from '../../repository/index.ts';
+import {
+  createCachedTreeReader,
+  createTreeReader,
+  type OpenRepository,
+  type TreeNode,
+} from '../../repository/index.ts';
 import type { RecordedField } from './recorded-fields.ts';
 
 /** A tree node with its full path in the backup. */
@@ -106,9 +111,13 @@ export async function diffTrees(
   const changes: TreeChange[] = [];
   const backedUp = (path: string): boolean =>
     !paths || paths.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`));
+  // Through the tree cache: both backups may hold a folder the same under two names.
+  const trees = createCachedTreeReader(repo);
   const all = async (tree: string | undefined, at: string, change: '+' | '-'): Promise<void> => {
     if (!tree) return;
-    for (const node of await repo.readTree(tree)) {
+    const nodes = await trees.read(tree);
+    trees.ahead(nodes.flatMap((node) => (node.type === 'dir' && node.subtree) || []));
+    for (const node of nodes) {
       changes.push({ path: `${at}/${node.name}`, change });
       if (node.type === 'dir') await all(node.subtree, `${at}/${node.name}`, change);
     }
@@ -117,8 +126,18 @@ export async function diffTrees(
   const compare = async (ta: string, tb: string, at: string): Promise<boolean> => {
     if (ta === tb) return false;
     let entriesChanged = false;
-    const left = new Map((await repo.readTree(ta)).map((n) => [n.name, n]));
-    const right = new Map((await repo.readTree(tb)).map((n) => [n.name, n]));
+    const [leftNodes, rightNodes] = await Promise.all([trees.read(ta), trees.read(tb)]);
+    const left = new Map(leftNodes.map((n) => [n.name, n]));
+    const right = new Map(rightNodes.map((n) => [n.name, n]));
+    // The trees of the folders that differ, on either side, are read while these are compared.
+    trees.ahead(
+      [...left.values(), ...right.values()].flatMap((node) => {
+        const other = (left.get(node.name) === node ? right : left).get(node.name);
+        return node.type === 'dir' && node.subtree && node.subtree !== other?.subtree
+          ? [node.subtree]
+          : [];
+      }),
+    );
     const names = [...new Set([...left.keys(), ...right.keys()])].sort();
     for (const name of names) {
       const x = left.get(name);
