@@ -189,15 +189,22 @@ describe('trees read ahead of a walk', () => {
   });
 
   it('reads no more trees ahead than it has room for, and each tree once', async () => {
-    const seen = watched(await opened());
-    const reader = createTreeReader(seen.repo, undefined, 3);
     const runs = [...trees.entries()].filter(([path]) => /run-\d+$/.test(path));
     const ids = runs.map(([, id]) => id);
+    const seen = watched(await opened());
+    const reader = createTreeReader(seen.repo, undefined, { trees: 3 });
+    await seen.repo.index(); // as the walk's first read has, before it reads ahead
     reader.ahead([...ids, ...ids]);
     assert.equal(seen.reads.size, 3, 'three started');
     for (const id of ids) await reader.read(id);
     assert.equal(Math.max(...seen.reads.values()), 1);
     assert.equal(seen.reads.size, 12);
+    // Bytes bound it too: a tree larger than the room is read ahead alone.
+    const bounded = watched(await opened());
+    const alone = createTreeReader(bounded.repo, undefined, { bytes: 1 });
+    await bounded.repo.index();
+    alone.ahead(ids);
+    assert.equal(bounded.reads.size, 1, 'one started');
   });
 });
 
