@@ -5,7 +5,6 @@ import { commands } from './commands/index.ts';
 import type { CliContext } from './context.ts';
 import { commandNameOf, deriveKeyForCommandLine } from './early-unlock.ts';
 import { ExitCode, exitCodeFor } from './exit-codes.ts';
-
 import { criticalWork } from '../util/critical-work.ts';
 import { scavengeWithoutHelpers } from '../util/heap-sizing.ts';
 import { withoutControls } from '../util/printable.ts';

@@ -32,16 +32,15 @@ export async function recoverUnindexedPacks(
 
 /**
  * Each pack of `stored` (pack id → size, as listed) that `index` does not name, its header read
- * first, then read whole and verified (`verifyPacks`), with the entries of its header that
- * verify: a blob that fails is left
- * out. The header alone is authenticated, not the blobs, and a pack may match its name with a
- * damaged blob in it (damaged before it was hashed): indexed, that blob would be what later
- * backups deduplicate against, and one that `hbr repair` dropped would come back. Its other blobs
- * are indexed, so that the pack is named by an index and not read again by every backup's start;
- * what it holds unlisted is dead space for prune. A pack whose bytes no longer match its name
- * (damaged since it was written), whose header cannot be read (nothing to list), or that cannot
- * be read at all is left out, for `check --read-data` to report and `repair` to remove: prune,
- * which reads a pack it repacks by its name, would stop at it.
+ * first, then read whole and verified (`verifyPacks`), with the entries of its header that verify:
+ * a blob that fails is left out. The header alone is authenticated, not the blobs, and a pack may
+ * match its name with a damaged blob in it (damaged before it was hashed): indexed, that blob would
+ * be what later backups deduplicate against, and one that `hbr repair` dropped would come back. Its
+ * other blobs are indexed, so that the pack is named by an index and not read again by every
+ * backup's start; what it holds unlisted is dead space for prune. A pack whose bytes no longer
+ * match its name (damaged since it was written), whose header cannot be read (nothing to list), or
+ * that cannot be read at all is left out, for `check --read-data` to report and `repair` to remove:
+ * prune, which reads a pack it repacks by its name, would stop at it.
  */
 export async function readUnindexedPacks(
   repo: Pick<OpenRepository, 'store' | 'keys'>,

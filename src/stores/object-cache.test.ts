@@ -1,21 +1,19 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { describeStoreContract, collect } from '../../test/contracts/store.ts';
+import { tempDir } from '../../test/helpers/temp.ts';
 import { createLocalStore } from './local.ts';
 import { objectCacheFolder, withObjectCache } from './object-cache.ts';
 import type { GetOptions, Store } from './types.ts';
 
-let root = '';
+let dir: { path: string; remove: () => Promise<void> };
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'hbr-object-cache-'));
+  dir = await tempDir('hbr-object-cache-');
 });
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+after(() => dir.remove());
 
 // The cache keeps every promise of the store it wraps.
 describeStoreContract(
@@ -23,8 +21,8 @@ describeStoreContract(
   (namespace) =>
     Promise.resolve(
       withObjectCache(
-        createLocalStore({ path: join(root, 'stores', namespace) }),
-        join(root, 'caches', namespace),
+        createLocalStore({ path: join(dir.path, 'stores', namespace) }),
+        join(dir.path, 'caches', namespace),
       ),
     ),
   { writers: true },
@@ -42,8 +40,8 @@ let count = 0;
  */
 function setup(): { store: Store; cached: Store; folder: string; reads: string[] } {
   const n = count++;
-  const store = createLocalStore({ path: join(root, `store-${n}`) });
-  const folder = join(root, `cache-${n}`);
+  const store = createLocalStore({ path: join(dir.path, `store-${n}`) });
+  const folder = join(dir.path, `cache-${n}`);
   const reads: string[] = [];
   const counted: Store = {
     ...store,
@@ -158,7 +156,7 @@ describe('object cache', () => {
 
   it('fails no read when its folder cannot be written', async () => {
     const { store } = setup();
-    const blocker = join(root, `not-a-folder-${count++}`);
+    const blocker = join(dir.path, `not-a-folder-${count++}`);
     await writeFile(blocker, 'a file where the cache folder would be');
     const cached = withObjectCache(store, join(blocker, 'cache'));
     const manifest = randomBytes(300);

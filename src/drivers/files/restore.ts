@@ -483,10 +483,10 @@ const FILES_AHEAD = 4 * WINDOW_FILES;
 /**
  * The backup's entries under `include` (all when empty) and the folders above them, depth first
  * in tree order, each folder before what it holds. A folder's subfolders' trees are read while
- * the walk goes through it (tree-reader.ts), and not cached: a restore reads each once. What cannot be restored is passed to `lost` (as the
- * restore reports it) and the walk goes on beside it: a folder whose tree cannot be read
- * (`/path/`), a name its folder's tree holds twice (all of its nodes). The backup's root tree
- * must be read.
+ * the walk goes through it (tree-reader.ts), and not cached: a restore reads each once. What
+ * cannot be restored is passed to `lost` (as the restore reports it) and the walk goes on beside
+ * it: a folder whose tree cannot be read (`/path/`), a name its folder's tree holds twice (all of
+ * its nodes). The backup's root tree must be read.
  */
 async function* _walk(
   trees: TreeReader,
