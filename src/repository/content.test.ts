@@ -4,8 +4,15 @@ import { setImmediate as turn } from 'node:timers/promises';
 import type { BlobSaver } from './blob-saver.ts';
 import type { CutChunks } from './codec-pool.ts';
 import { createByteBudget } from './byte-budget.ts';
-import { saveFileCut, writeContents, type PositionalWriter } from './content.ts';
+import {
+  readContent,
+  saveFileCut,
+  streamContentRange,
+  writeContents,
+  type PositionalWriter,
+} from './content.ts';
 import type { OpenRepository } from './repository.ts';
+import type { StoreProperties } from '../stores/types.ts';
 
 const MiB = 1024 * 1024;
 
@@ -87,19 +94,63 @@ void describe('saveFileCut of a changed file', () => {
   });
 });
 
+void describe('reading content back as a stream', () => {
+  void it("reads a remote store's connections of blobs ahead, a local one's few", async () => {
+    const content = Array.from({ length: 40 }, (_, i) => b(i + 1));
+    /** The most reads of blobs under way at once while `read` streams `content` whole. */
+    const ahead = async (
+      read: (repo: OpenRepository) => Promise<NodeJS.ReadableStream>,
+      store?: StoreProperties,
+    ): Promise<number> => {
+      const { repo, counts } = _leasingRepo(undefined, MiB, store);
+      const reading = await read(repo);
+      const parts: Buffer[] = [];
+      for await (const part of reading) parts.push(part as Buffer);
+      assert.ok(Buffer.concat(parts).equals(_expected(content)));
+      return counts.maxReading;
+    };
+    const remote: StoreProperties = { connections: 16, remote: true, supportsRetention: false };
+    const whole = (repo: OpenRepository): Promise<NodeJS.ReadableStream> =>
+      Promise.resolve(readContent(repo, { content }, { what: 'dump' }));
+    const range = (repo: OpenRepository): Promise<NodeJS.ReadableStream> =>
+      streamContentRange(repo, content, 0, 40 * MiB, { what: 'dump' });
+    assert.equal(await ahead(whole), 6, 'readContent from a local store: 6 ahead');
+    assert.equal(await ahead(whole, remote), 16, 'readContent: one per connection');
+    assert.equal(await ahead(range), 6, 'streamContentRange from a local store: 6 ahead');
+    assert.equal(await ahead(range, remote), 16, 'streamContentRange: one per connection');
+  });
+});
+
 /**
  * A repository of 1 MiB blobs named by one byte (`b(n)`), each filled with that byte, that
- * counts its leases: how many were taken, how many are held now and at most, and which.
+ * counts its leases: how many were taken, how many are held now and at most, and which. Its
+ * store is local unless `store` says otherwise.
  */
 function _leasingRepo(
   failing?: string,
   size = MiB,
+  store: StoreProperties = { connections: 4, remote: false, supportsRetention: false },
 ): {
   repo: OpenRepository;
-  counts: { leased: number; held: number; maxHeld: number; ids: string[] };
+  counts: {
+    leased: number;
+    held: number;
+    maxHeld: number;
+    ids: string[];
+    /** The most of `readBlob`'s reads under way at once. */
+    maxReading: number;
+  };
 } {
-  const counts = { leased: 0, held: 0, maxHeld: 0, ids: [] as string[] };
+  const counts = { leased: 0, held: 0, maxHeld: 0, ids: [] as string[], maxReading: 0 };
+  let reading = 0;
   const repo = {
+    store: { properties: store },
+    readBlob: async (_type: string, id: Buffer) => {
+      counts.maxReading = Math.max(counts.maxReading, ++reading);
+      await turn();
+      reading--;
+      return Buffer.alloc(size, id[0] ?? 0);
+    },
     index: () => Promise.resolve({ get: () => ({ rawLength: size }) }),
     leaseBlob: async (_type: string, id: Buffer) => {
       await turn();
@@ -178,6 +229,27 @@ void describe('writeContents', () => {
     assert.ok(out.bytes().equals(Buffer.alloc(40_000 * KiB)));
     assert.equal(counts.leased, Math.ceil(40_000 / (16 * 1024 + 1)));
     assert.equal(counts.held, 0);
+  });
+
+  void it("keeps a remote store's connections of blob reads in flight, a local one's few", async () => {
+    const content = Array.from({ length: 60 }, (_, i) => b(i + 1));
+    const held = async (store?: StoreProperties): Promise<number> => {
+      const { repo, counts } = _leasingRepo(undefined, MiB, store);
+      const out = _memoryOut();
+      const budget = createByteBudget(64 * MiB);
+      await writeContents(repo, [{ stored: { content }, out: out.out, what: 'model' }], { budget });
+      assert.ok(out.bytes().equals(_expected(content)));
+      return counts.maxHeld;
+    };
+    // The budget allows 64: the reads in flight are what the store's kind allows.
+    assert.equal(await held(), 8, 'a local store: 8 reads ahead');
+    const remote = (connections: number): StoreProperties => ({
+      connections,
+      remote: true,
+      supportsRetention: false,
+    });
+    assert.equal(await held(remote(16)), 16, 'one per connection of a remote store');
+    assert.equal(await held(remote(2)), 8, 'never fewer than from a local store');
   });
 
   void it('fails on a damaged blob, naming nothing written past it, and releases every lease', async () => {

@@ -11,6 +11,7 @@ import { hashFileRanges, type BlobLease, type CutChunks, type RingChunk } from '
 import type { ByteBudget } from './byte-budget.ts';
 import type { RepositoryKeys } from './crypto.ts';
 import type { Chunker } from './chunker.ts';
+import { readsInFlight } from '../stores/reads-in-flight.ts';
 import { inPageCache } from '../util/page-cache.ts';
 import { settleAll } from '../util/settle-all.ts';
 import type { OpenRepository } from './repository.ts';
@@ -313,7 +314,10 @@ function _orderedSaves(limit: number): {
   };
 }
 
-/** Blobs read ahead of the consumer when streaming content back. */
+/**
+ * Blobs read ahead of the consumer when streaming content back from a local store (from a remote
+ * one, as many as `readsInFlight` says).
+ */
 const READ_AHEAD = 6;
 
 /**
@@ -365,15 +369,12 @@ export async function streamContentRange(
     else low = middle + 1;
   }
   const startOf = (i: number): number => (i === 0 ? 0 : (ends[i - 1] ?? 0));
+  const readAhead = readsInFlight(repo.store, READ_AHEAD);
   async function* slices(): AsyncGenerator<Buffer> {
     const ahead: { at: number; read: Promise<Buffer> }[] = [];
     let next = low;
     const fill = (): void => {
-      while (
-        ahead.length < READ_AHEAD &&
-        next < content.length &&
-        startOf(next) < offset + length
-      ) {
+      while (ahead.length < readAhead && next < content.length && startOf(next) < offset + length) {
         const read = repo.readBlob('data', Buffer.from(content[next] ?? '', 'hex'), options.signal);
         read.catch(() => undefined); // consumed in order below
         ahead.push({ at: startOf(next++), read });
@@ -425,13 +426,14 @@ export function readContent(
   stored: { content: readonly string[]; sha256?: string; size?: number },
   options: { signal?: AbortSignal; what: string },
 ): Readable {
+  const readAhead = readsInFlight(repo.store, READ_AHEAD);
   async function* blobs(): AsyncGenerator<Buffer> {
     const hash = createHash('sha256');
     const ahead: Promise<Buffer>[] = [];
     let next = 0;
     let size = 0;
     const fill = (): void => {
-      while (ahead.length < READ_AHEAD && next < stored.content.length) {
+      while (ahead.length < readAhead && next < stored.content.length) {
         const id = Buffer.from(stored.content[next++] ?? '', 'hex');
         const read = repo.readBlob('data', id, options.signal);
         read.catch(() => undefined); // consumed in order below
@@ -465,7 +467,10 @@ export interface PositionalWriter {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<unknown>;
 }
 
-/** Blob reads in flight per stream in {@link writeContents}, whatever the budget allows. */
+/**
+ * Blob reads in flight per stream in {@link writeContents} from a local store, whatever the budget
+ * allows (from a remote one, as many as `readsInFlight` says).
+ */
 const WRITE_AHEAD = 8;
 
 /**
@@ -589,7 +594,7 @@ export async function writeContents(
     return n;
   };
   try {
-    const limit = WRITE_AHEAD * states.length;
+    const limit = readsInFlight(repo.store, WRITE_AHEAD) * states.length;
     for (;;) {
       signal?.throwIfAborted();
       // The stream least far along takes its next blob.

@@ -11,7 +11,13 @@ import {
 import type { AzureCredential } from './azure-credential.ts';
 import { toStoreError } from './store-error.ts';
 import { holdsRetention, type HeldRetention } from './retention.ts';
-import type { GetOptions, ObjectInfo, PutOptions, Store } from './types.ts';
+import {
+  REMOTE_CONNECTIONS,
+  type GetOptions,
+  type ObjectInfo,
+  type PutOptions,
+  type Store,
+} from './types.ts';
 
 /** An Azure access tier for block blobs. */
 export type AzureAccessTier = 'Hot' | 'Cool' | 'Cold' | 'Archive';
@@ -35,7 +41,7 @@ export interface AzureBlobStoreOptions {
    *  immutability policy in this mode (the container must support version-level immutability).
    *  @default undefined: retention unsupported */
   readonly immutability?: 'Unlocked' | 'Locked' | undefined;
-  /** @default 5 */
+  /** @default REMOTE_CONNECTIONS */
   readonly connections?: number;
   /** Objects larger than this are uploaded as blocks. @default 8 MiB */
   readonly maxSingleShotSize?: number;
@@ -58,7 +64,7 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
   const name = `azure:${options.account}/${options.container}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
   const maxSingleShot = options.maxSingleShotSize ?? 8 * 1024 * 1024;
   const blockSize = options.blockSize ?? 4 * 1024 * 1024;
-  const connections = options.connections ?? 5;
+  const connections = options.connections ?? REMOTE_CONNECTIONS;
   const idle = (signal: AbortSignal | undefined): IdleWatch =>
     watchIdle(options.idleTimeoutMs ?? 60_000, signal);
 
@@ -159,7 +165,11 @@ export async function createAzureBlobStore(options: AzureBlobStoreOptions): Prom
 
   return {
     name,
-    properties: { connections, supportsRetention: options.immutability !== undefined },
+    properties: {
+      connections,
+      remote: true,
+      supportsRetention: options.immutability !== undefined,
+    },
 
     async get(key: string, opts: GetOptions = {}): Promise<Buffer> {
       const { range, signal } = opts;

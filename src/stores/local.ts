@@ -80,7 +80,7 @@ export function createLocalStore(options: LocalStoreOptions): Store {
 
   return {
     name,
-    properties: { connections: 4, supportsRetention: false },
+    properties: { connections: 4, remote: false, supportsRetention: false },
 
     async get(key: string, opts: GetOptions = {}): Promise<Buffer> {
       /** The range asked for, checked against the object's size. */

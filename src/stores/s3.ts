@@ -7,7 +7,13 @@ import type {
 import { DeleteForbiddenError, StoreError, UsageError } from '../errors.ts';
 import { toStoreError } from './store-error.ts';
 import { holdsRetention, type HeldRetention } from './retention.ts';
-import type { GetOptions, ObjectInfo, PutOptions, Store } from './types.ts';
+import {
+  REMOTE_CONNECTIONS,
+  type GetOptions,
+  type ObjectInfo,
+  type PutOptions,
+  type Store,
+} from './types.ts';
 
 /** Static S3 credentials (from environment variables or a file, never from a URL). */
 export interface S3Credentials {
@@ -34,7 +40,7 @@ export interface S3StoreOptions {
   /** With this set, `put` with `retainUntil` and `extendRetention` set an Object Lock retention in
    *  this mode; the bucket must have Object Lock enabled. @default undefined: retention unsupported */
   readonly objectLock?: 'GOVERNANCE' | 'COMPLIANCE' | undefined;
-  /** @default 5 */
+  /** @default REMOTE_CONNECTIONS */
   readonly connections?: number;
   /** Objects larger than this are uploaded in parts of this size (≥ 5 MiB). @default 8 MiB */
   readonly partSize?: number;
@@ -62,7 +68,7 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
   const Bucket = options.bucket;
   const prefix = _folder(options.prefix ?? '');
   const name = `s3:${Bucket}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
-  const connections = options.connections ?? 5;
+  const connections = options.connections ?? REMOTE_CONNECTIONS;
   const partSize = Math.max(options.partSize ?? 8 * 1024 * 1024, 5 * 1024 * 1024);
   const config: S3ClientConfig = {
     region: options.region ?? 'us-east-1',
@@ -164,7 +170,11 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
 
   return {
     name,
-    properties: { connections, supportsRetention: options.objectLock !== undefined },
+    properties: {
+      connections,
+      remote: true,
+      supportsRetention: options.objectLock !== undefined,
+    },
 
     async get(key: string, opts: GetOptions = {}): Promise<Buffer> {
       const { range, signal } = opts;

@@ -26,6 +26,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** What readers of `store` size their reads in flight by. */
+const _depth = ({ properties: { remote, connections } }: Store) => ({ remote, connections });
+
 async function roundTrip(store: Store): Promise<void> {
   opened.push(store);
   const data = randomBytes(300);
@@ -41,6 +44,7 @@ void describe('openStore', () => {
   void it('opens a local folder from a path', async () => {
     const store = await openStore(join(dir, 'repo'), { env: {} });
     assert.equal(store.name, `local:${join(dir, 'repo')}`);
+    assert.equal(store.properties.remote, false);
     await roundTrip(store);
   });
 
@@ -52,6 +56,8 @@ void describe('openStore', () => {
     };
     const store = await openStore(`azure://devstoreaccount1/hbr-open-${id}/key`, { env });
     assert.equal(store.name, `azure:devstoreaccount1/hbr-open-${id}/key`);
+    // Remote: readers keep a read in flight per connection, each waiting its round trip.
+    assert.deepEqual(_depth(store), { remote: true, connections: 16 });
     await roundTrip(store);
   });
 
@@ -72,10 +78,11 @@ void describe('openStore', () => {
       AWS_SECRET_ACCESS_KEY: s3.AWS_SECRET_ACCESS_KEY,
     };
     const store = await openStore(
-      `s3://hbr-open-${id}/env?endpoint=${s3.HBR_S3_ENDPOINT}&pathStyle=true`,
+      `s3://hbr-open-${id}/env?endpoint=${s3.HBR_S3_ENDPOINT}&pathStyle=true&connections=8`,
       { env },
     );
     assert.equal(store.name, `s3:hbr-open-${id}/env`);
+    assert.deepEqual(_depth(store), { remote: true, connections: 8 });
     await roundTrip(store);
   });
 
@@ -85,12 +92,12 @@ void describe('openStore', () => {
       file,
       `[default]\naws_access_key_id = ${s3.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${s3.AWS_SECRET_ACCESS_KEY}\n`,
     );
-    await roundTrip(
-      await openStore(`s3://hbr-open-${id}/file`, {
-        env: { HBR_S3_ENDPOINT: s3.HBR_S3_ENDPOINT },
-        credentialFile: file,
-      }),
-    );
+    const store = await openStore(`s3://hbr-open-${id}/file`, {
+      env: { HBR_S3_ENDPOINT: s3.HBR_S3_ENDPOINT },
+      credentialFile: file,
+    });
+    assert.deepEqual(_depth(store), { remote: true, connections: 16 });
+    await roundTrip(store);
   });
 
   void it('fails with a permanent 403 naming the store when the S3 secret is wrong', async () => {

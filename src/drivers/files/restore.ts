@@ -48,6 +48,7 @@ import { settleAll } from '../../util/settle-all.ts';
 import { tracePhase } from '../../util/trace.ts';
 import { writeFully } from '../../util/write-fully.ts';
 import { ownerRefusal, SETID_BITS } from '../../util/owner-refusal.ts';
+import { readsInFlight } from '../../stores/reads-in-flight.ts';
 import {
   createByteBudget,
   createTreeReader,
@@ -193,17 +194,22 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const index = await repo.index({ signal });
   // Files at once: enough to hide per-file system calls; the byte budget bounds their memory.
   const limit = pLimit(8);
-  const budget = createByteBudget(RESTORE_BUDGET);
+  const atWorkers = BATCHES_PER_WORKER * codecWorkerCount();
+  // Ranged reads in flight: from a remote store, one per connection, each waiting a round trip.
+  const reads = readsInFlight(repo.store, atWorkers + BATCHES_READ_AHEAD);
+  const budget = createByteBudget(
+    RESTORE_BUDGET + (reads - atWorkers - BATCHES_READ_AHEAD) * REMOTE_READ_BUDGET,
+  );
   // 8 MiB of aligned memory: a large file takes a piece as it is created (none free: through the
   // page cache), another while one is free. A device write takes a fraction of the time a piece
   // takes to decode.
   const direct = createDirectWrites({ pieces: 8, perFile: 2 });
-  const atWorkers = BATCHES_PER_WORKER * codecWorkerCount();
-  const batchLimit = pLimit(atWorkers + BATCHES_READ_AHEAD);
+  const batchLimit = pLimit(reads);
   const decode = pLimit(atWorkers);
-  // Shared memory for the ranged reads, one per read in flight, reused: with fresh memory for
-  // each (1 MiB, freed by a worker), the main thread's malloc heap ended at 33 MB, in fragments,
-  // in a restore of the benchmark at scale 1 and at 15 MB at scale 0.25; at 5 MB either way so.
+  // Shared memory for the ranged reads, one per read in flight from a local store, reused: with
+  // fresh memory for each (1 MiB, freed by a worker), the main thread's malloc heap ended at 33 MB,
+  // in fragments, in a restore of the benchmark at scale 1 and at 15 MB at scale 0.25; at 5 MB
+  // either way so. A remote store reads into fresh memory anyway.
   const readInto = Array.from({ length: atWorkers + BATCHES_READ_AHEAD }, () =>
     sharedBuffer(BATCH_SPAN),
   );
@@ -723,6 +729,14 @@ function _smallFile(p: Planned, path: string, owners: _Owners): RestoreFile {
  * of 5.3; 6 MiB about 0.3 s in 3 of 4 pairs and nothing in the others.
  */
 const RESTORE_BUDGET = 6 * 1024 * 1024;
+
+/**
+ * Budget added for each read in flight that a remote store's round trips add (see
+ * `readsInFlight`): behind 100 ms of added latency, with 16 connections, a restore of the
+ * benchmark's data at scale 0.25 took 10.4-10.6 s with 2 MiB each and 11.3-11.5 s with 1 MiB
+ * (its blobs are about 1 MiB: with one each, reads waited for the budget); behind 30 ms, the same.
+ */
+const REMOTE_READ_BUDGET = 2 * 1024 * 1024;
 
 /**
  * The window's entries restored one by one, or together when regular files share blobs (most of
