@@ -38,14 +38,19 @@ export async function hbr(
   return { code, stdout, stderr };
 }
 
-/** Runs hbr as a child process; `prefix` runs it under another command (`setpriv …`, `unshare …`). */
+/**
+ * Runs hbr as a child process; `prefix` runs it under another command (`setpriv …`, `unshare …`).
+ * Without HOME unless `env` gives one: like a command run in-process, it keeps no cache unless
+ * the test names a folder (`HBR_CACHE_DIR`), where it left folder memos and copies of Azurite's
+ * and S3's objects under the runner's own ~/.cache/hbr, more with every run of the suite.
+ */
 export function hbrProcess(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; cwd?: string; prefix?: readonly string[] } = {},
 ): { child: ReturnType<typeof spawn>; done: Promise<CliResult> } {
   const [command, ...rest] = [...(options.prefix ?? []), process.execPath, HBR_BIN, ...args];
   const child = spawn(command ?? process.execPath, rest, {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...options.env },
+    env: { PATH: process.env.PATH, ...options.env },
     cwd: options.cwd,
   });
   let stdout = '';
