@@ -15,7 +15,7 @@ import { createMasterIndex, idKey } from './master-index.ts';
 import { isPackId, leastPackSize, listStoredPacks, packKey, type PackEntry } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 import type { TreeNode } from './tree.ts';
-import { createCachedTreeReader } from './tree-reader.ts';
+import { createCachedTreeReader, foldersBelow } from './tree-reader.ts';
 import { packDamage, verifyPacks } from './verify-packs.ts';
 
 /** One thing found wrong. `severity: 'warning'` does not fail the check. */
@@ -275,8 +275,9 @@ export async function walkTree(
     const entered = nodes.map((node) =>
       node.type === 'dir' && node.subtree && descend(node.subtree) ? node.subtree : undefined,
     );
-    // The subfolders' trees are read while the walk goes through what comes before them.
-    trees.ahead(entered.filter((subtree) => subtree !== undefined));
+    // The subfolders' trees are read while the walk goes through what comes before them, and
+    // the folders' inside those as they arrive.
+    trees.ahead(foldersBelow(nodes, descend));
     for (const [i, node] of nodes.entries()) {
       const subtree = entered[i];
       if (subtree !== undefined) await walk(subtree, `${path}/${node.name}`);

@@ -25,6 +25,11 @@ export { openObject, sealObject } from './crypto.ts';
 export type { RepositoryKeys } from './crypto.ts';
 export { byName } from './tree.ts';
 export type { TreeNode } from './tree.ts';
-export { createCachedTreeReader, createTreeReader } from './tree-reader.ts';
+export {
+  createCachedTreeReader,
+  createTreeReader,
+  foldersBelow,
+  type FolderAhead,
+} from './tree-reader.ts';
 export type { TreeReader } from './tree-reader.ts';
 export type * from './types.ts';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { backUpFiles } from '../../test/helpers/files-backup.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
@@ -17,11 +18,13 @@ const password = { kind: 'password', password: 'pw' } as const;
 
 /**
  * `repo` with its tree reads watched: how many it made of each tree, and the most in flight at
- * once; `failing` names a tree whose reads fail, as a damaged one's would.
+ * once; `failing` names a tree whose reads fail, as a damaged one's would; each read takes
+ * `delay` ms more, as a round trip would.
  */
 function watched(
   repo: OpenRepository,
   failing?: string,
+  delay = 0,
 ): { repo: OpenRepository; reads: Map<string, number>; most: () => number } {
   const reads = new Map<string, number>();
   let inFlight = 0;
@@ -32,6 +35,7 @@ function watched(
     reads.set(hex, (reads.get(hex) ?? 0) + 1);
     most = Math.max(most, ++inFlight);
     try {
+      if (delay > 0) await sleep(delay);
       if (hex === failing) throw new Error(`tree ${hex.slice(0, 8)}: damaged`);
       return await repo.readBlob(type, id, signal);
     } finally {
@@ -43,9 +47,13 @@ function watched(
 
 /**
  * `store`, counting its ranged reads (in a walk of trees without data, each is a tree's) and the
- * most in flight at once, and the most reads of index objects in flight at once.
+ * most in flight at once, and the most reads of index objects in flight at once; each ranged
+ * read takes `delay` ms more, as a round trip would.
  */
-function rangedReadsOf(store: Store): {
+function rangedReadsOf(
+  store: Store,
+  delay = 0,
+): {
   store: Store;
   reads: () => number;
   most: () => number;
@@ -64,6 +72,7 @@ function rangedReadsOf(store: Store): {
       if (kind === 'ranged') reads++;
       most[kind] = Math.max(most[kind], ++inFlight[kind]);
       try {
+        if (kind === 'ranged' && delay > 0) await sleep(delay);
         return await store.get(key, options);
       } finally {
         inFlight[kind]--;
@@ -149,6 +158,39 @@ describe('trees read ahead of a walk', () => {
     );
     assert.ok(seen.most() >= 12, `at most ${seen.most()} tree read(s) at once`);
     assert.equal(Math.max(...seen.reads.values()), 1, 'no tree read twice');
+  });
+
+  it('reads the trees of folders inside folders as those arrive, not as the walk enters them', async () => {
+    // Behind a round trip each: the twelve run-N trees are read at once, and each one's two
+    // folders as it arrives, while the walk is still in run-0 (only as it entered each run-N,
+    // at most 12 were read at once, and the walk waited a round trip per run-N).
+    const listing = watched(await opened(), undefined, 20);
+    const listed = await listTree(listing.repo, backup.tree);
+    assert.equal(listed.filter((n) => n.type === 'file').length, 24);
+    assert.ok(listing.most() >= 24, `ls: at most ${listing.most()} tree read(s) at once`);
+    assert.equal(Math.max(...listing.reads.values()), 1, 'no tree read twice');
+    // A check's walk the same.
+    const checking = rangedReadsOf(createLocalStore({ path: repoPath }), 20);
+    const checked = await openRepository(checking.store, password);
+    await checked.index();
+    await walkTree(checked, backup.tree, '', () => undefined);
+    assert.ok(checking.most() >= 24, `check: at most ${checking.most()} tree read(s) at once`);
+    // A restore of some folders reads theirs, and those above them, and no other.
+    const restoring = watched(await opened(), undefined, 20);
+    const some = [3, 4, 5, 6].map((i) => join(data, `run-${i}`));
+    const target = join(dir.path, 'restored-some');
+    const result = await restoreFiles({ repo: restoring.repo, backup, target, include: some });
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.files, 8);
+    const wanted = [...trees].filter(
+      ([path]) => data.startsWith(path) || some.some((s) => path === s || path.startsWith(`${s}/`)),
+    );
+    assert.deepEqual(
+      [...restoring.reads.keys()].sort(),
+      wanted.map(([, id]) => id).sort(),
+      'the trees on the way to the folders and below them',
+    );
+    assert.ok(restoring.most() >= 8, `restore: at most ${restoring.most()} tree read(s) at once`);
   });
 
   it('meets a tree that cannot be read where the walk reaches it, and goes on beside it', async () => {

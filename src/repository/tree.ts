@@ -110,14 +110,18 @@ export function decodeTree(
   for (const { name } of nodes) {
     if (name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
       throw new IntegrityError(`${what}: the name ${JSON.stringify(name)} is not a file name`);
-    if (names.has(name) && !onDuplicate)
-      throw new IntegrityError(`${what}: the name ${JSON.stringify(name)} twice`);
+    if (names.has(name) && !onDuplicate) throw nameTwiceError(what, name);
     if (names.has(name)) twice.add(name);
     names.add(name);
   }
   if (twice.size === 0) return nodes;
   for (const name of twice) onDuplicate?.(name);
   return nodes.filter((node) => !twice.has(node.name));
+}
+
+/** What {@link decodeTree} throws for a name held twice, when not told of it. */
+export function nameTwiceError(what: string, name: string): IntegrityError {
+  return new IntegrityError(`${what}: the name ${JSON.stringify(name)} twice`);
 }
 
 // --- internal ---

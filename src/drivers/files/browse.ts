@@ -7,6 +7,7 @@ import { printable } from '../../util/printable.ts';
 import {
   createCachedTreeReader,
   createTreeReader,
+  foldersBelow,
   type OpenRepository,
   type TreeNode,
 } from '../../repository/index.ts';
@@ -61,8 +62,9 @@ export async function listTree(
   }
   const out: ListedNode[] = [];
   const walk = async (list: readonly TreeNode[], at: string): Promise<void> => {
-    // The folders' trees are read while the walk goes through what comes before them.
-    trees.ahead(list.flatMap((node) => (node.type === 'dir' && node.subtree) || []));
+    // The folders' trees are read while the walk goes through what comes before them, and the
+    // folders' inside those as they arrive.
+    trees.ahead(foldersBelow(list));
     for (const node of list) {
       const p = `${at}/${node.name}`;
       out.push(_listed(p, node));

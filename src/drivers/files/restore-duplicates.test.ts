@@ -12,6 +12,7 @@ import {
   type TreeNode,
 } from '../../repository/index.ts';
 import { createLocalStore } from '../../stores/local.ts';
+import { listTree } from './browse.ts';
 import { restoreFiles } from './restore.ts';
 
 const password = { kind: 'password', password: 'pw' } as const;
@@ -58,6 +59,12 @@ describe('restoring a folder whose tree holds a name twice', () => {
     assert.equal(await readFile(join(target, 'data', 'other'), 'utf8'), 'other');
     assert.equal(await readFile(join(target, 'data', 'sub', 'deep'), 'utf8'), 'deep');
     assert.equal(result.files, 2);
+  });
+
+  it('is refused by a listing, which has no way to report the name', async () => {
+    // The folder's tree read ahead of the listing (while it takes the root's): decoded then, the
+    // name held twice is told when the listing takes it.
+    await assert.rejects(listTree(repo, backup.tree), /tree [0-9a-f]{64}: the name "one" twice/);
   });
 
   it('takes an include of that name as in the backup, not as missing', async () => {

@@ -64,6 +64,7 @@ import {
   type PositionalWriter,
   type RestoreFile,
   type TreeNode,
+  type FolderAhead,
   type TreeReader,
 } from '../../repository/index.ts';
 
@@ -516,20 +517,44 @@ async function* _walk(
     lost(`${prefix}/`, new Error(`folder unreadable: ${(error as Error).message}`));
     return;
   }
-  const entered = nodes.flatMap((node) => {
+  const entered = _entered(nodes, prefix, include);
+  // The folders' trees are read while the walk goes through what comes before them, and the
+  // folders' inside those as they arrive.
+  trees.ahead(_foldersAhead(entered, include));
+  for (const { path, node } of entered) {
+    yield { path, node };
+    if (node.type === 'dir' && node.subtree)
+      yield* _walk(trees, node.subtree, path, include, lost, signal);
+  }
+}
+
+/** Those of the `nodes` of the folder at `prefix` that the walk enters: all, or on the way to or in `include`. */
+function _entered(
+  nodes: readonly TreeNode[],
+  prefix: string,
+  include: readonly string[],
+): Planned[] {
+  return nodes.flatMap((node) => {
     const path = `${prefix}/${node.name}`;
     const inside =
       include.length === 0 || include.some((i) => path === i || path.startsWith(`${i}/`));
     const above = include.some((i) => i.startsWith(`${path}/`));
     return inside || above ? [{ path, node }] : [];
   });
-  // The folders' trees are read while the walk goes through what comes before them.
-  trees.ahead(entered.flatMap(({ node }) => (node.type === 'dir' && node.subtree) || []));
-  for (const { path, node } of entered) {
-    yield { path, node };
-    if (node.type === 'dir' && node.subtree)
-      yield* _walk(trees, node.subtree, path, include, lost, signal);
-  }
+}
+
+/** The folders among `entered` whose trees the walk reads, and below each, those it enters. */
+function _foldersAhead(entered: readonly Planned[], include: readonly string[]): FolderAhead[] {
+  return entered.flatMap(({ path, node }) =>
+    node.type === 'dir' && node.subtree
+      ? [
+          {
+            id: node.subtree,
+            inside: (nodes) => _foldersAhead(_entered(nodes, path, include), include),
+          },
+        ]
+      : [],
+  );
 }
 
 /**
