@@ -275,8 +275,8 @@ export async function walkTree(
     const entered = nodes.map((node) =>
       node.type === 'dir' && node.subtree && descend(node.subtree) ? node.subtree : undefined,
     );
-    // The subfolders' trees are read while the walk goes through what comes before them, and
-    // the folders' inside those as they arrive.
+    // The subfolders' trees are read while the walk goes through what comes before them, and those
+    // of the folders inside them as they arrive.
     trees.ahead(foldersBelow(nodes, descend));
     for (const [i, node] of nodes.entries()) {
       const subtree = entered[i];

@@ -62,8 +62,8 @@ export async function listTree(
   }
   const out: ListedNode[] = [];
   const walk = async (list: readonly TreeNode[], at: string): Promise<void> => {
-    // The folders' trees are read while the walk goes through what comes before them, and the
-    // folders' inside those as they arrive.
+    // The folders' trees are read while the walk goes through what comes before them, and those of
+    // the folders inside them as they arrive.
     trees.ahead(foldersBelow(list));
     for (const node of list) {
       const p = `${at}/${node.name}`;

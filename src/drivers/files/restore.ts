@@ -518,8 +518,8 @@ async function* _walk(
     return;
   }
   const entered = _entered(nodes, prefix, include);
-  // The folders' trees are read while the walk goes through what comes before them, and the
-  // folders' inside those as they arrive.
+  // The folders' trees are read while the walk goes through what comes before them, and those of
+  // the folders inside them as they arrive.
   trees.ahead(_foldersAhead(entered, include));
   for (const { path, node } of entered) {
     yield { path, node };
@@ -528,7 +528,10 @@ async function* _walk(
   }
 }
 
-/** Those of the `nodes` of the folder at `prefix` that the walk enters: all, or on the way to or in `include`. */
+/**
+ * Those of the `nodes` of the folder at `prefix` that the walk enters: all, or those on the way to
+ * or in `include`.
+ */
 function _entered(
   nodes: readonly TreeNode[],
   prefix: string,
