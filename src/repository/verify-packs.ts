@@ -8,6 +8,7 @@ import type { Store } from '../stores/types.ts';
 import { sharedBuffer, sha256OfShared, verifyBlobsAway } from './codec-pool.ts';
 import type { RepositoryKeys } from './crypto.ts';
 import { packKey, parsePack, type PackEntry } from './pack.ts';
+import { copyBytes } from '../util/copy-bytes.ts';
 
 /** One pack to read: its id, its size in the store, and the blobs to verify in it. */
 export interface PackToVerify {
@@ -63,7 +64,9 @@ export async function verifyPacks(
     const have = buffers[at % 2]?.length ?? 0;
     if (have < pack.size) buffers[at % 2] = sharedBuffer(Math.max(2 * pack.size, have));
     const into = buffers[at % 2];
-    const reading = repo.store.get(packKey(pack.packId), { signal, into });
+    const reading = repo.store
+      .get(packKey(pack.packId), { signal, into })
+      .then((bytes) => _inShared(bytes, into as Buffer));
     reading.catch(() => undefined); // awaited in turn below
     return reading;
   };
@@ -110,6 +113,18 @@ export function packDamage(pack: VerifiedPack): string | undefined {
 }
 
 // --- internal ---
+
+/**
+ * `bytes` in shared memory: as read, or copied once into `into` where the store read them into
+ * memory of its own (Azure, S3) and they fit (a pack larger than listed stays where it is). Each part of a pack handed to a
+ * worker otherwise copied the whole pack into fresh shared memory: a check of 269 MiB of packs
+ * from Azurite took 11.9 s and 594 MB of peak RSS.
+ */
+function _inShared(bytes: Buffer, into: Buffer): Buffer {
+  if (bytes.buffer instanceof SharedArrayBuffer || bytes.length > into.length) return bytes;
+  copyBytes(bytes, into);
+  return into.subarray(0, bytes.length);
+}
 
 /** Parts of a pack verified at once: enough to keep two cores busy. */
 const DECODES_IN_FLIGHT = 4;
