@@ -409,6 +409,36 @@ describe('repository locks', () => {
     await restore.release();
   });
 
+  it('reads the other locks side by side when it takes its own, and not its own', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const local = createLocalStore({ path: dir.path });
+    const keys = deriveKeys(randomBytes(64));
+    const backups = await Promise.all(
+      [1, 2, 3].map(() => acquireLock(local, keys, { exclusive: false, operation: 'backup' })),
+    );
+    // Reads of locks take a while, as from a remote store: counted, with the most at once.
+    const read: string[] = [];
+    let reading = 0;
+    let most = 0;
+    const store: Store = {
+      ...local,
+      get: async (key, options) => {
+        if (!key.startsWith('locks/')) return local.get(key, options);
+        read.push(key);
+        most = Math.max(most, ++reading);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        reading--;
+        return local.get(key, options);
+      },
+    };
+    const restore = await acquireLock(store, keys, { exclusive: false, operation: 'restore' });
+    const others = (await listLocks(local, keys)).filter((l) => l.operation === 'backup');
+    assert.deepEqual(read.sort(), others.map((l) => l.key).sort(), "the backups' locks, once each");
+    assert.equal(most, 3);
+    for (const lock of [restore, ...backups]) await lock.release();
+  });
+
   it("sees a live lock that its holder refreshed between the judge's listing and its read", async (t) => {
     const dir = await tempDir();
     t.after(() => dir.remove());

@@ -430,8 +430,8 @@ async function _write(
 }
 
 /**
- * Every lock, judged against the store's time of `own`, a lock just written (see listLocks), or
- * without one (a reader that could not write its lock) against {@link _estimatedStoreNow}.
+ * Every lock but `own`, judged against the store's time of `own`, a lock just written (see
+ * listLocks), or without one (a reader that could not write its lock) against {@link _estimatedStoreNow}.
  *
  * A lock that vanishes between the listing and its read may have been a holder's refresh (it
  * writes the new object, then deletes the old one), whose new object this listing missed: the
@@ -471,9 +471,9 @@ async function _judgeListing(
         )?.getTime();
   const old = (written: Date | undefined): boolean =>
     now !== undefined && written !== undefined && now - written.getTime() > STALE_AFTER_MS;
-  const locks: LockInfo[] = [];
   const host = hostname();
-  for (const { key, lastModified } of listed) {
+  /** The lock at `key` judged; `undefined` when it vanished before it could be read. */
+  const judge = async ({ key, lastModified }: ObjectInfo): Promise<LockInfo | undefined> => {
     let info: z.infer<typeof LockSchema>;
     try {
       const bytes = await store.get(key);
@@ -488,7 +488,7 @@ async function _judgeListing(
       // same: a live holder's lock is never that old, as it rewrites it as new.
       const still = await store.head(key);
       if (!still) return undefined;
-      locks.push({
+      return {
         key,
         exclusive: true,
         host: UNREADABLE,
@@ -496,16 +496,19 @@ async function _judgeListing(
         time: '',
         operation: UNREADABLE,
         stale: old(lastModified),
-      });
-      continue;
+      };
     }
     // Only a pid of this host's own process namespace says whether its holder runs (a container
     // beside this one, of the same host name, has pids of its own).
     const here = info.host === host && info.pidns !== undefined && info.pidns === _pidNamespace;
     const stale = old(lastModified) || (here && !clock.isAlive(info.pid));
-    locks.push({ ...info, key, stale });
-  }
-  return locks;
+    return { ...info, key, stale };
+  };
+  // The others read side by side (each a round trip from a remote store); `own` is not read:
+  // every caller that names it leaves it out.
+  const judged = await Promise.all(listed.filter((l) => l.key !== own).map(judge));
+  if (judged.includes(undefined)) return undefined;
+  return judged as LockInfo[];
 }
 
 function _lockedError(store: Store, lock: LockInfo): RepositoryLockedError {
