@@ -431,7 +431,8 @@ async function _write(
 
 /**
  * Every lock but `own`, judged against the store's time of `own`, a lock just written (see
- * listLocks), or without one (a reader that could not write its lock) against {@link _estimatedStoreNow}.
+ * listLocks), or without one (a reader that could not write its lock) against
+ * {@link _estimatedStoreNow}.
  *
  * A lock that vanishes between the listing and its read may have been a holder's refresh (it
  * writes the new object, then deletes the old one), whose new object this listing missed: the

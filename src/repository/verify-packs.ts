@@ -116,9 +116,9 @@ export function packDamage(pack: VerifiedPack): string | undefined {
 
 /**
  * `bytes` in shared memory: as read, or copied once into `into` where the store read them into
- * memory of its own (Azure, S3) and they fit (a pack larger than listed stays where it is). Each part of a pack handed to a
- * worker otherwise copied the whole pack into fresh shared memory: a check of 269 MiB of packs
- * from Azurite took 11.9 s and 594 MB of peak RSS.
+ * memory of its own (Azure, S3) and they fit (a pack larger than listed stays where it is). Each
+ * part of a pack handed to a worker otherwise copied the whole pack into fresh shared memory: a
+ * check of 269 MiB of packs from Azurite took 11.9 s and 594 MB of peak RSS.
  */
 function _inShared(bytes: Buffer, into: Buffer): Buffer {
   if (bytes.buffer instanceof SharedArrayBuffer || bytes.length > into.length) return bytes;

@@ -39,8 +39,8 @@ export async function hbr(
 }
 
 /**
- * Runs hbr as a child process; `prefix` runs it under another command (`setpriv …`, `unshare …`).
- * Without HOME unless `env` gives one: like a command run in-process, it keeps no cache unless
+ * Runs hbr as a child process; `prefix` runs it under another command (`setpriv …`,
+ * `unshare …`). Without HOME unless `env` gives one: like a command run in-process, it keeps no cache unless
  * the test names a folder (`HBR_CACHE_DIR`), where it left folder memos and copies of Azurite's
  * and S3's objects under the runner's own ~/.cache/hbr, more with every run of the suite.
  */
