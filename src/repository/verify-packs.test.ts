@@ -79,4 +79,50 @@ describe('verifying packs', () => {
       assert.deepEqual(memory, [true]);
     });
   }
+
+  it('reads two packs ahead from a remote store, one from a local one', async () => {
+    const many = await initRepository(
+      createLocalStore({ path: join(dir.path, 'many') }),
+      password,
+      { scryptParams: { N: 1024, r: 8, p: 1 } },
+    );
+    const saver = createBlobSaver({
+      store: many.store,
+      keys: many.keys,
+      index: createMasterIndex(),
+      packSize: 1024 * 1024,
+      compression: { level: 1 },
+    });
+    for (let i = 0; i < 16; i++) await saver.save('data', pseudoRandomBytes(256 * 1024, 100 + i));
+    await saver.flush();
+    const packs: { packId: string; size: number }[] = [];
+    for await (const o of many.store.list('data/'))
+      packs.push({ packId: o.key.split('/').at(-1) ?? '', size: o.size });
+    assert.ok(packs.length >= 5, `${packs.length} packs`);
+    /** The most reads of packs under way at once, each taking 20 ms, as a round trip would. */
+    const readsAtOnce = async (remote: boolean): Promise<number> => {
+      let reading = 0;
+      let most = 0;
+      const store: Store = {
+        ...many.store,
+        properties: { ...many.store.properties, remote },
+        async get(key, options) {
+          most = Math.max(most, ++reading);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          reading--;
+          return many.store.get(key, options);
+        },
+      };
+      let verified = 0;
+      await verifyPacks({ store, keys: many.keys }, packs, (pack) => {
+        assert.deepEqual(pack.bad, []);
+        assert.ok(pack.hashOk);
+        verified++;
+      });
+      assert.equal(verified, packs.length);
+      return most;
+    };
+    assert.equal(await readsAtOnce(false), 1);
+    assert.equal(await readsAtOnce(true), 2);
+  });
 });

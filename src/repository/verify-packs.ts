@@ -38,7 +38,7 @@ export interface VerifiedPack {
 
 /**
  * Reads each of `packs` whole and verifies it: its name, its header and every blob. A pack is
- * verified while the next is read; its blobs are decoded a part at a time on the codec workers
+ * verified while the next is read (the next two from a remote store); its blobs are decoded a part at a time on the codec workers
  * straight from the pack's shared memory, and its name is hashed there too (this thread only
  * hands out the work). `onPack` is awaited before the memory of that pack is reused.
  * @throws whatever a read of the store throws (a missing object, a network or permission error),
@@ -52,30 +52,33 @@ export async function verifyPacks(
   signal?: AbortSignal,
 ): Promise<void> {
   const decodeLimit = pLimit(DECODES_IN_FLIGHT);
-  // Two buffers of shared memory, one for the pack being verified and one for the next, read
+  const ahead = repo.store.properties.remote ? REMOTE_PACKS_AHEAD : 1;
+  // Buffers of shared memory, one for the pack being verified and one for each read ahead, read
   // into where the store can: fresh memory per pack would cost a page fault per 4 KiB.
-  const buffers = [sharedBuffer(0), sharedBuffer(0)];
+  const buffers = Array.from({ length: ahead + 1 }, () => sharedBuffer(0));
   const read = (at: number): Promise<Buffer> | undefined => {
     const pack = packs[at];
     if (pack === undefined) return undefined;
     // Grown to twice the size a pack needs: packs differ in size a little, and each buffer let go
     // stays in memory until both this thread and the workers collect their garbage. Pages never
     // written cost no memory.
-    const have = buffers[at % 2]?.length ?? 0;
-    if (have < pack.size) buffers[at % 2] = sharedBuffer(Math.max(2 * pack.size, have));
-    const into = buffers[at % 2];
+    const slot = at % buffers.length;
+    const have = buffers[slot]?.length ?? 0;
+    if (have < pack.size) buffers[slot] = sharedBuffer(Math.max(2 * pack.size, have));
+    const into = buffers[slot];
     const reading = repo.store
       .get(packKey(pack.packId), { signal, into })
       .then((bytes) => _inShared(bytes, into as Buffer));
     reading.catch(() => undefined); // awaited in turn below
     return reading;
   };
-  let next = read(0);
+  // Each read starts once the pack whose buffer it takes has been handed on (`onPack` done).
+  const reads = Array.from({ length: ahead }, (_, at) => read(at));
   for (let at = 0; at < packs.length; at++) {
     const { packId, entries: asked } = packs[at] as PackToVerify;
     signal?.throwIfAborted();
-    const bytes = await (next as Promise<Buffer>);
-    next = read(at + 1);
+    const bytes = await (reads.shift() as Promise<Buffer>);
+    reads.push(read(at + ahead));
     let header: PackEntry[] | undefined;
     try {
       header = parsePack(repo.keys, packId, bytes);
@@ -125,6 +128,14 @@ function _inShared(bytes: Buffer, into: Buffer): Buffer {
   copyBytes(bytes, into);
   return into.subarray(0, bytes.length);
 }
+
+/**
+ * Packs read ahead of the one being verified from a remote store (from a local one, one): each
+ * read waits a round trip. A check --read-data of 269 MiB from Azurite behind 100 ms of added
+ * latency took 7.7-7.9 s with two, 8.6-9.6 with one (4.9 and 5.9 s without the latency), at
+ * 16-35 MB more peak RSS; three were no faster.
+ */
+const REMOTE_PACKS_AHEAD = 2;
 
 /** Parts of a pack verified at once: enough to keep two cores busy. */
 const DECODES_IN_FLIGHT = 4;
