@@ -4,35 +4,21 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
+import { blobsOnly } from '../../test/helpers/blob-repository.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
 import { StoreError } from '../errors.ts';
 import { createLocalStore } from '../stores/local.ts';
 import type { Store } from '../stores/types.ts';
 import { artifactRepository } from './artifacts.ts';
-import { createBlobSaver } from './blob-saver.ts';
 import { checkRepository } from './check.ts';
 import { sealObject, sha256Hex } from './crypto.ts';
 import { readForgotten, replaceForgotten } from './forgotten.ts';
-import { createMasterIndex } from './master-index.ts';
 import { packKey } from './pack.ts';
 import { forgetBackups, pruneRepository } from './prune.ts';
 import { initRepository, openRepository, type OpenRepository } from './repository.ts';
 
 const password = { kind: 'password', password: 'pw' } as const;
 const fast = { scryptParams: { N: 1024, r: 8, p: 1 } };
-
-/** A new repository in `path`, and a saver storing blobs into it in packs of `packSize`. */
-async function blobsOnly(path: string, packSize: number) {
-  const repo = await initRepository(createLocalStore({ path }), password, fast);
-  const saver = createBlobSaver({
-    store: repo.store,
-    keys: repo.keys,
-    index: createMasterIndex(),
-    packSize,
-    compression: { level: 1 },
-  });
-  return { repo, saver };
-}
 
 /** Backs up one artifact of `text` into `repo`. */
 async function backupOf(repo: OpenRepository, text: string) {

@@ -1,17 +1,13 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { blobsOnly } from '../../test/helpers/blob-repository.ts';
 import { flipStoredByte } from '../../test/helpers/damage.ts';
 import { pseudoRandomBytes, tempDir } from '../../test/helpers/temp.ts';
-import { createLocalStore } from '../stores/local.ts';
 import type { Store } from '../stores/types.ts';
-import { createBlobSaver } from './blob-saver.ts';
-import { createMasterIndex } from './master-index.ts';
 import { parsePack, packKey, type PackEntry } from './pack.ts';
-import { initRepository, type OpenRepository } from './repository.ts';
+import type { OpenRepository } from './repository.ts';
 import { verifyPacks, type VerifiedPack } from './verify-packs.ts';
-
-const password = { kind: 'password', password: 'pw' } as const;
 
 /** `store` as Azure's and S3's are: each read into memory of its own, `into` left unused. */
 function ownMemory(store: Store): Store {
@@ -24,6 +20,25 @@ function ownMemory(store: Store): Store {
   };
 }
 
+/**
+ * A repository in `path` holding `blobs` blobs of 256 KiB of random bytes (seeded from `seed`) in
+ * packs of `packSize`, and its packs as verifyPacks takes them.
+ */
+async function _packed(
+  path: string,
+  blobs: number,
+  packSize: number,
+  seed: number,
+): Promise<{ repo: OpenRepository; packs: { packId: string; size: number }[] }> {
+  const { repo, saver } = await blobsOnly(path, packSize);
+  for (let i = 0; i < blobs; i++) await saver.save('data', pseudoRandomBytes(256 * 1024, seed + i));
+  await saver.flush();
+  const packs: { packId: string; size: number }[] = [];
+  for await (const o of repo.store.list('data/'))
+    packs.push({ packId: o.key.split('/').at(-1) ?? '', size: o.size });
+  return { repo, packs };
+}
+
 describe('verifying packs', () => {
   let dir: { path: string; remove: () => Promise<void> };
   let repo: OpenRepository;
@@ -31,25 +46,13 @@ describe('verifying packs', () => {
   // One pack of 12 blobs of 256 KiB, several parts of it at a worker at once, the fifth damaged.
   before(async () => {
     dir = await tempDir();
-    repo = await initRepository(createLocalStore({ path: join(dir.path, 'repo') }), password, {
-      scryptParams: { N: 1024, r: 8, p: 1 },
-    });
-    const saver = createBlobSaver({
-      store: repo.store,
-      keys: repo.keys,
-      index: createMasterIndex(),
-      packSize: 8 * 1024 * 1024,
-      compression: { level: 1 },
-    });
-    for (let i = 0; i < 12; i++) await saver.save('data', pseudoRandomBytes(256 * 1024, i + 1));
-    await saver.flush();
-    const packs = [];
-    for await (const o of repo.store.list('data/')) packs.push(o);
-    assert.equal(packs.length, 1);
-    const packId = (packs[0]?.key ?? '').split('/').at(-1) ?? '';
+    const packed = await _packed(join(dir.path, 'repo'), 12, 8 * 1024 * 1024, 1);
+    repo = packed.repo;
+    assert.equal(packed.packs.length, 1);
+    const { packId, size } = packed.packs[0] ?? { packId: '', size: 0 };
     const entries = parsePack(repo.keys, packId, await repo.store.get(packKey(packId)));
     assert.equal(entries.length, 12);
-    pack = { packId, size: packs[0]?.size ?? 0, entries };
+    pack = { packId, size, entries };
     const fifth = entries[4] as PackEntry;
     await flipStoredByte(join(dir.path, 'repo'), { packId, ...fifth });
   });
@@ -81,23 +84,7 @@ describe('verifying packs', () => {
   }
 
   it('reads two packs ahead from a remote store, one from a local one', async () => {
-    const many = await initRepository(
-      createLocalStore({ path: join(dir.path, 'many') }),
-      password,
-      { scryptParams: { N: 1024, r: 8, p: 1 } },
-    );
-    const saver = createBlobSaver({
-      store: many.store,
-      keys: many.keys,
-      index: createMasterIndex(),
-      packSize: 1024 * 1024,
-      compression: { level: 1 },
-    });
-    for (let i = 0; i < 16; i++) await saver.save('data', pseudoRandomBytes(256 * 1024, 100 + i));
-    await saver.flush();
-    const packs: { packId: string; size: number }[] = [];
-    for await (const o of many.store.list('data/'))
-      packs.push({ packId: o.key.split('/').at(-1) ?? '', size: o.size });
+    const { repo: many, packs } = await _packed(join(dir.path, 'many'), 16, 1024 * 1024, 100);
     assert.ok(packs.length >= 5, `${packs.length} packs`);
     /** The most reads of packs under way at once, each taking 20 ms, as a round trip would. */
     const readsAtOnce = async (remote: boolean): Promise<number> => {
