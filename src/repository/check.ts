@@ -272,15 +272,12 @@ export async function walkTree(
       visit(path, undefined, error instanceof Error ? error.message : String(error));
       return;
     }
-    const entered = nodes.map((node) =>
-      node.type === 'dir' && node.subtree && descend(node.subtree) ? node.subtree : undefined,
-    );
     // The subfolders' trees are read while the walk goes through what comes before them, and those
     // of the folders inside them as they arrive.
     trees.ahead(foldersBelow(nodes, descend));
-    for (const [i, node] of nodes.entries()) {
-      const subtree = entered[i];
-      if (subtree !== undefined) await walk(subtree, `${path}/${node.name}`);
+    for (const node of nodes) {
+      if (node.type === 'dir' && node.subtree && descend(node.subtree))
+        await walk(node.subtree, `${path}/${node.name}`);
       else visit(`${path}/${node.name}`, node);
     }
   };

@@ -118,7 +118,7 @@ export async function diffTrees(
   const all = async (tree: string | undefined, at: string, change: '+' | '-'): Promise<void> => {
     if (!tree) return;
     const nodes = await trees.read(tree);
-    trees.ahead(nodes.flatMap((node) => (node.type === 'dir' && node.subtree) || []));
+    trees.ahead(foldersBelow(nodes));
     for (const node of nodes) {
       changes.push({ path: `${at}/${node.name}`, change });
       if (node.type === 'dir') await all(node.subtree, `${at}/${node.name}`, change);

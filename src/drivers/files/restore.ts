@@ -197,10 +197,9 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   const limit = pLimit(8);
   const atWorkers = BATCHES_PER_WORKER * codecWorkerCount();
   // Ranged reads in flight: from a remote store, one per connection, each waiting a round trip.
-  const reads = readsInFlight(repo.store, atWorkers + BATCHES_READ_AHEAD);
-  const budget = createByteBudget(
-    RESTORE_BUDGET + (reads - atWorkers - BATCHES_READ_AHEAD) * REMOTE_READ_BUDGET,
-  );
+  const localReads = atWorkers + BATCHES_READ_AHEAD;
+  const reads = readsInFlight(repo.store, localReads);
+  const budget = createByteBudget(RESTORE_BUDGET + (reads - localReads) * REMOTE_READ_BUDGET);
   // 8 MiB of aligned memory: a large file takes a piece as it is created (none free: through the
   // page cache), another while one is free. A device write takes a fraction of the time a piece
   // takes to decode.
@@ -211,9 +210,7 @@ export async function restoreFiles(options: FilesRestoreOptions): Promise<FilesR
   // fresh memory for each (1 MiB, freed by a worker), the main thread's malloc heap ended at 33 MB,
   // in fragments, in a restore of the benchmark at scale 1 and at 15 MB at scale 0.25; at 5 MB
   // either way so. A remote store reads into fresh memory anyway.
-  const readInto = Array.from({ length: atWorkers + BATCHES_READ_AHEAD }, () =>
-    sharedBuffer(BATCH_SPAN),
-  );
+  const readInto = Array.from({ length: localReads }, () => sharedBuffer(BATCH_SPAN));
   const made = new Set([target]);
   const flow = _flow(FILES_AHEAD);
   // The identity of each file restored that may be a hard link's leader, as it was written: what
