@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { backUpFiles } from '../../../test/helpers/files-backup.ts';
-import { pseudoRandomBytes, tempDir } from '../../../test/helpers/temp.ts';
+import { pseudoRandomBytes, tempDir, writeFiles } from '../../../test/helpers/temp.ts';
 import { initRepository, openRepository, type BackupRecord } from '../../repository/index.ts';
 import { createLocalStore } from '../../stores/local.ts';
 import type { Store } from '../../stores/types.ts';
@@ -54,10 +54,7 @@ describe('restoring files from a remote store', () => {
     for (let i = 0; i < 600; i++)
       files.set(join('artifacts', `a${i}.json`), pseudoRandomBytes(30_000, i + 1));
     files.set(join('models', 'weights.bin'), pseudoRandomBytes(24 * MiB, 7));
-    for (const [path, bytes] of files) {
-      await mkdir(join(data, path, '..'), { recursive: true });
-      await writeFile(join(data, path), bytes);
-    }
+    await writeFiles(data, files);
     const repo = await initRepository(createLocalStore({ path: repoPath }), password, {
       scryptParams: { N: 1024, r: 8, p: 1 },
       packSize: MiB,

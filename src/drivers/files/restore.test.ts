@@ -16,7 +16,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { flipStoredByte } from '../../../test/helpers/damage.ts';
 import { backUpFiles, nodeAt } from '../../../test/helpers/files-backup.ts';
-import { pseudoRandomBytes, tempDir, textBytes } from '../../../test/helpers/temp.ts';
+import { pseudoRandomBytes, tempDir, textBytes, writeFiles } from '../../../test/helpers/temp.ts';
 import {
   initRepository,
   openRepository,
@@ -68,10 +68,7 @@ describe('restoring a files backup', () => {
     }
     files.set(join('f1', 'deep', 'weights.bin'), pseudoRandomBytes(3 * 1024 * 1024, 5));
     files.set('empty', Buffer.alloc(0));
-    for (const [path, bytes] of files) {
-      await mkdir(join(data, path, '..'), { recursive: true });
-      await writeFile(join(data, path), bytes);
-    }
+    await writeFiles(data, files);
     await mkdir(join(data, 'f2'), { recursive: true });
     const repo = await initRepository(createLocalStore({ path: repoPath }), password, {
       scryptParams: { N: 1024, r: 8, p: 1 },
