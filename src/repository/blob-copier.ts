@@ -17,7 +17,7 @@ export interface BlobCopier {
   finish(): Promise<IndexedPack[]>;
   /**
    * Gives up the packs being filled, temporary files and all. Those stored stay unindexed: the
-   * next backup indexes them or the next prune deletes them.
+   * next prune or repair indexes or deletes them.
    */
   discard(): Promise<void>;
 }

@@ -92,9 +92,11 @@ export interface BlobSaver {
   flush(signal?: AbortSignal): Promise<void>;
   /**
    * Gives up the packs being filled (a backup that stops): nothing of them is stored. Packs
-   * already sealed are stored, to be found and reused by the next backup.
+   * already sealed are stored (`indexStored` then indexes them).
    */
   discard(): Promise<void>;
+  /** Writes the index of the packs stored that no index object names yet, as `flush` does. */
+  indexStored(signal?: AbortSignal): Promise<void>;
 }
 
 /** Options of {@link createBlobSaver}. */
@@ -241,6 +243,7 @@ export function createBlobSaver(options: BlobSaverOptions): BlobSaver {
       await Promise.all([builders.data.discard(), builders.tree.discard()]);
       await Promise.allSettled(inFlight);
     },
+    indexStored: writeIndex,
   };
 
   /** Whether a blob is stored, or being stored by this session. */

@@ -184,7 +184,7 @@ export async function checkRepository(
       kind: 'unindexed-pack',
       severity: 'warning',
       pack: packId,
-      message: `pack ${packId} is in no index (left by an interrupted backup, or its index was lost): if it is sound (it matches its name and its header reads), the next backup or prune indexes the blobs in it that read well (prune deletes it if no backup uses it); if not, nothing indexes it: \`hbr repair\` copies out the blobs that read well and deletes it, or, when its header cannot be read, names it for you to delete`,
+      message: `pack ${packId} is in no index (left by an interrupted backup, or its index was lost): if it is sound (it matches its name and its header reads), prune and \`hbr repair\` index the blobs in it that read well (prune deletes it if no backup uses it), as does the next backup when a stale lock says a backup died; if not, nothing indexes it: \`hbr repair\` copies out the blobs that read well and deletes it, or, when its header cannot be read, names it for you to delete`,
     });
   }
 

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { utimes } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { DeleteForbiddenError, StoreError } from '../errors.ts';
 import { createLocalStore } from '../stores/local.ts';
 import type { Store } from '../stores/types.ts';
+import { FORTY_MINUTES, putForeignLock, writtenAgo } from '../../test/helpers/foreign-lock.ts';
 import { tempDir } from '../../test/helpers/temp.ts';
-import { deriveKeys, sealObject, type RepositoryKeys } from './crypto.ts';
+import { deriveKeys, sealObject } from './crypto.ts';
 import {
   LOST_AFTER_MS,
   REFRESH_EVERY_MS,
@@ -146,32 +145,6 @@ function appendOnlyStore(path: string): Store {
   };
 }
 
-/** 40 minutes: past the 30 after which a lock is stale. */
-const FORTY_MINUTES = 40 * 60_000;
-
-/** Writes a lock as a backup on another machine would, recording `time` by its own clock. */
-async function putForeignLock(
-  store: Store,
-  keys: RepositoryKeys,
-  key: string,
-  time: number,
-): Promise<void> {
-  const info = {
-    exclusive: false,
-    host: 'elsewhere',
-    pid: 4242,
-    time: new Date(time).toISOString(),
-    operation: 'backup',
-  };
-  await store.put(key, sealObject(keys, 'lock', Buffer.from(JSON.stringify(info))));
-}
-
-/** Makes a local store's object look written `ms` ago, as the store's clock tells it. */
-async function writtenAgo(root: string, key: string, ms: number): Promise<void> {
-  const then = new Date(Date.now() - ms);
-  await utimes(join(root, ...key.split('/')), then, then);
-}
-
 describe('repository locks', () => {
   it('tells the holder its lock is lost once no refresh succeeded for LOST_AFTER_MS, before others take it for stale', async (t) => {
     const dir = await tempDir();
@@ -284,6 +257,28 @@ describe('repository locks', () => {
       { name: 'RepositoryLockedError', message: /exclusive lock for prune/ },
     );
     assert.equal(left.length, 1);
+  });
+
+  it('tells whoever takes a lock which of the locks it met were stale, writing its own or not', async (t) => {
+    const dir = await tempDir();
+    t.after(() => dir.remove());
+    const store = createLocalStore({ path: dir.path });
+    const keys = deriveKeys(randomBytes(64));
+    await putForeignLock(store, keys, 'locks/live', Date.now());
+    await putForeignLock(store, keys, 'locks/died', Date.now());
+    await writtenAgo(dir.path, 'locks/died', FORTY_MINUTES);
+    const lock = await acquireLock(store, keys, { exclusive: false, operation: 'backup' });
+    t.after(() => lock.release());
+    assert.deepEqual(
+      lock.staleAtStart.map((l) => l.key),
+      ['locks/died'],
+    );
+    // A reader on a read-only credential writes no lock, and looks all the same.
+    const reader = await acquireReadLock(readOnlyStore(dir.path), keys, 'restore', () => undefined);
+    assert.deepEqual(
+      reader.staleAtStart.map((l) => l.key),
+      ['locks/died'],
+    );
   });
 
   it("judges a lock stale by the store's time of its last write, never by its holder's clock or the judge's", async (t) => {

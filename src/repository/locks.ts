@@ -58,6 +58,11 @@ export interface RepositoryLock {
    */
   throwIfLost(): void;
   /**
+   * The stale locks among those met when this one was taken: each left by a holder that died (or
+   * stopped refreshing it), maybe in the middle of its work, such as a backup's uploads.
+   */
+  readonly staleAtStart: readonly LockInfo[];
+  /**
    * The repository's other locks, judged now against this one by the store's clock, as when it
    * was taken (see {@link listLocks}): no probe is written. This lock's own objects (the one before
    * a refresh, until it is deleted) are left out.
@@ -156,15 +161,14 @@ export async function acquireLock(
   // Locks are judged against the store's time of our own, so ours is written before the look
   // (restic looks before too, by its own clock). Two processes writing at once both see the
   // other's lock, and both give up, never both go on.
-  let conflict: LockInfo | undefined;
+  let others: LockInfo[];
   try {
-    conflict = (await _judgeLocks(store, keys, clock, key)).find(
-      (l) => l.key !== key && !l.stale && (options.exclusive || l.exclusive),
-    );
+    others = (await _judgeLocks(store, keys, clock, key)).filter((l) => l.key !== key);
   } catch (error) {
     await remove(key); // the look failed: ours must not stay behind
     throw error;
   }
+  const conflict = others.find((l) => !l.stale && (options.exclusive || l.exclusive));
   if (conflict) {
     await remove(key);
     throw _lockedError(store, conflict);
@@ -206,6 +210,7 @@ export async function acquireLock(
   timer.unref();
   return {
     exclusive: options.exclusive,
+    staleAtStart: others.filter((l) => l.stale),
     throwIfLost() {
       checkLost();
       if (lost) throw lost;
@@ -262,6 +267,7 @@ export async function acquireReadLock(
     onUnlocked(why);
     return {
       exclusive: false,
+      staleAtStart: locks?.filter((l) => l.stale) ?? [],
       throwIfLost: () => undefined,
       // Without a lock of its own to time by, judged as above.
       others: () => _judgeLocks(store, keys, clock, undefined),

@@ -204,7 +204,7 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     const ids = await indexIds();
     // A damaged index object is left out, not allowed to fail every read: the
     // blobs only it lists are then missing, file by file, and check names it. Its packs are
-    // indexed again by the next backup or prune (from their headers).
+    // indexed again by the next backup, prune or repair (from their headers).
     const sound: string[] = [];
     const decoded = await Promise.all(
       ids.map((id) =>

@@ -13,6 +13,7 @@ import { createLocalStore } from '../../src/stores/local.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { hbr, summaryOf } from '../helpers/cli.ts';
 import { cliRepository } from '../helpers/cli-repository.ts';
+import { FORTY_MINUTES, putForeignLock, writtenAgo } from '../helpers/foreign-lock.ts';
 import { pseudoRandomBytes } from '../helpers/temp.ts';
 
 describe('hbr edge cases', () => {
@@ -227,12 +228,19 @@ describe('hbr edge cases', () => {
     await writeFile(join(cli.path, 'rotten', 'f.bin'), data);
     assert.equal((await run3('init')).code, 0);
     assert.equal((await run3('backup', 'rotten')).code, 0);
-    // As if that backup had died before its index and manifest: its packs are unindexed. Then a
-    // byte of the data pack rots; its header still reads.
+    // As if that backup had died before its index and manifest: its packs are unindexed, its
+    // lock left behind, stale (what the next backup's start looks for them by). Then a byte of
+    // the data pack rots; its header still reads.
     const repoDir = env3.HBR_REPOSITORY;
     for (const folder of ['index', 'snapshots'])
       for (const name of await readdir(join(repoDir, folder)))
         await rm(join(repoDir, folder, name));
+    const { store, keys } = await openRepository(createLocalStore({ path: repoDir }), {
+      kind: 'password',
+      password: 'pw',
+    });
+    await putForeignLock(store, keys, 'locks/died', Date.now());
+    await writtenAgo(repoDir, 'locks/died', FORTY_MINUTES);
     const packs: { path: string; size: number }[] = [];
     for (const sub of await readdir(join(repoDir, 'data')))
       for (const name of await readdir(join(repoDir, 'data', sub))) {
