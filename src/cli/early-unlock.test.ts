@@ -70,11 +70,16 @@ describe('the key derivation started before the command loads', () => {
     }
   });
 
-  test('no guess from a remote repository, a key file, the config, flags after --, or for help', () => {
+  test('no guess from a remote repository without copies of its key files, a key file, the config, flags after --, or for help', () => {
     const before = untakenDerivations();
     const none: [string[], NodeJS.ProcessEnv][] = [
       [['backup', 'x'], { HBR_PASSWORD: 'right' }], // the repository comes from the config
       [['backup', 'x', '--repo', 's3://bucket/repo'], { HBR_PASSWORD: 'right' }],
+      // No copy of its key files in the cache (none read yet).
+      [
+        ['backup', 'x', '--repo', 's3://bucket/repo'],
+        { HBR_PASSWORD: 'right', HBR_CACHE_DIR: 'c' },
+      ],
       [['backup', 'x', '--repo', 'repo'], {}], // the password comes from the config
       [['backup', 'x', '--repo', 'repo', '--key-file', 'k'], { HBR_PASSWORD: 'right' }],
       [['backup', 'x', '--repo', 'repo'], { HBR_KEY_FILE: 'k' }],

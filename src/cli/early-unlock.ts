@@ -2,13 +2,17 @@
  * Starts the repository's key derivation before the command's own modules load. A files backup
  * or restore spends about 0.15 s loading its code before it resolves the repository, then a
  * quarter second deriving the key (scrypt, on the thread pool) while its main thread has little
- * to do; started here, the derivation runs during the loading instead.
+ * to do; started here, the derivation runs during the loading instead. From Azure or S3 it ran
+ * after the loading and two round trips (listing the key files, reading one).
  *
- * This is a guess from the plain inputs only: `--repo` or `HBR_REPOSITORY` naming a local path,
- * and a password from `--password-file`, `HBR_PASSWORD` or `HBR_PASSWORD_FILE` (the precedence
- * of resolve.ts), tried on the first password key file, as the unlock tries them. A repository
- * or password from the config file, a remote repository, a key file, or a password file that is
- * no regular file (a pipe can be read only once: by the command), or help: no guess. The unlock
+ * This is a guess from the plain inputs only: `--repo` or `HBR_REPOSITORY` naming a local path
+ * (its key files), or an Azure or S3 location whose key files the local object cache holds
+ * (stores/object-cache.ts: a command run before read them), and a password from
+ * `--password-file`, `HBR_PASSWORD` or `HBR_PASSWORD_FILE` (the precedence of resolve.ts), tried
+ * on the oldest password key file, as the unlock tries them first. A repository or password from
+ * the config file, a remote repository without copies of its key files, a key file, or a
+ * password file that is no regular file (a pipe can be read only once: by the command), or help:
+ * no guess. The unlock
  * takes the derivation only when its inputs are exactly the ones it needs
  * (repository/password-kdf.ts), so a wrong guess costs a derivation, never a wrong key; every
  * error here is left for the command itself to meet and report.
@@ -22,6 +26,11 @@ import {
   scryptCostOf,
   startPasswordDerivation,
 } from '../repository/password-kdf.ts';
+import { objectCacheFolder } from '../stores/object-cache.ts';
+import { parseLocation } from '../stores/location.ts';
+import { remoteStoreName } from '../stores/remote-name.ts';
+import { compareText } from '../util/compare-text.ts';
+import { cacheDirOf } from './cache-dir.ts';
 import { commands } from './commands/index.ts';
 import { nonEmpty, passwordOfFileText, urlScheme } from './plain-inputs.ts';
 
@@ -38,18 +47,19 @@ export function deriveKeyEarly(
     const flags = _globalFlags(argv);
     // Help opens nothing, and would wait for the derivation before it exits.
     if (flags.help) return undefined;
-    const repository = _localRepository(flags.repo ?? nonEmpty(env.HBR_REPOSITORY), cwd);
+    const folder = _keyFolder(flags.repo ?? nonEmpty(env.HBR_REPOSITORY), env, cwd);
     const password = _password(flags, env, cwd);
-    if (repository === undefined || password === undefined) return undefined;
-    const folder = join(repository, 'keys');
-    for (const entry of readdirSync(folder, { withFileTypes: true })) {
-      if (!entry.isFile() || entry.name.startsWith('.tmp-')) continue;
-      const file: unknown = JSON.parse(readFileSync(join(folder, entry.name), 'utf8'));
-      const params = _scryptOf(file);
-      if (params === undefined) continue;
-      startPasswordDerivation(password, params.salt, params);
-      return join(folder, entry.name);
-    }
+    if (folder === undefined || password === undefined) return undefined;
+    const candidates = readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
+      if (!entry.isFile() || entry.name.startsWith('.tmp-')) return [];
+      const path = join(folder, entry.name);
+      const params = _scryptOf(JSON.parse(readFileSync(path, 'utf8')));
+      return params ? [{ path, ...params }] : [];
+    });
+    const [oldest] = candidates.sort((a, b) => compareText(a.created, b.created));
+    if (oldest === undefined) return undefined;
+    startPasswordDerivation(password, oldest.salt, oldest);
+    return oldest.path;
   } catch {
     // A missing repository, an unreadable file, a malformed key: the command reports it.
   }
@@ -135,12 +145,28 @@ function _globalFlags(argv: readonly string[]): Flags {
   return flags;
 }
 
-/** The folder a local repository location names; undefined for URLs of remote stores. */
-function _localRepository(location: string | undefined, cwd: string): string | undefined {
+/**
+ * Where the key files of the repository at `location` are: a local repository's `keys/`, or the
+ * copies the object cache keeps of an Azure or S3 repository's (found by the store's name, as
+ * cli/repository-access.ts finds them).
+ */
+function _keyFolder(
+  location: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): string | undefined {
   if (location === undefined) return undefined;
   const scheme = urlScheme(location);
-  if (scheme === undefined) return resolve(cwd, location);
-  return scheme === 'file' ? fileURLToPath(location) : undefined;
+  if (scheme === undefined) return join(resolve(cwd, location), 'keys');
+  if (scheme === 'file') return join(fileURLToPath(location), 'keys');
+  const cacheDir = cacheDirOf(env, cwd);
+  const parsed = parseLocation(location);
+  if (cacheDir === undefined || parsed.kind === 'local') return undefined;
+  const name =
+    parsed.kind === 'azure'
+      ? remoteStoreName('azure', `${parsed.account}/${parsed.container}`, parsed.prefix)
+      : remoteStoreName('s3', parsed.bucket, parsed.prefix);
+  return join(objectCacheFolder(cacheDir, { name }), 'keys');
 }
 
 function _password(flags: Flags, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
@@ -159,11 +185,13 @@ function _password(flags: Flags, env: NodeJS.ProcessEnv, cwd: string): string | 
   return file === undefined ? undefined : nonEmpty(fromFile(file));
 }
 
-/** A password key file's salt and scrypt cost, as keys.ts reads them. */
-function _scryptOf(file: unknown): { salt: Buffer; N: number; r: number; p: number } | undefined {
+/** A password key file's salt, scrypt cost and time of creation, as keys.ts reads them. */
+function _scryptOf(
+  file: unknown,
+): { salt: Buffer; N: number; r: number; p: number; created: string } | undefined {
   if (typeof file !== 'object' || file === null) return undefined;
-  const { kdf, salt, N, r, p } = file as Record<string, unknown>;
-  if (kdf !== 'scrypt' || typeof salt !== 'string') return undefined;
+  const { kdf, salt, N, r, p, created } = file as Record<string, unknown>;
+  if (kdf !== 'scrypt' || typeof salt !== 'string' || typeof created !== 'string') return undefined;
   // As keys.ts's schema: positive integers where given.
   const given = (n: unknown): n is number | undefined =>
     n === undefined || (Number.isInteger(n) && (n as number) > 0);
@@ -171,5 +199,5 @@ function _scryptOf(file: unknown): { salt: Buffer; N: number; r: number; p: numb
   const cost = scryptCostOf({ N, r, p });
   // A cost the unlock would refuse is not worth a core (or memory) started ahead of it.
   if (!isAcceptedScryptCost(cost)) return undefined;
-  return { salt: Buffer.from(salt, 'base64'), ...cost };
+  return { salt: Buffer.from(salt, 'base64'), ...cost, created };
 }

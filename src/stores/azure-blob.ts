@@ -18,6 +18,7 @@ import {
   type PutOptions,
   type Store,
 } from './types.ts';
+import { prefixFolder, remoteStoreName } from './remote-name.ts';
 
 /** An Azure access tier for block blobs. */
 export type AzureAccessTier = 'Hot' | 'Cool' | 'Cold' | 'Archive';
@@ -60,8 +61,8 @@ export interface AzureBlobStoreOptions {
  */
 export async function createAzureBlobStore(options: AzureBlobStoreOptions): Promise<Store> {
   const container = await openAzureContainer(options);
-  const prefix = _folder(options.prefix ?? '');
-  const name = `azure:${options.account}/${options.container}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
+  const prefix = prefixFolder(options.prefix ?? '');
+  const name = remoteStoreName('azure', `${options.account}/${options.container}`, prefix);
   const maxSingleShot = options.maxSingleShotSize ?? 8 * 1024 * 1024;
   const blockSize = options.blockSize ?? 4 * 1024 * 1024;
   const connections = options.connections ?? REMOTE_CONNECTIONS;
@@ -326,11 +327,6 @@ const CREDENTIAL_REJECTED: ReadonlySet<string> = new Set([
 
 function _rejectsCredential(code: string | undefined): boolean {
   return code !== undefined && CREDENTIAL_REJECTED.has(code);
-}
-
-function _folder(prefix: string): string {
-  const trimmed = prefix.replace(/^\/+|\/+$/g, '');
-  return trimmed ? `${trimmed}/` : '';
 }
 
 function _outside(

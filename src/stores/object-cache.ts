@@ -1,15 +1,16 @@
 /**
  * A local copy of the small objects every command reads from a repository across the network:
- * its index objects and its backups' manifests. Without one, each command against Azure or S3
- * fetched every one of them again: with 160 backups of one file on Azurite, a backup of one
- * changed file took 2.2-2.4 s (1.5-1.8 with the copies), and a log backup every 15 minutes adds a
- * hundred a day. restic and kopia keep such a cache too.
+ * its index objects, its backups' manifests and its key files. Without one, each command against
+ * Azure or S3 fetched every one of them again: with 160 backups of one file on Azurite, a backup
+ * of one changed file took 2.2-2.4 s (1.5-1.8 with the copies), and a log backup every 15 minutes
+ * adds a hundred a day. restic and kopia keep such a cache too. A key file's copy saves its read,
+ * and lets the key derivation start before the command loads (cli/early-unlock.ts).
  *
- * Both kinds are named by the SHA-256 of their bytes and never rewritten, so a copy can only be
+ * All three kinds are named by the SHA-256 of their bytes and never rewritten, so a copy can only be
  * missing, never out of date, and one is used only when its bytes still hash to its name: a copy
  * damaged on the local disk (or put there by someone else) is fetched again, never trusted. The
  * store stays the truth for what exists: listings, `head` and ranged reads go to it, a listing of
- * `index/` or `snapshots/` read to its end drops the copies of objects no longer there (pruned,
+ * `index/`, `snapshots/` or `keys/` read to its end drops the copies of objects no longer there (pruned,
  * forgotten), and `delete` drops the object's copy. `hbr check`, `hbr repair` and `hbr verify`
  * do not use the cache: they must judge the store's own bytes.
  *
@@ -22,11 +23,11 @@ import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import type { Store } from './types.ts';
 
-/** Keys whose objects are kept: the index objects and manifests, named by their SHA-256. */
-const CACHED = /^(index|snapshots)\/([0-9a-f]{64})$/;
+/** Keys whose objects are kept: index objects, manifests and key files, named by their SHA-256. */
+const CACHED = /^(index|snapshots|keys)\/([0-9a-f]{64})$/;
 
 /** The listings after which copies of objects the store no longer has are dropped. */
-const LISTED = new Set(['index/', 'snapshots/']);
+const LISTED = new Set(['index/', 'snapshots/', 'keys/']);
 
 /** How the names of copies being written begin (another process may be writing one). */
 const TEMP_PREFIX = '.tmp-';
@@ -40,7 +41,7 @@ export function objectCacheFolder(cacheDir: string, store: Pick<Store, 'name'>):
   return join(cacheDir, 'objects', id);
 }
 
-/** Wraps `store` so that its index objects and manifests are kept in `folder` once read. */
+/** Wraps `store` so that its index objects, manifests and key files are kept in `folder` once read. */
 export function withObjectCache(store: Store, folder: string): Store {
   const pathOf = (key: string): string => join(folder, ...key.split('/'));
 
@@ -65,7 +66,7 @@ export function withObjectCache(store: Store, folder: string): Store {
     }
   };
 
-  /** Drops the copies in `prefix` (`index/`, `snapshots/`) of objects not in `listed`. */
+  /** Drops the copies in `prefix` (`index/`, `snapshots/`, `keys/`) of objects not in `listed`. */
   const dropUnlisted = async (prefix: string, listed: ReadonlySet<string>): Promise<void> => {
     const names = await readdir(join(folder, prefix)).catch(() => [] as string[]);
     for (const name of names) {

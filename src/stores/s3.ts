@@ -14,6 +14,7 @@ import {
   type PutOptions,
   type Store,
 } from './types.ts';
+import { prefixFolder, remoteStoreName } from './remote-name.ts';
 
 /** Static S3 credentials (from environment variables or a file, never from a URL). */
 export interface S3Credentials {
@@ -66,8 +67,8 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
     );
   });
   const Bucket = options.bucket;
-  const prefix = _folder(options.prefix ?? '');
-  const name = `s3:${Bucket}${prefix ? `/${prefix.slice(0, -1)}` : ''}`;
+  const prefix = prefixFolder(options.prefix ?? '');
+  const name = remoteStoreName('s3', Bucket, prefix);
   const connections = options.connections ?? REMOTE_CONNECTIONS;
   const partSize = Math.max(options.partSize ?? 8 * 1024 * 1024, 5 * 1024 * 1024);
   const config: S3ClientConfig = {
@@ -344,11 +345,6 @@ export async function createS3Store(options: S3StoreOptions): Promise<Store> {
 }
 
 // --- internal ---
-
-function _folder(prefix: string): string {
-  const trimmed = prefix.replace(/^\/+|\/+$/g, '');
-  return trimmed ? `${trimmed}/` : '';
-}
 
 /** S3 error codes saying the credential itself was not accepted (wrong, expired, clock off). */
 const CREDENTIAL_REJECTED: ReadonlySet<string> = new Set([

@@ -4,6 +4,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { startedDerivations, untakenDerivations } from '../../src/repository/password-kdf.ts';
 import { hbr, type CliResult } from '../helpers/cli.ts';
 import { pseudoRandomBytes, tempDir } from '../helpers/temp.ts';
 import { removeAzureContainer, startService } from '../stores/services.ts';
@@ -18,8 +19,8 @@ describe('copies of a remote repository’s index and manifests', () => {
   let env: NodeJS.ProcessEnv = {};
   let cache = '';
   const run = (...args: string[]): Promise<CliResult> => hbr(args, { env, cwd: dir.path });
-  /** The ids of the objects the cache holds copies of, under `index/` or `snapshots/`. */
-  const copies = async (prefix: 'index' | 'snapshots'): Promise<string[]> => {
+  /** The ids of the objects the cache holds copies of, under `index/`, `snapshots/` or `keys/`. */
+  const copies = async (prefix: 'index' | 'snapshots' | 'keys'): Promise<string[]> => {
     const stores = await readdir(join(cache, 'objects'));
     assert.equal(stores.length, 1, 'one folder for the one store');
     return (await readdir(join(cache, 'objects', stores[0] ?? '', prefix))).sort();
@@ -87,6 +88,35 @@ describe('copies of a remote repository’s index and manifests', () => {
     const forget = await run('forget', forgotten.slice(0, 8));
     assert.equal(forget.code, 0, forget.stderr);
     assert.deepEqual(await copies('snapshots'), [ids[0]]);
+  });
+
+  it('keeps a copy of each key file, from which the next command starts its key derivation as it loads', async () => {
+    const [first] = await copies('keys');
+    assert.ok(first, 'the key init wrote');
+    const derivedEarly = async (password: string): Promise<void> => {
+      const started = startedDerivations();
+      const untaken = untakenDerivations();
+      const listed = await hbr(['backups'], {
+        env: { ...env, HBR_PASSWORD: password },
+        cwd: dir.path,
+      });
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.equal(startedDerivations(), started + 1, `${password}: started from the copy`);
+      assert.equal(untakenDerivations(), untaken, `${password}: taken by the unlock`);
+    };
+    await derivedEarly(env.HBR_PASSWORD ?? '');
+    // A second key: the derivation is started for the oldest, which the unlock tries first.
+    const added = await hbr(['--json', 'key', 'add'], {
+      env: { ...env, HBR_NEW_PASSWORD: 'second' },
+      cwd: dir.path,
+    });
+    assert.equal(added.code, 0, added.stderr);
+    const { id } = JSON.parse(added.stdout) as { id: string };
+    assert.deepEqual(await copies('keys'), [first, id].sort());
+    await derivedEarly(env.HBR_PASSWORD ?? '');
+    const removed = await run('key', 'remove', id.slice(0, 8));
+    assert.equal(removed.code, 0, removed.stderr);
+    assert.deepEqual(await copies('keys'), [first], 'the removed key’s copy dropped');
   });
 
   it('keeps no copy for a backup with --no-cache', async () => {
