@@ -3,6 +3,7 @@ import { appendFile, mkdir, open, readdir, readFile, rm, stat, writeFile } from 
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, it } from 'node:test';
 import { StoreError } from '../../src/errors.ts';
 import { checkRepository } from '../../src/repository/check.ts';
@@ -259,6 +260,23 @@ describe('hbr edge cases', () => {
     assert.ok(
       (await readFile(join(cli.path, 'from-rotten', cli.path, 'rotten', 'f.bin'))).equals(data),
     );
+  });
+
+  it('a backup that cannot list the backups fails, its lock (taken meanwhile) removed', async () => {
+    const env4 = { HBR_REPOSITORY: join(cli.path, 'repo-unlisted'), HBR_PASSWORD: 'pw' };
+    const run4 = (...args: string[]) => hbr(args, { env: env4, cwd: cli.path });
+    await mkdir(join(cli.path, 'unlisted'));
+    await writeFile(join(cli.path, 'unlisted', 'f.txt'), 'x');
+    assert.equal((await run4('init')).code, 0);
+    // `snapshots` is a file, not a folder: listing it fails (ENOTDIR), for root too.
+    await rm(join(env4.HBR_REPOSITORY, 'snapshots'), { recursive: true, force: true });
+    await writeFile(join(env4.HBR_REPOSITORY, 'snapshots'), '');
+    const failed = await run4('backup', 'unlisted');
+    assert.notEqual(failed.code, 0);
+    assert.match(failed.stderr, /snapshots/);
+    // Not a session left starting behind the failure, to write its lock later and keep it.
+    await sleep(500);
+    assert.deepEqual(await readdir(join(env4.HBR_REPOSITORY, 'locks')), []);
   });
 
   it('a prune that fails while repacking leaves no temporary file and an intact repository', async () => {

@@ -161,7 +161,21 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           objectCache: flags.cache,
         });
         tracePhase('repository opened');
-        const parent = (await access.repo.backups()).filter(samePaths).at(-1);
+        const startedAt = new Date();
+        // The parent is found while the session starts (its lock, the index): from Azure or S3
+        // each is a round trip or more.
+        const starting = startSession(access.repo, {
+          signal: ctx.signal,
+          onLockLeft: warnLockLeft(reporter),
+        });
+        starting.catch(() => undefined); // awaited below, once the parent is known
+        const parent = await access.repo.backups().then(
+          (backups) => backups.filter(samePaths).at(-1),
+          async (error: unknown) => {
+            await starting.then((s) => s.abort()).catch(() => undefined);
+            throw error;
+          },
+        );
         // Files to read ahead: the codec workers load while the session starts. Not for a backup
         // that likely reads nothing (an unchanged one needs no worker at all).
         if (parent === undefined || reread || seen.modifiedAfter(new Date(parent.startedAt))) {
@@ -181,11 +195,7 @@ export const registerBackup: RegisterCommand = (program, ctx, setExitCode) => {
           memoFile && parent && !reread
             ? FolderMemo.load(memoFile, access.repo.keys, parent.id)
             : undefined;
-        const startedAt = new Date();
-        const session = await startSession(access.repo, {
-          signal: ctx.signal,
-          onLockLeft: warnLockLeft(reporter),
-        });
+        const session = await starting;
         // Trusted only while the index still holds what it names: not after a repair or prune.
         const loaded = await remembered;
         const indexed = loaded?.validUnder((await access.repo.index()).objects);
