@@ -9,13 +9,13 @@
  * (its key files), or an Azure or S3 location whose key files the local object cache holds
  * (stores/object-cache.ts: a command run before read them), and a password from
  * `--password-file`, `HBR_PASSWORD` or `HBR_PASSWORD_FILE` (the precedence of resolve.ts), tried
- * on the oldest password key file, as the unlock tries them first. A repository or password from
+ * on the oldest password key file, which the unlock tries first. A repository or password from
  * the config file, a remote repository without copies of its key files, a key file, or a
  * password file that is no regular file (a pipe can be read only once: by the command), or help:
- * no guess. The unlock
- * takes the derivation only when its inputs are exactly the ones it needs
- * (repository/password-kdf.ts), so a wrong guess costs a derivation, never a wrong key; every
- * error here is left for the command itself to meet and report.
+ * no guess. The unlock takes the derivation only when its inputs are exactly the ones it needs
+ * (repository/password-kdf.ts), so a wrong guess (a copy damaged on the local disk, say) costs a
+ * derivation, never a wrong key; every error here is left for the command itself to meet and
+ * report.
  * @module
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';

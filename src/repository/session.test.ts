@@ -41,7 +41,7 @@ function countingStore(path: string): {
   return { store, packListings: () => listings, refuseIndex };
 }
 
-/** A repository of 64 KiB packs, and a backup of 6 MB in it: a pack for each of its chunks (about 1 MiB). */
+/** A repository of 64 KiB packs, and a backup of 6 MB in it: a pack for each chunk (~1 MiB). */
 async function repositoryWithBackup(store: Store): Promise<OpenRepository> {
   await initRepository(store, credential, {
     scryptParams: { N: 1024, r: 8, p: 1 },

@@ -6,13 +6,13 @@
  * adds a hundred a day. restic and kopia keep such a cache too. A key file's copy saves its read,
  * and lets the key derivation start before the command loads (cli/early-unlock.ts).
  *
- * All three kinds are named by the SHA-256 of their bytes and never rewritten, so a copy can only be
- * missing, never out of date, and one is used only when its bytes still hash to its name: a copy
- * damaged on the local disk (or put there by someone else) is fetched again, never trusted. The
- * store stays the truth for what exists: listings, `head` and ranged reads go to it, a listing of
- * `index/`, `snapshots/` or `keys/` read to its end drops the copies of objects no longer there (pruned,
- * forgotten), and `delete` drops the object's copy. `hbr check`, `hbr repair` and `hbr verify`
- * do not use the cache: they must judge the store's own bytes.
+ * All three kinds are named by the SHA-256 of their bytes and never rewritten, so a copy can only
+ * be missing, never out of date, and one is used only when its bytes still hash to its name: a
+ * copy damaged on the local disk (or put there by someone else) is fetched again, never trusted.
+ * The store stays the truth for what exists: listings, `head` and ranged reads go to it, a
+ * listing of `index/`, `snapshots/` or `keys/` read to its end drops the copies of objects no
+ * longer there (pruned, forgotten, removed), and `delete` drops the object's copy. `hbr check`,
+ * `hbr repair` and `hbr verify` do not use the cache: they must judge the store's own bytes.
  *
  * The cache never fails a command: a copy that cannot be written (a full or read-only disk) is
  * skipped, and a command reads from the store as without a cache.
@@ -41,7 +41,7 @@ export function objectCacheFolder(cacheDir: string, store: Pick<Store, 'name'>):
   return join(cacheDir, 'objects', id);
 }
 
-/** Wraps `store` so that its index objects, manifests and key files are kept in `folder` once read. */
+/** Wraps `store` so that its index objects, manifests and key files are kept in `folder`. */
 export function withObjectCache(store: Store, folder: string): Store {
   const pathOf = (key: string): string => join(folder, ...key.split('/'));
 
