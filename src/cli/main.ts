@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import packageJson from '../../package.json' with { type: 'json' };
 import { ConfigError, isHbrError, PlanError, UsageError } from '../errors.ts';
@@ -19,6 +20,10 @@ export { ExitCode } from './exit-codes.ts';
  */
 export async function main(argv: string[], context?: Partial<CliContext>): Promise<number> {
   const controller = new AbortController();
+  // Every request in flight listens to it (the AWS SDK once per attempt): a restore from S3, 16
+  // reads at once, passed Node's limit of 10 and printed a MaxListenersExceededWarning, a leak
+  // that was none. Each listener goes with its request.
+  setMaxListeners(0, controller.signal);
   const ctx: CliContext = {
     stdout: process.stdout,
     stderr: process.stderr,
