@@ -70,7 +70,7 @@ describe('hbr in a process of its own on Azure and S3', () => {
   });
 
   for (const cloud of ['azure', 's3'] as const) {
-    it(`${cloud}: backs up and restores every byte, and prints no warning`, async () => {
+    it(`${cloud}: backs up, restores every byte and checks, and prints no warning`, async () => {
       const run = (...args: string[]): Promise<CliResult> =>
         hbrProcess(args, { env: env[cloud], cwd: dir.path }).done;
       const steps = [
@@ -78,6 +78,7 @@ describe('hbr in a process of its own on Azure and S3', () => {
         await run('backup', 'src', '--no-progress'),
         await run('backups'),
         await run('restore', 'latest', '--target', `restored-${cloud}`, '--no-progress'),
+        await run('check', '--read-data'),
       ];
       for (const step of steps) {
         assert.equal(step.code, 0, step.stderr);
