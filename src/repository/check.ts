@@ -7,10 +7,9 @@
  * @module
  */
 import pLimit from 'p-limit';
-import { IntegrityError, isHbrError, StoreError, type HbrError } from '../errors.ts';
+import { IntegrityError, StoreError, type HbrError } from '../errors.ts';
 import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
 import { FORGOTTEN_PREFIX, readForgotten } from './forgotten.ts';
-import { openIndex } from './index-file.ts';
 import { createMasterIndex, idKey } from './master-index.ts';
 import { isPackId, leastPackSize, listStoredPacks, packKey, type PackEntry } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
@@ -73,7 +72,7 @@ export async function checkRepository(
 ): Promise<CheckReport> {
   // Every tree of every backup is opened: memory grows with the repository, so size for it.
   favourMemoryOverSpeed();
-  const { store, keys } = repo;
+  const { store } = repo;
   const problems: CheckProblem[] = [];
   const damaged = new Set<string>(); // blob keys that cannot be read intact
   const stats = { backups: 0, packs: 0, blobs: 0, packsRead: 0, bytesRead: 0 };
@@ -95,10 +94,16 @@ export async function checkRepository(
   });
   stats.backups = backups.length;
 
-  // Indexes, one by one, so one damaged index does not hide the others.
-  const index = createMasterIndex();
+  // The repository's own index, which the walk below reads trees through too: built once (from
+  // Azure or S3 a listing and a read of every index object; for 100,000 packs about 120 MB). A
+  // damaged index object is left out of it, so it does not hide the others.
   const damagedIndexes: HbrError[] = [];
-  const indexIds = await repo.indexIds({
+  const index = await repo.index({
+    reload: true,
+    signal: options.signal,
+    onDamaged: (_id, error) => damagedIndexes.push(error),
+  });
+  await repo.indexIds({
     onStray: (key) =>
       problems.push({
         kind: 'misplaced-object',
@@ -106,24 +111,6 @@ export async function checkRepository(
         message: `${key} is no index object (its name is not an index id): hbr never reads it`,
       }),
   });
-  // Read side by side (a round trip each from a remote store), added in the order of their ids.
-  const reads = pLimit(store.properties.connections);
-  const opened = await Promise.all(
-    indexIds.map((id) =>
-      reads(async () => {
-        try {
-          return { packs: openIndex(keys, id, await store.get(`index/${id}`)) };
-        } catch (error) {
-          if (!isHbrError(error)) throw error;
-          return { damage: error };
-        }
-      }),
-    ),
-  );
-  for (const { packs, damage } of opened) {
-    if (damage) damagedIndexes.push(damage);
-    if (packs) index.addStored(packs);
-  }
   stats.packs = index.packs().size;
   stats.blobs = index.size;
 
