@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { hbrProcess, type CliResult } from '../helpers/cli.ts';
 import { pseudoRandomBytes, tempDir, writeFiles } from '../helpers/temp.ts';
-import { removeAzureContainer, removeS3Bucket, startService } from '../stores/services.ts';
+import {
+  createS3Bucket,
+  removeAzureContainer,
+  removeS3Bucket,
+  startService,
+} from '../stores/services.ts';
 
 // hbr as its own process (bin/hbr.js: the compiled CLI, whose bundle holds the cloud SDKs, when
 // it is fresh) on Azurite and s3proxy: what a user runs, with what it prints.
@@ -50,18 +55,7 @@ describe('hbr in a process of its own on Azure and S3', () => {
     await BlobServiceClient.fromConnectionString(azurite.AZURE_STORAGE_CONNECTION_STRING ?? '')
       .getContainerClient(name)
       .create();
-    const sdk = await import('@aws-sdk/client-s3');
-    const client = new sdk.S3Client({
-      endpoint: s3.HBR_S3_ENDPOINT,
-      region: s3.AWS_REGION,
-      forcePathStyle: true,
-      credentials: {
-        accessKeyId: s3.AWS_ACCESS_KEY_ID ?? '',
-        secretAccessKey: s3.AWS_SECRET_ACCESS_KEY ?? '',
-      },
-    });
-    await client.send(new sdk.CreateBucketCommand({ Bucket: name }));
-    client.destroy();
+    await createS3Bucket(s3, name);
   });
   after(async () => {
     await removeAzureContainer(azurite, name);

@@ -58,18 +58,19 @@ export async function removeAzureContainer(
     .deleteIfExists();
 }
 
+/** Creates a bucket on s3proxy. */
+export async function createS3Bucket(env: Record<string, string>, name: string): Promise<void> {
+  const { s3, client } = await _s3Client(env);
+  try {
+    await client.send(new s3.CreateBucketCommand({ Bucket: name }));
+  } finally {
+    client.destroy();
+  }
+}
+
 /** Deletes an s3proxy bucket and everything in it (test clean-up; missing is fine). */
 export async function removeS3Bucket(env: Record<string, string>, name: string): Promise<void> {
-  const s3 = await import('@aws-sdk/client-s3');
-  const client = new s3.S3Client({
-    endpoint: env.HBR_S3_ENDPOINT,
-    region: env.AWS_REGION,
-    forcePathStyle: true,
-    credentials: {
-      accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
-    },
-  });
+  const { s3, client } = await _s3Client(env);
   try {
     for (;;) {
       const page = await client.send(new s3.ListObjectsV2Command({ Bucket: name }));
@@ -85,4 +86,19 @@ export async function removeS3Bucket(env: Record<string, string>, name: string):
   } finally {
     client.destroy();
   }
+}
+
+/** The AWS SDK, and a client of the s3proxy that `env` (from {@link startService}) names. */
+async function _s3Client(env: Record<string, string>) {
+  const s3 = await import('@aws-sdk/client-s3');
+  const client = new s3.S3Client({
+    endpoint: env.HBR_S3_ENDPOINT,
+    region: env.AWS_REGION,
+    forcePathStyle: true,
+    credentials: {
+      accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
+    },
+  });
+  return { s3, client };
 }
