@@ -207,6 +207,23 @@ describe('trees read ahead of a walk', () => {
     await assert.rejects(listTree(seen.repo, backup.tree), /damaged/);
   });
 
+  it('from a remote store, reads the trees read ahead together in a request per span of their pack', async () => {
+    const counted = rangedReadsOf(createLocalStore({ path: repoPath }), 20);
+    const remote: Store = {
+      ...counted.store,
+      properties: { ...counted.store.properties, remote: true },
+    };
+    const repo = await openRepository(remote, password);
+    const listed = await listTree(repo, backup.tree);
+    assert.equal(listed.filter((n) => n.type === 'file').length, 24);
+    // A request per level of folders read ahead at once (the root, the data folder's path, the
+    // twelve run-N, their two each): a tree each was one request each.
+    assert.ok(
+      counted.reads() < trees.size / 2,
+      `${counted.reads()} requests for ${trees.size} trees`,
+    );
+  });
+
   it('walks every backup for check reading trees ahead, each tree once for all of them', async () => {
     const counted = rangedReadsOf(createLocalStore({ path: repoPath }));
     const repo = await openRepository(counted.store, password);
