@@ -222,23 +222,29 @@ describe('check', () => {
     }
   });
 
-  it('reads each index object once, for its own index and the walk of the backups alike', async () => {
+  it('lists and reads each index object once, for its own index and the walk of the backups alike', async () => {
     const dir = await tempDir();
     try {
       const repo = await initRepository(createLocalStore({ path: dir.path }), password, fast);
       for (const text of ['one', 'two', 'three']) await backupOf(repo, text);
       const reads = new Map<string, number>();
+      let listings = 0;
       const counting: Store = {
         ...repo.store,
         get(key, options) {
           if (key.startsWith('index/')) reads.set(key, (reads.get(key) ?? 0) + 1);
           return repo.store.get(key, options);
         },
+        list(prefix, options) {
+          if (prefix === 'index/') listings++;
+          return repo.store.list(prefix, options);
+        },
       };
       const report = await checkRepository(await openRepository(counting, password));
       assert.equal(report.ok, true);
       assert.equal(reads.size, 3);
       assert.deepEqual([...reads.values()], [1, 1, 1]);
+      assert.equal(listings, 1, 'index/ listed once, its strays named from that listing');
     } finally {
       await dir.remove();
     }

@@ -10,7 +10,7 @@ import pLimit from 'p-limit';
 import { IntegrityError, StoreError, type HbrError } from '../errors.ts';
 import { favourMemoryOverSpeed } from '../util/heap-sizing.ts';
 import { FORGOTTEN_PREFIX, readForgotten } from './forgotten.ts';
-import { createMasterIndex, idKey } from './master-index.ts';
+import { idKey, type MasterIndex } from './master-index.ts';
 import { isPackId, leastPackSize, listStoredPacks, packKey, type PackEntry } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 import type { TreeNode } from './tree.ts';
@@ -102,8 +102,6 @@ export async function checkRepository(
     reload: true,
     signal: options.signal,
     onDamaged: (_id, error) => damagedIndexes.push(error),
-  });
-  await repo.indexIds({
     onStray: (key) =>
       problems.push({
         kind: 'misplaced-object',
@@ -323,7 +321,7 @@ function _hex(entries: readonly PackEntry[]): string[] {
 
 async function _readData(
   repo: OpenRepository,
-  index: ReturnType<typeof createMasterIndex>,
+  index: MasterIndex,
   stored: Map<string, number>,
   damaged: Set<string>,
   problems: CheckProblem[],

@@ -38,12 +38,14 @@ export interface OpenRepository {
   readonly config: RepoConfig;
   /**
    * The union of all index objects, loaded on first use. A damaged index object is left out;
-   * `onDamaged` is told of each when the index is (re)loaded by this call.
+   * `onDamaged` is told of each, and `onStray` of each stray under `index/` (see `indexIds`), when
+   * the index is (re)loaded by this call.
    */
   index(options?: {
     reload?: boolean;
     signal?: AbortSignal;
     onDamaged?: (id: string, error: IntegrityError) => void;
+    onStray?: (key: string) => void;
   }): Promise<MasterIndex>;
   /**
    * Ids of all index objects: the objects under `index/` named by an index id (`isIndexId`).
@@ -201,8 +203,9 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
   const loadIndex = async (
     signal?: AbortSignal,
     onDamaged?: (id: string, error: IntegrityError) => void,
+    onStray?: (key: string) => void,
   ): Promise<MasterIndex> => {
-    const ids = await indexIds();
+    const ids = await indexIds(onStray ? { onStray } : {});
     // A damaged index object is left out, not allowed to fail every read: the
     // blobs only it lists are then missing, file by file, and check names it. Its packs are
     // indexed again by the next backup, prune or repair (from their headers).
@@ -278,7 +281,7 @@ function _open(store: Store, masterKey: Buffer, keyId: string, config: RepoConfi
     config,
     index(options = {}) {
       if (!loaded || options.reload) {
-        loaded = loadIndex(options.signal, options.onDamaged);
+        loaded = loadIndex(options.signal, options.onDamaged, options.onStray);
         loaded.catch(() => (loaded = undefined));
       }
       return loaded;
