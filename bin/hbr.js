@@ -16,7 +16,7 @@ if (process.env.HBR_FROM_SOURCE !== '1' && isBuildFresh(root)) {
   entry = '../dist/main.js';
   // The key derivation starts before the CLI's own code loads (src/cli/early-unlock.ts).
   const { deriveKeyForCommandLine } = await import('../dist/early-unlock.js');
-  deriveKeyForCommandLine(process.argv.slice(2), process.env, process.cwd());
+  void deriveKeyForCommandLine(process.argv.slice(2), process.env, process.cwd());
 } else {
   const { register } = await import('tsx/esm/api');
   register();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -60,7 +60,7 @@ describe('the key derivation started before the command loads', () => {
       [['check', '--password-file=pw'], { HBR_REPOSITORY: 'repo', HBR_PASSWORD: 'wrong' }],
     ];
     for (const [argv, env] of cases) {
-      assert.equal(deriveKeyEarly(argv, env, dir), keyFile, argv.join(' '));
+      assert.equal(await deriveKeyEarly(argv, env, dir), keyFile, argv.join(' '));
       const before = untakenDerivations();
       await openRepository(createLocalStore({ path: repo }), {
         kind: 'password',
@@ -70,17 +70,18 @@ describe('the key derivation started before the command loads', () => {
     }
   });
 
-  test('no guess from a remote repository without copies of its key files, a key file, the config, flags after --, or for help', () => {
+  test('no guess from a remote repository without copies of its key files, a key file, flags after --, or for help', async () => {
     const before = untakenDerivations();
     const none: [string[], NodeJS.ProcessEnv][] = [
-      [['backup', 'x'], { HBR_PASSWORD: 'right' }], // the repository comes from the config
+      [['backup', 'x'], { HBR_PASSWORD: 'right' }], // named nowhere: no ./hbr.yaml here
       [['backup', 'x', '--repo', 's3://bucket/repo'], { HBR_PASSWORD: 'right' }],
       // No copy of its key files in the cache (none read yet).
       [
         ['backup', 'x', '--repo', 's3://bucket/repo'],
         { HBR_PASSWORD: 'right', HBR_CACHE_DIR: 'c' },
       ],
-      [['backup', 'x', '--repo', 'repo'], {}], // the password comes from the config
+      // The password would come from a config naming this repository: not read for --repo.
+      [['backup', 'x', '--repo', 'repo'], {}],
       [['backup', 'x', '--repo', 'repo', '--key-file', 'k'], { HBR_PASSWORD: 'right' }],
       [['backup', 'x', '--repo', 'repo'], { HBR_KEY_FILE: 'k' }],
       [['backup', '--', '--repo', 'repo'], { HBR_PASSWORD: 'right' }],
@@ -91,7 +92,7 @@ describe('the key derivation started before the command loads', () => {
       [['-h', 'check', '--repo', 'repo'], { HBR_PASSWORD: 'right' }],
     ];
     for (const [argv, env] of none) {
-      assert.equal(deriveKeyEarly(argv, env, dir), undefined, argv.join(' '));
+      assert.equal(await deriveKeyEarly(argv, env, dir), undefined, argv.join(' '));
     }
     assert.equal(untakenDerivations(), before);
   });
@@ -99,13 +100,63 @@ describe('the key derivation started before the command loads', () => {
   test('the password is the one resolve.ts would take: flag, then HBR_PASSWORD, then its file', async () => {
     const env = { HBR_PASSWORD: 'right', HBR_PASSWORD_FILE: 'other-pw' };
     const candidates = ['right', 'other'];
-    const keyFile = deriveKeyEarly(['check', '--repo', 'repo'], env, dir) ?? '';
+    const keyFile = (await deriveKeyEarly(['check', '--repo', 'repo'], env, dir)) ?? '';
     assert.equal(await guessedAmong(keyFile, candidates), 'right');
     const flagged = ['check', '--repo', 'repo', '--password-file', 'other-pw'];
-    assert.equal(await guessedAmong(deriveKeyEarly(flagged, env, dir) ?? '', candidates), 'other');
+    assert.equal(
+      await guessedAmong((await deriveKeyEarly(flagged, env, dir)) ?? '', candidates),
+      'other',
+    );
     const fileOnly = { HBR_PASSWORD_FILE: 'other-pw' };
-    const fromFile = deriveKeyEarly(['check', '--repo', 'repo'], fileOnly, dir) ?? '';
+    const fromFile = (await deriveKeyEarly(['check', '--repo', 'repo'], fileOnly, dir)) ?? '';
     assert.equal(await guessedAmong(fromFile, candidates), 'other', 'its line break dropped');
+  });
+
+  test("the config file's repository and password file: ./hbr.yaml, --config, HBR_CONFIG", async () => {
+    const [keyName] = await readdir(join(repo, 'keys'));
+    const keyFile = join(repo, 'keys', keyName ?? '');
+    const cfg = join(dir, 'cfg');
+    await mkdir(cfg, { recursive: true });
+    // Relative to the config file's folder, as the command reads them.
+    await writeFile(join(cfg, 'hbr.yaml'), 'repository:\n  path: ../repo\n  passwordFile: ../pw\n');
+    await writeFile(join(cfg, 'url.yaml'), `repository:\n  url: ${pathToFileURL(repo).href}\n`);
+    const cases: [string[], NodeJS.ProcessEnv, string][] = [
+      [['backup', 'x'], {}, cfg],
+      [['-c', 'cfg/hbr.yaml', 'check'], {}, dir],
+      [['--config=cfg/hbr.yaml', 'check'], {}, dir],
+      [['-ccfg/hbr.yaml', 'restore', 'latest'], {}, dir],
+      [['check'], { HBR_CONFIG: join(cfg, 'hbr.yaml') }, dir],
+      [['check', '--config', 'cfg/url.yaml'], { HBR_PASSWORD: 'right' }, dir],
+    ];
+    for (const [argv, env, cwd] of cases) {
+      assert.equal(await deriveKeyEarly(argv, env, cwd), keyFile, argv.join(' '));
+      const before = untakenDerivations();
+      await openRepository(createLocalStore({ path: repo }), {
+        kind: 'password',
+        password: 'right',
+      });
+      assert.equal(untakenDerivations(), before - 1, `${argv.join(' ')}: taken by the unlock`);
+    }
+    // A password from the environment comes before the config's, as resolve.ts takes them.
+    const fromEnv = await deriveKeyEarly(['check'], { HBR_PASSWORD: 'other' }, cfg);
+    assert.equal(await guessedAmong(fromEnv ?? '', ['right', 'other']), 'other');
+
+    await writeFile(join(cfg, 'key.yaml'), 'repository:\n  path: ../repo\n  keyFile: ../k\n');
+    await writeFile(join(cfg, 'none.yaml'), 'sources: []\n');
+    await writeFile(join(cfg, 'bad.yaml'), 'repository: [\n');
+    const before = untakenDerivations();
+    const none: [string[], NodeJS.ProcessEnv][] = [
+      [['check', '-c', 'cfg/key.yaml'], {}], // a key file opens it
+      [['check', '-c', 'cfg/hbr.yaml'], { HBR_KEY_FILE: 'k' }], // the environment's key file
+      [['check', '-c', 'cfg/none.yaml'], { HBR_PASSWORD: 'right' }], // no repository in it
+      [['check', '-c', 'cfg/bad.yaml'], { HBR_PASSWORD: 'right' }], // no YAML
+      [['check', '-c', 'cfg/missing.yaml'], { HBR_PASSWORD: 'right' }],
+      [['check', '-c', 'cfg/url.yaml'], {}], // no password anywhere
+    ];
+    for (const [argv, env] of none) {
+      assert.equal(await deriveKeyEarly(argv, env, dir), undefined, argv.join(' '));
+    }
+    assert.equal(untakenDerivations(), before);
   });
 
   test('a wrong guess opens nothing: the unlock tries every key with the real password', async () => {
@@ -120,11 +171,11 @@ describe('the key derivation started before the command loads', () => {
       },
     );
     for (const password of ['right', 'second']) {
-      deriveKeyEarly(['check', '--repo', 'repo'], { HBR_PASSWORD: 'wrong' }, dir);
+      await deriveKeyEarly(['check', '--repo', 'repo'], { HBR_PASSWORD: 'wrong' }, dir);
       const again = await openRepository(store, { kind: 'password', password });
       assert.deepEqual(again.masterKey, opened.masterKey, password);
       // The guess for the first key file, with the password it knew, opens nothing.
-      deriveKeyEarly(['check', '--repo', 'repo'], { HBR_PASSWORD: password }, dir);
+      await deriveKeyEarly(['check', '--repo', 'repo'], { HBR_PASSWORD: password }, dir);
       await assert.rejects(
         openRepository(store, { kind: 'password', password: 'wrong' }),
         /wrong password/,
@@ -140,16 +191,16 @@ describe('the key derivation started before the command loads', () => {
       { scryptParams: fast },
     );
     const env = { HBR_REPOSITORY: 'own', HBR_PASSWORD: 'right' };
-    const started = (argv: string[]): number => {
+    const started = async (argv: string[]): Promise<number> => {
       const before = startedDerivations();
-      deriveKeyForCommandLine(argv, env, dir);
+      await deriveKeyForCommandLine(argv, env, dir);
       return startedDerivations() - before;
     };
-    assert.equal(started(['-c', 'hbr.yaml', '--json', 'check']), 1);
-    assert.equal(started(['check', '--read-data']), 0, 'started already: nothing more');
+    assert.equal(await started(['-c', 'hbr.yaml', '--json', 'check']), 1);
+    assert.equal(await started(['check', '--read-data']), 0, 'started already: nothing more');
     await openRepository(createLocalStore({ path: own }), { kind: 'password', password: 'right' });
     for (const argv of [['init'], ['--version'], ['demo'], ['--repo', 'check'], []])
-      assert.equal(started(argv), 0, argv.join(' '));
+      assert.equal(await started(argv), 0, argv.join(' '));
   });
 
   test("knows which of main.ts's global options take a value", async () => {

@@ -5,20 +5,22 @@
  * to do; started here, the derivation runs during the loading instead. From Azure or S3 it ran
  * after the loading and two round trips (listing the key files, reading one).
  *
- * This is a guess from the plain inputs only: `--repo` or `HBR_REPOSITORY` naming a local path
- * (its key files), or an Azure or S3 location whose key files the local object cache holds
- * (stores/object-cache.ts: a command run before read them), and a password from
- * `--password-file`, `HBR_PASSWORD` or `HBR_PASSWORD_FILE` (the precedence of resolve.ts), tried
- * on the oldest password key file, which the unlock tries first. A repository or password from
- * the config file, a remote repository without copies of its key files, a key file, or a
- * password file that is no regular file (a pipe can be read only once: by the command), or help:
- * no guess. The unlock takes the derivation only when its inputs are exactly the ones it needs
+ * This is a guess from the plain inputs, in the precedence of resolve.ts: the repository of
+ * `--repo`, `HBR_REPOSITORY` or else the config file's `repository:` (the file of `--config`,
+ * `HBR_CONFIG` or `./hbr.yaml`, read here with nothing but its YAML parsed), a local path (its
+ * key files) or an Azure or S3 location whose key files the local object cache holds
+ * (stores/object-cache.ts: a command run before read them); and a password from
+ * `--password-file`, `HBR_PASSWORD`, `HBR_PASSWORD_FILE` or, for the config's own repository,
+ * its `repository.passwordFile`; tried on the oldest password key file, which the unlock tries
+ * first. A remote repository without copies of its key files, a key file, a password file that
+ * is no regular file (a pipe can be read only once: by the command), or help: no guess. The
+ * unlock takes the derivation only when its inputs are exactly the ones it needs
  * (repository/password-kdf.ts), so a wrong guess (a copy damaged on the local disk, say) costs a
  * derivation, never a wrong key; every error here is left for the command itself to meet and
  * report.
  * @module
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -30,25 +32,29 @@ import { objectCacheFolder } from '../stores/object-cache.ts';
 import { parseLocation } from '../stores/location.ts';
 import { remoteStoreName } from '../stores/remote-name.ts';
 import { compareText } from '../util/compare-text.ts';
+import { tracePhase } from '../util/trace.ts';
 import { cacheDirOf } from './cache-dir.ts';
 import { commands } from './commands/index.ts';
 import { nonEmpty, passwordOfFileText, urlScheme } from './plain-inputs.ts';
 
 /**
  * Starts deriving the key the command line will most likely unlock the repository with.
- * Returns the key file it started for, or undefined when it made no guess.
+ * Resolves to the key file it started for, or undefined when it made no guess. Synchronous up to
+ * the start unless the repository comes from the config file (its YAML parser loads first).
  */
-export function deriveKeyEarly(
+export async function deriveKeyEarly(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
   cwd: string,
-): string | undefined {
+): Promise<string | undefined> {
   try {
     const flags = _globalFlags(argv);
     // Help opens nothing, and would wait for the derivation before it exits.
     if (flags.help) return undefined;
-    const folder = _keyFolder(flags.repo ?? nonEmpty(env.HBR_REPOSITORY), env, cwd);
-    const password = _password(flags, env, cwd);
+    const given = flags.repo ?? nonEmpty(env.HBR_REPOSITORY);
+    const config = given === undefined ? await _configRepository(flags, env, cwd) : undefined;
+    const folder = _keyFolder(given ?? config?.location, env, cwd);
+    const password = _password(flags, env, cwd, config?.passwordFile);
     if (folder === undefined || password === undefined) return undefined;
     const candidates = readdirSync(folder, { withFileTypes: true }).flatMap((entry) => {
       if (!entry.isFile() || entry.name.startsWith('.tmp-')) return [];
@@ -58,10 +64,11 @@ export function deriveKeyEarly(
     });
     const [oldest] = candidates.sort((a, b) => compareText(a.created, b.created));
     if (oldest === undefined) return undefined;
-    startPasswordDerivation(password, oldest.salt, oldest);
+    if (startPasswordDerivation(password, oldest.salt, oldest))
+      tracePhase('key derivation started');
     return oldest.path;
   } catch {
-    // A missing repository, an unreadable file, a malformed key: the command reports it.
+    // A missing repository, an unreadable file, a malformed key or config: the command reports it.
   }
   return undefined;
 }
@@ -96,20 +103,21 @@ export function commandNameOf(argv: readonly string[]): string | undefined {
  * loading time sooner than main.ts could), and by main.ts, where a second call for the same
  * inputs starts nothing more.
  */
-export function deriveKeyForCommandLine(
+export async function deriveKeyForCommandLine(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
   cwd: string,
-): void {
+): Promise<void> {
   const name = commandNameOf(argv);
   const entry = commands.find((command) => name !== undefined && command.names.includes(name));
-  if (entry?.unlocks) deriveKeyEarly(argv, env, cwd);
+  if (entry?.unlocks) await deriveKeyEarly(argv, env, cwd);
 }
 
 // --- internal ---
 
 interface Flags {
   repo?: string;
+  config?: string;
   passwordFile?: string;
   keyFile?: string;
   help?: boolean;
@@ -118,9 +126,11 @@ interface Flags {
 /** Larger files are not passwords anyone typed: the command itself reads those. */
 const MAX_PASSWORD_FILE = 64 * 1024;
 
-const FLAG_NAMES: Readonly<Record<string, 'repo' | 'passwordFile' | 'keyFile'>> = {
+const FLAG_NAMES: Readonly<Record<string, 'repo' | 'config' | 'passwordFile' | 'keyFile'>> = {
   '--repo': 'repo',
   '-r': 'repo',
+  '--config': 'config',
+  '-c': 'config',
   '--password-file': 'passwordFile',
   '--key-file': 'keyFile',
 };
@@ -134,8 +144,8 @@ function _globalFlags(argv: readonly string[]): Flags {
     if (arg === '--help' || arg === '-h') flags.help = true;
     const equals = arg.indexOf('=');
     const name = arg.startsWith('--') && equals > 0 ? arg.slice(0, equals) : arg;
-    const joinedShort = /^-r./.test(arg) ? arg.slice(2) : undefined;
-    const flag = FLAG_NAMES[joinedShort === undefined ? name : '-r'];
+    const joinedShort = /^-[rc]./.test(arg) ? arg.slice(2) : undefined;
+    const flag = FLAG_NAMES[joinedShort === undefined ? name : arg.slice(0, 2)];
     if (flag === undefined) continue;
     const value = name !== arg ? arg.slice(equals + 1) : (joinedShort ?? argv[++i]);
     const given = nonEmpty(value);
@@ -169,7 +179,12 @@ function _keyFolder(
   return join(objectCacheFolder(cacheDir, { name }), 'keys');
 }
 
-function _password(flags: Flags, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+function _password(
+  flags: Flags,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  configPasswordFile: string | undefined,
+): string | undefined {
   // Regular files only: a pipe (`--password-file <(pass hbr)`) is read once, by the command.
   const fromFile = (file: string): string | undefined => {
     const path = resolve(cwd, file);
@@ -182,7 +197,25 @@ function _password(flags: Flags, env: NodeJS.ProcessEnv, cwd: string): string | 
   const password = nonEmpty(env.HBR_PASSWORD);
   if (password !== undefined) return password;
   const file = nonEmpty(env.HBR_PASSWORD_FILE);
-  return file === undefined ? undefined : nonEmpty(fromFile(file));
+  if (file !== undefined) return nonEmpty(fromFile(file));
+  if (nonEmpty(env.HBR_KEY_FILE) !== undefined) return undefined;
+  return configPasswordFile === undefined ? undefined : nonEmpty(fromFile(configPasswordFile));
+}
+
+/**
+ * The repository the config file names, with its password file (see config/peek-repository.ts):
+ * the file of `--config`, else `HBR_CONFIG`, else `./hbr.yaml` (resolve.ts's order); undefined
+ * when there is none. Its parser loads only then.
+ */
+async function _configRepository(
+  flags: Flags,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<{ location: string; passwordFile?: string } | undefined> {
+  const file = resolve(cwd, flags.config ?? nonEmpty(env.HBR_CONFIG) ?? 'hbr.yaml');
+  if (!existsSync(file)) return undefined;
+  const { peekRepository } = await import('../config/peek-repository.ts');
+  return peekRepository(file);
 }
 
 /** A password key file's salt, scrypt cost and time of creation, as keys.ts reads them. */

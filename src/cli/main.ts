@@ -98,7 +98,7 @@ export async function main(argv: string[], context?: Partial<CliContext>): Promi
     const chosen = wanted.length > 0 ? wanted : commands;
     // The key derivation runs on the thread pool while the command's modules load (started
     // already when bin/hbr.js runs this process: then this starts nothing more).
-    deriveKeyForCommandLine(argv, ctx.env, ctx.cwd);
+    void deriveKeyForCommandLine(argv, ctx.env, ctx.cwd);
     for (const register of await Promise.all(chosen.map((entry) => entry.load()))) {
       register(program, ctx, (code) => {
         exitCode = code;

@@ -63,19 +63,20 @@ export function derivePasswordKey(
 
 /**
  * Starts deriving what {@link derivePasswordKey} will be asked for with these inputs, unless that
- * derivation is started and not taken yet. A later start for the same salt and cost with another
- * password replaces this one.
+ * derivation is started and not taken yet (false then). A later start for the same salt and cost
+ * with another password replaces this one.
  */
 export function startPasswordDerivation(
   password: string,
   salt: Buffer,
   params: ScryptParams,
-): void {
-  if (_started.get(_key(salt, params))?.password === password) return;
+): boolean {
+  if (_started.get(_key(salt, params))?.password === password) return false;
   _startedCount++;
   const deriving = _scrypt(password, salt, params);
   deriving.catch(() => undefined); // reported to whoever takes it, if anyone does
   _started.set(_key(salt, params), { password, deriving });
+  return true;
 }
 
 /** How many derivations {@link startPasswordDerivation} has started in this process (for tests). */

@@ -94,6 +94,7 @@ describe('hbr backup and restore of file trees', () => {
     assert.deepEqual(
       phases.map((m) => m[2]),
       [
+        'key derivation started', // before the command's own code loads (cli/early-unlock.ts)
         'command started',
         'repository opened',
         'session started',
@@ -345,5 +346,15 @@ describe('hbr backup and restore of file trees', () => {
       listed.map((b) => b.paths),
       [[join(src, 'models')]],
     );
+
+    // The repository and password of hbr.yaml are known before the command loads, as --repo and
+    // HBR_PASSWORD are: the key derivation starts first (a process of its own, as above).
+    const traced = await hbrProcess(['backup', '--source', 'models', '--json'], {
+      env: { ...cfgEnv, HBR_TRACE_PHASES: '1' },
+      cwd: cli.path,
+    }).done;
+    assert.equal(traced.code, 0, traced.stderr);
+    const phases = [...traced.stderr.matchAll(/^\[phase\] \+\d+ (.+)$/gm)].map((m) => m[1]);
+    assert.deepEqual(phases.slice(0, 2), ['key derivation started', 'command started']);
   });
 });
