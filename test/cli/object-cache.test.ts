@@ -93,11 +93,11 @@ describe('copies of a remote repository’s index and manifests', () => {
   it('keeps a copy of each key file, from which the next command starts its key derivation as it loads', async () => {
     const [first] = await copies('keys');
     assert.ok(first, 'the key init wrote');
-    const derivedEarly = async (password: string): Promise<void> => {
+    const derivedEarly = async (password: string, withEnv = env): Promise<void> => {
       const started = startedDerivations();
       const untaken = untakenDerivations();
       const listed = await hbr(['backups'], {
-        env: { ...env, HBR_PASSWORD: password },
+        env: { ...withEnv, HBR_PASSWORD: password },
         cwd: dir.path,
       });
       assert.equal(listed.code, 0, listed.stderr);
@@ -105,6 +105,11 @@ describe('copies of a remote repository’s index and manifests', () => {
       assert.equal(untakenDerivations(), untaken, `${password}: taken by the unlock`);
     };
     await derivedEarly(env.HBR_PASSWORD ?? '');
+    // The same repository named by a config file instead.
+    const config = join(dir.path, 'remote.yaml');
+    await writeFile(config, `repository:\n  url: ${env.HBR_REPOSITORY ?? ''}\n`);
+    const { HBR_REPOSITORY: _named, ...unnamed } = env;
+    await derivedEarly(env.HBR_PASSWORD ?? '', { ...unnamed, HBR_CONFIG: config });
     // A second key: the derivation is started for the oldest, which the unlock tries first.
     const added = await hbr(['--json', 'key', 'add'], {
       env: { ...env, HBR_NEW_PASSWORD: 'second' },
