@@ -48,9 +48,24 @@ describe('the key derivation started before the command loads', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('the unlock takes it: --repo and a password file, in each way they are written', async () => {
+  /** Starts the guess for `argv`: for the repository's key file, and taken by its unlock. */
+  const takenByTheUnlock = async (
+    argv: string[],
+    env: NodeJS.ProcessEnv,
+    cwd: string,
+  ): Promise<void> => {
     const [keyName] = await readdir(join(repo, 'keys'));
-    const keyFile = join(repo, 'keys', keyName ?? '');
+    assert.equal(
+      await deriveKeyEarly(argv, env, cwd),
+      join(repo, 'keys', keyName ?? ''),
+      argv.join(' '),
+    );
+    const before = untakenDerivations();
+    await openRepository(createLocalStore({ path: repo }), { kind: 'password', password: 'right' });
+    assert.equal(untakenDerivations(), before - 1, `${argv.join(' ')}: taken by the unlock`);
+  };
+
+  test('the unlock takes it: --repo and a password file, in each way they are written', async () => {
     const cases: [string[], NodeJS.ProcessEnv][] = [
       [['backup', 'x', '--repo', 'repo'], { HBR_PASSWORD_FILE: 'pw' }],
       [['--repo=repo', 'backup', 'x'], { HBR_PASSWORD_FILE: join(dir, 'pw') }],
@@ -59,15 +74,7 @@ describe('the key derivation started before the command loads', () => {
       [['check'], { HBR_REPOSITORY: pathToFileURL(repo).href, HBR_PASSWORD: 'right' }],
       [['check', '--password-file=pw'], { HBR_REPOSITORY: 'repo', HBR_PASSWORD: 'wrong' }],
     ];
-    for (const [argv, env] of cases) {
-      assert.equal(await deriveKeyEarly(argv, env, dir), keyFile, argv.join(' '));
-      const before = untakenDerivations();
-      await openRepository(createLocalStore({ path: repo }), {
-        kind: 'password',
-        password: 'right',
-      });
-      assert.equal(untakenDerivations(), before - 1, `${argv.join(' ')}: taken by the unlock`);
-    }
+    for (const [argv, env] of cases) await takenByTheUnlock(argv, env, dir);
   });
 
   test('no guess from a remote repository without copies of its key files, a key file, flags after --, or for help', async () => {
@@ -113,8 +120,6 @@ describe('the key derivation started before the command loads', () => {
   });
 
   test("the config file's repository and password file: ./hbr.yaml, --config, HBR_CONFIG", async () => {
-    const [keyName] = await readdir(join(repo, 'keys'));
-    const keyFile = join(repo, 'keys', keyName ?? '');
     const cfg = join(dir, 'cfg');
     await mkdir(cfg, { recursive: true });
     // Relative to the config file's folder, as the command reads them.
@@ -128,15 +133,7 @@ describe('the key derivation started before the command loads', () => {
       [['check'], { HBR_CONFIG: join(cfg, 'hbr.yaml') }, dir],
       [['check', '--config', 'cfg/url.yaml'], { HBR_PASSWORD: 'right' }, dir],
     ];
-    for (const [argv, env, cwd] of cases) {
-      assert.equal(await deriveKeyEarly(argv, env, cwd), keyFile, argv.join(' '));
-      const before = untakenDerivations();
-      await openRepository(createLocalStore({ path: repo }), {
-        kind: 'password',
-        password: 'right',
-      });
-      assert.equal(untakenDerivations(), before - 1, `${argv.join(' ')}: taken by the unlock`);
-    }
+    for (const [argv, env, cwd] of cases) await takenByTheUnlock(argv, env, cwd);
     // A password from the environment comes before the config's, as resolve.ts takes them.
     const fromEnv = await deriveKeyEarly(['check'], { HBR_PASSWORD: 'other' }, cfg);
     assert.equal(await guessedAmong(fromEnv ?? '', ['right', 'other']), 'other');
