@@ -35,7 +35,7 @@ import { compareText } from '../util/compare-text.ts';
 import { tracePhase } from '../util/trace.ts';
 import { cacheDirOf } from './cache-dir.ts';
 import { commands } from './commands/index.ts';
-import { nonEmpty, passwordOfFileText, urlScheme } from './plain-inputs.ts';
+import { namedConfigFile, nonEmpty, passwordOfFileText, urlScheme } from './plain-inputs.ts';
 
 /**
  * Starts deriving the key the command line will most likely unlock the repository with.
@@ -212,7 +212,7 @@ async function _configRepository(
   env: NodeJS.ProcessEnv,
   cwd: string,
 ): Promise<{ location: string; passwordFile?: string } | undefined> {
-  const file = resolve(cwd, flags.config ?? nonEmpty(env.HBR_CONFIG) ?? 'hbr.yaml');
+  const { file } = namedConfigFile(flags.config, env, cwd);
   if (!existsSync(file)) return undefined;
   const { peekRepository } = await import('../config/peek-repository.ts');
   return peekRepository(file);

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, REPOSITORY_URL_SCHEMES, type HbrConfig } from '../config/index.ts';
 import { ConfigError, MissingPasswordError, UsageError } from '../errors.ts';
 import { refuseResticStyleLocation } from '../stores/restic-style.ts';
-import { nonEmpty, passwordOfFileText, urlScheme } from './plain-inputs.ts';
+import { namedConfigFile, nonEmpty, passwordOfFileText, urlScheme } from './plain-inputs.ts';
 import { readSecretFile, SecretFileError } from './secret-file.ts';
 
 /** A repository on a local path or behind a URL (`azure://…`, `s3://…`). */
@@ -43,10 +43,8 @@ export interface ResolveInputs {
 export async function resolveConfigFile(
   inputs: ResolveInputs & { readonly flag?: string | undefined },
 ): Promise<{ file: string; explicit: boolean } | undefined> {
-  const named = nonEmpty(inputs.flag) ?? nonEmpty(inputs.env.HBR_CONFIG);
-  if (named !== undefined) return { file: path.resolve(inputs.cwd, named), explicit: true };
-  const fallback = path.join(inputs.cwd, 'hbr.yaml');
-  return (await exists(fallback)) ? { file: fallback, explicit: false } : undefined;
+  const named = namedConfigFile(inputs.flag, inputs.env, inputs.cwd);
+  return named.explicit || (await exists(named.file)) ? named : undefined;
 }
 
 /**
