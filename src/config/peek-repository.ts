@@ -22,11 +22,13 @@ export function peekRepository(
   if (typeof repository !== 'object' || repository === null) return undefined;
   const { path, url, passwordFile, keyFile } = repository as Record<string, unknown>;
   const folder = dirname(file);
-  const location = _text(path) !== undefined ? resolve(folder, path as string) : _text(url);
+  const local = _text(path);
+  const location = local !== undefined ? resolve(folder, local) : _text(url);
   if (location === undefined) return undefined;
-  return _text(passwordFile) === undefined || keyFile !== undefined
+  const password = _text(passwordFile);
+  return password === undefined || keyFile !== undefined
     ? { location }
-    : { location, passwordFile: resolve(folder, passwordFile as string) };
+    : { location, passwordFile: resolve(folder, password) };
 }
 
 function _text(value: unknown): string | undefined {

@@ -40,7 +40,8 @@ export interface VerifiedPack {
  * Reads each of `packs` whole and verifies it: its name, its header and every blob. A pack is
  * verified while the next is read (the next two from a remote store); its blobs are decoded a
  * part at a time on the codec workers straight from the pack's shared memory, and its name is
- * hashed there too (this thread only hands out the work). `onPack` is awaited before the memory of that pack is reused.
+ * hashed there too (this thread only hands out the work). `onPack` is awaited before the memory
+ * of that pack is reused.
  * @throws whatever a read of the store throws (a missing object, a network or permission error),
  *   and a codec worker's failure: damage is reported to `onPack`, never thrown, so a failure to
  *   look is never taken for damage.
