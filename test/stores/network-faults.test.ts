@@ -8,7 +8,7 @@ import { withRetry } from '../../src/stores/retry.ts';
 import { createS3Store } from '../../src/stores/s3.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { startFaultProxy, type FaultProxy } from './fault-proxy.ts';
-import { removeAzureContainer, removeS3Bucket, startService } from './services.ts';
+import { removeAzureContainer, removeS3Bucket, s3Credentials, startService } from './services.ts';
 
 // Short idle timeouts so that a stall ends the test quickly; the assertions are about what
 // fails and what is retried, never about how long it took.
@@ -49,10 +49,7 @@ async function open(kind: Kind, prefix: string): Promise<{ store: Store; proxy: 
           endpoint: proxy.url,
           region: s3env.AWS_REGION,
           pathStyle: true,
-          credentials: {
-            accessKeyId: s3env.AWS_ACCESS_KEY_ID ?? '',
-            secretAccessKey: s3env.AWS_SECRET_ACCESS_KEY ?? '',
-          },
+          credentials: s3Credentials(s3env),
           idleTimeoutMs: IDLE_MS,
         })
       : await createAzureBlobStore({

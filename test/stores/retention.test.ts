@@ -10,7 +10,7 @@ import { StoreError } from '../../src/errors.ts';
 import { createAzureBlobStore, type AzureBlobStoreOptions } from '../../src/stores/azure-blob.ts';
 import { createS3Store, type S3StoreOptions } from '../../src/stores/s3.ts';
 import type { Store } from '../../src/stores/types.ts';
-import { removeAzureContainer, removeS3Bucket, startService } from './services.ts';
+import { removeAzureContainer, removeS3Bucket, s3Credentials, startService } from './services.ts';
 
 const id = randomBytes(4).toString('hex');
 const tomorrow = (): Date => new Date(Date.now() + 86_400_000);
@@ -47,10 +47,7 @@ async function bucket(name: string, extra: Partial<S3StoreOptions> = {}): Promis
     bucket: name,
     endpoint: s3.HBR_S3_ENDPOINT,
     pathStyle: true,
-    credentials: {
-      accessKeyId: s3.AWS_ACCESS_KEY_ID ?? '',
-      secretAccessKey: s3.AWS_SECRET_ACCESS_KEY ?? '',
-    },
+    credentials: s3Credentials(s3),
     ...extra,
   });
   opened.push(store);

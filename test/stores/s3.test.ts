@@ -5,7 +5,7 @@ import { HeadObjectCommand, S3Client, StorageClass } from '@aws-sdk/client-s3';
 import { StoreError } from '../../src/errors.ts';
 import { createS3Store, type S3StoreOptions } from '../../src/stores/s3.ts';
 import { describeStoreContract } from '../contracts/store.ts';
-import { removeS3Bucket, startService } from './services.ts';
+import { removeS3Bucket, s3Client, s3Credentials, startService } from './services.ts';
 
 const bucket = `hbr-test-${randomBytes(4).toString('hex')}`;
 let env: Record<string, string> = {};
@@ -17,16 +17,12 @@ const options = (prefix: string): S3StoreOptions => ({
   endpoint: env.HBR_S3_ENDPOINT,
   region: env.AWS_REGION,
   pathStyle: true,
-  credentials: {
-    accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
-    secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
-  },
+  credentials: s3Credentials(env),
 });
 
 before(async () => {
   env = await startService('s3');
-  const { endpoint, region, credentials } = options('');
-  client = new S3Client({ endpoint, region, credentials, forcePathStyle: true });
+  client = (await s3Client(env)).client;
 });
 after(async () => {
   client?.destroy();

@@ -60,7 +60,7 @@ export async function removeAzureContainer(
 
 /** Creates a bucket on s3proxy. */
 export async function createS3Bucket(env: Record<string, string>, name: string): Promise<void> {
-  const { s3, client } = await _s3Client(env);
+  const { s3, client } = await s3Client(env);
   try {
     await client.send(new s3.CreateBucketCommand({ Bucket: name }));
   } finally {
@@ -70,7 +70,7 @@ export async function createS3Bucket(env: Record<string, string>, name: string):
 
 /** Deletes an s3proxy bucket and everything in it (test clean-up; missing is fine). */
 export async function removeS3Bucket(env: Record<string, string>, name: string): Promise<void> {
-  const { s3, client } = await _s3Client(env);
+  const { s3, client } = await s3Client(env);
   try {
     for (;;) {
       const page = await client.send(new s3.ListObjectsV2Command({ Bucket: name }));
@@ -88,17 +88,25 @@ export async function removeS3Bucket(env: Record<string, string>, name: string):
   }
 }
 
+/** The credentials of the s3proxy that `env` (from {@link startService}) names. */
+export function s3Credentials(env: Record<string, string>): {
+  accessKeyId: string;
+  secretAccessKey: string;
+} {
+  return {
+    accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
+  };
+}
+
 /** The AWS SDK, and a client of the s3proxy that `env` (from {@link startService}) names. */
-async function _s3Client(env: Record<string, string>) {
+export async function s3Client(env: Record<string, string>) {
   const s3 = await import('@aws-sdk/client-s3');
   const client = new s3.S3Client({
     endpoint: env.HBR_S3_ENDPOINT,
     region: env.AWS_REGION,
     forcePathStyle: true,
-    credentials: {
-      accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
-      secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
-    },
+    credentials: s3Credentials(env),
   });
   return { s3, client };
 }
