@@ -14,6 +14,7 @@ import { idKey, type MasterIndex } from './master-index.ts';
 import { isPackId, leastPackSize, listStoredPacks, packKey, type PackEntry } from './pack.ts';
 import type { OpenRepository } from './repository.ts';
 import type { TreeNode } from './tree.ts';
+import type { BackupRecord } from './types.ts';
 import { createCachedTreeReader, foldersBelow } from './tree-reader.ts';
 import { packDamage, verifyPacks } from './verify-packs.ts';
 
@@ -179,45 +180,7 @@ export async function checkRepository(
     await _readData(repo, index, stored, damaged, problems, stats, options);
   }
 
-  // Walk every backup: blobs it needs must be indexed and intact. Several at once: a backup's
-  // folders lie one below the other, a round trip each from a remote store; the trees backups
-  // share are read once (`readTree`). What each finds is reported in the backups' order.
-  const walks = pLimit(BACKUPS_WALKED_AT_ONCE);
-  const found = await Promise.all(
-    backups.map((backup) =>
-      walks(async () => {
-        const paths: string[] = [];
-        const own: CheckProblem[] = [];
-        await walkTree(repo, backup.tree, '', (path, node, treeError) => {
-          if (treeError) {
-            paths.push(`${path}/ (directory unreadable)`);
-            own.push({
-              kind: 'damaged-tree',
-              severity: 'error',
-              message: `backup ${backup.shortId}: ${path || '/'}: ${treeError}`,
-            });
-            return;
-          }
-          if (!node) return;
-          let bad = false;
-          for (const hex of node.content ?? []) {
-            const id = Buffer.from(hex, 'hex');
-            if (!index.has(id)) {
-              bad = true;
-              own.push({
-                kind: 'missing-blob',
-                severity: 'error',
-                blobs: [hex],
-                message: `backup ${backup.shortId}: ${path}: blob ${hex.slice(0, 16)} is in no index`,
-              });
-            } else if (damaged.has(idKey(id))) bad = true;
-          }
-          if (bad) paths.push(path);
-        });
-        return { backup, paths, own };
-      }),
-    ),
-  );
+  const found = await _walkBackups(repo, backups, index, damaged);
   const affected: AffectedBackup[] = [];
   for (const { backup, paths, own } of found) {
     problems.push(...own);
@@ -226,6 +189,114 @@ export async function checkRepository(
   const ok = !problems.some((p) => p.severity === 'error');
   return { ok, problems, affected, stats };
 }
+
+/** What walking one backup found: its paths that cannot be restored whole, and why. */
+interface _BackupFound {
+  readonly backup: BackupRecord;
+  readonly paths: string[];
+  readonly own: CheckProblem[];
+}
+
+/**
+ * Walks every backup: the blobs it needs must be indexed and not `damaged`. Several at once: a
+ * backup's folders lie one below the other, a round trip each from a remote store; the trees
+ * backups share are read once (`readTree`). A folder found intact below (every tree read, every
+ * blob indexed and not damaged) is walked once for all the backups holding it, as restic's check
+ * walks each tree once: backups of data that changes little share most of their folders, and a
+ * check of a hundred daily backups went through each unchanged file a hundred times. (The
+ * benchmark's three backups share less: its version 2 changed files in most folders. Its check
+ * took 3.31 s instead of 3.43, 5 alternating pairs, 4 faster.) A folder with something wrong
+ * below is walked by each backup holding it, for its own paths. What each backup finds is in the
+ * backups' order.
+ */
+function _walkBackups(
+  repo: OpenRepository,
+  backups: readonly BackupRecord[],
+  index: MasterIndex,
+  damaged: ReadonlySet<string>,
+): Promise<_BackupFound[]> {
+  // By tree id: whether all below it is intact, once the first walk through it knows. Trees may
+  // be shared by folders of one backup too; no tree lies below itself (ids are hashes), so a walk
+  // waiting on another's never waits on itself.
+  const intact = new Map<string, Promise<boolean>>();
+  const walks = pLimit(BACKUPS_WALKED_AT_ONCE);
+  return Promise.all(
+    backups.map((backup) =>
+      walks(async () => {
+        const paths: string[] = [];
+        const own: CheckProblem[] = [];
+        const trees = createCachedTreeReader(repo);
+        /** Walks the folder `at` (tree id) at `path`; returns whether all below it is intact. */
+        const walk = async (at: string, path: string): Promise<boolean> => {
+          const known = intact.get(at);
+          if (known && (await known)) return true;
+          let tell: ((whole: boolean) => void) | undefined;
+          if (!known && intact.size < _INTACT_TREES_KEPT) {
+            intact.set(at, new Promise((resolve) => (tell = resolve)));
+          }
+          let whole = false;
+          try {
+            whole = await walkFolder(at, path);
+          } finally {
+            tell?.(whole);
+          }
+          return whole;
+        };
+        /** Reads the folder `at` and goes through it, below its folders by `walk`. */
+        const walkFolder = async (at: string, path: string): Promise<boolean> => {
+          let nodes: TreeNode[];
+          try {
+            nodes = await trees.read(at);
+          } catch (error) {
+            paths.push(`${path}/ (directory unreadable)`);
+            own.push({
+              kind: 'damaged-tree',
+              severity: 'error',
+              message: `backup ${backup.shortId}: ${path || '/'}: ${error instanceof Error ? error.message : String(error)}`,
+            });
+            return false;
+          }
+          // The subfolders' trees not known intact are read ahead (see `walkTree`).
+          trees.ahead(foldersBelow(nodes, (subtree) => !intact.has(subtree)));
+          let whole = true;
+          for (const node of nodes) {
+            const here = `${path}/${node.name}`;
+            if (node.type === 'dir' && node.subtree) {
+              if (!(await walk(node.subtree, here))) whole = false;
+              continue;
+            }
+            let bad = false;
+            for (const hex of node.content ?? []) {
+              const id = Buffer.from(hex, 'hex');
+              if (!index.has(id)) {
+                bad = true;
+                own.push({
+                  kind: 'missing-blob',
+                  severity: 'error',
+                  blobs: [hex],
+                  message: `backup ${backup.shortId}: ${here}: blob ${hex.slice(0, 16)} is in no index`,
+                });
+              } else if (damaged.size > 0 && damaged.has(idKey(id))) bad = true;
+            }
+            if (bad) {
+              paths.push(here);
+              whole = false;
+            }
+          }
+          return whole;
+        };
+        await walk(backup.tree, '');
+        return { backup, paths, own };
+      }),
+    ),
+  );
+}
+
+/**
+ * Trees {@link _walkBackups} remembers as intact or not, at most: about 200 bytes each, so 13 MB,
+ * whatever the repository. Past them, folders are walked by every backup holding them, as before.
+ */
+const _INTACT_TREES_KEPT = 65_536;
 
 /** Backups {@link checkRepository} walks at once. */
 const BACKUPS_WALKED_AT_ONCE = 8;
