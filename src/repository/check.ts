@@ -202,9 +202,10 @@ interface _BackupFound {
  * backup's folders lie one below the other, a round trip each from a remote store; the trees
  * backups share are read once (`readTree`). A folder found intact below (every tree read, every
  * blob indexed and not damaged) is walked once for all the backups holding it, as restic's check
- * walks each tree once: backups of data that changes little share most of their folders, and a
- * check of a hundred daily backups went through each unchanged file a hundred times. (The
- * benchmark's three backups share less: its version 2 changed files in most folders. Its check
+ * walks each tree once: backups of data that changes little share most of their folders, and
+ * each backup went through every file of them again. A check (without `--read-data`) of 20
+ * backups of the benchmark's data set, 19 of them of the same files: 0.89-0.97 s, now 0.52-0.56.
+ * (The benchmark's own three share less: its version 2 changed files in most folders. Its check
  * took 3.31 s instead of 3.43, 5 alternating pairs, 4 faster.) A folder with something wrong
  * below is walked by each backup holding it, for its own paths. What each backup finds is in the
  * backups' order.
