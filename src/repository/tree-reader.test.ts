@@ -16,6 +16,7 @@ import { createTreeReader } from './tree-reader.ts';
 import type { BackupRecord } from './types.ts';
 
 const password = { kind: 'password', password: 'pw' } as const;
+const fast = { scryptParams: { N: 1024, r: 8, p: 1 } };
 
 /**
  * `repo` with its tree reads watched: how many it made of each tree, and the most in flight at
@@ -297,73 +298,71 @@ describe('a check of many backups', () => {
   });
 
   it('walks a folder its backups share, found intact, once for all of them', async () => {
-    const data = join(dir.path, 'shared');
-    for (const sub of ['a', 'b', 'c']) {
-      await mkdir(join(data, sub), { recursive: true });
-      for (let i = 0; i < 4; i++) await writeFile(join(data, sub, `f${i}.json`), `[${sub}${i}]`);
+    const own = await tempDir('hbr-check-shared-');
+    try {
+      const data = join(own.path, 'data');
+      for (const sub of ['a', 'b', 'c']) {
+        await mkdir(join(data, sub), { recursive: true });
+        for (let i = 0; i < 4; i++) await writeFile(join(data, sub, `f${i}.json`), `[${sub}${i}]`);
+      }
+      const store = createLocalStore({ path: join(own.path, 'repo') });
+      const repo = await initRepository(store, password, fast);
+      // Three backups of the same files: they share every tree of the data, and its 12 blobs.
+      for (let i = 0; i < 3; i++) await backUpFiles(repo, { paths: [data] });
+      // The blobs the check looks up in its index: the walk's, one per file it goes through.
+      let lookedUp = 0;
+      const counting: OpenRepository = {
+        ...repo,
+        index: async (options) => {
+          const index = await repo.index(options);
+          return new Proxy(index, {
+            get: (target, key) => {
+              if (key !== 'has') return Reflect.get(target, key, target) as unknown;
+              return (id: Uint8Array) => {
+                lookedUp++;
+                return target.has(id);
+              };
+            },
+          });
+        },
+      };
+      const report = await checkRepository(counting, { readData: true });
+      assert.ok(report.ok, JSON.stringify(report.problems));
+      assert.equal(lookedUp, 12, 'each file looked at once, not once a backup');
+    } finally {
+      await own.remove();
     }
-    const repo = await initRepository(
-      createLocalStore({ path: join(dir.path, 'shared-repo') }),
-      password,
-      {
-        scryptParams: { N: 1024, r: 8, p: 1 },
-      },
-    );
-    // Three backups of the same files: they share every tree of the data, and its 12 blobs.
-    for (let i = 0; i < 3; i++) await backUpFiles(repo, { paths: [data] });
-    // The blobs the check looks up in its index: the walk's, one per file it goes through.
-    let lookedUp = 0;
-    const counting: OpenRepository = {
-      ...repo,
-      index: async (options) => {
-        const index = await repo.index(options);
-        return new Proxy(index, {
-          get: (target, key) => {
-            if (key !== 'has') return Reflect.get(target, key, target) as unknown;
-            return (id: Uint8Array) => {
-              lookedUp++;
-              return target.has(id);
-            };
-          },
-        });
-      },
-    };
-    const report = await checkRepository(counting, { readData: true });
-    assert.ok(report.ok, JSON.stringify(report.problems));
-    assert.equal(lookedUp, 12, 'each file looked at once, not once a backup');
   });
 
   it('names a damaged file in every backup that holds it, the folders they share walked by each', async () => {
-    const data = join(dir.path, 'damaged');
-    await mkdir(join(data, 'sub'), { recursive: true });
-    await writeFile(join(data, 'sub', 'bad.json'), '"this one\'s blob is damaged"');
-    await writeFile(join(data, 'sub', 'good.json'), '"kept"');
-    const repoPath = join(dir.path, 'damaged-repo');
-    const repo = await initRepository(createLocalStore({ path: repoPath }), password, {
-      scryptParams: { N: 1024, r: 8, p: 1 },
-    });
-    const tree = await backUpFiles(repo, { paths: [data] });
-    await backUpFiles(repo, { paths: [data] });
-    const bad = await nodeAt(repo, tree, join(data, 'sub', 'bad.json'));
-    const where = (await repo.index()).get(Buffer.from(bad?.content?.[0] ?? '', 'hex'));
-    assert.ok(where);
-    // A byte of the blob's ciphertext flipped in its pack.
-    const pack = join(repoPath, packKey(where.packId));
-    const bytes = await readFile(pack);
-    bytes.writeUInt8(bytes.readUInt8(where.offset + 20) ^ 0xff, where.offset + 20);
-    await writeFile(pack, bytes);
-    const report = await checkRepository(
-      await openRepository(createLocalStore({ path: repoPath }), password),
-      {
-        readData: true,
-      },
-    );
-    assert.equal(report.ok, false);
-    const backups = await repo.backups();
-    assert.deepEqual(
-      report.affected.map((a) => [a.backup, a.paths]),
-      backups.map((b) => [b.shortId, [join(data, 'sub', 'bad.json')]]),
-    );
+    const own = await tempDir('hbr-check-damaged-');
+    try {
+      const data = join(own.path, 'data');
+      await mkdir(join(data, 'sub'), { recursive: true });
+      await writeFile(join(data, 'sub', 'bad.json'), '"this one\'s blob is damaged"');
+      await writeFile(join(data, 'sub', 'good.json'), '"kept"');
+      const repoPath = join(own.path, 'repo');
+      const repo = await initRepository(createLocalStore({ path: repoPath }), password, fast);
+      const tree = await backUpFiles(repo, { paths: [data] });
+      await backUpFiles(repo, { paths: [data] });
+      const bad = await nodeAt(repo, tree, join(data, 'sub', 'bad.json'));
+      const where = (await repo.index()).get(Buffer.from(bad?.content?.[0] ?? '', 'hex'));
+      assert.ok(where);
+      // A byte of the blob's ciphertext flipped in its pack.
+      const pack = join(repoPath, packKey(where.packId));
+      const bytes = await readFile(pack);
+      bytes.writeUInt8(bytes.readUInt8(where.offset + 20) ^ 0xff, where.offset + 20);
+      await writeFile(pack, bytes);
+      const reopened = await openRepository(createLocalStore({ path: repoPath }), password);
+      const report = await checkRepository(reopened, { readData: true });
+      assert.equal(report.ok, false);
+      assert.deepEqual(
+        report.affected.map((a) => [a.backup, a.paths]),
+        (await repo.backups()).map((b) => [b.shortId, [join(data, 'sub', 'bad.json')]]),
+      );
+    } finally {
+      await own.remove();
+    }
   });
 });
 
