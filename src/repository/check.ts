@@ -200,15 +200,13 @@ interface _BackupFound {
 /**
  * Walks every backup: the blobs it needs must be indexed and not `damaged`. Several at once: a
  * backup's folders lie one below the other, a round trip each from a remote store; the trees
- * backups share are read once (`readTree`). A folder found intact below (every tree read, every
- * blob indexed and not damaged) is walked once for all the backups holding it, as restic's check
- * walks each tree once: backups of data that changes little share most of their folders, and
- * each backup went through every file of them again. A check (without `--read-data`) of 20
- * backups of the benchmark's data set, 19 of them of the same files: 0.89-0.97 s, now 0.52-0.56.
- * (The benchmark's own three share less: its version 2 changed files in most folders. Its check
- * took 3.31 s instead of 3.43, 5 alternating pairs, 4 faster.) A folder with something wrong
- * below is walked by each backup holding it, for its own paths. What each backup finds is in the
- * backups' order.
+ * backups share are read once (`readTree`), and a folder found intact below is gone through once
+ * for all the backups holding it (`walkTree`'s `intact`), as restic's check walks each tree once:
+ * backups of data that changes little share most of their folders, and each backup went through
+ * every file of them again. A check (without `--read-data`) of 20 backups of the benchmark's data
+ * set, 19 of them of the same files: 0.89-0.97 s, now 0.52-0.56. (The benchmark's own three share
+ * less: its version 2 changed files in most folders. Its check took 3.31 s instead of 3.43, 5
+ * alternating pairs, 4 faster.) What each backup finds is in the backups' order.
  */
 function _walkBackups(
   repo: OpenRepository,
@@ -216,102 +214,72 @@ function _walkBackups(
   index: MasterIndex,
   damaged: ReadonlySet<string>,
 ): Promise<_BackupFound[]> {
-  // By tree id: whether all below it is intact, once the first walk through it knows. Trees may
-  // be shared by folders of one backup too; no tree lies below itself (ids are hashes), so a walk
-  // waiting on another's never waits on itself.
-  const intact = new Map<string, Promise<boolean>>();
+  const intact: IntactTrees = new Map();
   const walks = pLimit(BACKUPS_WALKED_AT_ONCE);
   return Promise.all(
     backups.map((backup) =>
       walks(async () => {
         const paths: string[] = [];
         const own: CheckProblem[] = [];
-        const trees = createCachedTreeReader(repo);
-        /** Walks the folder `at` (tree id) at `path`; returns whether all below it is intact. */
-        const walk = async (at: string, path: string): Promise<boolean> => {
-          const known = intact.get(at);
-          if (known && (await known)) return true;
-          let tell: ((whole: boolean) => void) | undefined;
-          if (!known && intact.size < _INTACT_TREES_KEPT) {
-            intact.set(at, new Promise((resolve) => (tell = resolve)));
-          }
-          let whole = false;
-          try {
-            whole = await walkFolder(at, path);
-          } finally {
-            tell?.(whole);
-          }
-          return whole;
-        };
-        /** Reads the folder `at` and goes through it, below its folders by `walk`. */
-        const walkFolder = async (at: string, path: string): Promise<boolean> => {
-          let nodes: TreeNode[];
-          try {
-            nodes = await trees.read(at);
-          } catch (error) {
+        const visit: Visit = (path, node, treeError) => {
+          if (treeError) {
             paths.push(`${path}/ (directory unreadable)`);
             own.push({
               kind: 'damaged-tree',
               severity: 'error',
-              message: `backup ${backup.shortId}: ${path || '/'}: ${error instanceof Error ? error.message : String(error)}`,
+              message: `backup ${backup.shortId}: ${path || '/'}: ${treeError}`,
             });
             return false;
           }
-          // The subfolders' trees not known intact are read ahead (see `walkTree`).
-          trees.ahead(foldersBelow(nodes, (subtree) => !intact.has(subtree)));
-          let whole = true;
-          for (const node of nodes) {
-            const here = `${path}/${node.name}`;
-            if (node.type === 'dir' && node.subtree) {
-              if (!(await walk(node.subtree, here))) whole = false;
-              continue;
-            }
-            let bad = false;
-            for (const hex of node.content ?? []) {
-              const id = Buffer.from(hex, 'hex');
-              if (!index.has(id)) {
-                bad = true;
-                own.push({
-                  kind: 'missing-blob',
-                  severity: 'error',
-                  blobs: [hex],
-                  message: `backup ${backup.shortId}: ${here}: blob ${hex.slice(0, 16)} is in no index`,
-                });
-              } else if (damaged.size > 0 && damaged.has(idKey(id))) bad = true;
-            }
-            if (bad) {
-              paths.push(here);
-              whole = false;
-            }
+          let bad = false;
+          for (const hex of node?.content ?? []) {
+            const id = Buffer.from(hex, 'hex');
+            if (!index.has(id)) {
+              bad = true;
+              own.push({
+                kind: 'missing-blob',
+                severity: 'error',
+                blobs: [hex],
+                message: `backup ${backup.shortId}: ${path}: blob ${hex.slice(0, 16)} is in no index`,
+              });
+            } else if (damaged.size > 0 && damaged.has(idKey(id))) bad = true;
           }
-          return whole;
+          if (bad) paths.push(path);
+          return !bad;
         };
-        await walk(backup.tree, '');
+        await walkTree(repo, backup.tree, '', visit, undefined, intact);
         return { backup, paths, own };
       }),
     ),
   );
 }
 
-/**
- * Trees {@link _walkBackups} remembers as intact or not, at most: about 200 bytes each, so 13 MB,
- * whatever the repository. Past them, folders are walked by every backup holding them, as before.
- */
-const _INTACT_TREES_KEPT = 65_536;
-
 /** Backups {@link checkRepository} walks at once. */
 const BACKUPS_WALKED_AT_ONCE = 8;
 
 /**
  * What {@link walkTree} is told of each entry: its path and node, or (`treeError`) that the folder at
- * `path` could not be read.
+ * `path` could not be read. `false` says something there is wrong (see `intact`).
  */
-export type Visit = (path: string, node: TreeNode | undefined, treeError?: string) => void;
+export type Visit = (
+  path: string,
+  node: TreeNode | undefined,
+  treeError?: string,
+) => boolean | void;
+
+/**
+ * Whether all below a tree is intact (no visit of it said `false`, every tree read), by tree id,
+ * once the first walk through it knows: see {@link walkTree}.
+ */
+export type IntactTrees = Map<string, Promise<boolean>>;
 
 /**
  * Visits every entry below the tree `tree` (hex id), depth first, as `prefix/name/…`: a folder
  * whose tree cannot be read is visited with the error instead, and the walk goes on beside it.
- * `descend` (default: always) says whether to read a folder's tree at all.
+ * `descend` (default: always) says whether to read a folder's tree at all. Walks given the same
+ * `intact` (whose visits judge entries alike) go through a folder found intact only once: a
+ * folder's tree id names all below it. One with something wrong below is walked by each, for its
+ * own visits. Resolves to whether all below `tree` is intact.
  */
 export async function walkTree(
   repo: OpenRepository,
@@ -319,27 +287,56 @@ export async function walkTree(
   prefix: string,
   visit: Visit,
   descend: (subtree: string) => boolean = () => true,
-): Promise<void> {
+  intact?: IntactTrees,
+): Promise<boolean> {
   const trees = createCachedTreeReader(repo);
-  const walk = async (at: string, path: string): Promise<void> => {
+  const unknown = (subtree: string): boolean => descend(subtree) && !intact?.has(subtree);
+  const walkFolder = async (at: string, path: string): Promise<boolean> => {
     let nodes: TreeNode[];
     try {
       nodes = await trees.read(at);
     } catch (error) {
       visit(path, undefined, error instanceof Error ? error.message : String(error));
-      return;
+      return false;
     }
     // The subfolders' trees are read while the walk goes through what comes before them, and those
-    // of the folders inside them as they arrive.
-    trees.ahead(foldersBelow(nodes, descend));
+    // of the folders inside them as they arrive; not those known intact.
+    trees.ahead(foldersBelow(nodes, unknown));
+    let whole = true;
     for (const node of nodes) {
-      if (node.type === 'dir' && node.subtree && descend(node.subtree))
-        await walk(node.subtree, `${path}/${node.name}`);
-      else visit(`${path}/${node.name}`, node);
+      const here = `${path}/${node.name}`;
+      const ok =
+        node.type === 'dir' && node.subtree && descend(node.subtree)
+          ? await walk(node.subtree, here)
+          : visit(here, node) !== false;
+      if (!ok) whole = false;
     }
+    return whole;
   };
-  await walk(tree, prefix);
+  // No tree lies below itself (ids are hashes), so a walk waiting on another's never waits on itself.
+  const walk = async (at: string, path: string): Promise<boolean> => {
+    const known = intact?.get(at);
+    if (known && (await known)) return true;
+    let tell: ((whole: boolean) => void) | undefined;
+    if (intact && !known && intact.size < _INTACT_TREES_KEPT) {
+      intact.set(at, new Promise((resolve) => (tell = resolve)));
+    }
+    let whole = false;
+    try {
+      whole = await walkFolder(at, path);
+    } finally {
+      tell?.(whole);
+    }
+    return whole;
+  };
+  return walk(tree, prefix);
 }
+
+/**
+ * Trees an {@link IntactTrees} holds at most: about 200 bytes each, so 13 MB, whatever the
+ * repository. Past them, folders are walked by every walk that meets them.
+ */
+const _INTACT_TREES_KEPT = 65_536;
 
 // --- internal ---
 
